@@ -1,0 +1,635 @@
+/* cli.c — one flag table per stage drives parsing, bounds checks, --help,
+ * and the shared flags (cli.h, DESIGN.md "Every stage behaves the same").
+ *
+ * Accepted forms: --name VALUE, --name=VALUE, --flag (booleans), -s VALUE,
+ * -sVALUE, clustered short booleans (-ab), "--" to end flags. A value is
+ * always the next argument, even when it starts with '-' (--threshold -2).
+ * Positional arguments are moved after the flags, keeping their order, and
+ * cli_parse returns the index of the first; a stage whose usage line shows
+ * nothing but "STAGE [FLAGS]" takes none, so a stray word is a usage error
+ * instead of being silently ignored.
+ *
+ * Every mistake is a usage error: "STAGE: --flag: reason", then
+ * "try 'STAGE --help'", exit 2. An unknown flag suggests the closest known
+ * one (edit distance, or a unique prefix). A non-list flag given twice is an
+ * error rather than last-one-wins: in a long systemd command line the second
+ * --window is more often a mistake than an override.
+ *
+ * Bounds (min < max) are in the target's unit: µs for durations, bytes for
+ * sizes. */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "sdnotify.h"
+#include "sig.h"
+
+#define CLI_MAX_COMMON 16
+
+/* ---- values ---------------------------------------------------------------- */
+
+int cli_parse_duration(const char *s, int64_t *us)
+{
+    if (!s || !*s) return -1;
+    double total = 0;
+    const char *p = s;
+    int parts = 0;
+    while (*p) {
+        if (!isdigit((unsigned char)*p) && *p != '.') return -1;
+        char *end;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (end == p || errno || !isfinite(v) || v < 0) return -1;
+        p = end;
+        double unit;
+        if (!*p) {
+            if (parts) return -1;          /* "1h30" is ambiguous: refuse */
+            unit = 1e6;                    /* bare number: seconds */
+        } else if (!strncmp(p, "us", 2)) { unit = 1; p += 2; }
+        else if (!strncmp(p, "ms", 2)) { unit = 1e3; p += 2; }
+        else if (*p == 's') { unit = 1e6; p++; }
+        else if (*p == 'm') { unit = 60e6; p++; }
+        else if (*p == 'h') { unit = 3600e6; p++; }
+        else if (*p == 'd') { unit = 86400e6; p++; }
+        else if (*p == 'w') { unit = 7 * 86400e6; p++; }
+        else return -1;
+        total += v * unit;
+        parts++;
+    }
+    if (total > 9.2e18) return -1;
+    *us = (int64_t)llround(total);
+    return 0;
+}
+
+int cli_parse_size(const char *s, int64_t *bytes)
+{
+    if (!s || !*s || !(isdigit((unsigned char)*s) || *s == '.')) return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !isfinite(v) || v < 0) return -1;
+    double mul = 1;
+    switch (*end) {
+    case 'k': case 'K': mul = 1024.0; end++; break;
+    case 'm': case 'M': mul = 1024.0 * 1024; end++; break;
+    case 'g': case 'G': mul = 1024.0 * 1024 * 1024; end++; break;
+    case 't': case 'T': mul = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    default: break;
+    }
+    /* optional "B", "iB" after a unit (64KiB, 16MB); plain "B" for bytes */
+    if (mul > 1 && end[0] == 'i' && end[1] == 'B') end += 2;
+    else if (*end == 'B' || *end == 'b') end++;
+    if (*end) return -1;
+    double r = v * mul;
+    if (r > 9.2e18) return -1;
+    if (r != floor(r)) return -1;        /* "1.3" bytes makes no sense */
+    *bytes = (int64_t)r;
+    return 0;
+}
+
+/* "90s" -> "90s", 5400000000 -> "90m": the largest exact unit. */
+static void cli_fmt_duration(int64_t us, char *buf, size_t n)
+{
+    static const struct { int64_t mul; const char *u; } units[] = {
+        { 86400000000LL, "d" }, { 3600000000LL, "h" }, { 60000000LL, "m" },
+        { 1000000LL, "s" }, { 1000LL, "ms" }, { 1, "us" } };
+    if (us == 0) { snprintf(buf, n, "0s"); return; }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (us % units[i].mul == 0) { snprintf(buf, n, "%lld%s", (long long)(us / units[i].mul), units[i].u); return; }
+}
+
+static void cli_fmt_size(int64_t b, char *buf, size_t n)
+{
+    static const char *u = "KMGT";
+    int k = -1;
+    while (b >= 1024 && b % 1024 == 0 && k < 3) { b /= 1024; k++; }
+    if (k < 0) snprintf(buf, n, "%lld", (long long)b);
+    else snprintf(buf, n, "%lld%c", (long long)b, u[k]);
+}
+
+static void cli_fmt_bound(const cli_opt *o, double v, char *buf, size_t n)
+{
+    if (o->type == CLI_DURATION) cli_fmt_duration((int64_t)v, buf, n);
+    else if (o->type == CLI_SIZE) cli_fmt_size((int64_t)v, buf, n);
+    else snprintf(buf, n, "%.15g", v);
+}
+
+/* ---- suggestions ------------------------------------------------------------ */
+
+int cli_edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64) return 1000;
+    int row[65];
+    for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *cli_suggest(const char *word, const char *const *cands, int n)
+{
+    const char *best = NULL, *prefix = NULL;
+    int bestd = 1000, nprefix = 0;
+    size_t wl = strlen(word);
+    for (int i = 0; i < n; i++) {
+        if (!cands[i]) continue;
+        if (wl && !strncmp(cands[i], word, wl)) { prefix = cands[i]; nprefix++; }
+        int d = cli_edit_distance(word, cands[i]);
+        if (d < bestd) { bestd = d; best = cands[i]; }
+    }
+    int limit = (int)wl / 3 > 2 ? (int)wl / 3 : 2;
+    if (best && bestd <= limit) return best;
+    if (nprefix == 1) return prefix;
+    return NULL;
+}
+
+/* ---- parsing ---------------------------------------------------------------- */
+
+typedef struct cli_ctx {
+    const cli_spec *spec;
+    cli_common *common;
+    cli_opt copts[CLI_MAX_COMMON];
+    int ncopts, nstage;
+    unsigned char *seen;      /* nstage + ncopts */
+} cli_ctx;
+
+static const char *cli_stage(const cli_spec *spec) { return spec && spec->stage ? spec->stage : "streamrec"; }
+
+static void cli_vfail(const cli_spec *spec, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s: ", cli_stage(spec));
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\ntry '%s --help'\n", cli_stage(spec));
+    fflush(stderr);
+    exit(2);
+}
+
+void cli_usage_error(const cli_spec *spec, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cli_vfail(spec, fmt, ap);
+    va_end(ap);
+    exit(2);   /* not reached */
+}
+
+static void cli_list_add(cli_list *l, const char *s, size_t n)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 8;
+        const char **items = realloc(l->items, (size_t)cap * sizeof *items);
+        if (!items) { fprintf(stderr, "out of memory\n"); exit(1); }
+        l->items = items;
+        l->cap = cap;
+    }
+    char *d = malloc(n + 1);
+    if (!d) { fprintf(stderr, "out of memory\n"); exit(1); }
+    memcpy(d, s, n);
+    d[n] = 0;
+    l->items[l->n++] = d;
+}
+
+void cli_list_free(cli_list *l)
+{
+    for (int i = 0; i < l->n; i++) free((char *)l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = l->cap = 0;
+}
+
+void cli_common_free(cli_common *c)
+{
+    if (c) cli_list_free(&c->kafka_conf);
+}
+
+static void cli_build_common(cli_ctx *cx)
+{
+    cli_common *c = cx->common;
+    cli_opt *o = cx->copts;
+    int n = 0;
+#define COPT(nm, sh, ty, tgt, dv, mv, hp, mn, mx) \
+    o[n++] = (cli_opt){ .name = nm, .short_name = sh, .type = ty, .target = tgt, \
+                        .defval = dv, .metavar = mv, .help = hp, .min = mn, .max = mx }
+    COPT("in", 0, CLI_STR, &c->in, "-", "URI",
+         "read from: - (stdin), a file (zstd detected), kafka://HOST:PORT/TOPIC?group=G", 0, 0);
+    COPT("out", 0, CLI_STR, &c->out, "-", "URI",
+         "write to: - (stdout), a file (.zst compresses), kafka://HOST:PORT/TOPIC", 0, 0);
+    COPT("format", 0, CLI_STR, &c->format, "records", "records|json",
+         "output records, or JSON lines (for people and jq)", 0, 0);
+    COPT("compress", 0, CLI_STR, &c->compress, NULL, "zstd[:LEVEL]",
+         "compress the output (LEVEL 1..22; a .zst path compresses too)", 0, 0);
+    COPT("state", 0, CLI_STR, &c->state, NULL, "PATH.db",
+         "state database (SQLite, WAL); with Kafka input it keeps the offsets too", 0, 0);
+    COPT("dead-letter", 0, CLI_STR, &c->dead_letter, NULL, "URI",
+         "write refused input here as JSON lines {pos, error, raw}", 0, 0);
+    COPT("strict", 0, CLI_BOOL, &c->strict, NULL, NULL,
+         "the first bad record is fatal (exit 1)", 0, 0);
+    COPT("log-level", 0, CLI_STR, &c->log_level, "info", "LEVEL",
+         "debug, info, warn or error (JSON lines on stderr)", 0, 0);
+    COPT("metrics-file", 0, CLI_STR, &c->metrics_file, NULL, "PATH",
+         "Prometheus text file, rewritten atomically every 5 s and at exit", 0, 0);
+    COPT("max-record", 0, CLI_SIZE, &c->max_record, "16M", "SIZE",
+         "largest record (or line) accepted", 64, 1024.0 * 1024 * 1024);
+    COPT("kafka-conf", 'X', CLI_LIST, &c->kafka_conf, NULL, "KEY=VALUE",
+         "librdkafka property, repeatable (e.g. -X security.protocol=ssl)", 0, 0);
+#undef COPT
+    /* a stage flag of the same name replaces the shared one (its own
+     * default, help and target): fbcat prints JSON unless told otherwise */
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        int shadowed = 0;
+        for (int j = 0; j < cx->nstage && !shadowed; j++)
+            shadowed = !strcmp(cx->spec->opts[j].name, o[i].name);
+        if (!shadowed) o[k++] = o[i];
+    }
+    cx->ncopts = k;
+}
+
+static const cli_opt *cli_find_long(cli_ctx *cx, const char *name, size_t len, int *idx)
+{
+    for (int i = 0; i < cx->nstage; i++) {
+        const cli_opt *o = &cx->spec->opts[i];
+        if (strlen(o->name) == len && !strncmp(o->name, name, len)) { *idx = i; return o; }
+    }
+    for (int i = 0; i < cx->ncopts; i++) {
+        const cli_opt *o = &cx->copts[i];
+        if (strlen(o->name) == len && !strncmp(o->name, name, len)) { *idx = cx->nstage + i; return o; }
+    }
+    return NULL;
+}
+
+static const cli_opt *cli_find_short(cli_ctx *cx, char c, int *idx)
+{
+    for (int i = 0; i < cx->nstage; i++)
+        if (cx->spec->opts[i].short_name == c) { *idx = i; return &cx->spec->opts[i]; }
+    for (int i = 0; i < cx->ncopts; i++)
+        if (cx->copts[i].short_name == c) { *idx = cx->nstage + i; return &cx->copts[i]; }
+    return NULL;
+}
+
+/* "--window" or "-X" for messages */
+static const char *cli_flagname(const cli_opt *o, int as_short, char *buf, size_t n)
+{
+    if (as_short) snprintf(buf, n, "-%c", o->short_name);
+    else snprintf(buf, n, "--%s", o->name);
+    return buf;
+}
+
+static void cli_fail(const cli_ctx *cx, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+static void cli_fail(const cli_ctx *cx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cli_vfail(cx->spec, fmt, ap);
+    va_end(ap);
+    exit(2);
+}
+
+/* Store val into o's target. fl names the flag for messages; NULL when
+ * applying a default (a bad default is the stage's bug: still exit 2). */
+static void cli_set(const cli_ctx *cx, const cli_opt *o, const char *fl, const char *val)
+{
+    char fb[80];
+    if (!fl) fl = cli_flagname(o, 0, fb, sizeof fb);
+    int bounded = o->min < o->max;
+    char lo[32], hi[32];
+    if (bounded) { cli_fmt_bound(o, o->min, lo, sizeof lo); cli_fmt_bound(o, o->max, hi, sizeof hi); }
+    switch (o->type) {
+    case CLI_BOOL:
+        *(int *)o->target = !val || !strcmp(val, "1") || !strcmp(val, "true");
+        return;
+    case CLI_STR:
+        *(const char **)o->target = val;
+        return;
+    case CLI_INT: {
+        char *end;
+        errno = 0;
+        long long v = strtoll(val, &end, 10);
+        if (!*val || *end || errno) cli_fail(cx, "%s: '%s' is not an integer", fl, val);
+        if (bounded && (v < o->min || v > o->max))
+            cli_fail(cx, "%s: %lld is out of range %s..%s", fl, v, lo, hi);
+        *(int64_t *)o->target = v;
+        return;
+    }
+    case CLI_DOUBLE: {
+        char *end;
+        errno = 0;
+        double v = strtod(val, &end);
+        if (!*val || *end || errno == ERANGE || !isfinite(v)) cli_fail(cx, "%s: '%s' is not a number", fl, val);
+        if (bounded && (v < o->min || v > o->max))
+            cli_fail(cx, "%s: %s is out of range %s..%s", fl, val, lo, hi);
+        *(double *)o->target = v;
+        return;
+    }
+    case CLI_DURATION: {
+        int64_t v;
+        if (cli_parse_duration(val, &v) < 0)
+            cli_fail(cx, "%s: '%s' is not a duration (e.g. 250ms, 60s, 5m, 1h, 1d)", fl, val);
+        if (bounded && (v < o->min || v > o->max))
+            cli_fail(cx, "%s: %s is out of range %s..%s", fl, val, lo, hi);
+        *(int64_t *)o->target = v;
+        return;
+    }
+    case CLI_SIZE: {
+        int64_t v;
+        if (cli_parse_size(val, &v) < 0)
+            cli_fail(cx, "%s: '%s' is not a size (e.g. 512, 64k, 16M, 1G)", fl, val);
+        if (bounded && (v < o->min || v > o->max))
+            cli_fail(cx, "%s: %s is out of range %s..%s", fl, val, lo, hi);
+        *(int64_t *)o->target = v;
+        return;
+    }
+    case CLI_LIST: {
+        cli_list *l = o->target;
+        if (o->short_name == 'X' && cx->common && o->target == &cx->common->kafka_conf) {
+            /* librdkafka values contain commas (bootstrap.servers): never split */
+            const char *eq = strchr(val, '=');
+            if (!eq || eq == val) cli_fail(cx, "%s: '%s' is not KEY=VALUE", fl, val);
+            cli_list_add(l, val, strlen(val));
+            return;
+        }
+        for (const char *p = val;;) {
+            const char *c = strchr(p, ',');
+            size_t n = c ? (size_t)(c - p) : strlen(p);
+            if (n) cli_list_add(l, p, n);
+            if (!c) break;
+            p = c + 1;
+        }
+        return;
+    }
+    }
+}
+
+/* Does the usage text announce positional arguments? Each line is
+ * "PROG WORDS..."; a word that is not a flag ("--config", "[--x"), not a
+ * flag's value ("--config FILE"), not "[FLAGS]"/"[OPTIONS]" and not after a
+ * redirection ("< user_ids") is a positional: "recommender train", "FILE...". */
+static int cli_takes_positional(const cli_spec *spec)
+{
+    if (!spec->usage) return 0;
+    const char *p = spec->usage;
+    while (*p) {
+        int tok = 0, prev_flag = 0, stop = 0;
+        while (*p && *p != '\n') {
+            while (*p == ' ' || *p == '\t') p++;
+            if (!*p || *p == '\n') break;
+            const char *s = p;
+            while (*p && *p != ' ' && *p != '\t' && *p != '\n') p++;
+            if (stop || tok++ == 0) continue;          /* program name, or after a redirection */
+            const char *e = p;
+            if (*s == '<' || *s == '>' || *s == '|') { stop = 1; continue; }
+            while (s < e && (*s == '[' || *s == '(')) s++;
+            while (e > s && (e[-1] == ']' || e[-1] == ')' || e[-1] == '.')) e--;
+            size_t n = (size_t)(e - s);
+            if (!n) continue;
+            if (*s == '-') { prev_flag = !memchr(s, '=', n); continue; }
+            if (prev_flag) { prev_flag = 0; continue; }
+            if ((n == 5 && (!strncmp(s, "FLAGS", 5) || !strncmp(s, "flags", 5))) ||
+                (n == 7 && (!strncmp(s, "OPTIONS", 7) || !strncmp(s, "options", 7))))
+                continue;
+            return 1;
+        }
+        if (*p == '\n') p++;
+    }
+    return 0;
+}
+
+static void cli_print_opt(FILE *f, const cli_opt *o)
+{
+    static const char *const metas[] = { [CLI_BOOL] = NULL, [CLI_STR] = "STR", [CLI_INT] = "N",
+        [CLI_DOUBLE] = "X", [CLI_DURATION] = "DURATION", [CLI_SIZE] = "SIZE", [CLI_LIST] = "A,B,..." };
+    char left[96];
+    const char *mv = o->metavar ? o->metavar : metas[o->type];
+    int n;
+    if (o->short_name)
+        n = snprintf(left, sizeof left, "  -%c, --%s", o->short_name, o->name);
+    else
+        n = snprintf(left, sizeof left, "      --%s", o->name);
+    if (mv && n > 0 && (size_t)n < sizeof left) snprintf(left + n, sizeof left - (size_t)n, " %s", mv);
+    fputs(left, f);
+    int w = (int)strlen(left);
+    if (w < 32) fprintf(f, "%*s", 32 - w, "");
+    else fprintf(f, "\n%32s", "");
+    fputs(o->help ? o->help : "", f);
+    int bounded = o->min < o->max;
+    if (bounded || (o->defval && o->type != CLI_BOOL)) {
+        fputs(" (", f);
+        if (bounded) {
+            char lo[32], hi[32];
+            cli_fmt_bound(o, o->min, lo, sizeof lo);
+            cli_fmt_bound(o, o->max, hi, sizeof hi);
+            fprintf(f, "%s..%s%s", lo, hi, o->defval ? ", " : "");
+        }
+        if (o->defval) fprintf(f, "default: %s", o->defval);
+        fputs(")", f);
+    }
+    fputc('\n', f);
+}
+
+static void cli_help(const cli_ctx *cx)
+{
+    const cli_spec *sp = cx->spec;
+    FILE *f = stdout;
+    const char *stage = cli_stage(sp);
+    if (sp->summary) fprintf(f, "%s — %s\n\n", stage, sp->summary);
+    if (sp->usage) fprintf(f, "usage: %s\n", sp->usage);
+    else fprintf(f, "usage: %s [FLAGS]\n", stage);
+    if (cx->nstage) {
+        fputs("\nflags:\n", f);
+        for (int i = 0; i < cx->nstage; i++) cli_print_opt(f, &sp->opts[i]);
+    }
+    fputs(cx->ncopts ? "\nshared flags (every stage):\n" : "\n", f);
+    for (int i = 0; i < cx->ncopts; i++) cli_print_opt(f, &cx->copts[i]);
+    fprintf(f, "  -h, --help                    show this help and exit\n");
+    fprintf(f, "      --version                 show the version and exit\n");
+    if (cx->ncopts)
+        fputs("\nexit status: 0 done, 1 runtime failure, 2 usage or configuration error\n", f);
+    if (sp->example) {
+        fputs("\nexample:\n", f);
+        const char *p = sp->example;
+        while (*p) {
+            const char *nl = strchr(p, '\n');
+            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+            fprintf(f, "  %.*s\n", (int)n, p);
+            if (!nl) break;
+            p = nl + 1;
+        }
+    }
+    fflush(f);
+}
+
+static void cli_validate_common(const cli_spec *spec, const cli_common *c)
+{
+    if (!c) return;
+    if (!c->in || !*c->in) cli_usage_error(spec, "--in: empty URI (use - for stdin)");
+    if (!c->out || !*c->out) cli_usage_error(spec, "--out: empty URI (use - for stdout)");
+    if (!c->format || (strcmp(c->format, "records") && strcmp(c->format, "json")))
+        cli_usage_error(spec, "--format: '%s' is not records or json", c->format ? c->format : "");
+    if (c->compress && strcmp(c->compress, "none")) {
+        const char *z = c->compress;
+        if (strncmp(z, "zstd", 4) || (z[4] && z[4] != ':'))
+            cli_usage_error(spec, "--compress: '%s' is not zstd or zstd:LEVEL", z);
+        if (z[4] == ':') {
+            char *end;
+            long lv = strtol(z + 5, &end, 10);
+            if (!z[5] || *end || lv < 1 || lv > 22)
+                cli_usage_error(spec, "--compress: level '%s' is not in 1..22", z + 5);
+        }
+    }
+    log_level lv;
+    if (log_parse_level(c->log_level, &lv) < 0)
+        cli_usage_error(spec, "--log-level: '%s' is not debug, info, warn or error",
+                        c->log_level ? c->log_level : "");
+}
+
+int cli_parse(int argc, char **argv, const cli_spec *spec, cli_common *common)
+{
+    cli_ctx cx = { .spec = spec, .common = spec->no_common ? NULL : common };
+    if (spec->opts)
+        while (spec->opts[cx.nstage].name) cx.nstage++;
+    if (cx.common) {
+        memset(common, 0, sizeof *common);
+        /* base values, in case a stage flag shadows a shared one elsewhere */
+        common->in = common->out = "-";
+        common->format = "records";
+        common->log_level = "info";
+        common->max_record = 16 << 20;
+        cli_build_common(&cx);
+    }
+    int nall = cx.nstage + cx.ncopts;
+    unsigned char seen_small[64];
+    cx.seen = nall <= 64 ? seen_small : calloc((size_t)nall, 1);
+    if (!cx.seen) { fprintf(stderr, "out of memory\n"); exit(1); }
+    memset(cx.seen, 0, (size_t)(nall <= 64 ? 64 : nall));
+
+    /* --help and --version win wherever they appear (before "--") */
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) break;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            cli_help(&cx);
+            exit(0);
+        }
+        if (!strcmp(argv[i], "--version")) {
+            printf("%s (streamrec) %s\n", cli_stage(spec), STREAMREC_VERSION);
+            fflush(stdout);
+            exit(0);
+        }
+    }
+
+    for (int i = 0; i < nall; i++) {
+        const cli_opt *o = i < cx.nstage ? &spec->opts[i] : &cx.copts[i - cx.nstage];
+        if (o->defval) cli_set(&cx, o, NULL, o->defval);
+    }
+
+    /* flags (with their values) first, then positionals, each in order */
+    char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    if (!pos) { fprintf(stderr, "out of memory\n"); exit(1); }
+    int npos = 0, nflag = 1, dashdash = 0;
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        if (!strcmp(a, "--")) {
+            for (int j = i + 1; j < argc; j++) pos[npos++] = argv[j];
+            dashdash = 1;
+            break;
+        }
+        if (a[0] != '-' || a[1] == 0) { pos[npos++] = a; continue; }
+        int start = i;
+        char fb[96];
+        if (a[1] == '-') {
+            const char *name = a + 2, *eq = strchr(name, '=');
+            size_t len = eq ? (size_t)(eq - name) : strlen(name);
+            int idx;
+            const cli_opt *o = cli_find_long(&cx, name, len, &idx);
+            if (!o) {
+                char word[80];
+                snprintf(word, sizeof word, "%.*s", (int)(len < 70 ? len : 70), name);
+                const char *cands[256];
+                int nc = 0;
+                for (int k = 0; k < nall && nc < 254; k++)
+                    cands[nc++] = k < cx.nstage ? spec->opts[k].name : cx.copts[k - cx.nstage].name;
+                cands[nc++] = "help";
+                cands[nc++] = "version";
+                const char *s = cli_suggest(word, cands, nc);
+                if (s) cli_fail(&cx, "--%s: unknown flag; did you mean --%s?", word, s);
+                cli_fail(&cx, "--%s: unknown flag", word);
+            }
+            snprintf(fb, sizeof fb, "--%s", o->name);
+            if (cx.seen[idx] && o->type != CLI_LIST) cli_fail(&cx, "%s: given twice", fb);
+            cx.seen[idx] = 1;
+            if (o->type == CLI_BOOL) {
+                if (eq) cli_fail(&cx, "%s: takes no value", fb);
+                cli_set(&cx, o, fb, NULL);
+            } else if (eq) {
+                cli_set(&cx, o, fb, eq + 1);
+            } else {
+                if (i + 1 >= argc)
+                    cli_fail(&cx, "%s: needs a value (%s)", fb, o->metavar ? o->metavar : "VALUE");
+                cli_set(&cx, o, fb, argv[++i]);
+            }
+        } else {
+            for (int j = 1; a[j]; j++) {
+                int idx;
+                const cli_opt *o = cli_find_short(&cx, a[j], &idx);
+                if (!o) cli_fail(&cx, "-%c: unknown flag", a[j]);
+                cli_flagname(o, 1, fb, sizeof fb);
+                if (cx.seen[idx] && o->type != CLI_LIST) cli_fail(&cx, "%s: given twice", fb);
+                cx.seen[idx] = 1;
+                if (o->type == CLI_BOOL) { cli_set(&cx, o, fb, NULL); continue; }
+                if (a[j + 1]) cli_set(&cx, o, fb, a + j + 1);
+                else if (i + 1 < argc) cli_set(&cx, o, fb, argv[++i]);
+                else cli_fail(&cx, "%s: needs a value (%s)", fb, o->metavar ? o->metavar : "VALUE");
+                break;
+            }
+        }
+        for (int k = start; k <= i; k++) argv[nflag++] = argv[k];
+    }
+    if (dashdash) argv[nflag++] = "--";
+    int first = nflag;
+    for (int k = 0; k < npos; k++) argv[nflag++] = pos[k];
+    free(pos);
+    if (cx.seen != seen_small) free(cx.seen);
+
+    if (npos && !cli_takes_positional(spec))
+        cli_usage_error(spec, "unexpected argument '%s' (this stage takes only flags)", argv[first]);
+    cli_validate_common(spec, cx.common);
+    if (cx.common && cx.common->compress && !strcmp(cx.common->compress, "none"))
+        cx.common->compress = NULL;
+    return first;
+}
+
+static void cli_atexit_metrics(void) { metrics_shutdown(); }
+
+void cli_start(const cli_spec *spec, const cli_common *common)
+{
+    static int started;
+    const char *stage = cli_stage(spec);
+    cli_validate_common(spec, spec->no_common ? NULL : common);
+    const cli_common *c = spec->no_common ? NULL : common;
+    log_init(stage, c ? c->log_level : NULL);
+    sd_init();          /* read NOTIFY_SOCKET before threads exist */
+    metrics_init(stage, c ? c->metrics_file : NULL, 5000);
+    sig_install();
+    if (!started) {
+        started = 1;
+        atexit(cli_atexit_metrics);
+    }
+}

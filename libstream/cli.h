@@ -1,0 +1,89 @@
+/* cli.h — command-line flags from one table per stage: parsing, bounds,
+ * --help text and the flags every stage shares (DESIGN.md).
+ *
+ * Errors in flags are usage errors: cli_parse prints "STAGE: --flag: reason"
+ * and a hint to stderr and exits 2. --help prints usage (with every flag,
+ * default and the stage's example) to stdout and exits 0; --version too. */
+#ifndef STREAMREC_CLI_H
+#define STREAMREC_CLI_H
+#include <stdint.h>
+
+typedef enum {
+    CLI_BOOL,      /* int*: set to 1 when present, takes no value */
+    CLI_STR,       /* const char **: the argv string */
+    CLI_INT,       /* int64_t*: decimal, bounds min..max */
+    CLI_DOUBLE,    /* double*: bounds min..max */
+    CLI_DURATION,  /* int64_t* microseconds: "250ms", "60s", "5m", "1h", "1d", bare = seconds */
+    CLI_SIZE,      /* int64_t* bytes: "512", "64k", "16M", "1G" (binary units) */
+    CLI_LIST,      /* cli_list*: every occurrence appended (and comma lists split) */
+} cli_type;
+
+typedef struct cli_list { const char **items; int n, cap; } cli_list;
+
+typedef struct cli_opt {
+    const char *name;      /* long name without dashes: "window" */
+    char short_name;       /* 0 if none */
+    cli_type type;
+    void *target;
+    const char *defval;    /* applied before parsing when non-NULL */
+    const char *metavar;   /* "DURATION" in --help */
+    const char *help;
+    double min, max;       /* numeric bounds when min < max, in the target's
+                              unit: µs for CLI_DURATION, bytes for CLI_SIZE */
+} cli_opt;
+
+/* The flags every stage shares. */
+typedef struct cli_common {
+    const char *in, *out;          /* URIs, default "-" */
+    const char *format;            /* "records" (default) or "json" */
+    const char *compress;          /* NULL, "zstd" or "zstd:LEVEL" */
+    const char *state;             /* --state PATH.db or NULL */
+    const char *dead_letter;       /* --dead-letter URI or NULL */
+    const char *log_level;         /* debug, info (default), warn, error */
+    const char *metrics_file;      /* --metrics-file PATH or NULL */
+    int strict;
+    int64_t max_record;            /* --max-record, bytes, default 16M */
+    cli_list kafka_conf;           /* -X key=value, in order */
+} cli_common;
+
+typedef struct cli_spec {
+    const char *stage;      /* "aggregate" */
+    const char *summary;    /* one line: what it does */
+    const char *usage;      /* "aggregate [FLAGS]" */
+    const char *example;    /* shown at the end of --help */
+    const cli_opt *opts;    /* the stage's own flags, terminated by {0} */
+    int no_common;          /* 1: the stage does not take the shared flags */
+} cli_spec;
+
+/* A stage flag named like a shared one ("format") replaces it: its own
+ * default, help and target (point it at the cli_common member to keep the
+ * shared meaning with another default).
+ *
+ * Parse argv[1..]. Fills *common (if not NULL) and the stage's targets.
+ * Positional arguments are left in argv order: returns the index of the
+ * first one (argc if none); "--" ends flags. */
+int cli_parse(int argc, char **argv, const cli_spec *spec, cli_common *common);
+
+/* Usage error from the stage's own checks: prints and exits 2. */
+void cli_usage_error(const cli_spec *spec, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
+/* Parsers, exposed for config files and tests. 0 or -1. */
+int cli_parse_duration(const char *s, int64_t *us);
+int cli_parse_size(const char *s, int64_t *bytes);
+
+/* Edit distance (insert, delete, substitute), and the candidate closest to
+ * word (or the only one it is a prefix of), NULL if none is close: for
+ * "did you mean" in flags and config keys. */
+int cli_edit_distance(const char *a, const char *b);
+const char *cli_suggest(const char *word, const char *const *cands, int n);
+/* Free what cli_parse allocated for lists (the strings and the array). */
+void cli_list_free(cli_list *l);
+void cli_common_free(cli_common *c);
+
+/* Set up logging, metrics file, signals and systemd notification from the
+ * shared flags: what every stage's main does right after cli_parse. */
+void cli_start(const cli_spec *spec, const cli_common *common);
+
+#define STREAMREC_VERSION "0.1.0"
+#endif

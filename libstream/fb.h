@@ -1,0 +1,67 @@
+/* fb.h — the FlatBuffers binary format, our own runtime: a builder and a
+ * verifier. See https://flatbuffers.dev/internals/ for the wire format.
+ *
+ * Builder: builds back to front into a growable buffer, aligning every
+ * scalar to its size relative to the END of the buffer (as the reference
+ * builder does), deduplicating identical vtables, and finishing with a root
+ * offset, a 4-byte file identifier and, if asked, a 4-byte size prefix.
+ *
+ * Verifier: fb_verify_* check, before any read, that every offset, vtable,
+ * string (length and NUL terminator), vector (length, element size) and
+ * scalar lies inside the buffer and is aligned relative to the buffer's
+ * logical start (the size prefix, if the buffer had one), and that nesting
+ * depth and table count stay under FB_MAX_DEPTH / FB_MAX_TABLES. */
+#ifndef STREAMREC_FB_H
+#define STREAMREC_FB_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define FB_MAX_DEPTH 64
+#define FB_MAX_TABLES 1000000
+
+typedef uint32_t fb_ref;   /* an object's position counted from the buffer end */
+
+typedef struct fb_builder {
+    uint8_t *buf;      /* data lives at buf[cap - size .. cap) */
+    size_t cap, size;
+    size_t minalign;
+    /* table under construction: slot -> field ref, vtables written so far */
+    uint32_t *field_off; int nfields, fields_cap; size_t table_start;
+    uint32_t *vtables; int nvtables, vtables_cap;
+    int nested;
+} fb_builder;
+
+void fb_builder_init(fb_builder *b);
+void fb_builder_reset(fb_builder *b);     /* keep memory */
+void fb_builder_free(fb_builder *b);
+
+fb_ref fb_create_string(fb_builder *b, const char *s, size_t len);
+/* Vector of scalars or structs: elem_size bytes each, already little-endian. */
+fb_ref fb_create_vector(fb_builder *b, const void *data, size_t count, size_t elem_size, size_t align);
+/* Vector of offsets (tables or strings). */
+fb_ref fb_create_offset_vector(fb_builder *b, const fb_ref *refs, size_t count);
+
+void fb_table_start(fb_builder *b, int nfields);
+void fb_add_u8(fb_builder *b, int slot, uint8_t v, uint8_t def);
+void fb_add_i32(fb_builder *b, int slot, int32_t v, int32_t def);
+void fb_add_i64(fb_builder *b, int slot, int64_t v, int64_t def);
+void fb_add_u64(fb_builder *b, int slot, uint64_t v, uint64_t def);
+void fb_add_f64(fb_builder *b, int slot, double v, double def);
+void fb_add_scalar(fb_builder *b, int slot, const void *le_bytes, size_t size); /* always written */
+void fb_add_ref(fb_builder *b, int slot, fb_ref ref);    /* 0: absent */
+fb_ref fb_table_end(fb_builder *b);
+
+/* Finish: root offset, identifier (4 chars or NULL), optional size prefix. */
+void fb_finish(fb_builder *b, fb_ref root, const char *ident, int size_prefixed);
+static inline const uint8_t *fb_data(const fb_builder *b, size_t *len)
+{ *len = b->size; return b->buf + b->cap - b->size; }
+
+/* Reading helpers (all little-endian, unaligned-safe). Only call on
+ * positions a verifier has accepted. */
+uint32_t fb_read_u32(const uint8_t *p);
+/* Offset of the root table inside buf (buf excludes any size prefix). */
+static inline uint32_t fb_root(const uint8_t *buf) { return fb_read_u32(buf); }
+/* Field position for vtable slot `slot` of the table at `tab`, 0 if absent. */
+uint32_t fb_field(const uint8_t *buf, uint32_t tab, int slot);
+
+#endif

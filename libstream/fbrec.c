@@ -1,0 +1,928 @@
+/* fbrec.c — the schema-driven record codec (see fbrec.h): verify+decode,
+ * encode, and JSON in both directions, for every table type, by walking
+ * the descriptors that fbsgen generates (libstream/fbsgen/fbdesc.h).
+ *
+ * Verification happens while decoding, in one pass: every position is
+ * checked against the buffer length before it is read (all arithmetic in
+ * 64 bits, so offsets cannot wrap), and alignment is checked relative to the
+ * logical buffer start (4 bytes before buf when the frame was size-prefixed).
+ * Work is bounded: nesting depth FB_MAX_DEPTH, FB_MAX_TABLES tables, and the
+ * arena bytes a decode may take (a multiple of the input length), so a small
+ * hostile buffer whose offsets all point at one big vector cannot make us
+ * copy it a million times. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fbrec.h"
+#include "fbsgen/fbdesc.h"
+
+extern const fb_desc *const fb_gen_roots[];
+extern const int fb_gen_nroots;
+extern const fb_desc *const fb_gen_all[];
+extern const int fb_gen_nall;
+
+/* ---- descriptors ---------------------------------------------------------- */
+
+const char *fb_desc_name(const fb_desc *d) { return d->name; }
+const char *fb_desc_ident(const fb_desc *d) { return d->ident; }
+size_t fb_record_size(const fb_desc *d) { return d->size; }
+
+const fb_desc *const *fb_root_descs(int *n)
+{
+    *n = fb_gen_nroots;
+    return fb_gen_roots;
+}
+
+const fb_desc *fb_desc_by_ident(const char *ident4)
+{
+    for (int i = 0; i < fb_gen_nroots; i++)
+        if (memcmp(fb_gen_roots[i]->ident, ident4, 4) == 0)
+            return fb_gen_roots[i];
+    return NULL;
+}
+
+const fb_desc *fb_desc_by_name(const char *name)
+{
+    for (int i = 0; i < fb_gen_nall; i++)
+        if (strcmp(fb_gen_all[i]->name, name) == 0 || strcmp(fb_gen_all[i]->fullname, name) == 0)
+            return fb_gen_all[i];
+    return NULL;
+}
+
+/* Bytes a value of this type takes inline (in a table field or a vector). */
+static size_t fb_inline_size(const fb_field_desc *f)
+{
+    switch (f->base) {
+    case FB_BOOL: case FB_I8: case FB_U8: return 1;
+    case FB_I16: case FB_U16: return 2;
+    case FB_I32: case FB_U32: case FB_F32: return 4;
+    case FB_I64: case FB_U64: case FB_F64: return 8;
+    case FB_STRUCT: return f->sub->size;
+    default: return 4;   /* strings, tables: a uoffset */
+    }
+}
+
+static size_t fb_inline_align(const fb_field_desc *f)
+{
+    return f->base == FB_STRUCT ? f->sub->align : fb_inline_size(f);
+}
+
+static int fb_is_scalar(int base) { return base >= FB_BOOL && base <= FB_F64; }
+static int fb_is_float(int base) { return base == FB_F32 || base == FB_F64; }
+/* Scalars in C memory, widened. */
+static int64_t fb_load_i(int base, const void *p)
+{
+    switch (base) {
+    case FB_BOOL: case FB_U8: return *(const uint8_t *)p;
+    case FB_I8: return *(const int8_t *)p;
+    case FB_I16: { int16_t v; memcpy(&v, p, 2); return v; }
+    case FB_U16: { uint16_t v; memcpy(&v, p, 2); return v; }
+    case FB_I32: { int32_t v; memcpy(&v, p, 4); return v; }
+    case FB_U32: { uint32_t v; memcpy(&v, p, 4); return v; }
+    case FB_I64: case FB_U64: { int64_t v; memcpy(&v, p, 8); return v; }
+    default: return 0;
+    }
+}
+
+static double fb_load_f(int base, const void *p)
+{
+    if (base == FB_F32) { float v; memcpy(&v, p, 4); return v; }
+    double v; memcpy(&v, p, 8); return v;
+}
+
+static void fb_store_i(int base, void *p, int64_t v)
+{
+    switch (base) {
+    case FB_BOOL: case FB_U8: case FB_I8: { uint8_t x = (uint8_t)v; memcpy(p, &x, 1); break; }
+    case FB_I16: case FB_U16: { uint16_t x = (uint16_t)v; memcpy(p, &x, 2); break; }
+    case FB_I32: case FB_U32: { uint32_t x = (uint32_t)v; memcpy(p, &x, 4); break; }
+    case FB_I64: case FB_U64: memcpy(p, &v, 8); break;
+    case FB_F32: { float x = (float)v; memcpy(p, &x, 4); break; }
+    case FB_F64: { double x = (double)v; memcpy(p, &x, 8); break; }
+    default: break;
+    }
+}
+
+static void fb_store_f(int base, void *p, double v)
+{
+    if (base == FB_F32) { float x = (float)v; memcpy(p, &x, 4); }
+    else memcpy(p, &v, 8);
+}
+
+/* Is the scalar at p bit-for-bit the field's default? */
+static int fb_is_default(const fb_field_desc *f, const void *p)
+{
+    switch (f->base) {
+    case FB_F32: { float d = (float)f->def_f; return memcmp(p, &d, 4) == 0; }
+    case FB_F64: return memcmp(p, &f->def_f, 8) == 0;
+    case FB_U64: { uint64_t v; memcpy(&v, p, 8); return v == f->def_u; }
+    case FB_U8: case FB_U16: case FB_U32: return (uint64_t)fb_load_i(f->base, p) == f->def_u;
+    case FB_BOOL: return (fb_load_i(f->base, p) != 0) == (f->def_i != 0);
+    default: return fb_load_i(f->base, p) == f->def_i;
+    }
+}
+
+static void fb_set_default(const fb_field_desc *f, void *p)
+{
+    if (fb_is_float(f->base))
+        fb_store_f(f->base, p, f->def_f);
+    else if (f->base == FB_U64 || f->base == FB_U8 || f->base == FB_U16 || f->base == FB_U32)
+        fb_store_i(f->base, p, (int64_t)f->def_u);
+    else
+        fb_store_i(f->base, p, f->def_i);
+}
+
+void fb_init_record(const fb_desc *d, void *out)
+{
+    memset(out, 0, d->size);
+    if (d->is_struct)
+        return;
+    for (int i = 0; i < d->nfields; i++) {
+        const fb_field_desc *f = &d->fields[i];
+        if (!f->is_vector && fb_is_scalar(f->base))
+            fb_set_default(f, (char *)out + f->offset);
+    }
+}
+
+static void fb_clone_table(const fb_desc *t, const char *src, char *dst, arena *a)
+{
+    memcpy(dst, src, t->size);
+    if (t->is_struct)
+        return;
+    for (int i = 0; i < t->nfields; i++) {
+        const fb_field_desc *f = &t->fields[i];
+        if (f->is_vector) {
+            const char *arr;
+            uint32_t n;
+            memcpy(&arr, src + f->offset, sizeof arr);
+            memcpy(&n, src + f->count_offset, 4);
+            if (!arr)
+                continue;
+            size_t esize = f->base == FB_STRING ? sizeof(fb_str) : f->base == FB_TABLE ? f->sub->size
+                         : fb_inline_size(f);
+            size_t ealign = f->base == FB_STRING ? _Alignof(fb_str) : f->base == FB_TABLE ? f->sub->align
+                          : fb_inline_align(f);
+            char *copy = arena_alloc(a, n ? (size_t)n * esize : 1, ealign);
+            for (uint32_t k = 0; k < n; k++) {
+                const char *e = arr + (size_t)k * esize;
+                char *c = copy + (size_t)k * esize;
+                if (f->base == FB_STRING) {
+                    const fb_str *s = (const fb_str *)e;
+                    *(fb_str *)c = s->ptr ? (fb_str){ arena_strndup(a, s->ptr, s->len), s->len } : *s;
+                } else if (f->base == FB_TABLE) {
+                    fb_clone_table(f->sub, e, c, a);
+                } else {
+                    memcpy(c, e, esize);
+                }
+            }
+            memcpy(dst + f->offset, &copy, sizeof copy);
+        } else if (f->base == FB_STRING) {
+            const fb_str *s = (const fb_str *)(src + f->offset);
+            if (s->ptr)
+                *(fb_str *)(dst + f->offset) = (fb_str){ arena_strndup(a, s->ptr, s->len), s->len };
+        } else if (f->base == FB_TABLE) {
+            const char *sub;
+            memcpy(&sub, src + f->offset, sizeof sub);
+            if (sub) {
+                char *c = arena_alloc(a, f->sub->size, f->sub->align);
+                fb_clone_table(f->sub, sub, c, a);
+                memcpy(dst + f->offset, &c, sizeof c);
+            }
+        }
+    }
+}
+
+void fb_record_clone(const fb_desc *d, const void *src, void *dst, arena *a)
+{
+    fb_clone_table(d, src, dst, a);
+}
+
+/* ---- verify + decode ------------------------------------------------------ */
+
+typedef struct fb_dec {
+    const uint8_t *buf;
+    uint64_t len;
+    uint64_t base;        /* 4 if size-prefixed: alignment counts from buf-4 */
+    arena *a;
+    uint64_t tables;
+    uint64_t budget;      /* arena bytes this decode may still take */
+    char *err; size_t errlen;
+} fb_dec;
+
+__attribute__((format(printf, 3, 4)))
+static int fb_dec_fail(fb_dec *d, uint64_t off, const char *fmt, ...)
+{
+    if (d->err && d->errlen) {
+        int n = snprintf(d->err, d->errlen, "offset %llu: ", (unsigned long long)off);
+        if (n >= 0 && (size_t)n < d->errlen) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(d->err + n, d->errlen - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return -1;
+}
+
+static inline uint16_t fb_rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+
+/* pos..pos+n inside the buffer and pos aligned to align. */
+static int fb_dec_check(fb_dec *d, uint64_t pos, uint64_t n, uint64_t align, const char *what)
+{
+    if (pos > d->len || n > d->len - pos)
+        return fb_dec_fail(d, pos, "%s (%llu bytes) extends past the end of the buffer (%llu bytes)",
+                           what, (unsigned long long)n, (unsigned long long)d->len);
+    if (align > 1 && ((pos + d->base) & (align - 1)))
+        return fb_dec_fail(d, pos, "%s is misaligned (needs %llu-byte alignment)", what,
+                           (unsigned long long)align);
+    return 0;
+}
+
+static void *fb_dec_alloc(fb_dec *d, uint64_t size, size_t align, uint64_t pos)
+{
+    if (!d->a) {
+        fb_dec_fail(d, pos, "vector present but no arena given");
+        return NULL;
+    }
+    if (size > d->budget) {
+        fb_dec_fail(d, pos, "decoded size exceeds the limit for a %llu-byte buffer",
+                    (unsigned long long)d->len);
+        return NULL;
+    }
+    d->budget -= size;
+    return arena_alloc(d->a, size ? (size_t)size : 1, align);
+}
+
+/* Follow the uoffset at pos: the target position, or -1 after failing. */
+static int64_t fb_dec_deref(fb_dec *d, uint64_t pos, const char *what)
+{
+    if (fb_dec_check(d, pos, 4, 4, what) < 0)
+        return -1;
+    uint64_t t = pos + fb_read_u32(d->buf + pos);
+    if (t >= d->len)
+        return fb_dec_fail(d, pos, "%s offset points past the end of the buffer", what);
+    return (int64_t)t;
+}
+
+static int fb_dec_string(fb_dec *d, uint64_t pos, fb_str *out)
+{
+    if (fb_dec_check(d, pos, 4, 4, "string length") < 0)
+        return -1;
+    uint64_t n = fb_read_u32(d->buf + pos);
+    if (n + 1 > d->len - pos - 4)
+        return fb_dec_fail(d, pos, "string of %llu bytes extends past the end of the buffer",
+                           (unsigned long long)n);
+    if (d->buf[pos + 4 + n] != 0)
+        return fb_dec_fail(d, pos + 4 + n, "string is not NUL-terminated");
+    out->ptr = (const char *)d->buf + pos + 4;
+    out->len = (uint32_t)n;
+    return 0;
+}
+
+static int fb_dec_table(fb_dec *d, const fb_desc *t, uint64_t pos, void *out, int depth);
+
+/* A scalar (or struct) at the verified position p into C memory at dst. */
+static void fb_dec_scalar(int base, const uint8_t *p, void *dst, size_t size)
+{
+    memcpy(dst, p, size);
+    if (base == FB_BOOL)
+        *(uint8_t *)dst = *p != 0;
+}
+
+static int fb_dec_vector(fb_dec *d, const fb_field_desc *f, uint64_t pos, char *rec, int depth)
+{
+    if (fb_dec_check(d, pos, 4, 4, "vector length") < 0)
+        return -1;
+    uint64_t n = fb_read_u32(d->buf + pos);
+    uint64_t esize = fb_inline_size(f), data = pos + 4;
+    if (n > (d->len - data) / esize)
+        return fb_dec_fail(d, pos, "vector of %llu elements extends past the end of the buffer",
+                           (unsigned long long)n);
+    if (n && fb_dec_check(d, data, n * esize, fb_inline_align(f), "vector data") < 0)
+        return -1;
+    size_t csize = f->base == FB_STRING ? sizeof(fb_str) : f->base == FB_TABLE ? f->sub->size : esize;
+    size_t calign = f->base == FB_STRING ? _Alignof(fb_str) : f->base == FB_TABLE ? f->sub->align
+                  : fb_inline_align(f);
+    char *arr = fb_dec_alloc(d, n * csize, calign, pos);
+    if (!arr)
+        return -1;
+    if (f->base == FB_STRING) {
+        fb_str *s = (fb_str *)arr;
+        for (uint64_t i = 0; i < n; i++) {
+            int64_t t = fb_dec_deref(d, data + 4 * i, "string");
+            if (t < 0 || fb_dec_string(d, (uint64_t)t, &s[i]) < 0)
+                return -1;
+        }
+    } else if (f->base == FB_TABLE) {
+        for (uint64_t i = 0; i < n; i++) {
+            int64_t t = fb_dec_deref(d, data + 4 * i, "table");
+            if (t < 0)
+                return -1;
+            fb_init_record(f->sub, arr + i * csize);
+            if (fb_dec_table(d, f->sub, (uint64_t)t, arr + i * csize, depth + 1) < 0)
+                return -1;
+        }
+    } else {
+        if (n)
+            memcpy(arr, d->buf + data, n * esize);
+        if (f->base == FB_BOOL)
+            for (uint64_t i = 0; i < n; i++)
+                arr[i] = arr[i] != 0;
+    }
+    memcpy(rec + f->offset, &arr, sizeof arr);
+    uint32_t cnt = (uint32_t)n;
+    memcpy(rec + f->count_offset, &cnt, 4);
+    return 0;
+}
+
+static int fb_dec_table(fb_dec *d, const fb_desc *t, uint64_t pos, void *out, int depth)
+{
+    if (depth > FB_MAX_DEPTH)
+        return fb_dec_fail(d, pos, "tables nested deeper than %d", FB_MAX_DEPTH);
+    if (++d->tables > FB_MAX_TABLES)
+        return fb_dec_fail(d, pos, "more than %d tables", FB_MAX_TABLES);
+    if (fb_dec_check(d, pos, 4, 4, t->name) < 0)
+        return -1;
+    int64_t vt = (int64_t)pos - (int32_t)fb_read_u32(d->buf + pos);
+    if (vt < 0 || (uint64_t)vt + 4 > d->len)
+        return fb_dec_fail(d, pos, "%s vtable offset points outside the buffer", t->name);
+    if (fb_dec_check(d, (uint64_t)vt, 4, 2, "vtable") < 0)
+        return -1;
+    uint64_t vtbytes = fb_rd16(d->buf + vt), objbytes = fb_rd16(d->buf + vt + 2);
+    if (vtbytes < 4 || (vtbytes & 1))
+        return fb_dec_fail(d, (uint64_t)vt, "bad vtable size %llu", (unsigned long long)vtbytes);
+    if (fb_dec_check(d, (uint64_t)vt, vtbytes, 2, "vtable") < 0)
+        return -1;
+    if (objbytes < 4 || fb_dec_check(d, pos, objbytes, 4, "table") < 0)
+        return objbytes < 4 ? fb_dec_fail(d, (uint64_t)vt, "bad table size %llu",
+                                          (unsigned long long)objbytes) : -1;
+    char *rec = out;
+    for (int i = 0; i < t->nfields; i++) {
+        const fb_field_desc *f = &t->fields[i];
+        uint64_t at = 4 + 2 * (uint64_t)f->slot;
+        uint64_t vo = at + 2 <= vtbytes ? fb_rd16(d->buf + vt + at) : 0;
+        if (!vo)
+            continue;
+        uint64_t fpos = pos + vo;
+        if (f->is_vector) {
+            int64_t v = fb_dec_deref(d, fpos, f->name);
+            if (v < 0 || fb_dec_vector(d, f, (uint64_t)v, rec, depth) < 0)
+                return -1;
+        } else if (f->base == FB_STRING) {
+            int64_t s = fb_dec_deref(d, fpos, f->name);
+            if (s < 0 || fb_dec_string(d, (uint64_t)s, (fb_str *)(rec + f->offset)) < 0)
+                return -1;
+        } else if (f->base == FB_TABLE) {
+            int64_t s = fb_dec_deref(d, fpos, f->name);
+            if (s < 0)
+                return -1;
+            void *sub = fb_dec_alloc(d, f->sub->size, f->sub->align, fpos);
+            if (!sub)
+                return -1;
+            fb_init_record(f->sub, sub);
+            if (fb_dec_table(d, f->sub, (uint64_t)s, sub, depth + 1) < 0)
+                return -1;
+            memcpy(rec + f->offset, &sub, sizeof sub);
+        } else {
+            size_t sz = fb_inline_size(f);
+            if (fb_dec_check(d, fpos, sz, fb_inline_align(f), f->name) < 0)
+                return -1;
+            fb_dec_scalar(f->base, d->buf + fpos, rec + f->offset, sz);
+        }
+    }
+    return 0;
+}
+
+int fb_decode(const fb_desc *t, const uint8_t *buf, size_t len, int prefixed,
+              void *out, arena *a, char *err, size_t errlen)
+{
+    fb_dec d = { buf, len, prefixed ? 4 : 0, a, 0, 0, err, errlen };
+    d.budget = (uint64_t)len * 64 + 65536;
+    fb_init_record(t, out);
+    uint64_t need = t->ident ? 8 : 4;
+    if (!buf || len < need)
+        return fb_dec_fail(&d, 0, "buffer of %zu bytes is too short for a %s", len, t->name);
+    if (t->ident && memcmp(buf + 4, t->ident, 4) != 0) {
+        char got[5];
+        for (int i = 0; i < 4; i++)
+            got[i] = buf[4 + i] >= 0x20 && buf[4 + i] < 0x7f && buf[4 + i] != '"' ? (char)buf[4 + i] : '?';
+        got[4] = 0;
+        return fb_dec_fail(&d, 4, "identifier \"%s\" is not %s's \"%s\"", got, t->name, t->ident);
+    }
+    uint64_t root = fb_read_u32(buf);
+    if (root >= len) {
+        fb_init_record(t, out);
+        return fb_dec_fail(&d, 0, "root offset %llu points past the end of the buffer (%zu bytes)",
+                           (unsigned long long)root, len);
+    }
+    if (fb_dec_table(&d, t, root, out, 1) < 0) {
+        fb_init_record(t, out);   /* no half-decoded pointers for the caller */
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- encode --------------------------------------------------------------- */
+
+static fb_ref fb_enc_table(fb_builder *b, const fb_desc *t, const void *rec);
+
+static fb_ref fb_enc_vector(fb_builder *b, const fb_field_desc *f, const char *rec)
+{
+    const char *arr;
+    uint32_t n;
+    memcpy(&arr, rec + f->offset, sizeof arr);
+    memcpy(&n, rec + f->count_offset, 4);
+    if (!arr)
+        return 0;
+    if (f->base != FB_STRING && f->base != FB_TABLE) {
+        if (f->base == FB_BOOL) {
+            /* normalise to 0/1 without touching the caller's array */
+            uint8_t tmp[256], *p = n <= sizeof tmp ? tmp : malloc(n);
+            if (!p)
+                return 0;
+            for (uint32_t i = 0; i < n; i++)
+                p[i] = arr[i] != 0;
+            fb_ref r = fb_create_vector(b, p, n, 1, 1);
+            if (p != tmp)
+                free(p);
+            return r;
+        }
+        return fb_create_vector(b, arr, n, fb_inline_size(f), fb_inline_align(f));
+    }
+    fb_ref stack[64], *refs = n <= 64 ? stack : malloc((size_t)n * sizeof *refs);
+    if (!refs)
+        return 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (f->base == FB_STRING) {
+            const fb_str *s = (const fb_str *)arr + i;
+            refs[i] = fb_create_string(b, s->ptr ? s->ptr : "", s->ptr ? s->len : 0);
+        } else {
+            refs[i] = fb_enc_table(b, f->sub, arr + (size_t)i * f->sub->size);
+        }
+    }
+    fb_ref r = fb_create_offset_vector(b, refs, n);
+    if (refs != stack)
+        free(refs);
+    return r;
+}
+
+static fb_ref fb_enc_table(fb_builder *b, const fb_desc *t, const void *recv)
+{
+    const char *rec = recv;
+    fb_ref refs[256];
+    int nf = t->nfields < 256 ? t->nfields : 256;
+    /* children first: a table's fields are written contiguously */
+    for (int i = 0; i < nf; i++) {
+        const fb_field_desc *f = &t->fields[i];
+        refs[i] = 0;
+        if (f->is_vector) {
+            refs[i] = fb_enc_vector(b, f, rec);
+        } else if (f->base == FB_STRING) {
+            const fb_str *s = (const fb_str *)(rec + f->offset);
+            if (s->ptr)
+                refs[i] = fb_create_string(b, s->ptr, s->len);
+        } else if (f->base == FB_TABLE) {
+            const void *sub;
+            memcpy(&sub, rec + f->offset, sizeof sub);
+            if (sub)
+                refs[i] = fb_enc_table(b, f->sub, sub);
+        }
+    }
+    int nslots = 0;
+    for (int i = 0; i < nf; i++)
+        if (t->fields[i].slot + 1 > nslots)
+            nslots = t->fields[i].slot + 1;
+    fb_table_start(b, nslots);
+    /* largest first, as flatc's generated builders do: least padding */
+    static const size_t sizes[] = { 8, 4, 2, 1 };
+    for (int s = 0; s < 4; s++) {
+        for (int i = 0; i < nf; i++) {
+            const fb_field_desc *f = &t->fields[i];
+            int is_ref = f->is_vector || f->base == FB_STRING || f->base == FB_TABLE;
+            if (is_ref) {
+                if (sizes[s] == 4)
+                    fb_add_ref(b, f->slot, refs[i]);
+                continue;
+            }
+            if (fb_inline_size(f) != sizes[s])
+                continue;
+            const void *p = rec + f->offset;
+            if (fb_is_default(f, p))
+                continue;
+            if (f->base == FB_BOOL) {
+                uint8_t v = *(const uint8_t *)p != 0;
+                fb_add_scalar(b, f->slot, &v, 1);
+            } else {
+                fb_add_scalar(b, f->slot, p, sizes[s]);
+            }
+        }
+    }
+    return fb_table_end(b);
+}
+
+void fb_encode(fb_builder *b, const fb_desc *d, const void *rec, int size_prefixed)
+{
+    fb_builder_reset(b);
+    fb_ref root = fb_enc_table(b, d, rec);
+    fb_finish(b, root, d->ident, size_prefixed);
+}
+
+/* ---- to JSON -------------------------------------------------------------- */
+
+static const char *fb_enum_name(const fb_enum_desc *e, int64_t v)
+{
+    int lo = 0, hi = e->nvals - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (e->vals[mid].value == v)
+            return e->vals[mid].name;
+        if (e->vals[mid].value < v)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return NULL;
+}
+
+static void fb_json_scalar(const fb_field_desc *f, const void *p, json_writer *w);
+static void fb_json_table(const fb_desc *t, const void *rec, json_writer *w);
+
+static void fb_json_struct(const fb_desc *s, const void *p, json_writer *w)
+{
+    jw_obj_begin(w);
+    for (int i = 0; i < s->nfields; i++) {
+        const fb_field_desc *f = &s->fields[i];
+        jw_key(w, f->name);
+        if (f->base == FB_STRUCT)
+            fb_json_struct(f->sub, (const char *)p + f->offset, w);
+        else
+            fb_json_scalar(f, (const char *)p + f->offset, w);
+    }
+    jw_obj_end(w);
+}
+
+static void fb_json_scalar(const fb_field_desc *f, const void *p, json_writer *w)
+{
+    switch (f->base) {
+    case FB_BOOL: jw_bool(w, *(const uint8_t *)p != 0); return;
+    case FB_F32: case FB_F64: jw_double(w, fb_load_f(f->base, p)); return;
+    case FB_U64: { uint64_t v; memcpy(&v, p, 8); jw_uint(w, v); return; }
+    default: break;
+    }
+    int64_t v = fb_load_i(f->base, p);
+    if (f->enm) {
+        const char *name = fb_enum_name(f->enm, v);
+        if (name) {   /* out-of-range values print as numbers, as flatc does */
+            jw_cstr(w, name);
+            return;
+        }
+    }
+    jw_int(w, v);
+}
+
+static void fb_json_vector(const fb_field_desc *f, const char *rec, json_writer *w)
+{
+    const char *arr;
+    uint32_t n;
+    memcpy(&arr, rec + f->offset, sizeof arr);
+    memcpy(&n, rec + f->count_offset, 4);
+    jw_arr_begin(w);
+    size_t esize = f->base == FB_STRING ? sizeof(fb_str) : f->base == FB_TABLE ? f->sub->size
+                 : fb_inline_size(f);
+    for (uint32_t i = 0; i < n; i++) {
+        const char *e = arr + (size_t)i * esize;
+        if (f->base == FB_STRING) {
+            const fb_str *s = (const fb_str *)e;
+            jw_str(w, s->ptr ? s->ptr : "", s->ptr ? s->len : 0);
+        } else if (f->base == FB_TABLE) {
+            fb_json_table(f->sub, e, w);
+        } else if (f->base == FB_STRUCT) {
+            fb_json_struct(f->sub, e, w);
+        } else {
+            fb_json_scalar(f, e, w);
+        }
+    }
+    jw_arr_end(w);
+}
+
+static void fb_json_table(const fb_desc *t, const void *recv, json_writer *w)
+{
+    const char *rec = recv;
+    jw_obj_begin(w);
+    for (int i = 0; i < t->nfields; i++) {
+        const fb_field_desc *f = &t->fields[i];
+        const void *p = rec + f->offset;
+        if (f->is_vector) {
+            const void *arr;
+            memcpy(&arr, p, sizeof arr);
+            if (!arr)
+                continue;
+            jw_key(w, f->name);
+            fb_json_vector(f, rec, w);
+        } else if (f->base == FB_STRING) {
+            const fb_str *s = p;
+            if (!s->ptr)
+                continue;
+            jw_key(w, f->name);
+            jw_str(w, s->ptr, s->len);
+        } else if (f->base == FB_TABLE) {
+            const void *sub;
+            memcpy(&sub, p, sizeof sub);
+            if (!sub)
+                continue;
+            jw_key(w, f->name);
+            fb_json_table(f->sub, sub, w);
+        } else {
+            if (fb_is_default(f, p))
+                continue;
+            jw_key(w, f->name);
+            fb_json_scalar(f, p, w);
+        }
+    }
+    jw_obj_end(w);
+}
+
+void fb_to_json(const fb_desc *d, const void *rec, json_writer *w)
+{
+    if (d->is_struct)
+        fb_json_struct(d, rec, w);
+    else
+        fb_json_table(d, rec, w);
+}
+
+/* ---- from JSON ------------------------------------------------------------ */
+
+typedef struct fb_fj {
+    const json_doc *doc;
+    arena *a;
+    char *err; size_t errlen;
+    /* where we are, for error messages: field names and vector indexes */
+    struct { const char *name; int64_t index; } path[FB_MAX_DEPTH * 2 + 4];
+    int depth;
+} fb_fj;
+
+__attribute__((format(printf, 2, 3)))
+static int fb_fj_fail(fb_fj *c, const char *fmt, ...)
+{
+    if (!c->err || !c->errlen)
+        return -1;
+    size_t n = 0;
+    if (c->depth > 0) {
+        n += (size_t)snprintf(c->err, c->errlen, "field ");
+        for (int i = 0; i < c->depth && n < c->errlen; i++) {
+            if (c->path[i].name)
+                n += (size_t)snprintf(c->err + n, c->errlen - n, "%s%s", i ? "." : "", c->path[i].name);
+            else
+                n += (size_t)snprintf(c->err + n, c->errlen - n, "[%lld]", (long long)c->path[i].index);
+        }
+        if (n < c->errlen)
+            n += (size_t)snprintf(c->err + n, c->errlen - n, ": ");
+    }
+    if (n < c->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->err + n, c->errlen - n, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static int fb_fj_push(fb_fj *c, const char *name, int64_t index)
+{
+    if (c->depth >= (int)(sizeof c->path / sizeof c->path[0]))
+        return fb_fj_fail(c, "nested too deeply");
+    c->path[c->depth].name = name;
+    c->path[c->depth].index = index;
+    c->depth++;
+    return 0;
+}
+
+static int fb_fj_int_range(int base, int64_t v)
+{
+    switch (base) {
+    case FB_BOOL: return v == 0 || v == 1;
+    case FB_I8: return v >= INT8_MIN && v <= INT8_MAX;
+    case FB_U8: return v >= 0 && v <= UINT8_MAX;
+    case FB_I16: return v >= INT16_MIN && v <= INT16_MAX;
+    case FB_U16: return v >= 0 && v <= UINT16_MAX;
+    case FB_I32: return v >= INT32_MIN && v <= INT32_MAX;
+    case FB_U32: return v >= 0 && v <= (int64_t)UINT32_MAX;
+    case FB_U64: return v >= 0;
+    default: return 1;
+    }
+}
+
+static int fb_fj_scalar(fb_fj *c, const fb_field_desc *f, const json_node *n, void *dst)
+{
+    int base = f->base;
+    if (base == FB_BOOL) {
+        if (n->type == JSON_TRUE || n->type == JSON_FALSE) {
+            *(uint8_t *)dst = n->type == JSON_TRUE;
+            return 0;
+        }
+        if (n->type == JSON_NUMBER && n->is_int && (n->i == 0 || n->i == 1)) {
+            *(uint8_t *)dst = (uint8_t)n->i;
+            return 0;
+        }
+        return fb_fj_fail(c, "expected a bool, got %s", json_type_name(n->type));
+    }
+    if (fb_is_float(base)) {
+        if (n->type == JSON_NUMBER) {
+            double v = n->num;
+            if (v == 0 && n->str && n->str[0] == '-')
+                v = -0.0;   /* the reader may have taken "-0" as the integer 0 */
+            fb_store_f(base, dst, v);
+            return 0;
+        }
+        if (n->type == JSON_STRING) {   /* flatc's spellings of non-finite values */
+            const char *s = n->str;
+            double v;
+            if (!strcmp(s, "nan") || !strcmp(s, "+nan") || !strcmp(s, "-nan"))
+                v = s[0] == '-' ? -__builtin_nan("") : __builtin_nan("");
+            else if (!strcmp(s, "inf") || !strcmp(s, "+inf") || !strcmp(s, "infinity"))
+                v = __builtin_inf();
+            else if (!strcmp(s, "-inf") || !strcmp(s, "-infinity"))
+                v = -__builtin_inf();
+            else
+                return fb_fj_fail(c, "expected a number, got string \"%.40s\"", s);
+            fb_store_f(base, dst, v);
+            return 0;
+        }
+        return fb_fj_fail(c, "expected a number, got %s", json_type_name(n->type));
+    }
+    /* integers and enums */
+    if (f->enm && n->type == JSON_STRING) {
+        for (int i = 0; i < f->enm->nvals; i++)
+            if (strlen(f->enm->vals[i].name) == n->len && memcmp(f->enm->vals[i].name, n->str, n->len) == 0) {
+                fb_store_i(base, dst, f->enm->vals[i].value);
+                return 0;
+            }
+        return fb_fj_fail(c, "\"%.40s\" is not a %s", n->str, f->enm->name);
+    }
+    if (n->type != JSON_NUMBER)
+        return fb_fj_fail(c, "expected %s, got %s", f->enm ? "an enum name or number" : "an integer",
+                          json_type_name(n->type));
+    if (n->is_int) {
+        if (!fb_fj_int_range(base, n->i))
+            return fb_fj_fail(c, "%lld is out of range", (long long)n->i);
+        fb_store_i(base, dst, n->i);
+        return 0;
+    }
+    if (base == FB_U64 && n->str) {   /* above INT64_MAX: the exact text */
+        const char *s = n->str;
+        size_t k = 0;
+        while (s[k] >= '0' && s[k] <= '9')
+            k++;
+        if (k > 0 && k <= 20 && (s[k] == 0 || s[k] == ',' || s[k] == '}' || s[k] == ']' ||
+                                 s[k] == ' ' || s[k] == '\t' || s[k] == '\r' || s[k] == '\n')) {
+            char tmp[24];
+            memcpy(tmp, s, k);
+            tmp[k] = 0;
+            errno = 0;
+            unsigned long long v = strtoull(tmp, NULL, 10);
+            if (errno == 0) {
+                memcpy(dst, &(uint64_t){ v }, 8);
+                return 0;
+            }
+        }
+        return fb_fj_fail(c, "not an integer in range");
+    }
+    return fb_fj_fail(c, "expected an integer, got %.17g", n->num);
+}
+
+static int fb_fj_table(fb_fj *c, const fb_desc *t, const json_node *obj, void *out);
+
+static int fb_fj_struct(fb_fj *c, const fb_desc *s, const json_node *obj, void *out)
+{
+    if (obj->type != JSON_OBJECT)
+        return fb_fj_fail(c, "expected an object, got %s", json_type_name(obj->type));
+    for (const json_node *m = json_child(c->doc, obj); m; m = json_next(c->doc, m)) {
+        const fb_field_desc *f = NULL;
+        for (int i = 0; i < s->nfields; i++)
+            if (strcmp(s->fields[i].name, m->keystr) == 0)
+                f = &s->fields[i];
+        if (!f)
+            return fb_fj_fail(c, "unknown field \"%.40s\" in %s", m->keystr, s->name);
+        if (m->type == JSON_NULL)
+            continue;   /* what a NaN or infinity prints as: leave 0 */
+        if (fb_fj_push(c, f->name, 0) < 0)
+            return -1;
+        int rc = f->base == FB_STRUCT ? fb_fj_struct(c, f->sub, m, (char *)out + f->offset)
+                                      : fb_fj_scalar(c, f, m, (char *)out + f->offset);
+        if (rc < 0)
+            return -1;
+        c->depth--;
+    }
+    return 0;
+}
+
+static int fb_fj_vector(fb_fj *c, const fb_field_desc *f, const json_node *arrn, char *rec)
+{
+    if (arrn->type != JSON_ARRAY)
+        return fb_fj_fail(c, "expected an array, got %s", json_type_name(arrn->type));
+    uint32_t n = arrn->len;
+    size_t esize = f->base == FB_STRING ? sizeof(fb_str) : f->base == FB_TABLE ? f->sub->size
+                 : fb_inline_size(f);
+    size_t ealign = f->base == FB_STRING ? _Alignof(fb_str) : f->base == FB_TABLE ? f->sub->align
+                  : fb_inline_align(f);
+    char *arr = arena_alloc(c->a, n ? (size_t)n * esize : 1, ealign);
+    uint32_t i = 0;
+    for (const json_node *e = json_child(c->doc, arrn); e && i < n; e = json_next(c->doc, e), i++) {
+        char *dst = arr + (size_t)i * esize;
+        if (fb_fj_push(c, NULL, i) < 0)
+            return -1;
+        int rc = 0;
+        if (f->base == FB_STRING) {
+            if (e->type != JSON_STRING)
+                rc = fb_fj_fail(c, "expected a string, got %s", json_type_name(e->type));
+            else
+                *(fb_str *)dst = (fb_str){ arena_strndup(c->a, e->str, e->len), e->len };
+        } else if (f->base == FB_TABLE) {
+            fb_init_record(f->sub, dst);
+            rc = fb_fj_table(c, f->sub, e, dst);
+        } else if (f->base == FB_STRUCT) {
+            rc = fb_fj_struct(c, f->sub, e, dst);
+        } else if (e->type != JSON_NULL) {   /* null (NaN, infinity printed): 0 */
+            rc = fb_fj_scalar(c, f, e, dst);
+        }
+        if (rc < 0)
+            return -1;
+        c->depth--;
+    }
+    memcpy(rec + f->offset, &arr, sizeof arr);
+    memcpy(rec + f->count_offset, &i, 4);
+    return 0;
+}
+
+static int fb_fj_table(fb_fj *c, const fb_desc *t, const json_node *obj, void *out)
+{
+    if (obj->type != JSON_OBJECT)
+        return fb_fj_fail(c, "expected an object, got %s", json_type_name(obj->type));
+    uint8_t seen[256] = { 0 };
+    char *rec = out;
+    for (const json_node *m = json_child(c->doc, obj); m; m = json_next(c->doc, m)) {
+        const char *key = m->keystr ? m->keystr : "";
+        int fi = -1;
+        for (int i = 0; i < t->nfields; i++)
+            if (t->fields[i].name[0] == key[0] && strcmp(t->fields[i].name, key) == 0) {
+                fi = i;
+                break;
+            }
+        if (fi < 0)
+            return fb_fj_fail(c, "unknown field \"%.40s\" in %s", key, t->name);
+        const fb_field_desc *f = &t->fields[fi];
+        if (fi < 256) {
+            if (seen[fi])
+                return fb_fj_fail(c, "field \"%s\" given twice", f->name);
+            seen[fi] = 1;
+        }
+        if (m->type == JSON_NULL)
+            continue;   /* null: absent, the default */
+        if (fb_fj_push(c, f->name, 0) < 0)
+            return -1;
+        int rc;
+        if (f->is_vector) {
+            rc = fb_fj_vector(c, f, m, rec);
+        } else if (f->base == FB_STRING) {
+            if (m->type != JSON_STRING)
+                rc = fb_fj_fail(c, "expected a string, got %s", json_type_name(m->type));
+            else {
+                *(fb_str *)(rec + f->offset) = (fb_str){ arena_strndup(c->a, m->str, m->len), m->len };
+                rc = 0;
+            }
+        } else if (f->base == FB_TABLE) {
+            void *sub = arena_alloc(c->a, f->sub->size, f->sub->align);
+            fb_init_record(f->sub, sub);
+            rc = fb_fj_table(c, f->sub, m, sub);
+            memcpy(rec + f->offset, &sub, sizeof sub);
+        } else if (f->base == FB_STRUCT) {
+            rc = fb_fj_struct(c, f->sub, m, rec + f->offset);
+        } else {
+            rc = fb_fj_scalar(c, f, m, rec + f->offset);
+        }
+        if (rc < 0)
+            return -1;
+        c->depth--;
+    }
+    return 0;
+}
+
+int fb_from_json(const fb_desc *d, const json_doc *doc, const json_node *obj,
+                 void *out, arena *a, char *err, size_t errlen)
+{
+    fb_fj c;
+    c.doc = doc;
+    c.a = a;
+    c.err = err;
+    c.errlen = errlen;
+    c.depth = 0;
+    fb_init_record(d, out);
+    if (!obj)
+        return fb_fj_fail(&c, "no JSON value");
+    int rc = d->is_struct ? fb_fj_struct(&c, d, obj, out) : fb_fj_table(&c, d, obj, out);
+    if (rc < 0)
+        fb_init_record(d, out);
+    return rc;
+}

@@ -1,0 +1,76 @@
+/* fbrec.h — typed records: the C structs generated from schemas/NAME.fbs
+ * (build/gen/records.h, included here) and the schema-driven codec that
+ * verifies+decodes, encodes, and converts them to and from JSON.
+ *
+ * Every table T in the schemas becomes:
+ *   typedef struct T { ...fields in schema order... } T;
+ *   extern const fb_desc T_desc;        // its descriptor
+ *   void T_init(T *t);                  // all fields at schema defaults
+ * with field types:
+ *   string          -> fb_str     {const char *ptr; uint32_t len;} (ptr NULL: absent)
+ *   bool/byte/enum  -> int8_t/uint8_t (enums: typedef'd, values T_name)
+ *   int / long      -> int32_t / int64_t;  ulong -> uint64_t;  double -> double
+ *   [Table] / [Struct] -> const Elem *NAME; uint32_t NAME_count;
+ * Enums E get `E_<value>` constants, `const char *E_name(int)` and
+ * `int E_parse(const char *s, size_t len)` (-1 if unknown).
+ * Structs (Quantile) are plain C structs of the same layout.
+ * `AnyRecord` is a union of every root type (event, sample, metric, drift,
+ * experiment_result, recommendation, alert).
+ *
+ * Ownership: decoded strings point INTO the input buffer (they are NUL
+ * terminated there, the verifier checked it); decoded vectors are copied
+ * into the caller's arena. Encoding reads the struct and copies everything
+ * into the builder. */
+#ifndef STREAMREC_FBREC_H
+#define STREAMREC_FBREC_H
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include "arena.h"
+#include "fb.h"
+#include "json.h"
+
+typedef struct fb_str { const char *ptr; uint32_t len; } fb_str;
+#define FB_STR(s) ((fb_str){ (s), (uint32_t)strlen(s) })
+#define FB_STRN(s, n) ((fb_str){ (s), (uint32_t)(n) })
+static inline int fb_str_eq(fb_str a, const char *b)
+{ size_t n = strlen(b); return a.ptr && a.len == n && memcmp(a.ptr, b, n) == 0; }
+
+typedef struct fb_desc fb_desc;     /* one per table type; layout private to fbrec.c */
+
+#include "records.h"                /* generated: structs, enums, T_desc, AnyRecord */
+
+const char *fb_desc_name(const fb_desc *d);          /* "Event" */
+const char *fb_desc_ident(const fb_desc *d);         /* "EVNT" or NULL for non-root tables */
+const fb_desc *fb_desc_by_ident(const char *ident4); /* root types only; NULL if unknown */
+const fb_desc *fb_desc_by_name(const char *name);    /* case-sensitive; NULL if unknown */
+const fb_desc *const *fb_root_descs(int *n);         /* every root type */
+
+/* Verify and decode buf[0..len) (no size prefix) into *out (a T of d's type).
+ * prefixed: the buffer came from a size-prefixed frame, so alignment is
+ * checked relative to buf-4 (as flatc --size-prefixed lays it out).
+ * The identifier must match d's. 0, or -1 with err = "offset N: reason". */
+int fb_decode(const fb_desc *d, const uint8_t *buf, size_t len, int prefixed,
+              void *out, arena *a, char *err, size_t errlen);
+
+/* Encode *rec into b (reset first) and finish with d's identifier. The
+ * bytes are fb_data(b, &len); with size_prefixed they start with the prefix. */
+void fb_encode(fb_builder *b, const fb_desc *d, const void *rec, int size_prefixed);
+
+/* JSON object with the schema's field names, in schema order, fields at
+ * their default value omitted and enums as names: what flatc --json prints. */
+void fb_to_json(const fb_desc *d, const void *rec, json_writer *w);
+
+/* Fill *out from a parsed JSON object (names as in the schema; unknown
+ * member, wrong type or bad enum name is an error naming the field).
+ * Strings are copied into the arena. 0 or -1 with err. */
+int fb_from_json(const fb_desc *d, const json_doc *doc, const json_node *obj,
+                 void *out, arena *a, char *err, size_t errlen);
+
+void fb_init_record(const fb_desc *d, void *out);    /* schema defaults */
+/* Deep copy of a record (strings, vectors, nested tables) into arena a, so
+ * it outlives the buffer it was decoded from. Strings stay NUL-terminated. */
+void fb_record_clone(const fb_desc *d, const void *src, void *dst, arena *a);
+size_t fb_record_size(const fb_desc *d);             /* sizeof(T) */
+
+#endif

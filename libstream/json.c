@@ -1,0 +1,687 @@
+/* json.c — strict RFC 8259 reader and writer (contract in json.h).
+ *
+ * Reader: one pass, no recursion. A fixed stack of open containers (depth
+ * capped by JSON_MAX_DEPTH) remembers each container's node index and its
+ * last child, so sibling links (`next`) are set as children appear. Nodes
+ * live in a growable array capped at JSON_MAX_NODES.
+ *
+ * Strings and number texts are copied into doc->scratch, which is sized once
+ * per parse to len+1 bytes before parsing starts: every token's copy plus its
+ * NUL fits in the input bytes it came from (quotes, escapes and delimiters
+ * are never shorter than what they become), except a lone top-level number,
+ * hence the +1. Because scratch never moves during a parse, node pointers
+ * into it stay valid.
+ *
+ * Strictness: no trailing commas, no leading zeros, no NaN/Infinity, no
+ * comments, only the four JSON whitespace bytes, no raw control characters
+ * in strings, UTF-8 validated (no overlongs, no surrogates, <= U+10FFFF),
+ * \u escapes of surrogates must pair, numbers must fit a double.
+ *
+ * Numbers: integers of up to 19 digits are exact (int64); decimals with at
+ * most 15 significant digits and a small power of ten use the exact
+ * fast path (Clinger: both operands exact in double, one rounding);
+ * everything else goes to strtod, which rounds correctly. */
+#include "json.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- reader ------------------------------------------------------------ */
+
+/* Byte classes inside a string: 0 plain ASCII, 1 '"', 2 '\\', 3 control,
+ * 4 non-ASCII (start of a UTF-8 sequence, validated separately). */
+static const unsigned char json_strclass[256] = {
+    [0 ... 0x1f] = 3, ['"'] = 1, ['\\'] = 2, [0x80 ... 0xff] = 4,
+};
+
+void json_doc_init(json_doc *d)
+{
+    memset(d, 0, sizeof *d);
+}
+
+void json_doc_free(json_doc *d)
+{
+    free(d->nodes);
+    free(d->scratch);
+    memset(d, 0, sizeof *d);
+}
+
+const char *json_type_name(json_type t)
+{
+    switch (t) {
+    case JSON_NULL: return "null";
+    case JSON_FALSE: case JSON_TRUE: return "boolean";
+    case JSON_NUMBER: return "number";
+    case JSON_STRING: return "string";
+    case JSON_ARRAY: return "array";
+    case JSON_OBJECT: return "object";
+    }
+    return "?";
+}
+
+typedef struct json_parser {
+    json_doc *d;
+    const unsigned char *s, *p, *end;
+    char *out;            /* next free byte in scratch */
+} json_parser;
+
+static int json_fail(json_parser *ps, const unsigned char *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int json_fail(json_parser *ps, const unsigned char *at, const char *fmt, ...)
+{
+    json_doc *d = ps->d;
+    d->err_offset = (size_t)(at - ps->s);
+    int n = snprintf(d->err, sizeof d->err, "at byte %zu: ", d->err_offset);
+    if (n < 0 || (size_t)n >= sizeof d->err) n = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->err + n, sizeof d->err - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* What a byte looks like in an error message: 'x', or 0xNN, or "end of input". */
+static const char *json_found(const json_parser *ps, const unsigned char *at, char *buf, size_t n)
+{
+    if (at >= ps->end) return "the end of the input";
+    if (*at >= 0x21 && *at < 0x7f) snprintf(buf, n, "'%c'", *at);
+    else snprintf(buf, n, "byte 0x%02x", *at);
+    return buf;
+}
+
+static inline const unsigned char *json_ws(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+    return p;
+}
+
+static int json_new_node(json_parser *ps, uint32_t *idx)
+{
+    json_doc *d = ps->d;
+    if (d->nnodes == d->cap) {
+        if (d->cap >= JSON_MAX_NODES)
+            return json_fail(ps, ps->p, "more than %u values in one document", JSON_MAX_NODES);
+        uint32_t ncap = d->cap ? d->cap * 2 : 64;
+        if (ncap > JSON_MAX_NODES) ncap = JSON_MAX_NODES;
+        json_node *nn = realloc(d->nodes, ncap * sizeof *nn);
+        if (!nn) return json_fail(ps, ps->p, "out of memory");
+        d->nodes = nn;
+        d->cap = ncap;
+    }
+    *idx = d->nnodes++;
+    json_node *n = &d->nodes[*idx];
+    memset(n, 0, sizeof *n);
+    return 0;
+}
+
+static int json_hex4(const unsigned char *p, unsigned *v)
+{
+    unsigned x = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned c = p[i], h;
+        if (c >= '0' && c <= '9') h = c - '0';
+        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') h = (c | 0x20) - 'a' + 10;
+        else return -1;
+        x = x << 4 | h;
+    }
+    *v = x;
+    return 0;
+}
+
+static char *json_put_utf8(char *o, unsigned cp)
+{
+    if (cp < 0x80) *o++ = (char)cp;
+    else if (cp < 0x800) { *o++ = (char)(0xC0 | cp >> 6); *o++ = (char)(0x80 | (cp & 0x3F)); }
+    else if (cp < 0x10000) {
+        *o++ = (char)(0xE0 | cp >> 12); *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    } else {
+        *o++ = (char)(0xF0 | cp >> 18); *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
+        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F)); *o++ = (char)(0x80 | (cp & 0x3F));
+    }
+    return o;
+}
+
+/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), 0 if invalid. */
+static size_t json_utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+    unsigned c = p[0];
+    size_t avail = (size_t)(end - p);
+#define CONT(i) ((size_t)(i) < avail && (p[i] & 0xC0) == 0x80)
+    if (c >= 0xC2 && c <= 0xDF) return CONT(1) ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (avail < 3 || !CONT(1) || !CONT(2)) return 0;
+        if (c == 0xE0 && p[1] < 0xA0) return 0;         /* overlong */
+        if (c == 0xED && p[1] > 0x9F) return 0;         /* surrogate */
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (avail < 4 || !CONT(1) || !CONT(2) || !CONT(3)) return 0;
+        if (c == 0xF0 && p[1] < 0x90) return 0;         /* overlong */
+        if (c == 0xF4 && p[1] > 0x8F) return 0;         /* > U+10FFFF */
+        return 4;
+    }
+#undef CONT
+    return 0;
+}
+
+/* p at the opening quote. Copies the unescaped string into scratch. */
+static int json_string(json_parser *ps, const char **str, uint32_t *len)
+{
+    const unsigned char *p = ps->p + 1, *end = ps->end;
+    char *o = ps->out, *start = o;
+    for (;;) {
+        const unsigned char *run = p;
+        while (p < end && json_strclass[*p] == 0) p++;
+        if (p > run) { memcpy(o, run, (size_t)(p - run)); o += p - run; }
+        if (p >= end) return json_fail(ps, ps->p, "string not terminated (missing closing quote)");
+        switch (json_strclass[*p]) {
+        case 1:
+            p++;
+            goto done;
+        case 3:
+            return json_fail(ps, p, "control character 0x%02x inside a string (must be escaped)", *p);
+        case 4: {
+            size_t n = json_utf8_seq(p, end);
+            if (!n) return json_fail(ps, p, "invalid UTF-8 byte 0x%02x inside a string", *p);
+            memcpy(o, p, n);
+            o += n; p += n;
+            break;
+        }
+        case 2: {
+            if (p + 1 >= end) return json_fail(ps, p, "string not terminated (ends in a backslash)");
+            unsigned char e = p[1];
+            switch (e) {
+            case '"': *o++ = '"'; p += 2; break;
+            case '\\': *o++ = '\\'; p += 2; break;
+            case '/': *o++ = '/'; p += 2; break;
+            case 'b': *o++ = '\b'; p += 2; break;
+            case 'f': *o++ = '\f'; p += 2; break;
+            case 'n': *o++ = '\n'; p += 2; break;
+            case 'r': *o++ = '\r'; p += 2; break;
+            case 't': *o++ = '\t'; p += 2; break;
+            case 'u': {
+                unsigned cp, lo;
+                if (end - p < 6 || json_hex4(p + 2, &cp))
+                    return json_fail(ps, p, "\\u must be followed by four hex digits");
+                if (cp >= 0xDC00 && cp <= 0xDFFF)
+                    return json_fail(ps, p, "lone low surrogate \\u%04x", cp);
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || json_hex4(p + 8, &lo)
+                        || lo < 0xDC00 || lo > 0xDFFF)
+                        return json_fail(ps, p, "high surrogate \\u%04x not followed by a low surrogate", cp);
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    p += 12;
+                } else {
+                    p += 6;
+                }
+                o = json_put_utf8(o, cp);
+                break;
+            }
+            default: {
+                char fb[16];
+                return json_fail(ps, p, "invalid escape \\%s in a string",
+                                 e >= 0x21 && e < 0x7f ? (snprintf(fb, sizeof fb, "%c", e), fb)
+                                                       : (snprintf(fb, sizeof fb, "x%02x", e), fb));
+            }
+            }
+            break;
+        }
+        }
+    }
+done:
+    *o++ = 0;
+    *str = start;
+    *len = (uint32_t)(o - start - 1);
+    ps->out = o;
+    ps->p = p;
+    return 0;
+}
+
+int json_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        if (*p < 0x80) { p++; continue; }
+        size_t n = json_utf8_seq(p, end);
+        if (!n) return 0;
+        p += n;
+    }
+    return 1;
+}
+
+static const double json_pow10[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+
+static int json_number(json_parser *ps, json_node *n)
+{
+    const unsigned char *p = ps->p, *end = ps->end, *start = p;
+    int neg = 0, plain = 1;
+    uint64_t m = 0;
+    int sig = 0, ovf = 0;     /* significant digits accumulated; too many for m */
+    int exp10 = 0;            /* decimal exponent applied to m */
+    if (*p == '-') { neg = 1; p++; }
+    if (p >= end || *p < '0' || *p > '9')
+        return json_fail(ps, p, "a minus sign must be followed by a digit");
+    if (*p == '0') {
+        p++;
+        if (p < end && *p >= '0' && *p <= '9')
+            return json_fail(ps, start, "numbers cannot have leading zeros");
+    } else {
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (sig < 19) { m = m * 10 + (uint64_t)(*p - '0'); sig++; }
+            else { ovf = 1; exp10++; }
+            p++;
+        }
+    }
+    if (p < end && *p == '.') {
+        plain = 0;
+        p++;
+        if (p >= end || *p < '0' || *p > '9')
+            return json_fail(ps, p, "a decimal point must be followed by a digit");
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (sig < 19) {
+                if (m || *p != '0') { m = m * 10 + (uint64_t)(*p - '0'); sig++; }
+                exp10--;
+            } else ovf = 1;
+            p++;
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        plain = 0;
+        p++;
+        int eneg = 0, e = 0;
+        if (p < end && (*p == '+' || *p == '-')) { eneg = *p == '-'; p++; }
+        if (p >= end || *p < '0' || *p > '9')
+            return json_fail(ps, p, "an exponent must have digits");
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (e < 100000) e = e * 10 + (*p - '0');
+            p++;
+        }
+        exp10 += eneg ? -e : e;
+    }
+    size_t tl = (size_t)(p - start);
+    memcpy(ps->out, start, tl);
+    ps->out[tl] = 0;
+    n->str = ps->out;
+    n->len = (uint32_t)tl;
+    ps->out += tl + 1;
+    n->type = JSON_NUMBER;
+
+    if (plain && !ovf && (m <= (uint64_t)INT64_MAX || (neg && m == (uint64_t)INT64_MAX + 1))) {
+        n->is_int = 1;
+        n->i = neg ? (int64_t)(0 - m) : (int64_t)m;
+        n->num = (double)n->i;
+    } else if (!ovf && sig <= 15 && exp10 >= -22 && exp10 <= 22) {
+        double v = (double)m;
+        v = exp10 < 0 ? v / json_pow10[-exp10] : v * json_pow10[exp10];
+        n->num = neg ? -v : v;
+    } else {
+        errno = 0;
+        double v = strtod(n->str, NULL);
+        if (isinf(v)) return json_fail(ps, start, "number %.40s is too large for a double", n->str);
+        n->num = v;
+    }
+    if (!n->is_int && n->num == floor(n->num) && fabs(n->num) < 9.2e18) {
+        n->is_int = 1;
+        n->i = (int64_t)n->num;
+    }
+    ps->p = p;
+    return 0;
+}
+
+typedef struct json_level { uint32_t node, last; int is_obj; } json_level;
+#define JSON_NOLAST UINT32_MAX
+
+int json_parse(json_doc *d, const char *buf, size_t len)
+{
+    d->nnodes = 0;
+    d->err[0] = 0;
+    d->err_offset = 0;
+    if (d->scratch_cap < len + 1) {
+        size_t nc = len + 1 < 256 ? 256 : len + 1;
+        char *ns = realloc(d->scratch, nc);
+        if (!ns) {
+            snprintf(d->err, sizeof d->err, "out of memory");
+            return -1;
+        }
+        d->scratch = ns;
+        d->scratch_cap = nc;
+    }
+    json_parser ps = { d, (const unsigned char *)buf, (const unsigned char *)buf,
+                       (const unsigned char *)buf + len, d->scratch };
+    json_level stack[JSON_MAX_DEPTH];
+    int depth = 0;
+    const char *key = NULL;
+    uint32_t keylen = 0;
+    char fb[16];
+
+    ps.p = json_ws(ps.p, ps.end);
+    if (ps.p >= ps.end) { json_fail(&ps, ps.p, "no JSON value (empty input)"); goto fail; }
+
+value:
+    {
+        uint32_t idx = 0;
+        if (json_new_node(&ps, &idx)) goto fail;
+        json_node *n = &d->nodes[idx];
+        if (depth > 0) {
+            json_level *l = &stack[depth - 1];
+            if (l->last != JSON_NOLAST) d->nodes[l->last].next = idx;
+            l->last = idx;
+            d->nodes[l->node].len++;
+            if (l->is_obj) { n->keystr = key; n->keylen = keylen; }
+        }
+        if (ps.p >= ps.end) { json_fail(&ps, ps.p, "expected a value, found the end of the input"); goto fail; }
+        switch (*ps.p) {
+        case '{':
+        case '[':
+            if (depth >= JSON_MAX_DEPTH) {
+                json_fail(&ps, ps.p, "nested deeper than %d levels", JSON_MAX_DEPTH);
+                goto fail;
+            }
+            n->type = *ps.p == '{' ? JSON_OBJECT : JSON_ARRAY;
+            stack[depth].node = idx;
+            stack[depth].last = JSON_NOLAST;
+            stack[depth].is_obj = *ps.p == '{';
+            depth++;
+            ps.p = json_ws(ps.p + 1, ps.end);
+            if (ps.p < ps.end && *ps.p == (stack[depth - 1].is_obj ? '}' : ']')) {
+                ps.p++;
+                depth--;
+                goto after;
+            }
+            if (stack[depth - 1].is_obj) goto member;
+            goto value;
+        case '"':
+            n->type = JSON_STRING;
+            if (json_string(&ps, &n->str, &n->len)) goto fail;
+            goto after;
+        case 't':
+            if (ps.end - ps.p >= 4 && !memcmp(ps.p, "true", 4)) { n->type = JSON_TRUE; ps.p += 4; goto after; }
+            break;
+        case 'f':
+            if (ps.end - ps.p >= 5 && !memcmp(ps.p, "false", 5)) { n->type = JSON_FALSE; ps.p += 5; goto after; }
+            break;
+        case 'n':
+            if (ps.end - ps.p >= 4 && !memcmp(ps.p, "null", 4)) { n->type = JSON_NULL; ps.p += 4; goto after; }
+            break;
+        case '-': case '0': case '1': case '2': case '3': case '4':
+        case '5': case '6': case '7': case '8': case '9':
+            if (json_number(&ps, n)) goto fail;
+            goto after;
+        case ']': case '}':
+            if (depth > 0 && ps.p > ps.s) {
+                const unsigned char *q = ps.p - 1;
+                while (q > ps.s && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q--;
+                if (*q == ',') { json_fail(&ps, q, "trailing comma before '%c'", *ps.p); goto fail; }
+            }
+            break;
+        }
+        json_fail(&ps, ps.p, "expected a value, found %s", json_found(&ps, ps.p, fb, sizeof fb));
+        goto fail;
+    }
+
+member:
+    if (ps.p >= ps.end || *ps.p != '"') {
+        if (ps.p < ps.end && *ps.p == '}') {
+            const unsigned char *q = ps.p - 1;
+            while (q > ps.s && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q--;
+            if (*q == ',') { json_fail(&ps, q, "trailing comma before '}'"); goto fail; }
+        }
+        json_fail(&ps, ps.p, "expected a member name in double quotes, found %s",
+                  json_found(&ps, ps.p, fb, sizeof fb));
+        goto fail;
+    }
+    if (json_string(&ps, &key, &keylen)) goto fail;
+    ps.p = json_ws(ps.p, ps.end);
+    if (ps.p >= ps.end || *ps.p != ':') {
+        json_fail(&ps, ps.p, "expected ':' after member name \"%.40s\", found %s", key,
+                  json_found(&ps, ps.p, fb, sizeof fb));
+        goto fail;
+    }
+    ps.p = json_ws(ps.p + 1, ps.end);
+    goto value;
+
+after:
+    ps.p = json_ws(ps.p, ps.end);
+    if (depth == 0) {
+        if (ps.p < ps.end) {
+            json_fail(&ps, ps.p, "unexpected %s after the end of the JSON value",
+                      json_found(&ps, ps.p, fb, sizeof fb));
+            goto fail;
+        }
+        return 0;
+    }
+    {
+        json_level *l = &stack[depth - 1];
+        char close = l->is_obj ? '}' : ']';
+        if (ps.p < ps.end && *ps.p == ',') {
+            ps.p = json_ws(ps.p + 1, ps.end);
+            if (l->is_obj) goto member;
+            goto value;
+        }
+        if (ps.p < ps.end && *ps.p == close) {
+            ps.p++;
+            depth--;
+            goto after;
+        }
+        json_fail(&ps, ps.p, "expected ',' or '%c' %s, found %s", close,
+                  l->is_obj ? "after an object member" : "after an array element",
+                  json_found(&ps, ps.p, fb, sizeof fb));
+        goto fail;
+    }
+
+fail:
+    d->nnodes = 0;
+    return -1;
+}
+
+const json_node *json_child(const json_doc *d, const json_node *n)
+{
+    if (!n || (n->type != JSON_ARRAY && n->type != JSON_OBJECT) || n->len == 0) return NULL;
+    return n + 1;
+    (void)d;
+}
+
+const json_node *json_next(const json_doc *d, const json_node *n)
+{
+    return n && n->next ? &d->nodes[n->next] : NULL;
+}
+
+const json_node *json_get(const json_doc *d, const json_node *obj, const char *key)
+{
+    if (!obj || obj->type != JSON_OBJECT) return NULL;
+    size_t kl = strlen(key);
+    for (const json_node *c = json_child(d, obj); c; c = json_next(d, c))
+        if (c->keylen == kl && memcmp(c->keystr, key, kl) == 0) return c;
+    return NULL;
+}
+
+/* ---- writer ------------------------------------------------------------ */
+
+static void jw_grow(json_writer *w, size_t need)
+{
+    if (w->len + need <= w->cap) return;
+    size_t nc = w->cap ? w->cap : 256;
+    while (nc < w->len + need) nc *= 2;
+    char *nb = realloc(w->buf, nc);
+    if (!nb) { fputs("json: out of memory\n", stderr); abort(); }
+    w->buf = nb;
+    w->cap = nc;
+}
+
+static inline void jw_put(json_writer *w, const char *s, size_t n)
+{
+    jw_grow(w, n);
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+}
+
+static inline void jw_ch(json_writer *w, char c)
+{
+    jw_grow(w, 1);
+    w->buf[w->len++] = c;
+}
+
+static inline void jw_sep(json_writer *w)
+{
+    if (w->need_comma) jw_ch(w, ',');
+}
+
+void jw_init(json_writer *w) { memset(w, 0, sizeof *w); }
+void jw_free(json_writer *w) { free(w->buf); memset(w, 0, sizeof *w); }
+void jw_reset(json_writer *w) { w->len = 0; w->need_comma = 0; }
+void jw_obj_begin(json_writer *w) { jw_sep(w); jw_ch(w, '{'); w->need_comma = 0; }
+void jw_obj_end(json_writer *w) { jw_ch(w, '}'); w->need_comma = 1; }
+void jw_arr_begin(json_writer *w) { jw_sep(w); jw_ch(w, '['); w->need_comma = 0; }
+void jw_arr_end(json_writer *w) { jw_ch(w, ']'); w->need_comma = 1; }
+
+/* Escaped string body without quotes. Invalid UTF-8 bytes become U+FFFD so
+ * the output is always valid JSON. */
+static void jw_escaped(json_writer *w, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    jw_grow(w, len + 2);
+    while (p < end) {
+        const unsigned char *run = p;
+        while (p < end && json_strclass[*p] == 0) p++;
+        if (p > run) jw_put(w, (const char *)run, (size_t)(p - run));
+        if (p >= end) break;
+        unsigned c = *p;
+        switch (json_strclass[c]) {
+        case 1: jw_put(w, "\\\"", 2); p++; break;
+        case 2: jw_put(w, "\\\\", 2); p++; break;
+        case 3:
+            switch (c) {
+            case '\n': jw_put(w, "\\n", 2); break;
+            case '\t': jw_put(w, "\\t", 2); break;
+            case '\r': jw_put(w, "\\r", 2); break;
+            case '\b': jw_put(w, "\\b", 2); break;
+            case '\f': jw_put(w, "\\f", 2); break;
+            default: {
+                char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+                jw_put(w, u, 6);
+            }
+            }
+            p++;
+            break;
+        case 4: {
+            size_t n = json_utf8_seq(p, end);
+            if (n) { jw_put(w, (const char *)p, n); p += n; }
+            else { jw_put(w, "\\ufffd", 6); p++; }
+            break;
+        }
+        }
+    }
+}
+
+void jw_key(json_writer *w, const char *key) { jw_key_n(w, key, strlen(key)); }
+
+void jw_key_n(json_writer *w, const char *key, size_t len)
+{
+    jw_sep(w);
+    jw_ch(w, '"');
+    jw_escaped(w, key, len);
+    jw_put(w, "\":", 2);
+    w->need_comma = 0;
+}
+
+void jw_str(json_writer *w, const char *s, size_t len)
+{
+    if (!s) { jw_null(w); return; }
+    jw_sep(w);
+    jw_ch(w, '"');
+    jw_escaped(w, s, len);
+    jw_ch(w, '"');
+    w->need_comma = 1;
+}
+
+void jw_cstr(json_writer *w, const char *s) { jw_str(w, s, s ? strlen(s) : 0); }
+
+int json_format_double(char *buf, double v)
+{
+    if (!isfinite(v)) { memcpy(buf, "null", 5); return 4; }
+    if (v == 0) {
+        if (signbit(v)) { memcpy(buf, "-0", 3); return 2; }
+        memcpy(buf, "0", 2);
+        return 1;
+    }
+    /* Integral values that are exact print as integers (no exponent). */
+    if (v == floor(v) && fabs(v) < 1e15)
+        return snprintf(buf, 32, "%.0f", v);
+    /* %.15g is shortest whenever any representation of <= 15 digits reads
+     * back (the value is then far from a 15-digit rounding boundary);
+     * otherwise 16, and 17 always round-trips. */
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(buf, 32, "%.*g", prec, v);
+        if (prec == 17 || strtod(buf, NULL) == v) break;
+    }
+    return n;
+}
+
+void jw_double(json_writer *w, double v)
+{
+    char b[32];
+    int n = json_format_double(b, v);
+    jw_sep(w);
+    jw_put(w, b, (size_t)n);
+    w->need_comma = 1;
+}
+
+void jw_uint(json_writer *w, uint64_t v)
+{
+    char b[24];
+    int i = 24;
+    do { b[--i] = (char)('0' + v % 10); v /= 10; } while (v);
+    jw_sep(w);
+    jw_put(w, b + i, (size_t)(24 - i));
+    w->need_comma = 1;
+}
+
+void jw_int(json_writer *w, int64_t v)
+{
+    if (v >= 0) { jw_uint(w, (uint64_t)v); return; }
+    char b[24];
+    int i = 24;
+    uint64_t u = 0 - (uint64_t)v;
+    do { b[--i] = (char)('0' + u % 10); u /= 10; } while (u);
+    b[--i] = '-';
+    jw_sep(w);
+    jw_put(w, b + i, (size_t)(24 - i));
+    w->need_comma = 1;
+}
+
+void jw_bool(json_writer *w, int v)
+{
+    jw_sep(w);
+    if (v) jw_put(w, "true", 4); else jw_put(w, "false", 5);
+    w->need_comma = 1;
+}
+
+void jw_null(json_writer *w)
+{
+    jw_sep(w);
+    jw_put(w, "null", 4);
+    w->need_comma = 1;
+}
+
+void jw_raw(json_writer *w, const char *s, size_t len)
+{
+    jw_sep(w);
+    jw_put(w, s, len);
+    w->need_comma = 1;
+}
+
+void jw_newline(json_writer *w)
+{
+    jw_ch(w, '\n');
+    w->need_comma = 0;
+}

@@ -1,0 +1,577 @@
+/* kafka.c — Kafka source and sink on librdkafka (contract in kafka.h).
+ *
+ * Everything librdkafka reports (errors, logs, rebalances, delivery reports)
+ * is served on the caller's thread inside poll/produce/flush: logs go through
+ * the log queue (log.queue=true) so log.h is never called from librdkafka's
+ * own threads.
+ *
+ * Offsets: each partition this member owns has an entry with the position
+ * after the last message returned ("next") and what was last committed.
+ * Commits send only entries whose next moved, for owned partitions. */
+#include "kafka.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <librdkafka/rdkafka.h>
+#include "log.h"
+
+/* Our own -X key (not librdkafka's): give up when no broker has been
+ * reachable for this long, so a wrong address ends with an error instead of
+ * retrying forever. 0 disables. */
+#define KAFKA_DOWN_KEY "streamrec.down.timeout.ms"
+#define KAFKA_DOWN_DEFAULT_MS 60000
+
+typedef struct kafka_part {
+    char topic[128];
+    int32_t partition;
+    int64_t next;        /* after the last returned message; -1 none yet */
+    int64_t committed;   /* last next committed by us; -1 none */
+    int assigned, eof;
+} kafka_part;
+
+struct kafka_src {
+    rd_kafka_t *rk;
+    int stop_at_eof;
+    kafka_part *parts; int nparts, capparts;
+    rd_kafka_message_t *cur;       /* returned by the last poll */
+    stream_start_fn start_fn; void *start_ctx;
+    kafka_revoke_fn revoke_fn; void *revoke_ctx;
+    int closing, fatal;
+    uint64_t count;
+    int64_t down_since_ms, down_timeout_ms;
+};
+
+struct kafka_sink {
+    rd_kafka_t *rk;
+    rd_kafka_topic_t *rkt;
+    char topic[128];
+    uint64_t produced, acked, failed;
+    int fatal;
+    int64_t down_since_ms, down_timeout_ms;
+};
+
+static int64_t kafka_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- configuration --------------------------------------------------------- */
+
+static int kafka_conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t n)
+{
+    char e[512];
+    if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
+        snprintf(err, n, "-X %s=%s: %s", k, v, e);
+        return -1;
+    }
+    return 0;
+}
+
+/* Apply -X key=value items after our defaults so the user's win. */
+static int kafka_conf_user(rd_kafka_conf_t *conf, const cli_list *l, int64_t *down_ms,
+                           char *err, size_t n)
+{
+    for (int i = 0; l && i < l->n; i++) {
+        const char *item = l->items[i], *eq = strchr(item, '=');
+        if (!eq || eq == item) {
+            snprintf(err, n, "-X %s: expected key=value", item);
+            return -1;
+        }
+        char key[256];
+        size_t kl = (size_t)(eq - item);
+        if (kl >= sizeof key) { snprintf(err, n, "-X %s: key too long", item); return -1; }
+        memcpy(key, item, kl); key[kl] = 0;
+        if (!strcmp(key, KAFKA_DOWN_KEY)) {
+            char *end; errno = 0;
+            long long v = strtoll(eq + 1, &end, 10);
+            if (errno || *end || end == eq + 1 || v < 0) {
+                snprintf(err, n, "-X %s: expected milliseconds >= 0", item);
+                return -1;
+            }
+            *down_ms = v;
+            continue;
+        }
+        if (kafka_conf_set(conf, key, eq + 1, err, n)) return -1;
+    }
+    return 0;
+}
+
+/* librdkafka's text may hold quotes or backslashes; make it JSON-safe. */
+static const char *kafka_json_safe(const char *s, char *buf, size_t n)
+{
+    size_t j = 0;
+    for (; *s && j + 2 < n; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') { buf[j++] = '\\'; buf[j++] = (char)c; }
+        else buf[j++] = c < 0x20 ? ' ' : (char)c;
+    }
+    buf[j] = 0;
+    return buf;
+}
+
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    /* syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug */
+    log_level l = level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : level <= 6 ? LOG_INFO : LOG_DEBUG;
+    char f[64], d[512];
+    if (log_enabled(l))
+        log_kv(l, "kafka", "\"facility\":\"%s\",\"detail\":\"%s\"",
+               kafka_json_safe(fac, f, sizeof f), kafka_json_safe(buf, d, sizeof d));
+}
+
+static void kafka_note_error(int64_t *down_since, int *fatal, rd_kafka_t *rk, int err,
+                             const char *reason)
+{
+    char safe[512], fbuf[512];
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+        if (!*down_since) *down_since = kafka_now_ms();
+    }
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        rd_kafka_fatal_error(rk, fbuf, sizeof fbuf);
+        log_kv(LOG_ERROR, "kafka fatal error", "\"error\":\"%s\"", kafka_json_safe(fbuf, safe, sizeof safe));
+        *fatal = 1;
+        return;
+    }
+    log_kv(LOG_WARN, "kafka error", "\"code\":\"%s\",\"error\":\"%s\"",
+           rd_kafka_err2name((rd_kafka_resp_err_t)err), kafka_json_safe(reason, safe, sizeof safe));
+}
+
+/* When brokers have been down past the limit, ask for metadata once: if that
+ * works they are back (librdkafka has no "broker up" event); else give up. */
+static int kafka_down_check(rd_kafka_t *rk, int64_t *down_since, int64_t limit)
+{
+    if (!*down_since || !limit || kafka_now_ms() - *down_since < limit) return 0;
+    const struct rd_kafka_metadata *md;
+    if (rd_kafka_metadata(rk, 0, NULL, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_metadata_destroy(md);
+        *down_since = 0;
+        return 0;
+    }
+    log_kv(LOG_ERROR, "no kafka broker reachable, giving up", "\"seconds\":%lld,\"hint\":\"-X %s=MS\"",
+           (long long)(limit / 1000), KAFKA_DOWN_KEY);
+    return -1;
+}
+
+/* ---- source ---------------------------------------------------------------- */
+
+static kafka_part *kafka_part_find(kafka_src *s, const char *topic, int32_t p, int create)
+{
+    for (int i = 0; i < s->nparts; i++)
+        if (s->parts[i].partition == p && !strcmp(s->parts[i].topic, topic)) return &s->parts[i];
+    if (!create) return NULL;
+    if (s->nparts == s->capparts) {
+        int cap = s->capparts ? s->capparts * 2 : 16;
+        kafka_part *np = realloc(s->parts, (size_t)cap * sizeof *np);
+        if (!np) return NULL;
+        s->parts = np; s->capparts = cap;
+    }
+    kafka_part *e = &s->parts[s->nparts++];
+    memset(e, 0, sizeof *e);
+    snprintf(e->topic, sizeof e->topic, "%s", topic);
+    e->partition = p;
+    e->next = e->committed = -1;
+    return e;
+}
+
+static void kafka_src_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    kafka_src *s = opaque;
+    kafka_note_error(&s->down_since_ms, &s->fatal, rk, err, reason);
+}
+
+static void kafka_src_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                   rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    kafka_src *s = opaque;
+    int coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+    rd_kafka_error_t *e = NULL;
+    rd_kafka_resp_err_t re = RD_KAFKA_RESP_ERR_NO_ERROR;
+    s->down_since_ms = 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (int i = 0; i < parts->cnt; i++) {
+            rd_kafka_topic_partition_t *tp = &parts->elems[i];
+            int64_t off = s->start_fn ? s->start_fn(s->start_ctx, tp->topic, tp->partition) : -1;
+            tp->offset = off >= 0 ? off : RD_KAFKA_OFFSET_INVALID;
+            kafka_part *kp = kafka_part_find(s, tp->topic, tp->partition, 1);
+            if (!kp) { log_error("kafka: out of memory"); s->fatal = 1; continue; }
+            kp->assigned = 1; kp->eof = 0;
+            kp->next = kp->committed = -1;
+            log_kv(LOG_INFO, "kafka partition assigned", "\"topic\":\"%s\",\"partition\":%d,\"start\":%lld",
+                   tp->topic, (int)tp->partition, (long long)off);
+        }
+        if (coop) e = rd_kafka_incremental_assign(rk, parts);
+        else re = rd_kafka_assign(rk, parts);
+    } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        /* Still ours here: the caller may flush its output and commit. */
+        if (s->revoke_fn && !s->closing) s->revoke_fn(s->revoke_ctx);
+        for (int i = 0; i < parts->cnt; i++) {
+            kafka_part *kp = kafka_part_find(s, parts->elems[i].topic, parts->elems[i].partition, 0);
+            if (kp) { kp->assigned = 0; kp->next = kp->committed = -1; }
+        }
+        if (coop) e = rd_kafka_incremental_unassign(rk, parts);
+        else re = rd_kafka_assign(rk, NULL);
+    } else {
+        log_kv(LOG_ERROR, "kafka rebalance failed", "\"error\":\"%s\"", rd_kafka_err2str(err));
+        for (int i = 0; i < s->nparts; i++) s->parts[i].assigned = 0;
+        re = rd_kafka_assign(rk, NULL);
+    }
+    if (e) {
+        log_kv(LOG_ERROR, "kafka assignment failed", "\"error\":\"%s\"", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    } else if (re) {
+        log_kv(LOG_ERROR, "kafka assignment failed", "\"error\":\"%s\"", rd_kafka_err2str(re));
+    }
+}
+
+kafka_src *kafka_src_open(const char *brokers, const char *topic, const char *group,
+                          int stop_at_eof, const cli_list *conf, char *err, size_t n)
+{
+    if (!group || !*group) { snprintf(err, n, "kafka input needs a consumer group (?group=NAME)"); return NULL; }
+    if (!topic || !*topic) { snprintf(err, n, "kafka input needs a topic"); return NULL; }
+    if (strlen(topic) >= sizeof ((kafka_part *)0)->topic) { snprintf(err, n, "topic name too long"); return NULL; }
+    kafka_src *s = calloc(1, sizeof *s);
+    if (!s) { snprintf(err, n, "out of memory"); return NULL; }
+    s->stop_at_eof = stop_at_eof;
+    s->down_timeout_ms = KAFKA_DOWN_DEFAULT_MS;
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    if (kafka_conf_set(c, "bootstrap.servers", brokers, err, n) ||
+        kafka_conf_set(c, "group.id", group, err, n) ||
+        kafka_conf_set(c, "enable.auto.commit", "false", err, n) ||
+        kafka_conf_set(c, "enable.auto.offset.store", "false", err, n) ||
+        kafka_conf_set(c, "auto.offset.reset", "earliest", err, n) ||
+        kafka_conf_set(c, "enable.partition.eof", stop_at_eof ? "true" : "false", err, n) ||
+        kafka_conf_set(c, "log.queue", "true", err, n) ||
+        kafka_conf_user(c, conf, &s->down_timeout_ms, err, n)) {
+        rd_kafka_conf_destroy(c);
+        free(s);
+        return NULL;
+    }
+    rd_kafka_conf_set_opaque(c, s);
+    rd_kafka_conf_set_error_cb(c, kafka_src_error_cb);
+    rd_kafka_conf_set_rebalance_cb(c, kafka_src_rebalance_cb);
+    rd_kafka_conf_set_log_cb(c, kafka_log_cb);
+    char e[512];
+    s->rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, e, sizeof e);
+    if (!s->rk) {
+        snprintf(err, n, "kafka consumer: %s", e);
+        rd_kafka_conf_destroy(c);
+        free(s);
+        return NULL;
+    }
+    rd_kafka_set_log_queue(s->rk, NULL);   /* logs served by poll, on our thread */
+    rd_kafka_poll_set_consumer(s->rk);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t re = rd_kafka_subscribe(s->rk, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (re) {
+        snprintf(err, n, "kafka subscribe %s: %s", topic, rd_kafka_err2str(re));
+        rd_kafka_destroy(s->rk);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void kafka_src_set_start(kafka_src *s, stream_start_fn fn, void *ctx) { s->start_fn = fn; s->start_ctx = ctx; }
+void kafka_src_set_revoke(kafka_src *s, kafka_revoke_fn fn, void *ctx) { s->revoke_fn = fn; s->revoke_ctx = ctx; }
+uint64_t kafka_src_count(const kafka_src *s) { return s->count; }
+
+static int kafka_src_all_eof(const kafka_src *s)
+{
+    int any = 0;
+    for (int i = 0; i < s->nparts; i++) {
+        if (!s->parts[i].assigned) continue;
+        if (!s->parts[i].eof) return 0;
+        any = 1;
+    }
+    return any;
+}
+
+int kafka_src_poll(kafka_src *s, int timeout_ms, kafka_msg *m)
+{
+    if (s->cur) { rd_kafka_message_destroy(s->cur); s->cur = NULL; }
+    int64_t deadline = kafka_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        if (s->fatal) return -1;
+        if (kafka_down_check(s->rk, &s->down_since_ms, s->down_timeout_ms)) return -1;
+        int64_t left = deadline - kafka_now_ms();
+        /* slices of at most 100 ms so fatal errors and the down limit are seen */
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(s->rk, left <= 0 ? 0 : left > 100 ? 100 : (int)left);
+        if (!msg) {
+            if (s->fatal) return -1;
+            if (s->stop_at_eof && kafka_src_all_eof(s)) return 2;
+            if (kafka_now_ms() >= deadline) return 0;
+            continue;
+        }
+        if (msg->err) {
+            const char *topic = msg->rkt ? rd_kafka_topic_name(msg->rkt) : NULL;
+            if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                kafka_part *kp = topic ? kafka_part_find(s, topic, msg->partition, 0) : NULL;
+                if (kp && kp->assigned) kp->eof = 1;
+                rd_kafka_message_destroy(msg);
+                s->down_since_ms = 0;
+                if (s->stop_at_eof && kafka_src_all_eof(s)) return 2;
+                continue;
+            }
+            char safe[512];
+            log_kv(LOG_ERROR, "kafka consume error", "\"topic\":\"%s\",\"partition\":%d,\"code\":\"%s\",\"error\":\"%s\"",
+                   topic ? topic : "", (int)msg->partition, rd_kafka_err2name(msg->err),
+                   kafka_json_safe(rd_kafka_message_errstr(msg), safe, sizeof safe));
+            if (msg->err == RD_KAFKA_RESP_ERR__FATAL) s->fatal = 1;
+            rd_kafka_message_destroy(msg);
+            continue;
+        }
+        const char *topic = rd_kafka_topic_name(msg->rkt);
+        kafka_part *kp = kafka_part_find(s, topic, msg->partition, 0);
+        if (!kp || !kp->assigned) {
+            /* a message fetched before its partition was revoked: not ours to return */
+            rd_kafka_message_destroy(msg);
+            continue;
+        }
+        kp->next = msg->offset + 1;
+        kp->eof = 0;
+        s->down_since_ms = 0;
+        s->cur = msg;
+        s->count++;
+        m->val = msg->payload; m->len = msg->len;
+        m->key = msg->key; m->keylen = msg->key_len;
+        m->topic = topic; m->partition = msg->partition; m->offset = msg->offset;
+        return 1;
+    }
+}
+
+int kafka_src_commit(kafka_src *s)
+{
+    if (s->fatal) return -1;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(s->nparts ? s->nparts : 1);
+    for (int i = 0; i < s->nparts; i++) {
+        kafka_part *kp = &s->parts[i];
+        if (kp->assigned && kp->next >= 0 && kp->next != kp->committed)
+            rd_kafka_topic_partition_list_add(l, kp->topic, kp->partition)->offset = kp->next;
+    }
+    int rc = 0;
+    if (l->cnt) {
+        rd_kafka_resp_err_t re = rd_kafka_commit(s->rk, l, 0);
+        /* A commit refused during a rebalance is not fatal: the records are
+         * delivered again to whoever owns the partition next (at least once). */
+        if (re) {
+            log_kv(LOG_WARN, "kafka commit failed", "\"error\":\"%s\"", rd_kafka_err2str(re));
+            if (re == RD_KAFKA_RESP_ERR__FATAL) rc = -1;
+        } else {
+            for (int i = 0; i < l->cnt; i++) {
+                rd_kafka_topic_partition_t *tp = &l->elems[i];
+                kafka_part *kp = kafka_part_find(s, tp->topic, tp->partition, 0);
+                if (tp->err) {
+                    log_kv(LOG_WARN, "kafka commit failed", "\"topic\":\"%s\",\"partition\":%d,\"error\":\"%s\"",
+                           tp->topic, (int)tp->partition, rd_kafka_err2str(tp->err));
+                } else if (kp && kp->assigned) {
+                    kp->committed = tp->offset;
+                }
+            }
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return s->fatal ? -1 : rc;
+}
+
+int kafka_src_offsets(kafka_src *s, stream_offset *out, int max)
+{
+    int k = 0;
+    for (int i = 0; i < s->nparts && k < max; i++) {
+        kafka_part *kp = &s->parts[i];
+        if (!kp->assigned || kp->next < 0) continue;
+        snprintf(out[k].topic, sizeof out[k].topic, "%s", kp->topic);
+        out[k].partition = kp->partition;
+        out[k].next = kp->next;
+        k++;
+    }
+    return k;
+}
+
+void kafka_src_close(kafka_src *s)
+{
+    if (!s) return;
+    if (s->cur) rd_kafka_message_destroy(s->cur);
+    s->closing = 1;
+    rd_kafka_resp_err_t re = rd_kafka_consumer_close(s->rk);
+    if (re) log_kv(LOG_WARN, "kafka consumer close", "\"error\":\"%s\"", rd_kafka_err2str(re));
+    rd_kafka_destroy(s->rk);
+    free(s->parts);
+    free(s);
+}
+
+/* ---- sink ------------------------------------------------------------------ */
+
+static void kafka_sink_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    kafka_sink *k = opaque;
+    kafka_note_error(&k->down_since_ms, &k->fatal, rk, err, reason);
+}
+
+static void kafka_sink_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+    (void)rk;
+    kafka_sink *k = opaque;
+    if (msg->err) {
+        k->failed++;
+        log_kv(LOG_ERROR, "kafka delivery failed", "\"topic\":\"%s\",\"partition\":%d,\"error\":\"%s\"",
+               k->topic, (int)msg->partition, rd_kafka_err2str(msg->err));
+    } else {
+        k->acked++;
+        k->down_since_ms = 0;
+    }
+}
+
+kafka_sink *kafka_sink_open(const char *brokers, const char *topic, const cli_list *conf,
+                            char *err, size_t n)
+{
+    if (!topic || !*topic) { snprintf(err, n, "kafka output needs a topic"); return NULL; }
+    kafka_sink *k = calloc(1, sizeof *k);
+    if (!k) { snprintf(err, n, "out of memory"); return NULL; }
+    if (strlen(topic) >= sizeof k->topic) { snprintf(err, n, "topic name too long"); free(k); return NULL; }
+    snprintf(k->topic, sizeof k->topic, "%s", topic);
+    k->down_timeout_ms = KAFKA_DOWN_DEFAULT_MS;
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    if (kafka_conf_set(c, "bootstrap.servers", brokers, err, n) ||
+        kafka_conf_set(c, "compression.type", "zstd", err, n) ||
+        kafka_conf_set(c, "enable.idempotence", "true", err, n) ||
+        kafka_conf_set(c, "linger.ms", "5", err, n) ||
+        kafka_conf_set(c, "log.queue", "true", err, n) ||
+        kafka_conf_user(c, conf, &k->down_timeout_ms, err, n)) {
+        rd_kafka_conf_destroy(c);
+        free(k);
+        return NULL;
+    }
+    rd_kafka_conf_set_opaque(c, k);
+    rd_kafka_conf_set_error_cb(c, kafka_sink_error_cb);
+    rd_kafka_conf_set_dr_msg_cb(c, kafka_sink_dr_cb);
+    rd_kafka_conf_set_log_cb(c, kafka_log_cb);
+    char e[512];
+    k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, e, sizeof e);
+    if (!k->rk) {
+        snprintf(err, n, "kafka producer: %s", e);
+        rd_kafka_conf_destroy(c);
+        free(k);
+        return NULL;
+    }
+    rd_kafka_set_log_queue(k->rk, NULL);
+    k->rkt = rd_kafka_topic_new(k->rk, topic, NULL);
+    if (!k->rkt) {
+        snprintf(err, n, "kafka topic %s: %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
+        rd_kafka_destroy(k->rk);
+        free(k);
+        return NULL;
+    }
+    return k;
+}
+
+int kafka_sink_produce(kafka_sink *k, const void *val, size_t len, const void *key, size_t keylen)
+{
+    for (;;) {
+        if (k->fatal) return -1;
+        if (rd_kafka_produce(k->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)val, len,
+                             key, key ? keylen : 0, NULL) == 0)
+            break;
+        rd_kafka_resp_err_t re = rd_kafka_last_error();
+        if (re != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            log_kv(LOG_ERROR, "kafka produce failed", "\"topic\":\"%s\",\"error\":\"%s\"",
+                   k->topic, rd_kafka_err2str(re));
+            return -1;
+        }
+        /* backpressure: wait for deliveries to make room, never drop */
+        rd_kafka_poll(k->rk, 100);
+        if (kafka_down_check(k->rk, &k->down_since_ms, k->down_timeout_ms)) return -1;
+    }
+    k->produced++;
+    rd_kafka_poll(k->rk, 0);   /* serve delivery reports */
+    return k->fatal ? -1 : 0;
+}
+
+int kafka_sink_flush(kafka_sink *k, int timeout_ms)
+{
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX : kafka_now_ms() + timeout_ms;
+    while (rd_kafka_outq_len(k->rk) > 0) {
+        if (k->fatal) break;
+        if (kafka_down_check(k->rk, &k->down_since_ms, k->down_timeout_ms)) return -1;
+        int64_t left = deadline - kafka_now_ms();
+        if (left <= 0) {
+            log_kv(LOG_ERROR, "kafka flush timed out", "\"topic\":\"%s\",\"pending\":%d",
+                   k->topic, rd_kafka_outq_len(k->rk));
+            return -1;
+        }
+        rd_kafka_flush(k->rk, left > 100 ? 100 : (int)left);
+    }
+    rd_kafka_poll(k->rk, 0);
+    return (k->fatal || k->failed) ? -1 : 0;
+}
+
+uint64_t kafka_sink_acked(const kafka_sink *k) { return k->acked; }
+uint64_t kafka_sink_failed(const kafka_sink *k) { return k->failed; }
+
+int kafka_sink_close(kafka_sink *k)
+{
+    if (!k) return 0;
+    int rc = kafka_sink_flush(k, 30000);
+    rd_kafka_topic_destroy(k->rkt);
+    rd_kafka_destroy(k->rk);
+    free(k);
+    return rc;
+}
+
+/* ---- URI ------------------------------------------------------------------- */
+
+static int kafka_copy(char *dst, size_t dn, const char *s, size_t len)
+{
+    if (len >= dn) return -1;
+    memcpy(dst, s, len);
+    dst[len] = 0;
+    return 0;
+}
+
+int kafka_uri_parse(const char *uri, char *brokers, size_t bn, char *topic, size_t tn,
+                    char *group, size_t gn, int *eof, char *err, size_t n)
+{
+    const char *p = uri;
+    if (!strncmp(p, "kafka://", 8)) p += 8;
+    const char *slash = strchr(p, '/');
+    if (!slash || slash == p) { snprintf(err, n, "%s: expected kafka://host:port[,host:port]/topic", uri); return -1; }
+    if (kafka_copy(brokers, bn, p, (size_t)(slash - p))) { snprintf(err, n, "%s: broker list too long", uri); return -1; }
+    const char *t = slash + 1, *q = strchr(t, '?');
+    size_t tl = q ? (size_t)(q - t) : strlen(t);
+    if (!tl) { snprintf(err, n, "%s: missing topic", uri); return -1; }
+    if (kafka_copy(topic, tn, t, tl)) { snprintf(err, n, "%s: topic too long", uri); return -1; }
+    for (size_t i = 0; i < tl; i++) {
+        char ch = t[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-')) {
+            snprintf(err, n, "%s: topic names use [a-zA-Z0-9._-]", uri);
+            return -1;
+        }
+    }
+    group[0] = 0;
+    *eof = 0;
+    while (q && *q) {
+        const char *kv = q + 1, *amp = strchr(kv, '&'), *eq = strchr(kv, '=');
+        size_t kvl = amp ? (size_t)(amp - kv) : strlen(kv);
+        if (!eq || eq >= kv + kvl) { snprintf(err, n, "%s: query needs key=value", uri); return -1; }
+        size_t kl = (size_t)(eq - kv), vl = kvl - kl - 1;
+        const char *v = eq + 1;
+        if (kl == 5 && !strncmp(kv, "group", 5)) {
+            if (!vl || kafka_copy(group, gn, v, vl)) { snprintf(err, n, "%s: bad group", uri); return -1; }
+        } else if (kl == 3 && !strncmp(kv, "eof", 3)) {
+            if (vl != 1 || (v[0] != '0' && v[0] != '1')) { snprintf(err, n, "%s: eof is 0 or 1", uri); return -1; }
+            *eof = v[0] == '1';
+        } else {
+            snprintf(err, n, "%s: unknown query key '%.*s' (group, eof)", uri, (int)kl, kv);
+            return -1;
+        }
+        q = amp;
+    }
+    return 0;
+}

@@ -1,0 +1,90 @@
+/* kafka.h — the Kafka source (consumer group member) and sink (idempotent
+ * producer) behind stream.c, on librdkafka.
+ *
+ * Source: a consumer in group GROUP with enable.auto.commit=false and
+ * enable.auto.offset.store=false: nothing is committed until the caller says
+ * so with kafka_src_commit, which commits offset+1 of every message returned
+ * so far on the partitions this member still owns. stream.c calls it only
+ * after flushing what it derived from those messages (at least once).
+ * Defaults: auto.offset.reset=earliest (a new group reads the whole topic);
+ * -X key=value overrides anything (session.timeout.ms for tests...).
+ *
+ * Rebalances: on assign, each partition starts at the offset the start
+ * function gives (if set and >= 0), else at the group's committed offset.
+ * On revoke, the revoke hook (if set) is called first, while the partitions
+ * are still ours, so the caller can flush its output and kafka_src_commit;
+ * then the positions of the revoked partitions are forgotten (never
+ * committed later: another member owns them now; what was not committed is
+ * delivered again to the new owner). Hooks run inside kafka_src_poll only,
+ * never inside kafka_src_close (the caller syncs before closing).
+ *
+ * Sink: compression.type=zstd and enable.idempotence=true unless -X says
+ * otherwise; every message is copied; a full local queue blocks (polls and
+ * retries: backpressure, never a drop); delivery reports are checked and a
+ * failure makes kafka_sink_flush (and every later flush) return -1.
+ *
+ * Errors from librdkafka (broker down, unknown topic...) are logged through
+ * log.h, rate-limited; fatal ones make poll/produce/flush return -1.
+ * A bad -X key or value fails the open with librdkafka's own message in err. */
+#ifndef STREAMREC_KAFKA_H
+#define STREAMREC_KAFKA_H
+#include <stddef.h>
+#include <stdint.h>
+#include "cli.h"
+#include "stream.h"
+
+typedef struct kafka_src kafka_src;
+typedef struct kafka_sink kafka_sink;
+
+/* One consumed message; valid until the next kafka_src_poll/close. */
+typedef struct kafka_msg {
+    const void *val; size_t len;
+    const void *key; size_t keylen;   /* key NULL when the message has none */
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+} kafka_msg;
+
+/* brokers "host:port[,host:port]"; group required (non-NULL, non-empty);
+ * stop_at_eof: poll returns 2 once every assigned partition is at its end.
+ * conf: -X key=value list (may be NULL). NULL on error, reason in err. */
+kafka_src *kafka_src_open(const char *brokers, const char *topic, const char *group,
+                          int stop_at_eof, const cli_list *conf, char *err, size_t n);
+/* 1: a message in *m; 0: nothing within timeout_ms; 2: end (stop_at_eof and
+ * all assigned partitions at EOF); -1: fatal error (logged). */
+int kafka_src_poll(kafka_src *s, int timeout_ms, kafka_msg *m);
+/* Commit (synchronously) the position after every message returned so far on
+ * the partitions still assigned. 0, or -1 (logged). Nothing new: 0. */
+int kafka_src_commit(kafka_src *s);
+/* Next offset per partition for messages returned so far (assigned
+ * partitions only); returns the count written (<= max). */
+int kafka_src_offsets(kafka_src *s, stream_offset *out, int max);
+void kafka_src_set_start(kafka_src *s, stream_start_fn fn, void *ctx);
+typedef void (*kafka_revoke_fn)(void *ctx);
+void kafka_src_set_revoke(kafka_src *s, kafka_revoke_fn fn, void *ctx);
+/* Messages returned so far. */
+uint64_t kafka_src_count(const kafka_src *s);
+/* Leaves the group (no commit: sync first). NULL is fine. */
+void kafka_src_close(kafka_src *s);
+
+kafka_sink *kafka_sink_open(const char *brokers, const char *topic, const cli_list *conf,
+                            char *err, size_t n);
+/* Copies val and key (key NULL: no key). 0, or -1 on a fatal error. */
+int kafka_sink_produce(kafka_sink *k, const void *val, size_t len, const void *key, size_t keylen);
+/* Wait until every message produced so far is acknowledged (timeout_ms < 0:
+ * no limit). 0, or -1 if the timeout passed or any delivery ever failed. */
+int kafka_sink_flush(kafka_sink *k, int timeout_ms);
+/* Messages acknowledged / failed so far. */
+uint64_t kafka_sink_acked(const kafka_sink *k);
+uint64_t kafka_sink_failed(const kafka_sink *k);
+/* Flushes (30 s at most) and destroys; 0, or -1 if anything was not
+ * delivered. NULL is fine (0). */
+int kafka_sink_close(kafka_sink *k);
+
+/* Split "kafka://host:port[,…]/topic?group=G&eof=1" (prefix optional).
+ * Fills brokers/topic/group (group "" when absent) and *eof.
+ * 0, or -1 with the reason in err. */
+int kafka_uri_parse(const char *uri, char *brokers, size_t bn, char *topic, size_t tn,
+                    char *group, size_t gn, int *eof, char *err, size_t n);
+
+#endif

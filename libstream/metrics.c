@@ -1,0 +1,255 @@
+/* metrics.c — a tiny registry of counters and gauges written as Prometheus
+ * text exposition format 0.0.4 (what node_exporter's textfile collector
+ * reads):
+ *
+ *   # HELP streamrec_records_in_total Records read.
+ *   # TYPE streamrec_records_in_total counter
+ *   streamrec_records_in_total{stage="aggregate"} 1234
+ *
+ * Series of one name are grouped under one HELP/TYPE pair, in registration
+ * order. Label values escape backslash, double quote and newline; HELP text
+ * escapes backslash and newline (the format's rules).
+ *
+ * The file is replaced atomically: written to ".NAME.tmp.PID" in the same
+ * directory (rename(2) is atomic only within one file system), then renamed
+ * over NAME, so the collector never reads half a file. */
+#include "metrics.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sdnotify.h"
+#include "timefmt.h"
+
+typedef enum { MT_COUNTER, MT_GAUGE } metrics_type;
+
+struct metrics_series {
+    char *name, *help, *label, *value;   /* label/value NULL: no extra label */
+    metrics_type type;
+    double v;
+};
+
+static metrics_series **mt_series;
+static int mt_n, mt_cap;
+static char *mt_stage, *mt_path;
+static int64_t mt_interval_us = 5000000, mt_last_write;
+static int mt_write_failed;   /* log the first failure, not one per tick */
+
+metrics_series *metrics_records_in, *metrics_records_out,
+               *metrics_bytes_in, *metrics_bytes_out;
+
+static char *mt_strdup(const char *s)
+{
+    if (!s) return NULL;
+    char *d = strdup(s);
+    if (!d) log_fatal("out of memory");
+    return d;
+}
+
+static int mt_streq(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static metrics_series *mt_get(const char *name, const char *help, metrics_type type,
+                              const char *label, const char *value)
+{
+    for (int i = 0; i < mt_n; i++) {
+        metrics_series *s = mt_series[i];
+        if (!strcmp(s->name, name) && mt_streq(s->label, label) && mt_streq(s->value, value))
+            return s;
+    }
+    if (mt_n == mt_cap) {
+        mt_cap = mt_cap ? mt_cap * 2 : 32;
+        mt_series = realloc(mt_series, (size_t)mt_cap * sizeof *mt_series);
+        if (!mt_series) log_fatal("out of memory");
+    }
+    metrics_series *s = calloc(1, sizeof *s);
+    if (!s) log_fatal("out of memory");
+    s->name = mt_strdup(name);
+    s->help = mt_strdup(help ? help : "");
+    s->label = label ? mt_strdup(label) : NULL;
+    s->value = label ? mt_strdup(value ? value : "") : NULL;
+    s->type = type;
+    mt_series[mt_n++] = s;
+    return s;
+}
+
+metrics_series *metrics_counter(const char *name, const char *help)
+{ return mt_get(name, help, MT_COUNTER, NULL, NULL); }
+metrics_series *metrics_gauge(const char *name, const char *help)
+{ return mt_get(name, help, MT_GAUGE, NULL, NULL); }
+metrics_series *metrics_counter_l(const char *name, const char *help, const char *label, const char *value)
+{ return mt_get(name, help, MT_COUNTER, label, value); }
+metrics_series *metrics_gauge_l(const char *name, const char *help, const char *label, const char *value)
+{ return mt_get(name, help, MT_GAUGE, label, value); }
+
+void metrics_add(metrics_series *s, double v) { if (s) s->v += v; }
+void metrics_set(metrics_series *s, double v) { if (s) s->v = v; }
+double metrics_get(const metrics_series *s) { return s ? s->v : 0; }
+
+void metrics_invalid(const char *reason)
+{
+    metrics_add(metrics_counter_l("streamrec_records_invalid_total",
+                                  "Records refused as invalid, by reason.",
+                                  "reason", reason ? reason : "unknown"), 1);
+}
+
+static void mt_register_shared(void)
+{
+    metrics_records_in = metrics_counter("streamrec_records_in_total", "Records (or lines) read.");
+    metrics_records_out = metrics_counter("streamrec_records_out_total", "Records written.");
+    metrics_bytes_in = metrics_counter("streamrec_bytes_in_total", "Bytes read.");
+    metrics_bytes_out = metrics_counter("streamrec_bytes_out_total", "Bytes written.");
+    metrics_set(metrics_gauge("streamrec_start_time_seconds", "When the stage started, seconds since the epoch."),
+                (double)(now_us() / 1000) / 1000.0);
+}
+
+void metrics_init(const char *stage, const char *path, int interval_ms)
+{
+    free(mt_stage);
+    free(mt_path);
+    mt_stage = mt_strdup(stage ? stage : "streamrec");
+    mt_path = path ? mt_strdup(path) : NULL;
+    mt_interval_us = interval_ms > 0 ? (int64_t)interval_ms * 1000 : 5000000;
+    mt_last_write = mono_us();
+    mt_write_failed = 0;
+    mt_register_shared();
+}
+
+/* Append to a growable buffer (a few KiB: no need for anything smarter). */
+typedef struct mt_buf { char *p; size_t n, cap; int oom; } mt_buf;
+
+static void mb_put(mt_buf *b, const char *s, size_t n)
+{
+    if (b->oom) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (b->n + n + 1 > cap) cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) { b->oom = 1; return; }
+        b->p = p; b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+static void mb_cstr(mt_buf *b, const char *s) { mb_put(b, s, strlen(s)); }
+
+/* label value: \\ \" \n; help: \\ \n */
+static void mb_esc(mt_buf *b, const char *s, int is_label)
+{
+    for (; *s; s++) {
+        if (*s == '\\') mb_put(b, "\\\\", 2);
+        else if (*s == '\n') mb_put(b, "\\n", 2);
+        else if (*s == '"' && is_label) mb_put(b, "\\\"", 2);
+        else mb_put(b, s, 1);
+    }
+}
+
+static void mb_value(mt_buf *b, double v)
+{
+    char tmp[40];
+    if (isnan(v)) strcpy(tmp, "NaN");
+    else if (isinf(v)) strcpy(tmp, v > 0 ? "+Inf" : "-Inf");
+    else if (fabs(v) < 1e15 && v == (double)(long long)v) snprintf(tmp, sizeof tmp, "%lld", (long long)v);
+    else snprintf(tmp, sizeof tmp, "%.17g", v);
+    mb_cstr(b, tmp);
+}
+
+/* Render every series; exposed for tests through metrics_flush's file. */
+static void mt_render(mt_buf *b)
+{
+    /* group by name in first-registration order: O(n^2), n is small */
+    for (int i = 0; i < mt_n; i++) {
+        metrics_series *s = mt_series[i];
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++) seen = !strcmp(mt_series[j]->name, s->name);
+        if (seen) continue;
+        mb_cstr(b, "# HELP "); mb_cstr(b, s->name); mb_cstr(b, " "); mb_esc(b, s->help, 0);
+        mb_cstr(b, "\n# TYPE "); mb_cstr(b, s->name);
+        mb_cstr(b, s->type == MT_COUNTER ? " counter\n" : " gauge\n");
+        for (int j = i; j < mt_n; j++) {
+            metrics_series *t = mt_series[j];
+            if (strcmp(t->name, s->name)) continue;
+            mb_cstr(b, t->name);
+            mb_cstr(b, "{stage=\""); mb_esc(b, mt_stage ? mt_stage : "streamrec", 1); mb_cstr(b, "\"");
+            if (t->label) {
+                mb_cstr(b, ","); mb_cstr(b, t->label); mb_cstr(b, "=\"");
+                mb_esc(b, t->value, 1); mb_cstr(b, "\"");
+            }
+            mb_cstr(b, "} ");
+            mb_value(b, t->v);
+            mb_cstr(b, "\n");
+        }
+    }
+}
+
+int metrics_flush(void)
+{
+    if (!mt_path) return 0;
+    mt_last_write = mono_us();
+    mt_buf b = { 0 };
+    mt_render(&b);
+    if (b.oom) { free(b.p); return -1; }
+
+    /* temp file beside the target, hidden from the collector (it reads *.prom) */
+    const char *slash = strrchr(mt_path, '/');
+    size_t dirlen = slash ? (size_t)(slash - mt_path + 1) : 0;
+    size_t tlen = strlen(mt_path) + 40;
+    char *tmp = malloc(tlen);
+    if (!tmp) { free(b.p); return -1; }
+    snprintf(tmp, tlen, "%.*s.%s.tmp.%ld", (int)dirlen, mt_path, mt_path + dirlen, (long)getpid());
+
+    int rc = -1, err = 0;
+    FILE *f = fopen(tmp, "w");
+    if (!f) err = errno;
+    if (f) {
+        size_t w = fwrite(b.p ? b.p : "", 1, b.n, f);
+        int bad = w != b.n || ferror(f);
+        if (fclose(f) != 0) bad = 1;
+        if (bad) err = errno ? errno : EIO;
+        if (!bad && rename(tmp, mt_path) == 0) rc = 0;
+        else { if (!err) err = errno; unlink(tmp); }
+    }
+    if (rc < 0 && !mt_write_failed) {
+        mt_write_failed = 1;
+        char p[512];
+        log_kv(LOG_WARN, "cannot write metrics file", "\"path\":\"%s\",\"error\":\"%s\"",
+               log_jesc(p, sizeof p, mt_path), strerror(err));
+    } else if (rc == 0) {
+        mt_write_failed = 0;
+    }
+    free(tmp);
+    free(b.p);
+    return rc;
+}
+
+void metrics_tick(void)
+{
+    /* every loop already calls this heartbeat, busy or idle: it is where a
+     * live stage proves to systemd's watchdog that it is not stuck */
+    sd_watchdog_tick();
+    if (!mt_path) return;
+    if (mono_us() - mt_last_write >= mt_interval_us) metrics_flush();
+}
+
+void metrics_shutdown(void)
+{
+    metrics_flush();
+    for (int i = 0; i < mt_n; i++) {
+        metrics_series *s = mt_series[i];
+        free(s->name); free(s->help); free(s->label); free(s->value); free(s);
+    }
+    free(mt_series);
+    mt_series = NULL;
+    mt_n = mt_cap = 0;
+    free(mt_stage); free(mt_path);
+    mt_stage = mt_path = NULL;
+    metrics_records_in = metrics_records_out = metrics_bytes_in = metrics_bytes_out = NULL;
+}

@@ -1,0 +1,654 @@
+/* stream.c — record and line streams over byte streams (io.c + frame.c) and
+ * Kafka (kafka.c), behind stream.h.
+ *
+ * Input: a byte stream is read through a frame_reader; Kafka messages come
+ * from a kafka_src. Either way each buffer is checked (length, identifier)
+ * and decoded by fb_decode into an arena that is reset per record; what
+ * fails is handed to stream_reject and reading goes on.
+ *
+ * Output: records are encoded into a builder owned by the stream_out and
+ * written size-prefixed (byte streams) or as one Kafka message each; with
+ * --format json, fb_to_json plus a newline (Kafka: no newline).
+ *
+ * Every open stream_out is on a list so that (1) an input about to wait for
+ * more data flushes them first — a trickle of input never leaves results
+ * sitting in a buffer — and (2) a Kafka rebalance can flush them before it
+ * commits the partitions it is about to lose. */
+#include "stream.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "deadletter.h"
+#include "frame.h"
+#include "io.h"
+#include "json.h"
+#include "kafka.h"
+#include "log.h"
+#include "metrics.h"
+#include "sig.h"
+
+#define STREAM_SYNC_RECORDS 10000
+#define STREAM_SYNC_US      1000000
+#define STREAM_KAFKA_POLL_MS 200
+#define STREAM_FLUSH_MS     60000      /* Kafka acks: give up (exit 1, no commit) after a minute */
+
+struct stream_in {
+    io_reader *io;              /* byte stream, or NULL */
+    frame_reader fr;
+    kafka_src *ks;              /* Kafka, or NULL */
+    arena arena;                /* decoded vectors of the current record */
+    deadletter *dl;
+    int strict;
+    int line_mode;              /* set by stream_in_next_line: dead letters as text */
+    int skip_rest;              /* line mode: discard up to the next '\n' first */
+    int failed;                 /* a fatal error was reported: keep returning -1 */
+    int ended;
+    uint64_t count, line_no;
+    uint64_t sync_count;
+    int64_t sync_us;
+    char *kline; size_t kline_cap;   /* Kafka line mode: NUL-terminated copy */
+};
+
+struct stream_out {
+    io_writer *io;              /* byte stream, or NULL */
+    kafka_sink *ks;             /* Kafka, or NULL */
+    int json;
+    int failed;                 /* an error was logged already */
+    fb_builder b;
+    json_writer jw;
+    stream_out *next;           /* the open-outputs list */
+};
+
+static stream_out *stream_outs;
+
+static int64_t stream_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+const char *stream_pos_str(const stream_pos *p, char *buf, size_t n)
+{
+    if (!p) snprintf(buf, n, "?");
+    else if (p->topic) snprintf(buf, n, "%s/%d@%lld", p->topic, (int)p->partition, (long long)p->offset);
+    else snprintf(buf, n, "%s %lld", p->is_line ? "line" : "byte", (long long)p->offset);
+    return buf;
+}
+
+static int stream_is_kafka_uri(const char *uri) { return strncmp(uri, "kafka://", 8) == 0; }
+
+int stream_uri_check(const char *uri, char *err, size_t n)
+{
+    if (!uri || !*uri) { snprintf(err, n, "empty URI (use - for stdin/stdout)"); return -1; }
+    if (stream_is_kafka_uri(uri)) {
+        char brokers[512], topic[256], group[256];
+        int eof;
+        return kafka_uri_parse(uri, brokers, sizeof brokers, topic, sizeof topic,
+                               group, sizeof group, &eof, err, n);
+    }
+    const char *colon = strstr(uri, "://");
+    if (colon) {
+        snprintf(err, n, "unsupported URI scheme in \"%s\" (-, a path, or kafka://host:port/topic)", uri);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the open-outputs list ---- */
+
+static int stream_out_flush_io(stream_out *o)
+{
+    if (!o->io) return 0;
+    if (io_flush(o->io) == 0) return 0;
+    if (!o->failed) { o->failed = 1; log_error("%s", io_werror(o->io)); }
+    return -1;
+}
+
+/* Input is about to wait: push out what is buffered (byte streams only;
+ * Kafka producers send on their own). */
+static void stream_idle(void *ctx)
+{
+    stream_in *in = ctx;
+    for (stream_out *o = stream_outs; o; o = o->next) (void)stream_out_flush_io(o);
+    if (in && in->dl) (void)deadletter_flush(in->dl);
+}
+
+/* Kafka is taking partitions away: flush everything derived so far, then
+ * commit, so the next owner starts right after what we delivered. */
+static void stream_revoke(void *ctx)
+{
+    stream_in *in = ctx;
+    int rc = 0;
+    for (stream_out *o = stream_outs; o; o = o->next)
+        if (stream_flush(o)) rc = -1;
+    if (in->dl && deadletter_flush(in->dl)) rc = -1;
+    if (rc == 0) (void)kafka_src_commit(in->ks);
+    else log_warn("rebalance: output not flushed, offsets not committed (records will be read again)");
+}
+
+/* ---- input ---- */
+
+stream_in *stream_in_open(const char *uri, const cli_common *c)
+{
+    char err[512];
+    if (!uri) uri = "-";
+    if (stream_uri_check(uri, err, sizeof err)) { log_error("--in %s: %s", uri, err); return NULL; }
+    stream_in *in = calloc(1, sizeof *in);
+    if (!in) { log_error("--in %s: out of memory", uri); return NULL; }
+    in->strict = c ? c->strict : 0;
+    arena_init(&in->arena, 0);
+    if (c && c->dead_letter) {
+        in->dl = deadletter_open(c->dead_letter, &c->kafka_conf, err, sizeof err);
+        if (!in->dl) { log_error("--dead-letter %s: %s", c->dead_letter, err); goto fail; }
+    }
+    if (stream_is_kafka_uri(uri)) {
+        char brokers[512], topic[256], group[256];
+        int eof = 0;
+        if (kafka_uri_parse(uri, brokers, sizeof brokers, topic, sizeof topic,
+                            group, sizeof group, &eof, err, sizeof err)) {
+            log_error("--in %s: %s", uri, err); goto fail;
+        }
+        if (!group[0]) { log_error("--in %s: Kafka input needs ?group=NAME", uri); goto fail; }
+        in->ks = kafka_src_open(brokers, topic, group, eof, c ? &c->kafka_conf : NULL, err, sizeof err);
+        if (!in->ks) { log_error("--in %s: %s", uri, err); goto fail; }
+        kafka_src_set_revoke(in->ks, stream_revoke, in);
+    } else {
+        in->io = io_reader_open(uri, err, sizeof err);
+        if (!in->io) { log_error("--in: %s", err); goto fail; }
+        frame_reader_init(&in->fr, in->io, c && c->max_record > 0 ? (uint64_t)c->max_record : 0);
+        io_reader_set_idle(in->io, stream_idle, in);
+    }
+    in->sync_us = stream_mono_us();
+    return in;
+fail:
+    deadletter_close(in->dl, NULL, 0);
+    arena_free(&in->arena);
+    free(in);
+    return NULL;
+}
+
+/* Printable form of a 4-byte identifier for messages. */
+static void stream_ident_str(const uint8_t *p, char *out)
+{
+    char *o = out;
+    for (int i = 0; i < 4; i++) {
+        if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\') *o++ = (char)p[i];
+        else o += sprintf(o, "\\x%02x", p[i]);
+    }
+    *o = 0;
+}
+
+/* Check and decode one buffer into *r: 1 ok, 0 rejected. */
+static int stream_decode(stream_in *in, const uint8_t *data, uint32_t len, int prefixed,
+                         const stream_pos *pos, stream_rec *r)
+{
+    char err[256];
+    if (len < 8) {
+        snprintf(err, sizeof err, "record of %u bytes is too short for a FlatBuffer (at least 8)", len);
+        stream_reject(in, pos, "bad_record", err, data, len);
+        return 0;
+    }
+    char ident[5];
+    memcpy(ident, data + 4, 4); ident[4] = 0;
+    const fb_desc *d = fb_desc_by_ident(ident);
+    if (!d) {
+        char shown[20];
+        stream_ident_str(data + 4, shown);
+        snprintf(err, sizeof err, "unknown record identifier \"%s\"", shown);
+        stream_reject(in, pos, "unknown_type", err, data, len);
+        return 0;
+    }
+    arena_reset(&in->arena);
+    int bad = fb_decode(d, data, len, prefixed, &r->as, &in->arena, err, sizeof err);
+    if (bad && !prefixed) {
+        /* A Kafka message cut out of a size-prefixed stream (kcat -P of our
+         * frames) is aligned as if the prefix were still there: accept it. */
+        char err2[256];
+        arena_reset(&in->arena);
+        bad = fb_decode(d, data, len, 1, &r->as, &in->arena, err2, sizeof err2);
+    }
+    if (bad) {
+        char msg[320];
+        snprintf(msg, sizeof msg, "%s: %s", fb_desc_name(d), err);
+        stream_reject(in, pos, "bad_record", msg, data, len);
+        return 0;
+    }
+    r->type = d;
+    r->data = data;
+    r->len = len;
+    r->pos = *pos;
+    return 1;
+}
+
+static int stream_in_fail(stream_in *in)
+{
+    in->failed = 1;
+    return -1;
+}
+
+/* Next Kafka message: 1, 0 end/stop, -1 fatal. Waits in short polls so a
+ * stop request is seen; flushes outputs once before waiting. */
+static int stream_kafka_next(stream_in *in, kafka_msg *m)
+{
+    int idle = 0;
+    for (;;) {
+        if (sig_stop_requested()) return 0;
+        int rc = kafka_src_poll(in->ks, idle ? STREAM_KAFKA_POLL_MS : 0, m);
+        if (rc == 1) return 1;
+        if (rc == 2) return 0;
+        if (rc < 0) return stream_in_fail(in);
+        if (!idle) { idle = 1; stream_idle(in); }
+        metrics_tick();
+    }
+}
+
+static int stream_check_dl(stream_in *in)
+{
+    if (in->dl && deadletter_error(in->dl)) {
+        log_error("%s", deadletter_error(in->dl));
+        return stream_in_fail(in);
+    }
+    return 0;
+}
+
+int stream_in_next(stream_in *in, stream_rec *r)
+{
+    if (in->failed) return -1;
+    if (in->ended) return 0;
+    for (;;) {
+        if (stream_check_dl(in)) return -1;
+        if (sig_stop_requested()) return 0;
+        r->key = NULL; r->keylen = 0;   /* the rest is set on success (no memset: hot path) */
+        if (in->ks) {
+            kafka_msg m;
+            int rc = stream_kafka_next(in, &m);
+            if (rc <= 0) { if (rc == 0) in->ended = 1; return rc; }
+            stream_pos pos = { m.topic, m.partition, m.offset, 0 };
+            metrics_add(metrics_bytes_in, (double)m.len);   /* kafka.c does not count bytes */
+            if (m.len > UINT32_MAX) {
+                stream_reject(in, &pos, "bad_record", "message larger than 4 GiB", NULL, 0);
+                continue;
+            }
+            if (!stream_decode(in, m.val, (uint32_t)m.len, 0, &pos, r)) continue;
+            r->key = m.key; r->keylen = m.keylen;
+        } else {
+            const uint8_t *data; uint32_t len; uint64_t off;
+            int rc = frame_next(&in->fr, &data, &len, &off);
+            if (rc == IO_STOP) return 0;
+            if (rc == 0) { in->ended = 1; return 0; }
+            if (rc < 0) {
+                log_error("%s: %s", io_rname(in->io), in->fr.err);
+                return stream_in_fail(in);
+            }
+            stream_pos pos = { NULL, 0, (int64_t)off, 0 };
+            if (!stream_decode(in, data, len, 1, &pos, r)) continue;
+        }
+        in->count++;
+        metrics_add(metrics_records_in, 1);
+        return 1;
+    }
+}
+
+/* Byte-stream line: 1, 0 end, -1 fatal. */
+static int stream_byte_line(stream_in *in, stream_line *l, size_t max_line)
+{
+    io_reader *io = in->io;
+    ssize_t n;
+    if (in->skip_rest) {   /* the tail of a line too long, returned last time */
+        for (;;) {
+            n = io_fill(io, 1);
+            if (n == IO_STOP) return 0;
+            if (n < 0) goto ioerr;
+            if (n == 0) { in->skip_rest = 0; return 0; }
+            uint8_t *nl = memchr(io_rptr(io), '\n', (size_t)n);
+            if (nl) { io_consume(io, (size_t)(nl - io_rptr(io)) + 1); break; }
+            io_consume(io, (size_t)n);
+        }
+        in->skip_rest = 0;
+    }
+    size_t window = max_line + 2;   /* room for "\r\n" after a line of exactly max_line */
+    size_t scanned = 0;
+    n = io_fill(io, 1);
+    for (;;) {
+        if (n == IO_STOP) return 0;
+        if (n < 0) goto ioerr;
+        if (n == 0) return 0;
+        size_t avail = (size_t)n, lim = avail < window ? avail : window;
+        uint8_t *p = io_rptr(io);
+        uint8_t *nl = scanned < lim ? memchr(p + scanned, '\n', lim - scanned) : NULL;
+        if (nl) {
+            size_t len = (size_t)(nl - p), used = len + 1;
+            if (len > 0 && p[len - 1] == '\r') len--;
+            l->too_long = len > max_line;
+            if (l->too_long) len = max_line;
+            p[len] = 0;
+            l->ptr = (const char *)p; l->len = len;
+            io_consume(io, used);
+            break;
+        }
+        if (avail >= window) {   /* no newline within reach: return a prefix */
+            p[max_line] = 0;   /* not '\n' (memchr saw it), part of the skipped tail */
+            l->ptr = (const char *)p; l->len = max_line; l->too_long = 1;
+            io_consume(io, max_line + 1);
+            in->skip_rest = 1;
+            break;
+        }
+        scanned = lim;
+        ssize_t m = io_fill(io, avail + 1);
+        if (m >= 0 && (size_t)m == avail) {   /* end of input: last line has no newline */
+            size_t len = avail;
+            p = io_rptr(io);
+            if (len > 0 && p[len - 1] == '\r') len--;
+            p[len] = 0;   /* io guarantees a spare byte after the data */
+            l->ptr = (const char *)p; l->len = len; l->too_long = 0;
+            io_consume(io, avail);
+            break;
+        }
+        n = m;
+    }
+    in->line_no++;
+    l->pos = (stream_pos){ NULL, 0, (int64_t)in->line_no, 1 };
+    return 1;
+ioerr:
+    log_error("%s: line %llu: %s", io_rname(io), (unsigned long long)in->line_no + 1,
+              io_rerror(io) ? io_rerror(io) : "read error");
+    return stream_in_fail(in);
+}
+
+/* Kafka line: each message value is one line (a trailing newline dropped). */
+static int stream_kafka_line(stream_in *in, stream_line *l, size_t max_line)
+{
+    kafka_msg m;
+    int rc = stream_kafka_next(in, &m);
+    if (rc <= 0) return rc;
+    size_t len = m.len;
+    const char *v = m.val;
+    if (len > 0 && v[len - 1] == '\n') len--;
+    if (len > 0 && v[len - 1] == '\r') len--;
+    l->too_long = len > max_line;
+    if (l->too_long) len = max_line;
+    if (len + 1 > in->kline_cap) {
+        size_t cap = in->kline_cap ? in->kline_cap : 4096;
+        while (cap < len + 1) cap *= 2;
+        char *nb = realloc(in->kline, cap);
+        if (!nb) { log_error("out of memory for a %zu-byte line", len); return stream_in_fail(in); }
+        in->kline = nb; in->kline_cap = cap;
+    }
+    if (len) memcpy(in->kline, v, len);
+    in->kline[len] = 0;
+    l->ptr = in->kline; l->len = len;
+    l->pos = (stream_pos){ m.topic, m.partition, m.offset, 0 };
+    return 1;
+}
+
+int stream_in_next_line(stream_in *in, stream_line *l, size_t max_line)
+{
+    if (in->failed) return -1;
+    if (in->ended) return 0;
+    in->line_mode = 1;
+    if (stream_check_dl(in)) return -1;
+    if (sig_stop_requested()) return 0;
+    if (max_line == 0) max_line = 1;
+    memset(l, 0, sizeof *l);
+    int rc = in->ks ? stream_kafka_line(in, l, max_line) : stream_byte_line(in, l, max_line);
+    if (rc == 1) { in->count++; metrics_add(metrics_records_in, 1); }
+    else if (rc == 0 && !sig_stop_requested()) in->ended = 1;
+    return rc;
+}
+
+void stream_reject(stream_in *in, const stream_pos *pos, const char *reason,
+                   const char *detail, const void *raw, size_t rawlen)
+{
+    char ps[160];
+    stream_pos_str(pos, ps, sizeof ps);
+    if (!reason) reason = "invalid";
+    if (!detail) detail = "";
+    metrics_invalid(reason);
+    if (in && in->dl)   /* a failure here is reported by the next stream_in_next */
+        (void)deadletter_write(in->dl, pos, reason, detail, raw, rawlen, !in->line_mode);
+    if (in && in->strict) {
+        log_error("%s: %s: %s (--strict: stopping at the first bad input)", ps, reason, detail);
+        char err[256];
+        if (in->dl && deadletter_close(in->dl, err, sizeof err)) log_error("%s", err);
+        in->dl = NULL;
+        exit(1);
+    }
+    log_warn("%s: %s: %s", ps, reason, detail);
+}
+
+uint64_t stream_in_count(const stream_in *in) { return in->count; }
+int stream_in_is_kafka(const stream_in *in) { return in->ks != NULL; }
+
+void stream_in_close(stream_in *in)
+{
+    if (!in) return;
+    char err[256];
+    if (in->dl && deadletter_close(in->dl, err, sizeof err)) log_error("%s", err);
+    io_reader_close(in->io);
+    kafka_src_close(in->ks);
+    arena_free(&in->arena);
+    free(in->kline);
+    free(in);
+}
+
+int stream_in_offsets(stream_in *in, stream_offset *out, int max)
+{
+    return in->ks ? kafka_src_offsets(in->ks, out, max) : 0;
+}
+
+void stream_in_set_start(stream_in *in, stream_start_fn fn, void *ctx)
+{
+    if (in->ks) kafka_src_set_start(in->ks, fn, ctx);
+}
+
+/* ---- output ---- */
+
+stream_out *stream_out_open(const char *uri, const cli_common *c)
+{
+    char err[512];
+    if (!uri) uri = "-";
+    if (stream_uri_check(uri, err, sizeof err)) { log_error("--out %s: %s", uri, err); return NULL; }
+    int zlevel = 0;
+    if (io_compress_parse(c ? c->compress : NULL, &zlevel, err, sizeof err)) {
+        log_error("--compress: %s", err);
+        return NULL;
+    }
+    stream_out *o = calloc(1, sizeof *o);
+    if (!o) { log_error("--out %s: out of memory", uri); return NULL; }
+    o->json = c && c->format && strcmp(c->format, "json") == 0;
+    if (stream_is_kafka_uri(uri)) {
+        char brokers[512], topic[256], group[256];
+        int eof;
+        if (kafka_uri_parse(uri, brokers, sizeof brokers, topic, sizeof topic,
+                            group, sizeof group, &eof, err, sizeof err) == 0)
+            o->ks = kafka_sink_open(brokers, topic, c ? &c->kafka_conf : NULL, err, sizeof err);
+        if (!o->ks) { log_error("--out %s: %s", uri, err); free(o); return NULL; }
+    } else {
+        o->io = io_writer_open(uri, zlevel, 0, err, sizeof err);
+        if (!o->io) { log_error("--out: %s", err); free(o); return NULL; }
+    }
+    fb_builder_init(&o->b);
+    jw_init(&o->jw);
+    o->next = stream_outs;
+    stream_outs = o;
+    return o;
+}
+
+static int stream_out_fail(stream_out *o, const char *what)
+{
+    if (!o->failed) {
+        o->failed = 1;
+        log_error("%s", what);
+    }
+    return -1;
+}
+
+/* Hand one encoded buffer (or JSON text) to the transport. */
+static int stream_emit(stream_out *o, const void *p, size_t n, const void *key, size_t keylen)
+{
+    if (o->ks) {
+        if (kafka_sink_produce(o->ks, p, n, key, keylen)) return stream_out_fail(o, "kafka: produce failed");
+        metrics_add(metrics_bytes_out, (double)n);
+    } else if (io_write(o->io, p, n)) {
+        return stream_out_fail(o, io_werror(o->io));
+    }
+    metrics_add(metrics_records_out, 1);
+    return 0;
+}
+
+static int stream_emit_json(stream_out *o, const fb_desc *d, const void *rec,
+                            const void *key, size_t keylen)
+{
+    jw_reset(&o->jw);
+    fb_to_json(d, rec, &o->jw);
+    if (!o->ks) jw_newline(&o->jw);   /* a Kafka message is one JSON document */
+    return stream_emit(o, o->jw.buf, o->jw.len, key, keylen);
+}
+
+static size_t stream_key_put(char *buf, size_t n, size_t at, const char *s, size_t len)
+{
+    if (at >= n) return at;
+    if (len > n - at) len = n - at;
+    if (len) memcpy(buf + at, s, len);
+    return at + len;
+}
+
+static size_t stream_key_labels(char *buf, size_t n, fb_str name, const KeyValue *kv, uint32_t count)
+{
+    size_t at = stream_key_put(buf, n, 0, name.ptr, name.ptr ? name.len : 0);
+    if (count == 0) return at;
+    at = stream_key_put(buf, n, at, "{", 1);
+    for (uint32_t i = 0; i < count; i++) {
+        if (i) at = stream_key_put(buf, n, at, ",", 1);
+        at = stream_key_put(buf, n, at, kv[i].key.ptr, kv[i].key.ptr ? kv[i].key.len : 0);
+        at = stream_key_put(buf, n, at, "=", 1);
+        at = stream_key_put(buf, n, at, kv[i].value.ptr, kv[i].value.ptr ? kv[i].value.len : 0);
+    }
+    return stream_key_put(buf, n, at, "}", 1);
+}
+
+size_t stream_record_key(const fb_desc *d, const void *rec, char *buf, size_t n)
+{
+    const AnyRecord *a = rec;
+    fb_str s = { NULL, 0 };
+    if (d == &Event_desc) s = a->event.user_id;
+    else if (d == &Recommendation_desc) s = a->recommendation.user_id;
+    else if (d == &ExperimentResult_desc) s = a->experiment_result.experiment;
+    else if (d == &Alert_desc) s = a->alert.fingerprint;
+    else if (d == &Sample_desc) return stream_key_labels(buf, n, a->sample.name, a->sample.labels, a->sample.labels_count);
+    else if (d == &Metric_desc) return stream_key_labels(buf, n, a->metric.name, a->metric.labels, a->metric.labels_count);
+    else if (d == &Drift_desc) return stream_key_labels(buf, n, a->drift.series, a->drift.labels, a->drift.labels_count);
+    return s.ptr ? stream_key_put(buf, n, 0, s.ptr, s.len) : 0;
+}
+
+int stream_write(stream_out *o, const fb_desc *d, const void *rec, const void *key, size_t keylen)
+{
+    if (o->failed) return -1;
+    char kbuf[512];
+    if (o->ks && !key) {   /* one key always lands on one partition */
+        keylen = stream_record_key(d, rec, kbuf, sizeof kbuf);
+        if (keylen) key = kbuf;
+    }
+    if (o->json) return stream_emit_json(o, d, rec, key, keylen);
+    fb_encode(&o->b, d, rec, o->ks == NULL);
+    size_t len;
+    const uint8_t *p = fb_data(&o->b, &len);
+    return stream_emit(o, p, len, key, keylen);
+}
+
+int stream_write_rec(stream_out *o, const stream_rec *r)
+{
+    if (o->failed) return -1;
+    if (o->json) return stream_emit_json(o, r->type, &r->as, r->key, r->keylen);
+    /* A buffer's alignment counts from its size prefix when it has one, so
+     * moving a record between a byte stream and Kafka (adding or dropping
+     * the prefix) means building it again; same-kind moves copy the bytes. */
+    int from_kafka = r->pos.topic != NULL;
+    if (from_kafka != (o->ks != NULL)) return stream_write(o, r->type, &r->as, r->key, r->keylen);
+    if (o->ks) {
+        if (r->key) return stream_emit(o, r->data, r->len, r->key, r->keylen);
+        char kbuf[512];
+        size_t kl = stream_record_key(r->type, &r->as, kbuf, sizeof kbuf);
+        return stream_emit(o, r->data, r->len, kl ? kbuf : NULL, kl);
+    }
+    uint8_t pre[FRAME_PREFIX];
+    frame_put_len(pre, r->len);
+    if (io_write(o->io, pre, sizeof pre)) return stream_out_fail(o, io_werror(o->io));
+    return stream_emit(o, r->data, r->len, NULL, 0);
+}
+
+int stream_write_line(stream_out *o, const char *s, size_t len)
+{
+    if (o->failed) return -1;
+    if (o->ks) return stream_emit(o, s, len, NULL, 0);
+    if (io_write(o->io, s, len)) return stream_out_fail(o, io_werror(o->io));
+    return stream_emit(o, "\n", 1, NULL, 0);
+}
+
+int stream_flush(stream_out *o)
+{
+    if (!o) return 0;
+    if (o->failed) return -1;
+    if (o->ks) {
+        if (kafka_sink_flush(o->ks, STREAM_FLUSH_MS))
+            return stream_out_fail(o, "kafka: not every record was acknowledged by the broker");
+        return 0;
+    }
+    return stream_out_flush_io(o);
+}
+
+int stream_out_close(stream_out *o)
+{
+    if (!o) return 0;
+    for (stream_out **pp = &stream_outs; *pp; pp = &(*pp)->next)
+        if (*pp == o) { *pp = o->next; break; }
+    int rc = o->failed ? -1 : 0;
+    char err[256];
+    if (o->ks) {
+        if (kafka_sink_close(o->ks)) {
+            rc = -1;
+            if (!o->failed) log_error("kafka: not every record was delivered");
+        }
+    } else if (io_writer_close(o->io, err, sizeof err)) {
+        rc = -1;
+        if (!o->failed) log_error("%s", err);
+    }
+    fb_builder_free(&o->b);
+    jw_free(&o->jw);
+    free(o);
+    return rc;
+}
+
+int stream_out_is_json(const stream_out *o) { return o->json; }
+
+/* ---- at-least-once bookkeeping ---- */
+
+int stream_sync(stream_in *in, stream_out *out)
+{
+    int rc = 0;
+    if (out && stream_flush(out)) rc = -1;
+    if (in) {
+        if (in->dl && deadletter_flush(in->dl)) {
+            log_error("%s", deadletter_error(in->dl));
+            in->failed = 1;
+            rc = -1;
+        }
+        /* commit only what is safely downstream */
+        if (rc == 0 && in->ks && kafka_src_commit(in->ks)) rc = -1;
+        in->sync_count = in->count;
+        in->sync_us = stream_mono_us();
+    }
+    return rc;
+}
+
+int stream_sync_due(stream_in *in)
+{
+    metrics_tick();
+    if (in->count - in->sync_count >= STREAM_SYNC_RECORDS) return 1;
+    return stream_mono_us() - in->sync_us >= STREAM_SYNC_US;
+}

@@ -1,0 +1,119 @@
+/* stream.h — where records come from and go to: stdin/stdout, files (.zst
+ * transparently), and Kafka topics, behind one interface.
+ *
+ * URIs (DESIGN.md): "-" (stdin/stdout), a path ("x.zst" compresses on output;
+ * input detects the zstd magic), kafka://host:port[,host:port]/topic?group=G
+ * (extra query keys: eof=1 ends the input when every assigned partition is
+ * at its end; key=… nothing else). -X key=value from cli_common go to librdkafka.
+ *
+ * Byte streams carry size-prefixed FlatBuffers (frame format below); Kafka
+ * messages carry one FlatBuffer each, no prefix, keyed by the record's
+ * partition key. Line mode (ingest) reads text lines instead of records.
+ *
+ * Bad input never crashes a stage and is never lost silently: a frame that
+ * fails verification, or has an unknown identifier, is counted
+ * (metrics_invalid), logged with its position and reason, written to
+ * --dead-letter, and skipped — or, with --strict, ends the stage with exit 1.
+ * A length prefix that cannot be right (over --max-record, or past the end of
+ * a truncated stream) ends the input: stream_in_next returns -1 after logging
+ * "offset N: …".
+ *
+ * Delivery is at least once: stream_sync(in, out) flushes the output and
+ * waits until it is acknowledged (pipe written, Kafka producer acked), then
+ * commits the input position of every record returned so far. Stages call it
+ * periodically (stream_sync_due) and at the end. Stages whose state keeps
+ * input offsets (--state) read them with stream_in_offsets and give them back
+ * on restart through stream_in_set_start. */
+#ifndef STREAMREC_STREAM_H
+#define STREAMREC_STREAM_H
+#include <stddef.h>
+#include <stdint.h>
+#include "cli.h"
+#include "fbrec.h"
+
+/* Where a record or line came from: for byte streams a byte offset (records)
+ * or 1-based line number (lines); for Kafka topic/partition/offset. */
+typedef struct stream_pos {
+    const char *topic;      /* NULL for byte streams */
+    int32_t partition;
+    int64_t offset;         /* byte offset, line number or Kafka offset */
+    int is_line;            /* offset counts lines */
+} stream_pos;
+/* "line 12", "byte 1024", "events.raw/3@1234"; buf of 96 bytes is enough. */
+const char *stream_pos_str(const stream_pos *p, char *buf, size_t n);
+
+typedef struct stream_rec {
+    const fb_desc *type;        /* decoded type, never NULL for returned records */
+    const uint8_t *data;        /* the FlatBuffer, without size prefix */
+    uint32_t len;
+    const void *key; size_t keylen;   /* Kafka message key (NULL otherwise) */
+    stream_pos pos;
+    AnyRecord as;               /* decoded; valid until the next call */
+} stream_rec;
+
+typedef struct stream_line {
+    const char *ptr; size_t len;   /* without the newline; NUL-terminated */
+    stream_pos pos;
+    int too_long;                  /* line exceeded max_line: ptr holds a prefix */
+} stream_line;
+
+typedef struct stream_in stream_in;
+typedef struct stream_out stream_out;
+
+/* NULL on failure after logging why (the caller exits 1; a bad URI is a
+ * usage error the caller may check first with stream_uri_check). */
+stream_in *stream_in_open(const char *uri, const cli_common *c);
+stream_out *stream_out_open(const char *uri, const cli_common *c);
+int stream_uri_check(const char *uri, char *err, size_t n);   /* 0 or -1 */
+
+/* 1: a verified, decoded record in *r; 0: end of input (or stop requested by
+ * signal); -1: fatal error (logged). Unknown types and bad records are
+ * rejected (see above) and skipped unless accept_unknown. */
+int stream_in_next(stream_in *in, stream_rec *r);
+/* Line mode: 1 a line, 0 end, -1 fatal. max_line bounds memory; longer
+ * lines come back with too_long set (and are consumed to their end). */
+int stream_in_next_line(stream_in *in, stream_line *l, size_t max_line);
+/* Refuse something the stage could not use: counts metrics_invalid(reason),
+ * logs "pos: reason: detail" (rate-limited), dead-letters raw; with --strict
+ * logs and exits 1. raw may be binary (dead letter then uses base64). */
+void stream_reject(stream_in *in, const stream_pos *pos, const char *reason,
+                   const char *detail, const void *raw, size_t rawlen);
+/* Records or lines returned so far by stream_in_next*(). */
+uint64_t stream_in_count(const stream_in *in);
+int stream_in_is_kafka(const stream_in *in);
+void stream_in_close(stream_in *in);
+
+/* Write a record: encodes (or, with --format json, prints a JSON line).
+ * key/keylen: the Kafka partitioning key (ignored for byte streams; NULL:
+ * no key). Blocks when downstream is slow (backpressure), never drops.
+ * 0 or -1 (logged; the stage exits 1). */
+int stream_write(stream_out *out, const fb_desc *d, const void *rec,
+                 const void *key, size_t keylen);
+/* The default Kafka partitioning key of a record (DESIGN.md): Event and
+ * Recommendation user_id; Sample and Metric name{k=v,...}; Drift
+ * series{labels}; ExperimentResult experiment; Alert fingerprint. Used by
+ * stream_write/stream_write_rec on Kafka when the caller gives no key.
+ * Writes at most n bytes (truncating), returns the length (0: no key). */
+size_t stream_record_key(const fb_desc *d, const void *rec, char *buf, size_t n);
+/* Pass a record through unchanged. */
+int stream_write_rec(stream_out *out, const stream_rec *r);
+/* Raw text line (fbcat --format json of foreign input, or tools): appends '\n'. */
+int stream_write_line(stream_out *out, const char *s, size_t len);
+int stream_flush(stream_out *out);      /* written and acknowledged downstream */
+/* Close: flush; returns -1 if any write failed or was not acknowledged. */
+int stream_out_close(stream_out *out);
+int stream_out_is_json(const stream_out *out);
+
+/* At-least-once bookkeeping. */
+int stream_sync(stream_in *in, stream_out *out);   /* flush out, then commit in */
+int stream_sync_due(stream_in *in);               /* 1 every ~1 s or 10,000 records */
+
+/* Kafka offsets, for stages that store them with their state. */
+typedef struct stream_offset { char topic[128]; int32_t partition; int64_t next; } stream_offset;
+int stream_in_offsets(stream_in *in, stream_offset *out, int max);   /* count */
+/* Called on partition assignment: return the offset to resume from, or -1
+ * to use the committed one. */
+typedef int64_t (*stream_start_fn)(void *ctx, const char *topic, int32_t partition);
+void stream_in_set_start(stream_in *in, stream_start_fn fn, void *ctx);
+
+#endif

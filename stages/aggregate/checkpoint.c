@@ -1,0 +1,45 @@
+/* checkpoint.c — save and restore the aggregate state (see checkpoint.h). */
+#include "checkpoint.h"
+#include <stdlib.h>
+#include <string.h>
+#include "log.h"
+
+const char *const agg_state_schema = agg_features_schema;
+
+#define AGG_BLOB_KEY "aggregate.engine"
+
+int agg_checkpoint_save(state *st, stream_in *in, stream_out *out, agg_engine *e, agg_features *fs)
+{
+    if (out && stream_flush(out) < 0) return -1;
+    agg_buf b = {0};
+    agg_engine_save(e, &b);
+    int rc = -1;
+    if (state_begin(st) < 0) goto done;
+    if ((fs && agg_features_save(fs) < 0) ||
+        state_put(st, AGG_BLOB_KEY, b.p, b.len) < 0 ||
+        state_save_offsets(st, in) < 0) {
+        state_rollback(st);
+        goto done;
+    }
+    if (state_commit(st) < 0) goto done;
+    rc = 0;
+done:
+    agg_buf_free(&b);
+    return rc;
+}
+
+int agg_checkpoint_load(state *st, agg_engine *e)
+{
+    void *data = NULL;
+    size_t len = 0;
+    int g = state_get(st, AGG_BLOB_KEY, &data, &len);
+    if (g <= 0) return g;
+    char err[256];
+    int rc = agg_engine_load(e, data, len, err, sizeof err);
+    free(data);
+    if (rc < 0) {
+        log_error("%s", err);
+        return strstr(err, "settings") ? -2 : -1;
+    }
+    return 1;
+}

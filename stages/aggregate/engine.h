@@ -1,0 +1,78 @@
+/* engine.h — the aggregation engine: open windows per spec, their series,
+ * the feature buckets, the watermark, and emission of Metric records when
+ * windows close. No I/O: records come in through agg_engine_event/_sample,
+ * Metric records go out through the emit callback.
+ *
+ * Per window: events{event_type[,--by labels]} counts; per item
+ * item.events{item_id,event_type}, item.ctr and item.conversion; distinct
+ * users and sessions (HyperLogLog); experiment.exposures/conversions
+ * {experiment,variant}; per sample series (name + labels, or only the
+ * --by labels): count, sum, min, max, mean, stddev and quantiles; top-K
+ * items by clicks and by purchases (top.clicks, top.purchases {item_id}).
+ *
+ * Feature buckets are tumbling windows of the first spec's hop: the deltas
+ * they collect per user and item are applied to the feature store when the
+ * bucket closes, and user.* / item.* metrics are emitted for those keys.
+ *
+ * Emission order is deterministic: windows by (end, spec, start), feature
+ * buckets after the windows ending at the same time, series within a window
+ * in key order. Memory: at most max_series series (all open windows and
+ * buckets together); a record that would create one more is still counted
+ * in the series that exist, the new series is not created (counted in
+ * series_dropped). */
+#ifndef AGG_ENGINE_H
+#define AGG_ENGINE_H
+#include <stdint.h>
+#include "buf.h"
+#include "features.h"
+#include "fbrec.h"
+#include "window.h"
+
+#define AGG_MAX_QUANTILES 16
+#define AGG_MAX_BY 16
+
+typedef struct agg_config {
+    agg_wspec specs[AGG_MAX_SPECS];
+    int nspecs;
+    int64_t lateness;
+    int64_t max_series;
+    const char *by[AGG_MAX_BY];
+    int nby;                    /* 0: samples keep all their labels */
+    int features;               /* bit 1 users, bit 2 items */
+    int topk;
+    double alpha;               /* sketch relative accuracy */
+    double quantiles[AGG_MAX_QUANTILES];
+    int nq;
+} agg_config;
+
+enum { AGG_FEAT_USER = 1, AGG_FEAT_ITEM = 2 };
+enum { AGG_OK = 0, AGG_LATE = 1, AGG_BADVALUE = 2, AGG_FUTURE = 3, AGG_ERR = -1 };
+
+typedef int (*agg_emit_fn)(void *ctx, const Metric *m);
+
+typedef struct agg_counters {
+    uint64_t events, samples, late, bad_value, series_dropped;
+    uint64_t windows_emitted, metrics_emitted;
+} agg_counters;
+
+typedef struct agg_engine agg_engine;
+
+/* fs may be NULL (no features even if cfg->features asks). */
+agg_engine *agg_engine_new(const agg_config *cfg, agg_features *fs, agg_emit_fn emit, void *ctx);
+void agg_engine_free(agg_engine *e);
+/* AGG_OK, AGG_LATE (not counted anywhere: caller rejects), AGG_BADVALUE,
+ * AGG_ERR (emit or feature store failed). */
+int agg_engine_event(agg_engine *e, const Event *ev);
+int agg_engine_sample(agg_engine *e, const Sample *s);
+/* End of input: close every open window and bucket. AGG_OK or AGG_ERR. */
+int agg_engine_flush(agg_engine *e);
+const agg_counters *agg_engine_counters(const agg_engine *e);
+uint64_t agg_engine_series(const agg_engine *e);
+int64_t agg_engine_watermark(const agg_engine *e);
+
+/* Checkpoint of the open windows, buckets, watermark and counters. load:
+ * into a fresh engine with the same config; -1 with err on a blob written
+ * with another configuration or a corrupt one. */
+void agg_engine_save(const agg_engine *e, agg_buf *b);
+int agg_engine_load(agg_engine *e, const uint8_t *p, size_t n, char *err, size_t errlen);
+#endif

@@ -1,0 +1,87 @@
+/* hll.c — HyperLogLog with Ertl's improved estimator (see hll.h). */
+#include "hll.h"
+#include <math.h>
+#include <string.h>
+
+static inline uint64_t hll_rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+/* Final avalanche (the MurmurHash3 64-bit finalizer constants). */
+static inline uint64_t hll_fmix(uint64_t k)
+{
+    k ^= k >> 33; k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33; k *= 0xc4ceb9fe1a85ec53ULL;
+    k ^= k >> 33;
+    return k;
+}
+
+uint64_t agg_hash64(const void *data, size_t len, uint64_t seed)
+{
+    const uint8_t *p = data;
+    uint64_t h = seed ^ ((uint64_t)len * 0x9E3779B97F4A7C15ULL);
+    while (len >= 8) {
+        uint64_t k;
+        memcpy(&k, p, 8);
+        k *= 0x87c37b91114253d5ULL; k = hll_rotl(k, 31); k *= 0x4cf5ad432745937fULL;
+        h ^= k;
+        h = hll_rotl(h, 27) * 5 + 0x52dce729;
+        p += 8; len -= 8;
+    }
+    if (len) {
+        uint64_t k = 0;
+        memcpy(&k, p, len);
+        k *= 0x87c37b91114253d5ULL; k = hll_rotl(k, 31); k *= 0x4cf5ad432745937fULL;
+        h ^= k;
+    }
+    return hll_fmix(h);
+}
+
+void agg_hll_init(agg_hll *h) { memset(h->reg, 0, sizeof h->reg); }
+
+void agg_hll_add_hash(agg_hll *h, uint64_t hash)
+{
+    uint32_t idx = (uint32_t)(hash >> (64 - AGG_HLL_P));
+    uint64_t w = hash << AGG_HLL_P;
+    uint8_t rho = w ? (uint8_t)(__builtin_clzll(w) + 1) : (uint8_t)(64 - AGG_HLL_P + 1);
+    if (rho > h->reg[idx]) h->reg[idx] = rho;
+}
+
+void agg_hll_add(agg_hll *h, const void *data, size_t len)
+{
+    agg_hll_add_hash(h, agg_hash64(data, len, 0x5eed));
+}
+
+void agg_hll_merge(agg_hll *dst, const agg_hll *src)
+{
+    for (uint32_t i = 0; i < AGG_HLL_M; i++)
+        if (src->reg[i] > dst->reg[i]) dst->reg[i] = src->reg[i];
+}
+
+/* Ertl, algorithm 6: sigma and tau correct for registers at 0 and at q+1. */
+static double hll_sigma(double x)
+{
+    if (x == 1.0) return INFINITY;
+    double y = 1, z = x, zp;
+    do { x *= x; zp = z; z += x * y; y += y; } while (zp != z);
+    return z;
+}
+
+static double hll_tau(double x)
+{
+    if (x == 0.0 || x == 1.0) return 0.0;
+    double y = 1.0, z = 1 - x, zp;
+    do { x = sqrt(x); zp = z; y *= 0.5; z -= (1 - x) * (1 - x) * y; } while (zp != z);
+    return z / 3;
+}
+
+double agg_hll_estimate(const agg_hll *h)
+{
+    enum { Q = 64 - AGG_HLL_P };
+    uint32_t c[Q + 2] = {0};
+    for (uint32_t i = 0; i < AGG_HLL_M; i++) c[h->reg[i]]++;
+    double m = AGG_HLL_M;
+    double z = m * hll_tau((m - c[Q + 1]) / m);
+    for (int k = Q; k >= 1; k--) { z += c[k]; z *= 0.5; }
+    z += m * hll_sigma(c[0] / m);
+    if (isinf(z)) return 0;
+    return 0.5 / log(2.0) * m * m / z;
+}

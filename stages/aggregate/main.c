@@ -1,0 +1,301 @@
+/* main.c — aggregate: Event and Sample records in, windowed Metric records
+ * (and feature-store metrics) out. The logic lives in engine.c; this file
+ * wires flags, streams, state and checkpoints. See README.md. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "checkpoint.h"
+#include "cli.h"
+#include "engine.h"
+#include "log.h"
+#include "metrics.h"
+#include "sdnotify.h"
+#include "sig.h"
+#include "stream.h"
+#include "timefmt.h"
+
+static cli_common common;
+static cli_list opt_window, opt_hop, opt_by, opt_quantiles;
+static int64_t opt_lateness, opt_max_series, opt_topk, opt_max_features, opt_ckpt_every, opt_crash_after;
+static int64_t opt_act_hl, opt_rec_hl, opt_pop_hl, opt_max_future;
+static double opt_alpha;
+static const char *opt_features;
+static int opt_pass;
+
+static const cli_opt agg_opts[] = {
+    { "window", 'w', CLI_LIST, &opt_window, NULL, "DURATION,...",
+      "window sizes, several at once (default: 60s)", 0, 0 },
+    { "hop", 0, CLI_LIST, &opt_hop, NULL, "DURATION,...",
+      "hopping windows: one hop for every window, or one per window (default: tumbling)", 0, 0 },
+    { "allowed-lateness", 'l', CLI_DURATION, &opt_lateness, "5s", "DURATION",
+      "watermark = largest event time - this; older events are late (dead-lettered)", 0, 0 },
+    { "max-future", 0, CLI_DURATION, &opt_max_future, "1d", "DURATION",
+      "records timed more than this ahead of the clock are refused (future_event), so one bad "
+      "timestamp cannot close every window (0: no check)", 0, 0 },
+    { "by", 'b', CLI_LIST, &opt_by, NULL, "KEY,...",
+      "grouping keys: sample series keep only these labels; events{} gets these fields/attrs", 0, 0 },
+    { "max-series", 0, CLI_INT, &opt_max_series, "1000000", "N",
+      "series held at once over all open windows; past it new series are dropped (counted)", 1, 1e12 },
+    { "top-k", 'k', CLI_INT, &opt_topk, "10", "N",
+      "items in the per-window top.clicks / top.purchases leaderboards (0: none)", 0, 100000 },
+    { "features", 0, CLI_STR, &opt_features, "user,item", "user,item|none",
+      "feature store: which keys get user.* / item.* features", 0, 0 },
+    { "max-features", 0, CLI_INT, &opt_max_features, "1000000", "N",
+      "feature rows cached in memory (without --state: tracked at all)", 1, 1e12 },
+    { "relative-accuracy", 0, CLI_DOUBLE, &opt_alpha, "0.01", "X",
+      "quantile sketch relative error bound", 0.0001, 0.5 },
+    { "quantiles", 'q', CLI_LIST, &opt_quantiles, NULL, "Q,...",
+      "quantiles emitted per sample series (default: 0.5,0.9,0.95,0.99,0.999)", 0, 0 },
+    { "checkpoint-interval", 0, CLI_DURATION, &opt_ckpt_every, "10s", "DURATION",
+      "with --state: save windows, features and offsets this often (and at exit)", 0, 0 },
+    { "pass-through", 0, CLI_BOOL, &opt_pass, NULL, NULL,
+      "write records of other types through unchanged (default: ignore and count them)", 0, 0 },
+    { "activity-half-life", 0, CLI_DURATION, &opt_act_hl, "7d", "DURATION",
+      "half-life of activity_score", 1, 0 },
+    { "recency-half-life", 0, CLI_DURATION, &opt_rec_hl, "1d", "DURATION",
+      "half-life of recency_score", 1, 0 },
+    { "popularity-half-life", 0, CLI_DURATION, &opt_pop_hl, "1d", "DURATION",
+      "half-life of item popularity", 1, 0 },
+    { "crash-after", 0, CLI_INT, &opt_crash_after, "0", "N",
+      "testing: kill -9 itself after N input records (0: never)", 0, 1e15 },
+    { 0 }
+};
+
+static const cli_spec agg_spec = {
+    .stage = "aggregate",
+    .summary = "event-time windowed metrics (counts, CTR, distinct users, latency quantiles) and the feature store",
+    .usage = "aggregate [FLAGS]",
+    .example = "ingest < events.jsonl | aggregate --window 60s --format json | jq 'select(.name==\"request.duration_ms\")'",
+    .opts = agg_opts,
+};
+
+typedef struct agg_main {
+    stream_in *in;
+    stream_out *out;
+    state *st;
+    agg_engine *eng;
+    agg_features *fs;
+    char *key; size_t keycap;
+    metrics_series *m_series, *m_dropped, *m_windows, *m_fdropped, *m_ignored, *m_wm, *m_ckpt;
+    agg_counters last;
+    uint64_t ignored, last_ignored, last_fdropped;
+} agg_main;
+
+/* Kafka key: name{k=v,...}, so one series always lands on one partition. */
+static int agg_emit(void *ctx, const Metric *m)
+{
+    agg_main *a = ctx;
+    size_t need = m->name.len + 3;
+    for (uint32_t i = 0; i < m->labels_count; i++) need += m->labels[i].key.len + m->labels[i].value.len + 2;
+    if (need > a->keycap) {
+        char *k = realloc(a->key, need * 2);
+        if (!k) log_fatal("out of memory");
+        a->key = k;
+        a->keycap = need * 2;
+    }
+    size_t n = 0;
+    memcpy(a->key, m->name.ptr, m->name.len); n += m->name.len;
+    a->key[n++] = '{';
+    for (uint32_t i = 0; i < m->labels_count; i++) {
+        if (i) a->key[n++] = ',';
+        memcpy(a->key + n, m->labels[i].key.ptr, m->labels[i].key.len); n += m->labels[i].key.len;
+        a->key[n++] = '=';
+        memcpy(a->key + n, m->labels[i].value.ptr, m->labels[i].value.len); n += m->labels[i].value.len;
+    }
+    a->key[n++] = '}';
+    return stream_write(a->out, &Metric_desc, m, a->key, n);
+}
+
+static void agg_build_config(agg_config *c)
+{
+    memset(c, 0, sizeof *c);
+    const char *def_window = "60s";
+    int nw = opt_window.n ? opt_window.n : 1;
+    if (nw > AGG_MAX_SPECS) cli_usage_error(&agg_spec, "--window: at most %d windows", AGG_MAX_SPECS);
+    if (opt_hop.n > 1 && opt_hop.n != nw)
+        cli_usage_error(&agg_spec, "--hop: give one hop, or one per window (%d)", nw);
+    for (int i = 0; i < nw; i++) {
+        const char *w = opt_window.n ? opt_window.items[i] : def_window;
+        if (cli_parse_duration(w, &c->specs[i].size) < 0)
+            cli_usage_error(&agg_spec, "--window: \"%s\" is not a duration", w);
+        c->specs[i].hop = c->specs[i].size;
+        if (opt_hop.n) {
+            const char *h = opt_hop.items[opt_hop.n > 1 ? i : 0];
+            if (cli_parse_duration(h, &c->specs[i].hop) < 0)
+                cli_usage_error(&agg_spec, "--hop: \"%s\" is not a duration", h);
+        }
+        const char *why;
+        if (agg_wspec_check(&c->specs[i], &why) < 0)
+            cli_usage_error(&agg_spec, "--window %s: %s", w, why);
+    }
+    c->nspecs = nw;
+    if (opt_act_hl <= 0 || opt_rec_hl <= 0 || opt_pop_hl <= 0)
+        cli_usage_error(&agg_spec, "--activity/recency/popularity-half-life must be positive");
+    c->lateness = opt_lateness;
+    c->max_series = opt_max_series;
+    if (opt_by.n > AGG_MAX_BY) cli_usage_error(&agg_spec, "--by: at most %d keys", AGG_MAX_BY);
+    for (int i = 0; i < opt_by.n; i++) c->by[i] = opt_by.items[i];
+    c->nby = opt_by.n;
+    c->topk = (int)opt_topk;
+    c->alpha = opt_alpha;
+    if (strcmp(opt_features, "none") != 0) {
+        char *dup = strdup(opt_features);
+        for (char *t = strtok(dup, ","); t; t = strtok(NULL, ",")) {
+            if (!strcmp(t, "user")) c->features |= AGG_FEAT_USER;
+            else if (!strcmp(t, "item")) c->features |= AGG_FEAT_ITEM;
+            else {
+                char bad[64];
+                snprintf(bad, sizeof bad, "%s", t);
+                free(dup);
+                cli_usage_error(&agg_spec, "--features: \"%s\" is not user, item or none", bad);
+            }
+        }
+        free(dup);
+    }
+    static const double defq[] = { 0.5, 0.9, 0.95, 0.99, 0.999 };
+    if (!opt_quantiles.n) { memcpy(c->quantiles, defq, sizeof defq); c->nq = 5; }
+    if (opt_quantiles.n > AGG_MAX_QUANTILES) cli_usage_error(&agg_spec, "--quantiles: at most %d", AGG_MAX_QUANTILES);
+    for (int i = 0; i < opt_quantiles.n; i++) {
+        char *end;
+        double q = strtod(opt_quantiles.items[i], &end);
+        if (*end || end == opt_quantiles.items[i] || !(q >= 0 && q <= 1))
+            cli_usage_error(&agg_spec, "--quantiles: \"%s\" is not a number in [0,1]", opt_quantiles.items[i]);
+        c->quantiles[c->nq++] = q;
+    }
+}
+
+static void agg_update_metrics(agg_main *a)
+{
+    const agg_counters *c = agg_engine_counters(a->eng);
+    metrics_set(a->m_series, (double)agg_engine_series(a->eng));
+    metrics_add(a->m_dropped, (double)(c->series_dropped - a->last.series_dropped));
+    metrics_add(a->m_windows, (double)(c->windows_emitted - a->last.windows_emitted));
+    metrics_add(a->m_ignored, (double)(a->ignored - a->last_ignored));
+    uint64_t fd = a->fs ? agg_features_dropped(a->fs) : 0;
+    metrics_add(a->m_fdropped, (double)(fd - a->last_fdropped));
+    int64_t wm = agg_engine_watermark(a->eng);
+    if (wm != INT64_MIN) metrics_set(a->m_wm, (double)wm / 1e6);
+    a->last = *c;
+    a->last_ignored = a->ignored;
+    a->last_fdropped = fd;
+    metrics_tick();
+}
+
+/* Deliver output; with --state save everything with the input offsets
+ * first, so the committed offsets never run ahead of the saved state. */
+static int agg_sync(agg_main *a)
+{
+    if (a->st) {
+        if (agg_checkpoint_save(a->st, a->in, a->out, a->eng, a->fs) < 0) return -1;
+        metrics_add(a->m_ckpt, 1);
+    }
+    return stream_sync(a->in, a->out);
+}
+
+static void agg_reject(agg_main *a, const stream_rec *r, int ar)
+{
+    char detail[160], t1[40], t2[40];
+    if (ar == AGG_LATE) {
+        int64_t ts = r->type == &Event_desc ? r->as.event.ts : r->as.sample.ts;
+        time_format_iso(ts, t1);
+        time_format_iso(agg_engine_watermark(a->eng), t2);
+        snprintf(detail, sizeof detail, "event time %s is behind the watermark %s: its window is closed", t1, t2);
+        stream_reject(a->in, &r->pos, "late_event", detail, r->data, r->len);
+    } else if (ar == AGG_FUTURE) {
+        int64_t ts = r->type == &Event_desc ? r->as.event.ts : r->as.sample.ts;
+        time_format_iso(ts, t1);
+        snprintf(detail, sizeof detail, "event time %s is more than --max-future ahead of the clock", t1);
+        stream_reject(a->in, &r->pos, "future_event", detail, r->data, r->len);
+    } else {
+        stream_reject(a->in, &r->pos, "bad_value", "value is NaN or infinite", r->data, r->len);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    cli_parse(argc, argv, &agg_spec, &common);
+    agg_config cfg;
+    agg_build_config(&cfg);
+    cli_start(&agg_spec, &common);
+
+    agg_main a = {0};
+    a.m_series = metrics_gauge("streamrec_aggregate_series", "series held in open windows and buckets");
+    a.m_dropped = metrics_counter("streamrec_aggregate_series_dropped_total", "new series refused past --max-series");
+    a.m_windows = metrics_counter("streamrec_aggregate_windows_total", "windows closed and emitted");
+    a.m_fdropped = metrics_counter("streamrec_aggregate_features_dropped_total", "feature updates refused past --max-features (no --state)");
+    a.m_ignored = metrics_counter("streamrec_aggregate_ignored_total", "records of other types ignored");
+    a.m_wm = metrics_gauge("streamrec_aggregate_watermark_seconds", "current watermark, Unix seconds");
+    a.m_ckpt = metrics_counter("streamrec_aggregate_checkpoints_total", "state checkpoints written");
+    int status = 1, rc = 0;
+    if (common.state) {
+        a.st = state_open(common.state, "aggregate", AGG_STATE_VERSION, agg_state_schema);
+        if (!a.st) goto done;
+    }
+    if (cfg.features) {
+        agg_fcfg fc = { opt_act_hl, opt_rec_hl, opt_pop_hl, opt_max_features };
+        a.fs = agg_features_new(a.st ? state_db(a.st) : NULL, &fc);
+        if (!a.fs) goto done;
+    }
+    a.eng = agg_engine_new(&cfg, a.fs, agg_emit, &a);
+    if (a.st) {
+        int lr = agg_checkpoint_load(a.st, a.eng);
+        if (lr == -2) { status = 2; goto done; }
+        if (lr < 0) goto done;
+        if (lr == 1) log_info("resumed from %s: %llu series in open windows", common.state,
+                              (unsigned long long)agg_engine_series(a.eng));
+    }
+    a.in = stream_in_open(common.in, &common);
+    if (!a.in) goto done;
+    if (a.st) stream_in_set_start(a.in, state_start_offset, a.st);
+    a.out = stream_out_open(common.out, &common);
+    if (!a.out) goto done;
+    sd_ready();
+
+    int64_t last_ckpt = mono_us();
+    stream_rec r;
+    while ((rc = stream_in_next(a.in, &r)) == 1) {
+        int ar = AGG_OK;
+        if (opt_max_future && (r.type == &Event_desc || r.type == &Sample_desc) &&
+            (r.type == &Event_desc ? r.as.event.ts : r.as.sample.ts) > now_us() + opt_max_future)
+            ar = AGG_FUTURE;
+        else if (r.type == &Event_desc) ar = agg_engine_event(a.eng, &r.as.event);
+        else if (r.type == &Sample_desc) ar = agg_engine_sample(a.eng, &r.as.sample);
+        else if (opt_pass) { if (stream_write_rec(a.out, &r) < 0) { rc = -1; break; } }
+        else a.ignored++;
+        if (ar == AGG_ERR) { rc = -1; break; }
+        if (ar != AGG_OK) agg_reject(&a, &r, ar);
+        if (opt_crash_after && stream_in_count(a.in) >= (uint64_t)opt_crash_after) raise(SIGKILL);
+        int want = a.fs && agg_features_want_save(a.fs);
+        if (stream_sync_due(a.in) || want) {
+            if (!a.st || want || mono_us() - last_ckpt >= opt_ckpt_every) {
+                if (agg_sync(&a) < 0) { rc = -1; break; }
+                last_ckpt = mono_us();
+            }
+            agg_update_metrics(&a);
+            sd_status("%llu series, %llu windows emitted", (unsigned long long)agg_engine_series(a.eng),
+                      (unsigned long long)agg_engine_counters(a.eng)->windows_emitted);
+        }
+    }
+    /* End of input closes every window. A stop request with --state keeps
+     * them open in the checkpoint instead, for the next run to continue. */
+    if (rc == 0 && !(a.st && sig_stop_requested()) && agg_engine_flush(a.eng) != AGG_OK) rc = -1;
+    if (rc == 0 && agg_sync(&a) < 0) rc = -1;
+    agg_update_metrics(&a);
+    if (rc == 0) status = 0;
+    const agg_counters *c = agg_engine_counters(a.eng);
+    log_kv(LOG_INFO, "done", "\"events\":%llu,\"samples\":%llu,\"late\":%llu,\"windows\":%llu,"
+           "\"metrics\":%llu,\"series_dropped\":%llu,\"ignored\":%llu",
+           (unsigned long long)c->events, (unsigned long long)c->samples, (unsigned long long)c->late,
+           (unsigned long long)c->windows_emitted, (unsigned long long)c->metrics_emitted,
+           (unsigned long long)c->series_dropped, (unsigned long long)a.ignored);
+done:
+    if (a.in) stream_in_close(a.in);
+    if (a.out && stream_out_close(a.out) != 0) status = 1;
+    agg_engine_free(a.eng);
+    agg_features_free(a.fs);
+    if (a.st) state_close(a.st);
+    free(a.key);
+    metrics_shutdown();
+    return status;
+}

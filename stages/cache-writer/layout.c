@@ -1,0 +1,303 @@
+/* layout.c — see layout.h for the key layout. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "layout.h"
+#include "log.h"
+
+/* KEYS[1] string whose JSON starts with {"ts":N. ARGV: ts, ttl_ms, value. */
+#define LUA_STRING_TS \
+    "local cur = redis.call('GET', KEYS[1])\n" \
+    "if cur then local t = tonumber(string.match(cur, '^{\"ts\":(%-?%d+)'))\n" \
+    "  if t and t > tonumber(ARGV[1]) then return 0 end end\n" \
+    "if tonumber(ARGV[2]) > 0 then redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])\n" \
+    "else redis.call('SET', KEYS[1], ARGV[3]) end\n" \
+    "return 1\n"
+/* KEYS[1] value (zset or blob), KEYS[2] its version. ARGV: ts, ttl_ms,
+ * kind ('z' then score,member pairs | 'b' then the blob). */
+#define LUA_VERSIONED \
+    "local t = redis.call('GET', KEYS[2])\n" \
+    "if t and tonumber(t) > tonumber(ARGV[1]) then return 0 end\n" \
+    "redis.call('DEL', KEYS[1])\n" \
+    "if ARGV[3] == 'z' then if #ARGV > 3 then redis.call('ZADD', KEYS[1], unpack(ARGV, 4)) end\n" \
+    "else redis.call('SET', KEYS[1], ARGV[4]) end\n" \
+    "redis.call('SET', KEYS[2], ARGV[1])\n" \
+    "local ttl = tonumber(ARGV[2])\n" \
+    "if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) redis.call('PEXPIRE', KEYS[2], ttl) end\n" \
+    "return 1\n"
+/* KEYS[1] hash with a window_end field. ARGV: window_end, ttl_ms, field, value, ... */
+#define LUA_HASH \
+    "local cur = redis.call('HGET', KEYS[1], 'window_end')\n" \
+    "if cur and tonumber(cur) > tonumber(ARGV[1]) then return 0 end\n" \
+    "redis.call('DEL', KEYS[1])\n" \
+    "redis.call('HSET', KEYS[1], unpack(ARGV, 3))\n" \
+    "if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end\n" \
+    "return 1\n"
+/* KEYS[1] feature hash, KEYS[2] per-field versions. ARGV: version, ttl_ms, field, value. */
+#define LUA_FEATURE \
+    "local cur = redis.call('HGET', KEYS[2], ARGV[3])\n" \
+    "if cur and tonumber(cur) > tonumber(ARGV[1]) then return 0 end\n" \
+    "redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])\n" \
+    "redis.call('HSET', KEYS[2], ARGV[3], ARGV[1])\n" \
+    "local ttl = tonumber(ARGV[2])\n" \
+    "if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) redis.call('PEXPIRE', KEYS[2], ttl) end\n" \
+    "return 1\n"
+/* KEYS[1] leaderboard zset, KEYS[2] its window_start. ARGV: window_start,
+ * ttl_ms, size, score, member. A newer window starts the board afresh. */
+#define LUA_LEADERBOARD \
+    "local cur = tonumber(redis.call('GET', KEYS[2]) or '-9e18')\n" \
+    "local ws = tonumber(ARGV[1])\n" \
+    "if ws < cur then return 0 end\n" \
+    "if ws > cur then redis.call('DEL', KEYS[1]) redis.call('SET', KEYS[2], ARGV[1]) end\n" \
+    "redis.call('ZADD', KEYS[1], ARGV[4], ARGV[5])\n" \
+    "local n = tonumber(ARGV[3])\n" \
+    "if redis.call('ZCARD', KEYS[1]) > n then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -n - 1) end\n" \
+    "local ttl = tonumber(ARGV[2])\n" \
+    "if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) redis.call('PEXPIRE', KEYS[2], ttl) end\n" \
+    "return 1\n"
+
+const char *const layout_scripts[SCRIPT_COUNT] = {
+    LUA_STRING_TS, LUA_VERSIONED, LUA_HASH, LUA_FEATURE, LUA_LEADERBOARD,
+};
+
+void layout_init(layout *l, const layout_conf *c)
+{
+    memset(l, 0, sizeof *l);
+    l->conf = *c;
+    jw_init(&l->jw);
+    fb_builder_init(&l->fbb);
+    if (c->rec_layout == LAYOUT_FB) {
+        l->zc = ZSTD_createCCtx();
+        if (!l->zc) log_fatal("zstd: cannot create a compression context");
+    }
+}
+
+void layout_free(layout *l)
+{
+    jw_free(&l->jw);
+    fb_builder_free(&l->fbb);
+    if (l->zc) ZSTD_freeCCtx(l->zc);
+    rbuf_free(&l->tmp); rbuf_free(&l->key2);
+}
+
+static void slot_source(rpipe_slot *s, const stream_rec *src)
+{
+    rbuf_put(&s->raw, src->data, src->len);
+    s->pos = src->pos;
+}
+
+static void key_prefix(rbuf *k, const layout *l, const char *kind)
+{
+    k->len = 0;
+    if (l->conf.prefix) rbuf_put(k, l->conf.prefix, strlen(l->conf.prefix));
+    rbuf_put(k, kind, strlen(kind));
+}
+
+/* ":k=v,k=v" with labels sorted by key, skipping `skip` (NULL: none). */
+static void key_labels(rbuf *k, const KeyValue *kv, uint32_t n, const char *skip)
+{
+    int idx[64], m = 0;
+    for (uint32_t i = 0; i < n && m < 64; i++)
+        if (!skip || !fb_str_eq(kv[i].key, skip)) idx[m++] = (int)i;
+    for (int i = 1; i < m; i++)          /* insertion sort: label lists are short */
+        for (int j = i; j > 0; j--) {
+            const fb_str *a = &kv[idx[j - 1]].key, *b = &kv[idx[j]].key;
+            uint32_t len = a->len < b->len ? a->len : b->len;
+            int c = memcmp(a->ptr ? a->ptr : "", b->ptr ? b->ptr : "", len);
+            if (c < 0 || (c == 0 && a->len <= b->len)) break;
+            int t = idx[j]; idx[j] = idx[j - 1]; idx[j - 1] = t;
+        }
+    for (int i = 0; i < m; i++) {
+        const KeyValue *e = &kv[idx[i]];
+        rbuf_put(k, i ? "," : ":", 1);
+        rbuf_put(k, e->key.ptr ? e->key.ptr : "", e->key.len);
+        rbuf_put(k, "=", 1);
+        rbuf_put(k, e->value.ptr ? e->value.ptr : "", e->value.len);
+    }
+}
+
+static const fb_str *label_value(const Metric *m, const char *key)
+{
+    for (uint32_t i = 0; i < m->labels_count; i++)
+        if (fb_str_eq(m->labels[i].key, key)) return &m->labels[i].value;
+    return NULL;
+}
+
+int layout_recommendation(layout *l, rpipe *p, const Recommendation *r, const stream_rec *src)
+{
+    rpipe_slot *s = rpipe_next_slot(p);
+    if (!s) return -1;
+    slot_source(s, src);
+    key_prefix(&s->key, l, "rec:");
+    rbuf_put(&s->key, r->user_id.ptr ? r->user_id.ptr : "", r->user_id.len);
+
+    if (l->conf.rec_layout == LAYOUT_JSON) {
+        json_writer *w = &l->jw;
+        jw_reset(w);
+        jw_obj_begin(w);
+        jw_key(w, "ts"); jw_int(w, r->ts);      /* first: the script reads it with one match */
+        jw_key(w, "user_id"); jw_str(w, r->user_id.ptr, r->user_id.len);
+        jw_key(w, "items"); jw_arr_begin(w);
+        for (uint32_t i = 0; i < r->items_count; i++) {
+            jw_obj_begin(w);
+            jw_key(w, "item_id"); jw_str(w, r->items[i].item_id.ptr, r->items[i].item_id.len);
+            jw_key(w, "score"); jw_double(w, r->items[i].score);
+            jw_obj_end(w);
+        }
+        jw_arr_end(w);
+        jw_key(w, "algorithm"); jw_str(w, r->algorithm.ptr, r->algorithm.len);
+        jw_key(w, "model_version"); jw_str(w, r->model_version.ptr, r->model_version.len);
+        jw_obj_end(w);
+        resp_begin(s);
+        resp_arg_str(s, "EVALSHA"); resp_arg_str(s, rpipe_sha(p, SCRIPT_STRING_TS)); resp_arg_str(s, "1");
+        resp_arg(s, s->key.p, s->key.len);
+        resp_arg_i64(s, r->ts); resp_arg_i64(s, l->conf.rec_ttl_ms);
+        resp_arg(s, w->buf, w->len);
+        return rpipe_push(p);
+    }
+
+    l->key2.len = 0;
+    rbuf_put(&l->key2, s->key.p, s->key.len);
+    rbuf_put(&l->key2, ":ts", 3);
+    resp_begin(s);
+    resp_arg_str(s, "EVALSHA"); resp_arg_str(s, rpipe_sha(p, SCRIPT_VERSIONED)); resp_arg_str(s, "2");
+    resp_arg(s, s->key.p, s->key.len);
+    resp_arg(s, l->key2.p, l->key2.len);
+    resp_arg_i64(s, r->ts); resp_arg_i64(s, l->conf.rec_ttl_ms);
+    if (l->conf.rec_layout == LAYOUT_ZSET) {
+        resp_arg_str(s, "z");
+        for (uint32_t i = 0; i < r->items_count; i++) {
+            resp_arg_f64(s, r->items[i].score);
+            resp_arg(s, r->items[i].item_id.ptr ? r->items[i].item_id.ptr : "", r->items[i].item_id.len);
+        }
+    } else {
+        /* re-encoded without a size prefix, so the stored buffer is aligned
+         * from its own start, as any FlatBuffers reader expects */
+        size_t n;
+        fb_encode(&l->fbb, &Recommendation_desc, r, 0);
+        const uint8_t *data = fb_data(&l->fbb, &n);
+        size_t bound = ZSTD_compressBound(n);
+        rbuf_reserve(&l->tmp, bound);
+        size_t z = ZSTD_compressCCtx(l->zc, l->tmp.p, bound, data, n, l->conf.zstd_level);
+        if (ZSTD_isError(z)) log_fatal("zstd: %s", ZSTD_getErrorName(z));
+        resp_arg_str(s, "b");
+        resp_arg(s, l->tmp.p, z);
+    }
+    return rpipe_push(p);
+}
+
+static int is_leaderboard(const layout *l, const Metric *m)
+{
+    for (int i = 0; i < l->conf.nleaderboards; i++)
+        if (fb_str_eq(m->name, l->conf.leaderboards[i])) return 1;
+    return 0;
+}
+
+/* "60s", "5m", "1h", "1d", or microseconds as "123us" when not round. */
+static int window_name(char *buf, size_t n, int64_t us)
+{
+    if (us > 0 && us % 86400000000LL == 0) return snprintf(buf, n, "%lldd", (long long)(us / 86400000000LL));
+    if (us > 0 && us % 3600000000LL == 0) return snprintf(buf, n, "%lldh", (long long)(us / 3600000000LL));
+    if (us > 0 && us % 60000000LL == 0) return snprintf(buf, n, "%lldm", (long long)(us / 60000000LL));
+    if (us > 0 && us % 1000000LL == 0) return snprintf(buf, n, "%llds", (long long)(us / 1000000LL));
+    return snprintf(buf, n, "%lldus", (long long)us);
+}
+
+/* "p50", "p99", "p999" from 0.5, 0.99, 0.999 */
+static void quantile_field(char *buf, size_t n, double q)
+{
+    char d[24];
+    snprintf(d, sizeof d, "%.6g", q * 100.0);
+    char *dot = strchr(d, '.');
+    if (dot) memmove(dot, dot + 1, strlen(dot));   /* 99.9 -> 999 */
+    snprintf(buf, n, "p%s", d);
+}
+
+static int write_feature(layout *l, rpipe *p, const Metric *m, const stream_rec *src,
+                         const char *kind, const fb_str *id)
+{
+    rpipe_slot *s = rpipe_next_slot(p);
+    if (!s) return -1;
+    slot_source(s, src);
+    key_prefix(&s->key, l, kind);
+    rbuf_put(&s->key, id->ptr ? id->ptr : "", id->len);
+    l->key2.len = 0;
+    rbuf_put(&l->key2, s->key.p, s->key.len);
+    rbuf_put(&l->key2, ":ts", 3);
+    resp_begin(s);
+    resp_arg_str(s, "EVALSHA"); resp_arg_str(s, rpipe_sha(p, SCRIPT_FEATURE)); resp_arg_str(s, "2");
+    resp_arg(s, s->key.p, s->key.len);
+    resp_arg(s, l->key2.p, l->key2.len);
+    resp_arg_i64(s, m->window_end); resp_arg_i64(s, l->conf.metric_ttl_ms);
+    resp_arg(s, m->name.ptr + 5, m->name.len - 5);       /* "user.x" -> "x" */
+    resp_arg_f64(s, m->value);
+    return rpipe_push(p);
+}
+
+int layout_metric(layout *l, rpipe *p, const Metric *m, const stream_rec *src)
+{
+    if (!m->name.ptr || m->name.len == 0) { l->skipped++; return 0; }
+    /* the online feature store */
+    if (m->labels_count == 1 && m->name.len > 5) {
+        if (memcmp(m->name.ptr, "user.", 5) == 0 && fb_str_eq(m->labels[0].key, "user_id"))
+            return write_feature(l, p, m, src, "features:user:", &m->labels[0].value);
+        if (memcmp(m->name.ptr, "item.", 5) == 0 && fb_str_eq(m->labels[0].key, "item_id")
+            && !is_leaderboard(l, m))
+            return write_feature(l, p, m, src, "features:item:", &m->labels[0].value);
+    }
+
+    const fb_str *item = is_leaderboard(l, m) ? label_value(m, "item_id") : NULL;
+    if (item) {
+        rpipe_slot *s = rpipe_next_slot(p);
+        if (!s) return -1;
+        slot_source(s, src);
+        char win[32];
+        window_name(win, sizeof win, m->window_end - m->window_start);
+        key_prefix(&s->key, l, "leaderboard:");
+        rbuf_put(&s->key, m->name.ptr, m->name.len);
+        key_labels(&s->key, m->labels, m->labels_count, "item_id");
+        rbuf_put(&s->key, ":", 1);
+        rbuf_put(&s->key, win, strlen(win));
+        l->key2.len = 0;
+        rbuf_put(&l->key2, s->key.p, s->key.len);
+        rbuf_put(&l->key2, ":window", 7);
+        /* ratios rank by value; counters (value 0) by count */
+        double score = m->value != 0 ? m->value : (double)m->count;
+        resp_begin(s);
+        resp_arg_str(s, "EVALSHA"); resp_arg_str(s, rpipe_sha(p, SCRIPT_LEADERBOARD)); resp_arg_str(s, "2");
+        resp_arg(s, s->key.p, s->key.len);
+        resp_arg(s, l->key2.p, l->key2.len);
+        resp_arg_i64(s, m->window_start); resp_arg_i64(s, l->conf.metric_ttl_ms);
+        resp_arg_i64(s, l->conf.leaderboard_size);
+        resp_arg_f64(s, score);
+        resp_arg(s, item->ptr ? item->ptr : "", item->len);
+        if (rpipe_push(p)) return -1;
+    }
+
+    rpipe_slot *s = rpipe_next_slot(p);
+    if (!s) return -1;
+    slot_source(s, src);
+    key_prefix(&s->key, l, "metric:");
+    rbuf_put(&s->key, m->name.ptr, m->name.len);
+    key_labels(&s->key, m->labels, m->labels_count, NULL);
+    resp_begin(s);
+    resp_arg_str(s, "EVALSHA"); resp_arg_str(s, rpipe_sha(p, SCRIPT_HASH)); resp_arg_str(s, "1");
+    resp_arg(s, s->key.p, s->key.len);
+    resp_arg_i64(s, m->window_end); resp_arg_i64(s, l->conf.metric_ttl_ms);
+    resp_arg_str(s, "count"); resp_arg_i64(s, (int64_t)m->count);
+    resp_arg_str(s, "sum"); resp_arg_f64(s, m->sum);
+    resp_arg_str(s, "min"); resp_arg_f64(s, m->min);
+    resp_arg_str(s, "max"); resp_arg_f64(s, m->max);
+    resp_arg_str(s, "mean"); resp_arg_f64(s, m->mean);
+    resp_arg_str(s, "stddev"); resp_arg_f64(s, m->stddev);
+    resp_arg_str(s, "value"); resp_arg_f64(s, m->value);
+    resp_arg_str(s, "window_start"); resp_arg_i64(s, m->window_start);
+    resp_arg_str(s, "window_end"); resp_arg_i64(s, m->window_end);
+    for (uint32_t i = 0; i < m->quantiles_count; i++) {
+        char f[48];
+        quantile_field(f, sizeof f, m->quantiles[i].q);
+        resp_arg_str(s, f);
+        resp_arg_f64(s, m->quantiles[i].value);
+    }
+    return rpipe_push(p);
+}

@@ -1,0 +1,56 @@
+/* layout.h — which Redis keys a record becomes, and the Lua scripts that
+ * write them so that an older record never replaces a newer one.
+ *
+ * Key layout (PREFIX is --prefix, empty by default):
+ *   PREFIXrec:USER                       Recommendation, by --layout:
+ *       json  a string {"ts":…,"user_id":…,"items":[{"item_id":…,"score":…}],"algorithm":…,"model_version":…}
+ *       zset  a sorted set item -> score, with PREFIXrec:USER:ts holding the record's ts
+ *       fb    the Recommendation FlatBuffer (no size prefix), zstd-compressed, with PREFIXrec:USER:ts
+ *   PREFIXmetric:NAME[:k=v,k=v]          Metric hash: count sum min max mean stddev value
+ *                                        window_start window_end p50 p90 p95 p99 p999 (labels sorted by key)
+ *   PREFIXfeatures:user:ID, PREFIXfeatures:item:ID
+ *                                        user.* / item.* Metrics whose only label is user_id / item_id:
+ *                                        field = name without "user."/"item.", value = the Metric's value;
+ *                                        …:ts holds each field's window_end
+ *   PREFIXleaderboard:NAME[:k=v,…]:WINDOW  sorted set item_id -> score for Metrics named in
+ *                                        --leaderboard that carry item_id; WINDOW is the window
+ *                                        length ("60s"); holds the newest window only, top
+ *                                        --leaderboard-size kept; …:window holds its window_start
+ * Versions: Recommendation ts; Metric window_end (leaderboards: window_start).
+ * Equal versions overwrite (a replay after a restart rewrites the same value). */
+#ifndef CACHE_WRITER_LAYOUT_H
+#define CACHE_WRITER_LAYOUT_H
+#include <stdint.h>
+#include <zstd.h>
+#include "fbrec.h"
+#include "rpipe.h"
+
+enum { SCRIPT_STRING_TS, SCRIPT_VERSIONED, SCRIPT_HASH, SCRIPT_FEATURE, SCRIPT_LEADERBOARD, SCRIPT_COUNT };
+extern const char *const layout_scripts[SCRIPT_COUNT];
+
+typedef enum { LAYOUT_JSON, LAYOUT_ZSET, LAYOUT_FB } rec_layout;
+
+typedef struct layout_conf {
+    const char *prefix;
+    rec_layout rec_layout;
+    int64_t rec_ttl_ms, metric_ttl_ms;   /* 0: no expiry */
+    int64_t leaderboard_size;
+    const char *const *leaderboards; int nleaderboards;  /* metric names */
+    int zstd_level;
+} layout_conf;
+
+typedef struct layout {
+    layout_conf conf;
+    json_writer jw;
+    fb_builder fbb;
+    ZSTD_CCtx *zc;
+    rbuf tmp, key2;
+    uint64_t skipped;
+} layout;
+
+void layout_init(layout *l, const layout_conf *c);
+void layout_free(layout *l);
+/* Queue the commands for one record on the pipe. 0, or -1 if the pipe failed. */
+int layout_recommendation(layout *l, rpipe *p, const Recommendation *r, const stream_rec *src);
+int layout_metric(layout *l, rpipe *p, const Metric *m, const stream_rec *src);
+#endif

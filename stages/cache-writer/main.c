@@ -1,0 +1,112 @@
+/* cache-writer — Recommendation and Metric records into Redis, pipelined,
+ * newer-wins, without loss (see layout.h for the keys, rpipe.h for delivery). */
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+#include "layout.h"
+#include "log.h"
+#include "metrics.h"
+#include "rpipe.h"
+#include "sdnotify.h"
+#include "stream.h"
+
+static cli_common common;
+static const char *redis_addr, *prefix, *layout_name;
+static int64_t ttl_us, metric_ttl_us, pipeline_depth, leaderboard_size, zstd_level;
+static cli_list leaderboards;
+
+static const cli_opt opts[] = {
+    { "redis", 0, CLI_STR, &redis_addr, "redis://127.0.0.1:6379", "URI",
+      "redis://[[user]:password@]host[:port][/db] or unix:///path.sock ($REDISCLI_AUTH also gives the password)", 0, 0 },
+    { "prefix", 0, CLI_STR, &prefix, "", "STR", "prepended to every key", 0, 0 },
+    { "layout", 0, CLI_STR, &layout_name, "json", "json|zset|fb", "how rec:USER is stored", 0, 0 },
+    { "ttl", 0, CLI_DURATION, &ttl_us, "0", "DURATION", "expiry of rec:USER keys (0: none)", 0, 0 },
+    { "metric-ttl", 0, CLI_DURATION, &metric_ttl_us, "0", "DURATION", "expiry of metric, feature and leaderboard keys (0: none)", 0, 0 },
+    { "pipeline", 0, CLI_INT, &pipeline_depth, "256", "N", "commands in flight at most", 1, 100000 },
+    { "leaderboard", 0, CLI_LIST, &leaderboards, "item.events,item.ctr,item.conversion", "NAME,...",
+      "Metric names (with an item_id label) kept as leaderboards", 0, 0 },
+    { "leaderboard-size", 0, CLI_INT, &leaderboard_size, "100", "N", "entries kept per leaderboard", 1, 1000000 },
+    { "zstd-level", 0, CLI_INT, &zstd_level, "3", "N", "compression level of --layout fb", 1, 19 },
+    { 0 },
+};
+
+static const cli_spec spec = {
+    .stage = "cache-writer",
+    .summary = "write Recommendation and Metric records to Redis: pipelined, newer wins, nothing dropped",
+    .usage = "cache-writer [FLAGS]",
+    .example = "recommender --model model.db < events.rec | cache-writer --redis redis://127.0.0.1:6379 --ttl 1h\n"
+               "  redis-cli GET rec:u42",
+    .opts = opts,
+};
+
+static void on_redis_error(void *ctx, const rpipe_slot *s, const char *msg)
+{
+    char detail[512];
+    snprintf(detail, sizeof detail, "%.*s: %s", (int)s->key.len, s->key.p ? s->key.p : "", msg);
+    stream_reject((stream_in *)ctx, &s->pos, "redis_error", detail, s->raw.p, s->raw.len);
+}
+
+int main(int argc, char **argv)
+{
+    int first = cli_parse(argc, argv, &spec, &common);
+    if (first < argc) cli_usage_error(&spec, "unexpected argument '%s'", argv[first]);
+    layout_conf lc = {
+        .prefix = prefix, .rec_ttl_ms = ttl_us / 1000, .metric_ttl_ms = metric_ttl_us / 1000,
+        .leaderboard_size = leaderboard_size, .leaderboards = leaderboards.items,
+        .nleaderboards = leaderboards.n, .zstd_level = (int)zstd_level,
+    };
+    if (!strcmp(layout_name, "json")) lc.rec_layout = LAYOUT_JSON;
+    else if (!strcmp(layout_name, "zset")) lc.rec_layout = LAYOUT_ZSET;
+    else if (!strcmp(layout_name, "fb")) lc.rec_layout = LAYOUT_FB;
+    else cli_usage_error(&spec, "--layout: '%s' is not one of json, zset, fb", layout_name);
+    redis_uri uri;
+    char err[300];
+    if (redis_uri_parse(redis_addr, &uri, err, sizeof err)) cli_usage_error(&spec, "--redis: %s", err);
+    if (strcmp(common.out, "-")) cli_usage_error(&spec, "--out: cache-writer writes to Redis only");
+    cli_start(&spec, &common);
+
+    stream_in *in = stream_in_open(common.in, &common);
+    if (!in) return 1;
+    rpipe pipe;
+    if (rpipe_open(&pipe, &uri, (int)pipeline_depth, layout_scripts, SCRIPT_COUNT, on_redis_error, in)) {
+        stream_in_close(in);
+        return 1;
+    }
+    layout lay;
+    layout_init(&lay, &lc);
+    metrics_series *skipped = metrics_counter("streamrec_cache_skipped_total",
+                                              "Records of types cache-writer does not store");
+    sd_ready();
+    log_info("writing to Redis at %s (layout %s, pipeline %lld)",
+             uri.unix_path[0] ? uri.unix_path : uri.host, layout_name, (long long)pipeline_depth);
+
+    stream_rec r;
+    int rc, failed = 0;
+    while ((rc = stream_in_next(in, &r)) > 0) {
+        int w = 0;
+        if (r.type == &Recommendation_desc) w = layout_recommendation(&lay, &pipe, &r.as.recommendation, &r);
+        else if (r.type == &Metric_desc) w = layout_metric(&lay, &pipe, &r.as.metric, &r);
+        else metrics_add(skipped, 1);
+        if (w) { failed = 1; break; }
+        if (stream_sync_due(in)) {
+            /* offsets are committed only after Redis acknowledged every write */
+            if (rpipe_drain(&pipe)) { failed = 1; break; }
+            stream_sync(in, NULL);
+            sd_status("%llu records, %llu Redis writes, %llu errors", (unsigned long long)stream_in_count(in),
+                      (unsigned long long)pipe.writes, (unsigned long long)pipe.errors);
+        }
+        sd_watchdog_tick();
+        metrics_tick();
+    }
+    if (!failed && rpipe_drain(&pipe) == 0) stream_sync(in, NULL);
+    else failed = 1;
+    log_kv(LOG_INFO, "done", "\"records\":%llu,\"writes\":%llu,\"errors\":%llu,\"reconnects\":%llu,\"retries\":%llu",
+           (unsigned long long)stream_in_count(in), (unsigned long long)pipe.writes,
+           (unsigned long long)pipe.errors, (unsigned long long)pipe.reconnects,
+           (unsigned long long)pipe.retries);
+    sd_stopping();
+    layout_free(&lay);
+    rpipe_close(&pipe);
+    stream_in_close(in);
+    return (failed || rc < 0) ? 1 : 0;
+}

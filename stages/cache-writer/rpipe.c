@@ -1,0 +1,283 @@
+/* rpipe.c — see rpipe.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "json.h"
+#include "log.h"
+#include "metrics.h"
+#include "rpipe.h"
+#include "sdnotify.h"
+#include "sig.h"
+#include "timefmt.h"
+
+#define BACKOFF_MIN_US 50000
+#define BACKOFF_MAX_US 5000000
+
+static void rbuf_grow(rbuf *b, size_t len)
+{
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + len + 1) cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) log_fatal("out of memory (%zu bytes for a Redis command)", cap);
+        b->p = np; b->cap = cap;
+    }
+}
+
+void rbuf_reserve(rbuf *b, size_t len) { b->len = 0; rbuf_grow(b, len); }
+
+void rbuf_put(rbuf *b, const void *data, size_t len)
+{
+    rbuf_grow(b, len);
+    memcpy(b->p + b->len, data, len);
+    b->len += len;
+    b->p[b->len] = 0;
+}
+
+void rbuf_free(rbuf *b) { free(b->p); b->p = NULL; b->len = b->cap = 0; }
+
+#define RESP_HEADER_ROOM 16
+
+void resp_begin(rpipe_slot *s)
+{
+    static const char room[RESP_HEADER_ROOM];
+    s->cmd.len = 0;
+    s->nargs = 0;
+    rbuf_put(&s->cmd, room, RESP_HEADER_ROOM);
+}
+
+/* "*N\r\n" right before the first argument. */
+static void resp_end(rpipe_slot *s)
+{
+    char h[RESP_HEADER_ROOM];
+    int n = snprintf(h, sizeof h, "*%d\r\n", s->nargs);
+    s->cmd_off = RESP_HEADER_ROOM - (size_t)n;
+    memcpy(s->cmd.p + s->cmd_off, h, (size_t)n);
+}
+
+void resp_arg(rpipe_slot *s, const void *data, size_t len)
+{
+    char h[24];
+    s->nargs++;
+    rbuf_put(&s->cmd, h, (size_t)snprintf(h, sizeof h, "$%zu\r\n", len));
+    rbuf_put(&s->cmd, data, len);
+    rbuf_put(&s->cmd, "\r\n", 2);
+}
+
+void resp_arg_str(rpipe_slot *s, const char *str) { resp_arg(s, str, strlen(str)); }
+
+void resp_arg_i64(rpipe_slot *s, int64_t v)
+{
+    char b[24];
+    resp_arg(s, b, (size_t)snprintf(b, sizeof b, "%lld", (long long)v));
+}
+
+void resp_arg_f64(rpipe_slot *s, double v)
+{
+    char b[40];
+    resp_arg(s, b, (size_t)json_format_double(b, v));
+}
+
+static metrics_series *m_writes, *m_bytes, *m_errors, *m_retries, *m_reconnects, *m_depth, *m_latency;
+
+static void register_metrics(void)
+{
+    if (m_writes) return;
+    m_writes = metrics_counter("streamrec_redis_writes_total", "Commands Redis acknowledged");
+    m_bytes = metrics_counter("streamrec_redis_bytes_total", "Bytes of acknowledged commands");
+    m_errors = metrics_counter("streamrec_redis_errors_total", "Error replies (dead-lettered)");
+    m_retries = metrics_counter("streamrec_redis_retries_total", "Commands sent again after a reconnect");
+    m_reconnects = metrics_counter("streamrec_redis_reconnects_total", "Connections re-established");
+    m_depth = metrics_gauge("streamrec_redis_pipeline_depth", "Commands in flight");
+    m_latency = metrics_gauge("streamrec_redis_batch_latency_seconds", "Time from queueing to reply of the last batch's first command");
+}
+
+/* One command, synchronously, on a fresh connection (AUTH, SELECT, SCRIPT LOAD). */
+static int setup_cmd(rpipe *p, redisReply **out, int argc, const char **argv)
+{
+    redisReply *r = redisCommandArgv(p->c, argc, argv, NULL);
+    if (!r) {
+        log_warn("redis %s: %s", argv[0], p->c->errstr);
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        /* a server still loading its data, or busy with a script, will be
+         * ready soon; a wrong password or database will not */
+        int transient = !strncmp(r->str, "LOADING", 7) || !strncmp(r->str, "BUSY", 4) ||
+                        !strncmp(r->str, "TRYAGAIN", 8) || !strncmp(r->str, "MASTERDOWN", 10);
+        log_msg(transient ? LOG_WARN : LOG_ERROR, "redis %s: %s", argv[0], r->str);
+        freeReplyObject(r);
+        return transient ? -1 : -2;
+    }
+    if (out) *out = r; else freeReplyObject(r);
+    return 0;
+}
+
+static int try_connect(rpipe *p)
+{
+    struct timeval tv = { 2, 0 };
+    if (p->c) { redisFree(p->c); p->c = NULL; }
+    p->c = p->uri.unix_path[0] ? redisConnectUnixWithTimeout(p->uri.unix_path, tv)
+                               : redisConnectWithTimeout(p->uri.host, p->uri.port, tv);
+    if (!p->c) return -1;
+    if (p->c->err) { log_warn("redis connect %s: %s", p->uri.unix_path[0] ? p->uri.unix_path : p->uri.host, p->c->errstr); return -1; }
+    struct timeval io = { 30, 0 };   /* a hung server becomes an error, then a reconnect */
+    redisSetTimeout(p->c, io);
+    redisEnableKeepAlive(p->c);
+    int rc;
+    if (p->uri.password[0]) {
+        const char *a[3] = { "AUTH", p->uri.user[0] ? p->uri.user : p->uri.password, p->uri.password };
+        if ((rc = setup_cmd(p, NULL, p->uri.user[0] ? 3 : 2, a))) return rc;
+    }
+    if (p->uri.db) {
+        char db[16]; snprintf(db, sizeof db, "%d", p->uri.db);
+        const char *a[2] = { "SELECT", db };
+        if ((rc = setup_cmd(p, NULL, 2, a))) return rc;
+    }
+    for (int i = 0; i < p->nscripts; i++) {
+        redisReply *r;
+        const char *a[3] = { "SCRIPT", "LOAD", p->scripts[i] };
+        if ((rc = setup_cmd(p, &r, 3, a))) return rc;
+        if (r->type == REDIS_REPLY_STRING && r->len == 40) memcpy(p->sha[i], r->str, 41);
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+static void sleep_us(int64_t us)
+{
+    struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+    nanosleep(&ts, NULL);
+}
+
+/* Connect until it works. While stopping, give up after stop_grace_us. A
+ * refusal by the server (auth, db) is fatal: retrying would not help. */
+static int reconnect(rpipe *p, int first)
+{
+    int64_t backoff = BACKOFF_MIN_US, stop_deadline = 0;
+    for (int attempt = 0;; attempt++) {
+        int rc = try_connect(p);
+        if (rc == 0) break;
+        if (rc == -2) return -1;
+        if (sig_stop_requested()) {
+            if (!stop_deadline) stop_deadline = mono_us() + p->stop_grace_us;
+            if (mono_us() > stop_deadline) {
+                log_error("giving up on Redis while stopping: %d command(s) not acknowledged", p->count);
+                return -1;
+            }
+        }
+        int64_t wait = BACKOFF_MIN_US / 2 + (int64_t)(drand48() * (double)backoff);
+        sd_status("Redis unreachable (%d commands waiting); retry %d in %lld ms",
+                  p->count, attempt + 1, (long long)(wait / 1000));
+        log_kv(LOG_WARN, "redis unreachable, retrying", "\"attempt\":%d,\"wait_ms\":%lld,\"pending\":%d",
+               attempt + 1, (long long)(wait / 1000), p->count);
+        sleep_us(wait);
+        backoff = backoff * 2 > BACKOFF_MAX_US ? BACKOFF_MAX_US : backoff * 2;
+    }
+    if (!first) {
+        p->reconnects++; metrics_add(m_reconnects, 1);
+        log_kv(LOG_INFO, "redis reconnected", "\"resending\":%d", p->count);
+        sd_status("Redis reconnected");
+    }
+    /* every unanswered command again, in order */
+    for (int i = 0; i < p->count; i++) {
+        rpipe_slot *s = &p->ring[(p->head + i) % p->cap];
+        redisAppendFormattedCommand(p->c, s->cmd.p + s->cmd_off, s->cmd.len - s->cmd_off);
+    }
+    if (!first && p->count) { p->retries += (uint64_t)p->count; metrics_add(m_retries, p->count); }
+    return 0;
+}
+
+int rpipe_open(rpipe *p, const redis_uri *u, int depth, const char *const *scripts,
+               int nscripts, rpipe_error_fn on_error, void *ctx)
+{
+    memset(p, 0, sizeof *p);
+    register_metrics();
+    p->uri = *u;
+    p->cap = depth < 1 ? 1 : depth;
+    p->ring = calloc((size_t)p->cap, sizeof *p->ring);
+    p->sha = calloc((size_t)(nscripts ? nscripts : 1), sizeof *p->sha);
+    if (!p->ring || !p->sha) log_fatal("out of memory");
+    p->scripts = scripts; p->nscripts = nscripts;
+    p->on_error = on_error; p->ctx = ctx;
+    p->stop_grace_us = 10000000;
+    srand48((long)now_us());
+    return reconnect(p, 1);
+}
+
+const char *rpipe_sha(const rpipe *p, int script) { return p->sha[script]; }
+
+/* Read the reply to the oldest command. 0 ok, 1 resent after reconnect, -1 fatal. */
+static int read_one(rpipe *p)
+{
+    redisReply *r = NULL;
+    if (redisGetReply(p->c, (void **)&r) != REDIS_OK || !r) {
+        log_warn("redis connection lost: %s", p->c->errstr[0] ? p->c->errstr : "no reply");
+        return reconnect(p, 0) ? -1 : 1;
+    }
+    rpipe_slot *s = &p->ring[p->head];
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        /* scripts flushed under us: reload them and send everything again */
+        freeReplyObject(r);
+        log_warn("redis lost our scripts (SCRIPT FLUSH or restart): reloading");
+        return reconnect(p, 0) ? -1 : 1;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        p->errors++; metrics_add(m_errors, 1);
+        if (p->on_error) p->on_error(p->ctx, s, r->str);
+    } else {
+        p->writes++; metrics_add(m_writes, 1);
+        p->bytes += s->cmd.len - s->cmd_off; metrics_add(m_bytes, (double)(s->cmd.len - s->cmd_off));
+    }
+    freeReplyObject(r);
+    p->head = (p->head + 1) % p->cap;
+    p->count--;
+    return 0;
+}
+
+static int wait_until(rpipe *p, int max_in_flight)
+{
+    if (p->count > max_in_flight && p->count) {
+        int64_t t0 = p->ring[p->head].queued_us;
+        while (p->count > max_in_flight)
+            if (read_one(p) < 0) return -1;
+        p->last_batch_latency_s = (double)(mono_us() - t0) / 1e6;
+        metrics_set(m_latency, p->last_batch_latency_s);
+    }
+    metrics_set(m_depth, p->count);
+    return 0;
+}
+
+rpipe_slot *rpipe_next_slot(rpipe *p)
+{
+    if (p->count == p->cap && wait_until(p, p->cap / 2) < 0) return NULL;
+    rpipe_slot *s = &p->ring[(p->head + p->count) % p->cap];
+    s->cmd.len = s->raw.len = s->key.len = 0;
+    return s;
+}
+
+int rpipe_push(rpipe *p)
+{
+    rpipe_slot *s = &p->ring[(p->head + p->count) % p->cap];
+    resp_end(s);
+    s->queued_us = mono_us();
+    p->count++;
+    /* only buffered here; hiredis writes when we next wait for a reply */
+    if (redisAppendFormattedCommand(p->c, s->cmd.p + s->cmd_off, s->cmd.len - s->cmd_off) != REDIS_OK)
+        return reconnect(p, 0);
+    return 0;
+}
+
+int rpipe_drain(rpipe *p) { return wait_until(p, 0); }
+
+void rpipe_close(rpipe *p)
+{
+    if (p->c) redisFree(p->c);
+    for (int i = 0; p->ring && i < p->cap; i++) {
+        rbuf_free(&p->ring[i].cmd); rbuf_free(&p->ring[i].raw); rbuf_free(&p->ring[i].key);
+    }
+    free(p->ring); free(p->sha);
+    memset(p, 0, sizeof *p);
+}

@@ -1,0 +1,72 @@
+/* rpipe.h — a pipelined Redis connection that never drops a write.
+ *
+ * Commands go into a ring of at most `depth` in flight. When the ring is
+ * full, replies are read until it is half empty, so a write system call
+ * carries depth/2 commands. A command leaves the ring only when Redis has
+ * answered it: an error reply goes to the on_error callback (the caller
+ * dead-letters it); a broken connection (Redis killed or restarted) makes
+ * rpipe reconnect with capped exponential backoff and full jitter, reload
+ * the Lua scripts, and send every unanswered command again, in order. The
+ * caller is blocked meanwhile: that is the backpressure. Resending is safe
+ * because every script is idempotent and newer-wins.
+ *
+ * Each ring slot owns its buffers (command, record copy, key), reused from
+ * one command to the next: no allocation per record once warm. */
+#ifndef CACHE_WRITER_RPIPE_H
+#define CACHE_WRITER_RPIPE_H
+#include <stddef.h>
+#include <stdint.h>
+#include <hiredis/hiredis.h>
+#include "redisuri.h"
+#include "stream.h"
+
+typedef struct rbuf { char *p; size_t len, cap; } rbuf;
+void rbuf_put(rbuf *b, const void *data, size_t len);
+void rbuf_reserve(rbuf *b, size_t len);   /* len = 0, room for len bytes */
+void rbuf_free(rbuf *b);
+
+typedef struct rpipe_slot {
+    rbuf cmd;           /* RESP-encoded command, from cmd.p + cmd_off */
+    size_t cmd_off;     /* the header is written right-aligned before the args */
+    int nargs;
+    rbuf raw;           /* the record it came from, for the dead letter */
+    rbuf key;           /* the main key written, for messages */
+    stream_pos pos;
+    int64_t queued_us;
+} rpipe_slot;
+
+/* Build a command in a slot: resp_begin, the resp_arg* calls, then
+ * rpipe_push, which writes the argument count in front: no count to get wrong. */
+void resp_begin(rpipe_slot *s);
+void resp_arg(rpipe_slot *s, const void *data, size_t len);
+void resp_arg_str(rpipe_slot *s, const char *str);
+void resp_arg_i64(rpipe_slot *s, int64_t v);
+void resp_arg_f64(rpipe_slot *s, double v);
+
+typedef void (*rpipe_error_fn)(void *ctx, const rpipe_slot *s, const char *msg);
+
+typedef struct rpipe {
+    redis_uri uri;
+    redisContext *c;
+    rpipe_slot *ring;
+    int cap, head, count;          /* in flight: ring[head .. head+count) */
+    const char *const *scripts; int nscripts;
+    char (*sha)[41];
+    rpipe_error_fn on_error; void *ctx;
+    int64_t stop_grace_us;         /* how long to keep trying after a stop request */
+    uint64_t writes, errors, retries, reconnects, bytes;
+    double last_batch_latency_s;
+} rpipe;
+
+/* Connect (retrying with backoff until it works or a stop is requested). */
+int rpipe_open(rpipe *p, const redis_uri *u, int depth, const char *const *scripts,
+               int nscripts, rpipe_error_fn on_error, void *ctx);
+/* The slot for the next command (waits for replies if the ring is full). */
+rpipe_slot *rpipe_next_slot(rpipe *p);
+/* Send the command built in the slot returned by rpipe_next_slot. 0 or -1. */
+int rpipe_push(rpipe *p);
+/* Wait until every command sent has been answered. 0 or -1 (gave up). */
+int rpipe_drain(rpipe *p);
+const char *rpipe_sha(const rpipe *p, int script);
+void rpipe_close(rpipe *p);
+#endif

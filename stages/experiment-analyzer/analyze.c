@@ -1,0 +1,703 @@
+/* analyze.c — exposures, metric attribution, sufficient statistics,
+ * sequential looks and decisions (see analyze.h).
+ *
+ * Memory layout, chosen for the hot path (one hash probe per event):
+ *   users: open-addressing table of ea_user (24 bytes), linear probing,
+ *          load factor <= 1/2, keyed by the user id's 64-bit hash;
+ *   keys:  the user ids, back to back, NUL-terminated (a byte pool);
+ *   slots: per (user, experiment): a 16-byte header and 16 bytes per
+ *          metric, chained from the user (a byte pool, offsets not pointers
+ *          so that the pools may grow by realloc). */
+#include "analyze.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "assign.h"
+#include "log.h"
+#include "stats.h"
+
+typedef struct ea_user {
+    uint64_t hash;
+    uint32_t key_off;     /* in keys; 0: empty entry */
+    uint32_t slot;        /* first slot offset in slots; 0: none */
+    uint32_t key_len, pad;
+} ea_user;
+
+typedef struct ea_slot {
+    uint32_t next;        /* next slot of the same user; 0: end */
+    uint16_t exp;
+    uint8_t variant;
+    uint8_t flags;        /* EA_F_* */
+    int64_t exposed_ts;
+} ea_slot;
+
+typedef struct ea_uval {  /* one metric of one user */
+    double sum;
+    uint32_t count;
+    uint32_t pad;
+} ea_uval;
+
+#define EA_F_MIXED 1
+#define EA_F_DIRTY 2
+#define EA_LOOK_EVERY 16
+
+typedef struct ea_dirty { uint32_t key_off, key_len, slot; } ea_dirty;
+
+struct ea_engine {
+    const ea_config *cfg;
+    ea_exp_stats *st;             /* per experiment */
+    ea_user *users; size_t cap, n;
+    uint64_t max_users;
+    char *keys; size_t keys_len, keys_cap;
+    uint8_t *slots; size_t slots_len, slots_cap;
+    ea_dirty *dirty; size_t ndirty, dirty_cap;
+    uint8_t type_used[256];       /* EventType -> some metric uses it */
+    int name_metrics;             /* some metric matches Event.name */
+    int last_exp;                 /* cache for the experiment lookup */
+    uint64_t unknown_exp;
+    ea_row *rows; int rows_cap;
+    size_t *keylen;               /* per experiment: hash key length */
+    int track_dirty;
+};
+
+static void *ea_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) log_fatal("experiment-analyzer: out of memory (%zu bytes)", n);
+    return q;
+}
+
+static uint64_t ea_user_hash(const char *p, size_t n)
+{
+    return ea_hash("", 0, p, n);
+}
+
+ea_engine *ea_new(const ea_config *cfg, uint64_t max_users)
+{
+    ea_engine *ea = calloc(1, sizeof *ea);
+    if (!ea) return NULL;
+    ea->cfg = cfg;
+    ea->st = calloc((size_t)cfg->nexperiments, sizeof *ea->st);
+    ea->keylen = calloc((size_t)cfg->nexperiments, sizeof *ea->keylen);
+    ea->cap = 1024;
+    ea->users = calloc(ea->cap, sizeof *ea->users);
+    ea->max_users = max_users ? max_users : UINT32_MAX / 4;
+    ea->keys_cap = 4096; ea->keys = ea_xrealloc(NULL, ea->keys_cap); ea->keys_len = 1;
+    ea->slots_cap = 4096; ea->slots = ea_xrealloc(NULL, ea->slots_cap); ea->slots_len = 8;
+    if (!ea->st || !ea->users || !ea->keylen) { ea_free(ea); return NULL; }
+    for (int x = 0; x < cfg->nexperiments; x++) {
+        const ea_experiment_cfg *e = &cfg->experiments[x];
+        ea->keylen[x] = strlen(e->salt && e->salt[0] ? e->salt : e->name);
+        for (int v = 0; v < EA_MAX_VARIANTS; v++)
+            for (int m = 0; m < EA_MAX_METRICS; m++) {
+                ea->st[x].seq[v][m].p_min = 1;
+                ea->st[x].seq[v][m].ci_low = -INFINITY;
+                ea->st[x].seq[v][m].ci_high = INFINITY;
+            }
+        for (int m = 0; m < e->nmetrics; m++) {
+            if (e->metrics[m].event_type >= 0) ea->type_used[(uint8_t)e->metrics[m].event_type] = 1;
+            else ea->name_metrics = 1;
+        }
+    }
+    return ea;
+}
+
+void ea_free(ea_engine *ea)
+{
+    if (!ea) return;
+    free(ea->st); free(ea->users); free(ea->keys); free(ea->slots);
+    free(ea->dirty); free(ea->rows); free(ea->keylen);
+    free(ea);
+}
+
+const ea_config *ea_cfg(const ea_engine *ea) { return ea->cfg; }
+const ea_exp_stats *ea_stats(const ea_engine *ea, int exp) { return &ea->st[exp]; }
+uint64_t ea_users(const ea_engine *ea) { return ea->n; }
+uint64_t ea_events_unknown_experiment(const ea_engine *ea) { return ea->unknown_exp; }
+size_t ea_memory(const ea_engine *ea)
+{
+    return ea->cap * sizeof(ea_user) + ea->keys_cap + ea->slots_cap + ea->dirty_cap * sizeof(ea_dirty);
+}
+size_t ea_bytes_per_user(int nmetrics)
+{
+    /* table at load 1/4 just after doubling: 4 entries per user */
+    return 4 * sizeof(ea_user) + sizeof(ea_slot) + (size_t)nmetrics * sizeof(ea_uval);
+}
+
+static inline ea_slot *ea_slot_at(ea_engine *ea, uint32_t off) { return (ea_slot *)(ea->slots + off); }
+static inline ea_uval *ea_uvals(ea_slot *s) { return (ea_uval *)(s + 1); }
+
+static ea_user *ea_find(ea_engine *ea, const char *id, size_t len, uint64_t h)
+{
+    size_t mask = ea->cap - 1;
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        ea_user *u = &ea->users[i];
+        if (!u->key_off) return NULL;
+        if (u->hash == h && u->key_len == len && memcmp(ea->keys + u->key_off, id, len) == 0)
+            return u;
+    }
+}
+
+static void ea_grow(ea_engine *ea)
+{
+    size_t ncap = ea->cap * 2;
+    ea_user *nu = calloc(ncap, sizeof *nu);
+    if (!nu) log_fatal("experiment-analyzer: out of memory growing the user table");
+    for (size_t i = 0; i < ea->cap; i++) {
+        ea_user *u = &ea->users[i];
+        if (!u->key_off) continue;
+        size_t j = (size_t)u->hash & (ncap - 1);
+        while (nu[j].key_off) j = (j + 1) & (ncap - 1);
+        nu[j] = *u;
+    }
+    free(ea->users);
+    ea->users = nu;
+    ea->cap = ncap;
+}
+
+/* NULL when the table is full (max_users). */
+static ea_user *ea_insert(ea_engine *ea, const char *id, size_t len, uint64_t h)
+{
+    if (ea->n >= ea->max_users || len > UINT32_MAX / 2) return NULL;
+    if ((ea->n + 1) * 2 > ea->cap) ea_grow(ea);
+    if (ea->keys_len + len + 1 > ea->keys_cap) {
+        while (ea->keys_len + len + 1 > ea->keys_cap) ea->keys_cap *= 2;
+        if (ea->keys_cap > UINT32_MAX) return NULL;
+        ea->keys = ea_xrealloc(ea->keys, ea->keys_cap);
+    }
+    size_t mask = ea->cap - 1, i = (size_t)h & mask;
+    while (ea->users[i].key_off) i = (i + 1) & mask;
+    ea_user *u = &ea->users[i];
+    u->hash = h;
+    u->key_off = (uint32_t)ea->keys_len;
+    u->key_len = (uint32_t)len;
+    u->slot = 0;
+    memcpy(ea->keys + ea->keys_len, id, len);
+    ea->keys[ea->keys_len + len] = 0;
+    ea->keys_len += len + 1;
+    ea->n++;
+    return u;
+}
+
+static uint32_t ea_slot_new(ea_engine *ea, ea_user *u, int exp, int variant, int64_t ts)
+{
+    size_t size = sizeof(ea_slot) + (size_t)ea->cfg->experiments[exp].nmetrics * sizeof(ea_uval);
+    if (ea->slots_len + size > ea->slots_cap) {
+        while (ea->slots_len + size > ea->slots_cap) ea->slots_cap *= 2;
+        if (ea->slots_cap > UINT32_MAX) log_fatal("experiment-analyzer: slot pool over 4 GiB");
+        ea->slots = ea_xrealloc(ea->slots, ea->slots_cap);
+    }
+    uint32_t off = (uint32_t)ea->slots_len;
+    ea->slots_len += size;
+    ea_slot *s = ea_slot_at(ea, off);
+    memset(s, 0, size);
+    s->exp = (uint16_t)exp;
+    s->variant = (uint8_t)variant;
+    s->exposed_ts = ts;
+    s->next = u->slot;
+    u->slot = off;
+    return off;
+}
+
+static void ea_mark_dirty(ea_engine *ea, ea_user *u, uint32_t off)
+{
+    if (!ea->track_dirty) return;
+    ea_slot *s = ea_slot_at(ea, off);
+    if (s->flags & EA_F_DIRTY) return;
+    s->flags |= EA_F_DIRTY;
+    if (ea->ndirty == ea->dirty_cap) {
+        ea->dirty_cap = ea->dirty_cap ? ea->dirty_cap * 2 : 1024;
+        ea->dirty = ea_xrealloc(ea->dirty, ea->dirty_cap * sizeof *ea->dirty);
+    }
+    ea->dirty[ea->ndirty++] = (ea_dirty){ u->key_off, u->key_len, off };
+}
+
+/* Welford add and replace, for the per-variant moments of per-user values. */
+static inline void ea_arm_add(ea_arm *a, double x)
+{
+    a->n += 1;
+    double d = x - a->mean;
+    a->mean += d / a->n;
+    a->m2 += d * (x - a->mean);
+}
+static inline void ea_arm_replace(ea_arm *a, double old, double x)
+{
+    double mean0 = a->mean;
+    a->mean += (x - old) / a->n;
+    a->m2 += (x - old) * (x - a->mean + old - mean0);
+    if (a->m2 < 0) a->m2 = 0;
+}
+
+static int ea_find_exp(ea_engine *ea, fb_str name)
+{
+    const ea_config *c = ea->cfg;
+    int l = ea->last_exp;
+    if (l < c->nexperiments && fb_str_eq(name, c->experiments[l].name)) return l;
+    for (int x = 0; x < c->nexperiments; x++)
+        if (fb_str_eq(name, c->experiments[x].name)) { ea->last_exp = x; return x; }
+    return -1;
+}
+
+static void ea_look(ea_engine *ea, int x);
+
+/* Expose (or re-see) user u in experiment x. */
+static void ea_expose(ea_engine *ea, int x, ea_user *u, int v, int64_t ts)
+{
+    for (uint32_t off = u->slot; off; off = ea_slot_at(ea, off)->next) {
+        ea_slot *s = ea_slot_at(ea, off);
+        if (s->exp != x) continue;
+        if (s->variant != v && !(s->flags & EA_F_MIXED)) {
+            s->flags |= EA_F_MIXED;
+            ea->st[x].mixed++;
+            ea_mark_dirty(ea, u, off);
+        }
+        return;
+    }
+    const ea_experiment_cfg *e = &ea->cfg->experiments[x];
+    uint32_t off = ea_slot_new(ea, u, x, v, ts);
+    ea_exp_stats *st = &ea->st[x];
+    st->users[v]++;
+    for (int m = 0; m < e->nmetrics; m++)   /* a sum counts every exposed user, from 0 */
+        if (e->metrics[m].type == EA_NUMERIC && e->metrics[m].aggregate == EA_SUM)
+            ea_arm_add(&st->arm[v][m], 0);
+    ea_mark_dirty(ea, u, off);
+    if (++st->updates >= EA_LOOK_EVERY) ea_look(ea, x);
+}
+
+static int ea_metric_matches(const ea_metric_cfg *m, const Event *ev)
+{
+    if (m->event_type >= 0) return ev->type == m->event_type;
+    return fb_str_eq(ev->name, m->event);
+}
+
+/* Attribute a metric event to every experiment the user was exposed to. */
+static void ea_attribute(ea_engine *ea, ea_user *u, const Event *ev)
+{
+    for (uint32_t off = u->slot; off; off = ea_slot_at(ea, off)->next) {
+        ea_slot *s = ea_slot_at(ea, off);
+        const ea_experiment_cfg *e = &ea->cfg->experiments[s->exp];
+        if (ev->ts < s->exposed_ts) continue;
+        int touched = 0;
+        ea_uval *val = ea_uvals(s);
+        for (int m = 0; m < e->nmetrics; m++) {
+            const ea_metric_cfg *mc = &e->metrics[m];
+            if (!ea_metric_matches(mc, ev)) continue;
+            if (mc->window && ev->ts - s->exposed_ts > mc->window) continue;
+            if (!mc->window && e->end_us && ev->ts >= e->end_us) continue;
+            ea_uval *uv = &val[m];
+            ea_arm *arm = &ea->st[s->exp].arm[s->variant][m];
+            switch (mc->type) {
+            case EA_CONVERSION:
+                if (uv->count) continue;
+                uv->count = 1;
+                arm->conversions++;
+                break;
+            case EA_DURATION:
+                if (uv->count) continue;
+                uv->count = 1;
+                uv->sum = (double)(ev->ts - s->exposed_ts) / 1e6;
+                ea_arm_add(arm, uv->sum);
+                break;
+            default:
+                if (!isfinite(ev->value)) continue;
+                if (mc->aggregate == EA_SUM) {
+                    double old = uv->sum;
+                    uv->sum += ev->value;
+                    uv->count++;
+                    ea_arm_replace(arm, old, uv->sum);
+                } else {
+                    double old = uv->count ? uv->sum / uv->count : 0;
+                    uv->sum += ev->value;
+                    uv->count++;
+                    if (uv->count == 1) ea_arm_add(arm, uv->sum);
+                    else ea_arm_replace(arm, old, uv->sum / uv->count);
+                }
+            }
+            touched = 1;
+        }
+        if (touched) {
+            ea_mark_dirty(ea, u, off);
+            if (++ea->st[s->exp].updates >= EA_LOOK_EVERY) ea_look(ea, s->exp);
+        }
+    }
+}
+
+int ea_event(ea_engine *ea, const Event *ev)
+{
+    int x = -1, v = -1;
+    if (ev->experiment.ptr && ev->experiment.len) {
+        x = ea_find_exp(ea, ev->experiment);
+        if (x < 0) ea->unknown_exp++;
+    }
+    int metric_event = ea->type_used[(uint8_t)ev->type] || ea->name_metrics;
+    if (x < 0 && !metric_event) return EA_OK;
+    if (!ev->user_id.ptr || !ev->user_id.len) return x >= 0 ? EA_NO_USER : EA_OK;
+    const ea_experiment_cfg *e = x >= 0 ? &ea->cfg->experiments[x] : NULL;
+    if (e) {
+        if (ev->variant.ptr && ev->variant.len) {
+            v = ea_variant_find(e, ev->variant.ptr, ev->variant.len);
+            if (v < 0) return EA_UNKNOWN_VARIANT;
+        }
+        if ((e->exposure == EA_EXPOSE_EXPOSURE && ev->type != EventType_exposure) ||
+            (e->start_us && ev->ts < e->start_us) || (e->end_us && ev->ts >= e->end_us))
+            e = NULL;   /* carries the experiment but does not expose */
+    }
+    uint64_t h = ea_user_hash(ev->user_id.ptr, ev->user_id.len);
+    ea_user *u = ea_find(ea, ev->user_id.ptr, ev->user_id.len, h);
+    if (e) {
+        if (v < 0) v = ea_assign(e, ev->user_id.ptr, ev->user_id.len);
+        if (!u) {
+            u = ea_insert(ea, ev->user_id.ptr, ev->user_id.len, h);
+            if (!u) {
+                if (!ea->st[x].dropped++)
+                    log_warn("max users (%llu) reached: new exposures are ignored from now on",
+                             (unsigned long long)ea->max_users);
+                return EA_OK;
+            }
+        }
+        ea_expose(ea, x, u, v, ev->ts);
+    }
+    if (u && metric_event) ea_attribute(ea, u, ev);
+    return EA_OK;
+}
+
+/* Per-metric estimate (diff, var) of treatment v against control, for the
+ * mSPRT. 0 if not computable yet. */
+static int ea_estimate(const ea_engine *ea, int x, int m, int v, double *diff, double *var)
+{
+    const ea_experiment_cfg *e = &ea->cfg->experiments[x];
+    const ea_exp_stats *st = &ea->st[x];
+    int c = e->control_idx;
+    const ea_arm *at = &st->arm[v][m], *ac = &st->arm[c][m];
+    if (e->metrics[m].type == EA_CONVERSION) {
+        double nt = (double)st->users[v], nc = (double)st->users[c];
+        if (nt < 1 || nc < 1) return 0;
+        double pt = (double)at->conversions / nt, pc = (double)ac->conversions / nc;
+        *diff = pt - pc;
+        *var = pt * (1 - pt) / nt + pc * (1 - pc) / nc;
+    } else {
+        if (at->n < 2 || ac->n < 2) return 0;
+        *diff = at->mean - ac->mean;
+        *var = at->m2 / (at->n - 1) / at->n + ac->m2 / (ac->n - 1) / ac->n;
+    }
+    return *var > 0;
+}
+
+static void ea_look(ea_engine *ea, int x)
+{
+    const ea_experiment_cfg *e = &ea->cfg->experiments[x];
+    ea_exp_stats *st = &ea->st[x];
+    st->updates = 0;
+    if (e->sequential != EA_SEQ_MSPRT) return;
+    int c = e->control_idx;
+    double mss = (double)e->min_sample_size;
+    if ((double)st->users[c] < mss) return;
+    for (int v = 0; v < e->nvariants; v++) {
+        if (v == c || (double)st->users[v] < mss) continue;
+        for (int m = 0; m < e->nmetrics; m++) {
+            double diff, var;
+            if (!ea_estimate(ea, x, m, v, &diff, &var)) continue;
+            double tau2 = e->metrics[m].tau * e->metrics[m].tau;
+            ea_seq *q = &st->seq[v][m];
+            double p = st_msprt_p(diff, var, tau2);
+            if (p < q->p_min) q->p_min = p;
+            double hw = st_msprt_half_width(var, tau2, e->alpha);
+            if (diff - hw > q->ci_low) q->ci_low = diff - hw;
+            if (diff + hw < q->ci_high) q->ci_high = diff + hw;
+            q->looks++;
+        }
+    }
+}
+
+void ea_look_all(ea_engine *ea)
+{
+    for (int x = 0; x < ea->cfg->nexperiments; x++) ea_look(ea, x);
+}
+
+const char *ea_metric_type_name(int t)
+{
+    return t == EA_CONVERSION ? "conversion" : t == EA_NUMERIC ? "numeric" : "duration";
+}
+
+/* Decision for one treatment row, from the corrected p-values. */
+static void ea_decide(const ea_experiment_cfg *e, const ea_metric_cfg *mc, ea_row *r,
+                      uint64_t nt, uint64_t nc)
+{
+    const char *corr = e->correction == EA_HOLM ? "Holm-corrected" : e->correction == EA_BONFERRONI ? "Bonferroni-corrected" : "uncorrected";
+    int seq = e->sequential == EA_SEQ_MSPRT;
+    double p = seq ? r->av_p_adj : r->p_adj;
+    double lo = seq ? r->av_ci_low : r->lift_ci_low, hi = seq ? r->av_ci_high : r->lift_ci_high;
+    const char *kind = seq ? "always-valid" : "fixed-horizon";
+    r->decision = Decision_keep_running;
+    if (r->srm_flag) {
+        snprintf(r->reason, sizeof r->reason, "sample ratio mismatch (p=%.3g < 0.001): the split "
+                 "is broken, no decision until the assignment is fixed", r->srm_p);
+        return;
+    }
+    if (nt < (uint64_t)e->min_sample_size || nc < (uint64_t)e->min_sample_size) {
+        snprintf(r->reason, sizeof r->reason, "waiting for min_sample_size %lld users per arm "
+                 "(treatment %llu, control %llu)", (long long)e->min_sample_size,
+                 (unsigned long long)nt, (unsigned long long)nc);
+        return;
+    }
+    if (p < e->alpha) {
+        int better = mc->goal == EA_MAXIMIZE ? r->lift > 0 : r->lift < 0;
+        r->decision = better ? Decision_treatment_wins : Decision_control_wins;
+        snprintf(r->reason, sizeof r->reason, "%s p=%.3g (%s) < alpha %g: %s %s, lift %+.4g [%.4g, %.4g]",
+                 kind, p, corr, e->alpha, better ? "treatment" : "control", "wins", r->lift, lo, hi);
+        return;
+    }
+    if (mc->min_effect > 0 && lo > -mc->min_effect && hi < mc->min_effect) {
+        r->decision = Decision_no_difference;
+        snprintf(r->reason, sizeof r->reason, "%s interval [%.4g, %.4g] excludes the minimum effect "
+                 "of interest ±%g: no difference worth having", kind, lo, hi, mc->min_effect);
+        return;
+    }
+    if (!seq)
+        snprintf(r->reason, sizeof r->reason, "fixed-horizon p=%.3g >= alpha %g: read it at the "
+                 "planned sample size only", p, e->alpha);
+    else if (mc->min_effect > 0)
+        snprintf(r->reason, sizeof r->reason, "always-valid p=%.3g >= alpha %g and interval "
+                 "[%.4g, %.4g] still reaches ±%g: keep running", p, e->alpha, lo, hi, mc->min_effect);
+    else
+        snprintf(r->reason, sizeof r->reason, "always-valid p=%.3g >= alpha %g: keep running "
+                 "(set min_effect to allow stopping for no difference)", p, e->alpha);
+}
+
+int ea_results(ea_engine *ea, const ea_row **out)
+{
+    const ea_config *cfg = ea->cfg;
+    int need = 0;
+    for (int x = 0; x < cfg->nexperiments; x++)
+        need += cfg->experiments[x].nmetrics * cfg->experiments[x].nvariants;
+    if (need > ea->rows_cap) {
+        ea->rows = ea_xrealloc(ea->rows, (size_t)need * sizeof *ea->rows);
+        ea->rows_cap = need;
+    }
+    /* no look here: the sequence of looks depends on the data only (one
+     * every EA_LOOK_EVERY updates), not on when reports are read, so that a
+     * restarted run and a single run agree exactly */
+    int nr = 0;
+    for (int x = 0; x < cfg->nexperiments; x++) {
+        const ea_experiment_cfg *e = &cfg->experiments[x];
+        const ea_exp_stats *st = &ea->st[x];
+        double alloc[EA_MAX_VARIANTS];
+        for (int v = 0; v < e->nvariants; v++) alloc[v] = e->variants[v].allocation;
+        double srm = st_srm_p_value(st->users, alloc, e->nvariants);
+        int c = e->control_idx;
+        for (int m = 0; m < e->nmetrics; m++) {
+            const ea_metric_cfg *mc = &e->metrics[m];
+            double ps[EA_MAX_VARIANTS], avs[EA_MAX_VARIANTS];
+            int nt = 0, tidx[EA_MAX_VARIANTS];
+            for (int v = 0; v < e->nvariants; v++) {
+                ea_row *r = &ea->rows[nr++];
+                memset(r, 0, sizeof *r);
+                r->exp = x; r->metric = m; r->variant = v; r->is_control = v == c;
+                r->srm_p = srm; r->srm_flag = srm < 0.001; r->mixed = st->mixed;
+                r->users = st->users[v];
+                r->p_value = r->p_adj = r->av_p = r->av_p_adj = 1;
+                r->av_ci_low = -INFINITY; r->av_ci_high = INFINITY;
+                const ea_arm *a = &st->arm[v][m], *ac = &st->arm[c][m];
+                if (mc->type == EA_CONVERSION) {
+                    r->conversions = a->conversions;
+                    r->rate = r->users ? (double)a->conversions / (double)r->users : 0;
+                    r->mean = r->rate;
+                    r->sd = r->users > 1 ? sqrt(r->rate * (1 - r->rate) * (double)r->users / (double)(r->users - 1)) : 0;
+                    st_interval w = st_wilson(a->conversions, r->users, e->alpha);
+                    r->ci_low = w.low; r->ci_high = w.high;
+                    r->test = "z_two_proportion";
+                    st_prop_test t;
+                    if (v != c && st_prop_test_run(a->conversions, r->users, ac->conversions,
+                                                   st->users[c], e->alpha, &t) == 0) {
+                        r->lift = t.diff; r->rel_lift = t.rel_lift;
+                        r->lift_ci_low = t.diff_ci.low; r->lift_ci_high = t.diff_ci.high;
+                        r->p_value = t.p_value;
+                    }
+                } else {
+                    r->conversions = (uint64_t)a->n;
+                    double sd = a->n > 1 ? sqrt(a->m2 / (a->n - 1)) : 0;
+                    st_mean_ci mi = st_mean_interval(a->n, a->mean, sd, e->alpha);
+                    r->mean = a->mean; r->sd = mi.sd; r->ci_low = mi.ci.low; r->ci_high = mi.ci.high;
+                    r->test = "welch_t";
+                    double sdc = ac->n > 1 ? sqrt(ac->m2 / (ac->n - 1)) : 0;
+                    st_welch w;
+                    if (v != c && st_welch_run(a->n, a->mean, sd, ac->n, ac->mean, sdc, e->alpha, &w) == 0) {
+                        r->lift = w.diff; r->rel_lift = w.rel_lift;
+                        r->lift_ci_low = w.diff_ci.low; r->lift_ci_high = w.diff_ci.high;
+                        r->p_value = w.p_value;
+                    } else if (v != c) {
+                        r->lift = a->mean - ac->mean;
+                        r->lift_ci_low = -INFINITY; r->lift_ci_high = INFINITY;
+                    }
+                }
+                if (v == c) {
+                    r->test = "";
+                    snprintf(r->reason, sizeof r->reason, "control");
+                    continue;
+                }
+                const ea_seq *q = &st->seq[v][m];
+                r->av_p = e->sequential == EA_SEQ_MSPRT ? q->p_min : 1;
+                r->av_ci_low = q->ci_low; r->av_ci_high = q->ci_high;
+                ps[nt] = r->p_value; avs[nt] = r->av_p; tidx[nt] = nr - 1; nt++;
+            }
+            double pa[EA_MAX_VARIANTS], ava[EA_MAX_VARIANTS];
+            if (e->correction == EA_HOLM) { st_holm(ps, pa, nt); st_holm(avs, ava, nt); }
+            else if (e->correction == EA_BONFERRONI) { st_bonferroni(ps, pa, nt); st_bonferroni(avs, ava, nt); }
+            else for (int i = 0; i < nt; i++) { pa[i] = ps[i]; ava[i] = avs[i]; }
+            for (int i = 0; i < nt; i++) {
+                ea_row *r = &ea->rows[tidx[i]];
+                r->p_adj = pa[i]; r->av_p_adj = ava[i];
+                r->significant = pa[i] < e->alpha;
+                ea_decide(e, mc, r, r->users, st->users[c]);
+            }
+        }
+    }
+    *out = ea->rows;
+    return nr;
+}
+
+/* ---- state (--state) ------------------------------------------------------
+ * ea_exp:  one row per experiment: a fingerprint of its definition (variants,
+ *          allocations, metrics) and its ea_exp_stats as a blob;
+ * ea_user: one row per (experiment, user): variant index, exposure time,
+ *          flags and the per-metric values (16 bytes each) as a blob.
+ * Saves write only the slots changed since the last save. */
+#include "state.h"
+
+const char ea_state_schema[] =
+    "CREATE TABLE IF NOT EXISTS ea_exp(experiment TEXT PRIMARY KEY, fingerprint TEXT NOT NULL,"
+    " stats BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS ea_user(experiment TEXT NOT NULL, user_id TEXT NOT NULL,"
+    " variant INTEGER NOT NULL, exposed_ts INTEGER NOT NULL, flags INTEGER NOT NULL,"
+    " vals BLOB NOT NULL, PRIMARY KEY(experiment, user_id)) WITHOUT ROWID;";
+
+static void ea_fingerprint(const ea_experiment_cfg *e, char out[17])
+{
+    char buf[4096];
+    size_t n = 0;
+    n += (size_t)snprintf(buf + n, sizeof buf - n, "%zu|%s|", sizeof(ea_exp_stats),
+                          e->salt ? e->salt : "");
+    for (int v = 0; v < e->nvariants && n < sizeof buf; v++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s=%.9g;", e->variants[v].name,
+                              e->variants[v].allocation);
+    for (int m = 0; m < e->nmetrics && n < sizeof buf; m++) {
+        const ea_metric_cfg *mc = &e->metrics[m];
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s:%d:%s:%lld:%d;", mc->name, mc->type,
+                              mc->event, (long long)mc->window, mc->aggregate);
+    }
+    if (n > sizeof buf) n = sizeof buf;
+    snprintf(out, 17, "%016llx", (unsigned long long)ea_hash("", 0, buf, n));
+}
+
+int ea_state_load(ea_engine *ea, state *stt)
+{
+    sqlite3 *db = state_db(stt);
+    sqlite3_stmt *q = NULL;
+    ea->track_dirty = 1;
+    if (sqlite3_prepare_v2(db, "SELECT experiment, fingerprint, stats FROM ea_exp", -1, &q, NULL) != SQLITE_OK)
+        goto sqlerr;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(q, 0);
+        const char *fp = (const char *)sqlite3_column_text(q, 1);
+        int x = ea_config_find(ea->cfg, name, strlen(name));
+        if (x < 0) { log_info("state: experiment \"%s\" is no longer configured: ignored", name); continue; }
+        char want[17];
+        ea_fingerprint(&ea->cfg->experiments[x], want);
+        if (!fp || strcmp(fp, want)) {
+            log_error("state: experiment \"%s\" was recorded with a different definition (variants, "
+                      "allocations or metrics changed): use a new --state or a new experiment name", name);
+            sqlite3_finalize(q);
+            return -2;
+        }
+        if ((size_t)sqlite3_column_bytes(q, 2) != sizeof(ea_exp_stats)) {
+            log_error("state: experiment \"%s\": statistics blob has the wrong size", name);
+            sqlite3_finalize(q);
+            return -1;
+        }
+        memcpy(&ea->st[x], sqlite3_column_blob(q, 2), sizeof(ea_exp_stats));
+    }
+    if (rc != SQLITE_DONE) goto sqlerr;
+    sqlite3_finalize(q);
+    if (sqlite3_prepare_v2(db, "SELECT experiment, user_id, variant, exposed_ts, flags, vals FROM ea_user"
+                           " ORDER BY experiment", -1, &q, NULL) != SQLITE_OK)
+        goto sqlerr;
+    int x = -1;
+    char cur[256] = "";
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(q, 0);
+        if (strncmp(cur, name, sizeof cur - 1)) {
+            snprintf(cur, sizeof cur, "%s", name);
+            x = ea_config_find(ea->cfg, name, strlen(name));
+        }
+        if (x < 0) continue;
+        const ea_experiment_cfg *e = &ea->cfg->experiments[x];
+        const char *id = (const char *)sqlite3_column_text(q, 1);
+        size_t idlen = (size_t)sqlite3_column_bytes(q, 1);
+        int v = sqlite3_column_int(q, 2);
+        size_t vb = (size_t)sqlite3_column_bytes(q, 5);
+        if (v < 0 || v >= e->nvariants || vb != (size_t)e->nmetrics * sizeof(ea_uval)) {
+            log_error("state: bad row for user in experiment \"%s\"", name);
+            sqlite3_finalize(q);
+            return -1;
+        }
+        uint64_t h = ea_user_hash(id, idlen);
+        ea_user *u = ea_find(ea, id, idlen, h);
+        if (!u) u = ea_insert(ea, id, idlen, h);
+        if (!u) { log_error("state: more users than --max-users"); sqlite3_finalize(q); return -1; }
+        uint32_t off = ea_slot_new(ea, u, x, v, sqlite3_column_int64(q, 3));
+        ea_slot *s = ea_slot_at(ea, off);
+        s->flags = (uint8_t)(sqlite3_column_int(q, 4) & ~EA_F_DIRTY);
+        if (vb) memcpy(ea_uvals(s), sqlite3_column_blob(q, 5), vb);
+    }
+    if (rc != SQLITE_DONE) goto sqlerr;
+    sqlite3_finalize(q);
+    log_info("state: %llu exposed users loaded", (unsigned long long)ea->n);
+    return 0;
+sqlerr:
+    log_error("state: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(q);
+    return -1;
+}
+
+int ea_state_save(ea_engine *ea, state *stt)
+{
+    sqlite3 *db = state_db(stt);
+    sqlite3_stmt *qu = NULL, *qe = NULL;
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO ea_user VALUES(?,?,?,?,?,?)", -1, &qu, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO ea_exp VALUES(?,?,?)", -1, &qe, NULL) != SQLITE_OK)
+        goto sqlerr;
+    for (size_t i = 0; i < ea->ndirty; i++) {
+        ea_dirty *d = &ea->dirty[i];
+        ea_slot *s = ea_slot_at(ea, d->slot);
+        const ea_experiment_cfg *e = &ea->cfg->experiments[s->exp];
+        s->flags &= (uint8_t)~EA_F_DIRTY;
+        sqlite3_bind_text(qu, 1, e->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(qu, 2, ea->keys + d->key_off, (int)d->key_len, SQLITE_STATIC);
+        sqlite3_bind_int(qu, 3, s->variant);
+        sqlite3_bind_int64(qu, 4, s->exposed_ts);
+        sqlite3_bind_int(qu, 5, s->flags);
+        sqlite3_bind_blob(qu, 6, ea_uvals(s), (int)((size_t)e->nmetrics * sizeof(ea_uval)), SQLITE_STATIC);
+        if (sqlite3_step(qu) != SQLITE_DONE) goto sqlerr;
+        sqlite3_reset(qu);
+    }
+    ea->ndirty = 0;
+    for (int x = 0; x < ea->cfg->nexperiments; x++) {
+        char fp[17];
+        ea_fingerprint(&ea->cfg->experiments[x], fp);
+        sqlite3_bind_text(qe, 1, ea->cfg->experiments[x].name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(qe, 2, fp, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(qe, 3, &ea->st[x], sizeof(ea_exp_stats), SQLITE_STATIC);
+        if (sqlite3_step(qe) != SQLITE_DONE) goto sqlerr;
+        sqlite3_reset(qe);
+    }
+    sqlite3_finalize(qu);
+    sqlite3_finalize(qe);
+    return 0;
+sqlerr:
+    log_error("state: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(qu);
+    sqlite3_finalize(qe);
+    return -1;
+}

@@ -1,0 +1,94 @@
+/* analyze.h — the experiment engine: exposures, per-user metric values,
+ * per-variant sufficient statistics, sequential looks, and the result rows.
+ *
+ * Users: one open-addressing table keyed by user_id holds every exposed
+ * user; each user has a chain of slots, one per experiment it was exposed
+ * to, holding the variant, the exposure time and its per-metric values.
+ * Only exposed users are stored: events of users never exposed cost a
+ * lookup and nothing else. Memory per exposed user: see ea_bytes_per_user.
+ *
+ * Per variant and metric the engine keeps sufficient statistics: converted
+ * users (conversion), or the count, mean and M2 (Welford) of the per-user
+ * values (numeric, duration), updated in place when a user's value changes. */
+#ifndef EA_ANALYZE_H
+#define EA_ANALYZE_H
+#include <stddef.h>
+#include <stdint.h>
+#include "config.h"
+#include "fbrec.h"
+
+typedef struct ea_arm {           /* one variant, one metric */
+    uint64_t conversions;         /* conversion: users who converted */
+    double n, mean, m2;           /* numeric/duration: per-user values */
+} ea_arm;
+
+typedef struct ea_seq {           /* sequential state, one treatment, one metric */
+    double p_min;                 /* always-valid p: running min of 1/Lambda (1 before any look) */
+    double ci_low, ci_high;       /* running intersection of the always-valid intervals */
+    uint64_t looks;
+} ea_seq;
+
+typedef struct ea_exp_stats {
+    uint64_t users[EA_MAX_VARIANTS];
+    uint64_t mixed;               /* users seen in a second variant */
+    uint64_t dropped;             /* exposures refused at --max-users */
+    ea_arm arm[EA_MAX_VARIANTS][EA_MAX_METRICS];
+    ea_seq seq[EA_MAX_VARIANTS][EA_MAX_METRICS];
+    uint64_t updates;             /* since the last look */
+} ea_exp_stats;
+
+/* One output row: one metric of one variant (the control included). */
+typedef struct ea_row {
+    int exp, metric, variant;
+    int is_control;
+    uint64_t users, conversions;
+    double rate, mean, sd, ci_low, ci_high;
+    double lift, lift_ci_low, lift_ci_high, rel_lift;
+    double p_value, p_adj, av_p, av_p_adj, av_ci_low, av_ci_high;
+    const char *test;
+    int significant, decision, srm_flag;
+    double srm_p;
+    uint64_t mixed;
+    char reason[256];
+} ea_row;
+
+typedef struct ea_engine ea_engine;
+
+/* max_users bounds memory: exposures of new users beyond it are counted
+ * (ea_exp_stats.dropped) and ignored. */
+ea_engine *ea_new(const ea_config *cfg, uint64_t max_users);
+void ea_free(ea_engine *ea);
+
+enum { EA_OK = 0, EA_UNKNOWN_VARIANT = 1, EA_NO_USER = 2 };
+/* Feed one event. Returns EA_OK, or EA_UNKNOWN_VARIANT / EA_NO_USER (the
+ * caller rejects the record; nothing was counted). */
+int ea_event(ea_engine *ea, const Event *ev);
+/* Take a sequential look at every experiment now. ea_event does one per
+ * experiment every 16 updates (exposures or metric changes); results show
+ * the state as of the last look. */
+void ea_look_all(ea_engine *ea);
+
+/* Compute the result rows of every experiment. *rows is owned by the engine,
+ * valid until the next call. Returns the count. */
+int ea_results(ea_engine *ea, const ea_row **rows);
+
+const char *ea_metric_type_name(int type);   /* "conversion", ... */
+const ea_config *ea_cfg(const ea_engine *ea);
+const ea_exp_stats *ea_stats(const ea_engine *ea, int exp);
+uint64_t ea_users(const ea_engine *ea);          /* distinct exposed users */
+uint64_t ea_events_unknown_experiment(const ea_engine *ea);
+size_t ea_memory(const ea_engine *ea);           /* bytes held for users */
+/* Bytes per exposed user for an experiment with m metrics, at the table's
+ * worst load (excluding the user id's own bytes + 1). */
+size_t ea_bytes_per_user(int nmetrics);
+
+/* State (--state): load everything at start; save what changed since the
+ * last save. The caller wraps save in a transaction with the offsets.
+ * 0 or -1 (logged); load returns -2 when the state was written for a
+ * different definition of an experiment (a configuration error). */
+struct state;
+int ea_state_load(ea_engine *ea, struct state *st);
+int ea_state_save(ea_engine *ea, struct state *st);
+extern const char ea_state_schema[];
+
+#endif

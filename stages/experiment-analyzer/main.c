@@ -1,0 +1,263 @@
+/* experiment-analyzer — A/B experiments from Event records: exposures,
+ * metrics, tests, always-valid decisions; ExperimentResult records out.
+ * `experiment-analyzer assign` prints the variant of user ids on stdin.
+ * The logic lives in analyze.c (engine), stats.c, assign.c, config.c and
+ * report.c; this file is the stage's shape. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "analyze.h"
+#include "assign.h"
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "report.h"
+#include "sdnotify.h"
+#include "sig.h"
+#include "state.h"
+#include "stream.h"
+
+static cli_common common;
+static const char *opt_config, *opt_report_every, *opt_report, *opt_report_file, *opt_experiment;
+static int64_t opt_max_users;
+
+static const cli_opt ea_opts[] = {
+    { "config", 'c', CLI_STR, &opt_config, NULL, "FILE", "experiments (YAML), required", 0, 0 },
+    { "report-every", 0, CLI_STR, &opt_report_every, "10m", "N|DURATION",
+      "emit results every N events, or every DURATION of event time (\"0\": only at the end)", 0, 0 },
+    { "report", 0, CLI_STR, &opt_report, NULL, "html|markdown",
+      "also write a human report (rewritten at every report)", 0, 0 },
+    { "report-file", 0, CLI_STR, &opt_report_file, NULL, "PATH",
+      "where --report goes (default experiment-report.html or .md)", 0, 0 },
+    { "max-users", 0, CLI_INT, &opt_max_users, "10000000", "N",
+      "bound on exposed users kept (memory); later new users are counted and ignored", 1, 4e9 },
+    { 0 }
+};
+
+static const cli_spec ea_spec = {
+    .stage = "experiment-analyzer",
+    .summary = "A/B experiment analysis: Event records in, ExperimentResult records out",
+    .usage = "experiment-analyzer --config FILE [FLAGS]\n"
+             "       experiment-analyzer assign --config FILE [--experiment NAME] < user_ids",
+    .example = "ingest < events.jsonl | experiment-analyzer --config experiments.yaml \\\n"
+               "    --report html --report-file report.html --format json",
+    .opts = ea_opts,
+};
+
+static const cli_opt ea_assign_opts[] = {
+    { "config", 'c', CLI_STR, &opt_config, NULL, "FILE", "experiments (YAML), required", 0, 0 },
+    { "experiment", 'e', CLI_STR, &opt_experiment, NULL, "NAME",
+      "which experiment (needed when the file has several)", 0, 0 },
+    { 0 }
+};
+static const cli_spec ea_assign_spec = {
+    .stage = "experiment-analyzer assign",
+    .summary = "print the variant of each user id read on stdin (one per line), as the analyzer assigns it",
+    .usage = "experiment-analyzer assign --config FILE [--experiment NAME] < user_ids",
+    .example = "printf 'u1\\nu2\\n' | experiment-analyzer assign --config experiments.yaml",
+    .opts = ea_assign_opts,
+    .no_common = 1,
+};
+
+static void ea_load_config(const cli_spec *spec, ea_config *cfg)
+{
+    char err[512];
+    if (!opt_config) cli_usage_error(spec, "--config is required");
+    if (ea_config_load(opt_config, cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: %s\n", spec->stage, err);
+        exit(2);
+    }
+}
+
+static int ea_assign_main(int argc, char **argv)
+{
+    ea_config cfg;
+    cli_parse(argc, argv, &ea_assign_spec, NULL);
+    ea_load_config(&ea_assign_spec, &cfg);
+    int x = 0;
+    if (opt_experiment) {
+        x = ea_config_find(&cfg, opt_experiment, strlen(opt_experiment));
+        if (x < 0) { ea_config_free(&cfg); cli_usage_error(&ea_assign_spec, "--experiment: no experiment \"%s\" in %s", opt_experiment, opt_config); }
+    } else if (cfg.nexperiments > 1) {
+        ea_config_free(&cfg);
+        cli_usage_error(&ea_assign_spec, "--experiment: %s defines several experiments; name one", opt_config);
+    }
+    const ea_experiment_cfg *e = &cfg.experiments[x];
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    static char obuf[1 << 16];
+    setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+    while ((n = getline(&line, &cap, stdin)) >= 0) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+        fputs(e->variants[ea_assign(e, line, (size_t)n)].name, stdout);
+        putchar('\n');
+    }
+    free(line);
+    ea_config_free(&cfg);
+    if (fflush(stdout) != 0 || ferror(stdout)) { fprintf(stderr, "experiment-analyzer assign: write error\n"); return 1; }
+    return 0;
+}
+
+typedef struct ea_ctx {
+    ea_engine *ea;
+    const ea_config *cfg;
+    stream_in *in;
+    stream_out *out;
+    state *st;
+    int64_t last_ts;
+    metrics_series *m_results, *m_users, *m_mem, *m_unknown;
+} ea_ctx;
+
+static int ea_emit(ea_ctx *c)
+{
+    const ea_row *rows;
+    int n = ea_results(c->ea, &rows);
+    for (int i = 0; i < n; i++) {
+        const ea_row *r = &rows[i];
+        const ea_experiment_cfg *e = &c->cfg->experiments[r->exp];
+        const ea_metric_cfg *mc = &e->metrics[r->metric];
+        ExperimentResult o;
+        ExperimentResult_init(&o);
+        o.ts = c->last_ts;
+        o.experiment = FB_STR(e->name);
+        o.metric = FB_STR(mc->name);
+        o.variant = FB_STR(e->variants[r->variant].name);
+        o.control = FB_STR(e->control);
+        o.users = r->users; o.conversions = r->conversions;
+        o.mean = r->mean; o.stddev = r->sd; o.rate = r->rate;
+        o.ci_low = r->ci_low; o.ci_high = r->ci_high;
+        o.lift = r->lift; o.lift_ci_low = r->lift_ci_low; o.lift_ci_high = r->lift_ci_high;
+        o.p_value = r->p_value; o.test = FB_STR(r->test);
+        o.significant = (uint8_t)r->significant;
+        o.srm_p_value = r->srm_p; o.srm_flag = (uint8_t)r->srm_flag;
+        o.decision = (Decision)r->decision;
+        o.relative_lift = r->rel_lift;
+        o.always_valid_p_value = r->av_p_adj;
+        o.decision_reason = FB_STR(r->reason);
+        o.p_value_adjusted = r->p_adj;
+        o.always_valid_ci_low = r->av_ci_low; o.always_valid_ci_high = r->av_ci_high;
+        o.mixed_users = r->mixed;
+        o.primary = (uint8_t)(r->metric == e->primary_idx);
+        o.alpha = e->alpha;
+        o.metric_type = FB_STR(ea_metric_type_name(mc->type));
+        if (stream_write(c->out, &ExperimentResult_desc, &o, e->name, strlen(e->name)) < 0) return -1;
+        metrics_add(c->m_results, 1);
+    }
+    if (opt_report) {
+        const char *path = opt_report_file ? opt_report_file :
+            strcmp(opt_report, "html") == 0 ? "experiment-report.html" : "experiment-report.md";
+        if (ea_report_write(path, strcmp(opt_report, "html") == 0 ? EA_REPORT_HTML : EA_REPORT_MARKDOWN,
+                            c->cfg, rows, n, c->last_ts) < 0) return -1;
+    }
+    return 0;
+}
+
+/* Save state (with the input offsets) then deliver output and commit input. */
+static int ea_checkpoint(ea_ctx *c)
+{
+    metrics_set(c->m_users, (double)ea_users(c->ea));
+    metrics_set(c->m_mem, (double)ea_memory(c->ea));
+    metrics_set(c->m_unknown, (double)ea_events_unknown_experiment(c->ea));
+    if (c->st) {
+        if (state_begin(c->st) < 0) return -1;
+        if (ea_state_save(c->ea, c->st) < 0 || state_save_offsets(c->st, c->in) < 0) {
+            state_rollback(c->st);
+            return -1;
+        }
+        if (state_commit(c->st) < 0) return -1;
+    }
+    return stream_sync(c->in, c->out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "assign") == 0) return ea_assign_main(argc - 1, argv + 1);
+    cli_parse(argc, argv, &ea_spec, &common);
+    ea_config cfg;
+    ea_load_config(&ea_spec, &cfg);
+    if (opt_report && strcmp(opt_report, "html") && strcmp(opt_report, "markdown")) {
+        ea_config_free(&cfg);
+        cli_usage_error(&ea_spec, "--report: \"%s\" is not html or markdown", opt_report);
+    }
+    int64_t every_events = 0, every_us = 0;
+    const char *re = opt_report_every;
+    if (re[strspn(re, "0123456789")] == 0) every_events = atoll(re);
+    else if (cli_parse_duration(re, &every_us) < 0 || every_us <= 0) {
+        ea_config_free(&cfg);
+        cli_usage_error(&ea_spec, "--report-every: \"%s\" is neither a count nor a duration", re);
+    }
+    cli_start(&ea_spec, &common);
+
+    ea_ctx c = { .cfg = &cfg };
+    c.m_results = metrics_counter("streamrec_experiment_results_total", "ExperimentResult records written");
+    c.m_users = metrics_gauge("streamrec_experiment_users", "exposed users held in memory");
+    c.m_mem = metrics_gauge("streamrec_experiment_memory_bytes", "bytes held for exposed users");
+    c.m_unknown = metrics_gauge("streamrec_experiment_unknown_events",
+                                "events naming an experiment not in the config");
+    c.ea = ea_new(&cfg, (uint64_t)opt_max_users);
+    if (!c.ea) log_fatal("out of memory");
+    int status = 1;
+    if (common.state) {
+        c.st = state_open(common.state, "experiment-analyzer", 1, ea_state_schema);
+        if (!c.st) goto done;
+        int lr = ea_state_load(c.ea, c.st);
+        if (lr == -2) { status = 2; goto done; }
+        if (lr < 0) goto done;
+    }
+    c.in = stream_in_open(common.in, &common);
+    if (!c.in) goto done;
+    if (c.st) stream_in_set_start(c.in, state_start_offset, c.st);
+    c.out = stream_out_open(common.out, &common);
+    if (!c.out) goto done;
+    sd_ready();
+
+    stream_rec r;
+    int rc;
+    int64_t nev = 0, next_ts = 0, reports = 0;
+    while ((rc = stream_in_next(c.in, &r)) == 1) {
+        if (r.type == &Event_desc) {
+            const Event *ev = &r.as.event;
+            if (every_us && ev->ts >= next_ts) {
+                if (next_ts && ea_emit(&c) < 0) { rc = -1; break; }
+                if (next_ts) reports++;
+                next_ts = (ev->ts / every_us + 1) * every_us;
+            }
+            if (ev->ts > c.last_ts) c.last_ts = ev->ts;
+            int er = ea_event(c.ea, ev);
+            if (er == EA_UNKNOWN_VARIANT) {
+                char detail[200];
+                snprintf(detail, sizeof detail, "experiment %.*s has no variant \"%.*s\"",
+                         (int)(ev->experiment.len > 60 ? 60 : ev->experiment.len), ev->experiment.ptr,
+                         (int)(ev->variant.len > 60 ? 60 : ev->variant.len), ev->variant.ptr);
+                stream_reject(c.in, &r.pos, "unknown_variant", detail, r.data, r.len);
+            } else if (er == EA_NO_USER) {
+                stream_reject(c.in, &r.pos, "no_user_id", "event names an experiment but no user_id",
+                              r.data, r.len);
+            }
+            if (every_events && ++nev % every_events == 0) {
+                if (ea_emit(&c) < 0) { rc = -1; break; }
+                reports++;
+            }
+        }
+        if (stream_sync_due(c.in)) {
+            if (ea_checkpoint(&c) < 0) { rc = -1; break; }
+            sd_status("%llu exposed users, %lld reports", (unsigned long long)ea_users(c.ea), (long long)reports);
+            metrics_tick();
+        }
+    }
+    if (rc == 0 && ea_emit(&c) < 0) rc = -1;
+    if (ea_checkpoint(&c) < 0) rc = -1;
+    if (rc == 0) status = 0;
+    log_info("done: %llu exposed users, %llu bytes for them",
+             (unsigned long long)ea_users(c.ea), (unsigned long long)ea_memory(c.ea));
+done:
+    if (c.in) stream_in_close(c.in);
+    if (c.out && stream_out_close(c.out) != 0) status = 1;
+    if (c.st) state_close(c.st);
+    ea_free(c.ea);
+    ea_config_free(&cfg);
+    metrics_shutdown();
+    return status;
+}

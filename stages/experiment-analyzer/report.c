@@ -1,0 +1,183 @@
+/* report.c — HTML (with inline SVG) and markdown reports of the result rows. */
+#include "report.h"
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "log.h"
+#include "timefmt.h"
+
+const char *ea_decision_text(int d)
+{
+    switch (d) {
+    case 1: return "stop: treatment wins";
+    case 2: return "stop: control wins";
+    case 3: return "stop: no difference";
+    default: return "continue";
+    }
+}
+
+static void ea_html_esc(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+static void ea_md_esc(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|' || *s == '\\' || *s == '*' || *s == '_' || *s == '`') fputc('\\', f);
+        fputc(*s == '\n' ? ' ' : *s, f);
+    }
+}
+
+static void ea_num(FILE *f, double v)
+{
+    if (isinf(v)) fputs(v > 0 ? "∞" : "−∞", f);
+    else if (isnan(v)) fputs("–", f);
+    else fprintf(f, "%.4g", v);
+}
+
+/* Estimate and interval per arm as points with whiskers on one scale. */
+static void ea_svg(FILE *f, const ea_experiment_cfg *e, const ea_row *r, int n)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        if (isfinite(r[i].ci_low) && r[i].ci_low < lo) lo = r[i].ci_low;
+        if (isfinite(r[i].ci_high) && r[i].ci_high > hi) hi = r[i].ci_high;
+    }
+    if (!(hi > lo)) { lo -= 1; hi += 1; }
+    double pad = (hi - lo) * 0.08;
+    lo -= pad; hi += pad;
+    const int W = 560, L = 130, R = 20, rowh = 26, H = rowh * n + 30;
+    double scale = (W - L - R) / (hi - lo);
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+               "font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
+    for (int i = 0; i < n; i++) {
+        double y = 15 + rowh * i + rowh / 2.0;
+        double x0 = L + (r[i].ci_low - lo) * scale, x1 = L + (r[i].ci_high - lo) * scale;
+        double xm = L + (r[i].mean - lo) * scale;
+        const char *col = r[i].is_control ? "#555" : r[i].decision == 1 ? "#1a7f37" :
+                          r[i].decision == 2 ? "#cf222e" : "#0969da";
+        fprintf(f, "<text x=\"4\" y=\"%.1f\">", y + 4);
+        ea_html_esc(f, e->variants[r[i].variant].name);
+        fprintf(f, "</text>\n<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>\n"
+                   "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/>\n",
+                x0, x1, y, y, col, xm, y, col);
+    }
+    fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#999\"/>\n", L, W - R, H - 14, H - 14);
+    fprintf(f, "<text x=\"%d\" y=\"%d\">%.4g</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.4g</text>\n",
+            L, H - 2, lo, W - R, H - 2, hi);
+    fputs("</svg>\n", f);
+}
+
+static void ea_row_cells(FILE *f, const ea_row *r, int html)
+{
+    const char *sep = html ? "</td><td>" : " | ";
+    fprintf(f, "%llu%s%llu%s", (unsigned long long)r->users, sep, (unsigned long long)r->conversions, sep);
+    ea_num(f, r->mean); fputs(" [", f); ea_num(f, r->ci_low); fputs(", ", f); ea_num(f, r->ci_high);
+    fputs("]", f); fputs(sep, f);
+    if (r->is_control) {
+        fprintf(f, "control%s%s%s%s", sep, sep, sep, sep);
+        return;
+    }
+    ea_num(f, r->lift); fputs(" [", f); ea_num(f, r->lift_ci_low); fputs(", ", f);
+    ea_num(f, r->lift_ci_high); fprintf(f, "] (%+.2f%%)%s", r->rel_lift * 100, sep);
+    fprintf(f, "%.3g / %.3g%s", r->p_value, r->p_adj, sep);
+    fprintf(f, "%.3g [", r->av_p_adj); ea_num(f, r->av_ci_low); fputs(", ", f);
+    ea_num(f, r->av_ci_high); fputs("]", f); fputs(sep, f);
+    if (html) fputs("<b>", f);
+    fputs(ea_decision_text(r->decision), f);
+    if (html) fputs("</b>", f);
+}
+
+int ea_report_write(const char *path, int format, const ea_config *cfg,
+                    const ea_row *rows, int nrows, int64_t ts)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) { log_error("report: cannot write %s", tmp); return -1; }
+    int html = format == EA_REPORT_HTML;
+    char when[40];
+    time_format_iso(ts, when);
+    if (html)
+        fprintf(f, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Experiments</title>\n"
+                   "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
+                   "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;"
+                   "font-size:13px}.srm{color:#cf222e;font-weight:bold}.why{color:#555;font-size:12px}"
+                   "</style></head><body>\n<h1>Experiments</h1>\n<p>As of %s (event time).</p>\n", when);
+    else
+        fprintf(f, "# Experiments\n\nAs of %s (event time).\n", when);
+    int i = 0;
+    while (i < nrows) {
+        const ea_experiment_cfg *e = &cfg->experiments[rows[i].exp];
+        if (html) { fputs("<h2>", f); ea_html_esc(f, e->name); fputs("</h2>\n", f); }
+        else { fputs("\n## ", f); ea_md_esc(f, e->name); fputs("\n\n", f); }
+        const ea_row *r0 = &rows[i];
+        const char *cls = html ? (r0->srm_flag ? "<p class=\"srm\">" : "<p>") : "";
+        fprintf(f, "%sSample-ratio check: p = %.3g%s; users seen in two variants: %llu; "
+                   "alpha %g, %s, %s correction.%s\n", cls, r0->srm_p,
+                r0->srm_flag ? " — SAMPLE RATIO MISMATCH: do not trust these results" : " (healthy)",
+                (unsigned long long)r0->mixed, e->alpha,
+                e->sequential == EA_SEQ_MSPRT ? "always-valid (mSPRT) decisions" : "fixed-horizon decisions",
+                e->correction == EA_HOLM ? "Holm" : e->correction == EA_BONFERRONI ? "Bonferroni" : "no",
+                html ? "</p>" : "\n");
+        while (i < nrows && rows[i].exp == r0->exp) {
+            int m = rows[i].metric, j = i;
+            while (j < nrows && rows[j].exp == r0->exp && rows[j].metric == m) j++;
+            const ea_metric_cfg *mc = &e->metrics[m];
+            if (html) {
+                fputs("<h3>", f); ea_html_esc(f, mc->name);
+                fprintf(f, "</h3>\n<p>%s of <code>", ea_metric_type_name(mc->type));
+                ea_html_esc(f, mc->event);
+                fprintf(f, "</code>, goal %s%s</p>\n", mc->goal == EA_MAXIMIZE ? "maximize" : "minimize",
+                        m == e->primary_idx ? ", primary metric" : "");
+                ea_svg(f, e, &rows[i], j - i);
+                fputs("<table><tr><th>variant</th><th>users</th><th>with event</th><th>rate/mean [95% CI]</th>"
+                      "<th>lift [CI] (relative)</th><th>p / adjusted</th><th>always-valid p [interval]</th>"
+                      "<th>decision</th></tr>\n", f);
+            } else {
+                fprintf(f, "\n### %s%s\n\n%s of `%s`, goal %s\n\n", mc->name,
+                        m == e->primary_idx ? " (primary)" : "", ea_metric_type_name(mc->type), mc->event,
+                        mc->goal == EA_MAXIMIZE ? "maximize" : "minimize");
+                fputs("| variant | users | with event | rate/mean [95% CI] | lift [CI] (relative) | "
+                      "p / adjusted | always-valid p [interval] | decision |\n"
+                      "|---|---|---|---|---|---|---|---|\n", f);
+            }
+            for (int k = i; k < j; k++) {
+                const char *vn = e->variants[rows[k].variant].name;
+                if (html) { fputs("<tr><td>", f); ea_html_esc(f, vn); fputs("</td><td>", f); }
+                else { fputs("| ", f); ea_md_esc(f, vn); fputs(" | ", f); }
+                ea_row_cells(f, &rows[k], html);
+                fputs(html ? "</td></tr>\n" : " |\n", f);
+            }
+            if (html) fputs("</table>\n", f);
+            for (int k = i; k < j; k++) {
+                if (rows[k].is_control) continue;
+                if (html) {
+                    fputs("<p class=\"why\">", f); ea_html_esc(f, e->variants[rows[k].variant].name);
+                    fputs(": ", f); ea_html_esc(f, rows[k].reason); fputs("</p>\n", f);
+                } else {
+                    fputs("\n- ", f); ea_md_esc(f, e->variants[rows[k].variant].name);
+                    fputs(": ", f); ea_md_esc(f, rows[k].reason); fputs("\n", f);
+                }
+            }
+            i = j;
+        }
+    }
+    if (html) fputs("</body></html>\n", f);
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
+        log_error("report: cannot write %s", path);
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,88 @@
+/* stats.h — the statistics of experiment-analyzer: distributions (normal,
+ * Student t, chi-square, through the regularized incomplete beta and gamma
+ * functions), interval estimates and tests for A/B experiments, the
+ * always-valid mixture SPRT and multiple-testing corrections.
+ *
+ * Every function is pure and reentrant. The reference for each value is what
+ * scipy/statsmodels compute for the same inputs (tests/unit/experiment-analyzer
+ * /test_stats.c holds >30 such cases to 1e-6 relative). Where the textbook
+ * value is undefined (no data, zero variance) the function says what it
+ * returns instead; a caller never receives NaN from the tests. */
+#ifndef EA_STATS_H
+#define EA_STATS_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- distributions ---- */
+double st_norm_cdf(double x);
+double st_norm_sf(double x);              /* 1 - cdf, accurate in the upper tail */
+double st_norm_ppf(double p);             /* inverse cdf, p in (0,1); ±inf at 0/1 */
+double st_norm_isf(double q);             /* inverse sf: st_norm_isf(0.025) = 1.95996… */
+/* Regularized incomplete beta I_x(a,b); y must be 1-x (passed separately so
+ * that callers keep precision when x is near 1). */
+double st_betainc(double a, double b, double x, double y);
+double st_gammainc_p(double a, double x); /* regularized lower P(a,x) */
+double st_gammainc_q(double a, double x); /* regularized upper Q(a,x) */
+double st_t_cdf(double t, double df);     /* df > 0, non-integer allowed */
+double st_t_sf(double t, double df);
+double st_t_isf(double q, double df);     /* t with sf(t) = q, q in (0,1) */
+double st_chi2_sf(double x, double k);
+
+/* ---- estimates ---- */
+typedef struct st_interval { double low, high; } st_interval;
+
+/* Wilson score interval for conversions/n at level 1-alpha (statsmodels
+ * proportion_confint method="wilson"). n == 0: [0, 1]. */
+st_interval st_wilson(uint64_t conversions, uint64_t n, double alpha);
+
+/* Two proportions, treatment (ct/nt) against control (cc/nc). */
+typedef struct st_prop_test {
+    double diff;              /* pt - pc */
+    st_interval diff_ci;      /* Newcombe hybrid score interval (statsmodels
+                                 confint_proportions_2indep, method "newcomb") */
+    double rel_lift;          /* diff / pc; 0 when pc == 0 */
+    double z, p_value;        /* pooled two-proportion z-test, two-sided
+                                 (statsmodels proportions_ztest); p = 1 when the
+                                 pooled rate is 0 or 1 (no variance) */
+    double var;               /* unpooled variance of diff, for the mSPRT */
+} st_prop_test;
+int st_prop_test_run(uint64_t ct, uint64_t nt, uint64_t cc, uint64_t nc, double alpha,
+                     st_prop_test *out);   /* -1 if an arm is empty */
+
+/* Mean with sample standard deviation (n-1) and t interval. */
+typedef struct st_mean_ci { double mean, sd; st_interval ci; } st_mean_ci;
+/* n < 2: ci = [mean, mean], sd = 0. */
+st_mean_ci st_mean_interval(double n, double mean, double sd, double alpha);
+
+/* Welch's unequal-variance t-test, treatment against control (scipy
+ * ttest_ind(treatment, control, equal_var=False)). */
+typedef struct st_welch {
+    double diff, se, t, df, p_value;
+    st_interval diff_ci;      /* diff ± t_{1-alpha/2, df} · se */
+    double rel_lift;          /* diff / mean_c; 0 when mean_c == 0 */
+    double var;               /* se², for the mSPRT */
+} st_welch;
+/* -1 if an arm has fewer than 2 values. se == 0: p = 1 if diff == 0 else 0. */
+int st_welch_run(double nt, double mt, double sdt, double nc, double mc, double sdc,
+                 double alpha, st_welch *out);
+
+/* Sample-ratio mismatch: Pearson chi-square of observed counts against the
+ * planned allocation (scipy.stats.chisquare with f_exp = N·alloc). */
+double st_srm_p_value(const uint64_t *observed, const double *alloc, int k);
+
+/* Mixture SPRT (Johari, Pekelis, Walsh, "Always Valid Inference", 2017),
+ * normal mixture N(0, tau2) over the effect, for an estimate diff with
+ * variance var (plug-in, both arms):
+ *   Lambda = sqrt(V/(V+tau2)) · exp(tau2·diff² / (2V(V+tau2)))
+ * p = min(1, 1/Lambda) at this look; the always-valid p-value is the running
+ * minimum over looks (the caller keeps it). half_width: the always-valid
+ * (1-alpha) interval at this look is diff ± half_width; callers intersect
+ * them over looks. var <= 0: p = 1, half_width = inf. */
+double st_msprt_p(double diff, double var, double tau2);
+double st_msprt_half_width(double var, double tau2, double alpha);
+
+/* Multiple testing across m treatments: adjusted p-values in adj (may alias p). */
+void st_holm(const double *p, double *adj, int m);
+void st_bonferroni(const double *p, double *adj, int m);
+
+#endif

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# fbcat: (a) records -> records pass-through of 1,000,000 small records
+# (verify + decode every one, write it again) against `cat` through the same
+# pipe — goal: at least half cat's speed; (b) records -> JSON lines against
+# `jq -c .` on the same records already as JSON lines — goal: faster than jq.
+# The input is a mix of Sample and Metric records from a small generator.
+#   N=1000000 tests/bench/fbcat.sh
+source "$(dirname "$0")/lib.sh"
+N=${N:-1000000}
+# lib.sh's measure sends /usr/bin/time's report into the command's stderr
+# file (reads 0.00s): until it is fixed there, the same helper with time -o.
+measure() {
+  local name=$1 recs=$2 cmd=$3 out rss secs
+  /usr/bin/time -o "$BT/time.$$" -f '%e %M' bash -c "$cmd" >/dev/null 2>"$BT/err.$$"
+  out=$(tail -n1 "$BT/time.$$"); secs=${out% *}; rss=${out#* }
+  [ "$secs" = "0.00" ] && secs=0.01
+  BENCH_SECS[$name]=$secs
+  awk -v n="$name" -v s="$secs" -v r="$recs" -v m="$rss" \
+    'BEGIN { printf "  %-34s %8.2fs %12.0f rec/s %9.1f MiB peak\n", n, s, r/s, m/1024 }'
+}
+json=$BT/fbcat-$N.jsonl
+recs=$BT/fbcat-$N.rec
+if [ ! -s "$recs" ] || [ ! -s "$json" ]; then
+  python3 - "$N" >"$json" <<'PY'
+import random, sys
+n = int(sys.argv[1]); rnd = random.Random(7); w = sys.stdout.write
+hosts = ["web-%d" % i for i in range(20)]
+for i in range(n):
+    ts = 1795000000000000 + i * 1000
+    if i % 4:
+        w('{"ts":%d,"name":"cpu_usage","value":%.3f,"labels":[{"key":"host","value":"%s"}]}\n'
+          % (ts, rnd.random() * 100, rnd.choice(hosts)))
+    else:
+        w('{"name":"request.duration_ms","labels":[{"key":"endpoint","value":"/api"}],"window_start":%d,'
+          '"window_end":%d,"count":%d,"mean":%.2f,"quantiles":[{"q":0.5,"value":%.1f},{"q":0.99,"value":%.1f}]}\n'
+          % (ts, ts + 60000000, rnd.randrange(1, 1000), rnd.random() * 50, rnd.random() * 40, rnd.random() * 400))
+PY
+  # the same records (grouped by type): one --encode per type
+  awk -v d="$BT" '/"ts":/ && !/window_start/ { print > d "/fbcat-s.jsonl"; next } { print > d "/fbcat-m.jsonl" }' "$json"
+  "$BIN/fbcat" --encode Sample <"$BT/fbcat-s.jsonl" >"$BT/fbcat-s.rec"
+  "$BIN/fbcat" --encode Metric <"$BT/fbcat-m.jsonl" >"$BT/fbcat-m.rec"
+  cat "$BT/fbcat-s.rec" "$BT/fbcat-m.rec" >"$recs"
+  rm -f "$BT"/fbcat-m.jsonl "$BT"/fbcat-[sm].rec
+fi
+[ -s "$BT/fbcat-s.jsonl" ] || grep -v window_start "$json" >"$BT/fbcat-s.jsonl"
+bytes=$(stat -c %s "$recs"); jbytes=$(stat -c %s "$json")
+echo "  $N records: $((bytes / 1048576)) MiB as records, $((jbytes / 1048576)) MiB as JSON lines"
+echo "  (a) pass-through, records -> records"
+measure "cat | cat" "$N" "cat $recs | cat"
+measure "fbcat --records | cat" "$N" "$BIN/fbcat --records <$recs | cat"
+ratio "fbcat --records | cat" "cat | cat"
+echo "  (goal: at least 0.5x cat)"
+echo "  (b) records -> JSON lines"
+measure "jq -c . (JSON lines in)" "$N" "jq -c . <$json | cat"
+measure "fbcat (records in)" "$N" "$BIN/fbcat <$recs | cat"
+ratio "fbcat (records in)" "jq -c . (JSON lines in)"
+echo "  (goal: faster than jq)"
+echo "  (c) JSON lines -> records"
+measure "fbcat --encode Sample" "$(wc -l <"$BT/fbcat-s.jsonl")" "$BIN/fbcat --encode Sample <$BT/fbcat-s.jsonl | cat"

@@ -1,0 +1,30 @@
+# tests/bench/lib.sh — measuring helpers for benchmarks.
+# measure NAME RECORDS BYTES -- command...   runs it (stdin/stdout as given by
+# the caller via bash -c), prints one row: seconds, records/s, MB/s, peak RSS.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=${STREAMREC_BIN:-$ROOT/build/bin}
+case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
+SHARED=${STREAMREC_SHARED:-$ROOT/../shared}
+GEN_EVENTS=$SHARED/tools/gen-events
+BT=${BENCH_TMP:-$ROOT/build/bench}; mkdir -p "$BT"
+declare -A BENCH_SECS
+# measure NAME RECORDS SHELL-COMMAND
+measure() {
+  local name=$1 recs=$2 cmd=$3 out rss secs
+  /usr/bin/time -o "$BT/time.$$" -f '%x %e %M' bash -c "set -o pipefail; $cmd" >/dev/null 2>"$BT/err.$$"
+  out=$(tail -n1 "$BT/time.$$")
+  local rc=${out%% *}; out=${out#* }
+  secs=${out% *}; rss=${out#* }
+  if [ "$rc" != 0 ]; then
+    printf '  %-34s FAILED (exit %s): %s\n' "$name" "$rc" "$(tail -n 2 "$BT/err.$$" | tr '\n' ' ')"
+    BENCH_SECS[$name]=nan; return 1
+  fi
+  [ "$secs" = "0.00" ] && secs=0.01
+  BENCH_SECS[$name]=$secs
+  awk -v n="$name" -v s="$secs" -v r="$recs" -v m="$rss" \
+    'BEGIN { printf "  %-34s %8.2fs %12.0f rec/s %9.1f MiB peak\n", n, s, r/s, m/1024 }'
+}
+# ratio A B: how many times faster A is than B (B's time / A's time)
+ratio() { awk -v a="${BENCH_SECS[$1]}" -v b="${BENCH_SECS[$2]}" -v n1="$1" -v n2="$2" \
+  'BEGIN { printf "  ratio: %s is %.2fx the speed of %s\n", n1, b/a, n2 }'; }

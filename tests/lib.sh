@@ -1,0 +1,52 @@
+# tests/lib.sh — sourced by every shell test (tests/stage/*.sh, tests/e2e/*.sh).
+# Gives: $BIN (binaries under test), $SHARED (../shared data and tools), $T (a
+# fresh temp dir removed at exit), fail/pass helpers, free_port, and
+# start_kafka / start_redis which stop their server at exit, pass or fail.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${STREAMREC_BIN:-$ROOT/build/bin}
+case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
+SHARED=${STREAMREC_SHARED:-$ROOT/../shared}
+GEN_EVENTS=$SHARED/tools/gen-events
+T=$(mktemp -d "${TMPDIR:-/tmp}/streamrec-test.XXXXXX")
+_cleanups=()
+_cleanup() { local c; for c in "${_cleanups[@]}"; do eval "$c" >/dev/null 2>&1; done; rm -rf "$T"; }
+trap _cleanup EXIT
+at_exit() { _cleanups+=("$1"); }
+
+_nfail=0
+fail() { echo "FAIL: $*" >&2; _nfail=$((_nfail + 1)); }
+die() { echo "FAIL: $*" >&2; exit 1; }
+# check "description" command...: runs the command, fails the test if nonzero
+check() { local d=$1; shift; if "$@"; then :; else fail "$d"; fi; }
+# expect_eq "description" actual expected
+expect_eq() { if [ "$2" != "$3" ]; then fail "$1: got '$2', expected '$3'"; fi; }
+finish() { if [ "$_nfail" -gt 0 ]; then echo "$_nfail check(s) failed" >&2; exit 1; fi; exit 0; }
+
+# A free TCP port on loopback (the kernel picks it).
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+# start_kafka TOPIC:PARTITIONS ... -> sets KAFKA (bootstrap servers)
+start_kafka() {
+  local out=$T/kafka-mock.out
+  "$BIN/kafka-mock" "$@" >"$out" 2>"$T/kafka-mock.err" &
+  local pid=$!
+  at_exit "kill $pid; wait $pid"
+  local i; for i in $(seq 100); do
+    KAFKA=$(head -n1 "$out" 2>/dev/null); [ -n "$KAFKA" ] && return 0; sleep 0.1
+  done
+  cat "$T/kafka-mock.err" >&2; die "kafka-mock did not start"
+}
+
+# start_redis -> sets REDIS_PORT, REDIS_URI; stopped at exit
+start_redis() {
+  REDIS_PORT=$(free_port)
+  local dir=$T/redis; mkdir -p "$dir"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
+    --daemonize no --logfile "$dir/log" ${REDIS_ARGS:-} &
+  REDIS_PID=$!
+  at_exit "kill $REDIS_PID; wait $REDIS_PID"
+  REDIS_URI=redis://127.0.0.1:$REDIS_PORT
+  local i; for i in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0; sleep 0.05; done
+  die "redis-server did not start"
+}

@@ -1,0 +1,357 @@
+/* test_ingest.c — ingest's line logic without a transport: records are
+ * captured as JSON (fb_to_json) and compared with values worked out by hand
+ * (timestamps with python's datetime, FNV-1a from its published vectors). */
+#include <stdint.h>
+#include <stdlib.h>
+#include "../../../stages/ingest/ingest.h"
+#include "../testhelp.h"
+
+#define NOW 1795428000000000LL   /* 2026-11-23T10:00:00Z */
+
+static char outbuf[1 << 16];
+static size_t outlen;
+static int nrec;
+
+static int capture(void *ctx, const fb_desc *d, const void *rec, const void *key, size_t keylen)
+{
+    json_writer w;
+    jw_init(&w);
+    fb_to_json(d, rec, &w);
+    int n = snprintf(outbuf + outlen, sizeof outbuf - outlen, "%s %.*s %.*s\n", fb_desc_name(d),
+                     (int)keylen, (const char *)key, (int)w.len, w.buf);
+    if (n > 0) outlen += (size_t)n;
+    jw_free(&w);
+    nrec++;
+    return 0;
+}
+
+static ingest g;
+
+static void setup_conf(ingest_conf *c)
+{
+    memset(c, 0, sizeof *c);
+    c->max_line = 1 << 20;
+    c->max_string = 64;
+    c->max_attrs = 8;
+    c->max_skew_us = 86400000000LL;
+    c->dedup_window = 4;
+    c->emit = capture;
+}
+
+static void start(ingest_conf *c)
+{
+    char err[200];
+    ingest_free(&g);
+    CHECK_MSG(ingest_init(&g, c, err, sizeof err) == 0, "%s", err);
+}
+
+static int line(const char *s)
+{
+    outlen = 0;
+    outbuf[0] = 0;
+    nrec = 0;
+    return ingest_line(&g, s, strlen(s), NOW);
+}
+
+#define EXPECT_OUT(in, want) do { int r_ = line(in); CHECK_EQ_INT(r_, ING_OUT); \
+    if (r_ != ING_OUT) { fprintf(stderr, "  %s: %s\n", g.reason, g.detail); } CHECK_EQ_STR(outbuf, want); } while (0)
+#define EXPECT_BAD(in, why, words) do { int r_ = line(in); CHECK_EQ_INT(r_, ING_BAD); \
+    CHECK_EQ_STR(g.reason, why); CHECK_MSG(strstr(g.detail, words) != NULL, "detail '%s' lacks '%s'", g.detail, words); \
+    CHECK_EQ_INT(nrec, 0); } while (0)
+
+static void test_pieces(void)
+{
+    CHECK(ingest_event_type("impression", 10) == EventType_impression);
+    CHECK(ingest_event_type("book_view", 9) == EventType_view);
+    CHECK(ingest_event_type("view", 4) == EventType_view);
+    CHECK(ingest_event_type("book_click", 10) == EventType_click);
+    CHECK(ingest_event_type("click", 5) == EventType_click);
+    CHECK(ingest_event_type("add_to_cart", 11) == EventType_add_to_cart);
+    CHECK(ingest_event_type("purchase", 8) == EventType_purchase);
+    CHECK(ingest_event_type("rating", 6) == EventType_rating);
+    CHECK(ingest_event_type("exposure", 8) == EventType_exposure);
+    CHECK(ingest_event_type("share", 5) == EventType_custom);
+    CHECK(ingest_event_type("views", 5) == EventType_custom);
+
+    /* FNV-1a 64 published test vectors */
+    CHECK(ingest_fnv1a("", 0) == 0xcbf29ce484222325ULL);
+    CHECK(ingest_fnv1a("a", 1) == 0xaf63dc4c8601ec8cULL);
+    CHECK(ingest_fnv1a("foobar", 6) == 0x85944171f73967e8ULL);
+
+    int64_t us = 0;
+    CHECK(ingest_ts_text("1700000000", 10, &us) == 0 && us == 1700000000000000LL);
+    CHECK(ingest_ts_text("1700000000123", 13, &us) == 0 && us == 1700000000123000LL);
+    CHECK(ingest_ts_text("1700000000123456", 16, &us) == 0 && us == 1700000000123456LL);
+    CHECK(ingest_ts_text("1795428000.123", 14, &us) == 0 && us == 1795428000123000LL);
+    CHECK(ingest_ts_text("1795428000.0000015", 18, &us) == 0 && us == 1795428000000002LL);
+    CHECK(ingest_ts_text("1.7e9", 5, &us) == 0 && us == 1700000000000000LL);
+    CHECK(ingest_ts_text("964982703", 9, &us) == 0 && us == 964982703000000LL);
+    CHECK(ingest_ts_text("2026-11-23T10:00:00.123Z", 24, &us) == 0 && us == 1795428000123000LL);
+    CHECK(ingest_ts_text("2026-11-23T12:30:00+02:30", 25, &us) == 0 && us == 1795428000000000LL);
+    CHECK(ingest_ts_text("1996-03-29T18:36:55Z", 20, &us) == 0 && us == 828124615000000LL);
+    CHECK(ingest_ts_text("last tuesday", 12, &us) == -1);
+    CHECK(ingest_ts_text("", 0, &us) == -1);
+    CHECK(ingest_ts_text("12abc", 5, &us) == -1);
+    CHECK(ingest_ts_text("100000000000000000", 18, &us) == -2);
+    CHECK(ingest_epoch_us(1e20, &us) == -1);
+}
+
+static void test_csv_split(void)
+{
+    char out[256];
+    const char *fv[16];
+    uint32_t fl[16];
+    size_t at = 0;
+    const char *s = "a,\"b,c\",\"d\"\"e\",,\"\"";
+    int n = ingest_csv_split(s, strlen(s), out, fv, fl, 16, &at);
+    CHECK_EQ_INT(n, 5);
+    CHECK_EQ_STR(fv[0], "a");
+    CHECK_EQ_STR(fv[1], "b,c");
+    CHECK_EQ_STR(fv[2], "d\"e");
+    CHECK(fl[3] == 0 && fl[4] == 0);
+    CHECK_EQ_INT(ingest_csv_split("x,\"open", 7, out, fv, fl, 16, &at), -1);
+    CHECK_EQ_INT(ingest_csv_split("x,ab\"c", 6, out, fv, fl, 16, &at), -2);
+    CHECK_EQ_INT(at, 4);
+    CHECK_EQ_INT(ingest_csv_split("\"a\"b", 4, out, fv, fl, 16, &at), -2);
+    CHECK_EQ_INT(at, 3);
+    CHECK_EQ_INT(ingest_csv_split("", 0, out, fv, fl, 16, &at), 1);
+    CHECK_EQ_INT(ingest_csv_split("a,b,c", 5, out, fv, fl, 2, &at), -3);
+}
+
+static void test_dedup(void)
+{
+    dedup d;
+    CHECK(dedup_init(&d, 100) == 0);
+    /* against a brute-force window over random ids from a small space */
+    uint64_t win[100];
+    int nwin = 0, head = 0;
+    srand(3);
+    for (int i = 0; i < 50000; i++) {
+        uint64_t h = (uint64_t)(rand() % 300) * 0x9e3779b97f4a7c15ULL;
+        if (i % 97 == 0) h = 0;    /* the zero hash works too */
+        int want = 0;
+        for (int k = 0; k < nwin; k++) want |= win[k] == h;
+        int got = dedup_seen(&d, h);
+        CHECK_EQ_INT(got, want);
+        if (!got) {
+            dedup_add(&d, h);
+            if (nwin < 100) win[nwin++] = h;
+            else { win[head] = h; head = (head + 1) % 100; }
+        }
+    }
+    CHECK(dedup_bytes(&d) == (100 + 256) * 8);
+    dedup_free(&d);
+    CHECK(dedup_init(&d, 0) == 0 && !dedup_seen(&d, 5));
+    dedup_add(&d, 5);
+    CHECK(!dedup_seen(&d, 5));
+    dedup_free(&d);
+}
+
+static void test_ratelimit(void)
+{
+    ratelimit r;
+    CHECK(ratelimit_init(&r, 2, 3, 16) == 0);    /* 2/s, burst 3 */
+    int64_t t = 1000000000;
+    CHECK(ratelimit_allow(&r, 7, t) && ratelimit_allow(&r, 7, t) && ratelimit_allow(&r, 7, t));
+    CHECK(!ratelimit_allow(&r, 7, t));
+    CHECK(ratelimit_allow(&r, 8, t));             /* another user has its own bucket */
+    CHECK(!ratelimit_allow(&r, 7, t + 400000));   /* 0.8 tokens */
+    CHECK(ratelimit_allow(&r, 7, t + 500000));    /* 1.0 */
+    CHECK(!ratelimit_allow(&r, 7, t + 500000));
+    CHECK(!ratelimit_allow(&r, 7, t));            /* time going back refills nothing */
+    CHECK(ratelimit_allow(&r, 7, t + 10000000) && ratelimit_allow(&r, 7, t + 10000000)
+          && ratelimit_allow(&r, 7, t + 10000000) && !ratelimit_allow(&r, 7, t + 10000000));
+    /* the table is bounded: 16 users; idle (full) buckets are dropped for new ones */
+    for (uint64_t u = 100; u < 200; u++) CHECK(ratelimit_allow(&r, u, t + 20000000 + (int64_t)u * 2000000));
+    CHECK(r.n <= 16);
+    /* all active at one instant: new users pass untracked */
+    ratelimit_free(&r);
+    CHECK(ratelimit_init(&r, 1, 1, 16) == 0);
+    for (uint64_t u = 1; u <= 40; u++) CHECK(ratelimit_allow(&r, u, t));
+    CHECK(r.n == 16 && r.untracked == 24);
+    CHECK(!ratelimit_allow(&r, 1, t));
+    ratelimit_free(&r);
+}
+
+static void test_events(void)
+{
+    ingest_conf c;
+    setup_conf(&c);
+    start(&c);
+    EXPECT_OUT("{\"user_id\":\"user123\",\"event_type\":\"book_view\",\"item_id\":\"book456\",\"session_id\":\"session789\","
+               "\"event_id\":\"e1\",\"ts\":\"2026-11-23T10:00:00.123Z\",\"value\":4,"
+               "\"metadata\":{\"source\":\"recommendation\",\"position\":1,\"experiment\":\"x\",\"variant\":\"b\","
+               "\"page\":{\"kind\":\"home\",\"n\":2},\"tags\":[1,\"a\"],\"flag\":true,\"none\":null}}",
+               "Event user123 {\"event_id\":\"e1\",\"ts\":1795428000123000,\"user_id\":\"user123\",\"item_id\":\"book456\","
+               "\"session_id\":\"session789\",\"type\":\"view\",\"name\":\"book_view\",\"value\":4,\"source\":\"recommendation\","
+               "\"position\":1,\"experiment\":\"x\",\"variant\":\"b\",\"attrs\":[{\"key\":\"page.kind\",\"value\":\"home\"},"
+               "{\"key\":\"page.n\",\"value\":\"2\"},{\"key\":\"tags\",\"value\":\"[1,\\\"a\\\"]\"},"
+               "{\"key\":\"flag\",\"value\":\"true\"}]}\n");
+    /* custom type keeps its name; epoch ms; no event_id: FNV-1a of the line */
+    const char *l2 = "{\"user_id\":\"u1\",\"event_type\":\"share\",\"timestamp\":1795428000500}";
+    char want[512];
+    snprintf(want, sizeof want, "Event u1 {\"event_id\":\"h%016llx\",\"ts\":1795428000500000,\"user_id\":\"u1\","
+             "\"type\":\"custom\",\"name\":\"share\"}\n", (unsigned long long)ingest_fnv1a(l2, strlen(l2)));
+    EXPECT_OUT(l2, want);
+    /* no ts: arrival time */
+    EXPECT_OUT("{\"user_id\":\"u2\",\"event_type\":\"click\",\"event_id\":\"e2\"}",
+               "Event u2 {\"event_id\":\"e2\",\"ts\":1795428000000000,\"user_id\":\"u2\",\"type\":\"click\",\"name\":\"click\"}\n");
+    /* duplicates: same event_id; same content without event_id */
+    CHECK_EQ_INT(line("{\"user_id\":\"u9\",\"event_type\":\"click\",\"event_id\":\"e1\"}"), ING_DUP);
+    CHECK_EQ_INT(line(l2), ING_DUP);
+    CHECK_EQ_INT(g.n_dups, 2);
+    /* window of 4: after 4 more ids, e1 is forgotten */
+    for (int i = 0; i < 4; i++) {
+        char b[128];
+        snprintf(b, sizeof b, "{\"user_id\":\"u\",\"event_type\":\"click\",\"event_id\":\"w%d\"}", i);
+        CHECK_EQ_INT(line(b), ING_OUT);
+    }
+    CHECK_EQ_INT(line("{\"user_id\":\"u9\",\"event_type\":\"click\",\"event_id\":\"e1\"}"), ING_OUT);
+}
+
+static void test_samples(void)
+{
+    ingest_conf c;
+    setup_conf(&c);
+    start(&c);
+    EXPECT_OUT("{\"metric_name\":\"cpu_usage\",\"value\":75.5,\"ts\":1795428000.25,\"metadata\":{\"source\":\"system_monitor\","
+               "\"host\":\"a\"},\"labels\":{\"dc\":\"eu\"}}",
+               "Sample cpu_usage{dc=eu,host=a,source=system_monitor} {\"ts\":1795428000250000,\"name\":\"cpu_usage\","
+               "\"value\":75.5,\"labels\":[{\"key\":\"dc\",\"value\":\"eu\"},{\"key\":\"host\",\"value\":\"a\"},"
+               "{\"key\":\"source\",\"value\":\"system_monitor\"}]}\n");
+    EXPECT_OUT("{\"metric\":\"mem\",\"value\":-1e3}",
+               "Sample mem{} {\"ts\":1795428000000000,\"name\":\"mem\",\"value\":-1000}\n");
+    EXPECT_OUT("{\"model_id\":\"m1\",\"model_version\":\"v2\",\"ts\":\"2026-11-23T10:00:00Z\",\"metrics\":["
+               "{\"type\":\"accuracy\",\"value\":0.85},{\"type\":\"latency_ms\",\"value\":120}]}",
+               "Sample model.accuracy{model_id=m1,model_version=v2} {\"ts\":1795428000000000,\"name\":\"model.accuracy\","
+               "\"value\":0.85,\"labels\":[{\"key\":\"model_id\",\"value\":\"m1\"},{\"key\":\"model_version\",\"value\":\"v2\"}]}\n"
+               "Sample model.latency_ms{model_id=m1,model_version=v2} {\"ts\":1795428000000000,\"name\":\"model.latency_ms\","
+               "\"value\":120,\"labels\":[{\"key\":\"model_id\",\"value\":\"m1\"},{\"key\":\"model_version\",\"value\":\"v2\"}]}\n");
+    EXPECT_OUT("{\"endpoint\":\"/api/r\",\"duration_ms\":42,\"status\":503,\"ts\":1795428000}",
+               "Sample request.duration_ms{endpoint=/api/r,status_class=5xx} {\"ts\":1795428000000000,"
+               "\"name\":\"request.duration_ms\",\"value\":42,\"labels\":[{\"key\":\"endpoint\",\"value\":\"/api/r\"},"
+               "{\"key\":\"status_class\",\"value\":\"5xx\"}]}\n"
+               "Sample request.error{endpoint=/api/r} {\"ts\":1795428000000000,\"name\":\"request.error\",\"value\":1,"
+               "\"labels\":[{\"key\":\"endpoint\",\"value\":\"/api/r\"}]}\n");
+    EXPECT_OUT("{\"endpoint\":\"/x\",\"duration_ms\":1.5,\"status\":200}",
+               "Sample request.duration_ms{endpoint=/x,status_class=2xx} {\"ts\":1795428000000000,"
+               "\"name\":\"request.duration_ms\",\"value\":1.5,\"labels\":[{\"key\":\"endpoint\",\"value\":\"/x\"},"
+               "{\"key\":\"status_class\",\"value\":\"2xx\"}]}\n"
+               "Sample request.error{endpoint=/x} {\"ts\":1795428000000000,\"name\":\"request.error\","
+               "\"labels\":[{\"key\":\"endpoint\",\"value\":\"/x\"}]}\n");
+}
+
+static void test_refusals(void)
+{
+    ingest_conf c;
+    setup_conf(&c);
+    c.rate_per_s = 1;
+    c.rate_burst = 2;
+    c.rate_users = 100;
+    start(&c);
+    EXPECT_BAD("", "bad_json", "empty line");
+    EXPECT_BAD("{\"user_id\":\"u1\",\"event_type\":\"cl", "bad_json", "byte");
+    EXPECT_BAD("{\"user_id\":\"u1\",\"event_type\":\"click\",}", "bad_json", "trailing comma");
+    EXPECT_BAD("[{\"user_id\":\"u1\",\"event_type\":\"click\"}]", "not_an_object", "array");
+    EXPECT_BAD("{\"\xff\xfeuser_id\":\"u1\",\"event_type\":\"click\"}", "bad_utf8", "byte 2");
+    EXPECT_BAD("{\"user_id\":17,\"event_type\":\"click\"}", "wrong_type", "user_id is a number");
+    EXPECT_BAD("{\"user_id\":null,\"event_type\":\"click\"}", "wrong_type", "user_id is null");
+    EXPECT_BAD("{\"user_id\":\"u1\",\"event_type\":\"click\",\"value\":\"seventy\"}", "wrong_type", "value is a string");
+    EXPECT_BAD("{\"user_id\":\"u1\",\"event_type\":\"click\",\"metadata\":{\"position\":1.5}}", "wrong_type",
+               "metadata.position");
+    EXPECT_BAD("{\"user_id\":\"u1\",\"event_type\":\"click\",\"metadata\":[1]}", "wrong_type", "metadata is an array");
+    EXPECT_BAD("{\"event_type\":\"click\",\"item_id\":\"b1\"}", "missing_field", "user_id is missing");
+    EXPECT_BAD("{\"user_id\":\"\",\"event_type\":\"click\"}", "missing_field", "user_id is empty");
+    EXPECT_BAD("{\"value\":3,\"ts\":1}", "missing_field", "metric_name");
+    EXPECT_BAD("{\"metric_name\":\"cpu\"}", "missing_field", "value is missing");
+    EXPECT_BAD("{\"model_id\":\"m\",\"metrics\":[{\"type\":\"a\",\"value\":\"x\"}]}", "wrong_type", "metrics[0].value");
+    EXPECT_BAD("{\"model_id\":\"m\",\"metrics\":[{\"value\":1}]}", "missing_field", "metrics[0].type is missing");
+    EXPECT_BAD("{\"model_id\":\"m\",\"metrics\":[]}", "missing_field", "metrics is empty");
+    EXPECT_BAD("{\"endpoint\":\"/a\",\"duration_ms\":3,\"status\":900}", "wrong_type", "status");
+    EXPECT_BAD("{\"endpoint\":\"/a\",\"status\":200}", "missing_field", "duration_ms");
+    EXPECT_BAD("{\"user_id\":\"u1\",\"event_type\":\"click\",\"session_id\":"
+               "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}",
+               "too_long", "session_id is 77 bytes");
+    EXPECT_BAD("{\"user_id\":\"u1\",\"event_type\":\"click\",\"metadata\":{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,"
+               "\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"j\":10,\"k\":11,\"l\":12,\"m\":13}}", "too_long", "--max-attrs");
+    EXPECT_BAD("{\"user_id\":\"u1\",\"event_type\":\"click\",\"ts\":\"last tuesday\"}", "bad_timestamp", "last tuesday");
+    EXPECT_BAD("{\"user_id\":\"u1\",\"event_type\":\"click\",\"ts\":true}", "bad_timestamp", "ts is a boolean");
+    EXPECT_BAD("{\"user_id\":\"u1\",\"event_type\":\"click\",\"ts\":\"2026-11-25T10:00:00Z\"}", "implausible_timestamp",
+               "--max-skew");
+    EXPECT_BAD("{\"user_id\":\"u1\",\"event_type\":\"click\",\"ts\":-5}", "implausible_timestamp", "ts '-5'");
+    /* future within the skew is fine; old history is fine */
+    CHECK_EQ_INT(line("{\"user_id\":\"u1\",\"event_type\":\"click\",\"ts\":\"2026-11-24T09:00:00Z\"}"), ING_OUT);
+    CHECK_EQ_INT(line("{\"user_id\":\"u2\",\"event_type\":\"rating\",\"ts\":828124615}"), ING_OUT);
+    /* rate limit: burst 2 at one instant, then refused; another user is unaffected */
+    CHECK_EQ_INT(line("{\"user_id\":\"r\",\"event_type\":\"click\",\"ts\":1795427000}"), ING_OUT);
+    CHECK_EQ_INT(line("{\"user_id\":\"r\",\"event_type\":\"click\",\"ts\":1795427000,\"event_id\":\"2\"}"), ING_OUT);
+    EXPECT_BAD("{\"user_id\":\"r\",\"event_type\":\"click\",\"ts\":1795427000,\"event_id\":\"3\"}", "rate_limited",
+               "user_id r");
+    CHECK_EQ_INT(line("{\"user_id\":\"r2\",\"event_type\":\"click\",\"ts\":1795427000}"), ING_OUT);
+    /* a refused event is not remembered as seen: it may come again later */
+    CHECK_EQ_INT(line("{\"user_id\":\"r\",\"event_type\":\"click\",\"ts\":1795427001,\"event_id\":\"3\"}"), ING_OUT);
+}
+
+static void test_csv(void)
+{
+    ingest_conf c;
+    setup_conf(&c);
+    c.csv = 1;
+    c.event_type = "rating";
+    char err[200];
+    CHECK(ingest_map_add(&c, "user_id=userId", err, sizeof err) == 0);
+    CHECK(ingest_map_add(&c, "item_id=movieId", err, sizeof err) == 0);
+    CHECK(ingest_map_add(&c, "value=rating", err, sizeof err) == 0);
+    CHECK(ingest_map_add(&c, "ts=timestamp", err, sizeof err) == 0);
+    CHECK(ingest_map_add(&c, "nonsense", err, sizeof err) == -1);
+    start(&c);
+    CHECK_EQ_INT(line("\xef\xbb\xbfuserId,movieId,rating,timestamp,note"), ING_HEADER);
+    const char *r1 = "1,31,2.5,1260759144,";
+    char want[512];
+    snprintf(want, sizeof want, "Event 1 {\"event_id\":\"h%016llx\",\"ts\":1260759144000000,\"user_id\":\"1\","
+             "\"item_id\":\"31\",\"type\":\"rating\",\"name\":\"rating\",\"value\":2.5}\n",
+             (unsigned long long)ingest_fnv1a(r1, strlen(r1)));
+    EXPECT_OUT(r1, want);
+    /* a quoted field with a comma, a doubled quote and a newline */
+    CHECK_EQ_INT(line("2,\"7\",4,964982703,\"a, \"\"b\"\""), ING_MORE);
+    CHECK_EQ_INT(line("c\""), ING_OUT);
+    CHECK_MSG(strstr(outbuf, "{\"key\":\"note\",\"value\":\"a, \\\"b\\\"\\nc\"}") != NULL, "%s", outbuf);
+    size_t rl;
+    const char *raw = ingest_csv_raw(&g, &rl);
+    CHECK(rl == 30 && memcmp(raw, "2,\"7\",4,964982703,\"a, \"\"b\"\"\nc\"", 30) == 0);
+    EXPECT_BAD("3,1,x,964982703,", "wrong_type", "value (column rating) 'x' is not a number");
+    EXPECT_BAD("3,1,4,964982703", "bad_csv", "4 fields, the header has 5");
+    EXPECT_BAD("3,1\"x,4,964982703,", "bad_csv", "stray quote");
+    EXPECT_BAD(",1,4,964982703,", "missing_field", "user_id (column userId) is missing");
+    EXPECT_BAD("3,1,4,yesterday,", "bad_timestamp", "ts (column timestamp)");
+    EXPECT_BAD("", "bad_csv", "empty line");
+    CHECK_EQ_INT(line("4,1,4,964982703,\"open"), ING_MORE);
+    CHECK_EQ_INT(ingest_finish(&g), ING_BAD);
+    CHECK_EQ_STR(g.reason, "bad_csv");
+
+    /* a --map column missing from the header is a usage error */
+    setup_conf(&c);
+    c.csv = 1;
+    CHECK(ingest_map_add(&c, "user_id=uid", err, sizeof err) == 0);
+    start(&c);
+    CHECK_EQ_INT(line("user,event_type"), ING_FAIL);
+    CHECK_MSG(strstr(g.detail, "no column 'uid'") != NULL, "%s", g.detail);
+    /* columns named like fields map themselves; unknown ones become attrs */
+    setup_conf(&c);
+    c.csv = 1;
+    start(&c);
+    CHECK_EQ_INT(line("user_id,event_type,event_id,color"), ING_HEADER);
+    EXPECT_OUT("u5,purchase,p1,red", "Event u5 {\"event_id\":\"p1\",\"ts\":1795428000000000,\"user_id\":\"u5\","
+               "\"type\":\"purchase\",\"name\":\"purchase\",\"attrs\":[{\"key\":\"color\",\"value\":\"red\"}]}\n");
+    /* unknown field in --map is refused at init */
+    setup_conf(&c);
+    c.csv = 1;
+    CHECK(ingest_map_add(&c, "colour=x", err, sizeof err) == 0);
+    ingest_free(&g);
+    CHECK(ingest_init(&g, &c, err, sizeof err) == -1 && strstr(err, "colour") != NULL);
+}
+
+static void teardown(void) { ingest_free(&g); }
+
+TEST_MAIN(test_pieces, test_csv_split, test_dedup, test_ratelimit, test_events, test_samples,
+          test_refusals, test_csv, teardown)

@@ -1,0 +1,344 @@
+/* test_cli.c — flag parsing, values, bounds, --help/--version and usage
+ * errors (run in a forked child: exit status and captured stdout/stderr). */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "testhelp.h"
+
+static int64_t o_window, o_batch, o_buf;
+static double o_threshold;
+static int o_verbose;
+static cli_list o_tags;
+static const char *o_name;
+static cli_common common;
+
+static const cli_opt opts[] = {
+    { "window", 'w', CLI_DURATION, &o_window, "60s", "DURATION", "window length", 1e6, 86400e6 },
+    { "batch", 0, CLI_INT, &o_batch, "100", "N", "records per batch", 1, 1000 },
+    { "threshold", 0, CLI_DOUBLE, &o_threshold, "2.5", "Z", "z-score threshold", 0, 0 },
+    { "verbose", 'v', CLI_BOOL, &o_verbose, NULL, NULL, "say more", 0, 0 },
+    { "tags", 't', CLI_LIST, &o_tags, NULL, "TAG,...", "tags to keep", 0, 0 },
+    { "name", 'n', CLI_STR, &o_name, "anon", "NAME", "a name", 0, 0 },
+    { "buffer", 0, CLI_SIZE, &o_buf, "64k", "SIZE", "buffer size", 1024, 1024.0 * 1024 * 1024 },
+    { 0 },
+};
+static const cli_spec spec = {
+    .stage = "tstage", .summary = "a stage for tests", .usage = "tstage [FLAGS]",
+    .example = "tstage --window 5m < in.rec\n  | fbcat", .opts = opts,
+};
+static const cli_spec spec_pos = {
+    .stage = "tstage", .summary = "takes files", .usage = "tstage [FLAGS] FILE...", .opts = opts,
+};
+
+static void reset(void)
+{
+    cli_list_free(&o_tags);
+    cli_common_free(&common);
+    o_window = o_batch = o_buf = 0; o_threshold = 0; o_verbose = 0; o_name = NULL;
+}
+
+static int argc_of(char **v) { int n = 0; while (v[n]) n++; return n; }
+
+/* Run cli_parse in a child; collects exit status, stdout and stderr. */
+typedef struct run { int status; char out[16384]; char err[4096]; } run;
+
+static void slurp(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < cap && (r = read(fd, buf + n, cap - 1 - n)) > 0) n += (size_t)r;
+    buf[n] = 0;
+}
+
+static void run_child(const cli_spec *sp, char **argv, run *r, const char *metrics_path)
+{
+    char tout[] = "/tmp/test_cli_out.XXXXXX", terr[] = "/tmp/test_cli_err.XXXXXX";
+    int fo = mkstemp(tout), fe = mkstemp(terr);
+    fflush(stdout); fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fo, 1); dup2(fe, 2);
+        cli_common c;
+        cli_parse(argc_of(argv), argv, sp, &c);
+        if (metrics_path) cli_start(sp, &c);
+        printf("parsed\n");
+        exit(0);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    lseek(fo, 0, SEEK_SET); lseek(fe, 0, SEEK_SET);
+    slurp(fo, r->out, sizeof r->out);
+    slurp(fe, r->err, sizeof r->err);
+    close(fo); close(fe); unlink(tout); unlink(terr);
+}
+
+static void test_durations_sizes(void)
+{
+    int64_t v;
+    CHECK(cli_parse_duration("250ms", &v) == 0 && v == 250000);
+    CHECK(cli_parse_duration("60s", &v) == 0 && v == 60000000);
+    CHECK(cli_parse_duration("5m", &v) == 0 && v == 300000000);
+    CHECK(cli_parse_duration("1h", &v) == 0 && v == 3600000000LL);
+    CHECK(cli_parse_duration("1d", &v) == 0 && v == 86400000000LL);
+    CHECK(cli_parse_duration("90", &v) == 0 && v == 90000000);
+    CHECK(cli_parse_duration("1.5s", &v) == 0 && v == 1500000);
+    CHECK(cli_parse_duration("1h30m", &v) == 0 && v == 5400000000LL);
+    CHECK(cli_parse_duration("100us", &v) == 0 && v == 100);
+    static const char *bad_d[] = { "", "abc", "5x", "-1s", "1h30", "s", "1e400s", "5 m" };
+    for (size_t i = 0; i < sizeof bad_d / sizeof *bad_d; i++)
+        CHECK_MSG(cli_parse_duration(bad_d[i], &v) == -1, "duration '%s' accepted", bad_d[i]);
+
+    CHECK(cli_parse_size("512", &v) == 0 && v == 512);
+    CHECK(cli_parse_size("64k", &v) == 0 && v == 65536);
+    CHECK(cli_parse_size("16M", &v) == 0 && v == 16777216);
+    CHECK(cli_parse_size("1G", &v) == 0 && v == 1073741824);
+    CHECK(cli_parse_size("1.5k", &v) == 0 && v == 1536);
+    CHECK(cli_parse_size("64KiB", &v) == 0 && v == 65536);
+    static const char *bad_s[] = { "", "1.3", "12q", "-5", "k", "16MM" };
+    for (size_t i = 0; i < sizeof bad_s / sizeof *bad_s; i++)
+        CHECK_MSG(cli_parse_size(bad_s[i], &v) == -1, "size '%s' accepted", bad_s[i]);
+}
+
+static void test_parse_values(void)
+{
+    reset();
+    char *argv[] = { "tstage", "--window", "5m", "--batch=7", "-v", "-t", "a,b", "--tags", "c",
+                     "--in", "x.rec", "-X", "bootstrap.servers=a:1,b:2", "-Xacks=all",
+                     "--threshold", "-2.5", "--strict", "--buffer", "1M", NULL };
+    int first = cli_parse(argc_of(argv), argv, &spec, &common);
+    CHECK_EQ_INT(first, argc_of(argv));
+    CHECK_EQ_INT(o_window, 300000000);
+    CHECK_EQ_INT(o_batch, 7);
+    CHECK_EQ_INT(o_verbose, 1);
+    CHECK_NEAR(o_threshold, -2.5, 0);
+    CHECK_EQ_INT(o_buf, 1048576);
+    CHECK_EQ_STR(o_name, "anon");
+    CHECK_EQ_INT(o_tags.n, 3);
+    if (o_tags.n == 3) {
+        CHECK_EQ_STR(o_tags.items[0], "a");
+        CHECK_EQ_STR(o_tags.items[1], "b");
+        CHECK_EQ_STR(o_tags.items[2], "c");
+    }
+    CHECK_EQ_STR(common.in, "x.rec");
+    CHECK_EQ_STR(common.out, "-");
+    CHECK_EQ_STR(common.format, "records");
+    CHECK_EQ_STR(common.log_level, "info");
+    CHECK(common.compress == NULL && common.state == NULL && common.metrics_file == NULL);
+    CHECK_EQ_INT(common.strict, 1);
+    CHECK_EQ_INT(common.max_record, 16 << 20);
+    CHECK_EQ_INT(common.kafka_conf.n, 2);
+    if (common.kafka_conf.n == 2) {
+        CHECK_EQ_STR(common.kafka_conf.items[0], "bootstrap.servers=a:1,b:2");
+        CHECK_EQ_STR(common.kafka_conf.items[1], "acks=all");
+    }
+
+    /* defaults only */
+    reset();
+    char *argv2[] = { "tstage", NULL };
+    CHECK_EQ_INT(cli_parse(1, argv2, &spec, &common), 1);
+    CHECK_EQ_INT(o_window, 60000000);
+    CHECK_EQ_INT(o_batch, 100);
+    CHECK_NEAR(o_threshold, 2.5, 0);
+    CHECK_EQ_INT(o_buf, 65536);
+    CHECK_EQ_INT(o_verbose, 0);
+    CHECK_EQ_INT(o_tags.n, 0);
+    reset();
+}
+
+static void test_positional(void)
+{
+    reset();
+    char *argv[] = { "tstage", "f1", "--batch", "3", "f2", "-", "-v", "--", "--notaflag", NULL };
+    int argc = argc_of(argv);
+    int first = cli_parse(argc, argv, &spec_pos, &common);
+    CHECK_EQ_INT(o_batch, 3);
+    CHECK_EQ_INT(o_verbose, 1);
+    CHECK_EQ_INT(argc - first, 4);
+    if (argc - first == 4) {
+        CHECK_EQ_STR(argv[first], "f1");
+        CHECK_EQ_STR(argv[first + 1], "f2");
+        CHECK_EQ_STR(argv[first + 2], "-");
+        CHECK_EQ_STR(argv[first + 3], "--notaflag");
+    }
+    reset();
+}
+
+static void expect_usage_error(char **argv, const char *msg)
+{
+    run r;
+    run_child(&spec, argv, &r, NULL);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK_MSG(strstr(r.err, msg) != NULL, "stderr '%s' lacks '%s'", r.err, msg);
+    CHECK_MSG(strstr(r.err, "try 'tstage --help'") != NULL, "no hint in '%s'", r.err);
+    CHECK_EQ_STR(r.out, "");
+}
+
+static void test_usage_errors(void)
+{
+    char *a1[] = { "tstage", "--windw", "5m", NULL };
+    expect_usage_error(a1, "tstage: --windw: unknown flag; did you mean --window?");
+    char *a2[] = { "tstage", "--batch", "0", NULL };
+    expect_usage_error(a2, "tstage: --batch: 0 is out of range 1..1000");
+    char *a3[] = { "tstage", "--batch", "5", "--batch=6", NULL };
+    expect_usage_error(a3, "tstage: --batch: given twice");
+    char *a4[] = { "tstage", "--window", NULL };
+    expect_usage_error(a4, "tstage: --window: needs a value (DURATION)");
+    char *a5[] = { "tstage", "--window", "2d", NULL };
+    expect_usage_error(a5, "tstage: --window: 2d is out of range 1s..1d");
+    char *a6[] = { "tstage", "--window", "soon", NULL };
+    expect_usage_error(a6, "tstage: --window: 'soon' is not a duration");
+    char *a7[] = { "tstage", "--format", "xml", NULL };
+    expect_usage_error(a7, "tstage: --format: 'xml' is not records or json");
+    char *a8[] = { "tstage", "--compress", "lz4", NULL };
+    expect_usage_error(a8, "tstage: --compress: 'lz4' is not zstd or zstd:LEVEL");
+    char *a9[] = { "tstage", "--compress", "zstd:99", NULL };
+    expect_usage_error(a9, "tstage: --compress: level '99' is not in 1..22");
+    char *a10[] = { "tstage", "--log-level", "loud", NULL };
+    expect_usage_error(a10, "tstage: --log-level: 'loud' is not debug, info, warn or error");
+    char *a11[] = { "tstage", "stray", NULL };
+    expect_usage_error(a11, "tstage: unexpected argument 'stray'");
+    char *a12[] = { "tstage", "--strict=1", NULL };
+    expect_usage_error(a12, "tstage: --strict: takes no value");
+    char *a13[] = { "tstage", "-X", "nokey", NULL };
+    expect_usage_error(a13, "tstage: -X: 'nokey' is not KEY=VALUE");
+    char *a14[] = { "tstage", "-q", NULL };
+    expect_usage_error(a14, "tstage: -q: unknown flag");
+    char *a15[] = { "tstage", "--batch", "12abc", NULL };
+    expect_usage_error(a15, "tstage: --batch: '12abc' is not an integer");
+    char *a16[] = { "tstage", "--metric-file", "x", NULL };
+    expect_usage_error(a16, "did you mean --metrics-file?");
+    char *a17[] = { "tstage", "--buffer", "12", NULL };
+    expect_usage_error(a17, "tstage: --buffer: 12 is out of range 1K..1G");
+    char *a18[] = { "tstage", "--completely-different", NULL };
+    run r;
+    run_child(&spec, a18, &r, NULL);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK(strstr(r.err, "unknown flag") && !strstr(r.err, "did you mean"));
+}
+
+/* Which usage lines announce positionals (anything else refuses a stray word). */
+static void test_positional_from_usage(void)
+{
+    static const struct { const char *usage; int takes; } cases[] = {
+        { "tstage [FLAGS]", 0 },
+        { "tstage --config FILE [FLAGS]", 0 },
+        { "tstage --config FILE [--experiment NAME] [FLAGS] < user_ids > out", 0 },
+        { "tstage [OPTIONS] --x=Y", 0 },
+        { "tstage [FLAGS] FILE...", 1 },
+        { "tstage --config FILE [FLAGS]\n       tstage assign --config FILE < ids", 1 },
+        { "tstage train|eval [FLAGS]", 1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cli_spec sp = { .stage = "tstage", .usage = cases[i].usage, .opts = opts };
+        char *argv[] = { "tstage", "word", NULL };
+        run r;
+        run_child(&sp, argv, &r, NULL);
+        CHECK_MSG(r.status == (cases[i].takes ? 0 : 2), "usage '%s': exit %d", cases[i].usage, r.status);
+    }
+}
+
+static void test_help_version(void)
+{
+    run r;
+    char *a1[] = { "tstage", "--bogus", "--help", NULL };
+    run_child(&spec, a1, &r, NULL);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_EQ_STR(r.err, "");
+    static const char *want[] = {
+        "tstage — a stage for tests", "usage: tstage [FLAGS]",
+        "  -w, --window DURATION", "window length (1s..1d, default: 60s)",
+        "--batch N", "records per batch (1..1000, default: 100)", "  -v, --verbose", "say more",
+        "--in URI", "(default: -)", "--metrics-file PATH", "--max-record SIZE",
+        "-X, --kafka-conf KEY=VALUE", "--format records|json", "--dead-letter URI", "--strict",
+        "--help", "--version", "example:\n  tstage --window 5m < in.rec\n    | fbcat\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        CHECK_MSG(strstr(r.out, want[i]) != NULL, "help lacks '%s'", want[i]);
+    /* every flag of the table is in the help */
+    for (const cli_opt *o = opts; o->name; o++) {
+        char w[64];
+        snprintf(w, sizeof w, "--%s", o->name);
+        CHECK_MSG(strstr(r.out, w) != NULL, "help lacks %s", w);
+    }
+    char *a2[] = { "tstage", "--version", NULL };
+    run_child(&spec, a2, &r, NULL);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_EQ_STR(r.out, "tstage (streamrec) " STREAMREC_VERSION "\n");
+    char *a3[] = { "tstage", "-h", NULL };
+    run_child(&spec, a3, &r, NULL);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK(strstr(r.out, "usage: tstage") != NULL);
+}
+
+/* cli_start: logging, metrics written at exit with the shared series. */
+static void test_start(void)
+{
+    char dir[] = "/tmp/test_cli_dir.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[128], arg[160];
+    snprintf(path, sizeof path, "%s/m.prom", dir);
+    snprintf(arg, sizeof arg, "--metrics-file=%s", path);
+    char *argv[] = { "tstage", arg, "--log-level", "debug", NULL };
+    run r;
+    run_child(&spec, argv, &r, path);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_EQ_STR(r.out, "parsed\n");
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    if (f) {
+        char buf[8192];
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = 0;
+        fclose(f);
+        CHECK(strstr(buf, "streamrec_records_in_total{stage=\"tstage\"} 0\n") != NULL);
+        CHECK(strstr(buf, "# TYPE streamrec_records_out_total counter\n") != NULL);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
+/* A stage flag named like a shared one replaces it (fbcat: JSON by default). */
+static cli_common sh_common;
+static const cli_opt sh_opts[] = {
+    { "format", 0, CLI_STR, &sh_common.format, "json", "json|records", "output format", 0, 0 },
+    { 0 },
+};
+static const cli_spec sh_spec = { .stage = "tstage", .usage = "tstage [FLAGS]", .opts = sh_opts };
+
+static void test_shadow(void)
+{
+    char *argv[] = { "tstage", NULL };
+    cli_parse(1, argv, &sh_spec, &sh_common);
+    CHECK_EQ_STR(sh_common.format, "json");
+    CHECK_EQ_STR(sh_common.in, "-");
+    char *argv2[] = { "tstage", "--format", "records", NULL };
+    cli_parse(3, argv2, &sh_spec, &sh_common);
+    CHECK_EQ_STR(sh_common.format, "records");
+    run r;
+    char *argv3[] = { "tstage", "--help", NULL };
+    run_child(&sh_spec, argv3, &r, NULL);
+    CHECK_EQ_INT(r.status, 0);
+    const char *first = strstr(r.out, "--format");
+    CHECK(first && !strstr(first + 1, "--format"));
+    CHECK(strstr(r.out, "output format (default: json)") != NULL);
+    cli_common_free(&sh_common);
+}
+
+static void test_suggest(void)
+{
+    CHECK_EQ_INT(cli_edit_distance("window", "windw"), 1);
+    CHECK_EQ_INT(cli_edit_distance("", "abc"), 3);
+    CHECK_EQ_INT(cli_edit_distance("kitten", "sitting"), 3);
+    const char *c[] = { "window", "hop", "allowed-lateness" };
+    CHECK_EQ_STR(cli_suggest("windo", c, 3), "window");
+    CHECK_EQ_STR(cli_suggest("allowed", c, 3), "allowed-lateness");
+    CHECK(cli_suggest("zzzzzz", c, 3) == NULL);
+}
+
+TEST_MAIN(test_durations_sizes, test_parse_values, test_positional, test_positional_from_usage, test_usage_errors,
+          test_help_version, test_start, test_shadow, test_suggest)

@@ -1,0 +1,472 @@
+/* test_fbrec.c — the record codec on thousands of random records of every
+ * root type (seeded PRNG, every field filled or left absent at random):
+ *   encode -> verify+decode -> equal field by field (floats bit for bit);
+ *   encode(decoded) gives the same bytes;
+ *   to_json -> parse -> from_json -> equal (finite floats);
+ * plus the hand-picked cases: defaults omitted, out-of-range enums printed
+ * as numbers, absent vs empty strings and vectors, from_json errors. */
+#include <math.h>
+#include <stdint.h>
+#include "fbrec.h"
+#include "fbsgen/fbdesc.h"
+#include "testhelp.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{   /* splitmix64 */
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static uint32_t rnd_below(uint32_t n) { return (uint32_t)(rnd() % n); }
+
+static int allow_nonfinite;
+
+static double rnd_double(void)
+{
+    switch (rnd_below(8)) {
+    case 0: return 0.0;
+    case 1: return -0.0;
+    case 2: return (double)(int64_t)rnd_below(2000000) - 1000000;
+    case 3: return allow_nonfinite ? NAN : 0.5;
+    case 4: return allow_nonfinite ? -INFINITY : 1e-310;   /* subnormal */
+    default: {
+        double d;
+        do {
+            uint64_t u = rnd();
+            memcpy(&d, &u, 8);
+        } while (!isfinite(d));
+        return d;
+    }
+    }
+}
+
+static fb_str rnd_string(arena *a)
+{
+    if (rnd_below(5) == 0)
+        return (fb_str){ NULL, 0 };            /* absent */
+    uint32_t n = rnd_below(4) == 0 ? 0 : rnd_below(40);
+    char *s = arena_alloc(a, n + 1, 1);
+    static const char *pieces[] = { "a", "Z", "\"", "\\", "\n", "\t", "\x01", "é", "€", "𝄞", " ", "/" };
+    uint32_t k = 0;
+    while (k < n) {
+        const char *p = pieces[rnd_below(12)];
+        size_t pl = strlen(p);
+        if (k + pl > n)
+            break;
+        memcpy(s + k, p, pl);
+        k += (uint32_t)pl;
+    }
+    if (k > 0 && k < n && rnd_below(10) == 0)
+        s[k++] = 0;   /* an embedded NUL (at a character boundary: stays valid UTF-8) */
+    return (fb_str){ s, k };
+}
+
+static void rnd_scalar(const fb_field_desc *f, void *p)
+{
+    uint64_t u = rnd();
+    switch (f->base) {
+    case FB_BOOL: *(uint8_t *)p = (uint8_t)(u & 1); break;
+    case FB_I8: case FB_U8:
+        if (f->enm && rnd_below(4))   /* mostly named values, sometimes out of range */
+            *(uint8_t *)p = (uint8_t)f->enm->vals[rnd_below(f->enm->nvals)].value;
+        else
+            *(uint8_t *)p = (uint8_t)u;
+        break;
+    case FB_I16: case FB_U16: memcpy(p, &u, 2); break;
+    case FB_I32: case FB_U32: memcpy(p, &u, 4); break;
+    case FB_I64: case FB_U64:
+        if (rnd_below(3) == 0)
+            u = rnd_below(1000);
+        memcpy(p, &u, 8);
+        break;
+    case FB_F32: { float x = (float)rnd_double(); memcpy(p, &x, 4); break; }
+    case FB_F64: { double x = rnd_double(); memcpy(p, &x, 8); break; }
+    default: break;
+    }
+    if (rnd_below(6) == 0) {   /* sometimes exactly the default */
+        if (f->base == FB_F64) memcpy(p, &f->def_f, 8);
+        else if (f->base == FB_F32) { float x = (float)f->def_f; memcpy(p, &x, 4); }
+        else if (f->base == FB_U64) memcpy(p, &f->def_u, 8);
+        else if (f->base == FB_I64) memcpy(p, &f->def_i, 8);
+        else if (f->base == FB_I32) { int32_t x = (int32_t)f->def_i; memcpy(p, &x, 4); }
+        else if (f->base == FB_I8 || f->base == FB_BOOL) *(int8_t *)p = (int8_t)f->def_i;
+    }
+}
+
+static void rnd_struct(const fb_desc *s, void *p)
+{
+    memset(p, 0, s->size);
+    for (int i = 0; i < s->nfields; i++) {
+        const fb_field_desc *f = &s->fields[i];
+        if (f->base == FB_STRUCT)
+            rnd_struct(f->sub, (char *)p + f->offset);
+        else
+            rnd_scalar(f, (char *)p + f->offset);
+    }
+}
+
+static void rnd_table(const fb_desc *t, void *out, arena *a, int depth)
+{
+    fb_init_record(t, out);
+    char *rec = out;
+    for (int i = 0; i < t->nfields; i++) {
+        const fb_field_desc *f = &t->fields[i];
+        void *p = rec + f->offset;
+        if (f->is_vector) {
+            if (rnd_below(4) == 0)
+                continue;   /* absent */
+            uint32_t n = rnd_below(6);
+            size_t esize = f->base == FB_STRING ? sizeof(fb_str) : f->base == FB_TABLE ? f->sub->size
+                         : f->base == FB_STRUCT ? f->sub->size : 0;
+            if (!esize) {
+                fb_field_desc tmp = *f;
+                esize = (f->base == FB_BOOL || f->base == FB_I8 || f->base == FB_U8) ? 1
+                      : (f->base == FB_I16 || f->base == FB_U16) ? 2
+                      : (f->base == FB_I32 || f->base == FB_U32 || f->base == FB_F32) ? 4 : 8;
+                (void)tmp;
+            }
+            char *arr = arena_alloc(a, n * esize + 1, 16);
+            for (uint32_t k = 0; k < n; k++) {
+                char *e = arr + k * esize;
+                if (f->base == FB_STRING) {
+                    fb_str s = rnd_string(a);
+                    *(fb_str *)e = s.ptr ? s : (fb_str){ "", 0 };   /* vector elements are always strings */
+                } else if (f->base == FB_TABLE) {
+                    rnd_table(f->sub, e, a, depth + 1);
+                } else if (f->base == FB_STRUCT) {
+                    rnd_struct(f->sub, e);
+                } else {
+                    rnd_scalar(f, e);
+                }
+            }
+            memcpy(p, &arr, sizeof arr);
+            memcpy(rec + f->count_offset, &n, 4);
+        } else if (f->base == FB_STRING) {
+            *(fb_str *)p = rnd_string(a);
+        } else if (f->base == FB_TABLE) {
+            if (depth < 3 && rnd_below(2)) {
+                void *sub = arena_alloc(a, f->sub->size, 16);
+                rnd_table(f->sub, sub, a, depth + 1);
+                memcpy(p, &sub, sizeof sub);
+            }
+        } else if (f->base == FB_STRUCT) {
+            rnd_struct(f->sub, p);
+        } else if (rnd_below(5)) {
+            rnd_scalar(f, p);
+        }
+    }
+}
+
+/* Field-by-field equality; on mismatch, reports the path. Floats compare
+ * bit for bit except NaN (any NaN equals any NaN: JSON has no payloads). */
+static int eq_scalar(const fb_field_desc *f, const void *a, const void *b, int json)
+{
+    if (f->base == FB_F64 || f->base == FB_F32) {
+        double x, y;
+        if (f->base == FB_F64) { memcpy(&x, a, 8); memcpy(&y, b, 8); }
+        else { float fx, fy; memcpy(&fx, a, 4); memcpy(&fy, b, 4); x = fx; y = fy; }
+        if (isnan(x) && isnan(y))
+            return 1;
+        if (json && !isfinite(x))   /* printed as null: comes back as the default */
+            return 1;
+        return memcmp(&x, &y, 8) == 0;
+    }
+    if (f->base == FB_BOOL)
+        return (*(const uint8_t *)a != 0) == (*(const uint8_t *)b != 0);
+    size_t n = (f->base == FB_I8 || f->base == FB_U8) ? 1 : (f->base == FB_I16 || f->base == FB_U16) ? 2
+             : (f->base == FB_I32 || f->base == FB_U32) ? 4 : 8;
+    return memcmp(a, b, n) == 0;
+}
+
+static int eq_struct(const fb_desc *s, const char *a, const char *b, int json)
+{
+    for (int i = 0; i < s->nfields; i++) {
+        const fb_field_desc *f = &s->fields[i];
+        int ok = f->base == FB_STRUCT ? eq_struct(f->sub, a + f->offset, b + f->offset, json)
+                                      : eq_scalar(f, a + f->offset, b + f->offset, json);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+static int eq_str(fb_str a, fb_str b)
+{
+    if (!a.ptr || !b.ptr)
+        return !a.ptr && !b.ptr;
+    return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
+}
+
+static char eq_where[200];
+
+static int eq_table(const fb_desc *t, const char *a, const char *b, int json)
+{
+    for (int i = 0; i < t->nfields; i++) {
+        const fb_field_desc *f = &t->fields[i];
+        const char *pa = a + f->offset, *pb = b + f->offset;
+        int ok = 1;
+        if (f->is_vector) {
+            const char *va, *vb;
+            uint32_t na, nb;
+            memcpy(&va, pa, sizeof va);
+            memcpy(&vb, pb, sizeof vb);
+            memcpy(&na, a + f->count_offset, 4);
+            memcpy(&nb, b + f->count_offset, 4);
+            if (!va || !vb) {
+                ok = !va && !vb;
+            } else if (na != nb) {
+                ok = 0;
+            } else {
+                size_t esize = f->base == FB_STRING ? sizeof(fb_str) : f->sub ? f->sub->size
+                             : (f->base == FB_BOOL || f->base == FB_I8 || f->base == FB_U8) ? 1
+                             : (f->base == FB_I16 || f->base == FB_U16) ? 2
+                             : (f->base == FB_I32 || f->base == FB_U32 || f->base == FB_F32) ? 4 : 8;
+                for (uint32_t k = 0; ok && k < na; k++) {
+                    const char *ea = va + k * esize, *eb = vb + k * esize;
+                    if (f->base == FB_STRING) ok = eq_str(*(const fb_str *)ea, *(const fb_str *)eb);
+                    else if (f->base == FB_TABLE) ok = eq_table(f->sub, ea, eb, json);
+                    else if (f->base == FB_STRUCT) ok = eq_struct(f->sub, ea, eb, json);
+                    else ok = eq_scalar(f, ea, eb, json);
+                }
+            }
+        } else if (f->base == FB_STRING) {
+            ok = eq_str(*(const fb_str *)pa, *(const fb_str *)pb);
+        } else if (f->base == FB_TABLE) {
+            const char *sa, *sb;
+            memcpy(&sa, pa, sizeof sa);
+            memcpy(&sb, pb, sizeof sb);
+            ok = (!sa || !sb) ? !sa && !sb : eq_table(f->sub, sa, sb, json);
+        } else if (f->base == FB_STRUCT) {
+            ok = eq_struct(f->sub, pa, pb, json);
+        } else {
+            ok = eq_scalar(f, pa, pb, json);
+        }
+        if (!ok) {
+            snprintf(eq_where, sizeof eq_where, "%s.%s", t->name, f->name);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+#define ROUNDS 1500
+
+static void test_random_roundtrip(void)
+{
+    int n;
+    const fb_desc *const *roots = fb_root_descs(&n);
+    CHECK_EQ_INT(n, FB_NUM_ROOTS);
+    fb_builder b, b2;
+    fb_builder_init(&b);
+    fb_builder_init(&b2);
+    arena a, da, ja;
+    arena_init(&a, 0);
+    arena_init(&da, 0);
+    arena_init(&ja, 0);
+    json_writer w;
+    jw_init(&w);
+    json_doc doc;
+    json_doc_init(&doc);
+    AnyRecord orig, dec, fromj;
+    int bad_decode = 0, bad_eq = 0, bad_clone = 0, bad_bytes = 0, bad_json = 0, bad_jeq = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int r = 0; r < n; r++) {
+            const fb_desc *d = roots[r];
+            CHECK(fb_record_size(d) <= sizeof(AnyRecord));
+            arena_reset(&a);
+            arena_reset(&da);
+            arena_reset(&ja);
+            allow_nonfinite = round % 2;
+            rnd_table(d, &orig, &a, 0);
+            int prefixed = round % 3 == 0;
+            fb_encode(&b, d, &orig, prefixed);
+            size_t len;
+            const uint8_t *p = fb_data(&b, &len);
+            /* decode from a copy of exactly the buffer's size: ASan sees any overread */
+            size_t off = prefixed ? 4 : 0;
+            uint8_t *copy = malloc(len - off);
+            memcpy(copy, p + off, len - off);
+            char err[256] = "";
+            if (prefixed && fb_read_u32(p) != len - 4)
+                bad_decode++;
+            if (fb_decode(d, copy, len - off, prefixed, &dec, &da, err, sizeof err)) {
+                if (bad_decode++ < 5)
+                    fprintf(stderr, "decode %s: %s\n", fb_desc_name(d), err);
+                free(copy);
+                continue;
+            }
+            if (!eq_table(d, (const char *)&orig, (const char *)&dec, 0) && bad_eq++ < 5)
+                fprintf(stderr, "round %d: decoded differs at %s\n", round, eq_where);
+            /* a clone outlives the buffer: compare after scribbling over it */
+            AnyRecord cl;
+            fb_record_clone(d, &dec, &cl, &ja);
+            memset(copy, 0xa5, len - off);
+            if (!eq_table(d, (const char *)&orig, (const char *)&cl, 0) && bad_clone++ < 5)
+                fprintf(stderr, "round %d: clone differs at %s\n", round, eq_where);
+            memcpy(copy, p + off, len - off);
+            fb_encode(&b2, d, &dec, prefixed);
+            size_t len2;
+            const uint8_t *p2 = fb_data(&b2, &len2);
+            if ((len2 != len || memcmp(p, p2, len)) && bad_bytes++ < 5)
+                fprintf(stderr, "round %d: %s re-encoding differs\n", round, fb_desc_name(d));
+            /* JSON round trip */
+            jw_reset(&w);
+            fb_to_json(d, &dec, &w);
+            if (json_parse(&doc, w.buf, w.len)) {
+                if (bad_json++ < 5)
+                    fprintf(stderr, "round %d: our JSON does not parse: %s: %.*s\n", round, doc.err, (int)w.len, w.buf);
+            } else if (fb_from_json(d, &doc, json_root(&doc), &fromj, &ja, err, sizeof err)) {
+                if (bad_json++ < 5)
+                    fprintf(stderr, "round %d: from_json: %s: %.*s\n", round, err, (int)w.len, w.buf);
+            } else if (!eq_table(d, (const char *)&dec, (const char *)&fromj, 1) && bad_jeq++ < 5) {
+                fprintf(stderr, "round %d: JSON round trip differs at %s: %.*s\n", round, eq_where, (int)w.len, w.buf);
+            }
+            free(copy);
+        }
+    }
+    CHECK_EQ_INT(bad_decode, 0);
+    CHECK_EQ_INT(bad_eq, 0);
+    CHECK_EQ_INT(bad_clone, 0);
+    CHECK_EQ_INT(bad_bytes, 0);
+    CHECK_EQ_INT(bad_json, 0);
+    CHECK_EQ_INT(bad_jeq, 0);
+    json_doc_free(&doc);
+    jw_free(&w);
+    arena_free(&a);
+    arena_free(&da);
+    arena_free(&ja);
+    fb_builder_free(&b);
+    fb_builder_free(&b2);
+}
+
+static void json_of(const fb_desc *d, const void *rec, char *out, size_t n)
+{
+    json_writer w;
+    jw_init(&w);
+    fb_to_json(d, rec, &w);
+    snprintf(out, n, "%.*s", (int)w.len, w.buf);
+    jw_free(&w);
+}
+
+static void test_defaults_and_enums(void)
+{
+    char js[512];
+    Event e;
+    Event_init(&e);
+    CHECK_EQ_INT(e.position, -1);       /* schema default */
+    CHECK(e.event_id.ptr == NULL);
+    json_of(&Event_desc, &e, js, sizeof js);
+    CHECK_EQ_STR(js, "{}");             /* defaults are omitted */
+    e.position = 0;
+    e.type = EventType_purchase;
+    e.user_id = FB_STR("");
+    json_of(&Event_desc, &e, js, sizeof js);
+    CHECK_EQ_STR(js, "{\"user_id\":\"\",\"type\":\"purchase\",\"position\":0}");
+    e.type = 42;                        /* out of range: printed as a number */
+    json_of(&Event_desc, &e, js, sizeof js);
+    CHECK(strstr(js, "\"type\":42") != NULL);
+    CHECK_EQ_STR(EventType_name(EventType_click), "click");
+    CHECK_EQ_STR(EventType_name(42), "");
+    CHECK_EQ_INT(EventType_parse("add_to_cart", 11), EventType_add_to_cart);
+    CHECK_EQ_INT(EventType_parse("clic", 4), -1);
+
+    Drift dr;
+    Drift_init(&dr);
+    CHECK(dr.p_value == -1.0);
+    json_of(&Drift_desc, &dr, js, sizeof js);
+    CHECK_EQ_STR(js, "{}");
+    dr.p_value = 0;   /* 0 differs from the default -1: written */
+    json_of(&Drift_desc, &dr, js, sizeof js);
+    CHECK_EQ_STR(js, "{\"p_value\":0}");
+
+    /* empty vector is present, NULL vector absent */
+    Sample s;
+    Sample_init(&s);
+    KeyValue none[1];
+    s.labels = none;
+    s.labels_count = 0;
+    json_of(&Sample_desc, &s, js, sizeof js);
+    CHECK_EQ_STR(js, "{\"labels\":[]}");
+
+    CHECK(fb_desc_by_ident("EVNT") == &Event_desc);
+    CHECK(fb_desc_by_ident("XXXX") == NULL);
+    CHECK(fb_desc_by_name("Metric") == &Metric_desc);
+    CHECK(fb_desc_by_name("streamrec.Metric") == &Metric_desc);
+    CHECK(fb_desc_by_name("metric") == NULL);
+    CHECK_EQ_STR(fb_desc_ident(&Recommendation_desc), "RECS");
+    CHECK(fb_desc_ident(&KeyValue_desc) == NULL);
+    CHECK_EQ_STR(fb_desc_name(&ExperimentResult_desc), "ExperimentResult");
+    CHECK_EQ_INT(fb_record_size(&Event_desc), sizeof(Event));
+}
+
+static int from_json_err(const fb_desc *d, const char *text, char *err, size_t n)
+{
+    json_doc doc;
+    json_doc_init(&doc);
+    arena a;
+    arena_init(&a, 0);
+    AnyRecord r;
+    int rc = json_parse(&doc, text, strlen(text));
+    if (rc == 0)
+        rc = fb_from_json(d, &doc, json_root(&doc), &r, &a, err, n);
+    else
+        snprintf(err, n, "json: %s", doc.err);
+    json_doc_free(&doc);
+    arena_free(&a);
+    return rc;
+}
+
+static void test_from_json(void)
+{
+    char err[256];
+    json_doc doc;
+    json_doc_init(&doc);
+    arena a;
+    arena_init(&a, 0);
+    const char *ok = "{\"name\":\"m\",\"count\":18446744073709551615,\"window_start\":-9223372036854775808,"
+                     "\"quantiles\":[{\"q\":0.5,\"value\":2}],\"labels\":[{\"key\":\"k\",\"value\":null}],\"min\":\"-inf\"}";
+    Metric m;
+    CHECK(json_parse(&doc, ok, strlen(ok)) == 0);
+    CHECK_MSG(fb_from_json(&Metric_desc, &doc, json_root(&doc), &m, &a, err, sizeof err) == 0, "%s", err);
+    CHECK(m.count == UINT64_MAX);
+    CHECK(m.window_start == INT64_MIN);
+    CHECK_EQ_INT(m.quantiles_count, 1);
+    CHECK(m.quantiles[0].q == 0.5 && m.quantiles[0].value == 2);
+    CHECK(fb_str_eq(m.labels[0].key, "k") && m.labels[0].value.ptr == NULL);
+    CHECK(isinf(m.min) && m.min < 0);
+    const char *en = "{\"type\":\"rating\",\"position\":3,\"value\":4.5}";
+    Event e;
+    CHECK(json_parse(&doc, en, strlen(en)) == 0);
+    CHECK(fb_from_json(&Event_desc, &doc, json_root(&doc), &e, &a, err, sizeof err) == 0);
+    CHECK_EQ_INT(e.type, EventType_rating);
+    CHECK_EQ_INT(e.position, 3);
+    json_doc_free(&doc);
+    arena_free(&a);
+
+    struct { const fb_desc *d; const char *json, *needle; } bad[] = {
+        { &Event_desc, "{\"nope\":1}", "unknown field \"nope\"" },
+        { &Event_desc, "{\"ts\":\"now\"}", "field ts: expected an integer" },
+        { &Event_desc, "{\"ts\":1.5}", "field ts" },
+        { &Event_desc, "{\"position\":3000000000}", "out of range" },
+        { &Event_desc, "{\"type\":\"clik\"}", "not a EventType" },
+        { &Event_desc, "{\"type\":300}", "out of range" },
+        { &Event_desc, "{\"user_id\":5}", "field user_id: expected a string" },
+        { &Event_desc, "{\"attrs\":{}}", "expected an array" },
+        { &Event_desc, "{\"attrs\":[{\"key\":\"a\"},{\"key\":1}]}", "field attrs[1].key" },
+        { &Event_desc, "{\"ts\":1,\"ts\":2}", "twice" },
+        { &Event_desc, "[1]", "expected an object" },
+        { &Metric_desc, "{\"quantiles\":[{\"q\":1,\"x\":2}]}", "unknown field \"x\"" },
+        { &Metric_desc, "{\"count\":-1}", "out of range" },
+        { &ExperimentResult_desc, "{\"significant\":\"yes\"}", "expected a bool" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = 0;
+        int rc = from_json_err(bad[i].d, bad[i].json, err, sizeof err);
+        CHECK_MSG(rc == -1 && strstr(err, bad[i].needle), "%s: rc %d err \"%s\", wanted \"%s\"",
+                  bad[i].json, rc, err, bad[i].needle);
+    }
+}
+
+TEST_MAIN(test_random_roundtrip, test_defaults_and_enums, test_from_json)

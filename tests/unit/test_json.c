@@ -1,0 +1,324 @@
+/* test_json.c — the JSON reader against hand-written accept (y_) and reject
+ * (n_) cases in the spirit of JSONTestSuite, exact values, error offsets and
+ * caps; the writer's escaping and shortest round-trip doubles. */
+#include <stdint.h>
+#include <stdlib.h>
+#include "json.h"
+#include "testhelp.h"
+
+static json_doc doc;
+
+static int parse(const char *s) { return json_parse(&doc, s, strlen(s)); }
+static int parse_n(const char *s, size_t n) { return json_parse(&doc, s, n); }
+
+static void test_accept(void)
+{
+    static const char *y[] = {
+        "{}", "[]", "0", "-0", "1", "-1", "1.5", "1e3", "1E+3", "1e-3", "-0.0e-0",
+        "\"\"", "\"a\"", "true", "false", "null", " \t\r\n[ ] \n",
+        "[1,2,3]", "{\"a\":1,\"b\":[true,false,null]}", "[[[[[]]]]]",
+        "\"\\u0000\"", "\"\\ud83d\\ude00\"", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+        "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"",        /* é € 😀 */
+        "\"\xef\xbf\xbf\"", "\"\xf4\x8f\xbf\xbf\"",        /* U+FFFF, U+10FFFF */
+        "{\"\":\"\"}", "{\"a\":{\"b\":{\"c\":[{}]}}}", "[\"\x7f\"]",
+        "123456789012345678901234567890", "1e308", "4.9e-324", "1e-400",
+        "{\"a\":1,\"a\":2}",     /* duplicate keys are JSON; json_get takes the first */
+    };
+    for (size_t i = 0; i < sizeof y / sizeof y[0]; i++)
+        CHECK_MSG(parse(y[i]) == 0, "y_%zu %s: %s", i, y[i], doc.err);
+}
+
+static void test_reject(void)
+{
+    static const char *n[] = {
+        "", " ", "[1,]", "{\"a\":1,}", "[,1]", "[1,,2]", "{,}", "01", "-01", "00",
+        "1.", ".1", "-", "+1", "1e", "1e+", "0x10", "NaN", "Infinity", "-Infinity",
+        "[1 2]", "{\"a\" 1}", "{\"a\":}", "{a:1}", "{'a':1}", "['a']", "[1]]",
+        "[1", "{\"a\":1", "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\u12G4\"", "\"\\ud800\"",
+        "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"\\ud800x\"", "\"a\tb\"", "\"a\nb\"",
+        "\"\x01\"", "\"\xff\"", "\"\xc0\xaf\"", "\"\xe0\x80\xaf\"", "\"\xed\xa0\x80\"",
+        "\"\xf4\x90\x80\x80\"", "\"\xc3\"", "\"\xe2\x82\"", "\"\x80\"", "tru", "nul",
+        "True", "null x", "[] []", "// c\n1", "/* */1", "1e999", "-1e999",
+        "[\"a\",]", "{\"a\":1 \"b\":2}", "\xef\xbb\xbf{}", "[\f]", "\"\\'\"",
+    };
+    for (size_t i = 0; i < sizeof n / sizeof n[0]; i++) {
+        int rc = parse(n[i]);
+        CHECK_MSG(rc == -1, "n_%zu should be rejected: %s", i, n[i]);
+        if (rc == -1) CHECK_MSG(doc.err[0] != 0, "n_%zu has no error text", i);
+    }
+    /* embedded NUL outside strings */
+    CHECK(parse_n("[1,\0 2]", 7) == -1);
+    /* raw NUL inside a string is a control character */
+    CHECK(parse_n("\"a\0b\"", 5) == -1);
+}
+
+static void test_errors(void)
+{
+    CHECK(parse("[1,2,]") == -1);
+    CHECK_EQ_INT(doc.err_offset, 4);
+    CHECK_MSG(strstr(doc.err, "trailing comma") != NULL, "%s", doc.err);
+    CHECK(parse("{\"a\":1,\n }") == -1);
+    CHECK_EQ_INT(doc.err_offset, 6);
+    CHECK_MSG(strstr(doc.err, "trailing comma") != NULL, "%s", doc.err);
+    CHECK(parse("{\"a\": 012}") == -1);
+    CHECK_EQ_INT(doc.err_offset, 6);
+    CHECK_MSG(strstr(doc.err, "leading zero") != NULL, "%s", doc.err);
+    CHECK(parse("[\"ok\", \"\\ud800\"]") == -1);
+    CHECK_EQ_INT(doc.err_offset, 8);
+    CHECK_MSG(strstr(doc.err, "surrogate") != NULL, "%s", doc.err);
+    CHECK(parse("{\"k\":\"a\xffz\"}") == -1);
+    CHECK_EQ_INT(doc.err_offset, 7);
+    CHECK_MSG(strstr(doc.err, "UTF-8") != NULL, "%s", doc.err);
+    CHECK(parse("{\"k\":\"a\x02\"}") == -1);
+    CHECK_EQ_INT(doc.err_offset, 7);
+    CHECK_MSG(strstr(doc.err, "control character") != NULL, "%s", doc.err);
+    CHECK(parse("{\"user_id\":\"u1\"") == -1);
+    CHECK_EQ_INT(doc.err_offset, 15);
+    CHECK(parse("{\"a\":1} x") == -1);
+    CHECK_EQ_INT(doc.err_offset, 8);
+    CHECK_MSG(strstr(doc.err, "at byte 8") != NULL, "%s", doc.err);
+}
+
+static void test_values(void)
+{
+    CHECK(parse("{\"s\":\"a\\u00e9\\ud83d\\ude00\\n\",\"i\":-9223372036854775808,"
+                "\"j\":9223372036854775807,\"big\":9223372036854775808,\"f\":0.1,"
+                "\"e\":1.5e2,\"arr\":[1,[2,3],{\"x\":null}],\"t\":true,\"z\":\"\\u0000x\"}") == 0);
+    const json_node *r = json_root(&doc);
+    CHECK(r && r->type == JSON_OBJECT);
+    CHECK_EQ_INT(r->len, 9);
+    const json_node *s = json_get(&doc, r, "s");
+    CHECK(s && s->type == JSON_STRING);
+    CHECK_EQ_STR(s->str, "a\xc3\xa9\xf0\x9f\x98\x80\n");
+    CHECK_EQ_INT(s->len, 8);
+    const json_node *i = json_get(&doc, r, "i");
+    CHECK(i && i->is_int && i->i == INT64_MIN);
+    const json_node *j = json_get(&doc, r, "j");
+    CHECK(j && j->is_int && j->i == INT64_MAX);
+    const json_node *big = json_get(&doc, r, "big");
+    CHECK(big && !big->is_int && big->num == 9223372036854775808.0);
+    const json_node *f = json_get(&doc, r, "f");
+    CHECK(f && !f->is_int && f->num == strtod("0.1", NULL));
+    CHECK_EQ_STR(f->str, "0.1");
+    const json_node *e = json_get(&doc, r, "e");
+    CHECK(e && e->is_int && e->i == 150 && e->num == 150.0);
+    const json_node *arr = json_get(&doc, r, "arr");
+    CHECK(arr && arr->type == JSON_ARRAY && arr->len == 3);
+    const json_node *a0 = json_child(&doc, arr);
+    CHECK(a0 && a0->is_int && a0->i == 1 && a0->keystr == NULL);
+    const json_node *a1 = json_next(&doc, a0);
+    CHECK(a1 && a1->type == JSON_ARRAY && a1->len == 2);
+    CHECK(json_child(&doc, a1)->i == 2 && json_next(&doc, json_child(&doc, a1))->i == 3);
+    const json_node *a2 = json_next(&doc, a1);
+    CHECK(a2 && a2->type == JSON_OBJECT && json_next(&doc, a2) == NULL);
+    CHECK(json_get(&doc, a2, "x")->type == JSON_NULL);
+    CHECK(json_get(&doc, r, "t")->type == JSON_TRUE);
+    const json_node *z = json_get(&doc, r, "z");
+    CHECK(z && z->len == 2 && z->str[0] == 0 && z->str[1] == 'x');
+    CHECK(json_get(&doc, r, "missing") == NULL);
+    CHECK(json_get(&doc, r, "ar") == NULL);
+
+    /* duplicate keys: first wins */
+    CHECK(parse("{\"a\":1,\"a\":2}") == 0);
+    CHECK(json_get(&doc, json_root(&doc), "a")->i == 1);
+
+    /* a top-level number needs its NUL in scratch too */
+    CHECK(parse("7") == 0 && json_root(&doc)->i == 7 && strcmp(json_root(&doc)->str, "7") == 0);
+    CHECK(parse("-0") == 0 && json_root(&doc)->is_int && json_root(&doc)->i == 0);
+}
+
+/* Numbers agree with strtod (correct rounding) on tricky and random inputs. */
+static void test_numbers(void)
+{
+    static const char *t[] = {
+        "0.1", "0.2", "0.3", "1.7976931348623157e308", "2.2250738585072014e-308",
+        "4.9406564584124654e-324", "9007199254740993", "9007199254740993.0",
+        "123456789012345.6", "1234567890123456.7", "0.000000000000000000001",
+        "3.141592653589793238462643383279", "1e22", "1e23", "8.98846567431158e307",
+        "-2.5e-5", "100000000000000000000000", "0.30000000000000004", "7e-10",
+        "1.00000000000000011102230246251565404236316680908203125",
+    };
+    for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
+        CHECK_MSG(parse(t[k]) == 0, "%s: %s", t[k], doc.err);
+        CHECK_MSG(json_root(&doc)->num == strtod(t[k], NULL), "%s -> %.17g", t[k], json_root(&doc)->num);
+    }
+    srand(7);
+    char b[64];
+    for (int k = 0; k < 20000; k++) {
+        long long m = ((long long)rand() << 20) ^ rand();
+        int digits = rand() % 19, ex = rand() % 60 - 30;
+        snprintf(b, sizeof b, "%s%lld.%0*de%d", rand() % 2 ? "-" : "", m % 1000000,
+                 digits % 8 + 1, rand() % 1000, ex);
+        if (parse(b) != 0) { CHECK_MSG(0, "%s: %s", b, doc.err); continue; }
+        CHECK_MSG(json_root(&doc)->num == strtod(b, NULL), "%s", b);
+    }
+}
+
+static void test_caps(void)
+{
+    char deep[200];
+    int k;
+    for (k = 0; k < JSON_MAX_DEPTH; k++) deep[k] = '[';
+    for (int m = 0; m < JSON_MAX_DEPTH; m++) deep[k++] = ']';
+    CHECK(parse_n(deep, (size_t)k) == 0);
+    for (k = 0; k < JSON_MAX_DEPTH + 1; k++) deep[k] = '[';
+    for (int m = 0; m < JSON_MAX_DEPTH + 1; m++) deep[k++] = ']';
+    CHECK(parse_n(deep, (size_t)k) == -1);
+    CHECK_MSG(strstr(doc.err, "deeper") != NULL, "%s", doc.err);
+    CHECK_EQ_INT(doc.err_offset, JSON_MAX_DEPTH);
+
+    /* node cap: JSON_MAX_NODES values fit (the array itself is one) */
+    size_t n = JSON_MAX_NODES;
+    char *big = malloc(2 * n + 2);
+    size_t l = 0;
+    big[l++] = '[';
+    for (size_t m = 0; m < n - 1; m++) { big[l++] = '0'; big[l++] = ','; }
+    big[l - 1] = ']';
+    CHECK(parse_n(big, l) == 0);
+    CHECK_EQ_INT(doc.nnodes, JSON_MAX_NODES);
+    big[l - 1] = ',';
+    big[l++] = '0';
+    big[l++] = ']';
+    CHECK(parse_n(big, l) == -1);
+    CHECK_MSG(strstr(doc.err, "values") != NULL, "%s", doc.err);
+    free(big);
+}
+
+static void test_writer(void)
+{
+    json_writer w;
+    jw_init(&w);
+    jw_obj_begin(&w);
+    jw_key(&w, "s");
+    jw_str(&w, "q\"b\\s\n\t\r\b\f\x01\x1f/\xc3\xa9", 15);
+    jw_key(&w, "bad");
+    jw_str(&w, "a\xff" "b", 3);
+    jw_key(&w, "n");
+    jw_str(&w, NULL, 0);
+    jw_key(&w, "a");
+    jw_arr_begin(&w);
+    jw_int(&w, INT64_MIN);
+    jw_uint(&w, UINT64_MAX);
+    jw_double(&w, 0.1);
+    jw_double(&w, NAN);
+    jw_bool(&w, 1);
+    jw_null(&w);
+    jw_arr_begin(&w);
+    jw_arr_end(&w);
+    jw_obj_begin(&w);
+    jw_obj_end(&w);
+    jw_raw(&w, "42", 2);
+    jw_arr_end(&w);
+    jw_key(&w, "k\"ey");
+    jw_cstr(&w, "");
+    jw_obj_end(&w);
+    jw_newline(&w);
+    const char *want = "{\"s\":\"q\\\"b\\\\s\\n\\t\\r\\b\\f\\u0001\\u001f/\xc3\xa9\","
+                       "\"bad\":\"a\\ufffdb\",\"n\":null,"
+                       "\"a\":[-9223372036854775808,18446744073709551615,0.1,null,true,null,[],{},42],"
+                       "\"k\\\"ey\":\"\"}\n";
+    CHECK_EQ_INT(w.len, strlen(want));
+    CHECK_MSG(w.len == strlen(want) && memcmp(w.buf, want, w.len) == 0, "%.*s", (int)w.len, w.buf);
+    /* what we write, we read back */
+    CHECK(json_parse(&doc, w.buf, w.len) == 0);
+    CHECK_EQ_STR(json_get(&doc, json_root(&doc), "s")->str, "q\"b\\s\n\t\r\b\f\x01\x1f/\xc3\xa9");
+
+    /* every control character and every valid byte string survives */
+    char all[128];
+    for (int c = 0; c < 128; c++) all[c] = (char)c;
+    jw_reset(&w);
+    jw_str(&w, all, 128);
+    CHECK(json_parse(&doc, w.buf, w.len) == 0);
+    CHECK(json_root(&doc)->len == 128 && memcmp(json_root(&doc)->str, all, 128) == 0);
+    /* a member name with a NUL byte (from "\u0000") */
+    jw_reset(&w);
+    jw_obj_begin(&w);
+    jw_key_n(&w, "a\0b", 3);
+    jw_int(&w, 1);
+    jw_obj_end(&w);
+    CHECK(w.len == 14 && memcmp(w.buf, "{\"a\\u0000b\":1}", 14) == 0);
+    jw_reset(&w);
+    CHECK_EQ_INT(w.len, 0);
+    jw_free(&w);
+}
+
+/* The shortest precision that round-trips, found the slow way. */
+static int shortest_len(double v)
+{
+    char b[40];
+    for (int p = 1; p <= 17; p++) {
+        snprintf(b, sizeof b, "%.*g", p, v);
+        if (strtod(b, NULL) == v) {
+            /* count significant digits */
+            int d = 0, seen = 0;
+            for (char *q = b; *q && *q != 'e'; q++)
+                if (*q >= '0' && *q <= '9') { if (*q != '0') seen = 1; if (seen) d++; }
+            return d;
+        }
+    }
+    return 17;
+}
+
+static int sig_digits(const char *b)
+{
+    int d = 0, seen = 0, trailing = 0;
+    for (const char *q = b; *q && *q != 'e'; q++) {
+        if (*q < '0' || *q > '9') continue;
+        if (*q != '0') seen = 1;
+        if (seen) { d++; trailing = *q == '0' ? trailing + 1 : 0; }
+    }
+    return d - trailing;   /* integers printed in full: zeros before '.' don't count */
+}
+
+static void test_doubles(void)
+{
+    char b[32];
+    static const double t[] = { 0.1, 0.3, 1.0 / 3, 2.0 / 3, 1e21, 1e22, 1e23, 5e-324,
+                                1.7976931348623157e308, 2.2250738585072014e-308, 100, -42.5,
+                                123456789012345678.0, 0.30000000000000004, 1e15, 1e-7, 4.35 };
+    for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
+        json_format_double(b, t[k]);
+        CHECK_MSG(strtod(b, NULL) == t[k], "%.17g -> %s", t[k], b);
+        CHECK_MSG(parse(b) == 0 && json_root(&doc)->num == t[k], "%s", b);
+    }
+    CHECK(json_format_double(b, 0.0) == 1 && strcmp(b, "0") == 0);
+    CHECK(json_format_double(b, -0.0) == 2 && strcmp(b, "-0") == 0);
+    CHECK(json_format_double(b, 120) == 3 && strcmp(b, "120") == 0);
+    CHECK(json_format_double(b, INFINITY) == 4 && strcmp(b, "null") == 0);
+    json_format_double(b, 0.1);
+    CHECK_EQ_STR(b, "0.1");
+    json_format_double(b, 75.5);
+    CHECK_EQ_STR(b, "75.5");
+    srand(11);
+    for (int k = 0; k < 20000; k++) {
+        uint64_t bits = 0;
+        for (int m = 0; m < 4; m++) bits = bits << 16 ^ (uint64_t)(rand() & 0xffff);
+        double v;
+        memcpy(&v, &bits, sizeof v);
+        if (!isfinite(v)) continue;
+        if (k % 2) v = (double)(rand() % 100000) / 100.0;   /* short decimals */
+        int n = json_format_double(b, v);
+        CHECK(n > 0 && n < 32);
+        CHECK_MSG(strtod(b, NULL) == v || (v == 0 && strtod(b, NULL) == 0), "%.17g -> %s", v, b);
+        CHECK_MSG(parse(b) == 0, "%s not JSON: %s", b, doc.err);
+        if (v != floor(v) || fabs(v) >= 1e15)
+            CHECK_MSG(sig_digits(b) <= shortest_len(v), "%.17g -> %s (shortest %d)", v, b, shortest_len(v));
+    }
+}
+
+static void test_utf8_valid(void)
+{
+    CHECK(json_utf8_valid("", 0));
+    CHECK(json_utf8_valid("abc\xc3\xa9", 5));
+    CHECK(!json_utf8_valid("\xc3", 1));
+    CHECK(!json_utf8_valid("\xed\xa0\x80", 3));
+    CHECK(!json_utf8_valid("\xc1\xbf", 2));
+    CHECK(json_utf8_valid("\xf0\x9f\x98\x80", 4));
+    CHECK(!json_utf8_valid("\xf8\x88\x80\x80\x80", 5));
+}
+
+static void setup(void) { json_doc_init(&doc); }
+static void teardown(void) { json_doc_free(&doc); }
+
+TEST_MAIN(setup, test_accept, test_reject, test_errors, test_values, test_numbers, test_caps,
+          test_writer, test_doubles, test_utf8_valid, teardown)
