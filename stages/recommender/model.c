@@ -1,0 +1,639 @@
+/* model.c — rec_model: load from / save to the SQLite model file, item
+ * lookup, and scoring (model.h for the contract, model_impl.h for layout).
+ *
+ * File layout (one transaction, written to a temp file then renamed):
+ *   meta(key TEXT PRIMARY KEY, value)   model_version, algorithm, n_items,
+ *        n_users, n_interactions, trained_at, format=1, and "p.NAME" = every
+ *        training parameter (numbers)
+ *   items(idx INTEGER PRIMARY KEY, item_id TEXT, categories TEXT,
+ *         first_seen INTEGER, pop REAL)
+ *   blobs(name TEXT PRIMARY KEY, data BLOB)   arrays in host byte order
+ *         (little-endian machines): knn.off u32[n+1], knn.nbr u32, knn.sim
+ *         f32; cnt.* the same for content; als.Y f32[n*f]; ease.idx u32[k],
+ *         ease.B f32[k*k]; w f32[ALG_COUNT] hybrid weights.
+ * The temp file uses the rollback journal, not WAL: a WAL database is not
+ * one self-contained file until checkpointed, and the rename must publish
+ * one file. Readers open it read-only with immutable=1 (no -shm/-wal files
+ * next to a file that may be renamed over), copy everything to memory and
+ * close it, so a replace during a reload is harmless: the reader holds the
+ * old inode until it closes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "model_impl.h"
+
+const char *const rec_alg_names[ALG_COUNT] = { "pop", "knn", "als", "ease", "content", "hybrid" };
+
+int rec_alg_parse(const char *s)
+{
+    for (int i = 0; i < ALG_COUNT; i++)
+        if (!strcmp(s, rec_alg_names[i])) return i;
+    return -1;
+}
+
+float event_weight(int8_t event_type, double value)
+{
+    switch (event_type) {
+    case 1: return 1;       /* view */
+    case 2: return 2;       /* click */
+    case 3: return 3;       /* add_to_cart */
+    case 4: return 4;       /* purchase */
+    case 5:                 /* rating */
+        if (!(value > 0)) return 1;     /* missing (0) or NaN: still an interaction */
+        return value < 0.5 ? 0.5f : value > 5 ? 5.0f : (float)value;
+    case 7: return 1;       /* custom */
+    default: return 0;      /* impression, exposure, unknown */
+    }
+}
+
+static uint64_t hash_str(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) { h ^= (unsigned char)s[i]; h *= 1099511628211ULL; }
+    return h ^ (h >> 29);
+}
+
+rec_model *model_new(uint32_t n_items, char **item_ids)
+{
+    rec_model *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->n_items = n_items;
+    m->item_ids = item_ids;
+    m->cats = calloc(n_items ? n_items : 1, sizeof *m->cats);
+    m->first_seen = calloc(n_items ? n_items : 1, sizeof *m->first_seen);
+    m->pop = calloc(n_items ? n_items : 1, sizeof *m->pop);
+    m->cg_steps = 0;
+    snprintf(m->algorithm, sizeof m->algorithm, "hybrid");
+    m->alg = ALG_HYBRID;
+    if (!m->cats || !m->first_seen || !m->pop) { model_free(m); return NULL; }
+    return m;
+}
+
+void model_index_items(rec_model *m)
+{
+    free(m->htab);
+    uint32_t cap = 16;
+    while (cap < m->n_items * 2u + 16) cap <<= 1;
+    m->hcap = cap;
+    m->htab = calloc(cap, sizeof *m->htab);
+    if (!m->htab) { m->hcap = 0; return; }
+    for (uint32_t i = 0; i < m->n_items; i++) {
+        const char *id = m->item_ids[i];
+        uint64_t h = hash_str(id, strlen(id));
+        uint32_t s = (uint32_t)h & (cap - 1);
+        while (m->htab[s]) s = (s + 1) & (cap - 1);
+        m->htab[s] = i + 1;
+    }
+}
+
+void model_set_param(rec_model *m, const char *key, double v)
+{
+    for (int i = 0; i < m->n_params; i++)
+        if (!strcmp(m->params[i].key, key)) { m->params[i].val = v; return; }
+    model_kv *p = realloc(m->params, (m->n_params + 1) * sizeof *p);
+    if (!p) return;
+    m->params = p;
+    snprintf(p[m->n_params].key, sizeof p[m->n_params].key, "%s", key);
+    p[m->n_params++].val = v;
+}
+
+double model_param(const rec_model *m, const char *key, double def)
+{
+    for (int i = 0; i < m->n_params; i++)
+        if (!strcmp(m->params[i].key, key)) return m->params[i].val;
+    return def;
+}
+
+void nbr_csr_free(nbr_csr *c)
+{
+    free(c->off); free(c->nbr); free(c->sim);
+    memset(c, 0, sizeof *c);
+}
+
+void model_free(rec_model *m)
+{
+    if (!m) return;
+    for (uint32_t i = 0; i < m->n_items; i++) {
+        if (m->item_ids) free(m->item_ids[i]);
+        if (m->cats) free(m->cats[i]);
+    }
+    free(m->item_ids); free(m->cats); free(m->first_seen); free(m->pop); free(m->htab);
+    nbr_csr_free(&m->knn); nbr_csr_free(&m->cnt);
+    free(m->als_Y); free(m->als_YtY);
+    free(m->ease_idx); free(m->ease_pos); free(m->ease_B);
+    free(m->params);
+    free(m);
+}
+
+const char *model_version(const rec_model *m) { return m->version; }
+const char *model_algorithm(const rec_model *m) { return m->algorithm; }
+uint32_t model_n_items(const rec_model *m) { return m->n_items; }
+const char *model_item_id(const rec_model *m, uint32_t idx) { return idx < m->n_items ? m->item_ids[idx] : NULL; }
+const char *model_item_categories(const rec_model *m, uint32_t idx) { return idx < m->n_items ? m->cats[idx] : NULL; }
+int64_t model_item_first_seen(const rec_model *m, uint32_t idx) { return idx < m->n_items ? m->first_seen[idx] : 0; }
+
+int64_t model_item_index(const rec_model *m, const char *item_id, size_t len)
+{
+    if (!m->hcap) return -1;
+    uint32_t s = (uint32_t)hash_str(item_id, len) & (m->hcap - 1);
+    for (;;) {
+        uint32_t v = m->htab[s];
+        if (!v) return -1;
+        const char *id = m->item_ids[v - 1];
+        if (strlen(id) == len && !memcmp(id, item_id, len)) return v - 1;
+        s = (s + 1) & (m->hcap - 1);
+    }
+}
+
+/* ---- scoring ------------------------------------------------------------ */
+
+model_scratch *model_scratch_new(const rec_model *m)
+{
+    model_scratch *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->n = m->n_items;
+    s->tmp = calloc(m->n_items ? m->n_items : 1, sizeof *s->tmp);
+    size_t f = m->als_f ? m->als_f : 1;
+    s->A = calloc(f * f, sizeof *s->A);
+    s->b = calloc(f, sizeof *s->b); s->x = calloc(f, sizeof *s->x);
+    s->r = calloc(f, sizeof *s->r); s->p = calloc(f, sizeof *s->p); s->Ap = calloc(f, sizeof *s->Ap);
+    if (!s->tmp || !s->A || !s->b || !s->x || !s->r || !s->p || !s->Ap) { model_scratch_free(s); return NULL; }
+    return s;
+}
+
+void model_scratch_free(model_scratch *s)
+{
+    if (!s) return;
+    free(s->tmp); free(s->A); free(s->b); free(s->x); free(s->r); free(s->p); free(s->Ap);
+    free(s);
+}
+
+void score_pop(const rec_model *m, float *out)
+{
+    memcpy(out, m->pop, m->n_items * sizeof *out);
+}
+
+void score_nbr(const nbr_csr *c, const hist_entry *h, size_t n, float *out)
+{
+    for (size_t k = 0; k < n; k++) {
+        uint32_t i = h[k].item;
+        if (i >= c->n) continue;
+        float w = h[k].weight;
+        for (uint32_t e = c->off[i]; e < c->off[i + 1]; e++) out[c->nbr[e]] += w * c->sim[e];
+    }
+}
+
+/* EASE: scores = x_u B restricted to the modelled items; x_u binary (an
+ * item counts once, whatever its weight: EASE was fitted on binary X). */
+void score_ease(const rec_model *m, const hist_entry *h, size_t n, float *out)
+{
+    uint32_t k = m->ease_n;
+    if (!k) return;
+    float *acc = NULL;
+    /* accumulate rows of B for the history items (dedup via sign trick-free loop) */
+    for (size_t a = 0; a < n; a++) {
+        int32_t p = h[a].item < m->n_items ? m->ease_pos[h[a].item] : -1;
+        if (p < 0) continue;
+        int dup = 0;
+        for (size_t b = 0; b < a; b++) if (h[b].item == h[a].item) { dup = 1; break; }
+        if (dup) continue;
+        const float *row = m->ease_B + (size_t)p * k;
+        (void)acc;
+        for (uint32_t j = 0; j < k; j++) out[m->ease_idx[j]] += row[j];
+    }
+}
+
+void model_als_gram(rec_model *m)
+{
+    uint32_t f = m->als_f;
+    free(m->als_YtY);
+    m->als_YtY = calloc((size_t)f * f, sizeof *m->als_YtY);
+    if (!m->als_YtY) return;
+    for (uint32_t i = 0; i < m->n_items; i++) {
+        const float *y = m->als_Y + (size_t)i * f;
+        for (uint32_t a = 0; a < f; a++)
+            for (uint32_t b = a; b < f; b++) m->als_YtY[a * f + b] += (double)y[a] * y[b];
+    }
+    for (uint32_t a = 0; a < f; a++)
+        for (uint32_t b = 0; b < a; b++) m->als_YtY[a * f + b] = m->als_YtY[b * f + a];
+}
+
+/* Solve A x = b (A SPD, f x f, row-major, overwritten by its Cholesky
+ * factor). 0 or -1 if A is not positive definite. */
+static int chol_solve(double *A, double *b, double *x, uint32_t f)
+{
+    for (uint32_t j = 0; j < f; j++) {
+        double d = A[j * f + j];
+        for (uint32_t k = 0; k < j; k++) d -= A[j * f + k] * A[j * f + k];
+        if (!(d > 0)) return -1;
+        d = sqrt(d);
+        A[j * f + j] = d;
+        for (uint32_t i = j + 1; i < f; i++) {
+            double s = A[i * f + j];
+            for (uint32_t k = 0; k < j; k++) s -= A[i * f + k] * A[j * f + k];
+            A[i * f + j] = s / d;
+        }
+    }
+    for (uint32_t i = 0; i < f; i++) {       /* L y = b */
+        double s = b[i];
+        for (uint32_t k = 0; k < i; k++) s -= A[i * f + k] * x[k];
+        x[i] = s / A[i * f + i];
+    }
+    for (uint32_t i = f; i-- > 0;) {         /* L^T x = y */
+        double s = x[i];
+        for (uint32_t k = i + 1; k < f; k++) s -= A[k * f + i] * x[k];
+        x[i] = s / A[i * f + i];
+    }
+    return 0;
+}
+
+/* Fold-in of Hu-Koren-Volinsky: x = (YtY + Yt(Cu - I)Y + reg I)^-1 Yt Cu p,
+ * with c = 1 + alpha*w for each history item (p = 1 there, 0 elsewhere). */
+int als_fold_in(const rec_model *m, const hist_entry *h, size_t n, double *x, model_scratch *s)
+{
+    uint32_t f = m->als_f;
+    if (!f || !m->als_YtY) return -1;
+    memcpy(s->A, m->als_YtY, (size_t)f * f * sizeof *s->A);
+    memset(s->b, 0, f * sizeof *s->b);
+    int any = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (h[k].item >= m->n_items || !(h[k].weight > 0)) continue;
+        const float *y = m->als_Y + (size_t)h[k].item * f;
+        double c = 1.0 + m->als_alpha * h[k].weight;
+        for (uint32_t a = 0; a < f; a++) {
+            s->b[a] += c * y[a];
+            double ca = (c - 1) * y[a];
+            for (uint32_t b = 0; b <= a; b++) s->A[a * f + b] += ca * y[b];
+        }
+        any = 1;
+    }
+    if (!any) return -1;
+    for (uint32_t a = 0; a < f; a++) {
+        for (uint32_t b = 0; b < a; b++) s->A[b * f + a] = s->A[a * f + b];
+        s->A[a * f + a] += m->als_reg;
+    }
+    return chol_solve(s->A, s->b, x, f);
+}
+
+void score_als(const rec_model *m, const hist_entry *h, size_t n, float *out, model_scratch *s)
+{
+    uint32_t f = m->als_f;
+    if (als_fold_in(m, h, n, s->x, s)) return;
+    float xf[1024];
+    uint32_t ff = f > 1024 ? 1024 : f;
+    for (uint32_t a = 0; a < ff; a++) xf[a] = (float)s->x[a];
+    for (uint32_t i = 0; i < m->n_items; i++) {
+        const float *y = m->als_Y + (size_t)i * f;
+        float d = 0;
+        for (uint32_t a = 0; a < ff; a++) d += xf[a] * y[a];
+        out[i] += d;
+    }
+}
+
+static void component(const rec_model *m, rec_alg c, const hist_entry *h, size_t n, float *out, model_scratch *s)
+{
+    switch (c) {
+    case ALG_POP: score_pop(m, out); break;
+    case ALG_KNN: score_nbr(&m->knn, h, n, out); break;
+    case ALG_CONTENT: score_nbr(&m->cnt, h, n, out); break;
+    case ALG_ALS: score_als(m, h, n, out, s); break;
+    case ALG_EASE: score_ease(m, h, n, out); break;
+    default: break;
+    }
+}
+
+void model_score(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s)
+{
+    uint32_t N = m->n_items;
+    memset(scores, 0, N * sizeof *scores);
+    if (!N) return;
+    if (n == 0 || m->alg == ALG_POP) { score_pop(m, scores); return; }
+    if (m->alg != ALG_HYBRID) {
+        component(m, m->alg, h, n, scores, s);
+        /* a tiny popularity term breaks ties (and ranks items the model
+         * knows nothing about for this user) */
+        float mx = 0;
+        for (uint32_t i = 0; i < N; i++) if (m->pop[i] > mx) mx = m->pop[i];
+        if (mx > 0) for (uint32_t i = 0; i < N; i++) scores[i] += 1e-6f * m->pop[i] / mx;
+        return;
+    }
+    /* hybrid: sum of w_c * score_c / max(score_c) */
+    for (int c = 0; c < ALG_HYBRID; c++) {
+        float w = m->w[c];
+        if (!(w > 0)) continue;
+        memset(s->tmp, 0, N * sizeof *s->tmp);
+        component(m, (rec_alg)c, h, n, s->tmp, s);
+        float mx = 0;
+        for (uint32_t i = 0; i < N; i++) if (s->tmp[i] > mx) mx = s->tmp[i];
+        if (!(mx > 0)) continue;
+        float k = w / mx;
+        for (uint32_t i = 0; i < N; i++) scores[i] += k * s->tmp[i];
+    }
+    float mx = 0;
+    for (uint32_t i = 0; i < N; i++) if (m->pop[i] > mx) mx = m->pop[i];
+    if (mx > 0) for (uint32_t i = 0; i < N; i++) scores[i] += 1e-6f * m->pop[i] / mx;
+}
+
+/* ---- file ---------------------------------------------------------------- */
+
+static int put_blob(sqlite3 *db, sqlite3_stmt *st, const char *name, const void *data, size_t len)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 2, data ? data : "", len, SQLITE_STATIC);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    (void)db;
+}
+
+static int put_meta(sqlite3_stmt *st, const char *key, const char *text, double num, int is_num)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    if (is_num) sqlite3_bind_double(st, 2, num);
+    else sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+static int save_csr(sqlite3 *db, sqlite3_stmt *st, const char *pfx, const nbr_csr *c)
+{
+    if (!c->n) return 0;
+    char name[32];
+    size_t ne = c->off[c->n];
+    snprintf(name, sizeof name, "%s.off", pfx);
+    if (put_blob(db, st, name, c->off, (c->n + 1) * sizeof *c->off)) return -1;
+    snprintf(name, sizeof name, "%s.nbr", pfx);
+    if (put_blob(db, st, name, c->nbr, ne * sizeof *c->nbr)) return -1;
+    snprintf(name, sizeof name, "%s.sim", pfx);
+    return put_blob(db, st, name, c->sim, ne * sizeof *c->sim);
+}
+
+static int fsync_path(const char *path, int dir)
+{
+    int fd = open(path, (dir ? O_DIRECTORY : 0) | O_RDONLY);
+    if (fd < 0) return -1;
+    int r = fsync(fd);
+    close(fd);
+    return r;
+}
+
+int model_save(const rec_model *m, const char *path, char *err, size_t errlen)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+        snprintf(err, errlen, "%s: path too long", path);
+        return -1;
+    }
+    unlink(tmp);
+    sqlite3 *db = NULL;
+    if (sqlite3_open(tmp, &db) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", tmp, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_stmt *sb = NULL, *sm = NULL, *si = NULL;
+    int rc = sqlite3_exec(db,
+        "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL; BEGIN;"
+        "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
+        "CREATE TABLE items(idx INTEGER PRIMARY KEY, item_id TEXT NOT NULL, categories TEXT, first_seen INTEGER, pop REAL);"
+        "CREATE TABLE blobs(name TEXT PRIMARY KEY, data BLOB);", NULL, NULL, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, "INSERT INTO blobs VALUES(?,?)", -1, &sb, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, "INSERT INTO meta VALUES(?,?)", -1, &sm, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, "INSERT INTO items VALUES(?,?,?,?,?)", -1, &si, NULL);
+    if (rc != SQLITE_OK) goto fail;
+    rc = SQLITE_ERROR;
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (put_meta(sm, "format", NULL, 1, 1) || put_meta(sm, "model_version", m->version, 0, 0) ||
+        put_meta(sm, "algorithm", m->algorithm, 0, 0) || put_meta(sm, "trained_at", ts, 0, 0) ||
+        put_meta(sm, "n_items", NULL, m->n_items, 1) ||
+        put_meta(sm, "n_users", NULL, (double)m->n_users_trained, 1) ||
+        put_meta(sm, "n_interactions", NULL, (double)m->n_interactions, 1) ||
+        put_meta(sm, "als_f", NULL, m->als_f, 1) || put_meta(sm, "als_reg", NULL, m->als_reg, 1) ||
+        put_meta(sm, "als_alpha", NULL, m->als_alpha, 1))
+        goto fail;
+    for (int i = 0; i < m->n_params; i++) {
+        char k[64];
+        snprintf(k, sizeof k, "p.%s", m->params[i].key);
+        if (put_meta(sm, k, NULL, m->params[i].val, 1)) goto fail;
+    }
+    for (uint32_t i = 0; i < m->n_items; i++) {
+        sqlite3_reset(si);
+        sqlite3_bind_int64(si, 1, i);
+        sqlite3_bind_text(si, 2, m->item_ids[i], -1, SQLITE_STATIC);
+        if (m->cats[i]) sqlite3_bind_text(si, 3, m->cats[i], -1, SQLITE_STATIC);
+        else sqlite3_bind_null(si, 3);
+        sqlite3_bind_int64(si, 4, m->first_seen[i]);
+        sqlite3_bind_double(si, 5, m->pop[i]);
+        if (sqlite3_step(si) != SQLITE_DONE) goto fail;
+    }
+    if (save_csr(db, sb, "knn", &m->knn) || save_csr(db, sb, "cnt", &m->cnt)) goto fail;
+    if (m->als_f && put_blob(db, sb, "als.Y", m->als_Y, (size_t)m->n_items * m->als_f * sizeof(float))) goto fail;
+    if (m->ease_n && (put_blob(db, sb, "ease.idx", m->ease_idx, m->ease_n * sizeof(uint32_t)) ||
+                      put_blob(db, sb, "ease.B", m->ease_B, (size_t)m->ease_n * m->ease_n * sizeof(float))))
+        goto fail;
+    if (put_blob(db, sb, "w", m->w, sizeof m->w)) goto fail;
+    sqlite3_finalize(sb); sqlite3_finalize(sm); sqlite3_finalize(si);
+    sb = sm = si = NULL;
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) goto fail;
+    if (sqlite3_close(db) != SQLITE_OK) { db = NULL; snprintf(err, errlen, "%s: close failed", tmp); goto fail_file; }
+    db = NULL;
+    if (fsync_path(tmp, 0)) { snprintf(err, errlen, "%s: fsync: %s", tmp, strerror(errno)); goto fail_file; }
+    if (rename(tmp, path)) { snprintf(err, errlen, "rename %s -> %s: %s", tmp, path, strerror(errno)); goto fail_file; }
+    {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *sl = strrchr(dir, '/');
+        if (sl) { if (sl == dir) sl[1] = 0; else *sl = 0; } else snprintf(dir, sizeof dir, ".");
+        fsync_path(dir, 1);
+    }
+    return 0;
+fail:
+    snprintf(err, errlen, "%s: %s", tmp, db ? sqlite3_errmsg(db) : "write failed");
+    sqlite3_finalize(sb); sqlite3_finalize(sm); sqlite3_finalize(si);
+    sqlite3_close(db);
+fail_file:
+    unlink(tmp);
+    return -1;
+}
+
+/* Read blob name into a fresh malloc'd buffer of exactly want bytes (want 0:
+ * any size, returned in *len). 1 found, 0 absent, -1 error (size mismatch). */
+static int get_blob(sqlite3 *db, const char *name, void **out, size_t want, size_t *len)
+{
+    sqlite3_stmt *st;
+    *out = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT data FROM blobs WHERE name=?", -1, &st, NULL) != SQLITE_OK) return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int r = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        const void *p = sqlite3_column_blob(st, 0);
+        if (want && n != want) r = -1;
+        else {
+            *out = malloc(n ? n : 1);
+            if (!*out) r = -1;
+            else { if (n) memcpy(*out, p, n); if (len) *len = n; r = 1; }
+        }
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+static int load_csr(sqlite3 *db, const char *pfx, nbr_csr *c, uint32_t n, char *err, size_t errlen)
+{
+    char name[32];
+    void *off, *nbr, *sim;
+    size_t nn, ns;
+    snprintf(name, sizeof name, "%s.off", pfx);
+    int r = get_blob(db, name, &off, (size_t)(n + 1) * sizeof(uint32_t), NULL);
+    if (r == 0) return 0;
+    if (r < 0) { snprintf(err, errlen, "blob %s: bad size", name); return -1; }
+    snprintf(name, sizeof name, "%s.nbr", pfx);
+    int r1 = get_blob(db, name, &nbr, 0, &nn);
+    snprintf(name, sizeof name, "%s.sim", pfx);
+    int r2 = get_blob(db, name, &sim, 0, &ns);
+    c->n = n; c->off = off; c->nbr = nbr; c->sim = sim;
+    uint32_t *o = off;
+    int ok = r1 == 1 && r2 == 1 && nn == ns / sizeof(float) * sizeof(uint32_t) && o[0] == 0 &&
+             (size_t)o[n] * sizeof(uint32_t) == nn;
+    for (uint32_t i = 0; ok && i < n; i++) if (o[i] > o[i + 1]) ok = 0;
+    for (size_t e = 0; ok && e < nn / sizeof(uint32_t); e++) if (c->nbr[e] >= n) ok = 0;
+    if (!ok) { snprintf(err, errlen, "blobs %s.*: inconsistent", pfx); nbr_csr_free(c); return -1; }
+    return 0;
+}
+
+rec_model *model_load(const char *path, char *err, size_t errlen)
+{
+    char uri[4200];
+    snprintf(err, errlen, "unknown error");
+    /* file: URI with immutable=1; escape '%', '?' and '#' in the path */
+    size_t o = 0;
+    o += (size_t)snprintf(uri, sizeof uri, "file:");
+    for (const char *p = path; *p && o + 4 < sizeof uri; p++) {
+        if (*p == '%' || *p == '?' || *p == '#') o += (size_t)snprintf(uri + o, sizeof uri - o, "%%%02X", (unsigned char)*p);
+        else uri[o++] = *p;
+    }
+    uri[o] = 0;
+    snprintf(uri + o, sizeof uri - o, "?immutable=1");
+    struct stat stt;
+    if (stat(path, &stt)) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return NULL; }
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+        sqlite3_close(db);
+        return NULL;
+    }
+    rec_model *m = NULL;
+    sqlite3_stmt *st = NULL;
+    char **ids = NULL;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(db, "SELECT key, value FROM meta", -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: not a model file (%s)", path, sqlite3_errmsg(db));
+        goto fail;
+    }
+    char version[64] = "", algorithm[16] = "";
+    double f = 0, reg = 0, alpha = 0, fmt = 0, nu = 0, ni = 0;
+    model_kv *params = NULL; int np = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(st, 0);
+        if (!k) continue;
+        const char *tv = (const char *)sqlite3_column_text(st, 1);
+        double dv = sqlite3_column_double(st, 1);
+        if (!strcmp(k, "model_version") && tv) snprintf(version, sizeof version, "%s", tv);
+        else if (!strcmp(k, "algorithm") && tv) snprintf(algorithm, sizeof algorithm, "%s", tv);
+        else if (!strcmp(k, "n_items")) n = (int64_t)dv;
+        else if (!strcmp(k, "format")) fmt = dv;
+        else if (!strcmp(k, "als_f")) f = dv;
+        else if (!strcmp(k, "als_reg")) reg = dv;
+        else if (!strcmp(k, "als_alpha")) alpha = dv;
+        else if (!strcmp(k, "n_users")) nu = dv;
+        else if (!strcmp(k, "n_interactions")) ni = dv;
+        else if (!strncmp(k, "p.", 2)) {
+            model_kv *q = realloc(params, (np + 1) * sizeof *q);
+            if (q) { params = q; snprintf(q[np].key, sizeof q[np].key, "%s", k + 2); q[np++].val = dv; }
+        }
+    }
+    sqlite3_finalize(st); st = NULL;
+    if (fmt != 1 || n < 0 || n > 100000000 || f < 0 || f > 1024 || rec_alg_parse(algorithm) < 0) {
+        snprintf(err, errlen, "%s: not a model file of format 1 (format %g, n_items %lld, algorithm '%s')",
+                 path, fmt, (long long)n, algorithm);
+        free(params);
+        goto fail;
+    }
+    ids = calloc((size_t)n + 1, sizeof *ids);
+    if (!ids) { free(params); snprintf(err, errlen, "out of memory"); goto fail; }
+    m = model_new((uint32_t)n, ids);
+    if (!m) { free(ids); free(params); snprintf(err, errlen, "out of memory"); goto fail; }
+    m->params = params; m->n_params = np;
+    snprintf(m->version, sizeof m->version, "%s", version);
+    snprintf(m->algorithm, sizeof m->algorithm, "%s", algorithm);
+    m->alg = (rec_alg)rec_alg_parse(algorithm);
+    m->n_users_trained = (int64_t)nu; m->n_interactions = (int64_t)ni;
+    if (sqlite3_prepare_v2(db, "SELECT idx, item_id, categories, first_seen, pop FROM items ORDER BY idx", -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: items: %s", path, sqlite3_errmsg(db));
+        goto fail;
+    }
+    int64_t got = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t idx = sqlite3_column_int64(st, 0);
+        const char *id = (const char *)sqlite3_column_text(st, 1);
+        if (idx != got || idx >= n || !id) { snprintf(err, errlen, "%s: items table inconsistent at %lld", path, (long long)got); goto fail; }
+        m->item_ids[idx] = strdup(id);
+        const char *c = (const char *)sqlite3_column_text(st, 2);
+        if (c) m->cats[idx] = strdup(c);
+        m->first_seen[idx] = sqlite3_column_int64(st, 3);
+        double pv = sqlite3_column_double(st, 4);
+        m->pop[idx] = pv > 0 ? (float)pv : 0;
+        if (!m->item_ids[idx] || (c && !m->cats[idx])) { snprintf(err, errlen, "out of memory"); goto fail; }
+        got++;
+    }
+    sqlite3_finalize(st); st = NULL;
+    if (got != n) { snprintf(err, errlen, "%s: %lld items, meta says %lld", path, (long long)got, (long long)n); goto fail; }
+    model_index_items(m);
+    if (load_csr(db, "knn", &m->knn, m->n_items, err, errlen) || load_csr(db, "cnt", &m->cnt, m->n_items, err, errlen)) goto fail;
+    void *blob;
+    if (f > 0) {
+        m->als_f = (uint32_t)f; m->als_reg = (float)reg; m->als_alpha = (float)alpha;
+        if (get_blob(db, "als.Y", &blob, (size_t)m->n_items * m->als_f * sizeof(float), NULL) != 1) {
+            snprintf(err, errlen, "%s: blob als.Y missing or of the wrong size", path); goto fail;
+        }
+        m->als_Y = blob;
+        model_als_gram(m);
+    }
+    size_t ilen = 0;
+    int r = get_blob(db, "ease.idx", &blob, 0, &ilen);
+    if (r < 0) { snprintf(err, errlen, "%s: blob ease.idx unreadable", path); goto fail; }
+    if (r == 1) {
+        m->ease_idx = blob;
+        m->ease_n = (uint32_t)(ilen / sizeof(uint32_t));
+        if (get_blob(db, "ease.B", &blob, (size_t)m->ease_n * m->ease_n * sizeof(float), NULL) != 1) {
+            snprintf(err, errlen, "%s: blob ease.B missing or of the wrong size", path); goto fail;
+        }
+        m->ease_B = blob;
+        m->ease_pos = malloc(m->n_items * sizeof *m->ease_pos + 1);
+        if (!m->ease_pos) { snprintf(err, errlen, "out of memory"); goto fail; }
+        for (uint32_t i = 0; i < m->n_items; i++) m->ease_pos[i] = -1;
+        for (uint32_t j = 0; j < m->ease_n; j++) {
+            if (m->ease_idx[j] >= m->n_items) { snprintf(err, errlen, "%s: ease.idx out of range", path); goto fail; }
+            m->ease_pos[m->ease_idx[j]] = (int32_t)j;
+        }
+    }
+    if (get_blob(db, "w", &blob, sizeof m->w, NULL) == 1) { memcpy(m->w, blob, sizeof m->w); free(blob); }
+    sqlite3_close(db);
+    return m;
+fail:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    model_free(m);
+    return NULL;
+}

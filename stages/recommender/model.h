@@ -1,0 +1,59 @@
+/* model.h — a trained recommender model, loaded read-only from its SQLite
+ * file, and scoring of every item for one user's history.
+ *
+ * The model file (written by `recommender train`, see train.h) holds:
+ *   meta(key, value)        model_version, algorithm, params (JSON),
+ *                           training summary (users, items, interactions)
+ *   items(idx, item_id, categories, first_seen, pop)
+ *   blobs(name, data)       per-algorithm arrays (little-endian, host floats):
+ *                           "knn.off"/"knn.nbr"/"knn.sim" (CSR neighbours),
+ *                           "cnt.off"/"cnt.nbr"/"cnt.sim" (content neighbours),
+ *                           "als.Y" (n_items x f), "ease.idx"/"ease.B"
+ * It is replaced atomically (temp file in the same directory, fsync, rename),
+ * so a serving process can reload it at any moment.
+ *
+ * Additions beyond the agreed shape: event_weight() (below), model_load_db()
+ * is not public; model_param() reads a numeric parameter for diagnostics. */
+#ifndef STREAMREC_REC_MODEL_H
+#define STREAMREC_REC_MODEL_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct rec_model rec_model;            /* read-only after load; shareable across threads */
+typedef struct model_scratch model_scratch;    /* per-thread scratch for scoring */
+
+/* SQLite model file -> memory. NULL with err on failure. */
+rec_model *model_load(const char *path, char *err, size_t errlen);
+void model_free(rec_model *m);
+const char *model_version(const rec_model *m);   /* -> Recommendation.model_version */
+const char *model_algorithm(const rec_model *m); /* "hybrid", "ease", ... -> Recommendation.algorithm */
+uint32_t model_n_items(const rec_model *m);
+int64_t model_item_index(const rec_model *m, const char *item_id, size_t len); /* -1 if unknown */
+const char *model_item_id(const rec_model *m, uint32_t idx);
+const char *model_item_categories(const rec_model *m, uint32_t idx); /* "Action|Comedy", author, or NULL */
+int64_t model_item_first_seen(const rec_model *m, uint32_t idx);      /* epoch s; 0 unknown */
+
+/* One interaction of a user: item index, weight (event_weight), time (epoch s). */
+typedef struct { uint32_t item; float weight; int64_t ts; } hist_entry;
+
+model_scratch *model_scratch_new(const rec_model *m);
+void model_scratch_free(model_scratch *s);
+
+/* Scores every item for a user with this history (ALS fold-in, neighbour
+ * sums, content for new items, popularity when the history is empty).
+ * scores has model_n_items entries; higher is better. The same item may
+ * appear several times in h (weights add up). Items in h are NOT excluded
+ * here: the caller drops them from the list. Thread-safe with one scratch
+ * per thread. */
+void model_score(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s);
+
+/* Event -> interaction weight, shared by training and serving (Event.type
+ * values of schemas/event.fbs):
+ *   view 1, click 2, add_to_cart 3, purchase 4, rating: the value (1..5,
+ *   clamped to [0.5, 5]; a missing value counts 1), custom 1;
+ *   impression and exposure 0 = ignored (not an interaction). */
+float event_weight(int8_t event_type, double value);
+
+/* A numeric parameter recorded at training ("ease.lambda"...), or def. */
+double model_param(const rec_model *m, const char *key, double def);
+#endif

@@ -1,0 +1,66 @@
+/* model_impl.h — the in-memory layout of a rec_model, shared by model.c
+ * (load, score), the trainers (pop.c knn.c als.c ease.c content.c) and
+ * eval.c, which builds models in memory without a file round trip.
+ * Not for serving code: use model.h. */
+#ifndef STREAMREC_REC_MODEL_IMPL_H
+#define STREAMREC_REC_MODEL_IMPL_H
+#include <stdint.h>
+#include <stddef.h>
+#include "model.h"
+
+/* Sparse neighbour lists, CSR by source item: for i, entries
+ * off[i]..off[i+1] of nbr/sim say "i contributes sim to nbr". */
+typedef struct nbr_csr { uint32_t n; uint32_t *off, *nbr; float *sim; } nbr_csr;
+
+typedef enum { ALG_POP, ALG_KNN, ALG_ALS, ALG_EASE, ALG_CONTENT, ALG_HYBRID, ALG_COUNT } rec_alg;
+extern const char *const rec_alg_names[ALG_COUNT];
+int rec_alg_parse(const char *s);   /* -1 if unknown */
+
+typedef struct model_kv { char key[48]; double val; } model_kv;
+
+struct rec_model {
+    char version[64];
+    char algorithm[16];
+    rec_alg alg;
+    uint32_t n_items;
+    char **item_ids;          /* NUL-terminated, owned */
+    char **cats;              /* may hold NULLs */
+    int64_t *first_seen;      /* epoch s */
+    float *pop;               /* popularity score (decayed), >= 0 */
+    uint32_t *htab; uint32_t hcap;   /* item_id -> idx+1, open addressing */
+    /* components: present when non-empty */
+    nbr_csr knn, cnt;
+    uint32_t als_f; float *als_Y; double *als_YtY; float als_reg, als_alpha;
+    uint32_t cg_steps;
+    uint32_t ease_n; uint32_t *ease_idx; int32_t *ease_pos; float *ease_B;
+    float w[ALG_COUNT];       /* hybrid weights by component */
+    model_kv *params; int n_params;
+    /* summary */
+    int64_t n_users_trained, n_interactions;
+};
+
+struct model_scratch {
+    uint32_t n; float *tmp;   /* n_items */
+    double *A, *b, *x, *r, *p, *Ap;    /* ALS fold-in, f*f and f */
+};
+
+/* Builders. */
+rec_model *model_new(uint32_t n_items, char **item_ids /* taken */);
+void model_set_param(rec_model *m, const char *key, double v);
+void model_index_items(rec_model *m);   /* builds htab */
+void nbr_csr_free(nbr_csr *c);
+/* Write atomically to path (temp file + fsync + rename + dir fsync). */
+int model_save(const rec_model *m, const char *path, char *err, size_t errlen);
+/* Compute als_YtY from als_Y (done by load and the trainer). */
+void model_als_gram(rec_model *m);
+
+/* Component scorers: add w * component score into out (n_items). They do
+ * not normalise; model_score does for the hybrid. */
+void score_pop(const rec_model *m, float *out);
+void score_nbr(const nbr_csr *c, const hist_entry *h, size_t n, float *out);
+void score_ease(const rec_model *m, const hist_entry *h, size_t n, float *out);
+/* ALS fold-in: x (f) from the history; returns 0, or -1 if no history item
+ * has a factor. */
+int als_fold_in(const rec_model *m, const hist_entry *h, size_t n, double *x, model_scratch *s);
+void score_als(const rec_model *m, const hist_entry *h, size_t n, float *out, model_scratch *s);
+#endif
