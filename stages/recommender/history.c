@@ -1,0 +1,394 @@
+/* history.c — bounded per-user interaction histories with LRU eviction and
+ * an item intern table (history.h).
+ *
+ * Two open-addressing hash tables with linear probing (users by id -> slot,
+ * items by id -> gid), each entry the index + 1 (0 empty), grown at half
+ * load; user removal uses backward-shift deletion, so there are no
+ * tombstones. Users sit on a doubly linked list, most recently updated at
+ * the head; eviction takes the tail and reuses its slot and arrays. */
+#include "history.h"
+#include <stdlib.h>
+#include <string.h>
+#include "fbrec.h"
+
+#define NIL UINT32_MAX
+
+typedef struct hslot {
+    char *uid;
+    uint32_t ulen, hash;
+    hist_item *items;
+    uint32_t n, cap;
+    uint32_t prev, next;     /* LRU: prev is more recent */
+    uint8_t pending;
+} hslot;
+
+struct hist_store {
+    hist_limits lim;
+    hslot *slots; uint32_t nslots, slotcap;
+    uint32_t *utab; uint32_t umask;     /* slot + 1 */
+    uint32_t head, tail;
+    /* items */
+    char *strs; size_t strlen_, strcap;
+    uint64_t *goff; uint32_t *glen, *ghash; uint32_t ngids, gcap;
+    uint32_t *itab; uint32_t imask;     /* gid + 1 */
+    uint32_t *pend; size_t npend, pendcap;
+    hist_stats st;
+};
+
+static uint32_t hist_hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;          /* FNV-1a, folded */
+    for (size_t i = 0; i < n; i++) { h ^= (uint8_t)s[i]; h *= 1099511628211ULL; }
+    h ^= h >> 29;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+static uint32_t *hist_table(uint32_t size)
+{
+    return calloc(size, sizeof(uint32_t));
+}
+
+hist_store *hist_new(const hist_limits *lim)
+{
+    hist_store *h = calloc(1, sizeof *h);
+    if (!h) return NULL;
+    h->lim = *lim;
+    if (!h->lim.max_users) h->lim.max_users = 1;
+    if (!h->lim.max_items) h->lim.max_items = 1;
+    if (!h->lim.max_catalog) h->lim.max_catalog = 1;
+    h->umask = 63; h->imask = 63;
+    h->utab = hist_table(64);
+    h->itab = hist_table(64);
+    h->head = h->tail = NIL;
+    if (!h->utab || !h->itab) { hist_free(h); return NULL; }
+    return h;
+}
+
+void hist_free(hist_store *h)
+{
+    if (!h) return;
+    for (uint32_t i = 0; i < h->nslots; i++) { free(h->slots[i].uid); free(h->slots[i].items); }
+    free(h->slots); free(h->utab); free(h->itab);
+    free(h->strs); free(h->goff); free(h->glen); free(h->ghash);
+    free(h->pend);
+    free(h);
+}
+
+/* ---- items ---- */
+
+static int64_t item_lookup(const hist_store *h, const char *s, size_t n, uint32_t hash, uint32_t *pos)
+{
+    uint32_t i = hash & h->imask;
+    for (;;) {
+        uint32_t e = h->itab[i];
+        if (!e) { *pos = i; return -1; }
+        uint32_t g = e - 1;
+        if (h->ghash[g] == hash && h->glen[g] == n && memcmp(h->strs + h->goff[g], s, n) == 0) {
+            *pos = i;
+            return g;
+        }
+        i = (i + 1) & h->imask;
+    }
+}
+
+static int item_grow_table(hist_store *h)
+{
+    uint32_t size = (h->imask + 1) * 2;
+    uint32_t *t = hist_table(size);
+    if (!t) return -1;
+    for (uint32_t g = 0; g < h->ngids; g++) {
+        uint32_t i = h->ghash[g] & (size - 1);
+        while (t[i]) i = (i + 1) & (size - 1);
+        t[i] = g + 1;
+    }
+    free(h->itab);
+    h->itab = t;
+    h->imask = size - 1;
+    return 0;
+}
+
+int64_t hist_gid_find(const hist_store *h, const char *item, size_t ilen)
+{
+    uint32_t pos;
+    return item_lookup(h, item, ilen, hist_hash(item, ilen), &pos);
+}
+
+/* gid of item, interning it; -1 catalog full or out of memory */
+static int64_t item_intern(hist_store *h, const char *s, size_t n)
+{
+    uint32_t hash = hist_hash(s, n), pos;
+    int64_t g = item_lookup(h, s, n, hash, &pos);
+    if (g >= 0) return g;
+    if (h->ngids >= h->lim.max_catalog || n > UINT32_MAX - 1) return -1;
+    if ((h->ngids + 1) * 2 > h->imask + 1) {
+        if (item_grow_table(h)) return -1;
+        (void)item_lookup(h, s, n, hash, &pos);
+    }
+    if (h->ngids == h->gcap) {
+        uint32_t cap = h->gcap ? h->gcap * 2 : 256;
+        uint64_t *o = realloc(h->goff, cap * sizeof *o);
+        if (o) h->goff = o;
+        uint32_t *l = realloc(h->glen, cap * sizeof *l);
+        if (l) h->glen = l;
+        uint32_t *hh = realloc(h->ghash, cap * sizeof *hh);
+        if (hh) h->ghash = hh;
+        if (!o || !l || !hh) return -1;
+        h->gcap = cap;
+    }
+    if (h->strlen_ + n + 1 > h->strcap) {
+        size_t cap = h->strcap ? h->strcap : 4096;
+        while (cap < h->strlen_ + n + 1) cap *= 2;
+        char *p = realloc(h->strs, cap);
+        if (!p) return -1;
+        h->strs = p;
+        h->strcap = cap;
+    }
+    uint32_t gid = h->ngids++;
+    h->goff[gid] = h->strlen_;
+    h->glen[gid] = (uint32_t)n;
+    h->ghash[gid] = hash;
+    memcpy(h->strs + h->strlen_, s, n);
+    h->strs[h->strlen_ + n] = 0;
+    h->strlen_ += n + 1;
+    h->itab[pos] = gid + 1;
+    return gid;
+}
+
+uint32_t hist_n_gids(const hist_store *h) { return h->ngids; }
+
+const char *hist_gid_str(const hist_store *h, uint32_t gid, size_t *len)
+{
+    if (gid >= h->ngids) return NULL;
+    if (len) *len = h->glen[gid];
+    return h->strs + h->goff[gid];
+}
+
+/* ---- users ---- */
+
+static int64_t user_lookup(const hist_store *h, const char *s, size_t n, uint32_t hash, uint32_t *pos)
+{
+    uint32_t i = hash & h->umask;
+    for (;;) {
+        uint32_t e = h->utab[i];
+        if (!e) { *pos = i; return -1; }
+        const hslot *u = &h->slots[e - 1];
+        if (u->hash == hash && u->ulen == n && memcmp(u->uid, s, n) == 0) { *pos = i; return e - 1; }
+        i = (i + 1) & h->umask;
+    }
+}
+
+static int user_grow_table(hist_store *h)
+{
+    uint32_t size = (h->umask + 1) * 2;
+    uint32_t *t = hist_table(size);
+    if (!t) return -1;
+    for (uint32_t i = 0; i <= h->umask; i++) {
+        uint32_t e = h->utab[i];
+        if (!e) continue;
+        uint32_t j = h->slots[e - 1].hash & (size - 1);
+        while (t[j]) j = (j + 1) & (size - 1);
+        t[j] = e;
+    }
+    free(h->utab);
+    h->utab = t;
+    h->umask = size - 1;
+    return 0;
+}
+
+/* Backward-shift deletion of the table entry at pos. */
+static void user_table_delete(hist_store *h, uint32_t pos)
+{
+    uint32_t i = pos, j = pos;
+    for (;;) {
+        j = (j + 1) & h->umask;
+        uint32_t e = h->utab[j];
+        if (!e) break;
+        uint32_t home = h->slots[e - 1].hash & h->umask;
+        /* move e back to i unless its home lies cyclically in (i, j] */
+        int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (stays) continue;
+        h->utab[i] = e;
+        i = j;
+    }
+    h->utab[i] = 0;
+}
+
+static void lru_unlink(hist_store *h, uint32_t s)
+{
+    hslot *u = &h->slots[s];
+    if (u->prev != NIL) h->slots[u->prev].next = u->next; else h->head = u->next;
+    if (u->next != NIL) h->slots[u->next].prev = u->prev; else h->tail = u->prev;
+    u->prev = u->next = NIL;
+}
+
+static void lru_push_head(hist_store *h, uint32_t s)
+{
+    hslot *u = &h->slots[s];
+    u->prev = NIL;
+    u->next = h->head;
+    if (h->head != NIL) h->slots[h->head].prev = s;
+    h->head = s;
+    if (h->tail == NIL) h->tail = s;
+}
+
+static void lru_touch(hist_store *h, uint32_t s)
+{
+    if (h->head == s) return;
+    lru_unlink(h, s);
+    lru_push_head(h, s);
+}
+
+/* Slot of user, creating it (evicting the LRU tail when full). -1 out of memory. */
+static int64_t user_get(hist_store *h, const char *s, size_t n)
+{
+    uint32_t hash = hist_hash(s, n), pos;
+    int64_t got = user_lookup(h, s, n, hash, &pos);
+    if (got >= 0) return got;
+    char *uid = malloc(n + 1);
+    if (!uid) return -1;
+    memcpy(uid, s, n);
+    uid[n] = 0;
+    uint32_t slot;
+    if (h->nslots >= h->lim.max_users) {
+        slot = h->tail;
+        hslot *old = &h->slots[slot];
+        uint32_t opos;
+        (void)user_lookup(h, old->uid, old->ulen, old->hash, &opos);
+        user_table_delete(h, opos);
+        lru_unlink(h, slot);
+        free(old->uid);
+        old->uid = NULL;
+        old->n = 0;
+        h->st.evictions++;
+        if (old->pending) h->st.evicted_pending++;   /* the slot stays pending for the newcomer */
+    } else {
+        if (h->nslots == h->slotcap) {
+            uint32_t cap = h->slotcap ? h->slotcap * 2 : 64;
+            if (cap > h->lim.max_users) cap = h->lim.max_users;
+            hslot *ns = realloc(h->slots, cap * sizeof *ns);
+            if (!ns) { free(uid); return -1; }
+            h->slots = ns;
+            h->slotcap = cap;
+        }
+        slot = h->nslots++;
+        memset(&h->slots[slot], 0, sizeof h->slots[slot]);
+        h->slots[slot].prev = h->slots[slot].next = NIL;
+    }
+    if ((h->nslots + 1) * 2 > h->umask + 1 && user_grow_table(h)) {
+        /* keep going at a higher load: the table still has room */
+    }
+    (void)user_lookup(h, s, n, hash, &pos);
+    hslot *u = &h->slots[slot];
+    u->uid = uid;
+    u->ulen = (uint32_t)n;
+    u->hash = hash;
+    h->utab[pos] = slot + 1;
+    lru_push_head(h, slot);
+    return slot;
+}
+
+static int mark_pending(hist_store *h, uint32_t s)
+{
+    if (h->slots[s].pending) return 0;
+    if (h->npend == h->pendcap) {
+        size_t cap = h->pendcap ? h->pendcap * 2 : 256;
+        uint32_t *p = realloc(h->pend, cap * sizeof *p);
+        if (!p) return -1;
+        h->pend = p;
+        h->pendcap = cap;
+    }
+    h->pend[h->npend++] = s;
+    h->slots[s].pending = 1;
+    return 0;
+}
+
+static void user_add_item(hist_store *h, hslot *u, uint32_t gid, float w, int64_t ts, int type)
+{
+    uint16_t bit = (type >= 0 && type < 16) ? (uint16_t)(1u << type) : 0;
+    for (uint32_t i = 0; i < u->n; i++) {
+        hist_item *e = &u->items[i];
+        if (e->gid != gid) continue;
+        /* a rating replaces the last one; other interactions add up */
+        if (type == EventType_rating) e->weight = w; else e->weight += w;
+        if (ts > e->ts) e->ts = ts;
+        e->types |= bit;
+        return;
+    }
+    hist_item *e;
+    if (u->n < u->cap) e = &u->items[u->n++];
+    else if (u->cap < h->lim.max_items) {
+        uint32_t cap = u->cap ? u->cap * 2 : 8;
+        if (cap > h->lim.max_items) cap = h->lim.max_items;
+        hist_item *ni = realloc(u->items, cap * sizeof *ni);
+        if (!ni) { h->st.entries_dropped++; return; }
+        u->items = ni;
+        u->cap = cap;
+        e = &u->items[u->n++];
+    } else {
+        uint32_t old = 0;
+        for (uint32_t i = 1; i < u->n; i++) if (u->items[i].ts < u->items[old].ts) old = i;
+        e = &u->items[old];
+        h->st.entries_dropped++;
+    }
+    e->gid = gid;
+    e->weight = w;
+    e->ts = ts;
+    e->types = bit;
+}
+
+int64_t hist_add(hist_store *h, const char *user, size_t ulen, const char *item, size_t ilen,
+                 float weight, int64_t ts, int event_type)
+{
+    int64_t s = user_get(h, user, ulen);
+    if (s < 0) return -1;
+    lru_touch(h, (uint32_t)s);
+    (void)mark_pending(h, (uint32_t)s);
+    int64_t gid = item_intern(h, item, ilen);
+    if (gid < 0) { h->st.catalog_full++; return -1; }
+    user_add_item(h, &h->slots[s], (uint32_t)gid, weight, ts, event_type);
+    h->st.events++;
+    return s;
+}
+
+int64_t hist_user(hist_store *h, const char *user, size_t ulen)
+{
+    int64_t s = user_get(h, user, ulen);
+    if (s >= 0) lru_touch(h, (uint32_t)s);
+    return s;
+}
+
+int64_t hist_find(const hist_store *h, const char *user, size_t ulen)
+{
+    uint32_t pos;
+    return user_lookup(h, user, ulen, hist_hash(user, ulen), &pos);
+}
+
+const char *hist_user_id(const hist_store *h, uint32_t slot, size_t *len)
+{
+    if (slot >= h->nslots) return NULL;
+    if (len) *len = h->slots[slot].ulen;
+    return h->slots[slot].uid;
+}
+
+const hist_item *hist_items(const hist_store *h, uint32_t slot, uint32_t *n)
+{
+    if (slot >= h->nslots) { *n = 0; return NULL; }
+    *n = h->slots[slot].n;
+    return h->slots[slot].items;
+}
+
+const uint32_t *hist_pending(const hist_store *h, size_t *n)
+{
+    *n = h->npend;
+    return h->pend;
+}
+
+void hist_pending_clear(hist_store *h)
+{
+    for (size_t i = 0; i < h->npend; i++) h->slots[h->pend[i]].pending = 0;
+    h->npend = 0;
+}
+
+uint32_t hist_n_users(const hist_store *h) { return h->nslots; }
+const hist_stats *hist_get_stats(const hist_store *h) { return &h->st; }
+int64_t hist_lru_tail(const hist_store *h) { return h->tail == NIL ? -1 : (int64_t)h->tail; }

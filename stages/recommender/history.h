@@ -1,0 +1,82 @@
+/* history.h — the serving side's memory of users: for each user the items
+ * they interacted with (bounded), kept in least-recently-updated order so the
+ * coldest user is evicted first, plus the set of users touched since the last
+ * flush (the "pending" users that get a fresh Recommendation).
+ *
+ * Items are interned once into small integers (gids) that never change while
+ * the process lives, so a history survives a model reload: the serving layer
+ * maps gid -> model item index per model (serve.c), and an item the old model
+ * did not know becomes usable as soon as a new model knows it.
+ *
+ * Bounds (all fixed at hist_new, all counted when hit):
+ *   max_users   users held; a new user past it evicts the least recently
+ *               updated one (evictions).
+ *   max_items   interactions kept per user; past it the entry with the oldest
+ *               timestamp is replaced (entries_dropped). A repeated item does
+ *               not take a new entry: its weight adds up and its ts moves on.
+ *   max_catalog distinct item ids interned; past it events about new item ids
+ *               are refused (catalog_full), the user's other items are kept.
+ * Memory is about max_users * (max_items * 24 + 64 + len(user_id)) bytes plus
+ * max_catalog * (24 + len(item_id)) bytes at most.
+ *
+ * Ownership: the store owns every string and array; pointers it returns stay
+ * valid until the next hist_add or hist_free. Not thread-safe. */
+#ifndef STREAMREC_REC_HISTORY_H
+#define STREAMREC_REC_HISTORY_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hist_item {
+    uint32_t gid;       /* interned item id */
+    float weight;       /* summed interaction weight */
+    int64_t ts;         /* latest event time of this item, µs */
+    uint16_t types;     /* bit (1 << EventType) for every event type seen */
+} hist_item;
+
+typedef struct hist_limits {
+    uint32_t max_users, max_items, max_catalog;
+} hist_limits;
+
+typedef struct hist_stats {
+    uint64_t events;            /* hist_add calls that were recorded */
+    uint64_t evictions;         /* users evicted (least recently updated) */
+    uint64_t evicted_pending;   /* of which had a pending (not yet flushed) update */
+    uint64_t entries_dropped;   /* oldest interactions replaced past max_items */
+    uint64_t catalog_full;      /* events refused: new item id past max_catalog */
+} hist_stats;
+
+typedef struct hist_store hist_store;
+
+hist_store *hist_new(const hist_limits *lim);     /* NULL on out of memory */
+void hist_free(hist_store *h);
+
+/* Record one interaction of user with item (weight > 0 expected; the caller
+ * decides which events count). Marks the user pending. Returns the user's
+ * slot (>= 0), or -1 when the item could not be interned (catalog full; the
+ * user is still created/touched and pending: they get a list all the same). */
+int64_t hist_add(hist_store *h, const char *user, size_t ulen, const char *item, size_t ilen,
+                 float weight, int64_t ts, int event_type);
+/* Make sure a user exists (no interaction): the slot, never -1. Used by the
+ * batch mode for users without history. Does not mark pending. */
+int64_t hist_user(hist_store *h, const char *user, size_t ulen);
+/* The user's slot, or -1 if not held. Does not touch the LRU order. */
+int64_t hist_find(const hist_store *h, const char *user, size_t ulen);
+
+const char *hist_user_id(const hist_store *h, uint32_t slot, size_t *len);
+const hist_item *hist_items(const hist_store *h, uint32_t slot, uint32_t *n);
+
+/* Interned items: gid < hist_n_gids. The id string is NUL-terminated. */
+uint32_t hist_n_gids(const hist_store *h);
+const char *hist_gid_str(const hist_store *h, uint32_t gid, size_t *len);
+int64_t hist_gid_find(const hist_store *h, const char *item, size_t ilen);   /* -1 if not interned */
+
+/* Users updated since the last hist_pending_clear, in first-touch order,
+ * each once. */
+const uint32_t *hist_pending(const hist_store *h, size_t *n);
+void hist_pending_clear(hist_store *h);
+
+uint32_t hist_n_users(const hist_store *h);
+const hist_stats *hist_get_stats(const hist_store *h);
+/* Least recently updated user slot (the next to be evicted), -1 if empty: for tests. */
+int64_t hist_lru_tail(const hist_store *h);
+#endif

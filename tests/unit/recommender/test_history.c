@@ -1,0 +1,178 @@
+/* test_history.c — bounded user histories: repeated items merge (ratings
+ * replace, other interactions add up), max_items replaces the oldest entry,
+ * max_users evicts the least recently updated user, max_catalog refuses new
+ * item ids, pending users are listed once in first-touch order, and the hash
+ * tables survive growth and backward-shift deletion (every survivor is still
+ * found after thousands of evictions). */
+#include "../testhelp.h"
+#include <stdio.h>
+#include "../../../stages/recommender/history.h"
+#include "fbrec.h"
+
+#define ADD(h, u, i, w, ts, t) hist_add(h, u, strlen(u), i, strlen(i), w, ts, t)
+
+static const hist_item *find_item(hist_store *h, int64_t slot, const char *item)
+{
+    uint32_t n;
+    const hist_item *it = hist_items(h, (uint32_t)slot, &n);
+    int64_t gid = hist_gid_find(h, item, strlen(item));
+    for (uint32_t i = 0; i < n; i++) if ((int64_t)it[i].gid == gid) return &it[i];
+    return NULL;
+}
+
+static void test_merge(void)
+{
+    hist_limits lim = { 10, 10, 100 };
+    hist_store *h = hist_new(&lim);
+    int64_t s = ADD(h, "u1", "a", 1, 100, EventType_view);
+    CHECK(s >= 0);
+    CHECK_EQ_INT(ADD(h, "u1", "a", 2, 50, EventType_click), s);
+    const hist_item *a = find_item(h, s, "a");
+    CHECK(a != NULL);
+    if (a) {
+        CHECK_NEAR(a->weight, 3.0, 1e-6);
+        CHECK_EQ_INT(a->ts, 100);                 /* the latest time stays */
+        CHECK_EQ_INT(a->types, (1 << EventType_view) | (1 << EventType_click));
+    }
+    ADD(h, "u1", "r", 4, 200, EventType_rating);
+    ADD(h, "u1", "r", 2.5f, 300, EventType_rating);
+    const hist_item *r = find_item(h, s, "r");
+    CHECK(r && fabs(r->weight - 2.5) < 1e-6);     /* a new rating replaces the old one */
+    uint32_t n;
+    hist_items(h, (uint32_t)s, &n);
+    CHECK_EQ_INT(n, 2);
+    CHECK_EQ_INT(hist_n_gids(h), 2);
+    size_t len;
+    CHECK_EQ_STR(hist_gid_str(h, (uint32_t)hist_gid_find(h, "r", 1), &len), "r");
+    CHECK_EQ_INT(len, 1);
+    CHECK_EQ_INT(hist_gid_find(h, "zz", 2), -1);
+    hist_free(h);
+}
+
+static void test_max_items(void)
+{
+    hist_limits lim = { 10, 3, 100 };
+    hist_store *h = hist_new(&lim);
+    /* timestamps out of insertion order: the oldest by ts goes, not the first added */
+    ADD(h, "u", "a", 1, 30, EventType_view);
+    ADD(h, "u", "b", 1, 10, EventType_view);
+    int64_t s = ADD(h, "u", "c", 1, 20, EventType_view);
+    ADD(h, "u", "d", 1, 40, EventType_view);
+    uint32_t n;
+    hist_items(h, (uint32_t)s, &n);
+    CHECK_EQ_INT(n, 3);
+    CHECK(find_item(h, s, "b") == NULL);
+    CHECK(find_item(h, s, "a") && find_item(h, s, "c") && find_item(h, s, "d"));
+    CHECK_EQ_INT(hist_get_stats(h)->entries_dropped, 1);
+    ADD(h, "u", "e", 1, 50, EventType_view);
+    CHECK(find_item(h, s, "c") == NULL);
+    CHECK_EQ_INT(hist_get_stats(h)->entries_dropped, 2);
+    hist_free(h);
+}
+
+static void test_lru(void)
+{
+    hist_limits lim = { 3, 4, 100 };
+    hist_store *h = hist_new(&lim);
+    ADD(h, "u1", "a", 1, 1, EventType_view);
+    ADD(h, "u2", "a", 1, 2, EventType_view);
+    ADD(h, "u3", "a", 1, 3, EventType_view);
+    hist_pending_clear(h);
+    ADD(h, "u1", "b", 1, 4, EventType_view);    /* u1 becomes the most recent: u2 is the tail */
+    CHECK_EQ_INT(hist_lru_tail(h), hist_find(h, "u2", 2));
+    ADD(h, "u4", "a", 1, 5, EventType_view);
+    CHECK_EQ_INT(hist_find(h, "u2", 2), -1);
+    CHECK(hist_find(h, "u1", 2) >= 0 && hist_find(h, "u3", 2) >= 0 && hist_find(h, "u4", 2) >= 0);
+    CHECK_EQ_INT(hist_n_users(h), 3);
+    CHECK_EQ_INT(hist_get_stats(h)->evictions, 1);
+    CHECK_EQ_INT(hist_get_stats(h)->evicted_pending, 0);
+    /* the newcomer starts with an empty history, not u2's */
+    uint32_t n;
+    hist_items(h, (uint32_t)hist_find(h, "u4", 2), &n);
+    CHECK_EQ_INT(n, 1);
+    size_t np;
+    const uint32_t *p = hist_pending(h, &np);
+    CHECK_EQ_INT(np, 2);
+    if (np == 2) {
+        CHECK_EQ_STR(hist_user_id(h, p[0], NULL), "u1");
+        CHECK_EQ_STR(hist_user_id(h, p[1], NULL), "u4");
+    }
+    hist_free(h);
+}
+
+static void test_pending_once(void)
+{
+    hist_limits lim = { 100, 4, 100 };
+    hist_store *h = hist_new(&lim);
+    for (int i = 0; i < 10; i++) ADD(h, "x", "a", 1, i, EventType_click);
+    ADD(h, "y", "a", 1, 1, EventType_click);
+    ADD(h, "x", "b", 1, 1, EventType_click);
+    size_t np;
+    hist_pending(h, &np);
+    CHECK_EQ_INT(np, 2);
+    hist_pending_clear(h);
+    hist_pending(h, &np);
+    CHECK_EQ_INT(np, 0);
+    CHECK(hist_user(h, "z", 1) >= 0);            /* batch users are not pending */
+    hist_pending(h, &np);
+    CHECK_EQ_INT(np, 0);
+    ADD(h, "x", "c", 1, 1, EventType_click);
+    hist_pending(h, &np);
+    CHECK_EQ_INT(np, 1);
+    hist_free(h);
+}
+
+static void test_catalog_full(void)
+{
+    hist_limits lim = { 10, 10, 2 };
+    hist_store *h = hist_new(&lim);
+    CHECK(ADD(h, "u", "a", 1, 1, EventType_view) >= 0);
+    CHECK(ADD(h, "u", "b", 1, 1, EventType_view) >= 0);
+    CHECK_EQ_INT(ADD(h, "u", "c", 1, 1, EventType_view), -1);
+    CHECK_EQ_INT(hist_get_stats(h)->catalog_full, 1);
+    CHECK(ADD(h, "v", "a", 1, 1, EventType_view) >= 0);   /* known ids still work */
+    uint32_t n;
+    hist_items(h, (uint32_t)hist_find(h, "u", 1), &n);
+    CHECK_EQ_INT(n, 2);
+    hist_free(h);
+}
+
+/* Many users through a small store: the tables grow, thousands of
+ * evictions exercise backward-shift deletion; every held user must be found
+ * with its own items, and exactly the last max_users users are held. */
+static void test_churn(void)
+{
+    hist_limits lim = { 500, 2, 100000 };
+    hist_store *h = hist_new(&lim);
+    char u[32], it[32];
+    int total = 20000;
+    for (int i = 0; i < total; i++) {
+        snprintf(u, sizeof u, "user-%d", i);
+        snprintf(it, sizeof it, "item-%d", i % 1000);
+        ADD(h, u, it, 1, i, EventType_view);
+        if (i % 97 == 0) hist_pending_clear(h);
+    }
+    CHECK_EQ_INT(hist_n_users(h), 500);
+    CHECK_EQ_INT(hist_get_stats(h)->evictions, total - 500);
+    int found = 0, right = 0;
+    for (int i = 0; i < total; i++) {
+        snprintf(u, sizeof u, "user-%d", i);
+        int64_t s = hist_find(h, u, strlen(u));
+        if (s < 0) continue;
+        found++;
+        if (i >= total - 500) {
+            snprintf(it, sizeof it, "item-%d", i % 1000);
+            uint32_t n;
+            const hist_item *e = hist_items(h, (uint32_t)s, &n);
+            size_t l;
+            const char *name = n == 1 ? hist_gid_str(h, e[0].gid, &l) : NULL;
+            if (name && !strcmp(name, it) && !strcmp(hist_user_id(h, (uint32_t)s, NULL), u)) right++;
+        }
+    }
+    CHECK_EQ_INT(found, 500);
+    CHECK_EQ_INT(right, 500);
+    CHECK_EQ_INT(hist_n_gids(h), 1000);
+    hist_free(h);
+}
+
+TEST_MAIN(test_merge, test_max_items, test_lru, test_pending_once, test_catalog_full, test_churn)
