@@ -30,11 +30,11 @@ PREFIX  ?= /usr/local
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -MMD -MP -Ilibstream -I$(GEN) -pthread
+override CFLAGS += -std=gnu11 $(WARN) -MMD -MP -Ilibstream -I$(GEN) -pthread
 LDLIBS  := -lrdkafka -lzstd -lsqlite3 -lhiredis -lyaml -lm -pthread
 ifeq ($(SAN),1)
-CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+override CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+override LDFLAGS += -fsanitize=address,undefined
 endif
 
 ifneq ($(V),1)

@@ -204,7 +204,16 @@ int rpipe_open(rpipe *p, const redis_uri *u, int depth, const char *const *scrip
     p->on_error = on_error; p->ctx = ctx;
     p->stop_grace_us = 10000000;
     srand48((long)now_us());
-    return reconnect(p, 1);
+    /* One try now, so that a refusal (auth, db) fails at start; a server that
+     * is not up yet is retried when there is something to write, so an idle
+     * or empty input never waits for Redis. */
+    int rc = try_connect(p);
+    if (rc == -2) return -1;
+    if (rc == -1) {
+        if (p->c) { redisFree(p->c); p->c = NULL; }
+        log_warn("Redis not reachable yet; retrying when there is something to write");
+    }
+    return 0;
 }
 
 const char *rpipe_sha(const rpipe *p, int script) { return p->sha[script]; }
@@ -252,6 +261,8 @@ static int wait_until(rpipe *p, int max_in_flight)
 
 rpipe_slot *rpipe_next_slot(rpipe *p)
 {
+    /* connect before the caller builds the command: EVALSHA needs the script sha */
+    if (!p->c && reconnect(p, 1)) return NULL;
     if (p->count == p->cap && wait_until(p, p->cap / 2) < 0) return NULL;
     rpipe_slot *s = &p->ring[(p->head + p->count) % p->cap];
     s->cmd.len = s->raw.len = s->key.len = 0;

@@ -58,7 +58,8 @@ typedef struct rpipe {
     double last_batch_latency_s;
 } rpipe;
 
-/* Connect (retrying with backoff until it works or a stop is requested). */
+/* Set up and try to connect once; a refused login fails here, an absent
+ * server is retried with backoff when the first command is queued. */
 int rpipe_open(rpipe *p, const redis_uri *u, int depth, const char *const *scripts,
                int nscripts, rpipe_error_fn on_error, void *ctx);
 /* The slot for the next command (waits for replies if the ring is full). */
