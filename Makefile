@@ -17,6 +17,9 @@
 #   tests/fuzz/fuzz_X.c, tests/fuzz/STAGE/fuzz_X.c -> fuzz/... (clang, libFuzzer)
 # Variables: CC=clang, SAN=1 (sanitizers), BUILD=dir, V=1 (verbose).
 
+# Parallel by default: a plain `make` (and `make test` in CI) uses every core.
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+
 CC      ?= cc
 SAN     ?= 0
 ifeq ($(SAN),1)
