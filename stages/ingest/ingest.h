@@ -32,6 +32,10 @@ enum { ING_OUT = 0, ING_BAD = 1, ING_DUP = 2, ING_MORE = 3, ING_HEADER = 4, ING_
 typedef int (*ingest_emit_fn)(void *ctx, const fb_desc *d, const void *rec,
                               const void *key, size_t keylen);
 
+/* Labels ingest adds itself at most per line (endpoint + status_class,
+ * model_id + model_version), beyond --max-attrs. */
+#define ING_BUILTIN_LABELS 4
+
 /* Column mapping of --map: target field name -> CSV column name. */
 #define INGEST_MAX_MAP 32
 typedef struct ingest_map { char field[32]; char column[128]; } ingest_map;
@@ -77,8 +81,10 @@ typedef struct ingest {
     arena ar;
     dedup dd;
     ratelimit rl;
-    KeyValue *kv;               /* max_attrs + a few: attrs or labels of the line */
+    KeyValue *kv;               /* max_attrs + ING_BUILTIN_LABELS: attrs or labels of the line */
     uint32_t nkv;
+    uint32_t nkv_builtin;       /* labels ingest derived (model_id, endpoint...): not user attrs */
+    const json_node **extra;    /* max_attrs: unknown top-level members of the line */
     Sample *samples;            /* model metrics: one Sample per entry */
     uint32_t samples_cap;
     json_writer jw;             /* arrays kept as JSON text; Sample keys */
@@ -121,7 +127,9 @@ EventType ingest_event_type(const char *s, size_t len);
 /* Epoch number -> µs by magnitude: < 1e11 seconds, < 1e14 milliseconds,
  * < 1e17 microseconds; larger is -1 (not a plausible epoch). */
 int ingest_epoch_us(double v, int64_t *us);
-/* ts from a string: ISO 8601 with zone, or an epoch number in text. 0/-1. */
+/* ts from a string: ISO 8601 with zone (or a bare date, UTC), or an epoch
+ * number in text. 0; -1 neither; -2 a number out of range; -3 ISO 8601
+ * date-time without a zone. */
 int ingest_ts_text(const char *s, size_t len, int64_t *us);
 /* FNV-1a 64 of the bytes, the generated event_id is "h" + 16 hex digits. */
 uint64_t ingest_fnv1a(const void *p, size_t n);

@@ -38,8 +38,8 @@ static const cli_spec spec = {
     .summary = "JSON lines or CSV into Event and Sample records, strict, counted, deduplicated",
     .usage = "ingest [FLAGS]",
     .example = "ingest --in events.jsonl --dead-letter bad.jsonl > events.rec\n"
-               "  ingest --in ratings.csv.zst --in-format csv --event-type rating \\\n"
-               "         --map user_id=userId,item_id=movieId,value=rating,ts=timestamp > ratings.rec",
+               "ingest --in ratings.csv.zst --in-format csv --event-type rating \\\n"
+               "       --map user_id=userId,item_id=movieId,value=rating,ts=timestamp > ratings.rec",
     .opts = opts,
 };
 

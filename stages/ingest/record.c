@@ -115,11 +115,22 @@ static int ingest_epoch_text(const char *s, size_t len, int64_t *us)
     return 0;
 }
 
+/* A date-time must say its zone (Z, +HH:MM, -HHMM...): a local time is
+ * ambiguous. A bare date (10 characters) is a day in UTC. */
+static int ing_iso_has_zone(const char *s, size_t len)
+{
+    if (len <= 10 || s[len - 1] == 'Z' || s[len - 1] == 'z') return 1;
+    for (size_t i = 11; i < len; i++)
+        if (s[i] == '+' || s[i] == '-') return 1;
+    return 0;
+}
+
 int ingest_ts_text(const char *s, size_t len, int64_t *us)
 {
     int rc = ingest_epoch_text(s, len, us);
     if (rc != -1) return rc;
-    return time_parse_iso(s, len, us) ? -1 : 0;
+    if (time_parse_iso(s, len, us)) return -1;
+    return ing_iso_has_zone(s, len) ? 0 : -3;
 }
 
 /* ---- refusal ---------------------------------------------------------------- */
@@ -253,8 +264,13 @@ static int ing_get_ts(ingest *g, const ing_val *ts, const ing_val *alt, int64_t 
     if (rc == -1)
         return ing_bad(g, "bad_timestamp", "%s '%.60s' is neither ISO 8601 with a zone nor an epoch number",
                        v->name, s);
-    if (rc == -2 || us < 0)
-        return ing_bad(g, "implausible_timestamp", "%s '%.60s' is not a plausible time (before 1970 or beyond year 5000)",
+    if (rc == -3)
+        return ing_bad(g, "bad_timestamp", "%s '%.60s' has no zone (add Z or +HH:MM: a local time is ambiguous)",
+                       v->name, s);
+    /* 0 is the epoch itself: an unset clock, and the records' "no ts" */
+    if (rc == -2 || us <= 0)
+        return ing_bad(g, "implausible_timestamp",
+                       "%s '%.60s' is not a plausible time (not after 1970-01-01T00:00:00Z, or beyond year 5000)",
                        v->name, s);
     if (us > now + g->c.max_skew_us) {
         char a[40], b[40];
@@ -271,17 +287,36 @@ static int ing_get_ts(ingest *g, const ing_val *ts, const ing_val *alt, int64_t 
 int ingest_kv_add(ingest *g, const char *key, uint32_t keylen, const char *val, uint32_t vallen,
                       const char *what)
 {
-    if (g->nkv >= g->c.max_attrs + 4)
+    if (g->nkv >= g->c.max_attrs + g->nkv_builtin)
         return ing_bad(g, "too_long", "more than %u %s (--max-attrs)", g->c.max_attrs, what);
     if (keylen > g->c.max_string || vallen > g->c.max_string)
         return ing_bad(g, "too_long", "%s %.60s is %u bytes, over the %zu-byte limit (--max-string)", what,
                        key, keylen > g->c.max_string ? keylen : vallen, g->c.max_string);
     if (!json_utf8_valid(val, vallen) || !json_utf8_valid(key, keylen))
         return ing_bad(g, "bad_utf8", "%s %.60s is not valid UTF-8", what, key);
+    if (memchr(key, 0, keylen) || memchr(val, 0, vallen))
+        return ing_bad(g, "wrong_type", "%s %.60s contains a NUL character", what, key);
     g->kv[g->nkv].key = FB_STRN(key, keylen);
     g->kv[g->nkv].value = FB_STRN(val, vallen);
     g->nkv++;
     return 0;
+}
+
+/* A label ingest itself derives (model_id, endpoint, status_class...): it
+ * replaces a user label of the same key, and does not count against
+ * --max-attrs (at most ING_BUILTIN_LABELS per line). */
+static int ing_label_set(ingest *g, const char *key, uint32_t keylen, const char *val, uint32_t vallen)
+{
+    for (uint32_t i = 0; i < g->nkv; i++)
+        if (g->kv[i].key.len == keylen && !memcmp(g->kv[i].key.ptr, key, keylen)) {
+            if (vallen > g->c.max_string)
+                return ing_bad(g, "too_long", "label %s is %u bytes, over the %zu-byte limit (--max-string)",
+                               key, vallen, g->c.max_string);
+            g->kv[i].value = FB_STRN(val, vallen);
+            return 0;
+        }
+    g->nkv_builtin++;
+    return ingest_kv_add(g, key, keylen, val, vallen, "labels");
 }
 
 /* n as compact JSON; its member name too when with_key. */
@@ -502,8 +537,8 @@ static int ing_model(ingest *g, ing_val *f, int64_t now)
         return ing_bad(g, "wrong_type", "metrics is %s, expected an array of {type, value}", ing_jkind(m->type));
     if (m->len == 0) return ing_bad(g, "missing_field", "metrics is empty");
     if (m->len > 1024) return ing_bad(g, "too_long", "metrics has %u entries, more than 1024", m->len);
-    if ((rc = ingest_kv_add(g, "model_id", 8, model_id.ptr, model_id.len, "labels"))) return rc;
-    if (version.ptr && (rc = ingest_kv_add(g, "model_version", 13, version.ptr, version.len, "labels"))) return rc;
+    if ((rc = ing_label_set(g, "model_id", 8, model_id.ptr, model_id.len))) return rc;
+    if (version.ptr && (rc = ing_label_set(g, "model_version", 13, version.ptr, version.len))) return rc;
     ing_sort_kv(g);
     if (g->samples_cap < m->len) {
         Sample *ns = realloc(g->samples, m->len * sizeof *ns);
@@ -560,9 +595,9 @@ static int ing_request(ingest *g, ing_val *f, int64_t now)
     if ((rc = ing_get_ts(g, &f[F_TS], &f[F_TIMESTAMP], now, &ts))) return rc;
     if (dur < 0) return ing_bad(g, "wrong_type", "duration_ms is %g, expected >= 0", dur);
     /* labels: extras, endpoint; duration also gets status_class */
-    if ((rc = ingest_kv_add(g, "endpoint", 8, endpoint.ptr, endpoint.len, "labels"))) return rc;
-    uint32_t base = g->nkv;
-    if ((rc = ingest_kv_add(g, "status_class", 12, ing_status_class(status), 3, "labels"))) return rc;
+    if ((rc = ing_label_set(g, "endpoint", 8, endpoint.ptr, endpoint.len))) return rc;
+    if ((rc = ing_label_set(g, "status_class", 12, ing_status_class(status), 3))) return rc;
+    uint32_t base = g->nkv - 1;   /* all but status_class */
     ing_sort_kv(g);
     Sample d, e;
     Sample_init(&d);
@@ -617,15 +652,15 @@ static int ing_json_line(ingest *g, const char *line, size_t len, int64_t now)
     ing_val f[ING_NFIELDS];
     memset(f, 0, sizeof f);
     for (int i = 0; i < ING_NFIELDS; i++) f[i].name = ingest_field_names[i];
-    const json_node *extra[64];
+    const json_node **extra = g->extra;
     uint32_t nextra = 0, nextra_all = 0;
     for (const json_node *c = json_child(&g->doc, root); c; c = json_next(&g->doc, c)) {
         int fi = ingest_field_index(c->keystr, c->keylen);
         if (fi >= 0) { if (!f[fi].n) f[fi].n = c; continue; }
-        if (nextra < 64) extra[nextra++] = c;
+        if (nextra < g->c.max_attrs) extra[nextra++] = c;
         nextra_all++;
     }
-    if (nextra_all > g->c.max_attrs || nextra_all > 64)
+    if (nextra_all > g->c.max_attrs)
         return ing_bad(g, "too_long", "%u unknown members, more than --max-attrs %u", nextra_all, g->c.max_attrs);
     int rc;
     if (f[F_EVENT_ID].n && f[F_EVENT_ID].n->type == JSON_STRING)   /* the probe overlaps the work below */
@@ -681,8 +716,9 @@ int ingest_init(ingest *g, const ingest_conf *c, char *err, size_t errlen)
     json_doc_init(&g->doc);
     jw_init(&g->jw);
     arena_init(&g->ar, 0);
-    g->kv = calloc(g->c.max_attrs + 8, sizeof *g->kv);
-    if (!g->kv || dedup_init(&g->dd, g->c.dedup_window)
+    g->kv = calloc(g->c.max_attrs + ING_BUILTIN_LABELS, sizeof *g->kv);
+    g->extra = calloc(g->c.max_attrs, sizeof *g->extra);
+    if (!g->kv || !g->extra || dedup_init(&g->dd, g->c.dedup_window)
         || ratelimit_init(&g->rl, g->c.rate_per_s, g->c.rate_burst, g->c.rate_users)) {
         snprintf(err, errlen, "out of memory (dedup window %llu ids, rate-limit table %u users)",
                  (unsigned long long)g->c.dedup_window, g->c.rate_users);
@@ -707,6 +743,7 @@ void ingest_free(ingest *g)
     dedup_free(&g->dd);
     ratelimit_free(&g->rl);
     free(g->kv);
+    free(g->extra);
     free(g->samples);
     free(g->key);
     ingest_csv_free(g);
@@ -717,6 +754,7 @@ int ingest_line(ingest *g, const char *line, size_t len, int64_t now)
 {
     arena_reset(&g->ar);
     g->nkv = 0;
+    g->nkv_builtin = 0;
     g->reason = NULL;
     g->detail[0] = 0;
     int rc = g->c.csv ? ingest_csv_line(g, line, len, now) : ing_json_line(g, line, len, now);

@@ -52,7 +52,7 @@ done
 grep -q '^streamrec_ingest_duplicates_total{[^}]*} 1$' "$T/m.prom" || fail "duplicates metric: $(grep duplicates "$T/m.prom")"
 grep -q '"lines":17,"ok":4,"refused":12,"duplicates":1' "$T/err" || fail "summary: $(tail -n1 "$T/err")"
 
-# --strict: the first bad line ends the run with exit 1, after the good line before it
+# --strict: the first bad line ends the run with exit 1, naming line and reason
 "$BIN/ingest" --in "$T/in.jsonl" --out "$T/strict.rec" --strict 2>"$T/serr"
 expect_eq "--strict exit status" "$?" 1
 grep -q 'line 2: bad_json' "$T/serr" || fail "--strict message: $(cat "$T/serr")"

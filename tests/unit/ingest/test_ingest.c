@@ -89,6 +89,12 @@ static void test_pieces(void)
     CHECK(ingest_ts_text("2026-11-23T10:00:00.123Z", 24, &us) == 0 && us == 1795428000123000LL);
     CHECK(ingest_ts_text("2026-11-23T12:30:00+02:30", 25, &us) == 0 && us == 1795428000000000LL);
     CHECK(ingest_ts_text("1996-03-29T18:36:55Z", 20, &us) == 0 && us == 828124615000000LL);
+    /* a date-time needs its zone; a bare date is a UTC day */
+    CHECK(ingest_ts_text("2026-11-23T10:00:00", 19, &us) == -3);
+    CHECK(ingest_ts_text("2026-11-23 10:00:00.5", 21, &us) == -3);
+    CHECK(ingest_ts_text("2026-11-23T10:00:00-05:00", 25, &us) == 0 && us == 1795446000000000LL);
+    CHECK(ingest_ts_text("2026-11-23T10:00:00z", 20, &us) == 0 && us == 1795428000000000LL);
+    CHECK(ingest_ts_text("2026-11-23", 10, &us) == 0 && us == 1795392000000000LL);
     CHECK(ingest_ts_text("last tuesday", 12, &us) == -1);
     CHECK(ingest_ts_text("", 0, &us) == -1);
     CHECK(ingest_ts_text("12abc", 5, &us) == -1);
@@ -233,6 +239,26 @@ static void test_samples(void)
                "{\"key\":\"status_class\",\"value\":\"5xx\"}]}\n"
                "Sample request.error{endpoint=/api/r} {\"ts\":1795428000000000,\"name\":\"request.error\",\"value\":1,"
                "\"labels\":[{\"key\":\"endpoint\",\"value\":\"/api/r\"}]}\n");
+    /* labels ingest derives win over user labels of the same key, and do not
+     * count against --max-attrs (8 here: 8 user labels pass, 9 do not) */
+    EXPECT_OUT("{\"endpoint\":\"/a\",\"duration_ms\":1,\"status\":404,\"ts\":1795428000,"
+               "\"metadata\":{\"endpoint\":\"/evil\",\"status_class\":\"9xx\",\"a\":1}}",
+               "Sample request.duration_ms{a=1,endpoint=/a,status_class=4xx} {\"ts\":1795428000000000,"
+               "\"name\":\"request.duration_ms\",\"value\":1,\"labels\":[{\"key\":\"a\",\"value\":\"1\"},"
+               "{\"key\":\"endpoint\",\"value\":\"/a\"},{\"key\":\"status_class\",\"value\":\"4xx\"}]}\n"
+               "Sample request.error{a=1,endpoint=/a} {\"ts\":1795428000000000,\"name\":\"request.error\","
+               "\"labels\":[{\"key\":\"a\",\"value\":\"1\"},{\"key\":\"endpoint\",\"value\":\"/a\"}]}\n");
+    CHECK_EQ_INT(line("{\"model_id\":\"m\",\"model_version\":\"v\",\"metrics\":[{\"type\":\"a\",\"value\":1}],"
+                      "\"labels\":{\"model_id\":\"other\",\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7}}"), ING_OUT);
+    CHECK_MSG(strstr(outbuf, "{model_id=m,model_version=v}") == NULL && strstr(outbuf, "g=7,model_id=m,model_version=v}"),
+              "%s", outbuf);
+    CHECK_EQ_INT(line("{\"endpoint\":\"/a\",\"duration_ms\":1,\"status\":200,"
+                      "\"labels\":{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8}}"), ING_OUT);
+    EXPECT_BAD("{\"endpoint\":\"/a\",\"duration_ms\":1,\"status\":200,"
+               "\"labels\":{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9}}",
+               "too_long", "more than 8 labels");
+    EXPECT_BAD("{\"user_id\":\"u\",\"event_type\":\"v\",\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,"
+               "\"h\":8,\"i\":9}", "too_long", "9 unknown members");
     EXPECT_OUT("{\"endpoint\":\"/x\",\"duration_ms\":1.5,\"status\":200}",
                "Sample request.duration_ms{endpoint=/x,status_class=2xx} {\"ts\":1795428000000000,"
                "\"name\":\"request.duration_ms\",\"value\":1.5,\"labels\":[{\"key\":\"endpoint\",\"value\":\"/x\"},"
@@ -279,6 +305,15 @@ static void test_refusals(void)
     EXPECT_BAD("{\"user_id\":\"u1\",\"event_type\":\"click\",\"ts\":\"2026-11-25T10:00:00Z\"}", "implausible_timestamp",
                "--max-skew");
     EXPECT_BAD("{\"user_id\":\"u1\",\"event_type\":\"click\",\"ts\":-5}", "implausible_timestamp", "ts '-5'");
+    EXPECT_BAD("{\"user_id\":\"u1\",\"event_type\":\"click\",\"ts\":0}", "implausible_timestamp", "ts '0'");
+    EXPECT_BAD("{\"user_id\":\"u1\",\"event_type\":\"click\",\"ts\":\"1970-01-01T00:00:00Z\"}", "implausible_timestamp",
+               "not after 1970");
+    EXPECT_BAD("{\"user_id\":\"u1\",\"event_type\":\"click\",\"ts\":\"2026-11-23T09:00:00\"}", "bad_timestamp",
+               "has no zone");
+    EXPECT_BAD("{\"user_id\":\"u1\",\"event_type\":\"click\",\"metadata\":{\"k\\u0000\":\"v\"}}", "wrong_type",
+               "NUL character");
+    EXPECT_BAD("{\"user_id\":\"u1\",\"event_type\":\"click\",\"note\":\"a\\u0000b\"}", "wrong_type",
+               "attrs note contains a NUL");
     /* future within the skew is fine; old history is fine */
     CHECK_EQ_INT(line("{\"user_id\":\"u1\",\"event_type\":\"click\",\"ts\":\"2026-11-24T09:00:00Z\"}"), ING_OUT);
     CHECK_EQ_INT(line("{\"user_id\":\"u2\",\"event_type\":\"rating\",\"ts\":828124615}"), ING_OUT);
