@@ -637,3 +637,62 @@ fail:
     model_free(m);
     return NULL;
 }
+
+/* ---- top k ------------------------------------------------------------- */
+
+static int better(const float *s, uint32_t a, uint32_t b)
+{
+    return s[a] > s[b] || (s[a] == s[b] && a < b);
+}
+
+size_t model_topk(const float *scores, uint32_t n, size_t k, const uint8_t *skip, uint32_t *out)
+{
+    /* min-heap of the k best so far in out[0..h) (worst at the root) */
+    size_t h = 0;
+    if (!k) return 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if ((skip && skip[i]) || !(scores[i] > -INFINITY)) continue;
+        if (h == k && !better(scores, i, out[0])) continue;
+        size_t c;
+        if (h < k) {
+            c = h++;
+            while (c > 0) {         /* sift up */
+                size_t p = (c - 1) / 2;
+                if (!better(scores, out[p], i)) break;
+                out[c] = out[p];
+                c = p;
+            }
+            out[c] = i;
+        } else {
+            c = 0;                  /* replace the root, sift down */
+            for (;;) {
+                size_t l = 2 * c + 1, w = c;
+                uint32_t wv = i;
+                if (l < h && better(scores, wv, out[l])) { w = l; wv = out[l]; }
+                if (l + 1 < h && better(scores, wv, out[l + 1])) { w = l + 1; }
+                if (w == c) break;
+                out[c] = out[w];
+                c = w;
+            }
+            out[c] = i;
+        }
+    }
+    /* heap sort: repeatedly move the worst to the end */
+    for (size_t e = h; e > 1; e--) {
+        uint32_t worst = out[0];
+        uint32_t last = out[e - 1];
+        size_t c = 0, m = e - 1;
+        for (;;) {
+            size_t l = 2 * c + 1, w = c;
+            uint32_t wv = last;
+            if (l < m && better(scores, wv, out[l])) { w = l; wv = out[l]; }
+            if (l + 1 < m && better(scores, wv, out[l + 1])) { w = l + 1; }
+            if (w == c) break;
+            out[c] = out[w];
+            c = w;
+        }
+        out[c] = last;
+        out[e - 1] = worst;
+    }
+    return h;
+}

@@ -12,8 +12,8 @@
  * It is replaced atomically (temp file in the same directory, fsync, rename),
  * so a serving process can reload it at any moment.
  *
- * Additions beyond the agreed shape: event_weight() (below), model_load_db()
- * is not public; model_param() reads a numeric parameter for diagnostics. */
+ * Additions beyond the agreed shape: event_weight(), model_topk() (top-k
+ * selection for lists) and model_param() (a training parameter). */
 #ifndef STREAMREC_REC_MODEL_H
 #define STREAMREC_REC_MODEL_H
 #include <stddef.h>
@@ -53,6 +53,11 @@ void model_score(const rec_model *m, const hist_entry *h, size_t n, float *score
  *   clamped to [0.5, 5]; a missing value counts 1), custom 1;
  *   impression and exposure 0 = ignored (not an interaction). */
 float event_weight(int8_t event_type, double value);
+
+/* The k best items by score, best first, skipping items with skip[i] != 0
+ * (skip may be NULL) and items scored -INFINITY or NaN. Ties go to the
+ * lower index. Returns the count (< k if fewer items qualify). */
+size_t model_topk(const float *scores, uint32_t n, size_t k, const uint8_t *skip, uint32_t *out);
 
 /* A numeric parameter recorded at training ("ease.lambda"...), or def. */
 double model_param(const rec_model *m, const char *key, double def);
