@@ -2,18 +2,304 @@
  *
  *   recommender train ...   Event records -> model file (train.h)
  *   recommender eval ...    offline evaluation on a held-out split (eval.h)
- *   recommender [serve] ... streaming serving and the --users batch (serve.h)
+ *   recommender [serve] ... Event records in, Recommendation records out
+ *                           (this file: flags, the loop, micro-batches,
+ *                           reload, metrics; the engine is serve.c), or the
+ *                           users batch with --users (batch.c)
  *
- * See README.md. */
+ * Delivery: the input position is committed (stream_sync) only right after
+ * a flush, when no user is pending, so every event whose list was not yet
+ * written is read again after a crash. See README.md. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "batch.h"
+#include "cli.h"
 #include "eval.h"
+#include "log.h"
+#include "metrics.h"
+#include "model.h"
+#include "sdnotify.h"
 #include "serve.h"
+#include "sig.h"
+#include "stream.h"
+#include "timefmt.h"
 #include "train.h"
+
+static cli_common common;
+static const char *opt_model, *opt_rules, *opt_users;
+static int64_t opt_top, opt_flush, opt_max_batch, opt_max_users, opt_max_history, opt_max_catalog, opt_threads;
+static int opt_check;
+
+static const cli_opt serve_opts[] = {
+    { "model", 'm', CLI_STR, &opt_model, NULL, "MODEL.db",
+      "model file made by `recommender train` (required); reloaded on SIGHUP and when the file changes", 0, 0 },
+    { "top", 'n', CLI_INT, &opt_top, "10", "N", "items per list", 1, 1000 },
+    { "flush-interval", 'f', CLI_DURATION, &opt_flush, "1s", "DURATION",
+      "micro-batch: lists for the users seen are written this long after the batch's first event "
+      "(and at end of input, and when --max-batch users are pending)", 0, 3600e6 },
+    { "max-batch", 0, CLI_INT, &opt_max_batch, "10000", "N", "users per micro-batch at most", 1, 10000000 },
+    { "max-users", 0, CLI_INT, &opt_max_users, "1000000", "N",
+      "user histories held; past it the least recently updated user is evicted (counted)", 1, 1e9 },
+    { "max-history", 0, CLI_INT, &opt_max_history, "200", "N",
+      "interactions kept per user; past it the oldest is replaced (counted)", 1, 100000 },
+    { "max-catalog", 0, CLI_INT, &opt_max_catalog, "10000000", "N",
+      "distinct item ids remembered; past it events about new items are refused (counted)", 1, 1e9 },
+    { "rules", 'r', CLI_STR, &opt_rules, NULL, "RULES.yaml",
+      "business rules: filters, boosts, diversity (see README.md); re-read on SIGHUP", 0, 0 },
+    { "users", 'u', CLI_STR, &opt_users, NULL, "FILE|-",
+      "batch: one list per user_id in FILE (one per line), history from --in if given", 0, 0 },
+    { "threads", 't', CLI_INT, &opt_threads, "1", "N", "scoring threads per micro-batch", 1, 64 },
+    { "check", 0, CLI_BOOL, &opt_check, NULL, NULL, "load the model and the rules, print what they hold, exit", 0, 0 },
+    { 0 }
+};
+
+static const cli_spec serve_spec = {
+    .stage = "recommender",
+    .summary = "recommendations on a stream: Event records in, Recommendation records (top N per user seen) out; "
+               "subcommands train and eval",
+    .usage = "recommender [serve] --model MODEL.db [FLAGS]\n"
+             "       recommender train --in EVENTS --model MODEL.db [FLAGS]   (recommender train --help)\n"
+             "       recommender eval --in EVENTS [FLAGS]                     (recommender eval --help)",
+    .example = "recommender train --in events.rec --model model.db\n"
+               "  recommender --model model.db --rules rules.yaml < events.rec | fbcat\n"
+               "  recommender --model model.db --users users.txt --top 20 > recs.rec",
+    .opts = serve_opts,
+};
+
+typedef struct serve_main {
+    serve *s;
+    stream_out *out;
+    metrics_series *m_events, *m_notint, *m_other, *m_unknown, *m_lists, *m_short, *m_empty;
+    metrics_series *m_users, *m_evict, *m_evict_pend, *m_hdrop, *m_catfull;
+    metrics_series *m_reloads, *m_reload_fail, *m_items, *m_filtered, *m_boosted, *m_divskip;
+    metrics_series *m_q50, *m_q90, *m_q99, *m_q999, *m_max, *m_rate;
+    serve_stats last;
+    hist_stats hlast;
+    rules_counts rlast;
+    uint64_t other, other_last;
+} serve_main;
+
+static int emit_rec(void *ctx, const Recommendation *rec)
+{
+    serve_main *a = ctx;
+    return stream_write(a->out, &Recommendation_desc, rec, rec->user_id.ptr, rec->user_id.len);
+}
+
+#define DELTA(series, now, before) metrics_add(series, (double)((now) - (before)))
+
+static void update_metrics(serve_main *a)
+{
+    const serve_stats *st = serve_get_stats(a->s);
+    DELTA(a->m_events, st->events, a->last.events);
+    DELTA(a->m_notint, st->not_interaction, a->last.not_interaction);
+    DELTA(a->m_unknown, st->unknown_items, a->last.unknown_items);
+    DELTA(a->m_lists, st->lists, a->last.lists);
+    DELTA(a->m_short, st->short_lists, a->last.short_lists);
+    DELTA(a->m_empty, st->empty_lists, a->last.empty_lists);
+    DELTA(a->m_reloads, st->reloads, a->last.reloads);
+    DELTA(a->m_reload_fail, st->reload_failures, a->last.reload_failures);
+    DELTA(a->m_other, a->other, a->other_last);
+    a->last = *st;
+    a->other_last = a->other;
+    const hist_store *h = serve_history(a->s);
+    const hist_stats *hs = hist_get_stats(h);
+    DELTA(a->m_evict, hs->evictions, a->hlast.evictions);
+    DELTA(a->m_evict_pend, hs->evicted_pending, a->hlast.evicted_pending);
+    DELTA(a->m_hdrop, hs->entries_dropped, a->hlast.entries_dropped);
+    DELTA(a->m_catfull, hs->catalog_full, a->hlast.catalog_full);
+    a->hlast = *hs;
+    const rules_counts *rc = serve_rules_counts(a->s);
+    DELTA(a->m_filtered, rc->filtered, a->rlast.filtered);
+    DELTA(a->m_boosted, rc->boosted, a->rlast.boosted);
+    DELTA(a->m_divskip, rc->diversity_skipped, a->rlast.diversity_skipped);
+    a->rlast = *rc;
+    metrics_set(a->m_users, hist_n_users(h));
+    metrics_set(a->m_q50, serve_latency_quantile(a->s, 0.5));
+    metrics_set(a->m_q90, serve_latency_quantile(a->s, 0.9));
+    metrics_set(a->m_q99, serve_latency_quantile(a->s, 0.99));
+    metrics_set(a->m_q999, serve_latency_quantile(a->s, 0.999));
+    metrics_set(a->m_max, serve_latency_max(a->s));
+    if (st->score_seconds > 0) metrics_set(a->m_rate, (double)st->lists / st->score_seconds);
+    metrics_tick();
+}
+
+static void register_metrics(serve_main *a)
+{
+    a->m_events = metrics_counter("streamrec_recommender_events_total", "interactions recorded into user histories");
+    a->m_notint = metrics_counter_l("streamrec_recommender_ignored_total", "records not used", "reason", "not_interaction");
+    a->m_other = metrics_counter_l("streamrec_recommender_ignored_total", "records not used", "reason", "other_type");
+    a->m_unknown = metrics_counter("streamrec_recommender_unknown_items_total",
+                                   "interactions with items the current model does not know");
+    a->m_lists = metrics_counter("streamrec_recommender_lists_total", "Recommendation records written");
+    a->m_short = metrics_counter("streamrec_recommender_short_lists_total", "lists shorter than --top (rules or catalogue)");
+    a->m_empty = metrics_counter("streamrec_recommender_empty_lists_total", "lists with no item");
+    a->m_users = metrics_gauge("streamrec_recommender_users", "user histories held");
+    a->m_evict = metrics_counter("streamrec_recommender_user_evictions_total", "users evicted past --max-users");
+    a->m_evict_pend = metrics_counter("streamrec_recommender_user_evictions_pending_total",
+                                      "evicted users whose list was still pending");
+    a->m_hdrop = metrics_counter("streamrec_recommender_history_dropped_total", "interactions replaced past --max-history");
+    a->m_catfull = metrics_counter("streamrec_recommender_catalog_full_total", "events refused past --max-catalog");
+    a->m_reloads = metrics_counter("streamrec_recommender_model_reloads_total", "model swaps");
+    a->m_reload_fail = metrics_counter("streamrec_recommender_model_reload_failures_total",
+                                       "model files that failed to load (old model kept)");
+    a->m_items = metrics_gauge("streamrec_recommender_model_items", "items in the current model");
+    a->m_filtered = metrics_counter("streamrec_recommender_rule_filtered_total", "items removed by filter rules");
+    a->m_boosted = metrics_counter("streamrec_recommender_rule_boosted_total", "candidates boosted");
+    a->m_divskip = metrics_counter("streamrec_recommender_rule_diversity_skipped_total", "candidates skipped by diversity");
+    const char *h = "scoring time per list (model_score + rules), seconds";
+    a->m_q50 = metrics_gauge_l("streamrec_recommender_list_seconds", h, "quantile", "0.5");
+    a->m_q90 = metrics_gauge_l("streamrec_recommender_list_seconds", h, "quantile", "0.9");
+    a->m_q99 = metrics_gauge_l("streamrec_recommender_list_seconds", h, "quantile", "0.99");
+    a->m_q999 = metrics_gauge_l("streamrec_recommender_list_seconds", h, "quantile", "0.999");
+    a->m_max = metrics_gauge("streamrec_recommender_list_seconds_max", "slowest list, seconds");
+    a->m_rate = metrics_gauge("streamrec_recommender_lists_per_thread_second",
+                              "lists scored per second of scoring thread time");
+}
+
+/* --in given on the command line (the users batch reads history only then). */
+static int in_given(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) break;
+        if (!strcmp(argv[i], "--in") || !strncmp(argv[i], "--in=", 5)) return 1;
+    }
+    return 0;
+}
+
+static int do_flush(serve_main *a, stream_in *in, int force_reload)
+{
+    int rl = serve_reload_check(a->s, force_reload);
+    if (rl == 1) metrics_set(a->m_items, serve_model_items(a->s));
+    if (serve_flush(a->s, emit_rec, a)) return -1;
+    if (stream_sync(in, a->out)) return -1;
+    update_metrics(a);
+    return 0;
+}
+
+static void log_done(serve_main *a, uint64_t batch_users)
+{
+    const serve_stats *st = serve_get_stats(a->s);
+    const hist_stats *hs = hist_get_stats(serve_history(a->s));
+    log_kv(LOG_INFO, "done",
+           "\"events\":%llu,\"not_interaction\":%llu,\"other_type\":%llu,\"unknown_items\":%llu,"
+           "\"lists\":%llu,\"short_lists\":%llu,\"batch_users\":%llu,\"users\":%u,\"evictions\":%llu,"
+           "\"history_dropped\":%llu,\"reloads\":%llu,\"reload_failures\":%llu,"
+           "\"score_seconds\":%.3f,\"lists_per_thread_second\":%.0f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f",
+           (unsigned long long)st->events, (unsigned long long)st->not_interaction, (unsigned long long)a->other,
+           (unsigned long long)st->unknown_items, (unsigned long long)st->lists,
+           (unsigned long long)st->short_lists, (unsigned long long)batch_users, hist_n_users(serve_history(a->s)),
+           (unsigned long long)hs->evictions, (unsigned long long)hs->entries_dropped,
+           (unsigned long long)st->reloads, (unsigned long long)st->reload_failures, st->score_seconds,
+           st->score_seconds > 0 ? (double)st->lists / st->score_seconds : 0.0,
+           serve_latency_quantile(a->s, 0.5) * 1e6, serve_latency_quantile(a->s, 0.99) * 1e6,
+           serve_latency_max(a->s) * 1e6);
+}
+
+static int serve_cmd(int argc, char **argv)
+{
+    int first = cli_parse(argc, argv, &serve_spec, &common);
+    if (first < argc) cli_usage_error(&serve_spec, "unexpected argument '%s'", argv[first]);
+    if (!opt_model) cli_usage_error(&serve_spec, "--model: required (make one with `recommender train`)");
+    int events_in = !opt_users || in_given(argc, argv);
+    if (opt_users && events_in && !strcmp(opt_users, "-") && !strcmp(common.in, "-"))
+        cli_usage_error(&serve_spec, "--users -: stdin cannot carry both the users and the --in events");
+    if (opt_max_batch >= opt_max_users)
+        cli_usage_error(&serve_spec, "--max-batch (%lld) must be below --max-users (%lld), so no pending user is evicted",
+                        (long long)opt_max_batch, (long long)opt_max_users);
+    cli_start(&serve_spec, &common);
+
+    serve_conf conf = {
+        .model_path = opt_model, .rules_path = opt_rules, .top = (uint32_t)opt_top,
+        .limits = { (uint32_t)opt_max_users, (uint32_t)opt_max_history, (uint32_t)opt_max_catalog },
+        .threads = (uint32_t)opt_threads,
+    };
+    char err[600];
+    int usage;
+    serve_main a = {0};
+    a.s = serve_new(&conf, err, sizeof err, &usage);
+    if (!a.s) {
+        if (usage) { fprintf(stderr, "recommender: %s\n", err); metrics_shutdown(); return 2; }
+        log_error("%s", err);
+        metrics_shutdown();
+        return 1;
+    }
+    register_metrics(&a);
+    metrics_set(a.m_items, serve_model_items(a.s));
+    if (opt_check) {
+        rules *r = opt_rules ? rules_load(opt_rules, err, sizeof err) : rules_default();
+        char desc[1024] = "";
+        if (r) rules_describe(r, desc, sizeof desc);
+        printf("model %s: version %s, %u items\nrules: %s\n", opt_model, serve_model_version(a.s),
+               serve_model_items(a.s), desc);
+        rules_free(r);
+        serve_free(a.s);
+        metrics_shutdown();
+        return 0;
+    }
+    log_info("serving model %s (version %s), top %lld, flush every %lld ms", opt_model, serve_model_version(a.s),
+             (long long)opt_top, (long long)(opt_flush / 1000));
+    int status = 1, rc = 0;
+    uint64_t batch_users = 0;
+    stream_in *in = NULL;
+    if (events_in && !(in = stream_in_open(common.in, &common))) goto done;
+    a.out = stream_out_open(common.out, &common);
+    if (!a.out) goto done;
+    sd_ready();
+
+    if (in) {
+        stream_rec r;
+        int64_t batch_start = 0;
+        while ((rc = stream_in_next(in, &r)) == 1) {
+            if (r.type == &Event_desc) {
+                const char *why;
+                if (serve_event(a.s, &r.as.event, &why) < 0)
+                    stream_reject(in, &r.pos, "bad_event", why, r.data, r.len);
+            } else {
+                a.other++;
+            }
+            if (opt_users) continue;                 /* batch: history only */
+            size_t pend = serve_pending(a.s);
+            int64_t now = mono_us();
+            if (pend && !batch_start) batch_start = now;
+            int hup = sig_reload_requested();
+            if (pend && (now - batch_start >= opt_flush || pend >= (size_t)opt_max_batch || hup)) {
+                if (do_flush(&a, in, hup) < 0) { rc = -1; break; }
+                batch_start = 0;
+            } else if (hup) {
+                serve_reload_check(a.s, 1);
+            } else if (stream_sync_due(in)) {
+                if (!pend && stream_sync(in, a.out)) { rc = -1; break; }
+                update_metrics(&a);
+                sd_status("%llu events, %llu lists, model %s", (unsigned long long)serve_get_stats(a.s)->events,
+                          (unsigned long long)serve_get_stats(a.s)->lists, serve_model_version(a.s));
+            }
+        }
+        if (rc == 0 && !opt_users && do_flush(&a, in, sig_reload_requested()) < 0) rc = -1;
+    }
+    if (rc == 0 && opt_users) {
+        serve_forget_pending(a.s);
+        serve_reload_check(a.s, sig_reload_requested());
+        if (batch_run(a.s, opt_users, &common, (size_t)opt_max_batch, emit_rec, &a, &batch_users) < 0) rc = -1;
+        else if (stream_flush(a.out)) rc = -1;
+        if (rc == 0 && in && stream_sync(in, a.out)) rc = -1;
+    }
+    update_metrics(&a);
+    if (rc == 0) status = 0;
+    log_done(&a, batch_users);
+done:
+    if (in) stream_in_close(in);
+    if (a.out && stream_out_close(a.out) != 0) status = 1;
+    sd_stopping();
+    serve_free(a.s);
+    metrics_shutdown();
+    return status;
+}
 
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "train")) return train_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "eval")) return eval_main(argc - 1, argv + 1);
-    if (argc > 1 && !strcmp(argv[1], "serve")) return serve_main(argc - 1, argv + 1);
-    return serve_main(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "serve")) return serve_cmd(argc - 1, argv + 1);
+    return serve_cmd(argc, argv);
 }

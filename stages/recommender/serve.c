@@ -1,11 +1,499 @@
-/* serve.c — serving mode (serve.h). Work in progress: the streaming loop
- * lands in the next commit. */
-#include <stdio.h>
+/* serve.c — the serving engine (serve.h): histories, the current model and
+ * its bound rules, micro-batch scoring on worker threads, model swap.
+ *
+ * Items: the history interns item ids (gid); `map` translates gid -> index
+ * in the current model (-1 unknown), extended as new gids appear and
+ * rebuilt whole on a swap, so one lookup per distinct item per model.
+ *
+ * Latency: every list's scoring time (model_score + rules_rank) goes into a
+ * log-linear histogram: 64 ns buckets up to 262 µs, then one bucket per
+ * power of two, which is what the quantiles in the metrics file come from. */
 #include "serve.h"
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "log.h"
+#include "model.h"
+#include "timefmt.h"
 
-int serve_main(int argc, char **argv)
+#define LAT_LINEAR 4096               /* buckets of 64 ns */
+#define LAT_BUCKETS (LAT_LINEAR + 48)
+#define RULES_REBIND_S 3600           /* "new items" horizon moves with the clock */
+
+typedef struct worker {
+    model_scratch *ms;
+    rules_scratch *rs;
+    float *scores;
+    hist_entry *he; rules_hist *rh; size_t hcap;
+    /* job */
+    struct serve *s;
+    const uint32_t *slots;            /* UINT32_MAX: a user without history */
+    size_t from, to;
+    double secs;
+    pthread_t tid;
+} worker;
+
+typedef struct file_id { dev_t dev; ino_t ino; off_t size; struct timespec mtime; } file_id;
+
+struct serve {
+    serve_conf conf;
+    hist_store *hist;
+    rec_model *model;
+    rules *rules;
+    rules_bound *rb;
+    int64_t bound_at;                 /* epoch s */
+    int32_t *map; uint32_t map_n, map_cap;
+    file_id loaded, failed;
+    int have_failed;
+    worker *w; uint32_t nw;
+    /* batch output */
+    rules_pick *picks; uint32_t *npicks; uint64_t *lat_ns; uint32_t *bslots; size_t bcap;
+    ScoredItem *items;
+    rules_counts rc_total;            /* counts of workers freed by swaps */
+    uint64_t lat[LAT_BUCKETS];
+    uint64_t lat_n, lat_max;
+    serve_stats st;
+};
+
+/* ---- model bookkeeping ---- */
+
+static int file_stat(const char *path, file_id *id)
 {
-    (void)argc;
-    fprintf(stderr, "%s: serving is not built yet\n", argv[0]);
+    struct stat sb;
+    if (stat(path, &sb)) return -1;
+    id->dev = sb.st_dev;
+    id->ino = sb.st_ino;
+    id->size = sb.st_size;
+    id->mtime = sb.st_mtim;
+    return 0;
+}
+
+static int file_same(const file_id *a, const file_id *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+static int64_t cat_index(const void *ctx, const char *id, size_t len) { return model_item_index(ctx, id, len); }
+static const char *cat_cats(const void *ctx, uint32_t i) { return model_item_categories(ctx, i); }
+static int64_t cat_first(const void *ctx, uint32_t i) { return model_item_first_seen(ctx, i); }
+
+static rules_bound *bind_rules(const rules *r, const rec_model *m, int64_t now_s)
+{
+    rules_catalog c = { model_n_items(m), m, cat_index, cat_cats, cat_first };
+    return rules_bind(r, &c, now_s);
+}
+
+static void workers_free(serve *s)
+{
+    for (uint32_t i = 0; i < s->nw; i++) {
+        worker *w = &s->w[i];
+        if (w->rs) {
+            const rules_counts *c = rules_scratch_counts(w->rs);
+            s->rc_total.lists += c->lists;
+            s->rc_total.filtered += c->filtered;
+            s->rc_total.boosted += c->boosted;
+            s->rc_total.diversity_skipped += c->diversity_skipped;
+            s->rc_total.short_lists += c->short_lists;
+        }
+        model_scratch_free(w->ms);
+        rules_scratch_free(w->rs);
+        free(w->scores); free(w->he); free(w->rh);
+    }
+    free(s->w);
+    s->w = NULL;
+    s->nw = 0;
+}
+
+static int workers_new(serve *s)
+{
+    uint32_t n = s->conf.threads ? s->conf.threads : 1;
+    s->w = calloc(n, sizeof *s->w);
+    if (!s->w) return -1;
+    s->nw = n;
+    for (uint32_t i = 0; i < n; i++) {
+        worker *w = &s->w[i];
+        w->s = s;
+        w->ms = model_scratch_new(s->model);
+        w->rs = rules_scratch_new(s->rb);
+        w->scores = malloc(((size_t)model_n_items(s->model) + 1) * sizeof *w->scores);
+        if (!w->ms || !w->rs || !w->scores) return -1;
+    }
+    return 0;
+}
+
+/* Extend the gid -> model index map to every interned item. */
+static int map_sync(serve *s)
+{
+    uint32_t n = hist_n_gids(s->hist);
+    if (n <= s->map_n) return 0;
+    if (n > s->map_cap) {
+        uint32_t cap = s->map_cap ? s->map_cap : 1024;
+        while (cap < n) cap *= 2;
+        int32_t *m = realloc(s->map, cap * sizeof *m);
+        if (!m) return -1;
+        s->map = m;
+        s->map_cap = cap;
+    }
+    for (uint32_t g = s->map_n; g < n; g++) {
+        size_t len;
+        const char *id = hist_gid_str(s->hist, g, &len);
+        int64_t idx = model_item_index(s->model, id, len);
+        s->map[g] = idx < 0 ? -1 : (int32_t)idx;
+    }
+    s->map_n = n;
+    return 0;
+}
+
+/* Install model m with rules r (both taken); frees the old ones. */
+static int install(serve *s, rec_model *m, rules *r, rules_bound *rb, const file_id *id)
+{
+    workers_free(s);
+    if (s->model) model_free(s->model);
+    if (s->rules && s->rules != r) rules_free(s->rules);
+    rules_bound_free(s->rb);
+    s->model = m;
+    s->rules = r;
+    s->rb = rb;
+    s->bound_at = now_us() / 1000000;
+    s->loaded = *id;
+    s->map_n = 0;
+    if (map_sync(s) || workers_new(s)) return -1;
+    return 0;
+}
+
+static rules *load_rules(const char *path, char *err, size_t errlen)
+{
+    if (!path) {
+        rules *r = rules_default();
+        if (!r) snprintf(err, errlen, "out of memory");
+        return r;
+    }
+    return rules_load(path, err, errlen);
+}
+
+serve *serve_new(const serve_conf *c, char *err, size_t errlen, int *usage)
+{
+    *usage = 0;
+    serve *s = calloc(1, sizeof *s);
+    if (!s) { snprintf(err, errlen, "out of memory"); return NULL; }
+    s->conf = *c;
+    if (!s->conf.top) s->conf.top = 10;
+    rules *r = load_rules(c->rules_path, err, errlen);
+    if (!r) { *usage = 1; free(s); return NULL; }
+    file_id id;
+    if (file_stat(c->model_path, &id)) {
+        snprintf(err, errlen, "--model %s: %s", c->model_path, strerror(errno));
+        rules_free(r);
+        free(s);
+        return NULL;
+    }
+    char merr[400];
+    rec_model *m = model_load(c->model_path, merr, sizeof merr);
+    if (!m) {
+        snprintf(err, errlen, "--model %s: %s", c->model_path, merr);
+        rules_free(r);
+        free(s);
+        return NULL;
+    }
+    rules_bound *rb = bind_rules(r, m, now_us() / 1000000);
+    s->hist = hist_new(&c->limits);
+    if (!rb || !s->hist || install(s, m, r, rb, &id)) {
+        snprintf(err, errlen, "out of memory");
+        if (!s->model) { model_free(m); rules_free(r); rules_bound_free(rb); }
+        serve_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void serve_free(serve *s)
+{
+    if (!s) return;
+    workers_free(s);
+    if (s->model) model_free(s->model);
+    rules_free(s->rules);
+    rules_bound_free(s->rb);
+    hist_free(s->hist);
+    free(s->map);
+    free(s->picks); free(s->npicks); free(s->lat_ns); free(s->bslots); free(s->items);
+    free(s);
+}
+
+int serve_reload_check(serve *s, int force)
+{
+    file_id id;
+    if (file_stat(s->conf.model_path, &id)) {
+        if (force) log_warn("reload: --model %s: %s (keeping model %s)", s->conf.model_path, strerror(errno),
+                            model_version(s->model));
+        return force ? -1 : 0;
+    }
+    if (!force && file_same(&id, &s->loaded)) return 0;
+    if (!force && s->have_failed && file_same(&id, &s->failed)) return 0;
+    char err[400];
+    rules *r = s->rules;
+    if (force && s->conf.rules_path) {
+        r = load_rules(s->conf.rules_path, err, sizeof err);
+        if (!r) goto fail;
+    }
+    rec_model *m = model_load(s->conf.model_path, err, sizeof err);
+    if (!m) { if (r != s->rules) rules_free(r); goto fail; }
+    rules_bound *rb = bind_rules(r, m, now_us() / 1000000);
+    if (!rb) { snprintf(err, sizeof err, "out of memory"); model_free(m); if (r != s->rules) rules_free(r); goto fail; }
+    char old[64];
+    snprintf(old, sizeof old, "%s", model_version(s->model));
+    if (install(s, m, r, rb, &id)) log_fatal("reload: out of memory");
+    s->have_failed = 0;
+    s->st.reloads++;
+    char e1[128], e2[128];
+    log_kv(LOG_INFO, "model reloaded", "\"from\":\"%s\",\"to\":\"%s\",\"items\":%u,\"unknown_rule_items\":%u",
+           log_jesc(e1, sizeof e1, old), log_jesc(e2, sizeof e2, model_version(m)), model_n_items(m),
+           rules_bound_unknown_items(rb));
     return 1;
+fail:
+    s->st.reload_failures++;
+    s->failed = id;
+    s->have_failed = 1;
+    log_error("reload failed, still serving model %s: %s", model_version(s->model), err);
+    return -1;
+}
+
+/* ---- events ---- */
+
+int serve_event(serve *s, const Event *e, const char **why)
+{
+    if (!e->user_id.ptr || !e->user_id.len) { *why = "missing user_id"; return -1; }
+    if (!e->item_id.ptr || !e->item_id.len) { *why = "missing item_id"; return -1; }
+    float w = event_weight(e->type, e->value);
+    if (!(w > 0)) { s->st.not_interaction++; return 0; }
+    uint32_t before = hist_n_gids(s->hist);
+    int64_t slot = hist_add(s->hist, e->user_id.ptr, e->user_id.len, e->item_id.ptr, e->item_id.len,
+                            w, e->ts, e->type);
+    if (hist_n_gids(s->hist) != before && map_sync(s)) log_fatal("out of memory");
+    s->st.events++;
+    if (slot >= 0) {
+        int64_t gid = hist_gid_find(s->hist, e->item_id.ptr, e->item_id.len);
+        if (gid >= 0 && s->map[gid] < 0) s->st.unknown_items++;
+    }
+    return 1;
+}
+
+size_t serve_pending(const serve *s)
+{
+    size_t n;
+    hist_pending(s->hist, &n);
+    return n;
+}
+
+void serve_forget_pending(serve *s) { hist_pending_clear(s->hist); }
+
+/* ---- scoring ---- */
+
+static uint64_t ns_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static void *worker_run(void *arg)
+{
+    worker *w = arg;
+    serve *s = w->s;
+    uint32_t top = s->conf.top;
+    uint64_t t_start = ns_now();
+    for (size_t i = w->from; i < w->to; i++) {
+        uint32_t slot = w->slots[i], n = 0;
+        const hist_item *it = slot == UINT32_MAX ? NULL : hist_items(s->hist, slot, &n);
+        if (n > w->hcap) {
+            size_t cap = n * 2;
+            hist_entry *he = realloc(w->he, cap * sizeof *he);
+            if (he) w->he = he;
+            rules_hist *rh = realloc(w->rh, cap * sizeof *rh);
+            if (rh) w->rh = rh;
+            if (!he || !rh) log_fatal("out of memory");
+            w->hcap = cap;
+        }
+        size_t k = 0;
+        for (uint32_t j = 0; j < n; j++) {
+            int32_t idx = it[j].gid < s->map_n ? s->map[it[j].gid] : -1;
+            if (idx < 0) continue;
+            w->he[k] = (hist_entry){ (uint32_t)idx, it[j].weight, it[j].ts / 1000000 };
+            w->rh[k] = (rules_hist){ (uint32_t)idx, it[j].weight, it[j].types };
+            k++;
+        }
+        uint64_t t0 = ns_now();
+        model_score(s->model, w->he, k, w->scores, w->ms);
+        s->npicks[i] = (uint32_t)rules_rank(s->rb, w->scores, w->rh, k, top, s->picks + i * top, w->rs);
+        s->lat_ns[i] = ns_now() - t0;
+    }
+    w->secs = (double)(ns_now() - t_start) / 1e9;
+    return NULL;
+}
+
+static void lat_add(serve *s, uint64_t ns)
+{
+    size_t b;
+    if (ns < (uint64_t)LAT_LINEAR << 6) b = (size_t)(ns >> 6);
+    else {
+        int lg = 63 - __builtin_clzll(ns);            /* >= 18 */
+        b = LAT_LINEAR + (size_t)(lg - 18);
+        if (b >= LAT_BUCKETS) b = LAT_BUCKETS - 1;
+    }
+    s->lat[b]++;
+    s->lat_n++;
+    if (ns > s->lat_max) s->lat_max = ns;
+}
+
+double serve_latency_quantile(const serve *s, double q)
+{
+    if (!s->lat_n) return 0;
+    uint64_t want = (uint64_t)ceil(q * (double)s->lat_n);
+    if (want < 1) want = 1;
+    uint64_t acc = 0;
+    for (size_t b = 0; b < LAT_BUCKETS; b++) {
+        acc += s->lat[b];
+        if (acc < want) continue;
+        double hi = b < LAT_LINEAR ? (double)((b + 1) << 6) : ldexp(1.0, (int)(b - LAT_LINEAR) + 19);
+        if (hi > (double)s->lat_max) hi = (double)s->lat_max;     /* upper bound of the bucket */
+        return hi / 1e9;
+    }
+    return (double)s->lat_max / 1e9;
+}
+
+double serve_latency_max(const serve *s) { return (double)s->lat_max / 1e9; }
+
+static int batch_room(serve *s, size_t n)
+{
+    if (n <= s->bcap) return 0;
+    size_t cap = n;
+    rules_pick *p = realloc(s->picks, cap * s->conf.top * sizeof *p);
+    if (p) s->picks = p;
+    uint32_t *np = realloc(s->npicks, cap * sizeof *np);
+    if (np) s->npicks = np;
+    uint64_t *l = realloc(s->lat_ns, cap * sizeof *l);
+    if (l) s->lat_ns = l;
+    uint32_t *bs = realloc(s->bslots, cap * sizeof *bs);
+    if (bs) s->bslots = bs;
+    if (!p || !np || !l || !bs) return -1;
+    s->bcap = cap;
+    if (!s->items && !(s->items = calloc(s->conf.top, sizeof *s->items))) return -1;
+    return 0;
+}
+
+/* Score users slots[0..n) into picks/npicks, on up to nw threads. */
+static void score_batch(serve *s, const uint32_t *slots, size_t n)
+{
+    if (s->map_n < hist_n_gids(s->hist) && map_sync(s)) log_fatal("out of memory");
+    int64_t now_s = now_us() / 1000000;
+    if (now_s - s->bound_at >= RULES_REBIND_S) {
+        rules_bound *rb = bind_rules(s->rules, s->model, now_s);
+        if (rb) {
+            workers_free(s);
+            rules_bound_free(s->rb);
+            s->rb = rb;
+            s->bound_at = now_s;
+            if (workers_new(s)) log_fatal("out of memory");
+        }
+    }
+    uint32_t nt = s->nw;
+    if (nt > 1 && n < (size_t)nt * 8) nt = 1;      /* not worth a thread */
+    size_t per = (n + nt - 1) / nt;
+    uint32_t started = 0;
+    for (uint32_t t = 0; t < nt; t++) {
+        worker *w = &s->w[t];
+        w->slots = slots;
+        w->from = t * per;
+        w->to = w->from + per < n ? w->from + per : n;
+        if (w->from >= w->to) { w->secs = 0; continue; }
+        if (t == 0) continue;
+        if (pthread_create(&w->tid, NULL, worker_run, w)) { w->tid = 0; worker_run(w); }
+        else started |= 1u << (t & 31);
+    }
+    if (s->w[0].from < s->w[0].to) worker_run(&s->w[0]);
+    for (uint32_t t = 1; t < nt; t++)
+        if (started & (1u << (t & 31))) pthread_join(s->w[t].tid, NULL);
+    for (uint32_t t = 0; t < nt; t++) s->st.score_seconds += s->w[t].secs;
+    for (size_t i = 0; i < n; i++) lat_add(s, s->lat_ns[i]);
+}
+
+static int emit_batch(serve *s, const char *const *users, const size_t *lens, size_t n,
+                      serve_emit_fn emit, void *ctx)
+{
+    int64_t ts = now_us();
+    const char *alg = model_algorithm(s->model), *ver = model_version(s->model);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t np = s->npicks[i];
+        for (uint32_t j = 0; j < np; j++) {
+            const rules_pick *p = &s->picks[i * s->conf.top + j];
+            s->items[j].item_id = FB_STR(model_item_id(s->model, p->item));
+            s->items[j].score = p->score;
+        }
+        Recommendation rec;
+        Recommendation_init(&rec);
+        size_t ulen = users ? lens[i] : 0;
+        const char *uid = users ? users[i] : hist_user_id(s->hist, s->bslots[i], &ulen);
+        rec.user_id = FB_STRN(uid, ulen);
+        rec.items = s->items;
+        rec.items_count = np;
+        rec.algorithm = FB_STR(alg);
+        rec.model_version = FB_STR(ver);
+        rec.ts = ts;
+        s->st.lists++;
+        if (np < s->conf.top) s->st.short_lists++;
+        if (!np) s->st.empty_lists++;
+        int rc = emit(ctx, &rec);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+int serve_flush(serve *s, serve_emit_fn emit, void *ctx)
+{
+    size_t n;
+    const uint32_t *pend = hist_pending(s->hist, &n);
+    if (!n) return 0;
+    if (batch_room(s, n)) log_fatal("out of memory");
+    memcpy(s->bslots, pend, n * sizeof *pend);
+    score_batch(s, s->bslots, n);
+    hist_pending_clear(s->hist);
+    return emit_batch(s, NULL, NULL, n, emit, ctx);
+}
+
+int serve_users(serve *s, const char *const *users, const size_t *lens, size_t n,
+                serve_emit_fn emit, void *ctx)
+{
+    if (!n) return 0;
+    if (batch_room(s, n)) log_fatal("out of memory");
+    for (size_t i = 0; i < n; i++) {
+        int64_t slot = hist_find(s->hist, users[i], lens[i]);
+        s->bslots[i] = slot < 0 ? UINT32_MAX : (uint32_t)slot;
+    }
+    score_batch(s, s->bslots, n);
+    return emit_batch(s, users, lens, n, emit, ctx);
+}
+
+const char *serve_model_version(const serve *s) { return model_version(s->model); }
+uint32_t serve_model_items(const serve *s) { return model_n_items(s->model); }
+const serve_stats *serve_get_stats(const serve *s) { return &s->st; }
+const hist_store *serve_history(const serve *s) { return s->hist; }
+
+const rules_counts *serve_rules_counts(const serve *s)
+{
+    static rules_counts sum;
+    sum = s->rc_total;
+    for (uint32_t i = 0; i < s->nw; i++) {
+        const rules_counts *c = rules_scratch_counts(s->w[i].rs);
+        sum.lists += c->lists;
+        sum.filtered += c->filtered;
+        sum.boosted += c->boosted;
+        sum.diversity_skipped += c->diversity_skipped;
+        sum.short_lists += c->short_lists;
+    }
+    return &sum;
 }

@@ -1,8 +1,86 @@
-/* serve.h — the serving mode of `recommender`: Event records in, one
- * Recommendation per user seen out (micro-batched), or a bulk run for a
- * list of users (--users). argv[0] is the program or subcommand name.
- * Returns the exit code (0 ok, 1 runtime failure, 2 usage error). */
+/* serve.h — the serving engine: user histories (history.h) + the current
+ * model (model.h) + business rules (rules.h) -> one ranked list per user.
+ *
+ * The streaming loop (main.c) feeds Event records to serve_event and calls
+ * serve_flush when the micro-batch is due; the users batch (batch.c) calls
+ * serve_users. Each list is: model_score over the whole catalogue with the
+ * user's current history (so the latest interaction counts at once), then
+ * rules_rank (filters, boosts, diversity, top N by a bounded heap).
+ *
+ * Model swap: serve_reload_check (called by the loop before each flush)
+ * looks at the model file's inode, size and mtime and, when they changed or
+ * force is set (SIGHUP), loads the new file completely, binds the rules to it
+ * and only then swaps it in. Scoring happens only inside serve_flush /
+ * serve_users on the calling thread (and its short-lived workers, joined
+ * before return), so no list ever mixes two models and the histories — which
+ * name items by interned id, not by model index — carry over untouched: no
+ * event is lost or misattributed across a swap. A file that fails to load
+ * leaves the old model serving (counted, logged once per file change).
+ *
+ * Not thread-safe: one engine per thread of control. */
 #ifndef STREAMREC_REC_SERVE_H
 #define STREAMREC_REC_SERVE_H
-int serve_main(int argc, char **argv);
+#include <stddef.h>
+#include <stdint.h>
+#include "fbrec.h"
+#include "history.h"
+#include "rules.h"
+
+typedef struct serve_conf {
+    const char *model_path;     /* required */
+    const char *rules_path;     /* NULL: rules_default() (seen items filtered) */
+    uint32_t top;               /* list length N */
+    hist_limits limits;
+    uint32_t threads;           /* scoring threads per flush, >= 1 */
+} serve_conf;
+
+typedef struct serve_stats {
+    uint64_t events;            /* interactions recorded */
+    uint64_t not_interaction;   /* events with weight 0 (impression, exposure) */
+    uint64_t unknown_items;     /* recorded interactions whose item the current model does not know */
+    uint64_t lists, short_lists, empty_lists;
+    uint64_t reloads, reload_failures;
+    double score_seconds;       /* wall time inside scoring (all threads together) */
+} serve_stats;
+
+typedef struct serve serve;
+
+/* Loads model and rules. NULL with err ("--model x.db: reason", or the rules
+ * file's "FILE:LINE:COL: reason"); *usage set to 1 when the problem is the
+ * configuration (exit 2) rather than a runtime failure (exit 1). */
+serve *serve_new(const serve_conf *c, char *err, size_t errlen, int *usage);
+void serve_free(serve *s);
+
+/* Record an Event. 1 recorded, 0 ignored (not an interaction), -1 refused
+ * with *why set ("missing user_id", ...). */
+int serve_event(serve *s, const Event *e, const char **why);
+
+/* Callback for each finished list, in user order. rec->items points into
+ * engine memory valid during the call. Non-zero stops the flush (error). */
+typedef int (*serve_emit_fn)(void *ctx, const Recommendation *rec);
+
+/* Lists for every pending user (then none is pending). 0, or the emit
+ * callback's non-zero return. */
+int serve_flush(serve *s, serve_emit_fn emit, void *ctx);
+size_t serve_pending(const serve *s);
+/* Forget which users are pending (the batch mode loads history only). */
+void serve_forget_pending(serve *s);
+/* Lists for these users (history from earlier serve_event calls; unknown
+ * users get the model's cold-start list). */
+int serve_users(serve *s, const char *const *users, const size_t *lens, size_t n,
+                serve_emit_fn emit, void *ctx);
+
+/* Reload the model (and the rules file) if the model file changed, or
+ * unconditionally with force. 1 swapped, 0 nothing to do, -1 failed (old
+ * model and rules kept; logged). */
+int serve_reload_check(serve *s, int force);
+
+const char *serve_model_version(const serve *s);
+uint32_t serve_model_items(const serve *s);
+const serve_stats *serve_get_stats(const serve *s);
+const hist_store *serve_history(const serve *s);
+const rules_counts *serve_rules_counts(const serve *s);   /* summed over threads */
+/* Per-list scoring latency quantile (q in [0,1]), seconds; 0 if no list yet. */
+double serve_latency_quantile(const serve *s, double q);
+double serve_latency_max(const serve *s);
 #endif
