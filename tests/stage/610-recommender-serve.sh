@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# recommender serving: with --flush-interval 0 every interaction yields its
+# user's list at once, so each list can be checked against the history up to
+# that event: seen items never appear, no list has more than N items or a
+# repeated item, every event gives exactly one list (none lost), and a probe
+# user's next interactions change their list (3 clicks in cluster A give an
+# A-list; two clicks in cluster B bring B items in, five make it mostly B). Plus cold start for
+# unknown users and items, the --users batch, the user bound (LRU evictions
+# counted) and usage errors. Records are read back through fbcat.
+source "$(dirname "$0")/../lib.sh"
+
+# --- two clusters of 30 items; 200 users each clicking 8 items of one cluster
+python3 - "$T" <<'PY'
+import json, random, sys
+t = sys.argv[1]
+rnd = random.Random(610)
+A = ["a%d" % i for i in range(30)]
+B = ["b%d" % i for i in range(30)]
+ts = 1795000000 * 10**6
+train, serve = [], []
+def ev(u, i, kind="click"):
+    global ts
+    ts += 1000
+    return {"event_id": "e%d" % ts, "ts": ts, "user_id": u, "item_id": i, "type": kind}
+for u in range(200):
+    pool = A if u % 2 == 0 else B
+    for i in rnd.sample(pool, 8):
+        train.append(ev("u%d" % u, i, rnd.choice(["click", "view", "purchase"])))
+# serving: the same users again (their histories build up), then the probe
+for u in range(0, 200, 5):
+    pool = A if u % 2 == 0 else B
+    for i in rnd.sample(pool, 3):
+        serve.append(ev("u%d" % u, i))
+for i in ["a1", "a2", "a3"]:
+    serve.append(ev("probe", i))
+for i in ["b1", "b2", "b3", "b4", "b5"]:
+    serve.append(ev("probe", i))
+serve.append(ev("cold", "zz-unknown"))          # an item the model never saw
+open(t + "/train.jsonl", "w").write("".join(json.dumps(e) + "\n" for e in train))
+open(t + "/serve.jsonl", "w").write("".join(json.dumps(e) + "\n" for e in serve))
+open(t + "/items.csv", "w").write("item,genres\n" + "".join("%s,%s\n" % (i, i[0].upper()) for i in A + B))
+PY
+"$BIN/fbcat" --encode Event < "$T/train.jsonl" > "$T/train.rec" || die "encode train"
+"$BIN/fbcat" --encode Event < "$T/serve.jsonl" > "$T/serve.rec" || die "encode serve"
+"$BIN/recommender" train --in "$T/train.rec" --model "$T/model.db" --items "$T/items.csv" \
+  --item-map id=item,categories=genres 2>"$T/train.log" || { cat "$T/train.log" >&2; die "train"; }
+version=$("$BIN/recommender" --model "$T/model.db" --check | sed -n 's/^model .*: version \([^,]*\),.*/\1/p')
+[ -n "$version" ] || fail "--check prints the model version"
+
+# --- streaming, one list per interaction
+cat "$T/train.rec" "$T/serve.rec" > "$T/all.rec"
+"$BIN/recommender" --model "$T/model.db" --in "$T/all.rec" --flush-interval 0 --top 10 \
+  --metrics-file "$T/serve.prom" > "$T/recs.rec" 2>"$T/serve.log" || { cat "$T/serve.log" >&2; fail "serve exit"; }
+"$BIN/fbcat" < "$T/recs.rec" > "$T/recs.jsonl" || fail "fbcat decodes the output"
+expect_eq "record types" "$("$BIN/fbcat" --count < "$T/recs.rec" | head -n1)" \
+  "Recommendation $(( $(wc -l < "$T/train.jsonl") + $(wc -l < "$T/serve.jsonl") ))"
+
+python3 - "$T" "$version" <<'PY' || fail "list checks"
+import json, sys
+t, version = sys.argv[1], sys.argv[2]
+events = [json.loads(l) for f in ("train.jsonl", "serve.jsonl") for l in open(t + "/" + f)]
+recs = [json.loads(l) for l in open(t + "/recs.jsonl")]
+catalogue = {"a%d" % i for i in range(30)} | {"b%d" % i for i in range(30)}
+bad = []
+if len(recs) != len(events):
+    bad.append("%d lists for %d events" % (len(recs), len(events)))
+seen = {}
+probe = []
+for e, r in zip(events, recs):
+    seen.setdefault(e["user_id"], set()).add(e["item_id"])
+    items = [x["item_id"] for x in r.get("items", [])]
+    if r["user_id"] != e["user_id"]:
+        bad.append("list for %s after an event of %s" % (r["user_id"], e["user_id"]))
+    if not 0 < len(items) <= 10: bad.append("%s: %d items" % (r["user_id"], len(items)))
+    if len(set(items)) != len(items): bad.append("%s: repeated item %s" % (r["user_id"], items))
+    if seen[e["user_id"]] & set(items):
+        bad.append("%s: seen items %s recommended" % (r["user_id"], seen[e["user_id"]] & set(items)))
+    if not set(items) <= catalogue: bad.append("%s: items outside the catalogue %s" % (r["user_id"], items))
+    scores = [x.get("score", 0) for x in r.get("items", [])]
+    if scores != sorted(scores, reverse=True): bad.append("%s: scores not descending" % r["user_id"])
+    if r.get("model_version") != version or not r.get("algorithm"):
+        bad.append("%s: model_version %r algorithm %r" % (r["user_id"], r.get("model_version"), r.get("algorithm")))
+    if r["user_id"] == "probe": probe.append(items)
+if len(probe) != 8:
+    bad.append("probe got %d lists, expected 8" % len(probe))
+else:
+    a_list = probe[2]                     # after a1 a2 a3
+    n_a = sum(i.startswith("a") for i in a_list)
+    if n_a < 8: bad.append("after 3 A clicks only %d of 10 are A items: %s" % (n_a, a_list))
+    if sum(i.startswith("b") for i in probe[4]) < 1:
+        bad.append("two B clicks brought no B item in: %s" % probe[4])
+    n_b = sum(i.startswith("b") for i in probe[7])
+    if n_b <= sum(i.startswith("b") for i in a_list) or n_b < 3:
+        bad.append("after 5 B clicks only %d B items: %s" % (n_b, probe[7]))
+cold = [r for r in recs if r["user_id"] == "cold"]
+if len(cold) != 1 or len(cold[0].get("items", [])) != 10:
+    bad.append("the cold user (unknown item) gets a full popularity list: %s" % cold)
+for b in bad[:10]: print(b, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+prom() { awk -v k="$1" '$1 == k {print $2}' "$T/serve.prom"; }
+expect_eq "unknown items counted" "$(prom 'streamrec_recommender_unknown_items_total{stage="recommender"}')" 1
+expect_eq "lists counted" "$(prom 'streamrec_recommender_lists_total{stage="recommender"}')" "$(wc -l < "$T/recs.jsonl")"
+grep -q 'streamrec_recommender_list_seconds{stage="recommender",quantile="0.99"}' "$T/serve.prom" \
+  || fail "p99 list latency in the metrics file"
+
+# --- micro-batching: the default interval gives one list per user at the end
+"$BIN/recommender" --model "$T/model.db" --in "$T/all.rec" --format json > "$T/batch.jsonl" 2>/dev/null \
+  || fail "serve (default flush)"
+expect_eq "one list per distinct user" "$(wc -l < "$T/batch.jsonl")" \
+  "$(jq -r .user_id "$T/train.jsonl" "$T/serve.jsonl" | sort -u | wc -l)"
+# the last list of each user in the per-event run equals the batched one
+python3 - "$T" <<'PY' || fail "batched lists equal the last per-event lists"
+import json, sys
+t = sys.argv[1]
+last = {}
+for l in open(t + "/recs.jsonl"):
+    r = json.loads(l); last[r["user_id"]] = [x["item_id"] for x in r["items"]]
+for l in open(t + "/batch.jsonl"):
+    r = json.loads(l)
+    if [x["item_id"] for x in r["items"]] != last[r["user_id"]]:
+        sys.exit("%s: %s vs %s" % (r["user_id"], r["items"], last[r["user_id"]]))
+PY
+
+# --- the users batch: history from --in, unknown users get the cold-start list
+printf 'u0\n# a comment\n\n  nobody  \nnobody2\n' > "$T/users.txt"
+"$BIN/recommender" --model "$T/model.db" --in "$T/train.rec" --users "$T/users.txt" --format json \
+  > "$T/users.jsonl" 2>"$T/users.log" || { cat "$T/users.log" >&2; fail "users batch exit"; }
+expect_eq "users batch: one list per listed user" "$(jq -r .user_id "$T/users.jsonl" | tr '\n' ' ')" "u0 nobody nobody2 "
+python3 - "$T" <<'PY' || fail "users batch lists"
+import json, sys
+t = sys.argv[1]
+r = {json.loads(l)["user_id"]: [x["item_id"] for x in json.loads(l)["items"]] for l in open(t + "/users.jsonl")}
+seen = {json.loads(l)["item_id"] for l in open(t + "/train.jsonl") if json.loads(l)["user_id"] == "u0"}
+if seen & set(r["u0"]): sys.exit("u0's seen items in the batch list")
+if r["nobody"] != r["nobody2"] or len(r["nobody"]) != 10: sys.exit("cold-start lists differ")
+if r["u0"] == r["nobody"]: sys.exit("u0's history was not used")
+PY
+# users from stdin, no events
+printf 'u0\n' | "$BIN/recommender" --model "$T/model.db" --users - --format json > "$T/users2.jsonl" 2>/dev/null
+expect_eq "users from stdin without history: the cold list" \
+  "$(jq -c '[.items[].item_id]' "$T/users2.jsonl")" "$(jq -c 'select(.user_id=="nobody") | [.items[].item_id]' "$T/users.jsonl")"
+
+# --- bounds: 5 users held at most, evictions counted
+"$BIN/recommender" --model "$T/model.db" --in "$T/train.rec" --max-users 5 --max-batch 1 \
+  --metrics-file "$T/b.prom" > /dev/null 2>&1 || fail "bounded run"
+users=$(jq -r .user_id "$T/train.jsonl" | awk '$0 != p {n++} {p = $0} END {print n}')
+expect_eq "evictions" "$(awk '$1 ~ /^streamrec_recommender_user_evictions_total/ {print $2}' "$T/b.prom")" "$((users - 5))"
+expect_eq "users held" "$(awk '$1 ~ /^streamrec_recommender_users\{/ {print $2}' "$T/b.prom")" 5
+
+# --- errors
+"$BIN/recommender" --in "$T/train.rec" > /dev/null 2>"$T/e1"; expect_eq "no --model: usage" $? 2
+grep -q -- "--model" "$T/e1" || fail "the usage error names --model"
+"$BIN/recommender" --model "$T/nope.db" < /dev/null > /dev/null 2>"$T/e2"; expect_eq "missing model file" $? 1
+grep -q "nope.db" "$T/e2" || fail "the error names the model file"
+finish
