@@ -266,7 +266,7 @@ int als_fold_in(const rec_model *m, const hist_entry *h, size_t n, double *x, mo
     for (size_t k = 0; k < n; k++) {
         if (h[k].item >= m->n_items || !(h[k].weight > 0)) continue;
         const float *y = m->als_Y + (size_t)h[k].item * f;
-        double c = 1.0 + m->als_alpha * h[k].weight;
+        double c = 1.0 + m->als_alpha * (m->als_binary ? 1.0f : h[k].weight);
         for (uint32_t a = 0; a < f; a++) {
             s->b[a] += c * y[a];
             double ca = (c - 1) * y[a];
@@ -419,7 +419,7 @@ int model_save(const rec_model *m, const char *path, char *err, size_t errlen)
         put_meta(sm, "n_users", NULL, (double)m->n_users_trained, 1) ||
         put_meta(sm, "n_interactions", NULL, (double)m->n_interactions, 1) ||
         put_meta(sm, "als_f", NULL, m->als_f, 1) || put_meta(sm, "als_reg", NULL, m->als_reg, 1) ||
-        put_meta(sm, "als_alpha", NULL, m->als_alpha, 1))
+        put_meta(sm, "als_alpha", NULL, m->als_alpha, 1) || put_meta(sm, "als_binary", NULL, m->als_binary, 1))
         goto fail;
     for (int i = 0; i < m->n_params; i++) {
         char k[64];
@@ -542,7 +542,7 @@ rec_model *model_load(const char *path, char *err, size_t errlen)
         goto fail;
     }
     char version[64] = "", algorithm[16] = "";
-    double f = 0, reg = 0, alpha = 0, fmt = 0, nu = 0, ni = 0;
+    double f = 0, reg = 0, alpha = 0, fmt = 0, nu = 0, ni = 0, abin = 0;
     model_kv *params = NULL; int np = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *k = (const char *)sqlite3_column_text(st, 0);
@@ -556,6 +556,7 @@ rec_model *model_load(const char *path, char *err, size_t errlen)
         else if (!strcmp(k, "als_f")) f = dv;
         else if (!strcmp(k, "als_reg")) reg = dv;
         else if (!strcmp(k, "als_alpha")) alpha = dv;
+        else if (!strcmp(k, "als_binary")) abin = dv;
         else if (!strcmp(k, "n_users")) nu = dv;
         else if (!strcmp(k, "n_interactions")) ni = dv;
         else if (!strncmp(k, "p.", 2)) {
@@ -603,7 +604,7 @@ rec_model *model_load(const char *path, char *err, size_t errlen)
     if (load_csr(db, "knn", &m->knn, m->n_items, err, errlen) || load_csr(db, "cnt", &m->cnt, m->n_items, err, errlen)) goto fail;
     void *blob;
     if (f > 0) {
-        m->als_f = (uint32_t)f; m->als_reg = (float)reg; m->als_alpha = (float)alpha;
+        m->als_f = (uint32_t)f; m->als_reg = (float)reg; m->als_alpha = (float)alpha; m->als_binary = abin != 0;
         if (get_blob(db, "als.Y", &blob, (size_t)m->n_items * m->als_f * sizeof(float), NULL) != 1) {
             snprintf(err, errlen, "%s: blob als.Y missing or of the wrong size", path); goto fail;
         }

@@ -30,7 +30,7 @@ struct rec_model {
     uint32_t *htab; uint32_t hcap;   /* item_id -> idx+1, open addressing */
     /* components: present when non-empty */
     nbr_csr knn, cnt;
-    uint32_t als_f; float *als_Y; double *als_YtY; float als_reg, als_alpha;
+    uint32_t als_f; float *als_Y; double *als_YtY; float als_reg, als_alpha; int als_binary;
     uint32_t cg_steps;
     uint32_t ease_n; uint32_t *ease_idx; int32_t *ease_pos; float *ease_B;
     float w[ALG_COUNT];       /* hybrid weights by component */
