@@ -155,7 +155,7 @@ static void win_add_event(agg_engine *e, agg_win *w, const Event *ev)
     agg_key_str(&e->key, tl.ptr, tl.len);
     for (int i = 0; i < e->cfg.nby; i++) {
         fb_str v = event_by_value(ev, e->cfg.by[i]);
-        if (!v.ptr) continue;
+        if (!v.ptr || !v.len) continue;   /* absent or empty: no label */
         agg_key_str(&e->key, e->cfg.by[i], (uint32_t)strlen(e->cfg.by[i]));
         agg_key_str(&e->key, v.ptr, v.len);
     }
@@ -524,6 +524,7 @@ static int advance(agg_engine *e, int64_t t)
 int agg_engine_event(agg_engine *e, const Event *ev)
 {
     int64_t t = ev->ts;
+    if (t < -AGG_MAX_TS || t > AGG_MAX_TS) { e->c.bad_value++; return AGG_BADTS; }
     if (agg_wm_is_late(&e->wm, first_end(e, t))) { e->c.late++; return AGG_LATE; }
     if (ev->type == EventType_rating && !isfinite(ev->value)) { e->c.bad_value++; return AGG_BADVALUE; }
     e->c.events++;
@@ -551,6 +552,7 @@ static int label_cmp(const void *a, const void *b)
 int agg_engine_sample(agg_engine *e, const Sample *s)
 {
     int64_t t = s->ts;
+    if (t < -AGG_MAX_TS || t > AGG_MAX_TS) { e->c.bad_value++; return AGG_BADTS; }
     if (agg_wm_is_late(&e->wm, first_end(e, t))) { e->c.late++; return AGG_LATE; }
     if (!isfinite(s->value)) { e->c.bad_value++; return AGG_BADVALUE; }
     e->c.samples++;
@@ -588,7 +590,11 @@ int agg_engine_flush(agg_engine *e)
 
 /* ---- checkpoint ------------------------------------------------------------ */
 
-#define AGG_CKPT_MAGIC 0x31474741u   /* "AGG1" */
+#define AGG_CKPT_MAGIC 0x32474741u   /* "AGG2": AGG1 + a trailing checksum */
+
+/* Blob layout: magic, config (length-prefixed), watermark, counters, the
+ * windows with their series, then agg_hash64 of everything before it (with
+ * AGG_CKPT_SEED), so a damaged blob is refused rather than half-trusted. */
 
 static void save_store(agg_buf *b, const agg_store *st)
 {
@@ -621,6 +627,7 @@ static void save_config(const agg_engine *e, agg_buf *b)
 
 void agg_engine_save(const agg_engine *e, agg_buf *b)
 {
+    size_t start = b->len;
     agg_buf_u32(b, AGG_CKPT_MAGIC);
     agg_buf cfg = {0};
     save_config(e, &cfg);
@@ -671,13 +678,16 @@ void agg_engine_save(const agg_engine *e, agg_buf *b)
             }
         }
     }
+    agg_buf_u64(b, agg_hash64(b->p + start, b->len - start, AGG_CKPT_SEED));
 }
 
 static int load_store(agg_rd *r, agg_store *st)
 {
     int32_t off = (int32_t)agg_rd_u32(r);
     uint32_t n = agg_rd_u32(r);
-    if (n > AGG_SKETCH_MAX_BINS || (size_t)(r->end - r->p) < (size_t)n * 8) { r->bad = 1; return -1; }
+    /* bin indexes are clamped to +-AGG_DD_MAX_INDEX when values are added */
+    if (n > AGG_SKETCH_MAX_BINS || (size_t)(r->end - r->p) < (size_t)n * 8 ||
+        off < -AGG_DD_MAX_INDEX || (int64_t)off + n > AGG_DD_MAX_INDEX + 1) { r->bad = 1; return -1; }
     for (uint32_t i = 0; i < n; i++) {
         uint64_t c = agg_rd_u64(r);
         if (c) agg_store_add(st, off + (int32_t)i, c);
@@ -690,6 +700,9 @@ static agg_hll *load_hll(agg_rd *r)
     if (!agg_rd_u8(r)) return NULL;
     const uint8_t *p = agg_rd_ptr(r, AGG_HLL_M);
     if (!p) return NULL;
+    /* a register holds a leading-zero count + 1: never more than 64 - P + 1 */
+    for (uint32_t i = 0; i < AGG_HLL_M; i++)
+        if (p[i] > 64 - AGG_HLL_P + 1) { r->bad = 1; return NULL; }
     agg_hll *h = malloc(sizeof *h);
     if (!h) log_fatal("aggregate: out of memory");
     memcpy(h->reg, p, AGG_HLL_M);
@@ -700,6 +713,13 @@ int agg_engine_load(agg_engine *e, const uint8_t *p, size_t n, char *err, size_t
 {
     agg_rd r = { p, p + n, 0 };
     if (agg_rd_u32(&r) != AGG_CKPT_MAGIC) { snprintf(err, errlen, "not an aggregate checkpoint"); return -1; }
+    uint64_t sum = 0;
+    for (int i = 0; n >= 12 && i < 8; i++) sum |= (uint64_t)p[n - 8 + i] << (8 * i);
+    if (n < 12 || sum != agg_hash64(p, n - 8, AGG_CKPT_SEED)) {
+        snprintf(err, errlen, "corrupt aggregate checkpoint (checksum)");
+        return -1;
+    }
+    r.end -= 8;
     uint32_t clen = agg_rd_u32(&r);
     const uint8_t *cp = agg_rd_ptr(&r, clen);
     agg_buf cfg = {0};
@@ -718,7 +738,8 @@ int agg_engine_load(agg_engine *e, const uint8_t *p, size_t n, char *err, size_t
     for (uint32_t wi = 0; wi < nw && !r.bad; wi++) {
         int spec = (int)agg_rd_u32(&r);
         int64_t start = (int64_t)agg_rd_u64(&r);
-        if (!(spec == AGG_BUCKET_SPEC || (spec >= 0 && spec < e->cfg.nspecs))) { r.bad = 1; break; }
+        if (!(spec == AGG_BUCKET_SPEC || (spec >= 0 && spec < e->cfg.nspecs)) ||
+            start < -AGG_MAX_TS || start > AGG_MAX_TS) { r.bad = 1; break; }
         agg_win *w = get_win(e, spec, start);
         w->events = agg_rd_u64(&r);
         w->users = load_hll(&r);

@@ -46,7 +46,12 @@ typedef struct agg_config {
 } agg_config;
 
 enum { AGG_FEAT_USER = 1, AGG_FEAT_ITEM = 2 };
-enum { AGG_OK = 0, AGG_LATE = 1, AGG_BADVALUE = 2, AGG_FUTURE = 3, AGG_ERR = -1 };
+enum { AGG_OK = 0, AGG_LATE = 1, AGG_BADVALUE = 2, AGG_FUTURE = 3, AGG_BADTS = 4, AGG_ERR = -1 };
+
+/* Event times outside +-AGG_MAX_TS µs (about 3,000 years around 1970) are
+ * refused (AGG_BADTS): window arithmetic near the int64 limits would
+ * overflow. */
+#define AGG_MAX_TS 100000000000000000LL
 
 typedef int (*agg_emit_fn)(void *ctx, const Metric *m);
 
@@ -60,7 +65,9 @@ typedef struct agg_engine agg_engine;
 /* fs may be NULL (no features even if cfg->features asks). */
 agg_engine *agg_engine_new(const agg_config *cfg, agg_features *fs, agg_emit_fn emit, void *ctx);
 void agg_engine_free(agg_engine *e);
-/* AGG_OK, AGG_LATE (not counted anywhere: caller rejects), AGG_BADVALUE,
+/* AGG_OK, AGG_LATE (counted in late; the caller rejects the record),
+ * AGG_BADVALUE (NaN or infinite value), AGG_BADTS (time out of range; both
+ * counted in bad_value),
  * AGG_ERR (emit or feature store failed). */
 int agg_engine_event(agg_engine *e, const Event *ev);
 int agg_engine_sample(agg_engine *e, const Sample *s);
@@ -73,6 +80,7 @@ int64_t agg_engine_watermark(const agg_engine *e);
 /* Checkpoint of the open windows, buckets, watermark and counters. load:
  * into a fresh engine with the same config; -1 with err on a blob written
  * with another configuration or a corrupt one. */
+#define AGG_CKPT_SEED 0x636b7074ULL    /* checksum: agg_hash64(blob minus 8, seed) */
 void agg_engine_save(const agg_engine *e, agg_buf *b);
 int agg_engine_load(agg_engine *e, const uint8_t *p, size_t n, char *err, size_t errlen);
 #endif

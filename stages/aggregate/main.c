@@ -207,6 +207,11 @@ static void agg_reject(agg_main *a, const stream_rec *r, int ar)
         time_format_iso(ts, t1);
         snprintf(detail, sizeof detail, "event time %s is more than --max-future ahead of the clock", t1);
         stream_reject(a->in, &r->pos, "future_event", detail, r->data, r->len);
+    } else if (ar == AGG_BADTS) {
+        int64_t ts = r->type == &Event_desc ? r->as.event.ts : r->as.sample.ts;
+        snprintf(detail, sizeof detail, "event time %lld µs is outside +-%lld µs (years -1200 to 5100)",
+                 (long long)ts, (long long)AGG_MAX_TS);
+        stream_reject(a->in, &r->pos, "bad_timestamp", detail, r->data, r->len);
     } else {
         stream_reject(a->in, &r->pos, "bad_value", "value is NaN or infinite", r->data, r->len);
     }
@@ -250,6 +255,9 @@ int main(int argc, char **argv)
     if (a.st) stream_in_set_start(a.in, state_start_offset, a.st);
     a.out = stream_out_open(common.out, &common);
     if (!a.out) goto done;
+    if (!a.st && stream_in_is_kafka(a.in))
+        log_warn("Kafka input without --state: offsets are committed as records are read, so the "
+                 "events of open windows are lost if the process dies (use --state for at-least-once)");
     sd_ready();
 
     int64_t last_ckpt = mono_us();

@@ -99,8 +99,8 @@ void agg_store_add(agg_store *st, int32_t i, uint64_t c)
 static int32_t dd_index(const agg_ddparams *p, double ax)
 {
     double v = ceil(log(ax) * p->inv_lg);
-    if (v > 1e9) v = 1e9;
-    if (v < -1e9) v = -1e9;
+    if (v > AGG_DD_MAX_INDEX) v = AGG_DD_MAX_INDEX;
+    if (v < -AGG_DD_MAX_INDEX) v = -AGG_DD_MAX_INDEX;
     return (int32_t)v;
 }
 

@@ -20,6 +20,7 @@
 
 #define AGG_SKETCH_MAX_BINS 2048
 #define AGG_SKETCH_MIN_VALUE 1e-9
+#define AGG_DD_MAX_INDEX 1000000000   /* bin indexes are clamped to +-this */
 
 typedef struct agg_ddparams {
     double alpha;      /* relative accuracy */

@@ -4,6 +4,7 @@
 int agg_wspec_check(const agg_wspec *w, const char **why)
 {
     if (w->size <= 0 || w->hop <= 0) { *why = "window and hop must be positive"; return -1; }
+    if (w->size > AGG_MAX_WINDOW) { *why = "window must be at most 3650d"; return -1; }
     if (w->hop > w->size) { *why = "hop must not exceed the window"; return -1; }
     if (w->size % w->hop) { *why = "window must be a multiple of hop"; return -1; }
     if (w->size / w->hop > AGG_MAX_PER_EVENT) { *why = "window/hop must be at most 64"; return -1; }

@@ -17,6 +17,7 @@
 
 #define AGG_MAX_SPECS 8
 #define AGG_MAX_PER_EVENT 64     /* size/hop bound */
+#define AGG_MAX_WINDOW (3650LL * 86400 * 1000000)   /* µs: ten years */
 
 typedef struct agg_wspec { int64_t size, hop; } agg_wspec;
 
@@ -27,8 +28,8 @@ static inline int64_t agg_floor_div(int64_t a, int64_t b)
     return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 
-/* 0, or -1 with a reason in *why: size and hop > 0, hop <= size,
- * size % hop == 0, size/hop <= AGG_MAX_PER_EVENT. */
+/* 0, or -1 with a reason in *why: size and hop > 0, size <= AGG_MAX_WINDOW,
+ * hop <= size, size % hop == 0, size/hop <= AGG_MAX_PER_EVENT. */
 int agg_wspec_check(const agg_wspec *w, const char **why);
 /* Starts of the windows containing t, ascending; returns their count. */
 int agg_window_starts(const agg_wspec *w, int64_t t, int64_t *starts);

@@ -1,25 +1,25 @@
 #!/usr/bin/env bash
-# aggregate: `ingest | aggregate --window 60s` over 1,000,000 interaction
-# events and 1,000,000 request lines (1,000,000 latency samples, plus the
-# 0/1 error samples ingest derives), against Miller (stats1 count, mean,
-# p50, p95, p99 per window+endpoint+status class; count per window+event
-# type+item) and a pandas groupby doing the same, in one run. aggregate does
-# more (HyperLogLog users/sessions, CTR, p90/p999, top-K, error rates).
-#   N=1000000 tests/bench/aggregate.sh
+# aggregate: `ingest | aggregate --window 60s` over N interaction events and
+# N request lines (N latency samples, plus the 0/1 error samples ingest
+# derives), against what a user would otherwise write, each doing the same
+# grouping (per 60 s window: count per event type, count per item and event
+# type, and count, mean, p50, p95, p99 of duration_ms per endpoint and status
+# class), all in one run:
+#   - Miller: mlr stats1 (quantiles) + mlr count
+#   - a pandas groupby script
+#   - a plain Python script (json + dicts + sorted lists)
+#   - jq (slurp, group_by, sort per group)
+#   - `ingest | cat`: the same pipe with nothing behind it
+# aggregate does more than any of them (HyperLogLog users/sessions, CTR and
+# conversion, p90/p999, stddev, top-K, error rates). Then: peak RSS with a
+# quarter of the input and with all of it, to show memory follows live
+# series, not the number of events.
+#   N=1000000 tests/bench/aggregate.sh          (SLOW=0 skips jq and python)
 source "$(dirname "$0")/lib.sh"
 N=${N:-1000000}
-# lib.sh's measure sends /usr/bin/time's report into the command's stderr
-# file (so it prints 0 s); this one keeps it apart with -o.
-measure() {
-  local name=$1 recs=$2 cmd=$3 secs rss
-  /usr/bin/time -o "$BT/time.$$" -f '%e %M' bash -c "$cmd" >/dev/null 2>"$BT/err.$$" \
-    || echo "  ($name failed: $(tail -n 2 "$BT/err.$$"))"
-  read -r secs rss < <(tail -n 1 "$BT/time.$$")
-  [ "$secs" = "0.00" ] && secs=0.01
-  BENCH_SECS[$name]=$secs
-  awk -v n="$name" -v s="$secs" -v r="$recs" -v m="$rss" \
-    'BEGIN { printf "  %-36s %8.2fs %12.0f rec/s %9.1f MiB peak\n", n, s, r/s, m/1024 }'
-}
+SLOW=${SLOW:-1}
+PY=${PYTHON:-/usr/bin/python3}
+
 in=$BT/agg-mixed-$N.jsonl
 if [ ! -s "$in" ]; then
   echo "  generating $N events + $N requests (cached in $in)..."
@@ -47,21 +47,74 @@ rq["w"] = (rq["ts"].astype(float) // 60) * 60
 rq["sc"] = (rq["status"].astype(int) // 100).astype(str) + "xx"
 g = rq.groupby(["w", "endpoint", "sc"])["duration_ms"]
 c = g.agg(["count", "mean"]).join(g.quantile([0.5, 0.95, 0.99]).unstack())
-sys.stdout.write(a.to_string()[:0] + f"{len(a)} {len(b)} {len(c)}\n")
+print(len(a), len(b), len(c))
 PY
 
-mlr_cmd="mlr --ijsonl --ojsonl filter 'is_present(\$endpoint)' then put '\$w = floor(\$ts / 60) * 60; \$sc = fmtnum(floor(\$status / 100), \"%d\") . \"xx\"' then stats1 -a count,mean,p50,p95,p99 -f duration_ms -g w,endpoint,sc $in > /dev/null &&
- mlr --ijsonl --ojsonl filter 'is_present(\$event_type)' then put '\$w = substr0(\$ts, 0, 15)' then count -g w,event_type,item_id $in"
+cat > "$BT/agg-plain.py" <<'PY'
+import json, sys
+from collections import Counter, defaultdict
+types, items, lat = Counter(), Counter(), defaultdict(list)
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if "endpoint" in r:
+        lat[(int(r["ts"] // 60) * 60, r["endpoint"], "%dxx" % (r["status"] // 100))].append(r["duration_ms"])
+    else:
+        w = r["ts"][:16]
+        types[(w, r["event_type"])] += 1
+        items[(w, r.get("item_id"), r["event_type"])] += 1
+out = []
+for k, v in lat.items():
+    v.sort(); n = len(v)
+    out.append((k, n, sum(v) / n, v[int(0.5 * (n - 1))], v[int(0.95 * (n - 1))], v[int(0.99 * (n - 1))]))
+print(len(types), len(items), len(out))
+PY
 
+# jq: slurp and group_by (a reduce over the lines with += is quadratic in jq 1.6)
+cat > "$BT/agg.jq" <<'JQ'
+(map(select(.endpoint) | {k: "\(.ts / 60 | floor * 60)|\(.endpoint)|\(.status / 100 | floor)xx", v: .duration_ms})
+ | group_by(.k) | map(map(.v) | sort | length as $n
+    | {count: $n, mean: (add / $n), p50: .[($n - 1) * 0.5 | floor],
+       p95: .[($n - 1) * 0.95 | floor], p99: .[($n - 1) * 0.99 | floor]}) | length),
+(map(select(.event_type) | "\(.ts[0:16])|\(.event_type)") | group_by(.) | length),
+(map(select(.event_type) | "\(.ts[0:16])|\(.item_id)|\(.event_type)") | group_by(.) | length)
+JQ
+
+mlr_cmd="mlr --ijsonl --ojsonl filter 'is_present(\$endpoint)' then put '\$w = floor(\$ts / 60) * 60; \$sc = fmtnum(floor(\$status / 100), \"%d\") . \"xx\"' then stats1 -a count,mean,p50,p95,p99 -f duration_ms -g w,endpoint,sc $in > /dev/null &&
+ mlr --ijsonl --ojsonl filter 'is_present(\$event_type)' then put '\$w = substr0(\$ts, 0, 15)' then count -g w,event_type,item_id $in > /dev/null &&
+ mlr --ijsonl --ojsonl filter 'is_present(\$event_type)' then put '\$w = substr0(\$ts, 0, 15)' then count -g w,event_type $in"
+
+echo "  -- records in (what a pipeline stage sees)"
 measure "cat (records)" "$nrec" "cat $recs"
-measure "aggregate (records in)" "$nrec" "$BIN/aggregate --window 60s --features none < $recs"
-measure "aggregate + features (records in)" "$nrec" "$BIN/aggregate --window 60s < $recs"
-measure "ingest | aggregate (JSON in)" "$lines" "$BIN/ingest < $in 2>/dev/null | $BIN/aggregate --window 60s --features none"
-measure "ingest alone (JSON in)" "$lines" "$BIN/ingest < $in 2>/dev/null"
-measure "mlr stats1 + count (JSON in)" "$lines" "$mlr_cmd"
-measure "pandas groupby (JSON in)" "$lines" "${PYTHON:-/usr/bin/python3} $BT/agg-pandas.py $in"
-ratio "ingest | aggregate (JSON in)" "mlr stats1 + count (JSON in)"
-ratio "ingest | aggregate (JSON in)" "pandas groupby (JSON in)"
-ratio "aggregate (records in)" "mlr stats1 + count (JSON in)"
-ratio "aggregate (records in)" "pandas groupby (JSON in)"
-echo "  (goal: ingest | aggregate at least 10x Miller and 10x pandas; peak RSS of aggregate grows with live series, not events)"
+measure "aggregate --features none" "$nrec" "$BIN/aggregate --window 60s --features none < $recs"
+measure "aggregate (with features)" "$nrec" "$BIN/aggregate --window 60s < $recs"
+echo "  -- JSON lines in, the issue's comparison"
+measure "ingest | cat" "$lines" "$BIN/ingest < $in 2>/dev/null | cat"
+measure "ingest | aggregate" "$lines" "$BIN/ingest < $in 2>/dev/null | $BIN/aggregate --window 60s --features none"
+measure "mlr stats1 + count" "$lines" "$mlr_cmd"
+measure "pandas groupby" "$lines" "$PY $BT/agg-pandas.py $in"
+if [ "$SLOW" = 1 ]; then
+  measure "python json + dicts" "$lines" "$PY $BT/agg-plain.py $in"
+  measure "jq -s group_by" "$lines" "jq -s -c -f $BT/agg.jq $in"
+fi
+ratio "ingest | aggregate" "ingest | cat"
+ratio "ingest | aggregate" "mlr stats1 + count"
+ratio "ingest | aggregate" "pandas groupby"
+if [ "$SLOW" = 1 ]; then
+  ratio "ingest | aggregate" "python json + dicts"
+  ratio "ingest | aggregate" "jq -s group_by"
+fi
+ratio "aggregate --features none" "mlr stats1 + count"
+ratio "aggregate --features none" "pandas groupby"
+
+echo "  -- memory: a quarter of the input vs all of it (same series per window, 4x the events)"
+q=$BT/agg-mixed-$N-quarter.rec
+[ -s "$q" ] || head -n $((lines / 4)) "$in" | "$BIN/ingest" > "$q" 2>/dev/null
+nq=$("$BIN/fbcat" --count < "$q" | awk '$1 == "total" { print $2 }')
+for f in "$q:$nq:1/4" "$recs:$nrec:all"; do
+  IFS=: read -r file n what <<< "$f"
+  /usr/bin/time -o "$BT/time.$$" -f '%M' "$BIN/aggregate" --window 60s --features none \
+    --metrics-file "$BT/agg-mem.prom" < "$file" > /dev/null 2>/dev/null
+  printf '  %-4s %9d records: peak RSS %7.1f MiB, %s\n' "$what" "$n" "$(awk '{ print $1 / 1024 }' "$BT/time.$$")" \
+    "$(grep -h '^streamrec_aggregate_windows_total' "$BT/agg-mem.prom" | sed 's/.*} /windows emitted /')"
+done
+echo "  (goal: ingest | aggregate at least 10x Miller and 10x pandas; peak RSS flat as events grow)"

@@ -3,8 +3,8 @@
 # byte-identical output to sorted input (tumbling, hopping, several windows,
 # features on); hopping windows equal the sum of their tumbling parts; late
 # events are dead-lettered and counted and change nothing; records of other
-# types are ignored (counted) or passed through; --max-series bounds the
-# series and counts what it refuses.
+# types are ignored (counted) or passed through; out-of-range event times are
+# refused; --max-series bounds the series and counts what it refuses.
 . "$(dirname "$0")/../lib.sh"
 
 "$GEN_EVENTS" --count 8000 --kind mixed --seed 11 --rate 50 --users 500 --items 200 > "$T/sorted.jsonl"
@@ -84,6 +84,15 @@ expect_eq "dead-lettered late records" "$(grep -c late_event "$T/dl.json")" 2
 grep -q 'streamrec_records_invalid_total{stage="aggregate",reason="late_event"} 2' "$T/late.prom" \
   || fail "late_event not counted: $(grep invalid "$T/late.prom")"
 grep -q '"late":2' "$T/late.err" || fail "late count not in the final log line"
+
+# an event time the window arithmetic cannot hold (year ~290,000 BC) is refused, not a crash
+echo '{"event_id":"old","ts":-9000000000000000000,"user_id":"u1","type":"click","item_id":"b1"}' \
+  | "$BIN/fbcat" --encode Event > "$T/old.rec" || die "fbcat --encode Event"
+cat "$T/sorted.rec" "$T/old.rec" > "$T/old-mixed.rec"
+check "aggregate with an out-of-range time exits 0" "$BIN/aggregate" --window 60s --dead-letter "$T/dl-old.json" \
+  < "$T/old-mixed.rec" > "$T/old.out" 2>/dev/null
+cmp -s "$T/old.out" "$T/a1.rec" || fail "an out-of-range event time changed the output"
+expect_eq "dead-lettered out-of-range time" "$(grep -c '"error":"bad_timestamp' "$T/dl-old.json")" 1
 
 # other record types: ignored and counted, or passed through
 echo '{"name":"x.y","value":3}' | "$BIN/fbcat" --encode Metric > "$T/metric.rec" || die "fbcat --encode"

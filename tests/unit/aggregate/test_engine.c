@@ -260,4 +260,68 @@ static void test_late_and_bounds(void)
     free(out.p);
 }
 
-TEST_MAIN(test_restart_same_output, test_late_and_bounds)
+/* A window is emitted once, exactly when the watermark (max time - lateness)
+ * reaches its end, and not a microsecond before; --by keys become labels of
+ * events{}; times beyond the supported range are refused. */
+static void test_emission_timing(void)
+{
+    agg_config cfg = make_cfg();
+    cfg.nspecs = 1;                          /* 60 s tumbling, lateness 3 s */
+    cfg.features = 0;
+    cfg.topk = 0;
+    cfg.by[0] = "source";
+    cfg.nby = 1;
+    sbuf out = {0};
+    agg_engine *e = agg_engine_new(&cfg, NULL, emit_text, &out);
+    Event ev;
+    Event_init(&ev);
+    ev.type = EventType_view;
+    ev.user_id = FB_STR("u1");
+    ev.source = FB_STR("email");
+    ev.ts = 1200 * SEC + 5;                  /* window [1200, 1260) */
+    CHECK_EQ_INT(agg_engine_event(e, &ev), AGG_OK);
+    ev.source = FB_STR("");                  /* no value: no label */
+    ev.ts = 1259 * SEC;
+    CHECK_EQ_INT(agg_engine_event(e, &ev), AGG_OK);
+    ev.ts = 1263 * SEC - 1;                  /* watermark 1260 s - 1 µs: still open */
+    CHECK_EQ_INT(agg_engine_event(e, &ev), AGG_OK);
+    CHECK(out.len == 0);
+    CHECK_EQ_INT(agg_engine_counters(e)->windows_emitted, 0);
+    ev.ts = 1263 * SEC;                      /* watermark 1260 s: closes [1200, 1260) */
+    CHECK_EQ_INT(agg_engine_event(e, &ev), AGG_OK);
+    CHECK_EQ_INT(agg_engine_counters(e)->windows_emitted, 1);
+    const char *o = out.p ? out.p : "";
+    CHECK(strstr(o, "events{event_type=view,source=email,} 1200000000 1260000000 1 ") != NULL);
+    CHECK(strstr(o, "events{event_type=view,} 1200000000 1260000000 1 ") != NULL);
+    CHECK(strstr(o, "users.distinct{} 1200000000 1260000000 2 ") != NULL);
+    CHECK(strstr(o, "1260000000 1320000000") == NULL);       /* the next window is still open */
+    size_t before = out.len;
+    ev.ts = 1259 * SEC;                      /* its window is closed: late, output unchanged */
+    CHECK_EQ_INT(agg_engine_event(e, &ev), AGG_LATE);
+    ev.ts = 1300 * SEC;                      /* not late, but nothing new closes */
+    CHECK_EQ_INT(agg_engine_event(e, &ev), AGG_OK);
+    CHECK_EQ_INT(out.len, before);
+    /* out-of-range times are refused before they touch any window */
+    ev.ts = INT64_MAX;
+    CHECK_EQ_INT(agg_engine_event(e, &ev), AGG_BADTS);
+    ev.ts = -AGG_MAX_TS - 1;
+    CHECK_EQ_INT(agg_engine_event(e, &ev), AGG_BADTS);
+    Sample s;
+    Sample_init(&s);
+    s.name = FB_STR("x"); s.value = 1; s.ts = INT64_MIN;
+    CHECK_EQ_INT(agg_engine_sample(e, &s), AGG_BADTS);
+    CHECK_EQ_INT(agg_engine_watermark(e), 1300 * SEC - 3 * SEC);
+    /* end of input: the open window comes out, once */
+    CHECK_EQ_INT(agg_engine_flush(e), AGG_OK);
+    CHECK_EQ_INT(agg_engine_counters(e)->windows_emitted, 2);
+    o = out.p ? out.p : "";
+    CHECK(strstr(o, "events{event_type=view,} 1260000000 1320000000 3 ") != NULL);
+    const char *first = strstr(o, "events{event_type=view,source=email,} 1200000000");
+    CHECK(first && !strstr(first + 1, "events{event_type=view,source=email,} 1200000000"));
+    CHECK_EQ_INT(agg_engine_flush(e), AGG_OK);   /* nothing left: emits nothing */
+    CHECK_EQ_INT(agg_engine_counters(e)->windows_emitted, 2);
+    agg_engine_free(e);
+    free(out.p);
+}
+
+TEST_MAIN(test_restart_same_output, test_late_and_bounds, test_emission_timing)
