@@ -26,11 +26,17 @@ const char *const ingest_field_names[ING_NFIELDS] = {
     [F_STATUS] = "status",
 };
 
+/* Called for every member of every line: compare lengths first, with the
+ * lengths worked out once. */
 int ingest_field_index(const char *name, size_t len)
 {
+    static uint8_t flen[ING_NFIELDS];
+    if (!flen[0])
+        for (int i = 0; i < ING_NFIELDS; i++) flen[i] = (uint8_t)strlen(ingest_field_names[i]);
+    if (len == 0 || len > 16) return -1;
     for (int i = 0; i < ING_NFIELDS; i++) {
         const char *f = ingest_field_names[i];
-        if (f[0] == name[0] && strlen(f) == len && memcmp(f, name, len) == 0) return i;
+        if (flen[i] == len && f[0] == name[0] && memcmp(f, name, len) == 0) return i;
     }
     return -1;
 }
