@@ -46,6 +46,8 @@ enum { F_EVENT_ID, F_TS, F_TIMESTAMP, F_USER_ID, F_ITEM_ID, F_SESSION_ID, F_EVEN
        F_METRIC_NAME, F_METRIC, F_MODEL_ID, F_MODEL_VERSION, F_METRICS, F_ENDPOINT,
        F_DURATION_MS, F_STATUS, ING_NFIELDS };
 extern const char *const ingest_field_names[ING_NFIELDS];
+/* Every refusal reason (NULL-terminated): the metrics start them at zero. */
+extern const char *const ingest_reasons[];
 int ingest_field_index(const char *name, size_t len);   /* -1 if unknown */
 
 typedef struct ingest_conf {

@@ -90,6 +90,10 @@ int main(int argc, char **argv)
     c.emit_ctx = out;
     static ingest g;
     if (ingest_init(&g, &c, err, sizeof err)) cli_usage_error(&spec, "%s", err);
+    /* every reason at zero from the start, so alerts on them exist before the first */
+    for (int i = 0; ingest_reasons[i]; i++)
+        metrics_counter_l("streamrec_records_invalid_total", "Records refused as invalid, by reason.", "reason",
+                          ingest_reasons[i]);
     metrics_series *m_dups = metrics_counter("streamrec_ingest_duplicates_total", "Events dropped as duplicates (--dedup-window)");
     metrics_series *m_events = metrics_counter("streamrec_ingest_events_total", "Event records written");
     metrics_series *m_samples = metrics_counter("streamrec_ingest_samples_total", "Sample records written");

@@ -28,6 +28,11 @@ const char *const ingest_field_names[ING_NFIELDS] = {
 
 /* Called for every member of every line: compare lengths first, with the
  * lengths worked out once. */
+const char *const ingest_reasons[] = {
+    "bad_json", "not_an_object", "bad_utf8", "bad_csv", "missing_field", "wrong_type", "too_long",
+    "bad_timestamp", "implausible_timestamp", "line_too_long", "rate_limited", NULL,
+};
+
 int ingest_field_index(const char *name, size_t len)
 {
     static uint8_t flen[ING_NFIELDS];

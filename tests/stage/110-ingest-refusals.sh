@@ -49,6 +49,8 @@ for r in bad_json:2 not_an_object:1 bad_utf8:1 wrong_type:2 missing_field:1 too_
          implausible_timestamp:1 line_too_long:1 rate_limited:1; do
   grep -q "reason=\"${r%%:*}\".* ${r#*:}\$" "$T/m.prom" || fail "metrics: ${r%%:*} should be ${r#*:}: $(grep "${r%%:*}" "$T/m.prom")"
 done
+# reasons that did not occur are there too, at zero
+grep -q '^streamrec_records_invalid_total{[^}]*reason="bad_csv"} 0$' "$T/m.prom" || fail "metrics: bad_csv at 0 missing"
 grep -q '^streamrec_ingest_duplicates_total{[^}]*} 1$' "$T/m.prom" || fail "duplicates metric: $(grep duplicates "$T/m.prom")"
 grep -q '"lines":17,"ok":4,"refused":12,"duplicates":1' "$T/err" || fail "summary: $(tail -n1 "$T/err")"
 

@@ -1,8 +1,9 @@
 /* fuzz_line.c — libFuzzer target for ingest's line parser. The first byte
  * picks JSON or CSV (with a fixed header and mapping); the rest is split at
  * newlines and fed line by line, as stream_in_next_line would. Every line
- * must come back as records, a refusal with a reason and a detail, a
- * duplicate, or (CSV) a header / continuation; emitted records must encode. */
+ * must come back as records, a refusal with a known reason (ingest_reasons)
+ * and a detail, a duplicate, or (CSV) a header / continuation; emitted
+ * records must encode. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,14 @@ static int fz_emit(void *ctx, const fb_desc *d, const void *rec, const void *key
     size_t len;
     if (!fb_data(&fz_b, &len) || len < 8) abort();
     if (!key && keylen) abort();
+    return 0;
+}
+
+/* A refusal reason must be one of the documented ones (the metrics list). */
+static int fz_known(const char *reason)
+{
+    for (int i = 0; ingest_reasons[i]; i++)
+        if (!strcmp(reason, ingest_reasons[i])) return 1;
     return 0;
 }
 
@@ -54,13 +63,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(line, p, len);
         line[len] = 0;
         int r = ingest_line(&g, line, len, 1795428000000000LL);
-        if (r == ING_BAD && (!g.reason || !g.detail[0])) abort();
+        if (r == ING_BAD && (!g.reason || !g.detail[0] || !fz_known(g.reason))) abort();
         if (r == ING_FAIL) abort();
         free(line);
         if (!nl) break;
         p = nl + 1;
     }
-    if (ingest_finish(&g) == ING_BAD && !g.reason) abort();
+    if (ingest_finish(&g) == ING_BAD && (!g.reason || !fz_known(g.reason))) abort();
     ingest_free(&g);
     return 0;
 }
