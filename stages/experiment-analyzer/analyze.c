@@ -1,34 +1,53 @@
 /* analyze.c — exposures, metric attribution, sufficient statistics,
  * sequential looks and decisions (see analyze.h).
  *
- * Memory layout, chosen for the hot path (one hash probe per event):
- *   users: open-addressing table of ea_user (24 bytes), linear probing,
- *          load factor <= 1/2, keyed by the user id's 64-bit hash;
- *   keys:  the user ids, back to back, NUL-terminated (a byte pool);
- *   slots: per (user, experiment): a 16-byte header and 16 bytes per
- *          metric, chained from the user (a byte pool, offsets not pointers
- *          so that the pools may grow by realloc). */
+ * Memory layout, chosen for the hot path (two cache misses per event: the
+ * table entry, then the user's block):
+ *   table: open addressing, linear probing, load factor <= 1/2, entries of
+ *          8 bytes {tag, block}: tag is the high 32 bits of the user id's
+ *          64-bit hash (ea_hash with an empty key), and also gives the home
+ *          index (tag & mask), so that growing never rereads the keys;
+ *   pool:  one byte array of blocks, one block per exposed user, holding
+ *          everything about that user contiguously: a 16-byte header, the
+ *          user id (padded to 8), then one slot per experiment the user was
+ *          exposed to (16 bytes: experiment, variant, flags, exposure time)
+ *          each followed by its per-metric values (16 bytes per metric).
+ *          Block sizes come in classes growing by 1.5x and 1.33x in turn
+ *          (32, 48, 64, 96, 128, ...); a block that fills up moves to the
+ *          next class and its old space goes to that class's free list, for
+ *          the next user who grows through it. Offsets, not pointers (in
+ *          8-byte units: the pool may reach 32 GiB), so the pool grows by
+ *          realloc. */
+#define _GNU_SOURCE 1          /* mremap */
 #include "analyze.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "assign.h"
 #include "log.h"
 #include "stats.h"
 
-typedef struct ea_user {
-    uint64_t hash;
-    uint32_t key_off;     /* in keys; 0: empty entry */
-    uint32_t slot;        /* first slot offset in slots; 0: none */
-    uint32_t key_len, pad;
-} ea_user;
+typedef struct ea_entry {
+    uint32_t tag;
+    uint32_t blk;         /* block offset / 8 in the pool; 0: empty entry */
+} ea_entry;
 
-typedef struct ea_slot {
-    uint32_t next;        /* next slot of the same user; 0: end */
+typedef struct ea_block {
+    uint32_t used;        /* bytes of slots in use */
+    uint16_t key_len;
+    uint16_t nslots;      /* 0: a free block */
+    uint8_t cls, flags;   /* size class; EA_B_* */
+    uint16_t pad;
+    uint32_t next_free;   /* free blocks: next in the class's list */
+} ea_block;
+
+typedef struct ea_slot {  /* one (user, experiment) */
     uint16_t exp;
     uint8_t variant;
     uint8_t flags;        /* EA_F_* */
+    uint32_t pad;
     int64_t exposed_ts;
 } ea_slot;
 
@@ -40,24 +59,25 @@ typedef struct ea_uval {  /* one metric of one user */
 
 #define EA_F_MIXED 1
 #define EA_F_DIRTY 2
+#define EA_B_DIRTY 1
 #define EA_LOOK_EVERY 16
-
-typedef struct ea_dirty { uint32_t key_off, key_len, slot; } ea_dirty;
+#define EA_NCLASS 48
+#define EA_MAX_KEY 65535
 
 struct ea_engine {
     const ea_config *cfg;
     ea_exp_stats *st;             /* per experiment */
-    ea_user *users; size_t cap, n;
+    ea_entry *tab; size_t cap, n;
     uint64_t max_users;
-    char *keys; size_t keys_len, keys_cap;
-    uint8_t *slots; size_t slots_len, slots_cap;
-    ea_dirty *dirty; size_t ndirty, dirty_cap;
+    uint8_t *pool; size_t pool_len, pool_cap;   /* bytes */
+    uint32_t free_head[EA_NCLASS];
+    uint32_t *dirty; size_t ndirty, dirty_cap;  /* blocks with EA_B_DIRTY */
+    size_t *slot_size;            /* per experiment: slot + values, bytes */
     uint8_t type_used[256];       /* EventType -> some metric uses it */
     int name_metrics;             /* some metric matches Event.name */
     int last_exp;                 /* cache for the experiment lookup */
     uint64_t unknown_exp;
     ea_row *rows; int rows_cap;
-    size_t *keylen;               /* per experiment: hash key length */
     int track_dirty;
 };
 
@@ -68,9 +88,49 @@ static void *ea_xrealloc(void *p, size_t n)
     return q;
 }
 
-static uint64_t ea_user_hash(const char *p, size_t n)
+/* The big arrays (table, pool) are anonymous mappings: zeroed by the
+ * kernel, grown by mremap without copying, given back whole on free, and
+ * marked for transparent huge pages (fewer TLB misses and page faults on
+ * random access; a hint, harmless where unsupported). */
+static void *ea_map(size_t n)
 {
-    return ea_hash("", 0, p, n);
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) log_fatal("experiment-analyzer: out of memory (%zu bytes)", n);
+#ifdef MADV_HUGEPAGE
+    if (n >= (4u << 20)) (void)madvise(p, n, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+static void *ea_remap(void *p, size_t old, size_t n)
+{
+    void *q = mremap(p, old, n, MREMAP_MAYMOVE);
+    if (q == MAP_FAILED) log_fatal("experiment-analyzer: out of memory (%zu bytes)", n);
+#ifdef MADV_HUGEPAGE
+    if (n >= (4u << 20)) (void)madvise(q, n, MADV_HUGEPAGE);
+#endif
+    return q;
+}
+
+static void ea_unmap(void *p, size_t n) { if (p) munmap(p, n); }
+
+static uint32_t ea_user_tag(const char *p, size_t n)
+{
+    return (uint32_t)(ea_hash("", 0, p, n) >> 32);
+}
+
+static inline size_t ea_class_size(int c) { return (size_t)((c & 1) ? 48 : 32) << (c >> 1); }
+static inline size_t ea_key_pad(size_t len) { return (len + 7) & ~(size_t)7; }
+static inline ea_block *ea_blk(const ea_engine *ea, uint32_t b) { return (ea_block *)(ea->pool + (size_t)b * 8); }
+static inline char *ea_blk_key(ea_block *b) { return (char *)(b + 1); }
+static inline ea_slot *ea_blk_slots(ea_block *b) { return (ea_slot *)((char *)(b + 1) + ea_key_pad(b->key_len)); }
+static inline ea_uval *ea_uvals(ea_slot *s) { return (ea_uval *)(s + 1); }
+
+static int ea_class_for(size_t need)
+{
+    int c = 0;
+    while (ea_class_size(c) < need) c++;
+    return c;
 }
 
 ea_engine *ea_new(const ea_config *cfg, uint64_t max_users)
@@ -79,16 +139,15 @@ ea_engine *ea_new(const ea_config *cfg, uint64_t max_users)
     if (!ea) return NULL;
     ea->cfg = cfg;
     ea->st = calloc((size_t)cfg->nexperiments, sizeof *ea->st);
-    ea->keylen = calloc((size_t)cfg->nexperiments, sizeof *ea->keylen);
+    ea->slot_size = calloc((size_t)cfg->nexperiments, sizeof *ea->slot_size);
     ea->cap = 1024;
-    ea->users = calloc(ea->cap, sizeof *ea->users);
-    ea->max_users = max_users ? max_users : UINT32_MAX / 4;
-    ea->keys_cap = 4096; ea->keys = ea_xrealloc(NULL, ea->keys_cap); ea->keys_len = 1;
-    ea->slots_cap = 4096; ea->slots = ea_xrealloc(NULL, ea->slots_cap); ea->slots_len = 8;
-    if (!ea->st || !ea->users || !ea->keylen) { ea_free(ea); return NULL; }
+    ea->tab = ea_map(ea->cap * sizeof *ea->tab);
+    ea->max_users = max_users && max_users < (1ULL << 30) ? max_users : (1ULL << 30);
+    ea->pool_cap = 1 << 16; ea->pool = ea_map(ea->pool_cap); ea->pool_len = 8;
+    if (!ea->st || !ea->tab || !ea->slot_size || !ea->pool) { ea_free(ea); return NULL; }
     for (int x = 0; x < cfg->nexperiments; x++) {
         const ea_experiment_cfg *e = &cfg->experiments[x];
-        ea->keylen[x] = strlen(e->salt && e->salt[0] ? e->salt : e->name);
+        ea->slot_size[x] = sizeof(ea_slot) + (size_t)e->nmetrics * sizeof(ea_uval);
         for (int v = 0; v < EA_MAX_VARIANTS; v++)
             for (int m = 0; m < EA_MAX_METRICS; m++) {
                 ea->st[x].seq[v][m].p_min = 1;
@@ -106,8 +165,10 @@ ea_engine *ea_new(const ea_config *cfg, uint64_t max_users)
 void ea_free(ea_engine *ea)
 {
     if (!ea) return;
-    free(ea->st); free(ea->users); free(ea->keys); free(ea->slots);
-    free(ea->dirty); free(ea->rows); free(ea->keylen);
+    free(ea->st);
+    ea_unmap(ea->tab, ea->cap * sizeof *ea->tab);
+    ea_unmap(ea->pool, ea->pool_cap);
+    free(ea->dirty); free(ea->rows); free(ea->slot_size);
     free(ea);
 }
 
@@ -117,102 +178,151 @@ uint64_t ea_users(const ea_engine *ea) { return ea->n; }
 uint64_t ea_events_unknown_experiment(const ea_engine *ea) { return ea->unknown_exp; }
 size_t ea_memory(const ea_engine *ea)
 {
-    return ea->cap * sizeof(ea_user) + ea->keys_cap + ea->slots_cap + ea->dirty_cap * sizeof(ea_dirty);
+    return ea->cap * sizeof(ea_entry) + ea->pool_len + ea->dirty_cap * sizeof *ea->dirty;
 }
-size_t ea_bytes_per_user(int nmetrics)
+size_t ea_bytes_per_user(size_t key_len, size_t slot_bytes)
 {
-    /* table at load 1/4 just after doubling: 4 entries per user */
-    return 4 * sizeof(ea_user) + sizeof(ea_slot) + (size_t)nmetrics * sizeof(ea_uval);
+    /* table: at most 4 entries per user (load 1/4 just after doubling);
+     * block: the smallest class holding header + key + slots (at most 1.5x
+     * the need); free blocks: the smaller classes the user grew through,
+     * which the next users growing through them reuse; in the worst case
+     * (every user grows in lockstep, no new user comes) they sum to less
+     * than 3x the final block, the classes growing geometrically (x2 every
+     * two classes) */
+    size_t need = sizeof(ea_block) + ea_key_pad(key_len) + slot_bytes;
+    return 4 * sizeof(ea_entry) + 4 * ea_class_size(ea_class_for(need));
 }
 
-static inline ea_slot *ea_slot_at(ea_engine *ea, uint32_t off) { return (ea_slot *)(ea->slots + off); }
-static inline ea_uval *ea_uvals(ea_slot *s) { return (ea_uval *)(s + 1); }
-
-static ea_user *ea_find(ea_engine *ea, const char *id, size_t len, uint64_t h)
+/* The entry of user id, or the empty entry where it would go (->blk == 0). */
+static inline ea_entry *ea_probe(ea_engine *ea, const char *id, size_t len, uint32_t tag)
 {
     size_t mask = ea->cap - 1;
-    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-        ea_user *u = &ea->users[i];
-        if (!u->key_off) return NULL;
-        if (u->hash == h && u->key_len == len && memcmp(ea->keys + u->key_off, id, len) == 0)
-            return u;
+    for (size_t i = tag & mask;; i = (i + 1) & mask) {
+        ea_entry *u = &ea->tab[i];
+        if (!u->blk) return u;
+        if (u->tag == tag) {
+            ea_block *b = ea_blk(ea, u->blk);
+            if (b->key_len == len && memcmp(ea_blk_key(b), id, len) == 0) return u;
+        }
     }
 }
 
 static void ea_grow(ea_engine *ea)
 {
     size_t ncap = ea->cap * 2;
-    ea_user *nu = calloc(ncap, sizeof *nu);
-    if (!nu) log_fatal("experiment-analyzer: out of memory growing the user table");
+    ea_entry *nt = ea_map(ncap * sizeof *nt);
     for (size_t i = 0; i < ea->cap; i++) {
-        ea_user *u = &ea->users[i];
-        if (!u->key_off) continue;
-        size_t j = (size_t)u->hash & (ncap - 1);
-        while (nu[j].key_off) j = (j + 1) & (ncap - 1);
-        nu[j] = *u;
+        ea_entry *u = &ea->tab[i];
+        if (!u->blk) continue;
+        size_t j = u->tag & (ncap - 1);
+        while (nt[j].blk) j = (j + 1) & (ncap - 1);
+        nt[j] = *u;
     }
-    free(ea->users);
-    ea->users = nu;
+    ea_unmap(ea->tab, ea->cap * sizeof *ea->tab);
+    ea->tab = nt;
     ea->cap = ncap;
 }
 
-/* NULL when the table is full (max_users). */
-static ea_user *ea_insert(ea_engine *ea, const char *id, size_t len, uint64_t h)
+/* A block of class c (from its free list, or new at the pool's end), its
+ * header zeroed. Returns the offset / 8. */
+static uint32_t ea_blk_alloc(ea_engine *ea, int c)
 {
-    if (ea->n >= ea->max_users || len > UINT32_MAX / 2) return NULL;
-    if ((ea->n + 1) * 2 > ea->cap) ea_grow(ea);
-    if (ea->keys_len + len + 1 > ea->keys_cap) {
-        while (ea->keys_len + len + 1 > ea->keys_cap) ea->keys_cap *= 2;
-        if (ea->keys_cap > UINT32_MAX) return NULL;
-        ea->keys = ea_xrealloc(ea->keys, ea->keys_cap);
+    uint32_t off = ea->free_head[c];
+    size_t size = ea_class_size(c);
+    if (off) {
+        ea->free_head[c] = ea_blk(ea, off)->next_free;
+    } else {
+        if (ea->pool_len + size > ea->pool_cap) {
+            size_t ncap = ea->pool_cap;
+            while (ea->pool_len + size > ncap) ncap *= 2;
+            if (ncap > (size_t)UINT32_MAX * 8) log_fatal("experiment-analyzer: user pool over 32 GiB");
+            ea->pool = ea_remap(ea->pool, ea->pool_cap, ncap);
+            ea->pool_cap = ncap;
+        }
+        off = (uint32_t)(ea->pool_len / 8);
+        ea->pool_len += size;
     }
-    size_t mask = ea->cap - 1, i = (size_t)h & mask;
-    while (ea->users[i].key_off) i = (i + 1) & mask;
-    ea_user *u = &ea->users[i];
-    u->hash = h;
-    u->key_off = (uint32_t)ea->keys_len;
-    u->key_len = (uint32_t)len;
-    u->slot = 0;
-    memcpy(ea->keys + ea->keys_len, id, len);
-    ea->keys[ea->keys_len + len] = 0;
-    ea->keys_len += len + 1;
+    ea_block *b = ea_blk(ea, off);
+    memset(b, 0, sizeof *b);
+    b->cls = (uint8_t)c;
+    return off;
+}
+
+/* Insert user id (not present; u is the empty entry ea_probe returned) with
+ * room for one slot of slot_bytes. NULL at max_users or for an id too long. */
+static ea_entry *ea_insert(ea_engine *ea, ea_entry *u, const char *id, size_t len, uint32_t tag,
+                           size_t slot_bytes)
+{
+    if (ea->n >= ea->max_users || len > EA_MAX_KEY) return NULL;
+    if ((ea->n + 1) * 2 > ea->cap) {
+        ea_grow(ea);
+        u = ea_probe(ea, id, len, tag);
+    }
+    uint32_t off = ea_blk_alloc(ea, ea_class_for(sizeof(ea_block) + ea_key_pad(len) + slot_bytes));
+    ea_block *b = ea_blk(ea, off);
+    b->key_len = (uint16_t)len;
+    memcpy(ea_blk_key(b), id, len);
+    u->tag = tag;
+    u->blk = off;
     ea->n++;
     return u;
 }
 
-static uint32_t ea_slot_new(ea_engine *ea, ea_user *u, int exp, int variant, int64_t ts)
+static void ea_block_dirty(ea_engine *ea, uint32_t blk)
 {
-    size_t size = sizeof(ea_slot) + (size_t)ea->cfg->experiments[exp].nmetrics * sizeof(ea_uval);
-    if (ea->slots_len + size > ea->slots_cap) {
-        while (ea->slots_len + size > ea->slots_cap) ea->slots_cap *= 2;
-        if (ea->slots_cap > UINT32_MAX) log_fatal("experiment-analyzer: slot pool over 4 GiB");
-        ea->slots = ea_xrealloc(ea->slots, ea->slots_cap);
-    }
-    uint32_t off = (uint32_t)ea->slots_len;
-    ea->slots_len += size;
-    ea_slot *s = ea_slot_at(ea, off);
-    memset(s, 0, size);
-    s->exp = (uint16_t)exp;
-    s->variant = (uint8_t)variant;
-    s->exposed_ts = ts;
-    s->next = u->slot;
-    u->slot = off;
-    return off;
-}
-
-static void ea_mark_dirty(ea_engine *ea, ea_user *u, uint32_t off)
-{
-    if (!ea->track_dirty) return;
-    ea_slot *s = ea_slot_at(ea, off);
-    if (s->flags & EA_F_DIRTY) return;
-    s->flags |= EA_F_DIRTY;
+    ea_block *b = ea_blk(ea, blk);
+    if (b->flags & EA_B_DIRTY) return;
+    b->flags |= EA_B_DIRTY;
     if (ea->ndirty == ea->dirty_cap) {
         ea->dirty_cap = ea->dirty_cap ? ea->dirty_cap * 2 : 1024;
         ea->dirty = ea_xrealloc(ea->dirty, ea->dirty_cap * sizeof *ea->dirty);
     }
-    ea->dirty[ea->ndirty++] = (ea_dirty){ u->key_off, u->key_len, off };
+    ea->dirty[ea->ndirty++] = blk;
 }
 
+/* Slot s of user u changed: save it at the next ea_state_save. */
+static inline void ea_mark_dirty(ea_engine *ea, ea_entry *u, ea_slot *s)
+{
+    if (!ea->track_dirty) return;
+    s->flags |= EA_F_DIRTY;
+    ea_block_dirty(ea, u->blk);
+}
+
+/* Append a slot for experiment exp to user u's block (moving the block to
+ * a bigger class when full). Returns the new slot, zeroed but for the
+ * header fields. */
+static ea_slot *ea_slot_new(ea_engine *ea, ea_entry *u, int exp, int variant, int64_t ts)
+{
+    size_t size = ea->slot_size[exp];
+    ea_block *b = ea_blk(ea, u->blk);
+    size_t head = sizeof(ea_block) + ea_key_pad(b->key_len);
+    if (head + b->used + size > ea_class_size(b->cls)) {
+        uint32_t old = u->blk;
+        uint32_t off = ea_blk_alloc(ea, ea_class_for(head + b->used + size));
+        ea_block *nb = ea_blk(ea, off), *ob = ea_blk(ea, old);   /* the pool may have moved */
+        uint8_t ncls = nb->cls, ocls = ob->cls;
+        memcpy(nb, ob, head + ob->used);
+        nb->cls = ncls;
+        memset(ob, 0, sizeof *ob);              /* nslots 0: a free block */
+        ob->cls = ocls;
+        ob->next_free = ea->free_head[ocls];
+        ea->free_head[ocls] = old;
+        u->blk = off;
+        b = nb;
+        if (b->flags & EA_B_DIRTY) {            /* the dirty list holds the old offset */
+            b->flags &= (uint8_t)~EA_B_DIRTY;
+            ea_block_dirty(ea, off);
+        }
+    }
+    ea_slot *s = (ea_slot *)((char *)ea_blk_slots(b) + b->used);
+    memset(s, 0, size);
+    s->exp = (uint16_t)exp;
+    s->variant = (uint8_t)variant;
+    s->exposed_ts = ts;
+    b->used += (uint32_t)size;
+    b->nslots++;
+    return s;
+}
 /* Welford add and replace, for the per-variant moments of per-user values. */
 static inline void ea_arm_add(ea_arm *a, double x)
 {
@@ -241,27 +351,40 @@ static int ea_find_exp(ea_engine *ea, fb_str name)
 
 static void ea_look(ea_engine *ea, int x);
 
-/* Expose (or re-see) user u in experiment x. */
-static void ea_expose(ea_engine *ea, int x, ea_user *u, int v, int64_t ts)
+
+/* The slot of experiment x in user u's block, or NULL. */
+static inline ea_slot *ea_slot_find(ea_engine *ea, ea_entry *u, int x)
 {
-    for (uint32_t off = u->slot; off; off = ea_slot_at(ea, off)->next) {
-        ea_slot *s = ea_slot_at(ea, off);
-        if (s->exp != x) continue;
+    ea_block *b = ea_blk(ea, u->blk);
+    char *p = (char *)ea_blk_slots(b);
+    for (int i = 0; i < b->nslots; i++) {
+        ea_slot *s = (ea_slot *)p;
+        if (s->exp == x) return s;
+        p += ea->slot_size[s->exp];
+    }
+    return NULL;
+}
+
+/* Expose (or re-see) user u in experiment x, variant v. */
+static void ea_expose(ea_engine *ea, int x, ea_entry *u, int v, int64_t ts)
+{
+    ea_slot *s = ea_slot_find(ea, u, x);
+    if (s) {
         if (s->variant != v && !(s->flags & EA_F_MIXED)) {
             s->flags |= EA_F_MIXED;
             ea->st[x].mixed++;
-            ea_mark_dirty(ea, u, off);
+            ea_mark_dirty(ea, u, s);
         }
         return;
     }
     const ea_experiment_cfg *e = &ea->cfg->experiments[x];
-    uint32_t off = ea_slot_new(ea, u, x, v, ts);
+    s = ea_slot_new(ea, u, x, v, ts);
     ea_exp_stats *st = &ea->st[x];
     st->users[v]++;
     for (int m = 0; m < e->nmetrics; m++)   /* a sum counts every exposed user, from 0 */
         if (e->metrics[m].type == EA_NUMERIC && e->metrics[m].aggregate == EA_SUM)
             ea_arm_add(&st->arm[v][m], 0);
-    ea_mark_dirty(ea, u, off);
+    ea_mark_dirty(ea, u, s);
     if (++st->updates >= EA_LOOK_EVERY) ea_look(ea, x);
 }
 
@@ -272,10 +395,12 @@ static int ea_metric_matches(const ea_metric_cfg *m, const Event *ev)
 }
 
 /* Attribute a metric event to every experiment the user was exposed to. */
-static void ea_attribute(ea_engine *ea, ea_user *u, const Event *ev)
+static void ea_attribute(ea_engine *ea, ea_entry *u, const Event *ev)
 {
-    for (uint32_t off = u->slot; off; off = ea_slot_at(ea, off)->next) {
-        ea_slot *s = ea_slot_at(ea, off);
+    ea_block *b = ea_blk(ea, u->blk);
+    char *p = (char *)ea_blk_slots(b);
+    for (int i = 0; i < b->nslots; i++, p += ea->slot_size[((ea_slot *)p)->exp]) {
+        ea_slot *s = (ea_slot *)p;
         const ea_experiment_cfg *e = &ea->cfg->experiments[s->exp];
         if (ev->ts < s->exposed_ts) continue;
         int touched = 0;
@@ -317,7 +442,7 @@ static void ea_attribute(ea_engine *ea, ea_user *u, const Event *ev)
             touched = 1;
         }
         if (touched) {
-            ea_mark_dirty(ea, u, off);
+            ea_mark_dirty(ea, u, s);
             if (++ea->st[s->exp].updates >= EA_LOOK_EVERY) ea_look(ea, s->exp);
         }
     }
@@ -333,6 +458,7 @@ int ea_event(ea_engine *ea, const Event *ev)
     int metric_event = ea->type_used[(uint8_t)ev->type] || ea->name_metrics;
     if (x < 0 && !metric_event) return EA_OK;
     if (!ev->user_id.ptr || !ev->user_id.len) return x >= 0 ? EA_NO_USER : EA_OK;
+    if (ev->user_id.len > EA_MAX_KEY) return x >= 0 ? EA_BAD_USER : EA_OK;
     const ea_experiment_cfg *e = x >= 0 ? &ea->cfg->experiments[x] : NULL;
     if (e) {
         if (ev->variant.ptr && ev->variant.len) {
@@ -343,12 +469,12 @@ int ea_event(ea_engine *ea, const Event *ev)
             (e->start_us && ev->ts < e->start_us) || (e->end_us && ev->ts >= e->end_us))
             e = NULL;   /* carries the experiment but does not expose */
     }
-    uint64_t h = ea_user_hash(ev->user_id.ptr, ev->user_id.len);
-    ea_user *u = ea_find(ea, ev->user_id.ptr, ev->user_id.len, h);
+    uint32_t tag = ea_user_tag(ev->user_id.ptr, ev->user_id.len);
+    ea_entry *u = ea_probe(ea, ev->user_id.ptr, ev->user_id.len, tag);
     if (e) {
         if (v < 0) v = ea_assign(e, ev->user_id.ptr, ev->user_id.len);
-        if (!u) {
-            u = ea_insert(ea, ev->user_id.ptr, ev->user_id.len, h);
+        if (!u->blk) {
+            u = ea_insert(ea, u, ev->user_id.ptr, ev->user_id.len, tag, ea->slot_size[x]);
             if (!u) {
                 if (!ea->st[x].dropped++)
                     log_warn("max users (%llu) reached: new exposures are ignored from now on",
@@ -358,7 +484,7 @@ int ea_event(ea_engine *ea, const Event *ev)
         }
         ea_expose(ea, x, u, v, ev->ts);
     }
-    if (u && metric_event) ea_attribute(ea, u, ev);
+    if (u->blk && metric_event) ea_attribute(ea, u, ev);
     return EA_OK;
 }
 
@@ -533,7 +659,12 @@ int ea_results(ea_engine *ea, const ea_row **out)
                 }
                 if (v == c) {
                     r->test = "";
-                    snprintf(r->reason, sizeof r->reason, "control");
+                    if (r->srm_flag)
+                        snprintf(r->reason, sizeof r->reason, "control; sample ratio mismatch (p=%.3g "
+                                 "< 0.001): the split is broken, no decision until the assignment is "
+                                 "fixed", srm);
+                    else
+                        snprintf(r->reason, sizeof r->reason, "control");
                     continue;
                 }
                 const ea_seq *q = &st->seq[v][m];
@@ -637,17 +768,17 @@ int ea_state_load(ea_engine *ea, state *stt)
         size_t idlen = (size_t)sqlite3_column_bytes(q, 1);
         int v = sqlite3_column_int(q, 2);
         size_t vb = (size_t)sqlite3_column_bytes(q, 5);
-        if (v < 0 || v >= e->nvariants || vb != (size_t)e->nmetrics * sizeof(ea_uval)) {
+        if (v < 0 || v >= e->nvariants || vb != (size_t)e->nmetrics * sizeof(ea_uval) || idlen > EA_MAX_KEY) {
             log_error("state: bad row for user in experiment \"%s\"", name);
             sqlite3_finalize(q);
             return -1;
         }
-        uint64_t h = ea_user_hash(id, idlen);
-        ea_user *u = ea_find(ea, id, idlen, h);
-        if (!u) u = ea_insert(ea, id, idlen, h);
+        uint32_t tag = ea_user_tag(id, idlen);
+        ea_entry *u = ea_probe(ea, id, idlen, tag);
+        if (!u->blk) u = ea_insert(ea, u, id, idlen, tag, ea->slot_size[x]);
         if (!u) { log_error("state: more users than --max-users"); sqlite3_finalize(q); return -1; }
-        uint32_t off = ea_slot_new(ea, u, x, v, sqlite3_column_int64(q, 3));
-        ea_slot *s = ea_slot_at(ea, off);
+        if (ea_slot_find(ea, u, x)) continue;   /* primary key: cannot happen */
+        ea_slot *s = ea_slot_new(ea, u, x, v, sqlite3_column_int64(q, 3));
         s->flags = (uint8_t)(sqlite3_column_int(q, 4) & ~EA_F_DIRTY);
         if (vb) memcpy(ea_uvals(s), sqlite3_column_blob(q, 5), vb);
     }
@@ -669,18 +800,25 @@ int ea_state_save(ea_engine *ea, state *stt)
         sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO ea_exp VALUES(?,?,?)", -1, &qe, NULL) != SQLITE_OK)
         goto sqlerr;
     for (size_t i = 0; i < ea->ndirty; i++) {
-        ea_dirty *d = &ea->dirty[i];
-        ea_slot *s = ea_slot_at(ea, d->slot);
-        const ea_experiment_cfg *e = &ea->cfg->experiments[s->exp];
-        s->flags &= (uint8_t)~EA_F_DIRTY;
-        sqlite3_bind_text(qu, 1, e->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(qu, 2, ea->keys + d->key_off, (int)d->key_len, SQLITE_STATIC);
-        sqlite3_bind_int(qu, 3, s->variant);
-        sqlite3_bind_int64(qu, 4, s->exposed_ts);
-        sqlite3_bind_int(qu, 5, s->flags);
-        sqlite3_bind_blob(qu, 6, ea_uvals(s), (int)((size_t)e->nmetrics * sizeof(ea_uval)), SQLITE_STATIC);
-        if (sqlite3_step(qu) != SQLITE_DONE) goto sqlerr;
-        sqlite3_reset(qu);
+        ea_block *b = ea_blk(ea, ea->dirty[i]);
+        /* a block that moved since it was listed is free (nslots 0) or
+         * another user's (listed again if dirty): only dirty slots are saved */
+        b->flags &= (uint8_t)~EA_B_DIRTY;
+        char *p = (char *)ea_blk_slots(b);
+        for (int k = 0; k < b->nslots; k++, p += ea->slot_size[((ea_slot *)p)->exp]) {
+            ea_slot *s = (ea_slot *)p;
+            if (!(s->flags & EA_F_DIRTY)) continue;
+            const ea_experiment_cfg *e = &ea->cfg->experiments[s->exp];
+            s->flags &= (uint8_t)~EA_F_DIRTY;
+            sqlite3_bind_text(qu, 1, e->name, -1, SQLITE_STATIC);
+            sqlite3_bind_text(qu, 2, ea_blk_key(b), (int)b->key_len, SQLITE_STATIC);
+            sqlite3_bind_int(qu, 3, s->variant);
+            sqlite3_bind_int64(qu, 4, s->exposed_ts);
+            sqlite3_bind_int(qu, 5, s->flags);
+            sqlite3_bind_blob(qu, 6, ea_uvals(s), (int)((size_t)e->nmetrics * sizeof(ea_uval)), SQLITE_STATIC);
+            if (sqlite3_step(qu) != SQLITE_DONE) goto sqlerr;
+            sqlite3_reset(qu);
+        }
     }
     ea->ndirty = 0;
     for (int x = 0; x < ea->cfg->nexperiments; x++) {

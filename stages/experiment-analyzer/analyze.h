@@ -2,10 +2,12 @@
  * per-variant sufficient statistics, sequential looks, and the result rows.
  *
  * Users: one open-addressing table keyed by user_id holds every exposed
- * user; each user has a chain of slots, one per experiment it was exposed
- * to, holding the variant, the exposure time and its per-metric values.
- * Only exposed users are stored: events of users never exposed cost a
- * lookup and nothing else. Memory per exposed user: see ea_bytes_per_user.
+ * user; each user has one contiguous block with its id and one slot per
+ * experiment it was exposed to, holding the variant, the exposure time and
+ * its per-metric values (layout in analyze.c). Only exposed users are
+ * stored: events of users never exposed cost a lookup and nothing else.
+ * Memory per exposed user: see ea_bytes_per_user; the number of users is
+ * bounded by max_users.
  *
  * Per variant and metric the engine keeps sufficient statistics: converted
  * users (conversion), or the count, mean and M2 (Welford) of the per-user
@@ -59,9 +61,10 @@ typedef struct ea_engine ea_engine;
 ea_engine *ea_new(const ea_config *cfg, uint64_t max_users);
 void ea_free(ea_engine *ea);
 
-enum { EA_OK = 0, EA_UNKNOWN_VARIANT = 1, EA_NO_USER = 2 };
-/* Feed one event. Returns EA_OK, or EA_UNKNOWN_VARIANT / EA_NO_USER (the
- * caller rejects the record; nothing was counted). */
+enum { EA_OK = 0, EA_UNKNOWN_VARIANT = 1, EA_NO_USER = 2, EA_BAD_USER = 3 };
+/* Feed one event. Returns EA_OK, or EA_UNKNOWN_VARIANT / EA_NO_USER /
+ * EA_BAD_USER (user id over 65535 bytes) for an event that names an
+ * experiment (the caller rejects the record; nothing was counted). */
 int ea_event(ea_engine *ea, const Event *ev);
 /* Take a sequential look at every experiment now. ea_event does one per
  * experiment every 16 updates (exposures or metric changes); results show
@@ -78,9 +81,13 @@ const ea_exp_stats *ea_stats(const ea_engine *ea, int exp);
 uint64_t ea_users(const ea_engine *ea);          /* distinct exposed users */
 uint64_t ea_events_unknown_experiment(const ea_engine *ea);
 size_t ea_memory(const ea_engine *ea);           /* bytes held for users */
-/* Bytes per exposed user for an experiment with m metrics, at the table's
- * worst load (excluding the user id's own bytes + 1). */
-size_t ea_bytes_per_user(int nmetrics);
+/* Upper bound of the bytes held per exposed user whose id has key_len bytes
+ * and who was exposed to experiments whose slots total slot_bytes (16 + 16
+ * per metric, each): table entries, its block, and its share of the free
+ * blocks. E.g. a 10-byte id in 10 experiments of 3 metrics needs 672
+ * bytes, in a 768-byte block: at most 3104 bytes held per user, about 850
+ * in practice (users keep arriving and reuse the free blocks). */
+size_t ea_bytes_per_user(size_t key_len, size_t slot_bytes);
 
 /* State (--state): load everything at start; save what changed since the
  * last save. The caller wraps save in a transaction with the offsets.

@@ -31,7 +31,7 @@ static const cli_opt ea_opts[] = {
     { "report-file", 0, CLI_STR, &opt_report_file, NULL, "PATH",
       "where --report goes (default experiment-report.html or .md)", 0, 0 },
     { "max-users", 0, CLI_INT, &opt_max_users, "10000000", "N",
-      "bound on exposed users kept (memory); later new users are counted and ignored", 1, 4e9 },
+      "bound on exposed users kept (memory); later new users are counted and ignored", 1, 1073741824 },
     { 0 }
 };
 
@@ -232,6 +232,9 @@ int main(int argc, char **argv)
                          (int)(ev->experiment.len > 60 ? 60 : ev->experiment.len), ev->experiment.ptr,
                          (int)(ev->variant.len > 60 ? 60 : ev->variant.len), ev->variant.ptr);
                 stream_reject(c.in, &r.pos, "unknown_variant", detail, r.data, r.len);
+            } else if (er == EA_BAD_USER) {
+                stream_reject(c.in, &r.pos, "bad_user_id", "user_id longer than 65535 bytes",
+                              r.data, r.len);
             } else if (er == EA_NO_USER) {
                 stream_reject(c.in, &r.pos, "no_user_id", "event names an experiment but no user_id",
                               r.data, r.len);
@@ -250,8 +253,14 @@ int main(int argc, char **argv)
     if (rc == 0 && ea_emit(&c) < 0) rc = -1;
     if (ea_checkpoint(&c) < 0) rc = -1;
     if (rc == 0) status = 0;
-    log_info("done: %llu exposed users, %llu bytes for them",
-             (unsigned long long)ea_users(c.ea), (unsigned long long)ea_memory(c.ea));
+    {
+        uint64_t nu = ea_users(c.ea);
+        size_t mem = ea_memory(c.ea);
+        log_kv(LOG_INFO, "done", "\"records\":%llu,\"exposed_users\":%llu,\"memory_bytes\":%llu,"
+               "\"bytes_per_user\":%.0f,\"reports\":%lld", (unsigned long long)stream_in_count(c.in),
+               (unsigned long long)nu, (unsigned long long)mem, nu ? (double)mem / (double)nu : 0.0,
+               (long long)reports);
+    }
 done:
     if (c.in) stream_in_close(c.in);
     if (c.out && stream_out_close(c.out) != 0) status = 1;

@@ -140,16 +140,16 @@ int ea_report_write(const char *path, int format, const ea_config *cfg,
                 fprintf(f, "</code>, goal %s%s</p>\n", mc->goal == EA_MAXIMIZE ? "maximize" : "minimize",
                         m == e->primary_idx ? ", primary metric" : "");
                 ea_svg(f, e, &rows[i], j - i);
-                fputs("<table><tr><th>variant</th><th>users</th><th>with event</th><th>rate/mean [95% CI]</th>"
-                      "<th>lift [CI] (relative)</th><th>p / adjusted</th><th>always-valid p [interval]</th>"
-                      "<th>decision</th></tr>\n", f);
+                fprintf(f, "<table><tr><th>variant</th><th>users</th><th>with event</th><th>rate/mean [%g%% CI]</th>"
+                        "<th>lift [CI] (relative)</th><th>p / adjusted</th><th>always-valid p [interval]</th>"
+                        "<th>decision</th></tr>\n", 100 * (1 - e->alpha));
             } else {
                 fprintf(f, "\n### %s%s\n\n%s of `%s`, goal %s\n\n", mc->name,
                         m == e->primary_idx ? " (primary)" : "", ea_metric_type_name(mc->type), mc->event,
                         mc->goal == EA_MAXIMIZE ? "maximize" : "minimize");
-                fputs("| variant | users | with event | rate/mean [95% CI] | lift [CI] (relative) | "
-                      "p / adjusted | always-valid p [interval] | decision |\n"
-                      "|---|---|---|---|---|---|---|---|\n", f);
+                fprintf(f, "| variant | users | with event | rate/mean [%g%% CI] | lift [CI] (relative) | "
+                        "p / adjusted | always-valid p [interval] | decision |\n"
+                        "|---|---|---|---|---|---|---|---|\n", 100 * (1 - e->alpha));
             }
             for (int k = i; k < j; k++) {
                 const char *vn = e->variants[rows[k].variant].name;
