@@ -216,6 +216,7 @@ int main(int argc, char **argv)
     stream_rec r;
     int rc;
     int64_t nev = 0, next_ts = 0, reports = 0;
+    int fresh = 0;     /* the last report is up to date: no Event since */
     while ((rc = stream_in_next(c.in, &r)) == 1) {
         if (r.type == &Event_desc) {
             const Event *ev = &r.as.event;
@@ -225,6 +226,7 @@ int main(int argc, char **argv)
                 next_ts = (ev->ts / every_us + 1) * every_us;
             }
             if (ev->ts > c.last_ts) c.last_ts = ev->ts;
+            fresh = 0;
             int er = ea_event(c.ea, ev);
             if (er == EA_UNKNOWN_VARIANT) {
                 char detail[200];
@@ -242,6 +244,7 @@ int main(int argc, char **argv)
             if (every_events && ++nev % every_events == 0) {
                 if (ea_emit(&c) < 0) { rc = -1; break; }
                 reports++;
+                fresh = 1;
             }
         }
         if (stream_sync_due(c.in)) {
@@ -250,7 +253,8 @@ int main(int argc, char **argv)
             metrics_tick();
         }
     }
-    if (rc == 0 && ea_emit(&c) < 0) rc = -1;
+    /* the report at end of input, unless the last one already says it all */
+    if (rc == 0 && !fresh && ea_emit(&c) < 0) rc = -1;
     if (ea_checkpoint(&c) < 0) rc = -1;
     if (rc == 0) status = 0;
     {

@@ -115,6 +115,8 @@ grep -q "layout_test" "$T/r.html" || fail "html report names the experiment"
 # periodic reports: every 3 events, and by event time
 "$EA" --config "$T/three.yaml" --in "$T/ev.rec" --report-every 3 --format json 2>/dev/null > "$T/p.json"
 expect_eq "reports every 3 events (2 + final) x 5 rows" "$(wc -l < "$T/p.json")" 15
+"$EA" --config "$T/three.yaml" --in "$T/ev.rec" --report-every 4 --format json 2>/dev/null > "$T/p4.json"
+expect_eq "reports every 4 of 8 events: 2, no repeat at the end" "$(wc -l < "$T/p4.json")" 10
 "$EA" --config "$T/three.yaml" --in "$T/ev.rec" --report-every 2s --format json 2>/dev/null > "$T/p2.json"
 expect_eq "reports every 2 s of event time (boundaries 2,4,6,8 s + final) x 5 rows" "$(wc -l < "$T/p2.json")" 25
 "$EA" --config "$T/three.yaml" --report-every 3x < /dev/null > /dev/null 2>&1; expect_eq "bad --report-every" "$?" 2
