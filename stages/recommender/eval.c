@@ -190,10 +190,46 @@ out:
     free(scores); free(skip); free(top); free(h);
 }
 
+static int64_t kk;
+
+static int eval_print(rec_model *m, const rec_train *t, const split *sp, uint32_t nusers, int nt,
+                      const char *name, double fit)
+{
+    ev_ctx c;
+    memset(&c, 0, sizeof c);
+    c.m = m; c.t = t; c.sp = sp; c.k = (size_t)kk;
+    uint32_t n = model_n_items(m);
+    int ok = 1;
+    for (int th = 0; th < nt; th++) {
+        c.sc[th] = model_scratch_new(m);
+        c.prec[th] = calloc(n ? n : 1, 1);
+        if (!c.sc[th] || !c.prec[th]) ok = 0;
+    }
+    if (ok) par_for_dyn(nt, nusers, 16, eval_users, &c);
+    double sum[5] = { 0 };
+    size_t users = 0, covered = 0;
+    for (int th = 0; th < nt; th++) {
+        for (int q = 0; q < 5; q++) sum[q] += c.part[th][q];
+        users += c.pusers[th];
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        int any = 0;
+        for (int th = 0; th < nt && !any; th++) any = c.prec[th] && c.prec[th][i];
+        covered += any;
+    }
+    for (int th = 0; th < nt; th++) { model_scratch_free(c.sc[th]); free(c.prec[th]); }
+    if (!ok) { log_error("out of memory"); return -1; }
+    double du = users ? (double)users : 1;
+    printf("| %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.2f |\n", name,
+           sum[0] / du, sum[1] / du, sum[2] / du, sum[3] / du, sum[4] / du,
+           n ? (double)covered / n : 0, fit);
+    fflush(stdout);
+    return 0;
+}
+
 static cli_common common;
 static train_params P;
-static const char *models_arg, *split_arg, *items_path, *item_map;
-static int64_t kk;
+static const char *models_arg, *split_arg, *items_path, *item_map, *sweep_arg;
 
 static const cli_opt opts[] = {
     { "models", 0, CLI_STR, &models_arg, "pop,knn,als,ease,content,hybrid", "NAME,...", "models to evaluate, in table order", 0, 0 },
@@ -201,6 +237,7 @@ static const cli_opt opts[] = {
     { "k", 'k', CLI_INT, &kk, "10", "N", "list length of the metrics", 1, 10000 },
     { "items", 0, CLI_STR, &items_path, NULL, "CSV", "item metadata (for the content model)", 0, 0 },
     { "item-map", 0, CLI_STR, &item_map, "id=movieId,categories=genres,text=title", "KEY=COL,...", "columns of --items", 0, 0 },
+    { "sweep", 0, CLI_STR, &sweep_arg, NULL, "W;W;...", "also evaluate the hybrid with each of these --weights sets (trained once)", 0, 0 },
     TRAIN_PARAM_OPTS(P),
     { 0 },
 };
@@ -285,35 +322,20 @@ int eval_main(int argc, char **argv)
         rec_model *m = train_model(&d, &t, (rec_alg)algs[a], &P, NULL, err, sizeof err);
         double fit = now_s() - t0;
         if (!m) { log_error("%s: training failed: %s", rec_alg_names[algs[a]], err); rc = 1; continue; }
-        ev_ctx c;
-        memset(&c, 0, sizeof c);
-        c.m = m; c.t = &t; c.sp = &sp; c.k = (size_t)kk;
-        uint32_t n = model_n_items(m);
-        int ok = 1;
-        for (int th = 0; th < nt; th++) {
-            c.sc[th] = model_scratch_new(m);
-            c.prec[th] = calloc(n ? n : 1, 1);
-            if (!c.sc[th] || !c.prec[th]) ok = 0;
+        if (eval_print(m, &t, &sp, d.users.n, nt, rec_alg_names[algs[a]], fit)) rc = 1;
+        if (algs[a] == ALG_HYBRID && sweep_arg) {
+            char buf[4096];
+            snprintf(buf, sizeof buf, "%s", sweep_arg);
+            char *save = NULL;
+            for (char *w = strtok_r(buf, ";", &save); w; w = strtok_r(NULL, ";", &save)) {
+                float ws[ALG_COUNT];
+                if (train_parse_weights(w, ws, err, sizeof err)) { log_error("--sweep: %s", err); rc = 1; break; }
+                memcpy(m->w, ws, sizeof ws);
+                char name[256];
+                snprintf(name, sizeof name, "hybrid %s", w);
+                if (eval_print(m, &t, &sp, d.users.n, nt, name, 0)) rc = 1;
+            }
         }
-        if (ok) par_for_dyn(nt, d.users.n, 16, eval_users, &c);
-        double sum[5] = { 0 };
-        size_t users = 0, covered = 0;
-        for (int th = 0; th < nt; th++) {
-            for (int q = 0; q < 5; q++) sum[q] += c.part[th][q];
-            users += c.pusers[th];
-        }
-        for (uint32_t i = 0; i < n; i++) {
-            int any = 0;
-            for (int th = 0; th < nt && !any; th++) any = c.prec[th] && c.prec[th][i];
-            covered += any;
-        }
-        for (int th = 0; th < nt; th++) { model_scratch_free(c.sc[th]); free(c.prec[th]); }
-        if (!ok) { log_error("out of memory"); rc = 1; model_free(m); continue; }
-        double du = users ? (double)users : 1;
-        printf("| %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.2f |\n", rec_alg_names[algs[a]],
-               sum[0] / du, sum[1] / du, sum[2] / du, sum[3] / du, sum[4] / du,
-               n ? (double)covered / n : 0, fit);
-        fflush(stdout);
         model_free(m);
     }
     train_free(&t);

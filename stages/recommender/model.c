@@ -29,7 +29,7 @@
 #include <unistd.h>
 #include "model_impl.h"
 
-const char *const rec_alg_names[ALG_COUNT] = { "pop", "knn", "als", "ease", "content", "hybrid" };
+const char *const rec_alg_names[ALG_COUNT] = { "pop", "knn", "als", "ease", "content", "uknn", "hybrid" };
 
 int rec_alg_parse(const char *s)
 {
@@ -128,6 +128,7 @@ void model_free(rec_model *m)
     nbr_csr_free(&m->knn); nbr_csr_free(&m->cnt);
     free(m->als_Y); free(m->als_YtY);
     free(m->ease_idx); free(m->ease_pos); free(m->ease_B);
+    free(m->uk_off); free(m->uk_idx); free(m->uk_toff); free(m->uk_tusr);
     free(m->params);
     free(m);
 }
@@ -164,6 +165,11 @@ model_scratch *model_scratch_new(const rec_model *m)
     s->A = calloc(f * f, sizeof *s->A);
     s->b = calloc(f, sizeof *s->b); s->x = calloc(f, sizeof *s->x);
     s->r = calloc(f, sizeof *s->r); s->p = calloc(f, sizeof *s->p); s->Ap = calloc(f, sizeof *s->Ap);
+    if (m->uk_users) {
+        s->uacc = calloc(m->uk_users, sizeof *s->uacc);
+        s->utouch = malloc(m->uk_users * sizeof *s->utouch);
+        if (!s->uacc || !s->utouch) { model_scratch_free(s); return NULL; }
+    }
     if (!s->tmp || !s->A || !s->b || !s->x || !s->r || !s->p || !s->Ap) { model_scratch_free(s); return NULL; }
     return s;
 }
@@ -171,6 +177,7 @@ model_scratch *model_scratch_new(const rec_model *m)
 void model_scratch_free(model_scratch *s)
 {
     if (!s) return;
+    free(s->uacc); free(s->utouch);
     free(s->tmp); free(s->A); free(s->b); free(s->x); free(s->r); free(s->p); free(s->Ap);
     free(s);
 }
@@ -196,8 +203,7 @@ void score_ease(const rec_model *m, const hist_entry *h, size_t n, float *out)
 {
     uint32_t k = m->ease_n;
     if (!k) return;
-    float *acc = NULL;
-    /* accumulate rows of B for the history items (dedup via sign trick-free loop) */
+    /* add the rows of B of the (distinct) history items */
     for (size_t a = 0; a < n; a++) {
         int32_t p = h[a].item < m->n_items ? m->ease_pos[h[a].item] : -1;
         if (p < 0) continue;
@@ -205,7 +211,6 @@ void score_ease(const rec_model *m, const hist_entry *h, size_t n, float *out)
         for (size_t b = 0; b < a; b++) if (h[b].item == h[a].item) { dup = 1; break; }
         if (dup) continue;
         const float *row = m->ease_B + (size_t)p * k;
-        (void)acc;
         for (uint32_t j = 0; j < k; j++) out[m->ease_idx[j]] += row[j];
     }
 }
@@ -305,6 +310,7 @@ static void component(const rec_model *m, rec_alg c, const hist_entry *h, size_t
     case ALG_CONTENT: score_nbr(&m->cnt, h, n, out); break;
     case ALG_ALS: score_als(m, h, n, out, s); break;
     case ALG_EASE: score_ease(m, h, n, out); break;
+    case ALG_UKNN: score_uknn(m, h, n, out, s); break;
     default: break;
     }
 }
@@ -441,6 +447,10 @@ int model_save(const rec_model *m, const char *path, char *err, size_t errlen)
     if (m->ease_n && (put_blob(db, sb, "ease.idx", m->ease_idx, m->ease_n * sizeof(uint32_t)) ||
                       put_blob(db, sb, "ease.B", m->ease_B, (size_t)m->ease_n * m->ease_n * sizeof(float))))
         goto fail;
+    if (m->uk_users && (put_blob(db, sb, "uknn.off", m->uk_off, ((size_t)m->uk_users + 1) * sizeof(uint32_t)) ||
+                        put_blob(db, sb, "uknn.idx", m->uk_idx, (size_t)m->uk_off[m->uk_users] * sizeof(uint32_t))))
+        goto fail;
+    if (put_meta(sm, "uknn_k", NULL, m->uk_k, 1) || put_meta(sm, "uknn_pow", NULL, m->uk_pow, 1)) goto fail;
     if (put_blob(db, sb, "w", m->w, sizeof m->w)) goto fail;
     sqlite3_finalize(sb); sqlite3_finalize(sm); sqlite3_finalize(si);
     sb = sm = si = NULL;
@@ -542,7 +552,7 @@ rec_model *model_load(const char *path, char *err, size_t errlen)
         goto fail;
     }
     char version[64] = "", algorithm[16] = "";
-    double f = 0, reg = 0, alpha = 0, fmt = 0, nu = 0, ni = 0, abin = 0;
+    double f = 0, reg = 0, alpha = 0, fmt = 0, nu = 0, ni = 0, abin = 0, ukk = 0, ukp = 1;
     model_kv *params = NULL; int np = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *k = (const char *)sqlite3_column_text(st, 0);
@@ -557,6 +567,8 @@ rec_model *model_load(const char *path, char *err, size_t errlen)
         else if (!strcmp(k, "als_reg")) reg = dv;
         else if (!strcmp(k, "als_alpha")) alpha = dv;
         else if (!strcmp(k, "als_binary")) abin = dv;
+        else if (!strcmp(k, "uknn_k")) ukk = dv;
+        else if (!strcmp(k, "uknn_pow")) ukp = dv;
         else if (!strcmp(k, "n_users")) nu = dv;
         else if (!strcmp(k, "n_interactions")) ni = dv;
         else if (!strncmp(k, "p.", 2)) {
@@ -628,6 +640,21 @@ rec_model *model_load(const char *path, char *err, size_t errlen)
             if (m->ease_idx[j] >= m->n_items) { snprintf(err, errlen, "%s: ease.idx out of range", path); goto fail; }
             m->ease_pos[m->ease_idx[j]] = (int32_t)j;
         }
+    }
+    size_t uolen = 0, uilen = 0;
+    r = get_blob(db, "uknn.off", &blob, 0, &uolen);
+    if (r == 1) {
+        m->uk_off = blob;
+        m->uk_users = uolen >= 2 * sizeof(uint32_t) ? (uint32_t)(uolen / sizeof(uint32_t) - 1) : 0;
+        if (get_blob(db, "uknn.idx", &blob, 0, &uilen) != 1) { snprintf(err, errlen, "%s: blob uknn.idx missing", path); goto fail; }
+        m->uk_idx = blob;
+        int ok = m->uk_users > 0 && m->uk_off[0] == 0 && (size_t)m->uk_off[m->uk_users] * sizeof(uint32_t) == uilen;
+        for (uint32_t u = 0; ok && u < m->uk_users; u++) ok = m->uk_off[u] <= m->uk_off[u + 1];
+        for (size_t e = 0; ok && e < uilen / sizeof(uint32_t); e++) ok = m->uk_idx[e] < m->n_items;
+        if (!ok) { snprintf(err, errlen, "%s: blobs uknn.*: inconsistent", path); goto fail; }
+        m->uk_k = ukk >= 1 && ukk < 1e9 ? (uint32_t)ukk : 50;
+        m->uk_pow = ukp > 0 && ukp < 100 ? (float)ukp : 1;
+        if (uknn_index(m)) { snprintf(err, errlen, "out of memory"); goto fail; }
     }
     if (get_blob(db, "w", &blob, sizeof m->w, NULL) == 1) { memcpy(m->w, blob, sizeof m->w); free(blob); }
     sqlite3_close(db);

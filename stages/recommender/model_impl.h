@@ -12,7 +12,7 @@
  * off[i]..off[i+1] of nbr/sim say "i contributes sim to nbr". */
 typedef struct nbr_csr { uint32_t n; uint32_t *off, *nbr; float *sim; } nbr_csr;
 
-typedef enum { ALG_POP, ALG_KNN, ALG_ALS, ALG_EASE, ALG_CONTENT, ALG_HYBRID, ALG_COUNT } rec_alg;
+typedef enum { ALG_POP, ALG_KNN, ALG_ALS, ALG_EASE, ALG_CONTENT, ALG_UKNN, ALG_HYBRID, ALG_COUNT } rec_alg;
 extern const char *const rec_alg_names[ALG_COUNT];
 int rec_alg_parse(const char *s);   /* -1 if unknown */
 
@@ -33,6 +33,9 @@ struct rec_model {
     uint32_t als_f; float *als_Y; double *als_YtY; float als_reg, als_alpha; int als_binary;
     uint32_t cg_steps;
     uint32_t ease_n; uint32_t *ease_idx; int32_t *ease_pos; float *ease_B;
+    /* user-kNN: the training users' items (CSR) and its transpose */
+    uint32_t uk_users, uk_k; float uk_pow;
+    uint32_t *uk_off, *uk_idx, *uk_toff, *uk_tusr;
     float w[ALG_COUNT];       /* hybrid weights by component */
     model_kv *params; int n_params;
     /* summary */
@@ -41,6 +44,7 @@ struct rec_model {
 
 struct model_scratch {
     uint32_t n; float *tmp;   /* n_items */
+    float *uacc; uint32_t *utouch;   /* user-kNN: n users */
     double *A, *b, *x, *r, *p, *Ap;    /* ALS fold-in, f*f and f */
 };
 
@@ -62,5 +66,8 @@ void score_ease(const rec_model *m, const hist_entry *h, size_t n, float *out);
 /* ALS fold-in: x (f) from the history; returns 0, or -1 if no history item
  * has a factor. */
 int als_fold_in(const rec_model *m, const hist_entry *h, size_t n, double *x, model_scratch *s);
+void score_uknn(const rec_model *m, const hist_entry *h, size_t n, float *out, model_scratch *s);
+/* Builds uk_toff/uk_tusr from uk_off/uk_idx. 0 or -1. */
+int uknn_index(rec_model *m);
 void score_als(const rec_model *m, const hist_entry *h, size_t n, float *out, model_scratch *s);
 #endif

@@ -18,6 +18,7 @@ void train_params_default(train_params *p)
     p->seed = TP_SEED;
     p->ease_lambda = TP_EASE_LAMBDA; p->ease_min_users = TP_EASE_MIN_USERS; p->ease_max_items = TP_EASE_MAX_ITEMS;
     p->cnt_k = TP_CNT_K;
+    p->uknn_k = TP_UKNN_K; p->uknn_pow = TP_UKNN_POW;
     p->weights = TP_WEIGHTS;
     char err[128];
     train_parse_weights(p->weights, p->w, err, sizeof err);
@@ -35,7 +36,7 @@ int train_parse_weights(const char *s, float *w, char *err, size_t errlen)
         memcpy(name, s, (size_t)(eq - s));
         name[eq - s] = 0;
         int c = rec_alg_parse(name);
-        if (c < 0 || c == ALG_HYBRID) { snprintf(err, errlen, "unknown component '%s' (pop, knn, als, ease, content)", name); return -1; }
+        if (c < 0 || c == ALG_HYBRID) { snprintf(err, errlen, "unknown component '%s' (pop, knn, als, ease, content, uknn)", name); return -1; }
         char num[64];
         size_t nl = n - (size_t)(eq - s) - 1;
         if (nl >= sizeof num) nl = sizeof num - 1;
@@ -89,6 +90,7 @@ rec_model *train_model(const rec_data *d, const rec_train *t, rec_alg alg,
     if (need[ALG_EASE] && ease_train(m, t, p, err, errlen)) goto fail;
     if (need[ALG_ALS] && als_train(m, t, p, loss)) goto oom;
     if (need[ALG_CONTENT] && content_train(m, d, p)) goto oom;
+    if (need[ALG_UKNN] && uknn_train(m, t, p)) goto oom;
     for (int c = 0; c < ALG_HYBRID; c++) {
         char k[32];
         snprintf(k, sizeof k, "w.%s", rec_alg_names[c]);

@@ -22,14 +22,16 @@ int train_main(int argc, char **argv);
 #define TP_ALS_F 64
 #define TP_ALS_ITERS 15
 #define TP_ALS_CG 3
-#define TP_ALS_REG 0.1
+#define TP_ALS_REG 20
 #define TP_ALS_ALPHA 1
 #define TP_EASE_LAMBDA 250
-#define TP_EASE_MIN_USERS 3
+#define TP_EASE_MIN_USERS 10
 #define TP_EASE_MAX_ITEMS 4000
 #define TP_CNT_K 50
+#define TP_UKNN_K 50
+#define TP_UKNN_POW 1
 #define TP_SEED 42
-#define TP_WEIGHTS "pop=0,knn=0.3,als=0.3,ease=1,content=0.05"
+#define TP_WEIGHTS "ease=1,knn=0.5,als=0.3,content=0.05"
 
 typedef struct train_params {
     int64_t threads;             /* worker threads */
@@ -45,6 +47,8 @@ typedef struct train_params {
     double ease_lambda;
     int64_t ease_min_users, ease_max_items;
     int64_t cnt_k;
+    int64_t uknn_k;              /* user-kNN neighbours */
+    double uknn_pow;
     float w[ALG_COUNT];          /* hybrid weights (pop knn als ease content) */
     const char *weights;         /* the --weights text, parsed into w */
 } train_params;
@@ -74,7 +78,9 @@ int train_parse_weights(const char *s, float *w, char *err, size_t errlen);
     { "ease-min-users", 0, CLI_INT, &(P).ease_min_users, XSTR(TP_EASE_MIN_USERS), "N", "EASE: items need this many training users", 1, 1000000000 }, \
     { "ease-max-items", 0, CLI_INT, &(P).ease_max_items, XSTR(TP_EASE_MAX_ITEMS), "N", "EASE: at most this many items (the most popular)", 1, 40000 }, \
     { "content-k", 0, CLI_INT, &(P).cnt_k, XSTR(TP_CNT_K), "N", "content: neighbours kept per item", 1, 100000 }, \
-    { "weights", 0, CLI_STR, &(P).weights, TP_WEIGHTS, "NAME=W,...", "hybrid weights of pop, knn, als, ease, content", 0, 0 }
+    { "uknn-k", 0, CLI_INT, &(P).uknn_k, XSTR(TP_UKNN_K), "N", "user-kNN: neighbours per user", 1, 1000000 }, \
+    { "uknn-pow", 0, CLI_DOUBLE, &(P).uknn_pow, XSTR(TP_UKNN_POW), "X", "user-kNN: similarity exponent", 0.01, 100 }, \
+    { "weights", 0, CLI_STR, &(P).weights, TP_WEIGHTS, "NAME=W,...", "hybrid weights of pop, knn, als, ease, content, uknn", 0, 0 }
 
 void train_params_default(train_params *p);
 
@@ -91,6 +97,7 @@ int knn_train(rec_model *m, const rec_train *t, const train_params *p);
 int als_train(rec_model *m, const rec_train *t, const train_params *p, double *loss_per_iter);
 int ease_train(rec_model *m, const rec_train *t, const train_params *p, char *err, size_t errlen);
 int content_train(rec_model *m, const rec_data *d, const train_params *p);
+int uknn_train(rec_model *m, const rec_train *t, const train_params *p);
 /* In-place inverse of an SPD matrix (k x k, k % 8 == 0, lower triangle
  * read): blocked Cholesky, triangular inverse, W^T W. 0 or -1. */
 int ease_spd_inverse(double *M, size_t k, int nthreads);
