@@ -249,6 +249,7 @@ int main(int argc, char **argv)
         if (lr < 0) goto done;
         if (lr == 1) log_info("resumed from %s: %llu series in open windows", common.state,
                               (unsigned long long)agg_engine_series(a.eng));
+        a.last = *agg_engine_counters(a.eng);   /* Prometheus counters count this process only */
     }
     a.in = stream_in_open(common.in, &common);
     if (!a.in) goto done;
