@@ -44,36 +44,87 @@ static void ea_num(FILE *f, double v)
     else fprintf(f, "%.4g", v);
 }
 
-/* Estimate and interval per arm as points with whiskers on one scale. */
-static void ea_svg(FILE *f, const ea_experiment_cfg *e, const ea_row *r, int n)
+static void ea_range(double v, double *lo, double *hi)
 {
-    double lo = INFINITY, hi = -INFINITY;
+    if (isfinite(v)) { if (v < *lo) *lo = v; if (v > *hi) *hi = v; }
+}
+
+/* Two panels on one SVG. Top: each arm's estimate (rate or mean) with its
+ * interval, on one scale. Bottom: each treatment's lift against control,
+ * with the fixed-horizon interval (thin) over the always-valid one (wide,
+ * pale), a dashed line at zero and, when the metric has a min_effect, the
+ * band ±min_effect that a "no difference" decision needs the interval in. */
+static void ea_svg(FILE *f, const ea_experiment_cfg *e, const ea_metric_cfg *mc, const ea_row *r, int n)
+{
+    double lo = INFINITY, hi = -INFINITY, llo = 0, lhi = 0;   /* the lift scale holds 0 */
+    int nt = 0;
     for (int i = 0; i < n; i++) {
-        if (isfinite(r[i].ci_low) && r[i].ci_low < lo) lo = r[i].ci_low;
-        if (isfinite(r[i].ci_high) && r[i].ci_high > hi) hi = r[i].ci_high;
+        ea_range(r[i].ci_low, &lo, &hi);
+        ea_range(r[i].ci_high, &lo, &hi);
+        if (r[i].is_control) continue;
+        nt++;
+        ea_range(r[i].lift_ci_low, &llo, &lhi);
+        ea_range(r[i].lift_ci_high, &llo, &lhi);
+        ea_range(r[i].av_ci_low, &llo, &lhi);
+        ea_range(r[i].av_ci_high, &llo, &lhi);
     }
+    if (mc->min_effect > 0) { ea_range(-mc->min_effect, &llo, &lhi); ea_range(mc->min_effect, &llo, &lhi); }
     if (!(hi > lo)) { lo -= 1; hi += 1; }
-    double pad = (hi - lo) * 0.08;
-    lo -= pad; hi += pad;
-    const int W = 560, L = 130, R = 20, rowh = 26, H = rowh * n + 30;
-    double scale = (W - L - R) / (hi - lo);
+    if (!(lhi > llo)) { llo -= 1; lhi += 1; }
+    double pad = (hi - lo) * 0.08, lpad = (lhi - llo) * 0.08;
+    lo -= pad; hi += pad; llo -= lpad; lhi += lpad;
+    const int W = 560, L = 130, R = 20, rowh = 26;
+    const int H1 = rowh * n + 30, H = H1 + (nt ? 24 + rowh * nt + 30 : 0);
+    double scale = (W - L - R) / (hi - lo), lscale = (W - L - R) / (lhi - llo);
+#define EA_X(v) (L + ((v) - lo) * scale)
+#define EA_LX(v) (L + ((isfinite(v) ? (v) : (v) > 0 ? lhi : llo) - llo) * lscale)
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
                "font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
     for (int i = 0; i < n; i++) {
         double y = 15 + rowh * i + rowh / 2.0;
-        double x0 = L + (r[i].ci_low - lo) * scale, x1 = L + (r[i].ci_high - lo) * scale;
-        double xm = L + (r[i].mean - lo) * scale;
         const char *col = r[i].is_control ? "#555" : r[i].decision == 1 ? "#1a7f37" :
                           r[i].decision == 2 ? "#cf222e" : "#0969da";
         fprintf(f, "<text x=\"4\" y=\"%.1f\">", y + 4);
         ea_html_esc(f, e->variants[r[i].variant].name);
         fprintf(f, "</text>\n<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>\n"
                    "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/>\n",
-                x0, x1, y, y, col, xm, y, col);
+                EA_X(r[i].ci_low), EA_X(r[i].ci_high), y, y, col, EA_X(r[i].mean), y, col);
     }
-    fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#999\"/>\n", L, W - R, H - 14, H - 14);
+    fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#999\"/>\n", L, W - R, H1 - 14, H1 - 14);
     fprintf(f, "<text x=\"%d\" y=\"%d\">%.4g</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.4g</text>\n",
-            L, H - 2, lo, W - R, H - 2, hi);
+            L, H1 - 2, lo, W - R, H1 - 2, hi);
+    if (nt) {
+        int top = H1 + 24, bottom = top + rowh * nt;
+        fprintf(f, "<text x=\"4\" y=\"%d\" font-weight=\"bold\">lift vs %s</text>\n", top - 6, e->control);
+        if (mc->min_effect > 0)
+            fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#eee\"/>\n",
+                    EA_LX(-mc->min_effect), top, EA_LX(mc->min_effect) - EA_LX(-mc->min_effect), rowh * nt);
+        fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n",
+                EA_LX(0.0), EA_LX(0.0), top, bottom);
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            if (r[i].is_control) continue;
+            double y = top + rowh * k++ + rowh / 2.0;
+            const char *col = r[i].decision == 1 ? "#1a7f37" : r[i].decision == 2 ? "#cf222e" :
+                              r[i].decision == 3 ? "#8250df" : "#0969da";
+            fprintf(f, "<text x=\"4\" y=\"%.1f\">", y + 4);
+            ea_html_esc(f, e->variants[r[i].variant].name);
+            fprintf(f, "</text>\n");
+            if (e->sequential == EA_SEQ_MSPRT && r[i].av_ci_low <= r[i].av_ci_high)
+                fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                           "stroke-opacity=\"0.3\" stroke-width=\"9\"/>\n",
+                        EA_LX(r[i].av_ci_low), EA_LX(r[i].av_ci_high), y, y, col);
+            fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n"
+                       "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>\n",
+                    EA_LX(r[i].lift_ci_low), EA_LX(r[i].lift_ci_high), y, y, col, EA_LX(r[i].lift), y, col);
+        }
+        fprintf(f, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#999\"/>\n", L, W - R, bottom + 6, bottom + 6);
+        fprintf(f, "<text x=\"%d\" y=\"%d\">%.4g</text><text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">0</text>"
+                   "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.4g</text>\n",
+                L, bottom + 18, llo, EA_LX(0.0), bottom + 18, W - R, bottom + 18, lhi);
+    }
+#undef EA_X
+#undef EA_LX
     fputs("</svg>\n", f);
 }
 
@@ -139,7 +190,7 @@ int ea_report_write(const char *path, int format, const ea_config *cfg,
                 ea_html_esc(f, mc->event);
                 fprintf(f, "</code>, goal %s%s</p>\n", mc->goal == EA_MAXIMIZE ? "maximize" : "minimize",
                         m == e->primary_idx ? ", primary metric" : "");
-                ea_svg(f, e, &rows[i], j - i);
+                ea_svg(f, e, mc, &rows[i], j - i);
                 fprintf(f, "<table><tr><th>variant</th><th>users</th><th>with event</th><th>rate/mean [%g%% CI]</th>"
                         "<th>lift [CI] (relative)</th><th>p / adjusted</th><th>always-valid p [interval]</th>"
                         "<th>decision</th></tr>\n", 100 * (1 - e->alpha));
