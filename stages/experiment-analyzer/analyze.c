@@ -503,7 +503,11 @@ static int ea_estimate(const ea_engine *ea, int x, int m, int v, double *diff, d
         *diff = pt - pc;
         *var = pt * (1 - pt) / nt + pc * (1 - pc) / nc;
     } else {
-        if (at->n < 2 || ac->n < 2) return 0;
+        /* values, not just exposed users, at min_sample_size per arm: a
+         * variance estimated from a handful of values would make the
+         * plug-in mSPRT, and its interval, overconfident early on */
+        double need = e->min_sample_size > 2 ? (double)e->min_sample_size : 2;
+        if (at->n < need || ac->n < need) return 0;
         *diff = at->mean - ac->mean;
         *var = at->m2 / (at->n - 1) / at->n + ac->m2 / (ac->n - 1) / ac->n;
     }
