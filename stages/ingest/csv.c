@@ -231,8 +231,7 @@ int ingest_csv_line(ingest *g, const char *line, size_t len, int64_t now)
     if (!json_utf8_valid(rec, rl)) return csv_bad(g, "bad_utf8", "the row is not valid UTF-8");
 
     ing_val f[ING_NFIELDS];
-    memset(f, 0, sizeof f);
-    for (int i = 0; i < ING_NFIELDS; i++) f[i].name = ingest_field_names[i];
+    ingest_fields_init(f);
     int rc;
     for (int i = 0; i < n; i++) {
         int t = g->csv_target[i];

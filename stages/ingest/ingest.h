@@ -101,6 +101,8 @@ typedef struct ingest {
     char *csv_buf; size_t csv_len, csv_cap;    /* a record spanning lines */
     char *csv_fields; size_t csv_fields_cap;   /* unquoted field text */
     const char **csv_fv; uint32_t *csv_fl; int csv_fcap;
+    uint64_t id_hash;           /* FNV-1a of the line's event_id, when id_hash_ok */
+    int id_hash_ok;
     /* last refusal */
     const char *reason;
     char detail[320];
@@ -141,7 +143,9 @@ uint64_t ingest_fnv1a(const void *p, size_t n);
  * call), field i is fv[i] (NUL-terminated) with length fl[i]. */
 int ingest_csv_split(const char *s, size_t len, char *out, const char **fv, uint32_t *fl,
                      int maxf, size_t *err_at);
-/* Shared by the JSON and CSV paths (record.c): fields -> records. */
+/* Shared by the JSON and CSV paths (record.c): fields -> records.
+ * ingest_fields_init: every field absent, named for messages. */
+void ingest_fields_init(ing_val *f);
 int ingest_build_event(ingest *g, const ing_val *f, int64_t now, const char *raw, size_t rawlen);
 int ingest_build_sample(ingest *g, const ing_val *f, int64_t now);
 int ingest_kv_add(ingest *g, const char *key, uint32_t keylen, const char *val, uint32_t vallen,

@@ -1,5 +1,6 @@
 /* ingest — JSON lines or CSV from stdin, files (.zst) or Kafka into Event and
  * Sample records; refusals go to --dead-letter with a reason (ingest.h). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,7 @@ static double parse_rate(const char *s)
 {
     char *end;
     double v = strtod(s, &end);
-    if (end == s || v <= 0) return -1;
+    if (end == s || !(v > 0) || !isfinite(v)) return -1;
     if (!*end || !strcmp(end, "/s")) return v;
     if (!strcmp(end, "/m") || !strcmp(end, "/min")) return v / 60;
     if (!strcmp(end, "/h")) return v / 3600;
@@ -79,6 +80,8 @@ int main(int argc, char **argv)
         c.rate_per_s = parse_rate(rate_limit);
         if (c.rate_per_s <= 0) cli_usage_error(&spec, "--rate-limit: '%s' is not N/s, N/m or N/h", rate_limit);
         c.rate_burst = rate_burst > 0 ? rate_burst : (c.rate_per_s < 1 ? 1 : c.rate_per_s);
+    } else if (rate_burst > 0) {
+        cli_usage_error(&spec, "--rate-burst needs --rate-limit");
     }
     cli_start(&spec, &common);
 

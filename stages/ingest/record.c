@@ -26,23 +26,39 @@ const char *const ingest_field_names[ING_NFIELDS] = {
     [F_STATUS] = "status",
 };
 
-/* Called for every member of every line: compare lengths first, with the
- * lengths worked out once. */
 const char *const ingest_reasons[] = {
     "bad_json", "not_an_object", "bad_utf8", "bad_csv", "missing_field", "wrong_type", "too_long",
     "bad_timestamp", "implausible_timestamp", "line_too_long", "rate_limited", NULL,
 };
 
+/* Called for every member of every line: dispatch on the length, then one
+ * memcmp against the one or few names of that length. */
+_Static_assert(ING_NFIELDS <= 32, "fields present on a line are a uint32_t bitmask");
+
+void ingest_fields_init(ing_val *f)
+{
+    static ing_val tmpl[ING_NFIELDS];
+    if (!tmpl[0].name)
+        for (int i = 0; i < ING_NFIELDS; i++) tmpl[i].name = ingest_field_names[i];
+    memcpy(f, tmpl, sizeof tmpl);
+}
+
 int ingest_field_index(const char *name, size_t len)
 {
-    static uint8_t flen[ING_NFIELDS];
-    if (!flen[0])
-        for (int i = 0; i < ING_NFIELDS; i++) flen[i] = (uint8_t)strlen(ingest_field_names[i]);
-    if (len == 0 || len > 16) return -1;
-    for (int i = 0; i < ING_NFIELDS; i++) {
-        const char *f = ingest_field_names[i];
-        if (flen[i] == len && f[0] == name[0] && memcmp(f, name, len) == 0) return i;
+#define F(id) do { const char *f_ = ingest_field_names[id]; \
+                   if (name[0] == f_[0] && memcmp(name, f_, len) == 0) return id; } while (0)
+    switch (len) {
+    case 2: F(F_TS); break;
+    case 5: F(F_VALUE); break;
+    case 6: F(F_SOURCE); F(F_LABELS); F(F_METRIC); F(F_STATUS); break;
+    case 7: F(F_USER_ID); F(F_ITEM_ID); F(F_VARIANT); F(F_METRICS); break;
+    case 8: F(F_EVENT_ID); F(F_POSITION); F(F_METADATA); F(F_MODEL_ID); F(F_ENDPOINT); break;
+    case 9: F(F_TIMESTAMP); break;
+    case 10: F(F_SESSION_ID); F(F_EVENT_TYPE); F(F_EXPERIMENT); break;
+    case 11: F(F_METRIC_NAME); F(F_DURATION_MS); break;
+    case 13: F(F_MODEL_VERSION); break;
     }
+#undef F
     return -1;
 }
 
@@ -480,7 +496,7 @@ int ingest_build_event(ingest *g, const ing_val *f, int64_t now, const char *raw
         snprintf(idbuf, sizeof idbuf, "h%016llx", (unsigned long long)ingest_fnv1a(raw, rawlen));
         ev.event_id = FB_STRN(idbuf, 17);
     }
-    uint64_t h = ingest_fnv1a(ev.event_id.ptr, ev.event_id.len);
+    uint64_t h = g->id_hash_ok ? g->id_hash : ingest_fnv1a(ev.event_id.ptr, ev.event_id.len);
     if (dedup_seen(&g->dd, h)) { g->n_dups++; return ING_DUP; }
     if (!ratelimit_allow(&g->rl, ingest_fnv1a(ev.user_id.ptr, ev.user_id.len), ev.ts))
         return ing_bad(g, "rate_limited", "user_id %.60s is over --rate-limit (%g events/s, burst %g)",
@@ -661,21 +677,23 @@ static int ing_json_line(ingest *g, const char *line, size_t len, int64_t now)
         return ing_bad(g, "not_an_object", "the line is %s, expected a JSON object", ing_jkind(root->type));
 
     ing_val f[ING_NFIELDS];
-    memset(f, 0, sizeof f);
-    for (int i = 0; i < ING_NFIELDS; i++) f[i].name = ingest_field_names[i];
+    ingest_fields_init(f);
     const json_node **extra = g->extra;
-    uint32_t nextra = 0, nextra_all = 0;
+    uint32_t nextra = 0, nextra_all = 0, present = 0;
     for (const json_node *c = json_child(&g->doc, root); c; c = json_next(&g->doc, c)) {
         int fi = ingest_field_index(c->keystr, c->keylen);
-        if (fi >= 0) { if (!f[fi].n) f[fi].n = c; continue; }
+        if (fi >= 0) { if (!f[fi].n) { f[fi].n = c; present |= 1u << fi; } continue; }
         if (nextra < g->c.max_attrs) extra[nextra++] = c;
         nextra_all++;
     }
     if (nextra_all > g->c.max_attrs)
         return ing_bad(g, "too_long", "%u unknown members, more than --max-attrs %u", nextra_all, g->c.max_attrs);
     int rc;
-    if (f[F_EVENT_ID].n && f[F_EVENT_ID].n->type == JSON_STRING)   /* the probe overlaps the work below */
-        dedup_prefetch(&g->dd, ingest_fnv1a(f[F_EVENT_ID].n->str, f[F_EVENT_ID].n->len));
+    if (f[F_EVENT_ID].n && f[F_EVENT_ID].n->type == JSON_STRING) {   /* the probe overlaps the work below */
+        g->id_hash = ingest_fnv1a(f[F_EVENT_ID].n->str, f[F_EVENT_ID].n->len);
+        g->id_hash_ok = 1;
+        dedup_prefetch(&g->dd, g->id_hash);
+    }
     /* value is a number wherever it appears */
     if (f[F_VALUE].n && f[F_VALUE].n->type != JSON_NUMBER)
         return ing_bad(g, "wrong_type", "value is %s, expected a number", ing_kind(&f[F_VALUE]));
@@ -699,10 +717,10 @@ static int ing_json_line(ingest *g, const char *line, size_t len, int64_t now)
         1u << F_ENDPOINT | 1u << F_DURATION_MS | 1u << F_STATUS | 1u << F_VALUE | 1u << F_TS |
         1u << F_TIMESTAMP | 1u << F_METADATA | 1u << F_LABELS,
     };
-    for (int i = 0; i < ING_NFIELDS; i++)
-        if (f[i].n && !(used[kind] >> i & 1)
-            && (rc = ing_flatten(g, f[i].n->keystr, f[i].n->keylen, f[i].n, what)))
-            return rc;
+    for (uint32_t rest = present & ~used[kind]; rest; rest &= rest - 1) {
+        int i = __builtin_ctz(rest);
+        if ((rc = ing_flatten(g, f[i].n->keystr, f[i].n->keylen, f[i].n, what))) return rc;
+    }
     if ((rc = ing_meta(g, f, f[F_METADATA].n, kind))) return rc;
     if (kind != 0 && (rc = ing_meta(g, f, f[F_LABELS].n, kind))) return rc;
     if (kind == 0 && f[F_LABELS].n && (rc = ing_flatten(g, "labels", 6, f[F_LABELS].n, what))) return rc;
@@ -766,6 +784,7 @@ int ingest_line(ingest *g, const char *line, size_t len, int64_t now)
     arena_reset(&g->ar);
     g->nkv = 0;
     g->nkv_builtin = 0;
+    g->id_hash_ok = 0;
     g->reason = NULL;
     g->detail[0] = 0;
     int rc = g->c.csv ? ingest_csv_line(g, line, len, now) : ing_json_line(g, line, len, now);

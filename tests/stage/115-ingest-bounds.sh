@@ -112,7 +112,8 @@ expect_eq "--rate-limit 2/s default burst: ids out" "$("$BIN/fbcat" < "$T/rate3.
   "x1 x2 y1 x7 x8 "
 
 # usage errors name the flag, exit 2
-for bad in "--max-attrs 0" "--max-skew soon" "--dedup-window -1" "--in-format xml" "--rate-limit 5/fortnight"; do
+for bad in "--max-attrs 0" "--max-skew soon" "--dedup-window -1" "--in-format xml" "--rate-limit 5/fortnight" \
+           "--rate-limit nan/s" "--rate-burst 5"; do
   "$BIN/ingest" $bad < /dev/null 2>"$T/uerr" >/dev/null
   rc=$?
   expect_eq "'$bad' exit" "$rc" 2

@@ -73,6 +73,14 @@ static void test_pieces(void)
     CHECK(ingest_event_type("share", 5) == EventType_custom);
     CHECK(ingest_event_type("views", 5) == EventType_custom);
 
+    /* every field name finds itself, and nothing else does */
+    for (int i = 0; i < ING_NFIELDS; i++)
+        CHECK_EQ_INT(ingest_field_index(ingest_field_names[i], strlen(ingest_field_names[i])), i);
+    CHECK_EQ_INT(ingest_field_index("user_ix", 7), -1);
+    CHECK_EQ_INT(ingest_field_index("ts", 1), -1);
+    CHECK_EQ_INT(ingest_field_index("", 0), -1);
+    CHECK_EQ_INT(ingest_field_index("metricsX", 8), -1);
+
     /* FNV-1a 64 published test vectors */
     CHECK(ingest_fnv1a("", 0) == 0xcbf29ce484222325ULL);
     CHECK(ingest_fnv1a("a", 1) == 0xaf63dc4c8601ec8cULL);
