@@ -108,6 +108,7 @@ int main(int argc, char **argv)
     uint64_t too_long = 0;
     while ((rc = stream_in_next_line(in, &line, (size_t)max_line)) > 0) {
         if (line.too_long) {
+            if (common.strict) (void)stream_flush(out);
             snprintf(err, sizeof err, "the line is longer than --max-line %lld bytes", (long long)max_line);
             stream_reject(in, &line.pos, "line_too_long", err, line.ptr, line.len);
             too_long++;
@@ -117,6 +118,9 @@ int main(int argc, char **argv)
         uint64_t ev0 = g.n_events, sm0 = g.n_samples;
         int r = ingest_line(&g, line.ptr, line.len, now_us());
         if (r == ING_BAD) {
+            /* --strict: stream_reject exits; what came before is delivered first
+             * (offsets are not committed: a restart reads it again, at least once) */
+            if (common.strict) (void)stream_flush(out);
             size_t rl = line.len;
             const char *raw = c.csv ? ingest_csv_raw(&g, &rl) : line.ptr;
             stream_reject(in, &first_pos, g.reason, g.detail, raw, rl);
@@ -140,6 +144,7 @@ int main(int argc, char **argv)
         metrics_tick();
     }
     if (!failed && rc >= 0 && ingest_finish(&g) == ING_BAD) {
+        if (common.strict) (void)stream_flush(out);
         size_t rl;
         const char *raw = ingest_csv_raw(&g, &rl);
         stream_reject(in, &first_pos, g.reason, g.detail, raw, rl);

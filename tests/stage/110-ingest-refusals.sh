@@ -54,10 +54,12 @@ grep -q '^streamrec_records_invalid_total{[^}]*reason="bad_csv"} 0$' "$T/m.prom"
 grep -q '^streamrec_ingest_duplicates_total{[^}]*} 1$' "$T/m.prom" || fail "duplicates metric: $(grep duplicates "$T/m.prom")"
 grep -q '"lines":17,"ok":4,"refused":12,"duplicates":1' "$T/err" || fail "summary: $(tail -n1 "$T/err")"
 
-# --strict: the first bad line ends the run with exit 1, naming line and reason
+# --strict: the first bad line ends the run with exit 1, naming line and
+# reason, after the good line before it is written
 "$BIN/ingest" --in "$T/in.jsonl" --out "$T/strict.rec" --strict 2>"$T/serr"
 expect_eq "--strict exit status" "$?" 1
 grep -q 'line 2: bad_json' "$T/serr" || fail "--strict message: $(cat "$T/serr")"
+expect_eq "--strict: the good line before it is delivered" "$("$BIN/fbcat" < "$T/strict.rec" | jq -r .event_id)" ok1
 
 # a usage error names the flag: exit 2
 "$BIN/ingest" --rate-limit lots < /dev/null 2>"$T/uerr"; expect_eq "bad --rate-limit exit" "$?" 2
