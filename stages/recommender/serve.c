@@ -6,8 +6,8 @@
  * rebuilt whole on a swap, so one lookup per distinct item per model.
  *
  * Latency: every list's scoring time (model_score + rules_rank) goes into a
- * log-linear histogram: 64 ns buckets up to 262 µs, then one bucket per
- * power of two, which is what the quantiles in the metrics file come from. */
+ * log-linear histogram (16 buckets per power of two: quantiles within 6%),
+ * which is what the quantiles in the metrics file come from. */
 #include "serve.h"
 #include <errno.h>
 #include <math.h>
@@ -21,8 +21,7 @@
 #include "model.h"
 #include "timefmt.h"
 
-#define LAT_LINEAR 4096               /* buckets of 64 ns */
-#define LAT_BUCKETS (LAT_LINEAR + 48)
+#define LAT_BUCKETS (16 + 60 * 16)       /* lat_bucket() of any 64-bit value */
 #define RULES_REBIND_S 3600           /* "new items" horizon moves with the clock */
 
 typedef struct worker {
@@ -336,15 +335,26 @@ static void *worker_run(void *arg)
     return NULL;
 }
 
+/* Log-linear bucket of a duration: exact below 16 ns, then 16 buckets per
+ * power of two (6% relative resolution). */
+static size_t lat_bucket(uint64_t ns)
+{
+    if (ns < 16) return (size_t)ns;
+    int e = 63 - __builtin_clzll(ns);                  /* >= 4 */
+    return 16 + (size_t)(e - 4) * 16 + (size_t)((ns >> (e - 4)) & 15);
+}
+
+static double lat_bucket_high(size_t b)
+{
+    if (b < 16) return (double)b + 1;
+    int e = (int)((b - 16) / 16) + 4;
+    return ldexp(17.0 + (double)((b - 16) % 16), e - 4);
+}
+
 static void lat_add(serve *s, uint64_t ns)
 {
-    size_t b;
-    if (ns < (uint64_t)LAT_LINEAR << 6) b = (size_t)(ns >> 6);
-    else {
-        int lg = 63 - __builtin_clzll(ns);            /* >= 18 */
-        b = LAT_LINEAR + (size_t)(lg - 18);
-        if (b >= LAT_BUCKETS) b = LAT_BUCKETS - 1;
-    }
+    size_t b = lat_bucket(ns);
+    if (b >= LAT_BUCKETS) b = LAT_BUCKETS - 1;
     s->lat[b]++;
     s->lat_n++;
     if (ns > s->lat_max) s->lat_max = ns;
@@ -359,8 +369,8 @@ double serve_latency_quantile(const serve *s, double q)
     for (size_t b = 0; b < LAT_BUCKETS; b++) {
         acc += s->lat[b];
         if (acc < want) continue;
-        double hi = b < LAT_LINEAR ? (double)((b + 1) << 6) : ldexp(1.0, (int)(b - LAT_LINEAR) + 19);
-        if (hi > (double)s->lat_max) hi = (double)s->lat_max;     /* upper bound of the bucket */
+        double hi = lat_bucket_high(b);                /* upper bound of the bucket */
+        if (hi > (double)s->lat_max) hi = (double)s->lat_max;
         return hi / 1e9;
     }
     return (double)s->lat_max / 1e9;
