@@ -324,9 +324,10 @@ long data_parse_items_csv(rec_data *d, const char *buf, size_t len, const char *
             free(d->cats[it]);
             d->cats[it] = strdup(row[cm.cats]);
         }
-        if (cm.ntext) {
-            size_t tl = 0;
-            for (int k = 0; k < cm.ntext; k++) if (cm.text[k] < nf) tl += rl[cm.text[k]] + 1;
+        size_t tl = 0;
+        int ntx = 0;
+        for (int k = 0; k < cm.ntext; k++) if (cm.text[k] < nf) { tl += rl[cm.text[k]] + 1; ntx++; }
+        if (ntx) {
             char *t = malloc(tl + 1);
             if (t) {
                 size_t o = 0;
@@ -456,7 +457,8 @@ void data_item_terms(const char *cats, const char *text,
                 p++;
             }
             while (o > 2 && term[o - 1] == ' ') o--;
-            if (o > 2 && strcmp(term, "c:(no genres listed)") != 0) { term[o] = 0; fn(ctx, term, o); }
+            term[o] = 0;
+            if (o > 2 && strcmp(term, "c:(no genres listed)") != 0) fn(ctx, term, o);
         }
     }
     if (text) {

@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "fbrec.h"
 #include "model_impl.h"
 
 const char *const rec_alg_names[ALG_COUNT] = { "pop", "knn", "als", "ease", "content", "uknn", "hybrid" };
@@ -41,15 +42,15 @@ int rec_alg_parse(const char *s)
 float event_weight(int8_t event_type, double value)
 {
     switch (event_type) {
-    case 1: return 1;       /* view */
-    case 2: return 2;       /* click */
-    case 3: return 3;       /* add_to_cart */
-    case 4: return 4;       /* purchase */
-    case 5:                 /* rating */
+    case EventType_view: return 1;
+    case EventType_click: return 2;
+    case EventType_add_to_cart: return 3;
+    case EventType_purchase: return 4;
+    case EventType_rating:
         if (!(value > 0)) return 1;     /* missing (0) or NaN: still an interaction */
         return value < 0.5 ? 0.5f : value > 5 ? 5.0f : (float)value;
-    case 7: return 1;       /* custom */
-    default: return 0;      /* impression, exposure, unknown */
+    case EventType_custom: return 1;
+    default: return 0;                  /* impression, exposure, unknown */
     }
 }
 
