@@ -681,16 +681,16 @@ void agg_engine_save(const agg_engine *e, agg_buf *b)
     agg_buf_u64(b, agg_hash64(b->p + start, b->len - start, AGG_CKPT_SEED));
 }
 
-static int load_store(agg_rd *r, agg_store *st)
+static int load_store(agg_rd *r, agg_store *st, uint32_t max_bins)
 {
     int32_t off = (int32_t)agg_rd_u32(r);
     uint32_t n = agg_rd_u32(r);
     /* bin indexes are clamped to +-AGG_DD_MAX_INDEX when values are added */
-    if (n > AGG_SKETCH_MAX_BINS || (size_t)(r->end - r->p) < (size_t)n * 8 ||
+    if (n > max_bins || (size_t)(r->end - r->p) < (size_t)n * 8 ||
         off < -AGG_DD_MAX_INDEX || (int64_t)off + n > AGG_DD_MAX_INDEX + 1) { r->bad = 1; return -1; }
     for (uint32_t i = 0; i < n; i++) {
         uint64_t c = agg_rd_u64(r);
-        if (c) agg_store_add(st, off + (int32_t)i, c);
+        if (c) agg_store_add(st, off + (int32_t)i, c, max_bins);
     }
     return 0;
 }
@@ -764,8 +764,8 @@ int agg_engine_load(agg_engine *e, const uint8_t *p, size_t n, char *err, size_t
                 st->min = agg_rd_f64(&r); st->max = agg_rd_f64(&r);
                 sk->zero = agg_rd_u64(&r); sk->count = agg_rd_u64(&r);
                 sk->min = agg_rd_f64(&r); sk->max = agg_rd_f64(&r);
-                load_store(&r, &sk->pos);
-                load_store(&r, &sk->neg);
+                load_store(&r, &sk->pos, e->dd.max_bins);
+                load_store(&r, &sk->neg, e->dd.max_bins);
                 break;
             }
             case AGG_K_FUSER: case AGG_K_FITEM: {

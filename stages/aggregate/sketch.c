@@ -17,6 +17,8 @@ int agg_ddparams_init(agg_ddparams *p, double alpha)
     p->gamma = (1 + alpha) / (1 - alpha);
     p->lg = log(p->gamma);
     p->inv_lg = 1 / p->lg;
+    double need = ceil(log(AGG_SKETCH_RANGE) * p->inv_lg);
+    p->max_bins = need > AGG_SKETCH_MAX_BINS ? (uint32_t)need : AGG_SKETCH_MAX_BINS;
     return 0;
 }
 
@@ -46,11 +48,11 @@ static void store_reserve(agg_store *st, uint32_t n)
     st->cap = cap;
 }
 
-/* Keep at most AGG_SKETCH_MAX_BINS bins: anything below hi-MAX+1 folds into
+/* Keep at most max_bins bins: anything below hi-max_bins+1 folds into
  * that bin. Clamping is monotone in hi, so the result is order-independent. */
-void agg_store_add(agg_store *st, int32_t i, uint64_t c)
+void agg_store_add(agg_store *st, int32_t i, uint64_t c, uint32_t max_bins)
 {
-    const int64_t M = AGG_SKETCH_MAX_BINS;
+    const int64_t M = max_bins;
     if (st->n == 0) {
         store_reserve(st, 1);
         st->off = i;
@@ -114,17 +116,17 @@ void agg_sketch_add(const agg_ddparams *p, agg_sketch *s, double x)
     s->count++;
     if (x < s->min) s->min = x;
     if (x > s->max) s->max = x;
-    if (x > AGG_SKETCH_MIN_VALUE) agg_store_add(&s->pos, dd_index(p, x), 1);
-    else if (x < -AGG_SKETCH_MIN_VALUE) agg_store_add(&s->neg, dd_index(p, -x), 1);
+    if (x > AGG_SKETCH_MIN_VALUE) agg_store_add(&s->pos, dd_index(p, x), 1, p->max_bins);
+    else if (x < -AGG_SKETCH_MIN_VALUE) agg_store_add(&s->neg, dd_index(p, -x), 1, p->max_bins);
     else s->zero++;
 }
 
-void agg_sketch_merge(agg_sketch *dst, const agg_sketch *src)
+void agg_sketch_merge(const agg_ddparams *p, agg_sketch *dst, const agg_sketch *src)
 {
     for (uint32_t k = 0; k < src->pos.n; k++)
-        if (src->pos.bins[k]) agg_store_add(&dst->pos, src->pos.off + (int32_t)k, src->pos.bins[k]);
+        if (src->pos.bins[k]) agg_store_add(&dst->pos, src->pos.off + (int32_t)k, src->pos.bins[k], p->max_bins);
     for (uint32_t k = 0; k < src->neg.n; k++)
-        if (src->neg.bins[k]) agg_store_add(&dst->neg, src->neg.off + (int32_t)k, src->neg.bins[k]);
+        if (src->neg.bins[k]) agg_store_add(&dst->neg, src->neg.off + (int32_t)k, src->neg.bins[k], p->max_bins);
     dst->zero += src->zero;
     dst->count += src->count;
     if (src->min < dst->min) dst->min = src->min;

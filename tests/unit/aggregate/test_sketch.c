@@ -88,7 +88,7 @@ static void test_merge_and_order(void)
     }
     for (size_t i = N - 1; i > 0; i--) { size_t j = (size_t)(urand() * (double)(i + 1)); double t = v[i]; v[i] = v[j]; v[j] = t; }
     for (size_t i = 0; i < N; i++) agg_sketch_add(&p, &shuffled, v[i]);
-    agg_sketch_merge(&a, &b);
+    agg_sketch_merge(&p, &a, &b);
     CHECK(same_store(&a.pos, &all.pos));
     CHECK(same_store(&shuffled.pos, &all.pos));
     CHECK_EQ_INT(a.count, all.count);
@@ -120,4 +120,21 @@ static void test_collapse(void)
     CHECK(agg_ddparams_init(&p, 0.7) < 0);
 }
 
-TEST_MAIN(test_distributions, test_merge_and_order, test_collapse)
+/* Finer accuracies get more bins: at 0.1% a latency range of 1 µs to 100 s
+ * (1e8, where 2048 bins would cover only 60) keeps the guarantee at every
+ * quantile, the low ones included. */
+static void test_fine_accuracy(void)
+{
+    agg_ddparams p;
+    CHECK(agg_ddparams_init(&p, 0.001) == 0);
+    CHECK(p.max_bins >= 13000 && p.max_bins <= 14000);
+    CHECK(agg_ddparams_init(&p, 0.01) == 0);
+    CHECK_EQ_INT(p.max_bins, AGG_SKETCH_MAX_BINS);
+    enum { N = 100000 };
+    double *v = malloc(N * sizeof *v);
+    for (size_t i = 0; i < N; i++) v[i] = 1e-3 * exp(urand() * log(1e8));
+    check_against_exact("log-uniform 1e8 at 0.1%", v, N, 0.001);
+    free(v);
+}
+
+TEST_MAIN(test_distributions, test_merge_and_order, test_collapse, test_fine_accuracy)
