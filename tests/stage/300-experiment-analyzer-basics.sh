@@ -111,6 +111,18 @@ print("rows ok")
 PY
 grep -q "<svg" "$T/r.html" || fail "html report has an SVG chart"
 grep -q "layout_test" "$T/r.html" || fail "html report names the experiment"
+grep -q "lift vs control" "$T/r.html" || fail "html report has the lift panel"
+
+# a broken split (every user in "wide"): flagged in every row and in the report
+for i in $(seq 1 60); do
+  printf '{"ts": %d, "user_id": "s%d", "type": "exposure", "experiment": "layout_test", "variant": "wide"}\n' "$((i * 1000000))" "$i"
+done | "$BIN/fbcat" --encode Event > "$T/srm.rec"
+"$EA" --config "$T/three.yaml" --in "$T/srm.rec" --report-every 0 --format json --report markdown \
+  --report-file "$T/srm.md" 2>/dev/null > "$T/srm.json" || fail "srm run"
+expect_eq "SRM flagged in every layout_test row" \
+  "$(jq -r 'select(.experiment=="layout_test") | [.srm_flag, (.decision_reason | test("sample ratio mismatch"))] | @tsv' "$T/srm.json" | sort -u)" \
+  "$(printf 'true\ttrue')"
+grep -q "SAMPLE RATIO MISMATCH" "$T/srm.md" || fail "the report says the split is broken"
 
 # periodic reports: every 3 events, and by event time
 "$EA" --config "$T/three.yaml" --in "$T/ev.rec" --report-every 3 --format json 2>/dev/null > "$T/p.json"
