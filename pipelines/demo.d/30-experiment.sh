@@ -39,7 +39,7 @@ jq -r 'select(.msg=="done") | "  \(.records) records in, \(.exposed_users) users
 echo "  day 1 ($DEMO_EVENTS mixed events): treatment against control, per metric:"
 "$BIN/fbcat" < "$DEMO/experiment.rec" | ea_table
 "$BIN/fbcat" < "$DEMO/experiment.rec" | jq -r 'select(.variant != .control and .primary)
-  | "  decision on the primary metric: \(.decision // "keep_running"): \(.decision_reason)\n  sample-ratio check p = \(.srm_p_value) (flagged below 0.001); users seen in both arms: \(.mixed_users // 0)"'
+  | "  decision on the primary metric: \(.decision // "keep_running"): \(.decision_reason)\n  sample-ratio check p = \(.srm_p_value*1000|round/1000) (flagged below 0.001); users seen in both arms: \(.mixed_users // 0)"'
 
 # A second day of traffic, read with the same --state: the analyzer resumes
 # where it stopped (nothing counted twice) and reports every 25,000 events,
