@@ -267,11 +267,6 @@ void fb_finish(fb_builder *b, fb_ref root, const char *ident, int size_prefixed)
         fb_push_u32(b, (uint32_t)b->size);
 }
 
-uint32_t fb_read_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 uint32_t fb_field(const uint8_t *buf, uint32_t tab, int slot)
 {
     int32_t soff = (int32_t)fb_read_u32(buf + tab);

@@ -58,7 +58,8 @@ static inline const uint8_t *fb_data(const fb_builder *b, size_t *len)
 
 /* Reading helpers (all little-endian, unaligned-safe). Only call on
  * positions a verifier has accepted. */
-uint32_t fb_read_u32(const uint8_t *p);
+static inline uint32_t fb_read_u32(const uint8_t *p)
+{ return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 /* Offset of the root table inside buf (buf excludes any size prefix). */
 static inline uint32_t fb_root(const uint8_t *buf) { return fb_read_u32(buf); }
 /* Field position for vtable slot `slot` of the table at `tab`, 0 if absent. */

@@ -260,7 +260,14 @@ static int64_t fb_dec_deref(fb_dec *d, uint64_t pos, const char *what)
 {
     if (fb_dec_check(d, pos, 4, 4, what) < 0)
         return -1;
-    uint64_t t = pos + fb_read_u32(d->buf + pos);
+    uint32_t o = fb_read_u32(d->buf + pos);
+    /* as the reference verifier: an offset may not point at itself, and
+     * must be a positive soffset (buffers are at most 2 GiB) */
+    if (o == 0)
+        return fb_dec_fail(d, pos, "%s offset is 0 (points at itself)", what);
+    if (o > INT32_MAX)
+        return fb_dec_fail(d, pos, "%s offset %lu is over 2 GiB", what, (unsigned long)o);
+    uint64_t t = pos + o;
     if (t >= d->len)
         return fb_dec_fail(d, pos, "%s offset points past the end of the buffer", what);
     return (int64_t)t;
@@ -412,6 +419,8 @@ int fb_decode(const fb_desc *t, const uint8_t *buf, size_t len, int prefixed,
         return fb_dec_fail(&d, 4, "identifier \"%s\" is not %s's \"%s\"", got, t->name, t->ident);
     }
     uint64_t root = fb_read_u32(buf);
+    if (root == 0)
+        return fb_dec_fail(&d, 0, "root offset is 0 (points at itself)");
     if (root >= len) {
         fb_init_record(t, out);
         return fb_dec_fail(&d, 0, "root offset %llu points past the end of the buffer (%zu bytes)",

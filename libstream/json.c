@@ -505,15 +505,19 @@ const json_node *json_get(const json_doc *d, const json_node *obj, const char *k
 
 /* ---- writer ------------------------------------------------------------ */
 
-static void jw_grow(json_writer *w, size_t need)
+static void jw_grow_slow(json_writer *w, size_t need)
 {
-    if (w->len + need <= w->cap) return;
     size_t nc = w->cap ? w->cap : 256;
     while (nc < w->len + need) nc *= 2;
     char *nb = realloc(w->buf, nc);
     if (!nb) { fputs("json: out of memory\n", stderr); abort(); }
     w->buf = nb;
     w->cap = nc;
+}
+
+static inline void jw_grow(json_writer *w, size_t need)
+{
+    if (w->len + need > w->cap) jw_grow_slow(w, need);
 }
 
 static inline void jw_put(json_writer *w, const char *s, size_t n)
@@ -605,6 +609,51 @@ void jw_str(json_writer *w, const char *s, size_t len)
 
 void jw_cstr(json_writer *w, const char *s) { jw_str(w, s, s ? strlen(s) : 0); }
 
+/* The fast path of json_format_double, for the values records mostly hold
+ * (prices, rates, latencies: a few decimals, 1e-4 <= |v| < 1e15): the
+ * fewest decimals k such that m = round(v * 10^k) has at most 15 digits and
+ * m / 10^k reads back as v. m and 10^k (k <= 19) are exact doubles, so the
+ * division is correctly rounded: it is exactly what strtod makes of the
+ * text "m e-k" (Clinger's fast path), which makes the check exact whatever
+ * rounding v * 10^k suffered. The text is what "%.15g" prints for the same
+ * digits: fixed notation, no trailing zeros. 0 when the fast path does not
+ * apply (the caller uses printf). */
+static int json_format_short(char *buf, double v)
+{
+    static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+                                   1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19 };
+    double a = fabs(v);
+    if (!(a >= 1e-4 && a < 1e15))
+        return 0;
+    for (int k = 1; k < (int)(sizeof p10 / sizeof p10[0]); k++) {
+        double x = a * p10[k];
+        if (x >= 1e15)
+            return 0;          /* would need more than 15 significant digits */
+        double r = nearbyint(x);
+        if (r == 0 || r / p10[k] != a)
+            continue;
+        uint64_t m = (uint64_t)r;
+        char dig[24];
+        int nd = 0;
+        while (m) { dig[nd++] = (char)('0' + m % 10); m /= 10; }   /* reversed */
+        int n = 0;
+        if (v < 0) buf[n++] = '-';
+        if (nd <= k) {         /* 0.00ddd */
+            buf[n++] = '0';
+            buf[n++] = '.';
+            for (int z = 0; z < k - nd; z++) buf[n++] = '0';
+            while (nd) buf[n++] = dig[--nd];
+        } else {
+            while (nd > k) buf[n++] = dig[--nd];
+            buf[n++] = '.';
+            while (nd) buf[n++] = dig[--nd];
+        }
+        buf[n] = 0;
+        return n;
+    }
+    return 0;
+}
+
 int json_format_double(char *buf, double v)
 {
     if (!isfinite(v)) { memcpy(buf, "null", 5); return 4; }
@@ -616,10 +665,12 @@ int json_format_double(char *buf, double v)
     /* Integral values that are exact print as integers (no exponent). */
     if (v == floor(v) && fabs(v) < 1e15)
         return snprintf(buf, 32, "%.0f", v);
+    int n = json_format_short(buf, v);
+    if (n > 0)
+        return n;
     /* %.15g is shortest whenever any representation of <= 15 digits reads
      * back (the value is then far from a 15-digit rounding boundary);
      * otherwise 16, and 17 always round-trips. */
-    int n = 0;
     for (int prec = 15; prec <= 17; prec++) {
         n = snprintf(buf, 32, "%.*g", prec, v);
         if (prec == 17 || strtod(buf, NULL) == v) break;

@@ -7,17 +7,6 @@
 #   N=1000000 tests/bench/fbcat.sh
 source "$(dirname "$0")/lib.sh"
 N=${N:-1000000}
-# lib.sh's measure sends /usr/bin/time's report into the command's stderr
-# file (reads 0.00s): until it is fixed there, the same helper with time -o.
-measure() {
-  local name=$1 recs=$2 cmd=$3 out rss secs
-  /usr/bin/time -o "$BT/time.$$" -f '%e %M' bash -c "$cmd" >/dev/null 2>"$BT/err.$$"
-  out=$(tail -n1 "$BT/time.$$"); secs=${out% *}; rss=${out#* }
-  [ "$secs" = "0.00" ] && secs=0.01
-  BENCH_SECS[$name]=$secs
-  awk -v n="$name" -v s="$secs" -v r="$recs" -v m="$rss" \
-    'BEGIN { printf "  %-34s %8.2fs %12.0f rec/s %9.1f MiB peak\n", n, s, r/s, m/1024 }'
-}
 json=$BT/fbcat-$N.jsonl
 recs=$BT/fbcat-$N.rec
 if [ ! -s "$recs" ] || [ ! -s "$json" ]; then
@@ -50,10 +39,13 @@ measure "cat | cat" "$N" "cat $recs | cat"
 measure "fbcat --records | cat" "$N" "$BIN/fbcat --records <$recs | cat"
 ratio "fbcat --records | cat" "cat | cat"
 echo "  (goal: at least 0.5x cat)"
+echo "  reproduce: $BIN/fbcat --records <$recs | cat  vs  cat $recs | cat"
 echo "  (b) records -> JSON lines"
 measure "jq -c . (JSON lines in)" "$N" "jq -c . <$json | cat"
 measure "fbcat (records in)" "$N" "$BIN/fbcat <$recs | cat"
 ratio "fbcat (records in)" "jq -c . (JSON lines in)"
 echo "  (goal: faster than jq)"
+echo "  reproduce: $BIN/fbcat <$recs | cat  vs  jq -c . <$json | cat"
 echo "  (c) JSON lines -> records"
 measure "fbcat --encode Sample" "$(wc -l <"$BT/fbcat-s.jsonl")" "$BIN/fbcat --encode Sample <$BT/fbcat-s.jsonl | cat"
+echo "  whole bench: N=$N STREAMREC_BIN=$BIN tests/bench/run fbcat"

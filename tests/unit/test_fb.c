@@ -266,6 +266,19 @@ static void test_refusals(void)
     wr32(c + s, 0xfffffff0u);
     expect_refusal(c, len, 0, "string");
 
+    /* offsets the reference verifier refuses: 0 (the field points at
+     * itself, which would read the offset as a string length) and over
+     * 2 GiB; the root offset 0 too */
+    memcpy(c, p, len);
+    wr32(c + nf, 0);
+    expect_refusal(c, len, 0, "points at itself");
+    memcpy(c, p, len);
+    wr32(c + nf, 0x80000004u);
+    expect_refusal(c, len, 0, "over 2 GiB");
+    memcpy(c, p, len);
+    wr32(c, 0);
+    expect_refusal(c, len, 0, "root offset is 0");
+
     /* the labels vector: huge count */
     uint32_t lf = fb_field(p, root, 1);
     uint32_t v = lf + rd32(p + lf);

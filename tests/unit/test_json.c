@@ -306,6 +306,51 @@ static void test_doubles(void)
     }
 }
 
+/* The reference: the shortest of %.15g, %.16g, %.17g that reads back
+ * (what json_format_double printed before its fast path), for integers %.0f. */
+static void ref_format(char *b, double v)
+{
+    if (v == floor(v) && fabs(v) < 1e15) { snprintf(b, 32, "%.0f", v); return; }
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(b, 32, "%.*g", prec, v);
+        if (strtod(b, NULL) == v) return;
+    }
+}
+
+/* The fast path (decimals found by integer arithmetic) prints exactly the
+ * text printf would: short decimals at every magnitude, their neighbours
+ * one ulp away (which need 16-17 digits), and random doubles. */
+static void test_doubles_as_printf(void)
+{
+    char b[32], r[32];
+    uint64_t s = 0x243f6a8885a308d3ull;
+    int bad = 0;
+    for (int k = 0; k < 300000 && bad < 10; k++) {
+        s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+        double v;
+        switch (k % 4) {
+        case 0: v = (double)(int64_t)(s % 1000000000000000ull) / pow(10, (double)((s >> 50) % 20)); break;
+        case 1: v = (double)(s % 100000) / pow(10, (double)((s >> 40) % 9)); break;
+        case 2: v = nextafter((double)(s % 10000) / 100.0, (s >> 63) ? 1e300 : -1e300); break;
+        default: { uint64_t bits = s; memcpy(&v, &bits, 8); if (!isfinite(v) || v == 0) continue; }
+        }
+        if (s >> 62 & 1) v = -v;
+        if (v == 0) continue;
+        json_format_double(b, v);
+        ref_format(r, v);
+        if (strcmp(b, r)) { bad++; CHECK_MSG(0, "%.17g: \"%s\", printf \"%s\"", v, b, r); }
+        else th_checks++;
+    }
+    json_format_double(b, 0.0001);
+    CHECK_EQ_STR(b, "0.0001");
+    json_format_double(b, -12.345);
+    CHECK_EQ_STR(b, "-12.345");
+    json_format_double(b, 99999999999999.9);
+    CHECK_EQ_STR(b, "99999999999999.9");
+    json_format_double(b, 0.000123456789012345);
+    CHECK_EQ_STR(b, "0.000123456789012345");
+}
+
 static void test_utf8_valid(void)
 {
     CHECK(json_utf8_valid("", 0));
@@ -321,4 +366,4 @@ static void setup(void) { json_doc_init(&doc); }
 static void teardown(void) { json_doc_free(&doc); }
 
 TEST_MAIN(setup, test_accept, test_reject, test_errors, test_values, test_numbers, test_caps,
-          test_writer, test_doubles, test_utf8_valid, teardown)
+          test_writer, test_doubles, test_doubles_as_printf, test_utf8_valid, teardown)
