@@ -4,6 +4,7 @@
 #include <string.h>
 #include "layout.h"
 #include "log.h"
+#include "num.h"
 
 /* KEYS[1] string whose JSON starts with {"ts":N. ARGV: ts, ttl_ms, value. */
 #define LUA_STRING_TS \
@@ -93,12 +94,14 @@ static void key_prefix(rbuf *k, const layout *l, const char *kind)
     rbuf_put(k, kind, strlen(kind));
 }
 
-/* ":k=v,k=v" with labels sorted by key, skipping `skip` (NULL: none). */
-static void key_labels(rbuf *k, const KeyValue *kv, uint32_t n, const char *skip)
+/* ":k=v,k=v" with labels sorted by key, skipping the keys `skip1` and
+ * `skip2` (NULL: none). */
+static void key_labels(rbuf *k, const KeyValue *kv, uint32_t n, const char *skip1, const char *skip2)
 {
     int idx[64], m = 0;
     for (uint32_t i = 0; i < n && m < 64; i++)
-        if (!skip || !fb_str_eq(kv[i].key, skip)) idx[m++] = (int)i;
+        if ((!skip1 || !fb_str_eq(kv[i].key, skip1)) && (!skip2 || !fb_str_eq(kv[i].key, skip2)))
+            idx[m++] = (int)i;
     for (int i = 1; i < m; i++)          /* insertion sort: label lists are short */
         for (int j = i; j > 0; j--) {
             const fb_str *a = &kv[idx[j - 1]].key, *b = &kv[idx[j]].key;
@@ -141,7 +144,8 @@ int layout_recommendation(layout *l, rpipe *p, const Recommendation *r, const st
         for (uint32_t i = 0; i < r->items_count; i++) {
             jw_obj_begin(w);
             jw_key(w, "item_id"); jw_str(w, r->items[i].item_id.ptr, r->items[i].item_id.len);
-            jw_key(w, "score"); jw_double(w, r->items[i].score);
+            char num[NUM_BUF];
+            jw_key(w, "score"); jw_raw(w, num, (size_t)num_f64(num, r->items[i].score));
             jw_obj_end(w);
         }
         jw_arr_end(w);
@@ -186,11 +190,39 @@ int layout_recommendation(layout *l, rpipe *p, const Recommendation *r, const st
     return rpipe_push(p);
 }
 
-static int is_leaderboard(const layout *l, const Metric *m)
+int layout_board_parse(const char *s, layout_board *b, char *err, size_t errlen)
 {
-    for (int i = 0; i < l->conf.nleaderboards; i++)
-        if (fb_str_eq(m->name, l->conf.leaderboards[i])) return 1;
+    memset(b, 0, sizeof *b);
+    size_t n = strcspn(s, ":@");
+    if (n == 0 || n >= sizeof b->name) {
+        snprintf(err, errlen, "'%s': expected NAME[:count][@MIN_COUNT]", s);
+        return -1;
+    }
+    memcpy(b->name, s, n);
+    s += n;
+    if (*s == ':') {
+        if (strncmp(s, ":count", 6) == 0 && (s[6] == 0 || s[6] == '@')) { b->by_count = 1; s += 6; }
+        else if (strncmp(s, ":value", 6) == 0 && (s[6] == 0 || s[6] == '@')) s += 6;
+        else { snprintf(err, errlen, "'%s': after ':' comes count or value", s); return -1; }
+    }
+    if (*s == '@') {
+        char *end;
+        if (s[1] < '0' || s[1] > '9') { snprintf(err, errlen, "'%s': @ takes a count", s); return -1; }
+        unsigned long long v = strtoull(s + 1, &end, 10);
+        if (*end) { snprintf(err, errlen, "'%s': @ takes a count", s); return -1; }
+        b->min_count = v;
+    } else if (*s) {
+        snprintf(err, errlen, "'%s': expected NAME[:count][@MIN_COUNT]", s);
+        return -1;
+    }
     return 0;
+}
+
+static const layout_board *find_board(const layout *l, const Metric *m)
+{
+    for (int i = 0; i < l->conf.nboards; i++)
+        if (fb_str_eq(m->name, l->conf.boards[i].name)) return &l->conf.boards[i];
+    return NULL;
 }
 
 /* "60s", "5m", "1h", "1d", or microseconds as "123us" when not round. */
@@ -237,17 +269,21 @@ static int write_feature(layout *l, rpipe *p, const Metric *m, const stream_rec 
 int layout_metric(layout *l, rpipe *p, const Metric *m, const stream_rec *src)
 {
     if (!m->name.ptr || m->name.len == 0) { l->skipped++; return 0; }
+    const layout_board *board = find_board(l, m);
     /* the online feature store */
+    int feature = 0;
     if (m->labels_count == 1 && m->name.len > 5) {
-        if (memcmp(m->name.ptr, "user.", 5) == 0 && fb_str_eq(m->labels[0].key, "user_id"))
-            return write_feature(l, p, m, src, "features:user:", &m->labels[0].value);
-        if (memcmp(m->name.ptr, "item.", 5) == 0 && fb_str_eq(m->labels[0].key, "item_id")
-            && !is_leaderboard(l, m))
-            return write_feature(l, p, m, src, "features:item:", &m->labels[0].value);
+        if (memcmp(m->name.ptr, "user.", 5) == 0 && fb_str_eq(m->labels[0].key, "user_id")) {
+            if (write_feature(l, p, m, src, "features:user:", &m->labels[0].value)) return -1;
+            feature = 1;
+        } else if (memcmp(m->name.ptr, "item.", 5) == 0 && fb_str_eq(m->labels[0].key, "item_id")) {
+            if (write_feature(l, p, m, src, "features:item:", &m->labels[0].value)) return -1;
+            feature = 1;
+        }
     }
 
-    const fb_str *item = is_leaderboard(l, m) ? label_value(m, "item_id") : NULL;
-    if (item) {
+    const fb_str *item = board ? label_value(m, "item_id") : NULL;
+    if (item && m->count >= board->min_count) {
         rpipe_slot *s = rpipe_next_slot(p);
         if (!s) return -1;
         slot_source(s, src);
@@ -255,14 +291,13 @@ int layout_metric(layout *l, rpipe *p, const Metric *m, const stream_rec *src)
         window_name(win, sizeof win, m->window_end - m->window_start);
         key_prefix(&s->key, l, "leaderboard:");
         rbuf_put(&s->key, m->name.ptr, m->name.len);
-        key_labels(&s->key, m->labels, m->labels_count, "item_id");
+        key_labels(&s->key, m->labels, m->labels_count, "item_id", "rank");
         rbuf_put(&s->key, ":", 1);
         rbuf_put(&s->key, win, strlen(win));
         l->key2.len = 0;
         rbuf_put(&l->key2, s->key.p, s->key.len);
         rbuf_put(&l->key2, ":window", 7);
-        /* ratios rank by value; counters (value 0) by count */
-        double score = m->value != 0 ? m->value : (double)m->count;
+        double score = board->by_count ? (double)m->count : m->value;
         resp_begin(s);
         resp_arg_str(s, "EVALSHA"); resp_arg_str(s, rpipe_sha(p, SCRIPT_LEADERBOARD)); resp_arg_str(s, "2");
         resp_arg(s, s->key.p, s->key.len);
@@ -273,13 +308,17 @@ int layout_metric(layout *l, rpipe *p, const Metric *m, const stream_rec *src)
         resp_arg(s, item->ptr ? item->ptr : "", item->len);
         if (rpipe_push(p)) return -1;
     }
+    /* A feature lives in its features: hash; a ranked top-K entry
+     * (top.clicks, rank=3) in its board: a hash per rank would only pile up. */
+    if (feature && !board) return 0;
+    if (item && label_value(m, "rank")) return 0;
 
     rpipe_slot *s = rpipe_next_slot(p);
     if (!s) return -1;
     slot_source(s, src);
     key_prefix(&s->key, l, "metric:");
     rbuf_put(&s->key, m->name.ptr, m->name.len);
-    key_labels(&s->key, m->labels, m->labels_count, NULL);
+    key_labels(&s->key, m->labels, m->labels_count, NULL, NULL);
     resp_begin(s);
     resp_arg_str(s, "EVALSHA"); resp_arg_str(s, rpipe_sha(p, SCRIPT_HASH)); resp_arg_str(s, "1");
     resp_arg(s, s->key.p, s->key.len);

@@ -13,9 +13,14 @@
  *                                        field = name without "user."/"item.", value = the Metric's value;
  *                                        …:ts holds each field's window_end
  *   PREFIXleaderboard:NAME[:k=v,…]:WINDOW  sorted set item_id -> score for Metrics named in
- *                                        --leaderboard that carry item_id; WINDOW is the window
- *                                        length ("60s"); holds the newest window only, top
- *                                        --leaderboard-size kept; …:window holds its window_start
+ *                                        --leaderboard that carry item_id; the labels in the
+ *                                        key leave out item_id and rank (aggregate's top.clicks
+ *                                        carries both); WINDOW is the window length ("1m");
+ *                                        holds the newest window only, top --leaderboard-size
+ *                                        kept; …:window holds its window_start. Score: the
+ *                                        Metric's value, or its count for NAME:count boards;
+ *                                        NAME@N leaves out Metrics whose count is below N (a
+ *                                        CTR from 2 impressions is noise).
  * Versions: Recommendation ts; Metric window_end (leaderboards: window_start).
  * Equal versions overwrite (a replay after a restart rewrites the same value). */
 #ifndef CACHE_WRITER_LAYOUT_H
@@ -30,12 +35,21 @@ extern const char *const layout_scripts[SCRIPT_COUNT];
 
 typedef enum { LAYOUT_JSON, LAYOUT_ZSET, LAYOUT_FB } rec_layout;
 
+/* One --leaderboard entry: NAME[:count][@MIN_COUNT]. */
+typedef struct layout_board {
+    char name[128];
+    int by_count;          /* score = count (counters) instead of value (ratios, top-K) */
+    uint64_t min_count;    /* Metrics with a smaller count stay off the board */
+} layout_board;
+/* Parse one --leaderboard entry. 0, or -1 with err naming what is wrong. */
+int layout_board_parse(const char *s, layout_board *b, char *err, size_t errlen);
+
 typedef struct layout_conf {
     const char *prefix;
     rec_layout rec_layout;
     int64_t rec_ttl_ms, metric_ttl_ms;   /* 0: no expiry */
     int64_t leaderboard_size;
-    const char *const *leaderboards; int nleaderboards;  /* metric names */
+    const layout_board *boards; int nboards;
     int zstd_level;
 } layout_conf;
 

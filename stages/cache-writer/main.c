@@ -1,6 +1,7 @@
 /* cache-writer — Recommendation and Metric records into Redis, pipelined,
  * newer-wins, without loss (see layout.h for the keys, rpipe.h for delivery). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 #include "layout.h"
@@ -15,6 +16,12 @@ static const char *redis_addr, *prefix, *layout_name;
 static int64_t ttl_us, metric_ttl_us, pipeline_depth, leaderboard_size, zstd_level;
 static cli_list leaderboards;
 
+/* What aggregate emits: its own top-K (top.clicks, top.purchases: value =
+ * count, rank label), per-item counts by event type, and per-item ratios,
+ * which only mean something over enough impressions (ctr) or clicks
+ * (conversion). */
+#define DEFAULT_BOARDS "top.clicks,top.purchases,item.events:count,item.ctr@20,item.conversion@20"
+
 static const cli_opt opts[] = {
     { "redis", 0, CLI_STR, &redis_addr, "redis://127.0.0.1:6379", "URI",
       "redis://[[user]:password@]host[:port][/db] or unix:///path.sock ($REDISCLI_AUTH also gives the password)", 0, 0 },
@@ -23,8 +30,9 @@ static const cli_opt opts[] = {
     { "ttl", 0, CLI_DURATION, &ttl_us, "0", "DURATION", "expiry of rec:USER keys (0: none)", 0, 0 },
     { "metric-ttl", 0, CLI_DURATION, &metric_ttl_us, "0", "DURATION", "expiry of metric, feature and leaderboard keys (0: none)", 0, 0 },
     { "pipeline", 0, CLI_INT, &pipeline_depth, "256", "N", "commands in flight at most", 1, 100000 },
-    { "leaderboard", 0, CLI_LIST, &leaderboards, "item.events,item.ctr,item.conversion", "NAME,...",
-      "Metric names (with an item_id label) kept as leaderboards", 0, 0 },
+    { "leaderboard", 0, CLI_LIST, &leaderboards, DEFAULT_BOARDS, "NAME[:count][@MIN],...",
+      "Metrics (with an item_id label) kept as leaderboards: scored by value, or by count with :count; "
+      "@MIN leaves out Metrics whose count is below MIN", 0, 0 },
     { "leaderboard-size", 0, CLI_INT, &leaderboard_size, "100", "N", "entries kept per leaderboard", 1, 1000000 },
     { "zstd-level", 0, CLI_INT, &zstd_level, "3", "N", "compression level of --layout fb", 1, 19 },
     { 0 },
@@ -50,17 +58,22 @@ int main(int argc, char **argv)
 {
     int first = cli_parse(argc, argv, &spec, &common);
     if (first < argc) cli_usage_error(&spec, "unexpected argument '%s'", argv[first]);
+    char err[300];
+    layout_board *boards = calloc((size_t)leaderboards.n + 1, sizeof *boards);
+    if (!boards) log_fatal("out of memory");
+    for (int i = 0; i < leaderboards.n; i++)
+        if (layout_board_parse(leaderboards.items[i], &boards[i], err, sizeof err))
+            cli_usage_error(&spec, "--leaderboard: %s", err);
     layout_conf lc = {
         .prefix = prefix, .rec_ttl_ms = ttl_us / 1000, .metric_ttl_ms = metric_ttl_us / 1000,
-        .leaderboard_size = leaderboard_size, .leaderboards = leaderboards.items,
-        .nleaderboards = leaderboards.n, .zstd_level = (int)zstd_level,
+        .leaderboard_size = leaderboard_size, .boards = boards,
+        .nboards = leaderboards.n, .zstd_level = (int)zstd_level,
     };
     if (!strcmp(layout_name, "json")) lc.rec_layout = LAYOUT_JSON;
     else if (!strcmp(layout_name, "zset")) lc.rec_layout = LAYOUT_ZSET;
     else if (!strcmp(layout_name, "fb")) lc.rec_layout = LAYOUT_FB;
     else cli_usage_error(&spec, "--layout: '%s' is not one of json, zset, fb", layout_name);
     redis_uri uri;
-    char err[300];
     if (redis_uri_parse(redis_addr, &uri, err, sizeof err)) cli_usage_error(&spec, "--redis: %s", err);
     if (strcmp(common.out, "-")) cli_usage_error(&spec, "--out: cache-writer writes to Redis only");
     cli_start(&spec, &common);
@@ -106,6 +119,7 @@ int main(int argc, char **argv)
            (unsigned long long)pipe.retries);
     sd_stopping();
     layout_free(&lay);
+    free(boards);
     rpipe_close(&pipe);
     stream_in_close(in);
     return (failed || rc < 0) ? 1 : 0;

@@ -7,6 +7,7 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "num.h"
 #include "rpipe.h"
 #include "sdnotify.h"
 #include "sig.h"
@@ -59,25 +60,31 @@ static void resp_end(rpipe_slot *s)
 
 void resp_arg(rpipe_slot *s, const void *data, size_t len)
 {
-    char h[24];
     s->nargs++;
-    rbuf_put(&s->cmd, h, (size_t)snprintf(h, sizeof h, "$%zu\r\n", len));
-    rbuf_put(&s->cmd, data, len);
-    rbuf_put(&s->cmd, "\r\n", 2);
+    rbuf_grow(&s->cmd, len + 32);          /* one check for "$len\r\n", data, "\r\n" */
+    char *o = s->cmd.p + s->cmd.len;
+    *o++ = '$';
+    o += num_u64(o, len);
+    *o++ = '\r'; *o++ = '\n';
+    memcpy(o, data, len);
+    o += len;
+    *o++ = '\r'; *o++ = '\n';
+    *o = 0;
+    s->cmd.len = (size_t)(o - s->cmd.p);
 }
 
 void resp_arg_str(rpipe_slot *s, const char *str) { resp_arg(s, str, strlen(str)); }
 
 void resp_arg_i64(rpipe_slot *s, int64_t v)
 {
-    char b[24];
-    resp_arg(s, b, (size_t)snprintf(b, sizeof b, "%lld", (long long)v));
+    char b[NUM_BUF];
+    resp_arg(s, b, (size_t)num_i64(b, v));
 }
 
 void resp_arg_f64(rpipe_slot *s, double v)
 {
-    char b[40];
-    resp_arg(s, b, (size_t)json_format_double(b, v));
+    char b[NUM_BUF];
+    resp_arg(s, b, (size_t)num_f64(b, v));
 }
 
 static metrics_series *m_writes, *m_bytes, *m_errors, *m_retries, *m_reconnects, *m_depth, *m_latency;
@@ -182,6 +189,7 @@ static int reconnect(rpipe *p, int first)
         sd_status("Redis reconnected");
     }
     /* every unanswered command again, in order */
+    p->unsent = p->count;
     for (int i = 0; i < p->count; i++) {
         rpipe_slot *s = &p->ring[(p->head + i) % p->cap];
         redisAppendFormattedCommand(p->c, s->cmd.p + s->cmd_off, s->cmd.len - s->cmd_off);
@@ -197,6 +205,7 @@ int rpipe_open(rpipe *p, const redis_uri *u, int depth, const char *const *scrip
     register_metrics();
     p->uri = *u;
     p->cap = depth < 1 ? 1 : depth;
+    p->send_batch = p->cap >= 4 ? p->cap / 4 : 1;
     p->ring = calloc((size_t)p->cap, sizeof *p->ring);
     p->sha = calloc((size_t)(nscripts ? nscripts : 1), sizeof *p->sha);
     if (!p->ring || !p->sha) log_fatal("out of memory");
@@ -246,9 +255,24 @@ static int read_one(rpipe *p)
     return 0;
 }
 
+/* Write everything hiredis holds for the server. 0, or -1 if the connection
+ * broke (the caller reconnects, which sends every unanswered command again). */
+static int flush_out(rpipe *p)
+{
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(p->c, &done) != REDIS_OK) {
+            log_warn("redis connection lost: %s", p->c->errstr[0] ? p->c->errstr : "write failed");
+            return -1;
+        }
+    p->unsent = 0;
+    return 0;
+}
+
 static int wait_until(rpipe *p, int max_in_flight)
 {
     if (p->count > max_in_flight && p->count) {
+        if (p->unsent && flush_out(p) && reconnect(p, 0)) return -1;
         int64_t t0 = p->ring[p->head].queued_us;
         while (p->count > max_in_flight)
             if (read_one(p) < 0) return -1;
@@ -275,9 +299,13 @@ int rpipe_push(rpipe *p)
     resp_end(s);
     s->queued_us = mono_us();
     p->count++;
-    /* only buffered here; hiredis writes when we next wait for a reply */
     if (redisAppendFormattedCommand(p->c, s->cmd.p + s->cmd_off, s->cmd.len - s->cmd_off) != REDIS_OK)
         return reconnect(p, 0);
+    /* Send in batches of a quarter of the window, without waiting for
+     * replies: Redis works on one batch while we build the next. (hiredis
+     * alone would write only once its reply buffer is empty, leaving the
+     * server idle while we read.) */
+    if (++p->unsent >= p->send_batch && flush_out(p)) return reconnect(p, 0);
     return 0;
 }
 

@@ -1,8 +1,9 @@
 /* rpipe.h — a pipelined Redis connection that never drops a write.
  *
- * Commands go into a ring of at most `depth` in flight. When the ring is
- * full, replies are read until it is half empty, so a write system call
- * carries depth/2 commands. A command leaves the ring only when Redis has
+ * Commands go into a ring of at most `depth` in flight. They are written
+ * to the socket in batches of depth/4 as they are queued, without waiting
+ * for replies, so Redis works on one batch while the next is built; when
+ * the ring is full, replies are read until it is half empty. A command leaves the ring only when Redis has
  * answered it: an error reply goes to the on_error callback (the caller
  * dead-letters it); a broken connection (Redis killed or restarted) makes
  * rpipe reconnect with capped exponential backoff and full jitter, reload
@@ -50,6 +51,7 @@ typedef struct rpipe {
     redisContext *c;
     rpipe_slot *ring;
     int cap, head, count;          /* in flight: ring[head .. head+count) */
+    int unsent, send_batch;        /* commands only buffered; write when send_batch are */
     const char *const *scripts; int nscripts;
     char (*sha)[41];
     rpipe_error_fn on_error; void *ctx;
