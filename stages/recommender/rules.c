@@ -1,10 +1,11 @@
 /* rules.c — business rules: the YAML file, binding to a model's catalogue,
  * and the per-user ranking (rules.h has the file format and the order).
  *
- * Ranking one list costs one pass over the catalogue: each item's score
- * (times its item-level boost, a byte lookup) is offered to a bounded
- * min-heap of `pool` candidates (or N without pool rules), so the
- * catalogue is never sorted. The pool then gets the per-user category
+ * Ranking one list costs one pass over the catalogue: the few items with an
+ * item-level boost are offered first to a bounded min-heap of `pool`
+ * candidates (or N without pool rules), then every other score; blocks of
+ * 16 scores below the heap's worst are skipped with one vectorisable test,
+ * so the catalogue is never sorted and most of it costs a compare. The pool then gets the per-user category
  * boost, a small sort, and the diversity walk. */
 #include "rules.h"
 #include <errno.h>
@@ -257,6 +258,7 @@ struct rules_bound {
     uint32_t cat_top, max_per_cat, pool_min;
     uint32_t *excl; size_t nexcl;
     uint8_t *sbits;               /* B_PROMO | B_NEW per item */
+    uint32_t *sidx; size_t nsidx; /* the items with sbits, ascending */
     uint32_t *cat_off, *cat_ids;  /* CSR: item -> category ids */
     uint32_t ncat;
     float factor[8];              /* by B_* mask */
@@ -397,6 +399,10 @@ rules_bound *rules_bind(const rules *r, const rules_catalog *c, int64_t now_s)
         }
     }
     if ((b->catboost || b->diversity) && bind_categories(b, c)) goto fail;
+    for (uint32_t i = 0; i < b->n; i++) if (b->sbits[i]) b->nsidx++;
+    if (b->nsidx && !(b->sidx = malloc(b->nsidx * sizeof *b->sidx))) goto fail;
+    b->nsidx = 0;
+    for (uint32_t i = 0; i < b->n; i++) if (b->sbits[i]) b->sidx[b->nsidx++] = i;
     /* factor by mask: the highest-priority rule, or the capped product */
     const rules_boost *rb[3] = { &cf->boost.promoted, &cf->boost.new_items, &cf->boost.favourite_categories };
     for (int m = 0; m < 8; m++) {
@@ -419,7 +425,7 @@ fail:
 void rules_bound_free(rules_bound *b)
 {
     if (!b) return;
-    free(b->excl); free(b->sbits); free(b->cat_off); free(b->cat_ids);
+    free(b->excl); free(b->sbits); free(b->sidx); free(b->cat_off); free(b->cat_ids);
     free(b);
 }
 
@@ -527,14 +533,34 @@ size_t rules_rank(const rules_bound *b, float *scores, const rules_hist *h, size
     }
     cand *heap = s->heap;
     size_t n = 0;
-    const uint8_t *sb = b->sbits;
-    for (uint32_t i = 0; i < b->n; i++) {
-        float raw = scores[i];
-        if (!(raw > -INFINITY)) continue;          /* -inf and NaN */
-        uint8_t bits = sb[i];
-        cand c = { bits ? boosted(raw, b->factor[bits]) : raw, raw, i, bits };
+    /* boosted items first, with their boosted value; then they are out of
+     * the plain pass below */
+    for (size_t k = 0; k < b->nsidx; k++) {
+        uint32_t it = b->sidx[k];
+        float raw = scores[it];
+        if (!(raw > -INFINITY)) continue;              /* -inf and NaN */
+        cand c = { boosted(raw, b->factor[b->sbits[it]]), raw, it, b->sbits[it] };
+        scores[it] = -INFINITY;
         if (n < pool) { heap[n] = c; sift_up(heap, n++); }
         else if (worse(&heap[0], &c)) { heap[0] = c; sift_down(heap, n, 0); }
+    }
+    /* the plain pass: blocks of 16 scores none of which reaches the heap's
+     * worst are skipped with one vectorisable test */
+    for (uint32_t at = 0; at < b->n;) {
+        if (n == pool && at + 16 <= b->n) {
+            float thr = heap[0].v;
+            int any = 0;
+            for (int k = 0; k < 16; k++) any |= scores[at + k] >= thr;
+            if (!any) { at += 16; continue; }
+        }
+        uint32_t end = at + 16 < b->n ? at + 16 : b->n;
+        for (; at < end; at++) {
+            float raw = scores[at];
+            if (!(raw > -INFINITY)) continue;
+            cand c = { raw, raw, at, 0 };
+            if (n < pool) { heap[n] = c; sift_up(heap, n++); }
+            else if (worse(&heap[0], &c)) { heap[0] = c; sift_down(heap, n, 0); }
+        }
     }
     /* favourite categories of this user, by summed history weight */
     if (b->catboost && n) {

@@ -122,8 +122,8 @@ rules_scratch *rules_scratch_new(const rules_bound *b);
 void rules_scratch_free(rules_scratch *s);
 const rules_counts *rules_scratch_counts(const rules_scratch *s);
 
-/* Rank one user's list: scores (model_n_items floats, modified: filtered
- * items become -inf) and the user's history in; up to top picks out, best
+/* Rank one user's list: scores (model_n_items floats, used as scratch:
+ * filtered and boosted items become -inf) and the user's history in; up to top picks out, best
  * first, scores after boosts. NaN and -inf scores are never picked. Returns
  * the number of picks. s must come from rules_scratch_new for this b. */
 size_t rules_rank(const rules_bound *b, float *scores, const rules_hist *h, size_t nh,

@@ -119,6 +119,59 @@ static void test_topn_vs_sort(void)
     rules_free(r);
 }
 
+static int64_t big_index(const void *ctx, const char *id, size_t len)
+{
+    (void)ctx;
+    if (len < 2 || id[0] != 'i') return -1;
+    return atoi(id + 1);
+}
+
+/* The same with promoted items (boosted first, then out of the plain
+ * pass) and negative, tied and NaN scores: equal to a full sort of the
+ * boosted values. */
+static void test_topn_boosted_vs_sort(void)
+{
+    enum { N = 777 };
+    rules_catalog big = { N, NULL, big_index, NULL, NULL };
+    rules *r = load("boost:\n  promoted: { factor: 3, items: [i5, i100, i101, i500, i776, i0] }\n");
+    rules_bound *b = rules_bind(r, &big, NOW);
+    rules_scratch *s = rules_scratch_new(b);
+    static float sc[N], tmp[N], val[N];
+    static uint32_t order[N];
+    uint32_t seed = 99;
+    int bad = 0;
+    for (int round = 0; round < 60; round++) {
+        for (int i = 0; i < N; i++) {
+            seed = seed * 1103515245u + 12345u;
+            sc[i] = (float)((seed >> 16) % 40) - 20;
+            if (i % 101 == 7) sc[i] = NAN;
+        }
+        memcpy(tmp, sc, sizeof sc);
+        size_t top = (size_t)(round % 25) + 1;
+        rules_pick p[64];
+        size_t n = rules_rank(b, tmp, NULL, 0, top, p, s);
+        size_t m = 0;
+        for (uint32_t i = 0; i < N; i++) {
+            if (isnan(sc[i])) continue;
+            int promo = i == 5 || i == 100 || i == 101 || i == 500 || i == 776 || i == 0;
+            val[i] = promo ? (sc[i] >= 0 ? sc[i] * 3 : sc[i] / 3) : sc[i];
+            order[m++] = i;
+        }
+        for (size_t i = 0; i < top && i < m; i++) {
+            size_t best = i;
+            for (size_t j = i + 1; j < m; j++)
+                if (val[order[j]] > val[order[best]] || (val[order[j]] == val[order[best]] && order[j] < order[best])) best = j;
+            uint32_t t = order[i]; order[i] = order[best]; order[best] = t;
+        }
+        if (n != top) bad++;
+        for (size_t i = 0; i < n; i++) if (p[i].item != order[i] || p[i].score != val[order[i]]) bad++;
+    }
+    CHECK_EQ_INT(bad, 0);
+    rules_scratch_free(s);
+    rules_bound_free(b);
+    rules_free(r);
+}
+
 static void test_filters(void)
 {
     rules *r = load("filter:\n"
@@ -338,5 +391,5 @@ static void test_errors(void)
     rules_free(r);
 }
 
-TEST_MAIN(test_default_seen, test_topn_vs_sort, test_filters, test_items_file, test_boosts,
+TEST_MAIN(test_default_seen, test_topn_vs_sort, test_topn_boosted_vs_sort, test_filters, test_items_file, test_boosts,
           test_favourite_categories, test_diversity, test_order, test_errors)
