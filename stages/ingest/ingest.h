@@ -60,6 +60,7 @@ typedef struct ingest_conf {
     double rate_per_s;          /* per-user token refill; 0 disables */
     double rate_burst;          /* bucket size (tokens) */
     uint32_t rate_users;        /* rate-limit table capacity */
+    int rate_arrival;           /* --rate-clock arrival: buckets refill with arrival time, not ts */
     const char *event_type;     /* CSV: --event-type for every row */
     ingest_map map[INGEST_MAX_MAP];
     int nmap;

@@ -13,7 +13,7 @@
 #include "timefmt.h"
 
 static cli_common common;
-static const char *in_format, *rate_limit, *event_type;
+static const char *in_format, *rate_limit, *event_type, *rate_clock;
 static int64_t max_line, max_string, max_attrs, max_skew, dedup_window, rate_users;
 static double rate_burst;
 static cli_list maps;
@@ -30,6 +30,8 @@ static const cli_opt opts[] = {
       "event_ids remembered for dropping duplicates (24-40 bytes each; 0: off)", 0, 1e9 },
     { "rate-limit", 0, CLI_STR, &rate_limit, NULL, "N/s", "per-user events per second (or N/m, N/h) of event time; excess: rate_limited", 0, 0 },
     { "rate-burst", 0, CLI_DOUBLE, &rate_burst, "0", "N", "token bucket size (0: one second's worth)", 0, 1e9 },
+    { "rate-clock", 0, CLI_STR, &rate_clock, "event", "event|arrival",
+      "rate-limit buckets refill with the events' ts (replays decide alike) or arrival time (forged ts earn nothing)", 0, 0 },
     { "rate-limit-users", 0, CLI_INT, &rate_users, "100000", "N", "users tracked by the rate limiter (24 bytes each)", 16, 1e8 },
     { 0 },
 };
@@ -83,6 +85,8 @@ int main(int argc, char **argv)
     } else if (rate_burst > 0) {
         cli_usage_error(&spec, "--rate-burst needs --rate-limit");
     }
+    if (!strcmp(rate_clock, "arrival")) c.rate_arrival = 1;
+    else if (strcmp(rate_clock, "event")) cli_usage_error(&spec, "--rate-clock: '%s' is not event or arrival", rate_clock);
     cli_start(&spec, &common);
 
     stream_in *in = stream_in_open(common.in, &common);

@@ -498,7 +498,7 @@ int ingest_build_event(ingest *g, const ing_val *f, int64_t now, const char *raw
     }
     uint64_t h = g->id_hash_ok ? g->id_hash : ingest_fnv1a(ev.event_id.ptr, ev.event_id.len);
     if (dedup_seen(&g->dd, h)) { g->n_dups++; return ING_DUP; }
-    if (!ratelimit_allow(&g->rl, ingest_fnv1a(ev.user_id.ptr, ev.user_id.len), ev.ts))
+    if (!ratelimit_allow(&g->rl, ingest_fnv1a(ev.user_id.ptr, ev.user_id.len), g->c.rate_arrival ? now : ev.ts))
         return ing_bad(g, "rate_limited", "user_id %.60s is over --rate-limit (%g events/s, burst %g)",
                        ev.user_id.ptr, g->c.rate_per_s, g->c.rate_burst);
     if (g->c.emit(g->c.emit_ctx, &Event_desc, &ev, ev.user_id.ptr, ev.user_id.len)) return ING_FAIL;

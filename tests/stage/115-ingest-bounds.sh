@@ -111,9 +111,19 @@ ing --in "$T/rate.jsonl" --out "$T/rate3.rec" --dead-letter "$T/rate3.dl" --rate
 expect_eq "--rate-limit 2/s default burst: ids out" "$("$BIN/fbcat" < "$T/rate3.rec" | jq -r .event_id | tr '\n' ' ')" \
   "x1 x2 y1 x7 x8 "
 
+# --rate-clock: x sends 4 events an hour apart in event time, all at once in
+# arrival time; at 1/h (burst 1) the event clock passes them all, the arrival
+# clock only the first
+for i in 0 1 2 3; do echo "{\"user_id\":\"x\",\"event_type\":\"click\",\"event_id\":\"h$i\",\"ts\":$((1795392000 + i * 3600))}"; done > "$T/clock.jsonl"
+ing --in "$T/clock.jsonl" --out "$T/clock1.rec" --rate-limit 1/h --rate-burst 1
+expect_eq "--rate-clock event (default): ids out" "$("$BIN/fbcat" < "$T/clock1.rec" | jq -r .event_id | tr '\n' ' ')" "h0 h1 h2 h3 "
+ing --in "$T/clock.jsonl" --out "$T/clock2.rec" --dead-letter "$T/clock2.dl" --rate-limit 1/h --rate-burst 1 --rate-clock arrival
+expect_eq "--rate-clock arrival: ids out" "$("$BIN/fbcat" < "$T/clock2.rec" | jq -r .event_id | tr '\n' ' ')" "h0 "
+expect_eq "--rate-clock arrival: refused" "$(reasons "$T/clock2.dl")" "2 rate_limited;3 rate_limited;4 rate_limited;"
+
 # usage errors name the flag, exit 2
 for bad in "--max-attrs 0" "--max-skew soon" "--dedup-window -1" "--in-format xml" "--rate-limit 5/fortnight" \
-           "--rate-limit nan/s" "--rate-burst 5"; do
+           "--rate-limit nan/s" "--rate-burst 5" "--rate-clock wall"; do
   "$BIN/ingest" $bad < /dev/null 2>"$T/uerr" >/dev/null
   rc=$?
   expect_eq "'$bad' exit" "$rc" 2
