@@ -47,7 +47,7 @@ typedef struct {
     const uint32_t *ioff; const tw *iv;           /* item -> terms */
     const uint32_t *toff; const uint32_t *titem; const float *tw_; /* term -> items */
     uint32_t k;
-    float **acc; uint32_t **touched; cand **cd;
+    float **acc; uint32_t **touched; uint8_t **seen; cand **cd;
     cand **lists; uint32_t *counts;
 } cnt_ctx;
 
@@ -56,6 +56,7 @@ static void cnt_rows(void *vc, uint64_t b, uint64_t e, int th)
     cnt_ctx *c = vc;
     float *acc = c->acc[th];
     uint32_t *touched = c->touched[th];
+    uint8_t *seen = c->seen[th];
     cand *cd = c->cd[th];
     for (uint64_t i = b; i < e; i++) {
         uint32_t nt = 0;
@@ -64,7 +65,7 @@ static void cnt_rows(void *vc, uint64_t b, uint64_t e, int th)
             float w = c->iv[q].w;
             for (uint32_t r = c->toff[t]; r < c->toff[t + 1]; r++) {
                 uint32_t j = c->titem[r];
-                if (acc[j] == 0) touched[nt++] = j;
+                if (!seen[j]) { seen[j] = 1; touched[nt++] = j; }
                 acc[j] += w * c->tw_[r];
             }
         }
@@ -73,6 +74,7 @@ static void cnt_rows(void *vc, uint64_t b, uint64_t e, int th)
             uint32_t j = touched[q];
             float s = acc[j];
             acc[j] = 0;
+            seen[j] = 0;
             if (j == i || !(s > 0)) continue;
             if (nc < c->k) {
                 cd[nc++] = (cand){ j, s };
@@ -152,15 +154,17 @@ int content_train(rec_model *m, const rec_data *d, const train_params *p)
         free(pos);
     }
     free(df);
-    c = (cnt_ctx){ n, ioff, iv, toff, titem, tww, (uint32_t)p->cnt_k, NULL, NULL, NULL, NULL, NULL };
+    c = (cnt_ctx){ n, ioff, iv, toff, titem, tww, (uint32_t)p->cnt_k, NULL, NULL, NULL, NULL, NULL, NULL };
     c.acc = calloc(nt, sizeof *c.acc); c.touched = calloc(nt, sizeof *c.touched); c.cd = calloc(nt, sizeof *c.cd);
+    c.seen = calloc(nt, sizeof *c.seen);
     c.lists = calloc(n ? n : 1, sizeof *c.lists); c.counts = calloc(n ? n : 1, sizeof *c.counts);
-    int ok = c.acc && c.touched && c.cd && c.lists && c.counts;
+    int ok = c.acc && c.touched && c.seen && c.cd && c.lists && c.counts;
     for (int th = 0; ok && th < nt; th++) {
         c.acc[th] = calloc(n ? n : 1, sizeof(float));
         c.touched[th] = malloc((n ? n : 1) * sizeof(uint32_t));
+        c.seen[th] = calloc(n ? n : 1, 1);
         c.cd[th] = malloc(((size_t)c.k + 1) * sizeof(cand));
-        ok = c.acc[th] && c.touched[th] && c.cd[th];
+        ok = c.acc[th] && c.touched[th] && c.seen[th] && c.cd[th];
     }
     if (ok) par_for_dyn(nt, n, 64, cnt_rows, &c);
     free(toff); free(titem); free(tww);
@@ -187,9 +191,10 @@ out:
         if (c.acc) free(c.acc[th]);
         if (c.touched) free(c.touched[th]);
         if (c.cd) free(c.cd[th]);
+        if (c.seen) free(c.seen[th]);
     }
     if (c.lists) for (uint32_t i = 0; i < n; i++) free(c.lists[i]);
-    free(c.acc); free(c.touched); free(c.cd); free(c.lists); free(c.counts);
+    free(c.acc); free(c.touched); free(c.seen); free(c.cd); free(c.lists); free(c.counts);
     free(ioff); free(iv); free(tc.buf);
     idmap_free(&terms);
     return rc;

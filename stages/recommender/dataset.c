@@ -316,9 +316,11 @@ long data_parse_items_csv(rec_data *d, const char *buf, size_t len, const char *
             if (nf < nh) rl[nf] = fl;
             nf++;
         }
-        if (nf <= cm.id || rl[cm.id] == 0) continue;   /* blank or short line */
+        if (nf <= cm.id) continue;                     /* blank or short line */
+        size_t idl = strnlen(row[cm.id], rl[cm.id]);   /* a NUL ends the id */
+        if (!idl) continue;
         int added;
-        uint32_t it = idmap_put(&d->items, row[cm.id], rl[cm.id], &added);
+        uint32_t it = idmap_put(&d->items, row[cm.id], idl, &added);
         if (it == UINT32_MAX || meta_fit(d)) { snprintf(err, errlen, "out of memory"); used = -1; goto out; }
         if (cm.cats >= 0 && cm.cats < nf) {
             free(d->cats[it]);

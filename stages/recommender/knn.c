@@ -63,7 +63,7 @@ static void knn_rows(void *vc, uint64_t b, uint64_t e, int th)
             float xu = c->xtval[a];
             for (uint32_t q = t->R.off[u]; q < t->R.off[u + 1]; q++) {
                 uint32_t i = t->R.idx[q];
-                if (acc[i] == 0) touched[nt++] = i;
+                if (acc[i] == 0) touched[nt++] = i;       /* entries are > 0: acc > 0 once touched */
                 acc[i] += xu * c->xval[q];
             }
         }
