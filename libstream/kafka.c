@@ -380,6 +380,21 @@ int kafka_src_commit(kafka_src *s)
     return s->fatal ? -1 : rc;
 }
 
+int64_t kafka_src_lag(kafka_src *s)
+{
+    int64_t lag = -1;
+    for (int i = 0; i < s->nparts; i++) {
+        kafka_part *kp = &s->parts[i];
+        int64_t lo, hi;
+        if (!kp->assigned || kp->next < 0) continue;
+        if (rd_kafka_get_watermark_offsets(s->rk, kp->topic, kp->partition, &lo, &hi) ||
+            hi < 0)
+            continue;
+        lag = (lag < 0 ? 0 : lag) + (hi > kp->next ? hi - kp->next : 0);
+    }
+    return lag;
+}
+
 int kafka_src_offsets(kafka_src *s, stream_offset *out, int max)
 {
     int k = 0;

@@ -64,6 +64,11 @@ typedef void (*kafka_revoke_fn)(void *ctx);
 void kafka_src_set_revoke(kafka_src *s, kafka_revoke_fn fn, void *ctx);
 /* Messages returned so far. */
 uint64_t kafka_src_count(const kafka_src *s);
+/* Consumer lag: messages between the position (after the last message
+ * returned) and the high watermark librdkafka last saw in a fetch, summed
+ * over the assigned partitions that have both (no broker round trip). -1
+ * when no partition has both yet. */
+int64_t kafka_src_lag(kafka_src *s);
 /* Leaves the group (no commit: sync first). NULL is fine. */
 void kafka_src_close(kafka_src *s);
 

@@ -51,6 +51,8 @@ struct stream_in {
     uint64_t sync_count;
     int64_t sync_us;
     char *kline; size_t kline_cap;   /* Kafka line mode: NUL-terminated copy */
+    metrics_series *lag;        /* Kafka: streamrec_kafka_consumer_lag */
+    int64_t lag_us;             /* when it was last updated */
 };
 
 struct stream_out {
@@ -157,6 +159,9 @@ stream_in *stream_in_open(const char *uri, const cli_common *c)
         in->ks = kafka_src_open(brokers, topic, group, eof, c ? &c->kafka_conf : NULL, err, sizeof err);
         if (!in->ks) { log_error("--in %s: %s", uri, err); goto fail; }
         kafka_src_set_revoke(in->ks, stream_revoke, in);
+        in->lag = metrics_gauge("streamrec_kafka_consumer_lag",
+                                "Kafka input: messages between the consumer position and the high watermark.");
+        metrics_set(in->lag, 0);
     } else {
         in->io = io_reader_open(uri, err, sizeof err);
         if (!in->io) { log_error("--in: %s", err); goto fail; }
@@ -231,6 +236,17 @@ static int stream_in_fail(stream_in *in)
     return -1;
 }
 
+/* Refresh the consumer-lag gauge, at most once a second. */
+static void stream_lag_update(stream_in *in)
+{
+    if (!in->ks) return;
+    int64_t now = stream_mono_us();
+    if (now - in->lag_us < STREAM_SYNC_US) return;
+    in->lag_us = now;
+    int64_t lag = kafka_src_lag(in->ks);
+    if (lag >= 0) metrics_set(in->lag, (double)lag);
+}
+
 /* Next Kafka message: 1, 0 end/stop, -1 fatal. Waits in short polls so a
  * stop request is seen; flushes outputs once before waiting. */
 static int stream_kafka_next(stream_in *in, kafka_msg *m)
@@ -243,6 +259,7 @@ static int stream_kafka_next(stream_in *in, kafka_msg *m)
         if (rc == 2) return 0;
         if (rc < 0) return stream_in_fail(in);
         if (!idle) { idle = 1; stream_idle(in); }
+        stream_lag_update(in);
         metrics_tick();
     }
 }
@@ -640,6 +657,7 @@ int stream_sync(stream_in *in, stream_out *out)
         }
         /* commit only what is safely downstream */
         if (rc == 0 && in->ks && kafka_src_commit(in->ks)) rc = -1;
+        stream_lag_update(in);
         in->sync_count = in->count;
         in->sync_us = stream_mono_us();
     }

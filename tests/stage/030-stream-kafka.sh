@@ -68,10 +68,13 @@ expect_eq "line mode: JSON messages encoded" "$(jq -r .user_id "$T/lines.json" |
 expect_eq "line mode: binary messages rejected with their position" "$(jq -r .pos "$T/dl5.jsonl" | head -n1)" "raw/0@0"
 
 # stop while waiting on an idle topic (no eof): prompt exit 0
-"$F" --in "kafka://$KAFKA/ev?group=g6" "${X[@]}" >"$T/idle.json" 2>"$T/idle.err" &
+"$F" --in "kafka://$KAFKA/ev?group=g6" "${X[@]}" --metrics-file "$T/idle.prom" >"$T/idle.json" 2>"$T/idle.err" &
 pid=$!
 for i in $(seq 100); do [ "$(wc -l <"$T/idle.json")" -ge 3000 ] && break; sleep 0.2; done
 expect_eq "idle consumer: records flushed while waiting" "$(wc -l <"$T/idle.json")" 3000
 kill -TERM $pid; wait $pid
 expect_eq "idle consumer: SIGTERM exit" $? 0
+# metrics at exit: the consumer-lag gauge beside the record counters
+expect_eq "idle consumer: records in" "$(awk '/^streamrec_records_in_total/ { print $2 }' "$T/idle.prom")" 3000
+expect_eq "idle consumer: lag gauge, all read" "$(awk '/^streamrec_kafka_consumer_lag/ { print $2 }' "$T/idle.prom")" 0
 finish

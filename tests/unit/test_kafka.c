@@ -151,6 +151,39 @@ static void test_produce_consume_commit_resume(void)
     kafka_src_close(s);
 }
 
+/* Lag: a one-partition topic with 1000 messages; after reading 250 the
+ * lag is 750 (the high watermark comes with the fetches), at the end 0. */
+static void test_lag(void)
+{
+    char err[256];
+    rd_kafka_mock_topic_create(tk_mc, "lagt", 1, 1);
+    kafka_sink *k = kafka_sink_open(tk_boot, "lagt", NULL, err, sizeof err);
+    CHECK_MSG(k != NULL, "%s", err);
+    if (!k) return;
+    for (int i = 0; i < 1000; i++)
+        CHECK_EQ_INT(kafka_sink_produce(k, "x", 1, NULL, 0), 0);
+    CHECK_EQ_INT(kafka_sink_close(k), 0);
+    kafka_src *s = kafka_src_open(tk_boot, "lagt", "glag", 1, &tk_cons, err, sizeof err);
+    CHECK_MSG(s != NULL, "%s", err);
+    if (!s) return;
+    CHECK_EQ_INT(kafka_src_lag(s), -1);   /* nothing returned yet: unknown */
+    int got = 0, rc = 0;
+    kafka_msg m;
+    for (int polls = 0; got < 250 && polls < 300; polls++)
+        if ((rc = kafka_src_poll(s, 100, &m)) == 1) { got++; polls--; }
+    CHECK_EQ_INT(got, 250);
+    CHECK_EQ_INT(kafka_src_lag(s), 750);
+    for (int polls = 0; polls < 300; polls++) {
+        rc = kafka_src_poll(s, 100, &m);
+        if (rc == 1) { got++; polls--; }
+        else if (rc != 0) break;
+    }
+    CHECK_EQ_INT(rc, 2);
+    CHECK_EQ_INT(got, 1000);
+    CHECK_EQ_INT(kafka_src_lag(s), 0);
+    kafka_src_close(s);
+}
+
 static int64_t tk_start_calls;
 static int64_t tk_start_fn(void *ctx, const char *topic, int32_t p)
 {
@@ -305,5 +338,5 @@ static void tk_teardown(void)
     rd_kafka_destroy(tk_rk);
 }
 
-TEST_MAIN(tk_setup, test_uri, test_bad_conf, test_produce_consume_commit_resume,
+TEST_MAIN(tk_setup, test_uri, test_bad_conf, test_produce_consume_commit_resume, test_lag,
           test_start_offsets, test_rebalance, test_delivery_failure, test_unreachable, tk_teardown)
