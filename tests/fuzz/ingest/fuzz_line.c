@@ -43,6 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c.max_skew_us = 86400000000LL;
     c.dedup_window = 8;
     c.rate_per_s = (data[0] & 2) ? 1 : 0;
+    c.rate_arrival = (data[0] & 4) != 0;
     c.rate_burst = 2;
     c.rate_users = 16;
     c.emit = fz_emit;
