@@ -389,6 +389,79 @@ void hist_pending_clear(hist_store *h)
     h->npend = 0;
 }
 
+static int buf_put(uint8_t **buf, size_t *len, size_t *cap, const void *p, size_t n)
+{
+    if (*len + n > *cap) {
+        size_t c = *cap ? *cap : 256;
+        while (c < *len + n) c *= 2;
+        uint8_t *nb = realloc(*buf, c);
+        if (!nb) return -1;
+        *buf = nb;
+        *cap = c;
+    }
+    memcpy(*buf + *len, p, n);
+    *len += n;
+    return 0;
+}
+
+int hist_encode(const hist_store *h, uint32_t slot, uint8_t **buf, size_t *len, size_t *cap)
+{
+    if (slot >= h->nslots) return -1;
+    const hslot *u = &h->slots[slot];
+    uint8_t ver = 1;
+    if (buf_put(buf, len, cap, &ver, 1)) return -1;
+    for (uint32_t i = 0; i < u->n; i++) {
+        const hist_item *e = &u->items[i];
+        uint32_t glen = h->glen[e->gid];
+        uint16_t l = glen > UINT16_MAX ? UINT16_MAX : (uint16_t)glen;
+        if (buf_put(buf, len, cap, &l, 2) || buf_put(buf, len, cap, h->strs + h->goff[e->gid], l) ||
+            buf_put(buf, len, cap, &e->weight, 4) || buf_put(buf, len, cap, &e->ts, 8) ||
+            buf_put(buf, len, cap, &e->types, 2))
+            return -1;
+    }
+    return 0;
+}
+
+int64_t hist_decode(hist_store *h, const char *user, size_t ulen, const uint8_t *p, size_t n)
+{
+    /* check the whole blob first: a bad one changes nothing */
+    if (n < 1 || p[0] != 1) return -1;
+    size_t off = 1, count = 0;
+    while (off < n) {
+        uint16_t l;
+        if (n - off < 2) return -1;
+        memcpy(&l, p + off, 2);
+        if (n - off < 2 + (size_t)l + 14) return -1;
+        off += 2 + (size_t)l + 14;
+        count++;
+    }
+    int64_t s = user_get(h, user, ulen);
+    if (s < 0) return -1;
+    lru_touch(h, (uint32_t)s);
+    hslot *u = &h->slots[s];
+    u->n = 0;
+    for (off = 1; off < n;) {
+        uint16_t l, types;
+        float w;
+        int64_t ts;
+        memcpy(&l, p + off, 2);
+        const char *id = (const char *)p + off + 2;
+        memcpy(&w, p + off + 2 + l, 4);
+        memcpy(&ts, p + off + 2 + l + 4, 8);
+        memcpy(&types, p + off + 2 + l + 12, 2);
+        off += 2 + (size_t)l + 14;
+        int64_t gid = item_intern(h, id, l);
+        if (gid < 0) { h->st.catalog_full++; continue; }
+        int type = types ? __builtin_ctz(types) : -1;
+        user_add_item(h, u, (uint32_t)gid, w, ts, type == EventType_rating ? -1 : type);
+        /* user_add_item merges by item; restore the exact saved fields */
+        for (uint32_t i = 0; i < u->n; i++)
+            if (u->items[i].gid == (uint32_t)gid) { u->items[i].weight = w; u->items[i].types = types; }
+    }
+    (void)count;
+    return s;
+}
+
 uint32_t hist_n_users(const hist_store *h) { return h->nslots; }
 const hist_stats *hist_get_stats(const hist_store *h) { return &h->st; }
 int64_t hist_lru_tail(const hist_store *h) { return h->tail == NIL ? -1 : (int64_t)h->tail; }

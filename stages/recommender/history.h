@@ -75,6 +75,16 @@ int64_t hist_gid_find(const hist_store *h, const char *item, size_t ilen);   /* 
 const uint32_t *hist_pending(const hist_store *h, size_t *n);
 void hist_pending_clear(hist_store *h);
 
+/* Persistence of one user's history (serve.c keeps them in --state):
+ * hist_encode appends the slot's entries to *buf (grown with realloc;
+ * *len is the used length) as version byte 1, then per entry: u16 id
+ * length, id bytes, f32 weight, i64 ts, u16 types (little-endian hosts).
+ * hist_decode creates the user (evicting like hist_add if full) with those
+ * entries, replacing what the store held for them; not pending. -1 on a
+ * malformed blob (nothing changed) or out of memory. */
+int hist_encode(const hist_store *h, uint32_t slot, uint8_t **buf, size_t *len, size_t *cap);
+int64_t hist_decode(hist_store *h, const char *user, size_t ulen, const uint8_t *p, size_t n);
+
 uint32_t hist_n_users(const hist_store *h);
 const hist_stats *hist_get_stats(const hist_store *h);
 /* Least recently updated user slot (the next to be evicted), -1 if empty: for tests. */

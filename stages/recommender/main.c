@@ -22,6 +22,7 @@
 #include "sdnotify.h"
 #include "serve.h"
 #include "sig.h"
+#include "state.h"
 #include "stream.h"
 #include "timefmt.h"
 #include "train.h"
@@ -69,6 +70,7 @@ static const cli_spec serve_spec = {
 
 typedef struct serve_main {
     serve *s;
+    state *st;
     stream_out *out;
     metrics_series *m_events, *m_notint, *m_other, *m_unknown, *m_lists, *m_short, *m_empty;
     metrics_series *m_users, *m_evict, *m_evict_pend, *m_hdrop, *m_catfull;
@@ -167,12 +169,21 @@ static int in_given(int argc, char **argv)
     return 0;
 }
 
+/* With --state: the output is flushed first, then the histories of the
+ * batch and the input offsets are saved together, then offsets committed. */
+static int checkpoint(serve_main *a, stream_in *in)
+{
+    if (!a->st) return 0;
+    if (stream_flush(a->out)) return -1;
+    return serve_checkpoint(a->s, in);
+}
+
 static int do_flush(serve_main *a, stream_in *in, int force_reload)
 {
     int rl = serve_reload_check(a->s, force_reload);
     if (rl == 1) metrics_set(a->m_items, serve_model_items(a->s));
     if (serve_flush(a->s, emit_rec, a)) return -1;
-    if (stream_sync(in, a->out)) return -1;
+    if (checkpoint(a, in) || stream_sync(in, a->out)) return -1;
     update_metrics(a);
     return 0;
 }
@@ -184,13 +195,13 @@ static void log_done(serve_main *a, uint64_t batch_users)
     log_kv(LOG_INFO, "done",
            "\"events\":%llu,\"not_interaction\":%llu,\"other_type\":%llu,\"unknown_items\":%llu,"
            "\"lists\":%llu,\"short_lists\":%llu,\"batch_users\":%llu,\"users\":%u,\"evictions\":%llu,"
-           "\"history_dropped\":%llu,\"reloads\":%llu,\"reload_failures\":%llu,"
+           "\"history_dropped\":%llu,\"restored_users\":%llu,\"reloads\":%llu,\"reload_failures\":%llu,"
            "\"score_seconds\":%.3f,\"lists_per_thread_second\":%.0f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f",
            (unsigned long long)st->events, (unsigned long long)st->not_interaction, (unsigned long long)a->other,
            (unsigned long long)st->unknown_items, (unsigned long long)st->lists,
            (unsigned long long)st->short_lists, (unsigned long long)batch_users, hist_n_users(serve_history(a->s)),
            (unsigned long long)hs->evictions, (unsigned long long)hs->entries_dropped,
-           (unsigned long long)st->reloads, (unsigned long long)st->reload_failures, st->score_seconds,
+           (unsigned long long)st->restored_users, (unsigned long long)st->reloads, (unsigned long long)st->reload_failures, st->score_seconds,
            st->score_seconds > 0 ? (double)st->lists / st->score_seconds : 0.0,
            serve_latency_quantile(a->s, 0.5) * 1e6, serve_latency_quantile(a->s, 0.99) * 1e6,
            serve_latency_max(a->s) * 1e6);
@@ -242,7 +253,13 @@ static int serve_cmd(int argc, char **argv)
     int status = 1, rc = 0;
     uint64_t batch_users = 0;
     stream_in *in = NULL;
+    if (common.state) {
+        a.st = state_open(common.state, "recommender", SERVE_STATE_VERSION, SERVE_STATE_SCHEMA);
+        if (!a.st) goto done;
+        serve_set_state(a.s, a.st);
+    }
     if (events_in && !(in = stream_in_open(common.in, &common))) goto done;
+    if (in && a.st) stream_in_set_start(in, state_start_offset, a.st);
     a.out = stream_out_open(common.out, &common);
     if (!a.out) goto done;
     sd_ready();
@@ -269,7 +286,7 @@ static int serve_cmd(int argc, char **argv)
             } else if (hup) {
                 serve_reload_check(a.s, 1);
             } else if (stream_sync_due(in)) {
-                if (!pend && stream_sync(in, a.out)) { rc = -1; break; }
+                if (!pend && (checkpoint(&a, in) || stream_sync(in, a.out))) { rc = -1; break; }
                 update_metrics(&a);
                 sd_status("%llu events, %llu lists, model %s", (unsigned long long)serve_get_stats(a.s)->events,
                           (unsigned long long)serve_get_stats(a.s)->lists, serve_model_version(a.s));
@@ -278,9 +295,11 @@ static int serve_cmd(int argc, char **argv)
         if (rc == 0 && !opt_users && do_flush(&a, in, sig_reload_requested()) < 0) rc = -1;
     }
     if (rc == 0 && opt_users) {
+        if (in && checkpoint(&a, in)) rc = -1;
         serve_forget_pending(a.s);
         serve_reload_check(a.s, sig_reload_requested());
-        if (batch_run(a.s, opt_users, &common, (size_t)opt_max_batch, emit_rec, &a, &batch_users) < 0) rc = -1;
+        if (rc == 0 && batch_run(a.s, opt_users, &common, (size_t)opt_max_batch, emit_rec, &a, &batch_users) < 0)
+            rc = -1;
         else if (stream_flush(a.out)) rc = -1;
         if (rc == 0 && in && stream_sync(in, a.out)) rc = -1;
     }
@@ -292,6 +311,7 @@ done:
     if (a.out && stream_out_close(a.out) != 0) status = 1;
     sd_stopping();
     serve_free(a.s);
+    if (a.st) state_close(a.st);
     metrics_shutdown();
     return status;
 }

@@ -54,6 +54,10 @@ struct serve {
     rules_pick *picks; uint32_t *npicks; uint64_t *lat_ns; uint32_t *bslots; size_t bcap;
     ScoredItem *items;
     rules_counts rc_total;            /* counts of workers freed by swaps */
+    size_t last_n;                    /* users of the last batch not yet checkpointed */
+    state *sdb;
+    sqlite3_stmt *st_get, *st_put;
+    uint8_t *enc; size_t enclen, enccap;
     uint64_t lat[LAT_BUCKETS];
     uint64_t lat_n, lat_max;
     serve_stats st;
@@ -219,6 +223,9 @@ void serve_free(serve *s)
     rules_free(s->rules);
     rules_bound_free(s->rb);
     hist_free(s->hist);
+    if (s->st_get) sqlite3_finalize(s->st_get);
+    if (s->st_put) sqlite3_finalize(s->st_put);
+    free(s->enc);
     free(s->map);
     free(s->picks); free(s->npicks); free(s->lat_ns); free(s->bslots); free(s->items);
     free(s);
@@ -262,6 +269,77 @@ fail:
     return -1;
 }
 
+/* ---- --state ---- */
+
+const char *const SERVE_STATE_SCHEMA =
+    "CREATE TABLE IF NOT EXISTS rec_history(user_id TEXT PRIMARY KEY, items BLOB NOT NULL, updated INTEGER);";
+
+void serve_set_state(serve *s, state *st) { s->sdb = st; }
+
+/* The user's saved history into memory: slot, or -1 (none saved, or unreadable). */
+static int64_t state_restore(serve *s, const char *user, size_t ulen)
+{
+    sqlite3 *db = state_db(s->sdb);
+    if (!s->st_get && sqlite3_prepare_v2(db, "SELECT items FROM rec_history WHERE user_id = ?", -1, &s->st_get, NULL)) {
+        log_error("--state: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    sqlite3_bind_text(s->st_get, 1, user, (int)ulen, SQLITE_STATIC);
+    int64_t slot = -1;
+    int rc = sqlite3_step(s->st_get);
+    if (rc == SQLITE_ROW) {
+        const void *p = sqlite3_column_blob(s->st_get, 0);
+        int n = sqlite3_column_bytes(s->st_get, 0);
+        slot = hist_decode(s->hist, user, ulen, p, (size_t)n);
+        if (slot < 0) log_warn("--state: the saved history of %.*s is unreadable: ignored", (int)(ulen > 64 ? 64 : ulen), user);
+        else s->st.restored_users++;
+        if (slot >= 0 && map_sync(s)) log_fatal("out of memory");
+    } else if (rc != SQLITE_DONE) {
+        log_error("--state: %s", sqlite3_errmsg(db));
+    }
+    sqlite3_reset(s->st_get);
+    sqlite3_clear_bindings(s->st_get);
+    return slot;
+}
+
+static int state_save_user(serve *s, uint32_t slot)
+{
+    s->enclen = 0;
+    if (hist_encode(s->hist, slot, &s->enc, &s->enclen, &s->enccap)) return -1;
+    size_t ulen;
+    const char *uid = hist_user_id(s->hist, slot, &ulen);
+    sqlite3_bind_text(s->st_put, 1, uid, (int)ulen, SQLITE_STATIC);
+    sqlite3_bind_blob64(s->st_put, 2, s->enc, s->enclen, SQLITE_STATIC);
+    sqlite3_bind_int64(s->st_put, 3, now_us());
+    int rc = sqlite3_step(s->st_put) == SQLITE_DONE ? 0 : -1;
+    if (rc) log_error("--state: save history: %s", sqlite3_errmsg(state_db(s->sdb)));
+    sqlite3_reset(s->st_put);
+    return rc;
+}
+
+int serve_checkpoint(serve *s, stream_in *in)
+{
+    if (!s->sdb) return 0;
+    sqlite3 *db = state_db(s->sdb);
+    if (!s->st_put && sqlite3_prepare_v2(db, "INSERT INTO rec_history(user_id, items, updated) VALUES(?, ?, ?) "
+                                         "ON CONFLICT(user_id) DO UPDATE SET items = excluded.items, "
+                                         "updated = excluded.updated", -1, &s->st_put, NULL)) {
+        log_error("--state: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    if (state_begin(s->sdb)) return -1;
+    size_t np;
+    const uint32_t *pend = hist_pending(s->hist, &np);
+    for (size_t i = 0; i < s->last_n; i++) if (state_save_user(s, s->bslots[i])) goto fail;
+    for (size_t i = 0; i < np; i++) if (state_save_user(s, pend[i])) goto fail;
+    if (state_save_offsets(s->sdb, in) || state_commit(s->sdb)) goto fail;
+    s->last_n = 0;
+    return 0;
+fail:
+    state_rollback(s->sdb);
+    return -1;
+}
+
 /* ---- events ---- */
 
 int serve_event(serve *s, const Event *e, const char **why)
@@ -270,6 +348,8 @@ int serve_event(serve *s, const Event *e, const char **why)
     if (!e->item_id.ptr || !e->item_id.len) { *why = "missing item_id"; return -1; }
     float w = event_weight(e->type, e->value);
     if (!(w > 0)) { s->st.not_interaction++; return 0; }
+    if (s->sdb && hist_find(s->hist, e->user_id.ptr, e->user_id.len) < 0)
+        (void)state_restore(s, e->user_id.ptr, e->user_id.len);
     uint32_t before = hist_n_gids(s->hist);
     int64_t slot = hist_add(s->hist, e->user_id.ptr, e->user_id.len, e->item_id.ptr, e->item_id.len,
                             w, e->ts, e->type);
@@ -472,6 +552,7 @@ int serve_flush(serve *s, serve_emit_fn emit, void *ctx)
     memcpy(s->bslots, pend, n * sizeof *pend);
     score_batch(s, s->bslots, n);
     hist_pending_clear(s->hist);
+    s->last_n = n;
     return emit_batch(s, NULL, NULL, n, emit, ctx);
 }
 
@@ -480,8 +561,12 @@ int serve_users(serve *s, const char *const *users, const size_t *lens, size_t n
 {
     if (!n) return 0;
     if (batch_room(s, n)) log_fatal("out of memory");
+    s->last_n = 0;                   /* bslots is reused: nothing of a flush left to save */
     for (size_t i = 0; i < n; i++) {
+        /* touch held users, so a restore below never evicts one of this batch */
         int64_t slot = hist_find(s->hist, users[i], lens[i]);
+        if (slot >= 0) slot = hist_user(s->hist, users[i], lens[i]);
+        else if (s->sdb) slot = state_restore(s, users[i], lens[i]);
         s->bslots[i] = slot < 0 ? UINT32_MAX : (uint32_t)slot;
     }
     score_batch(s, s->bslots, n);

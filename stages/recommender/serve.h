@@ -25,6 +25,7 @@
 #include "fbrec.h"
 #include "history.h"
 #include "rules.h"
+#include "state.h"
 
 typedef struct serve_conf {
     const char *model_path;     /* required */
@@ -40,6 +41,7 @@ typedef struct serve_stats {
     uint64_t unknown_items;     /* recorded interactions whose item the current model does not know */
     uint64_t lists, short_lists, empty_lists;
     uint64_t reloads, reload_failures;
+    uint64_t restored_users;    /* histories read back from --state */
     double score_seconds;       /* wall time inside scoring (all threads together) */
 } serve_stats;
 
@@ -69,6 +71,18 @@ void serve_forget_pending(serve *s);
  * users get the model's cold-start list). */
 int serve_users(serve *s, const char *const *users, const size_t *lens, size_t n,
                 serve_emit_fn emit, void *ctx);
+
+/* --state: histories persist in st (table rec_history: one row per user,
+ * the hist_encode blob). A user not held in memory is looked up there on
+ * their first event or batch request, so evicted users and every user
+ * after a restart keep their history. serve_checkpoint saves the users of
+ * the last flush and those pending, with the input offsets, in one
+ * transaction (call it after the flush's output is flushed). The schema
+ * for state_open is SERVE_STATE_SCHEMA. */
+#define SERVE_STATE_VERSION 1
+extern const char *const SERVE_STATE_SCHEMA;
+void serve_set_state(serve *s, state *st);
+int serve_checkpoint(serve *s, stream_in *in);
 
 /* Reload the model (and the rules file) if the model file changed, or
  * unconditionally with force. 1 swapped, 0 nothing to do, -1 failed (old

@@ -4,9 +4,10 @@
 # that event: seen items never appear, no list has more than N items or a
 # repeated item, every event gives exactly one list (none lost), and a probe
 # user's next interactions change their list (3 clicks in cluster A give an
-# A-list; two clicks in cluster B bring B items in, five make it mostly B). Plus cold start for
-# unknown users and items, the --users batch, the user bound (LRU evictions
-# counted) and usage errors. Records are read back through fbcat.
+# A-list; two clicks in cluster B bring B items in, five make it mostly B).
+# Plus cold start for unknown users and items, the --users batch, the user
+# bound (LRU evictions counted), --state across a restart, and usage errors.
+# Records are read back through fbcat.
 source "$(dirname "$0")/../lib.sh"
 
 # --- two clusters of 30 items; 200 users each clicking 8 items of one cluster
@@ -147,6 +148,38 @@ expect_eq "users from stdin without history: the cold list" \
 users=$(jq -r .user_id "$T/train.jsonl" | awk '$0 != p {n++} {p = $0} END {print n}')
 expect_eq "evictions" "$(awk '$1 ~ /^streamrec_recommender_user_evictions_total/ {print $2}' "$T/b.prom")" "$((users - 5))"
 expect_eq "users held" "$(awk '$1 ~ /^streamrec_recommender_users\{/ {print $2}' "$T/b.prom")" 5
+
+# --- --state: a restart keeps the histories (and so do evicted users).
+# Run 1 reads the training events, run 2 (a new process) the serving ones:
+# the last lists must exclude what users touched in run 1 too. Without
+# --state some do show such items, so the check is not vacuous.
+state_run() {
+  "$BIN/recommender" --model "$T/model.db" --format json "$@" 2>>"$T/state.log"
+}
+state_run --in "$T/train.rec" --state "$T/s.db" > /dev/null || fail "state run 1"
+state_run --in "$T/serve.rec" --state "$T/s.db" > "$T/state2.jsonl" || fail "state run 2"
+state_run --in "$T/serve.rec" > "$T/nostate2.jsonl" || fail "no-state run 2"
+state_run --in "$T/train.rec" --state "$T/s5.db" --max-users 5 --max-batch 1 > /dev/null || fail "state run 1, 5 users"
+state_run --in "$T/serve.rec" --state "$T/s5.db" --max-users 5 --max-batch 1 > "$T/state5.jsonl" || fail "state run 2, 5 users"
+python3 - "$T" <<'PY' || fail "--state keeps histories across a restart"
+import json, sys
+t = sys.argv[1]
+touched = {}
+for f in ("train.jsonl", "serve.jsonl"):
+    for l in open(t + "/" + f):
+        e = json.loads(l); touched.setdefault(e["user_id"], set()).add(e["item_id"])
+def last(f):
+    r = {}
+    for l in open(t + "/" + f):
+        x = json.loads(l); r[x["user_id"]] = {i["item_id"] for i in x["items"]}
+    return r
+for f in ("state2.jsonl", "state5.jsonl"):
+    for u, items in last(f).items():
+        if items & touched[u]: sys.exit("%s: %s shows touched items %s" % (f, u, items & touched[u]))
+if not any(items & touched[u] for u, items in last("nostate2.jsonl").items()):
+    sys.exit("without --state no list shows an item from run 1: the check proves nothing")
+PY
+grep -q '"restored_users":[1-9]' "$T/state.log" || fail "restored users are logged"
 
 # --- errors
 "$BIN/recommender" --in "$T/train.rec" > /dev/null 2>"$T/e1"; expect_eq "no --model: usage" $? 2

@@ -175,4 +175,40 @@ static void test_churn(void)
     hist_free(h);
 }
 
-TEST_MAIN(test_merge, test_max_items, test_lru, test_pending_once, test_catalog_full, test_churn)
+/* encode -> decode into another store gives the same entries; a truncated
+ * or foreign blob is refused and changes nothing */
+static void test_encode(void)
+{
+    hist_limits lim = { 10, 10, 100 };
+    hist_store *a = hist_new(&lim), *b = hist_new(&lim);
+    ADD(a, "u", "x", 1, 100, EventType_view);
+    ADD(a, "u", "x", 4, 200, EventType_purchase);
+    int64_t s = ADD(a, "u", "r", 3.5f, 150, EventType_rating);
+    ADD(b, "other", "zz", 1, 1, EventType_view);
+    ADD(b, "u", "old", 1, 1, EventType_view);           /* replaced by the decode */
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    CHECK_EQ_INT(hist_encode(a, (uint32_t)s, &buf, &len, &cap), 0);
+    CHECK_EQ_INT(hist_decode(b, "u", 1, buf, len - 1), -1);   /* truncated */
+    uint8_t bad = 7;
+    CHECK_EQ_INT(hist_decode(b, "u", 1, &bad, 1), -1);        /* unknown version */
+    uint32_t n;
+    hist_items(b, (uint32_t)hist_find(b, "u", 1), &n);
+    CHECK_EQ_INT(n, 1);                                       /* unchanged */
+    int64_t t = hist_decode(b, "u", 1, buf, len);
+    CHECK(t >= 0);
+    const hist_item *x = find_item(b, t, "x"), *r = find_item(b, t, "r");
+    hist_items(b, (uint32_t)t, &n);
+    CHECK_EQ_INT(n, 2);
+    CHECK(find_item(b, t, "old") == NULL);
+    CHECK(x && x->weight == 5 && x->ts == 200 && x->types == ((1 << EventType_view) | (1 << EventType_purchase)));
+    CHECK(r && r->weight == 3.5f && r->ts == 150 && r->types == (1 << EventType_rating));
+    size_t np;
+    hist_pending(b, &np);
+    CHECK_EQ_INT(np, 2);                     /* "other" and the first "u" only: decode does not add one */
+    free(buf);
+    hist_free(a);
+    hist_free(b);
+}
+
+TEST_MAIN(test_encode, test_merge, test_max_items, test_lru, test_pending_once, test_catalog_full, test_churn)
