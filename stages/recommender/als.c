@@ -18,15 +18,36 @@
 #include <string.h>
 #include "train.h"
 
+/* 8-wide vector helpers (GCC/Clang vector extensions: SSE2 pairs by
+ * default, one AVX register where the compiler may use it); scalar tails. */
+typedef float v8sf __attribute__((vector_size(32)));
+
 static float dotf(const float *a, const float *b, uint32_t f)
 {
-    float s[8] = { 0 };        /* eight partial sums: vectorises without -ffast-math */
+    v8sf acc = { 0 };
     uint32_t k = 0;
-    for (; k + 8 <= f; k += 8)
-        for (int q = 0; q < 8; q++) s[q] += a[k + q] * b[k + q];
+    for (; k + 8 <= f; k += 8) {
+        v8sf x, y;
+        memcpy(&x, a + k, 32); memcpy(&y, b + k, 32);
+        acc += x * y;
+    }
     float t = 0;
     for (; k < f; k++) t += a[k] * b[k];
-    return t + ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    return t + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+/* out += w * y */
+static void axpyf(float *out, float w, const float *y, uint32_t f)
+{
+    v8sf wv = { w, w, w, w, w, w, w, w };
+    uint32_t k = 0;
+    for (; k + 8 <= f; k += 8) {
+        v8sf o, x;
+        memcpy(&o, out + k, 32); memcpy(&x, y + k, 32);
+        o += wv * x;
+        memcpy(out + k, &o, 32);
+    }
+    for (; k < f; k++) out[k] += w * y[k];
 }
 
 /* G = M^T M over the rows of M (n x f), double. */
@@ -62,16 +83,11 @@ static void apply(const solve_ctx *c, uint32_t u, const float *v, float *out)
     uint32_t f = c->f;
     float reg = (float)c->reg;
     for (uint32_t a = 0; a < f; a++) out[a] = reg * v[a];
-    for (uint32_t b = 0; b < f; b++) {      /* G symmetric: out += v[b] * G[b][:] */
-        const float *g = c->G + (size_t)b * f;
-        float vb = v[b];
-        for (uint32_t a = 0; a < f; a++) out[a] += g[a] * vb;
-    }
+    for (uint32_t b = 0; b < f; b++) axpyf(out, v[b], c->G + (size_t)b * f, f);   /* G symmetric: out += v[b] G[b][:] */
     for (uint32_t e = c->R->off[u]; e < c->R->off[u + 1]; e++) {
         const float *y = c->Y + (size_t)c->R->idx[e] * f;
         float r = c->binary ? 1.0f : c->R->val[e];
-        float w = (float)(c->alpha * r) * dotf(y, v, f);
-        for (uint32_t a = 0; a < f; a++) out[a] += w * y[a];
+        axpyf(out, (float)(c->alpha * r) * dotf(y, v, f), y, f);
     }
 }
 
@@ -86,8 +102,7 @@ static void solve_rows(void *vc, uint64_t b, uint64_t e, int th)
         memset(bb, 0, f * sizeof *bb);
         for (uint32_t q = c->R->off[u]; q < c->R->off[u + 1]; q++) {
             const float *y = c->Y + (size_t)c->R->idx[q] * f;
-            float cu = (float)(1 + c->alpha * (c->binary ? 1.0f : c->R->val[q]));
-            for (uint32_t a = 0; a < f; a++) bb[a] += cu * y[a];
+            axpyf(bb, (float)(1 + c->alpha * (c->binary ? 1.0f : c->R->val[q])), y, f);
         }
         apply(c, (uint32_t)u, x, Ap);
         double rs = 0;

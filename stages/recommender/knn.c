@@ -58,13 +58,20 @@ static void knn_rows(void *vc, uint64_t b, uint64_t e, int th)
     cand *cd = c->cands[th];
     for (uint64_t j = b; j < e; j++) {
         uint32_t nt = 0;
+        double tau = c->p->knn_tau_s;
         for (uint32_t a = t->Rt.off[j]; a < t->Rt.off[j + 1]; a++) {
             uint32_t u = t->Rt.idx[a];
             float xu = c->xtval[a];
+            int64_t tj = t->Rt.ts[a];
             for (uint32_t q = t->R.off[u]; q < t->R.off[u + 1]; q++) {
                 uint32_t i = t->R.idx[q];
                 if (acc[i] == 0) touched[nt++] = i;       /* entries are > 0: acc > 0 once touched */
-                acc[i] += xu * c->xval[q];
+                float x = xu * c->xval[q];
+                if (tau > 0) {                            /* temporal: pairs close in time count more */
+                    int64_t dt = t->R.ts[q] - tj;
+                    x *= (float)(0.05 + exp(-(double)(dt < 0 ? -dt : dt) / tau));
+                }
+                acc[i] += x;
             }
         }
         uint32_t nc = 0;
@@ -165,6 +172,7 @@ int knn_train(rec_model *m, const rec_train *t, const train_params *p)
     model_set_param(m, "knn.bm25", p->knn_bm25);
     model_set_param(m, "knn.shrink", p->knn_shrink);
     model_set_param(m, "knn.pow", p->knn_pow);
+    model_set_param(m, "knn.tau_s", p->knn_tau_s);
     rc = 0;
 out:
     for (int th = 0; th < nt; th++) {

@@ -8,6 +8,13 @@
 #include "log.h"
 #include "train.h"
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 void train_params_default(train_params *p)
 {
     memset(p, 0, sizeof *p);
@@ -85,12 +92,21 @@ rec_model *train_model(const rec_data *d, const rec_train *t, rec_alg alg,
     int need[ALG_COUNT] = { 0 };
     if (alg == ALG_HYBRID) for (int c = 0; c < ALG_HYBRID; c++) need[c] = p->w[c] > 0;
     else need[alg] = 1;
+    double t0 = now_s();
     if (pop_train(m, t, p)) goto oom;
+    double t1 = now_s();
     if (need[ALG_KNN] && knn_train(m, t, p)) goto oom;
+    double t2 = now_s();
     if (need[ALG_EASE] && ease_train(m, t, p, err, errlen)) goto fail;
+    double t3 = now_s();
     if (need[ALG_ALS] && als_train(m, t, p, loss)) goto oom;
+    double t4 = now_s();
     if (need[ALG_CONTENT] && content_train(m, d, p)) goto oom;
+    double t5 = now_s();
     if (need[ALG_UKNN] && uknn_train(m, t, p)) goto oom;
+    double t6 = now_s();
+    log_kv(LOG_DEBUG, "trained", "\"pop_s\":%.3f,\"knn_s\":%.3f,\"ease_s\":%.3f,\"ease_items\":%u,\"als_s\":%.3f,\"content_s\":%.3f,\"uknn_s\":%.3f",
+           t1 - t0, t2 - t1, t3 - t2, m->ease_n, t4 - t3, t5 - t4, t6 - t5);
     for (int c = 0; c < ALG_HYBRID; c++) {
         char k[32];
         snprintf(k, sizeof k, "w.%s", rec_alg_names[c]);
@@ -164,11 +180,12 @@ int train_main(int argc, char **argv)
         strftime(m->version, sizeof m->version, "%Y%m%dT%H%M%SZ", &tm);
     }
     int rc = 0;
+    char pathbuf[512];
     if (model_save(m, model_path, err, sizeof err)) { log_error("writing the model: %s", err); rc = 1; }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (!rc)
         log_kv(LOG_INFO, "model written", "\"model\":\"%s\",\"model_version\":\"%s\",\"algorithm\":\"%s\",\"users\":%u,\"items\":%u,\"interactions\":%zu,\"seconds\":%.3f",
-               model_path, m->version, m->algorithm, d.users.n, d.items.n, d.n,
+               log_jesc(pathbuf, sizeof pathbuf, model_path), m->version, m->algorithm, d.users.n, d.items.n, d.n,
                (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
     model_free(m);
     train_free(&t);

@@ -40,6 +40,7 @@ typedef struct train_params {
     int knn_bm25;                /* 1: BM25-weight the user rows before cosine */
     double knn_shrink;           /* sim = dot / (|a||b| + shrink) */
     double knn_pow;              /* sharpen similarities: sim^pow */
+    double knn_tau_s;            /* > 0: co-occurrences weighted by exp(-|dt|/tau) (+0.05) */
     int64_t als_f, als_iters, als_cg;
     double als_reg, als_alpha;
     int als_binary;              /* 1: r = 1 for every interaction */
@@ -67,6 +68,7 @@ int train_parse_weights(const char *s, float *w, char *err, size_t errlen);
     { "knn-bm25", 0, CLI_BOOL, &(P).knn_bm25, NULL, NULL, "item-kNN: BM25-weight interactions before the cosine", 0, 0 }, \
     { "knn-shrink", 0, CLI_DOUBLE, &(P).knn_shrink, XSTR(TP_KNN_SHRINK), "X", "item-kNN: cosine shrinkage term", 0, 1e9 }, \
     { "knn-pow", 0, CLI_DOUBLE, &(P).knn_pow, XSTR(TP_KNN_POW), "X", "item-kNN: similarity exponent", 0.01, 100 }, \
+    { "knn-tau", 0, CLI_DOUBLE, &(P).knn_tau_s, "0", "SECONDS", "item-kNN: weight co-occurrences by exp(-|dt|/tau) (0: off)", 0, 1e12 }, \
     { "factors", 0, CLI_INT, &(P).als_f, XSTR(TP_ALS_F), "N", "ALS: latent factors", 1, 1024 }, \
     { "iterations", 0, CLI_INT, &(P).als_iters, XSTR(TP_ALS_ITERS), "N", "ALS: alternating iterations", 1, 1000 }, \
     { "cg-steps", 0, CLI_INT, &(P).als_cg, XSTR(TP_ALS_CG), "N", "ALS: conjugate-gradient steps per solve", 1, 100 }, \
