@@ -137,6 +137,10 @@ static fb_str event_type_label(const Event *ev)
 static fb_str event_by_value(const Event *ev, const char *k)
 {
     if (!strcmp(k, "source")) return ev->source;
+    if (!strcmp(k, "name")) return ev->name;
+    if (!strcmp(k, "user_id")) return ev->user_id;
+    if (!strcmp(k, "item_id")) return ev->item_id;
+    if (!strcmp(k, "session_id")) return ev->session_id;
     if (!strcmp(k, "experiment")) return ev->experiment;
     if (!strcmp(k, "variant")) return ev->variant;
     for (uint32_t i = 0; i < ev->attrs_count; i++)

@@ -270,7 +270,8 @@ static void test_emission_timing(void)
     cfg.features = 0;
     cfg.topk = 0;
     cfg.by[0] = "source";
-    cfg.nby = 1;
+    cfg.by[1] = "item_id";
+    cfg.nby = 2;
     sbuf out = {0};
     agg_engine *e = agg_engine_new(&cfg, NULL, emit_text, &out);
     Event ev;
@@ -278,9 +279,11 @@ static void test_emission_timing(void)
     ev.type = EventType_view;
     ev.user_id = FB_STR("u1");
     ev.source = FB_STR("email");
+    ev.item_id = FB_STR("b7");
     ev.ts = 1200 * SEC + 5;                  /* window [1200, 1260) */
     CHECK_EQ_INT(agg_engine_event(e, &ev), AGG_OK);
     ev.source = FB_STR("");                  /* no value: no label */
+    ev.item_id = FB_STR("");
     ev.ts = 1259 * SEC;
     CHECK_EQ_INT(agg_engine_event(e, &ev), AGG_OK);
     ev.ts = 1263 * SEC - 1;                  /* watermark 1260 s - 1 µs: still open */
@@ -291,7 +294,7 @@ static void test_emission_timing(void)
     CHECK_EQ_INT(agg_engine_event(e, &ev), AGG_OK);
     CHECK_EQ_INT(agg_engine_counters(e)->windows_emitted, 1);
     const char *o = out.p ? out.p : "";
-    CHECK(strstr(o, "events{event_type=view,source=email,} 1200000000 1260000000 1 ") != NULL);
+    CHECK(strstr(o, "events{event_type=view,source=email,item_id=b7,} 1200000000 1260000000 1 ") != NULL);
     CHECK(strstr(o, "events{event_type=view,} 1200000000 1260000000 1 ") != NULL);
     CHECK(strstr(o, "users.distinct{} 1200000000 1260000000 2 ") != NULL);
     CHECK(strstr(o, "1260000000 1320000000") == NULL);       /* the next window is still open */
@@ -316,8 +319,8 @@ static void test_emission_timing(void)
     CHECK_EQ_INT(agg_engine_counters(e)->windows_emitted, 2);
     o = out.p ? out.p : "";
     CHECK(strstr(o, "events{event_type=view,} 1260000000 1320000000 3 ") != NULL);
-    const char *first = strstr(o, "events{event_type=view,source=email,} 1200000000");
-    CHECK(first && !strstr(first + 1, "events{event_type=view,source=email,} 1200000000"));
+    const char *first = strstr(o, "events{event_type=view,source=email,item_id=b7,} 1200000000");
+    CHECK(first && !strstr(first + 1, "events{event_type=view,source=email,item_id=b7,} 1200000000"));
     CHECK_EQ_INT(agg_engine_flush(e), AGG_OK);   /* nothing left: emits nothing */
     CHECK_EQ_INT(agg_engine_counters(e)->windows_emitted, 2);
     agg_engine_free(e);
