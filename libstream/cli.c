@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kafka.h"
 #include "log.h"
 #include "metrics.h"
 #include "sdnotify.h"
@@ -495,6 +496,25 @@ static void cli_validate_common(const cli_spec *spec, const cli_common *c)
                 cli_usage_error(spec, "--compress: level '%s' is not in 1..22", z + 5);
         }
     }
+    /* URIs and -X are configuration: a mistake there is a usage error
+     * (exit 2) before anything is opened, not a runtime failure */
+    char err[512];
+    const char *uris[] = { c->in, c->out, c->dead_letter };
+    const char *names[] = { "--in", "--out", "--dead-letter" };
+    for (int i = 0; i < 3; i++) {
+        if (!uris[i]) continue;
+        if (stream_uri_check(uris[i], err, sizeof err))
+            cli_usage_error(spec, "%s: %s", names[i], err);
+    }
+    if (!strncmp(c->in, "kafka://", 8)) {
+        char brokers[512], topic[256], group[256];
+        int eof;
+        if (kafka_uri_parse(c->in, brokers, sizeof brokers, topic, sizeof topic, group,
+                            sizeof group, &eof, err, sizeof err) == 0 && !group[0])
+            cli_usage_error(spec, "--in: %s: Kafka input needs a consumer group (?group=NAME)", c->in);
+    }
+    if (kafka_conf_check(&c->kafka_conf, err, sizeof err))
+        cli_usage_error(spec, "%s", err);
     log_level lv;
     if (log_parse_level(c->log_level, &lv) < 0)
         cli_usage_error(spec, "--log-level: '%s' is not debug, info, warn or error",

@@ -100,6 +100,16 @@ static int kafka_conf_user(rd_kafka_conf_t *conf, const cli_list *l, int64_t *do
     return 0;
 }
 
+int kafka_conf_check(const cli_list *conf, char *err, size_t n)
+{
+    if (!conf || !conf->n) return 0;
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    int64_t down = 0;
+    int rc = kafka_conf_user(c, conf, &down, err, n);
+    rd_kafka_conf_destroy(c);
+    return rc;
+}
+
 /* librdkafka's text may hold quotes or backslashes; make it JSON-safe. */
 static const char *kafka_json_safe(const char *s, char *buf, size_t n)
 {

@@ -86,6 +86,11 @@ uint64_t kafka_sink_failed(const kafka_sink *k);
  * delivered. NULL is fine (0). */
 int kafka_sink_close(kafka_sink *k);
 
+/* Check -X key=value items without connecting: each is set on a scratch
+ * librdkafka configuration (our own streamrec.* keys checked here), so a
+ * typo is a usage error at startup. 0, or -1 with "-X ITEM: reason" in err. */
+int kafka_conf_check(const cli_list *conf, char *err, size_t n);
+
 /* Split "kafka://host:port[,…]/topic?group=G&eof=1" (prefix optional).
  * Fills brokers/topic/group (group "" when absent) and *eof.
  * 0, or -1 with the reason in err. */

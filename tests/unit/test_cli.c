@@ -206,6 +206,19 @@ static void test_usage_errors(void)
     expect_usage_error(a12, "tstage: --strict: takes no value");
     char *a13[] = { "tstage", "-X", "nokey", NULL };
     expect_usage_error(a13, "tstage: -X: 'nokey' is not KEY=VALUE");
+    /* URIs and -X are checked before anything opens: usage errors too */
+    char *u1[] = { "tstage", "-X", "no.such.property=1", NULL };
+    expect_usage_error(u1, "tstage: -X no.such.property=1: No such configuration property");
+    char *u2[] = { "tstage", "-X", "compression.type=lz5", NULL };
+    expect_usage_error(u2, "tstage: -X compression.type=lz5: Invalid value");
+    char *u3[] = { "tstage", "--in", "kafka://127.0.0.1:9/t", NULL };
+    expect_usage_error(u3, "tstage: --in: kafka://127.0.0.1:9/t: Kafka input needs a consumer group");
+    char *u4[] = { "tstage", "--in", "kafka://127.0.0.1:9/t?group=g&grp=x", NULL };
+    expect_usage_error(u4, "tstage: --in: kafka://127.0.0.1:9/t?group=g&grp=x: unknown query key 'grp'");
+    char *u5[] = { "tstage", "--out", "http://example/x", NULL };
+    expect_usage_error(u5, "tstage: --out: unsupported URI scheme");
+    char *u6[] = { "tstage", "--dead-letter", "kafka:///t", NULL };
+    expect_usage_error(u6, "tstage: --dead-letter: kafka:///t: expected kafka://host:port");
     char *a14[] = { "tstage", "-q", NULL };
     expect_usage_error(a14, "tstage: -q: unknown flag");
     char *a15[] = { "tstage", "--batch", "12abc", NULL };
