@@ -53,7 +53,9 @@ static const cli_opt ea_assign_opts[] = {
 };
 static const cli_spec ea_assign_spec = {
     .stage = "experiment-analyzer assign",
-    .summary = "print the variant of each user id read on stdin (one per line), as the analyzer assigns it",
+    .summary = "print the variant of each user id read on stdin (one per line), as the analyzer assigns it:\n"
+               "bucket = splitmix64_finalizer(fnv1a64(KEY \":\" user_id)) mod 10000 (KEY: the salt, else the\n"
+               "experiment name); variants own consecutive bucket ranges in config order (see the README)",
     .usage = "experiment-analyzer assign --config FILE [--experiment NAME] < user_ids",
     .example = "printf 'u1\\nu2\\n' | experiment-analyzer assign --config experiments.yaml",
     .opts = ea_assign_opts,
