@@ -134,9 +134,11 @@ static int io_wait(io_reader *r)
         int n = poll(&p, 1, waited ? IO_POLL_MS : 0);
         if (n > 0) return 0;          /* readable, or HUP/ERR that read() reports */
         if (n < 0 && errno != EINTR) return (int)io_rfail(r, "%s: poll: %s", strerror(errno));
-        if (n == 0 && !waited) {
+        if (n == 0) {
+            if (!waited && r->idle) r->idle(r->idle_ctx);   /* once per idle spell */
             waited = 1;
-            if (r->idle) r->idle(r->idle_ctx);
+            /* every poll timeout: an idle stage keeps its metrics file fresh
+             * and keeps telling systemd's watchdog it is alive */
             if (metrics_bytes_in) metrics_tick();
         }
     }
