@@ -261,7 +261,7 @@ struct rules_bound {
     uint32_t *sidx; size_t nsidx; /* the items with sbits, ascending */
     uint32_t *cat_off, *cat_ids;  /* CSR: item -> category ids */
     uint32_t ncat;
-    float factor[8];              /* by B_* mask */
+    float factor[8], ifactor[8];  /* by B_* mask; ifactor = 1 / factor */
     uint32_t unknown;
 };
 
@@ -399,6 +399,7 @@ rules_bound *rules_bind(const rules *r, const rules_catalog *c, int64_t now_s)
         }
     }
     if ((b->catboost || b->diversity) && bind_categories(b, c)) goto fail;
+    if (!b->ncat) b->catboost = b->diversity = 0;     /* a catalogue without categories: nothing to do */
     for (uint32_t i = 0; i < b->n; i++) if (b->sbits[i]) b->nsidx++;
     if (b->nsidx && !(b->sidx = malloc(b->nsidx * sizeof *b->sidx))) goto fail;
     b->nsidx = 0;
@@ -415,6 +416,7 @@ rules_bound *rules_bind(const rules *r, const rules_catalog *c, int64_t now_s)
         }
         if (cf->boost.stack && cf->boost.max_factor > 0 && f > cf->boost.max_factor) f = cf->boost.max_factor;
         b->factor[m] = (float)f;
+        b->ifactor[m] = (float)(1 / f);
     }
     return b;
 fail:
@@ -440,6 +442,7 @@ struct rules_scratch {
     cand *heap; size_t heapcap;
     float *cat_w; uint32_t *touched; uint8_t *fav; uint32_t *used;
     uint32_t ncat;
+    float *raw; size_t rawcap;       /* unboosted scores, when many items are boosted */
     rules_counts counts;
 };
 
@@ -460,13 +463,28 @@ rules_scratch *rules_scratch_new(const rules_bound *b)
 void rules_scratch_free(rules_scratch *s)
 {
     if (!s) return;
-    free(s->heap); free(s->cat_w); free(s->touched); free(s->fav); free(s->used);
+    free(s->heap); free(s->raw); free(s->cat_w); free(s->touched); free(s->fav); free(s->used);
     free(s);
 }
 
 const rules_counts *rules_scratch_counts(const rules_scratch *s) { return &s->counts; }
 
-static inline float boosted(float v, float f) { return v >= 0 ? v * f : v / f; }
+/* A boost raises an item whatever its sign: times f when positive, times
+ * 1/f when negative (branch-free select; NaN and -inf stay). */
+static inline float boosted(const rules_bound *b, float v, unsigned bits)
+{ return v * (v >= 0 ? b->factor[bits] : b->ifactor[bits]); }
+
+/* Does any of p[0..16) reach thr? Four 4-wide compares (GCC/Clang vector
+ * extensions: SSE on x86-64, NEON on arm64); NaN never does. */
+typedef float rules_v4f __attribute__((vector_size(16)));
+typedef int32_t rules_v4i __attribute__((vector_size(16)));
+static inline int block_reaches(const float *p, float thr)
+{
+    rules_v4f t = { thr, thr, thr, thr }, a, b, c, d;
+    memcpy(&a, p, 16); memcpy(&b, p + 4, 16); memcpy(&c, p + 8, 16); memcpy(&d, p + 12, 16);
+    rules_v4i m = (a >= t) | (b >= t) | (c >= t) | (d >= t);
+    return (m[0] | m[1] | m[2] | m[3]) != 0;
+}
 
 /* a ranks below b: lower value, or equal value and higher index */
 static inline int worse(const cand *a, const cand *b)
@@ -533,31 +551,47 @@ size_t rules_rank(const rules_bound *b, float *scores, const rules_hist *h, size
     }
     cand *heap = s->heap;
     size_t n = 0;
-    /* boosted items first, with their boosted value; then they are out of
-     * the plain pass below */
-    for (size_t k = 0; k < b->nsidx; k++) {
-        uint32_t it = b->sidx[k];
-        float raw = scores[it];
-        if (!(raw > -INFINITY)) continue;              /* -inf and NaN */
-        cand c = { boosted(raw, b->factor[b->sbits[it]]), raw, it, b->sbits[it] };
-        scores[it] = -INFINITY;
-        if (n < pool) { heap[n] = c; sift_up(heap, n++); }
-        else if (worse(&heap[0], &c)) { heap[0] = c; sift_down(heap, n, 0); }
+    /* Few boosted items (promotions): offered first with their boosted
+     * value, then out of the plain pass. Many (every item is "new" on a
+     * young catalogue): boosted in place, unboosted values kept aside. */
+    const float *raw = scores;
+    int dense = b->nsidx > 64;
+    if (dense && b->catboost) {          /* the category boost needs the unboosted score */
+        if (b->n > s->rawcap) {
+            float *nr = realloc(s->raw, (size_t)b->n * sizeof *nr);
+            if (!nr) return 0;
+            s->raw = nr;
+            s->rawcap = b->n;
+        }
+        memcpy(s->raw, scores, (size_t)b->n * sizeof *scores);
+        raw = s->raw;
+    }
+    if (dense) {
+        for (size_t k = 0; k < b->nsidx; k++) {
+            uint32_t it = b->sidx[k];
+            scores[it] = boosted(b, scores[it], b->sbits[it]);
+        }
+    } else {
+        for (size_t k = 0; k < b->nsidx; k++) {
+            uint32_t it = b->sidx[k];
+            float r = scores[it];
+            if (!(r > -INFINITY)) continue;                              /* -inf and NaN */
+            cand c = { boosted(b, r, b->sbits[it]), r, it, b->sbits[it] };
+            scores[it] = -INFINITY;
+            if (n < pool) { heap[n] = c; sift_up(heap, n++); }
+            else if (worse(&heap[0], &c)) { heap[0] = c; sift_down(heap, n, 0); }
+        }
     }
     /* the plain pass: blocks of 16 scores none of which reaches the heap's
      * worst are skipped with one vectorisable test */
+    const uint8_t *sb = dense ? b->sbits : NULL;
     for (uint32_t at = 0; at < b->n;) {
-        if (n == pool && at + 16 <= b->n) {
-            float thr = heap[0].v;
-            int any = 0;
-            for (int k = 0; k < 16; k++) any |= scores[at + k] >= thr;
-            if (!any) { at += 16; continue; }
-        }
+        if (n == pool && at + 16 <= b->n && !block_reaches(scores + at, heap[0].v)) { at += 16; continue; }
         uint32_t end = at + 16 < b->n ? at + 16 : b->n;
         for (; at < end; at++) {
-            float raw = scores[at];
-            if (!(raw > -INFINITY)) continue;
-            cand c = { raw, raw, at, 0 };
+            float v = scores[at];
+            if (!(v > -INFINITY)) continue;
+            cand c = { v, raw[at], at, sb ? sb[at] : 0 };
             if (n < pool) { heap[n] = c; sift_up(heap, n++); }
             else if (worse(&heap[0], &c)) { heap[0] = c; sift_down(heap, n, 0); }
         }
@@ -586,7 +620,7 @@ size_t rules_rank(const rules_bound *b, float *scores, const rules_hist *h, size
             cand *c = &heap[i];
             for (uint32_t k = b->cat_off[c->item]; k < b->cat_off[c->item + 1]; k++)
                 if (s->fav[b->cat_ids[k]]) { c->bits |= B_CAT; break; }
-            if (c->bits) c->v = boosted(c->raw, b->factor[c->bits]);
+            if (c->bits) c->v = boosted(b, c->raw, c->bits);
         }
         for (size_t j = 0; j < nt; j++) { s->cat_w[s->touched[j]] = 0; s->fav[s->touched[j]] = 0; }
     }

@@ -30,7 +30,8 @@
  *      highest priority (lowest number; ties: promoted, new_items,
  *      favourite_categories), or with stack: true the product of every
  *      matching factor, capped at max_factor. A factor multiplies a positive
- *      score and divides a negative one, so a boost always raises an item;
+ *      score and multiplies a negative one by 1/factor, so a boost always
+ *      raises an item;
  *   3. diversity: walking the boosted ranking, an item is taken only if none
  *      of its categories already has max_per_category items in the list;
  *   4. the first N taken are the list (fewer if the rules leave fewer).

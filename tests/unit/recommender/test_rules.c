@@ -126,14 +126,22 @@ static int64_t big_index(const void *ctx, const char *id, size_t len)
     return atoi(id + 1);
 }
 
-/* The same with promoted items (boosted first, then out of the plain
- * pass) and negative, tied and NaN scores: equal to a full sort of the
- * boosted values. */
-static void test_topn_boosted_vs_sort(void)
+/* The same with promoted items and negative, tied and NaN scores: equal
+ * to a full sort of the boosted values. Sparse promotions (offered first)
+ * and dense ones (every third item: boosted in place) take different paths. */
+static int promo_sparse(uint32_t i) { return i == 5 || i == 100 || i == 101 || i == 500 || i == 776 || i == 0; }
+static int promo_dense(uint32_t i) { return i % 3 == 1; }
+
+static void topn_boosted(int (*promo)(uint32_t))
 {
     enum { N = 777 };
     rules_catalog big = { N, NULL, big_index, NULL, NULL };
-    rules *r = load("boost:\n  promoted: { factor: 3, items: [i5, i100, i101, i500, i776, i0] }\n");
+    static char yaml[16384];
+    size_t k = (size_t)snprintf(yaml, sizeof yaml, "boost:\n  promoted: { factor: 3, items: [");
+    for (uint32_t i = 0; i < N; i++)
+        if (promo(i)) k += (size_t)snprintf(yaml + k, sizeof yaml - k, "i%u, ", i);
+    snprintf(yaml + k - 2, sizeof yaml - k + 2, "] }\n");
+    rules *r = load(yaml);
     rules_bound *b = rules_bind(r, &big, NOW);
     rules_scratch *s = rules_scratch_new(b);
     static float sc[N], tmp[N], val[N];
@@ -153,8 +161,7 @@ static void test_topn_boosted_vs_sort(void)
         size_t m = 0;
         for (uint32_t i = 0; i < N; i++) {
             if (isnan(sc[i])) continue;
-            int promo = i == 5 || i == 100 || i == 101 || i == 500 || i == 776 || i == 0;
-            val[i] = promo ? (sc[i] >= 0 ? sc[i] * 3 : sc[i] / 3) : sc[i];
+            val[i] = promo(i) ? (sc[i] >= 0 ? sc[i] * 3 : sc[i] * (float)(1.0 / 3)) : sc[i];
             order[m++] = i;
         }
         for (size_t i = 0; i < top && i < m; i++) {
@@ -170,6 +177,12 @@ static void test_topn_boosted_vs_sort(void)
     rules_scratch_free(s);
     rules_bound_free(b);
     rules_free(r);
+}
+
+static void test_topn_boosted_vs_sort(void)
+{
+    topn_boosted(promo_sparse);
+    topn_boosted(promo_dense);
 }
 
 static void test_filters(void)
