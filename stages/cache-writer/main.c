@@ -79,10 +79,11 @@ int main(int argc, char **argv)
     cli_start(&spec, &common);
 
     stream_in *in = stream_in_open(common.in, &common);
-    if (!in) return 1;
+    if (!in) { free(boards); return 1; }
     rpipe pipe;
     if (rpipe_open(&pipe, &uri, (int)pipeline_depth, layout_scripts, SCRIPT_COUNT, on_redis_error, in)) {
         stream_in_close(in);
+        free(boards);
         return 1;
     }
     layout lay;

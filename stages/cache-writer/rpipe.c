@@ -132,7 +132,9 @@ static int try_connect(rpipe *p)
     if (p->c->err) { log_warn("redis connect %s: %s", p->uri.unix_path[0] ? p->uri.unix_path : p->uri.host, p->c->errstr); return -1; }
     struct timeval io = { 30, 0 };   /* a hung server becomes an error, then a reconnect */
     redisSetTimeout(p->c, io);
-    redisEnableKeepAlive(p->c);
+    /* TCP only: on a unix socket the keepalive options fail and leave the
+     * context in error, so that every command after would fail */
+    if (!p->uri.unix_path[0]) redisEnableKeepAlive(p->c);
     int rc;
     if (p->uri.password[0]) {
         const char *a[3] = { "AUTH", p->uri.user[0] ? p->uri.user : p->uri.password, p->uri.password };
@@ -217,7 +219,7 @@ int rpipe_open(rpipe *p, const redis_uri *u, int depth, const char *const *scrip
      * is not up yet is retried when there is something to write, so an idle
      * or empty input never waits for Redis. */
     int rc = try_connect(p);
-    if (rc == -2) return -1;
+    if (rc == -2) { rpipe_close(p); return -1; }
     if (rc == -1) {
         if (p->c) { redisFree(p->c); p->c = NULL; }
         log_warn("Redis not reachable yet; retrying when there is something to write");
