@@ -22,7 +22,7 @@
  * default, one AVX register where the compiler may use it); scalar tails. */
 typedef float v8sf __attribute__((vector_size(32)));
 
-static float dotf(const float *a, const float *b, uint32_t f)
+static inline __attribute__((always_inline)) float dotf(const float *a, const float *b, uint32_t f)
 {
     v8sf acc = { 0 };
     uint32_t k = 0;
@@ -37,7 +37,7 @@ static float dotf(const float *a, const float *b, uint32_t f)
 }
 
 /* out += w * y */
-static void axpyf(float *out, float w, const float *y, uint32_t f)
+static inline __attribute__((always_inline)) void axpyf(float *out, float w, const float *y, uint32_t f)
 {
     v8sf wv = { w, w, w, w, w, w, w, w };
     uint32_t k = 0;
@@ -78,7 +78,7 @@ typedef struct {
 } solve_ctx;
 
 /* A v for row u: G v + sum (c - 1)(y.v) y + reg v */
-static void apply(const solve_ctx *c, uint32_t u, const float *v, float *out)
+static inline __attribute__((always_inline)) void apply(const solve_ctx *c, uint32_t u, const float *v, float *out)
 {
     uint32_t f = c->f;
     float reg = (float)c->reg;
@@ -91,7 +91,7 @@ static void apply(const solve_ctx *c, uint32_t u, const float *v, float *out)
     }
 }
 
-static void solve_rows(void *vc, uint64_t b, uint64_t e, int th)
+static inline __attribute__((always_inline)) void solve_rows_impl(void *vc, uint64_t b, uint64_t e, int th)
 {
     solve_ctx *c = vc;
     uint32_t f = c->f;
@@ -120,6 +120,24 @@ static void solve_rows(void *vc, uint64_t b, uint64_t e, int th)
             rs = rs2;
         }
     }
+}
+
+/* The solver compiled twice: for AVX2+FMA (chosen at run time when the CPU
+ * has it) and for the baseline. */
+static void solve_rows_generic(void *vc, uint64_t b, uint64_t e, int th) { solve_rows_impl(vc, b, e, th); }
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("avx2,fma")))
+static void solve_rows_avx2(void *vc, uint64_t b, uint64_t e, int th) { solve_rows_impl(vc, b, e, th); }
+#endif
+
+typedef void (*solve_fn)(void *, uint64_t, uint64_t, int);
+static solve_fn pick_solver(void)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return solve_rows_avx2;
+#endif
+    return solve_rows_generic;
 }
 
 double als_loss(const rec_train *t, const float *X, const float *Y, uint32_t f, double reg, double alpha, int binary)
@@ -170,6 +188,7 @@ int als_train(rec_model *m, const rec_train *t, const train_params *p, double *l
     rec_csr Rt = t->Rt;
     if (ni > t->n_items) for (size_t k = (size_t)t->n_items * f; k < (size_t)ni * f; k++) Y[k] = 0;
     Rt.rows = t->n_items < ni ? t->n_items : ni;
+    solve_fn solve_rows = pick_solver();
     for (int64_t it = 0; it < p->als_iters; it++) {
         solve_ctx cu = { &t->R, X, Y, Gf, f, (uint32_t)p->als_cg, p->als_reg, p->als_alpha, p->als_binary, scr };
         gram(Y, ni, f, G);
