@@ -5,7 +5,7 @@
  * bytes to the front) only when the free tail is small, and grows the
  * buffer when one request is larger than it (a record up to --max-record).
  *
- * The encoding is decided on the first fill: raw bytes are read into `zin`
+ * The encoding is decided on the first fill: raw bytes are read into `head`
  * until there are 4 of them (or the input ends); the zstd magic switches to
  * decompression, anything else is copied to the main buffer and later
  * reads go straight there. */
@@ -39,6 +39,7 @@ struct io_reader {
     uint64_t offset;
     int mode, eof, err;               /* eof: the source has no more bytes */
     char errmsg[640];
+    uint8_t head[4]; size_t head_len; /* first bytes, read to choose the mode */
     uint8_t *zin; size_t zin_len, zin_pos; uint64_t zraw;   /* compressed input */
     ZSTD_DStream *zd;
     size_t zlast;                     /* last ZSTD_decompressStream result: 0 at frame end */
@@ -192,19 +193,23 @@ static int io_make_room(io_reader *r, size_t want)
     return 0;
 }
 
-/* Decide plain or zstd from the first 4 bytes: 0, IO_ERR or IO_STOP. */
+/* Decide plain or zstd from the first 4 bytes: 0, IO_ERR or IO_STOP (then
+ * called again; the bytes read so far are kept in head). The 256 KiB
+ * compressed-input buffer is allocated only for zstd. */
 static int io_detect(io_reader *r)
 {
-    r->zin = io_xmalloc(IO_ZIN_SIZE);
-    while (r->zin_len < 4) {
-        ssize_t k = io_raw_read(r, r->zin + r->zin_len, 4 - r->zin_len);
+    while (r->head_len < 4) {
+        ssize_t k = io_raw_read(r, r->head + r->head_len, 4 - r->head_len);
         if (k < 0) return (int)k;
         if (k == 0) { r->eof = 1; break; }
-        r->zin_len += (size_t)k;
+        r->head_len += (size_t)k;
     }
     static const uint8_t magic[4] = { 0x28, 0xB5, 0x2F, 0xFD };
-    if (r->zin_len >= 4 && memcmp(r->zin, magic, 4) == 0) {
+    if (r->head_len >= 4 && memcmp(r->head, magic, 4) == 0) {
         r->mode = IO_MODE_ZSTD;
+        r->zin = io_xmalloc(IO_ZIN_SIZE);
+        memcpy(r->zin, r->head, r->head_len);
+        r->zin_len = r->head_len;
         r->zd = ZSTD_createDStream();
         if (!r->zd) return (int)io_rfail(r, "%s: %s", "zstd: out of memory");
         ZSTD_initDStream(r->zd);
@@ -212,10 +217,10 @@ static int io_detect(io_reader *r)
         return 0;
     }
     r->mode = IO_MODE_PLAIN;
-    if (io_make_room(r, r->zin_len + 1)) return IO_ERR;
-    memcpy(r->buf + r->end, r->zin, r->zin_len);
-    r->end += r->zin_len;
-    free(r->zin); r->zin = NULL; r->zin_len = 0;
+    if (io_make_room(r, r->head_len + 1)) return IO_ERR;
+    memcpy(r->buf + r->end, r->head, r->head_len);
+    r->end += r->head_len;
+    r->head_len = 0;
     return 0;
 }
 

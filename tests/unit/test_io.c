@@ -176,6 +176,68 @@ static void test_pipe_read(void)
     free(data);
 }
 
+/* The first four bytes (which decide plain or zstd) arriving one by one,
+ * with pauses: detection waits for all four and loses none of them. */
+struct dribble { int fd; const uint8_t *p; size_t n; };
+static void *dribble_main(void *arg)
+{
+    struct dribble *d = arg;
+    struct timespec pause = { 0, 30 * 1000000 };
+    for (size_t i = 0; i < 3 && i < d->n; i++) {
+        if (write(d->fd, d->p + i, 1) != 1) break;
+        nanosleep(&pause, NULL);
+    }
+    if (d->n > 3) {
+        size_t off = 3;
+        while (off < d->n) {
+            ssize_t k = write(d->fd, d->p + off, d->n - off);
+            if (k <= 0) break;
+            off += (size_t)k;
+        }
+    }
+    close(d->fd);
+    return NULL;
+}
+
+static void test_detect_dribble(void)
+{
+    size_t n = 5000;
+    uint8_t *data = make_data(n, 9);
+    size_t zb = ZSTD_compressBound(n);
+    uint8_t *z = malloc(zb);
+    size_t zl = ZSTD_compress(z, zb, data, n, 3);
+    for (int compressed = 0; compressed < 2; compressed++) {
+        int fds[2];
+        CHECK(pipe(fds) == 0);
+        struct dribble d = { fds[1], compressed ? z : data, compressed ? zl : n };
+        pthread_t th;
+        pthread_create(&th, NULL, dribble_main, &d);
+        io_reader *r = io_reader_fdopen(fds[0], 1, "pipe");
+        size_t len; int rc;
+        uint8_t *out = read_all(r, 100, &len, &rc);
+        pthread_join(th, NULL);
+        CHECK_EQ_INT(rc, 0);
+        CHECK_EQ_INT(io_reader_is_zstd(r), compressed);
+        CHECK(len == n && memcmp(out, data, n) == 0);
+        free(out);
+        io_reader_close(r);
+    }
+    /* shorter than the magic: plain, every byte kept */
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    struct dribble d = { fds[1], (const uint8_t *)"\x28\xb5", 2 };
+    pthread_t th;
+    pthread_create(&th, NULL, dribble_main, &d);
+    io_reader *r = io_reader_fdopen(fds[0], 1, "pipe");
+    CHECK_EQ_INT(io_fill(r, 4), 2);
+    CHECK(memcmp(io_rptr(r), "\x28\xb5", 2) == 0);
+    CHECK_EQ_INT(io_reader_is_zstd(r), 0);
+    pthread_join(th, NULL);
+    io_reader_close(r);
+    free(z);
+    free(data);
+}
+
 static uint8_t *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -339,5 +401,5 @@ static void cleanup(void)
     if (tmpdir[0] && system(cmd) != 0) fprintf(stderr, "cleanup failed\n");
 }
 
-TEST_MAIN(test_mem_plain, test_mem_zstd, test_pipe_read, test_writer_files,
+TEST_MAIN(test_mem_plain, test_mem_zstd, test_pipe_read, test_detect_dribble, test_writer_files,
           test_write_errors, test_compress_parse, test_stop, cleanup)
