@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include "cli.h"
 #include "layout.h"
 #include "log.h"
@@ -46,6 +48,23 @@ static const cli_spec spec = {
                "  redis-cli GET rec:u42",
     .opts = opts,
 };
+
+/* Input that can keep us waiting (a pipe, a socket, a terminal on stdin):
+ * its fd, polled so that queued commands are sent before we block on it.
+ * -1 for files, which never block, and for Kafka.
+ * (libstream has no "input is about to wait" hook for the stage; see README.) */
+static int waiting_input_fd(const char *uri)
+{
+    struct stat st;
+    if (strcmp(uri, "-") || fstat(0, &st)) return -1;
+    return S_ISREG(st.st_mode) ? -1 : 0;
+}
+
+static int input_ready(int fd)
+{
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    return poll(&pfd, 1, 0) != 0;   /* readable, hung up, or error: read will not wait */
+}
 
 static void on_redis_error(void *ctx, const rpipe_slot *s, const char *msg)
 {
@@ -95,13 +114,16 @@ int main(int argc, char **argv)
              uri.unix_path[0] ? uri.unix_path : uri.host, layout_name, (long long)pipeline_depth);
 
     stream_rec r;
-    int rc, failed = 0;
+    int rc, failed = 0, wait_fd = waiting_input_fd(common.in);
     while ((rc = stream_in_next(in, &r)) > 0) {
         int w = 0;
         if (r.type == &Recommendation_desc) w = layout_recommendation(&lay, &pipe, &r.as.recommendation, &r);
         else if (r.type == &Metric_desc) w = layout_metric(&lay, &pipe, &r.as.metric, &r);
         else metrics_add(skipped, 1);
         if (w) { failed = 1; break; }
+        /* about to wait for input: send what is queued, so Redis is never
+         * behind a quiet pipe (replies are read later) */
+        if (wait_fd >= 0 && pipe.unsent && !input_ready(wait_fd) && rpipe_send(&pipe)) { failed = 1; break; }
         if (stream_sync_due(in)) {
             /* offsets are committed only after Redis acknowledged every write */
             if (rpipe_drain(&pipe)) { failed = 1; break; }

@@ -313,6 +313,13 @@ int rpipe_push(rpipe *p)
 
 int rpipe_drain(rpipe *p) { return wait_until(p, 0); }
 
+int rpipe_send(rpipe *p)
+{
+    if (!p->c || !p->unsent) return 0;
+    if (flush_out(p) && reconnect(p, 0)) return -1;
+    return 0;
+}
+
 void rpipe_close(rpipe *p)
 {
     if (p->c) redisFree(p->c);

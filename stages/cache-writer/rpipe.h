@@ -68,6 +68,9 @@ int rpipe_open(rpipe *p, const redis_uri *u, int depth, const char *const *scrip
 rpipe_slot *rpipe_next_slot(rpipe *p);
 /* Send the command built in the slot returned by rpipe_next_slot. 0 or -1. */
 int rpipe_push(rpipe *p);
+/* Write every queued command to Redis now, without waiting for replies
+ * (before the input may block, so that what was read reaches Redis). 0 or -1. */
+int rpipe_send(rpipe *p);
 /* Wait until every command sent has been answered. 0 or -1 (gave up). */
 int rpipe_drain(rpipe *p);
 const char *rpipe_sha(const rpipe *p, int script);

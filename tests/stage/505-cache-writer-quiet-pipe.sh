@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# cache-writer keeps Redis in step with a quiet pipe: records read from a
+# producer that then pauses are in Redis within moments, not when the next
+# record or the end of input comes (commands are sent before the input
+# blocks). SIGTERM during the pause: drain, exit 0.
+source "$(dirname "$0")/../lib.sh"
+start_redis
+python3 - >"$T/in.jsonl" <<'PY'
+import json
+for u in range(3):
+    print(json.dumps({"user_id": "q%d" % u, "ts": 1795000000000000 + u, "items": [{"item_id": "b1", "score": 1}],
+                      "algorithm": "pop", "model_version": "m"}))
+PY
+"$BIN/fbcat" --encode Recommendation <"$T/in.jsonl" >"$T/in.rec" || die "encode"
+mkfifo "$T/fifo"
+timeout 60 "$BIN/cache-writer" --redis "$REDIS_URI" <"$T/fifo" 2>"$T/cw.err" &
+cw=$!
+exec 7>"$T/fifo"                 # the producer: three records, then silence
+cat "$T/in.rec" >&7
+n=0
+for i in $(seq 100); do
+  n=$(redis-cli -p "$REDIS_PORT" dbsize); [ "$n" = 3 ] && break; sleep 0.05
+done
+expect_eq "keys in Redis while the pipe is quiet" "$n" 3
+check "cache-writer still running (input not closed)" kill -0 "$cw"
+kill -TERM "$cw"; wait "$cw"
+expect_eq "exit after SIGTERM ($(tail -c 300 "$T/cw.err"))" "$?" 0
+exec 7>&-
+finish
