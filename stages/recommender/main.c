@@ -74,7 +74,7 @@ typedef struct serve_main {
     stream_out *out;
     metrics_series *m_events, *m_notint, *m_other, *m_unknown, *m_lists, *m_short, *m_empty;
     metrics_series *m_users, *m_evict, *m_evict_pend, *m_hdrop, *m_catfull;
-    metrics_series *m_reloads, *m_reload_fail, *m_items, *m_filtered, *m_boosted, *m_divskip;
+    metrics_series *m_reloads, *m_reload_fail, *m_restored, *m_items, *m_filtered, *m_boosted, *m_divskip;
     metrics_series *m_q50, *m_q90, *m_q99, *m_q999, *m_max, *m_rate;
     serve_stats last;
     hist_stats hlast;
@@ -101,6 +101,7 @@ static void update_metrics(serve_main *a)
     DELTA(a->m_empty, st->empty_lists, a->last.empty_lists);
     DELTA(a->m_reloads, st->reloads, a->last.reloads);
     DELTA(a->m_reload_fail, st->reload_failures, a->last.reload_failures);
+    DELTA(a->m_restored, st->restored_users, a->last.restored_users);
     DELTA(a->m_other, a->other, a->other_last);
     a->last = *st;
     a->other_last = a->other;
@@ -145,6 +146,8 @@ static void register_metrics(serve_main *a)
     a->m_reloads = metrics_counter("streamrec_recommender_model_reloads_total", "model swaps");
     a->m_reload_fail = metrics_counter("streamrec_recommender_model_reload_failures_total",
                                        "model files that failed to load (old model kept)");
+    a->m_restored = metrics_counter("streamrec_recommender_restored_users_total",
+                                    "user histories read back from --state (evicted users, restarts)");
     a->m_items = metrics_gauge("streamrec_recommender_model_items", "items in the current model");
     a->m_filtered = metrics_counter("streamrec_recommender_rule_filtered_total", "items removed by filter rules");
     a->m_boosted = metrics_counter("streamrec_recommender_rule_boosted_total", "candidates boosted");
