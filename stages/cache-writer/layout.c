@@ -6,14 +6,28 @@
 #include "log.h"
 #include "num.h"
 
-/* KEYS[1] string whose JSON starts with {"ts":N. ARGV: ts, ttl_ms, value. */
+/* Several records at once (one script call costs Redis far more than the
+ * writes it makes). KEYS[i]: strings whose JSON starts with {"ts":N.
+ * ARGV[1] ttl_ms; ARGV[2i], ARGV[2i+1]: ts and value for KEYS[i]. Returns
+ * one element per key: 1 written, 0 older than what is there, or the
+ * error (say WRONGTYPE) for that key alone. */
 #define LUA_STRING_TS \
-    "local cur = redis.call('GET', KEYS[1])\n" \
-    "if cur then local t = tonumber(string.match(cur, '^{\"ts\":(%-?%d+)'))\n" \
-    "  if t and t > tonumber(ARGV[1]) then return 0 end end\n" \
-    "if tonumber(ARGV[2]) > 0 then redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])\n" \
-    "else redis.call('SET', KEYS[1], ARGV[3]) end\n" \
-    "return 1\n"
+    "local ttl = tonumber(ARGV[1])\n" \
+    "local out = {}\n" \
+    "for i = 1, #KEYS do\n" \
+    "  local cur = redis.pcall('GET', KEYS[i])\n" \
+    "  if type(cur) == 'table' then out[i] = cur\n" \
+    "  else\n" \
+    "    local t = cur and tonumber(string.match(cur, '^{\"ts\":(%-?%d+)'))\n" \
+    "    if t and t > tonumber(ARGV[2 * i]) then out[i] = 0\n" \
+    "    else\n" \
+    "      if ttl > 0 then redis.call('SET', KEYS[i], ARGV[2 * i + 1], 'PX', ARGV[1])\n" \
+    "      else redis.call('SET', KEYS[i], ARGV[2 * i + 1]) end\n" \
+    "      out[i] = 1\n" \
+    "    end\n" \
+    "  end\n" \
+    "end\n" \
+    "return out\n"
 /* KEYS[1] value (zset or blob), KEYS[2] its version. ARGV: ts, ttl_ms,
  * kind ('z' then score,member pairs | 'b' then the blob). */
 #define LUA_VERSIONED \
@@ -65,6 +79,9 @@ void layout_init(layout *l, const layout_conf *c)
 {
     memset(l, 0, sizeof *l);
     l->conf = *c;
+    l->group_max = c->pipeline_depth / 4;
+    if (l->group_max > 16) l->group_max = 16;
+    if (l->group_max < 1) l->group_max = 1;
     jw_init(&l->jw);
     fb_builder_init(&l->fbb);
     if (c->rec_layout == LAYOUT_FB) {
@@ -73,8 +90,32 @@ void layout_init(layout *l, const layout_conf *c)
     }
 }
 
+/* Send the pending group of json recommendations as one EVALSHA. */
+int layout_flush(layout *l, rpipe *p)
+{
+    int n = l->group;
+    if (!n) return 0;
+    l->group = 0;
+    rpipe_slot *b = &l->batch;
+    resp_begin(b);
+    resp_arg_str(b, "EVALSHA"); resp_arg_str(b, rpipe_sha(p, SCRIPT_STRING_TS));
+    resp_arg_i64(b, n);
+    for (int i = 0; i < n; i++) {
+        const rpipe_slot *s = rpipe_reserved(p, i);
+        resp_arg(b, s->key.p, s->key.len);
+    }
+    resp_arg_i64(b, l->conf.rec_ttl_ms);
+    for (int i = 0; i < n; i++) resp_append_args(b, rpipe_reserved(p, i));
+    /* the command moves into the group's first slot (buffers swapped, not copied) */
+    rpipe_slot *first = rpipe_reserved(p, 0);
+    rbuf t = first->cmd; first->cmd = b->cmd; b->cmd = t;
+    first->nargs = b->nargs;
+    return rpipe_push_group(p, 1);
+}
+
 void layout_free(layout *l)
 {
+    rbuf_free(&l->batch.cmd);
     jw_free(&l->jw);
     fb_builder_free(&l->fbb);
     if (l->zc) ZSTD_freeCCtx(l->zc);
@@ -128,6 +169,7 @@ static const fb_str *label_value(const Metric *m, const char *key)
 
 int layout_recommendation(layout *l, rpipe *p, const Recommendation *r, const stream_rec *src)
 {
+    if (l->conf.rec_layout != LAYOUT_JSON && layout_flush(l, p)) return -1;
     rpipe_slot *s = rpipe_next_slot(p);
     if (!s) return -1;
     slot_source(s, src);
@@ -152,12 +194,12 @@ int layout_recommendation(layout *l, rpipe *p, const Recommendation *r, const st
         jw_key(w, "algorithm"); jw_str(w, r->algorithm.ptr, r->algorithm.len);
         jw_key(w, "model_version"); jw_str(w, r->model_version.ptr, r->model_version.len);
         jw_obj_end(w);
+        /* this record's part of the group's command: ts, value */
         resp_begin(s);
-        resp_arg_str(s, "EVALSHA"); resp_arg_str(s, rpipe_sha(p, SCRIPT_STRING_TS)); resp_arg_str(s, "1");
-        resp_arg(s, s->key.p, s->key.len);
-        resp_arg_i64(s, r->ts); resp_arg_i64(s, l->conf.rec_ttl_ms);
+        resp_arg_i64(s, r->ts);
         resp_arg(s, w->buf, w->len);
-        return rpipe_push(p);
+        if (++l->group >= l->group_max) return layout_flush(l, p);
+        return 0;
     }
 
     l->key2.len = 0;
@@ -268,6 +310,7 @@ static int write_feature(layout *l, rpipe *p, const Metric *m, const stream_rec 
 
 int layout_metric(layout *l, rpipe *p, const Metric *m, const stream_rec *src)
 {
+    if (layout_flush(l, p)) return -1;
     if (!m->name.ptr || m->name.len == 0) { l->skipped++; return 0; }
     const layout_board *board = find_board(l, m);
     /* the online feature store */

@@ -51,6 +51,7 @@ typedef struct layout_conf {
     int64_t leaderboard_size;
     const layout_board *boards; int nboards;
     int zstd_level;
+    int pipeline_depth;   /* rpipe's; json recommendations go in groups of up to depth/4 (16 at most) */
 } layout_conf;
 
 typedef struct layout {
@@ -60,6 +61,8 @@ typedef struct layout {
     ZSTD_CCtx *zc;
     rbuf tmp, key2;
     uint64_t skipped;
+    rpipe_slot batch;     /* where a group's command is built */
+    int group, group_max; /* json recommendations waiting in reserved slots */
 } layout;
 
 void layout_init(layout *l, const layout_conf *c);
@@ -67,4 +70,7 @@ void layout_free(layout *l);
 /* Queue the commands for one record on the pipe. 0, or -1 if the pipe failed. */
 int layout_recommendation(layout *l, rpipe *p, const Recommendation *r, const stream_rec *src);
 int layout_metric(layout *l, rpipe *p, const Metric *m, const stream_rec *src);
+/* Send what is grouped and not yet sent (before waiting for input or for
+ * replies). 0, or -1 if the pipe failed. */
+int layout_flush(layout *l, rpipe *p);
 #endif

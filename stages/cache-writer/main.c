@@ -87,6 +87,7 @@ int main(int argc, char **argv)
         .prefix = prefix, .rec_ttl_ms = ttl_us / 1000, .metric_ttl_ms = metric_ttl_us / 1000,
         .leaderboard_size = leaderboard_size, .boards = boards,
         .nboards = leaderboards.n, .zstd_level = (int)zstd_level,
+        .pipeline_depth = (int)pipeline_depth,
     };
     if (!strcmp(layout_name, "json")) lc.rec_layout = LAYOUT_JSON;
     else if (!strcmp(layout_name, "zset")) lc.rec_layout = LAYOUT_ZSET;
@@ -123,10 +124,11 @@ int main(int argc, char **argv)
         if (w) { failed = 1; break; }
         /* about to wait for input: send what is queued, so Redis is never
          * behind a quiet pipe (replies are read later) */
-        if (wait_fd >= 0 && pipe.unsent && !input_ready(wait_fd) && rpipe_send(&pipe)) { failed = 1; break; }
+        if (wait_fd >= 0 && (pipe.unsent || lay.group) && !input_ready(wait_fd) &&
+            (layout_flush(&lay, &pipe) || rpipe_send(&pipe))) { failed = 1; break; }
         if (stream_sync_due(in)) {
             /* offsets are committed only after Redis acknowledged every write */
-            if (rpipe_drain(&pipe)) { failed = 1; break; }
+            if (layout_flush(&lay, &pipe) || rpipe_drain(&pipe)) { failed = 1; break; }
             stream_sync(in, NULL);
             sd_status("%llu records, %llu Redis writes, %llu errors", (unsigned long long)stream_in_count(in),
                       (unsigned long long)pipe.writes, (unsigned long long)pipe.errors);
@@ -134,7 +136,7 @@ int main(int argc, char **argv)
         sd_watchdog_tick();
         metrics_tick();
     }
-    if (!failed && rpipe_drain(&pipe) == 0) stream_sync(in, NULL);
+    if (!failed && layout_flush(&lay, &pipe) == 0 && rpipe_drain(&pipe) == 0) stream_sync(in, NULL);
     else failed = 1;
     log_kv(LOG_INFO, "done", "\"records\":%llu,\"writes\":%llu,\"errors\":%llu,\"reconnects\":%llu,\"retries\":%llu",
            (unsigned long long)stream_in_count(in), (unsigned long long)pipe.writes,

@@ -75,6 +75,12 @@ void resp_arg(rpipe_slot *s, const void *data, size_t len)
 
 void resp_arg_str(rpipe_slot *s, const char *str) { resp_arg(s, str, strlen(str)); }
 
+void resp_append_args(rpipe_slot *dst, const rpipe_slot *src)
+{
+    rbuf_put(&dst->cmd, src->cmd.p + RESP_HEADER_ROOM, src->cmd.len - RESP_HEADER_ROOM);
+    dst->nargs += src->nargs;
+}
+
 void resp_arg_i64(rpipe_slot *s, int64_t v)
 {
     char b[NUM_BUF];
@@ -192,9 +198,10 @@ static int reconnect(rpipe *p, int first)
     }
     /* every unanswered command again, in order */
     p->unsent = p->count;
-    for (int i = 0; i < p->count; i++) {
+    for (int i = 0; i < p->count;) {
         rpipe_slot *s = &p->ring[(p->head + i) % p->cap];
         redisAppendFormattedCommand(p->c, s->cmd.p + s->cmd_off, s->cmd.len - s->cmd_off);
+        i += s->ncover > 0 ? s->ncover : 1;
     }
     if (!first && p->count) { p->retries += (uint64_t)p->count; metrics_add(m_retries, p->count); }
     return 0;
@@ -238,22 +245,35 @@ static int read_one(rpipe *p)
         return reconnect(p, 0) ? -1 : 1;
     }
     rpipe_slot *s = &p->ring[p->head];
+    int n = s->ncover > 0 ? s->ncover : 1;
     if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
         /* scripts flushed under us: reload them and send everything again */
         freeReplyObject(r);
         log_warn("redis lost our scripts (SCRIPT FLUSH or restart): reloading");
         return reconnect(p, 0) ? -1 : 1;
     }
-    if (r->type == REDIS_REPLY_ERROR) {
-        p->errors++; metrics_add(m_errors, 1);
-        if (p->on_error) p->on_error(p->ctx, s, r->str);
-    } else {
-        p->writes++; metrics_add(m_writes, 1);
-        p->bytes += s->cmd.len - s->cmd_off; metrics_add(m_bytes, (double)(s->cmd.len - s->cmd_off));
+    /* one reply per record: the command's own, or (a grouped command) the
+     * element of its array reply; an error for the whole command is every
+     * covered record's error */
+    uint64_t ok = 0, bad = 0;
+    for (int i = 0; i < n; i++) {
+        const redisReply *e = r;
+        if (s->multi && r->type == REDIS_REPLY_ARRAY)
+            e = (size_t)i < r->elements ? r->element[i] : NULL;
+        rpipe_slot *si = &p->ring[(p->head + i) % p->cap];
+        if (!e || e->type == REDIS_REPLY_ERROR) {
+            bad++;
+            if (p->on_error) p->on_error(p->ctx, si, e ? e->str : "no reply for this record");
+        } else {
+            ok++;
+        }
     }
+    p->errors += bad; metrics_add(m_errors, (double)bad);
+    p->writes += ok; metrics_add(m_writes, (double)ok);
+    p->bytes += s->cmd.len - s->cmd_off; metrics_add(m_bytes, (double)(s->cmd.len - s->cmd_off));
     freeReplyObject(r);
-    p->head = (p->head + 1) % p->cap;
-    p->count--;
+    p->head = (p->head + n) % p->cap;
+    p->count -= n;
     return 0;
 }
 
@@ -289,25 +309,44 @@ rpipe_slot *rpipe_next_slot(rpipe *p)
 {
     /* connect before the caller builds the command: EVALSHA needs the script sha */
     if (!p->c && reconnect(p, 1)) return NULL;
-    if (p->count == p->cap && wait_until(p, p->cap / 2) < 0) return NULL;
-    rpipe_slot *s = &p->ring[(p->head + p->count) % p->cap];
+    if (p->count + p->reserved == p->cap && wait_until(p, p->cap / 2) < 0) return NULL;
+    if (p->count + p->reserved == p->cap) {
+        log_error("redis pipeline: every slot is held by an unsent group");   /* a caller bug */
+        return NULL;
+    }
+    rpipe_slot *s = &p->ring[(p->head + p->count + p->reserved) % p->cap];
+    p->reserved++;
     s->cmd.len = s->raw.len = s->key.len = 0;
+    s->ncover = 0; s->multi = 0;
     return s;
 }
 
-int rpipe_push(rpipe *p)
+rpipe_slot *rpipe_reserved(rpipe *p, int i)
 {
+    return i < p->reserved ? &p->ring[(p->head + p->count + i) % p->cap] : NULL;
+}
+
+int rpipe_push(rpipe *p) { return rpipe_push_group(p, 0); }
+
+int rpipe_push_group(rpipe *p, int multi)
+{
+    int n = p->reserved;
+    if (n < 1) return 0;
     rpipe_slot *s = &p->ring[(p->head + p->count) % p->cap];
     resp_end(s);
     s->queued_us = mono_us();
-    p->count++;
+    s->ncover = n;
+    s->multi = multi;
+    p->count += n;
+    p->reserved = 0;
     if (redisAppendFormattedCommand(p->c, s->cmd.p + s->cmd_off, s->cmd.len - s->cmd_off) != REDIS_OK)
         return reconnect(p, 0);
     /* Send in batches of a quarter of the window, without waiting for
      * replies: Redis works on one batch while we build the next. (hiredis
      * alone would write only once its reply buffer is empty, leaving the
      * server idle while we read.) */
-    if (++p->unsent >= p->send_batch && flush_out(p)) return reconnect(p, 0);
+    p->unsent += n;
+    if (p->unsent >= p->send_batch && flush_out(p)) return reconnect(p, 0);
     return 0;
 }
 

@@ -34,6 +34,8 @@ typedef struct rpipe_slot {
     rbuf key;           /* the main key written, for messages */
     stream_pos pos;
     int64_t queued_us;
+    int ncover;         /* records this slot's command covers (it and the next ncover-1 slots); 0: covered by an earlier one */
+    int multi;          /* the reply is an array, one element per covered record */
 } rpipe_slot;
 
 /* Build a command in a slot: resp_begin, the resp_arg* calls, then
@@ -43,6 +45,8 @@ void resp_arg(rpipe_slot *s, const void *data, size_t len);
 void resp_arg_str(rpipe_slot *s, const char *str);
 void resp_arg_i64(rpipe_slot *s, int64_t v);
 void resp_arg_f64(rpipe_slot *s, double v);
+/* Append the arguments built in src (after resp_begin) to dst's command. */
+void resp_append_args(rpipe_slot *dst, const rpipe_slot *src);
 
 typedef void (*rpipe_error_fn)(void *ctx, const rpipe_slot *s, const char *msg);
 
@@ -51,6 +55,7 @@ typedef struct rpipe {
     redisContext *c;
     rpipe_slot *ring;
     int cap, head, count;          /* in flight: ring[head .. head+count) */
+    int reserved;                  /* taken by rpipe_next_slot, not yet pushed: the next ones */
     int unsent, send_batch;        /* commands only buffered; write when send_batch are */
     const char *const *scripts; int nscripts;
     char (*sha)[41];
@@ -64,10 +69,19 @@ typedef struct rpipe {
  * server is retried with backoff when the first command is queued. */
 int rpipe_open(rpipe *p, const redis_uri *u, int depth, const char *const *scripts,
                int nscripts, rpipe_error_fn on_error, void *ctx);
-/* The slot for the next command (waits for replies if the ring is full). */
+/* The slot for the next record (waits for replies if the ring is full).
+ * It stays reserved until rpipe_push or rpipe_push_group. */
 rpipe_slot *rpipe_next_slot(rpipe *p);
 /* Send the command built in the slot returned by rpipe_next_slot. 0 or -1. */
 int rpipe_push(rpipe *p);
+/* Group: several records in one command. Reserve a slot per record
+ * (rpipe_next_slot; keep the group under depth/2), build the command in the
+ * first (rpipe_reserved(p, 0)), then push: the command covers every reserved
+ * slot. multi: its reply is an array with one element per record, each
+ * checked (an error element is that record's error); otherwise one reply
+ * stands for all. 0 or -1. */
+int rpipe_push_group(rpipe *p, int multi);
+rpipe_slot *rpipe_reserved(rpipe *p, int i);    /* the i-th reserved slot, or NULL */
 /* Write every queued command to Redis now, without waiting for replies
  * (before the input may block, so that what was read reaches Redis). 0 or -1. */
 int rpipe_send(rpipe *p);
