@@ -211,4 +211,50 @@ static void test_encode(void)
     hist_free(b);
 }
 
-TEST_MAIN(test_encode, test_merge, test_max_items, test_lru, test_pending_once, test_catalog_full, test_churn)
+/* A saved blob cut anywhere but between entries is refused; random bytes
+ * never crash (run under ASan) nor overfill a history. */
+static void test_decode_garbage(void)
+{
+    hist_limits lim = { 50, 20, 1000 };
+    hist_store *a = hist_new(&lim), *b = hist_new(&lim);
+    char it[16];
+    int64_t s = -1;
+    for (int i = 0; i < 12; i++) {
+        snprintf(it, sizeof it, "item-%d", i * 7);
+        s = ADD(a, "u", it, (float)i, i, i % 6);
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    CHECK_EQ_INT(hist_encode(a, (uint32_t)s, &buf, &len, &cap), 0);
+    /* a cut between two entries is a valid shorter history: exactly the 12
+     * boundaries (0..11 entries kept) are accepted, with that many entries */
+    int accepted = 0, right = 0;
+    for (size_t cut = 0; cut < len; cut++) {
+        int64_t t = hist_decode(b, "v", 1, buf, cut);
+        if (t < 0) continue;
+        uint32_t k;
+        hist_items(b, (uint32_t)t, &k);
+        right += (int)k == accepted;
+        accepted++;
+    }
+    CHECK_EQ_INT(accepted, 12);
+    CHECK_EQ_INT(right, 12);
+    uint32_t seed = 7;
+    uint8_t junk[64];
+    for (int round = 0; round < 2000; round++) {
+        size_t n = (size_t)(round % 64);
+        for (size_t i = 0; i < n; i++) { seed = seed * 1103515245u + 12345u; junk[i] = (uint8_t)(seed >> 24); }
+        if (n && round % 2) junk[0] = 1;                 /* the right version byte half the time */
+        int64_t t = hist_decode(b, "w", 1, junk, n);
+        if (t >= 0) {
+            uint32_t k;
+            hist_items(b, (uint32_t)t, &k);
+            CHECK(k <= lim.max_items);
+        }
+    }
+    free(buf);
+    hist_free(a);
+    hist_free(b);
+}
+
+TEST_MAIN(test_encode, test_decode_garbage, test_merge, test_max_items, test_lru, test_pending_once, test_catalog_full, test_churn)
