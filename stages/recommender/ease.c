@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "log.h"
 #include "train.h"
 
 #define NB 96        /* block size: multiple of 8 */
@@ -284,8 +285,7 @@ int ease_spd_inverse(double *M, size_t k, int nt)
     clock_gettime(CLOCK_MONOTONIC, &q2);
     wtw(&c, nt);
     clock_gettime(CLOCK_MONOTONIC, &q3);
-    if (getenv("EASE_TIMING"))
-        fprintf(stderr, "ease: k=%zu cholesky %.3fs inverse %.3fs product %.3fs\n", k,
+    log_kv(LOG_DEBUG, "ease inverse", "\"k\":%zu,\"cholesky_s\":%.3f,\"inverse_s\":%.3f,\"product_s\":%.3f", k,
                 (q1.tv_sec - q0.tv_sec) + (q1.tv_nsec - q0.tv_nsec) / 1e9,
                 (q2.tv_sec - q1.tv_sec) + (q2.tv_nsec - q1.tv_nsec) / 1e9,
                 (q3.tv_sec - q2.tv_sec) + (q3.tv_nsec - q2.tv_nsec) / 1e9);
