@@ -9,7 +9,9 @@
  *
  * Delivery: the input position is committed (stream_sync) only right after
  * a flush, when no user is pending, so every event whose list was not yet
- * written is read again after a crash. See README.md. */
+ * written is read again after a crash. With --state the flushed users'
+ * histories and the Kafka offsets are saved in one transaction first (after
+ * the output is flushed), so a restart resumes both together. See README.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
