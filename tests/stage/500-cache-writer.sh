@@ -95,7 +95,7 @@ for u, want in newest.items():
 PY
 
 # --- fb layout: zstd-compressed FlatBuffer, decoded back through fbcat
-check "cache-writer fb" "$BIN/cache-writer" --redis "$REDIS_URI" --layout fb --prefix f: --in "$T/recs.rec"
+check "cache-writer fb" "$BIN/cache-writer" --redis "$REDIS_URI" --layout fb --prefix f: --ttl 30m --in "$T/recs.rec"
 python3 - "$T" "$REDIS_PORT" "$BIN/fbcat" <<'PY' || fail "fb layout decodes to the newest record"
 import json, struct, subprocess, sys, resp
 t, port, fbcat = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -112,6 +112,9 @@ for u, line in zip(users, out):
     got = json.loads(line)
     assert got["user_id"] == u and got["ts"] == newest[u]["ts"], (got, newest[u])
     assert [i["item_id"] for i in got["items"]] == [i["item_id"] for i in newest[u]["items"]]
+    assert int(r.cmd("GET", "f:rec:%s:ts" % u)) == newest[u]["ts"]
+    for k in ("f:rec:" + u, "f:rec:%s:ts" % u):     # --ttl 30m on the value and its version
+        assert 1700 <= r.cmd("TTL", k) <= 1800, (k, r.cmd("TTL", k))
 PY
 
 # --- metrics: hashes, features, leaderboards (size 5), newer wins
@@ -130,6 +133,9 @@ for key, m in exp["hash"].items():
     assert 0 < r.cmd("TTL", key) <= 600
 for u, v in exp["feat"].items():
     assert float(r.cmd("HGET", "features:user:" + u, "interactions")) == v, u
+    assert 0 < r.cmd("TTL", "features:user:" + u) <= 600
+for k in ("leaderboard:item.events:event_type=click:1m", "leaderboard:item.events:event_type=click:1m:window"):
+    assert 0 < r.cmd("TTL", k) <= 600, k
 lb = r.cmd("ZREVRANGE", "leaderboard:item.events:event_type=click:1m", 0, -1, "WITHSCORES")
 got = [(lb[i].decode(), float(lb[i + 1])) for i in range(0, len(lb), 2)]
 want = sorted(exp["lb"].items(), key=lambda kv: (-kv[1], kv[0]))
