@@ -235,6 +235,7 @@ int layout_recommendation(layout *l, rpipe *p, const Recommendation *r, const st
 int layout_board_parse(const char *s, layout_board *b, char *err, size_t errlen)
 {
     memset(b, 0, sizeof *b);
+    const char *whole = s;
     size_t n = strcspn(s, ":@");
     if (n == 0 || n >= sizeof b->name) {
         snprintf(err, errlen, "'%s': expected NAME[:count][@MIN_COUNT]", s);
@@ -245,16 +246,16 @@ int layout_board_parse(const char *s, layout_board *b, char *err, size_t errlen)
     if (*s == ':') {
         if (strncmp(s, ":count", 6) == 0 && (s[6] == 0 || s[6] == '@')) { b->by_count = 1; s += 6; }
         else if (strncmp(s, ":value", 6) == 0 && (s[6] == 0 || s[6] == '@')) s += 6;
-        else { snprintf(err, errlen, "'%s': after ':' comes count or value", s); return -1; }
+        else { snprintf(err, errlen, "'%s': after ':' comes count or value", whole); return -1; }
     }
     if (*s == '@') {
         char *end;
-        if (s[1] < '0' || s[1] > '9') { snprintf(err, errlen, "'%s': @ takes a count", s); return -1; }
+        if (s[1] < '0' || s[1] > '9') { snprintf(err, errlen, "'%s': @ takes a count", whole); return -1; }
         unsigned long long v = strtoull(s + 1, &end, 10);
-        if (*end) { snprintf(err, errlen, "'%s': @ takes a count", s); return -1; }
+        if (*end) { snprintf(err, errlen, "'%s': @ takes a count", whole); return -1; }
         b->min_count = v;
     } else if (*s) {
-        snprintf(err, errlen, "'%s': expected NAME[:count][@MIN_COUNT]", s);
+        snprintf(err, errlen, "'%s': expected NAME[:count][@MIN_COUNT]", whole);
         return -1;
     }
     return 0;

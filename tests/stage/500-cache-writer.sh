@@ -155,4 +155,6 @@ check "u2 still written" sh -c "$R get rec:u2 | grep -q '\"user_id\":\"u2\"'"
 "$BIN/cache-writer" --layout xml </dev/null 2>"$T/usage.err"; expect_eq "bad --layout exit" "$?" 2
 check "bad --layout is named" grep -q -- '--layout' "$T/usage.err"
 "$BIN/cache-writer" --redis http://x </dev/null 2>"$T/usage.err"; expect_eq "bad --redis exit" "$?" 2
+"$BIN/cache-writer" --leaderboard 'item.ctr@many' </dev/null 2>"$T/usage.err"; expect_eq "bad --leaderboard exit" "$?" 2
+check "bad --leaderboard is named with the entry" grep -q -- "--leaderboard: 'item.ctr@many'" "$T/usage.err"
 finish
