@@ -35,6 +35,9 @@ stage_line "$BT/err.$$"
 measure "recommender --users --threads 2" "$USERS" \
   "$BIN/recommender --model $model --in $ev --users $BT/rec-serve-users.txt --threads 2 > /dev/null"
 stage_line "$BT/err.$$"
+measure "streaming: events in, lists out" "$EVENTS" \
+  "$BIN/recommender --model $model --in $ev --metrics-file $BT/rec-serve.prom > /dev/null"
+jq -r 'select(.msg=="done") | "  \(.events) interactions -> \(.lists) lists (flush every 1s), p99 \(.p99_us) us per list"' "$BT/err.$$"
 awk -v a="${BENCH_SECS[history only (--users empty)]}" -v b="${BENCH_SECS[recommender --users ($USERS lists)]}" \
     -v c="${BENCH_SECS[recommender --users --threads 2]}" -v n="$USERS" \
   'BEGIN { if (b > a) printf "  end to end, history load subtracted: %.0f lists/s (1 thread), %.0f lists/s (2 threads)\n", n/(b-a), (c > a ? n/(c-a) : 0) }'
