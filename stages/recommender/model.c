@@ -166,6 +166,10 @@ model_scratch *model_scratch_new(const rec_model *m)
     s->A = calloc(f * f, sizeof *s->A);
     s->b = calloc(f, sizeof *s->b); s->x = calloc(f, sizeof *s->x);
     s->r = calloc(f, sizeof *s->r); s->p = calloc(f, sizeof *s->p); s->Ap = calloc(f, sizeof *s->Ap);
+    if (m->ease_n) {
+        s->eacc = calloc(m->ease_n, sizeof *s->eacc);
+        if (!s->eacc) { model_scratch_free(s); return NULL; }
+    }
     if (m->uk_users) {
         s->uacc = calloc(m->uk_users, sizeof *s->uacc);
         s->utouch = malloc(m->uk_users * sizeof *s->utouch);
@@ -178,7 +182,7 @@ model_scratch *model_scratch_new(const rec_model *m)
 void model_scratch_free(model_scratch *s)
 {
     if (!s) return;
-    free(s->uacc); free(s->utouch);
+    free(s->uacc); free(s->utouch); free(s->eacc);
     free(s->tmp); free(s->A); free(s->b); free(s->x); free(s->r); free(s->p); free(s->Ap);
     free(s);
 }
@@ -199,12 +203,15 @@ void score_nbr(const nbr_csr *c, const hist_entry *h, size_t n, float *out)
 }
 
 /* EASE: scores = x_u B restricted to the modelled items; x_u binary (an
- * item counts once, whatever its weight: EASE was fitted on binary X). */
-void score_ease(const rec_model *m, const hist_entry *h, size_t n, float *out)
+ * item counts once, whatever its weight: EASE was fitted on binary X). The
+ * rows are summed densely (vectorised), then scattered once. */
+typedef float v8sf_e __attribute__((vector_size(32)));
+void score_ease(const rec_model *m, const hist_entry *h, size_t n, float *out, model_scratch *s)
 {
     uint32_t k = m->ease_n;
-    if (!k) return;
-    /* add the rows of B of the (distinct) history items */
+    if (!k || !s->eacc) return;
+    float *acc = s->eacc;
+    int any = 0;
     for (size_t a = 0; a < n; a++) {
         int32_t p = h[a].item < m->n_items ? m->ease_pos[h[a].item] : -1;
         if (p < 0) continue;
@@ -212,8 +219,18 @@ void score_ease(const rec_model *m, const hist_entry *h, size_t n, float *out)
         for (size_t b = 0; b < a; b++) if (h[b].item == h[a].item) { dup = 1; break; }
         if (dup) continue;
         const float *row = m->ease_B + (size_t)p * k;
-        for (uint32_t j = 0; j < k; j++) out[m->ease_idx[j]] += row[j];
+        if (!any) { memcpy(acc, row, k * sizeof *acc); any = 1; continue; }
+        uint32_t j = 0;
+        for (; j + 8 <= k; j += 8) {
+            v8sf_e x, y;
+            memcpy(&x, acc + j, 32); memcpy(&y, row + j, 32);
+            x += y;
+            memcpy(acc + j, &x, 32);
+        }
+        for (; j < k; j++) acc[j] += row[j];
     }
+    if (!any) return;
+    for (uint32_t j = 0; j < k; j++) out[m->ease_idx[j]] += acc[j];
 }
 
 void model_als_gram(rec_model *m)
@@ -261,22 +278,39 @@ static int chol_solve(double *A, double *b, double *x, uint32_t f)
 }
 
 /* Fold-in of Hu-Koren-Volinsky: x = (YtY + Yt(Cu - I)Y + reg I)^-1 Yt Cu p,
- * with c = 1 + alpha*w for each history item (p = 1 there, 0 elsewhere). */
-int als_fold_in(const rec_model *m, const hist_entry *h, size_t n, double *x, model_scratch *s)
+ * with c = 1 + alpha*w for each history item (p = 1 there, 0 elsewhere).
+ * The accumulation of A (|h| rank-one updates of f x f) and the item dot
+ * products are written with vector types, and compiled twice (AVX2+FMA
+ * chosen at run time, and the baseline): serving spends its time here. */
+typedef float v8sf __attribute__((vector_size(32)));
+typedef double v4d __attribute__((vector_size(32)));
+
+static inline __attribute__((always_inline))
+int fold_in_impl(const rec_model *m, const hist_entry *h, size_t n, double *x, model_scratch *s)
 {
     uint32_t f = m->als_f;
     if (!f || !m->als_YtY) return -1;
     memcpy(s->A, m->als_YtY, (size_t)f * f * sizeof *s->A);
     memset(s->b, 0, f * sizeof *s->b);
+    double *yd = s->r;                       /* y as doubles (scratch of f) */
     int any = 0;
     for (size_t k = 0; k < n; k++) {
         if (h[k].item >= m->n_items || !(h[k].weight > 0)) continue;
         const float *y = m->als_Y + (size_t)h[k].item * f;
         double c = 1.0 + m->als_alpha * (m->als_binary ? 1.0f : h[k].weight);
-        for (uint32_t a = 0; a < f; a++) {
-            s->b[a] += c * y[a];
-            double ca = (c - 1) * y[a];
-            for (uint32_t b = 0; b <= a; b++) s->A[a * f + b] += ca * y[b];
+        for (uint32_t q = 0; q < f; q++) { yd[q] = y[q]; s->b[q] += c * y[q]; }
+        for (uint32_t a = 0; a < f; a++) {   /* lower triangle, rows rounded up to 4 */
+            double ca = (c - 1) * yd[a];
+            v4d cv = { ca, ca, ca, ca };
+            double *row = s->A + (size_t)a * f;
+            uint32_t q = 0;
+            for (; q + 4 <= a + 1; q += 4) {
+                v4d r, yv;
+                memcpy(&r, row + q, 32); memcpy(&yv, yd + q, 32);
+                r += cv * yv;
+                memcpy(row + q, &r, 32);
+            }
+            for (; q <= a; q++) row[q] += ca * yd[q];
         }
         any = 1;
     }
@@ -288,19 +322,68 @@ int als_fold_in(const rec_model *m, const hist_entry *h, size_t n, double *x, mo
     return chol_solve(s->A, s->b, x, f);
 }
 
+static inline __attribute__((always_inline))
+void dots_impl(const float *Y, uint32_t nitems, uint32_t f, const float *x, float *out)
+{
+    if (f % 8 == 0 && f <= 256) {
+        v8sf xv[32];
+        for (uint32_t k = 0; k < f / 8; k++) memcpy(&xv[k], x + 8 * k, 32);
+        for (uint32_t i = 0; i < nitems; i++) {
+            const float *y = Y + (size_t)i * f;
+            v8sf acc = { 0 };
+            for (uint32_t k = 0; k < f / 8; k++) {
+                v8sf yv;
+                memcpy(&yv, y + 8 * k, 32);
+                acc += xv[k] * yv;
+            }
+            out[i] += ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        }
+        return;
+    }
+    for (uint32_t i = 0; i < nitems; i++) {
+        const float *y = Y + (size_t)i * f;
+        float d = 0;
+        for (uint32_t a = 0; a < f; a++) d += x[a] * y[a];
+        out[i] += d;
+    }
+}
+
+static int fold_in_generic(const rec_model *m, const hist_entry *h, size_t n, double *x, model_scratch *s)
+{ return fold_in_impl(m, h, n, x, s); }
+static void dots_generic(const float *Y, uint32_t ni, uint32_t f, const float *x, float *out)
+{ dots_impl(Y, ni, f, x, out); }
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("avx2,fma")))
+static int fold_in_avx2(const rec_model *m, const hist_entry *h, size_t n, double *x, model_scratch *s)
+{ return fold_in_impl(m, h, n, x, s); }
+__attribute__((target("avx2,fma")))
+static void dots_avx2(const float *Y, uint32_t ni, uint32_t f, const float *x, float *out)
+{ dots_impl(Y, ni, f, x, out); }
+static int have_avx2(void)
+{
+    static int v = -1;                       /* benign race: every thread computes the same */
+    if (v < 0) { __builtin_cpu_init(); v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+    return v;
+}
+#else
+static int have_avx2(void) { return 0; }
+#define fold_in_avx2 fold_in_generic
+#define dots_avx2 dots_generic
+#endif
+
+int als_fold_in(const rec_model *m, const hist_entry *h, size_t n, double *x, model_scratch *s)
+{
+    return have_avx2() ? fold_in_avx2(m, h, n, x, s) : fold_in_generic(m, h, n, x, s);
+}
+
 void score_als(const rec_model *m, const hist_entry *h, size_t n, float *out, model_scratch *s)
 {
     uint32_t f = m->als_f;
     if (als_fold_in(m, h, n, s->x, s)) return;
     float xf[1024];
-    uint32_t ff = f > 1024 ? 1024 : f;
-    for (uint32_t a = 0; a < ff; a++) xf[a] = (float)s->x[a];
-    for (uint32_t i = 0; i < m->n_items; i++) {
-        const float *y = m->als_Y + (size_t)i * f;
-        float d = 0;
-        for (uint32_t a = 0; a < ff; a++) d += xf[a] * y[a];
-        out[i] += d;
-    }
+    for (uint32_t a = 0; a < f && a < 1024; a++) xf[a] = (float)s->x[a];
+    if (have_avx2()) dots_avx2(m->als_Y, m->n_items, f, xf, out);
+    else dots_generic(m->als_Y, m->n_items, f, xf, out);
 }
 
 static void component(const rec_model *m, rec_alg c, const hist_entry *h, size_t n, float *out, model_scratch *s)
@@ -310,7 +393,7 @@ static void component(const rec_model *m, rec_alg c, const hist_entry *h, size_t
     case ALG_KNN: score_nbr(&m->knn, h, n, out); break;
     case ALG_CONTENT: score_nbr(&m->cnt, h, n, out); break;
     case ALG_ALS: score_als(m, h, n, out, s); break;
-    case ALG_EASE: score_ease(m, h, n, out); break;
+    case ALG_EASE: score_ease(m, h, n, out, s); break;
     case ALG_UKNN: score_uknn(m, h, n, out, s); break;
     default: break;
     }

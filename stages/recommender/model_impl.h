@@ -45,6 +45,7 @@ struct rec_model {
 struct model_scratch {
     uint32_t n; float *tmp;   /* n_items */
     float *uacc; uint32_t *utouch;   /* user-kNN: n users */
+    float *eacc;                     /* EASE: ease_n */
     double *A, *b, *x, *r, *p, *Ap;    /* ALS fold-in, f*f and f */
 };
 
@@ -62,7 +63,7 @@ void model_als_gram(rec_model *m);
  * not normalise; model_score does for the hybrid. */
 void score_pop(const rec_model *m, float *out);
 void score_nbr(const nbr_csr *c, const hist_entry *h, size_t n, float *out);
-void score_ease(const rec_model *m, const hist_entry *h, size_t n, float *out);
+void score_ease(const rec_model *m, const hist_entry *h, size_t n, float *out, model_scratch *s);
 /* ALS fold-in: x (f) from the history; returns 0, or -1 if no history item
  * has a factor. */
 int als_fold_in(const rec_model *m, const hist_entry *h, size_t n, double *x, model_scratch *s);
