@@ -208,6 +208,7 @@ typedef struct fb_dec {
     arena *a;
     uint64_t tables;
     uint64_t budget;      /* arena bytes this decode may still take */
+    int verify_only;      /* fb_verify: walk and check, store nothing */
     char *err; size_t errlen;
 } fb_dec;
 
@@ -242,6 +243,16 @@ static int fb_dec_check(fb_dec *d, uint64_t pos, uint64_t n, uint64_t align, con
 
 static void *fb_dec_alloc(fb_dec *d, uint64_t size, size_t align, uint64_t pos)
 {
+    static char verify_only_sink;
+    if (d->verify_only) {   /* same budget as a decode, nothing allocated */
+        if (size > d->budget) {
+            fb_dec_fail(d, pos, "decoded size exceeds the limit for a %llu-byte buffer",
+                        (unsigned long long)d->len);
+            return NULL;
+        }
+        d->budget -= size;
+        return &verify_only_sink;
+    }
     if (!d->a) {
         fb_dec_fail(d, pos, "vector present but no arena given");
         return NULL;
@@ -316,10 +327,10 @@ static int fb_dec_vector(fb_dec *d, const fb_field_desc *f, uint64_t pos, char *
     if (!arr)
         return -1;
     if (f->base == FB_STRING) {
-        fb_str *s = (fb_str *)arr;
+        fb_str *s = (fb_str *)arr, scratch;
         for (uint64_t i = 0; i < n; i++) {
             int64_t t = fb_dec_deref(d, data + 4 * i, "string");
-            if (t < 0 || fb_dec_string(d, (uint64_t)t, &s[i]) < 0)
+            if (t < 0 || fb_dec_string(d, (uint64_t)t, d->verify_only ? &scratch : &s[i]) < 0)
                 return -1;
         }
     } else if (f->base == FB_TABLE) {
@@ -327,10 +338,14 @@ static int fb_dec_vector(fb_dec *d, const fb_field_desc *f, uint64_t pos, char *
             int64_t t = fb_dec_deref(d, data + 4 * i, "table");
             if (t < 0)
                 return -1;
-            fb_init_record(f->sub, arr + i * csize);
-            if (fb_dec_table(d, f->sub, (uint64_t)t, arr + i * csize, depth + 1) < 0)
+            void *elem = d->verify_only ? NULL : arr + i * csize;
+            if (elem)
+                fb_init_record(f->sub, elem);
+            if (fb_dec_table(d, f->sub, (uint64_t)t, elem, depth + 1) < 0)
                 return -1;
         }
+    } else if (d->verify_only) {
+        return 0;
     } else {
         if (n)
             memcpy(arr, d->buf + data, n * esize);
@@ -338,6 +353,8 @@ static int fb_dec_vector(fb_dec *d, const fb_field_desc *f, uint64_t pos, char *
             for (uint64_t i = 0; i < n; i++)
                 arr[i] = arr[i] != 0;
     }
+    if (d->verify_only)
+        return 0;
     memcpy(rec + f->offset, &arr, sizeof arr);
     uint32_t cnt = (uint32_t)n;
     memcpy(rec + f->count_offset, &cnt, 4);
@@ -378,8 +395,9 @@ static int fb_dec_table(fb_dec *d, const fb_desc *t, uint64_t pos, void *out, in
             if (v < 0 || fb_dec_vector(d, f, (uint64_t)v, rec, depth) < 0)
                 return -1;
         } else if (f->base == FB_STRING) {
+            fb_str scratch;
             int64_t s = fb_dec_deref(d, fpos, f->name);
-            if (s < 0 || fb_dec_string(d, (uint64_t)s, (fb_str *)(rec + f->offset)) < 0)
+            if (s < 0 || fb_dec_string(d, (uint64_t)s, rec ? (fb_str *)(rec + f->offset) : &scratch) < 0)
                 return -1;
         } else if (f->base == FB_TABLE) {
             int64_t s = fb_dec_deref(d, fpos, f->name);
@@ -388,26 +406,33 @@ static int fb_dec_table(fb_dec *d, const fb_desc *t, uint64_t pos, void *out, in
             void *sub = fb_dec_alloc(d, f->sub->size, f->sub->align, fpos);
             if (!sub)
                 return -1;
-            fb_init_record(f->sub, sub);
-            if (fb_dec_table(d, f->sub, (uint64_t)s, sub, depth + 1) < 0)
+            if (rec)
+                fb_init_record(f->sub, sub);
+            if (fb_dec_table(d, f->sub, (uint64_t)s, rec ? sub : NULL, depth + 1) < 0)
                 return -1;
-            memcpy(rec + f->offset, &sub, sizeof sub);
+            if (rec)
+                memcpy(rec + f->offset, &sub, sizeof sub);
         } else {
             size_t sz = fb_inline_size(f);
             if (fb_dec_check(d, fpos, sz, fb_inline_align(f), f->name) < 0)
                 return -1;
-            fb_dec_scalar(f->base, d->buf + fpos, rec + f->offset, sz);
+            if (rec)
+                fb_dec_scalar(f->base, d->buf + fpos, rec + f->offset, sz);
         }
     }
     return 0;
 }
 
-int fb_decode(const fb_desc *t, const uint8_t *buf, size_t len, int prefixed,
-              void *out, arena *a, char *err, size_t errlen)
+/* Decode into out, or with out NULL only verify: one walker, so the two
+ * accept exactly the same buffers. */
+static int fb_walk(const fb_desc *t, const uint8_t *buf, size_t len, int prefixed,
+                   void *out, arena *a, char *err, size_t errlen)
 {
-    fb_dec d = { buf, len, prefixed ? 4 : 0, a, 0, 0, err, errlen };
-    d.budget = (uint64_t)len * 64 + 65536;
-    fb_init_record(t, out);
+    fb_dec d = { .buf = buf, .len = len, .base = prefixed ? 4 : 0, .a = a,
+                 .budget = (uint64_t)len * 64 + 65536, .verify_only = out == NULL,
+                 .err = err, .errlen = errlen };
+    if (out)
+        fb_init_record(t, out);
     uint64_t need = t->ident ? 8 : 4;
     if (!buf || len < need)
         return fb_dec_fail(&d, 0, "buffer of %zu bytes is too short for a %s", len, t->name);
@@ -421,16 +446,27 @@ int fb_decode(const fb_desc *t, const uint8_t *buf, size_t len, int prefixed,
     uint64_t root = fb_read_u32(buf);
     if (root == 0)
         return fb_dec_fail(&d, 0, "root offset is 0 (points at itself)");
-    if (root >= len) {
-        fb_init_record(t, out);
+    if (root >= len)
         return fb_dec_fail(&d, 0, "root offset %llu points past the end of the buffer (%zu bytes)",
                            (unsigned long long)root, len);
-    }
     if (fb_dec_table(&d, t, root, out, 1) < 0) {
-        fb_init_record(t, out);   /* no half-decoded pointers for the caller */
+        if (out)
+            fb_init_record(t, out);   /* no half-decoded pointers for the caller */
         return -1;
     }
     return 0;
+}
+
+int fb_decode(const fb_desc *t, const uint8_t *buf, size_t len, int prefixed,
+              void *out, arena *a, char *err, size_t errlen)
+{
+    return fb_walk(t, buf, len, prefixed, out, a, err, errlen);
+}
+
+int fb_verify(const fb_desc *t, const uint8_t *buf, size_t len, int prefixed,
+              char *err, size_t errlen)
+{
+    return fb_walk(t, buf, len, prefixed, NULL, NULL, err, errlen);
 }
 
 /* ---- encode --------------------------------------------------------------- */

@@ -51,7 +51,14 @@ const fb_desc *const *fb_root_descs(int *n);         /* every root type */
  * checked relative to buf-4 (as flatc --size-prefixed lays it out).
  * The identifier must match d's. 0, or -1 with err = "offset N: reason". */
 int fb_decode(const fb_desc *d, const uint8_t *buf, size_t len, int prefixed,
-              void *out, arena *a, char *err, size_t errlen);
+              void *out, arena *a, char *err, size_t errlen);   /* out NULL: fb_verify */
+
+/* The same checks as fb_decode (they share one walker: a buffer is
+ * accepted by both or by neither), without decoding: nothing is stored or
+ * allocated. For pass-through, where the record is copied unchanged.
+ * 0, or -1 with err = "offset N: reason". */
+int fb_verify(const fb_desc *d, const uint8_t *buf, size_t len, int prefixed,
+              char *err, size_t errlen);
 
 /* Encode *rec into b (reset first) and finish with d's identifier. The
  * bytes are fb_data(b, &len); with size_prefixed they start with the prefix. */

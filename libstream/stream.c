@@ -51,6 +51,7 @@ struct stream_in {
     uint64_t sync_count;
     int64_t sync_us;
     char *kline; size_t kline_cap;   /* Kafka line mode: NUL-terminated copy */
+    int verify_only;            /* records verified, not decoded (r->as unset) */
     metrics_series *lag;        /* Kafka: streamrec_kafka_consumer_lag */
     int64_t lag_us;             /* when it was last updated */
 };
@@ -209,13 +210,14 @@ static int stream_decode(stream_in *in, const uint8_t *data, uint32_t len, int p
         return 0;
     }
     arena_reset(&in->arena);
-    int bad = fb_decode(d, data, len, prefixed, &r->as, &in->arena, err, sizeof err);
+    void *as = in->verify_only ? NULL : &r->as;   /* NULL: fb_decode only verifies */
+    int bad = fb_decode(d, data, len, prefixed, as, &in->arena, err, sizeof err);
     if (bad && !prefixed) {
         /* A Kafka message cut out of a size-prefixed stream (kcat -P of our
          * frames) is aligned as if the prefix were still there: accept it. */
         char err2[256];
         arena_reset(&in->arena);
-        bad = fb_decode(d, data, len, 1, &r->as, &in->arena, err2, sizeof err2);
+        bad = fb_decode(d, data, len, 1, as, &in->arena, err2, sizeof err2);
     }
     if (bad) {
         char msg[320];
@@ -437,6 +439,8 @@ void stream_reject(stream_in *in, const stream_pos *pos, const char *reason,
     }
     log_warn("%s: %s: %s", ps, reason, detail);
 }
+
+void stream_in_set_verify_only(stream_in *in, int on) { in->verify_only = on != 0; }
 
 uint64_t stream_in_count(const stream_in *in) { return in->count; }
 int stream_in_is_kafka(const stream_in *in) { return in->ks != NULL; }

@@ -78,6 +78,10 @@ int stream_in_next_line(stream_in *in, stream_line *l, size_t max_line);
  * logs and exits 1. raw may be binary (dead letter then uses base64). */
 void stream_reject(stream_in *in, const stream_pos *pos, const char *reason,
                    const char *detail, const void *raw, size_t rawlen);
+/* Pass-through readers that never look inside a record (fbcat --records):
+ * on, stream_in_next verifies each record exactly as before (same checks,
+ * same rejects) but does not decode it, so r->as is left unset. */
+void stream_in_set_verify_only(stream_in *in, int on);
 /* Records or lines returned so far by stream_in_next*(). */
 uint64_t stream_in_count(const stream_in *in);
 int stream_in_is_kafka(const stream_in *in);

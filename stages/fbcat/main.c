@@ -156,6 +156,11 @@ int main(int argc, char **argv)
         stream_in_close(in);
         return 1;
     }
+    /* Counting, or copying records between byte streams, never looks inside
+     * a record: verify each one (same checks, same rejects), skip decoding. */
+    if (!enc && (count_mode || (!strcmp(common.format, "records") && !stream_in_is_kafka(in) &&
+                                strncmp(common.out, "kafka://", 8) != 0)))
+        stream_in_set_verify_only(in, 1);
     sd_ready();
     int rc = enc ? fbcat_encode(enc, in, out) : fbcat_decode(in, out, &fc);
     if (rc >= 0 && count_mode && fbcount_print(&fc, out, explicit_format && !strcmp(common.format, "json")) < 0)

@@ -3,7 +3,9 @@
  * came size-prefixed. Decoding must never crash or read out of bounds (the
  * input is copied to an exact-size heap block so ASan sees any overread).
  * When it succeeds: the record re-encodes, the re-encoding decodes to the
- * same JSON, and that JSON reads back (fb_from_json) to the same JSON again. */
+ * same JSON, and that JSON reads back (fb_from_json) to the same JSON again.
+ * fb_verify (the verify-only walk) must accept and refuse exactly the same
+ * inputs, with the same message. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,12 +40,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const fb_desc *d = roots[r];
             AnyRecord rec, again, fromj;
             char err[256];
+            char verr[256] = "";
             arena_reset(&a1);
+            int vrc = fb_verify(d, buf, size, prefixed, verr, sizeof verr);
             if (fb_decode(d, buf, size, prefixed, &rec, &a1, err, sizeof err) != 0) {
                 if (strncmp(err, "offset ", 7) != 0)
                     abort();   /* every refusal says where */
+                if (vrc == 0 || strcmp(err, verr) != 0)
+                    abort();   /* verify-only refuses the same, for the same reason */
                 continue;
             }
+            if (vrc != 0)
+                abort();
             fuzz_json(d, &rec, &w1);
             fb_encode(&b, d, &rec, prefixed);
             size_t len;

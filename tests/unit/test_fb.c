@@ -165,7 +165,9 @@ static void test_verifier_accepts(void)
     size_t len = make_metric(&b, 1, &p);
     char err[200] = "";
     CHECK_MSG(decode_metric(p + 4, len - 4, 1, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(fb_verify(&Metric_desc, p + 4, len - 4, 1, err, sizeof err) == 0, "%s", err);
     len = make_metric(&b, 0, &p);
+    CHECK_MSG(fb_verify(&Metric_desc, p, len, 0, err, sizeof err) == 0, "%s", err);
     CHECK_MSG(decode_metric(p, len, 0, err, sizeof err) == 0, "%s", err);
     fb_builder_free(&b);
 }
@@ -185,6 +187,7 @@ static void test_truncated(void)
         char err[200] = "";
         int rc = decode_metric(copy, n, 0, err, sizeof err);
         refused += rc == -1;
+        CHECK(fb_verify(&Metric_desc, copy, n, 0, err, sizeof err) == rc);
         if (rc == -1)
             CHECK_MSG(strncmp(err, "offset ", 7) == 0, "%s", err);
         free(copy);
@@ -203,24 +206,33 @@ static void test_corrupt_bytes(void)
     size_t len = make_metric(&b, 0, &p);
     static const uint8_t vals[] = { 0x00, 0x01, 0x03, 0x7f, 0x80, 0xfe, 0xff };
     uint8_t *copy = malloc(len);
+    int refused = 0;
     for (size_t i = 0; i < len; i++)
         for (size_t k = 0; k < sizeof vals; k++) {
             memcpy(copy, p, len);
             copy[i] = vals[k];
-            char err[200];
-            (void)decode_metric(copy, len, 0, err, sizeof err);
+            char err[200] = "", verr[200] = "";
+            int rc = decode_metric(copy, len, 0, err, sizeof err);
+            int vrc = fb_verify(&Metric_desc, copy, len, 0, verr, sizeof verr);
+            /* verify-only accepts exactly what decode accepts, same reason */
+            if (rc == 2) rc = 0;   /* decoded, fewer labels: still accepted */
+            CHECK_MSG(vrc == rc && strcmp(err, verr) == 0, "byte %zu = %#x: decode %d \"%s\", verify %d \"%s\"",
+                      i, vals[k], rc, err, vrc, verr);
+            refused += rc != 0;
         }
     free(copy);
     fb_builder_free(&b);
-    CHECK(1);
+    CHECK(refused > 0);
 }
 
 static void expect_refusal(const uint8_t *buf, size_t len, int prefixed, const char *needle)
 {
-    char err[200] = "";
+    char err[200] = "", verr[200] = "";
     int rc = decode_metric(buf, len, prefixed, err, sizeof err);
     CHECK_MSG(rc == -1 && strstr(err, needle) && strncmp(err, "offset ", 7) == 0,
               "rc %d, err \"%s\", wanted \"%s\"", rc, err, needle);
+    CHECK_MSG(fb_verify(&Metric_desc, buf, len, prefixed, verr, sizeof verr) == -1 && !strcmp(err, verr),
+              "verify: \"%s\", decode: \"%s\"", verr, err);
 }
 
 static void test_refusals(void)
@@ -331,6 +343,7 @@ static void test_shared_and_cyclic(void)
     char err[200] = "";
     int rc = fb_decode(&Metric_desc, p, len, 0, &m, &a, err, sizeof err);
     CHECK_MSG(rc == 0, "%s", err);   /* legal: 20,000 references to one table */
+    CHECK_MSG(fb_verify(&Metric_desc, p, len, 0, err, sizeof err) == 0, "%s", err);
     CHECK_EQ_INT(m.labels_count, 20000);
     CHECK(fb_str_eq(m.labels[19999].key, "k"));
     arena_free(&a);

@@ -315,6 +315,31 @@ static void test_corrupt_middle(void)
     CHECK(*line == 0);
     json_doc_free(&doc);
     free(d);
+
+    /* verify-only (pass-through readers): the same records come back, by
+     * type, offset and bytes, and the same ones are refused for the same
+     * reasons; only the decoding is skipped */
+    unk0 = invalid_count("unknown_type"); bad0 = invalid_count("bad_record");
+    c.dead_letter = NULL;
+    stream_in *full = stream_in_open(path, &c), *vo = stream_in_open(path, &c);
+    stream_in_set_verify_only(vo, 1);
+    stream_rec r1, r2;
+    int n1 = 0, x1, x2;
+    while ((x1 = stream_in_next(full, &r1)) == 1) {
+        x2 = stream_in_next(vo, &r2);
+        CHECK_EQ_INT(x2, 1);
+        if (x2 != 1) break;
+        CHECK(r1.type == r2.type && r1.pos.offset == r2.pos.offset && r1.len == r2.len &&
+              memcmp(r1.data, r2.data, r1.len) == 0);
+        n1++;
+    }
+    CHECK_EQ_INT(x1, 0);
+    CHECK_EQ_INT(stream_in_next(vo, &r2), 0);
+    CHECK_EQ_INT(n1, 6);
+    CHECK_EQ_INT(invalid_count("unknown_type") - unk0, 2);
+    CHECK_EQ_INT(invalid_count("bad_record") - bad0, 4);
+    stream_in_close(full);
+    stream_in_close(vo);
     free(p);
     free(q);
 }
