@@ -19,7 +19,7 @@ int train_main(int argc, char **argv);
 #define TP_KNN_K 100
 #define TP_KNN_SHRINK 0
 #define TP_KNN_POW 1
-#define TP_ALS_F 64
+#define TP_ALS_F 32
 #define TP_ALS_ITERS 8
 #define TP_ALS_CG 3
 #define TP_ALS_REG 20
