@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
 # fbcat: (a) records -> records pass-through of 1,000,000 small records
-# (verify + decode every one, write it again) against `cat` through the same
+# (every record verified, then written again; fbcat --records skips decoding) against `cat` through the same
 # pipe — goal: at least half cat's speed; (b) records -> JSON lines against
 # `jq -c .` on the same records already as JSON lines — goal: faster than jq.
 # The input is a mix of Sample and Metric records from a small generator.
 #   N=1000000 tests/bench/fbcat.sh
 source "$(dirname "$0")/lib.sh"
 N=${N:-1000000}
+# The machine is shared and noisy: each command runs REPEAT times (default
+# 3) and its best time is kept, for fbcat and for the tools alike.
+REPEAT=${REPEAT:-3}
+best() {   # best NAME RECORDS COMMAND: lib.sh's measure, best of REPEAT runs
+  local name=$1 b="" row keep="" i
+  for i in $(seq "$REPEAT"); do
+    row=$(measure "$@"; echo "secs=${BENCH_SECS[$name]}")
+    local secs=${row##*secs=}
+    if [ -z "$b" ] || awk -v a="$secs" -v b="$b" 'BEGIN { exit !(a < b) }'; then b=$secs; keep=${row%secs=*}; fi
+  done
+  BENCH_SECS[$name]=$b
+  printf '%s' "$keep"
+}
 json=$BT/fbcat-$N.jsonl
 recs=$BT/fbcat-$N.rec
 if [ ! -s "$recs" ] || [ ! -s "$json" ]; then
@@ -35,17 +48,17 @@ fi
 bytes=$(stat -c %s "$recs"); jbytes=$(stat -c %s "$json")
 echo "  $N records: $((bytes / 1048576)) MiB as records, $((jbytes / 1048576)) MiB as JSON lines"
 echo "  (a) pass-through, records -> records"
-measure "cat | cat" "$N" "cat $recs | cat"
-measure "fbcat --records | cat" "$N" "$BIN/fbcat --records <$recs | cat"
+best "cat | cat" "$N" "cat $recs | cat"
+best "fbcat --records | cat" "$N" "$BIN/fbcat --records <$recs | cat"
 ratio "fbcat --records | cat" "cat | cat"
 echo "  (goal: at least 0.5x cat)"
 echo "  reproduce: $BIN/fbcat --records <$recs | cat  vs  cat $recs | cat"
 echo "  (b) records -> JSON lines"
-measure "jq -c . (JSON lines in)" "$N" "jq -c . <$json | cat"
-measure "fbcat (records in)" "$N" "$BIN/fbcat <$recs | cat"
+best "jq -c . (JSON lines in)" "$N" "jq -c . <$json | cat"
+best "fbcat (records in)" "$N" "$BIN/fbcat <$recs | cat"
 ratio "fbcat (records in)" "jq -c . (JSON lines in)"
 echo "  (goal: faster than jq)"
 echo "  reproduce: $BIN/fbcat <$recs | cat  vs  jq -c . <$json | cat"
 echo "  (c) JSON lines -> records"
-measure "fbcat --encode Sample" "$(wc -l <"$BT/fbcat-s.jsonl")" "$BIN/fbcat --encode Sample <$BT/fbcat-s.jsonl | cat"
+best "fbcat --encode Sample" "$(wc -l <"$BT/fbcat-s.jsonl")" "$BIN/fbcat --encode Sample <$BT/fbcat-s.jsonl | cat"
 echo "  whole bench: N=$N STREAMREC_BIN=$BIN tests/bench/run fbcat"
