@@ -82,6 +82,9 @@ typedef struct serve_main {
     hist_stats hlast;
     rules_counts rlast;
     uint64_t other, other_last;
+    stream_in *in;
+    int64_t batch_start;          /* mono µs of the pending batch's first event, 0: none */
+    int failed;                   /* a flush from the idle tick failed */
 } serve_main;
 
 static int emit_rec(void *ctx, const Recommendation *rec)
@@ -193,6 +196,24 @@ static int do_flush(serve_main *a, stream_in *in, int force_reload)
     return 0;
 }
 
+#ifdef STREAM_IN_TICK
+/* While the input is quiet (stream_in_set_tick, when libstream has it):
+ * flush a due micro-batch, handle SIGHUP. Without it pending users wait for
+ * the next record or the end of input. */
+static void on_idle_tick(void *ctx)
+{
+    serve_main *a = ctx;
+    if (a->failed) return;
+    int hup = sig_reload_requested();
+    if (serve_pending(a->s) && (hup || mono_us() - a->batch_start >= opt_flush)) {
+        if (do_flush(a, a->in, hup) < 0) { a->failed = 1; sig_request_stop(); return; }
+        a->batch_start = 0;
+    } else if (hup) {
+        serve_reload_check(a->s, 1);
+    }
+}
+#endif
+
 static void log_done(serve_main *a, uint64_t batch_users)
 {
     const serve_stats *st = serve_get_stats(a->s);
@@ -248,6 +269,11 @@ static int serve_cmd(int argc, char **argv)
         if (r) rules_describe(r, desc, sizeof desc);
         printf("model %s: version %s, %u items\nrules: %s\n", opt_model, serve_model_version(a.s),
                serve_model_items(a.s), desc);
+#ifdef STREAM_IN_TICK
+        printf("idle flush: on\n");
+#else
+        printf("idle flush: off (pending lists wait for the next record while the input is quiet)\n");
+#endif
         rules_free(r);
         serve_free(a.s);
         metrics_shutdown();
@@ -265,13 +291,16 @@ static int serve_cmd(int argc, char **argv)
     }
     if (events_in && !(in = stream_in_open(common.in, &common))) goto done;
     if (in && a.st) stream_in_set_start(in, state_start_offset, a.st);
+    a.in = in;
+#ifdef STREAM_IN_TICK
+    if (in && !opt_users) stream_in_set_tick(in, (int)(opt_flush / 1000 > 10 ? opt_flush / 1000 : 10), on_idle_tick, &a);
+#endif
     a.out = stream_out_open(common.out, &common);
     if (!a.out) goto done;
     sd_ready();
 
     if (in) {
         stream_rec r;
-        int64_t batch_start = 0;
         while ((rc = stream_in_next(in, &r)) == 1) {
             if (r.type == &Event_desc) {
                 const char *why;
@@ -283,11 +312,11 @@ static int serve_cmd(int argc, char **argv)
             if (opt_users) continue;                 /* batch: history only */
             size_t pend = serve_pending(a.s);
             int64_t now = mono_us();
-            if (pend && !batch_start) batch_start = now;
+            if (pend && !a.batch_start) a.batch_start = now;
             int hup = sig_reload_requested();
-            if (pend && (now - batch_start >= opt_flush || pend >= (size_t)opt_max_batch || hup)) {
+            if (pend && (now - a.batch_start >= opt_flush || pend >= (size_t)opt_max_batch || hup)) {
                 if (do_flush(&a, in, hup) < 0) { rc = -1; break; }
-                batch_start = 0;
+                a.batch_start = 0;
             } else if (hup) {
                 serve_reload_check(a.s, 1);
             } else if (stream_sync_due(in)) {
@@ -297,6 +326,7 @@ static int serve_cmd(int argc, char **argv)
                           (unsigned long long)serve_get_stats(a.s)->lists, serve_model_version(a.s));
             }
         }
+        if (a.failed) rc = -1;
         if (rc == 0 && !opt_users && do_flush(&a, in, sig_reload_requested()) < 0) rc = -1;
     }
     if (rc == 0 && opt_users) {
