@@ -11,6 +11,7 @@
 #include "metrics.h"
 #include "rpipe.h"
 #include "sdnotify.h"
+#include "sig.h"
 #include "stream.h"
 
 static cli_common common;
@@ -66,6 +67,18 @@ static int input_ready(int fd)
     return poll(&pfd, 1, 0) != 0;   /* readable, hung up, or error: read will not wait */
 }
 
+#ifdef STREAM_IN_TICK
+/* While the input is quiet (stream_in_set_tick, when libstream has it; Kafka
+ * included): send what is queued, so Redis is not behind what was read. */
+typedef struct idle_tick { layout *lay; rpipe *pipe; int failed; } idle_tick;
+static void on_idle_tick(void *ctx)
+{
+    idle_tick *t = ctx;
+    if (t->failed || !(t->pipe->unsent || t->lay->group)) return;
+    if (layout_flush(t->lay, t->pipe) || rpipe_send(t->pipe)) { t->failed = 1; sig_request_stop(); }
+}
+#endif
+
 static void on_redis_error(void *ctx, const rpipe_slot *s, const char *msg)
 {
     char detail[512];
@@ -116,6 +129,10 @@ int main(int argc, char **argv)
 
     stream_rec r;
     int rc, failed = 0, wait_fd = waiting_input_fd(common.in);
+#ifdef STREAM_IN_TICK
+    idle_tick tick = { &lay, &pipe, 0 };
+    stream_in_set_tick(in, 50, on_idle_tick, &tick);
+#endif
     while ((rc = stream_in_next(in, &r)) > 0) {
         int w = 0;
         if (r.type == &Recommendation_desc) w = layout_recommendation(&lay, &pipe, &r.as.recommendation, &r);
@@ -136,6 +153,9 @@ int main(int argc, char **argv)
         sd_watchdog_tick();
         metrics_tick();
     }
+#ifdef STREAM_IN_TICK
+    if (tick.failed) failed = 1;
+#endif
     if (!failed && layout_flush(&lay, &pipe) == 0 && rpipe_drain(&pipe) == 0) stream_sync(in, NULL);
     else failed = 1;
     log_kv(LOG_INFO, "done", "\"records\":%llu,\"writes\":%llu,\"errors\":%llu,\"reconnects\":%llu,\"retries\":%llu",
