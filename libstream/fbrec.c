@@ -230,7 +230,8 @@ static int fb_dec_fail(fb_dec *d, uint64_t off, const char *fmt, ...)
 static inline uint16_t fb_rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
 /* pos..pos+n inside the buffer and pos aligned to align. */
-static int fb_dec_check(fb_dec *d, uint64_t pos, uint64_t n, uint64_t align, const char *what)
+__attribute__((noinline, cold))
+static int fb_dec_check_fail(fb_dec *d, uint64_t pos, uint64_t n, uint64_t align, const char *what)
 {
     if (pos > d->len || n > d->len - pos)
         return fb_dec_fail(d, pos, "%s (%llu bytes) extends past the end of the buffer (%llu bytes)",
@@ -239,6 +240,14 @@ static int fb_dec_check(fb_dec *d, uint64_t pos, uint64_t n, uint64_t align, con
         return fb_dec_fail(d, pos, "%s is misaligned (needs %llu-byte alignment)", what,
                            (unsigned long long)align);
     return 0;
+}
+
+/* The hot path inline; the message is built out of line. */
+static inline int fb_dec_check(fb_dec *d, uint64_t pos, uint64_t n, uint64_t align, const char *what)
+{
+    if (__builtin_expect(pos <= d->len && n <= d->len - pos && !((pos + d->base) & (align - 1)), 1))
+        return 0;
+    return fb_dec_check_fail(d, pos, n, align, what);
 }
 
 static void *fb_dec_alloc(fb_dec *d, uint64_t size, size_t align, uint64_t pos)
@@ -267,7 +276,7 @@ static void *fb_dec_alloc(fb_dec *d, uint64_t size, size_t align, uint64_t pos)
 }
 
 /* Follow the uoffset at pos: the target position, or -1 after failing. */
-static int64_t fb_dec_deref(fb_dec *d, uint64_t pos, const char *what)
+static inline int64_t fb_dec_deref(fb_dec *d, uint64_t pos, const char *what)
 {
     if (fb_dec_check(d, pos, 4, 4, what) < 0)
         return -1;
