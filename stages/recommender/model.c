@@ -94,6 +94,12 @@ void model_index_items(rec_model *m)
     }
 }
 
+void model_finish_pop(rec_model *m)
+{
+    m->pop_max = 0;
+    for (uint32_t i = 0; i < m->n_items; i++) if (m->pop[i] > m->pop_max) m->pop_max = m->pop[i];
+}
+
 void model_set_param(rec_model *m, const char *key, double v)
 {
     for (int i = 0; i < m->n_params; i++)
@@ -409,9 +415,10 @@ void model_score(const rec_model *m, const hist_entry *h, size_t n, float *score
         component(m, m->alg, h, n, scores, s);
         /* a tiny popularity term breaks ties (and ranks items the model
          * knows nothing about for this user) */
-        float mx = 0;
-        for (uint32_t i = 0; i < N; i++) if (m->pop[i] > mx) mx = m->pop[i];
-        if (mx > 0) for (uint32_t i = 0; i < N; i++) scores[i] += 1e-6f * m->pop[i] / mx;
+        if (m->pop_max > 0) {
+            float k = 1e-6f / m->pop_max;
+            for (uint32_t i = 0; i < N; i++) scores[i] += k * m->pop[i];
+        }
         return;
     }
     /* hybrid: sum of w_c * score_c / max(score_c) */
@@ -426,9 +433,10 @@ void model_score(const rec_model *m, const hist_entry *h, size_t n, float *score
         float k = w / mx;
         for (uint32_t i = 0; i < N; i++) scores[i] += k * s->tmp[i];
     }
-    float mx = 0;
-    for (uint32_t i = 0; i < N; i++) if (m->pop[i] > mx) mx = m->pop[i];
-    if (mx > 0) for (uint32_t i = 0; i < N; i++) scores[i] += 1e-6f * m->pop[i] / mx;
+    if (m->pop_max > 0) {
+        float k = 1e-6f / m->pop_max;
+        for (uint32_t i = 0; i < N; i++) scores[i] += k * m->pop[i];
+    }
 }
 
 /* ---- file ---------------------------------------------------------------- */
@@ -697,6 +705,7 @@ rec_model *model_load(const char *path, char *err, size_t errlen)
     sqlite3_finalize(st); st = NULL;
     if (got != n) { snprintf(err, errlen, "%s: %lld items, meta says %lld", path, (long long)got, (long long)n); goto fail; }
     model_index_items(m);
+    model_finish_pop(m);
     if (load_csr(db, "knn", &m->knn, m->n_items, err, errlen) || load_csr(db, "cnt", &m->cnt, m->n_items, err, errlen)) goto fail;
     void *blob;
     if (f > 0) {

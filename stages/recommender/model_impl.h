@@ -27,6 +27,7 @@ struct rec_model {
     char **cats;              /* may hold NULLs */
     int64_t *first_seen;      /* epoch s */
     float *pop;               /* popularity score (decayed), >= 0 */
+    float pop_max;            /* max of pop (set by model_finish_pop) */
     uint32_t *htab; uint32_t hcap;   /* item_id -> idx+1, open addressing */
     /* components: present when non-empty */
     nbr_csr knn, cnt;
@@ -53,6 +54,7 @@ struct model_scratch {
 rec_model *model_new(uint32_t n_items, char **item_ids /* taken */);
 void model_set_param(rec_model *m, const char *key, double v);
 void model_index_items(rec_model *m);   /* builds htab */
+void model_finish_pop(rec_model *m);    /* pop_max, after pop is filled */
 void nbr_csr_free(nbr_csr *c);
 /* Write atomically to path (temp file + fsync + rename + dir fsync). */
 int model_save(const rec_model *m, const char *path, char *err, size_t errlen);

@@ -94,6 +94,7 @@ rec_model *train_model(const rec_data *d, const rec_train *t, rec_alg alg,
     else need[alg] = 1;
     double t0 = now_s();
     if (pop_train(m, t, p)) goto oom;
+    model_finish_pop(m);
     double t1 = now_s();
     if (need[ALG_KNN] && knn_train(m, t, p)) goto oom;
     double t2 = now_s();
