@@ -43,7 +43,7 @@ kill -9 "$cw"; wait "$cw" 2>/dev/null
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$T/redis" --save '' $REDIS_ARGS \
   --daemonize no --logfile "$T/redis/log" &
 REDIS_PID=$!; at_exit "kill $REDIS_PID; wait $REDIS_PID"
-for i in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
+for i in $(seq 200); do [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && break; sleep 0.05; done   # PONG: done loading the AOF
 before=$(redis-cli -p "$REDIS_PORT" dbsize)
 check "Redis kept a partial state ($before keys)" test "$before" -gt 0 -a "$before" -lt "$N"
 
