@@ -44,6 +44,7 @@ struct io_reader {
     ZSTD_DStream *zd;
     size_t zlast;                     /* last ZSTD_decompressStream result: 0 at frame end */
     void (*idle)(void *); void *idle_ctx;
+    void (*tick)(void *); void *tick_ctx; int tick_ms;
 };
 
 static void io_count_in(size_t n)
@@ -122,6 +123,9 @@ io_reader *io_reader_mem(const void *data, size_t len, const char *name)
 void io_reader_set_idle(io_reader *r, void (*fn)(void *), void *ctx)
 { r->idle = fn; r->idle_ctx = ctx; }
 
+void io_reader_set_tick(io_reader *r, int interval_ms, void (*fn)(void *), void *ctx)
+{ r->tick = fn; r->tick_ctx = ctx; r->tick_ms = interval_ms > 0 ? interval_ms : IO_POLL_MS; }
+
 /* Wait until the fd is readable: 0, IO_STOP or IO_ERR. Regular files and
  * memory never wait. The idle hook runs once, just before the first real
  * wait, so outputs get flushed while input is quiet. */
@@ -132,11 +136,13 @@ static int io_wait(io_reader *r)
     for (;;) {
         if (sig_stop_requested()) return IO_STOP;
         struct pollfd p = { .fd = r->fd, .events = POLLIN };
-        int n = poll(&p, 1, waited ? IO_POLL_MS : 0);
+        int slice = r->tick && r->tick_ms < IO_POLL_MS ? r->tick_ms : IO_POLL_MS;
+        int n = poll(&p, 1, waited ? slice : 0);
         if (n > 0) return 0;          /* readable, or HUP/ERR that read() reports */
         if (n < 0 && errno != EINTR) return (int)io_rfail(r, "%s: poll: %s", strerror(errno));
         if (n == 0) {
             if (!waited && r->idle) r->idle(r->idle_ctx);   /* once per idle spell */
+            else if (waited && r->tick) r->tick(r->tick_ctx); /* each quiet slice */
             waited = 1;
             /* every poll timeout: an idle stage keeps its metrics file fresh
              * and keeps telling systemd's watchdog it is alive */

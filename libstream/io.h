@@ -58,6 +58,10 @@ int io_reader_is_zstd(const io_reader *r);        /* known after the first io_fi
 /* Called once each time the reader is about to wait for input (e.g. to flush
  * outputs so a slow trickle of input does not hold results back). */
 void io_reader_set_idle(io_reader *r, void (*fn)(void *), void *ctx);
+/* Called every interval_ms (<= 0: every 200 ms) while the reader waits for
+ * input that does not come (after the idle hook; never while data flows;
+ * regular files never wait). fn may write outputs or request a stop. */
+void io_reader_set_tick(io_reader *r, int interval_ms, void (*fn)(void *), void *ctx);
 void io_reader_close(io_reader *r);
 
 /* ---- writer ---- */

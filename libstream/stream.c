@@ -52,6 +52,7 @@ struct stream_in {
     int64_t sync_us;
     char *kline; size_t kline_cap;   /* Kafka line mode: NUL-terminated copy */
     int verify_only;            /* records verified, not decoded (r->as unset) */
+    void (*tick)(void *); void *tick_ctx; int tick_ms;   /* stream_in_set_tick */
     metrics_series *lag;        /* Kafka: streamrec_kafka_consumer_lag */
     int64_t lag_us;             /* when it was last updated */
 };
@@ -256,11 +257,13 @@ static int stream_kafka_next(stream_in *in, kafka_msg *m)
     int idle = 0;
     for (;;) {
         if (sig_stop_requested()) return 0;
-        int rc = kafka_src_poll(in->ks, idle ? STREAM_KAFKA_POLL_MS : 0, m);
+        int slice = in->tick && in->tick_ms < STREAM_KAFKA_POLL_MS ? in->tick_ms : STREAM_KAFKA_POLL_MS;
+        int rc = kafka_src_poll(in->ks, idle ? slice : 0, m);
         if (rc == 1) return 1;
         if (rc == 2) return 0;
         if (rc < 0) return stream_in_fail(in);
         if (!idle) { idle = 1; stream_idle(in); }
+        else if (in->tick) in->tick(in->tick_ctx);   /* each quiet slice */
         stream_lag_update(in);
         metrics_tick();
     }
@@ -441,6 +444,14 @@ void stream_reject(stream_in *in, const stream_pos *pos, const char *reason,
 }
 
 void stream_in_set_verify_only(stream_in *in, int on) { in->verify_only = on != 0; }
+
+void stream_in_set_tick(stream_in *in, int interval_ms, void (*fn)(void *ctx), void *ctx)
+{
+    in->tick = fn;
+    in->tick_ctx = ctx;
+    in->tick_ms = interval_ms > 0 ? interval_ms : STREAM_KAFKA_POLL_MS;
+    if (in->io) io_reader_set_tick(in->io, in->tick_ms, fn, ctx);
+}
 
 uint64_t stream_in_count(const stream_in *in) { return in->count; }
 int stream_in_is_kafka(const stream_in *in) { return in->ks != NULL; }

@@ -82,6 +82,14 @@ void stream_reject(stream_in *in, const stream_pos *pos, const char *reason,
  * on, stream_in_next verifies each record exactly as before (same checks,
  * same rejects) but does not decode it, so r->as is left unset. */
 void stream_in_set_verify_only(stream_in *in, int on);
+/* While the input waits for data that does not come (a quiet pipe or
+ * topic), call fn(ctx) every interval_ms (<= 0: 200 ms), from inside
+ * stream_in_next*: a stage can flush a due batch, stream_write and
+ * stream_sync (its at-least-once duty as usual), or sig_request_stop().
+ * Never called while records flow, nor for regular files (they never
+ * wait). STREAM_IN_TICK tells stages this exists. */
+#define STREAM_IN_TICK 1
+void stream_in_set_tick(stream_in *in, int interval_ms, void (*fn)(void *ctx), void *ctx);
 /* Records or lines returned so far by stream_in_next*(). */
 uint64_t stream_in_count(const stream_in *in);
 int stream_in_is_kafka(const stream_in *in);

@@ -233,6 +233,58 @@ static void test_round_trip_pipe(void)
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* stream_in_set_tick: a child writes one record, pauses 300 ms, writes a
+ * second and exits; the tick (every 20 ms) runs only during the pause,
+ * several times, and outputs written from it arrive. */
+struct tick_seen { stream_in *in; int ticks, during_pause, other; };
+static void on_tick(void *ctx)
+{
+    struct tick_seen *t = ctx;
+    t->ticks++;
+    if (stream_in_count(t->in) == 1) t->during_pause++;
+    else if (stream_in_count(t->in) > 1) t->other++;   /* (before the first: child starting) */
+}
+
+static void test_tick(void)
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], 1);
+        close(fds[1]);
+        cli_common c = defaults();
+        stream_out *o = stream_out_open("-", &c);
+        int bad = write_rec(o, 0) || stream_flush(o);
+        struct timespec pause = { 0, 300 * 1000000 };
+        nanosleep(&pause, NULL);
+        bad |= write_rec(o, 1) || stream_out_close(o);
+        _exit(bad);
+    }
+    close(fds[1]);
+    int saved = dup(0);
+    dup2(fds[0], 0);
+    close(fds[0]);
+    cli_common c = defaults();
+    stream_in *in = stream_in_open("-", &c);
+    struct tick_seen t = { in, 0, 0, 0 };
+    stream_in_set_tick(in, 20, on_tick, &t);
+    stream_rec r;
+    int n = 0, x;
+    while ((x = stream_in_next(in, &r)) == 1) CHECK(check_rec(&r, n++));
+    CHECK_EQ_INT(x, 0);
+    CHECK_EQ_INT(n, 2);
+    stream_in_close(in);
+    dup2(saved, 0);
+    close(saved);
+    int st;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK_MSG(t.during_pause >= 4 && t.during_pause <= 20, "%d ticks in a 300 ms pause at 20 ms", t.during_pause);
+    CHECK_EQ_INT(t.other, 0);   /* none after the last record: the end follows it */
+}
+
 static double invalid_count(const char *reason)
 {
     return metrics_get(metrics_counter_l("streamrec_records_invalid_total", "", "reason", reason));
@@ -732,5 +784,5 @@ static void cleanup(void)
     metrics_shutdown();
 }
 
-TEST_MAIN(setup, test_round_trip_files, test_round_trip_pipe, test_corrupt_middle, test_truncated,
+TEST_MAIN(setup, test_round_trip_files, test_round_trip_pipe, test_tick, test_corrupt_middle, test_truncated,
           test_strict, test_lines, test_json_out, test_write_errors, test_deadletter_failure, test_misc, test_stop, cleanup)
