@@ -438,6 +438,9 @@ void stream_reject(stream_in *in, const stream_pos *pos, const char *reason,
         char err[256];
         if (in->dl && deadletter_close(in->dl, err, sizeof err)) log_error("%s", err);
         in->dl = NULL;
+        /* what came before the bad input is delivered (offsets are not
+         * committed: a restart reads the bad input again and stops again) */
+        for (stream_out *o = stream_outs; o; o = o->next) (void)stream_flush(o);
         exit(1);
     }
     log_warn("%s: %s: %s", ps, reason, detail);
