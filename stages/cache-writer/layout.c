@@ -10,24 +10,27 @@
  * writes it makes). KEYS[i]: strings whose JSON starts with {"ts":N.
  * ARGV[1] ttl_ms; ARGV[2i], ARGV[2i+1]: ts and value for KEYS[i]. Returns
  * one element per key: 1 written, 0 older than what is there, or the
- * error (say WRONGTYPE) for that key alone. */
+ * error (say WRONGTYPE) for that key alone. In-order input is the common
+ * case, so each record costs one SET … GET (one command instead of GET then
+ * SET); an older record puts the newer value back, within the script, so no
+ * reader ever sees it. */
 #define LUA_STRING_TS \
     "local ttl = tonumber(ARGV[1])\n" \
     "local out = {}\n" \
     "for i = 1, #KEYS do\n" \
-    "  local cur = redis.pcall('GET', KEYS[i])\n" \
-    "  if type(cur) == 'table' then out[i] = cur\n" \
+    "  local cur\n" \
+    "  if ttl > 0 then cur = redis.pcall('SET', KEYS[i], ARGV[2 * i + 1], 'PX', ARGV[1], 'GET')\n" \
+    "  else cur = redis.pcall('SET', KEYS[i], ARGV[2 * i + 1], 'GET') end\n" \
+    "  if type(cur) == 'table' and cur.err then out[i] = cur\n" \
     "  else\n" \
     "    local t = cur and tonumber(string.match(cur, '^{\"ts\":(%-?%d+)'))\n" \
-    "    if t and t > tonumber(ARGV[2 * i]) then out[i] = 0\n" \
-    "    else\n" \
-    "      if ttl > 0 then redis.call('SET', KEYS[i], ARGV[2 * i + 1], 'PX', ARGV[1])\n" \
-    "      else redis.call('SET', KEYS[i], ARGV[2 * i + 1]) end\n" \
-    "      out[i] = 1\n" \
-    "    end\n" \
+    "    if t and t > tonumber(ARGV[2 * i]) then\n" \
+    "      redis.call('SET', KEYS[i], cur, 'KEEPTTL')\n" \
+    "      out[i] = 0\n" \
+    "    else out[i] = 1 end\n" \
     "  end\n" \
     "end\n" \
-    "return out\n"
+"return out\n"
 /* KEYS[1] value (zset or blob), KEYS[2] its version. ARGV: ts, ttl_ms,
  * kind ('z' then score,member pairs | 'b' then the blob). */
 #define LUA_VERSIONED \
