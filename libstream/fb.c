@@ -41,11 +41,18 @@ void fb_builder_free(fb_builder *b)
     memset(b, 0, sizeof *b);
 }
 
-/* Make room for n more bytes in front of the data. */
-static void fb_grow(fb_builder *b, size_t n)
+/* Make room for n more bytes in front of the data: the check inline, the
+ * reallocation out of line. */
+static void fb_grow_slow(fb_builder *b, size_t n) __attribute__((noinline));
+
+static inline void fb_grow(fb_builder *b, size_t n)
 {
-    if (b->cap - b->size >= n)
-        return;
+    if (__builtin_expect(b->cap - b->size < n, 0))
+        fb_grow_slow(b, n);
+}
+
+static void fb_grow_slow(fb_builder *b, size_t n)
+{
     size_t ncap = b->cap ? b->cap : 256;
     while (ncap - b->size < n) {
         if (ncap > ((size_t)1 << 31))
@@ -64,7 +71,7 @@ static void fb_grow(fb_builder *b, size_t n)
 
 static inline uint8_t *fb_front(fb_builder *b) { return b->buf + b->cap - b->size; }
 
-static void fb_pad(fb_builder *b, size_t n)
+static inline void fb_pad(fb_builder *b, size_t n)
 {
     fb_grow(b, n);
     b->size += n;
@@ -72,7 +79,7 @@ static void fb_pad(fb_builder *b, size_t n)
 }
 
 /* Align so that after writing `extra` more bytes, size is a multiple of align. */
-static void fb_prep(fb_builder *b, size_t align, size_t extra)
+static inline void fb_prep(fb_builder *b, size_t align, size_t extra)
 {
     if (align > b->minalign)
         b->minalign = align;
@@ -81,7 +88,7 @@ static void fb_prep(fb_builder *b, size_t align, size_t extra)
         fb_pad(b, pad);
 }
 
-static void fb_push(fb_builder *b, const void *p, size_t n)
+static inline void fb_push(fb_builder *b, const void *p, size_t n)
 {
     fb_grow(b, n);
     b->size += n;
@@ -94,15 +101,15 @@ static inline void fb_put_u32(uint8_t *p, uint32_t v)
 }
 static inline void fb_put_u16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 
-static void fb_push_u32(fb_builder *b, uint32_t v)
+static inline void fb_push_u32(fb_builder *b, uint32_t v)
 {
-    uint8_t t[4];
-    fb_put_u32(t, v);
-    fb_push(b, t, 4);
+    fb_grow(b, 4);
+    b->size += 4;
+    fb_put_u32(fb_front(b), v);
 }
 
 /* uoffset from the position about to be written to the object at ref. */
-static void fb_push_offset(fb_builder *b, fb_ref ref)
+static inline void fb_push_offset(fb_builder *b, fb_ref ref)
 {
     fb_prep(b, 4, 0);
     fb_push_u32(b, (uint32_t)(b->size + 4 - ref));

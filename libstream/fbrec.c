@@ -544,24 +544,42 @@ static fb_ref fb_enc_table(fb_builder *b, const fb_desc *t, const void *recv)
                 refs[i] = fb_enc_table(b, f->sub, sub);
         }
     }
+    /* largest first, as flatc's generated builders do: least padding. One
+     * pass sorts the fields into size classes 8, 4, 2, 1 (schema order kept
+     * within a class; references count as 4). */
     int nslots = 0;
-    for (int i = 0; i < nf; i++)
-        if (t->fields[i].slot + 1 > nslots)
-            nslots = t->fields[i].slot + 1;
+    uint8_t order[4][256];
+    int norder[4] = { 0, 0, 0, 0 };
+    for (int i = 0; i < nf; i++) {
+        const fb_field_desc *f = &t->fields[i];
+        if (f->slot + 1 > nslots)
+            nslots = f->slot + 1;
+        int cls;
+        if (f->is_vector || f->base == FB_STRING || f->base == FB_TABLE) {
+            if (!refs[i])
+                continue;
+            cls = 1;
+        } else {
+            switch (fb_inline_size(f)) {
+            case 8: cls = 0; break;
+            case 4: cls = 1; break;
+            case 2: cls = 2; break;
+            case 1: cls = 3; break;
+            default: continue;   /* structs of other sizes: never written, as before */
+            }
+        }
+        order[cls][norder[cls]++] = (uint8_t)i;
+    }
     fb_table_start(b, nslots);
-    /* largest first, as flatc's generated builders do: least padding */
     static const size_t sizes[] = { 8, 4, 2, 1 };
     for (int s = 0; s < 4; s++) {
-        for (int i = 0; i < nf; i++) {
+        for (int k = 0; k < norder[s]; k++) {
+            int i = order[s][k];
             const fb_field_desc *f = &t->fields[i];
-            int is_ref = f->is_vector || f->base == FB_STRING || f->base == FB_TABLE;
-            if (is_ref) {
-                if (sizes[s] == 4)
-                    fb_add_ref(b, f->slot, refs[i]);
+            if (f->is_vector || f->base == FB_STRING || f->base == FB_TABLE) {
+                fb_add_ref(b, f->slot, refs[i]);
                 continue;
             }
-            if (fb_inline_size(f) != sizes[s])
-                continue;
             const void *p = rec + f->offset;
             if (fb_is_default(f, p))
                 continue;
