@@ -176,6 +176,10 @@ model_scratch *model_scratch_new(const rec_model *m)
         s->eacc = calloc(m->ease_n, sizeof *s->eacc);
         if (!s->eacc) { model_scratch_free(s); return NULL; }
     }
+    size_t nb = m->n_items ? m->n_items : 1;
+    s->kbuf = calloc(nb, sizeof *s->kbuf); s->cbuf = calloc(nb, sizeof *s->cbuf);
+    s->ebuf = calloc(nb, sizeof *s->ebuf); s->zero = calloc(nb, sizeof *s->zero);
+    if (!s->kbuf || !s->cbuf || !s->ebuf || !s->zero) { model_scratch_free(s); return NULL; }
     if (m->uk_users) {
         s->uacc = calloc(m->uk_users, sizeof *s->uacc);
         s->utouch = malloc(m->uk_users * sizeof *s->utouch);
@@ -189,6 +193,7 @@ void model_scratch_free(model_scratch *s)
 {
     if (!s) return;
     free(s->uacc); free(s->utouch); free(s->eacc);
+    free(s->kbuf); free(s->cbuf); free(s->ebuf); free(s->zero);
     free(s->tmp); free(s->A); free(s->b); free(s->x); free(s->r); free(s->p); free(s->Ap);
     free(s);
 }
@@ -212,10 +217,12 @@ void score_nbr(const nbr_csr *c, const hist_entry *h, size_t n, float *out)
  * item counts once, whatever its weight: EASE was fitted on binary X). The
  * rows are summed densely (vectorised), then scattered once. */
 typedef float v8sf_e __attribute__((vector_size(32)));
-void score_ease(const rec_model *m, const hist_entry *h, size_t n, float *out, model_scratch *s)
+/* Sums the rows of the history's distinct modelled items into s->eacc
+ * (ease_n). 1, or 0 when no history item is modelled (eacc not written). */
+static int ease_sum(const rec_model *m, const hist_entry *h, size_t n, model_scratch *s)
 {
     uint32_t k = m->ease_n;
-    if (!k || !s->eacc) return;
+    if (!k || !s->eacc) return 0;
     float *acc = s->eacc;
     int any = 0;
     for (size_t a = 0; a < n; a++) {
@@ -235,8 +242,13 @@ void score_ease(const rec_model *m, const hist_entry *h, size_t n, float *out, m
         }
         for (; j < k; j++) acc[j] += row[j];
     }
-    if (!any) return;
-    for (uint32_t j = 0; j < k; j++) out[m->ease_idx[j]] += acc[j];
+    return any;
+}
+
+void score_ease(const rec_model *m, const hist_entry *h, size_t n, float *out, model_scratch *s)
+{
+    if (!ease_sum(m, h, n, s)) return;
+    for (uint32_t j = 0; j < m->ease_n; j++) out[m->ease_idx[j]] += s->eacc[j];
 }
 
 void model_als_gram(rec_model *m)
@@ -329,7 +341,7 @@ int fold_in_impl(const rec_model *m, const hist_entry *h, size_t n, double *x, m
 }
 
 static inline __attribute__((always_inline))
-void dots_impl(const float *Y, uint32_t nitems, uint32_t f, const float *x, float *out)
+void dots_impl(const float *Y, uint32_t nitems, uint32_t f, const float *x, float *out, int set)
 {
     if (f % 8 == 0 && f <= 256) {
         v8sf xv[32];
@@ -342,7 +354,8 @@ void dots_impl(const float *Y, uint32_t nitems, uint32_t f, const float *x, floa
                 memcpy(&yv, y + 8 * k, 32);
                 acc += xv[k] * yv;
             }
-            out[i] += ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+            float d = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+            out[i] = set ? d : out[i] + d;
         }
         return;
     }
@@ -350,21 +363,21 @@ void dots_impl(const float *Y, uint32_t nitems, uint32_t f, const float *x, floa
         const float *y = Y + (size_t)i * f;
         float d = 0;
         for (uint32_t a = 0; a < f; a++) d += x[a] * y[a];
-        out[i] += d;
+        out[i] = set ? d : out[i] + d;
     }
 }
 
 static int fold_in_generic(const rec_model *m, const hist_entry *h, size_t n, double *x, model_scratch *s)
 { return fold_in_impl(m, h, n, x, s); }
-static void dots_generic(const float *Y, uint32_t ni, uint32_t f, const float *x, float *out)
-{ dots_impl(Y, ni, f, x, out); }
+static void dots_generic(const float *Y, uint32_t ni, uint32_t f, const float *x, float *out, int set)
+{ dots_impl(Y, ni, f, x, out, set); }
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 __attribute__((target("avx2,fma")))
 static int fold_in_avx2(const rec_model *m, const hist_entry *h, size_t n, double *x, model_scratch *s)
 { return fold_in_impl(m, h, n, x, s); }
 __attribute__((target("avx2,fma")))
-static void dots_avx2(const float *Y, uint32_t ni, uint32_t f, const float *x, float *out)
-{ dots_impl(Y, ni, f, x, out); }
+static void dots_avx2(const float *Y, uint32_t ni, uint32_t f, const float *x, float *out, int set)
+{ dots_impl(Y, ni, f, x, out, set); }
 static int have_avx2(void)
 {
     static int v = -1;                       /* benign race: every thread computes the same */
@@ -382,14 +395,22 @@ int als_fold_in(const rec_model *m, const hist_entry *h, size_t n, double *x, mo
     return have_avx2() ? fold_in_avx2(m, h, n, x, s) : fold_in_generic(m, h, n, x, s);
 }
 
-void score_als(const rec_model *m, const hist_entry *h, size_t n, float *out, model_scratch *s)
+/* ALS scores for the history into out: added (set 0) or written (set 1,
+ * out untouched when the fold-in fails). 0, or -1 if the fold-in failed. */
+static int als_scores(const rec_model *m, const hist_entry *h, size_t n, float *out, model_scratch *s, int set)
 {
     uint32_t f = m->als_f;
-    if (als_fold_in(m, h, n, s->x, s)) return;
+    if (als_fold_in(m, h, n, s->x, s)) return -1;
     float xf[1024];
     for (uint32_t a = 0; a < f && a < 1024; a++) xf[a] = (float)s->x[a];
-    if (have_avx2()) dots_avx2(m->als_Y, m->n_items, f, xf, out);
-    else dots_generic(m->als_Y, m->n_items, f, xf, out);
+    if (have_avx2()) dots_avx2(m->als_Y, m->n_items, f, xf, out, set);
+    else dots_generic(m->als_Y, m->n_items, f, xf, out, set);
+    return 0;
+}
+
+void score_als(const rec_model *m, const hist_entry *h, size_t n, float *out, model_scratch *s)
+{
+    als_scores(m, h, n, out, s, 0);
 }
 
 static void component(const rec_model *m, rec_alg c, const hist_entry *h, size_t n, float *out, model_scratch *s)
@@ -403,6 +424,147 @@ static void component(const rec_model *m, rec_alg c, const hist_entry *h, size_t
     case ALG_UKNN: score_uknn(m, h, n, out, s); break;
     default: break;
     }
+}
+
+/* ---- hybrid, one pass ------------------------------------------------------
+ * The hybrid is Σ_c w_c · score_c / max(score_c) (+ the popularity
+ * tie-break), summed in component order. Instead of a zeroed n_items array,
+ * a max pass and a blend pass per component, each component is computed into
+ * its own buffer (ALS densely; kNN, content and EASE scattered into buffers
+ * that stay zero between lists, their maxima taken over the touched entries
+ * only and the touched entries reset afterwards), then one pass adds every
+ * scaled component in the same order: the same float operations in the same
+ * order as the component-at-a-time loop, so the same scores bit for bit.
+ * The blend and max passes are compiled for AVX2 without FMA (a fused
+ * multiply-add would round differently). */
+#define BLEND_TERMS 6
+typedef int v8si_b __attribute__((vector_size(32)));
+
+/* max(0, x[0..n)), NaN ignored (as `if (x[i] > mx) mx = x[i]` from 0) */
+static inline __attribute__((always_inline)) float vmax_impl(const float *x, uint32_t n)
+{
+    v8sf mv = { 0 };
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8sf v;
+        memcpy(&v, x + i, 32);
+        v8si_b gt = v > mv;
+        mv = (v8sf)(((v8si_b)v & gt) | ((v8si_b)mv & ~gt));
+    }
+    float mx = 0;
+    for (int l = 0; l < 8; l++) if (mv[l] > mx) mx = mv[l];
+    for (; i < n; i++) if (x[i] > mx) mx = x[i];
+    return mx;
+}
+
+static inline __attribute__((always_inline))
+void blend_impl(float *out, uint32_t n, const float *const *d, const float *k)
+{
+    v8sf kv[BLEND_TERMS];
+    for (int t = 0; t < BLEND_TERMS; t++) kv[t] = (v8sf){ k[t], k[t], k[t], k[t], k[t], k[t], k[t], k[t] };
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8sf acc = { 0 };
+        for (int t = 0; t < BLEND_TERMS; t++) {
+            v8sf v;
+            memcpy(&v, d[t] + i, 32);
+            acc += kv[t] * v;
+        }
+        memcpy(out + i, &acc, 32);
+    }
+    for (; i < n; i++) {
+        float a = 0;
+        for (int t = 0; t < BLEND_TERMS; t++) a += k[t] * d[t][i];
+        out[i] = a;
+    }
+}
+
+static float vmax_generic(const float *x, uint32_t n) { return vmax_impl(x, n); }
+static void blend_generic(float *out, uint32_t n, const float *const *d, const float *k) { blend_impl(out, n, d, k); }
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("avx2"))) static float vmax_avx2(const float *x, uint32_t n) { return vmax_impl(x, n); }
+__attribute__((target("avx2"))) static void blend_avx2(float *out, uint32_t n, const float *const *d, const float *k) { blend_impl(out, n, d, k); }
+#else
+#define vmax_avx2 vmax_generic
+#define blend_avx2 blend_generic
+#endif
+static float vmax(const float *x, uint32_t n) { return have_avx2() ? vmax_avx2(x, n) : vmax_generic(x, n); }
+
+/* entries of the history's neighbour rows */
+static size_t nbr_count(const nbr_csr *c, const hist_entry *h, size_t n)
+{
+    size_t t = 0;
+    for (size_t k = 0; k < n; k++) if (h[k].item < c->n) t += c->off[h[k].item + 1] - c->off[h[k].item];
+    return t;
+}
+
+/* Max over the entries of out that the history's neighbour rows touch
+ * (the rest are 0): by walking the rows again when they are few, else by a
+ * vectorised pass over all of out. */
+static float vmax(const float *x, uint32_t n);
+static float nbr_max(const nbr_csr *c, const hist_entry *h, size_t n, const float *out, uint32_t N)
+{
+    if (nbr_count(c, h, n) > N / 8) return vmax(out, N);
+    float mx = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t i = h[k].item;
+        if (i >= c->n) continue;
+        for (uint32_t e = c->off[i]; e < c->off[i + 1]; e++) if (out[c->nbr[e]] > mx) mx = out[c->nbr[e]];
+    }
+    return mx;
+}
+
+static void nbr_reset(const nbr_csr *c, const hist_entry *h, size_t n, float *out, uint32_t N)
+{
+    if (nbr_count(c, h, n) > N / 8) { memset(out, 0, N * sizeof *out); return; }
+    for (size_t k = 0; k < n; k++) {
+        uint32_t i = h[k].item;
+        if (i >= c->n) continue;
+        for (uint32_t e = c->off[i]; e < c->off[i + 1]; e++) out[c->nbr[e]] = 0;
+    }
+}
+
+/* 0 when done, -1 when the model needs the general loop (user-kNN) */
+static int hybrid_fast(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s)
+{
+    if (m->w[ALG_UKNN] > 0) return -1;
+    uint32_t N = m->n_items;
+    const float *d[BLEND_TERMS];
+    float k[BLEND_TERMS];
+    int nt = 0, ease_set = 0, knn_set = 0, cnt_set = 0;
+    for (int c = 0; c < ALG_HYBRID; c++) {
+        float w = m->w[c], mx = 0;
+        if (!(w > 0)) continue;
+        const float *buf = NULL;
+        switch ((rec_alg)c) {
+        case ALG_POP: buf = m->pop; mx = m->pop_max; break;
+        case ALG_KNN:
+            score_nbr(&m->knn, h, n, s->kbuf); knn_set = 1;
+            buf = s->kbuf; mx = nbr_max(&m->knn, h, n, buf, N); break;
+        case ALG_CONTENT:
+            score_nbr(&m->cnt, h, n, s->cbuf); cnt_set = 1;
+            buf = s->cbuf; mx = nbr_max(&m->cnt, h, n, buf, N); break;
+        case ALG_ALS:
+            if (als_scores(m, h, n, s->tmp, s, 1)) break;
+            buf = s->tmp; mx = vmax(buf, N); break;
+        case ALG_EASE:
+            if (!ease_sum(m, h, n, s)) break;
+            mx = vmax(s->eacc, m->ease_n);
+            for (uint32_t j = 0; j < m->ease_n; j++) s->ebuf[m->ease_idx[j]] = s->eacc[j];
+            ease_set = 1; buf = s->ebuf; break;
+        default: break;
+        }
+        if (!buf || !(mx > 0)) continue;
+        d[nt] = buf; k[nt] = w / mx; nt++;
+    }
+    if (m->pop_max > 0) { d[nt] = m->pop; k[nt] = 1e-6f / m->pop_max; nt++; }
+    for (; nt < BLEND_TERMS; nt++) { d[nt] = s->zero; k[nt] = 0; }
+    if (have_avx2()) blend_avx2(scores, N, d, k);
+    else blend_generic(scores, N, d, k);
+    if (knn_set) nbr_reset(&m->knn, h, n, s->kbuf, N);
+    if (cnt_set) nbr_reset(&m->cnt, h, n, s->cbuf, N);
+    if (ease_set) for (uint32_t j = 0; j < m->ease_n; j++) s->ebuf[m->ease_idx[j]] = 0;
+    return 0;
 }
 
 void model_score(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s)
@@ -421,6 +583,7 @@ void model_score(const rec_model *m, const hist_entry *h, size_t n, float *score
         }
         return;
     }
+    if (!hybrid_fast(m, h, n, scores, s)) return;
     /* hybrid: sum of w_c * score_c / max(score_c) */
     for (int c = 0; c < ALG_HYBRID; c++) {
         float w = m->w[c];

@@ -48,6 +48,9 @@ struct model_scratch {
     float *uacc; uint32_t *utouch;   /* user-kNN: n users */
     float *eacc;                     /* EASE: ease_n */
     double *A, *b, *x, *r, *p, *Ap;    /* ALS fold-in, f*f and f */
+    /* hybrid: per-component dense buffers (n_items), all zero between
+     * lists: only the entries a list touched are written and reset */
+    float *kbuf, *cbuf, *ebuf, *zero;
 };
 
 /* Builders. */

@@ -151,7 +151,86 @@ static void test_topk(void)
     CHECK_EQ_INT(model_topk(s, 8, 0, NULL, out), 0);
 }
 
+/* The hybrid's one-pass blend gives, bit for bit, the component-at-a-time
+ * definition: Σ over components in order of w_c · score_c / max(score_c),
+ * then the popularity tie-break; for short histories (sparse components
+ * walked) and long ones (dense passes), with one scratch reused across
+ * histories (its buffers must come back to zero), with and without
+ * popularity in the blend. */
+static void test_hybrid_blend(void)
+{
+    rec_data d; rec_train t;
+    data_init(&d);
+    uint64_t r = 12345;
+    char u[16], it[16];
+    for (int k = 0; k < 6000; k++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        int user = (int)((r >> 33) % 200), item = (int)((r >> 20) % 300);
+        if (item > 150) item = (item * (user % 7 + 1)) % 300;   /* some structure */
+        int ul = snprintf(u, sizeof u, "u%d", user), il = snprintf(it, sizeof it, "i%d", item);
+        CHECK_EQ_INT(data_add(&d, u, (size_t)ul, it, (size_t)il, 1.0f + (float)(k % 4), 1000 + k), 0);
+    }
+    data_finish(&d);
+    char err[256];
+    char csv[20000];
+    size_t len = (size_t)snprintf(csv, sizeof csv, "id,genres,title\n");
+    for (int i = 0; i < 300; i++) len += (size_t)snprintf(csv + len, sizeof csv - len, "i%d,G%d|H%d,word%d\n", i, i % 9, i % 4, i % 13);
+    CHECK(data_parse_items_csv(&d, csv, len, "id=id,categories=genres,text=title", err, sizeof err) > 0);
+    CHECK_EQ_INT(train_build(&t, d.users.n, d.items.n, d.n, d.u, d.i, d.w, d.ts), 0);
+    for (int variant = 0; variant < 2; variant++) {
+        train_params p;
+        train_params_default(&p);
+        p.als_f = 8; p.als_iters = 3; p.ease_min_users = 5; p.knn_k = 5; p.cnt_k = 4;
+        if (variant) p.w[ALG_POP] = 0.1f;
+        rec_model *m = train_model(&d, &t, ALG_HYBRID, &p, NULL, err, sizeof err);
+        CHECK_MSG(m != NULL, "%s", err);
+        if (!m) continue;
+        CHECK(m->knn.n && m->cnt.n && m->als_f && m->ease_n);
+        uint32_t N = model_n_items(m);
+        model_scratch *s = model_scratch_new(m), *ref_s = model_scratch_new(m);
+        float *got = malloc(N * sizeof *got), *want = malloc(N * sizeof *want), *tmp = malloc(N * sizeof *tmp);
+        hist_entry h[60];
+        for (int trial = 0; trial < 40; trial++) {
+            size_t n = trial % 3 == 0 ? 40 + (size_t)trial % 20 : 1 + (size_t)trial % 6;
+            for (size_t a = 0; a < n; a++) {
+                r = r * 6364136223846793005ull + 1442695040888963407ull;
+                h[a] = (hist_entry){ (uint32_t)((r >> 33) % N), 1.0f + (float)(a % 3), 0 };
+            }
+            model_score(m, h, n, got, s);
+            memset(want, 0, N * sizeof *want);
+            for (int c = 0; c < ALG_HYBRID; c++) {
+                float w = m->w[c];
+                if (!(w > 0)) continue;
+                memset(tmp, 0, N * sizeof *tmp);
+                switch ((rec_alg)c) {
+                case ALG_POP: score_pop(m, tmp); break;
+                case ALG_KNN: score_nbr(&m->knn, h, n, tmp); break;
+                case ALG_CONTENT: score_nbr(&m->cnt, h, n, tmp); break;
+                case ALG_ALS: score_als(m, h, n, tmp, ref_s); break;
+                case ALG_EASE: score_ease(m, h, n, tmp, ref_s); break;
+                default: break;
+                }
+                float mx = 0;
+                for (uint32_t i = 0; i < N; i++) if (tmp[i] > mx) mx = tmp[i];
+                if (!(mx > 0)) continue;
+                float k = w / mx;
+                for (uint32_t i = 0; i < N; i++) want[i] += k * tmp[i];
+            }
+            float kp = 1e-6f / m->pop_max;
+            for (uint32_t i = 0; i < N; i++) want[i] += kp * m->pop[i];
+            int same = 1;
+            for (uint32_t i = 0; i < N; i++) if (memcmp(&got[i], &want[i], sizeof got[i]) && got[i] != want[i]) same = 0;
+            CHECK_MSG(same, "variant %d trial %d (|h| %zu): hybrid blend differs from the definition", variant, trial, n);
+        }
+        free(got); free(want); free(tmp);
+        model_scratch_free(s); model_scratch_free(ref_s);
+        model_free(m);
+    }
+    train_free(&t);
+    data_free(&d);
+}
+
 static void setup(void) { CHECK(mkdtemp(dir) != NULL); }
 static void teardown(void) { rmdir(dir); }
 
-TEST_MAIN(setup, test_round_trip, test_refused, test_event_weight, test_topk, teardown)
+TEST_MAIN(setup, test_round_trip, test_hybrid_blend, test_refused, test_event_weight, test_topk, teardown)
