@@ -170,15 +170,51 @@ static size_t json_utf8_seq(const unsigned char *p, const unsigned char *end)
     return 0;
 }
 
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define JSON_SWAR 1
+#define JSON_B8(c) (0x0101010101010101ull * (uint8_t)(c))
+/* High bit set in the lowest byte of v that is '"', '\\', a control byte or
+ * non-ASCII (bits above it may be spurious from borrows; only the lowest
+ * set bit is used). */
+static inline uint64_t json_special8(uint64_t v)
+{
+    uint64_t q = v ^ JSON_B8('"'), bs = v ^ JSON_B8('\\');
+    uint64_t zq = (q - JSON_B8(1)) & ~q;
+    uint64_t zb = (bs - JSON_B8(1)) & ~bs;
+    uint64_t lt = (v - JSON_B8(0x20)) & ~v;
+    return (zq | zb | lt | v) & JSON_B8(0x80);
+}
+#else
+#define JSON_SWAR 0
+#endif
+
 /* p at the opening quote. Copies the unescaped string into scratch. */
 static int json_string(json_parser *ps, const char **str, uint32_t *len)
 {
     const unsigned char *p = ps->p + 1, *end = ps->end;
     char *o = ps->out, *start = o;
     for (;;) {
-        const unsigned char *run = p;
-        while (p < end && json_strclass[*p] == 0) p++;
-        if (p > run) { memcpy(o, run, (size_t)(p - run)); o += p - run; }
+#if JSON_SWAR
+        /* Eight bytes at a time while none is special. Writing all eight is
+         * safe: o stays behind p relative to the input (see the top), so
+         * o + 8 <= scratch + len whenever p + 8 <= end. */
+        while (end - p >= 8) {
+            uint64_t v;
+            memcpy(&v, p, 8);
+            memcpy(o, &v, 8);
+            uint64_t m = json_special8(v);
+            if (m) {
+                size_t k = (size_t)__builtin_ctzll(m) >> 3;
+                p += k; o += k;
+                goto special;
+            }
+            p += 8; o += 8;
+        }
+#endif
+        while (p < end && json_strclass[*p] == 0) *o++ = (char)*p++;
+#if JSON_SWAR
+    special:
+#endif
         if (p >= end) return json_fail(ps, ps->p, "string not terminated (missing closing quote)");
         switch (json_strclass[*p]) {
         case 1:
