@@ -53,6 +53,7 @@ struct stream_in {
     char *kline; size_t kline_cap;   /* Kafka line mode: NUL-terminated copy */
     int verify_only;            /* records verified, not decoded (r->as unset) */
     void (*tick)(void *); void *tick_ctx; int tick_ms;   /* stream_in_set_tick */
+    int (*before_commit)(void *); void *before_commit_ctx; /* stream_in_set_before_revoke */
     metrics_series *lag;        /* Kafka: streamrec_kafka_consumer_lag */
     int64_t lag_us;             /* when it was last updated */
 };
@@ -128,6 +129,8 @@ static void stream_revoke(void *ctx)
 {
     stream_in *in = ctx;
     int rc = 0;
+    /* the stage first delivers what it still holds (a batch, unacknowledged writes) */
+    if (in->before_commit && in->before_commit(in->before_commit_ctx)) rc = -1;
     for (stream_out *o = stream_outs; o; o = o->next)
         if (stream_flush(o)) rc = -1;
     if (in->dl && deadletter_flush(in->dl)) rc = -1;
@@ -447,6 +450,12 @@ void stream_reject(stream_in *in, const stream_pos *pos, const char *reason,
 }
 
 void stream_in_set_verify_only(stream_in *in, int on) { in->verify_only = on != 0; }
+
+void stream_in_set_before_revoke(stream_in *in, int (*fn)(void *ctx), void *ctx)
+{
+    in->before_commit = fn;
+    in->before_commit_ctx = ctx;
+}
 
 void stream_in_set_tick(stream_in *in, int interval_ms, void (*fn)(void *ctx), void *ctx)
 {

@@ -82,6 +82,14 @@ void stream_reject(stream_in *in, const stream_pos *pos, const char *reason,
  * on, stream_in_next verifies each record exactly as before (same checks,
  * same rejects) but does not decode it, so r->as is left unset. */
 void stream_in_set_verify_only(stream_in *in, int on);
+/* Kafka is about to take partitions away (a rebalance): before the offsets
+ * read so far are committed, fn(ctx) must deliver everything derived from
+ * the records already returned (send a pending batch, wait for Redis to
+ * acknowledge) and return 0; nonzero: nothing is committed, and the next
+ * owner reads those records again (at least once). Called from inside
+ * stream_in_next*. STREAM_IN_BEFORE_REVOKE tells stages this exists. */
+#define STREAM_IN_BEFORE_REVOKE 1
+void stream_in_set_before_revoke(stream_in *in, int (*fn)(void *ctx), void *ctx);
 /* While the input waits for data that does not come (a quiet pipe or
  * topic), call fn(ctx) every interval_ms (<= 0: 200 ms), from inside
  * stream_in_next*: a stage can flush a due batch, stream_write and

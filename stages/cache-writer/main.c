@@ -79,6 +79,19 @@ static void on_idle_tick(void *ctx)
 }
 #endif
 
+/* A Kafka rebalance takes partitions away: every write derived from what
+ * was read must be acknowledged by Redis before the offsets are committed. */
+typedef struct revoke_ctx { layout *lay; rpipe *pipe; } revoke_ctx;
+static int on_revoke(void *ctx)
+{
+    revoke_ctx *r = ctx;
+    int queued = r->pipe->count + r->lay->group;
+    if (layout_flush(r->lay, r->pipe) || rpipe_drain(r->pipe)) return -1;
+    log_kv(LOG_INFO, "rebalance: Redis acknowledged every write before the offsets are committed",
+           "\"drained\":%d", queued);
+    return 0;
+}
+
 static void on_redis_error(void *ctx, const rpipe_slot *s, const char *msg)
 {
     char detail[512];
@@ -129,6 +142,8 @@ int main(int argc, char **argv)
 
     stream_rec r;
     int rc, failed = 0, wait_fd = waiting_input_fd(common.in);
+    revoke_ctx rv = { &lay, &pipe };
+    stream_in_set_before_revoke(in, on_revoke, &rv);
 #ifdef STREAM_IN_TICK
     idle_tick tick = { &lay, &pipe, 0 };
     stream_in_set_tick(in, 50, on_idle_tick, &tick);
