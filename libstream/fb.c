@@ -117,11 +117,18 @@ static inline void fb_push_offset(fb_builder *b, fb_ref ref)
 
 fb_ref fb_create_string(fb_builder *b, const char *s, size_t len)
 {
-    fb_prep(b, 4, len + 1);
-    fb_pad(b, 1);                  /* the NUL */
+    /* [length][bytes][NUL][zero padding to 4], reserved in one step */
+    if (b->minalign < 4)
+        b->minalign = 4;
+    size_t pad = (size_t)(-(b->size + len + 1)) & 3;
+    size_t total = 4 + len + 1 + pad;
+    fb_grow(b, total);
+    b->size += total;
+    uint8_t *p = fb_front(b);
+    fb_put_u32(p, (uint32_t)len);
     if (len)
-        fb_push(b, s, len);
-    fb_push_u32(b, (uint32_t)len);
+        memcpy(p + 4, s, len);
+    memset(p + 4 + len, 0, 1 + pad);
     return (fb_ref)b->size;
 }
 

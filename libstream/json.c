@@ -96,7 +96,8 @@ static const char *json_found(const json_parser *ps, const unsigned char *at, ch
 
 static inline const unsigned char *json_ws(const unsigned char *p, const unsigned char *end)
 {
-    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+    /* every JSON whitespace byte is <= ' ': one test for the usual non-space */
+    while (p < end && *p <= ' ' && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
     return p;
 }
 
@@ -188,11 +189,49 @@ static inline uint64_t json_special8(uint64_t v)
 #define JSON_SWAR 0
 #endif
 
-/* p at the opening quote. Copies the unescaped string into scratch. */
-static int json_string(json_parser *ps, const char **str, uint32_t *len)
+/* The general case of json_string below, resumed at p (input) and o (its
+ * copy in scratch): escapes, non-ASCII, errors, and short tails. */
+static int json_string_slow(json_parser *ps, const unsigned char *p, char *o,
+                            const char **str, uint32_t *len) __attribute__((noinline));
+
+/* p at the opening quote. Copies the unescaped string into scratch. The
+ * common case (plain ASCII with the closing quote at least eight bytes
+ * before the end of the input) is finished here, the rest by
+ * json_string_slow. */
+static inline int json_string(json_parser *ps, const char **str, uint32_t *len)
 {
-    const unsigned char *p = ps->p + 1, *end = ps->end;
-    char *o = ps->out, *start = o;
+    const unsigned char *p = ps->p + 1;
+    char *o = ps->out;
+#if JSON_SWAR
+    const unsigned char *end = ps->end;
+    while (end - p >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        memcpy(o, &v, 8);          /* safe: see json_string_slow */
+        uint64_t m = json_special8(v);
+        if (m) {
+            size_t k = (size_t)__builtin_ctzll(m) >> 3;
+            p += k; o += k;
+            if (*p != '"')
+                break;
+            *o = 0;
+            *str = ps->out;
+            *len = (uint32_t)(o - ps->out);
+            ps->out = o + 1;
+            ps->p = p + 1;
+            return 0;
+        }
+        p += 8; o += 8;
+    }
+#endif
+    return json_string_slow(ps, p, o, str, len);
+}
+
+static int json_string_slow(json_parser *ps, const unsigned char *p, char *o,
+                            const char **str, uint32_t *len)
+{
+    const unsigned char *end = ps->end;
+    char *start = ps->out;
     for (;;) {
 #if JSON_SWAR
         /* Eight bytes at a time while none is special. Writing all eight is
