@@ -324,10 +324,10 @@ int eval_main(int argc, char **argv)
         if (!m) { log_error("%s: training failed: %s", rec_alg_names[algs[a]], err); rc = 1; continue; }
         if (eval_print(m, &t, &sp, d.users.n, nt, rec_alg_names[algs[a]], fit)) rc = 1;
         if (algs[a] == ALG_HYBRID && sweep_arg) {
-            char buf[4096];
-            snprintf(buf, sizeof buf, "%s", sweep_arg);
+            char *buf = strdup(sweep_arg);   /* any length: strtok_r cuts it in place */
+            if (!buf) { log_error("--sweep: out of memory"); rc = 1; }
             char *save = NULL;
-            for (char *w = strtok_r(buf, ";", &save); w; w = strtok_r(NULL, ";", &save)) {
+            for (char *w = buf ? strtok_r(buf, ";", &save) : NULL; w; w = strtok_r(NULL, ";", &save)) {
                 float ws[ALG_COUNT];
                 if (train_parse_weights(w, ws, err, sizeof err)) { log_error("--sweep: %s", err); rc = 1; break; }
                 memcpy(m->w, ws, sizeof ws);
@@ -335,6 +335,7 @@ int eval_main(int argc, char **argv)
                 snprintf(name, sizeof name, "hybrid %s", w);
                 if (eval_print(m, &t, &sp, d.users.n, nt, name, 0)) rc = 1;
             }
+            free(buf);
         }
         model_free(m);
     }

@@ -16,22 +16,22 @@ int train_main(int argc, char **argv);
 
 /* Defaults (also the --help defaults). */
 #define TP_THREADS 2
-#define TP_KNN_K 100
+#define TP_KNN_K 30
 #define TP_KNN_SHRINK 0
 #define TP_KNN_POW 1
 #define TP_ALS_F 32
 #define TP_ALS_ITERS 8
 #define TP_ALS_CG 3
 #define TP_ALS_REG 20
-#define TP_ALS_ALPHA 1
+#define TP_ALS_ALPHA 3
 #define TP_EASE_LAMBDA 250
 #define TP_EASE_MIN_USERS 10
 #define TP_EASE_MAX_ITEMS 4000
-#define TP_CNT_K 50
+#define TP_CNT_K 10
 #define TP_UKNN_K 50
 #define TP_UKNN_POW 1
 #define TP_SEED 42
-#define TP_WEIGHTS "ease=1,knn=0.5,als=0.3,content=0.05"
+#define TP_WEIGHTS "ease=1,knn=0.3,als=0.3,content=0.4"
 
 typedef struct train_params {
     int64_t threads;             /* worker threads */
