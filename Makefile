@@ -120,7 +120,7 @@ bench: deps all
 	$(Q)tests/bench/run $(BENCH_ARGS)
 
 FUZZ_SECONDS ?= 60
-FUZZ_BUILD   := build/fuzz
+FUZZ_BUILD   ?= build/fuzz
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c tests/fuzz/*/fuzz_*.c)
 FUZZ_BINS    := $(foreach f,$(FUZZ_SRC),$(FUZZ_BUILD)/$(subst /,_,$(f:tests/fuzz/%.c=%)))
 fuzz-build: deps
