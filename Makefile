@@ -56,6 +56,8 @@ TESTS      := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/test/%) \
               $(foreach t,$(UNIT_STAGE),$(BUILD)/test/$(subst /,_,$(t:tests/unit/%.c=%)))
 
 .PHONY: all test bench fuzz demo install deps clean check-clang unit
+# keep every object (no "rm …" after a build: make test must end with the test summary)
+.SECONDARY:
 all: deps $(BINS) $(TESTS)
 
 # ---- generated record code ------------------------------------------------
