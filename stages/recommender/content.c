@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "topk.h"
 #include "train.h"
 
 typedef struct { uint32_t term; float w; } tw;
@@ -28,19 +29,6 @@ static void add_term(void *vc, const char *term, size_t len)
     c->buf[c->n++] = (tw){ t, 1 };
 }
 
-typedef struct { uint32_t i; float s; } cand;
-
-static void sift_down(cand *h, uint32_t n, uint32_t i)
-{
-    for (;;) {
-        uint32_t l = 2 * i + 1, m = i;
-        if (l < n && h[l].s < h[m].s) m = l;
-        if (l + 1 < n && h[l + 1].s < h[m].s) m = l + 1;
-        if (m == i) return;
-        cand x = h[i]; h[i] = h[m]; h[m] = x;
-        i = m;
-    }
-}
 
 typedef struct {
     uint32_t n;
@@ -78,10 +66,10 @@ static void cnt_rows(void *vc, uint64_t b, uint64_t e, int th)
             if (j == i || !(s > 0)) continue;
             if (nc < c->k) {
                 cd[nc++] = (cand){ j, s };
-                if (nc == c->k) for (uint32_t h = c->k / 2; h-- > 0;) sift_down(cd, c->k, h);
+                if (nc == c->k) cand_heapify(cd, c->k);
             } else if (s > cd[0].s || (s == cd[0].s && j < cd[0].i)) {
                 cd[0] = (cand){ j, s };
-                sift_down(cd, c->k, 0);
+                cand_sift_down(cd, c->k, 0);
             }
         }
         c->counts[i] = nc;

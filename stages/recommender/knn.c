@@ -11,32 +11,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "topk.h"
 #include "train.h"
 
-typedef struct { uint32_t i; float s; } cand;
-
-static void sift_down(cand *h, uint32_t n, uint32_t i)
-{
-    for (;;) {
-        uint32_t l = 2 * i + 1, m = i;
-        if (l < n && h[l].s < h[m].s) m = l;
-        if (l + 1 < n && h[l + 1].s < h[m].s) m = l + 1;
-        if (m == i) return;
-        cand x = h[i]; h[i] = h[m]; h[m] = x;
-        i = m;
-    }
-}
-
-/* Keep the k largest of c[0..n) in c[0..k) (a min-heap, unordered). */
-static uint32_t keep_top(cand *c, uint32_t n, uint32_t k)
-{
-    if (n <= k) return n;
-    if (!k) return 0;
-    for (uint32_t i = k / 2; i-- > 0;) sift_down(c, k, i);
-    for (uint32_t q = k; q < n; q++)
-        if (c[q].s > c[0].s) { c[0] = c[q]; sift_down(c, k, 0); }
-    return k;
-}
 
 typedef struct {
     const rec_train *t;
@@ -84,7 +61,7 @@ static void knn_rows(void *vc, uint64_t b, uint64_t e, int th)
             if (c->p->knn_pow != 1) s = pow(s, c->p->knn_pow);
             cd[nc++] = (cand){ i, (float)s };
         }
-        nc = keep_top(cd, nc, c->k);
+        nc = cand_keep_top(cd, nc, c->k);
         c->counts[j] = nc;
         c->lists[j] = malloc((nc ? nc : 1) * sizeof(cand));
         if (c->lists[j]) memcpy(c->lists[j], cd, nc * sizeof(cand));

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "topk.h"
 #include "train.h"
 
 int uknn_index(rec_model *m)
@@ -44,19 +45,6 @@ int uknn_train(rec_model *m, const rec_train *t, const train_params *p)
     return uknn_index(m);
 }
 
-typedef struct { uint32_t u; float s; } cand;
-
-static void sift_down(cand *h, uint32_t n, uint32_t i)
-{
-    for (;;) {
-        uint32_t l = 2 * i + 1, m = i;
-        if (l < n && h[l].s < h[m].s) m = l;
-        if (l + 1 < n && h[l + 1].s < h[m].s) m = l + 1;
-        if (m == i) return;
-        cand x = h[i]; h[i] = h[m]; h[m] = x;
-        i = m;
-    }
-}
 
 void score_uknn(const rec_model *m, const hist_entry *h, size_t n, float *out, model_scratch *s)
 {
@@ -83,16 +71,10 @@ void score_uknn(const rec_model *m, const hist_entry *h, size_t n, float *out, m
         float ov = s->uacc[v];
         s->uacc[v] = 0;
         float sim = ov / sqrtf((float)nh * (float)(m->uk_off[v + 1] - m->uk_off[v]));
-        if (nc < K) {
-            heap[nc++] = (cand){ v, sim };
-            if (nc == K) for (uint32_t x = K / 2; x-- > 0;) sift_down(heap, K, x);
-        } else if (sim > heap[0].s) {
-            heap[0] = (cand){ v, sim };
-            sift_down(heap, K, 0);
-        }
+        cand_offer(heap, &nc, K, (cand){ v, sim });
     }
     for (uint32_t q = 0; q < nc; q++) {
-        uint32_t v = heap[q].u;
+        uint32_t v = heap[q].i;
         float w = m->uk_pow == 1 ? heap[q].s : powf(heap[q].s, m->uk_pow);
         for (uint32_t e = m->uk_off[v]; e < m->uk_off[v + 1]; e++) out[m->uk_idx[e]] += w;
     }
