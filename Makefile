@@ -130,7 +130,7 @@ fuzz-build: deps
 	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
 	  LDFLAGS="-fsanitize=address,undefined" $(FUZZ_BINS)
 fuzz: fuzz-build
-	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(FUZZ_BINS)
+	$(Q)FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(FUZZ_BINS)
 
 define FUZZ_RULES
 $(FUZZ_BUILD)/$(subst /,_,$(1:tests/fuzz/%.c=%)): $(1:%.c=$(FUZZ_BUILD)/obj/%.o) \
