@@ -14,14 +14,7 @@ start_redis
 X=(-X session.timeout.ms=6000 -X topic.metadata.refresh.interval.ms=1000)
 N=30000   # users; two versions each, the newer right after the older
 
-python3 - "$N" >"$T/in.jsonl" <<'PY'
-import json, sys
-for u in range(int(sys.argv[1])):
-    for v in range(2):
-        print(json.dumps({"user_id": "u%d" % u, "ts": 1795000000000000 + u * 10 + v,
-                          "items": [{"item_id": "b%d" % (u % 977), "score": 0.5 + v}],
-                          "algorithm": "pop", "model_version": "v%d" % v}))
-PY
+python3 "$ROOT/tests/tools/recs_versions.py" gen "$N" >"$T/in.jsonl"
 "$BIN/fbcat" --encode Recommendation <"$T/in.jsonl" >"$T/in.rec" || die "encode"
 "$BIN/fbcat" --records --out "kafka://$KAFKA/recs" "${X[@]}" <"$T/in.rec" 2>"$T/prod.err" || die "produce: $(cat "$T/prod.err")"
 
@@ -51,14 +44,5 @@ timeout 60 "$BIN/cache-writer" --redis "$REDIS_URI" --in "kafka://$KAFKA/recs?gr
 expect_eq "second cache-writer exit" "$?" 0
 second=$(jq -r 'select(.msg=="done") | .records' "$T/cw2.log")
 check "second run resumed from committed offsets (read $second of $((2 * N)))" test "${second:-0}" -gt 0 -a "${second:-0}" -lt $((2 * N))
-python3 - "$REDIS_PORT" "$N" <<'PY' || fail "every user holds its newest list"
-import json, sys, resp
-r = resp.Redis(int(sys.argv[1]))
-users = ["u%d" % u for u in range(int(sys.argv[2]))]
-vals = r.pipeline([("GET", "rec:" + u) for u in users])
-missing = [u for u, v in zip(users, vals) if v is None]
-stale = [u for u, v in zip(users, vals) if v is not None and json.loads(v)["model_version"] != "v1"]
-print("missing", len(missing), missing[:5], "stale", len(stale), stale[:5])
-assert not missing and not stale
-PY
+python3 "$ROOT/tests/tools/recs_versions.py" check "$REDIS_PORT" "$N" || fail "every user holds its newest list"
 finish
