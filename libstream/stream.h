@@ -87,16 +87,14 @@ void stream_in_set_verify_only(stream_in *in, int on);
  * the records already returned (send a pending batch, wait for Redis to
  * acknowledge) and return 0; nonzero: nothing is committed, and the next
  * owner reads those records again (at least once). Called from inside
- * stream_in_next*. STREAM_IN_BEFORE_REVOKE tells stages this exists. */
-#define STREAM_IN_BEFORE_REVOKE 1
+ * stream_in_next*. */
 void stream_in_set_before_revoke(stream_in *in, int (*fn)(void *ctx), void *ctx);
 /* While the input waits for data that does not come (a quiet pipe or
  * topic), call fn(ctx) every interval_ms (<= 0: 200 ms), from inside
  * stream_in_next*: a stage can flush a due batch, stream_write and
  * stream_sync (its at-least-once duty as usual), or sig_request_stop().
  * Never called while records flow, nor for regular files (they never
- * wait). STREAM_IN_TICK tells stages this exists. */
-#define STREAM_IN_TICK 1
+ * wait). */
 void stream_in_set_tick(stream_in *in, int interval_ms, void (*fn)(void *ctx), void *ctx);
 /* Records or lines returned so far by stream_in_next*(). */
 uint64_t stream_in_count(const stream_in *in);

@@ -67,7 +67,6 @@ static int input_ready(int fd)
     return poll(&pfd, 1, 0) != 0;   /* readable, hung up, or error: read will not wait */
 }
 
-#ifdef STREAM_IN_TICK
 /* While the input is quiet (stream_in_set_tick, when libstream has it; Kafka
  * included): send what is queued, so Redis is not behind what was read. */
 typedef struct idle_tick { layout *lay; rpipe *pipe; int failed; } idle_tick;
@@ -77,7 +76,6 @@ static void on_idle_tick(void *ctx)
     if (t->failed || !(t->pipe->unsent || t->lay->group)) return;
     if (layout_flush(t->lay, t->pipe) || rpipe_send(t->pipe)) { t->failed = 1; sig_request_stop(); }
 }
-#endif
 
 /* A Kafka rebalance takes partitions away: every write derived from what
  * was read must be acknowledged by Redis before the offsets are committed. */
@@ -144,10 +142,8 @@ int main(int argc, char **argv)
     int rc, failed = 0, wait_fd = waiting_input_fd(common.in);
     revoke_ctx rv = { &lay, &pipe };
     stream_in_set_before_revoke(in, on_revoke, &rv);
-#ifdef STREAM_IN_TICK
     idle_tick tick = { &lay, &pipe, 0 };
     stream_in_set_tick(in, 50, on_idle_tick, &tick);
-#endif
     while ((rc = stream_in_next(in, &r)) > 0) {
         int w = 0;
         if (r.type == &Recommendation_desc) w = layout_recommendation(&lay, &pipe, &r.as.recommendation, &r);
@@ -168,9 +164,7 @@ int main(int argc, char **argv)
         sd_watchdog_tick();
         metrics_tick();
     }
-#ifdef STREAM_IN_TICK
     if (tick.failed) failed = 1;
-#endif
     if (!failed && layout_flush(&lay, &pipe) == 0 && rpipe_drain(&pipe) == 0) stream_sync(in, NULL);
     else failed = 1;
     log_kv(LOG_INFO, "done", "\"records\":%llu,\"writes\":%llu,\"errors\":%llu,\"reconnects\":%llu,\"retries\":%llu",

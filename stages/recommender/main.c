@@ -196,7 +196,6 @@ static int do_flush(serve_main *a, stream_in *in, int force_reload)
     return 0;
 }
 
-#ifdef STREAM_IN_TICK
 /* While the input is quiet (stream_in_set_tick, when libstream has it):
  * flush a due micro-batch, handle SIGHUP. Without it pending users wait for
  * the next record or the end of input. */
@@ -212,7 +211,6 @@ static void on_idle_tick(void *ctx)
         serve_reload_check(a->s, 1);
     }
 }
-#endif
 
 static void log_done(serve_main *a, uint64_t batch_users)
 {
@@ -269,11 +267,6 @@ static int serve_cmd(int argc, char **argv)
         if (r) rules_describe(r, desc, sizeof desc);
         printf("model %s: version %s, %u items\nrules: %s\n", opt_model, serve_model_version(a.s),
                serve_model_items(a.s), desc);
-#ifdef STREAM_IN_TICK
-        printf("idle flush: on\n");
-#else
-        printf("idle flush: off (pending lists wait for the next record while the input is quiet)\n");
-#endif
         rules_free(r);
         serve_free(a.s);
         metrics_shutdown();
@@ -292,9 +285,7 @@ static int serve_cmd(int argc, char **argv)
     if (events_in && !(in = stream_in_open(common.in, &common))) goto done;
     if (in && a.st) stream_in_set_start(in, state_start_offset, a.st);
     a.in = in;
-#ifdef STREAM_IN_TICK
     if (in && !opt_users) stream_in_set_tick(in, (int)(opt_flush / 1000 > 10 ? opt_flush / 1000 : 10), on_idle_tick, &a);
-#endif
     a.out = stream_out_open(common.out, &common);
     if (!a.out) goto done;
     sd_ready();

@@ -220,20 +220,17 @@ else
   echo "kcat not installed: Kafka part skipped" >&2
 fi
 
-# --- a quiet input still gets its lists at the flush interval (when the
-# build has the idle tick: --check says so)
-if "$BIN/recommender" --model "$T/model.db" --check | grep -q '^idle flush: on'; then
-  mkfifo "$T/idle.fifo"
-  "$BIN/recommender" --model "$T/model.db" --in "$T/idle.fifo" --flush-interval 200ms --format json \
-    > "$T/idle.jsonl" 2>/dev/null &
-  ipid=$!
-  exec 7>"$T/idle.fifo"
-  head -c "$(stat -c %s "$T/serve.rec")" "$T/serve.rec" >&7
-  for i in $(seq 50); do [ -s "$T/idle.jsonl" ] && break; sleep 0.1; done
-  [ -s "$T/idle.jsonl" ] || fail "no list within 5 s while the input stays open and quiet"
-  exec 7>&-
-  wait $ipid || fail "idle run exit"
-fi
+# --- a quiet input still gets its lists at the flush interval
+mkfifo "$T/idle.fifo"
+"$BIN/recommender" --model "$T/model.db" --in "$T/idle.fifo" --flush-interval 200ms --format json \
+  > "$T/idle.jsonl" 2>/dev/null &
+ipid=$!
+exec 7>"$T/idle.fifo"
+head -c "$(stat -c %s "$T/serve.rec")" "$T/serve.rec" >&7
+for i in $(seq 50); do [ -s "$T/idle.jsonl" ] && break; sleep 0.1; done
+[ -s "$T/idle.jsonl" ] || fail "no list within 5 s while the input stays open and quiet"
+exec 7>&-
+wait $ipid || fail "idle run exit"
 
 # --- errors
 "$BIN/recommender" --in "$T/train.rec" > /dev/null 2>"$T/e1"; expect_eq "no --model: usage" $? 2
