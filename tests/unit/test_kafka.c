@@ -237,7 +237,7 @@ static void test_rebalance(void)
     kafka_src *b = tk_open("g4", 0);
     if (!b) { kafka_src_close(a); return; }
     int na = 0, nb = 0;
-    for (int iter = 0; iter < 150; iter++) {   /* at most ~30 s */
+    for (int iter = 0; iter < 600; iter++) {   /* at most ~2 min; done in seconds when the group settles */
         na += tk_consume_polls(a, seen, N1 + N2, 50, 1);
         nb += tk_consume_polls(b, seen, N1 + N2, 50, 1);
         if (tk_hook_calls && nb > 0 && tk_distinct(seen, 0, N1 + N2) == N1 + N2) break;
