@@ -242,12 +242,13 @@ static int stream_in_fail(stream_in *in)
     return -1;
 }
 
-/* Refresh the consumer-lag gauge, at most once a second. */
-static void stream_lag_update(stream_in *in)
+/* Refresh the consumer-lag gauge, at most once a second unless forced
+ * (at close, so the metrics written at exit show the final lag). */
+static void stream_lag_refresh(stream_in *in, int force)
 {
     if (!in->ks) return;
     int64_t now = stream_mono_us();
-    if (now - in->lag_us < STREAM_SYNC_US) return;
+    if (!force && now - in->lag_us < STREAM_SYNC_US) return;
     in->lag_us = now;
     int64_t lag = kafka_src_lag(in->ks);
     if (lag >= 0) metrics_set(in->lag, (double)lag);
@@ -267,7 +268,7 @@ static int stream_kafka_next(stream_in *in, kafka_msg *m)
         if (rc < 0) return stream_in_fail(in);
         if (!idle) { idle = 1; stream_idle(in); }
         else if (in->tick) in->tick(in->tick_ctx);   /* each quiet slice */
-        stream_lag_update(in);
+        stream_lag_refresh(in, 0);
         metrics_tick();
     }
 }
@@ -474,6 +475,7 @@ void stream_in_close(stream_in *in)
     char err[256];
     if (in->dl && deadletter_close(in->dl, err, sizeof err)) log_error("%s", err);
     io_reader_close(in->io);
+    stream_lag_refresh(in, 1);
     kafka_src_close(in->ks);
     arena_free(&in->arena);
     free(in->kline);
@@ -684,7 +686,7 @@ int stream_sync(stream_in *in, stream_out *out)
         }
         /* commit only what is safely downstream */
         if (rc == 0 && in->ks && kafka_src_commit(in->ks)) rc = -1;
-        stream_lag_update(in);
+        stream_lag_refresh(in, 0);
         in->sync_count = in->count;
         in->sync_us = stream_mono_us();
     }
