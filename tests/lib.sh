@@ -21,6 +21,10 @@ die() { echo "FAIL: $*" >&2; exit 1; }
 check() { local d=$1; shift; if "$@"; then :; else fail "$d"; fi; }
 # expect_eq "description" actual expected
 expect_eq() { if [ "$2" != "$3" ]; then fail "$1: got '$2', expected '$3'"; fi; }
+# wait_until SECONDS SHELL-CONDITION: polls every 0.1 s; 1 if it never held.
+# Tests wait for an observable state, never a fixed time (CI machines are
+# loaded, and the sanitizer build starts slowly).
+wait_until() { local end=$((SECONDS + $1)); until eval "$2"; do [ "$SECONDS" -ge "$end" ] && return 1; sleep 0.1; done; }
 finish() { if [ "$_nfail" -gt 0 ]; then echo "$_nfail check(s) failed" >&2; exit 1; fi; exit 0; }
 
 # A free TCP port on loopback (the kernel picks it).

@@ -71,16 +71,17 @@ for s in "${stages[@]}"; do
     fail "$s: metrics file lacks records_in at 0"
   grep -q "^# TYPE streamrec_records_out_total counter\$" "$T/$s.prom" 2>/dev/null ||
     fail "$s: metrics file lacks the TYPE line"
-  sleep 0.2
-  grep -q "^READY=1|MAINPID=" "$T/notify.log" || fail "$s: no READY=1 on NOTIFY_SOCKET ($(cat "$T/notify.log"))"
+  wait_until 10 'grep -q "^READY=1|MAINPID=" "$T/notify.log"' || fail "$s: no READY=1 on NOTIFY_SOCKET ($(cat "$T/notify.log"))"
   cp "$T/run.err" "$T/stderr.$s"
 
   # SIGTERM while idle on an open pipe: drain and exit 0, promptly
   mkfifo "$T/fifo.$s"
   exec 7<>"$T/fifo.$s"                   # keep a writer so the stage waits, not EOF
-  "$BIN/$s" <"$T/fifo.$s" >/dev/null 2>"$T/term.err" &
+  : >"$T/notify.log"
+  NOTIFY_SOCKET=$T/notify.sock "$BIN/$s" <"$T/fifo.$s" >/dev/null 2>"$T/term.err" &
   spid=$!
-  sleep 0.5
+  # signal it once it says it is ready (its handlers are set by then)
+  wait_until 20 'grep -q "^READY=1" "$T/notify.log"' || fail "$s: no READY=1 within 20 s"
   kill -TERM "$spid"
   for i in $(seq 100); do kill -0 "$spid" 2>/dev/null || break; sleep 0.05; done
   if kill -0 "$spid" 2>/dev/null; then

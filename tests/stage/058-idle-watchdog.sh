@@ -25,10 +25,10 @@ for s in ingest fbcat; do
   NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=400000 "$BIN/$s" --metrics-file "$T/$s.prom" \
     <"$T/fifo.$s" >/dev/null 2>"$T/$s.err" &
   spid=$!
-  sleep 0.5
-  sleep 2.5
+  # at least 5 pings (one per 0.2 s expected) while it reads nothing
+  wait_until 20 '[ "$(grep -c WATCHDOG=1 "$T/notify.log")" -ge 5 ]'
   pings=$(grep -c 'WATCHDOG=1' "$T/notify.log")
-  echo "$s pings=$pings" >&2; [ "$pings" -ge 5 ] || fail "$s idle 3 s with WATCHDOG_USEC=0.4 s: $pings WATCHDOG=1 pings, expected >= 5"
+  echo "$s pings=$pings" >&2; [ "$pings" -ge 5 ] || fail "$s idle with WATCHDOG_USEC=0.4 s: $pings WATCHDOG=1 pings, expected >= 5"
   kill -TERM "$spid"; wait "$spid"; rc=$?
   exec 7>&-
   expect_eq "$s exit after SIGTERM" "$rc" 0
