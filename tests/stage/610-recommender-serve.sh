@@ -227,8 +227,7 @@ mkfifo "$T/idle.fifo"
 ipid=$!
 exec 7>"$T/idle.fifo"
 head -c "$(stat -c %s "$T/serve.rec")" "$T/serve.rec" >&7
-for i in $(seq 50); do [ -s "$T/idle.jsonl" ] && break; sleep 0.1; done
-[ -s "$T/idle.jsonl" ] || fail "no list within 5 s while the input stays open and quiet"
+wait_until 30 '[ -s "$T/idle.jsonl" ]' || fail "no list within 30 s while the input stays open and quiet"
 exec 7>&-
 wait $ipid || fail "idle run exit"
 
