@@ -68,7 +68,7 @@ done
 assigned() { grep -c '"kafka partition assigned"' "$T/b2.err"; }
 before=$(assigned)
 kill -TERM $A; wait $A; expect_eq "a: exit on SIGTERM" $? 0
-for i in $(seq 100); do [ "$(assigned)" -ge $((before + 4)) ] && break; sleep 0.1; done
+wait_until 60 '[ "$(assigned)" -ge $((before + 4)) ]' || fail "b2 did not take all four partitions within 60 s of a's exit"
 sleep 1.5   # b2 reads what a had not committed, and syncs
 kill -TERM $B2; wait $B2; expect_eq "b2: exit on SIGTERM" $? 0
 
