@@ -163,7 +163,9 @@ int main(int argc, char **argv)
         stream_in_set_verify_only(in, 1);
     sd_ready();
     int rc = enc ? fbcat_encode(enc, in, out) : fbcat_decode(in, out, &fc);
-    if (rc >= 0 && count_mode && fbcount_print(&fc, out, explicit_format && !strcmp(common.format, "json")) < 0)
+    /* a stream that ends in an error still gets the counts of what was read
+     * before it (the error is logged and the exit status is 1) */
+    if (count_mode && fbcount_print(&fc, out, explicit_format && !strcmp(common.format, "json")) < 0)
         rc = -1;
     if (rc >= 0 && stream_sync(in, out) < 0)
         rc = -1;

@@ -46,6 +46,11 @@ expect_eq "--count" "$("$F" --count <"$T/mixed.rec")" "$(printf 'Event 6\nSample
 expect_eq "--count --format json" "$("$F" --count --format json <"$T/mixed.rec")" '{"Event":6,"Sample":2,"total":8}'
 expect_eq "--type Sample --count" "$("$F" --type Sample --count <"$T/mixed.rec")" "$(printf 'Sample 2\ntotal 2')"
 expect_eq "--type Metric (none) --count" "$("$F" -t Metric -c <"$T/mixed.rec")" "$(printf 'Metric 0\ntotal 0')"
+# a stream ending in an error (an impossible frame length) still shows the counts before it, exit 1
+{ cat "$T/mixed.rec"; printf '\xff\xff\xff\x7f'; } >"$T/cut.rec"
+expect_eq "--count on a stream that ends in an error" "$("$F" --count <"$T/cut.rec" 2>"$T/cut.err")" "$(printf 'Event 6\nSample 2\ntotal 8')"
+"$F" --count <"$T/cut.rec" >/dev/null 2>&1; expect_eq "--count on a broken stream: exit" $? 1
+grep -q 'offset' "$T/cut.err" || fail "the error names the offset: $(cat "$T/cut.err")"
 expect_eq "--type Sample JSON" "$("$F" --type Sample <"$T/mixed.rec" | wc -l)" 2
 
 # pass-through: byte-identical, and the --type filter keeps exactly those frames
