@@ -554,7 +554,10 @@ const char *ea_metric_type_name(int t)
 static void ea_decide(const ea_experiment_cfg *e, const ea_metric_cfg *mc, ea_row *r,
                       uint64_t nt, uint64_t nc)
 {
-    const char *corr = e->correction == EA_HOLM ? "Holm-corrected" : e->correction == EA_BONFERRONI ? "Bonferroni-corrected" : "uncorrected";
+    /* with one treatment there is nothing to correct for: say so plainly */
+    const char *corr = e->nvariants <= 2 ? "one treatment, no correction needed"
+                     : e->correction == EA_HOLM ? "Holm-corrected"
+                     : e->correction == EA_BONFERRONI ? "Bonferroni-corrected" : "uncorrected";
     int seq = e->sequential == EA_SEQ_MSPRT;
     double p = seq ? r->av_p_adj : r->p_adj;
     double lo = seq ? r->av_ci_low : r->lift_ci_low, hi = seq ? r->av_ci_high : r->lift_ci_high;

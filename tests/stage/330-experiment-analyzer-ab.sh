@@ -48,5 +48,7 @@ assert t["lift_ci_low"] > 0 and t["lift_ci_low"] < 0.01 < t["lift_ci_high"] and 
 r = rows[("revenue", "treatment")]
 print(f"revenue: lift {r['lift']:+.3f} always-valid p={r['always_valid_p_value']:.3g} decision {r.get('decision')}: {r['decision_reason']}")
 assert r.get("decision") == "treatment_wins"
+# one treatment: the reason must not claim a multiple-testing correction
+assert "one treatment, no correction needed" in r["decision_reason"], r["decision_reason"]
 PY
 finish
