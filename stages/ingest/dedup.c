@@ -64,6 +64,17 @@ void dedup_prefetch(const dedup *d, uint64_t h)
         __builtin_prefetch(&d->table[dedup_slot(d, d->ring[d->head])]);
 }
 
+void dedup_prefetch_ahead(const dedup *d, uint64_t h, uint64_t ahead)
+{
+    if (!d->n) return;
+    __builtin_prefetch(&d->table[dedup_slot(d, dedup_norm(h))]);
+    if (d->count == d->n && ahead < d->n) {
+        uint64_t i = d->head + ahead;   /* (head + ahead) % n without a division */
+        if (i >= d->n) i -= d->n;
+        __builtin_prefetch(&d->table[dedup_slot(d, d->ring[i])]);
+    }
+}
+
 int dedup_seen(const dedup *d, uint64_t h)
 {
     if (!d->n) return 0;

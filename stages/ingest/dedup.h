@@ -27,6 +27,8 @@ void dedup_free(dedup *d);
 int dedup_seen(const dedup *d, uint64_t h);
 /* Start loading h's slot into cache: call early, dedup_seen later is then cheap. */
 void dedup_prefetch(const dedup *d, uint64_t h);
+/* The same for an id that comes `ahead` adds later (the slot it will evict too). */
+void dedup_prefetch_ahead(const dedup *d, uint64_t h, uint64_t ahead);
 void dedup_add(dedup *d, uint64_t h);     /* h must not be in the set already */
 size_t dedup_bytes(const dedup *d);       /* memory reserved */
 #endif

@@ -1,0 +1,504 @@
+/* par.c — ingest's line loop on parser threads (see par.h). */
+#include "par.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+#include "log.h"
+#include "sdnotify.h"
+#include "timefmt.h"
+
+enum { BLK_FREE, BLK_FILLING, BLK_QUEUED, BLK_WORKING, BLK_DONE };
+enum { PAR_TOO_LONG = 100 };
+
+/* The main thread polls a quiet input this often; each poll hands over the
+ * partial block and writes what is done, so a trickle is not held back. */
+#define PAR_TICK_MS 10
+/* Lines ahead whose dedup slots are prefetched while applying a block. */
+#define PAR_PREFETCH 12
+
+typedef struct par_line {
+    size_t off;                 /* text in blk->in (NUL-terminated) */
+    uint32_t len;
+    int too_long;
+    int64_t lineno, now;        /* position; arrival time (µs) */
+} par_line;
+
+typedef struct par_res {
+    int rc;                     /* ING_OUT, ING_BAD, ING_FAIL or PAR_TOO_LONG */
+    uint32_t rec0, nrec;        /* the line's records: recs[rec0 .. rec0 + nrec) */
+    const char *reason;         /* ING_BAD: a static string */
+    size_t detail;              /* ING_BAD: offset of the detail in blk->txt */
+} par_res;
+
+typedef struct par_rec {
+    const fb_desc *d;
+    size_t off; uint32_t len;   /* in blk->out: FlatBuffer without size prefix, or JSON text */
+    int64_t ts;                 /* Event: ts (rate limit, event clock) */
+    uint64_t h, uh;             /* Event: event_id hash (dedup), user_id hash (rate limit) */
+    size_t user;                /* Event, rate limit on: user_id as the message prints it, in blk->txt */
+} par_rec;
+
+typedef struct par_blk {
+    int state;                  /* under par.mu once handed over */
+    char *in; size_t in_len, in_cap;
+    par_line lines[PAR_BLOCK_LINES];
+    par_res res[PAR_BLOCK_LINES];
+    uint32_t nlines;
+    par_rec *recs; uint32_t nrecs; size_t recs_cap;
+    uint8_t *out; size_t out_len, out_cap;
+    char *txt; size_t txt_len, txt_cap;
+    int oom;
+} par_blk;
+
+typedef struct par par;
+
+typedef struct par_worker {
+    pthread_t th;
+    par *p;
+    ingest g;                   /* parse + validate + build; no dedup, no rate limit */
+    fb_builder b;
+    json_writer jw;
+    par_blk *blk;               /* the block being parsed */
+} par_worker;
+
+struct par {
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    par_blk *blk; int nblk;
+    par_worker *w; int nw, started;
+    uint64_t fill_seq;          /* blocks handed to the workers */
+    uint64_t take_seq;          /* blocks taken by a worker */
+    uint64_t apply_seq;         /* blocks applied by the main thread */
+    int quit;
+    int json, rate;             /* workers write JSON text; keep user_id for rate_limited */
+    ingest_run *run;
+    par_blk *cur;               /* being filled by the main thread */
+    uint64_t ticks;             /* lines applied */
+};
+
+/* Reachable while it runs: --strict exits from inside stream_reject. */
+static par *par_live;
+
+/* ---- buffers ---------------------------------------------------------------- */
+
+/* p with room for need elements (grown by doubling), or NULL (p kept). */
+static void *par_grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return p;
+    size_t nc = *cap ? *cap : 4096 / elem + 1;
+    while (nc < need) nc *= 2;
+    void *n = realloc(p, nc * elem);
+    if (n) *cap = nc;
+    return n;
+}
+
+/* Append n bytes and a NUL to blk->txt: their offset (b->oom when out of memory). */
+static size_t par_txt(par_blk *b, const char *s, size_t n)
+{
+    char *t = par_grow(b->txt, &b->txt_cap, b->txt_len + n + 1, 1);
+    if (!t) { b->oom = 1; return 0; }
+    b->txt = t;
+    size_t at = b->txt_len;
+    memcpy(b->txt + at, s, n);
+    b->txt[at + n] = 0;
+    b->txt_len += n + 1;
+    return at;
+}
+
+/* ---- workers ------------------------------------------------------------------ */
+
+/* ingest's emit: the record, encoded as the output will carry it, into the block. */
+static int par_emit(void *ctx, const fb_desc *d, const void *rec, const void *key, size_t keylen)
+{
+    (void)key; (void)keylen;   /* keys are for Kafka, which stays sequential */
+    par_worker *w = ctx;
+    par_blk *b = w->blk;
+    const uint8_t *data;
+    size_t len;
+    if (w->p->json) {
+        jw_reset(&w->jw);
+        fb_to_json(d, rec, &w->jw);
+        data = (const uint8_t *)w->jw.buf;
+        len = w->jw.len;
+    } else {
+        fb_encode(&w->b, d, rec, 1);
+        data = fb_data(&w->b, &len);
+        data += FRAME_PREFIX;   /* stream_write_rec writes the prefix */
+        len -= FRAME_PREFIX;
+    }
+    par_rec *rs = par_grow(b->recs, &b->recs_cap, (size_t)b->nrecs + 1, sizeof *b->recs);
+    if (rs) b->recs = rs;
+    uint8_t *o = rs ? par_grow(b->out, &b->out_cap, b->out_len + len, 1) : NULL;
+    if (!o) { b->oom = 1; return -1; }
+    b->out = o;
+    par_rec *r = &b->recs[b->nrecs];
+    memset(r, 0, sizeof *r);
+    r->d = d;
+    r->off = b->out_len;
+    r->len = (uint32_t)len;
+    memcpy(b->out + b->out_len, data, len);
+    b->out_len += len;
+    if (d == &Event_desc) {
+        const Event *ev = rec;
+        r->ts = ev->ts;
+        /* the hash ingest_build_event would look up */
+        r->h = w->g.id_hash_ok ? w->g.id_hash : ingest_fnv1a(ev->event_id.ptr, ev->event_id.len);
+        if (w->p->rate) {
+            r->uh = ingest_fnv1a(ev->user_id.ptr, ev->user_id.len);
+            /* the message prints user_id with %.60s: the same bytes */
+            r->user = par_txt(b, ev->user_id.ptr, strnlen(ev->user_id.ptr, 60));
+            if (b->oom) return -1;
+        }
+    }
+    b->nrecs++;
+    return 0;
+}
+
+static void par_parse(par_worker *w, par_blk *b)
+{
+    w->blk = b;
+    b->nrecs = 0;
+    b->out_len = 0;
+    b->txt_len = 0;
+    b->oom = 0;
+    for (uint32_t i = 0; i < b->nlines; i++) {
+        const par_line *ln = &b->lines[i];
+        par_res *rs = &b->res[i];
+        memset(rs, 0, sizeof *rs);
+        if (ln->too_long) { rs->rc = PAR_TOO_LONG; continue; }
+        uint32_t rec0 = b->nrecs;
+        size_t out0 = b->out_len;
+        int rc = ingest_line(&w->g, b->in + ln->off, ln->len, ln->now);
+        if (rc == ING_BAD) {
+            rs->reason = w->g.reason;
+            rs->detail = par_txt(b, w->g.detail, strlen(w->g.detail));
+        }
+        if (b->oom) rc = ING_FAIL;
+        if (rc != ING_OUT) { b->nrecs = rec0; b->out_len = out0; }   /* all or nothing */
+        rs->rc = rc;
+        rs->rec0 = rec0;
+        rs->nrec = b->nrecs - rec0;
+    }
+}
+
+static void *par_worker_main(void *arg)
+{
+    par_worker *w = arg;
+    par *p = w->p;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->quit && p->take_seq == p->fill_seq) pthread_cond_wait(&p->work, &p->mu);
+        if (p->quit) break;
+        par_blk *b = &p->blk[p->take_seq % (uint64_t)p->nblk];
+        p->take_seq++;
+        b->state = BLK_WORKING;
+        pthread_mutex_unlock(&p->mu);
+        par_parse(w, b);
+        pthread_mutex_lock(&p->mu);
+        b->state = BLK_DONE;
+        pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Stop and join the workers (idempotent). */
+static void par_halt(par *p)
+{
+    if (!p->started) return;
+    pthread_mutex_lock(&p->mu);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->started; i++) pthread_join(p->w[i].th, NULL);
+    p->started = 0;
+}
+
+/* ---- the main thread: applying blocks in input order ------------------------------ */
+
+static int par_write(par *p, const par_blk *b, const par_rec *rec)
+{
+    if (p->json) return stream_write_line(p->run->out, (const char *)b->out + rec->off, rec->len);
+    stream_rec sr;
+    memset(&sr, 0, sizeof sr);
+    sr.type = rec->d;
+    sr.data = b->out + rec->off;
+    sr.len = rec->len;
+    return stream_write_rec(p->run->out, &sr);
+}
+
+/* An ING_OUT line: what ingest_build_event would still decide (dedup, rate
+ * limit), then the records out. ING_OUT, ING_DUP, ING_BAD (msg) or ING_FAIL. */
+static int par_deliver(par *p, const par_blk *b, const par_res *rs, const par_line *ln,
+                       const char **reason, char *msg, size_t msglen)
+{
+    ingest *g = p->run->g;
+    const par_rec *r = &b->recs[rs->rec0];
+    if (rs->nrec == 1 && r->d == &Event_desc) {
+        if (dedup_seen(&g->dd, r->h)) { g->n_dups++; return ING_DUP; }
+        if (!ratelimit_allow(&g->rl, r->uh, g->c.rate_arrival ? ln->now : r->ts)) {
+            g->n_bad++;
+            *reason = "rate_limited";
+            snprintf(msg, msglen, "user_id %.60s is over --rate-limit (%g events/s, burst %g)",
+                     b->txt + r->user, g->c.rate_per_s, g->c.rate_burst);
+            return ING_BAD;
+        }
+        if (par_write(p, b, r)) return ING_FAIL;
+        dedup_add(&g->dd, r->h);
+        g->n_events++;
+    } else {
+        for (uint32_t k = 0; k < rs->nrec; k++) {
+            if (par_write(p, b, &r[k])) return ING_FAIL;
+            g->n_samples++;
+        }
+    }
+    g->n_lines_ok++;
+    return ING_OUT;
+}
+
+/* --strict is about to exit from stream_reject: deliver what came before. */
+static void par_strict_stop(par *p)
+{
+    par_halt(p);
+    (void)stream_flush(p->run->out);
+}
+
+/* The main loop body of the sequential path (main.c), for one parsed line. */
+static void par_apply(par *p, const par_blk *b)
+{
+    ingest_run *run = p->run;
+    ingest *g = run->g;
+    char msg[320];
+    if (b->oom) log_error("out of memory for a block of %u lines", b->nlines);
+    for (uint32_t i = 0; i < b->nlines && !run->failed; i++) {
+        const par_line *ln = &b->lines[i];
+        const par_res *rs = &b->res[i];
+        /* the dedup table is probed at random: start loading the slots a few events ahead */
+        if (i + PAR_PREFETCH < b->nlines) {
+            const par_res *ra = &b->res[i + PAR_PREFETCH];
+            if (ra->rc == ING_OUT && ra->nrec == 1 && b->recs[ra->rec0].d == &Event_desc)
+                dedup_prefetch_ahead(&g->dd, b->recs[ra->rec0].h, PAR_PREFETCH);
+        }
+        stream_pos pos = { NULL, 0, ln->lineno, 1 };
+        const char *raw = b->in + ln->off;
+        if (rs->rc == PAR_TOO_LONG) {
+            if (run->strict) par_strict_stop(p);
+            snprintf(msg, sizeof msg, "the line is longer than --max-line %lld bytes", (long long)run->max_line);
+            stream_reject(run->in, &pos, "line_too_long", msg, raw, ln->len);
+            run->too_long++;
+            continue;
+        }
+        uint64_t ev0 = g->n_events, sm0 = g->n_samples;
+        int rc = rs->rc;
+        const char *reason = rs->reason, *detail = rc == ING_BAD ? b->txt + rs->detail : NULL;
+        if (rc == ING_OUT) {
+            rc = par_deliver(p, b, rs, ln, &reason, msg, sizeof msg);
+            if (rc == ING_BAD) detail = msg;
+        } else if (rc == ING_BAD) {
+            g->n_bad++;
+        }
+        if (rc == ING_BAD) {
+            if (run->strict) par_strict_stop(p);
+            stream_reject(run->in, &pos, reason, detail, raw, ln->len);
+        } else if (rc == ING_DUP) {
+            metrics_add(run->m_dups, 1);
+        } else if (rc == ING_FAIL) {
+            run->failed = 1;
+            break;
+        }
+        metrics_add(run->m_events, (double)(g->n_events - ev0));
+        metrics_add(run->m_samples, (double)(g->n_samples - sm0));
+        /* the clock checks below cost more than a line's bookkeeping: every INGEST_TICK_LINES */
+        if (++p->ticks % INGEST_TICK_LINES) continue;
+        if (stream_sync_due(run->in)) {
+            if (stream_sync(run->in, run->out)) { run->failed = 1; break; }
+            sd_status("%llu lines, %llu events, %llu samples, %llu refused, %llu duplicates",
+                      (unsigned long long)stream_in_count(run->in), (unsigned long long)g->n_events,
+                      (unsigned long long)g->n_samples, (unsigned long long)(g->n_bad + run->too_long),
+                      (unsigned long long)g->n_dups);
+        }
+        sd_watchdog_tick();
+        metrics_tick();
+    }
+}
+
+/* Apply finished blocks in order; with wait, every block handed over. */
+static void par_apply_ready(par *p, int wait)
+{
+    while (p->apply_seq < p->fill_seq && !p->run->failed) {
+        par_blk *b = &p->blk[p->apply_seq % (uint64_t)p->nblk];
+        pthread_mutex_lock(&p->mu);
+        while (wait && b->state != BLK_DONE) pthread_cond_wait(&p->done, &p->mu);
+        int done = b->state == BLK_DONE;
+        pthread_mutex_unlock(&p->mu);
+        if (!done) break;
+        par_apply(p, b);
+        b->state = BLK_FREE;
+        p->apply_seq++;
+    }
+}
+
+static void par_submit(par *p)
+{
+    par_blk *b = p->cur;
+    p->cur = NULL;
+    pthread_mutex_lock(&p->mu);
+    b->state = BLK_QUEUED;
+    p->fill_seq++;
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* A block to fill: the next in the ring, once the main thread applied it. */
+static par_blk *par_get(par *p)
+{
+    par_apply_ready(p, 0);
+    while (p->fill_seq - p->apply_seq >= (uint64_t)p->nblk && !p->run->failed) {
+        /* every block is out: wait for the oldest */
+        par_blk *b = &p->blk[p->apply_seq % (uint64_t)p->nblk];
+        pthread_mutex_lock(&p->mu);
+        while (b->state != BLK_DONE) pthread_cond_wait(&p->done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+        par_apply_ready(p, 0);
+    }
+    if (p->run->failed) return NULL;
+    par_blk *b = &p->blk[p->fill_seq % (uint64_t)p->nblk];
+    /* room for a block's worth of typical lines; a longer one grows it */
+    char *in = par_grow(b->in, &b->in_cap, PAR_BLOCK_BYTES + (64u << 10), 1);
+    if (!in) return NULL;
+    b->in = in;
+    b->state = BLK_FILLING;
+    b->nlines = 0;
+    b->in_len = 0;
+    p->cur = b;
+    return b;
+}
+
+/* The input is quiet: hand over the partial block, write everything out. */
+static void par_tick(void *ctx)
+{
+    par *p = ctx;
+    if (p->cur && p->cur->nlines) par_submit(p);
+    if (p->apply_seq == p->fill_seq || p->run->failed) return;
+    par_apply_ready(p, 1);
+    if (!p->run->failed && stream_sync(p->run->in, p->run->out)) p->run->failed = 1;
+}
+
+/* Copy a line into the block being filled. 0, or -1 out of memory. */
+static int par_add_line(par *p, const stream_line *l, int64_t now)
+{
+    par_blk *b = p->cur;
+    if (b && b->nlines && (b->nlines == PAR_BLOCK_LINES || b->in_len + l->len + 1 > b->in_cap)) {
+        par_submit(p);
+        b = NULL;
+    }
+    if (!b && !(b = par_get(p))) return p->run->failed ? 0 : -1;
+    char *in = par_grow(b->in, &b->in_cap, b->in_len + l->len + 1, 1);
+    if (!in) return -1;
+    b->in = in;
+    par_line *ln = &b->lines[b->nlines++];
+    ln->off = b->in_len;
+    ln->len = (uint32_t)l->len;
+    ln->too_long = l->too_long;
+    ln->lineno = l->pos.offset;
+    ln->now = now;
+    memcpy(b->in + b->in_len, l->ptr, l->len);
+    b->in[b->in_len + l->len] = 0;
+    b->in_len += l->len + 1;
+    if (b->in_len >= PAR_BLOCK_BYTES) par_submit(p);
+    return 0;
+}
+
+/* ---- setup ------------------------------------------------------------------------- */
+
+int ingest_par_ok(const ingest_conf *c, stream_in *in, const char *out_uri)
+{
+    if (c->csv || stream_in_is_kafka(in)) return 0;
+    if (out_uri && !strncmp(out_uri, "kafka://", 8)) return 0;
+    return 1;
+}
+
+static void par_free(par *p)
+{
+    par_halt(p);
+    for (int i = 0; i < p->nw; i++) {
+        ingest_free(&p->w[i].g);
+        fb_builder_free(&p->w[i].b);
+        jw_free(&p->w[i].jw);
+    }
+    for (int i = 0; i < p->nblk; i++) {
+        free(p->blk[i].in);
+        free(p->blk[i].recs);
+        free(p->blk[i].out);
+        free(p->blk[i].txt);
+    }
+    free(p->w);
+    free(p->blk);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->done);
+    free(p);
+}
+
+int ingest_run_par(ingest_run *run, const ingest_conf *c, int threads)
+{
+    par *p = calloc(1, sizeof *p);
+    if (!p) return -1;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->done, NULL);
+    p->run = run;
+    p->json = stream_out_is_json(run->out);
+    p->rate = c->rate_per_s > 0;
+    p->nw = threads;
+    p->nblk = 2 * threads + 2;
+    p->w = calloc((size_t)p->nw, sizeof *p->w);
+    p->blk = calloc((size_t)p->nblk, sizeof *p->blk);
+    if (!p->w || !p->blk) { par_free(p); return -1; }
+    ingest_conf wc = *c;
+    wc.dedup_window = 0;   /* order-dependent: the main thread decides */
+    wc.rate_per_s = 0;
+    char err[320];
+    for (int i = 0; i < p->nw; i++) {
+        par_worker *w = &p->w[i];
+        w->p = p;
+        wc.emit = par_emit;
+        wc.emit_ctx = w;
+        fb_builder_init(&w->b);
+        jw_init(&w->jw);
+        if (ingest_init(&w->g, &wc, err, sizeof err)) { log_error("%s", err); par_free(p); return -1; }
+    }
+    /* signals go to the main thread, which may be waiting in read() */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    for (int i = 0; i < p->nw; i++) {
+        if (pthread_create(&p->w[i].th, NULL, par_worker_main, &p->w[i])) break;
+        p->started++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (p->started < p->nw) { log_error("cannot start %d parser threads", p->nw); par_free(p); return -1; }
+    par_live = p;
+    stream_in_set_tick(run->in, PAR_TICK_MS, par_tick, p);
+
+    stream_line line;
+    int rc = 0;
+    while (!run->failed && (rc = stream_in_next_line(run->in, &line, run->max_line)) > 0) {
+        if (par_add_line(p, &line, now_us())) {
+            log_error("out of memory for a %zu-byte line", line.len);
+            run->failed = 1;
+        }
+    }
+    if (!run->failed) run->rc = rc;
+    if (p->cur && p->cur->nlines) par_submit(p);
+    par_apply_ready(p, 1);
+    stream_in_set_tick(run->in, 0, NULL, NULL);
+    par_live = NULL;
+    par_free(p);
+    return 0;
+}

@@ -1,0 +1,51 @@
+/* par.h — the line loop of ingest on parser threads (--threads N >= 2).
+ *
+ * The main thread reads lines (stream_in_next_line: line numbers,
+ * --max-line, signals and .zst all as in the sequential loop) into blocks
+ * of up to PAR_BLOCK_LINES lines / PAR_BLOCK_BYTES bytes; N worker threads
+ * each parse and encode whole blocks with their own ingest (no dedup, no
+ * rate limit) into the block's output buffer and a per-line result table.
+ * The main thread takes the blocks back in input order and applies what
+ * depends on order: the dedup window, the rate limiter (with the arrival
+ * time it stamped when it read the line), counters, metrics, dead letters,
+ * --strict, sync cadence; then writes the records. Output, dead letters,
+ * metrics and exit codes are those of the sequential loop.
+ *
+ * Memory: 2N+2 blocks, each holding at most PAR_BLOCK_BYTES of input (or
+ * one line up to --max-line) plus the records and results of its lines.
+ *
+ * For JSON lines from a byte stream to a byte stream (records or --format
+ * json): CSV (records spanning lines, the header), Kafka input (offsets
+ * committed after delivery) and Kafka output (keys) stay sequential. */
+#ifndef INGEST_PAR_H
+#define INGEST_PAR_H
+#include <stdint.h>
+#include "ingest.h"
+#include "metrics.h"
+#include "stream.h"
+
+#define PAR_BLOCK_LINES 1024
+#define PAR_BLOCK_BYTES (256u << 10)
+/* Lines between the checks that read the clock (sync due, metrics file,
+ * watchdog): ~1 s or 10,000 records still decide, at most this many late. */
+#define INGEST_TICK_LINES 64
+
+typedef struct ingest_run {
+    stream_in *in;
+    stream_out *out;
+    ingest *g;                  /* order-dependent state: dedup, rate limiter, counters */
+    size_t max_line;
+    int strict;
+    metrics_series *m_dups, *m_events, *m_samples;
+    uint64_t too_long;          /* out: lines refused as line_too_long */
+    int failed;                 /* out: a write or sync failed */
+    int rc;                     /* out: the last stream_in_next_line result (<0: read error) */
+} ingest_run;
+
+/* Workers that would run: 0 when this input/output must stay sequential. */
+int ingest_par_ok(const ingest_conf *c, stream_in *in, const char *out_uri);
+/* Runs the line loop to the end of the input on `threads` parser threads.
+ * 0, or -1 when the threads could not be started (nothing was read: the
+ * caller can run the sequential loop instead). */
+int ingest_run_par(ingest_run *r, const ingest_conf *c, int threads);
+#endif
