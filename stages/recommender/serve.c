@@ -56,7 +56,8 @@ struct serve {
     rules_counts rc_total;            /* counts of workers freed by swaps */
     size_t last_n;                    /* users of the last batch not yet checkpointed */
     state *sdb;
-    sqlite3_stmt *st_get, *st_put;
+    sqlite3_stmt *st_get, *st_put, *st_prune;
+    int64_t pruned_at;          /* when state_prune last ran (us), 0: never */
     uint8_t *enc; size_t enclen, enccap;
     uint64_t lat[LAT_BUCKETS];
     uint64_t lat_n, lat_max;
@@ -225,6 +226,7 @@ void serve_free(serve *s)
     hist_free(s->hist);
     if (s->st_get) sqlite3_finalize(s->st_get);
     if (s->st_put) sqlite3_finalize(s->st_put);
+    if (s->st_prune) sqlite3_finalize(s->st_prune);
     free(s->enc);
     free(s->map);
     free(s->picks); free(s->npicks); free(s->lat_ns); free(s->bslots); free(s->items);
@@ -272,7 +274,8 @@ fail:
 /* ---- --state ---- */
 
 const char *const SERVE_STATE_SCHEMA =
-    "CREATE TABLE IF NOT EXISTS rec_history(user_id TEXT PRIMARY KEY, items BLOB NOT NULL, updated INTEGER);";
+    "CREATE TABLE IF NOT EXISTS rec_history(user_id TEXT PRIMARY KEY, items BLOB NOT NULL, updated INTEGER);"
+    "CREATE INDEX IF NOT EXISTS rec_history_updated ON rec_history(updated);";
 
 void serve_set_state(serve *s, state *st) { s->sdb = st; }
 
@@ -317,6 +320,31 @@ static int state_save_user(serve *s, uint32_t slot)
     return rc;
 }
 
+/* Delete the rows of users inactive for longer than --state-max-age, so the
+ * file stays bounded by the users active within that age. Runs inside the
+ * checkpoint's transaction, at most once per PRUNE_EVERY_US (or per max age
+ * when that is shorter), through the index on `updated`. */
+#define PRUNE_EVERY_US 60000000LL
+static int state_prune(serve *s)
+{
+    int64_t age = s->conf.state_max_age_us, now = now_us();
+    if (age <= 0) return 0;
+    int64_t every = age < PRUNE_EVERY_US ? age : PRUNE_EVERY_US;
+    if (s->pruned_at && now - s->pruned_at < every) return 0;
+    s->pruned_at = now;
+    sqlite3 *db = state_db(s->sdb);
+    if (!s->st_prune && sqlite3_prepare_v2(db, "DELETE FROM rec_history WHERE updated < ?", -1, &s->st_prune, NULL)) {
+        log_error("--state: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    sqlite3_bind_int64(s->st_prune, 1, now - age);
+    int rc = sqlite3_step(s->st_prune) == SQLITE_DONE ? 0 : -1;
+    if (rc) log_error("--state: prune: %s", sqlite3_errmsg(db));
+    else s->st.pruned_users += (uint64_t)sqlite3_changes(db);
+    sqlite3_reset(s->st_prune);
+    return rc;
+}
+
 int serve_checkpoint(serve *s, stream_in *in)
 {
     if (!s->sdb) return 0;
@@ -332,6 +360,7 @@ int serve_checkpoint(serve *s, stream_in *in)
     const uint32_t *pend = hist_pending(s->hist, &np);
     for (size_t i = 0; i < s->last_n; i++) if (state_save_user(s, s->bslots[i])) goto fail;
     for (size_t i = 0; i < np; i++) if (state_save_user(s, pend[i])) goto fail;
+    if (state_prune(s)) goto fail;
     if (state_save_offsets(s->sdb, in) || state_commit(s->sdb)) goto fail;
     s->last_n = 0;
     return 0;

@@ -33,6 +33,7 @@ typedef struct serve_conf {
     uint32_t top;               /* list length N */
     hist_limits limits;
     uint32_t threads;           /* scoring threads per flush, >= 1 */
+    int64_t state_max_age_us;   /* --state rows not updated for this long are deleted; 0 keeps all */
 } serve_conf;
 
 typedef struct serve_stats {
@@ -42,6 +43,7 @@ typedef struct serve_stats {
     uint64_t lists, short_lists, empty_lists;
     uint64_t reloads, reload_failures;
     uint64_t restored_users;    /* histories read back from --state */
+    uint64_t pruned_users;      /* --state rows deleted past --state-max-age */
     double score_seconds;       /* wall time inside scoring (all threads together) */
 } serve_stats;
 

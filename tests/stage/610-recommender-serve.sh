@@ -181,6 +181,23 @@ if not any(items & touched[u] for u, items in last("nostate2.jsonl").items()):
 PY
 grep -q '"restored_users":[1-9]' "$T/state.log" || fail "restored users are logged"
 
+# --- --state-max-age: users inactive that long lose their saved row (the
+# file stays bounded); the users of the later run keep theirs
+state_run --in "$T/train.rec" --state "$T/p.db" > /dev/null || fail "prune run 1"
+expect_eq "prune: one row per user after run 1" "$(sqlite3 "$T/p.db" 'SELECT count(*) FROM rec_history')" \
+  "$(jq -r .user_id "$T/train.jsonl" | sort -u | wc -l)"
+sleep 1.2   # every row of run 1 is now older than 1 s
+state_run --in "$T/serve.rec" --state "$T/p.db" --state-max-age 1s > /dev/null || fail "prune run 2"
+expect_eq "prune: only the users active in run 2 keep a row" \
+  "$(sqlite3 "$T/p.db" 'SELECT user_id FROM rec_history ORDER BY 1' | tr '\n' ' ')" \
+  "$(jq -r .user_id "$T/serve.jsonl" | sort -u | tr '\n' ' ')"
+tail -n1 "$T/state.log" | grep -q '"pruned_users":[1-9]' || fail "pruned users are counted: $(tail -n1 "$T/state.log")"
+state_run --in "$T/train.rec" --state "$T/p.db" --state-max-age 0 > /dev/null || fail "prune run 3"
+sleep 1.2
+state_run --in "$T/serve.rec" --state "$T/p.db" --state-max-age 0 > /dev/null || fail "prune run 4"
+expect_eq "--state-max-age 0 keeps every user" "$(sqlite3 "$T/p.db" 'SELECT count(*) FROM rec_history')" \
+  "$(cat "$T/train.jsonl" "$T/serve.jsonl" | jq -r .user_id | sort -u | wc -l)"
+
 # --- Kafka in and out, resumed with --state: the second run reads only the
 # new events (offsets kept), writes lists only for their users (keyed by
 # user_id), and those lists exclude what the users touched in the first run.
