@@ -15,6 +15,9 @@
 #   tests/unit/test_X.c            -> test/test_X          (+ libstream)
 #   tests/unit/STAGE/test_X.c      -> test/STAGE_test_X    (+ stages/STAGE/*.c but main.c)
 #   tests/fuzz/fuzz_X.c, tests/fuzz/STAGE/fuzz_X.c -> fuzz/... (clang, libFuzzer)
+#   stages/NAME/libs.mk (optional) -> NAME_LIBS := -lfoo (extra link flags for
+#                                     that stage, its unit tests and fuzzers) and
+#                                     DEB_BUILD += its -dev package
 # Variables: CC=clang, SAN=1 (sanitizers), BUILD=dir, V=1 (verbose).
 
 # Parallel by default: a plain `make` (and `make test` in CI) uses every core.
@@ -87,7 +90,7 @@ $(1)_OBJ := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard stages/$(1)/*.c))
 $(BUILD)/bin/$(1): $$($(1)_OBJ) $(LIB)
 	@mkdir -p $$(dir $$@)
 	@$$(if $(Q),echo "  LD    $$@")
-	$(Q)$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $$@ $$^ $$($(1)_LIBS) $(LDLIBS)
 endef
 $(foreach s,$(STAGES),$(eval $(call STAGE_RULES,$(s))))
 
@@ -106,7 +109,7 @@ define STAGE_TEST_RULES
 $(BUILD)/test/$(1)_test_%: $(BUILD)/obj/tests/unit/$(1)/test_%.o $$(filter-out %/main.o,$$($(1)_OBJ)) $(LIB)
 	@mkdir -p $$(dir $$@)
 	@$$(if $(Q),echo "  LD    $$@")
-	$(Q)$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $$@ $$^ $$($(1)_LIBS) $(LDLIBS)
 endef
 $(foreach s,$(STAGES),$(eval $(call STAGE_TEST_RULES,$(s))))
 
@@ -138,7 +141,8 @@ $(FUZZ_BUILD)/$(subst /,_,$(1:tests/fuzz/%.c=%)): $(1:%.c=$(FUZZ_BUILD)/obj/%.o)
     $(FUZZ_BUILD)/lib/libstream.a
 	@mkdir -p $$(dir $$@)
 	@$$(if $(Q),echo "  FUZZ  $$@")
-	$(Q)$$(CC) -fsanitize=fuzzer,address,undefined -o $$@ $$^ $(LDLIBS)
+	$(Q)$$(CC) -fsanitize=fuzzer,address,undefined -o $$@ $$^ \
+	  $$($$(firstword $$(subst /, ,$(1:tests/fuzz/%=%)))_LIBS) $(LDLIBS)
 endef
 $(foreach f,$(FUZZ_SRC),$(eval $(call FUZZ_RULES,$(f))))
 
@@ -162,6 +166,7 @@ DEB_BUILD := build-essential clang libclang-rt-14-dev llvm python3 \
 DEB_TEST  := zstd jq sqlite3 flatbuffers-compiler python3-flatbuffers redis-server \
              redis-tools kcat miller python3-numpy python3-scipy python3-statsmodels \
              python3-pandas valgrind hyperfine procps time
+-include $(wildcard stages/*/libs.mk)
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 deps:
 	@missing=$$(for p in $(DEB_ALL); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
