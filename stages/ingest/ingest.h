@@ -104,6 +104,7 @@ typedef struct ingest {
     const char **csv_fv; uint32_t *csv_fl; int csv_fcap;
     uint64_t id_hash;           /* FNV-1a of the line's event_id, when id_hash_ok */
     int id_hash_ok;
+    int no_nul;                 /* the line's strings cannot hold NUL (JSON without a backslash) */
     /* last refusal */
     const char *reason;
     char detail[320];

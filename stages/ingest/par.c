@@ -79,6 +79,7 @@ struct par {
     ingest_run *run;
     par_blk *cur;               /* being filled by the main thread */
     uint64_t ticks;             /* lines applied */
+    stream_rec sr;              /* what par_write hands to stream_write_rec */
 };
 
 /* Reachable while it runs: --strict exits from inside stream_reject. */
@@ -224,12 +225,12 @@ static void par_halt(par *p)
 static int par_write(par *p, const par_blk *b, const par_rec *rec)
 {
     if (p->json) return stream_write_line(p->run->out, (const char *)b->out + rec->off, rec->len);
-    stream_rec sr;
-    memset(&sr, 0, sizeof sr);
-    sr.type = rec->d;
-    sr.data = b->out + rec->off;
-    sr.len = rec->len;
-    return stream_write_rec(p->run->out, &sr);
+    /* zeroed once: no key, no topic (a byte stream); `as` is large and unused here */
+    stream_rec *sr = &p->sr;
+    sr->type = rec->d;
+    sr->data = b->out + rec->off;
+    sr->len = rec->len;
+    return stream_write_rec(p->run->out, sr);
 }
 
 /* An ING_OUT line: what ingest_build_event would still decide (dedup, rate

@@ -152,8 +152,60 @@ static int ing_iso_has_zone(const char *s, size_t len)
     return 0;
 }
 
+/* Days from 1970-01-01 to a date of the proleptic Gregorian calendar:
+ * years counted from March, so the leap day ends a year. */
+static int64_t ing_days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;   /* January of year 0 is in year -1: floor the era */
+    int era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;   /* 0..399 */
+    int doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;  /* 0..365, from March 1 */
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;         /* 0..146096 */
+    return (int64_t)era * 146097 + doe - 719468;
+}
+
+static inline int ing_d2(const char *s)
+{
+    unsigned a = (unsigned char)s[0] - '0', b = (unsigned char)s[1] - '0';
+    return a > 9 || b > 9 ? -1 : (int)(a * 10 + b);
+}
+
+/* The shape nearly every producer sends, YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z, in
+ * one pass. 1 when it applies (*us set, as time_parse_iso would); 0 for
+ * anything else, including out-of-range fields: the general path decides. */
+static int ing_iso_utc_fast(const char *s, size_t len, int64_t *us)
+{
+    if (len < 20 || len > 30 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':'
+        || s[len - 1] != 'Z')
+        return 0;
+    int y1 = ing_d2(s), y2 = ing_d2(s + 2), mo = ing_d2(s + 5), d = ing_d2(s + 8);
+    int hh = ing_d2(s + 11), mi = ing_d2(s + 14), ss = ing_d2(s + 17);
+    if (y1 < 0 || y2 < 0 || mo < 1 || mo > 12 || d < 1 || hh < 0 || hh > 23 || mi < 0 || mi > 59
+        || ss < 0 || ss > 59)
+        return 0;
+    static const unsigned char mdays[13] = { 0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int y = y1 * 100 + y2;
+    if (d > mdays[mo] || (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) return 0;
+    int64_t sub = 0;
+    if (len > 20) {   /* .f{1,9}Z */
+        size_t n = len - 21;
+        if (s[19] != '.' || n < 1 || n > 9) return 0;
+        int64_t f = 0;
+        for (size_t i = 0; i < n; i++) {
+            unsigned c = (unsigned char)s[20 + i] - '0';
+            if (c > 9) return 0;
+            f = f * 10 + c;
+        }
+        static const int64_t scale[10] = { 1, 10, 100, 1000, 10000, 100000, 1000000,
+                                           10000000, 100000000, 1000000000 };
+        sub = n <= 6 ? f * scale[6 - n] : f / scale[n - 6];   /* µs, truncated */
+    }
+    *us = (ing_days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss) * 1000000 + sub;
+    return 1;
+}
+
 int ingest_ts_text(const char *s, size_t len, int64_t *us)
 {
+    if (ing_iso_utc_fast(s, len, us)) return 0;
     int rc = ingest_epoch_text(s, len, us);
     if (rc != -1) return rc;
     if (time_parse_iso(s, len, us)) return -1;
@@ -224,7 +276,7 @@ static int ing_get_str(ingest *g, const ing_val *v, fb_str *out, int required)
         return ing_bad(g, "too_long", "%s is %u bytes, over the %zu-byte limit (--max-string)",
                        v->name, len, g->c.max_string);
     if (required && len == 0) return ing_bad(g, "missing_field", "%s is empty", v->name);
-    if (memchr(s, 0, len))
+    if (!g->no_nul && memchr(s, 0, len))
         return ing_bad(g, "wrong_type", "%s contains a NUL character", v->name);
     out->ptr = s;
     out->len = len;
@@ -321,7 +373,7 @@ int ingest_kv_add(ingest *g, const char *key, uint32_t keylen, const char *val, 
                        key, keylen > g->c.max_string ? keylen : vallen, g->c.max_string);
     if (!json_utf8_valid(val, vallen) || !json_utf8_valid(key, keylen))
         return ing_bad(g, "bad_utf8", "%s %.60s is not valid UTF-8", what, key);
-    if (memchr(key, 0, keylen) || memchr(val, 0, vallen))
+    if (!g->no_nul && (memchr(key, 0, keylen) || memchr(val, 0, vallen)))
         return ing_bad(g, "wrong_type", "%s %.60s contains a NUL character", what, key);
     g->kv[g->nkv].key = FB_STRN(key, keylen);
     g->kv[g->nkv].value = FB_STRN(val, vallen);
@@ -672,6 +724,9 @@ static int ing_json_line(ingest *g, const char *line, size_t len, int64_t now)
                            (unsigned char)line[bad], bad);
         return ing_bad(g, "bad_json", "%s", g->doc.err);
     }
+    /* a decoded string holds NUL only from the escape \u0000, and raw control
+     * bytes are not JSON: without a backslash the NUL checks can be skipped */
+    g->no_nul = memchr(line, '\\', len) == NULL;
     const json_node *root = json_root(&g->doc);
     if (root->type != JSON_OBJECT)
         return ing_bad(g, "not_an_object", "the line is %s, expected a JSON object", ing_jkind(root->type));
@@ -787,6 +842,7 @@ int ingest_line(ingest *g, const char *line, size_t len, int64_t now)
     g->nkv = 0;
     g->nkv_builtin = 0;
     g->id_hash_ok = 0;
+    g->no_nul = 0;
     g->reason = NULL;
     g->detail[0] = 0;
     int rc = g->c.csv ? ingest_csv_line(g, line, len, now) : ing_json_line(g, line, len, now);

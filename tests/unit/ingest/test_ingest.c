@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include "../../../stages/ingest/ingest.h"
 #include "../testhelp.h"
+#include "timefmt.h"
 
 #define NOW 1795428000000000LL   /* 2026-11-23T10:00:00Z */
 
@@ -108,6 +109,52 @@ static void test_pieces(void)
     CHECK(ingest_ts_text("12abc", 5, &us) == -1);
     CHECK(ingest_ts_text("100000000000000000", 18, &us) == -2);
     CHECK(ingest_epoch_us(1e20, &us) == -1);
+}
+
+/* ingest_ts_text parses YYYY-MM-DDTHH:MM:SS[.f]Z on a fast path of its own:
+ * on that shape, valid or not (fields out of range, Feb 29 of non-leap
+ * years, 0..10 fraction digits, stray characters), it must agree with the
+ * general parser (time_parse_iso) exactly. */
+static void test_ts_fast_path(void)
+{
+    static const char digits[] = "0123456789";
+    uint64_t x = 12345;
+    int mismatches = 0, parsed = 0;
+    for (int iter = 0; iter < 200000; iter++) {
+        char s[40];
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint64_t r = x >> 11;
+        int y = (int)(r % 10000), mo = (int)(r / 10000 % 14), d = (int)(r / 140000 % 33);
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        r = x >> 11;
+        int hh = (int)(r % 25), mi = (int)(r / 25 % 61), ss = (int)(r / 1525 % 61), nf = (int)(r / 93025 % 11);
+        if (r / 1023275 % 4 == 0) { y = 1896 + (int)(r / 4093100 % 210); mo = 2; d = 28 + (int)(r / 862 % 2); }
+        int n = snprintf(s, sizeof s, "%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, hh, mi, ss);
+        if (nf) {
+            s[n++] = '.';
+            for (int i = 0; i < nf - 1; i++) s[n++] = digits[(r >> (i * 3)) % 10];
+        }
+        s[n++] = 'Z';
+        if (r % 97 == 0) s[(r / 97) % (size_t)n] = (char)('/' + (r >> 20) % 12);   /* a stray byte */
+        s[n] = 0;
+        int64_t a = 0, b = 0;
+        int ra = ingest_ts_text(s, (size_t)n, &a);
+        int rb = time_parse_iso(s, (size_t)n, &b);
+        if (ra == 0) parsed++;
+        /* ingest also wants a zone: time_parse_iso takes a date-time without one */
+        int zone = s[n - 1] == 'Z' || s[n - 1] == 'z' || memchr(s + 11, '+', (size_t)n - 11) || memchr(s + 11, '-', (size_t)n - 11);
+        int want = rb != 0 ? -1 : zone ? 0 : -3;
+        if ((want == 0 ? ra != 0 || a != b : want == -3 ? ra != -3 : ra == 0)) {
+            if (mismatches++ < 5) fprintf(stderr, "ts fast path: '%s': %d %lld, time_parse_iso %d %lld\n",
+                                          s, ra, (long long)a, rb, (long long)b);
+        }
+    }
+    CHECK(mismatches == 0);
+    CHECK(parsed > 50000);   /* the valid ones are a good part of them */
+    int64_t us = 0;
+    CHECK(ingest_ts_text("2000-02-29T23:59:59.999999999Z", 30, &us) == 0 && us == 951868799999999LL);
+    CHECK(ingest_ts_text("1900-02-29T00:00:00Z", 20, &us) == -1);
+    CHECK(ingest_ts_text("0000-03-01T00:00:00Z", 20, &us) == 0 && us == -62162035200000000LL);
 }
 
 static void test_csv_split(void)
@@ -396,5 +443,5 @@ static void test_csv(void)
 
 static void teardown(void) { ingest_free(&g); }
 
-TEST_MAIN(test_pieces, test_csv_split, test_dedup, test_ratelimit, test_events, test_samples,
+TEST_MAIN(test_pieces, test_ts_fast_path, test_csv_split, test_dedup, test_ratelimit, test_events, test_samples,
           test_refusals, test_csv, teardown)
