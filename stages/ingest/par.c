@@ -13,7 +13,12 @@
 #include "timefmt.h"
 
 enum { BLK_FREE, BLK_FILLING, BLK_QUEUED, BLK_WORKING, BLK_DONE };
-enum { PAR_TOO_LONG = 100 };
+enum { PAR_TOO_LONG = 100, PAR_SEQ = 101 };
+
+/* A block's encoded records at most (a model line may encode its labels
+ * 1024 times): the lines after it are left to the main thread, which
+ * writes their records one at a time, as the sequential loop does. */
+#define PAR_OUT_MAX (4u << 20)
 
 /* The main thread polls a quiet input this often; each poll hands over the
  * partial block and writes what is done, so a trickle is not held back. */
@@ -29,7 +34,7 @@ typedef struct par_line {
 } par_line;
 
 typedef struct par_res {
-    int rc;                     /* ING_OUT, ING_BAD, ING_FAIL or PAR_TOO_LONG */
+    int rc;                     /* ING_OUT, ING_BAD, PAR_TOO_LONG, or PAR_SEQ: the main thread does it */
     uint32_t rec0, nrec;        /* the line's records: recs[rec0 .. rec0 + nrec) */
     const char *reason;         /* ING_BAD: a static string */
     size_t detail;              /* ING_BAD: offset of the detail in blk->txt */
@@ -52,7 +57,7 @@ typedef struct par_blk {
     par_rec *recs; uint32_t nrecs; size_t recs_cap;
     uint8_t *out; size_t out_len, out_cap;
     char *txt; size_t txt_len, txt_cap;
-    int oom;
+    int full;                   /* out of memory or PAR_OUT_MAX: the rest is PAR_SEQ */
 } par_blk;
 
 typedef struct par par;
@@ -98,11 +103,11 @@ static void *par_grow(void *p, size_t *cap, size_t need, size_t elem)
     return n;
 }
 
-/* Append n bytes and a NUL to blk->txt: their offset (b->oom when out of memory). */
+/* Append n bytes and a NUL to blk->txt: their offset (b->full when out of memory). */
 static size_t par_txt(par_blk *b, const char *s, size_t n)
 {
     char *t = par_grow(b->txt, &b->txt_cap, b->txt_len + n + 1, 1);
-    if (!t) { b->oom = 1; return 0; }
+    if (!t) { b->full = 1; return 0; }
     b->txt = t;
     size_t at = b->txt_len;
     memcpy(b->txt + at, s, n);
@@ -119,6 +124,7 @@ static int par_emit(void *ctx, const fb_desc *d, const void *rec, const void *ke
     (void)key; (void)keylen;   /* keys are for Kafka, which stays sequential */
     par_worker *w = ctx;
     par_blk *b = w->blk;
+    if (b->full) return 0;   /* the line goes to the main thread */
     const uint8_t *data;
     size_t len;
     if (w->p->json) {
@@ -134,8 +140,8 @@ static int par_emit(void *ctx, const fb_desc *d, const void *rec, const void *ke
     }
     par_rec *rs = par_grow(b->recs, &b->recs_cap, (size_t)b->nrecs + 1, sizeof *b->recs);
     if (rs) b->recs = rs;
-    uint8_t *o = rs ? par_grow(b->out, &b->out_cap, b->out_len + len, 1) : NULL;
-    if (!o) { b->oom = 1; return -1; }
+    uint8_t *o = rs && b->out_len + len <= PAR_OUT_MAX ? par_grow(b->out, &b->out_cap, b->out_len + len, 1) : NULL;
+    if (!o) { b->full = 1; return 0; }
     b->out = o;
     par_rec *r = &b->recs[b->nrecs];
     memset(r, 0, sizeof *r);
@@ -153,7 +159,7 @@ static int par_emit(void *ctx, const fb_desc *d, const void *rec, const void *ke
             r->uh = ingest_fnv1a(ev->user_id.ptr, ev->user_id.len);
             /* the message prints user_id with %.60s: the same bytes */
             r->user = par_txt(b, ev->user_id.ptr, strnlen(ev->user_id.ptr, 60));
-            if (b->oom) return -1;
+            if (b->full) return 0;
         }
     }
     b->nrecs++;
@@ -166,12 +172,13 @@ static void par_parse(par_worker *w, par_blk *b)
     b->nrecs = 0;
     b->out_len = 0;
     b->txt_len = 0;
-    b->oom = 0;
+    b->full = 0;
     for (uint32_t i = 0; i < b->nlines; i++) {
         const par_line *ln = &b->lines[i];
         par_res *rs = &b->res[i];
         memset(rs, 0, sizeof *rs);
         if (ln->too_long) { rs->rc = PAR_TOO_LONG; continue; }
+        if (b->full) { rs->rc = PAR_SEQ; continue; }
         uint32_t rec0 = b->nrecs;
         size_t out0 = b->out_len;
         int rc = ingest_line(&w->g, b->in + ln->off, ln->len, ln->now);
@@ -179,7 +186,7 @@ static void par_parse(par_worker *w, par_blk *b)
             rs->reason = w->g.reason;
             rs->detail = par_txt(b, w->g.detail, strlen(w->g.detail));
         }
-        if (b->oom) rc = ING_FAIL;
+        if (b->full || rc == ING_FAIL) rc = PAR_SEQ;   /* out of memory here: the main thread tries */
         if (rc != ING_OUT) { b->nrecs = rec0; b->out_len = out0; }   /* all or nothing */
         rs->rc = rc;
         rs->rec0 = rec0;
@@ -275,7 +282,6 @@ static void par_apply(par *p, const par_blk *b)
     ingest_run *run = p->run;
     ingest *g = run->g;
     char msg[320];
-    if (b->oom) log_error("out of memory for a block of %u lines", b->nlines);
     for (uint32_t i = 0; i < b->nlines && !run->failed; i++) {
         const par_line *ln = &b->lines[i];
         const par_res *rs = &b->res[i];
@@ -297,7 +303,11 @@ static void par_apply(par *p, const par_blk *b)
         uint64_t ev0 = g->n_events, sm0 = g->n_samples;
         int rc = rs->rc;
         const char *reason = rs->reason, *detail = rc == ING_BAD ? b->txt + rs->detail : NULL;
-        if (rc == ING_OUT) {
+        if (rc == PAR_SEQ) {   /* as the sequential loop: g counts, emits, dedups itself */
+            rc = ingest_line(g, raw, ln->len, ln->now);
+            reason = g->reason;
+            detail = g->detail;
+        } else if (rc == ING_OUT) {
             rc = par_deliver(p, b, rs, ln, &reason, msg, sizeof msg);
             if (rc == ING_BAD) detail = msg;
         } else if (rc == ING_BAD) {

@@ -76,6 +76,22 @@ expect_eq "strict: exit status" "$(cat "$T/strict.1.rc")" 1
 expect_eq "strict: one dead letter" "$(wc -l < "$T/strict.1.dlx")" 1
 [ -s "$T/strict.1.out" ] || fail "strict: nothing delivered before the first refusal"
 
+# model lines whose samples repeat many labels: a block's records outgrow
+# the parsers' budget (4 MiB) and the main thread takes the rest of the block
+python3 - > "$T/big.jsonl" <<'PY'
+import json
+labels = {"l%02d" % i: "v" * 100 for i in range(30)}
+for k in range(12):
+    print(json.dumps({"user_id": "u%d" % k, "event_type": "view", "ts": 1767225600 + k}))
+    if k % 3 == 0:
+        print(json.dumps({"model_id": "m%d" % k, "ts": 1767225600, "labels": labels,
+                          "metrics": [{"type": "t%d" % i, "value": i} for i in range(1000)]}))
+    print('{"user_id":"u1","event_type":"view","ts":1767225600}')
+PY
+for th in 1 2; do run big "$th" --in "$T/big.jsonl"; done
+same big 2
+expect_eq "big: samples" "$(sum big .samples)" 4000
+
 # from a pipe too (the reader waits on it; blocks are handed over as they fill)
 cat "$T/in.jsonl" | "$BIN/ingest" --threads 2 --max-line 4k > "$T/pipe.out" 2>/dev/null
 cmp -s "$T/pipe.out" "$T/plain.1.out" || fail "pipe: --threads 2 output differs"
