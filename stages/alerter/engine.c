@@ -1,0 +1,563 @@
+/* engine.c — the alert table and its state machine (engine.h).
+ *
+ * Alerts live in a dense array (iteration, swap-remove) indexed by an
+ * open-addressing hash of the fingerprint (linear probing, tombstones,
+ * rebuilt when they pile up). Per record: every rule that matches updates
+ * its alert; notifications due from that record are delivered after all
+ * rules ran, so a critical alert from the same record inhibits the warning.
+ * When the clock moves by a second or more, a sweep resolves silent series
+ * (resolve_after), escalates, repeats, and delivers firing alerts whose
+ * silence or inhibition has ended. */
+#include "engine.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "log.h"
+
+enum { AL_PENDING = 0, AL_FIRING = 1 };
+
+typedef struct al_alert {
+    uint64_t fp;
+    int rule;
+    int state;
+    int severity;
+    int notified;           /* the current firing (at this severity) was delivered */
+    int acked;
+    int suppressed;         /* silenced or inhibited: counted once per firing */
+    int64_t starts_at, fired_at, last_seen, last_sent;
+    double value;
+    KeyValue *labels; int nlabels;   /* one malloc block: array then strings */
+} al_alert;
+
+struct al_engine {
+    const al_config *cfg;
+    int64_t max_alerts;
+    al_emit_fn emit; void *ctx;
+    al_alert *v; uint32_t n, cap;
+    int32_t *idx; uint32_t icap, itomb;   /* slot: 0 empty, -1 tombstone, i+1 */
+    int64_t clock, last_sweep;
+    uint64_t nfiring;
+    uint64_t *due; uint32_t ndue, capdue;
+    al_counters c;
+};
+
+#define AL_SWEEP_US 1000000   /* sweep at most once per second of event time */
+
+uint64_t al_fingerprint(const char *rule, const KeyValue *labels, int n)
+{
+    uint64_t h = 1469598103934665603ULL;
+#define MIX(b) do { h ^= (uint8_t)(b); h *= 1099511628211ULL; } while (0)
+    for (const char *p = rule; *p; p++) MIX(*p);
+    MIX(0xff);
+    for (int i = 0; i < n; i++) {
+        for (uint32_t j = 0; j < labels[i].key.len; j++) MIX(labels[i].key.ptr[j]);
+        MIX(0);
+        for (uint32_t j = 0; j < labels[i].value.len; j++) MIX(labels[i].value.ptr[j]);
+        MIX(0);
+    }
+#undef MIX
+    return h;
+}
+
+void al_fp_hex(uint64_t fp, char out[17]) { snprintf(out, 17, "%016llx", (unsigned long long)fp); }
+
+int al_fp_parse(const char *s, uint64_t *fp)
+{
+    if (strlen(s) != 16 || strspn(s, "0123456789abcdef") != 16) return -1;
+    *fp = strtoull(s, NULL, 16);
+    return 0;
+}
+
+al_engine *al_engine_new(const al_config *cfg, int64_t max_alerts, al_emit_fn emit, void *ctx)
+{
+    al_engine *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    e->cfg = cfg; e->max_alerts = max_alerts; e->emit = emit; e->ctx = ctx;
+    e->clock = e->last_sweep = INT64_MIN;
+    return e;
+}
+
+static void al_alert_free(al_alert *a) { free(a->labels); }
+
+void al_engine_free(al_engine *e)
+{
+    if (!e) return;
+    for (uint32_t i = 0; i < e->n; i++) al_alert_free(&e->v[i]);
+    free(e->v); free(e->idx); free(e->due);
+    free(e);
+}
+
+const al_counters *al_engine_counters(const al_engine *e) { return &e->c; }
+uint64_t al_engine_active(const al_engine *e) { return e->n; }
+uint64_t al_engine_firing(const al_engine *e) { return e->nfiring; }
+int64_t al_engine_clock(const al_engine *e) { return e->clock; }
+
+/* ---- index ---------------------------------------------------------------- */
+
+static int al_index_rebuild(al_engine *e, uint32_t want)
+{
+    uint32_t cap = 64;
+    while (cap < want * 2) cap *= 2;
+    int32_t *idx = calloc(cap, sizeof *idx);
+    if (!idx) return -1;
+    for (uint32_t i = 0; i < e->n; i++) {
+        uint32_t s = (uint32_t)(e->v[i].fp * 0x9E3779B97F4A7C15ULL >> 32) & (cap - 1);
+        while (idx[s]) s = (s + 1) & (cap - 1);
+        idx[s] = (int32_t)i + 1;
+    }
+    free(e->idx);
+    e->idx = idx; e->icap = cap; e->itomb = 0;
+    return 0;
+}
+
+/* Slot holding fp, or -1. */
+static int64_t al_slot(const al_engine *e, uint64_t fp)
+{
+    if (!e->icap) return -1;
+    uint32_t s = (uint32_t)(fp * 0x9E3779B97F4A7C15ULL >> 32) & (e->icap - 1);
+    for (;;) {
+        int32_t x = e->idx[s];
+        if (x == 0) return -1;
+        if (x > 0 && e->v[x - 1].fp == fp) return s;
+        s = (s + 1) & (e->icap - 1);
+    }
+}
+
+static al_alert *al_find(al_engine *e, uint64_t fp)
+{
+    int64_t s = al_slot(e, fp);
+    return s < 0 ? NULL : &e->v[e->idx[s] - 1];
+}
+
+static al_alert *al_insert(al_engine *e, uint64_t fp)
+{
+    if (e->n == e->cap) {
+        uint32_t cap = e->cap ? e->cap * 2 : 64;
+        al_alert *v = realloc(e->v, cap * sizeof *v);
+        if (!v) return NULL;
+        e->v = v; e->cap = cap;
+    }
+    if ((e->n + 1 + e->itomb) * 2 > e->icap && al_index_rebuild(e, e->n + 1) < 0) return NULL;
+    uint32_t s = (uint32_t)(fp * 0x9E3779B97F4A7C15ULL >> 32) & (e->icap - 1);
+    while (e->idx[s] > 0) s = (s + 1) & (e->icap - 1);
+    if (e->idx[s] < 0) e->itomb--;
+    al_alert *a = &e->v[e->n];
+    memset(a, 0, sizeof *a);
+    a->fp = fp;
+    e->idx[s] = (int32_t)e->n + 1;
+    e->n++;
+    return a;
+}
+
+static void al_remove(al_engine *e, al_alert *a)
+{
+    uint32_t i = (uint32_t)(a - e->v);
+    if (a->state == AL_FIRING) e->nfiring--;
+    int64_t s = al_slot(e, a->fp);
+    e->idx[s] = -1; e->itomb++;
+    al_alert_free(a);
+    uint32_t last = e->n - 1;
+    if (i != last) {
+        e->v[i] = e->v[last];
+        e->idx[al_slot(e, e->v[i].fp)] = (int32_t)i + 1;
+    }
+    e->n--;
+}
+
+static int al_copy_labels(al_alert *a, const KeyValue *kv, int n)
+{
+    size_t bytes = (size_t)n * sizeof(KeyValue);
+    for (int i = 0; i < n; i++) bytes += kv[i].key.len + kv[i].value.len + 2;
+    char *blk = malloc(bytes ? bytes : 1);
+    if (!blk) return -1;
+    KeyValue *out = (KeyValue *)blk;
+    char *p = blk + (size_t)n * sizeof(KeyValue);
+    for (int i = 0; i < n; i++) {
+        memcpy(p, kv[i].key.ptr, kv[i].key.len); p[kv[i].key.len] = 0;
+        out[i].key = FB_STRN(p, kv[i].key.len); p += kv[i].key.len + 1;
+        memcpy(p, kv[i].value.ptr, kv[i].value.len); p[kv[i].value.len] = 0;
+        out[i].value = FB_STRN(p, kv[i].value.len); p += kv[i].value.len + 1;
+    }
+    a->labels = out; a->nlabels = n;
+    return 0;
+}
+
+/* ---- delivery --------------------------------------------------------------- */
+
+static int al_kv_get(const KeyValue *kv, int n, const char *key, fb_str *out)
+{
+    for (int i = 0; i < n; i++)
+        if (fb_str_eq(kv[i].key, key)) { *out = kv[i].value; return 1; }
+    return 0;
+}
+
+static int al_silenced(const al_engine *e, const al_alert *a, int64_t t)
+{
+    const al_rule *r = &e->cfg->rules[a->rule];
+    for (int i = 0; i < e->cfg->nsilences; i++) {
+        const al_silence *s = &e->cfg->silences[i];
+        if (t < s->starts_us || t >= s->ends_us) continue;
+        if (s->rule && strcmp(s->rule, r->name)) continue;
+        int ok = 1;
+        for (int j = 0; j < s->nlabels && ok; j++) {
+            fb_str v;
+            ok = al_kv_get(a->labels, a->nlabels, s->labels[j].key, &v) && fb_str_eq(v, s->labels[j].value);
+        }
+        if (ok) return 1;
+    }
+    return 0;
+}
+
+static int al_labels_identical(const al_alert *x, const al_alert *y)
+{
+    if (x->nlabels != y->nlabels) return 0;
+    for (int i = 0; i < x->nlabels; i++)
+        if (x->labels[i].key.len != y->labels[i].key.len || x->labels[i].value.len != y->labels[i].value.len ||
+            memcmp(x->labels[i].key.ptr, y->labels[i].key.ptr, x->labels[i].key.len) ||
+            memcmp(x->labels[i].value.ptr, y->labels[i].value.ptr, x->labels[i].value.len))
+            return 0;
+    return 1;
+}
+
+static int al_inhibit_match(const al_inhibit *in, const al_alert *src, const al_alert *tgt)
+{
+    if (src->severity < in->source_severity || tgt->severity != in->target_severity) return 0;
+    if (in->nequal == 0) return al_labels_identical(src, tgt);
+    for (int i = 0; i < in->nequal; i++) {
+        fb_str a, b;
+        int ha = al_kv_get(src->labels, src->nlabels, in->equal[i], &a);
+        int hb = al_kv_get(tgt->labels, tgt->nlabels, in->equal[i], &b);
+        if (ha != hb) return 0;
+        if (ha && (a.len != b.len || memcmp(a.ptr, b.ptr, a.len))) return 0;
+    }
+    return 1;
+}
+
+/* Is a firing alert hidden by another firing one? Without an inhibit
+ * section the default rule is: critical (or above) hides warning with
+ * identical labels. A scan of the firing alerts: only done per delivery. */
+static int al_inhibited(const al_engine *e, const al_alert *t)
+{
+    static const al_inhibit def = { Severity_critical, Severity_warning, NULL, 0, 0 };
+    const al_inhibit *rules = e->cfg->inhibit_given ? e->cfg->inhibit : &def;
+    int nr = e->cfg->inhibit_given ? e->cfg->ninhibit : 1;
+    int any = 0;
+    for (int k = 0; k < nr; k++) if (rules[k].target_severity == t->severity) any = 1;
+    if (!any) return 0;
+    for (uint32_t i = 0; i < e->n; i++) {
+        const al_alert *s = &e->v[i];
+        if (s == t || s->state != AL_FIRING) continue;
+        for (int k = 0; k < nr; k++)
+            if (al_inhibit_match(&rules[k], s, t)) return 1;
+    }
+    return 0;
+}
+
+static int al_send(al_engine *e, al_alert *a, int status, int64_t ends_at)
+{
+    const al_rule *r = &e->cfg->rules[a->rule];
+    char fp[17], summary[1024];
+    al_fp_hex(a->fp, fp);
+    Alert out;
+    Alert_init(&out);
+    out.fingerprint = FB_STRN(fp, 16);
+    out.rule = FB_STR(r->name);
+    out.status = (AlertStatus)status;
+    out.severity = (Severity)a->severity;
+    out.summary = FB_STR(al_render_summary(r, a->labels, a->nlabels, a->value, a->severity, summary, sizeof summary));
+    out.labels = a->labels; out.labels_count = (uint32_t)a->nlabels;
+    out.value = a->value;
+    out.threshold = r->threshold;
+    out.starts_at = a->starts_at;
+    out.ends_at = ends_at;
+    e->c.notified++;
+    return e->emit(e->ctx, r, &out);
+}
+
+/* Deliver a firing alert now (time t) unless silenced or inhibited. */
+static int al_deliver_firing(al_engine *e, al_alert *a, int64_t t)
+{
+    if (al_silenced(e, a, t)) { if (!a->suppressed) e->c.silenced++; a->suppressed = 1; return 0; }
+    if (al_inhibited(e, a)) { if (!a->suppressed) e->c.inhibited++; a->suppressed = 1; return 0; }
+    a->suppressed = 0;
+    if (a->notified) e->c.repeats++;
+    a->notified = 1;
+    a->last_sent = t;
+    return al_send(e, a, AlertStatus_firing, 0);
+}
+
+/* Resolve and forget; the resolved notification goes out only if the
+ * firing one did (a receiver never hears of an alert only as resolved). */
+static int al_resolve(al_engine *e, al_alert *a, int64_t ends_at)
+{
+    int rc = 0;
+    if (a->state == AL_FIRING) {
+        e->c.resolved++;
+        if (a->notified) rc = al_send(e, a, AlertStatus_resolved, ends_at);
+    }
+    al_remove(e, a);
+    return rc;
+}
+
+static int al_due_push(al_engine *e, uint64_t fp)
+{
+    if (e->ndue == e->capdue) {
+        uint32_t cap = e->capdue ? e->capdue * 2 : 16;
+        uint64_t *d = realloc(e->due, cap * sizeof *d);
+        if (!d) return -1;
+        e->due = d; e->capdue = cap;
+    }
+    e->due[e->ndue++] = fp;
+    return 0;
+}
+
+static int al_due_cmp(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Deliver the due list, higher severities first (so an inhibiting alert is
+ * out before the one it hides), then by fingerprint: deterministic. */
+static int al_deliver_due(al_engine *e, int64_t t)
+{
+    qsort(e->due, e->ndue, sizeof e->due[0], al_due_cmp);
+    for (int sev = Severity_MAX; sev >= Severity_MIN; sev--)
+        for (uint32_t i = 0; i < e->ndue; i++) {
+            al_alert *a = al_find(e, e->due[i]);
+            if (!a || a->state != AL_FIRING || a->severity != sev) continue;
+            if (al_deliver_firing(e, a, t) < 0) return -1;
+        }
+    e->ndue = 0;
+    return 0;
+}
+
+static int al_sweep(al_engine *e)
+{
+    int64_t t = e->clock;
+    for (uint32_t k = e->n; k-- > 0; ) {
+        al_alert *a = &e->v[k];
+        const al_rule *r = &e->cfg->rules[a->rule];
+        if (r->resolve_after_us && t - a->last_seen >= r->resolve_after_us) {
+            if (al_resolve(e, a, a->last_seen + r->resolve_after_us) < 0) return -1;
+            continue;
+        }
+        if (a->state != AL_FIRING) continue;
+        if (r->escalate_to > a->severity && !a->acked && t - a->fired_at >= r->escalate_after_us) {
+            a->severity = r->escalate_to;
+            a->notified = 0;
+            e->c.escalations++;
+        }
+        int due = !a->notified ||
+                  (r->repeat_us && !a->acked && t - a->last_sent >= r->repeat_us);
+        if (due && al_due_push(e, a->fp) < 0) return -1;
+    }
+    return al_deliver_due(e, t);
+}
+
+int al_engine_ack(al_engine *e, uint64_t fp)
+{
+    al_alert *a = al_find(e, fp);
+    if (!a || a->state != AL_FIRING) return 0;
+    a->acked = 1;
+    return 1;
+}
+
+int al_engine_record(al_engine *e, const fb_desc *d, const AnyRecord *rec, const char **bad_rule)
+{
+    al_view v;
+    int vr = al_view_make(&v, d, rec);
+    if (vr == 0) { e->c.ignored++; return AL_OK; }
+    if (vr < 0) return AL_TOO_MANY_LABELS;
+    /* values first: a NaN refuses the whole record before anything changes */
+    int nmatch = 0;
+    const al_config *cfg = e->cfg;
+    for (int i = 0; i < cfg->nrules; i++) {
+        const al_rule *r = &cfg->rules[i];
+        if (!al_rule_matches(r, &v)) continue;
+        double x = 0;
+        if (!al_rule_value(r, &v, &x)) continue;
+        if (!isfinite(x) && !v.recovery) { *bad_rule = r->name; return AL_BAD_VALUE; }
+        nmatch++;
+    }
+    if (!nmatch) { e->c.ignored++; return AL_OK; }
+    e->c.matched++;
+    for (int i = 0; i < cfg->nrules; i++) {
+        const al_rule *r = &cfg->rules[i];
+        double x = 0;
+        if (!al_rule_matches(r, &v) || !al_rule_value(r, &v, &x)) continue;
+        int holds = !v.recovery && al_cond_holds(r, x);
+        uint64_t fp = al_fingerprint(r->name, v.labels, v.nlabels);
+        al_alert *a = al_find(e, fp);
+        if (a && v.ts < a->last_seen) { e->c.stale++; continue; }
+        if (!holds) {
+            if (a && al_resolve(e, a, v.ts) < 0) return AL_ERR;
+            continue;
+        }
+        if (!a) {
+            if ((int64_t)e->n >= e->max_alerts) { e->c.dropped++; continue; }
+            a = al_insert(e, fp);
+            if (!a || al_copy_labels(a, v.labels, v.nlabels) < 0) log_fatal("out of memory");
+            a->rule = i;
+            a->state = AL_PENDING;
+            a->severity = r->severity;
+            a->starts_at = v.ts;
+        }
+        a->last_seen = v.ts;
+        a->value = x;
+        if (a->state == AL_PENDING && v.ts - a->starts_at >= r->for_us) {
+            a->state = AL_FIRING;
+            a->fired_at = v.ts;
+            e->nfiring++;
+            e->c.fired++;
+            if (al_due_push(e, fp) < 0) log_fatal("out of memory");
+        }
+    }
+    if (e->ndue && al_deliver_due(e, v.ts > e->clock ? v.ts : e->clock) < 0) return AL_ERR;
+    if (v.ts > e->clock) {
+        e->clock = v.ts;
+        if (e->last_sweep == INT64_MIN || e->clock - e->last_sweep >= AL_SWEEP_US) {
+            e->last_sweep = e->clock;
+            if (al_sweep(e) < 0) return AL_ERR;
+        }
+    }
+    return AL_OK;
+}
+
+/* ---- state ------------------------------------------------------------------- */
+
+const char al_state_schema[] =
+    "CREATE TABLE IF NOT EXISTS alerts (fp TEXT PRIMARY KEY, rule TEXT NOT NULL, labels TEXT NOT NULL,"
+    " state INTEGER, severity INTEGER, notified INTEGER, acked INTEGER, starts_at INTEGER,"
+    " fired_at INTEGER, last_seen INTEGER, last_sent INTEGER, value REAL);"
+    "CREATE TABLE IF NOT EXISTS acks (fp TEXT PRIMARY KEY, at INTEGER);"
+    "CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 0), clock INTEGER, last_sweep INTEGER);";
+
+/* labels column: key 0x1f value 0x1e, repeated (neither byte is in our label text in practice;
+ * a label holding them would split wrongly, so they are refused at load) */
+int al_engine_save(al_engine *e, sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_exec(db, "DELETE FROM alerts", NULL, NULL, NULL) != SQLITE_OK) goto fail;
+    if (sqlite3_prepare_v2(db, "INSERT INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    char *lb = NULL; size_t lcap = 0;
+    for (uint32_t i = 0; i < e->n; i++) {
+        const al_alert *a = &e->v[i];
+        size_t need = 1;
+        for (int j = 0; j < a->nlabels; j++) need += a->labels[j].key.len + a->labels[j].value.len + 2;
+        if (need > lcap) { free(lb); lcap = need * 2; lb = malloc(lcap); if (!lb) log_fatal("out of memory"); }
+        size_t o = 0;
+        for (int j = 0; j < a->nlabels; j++) {
+            memcpy(lb + o, a->labels[j].key.ptr, a->labels[j].key.len); o += a->labels[j].key.len; lb[o++] = 0x1f;
+            memcpy(lb + o, a->labels[j].value.ptr, a->labels[j].value.len); o += a->labels[j].value.len; lb[o++] = 0x1e;
+        }
+        char fp[17];
+        al_fp_hex(a->fp, fp);
+        sqlite3_bind_text(st, 1, fp, 16, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, e->cfg->rules[a->rule].name, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 3, lb, (int)o, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 4, a->state);
+        sqlite3_bind_int(st, 5, a->severity);
+        sqlite3_bind_int(st, 6, a->notified);
+        sqlite3_bind_int(st, 7, a->acked);
+        sqlite3_bind_int64(st, 8, a->starts_at);
+        sqlite3_bind_int64(st, 9, a->fired_at);
+        sqlite3_bind_int64(st, 10, a->last_seen);
+        sqlite3_bind_int64(st, 11, a->last_sent);
+        sqlite3_bind_double(st, 12, a->value);
+        if (sqlite3_step(st) != SQLITE_DONE) { free(lb); goto fail; }
+        sqlite3_reset(st);
+    }
+    free(lb);
+    sqlite3_finalize(st); st = NULL;
+    /* an ack lasts until its alert resolves */
+    if (sqlite3_exec(db, "DELETE FROM acks WHERE fp NOT IN (SELECT fp FROM alerts WHERE state = 1)",
+                     NULL, NULL, NULL) != SQLITE_OK) goto fail;
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO clock VALUES (0, ?, ?)", -1, &st, NULL) != SQLITE_OK) goto fail;
+    sqlite3_bind_int64(st, 1, e->clock);
+    sqlite3_bind_int64(st, 2, e->last_sweep);
+    if (sqlite3_step(st) != SQLITE_DONE) goto fail;
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    log_error("saving alerts: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return -1;
+}
+
+int al_engine_load(al_engine *e, sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT fp, rule, labels, state, severity, notified, acked, starts_at,"
+                           " fired_at, last_seen, last_sent, value FROM alerts ORDER BY fp", -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    int rc;
+    uint64_t gone = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *fps = (const char *)sqlite3_column_text(st, 0);
+        const char *rule = (const char *)sqlite3_column_text(st, 1);
+        int ri = rule ? al_rule_find(e->cfg, rule) : -1;
+        uint64_t fp;
+        if (ri < 0 || !fps || al_fp_parse(fps, &fp) < 0) { gone++; continue; }
+        const char *lb = sqlite3_column_blob(st, 2);
+        int lbn = sqlite3_column_bytes(st, 2);
+        KeyValue kv[AL_MAX_LABELS];
+        int n = 0;
+        for (int o = 0; o < lbn && n < AL_MAX_LABELS; ) {
+            const char *k = lb + o, *us = memchr(k, 0x1f, (size_t)(lbn - o));
+            if (!us) break;
+            const char *val = us + 1, *rs = memchr(val, 0x1e, (size_t)(lbn - (val - lb)));
+            if (!rs) break;
+            kv[n].key = FB_STRN(k, (uint32_t)(us - k));
+            kv[n].value = FB_STRN(val, (uint32_t)(rs - val));
+            n++;
+            o = (int)(rs + 1 - lb);
+        }
+        if (al_find(e, fp)) continue;
+        al_alert *a = al_insert(e, fp);
+        if (!a || al_copy_labels(a, kv, n) < 0) log_fatal("out of memory");
+        a->rule = ri;
+        a->state = sqlite3_column_int(st, 3);
+        a->severity = sqlite3_column_int(st, 4);
+        a->notified = sqlite3_column_int(st, 5);
+        a->acked = sqlite3_column_int(st, 6);
+        a->starts_at = sqlite3_column_int64(st, 7);
+        a->fired_at = sqlite3_column_int64(st, 8);
+        a->last_seen = sqlite3_column_int64(st, 9);
+        a->last_sent = sqlite3_column_int64(st, 10);
+        a->value = sqlite3_column_double(st, 11);
+        if (a->state == AL_FIRING) e->nfiring++;
+    }
+    sqlite3_finalize(st); st = NULL;
+    if (rc != SQLITE_DONE) goto fail;
+    if (gone) log_warn("state: dropped %llu alerts of rules no longer in the rules file", (unsigned long long)gone);
+    if (sqlite3_prepare_v2(db, "SELECT clock, last_sweep FROM clock WHERE id = 0", -1, &st, NULL) != SQLITE_OK) goto fail;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        e->clock = sqlite3_column_int64(st, 0);
+        e->last_sweep = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return al_engine_load_acks(e, db);
+fail:
+    log_error("loading alerts: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return -1;
+}
+
+int al_engine_load_acks(al_engine *e, sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT fp FROM acks", -1, &st, NULL) != SQLITE_OK) {
+        log_error("reading acks: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *s = (const char *)sqlite3_column_text(st, 0);
+        uint64_t fp;
+        if (s && al_fp_parse(s, &fp) == 0) al_engine_ack(e, fp);
+    }
+    sqlite3_finalize(st);
+    return 0;
+}

@@ -1,0 +1,59 @@
+/* engine.h — alert state: one entry per fingerprint (rule + labels), moved
+ * through pending -> firing -> resolved by event time, with repeat,
+ * escalation, silences, inhibition and acknowledgements. The engine decides
+ * what to notify; the caller (main.c) delivers through the rule's channels.
+ *
+ * Time is event time only (Metric window_end, Drift ts, ExperimentResult
+ * ts): "for" compares a series' own record times; repeat, escalation,
+ * resolve_after and silences use the engine clock, the largest event time
+ * seen so far. Replaying the same input decides the same way. */
+#ifndef ALERTER_ENGINE_H
+#define ALERTER_ENGINE_H
+#include <sqlite3.h>
+#include <stdint.h>
+#include "fbrec.h"
+#include "rules.h"
+
+typedef struct al_engine al_engine;
+
+/* Called for each notification to deliver (silenced and inhibited ones are
+ * not): a firing or resolved Alert. Returns 0, or -1 to stop (fatal). */
+typedef int (*al_emit_fn)(void *ctx, const al_rule *rule, const Alert *a);
+
+typedef struct al_counters {
+    uint64_t matched, ignored, fired, resolved, notified, repeats, escalations;
+    uint64_t silenced, inhibited, dropped, stale;
+} al_counters;
+
+enum { AL_OK = 0, AL_BAD_VALUE = 1, AL_TOO_MANY_LABELS = 2, AL_ERR = -1 };
+
+al_engine *al_engine_new(const al_config *cfg, int64_t max_alerts, al_emit_fn emit, void *ctx);
+void al_engine_free(al_engine *e);
+/* One input record. AL_OK (also for records no rule looks at: counted as
+ * ignored), AL_BAD_VALUE (a matched field is NaN/infinite: nothing changed,
+ * *bad_rule names the rule), AL_TOO_MANY_LABELS, AL_ERR (emit failed). */
+int al_engine_record(al_engine *e, const fb_desc *d, const AnyRecord *rec, const char **bad_rule);
+/* Mark an alert acknowledged (no repeat, no escalation until it resolves).
+ * 1 found and firing, 0 not. */
+int al_engine_ack(al_engine *e, uint64_t fp);
+const al_counters *al_engine_counters(const al_engine *e);
+uint64_t al_engine_active(const al_engine *e);    /* pending + firing */
+uint64_t al_engine_firing(const al_engine *e);
+int64_t al_engine_clock(const al_engine *e);      /* INT64_MIN before the first record */
+
+/* Fingerprint: FNV-1a 64 of rule name, 0xff, then each label (sorted by
+ * key) as key 0x00 value 0x00; printed as 16 lower-case hex digits. */
+uint64_t al_fingerprint(const char *rule, const KeyValue *labels, int n);
+void al_fp_hex(uint64_t fp, char out[17]);
+int al_fp_parse(const char *s, uint64_t *fp);      /* 0 or -1 */
+
+/* State (--state): the schema, save every active alert (inside the
+ * caller's transaction), load them back (alerts of rules no longer in the
+ * config are dropped, logged). Acks come from the acks table that
+ * `alerter ack` writes: al_engine_load_acks applies and keeps them. */
+extern const char al_state_schema[];
+#define AL_STATE_VERSION 1
+int al_engine_save(al_engine *e, sqlite3 *db);
+int al_engine_load(al_engine *e, sqlite3 *db);
+int al_engine_load_acks(al_engine *e, sqlite3 *db);
+#endif

@@ -1,0 +1,302 @@
+/* main.c — alerter: Metric, Drift and ExperimentResult records in, Alert
+ * records out (and exec:/webhook: notifications), by the rules of a YAML
+ * file. The state machine lives in engine.c, the rules file in rules.c,
+ * delivery in notify.c; this file wires flags, streams, state, and the
+ * `alerter ack` subcommand. See README.md. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "deadletter.h"
+#include "engine.h"
+#include "log.h"
+#include "metrics.h"
+#include "notify.h"
+#include "rules.h"
+#include "sdnotify.h"
+#include "sig.h"
+#include "state.h"
+#include "stream.h"
+#include "timefmt.h"
+
+static cli_common common;
+static const char *opt_rules;
+static int64_t opt_max_alerts, opt_retries, opt_backoff, opt_backoff_max, opt_exec_timeout, opt_webhook_timeout;
+static int64_t opt_max_batch;
+static int opt_check;
+
+static const cli_opt al_opts[] = {
+    { "rules", 'r', CLI_STR, &opt_rules, NULL, "FILE",
+      "alert rules (YAML), required; stages/alerter/rules.default.yaml has the usual thresholds", 0, 0 },
+    { "check", 0, CLI_BOOL, &opt_check, NULL, NULL,
+      "validate the rules file, print a summary and exit (0 valid, 2 not)", 0, 0 },
+    { "max-alerts", 0, CLI_INT, &opt_max_alerts, "100000", "N",
+      "alerts held at once (pending + firing); past it new alerts are refused (counted)", 1, 1e9 },
+    { "notify-retries", 0, CLI_INT, &opt_retries, "3", "N",
+      "exec:/webhook: retries after a failed attempt, then the payload is dead-lettered", 0, 20 },
+    { "retry-backoff", 0, CLI_DURATION, &opt_backoff, "500ms", "DURATION",
+      "first retry delay; doubles per retry (with jitter) up to --retry-backoff-max", 1000, 6e8 },
+    { "retry-backoff-max", 0, CLI_DURATION, &opt_backoff_max, "30s", "DURATION",
+      "longest retry delay", 1000, 36e8 },
+    { "exec-timeout", 0, CLI_DURATION, &opt_exec_timeout, "10s", "DURATION",
+      "an exec: command running longer is killed (a failed attempt)", 1000, 36e8 },
+    { "webhook-timeout", 0, CLI_DURATION, &opt_webhook_timeout, "5s", "DURATION",
+      "a webhook: POST taking longer fails (a failed attempt)", 1000, 36e8 },
+    { "max-batch", 0, CLI_INT, &opt_max_batch, "100", "N",
+      "alerts in one exec:/webhook: payload; a fuller group is sent at once", 1, 100000 },
+    { 0 }
+};
+
+static const cli_spec al_spec = {
+    .stage = "alerter",
+    .summary = "alert rules on Metric, Drift and ExperimentResult records: Alert records, exec: and webhook: notifications",
+    .usage = "alerter --rules FILE [FLAGS]\n"
+             "       alerter ack FINGERPRINT --state DB      (alerter ack --help)",
+    .example = "aggregate < samples.rec | alerter --rules stages/alerter/rules.default.yaml --format json",
+    .opts = al_opts,
+};
+
+static const cli_opt ack_opts[] = { { 0 } };
+static cli_common ack_common;
+static const cli_spec ack_spec = {
+    .stage = "alerter",
+    .summary = "acknowledge a firing alert: it stops repeating and escalating until it resolves",
+    .usage = "alerter ack FINGERPRINT... --state DB",
+    .example = "alerter ack 3f2a9c0d11e4b7a5 --state /var/lib/streamrec/prod/alerter.db",
+    .opts = ack_opts,
+};
+
+typedef struct al_main {
+    stream_in *in;
+    stream_out *out;
+    state *st;
+    al_engine *eng;
+    al_notify *nt;
+    al_config cfg;
+    int failed;             /* an --out write failed */
+    metrics_series *m_active, *m_firing, *m_fired, *m_resolved, *m_notified, *m_silenced, *m_inhibited,
+                   *m_dropped, *m_ignored, *m_sent, *m_nfailed, *m_retries, *m_escalations;
+    al_counters last;
+    al_notify_counters nlast;
+} al_main;
+
+static int al_emit(void *ctx, const al_rule *r, const Alert *a)
+{
+    al_main *m = ctx;
+    if (r->nchannels == 0)
+        return stream_write(m->out, &Alert_desc, a, a->fingerprint.ptr, a->fingerprint.len);
+    for (int i = 0; i < r->nchannels; i++) {
+        const char *c = r->channels[i];
+        if (!strcmp(c, "out") || !strcmp(c, "stdout")) {
+            if (stream_write(m->out, &Alert_desc, a, a->fingerprint.ptr, a->fingerprint.len) < 0) return -1;
+        } else if (al_notify_add(m->nt, c, a) < 0) {
+            log_fatal("out of memory");
+        }
+    }
+    return 0;
+}
+
+static void al_update_metrics(al_main *m)
+{
+    const al_counters *c = al_engine_counters(m->eng);
+    const al_notify_counters *n = al_notify_counts(m->nt);
+    metrics_set(m->m_active, (double)al_engine_active(m->eng));
+    metrics_set(m->m_firing, (double)al_engine_firing(m->eng));
+#define D(s, f) metrics_add(m->s, (double)(c->f - m->last.f))
+    D(m_fired, fired); D(m_resolved, resolved); D(m_notified, notified); D(m_silenced, silenced);
+    D(m_inhibited, inhibited); D(m_dropped, dropped); D(m_ignored, ignored); D(m_escalations, escalations);
+#undef D
+    metrics_add(m->m_sent, (double)(n->sent - m->nlast.sent));
+    metrics_add(m->m_nfailed, (double)(n->failed - m->nlast.failed));
+    metrics_add(m->m_retries, (double)(n->retries - m->nlast.retries));
+    m->last = *c;
+    m->nlast = *n;
+    metrics_tick();
+}
+
+/* Deliver notifications and output, then save alerts with the input
+ * offsets (one transaction), then commit the input: a restart neither
+ * re-fires what was delivered nor forgets what is firing. */
+static int al_sync(al_main *m)
+{
+    al_notify_flush(m->nt);
+    if (m->st) {
+        if (stream_flush(m->out) < 0) return -1;
+        if (state_begin(m->st) < 0) return -1;
+        if (al_engine_load_acks(m->eng, state_db(m->st)) < 0 ||
+            al_engine_save(m->eng, state_db(m->st)) < 0 || state_save_offsets(m->st, m->in) < 0) {
+            state_rollback(m->st);
+            return -1;
+        }
+        if (state_commit(m->st) < 0) return -1;
+    }
+    return stream_sync(m->in, m->out);
+}
+
+static void al_on_tick(void *ctx)
+{
+    al_main *m = ctx;
+    if (al_notify_pending(m->nt) || m->st) {
+        if (al_sync(m) < 0) { m->failed = 1; sig_request_stop(); }
+    }
+    al_update_metrics(m);
+}
+
+static void al_load_rules(const cli_spec *spec, al_config *cfg)
+{
+    char err[600];
+    if (!opt_rules) cli_usage_error(spec, "--rules is required (try stages/alerter/rules.default.yaml)");
+    if (al_config_load(opt_rules, cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: %s\n", spec->stage, err);
+        exit(2);
+    }
+}
+
+static int al_ack_main(int argc, char **argv)
+{
+    int first = cli_parse(argc, argv, &ack_spec, &ack_common);
+    if (!ack_common.state) cli_usage_error(&ack_spec, "--state is required (the alerter's state database)");
+    if (first >= argc) cli_usage_error(&ack_spec, "give the FINGERPRINT of a firing alert");
+    for (int i = first; i < argc; i++) {
+        uint64_t fp;
+        if (al_fp_parse(argv[i], &fp) < 0)
+            cli_usage_error(&ack_spec, "'%s' is not a fingerprint (16 lower-case hex digits)", argv[i]);
+    }
+    cli_start(&ack_spec, &ack_common);
+    state *st = state_open(ack_common.state, "alerter", AL_STATE_VERSION, al_state_schema);
+    if (!st) return 1;
+    int status = 0;
+    sqlite3 *db = state_db(st);
+    for (int i = first; i < argc; i++) {
+        sqlite3_stmt *q = NULL;
+        int firing = 0;
+        if (sqlite3_prepare_v2(db, "SELECT rule FROM alerts WHERE fp = ? AND state = 1", -1, &q, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(q, 1, argv[i], -1, SQLITE_STATIC);
+            firing = sqlite3_step(q) == SQLITE_ROW;
+        }
+        sqlite3_finalize(q);
+        if (!firing) {
+            log_error("%s: no firing alert with this fingerprint in %s", argv[i], ack_common.state);
+            status = 1;
+            continue;
+        }
+        if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO acks VALUES (?, ?)", -1, &q, NULL) != SQLITE_OK ||
+            sqlite3_bind_text(q, 1, argv[i], -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_int64(q, 2, now_us()) != SQLITE_OK || sqlite3_step(q) != SQLITE_DONE) {
+            log_error("%s: %s", ack_common.state, sqlite3_errmsg(db));
+            status = 1;
+        } else {
+            log_info("acknowledged %s", argv[i]);
+        }
+        sqlite3_finalize(q);
+    }
+    state_close(st);
+    metrics_shutdown();
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "ack")) return al_ack_main(argc - 1, argv + 1);
+    int first = cli_parse(argc, argv, &al_spec, &common);
+    if (first < argc) cli_usage_error(&al_spec, "unexpected argument '%s'", argv[first]);
+    al_main m = {0};
+    al_load_rules(&al_spec, &m.cfg);
+    if (opt_backoff_max < opt_backoff) cli_usage_error(&al_spec, "--retry-backoff-max is below --retry-backoff");
+    if (opt_check) {
+        printf("%s: %d rules, %d silences, %d inhibit rules: ok\n", opt_rules, m.cfg.nrules,
+               m.cfg.nsilences, m.cfg.ninhibit);
+        al_config_free(&m.cfg);
+        return 0;
+    }
+    cli_start(&al_spec, &common);
+
+    m.m_active = metrics_gauge("streamrec_alerter_alerts", "alerts held (pending + firing)");
+    m.m_firing = metrics_gauge("streamrec_alerter_alerts_firing", "alerts firing");
+    m.m_fired = metrics_counter("streamrec_alerter_fired_total", "alerts that went from pending to firing");
+    m.m_resolved = metrics_counter("streamrec_alerter_resolved_total", "firing alerts resolved");
+    m.m_notified = metrics_counter("streamrec_alerter_notifications_total", "firing/resolved notifications delivered to channels");
+    m.m_escalations = metrics_counter("streamrec_alerter_escalations_total", "alerts raised to their escalate_to severity");
+    m.m_silenced = metrics_counter("streamrec_alerter_silenced_total", "firing alerts held back by a silence");
+    m.m_inhibited = metrics_counter("streamrec_alerter_inhibited_total", "firing alerts held back by an inhibit rule");
+    m.m_dropped = metrics_counter("streamrec_alerter_alerts_dropped_total", "new alerts refused past --max-alerts");
+    m.m_ignored = metrics_counter("streamrec_alerter_ignored_total", "records no rule looks at");
+    m.m_sent = metrics_counter("streamrec_alerter_payloads_sent_total", "exec:/webhook: payloads delivered");
+    m.m_nfailed = metrics_counter("streamrec_alerter_payloads_failed_total", "exec:/webhook: payloads that failed after every retry (dead-lettered)");
+    m.m_retries = metrics_counter("streamrec_alerter_payload_retries_total", "exec:/webhook: retries");
+
+    int status = 1, rc = 0;
+    deadletter *dl = NULL;
+    if (common.dead_letter) {
+        char err[256];
+        dl = deadletter_open(common.dead_letter, &common.kafka_conf, err, sizeof err);
+        if (!dl) { log_error("--dead-letter: %s", err); goto done; }
+    }
+    al_notify_cfg ncfg = { m.cfg.group_by, m.cfg.ngroup_by, (int)opt_retries, opt_backoff, opt_backoff_max,
+                           opt_exec_timeout, opt_webhook_timeout, (int)opt_max_batch, dl };
+    m.nt = al_notify_new(&ncfg);
+    m.eng = al_engine_new(&m.cfg, opt_max_alerts, al_emit, &m);
+    if (!m.nt || !m.eng) log_fatal("out of memory");
+    if (common.state) {
+        m.st = state_open(common.state, "alerter", AL_STATE_VERSION, al_state_schema);
+        if (!m.st) goto done;
+        if (al_engine_load(m.eng, state_db(m.st)) < 0) goto done;
+        if (al_engine_active(m.eng))
+            log_info("resumed from %s: %llu alerts, %llu firing", common.state,
+                     (unsigned long long)al_engine_active(m.eng), (unsigned long long)al_engine_firing(m.eng));
+    }
+    m.in = stream_in_open(common.in, &common);
+    if (!m.in) goto done;
+    if (m.st) stream_in_set_start(m.in, state_start_offset, m.st);
+    m.out = stream_out_open(common.out, &common);
+    if (!m.out) goto done;
+    stream_in_set_tick(m.in, 1000, al_on_tick, &m);
+    sd_ready();
+
+    stream_rec r;
+    while ((rc = stream_in_next(m.in, &r)) == 1) {
+        const char *bad = NULL;
+        int er = al_engine_record(m.eng, r.type, &r.as, &bad);
+        if (er == AL_ERR) { rc = -1; break; }
+        if (er == AL_BAD_VALUE) {
+            char detail[300];
+            snprintf(detail, sizeof detail, "rule \"%s\": the value it compares is NaN or infinite", bad);
+            stream_reject(m.in, &r.pos, "bad_value", detail, r.data, r.len);
+        } else if (er == AL_TOO_MANY_LABELS) {
+            char detail[100];
+            snprintf(detail, sizeof detail, "more than %d labels", AL_MAX_LABELS);
+            stream_reject(m.in, &r.pos, "too_many_labels", detail, r.data, r.len);
+        }
+        if (stream_sync_due(m.in)) {
+            if (al_sync(&m) < 0) { rc = -1; break; }
+            al_update_metrics(&m);
+            sd_status("%llu alerts, %llu firing", (unsigned long long)al_engine_active(m.eng),
+                      (unsigned long long)al_engine_firing(m.eng));
+        }
+    }
+    if (m.failed) rc = -1;
+    /* End of input resolves nothing: the end of a stream is not a time.
+     * Firing alerts stay in --state for the next run. */
+    if (rc == 0 && al_sync(&m) < 0) rc = -1;
+    al_update_metrics(&m);
+    if (rc == 0) status = 0;
+    const al_counters *c = al_engine_counters(m.eng);
+    const al_notify_counters *nc = al_notify_counts(m.nt);
+    log_kv(LOG_INFO, "done", "\"matched\":%llu,\"ignored\":%llu,\"fired\":%llu,\"resolved\":%llu,"
+           "\"notifications\":%llu,\"silenced\":%llu,\"inhibited\":%llu,\"dropped\":%llu,\"firing\":%llu,"
+           "\"payloads_sent\":%llu,\"payloads_failed\":%llu",
+           (unsigned long long)c->matched, (unsigned long long)c->ignored, (unsigned long long)c->fired,
+           (unsigned long long)c->resolved, (unsigned long long)c->notified, (unsigned long long)c->silenced,
+           (unsigned long long)c->inhibited, (unsigned long long)c->dropped,
+           (unsigned long long)al_engine_firing(m.eng), (unsigned long long)nc->sent, (unsigned long long)nc->failed);
+done:
+    if (m.in) stream_in_close(m.in);
+    if (m.out && stream_out_close(m.out) != 0) status = 1;
+    if (dl && deadletter_close(dl, NULL, 0) < 0) status = 1;
+    al_engine_free(m.eng);
+    al_notify_free(m.nt);
+    if (m.st) state_close(m.st);
+    al_config_free(&m.cfg);
+    metrics_shutdown();
+    return status;
+}
