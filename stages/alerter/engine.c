@@ -5,7 +5,8 @@
  * rebuilt when they pile up). Per record: every rule that matches updates
  * its alert; notifications due from that record are delivered after all
  * rules ran, so a critical alert from the same record inhibits the warning.
- * When the clock moves by a second or more, a sweep resolves silent series
+ * When a record moves the clock on by a second or more, a sweep runs first
+ * (on the state left by the earlier records): it resolves silent series
  * (resolve_after), escalates, repeats, and delivers firing alerts whose
  * silence or inhibition has ended. */
 #include "engine.h"
@@ -383,6 +384,15 @@ int al_engine_record(al_engine *e, const fb_desc *d, const AnyRecord *rec, const
     }
     if (!nmatch) { e->c.ignored++; return AL_OK; }
     e->c.matched++;
+    /* Time reaches v.ts: the sweep sees the state the records before v.ts
+     * left, whatever the order of the records that share v.ts. */
+    if (v.ts > e->clock) {
+        e->clock = v.ts;
+        if (e->last_sweep == INT64_MIN || e->clock - e->last_sweep >= AL_SWEEP_US) {
+            e->last_sweep = e->clock;
+            if (al_sweep(e) < 0) return AL_ERR;
+        }
+    }
     for (int i = 0; i < cfg->nrules; i++) {
         const al_rule *r = &cfg->rules[i];
         double x = 0;
@@ -414,14 +424,7 @@ int al_engine_record(al_engine *e, const fb_desc *d, const AnyRecord *rec, const
             if (al_due_push(e, fp) < 0) log_fatal("out of memory");
         }
     }
-    if (e->ndue && al_deliver_due(e, v.ts > e->clock ? v.ts : e->clock) < 0) return AL_ERR;
-    if (v.ts > e->clock) {
-        e->clock = v.ts;
-        if (e->last_sweep == INT64_MIN || e->clock - e->last_sweep >= AL_SWEEP_US) {
-            e->last_sweep = e->clock;
-            if (al_sweep(e) < 0) return AL_ERR;
-        }
-    }
+    if (e->ndue && al_deliver_due(e, e->clock) < 0) return AL_ERR;
     return AL_OK;
 }
 
