@@ -1,0 +1,214 @@
+/* detect.c — the detector arithmetic (see detect.h and README.md). */
+#include "detect.h"
+#include <math.h>
+#include <stdlib.h>
+
+void dd_welford_add(dd_welford *w, double x)
+{
+    w->n++;
+    double d = x - w->mean;
+    w->mean += d / (double)w->n;
+    w->m2 += d * (x - w->mean);
+}
+
+/* A series that was constant during its baseline has sd 0; the floor keeps z
+ * finite (any later change is then a very large z, which is what it is). */
+double dd_welford_sd(const dd_welford *w)
+{
+    double sd = w->n > 0 ? sqrt(w->m2 / (double)w->n) : 0;
+    double floor = 1e-9 * fmax(1.0, fabs(w->mean));
+    return sd > floor ? sd : floor;
+}
+
+int dd_cusum_add(dd_cusum *c, double x, int64_t warmup, double k, double h, double *stat, double *ref)
+{
+    if (c->base.n < warmup) { dd_welford_add(&c->base, x); return 0; }
+    double z = (x - c->base.mean) / dd_welford_sd(&c->base);
+    c->pos = fmax(0.0, c->pos + z - k);
+    c->neg = fmax(0.0, c->neg - z - k);
+    double s = fmax(c->pos, c->neg);
+    if (s <= h) return 0;
+    *stat = s;
+    *ref = c->base.mean;
+    *c = (dd_cusum){0};      /* the new level becomes the next baseline */
+    return 1;
+}
+
+int dd_ph_add(dd_ph *p, double x, int64_t warmup, double delta, double lambda, double *stat, double *ref)
+{
+    if (p->base.n < warmup) { dd_welford_add(&p->base, x); return 0; }
+    double z = (x - p->base.mean) / dd_welford_sd(&p->base);
+    p->n++;
+    p->zmean += (z - p->zmean) / (double)p->n;
+    p->up += z - p->zmean - delta;
+    if (p->up < p->up_min) p->up_min = p->up;
+    p->dn += z - p->zmean + delta;
+    if (p->dn > p->dn_max) p->dn_max = p->dn;
+    double s = fmax(p->up - p->up_min, p->dn_max - p->dn);
+    if (s <= lambda) return 0;
+    *stat = s;
+    *ref = p->base.mean;
+    *p = (dd_ph){0};
+    return 1;
+}
+
+double dd_ewma_add(dd_ewma *e, double x, double alpha, double *ref)
+{
+    double z = 0;
+    *ref = e->mean;
+    if (e->n == 0) {
+        e->mean = x;
+        e->var = 0;
+    } else {
+        double sd = sqrt(e->var), floor = 1e-9 * fmax(1.0, fabs(e->mean));
+        z = (x - e->mean) / (sd > floor ? sd : floor);
+        double d = x - e->mean, incr = alpha * d;
+        e->mean += incr;
+        e->var = (1 - alpha) * (e->var + d * incr);
+    }
+    e->n++;
+    return z;
+}
+
+static double aw_at(const dd_adwin *a, int i) { return a->v[(a->head + i) % a->cap]; }
+
+/* The best firing cut of the current window: 1 and its figures, or 0. The
+ * bound is the paper's Gaussian approximation of eps_cut (section 3), with
+ * the log term of MOA's ADWIN (ln(2 ln n / delta) in place of the union
+ * bound's ln(2n/delta)); the paper's 2/(3m) ln(.) term assumes values in
+ * [0,1], which metric values are not, so it is left out:
+ *   eps = sqrt(2/m * var_W * L),  L = ln(2 ln(n) / delta),  1/m = 1/n0 + 1/n1. */
+static int aw_cut(const dd_adwin *a, double delta, int min_side,
+                  double *stat, double *eps, double *m0, double *m1, int *at)
+{
+    int n = a->n;
+    if (n < 2 * min_side) return 0;
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += aw_at(a, i);
+    double mean = sum / n, var = 0;
+    for (int i = 0; i < n; i++) { double d = aw_at(a, i) - mean; var += d * d; }
+    var /= n;
+    double L = log(2.0 * log((double)n) / delta), best = 1.0, s0 = 0;
+    int found = 0;
+    for (int i = 1; i < n; i++) {
+        s0 += aw_at(a, i - 1);
+        int n0 = i, n1 = n - i;
+        if (n0 < min_side || n1 < min_side) continue;
+        double mu0 = s0 / n0, mu1 = (sum - s0) / n1, m = 1.0 / (1.0 / n0 + 1.0 / n1);
+        double e = sqrt(2.0 / m * var * L);
+        double diff = fabs(mu0 - mu1);
+        if (diff > e && (e <= 0 || diff / e > best)) {
+            best = e > 0 ? diff / e : INFINITY;
+            *stat = diff; *eps = e; *m0 = mu0; *m1 = mu1; *at = i;
+            found = 1;
+        }
+    }
+    return found;
+}
+
+int dd_adwin_add(dd_adwin *a, double x, double delta, int min_side,
+                 double *stat, double *eps, double *m0, double *m1)
+{
+    if (a->n == a->cap) { a->head = (a->head + 1) % a->cap; a->n--; }
+    a->v[(a->head + a->n) % a->cap] = x;
+    a->n++;
+    int at;
+    if (!aw_cut(a, delta, min_side, stat, eps, m0, m1, &at)) return 0;
+    /* keep only the newer side of the best cut (the new regime), so one
+     * change is reported once; then shrink further while a cut still fires */
+    double s, e, u, w;
+    a->head = (a->head + at) % a->cap;
+    a->n -= at;
+    while (aw_cut(a, delta, min_side, &s, &e, &u, &w, &at)) { a->head = (a->head + 1) % a->cap; a->n--; }
+    return 1;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* scipy's _compute_prob_outside_square, same operations in the same order:
+ * P = 2 A0 (1 - A1 (1 - A2 (...))), A_k a product of h ratios. */
+double dd_ks_p_exact(int n, int h)
+{
+    if (h <= 0) return 1.0;
+    double P = 0.0;
+    for (long k = n / h; k >= 0; k--) {
+        double p1 = 1.0;
+        for (long j = 0; j < h; j++)
+            p1 = (double)(n - k * h - j) * p1 / (double)(n + k * h + j + 1);
+        P = p1 * (1.0 - P);
+    }
+    P *= 2;
+    return P < 0 ? 0 : P > 1 ? 1 : P;
+}
+
+double dd_ks(double *a, double *b, int n, double *p_value)
+{
+    qsort(a, (size_t)n, sizeof *a, cmp_double);
+    qsort(b, (size_t)n, sizeof *b, cmp_double);
+    /* the ECDF difference in counts, at every distinct value (ties move both) */
+    int i = 0, j = 0, h = 0;
+    while (i < n || j < n) {
+        double v = i < n && (j >= n || a[i] <= b[j]) ? a[i] : b[j];
+        while (i < n && a[i] <= v) i++;
+        while (j < n && b[j] <= v) j++;
+        int d = abs(i - j);
+        if (d > h) h = d;
+    }
+    *p_value = dd_ks_p_exact(n, h);
+    return (double)h / n;
+}
+
+double dd_quantile_sorted(const double *s, int n, double q)
+{
+    double vi = (double)(n - 1) * q;
+    double fl = floor(vi);
+    int lo = (int)fl, hi = lo + 1 < n ? lo + 1 : n - 1;
+    double t = vi - fl, a = s[lo], b = s[hi], d = b - a;
+    return t >= 0.5 ? b - d * (1 - t) : a + d * t;      /* numpy's _lerp */
+}
+
+double dd_psi(double *ref, int nref, double *cur, int ncur, int bins)
+{
+    qsort(ref, (size_t)nref, sizeof *ref, cmp_double);
+    double edges[bins > 1 ? bins - 1 : 1];
+    for (int i = 1; i < bins; i++) edges[i - 1] = dd_quantile_sorted(ref, nref, (double)i / bins);
+    int64_t rc[bins], cc[bins];
+    for (int i = 0; i < bins; i++) rc[i] = cc[i] = 0;
+    /* bin = number of edges <= x (numpy.searchsorted side='right') */
+    for (int k = 0; k < nref; k++) { int b = 0; while (b < bins - 1 && edges[b] <= ref[k]) b++; rc[b]++; }
+    for (int k = 0; k < ncur; k++) { int b = 0; while (b < bins - 1 && edges[b] <= cur[k]) b++; cc[b]++; }
+    double psi = 0;
+    for (int i = 0; i < bins; i++) {
+        double r = fmax((double)rc[i] / nref, DD_PSI_EPS), c = fmax((double)cc[i] / ncur, DD_PSI_EPS);
+        psi += (c - r) * log(c / r);
+    }
+    return psi;
+}
+
+void dd_holt_add(dd_holt *h, double x, double alpha, double beta)
+{
+    if (h->n == 0) { h->level = x; h->trend = 0; }
+    else if (h->n == 1) { h->trend = x - h->level; h->level = x; }
+    else {
+        double e = x - (h->level + h->trend);
+        h->sse += e * e;
+        h->ne++;
+        double prev = h->level;
+        h->level = alpha * x + (1 - alpha) * (h->level + h->trend);
+        h->trend = beta * (h->level - prev) + (1 - beta) * h->trend;
+    }
+    h->n++;
+}
+
+double dd_holt_forecast(const dd_holt *h, double k, double alpha, double beta, double *half)
+{
+    double s2 = h->ne ? h->sse / (double)h->ne : 0;
+    double hh = ceil(k) < 1 ? 1 : ceil(k), b = alpha * beta;   /* ETS beta = alpha * beta* */
+    double var = s2 * (1 + (hh - 1) * (alpha * alpha + alpha * b * hh + b * b * hh * (2 * hh - 1) / 6));
+    *half = 1.959963984540054 * sqrt(var);
+    return h->level + k * h->trend;
+}

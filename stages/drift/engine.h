@@ -1,0 +1,66 @@
+/* engine.h — drift's per-series state and the Metric -> Drift/forecast step.
+ * No I/O: Metric records come in through drift_engine_metric, Drift records
+ * and forecast Metric records go out through the callbacks, in a fixed
+ * order per input record (detectors in enum order, then forecasts by
+ * horizon). Memory: at most max_series series; a record of a series past
+ * the bound is counted (untracked) and produces nothing. */
+#ifndef DRIFT_ENGINE_H
+#define DRIFT_ENGINE_H
+#include <stddef.h>
+#include <stdint.h>
+#include "detect.h"
+#include "fbrec.h"
+
+#define DRIFT_MAX_HORIZONS 16
+#define DRIFT_MAX_WINDOW 100000
+#define DRIFT_MAX_BINS 100
+
+/* Which Metric field is the observation. */
+enum { DRIFT_F_VALUE, DRIFT_F_MEAN, DRIFT_F_COUNT, DRIFT_F_SUM, DRIFT_F_MIN, DRIFT_F_MAX,
+       DRIFT_F_STDDEV, DRIFT_F_QUANTILE };
+
+typedef struct drift_config {
+    unsigned detectors;          /* bit 1 << Detector_x */
+    int field; double field_q;   /* DRIFT_F_*, and q for DRIFT_F_QUANTILE */
+    int64_t warmup, cooldown, recovery;
+    double threshold, ewma_alpha;          /* zscore */
+    double ph_delta, ph_lambda;
+    double cusum_k, cusum_h;
+    double adwin_delta; int64_t adwin_max, adwin_min;
+    int64_t window, every, bins;           /* psi / ks windows */
+    double psi_threshold, ks_alpha;
+    double holt_alpha, holt_beta;
+    int64_t horizons[DRIFT_MAX_HORIZONS]; int nhorizons;
+    const char *horizon_names[DRIFT_MAX_HORIZONS];
+    int64_t max_series;
+} drift_config;
+
+enum { DRIFT_OK = 0, DRIFT_ERR = -1, DRIFT_BADVALUE = 1, DRIFT_MISSING, DRIFT_ORDER, DRIFT_BADREC };
+
+typedef struct drift_counters {
+    uint64_t observations, drifts, anomalies, recoveries, forecasts, untracked, series_dropped;
+} drift_counters;
+
+typedef struct drift_engine drift_engine;
+/* Callbacks return 0, or -1 when the output failed (the step then fails). */
+typedef int (*drift_emit_drift)(void *ctx, const Drift *d);
+typedef int (*drift_emit_metric)(void *ctx, const Metric *m);
+
+drift_engine *drift_engine_new(const drift_config *c, drift_emit_drift ed, drift_emit_metric em, void *ctx);
+void drift_engine_free(drift_engine *e);
+/* One Metric. DRIFT_OK, DRIFT_ERR (an emit failed), or a rejection code
+ * with *why set to a static or engine-owned text (valid until the next call). */
+int drift_engine_metric(drift_engine *e, const Metric *m, const char **why);
+uint64_t drift_engine_series(const drift_engine *e);
+const drift_counters *drift_engine_counters(const drift_engine *e);
+
+/* The whole state as one blob (malloc'd into *data), with a fingerprint of
+ * the settings that shape it and `extra` (the stage's resume position). */
+int drift_engine_save(const drift_engine *e, uint64_t extra, uint8_t **data, size_t *len);
+/* Load into a fresh engine. 0, or -1 with err ("settings differ" for a blob
+ * written with other settings, else what is corrupt). Never reads out of
+ * bounds (fuzzed). */
+int drift_engine_load(drift_engine *e, const uint8_t *data, size_t len, uint64_t *extra,
+                      char *err, size_t errlen);
+uint64_t drift_config_fingerprint(const drift_config *c);
+#endif

@@ -1,0 +1,322 @@
+/* main.c — drift: Metric records in, Drift records (and Holt forecasts as
+ * Metric records) out. The detectors live in detect.c, the per-series state
+ * in engine.c; this file wires flags, streams, state and checkpoints.
+ * See README.md. */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "engine.h"
+#include "log.h"
+#include "metrics.h"
+#include "sdnotify.h"
+#include "sig.h"
+#include "state.h"
+#include "stream.h"
+#include "timefmt.h"
+
+#define DRIFT_STATE_VERSION 1
+#define DRIFT_BLOB_KEY "drift.engine"
+
+static cli_common common;
+static cli_list opt_detectors, opt_horizons;
+static const char *opt_field;
+static double opt_threshold, opt_alpha, opt_ph_delta, opt_ph_lambda, opt_cusum_k, opt_cusum_h;
+static double opt_adwin_delta, opt_psi_thr, opt_ks_alpha, opt_holt_a, opt_holt_b;
+static int64_t opt_warmup, opt_cooldown, opt_recovery, opt_adwin_max, opt_adwin_min, opt_window;
+static int64_t opt_every, opt_bins, opt_max_series, opt_ckpt_every, opt_crash_after;
+static int opt_pass;
+
+static const cli_opt drift_opts[] = {
+    { "detectors", 'd', CLI_LIST, &opt_detectors, NULL, "NAME,...",
+      "detectors to run: ph, cusum, adwin, zscore, psi, ks (default: all)", 0, 0 },
+    { "field", 'f', CLI_STR, &opt_field, "value", "FIELD",
+      "the observation: value, mean, count, sum, min, max, stddev or pQ (quantile Q%, e.g. p99, p99.9)", 0, 0 },
+    { "threshold", 't', CLI_DOUBLE, &opt_threshold, "2.5", "Z",
+      "zscore: |x - EWMA mean| / EWMA sd above this is an anomaly", 0.1, 1000 },
+    { "ewma-alpha", 0, CLI_DOUBLE, &opt_alpha, "0.1", "A",
+      "zscore: EWMA weight of the newest observation", 0.0001, 1 },
+    { "warmup", 0, CLI_INT, &opt_warmup, "50", "N",
+      "observations per series before any alert or forecast (also the ph/cusum baseline length)", 2, 1e9 },
+    { "cooldown", 0, CLI_INT, &opt_cooldown, "50", "N",
+      "ph, cusum, adwin: observations after a drift before the same detector reports again", 0, 1e12 },
+    { "recovery", 0, CLI_INT, &opt_recovery, "3", "N",
+      "zscore: consecutive observations within the threshold that end an anomaly (recovery)", 1, 1e9 },
+    { "ph-delta", 0, CLI_DOUBLE, &opt_ph_delta, "0.5", "SD",
+      "Page-Hinkley: tolerated change, in baseline standard deviations", 0, 100 },
+    { "ph-lambda", 0, CLI_DOUBLE, &opt_ph_lambda, "10", "SD",
+      "Page-Hinkley: alarm threshold, in baseline standard deviations", 0.01, 1e6 },
+    { "cusum-k", 0, CLI_DOUBLE, &opt_cusum_k, "0.5", "SD",
+      "CUSUM: reference value (slack), in baseline standard deviations", 0, 100 },
+    { "cusum-h", 0, CLI_DOUBLE, &opt_cusum_h, "10", "SD",
+      "CUSUM: decision interval, in baseline standard deviations", 0.01, 1e6 },
+    { "adwin-delta", 0, CLI_DOUBLE, &opt_adwin_delta, "0.002", "P",
+      "ADWIN: confidence parameter delta", 1e-12, 0.5 },
+    { "adwin-max", 0, CLI_INT, &opt_adwin_max, "128", "N",
+      "ADWIN: most observations kept per series", 10, 100000 },
+    { "adwin-min", 0, CLI_INT, &opt_adwin_min, "5", "N",
+      "ADWIN: fewest observations on each side of a cut", 1, 10000 },
+    { "window", 'w', CLI_INT, &opt_window, "100", "N",
+      "psi, ks: size of the reference window (the first N observations) and of the current one (the last N)", 5, 10000 },
+    { "every", 0, CLI_INT, &opt_every, "10", "N",
+      "psi, ks: compare the windows every N observations", 1, 1e9 },
+    { "psi-bins", 0, CLI_INT, &opt_bins, "5", "N",
+      "psi: bins, at the reference window's quantiles", 2, 100 },
+    { "psi-threshold", 0, CLI_DOUBLE, &opt_psi_thr, "0.25", "X",
+      "psi: a PSI above this is drift", 1e-6, 1e6 },
+    { "ks-alpha", 0, CLI_DOUBLE, &opt_ks_alpha, "0.001", "P",
+      "ks: a p-value below this is drift", 1e-300, 0.5 },
+    { "horizons", 0, CLI_LIST, &opt_horizons, NULL, "DURATION,...|none",
+      "Holt forecasts this far past each observation's window_end (default: 15m,30m,60m,120m)", 0, 0 },
+    { "holt-alpha", 0, CLI_DOUBLE, &opt_holt_a, "0.5", "A",
+      "Holt: level smoothing", 0.0001, 1 },
+    { "holt-beta", 0, CLI_DOUBLE, &opt_holt_b, "0.1", "B",
+      "Holt: trend smoothing", 0, 1 },
+    { "max-series", 0, CLI_INT, &opt_max_series, "100000", "N",
+      "series tracked at once; records of series past it are counted (untracked) and produce nothing", 1, 1e9 },
+    { "checkpoint-interval", 0, CLI_DURATION, &opt_ckpt_every, "10s", "DURATION",
+      "with --state: save the detectors' state and input offsets this often (and at exit)", 0, 0 },
+    { "pass-through", 0, CLI_BOOL, &opt_pass, NULL, NULL,
+      "write the input records through too (default: only Drift and forecasts; other record types are rejected)", 0, 0 },
+    { "crash-after", 0, CLI_INT, &opt_crash_after, "0", "N",
+      "testing: kill -9 itself after N input records (0: never)", 0, 1e15 },
+    { 0 }
+};
+
+static const cli_spec drift_spec = {
+    .stage = "drift",
+    .summary = "drift and anomaly detection per Metric series (Page-Hinkley, CUSUM, ADWIN, EWMA z-score, PSI, KS) and Holt forecasts",
+    .usage = "drift [FLAGS]",
+    .example = "aggregate --window 60s < samples | drift --detectors zscore,cusum --horizons none --format json",
+    .opts = drift_opts,
+};
+
+typedef struct drift_main {
+    stream_in *in;
+    stream_out *out;
+    state *st;
+    drift_engine *eng;
+    metrics_series *m_series, *m_drift, *m_anom, *m_recov, *m_fc, *m_untracked, *m_ckpt;
+    drift_counters last;
+} drift_main;
+
+static int emit_drift(void *ctx, const Drift *d)
+{
+    drift_main *a = ctx;
+    return stream_write(a->out, &Drift_desc, d, NULL, 0);
+}
+
+static int emit_metric(void *ctx, const Metric *m)
+{
+    drift_main *a = ctx;
+    return stream_write(a->out, &Metric_desc, m, NULL, 0);
+}
+
+static void build_config(drift_config *c, char names[][24])
+{
+    memset(c, 0, sizeof *c);
+    static const char *const dnames[] = { "ph", "cusum", "adwin", "zscore", "psi", "ks" };
+    if (!opt_detectors.n) c->detectors = (1u << (Detector_MAX + 1)) - 1;
+    for (int i = 0; i < opt_detectors.n; i++) {
+        const char *d = opt_detectors.items[i];
+        int k = -1;
+        for (int j = 0; j <= Detector_MAX; j++) if (!strcmp(d, dnames[j])) k = j;
+        if (!strcmp(d, "page_hinkley")) k = Detector_page_hinkley;
+        if (k < 0) {
+            const char *s = cli_suggest(d, dnames, Detector_MAX + 1);
+            cli_usage_error(&drift_spec, "--detectors: '%s' is not ph, cusum, adwin, zscore, psi or ks%s%s%s",
+                            d, s ? " (did you mean " : "", s ? s : "", s ? "?)" : "");
+        }
+        c->detectors |= 1u << k;
+    }
+    static const char *const fields[] = { "value", "mean", "count", "sum", "min", "max", "stddev" };
+    c->field = -1;
+    for (int i = 0; i < 7; i++) if (!strcmp(opt_field, fields[i])) c->field = i;
+    if (c->field < 0) {
+        char *end;
+        double q = opt_field[0] == 'p' ? strtod(opt_field + 1, &end) : NAN;
+        if (!(q >= 0 && q <= 100) || *end || end == opt_field + 1)
+            cli_usage_error(&drift_spec, "--field: '%s' is not value, mean, count, sum, min, max, stddev or pQ "
+                            "(p50, p99, p99.9)", opt_field);
+        c->field = DRIFT_F_QUANTILE;
+        c->field_q = q / 100;
+    }
+    c->threshold = opt_threshold; c->ewma_alpha = opt_alpha;
+    c->warmup = opt_warmup; c->cooldown = opt_cooldown; c->recovery = opt_recovery;
+    c->ph_delta = opt_ph_delta; c->ph_lambda = opt_ph_lambda;
+    c->cusum_k = opt_cusum_k; c->cusum_h = opt_cusum_h;
+    c->adwin_delta = opt_adwin_delta; c->adwin_max = opt_adwin_max; c->adwin_min = opt_adwin_min;
+    if (2 * opt_adwin_min > opt_adwin_max)
+        cli_usage_error(&drift_spec, "--adwin-min: %lld is more than half of --adwin-max %lld",
+                        (long long)opt_adwin_min, (long long)opt_adwin_max);
+    c->window = opt_window; c->every = opt_every; c->bins = opt_bins;
+    if (opt_bins > opt_window)
+        cli_usage_error(&drift_spec, "--psi-bins: %lld bins for a window of %lld", (long long)opt_bins, (long long)opt_window);
+    c->psi_threshold = opt_psi_thr; c->ks_alpha = opt_ks_alpha;
+    c->holt_alpha = opt_holt_a; c->holt_beta = opt_holt_b;
+    c->max_series = opt_max_series;
+    static const char *const defh[] = { "15m", "30m", "60m", "120m" };
+    int nh = opt_horizons.n ? opt_horizons.n : 4;
+    if (nh > DRIFT_MAX_HORIZONS) cli_usage_error(&drift_spec, "--horizons: at most %d", DRIFT_MAX_HORIZONS);
+    for (int i = 0; i < nh; i++) {
+        const char *h = opt_horizons.n ? opt_horizons.items[i] : defh[i];
+        if (!strcmp(h, "none")) {
+            if (nh != 1) cli_usage_error(&drift_spec, "--horizons: 'none' cannot be combined with durations");
+            nh = 0;
+            break;
+        }
+        if (cli_parse_duration(h, &c->horizons[i]) < 0 || c->horizons[i] <= 0)
+            cli_usage_error(&drift_spec, "--horizons: '%s' is not a positive duration", h);
+        snprintf(names[i], 24, "%s", h);
+        c->horizon_names[i] = names[i];
+    }
+    c->nhorizons = nh;
+}
+
+static void update_metrics(drift_main *a)
+{
+    const drift_counters *c = drift_engine_counters(a->eng);
+    metrics_set(a->m_series, (double)drift_engine_series(a->eng));
+    metrics_add(a->m_drift, (double)(c->drifts - a->last.drifts));
+    metrics_add(a->m_anom, (double)(c->anomalies - a->last.anomalies));
+    metrics_add(a->m_recov, (double)(c->recoveries - a->last.recoveries));
+    metrics_add(a->m_fc, (double)(c->forecasts - a->last.forecasts));
+    metrics_add(a->m_untracked, (double)(c->untracked - a->last.untracked));
+    a->last = *c;
+    metrics_tick();
+}
+
+/* Flush output, then save the detectors and the input position in one
+ * transaction (Kafka offsets; for byte streams the records read), then
+ * commit: the saved state never runs behind what was committed. */
+static int drift_sync(drift_main *a)
+{
+    if (a->st) {
+        if (stream_flush(a->out) < 0) return -1;
+        uint8_t *blob;
+        size_t len;
+        uint64_t pos = stream_in_is_kafka(a->in) ? 0 : stream_in_count(a->in);
+        drift_engine_save(a->eng, pos, &blob, &len);
+        int rc = -1;
+        if (state_begin(a->st) == 0) {
+            if (state_put(a->st, DRIFT_BLOB_KEY, blob, len) < 0 || state_save_offsets(a->st, a->in) < 0)
+                state_rollback(a->st);
+            else if (state_commit(a->st) == 0) rc = 0;
+        }
+        free(blob);
+        if (rc < 0) return -1;
+        metrics_add(a->m_ckpt, 1);
+    }
+    return stream_sync(a->in, a->out);
+}
+
+static const char *const reasons[] = { "", "bad_value", "missing_field", "out_of_order", "bad_record" };
+
+int main(int argc, char **argv)
+{
+    cli_parse(argc, argv, &drift_spec, &common);
+    drift_config cfg;
+    char hnames[DRIFT_MAX_HORIZONS][24];
+    build_config(&cfg, hnames);
+    cli_start(&drift_spec, &common);
+
+    drift_main a = {0};
+    a.m_series = metrics_gauge("streamrec_drift_series", "series tracked");
+    a.m_drift = metrics_counter("streamrec_drift_drifts_total", "Drift records of kind drift");
+    a.m_anom = metrics_counter("streamrec_drift_anomalies_total", "Drift records of kind anomaly");
+    a.m_recov = metrics_counter("streamrec_drift_recoveries_total", "Drift records of kind recovery");
+    a.m_fc = metrics_counter("streamrec_drift_forecasts_total", "forecast Metric records");
+    a.m_untracked = metrics_counter("streamrec_drift_untracked_total",
+                                    "records of new series refused past --max-series");
+    a.m_ckpt = metrics_counter("streamrec_drift_checkpoints_total", "state checkpoints written");
+    int status = 1, rc = 0;
+    uint64_t skip = 0;
+    a.eng = drift_engine_new(&cfg, emit_drift, emit_metric, &a);
+    if (common.state) {
+        a.st = state_open(common.state, "drift", DRIFT_STATE_VERSION, NULL);
+        if (!a.st) goto done;
+        void *data = NULL;
+        size_t len = 0;
+        int g = state_get(a.st, DRIFT_BLOB_KEY, &data, &len);
+        if (g < 0) goto done;
+        if (g == 1) {
+            char err[300];
+            int lr = drift_engine_load(a.eng, data, len, &skip, err, sizeof err);
+            free(data);
+            if (lr < 0) {
+                log_error("%s: %s", common.state, err);
+                if (strstr(err, "settings")) status = 2;
+                goto done;
+            }
+            log_info("resumed from %s: %llu series", common.state, (unsigned long long)drift_engine_series(a.eng));
+            a.last = *drift_engine_counters(a.eng);   /* Prometheus counters count this process only */
+        }
+    }
+    a.in = stream_in_open(common.in, &common);
+    if (!a.in) goto done;
+    if (a.st) stream_in_set_start(a.in, state_start_offset, a.st);
+    a.out = stream_out_open(common.out, &common);
+    if (!a.out) goto done;
+    if (stream_in_is_kafka(a.in)) skip = 0;
+    else if (skip) log_info("skipping the %llu input records the saved state already covers", (unsigned long long)skip);
+    if (!a.st && stream_in_is_kafka(a.in))
+        log_warn("Kafka input without --state: the detectors start from nothing after a restart");
+    sd_ready();
+
+    int64_t last_ckpt = mono_us();
+    stream_rec r;
+    while ((rc = stream_in_next(a.in, &r)) == 1) {
+        if (skip && stream_in_count(a.in) <= skip) continue;
+        if (r.type == &Metric_desc) {
+            const char *why = "";
+            int er = drift_engine_metric(a.eng, &r.as.metric, &why);
+            if (er == DRIFT_ERR) { rc = -1; break; }
+            if (er != DRIFT_OK) {
+                char detail[300];
+                snprintf(detail, sizeof detail, "Metric %.*s: %s", (int)(r.as.metric.name.len > 100 ? 100 : r.as.metric.name.len),
+                         r.as.metric.name.ptr ? r.as.metric.name.ptr : "", why);
+                stream_reject(a.in, &r.pos, reasons[er], detail, r.data, r.len);
+            }
+            if (opt_pass && stream_write_rec(a.out, &r) < 0) { rc = -1; break; }
+        } else if (opt_pass) {
+            if (stream_write_rec(a.out, &r) < 0) { rc = -1; break; }
+        } else {
+            char detail[160];
+            snprintf(detail, sizeof detail, "a %s record; drift reads Metric records (--pass-through forwards others)",
+                     fb_desc_name(r.type));
+            stream_reject(a.in, &r.pos, "wrong_type", detail, r.data, r.len);
+        }
+        if (opt_crash_after && stream_in_count(a.in) >= (uint64_t)opt_crash_after) raise(SIGKILL);
+        if (stream_sync_due(a.in)) {
+            if (!a.st || mono_us() - last_ckpt >= opt_ckpt_every) {
+                if (drift_sync(&a) < 0) { rc = -1; break; }
+                last_ckpt = mono_us();
+            }
+            update_metrics(&a);
+            sd_status("%llu series, %llu drifts, %llu anomalies", (unsigned long long)drift_engine_series(a.eng),
+                      (unsigned long long)drift_engine_counters(a.eng)->drifts,
+                      (unsigned long long)drift_engine_counters(a.eng)->anomalies);
+        }
+    }
+    if (rc == 0 && drift_sync(&a) < 0) rc = -1;
+    update_metrics(&a);
+    if (rc == 0) status = 0;
+    const drift_counters *c = drift_engine_counters(a.eng);
+    log_kv(LOG_INFO, "done", "\"observations\":%llu,\"series\":%llu,\"drifts\":%llu,\"anomalies\":%llu,"
+           "\"recoveries\":%llu,\"forecasts\":%llu,\"untracked\":%llu",
+           (unsigned long long)c->observations, (unsigned long long)drift_engine_series(a.eng),
+           (unsigned long long)c->drifts, (unsigned long long)c->anomalies, (unsigned long long)c->recoveries,
+           (unsigned long long)c->forecasts, (unsigned long long)c->untracked);
+done:
+    if (a.in) stream_in_close(a.in);
+    if (a.out && stream_out_close(a.out) != 0) status = 1;
+    drift_engine_free(a.eng);
+    if (a.st) state_close(a.st);
+    cli_list_free(&opt_detectors);
+    cli_list_free(&opt_horizons);
+    cli_common_free(&common);
+    metrics_shutdown();
+    return status;
+}
