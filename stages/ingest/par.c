@@ -20,9 +20,11 @@ enum { PAR_TOO_LONG = 100, PAR_SEQ = 101 };
  * writes their records one at a time, as the sequential loop does. */
 #define PAR_OUT_MAX (4u << 20)
 
-/* The main thread polls a quiet input this often; each poll hands over the
- * partial block and writes what is done, so a trickle is not held back. */
+/* The main thread polls a quiet input this often while it holds lines; each
+ * poll hands over the partial block and writes what is done, so a trickle
+ * is not held back. With nothing held, the input's usual pace. */
 #define PAR_TICK_MS 10
+#define PAR_IDLE_TICK_MS 200
 /* Lines ahead whose dedup slots are prefetched while applying a block. */
 #define PAR_PREFETCH 12
 
@@ -85,6 +87,7 @@ struct par {
     par_blk *cur;               /* being filled by the main thread */
     uint64_t ticks;             /* lines applied */
     stream_rec sr;              /* what par_write hands to stream_write_rec */
+    int tick_fast;              /* the input ticks every PAR_TICK_MS */
 };
 
 /* Reachable while it runs: --strict exits from inside stream_reject. */
@@ -395,7 +398,13 @@ static void par_tick(void *ctx)
 {
     par *p = ctx;
     if (p->cur && p->cur->nlines) par_submit(p);
-    if (p->apply_seq == p->fill_seq || p->run->failed) return;
+    if (p->apply_seq == p->fill_seq || p->run->failed) {
+        if (p->tick_fast) {   /* nothing held: no need to wake up often */
+            stream_in_set_tick(p->run->in, PAR_IDLE_TICK_MS, par_tick, p);
+            p->tick_fast = 0;
+        }
+        return;
+    }
     par_apply_ready(p, 1);
     if (!p->run->failed && stream_sync(p->run->in, p->run->out)) p->run->failed = 1;
 }
@@ -409,6 +418,10 @@ static int par_add_line(par *p, const stream_line *l, int64_t now)
         b = NULL;
     }
     if (!b && !(b = par_get(p))) return p->run->failed ? 0 : -1;
+    if (!p->tick_fast) {
+        stream_in_set_tick(p->run->in, PAR_TICK_MS, par_tick, p);
+        p->tick_fast = 1;
+    }
     char *in = par_grow(b->in, &b->in_cap, b->in_len + l->len + 1, 1);
     if (!in) return -1;
     b->in = in;
@@ -496,6 +509,7 @@ int ingest_run_par(ingest_run *run, const ingest_conf *c, int threads)
     if (p->started < p->nw) { log_error("cannot start %d parser threads", p->nw); par_free(p); return -1; }
     par_live = p;
     stream_in_set_tick(run->in, PAR_TICK_MS, par_tick, p);
+    p->tick_fast = 1;
 
     stream_line line;
     int rc = 0;
