@@ -8,29 +8,38 @@
 
 /* Several records at once (one script call costs Redis far more than the
  * writes it makes). KEYS[i]: strings whose JSON starts with {"ts":N.
- * ARGV[1] ttl_ms; ARGV[2i], ARGV[2i+1]: ts and value for KEYS[i]. Returns
- * one element per key: 1 written, 0 older than what is there, or the
- * error (say WRONGTYPE) for that key alone. In-order input is the common
- * case, so each record costs one SET … GET (one command instead of GET then
- * SET); an older record puts the newer value back, within the script, so no
- * reader ever sees it. */
+ * ARGV[1] ttl_ms; ARGV[2i], ARGV[2i+1]: ts and value for KEYS[i]. Returns 1
+ * when every record was written or found older than what is there (the
+ * common case: no table to build), else one element per key: 1 written, 0
+ * older, or the error (say WRONGTYPE) for that key alone.
+ * What makes a script dear is every string that enters Lua (Redis hashes and
+ * collects each): so the stored ts is read with GETRANGE of the first 32
+ * bytes, not the whole old value, numbers go to redis.pcall as strings
+ * (a Lua number is formatted with snprintf), and ts are compared as strings
+ * when they have the same length and no sign (tonumber is strtod). An older
+ * record changes nothing, not even for a moment. */
 #define LUA_STRING_TS \
-    "local ttl = tonumber(ARGV[1])\n" \
-    "local out = {}\n" \
-    "for i = 1, #KEYS do\n" \
-    "  local cur\n" \
-    "  if ttl > 0 then cur = redis.pcall('SET', KEYS[i], ARGV[2 * i + 1], 'PX', ARGV[1], 'GET')\n" \
-    "  else cur = redis.pcall('SET', KEYS[i], ARGV[2 * i + 1], 'GET') end\n" \
-    "  if type(cur) == 'table' and cur.err then out[i] = cur\n" \
-    "  else\n" \
-    "    local t = cur and tonumber(string.match(cur, '^{\"ts\":(%-?%d+)'))\n" \
-    "    if t and t > tonumber(ARGV[2 * i]) then\n" \
-    "      redis.call('SET', KEYS[i], cur, 'KEEPTTL')\n" \
-    "      out[i] = 0\n" \
-    "    else out[i] = 1 end\n" \
-    "  end\n" \
+    "local ttl = ARGV[1]\n" \
+    "local px = tonumber(ttl) > 0\n" \
+    "local function newer(t, a)\n" \
+    "  if #t == #a and t >= '0' and a >= '0' then return t > a end\n" \
+    "  return tonumber(t) > tonumber(a)\n" \
     "end\n" \
-"return out\n"
+    "local out\n" \
+    "for i = 1, #KEYS do\n" \
+    "  local k, r = KEYS[i], 1\n" \
+    "  local cur = redis.pcall('GETRANGE', k, '0', '31')\n" \
+    "  if type(cur) == 'table' then r = cur\n" \
+    "  else\n" \
+    "    local t = string.match(cur, '^{\"ts\":(%-?%d+)')\n" \
+    "    if t and newer(t, ARGV[2 * i]) then r = 0\n" \
+    "    elseif px then redis.call('SET', k, ARGV[2 * i + 1], 'PX', ttl)\n" \
+    "    else redis.call('SET', k, ARGV[2 * i + 1]) end\n" \
+    "  end\n" \
+    "  if out then out[i] = r\n" \
+    "  elseif r ~= 1 then out = {} for j = 1, i - 1 do out[j] = 1 end out[i] = r end\n" \
+    "end\n" \
+    "return out or 1\n"
 /* KEYS[1] value (zset or blob), KEYS[2] its version. ARGV: ts, ttl_ms,
  * kind ('z' then score,member pairs | 'b' then the blob). */
 #define LUA_VERSIONED \
@@ -78,6 +87,17 @@ const char *const layout_scripts[SCRIPT_COUNT] = {
     LUA_STRING_TS, LUA_VERSIONED, LUA_HASH, LUA_FEATURE, LUA_LEADERBOARD,
 };
 
+/* The key memory: 2^18 buckets of 4, 1,048,576 keys, 8 MiB at most. */
+#define KNOWN_BUCKETS (1u << 18)
+/* NX costs Redis about what a SET costs and the script nearly twice that;
+ * an attempt that finds the key pays both. So after every NX_WINDOW answers:
+ * if more than NX_OFF_PERMILLE of them found the key (say a restart over a
+ * full Redis), keys not known go to the script too, but for one in NX_PROBE
+ * which still tries NX, to notice when fresh keys come back. */
+#define NX_WINDOW 256
+#define NX_OFF_PERMILLE 400
+#define NX_PROBE 64
+
 void layout_init(layout *l, const layout_conf *c)
 {
     memset(l, 0, sizeof *l);
@@ -91,10 +111,87 @@ void layout_init(layout *l, const layout_conf *c)
         l->zc = ZSTD_createCCtx();
         if (!l->zc) log_fatal("zstd: cannot create a compression context");
     }
+    size_t busy = 64;
+    while (busy < 4 * ((size_t)c->pipeline_depth + (size_t)l->group_max)) busy <<= 1;
+    l->busy_h = calloc(busy, sizeof *l->busy_h);
+    l->busy_n = calloc(busy, sizeof *l->busy_n);
+    l->busy_mask = busy - 1;
+    l->staged = calloc((size_t)l->group_max, sizeof *l->staged);
+    l->retry_cap = c->pipeline_depth > 0 ? c->pipeline_depth : 1;
+    l->retry = calloc((size_t)l->retry_cap, sizeof *l->retry);
+    if (!l->busy_h || !l->busy_n || !l->staged || !l->retry || keyset_init(&l->known, KNOWN_BUCKETS))
+        log_fatal("out of memory");
 }
 
+static void swap_buf(rbuf *a, rbuf *b) { rbuf t = *a; *a = *b; *b = t; }
+
+/* The busy table: how many NX attempts for the key hash h are staged or
+ * unanswered. Hashes are never 0 (keyset_hash), so 0 marks a free entry. */
+static size_t busy_at(const layout *l, uint64_t h)
+{
+    size_t i = h & l->busy_mask;
+    while (l->busy_h[i] && l->busy_h[i] != h) i = (i + 1) & l->busy_mask;
+    return i;
+}
+
+static int busy_get(const layout *l, uint64_t h) { return l->busy_h[busy_at(l, h)] == h; }
+
+static void busy_inc(layout *l, uint64_t h)
+{
+    size_t i = busy_at(l, h);
+    l->busy_h[i] = h;
+    l->busy_n[i]++;
+}
+
+static void busy_dec(layout *l, uint64_t h)
+{
+    size_t i = busy_at(l, h), m = l->busy_mask;
+    if (l->busy_h[i] != h || --l->busy_n[i]) return;
+    /* delete by shifting back the entries that probed past i */
+    for (size_t j = (i + 1) & m; l->busy_h[j]; j = (j + 1) & m) {
+        size_t home = l->busy_h[j] & m;
+        if (((j - home) & m) >= ((j - i) & m)) {
+            l->busy_h[i] = l->busy_h[j]; l->busy_n[i] = l->busy_n[j];
+            i = j;
+        }
+    }
+    l->busy_h[i] = 0; l->busy_n[i] = 0;
+}
+
+/* rpipe's on_nx: the answer to one NX attempt. */
+static void on_nx(void *ctx, rpipe_slot *s, int existed)
+{
+    layout *l = ctx;
+    busy_dec(l, s->khash);
+    if (l->nx_open) l->nx_open--;
+    if (existed < 0) return;                  /* an error: rpipe dead-letters it */
+    l->nx_window++;
+    if (existed) {
+        l->nx_existed++; l->nx_window_existed++;
+        /* the key was there and nothing was written: the record goes to
+         * the script, ahead of any later record for the key */
+        if (l->retry_n == l->retry_cap) {
+            rpipe_slot *n = calloc((size_t)l->retry_cap * 2, sizeof *n);
+            if (!n) log_fatal("out of memory");
+            for (int i = 0; i < l->retry_cap; i++)   /* in order; the buffers move along */
+                n[i] = l->retry[(l->retry_head + i) % l->retry_cap];
+            free(l->retry);
+            l->retry = n; l->retry_head = 0; l->retry_cap *= 2;
+        }
+        rpipe_slot *e = &l->retry[(l->retry_head + l->retry_n++) % l->retry_cap];
+        swap_buf(&e->part, &s->part); swap_buf(&e->raw, &s->raw); swap_buf(&e->key, &s->key);
+        e->pos = s->pos; e->khash = s->khash;
+    }
+    if (l->nx_window >= NX_WINDOW) {
+        l->nx_off = (uint64_t)l->nx_window_existed * 1000 > (uint64_t)l->nx_window * NX_OFF_PERMILLE;
+        l->nx_window = l->nx_window_existed = 0;
+    }
+}
+
+void layout_attach(layout *l, rpipe *p) { p->on_nx = on_nx; p->nx_ctx = l; }
+
 /* Send the pending group of json recommendations as one EVALSHA. */
-int layout_flush(layout *l, rpipe *p)
+static int group_flush(layout *l, rpipe *p)
 {
     int n = l->group;
     if (!n) return 0;
@@ -111,9 +208,66 @@ int layout_flush(layout *l, rpipe *p)
     for (int i = 0; i < n; i++) resp_append_args(b, rpipe_reserved(p, i));
     /* the command moves into the group's first slot (buffers swapped, not copied) */
     rpipe_slot *first = rpipe_reserved(p, 0);
-    rbuf t = first->cmd; first->cmd = b->cmd; b->cmd = t;
+    swap_buf(&first->cmd, &b->cmd);
     first->nargs = b->nargs;
     return rpipe_push_group(p, 1);
+}
+
+/* Records whose NX attempt found the key join the script group, oldest
+ * first, until none is left (taking a slot may read answers that add more). */
+static int retries_to_group(layout *l, rpipe *p)
+{
+    while (l->retry_n) {
+        rpipe_slot *s = rpipe_next_slot(p);
+        if (!s) return -1;
+        rpipe_slot *e = &l->retry[l->retry_head];
+        l->retry_head = (l->retry_head + 1) % l->retry_cap;
+        l->retry_n--;
+        swap_buf(&s->cmd, &e->part); swap_buf(&s->raw, &e->raw); swap_buf(&s->key, &e->key);
+        s->nargs = 2; s->pos = e->pos; s->khash = e->khash;   /* part: ts, value */
+        l->scripted++;
+        if (++l->group >= l->group_max && group_flush(l, p)) return -1;
+    }
+    return 0;
+}
+
+/* The staged NX attempts, after the group (they are for other keys). */
+static int staged_flush(layout *l, rpipe *p)
+{
+    for (int i = 0; i < l->nstaged; i++) {
+        rpipe_slot *s = rpipe_next_slot(p), *st = &l->staged[i];
+        if (!s) return -1;
+        swap_buf(&s->cmd, &st->cmd); swap_buf(&s->part, &st->part);
+        swap_buf(&s->raw, &st->raw); swap_buf(&s->key, &st->key);
+        s->nargs = st->nargs; s->pos = st->pos; s->khash = st->khash; s->nx = 1;
+        if (rpipe_push(p)) return -1;
+    }
+    l->nstaged = 0;
+    return 0;
+}
+
+int layout_flush(layout *l, rpipe *p)
+{
+    if (retries_to_group(l, p) || group_flush(l, p) || staged_flush(l, p)) return -1;
+    return 0;
+}
+
+int layout_pending(const layout *l) { return l->group || l->nstaged || l->retry_n; }
+
+int layout_drain(layout *l, rpipe *p)
+{
+    do
+        if (layout_flush(l, p) || rpipe_drain(p)) return -1;
+    while (layout_pending(l));
+    return 0;
+}
+
+int layout_send(layout *l, rpipe *p)
+{
+    /* an NX attempt that finds the key is written only by its fallback,
+     * which goes out when the answer is read: wait for those answers */
+    if (l->nx_open) return layout_drain(l, p) || rpipe_send(p) ? -1 : 0;
+    return layout_flush(l, p) || rpipe_send(p) ? -1 : 0;
 }
 
 void layout_free(layout *l)
@@ -123,6 +277,18 @@ void layout_free(layout *l)
     fb_builder_free(&l->fbb);
     if (l->zc) ZSTD_freeCCtx(l->zc);
     rbuf_free(&l->tmp); rbuf_free(&l->key2);
+    keyset_free(&l->known);
+    free(l->busy_h); free(l->busy_n);
+    for (int i = 0; i < l->group_max; i++) {
+        rpipe_slot *st = &l->staged[i];
+        rbuf_free(&st->cmd); rbuf_free(&st->part); rbuf_free(&st->raw); rbuf_free(&st->key);
+    }
+    free(l->staged);
+    for (int i = 0; i < l->retry_cap; i++) {
+        rpipe_slot *e = &l->retry[i];
+        rbuf_free(&e->cmd); rbuf_free(&e->part); rbuf_free(&e->raw); rbuf_free(&e->key);
+    }
+    free(l->retry);
 }
 
 static void slot_source(rpipe_slot *s, const stream_rec *src)
@@ -170,40 +336,80 @@ static const fb_str *label_value(const Metric *m, const char *key)
     return NULL;
 }
 
+/* A json recommendation: SET NX for a key not known to exist, the grouped
+ * script otherwise (see layout.h). */
+static int json_recommendation(layout *l, rpipe *p, const Recommendation *r, const stream_rec *src)
+{
+    /* fallbacks first: they precede any later record for their key */
+    if (l->retry_n && retries_to_group(l, p)) return -1;
+    rbuf *key = &l->key2;
+    key_prefix(key, l, "rec:");
+    rbuf_put(key, r->user_id.ptr ? r->user_id.ptr : "", r->user_id.len);
+    uint64_t h = keyset_hash(key->p, key->len);
+    /* an earlier record for this key is still an NX attempt whose answer
+     * may send it to the script: wait, so this one cannot overtake it
+     * (rare: the same user twice within one pipeline window) */
+    if (busy_get(l, h) && layout_drain(l, p)) return -1;
+    int known = keyset_touch(&l->known, h);
+    int nx = !known && p->server_major >= 7 && (!l->nx_off || ++l->probe % NX_PROBE == 0);
+
+    json_writer *w = &l->jw;
+    jw_reset(w);
+    jw_obj_begin(w);
+    jw_key(w, "ts"); jw_int(w, r->ts);      /* first: the script reads it with one match */
+    jw_key(w, "user_id"); jw_str(w, r->user_id.ptr, r->user_id.len);
+    jw_key(w, "items"); jw_arr_begin(w);
+    for (uint32_t i = 0; i < r->items_count; i++) {
+        jw_obj_begin(w);
+        jw_key(w, "item_id"); jw_str(w, r->items[i].item_id.ptr, r->items[i].item_id.len);
+        char num[NUM_BUF];
+        jw_key(w, "score"); jw_raw(w, num, (size_t)num_f64(num, r->items[i].score));
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    jw_key(w, "algorithm"); jw_str(w, r->algorithm.ptr, r->algorithm.len);
+    jw_key(w, "model_version"); jw_str(w, r->model_version.ptr, r->model_version.len);
+    jw_obj_end(w);
+
+    /* the slot: a ring slot in the group, or a staged one for NX */
+    rpipe_slot *s = nx ? &l->staged[l->nstaged] : rpipe_next_slot(p);
+    if (!s) return -1;
+    s->raw.len = s->key.len = 0;
+    slot_source(s, src);
+    rbuf_put(&s->key, key->p, key->len);
+    s->khash = h;
+    /* this record's part of the group's command: ts, value */
+    resp_begin(s);
+    resp_arg_i64(s, r->ts);
+    resp_arg(s, w->buf, w->len);
+    if (!nx) {
+        l->scripted++;
+        if (++l->group >= l->group_max) return layout_flush(l, p);
+        return 0;
+    }
+    /* kept for the fallback; the slot's command becomes the attempt */
+    rbuf t = s->part; s->part = s->cmd; s->cmd = t;
+    resp_begin(s);
+    resp_arg_str(s, "SET");
+    resp_arg(s, key->p, key->len);
+    resp_arg(s, w->buf, w->len);
+    resp_arg_str(s, "NX"); resp_arg_str(s, "GET");
+    if (l->conf.rec_ttl_ms > 0) { resp_arg_str(s, "PX"); resp_arg_i64(s, l->conf.rec_ttl_ms); }
+    busy_inc(l, h);
+    l->nx_open++; l->nx_sent++;
+    if (++l->nstaged >= l->group_max) return layout_flush(l, p);
+    return 0;
+}
+
 int layout_recommendation(layout *l, rpipe *p, const Recommendation *r, const stream_rec *src)
 {
-    if (l->conf.rec_layout != LAYOUT_JSON && layout_flush(l, p)) return -1;
+    if (l->conf.rec_layout == LAYOUT_JSON) return json_recommendation(l, p, r, src);
+    if (layout_flush(l, p)) return -1;
     rpipe_slot *s = rpipe_next_slot(p);
     if (!s) return -1;
     slot_source(s, src);
     key_prefix(&s->key, l, "rec:");
     rbuf_put(&s->key, r->user_id.ptr ? r->user_id.ptr : "", r->user_id.len);
-
-    if (l->conf.rec_layout == LAYOUT_JSON) {
-        json_writer *w = &l->jw;
-        jw_reset(w);
-        jw_obj_begin(w);
-        jw_key(w, "ts"); jw_int(w, r->ts);      /* first: the script reads it with one match */
-        jw_key(w, "user_id"); jw_str(w, r->user_id.ptr, r->user_id.len);
-        jw_key(w, "items"); jw_arr_begin(w);
-        for (uint32_t i = 0; i < r->items_count; i++) {
-            jw_obj_begin(w);
-            jw_key(w, "item_id"); jw_str(w, r->items[i].item_id.ptr, r->items[i].item_id.len);
-            char num[NUM_BUF];
-            jw_key(w, "score"); jw_raw(w, num, (size_t)num_f64(num, r->items[i].score));
-            jw_obj_end(w);
-        }
-        jw_arr_end(w);
-        jw_key(w, "algorithm"); jw_str(w, r->algorithm.ptr, r->algorithm.len);
-        jw_key(w, "model_version"); jw_str(w, r->model_version.ptr, r->model_version.len);
-        jw_obj_end(w);
-        /* this record's part of the group's command: ts, value */
-        resp_begin(s);
-        resp_arg_i64(s, r->ts);
-        resp_arg(s, w->buf, w->len);
-        if (++l->group >= l->group_max) return layout_flush(l, p);
-        return 0;
-    }
 
     l->key2.len = 0;
     rbuf_put(&l->key2, s->key.p, s->key.len);

@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <zstd.h>
 #include "fbrec.h"
+#include "keyset.h"
 #include "rpipe.h"
 
 enum { SCRIPT_STRING_TS, SCRIPT_VERSIONED, SCRIPT_HASH, SCRIPT_FEATURE, SCRIPT_LEADERBOARD, SCRIPT_COUNT };
@@ -54,6 +55,14 @@ typedef struct layout_conf {
     int pipeline_depth;   /* rpipe's; json recommendations go in groups of up to depth/4 (16 at most) */
 } layout_conf;
 
+/* Json recommendations take one of two paths (see layout.c):
+ *   a key not in `known`: SET key value NX GET [PX ttl], nearly as cheap for Redis
+ *     as a plain SET, and atomic; if the key existed (the reply is its old
+ *     value, nothing was written) the record goes to the script after all;
+ *   a key in `known`: the newer-wins script, up to 16 records per call.
+ * Per key the records reach Redis in input order: a record whose key has an
+ * NX attempt unanswered or queued waits until that attempt and its fallback
+ * are queued before it. */
 typedef struct layout {
     layout_conf conf;
     json_writer jw;
@@ -63,6 +72,16 @@ typedef struct layout {
     uint64_t skipped;
     rpipe_slot batch;     /* where a group's command is built */
     int group, group_max; /* json recommendations waiting in reserved slots */
+    keyset known;         /* keys written lately: they go to the script directly */
+    /* NX attempts staged or in flight, by key hash (exact: linear probing,
+     * at least 4x as many entries as there can be attempts) */
+    uint64_t *busy_h; uint32_t *busy_n; size_t busy_mask;
+    rpipe_slot *staged; int nstaged;          /* NX attempts sent after the group (group_max at most) */
+    rpipe_slot *retry; int retry_head, retry_n, retry_cap;   /* NX found the key: for the script */
+    int nx_open;          /* NX attempts staged or unanswered */
+    int nx_off;           /* most recent NX attempts found the key: only probe */
+    unsigned nx_window, nx_window_existed, probe;
+    uint64_t nx_sent, nx_existed, scripted;   /* for the log */
 } layout;
 
 void layout_init(layout *l, const layout_conf *c);
@@ -73,4 +92,15 @@ int layout_metric(layout *l, rpipe *p, const Metric *m, const stream_rec *src);
 /* Send what is grouped and not yet sent (before waiting for input or for
  * replies). 0, or -1 if the pipe failed. */
 int layout_flush(layout *l, rpipe *p);
+/* Flush, then wait until Redis acknowledged every record given so far
+ * (fallbacks included). 0, or -1 if the pipe failed. */
+int layout_drain(layout *l, rpipe *p);
+/* Before the input may wait: send what is queued, and when NX attempts are
+ * unanswered wait for them, so that their fallbacks are sent too (Redis
+ * is never behind what was read). 0, or -1 if the pipe failed. */
+int layout_send(layout *l, rpipe *p);
+/* Anything given and not yet written to the pipe? */
+int layout_pending(const layout *l);
+/* Hook the NX answers (rpipe's on_nx) to this layout; after rpipe_open. */
+void layout_attach(layout *l, rpipe *p);
 #endif

@@ -73,8 +73,8 @@ typedef struct idle_tick { layout *lay; rpipe *pipe; int failed; } idle_tick;
 static void on_idle_tick(void *ctx)
 {
     idle_tick *t = ctx;
-    if (t->failed || !(t->pipe->unsent || t->lay->group)) return;
-    if (layout_flush(t->lay, t->pipe) || rpipe_send(t->pipe)) { t->failed = 1; sig_request_stop(); }
+    if (t->failed || !(t->pipe->unsent || layout_pending(t->lay) || t->lay->nx_open)) return;
+    if (layout_send(t->lay, t->pipe)) { t->failed = 1; sig_request_stop(); }
 }
 
 /* A Kafka rebalance takes partitions away: every write derived from what
@@ -83,8 +83,8 @@ typedef struct revoke_ctx { layout *lay; rpipe *pipe; } revoke_ctx;
 static int on_revoke(void *ctx)
 {
     revoke_ctx *r = ctx;
-    int queued = r->pipe->count + r->lay->group;
-    if (layout_flush(r->lay, r->pipe) || rpipe_drain(r->pipe)) return -1;
+    int queued = r->pipe->count + r->lay->group + r->lay->nstaged + r->lay->retry_n;
+    if (layout_drain(r->lay, r->pipe)) return -1;
     log_kv(LOG_INFO, "rebalance: Redis acknowledged every write before the offsets are committed",
            "\"drained\":%d", queued);
     return 0;
@@ -132,6 +132,7 @@ int main(int argc, char **argv)
     }
     layout lay;
     layout_init(&lay, &lc);
+    layout_attach(&lay, &pipe);
     metrics_series *skipped = metrics_counter("streamrec_cache_skipped_total",
                                               "Records of types cache-writer does not store");
     sd_ready();
@@ -152,11 +153,11 @@ int main(int argc, char **argv)
         if (w) { failed = 1; break; }
         /* about to wait for input: send what is queued, so Redis is never
          * behind a quiet pipe (replies are read later) */
-        if (wait_fd >= 0 && (pipe.unsent || lay.group) && !input_ready(wait_fd) &&
-            (layout_flush(&lay, &pipe) || rpipe_send(&pipe))) { failed = 1; break; }
+        if (wait_fd >= 0 && (pipe.unsent || layout_pending(&lay) || lay.nx_open) && !input_ready(wait_fd) &&
+            layout_send(&lay, &pipe)) { failed = 1; break; }
         if (stream_sync_due(in)) {
             /* offsets are committed only after Redis acknowledged every write */
-            if (layout_flush(&lay, &pipe) || rpipe_drain(&pipe)) { failed = 1; break; }
+            if (layout_drain(&lay, &pipe)) { failed = 1; break; }
             stream_sync(in, NULL);
             sd_status("%llu records, %llu Redis writes, %llu errors", (unsigned long long)stream_in_count(in),
                       (unsigned long long)pipe.writes, (unsigned long long)pipe.errors);
@@ -165,12 +166,14 @@ int main(int argc, char **argv)
         metrics_tick();
     }
     if (tick.failed) failed = 1;
-    if (!failed && layout_flush(&lay, &pipe) == 0 && rpipe_drain(&pipe) == 0) stream_sync(in, NULL);
+    if (!failed && layout_drain(&lay, &pipe) == 0) stream_sync(in, NULL);
     else failed = 1;
-    log_kv(LOG_INFO, "done", "\"records\":%llu,\"writes\":%llu,\"errors\":%llu,\"reconnects\":%llu,\"retries\":%llu",
+    log_kv(LOG_INFO, "done", "\"records\":%llu,\"writes\":%llu,\"errors\":%llu,\"reconnects\":%llu,\"retries\":%llu,"
+           "\"set_nx\":%llu,\"set_nx_found_key\":%llu,\"scripted\":%llu",
            (unsigned long long)stream_in_count(in), (unsigned long long)pipe.writes,
            (unsigned long long)pipe.errors, (unsigned long long)pipe.reconnects,
-           (unsigned long long)pipe.retries);
+           (unsigned long long)pipe.retries, (unsigned long long)lay.nx_sent,
+           (unsigned long long)lay.nx_existed, (unsigned long long)lay.scripted);
     sd_stopping();
     layout_free(&lay);
     free(boards);

@@ -151,6 +151,13 @@ static int try_connect(rpipe *p)
         const char *a[2] = { "SELECT", db };
         if ((rc = setup_cmd(p, NULL, 2, a))) return rc;
     }
+    /* the version decides whether SET NX GET (7.0) may be used; a user
+     * not allowed INFO gets the version-independent path */
+    redisReply *info = redisCommand(p->c, "INFO server");
+    if (!info) { log_warn("redis INFO: %s", p->c->errstr); return -1; }
+    const char *v = info->type == REDIS_REPLY_STRING ? strstr(info->str, "redis_version:") : NULL;
+    p->server_major = v ? atoi(v + 14) : 0;
+    freeReplyObject(info);
     for (int i = 0; i < p->nscripts; i++) {
         redisReply *r;
         const char *a[3] = { "SCRIPT", "LOAD", p->scripts[i] };
@@ -271,6 +278,8 @@ static int read_one(rpipe *p)
     p->errors += bad; metrics_add(m_errors, (double)bad);
     p->writes += ok; metrics_add(m_writes, (double)ok);
     p->bytes += s->cmd.len - s->cmd_off; metrics_add(m_bytes, (double)(s->cmd.len - s->cmd_off));
+    if (s->nx && p->on_nx)
+        p->on_nx(p->nx_ctx, s, r->type == REDIS_REPLY_ERROR ? -1 : r->type == REDIS_REPLY_STRING ? 1 : 0);
     freeReplyObject(r);
     p->head = (p->head + n) % p->cap;
     p->count -= n;
@@ -317,7 +326,7 @@ rpipe_slot *rpipe_next_slot(rpipe *p)
     rpipe_slot *s = &p->ring[(p->head + p->count + p->reserved) % p->cap];
     p->reserved++;
     s->cmd.len = s->raw.len = s->key.len = 0;
-    s->ncover = 0; s->multi = 0;
+    s->ncover = 0; s->multi = 0; s->nx = 0;
     return s;
 }
 
@@ -364,6 +373,7 @@ void rpipe_close(rpipe *p)
     if (p->c) redisFree(p->c);
     for (int i = 0; p->ring && i < p->cap; i++) {
         rbuf_free(&p->ring[i].cmd); rbuf_free(&p->ring[i].raw); rbuf_free(&p->ring[i].key);
+        rbuf_free(&p->ring[i].part);
     }
     free(p->ring); free(p->sha);
     memset(p, 0, sizeof *p);
