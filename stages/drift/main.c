@@ -36,7 +36,7 @@ static const cli_opt drift_opts[] = {
       "the observation: value, mean, count, sum, min, max, stddev or pQ (quantile Q%, e.g. p99, p99.9)", 0, 0 },
     { "threshold", 't', CLI_DOUBLE, &opt_threshold, "2.5", "Z",
       "zscore: |x - EWMA mean| / EWMA sd above this is an anomaly", 0.1, 1000 },
-    { "ewma-alpha", 0, CLI_DOUBLE, &opt_alpha, "0.1", "A",
+    { "ewma-alpha", 0, CLI_DOUBLE, &opt_alpha, "0.05", "A",
       "zscore: EWMA weight of the newest observation", 0.0001, 1 },
     { "warmup", 0, CLI_INT, &opt_warmup, "50", "N",
       "observations per series before any alert or forecast (also the ph/cusum baseline length)", 2, 1e9 },
