@@ -7,7 +7,8 @@
 # malformed ones, a block of repeated lines (duplicates: by event_id, and by
 # content where a line has none), lines over --max-line; flags: defaults,
 # rate limiting (event and arrival clock with a rate no arrival time can
-# refill), a small dedup window, --format json, --strict; CSV stays
+# refill), a small dedup window, --format json, --strict; from a file, a
+# pipe and a .zst file; CSV stays
 # sequential and must say so. Enough lines for many blocks in flight.
 source "$(dirname "$0")/../lib.sh"
 "$GEN_EVENTS" --count 30000 --kind mixed --seed 21 --users 200 --bad-fraction 0.05 > "$T/a.jsonl"
@@ -95,6 +96,12 @@ expect_eq "big: samples" "$(sum big .samples)" 4000
 # from a pipe too (the reader waits on it; blocks are handed over as they fill)
 cat "$T/in.jsonl" | "$BIN/ingest" --threads 2 --max-line 4k > "$T/pipe.out" 2>/dev/null
 cmp -s "$T/pipe.out" "$T/plain.1.out" || fail "pipe: --threads 2 output differs"
+
+# and from a .zst file
+zstd -q -c "$T/in.jsonl" > "$T/in.jsonl.zst"
+"$BIN/ingest" --threads 2 --max-line 4k --in "$T/in.jsonl.zst" > "$T/zst.out" 2>"$T/zst.err"
+cmp -s "$T/zst.out" "$T/plain.1.out" || fail "zst: --threads 2 output differs"
+grep -q '"threads":2}' "$T/zst.err" || fail "zst: not on parser threads"
 
 # CSV stays sequential (a record may span lines), with the same results
 {
