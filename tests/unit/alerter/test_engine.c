@@ -1,0 +1,183 @@
+/* test_engine.c — the alerter's pieces without I/O: the fingerprint
+ * (against FNV-1a computed by hand in Python), the summary template,
+ * condition boundaries, quantile fields, label order independence,
+ * --max-alerts (refused and counted), ack (no repeat, no escalation), and
+ * save/load through a real SQLite state database. */
+#include "../testhelp.h"
+#include <unistd.h>
+#include "../../../stages/alerter/engine.h"
+#include "../../../stages/alerter/rules.h"
+#include "state.h"
+
+#define MIN 60000000LL
+
+typedef struct sink { int n; char last[256]; int status[64]; int sev[64]; int64_t starts[64], ends[64]; } sink;
+
+static int emit(void *ctx, const al_rule *r, const Alert *a)
+{
+    sink *s = ctx;
+    if (s->n < 64) {
+        s->status[s->n] = a->status; s->sev[s->n] = a->severity;
+        s->starts[s->n] = a->starts_at; s->ends[s->n] = a->ends_at;
+    }
+    snprintf(s->last, sizeof s->last, "%s %.*s %.*s", r->name, (int)a->fingerprint.len, a->fingerprint.ptr,
+             (int)a->summary.len, a->summary.ptr);
+    s->n++;
+    return 0;
+}
+
+static int load(const char *yaml, al_config *c)
+{
+    char err[512];
+    int rc = al_config_load_string("t.yaml", yaml, strlen(yaml), c, err, sizeof err);
+    if (rc < 0) fprintf(stderr, "config: %s\n", err);
+    return rc;
+}
+
+static int feed(al_engine *e, const char *name, const char *host, int64_t t, double v)
+{
+    KeyValue kv[1] = { { FB_STR("host"), FB_STR(host) } };
+    AnyRecord r;
+    Metric_init(&r.metric);
+    r.metric.name = FB_STR(name);
+    r.metric.labels = kv; r.metric.labels_count = 1;
+    r.metric.window_end = t;
+    r.metric.value = v;
+    const char *bad = NULL;
+    return al_engine_record(e, &Metric_desc, &r, &bad);
+}
+
+static void test_fingerprint(void)
+{
+    KeyValue kv[2] = { { FB_STR("host"), FB_STR("a") }, { FB_STR("metric"), FB_STR("cpu") } };
+    char hex[17];
+    al_fp_hex(al_fingerprint("cpu", kv, 2), hex);
+    CHECK_EQ_STR(hex, "7492a3e57243a0f7");   /* FNV-1a 64, by hand in Python */
+    uint64_t fp;
+    CHECK(al_fp_parse(hex, &fp) == 0 && fp == al_fingerprint("cpu", kv, 2));
+    CHECK(al_fp_parse("7492A3E57243A0F7", &fp) < 0);
+    CHECK(al_fp_parse("7492a3e5", &fp) < 0);
+    /* the rule is part of it; so is every label byte */
+    CHECK(al_fingerprint("cpu2", kv, 2) != al_fingerprint("cpu", kv, 2));
+    KeyValue kv2[2] = { { FB_STR("host"), FB_STR("a\0") }, { FB_STR("metric"), FB_STR("cpu") } };
+    kv2[0].value.len = 2;
+    CHECK(al_fingerprint("cpu", kv2, 2) != al_fingerprint("cpu", kv, 2));
+}
+
+static void test_conditions_and_summary(void)
+{
+    al_config c;
+    CHECK(load("rules:\n"
+               "  - {name: o, metric: m, condition: outside, threshold: 10, threshold_high: 20,\n"
+               "     summary: \"{{ $rule }} {{$value}} vs {{ $threshold }} on {{ $labels.host }}{{ $labels.none }} ({{ $severity }})\"}\n"
+               "  - {name: q, metric: m, field: p999, condition: ge, threshold: 5}\n", &c) == 0);
+    const al_rule *o = &c.rules[0];
+    CHECK(!al_cond_holds(o, 10) && !al_cond_holds(o, 20) && al_cond_holds(o, 9.999) && al_cond_holds(o, 20.5));
+    CHECK(!al_cond_holds(o, NAN));
+    KeyValue kv[1] = { { FB_STR("host"), FB_STR("web-1") } };
+    char buf[256];
+    CHECK_EQ_STR(al_render_summary(o, kv, 1, 21.5, Severity_critical, buf, sizeof buf),
+                 "o 21.5 vs 10 on web-1 (critical)");
+    char tiny[8];
+    CHECK_EQ_STR(al_render_summary(o, kv, 1, 21.5, 0, tiny, sizeof tiny), "o 21.5 ");
+    /* quantile field: exact q, absent -> no value */
+    Quantile qs[2] = { { 0.99, 7 }, { 0.999, 9 } };
+    AnyRecord r;
+    Metric_init(&r.metric);
+    r.metric.name = FB_STR("m");
+    r.metric.quantiles = qs; r.metric.quantiles_count = 2;
+    al_view v;
+    CHECK(al_view_make(&v, &Metric_desc, &r) == 1);
+    double x = 0;
+    CHECK(al_rule_value(&c.rules[1], &v, &x) == 1 && x == 9);
+    r.metric.quantiles_count = 1;
+    CHECK(al_rule_value(&c.rules[1], &v, &x) == 0);
+    al_config_free(&c);
+}
+
+static void test_label_order(void)
+{
+    KeyValue ab[2] = { { FB_STR("a"), FB_STR("1") }, { FB_STR("b"), FB_STR("2") } };
+    KeyValue ba[2] = { ab[1], ab[0] };
+    AnyRecord r1, r2;
+    Metric_init(&r1.metric); Metric_init(&r2.metric);
+    r1.metric.name = r2.metric.name = FB_STR("m");
+    r1.metric.labels = ab; r2.metric.labels = ba;
+    r1.metric.labels_count = r2.metric.labels_count = 2;
+    al_view v1, v2;
+    al_view_make(&v1, &Metric_desc, &r1);
+    al_view_make(&v2, &Metric_desc, &r2);
+    CHECK_EQ_INT(v1.nlabels, 3);    /* + metric=m */
+    CHECK(al_fingerprint("r", v1.labels, v1.nlabels) == al_fingerprint("r", v2.labels, v2.nlabels));
+}
+
+static void test_max_alerts_and_ack(void)
+{
+    al_config c;
+    CHECK(load("rules:\n  - {name: r, metric: m, condition: gt, threshold: 1, repeat_interval: 1m,\n"
+               "     escalate_after: 2m, escalate_to: critical}\n", &c) == 0);
+    sink s = {0};
+    al_engine *e = al_engine_new(&c, 2, emit, &s);
+    CHECK(feed(e, "m", "a", MIN, 5) == AL_OK);
+    CHECK(feed(e, "m", "b", MIN, 5) == AL_OK);
+    CHECK(feed(e, "m", "c", MIN, 5) == AL_OK);      /* third: refused */
+    CHECK_EQ_INT(al_engine_active(e), 2);
+    CHECK_EQ_INT(al_engine_counters(e)->dropped, 1);
+    CHECK_EQ_INT(s.n, 2);
+    KeyValue kv[2] = { { FB_STR("host"), FB_STR("a") }, { FB_STR("metric"), FB_STR("m") } };
+    CHECK(al_engine_ack(e, al_fingerprint("r", kv, 2)) == 1);
+    CHECK(al_engine_ack(e, 12345) == 0);
+    /* at 2m b repeats, a is acked; at 3m b escalates, a does not */
+    feed(e, "m", "b", 2 * MIN, 5);
+    feed(e, "m", "a", 2 * MIN, 5);
+    CHECK_EQ_INT(s.n, 3);
+    feed(e, "m", "b", 3 * MIN, 5);
+    CHECK_EQ_INT(s.n, 4);
+    CHECK_EQ_INT(s.sev[3], Severity_critical);
+    CHECK_EQ_INT(al_engine_counters(e)->escalations, 1);
+
+    /* save, load into a fresh engine: the same alerts; resolving a gives its first starts_at */
+    char path[] = "/tmp/alerter-unit-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    unlink(path);
+    state *st = state_open(path, "alerter", AL_STATE_VERSION, al_state_schema);
+    CHECK(st != NULL);
+    if (st) {
+        CHECK(state_begin(st) == 0 && al_engine_save(e, state_db(st)) == 0 && state_commit(st) == 0);
+        sink s2 = {0};
+        al_engine *e2 = al_engine_new(&c, 2, emit, &s2);
+        CHECK(al_engine_load(e2, state_db(st)) == 0);
+        CHECK_EQ_INT(al_engine_active(e2), 2);
+        CHECK_EQ_INT(al_engine_firing(e2), 2);
+        CHECK_EQ_INT(al_engine_clock(e2), 3 * MIN);
+        feed(e2, "m", "a", 3 * MIN, 0);
+        CHECK_EQ_INT(s2.n, 1);
+        CHECK(s2.status[0] == AlertStatus_resolved && s2.starts[0] == MIN && s2.ends[0] == 3 * MIN);
+        al_engine_free(e2);
+        state_close(st);
+    }
+    char p2[64];
+    unlink(path);
+    snprintf(p2, sizeof p2, "%s-wal", path); unlink(p2);
+    snprintf(p2, sizeof p2, "%s-shm", path); unlink(p2);
+    al_engine_free(e);
+    al_config_free(&c);
+}
+
+static void test_bad_value(void)
+{
+    al_config c;
+    CHECK(load("rules:\n  - {name: r, metric: m, condition: lt, threshold: 1}\n", &c) == 0);
+    sink s = {0};
+    al_engine *e = al_engine_new(&c, 10, emit, &s);
+    CHECK(feed(e, "m", "a", MIN, NAN) == AL_BAD_VALUE);
+    CHECK(feed(e, "m", "a", MIN, INFINITY) == AL_BAD_VALUE);
+    CHECK(feed(e, "other", "a", MIN, NAN) == AL_OK);   /* no rule looks at it */
+    CHECK_EQ_INT(al_engine_counters(e)->ignored, 1);
+    CHECK_EQ_INT(al_engine_active(e), 0);
+    al_engine_free(e);
+    al_config_free(&c);
+}
+
+TEST_MAIN(test_fingerprint, test_conditions_and_summary, test_label_order, test_max_alerts_and_ack, test_bad_value)
