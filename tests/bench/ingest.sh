@@ -2,7 +2,8 @@
 # ingest: N (default 1,000,000) gen-events interaction lines (JSON, ~200 MB)
 # through the same pipe (`cat FILE | X > /dev/null`) for:
 #   cat                    the pipe's own limit (goal: ingest within 4x)
-#   ingest                 to Event records (the default)
+#   ingest                 to Event records (the default: parser threads, 2 with 2+ CPUs)
+#   ingest --threads 1     the same on one thread
 #   ingest --format json   to JSON lines, as the tools below write
 #   jq -c .                what a user reaches for first (goal: ingest >= 10x)
 #   mlr --ijsonl --ojsonl cat   Miller, the other usual JSON-lines tool
@@ -76,12 +77,13 @@ PY
 echo "  $N lines, $mb MB ($f)"
 mrow "cat | cat" "$N" "cat $f | cat" "$REPEAT"
 mrow "cat | ingest" "$N" "cat $f | $BIN/ingest" "$REPEAT"
+mrow "cat | ingest --threads 1" "$N" "cat $f | $BIN/ingest --threads 1" "$REPEAT"
 mrow "cat | ingest --format json" "$N" "cat $f | $BIN/ingest --format json" "$REPEAT"
 mrow "cat | jq -c ." "$N" "cat $f | jq -c ."
 mrow "cat | mlr --ijsonl --ojsonl cat" "$N" "cat $f | mlr --ijsonl --ojsonl cat"
 mrow "cat | python3 ingest.py" "$N" "cat $f | python3 $py"
 echo "  throughput of the input file:"
-for n in "cat | cat" "cat | ingest" "cat | ingest --format json" "cat | jq -c ." \
+for n in "cat | cat" "cat | ingest" "cat | ingest --threads 1" "cat | ingest --format json" "cat | jq -c ." \
          "cat | mlr --ijsonl --ojsonl cat" "cat | python3 ingest.py"; do
   awk -v n="$n" -v s="${BENCH_SECS[$n]:-nan}" -v m="$mb" 'BEGIN { printf "  %-34s %8.1f MB/s\n", n, m / s }'
 done
@@ -96,6 +98,9 @@ ratio "cat | ingest" "cat | mlr --ijsonl --ojsonl cat"
 ratio "cat | ingest" "cat | python3 ingest.py"
 ratio "cat | ingest --format json" "cat | jq -c ."
 ratio "cat | ingest" "cat | cat"
+ratio "cat | ingest --threads 1" "cat | cat"
+ratio "cat | ingest" "cat | ingest --threads 1"
+cratio "cat | ingest --threads 1" "cat | ingest"
 cratio "cat | ingest" "cat | jq -c ."
 cratio "cat | ingest" "cat | mlr --ijsonl --ojsonl cat"
 cratio "cat | ingest" "cat | python3 ingest.py"
