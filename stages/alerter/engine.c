@@ -323,6 +323,7 @@ static int al_due_cmp(const void *x, const void *y)
  * out before the one it hides), then by fingerprint: deterministic. */
 static int al_deliver_due(al_engine *e, int64_t t)
 {
+    if (!e->ndue) return 0;
     qsort(e->due, e->ndue, sizeof e->due[0], al_due_cmp);
     for (int sev = Severity_MAX; sev >= Severity_MIN; sev--)
         for (uint32_t i = 0; i < e->ndue; i++) {

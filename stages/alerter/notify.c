@@ -107,8 +107,9 @@ int al_notify_add(al_notify *n, const char *channel, const Alert *a)
     }
     jw_arr_end(&k);
     al_group *g = NULL;
+    /* a json_writer's buffer is not NUL-terminated: compare by length */
     for (int i = 0; i < n->ng && !g; i++)
-        if (!strcmp(n->g[i].key, k.buf)) g = &n->g[i];
+        if (strlen(n->g[i].key) == k.len && !memcmp(n->g[i].key, k.buf, k.len)) g = &n->g[i];
     if (!g) {
         if (n->ng == n->capg) {
             int cap = n->capg ? n->capg * 2 : 8;
@@ -119,7 +120,7 @@ int al_notify_add(al_notify *n, const char *channel, const Alert *a)
         g = &n->g[n->ng++];
         memset(g, 0, sizeof *g);
         g->channel = strdup(channel);
-        g->key = strdup(k.buf);
+        g->key = strndup(k.buf, k.len);
         jw_init(&g->labels); jw_init(&g->alerts);
         jw_obj_begin(&g->labels);
         for (int i = 0; i < n->cfg.ngroup_by; i++) {
