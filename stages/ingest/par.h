@@ -49,7 +49,8 @@ typedef struct ingest_run {
     int rc;                     /* out: the last stream_in_next_line result (<0: read error) */
 } ingest_run;
 
-/* Workers that would run: 0 when this input/output must stay sequential. */
+/* 1 when this input and output can take the threaded loop, 0 when they
+ * stay sequential (CSV, Kafka in or out). */
 int ingest_par_ok(const ingest_conf *c, stream_in *in, const char *out_uri);
 /* Runs the line loop to the end of the input on `threads` parser threads.
  * 0, or -1 when the threads could not be started (nothing was read: the
