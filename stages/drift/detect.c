@@ -2,6 +2,7 @@
 #include "detect.h"
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 void dd_welford_add(dd_welford *w, double x)
 {
@@ -70,56 +71,59 @@ double dd_ewma_add(dd_ewma *e, double x, double alpha, double *ref)
     return z;
 }
 
-static double aw_at(const dd_adwin *a, int i) { return a->v[(a->head + i) % a->cap]; }
-
 /* The best firing cut of the current window: 1 and its figures, or 0. The
  * bound is the paper's Gaussian approximation of eps_cut (section 3), with
  * the log term of MOA's ADWIN (ln(2 ln n / delta) in place of the union
  * bound's ln(2n/delta)); the paper's 2/(3m) ln(.) term assumes values in
  * [0,1], which metric values are not, so it is left out:
- *   eps = sqrt(2/m * var_W * L),  L = ln(2 ln(n) / delta),  1/m = 1/n0 + 1/n1. */
+ *   eps = sqrt(2/m * var_W * L),  L = ln(2 ln(n) / delta),  1/m = 1/n0 + 1/n1.
+ * Compared squared, so the loop over cuts needs no square root. */
 static int aw_cut(const dd_adwin *a, double delta, int min_side,
                   double *stat, double *eps, double *m0, double *m1, int *at)
 {
     int n = a->n;
+    const double *v = a->v;
     if (n < 2 * min_side) return 0;
     double sum = 0;
-    for (int i = 0; i < n; i++) sum += aw_at(a, i);
+    for (int i = 0; i < n; i++) sum += v[i];
     double mean = sum / n, var = 0;
-    for (int i = 0; i < n; i++) { double d = aw_at(a, i) - mean; var += d * d; }
+    for (int i = 0; i < n; i++) { double d = v[i] - mean; var += d * d; }
     var /= n;
-    double L = log(2.0 * log((double)n) / delta), best = 1.0, s0 = 0;
+    double k2 = 2.0 * var * log(2.0 * log((double)n) / delta), best = 1.0, s0 = 0;
     int found = 0;
     for (int i = 1; i < n; i++) {
-        s0 += aw_at(a, i - 1);
+        s0 += v[i - 1];
         int n0 = i, n1 = n - i;
         if (n0 < min_side || n1 < min_side) continue;
-        double mu0 = s0 / n0, mu1 = (sum - s0) / n1, m = 1.0 / (1.0 / n0 + 1.0 / n1);
-        double e = sqrt(2.0 / m * var * L);
-        double diff = fabs(mu0 - mu1);
-        if (diff > e && (e <= 0 || diff / e > best)) {
-            best = e > 0 ? diff / e : INFINITY;
-            *stat = diff; *eps = e; *m0 = mu0; *m1 = mu1; *at = i;
+        double mu0 = s0 / n0, mu1 = (sum - s0) / n1;
+        double e2 = k2 * (1.0 / n0 + 1.0 / n1), d = mu0 - mu1, d2 = d * d;
+        if (d2 > e2 && (e2 <= 0 || d2 / e2 > best)) {
+            best = e2 > 0 ? d2 / e2 : INFINITY;
+            *stat = fabs(d); *eps = sqrt(e2); *m0 = mu0; *m1 = mu1; *at = i;
             found = 1;
         }
     }
     return found;
 }
 
+static void aw_drop(dd_adwin *a, int k)
+{
+    memmove(a->v, a->v + k, (size_t)(a->n - k) * sizeof *a->v);
+    a->n -= k;
+}
+
 int dd_adwin_add(dd_adwin *a, double x, double delta, int min_side,
                  double *stat, double *eps, double *m0, double *m1)
 {
-    if (a->n == a->cap) { a->head = (a->head + 1) % a->cap; a->n--; }
-    a->v[(a->head + a->n) % a->cap] = x;
-    a->n++;
+    if (a->n == a->cap) aw_drop(a, 1);
+    a->v[a->n++] = x;
     int at;
     if (!aw_cut(a, delta, min_side, stat, eps, m0, m1, &at)) return 0;
     /* keep only the newer side of the best cut (the new regime), so one
      * change is reported once; then shrink further while a cut still fires */
     double s, e, u, w;
-    a->head = (a->head + at) % a->cap;
-    a->n -= at;
-    while (aw_cut(a, delta, min_side, &s, &e, &u, &w, &at)) { a->head = (a->head + 1) % a->cap; a->n--; }
+    aw_drop(a, at);
+    while (aw_cut(a, delta, min_side, &s, &e, &u, &w, &at)) aw_drop(a, 1);
     return 1;
 }
 

@@ -29,8 +29,8 @@ typedef struct dd_ewma { int64_t n; double mean, var; } dd_ewma;
 /* Returns z (0 for the first observation), then folds x in. */
 double dd_ewma_add(dd_ewma *e, double x, double alpha, double *ref);
 
-/* ADWIN (Bifet & Gavalda 2007) over a ring of at most cap values. */
-typedef struct dd_adwin { double *v; int cap, n, head; } dd_adwin;
+/* ADWIN (Bifet & Gavalda 2007) over the last n <= cap values, oldest first. */
+typedef struct dd_adwin { double *v; int cap, n; } dd_adwin;
 /* Adds x, then drops the oldest values while some cut of the window into
  * old|new has |mean_old - mean_new| > eps_cut. 1 if anything was dropped,
  * with the first (largest-ratio) cut's |difference|, eps and both means. */

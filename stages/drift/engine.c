@@ -461,7 +461,7 @@ int drift_engine_save(const drift_engine *e, uint64_t extra, uint8_t **data, siz
         wi64(&b, s->ew.n); wf(&b, s->ew.mean); wf(&b, s->ew.var);
         w8(&b, s->z_anom); wi64(&b, s->z_ok);
         w32(&b, (uint32_t)s->aw.n);
-        for (int k = 0; k < s->aw.n; k++) wf(&b, s->aw.v[(s->aw.head + k) % s->aw.cap]);
+        for (int k = 0; k < s->aw.n; k++) wf(&b, s->aw.v[k]);
         wi64(&b, s->holt.n); wi64(&b, s->holt.ne); wf(&b, s->holt.level); wf(&b, s->holt.trend); wf(&b, s->holt.sse);
         w32(&b, (uint32_t)s->ref_n);
         for (int k = 0; k < s->ref_n; k++) wf(&b, s->ref[k]);

@@ -76,7 +76,7 @@ static void test_ewma(void)
 static void test_adwin(void)
 {
     double buf[64];
-    dd_adwin a = { buf, 64, 0, 0 };
+    dd_adwin a = { buf, 64, 0 };
     double st, eps, m0, m1;
     int fired = 0, at = -1;
     for (int i = 0; i < 200 && !fired; i++) {
