@@ -255,6 +255,8 @@ int main(int argc, char **argv)
 
     stream_rec r;
     while ((rc = stream_in_next(m.in, &r)) == 1) {
+        if (sig_reload_requested())
+            log_warn("SIGHUP: reloading the rules is not supported; restart instead (--state keeps the firing alerts)");
         const char *bad = NULL;
         int er = al_engine_record(m.eng, r.type, &r.as, &bad);
         if (er == AL_ERR) { rc = -1; break; }
