@@ -157,6 +157,7 @@ static int al_exec_once(al_notify *n, const char *cmd, const char *body, size_t 
     pid_t pid = fork();
     if (pid < 0) { close(in[0]); close(in[1]); snprintf(why, wn, "fork: %s", strerror(errno)); return 1; }
     if (pid == 0) {
+        setpgid(0, 0);          /* its own group: a timeout kills the command's children too */
         dup2(in[0], 0);
         dup2(2, 1);             /* never into the record stream */
         close(in[0]); close(in[1]);
@@ -164,6 +165,7 @@ static int al_exec_once(al_notify *n, const char *cmd, const char *body, size_t 
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
+    setpgid(pid, pid);          /* also here: no race with the child's own call */
     close(in[0]);
     int64_t deadline = mono_us() + n->cfg.exec_timeout_us;
     fcntl(in[1], F_SETFL, O_NONBLOCK);
@@ -185,6 +187,7 @@ static int al_exec_once(al_notify *n, const char *cmd, const char *body, size_t 
         if (r == pid) break;
         if (r < 0 && errno != EINTR) { snprintf(why, wn, "waitpid: %s", strerror(errno)); return 1; }
         if (mono_us() >= deadline) {
+            kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             snprintf(why, wn, "timed out after %lld ms (killed)", (long long)(n->cfg.exec_timeout_us / 1000));

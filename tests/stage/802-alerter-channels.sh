@@ -2,7 +2,8 @@
 # 802-alerter-channels — exec: gets the alert JSON on stdin (a script that
 # appends it to a file); webhook: POSTs it to a python3 http.server started
 # here: /flaky answers 500 once then 200 (one retry, delivered), /dead
-# always 500 and an exec: that exits 3 fail after every retry: logged,
+# always 500, an exec: that exits 3 and one that outlives --exec-timeout
+# (killed) fail after every retry: logged,
 # counted, dead-lettered, and the stream goes on (the out channel's records
 # all come out, exit 0). Payloads are grouped by rule (group_by).
 . "$(dirname "$0")/../lib.sh"
@@ -38,17 +39,18 @@ rules:
       channels: ["exec:$T/hook.sh", "webhook:http://127.0.0.1:$PORT/flaky"] }
   - { name: mem, metric: mem, condition: gt, threshold: 90, channels: ["webhook:http://127.0.0.1:$PORT/dead", out] }
   - { name: disk, metric: disk, condition: gt, threshold: 90, channels: ["exec:exit 3", out] }
+  - { name: slow, metric: slow, condition: gt, threshold: 90, channels: ["exec:sleep 30.802"] }
 Y
 python3 - > "$T/in.json" <<'PY'
 import json
 for w, v in enumerate([95, 96, 50]):
-    for name in ("cpu", "mem", "disk"):
+    for name in ("cpu", "mem", "disk", "slow"):
         print(json.dumps({"name": name, "labels": [{"key": "host", "value": "x"}], "window_start": w * 60_000_000,
                           "window_end": (w + 1) * 60_000_000, "value": v}))
 PY
 "$BIN/fbcat" --encode Metric < "$T/in.json" > "$T/in.rec" || die "encode"
 check "alerter runs through failing channels" "$BIN/alerter" --rules "$T/rules.yaml" --in "$T/in.rec" --format json \
-  --notify-retries 2 --retry-backoff 20ms --webhook-timeout 5s --dead-letter "$T/dead.jsonl" \
+  --notify-retries 2 --retry-backoff 20ms --webhook-timeout 5s --exec-timeout 300ms --dead-letter "$T/dead.jsonl" \
   --metrics-file "$T/m.prom" > "$T/out.json" 2>"$T/err"
 
 # the out channel: mem and disk, firing and resolved; cpu goes only to exec/webhook
@@ -84,7 +86,8 @@ dl = [json.loads(l) for l in open(T + "/dead.jsonl")]
 assert {d["reason"] for d in dl} == {"notify_failed"}, dl
 n500 = sum("HTTP 500" in d["detail"] and "/dead" in d["detail"] for d in dl)
 nexit = sum("exit status 3" in d["detail"] for d in dl)
-assert n500 == ndead and nexit >= 1 and n500 + nexit == len(dl), dl
+nslow = sum("exec:sleep 30.802: timed out after 300 ms (killed)" in d["detail"] for d in dl)
+assert n500 == ndead and nexit >= 1 and nslow >= 1 and n500 + nexit + nslow == len(dl), dl
 assert sorted(a["status"] for d in dl if "/dead" in d["detail"] for a in json.loads(d["raw"])["alerts"]) == ["firing", "resolved"]
 m = {l.split("{")[0]: float(l.split()[-1]) for l in open(sys.argv[2]) if l.startswith("streamrec_alerter_payload")}
 assert m["streamrec_alerter_payloads_failed_total"] == len(dl), m
@@ -93,4 +96,5 @@ assert m["streamrec_alerter_payload_retries_total"] == 1 + 2 * len(dl), m
 print("payloads ok:", len(ex), "exec,", len(fl), "flaky,", len(dead), "dead attempts,", len(dl), "dead-lettered")
 PY
 grep -q '"msg":"notification failed for good: dead-lettered"' "$T/err" || fail "failure not logged"
+pgrep -f 'sleep 30[.]802' >/dev/null && fail "a timed-out exec: command's child is still running"
 finish
