@@ -59,6 +59,7 @@ double dd_quantile_sorted(const double *s, int n, double q);
 typedef struct dd_holt { int64_t n, ne; double level, trend, sse; } dd_holt;
 void dd_holt_add(dd_holt *h, double x, double alpha, double beta);
 /* Forecast k steps ahead (k > 0, may be fractional) and the half-width of
- * its 95% interval (Hyndman & Athanasopoulos, FPP3 table 5.2/8.x). */
+ * its 95% interval: the ETS(A,A,N) forecast variance (Hyndman &
+ * Athanasopoulos, FPP3 §8.7), sigma^2 the mean squared one-step error. */
 double dd_holt_forecast(const dd_holt *h, double k, double alpha, double beta, double *half);
 #endif
