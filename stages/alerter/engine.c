@@ -358,6 +358,19 @@ static int al_sweep(al_engine *e)
     return al_deliver_due(e, t);
 }
 
+uint64_t al_engine_set_config(al_engine *e, const al_config *cfg)
+{
+    uint64_t gone = 0;
+    for (uint32_t k = e->n; k-- > 0; ) {
+        al_alert *a = &e->v[k];
+        int ri = al_rule_find(cfg, e->cfg->rules[a->rule].name);
+        if (ri < 0) { al_remove(e, a); gone++; continue; }
+        a->rule = ri;
+    }
+    e->cfg = cfg;
+    return gone;
+}
+
 int al_engine_ack(al_engine *e, uint64_t fp)
 {
     al_alert *a = al_find(e, fp);

@@ -33,6 +33,10 @@ void al_engine_free(al_engine *e);
  * ignored), AL_BAD_VALUE (a matched field is NaN/infinite: nothing changed,
  * *bad_rule names the rule), AL_TOO_MANY_LABELS, AL_ERR (emit failed). */
 int al_engine_record(al_engine *e, const fb_desc *d, const AnyRecord *rec, const char **bad_rule);
+/* Switch to another config (SIGHUP reload): alerts keep their state under
+ * the rule of the same name; alerts of rules that are gone are dropped
+ * (no notification). Returns how many were dropped. cfg must outlive e. */
+uint64_t al_engine_set_config(al_engine *e, const al_config *cfg);
 /* Mark an alert acknowledged (no repeat, no escalation until it resolves).
  * 1 found and firing, 0 not. */
 int al_engine_ack(al_engine *e, uint64_t fp);

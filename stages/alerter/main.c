@@ -133,9 +133,33 @@ static int al_sync(al_main *m)
     return stream_sync(m->in, m->out);
 }
 
+/* SIGHUP: read the rules file again; a bad file keeps the running rules.
+ * Queued notifications go out first (their rules may be gone). */
+static void al_reload(al_main *m)
+{
+    al_config next;
+    char err[600];
+    if (al_config_load(opt_rules, &next, err, sizeof err) < 0) {
+        log_error("SIGHUP: %s: keeping the rules in use", err);
+        return;
+    }
+    al_notify_flush(m->nt);
+    /* the engine points at m->cfg: keep the old rules alive (by value)
+     * while it maps its alerts from their names to the new ones */
+    al_config old = m->cfg;
+    al_engine_set_config(m->eng, &old);
+    m->cfg = next;
+    uint64_t gone = al_engine_set_config(m->eng, &m->cfg);
+    al_notify_set_group_by(m->nt, m->cfg.group_by, m->cfg.ngroup_by);
+    al_config_free(&old);
+    log_kv(LOG_INFO, "rules reloaded", "\"rules\":%d,\"alerts_dropped\":%llu", m->cfg.nrules,
+           (unsigned long long)gone);
+}
+
 static void al_on_tick(void *ctx)
 {
     al_main *m = ctx;
+    if (sig_reload_requested()) al_reload(m);
     if (al_notify_pending(m->nt) || m->st) {
         if (al_sync(m) < 0) { m->failed = 1; sig_request_stop(); }
     }
@@ -255,8 +279,7 @@ int main(int argc, char **argv)
 
     stream_rec r;
     while ((rc = stream_in_next(m.in, &r)) == 1) {
-        if (sig_reload_requested())
-            log_warn("SIGHUP: reloading the rules is not supported; restart instead (--state keeps the firing alerts)");
+        if (sig_reload_requested()) al_reload(&m);
         const char *bad = NULL;
         int er = al_engine_record(m.eng, r.type, &r.as, &bad);
         if (er == AL_ERR) { rc = -1; break; }

@@ -58,6 +58,12 @@ void al_notify_free(al_notify *n)
     free(n);
 }
 
+void al_notify_set_group_by(al_notify *n, char **group_by, int ngroup_by)
+{
+    n->cfg.group_by = group_by;
+    n->cfg.ngroup_by = ngroup_by;
+}
+
 const al_notify_counters *al_notify_counts(const al_notify *n) { return &n->c; }
 int al_notify_pending(const al_notify *n) { return n->ng; }
 

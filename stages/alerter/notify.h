@@ -40,6 +40,8 @@ typedef struct al_notify_counters {
 
 al_notify *al_notify_new(const al_notify_cfg *cfg);
 void al_notify_free(al_notify *n);
+/* New group_by labels (a rules reload); queued groups keep their keys. */
+void al_notify_set_group_by(al_notify *n, char **group_by, int ngroup_by);
 /* Queue one alert for channel ("exec:…" or "webhook:…"). 0 or -1 (memory). */
 int al_notify_add(al_notify *n, const char *channel, const Alert *a);
 /* Send every queued group. Returns the number of payloads that failed for
