@@ -105,6 +105,8 @@ typedef struct ingest {
     uint64_t id_hash;           /* FNV-1a of the line's event_id, when id_hash_ok */
     int id_hash_ok;
     int no_nul;                 /* the line's strings cannot hold NUL (JSON without a backslash) */
+    int64_t now_line;           /* the line's arrival time (µs); 0: not read yet (ingest_now) */
+    int64_t now_seen;           /* the last clock reading: a lower bound of now */
     /* last refusal */
     const char *reason;
     char detail[320];
@@ -116,12 +118,17 @@ typedef struct ingest {
 int ingest_init(ingest *g, const ingest_conf *c, char *err, size_t errlen);
 void ingest_free(ingest *g);
 
-/* Process one line (without its newline). now: arrival time, µs.
+/* Process one line (without its newline). now: arrival time, µs, or 0:
+ * the clock is read when the line needs it (a missing ts, --rate-clock
+ * arrival, a ts beyond --max-skew of an earlier reading), which spares a
+ * clock reading per line.
  * ING_OUT records emitted; ING_BAD refused (g->reason, g->detail);
  * ING_DUP duplicate dropped; ING_HEADER (CSV header consumed);
  * ING_MORE (CSV: a quoted field goes on in the next line: call again with
  * it; the record's raw text is then ingest_csv_raw); ING_FAIL emit failed. */
 int ingest_line(ingest *g, const char *line, size_t len, int64_t now);
+/* The current line's arrival time: as given to ingest_line, else read now. */
+int64_t ingest_now(ingest *g);
 /* The text of the CSV record last returned (spans lines after ING_MORE). */
 const char *ingest_csv_raw(const ingest *g, size_t *len);
 /* End of input: a CSV record still open is refused (ING_BAD) or nothing (ING_OUT). */

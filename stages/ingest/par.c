@@ -32,7 +32,7 @@ typedef struct par_line {
     size_t off;                 /* text in blk->in (NUL-terminated) */
     uint32_t len;
     int too_long;
-    int64_t lineno, now;        /* position; arrival time (µs) */
+    int64_t lineno;
 } par_line;
 
 typedef struct par_res {
@@ -45,7 +45,7 @@ typedef struct par_res {
 typedef struct par_rec {
     const fb_desc *d;
     size_t off; uint32_t len;   /* in blk->out: FlatBuffer without size prefix, or JSON text */
-    int64_t ts;                 /* Event: ts (rate limit, event clock) */
+    int64_t ts;                 /* Event: ts, or its arrival time with --rate-clock arrival */
     uint64_t h, uh;             /* Event: event_id hash (dedup), user_id hash (rate limit) */
     size_t user;                /* Event, rate limit on: user_id as the message prints it, in blk->txt */
 } par_rec;
@@ -83,6 +83,7 @@ struct par {
     uint64_t apply_seq;         /* blocks applied by the main thread */
     int quit;
     int json, rate;             /* workers write JSON text; keep user_id for rate_limited */
+    int rate_arrival;           /* --rate-clock arrival */
     ingest_run *run;
     par_blk *cur;               /* being filled by the main thread */
     uint64_t ticks;             /* lines applied */
@@ -155,7 +156,7 @@ static int par_emit(void *ctx, const fb_desc *d, const void *rec, const void *ke
     b->out_len += len;
     if (d == &Event_desc) {
         const Event *ev = rec;
-        r->ts = ev->ts;
+        r->ts = w->p->rate_arrival ? ingest_now(&w->g) : ev->ts;
         /* the hash ingest_build_event would look up */
         r->h = w->g.id_hash_ok ? w->g.id_hash : ingest_fnv1a(ev->event_id.ptr, ev->event_id.len);
         if (w->p->rate) {
@@ -184,7 +185,7 @@ static void par_parse(par_worker *w, par_blk *b)
         if (b->full) { rs->rc = PAR_SEQ; continue; }
         uint32_t rec0 = b->nrecs;
         size_t out0 = b->out_len;
-        int rc = ingest_line(&w->g, b->in + ln->off, ln->len, ln->now);
+        int rc = ingest_line(&w->g, b->in + ln->off, ln->len, 0);   /* arrival: when parsed */
         if (rc == ING_BAD) {
             rs->reason = w->g.reason;
             rs->detail = par_txt(b, w->g.detail, strlen(w->g.detail));
@@ -252,7 +253,7 @@ static int par_deliver(par *p, const par_blk *b, const par_res *rs, const par_li
     const par_rec *r = &b->recs[rs->rec0];
     if (rs->nrec == 1 && r->d == &Event_desc) {
         if (dedup_seen(&g->dd, r->h)) { g->n_dups++; return ING_DUP; }
-        if (!ratelimit_allow(&g->rl, r->uh, g->c.rate_arrival ? ln->now : r->ts)) {
+        if (!ratelimit_allow(&g->rl, r->uh, r->ts)) {
             g->n_bad++;
             *reason = "rate_limited";
             snprintf(msg, msglen, "user_id %.60s is over --rate-limit (%g events/s, burst %g)",
@@ -307,7 +308,7 @@ static void par_apply(par *p, const par_blk *b)
         int rc = rs->rc;
         const char *reason = rs->reason, *detail = rc == ING_BAD ? b->txt + rs->detail : NULL;
         if (rc == PAR_SEQ) {   /* as the sequential loop: g counts, emits, dedups itself */
-            rc = ingest_line(g, raw, ln->len, ln->now);
+            rc = ingest_line(g, raw, ln->len, 0);
             reason = g->reason;
             detail = g->detail;
         } else if (rc == ING_OUT) {
@@ -410,7 +411,7 @@ static void par_tick(void *ctx)
 }
 
 /* Copy a line into the block being filled. 0, or -1 out of memory. */
-static int par_add_line(par *p, const stream_line *l, int64_t now)
+static int par_add_line(par *p, const stream_line *l)
 {
     par_blk *b = p->cur;
     if (b && b->nlines && (b->nlines == PAR_BLOCK_LINES || b->in_len + l->len + 1 > b->in_cap)) {
@@ -430,7 +431,6 @@ static int par_add_line(par *p, const stream_line *l, int64_t now)
     ln->len = (uint32_t)l->len;
     ln->too_long = l->too_long;
     ln->lineno = l->pos.offset;
-    ln->now = now;
     memcpy(b->in + b->in_len, l->ptr, l->len);
     b->in[b->in_len + l->len] = 0;
     b->in_len += l->len + 1;
@@ -479,6 +479,7 @@ int ingest_run_par(ingest_run *run, const ingest_conf *c, int threads)
     p->run = run;
     p->json = stream_out_is_json(run->out);
     p->rate = c->rate_per_s > 0;
+    p->rate_arrival = c->rate_arrival;
     p->nw = threads;
     p->nblk = 2 * threads + 2;
     p->w = calloc((size_t)p->nw, sizeof *p->w);
@@ -514,7 +515,7 @@ int ingest_run_par(ingest_run *run, const ingest_conf *c, int threads)
     stream_line line;
     int rc = 0;
     while (!run->failed && (rc = stream_in_next_line(run->in, &line, run->max_line)) > 0) {
-        if (par_add_line(p, &line, now_us())) {
+        if (par_add_line(p, &line)) {
             log_error("out of memory for a %zu-byte line", line.len);
             run->failed = 1;
         }

@@ -321,11 +321,22 @@ static int ing_get_int(ingest *g, const ing_val *v, int64_t *out, int64_t lo, in
     return 0;
 }
 
+int64_t ingest_now(ingest *g)
+{
+    if (!g->now_line) g->now_line = g->now_seen = now_us();
+    return g->now_line;
+}
+
+static int64_t ing_now(ingest *g, int64_t now)
+{
+    return now ? now : ingest_now(g);
+}
+
 /* ts or timestamp; absent: arrival time. */
 static int ing_get_ts(ingest *g, const ing_val *ts, const ing_val *alt, int64_t now, int64_t *out)
 {
     const ing_val *v = ing_present(ts) ? ts : alt;
-    if (!ing_present(v)) { *out = now; return 0; }
+    if (!ing_present(v)) { *out = ing_now(g, now); return 0; }
     const char *s;
     size_t len;
     if (v->n) {
@@ -351,7 +362,10 @@ static int ing_get_ts(ingest *g, const ing_val *ts, const ing_val *alt, int64_t 
         return ing_bad(g, "implausible_timestamp",
                        "%s '%.60s' is not a plausible time (not after 1970-01-01T00:00:00Z, or beyond year 5000)",
                        v->name, s);
-    if (us > now + g->c.max_skew_us) {
+    /* an earlier clock reading is no later than now: only a ts beyond it
+     * needs the clock read for this line */
+    int64_t known = now ? now : g->now_line ? g->now_line : g->now_seen;
+    if (us > known + g->c.max_skew_us && us > (now = ing_now(g, now)) + g->c.max_skew_us) {
         char a[40], b[40];
         time_format_iso(us, a);
         time_format_iso(now, b);
@@ -550,7 +564,7 @@ int ingest_build_event(ingest *g, const ing_val *f, int64_t now, const char *raw
     }
     uint64_t h = g->id_hash_ok ? g->id_hash : ingest_fnv1a(ev.event_id.ptr, ev.event_id.len);
     if (dedup_seen(&g->dd, h)) { g->n_dups++; return ING_DUP; }
-    if (!ratelimit_allow(&g->rl, ingest_fnv1a(ev.user_id.ptr, ev.user_id.len), g->c.rate_arrival ? now : ev.ts))
+    if (!ratelimit_allow(&g->rl, ingest_fnv1a(ev.user_id.ptr, ev.user_id.len), g->c.rate_arrival ? ing_now(g, now) : ev.ts))
         return ing_bad(g, "rate_limited", "user_id %.60s is over --rate-limit (%g events/s, burst %g)",
                        ev.user_id.ptr, g->c.rate_per_s, g->c.rate_burst);
     if (g->c.emit(g->c.emit_ctx, &Event_desc, &ev, ev.user_id.ptr, ev.user_id.len)) return ING_FAIL;
@@ -843,6 +857,7 @@ int ingest_line(ingest *g, const char *line, size_t len, int64_t now)
     g->nkv_builtin = 0;
     g->id_hash_ok = 0;
     g->no_nul = 0;
+    g->now_line = now;
     g->reason = NULL;
     g->detail[0] = 0;
     int rc = g->c.csv ? ingest_csv_line(g, line, len, now) : ing_json_line(g, line, len, now);

@@ -157,6 +157,51 @@ static void test_ts_fast_path(void)
     CHECK(ingest_ts_text("0000-03-01T00:00:00Z", 20, &us) == 0 && us == -62162035200000000LL);
 }
 
+/* now = 0: the clock is read only when a line needs it; the answers are
+ * those of the clock at that moment. */
+static void test_lazy_now(void)
+{
+    ingest_conf c;
+    setup_conf(&c);
+    c.dedup_window = 0;
+    start(&c);
+    char buf[200];
+    int64_t t0 = now_us();
+    /* no ts: the arrival time, read while the line was parsed */
+    const char *l1 = "{\"user_id\":\"u1\",\"event_type\":\"view\"}";
+    outlen = 0; nrec = 0;
+    CHECK_EQ_INT(ingest_line(&g, l1, strlen(l1), 0), ING_OUT);
+    int64_t t1 = now_us();
+    const char *p = strstr(outbuf, "\"ts\":");
+    long long ts = p ? atoll(p + 5) : 0;
+    CHECK_MSG(ts >= t0 && ts <= t1, "ts %lld not within %lld..%lld", ts, (long long)t0, (long long)t1);
+    /* an hour ahead is within --max-skew; a day and an hour is not, though an
+     * earlier reading (from the line before) would not say so by itself */
+    snprintf(buf, sizeof buf, "{\"user_id\":\"u1\",\"event_type\":\"view\",\"ts\":%lld}",
+             (long long)(t1 + 3600000000LL));
+    outlen = 0; nrec = 0;
+    CHECK_EQ_INT(ingest_line(&g, buf, strlen(buf), 0), ING_OUT);
+    snprintf(buf, sizeof buf, "{\"user_id\":\"u1\",\"event_type\":\"view\",\"ts\":%lld}",
+             (long long)(now_us() + 90000000000LL));
+    outlen = 0; nrec = 0;
+    CHECK_EQ_INT(ingest_line(&g, buf, strlen(buf), 0), ING_BAD);
+    CHECK_EQ_STR(g.reason, "implausible_timestamp");
+    /* --rate-clock arrival: buckets refill with the clock, one token here */
+    setup_conf(&c);
+    c.dedup_window = 0;
+    c.rate_per_s = 0.001;
+    c.rate_burst = 1;
+    c.rate_users = 16;
+    c.rate_arrival = 1;
+    start(&c);
+    snprintf(buf, sizeof buf, "{\"user_id\":\"u9\",\"event_type\":\"view\",\"ts\":%lld}", (long long)t0);
+    outlen = 0; nrec = 0;
+    CHECK_EQ_INT(ingest_line(&g, buf, strlen(buf), 0), ING_OUT);
+    outlen = 0; nrec = 0;
+    CHECK_EQ_INT(ingest_line(&g, buf, strlen(buf), 0), ING_BAD);
+    CHECK_EQ_STR(g.reason, "rate_limited");
+}
+
 static void test_csv_split(void)
 {
     char out[256];
@@ -443,5 +488,5 @@ static void test_csv(void)
 
 static void teardown(void) { ingest_free(&g); }
 
-TEST_MAIN(test_pieces, test_ts_fast_path, test_csv_split, test_dedup, test_ratelimit, test_events, test_samples,
+TEST_MAIN(test_pieces, test_ts_fast_path, test_lazy_now, test_csv_split, test_dedup, test_ratelimit, test_events, test_samples,
           test_refusals, test_csv, teardown)
