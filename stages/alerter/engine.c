@@ -40,6 +40,7 @@ struct al_engine {
     int64_t clock, last_sweep;
     uint64_t nfiring;
     uint64_t *due; uint32_t ndue, capdue;
+    int *hit; double *hitval; int caphit;   /* per record: matching rules and their values */
     al_counters c;
 };
 
@@ -85,7 +86,7 @@ void al_engine_free(al_engine *e)
 {
     if (!e) return;
     for (uint32_t i = 0; i < e->n; i++) al_alert_free(&e->v[i]);
-    free(e->v); free(e->idx); free(e->due);
+    free(e->v); free(e->idx); free(e->due); free(e->hit); free(e->hitval);
     free(e);
 }
 
@@ -388,13 +389,22 @@ int al_engine_record(al_engine *e, const fb_desc *d, const AnyRecord *rec, const
     /* values first: a NaN refuses the whole record before anything changes */
     int nmatch = 0;
     const al_config *cfg = e->cfg;
+    if (e->caphit < cfg->nrules) {
+        int *h = realloc(e->hit, (size_t)cfg->nrules * sizeof *h);
+        if (h) e->hit = h;
+        double *hv = realloc(e->hitval, (size_t)cfg->nrules * sizeof *hv);
+        if (hv) e->hitval = hv;
+        if (!h || !hv) log_fatal("out of memory");
+        e->caphit = cfg->nrules;
+    }
     for (int i = 0; i < cfg->nrules; i++) {
         const al_rule *r = &cfg->rules[i];
         if (!al_rule_matches(r, &v)) continue;
         double x = 0;
         if (!al_rule_value(r, &v, &x)) continue;
         if (!isfinite(x) && !v.recovery) { *bad_rule = r->name; return AL_BAD_VALUE; }
-        nmatch++;
+        e->hit[nmatch] = i;
+        e->hitval[nmatch++] = x;
     }
     if (!nmatch) { e->c.ignored++; return AL_OK; }
     e->c.matched++;
@@ -407,10 +417,10 @@ int al_engine_record(al_engine *e, const fb_desc *d, const AnyRecord *rec, const
             if (al_sweep(e) < 0) return AL_ERR;
         }
     }
-    for (int i = 0; i < cfg->nrules; i++) {
+    for (int h = 0; h < nmatch; h++) {
+        int i = e->hit[h];
         const al_rule *r = &cfg->rules[i];
-        double x = 0;
-        if (!al_rule_matches(r, &v) || !al_rule_value(r, &v, &x)) continue;
+        double x = e->hitval[h];
         int holds = !v.recovery && al_cond_holds(r, x);
         uint64_t fp = al_fingerprint(r->name, v.labels, v.nlabels);
         al_alert *a = al_find(e, fp);

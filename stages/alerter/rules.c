@@ -304,7 +304,13 @@ static int al_add_labels(al_view *v, const KeyValue *kv, uint32_t n, const char 
     }
     v->nlabels = (int)n;
     if (!has) v->labels[v->nlabels++] = (KeyValue){ FB_STR(name_key), v->name.ptr ? v->name : FB_STRN("", 0) };
-    qsort(v->labels, (size_t)v->nlabels, sizeof v->labels[0], al_kv_cmp);
+    /* insertion sort: a handful of labels, often already in order */
+    for (int i = 1; i < v->nlabels; i++) {
+        KeyValue x = v->labels[i];
+        int j = i;
+        for (; j > 0 && al_kv_cmp(&v->labels[j - 1], &x) > 0; j--) v->labels[j] = v->labels[j - 1];
+        v->labels[j] = x;
+    }
     return 1;
 }
 
