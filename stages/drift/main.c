@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "cli.h"
 #include "engine.h"
 #include "log.h"
@@ -259,7 +260,13 @@ int main(int argc, char **argv)
     if (a.st) stream_in_set_start(a.in, state_start_offset, a.st);
     a.out = stream_out_open(common.out, &common);
     if (!a.out) goto done;
-    if (stream_in_is_kafka(a.in)) skip = 0;
+    /* A regular file is read again from its start after a crash: skip what
+     * the saved state covers. A pipe brings new data, so nothing is skipped
+     * (a replayed overlap is refused as out_of_order). Kafka resumes at the
+     * saved offsets. */
+    struct stat sb;
+    int regular = strcmp(common.in, "-") != 0 && stat(common.in, &sb) == 0 && S_ISREG(sb.st_mode);
+    if (stream_in_is_kafka(a.in) || !regular) skip = 0;
     else if (skip) log_info("skipping the %llu input records the saved state already covers", (unsigned long long)skip);
     if (!a.st && stream_in_is_kafka(a.in))
         log_warn("Kafka input without --state: the detectors start from nothing after a restart");
