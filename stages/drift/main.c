@@ -101,6 +101,8 @@ typedef struct drift_main {
     drift_engine *eng;
     metrics_series *m_series, *m_drift, *m_anom, *m_recov, *m_fc, *m_untracked, *m_ckpt;
     drift_counters last;
+    int dirty;          /* records read since the last sync */
+    int failed;         /* a sync from the idle tick failed */
 } drift_main;
 
 static int emit_drift(void *ctx, const Drift *d)
@@ -213,6 +215,19 @@ static int drift_sync(drift_main *a)
     return stream_sync(a->in, a->out);
 }
 
+/* While the input is quiet (a pipe or topic with nothing new): deliver
+ * what the last records produced, so a Drift does not wait in a buffer for
+ * the next record, and save the state with the position. */
+static void on_idle_tick(void *ctx)
+{
+    drift_main *a = ctx;
+    if (!a->failed && a->dirty) {
+        if (drift_sync(a) < 0) { a->failed = 1; sig_request_stop(); return; }
+        a->dirty = 0;
+    }
+    update_metrics(a);
+}
+
 static const char *const reasons[] = { "", "bad_value", "missing_field", "out_of_order", "bad_record" };
 
 int main(int argc, char **argv)
@@ -270,12 +285,14 @@ int main(int argc, char **argv)
     else if (skip) log_info("skipping the %llu input records the saved state already covers", (unsigned long long)skip);
     if (!a.st && stream_in_is_kafka(a.in))
         log_warn("Kafka input without --state: the detectors start from nothing after a restart");
+    stream_in_set_tick(a.in, 500, on_idle_tick, &a);
     sd_ready();
 
     int64_t last_ckpt = mono_us();
     stream_rec r;
     while ((rc = stream_in_next(a.in, &r)) == 1) {
         if (skip && stream_in_count(a.in) <= skip) continue;
+        a.dirty = 1;
         if (r.type == &Metric_desc) {
             const char *why = "";
             int er = drift_engine_metric(a.eng, &r.as.metric, &why);
@@ -300,6 +317,7 @@ int main(int argc, char **argv)
             if (!a.st || mono_us() - last_ckpt >= opt_ckpt_every) {
                 if (drift_sync(&a) < 0) { rc = -1; break; }
                 last_ckpt = mono_us();
+                a.dirty = 0;
             }
             update_metrics(&a);
             sd_status("%llu series, %llu drifts, %llu anomalies", (unsigned long long)drift_engine_series(a.eng),
@@ -307,6 +325,7 @@ int main(int argc, char **argv)
                       (unsigned long long)drift_engine_counters(a.eng)->anomalies);
         }
     }
+    if (a.failed) rc = -1;
     if (rc == 0 && drift_sync(&a) < 0) rc = -1;
     update_metrics(&a);
     if (rc == 0) status = 0;
