@@ -75,7 +75,7 @@ typedef struct al_main {
     al_config cfg;
     int failed;             /* an --out write failed */
     metrics_series *m_active, *m_firing, *m_fired, *m_resolved, *m_notified, *m_silenced, *m_inhibited,
-                   *m_dropped, *m_ignored, *m_sent, *m_nfailed, *m_retries, *m_escalations;
+                   *m_dropped, *m_ignored, *m_stale, *m_sent, *m_nfailed, *m_retries, *m_escalations;
     al_counters last;
     al_notify_counters nlast;
 } al_main;
@@ -105,6 +105,7 @@ static void al_update_metrics(al_main *m)
 #define D(s, f) metrics_add(m->s, (double)(c->f - m->last.f))
     D(m_fired, fired); D(m_resolved, resolved); D(m_notified, notified); D(m_silenced, silenced);
     D(m_inhibited, inhibited); D(m_dropped, dropped); D(m_ignored, ignored); D(m_escalations, escalations);
+    D(m_stale, stale);
 #undef D
     metrics_add(m->m_sent, (double)(n->sent - m->nlast.sent));
     metrics_add(m->m_nfailed, (double)(n->failed - m->nlast.failed));
@@ -245,6 +246,7 @@ int main(int argc, char **argv)
     m.m_inhibited = metrics_counter("streamrec_alerter_inhibited_total", "firing alerts held back by an inhibit rule");
     m.m_dropped = metrics_counter("streamrec_alerter_alerts_dropped_total", "new alerts refused past --max-alerts");
     m.m_ignored = metrics_counter("streamrec_alerter_ignored_total", "records no rule looks at");
+    m.m_stale = metrics_counter("streamrec_alerter_stale_total", "records older than their alert's last record, skipped");
     m.m_sent = metrics_counter("streamrec_alerter_payloads_sent_total", "exec:/webhook: payloads delivered");
     m.m_nfailed = metrics_counter("streamrec_alerter_payloads_failed_total", "exec:/webhook: payloads that failed after every retry (dead-lettered)");
     m.m_retries = metrics_counter("streamrec_alerter_payload_retries_total", "exec:/webhook: retries");
@@ -308,11 +310,11 @@ int main(int argc, char **argv)
     const al_counters *c = al_engine_counters(m.eng);
     const al_notify_counters *nc = al_notify_counts(m.nt);
     log_kv(LOG_INFO, "done", "\"matched\":%llu,\"ignored\":%llu,\"fired\":%llu,\"resolved\":%llu,"
-           "\"notifications\":%llu,\"silenced\":%llu,\"inhibited\":%llu,\"dropped\":%llu,\"firing\":%llu,"
+           "\"notifications\":%llu,\"silenced\":%llu,\"inhibited\":%llu,\"dropped\":%llu,\"stale\":%llu,\"firing\":%llu,"
            "\"payloads_sent\":%llu,\"payloads_failed\":%llu",
            (unsigned long long)c->matched, (unsigned long long)c->ignored, (unsigned long long)c->fired,
            (unsigned long long)c->resolved, (unsigned long long)c->notified, (unsigned long long)c->silenced,
-           (unsigned long long)c->inhibited, (unsigned long long)c->dropped,
+           (unsigned long long)c->inhibited, (unsigned long long)c->dropped, (unsigned long long)c->stale,
            (unsigned long long)al_engine_firing(m.eng), (unsigned long long)nc->sent, (unsigned long long)nc->failed);
 done:
     if (m.in) stream_in_close(m.in);
