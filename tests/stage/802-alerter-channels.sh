@@ -96,5 +96,23 @@ assert m["streamrec_alerter_payload_retries_total"] == 1 + 2 * len(dl), m
 print("payloads ok:", len(ex), "exec,", len(fl), "flaky,", len(dead), "dead attempts,", len(dl), "dead-lettered")
 PY
 grep -q '"msg":"notification failed for good: dead-lettered"' "$T/err" || fail "failure not logged"
+# --max-batch 1: a group is sent as soon as it holds one alert, so each
+# payload carries exactly one (4 alerts: two hosts, firing and resolved)
+cat > "$T/batch.yaml" <<Y
+rules:
+  - { name: cpu, metric: cpu, condition: gt, threshold: 90, channels: ["exec:cat >> $T/batch.jsonl; echo >> $T/batch.jsonl"] }
+Y
+python3 - > "$T/b.json" <<'PY'
+import json
+for w, v in enumerate([95, 50]):
+    for h in ("x", "y"):
+        print(json.dumps({"name": "cpu", "labels": [{"key": "host", "value": h}], "window_end": (w + 1) * 60_000_000, "value": v}))
+PY
+"$BIN/fbcat" --encode Metric < "$T/b.json" | "$BIN/alerter" --rules "$T/batch.yaml" --max-batch 1 2>"$T/b.err" >/dev/null ||
+  fail "alerter --max-batch 1: $(tail -2 "$T/b.err")"
+expect_eq "--max-batch 1: one alert per payload" "$(python3 -c 'import json, sys
+print(" ".join("%s:%s" % (a["labels"]["host"], a["status"]) for l in open(sys.argv[1]) if l.strip()
+               for p in [json.loads(l)] if len(p["alerts"]) == 1 for a in p["alerts"]))' "$T/batch.jsonl")" \
+  "x:firing y:firing x:resolved y:resolved"
 pgrep -f 'sleep 30[.]802' >/dev/null && fail "a timed-out exec: command's child is still running"
 finish
