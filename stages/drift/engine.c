@@ -14,6 +14,9 @@
 #define DRIFT_MAX_LABELS 64
 #define DRIFT_BLOB_MAGIC 0x31465244u     /* "DRF1" */
 #define NDET (Detector_MAX + 1)
+/* Times and counts are kept within +-2^61 (times: about 73,000 years in µs),
+ * so sums of two of them (a step, a forecast time) never overflow. */
+#define DRIFT_TLIM ((int64_t)1 << 61)
 
 typedef struct series {
     char *key; uint32_t keylen, namelen, nlabels;
@@ -332,6 +335,11 @@ int drift_engine_metric(drift_engine *e, const Metric *m, const char **why)
     if (build_key(e, m, &klen, why) < 0) return DRIFT_BADREC;
     if (observation(e, m, &x, why) < 0) return DRIFT_MISSING;
     if (!isfinite(x)) { *why = "the observed value is NaN or infinite"; return DRIFT_BADVALUE; }
+    if (m->window_end < -DRIFT_TLIM || m->window_end > DRIFT_TLIM) {
+        snprintf(e->why, sizeof e->why, "window_end %lld is out of range", (long long)m->window_end);
+        *why = e->why;
+        return DRIFT_BADREC;
+    }
     uint64_t slot = tab_find(e, e->kb, klen);
     series *s;
     if (e->tab[slot]) s = e->s[e->tab[slot] - 1];
@@ -347,7 +355,8 @@ int drift_engine_metric(drift_engine *e, const Metric *m, const char **why)
         *why = e->why;
         return DRIFT_ORDER;
     }
-    s->step = s->n > 0 ? ts - s->last_end : (m->window_end > m->window_start ? m->window_end - m->window_start : 0);
+    int64_t ws = m->window_start;
+    s->step = s->n > 0 ? ts - s->last_end : (ws < ts && ws >= -DRIFT_TLIM ? ts - ws : 0);
     s->last_end = ts;
     s->n++;
     e->cnt.observations++;
@@ -542,8 +551,14 @@ int drift_engine_load(drift_engine *e, const uint8_t *data, size_t len, uint64_t
         s->cur_n = (int)cn;
         s->since = ri64(&r); s->psi_drifted = r8(&r) ? 1 : 0; s->ks_drifted = r8(&r) ? 1 : 0;
         for (int d = 0; d < NDET; d++) s->quiet[d] = ri64(&r);
-        if (r.bad || s->n < 0 || s->ph.n < 0 || s->holt.n < 0 || s->holt.ne < 0 || s->ew.n < 0 ||
-            s->cusum.base.n < 0 || s->ph.base.n < 0) goto corrupt;
+        const int64_t cnts[] = { s->n, s->ph.n, s->holt.n, s->holt.ne, s->ew.n, s->cusum.base.n,
+                                 s->ph.base.n, s->z_ok, s->since };
+        for (size_t q = 0; q < sizeof cnts / sizeof cnts[0]; q++)
+            if (cnts[q] < 0 || cnts[q] > DRIFT_TLIM) goto corrupt;
+        for (int d = 0; d < NDET; d++)
+            if (s->quiet[d] < 0 || s->quiet[d] > 2 * DRIFT_TLIM) goto corrupt;
+        if (r.bad || s->last_end < -DRIFT_TLIM || s->last_end > DRIFT_TLIM || s->step < 0 ||
+            s->step > 2 * DRIFT_TLIM) goto corrupt;
     }
     if (r.bad || r.p != r.end) goto corrupt;
     e->cnt = c;

@@ -170,8 +170,9 @@ static void build_config(drift_config *c, char names[][24])
             nh = 0;
             break;
         }
-        if (cli_parse_duration(h, &c->horizons[i]) < 0 || c->horizons[i] <= 0)
-            cli_usage_error(&drift_spec, "--horizons: '%s' is not a positive duration", h);
+        if (cli_parse_duration(h, &c->horizons[i]) < 0 || c->horizons[i] <= 0 ||
+            c->horizons[i] > (int64_t)3650 * 86400 * 1000000)
+            cli_usage_error(&drift_spec, "--horizons: '%s' is not a duration from 1us to 3650d", h);
         snprintf(names[i], 24, "%s", h);
         c->horizon_names[i] = names[i];
     }

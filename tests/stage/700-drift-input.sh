@@ -3,7 +3,8 @@
 # silently (wrong record type, NaN observation, missing quantile, window_end
 # going backwards, corrupt frame); --max-series bounds the series tracked and
 # counts the records past it; --pass-through forwards every input record;
-# flags are checked (exit 2 naming the flag).
+# flags are checked (exit 2 naming the flag). window_end beyond +-2^61 µs is
+# refused (bad_record), so no time arithmetic can overflow.
 source "$(dirname "$0")/../lib.sh"
 PY=python3; /usr/bin/python3 -c 'import numpy' 2>/dev/null && PY=/usr/bin/python3
 
@@ -19,6 +20,7 @@ for i in range(60):
         print(json.dumps(m("cpu_usage", i, 10 + (i * 7 % 5), h)))
 print(json.dumps(m("cpu_usage", 10, 5.0, "a")))                        # window_end goes back
 print(json.dumps(m("latency", 1, 1.0, "a", quantiles=[{"q": 0.5, "value": 2.0}])))
+print(json.dumps(m("cpu_usage", 100, 5.0, "d", window_end=9000000000000000000)))  # beyond +-2^61 us
 EOF2
 "$BIN/fbcat" --encode Metric < "$T/in.json" > "$T/in.rec" || die "encode"
 # a NaN value (JSON cannot carry it: patch the double in a record), an Event, a corrupt frame
@@ -42,7 +44,7 @@ cat "$T/in.rec" "$T/nan.rec" "$T/ev.rec" "$T/bad.rec" > "$T/all.rec"
 expect_eq "exit with bad records (not --strict)" "$?" 0
 reasons=$(jq -r .reason "$T/dl.jsonl" | sort | uniq -c | awk '{print $2"="$1}' | tr '\n' ' ')
 # --field p50: every cpu_usage record lacks quantile 0.5 (missing_field), latency has it
-expect_eq "dead-letter reasons" "$reasons" "bad_record=1 missing_field=182 wrong_type=1 "
+expect_eq "dead-letter reasons" "$reasons" "bad_record=1 missing_field=183 wrong_type=1 "
 grep -q '"error":"missing_field: Metric cpu_usage: no quantile 0.5 in the Metric (--field)"' "$T/dl.jsonl" \
   || fail "missing_field error text: $(head -c 300 "$T/dl.jsonl")"
 
@@ -50,7 +52,8 @@ grep -q '"error":"missing_field: Metric cpu_usage: no quantile 0.5 in the Metric
   --metrics-file "$T/m2.prom" --format json > "$T/out2.json" 2>"$T/err2"
 expect_eq "exit" "$?" 0
 reasons=$(jq -r .reason "$T/dl2.jsonl" | sort | uniq -c | awk '{print $2"="$1}' | tr '\n' ' ')
-expect_eq "dead-letter reasons" "$reasons" "bad_record=1 bad_value=1 out_of_order=1 wrong_type=1 "
+expect_eq "dead-letter reasons" "$reasons" "bad_record=2 bad_value=1 out_of_order=1 wrong_type=1 "
+grep -q 'window_end 9000000000000000000 is out of range' "$T/dl2.jsonl" || fail "out of range detail"
 grep -q 'window_end 660000000 is not after the series' "$T/dl2.jsonl" || fail "out_of_order detail"
 grep -q '"detail":"Metric cpu_usage: the observed value is NaN or infinite"' "$T/dl2.jsonl" || fail "bad_value detail"
 grep -q 'a Event record; drift reads Metric records' "$T/dl2.jsonl" || fail "wrong_type detail"
@@ -68,7 +71,7 @@ expect_eq "--strict exit" "$?" 1
 "$BIN/drift" --in "$T/all.rec" --horizons none --pass-through --dead-letter "$T/dl4.jsonl" > "$T/pt.rec" 2>/dev/null
 expect_eq "pass-through exit" "$?" 0
 counts=$("$BIN/fbcat" --count < "$T/pt.rec" 2>&1 | tr '\n' ' ')
-case $counts in *"Metric"*"184"*) ;; *) fail "pass-through counts: $counts" ;; esac
+case $counts in *"Metric"*"185"*) ;; *) fail "pass-through counts: $counts" ;; esac
 case $counts in *"Event"*"1"*) ;; *) fail "pass-through lost the Event: $counts" ;; esac
 
 # usage errors name the flag
