@@ -1,6 +1,8 @@
 /* ingest — JSON lines or CSV from stdin, files (.zst) or Kafka into Event and
  * Sample records; refusals go to --dead-letter with a reason (ingest.h). */
+#define _GNU_SOURCE   /* sched_getaffinity, CPU_COUNT */
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,8 +118,9 @@ int main(int argc, char **argv)
     int rc = 0, failed = 0, usage = 0, par = 0;
     uint64_t too_long = 0, ticks = 0;
     int kafka = stream_in_is_kafka(in);
-    if (threads == 0) {
-        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads == 0) {   /* the CPUs this process may run on (taskset, cpusets), not the machine's */
+        cpu_set_t cs;
+        long ncpu = sched_getaffinity(0, sizeof cs, &cs) == 0 ? CPU_COUNT(&cs) : sysconf(_SC_NPROCESSORS_ONLN);
         threads = ncpu >= 2 ? 2 : 1;
     }
     if (threads >= 2 && ingest_par_ok(&c, in, common.out)) {
