@@ -1,55 +1,96 @@
 #!/usr/bin/env bash
-# cache-writer: 1,000,000 recommendation lists of 10 items into Redis, against
+# cache-writer: N recommendation lists of 10 items into Redis, against
 # `redis-benchmark -P` (SET, same pipeline depth, same value size) on the same
 # server. Both are limited by the one redis-server; the ratio is what counts.
+# Two scenarios, because cache-writer writes a key it has not seen with a
+# plain SET NX and one that exists with the newer-wins script:
+#   fresh      N users written for the first time (empty server)
+#   overwrite  the same N users again with a newer ts, by a new process (it
+#              knows none of the keys, and every one exists)
+# each against redis-benchmark SET writing fresh keys, or overwriting.
 #   N=1000000 PIPELINE=64 REPEAT=3 tests/bench/cache-writer.sh
+# CALLGRIND=1 runs redis-server under callgrind and also prints its
+# instructions per record: slow (use N=100000), but the same on a busy machine.
 source "$(dirname "$0")/lib.sh"
 N=${N:-1000000}; P=${PIPELINE:-64}
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 dir=$(mktemp -d); trap 'kill $rpid 2>/dev/null; wait $rpid 2>/dev/null; rm -rf "$dir"' EXIT
-redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" --daemonize no --logfile "$dir/log" &
+cg=${CALLGRIND:+valgrind --tool=callgrind --callgrind-out-file=$dir/cg.%p}
+$cg redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" --daemonize no --logfile "$dir/log" \
+  >/dev/null 2>&1 &
 rpid=$!
-for i in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+for i in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
-recs=$BT/recs-$N.rec
-if [ ! -s "$recs" ]; then
-  python3 - "$N" <<'PY' | "$BIN/fbcat" --encode Recommendation > "$recs"
-import json, random, sys
-n = int(sys.argv[1]); rnd = random.Random(5); w = sys.stdout.write
+# one list per user (u0 .. uN-1); the overwrite file has the same users, newer ts
+for kind in fresh over; do
+  recs=$BT/recs-$kind-$N.rec
+  [ -s "$recs" ] && continue
+  python3 - "$N" "$kind" <<'PY' | "$BIN/fbcat" --encode Recommendation > "$recs"
+import random, sys
+n, kind = int(sys.argv[1]), sys.argv[2]
+rnd = random.Random(5 if kind == "fresh" else 6); w = sys.stdout.write
+base = 1795000000000000 + (0 if kind == "fresh" else 10**9)
 for i in range(n):
     items = ",".join('{"item_id":"b%d","score":%.4f}' % (rnd.randrange(10000), rnd.random()) for _ in range(10))
     w('{"user_id":"u%d","items":[%s],"algorithm":"hybrid","model_version":"2026-11-23T10:00:00Z","ts":%d}\n'
-      % (i % 200000, items, 1795000000000000 + i))
+      % (i, items, base + i))
 PY
-fi
+done
+fresh=$BT/recs-fresh-$N.rec over=$BT/recs-over-$N.rec
 # the value cache-writer stores for one list: measure it to give redis-benchmark the same size
-"$BIN/cache-writer" --redis "redis://127.0.0.1:$port" --in <(head -c 100000 "$recs") 2>/dev/null
+"$BIN/cache-writer" --redis "redis://127.0.0.1:$port" --in <(head -c 100000 "$fresh") 2>/dev/null
 size=$(redis-cli -p "$port" --scan --pattern 'rec:*' | head -n 200 | while read -r k; do redis-cli -p "$port" strlen "$k"; done \
        | awk '{ s += $1; n++ } END { printf "%d", s / n }')
 redis-cli -p "$port" flushall >/dev/null
 echo "  $N lists of 10 items, value ~${size} bytes, pipeline $P"
-measure "cat (the pipe's limit)" "$N" "cat $recs"
-# Best of $REPEAT alternating runs: on a shared machine one run of either can
-# be slowed by the neighbours. Also Redis's own CPU time per record (from
-# /proc), which the neighbours hardly change: the server is the bottleneck.
+measure "cat (the pipe's limit)" "$N" "cat $fresh"
+# Each scenario against redis-benchmark doing the same kind of write:
+# fresh keys (an empty server, a keyspace so large that keys hardly repeat),
+# and overwrites (N keys key:000000000000 .. loaded first, so that -r N
+# overwrites one every time). Best of $REPEAT alternating runs: on a shared
+# machine one run of either can be slowed by the neighbours. Also Redis's own
+# CPU time per record (from /proc), which the neighbours change less: the
+# server is the bottleneck.
 REPEAT=${REPEAT:-3}
 cpu() { awk '{ print $14 + $15 }' "/proc/$rpid/stat"; }      # clock ticks
 tck=$(getconf CLK_TCK)
-best_cw=; best_rb=; cpu_cw=0; cpu_rb=0
+declare -A best cpus irs
+run() {   # run NAME CMD: measure it, keep the best time and the server's CPU
+  local c0 c1 t
+  [ -n "$cg" ] && callgrind_control -z "$rpid" >/dev/null 2>&1
+  c0=$(cpu)
+  measure "$1 #$r" "$N" "$2"
+  c1=$(cpu); cpus[$1]=$(( ${cpus[$1]:-0} + c1 - c0 ))
+  if [ -n "$cg" ]; then
+    callgrind_control -d "$rpid" >/dev/null 2>&1
+    t=$(grep -h -m1 '^summary:' "$(ls -t "$dir"/cg.* | head -n1)" | awk '{ print $2 }')
+    irs[$1]=$(( ${irs[$1]:-0} + t ))
+  fi
+  t=${BENCH_SECS["$1 #$r"]}
+  if [ -z "${best[$1]:-}" ] || awk -v a="$t" -v b="${best[$1]}" 'BEGIN { exit !(a < b) }'; then best[$1]=$t; fi
+}
+cw="$BIN/cache-writer --redis redis://127.0.0.1:$port --pipeline $P --in"
+rb="redis-benchmark -p $port -P $P -t set -d $size -n $N -c 1 -q"
+load="for i = 0, $N - 1 do redis.call('SET', string.format('key:%012d', i), ARGV[1]) end"
 for r in $(seq "$REPEAT"); do
-  redis-cli -p "$port" flushall >/dev/null; c0=$(cpu)
-  measure "cache-writer --pipeline $P #$r" "$N" "$BIN/cache-writer --redis redis://127.0.0.1:$port --pipeline $P --in $recs"
-  c1=$(cpu); cpu_cw=$((cpu_cw + c1 - c0))
-  redis-cli -p "$port" flushall >/dev/null; c0=$(cpu)
-  measure "redis-benchmark -P $P SET -d $size #$r" "$N" \
-    "redis-benchmark -p $port -P $P -t set -d $size -n $N -r 200000 -c 1 -q"
-  c1=$(cpu); cpu_rb=$((cpu_rb + c1 - c0))
-  t=${BENCH_SECS["cache-writer --pipeline $P #$r"]}; [ -z "$best_cw" ] || awk -v a="$t" -v b="$best_cw" 'BEGIN { exit !(a < b) }' && best_cw=$t
-  t=${BENCH_SECS["redis-benchmark -P $P SET -d $size #$r"]}; [ -z "$best_rb" ] || awk -v a="$t" -v b="$best_rb" 'BEGIN { exit !(a < b) }' && best_rb=$t
+  redis-cli -p "$port" flushall >/dev/null
+  run "cache-writer fresh" "$cw $fresh"
+  run "cache-writer overwrite" "$cw $over"
+  redis-cli -p "$port" flushall >/dev/null
+  run "SET fresh" "$rb -r 2000000000"
+  redis-cli -p "$port" flushall >/dev/null
+  redis-cli -p "$port" eval "$load" 0 "$(head -c "$size" /dev/zero | tr '\0' x)" >/dev/null
+  run "SET overwrite" "$rb -r $N"
 done
-BENCH_SECS["cache-writer (best)"]=$best_cw; BENCH_SECS["redis-benchmark (best)"]=$best_rb
-ratio "cache-writer (best)" "redis-benchmark (best)"
-awk -v a="$cpu_cw" -v b="$cpu_rb" -v n="$((N * REPEAT))" -v t="$tck" 'BEGIN {
-  printf "  redis-server CPU per record: cache-writer %.2f us, redis-benchmark SET %.2f us (ratio %.2f)\n",
-         a / t / n * 1e6, b / t / n * 1e6, b / a }'
-echo "  (goal: cache-writer at least 0.70x redis-benchmark; the scripts' newer-wins check runs inside Redis)"
+redis-cli -p "$port" flushall >/dev/null
+for s in fresh overwrite; do
+  BENCH_SECS["cache-writer $s (best)"]=${best["cache-writer $s"]}; BENCH_SECS["SET $s (best)"]=${best["SET $s"]}
+  ratio "cache-writer $s (best)" "SET $s (best)"
+  awk -v a="${cpus["cache-writer $s"]}" -v b="${cpus["SET $s"]}" -v n="$((N * REPEAT))" -v t="$tck" -v s="$s" 'BEGIN {
+    printf "  redis-server CPU per record, %s: cache-writer %.2f us, SET %.2f us (ratio %.2f)\n",
+           s, a / t / n * 1e6, b / t / n * 1e6, b / a }'
+  [ -n "$cg" ] && awk -v a="${irs["cache-writer $s"]}" -v b="${irs["SET $s"]}" -v n="$((N * REPEAT))" -v s="$s" 'BEGIN {
+    printf "  redis-server instructions per record (callgrind), %s: cache-writer %.0f, SET %.0f (ratio %.2f)\n",
+           s, a / n, b / n, b / a }'
+done
+echo "  (goal: cache-writer at least 0.70x redis-benchmark SET; the newer-wins check runs inside Redis)"
