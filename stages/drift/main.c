@@ -219,9 +219,16 @@ static int drift_sync(drift_main *a)
 /* While the input is quiet (a pipe or topic with nothing new): deliver
  * what the last records produced, so a Drift does not wait in a buffer for
  * the next record, and save the state with the position. */
+static void note_reload(void)
+{
+    if (sig_reload_requested())
+        log_info("SIGHUP: drift has no configuration file to reload; its settings are its flags");
+}
+
 static void on_idle_tick(void *ctx)
 {
     drift_main *a = ctx;
+    note_reload();
     if (!a->failed && a->dirty) {
         if (drift_sync(a) < 0) { a->failed = 1; sig_request_stop(); return; }
         a->dirty = 0;
@@ -321,6 +328,7 @@ int main(int argc, char **argv)
                 a.dirty = 0;
             }
             update_metrics(&a);
+            note_reload();
             sd_status("%llu series, %llu drifts, %llu anomalies", (unsigned long long)drift_engine_series(a.eng),
                       (unsigned long long)drift_engine_counters(a.eng)->drifts,
                       (unsigned long long)drift_engine_counters(a.eng)->anomalies);

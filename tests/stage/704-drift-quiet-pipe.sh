@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # drift on a pipe that goes quiet: the Drift record for a shift is written
 # (and the state saved) while the input stays open, not at the next record
-# or at the end; SIGTERM then ends it with exit 0, the final log line and the
+# or at the end; SIGHUP is logged (nothing to reload); SIGTERM then ends it with exit 0, the final log line and the
 # checkpoint in --state.
 source "$(dirname "$0")/../lib.sh"
 PY=python3; /usr/bin/python3 -c 'import numpy' 2>/dev/null && PY=/usr/bin/python3
@@ -27,6 +27,9 @@ wait_until 30 "grep -qs '\"detector\":\"cusum\"' '$T/out.json'" || fail "no Drif
 wait_until 30 "[ \"\$(sqlite3 '$T/s.db' 'SELECT count(*) FROM streamrec_blobs' 2>/dev/null)\" = 1 ]" \
   || fail "state not saved while the input is quiet"
 expect_eq "drift at the shift" "$(jq -r .ts "$T/out.json" | head -1)" "$((61 * 60000000))"
+kill -HUP $pid     # nothing to reload: logged, and drift goes on
+wait_until 30 "grep -q 'SIGHUP: drift has no configuration file' '$T/err'" || fail "SIGHUP not acknowledged"
+kill -0 $pid 2>/dev/null || fail "SIGHUP ended drift"
 kill -TERM $pid
 wait $pid
 expect_eq "exit after SIGTERM" "$?" 0
