@@ -41,6 +41,7 @@ struct al_engine {
     uint64_t nfiring;
     uint64_t *due; uint32_t ndue, capdue;
     int *hit; double *hitval; int caphit;   /* per record: matching rules and their values */
+    const al_silence *xsil; int nxsil;       /* silences from the state database */
     al_counters c;
 };
 
@@ -194,11 +195,17 @@ static int al_kv_get(const KeyValue *kv, int n, const char *key, fb_str *out)
     return 0;
 }
 
+void al_engine_set_extra_silences(al_engine *e, const al_silence *s, int n)
+{
+    e->xsil = s;
+    e->nxsil = n;
+}
+
 static int al_silenced(const al_engine *e, const al_alert *a, int64_t t)
 {
     const al_rule *r = &e->cfg->rules[a->rule];
-    for (int i = 0; i < e->cfg->nsilences; i++) {
-        const al_silence *s = &e->cfg->silences[i];
+    for (int i = 0; i < e->cfg->nsilences + e->nxsil; i++) {
+        const al_silence *s = i < e->cfg->nsilences ? &e->cfg->silences[i] : &e->xsil[i - e->cfg->nsilences];
         if (t < s->starts_us || t >= s->ends_us) continue;
         if (s->rule && strcmp(s->rule, r->name)) continue;
         int ok = 1;
@@ -459,6 +466,8 @@ const char al_state_schema[] =
     " state INTEGER, severity INTEGER, notified INTEGER, acked INTEGER, starts_at INTEGER,"
     " fired_at INTEGER, last_seen INTEGER, last_sent INTEGER, value REAL);"
     "CREATE TABLE IF NOT EXISTS acks (fp TEXT PRIMARY KEY, at INTEGER);"
+    "CREATE TABLE IF NOT EXISTS silences (id INTEGER PRIMARY KEY, rule TEXT, labels TEXT NOT NULL,"
+    " starts INTEGER NOT NULL, ends INTEGER NOT NULL, comment TEXT, created INTEGER);"
     "CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 0), clock INTEGER, last_sweep INTEGER);";
 
 /* labels column: key 0x1f value 0x1e, repeated (neither byte is in our label text in practice;

@@ -37,6 +37,10 @@ int al_engine_record(al_engine *e, const fb_desc *d, const AnyRecord *rec, const
  * the rule of the same name; alerts of rules that are gone are dropped
  * (no notification). Returns how many were dropped. cfg must outlive e. */
 uint64_t al_engine_set_config(al_engine *e, const al_config *cfg);
+/* Silences from the state database (`alerter silence`), checked besides
+ * the config's: the array is the caller's and must stay valid until the
+ * next call (n 0: none). */
+void al_engine_set_extra_silences(al_engine *e, const al_silence *s, int n);
 /* Mark an alert acknowledged (no repeat, no escalation until it resolves).
  * 1 found and firing, 0 not. */
 int al_engine_ack(al_engine *e, uint64_t fp);

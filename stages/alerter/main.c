@@ -51,7 +51,8 @@ static const cli_spec al_spec = {
     .stage = "alerter",
     .summary = "alert rules on Metric, Drift and ExperimentResult records: Alert records, exec: and webhook: notifications",
     .usage = "alerter --rules FILE [FLAGS]\n"
-             "       alerter ack FINGERPRINT --state DB      (alerter ack --help)",
+             "       alerter ack FINGERPRINT --state DB      (alerter ack --help)\n"
+             "       alerter silence --state DB [--rule NAME] [--label K=V]... --starts TIME --ends TIME",
     .example = "aggregate < samples.rec | alerter --rules stages/alerter/rules.default.yaml --format json",
     .opts = al_opts,
 };
@@ -74,6 +75,7 @@ typedef struct al_main {
     al_notify *nt;
     al_config cfg;
     int failed;             /* an --out write failed */
+    al_silence *xs; int nxs; /* silences from the state database */
     metrics_series *m_active, *m_firing, *m_fired, *m_resolved, *m_notified, *m_silenced, *m_inhibited,
                    *m_dropped, *m_ignored, *m_stale, *m_sent, *m_nfailed, *m_retries, *m_escalations;
     al_counters last;
@@ -115,6 +117,74 @@ static void al_update_metrics(al_main *m)
     metrics_tick();
 }
 
+static void al_free_silences(al_silence *xs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(xs[i].rule);
+        for (int j = 0; j < xs[i].nlabels; j++) { free(xs[i].labels[j].key); free(xs[i].labels[j].value); }
+        free(xs[i].labels);
+    }
+    free(xs);
+}
+
+/* Labels column of the silences table: key 0x1f value 0x1e, repeated (as
+ * `alerter silence` writes them). */
+static int al_parse_labels(const char *p, int len, yc_kv **out)
+{
+    int n = 0;
+    for (int i = 0; i < len; i++) n += p[i] == 0x1e;
+    yc_kv *kv = calloc((size_t)n + 1, sizeof *kv);
+    if (!kv) log_fatal("out of memory");
+    int k = 0;
+    for (const char *q = p, *end = p + len; q < end && k < n; ) {
+        const char *us = memchr(q, 0x1f, (size_t)(end - q));
+        const char *rs = us ? memchr(us, 0x1e, (size_t)(end - us)) : NULL;
+        if (!us || !rs) break;
+        kv[k].key = strndup(q, (size_t)(us - q));
+        kv[k].value = strndup(us + 1, (size_t)(rs - us - 1));
+        k++;
+        q = rs + 1;
+    }
+    *out = kv;
+    return k;
+}
+
+/* Read the silences `alerter silence` stored (those not over yet). */
+static int al_load_silences(al_main *m)
+{
+    sqlite3 *db = state_db(m->st);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT rule, labels, starts, ends FROM silences WHERE ends > ? ORDER BY id",
+                           -1, &q, NULL) != SQLITE_OK) {
+        log_error("reading silences: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    int64_t clock = al_engine_clock(m->eng);
+    sqlite3_bind_int64(q, 1, clock == INT64_MIN ? INT64_MIN : clock);
+    al_silence *xs = NULL;
+    int n = 0, cap = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            al_silence *g = realloc(xs, (size_t)cap * sizeof *g);
+            if (!g) log_fatal("out of memory");
+            xs = g;
+        }
+        al_silence *x = &xs[n++];
+        memset(x, 0, sizeof *x);
+        const char *rule = (const char *)sqlite3_column_text(q, 0);
+        x->rule = rule ? strdup(rule) : NULL;
+        x->nlabels = al_parse_labels(sqlite3_column_blob(q, 1), sqlite3_column_bytes(q, 1), &x->labels);
+        x->starts_us = sqlite3_column_int64(q, 2);
+        x->ends_us = sqlite3_column_int64(q, 3);
+    }
+    sqlite3_finalize(q);
+    al_engine_set_extra_silences(m->eng, xs, n);
+    al_free_silences(m->xs, m->nxs);
+    m->xs = xs; m->nxs = n;
+    return 0;
+}
+
 /* Deliver notifications and output, then save alerts with the input
  * offsets (one transaction), then commit the input: a restart neither
  * re-fires what was delivered nor forgets what is firing. */
@@ -124,7 +194,7 @@ static int al_sync(al_main *m)
     if (m->st) {
         if (stream_flush(m->out) < 0) return -1;
         if (state_begin(m->st) < 0) return -1;
-        if (al_engine_load_acks(m->eng, state_db(m->st)) < 0 ||
+        if (al_engine_load_acks(m->eng, state_db(m->st)) < 0 || al_load_silences(m) < 0 ||
             al_engine_save(m->eng, state_db(m->st)) < 0 || state_save_offsets(m->st, m->in) < 0) {
             state_rollback(m->st);
             return -1;
@@ -220,9 +290,79 @@ static int al_ack_main(int argc, char **argv)
     return status;
 }
 
+static const char *sil_rule, *sil_starts, *sil_ends, *sil_comment;
+static cli_list sil_labels;
+static const cli_opt sil_opts[] = {
+    { "rule", 0, CLI_STR, &sil_rule, NULL, "NAME", "silence this rule's alerts (default: any rule)", 0, 0 },
+    { "label", 'l', CLI_LIST, &sil_labels, NULL, "KEY=VALUE,...", "alerts whose labels have these values", 0, 0 },
+    { "starts", 0, CLI_STR, &sil_starts, NULL, "TIME", "event time it starts (ISO 8601), required", 0, 0 },
+    { "ends", 0, CLI_STR, &sil_ends, NULL, "TIME", "event time it ends (ISO 8601, exclusive), required", 0, 0 },
+    { "comment", 0, CLI_STR, &sil_comment, NULL, "TEXT", "why (kept in the database)", 0, 0 },
+    { 0 }
+};
+static cli_common sil_common;
+static const cli_spec sil_spec = {
+    .stage = "alerter",
+    .summary = "add a silence to the state database: matching alerts are not notified between --starts and --ends "
+               "(event time); the running alerter reads it within a second",
+    .usage = "alerter silence --state DB [--rule NAME] [--label K=V]... --starts TIME --ends TIME [--comment TEXT]",
+    .example = "alerter silence --state alerter.db --label host=web-3 --starts 2026-11-23T10:00Z --ends 2026-11-23T12:00Z",
+    .opts = sil_opts,
+};
+
+static int al_silence_main(int argc, char **argv)
+{
+    int first = cli_parse(argc, argv, &sil_spec, &sil_common);
+    if (first < argc) cli_usage_error(&sil_spec, "unexpected argument '%s'", argv[first]);
+    if (!sil_common.state) cli_usage_error(&sil_spec, "--state is required (the alerter's state database)");
+    int64_t starts, ends;
+    if (!sil_starts || time_parse_iso(sil_starts, strlen(sil_starts), &starts) < 0)
+        cli_usage_error(&sil_spec, "--starts: give an ISO 8601 time");
+    if (!sil_ends || time_parse_iso(sil_ends, strlen(sil_ends), &ends) < 0)
+        cli_usage_error(&sil_spec, "--ends: give an ISO 8601 time");
+    if (ends <= starts) cli_usage_error(&sil_spec, "--ends is not after --starts");
+    if (!sil_rule && !sil_labels.n) cli_usage_error(&sil_spec, "give --rule or --label (a silence of everything is a mistake)");
+    size_t cap = 1;
+    for (int i = 0; i < sil_labels.n; i++) cap += strlen(sil_labels.items[i]) + 1;
+    char *lb = malloc(cap);
+    if (!lb) log_fatal("out of memory");
+    size_t o = 0;
+    for (int i = 0; i < sil_labels.n; i++) {
+        const char *kv = sil_labels.items[i], *eq = strchr(kv, '=');
+        if (!eq || eq == kv || strpbrk(kv, "\x1e\x1f"))
+            cli_usage_error(&sil_spec, "--label: '%s' is not KEY=VALUE", kv);
+        memcpy(lb + o, kv, (size_t)(eq - kv)); o += (size_t)(eq - kv); lb[o++] = 0x1f;
+        memcpy(lb + o, eq + 1, strlen(eq + 1)); o += strlen(eq + 1); lb[o++] = 0x1e;
+    }
+    cli_start(&sil_spec, &sil_common);
+    state *st = state_open(sil_common.state, "alerter", AL_STATE_VERSION, al_state_schema);
+    if (!st) { free(lb); return 1; }
+    sqlite3 *db = state_db(st);
+    sqlite3_stmt *q = NULL;
+    int status = 1;
+    if (sqlite3_prepare_v2(db, "INSERT INTO silences (rule, labels, starts, ends, comment, created) VALUES (?,?,?,?,?,?)",
+                           -1, &q, NULL) == SQLITE_OK) {
+        if (sil_rule) sqlite3_bind_text(q, 1, sil_rule, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(q, 2, lb, (int)o, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 3, starts);
+        sqlite3_bind_int64(q, 4, ends);
+        if (sil_comment) sqlite3_bind_text(q, 5, sil_comment, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 6, now_us());
+        if (sqlite3_step(q) == SQLITE_DONE) status = 0;
+    }
+    if (status == 0) log_kv(LOG_INFO, "silence added", "\"id\":%lld", (long long)sqlite3_last_insert_rowid(db));
+    else log_error("%s: %s", sil_common.state, sqlite3_errmsg(db));
+    sqlite3_finalize(q);
+    state_close(st);
+    free(lb);
+    metrics_shutdown();
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "ack")) return al_ack_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "silence")) return al_silence_main(argc - 1, argv + 1);
     int first = cli_parse(argc, argv, &al_spec, &common);
     if (first < argc) cli_usage_error(&al_spec, "unexpected argument '%s'", argv[first]);
     al_main m = {0};
@@ -266,7 +406,7 @@ int main(int argc, char **argv)
     if (common.state) {
         m.st = state_open(common.state, "alerter", AL_STATE_VERSION, al_state_schema);
         if (!m.st) goto done;
-        if (al_engine_load(m.eng, state_db(m.st)) < 0) goto done;
+        if (al_engine_load(m.eng, state_db(m.st)) < 0 || al_load_silences(&m) < 0) goto done;
         if (al_engine_active(m.eng))
             log_info("resumed from %s: %llu alerts, %llu firing", common.state,
                      (unsigned long long)al_engine_active(m.eng), (unsigned long long)al_engine_firing(m.eng));
@@ -323,6 +463,7 @@ done:
     al_engine_free(m.eng);
     al_notify_free(m.nt);
     if (m.st) state_close(m.st);
+    al_free_silences(m.xs, m.nxs);
     al_config_free(&m.cfg);
     metrics_shutdown();
     return status;
