@@ -16,7 +16,10 @@
  * collects each): so the stored ts is read with GETRANGE of the first 32
  * bytes, not the whole old value, numbers go to redis.pcall as strings
  * (a Lua number is formatted with snprintf), and ts are compared as strings
- * when they have the same length and no sign (tonumber is strtod). An older
+ * when they have the same length and no sign (tonumber is strtod). Without
+ * a TTL the writes go out as one MSET at the end (one redis.call instead of
+ * one per record); a key met again in the same call first flushes what is
+ * pending, so that it is checked against the value before it. An older
  * record changes nothing, not even for a moment. */
 #define LUA_STRING_TS \
     "local ttl = ARGV[1]\n" \
@@ -25,20 +28,22 @@
     "  if #t == #a and t >= '0' and a >= '0' then return t > a end\n" \
     "  return tonumber(t) > tonumber(a)\n" \
     "end\n" \
-    "local out\n" \
+    "local out, w, n, pend = nil, {}, 0, {}\n" \
     "for i = 1, #KEYS do\n" \
     "  local k, r = KEYS[i], 1\n" \
+    "  if pend[k] then redis.call('MSET', unpack(w, 1, n)) n = 0 pend = {} end\n" \
     "  local cur = redis.pcall('GETRANGE', k, '0', '31')\n" \
     "  if type(cur) == 'table' then r = cur\n" \
     "  else\n" \
     "    local t = string.match(cur, '^{\"ts\":(%-?%d+)')\n" \
     "    if t and newer(t, ARGV[2 * i]) then r = 0\n" \
     "    elseif px then redis.call('SET', k, ARGV[2 * i + 1], 'PX', ttl)\n" \
-    "    else redis.call('SET', k, ARGV[2 * i + 1]) end\n" \
+    "    else w[n + 1] = k w[n + 2] = ARGV[2 * i + 1] n = n + 2 pend[k] = true end\n" \
     "  end\n" \
     "  if out then out[i] = r\n" \
     "  elseif r ~= 1 then out = {} for j = 1, i - 1 do out[j] = 1 end out[i] = r end\n" \
     "end\n" \
+    "if n > 0 then redis.call('MSET', unpack(w, 1, n)) end\n" \
     "return out or 1\n"
 /* KEYS[1] value (zset or blob), KEYS[2] its version. ARGV: ts, ttl_ms,
  * kind ('z' then score,member pairs | 'b' then the blob). */

@@ -5,7 +5,8 @@
 #  1. shuffled versions of users, half of whose keys another writer holds
 #     already (some newer than all of ours, some older), at two pipeline depths;
 #  2. equal ts in a row (a replay): the later one stays, whether the NX
-#     attempt of the first wrote or found the key;
+#     attempt of the first wrote or found the key; one key several times,
+#     out of order, within one script call;
 #  3. another writer creating or replacing a key between two of our records;
 #  4. a second process over existing keys stops trying NX (it would only pay
 #     twice) but still writes everything.
@@ -99,6 +100,20 @@ check "equal ts" "$BIN/cache-writer" --redis "$REDIS_URI" --in "$T/eq.rec"
 for user in e-fresh e-held; do
   check "$user: the later of two equal-ts records stays" sh -c "$R get rec:$user | grep -q '\"model_version\":\"second\"'"
 done
+
+# --- 2b. one key several times in one script call, out of order: each record
+# is checked against what the ones before it in the call left
+python3 - > "$T/dup.jsonl" <<'PY'
+import json
+for ts in (1, 5, 3, 7, 6):
+    print(json.dumps({"user_id": "d", "ts": 1795000000000000 + ts, "items": [{"item_id": "b1", "score": 1}],
+                      "algorithm": "pop", "model_version": "v%d" % ts}))
+PY
+"$BIN/fbcat" --encode Recommendation < "$T/dup.jsonl" > "$T/dup.rec" || die "encode"
+$R flushall >/dev/null
+check "one key in one call" "$BIN/cache-writer" --redis "$REDIS_URI" --pipeline 64 --in "$T/dup.rec"
+check "the newest of one key's records in one call stays ($($R get rec:d | head -c 60))" \
+  sh -c "$R get rec:d | grep -q '\"model_version\":\"v7\"'"
 
 # --- 3. another writer between two of our records (a pipe, fed step by step)
 python3 - "$T" <<'PY'
