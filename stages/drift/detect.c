@@ -39,6 +39,9 @@ int dd_ph_add(dd_ph *p, double x, int64_t warmup, double delta, double lambda, d
 {
     if (p->base.n < warmup) { dd_welford_add(&p->base, x); return 0; }
     double z = (x - p->base.mean) / dd_welford_sd(&p->base);
+    /* the running mean covers the baseline too (its z average is 0 by
+     * construction): a shift right after the baseline still shows */
+    if (p->n == 0) p->n = p->base.n;
     p->n++;
     p->zmean += (z - p->zmean) / (double)p->n;
     p->up += z - p->zmean - delta;

@@ -20,7 +20,7 @@ typedef struct dd_cusum { dd_welford base; double pos, neg; } dd_cusum;
 int dd_cusum_add(dd_cusum *c, double x, int64_t warmup, double k, double h, double *stat, double *ref);
 
 /* Page-Hinkley (Page 1954; Gama et al. 2014) on z = (x - mu0) / sd0, with the
- * running mean of z since the baseline, both directions. */
+ * running mean of z since the last reset (baseline included), both directions. */
 typedef struct dd_ph { dd_welford base; int64_t n; double zmean, up, up_min, dn, dn_max; } dd_ph;
 int dd_ph_add(dd_ph *p, double x, int64_t warmup, double delta, double lambda, double *stat, double *ref);
 

@@ -53,11 +53,17 @@ static void test_cusum_ph(void)
     CHECK_NEAR(st, 7.5, 1e-12);
     CHECK_NEAR(ref, 10, 1e-12);
     CHECK_EQ_INT(c.base.n, 0);                 /* reset: the new level is the next baseline */
-    /* PH on z = 3: running mean 3, so step 1 adds 3-3-0.5 to dn... the upward
-     * statistic is up - min(up): 0 after the first point (z - zmean = 0) */
-    int fired = 0, at = 0;
-    for (int i = 1; i <= 10 && !fired; i++) { fired = dd_ph_add(&ph, 13, 20, 0.5, 5, &st, &ref); at = i; }
-    CHECK(!fired || at > 1);
+    /* PH on z = 3 right after the baseline: the running mean counts the 20
+     * baseline points (z mean 0), so after k shifted points zbar = 3k/(20+k)
+     * and U grows by 3 - zbar - 0.5: 2.357, 4.584, 6.693 > 5 on the third */
+    double u = 0;
+    for (int k = 1; k <= 3; k++) u += 3 - 3.0 * k / (20 + k) - 0.5;
+    CHECK_EQ_INT(dd_ph_add(&ph, 13, 20, 0.5, 5, &st, &ref), 0);
+    CHECK_EQ_INT(dd_ph_add(&ph, 13, 20, 0.5, 5, &st, &ref), 0);
+    CHECK_EQ_INT(dd_ph_add(&ph, 13, 20, 0.5, 5, &st, &ref), 1);
+    CHECK_NEAR(st, u, 1e-12);
+    CHECK_NEAR(ref, 10, 1e-12);
+    CHECK_EQ_INT(ph.base.n, 0);
 }
 
 static void test_ewma(void)
