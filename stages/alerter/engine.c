@@ -26,6 +26,7 @@ typedef struct al_alert {
     int notified;           /* the current firing (at this severity) was delivered */
     int acked;
     int suppressed;         /* silenced or inhibited: counted once per firing */
+    uint32_t src_mask;      /* inhibit rules this alert counts as a source for */
     int64_t starts_at, fired_at, last_seen, last_sent;
     double value;
     KeyValue *labels; int nlabels;   /* one malloc block: array then strings */
@@ -42,10 +43,18 @@ struct al_engine {
     uint64_t *due; uint32_t ndue, capdue;
     int *hit; double *hitval; int caphit;   /* per record: matching rules and their values */
     const al_silence *xsil; int nxsil;       /* silences from the state database */
+    /* Inhibition index: per inhibit rule, how many firing alerts at or
+     * above its source severity carry each key (a 64-bit hash of the
+     * `equal` label values, or of all labels), so a check is O(rules). */
+    const al_inhibit *inh; int ninh;
+    struct al_cmap { uint64_t *key; uint32_t *cnt; uint32_t cap, used; } *cmap;
     al_counters c;
 };
 
 #define AL_SWEEP_US 1000000   /* sweep at most once per second of event time */
+
+static void al_inh_set(al_engine *e, al_alert *a, int present);
+static void al_inh_rebuild(al_engine *e);
 
 uint64_t al_fingerprint(const char *rule, const KeyValue *labels, int n)
 {
@@ -78,6 +87,7 @@ al_engine *al_engine_new(const al_config *cfg, int64_t max_alerts, al_emit_fn em
     if (!e) return NULL;
     e->cfg = cfg; e->max_alerts = max_alerts; e->emit = emit; e->ctx = ctx;
     e->clock = e->last_sweep = INT64_MIN;
+    al_inh_rebuild(e);
     return e;
 }
 
@@ -88,6 +98,8 @@ void al_engine_free(al_engine *e)
     if (!e) return;
     for (uint32_t i = 0; i < e->n; i++) al_alert_free(&e->v[i]);
     free(e->v); free(e->idx); free(e->due); free(e->hit); free(e->hitval);
+    for (int k = 0; k < e->ninh; k++) { free(e->cmap[k].key); free(e->cmap[k].cnt); }
+    free(e->cmap);
     free(e);
 }
 
@@ -156,6 +168,7 @@ static al_alert *al_insert(al_engine *e, uint64_t fp)
 static void al_remove(al_engine *e, al_alert *a)
 {
     uint32_t i = (uint32_t)(a - e->v);
+    if (a->src_mask) al_inh_set(e, a, 0);
     if (a->state == AL_FIRING) e->nfiring--;
     int64_t s = al_slot(e, a->fp);
     e->idx[s] = -1; e->itomb++;
@@ -218,47 +231,122 @@ static int al_silenced(const al_engine *e, const al_alert *a, int64_t t)
     return 0;
 }
 
-static int al_labels_identical(const al_alert *x, const al_alert *y)
+static uint64_t al_mix(uint64_t h, const char *p, size_t n)
 {
-    if (x->nlabels != y->nlabels) return 0;
-    for (int i = 0; i < x->nlabels; i++)
-        if (x->labels[i].key.len != y->labels[i].key.len || x->labels[i].value.len != y->labels[i].value.len ||
-            memcmp(x->labels[i].key.ptr, y->labels[i].key.ptr, x->labels[i].key.len) ||
-            memcmp(x->labels[i].value.ptr, y->labels[i].value.ptr, x->labels[i].value.len))
-            return 0;
-    return 1;
+    for (size_t i = 0; i < n; i++) { h ^= (uint8_t)p[i]; h *= 1099511628211ULL; }
+    return h;
 }
 
-static int al_inhibit_match(const al_inhibit *in, const al_alert *src, const al_alert *tgt)
+/* The key of alert a under inhibit rule in: FNV-1a over the values of the
+ * `equal` labels (with a presence byte: absent differs from empty), or over
+ * every label when there is no `equal` list. */
+static uint64_t al_inh_key(const al_inhibit *in, const al_alert *a)
 {
-    if (src->severity < in->source_severity || tgt->severity != in->target_severity) return 0;
-    if (in->nequal == 0) return al_labels_identical(src, tgt);
-    for (int i = 0; i < in->nequal; i++) {
-        fb_str a, b;
-        int ha = al_kv_get(src->labels, src->nlabels, in->equal[i], &a);
-        int hb = al_kv_get(tgt->labels, tgt->nlabels, in->equal[i], &b);
-        if (ha != hb) return 0;
-        if (ha && (a.len != b.len || memcmp(a.ptr, b.ptr, a.len))) return 0;
+    uint64_t h = 1469598103934665603ULL;
+    if (in->nequal == 0) {
+        for (int i = 0; i < a->nlabels; i++) {
+            h = al_mix(h, a->labels[i].key.ptr, a->labels[i].key.len); h = al_mix(h, "", 1);
+            h = al_mix(h, a->labels[i].value.ptr, a->labels[i].value.len); h = al_mix(h, "", 1);
+        }
+        return h;
     }
-    return 1;
+    for (int i = 0; i < in->nequal; i++) {
+        fb_str v;
+        if (al_kv_get(a->labels, a->nlabels, in->equal[i], &v)) {
+            h = al_mix(h, "\x01", 1); h = al_mix(h, v.ptr, v.len);
+        } else {
+            h = al_mix(h, "\x02", 1);
+        }
+        h = al_mix(h, "", 1);
+    }
+    return h;
 }
 
-/* Is a firing alert hidden by another firing one? Without an inhibit
- * section the default rule is: critical (or above) hides warning with
- * identical labels. A scan of the firing alerts: only done per delivery. */
-static int al_inhibited(const al_engine *e, const al_alert *t)
+/* Grow (or create) a count map, dropping keys whose count went back to 0. */
+static void al_cmap_grow(struct al_cmap *m)
+{
+    uint32_t live = 0;
+    for (uint32_t i = 0; i < m->cap; i++) live += m->cnt[i] > 0;
+    struct al_cmap g = { NULL, NULL, 64, 0 };
+    while ((live + 1) * 4 > g.cap) g.cap *= 2;
+    g.key = calloc(g.cap, sizeof *g.key);
+    g.cnt = calloc(g.cap, sizeof *g.cnt);
+    if (!g.key || !g.cnt) log_fatal("out of memory");
+    for (uint32_t i = 0; i < m->cap; i++) {
+        if (!m->cnt[i]) continue;
+        uint32_t j = (uint32_t)(m->key[i] * 0x9E3779B97F4A7C15ULL >> 32) & (g.cap - 1);
+        while (g.key[j]) j = (j + 1) & (g.cap - 1);
+        g.key[j] = m->key[i]; g.cnt[j] = m->cnt[i]; g.used++;
+    }
+    free(m->key); free(m->cnt);
+    *m = g;
+}
+
+/* The count of key (keys are never 0: 0 marks a free slot). A slot keeps
+ * its key once given one, even at count 0, so probing stays correct
+ * without tombstones; growing drops the zeros. NULL: absent (lookup). */
+static uint32_t *al_cmap_slot(struct al_cmap *m, uint64_t key, int insert)
+{
+    if (insert && (m->used + 1) * 2 > m->cap) al_cmap_grow(m);
+    if (!m->cap) return NULL;
+    uint32_t j = (uint32_t)(key * 0x9E3779B97F4A7C15ULL >> 32) & (m->cap - 1);
+    while (m->key[j]) {
+        if (m->key[j] == key) return &m->cnt[j];
+        j = (j + 1) & (m->cap - 1);
+    }
+    if (!insert) return NULL;
+    m->key[j] = key;
+    m->used++;
+    return &m->cnt[j];
+}
+
+/* Make a's contribution to the index match its state: a firing alert is a
+ * source of every inhibit rule whose source severity it reaches. */
+static void al_inh_set(al_engine *e, al_alert *a, int present)
+{
+    uint32_t want = 0;
+    if (present && a->state == AL_FIRING)
+        for (int k = 0; k < e->ninh; k++)
+            if (a->severity >= e->inh[k].source_severity) want |= 1u << k;
+    for (int k = 0; k < e->ninh; k++) {
+        uint32_t bit = 1u << k;
+        if ((want & bit) == (a->src_mask & bit)) continue;
+        uint64_t key = al_inh_key(&e->inh[k], a) | 1;   /* never 0: 0 marks a free slot */
+        uint32_t *c = al_cmap_slot(&e->cmap[k], key, 1);
+        if (want & bit) (*c)++;
+        else if (*c) (*c)--;
+    }
+    a->src_mask = want;
+}
+
+/* Without an inhibit section the default rule is: critical (or above)
+ * hides warning with identical labels. */
+static void al_inh_rebuild(al_engine *e)
 {
     static const al_inhibit def = { Severity_critical, Severity_warning, NULL, 0, 0 };
-    const al_inhibit *rules = e->cfg->inhibit_given ? e->cfg->inhibit : &def;
-    int nr = e->cfg->inhibit_given ? e->cfg->ninhibit : 1;
-    int any = 0;
-    for (int k = 0; k < nr; k++) if (rules[k].target_severity == t->severity) any = 1;
-    if (!any) return 0;
+    for (int k = 0; k < e->ninh; k++) { free(e->cmap[k].key); free(e->cmap[k].cnt); }
+    free(e->cmap);
+    e->inh = e->cfg->inhibit_given ? e->cfg->inhibit : &def;
+    e->ninh = e->cfg->inhibit_given ? e->cfg->ninhibit : 1;
+    e->cmap = calloc((size_t)e->ninh + 1, sizeof *e->cmap);
+    if (!e->cmap) log_fatal("out of memory");
     for (uint32_t i = 0; i < e->n; i++) {
-        const al_alert *s = &e->v[i];
-        if (s == t || s->state != AL_FIRING) continue;
-        for (int k = 0; k < nr; k++)
-            if (al_inhibit_match(&rules[k], s, t)) return 1;
+        e->v[i].src_mask = 0;
+        al_inh_set(e, &e->v[i], 1);
+    }
+}
+
+/* Is a firing alert hidden by another firing one? One lookup per inhibit
+ * rule that targets its severity (a source's severity is always above the
+ * target's, so t never counts for itself). Two different label sets
+ * sharing a 64-bit key would inhibit wrongly: odds of about n/2^64. */
+static int al_inhibited(const al_engine *e, const al_alert *t)
+{
+    for (int k = 0; k < e->ninh; k++) {
+        if (e->inh[k].target_severity != t->severity) continue;
+        uint64_t key = al_inh_key(&e->inh[k], t) | 1;
+        uint32_t *c = al_cmap_slot(&e->cmap[k], key, 0);
+        if (c && *c) return 1;
     }
     return 0;
 }
@@ -356,6 +444,7 @@ static int al_sweep(al_engine *e)
         if (a->state != AL_FIRING) continue;
         if (r->escalate_to > a->severity && !a->acked && t - a->fired_at >= r->escalate_after_us) {
             a->severity = r->escalate_to;
+            al_inh_set(e, a, 1);
             a->notified = 0;
             e->c.escalations++;
         }
@@ -376,6 +465,7 @@ uint64_t al_engine_set_config(al_engine *e, const al_config *cfg)
         a->rule = ri;
     }
     e->cfg = cfg;
+    al_inh_rebuild(e);
     return gone;
 }
 
@@ -452,6 +542,7 @@ int al_engine_record(al_engine *e, const fb_desc *d, const AnyRecord *rec, const
             a->fired_at = v.ts;
             e->nfiring++;
             e->c.fired++;
+            al_inh_set(e, a, 1);
             if (al_due_push(e, fp) < 0) log_fatal("out of memory");
         }
     }
@@ -565,6 +656,7 @@ int al_engine_load(al_engine *e, sqlite3 *db)
         a->last_sent = sqlite3_column_int64(st, 10);
         a->value = sqlite3_column_double(st, 11);
         if (a->state == AL_FIRING) e->nfiring++;
+        al_inh_set(e, a, 1);
     }
     sqlite3_finalize(st); st = NULL;
     if (rc != SQLITE_DONE) goto fail;

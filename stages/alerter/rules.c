@@ -228,6 +228,7 @@ static int al_config_check(const char *file, al_config *cfg, char *err, size_t e
         if (!s->rule && s->nlabels == 0)
             FAIL(line, "silence %d: give a rule or labels (a silence of everything is a mistake)", i + 1);
     }
+    if (cfg->ninhibit > 32) FAIL(cfg->inhibit[32].line, "at most 32 inhibit rules");
     for (int i = 0; i < cfg->ninhibit; i++)
         if (cfg->inhibit[i].source_severity <= cfg->inhibit[i].target_severity)
             FAIL(cfg->inhibit[i].line, "inhibit rule %d: source_severity must be above target_severity", i + 1);

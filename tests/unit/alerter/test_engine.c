@@ -180,4 +180,33 @@ static void test_bad_value(void)
     al_config_free(&c);
 }
 
-TEST_MAIN(test_fingerprint, test_conditions_and_summary, test_label_order, test_max_alerts_and_ack, test_bad_value)
+/* The inhibition index follows firing, resolving and other label values. */
+static void test_inhibit_index(void)
+{
+    al_config c;
+    CHECK(load("rules:\n  - {name: w, metric: m, condition: gt, threshold: 1, repeat_interval: 1m}\n"
+               "  - {name: c, metric: m, condition: gt, threshold: 10, severity: critical}\n"
+               "inhibit:\n  - {source_severity: critical, target_severity: warning, equal: [host]}\n", &c) == 0);
+    sink s = {0};
+    al_engine *e = al_engine_new(&c, 100, emit, &s);
+    feed(e, "m", "a", 1 * MIN, 5);        /* w/a fires */
+    CHECK_EQ_INT(s.n, 1);
+    feed(e, "m", "a", 2 * MIN, 20);       /* sweep: w/a repeats (c not firing yet); then c/a fires */
+    CHECK_EQ_INT(s.n, 3);
+    CHECK_EQ_INT(s.sev[2], Severity_critical);
+    feed(e, "m", "a", 3 * MIN, 20);       /* w/a's repeat inhibited by c/a */
+    CHECK_EQ_INT(s.n, 3);
+    CHECK_EQ_INT(al_engine_counters(e)->inhibited, 1);
+    feed(e, "m", "b", 3 * MIN, 5);        /* w/b: another host, not inhibited */
+    CHECK_EQ_INT(s.n, 4);
+    feed(e, "m", "a", 4 * MIN, 5);        /* sweep: w/a still inhibited, w/b repeats; then c/a resolves */
+    CHECK_EQ_INT(s.n, 6);
+    CHECK(s.status[5] == AlertStatus_resolved && s.sev[5] == Severity_critical);
+    feed(e, "m", "a", 5 * MIN, 5);        /* c/a gone: w/a repeats again, and w/b */
+    CHECK_EQ_INT(s.n, 8);
+    CHECK_EQ_INT(al_engine_counters(e)->inhibited, 1);
+    al_engine_free(e);
+    al_config_free(&c);
+}
+
+TEST_MAIN(test_inhibit_index, test_fingerprint, test_conditions_and_summary, test_label_order, test_max_alerts_and_ack, test_bad_value)
