@@ -10,7 +10,7 @@
 #     a whole and a fractional number of steps, to 1e-9 relative.
 # Loose thresholds (--ks-alpha 0.5, --psi-threshold 0.35, --threshold 1)
 # make the detectors switch between drift and recovery often, so many
-# records are compared.
+# records are compared; psi and ks must alternate drift, recovery, drift...
 source "$(dirname "$0")/../lib.sh"
 PY=/usr/bin/python3
 $PY -c 'import scipy, numpy' 2>/dev/null || die "python3-scipy and python3-numpy are needed (make deps)"
@@ -60,6 +60,15 @@ def check(ok, *msg):
 
 W = 40
 n = {"ks": 0, "psi": 0, "z": 0, "f": 0}
+# each window detector alternates drift / recovery per series, starting with a drift
+state = {}
+for l in open(sys.argv[2]):
+    r = json.loads(l)
+    k = (r["labels"][0]["value"], r["detector"]); kind = r.get("kind", "drift")
+    check(kind == ("recovery" if state.get(k) == "drift" else "drift"), "kind out of turn", r)
+    state[k] = kind
+rec = sum(1 for l in open(sys.argv[2]) if json.loads(l).get("kind") == "recovery")
+check(rec >= 10, "only %d recoveries" % rec)
 for l in open(sys.argv[2]):
     r = json.loads(l)
     v = series[r["labels"][0]["value"]]
