@@ -27,6 +27,7 @@ typedef struct al_alert {
     int acked;
     int suppressed;         /* silenced or inhibited: counted once per firing */
     uint32_t src_mask;      /* inhibit rules this alert counts as a source for */
+    int dirty;              /* changed since the last al_engine_save */
     int64_t starts_at, fired_at, last_seen, last_sent;
     double value;
     KeyValue *labels; int nlabels;   /* one malloc block: array then strings */
@@ -43,6 +44,8 @@ struct al_engine {
     uint64_t *due; uint32_t ndue, capdue;
     int *hit; double *hitval; int caphit;   /* per record: matching rules and their values */
     const al_silence *xsil; int nxsil;       /* silences from the state database */
+    uint64_t *gone; uint32_t ngone, capgone; /* removed since the last save */
+    int full_save;                           /* the table holds rows memory does not: rewrite it */
     /* Inhibition index: per inhibit rule, how many firing alerts at or
      * above its source severity carry each key (a 64-bit hash of the
      * `equal` label values, or of all labels), so a check is O(rules). */
@@ -97,7 +100,7 @@ void al_engine_free(al_engine *e)
 {
     if (!e) return;
     for (uint32_t i = 0; i < e->n; i++) al_alert_free(&e->v[i]);
-    free(e->v); free(e->idx); free(e->due); free(e->hit); free(e->hitval);
+    free(e->v); free(e->idx); free(e->due); free(e->hit); free(e->hitval); free(e->gone);
     for (int k = 0; k < e->ninh; k++) { free(e->cmap[k].key); free(e->cmap[k].cnt); }
     free(e->cmap);
     free(e);
@@ -160,6 +163,7 @@ static al_alert *al_insert(al_engine *e, uint64_t fp)
     al_alert *a = &e->v[e->n];
     memset(a, 0, sizeof *a);
     a->fp = fp;
+    a->dirty = 1;
     e->idx[s] = (int32_t)e->n + 1;
     e->n++;
     return a;
@@ -170,6 +174,13 @@ static void al_remove(al_engine *e, al_alert *a)
     uint32_t i = (uint32_t)(a - e->v);
     if (a->src_mask) al_inh_set(e, a, 0);
     if (a->state == AL_FIRING) e->nfiring--;
+    if (e->ngone == e->capgone) {
+        uint32_t cap = e->capgone ? e->capgone * 2 : 64;
+        uint64_t *g = realloc(e->gone, cap * sizeof *g);
+        if (!g) log_fatal("out of memory");
+        e->gone = g; e->capgone = cap;
+    }
+    e->gone[e->ngone++] = a->fp;
     int64_t s = al_slot(e, a->fp);
     e->idx[s] = -1; e->itomb++;
     al_alert_free(a);
@@ -380,6 +391,7 @@ static int al_deliver_firing(al_engine *e, al_alert *a, int64_t t)
     a->suppressed = 0;
     if (a->notified) e->c.repeats++;
     a->notified = 1;
+    a->dirty = 1;
     a->last_sent = t;
     return al_send(e, a, AlertStatus_firing, 0);
 }
@@ -444,6 +456,7 @@ static int al_sweep(al_engine *e)
         if (a->state != AL_FIRING) continue;
         if (r->escalate_to > a->severity && !a->acked && t - a->fired_at >= r->escalate_after_us) {
             a->severity = r->escalate_to;
+            a->dirty = 1;
             al_inh_set(e, a, 1);
             a->notified = 0;
             e->c.escalations++;
@@ -474,6 +487,7 @@ int al_engine_ack(al_engine *e, uint64_t fp)
     al_alert *a = al_find(e, fp);
     if (!a || a->state != AL_FIRING) return 0;
     a->acked = 1;
+    a->dirty = 1;
     return 1;
 }
 
@@ -536,6 +550,7 @@ int al_engine_record(al_engine *e, const fb_desc *d, const AnyRecord *rec, const
             a->starts_at = v.ts;
         }
         a->last_seen = v.ts;
+        a->dirty = 1;
         a->value = x;
         if (a->state == AL_PENDING && v.ts - a->starts_at >= r->for_us) {
             a->state = AL_FIRING;
@@ -561,17 +576,37 @@ const char al_state_schema[] =
     " starts INTEGER NOT NULL, ends INTEGER NOT NULL, comment TEXT, created INTEGER);"
     "CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 0), clock INTEGER, last_sweep INTEGER);";
 
-/* labels column: key 0x1f value 0x1e, repeated (neither byte is in our label text in practice;
- * a label holding them would split wrongly, so they are refused at load) */
+/* Incremental: rows of alerts removed since the last save are deleted,
+ * changed ones replaced (a full rewrite only after a load dropped rows).
+ * Flags are cleared here, before the caller commits: a failed commit ends
+ * the stage (exit 1), and the next run starts from the committed state.
+ * labels column: key 0x1f value 0x1e, repeated. */
 int al_engine_save(al_engine *e, sqlite3 *db)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_exec(db, "DELETE FROM alerts", NULL, NULL, NULL) != SQLITE_OK) goto fail;
-    if (sqlite3_prepare_v2(db, "INSERT INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+    if (e->full_save) {
+        if (sqlite3_exec(db, "DELETE FROM alerts", NULL, NULL, NULL) != SQLITE_OK) goto fail;
+        for (uint32_t i = 0; i < e->n; i++) e->v[i].dirty = 1;
+    } else if (e->ngone) {
+        if (sqlite3_prepare_v2(db, "DELETE FROM alerts WHERE fp = ?", -1, &st, NULL) != SQLITE_OK) goto fail;
+        for (uint32_t i = 0; i < e->ngone; i++) {
+            char fp[17];
+            al_fp_hex(e->gone[i], fp);
+            sqlite3_bind_text(st, 1, fp, 16, SQLITE_TRANSIENT);
+            if (sqlite3_step(st) != SQLITE_DONE) goto fail;
+            sqlite3_reset(st);
+        }
+        sqlite3_finalize(st); st = NULL;
+    }
+    e->ngone = 0;
+    e->full_save = 0;
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
         goto fail;
     char *lb = NULL; size_t lcap = 0;
     for (uint32_t i = 0; i < e->n; i++) {
-        const al_alert *a = &e->v[i];
+        al_alert *a = &e->v[i];
+        if (!a->dirty) continue;
+        a->dirty = 0;
         size_t need = 1;
         for (int j = 0; j < a->nlabels; j++) need += a->labels[j].key.len + a->labels[j].value.len + 2;
         if (need > lcap) { free(lb); lcap = need * 2; lb = malloc(lcap); if (!lb) log_fatal("out of memory"); }
@@ -655,12 +690,17 @@ int al_engine_load(al_engine *e, sqlite3 *db)
         a->last_seen = sqlite3_column_int64(st, 9);
         a->last_sent = sqlite3_column_int64(st, 10);
         a->value = sqlite3_column_double(st, 11);
+        a->dirty = 0;
         if (a->state == AL_FIRING) e->nfiring++;
         al_inh_set(e, a, 1);
     }
     sqlite3_finalize(st); st = NULL;
     if (rc != SQLITE_DONE) goto fail;
-    if (gone) log_warn("state: dropped %llu alerts of rules no longer in the rules file", (unsigned long long)gone);
+    e->ngone = 0;
+    if (gone) {
+        log_warn("state: dropped %llu alerts of rules no longer in the rules file", (unsigned long long)gone);
+        e->full_save = 1;
+    }
     if (sqlite3_prepare_v2(db, "SELECT clock, last_sweep FROM clock WHERE id = 0", -1, &st, NULL) != SQLITE_OK) goto fail;
     if (sqlite3_step(st) == SQLITE_ROW) {
         e->clock = sqlite3_column_int64(st, 0);

@@ -154,6 +154,16 @@ static void test_max_alerts_and_ack(void)
         feed(e2, "m", "a", 3 * MIN, 0);
         CHECK_EQ_INT(s2.n, 1);
         CHECK(s2.status[0] == AlertStatus_resolved && s2.starts[0] == MIN && s2.ends[0] == 3 * MIN);
+        /* the incremental save deletes the resolved row and keeps the other */
+        CHECK(state_begin(st) == 0 && al_engine_save(e2, state_db(st)) == 0 && state_commit(st) == 0);
+        sink s3 = {0};
+        al_engine *e3 = al_engine_new(&c, 2, emit, &s3);
+        CHECK(al_engine_load(e3, state_db(st)) == 0);
+        CHECK_EQ_INT(al_engine_active(e3), 1);
+        feed(e3, "m", "b", 3 * MIN, 0);   /* same time as the clock: no sweep, so no repeat first */
+        CHECK_EQ_INT(s3.n, 1);
+        CHECK(s3.status[0] == AlertStatus_resolved && s3.sev[0] == Severity_critical);
+        al_engine_free(e3);
         al_engine_free(e2);
         state_close(st);
     }
