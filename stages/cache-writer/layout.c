@@ -356,7 +356,7 @@ static int json_recommendation(layout *l, rpipe *p, const Recommendation *r, con
      * (rare: the same user twice within one pipeline window) */
     if (busy_get(l, h) && layout_drain(l, p)) return -1;
     int known = keyset_touch(&l->known, h);
-    int nx = !known && p->server_major >= 7 && (!l->nx_off || ++l->probe % NX_PROBE == 0);
+    int nx = !known && (!l->nx_off || ++l->probe % NX_PROBE == 0);
 
     json_writer *w = &l->jw;
     jw_reset(w);
@@ -398,7 +398,7 @@ static int json_recommendation(layout *l, rpipe *p, const Recommendation *r, con
     resp_arg_str(s, "SET");
     resp_arg(s, key->p, key->len);
     resp_arg(s, w->buf, w->len);
-    resp_arg_str(s, "NX"); resp_arg_str(s, "GET");
+    resp_arg_str(s, "NX");
     if (l->conf.rec_ttl_ms > 0) { resp_arg_str(s, "PX"); resp_arg_i64(s, l->conf.rec_ttl_ms); }
     busy_inc(l, h);
     l->nx_open++; l->nx_sent++;

@@ -56,9 +56,9 @@ typedef struct layout_conf {
 } layout_conf;
 
 /* Json recommendations take one of two paths (see layout.c):
- *   a key not in `known`: SET key value NX GET [PX ttl], nearly as cheap for Redis
- *     as a plain SET, and atomic; if the key existed (the reply is its old
- *     value, nothing was written) the record goes to the script after all;
+ *   a key not in `known`: SET key value NX [PX ttl], as cheap for Redis as a
+ *     plain SET, and atomic; if the key existed (a nil reply: nothing was
+ *     written) the record goes to the script after all;
  *   a key in `known`: the newer-wins script, up to 16 records per call.
  * Per key the records reach Redis in input order: a record whose key has an
  * NX attempt unanswered or queued waits until that attempt and its fallback

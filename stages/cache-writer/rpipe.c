@@ -151,13 +151,6 @@ static int try_connect(rpipe *p)
         const char *a[2] = { "SELECT", db };
         if ((rc = setup_cmd(p, NULL, 2, a))) return rc;
     }
-    /* the version decides whether SET NX GET (7.0) may be used; a user
-     * not allowed INFO gets the version-independent path */
-    redisReply *info = redisCommand(p->c, "INFO server");
-    if (!info) { log_warn("redis INFO: %s", p->c->errstr); return -1; }
-    const char *v = info->type == REDIS_REPLY_STRING ? strstr(info->str, "redis_version:") : NULL;
-    p->server_major = v ? atoi(v + 14) : 0;
-    freeReplyObject(info);
     for (int i = 0; i < p->nscripts; i++) {
         redisReply *r;
         const char *a[3] = { "SCRIPT", "LOAD", p->scripts[i] };
@@ -271,15 +264,15 @@ static int read_one(rpipe *p)
         if (!e || e->type == REDIS_REPLY_ERROR) {
             bad++;
             if (p->on_error) p->on_error(p->ctx, si, e ? e->str : "no reply for this record");
-        } else {
-            ok++;
+        } else if (!(s->nx && e->type == REDIS_REPLY_NIL)) {
+            ok++;     /* (an NX attempt that found the key wrote nothing: its fallback counts) */
         }
     }
     p->errors += bad; metrics_add(m_errors, (double)bad);
     p->writes += ok; metrics_add(m_writes, (double)ok);
     p->bytes += s->cmd.len - s->cmd_off; metrics_add(m_bytes, (double)(s->cmd.len - s->cmd_off));
     if (s->nx && p->on_nx)
-        p->on_nx(p->nx_ctx, s, r->type == REDIS_REPLY_ERROR ? -1 : r->type == REDIS_REPLY_STRING ? 1 : 0);
+        p->on_nx(p->nx_ctx, s, r->type == REDIS_REPLY_ERROR ? -1 : r->type == REDIS_REPLY_NIL ? 1 : 0);
     freeReplyObject(r);
     p->head = (p->head + n) % p->cap;
     p->count -= n;

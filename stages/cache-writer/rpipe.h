@@ -36,7 +36,7 @@ typedef struct rpipe_slot {
     int64_t queued_us;
     int ncover;         /* records this slot's command covers (it and the next ncover-1 slots); 0: covered by an earlier one */
     int multi;          /* the reply is an array, one element per covered record */
-    int nx;             /* a SET NX GET attempt: its answer goes to on_nx too */
+    int nx;             /* a SET NX attempt: its answer goes to on_nx too */
     rbuf part;          /* the caller's: kept with the slot (the record's script arguments) */
     uint64_t khash;     /* the caller's: a hash of key */
 } rpipe_slot;
@@ -52,8 +52,8 @@ void resp_arg_f64(rpipe_slot *s, double v);
 void resp_append_args(rpipe_slot *dst, const rpipe_slot *src);
 
 typedef void (*rpipe_error_fn)(void *ctx, const rpipe_slot *s, const char *msg);
-/* The answer to a slot marked nx: 1 the key existed (nothing written; the
- * reply was its value), 0 written, -1 an error (also given to on_error). The
+/* The answer to a slot marked nx (SET ... NX): 1 the key existed (nothing
+ * written; a nil reply), 0 written, -1 an error (also given to on_error). The
  * slot leaves the ring after the call: take its buffers by swapping them, and
  * call no rpipe function from here. */
 typedef void (*rpipe_nx_fn)(void *ctx, rpipe_slot *s, int existed);
@@ -69,7 +69,6 @@ typedef struct rpipe {
     char (*sha)[41];
     rpipe_error_fn on_error; void *ctx;
     rpipe_nx_fn on_nx; void *nx_ctx;
-    int server_major;              /* Redis's major version (INFO redis_version), 0 unknown */
     int64_t stop_grace_us;         /* how long to keep trying after a stop request */
     uint64_t writes, errors, retries, reconnects, bytes;
     double last_batch_latency_s;

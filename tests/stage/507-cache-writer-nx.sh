@@ -81,6 +81,8 @@ for depth in 8 256; do
   check "both paths taken, and NX found keys (pipeline $depth): $(grep -o '"set_nx.*' "$T/shuf-$depth.log")" \
     test "$(counter "$T/shuf-$depth.log" set_nx)" -ge 1500 -a "$(counter "$T/shuf-$depth.log" set_nx_found_key)" -ge 200 \
     -a "$(counter "$T/shuf-$depth.log" scripted)" -ge 1000
+  expect_eq "one acknowledged write per record, fallbacks not counted twice (pipeline $depth)" \
+    "$(counter "$T/shuf-$depth.log" writes)" "$(wc -l < "$T/shuf.jsonl")"
   ttl=$($R ttl "rec:$(cat "$T/single")")
   check "an NX write sets the TTL ($ttl)" test "$ttl" -gt 3500 -a "$ttl" -le 3600
 done
