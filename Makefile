@@ -130,7 +130,7 @@ FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c tests/fuzz/*/fuzz_*.c)
 FUZZ_BINS    := $(foreach f,$(FUZZ_SRC),$(FUZZ_BUILD)/$(subst /,_,$(f:tests/fuzz/%.c=%)))
 fuzz-build: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
-	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
+	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  LDFLAGS="-fsanitize=address,undefined" $(FUZZ_BINS)
 fuzz: fuzz-build
 	$(Q)FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(FUZZ_BINS)
