@@ -158,7 +158,8 @@ install: all
 	  $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 schemas/*.fbs $(DESTDIR)$(PREFIX)/share/streamrec/schemas/
-	install -m 644 $(wildcard systemd/*.service systemd/*.timer) $(DESTDIR)$(PREFIX)/lib/systemd/system/ 2>/dev/null || true
+	install -m 644 $(wildcard systemd/*.service systemd/*.timer systemd/*.target) $(DESTDIR)$(PREFIX)/lib/systemd/system/ 2>/dev/null || true
+	install -m 644 -D stages/alerter/rules.default.yaml $(DESTDIR)$(PREFIX)/share/streamrec/alerter/rules.default.yaml
 
 # ---- Debian packages --------------------------------------------------------
 DEB_BUILD := build-essential clang libclang-rt-14-dev llvm python3 \

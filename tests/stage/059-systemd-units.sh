@@ -37,6 +37,17 @@ grep -q '^OnCalendar=' streamrec-recommender-train@.timer || fail "timer has no 
 grep -q '^Type=oneshot$' streamrec-recommender-train@.service || fail "training is not oneshot"
 grep -q 'recommender train ' streamrec-recommender-train@.service || fail "training does not run 'recommender train'"
 
+# `make install` puts every unit (the target too), every stage binary and the
+# alerter's default rules in place (dry run: the commands it would run)
+inst=$(cd "$ROOT" && make -n --no-print-directory install PREFIX=/usr/local 2>/dev/null | grep '^install ')
+for f in "$SRC"/*.service "$SRC"/*.timer "$SRC"/*.target; do
+  grep -q "systemd/$(basename "$f")" <<<"$inst" || fail "make install leaves out $(basename "$f")"
+done
+for s in ingest aggregate drift experiment-analyzer recommender cache-writer alerter fbcat; do
+  grep -qE "bin/$s( |\$)" <<<"$inst" || fail "make install leaves out the $s binary"
+done
+grep -q "share/streamrec/alerter/rules.default.yaml" <<<"$inst" || fail "make install leaves out the default alert rules"
+
 # verify must be able to fail: a typo in a key is reported
 sed 's/^WatchdogSec=/WatchdogSek=/' streamrec-ingest@.service >"$T/streamrec-broken@.service"
 out=$(SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no "$T/streamrec-broken@.service" 2>&1)
