@@ -28,6 +28,7 @@ typedef struct al_alert {
     int suppressed;         /* silenced or inhibited: counted once per firing */
     uint32_t src_mask;      /* inhibit rules this alert counts as a source for */
     int dirty;              /* changed since the last al_engine_save */
+    int saved;              /* has a row in the state table (saved or loaded) */
     int64_t starts_at, fired_at, last_seen, last_sent;
     double value;
     KeyValue *labels; int nlabels;   /* one malloc block: array then strings */
@@ -174,13 +175,15 @@ static void al_remove(al_engine *e, al_alert *a)
     uint32_t i = (uint32_t)(a - e->v);
     if (a->src_mask) al_inh_set(e, a, 0);
     if (a->state == AL_FIRING) e->nfiring--;
-    if (e->ngone == e->capgone) {
+    /* only a row that exists needs deleting; without --state nothing is
+     * saved, so the list stays empty instead of growing all run */
+    if (a->saved && e->ngone == e->capgone) {
         uint32_t cap = e->capgone ? e->capgone * 2 : 64;
         uint64_t *g = realloc(e->gone, cap * sizeof *g);
         if (!g) log_fatal("out of memory");
         e->gone = g; e->capgone = cap;
     }
-    e->gone[e->ngone++] = a->fp;
+    if (a->saved) e->gone[e->ngone++] = a->fp;
     int64_t s = al_slot(e, a->fp);
     e->idx[s] = -1; e->itomb++;
     al_alert_free(a);
@@ -607,6 +610,7 @@ int al_engine_save(al_engine *e, sqlite3 *db)
         al_alert *a = &e->v[i];
         if (!a->dirty) continue;
         a->dirty = 0;
+        a->saved = 1;
         size_t need = 1;
         for (int j = 0; j < a->nlabels; j++) need += a->labels[j].key.len + a->labels[j].value.len + 2;
         if (need > lcap) { free(lb); lcap = need * 2; lb = malloc(lcap); if (!lb) log_fatal("out of memory"); }
@@ -691,6 +695,7 @@ int al_engine_load(al_engine *e, sqlite3 *db)
         a->last_sent = sqlite3_column_int64(st, 10);
         a->value = sqlite3_column_double(st, 11);
         a->dirty = 0;
+        a->saved = 1;
         if (a->state == AL_FIRING) e->nfiring++;
         al_inh_set(e, a, 1);
     }
