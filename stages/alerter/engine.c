@@ -521,6 +521,7 @@ int al_engine_record(al_engine *e, const fb_desc *d, const AnyRecord *rec, const
         e->hitval[nmatch++] = x;
     }
     if (!nmatch) { e->c.ignored++; return AL_OK; }
+    if (v.ts < -AL_TLIM || v.ts > AL_TLIM) return AL_BAD_TIME;
     e->c.matched++;
     /* Time reaches v.ts: the sweep sees the state the records before v.ts
      * left, whatever the order of the records that share v.ts. */

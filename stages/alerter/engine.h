@@ -25,13 +25,17 @@ typedef struct al_counters {
     uint64_t silenced, inhibited, dropped, stale;
 } al_counters;
 
-enum { AL_OK = 0, AL_BAD_VALUE = 1, AL_TOO_MANY_LABELS = 2, AL_ERR = -1 };
+enum { AL_OK = 0, AL_BAD_VALUE = 1, AL_TOO_MANY_LABELS = 2, AL_BAD_TIME = 3, AL_ERR = -1 };
+/* Event times are accepted within +-AL_TLIM (about 73,000 years in µs), so
+ * differences of two of them never overflow. */
+#define AL_TLIM ((int64_t)1 << 61)
 
 al_engine *al_engine_new(const al_config *cfg, int64_t max_alerts, al_emit_fn emit, void *ctx);
 void al_engine_free(al_engine *e);
 /* One input record. AL_OK (also for records no rule looks at: counted as
  * ignored), AL_BAD_VALUE (a matched field is NaN/infinite: nothing changed,
- * *bad_rule names the rule), AL_TOO_MANY_LABELS, AL_ERR (emit failed). */
+ * *bad_rule names the rule), AL_TOO_MANY_LABELS, AL_BAD_TIME (a matched
+ * record's time is outside +-AL_TLIM: nothing changed), AL_ERR (emit failed). */
 int al_engine_record(al_engine *e, const fb_desc *d, const AnyRecord *rec, const char **bad_rule);
 /* Switch to another config (SIGHUP reload): alerts keep their state under
  * the rule of the same name; alerts of rules that are gone are dropped

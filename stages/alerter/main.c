@@ -429,6 +429,9 @@ int main(int argc, char **argv)
             char detail[300];
             snprintf(detail, sizeof detail, "rule \"%s\": the value it compares is NaN or infinite", bad);
             stream_reject(m.in, &r.pos, "bad_value", detail, r.data, r.len);
+        } else if (er == AL_BAD_TIME) {
+            stream_reject(m.in, &r.pos, "bad_time", "the record's time is more than 2^61 us from 1970",
+                          r.data, r.len);
         } else if (er == AL_TOO_MANY_LABELS) {
             char detail[100];
             snprintf(detail, sizeof detail, "more than %d labels", AL_MAX_LABELS);

@@ -265,5 +265,25 @@ static void test_gone_bounded(void)
     al_config_free(&c);
 }
 
+/* Times far apart must not overflow the engine's time differences: a
+ * matched record outside +-2^61 us is refused and changes nothing. */
+static void test_bad_time(void)
+{
+    al_config c;
+    CHECK(load("rules:\n  - {name: r, metric: m, condition: gt, threshold: 1, for: 5m}\n", &c) == 0);
+    sink s = {0};
+    al_engine *e = al_engine_new(&c, 100, emit, &s);
+    CHECK_EQ_INT(feed(e, "m", "a", -9000000000000000000LL, 5), AL_BAD_TIME);
+    CHECK_EQ_INT(feed(e, "m", "a", 9000000000000000000LL, 5), AL_BAD_TIME);
+    CHECK_EQ_INT(feed(e, "x", "a", 9000000000000000000LL, 5), AL_OK);   /* no rule looks at it */
+    CHECK_EQ_INT(al_engine_active(e), 0);
+    CHECK(al_engine_clock(e) == INT64_MIN);
+    CHECK_EQ_INT(feed(e, "m", "a", -AL_TLIM, 5), AL_OK);
+    CHECK_EQ_INT(feed(e, "m", "a", AL_TLIM, 5), AL_OK);             /* fires: for 5m has passed */
+    CHECK_EQ_INT(s.n, 1);
+    al_engine_free(e);
+    al_config_free(&c);
+}
+
 TEST_MAIN(test_inhibit_index, test_fingerprint, test_conditions_and_summary, test_label_order, test_max_alerts_and_ack, test_bad_value,
-          test_gone_bounded)
+          test_gone_bounded, test_bad_time)
