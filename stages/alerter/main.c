@@ -434,7 +434,7 @@ int main(int argc, char **argv)
                           r.data, r.len);
         } else if (er == AL_TOO_MANY_LABELS) {
             char detail[100];
-            snprintf(detail, sizeof detail, "more than %d labels", AL_MAX_LABELS);
+            snprintf(detail, sizeof detail, "more than %d labels", AL_MAX_LABELS - 1);   /* one slot: the series name */
             stream_reject(m.in, &r.pos, "too_many_labels", detail, r.data, r.len);
         }
         if (stream_sync_due(m.in)) {
