@@ -17,6 +17,7 @@
 /* Times and counts are kept within +-2^61 (times: about 73,000 years in µs),
  * so sums of two of them (a step, a forecast time) never overflow. */
 #define DRIFT_TLIM ((int64_t)1 << 61)
+#define DRIFT_VLIM 1e150          /* |observation| beyond this: bad_value (squares must stay finite) */
 
 typedef struct series {
     char *key; uint32_t keylen, namelen, nlabels;
@@ -335,6 +336,13 @@ int drift_engine_metric(drift_engine *e, const Metric *m, const char **why)
     if (build_key(e, m, &klen, why) < 0) return DRIFT_BADREC;
     if (observation(e, m, &x, why) < 0) return DRIFT_MISSING;
     if (!isfinite(x)) { *why = "the observed value is NaN or infinite"; return DRIFT_BADVALUE; }
+    /* squares of larger values overflow the running variances (every detector
+     * of the series would go blind, silently) */
+    if (fabs(x) > DRIFT_VLIM) {
+        snprintf(e->why, sizeof e->why, "the observed value %g is beyond +-%g", x, DRIFT_VLIM);
+        *why = e->why;
+        return DRIFT_BADVALUE;
+    }
     if (m->window_end < -DRIFT_TLIM || m->window_end > DRIFT_TLIM) {
         snprintf(e->why, sizeof e->why, "window_end %lld is out of range", (long long)m->window_end);
         *why = e->why;

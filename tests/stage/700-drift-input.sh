@@ -63,6 +63,14 @@ grep -q '^streamrec_drift_untracked_total{stage="drift"} 61$' "$T/m2.prom" || fa
 grep -q '"untracked":61' "$T/err2" || fail "done line lacks untracked"
 grep -q 'streamrec_records_invalid_total{stage="drift",reason="out_of_order"} 1' "$T/m2.prom" || fail "invalid counter"
 
+# a value whose square would overflow the running variances: bad_value, named
+printf '%s\n' '{"name":"huge","labels":[],"window_start":0,"window_end":60000000,"count":1,"value":1e200}' \
+  '{"name":"huge","labels":[],"window_start":60000000,"window_end":120000000,"count":1,"value":1e100}' \
+  | "$BIN/fbcat" --encode Metric > "$T/huge.rec"
+"$BIN/drift" --in "$T/huge.rec" --horizons none --dead-letter "$T/dl4.jsonl" > /dev/null 2>&1
+expect_eq "huge value: only the one beyond 1e150 refused" "$(jq -r .reason "$T/dl4.jsonl" | tr '\n' ' ')" "bad_value "
+grep -q 'the observed value 1e+200 is beyond' "$T/dl4.jsonl" || fail "huge value detail: $(cat "$T/dl4.jsonl")"
+
 # --strict: the first bad record is fatal
 "$BIN/drift" --in "$T/all.rec" --horizons none --strict > /dev/null 2>"$T/err3"
 expect_eq "--strict exit" "$?" 1
