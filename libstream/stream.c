@@ -468,6 +468,7 @@ void stream_in_set_tick(stream_in *in, int interval_ms, void (*fn)(void *ctx), v
 
 uint64_t stream_in_count(const stream_in *in) { return in->count; }
 int stream_in_is_kafka(const stream_in *in) { return in->ks != NULL; }
+struct deadletter *stream_in_dead_letter(stream_in *in) { return in->dl; }
 
 void stream_in_close(stream_in *in)
 {

@@ -99,6 +99,11 @@ void stream_in_set_tick(stream_in *in, int interval_ms, void (*fn)(void *ctx), v
 /* Records or lines returned so far by stream_in_next*(). */
 uint64_t stream_in_count(const stream_in *in);
 int stream_in_is_kafka(const stream_in *in);
+/* The --dead-letter this input writes to (NULL without one), for what a
+ * stage refuses that is not an input record (e.g. a notification that
+ * failed): one handle per destination, so lines never interleave. Closed
+ * by stream_in_close. */
+struct deadletter *stream_in_dead_letter(stream_in *in);
 void stream_in_close(stream_in *in);
 
 /* Write a record: encodes (or, with --format json, prints a JSON line).

@@ -392,17 +392,8 @@ int main(int argc, char **argv)
     m.m_retries = metrics_counter("streamrec_alerter_payload_retries_total", "exec:/webhook: retries");
 
     int status = 1, rc = 0;
-    deadletter *dl = NULL;
-    if (common.dead_letter) {
-        char err[256];
-        dl = deadletter_open(common.dead_letter, &common.kafka_conf, err, sizeof err);
-        if (!dl) { log_error("--dead-letter: %s", err); goto done; }
-    }
-    al_notify_cfg ncfg = { m.cfg.group_by, m.cfg.ngroup_by, (int)opt_retries, opt_backoff, opt_backoff_max,
-                           opt_exec_timeout, opt_webhook_timeout, (int)opt_max_batch, dl };
-    m.nt = al_notify_new(&ncfg);
     m.eng = al_engine_new(&m.cfg, opt_max_alerts, al_emit, &m);
-    if (!m.nt || !m.eng) log_fatal("out of memory");
+    if (!m.eng) log_fatal("out of memory");
     if (common.state) {
         m.st = state_open(common.state, "alerter", AL_STATE_VERSION, al_state_schema);
         if (!m.st) goto done;
@@ -413,6 +404,11 @@ int main(int argc, char **argv)
     }
     m.in = stream_in_open(common.in, &common);
     if (!m.in) goto done;
+    /* failed notifications go to the input's own --dead-letter */
+    al_notify_cfg ncfg = { m.cfg.group_by, m.cfg.ngroup_by, (int)opt_retries, opt_backoff, opt_backoff_max,
+                           opt_exec_timeout, opt_webhook_timeout, (int)opt_max_batch, stream_in_dead_letter(m.in) };
+    m.nt = al_notify_new(&ncfg);
+    if (!m.nt) log_fatal("out of memory");
     if (m.st) stream_in_set_start(m.in, state_start_offset, m.st);
     m.out = stream_out_open(common.out, &common);
     if (!m.out) goto done;
@@ -460,11 +456,10 @@ int main(int argc, char **argv)
            (unsigned long long)c->inhibited, (unsigned long long)c->dropped, (unsigned long long)c->stale,
            (unsigned long long)al_engine_firing(m.eng), (unsigned long long)nc->sent, (unsigned long long)nc->failed);
 done:
+    al_notify_free(m.nt);   /* before the input: it holds the input's dead letter */
     if (m.in) stream_in_close(m.in);
     if (m.out && stream_out_close(m.out) != 0) status = 1;
-    if (dl && deadletter_close(dl, NULL, 0) < 0) status = 1;
     al_engine_free(m.eng);
-    al_notify_free(m.nt);
     if (m.st) state_close(m.st);
     al_free_silences(m.xs, m.nxs);
     al_config_free(&m.cfg);
