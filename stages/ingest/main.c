@@ -115,64 +115,33 @@ int main(int argc, char **argv)
 
     stream_line line;
     stream_pos first_pos = { 0 };
-    int rc = 0, failed = 0, usage = 0, par = 0;
-    uint64_t too_long = 0, ticks = 0;
-    int kafka = stream_in_is_kafka(in);
+    int rc = 0, par = 0;
+    ingest_run run = { .in = in, .out = out, .g = &g, .max_line = (size_t)max_line, .strict = common.strict,
+                       .m_dups = m_dups, .m_events = m_events, .m_samples = m_samples,
+                       .every_line = stream_in_is_kafka(in) };
     if (threads == 0) {   /* the CPUs this process may run on (taskset, cpusets), not the machine's */
         cpu_set_t cs;
         long ncpu = sched_getaffinity(0, sizeof cs, &cs) == 0 ? CPU_COUNT(&cs) : sysconf(_SC_NPROCESSORS_ONLN);
         threads = ncpu >= 2 ? 2 : 1;
     }
-    if (threads >= 2 && ingest_par_ok(&c, in, common.out)) {
-        ingest_run run = { .in = in, .out = out, .g = &g, .max_line = (size_t)max_line, .strict = common.strict,
-                           .m_dups = m_dups, .m_events = m_events, .m_samples = m_samples };
-        if (ingest_run_par(&run, &c, (int)threads) == 0) {
-            par = 1;
-            rc = run.rc;
-            failed = run.failed;
-            too_long = run.too_long;
-        }
+    if (threads >= 2 && ingest_par_ok(&c, in, common.out) && ingest_run_par(&run, &c, (int)threads) == 0) {
+        par = 1;
+        rc = run.rc;
     }
     while (!par && (rc = stream_in_next_line(in, &line, (size_t)max_line)) > 0) {
         if (line.too_long) {
-            if (common.strict) (void)stream_flush(out);
-            snprintf(err, sizeof err, "the line is longer than --max-line %lld bytes", (long long)max_line);
-            stream_reject(in, &line.pos, "line_too_long", err, line.ptr, line.len);
-            too_long++;
+            ingest_run_too_long(&run, &line.pos, line.ptr, line.len);
             continue;
         }
         if (!g.csv_open) first_pos = line.pos;
         uint64_t ev0 = g.n_events, sm0 = g.n_samples;
         int r = ingest_line(&g, line.ptr, line.len, 0);   /* the clock only if the line needs it */
-        if (r == ING_BAD) {
-            /* --strict: stream_reject exits; what came before is delivered first
-             * (offsets are not committed: a restart reads it again, at least once) */
-            if (common.strict) (void)stream_flush(out);
-            size_t rl = line.len;
-            const char *raw = c.csv ? ingest_csv_raw(&g, &rl) : line.ptr;
-            stream_reject(in, &first_pos, g.reason, g.detail, raw, rl);
-        } else if (r == ING_DUP) {
-            metrics_add(m_dups, 1);
-        } else if (r == ING_FAIL) {
-            if (g.reason && !strcmp(g.reason, "usage")) { log_error("%s", g.detail); usage = 1; }
-            failed = 1;
-            break;
-        }
-        metrics_add(m_events, (double)(g.n_events - ev0));
-        metrics_add(m_samples, (double)(g.n_samples - sm0));
-        /* the clock checks below cost more than a line's bookkeeping; a byte
-         * stream flushes when it goes quiet anyway, Kafka commits need them */
-        if (++ticks % INGEST_TICK_LINES && !kafka) continue;
-        if (stream_sync_due(in)) {
-            if (stream_sync(in, out)) { failed = 1; break; }
-            sd_status("%llu lines, %llu events, %llu samples, %llu refused, %llu duplicates",
-                      (unsigned long long)stream_in_count(in), (unsigned long long)g.n_events,
-                      (unsigned long long)g.n_samples, (unsigned long long)(g.n_bad + too_long),
-                      (unsigned long long)g.n_dups);
-        }
-        sd_watchdog_tick();
-        metrics_tick();
+        size_t rl = line.len;
+        const char *raw = r == ING_BAD && c.csv ? ingest_csv_raw(&g, &rl) : line.ptr;
+        if (ingest_run_outcome(&run, r, &first_pos, g.reason, g.detail, raw, rl, ev0, sm0)) break;
     }
+    int failed = run.failed, usage = run.usage;
+    uint64_t too_long = run.too_long;
     if (!failed && rc >= 0 && ingest_finish(&g) == ING_BAD) {
         if (common.strict) (void)stream_flush(out);
         size_t rl;

@@ -86,7 +86,6 @@ struct par {
     int rate_arrival;           /* --rate-clock arrival */
     ingest_run *run;
     par_blk *cur;               /* being filled by the main thread */
-    uint64_t ticks;             /* lines applied */
     stream_rec sr;              /* what par_write hands to stream_write_rec */
     int tick_fast;              /* the input ticks every PAR_TICK_MS */
 };
@@ -273,14 +272,13 @@ static int par_deliver(par *p, const par_blk *b, const par_res *rs, const par_li
     return ING_OUT;
 }
 
-/* --strict is about to exit from stream_reject: deliver what came before. */
-static void par_strict_stop(par *p)
+/* --strict is about to exit from stream_reject: the workers stop first. */
+static void par_strict_stop(void *ctx)
 {
-    par_halt(p);
-    (void)stream_flush(p->run->out);
+    par_halt(ctx);
 }
 
-/* The main loop body of the sequential path (main.c), for one parsed line. */
+/* The outcome of each parsed line, in input order (run.c applies it). */
 static void par_apply(par *p, const par_blk *b)
 {
     ingest_run *run = p->run;
@@ -298,10 +296,7 @@ static void par_apply(par *p, const par_blk *b)
         stream_pos pos = { NULL, 0, ln->lineno, 1 };
         const char *raw = b->in + ln->off;
         if (rs->rc == PAR_TOO_LONG) {
-            if (run->strict) par_strict_stop(p);
-            snprintf(msg, sizeof msg, "the line is longer than --max-line %lld bytes", (long long)run->max_line);
-            stream_reject(run->in, &pos, "line_too_long", msg, raw, ln->len);
-            run->too_long++;
+            ingest_run_too_long(run, &pos, raw, ln->len);
             continue;
         }
         uint64_t ev0 = g->n_events, sm0 = g->n_samples;
@@ -317,28 +312,7 @@ static void par_apply(par *p, const par_blk *b)
         } else if (rc == ING_BAD) {
             g->n_bad++;
         }
-        if (rc == ING_BAD) {
-            if (run->strict) par_strict_stop(p);
-            stream_reject(run->in, &pos, reason, detail, raw, ln->len);
-        } else if (rc == ING_DUP) {
-            metrics_add(run->m_dups, 1);
-        } else if (rc == ING_FAIL) {
-            run->failed = 1;
-            break;
-        }
-        metrics_add(run->m_events, (double)(g->n_events - ev0));
-        metrics_add(run->m_samples, (double)(g->n_samples - sm0));
-        /* the clock checks below cost more than a line's bookkeeping: every INGEST_TICK_LINES */
-        if (++p->ticks % INGEST_TICK_LINES) continue;
-        if (stream_sync_due(run->in)) {
-            if (stream_sync(run->in, run->out)) { run->failed = 1; break; }
-            sd_status("%llu lines, %llu events, %llu samples, %llu refused, %llu duplicates",
-                      (unsigned long long)stream_in_count(run->in), (unsigned long long)g->n_events,
-                      (unsigned long long)g->n_samples, (unsigned long long)(g->n_bad + run->too_long),
-                      (unsigned long long)g->n_dups);
-        }
-        sd_watchdog_tick();
-        metrics_tick();
+        if (ingest_run_outcome(run, rc, &pos, reason, detail, raw, ln->len, ev0, sm0)) break;
     }
 }
 
@@ -509,6 +483,8 @@ int ingest_run_par(ingest_run *run, const ingest_conf *c, int threads)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (p->started < p->nw) { log_error("cannot start %d parser threads", p->nw); par_free(p); return -1; }
     par_live = p;
+    run->before_strict = par_strict_stop;
+    run->before_strict_ctx = p;
     stream_in_set_tick(run->in, PAR_TICK_MS, par_tick, p);
     p->tick_fast = 1;
 
@@ -525,6 +501,7 @@ int ingest_run_par(ingest_run *run, const ingest_conf *c, int threads)
     par_apply_ready(p, 1);
     stream_in_set_tick(run->in, 0, NULL, NULL);
     par_live = NULL;
+    run->before_strict = NULL;
     par_free(p);
     return 0;
 }

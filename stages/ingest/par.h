@@ -44,10 +44,25 @@ typedef struct ingest_run {
     size_t max_line;
     int strict;
     metrics_series *m_dups, *m_events, *m_samples;
+    int every_line;             /* sync checks after every line (Kafka: commits), not every INGEST_TICK_LINES */
+    void (*before_strict)(void *ctx);   /* --strict is about to stop: e.g. halt the parser threads */
+    void *before_strict_ctx;
+    uint64_t ticks;             /* lines whose outcome was applied */
     uint64_t too_long;          /* out: lines refused as line_too_long */
     int failed;                 /* out: a write or sync failed */
+    int usage;                  /* out: the failure was a usage error (exit 2) */
     int rc;                     /* out: the last stream_in_next_line result (<0: read error) */
 } ingest_run;
+
+/* A line over --max-line: refused (line_too_long), counted. */
+void ingest_run_too_long(ingest_run *r, const stream_pos *pos, const char *raw, size_t len);
+/* A line's outcome (ING_OUT, ING_BAD, ING_DUP, ING_FAIL, from ingest_line or
+ * the threaded path): refuse (with --strict: deliver what came before, then
+ * exit), count, add the events/samples written since ev0/sm0 to the metrics,
+ * and on the tick cadence sync, report status and ping the watchdog.
+ * 0, or -1 when the loop must stop (r->failed set). */
+int ingest_run_outcome(ingest_run *r, int rc, const stream_pos *pos, const char *reason, const char *detail,
+                       const char *raw, size_t rawlen, uint64_t ev0, uint64_t sm0);
 
 /* 1 when this input and output can take the threaded loop, 0 when they
  * stay sequential (CSV, Kafka in or out). */
