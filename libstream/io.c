@@ -9,6 +9,7 @@
  * until there are 4 of them (or the input ends); the zstd magic switches to
  * decompression, anything else is copied to the main buffer and later
  * reads go straight there. */
+#define _GNU_SOURCE   /* F_SETPIPE_SZ, preadv2 */
 #include "io.h"
 
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -28,11 +30,15 @@
 #define IO_POLL_MS     200            /* how often a blocked read checks the stop flag */
 #define IO_MIN_READ    (64u << 10)    /* compact rather than read into less room than this */
 #define IO_ZIN_SIZE    (256u << 10)
+/* A pipe in front of us is grown to this (when the system allows): each
+ * read takes more, and the writer and we wake each other up less often. */
+#define IO_PIPE_SIZE   (1 << 20)
 
 enum { IO_MODE_UNKNOWN, IO_MODE_PLAIN, IO_MODE_ZSTD };
 
 struct io_reader {
     int fd, own, is_reg;
+    int nowait;                       /* -1: the fd refused RWF_NOWAIT reads */
     const uint8_t *mem; size_t mem_len, mem_pos;   /* memory source when mem != NULL */
     char name[256];
     uint8_t *buf; size_t cap, start, end;
@@ -86,7 +92,8 @@ static io_reader *io_reader_new(const char *name, size_t size_hint)
 io_reader *io_reader_fdopen(int fd, int own, const char *name)
 {
     struct stat st;
-    int is_reg = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    int st_ok = fstat(fd, &st) == 0;
+    int is_reg = st_ok && S_ISREG(st.st_mode);
     io_reader *r = io_reader_new(name, is_reg ? (size_t)st.st_size : 0);
     if (!r) return NULL;
     r->fd = fd; r->own = own;
@@ -94,6 +101,11 @@ io_reader *io_reader_fdopen(int fd, int own, const char *name)
         r->is_reg = 1;
         (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     }
+#ifdef F_SETPIPE_SZ
+    /* failure (an unprivileged user over its pipe quota) just keeps the size */
+    if (st_ok && S_ISFIFO(st.st_mode) && fcntl(fd, F_GETPIPE_SZ) < IO_PIPE_SIZE)
+        (void)fcntl(fd, F_SETPIPE_SZ, IO_PIPE_SIZE);
+#endif
     return r;
 }
 
@@ -161,6 +173,17 @@ static ssize_t io_raw_read(io_reader *r, uint8_t *dst, size_t n)
         r->mem_pos += k;
         return (ssize_t)k;
     }
+#ifdef RWF_NOWAIT
+    /* Bytes already waiting are taken without a poll() first: one system
+     * call per read on a busy pipe. Nothing there (EAGAIN): wait below, as
+     * always. An fd that does not support it is not asked again. */
+    if (!r->is_reg && r->nowait >= 0 && !sig_stop_requested()) {
+        struct iovec iov = { dst, n };
+        ssize_t k = preadv2(r->fd, &iov, 1, -1, RWF_NOWAIT);
+        if (k >= 0) { io_count_in((size_t)k); return k; }
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) r->nowait = -1;
+    }
+#endif
     for (;;) {
         int w = io_wait(r);
         if (w) return w;

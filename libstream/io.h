@@ -8,7 +8,9 @@
  * included), anything else is passed through. Reads on pipes, sockets and
  * terminals wait in poll() with a timeout, so a stop request
  * (sig_stop_requested) ends a blocked read within ~200 ms; regular files
- * are read straight.
+ * are read straight. Bytes already waiting are read without a poll()
+ * (RWF_NOWAIT), and a pipe is grown to 1 MiB where the system allows,
+ * so a busy pipe costs one read per up to 1 MiB.
  *
  * Writer: appends into a large buffer and writes it out when full, on
  * io_flush and on close; with zstd, each flush ends a zstd block so a reader
