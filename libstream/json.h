@@ -51,7 +51,9 @@ int json_parse(json_doc *d, const char *buf, size_t len);
 static inline const json_node *json_root(const json_doc *d) { return d->nnodes ? &d->nodes[0] : NULL; }
 /* First child of an array/object, NULL if empty; then json_next. */
 const json_node *json_child(const json_doc *d, const json_node *n);
-const json_node *json_next(const json_doc *d, const json_node *n);
+/* inline: called for every member a reader walks */
+static inline const json_node *json_next(const json_doc *d, const json_node *n)
+{ return n && n->next ? &d->nodes[n->next] : NULL; }
 /* Member of an object by name, NULL if absent (first match). */
 const json_node *json_get(const json_doc *d, const json_node *obj, const char *key);
 const char *json_type_name(json_type t);

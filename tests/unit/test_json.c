@@ -362,8 +362,55 @@ static void test_utf8_valid(void)
     CHECK(!json_utf8_valid("\xf8\x88\x80\x80\x80", 5));
 }
 
+/* Strings are scanned 16 and 8 bytes at a time: a special byte (escape,
+ * non-ASCII, control, the closing quote) at every position of strings of
+ * every length up to 40, at every distance from the end of the input, is
+ * decoded (or refused) exactly as byte by byte. */
+static void test_string_positions(void)
+{
+    char in[128], want[64];
+    int bad = 0;
+    for (int len = 0; len <= 40; len++)
+        for (int at = -1; at < len; at++)
+            for (int kind = 0; kind < 4; kind++)
+                for (int tail = 0; tail <= 17; tail += 1) {
+                    /* [ "xxx?xxx" , 1 ...tail spaces ] with ? the special byte(s) */
+                    size_t n = 0, w = 0, bad_at = 0;
+                    in[n++] = '[';
+                    in[n++] = '"';
+                    for (int i = 0; i < len; i++) {
+                        char c = (char)('a' + i % 26);
+                        if (i != at) { in[n++] = c; want[w++] = c; continue; }
+                        switch (kind) {
+                        case 0: in[n++] = '\\'; in[n++] = 'n'; want[w++] = '\n'; break;
+                        case 1: in[n++] = '\xc3'; in[n++] = '\xa9'; want[w++] = '\xc3'; want[w++] = '\xa9'; break;
+                        case 2: bad_at = n; in[n++] = '\x01'; break;
+                        default: in[n++] = '\\'; in[n++] = '"'; want[w++] = '"'; break;
+                        }
+                    }
+                    in[n++] = '"';
+                    in[n++] = ',';
+                    in[n++] = '1';
+                    for (int t = 0; t < tail; t++) in[n++] = ' ';
+                    in[n++] = ']';
+                    int rc = parse_n(in, n);
+                    if (kind == 2 && at >= 0) {
+                        if ((rc != -1 || doc.err_offset != bad_at) && bad++ < 5)
+                            fprintf(stderr, "len %d at %d tail %d: control byte not refused at %zu (%s)\n",
+                                    len, at, tail, bad_at, doc.err);
+                        continue;
+                    }
+                    const json_node *s = rc ? NULL : json_child(&doc, json_root(&doc));
+                    if ((!s || s->type != JSON_STRING || s->len != w || memcmp(s->str, want, w) || s->str[w]
+                         || doc.nodes[0].len != 2) && bad++ < 5)
+                        fprintf(stderr, "len %d at %d kind %d tail %d: %.*s decoded wrong (%s)\n",
+                                len, at, kind, tail, (int)n, in, doc.err);
+                }
+    CHECK_EQ_INT(bad, 0);
+}
+
 static void setup(void) { json_doc_init(&doc); }
 static void teardown(void) { json_doc_free(&doc); }
 
 TEST_MAIN(setup, test_accept, test_reject, test_errors, test_values, test_numbers, test_caps,
-          test_writer, test_doubles, test_doubles_as_printf, test_utf8_valid, teardown)
+          test_writer, test_doubles, test_doubles_as_printf, test_utf8_valid, test_string_positions, teardown)
