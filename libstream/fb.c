@@ -71,6 +71,11 @@ static void fb_grow_slow(fb_builder *b, size_t n)
 
 static inline uint8_t *fb_front(fb_builder *b) { return b->buf + b->cap - b->size; }
 
+void fb_reserve(fb_builder *b, size_t n)
+{
+    fb_grow(b, n);
+}
+
 static inline void fb_pad(fb_builder *b, size_t n)
 {
     fb_grow(b, n);
@@ -125,10 +130,12 @@ fb_ref fb_create_string(fb_builder *b, const char *s, size_t len)
     fb_grow(b, total);
     b->size += total;
     uint8_t *p = fb_front(b);
+    /* the NUL and the padding (1 to 4 bytes) end the string: zero the last
+     * 4 bytes first, the length and the bytes then overwrite the rest */
+    memset(p + total - 4, 0, 4);
     fb_put_u32(p, (uint32_t)len);
     if (len)
         memcpy(p + 4, s, len);
-    memset(p + 4 + len, 0, 1 + pad);
     return (fb_ref)b->size;
 }
 
@@ -226,13 +233,10 @@ fb_ref fb_table_end(fb_builder *b)
     while (n > 0 && b->field_off[n - 1] == 0)
         n--;                       /* trailing absent fields need no slot */
     size_t vtbytes = 4 + 2 * (size_t)n;
-    uint8_t vt[4 + 2 * 256], *vtp = vt, *heap = NULL;
-    if (vtbytes > sizeof vt) {
-        heap = malloc(vtbytes);
-        if (!heap)
-            log_fatal("fb: out of memory");
-        vtp = heap;
-    }
+    /* the vtable is written where it would go, in front of the data, and
+     * kept there only if no identical one was written before */
+    fb_grow(b, vtbytes);
+    uint8_t *vtp = fb_front(b) - vtbytes;
     fb_put_u16(vtp, (uint16_t)vtbytes);
     fb_put_u16(vtp + 2, (uint16_t)(obj - b->table_start));
     for (int i = 0; i < n; i++)
@@ -249,7 +253,7 @@ fb_ref fb_table_end(fb_builder *b)
         }
     }
     if (!vt_ref) {
-        fb_push(b, vtp, vtbytes);
+        b->size += vtbytes;
         vt_ref = (uint32_t)b->size;
         if (b->nvtables == b->vtables_cap) {
             int ncap = b->vtables_cap ? b->vtables_cap * 2 : 16;
@@ -261,7 +265,6 @@ fb_ref fb_table_end(fb_builder *b)
         }
         b->vtables[b->nvtables++] = vt_ref;
     }
-    free(heap);
     /* table position minus vtable position, both counted from the start */
     int32_t soff = (int32_t)((int64_t)vt_ref - (int64_t)obj);
     fb_put_u32(b->buf + b->cap - obj, (uint32_t)soff);

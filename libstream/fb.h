@@ -15,6 +15,7 @@
 #define STREAMREC_FB_H
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define FB_MAX_DEPTH 64
 #define FB_MAX_TABLES 1000000
@@ -50,6 +51,35 @@ void fb_add_f64(fb_builder *b, int slot, double v, double def);
 void fb_add_scalar(fb_builder *b, int slot, const void *le_bytes, size_t size); /* always written */
 void fb_add_ref(fb_builder *b, int slot, fb_ref ref);    /* 0: absent */
 fb_ref fb_table_end(fb_builder *b);
+
+/* Fast paths for the record codec (fbrec.c), inline: room for at least n
+ * bytes in front of the data (fb_reserve), then fb_add_ref_fast and
+ * fb_add_scalar_fast write the bytes fb_add_ref and fb_add_scalar would,
+ * without their checks: the caller knows the slot is in the table, the
+ * ref is not 0, the size is 1, 2, 4 or 8, and reserved size + 8 bytes
+ * (for the padding) per call. */
+void fb_reserve(fb_builder *b, size_t n);
+static inline void fb_add_scalar_fast(fb_builder *b, int slot, const void *le_bytes, size_t size)
+{
+    if (size > b->minalign)
+        b->minalign = size;
+    /* zero the 8 bytes below the front: the padding, the rest overwritten or free */
+    memset(b->buf + b->cap - b->size - 8, 0, 8);
+    b->size += ((size_t)(-b->size) & (size - 1)) + size;
+    memcpy(b->buf + b->cap - b->size, le_bytes, size);
+    b->field_off[slot] = (uint32_t)b->size;
+}
+static inline void fb_add_ref_fast(fb_builder *b, int slot, fb_ref ref)
+{
+    if (b->minalign < 4)
+        b->minalign = 4;
+    memset(b->buf + b->cap - b->size - 4, 0, 4);
+    b->size += ((size_t)(-b->size) & 3) + 4;
+    uint32_t off = (uint32_t)(b->size - ref);   /* what fb_push_offset writes */
+    uint8_t *p = b->buf + b->cap - b->size;
+    p[0] = (uint8_t)off; p[1] = (uint8_t)(off >> 8); p[2] = (uint8_t)(off >> 16); p[3] = (uint8_t)(off >> 24);
+    b->field_off[slot] = (uint32_t)b->size;
+}
 
 /* Finish: root offset, identifier (4 chars or NULL), optional size prefix. */
 void fb_finish(fb_builder *b, fb_ref root, const char *ident, int size_prefixed);

@@ -11,6 +11,7 @@
  * hostile buffer whose offsets all point at one big vector cannot make us
  * copy it a million times. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -490,6 +491,9 @@ static fb_ref fb_enc_vector(fb_builder *b, const fb_field_desc *f, const char *r
     memcpy(&n, rec + f->count_offset, 4);
     if (!arr)
         return 0;
+    if (n == 0)   /* nothing to copy: no scratch array either */
+        return f->base == FB_STRING || f->base == FB_TABLE ? fb_create_offset_vector(b, NULL, 0)
+             : fb_create_vector(b, NULL, 0, fb_inline_size(f), fb_inline_align(f));
     if (f->base != FB_STRING && f->base != FB_TABLE) {
         if (f->base == FB_BOOL) {
             /* normalise to 0/1 without touching the caller's array */
@@ -522,7 +526,155 @@ static fb_ref fb_enc_vector(fb_builder *b, const fb_field_desc *f, const char *r
     return r;
 }
 
+/* What fb_enc_table works out for a table type on every call, worked out
+ * once per generated type: the reference fields (children, written first
+ * in schema order) and the order the table's fields are written in
+ * (largest first, see below), each scalar with its default as the bytes
+ * it would be written as. */
+enum { FB_W_REF, FB_W_SCALAR, FB_W_BOOL };
+typedef struct fb_wfield {
+    uint16_t field, slot;
+    uint8_t kind, size;
+    uint8_t def_ok;            /* the default is representable: def holds its bytes */
+    uint64_t def;
+} fb_wfield;
+typedef struct fb_plan {
+    const fb_desc *d;
+    int nslots, nref, nw;
+    uint8_t ref[256];          /* reference fields, schema order */
+    fb_wfield w[256];          /* every field that may be written, in write order */
+} fb_plan;
+
+#define FB_NPLANS 32
+static fb_plan fb_plans[FB_NPLANS];
+static int fb_nplans;
+static pthread_once_t fb_plans_once = PTHREAD_ONCE_INIT;
+
+static int fb_is_ref(const fb_field_desc *f)
+{
+    return f->is_vector || f->base == FB_STRING || f->base == FB_TABLE;
+}
+
+/* The default as the bytes fb_add_scalar would write; 0 when no value of
+ * the field's size has those bytes (then nothing is ever the default). */
+static int fb_plan_default(const fb_field_desc *f, size_t size, uint64_t *out)
+{
+    uint64_t v = 0;
+    switch (f->base) {
+    case FB_F32: { float x = (float)f->def_f; memcpy(&v, &x, 4); break; }
+    case FB_F64: memcpy(&v, &f->def_f, 8); break;
+    case FB_U8: case FB_U16: case FB_U32: case FB_U64: v = f->def_u; break;
+    default: v = (uint64_t)f->def_i; break;
+    }
+    *out = v;
+    if (size == 8 || f->base == FB_F32)
+        return 1;
+    uint64_t mask = ((uint64_t)1 << (8 * size)) - 1;
+    *out = v & mask;
+    if (f->base == FB_U8 || f->base == FB_U16 || f->base == FB_U32)
+        return v <= mask;
+    int64_t lo = -(int64_t)(mask >> 1) - 1, hi = (int64_t)(mask >> 1);   /* signed range */
+    return f->def_i >= lo && f->def_i <= hi;
+}
+
+static void fb_plans_build(void)
+{
+    for (int k = 0; k < fb_gen_nall && fb_nplans < FB_NPLANS; k++) {
+        const fb_desc *t = fb_gen_all[k];
+        if (t->is_struct || t->nfields > 256)
+            continue;
+        fb_plan *pl = &fb_plans[fb_nplans++];
+        memset(pl, 0, sizeof *pl);
+        pl->d = t;
+        for (int i = 0; i < t->nfields; i++) {
+            const fb_field_desc *f = &t->fields[i];
+            if (f->slot + 1 > pl->nslots)
+                pl->nslots = f->slot + 1;
+            if (fb_is_ref(f))
+                pl->ref[pl->nref++] = (uint8_t)i;
+        }
+        /* classes 8, 4 (references too), 2, 1: as fb_enc_table_generic */
+        static const size_t sizes[] = { 8, 4, 2, 1 };
+        for (int c = 0; c < 4; c++)
+            for (int i = 0; i < t->nfields; i++) {
+                const fb_field_desc *f = &t->fields[i];
+                int ref = fb_is_ref(f);
+                size_t size = ref ? 4 : fb_inline_size(f);
+                if (size != sizes[c])
+                    continue;
+                fb_wfield *w = &pl->w[pl->nw++];
+                w->field = (uint16_t)i;
+                w->slot = f->slot;
+                w->size = (uint8_t)size;
+                w->kind = ref ? FB_W_REF : f->base == FB_BOOL ? FB_W_BOOL : FB_W_SCALAR;
+                if (!ref && f->base != FB_BOOL)
+                    w->def_ok = (uint8_t)fb_plan_default(f, size, &w->def);
+            }
+    }
+}
+
+static const fb_plan *fb_plan_of(const fb_desc *t)
+{
+    pthread_once(&fb_plans_once, fb_plans_build);
+    for (int k = 0; k < fb_nplans; k++)
+        if (fb_plans[k].d == t)
+            return &fb_plans[k];
+    return NULL;
+}
+
+static fb_ref fb_enc_table_generic(fb_builder *b, const fb_desc *t, const void *recv);
+
+/* The same bytes as fb_enc_table_generic, with the plan. */
 static fb_ref fb_enc_table(fb_builder *b, const fb_desc *t, const void *recv)
+{
+    const fb_plan *pl = fb_plan_of(t);
+    if (!pl)
+        return fb_enc_table_generic(b, t, recv);
+    const char *rec = recv;
+    fb_ref refs[256];
+    for (int k = 0; k < pl->nref; k++) {
+        int i = pl->ref[k];
+        const fb_field_desc *f = &t->fields[i];
+        refs[i] = 0;
+        if (f->is_vector) {
+            refs[i] = fb_enc_vector(b, f, rec);
+        } else if (f->base == FB_STRING) {
+            const fb_str *s = (const fb_str *)(rec + f->offset);
+            if (s->ptr)
+                refs[i] = fb_create_string(b, s->ptr, s->len);
+        } else {
+            const void *sub;
+            memcpy(&sub, rec + f->offset, sizeof sub);
+            if (sub)
+                refs[i] = fb_enc_table(b, f->sub, sub);
+        }
+    }
+    fb_table_start(b, pl->nslots);
+    fb_reserve(b, 16 * (size_t)pl->nw);
+    for (int k = 0; k < pl->nw; k++) {
+        const fb_wfield *w = &pl->w[k];
+        const fb_field_desc *f = &t->fields[w->field];
+        if (w->kind == FB_W_REF) {
+            if (refs[w->field])
+                fb_add_ref_fast(b, w->slot, refs[w->field]);
+            continue;
+        }
+        const char *p = rec + f->offset;
+        if (w->kind == FB_W_BOOL) {
+            uint8_t v = *(const uint8_t *)p != 0;
+            if (v != (f->def_i != 0))
+                fb_add_scalar_fast(b, w->slot, &v, 1);
+            continue;
+        }
+        uint64_t v = 0;
+        memcpy(&v, p, w->size);   /* little-endian, as fb_add_scalar assumes */
+        if (!w->def_ok || v != w->def)
+            fb_add_scalar_fast(b, w->slot, p, w->size);
+    }
+    return fb_table_end(b);
+}
+
+static fb_ref fb_enc_table_generic(fb_builder *b, const fb_desc *t, const void *recv)
 {
     const char *rec = recv;
     fb_ref refs[256];

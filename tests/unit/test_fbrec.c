@@ -401,6 +401,58 @@ static void test_defaults_and_enums(void)
     CHECK_EQ_INT(fb_record_size(&Event_desc), sizeof(Event));
 }
 
+/* Which scalars the encoder writes: a field at its schema default is left
+ * out (fb_field finds no slot), any other value is written, bit for bit
+ * (-0.0 is not the default 0.0) and bools as 0/1. */
+static void test_encoded_defaults(void)
+{
+    fb_builder b;
+    fb_builder_init(&b);
+    arena a;
+    arena_init(&a, 0);
+    char err[256];
+    size_t len;
+    const uint8_t *p;
+    Event e, de;
+    Event_init(&e);
+    e.user_id = FB_STR("u1");
+    fb_encode(&b, &Event_desc, &e, 0);
+    p = fb_data(&b, &len);
+    CHECK_EQ_INT(fb_field(p, fb_root(p), 9), 0);    /* position -1: the default */
+    CHECK_EQ_INT(fb_field(p, fb_root(p), 7), 0);    /* value 0.0 */
+    CHECK_EQ_INT(fb_field(p, fb_root(p), 5), 0);    /* type impression (0) */
+    CHECK(fb_field(p, fb_root(p), 2) != 0);         /* user_id */
+    e.position = 0;
+    e.value = -0.0;
+    e.type = EventType_custom;
+    e.ts = -5;
+    fb_encode(&b, &Event_desc, &e, 0);
+    p = fb_data(&b, &len);
+    CHECK(fb_field(p, fb_root(p), 9) != 0);
+    CHECK(fb_field(p, fb_root(p), 7) != 0);
+    CHECK(fb_field(p, fb_root(p), 5) != 0);
+    CHECK(fb_decode(&Event_desc, p, len, 0, &de, &a, err, sizeof err) == 0);
+    CHECK_EQ_INT(de.position, 0);
+    CHECK(de.value == 0 && signbit(de.value));
+    CHECK_EQ_INT(de.type, EventType_custom);
+    CHECK_EQ_INT(de.ts, -5);
+
+    ExperimentResult r, dr;
+    ExperimentResult_init(&r);
+    r.significant = 2;          /* any non-zero byte is true: written as 1 */
+    r.primary = 0;
+    fb_encode(&b, &ExperimentResult_desc, &r, 0);
+    p = fb_data(&b, &len);
+    uint32_t at = fb_field(p, fb_root(p), 17);
+    CHECK(at != 0 && p[at] == 1);
+    CHECK_EQ_INT(fb_field(p, fb_root(p), 28), 0);   /* primary false: the default */
+    CHECK(fb_decode(&ExperimentResult_desc, p, len, 0, &dr, &a, err, sizeof err) == 0);
+    CHECK_EQ_INT(dr.significant, 1);
+    CHECK_EQ_INT(dr.primary, 0);
+    arena_free(&a);
+    fb_builder_free(&b);
+}
+
 static int from_json_err(const fb_desc *d, const char *text, char *err, size_t n)
 {
     json_doc doc;
@@ -469,4 +521,4 @@ static void test_from_json(void)
     }
 }
 
-TEST_MAIN(test_random_roundtrip, test_defaults_and_enums, test_from_json)
+TEST_MAIN(test_random_roundtrip, test_defaults_and_enums, test_encoded_defaults, test_from_json)
