@@ -21,6 +21,7 @@
  *                                        Metric's value, or its count for NAME:count boards;
  *                                        NAME@N leaves out Metrics whose count is below N (a
  *                                        CTR from 2 impressions is noise).
+ *   PREFIXcache-writer:held[:N]         exists only inside a json group's transaction (see layout.c)
  * Versions: Recommendation ts; Metric window_end (leaderboards: window_start).
  * Equal versions overwrite (a replay after a restart rewrites the same value). */
 #ifndef CACHE_WRITER_LAYOUT_H
@@ -31,7 +32,7 @@
 #include "keyset.h"
 #include "rpipe.h"
 
-enum { SCRIPT_STRING_TS, SCRIPT_VERSIONED, SCRIPT_HASH, SCRIPT_FEATURE, SCRIPT_LEADERBOARD, SCRIPT_COUNT };
+enum { SCRIPT_VERSIONED, SCRIPT_HASH, SCRIPT_FEATURE, SCRIPT_LEADERBOARD, SCRIPT_COUNT };
 extern const char *const layout_scripts[SCRIPT_COUNT];
 
 typedef enum { LAYOUT_JSON, LAYOUT_ZSET, LAYOUT_FB } rec_layout;
@@ -52,14 +53,15 @@ typedef struct layout_conf {
     int64_t leaderboard_size;
     const layout_board *boards; int nboards;
     int zstd_level;
-    int pipeline_depth;   /* rpipe's; json recommendations go in groups of up to depth/4 (16 at most) */
+    int pipeline_depth;   /* rpipe's; json recommendations go in groups of up to depth/2 (32 at most) */
 } layout_conf;
 
 /* Json recommendations take one of two paths (see layout.c):
  *   a key not in `known`: SET key value NX [PX ttl], as cheap for Redis as a
  *     plain SET, and atomic; if the key existed (a nil reply: nothing was
  *     written) the record goes to the script after all;
- *   a key in `known`: the newer-wins script, up to 16 records per call.
+ *   a key in `known`: a MULTI … EXEC group of up to 32 records, checked by a
+ *     script, written by MSET (see layout.c).
  * Per key the records reach Redis in input order: a record whose key has an
  * NX attempt unanswered or queued waits until that attempt and its fallback
  * are queued before it. */
@@ -70,7 +72,9 @@ typedef struct layout {
     ZSTD_CCtx *zc;
     rbuf tmp, key2;
     uint64_t skipped;
-    rpipe_slot batch;     /* where a group's command is built */
+    rpipe_slot batch;     /* where a group's commands are built, one at a time */
+    rbuf block;           /* the group's MULTI … EXEC block */
+    rbuf held;            /* PREFIXcache-writer:held (see layout.c) */
     int group, group_max; /* json recommendations waiting in reserved slots */
     keyset known;         /* keys written lately: they go to the script directly */
     /* NX attempts staged or in flight, by key hash (exact: linear probing,

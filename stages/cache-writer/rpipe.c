@@ -81,6 +81,12 @@ void resp_append_args(rpipe_slot *dst, const rpipe_slot *src)
     dst->nargs += src->nargs;
 }
 
+void resp_finish_into(rbuf *dst, rpipe_slot *src)
+{
+    resp_end(src);
+    rbuf_put(dst, src->cmd.p + src->cmd_off, src->cmd.len - src->cmd_off);
+}
+
 void resp_arg_i64(rpipe_slot *s, int64_t v)
 {
     char b[NUM_BUF];
@@ -239,31 +245,55 @@ const char *rpipe_sha(const rpipe *p, int script) { return p->sha[script]; }
 /* Read the reply to the oldest command. 0 ok, 1 resent after reconnect, -1 fatal. */
 static int read_one(rpipe *p)
 {
+    rpipe_slot *s = &p->ring[p->head];
+    int n = s->ncover > 0 ? s->ncover : 1;
+    /* a MULTI … EXEC block: +OK, +QUEUED per command, then EXEC's array;
+     * a command refused while queueing makes EXEC refuse the whole block,
+     * so only the EXEC reply tells what happened */
+    for (int k = 1; k < s->nreplies; k++) {
+        redisReply *q = NULL;
+        if (redisGetReply(p->c, (void **)&q) != REDIS_OK || !q) {
+            log_warn("redis connection lost: %s", p->c->errstr[0] ? p->c->errstr : "no reply");
+            return reconnect(p, 0) ? -1 : 1;
+        }
+        freeReplyObject(q);
+    }
     redisReply *r = NULL;
     if (redisGetReply(p->c, (void **)&r) != REDIS_OK || !r) {
         log_warn("redis connection lost: %s", p->c->errstr[0] ? p->c->errstr : "no reply");
         return reconnect(p, 0) ? -1 : 1;
     }
-    rpipe_slot *s = &p->ring[p->head];
-    int n = s->ncover > 0 ? s->ncover : 1;
     if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
         /* scripts flushed under us: reload them and send everything again */
         freeReplyObject(r);
         log_warn("redis lost our scripts (SCRIPT FLUSH or restart): reloading");
         return reconnect(p, 0) ? -1 : 1;
     }
+    /* base: what answers for the records; an error in any other command of
+     * a block is every covered record's error */
+    const redisReply *base = r;
+    const char *whole_err = NULL;
+    if (s->nreplies > 1) {
+        if (r->type != REDIS_REPLY_ARRAY || (size_t)s->pick >= r->elements) {
+            whole_err = r->type == REDIS_REPLY_ERROR ? r->str : "the transaction was not executed";
+        } else {
+            base = r->element[s->pick];
+            for (size_t k = 0; k < r->elements; k++)
+                if (r->element[k]->type == REDIS_REPLY_ERROR) { whole_err = r->element[k]->str; break; }
+        }
+    }
     /* one reply per record: the command's own, or (a grouped command) the
      * element of its array reply; an error for the whole command is every
      * covered record's error */
     uint64_t ok = 0, bad = 0;
     for (int i = 0; i < n; i++) {
-        const redisReply *e = r;
-        if (s->multi && r->type == REDIS_REPLY_ARRAY)
-            e = (size_t)i < r->elements ? r->element[i] : NULL;
+        const redisReply *e = base;
+        if (s->multi && base->type == REDIS_REPLY_ARRAY)
+            e = (size_t)i < base->elements ? base->element[i] : NULL;
         rpipe_slot *si = &p->ring[(p->head + i) % p->cap];
-        if (!e || e->type == REDIS_REPLY_ERROR) {
+        if (whole_err || !e || e->type == REDIS_REPLY_ERROR) {
             bad++;
-            if (p->on_error) p->on_error(p->ctx, si, e ? e->str : "no reply for this record");
+            if (p->on_error) p->on_error(p->ctx, si, whole_err ? whole_err : e ? e->str : "no reply for this record");
         } else if (!(s->nx && e->type == REDIS_REPLY_NIL)) {
             ok++;     /* (an NX attempt that found the key wrote nothing: its fallback counts) */
         }
@@ -311,7 +341,12 @@ rpipe_slot *rpipe_next_slot(rpipe *p)
 {
     /* connect before the caller builds the command: EVALSHA needs the script sha */
     if (!p->c && reconnect(p, 1)) return NULL;
-    if (p->count + p->reserved == p->cap && wait_until(p, p->cap / 2) < 0) return NULL;
+    /* full: read replies until half the ring is free, or (a group holding
+     * half of it reserved) until one slot is */
+    if (p->count + p->reserved == p->cap) {
+        int keep = p->cap / 2 < p->cap - p->reserved - 1 ? p->cap / 2 : p->cap - p->reserved - 1;
+        if (wait_until(p, keep < 0 ? 0 : keep) < 0) return NULL;
+    }
     if (p->count + p->reserved == p->cap) {
         log_error("redis pipeline: every slot is held by an unsent group");   /* a caller bug */
         return NULL;
@@ -319,7 +354,7 @@ rpipe_slot *rpipe_next_slot(rpipe *p)
     rpipe_slot *s = &p->ring[(p->head + p->count + p->reserved) % p->cap];
     p->reserved++;
     s->cmd.len = s->raw.len = s->key.len = 0;
-    s->ncover = 0; s->multi = 0; s->nx = 0;
+    s->ncover = 0; s->multi = 0; s->nx = 0; s->nreplies = 1; s->pick = 0; s->preformatted = 0;
     return s;
 }
 
@@ -335,7 +370,8 @@ int rpipe_push_group(rpipe *p, int multi)
     int n = p->reserved;
     if (n < 1) return 0;
     rpipe_slot *s = &p->ring[(p->head + p->count) % p->cap];
-    resp_end(s);
+    if (s->preformatted) s->cmd_off = 0;
+    else resp_end(s);
     s->queued_us = mono_us();
     s->ncover = n;
     s->multi = multi;

@@ -37,8 +37,12 @@ typedef struct rpipe_slot {
     int ncover;         /* records this slot's command covers (it and the next ncover-1 slots); 0: covered by an earlier one */
     int multi;          /* the reply is an array, one element per covered record */
     int nx;             /* a SET NX attempt: its answer goes to on_nx too */
+    int nreplies;       /* replies to the command (a MULTI … EXEC block: one per command); 0 or 1: one */
+    int pick;           /* nreplies > 1: the element of the last (EXEC) reply that answers for the records */
+    int preformatted;   /* cmd holds complete RESP commands from cmd.p: rpipe_push writes no header */
     rbuf part;          /* the caller's: kept with the slot (the record's script arguments) */
     uint64_t khash;     /* the caller's: a hash of key */
+    int64_t ver;        /* the caller's: the record's version (ts) */
 } rpipe_slot;
 
 /* Build a command in a slot: resp_begin, the resp_arg* calls, then
@@ -50,6 +54,9 @@ void resp_arg_i64(rpipe_slot *s, int64_t v);
 void resp_arg_f64(rpipe_slot *s, double v);
 /* Append the arguments built in src (after resp_begin) to dst's command. */
 void resp_append_args(rpipe_slot *dst, const rpipe_slot *src);
+/* Append the command built in src (resp_begin, resp_arg*) to dst as a
+ * complete RESP command, header included: for a block of commands. */
+void resp_finish_into(rbuf *dst, rpipe_slot *src);
 
 typedef void (*rpipe_error_fn)(void *ctx, const rpipe_slot *s, const char *msg);
 /* The answer to a slot marked nx (SET ... NX): 1 the key existed (nothing
@@ -84,7 +91,7 @@ rpipe_slot *rpipe_next_slot(rpipe *p);
 /* Send the command built in the slot returned by rpipe_next_slot. 0 or -1. */
 int rpipe_push(rpipe *p);
 /* Group: several records in one command. Reserve a slot per record
- * (rpipe_next_slot; keep the group under depth/2), build the command in the
+ * (rpipe_next_slot; at most depth/2 in a group), build the command in the
  * first (rpipe_reserved(p, 0)), then push: the command covers every reserved
  * slot. multi: its reply is an array with one element per record, each
  * checked (an error element is that record's error); otherwise one reply

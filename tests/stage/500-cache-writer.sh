@@ -150,6 +150,9 @@ expect_eq "exit status with an error reply" "$?" 0
 expect_eq "dead-lettered records (4 versions of u1)" "$(wc -l < "$T/dl.jsonl")" 4
 check "dead letter names key and reason" grep -q 'rec:u1.*WRONGTYPE' "$T/dl.jsonl"
 check "u2 still written" sh -c "$R get rec:u2 | grep -q '\"user_id\":\"u2\"'"
+# the group's transaction moved the list aside and back: it is untouched
+expect_eq "the wrong-type key keeps its value" "$($R lrange rec:u1 0 -1)" "not-a-string"
+expect_eq "no set-aside key is left" "$($R --scan --pattern '*cache-writer:held*' | wc -l)" 0
 
 # --- usage errors exit 2 and name the flag
 "$BIN/cache-writer" --layout xml </dev/null 2>"$T/usage.err"; expect_eq "bad --layout exit" "$?" 2

@@ -117,6 +117,35 @@ check "one key in one call" "$BIN/cache-writer" --redis "$REDIS_URI" --pipeline 
 check "the newest of one key's records in one call stays ($($R get rec:d | head -c 60))" \
   sh -c "$R get rec:d | grep -q '\"model_version\":\"v7\"'"
 
+# --- 2c. a group mixing keys ours replaces and keys holding newer values
+# (with --ttl, a prefix): what is newer stays with its own TTL, the rest is
+# written with ours, and nothing set aside is left behind
+python3 - > "$T/mix.jsonl" <<'PY'
+import json
+for i in range(40):
+    print(json.dumps({"user_id": "mx%d" % i, "ts": 1795000000000100, "items": [{"item_id": "b1", "score": 1}],
+                      "algorithm": "pop", "model_version": "ours"}))
+PY
+"$BIN/fbcat" --encode Recommendation < "$T/mix.jsonl" > "$T/mix.rec" || die "encode"
+$R flushall >/dev/null
+for i in $(seq 0 39); do
+  if [ $((i % 3)) = 0 ]; then $R set "p:rec:mx$i" '{"ts":1795000000000200,"model_version":"theirs-newer"}' EX 1000 >/dev/null
+  else $R set "p:rec:mx$i" '{"ts":1795000000000050,"model_version":"theirs-older"}' EX 1000 >/dev/null; fi
+done
+check "mixed group" "$BIN/cache-writer" --redis "$REDIS_URI" --prefix p: --ttl 1h --pipeline 64 --in "$T/mix.rec" 2>"$T/mix.log"
+check "mixed group: every key went through the check script" test "$(counter "$T/mix.log" scripted)" -ge 30
+check "mixed group: newer values and their TTL stay, older ones replaced with our TTL" python3 - "$REDIS_PORT" <<'PY'
+import sys, resp
+r = resp.Redis(int(sys.argv[1]))
+for i in range(40):
+    v, ttl = r.cmd("GET", "p:rec:mx%d" % i), r.cmd("TTL", "p:rec:mx%d" % i)
+    if i % 3 == 0:
+        assert b"theirs-newer" in v and 0 < ttl <= 1000, (i, v, ttl)
+    else:
+        assert b'"model_version":"ours"' in v and 1000 < ttl <= 3600, (i, v, ttl)
+PY
+expect_eq "mixed group: no set-aside key is left" "$($R --scan --pattern '*held*' | wc -l)" 0
+
 # --- 3. another writer between two of our records (a pipe, fed step by step)
 python3 - "$T" <<'PY'
 import json, sys
