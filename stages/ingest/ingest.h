@@ -102,7 +102,7 @@ typedef struct ingest {
     char *csv_buf; size_t csv_len, csv_cap;    /* a record spanning lines */
     char *csv_fields; size_t csv_fields_cap;   /* unquoted field text */
     const char **csv_fv; uint32_t *csv_fl; int csv_fcap;
-    uint64_t id_hash;           /* FNV-1a of the line's event_id, when id_hash_ok */
+    uint64_t id_hash;           /* ingest_key_hash of the line's event_id, when id_hash_ok */
     int id_hash_ok;
     int no_nul;                 /* the line's strings cannot hold NUL (JSON without a backslash) */
     int64_t now_line;           /* the line's arrival time (µs); 0: not read yet (ingest_now) */
@@ -146,6 +146,10 @@ int ingest_epoch_us(double v, int64_t *us);
 int ingest_ts_text(const char *s, size_t len, int64_t *us);
 /* FNV-1a 64 of the bytes, the generated event_id is "h" + 16 hex digits. */
 uint64_t ingest_fnv1a(const void *p, size_t n);
+/* The 64-bit key of an event_id (dedup window) or a user_id (rate
+ * limiter): internal only, never printed, so not FNV-1a but a hash that
+ * takes 8 bytes a step. */
+uint64_t ingest_key_hash(const void *p, size_t n);
 /* CSV: split one record (RFC 4180) into fields. Returns the field count,
  * -1 when a quote is still open at the end (needs the next line), -2 on a
  * stray quote (err set). Unquoted text is written to out (size >= len+1 per

@@ -60,6 +60,12 @@ static int line(const char *s)
     CHECK_EQ_STR(g.reason, why); CHECK_MSG(strstr(g.detail, words) != NULL, "detail '%s' lacks '%s'", g.detail, words); \
     CHECK_EQ_INT(nrec, 0); } while (0)
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static void test_pieces(void)
 {
     CHECK(ingest_event_type("impression", 10) == EventType_impression);
@@ -86,6 +92,33 @@ static void test_pieces(void)
     CHECK(ingest_fnv1a("", 0) == 0xcbf29ce484222325ULL);
     CHECK(ingest_fnv1a("a", 1) == 0xaf63dc4c8601ec8cULL);
     CHECK(ingest_fnv1a("foobar", 6) == 0x85944171f73967e8ULL);
+
+    /* the dedup / rate-limit key: the same bytes give the same key wherever
+     * they lie; different ids, and an id and its zero-padded self, do not */
+    {
+        char buf[64] = "xxxxxxxe35bf992dc9e9c616yyyy";
+        char al[32] = "e35bf992dc9e9c616";
+        CHECK(ingest_key_hash(buf + 7, 17) == ingest_key_hash(al, 17));
+        CHECK(ingest_key_hash("a", 1) != ingest_key_hash("a\0", 2));
+        CHECK(ingest_key_hash("", 0) != ingest_key_hash("\0", 1));
+        enum { NK = 100000 };
+        uint64_t *k = malloc(NK * sizeof *k);
+        char id[32];
+        for (int i = 0; i < NK; i++) {
+            int n = snprintf(id, sizeof id, "e%x", (unsigned)i * 2654435761u);
+            k[i] = ingest_key_hash(id, (size_t)(n - i % 3));   /* lengths vary too */
+        }
+        qsort(k, NK, sizeof *k, cmp_u64);
+        int dups = 0, lowdups = 0;
+        for (int i = 1; i < NK; i++) dups += k[i] == k[i - 1];
+        /* the dedup table uses the low bits: they must spread too */
+        for (int i = 0; i < NK; i++) k[i] &= (1u << 20) - 1;
+        qsort(k, NK, sizeof *k, cmp_u64);
+        for (int i = 1; i < NK; i++) lowdups += k[i] == k[i - 1];
+        CHECK_EQ_INT(dups, 0);
+        CHECK_MSG(lowdups < 6000, "%d of 100,000 keys share their low 20 bits (~4,700 expected)", lowdups);
+        free(k);
+    }
 
     int64_t us = 0;
     CHECK(ingest_ts_text("1700000000", 10, &us) == 0 && us == 1700000000000000LL);
@@ -151,6 +184,27 @@ static void test_ts_fast_path(void)
     }
     CHECK(mismatches == 0);
     CHECK(parsed > 50000);   /* the valid ones are a good part of them */
+    /* consecutive times, as a stream has them (the fast path remembers the
+     * last minute): steps of 0 to ~3 minutes across minutes, days, months,
+     * leap days and years, with now and then a bad second or fraction in
+     * a minute it has seen */
+    int64_t t = 946684000LL * 1000000, seq_bad = 0;   /* 1999-12-31T23:46:40Z */
+    for (int iter = 0; iter < 200000; iter++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint64_t r = x >> 11;
+        t += (int64_t)(r % 180000000);
+        if (iter == 100000) t = 4107542400LL * 1000000 - 3600LL * 1000000;   /* 2100-03-01T00:00Z less an hour */
+        char s[40];
+        int n = time_format_iso(t, s);   /* ...Z, with .ffffff */
+        if (n < 20 || s[n - 1] != 'Z') { seq_bad++; continue; }
+        if (r % 53 == 0) s[17 + (r >> 8) % (size_t)(n - 18)] = (char)(':' + (r >> 12) % 3);   /* not a digit */
+        int64_t a = 0, b = 0;
+        int ra = ingest_ts_text(s, (size_t)n, &a), rb = time_parse_iso(s, (size_t)n, &b);
+        if ((rb == 0 ? ra != 0 || a != b : ra == 0) && seq_bad++ < 5)
+            fprintf(stderr, "ts fast path, in sequence: '%s': %d %lld, time_parse_iso %d %lld\n",
+                    s, ra, (long long)a, rb, (long long)b);
+    }
+    CHECK(seq_bad == 0);
     int64_t us = 0;
     CHECK(ingest_ts_text("2000-02-29T23:59:59.999999999Z", 30, &us) == 0 && us == 951868799999999LL);
     CHECK(ingest_ts_text("1900-02-29T00:00:00Z", 20, &us) == -1);
