@@ -427,12 +427,9 @@ static int json_recommendation(layout *l, rpipe *p, const Recommendation *r, con
     key_prefix(key, l, "rec:");
     rbuf_put(key, r->user_id.ptr ? r->user_id.ptr : "", r->user_id.len);
     uint64_t h = keyset_hash(key->p, key->len);
-    /* an earlier record for this key is still an NX attempt whose answer
-     * may send it to the script: wait, so this one cannot overtake it
-     * (rare: the same user twice within one pipeline window) */
-    if (busy_get(l, h) && layout_drain(l, p)) return -1;
-    int known = keyset_touch(&l->known, h);
-    int nx = !known && (!l->nx_off || ++l->probe % NX_PROBE == 0);
+    /* the key memory is 8 MiB: its bucket is rarely in cache; fetch it
+     * while the value is built (it cost a tenth of our CPU time waiting) */
+    keyset_prefetch(&l->known, h);
 
     json_writer *w = &l->jw;
     jw_reset(w);
@@ -451,6 +448,13 @@ static int json_recommendation(layout *l, rpipe *p, const Recommendation *r, con
     jw_key(w, "algorithm"); jw_str(w, r->algorithm.ptr, r->algorithm.len);
     jw_key(w, "model_version"); jw_str(w, r->model_version.ptr, r->model_version.len);
     jw_obj_end(w);
+
+    /* an earlier record for this key is still an NX attempt whose answer
+     * may send it to the script: wait, so this one cannot overtake it
+     * (rare: the same user twice within one pipeline window) */
+    if (busy_get(l, h) && layout_drain(l, p)) return -1;
+    int known = keyset_touch(&l->known, h);
+    int nx = !known && (!l->nx_off || ++l->probe % NX_PROBE == 0);
 
     /* the slot: a ring slot in the group, or a staged one for NX */
     if (!nx && group_has(l, p, h) && group_flush(l, p)) return -1;
