@@ -536,6 +536,7 @@ typedef struct fb_wfield {
     uint16_t field, slot;
     uint8_t kind, size;
     uint8_t def_ok;            /* the default is representable: def holds its bytes */
+    uint32_t offset;           /* in the C struct */
     uint64_t def;
 } fb_wfield;
 typedef struct fb_plan {
@@ -607,6 +608,9 @@ static void fb_plans_build(void)
                 w->slot = f->slot;
                 w->size = (uint8_t)size;
                 w->kind = ref ? FB_W_REF : f->base == FB_BOOL ? FB_W_BOOL : FB_W_SCALAR;
+                w->offset = f->offset;
+                if (f->base == FB_BOOL)
+                    w->def = f->def_i != 0;
                 if (!ref && f->base != FB_BOOL)
                     w->def_ok = (uint8_t)fb_plan_default(f, size, &w->def);
             }
@@ -651,26 +655,30 @@ static fb_ref fb_enc_table(fb_builder *b, const fb_desc *t, const void *recv)
     }
     fb_table_start(b, pl->nslots);
     fb_reserve(b, 16 * (size_t)pl->nw);
+    /* one case per size, so each copy is a single move of a known width */
+#define FB_W_PUT(N, T) do { T v_; memcpy(&v_, p, N); \
+        if (!w->def_ok || (uint64_t)v_ != w->def) fb_add_scalar_fast(b, w->slot, &v_, N); } while (0)
     for (int k = 0; k < pl->nw; k++) {
         const fb_wfield *w = &pl->w[k];
-        const fb_field_desc *f = &t->fields[w->field];
+        const char *p = rec + w->offset;
         if (w->kind == FB_W_REF) {
             if (refs[w->field])
                 fb_add_ref_fast(b, w->slot, refs[w->field]);
-            continue;
-        }
-        const char *p = rec + f->offset;
-        if (w->kind == FB_W_BOOL) {
+        } else if (w->kind == FB_W_BOOL) {
             uint8_t v = *(const uint8_t *)p != 0;
-            if (v != (f->def_i != 0))
+            if (v != w->def)
                 fb_add_scalar_fast(b, w->slot, &v, 1);
-            continue;
+        } else {
+            /* little-endian, as fb_add_scalar assumes */
+            switch (w->size) {
+            case 8: FB_W_PUT(8, uint64_t); break;
+            case 4: FB_W_PUT(4, uint32_t); break;
+            case 2: FB_W_PUT(2, uint16_t); break;
+            default: FB_W_PUT(1, uint8_t); break;
+            }
         }
-        uint64_t v = 0;
-        memcpy(&v, p, w->size);   /* little-endian, as fb_add_scalar assumes */
-        if (!w->def_ok || v != w->def)
-            fb_add_scalar_fast(b, w->slot, p, w->size);
     }
+#undef FB_W_PUT
     return fb_table_end(b);
 }
 
