@@ -61,9 +61,12 @@ at_exit "kill $npid"
 for i in $(seq 50); do [ -S "$T/notify.sock" ] && break; sleep 0.1; done
 
 ran=0
+# what a stage needs to start at all (alerter: its rules; the installed default)
+declare -A needs=([alerter]="--rules $ROOT/stages/alerter/rules.default.yaml")
 for s in "${stages[@]}"; do
   : >"$T/notify.log"
-  NOTIFY_SOCKET=$T/notify.sock "$BIN/$s" --metrics-file "$T/$s.prom" </dev/null >"$T/run.out" 2>"$T/run.err"; rc=$?
+  # shellcheck disable=SC2086
+  NOTIFY_SOCKET=$T/notify.sock "$BIN/$s" ${needs[$s]:-} --metrics-file "$T/$s.prom" </dev/null >"$T/run.out" 2>"$T/run.err"; rc=$?
   [ "$rc" -eq 2 ] && continue            # needs flags or a config to start: covered by its own tests
   ran=$((ran + 1))
   expect_eq "$s on empty input: exit (stderr: $(head -c 300 "$T/run.err"))" "$rc" 0
@@ -78,7 +81,8 @@ for s in "${stages[@]}"; do
   mkfifo "$T/fifo.$s"
   exec 7<>"$T/fifo.$s"                   # keep a writer so the stage waits, not EOF
   : >"$T/notify.log"
-  NOTIFY_SOCKET=$T/notify.sock "$BIN/$s" <"$T/fifo.$s" >/dev/null 2>"$T/term.err" &
+  # shellcheck disable=SC2086
+  NOTIFY_SOCKET=$T/notify.sock "$BIN/$s" ${needs[$s]:-} <"$T/fifo.$s" >/dev/null 2>"$T/term.err" &
   spid=$!
   # signal it once it says it is ready (its handlers are set by then)
   wait_until 20 'grep -q "^READY=1" "$T/notify.log"' || fail "$s: no READY=1 within 20 s"
@@ -92,6 +96,9 @@ for s in "${stages[@]}"; do
   expect_eq "$s exit after SIGTERM ($(head -c 200 "$T/term.err"))" "$rc" 0
 done
 [ "$ran" -gt 0 ] || fail "no stage ran without arguments"
+for s in ingest aggregate drift alerter; do
+  [ -e "$T/stderr.$s" ] || fail "$s did not run on empty input"
+done
 # every stderr line of those runs is a JSON log line with the shared members
 python3 -c 'import json, sys
 for f in sys.argv[1:]:
