@@ -250,12 +250,15 @@ static int read_one(rpipe *p)
     /* a MULTI … EXEC block: +OK, +QUEUED per command, then EXEC's array;
      * a command refused while queueing makes EXEC refuse the whole block,
      * so only the EXEC reply tells what happened */
+    char queue_err[200] = "";     /* the first command refused while queueing (say OOM) */
     for (int k = 1; k < s->nreplies; k++) {
         redisReply *q = NULL;
         if (redisGetReply(p->c, (void **)&q) != REDIS_OK || !q) {
             log_warn("redis connection lost: %s", p->c->errstr[0] ? p->c->errstr : "no reply");
             return reconnect(p, 0) ? -1 : 1;
         }
+        if (q->type == REDIS_REPLY_ERROR && !queue_err[0])
+            snprintf(queue_err, sizeof queue_err, "%s", q->str);
         freeReplyObject(q);
     }
     redisReply *r = NULL;
@@ -275,7 +278,9 @@ static int read_one(rpipe *p)
     const char *whole_err = NULL;
     if (s->nreplies > 1) {
         if (r->type != REDIS_REPLY_ARRAY || (size_t)s->pick >= r->elements) {
-            whole_err = r->type == REDIS_REPLY_ERROR ? r->str : "the transaction was not executed";
+            /* EXECABORT says only that something was refused: name what */
+            whole_err = queue_err[0] ? queue_err
+                      : r->type == REDIS_REPLY_ERROR ? r->str : "the transaction was not executed";
         } else {
             base = r->element[s->pick];
             for (size_t k = 0; k < r->elements; k++)

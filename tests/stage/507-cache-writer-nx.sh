@@ -199,4 +199,34 @@ r = resp.Redis(int(sys.argv[1]))
 vals = r.pipeline([("GET", "rec:m%d" % u) for u in range(20000)])
 assert all(v is not None and json.loads(v)["model_version"] == "g1" for v in vals)
 PY
+
+# --- 5. a group refused as a whole (Redis over maxmemory refuses the MSET
+# while queueing, and EXEC then aborts): each record is dead-lettered with
+# the reason Redis gave, not just EXECABORT, and nothing is written
+python3 - "$T" <<'PY'
+import json, sys
+def rec(ts, mv):
+    return json.dumps({"user_id": "oom", "ts": ts, "items": [{"item_id": "b1", "score": 1}],
+                       "algorithm": "pop", "model_version": mv}) + "\n"
+open(sys.argv[1] + "/o1.jsonl", "w").write(rec(1795000000000001, "first"))
+open(sys.argv[1] + "/o2.jsonl", "w").write(rec(1795000000000002, "second"))
+PY
+for s in o1 o2; do "$BIN/fbcat" --encode Recommendation < "$T/$s.jsonl" > "$T/$s.rec" || die "encode"; done
+$R flushall >/dev/null
+mkfifo "$T/ofifo"
+"$BIN/cache-writer" --redis "$REDIS_URI" --dead-letter "$T/oom.dl" < "$T/ofifo" 2>"$T/oom.log" &
+cw=$!
+exec 8>"$T/ofifo"
+cat "$T/o1.rec" >&8
+check "first record written" wait_until 20 "$R get rec:oom | grep -q first"
+$R config set maxmemory-policy noeviction >/dev/null; $R config set maxmemory 1 >/dev/null
+cat "$T/o2.rec" >&8          # a key it wrote: the group transaction
+exec 8>&-
+wait "$cw"; rc=$?
+$R config set maxmemory 0 >/dev/null
+expect_eq "over maxmemory: exit (errors are dead-lettered)" "$rc" 0
+expect_eq "over maxmemory: one dead letter" "$(wc -l < "$T/oom.dl" 2>/dev/null)" 1
+check "over maxmemory: the dead letter gives Redis's reason ($(head -c 300 "$T/oom.dl"))" grep -q 'rec:oom.*OOM' "$T/oom.dl"
+check "over maxmemory: the stored value is untouched" sh -c "$R get rec:oom | grep -q first"
+expect_eq "over maxmemory: no set-aside key is left" "$($R --scan --pattern '*held*' | wc -l)" 0
 finish
