@@ -276,15 +276,20 @@ static int forecasts(drift_engine *e, series *s, int64_t ts)
     memcpy(e->fname + 9, s->key, s->namelen);
     e->fname[9 + s->namelen] = 0;
     memcpy(e->lab, s->kv, s->nlabels * sizeof *e->lab);
+    /* the horizon label goes last, or replaces one the series already has
+     * (two labels of one name would make an ambiguous series downstream) */
+    uint32_t hl = s->nlabels, nl = s->nlabels + 1;
+    for (uint32_t j = 0; j < s->nlabels; j++)
+        if (fb_str_eq(s->kv[j].key, "horizon")) { hl = j; nl = s->nlabels; break; }
     for (int i = 0; i < e->c.nhorizons; i++) {
         double half, k = (double)e->c.horizons[i] / (double)s->step;
         double y = dd_holt_forecast(&s->holt, k, e->c.holt_alpha, e->c.holt_beta, &half);
         Metric m;
         Metric_init(&m);
         m.name = FB_STRN(e->fname, 9 + s->namelen);
-        e->lab[s->nlabels].key = FB_STR("horizon");
-        e->lab[s->nlabels].value = FB_STR(e->c.horizon_names[i]);
-        m.labels = e->lab; m.labels_count = s->nlabels + 1;
+        e->lab[hl].key = FB_STR("horizon");
+        e->lab[hl].value = FB_STR(e->c.horizon_names[i]);
+        m.labels = e->lab; m.labels_count = nl;
         m.window_start = m.window_end = ts + e->c.horizons[i];
         m.count = (uint64_t)s->n;
         m.value = y; m.min = y - half; m.max = y + half;

@@ -82,6 +82,27 @@ counts=$("$BIN/fbcat" --count < "$T/pt.rec" 2>&1 | tr '\n' ' ')
 case $counts in *"Metric"*"185"*) ;; *) fail "pass-through counts: $counts" ;; esac
 case $counts in *"Event"*"1"*) ;; *) fail "pass-through lost the Event: $counts" ;; esac
 
+# a series that carries a "horizon" label itself: its forecasts hold one
+# horizon label (the forecast's), not two of one name
+python3 - > "$T/hz.json" <<'EOF2'
+import json
+for i in range(80):                    # past the 50-window warm-up
+    print(json.dumps({"name": "q", "labels": [{"key": "horizon", "value": "theirs"}, {"key": "host", "value": "a"}],
+                      "window_start": i * 60000000, "window_end": (i + 1) * 60000000, "count": 10,
+                      "value": 5.0 + i % 3, "mean": 5.0 + i % 3}))
+EOF2
+"$BIN/fbcat" --encode Metric < "$T/hz.json" | "$BIN/drift" --horizons 15m --format json > "$T/hz.out" 2>"$T/hz.err" ||
+  fail "drift on a series with a horizon label: $(tail -n 2 "$T/hz.err")"
+python3 - "$T/hz.out" <<'EOF2' || fail "forecast labels of a series with its own horizon label"
+import json, sys
+fc = [r for r in map(json.loads, open(sys.argv[1])) if r.get("name") == "forecast.q"]
+assert fc, "no forecasts"
+for r in fc:
+    keys = [l["key"] for l in r["labels"]]
+    assert keys.count("horizon") == 1, r["labels"]
+    assert dict((l["key"], l["value"]) for l in r["labels"]) == {"horizon": "15m", "host": "a"}, r["labels"]
+EOF2
+
 # usage errors name the flag
 for args in "--detectors foo" "--field p200" "--horizons 0s" "--horizons none,15m" "--window 3" "--psi-bins 50 --window 20" "--adwin-min 40 --adwin-max 64"; do
   "$BIN/drift" $args < /dev/null > /dev/null 2>"$T/u.err"
