@@ -345,6 +345,8 @@ static int json_string_slow(json_parser *ps, const unsigned char *p, char *o,
                 } else {
                     p += 6;
                 }
+                if (cp == 0)
+                    ps->d->has_nul = 1;
                 o = json_put_utf8(o, cp);
                 break;
             }
@@ -461,7 +463,8 @@ static int json_number(json_parser *ps, json_node *n)
     return 0;
 }
 
-typedef struct json_level { uint32_t node, last; int is_obj; } json_level;
+/* count: the children so far, stored in the node when it closes */
+typedef struct json_level { uint32_t node, last, count; int is_obj; } json_level;
 #define JSON_NOLAST UINT32_MAX
 
 int json_parse(json_doc *d, const char *buf, size_t len)
@@ -469,6 +472,7 @@ int json_parse(json_doc *d, const char *buf, size_t len)
     d->nnodes = 0;
     d->err[0] = 0;
     d->err_offset = 0;
+    d->has_nul = 0;
     if (d->scratch_cap < len + 1) {
         size_t nc = len + 1 < 256 ? 256 : len + 1;
         char *ns = realloc(d->scratch, nc);
@@ -499,7 +503,7 @@ value:
             json_level *l = &stack[depth - 1];
             if (l->last != JSON_NOLAST) d->nodes[l->last].next = idx;
             l->last = idx;
-            d->nodes[l->node].len++;
+            l->count++;
             if (l->is_obj) { n->keystr = key; n->keylen = keylen; }
         }
         if (ps.p >= ps.end) { json_fail(&ps, ps.p, "expected a value, found the end of the input"); goto fail; }
@@ -513,6 +517,7 @@ value:
             n->type = *ps.p == '{' ? JSON_OBJECT : JSON_ARRAY;
             stack[depth].node = idx;
             stack[depth].last = JSON_NOLAST;
+            stack[depth].count = 0;
             stack[depth].is_obj = *ps.p == '{';
             depth++;
             ps.p = json_ws(ps.p + 1, ps.end);
@@ -564,18 +569,20 @@ member:
         goto fail;
     }
     if (json_string(&ps, &key, &keylen)) goto fail;
-    ps.p = json_ws(ps.p, ps.end);
-    if (ps.p >= ps.end || *ps.p != ':') {
-        json_fail(&ps, ps.p, "expected ':' after member name \"%.40s\", found %s", key,
-                  json_found(&ps, ps.p, fb, sizeof fb));
-        goto fail;
+    if (ps.p >= ps.end || *ps.p != ':') {   /* the usual "key": needs no whitespace skip */
+        ps.p = json_ws(ps.p, ps.end);
+        if (ps.p >= ps.end || *ps.p != ':') {
+            json_fail(&ps, ps.p, "expected ':' after member name \"%.40s\", found %s", key,
+                      json_found(&ps, ps.p, fb, sizeof fb));
+            goto fail;
+        }
     }
     ps.p = json_ws(ps.p + 1, ps.end);
     goto value;
 
 after:
-    ps.p = json_ws(ps.p, ps.end);
     if (depth == 0) {
+        ps.p = json_ws(ps.p, ps.end);
         if (ps.p < ps.end) {
             json_fail(&ps, ps.p, "unexpected %s after the end of the JSON value",
                       json_found(&ps, ps.p, fb, sizeof fb));
@@ -586,13 +593,20 @@ after:
     {
         json_level *l = &stack[depth - 1];
         char close = l->is_obj ? '}' : ']';
-        if (ps.p < ps.end && *ps.p == ',') {
+        /* after a value mostly ',' or the close itself: the one test for both */
+        int c = ps.p < ps.end ? *ps.p : -1;
+        if (c <= ' ') {
+            ps.p = json_ws(ps.p, ps.end);
+            c = ps.p < ps.end ? *ps.p : -1;
+        }
+        if (c == ',') {
             ps.p = json_ws(ps.p + 1, ps.end);
             if (l->is_obj) goto member;
             goto value;
         }
-        if (ps.p < ps.end && *ps.p == close) {
+        if (c == close) {
             ps.p++;
+            d->nodes[l->node].len = l->count;
             depth--;
             goto after;
         }

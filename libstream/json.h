@@ -42,6 +42,7 @@ typedef struct json_doc {
     char *scratch; size_t scratch_len, scratch_cap;
     char err[160];
     size_t err_offset;
+    int has_nul;       /* a string holds NUL (only \u0000 decodes to it): else no NUL anywhere */
 } json_doc;
 
 void json_doc_init(json_doc *d);

@@ -783,9 +783,10 @@ static int ing_json_line(ingest *g, const char *line, size_t len, int64_t now)
                            (unsigned char)line[bad], bad);
         return ing_bad(g, "bad_json", "%s", g->doc.err);
     }
-    /* a decoded string holds NUL only from the escape \u0000, and raw control
-     * bytes are not JSON: without a backslash the NUL checks can be skipped */
-    g->no_nul = memchr(line, '\\', len) == NULL;
+    /* a decoded string holds NUL only from the escape \u0000 (raw control
+     * bytes are not JSON), which the parser notes: without one the NUL
+     * checks can be skipped */
+    g->no_nul = !g->doc.has_nul;
     const json_node *root = json_root(&g->doc);
     if (root->type != JSON_OBJECT)
         return ing_bad(g, "not_an_object", "the line is %s, expected a JSON object", ing_jkind(root->type));

@@ -409,8 +409,21 @@ static void test_string_positions(void)
     CHECK_EQ_INT(bad, 0);
 }
 
+/* has_nul: a decoded string (value or key) holds NUL, which only the
+ * escape \u0000 can put there; reset by every parse */
+static void test_has_nul(void)
+{
+    CHECK(parse("[\"a\\u0000b\"]") == 0 && doc.has_nul);
+    CHECK(parse("[1]") == 0 && !doc.has_nul);
+    CHECK(parse("{\"k\\u0000\":1}") == 0 && doc.has_nul);
+    CHECK(parse("[\"a\\u0041\", \"\\n\\\\\", \"\\u00e9\"]") == 0 && !doc.has_nul);
+    CHECK(parse("\"\\u0000\"") == 0 && doc.has_nul && doc.nodes[0].len == 1 && doc.nodes[0].str[0] == 0);
+    CHECK(parse("[\"\\u0000") == -1);
+    CHECK(parse("[2]") == 0 && !doc.has_nul);
+}
+
 static void setup(void) { json_doc_init(&doc); }
 static void teardown(void) { json_doc_free(&doc); }
 
 TEST_MAIN(setup, test_accept, test_reject, test_errors, test_values, test_numbers, test_caps,
-          test_writer, test_doubles, test_doubles_as_printf, test_utf8_valid, test_string_positions, teardown)
+          test_writer, test_doubles, test_doubles_as_printf, test_utf8_valid, test_string_positions, test_has_nul, teardown)
