@@ -122,21 +122,7 @@ static inline void fb_push_offset(fb_builder *b, fb_ref ref)
 
 fb_ref fb_create_string(fb_builder *b, const char *s, size_t len)
 {
-    /* [length][bytes][NUL][zero padding to 4], reserved in one step */
-    if (b->minalign < 4)
-        b->minalign = 4;
-    size_t pad = (size_t)(-(b->size + len + 1)) & 3;
-    size_t total = 4 + len + 1 + pad;
-    fb_grow(b, total);
-    b->size += total;
-    uint8_t *p = fb_front(b);
-    /* the NUL and the padding (1 to 4 bytes) end the string: zero the last
-     * 4 bytes first, the length and the bytes then overwrite the rest */
-    memset(p + total - 4, 0, 4);
-    fb_put_u32(p, (uint32_t)len);
-    if (len)
-        memcpy(p + 4, s, len);
-    return (fb_ref)b->size;
+    return fb_create_string_fast(b, s, len);
 }
 
 fb_ref fb_create_vector(fb_builder *b, const void *data, size_t count, size_t elem_size, size_t align)

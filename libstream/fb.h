@@ -81,6 +81,47 @@ static inline void fb_add_ref_fast(fb_builder *b, int slot, fb_ref ref)
     b->field_off[slot] = (uint32_t)b->size;
 }
 
+/* n bytes from s to d without a call for the short strings records are
+ * made of: two overlapping moves of 8 or 16 bytes, or of 4, within both. */
+static inline void fb_copy_short(uint8_t *d, const char *s, size_t n)
+{
+    if (n >= 16 && n <= 32) {
+        memcpy(d, s, 16);
+        memcpy(d + n - 16, s + n - 16, 16);
+    } else if (n >= 8 && n < 16) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4 && n < 8) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else if (n > 0 && n < 4) {
+        d[0] = (uint8_t)s[0];
+        d[n / 2] = (uint8_t)s[n / 2];
+        d[n - 1] = (uint8_t)s[n - 1];
+    } else if (n) {
+        memcpy(d, s, n);
+    }
+}
+/* fb_create_string, inline for the codec: the same bytes. */
+static inline fb_ref fb_create_string_fast(fb_builder *b, const char *s, size_t len)
+{
+    /* [length][bytes][NUL][zero padding to 4], reserved in one step */
+    if (b->minalign < 4)
+        b->minalign = 4;
+    size_t pad = (size_t)(-(b->size + len + 1)) & 3;
+    size_t total = 4 + len + 1 + pad;
+    if (b->cap - b->size < total)
+        fb_reserve(b, total);
+    b->size += total;
+    uint8_t *p = b->buf + b->cap - b->size;
+    /* the NUL and the padding (1 to 4 bytes) end the string: zero the last
+     * 4 bytes first, the length and the bytes then overwrite the rest */
+    memset(p + total - 4, 0, 4);
+    p[0] = (uint8_t)len; p[1] = (uint8_t)(len >> 8); p[2] = (uint8_t)(len >> 16); p[3] = (uint8_t)(len >> 24);
+    fb_copy_short(p + 4, s, len);
+    return (fb_ref)b->size;
+}
+
 /* Finish: root offset, identifier (4 chars or NULL), optional size prefix. */
 void fb_finish(fb_builder *b, fb_ref root, const char *ident, int size_prefixed);
 static inline const uint8_t *fb_data(const fb_builder *b, size_t *len)

@@ -645,7 +645,7 @@ static fb_ref fb_enc_table(fb_builder *b, const fb_desc *t, const void *recv)
         } else if (f->base == FB_STRING) {
             const fb_str *s = (const fb_str *)(rec + f->offset);
             if (s->ptr)
-                refs[i] = fb_create_string(b, s->ptr, s->len);
+                refs[i] = fb_create_string_fast(b, s->ptr, s->len);
         } else {
             const void *sub;
             memcpy(&sub, rec + f->offset, sizeof sub);

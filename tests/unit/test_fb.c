@@ -350,5 +350,36 @@ static void test_shared_and_cyclic(void)
     fb_builder_free(&b);
 }
 
+/* Strings of every length up to 40 (the short ones are copied in
+ * overlapping moves) after 0 to 7 bytes already in the buffer: the length,
+ * the bytes, the NUL, zero padding to 4, and the bytes before untouched. */
+static void test_string_lengths(void)
+{
+    fb_builder b;
+    fb_builder_init(&b);
+    char src[48];
+    uint8_t before[8] = { 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8 };
+    int bad = 0;
+    for (size_t len = 0; len <= 40; len++)
+        for (size_t pre = 0; pre < 8; pre++) {
+            for (size_t i = 0; i < sizeof src; i++) src[i] = (char)('A' + (i * 7 + len) % 26);
+            fb_builder_reset(&b);
+            fb_ref v = pre ? fb_create_vector(&b, before, pre, 1, 1) : 0;
+            size_t size_before = b.size;
+            fb_ref r = fb_create_string(&b, src, len);
+            size_t n;
+            const uint8_t *d = fb_data(&b, &n);
+            const uint8_t *str = d + n - r;
+            size_t used = r - size_before;   /* length, bytes, NUL, padding */
+            int ok = rd32(str) == len && memcmp(str + 4, src, len) == 0 && used >= 4 + len + 1
+                  && used <= 4 + len + 4 && r % 4 == 0;
+            for (size_t i = 4 + len; ok && i < used; i++) ok = str[i] == 0;
+            if (pre) ok = ok && rd32(d + n - v) == pre && memcmp(d + n - v + 4, before, pre) == 0;
+            if (!ok && bad++ < 5) fprintf(stderr, "string of %zu bytes after %zu: wrong bytes\n", len, pre);
+        }
+    CHECK_EQ_INT(bad, 0);
+    fb_builder_free(&b);
+}
+
 TEST_MAIN(test_builder_layout, test_vtable_dedup, test_verifier_accepts, test_truncated,
-          test_corrupt_bytes, test_refusals, test_shared_and_cyclic)
+          test_corrupt_bytes, test_refusals, test_shared_and_cyclic, test_string_lengths)
