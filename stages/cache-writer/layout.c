@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "layout.h"
 #include "log.h"
 #include "num.h"
@@ -56,11 +57,15 @@
     "  if out then out[i] = r end\n" \
     "end\n" \
     "return out or 1\n"
+/* A set-aside value can expire between the two scripts (each takes its own
+ * clock): then ours is the right one to keep, so a failed RENAME is passed
+ * over, and the list goes in any case, so that no later group trips on it. */
 #define LUA_STRING_RESTORE \
     "local held = KEYS[1]\n" \
-    "local names = redis.call('LRANGE', held, 0, -1)\n" \
+    "local names = redis.pcall('LRANGE', held, 0, -1)\n" \
+    "if type(names) ~= 'table' or names.err then redis.call('DEL', held) return 0 end\n" \
     "if #names == 0 then return 0 end\n" \
-    "for j = 1, #names do redis.call('RENAME', held .. ':' .. j, names[j]) end\n" \
+    "for j = 1, #names do redis.pcall('RENAME', held .. ':' .. j, names[j]) end\n" \
     "redis.call('DEL', held)\n" \
     "return #names\n"
 static const char lua_string_check[] = LUA_STRING_CHECK;
@@ -230,7 +235,12 @@ static int group_flush(layout *l, rpipe *p)
     l->group = 0;
     rpipe_slot *b = &l->batch;
     rbuf *blk = &l->block;
-    blk->len = 0;
+    size_t need = 1024 + sizeof lua_string_check + sizeof lua_string_restore;
+    for (int i = 0; i < n; i++) {
+        const rpipe_slot *s = rpipe_reserved(p, i);
+        need += 2 * s->key.len + s->cmd.len + 64;
+    }
+    rbuf_reserve(blk, need);       /* one allocation, not a doubling series */
     rbuf_put(blk, "*1\r\n$5\r\nMULTI\r\n", 15);
     resp_begin(b);
     resp_arg_str(b, "EVAL");
@@ -293,15 +303,80 @@ static int group_has(layout *l, rpipe *p, uint64_t h)
     return 0;
 }
 
+/* rpipe's probe, for the json layout: at every connect, one group through
+ * the whole set-aside path, on a key of this process's own. A Redis that
+ * refuses part of it (an ACL without MULTI, EVAL, RENAME or the held keys,
+ * a read-only replica) stops us here, instead of answering a group with an
+ * error after its MSET ran unchecked (EXEC does not roll back). */
+int layout_probe(void *ctx, redisContext *c)
+{
+    layout *l = ctx;
+    char key[512];
+    snprintf(key, sizeof key, "%scache-writer:probe:%ld:%lx", l->conf.prefix ? l->conf.prefix : "",
+             (long)getpid(), (unsigned long)lrand48());
+    const char *newer = "{\"ts\":2}", *older = "{\"ts\":1}";
+    const char *set[] = { "SET", key, newer, "PX", "60000" };
+    const char *multi[] = { "MULTI" };
+    const char *check[] = { "EVAL", lua_string_check, "2", key, l->held.p, "1" };
+    const char *mset[] = { "MSET", key, older };
+    const char *restore[] = { "EVAL", lua_string_restore, "1", l->held.p };
+    const char *exec[] = { "EXEC" };
+    const char *get[] = { "GET", key };
+    const char *del[] = { "DEL", key };
+    const char **cmds[] = { set, multi, check, mset, restore, exec, get, del };
+    const int argcs[] = { 5, 1, 6, 3, 4, 1, 2, 2 };
+    enum { NCMD = 8, EXEC_AT = 5, GET_AT = 6 };
+    for (int i = 0; i < NCMD; i++)
+        if (redisAppendCommandArgv(c, argcs[i], cmds[i], NULL) != REDIS_OK) return -1;
+    char why[300] = "";
+    int rc = 0;
+    for (int i = 0; i < NCMD; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
+            log_warn("redis: connection lost while checking the newer-wins transaction: %s", c->errstr);
+            return -1;
+        }
+        if (!why[0]) {
+            if (r->type == REDIS_REPLY_ERROR)
+                snprintf(why, sizeof why, "%s: %s", cmds[i][0], r->str);
+            else if (i == EXEC_AT && (r->type != REDIS_REPLY_ARRAY || r->elements != 3))
+                snprintf(why, sizeof why, "EXEC: the transaction did not run");
+            else if (i == EXEC_AT)
+                for (size_t k = 0; k < r->elements && !why[0]; k++)
+                    if (r->element[k]->type == REDIS_REPLY_ERROR)
+                        snprintf(why, sizeof why, "%s: %s", k == 0 ? "the check script" : k == 1 ? "MSET" : "the restore script",
+                                 r->element[k]->str);
+            if (!why[0] && i == GET_AT && !(r->type == REDIS_REPLY_STRING && strcmp(r->str, newer) == 0))
+                snprintf(why, sizeof why, "an older value replaced a newer one");
+        }
+        if (why[0] && !rc) {
+            /* a server still loading or busy will be ready soon */
+            int transient = strstr(why, "LOADING") || strstr(why, "BUSY") || strstr(why, "TRYAGAIN") ||
+                            strstr(why, "MASTERDOWN");
+            rc = transient ? -1 : -2;
+        }
+        freeReplyObject(r);
+    }
+    if (rc == -2)
+        log_error("redis: the newer-wins transaction does not work on this server (%s); the Redis user needs "
+                  "MULTI, EXEC, EVAL, MSET and, in the scripts, GETRANGE, RENAME, RPUSH, LRANGE, DEL on %s*", why,
+                  l->conf.prefix && l->conf.prefix[0] ? l->conf.prefix : "");
+    else if (rc == -1)
+        log_warn("redis: %s; trying again", why);
+    return rc;
+}
+
 /* Records whose NX attempt found the key join the script group, oldest
  * first, until none is left (taking a slot may read answers that add more). */
 static int retries_to_group(layout *l, rpipe *p)
 {
     while (l->retry_n) {
-        rpipe_slot *e = &l->retry[l->retry_head];
-        if (group_has(l, p, e->khash) && group_flush(l, p)) return -1;
+        if (group_has(l, p, l->retry[l->retry_head].khash) && group_flush(l, p)) return -1;
         rpipe_slot *s = rpipe_next_slot(p);
         if (!s) return -1;
+        /* only now: taking a slot may read NX answers, which can grow (move)
+         * the retry ring */
+        rpipe_slot *e = &l->retry[l->retry_head];
         l->retry_head = (l->retry_head + 1) % l->retry_cap;
         l->retry_n--;
         swap_buf(&s->cmd, &e->part); swap_buf(&s->raw, &e->raw); swap_buf(&s->key, &e->key);

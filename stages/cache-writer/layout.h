@@ -105,6 +105,8 @@ int layout_drain(layout *l, rpipe *p);
 int layout_send(layout *l, rpipe *p);
 /* Anything given and not yet written to the pipe? */
 int layout_pending(const layout *l);
+/* rpipe's probe for the json layout (see layout.c): 0, -1 retry, -2 fatal. */
+int layout_probe(void *ctx, redisContext *c);
 /* Hook the NX answers (rpipe's on_nx) to this layout; after rpipe_open. */
 void layout_attach(layout *l, rpipe *p);
 #endif

@@ -124,14 +124,16 @@ int main(int argc, char **argv)
 
     stream_in *in = stream_in_open(common.in, &common);
     if (!in) { free(boards); return 1; }
+    layout lay;
+    layout_init(&lay, &lc);
     rpipe pipe;
-    if (rpipe_open(&pipe, &uri, (int)pipeline_depth, layout_scripts, SCRIPT_COUNT, on_redis_error, in)) {
+    if (rpipe_open(&pipe, &uri, (int)pipeline_depth, layout_scripts, SCRIPT_COUNT, on_redis_error, in,
+                   lc.rec_layout == LAYOUT_JSON ? layout_probe : NULL, &lay)) {
+        layout_free(&lay);
         stream_in_close(in);
         free(boards);
         return 1;
     }
-    layout lay;
-    layout_init(&lay, &lc);
     layout_attach(&lay, &pipe);
     metrics_series *skipped = metrics_counter("streamrec_cache_skipped_total",
                                               "Records of types cache-writer does not store");

@@ -14,6 +14,7 @@
 #include "timefmt.h"
 
 #define BACKOFF_MIN_US 50000
+#define RPIPE_KEEP_BYTES (64u << 10)
 #define BACKOFF_MAX_US 5000000
 
 static void rbuf_grow(rbuf *b, size_t len)
@@ -164,6 +165,7 @@ static int try_connect(rpipe *p)
         if (r->type == REDIS_REPLY_STRING && r->len == 40) memcpy(p->sha[i], r->str, 41);
         freeReplyObject(r);
     }
+    if (p->probe && (rc = p->probe(p->probe_ctx, p->c))) return rc;
     return 0;
 }
 
@@ -178,6 +180,22 @@ static void sleep_us(int64_t us)
 static int reconnect(rpipe *p, int first)
 {
     int64_t backoff = BACKOFF_MIN_US, stop_deadline = 0;
+    /* Connected, yet the connection broke again before any reply: something
+     * we resend makes the server drop us. Back off as for a refused
+     * connection, and let a stop request end it. */
+    if (!first && p->flaps++ > 0) {
+        if (sig_stop_requested()) {
+            log_error("giving up on Redis while stopping: the connection keeps breaking; %d command(s) not acknowledged", p->count);
+            return -1;
+        }
+        int shift = p->flaps < 8 ? p->flaps : 7;
+        int64_t cap = BACKOFF_MIN_US << shift;
+        if (cap > BACKOFF_MAX_US) cap = BACKOFF_MAX_US;
+        int64_t wait = BACKOFF_MIN_US / 2 + (int64_t)(drand48() * (double)cap);
+        log_kv(LOG_WARN, "redis connection keeps breaking, backing off", "\"reconnects_without_reply\":%d,\"wait_ms\":%lld",
+               p->flaps, (long long)(wait / 1000));
+        sleep_us(wait);
+    }
     for (int attempt = 0;; attempt++) {
         int rc = try_connect(p);
         if (rc == 0) break;
@@ -214,7 +232,8 @@ static int reconnect(rpipe *p, int first)
 }
 
 int rpipe_open(rpipe *p, const redis_uri *u, int depth, const char *const *scripts,
-               int nscripts, rpipe_error_fn on_error, void *ctx)
+               int nscripts, rpipe_error_fn on_error, void *ctx,
+               rpipe_probe_fn probe, void *probe_ctx)
 {
     memset(p, 0, sizeof *p);
     register_metrics();
@@ -226,6 +245,7 @@ int rpipe_open(rpipe *p, const redis_uri *u, int depth, const char *const *scrip
     if (!p->ring || !p->sha) log_fatal("out of memory");
     p->scripts = scripts; p->nscripts = nscripts;
     p->on_error = on_error; p->ctx = ctx;
+    p->probe = probe; p->probe_ctx = probe_ctx;
     p->stop_grace_us = 10000000;
     srand48((long)now_us());
     /* One try now, so that a refusal (auth, db) fails at start; a server that
@@ -266,6 +286,7 @@ static int read_one(rpipe *p)
         log_warn("redis connection lost: %s", p->c->errstr[0] ? p->c->errstr : "no reply");
         return reconnect(p, 0) ? -1 : 1;
     }
+    p->flaps = 0;
     if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
         /* scripts flushed under us: reload them and send everything again */
         freeReplyObject(r);
@@ -285,6 +306,15 @@ static int read_one(rpipe *p)
             base = r->element[s->pick];
             for (size_t k = 0; k < r->elements; k++)
                 if (r->element[k]->type == REDIS_REPLY_ERROR) { whole_err = r->element[k]->str; break; }
+            if (base->type == REDIS_REPLY_ERROR) {
+                /* the check failed but the writes after it ran (EXEC does
+                 * not roll back): say so; the connect-time probe makes this
+                 * rare (a script killed, an ACL changed since) */
+                snprintf(queue_err, sizeof queue_err,
+                         "the newer-wins check failed, the group was written without it: %.120s", base->str);
+                whole_err = queue_err;
+                log_error("redis: %s", queue_err);
+            }
         }
     }
     /* one reply per record: the command's own, or (a grouped command) the
@@ -358,6 +388,12 @@ rpipe_slot *rpipe_next_slot(rpipe *p)
     }
     rpipe_slot *s = &p->ring[(p->head + p->count + p->reserved) % p->cap];
     p->reserved++;
+    /* a slot that carried a group's whole block (or a huge record) gives its
+     * buffer back, so that what stays allocated is bounded by
+     * depth x RPIPE_KEEP_BYTES, not by depth x the largest group */
+    if (s->cmd.cap > RPIPE_KEEP_BYTES) rbuf_free(&s->cmd);
+    if (s->raw.cap > RPIPE_KEEP_BYTES) rbuf_free(&s->raw);
+    if (s->part.cap > RPIPE_KEEP_BYTES) rbuf_free(&s->part);
     s->cmd.len = s->raw.len = s->key.len = 0;
     s->ncover = 0; s->multi = 0; s->nx = 0; s->nreplies = 1; s->pick = 0; s->preformatted = 0;
     return s;

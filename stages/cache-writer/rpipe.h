@@ -65,6 +65,10 @@ typedef void (*rpipe_error_fn)(void *ctx, const rpipe_slot *s, const char *msg);
  * call no rpipe function from here. */
 typedef void (*rpipe_nx_fn)(void *ctx, rpipe_slot *s, int existed);
 
+/* Run on every new connection, after the scripts are loaded: 0 fine, -1 try
+ * again later (with backoff), -2 it cannot work (fatal). */
+typedef int (*rpipe_probe_fn)(void *ctx, redisContext *c);
+
 typedef struct rpipe {
     redis_uri uri;
     redisContext *c;
@@ -76,6 +80,8 @@ typedef struct rpipe {
     char (*sha)[41];
     rpipe_error_fn on_error; void *ctx;
     rpipe_nx_fn on_nx; void *nx_ctx;
+    rpipe_probe_fn probe; void *probe_ctx;
+    int flaps;                     /* reconnects since the last reply: a resend the server keeps dropping */
     int64_t stop_grace_us;         /* how long to keep trying after a stop request */
     uint64_t writes, errors, retries, reconnects, bytes;
     double last_batch_latency_s;
@@ -84,7 +90,8 @@ typedef struct rpipe {
 /* Set up and try to connect once; a refused login fails here, an absent
  * server is retried with backoff when the first command is queued. */
 int rpipe_open(rpipe *p, const redis_uri *u, int depth, const char *const *scripts,
-               int nscripts, rpipe_error_fn on_error, void *ctx);
+               int nscripts, rpipe_error_fn on_error, void *ctx,
+               rpipe_probe_fn probe, void *probe_ctx);
 /* The slot for the next record (waits for replies if the ring is full).
  * It stays reserved until rpipe_push or rpipe_push_group. */
 rpipe_slot *rpipe_next_slot(rpipe *p);

@@ -229,4 +229,58 @@ expect_eq "over maxmemory: one dead letter" "$(wc -l < "$T/oom.dl" 2>/dev/null)"
 check "over maxmemory: the dead letter gives Redis's reason ($(head -c 300 "$T/oom.dl"))" grep -q 'rec:oom.*OOM' "$T/oom.dl"
 check "over maxmemory: the stored value is untouched" sh -c "$R get rec:oom | grep -q first"
 expect_eq "over maxmemory: no set-aside key is left" "$($R --scan --pattern '*held*' | wc -l)" 0
+
+# --- 6. tiny windows (1-3 records in flight, groups of 1): a second process
+# overwrites through the NX fallback and the groups; every key ends newest
+python3 - > "$T/tiny.jsonl" <<'PY'
+import json
+for gen in range(2):
+    for u in range(300):
+        print(json.dumps({"user_id": "t%d" % (u % 150), "ts": 1795000000000000 + gen * 10**6 + u,
+                          "items": [{"item_id": "b1", "score": 1}], "algorithm": "pop", "model_version": "g%d-%d" % (gen, u)}))
+PY
+head -n 300 "$T/tiny.jsonl" | "$BIN/fbcat" --encode Recommendation > "$T/tiny0.rec"
+tail -n 300 "$T/tiny.jsonl" | "$BIN/fbcat" --encode Recommendation > "$T/tiny1.rec"
+for depth in 1 2 3; do
+  $R flushall >/dev/null
+  check "tiny window $depth: first run" "$BIN/cache-writer" --redis "$REDIS_URI" --pipeline "$depth" --in "$T/tiny0.rec"
+  check "tiny window $depth: second run" "$BIN/cache-writer" --redis "$REDIS_URI" --pipeline "$depth" --in "$T/tiny1.rec"
+  check "tiny window $depth: every key holds its newest record" python3 - "$REDIS_PORT" <<'PY'
+import json, sys, resp
+r = resp.Redis(int(sys.argv[1]))
+for u in range(150):
+    v = json.loads(r.cmd("GET", "rec:t%d" % u))
+    assert v["model_version"] == "g1-%d" % (u + 150), (u, v)
+PY
+done
+
+# --- 7. a stale set-aside list (left by a failed restore, or written by
+# someone else) does not make later groups fail; it is removed
+$R flushall >/dev/null
+mkfifo "$T/sfifo"
+"$BIN/cache-writer" --redis "$REDIS_URI" --dead-letter "$T/stale.dl" < "$T/sfifo" 2>"$T/stale.log" &
+cw=$!
+exec 9>"$T/sfifo"
+cat "$T/tiny0.rec" >&9
+check "stale list: first records written" wait_until 20 "$R get rec:t149 | grep -q g0-299"
+$R rpush cache-writer:held rec:gone >/dev/null      # names a set-aside key that is not there
+cat "$T/tiny1.rec" >&9                              # keys it knows: groups
+exec 9>&-
+wait "$cw"; expect_eq "stale list: exit" "$?" 0
+expect_eq "stale list: nothing dead-lettered" "$(cat "$T/stale.dl" 2>/dev/null | wc -l)" 0
+check "stale list: the newest records are written" sh -c "$R get rec:t149 | grep -q g1-299"
+expect_eq "stale list: removed" "$($R exists cache-writer:held)" 0
+
+# --- 8. a Redis user that may not run the transaction: refused at start,
+# naming why, and nothing is written unchecked
+$R flushall >/dev/null
+$R acl setuser nomulti on '>pw' '~*' '+@all' '-multi' >/dev/null
+$R set rec:t1 '{"ts":1795000099999999,"model_version":"newest"}' >/dev/null
+"$BIN/cache-writer" --redis "redis://nomulti:pw@127.0.0.1:$REDIS_PORT" --in "$T/tiny1.rec" 2>"$T/acl.log"
+expect_eq "no MULTI allowed: exit" "$?" 1
+check "no MULTI allowed: the log names the transaction ($(tail -n 1 "$T/acl.log" | head -c 300))" \
+  grep -q 'newer-wins transaction does not work.*MULTI' "$T/acl.log"
+check "no MULTI allowed: the newer value is untouched" sh -c "$R get rec:t1 | grep -q newest"
+expect_eq "no MULTI allowed: nothing written" "$($R dbsize)" 1
+$R acl deluser nomulti >/dev/null
 finish
