@@ -30,7 +30,9 @@ BUILD   ?= build/asan
 else
 BUILD   ?= build
 endif
-GEN     := build/gen
+# generated record code, per build directory: builds with different BUILD=
+# run side by side without racing on it
+GEN     := $(BUILD)/gen
 PYTHON  ?= python3
 PREFIX  ?= /usr/local
 
