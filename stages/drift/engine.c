@@ -470,7 +470,8 @@ int drift_engine_save(const drift_engine *e, uint64_t extra, uint8_t **data, siz
     w64(&b, extra);
     const drift_counters *c = &e->cnt;
     w64(&b, c->observations); w64(&b, c->drifts); w64(&b, c->anomalies); w64(&b, c->recoveries);
-    w64(&b, c->forecasts); w64(&b, c->untracked); w64(&b, c->series_dropped);
+    w64(&b, c->forecasts); w64(&b, c->untracked);
+    w64(&b, 0);             /* reserved: was a counter never incremented (always 0) */
     w64(&b, e->ns);
     for (uint64_t i = 0; i < e->ns; i++) {
         const series *s = e->s[i];
@@ -525,7 +526,8 @@ int drift_engine_load(drift_engine *e, const uint8_t *data, size_t len, uint64_t
     *extra = r64(&r);
     drift_counters c;
     c.observations = r64(&r); c.drifts = r64(&r); c.anomalies = r64(&r); c.recoveries = r64(&r);
-    c.forecasts = r64(&r); c.untracked = r64(&r); c.series_dropped = r64(&r);
+    c.forecasts = r64(&r); c.untracked = r64(&r);
+    (void)r64(&r);          /* reserved (see drift_engine_save) */
     uint64_t ns = r64(&r);
     if (r.bad || ns > (uint64_t)e->c.max_series || ns > (uint64_t)(r.end - r.p) / 64) {
         snprintf(err, errlen, "drift state: corrupt header (%llu series)", (unsigned long long)ns);

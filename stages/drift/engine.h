@@ -38,7 +38,7 @@ typedef struct drift_config {
 enum { DRIFT_OK = 0, DRIFT_ERR = -1, DRIFT_BADVALUE = 1, DRIFT_MISSING, DRIFT_ORDER, DRIFT_BADREC };
 
 typedef struct drift_counters {
-    uint64_t observations, drifts, anomalies, recoveries, forecasts, untracked, series_dropped;
+    uint64_t observations, drifts, anomalies, recoveries, forecasts, untracked;
 } drift_counters;
 
 typedef struct drift_engine drift_engine;
