@@ -176,10 +176,17 @@ static void test_blob(void)
     CHECK(l1 == l2 && memcmp(b1, b2, l1) == 0);
 
     /* every truncation and a flipped byte in the header are refused, never read past */
-    for (size_t cut = 0; cut < len; cut += 7) {
+    for (size_t cut = 0; cut < len; cut++) {
         drift_engine *t = drift_engine_new(&c, on_drift, on_metric, NULL);
-        CHECK(drift_engine_load(t, blob, cut, &extra, err, sizeof err) < 0);
+        CHECK_MSG(drift_engine_load(t, blob, cut, &extra, err, sizeof err) < 0, "cut at %zu of %zu loaded", cut, len);
         drift_engine_free(t);
+    }
+    for (size_t at = 0; at < 12; at++) {              /* the magic and the settings fingerprint */
+        blob[at] ^= 0x20;
+        drift_engine *t = drift_engine_new(&c, on_drift, on_metric, NULL);
+        CHECK_MSG(drift_engine_load(t, blob, len, &extra, err, sizeof err) < 0, "byte %zu flipped, loaded", at);
+        drift_engine_free(t);
+        blob[at] ^= 0x20;
     }
     drift_config other = c;
     other.window = 20;
