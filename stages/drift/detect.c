@@ -12,13 +12,17 @@ void dd_welford_add(dd_welford *w, double x)
     w->m2 += d * (x - w->mean);
 }
 
-/* A series that was constant during its baseline has sd 0; the floor keeps z
- * finite (any later change is then a very large z, which is what it is). */
+/* A series that was constant has sd 0; the floor keeps z finite (any later
+ * change is then a very large z, which is what it is). */
+static double sd_floored(double sd, double mean)
+{
+    double floor = 1e-9 * fmax(1.0, fabs(mean));
+    return sd > floor ? sd : floor;
+}
+
 double dd_welford_sd(const dd_welford *w)
 {
-    double sd = w->n > 0 ? sqrt(w->m2 / (double)w->n) : 0;
-    double floor = 1e-9 * fmax(1.0, fabs(w->mean));
-    return sd > floor ? sd : floor;
+    return sd_floored(w->n > 0 ? sqrt(w->m2 / (double)w->n) : 0, w->mean);
 }
 
 int dd_cusum_add(dd_cusum *c, double x, int64_t warmup, double k, double h, double *stat, double *ref)
@@ -64,8 +68,7 @@ double dd_ewma_add(dd_ewma *e, double x, double alpha, double *ref)
         e->mean = x;
         e->var = 0;
     } else {
-        double sd = sqrt(e->var), floor = 1e-9 * fmax(1.0, fabs(e->mean));
-        z = (x - e->mean) / (sd > floor ? sd : floor);
+        z = (x - e->mean) / sd_floored(sqrt(e->var), e->mean);
         double d = x - e->mean, incr = alpha * d;
         e->mean += incr;
         e->var = (1 - alpha) * (e->var + d * incr);
