@@ -12,8 +12,6 @@
 #include "fbrec.h"
 
 #define DRIFT_MAX_HORIZONS 16
-#define DRIFT_MAX_WINDOW 100000
-#define DRIFT_MAX_BINS 100
 
 /* Which Metric field is the observation. */
 enum { DRIFT_F_VALUE, DRIFT_F_MEAN, DRIFT_F_COUNT, DRIFT_F_SUM, DRIFT_F_MIN, DRIFT_F_MAX,
