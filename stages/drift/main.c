@@ -216,15 +216,15 @@ static int drift_sync(drift_main *a)
     return stream_sync(a->in, a->out);
 }
 
-/* While the input is quiet (a pipe or topic with nothing new): deliver
- * what the last records produced, so a Drift does not wait in a buffer for
- * the next record, and save the state with the position. */
 static void note_reload(void)
 {
     if (sig_reload_requested())
         log_info("SIGHUP: drift has no configuration file to reload; its settings are its flags");
 }
 
+/* While the input is quiet (a pipe or topic with nothing new): deliver
+ * what the last records produced, so a Drift does not wait in a buffer for
+ * the next record, and save the state with the position. */
 static void on_idle_tick(void *ctx)
 {
     drift_main *a = ctx;
