@@ -521,7 +521,7 @@ int drift_engine_load(drift_engine *e, const uint8_t *data, size_t len, uint64_t
         snprintf(err, errlen, "drift state: saved with other settings (detectors, --field, --warmup, "
                  "--ewma-alpha, --ph-delta, --cusum-k, --adwin-max, --window, --holt-*): use the same "
                  "settings or a new --state file");
-        return -1;
+        return DRIFT_LOAD_SETTINGS;
     }
     *extra = r64(&r);
     drift_counters c;

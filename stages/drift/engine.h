@@ -55,9 +55,10 @@ const drift_counters *drift_engine_counters(const drift_engine *e);
 /* The whole state as one blob (malloc'd into *data), with a fingerprint of
  * the settings that shape it and `extra` (the stage's resume position). */
 int drift_engine_save(const drift_engine *e, uint64_t extra, uint8_t **data, size_t *len);
-/* Load into a fresh engine. 0, or -1 with err ("settings differ" for a blob
- * written with other settings, else what is corrupt). Never reads out of
+/* Load into a fresh engine. 0; DRIFT_LOAD_SETTINGS for a blob written with
+ * other settings; -1 for a corrupt one (err says what). Never reads out of
  * bounds (fuzzed). */
+#define DRIFT_LOAD_SETTINGS (-2)
 int drift_engine_load(drift_engine *e, const uint8_t *data, size_t len, uint64_t *extra,
                       char *err, size_t errlen);
 uint64_t drift_config_fingerprint(const drift_config *c);

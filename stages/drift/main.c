@@ -271,7 +271,7 @@ int main(int argc, char **argv)
             free(data);
             if (lr < 0) {
                 log_error("%s: %s", common.state, err);
-                if (strstr(err, "settings")) status = 2;
+                if (lr == DRIFT_LOAD_SETTINGS) status = 2;   /* a usage error */
                 goto done;
             }
             log_info("resumed from %s: %llu series", common.state, (unsigned long long)drift_engine_series(a.eng));

@@ -191,7 +191,7 @@ static void test_blob(void)
     drift_config other = c;
     other.window = 20;
     drift_engine *t = drift_engine_new(&other, on_drift, on_metric, NULL);
-    CHECK(drift_engine_load(t, blob, len, &extra, err, sizeof err) < 0);
+    CHECK_EQ_INT(drift_engine_load(t, blob, len, &extra, err, sizeof err), DRIFT_LOAD_SETTINGS);
     CHECK(strstr(err, "settings") != NULL);
     drift_engine_free(t);
     free(blob); free(b1); free(b2);
