@@ -136,7 +136,7 @@ void layout_init(layout *l, const layout_conf *c)
      * than with 16 (the transaction's fixed costs: MULTI, EXEC, two script
      * calls, the SHA1 of their text), while a second group can be in flight */
     l->group_max = c->pipeline_depth / 2;
-    if (l->group_max > 32) l->group_max = 32;
+    if (l->group_max > GROUP_MAX) l->group_max = GROUP_MAX;
     if (l->group_max < 1) l->group_max = 1;
     jw_init(&l->jw);
     fb_builder_init(&l->fbb);
@@ -225,42 +225,33 @@ static void on_nx(void *ctx, rpipe_slot *s, int existed)
 
 void layout_attach(layout *l, rpipe *p) { p->on_nx = on_nx; p->nx_ctx = l; }
 
-/* Send the pending group of json recommendations as one transaction (see
- * the top of this file). Each reserved slot holds its record's value as one
- * RESP argument, its key and its ts (ver). */
-static int group_flush(layout *l, rpipe *p)
+/* The transaction for n json recommendations (see the top of this file)
+ * into blk: each slot holds its record's value as one RESP argument (after
+ * resp_begin), its key and its ts (ver). Returns the number of replies it
+ * gets: MULTI's OK, one QUEUED per command, EXEC's array, whose first
+ * element (the check script's) answers for the records. */
+static int group_block(layout *l, rbuf *blk, int n, const rpipe_slot *const *slot)
 {
-    int n = l->group;
-    if (!n) return 0;
-    l->group = 0;
     rpipe_slot *b = &l->batch;
-    rbuf *blk = &l->block;
     size_t need = 1024 + sizeof lua_string_check + sizeof lua_string_restore;
-    for (int i = 0; i < n; i++) {
-        const rpipe_slot *s = rpipe_reserved(p, i);
-        need += 2 * s->key.len + s->cmd.len + 64;
-    }
+    for (int i = 0; i < n; i++) need += 2 * slot[i]->key.len + slot[i]->cmd.len + 64;
     rbuf_reserve(blk, need);       /* one allocation, not a doubling series */
     rbuf_put(blk, "*1\r\n$5\r\nMULTI\r\n", 15);
     resp_begin(b);
     resp_arg_str(b, "EVAL");
     resp_arg(b, lua_string_check, sizeof lua_string_check - 1);
     resp_arg_i64(b, n + 1);
-    for (int i = 0; i < n; i++) {
-        const rpipe_slot *s = rpipe_reserved(p, i);
-        resp_arg(b, s->key.p, s->key.len);
-    }
+    for (int i = 0; i < n; i++) resp_arg(b, slot[i]->key.p, slot[i]->key.len);
     resp_arg(b, l->held.p, l->held.len);
-    for (int i = 0; i < n; i++) resp_arg_i64(b, rpipe_reserved(p, i)->ver);
+    for (int i = 0; i < n; i++) resp_arg_i64(b, slot[i]->ver);
     resp_finish_into(blk, b);
     int ncmds = 1;
     if (l->conf.rec_ttl_ms > 0) {
         for (int i = 0; i < n; i++) {
-            const rpipe_slot *s = rpipe_reserved(p, i);
             resp_begin(b);
             resp_arg_str(b, "SET");
-            resp_arg(b, s->key.p, s->key.len);
-            resp_append_args(b, s);
+            resp_arg(b, slot[i]->key.p, slot[i]->key.len);
+            resp_append_args(b, slot[i]);
             resp_arg_str(b, "PX"); resp_arg_i64(b, l->conf.rec_ttl_ms);
             resp_finish_into(blk, b);
             ncmds++;
@@ -269,9 +260,8 @@ static int group_flush(layout *l, rpipe *p)
         resp_begin(b);
         resp_arg_str(b, "MSET");
         for (int i = 0; i < n; i++) {
-            const rpipe_slot *s = rpipe_reserved(p, i);
-            resp_arg(b, s->key.p, s->key.len);
-            resp_append_args(b, s);
+            resp_arg(b, slot[i]->key.p, slot[i]->key.len);
+            resp_append_args(b, slot[i]);
         }
         resp_finish_into(blk, b);
         ncmds++;
@@ -284,12 +274,22 @@ static int group_flush(layout *l, rpipe *p)
     resp_finish_into(blk, b);
     ncmds++;
     rbuf_put(blk, "*1\r\n$4\r\nEXEC\r\n", 14);
+    return ncmds + 2;
+}
+
+/* Send the pending group of json recommendations as one transaction. */
+static int group_flush(layout *l, rpipe *p)
+{
+    int n = l->group;
+    if (!n) return 0;
+    l->group = 0;
+    const rpipe_slot *slot[GROUP_MAX];
+    for (int i = 0; i < n; i++) slot[i] = rpipe_reserved(p, i);
+    int nreplies = group_block(l, &l->block, n, slot);
     /* the block moves into the group's first slot (buffers swapped, not copied) */
     rpipe_slot *first = rpipe_reserved(p, 0);
-    swap_buf(&first->cmd, blk);
-    first->preformatted = 1;
-    first->nreplies = ncmds + 2;      /* MULTI's OK, one QUEUED per command, EXEC's array */
-    first->pick = 0;                  /* the check script's answer, per record */
+    swap_buf(&first->cmd, &l->block);
+    first->nreplies = nreplies;
     return rpipe_push_group(p, 1);
 }
 
@@ -315,22 +315,26 @@ int layout_probe(void *ctx, redisContext *c)
     snprintf(key, sizeof key, "%scache-writer:probe:%ld:%lx", l->conf.prefix ? l->conf.prefix : "",
              (long)getpid(), (unsigned long)lrand48());
     const char *newer = "{\"ts\":2}", *older = "{\"ts\":1}";
-    const char *set[] = { "SET", key, newer, "PX", "60000" };
-    const char *multi[] = { "MULTI" };
-    const char *check[] = { "EVAL", lua_string_check, "2", key, l->held.p, "1" };
-    const char *mset[] = { "MSET", key, older };
-    const char *restore[] = { "EVAL", lua_string_restore, "1", l->held.p };
-    const char *exec[] = { "EXEC" };
-    const char *get[] = { "GET", key };
-    const char *del[] = { "DEL", key };
-    const char **cmds[] = { set, multi, check, mset, restore, exec, get, del };
-    const int argcs[] = { 5, 1, 6, 3, 4, 1, 2, 2 };
-    enum { NCMD = 8, EXEC_AT = 5, GET_AT = 6 };
-    for (int i = 0; i < NCMD; i++)
-        if (redisAppendCommandArgv(c, argcs[i], cmds[i], NULL) != REDIS_OK) return -1;
+    /* the stored newer value, then a group of one older record for it, built
+     * as every group is, then what the key holds */
+    rpipe_slot rec = { 0 };
+    rbuf_put(&rec.key, key, strlen(key));
+    rec.ver = 1;
+    resp_begin(&rec);
+    resp_arg_str(&rec, older);
+    const rpipe_slot *slot[1] = { &rec };
+    rbuf blk = { 0 };
+    int nblock = group_block(l, &blk, 1, slot);
+    const char *set[] = { "SET", key, newer, "PX", "60000" }, *get[] = { "GET", key }, *del[] = { "DEL", key };
+    int ok = redisAppendCommandArgv(c, 5, set, NULL) == REDIS_OK &&
+             redisAppendFormattedCommand(c, blk.p, blk.len) == REDIS_OK &&
+             redisAppendCommandArgv(c, 2, get, NULL) == REDIS_OK &&
+             redisAppendCommandArgv(c, 2, del, NULL) == REDIS_OK;
+    rbuf_free(&blk); rbuf_free(&rec.key); rbuf_free(&rec.cmd);
+    if (!ok) return -1;
+    const int exec_at = nblock, get_at = nblock + 1, nreplies = nblock + 3;
     char why[300] = "";
-    int rc = 0;
-    for (int i = 0; i < NCMD; i++) {
+    for (int i = 0; i < nreplies; i++) {
         redisReply *r = NULL;
         if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
             log_warn("redis: connection lost while checking the newer-wins transaction: %s", c->errstr);
@@ -338,32 +342,27 @@ int layout_probe(void *ctx, redisContext *c)
         }
         if (!why[0]) {
             if (r->type == REDIS_REPLY_ERROR)
-                snprintf(why, sizeof why, "%s: %s", cmds[i][0], r->str);
-            else if (i == EXEC_AT && (r->type != REDIS_REPLY_ARRAY || r->elements != 3))
+                snprintf(why, sizeof why, "%s", r->str);
+            else if (i == exec_at && r->type != REDIS_REPLY_ARRAY)
                 snprintf(why, sizeof why, "EXEC: the transaction did not run");
-            else if (i == EXEC_AT)
+            else if (i == exec_at)
                 for (size_t k = 0; k < r->elements && !why[0]; k++)
                     if (r->element[k]->type == REDIS_REPLY_ERROR)
-                        snprintf(why, sizeof why, "%s: %s", k == 0 ? "the check script" : k == 1 ? "MSET" : "the restore script",
-                                 r->element[k]->str);
-            if (!why[0] && i == GET_AT && !(r->type == REDIS_REPLY_STRING && strcmp(r->str, newer) == 0))
+                        snprintf(why, sizeof why, "in the transaction: %s", r->element[k]->str);
+            if (!why[0] && i == get_at && !(r->type == REDIS_REPLY_STRING && strcmp(r->str, newer) == 0))
                 snprintf(why, sizeof why, "an older value replaced a newer one");
-        }
-        if (why[0] && !rc) {
-            /* a server still loading or busy will be ready soon */
-            int transient = strstr(why, "LOADING") || strstr(why, "BUSY") || strstr(why, "TRYAGAIN") ||
-                            strstr(why, "MASTERDOWN");
-            rc = transient ? -1 : -2;
         }
         freeReplyObject(r);
     }
-    if (rc == -2)
-        log_error("redis: the newer-wins transaction does not work on this server (%s); the Redis user needs "
-                  "MULTI, EXEC, EVAL, MSET and, in the scripts, GETRANGE, RENAME, RPUSH, LRANGE, DEL on %s*", why,
-                  l->conf.prefix && l->conf.prefix[0] ? l->conf.prefix : "");
-    else if (rc == -1)
+    if (!why[0]) return 0;
+    if (rpipe_transient_error(why)) {
         log_warn("redis: %s; trying again", why);
-    return rc;
+        return -1;
+    }
+    log_error("redis: the newer-wins transaction does not work on this server (%s); the Redis user needs "
+              "MULTI, EXEC, EVAL, MSET and, in the scripts, GETRANGE, RENAME, RPUSH, LRANGE, DEL on %s*", why,
+              l->conf.prefix && l->conf.prefix[0] ? l->conf.prefix : "");
+    return -2;
 }
 
 /* Records whose NX attempt found the key join the script group, oldest

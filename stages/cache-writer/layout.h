@@ -32,6 +32,7 @@
 #include "keyset.h"
 #include "rpipe.h"
 
+#define GROUP_MAX 32   /* json recommendations in one transaction at most */
 enum { SCRIPT_VERSIONED, SCRIPT_HASH, SCRIPT_FEATURE, SCRIPT_LEADERBOARD, SCRIPT_COUNT };
 extern const char *const layout_scripts[SCRIPT_COUNT];
 

@@ -114,6 +114,14 @@ static void register_metrics(void)
     m_latency = metrics_gauge("streamrec_redis_batch_latency_seconds", "Time from queueing to reply of the last batch's first command");
 }
 
+int rpipe_transient_error(const char *msg)
+{
+    /* a server still loading its data, or busy with a script, will be
+     * ready soon; a wrong password or database will not */
+    return !strncmp(msg, "LOADING", 7) || !strncmp(msg, "BUSY", 4) ||
+           !strncmp(msg, "TRYAGAIN", 8) || !strncmp(msg, "MASTERDOWN", 10);
+}
+
 /* One command, synchronously, on a fresh connection (AUTH, SELECT, SCRIPT LOAD). */
 static int setup_cmd(rpipe *p, redisReply **out, int argc, const char **argv)
 {
@@ -123,10 +131,7 @@ static int setup_cmd(rpipe *p, redisReply **out, int argc, const char **argv)
         return -1;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        /* a server still loading its data, or busy with a script, will be
-         * ready soon; a wrong password or database will not */
-        int transient = !strncmp(r->str, "LOADING", 7) || !strncmp(r->str, "BUSY", 4) ||
-                        !strncmp(r->str, "TRYAGAIN", 8) || !strncmp(r->str, "MASTERDOWN", 10);
+        int transient = rpipe_transient_error(r->str);
         log_msg(transient ? LOG_WARN : LOG_ERROR, "redis %s: %s", argv[0], r->str);
         freeReplyObject(r);
         return transient ? -1 : -2;
@@ -298,12 +303,12 @@ static int read_one(rpipe *p)
     const redisReply *base = r;
     const char *whole_err = NULL;
     if (s->nreplies > 1) {
-        if (r->type != REDIS_REPLY_ARRAY || (size_t)s->pick >= r->elements) {
+        if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
             /* EXECABORT says only that something was refused: name what */
             whole_err = queue_err[0] ? queue_err
                       : r->type == REDIS_REPLY_ERROR ? r->str : "the transaction was not executed";
         } else {
-            base = r->element[s->pick];
+            base = r->element[0];
             for (size_t k = 0; k < r->elements; k++)
                 if (r->element[k]->type == REDIS_REPLY_ERROR) { whole_err = r->element[k]->str; break; }
             if (base->type == REDIS_REPLY_ERROR) {
@@ -395,7 +400,7 @@ rpipe_slot *rpipe_next_slot(rpipe *p)
     if (s->raw.cap > RPIPE_KEEP_BYTES) rbuf_free(&s->raw);
     if (s->part.cap > RPIPE_KEEP_BYTES) rbuf_free(&s->part);
     s->cmd.len = s->raw.len = s->key.len = 0;
-    s->ncover = 0; s->multi = 0; s->nx = 0; s->nreplies = 1; s->pick = 0; s->preformatted = 0;
+    s->ncover = 0; s->multi = 0; s->nx = 0; s->nreplies = 1;
     return s;
 }
 
@@ -411,7 +416,7 @@ int rpipe_push_group(rpipe *p, int multi)
     int n = p->reserved;
     if (n < 1) return 0;
     rpipe_slot *s = &p->ring[(p->head + p->count) % p->cap];
-    if (s->preformatted) s->cmd_off = 0;
+    if (s->nreplies > 1) s->cmd_off = 0;
     else resp_end(s);
     s->queued_us = mono_us();
     s->ncover = n;

@@ -37,13 +37,15 @@ typedef struct rpipe_slot {
     int ncover;         /* records this slot's command covers (it and the next ncover-1 slots); 0: covered by an earlier one */
     int multi;          /* the reply is an array, one element per covered record */
     int nx;             /* a SET NX attempt: its answer goes to on_nx too */
-    int nreplies;       /* replies to the command (a MULTI … EXEC block: one per command); 0 or 1: one */
-    int pick;           /* nreplies > 1: the element of the last (EXEC) reply that answers for the records */
-    int preformatted;   /* cmd holds complete RESP commands from cmd.p: rpipe_push writes no header */
+    int nreplies;       /* > 1: cmd is a MULTI … EXEC block of complete commands with this many
+                           replies; the first element of EXEC's array answers for the records */
     rbuf part;          /* the caller's: kept with the slot (the record's script arguments) */
     uint64_t khash;     /* the caller's: a hash of key */
     int64_t ver;        /* the caller's: the record's version (ts) */
 } rpipe_slot;
+
+/* A Redis error that goes away by itself (loading, busy script, failover). */
+int rpipe_transient_error(const char *msg);
 
 /* Build a command in a slot: resp_begin, the resp_arg* calls, then
  * rpipe_push, which writes the argument count in front: no count to get wrong. */
