@@ -150,6 +150,9 @@ uint64_t ingest_fnv1a(const void *p, size_t n);
  * limiter): internal only, never printed, so not FNV-1a but a hash that
  * takes 8 bytes a step. */
 uint64_t ingest_key_hash(const void *p, size_t n);
+/* Refuse the line as rate_limited (g->reason, g->detail, counted): ING_BAD.
+ * The one message for the sequential and the threaded loop. */
+int ingest_rate_limited(ingest *g, const char *user_id);
 /* CSV: split one record (RFC 4180) into fields. Returns the field count,
  * -1 when a quote is still open at the end (needs the next line), -2 on a
  * stray quote (err set). Unquoted text is written to out (size >= len+1 per

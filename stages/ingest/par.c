@@ -90,9 +90,6 @@ struct par {
     int tick_fast;              /* the input ticks every PAR_TICK_MS */
 };
 
-/* Reachable while it runs: --strict exits from inside stream_reject. */
-static par *par_live;
-
 /* ---- buffers ---------------------------------------------------------------- */
 
 /* p with room for need elements (grown by doubling), or NULL (p kept). */
@@ -244,21 +241,16 @@ static int par_write(par *p, const par_blk *b, const par_rec *rec)
 }
 
 /* An ING_OUT line: what ingest_build_event would still decide (dedup, rate
- * limit), then the records out. ING_OUT, ING_DUP, ING_BAD (msg) or ING_FAIL. */
-static int par_deliver(par *p, const par_blk *b, const par_res *rs, const par_line *ln,
-                       const char **reason, char *msg, size_t msglen)
+ * limit), then the records out. ING_OUT, ING_DUP, ING_BAD (g->reason,
+ * g->detail) or ING_FAIL. */
+static int par_deliver(par *p, const par_blk *b, const par_res *rs)
 {
     ingest *g = p->run->g;
     const par_rec *r = &b->recs[rs->rec0];
     if (rs->nrec == 1 && r->d == &Event_desc) {
         if (dedup_seen(&g->dd, r->h)) { g->n_dups++; return ING_DUP; }
-        if (!ratelimit_allow(&g->rl, r->uh, r->ts)) {
-            g->n_bad++;
-            *reason = "rate_limited";
-            snprintf(msg, msglen, "user_id %.60s is over --rate-limit (%g events/s, burst %g)",
-                     b->txt + r->user, g->c.rate_per_s, g->c.rate_burst);
-            return ING_BAD;
-        }
+        if (!ratelimit_allow(&g->rl, r->uh, r->ts))
+            return ingest_rate_limited(g, b->txt + r->user);
         if (par_write(p, b, r)) return ING_FAIL;
         dedup_add(&g->dd, r->h);
         g->n_events++;
@@ -283,7 +275,6 @@ static void par_apply(par *p, const par_blk *b)
 {
     ingest_run *run = p->run;
     ingest *g = run->g;
-    char msg[320];
     for (uint32_t i = 0; i < b->nlines && !run->failed; i++) {
         const par_line *ln = &b->lines[i];
         const par_res *rs = &b->res[i];
@@ -307,8 +298,8 @@ static void par_apply(par *p, const par_blk *b)
             reason = g->reason;
             detail = g->detail;
         } else if (rc == ING_OUT) {
-            rc = par_deliver(p, b, rs, ln, &reason, msg, sizeof msg);
-            if (rc == ING_BAD) detail = msg;
+            rc = par_deliver(p, b, rs);
+            if (rc == ING_BAD) { reason = g->reason; detail = g->detail; }
         } else if (rc == ING_BAD) {
             g->n_bad++;
         }
@@ -482,7 +473,6 @@ int ingest_run_par(ingest_run *run, const ingest_conf *c, int threads)
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (p->started < p->nw) { log_error("cannot start %d parser threads", p->nw); par_free(p); return -1; }
-    par_live = p;
     run->before_strict = par_strict_stop;
     run->before_strict_ctx = p;
     stream_in_set_tick(run->in, PAR_TICK_MS, par_tick, p);
@@ -500,7 +490,6 @@ int ingest_run_par(ingest_run *run, const ingest_conf *c, int threads)
     if (p->cur && p->cur->nlines) par_submit(p);
     par_apply_ready(p, 1);
     stream_in_set_tick(run->in, 0, NULL, NULL);
-    par_live = NULL;
     run->before_strict = NULL;
     par_free(p);
     return 0;

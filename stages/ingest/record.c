@@ -270,6 +270,12 @@ static int ing_bad(ingest *g, const char *reason, const char *fmt, ...)
     return ING_BAD;
 }
 
+int ingest_rate_limited(ingest *g, const char *user_id)
+{
+    return ing_bad(g, "rate_limited", "user_id %.60s is over --rate-limit (%g events/s, burst %g)",
+                   user_id, g->c.rate_per_s, g->c.rate_burst);
+}
+
 /* What the value is, for "user_id is a number, expected a string". */
 static const char *ing_jkind(json_type t)
 {
@@ -610,8 +616,7 @@ int ingest_build_event(ingest *g, const ing_val *f, int64_t now, const char *raw
     if (dedup_seen(&g->dd, h)) { g->n_dups++; return ING_DUP; }
     if (g->c.rate_per_s > 0   /* off: no need to hash user_id */
         && !ratelimit_allow(&g->rl, ingest_key_hash(ev.user_id.ptr, ev.user_id.len), g->c.rate_arrival ? ing_now(g, now) : ev.ts))
-        return ing_bad(g, "rate_limited", "user_id %.60s is over --rate-limit (%g events/s, burst %g)",
-                       ev.user_id.ptr, g->c.rate_per_s, g->c.rate_burst);
+        return ingest_rate_limited(g, ev.user_id.ptr);
     if (g->c.emit(g->c.emit_ctx, &Event_desc, &ev, ev.user_id.ptr, ev.user_id.len)) return ING_FAIL;
     dedup_add(&g->dd, h);
     g->n_events++;
