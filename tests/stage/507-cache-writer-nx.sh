@@ -16,6 +16,18 @@ export PYTHONPATH=$ROOT/tests/tools
 R="redis-cli -p $REDIS_PORT"
 # done line of the log: "set_nx":N,"set_nx_found_key":M,"scripted":K
 counter() { grep '"done"' "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
+# cache-writer fed step by step through a fifo, so Redis can be changed
+# between two of its inputs: fed_start NAME FLAGS... ; fed FILE ; fed_end
+# (its exit status; the log in $T/NAME.log)
+fed_start() {
+  local name=$1; shift
+  mkfifo "$T/$name.fifo"
+  "$BIN/cache-writer" --redis "$REDIS_URI" "$@" < "$T/$name.fifo" 2>"$T/$name.log" &
+  cw=$!
+  exec 7>"$T/$name.fifo"
+}
+fed() { cat "$1" >&7; }
+fed_end() { exec 7>&-; wait "$cw"; }
 
 # --- 1. shuffled input over fresh and existing keys
 python3 - "$T" <<'PY'
@@ -159,20 +171,16 @@ open(t + "/s2.jsonl", "w").write(rec("x", B + 20, "ours-20") + rec("y", B + 40, 
 PY
 for s in s1 s2; do "$BIN/fbcat" --encode Recommendation < "$T/$s.jsonl" > "$T/$s.rec" || die "encode"; done
 $R flushall >/dev/null
-mkfifo "$T/fifo"
-"$BIN/cache-writer" --redis "$REDIS_URI" < "$T/fifo" 2>"$T/between.log" &
-cw=$!
-exec 7>"$T/fifo"
-cat "$T/s1.rec" >&7
+fed_start between
+fed "$T/s1.rec"
 check "our first record for x is in Redis" wait_until 20 "$R get rec:x | grep -q ours-10"
 # the other writer: x replaced by a newer list (after we wrote it: we know x),
 # y created newer than ours, z created older than ours (neither known to us)
 $R set rec:x '{"ts":1795000000000030,"model_version":"theirs-30"}' >/dev/null
 $R set rec:y '{"ts":1795000000000050,"model_version":"theirs-50"}' >/dev/null
 $R set rec:z '{"ts":1795000000000005,"model_version":"theirs-5"}' >/dev/null
-cat "$T/s2.rec" >&7
-exec 7>&-
-wait "$cw"; expect_eq "cache-writer exit" "$?" 0
+fed "$T/s2.rec"
+fed_end; expect_eq "cache-writer exit" "$?" 0
 check "x: their newer value stays (ours came after it, older)" sh -c "$R get rec:x | grep -q theirs-30"
 check "y: their newer value stays (our NX found it)" sh -c "$R get rec:y | grep -q theirs-50"
 check "z: ours replaces their older value (NX found it, the script wrote)" sh -c "$R get rec:z | grep -q ours-40"
@@ -213,16 +221,12 @@ open(sys.argv[1] + "/o2.jsonl", "w").write(rec(1795000000000002, "second"))
 PY
 for s in o1 o2; do "$BIN/fbcat" --encode Recommendation < "$T/$s.jsonl" > "$T/$s.rec" || die "encode"; done
 $R flushall >/dev/null
-mkfifo "$T/ofifo"
-"$BIN/cache-writer" --redis "$REDIS_URI" --dead-letter "$T/oom.dl" < "$T/ofifo" 2>"$T/oom.log" &
-cw=$!
-exec 8>"$T/ofifo"
-cat "$T/o1.rec" >&8
+fed_start oom --dead-letter "$T/oom.dl"
+fed "$T/o1.rec"
 check "first record written" wait_until 20 "$R get rec:oom | grep -q first"
 $R config set maxmemory-policy noeviction >/dev/null; $R config set maxmemory 1 >/dev/null
-cat "$T/o2.rec" >&8          # a key it wrote: the group transaction
-exec 8>&-
-wait "$cw"; rc=$?
+fed "$T/o2.rec"              # a key it wrote: the group transaction
+fed_end; rc=$?
 $R config set maxmemory 0 >/dev/null
 expect_eq "over maxmemory: exit (errors are dead-lettered)" "$rc" 0
 expect_eq "over maxmemory: one dead letter" "$(wc -l < "$T/oom.dl" 2>/dev/null)" 1
@@ -257,16 +261,12 @@ done
 # --- 7. a stale set-aside list (left by a failed restore, or written by
 # someone else) does not make later groups fail; it is removed
 $R flushall >/dev/null
-mkfifo "$T/sfifo"
-"$BIN/cache-writer" --redis "$REDIS_URI" --dead-letter "$T/stale.dl" < "$T/sfifo" 2>"$T/stale.log" &
-cw=$!
-exec 9>"$T/sfifo"
-cat "$T/tiny0.rec" >&9
+fed_start stale --dead-letter "$T/stale.dl"
+fed "$T/tiny0.rec"
 check "stale list: first records written" wait_until 20 "$R get rec:t149 | grep -q g0-299"
 $R rpush cache-writer:held rec:gone >/dev/null      # names a set-aside key that is not there
-cat "$T/tiny1.rec" >&9                              # keys it knows: groups
-exec 9>&-
-wait "$cw"; expect_eq "stale list: exit" "$?" 0
+fed "$T/tiny1.rec"                                  # keys it knows: groups
+fed_end; expect_eq "stale list: exit" "$?" 0
 expect_eq "stale list: nothing dead-lettered" "$(cat "$T/stale.dl" 2>/dev/null | wc -l)" 0
 check "stale list: the newest records are written" sh -c "$R get rec:t149 | grep -q g1-299"
 expect_eq "stale list: removed" "$($R exists cache-writer:held)" 0
