@@ -159,8 +159,7 @@ static int al_load_silences(al_main *m)
         log_error("reading silences: %s", sqlite3_errmsg(db));
         return -1;
     }
-    int64_t clock = al_engine_clock(m->eng);
-    sqlite3_bind_int64(q, 1, clock == INT64_MIN ? INT64_MIN : clock);
+    sqlite3_bind_int64(q, 1, al_engine_clock(m->eng));   /* INT64_MIN before any record: all */
     al_silence *xs = NULL;
     int n = 0, cap = 0;
     while (sqlite3_step(q) == SQLITE_ROW) {
