@@ -67,7 +67,8 @@ void al_notify_set_group_by(al_notify *n, char **group_by, int ngroup_by)
 const al_notify_counters *al_notify_counts(const al_notify *n) { return &n->c; }
 int al_notify_pending(const al_notify *n) { return n->ng; }
 
-void al_alert_json(json_writer *w, const Alert *a)
+/* The alert as one JSON object (what the payload's "alerts" holds). */
+static void al_alert_json(json_writer *w, const Alert *a)
 {
     jw_obj_begin(w);
     jw_key(w, "fingerprint"); jw_str(w, a->fingerprint.ptr, a->fingerprint.len);
@@ -143,7 +144,6 @@ int al_notify_add(al_notify *n, const char *channel, const Alert *a)
     al_alert_json(&g->alerts, a);
     g->nalerts++;
     if (a->status == AlertStatus_firing) g->nfiring++;
-    n->c.alerts++;
     if (g->nalerts >= n->cfg.max_batch) {
         /* full: send this group now, keep the others */
         al_group done = *g;

@@ -35,7 +35,7 @@ typedef struct al_notify_cfg {
 } al_notify_cfg;
 
 typedef struct al_notify_counters {
-    uint64_t sent, failed, retries, alerts;
+    uint64_t sent, failed, retries;
 } al_notify_counters;
 
 al_notify *al_notify_new(const al_notify_cfg *cfg);
@@ -49,6 +49,4 @@ int al_notify_add(al_notify *n, const char *channel, const Alert *a);
 int al_notify_flush(al_notify *n);
 int al_notify_pending(const al_notify *n);   /* groups queued */
 const al_notify_counters *al_notify_counts(const al_notify *n);
-/* The alert as one JSON object (what the payload's "alerts" holds). */
-void al_alert_json(json_writer *w, const Alert *a);
 #endif
