@@ -236,13 +236,11 @@ static int al_config_check(const char *file, al_config *cfg, char *err, size_t e
 }
 
 /* Defaults for keys left out (yamlcfg zeroes the struct; 0 is a valid enum). */
-static void al_config_defaults(const char *text, size_t len, al_config *cfg)
+static void al_config_defaults(al_config *cfg)
 {
-    (void)text; (void)len;
     for (int i = 0; i < cfg->nrules; i++) {
         al_rule *r = &cfg->rules[i];
-        if (!r->escalate_line) r->escalate_to = -1;
-        else if (!r->escalate_to_line) r->escalate_to = -1;
+        if (!r->escalate_line || !r->escalate_to_line) r->escalate_to = -1;
         if (!r->severity_line) r->severity = Severity_warning;
     }
 }
@@ -250,7 +248,7 @@ static void al_config_defaults(const char *text, size_t len, al_config *cfg)
 static int al_config_finish(const char *name, int rc, al_config *cfg, char *err, size_t errlen)
 {
     if (rc < 0) { al_config_free(cfg); return -1; }
-    al_config_defaults(NULL, 0, cfg);
+    al_config_defaults(cfg);
     if (al_config_check(name, cfg, err, errlen) < 0) { al_config_free(cfg); return -1; }
     return 0;
 }

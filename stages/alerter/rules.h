@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "fbrec.h"
-#include "fbrec.h"
 #include "yamlcfg.h"
 
 enum { AL_REC_METRIC, AL_REC_DRIFT, AL_REC_EXPERIMENT };
