@@ -47,6 +47,23 @@ static int feed(al_engine *e, const char *name, const char *host, int64_t t, dou
     return al_engine_record(e, &Metric_desc, &r, &bad);
 }
 
+/* A fresh name for a state database (the file itself is not created),
+ * and the removal of the database with its WAL files. */
+static void tmp_db_name(char *path)
+{
+    int fd = mkstemp(path);
+    if (fd >= 0) close(fd);
+    unlink(path);
+}
+
+static void tmp_db_remove(const char *path)
+{
+    char p2[64];
+    unlink(path);
+    snprintf(p2, sizeof p2, "%s-wal", path); unlink(p2);
+    snprintf(p2, sizeof p2, "%s-shm", path); unlink(p2);
+}
+
 static void test_fingerprint(void)
 {
     KeyValue kv[2] = { { FB_STR("host"), FB_STR("a") }, { FB_STR("metric"), FB_STR("cpu") } };
@@ -138,9 +155,7 @@ static void test_max_alerts_and_ack(void)
 
     /* save, load into a fresh engine: the same alerts; resolving a gives its first starts_at */
     char path[] = "/tmp/alerter-unit-XXXXXX";
-    int fd = mkstemp(path);
-    close(fd);
-    unlink(path);
+    tmp_db_name(path);
     state *st = state_open(path, "alerter", AL_STATE_VERSION, al_state_schema);
     CHECK(st != NULL);
     if (st) {
@@ -167,10 +182,7 @@ static void test_max_alerts_and_ack(void)
         al_engine_free(e2);
         state_close(st);
     }
-    char p2[64];
-    unlink(path);
-    snprintf(p2, sizeof p2, "%s-wal", path); unlink(p2);
-    snprintf(p2, sizeof p2, "%s-shm", path); unlink(p2);
+    tmp_db_remove(path);
     al_engine_free(e);
     al_config_free(&c);
 }
@@ -244,9 +256,7 @@ static void test_gone_bounded(void)
     CHECK_EQ_INT(al_engine_counters(e)->resolved, 1000);
     CHECK_EQ_INT(al_engine_active(e), 0);
     char path[] = "/tmp/alerter-unit-XXXXXX";
-    int fd = mkstemp(path);
-    close(fd);
-    unlink(path);
+    tmp_db_name(path);
     state *st = state_open(path, "alerter", AL_STATE_VERSION, al_state_schema);
     CHECK(st != NULL);
     if (st) {
@@ -257,10 +267,7 @@ static void test_gone_bounded(void)
         sqlite3_trace_v2(state_db(st), 0, NULL, NULL);
         state_close(st);
     }
-    char p2[64];
-    unlink(path);
-    snprintf(p2, sizeof p2, "%s-wal", path); unlink(p2);
-    snprintf(p2, sizeof p2, "%s-shm", path); unlink(p2);
+    tmp_db_remove(path);
     al_engine_free(e);
     al_config_free(&c);
 }
