@@ -58,6 +58,9 @@ struct al_engine {
 #define AL_SWEEP_US 1000000   /* sweep at most once per second of event time */
 
 static void al_inh_set(al_engine *e, al_alert *a, int present);
+
+/* Home slot of a 64-bit key in a power-of-two table (Fibonacci hashing). */
+static uint32_t al_home(uint64_t key, uint32_t cap) { return (uint32_t)(key * 0x9E3779B97F4A7C15ULL >> 32) & (cap - 1); }
 static void al_inh_rebuild(al_engine *e);
 
 uint64_t al_fingerprint(const char *rule, const KeyValue *labels, int n)
@@ -121,7 +124,7 @@ static int al_index_rebuild(al_engine *e, uint32_t want)
     int32_t *idx = calloc(cap, sizeof *idx);
     if (!idx) return -1;
     for (uint32_t i = 0; i < e->n; i++) {
-        uint32_t s = (uint32_t)(e->v[i].fp * 0x9E3779B97F4A7C15ULL >> 32) & (cap - 1);
+        uint32_t s = al_home(e->v[i].fp, cap);
         while (idx[s]) s = (s + 1) & (cap - 1);
         idx[s] = (int32_t)i + 1;
     }
@@ -134,7 +137,7 @@ static int al_index_rebuild(al_engine *e, uint32_t want)
 static int64_t al_slot(const al_engine *e, uint64_t fp)
 {
     if (!e->icap) return -1;
-    uint32_t s = (uint32_t)(fp * 0x9E3779B97F4A7C15ULL >> 32) & (e->icap - 1);
+    uint32_t s = al_home(fp, e->icap);
     for (;;) {
         int32_t x = e->idx[s];
         if (x == 0) return -1;
@@ -158,7 +161,7 @@ static al_alert *al_insert(al_engine *e, uint64_t fp)
         e->v = v; e->cap = cap;
     }
     if ((e->n + 1 + e->itomb) * 2 > e->icap && al_index_rebuild(e, e->n + 1) < 0) return NULL;
-    uint32_t s = (uint32_t)(fp * 0x9E3779B97F4A7C15ULL >> 32) & (e->icap - 1);
+    uint32_t s = al_home(fp, e->icap);
     while (e->idx[s] > 0) s = (s + 1) & (e->icap - 1);
     if (e->idx[s] < 0) e->itomb--;
     al_alert *a = &e->v[e->n];
@@ -288,7 +291,7 @@ static void al_cmap_grow(struct al_cmap *m)
     if (!g.key || !g.cnt) log_fatal("out of memory");
     for (uint32_t i = 0; i < m->cap; i++) {
         if (!m->cnt[i]) continue;
-        uint32_t j = (uint32_t)(m->key[i] * 0x9E3779B97F4A7C15ULL >> 32) & (g.cap - 1);
+        uint32_t j = al_home(m->key[i], g.cap);
         while (g.key[j]) j = (j + 1) & (g.cap - 1);
         g.key[j] = m->key[i]; g.cnt[j] = m->cnt[i]; g.used++;
     }
@@ -303,7 +306,7 @@ static uint32_t *al_cmap_slot(struct al_cmap *m, uint64_t key, int insert)
 {
     if (insert && (m->used + 1) * 2 > m->cap) al_cmap_grow(m);
     if (!m->cap) return NULL;
-    uint32_t j = (uint32_t)(key * 0x9E3779B97F4A7C15ULL >> 32) & (m->cap - 1);
+    uint32_t j = al_home(key, m->cap);
     while (m->key[j]) {
         if (m->key[j] == key) return &m->cnt[j];
         j = (j + 1) & (m->cap - 1);
