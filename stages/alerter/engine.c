@@ -63,19 +63,23 @@ static void al_inh_set(al_engine *e, al_alert *a, int present);
 static uint32_t al_home(uint64_t key, uint32_t cap) { return (uint32_t)(key * 0x9E3779B97F4A7C15ULL >> 32) & (cap - 1); }
 static void al_inh_rebuild(al_engine *e);
 
+/* FNV-1a 64 over n bytes, continuing from h (the fingerprint and the
+ * inhibition keys). */
+#define AL_FNV_BASIS 1469598103934665603ULL
+static uint64_t al_mix(uint64_t h, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) { h ^= (uint8_t)p[i]; h *= 1099511628211ULL; }
+    return h;
+}
+
 uint64_t al_fingerprint(const char *rule, const KeyValue *labels, int n)
 {
-    uint64_t h = 1469598103934665603ULL;
-#define MIX(b) do { h ^= (uint8_t)(b); h *= 1099511628211ULL; } while (0)
-    for (const char *p = rule; *p; p++) MIX(*p);
-    MIX(0xff);
+    uint64_t h = al_mix(AL_FNV_BASIS, rule, strlen(rule));
+    h = al_mix(h, "\xff", 1);
     for (int i = 0; i < n; i++) {
-        for (uint32_t j = 0; j < labels[i].key.len; j++) MIX(labels[i].key.ptr[j]);
-        MIX(0);
-        for (uint32_t j = 0; j < labels[i].value.len; j++) MIX(labels[i].value.ptr[j]);
-        MIX(0);
+        h = al_mix(h, labels[i].key.ptr, labels[i].key.len); h = al_mix(h, "", 1);
+        h = al_mix(h, labels[i].value.ptr, labels[i].value.len); h = al_mix(h, "", 1);
     }
-#undef MIX
     return h;
 }
 
@@ -248,18 +252,12 @@ static int al_silenced(const al_engine *e, const al_alert *a, int64_t t)
     return 0;
 }
 
-static uint64_t al_mix(uint64_t h, const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) { h ^= (uint8_t)p[i]; h *= 1099511628211ULL; }
-    return h;
-}
-
 /* The key of alert a under inhibit rule in: FNV-1a over the values of the
  * `equal` labels (with a presence byte: absent differs from empty), or over
  * every label when there is no `equal` list. */
 static uint64_t al_inh_key(const al_inhibit *in, const al_alert *a)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = AL_FNV_BASIS;
     if (in->nequal == 0) {
         for (int i = 0; i < a->nlabels; i++) {
             h = al_mix(h, a->labels[i].key.ptr, a->labels[i].key.len); h = al_mix(h, "", 1);
