@@ -56,23 +56,21 @@ size_t dedup_bytes(const dedup *d)
     return d->n ? (size_t)(d->n + d->mask + 1) * sizeof(uint64_t) : 0;
 }
 
-void dedup_prefetch(const dedup *d, uint64_t h)
-{
-    if (!d->n) return;
-    __builtin_prefetch(&d->table[dedup_slot(d, dedup_norm(h))]);
-    if (d->count == d->n)   /* dedup_add will evict the oldest: fetch its slot too */
-        __builtin_prefetch(&d->table[dedup_slot(d, d->ring[d->head])]);
-}
-
 void dedup_prefetch_ahead(const dedup *d, uint64_t h, uint64_t ahead)
 {
     if (!d->n) return;
     __builtin_prefetch(&d->table[dedup_slot(d, dedup_norm(h))]);
+    /* full: the add `ahead` adds from now evicts ring[head + ahead]: fetch its slot too */
     if (d->count == d->n && ahead < d->n) {
         uint64_t i = d->head + ahead;   /* (head + ahead) % n without a division */
         if (i >= d->n) i -= d->n;
         __builtin_prefetch(&d->table[dedup_slot(d, d->ring[i])]);
     }
+}
+
+void dedup_prefetch(const dedup *d, uint64_t h)
+{
+    dedup_prefetch_ahead(d, h, 0);   /* the next add evicts ring[head] */
 }
 
 int dedup_seen(const dedup *d, uint64_t h)

@@ -143,10 +143,9 @@ int main(int argc, char **argv)
     int failed = run.failed, usage = run.usage;
     uint64_t too_long = run.too_long;
     if (!failed && rc >= 0 && ingest_finish(&g) == ING_BAD) {
-        if (common.strict) (void)stream_flush(out);
         size_t rl;
         const char *raw = ingest_csv_raw(&g, &rl);
-        stream_reject(in, &first_pos, g.reason, g.detail, raw, rl);
+        ingest_run_reject(&run, &first_pos, g.reason, g.detail, raw, rl);
     }
     if (!failed && stream_sync(in, out)) failed = 1;
     log_kv(LOG_INFO, "done", "\"lines\":%llu,\"ok\":%llu,\"refused\":%llu,\"duplicates\":%llu,"

@@ -54,6 +54,10 @@ typedef struct ingest_run {
     int rc;                     /* out: the last stream_in_next_line result (<0: read error) */
 } ingest_run;
 
+/* Refuse a line (stream_reject); with --strict, what came before is
+ * delivered first (and the parser threads stopped), then it exits. */
+void ingest_run_reject(ingest_run *r, const stream_pos *pos, const char *reason, const char *detail,
+                       const char *raw, size_t len);
 /* A line over --max-line: refused (line_too_long), counted. */
 void ingest_run_too_long(ingest_run *r, const stream_pos *pos, const char *raw, size_t len);
 /* A line's outcome (ING_OUT, ING_BAD, ING_DUP, ING_FAIL, from ingest_line or

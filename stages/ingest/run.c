@@ -15,12 +15,18 @@ static void run_strict_stop(ingest_run *r)
     (void)stream_flush(r->out);
 }
 
+void ingest_run_reject(ingest_run *r, const stream_pos *pos, const char *reason, const char *detail,
+                       const char *raw, size_t len)
+{
+    if (r->strict) run_strict_stop(r);
+    stream_reject(r->in, pos, reason, detail, raw, len);
+}
+
 void ingest_run_too_long(ingest_run *r, const stream_pos *pos, const char *raw, size_t len)
 {
     char msg[96];
-    if (r->strict) run_strict_stop(r);
     snprintf(msg, sizeof msg, "the line is longer than --max-line %llu bytes", (unsigned long long)r->max_line);
-    stream_reject(r->in, pos, "line_too_long", msg, raw, len);
+    ingest_run_reject(r, pos, "line_too_long", msg, raw, len);
     r->too_long++;
 }
 
@@ -29,8 +35,7 @@ int ingest_run_outcome(ingest_run *r, int rc, const stream_pos *pos, const char 
 {
     ingest *g = r->g;
     if (rc == ING_BAD) {
-        if (r->strict) run_strict_stop(r);
-        stream_reject(r->in, pos, reason, detail, raw, rawlen);
+        ingest_run_reject(r, pos, reason, detail, raw, rawlen);
     } else if (rc == ING_DUP) {
         metrics_add(r->m_dups, 1);
     } else if (rc == ING_FAIL) {
