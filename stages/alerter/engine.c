@@ -92,6 +92,19 @@ int al_fp_parse(const char *s, uint64_t *fp)
     return 0;
 }
 
+int al_labels_next(const char **p, const char *end, fb_str *key, fb_str *value)
+{
+    const char *k = *p;
+    if (!k || k >= end) return 0;
+    const char *us = memchr(k, 0x1f, (size_t)(end - k));
+    const char *rs = us ? memchr(us + 1, 0x1e, (size_t)(end - us - 1)) : NULL;
+    if (!rs) return 0;
+    *key = FB_STRN(k, us - k);
+    *value = FB_STRN(us + 1, rs - us - 1);
+    *p = rs + 1;
+    return 1;
+}
+
 al_engine *al_engine_new(const al_config *cfg, int64_t max_alerts, al_emit_fn emit, void *ctx)
 {
     al_engine *e = calloc(1, sizeof *e);
@@ -669,20 +682,11 @@ int al_engine_load(al_engine *e, sqlite3 *db)
         int ri = rule ? al_rule_find(e->cfg, rule) : -1;
         uint64_t fp;
         if (ri < 0 || !fps || al_fp_parse(fps, &fp) < 0) { gone++; continue; }
-        const char *lb = sqlite3_column_blob(st, 2);
-        int lbn = sqlite3_column_bytes(st, 2);
+        const char *lb = sqlite3_column_blob(st, 2);   /* NULL when empty */
+        const char *lend = lb ? lb + sqlite3_column_bytes(st, 2) : NULL;
         KeyValue kv[AL_MAX_LABELS];
         int n = 0;
-        for (int o = 0; o < lbn && n < AL_MAX_LABELS; ) {
-            const char *k = lb + o, *us = memchr(k, 0x1f, (size_t)(lbn - o));
-            if (!us) break;
-            const char *val = us + 1, *rs = memchr(val, 0x1e, (size_t)(lbn - (val - lb)));
-            if (!rs) break;
-            kv[n].key = FB_STRN(k, (uint32_t)(us - k));
-            kv[n].value = FB_STRN(val, (uint32_t)(rs - val));
-            n++;
-            o = (int)(rs + 1 - lb);
-        }
+        while (n < AL_MAX_LABELS && al_labels_next(&lb, lend, &kv[n].key, &kv[n].value)) n++;
         if (al_find(e, fp)) continue;
         al_alert *a = al_insert(e, fp);
         if (!a || al_copy_labels(a, kv, n) < 0) log_fatal("out of memory");

@@ -59,6 +59,11 @@ uint64_t al_fingerprint(const char *rule, const KeyValue *labels, int n);
 void al_fp_hex(uint64_t fp, char out[17]);
 int al_fp_parse(const char *s, uint64_t *fp);      /* 0 or -1 */
 
+/* The labels column of the alerts and silences tables: key 0x1f value
+ * 0x1e, repeated. Reads the pair at *p (before end): 1 with *p moved past
+ * it, 0 at the end (or where the rest is not a whole pair). */
+int al_labels_next(const char **p, const char *end, fb_str *key, fb_str *value);
+
 /* State (--state): the schema, save every active alert (inside the
  * caller's transaction), load them back (alerts of rules no longer in the
  * config are dropped, logged). Acks come from the acks table that

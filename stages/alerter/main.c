@@ -127,8 +127,8 @@ static void al_free_silences(al_silence *xs, int n)
     free(xs);
 }
 
-/* Labels column of the silences table: key 0x1f value 0x1e, repeated (as
- * `alerter silence` writes them). */
+/* Labels column of the silences table (al_labels_next), as `alerter
+ * silence` writes them. */
 static int al_parse_labels(const char *p, int len, yc_kv **out)
 {
     int n = 0;
@@ -136,14 +136,10 @@ static int al_parse_labels(const char *p, int len, yc_kv **out)
     yc_kv *kv = calloc((size_t)n + 1, sizeof *kv);
     if (!kv) log_fatal("out of memory");
     int k = 0;
-    for (const char *q = p, *end = p + len; q < end && k < n; ) {
-        const char *us = memchr(q, 0x1f, (size_t)(end - q));
-        const char *rs = us ? memchr(us, 0x1e, (size_t)(end - us)) : NULL;
-        if (!us || !rs) break;
-        kv[k].key = strndup(q, (size_t)(us - q));
-        kv[k].value = strndup(us + 1, (size_t)(rs - us - 1));
-        k++;
-        q = rs + 1;
+    fb_str key, value;
+    for (const char *end = p ? p + len : NULL; k < n && al_labels_next(&p, end, &key, &value); k++) {
+        kv[k].key = strndup(key.ptr, key.len);
+        kv[k].value = strndup(value.ptr, value.len);
     }
     *out = kv;
     return k;
