@@ -31,7 +31,8 @@ run() {
   echo $? > "$T/$name.$th.rc"
   grep '"msg":"done"' "$T/$name.$th.err" | sed 's/^{"ts":"[^"]*",//; s/,"threads":[0-9]*}$//' > "$T/$name.$th.sum"
   jq -c 'del(.ts)' "$T/$name.$th.dl" > "$T/$name.$th.dlx" 2>/dev/null || fail "$name $th: dead letter is not JSON lines"
-  grep -v -e '^#' -e bytes_ -e _seconds -e _timestamp "$T/$name.$th.prom" > "$T/$name.$th.m" 2>/dev/null
+  grep -v -e '^#' -e bytes_ -e _seconds -e _timestamp "$T/$name.$th.prom" > "$T/$name.$th.m" 2>/dev/null ||
+    fail "$name $th: no metrics file"   # else two missing files would compare equal
   # --strict stops early: records_in counts the lines read, and the threads read ahead
   [ "$name" = strict ] && sed -i '/records_in_total/d' "$T/$name.$th.m"
 }
