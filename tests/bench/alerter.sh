@@ -92,4 +92,18 @@ for f in "$q:$((SERIES / 4))" "$recs:$SERIES"; do
   printf '  %6d series: peak RSS %7.1f MiB, alerts held at the end %s\n' "$s" "$(awk '{ print $1 / 1024 }' "$BT/time.$$")" \
     "$(grep -h '^streamrec_alerter_alerts{' "$BT/alerter-mem.prom" | sed 's/.*} //')"
 done
-rm -f "$BT/time.$$" "$BT/err.$$"
+echo "  -- 100,000 alerts firing at once (one window, every series over the threshold), without and with --state"
+burst=$BT/alerter-burst-100000.rec
+[ -s "$burst" ] || "$PY" -c '
+import json
+for s in range(100000):
+    print(json.dumps({"name": "cpu_usage", "labels": [{"key": "host", "value": "h%d" % s}],
+                      "window_start": 0, "window_end": 60000000, "count": 1, "mean": 99.0, "max": 99.0}))' \
+  | "$BIN/fbcat" --encode Metric > "$burst"
+printf 'inhibit: []\nrules:\n  - { name: cpu_high, metric: cpu_usage, field: mean, condition: gt, threshold: 85 }\n' \
+  > "$BT/alerter-burst.yaml"
+B="$BIN/alerter --rules $BT/alerter-burst.yaml --max-alerts 100000"
+measure "100,000 alerts fire" 100000 "$B < $burst"
+rm -f "$BT/alerter-burst.db"*
+measure "100,000 alerts fire, --state" 100000 "$B --state $BT/alerter-burst.db < $burst"
+rm -f "$BT/alerter-burst.db"* "$BT/time.$$" "$BT/err.$$"
