@@ -370,7 +370,10 @@ int layout_probe(void *ctx, redisContext *c)
 static int retries_to_group(layout *l, rpipe *p)
 {
     while (l->retry_n) {
-        if (group_has(l, p, l->retry[l->retry_head].khash) && group_flush(l, p)) return -1;
+        /* a full group (layout_flush comes here before flushing it) or one
+         * holding this key goes first: a group never exceeds group_max */
+        if ((l->group >= l->group_max || group_has(l, p, l->retry[l->retry_head].khash)) && group_flush(l, p))
+            return -1;
         rpipe_slot *s = rpipe_next_slot(p);
         if (!s) return -1;
         /* only now: taking a slot may read NX answers, which can grow (move)
