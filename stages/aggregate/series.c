@@ -13,11 +13,14 @@ static void *pool_alloc(agg_map *m, size_t size)
 {
     size = (size + 15) & ~(size_t)15;
     if (!m->blocks || m->used + size > m->blocks->size) {
-        size_t bs = size > POOL_BLOCK ? size : POOL_BLOCK;
-        /* the first block of a map is small: most windows hold few series */
-        if (!m->blocks && size <= 4096) bs = 4096;
-        else if (m->blocks && m->blocks->size < POOL_BLOCK && size <= POOL_BLOCK)
-            bs = m->blocks->size * 4 < POOL_BLOCK ? m->blocks->size * 4 : POOL_BLOCK;
+        /* the first block of a map is small (most windows hold few series),
+         * the next ones grow x4 up to POOL_BLOCK; a block is never smaller
+         * than the entry it is made for (a series key may be as long as a
+         * record allows: a few MiB) */
+        size_t bs = POOL_BLOCK;
+        if (!m->blocks) bs = 4096;
+        else if (m->blocks->size < POOL_BLOCK / 4) bs = m->blocks->size * 4;
+        if (bs < size) bs = size;
         agg_pool_blk *b = malloc(sizeof *b + bs);
         if (!b) log_fatal("aggregate: out of memory (series pool)");
         b->next = m->blocks;
