@@ -99,6 +99,7 @@ typedef struct ingest {
     char **csv_names;           /* per column, for messages: "value (column rating)" */
     int *csv_target;            /* per column: field index, or -1 (attrs) */
     int csv_open;               /* a quoted field goes on in the next line */
+    uint64_t csv_scanned;       /* bytes the CSV reader looked at: linear in the input (tests) */
     char *csv_buf; size_t csv_len, csv_cap;    /* a record spanning lines */
     char *csv_fields; size_t csv_fields_cap;   /* unquoted field text */
     const char **csv_fv; uint32_t *csv_fl; int csv_fcap;

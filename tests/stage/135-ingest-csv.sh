@@ -3,7 +3,8 @@
 # starts on (a quoted field may span lines), quoted fields (commas, doubled
 # quotes, newlines) kept exactly, unmapped columns as attrs, sample rows,
 # a --map column missing from the header (exit 2 naming --map), and a record
-# held open past --max-line (line_too_long, then the next record is read).
+# held open past --max-line (line_too_long, then the next record is read),
+# and one quoted field over 2,000 lines kept exactly.
 source "$(dirname "$0")/../lib.sh"
 MAP=(--in-format csv --event-type rating --map user_id=userId,item_id=movieId,value=rating,ts=timestamp)
 {
@@ -66,4 +67,26 @@ grep -q -- "--map user_id=uid: the CSV header has no column 'uid' (columns: user
 "$BIN/ingest" --in "$T/long.csv" "${MAP[@]}" --max-line 256 --format json --dead-letter "$T/long.dl" > "$T/long.jsonl" 2>/dev/null
 expect_eq "open field over --max-line: first dead letter" "$(jq -r '"\(.line) \(.reason)"' "$T/long.dl" | head -n1)" "2 line_too_long"
 expect_eq "the record after is read" "$(jq -r 'select(.user_id=="2") | .item_id' "$T/long.jsonl")" 11
+# a quoted field over many lines, with commas, doubled quotes and a field that
+# closes and a new one that opens on a continuation line: kept exactly (the
+# reader scans each continuation line once, from where the last one stopped)
+python3 - "$T/many.csv" "$T/many.want" <<'PY'
+import sys, json
+n = 2000
+body = "".join('line %d, with ""quotes""\n' % i for i in range(n))
+with open(sys.argv[1], "w") as f:
+    f.write('userId,movieId,rating,timestamp,comment,more\n')
+    f.write('1,10,4,964982703,"' + body + 'end","x\ny"\n')
+    f.write('2,11,3,964982703,ok,\n')
+want = body.replace('""', '"') + "end"
+with open(sys.argv[2], "w") as f:
+    f.write(json.dumps([want, "x\ny"], separators=(",", ":")) + "\n")
+PY
+"$BIN/ingest" --in "$T/many.csv" "${MAP[@]}" --max-string 1M --format json --dead-letter "$T/many.dl" > "$T/many.jsonl" 2>"$T/many.err"
+expect_eq "many-line record: exit" "$?" 0
+jq -c 'select(.user_id=="1") | [(.attrs[] | select(.key=="comment") | .value), (.attrs[] | select(.key=="more") | .value)]' \
+  "$T/many.jsonl" > "$T/many.got"
+cmp -s "$T/many.got" "$T/many.want" || fail "many-line record: the two quoted fields differ ($(wc -c < "$T/many.got") bytes, $(wc -c < "$T/many.want") expected)"
+expect_eq "many-line record: the next record is read" "$(jq -r 'select(.user_id=="2") | .item_id' "$T/many.jsonl")" 11
+grep -q '"lines":2004,"ok":2,"refused":0' "$T/many.err" || fail "many-line summary: $(tail -n1 "$T/many.err")"
 finish

@@ -548,7 +548,56 @@ static void test_csv(void)
     CHECK(ingest_init(&g, &c, err, sizeof err) == -1 && strstr(err, "colour") != NULL);
 }
 
+/* A record spanning many lines costs work linear in its bytes: each
+ * continuation line is looked at on its own, the record split once at its
+ * end (the reader once rescanned the whole record at every line: quadratic,
+ * 28 s for 160 KB). Counted in bytes scanned, not seconds. */
+static void test_csv_linear(void)
+{
+    ingest_conf c;
+    setup_conf(&c);
+    c.csv = 1;
+    c.event_type = "view";
+    c.max_string = 1 << 20;
+    start(&c);
+    CHECK_EQ_INT(line("user_id,note,more"), ING_HEADER);
+    /* quoted fields that close and reopen on continuation lines, a doubled
+     * quote at a line's end, a stray quote after a closed field */
+    CHECK_EQ_INT(line("u2,\"a"), ING_MORE);
+    CHECK_EQ_INT(line("b\",\"c"), ING_MORE);
+    CHECK_EQ_INT(line("d\""), ING_OUT);
+    CHECK_MSG(strstr(outbuf, "{\"key\":\"note\",\"value\":\"a\\nb\"},{\"key\":\"more\",\"value\":\"c\\nd\"}") != NULL,
+              "%s", outbuf);
+    CHECK_EQ_INT(line("u4,\"a\"\""), ING_MORE);
+    CHECK_EQ_INT(line("b\",z"), ING_OUT);
+    CHECK_MSG(strstr(outbuf, "\"value\":\"a\\\"\\nb\"},{\"key\":\"more\",\"value\":\"z\"}") != NULL, "%s", outbuf);
+    CHECK_EQ_INT(line("u3,\"a"), ING_MORE);
+    EXPECT_BAD("b\"x,y", "bad_csv", "stray quote");
+    CHECK_EQ_INT(line("u5,,\"\"\"\""), ING_OUT);   /* a closed field: one quote, nothing open */
+    CHECK_MSG(strstr(outbuf, "{\"key\":\"more\",\"value\":\"\\\"\"}") != NULL, "%s", outbuf);
+
+    /* 3000 continuation lines, with commas and doubled quotes inside */
+    uint64_t before = g.csv_scanned;
+    size_t in_bytes = 0, lines = 3000;
+    const char *first = "u1,\"start", *cont = "x, \"\"y\"\"", *last = "end\",m";
+    CHECK_EQ_INT(line(first), ING_MORE);
+    in_bytes += strlen(first) + 1;
+    for (size_t i = 0; i < lines; i++) {
+        if (line(cont) != ING_MORE) { CHECK_MSG(0, "continuation line %zu closed the record", i); break; }
+        in_bytes += strlen(cont) + 1;
+    }
+    CHECK_EQ_INT(line(last), ING_OUT);
+    in_bytes += strlen(last) + 1;
+    size_t rl;
+    ingest_csv_raw(&g, &rl);
+    CHECK_EQ_INT((long long)rl, (long long)in_bytes - 1);
+    CHECK_EQ_INT(nrec, 1);
+    uint64_t scanned = g.csv_scanned - before;
+    CHECK_MSG(scanned <= 4 * (uint64_t)in_bytes, "scanned %llu bytes for %zu bytes of input",
+              (unsigned long long)scanned, in_bytes);
+}
+
 static void teardown(void) { ingest_free(&g); }
 
 TEST_MAIN(test_pieces, test_ts_fast_path, test_lazy_now, test_csv_split, test_dedup, test_ratelimit, test_events, test_samples,
-          test_refusals, test_csv, teardown)
+          test_refusals, test_csv, test_csv_linear, teardown)
