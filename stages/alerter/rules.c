@@ -288,6 +288,16 @@ static int al_kv_cmp(const void *a, const void *b)
     return x->key.len < y->key.len ? -1 : x->key.len > y->key.len;
 }
 
+static int al_kv_cmp_value(const void *a, const void *b)
+{
+    int c = al_kv_cmp(a, b);
+    if (c) return c;
+    const KeyValue *x = a, *y = b;
+    uint32_t n = x->value.len < y->value.len ? x->value.len : y->value.len;
+    c = n ? memcmp(x->value.ptr, y->value.ptr, n) : 0;
+    return c ? c : (x->value.len > y->value.len) - (x->value.len < y->value.len);
+}
+
 /* The record's labels, plus its series name as label name_key (unless the
  * record has a label of that name): two series that differ only in name
  * must not share a fingerprint. Sorted by key. */
@@ -303,6 +313,10 @@ static int al_add_labels(al_view *v, const KeyValue *kv, uint32_t n, const char 
     }
     v->nlabels = (int)n;
     if (!has) v->labels[v->nlabels++] = (KeyValue){ FB_STR(name_key), v->name.ptr ? v->name : FB_STRN("", 0) };
+    if (v->nlabels > 16) {   /* thousands: equal keys ordered by value (a canonical order) */
+        qsort(v->labels, (size_t)v->nlabels, sizeof *v->labels, al_kv_cmp_value);
+        return 1;
+    }
     /* insertion sort: a handful of labels, often already in order */
     for (int i = 1; i < v->nlabels; i++) {
         KeyValue x = v->labels[i];

@@ -7,11 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "fbrec.h"
+#include "sizes.h"
 #include "yamlcfg.h"
 
 enum { AL_REC_METRIC, AL_REC_DRIFT, AL_REC_EXPERIMENT };
 enum { AL_GT, AL_GE, AL_LT, AL_LE, AL_EQ, AL_NE, AL_OUTSIDE };
-#define AL_MAX_LABELS 32      /* labels of one alert, the series name included (more: refused) */
+/* labels of one alert, the series name included (more: refused): what any
+ * stage may send (sizes.h), and the series name */
+#define AL_MAX_LABELS (STREAMREC_MAX_LABELS + 1)
 #define AL_MAX_CHANNELS 8
 
 typedef struct al_rule {

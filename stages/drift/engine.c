@@ -5,13 +5,14 @@
  * ("name\0k1\0v1\0k2\0v2\0"), so label order in the input does not matter.
  * The same buffer holds the strings the output records point to. */
 #include "engine.h"
+#include "sizes.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "log.h"
 
-#define DRIFT_MAX_LABELS 64
+#define DRIFT_MAX_LABELS STREAMREC_MAX_LABELS   /* sizes.h: what ingest can send, and more */
 #define DRIFT_BLOB_MAGIC 0x31465244u     /* "DRF1" */
 #define NDET (Detector_MAX + 1)
 /* Times and counts are kept within +-2^61 (times: about 73,000 years in µs),
@@ -38,6 +39,7 @@ struct drift_engine {
     char *kb; size_t kbcap;        /* key scratch */
     double *sa, *sb;               /* psi/ks scratch, window each */
     KeyValue *lab;                 /* forecast labels scratch */
+    const KeyValue **ord;          /* labels in key order scratch */
     char *fname; size_t fnamecap;
     char why[200];
     drift_counters cnt;
@@ -59,6 +61,7 @@ drift_engine *drift_engine_new(const drift_config *c, drift_emit_drift ed, drift
     e->sa = xmalloc((size_t)c->window * sizeof(double));
     e->sb = xmalloc((size_t)c->window * sizeof(double));
     e->lab = xmalloc((DRIFT_MAX_LABELS + 1) * sizeof(KeyValue));
+    e->ord = xmalloc(DRIFT_MAX_LABELS * sizeof *e->ord);
     return e;
 }
 
@@ -73,7 +76,7 @@ void drift_engine_free(drift_engine *e)
 {
     if (!e) return;
     for (uint64_t i = 0; i < e->ns; i++) series_free(e->s[i]);
-    free(e->s); free(e->tab); free(e->kb); free(e->sa); free(e->sb); free(e->lab); free(e->fname);
+    free(e->s); free(e->tab); free(e->kb); free(e->sa); free(e->sb); free(e->lab); free(e->ord); free(e->fname);
     free(e);
 }
 
@@ -177,6 +180,15 @@ static int kv_cmp(const KeyValue *a, const KeyValue *b)
     return c ? c : (a->key.len > b->key.len) - (a->key.len < b->key.len);
 }
 
+/* Key order, then place in the record (ord points into one labels array),
+ * so that the order is the insertion sort's. */
+static int kv_ptr_cmp(const void *a, const void *b)
+{
+    const KeyValue *x = *(const KeyValue *const *)a, *y = *(const KeyValue *const *)b;
+    int c = kv_cmp(x, y);
+    return c ? c : (x > y) - (x < y);
+}
+
 /* Key of m into e->kb; 0, or -1 with *why. */
 static int build_key(drift_engine *e, const Metric *m, uint32_t *len, const char **why)
 {
@@ -185,7 +197,7 @@ static int build_key(drift_engine *e, const Metric *m, uint32_t *len, const char
         snprintf(e->why, sizeof e->why, "%u labels, more than %d", m->labels_count, DRIFT_MAX_LABELS);
         *why = e->why; return -1;
     }
-    const KeyValue *ord[DRIFT_MAX_LABELS];
+    const KeyValue **ord = e->ord;
     size_t need = m->name.len + 1;
     for (uint32_t i = 0; i < m->labels_count; i++) {
         const KeyValue *kv = &m->labels[i];
@@ -194,9 +206,17 @@ static int build_key(drift_engine *e, const Metric *m, uint32_t *len, const char
             *why = "a label contains a NUL byte"; return -1;
         }
         need += kv->key.len + kv->value.len + 2;
-        uint32_t j = i;                          /* insertion sort: few labels */
-        while (j > 0 && kv_cmp(ord[j - 1], kv) > 0) { ord[j] = ord[j - 1]; j--; }
-        ord[j] = kv;
+        ord[i] = kv;
+    }
+    if (m->labels_count <= 16) {                 /* insertion sort: the usual handful of labels */
+        for (uint32_t i = 1; i < m->labels_count; i++) {
+            const KeyValue *kv = ord[i];
+            uint32_t j = i;
+            while (j > 0 && kv_cmp(ord[j - 1], kv) > 0) { ord[j] = ord[j - 1]; j--; }
+            ord[j] = kv;
+        }
+    } else {                                     /* thousands: stable too (ties by position) */
+        qsort(ord, m->labels_count, sizeof *ord, kv_ptr_cmp);
     }
     if (memchr(m->name.ptr, 0, m->name.len)) { *why = "the name contains a NUL byte"; return -1; }
     if (need > UINT32_MAX / 2) { *why = "key too long"; return -1; }
