@@ -1,5 +1,6 @@
 /* engine.c — windows, series, feature buckets and emission (see engine.h). */
 #include "engine.h"
+#include "sizes.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@ struct agg_engine {
     KeyValue *kv; size_t kvcap;
     Quantile q[AGG_MAX_QUANTILES];
     char numbuf[AGG_MAX_QUANTILES][8];
-    const KeyValue *lab[64];
+    const KeyValue *lab[STREAMREC_MAX_LABELS];   /* a Sample's labels, in key order */
 };
 
 agg_engine *agg_engine_new(const agg_config *cfg, agg_features *fs, agg_emit_fn emit, void *ctx)
@@ -559,10 +560,12 @@ int agg_engine_sample(agg_engine *e, const Sample *s)
     if (t < -AGG_MAX_TS || t > AGG_MAX_TS) { e->c.bad_value++; return AGG_BADTS; }
     if (agg_wm_is_late(&e->wm, first_end(e, t))) { e->c.late++; return AGG_LATE; }
     if (!isfinite(s->value)) { e->c.bad_value++; return AGG_BADVALUE; }
+    /* more than any stage may send (sizes.h): refused, never cut short */
+    if (s->labels_count > STREAMREC_MAX_LABELS) { e->c.bad_value++; return AGG_TOO_MANY_LABELS; }
     e->c.samples++;
     /* canonical series key: name, then the kept labels sorted by key */
     size_t nl = 0;
-    for (uint32_t i = 0; i < s->labels_count && nl < 64; i++) {
+    for (uint32_t i = 0; i < s->labels_count; i++) {
         const KeyValue *kv = &s->labels[i];
         if (e->cfg.nby && !by_has(e, kv->key.ptr, kv->key.len)) continue;
         e->lab[nl++] = kv;

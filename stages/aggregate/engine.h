@@ -46,7 +46,8 @@ typedef struct agg_config {
 } agg_config;
 
 enum { AGG_FEAT_USER = 1, AGG_FEAT_ITEM = 2 };
-enum { AGG_OK = 0, AGG_LATE = 1, AGG_BADVALUE = 2, AGG_FUTURE = 3, AGG_BADTS = 4, AGG_ERR = -1 };
+enum { AGG_OK = 0, AGG_LATE = 1, AGG_BADVALUE = 2, AGG_FUTURE = 3, AGG_BADTS = 4, AGG_TOO_MANY_LABELS = 5,
+       AGG_ERR = -1 };
 
 /* Event times outside +-AGG_MAX_TS µs (about 3,000 years around 1970) are
  * refused (AGG_BADTS): window arithmetic near the int64 limits would
@@ -66,7 +67,8 @@ typedef struct agg_engine agg_engine;
 agg_engine *agg_engine_new(const agg_config *cfg, agg_features *fs, agg_emit_fn emit, void *ctx);
 void agg_engine_free(agg_engine *e);
 /* AGG_OK, AGG_LATE (counted in late; the caller rejects the record),
- * AGG_BADVALUE (NaN or infinite value), AGG_BADTS (time out of range; both
+ * AGG_BADVALUE (NaN or infinite value), AGG_BADTS (time out of range),
+ * AGG_TOO_MANY_LABELS (a Sample over STREAMREC_MAX_LABELS; all three
  * counted in bad_value),
  * AGG_ERR (emit or feature store failed). */
 int agg_engine_event(agg_engine *e, const Event *ev);

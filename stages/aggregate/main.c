@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "log.h"
 #include "metrics.h"
+#include "sizes.h"
 #include "sdnotify.h"
 #include "sig.h"
 #include "stream.h"
@@ -212,6 +213,10 @@ static void agg_reject(agg_main *a, const stream_rec *r, int ar)
         snprintf(detail, sizeof detail, "event time %lld µs is outside +-%lld µs (years -1200 to 5100)",
                  (long long)ts, (long long)AGG_MAX_TS);
         stream_reject(a->in, &r->pos, "bad_timestamp", detail, r->data, r->len);
+    } else if (ar == AGG_TOO_MANY_LABELS) {
+        snprintf(detail, sizeof detail, "%u labels, more than %d (schemas/SIZES.md)", r->as.sample.labels_count,
+                 STREAMREC_MAX_LABELS);
+        stream_reject(a->in, &r->pos, "too_many_labels", detail, r->data, r->len);
     } else {
         stream_reject(a->in, &r->pos, "bad_value", "value is NaN or infinite", r->data, r->len);
     }
