@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "assign.h"
+#include "sizes.h"
 #include "log.h"
 #include "stats.h"
 
@@ -36,12 +37,12 @@ typedef struct ea_entry {
 
 typedef struct ea_block {
     uint32_t used;        /* bytes of slots in use */
-    uint16_t key_len;
+    uint32_t key_len;
     uint16_t nslots;      /* 0: a free block */
     uint8_t cls, flags;   /* size class; EA_B_* */
-    uint16_t pad;
     uint32_t next_free;   /* free blocks: next in the class's list */
 } ea_block;
+_Static_assert(sizeof(ea_block) == 16, "a block header is 16 bytes (2 pool units)");
 
 typedef struct ea_slot {  /* one (user, experiment) */
     uint16_t exp;
@@ -62,7 +63,7 @@ typedef struct ea_uval {  /* one metric of one user */
 #define EA_B_DIRTY 1
 #define EA_LOOK_EVERY 16
 #define EA_NCLASS 48
-#define EA_MAX_KEY 65535
+#define EA_MAX_KEY STREAMREC_MAX_STRING   /* any user_id ingest writes (sizes.h) */
 
 struct ea_engine {
     const ea_config *cfg;
@@ -260,7 +261,7 @@ static ea_entry *ea_insert(ea_engine *ea, ea_entry *u, const char *id, size_t le
     }
     uint32_t off = ea_blk_alloc(ea, ea_class_for(sizeof(ea_block) + ea_key_pad(len) + slot_bytes));
     ea_block *b = ea_blk(ea, off);
-    b->key_len = (uint16_t)len;
+    b->key_len = (uint32_t)len;
     memcpy(ea_blk_key(b), id, len);
     u->tag = tag;
     u->blk = off;

@@ -63,7 +63,7 @@ void ea_free(ea_engine *ea);
 
 enum { EA_OK = 0, EA_UNKNOWN_VARIANT = 1, EA_NO_USER = 2, EA_BAD_USER = 3 };
 /* Feed one event. Returns EA_OK, or EA_UNKNOWN_VARIANT / EA_NO_USER /
- * EA_BAD_USER (user id over 65535 bytes) for an event that names an
+ * EA_BAD_USER (user id over 16 MiB: sizes.h) for an event that names an
  * experiment (the caller rejects the record; nothing was counted). */
 int ea_event(ea_engine *ea, const Event *ev);
 /* Take a sequential look at every experiment now. ea_event does one per

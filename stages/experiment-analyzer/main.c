@@ -237,7 +237,7 @@ int main(int argc, char **argv)
                          (int)(ev->variant.len > 60 ? 60 : ev->variant.len), ev->variant.ptr);
                 stream_reject(c.in, &r.pos, "unknown_variant", detail, r.data, r.len);
             } else if (er == EA_BAD_USER) {
-                stream_reject(c.in, &r.pos, "bad_user_id", "user_id longer than 65535 bytes",
+                stream_reject(c.in, &r.pos, "bad_user_id", "user_id longer than 16 MiB (schemas/SIZES.md)",
                               r.data, r.len);
             } else if (er == EA_NO_USER) {
                 stream_reject(c.in, &r.pos, "no_user_id", "event names an experiment but no user_id",
