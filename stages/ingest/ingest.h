@@ -55,6 +55,8 @@ typedef struct ingest_conf {
     size_t max_line;            /* CSV: a record spanning lines is bounded by this */
     size_t max_string;          /* longest accepted string value, bytes */
     uint32_t max_attrs;         /* attrs/labels per record */
+    size_t max_record;          /* largest record to write: --max-record less room for what later
+                                   stages add (sizes.h); 0: no check */
     int64_t max_skew_us;        /* how far in the future ts may be */
     uint64_t dedup_window;      /* ids remembered; 0 disables dedup */
     double rate_per_s;          /* per-user token refill; 0 disables */

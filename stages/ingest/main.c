@@ -11,6 +11,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
+#include "sizes.h"
 #include "par.h"
 #include "sdnotify.h"
 #include "stream.h"
@@ -27,8 +28,8 @@ static const cli_opt opts[] = {
     { "map", 0, CLI_LIST, &maps, NULL, "FIELD=COLUMN,...", "CSV: take a record field from a column (e.g. user_id=userId)", 0, 0 },
     { "event-type", 0, CLI_STR, &event_type, NULL, "NAME", "CSV: event_type of every row (when no column gives it)", 0, 0 },
     { "max-line", 0, CLI_SIZE, &max_line, "1M", "SIZE", "longer lines are refused (line_too_long)", 16, 1 << 30 },
-    { "max-string", 0, CLI_SIZE, &max_string, "1k", "SIZE", "longest string value or key (too_long)", 8, 1 << 24 },
-    { "max-attrs", 0, CLI_INT, &max_attrs, "64", "N", "attrs/labels per record at most (too_long)", 1, 4096 },
+    { "max-string", 0, CLI_SIZE, &max_string, "1k", "SIZE", "longest string value or key (too_long)", 8, STREAMREC_MAX_STRING },
+    { "max-attrs", 0, CLI_INT, &max_attrs, "64", "N", "attrs/labels per record at most (too_long)", 1, STREAMREC_MAX_ATTRS },
     { "max-skew", 0, CLI_DURATION, &max_skew, "1d", "DURATION", "how far ts may lie in the future (implausible_timestamp)", 0, 0 },
     { "dedup-window", 0, CLI_INT, &dedup_window, "100000", "N",
       "event_ids remembered for dropping duplicates (24-40 bytes each; 0: off)", 0, 1e9 },
@@ -77,7 +78,8 @@ int main(int argc, char **argv)
     ingest_conf c = {
         .max_line = (size_t)max_line, .max_string = (size_t)max_string, .max_attrs = (uint32_t)max_attrs,
         .max_skew_us = max_skew, .dedup_window = (uint64_t)dedup_window, .rate_users = (uint32_t)rate_users,
-        .event_type = event_type,
+        .event_type = event_type, .max_record = common.max_record > (int64_t)STREAMREC_DERIVED_ROOM * 2
+                          ? (size_t)common.max_record - STREAMREC_DERIVED_ROOM : (size_t)common.max_record / 2,
     };
     char err[320];
     if (!strcmp(in_format, "csv")) c.csv = 1;

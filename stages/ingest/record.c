@@ -563,6 +563,27 @@ static int ing_key_put(ingest *g, size_t *len, const char *s, size_t n)
     return 0;
 }
 
+/* An upper bound of a record's encoded size: its strings (length, NUL and
+ * padding: +8 each), 32 bytes per key/value table (vtable, table, vector
+ * slot, alignment) and 512 for the root table, prefix and identifier. */
+static size_t ing_record_bound(const fb_str *strs, int nstrs, const KeyValue *kv, uint32_t nkv)
+{
+    size_t n = 512;
+    for (int i = 0; i < nstrs; i++) n += (size_t)strs[i].len + 8;
+    for (uint32_t i = 0; i < nkv; i++) n += 32 + (size_t)kv[i].key.len + 8 + (size_t)kv[i].value.len + 8;
+    return n;
+}
+
+/* A record the next stage could not read (over --max-record: a corrupt
+ * stream to it), or could not derive its own from, is refused here, so
+ * every record ingest writes passes every stage (schemas/SIZES.md). */
+static int ing_too_big(ingest *g, size_t bound)
+{
+    if (!g->c.max_record || bound <= g->c.max_record) return 0;
+    return ing_bad(g, "too_long", "the record would take up to %zu bytes, over the %zu-byte limit "
+                   "(--max-record less 64 KiB for what later stages add)", bound, g->c.max_record);
+}
+
 /* Kafka key of a Sample: name{k=v,k=v} (labels already sorted). */
 static int ing_emit_sample(ingest *g, const Sample *s)
 {
@@ -577,6 +598,7 @@ static int ing_emit_sample(ingest *g, const Sample *s)
     }
     rc |= ing_key_put(g, &len, "}", 1);
     if (rc) return ING_FAIL;
+    if ((rc = ing_too_big(g, ing_record_bound(&s->name, 1, s->labels, s->labels_count)))) return rc;
     if (g->c.emit(g->c.emit_ctx, &Sample_desc, s, g->key, len)) return ING_FAIL;
     g->n_samples++;
     return ING_OUT;
@@ -612,6 +634,9 @@ int ingest_build_event(ingest *g, const ing_val *f, int64_t now, const char *raw
         snprintf(idbuf, sizeof idbuf, "h%016llx", (unsigned long long)ingest_fnv1a(raw, rawlen));
         ev.event_id = FB_STRN(idbuf, 17);
     }
+    const fb_str strs[] = { ev.event_id, ev.user_id, ev.item_id, ev.session_id, ev.name, ev.source,
+                            ev.experiment, ev.variant };
+    if ((rc = ing_too_big(g, ing_record_bound(strs, 8, ev.attrs, ev.attrs_count)))) return rc;
     uint64_t h = g->id_hash_ok ? g->id_hash : ingest_key_hash(ev.event_id.ptr, ev.event_id.len);
     if (dedup_seen(&g->dd, h)) { g->n_dups++; return ING_DUP; }
     if (g->c.rate_per_s > 0   /* off: no need to hash user_id */
@@ -715,6 +740,8 @@ static int ing_model(ingest *g, ing_val *f, int64_t now)
         s->labels = g->kv;
         s->labels_count = g->nkv;
     }
+    for (uint32_t i = 0; i < k; i++)   /* all or none of the line's samples */
+        if ((rc = ing_too_big(g, ing_record_bound(&g->samples[i].name, 1, g->kv, g->nkv)))) return rc;
     for (uint32_t i = 0; i < k; i++)
         if ((rc = ing_emit_sample(g, &g->samples[i])) != ING_OUT) return rc;
     return ING_OUT;

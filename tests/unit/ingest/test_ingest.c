@@ -597,7 +597,46 @@ static void test_csv_linear(void)
               (unsigned long long)scanned, in_bytes);
 }
 
+/* A record ingest writes fits what the next reader takes (--max-record,
+ * less room for what later stages add: c.max_record here): the bound of
+ * record.c, 512 + per string len + 8 + per label 32 + key + value + 16,
+ * decides at the byte; the line is refused whole, nothing emitted. */
+static void test_record_limit(void)
+{
+    ingest_conf c;
+    setup_conf(&c);
+    c.max_string = 4096;
+    c.max_record = 2048;
+    start(&c);
+    /* Sample cpu_usage, labels host=h and v=<n bytes>: 512 + 17 + (32+4+1+16) + (32+1+16+n) */
+    size_t fixed = 512 + 9 + 8 + 32 + 4 + 1 + 16 + 32 + 1 + 16;
+    char text[4096], val[3000];
+    for (int over = 0; over <= 1; over++) {
+        size_t n = 2048 - fixed + (size_t)over;
+        memset(val, 'x', n);
+        val[n] = 0;
+        snprintf(text, sizeof text, "{\"metric_name\":\"cpu_usage\",\"value\":1,\"ts\":1795428000,"
+                 "\"labels\":{\"host\":\"h\",\"v\":\"%s\"}}", val);
+        if (!over) {
+            CHECK_EQ_INT(line(text), ING_OUT);
+            CHECK_EQ_INT(nrec, 1);
+        } else {
+            EXPECT_BAD(text, "too_long", "over the 2048-byte limit (--max-record");
+        }
+    }
+    /* the samples of one line: all or none (the second one is over) */
+    setup_conf(&c);
+    c.max_string = 4096;
+    c.max_record = 1024;
+    start(&c);
+    memset(val, 'b', 600);
+    val[600] = 0;
+    snprintf(text, sizeof text, "{\"model_id\":\"m\",\"ts\":1795428000,\"metrics\":[{\"type\":\"a\",\"value\":1},"
+             "{\"type\":\"%s\",\"value\":2}]}", val);
+    EXPECT_BAD(text, "too_long", "--max-record");
+}
+
 static void teardown(void) { ingest_free(&g); }
 
 TEST_MAIN(test_pieces, test_ts_fast_path, test_lazy_now, test_csv_split, test_dedup, test_ratelimit, test_events, test_samples,
-          test_refusals, test_csv, test_csv_linear, teardown)
+          test_refusals, test_csv, test_csv_linear, test_record_limit, teardown)
