@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 #include "assign.h"
 #include "log.h"
+#include "seen.h"
 #include "stats.h"
 
 typedef struct ea_entry {
@@ -79,6 +80,7 @@ struct ea_engine {
     uint64_t unknown_exp;
     ea_row *rows; int rows_cap;
     int track_dirty;
+    ea_seen seen;                 /* event_ids counted (seen.h); off unless ea_set_dedup */
 };
 
 static void *ea_xrealloc(void *p, size_t n)
@@ -169,6 +171,7 @@ void ea_free(ea_engine *ea)
     ea_unmap(ea->tab, ea->cap * sizeof *ea->tab);
     ea_unmap(ea->pool, ea->pool_cap);
     free(ea->dirty); free(ea->rows); free(ea->slot_size);
+    ea_seen_free(&ea->seen);
     free(ea);
 }
 
@@ -176,6 +179,20 @@ const ea_config *ea_cfg(const ea_engine *ea) { return ea->cfg; }
 const ea_exp_stats *ea_stats(const ea_engine *ea, int exp) { return &ea->st[exp]; }
 uint64_t ea_users(const ea_engine *ea) { return ea->n; }
 uint64_t ea_events_unknown_experiment(const ea_engine *ea) { return ea->unknown_exp; }
+
+int ea_set_dedup(ea_engine *ea, uint64_t n)
+{
+    ea_seen_free(&ea->seen);
+    return ea_seen_init(&ea->seen, n);
+}
+
+int ea_is_duplicate(ea_engine *ea, const Event *ev)
+{
+    return ea->seen.d.n && ev->event_id.len &&
+           ea_seen_check(&ea->seen, ea_seen_hash(ev->event_id.ptr, ev->event_id.len));
+}
+
+uint64_t ea_duplicates(const ea_engine *ea) { return ea->seen.duplicates; }
 size_t ea_memory(const ea_engine *ea)
 {
     return ea->cap * sizeof(ea_entry) + ea->pool_len + ea->dirty_cap * sizeof *ea->dirty;
@@ -469,6 +486,13 @@ int ea_event(ea_engine *ea, const Event *ev)
             (e->start_us && ev->ts < e->start_us) || (e->end_us && ev->ts >= e->end_us))
             e = NULL;   /* carries the experiment but does not expose */
     }
+    /* every event that may change a statistic is remembered, also one of a
+     * user not exposed yet: its copy could be attributed after an exposure */
+    if (ea->seen.d.n && ev->event_id.len) {
+        uint64_t h = ea_seen_hash(ev->event_id.ptr, ev->event_id.len);
+        if (ea_seen_check(&ea->seen, h)) return EA_DUPLICATE;
+        ea_seen_add(&ea->seen, h);
+    }
     uint32_t tag = ea_user_tag(ev->user_id.ptr, ev->user_id.len);
     ea_entry *u = ea_probe(ea, ev->user_id.ptr, ev->user_id.len, tag);
     if (e) {
@@ -708,7 +732,8 @@ const char ea_state_schema[] =
     " stats BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS ea_user(experiment TEXT NOT NULL, user_id TEXT NOT NULL,"
     " variant INTEGER NOT NULL, exposed_ts INTEGER NOT NULL, flags INTEGER NOT NULL,"
-    " vals BLOB NOT NULL, PRIMARY KEY(experiment, user_id)) WITHOUT ROWID;";
+    " vals BLOB NOT NULL, PRIMARY KEY(experiment, user_id)) WITHOUT ROWID;"
+    EA_SEEN_SCHEMA;
 
 static void ea_fingerprint(const ea_experiment_cfg *e, char out[17])
 {
@@ -792,7 +817,7 @@ int ea_state_load(ea_engine *ea, state *stt)
     if (rc != SQLITE_DONE) goto sqlerr;
     sqlite3_finalize(q);
     log_info("state: %llu exposed users loaded", (unsigned long long)ea->n);
-    return 0;
+    return ea_seen_load(&ea->seen, stt);
 sqlerr:
     log_error("state: %s", sqlite3_errmsg(db));
     sqlite3_finalize(q);
@@ -839,7 +864,7 @@ int ea_state_save(ea_engine *ea, state *stt)
     }
     sqlite3_finalize(qu);
     sqlite3_finalize(qe);
-    return 0;
+    return ea_seen_save(&ea->seen, stt);
 sqlerr:
     log_error("state: %s", sqlite3_errmsg(db));
     sqlite3_finalize(qu);
