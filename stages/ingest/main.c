@@ -150,11 +150,12 @@ int main(int argc, char **argv)
         int r = ingest_line(&g, line.ptr, line.len, 0);   /* the clock only if the line needs it */
         size_t rl = line.len;
         const char *raw = r == ING_BAD && c.csv ? ingest_csv_raw(&g, &rl) : line.ptr;
-        if (ingest_run_outcome(&run, r, &first_pos, g.reason, g.detail, raw, rl, ev0, sm0)) break;
+        /* before the outcome, which may commit: at least this line's records come again */
         if (crash_after && stream_in_count(in) >= (uint64_t)crash_after) {
             (void)stream_flush(out);   /* every record since the last commit is out: all of them come again */
             raise(SIGKILL);
         }
+        if (ingest_run_outcome(&run, r, &first_pos, g.reason, g.detail, raw, rl, ev0, sm0)) break;
     }
     int failed = run.failed, usage = run.usage;
     uint64_t too_long = run.too_long;
