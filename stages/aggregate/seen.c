@@ -161,10 +161,15 @@ void agg_seen_expire(agg_seen *s, int64_t watermark)
     if (!k) return;
     memmove(s->groups, s->groups + k, (s->ngroups - k) * sizeof *s->groups);
     s->ngroups -= k;
-    /* give memory back as the open windows hold fewer ids */
-    uint64_t want = s->nslots;
-    while (want > SEEN_MIN_SLOTS && s->count * 8 < want) want /= 2;
-    if (want != s->nslots) set_resize(s, want);
+    /* give memory back once the open windows hold far fewer ids than the
+     * set was sized for (a traffic peak has passed); not at every window
+     * close, where a tumbling window's ids leave at once and the next
+     * window's come back */
+    if (s->nslots > SEEN_MIN_SLOTS && s->count * 32 < s->nslots) {
+        uint64_t want = s->nslots;
+        while (want > SEEN_MIN_SLOTS && s->count * 8 < want) want /= 2;
+        set_resize(s, want);
+    }
 }
 
 uint64_t agg_seen_count(const agg_seen *s) { return s->count; }

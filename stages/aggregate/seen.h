@@ -14,10 +14,11 @@
  *
  * Bound: at most max_ids ids at once; past it new ids are not remembered
  * (counted in untracked: their copies would be counted again). Memory: 8
- * bytes per id in its group plus the set's slots (next power of two >= 2x
- * the ids held, 8 bytes each, shrunk as groups close): 24 to 48 bytes per
- * id held: at most 32 MiB at the default 1,000,000 (16 MiB of set, 16 of
- * groups with their growth slack).
+ * bytes per id in its group plus the set's slots (a power of two >= 2x the
+ * ids held, 8 bytes each; halved once the ids held fall below 1/32 of the
+ * slots, as after a traffic peak): 24 to 48 bytes per id at the recent
+ * peak of ids held; at most 32 MiB at the default 1,000,000 (16 MiB of
+ * set, 16 of groups with their growth slack).
  *
  * False positives: two different ids with the same hash make the later
  * event a "duplicate". With n ids held, a new id collides with probability
