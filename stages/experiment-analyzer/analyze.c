@@ -81,6 +81,8 @@ struct ea_engine {
     ea_row *rows; int rows_cap;
     int track_dirty;
     ea_seen seen;                 /* event_ids counted (seen.h); off unless ea_set_dedup */
+    const Event *checked;         /* ea_is_duplicate found it new: ea_event need not look again */
+    uint64_t checked_h;
 };
 
 static void *ea_xrealloc(void *p, size_t n)
@@ -188,8 +190,14 @@ int ea_set_dedup(ea_engine *ea, uint64_t n)
 
 int ea_is_duplicate(ea_engine *ea, const Event *ev)
 {
-    return ea->seen.d.n && ev->event_id.len &&
-           ea_seen_check(&ea->seen, ea_seen_hash(ev->event_id.ptr, ev->event_id.len));
+    ea->checked = NULL;
+    if (!ea->seen.d.n || !ev->event_id.len) return 0;
+    uint64_t h = ea_seen_hash(ev->event_id.ptr, ev->event_id.len);
+    dedup_prefetch(&ea->seen.d, h);   /* also the slot the next add evicts */
+    if (ea_seen_check(&ea->seen, h)) return 1;
+    ea->checked = ev;
+    ea->checked_h = h;
+    return 0;
 }
 
 uint64_t ea_duplicates(const ea_engine *ea) { return ea->seen.duplicates; }
@@ -467,6 +475,8 @@ static void ea_attribute(ea_engine *ea, ea_entry *u, const Event *ev)
 
 int ea_event(ea_engine *ea, const Event *ev)
 {
+    const Event *checked = ea->checked;   /* a hint for this call only */
+    ea->checked = NULL;
     int x = -1, v = -1;
     if (ev->experiment.ptr && ev->experiment.len) {
         x = ea_find_exp(ea, ev->experiment);
@@ -489,9 +499,13 @@ int ea_event(ea_engine *ea, const Event *ev)
     /* every event that may change a statistic is remembered, also one of a
      * user not exposed yet: its copy could be attributed after an exposure */
     if (ea->seen.d.n && ev->event_id.len) {
-        uint64_t h = ea_seen_hash(ev->event_id.ptr, ev->event_id.len);
-        if (ea_seen_check(&ea->seen, h)) return EA_DUPLICATE;
-        ea_seen_add(&ea->seen, h);
+        if (checked == ev) {
+            ea_seen_add(&ea->seen, ea->checked_h);
+        } else {
+            uint64_t h = ea_seen_hash(ev->event_id.ptr, ev->event_id.len);
+            if (ea_seen_check(&ea->seen, h)) return EA_DUPLICATE;
+            ea_seen_add(&ea->seen, h);
+        }
     }
     uint32_t tag = ea_user_tag(ev->user_id.ptr, ev->user_id.len);
     ea_entry *u = ea_probe(ea, ev->user_id.ptr, ev->user_id.len, tag);

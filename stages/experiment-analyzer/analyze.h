@@ -74,7 +74,9 @@ int ea_event(ea_engine *ea, const Event *ev);
  * off. Call before ea_state_load. 0, or -1 out of memory. */
 int ea_set_dedup(ea_engine *ea, uint64_t n);
 /* 1 when ea_event would return EA_DUPLICATE for ev (then counted), without
- * feeding it: lets the caller leave copies out of its report cadence. */
+ * feeding it: lets the caller leave copies out of its report cadence. When
+ * 0, an ea_event call right after, on the same unchanged ev, skips the
+ * lookup. */
 int ea_is_duplicate(ea_engine *ea, const Event *ev);
 uint64_t ea_duplicates(const ea_engine *ea);
 /* Take a sequential look at every experiment now. ea_event does one per
