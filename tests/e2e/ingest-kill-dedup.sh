@@ -67,4 +67,11 @@ expect_eq "late copies dead-lettered" "$(cat "$T/agg.dl" 2>/dev/null | wc -l)" "
 timeout 120 "$BIN/aggregate" --in "kafka://$KAFKA/events?group=agg0&eof=1" "${X[@]}" --window 60s --format json \
   --dedup-ids 0 > "$T/nodedup.json" 2>"$T/agg0.err"
 cmp -s "$T/nodedup.json" "$T/file.json" && fail "without dedup the copies changed nothing"
+python3 - "$T/file.json" "$T/nodedup.json" >&2 <<'PY'
+import json, sys
+def load(p):
+    return {(r["name"], json.dumps(r.get("labels")), r["window_start"]): r for r in map(json.loads, open(p))}
+a, b = load(sys.argv[1]), load(sys.argv[2])
+print(f"without dedup: {sum(1 for k in a if a[k] != b.get(k))} of {len(a)} metrics differ from the file run")
+PY
 finish
