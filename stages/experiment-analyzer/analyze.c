@@ -188,10 +188,21 @@ int ea_set_dedup(ea_engine *ea, uint64_t n)
     return ea_seen_init(&ea->seen, n);
 }
 
+static int ea_find_exp(ea_engine *ea, fb_str name);
+
+/* Could ev change a statistic (ea_event remembers exactly these ids)? */
+static int ea_concerns(ea_engine *ea, const Event *ev)
+{
+    if (!ev->user_id.len) return 0;
+    if (ea->type_used[(uint8_t)ev->type] || ea->name_metrics) return 1;
+    return ev->experiment.len && ea_find_exp(ea, ev->experiment) >= 0;
+}
+
 int ea_is_duplicate(ea_engine *ea, const Event *ev)
 {
     ea->checked = NULL;
-    if (!ea->seen.d.n || !ev->event_id.len) return 0;
+    /* no probe (a cache miss) for the events no experiment looks at */
+    if (!ea->seen.d.n || !ev->event_id.len || !ea_concerns(ea, ev)) return 0;
     uint64_t h = ea_seen_hash(ev->event_id.ptr, ev->event_id.len);
     dedup_prefetch(&ea->seen.d, h);   /* also the slot the next add evicts */
     if (ea_seen_check(&ea->seen, h)) return 1;
