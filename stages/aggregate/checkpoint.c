@@ -3,20 +3,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include "log.h"
+#include "seen.h"
 
 const char *const agg_state_schema = agg_features_schema;
 
 #define AGG_BLOB_KEY "aggregate.engine"
+#define AGG_SEEN_KEY "aggregate.seen"     /* seen.h: the event_ids of open windows */
 
 int agg_checkpoint_save(state *st, stream_in *in, stream_out *out, agg_engine *e, agg_features *fs)
 {
     if (out && stream_flush(out) < 0) return -1;
-    agg_buf b = {0};
+    agg_buf b = {0}, sb = {0};
     agg_engine_save(e, &b);
+    agg_seen *seen = agg_engine_seen(e);
+    if (seen) agg_seen_save(seen, &sb);
     int rc = -1;
     if (state_begin(st) < 0) goto done;
     if ((fs && agg_features_save(fs) < 0) ||
         state_put(st, AGG_BLOB_KEY, b.p, b.len) < 0 ||
+        (seen && state_put(st, AGG_SEEN_KEY, sb.p, sb.len) < 0) ||
         state_save_offsets(st, in) < 0) {
         state_rollback(st);
         goto done;
@@ -25,6 +30,7 @@ int agg_checkpoint_save(state *st, stream_in *in, stream_out *out, agg_engine *e
     rc = 0;
 done:
     agg_buf_free(&b);
+    agg_buf_free(&sb);
     return rc;
 }
 
@@ -40,6 +46,14 @@ int agg_checkpoint_load(state *st, agg_engine *e)
     if (rc < 0) {
         log_error("%s", err);
         return strstr(err, "settings") ? -2 : -1;
+    }
+    /* a state from before dedup has no such blob: start with an empty set */
+    agg_seen *seen = agg_engine_seen(e);
+    if (seen && (g = state_get(st, AGG_SEEN_KEY, &data, &len)) != 0) {
+        if (g < 0) return -1;
+        rc = agg_seen_load(seen, data, len, err, sizeof err);
+        free(data);
+        if (rc < 0) { log_error("%s", err); return -1; }
     }
     return 1;
 }

@@ -1,5 +1,6 @@
 /* checkpoint.h — the aggregate state in --state: the engine's open windows,
  * sketches, feature buckets and watermark as one blob ("aggregate.engine"),
+ * the event_ids counted in open windows (seen.h, "aggregate.seen"),
  * the feature store's dirty rows, and the Kafka input offsets, all in one
  * SQLite transaction. Output derived from closed windows is flushed first,
  * so the saved state never claims a window closed whose metrics could still

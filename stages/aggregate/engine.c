@@ -7,6 +7,7 @@
 #include <string.h>
 #include "hll.h"
 #include "log.h"
+#include "seen.h"
 #include "topk.h"
 
 #define AGG_BUCKET_SPEC AGG_MAX_SPECS   /* spec index of feature buckets */
@@ -28,6 +29,7 @@ struct agg_engine {
     void *ctx;
     agg_watermark wm;
     agg_win *wins;
+    agg_seen *seen;             /* event_ids counted in open windows (seen.h) */
     uint64_t nseries;
     agg_counters c;
     agg_key key;
@@ -48,6 +50,7 @@ agg_engine *agg_engine_new(const agg_config *cfg, agg_features *fs, agg_emit_fn 
     e->emit = emit;
     e->ctx = ctx;
     e->wm.lateness = cfg->lateness;
+    if (cfg->dedup_ids) e->seen = agg_seen_new(cfg->dedup_ids);
     return e;
 }
 
@@ -64,6 +67,7 @@ void agg_engine_free(agg_engine *e)
     if (!e) return;
     while (e->wins) { agg_win *n = e->wins->next; win_free(e->wins); e->wins = n; }
     agg_key_free(&e->key);
+    agg_seen_free(e->seen);
     free(e->kv);
     free(e);
 }
@@ -71,6 +75,7 @@ void agg_engine_free(agg_engine *e)
 const agg_counters *agg_engine_counters(const agg_engine *e) { return &e->c; }
 uint64_t agg_engine_series(const agg_engine *e) { return e->nseries; }
 int64_t agg_engine_watermark(const agg_engine *e) { return agg_wm_value(&e->wm); }
+agg_seen *agg_engine_seen(agg_engine *e) { return e->seen; }
 
 static const agg_wspec *spec_of(const agg_engine *e, int spec, agg_wspec *tmp)
 {
@@ -523,16 +528,25 @@ static int64_t first_end(const agg_engine *e, int64_t t)
 static int advance(agg_engine *e, int64_t t)
 {
     if (!agg_wm_advance(&e->wm, t)) return AGG_OK;
-    return close_until(e, agg_wm_value(&e->wm), 0);
+    int rc = close_until(e, agg_wm_value(&e->wm), 0);
+    if (e->seen) agg_seen_expire(e->seen, agg_wm_value(&e->wm));
+    return rc;
 }
 
 int agg_engine_event(agg_engine *e, const Event *ev)
 {
     int64_t t = ev->ts;
     if (t < -AGG_MAX_TS || t > AGG_MAX_TS) { e->c.bad_value++; return AGG_BADTS; }
-    if (agg_wm_is_late(&e->wm, first_end(e, t))) { e->c.late++; return AGG_LATE; }
+    /* a copy of an event still counted in an open window: dropped, even if
+     * late by now (a resend, not an error) */
+    int track = e->seen && ev->event_id.len;
+    uint64_t idh = track ? agg_seen_hash(ev->event_id.ptr, ev->event_id.len) : 0;
+    if (track && agg_seen_check(e->seen, idh)) return AGG_DUP;
+    int64_t fe = first_end(e, t);
+    if (agg_wm_is_late(&e->wm, fe)) { e->c.late++; return AGG_LATE; }
     if (ev->type == EventType_rating && !isfinite(ev->value)) { e->c.bad_value++; return AGG_BADVALUE; }
     e->c.events++;
+    if (track) agg_seen_add(e->seen, idh, fe);   /* held until its earliest window closes */
     int64_t starts[AGG_MAX_PER_EVENT];
     for (int s = 0; s < e->cfg.nspecs; s++) {
         int n = agg_window_starts(&e->cfg.specs[s], t, starts);

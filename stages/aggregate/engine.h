@@ -43,11 +43,12 @@ typedef struct agg_config {
     double alpha;               /* sketch relative accuracy */
     double quantiles[AGG_MAX_QUANTILES];
     int nq;
+    uint64_t dedup_ids;         /* event_ids held at once for dropping duplicates; 0: no dedup */
 } agg_config;
 
 enum { AGG_FEAT_USER = 1, AGG_FEAT_ITEM = 2 };
 enum { AGG_OK = 0, AGG_LATE = 1, AGG_BADVALUE = 2, AGG_FUTURE = 3, AGG_BADTS = 4, AGG_TOO_MANY_LABELS = 5,
-       AGG_ERR = -1 };
+       AGG_DUP = 6, AGG_ERR = -1 };
 
 /* Event times outside +-AGG_MAX_TS µs (about 3,000 years around 1970) are
  * refused (AGG_BADTS): window arithmetic near the int64 limits would
@@ -67,6 +68,8 @@ typedef struct agg_engine agg_engine;
 agg_engine *agg_engine_new(const agg_config *cfg, agg_features *fs, agg_emit_fn emit, void *ctx);
 void agg_engine_free(agg_engine *e);
 /* AGG_OK, AGG_LATE (counted in late; the caller rejects the record),
+ * AGG_DUP (an event_id already counted in an open window: seen.h; counted
+ * there, the record is dropped, not an error),
  * AGG_BADVALUE (NaN or infinite value), AGG_BADTS (time out of range),
  * AGG_TOO_MANY_LABELS (a Sample over STREAMREC_MAX_LABELS; all three
  * counted in bad_value),
@@ -78,6 +81,8 @@ int agg_engine_flush(agg_engine *e);
 const agg_counters *agg_engine_counters(const agg_engine *e);
 uint64_t agg_engine_series(const agg_engine *e);
 int64_t agg_engine_watermark(const agg_engine *e);
+/* The event_ids held for dedup (seen.h), NULL when cfg->dedup_ids is 0. */
+struct agg_seen *agg_engine_seen(agg_engine *e);
 
 /* Checkpoint of the open windows, buckets, watermark and counters. load:
  * into a fresh engine with the same config; -1 with err on a blob written

@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "sizes.h"
 #include "sdnotify.h"
+#include "seen.h"
 #include "sig.h"
 #include "stream.h"
 #include "timefmt.h"
@@ -19,7 +20,7 @@
 static cli_common common;
 static cli_list opt_window, opt_hop, opt_by, opt_quantiles;
 static int64_t opt_lateness, opt_max_series, opt_topk, opt_max_features, opt_ckpt_every, opt_crash_after;
-static int64_t opt_act_hl, opt_rec_hl, opt_pop_hl, opt_max_future;
+static int64_t opt_act_hl, opt_rec_hl, opt_pop_hl, opt_max_future, opt_dedup_ids;
 static double opt_alpha;
 static const char *opt_features;
 static int opt_pass;
@@ -48,6 +49,9 @@ static const cli_opt agg_opts[] = {
       "quantile sketch relative error bound", 0.0001, 0.5 },
     { "quantiles", 'q', CLI_LIST, &opt_quantiles, NULL, "Q,...",
       "quantiles emitted per sample series (default: 0.5,0.9,0.95,0.99,0.999)", 0, 0 },
+    { "dedup-ids", 0, CLI_INT, &opt_dedup_ids, "1000000", "N",
+      "event_ids held at once (24-48 bytes each) to drop an Event already counted in an open "
+      "window, as an upstream replay resends it (0: no dedup)", 0, 1e10 },
     { "checkpoint-interval", 0, CLI_DURATION, &opt_ckpt_every, "10s", "DURATION",
       "with --state: save windows, features and offsets this often (and at exit)", 0, 0 },
     { "pass-through", 0, CLI_BOOL, &opt_pass, NULL, NULL,
@@ -79,8 +83,9 @@ typedef struct agg_main {
     agg_features *fs;
     char *key; size_t keycap;
     metrics_series *m_series, *m_dropped, *m_windows, *m_fdropped, *m_ignored, *m_wm, *m_ckpt;
+    metrics_series *m_dups, *m_untracked;
     agg_counters last;
-    uint64_t ignored, last_ignored, last_fdropped;
+    uint64_t ignored, last_ignored, last_fdropped, last_dups, last_untracked;
 } agg_main;
 
 /* Kafka key: name{k=v,...}, so one series always lands on one partition. */
@@ -140,6 +145,7 @@ static void agg_build_config(agg_config *c)
     c->nby = opt_by.n;
     c->topk = (int)opt_topk;
     c->alpha = opt_alpha;
+    c->dedup_ids = (uint64_t)opt_dedup_ids;
     if (strcmp(opt_features, "none") != 0) {
         char *dup = strdup(opt_features);
         for (char *t = strtok(dup, ","); t; t = strtok(NULL, ",")) {
@@ -177,6 +183,13 @@ static void agg_update_metrics(agg_main *a)
     metrics_add(a->m_fdropped, (double)(fd - a->last_fdropped));
     int64_t wm = agg_engine_watermark(a->eng);
     if (wm != INT64_MIN) metrics_set(a->m_wm, (double)wm / 1e6);
+    agg_seen *seen = agg_engine_seen(a->eng);
+    if (seen) {
+        metrics_add(a->m_dups, (double)(agg_seen_duplicates(seen) - a->last_dups));
+        metrics_add(a->m_untracked, (double)(agg_seen_untracked(seen) - a->last_untracked));
+        a->last_dups = agg_seen_duplicates(seen);
+        a->last_untracked = agg_seen_untracked(seen);
+    }
     a->last = *c;
     a->last_ignored = a->ignored;
     a->last_fdropped = fd;
@@ -237,6 +250,10 @@ int main(int argc, char **argv)
     a.m_ignored = metrics_counter("streamrec_aggregate_ignored_total", "records of other types ignored");
     a.m_wm = metrics_gauge("streamrec_aggregate_watermark_seconds", "current watermark, Unix seconds");
     a.m_ckpt = metrics_counter("streamrec_aggregate_checkpoints_total", "state checkpoints written");
+    a.m_dups = metrics_counter("streamrec_aggregate_duplicates_total",
+                               "events dropped: their event_id was already counted in an open window");
+    a.m_untracked = metrics_counter("streamrec_aggregate_dedup_untracked_total",
+                                    "event_ids not remembered for dedup: --dedup-ids held at once");
     int status = 1, rc = 0;
     if (common.state) {
         a.st = state_open(common.state, "aggregate", AGG_STATE_VERSION, agg_state_schema);
@@ -255,6 +272,10 @@ int main(int argc, char **argv)
         if (lr == 1) log_info("resumed from %s: %llu series in open windows", common.state,
                               (unsigned long long)agg_engine_series(a.eng));
         a.last = *agg_engine_counters(a.eng);   /* Prometheus counters count this process only */
+        if (agg_engine_seen(a.eng)) {
+            a.last_dups = agg_seen_duplicates(agg_engine_seen(a.eng));
+            a.last_untracked = agg_seen_untracked(agg_engine_seen(a.eng));
+        }
     }
     a.in = stream_in_open(common.in, &common);
     if (!a.in) goto done;
@@ -278,7 +299,7 @@ int main(int argc, char **argv)
         else if (opt_pass) { if (stream_write_rec(a.out, &r) < 0) { rc = -1; break; } }
         else a.ignored++;
         if (ar == AGG_ERR) { rc = -1; break; }
-        if (ar != AGG_OK) agg_reject(&a, &r, ar);
+        if (ar != AGG_OK && ar != AGG_DUP) agg_reject(&a, &r, ar);
         if (opt_crash_after && stream_in_count(a.in) >= (uint64_t)opt_crash_after) raise(SIGKILL);
         int want = a.fs && agg_features_want_save(a.fs);
         if (stream_sync_due(a.in) || want) {
@@ -298,11 +319,15 @@ int main(int argc, char **argv)
     agg_update_metrics(&a);
     if (rc == 0) status = 0;
     const agg_counters *c = agg_engine_counters(a.eng);
+    agg_seen *seen = agg_engine_seen(a.eng);
     log_kv(LOG_INFO, "done", "\"events\":%llu,\"samples\":%llu,\"late\":%llu,\"windows\":%llu,"
-           "\"metrics\":%llu,\"series_dropped\":%llu,\"ignored\":%llu",
+           "\"metrics\":%llu,\"series_dropped\":%llu,\"ignored\":%llu,\"duplicates\":%llu,"
+           "\"dedup_untracked\":%llu",
            (unsigned long long)c->events, (unsigned long long)c->samples, (unsigned long long)c->late,
            (unsigned long long)c->windows_emitted, (unsigned long long)c->metrics_emitted,
-           (unsigned long long)c->series_dropped, (unsigned long long)a.ignored);
+           (unsigned long long)c->series_dropped, (unsigned long long)a.ignored,
+           (unsigned long long)(seen ? agg_seen_duplicates(seen) : 0),
+           (unsigned long long)(seen ? agg_seen_untracked(seen) : 0));
 done:
     if (a.in) stream_in_close(a.in);
     if (a.out && stream_out_close(a.out) != 0) status = 1;

@@ -28,6 +28,7 @@
 #include "assign.h"
 #include "sizes.h"
 #include "log.h"
+#include "seen.h"
 #include "stats.h"
 
 typedef struct ea_entry {
@@ -80,6 +81,9 @@ struct ea_engine {
     uint64_t unknown_exp;
     ea_row *rows; int rows_cap;
     int track_dirty;
+    ea_seen seen;                 /* event_ids counted (seen.h); off unless ea_set_dedup */
+    const Event *checked;         /* ea_is_duplicate found it new: ea_event need not look again */
+    uint64_t checked_h;
 };
 
 static void *ea_xrealloc(void *p, size_t n)
@@ -170,6 +174,7 @@ void ea_free(ea_engine *ea)
     ea_unmap(ea->tab, ea->cap * sizeof *ea->tab);
     ea_unmap(ea->pool, ea->pool_cap);
     free(ea->dirty); free(ea->rows); free(ea->slot_size);
+    ea_seen_free(&ea->seen);
     free(ea);
 }
 
@@ -177,6 +182,37 @@ const ea_config *ea_cfg(const ea_engine *ea) { return ea->cfg; }
 const ea_exp_stats *ea_stats(const ea_engine *ea, int exp) { return &ea->st[exp]; }
 uint64_t ea_users(const ea_engine *ea) { return ea->n; }
 uint64_t ea_events_unknown_experiment(const ea_engine *ea) { return ea->unknown_exp; }
+
+int ea_set_dedup(ea_engine *ea, uint64_t n)
+{
+    ea_seen_free(&ea->seen);
+    return ea_seen_init(&ea->seen, n);
+}
+
+static int ea_find_exp(ea_engine *ea, fb_str name);
+
+/* Could ev change a statistic (ea_event remembers exactly these ids)? */
+static int ea_concerns(ea_engine *ea, const Event *ev)
+{
+    if (!ev->user_id.len) return 0;
+    if (ea->type_used[(uint8_t)ev->type] || ea->name_metrics) return 1;
+    return ev->experiment.len && ea_find_exp(ea, ev->experiment) >= 0;
+}
+
+int ea_is_duplicate(ea_engine *ea, const Event *ev)
+{
+    ea->checked = NULL;
+    /* no probe (a cache miss) for the events no experiment looks at */
+    if (!ea->seen.d.n || !ev->event_id.len || !ea_concerns(ea, ev)) return 0;
+    uint64_t h = ea_seen_hash(ev->event_id.ptr, ev->event_id.len);
+    dedup_prefetch(&ea->seen.d, h);   /* also the slot the next add evicts */
+    if (ea_seen_check(&ea->seen, h)) return 1;
+    ea->checked = ev;
+    ea->checked_h = h;
+    return 0;
+}
+
+uint64_t ea_duplicates(const ea_engine *ea) { return ea->seen.duplicates; }
 size_t ea_memory(const ea_engine *ea)
 {
     return ea->cap * sizeof(ea_entry) + ea->pool_len + ea->dirty_cap * sizeof *ea->dirty;
@@ -451,6 +487,8 @@ static void ea_attribute(ea_engine *ea, ea_entry *u, const Event *ev)
 
 int ea_event(ea_engine *ea, const Event *ev)
 {
+    const Event *checked = ea->checked;   /* a hint for this call only */
+    ea->checked = NULL;
     int x = -1, v = -1;
     if (ev->experiment.ptr && ev->experiment.len) {
         x = ea_find_exp(ea, ev->experiment);
@@ -469,6 +507,17 @@ int ea_event(ea_engine *ea, const Event *ev)
         if ((e->exposure == EA_EXPOSE_EXPOSURE && ev->type != EventType_exposure) ||
             (e->start_us && ev->ts < e->start_us) || (e->end_us && ev->ts >= e->end_us))
             e = NULL;   /* carries the experiment but does not expose */
+    }
+    /* every event that may change a statistic is remembered, also one of a
+     * user not exposed yet: its copy could be attributed after an exposure */
+    if (ea->seen.d.n && ev->event_id.len) {
+        if (checked == ev) {
+            ea_seen_add(&ea->seen, ea->checked_h);
+        } else {
+            uint64_t h = ea_seen_hash(ev->event_id.ptr, ev->event_id.len);
+            if (ea_seen_check(&ea->seen, h)) return EA_DUPLICATE;
+            ea_seen_add(&ea->seen, h);
+        }
     }
     uint32_t tag = ea_user_tag(ev->user_id.ptr, ev->user_id.len);
     ea_entry *u = ea_probe(ea, ev->user_id.ptr, ev->user_id.len, tag);
@@ -709,7 +758,8 @@ const char ea_state_schema[] =
     " stats BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS ea_user(experiment TEXT NOT NULL, user_id TEXT NOT NULL,"
     " variant INTEGER NOT NULL, exposed_ts INTEGER NOT NULL, flags INTEGER NOT NULL,"
-    " vals BLOB NOT NULL, PRIMARY KEY(experiment, user_id)) WITHOUT ROWID;";
+    " vals BLOB NOT NULL, PRIMARY KEY(experiment, user_id)) WITHOUT ROWID;"
+    EA_SEEN_SCHEMA;
 
 static void ea_fingerprint(const ea_experiment_cfg *e, char out[17])
 {
@@ -793,7 +843,7 @@ int ea_state_load(ea_engine *ea, state *stt)
     if (rc != SQLITE_DONE) goto sqlerr;
     sqlite3_finalize(q);
     log_info("state: %llu exposed users loaded", (unsigned long long)ea->n);
-    return 0;
+    return ea_seen_load(&ea->seen, stt);
 sqlerr:
     log_error("state: %s", sqlite3_errmsg(db));
     sqlite3_finalize(q);
@@ -840,7 +890,7 @@ int ea_state_save(ea_engine *ea, state *stt)
     }
     sqlite3_finalize(qu);
     sqlite3_finalize(qe);
-    return 0;
+    return ea_seen_save(&ea->seen, stt);
 sqlerr:
     log_error("state: %s", sqlite3_errmsg(db));
     sqlite3_finalize(qu);

@@ -61,11 +61,24 @@ typedef struct ea_engine ea_engine;
 ea_engine *ea_new(const ea_config *cfg, uint64_t max_users);
 void ea_free(ea_engine *ea);
 
-enum { EA_OK = 0, EA_UNKNOWN_VARIANT = 1, EA_NO_USER = 2, EA_BAD_USER = 3 };
+enum { EA_OK = 0, EA_UNKNOWN_VARIANT = 1, EA_NO_USER = 2, EA_BAD_USER = 3, EA_DUPLICATE = 4 };
 /* Feed one event. Returns EA_OK, or EA_UNKNOWN_VARIANT / EA_NO_USER /
  * EA_BAD_USER (user id over 16 MiB: sizes.h) for an event that names an
- * experiment (the caller rejects the record; nothing was counted). */
+ * experiment (the caller rejects the record; nothing was counted), or
+ * EA_DUPLICATE: its event_id is among the last counted (ea_set_dedup;
+ * dropped and counted in ea_duplicates, not an error). */
 int ea_event(ea_engine *ea, const Event *ev);
+/* Drop copies of counted events: remember the event_ids of the last n
+ * events that may change a statistic (those naming a configured experiment
+ * or matching a metric's event, with a user_id): seen.h. 0 (the default):
+ * off. Call before ea_state_load. 0, or -1 out of memory. */
+int ea_set_dedup(ea_engine *ea, uint64_t n);
+/* 1 when ea_event would return EA_DUPLICATE for ev (then counted), without
+ * feeding it: lets the caller leave copies out of its report cadence. When
+ * 0, an ea_event call right after, on the same unchanged ev, skips the
+ * lookup. */
+int ea_is_duplicate(ea_engine *ea, const Event *ev);
+uint64_t ea_duplicates(const ea_engine *ea);
 /* Take a sequential look at every experiment now. ea_event does one per
  * experiment every 16 updates (exposures or metric changes); results show
  * the state as of the last look. */

@@ -20,7 +20,7 @@
 
 static cli_common common;
 static const char *opt_config, *opt_report_every, *opt_report, *opt_report_file, *opt_experiment;
-static int64_t opt_max_users;
+static int64_t opt_max_users, opt_dedup_window;
 
 static const cli_opt ea_opts[] = {
     { "config", 'c', CLI_STR, &opt_config, NULL, "FILE", "experiments (YAML), required", 0, 0 },
@@ -32,6 +32,9 @@ static const cli_opt ea_opts[] = {
       "where --report goes (default experiment-report.html or .md)", 0, 0 },
     { "max-users", 0, CLI_INT, &opt_max_users, "10000000", "N",
       "bound on exposed users kept (memory); later new users are counted and ignored", 1, 1073741824 },
+    { "dedup-window", 0, CLI_INT, &opt_dedup_window, "100000", "N",
+      "event_ids of the last N events that concern an experiment remembered, to drop the copies an "
+      "upstream replay sends again (24-40 bytes each; 0: off)", 0, 1e9 },
     { 0 }
 };
 
@@ -109,7 +112,7 @@ typedef struct ea_ctx {
     stream_out *out;
     state *st;
     int64_t last_ts;
-    metrics_series *m_results, *m_users, *m_mem, *m_unknown;
+    metrics_series *m_results, *m_users, *m_mem, *m_unknown, *m_dups;
 } ea_ctx;
 
 static int ea_emit(ea_ctx *c)
@@ -198,8 +201,10 @@ int main(int argc, char **argv)
     c.m_mem = metrics_gauge("streamrec_experiment_memory_bytes", "bytes held for exposed users");
     c.m_unknown = metrics_gauge("streamrec_experiment_unknown_events",
                                 "events naming an experiment not in the config");
+    c.m_dups = metrics_counter("streamrec_experiment_duplicates_total",
+                               "events dropped: their event_id was among the last --dedup-window counted");
     c.ea = ea_new(&cfg, (uint64_t)opt_max_users);
-    if (!c.ea) log_fatal("out of memory");
+    if (!c.ea || ea_set_dedup(c.ea, (uint64_t)opt_dedup_window) < 0) log_fatal("out of memory");
     int status = 1;
     if (common.state) {
         c.st = state_open(common.state, "experiment-analyzer", 1, ea_state_schema);
@@ -208,6 +213,7 @@ int main(int argc, char **argv)
         if (lr == -2) { status = 2; goto done; }
         if (lr < 0) goto done;
     }
+    uint64_t dups0 = ea_duplicates(c.ea);   /* Prometheus counters count this process only */
     c.in = stream_in_open(common.in, &common);
     if (!c.in) goto done;
     if (c.st) stream_in_set_start(c.in, state_start_offset, c.st);
@@ -220,7 +226,9 @@ int main(int argc, char **argv)
     int64_t nev = 0, next_ts = 0, reports = 0;
     int fresh = 0;     /* the last report is up to date: no Event since */
     while ((rc = stream_in_next(c.in, &r)) == 1) {
-        if (r.type == &Event_desc) {
+        if (r.type == &Event_desc && ea_is_duplicate(c.ea, &r.as.event)) {
+            /* a copy of a counted event: changes nothing, not even the report cadence */
+        } else if (r.type == &Event_desc) {
             const Event *ev = &r.as.event;
             if (every_us && ev->ts >= next_ts) {
                 if (next_ts && ea_emit(&c) < 0) { rc = -1; break; }
@@ -250,6 +258,7 @@ int main(int argc, char **argv)
             }
         }
         if (stream_sync_due(c.in)) {
+            metrics_set(c.m_dups, (double)(ea_duplicates(c.ea) - dups0));
             if (ea_checkpoint(&c) < 0) { rc = -1; break; }
             sd_status("%llu exposed users, %lld reports", (unsigned long long)ea_users(c.ea), (long long)reports);
             metrics_tick();
@@ -257,15 +266,17 @@ int main(int argc, char **argv)
     }
     /* the report at end of input, unless the last one already says it all */
     if (rc == 0 && !fresh && ea_emit(&c) < 0) rc = -1;
+    metrics_set(c.m_dups, (double)(ea_duplicates(c.ea) - dups0));
     if (ea_checkpoint(&c) < 0) rc = -1;
     if (rc == 0) status = 0;
     {
         uint64_t nu = ea_users(c.ea);
         size_t mem = ea_memory(c.ea);
         log_kv(LOG_INFO, "done", "\"records\":%llu,\"exposed_users\":%llu,\"memory_bytes\":%llu,"
-               "\"bytes_per_user\":%.0f,\"reports\":%lld", (unsigned long long)stream_in_count(c.in),
+               "\"bytes_per_user\":%.0f,\"reports\":%lld,\"duplicates\":%llu",
+               (unsigned long long)stream_in_count(c.in),
                (unsigned long long)nu, (unsigned long long)mem, nu ? (double)mem / (double)nu : 0.0,
-               (long long)reports);
+               (long long)reports, (unsigned long long)ea_duplicates(c.ea));
     }
 done:
     if (c.in) stream_in_close(c.in);

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE   /* sched_getaffinity, CPU_COUNT */
 #include <math.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@
 
 static cli_common common;
 static const char *in_format, *rate_limit, *event_type, *rate_clock;
-static int64_t max_line, max_string, max_attrs, max_skew, dedup_window, rate_users, threads;
+static int64_t max_line, max_string, max_attrs, max_skew, dedup_window, rate_users, threads, crash_after;
 static double rate_burst;
 static cli_list maps;
 
@@ -41,6 +42,9 @@ static const cli_opt opts[] = {
     { "threads", 0, CLI_INT, &threads, "0", "N",
       "parser threads for JSON lines from stdin or files (0: auto, 2 with 2+ CPUs; 1: no threads); "
       "same output, dead letters and metrics as 1", 0, 64 },
+    { "crash-after", 0, CLI_INT, &crash_after, "0", "N",
+      "testing: after N input lines deliver the output, commit nothing, and kill -9 itself "
+      "(the worst case of at least once; 0: never)", 0, 1e15 },
     { 0 },
 };
 
@@ -75,6 +79,13 @@ int main(int argc, char **argv)
 {
     int first = cli_parse(argc, argv, &spec, &common);
     if (first < argc) cli_usage_error(&spec, "unexpected argument '%s'", argv[first]);
+    /* Nothing ingest could store would make its output exactly once (what it
+     * wrote after its last commit is written again after a crash, whatever
+     * it saved before): the copies die downstream, by event_id (README). */
+    if (common.state)
+        cli_usage_error(&spec, "--state: ingest keeps no state: its output is at least once whatever it "
+                        "would store, and aggregate and experiment-analyzer drop the copies a restart "
+                        "writes again by event_id; remove --state");
     ingest_conf c = {
         .max_line = (size_t)max_line, .max_string = (size_t)max_string, .max_attrs = (uint32_t)max_attrs,
         .max_skew_us = max_skew, .dedup_window = (uint64_t)dedup_window, .rate_users = (uint32_t)rate_users,
@@ -121,6 +132,7 @@ int main(int argc, char **argv)
     ingest_run run = { .in = in, .out = out, .g = &g, .max_line = (size_t)max_line, .strict = common.strict,
                        .m_dups = m_dups, .m_events = m_events, .m_samples = m_samples,
                        .every_line = stream_in_is_kafka(in) };
+    if (crash_after) threads = 1;   /* the sequential loop counts the lines */
     if (threads == 0) {   /* the CPUs this process may run on (taskset, cpusets), not the machine's */
         cpu_set_t cs;
         long ncpu = sched_getaffinity(0, sizeof cs, &cs) == 0 ? CPU_COUNT(&cs) : sysconf(_SC_NPROCESSORS_ONLN);
@@ -140,6 +152,11 @@ int main(int argc, char **argv)
         int r = ingest_line(&g, line.ptr, line.len, 0);   /* the clock only if the line needs it */
         size_t rl = line.len;
         const char *raw = r == ING_BAD && c.csv ? ingest_csv_raw(&g, &rl) : line.ptr;
+        /* before the outcome, which may commit: at least this line's records come again */
+        if (crash_after && stream_in_count(in) >= (uint64_t)crash_after) {
+            (void)stream_flush(out);   /* every record since the last commit is out: all of them come again */
+            raise(SIGKILL);
+        }
         if (ingest_run_outcome(&run, r, &first_pos, g.reason, g.detail, raw, rl, ev0, sm0)) break;
     }
     int failed = run.failed, usage = run.usage;

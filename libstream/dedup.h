@@ -1,4 +1,6 @@
 /* dedup.h — "was this event_id seen among the last N?" in bounded memory.
+ * ingest drops resent lines with it; experiment-analyzer drops the copies
+ * an upstream replay sends again.
  *
  * Ids are reduced to 64-bit hashes (FNV-1a, then mixed): two different ids
  * collide with probability about N/2^64 per lookup, about 5e-14 for a
@@ -10,8 +12,8 @@
  * with the next power of two >= 2N slots: 24 to 40 bytes per id
  * (N = 1,000,000: 8 MB + 16.8 MB), allocated zeroed at start (the table on huge
  * pages when large: one random probe per event). */
-#ifndef INGEST_DEDUP_H
-#define INGEST_DEDUP_H
+#ifndef STREAMREC_DEDUP_H
+#define STREAMREC_DEDUP_H
 #include <stddef.h>
 #include <stdint.h>
 
