@@ -29,6 +29,7 @@ typedef struct worker {
     rules_scratch *rs;
     float *scores;
     hist_entry *he; rules_hist *rh; size_t hcap;
+    uint32_t *seen, *bought; size_t seencap, boughtcap;   /* the user's sets as model indices */
     /* job */
     struct serve *s;
     const uint32_t *slots;            /* UINT32_MAX: a user without history */
@@ -107,7 +108,7 @@ static void workers_free(serve *s)
         }
         model_scratch_free(w->ms);
         rules_scratch_free(w->rs);
-        free(w->scores); free(w->he); free(w->rh);
+        free(w->scores); free(w->he); free(w->rh); free(w->seen); free(w->bought);
     }
     free(s->w);
     s->w = NULL;
@@ -383,6 +384,7 @@ int serve_event(serve *s, const Event *e, const char **why)
     int64_t slot = hist_add(s->hist, e->user_id.ptr, e->user_id.len, e->item_id.ptr, e->item_id.len,
                             w, e->ts, e->type);
     if (hist_n_gids(s->hist) != before && map_sync(s)) log_fatal("out of memory");
+    if (hist_get_stats(s->hist)->set_oom) log_fatal("out of memory (the user's seen items)");
     s->st.events++;
     if (slot >= 0) {
         int64_t gid = hist_gid_find(s->hist, e->item_id.ptr, e->item_id.len);
@@ -407,6 +409,26 @@ static uint64_t ns_now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* The model indices of a user's item set (items the model knows) into *buf. */
+static size_t set_indices(const serve *s, const idset *set, uint32_t **buf, size_t *cap)
+{
+    if (!set || !set->n) return 0;
+    if (set->n > *cap) {
+        size_t c = (size_t)set->n * 2;
+        uint32_t *b = realloc(*buf, c * sizeof *b);
+        if (!b) log_fatal("out of memory");
+        *buf = b;
+        *cap = c;
+    }
+    size_t n = idset_list(set, *buf), k = 0;
+    for (size_t j = 0; j < n; j++) {
+        uint32_t g = (*buf)[j];
+        int32_t idx = g < s->map_n ? s->map[g] : -1;
+        if (idx >= 0) (*buf)[k++] = (uint32_t)idx;
+    }
+    return k;
 }
 
 static void *worker_run(void *arg)
@@ -435,9 +457,16 @@ static void *worker_run(void *arg)
             w->rh[k] = (rules_hist){ (uint32_t)idx, it[j].weight, it[j].types };
             k++;
         }
+        rules_user_sets sets = { 0 };
+        if (slot != UINT32_MAX) {
+            sets.nseen = set_indices(s, hist_seen(s->hist, slot), &w->seen, &w->seencap);
+            sets.seen = w->seen;
+            sets.nbought = set_indices(s, hist_bought(s->hist, slot), &w->bought, &w->boughtcap);
+            sets.bought = w->bought;
+        }
         uint64_t t0 = ns_now();
         model_score(s->model, w->he, k, w->scores, w->ms);
-        s->npicks[i] = (uint32_t)rules_rank(s->rb, w->scores, w->rh, k, top, s->picks + i * top, w->rs);
+        s->npicks[i] = (uint32_t)rules_rank(s->rb, w->scores, w->rh, k, &sets, top, s->picks + i * top, w->rs);
         s->lat_ns[i] = ns_now() - t0;
     }
     w->secs = (double)(ns_now() - t_start) / 1e9;
