@@ -30,6 +30,7 @@ typedef struct worker {
     float *scores;
     hist_entry *he; rules_hist *rh; size_t hcap;
     uint32_t *seen, *bought; size_t seencap, boughtcap;   /* the user's sets as model indices */
+    uint8_t *mark;                    /* n_items, all 0 between lists: the history's items */
     /* job */
     struct serve *s;
     const uint32_t *slots;            /* UINT32_MAX: a user without history */
@@ -108,7 +109,7 @@ static void workers_free(serve *s)
         }
         model_scratch_free(w->ms);
         rules_scratch_free(w->rs);
-        free(w->scores); free(w->he); free(w->rh); free(w->seen); free(w->bought);
+        free(w->scores); free(w->he); free(w->rh); free(w->seen); free(w->bought); free(w->mark);
     }
     free(s->w);
     s->w = NULL;
@@ -127,7 +128,8 @@ static int workers_new(serve *s)
         w->ms = model_scratch_new(s->model);
         w->rs = rules_scratch_new(s->rb);
         w->scores = malloc(((size_t)model_n_items(s->model) + 1) * sizeof *w->scores);
-        if (!w->ms || !w->rs || !w->scores) return -1;
+        w->mark = calloc((size_t)model_n_items(s->model) + 1, 1);
+        if (!w->ms || !w->rs || !w->scores || !w->mark) return -1;
     }
     return 0;
 }
@@ -431,6 +433,38 @@ static size_t set_indices(const serve *s, const idset *set, uint32_t **buf, size
     return k;
 }
 
+/* Items of the seen set that fell out of the capped history still score:
+ * appended to he[0..k) with the mean weight of the kept entries (1 if none)
+ * and the oldest kept time, so --max-history bounds what is remembered per
+ * interaction, not which interactions count. Returns the new length. */
+static size_t add_older_seen(worker *w, size_t k, const rules_user_sets *sets)
+{
+    if (sets->nseen <= k) return k;              /* every seen item is an entry */
+    if (sets->nseen + k > w->hcap) {
+        size_t cap = (sets->nseen + k) * 2;
+        hist_entry *he = realloc(w->he, cap * sizeof *he);
+        if (he) w->he = he;
+        rules_hist *rh = realloc(w->rh, cap * sizeof *rh);
+        if (rh) w->rh = rh;
+        if (!he || !rh) log_fatal("out of memory");
+        w->hcap = cap;
+    }
+    float wsum = 0;
+    int64_t oldest = INT64_MAX;
+    for (size_t j = 0; j < k; j++) {
+        wsum += w->he[j].weight;
+        if (w->he[j].ts < oldest) oldest = w->he[j].ts;
+        w->mark[w->he[j].item] = 1;
+    }
+    float wmean = k ? wsum / (float)k : 1;
+    if (!k) oldest = 0;
+    size_t n = k;
+    for (size_t j = 0; j < sets->nseen; j++)
+        if (!w->mark[sets->seen[j]]) w->he[n++] = (hist_entry){ sets->seen[j], wmean, oldest };
+    for (size_t j = 0; j < k; j++) w->mark[w->he[j].item] = 0;
+    return n;
+}
+
 static void *worker_run(void *arg)
 {
     worker *w = arg;
@@ -464,8 +498,9 @@ static void *worker_run(void *arg)
             sets.nbought = set_indices(s, hist_bought(s->hist, slot), &w->bought, &w->boughtcap);
             sets.bought = w->bought;
         }
+        size_t ks = add_older_seen(w, k, &sets);
         uint64_t t0 = ns_now();
-        model_score(s->model, w->he, k, w->scores, w->ms);
+        model_score(s->model, w->he, ks, w->scores, w->ms);
         s->npicks[i] = (uint32_t)rules_rank(s->rb, w->scores, w->rh, k, &sets, top, s->picks + i * top, w->rs);
         s->lat_ns[i] = ns_now() - t0;
     }
