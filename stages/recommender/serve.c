@@ -43,6 +43,7 @@ typedef struct file_id { dev_t dev; ino_t ino; off_t size; struct timespec mtime
 
 struct serve {
     serve_conf conf;
+    int borrowed;                     /* the model belongs to the caller (serve_new_model) */
     hist_store *hist;
     rec_model *model;
     rules *rules;
@@ -219,11 +220,33 @@ serve *serve_new(const serve_conf *c, char *err, size_t errlen, int *usage)
     return s;
 }
 
+serve *serve_new_model(const serve_conf *c, rec_model *m, char *err, size_t errlen, int *usage)
+{
+    *usage = 0;
+    serve *s = calloc(1, sizeof *s);
+    if (!s) { snprintf(err, errlen, "out of memory"); return NULL; }
+    s->conf = *c;
+    if (!s->conf.top) s->conf.top = 10;
+    s->borrowed = 1;
+    rules *r = load_rules(c->rules_path, err, errlen);
+    if (!r) { *usage = 1; free(s); return NULL; }
+    file_id none = { 0 };
+    rules_bound *rb = bind_rules(r, m, now_us() / 1000000);
+    s->hist = hist_new(&c->limits);
+    if (!rb || !s->hist || install(s, m, r, rb, &none)) {
+        snprintf(err, errlen, "out of memory");
+        if (!s->model) { rules_free(r); rules_bound_free(rb); }
+        serve_free(s);
+        return NULL;
+    }
+    return s;
+}
+
 void serve_free(serve *s)
 {
     if (!s) return;
     workers_free(s);
-    if (s->model) model_free(s->model);
+    if (s->model && !s->borrowed) model_free(s->model);
     rules_free(s->rules);
     rules_bound_free(s->rb);
     hist_free(s->hist);
