@@ -320,6 +320,7 @@ static int64_t state_restore(serve *s, const char *user, size_t ulen)
         const void *p = sqlite3_column_blob(s->st_get, 0);
         int n = sqlite3_column_bytes(s->st_get, 0);
         slot = hist_decode(s->hist, user, ulen, p, (size_t)n);
+        if (hist_get_stats(s->hist)->set_oom) log_fatal("out of memory (the user's seen items)");
         if (slot < 0) log_warn("--state: the saved history of %.*s is unreadable: ignored", (int)(ulen > 64 ? 64 : ulen), user);
         else s->st.restored_users++;
         if (slot >= 0 && map_sync(s)) log_fatal("out of memory");
