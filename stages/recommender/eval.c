@@ -3,13 +3,16 @@
  * Split, per user (users with a single interaction stay whole in training):
  *   random:F  hold out round(F * n) of the user's n interactions, at least
  *             1 and at most n - 1, chosen uniformly with a generator seeded by
- *             --seed (splitmix64; a given seed always gives the same split);
+ *             --seed (splitmix64, documented step by step in README.md
+ *             "The split" so that it can be reproduced outside);
  *   last:N    hold out the user's N latest (by time; at most n - 1).
- * Each model is trained on the training part only; for every user with
- * held-out items the whole catalogue is scored, the user's training items
- * are excluded, and the top k are compared with the held-out set (binary
- * relevance) by eval_user_metrics(); the table gives the means over those
- * users, and coverage = distinct items recommended / catalogue size. */
+ * Each model is trained on the training part only (or read with --model);
+ * the lists come from the serving engine (serve.c) fed the training part
+ * as events, with serving's --max-history and --rules, so eval measures
+ * what serving writes; the top k are compared with the held-out set
+ * (binary relevance) by eval_user_metrics(); the table gives the means over
+ * those users, and coverage = distinct items recommended / catalogue size. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #include "cli.h"
 #include "eval.h"
 #include "log.h"
+#include "serve.h"
 #include "train.h"
 
 void eval_user_metrics(const uint32_t *ranked, size_t n_ranked, size_t k,
@@ -139,97 +143,133 @@ static int make_split(const rec_data *d, int mode, double frac, int64_t lastn, u
 
 /* ---- evaluation ------------------------------------------------------------ */
 
-typedef struct {
-    const rec_model *m;
-    const rec_train *t;
-    const split *sp;
-    size_t k;
-    double sum[5]; size_t users;
-    uint8_t *rec_items;        /* items recommended at least once */
-    model_scratch *sc[64];
-    double part[64][5]; size_t pusers[64];
-    uint8_t *prec[64];
-} ev_ctx;
+static int64_t kk, ev_max_history;
+static const char *ev_rules;
 
-static void eval_users(void *vc, uint64_t b, uint64_t e, int th)
+static int write_split(const char *path, const rec_data *d, const split *sp)
 {
-    ev_ctx *c = vc;
-    uint32_t n = model_n_items(c->m);
-    float *scores = malloc((n ? n : 1) * sizeof *scores);
-    uint8_t *skip = calloc(n ? n : 1, 1);
-    uint32_t *top = malloc((c->k + 1) * sizeof *top);
-    hist_entry *h = NULL;
-    size_t hcap = 0;
-    if (!scores || !skip || !top) goto out;
-    for (uint64_t u = b; u < e; u++) {
-        uint32_t h0 = c->sp->hoff[u], h1 = c->sp->hoff[u + 1];
-        if (h0 == h1) continue;
-        const rec_csr *R = &c->t->R;
-        size_t nh = R->off[u + 1] - R->off[u];
-        if (nh > hcap) {
-            hist_entry *x = realloc(h, nh * sizeof *h);
-            if (!x) goto out;
-            h = x; hcap = nh;
-        }
-        for (size_t q = 0; q < nh; q++) {
-            uint32_t e2 = R->off[u] + (uint32_t)q;
-            h[q] = (hist_entry){ R->idx[e2], R->val[e2], R->ts[e2] };
-            skip[R->idx[e2]] = 1;
-        }
-        model_score(c->m, h, nh, scores, c->sc[th]);
-        size_t got = model_topk(scores, n, c->k, skip, top);
-        for (size_t q = 0; q < nh; q++) skip[h[q].item] = 0;
-        eval_metrics em;
-        eval_user_metrics(top, got, c->k, c->sp->hitem + h0, h1 - h0, &em);
-        c->part[th][0] += em.ndcg; c->part[th][1] += em.precision; c->part[th][2] += em.recall;
-        c->part[th][3] += em.map; c->part[th][4] += em.hit;
-        c->pusers[th]++;
-        for (size_t q = 0; q < got; q++) c->prec[th][top[q]] = 1;
-    }
-out:
-    free(scores); free(skip); free(top); free(h);
+    FILE *f = fopen(path, "w");
+    if (!f) { log_error("--write-split %s: %s", path, strerror(errno)); return -1; }
+    for (uint32_t u = 0; u < d->users.n; u++)
+        for (uint32_t k = sp->hoff[u]; k < sp->hoff[u + 1]; k++)
+            fprintf(f, "%s\t%s\n", d->users.ids[u], d->items.ids[sp->hitem[k]]);
+    if (fclose(f)) { log_error("--write-split %s: %s", path, strerror(errno)); return -1; }
+    return 0;
 }
 
-static int64_t kk;
+/* ---- lists through the serving path --------------------------------------- */
 
-static int eval_print(rec_model *m, const rec_train *t, const split *sp, uint32_t nusers, int nt,
+typedef struct {
+    const rec_data *d;
+    const split *sp;
+    const uint32_t *users;    /* the batch being emitted */
+    size_t at;
+    uint32_t *top;            /* k */
+    double sum[5]; size_t nusers;
+    uint8_t *rec_items;       /* n_items of d */
+} sv_ctx;
+
+static int sv_emit(void *vc, const Recommendation *rec)
+{
+    sv_ctx *c = vc;
+    uint32_t u = c->users[c->at++];
+    size_t got = 0;
+    for (uint32_t j = 0; j < rec->items_count && got < (size_t)kk; j++) {
+        int64_t i = idmap_get(&c->d->items, rec->items[j].item_id.ptr, rec->items[j].item_id.len);
+        /* an item of a --model file that the events never name: a miss */
+        c->top[got++] = i < 0 ? UINT32_MAX : (uint32_t)i;
+        if (i >= 0) c->rec_items[i] = 1;
+    }
+    uint32_t h0 = c->sp->hoff[u], h1 = c->sp->hoff[u + 1];
+    eval_metrics em;
+    eval_user_metrics(c->top, got, (size_t)kk, c->sp->hitem + h0, h1 - h0, &em);
+    c->sum[0] += em.ndcg; c->sum[1] += em.precision; c->sum[2] += em.recall;
+    c->sum[3] += em.map; c->sum[4] += em.hit;
+    c->nusers++;
+    return 0;
+}
+
+static const rec_train *ts_cmp_t;
+static int by_ts(const void *a, const void *b)
+{
+    int64_t x = ts_cmp_t->R.ts[*(const uint32_t *)a], y = ts_cmp_t->R.ts[*(const uint32_t *)b];
+    if (x != y) return x < y ? -1 : 1;
+    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : (*(const uint32_t *)a > *(const uint32_t *)b);
+}
+
+/* The serving engine around m: every training interaction goes in as an
+ * Event (type rating, value = the interaction's weight, so event_weight()
+ * gives that weight back; per user in time order, so --max-history keeps
+ * the newest as in serving), then one --users batch of every user with
+ * held-out items. The lists are exactly what `recommender --users` would
+ * write with this model, these histories, --max-history and --rules. */
+static int eval_serve(rec_model *m, const rec_data *d, const rec_train *t, const split *sp, int nt,
                       const char *name, double fit)
 {
-    ev_ctx c;
-    memset(&c, 0, sizeof c);
-    c.m = m; c.t = t; c.sp = sp; c.k = (size_t)kk;
+    serve_conf conf = { 0 };
+    conf.rules_path = ev_rules;
+    conf.top = (uint32_t)kk;
+    conf.limits = (hist_limits){ d->users.n + 1, (uint32_t)ev_max_history, d->items.n + 1 };
+    conf.threads = (uint32_t)nt;
+    char err[512];
+    int usage;
+    serve *sv = serve_new_model(&conf, m, err, sizeof err, &usage);
+    if (!sv) { log_error("%s", err); return -1; }
+    int rc = 0;
+    uint32_t *order = malloc(((size_t)t->nnz + 1) * sizeof *order);
+    uint32_t *users = malloc(((size_t)d->users.n + 1) * sizeof *users);
+    const char **ids = malloc(((size_t)d->users.n + 1) * sizeof *ids);
+    size_t *lens = malloc(((size_t)d->users.n + 1) * sizeof *lens);
+    sv_ctx c = { .d = d, .sp = sp };
+    c.top = malloc(((size_t)kk + 1) * sizeof *c.top);
+    c.rec_items = calloc((size_t)d->items.n + 1, 1);
+    if (!order || !users || !ids || !lens || !c.top || !c.rec_items) { log_error("out of memory"); rc = -1; goto out; }
+    ts_cmp_t = t;
+    size_t nu = 0;
+    for (uint32_t u = 0; u < t->n_users; u++) {
+        uint32_t a = t->R.off[u], b = t->R.off[u + 1];
+        for (uint32_t e = a; e < b; e++) order[e - a] = e;
+        qsort(order, b - a, sizeof *order, by_ts);
+        const char *uid = d->users.ids[u];
+        for (uint32_t q = 0; q < b - a; q++) {
+            uint32_t e = order[q];
+            const char *iid = d->items.ids[t->R.idx[e]];
+            Event ev;
+            Event_init(&ev);
+            ev.user_id = FB_STR(uid);
+            ev.item_id = FB_STR(iid);
+            ev.type = EventType_rating;
+            ev.value = t->R.val[e];
+            ev.ts = t->R.ts[e] * 1000000;
+            const char *why;
+            if (serve_event(sv, &ev, &why) < 0) { log_error("eval: %s", why); rc = -1; goto out; }
+        }
+        if (sp->hoff[u] == sp->hoff[u + 1]) continue;
+        users[nu] = u;
+        ids[nu] = uid;
+        lens[nu] = strlen(uid);
+        nu++;
+    }
+    serve_forget_pending(sv);
+    c.users = users;
+    if (serve_users(sv, ids, lens, nu, sv_emit, &c)) { rc = -1; goto out; }
+    size_t covered = 0;
     uint32_t n = model_n_items(m);
-    int ok = 1;
-    for (int th = 0; th < nt; th++) {
-        c.sc[th] = model_scratch_new(m);
-        c.prec[th] = calloc(n ? n : 1, 1);
-        if (!c.sc[th] || !c.prec[th]) ok = 0;
-    }
-    if (ok) par_for_dyn(nt, nusers, 16, eval_users, &c);
-    double sum[5] = { 0 };
-    size_t users = 0, covered = 0;
-    for (int th = 0; th < nt; th++) {
-        for (int q = 0; q < 5; q++) sum[q] += c.part[th][q];
-        users += c.pusers[th];
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        int any = 0;
-        for (int th = 0; th < nt && !any; th++) any = c.prec[th] && c.prec[th][i];
-        covered += any;
-    }
-    for (int th = 0; th < nt; th++) { model_scratch_free(c.sc[th]); free(c.prec[th]); }
-    if (!ok) { log_error("out of memory"); return -1; }
-    double du = users ? (double)users : 1;
+    for (uint32_t i = 0; i < d->items.n; i++) covered += c.rec_items[i];
+    double du = c.nusers ? (double)c.nusers : 1;
     printf("| %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.2f |\n", name,
-           sum[0] / du, sum[1] / du, sum[2] / du, sum[3] / du, sum[4] / du,
+           c.sum[0] / du, c.sum[1] / du, c.sum[2] / du, c.sum[3] / du, c.sum[4] / du,
            n ? (double)covered / n : 0, fit);
     fflush(stdout);
-    return 0;
+out:
+    serve_free(sv);
+    free(order); free(users); free(ids); free(lens); free(c.top); free(c.rec_items);
+    return rc;
 }
 
 static cli_common common;
 static train_params P;
-static const char *models_arg, *split_arg, *items_path, *item_map, *sweep_arg;
+static const char *models_arg, *split_arg, *items_path, *item_map, *sweep_arg, *split_out, *model_path;
 
 static const cli_opt opts[] = {
     { "models", 0, CLI_STR, &models_arg, "pop,knn,als,ease,content,hybrid", "NAME,...", "models to evaluate, in table order", 0, 0 },
@@ -237,6 +277,13 @@ static const cli_opt opts[] = {
     { "k", 'k', CLI_INT, &kk, "10", "N", "list length of the metrics", 1, 10000 },
     { "items", 0, CLI_STR, &items_path, NULL, "CSV", "item metadata (for the content model)", 0, 0 },
     { "item-map", 0, CLI_STR, &item_map, "id=movieId,categories=genres,text=title", "KEY=COL,...", "columns of --items", 0, 0 },
+    { "max-history", 0, CLI_INT, &ev_max_history, "200", "N",
+      "as in serving: interactions per user the lists are scored from (the newest); the seen filter covers all", 1, 100000 },
+    { "rules", 'r', CLI_STR, &ev_rules, NULL, "RULES.yaml", "as in serving: business rules applied to the lists (default: seen items filtered)", 0, 0 },
+    { "model", 'm', CLI_STR, &model_path, NULL, "MODEL.db",
+      "evaluate this model file (trained elsewhere, e.g. on the --write-split training part) instead of --models", 0, 0 },
+    { "write-split", 0, CLI_STR, &split_out, NULL, "FILE",
+      "write the held-out interactions, one \"user_id<TAB>item_id\" line each (to check the split from outside)", 0, 0 },
     { "sweep", 0, CLI_STR, &sweep_arg, NULL, "W;W;...", "also evaluate the hybrid with each of these --weights sets (trained once)", 0, 0 },
     TRAIN_PARAM_OPTS(P),
     { 0 },
@@ -304,6 +351,7 @@ int eval_main(int argc, char **argv)
     if (!d.n) { log_error("no interactions in the input"); data_free(&d); return 1; }
     split sp;
     if (make_split(&d, mode, frac, lastn, (uint64_t)P.seed, &sp)) { log_error("out of memory"); data_free(&d); return 1; }
+    if (split_out && write_split(split_out, &d, &sp)) { split_free(&sp); data_free(&d); return 1; }
     rec_train t;
     if (train_build(&t, d.users.n, d.items.n, sp.ntrain, sp.tu, sp.ti, sp.tw, sp.tt)) {
         log_error("out of memory"); split_free(&sp); data_free(&d); return 1;
@@ -317,12 +365,23 @@ int eval_main(int argc, char **argv)
     fflush(stdout);
     int rc = 0;
     int nt = (int)(P.threads < 1 ? 1 : P.threads > 64 ? 64 : P.threads);
+    if (model_path) {
+        rec_model *m = model_load(model_path, err, sizeof err);
+        if (!m) { log_error("--model %s: %s", model_path, err); rc = 1; nalg = 0; }
+        else {
+            char name[300];
+            snprintf(name, sizeof name, "%s (%s)", model_path, model_algorithm(m));
+            if (eval_serve(m, &d, &t, &sp, nt, name, 0)) rc = 1;
+            model_free(m);
+            nalg = 0;
+        }
+    }
     for (int a = 0; a < nalg; a++) {
         double t0 = now_s();
         rec_model *m = train_model(&d, &t, (rec_alg)algs[a], &P, NULL, err, sizeof err);
         double fit = now_s() - t0;
         if (!m) { log_error("%s: training failed: %s", rec_alg_names[algs[a]], err); rc = 1; continue; }
-        if (eval_print(m, &t, &sp, d.users.n, nt, rec_alg_names[algs[a]], fit)) rc = 1;
+        if (eval_serve(m, &d, &t, &sp, nt, rec_alg_names[algs[a]], fit)) rc = 1;
         if (algs[a] == ALG_HYBRID && sweep_arg) {
             char *buf = strdup(sweep_arg);   /* any length: strtok_r cuts it in place */
             if (!buf) { log_error("--sweep: out of memory"); rc = 1; }
@@ -333,7 +392,7 @@ int eval_main(int argc, char **argv)
                 memcpy(m->w, ws, sizeof ws);
                 char name[256];
                 snprintf(name, sizeof name, "hybrid %s", w);
-                if (eval_print(m, &t, &sp, d.users.n, nt, name, 0)) rc = 1;
+                if (eval_serve(m, &d, &t, &sp, nt, name, 0)) rc = 1;
             }
             free(buf);
         }

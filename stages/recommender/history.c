@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fbrec.h"
+#include "idset.h"
 
 #define NIL UINT32_MAX
 
@@ -20,6 +21,7 @@ typedef struct hslot {
     uint32_t n, cap;
     uint32_t prev, next;     /* LRU: prev is more recent */
     uint8_t pending;
+    idset seen, bought;      /* every item interacted with / purchased, whatever max_items */
 } hslot;
 
 struct hist_store {
@@ -33,6 +35,7 @@ struct hist_store {
     uint32_t *itab; uint32_t imask;     /* gid + 1 */
     uint32_t *pend; size_t npend, pendcap;
     hist_stats st;
+    size_t set_bytes;        /* idset_bytes of every user's seen and bought sets */
 };
 
 static uint32_t hist_hash(const char *s, size_t n)
@@ -67,7 +70,10 @@ hist_store *hist_new(const hist_limits *lim)
 void hist_free(hist_store *h)
 {
     if (!h) return;
-    for (uint32_t i = 0; i < h->nslots; i++) { free(h->slots[i].uid); free(h->slots[i].items); }
+    for (uint32_t i = 0; i < h->nslots; i++) {
+        free(h->slots[i].uid); free(h->slots[i].items);
+        idset_clear(&h->slots[i].seen); idset_clear(&h->slots[i].bought);
+    }
     free(h->slots); free(h->utab); free(h->itab);
     free(h->strs); free(h->goff); free(h->glen); free(h->ghash);
     free(h->pend);
@@ -238,6 +244,21 @@ static void lru_touch(hist_store *h, uint32_t s)
     lru_push_head(h, s);
 }
 
+static void user_sets_clear(hist_store *h, hslot *u)
+{
+    h->set_bytes -= idset_bytes(&u->seen) + idset_bytes(&u->bought);
+    idset_clear(&u->seen);
+    idset_clear(&u->bought);
+}
+
+/* Add gid to one of the user's sets, keeping the byte total. */
+static void set_add(hist_store *h, idset *s, uint32_t gid)
+{
+    size_t before = idset_bytes(s);
+    if (idset_add(s, gid) < 0) h->st.set_oom++;
+    h->set_bytes += idset_bytes(s) - before;
+}
+
 /* Slot of user, creating it (evicting the LRU tail when full). -1 out of memory. */
 static int64_t user_get(hist_store *h, const char *s, size_t n)
 {
@@ -259,6 +280,7 @@ static int64_t user_get(hist_store *h, const char *s, size_t n)
         free(old->uid);
         old->uid = NULL;
         old->n = 0;
+        user_sets_clear(h, old);
         h->st.evictions++;
         if (old->pending) h->st.evicted_pending++;   /* the slot stays pending for the newcomer */
     } else {
@@ -305,6 +327,8 @@ static int mark_pending(hist_store *h, uint32_t s)
 static void user_add_item(hist_store *h, hslot *u, uint32_t gid, float w, int64_t ts, int type)
 {
     uint16_t bit = (type >= 0 && type < 16) ? (uint16_t)(1u << type) : 0;
+    set_add(h, &u->seen, gid);
+    if (type == EventType_purchase) set_add(h, &u->bought, gid);
     for (uint32_t i = 0; i < u->n; i++) {
         hist_item *e = &u->items[i];
         if (e->gid != gid) continue;
@@ -404,30 +428,52 @@ static int buf_put(uint8_t **buf, size_t *len, size_t *cap, const void *p, size_
     return 0;
 }
 
+static int put_id(const hist_store *h, uint32_t gid, uint8_t **buf, size_t *len, size_t *cap)
+{
+    uint32_t glen = h->glen[gid];
+    uint16_t l = glen > UINT16_MAX ? UINT16_MAX : (uint16_t)glen;
+    return buf_put(buf, len, cap, &l, 2) || buf_put(buf, len, cap, h->strs + h->goff[gid], l) ? -1 : 0;
+}
+
 int hist_encode(const hist_store *h, uint32_t slot, uint8_t **buf, size_t *len, size_t *cap)
 {
     if (slot >= h->nslots) return -1;
     const hslot *u = &h->slots[slot];
-    uint8_t ver = 1;
-    if (buf_put(buf, len, cap, &ver, 1)) return -1;
+    uint8_t ver = 2;
+    if (buf_put(buf, len, cap, &ver, 1) || buf_put(buf, len, cap, &u->n, 4)) return -1;
     for (uint32_t i = 0; i < u->n; i++) {
         const hist_item *e = &u->items[i];
-        uint32_t glen = h->glen[e->gid];
-        uint16_t l = glen > UINT16_MAX ? UINT16_MAX : (uint16_t)glen;
-        if (buf_put(buf, len, cap, &l, 2) || buf_put(buf, len, cap, h->strs + h->goff[e->gid], l) ||
+        if (put_id(h, e->gid, buf, len, cap) ||
             buf_put(buf, len, cap, &e->weight, 4) || buf_put(buf, len, cap, &e->ts, 8) ||
             buf_put(buf, len, cap, &e->types, 2))
             return -1;
     }
-    return 0;
+    /* the seen set, each id with its bought flag */
+    if (buf_put(buf, len, cap, &u->seen.n, 4)) return -1;
+    uint32_t *ids = malloc(((size_t)u->seen.n + 1) * sizeof *ids);
+    if (!ids) return -1;
+    size_t k = idset_list(&u->seen, ids);
+    int rc = 0;
+    for (size_t i = 0; i < k && !rc; i++) {
+        uint8_t bought = (uint8_t)idset_has(&u->bought, ids[i]);
+        rc = put_id(h, ids[i], buf, len, cap) || buf_put(buf, len, cap, &bought, 1) ? -1 : 0;
+    }
+    free(ids);
+    return rc;
 }
 
-int64_t hist_decode(hist_store *h, const char *user, size_t ulen, const uint8_t *p, size_t n)
+/* Walk a blob: 0 well formed (counts set), -1 not. */
+static int blob_check(const uint8_t *p, size_t n, uint32_t *nent, uint32_t *nseen, size_t *seen_off)
 {
-    /* check the whole blob first: a bad one changes nothing */
-    if (n < 1 || p[0] != 1) return -1;
-    size_t off = 1, count = 0;
-    while (off < n) {
+    if (n < 1 || (p[0] != 1 && p[0] != 2)) return -1;
+    size_t off = 1;
+    uint32_t want = UINT32_MAX, count = 0;
+    if (p[0] == 2) {
+        if (n - off < 4) return -1;
+        memcpy(&want, p + off, 4);
+        off += 4;
+    }
+    while (off < n && count < want) {
         uint16_t l;
         if (n - off < 2) return -1;
         memcpy(&l, p + off, 2);
@@ -435,12 +481,38 @@ int64_t hist_decode(hist_store *h, const char *user, size_t ulen, const uint8_t 
         off += 2 + (size_t)l + 14;
         count++;
     }
+    *nent = count;
+    *nseen = 0;
+    *seen_off = off;
+    if (p[0] == 1) return 0;
+    if (count != want || n - off < 4) return -1;
+    memcpy(nseen, p + off, 4);
+    off += 4;
+    *seen_off = off;
+    for (uint32_t i = 0; i < *nseen; i++) {
+        uint16_t l;
+        if (n - off < 2) return -1;
+        memcpy(&l, p + off, 2);
+        if (n - off < 2 + (size_t)l + 1) return -1;
+        off += 2 + (size_t)l + 1;
+    }
+    return off == n ? 0 : -1;
+}
+
+int64_t hist_decode(hist_store *h, const char *user, size_t ulen, const uint8_t *p, size_t n)
+{
+    /* check the whole blob first: a bad one changes nothing */
+    uint32_t nent, nseen;
+    size_t seen_off;
+    if (blob_check(p, n, &nent, &nseen, &seen_off)) return -1;
     int64_t s = user_get(h, user, ulen);
     if (s < 0) return -1;
     lru_touch(h, (uint32_t)s);
     hslot *u = &h->slots[s];
     u->n = 0;
-    for (off = 1; off < n;) {
+    user_sets_clear(h, u);
+    size_t off = p[0] == 2 ? 5 : 1;
+    for (uint32_t k = 0; k < nent; k++) {
         uint16_t l, types;
         float w;
         int64_t ts;
@@ -457,10 +529,25 @@ int64_t hist_decode(hist_store *h, const char *user, size_t ulen, const uint8_t 
         /* user_add_item merges by item; restore the exact saved fields */
         for (uint32_t i = 0; i < u->n; i++)
             if (u->items[i].gid == (uint32_t)gid) { u->items[i].weight = w; u->items[i].types = types; }
+        if (types & (1u << EventType_purchase)) set_add(h, &u->bought, (uint32_t)gid);
     }
-    (void)count;
+    off = seen_off;
+    for (uint32_t k = 0; k < nseen; k++) {
+        uint16_t l;
+        memcpy(&l, p + off, 2);
+        int64_t gid = item_intern(h, (const char *)p + off + 2, l);
+        uint8_t bought = p[off + 2 + l];
+        off += 2 + (size_t)l + 1;
+        if (gid < 0) { h->st.catalog_full++; continue; }
+        set_add(h, &u->seen, (uint32_t)gid);
+        if (bought & 1) set_add(h, &u->bought, (uint32_t)gid);
+    }
     return s;
 }
+
+const idset *hist_seen(const hist_store *h, uint32_t slot) { return slot < h->nslots ? &h->slots[slot].seen : NULL; }
+const idset *hist_bought(const hist_store *h, uint32_t slot) { return slot < h->nslots ? &h->slots[slot].bought : NULL; }
+size_t hist_set_bytes(const hist_store *h) { return h->set_bytes; }
 
 uint32_t hist_n_users(const hist_store *h) { return h->nslots; }
 const hist_stats *hist_get_stats(const hist_store *h) { return &h->st; }

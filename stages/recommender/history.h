@@ -16,8 +16,14 @@
  *               not take a new entry: its weight adds up and its ts moves on.
  *   max_catalog distinct item ids interned; past it events about new item ids
  *               are refused (catalog_full), the user's other items are kept.
- * Memory is about max_users * (max_items * 24 + 64 + len(user_id)) bytes plus
- * max_catalog * (24 + len(item_id)) bytes at most.
+ * Besides the bounded entries, each user has the set of every item they
+ * interacted with (`seen`) and of every item they bought (`bought`), exact
+ * and never truncated by max_items (idset.h: a sorted array or a bitmap,
+ * whichever is smaller: at most min(6 * items + 16, catalogue / 8 + 4)
+ * bytes each), so the seen and already-purchased filters are complete.
+ * Memory is about max_users * (max_items * 24 + 64 + len(user_id) + the
+ * two sets) bytes plus max_catalog * (24 + len(item_id)) bytes at most;
+ * hist_set_bytes() is what the sets hold now.
  *
  * Ownership: the store owns every string and array; pointers it returns stay
  * valid until the next hist_add or hist_free. Not thread-safe. */
@@ -25,6 +31,7 @@
 #define STREAMREC_REC_HISTORY_H
 #include <stddef.h>
 #include <stdint.h>
+#include "idset.h"
 
 typedef struct hist_item {
     uint32_t gid;       /* interned item id */
@@ -43,6 +50,7 @@ typedef struct hist_stats {
     uint64_t evicted_pending;   /* of which had a pending (not yet flushed) update */
     uint64_t entries_dropped;   /* oldest interactions replaced past max_items */
     uint64_t catalog_full;      /* events refused: new item id past max_catalog */
+    uint64_t set_oom;           /* seen/bought insertions that failed for memory */
 } hist_stats;
 
 typedef struct hist_store hist_store;
@@ -77,13 +85,22 @@ void hist_pending_clear(hist_store *h);
 
 /* Persistence of one user's history (serve.c keeps them in --state):
  * hist_encode appends the slot's entries to *buf (grown with realloc;
- * *len is the used length) as version byte 1, then per entry: u16 id
- * length, id bytes, f32 weight, i64 ts, u16 types (little-endian hosts).
- * hist_decode creates the user (evicting like hist_add if full) with those
- * entries, replacing what the store held for them; not pending. -1 on a
- * malformed blob (nothing changed) or out of memory. */
+ * *len is the used length) as version byte 2, u32 entry count, then per
+ * entry: u16 id length, id bytes, f32 weight, i64 ts, u16 types; then u32
+ * seen count and per seen item: u16 id length, id bytes, u8 flags (1:
+ * bought) (little-endian hosts). hist_decode also reads version 1 (the
+ * entries only, up to the end; their items are the seen set). It creates
+ * the user (evicting like hist_add if full) with those entries and sets,
+ * replacing what the store held for them; not pending. -1 on a malformed
+ * blob (nothing changed) or out of memory. */
 int hist_encode(const hist_store *h, uint32_t slot, uint8_t **buf, size_t *len, size_t *cap);
 int64_t hist_decode(hist_store *h, const char *user, size_t ulen, const uint8_t *p, size_t n);
+
+/* Every item the user interacted with / bought (interned ids), complete
+ * whatever max_items; NULL for a slot out of range. */
+const idset *hist_seen(const hist_store *h, uint32_t slot);
+const idset *hist_bought(const hist_store *h, uint32_t slot);
+size_t hist_set_bytes(const hist_store *h);     /* memory of every user's two sets now */
 
 uint32_t hist_n_users(const hist_store *h);
 const hist_stats *hist_get_stats(const hist_store *h);

@@ -77,7 +77,7 @@ typedef struct serve_main {
     state *st;
     stream_out *out;
     metrics_series *m_events, *m_notint, *m_other, *m_unknown, *m_lists, *m_short, *m_empty;
-    metrics_series *m_users, *m_evict, *m_evict_pend, *m_hdrop, *m_catfull;
+    metrics_series *m_users, *m_set_bytes, *m_evict, *m_evict_pend, *m_hdrop, *m_catfull;
     metrics_series *m_reloads, *m_reload_fail, *m_restored, *m_pruned, *m_items, *m_filtered, *m_boosted, *m_divskip;
     metrics_series *m_q50, *m_q90, *m_q99, *m_q999, *m_max, *m_rate;
     serve_stats last;
@@ -126,6 +126,7 @@ static void update_metrics(serve_main *a)
     DELTA(a->m_divskip, rc->diversity_skipped, a->rlast.diversity_skipped);
     a->rlast = *rc;
     metrics_set(a->m_users, hist_n_users(h));
+    metrics_set(a->m_set_bytes, (double)hist_set_bytes(h));
     metrics_set(a->m_q50, serve_latency_quantile(a->s, 0.5));
     metrics_set(a->m_q90, serve_latency_quantile(a->s, 0.9));
     metrics_set(a->m_q99, serve_latency_quantile(a->s, 0.99));
@@ -146,6 +147,8 @@ static void register_metrics(serve_main *a)
     a->m_short = metrics_counter("streamrec_recommender_short_lists_total", "lists shorter than --top (rules or catalogue)");
     a->m_empty = metrics_counter("streamrec_recommender_empty_lists_total", "lists with no item");
     a->m_users = metrics_gauge("streamrec_recommender_users", "user histories held");
+    a->m_set_bytes = metrics_gauge("streamrec_recommender_seen_set_bytes",
+                                   "memory of the held users' seen and bought item sets (the complete seen filter)");
     a->m_evict = metrics_counter("streamrec_recommender_user_evictions_total", "users evicted past --max-users");
     a->m_evict_pend = metrics_counter("streamrec_recommender_user_evictions_pending_total",
                                       "evicted users whose list was still pending");
@@ -223,12 +226,13 @@ static void log_done(serve_main *a, uint64_t batch_users)
     const hist_stats *hs = hist_get_stats(serve_history(a->s));
     log_kv(LOG_INFO, "done",
            "\"events\":%llu,\"not_interaction\":%llu,\"other_type\":%llu,\"unknown_items\":%llu,"
-           "\"lists\":%llu,\"short_lists\":%llu,\"batch_users\":%llu,\"users\":%u,\"evictions\":%llu,"
+           "\"lists\":%llu,\"short_lists\":%llu,\"batch_users\":%llu,\"users\":%u,\"seen_set_bytes\":%zu,\"evictions\":%llu,"
            "\"history_dropped\":%llu,\"restored_users\":%llu,\"pruned_users\":%llu,\"reloads\":%llu,\"reload_failures\":%llu,"
            "\"score_seconds\":%.3f,\"lists_per_thread_second\":%.0f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f",
            (unsigned long long)st->events, (unsigned long long)st->not_interaction, (unsigned long long)a->other,
            (unsigned long long)st->unknown_items, (unsigned long long)st->lists,
            (unsigned long long)st->short_lists, (unsigned long long)batch_users, hist_n_users(serve_history(a->s)),
+           hist_set_bytes(serve_history(a->s)),
            (unsigned long long)hs->evictions, (unsigned long long)hs->entries_dropped,
            (unsigned long long)st->restored_users, (unsigned long long)st->pruned_users, (unsigned long long)st->reloads, (unsigned long long)st->reload_failures, st->score_seconds,
            st->score_seconds > 0 ? (double)st->lists / st->score_seconds : 0.0,

@@ -174,7 +174,8 @@ model_scratch *model_scratch_new(const rec_model *m)
     s->r = calloc(f, sizeof *s->r); s->p = calloc(f, sizeof *s->p); s->Ap = calloc(f, sizeof *s->Ap);
     if (m->ease_n) {
         s->eacc = calloc(m->ease_n, sizeof *s->eacc);
-        if (!s->eacc) { model_scratch_free(s); return NULL; }
+        s->emark = calloc(m->ease_n, 1);
+        if (!s->eacc || !s->emark) { model_scratch_free(s); return NULL; }
     }
     size_t nb = m->n_items ? m->n_items : 1;
     s->kbuf = calloc(nb, sizeof *s->kbuf); s->cbuf = calloc(nb, sizeof *s->cbuf);
@@ -192,7 +193,7 @@ model_scratch *model_scratch_new(const rec_model *m)
 void model_scratch_free(model_scratch *s)
 {
     if (!s) return;
-    free(s->uacc); free(s->utouch); free(s->eacc);
+    free(s->uacc); free(s->utouch); free(s->eacc); free(s->emark);
     free(s->kbuf); free(s->cbuf); free(s->ebuf); free(s->zero);
     free(s->tmp); free(s->A); free(s->b); free(s->x); free(s->r); free(s->p); free(s->Ap);
     free(s);
@@ -227,10 +228,8 @@ static int ease_sum(const rec_model *m, const hist_entry *h, size_t n, model_scr
     int any = 0;
     for (size_t a = 0; a < n; a++) {
         int32_t p = h[a].item < m->n_items ? m->ease_pos[h[a].item] : -1;
-        if (p < 0) continue;
-        int dup = 0;
-        for (size_t b = 0; b < a; b++) if (h[b].item == h[a].item) { dup = 1; break; }
-        if (dup) continue;
+        if (p < 0 || s->emark[p]) continue;      /* a repeated item counts once (binary X) */
+        s->emark[p] = 1;
         const float *row = m->ease_B + (size_t)p * k;
         if (!any) { memcpy(acc, row, k * sizeof *acc); any = 1; continue; }
         uint32_t j = 0;
@@ -241,6 +240,10 @@ static int ease_sum(const rec_model *m, const hist_entry *h, size_t n, model_scr
             memcpy(acc + j, &x, 32);
         }
         for (; j < k; j++) acc[j] += row[j];
+    }
+    for (size_t a = 0; a < n; a++) {
+        int32_t p = h[a].item < m->n_items ? m->ease_pos[h[a].item] : -1;
+        if (p >= 0) s->emark[p] = 0;
     }
     return any;
 }

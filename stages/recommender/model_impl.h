@@ -47,6 +47,7 @@ struct model_scratch {
     uint32_t n; float *tmp;   /* n_items */
     float *uacc; uint32_t *utouch;   /* user-kNN: n users */
     float *eacc;                     /* EASE: ease_n */
+    uint8_t *emark;                  /* EASE: ease_n, all 0 between lists: rows already summed */
     double *A, *b, *x, *r, *p, *Ap;    /* ALS fold-in, f*f and f */
     /* hybrid: per-component dense buffers (n_items), all zero between
      * lists: only the entries a list touched are written and reset */

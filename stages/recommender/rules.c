@@ -520,8 +520,17 @@ static int cand_cmp(const void *a, const void *b)
     return 0;
 }
 
+static void drop_items(const rules_bound *b, float *scores, const uint32_t *items, size_t n, rules_scratch *s)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (items[i] >= b->n) continue;
+        if (scores[items[i]] != -INFINITY) s->counts.filtered++;
+        scores[items[i]] = -INFINITY;
+    }
+}
+
 size_t rules_rank(const rules_bound *b, float *scores, const rules_hist *h, size_t nh,
-                  size_t top, rules_pick *out, rules_scratch *s)
+                  const rules_user_sets *sets, size_t top, rules_pick *out, rules_scratch *s)
 {
     s->counts.lists++;
     if (!top) return 0;
@@ -533,6 +542,8 @@ size_t rules_rank(const rules_bound *b, float *scores, const rules_hist *h, size
             scores[h[i].item] = -INFINITY;
         }
     }
+    if (sets && b->seen) drop_items(b, scores, sets->seen, sets->nseen, s);
+    else if (sets && b->purchased) drop_items(b, scores, sets->bought, sets->nbought, s);
     for (size_t i = 0; i < b->nexcl; i++) {
         if (scores[b->excl[i]] != -INFINITY) s->counts.filtered++;
         scores[b->excl[i]] = -INFINITY;

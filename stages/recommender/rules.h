@@ -123,10 +123,20 @@ rules_scratch *rules_scratch_new(const rules_bound *b);
 void rules_scratch_free(rules_scratch *s);
 const rules_counts *rules_scratch_counts(const rules_scratch *s);
 
+/* Everything the user interacted with / bought, as model indices, beyond
+ * the (possibly capped) history h: what the seen and already-purchased
+ * filters remove. Items of h count as seen (and bought when their types
+ * say so) without being repeated here. */
+typedef struct rules_user_sets {
+    const uint32_t *seen; size_t nseen;
+    const uint32_t *bought; size_t nbought;
+} rules_user_sets;
+
 /* Rank one user's list: scores (model_n_items floats, used as scratch:
- * filtered and boosted items become -inf) and the user's history in; up to top picks out, best
- * first, scores after boosts. NaN and -inf scores are never picked. Returns
- * the number of picks. s must come from rules_scratch_new for this b. */
+ * filtered and boosted items become -inf), the user's history and sets (may
+ * be NULL) in; up to top picks out, best first, scores after boosts. NaN
+ * and -inf scores are never picked. Returns the number of picks. s must
+ * come from rules_scratch_new for this b. */
 size_t rules_rank(const rules_bound *b, float *scores, const rules_hist *h, size_t nh,
-                  size_t top, rules_pick *out, rules_scratch *s);
+                  const rules_user_sets *sets, size_t top, rules_pick *out, rules_scratch *s);
 #endif

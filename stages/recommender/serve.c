@@ -29,6 +29,8 @@ typedef struct worker {
     rules_scratch *rs;
     float *scores;
     hist_entry *he; rules_hist *rh; size_t hcap;
+    uint32_t *seen, *bought; size_t seencap, boughtcap;   /* the user's sets as model indices */
+    uint8_t *mark;                    /* n_items, all 0 between lists: the history's items */
     /* job */
     struct serve *s;
     const uint32_t *slots;            /* UINT32_MAX: a user without history */
@@ -41,6 +43,7 @@ typedef struct file_id { dev_t dev; ino_t ino; off_t size; struct timespec mtime
 
 struct serve {
     serve_conf conf;
+    int borrowed;                     /* the model belongs to the caller (serve_new_model) */
     hist_store *hist;
     rec_model *model;
     rules *rules;
@@ -107,7 +110,7 @@ static void workers_free(serve *s)
         }
         model_scratch_free(w->ms);
         rules_scratch_free(w->rs);
-        free(w->scores); free(w->he); free(w->rh);
+        free(w->scores); free(w->he); free(w->rh); free(w->seen); free(w->bought); free(w->mark);
     }
     free(s->w);
     s->w = NULL;
@@ -126,7 +129,8 @@ static int workers_new(serve *s)
         w->ms = model_scratch_new(s->model);
         w->rs = rules_scratch_new(s->rb);
         w->scores = malloc(((size_t)model_n_items(s->model) + 1) * sizeof *w->scores);
-        if (!w->ms || !w->rs || !w->scores) return -1;
+        w->mark = calloc((size_t)model_n_items(s->model) + 1, 1);
+        if (!w->ms || !w->rs || !w->scores || !w->mark) return -1;
     }
     return 0;
 }
@@ -216,11 +220,33 @@ serve *serve_new(const serve_conf *c, char *err, size_t errlen, int *usage)
     return s;
 }
 
+serve *serve_new_model(const serve_conf *c, rec_model *m, char *err, size_t errlen, int *usage)
+{
+    *usage = 0;
+    serve *s = calloc(1, sizeof *s);
+    if (!s) { snprintf(err, errlen, "out of memory"); return NULL; }
+    s->conf = *c;
+    if (!s->conf.top) s->conf.top = 10;
+    s->borrowed = 1;
+    rules *r = load_rules(c->rules_path, err, errlen);
+    if (!r) { *usage = 1; free(s); return NULL; }
+    file_id none = { 0 };
+    rules_bound *rb = bind_rules(r, m, now_us() / 1000000);
+    s->hist = hist_new(&c->limits);
+    if (!rb || !s->hist || install(s, m, r, rb, &none)) {
+        snprintf(err, errlen, "out of memory");
+        if (!s->model) { rules_free(r); rules_bound_free(rb); }
+        serve_free(s);
+        return NULL;
+    }
+    return s;
+}
+
 void serve_free(serve *s)
 {
     if (!s) return;
     workers_free(s);
-    if (s->model) model_free(s->model);
+    if (s->model && !s->borrowed) model_free(s->model);
     rules_free(s->rules);
     rules_bound_free(s->rb);
     hist_free(s->hist);
@@ -294,6 +320,7 @@ static int64_t state_restore(serve *s, const char *user, size_t ulen)
         const void *p = sqlite3_column_blob(s->st_get, 0);
         int n = sqlite3_column_bytes(s->st_get, 0);
         slot = hist_decode(s->hist, user, ulen, p, (size_t)n);
+        if (hist_get_stats(s->hist)->set_oom) log_fatal("out of memory (the user's seen items)");
         if (slot < 0) log_warn("--state: the saved history of %.*s is unreadable: ignored", (int)(ulen > 64 ? 64 : ulen), user);
         else s->st.restored_users++;
         if (slot >= 0 && map_sync(s)) log_fatal("out of memory");
@@ -383,6 +410,7 @@ int serve_event(serve *s, const Event *e, const char **why)
     int64_t slot = hist_add(s->hist, e->user_id.ptr, e->user_id.len, e->item_id.ptr, e->item_id.len,
                             w, e->ts, e->type);
     if (hist_n_gids(s->hist) != before && map_sync(s)) log_fatal("out of memory");
+    if (hist_get_stats(s->hist)->set_oom) log_fatal("out of memory (the user's seen items)");
     s->st.events++;
     if (slot >= 0) {
         int64_t gid = hist_gid_find(s->hist, e->item_id.ptr, e->item_id.len);
@@ -407,6 +435,58 @@ static uint64_t ns_now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* The model indices of a user's item set (items the model knows) into *buf. */
+static size_t set_indices(const serve *s, const idset *set, uint32_t **buf, size_t *cap)
+{
+    if (!set || !set->n) return 0;
+    if (set->n > *cap) {
+        size_t c = (size_t)set->n * 2;
+        uint32_t *b = realloc(*buf, c * sizeof *b);
+        if (!b) log_fatal("out of memory");
+        *buf = b;
+        *cap = c;
+    }
+    size_t n = idset_list(set, *buf), k = 0;
+    for (size_t j = 0; j < n; j++) {
+        uint32_t g = (*buf)[j];
+        int32_t idx = g < s->map_n ? s->map[g] : -1;
+        if (idx >= 0) (*buf)[k++] = (uint32_t)idx;
+    }
+    return k;
+}
+
+/* Items of the seen set that fell out of the capped history still score:
+ * appended to he[0..k) with the mean weight of the kept entries (1 if none)
+ * and the oldest kept time, so --max-history bounds what is remembered per
+ * interaction, not which interactions count. Returns the new length. */
+static size_t add_older_seen(worker *w, size_t k, const rules_user_sets *sets)
+{
+    if (sets->nseen <= k) return k;              /* every seen item is an entry */
+    if (sets->nseen + k > w->hcap) {
+        size_t cap = (sets->nseen + k) * 2;
+        hist_entry *he = realloc(w->he, cap * sizeof *he);
+        if (he) w->he = he;
+        rules_hist *rh = realloc(w->rh, cap * sizeof *rh);
+        if (rh) w->rh = rh;
+        if (!he || !rh) log_fatal("out of memory");
+        w->hcap = cap;
+    }
+    float wsum = 0;
+    int64_t oldest = INT64_MAX;
+    for (size_t j = 0; j < k; j++) {
+        wsum += w->he[j].weight;
+        if (w->he[j].ts < oldest) oldest = w->he[j].ts;
+        w->mark[w->he[j].item] = 1;
+    }
+    float wmean = k ? wsum / (float)k : 1;
+    if (!k) oldest = 0;
+    size_t n = k;
+    for (size_t j = 0; j < sets->nseen; j++)
+        if (!w->mark[sets->seen[j]]) w->he[n++] = (hist_entry){ sets->seen[j], wmean, oldest };
+    for (size_t j = 0; j < k; j++) w->mark[w->he[j].item] = 0;
+    return n;
 }
 
 static void *worker_run(void *arg)
@@ -435,9 +515,17 @@ static void *worker_run(void *arg)
             w->rh[k] = (rules_hist){ (uint32_t)idx, it[j].weight, it[j].types };
             k++;
         }
+        rules_user_sets sets = { 0 };
+        if (slot != UINT32_MAX) {
+            sets.nseen = set_indices(s, hist_seen(s->hist, slot), &w->seen, &w->seencap);
+            sets.seen = w->seen;
+            sets.nbought = set_indices(s, hist_bought(s->hist, slot), &w->bought, &w->boughtcap);
+            sets.bought = w->bought;
+        }
+        size_t ks = add_older_seen(w, k, &sets);
         uint64_t t0 = ns_now();
-        model_score(s->model, w->he, k, w->scores, w->ms);
-        s->npicks[i] = (uint32_t)rules_rank(s->rb, w->scores, w->rh, k, top, s->picks + i * top, w->rs);
+        model_score(s->model, w->he, ks, w->scores, w->ms);
+        s->npicks[i] = (uint32_t)rules_rank(s->rb, w->scores, w->rh, k, &sets, top, s->picks + i * top, w->rs);
         s->lat_ns[i] = ns_now() - t0;
     }
     w->secs = (double)(ns_now() - t_start) / 1e9;

@@ -53,6 +53,12 @@ typedef struct serve serve;
  * file's "FILE:LINE:COL: reason"); *usage set to 1 when the problem is the
  * configuration (exit 2) rather than a runtime failure (exit 1). */
 serve *serve_new(const serve_conf *c, char *err, size_t errlen, int *usage);
+/* The same engine around a model already in memory (recommender eval: the
+ * lists of a freshly trained model through the serving path). The model
+ * stays the caller's and must outlive the engine; conf.model_path is not
+ * read and serve_reload_check must not be called. */
+struct rec_model;
+serve *serve_new_model(const serve_conf *c, struct rec_model *m, char *err, size_t errlen, int *usage);
 void serve_free(serve *s);
 
 /* Record an Event. 1 recorded, 0 ignored (not an interaction), -1 refused

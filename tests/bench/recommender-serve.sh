@@ -6,8 +6,10 @@
 # normalised by its max and blended with the model's weights, seen items
 # masked, argpartition for the top 10). The stage's own per-list times come
 # from its done log line (also in --metrics-file as
-# streamrec_recommender_list_seconds{quantile=...}). Goal of the issue:
-# at least 20,000 lists per second per core.
+# streamrec_recommender_list_seconds{quantile=...}). Then the same for long
+# histories (MovieLens latest-small: 610 users, up to 2,698 interactions),
+# beside numpy again. Goals of issue 14: 20x numpy per core, and a list on a
+# long history within 1.5x the cost of one on a short history.
 #   USERS=20000 EVENTS=600000 tests/bench/recommender-serve.sh
 source "$(dirname "$0")/lib.sh"
 USERS=${USERS:-20000}; EVENTS=${EVENTS:-600000}; PYUSERS=${PYUSERS:-3000}
@@ -32,6 +34,7 @@ measure "history only (--users empty)" "$EVENTS" \
 measure "recommender --users ($USERS lists)" "$USERS" \
   "$BIN/recommender --model $model --in $ev --users $BT/rec-serve-users.txt > /dev/null"
 stage_line "$BT/err.$$"
+cp "$BT/err.$$" "$BT/short.err"
 measure "recommender --users --threads 2" "$USERS" \
   "$BIN/recommender --model $model --in $ev --users $BT/rec-serve-users.txt --threads 2 > /dev/null"
 stage_line "$BT/err.$$"
@@ -49,10 +52,10 @@ for py in ${PYTHON:-} python3 /usr/bin/python3; do
   "$py" -c 'import numpy' 2>/dev/null && { NUMPY_PY=$py; break; }
 done
 [ -n "$NUMPY_PY" ] || { echo "  numpy reference: skipped (no python3 with numpy)"; exit 0; }
-"$NUMPY_PY" - "$model" "$BT/rec-serve-events.jsonl" "$PYUSERS" <<'PY'
+cat > "$BT/rec-serve-numpy.py" <<'PY'
 import json, sqlite3, sys, time
 import numpy as np
-path, evpath, nusers = sys.argv[1], sys.argv[2], int(sys.argv[3])
+path, evpath, userfile, nusers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 db = sqlite3.connect(path)
 meta = dict(db.execute("select key, value from meta"))
 blob = dict(db.execute("select name, data from blobs"))
@@ -78,7 +81,8 @@ if "ease.idx" in blob:
 else:
     eidx = None
 WEIGHT = {"view": 1, "click": 2, "add_to_cart": 3, "purchase": 4, "custom": 1}
-want = {"u%d" % i for i in range(nusers)}
+users = [l.strip() for l in open(userfile) if l.strip()][:nusers]
+want = set(users)
 hist = {}
 for line in open(evpath):
     e = json.loads(line)
@@ -116,7 +120,6 @@ def score(h):
         m = s.max()
         if m > 0: total += wt * s / m
     return total
-users = ["u%d" % i for i in range(nusers)]
 lat = []
 t0 = time.perf_counter()
 for u in users:
@@ -131,5 +134,35 @@ total = time.perf_counter() - t0
 lat.sort()
 print("  numpy reference: %d lists in %.2fs: %.0f lists/s, p50 %.1f us, p99 %.1f us" %
       (len(users), total, len(users) / total, lat[len(lat) // 2] * 1e6, lat[int(len(lat) * 0.99)] * 1e6))
+open(sys.argv[5], "w").write("%.1f\n" % (len(users) / total))
 PY
-echo "  (goal: at least 20,000 lists/s per core; the ratio to numpy is the stable figure on a shared machine)"
+rate() { jq -r 'select(.msg=="done") | .lists_per_thread_second' "$1"; }
+short_rate=$(rate "$BT/short.err")
+"$NUMPY_PY" "$BT/rec-serve-numpy.py" "$model" "$BT/rec-serve-events.jsonl" "$BT/rec-serve-users.txt" "$PYUSERS" "$BT/np-short"
+
+# long histories: MovieLens latest-small, every rating an interaction (610
+# users, 165 interactions on average, up to 2,698), the default model
+# trained on all of it, one list per user with the whole history
+ML=$SHARED/data/movielens-latest-small/ratings.csv.zst
+long_rate=
+if [ -s "$ML" ]; then
+  mlev=$BT/rec-serve-ml.rec
+  [ -s "$mlev" ] || "$BIN/ingest" --in "$ML" --in-format csv --event-type rating \
+      --map user_id=userId,item_id=movieId,value=rating,ts=timestamp --out "$mlev" 2>/dev/null
+  "$BIN/recommender" train --in "$mlev" --model "$BT/rec-serve-ml.db" --log-level warn || { echo "  MovieLens train failed"; exit 1; }
+  zstd -dc "$ML" | awk -F, 'NR > 1 && $1 != p { print $1; p = $1 }' > "$BT/rec-serve-ml-users.txt"
+  measure "MovieLens --users (610 long lists)" 610 \
+    "$BIN/recommender --model $BT/rec-serve-ml.db --in $mlev --users $BT/rec-serve-ml-users.txt > /dev/null"
+  cp "$BT/err.$$" "$BT/long.err"
+  stage_line "$BT/long.err"
+  long_rate=$(rate "$BT/long.err")
+  "$BIN/fbcat" < "$mlev" > "$BT/rec-serve-ml.jsonl"
+  "$NUMPY_PY" "$BT/rec-serve-numpy.py" "$BT/rec-serve-ml.db" "$BT/rec-serve-ml.jsonl" "$BT/rec-serve-ml-users.txt" 610 "$BT/np-long"
+else
+  echo "  long histories: skipped ($ML missing)"
+fi
+awk -v s="$short_rate" -v l="${long_rate:-0}" -v ns="$(cat "$BT/np-short")" -v nl="$(cat "$BT/np-long" 2>/dev/null || echo 0)" 'BEGIN {
+  if (ns > 0) printf "  short histories: %.0f lists/s per core, %.1fx numpy (%.0f)\n", s, s / ns, ns
+  if (l > 0 && nl > 0) printf "  long histories:  %.0f lists/s per core, %.1fx numpy (%.0f); a long list costs %.1fx a short one\n", l, l / nl, nl, s / l
+}'
+echo "  (goals of issue 14: 20x numpy per core, a long list within 1.5x of a short one; the ratios are the stable figures on a shared machine)"

@@ -101,6 +101,12 @@ static void test_ease_formula(void)
         double want = -P[0 * 4 + j] / P[j * 4 + j] - P[1 * 4 + j] / P[j * 4 + j];
         CHECK_NEAR(s[j], want, 1e-4);
     }
+    /* the same scratch again, history {b, a}: the rows already summed for
+     * the last list are forgotten (both count again) */
+    hist_entry h2[2] = { { 1, 1, 0 }, { 0, 1, 0 } };
+    float s2[4];
+    model_score(m, h2, 2, s2, sc);
+    for (uint32_t j = 2; j < 4; j++) CHECK_NEAR(s2[j], s[j], 1e-6);
     model_scratch_free(sc);
     model_free(m);
     /* min users: only items with >= 4 users are modelled */

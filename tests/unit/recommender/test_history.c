@@ -226,15 +226,30 @@ static void test_decode_garbage(void)
     uint8_t *buf = NULL;
     size_t len = 0, cap = 0;
     CHECK_EQ_INT(hist_encode(a, (uint32_t)s, &buf, &len, &cap), 0);
-    /* a cut between two entries is a valid shorter history: exactly the 12
-     * boundaries (0..11 entries kept) are accepted, with that many entries */
-    int accepted = 0, right = 0;
-    for (size_t cut = 0; cut < len; cut++) {
-        int64_t t = hist_decode(b, "v", 1, buf, cut);
+    /* version 2 carries its counts: no cut of it is accepted */
+    int accepted = 0;
+    for (size_t cut = 0; cut < len; cut++) accepted += hist_decode(b, "v", 1, buf, cut) >= 0;
+    CHECK_EQ_INT(accepted, 0);
+    /* version 1 (entries to the end, written before the seen set existed):
+     * a cut between two entries is a valid shorter history, so exactly the
+     * 12 boundaries (0..11 entries kept) are accepted, with that many
+     * entries, and those entries are the seen set */
+    uint8_t v1[1024];
+    size_t v1len = 1;
+    v1[0] = 1;
+    CHECK(len - 4 - 4 < sizeof v1);
+    size_t ents = len, off = 5;          /* the entries of the v2 blob, up to its seen count */
+    for (int e = 0; e < 12; e++) { uint16_t l; memcpy(&l, buf + off, 2); off += 2 + (size_t)l + 14; }
+    ents = off;
+    memcpy(v1 + 1, buf + 5, ents - 5);
+    v1len = 1 + ents - 5;
+    int right = 0;
+    for (size_t cut = 0; cut < v1len; cut++) {
+        int64_t t = hist_decode(b, "v", 1, v1, cut);
         if (t < 0) continue;
         uint32_t k;
         hist_items(b, (uint32_t)t, &k);
-        right += (int)k == accepted;
+        right += (int)k == accepted && hist_seen(b, (uint32_t)t)->n == k;
         accepted++;
     }
     CHECK_EQ_INT(accepted, 12);
@@ -244,7 +259,7 @@ static void test_decode_garbage(void)
     for (int round = 0; round < 2000; round++) {
         size_t n = (size_t)(round % 64);
         for (size_t i = 0; i < n; i++) { seed = seed * 1103515245u + 12345u; junk[i] = (uint8_t)(seed >> 24); }
-        if (n && round % 2) junk[0] = 1;                 /* the right version byte half the time */
+        if (n && round % 2) junk[0] = (uint8_t)(1 + round / 2 % 2);   /* a right version byte half the time */
         int64_t t = hist_decode(b, "w", 1, junk, n);
         if (t >= 0) {
             uint32_t k;
@@ -257,4 +272,97 @@ static void test_decode_garbage(void)
     hist_free(b);
 }
 
-TEST_MAIN(test_encode, test_decode_garbage, test_merge, test_max_items, test_lru, test_pending_once, test_catalog_full, test_churn)
+/* The id set against a plain reference, through both forms: ids spread
+ * over a small range turn it into a bitmap, a far id back into an array;
+ * the allocated size stays within the bound of idset.h. */
+static void test_idset(void)
+{
+    enum { RANGE = 5000 };
+    static uint8_t ref[1u << 20];
+    memset(ref, 0, sizeof ref);
+    idset s = { 0 };
+    uint32_t seed = 14, n = 0, maxid = 0, forms_seen = 0;
+    static uint32_t out[1u << 20];
+    for (int round = 0; round < 6000; round++) {
+        seed = seed * 1103515245u + 12345u;
+        uint32_t id = (seed >> 8) % RANGE;
+        if (round == 3000) id = (1u << 20) - 1;        /* far: the array is smaller again */
+        int added = idset_add(&s, id);
+        CHECK_EQ_INT(added, !ref[id]);
+        if (added == 1) { ref[id] = 1; n++; if (id > maxid) maxid = id; }
+        forms_seen |= 1u << s.bitmap;
+        size_t words = maxid / 32 + 1, bound = 4 * (words < (size_t)n * 3 / 2 + 4 ? words : (size_t)n * 3 / 2 + 4);
+        if (idset_bytes(&s) > bound) { CHECK(idset_bytes(&s) <= bound); break; }
+    }
+    CHECK_EQ_INT(s.n, n);
+    CHECK_EQ_INT(forms_seen, 3);                      /* both forms were used */
+    size_t k = idset_list(&s, out);
+    CHECK_EQ_INT(k, n);
+    int sorted = 1, members = 1;
+    for (size_t i = 0; i < k; i++) {
+        if (i && out[i] <= out[i - 1]) sorted = 0;
+        if (!ref[out[i]] || !idset_has(&s, out[i])) members = 0;
+    }
+    CHECK(sorted && members);
+    CHECK(!idset_has(&s, RANGE + 1));
+    idset_clear(&s);
+    CHECK_EQ_INT(idset_bytes(&s), 0);
+}
+
+/* A user with 1,500 interactions and a history of 5: the seen set still has
+ * all 1,500 (and the bought set the purchases), within the stated bytes, and
+ * --state's blob carries both across a decode. */
+static void test_seen_complete(void)
+{
+    hist_limits lim = { 10, 5, 100000 };
+    hist_store *a = hist_new(&lim), *b = hist_new(&lim);
+    char it[16];
+    int64_t s = -1;
+    for (int i = 0; i < 1500; i++) {
+        snprintf(it, sizeof it, "m%d", i);
+        s = ADD(a, "heavy", it, 1, i, i % 10 == 0 ? EventType_purchase : EventType_view);
+    }
+    uint32_t n;
+    hist_items(a, (uint32_t)s, &n);
+    CHECK_EQ_INT(n, 5);
+    const idset *seen = hist_seen(a, (uint32_t)s), *bought = hist_bought(a, (uint32_t)s);
+    CHECK_EQ_INT(seen->n, 1500);
+    CHECK_EQ_INT(bought->n, 150);
+    /* 1,500 of 1,500 interned ids: the bitmap, 47 words */
+    CHECK_EQ_INT(idset_bytes(seen), 4 * (1500 / 32 + 1));
+    CHECK_EQ_INT(hist_set_bytes(a), idset_bytes(seen) + idset_bytes(bought));
+    int all = 1;
+    for (int i = 0; i < 1500; i++) {
+        snprintf(it, sizeof it, "m%d", i);
+        all &= idset_has(seen, (uint32_t)hist_gid_find(a, it, strlen(it)));
+    }
+    CHECK(all);
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    CHECK_EQ_INT(hist_encode(a, (uint32_t)s, &buf, &len, &cap), 0);
+    ADD(b, "x", "m1499", 1, 1, EventType_view);          /* other gids than in a */
+    int64_t t = hist_decode(b, "heavy", 5, buf, len);
+    CHECK(t >= 0);
+    seen = hist_seen(b, (uint32_t)t);
+    bought = hist_bought(b, (uint32_t)t);
+    CHECK_EQ_INT(seen->n, 1500);
+    CHECK_EQ_INT(bought->n, 150);
+    all = 1;
+    for (int i = 0; i < 1500; i++) {
+        snprintf(it, sizeof it, "m%d", i);
+        uint32_t g = (uint32_t)hist_gid_find(b, it, strlen(it));
+        all &= idset_has(seen, g) && idset_has(bought, g) == (i % 10 == 0);
+    }
+    CHECK(all);
+    /* an evicted user's sets are freed with them */
+    size_t before = hist_set_bytes(b);
+    for (int u = 0; u < 10; u++) { snprintf(it, sizeof it, "n%d", u); ADD(b, it, "m1", 1, 1, EventType_view); }
+    CHECK(hist_find(b, "heavy", 5) < 0);
+    CHECK(hist_set_bytes(b) < before);
+    CHECK_EQ_INT(hist_set_bytes(b), 10 * 4);           /* ten users of one seen item (id 2 < 32): one word each */
+    free(buf);
+    hist_free(a);
+    hist_free(b);
+}
+
+TEST_MAIN(test_idset, test_seen_complete, test_encode, test_decode_garbage, test_merge, test_max_items, test_lru, test_pending_once, test_catalog_full, test_churn)

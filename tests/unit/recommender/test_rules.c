@@ -43,7 +43,7 @@ static size_t rank(const rules *r, const float *sc, const rules_hist *h, size_t 
     rules_scratch *s = rules_scratch_new(b);
     float tmp[NI];
     memcpy(tmp, sc, sizeof tmp);
-    size_t n = rules_rank(b, tmp, h, nh, top, out, s);
+    size_t n = rules_rank(b, tmp, h, nh, NULL, top, out, s);
     rules_scratch_free(s);
     rules_bound_free(b);
     return n;
@@ -97,7 +97,7 @@ static void test_topn_vs_sort(void)
         memcpy(tmp, sc, sizeof sc);
         size_t top = (size_t)(round % 20) + 1;
         rules_pick p[64];
-        size_t n = rules_rank(b, tmp, h, 3, top, p, s);
+        size_t n = rules_rank(b, tmp, h, 3, NULL, top, p, s);
         /* brute force: selection sort of the admissible items */
         size_t m = 0;
         for (uint32_t i = 0; i < N; i++) {
@@ -157,7 +157,7 @@ static void topn_boosted(int (*promo)(uint32_t))
         memcpy(tmp, sc, sizeof sc);
         size_t top = (size_t)(round % 25) + 1;
         rules_pick p[64];
-        size_t n = rules_rank(b, tmp, NULL, 0, top, p, s);
+        size_t n = rules_rank(b, tmp, NULL, 0, NULL, top, p, s);
         size_t m = 0;
         for (uint32_t i = 0; i < N; i++) {
             if (isnan(sc[i])) continue;
@@ -368,7 +368,7 @@ static void test_order(void)
     for (int round = 0; round < 3; round++) {      /* scratch reuse keeps counts clean */
         float tmp[NI];
         memcpy(tmp, base, sizeof tmp);
-        size_t n = rules_rank(b, tmp, NULL, 0, 10, p, s);
+        size_t n = rules_rank(b, tmp, NULL, 0, NULL, 10, p, s);
         CHECK(!has(p, n, 9));
         CHECK_EQ_INT(p[0].item, 8);                /* 1 * 1000 */
         CHECK(!has(p, n, 0) && !has(p, n, 1));      /* A is taken by i8 */
