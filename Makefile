@@ -66,7 +66,10 @@ TESTS      := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/test/%) \
 all: deps $(BINS) $(TESTS)
 
 # ---- generated record code ------------------------------------------------
-$(GEN)/records.h $(GEN)/records.c &: $(wildcard schemas/*.fbs) libstream/fbsgen/fbsgen.py
+# Order-only on deps: every object waits for records.h, so with any -j nothing
+# compiles (nor runs fbsgen's python3) before the Debian packages are in place;
+# order-only, so a run of deps does not by itself regenerate anything.
+$(GEN)/records.h $(GEN)/records.c &: $(wildcard schemas/*.fbs) libstream/fbsgen/fbsgen.py | deps
 	@mkdir -p $(GEN)
 	$(Q)$(PYTHON) libstream/fbsgen/fbsgen.py -o $(GEN) $(wildcard schemas/*.fbs)
 
