@@ -6,7 +6,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${STREAMREC_BIN:-$ROOT/build/bin}
 case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
 SHARED=${STREAMREC_SHARED:-$ROOT/../shared}
-GEN_EVENTS=$SHARED/tools/gen-events
+GEN_EVENTS=$BIN/gen-events   # tests/tools/gen-events.c
 BT=${BENCH_TMP:-$ROOT/build/bench}; mkdir -p "$BT"
 declare -A BENCH_SECS
 # measure NAME RECORDS SHELL-COMMAND
