@@ -12,7 +12,7 @@
 #   tests/bench/recommender-train.sh        (first run also builds the inputs)
 source "$(dirname "$0")/lib.sh"
 PY=${PYTHON:-/usr/bin/python3}       # the system python has numpy, scipy, pandas (make deps)
-ML=$SHARED/data/movielens-latest-small
+ML=$DATA/movielens-latest-small
 mlrec=$BT/rec-train-ml.rec; mltsv=$BT/rec-train-ml.tsv
 if [ ! -s "$mlrec" ]; then
   "$BIN/ingest" --in "$ML/ratings.csv.zst" --in-format csv --event-type rating \
