@@ -21,7 +21,7 @@ fi
 [ -s "$mltsv" ] || zstd -dc "$ML/ratings.csv.zst" | awk -F, 'NR > 1 { print $1 "\t" $2 }' > "$mltsv"
 g5=$BT/rec-train-gen5m.rec; g5tsv=$BT/rec-train-gen5m.tsv
 if [ ! -s "$g5" ]; then
-  echo "  (generating 5,000,000 events once: about 2 minutes)"
+  echo "  (generating 5,000,000 events once: about a minute with ingest)"
   "$GEN_EVENTS" --count 5000000 --users 50000 --items 10000 --seed 1 | "$BIN/ingest" --out "$g5" 2>/dev/null || exit 1
 fi
 if [ ! -s "$g5tsv" ]; then
