@@ -37,7 +37,7 @@ port=$(sed -n 's/^@@port //p' "$T/out")
 for i in 0 1 2 3 4 5 6; do
   awk -v s="@@step $i" '$0 == s {on = 1; next} /^@@/ {on = 0} on' "$T/out" > "$T/step$i"
 done
-D=$C/tour
+D=$C/build/tour
 [ -d "$D" ] || die "step 0 made no tour directory"
 
 # no stage logged an error (EPIPE on stdout included), nothing crashed
