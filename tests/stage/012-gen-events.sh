@@ -43,7 +43,7 @@ done
 expect_eq "reader goes away: exit" "${PIPESTATUS[0]}" 0
 
 "$G" --count 40000 --kind mixed --seed 9 --users 3000 --items 500 --rate 100 --start 2026-01-01T00:00:00Z > "$T/mix"
-"$G" --count 60000 --seed 3 --users 4000 --items 300 --experiment ab:0.5 > "$T/ab"
+"$G" --count 120000 --seed 3 --users 4000 --items 300 --experiment ab:1.0 > "$T/ab"
 "$G" --count 20000 --kind requests --seed 2 --drift-at 10000:3 > "$T/rq"
 python3 - "$T/mix" "$T/ab" "$T/rq" <<'PY' || fail "generated traffic differs from its documentation"
 import json, math, statistics, sys
@@ -92,7 +92,7 @@ check(abs(span - want) < 5 * want / math.sqrt(n), "--rate: span", span, want)
 ranked = [c for _, c in items.most_common()]
 check(items["b1"] == ranked[0] and items["b1"] > 3 * items["b10"] > 0, "Zipf: b1", items["b1"], "b10", items["b10"])
 
-# the planted lift: purchases per exposed user, treatment / control = 1.5
+# the planted lift: purchases per exposed user, treatment / control = 2
 exposed, purchases, variant_of = Counter(), Counter(), {}
 first_seen = set()
 for line in open(sys.argv[2]):
@@ -106,8 +106,8 @@ for line in open(sys.argv[2]):
     if d["event_type"] == "purchase": purchases[v] += 1
 ratio = (purchases["treatment"] / exposed["treatment"]) / (purchases["control"] / exposed["control"])
 rel_se = math.sqrt(1 / purchases["treatment"] + 1 / purchases["control"])
-print("exposed", dict(exposed), "purchases", dict(purchases), "ratio %.3f (planted 1.5, se %.3f)" % (ratio, 1.5 * rel_se))
-check(abs(ratio - 1.5) < 4 * 1.5 * rel_se, "lift", ratio)
+print("exposed", dict(exposed), "purchases", dict(purchases), "ratio %.3f (planted 2, se %.3f)" % (ratio, 2 * rel_se))
+check(abs(ratio - 2) < 4 * 2 * rel_se, "lift", ratio)
 check(abs(exposed["treatment"] - exposed["control"]) < 4 * math.sqrt(sum(exposed.values())) / 2, "assignment not 50/50", exposed)
 
 # the planted regression: durations x3 from line 10000, per endpoint
