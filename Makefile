@@ -66,7 +66,10 @@ TESTS      := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/test/%) \
 all: deps $(BINS) $(TESTS)
 
 # ---- generated record code ------------------------------------------------
-$(GEN)/records.h $(GEN)/records.c &: $(wildcard schemas/*.fbs) libstream/fbsgen/fbsgen.py
+# Order-only on deps: every object waits for records.h, so with any -j nothing
+# compiles (nor runs fbsgen's python3) before the Debian packages are in place;
+# order-only, so a run of deps does not by itself regenerate anything.
+$(GEN)/records.h $(GEN)/records.c &: $(wildcard schemas/*.fbs) libstream/fbsgen/fbsgen.py | deps
 	@mkdir -p $(GEN)
 	$(Q)$(PYTHON) libstream/fbsgen/fbsgen.py -o $(GEN) $(wildcard schemas/*.fbs)
 
@@ -167,7 +170,7 @@ install: all
 DEB_BUILD := build-essential clang libclang-rt-14-dev llvm python3 \
              librdkafka-dev libzstd-dev libsqlite3-dev libhiredis-dev libyaml-dev
 DEB_TEST  := zstd jq sqlite3 flatbuffers-compiler python3-flatbuffers redis-server \
-             redis-tools kcat miller python3-numpy python3-scipy python3-statsmodels \
+             redis-tools kcat miller python3-numpy python3-scipy python3-statsmodels python3-yaml \
              python3-pandas valgrind hyperfine procps time
 -include $(wildcard stages/*/libs.mk)
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)

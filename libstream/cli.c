@@ -1,5 +1,5 @@
 /* cli.c — one flag table per stage drives parsing, bounds checks, --help,
- * and the shared flags (cli.h, DESIGN.md "Every stage behaves the same").
+ * and the shared flags (cli.h, schemas/README.md "What every stage shares").
  *
  * Accepted forms: --name VALUE, --name=VALUE, --flag (booleans), -s VALUE,
  * -sVALUE, clustered short booleans (-ab), "--" to end flags. A value is

@@ -1,5 +1,5 @@
 /* cli.h — command-line flags from one table per stage: parsing, bounds,
- * --help text and the flags every stage shares (DESIGN.md).
+ * --help text and the flags every stage shares (schemas/README.md).
  *
  * Errors in flags are usage errors: cli_parse prints "STAGE: --flag: reason"
  * and a hint to stderr and exits 2. --help prints usage (with every flag,

@@ -8,7 +8,7 @@
  * pos is the human form (stream_pos_str: "line 12", "byte 1024",
  * "events.raw/3@1234"), with the numbers beside it: "line" for line input,
  * "offset" for byte offsets, "topic"+"partition"+"offset" for Kafka.
- * error is "reason: detail" (DESIGN.md's field); reason alone is the
+ * error is "reason: detail" (schemas/README.md's field); reason alone is the
  * metrics label. raw is the rejected input itself: a JSON string when it is
  * text (valid UTF-8 and not flagged binary), else base64 with
  * "raw_encoding":"base64" (records are always binary).

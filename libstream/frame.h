@@ -1,6 +1,6 @@
 /* frame.h — size-prefixed records on a byte stream (pipe, file, .zst).
  *
- * Wire format (DESIGN.md "Framing"), repeated until the end of the stream:
+ * Wire format (schemas/README.md "Framing"), repeated until the end of the stream:
  *
  *   offset 0   uint32 little-endian LEN    length of the buffer that follows
  *   offset 4   LEN bytes                   one FlatBuffer: root offset (4),

@@ -1,7 +1,7 @@
 /* stream.h — where records come from and go to: stdin/stdout, files (.zst
  * transparently), and Kafka topics, behind one interface.
  *
- * URIs (DESIGN.md): "-" (stdin/stdout), a path ("x.zst" compresses on output;
+ * URIs (schemas/README.md): "-" (stdin/stdout), a path ("x.zst" compresses on output;
  * input detects the zstd magic), kafka://host:port[,host:port]/topic?group=G
  * (extra query keys: eof=1 ends the input when every assigned partition is
  * at its end; key=… nothing else). -X key=value from cli_common go to librdkafka.
@@ -112,7 +112,7 @@ void stream_in_close(stream_in *in);
  * 0 or -1 (logged; the stage exits 1). */
 int stream_write(stream_out *out, const fb_desc *d, const void *rec,
                  const void *key, size_t keylen);
-/* The default Kafka partitioning key of a record (DESIGN.md): Event and
+/* The default Kafka partitioning key of a record (schemas/README.md): Event and
  * Recommendation user_id; Sample and Metric name{k=v,...}; Drift
  * series{labels}; ExperimentResult experiment; Alert fingerprint. Used by
  * stream_write/stream_write_rec on Kafka when the caller gives no key.

@@ -6,23 +6,24 @@
 #
 # Sections live in pipelines/demo.d/NN-*.sh, sourced in order with:
 #   $BIN     the binaries          $DEMO    a scratch directory
-#   $SHARED  ../shared             $DEMO/events.jsonl  generated input (mixed kinds)
+#   $DATA    pipelines/data (sample data)   $DEMO/events.jsonl  generated input (mixed kinds)
+#   $BIN/gen-events  the event generator (tests/tools/gen-events.c)
 #   $DEMO/events.rec  ingest's output (Event and Sample records), once 10-ingest ran
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${STREAMREC_BIN:-$ROOT/build/bin}
-SHARED=${STREAMREC_SHARED:-$ROOT/../shared}
+DATA=$ROOT/pipelines/data
 DEMO=${DEMO_DIR:-$ROOT/build/demo}
 DEMO_EVENTS=${DEMO_EVENTS:-20000}
 rm -rf "$DEMO"; mkdir -p "$DEMO"
-export BIN SHARED DEMO ROOT
+export BIN DATA DEMO ROOT
 
 section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 section "input: $DEMO_EVENTS generated events (gen-events, mixed kinds, 1% malformed, an A/B test planted)"
 # Interactions carry a planted experiment (rec_algo_v1, treatment +30% purchases);
 # samples, request and model metrics are mixed in.
-"$SHARED/tools/gen-events" --count "$DEMO_EVENTS" --kind mixed --users 2000 --items 500 \
+"$BIN/gen-events" --count "$DEMO_EVENTS" --kind mixed --users 2000 --items 500 \
   --seed 7 --bad-fraction 0.01 --experiment rec_algo_v1:0.30 --start 1795000000 > "$DEMO/events.jsonl"
 printf '  %s lines, %s bytes; first line:\n  ' "$(wc -l < "$DEMO/events.jsonl")" "$(wc -c < "$DEMO/events.jsonl")"
 head -c 200 "$DEMO/events.jsonl"; echo " …"

@@ -1,13 +1,14 @@
 # tests/lib.sh — sourced by every shell test (tests/stage/*.sh, tests/e2e/*.sh).
-# Gives: $BIN (binaries under test), $SHARED (../shared data and tools), $T (a
+# Gives: $BIN (binaries under test), $GEN_EVENTS (the event generator,
+# tests/tools/gen-events.c), $DATA (the sample data, pipelines/data), $T (a
 # fresh temp dir removed at exit), fail/pass helpers, free_port, and
 # start_kafka / start_redis which stop their server at exit, pass or fail.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${STREAMREC_BIN:-$ROOT/build/bin}
 case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
-SHARED=${STREAMREC_SHARED:-$ROOT/../shared}
-GEN_EVENTS=$SHARED/tools/gen-events
+GEN_EVENTS=$BIN/gen-events
+DATA=$ROOT/pipelines/data
 T=$(mktemp -d "${TMPDIR:-/tmp}/streamrec-test.XXXXXX")
 _cleanups=()
 _cleanup() { local c; for c in "${_cleanups[@]}"; do eval "$c" >/dev/null 2>&1; done; rm -rf "$T"; }

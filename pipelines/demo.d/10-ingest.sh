@@ -18,15 +18,13 @@ echo "  one dead letter:"
 head -n 1 "$DEMO/ingest.dead.jsonl" | cut -c1-230 | sed 's/^/    /'
 echo "  the MovieLens ratings, one command (CSV, zstd): ingest --in ratings.csv.zst --in-format csv --event-type rating \\"
 echo "      --map user_id=userId,item_id=movieId,value=rating,ts=timestamp"
-ml=$SHARED/data/movielens-latest-small/ratings.csv.zst
-if [ -f "$ml" ]; then
-  start=$(date +%s.%N)
-  "$BIN/ingest" --in "$ml" --in-format csv --event-type rating \
-    --map user_id=userId,item_id=movieId,value=rating,ts=timestamp --out "$DEMO/ratings.rec" 2>/dev/null
-  secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
-  printf '  -> %s in %ss; the first:\n' "$("$BIN/fbcat" --count < "$DEMO/ratings.rec" | tr '\n' ' ')" "$secs"
-  "$BIN/fbcat" < "$DEMO/ratings.rec" | sed -n '1s/^/    /p'
-fi
+ml=$DATA/movielens-latest-small/ratings.csv.zst
+start=$(date +%s.%N)
+"$BIN/ingest" --in "$ml" --in-format csv --event-type rating \
+  --map user_id=userId,item_id=movieId,value=rating,ts=timestamp --out "$DEMO/ratings.rec" 2>/dev/null
+secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+printf '  -> %s in %ss; the first:\n' "$("$BIN/fbcat" --count < "$DEMO/ratings.rec" | tr '\n' ' ')" "$secs"
+"$BIN/fbcat" < "$DEMO/ratings.rec" | sed -n '1s/^/    /p'
 echo "  a resent line is a duplicate (dropped, counted); a flood is rate limited (--rate-limit 2/s):"
 line='{"user_id":"bot","event_type":"click","item_id":"b1","ts":"2026-11-23T10:00:00Z"}'
 for i in 1 2 3 4 5 6; do echo "${line/b1/b$i}"; done | sed '2s/b2/b1/' \

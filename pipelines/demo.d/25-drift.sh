@@ -1,6 +1,6 @@
 # 25-drift.sh — demo section: drift detection on request latency with a planted regression.
 section "drift: p95 latency per endpoint, a regression planted at 13:06 (latency x2)"
-"$SHARED/tools/gen-events" --count 60000 --kind requests --seed 7 --start 1795000000 --rate 5 \
+"$BIN/gen-events" --count 60000 --kind requests --seed 7 --start 1795000000 --rate 5 \
   --drift-at 36000:2 | "$BIN/ingest" 2>/dev/null \
   | "$BIN/aggregate" --window 60s --features none 2>/dev/null > "$DEMO/requests-metrics.rec"
 "$BIN/drift" --in "$DEMO/requests-metrics.rec" --field p95 --detectors cusum,adwin,zscore --horizons 30m \

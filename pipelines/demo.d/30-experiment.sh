@@ -44,7 +44,7 @@ echo "  day 1 ($DEMO_EVENTS mixed events): treatment against control, per metric
 # A second day of traffic, read with the same --state: the analyzer resumes
 # where it stopped (nothing counted twice) and reports every 25,000 events,
 # so the always-valid decision can be read at any point.
-"$SHARED/tools/gen-events" --count 100000 --kind interactions --users 8000 --items 500 --seed 8 \
+"$BIN/gen-events" --count 100000 --kind interactions --users 8000 --items 500 --seed 8 \
   --experiment rec_algo_v1:0.30 --start 1795086400 > "$DEMO/experiment-more.jsonl"
 "$BIN/ingest" --in "$DEMO/experiment-more.jsonl" --out "$DEMO/experiment-more.rec" 2>/dev/null
 "$BIN/experiment-analyzer" --config "$DEMO/experiments.yaml" --in "$DEMO/experiment-more.rec" \

@@ -4,7 +4,7 @@
 # Writes $DEMO/model.db and $DEMO/recs.rec (read by 50-cache-writer.sh).
 section "recommender: train on the events, serve lists as users act (rules: a blocked book, one promoted, at most 2 per author)"
 # gen-events items b1..b10000 are goodbooks book_ids: authors become categories
-zstd -dc "$SHARED/data/goodbooks-10k/books.csv.zst" | python3 -c '
+zstd -dc "$DATA/goodbooks-10k/books.csv.zst" | python3 -c '
 import csv, sys
 r = csv.DictReader(sys.stdin); w = csv.writer(sys.stdout)
 w.writerow(["item", "authors", "title"])

@@ -5,8 +5,9 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${STREAMREC_BIN:-$ROOT/build/bin}
 case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
-SHARED=${STREAMREC_SHARED:-$ROOT/../shared}
-GEN_EVENTS=$SHARED/tools/gen-events
+# the event generator (tests/tools/gen-events.c) and the sample data
+GEN_EVENTS=$BIN/gen-events
+DATA=$ROOT/pipelines/data
 BT=${BENCH_TMP:-$ROOT/build/bench}; mkdir -p "$BT"
 declare -A BENCH_SECS
 # measure NAME RECORDS SHELL-COMMAND

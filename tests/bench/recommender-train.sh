@@ -12,7 +12,7 @@
 #   tests/bench/recommender-train.sh        (first run also builds the inputs)
 source "$(dirname "$0")/lib.sh"
 PY=${PYTHON:-/usr/bin/python3}       # the system python has numpy, scipy, pandas (make deps)
-ML=$SHARED/data/movielens-latest-small
+ML=$DATA/movielens-latest-small
 mlrec=$BT/rec-train-ml.rec; mltsv=$BT/rec-train-ml.tsv
 if [ ! -s "$mlrec" ]; then
   "$BIN/ingest" --in "$ML/ratings.csv.zst" --in-format csv --event-type rating \
@@ -21,7 +21,7 @@ fi
 [ -s "$mltsv" ] || zstd -dc "$ML/ratings.csv.zst" | awk -F, 'NR > 1 { print $1 "\t" $2 }' > "$mltsv"
 g5=$BT/rec-train-gen5m.rec; g5tsv=$BT/rec-train-gen5m.tsv
 if [ ! -s "$g5" ]; then
-  echo "  (generating 5,000,000 events once: about 2 minutes)"
+  echo "  (generating 5,000,000 events once: about a minute with ingest)"
   "$GEN_EVENTS" --count 5000000 --users 50000 --items 10000 --seed 1 | "$BIN/ingest" --out "$g5" 2>/dev/null || exit 1
 fi
 if [ ! -s "$g5tsv" ]; then

@@ -7,7 +7,7 @@
 # by a process that had it open); flag and input errors exit 2 / 1 with a
 # message naming the problem.
 source "$(dirname "$0")/../lib.sh"
-ML=$SHARED/data/movielens-latest-small
+ML=$DATA/movielens-latest-small
 [ -f "$ML/ratings.csv.zst" ] || die "missing MovieLens"
 
 # users 1..200: ~30k ratings, enough for every model, quick under sanitizers

@@ -6,7 +6,7 @@
 # EASE, all metrics are in [0, 1], the same seed gives the same table and
 # another seed another split; (3) bad --split / --models are usage errors.
 source "$(dirname "$0")/../lib.sh"
-ML=$SHARED/data/movielens-latest-small
+ML=$DATA/movielens-latest-small
 
 # (1) by hand. u1: a b c (c newest), u2: a b d (d newest). last:1 holds out
 # c and d; training is u1{a,b}, u2{a,b}; popularity ranks the unseen items
