@@ -35,7 +35,8 @@ typedef struct cli_opt {
 /* The flags every stage shares. */
 typedef struct cli_common {
     const char *in, *out;          /* URIs, default "-" */
-    const char *format;            /* "records" (default) or "json" */
+    const char *format;            /* "records" (default) or "json"; without
+                                      --format, json when stdout is a terminal */
     const char *compress;          /* NULL, "zstd" or "zstd:LEVEL" */
     const char *state;             /* --state PATH.db or NULL */
     const char *dead_letter;       /* --dead-letter URI or NULL */
@@ -67,6 +68,7 @@ int cli_parse(int argc, char **argv, const cli_spec *spec, cli_common *common);
 /* Usage error from the stage's own checks: prints and exits 2. */
 void cli_usage_error(const cli_spec *spec, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
+
 
 /* Parsers, exposed for config files and tests. 0 or -1. */
 int cli_parse_duration(const char *s, int64_t *us);

@@ -106,10 +106,20 @@ int stream_uri_check(const char *uri, char *err, size_t n)
 
 /* ---- the open-outputs list ---- */
 
+/* The reader went away: end quietly (stream.h, STREAM_EXIT_PIPE). */
+static void stream_out_pipe_check(const stream_out *o)
+{
+    if (o->io && io_werrno(o->io) == EPIPE) {
+        log_debug("%s: the reader went away, stopping", io_werror(o->io));
+        exit(STREAM_EXIT_PIPE);
+    }
+}
+
 static int stream_out_flush_io(stream_out *o)
 {
     if (!o->io) return 0;
     if (io_flush(o->io) == 0) return 0;
+    stream_out_pipe_check(o);
     if (!o->failed) { o->failed = 1; log_error("%s", io_werror(o->io)); }
     return -1;
 }
@@ -528,6 +538,7 @@ stream_out *stream_out_open(const char *uri, const cli_common *c)
 
 static int stream_out_fail(stream_out *o, const char *what)
 {
+    stream_out_pipe_check(o);
     if (!o->failed) {
         o->failed = 1;
         log_error("%s", what);
@@ -661,9 +672,13 @@ int stream_out_close(stream_out *o)
             rc = -1;
             if (!o->failed) log_error("kafka: not every record was delivered");
         }
-    } else if (io_writer_close(o->io, err, sizeof err)) {
-        rc = -1;
-        if (!o->failed) log_error("%s", err);
+    } else {
+        /* flush first: a reader gone at the very end is told apart while the errno is at hand */
+        if (!o->failed && stream_out_flush_io(o)) rc = -1;
+        if (io_writer_close(o->io, err, sizeof err)) {
+            rc = -1;
+            if (!o->failed) log_error("%s", err);
+        }
     }
     fb_builder_free(&o->b);
     jw_free(&o->jw);
