@@ -109,6 +109,8 @@ static void cli_fmt_duration(int64_t us, char *buf, size_t n)
         if (us % units[i].mul == 0) { snprintf(buf, n, "%lld%s", (long long)(us / units[i].mul), units[i].u); return; }
 }
 
+void cli_format_duration(int64_t us, char *buf, size_t n) { cli_fmt_duration(us, buf, n); }
+
 static void cli_fmt_size(int64_t b, char *buf, size_t n)
 {
     static const char *u = "KMGT";
@@ -176,6 +178,20 @@ typedef struct cli_ctx {
 } cli_ctx;
 
 static const char *cli_stage(const cli_spec *spec) { return spec && spec->stage ? spec->stage : "streamrec"; }
+
+static const char *cli_last_stage = "streamrec";   /* for cli_die */
+
+void cli_die(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", cli_last_stage);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    fflush(stderr);
+    exit(status);
+}
 
 static void cli_vfail(const cli_spec *spec, const char *fmt, va_list ap)
 {
@@ -253,6 +269,10 @@ static void cli_build_common(cli_ctx *cx)
          "Prometheus text file, rewritten atomically every 5 s and at exit", 0, 0);
     COPT("max-record", 0, CLI_SIZE, &c->max_record, "16M", "SIZE",
          "largest record (or line) accepted", 64, 1024.0 * 1024 * 1024);
+    COPT("connect-timeout", 0, CLI_DURATION, &c->connect_timeout, "10s", "DURATION",
+         "at start, how long Kafka or Redis may not answer before the stage "
+         "gives up (exit 1; 2 at once for a name that resolves nowhere); once "
+         "running, outages are retried", 1000, 3600e6);
     COPT("kafka-conf", 'X', CLI_LIST, &c->kafka_conf, NULL, "KEY=VALUE",
          "librdkafka property, repeatable (e.g. -X security.protocol=ssl)", 0, 0);
 #undef COPT
@@ -647,6 +667,7 @@ static void cli_validate_common(const cli_spec *spec, const cli_common *c)
 int cli_parse(int argc, char **argv, const cli_spec *spec, cli_common *common)
 {
     cli_ctx cx = { .spec = spec, .common = spec->no_common ? NULL : common };
+    cli_last_stage = cli_stage(spec);
     if (spec->opts)
         while (spec->opts[cx.nstage].name) cx.nstage++;
     if (cx.common) {

@@ -6,6 +6,7 @@
  * default and the stage's example) to stdout and exits 0; --version too. */
 #ifndef STREAMREC_CLI_H
 #define STREAMREC_CLI_H
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
@@ -44,6 +45,8 @@ typedef struct cli_common {
     const char *metrics_file;      /* --metrics-file PATH or NULL */
     int strict;
     int64_t max_record;            /* --max-record, bytes, default 16M */
+    int64_t connect_timeout;       /* --connect-timeout, µs, default 10s: how long
+                                      Kafka or Redis may stay unreachable at start */
     cli_list kafka_conf;           /* -X key=value, in order */
 } cli_common;
 
@@ -69,6 +72,15 @@ int cli_parse(int argc, char **argv, const cli_spec *spec, cli_common *common);
 void cli_usage_error(const cli_spec *spec, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
 
+
+/* A mistake found after parsing that a person must fix (an address that
+ * resolves nowhere; status 2), or a start that cannot go on (nothing
+ * answers at the address; status 1): "STAGE: message" on stderr, one plain
+ * line (no JSON, no hint), then exit(status). The stage is the one
+ * cli_parse last saw. */
+void cli_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+/* "90s", "10m", "250ms": the largest exact unit. */
+void cli_format_duration(int64_t us, char *buf, size_t n);
 
 /* Parsers, exposed for config files and tests. 0 or -1. */
 int cli_parse_duration(const char *s, int64_t *us);

@@ -148,6 +148,23 @@ static void stream_revoke(void *ctx)
     else log_warn("rebalance: output not flushed, offsets not committed (records will be read again)");
 }
 
+/* A Kafka address nothing answers at, at start: one plain line instead of
+ * retrying forever. Exit 2 for a name that resolves nowhere (a wrong
+ * address, which no restart fixes: the units' RestartPreventExitStatus=2);
+ * 1 when the brokers did not answer within --connect-timeout (Kafka may be
+ * starting: systemd restarts us). Once running, outages are retried. */
+static void stream_kafka_reachable(const char *flag, const char *uri, const char *brokers,
+                                   const cli_common *c)
+{
+    if (!c || c->connect_timeout <= 0) return;
+    char err[512], t[32];
+    int rc = kafka_reachable(brokers, &c->kafka_conf, c->connect_timeout / 1000, err, sizeof err);
+    if (!rc) return;
+    if (rc == KAFKA_UNRESOLVED) cli_die(2, "%s %s: %s", flag, uri, err);
+    cli_format_duration(c->connect_timeout, t, sizeof t);
+    cli_die(1, "%s %s: no Kafka broker answered within %s (--connect-timeout): %s", flag, uri, t, err);
+}
+
 /* ---- input ---- */
 
 stream_in *stream_in_open(const char *uri, const cli_common *c)
@@ -171,6 +188,7 @@ stream_in *stream_in_open(const char *uri, const cli_common *c)
             log_error("--in %s: %s", uri, err); goto fail;
         }
         if (!group[0]) { log_error("--in %s: Kafka input needs ?group=NAME", uri); goto fail; }
+        stream_kafka_reachable("--in", uri, brokers, c);
         in->ks = kafka_src_open(brokers, topic, group, eof, c ? &c->kafka_conf : NULL, err, sizeof err);
         if (!in->ks) { log_error("--in %s: %s", uri, err); goto fail; }
         kafka_src_set_revoke(in->ks, stream_revoke, in);
@@ -522,8 +540,10 @@ stream_out *stream_out_open(const char *uri, const cli_common *c)
         char brokers[512], topic[256], group[256];
         int eof;
         if (kafka_uri_parse(uri, brokers, sizeof brokers, topic, sizeof topic,
-                            group, sizeof group, &eof, err, sizeof err) == 0)
+                            group, sizeof group, &eof, err, sizeof err) == 0) {
+            stream_kafka_reachable("--out", uri, brokers, c);
             o->ks = kafka_sink_open(brokers, topic, c ? &c->kafka_conf : NULL, err, sizeof err);
+        }
         if (!o->ks) { log_error("--out %s: %s", uri, err); free(o); return NULL; }
     } else {
         o->io = io_writer_open(uri, zlevel, 0, err, sizeof err);

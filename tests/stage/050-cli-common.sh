@@ -61,8 +61,10 @@ at_exit "kill $npid"
 for i in $(seq 50); do [ -S "$T/notify.sock" ] && break; sleep 0.1; done
 
 ran=0
-# what a stage needs to start at all (alerter: its rules; the installed default)
-declare -A needs=([alerter]="--rules $ROOT/stages/alerter/rules.default.yaml")
+# what a stage needs to start at all (alerter: its rules, the installed
+# default; cache-writer: a Redis that answers, or it ends after --connect-timeout)
+start_redis
+declare -A needs=([alerter]="--rules $ROOT/stages/alerter/rules.default.yaml" [cache-writer]="--redis $REDIS_URI")
 for s in "${stages[@]}"; do
   : >"$T/notify.log"
   # shellcheck disable=SC2086

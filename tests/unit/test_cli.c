@@ -399,6 +399,12 @@ static void test_manners(void)
     run_child(&spec, a4, &r, NULL);
     CHECK_EQ_INT(r.status, 2);
     CHECK_EQ_STR(r.err, "tstage: /: Is a directory\n");
+
+    char buf[32];
+    cli_format_duration(5400000000LL, buf, sizeof buf);
+    CHECK_EQ_STR(buf, "90m");
+    cli_format_duration(10000000LL, buf, sizeof buf);
+    CHECK_EQ_STR(buf, "10s");
     cli_list_free(&o_tags);
 }
 
