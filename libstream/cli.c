@@ -377,6 +377,23 @@ static void cli_set(const cli_ctx *cx, const cli_opt *o, const char *fl, const c
         *(int64_t *)o->target = v;
         return;
     }
+    case CLI_COUNT_OR_DURATION: {
+        cli_count_or_duration *t = o->target;
+        char *end;
+        errno = 0;
+        long long n = strtoll(val, &end, 10);
+        if (*val && !*end && !errno) {
+            if (bounded && (n < o->min || n > o->max))
+                cli_fail(cx, "%s: %lld is out of range %s..%s", fl, n, lo, hi);
+            t->count = n; t->us = 0;
+            return;
+        }
+        int64_t us;
+        if (cli_parse_duration(val, &us) < 0 || us <= 0)
+            cli_fail(cx, "%s: '%s' is neither a count nor a duration (e.g. 100000, 10m, 1h)", fl, val);
+        t->count = 0; t->us = us;
+        return;
+    }
     case CLI_SIZE: {
         int64_t v;
         if (cli_parse_size(val, &v) < 0)
@@ -495,7 +512,8 @@ static void cli_wrap(FILE *f, const char *text, int col, int indent)
 static void cli_print_opt(FILE *f, const cli_opt *o)
 {
     static const char *const metas[] = { [CLI_BOOL] = NULL, [CLI_STR] = "STR", [CLI_INT] = "N",
-        [CLI_DOUBLE] = "X", [CLI_DURATION] = "DURATION", [CLI_SIZE] = "SIZE", [CLI_LIST] = "A,B,..." };
+        [CLI_DOUBLE] = "X", [CLI_DURATION] = "DURATION", [CLI_SIZE] = "SIZE", [CLI_LIST] = "A,B,...",
+        [CLI_COUNT_OR_DURATION] = "N|DURATION" };
     char left[96];
     const char *mv = o->metavar ? o->metavar : metas[o->type];
     int n;

@@ -17,7 +17,12 @@ typedef enum {
     CLI_DURATION,  /* int64_t* microseconds: "250ms", "60s", "5m", "1h", "1d", bare = seconds */
     CLI_SIZE,      /* int64_t* bytes: "512", "64k", "16M", "1G" (binary units) */
     CLI_LIST,      /* cli_list*: every occurrence appended (and comma lists split) */
+    CLI_COUNT_OR_DURATION,  /* cli_count_or_duration*: a bare integer is a count
+                               (bounds min..max), a number with a unit a duration > 0 */
 } cli_type;
+
+/* "100000" -> count 100000; "10m" -> us 600000000: one of the two is set. */
+typedef struct cli_count_or_duration { int64_t count, us; } cli_count_or_duration;
 
 typedef struct cli_list { const char **items; int n, cap; } cli_list;
 

@@ -408,6 +408,39 @@ static void test_manners(void)
     cli_list_free(&o_tags);
 }
 
+/* N|DURATION: a bare integer is a count (bounded), with a unit a duration. */
+static cli_count_or_duration o_cod;
+static const cli_opt cod_opts[] = {
+    { "window", 0, CLI_COUNT_OR_DURATION, &o_cod, "100", NULL, "ids or time", 0, 1000 },
+    { 0 },
+};
+static const cli_spec cod_spec = { .stage = "tstage", .usage = "tstage [FLAGS]", .opts = cod_opts };
+
+static void test_count_or_duration(void)
+{
+    char *a1[] = { "tstage", NULL };
+    cli_parse(1, a1, &cod_spec, NULL);
+    CHECK(o_cod.count == 100 && o_cod.us == 0);
+    char *a2[] = { "tstage", "--window", "10m", NULL };
+    cli_parse(3, a2, &cod_spec, NULL);
+    CHECK(o_cod.count == 0 && o_cod.us == 600000000LL);
+    char *a3[] = { "tstage", "--window=0", NULL };
+    cli_parse(2, a3, &cod_spec, NULL);
+    CHECK(o_cod.count == 0 && o_cod.us == 0);
+    run r;
+    char *a4[] = { "tstage", "--window", "2000", NULL };
+    run_child(&cod_spec, a4, &r, NULL);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK(strstr(r.err, "tstage: --window: 2000 is out of range 0..1000") != NULL);
+    char *a5[] = { "tstage", "--window", "soon", NULL };
+    run_child(&cod_spec, a5, &r, NULL);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK(strstr(r.err, "'soon' is neither a count nor a duration") != NULL);
+    char *a6[] = { "tstage", "--help", NULL };
+    run_child(&cod_spec, a6, &r, NULL);
+    CHECK(strstr(r.out, "--window N|DURATION") != NULL);
+}
+
 static void test_suggest(void)
 {
     CHECK_EQ_INT(cli_edit_distance("window", "windw"), 1);
@@ -420,4 +453,5 @@ static void test_suggest(void)
 }
 
 TEST_MAIN(test_durations_sizes, test_parse_values, test_positional, test_positional_from_usage, test_usage_errors,
-          test_help_version, test_start, test_shadow, test_manners, test_suggest)
+          test_help_version, test_start, test_shadow, test_manners,
+          test_count_or_duration, test_suggest)
