@@ -19,6 +19,7 @@ for s in "${stages[@]}"; do
   expect_eq "$s --help stderr" "$(cat "$T/help.err")" ""
   for want in "usage: $s" "--in URI" "--out URI" "--format records|json" "--metrics-file PATH" \
               "--dead-letter URI" "--strict" "--log-level LEVEL" "-X, --kafka-conf KEY=VALUE" \
+              "--connect-timeout DURATION" \
               "--help" "--version" "example:"; do
     grep -qF -- "$want" "$T/help.out" || fail "$s --help lacks '$want'"
   done
