@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "kafka.h"
 #include "log.h"
@@ -107,6 +109,8 @@ static void cli_fmt_duration(int64_t us, char *buf, size_t n)
         if (us % units[i].mul == 0) { snprintf(buf, n, "%lld%s", (long long)(us / units[i].mul), units[i].u); return; }
 }
 
+void cli_format_duration(int64_t us, char *buf, size_t n) { cli_fmt_duration(us, buf, n); }
+
 static void cli_fmt_size(int64_t b, char *buf, size_t n)
 {
     static const char *u = "KMGT";
@@ -175,6 +179,20 @@ typedef struct cli_ctx {
 
 static const char *cli_stage(const cli_spec *spec) { return spec && spec->stage ? spec->stage : "streamrec"; }
 
+static const char *cli_last_stage = "streamrec";   /* for cli_die */
+
+void cli_die(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", cli_last_stage);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    fflush(stderr);
+    exit(status);
+}
+
 static void cli_vfail(const cli_spec *spec, const char *fmt, va_list ap)
 {
     fprintf(stderr, "%s: ", cli_stage(spec));
@@ -235,7 +253,8 @@ static void cli_build_common(cli_ctx *cx)
     COPT("out", 0, CLI_STR, &c->out, "-", "URI",
          "write to: - (stdout), a file (.zst compresses), kafka://HOST:PORT/TOPIC", 0, 0);
     COPT("format", 0, CLI_STR, &c->format, "records", "records|json",
-         "output records, or JSON lines (for people and jq)", 0, 0);
+         "output records, or JSON lines (for people and jq); without --format, "
+         "a terminal on stdout gets JSON lines", 0, 0);
     COPT("compress", 0, CLI_STR, &c->compress, NULL, "zstd[:LEVEL]",
          "compress the output (LEVEL 1..22; a .zst path compresses too)", 0, 0);
     COPT("state", 0, CLI_STR, &c->state, NULL, "PATH.db",
@@ -250,6 +269,10 @@ static void cli_build_common(cli_ctx *cx)
          "Prometheus text file, rewritten atomically every 5 s and at exit", 0, 0);
     COPT("max-record", 0, CLI_SIZE, &c->max_record, "16M", "SIZE",
          "largest record (or line) accepted", 64, 1024.0 * 1024 * 1024);
+    COPT("connect-timeout", 0, CLI_DURATION, &c->connect_timeout, "10s", "DURATION",
+         "at start, how long Kafka or Redis may not answer before the stage "
+         "gives up (exit 1; 2 at once for a name that resolves nowhere); once "
+         "running, outages are retried", 1000, 3600e6);
     COPT("kafka-conf", 'X', CLI_LIST, &c->kafka_conf, NULL, "KEY=VALUE",
          "librdkafka property, repeatable (e.g. -X security.protocol=ssl)", 0, 0);
 #undef COPT
@@ -325,6 +348,10 @@ static void cli_set(const cli_ctx *cx, const cli_opt *o, const char *fl, const c
         char *end;
         errno = 0;
         long long v = strtoll(val, &end, 10);
+        int64_t us;
+        if ((!*val || *end || errno) && isdigit((unsigned char)*val) && cli_parse_duration(val, &us) == 0)
+            cli_fail(cx, "%s: '%s' is a duration, but %s is a count (%s)", fl, val, fl,
+                     o->help ? o->help : "an integer");
         if (!*val || *end || errno) cli_fail(cx, "%s: '%s' is not an integer", fl, val);
         if (bounded && (v < o->min || v > o->max))
             cli_fail(cx, "%s: %lld is out of range %s..%s", fl, v, lo, hi);
@@ -348,6 +375,23 @@ static void cli_set(const cli_ctx *cx, const cli_opt *o, const char *fl, const c
         if (bounded && (v < o->min || v > o->max))
             cli_fail(cx, "%s: %s is out of range %s..%s", fl, val, lo, hi);
         *(int64_t *)o->target = v;
+        return;
+    }
+    case CLI_COUNT_OR_DURATION: {
+        cli_count_or_duration *t = o->target;
+        char *end;
+        errno = 0;
+        long long n = strtoll(val, &end, 10);
+        if (*val && !*end && !errno) {
+            if (bounded && (n < o->min || n > o->max))
+                cli_fail(cx, "%s: %lld is out of range %s..%s", fl, n, lo, hi);
+            t->count = n; t->us = 0;
+            return;
+        }
+        int64_t us;
+        if (cli_parse_duration(val, &us) < 0 || us <= 0)
+            cli_fail(cx, "%s: '%s' is neither a count nor a duration (e.g. 100000, 10m, 1h)", fl, val);
+        t->count = 0; t->us = us;
         return;
     }
     case CLI_SIZE: {
@@ -414,10 +458,62 @@ static int cli_takes_positional(const cli_spec *spec)
     return 0;
 }
 
+/* --help fits in 80 columns (a terminal, a man page from help2man): text
+ * is wrapped at word boundaries to CLI_HELP_WIDTH characters, continuation
+ * lines indented to `indent`. Widths count characters, not UTF-8 bytes. */
+#define CLI_HELP_WIDTH 79
+#define CLI_HELP_COL 32
+
+static int cli_u8_width(const char *s, size_t n)
+{
+    int w = 0;
+    for (size_t i = 0; i < n; i++) w += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return w;
+}
+
+/* Print text starting at column col (already reached), wrapping words; a
+ * newline in text starts a new line at indent. A word longer than the room
+ * left is printed whole on its own line: nothing is cut. */
+static void cli_wrap(FILE *f, const char *text, int col, int indent)
+{
+    const char *p = text;
+    int fresh = 1;   /* nothing printed on this line after the indent yet */
+    while (*p) {
+        if (*p == '\n') {
+            fprintf(f, "\n%*s", indent, "");
+            col = indent; fresh = 1; p++;
+            continue;
+        }
+        if (*p == ' ') { p++; continue; }
+        size_t n = strcspn(p, " \n");
+        int w = cli_u8_width(p, n);
+        if (!fresh && col + 1 + w > CLI_HELP_WIDTH) {
+            fprintf(f, "\n%*s", indent, "");
+            col = indent; fresh = 1;
+        }
+        if (fresh && col + w > CLI_HELP_WIDTH) {
+            /* a list too long for any line (a default of many names) breaks after a comma */
+            size_t cut = 0;
+            for (size_t i = 0; i < n && col + cli_u8_width(p, i + 1) <= CLI_HELP_WIDTH; i++)
+                if (p[i] == ',') cut = i + 1;
+            if (cut) {
+                fwrite(p, 1, cut, f);
+                fprintf(f, "\n%*s", indent, "");
+                col = indent; p += cut;
+                continue;
+            }
+        }
+        if (!fresh) { fputc(' ', f); col++; }
+        fwrite(p, 1, n, f);
+        col += w; fresh = 0; p += n;
+    }
+}
+
 static void cli_print_opt(FILE *f, const cli_opt *o)
 {
     static const char *const metas[] = { [CLI_BOOL] = NULL, [CLI_STR] = "STR", [CLI_INT] = "N",
-        [CLI_DOUBLE] = "X", [CLI_DURATION] = "DURATION", [CLI_SIZE] = "SIZE", [CLI_LIST] = "A,B,..." };
+        [CLI_DOUBLE] = "X", [CLI_DURATION] = "DURATION", [CLI_SIZE] = "SIZE", [CLI_LIST] = "A,B,...",
+        [CLI_COUNT_OR_DURATION] = "N|DURATION" };
     char left[96];
     const char *mv = o->metavar ? o->metavar : metas[o->type];
     int n;
@@ -427,21 +523,56 @@ static void cli_print_opt(FILE *f, const cli_opt *o)
         n = snprintf(left, sizeof left, "      --%s", o->name);
     if (mv && n > 0 && (size_t)n < sizeof left) snprintf(left + n, sizeof left - (size_t)n, " %s", mv);
     fputs(left, f);
-    int w = (int)strlen(left);
-    if (w < 32) fprintf(f, "%*s", 32 - w, "");
-    else fprintf(f, "\n%32s", "");
-    fputs(o->help ? o->help : "", f);
+    int w = cli_u8_width(left, strlen(left));
+    if (w < CLI_HELP_COL) fprintf(f, "%*s", CLI_HELP_COL - w, "");
+    else fprintf(f, "\n%*s", CLI_HELP_COL, "");
+    /* the help, then "(bounds, default: X)", wrapped as one text */
+    char text[1024];
+    size_t tl = (size_t)snprintf(text, sizeof text, "%s", o->help ? o->help : "");
     int bounded = o->min < o->max;
-    if (bounded || (o->defval && o->type != CLI_BOOL)) {
-        fputs(" (", f);
+    if (tl < sizeof text && (bounded || (o->defval && o->type != CLI_BOOL))) {
+        char lo[32] = "", hi[32] = "";
         if (bounded) {
-            char lo[32], hi[32];
             cli_fmt_bound(o, o->min, lo, sizeof lo);
             cli_fmt_bound(o, o->max, hi, sizeof hi);
-            fprintf(f, "%s..%s%s", lo, hi, o->defval ? ", " : "");
         }
-        if (o->defval) fprintf(f, "default: %s", o->defval);
-        fputs(")", f);
+        snprintf(text + tl, sizeof text - tl, " (%s%s%s%s%s%s)", lo, bounded ? ".." : "", hi,
+                 bounded && o->defval ? ", " : "", o->defval ? "default: " : "",
+                 o->defval ? (*o->defval ? o->defval : "''") : "");
+    }
+    cli_wrap(f, text, CLI_HELP_COL, CLI_HELP_COL);
+    fputc('\n', f);
+}
+
+/* Usage and example lines: a line too wide breaks at a word, continued
+ * with " \" (still pasteable into a shell) and indented below. */
+static void cli_print_cmdline(FILE *f, const char *prefix, const char *line, size_t n)
+{
+    int indent = cli_u8_width(prefix, strlen(prefix));
+    int col = indent;
+    fputs(prefix, f);
+    const char *p = line, *end = line + n;
+    int fresh = 1;
+    while (p < end) {
+        if (*p == ' ') { p++; continue; }
+        const char *q = p;
+        /* a quoted word ('...' or "...") stays whole: breaking it would change the command */
+        while (q < end && *q != ' ') {
+            if (*q == '\'' || *q == '"') {
+                const char *c = memchr(q + 1, *q, (size_t)(end - q - 1));
+                q = c ? c + 1 : end;
+            } else {
+                q++;
+            }
+        }
+        int w = cli_u8_width(p, (size_t)(q - p));
+        if (!fresh && col + 1 + w + 2 > CLI_HELP_WIDTH) {
+            fprintf(f, " \\\n%*s", indent + 4, "");
+            col = indent + 4; fresh = 1;
+        }
+        if (!fresh) { fputc(' ', f); col++; }
+        fwrite(p, 1, (size_t)(q - p), f);
+        col += w; fresh = 0; p = q;
     }
     fputc('\n', f);
 }
@@ -451,9 +582,22 @@ static void cli_help(const cli_ctx *cx)
     const cli_spec *sp = cx->spec;
     FILE *f = stdout;
     const char *stage = cli_stage(sp);
-    if (sp->summary) fprintf(f, "%s — %s\n\n", stage, sp->summary);
-    if (sp->usage) fprintf(f, "usage: %s\n", sp->usage);
-    else fprintf(f, "usage: %s [FLAGS]\n", stage);
+    if (sp->summary) {
+        fprintf(f, "%s — ", stage);
+        cli_wrap(f, sp->summary, cli_u8_width(stage, strlen(stage)) + 3, 2);
+        fputs("\n\n", f);
+    }
+    const char *usage = sp->usage;
+    char dflt[128];
+    if (!usage) { snprintf(dflt, sizeof dflt, "%s [FLAGS]", stage); usage = dflt; }
+    for (const char *p = usage, *pfx = "usage: ";; pfx = "       ") {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        while (n && *p == ' ') { p++; n--; }   /* the table's own alignment: ours replaces it */
+        cli_print_cmdline(f, pfx, p, n);
+        if (!nl) break;
+        p = nl + 1;
+    }
     if (cx->nstage) {
         fputs("\nflags:\n", f);
         for (int i = 0; i < cx->nstage; i++) cli_print_opt(f, &sp->opts[i]);
@@ -463,14 +607,20 @@ static void cli_help(const cli_ctx *cx)
     fprintf(f, "  -h, --help                    show this help and exit\n");
     fprintf(f, "      --version                 show the version and exit\n");
     if (cx->ncopts)
-        fputs("\nexit status: 0 done, 1 runtime failure, 2 usage or configuration error\n", f);
+        fputs("\nexit status: 0 done, 1 runtime failure, 2 usage or configuration error,\n"
+              "  141 the reader of stdout went away (as for a process killed by SIGPIPE)\n", f);
     if (sp->example) {
         fputs("\nexample:\n", f);
         const char *p = sp->example;
         while (*p) {
             const char *nl = strchr(p, '\n');
             size_t n = nl ? (size_t)(nl - p) : strlen(p);
-            fprintf(f, "  %.*s\n", (int)n, p);
+            /* lines the stage indented itself (continuations) keep their indent */
+            size_t lead = 0;
+            while (lead < n && p[lead] == ' ') lead++;
+            char pfx[40];
+            snprintf(pfx, sizeof pfx, "  %*s", (int)(lead < 30 ? lead : 30), "");
+            cli_print_cmdline(f, pfx, p + lead, n - lead);
             if (!nl) break;
             p = nl + 1;
         }
@@ -494,6 +644,17 @@ static void cli_validate_common(const cli_spec *spec, const cli_common *c)
             long lv = strtol(z + 5, &end, 10);
             if (!z[5] || *end || lv < 1 || lv > 22)
                 cli_usage_error(spec, "--compress: level '%s' is not in 1..22", z + 5);
+        }
+    }
+    /* an input file that is not there (or not readable) is a usage mistake:
+     * said plainly, as cat would, without opening it (a FIFO would block) */
+    if (strcmp(c->in, "-") && strncmp(c->in, "kafka://", 8)) {
+        struct stat st;
+        int e = stat(c->in, &st) ? errno : S_ISDIR(st.st_mode) ? EISDIR : access(c->in, R_OK) ? errno : 0;
+        if (e) {
+            fprintf(stderr, "%s: %s: %s\n", cli_stage(spec), c->in, strerror(e));
+            fflush(stderr);
+            exit(2);
         }
     }
     /* URIs and -X are configuration: a mistake there is a usage error
@@ -524,6 +685,7 @@ static void cli_validate_common(const cli_spec *spec, const cli_common *c)
 int cli_parse(int argc, char **argv, const cli_spec *spec, cli_common *common)
 {
     cli_ctx cx = { .spec = spec, .common = spec->no_common ? NULL : common };
+    cli_last_stage = cli_stage(spec);
     if (spec->opts)
         while (spec->opts[cx.nstage].name) cx.nstage++;
     if (cx.common) {
@@ -621,6 +783,17 @@ int cli_parse(int argc, char **argv, const cli_spec *spec, cli_common *common)
             }
         }
         for (int k = start; k <= i; k++) argv[nflag++] = argv[k];
+    }
+    if (cx.common) {
+        /* records are for programs; on a terminal they are noise that can
+         * upset it. Like ls or git, adapt to the terminal unless told: an
+         * explicit --format records is obeyed (stage flags named format
+         * decide for themselves) */
+        int fi;
+        const cli_opt *fo = cli_find_long(&cx, "format", 6, &fi);
+        if (fo && fo->target == &cx.common->format && !cx.seen[fi] && !strcmp(cx.common->out, "-") &&
+            isatty(STDOUT_FILENO))
+            cx.common->format = "json";
     }
     if (dashdash) argv[nflag++] = "--";
     int first = nflag;

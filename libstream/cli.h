@@ -6,6 +6,7 @@
  * default and the stage's example) to stdout and exits 0; --version too. */
 #ifndef STREAMREC_CLI_H
 #define STREAMREC_CLI_H
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
@@ -16,7 +17,12 @@ typedef enum {
     CLI_DURATION,  /* int64_t* microseconds: "250ms", "60s", "5m", "1h", "1d", bare = seconds */
     CLI_SIZE,      /* int64_t* bytes: "512", "64k", "16M", "1G" (binary units) */
     CLI_LIST,      /* cli_list*: every occurrence appended (and comma lists split) */
+    CLI_COUNT_OR_DURATION,  /* cli_count_or_duration*: a bare integer is a count
+                               (bounds min..max), a number with a unit a duration > 0 */
 } cli_type;
+
+/* "100000" -> count 100000; "10m" -> us 600000000: one of the two is set. */
+typedef struct cli_count_or_duration { int64_t count, us; } cli_count_or_duration;
 
 typedef struct cli_list { const char **items; int n, cap; } cli_list;
 
@@ -35,7 +41,8 @@ typedef struct cli_opt {
 /* The flags every stage shares. */
 typedef struct cli_common {
     const char *in, *out;          /* URIs, default "-" */
-    const char *format;            /* "records" (default) or "json" */
+    const char *format;            /* "records" (default) or "json"; without
+                                      --format, json when stdout is a terminal */
     const char *compress;          /* NULL, "zstd" or "zstd:LEVEL" */
     const char *state;             /* --state PATH.db or NULL */
     const char *dead_letter;       /* --dead-letter URI or NULL */
@@ -43,6 +50,8 @@ typedef struct cli_common {
     const char *metrics_file;      /* --metrics-file PATH or NULL */
     int strict;
     int64_t max_record;            /* --max-record, bytes, default 16M */
+    int64_t connect_timeout;       /* --connect-timeout, µs, default 10s: how long
+                                      Kafka or Redis may stay unreachable at start */
     cli_list kafka_conf;           /* -X key=value, in order */
 } cli_common;
 
@@ -67,6 +76,16 @@ int cli_parse(int argc, char **argv, const cli_spec *spec, cli_common *common);
 /* Usage error from the stage's own checks: prints and exits 2. */
 void cli_usage_error(const cli_spec *spec, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
+
+
+/* A mistake found after parsing that a person must fix (an address that
+ * resolves nowhere; status 2), or a start that cannot go on (nothing
+ * answers at the address; status 1): "STAGE: message" on stderr, one plain
+ * line (no JSON, no hint), then exit(status). The stage is the one
+ * cli_parse last saw. */
+void cli_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+/* "90s", "10m", "250ms": the largest exact unit. */
+void cli_format_duration(int64_t us, char *buf, size_t n);
 
 /* Parsers, exposed for config files and tests. 0 or -1. */
 int cli_parse_duration(const char *s, int64_t *us);

@@ -44,8 +44,19 @@ int dedup_init(dedup *d, uint64_t n)
     return 0;
 }
 
+int dedup_set_span(dedup *d, int64_t span_us)
+{
+    if (!d->n || span_us <= 0) return 0;
+    d->ts = calloc(d->n, sizeof *d->ts);
+    if (!d->ts) return -1;
+    d->span = span_us;
+    d->newest = d->now = INT64_MIN;
+    return 0;
+}
+
 void dedup_free(dedup *d)
 {
+    free(d->ts);
     free(d->ring);
     free(d->table);
     memset(d, 0, sizeof *d);
@@ -53,7 +64,7 @@ void dedup_free(dedup *d)
 
 size_t dedup_bytes(const dedup *d)
 {
-    return d->n ? (size_t)(d->n + d->mask + 1) * sizeof(uint64_t) : 0;
+    return d->n ? (size_t)(d->n + d->mask + 1 + (d->ts ? d->n : 0)) * sizeof(uint64_t) : 0;
 }
 
 void dedup_prefetch_ahead(const dedup *d, uint64_t h, uint64_t ahead)
@@ -103,6 +114,21 @@ static void dedup_remove(dedup *d, uint64_t h)
     d->table[i] = 0;
 }
 
+void dedup_at(dedup *d, int64_t ts)
+{
+    if (!d->span) return;
+    d->now = ts;
+    if (ts <= d->newest) return;
+    d->newest = ts;
+    /* the oldest entry sits count places behind head */
+    while (d->count) {
+        uint64_t tail = d->head >= d->count ? d->head - d->count : d->head + d->n - d->count;
+        if (d->newest < INT64_MIN + d->span || d->ts[tail] >= d->newest - d->span) break;
+        dedup_remove(d, d->ring[tail]);
+        d->count--;
+    }
+}
+
 void dedup_add(dedup *d, uint64_t h)
 {
     if (!d->n) return;
@@ -110,7 +136,9 @@ void dedup_add(dedup *d, uint64_t h)
     if (d->count == d->n) {
         dedup_remove(d, d->ring[d->head]);
         d->count--;
+        if (d->span) d->early++;
     }
+    if (d->ts) d->ts[d->head] = d->now;
     d->ring[d->head] = h;
     d->head = d->head + 1 == d->n ? 0 : d->head + 1;
     d->count++;

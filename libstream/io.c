@@ -349,7 +349,7 @@ struct io_writer {
 static int io_wfail(io_writer *w, const char *what, int e)
 {
     if (!w->err) {
-        w->err = 1;
+        w->err = e > 0 ? e : EIO;   /* the errno: EPIPE is told apart (io_werrno) */
         snprintf(w->errmsg, sizeof w->errmsg, "%s %s: %.200s", what, w->name, strerror(e));
     }
     return -1;
@@ -503,6 +503,7 @@ int io_flush(io_writer *w)
 
 uint64_t io_woffset(const io_writer *w) { return w->accepted; }
 const char *io_werror(const io_writer *w) { return w->err ? w->errmsg : NULL; }
+int io_werrno(const io_writer *w) { return w->err; }
 const char *io_wname(const io_writer *w) { return w->name; }
 
 int io_writer_close(io_writer *w, char *err, size_t errlen)

@@ -82,6 +82,7 @@ int io_write(io_writer *w, const void *p, size_t n);
 int io_flush(io_writer *w);          /* everything handed to the kernel; 0 or -1 */
 uint64_t io_woffset(const io_writer *w);   /* bytes accepted by io_write */
 const char *io_werror(const io_writer *w);
+int io_werrno(const io_writer *w);   /* the errno of the first failure (EIO if none known), 0 none */
 const char *io_wname(const io_writer *w);
 /* Flush, end the zstd frame, close the fd if owned, free. 0, or -1 if any
  * write (or the close) ever failed, with the reason in err (may be NULL).

@@ -10,12 +10,14 @@
  * Commits send only entries whose next moved, for owned partitions. */
 #include "kafka.h"
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <librdkafka/rdkafka.h>
 #include "log.h"
+#include "sig.h"
 
 /* Our own -X key (not librdkafka's): give up when no broker has been
  * reachable for this long, so a wrong address ends with an error instead of
@@ -546,6 +548,84 @@ int kafka_sink_close(kafka_sink *k)
     rd_kafka_topic_destroy(k->rkt);
     rd_kafka_destroy(k->rk);
     free(k);
+    return rc;
+}
+
+/* ---- start-up reachability -------------------------------------------------- */
+
+/* Does "host:port", "[v6]:port" or "proto://host:port" name a host that
+ * resolves? Only a definite "no such name" counts as 0: a resolver that
+ * is not answering yet, or a form we do not parse, count as resolvable. */
+static int kafka_host_resolves(const char *b, size_t len, char *why, size_t n)
+{
+    char hp[300];
+    if (len >= sizeof hp) return 1;
+    memcpy(hp, b, len); hp[len] = 0;
+    char *h = strstr(hp, "://") ? strstr(hp, "://") + 3 : hp, *port = NULL;
+    if (*h == '[') {
+        char *e = strchr(h, ']');
+        if (!e) return 1;
+        *e = 0; h++;
+        port = e[1] == ':' ? e + 2 : NULL;
+    } else if ((port = strrchr(h, ':'))) {
+        *port++ = 0;
+    }
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+    int rc = getaddrinfo(h, port && *port ? port : "9092", &hints, &ai);
+    if (ai) freeaddrinfo(ai);
+    if (rc == EAI_NONAME) { snprintf(why, n, "%s: %s", h, gai_strerror(rc)); return 0; }
+    return 1;
+}
+
+typedef struct kafka_probe { char last[256]; } kafka_probe;
+
+static void kafka_probe_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk; (void)err;
+    kafka_probe *p = opaque;
+    snprintf(p->last, sizeof p->last, "%s", reason);
+}
+
+int kafka_reachable(const char *brokers, const cli_list *conf, int64_t timeout_ms, char *err, size_t n)
+{
+    char why[320] = "";
+    int resolvable = 0;
+    for (const char *b = brokers; *b;) {
+        size_t len = strcspn(b, ",");
+        if (len && kafka_host_resolves(b, len, why, sizeof why)) resolvable = 1;
+        b += len + (b[len] == ',');
+    }
+    if (!resolvable) { snprintf(err, n, "%s", why[0] ? why : "no broker address"); return KAFKA_UNRESOLVED; }
+
+    kafka_probe probe = { "" };
+    int64_t down = 0;
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    char e[512];
+    if (kafka_conf_set(c, "bootstrap.servers", brokers, err, n) ||
+        kafka_conf_set(c, "log_level", "0", err, n) ||   /* the one-line answer is ours to give */
+        kafka_conf_user(c, conf, &down, err, n)) {
+        rd_kafka_conf_destroy(c);
+        return KAFKA_UNREACHABLE;
+    }
+    rd_kafka_conf_set_opaque(c, &probe);
+    rd_kafka_conf_set_error_cb(c, kafka_probe_error_cb);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, e, sizeof e);
+    if (!rk) { snprintf(err, n, "%s", e); rd_kafka_conf_destroy(c); return KAFKA_UNREACHABLE; }
+    int64_t deadline = kafka_now_ms() + timeout_ms;
+    int rc = KAFKA_UNREACHABLE;
+    rd_kafka_resp_err_t re = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    /* slices, so SIGTERM during a long wait is not kept waiting */
+    while (!sig_stop_requested()) {
+        int64_t left = deadline - kafka_now_ms();
+        if (left <= 0) break;
+        const struct rd_kafka_metadata *md;
+        re = rd_kafka_metadata(rk, 0, NULL, &md, left > 500 ? 500 : (int)left);
+        if (re == RD_KAFKA_RESP_ERR_NO_ERROR) { rd_kafka_metadata_destroy(md); rc = 0; break; }
+    }
+    if (sig_stop_requested()) rc = 0;
+    rd_kafka_poll(rk, 0);   /* serve the error callback: the reason */
+    if (rc) snprintf(err, n, "%s", probe.last[0] ? probe.last : rd_kafka_err2str(re));
+    rd_kafka_destroy(rk);
     return rc;
 }
 

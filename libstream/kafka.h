@@ -91,6 +91,17 @@ int kafka_sink_close(kafka_sink *k);
  * typo is a usage error at startup. 0, or -1 with "-X ITEM: reason" in err. */
 int kafka_conf_check(const cli_list *conf, char *err, size_t n);
 
+/* Start-up check, before a source or sink is opened: is any broker of the
+ * list reachable? Resolves every broker name first (a name that resolves
+ * nowhere cannot become right by waiting), then asks a scratch client (with
+ * the -X settings) for cluster metadata, for at most timeout_ms.
+ * 0 reachable (or a stop was requested meanwhile); KAFKA_UNRESOLVED: no
+ * broker name resolves (a wrong address); KAFKA_UNREACHABLE: no answer in
+ * time. err says why (librdkafka's last error when there is one). */
+#define KAFKA_UNRESOLVED 2
+#define KAFKA_UNREACHABLE 1
+int kafka_reachable(const char *brokers, const cli_list *conf, int64_t timeout_ms, char *err, size_t n);
+
 /* Split "kafka://host:port[,…]/topic?group=G&eof=1" (prefix optional).
  * Fills brokers/topic/group (group "" when absent) and *eof.
  * 0, or -1 with the reason in err. */

@@ -106,10 +106,20 @@ int stream_uri_check(const char *uri, char *err, size_t n)
 
 /* ---- the open-outputs list ---- */
 
+/* The reader went away: end quietly (stream.h, STREAM_EXIT_PIPE). */
+static void stream_out_pipe_check(const stream_out *o)
+{
+    if (o->io && io_werrno(o->io) == EPIPE) {
+        log_debug("%s: the reader went away, stopping", io_werror(o->io));
+        exit(STREAM_EXIT_PIPE);
+    }
+}
+
 static int stream_out_flush_io(stream_out *o)
 {
     if (!o->io) return 0;
     if (io_flush(o->io) == 0) return 0;
+    stream_out_pipe_check(o);
     if (!o->failed) { o->failed = 1; log_error("%s", io_werror(o->io)); }
     return -1;
 }
@@ -138,6 +148,23 @@ static void stream_revoke(void *ctx)
     else log_warn("rebalance: output not flushed, offsets not committed (records will be read again)");
 }
 
+/* A Kafka address nothing answers at, at start: one plain line instead of
+ * retrying forever. Exit 2 for a name that resolves nowhere (a wrong
+ * address, which no restart fixes: the units' RestartPreventExitStatus=2);
+ * 1 when the brokers did not answer within --connect-timeout (Kafka may be
+ * starting: systemd restarts us). Once running, outages are retried. */
+static void stream_kafka_reachable(const char *flag, const char *uri, const char *brokers,
+                                   const cli_common *c)
+{
+    if (!c || c->connect_timeout <= 0) return;
+    char err[512], t[32];
+    int rc = kafka_reachable(brokers, &c->kafka_conf, c->connect_timeout / 1000, err, sizeof err);
+    if (!rc) return;
+    if (rc == KAFKA_UNRESOLVED) cli_die(2, "%s %s: %s", flag, uri, err);
+    cli_format_duration(c->connect_timeout, t, sizeof t);
+    cli_die(1, "%s %s: no Kafka broker answered within %s (--connect-timeout): %s", flag, uri, t, err);
+}
+
 /* ---- input ---- */
 
 stream_in *stream_in_open(const char *uri, const cli_common *c)
@@ -161,6 +188,7 @@ stream_in *stream_in_open(const char *uri, const cli_common *c)
             log_error("--in %s: %s", uri, err); goto fail;
         }
         if (!group[0]) { log_error("--in %s: Kafka input needs ?group=NAME", uri); goto fail; }
+        stream_kafka_reachable("--in", uri, brokers, c);
         in->ks = kafka_src_open(brokers, topic, group, eof, c ? &c->kafka_conf : NULL, err, sizeof err);
         if (!in->ks) { log_error("--in %s: %s", uri, err); goto fail; }
         kafka_src_set_revoke(in->ks, stream_revoke, in);
@@ -512,8 +540,10 @@ stream_out *stream_out_open(const char *uri, const cli_common *c)
         char brokers[512], topic[256], group[256];
         int eof;
         if (kafka_uri_parse(uri, brokers, sizeof brokers, topic, sizeof topic,
-                            group, sizeof group, &eof, err, sizeof err) == 0)
+                            group, sizeof group, &eof, err, sizeof err) == 0) {
+            stream_kafka_reachable("--out", uri, brokers, c);
             o->ks = kafka_sink_open(brokers, topic, c ? &c->kafka_conf : NULL, err, sizeof err);
+        }
         if (!o->ks) { log_error("--out %s: %s", uri, err); free(o); return NULL; }
     } else {
         o->io = io_writer_open(uri, zlevel, 0, err, sizeof err);
@@ -528,6 +558,7 @@ stream_out *stream_out_open(const char *uri, const cli_common *c)
 
 static int stream_out_fail(stream_out *o, const char *what)
 {
+    stream_out_pipe_check(o);
     if (!o->failed) {
         o->failed = 1;
         log_error("%s", what);
@@ -661,9 +692,13 @@ int stream_out_close(stream_out *o)
             rc = -1;
             if (!o->failed) log_error("kafka: not every record was delivered");
         }
-    } else if (io_writer_close(o->io, err, sizeof err)) {
-        rc = -1;
-        if (!o->failed) log_error("%s", err);
+    } else {
+        /* flush first: a reader gone at the very end is told apart while the errno is at hand */
+        if (!o->failed && stream_out_flush_io(o)) rc = -1;
+        if (io_writer_close(o->io, err, sizeof err)) {
+            rc = -1;
+            if (!o->failed) log_error("%s", err);
+        }
     }
     fb_builder_free(&o->b);
     jw_free(&o->jw);

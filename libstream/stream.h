@@ -106,6 +106,15 @@ int stream_in_is_kafka(const stream_in *in);
 struct deadletter *stream_in_dead_letter(stream_in *in);
 void stream_in_close(stream_in *in);
 
+/* The reader of a byte-stream output went away (EPIPE: `stage | head`):
+ * the stage ends at once and quietly (a debug log line only), as a process
+ * killed by SIGPIPE would, but with its exit handlers run (the metrics
+ * file), with this status: 128 + SIGPIPE, what a shell reports for
+ * `yes | head`. Nothing is committed (Kafka input is read again from the
+ * last sync). SIGPIPE itself stays ignored (sig.h): a Redis or webhook
+ * socket that closes is an error to handle, not a death. */
+#define STREAM_EXIT_PIPE 141
+
 /* Write a record: encodes (or, with --format json, prints a JSON line).
  * key/keylen: the Kafka partitioning key (ignored for byte streams; NULL:
  * no key). Blocks when downstream is slow (backpressure), never drops.

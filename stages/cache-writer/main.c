@@ -134,6 +134,24 @@ int main(int argc, char **argv)
         free(boards);
         return 1;
     }
+    int wc = rpipe_wait_connected(&pipe, common.connect_timeout, err, sizeof err);
+    if (wc) {
+        /* a wrong address (2) is the person's to fix; Redis not answering (1)
+         * may be Redis still starting: systemd restarts us (after 2 it does not) */
+        char t[32], where[300];   /* the address without the password the URI may hold */
+        cli_format_duration(common.connect_timeout, t, sizeof t);
+        if (uri.unix_path[0]) snprintf(where, sizeof where, "%s", uri.unix_path);
+        else snprintf(where, sizeof where, "%s:%d", uri.host, uri.port);
+        if (wc == RPIPE_UNRESOLVED) fprintf(stderr, "cache-writer: --redis %s: %s\n", where, err);
+        else if (wc == RPIPE_UNREACHABLE)
+            fprintf(stderr, "cache-writer: --redis %s: Redis did not answer within %s (--connect-timeout): %s\n",
+                    where, t, err);
+        layout_free(&lay);
+        rpipe_close(&pipe);
+        stream_in_close(in);
+        free(boards);
+        return wc == RPIPE_UNRESOLVED ? 2 : 1;
+    }
     layout_attach(&lay, &pipe);
     metrics_series *skipped = metrics_counter("streamrec_cache_skipped_total",
                                               "Records of types cache-writer does not store");

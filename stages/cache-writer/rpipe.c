@@ -1,5 +1,6 @@
 /* rpipe.c — see rpipe.h. */
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,7 +148,11 @@ static int try_connect(rpipe *p)
     p->c = p->uri.unix_path[0] ? redisConnectUnixWithTimeout(p->uri.unix_path, tv)
                                : redisConnectWithTimeout(p->uri.host, p->uri.port, tv);
     if (!p->c) return -1;
-    if (p->c->err) { log_warn("redis connect %s: %s", p->uri.unix_path[0] ? p->uri.unix_path : p->uri.host, p->c->errstr); return -1; }
+    if (p->c->err) {
+        snprintf(p->last_err, sizeof p->last_err, "%s", p->c->errstr);
+        if (!p->quiet) log_warn("redis connect %s: %s", p->uri.unix_path[0] ? p->uri.unix_path : p->uri.host, p->c->errstr);
+        return -1;
+    }
     struct timeval io = { 30, 0 };   /* a hung server becomes an error, then a reconnect */
     redisSetTimeout(p->c, io);
     /* TCP only: on a unix socket the keepalive options fail and leave the
@@ -254,15 +259,44 @@ int rpipe_open(rpipe *p, const redis_uri *u, int depth, const char *const *scrip
     p->stop_grace_us = 10000000;
     srand48((long)now_us());
     /* One try now, so that a refusal (auth, db) fails at start; a server that
-     * is not up yet is retried when there is something to write, so an idle
-     * or empty input never waits for Redis. */
+     * is not up yet is rpipe_wait_connected's to wait for. */
+    p->quiet = 1;
     int rc = try_connect(p);
+    p->quiet = 0;
     if (rc == -2) { rpipe_close(p); return -1; }
-    if (rc == -1) {
-        if (p->c) { redisFree(p->c); p->c = NULL; }
-        log_warn("Redis not reachable yet; retrying when there is something to write");
-    }
+    if (rc == -1 && p->c) { redisFree(p->c); p->c = NULL; }
     return 0;
+}
+
+int rpipe_wait_connected(rpipe *p, int64_t timeout_us, char *err, size_t n)
+{
+    if (p->c) return 0;
+    if (!p->uri.unix_path[0]) {
+        /* a name that resolves nowhere is a wrong address: waiting cannot fix it */
+        char port[16];
+        snprintf(port, sizeof port, "%d", p->uri.port);
+        struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+        int rc = getaddrinfo(p->uri.host, port, &hints, &ai);
+        if (ai) freeaddrinfo(ai);
+        if (rc == EAI_NONAME) { snprintf(err, n, "%s: %s", p->uri.host, gai_strerror(rc)); return RPIPE_UNRESOLVED; }
+    }
+    int64_t deadline = mono_us() + timeout_us, backoff = BACKOFF_MIN_US;
+    p->quiet = 1;
+    int rc = -1;
+    while (!sig_stop_requested()) {
+        if ((rc = try_connect(p)) != -1) break;
+        if (p->c) { redisFree(p->c); p->c = NULL; }
+        int64_t left = deadline - mono_us();
+        if (left <= 0) break;
+        int64_t wait = BACKOFF_MIN_US / 2 + (int64_t)(drand48() * (double)backoff);
+        sleep_us(wait < left ? wait : left);
+        backoff = backoff * 2 > BACKOFF_MAX_US ? BACKOFF_MAX_US : backoff * 2;
+    }
+    p->quiet = 0;
+    if (rc == 0 || sig_stop_requested()) return 0;   /* stopping: the stage ends as usual */
+    if (rc == -2) return -1;
+    snprintf(err, n, "%s", p->last_err[0] ? p->last_err : "no answer");
+    return RPIPE_UNREACHABLE;
 }
 
 const char *rpipe_sha(const rpipe *p, int script) { return p->sha[script]; }

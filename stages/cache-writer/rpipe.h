@@ -85,15 +85,25 @@ typedef struct rpipe {
     rpipe_probe_fn probe; void *probe_ctx;
     int flaps;                     /* reconnects since the last reply: a resend the server keeps dropping */
     int64_t stop_grace_us;         /* how long to keep trying after a stop request */
+    int quiet;                     /* connect failures only noted in last_err (the start-up wait) */
+    char last_err[256];
     uint64_t writes, errors, retries, reconnects, bytes;
     double last_batch_latency_s;
 } rpipe;
 
-/* Set up and try to connect once; a refused login fails here, an absent
- * server is retried with backoff when the first command is queued. */
+/* Set up and try to connect once; a refused login fails here (-1, logged). */
 int rpipe_open(rpipe *p, const redis_uri *u, int depth, const char *const *scripts,
                int nscripts, rpipe_error_fn on_error, void *ctx,
                rpipe_probe_fn probe, void *probe_ctx);
+/* At start, after rpipe_open: wait until Redis answers, at most timeout_us
+ * (backoff as for a reconnect, without a log line per attempt), so a wrong
+ * or dead address ends the stage instead of a retry loop; once connected,
+ * outages are retried without limit. 0 connected (or a stop was requested);
+ * RPIPE_UNRESOLVED the host name resolves nowhere; RPIPE_UNREACHABLE no
+ * answer in time; -1 refused (auth, database: logged). err says why. */
+#define RPIPE_UNRESOLVED 2
+#define RPIPE_UNREACHABLE 1
+int rpipe_wait_connected(rpipe *p, int64_t timeout_us, char *err, size_t n);
 /* The slot for the next record (waits for replies if the ring is full).
  * It stays reserved until rpipe_push or rpipe_push_group. */
 rpipe_slot *rpipe_next_slot(rpipe *p);

@@ -19,13 +19,14 @@
 #include "stream.h"
 
 static cli_common common;
-static const char *opt_config, *opt_report_every, *opt_report, *opt_report_file, *opt_experiment;
+static const char *opt_config, *opt_report, *opt_report_file, *opt_experiment;
+static cli_count_or_duration opt_report_every;
 static int64_t opt_max_users, opt_dedup_window;
 
 static const cli_opt ea_opts[] = {
     { "config", 'c', CLI_STR, &opt_config, NULL, "FILE", "experiments (YAML), required", 0, 0 },
-    { "report-every", 0, CLI_STR, &opt_report_every, "10m", "N|DURATION",
-      "emit results every N events, or every DURATION of event time (\"0\": only at the end)", 0, 0 },
+    { "report-every", 0, CLI_COUNT_OR_DURATION, &opt_report_every, "10m", "N|DURATION",
+      "emit results every N events, or every DURATION of event time (\"0\": only at the end)", 0, 1e12 },
     { "report", 0, CLI_STR, &opt_report, NULL, "html|markdown",
       "also write a human report (rewritten at every report)", 0, 0 },
     { "report-file", 0, CLI_STR, &opt_report_file, NULL, "PATH",
@@ -186,13 +187,7 @@ int main(int argc, char **argv)
         ea_config_free(&cfg);
         cli_usage_error(&ea_spec, "--report: \"%s\" is not html or markdown", opt_report);
     }
-    int64_t every_events = 0, every_us = 0;
-    const char *re = opt_report_every;
-    if (re[strspn(re, "0123456789")] == 0) every_events = atoll(re);
-    else if (cli_parse_duration(re, &every_us) < 0 || every_us <= 0) {
-        ea_config_free(&cfg);
-        cli_usage_error(&ea_spec, "--report-every: \"%s\" is neither a count nor a duration", re);
-    }
+    int64_t every_events = opt_report_every.count, every_us = opt_report_every.us;
     cli_start(&ea_spec, &common);
 
     ea_ctx c = { .cfg = &cfg };

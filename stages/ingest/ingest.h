@@ -58,7 +58,8 @@ typedef struct ingest_conf {
     size_t max_record;          /* largest record to write: --max-record less room for what later
                                    stages add (sizes.h); 0: no check */
     int64_t max_skew_us;        /* how far in the future ts may be */
-    uint64_t dedup_window;      /* ids remembered; 0 disables dedup */
+    uint64_t dedup_window;      /* ids remembered (with a span: at most); 0 disables dedup */
+    int64_t dedup_span_us;      /* > 0: the window is this much event time (dedup.h) */
     double rate_per_s;          /* per-user token refill; 0 disables */
     double rate_burst;          /* bucket size (tokens) */
     uint32_t rate_users;        /* rate-limit table capacity */

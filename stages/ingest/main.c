@@ -20,7 +20,8 @@
 
 static cli_common common;
 static const char *in_format, *rate_limit, *event_type, *rate_clock;
-static int64_t max_line, max_string, max_attrs, max_skew, dedup_window, rate_users, threads, crash_after;
+static int64_t max_line, max_string, max_attrs, max_skew, dedup_max, rate_users, threads, crash_after;
+static cli_count_or_duration dedup_window;
 static double rate_burst;
 static cli_list maps;
 
@@ -32,8 +33,11 @@ static const cli_opt opts[] = {
     { "max-string", 0, CLI_SIZE, &max_string, "1k", "SIZE", "longest string value or key (too_long)", 8, STREAMREC_MAX_STRING },
     { "max-attrs", 0, CLI_INT, &max_attrs, "64", "N", "attrs/labels per record at most (too_long)", 1, STREAMREC_MAX_ATTRS },
     { "max-skew", 0, CLI_DURATION, &max_skew, "1d", "DURATION", "how far ts may lie in the future (implausible_timestamp)", 0, 0 },
-    { "dedup-window", 0, CLI_INT, &dedup_window, "100000", "N",
-      "event_ids remembered for dropping duplicates (24-40 bytes each; 0: off)", 0, 1e9 },
+    { "dedup-window", 0, CLI_COUNT_OR_DURATION, &dedup_window, "100000", "N|DURATION",
+      "duplicates dropped among the last N event_ids (24-40 bytes each; 0: off), or among those "
+      "of the last DURATION of event time (at most --dedup-max ids, 32-48 bytes each)", 0, 1e9 },
+    { "dedup-max", 0, CLI_INT, &dedup_max, "1000000", "N",
+      "ids a --dedup-window DURATION remembers at most (past it the oldest leave early, counted)", 1, 1e9 },
     { "rate-limit", 0, CLI_STR, &rate_limit, NULL, "N/s", "per-user events per second (or N/m, N/h) of event time; excess: rate_limited", 0, 0 },
     { "rate-burst", 0, CLI_DOUBLE, &rate_burst, "0", "N", "token bucket size (0: one second's worth)", 0, 1e9 },
     { "rate-clock", 0, CLI_STR, &rate_clock, "event", "event|arrival",
@@ -88,7 +92,9 @@ int main(int argc, char **argv)
                         "writes again by event_id; remove --state");
     ingest_conf c = {
         .max_line = (size_t)max_line, .max_string = (size_t)max_string, .max_attrs = (uint32_t)max_attrs,
-        .max_skew_us = max_skew, .dedup_window = (uint64_t)dedup_window, .rate_users = (uint32_t)rate_users,
+        .max_skew_us = max_skew, .rate_users = (uint32_t)rate_users,
+        .dedup_window = (uint64_t)(dedup_window.us ? dedup_max : dedup_window.count),
+        .dedup_span_us = dedup_window.us,
         .event_type = event_type, .max_record = common.max_record > (int64_t)STREAMREC_DERIVED_ROOM * 2
                           ? (size_t)common.max_record - STREAMREC_DERIVED_ROOM : (size_t)common.max_record / 2,
     };
@@ -168,11 +174,12 @@ int main(int argc, char **argv)
     }
     if (!failed && stream_sync(in, out)) failed = 1;
     log_kv(LOG_INFO, "done", "\"lines\":%llu,\"ok\":%llu,\"refused\":%llu,\"duplicates\":%llu,"
-           "\"events\":%llu,\"samples\":%llu,\"rate_limit_untracked\":%llu,\"threads\":%d",
+           "\"events\":%llu,\"samples\":%llu,\"rate_limit_untracked\":%llu,\"dedup_left_early\":%llu,"
+           "\"threads\":%d",
            (unsigned long long)stream_in_count(in), (unsigned long long)g.n_lines_ok,
            (unsigned long long)(g.n_bad + too_long), (unsigned long long)g.n_dups,
            (unsigned long long)g.n_events, (unsigned long long)g.n_samples,
-           (unsigned long long)g.rl.untracked, par ? (int)threads : 1);
+           (unsigned long long)g.rl.untracked, (unsigned long long)g.dd.early, par ? (int)threads : 1);
     sd_stopping();
     ingest_free(&g);
     stream_in_close(in);

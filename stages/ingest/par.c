@@ -248,6 +248,7 @@ static int par_deliver(par *p, const par_blk *b, const par_res *rs)
     ingest *g = p->run->g;
     const par_rec *r = &b->recs[rs->rec0];
     if (rs->nrec == 1 && r->d == &Event_desc) {
+        dedup_at(&g->dd, r->ts);
         if (dedup_seen(&g->dd, r->h)) { g->n_dups++; return ING_DUP; }
         if (!ratelimit_allow(&g->rl, r->uh, r->ts))
             return ingest_rate_limited(g, b->txt + r->user);

@@ -638,6 +638,7 @@ int ingest_build_event(ingest *g, const ing_val *f, int64_t now, const char *raw
                             ev.experiment, ev.variant };
     if ((rc = ing_too_big(g, ing_record_bound(strs, 8, ev.attrs, ev.attrs_count)))) return rc;
     uint64_t h = g->id_hash_ok ? g->id_hash : ingest_key_hash(ev.event_id.ptr, ev.event_id.len);
+    dedup_at(&g->dd, ev.ts);
     if (dedup_seen(&g->dd, h)) { g->n_dups++; return ING_DUP; }
     if (g->c.rate_per_s > 0   /* off: no need to hash user_id */
         && !ratelimit_allow(&g->rl, ingest_key_hash(ev.user_id.ptr, ev.user_id.len), g->c.rate_arrival ? ing_now(g, now) : ev.ts))
@@ -896,7 +897,7 @@ int ingest_init(ingest *g, const ingest_conf *c, char *err, size_t errlen)
     arena_init(&g->ar, 0);
     g->kv = calloc(g->c.max_attrs + ING_BUILTIN_LABELS, sizeof *g->kv);
     g->extra = calloc(g->c.max_attrs, sizeof *g->extra);
-    if (!g->kv || !g->extra || dedup_init(&g->dd, g->c.dedup_window)
+    if (!g->kv || !g->extra || dedup_init(&g->dd, g->c.dedup_window) || dedup_set_span(&g->dd, g->c.dedup_span_us)
         || ratelimit_init(&g->rl, g->c.rate_per_s, g->c.rate_burst, g->c.rate_users)) {
         snprintf(err, errlen, "out of memory (dedup window %llu ids, rate-limit table %u users)",
                  (unsigned long long)g->c.dedup_window, g->c.rate_users);

@@ -19,6 +19,7 @@ for s in "${stages[@]}"; do
   expect_eq "$s --help stderr" "$(cat "$T/help.err")" ""
   for want in "usage: $s" "--in URI" "--out URI" "--format records|json" "--metrics-file PATH" \
               "--dead-letter URI" "--strict" "--log-level LEVEL" "-X, --kafka-conf KEY=VALUE" \
+              "--connect-timeout DURATION" \
               "--help" "--version" "example:"; do
     grep -qF -- "$want" "$T/help.out" || fail "$s --help lacks '$want'"
   done
@@ -61,8 +62,10 @@ at_exit "kill $npid"
 for i in $(seq 50); do [ -S "$T/notify.sock" ] && break; sleep 0.1; done
 
 ran=0
-# what a stage needs to start at all (alerter: its rules; the installed default)
-declare -A needs=([alerter]="--rules $ROOT/stages/alerter/rules.default.yaml")
+# what a stage needs to start at all (alerter: its rules, the installed
+# default; cache-writer: a Redis that answers, or it ends after --connect-timeout)
+start_redis
+declare -A needs=([alerter]="--rules $ROOT/stages/alerter/rules.default.yaml" [cache-writer]="--redis $REDIS_URI")
 for s in "${stages[@]}"; do
   : >"$T/notify.log"
   # shellcheck disable=SC2086

@@ -108,7 +108,7 @@ static void test_parse_values(void)
 {
     reset();
     char *argv[] = { "tstage", "--window", "5m", "--batch=7", "-v", "-t", "a,b", "--tags", "c",
-                     "--in", "x.rec", "-X", "bootstrap.servers=a:1,b:2", "-Xacks=all",
+                     "--in", "/dev/null", "-X", "bootstrap.servers=a:1,b:2", "-Xacks=all",
                      "--threshold", "-2.5", "--strict", "--buffer", "1M", NULL };
     int first = cli_parse(argc_of(argv), argv, &spec, &common);
     CHECK_EQ_INT(first, argc_of(argv));
@@ -124,7 +124,7 @@ static void test_parse_values(void)
         CHECK_EQ_STR(o_tags.items[1], "b");
         CHECK_EQ_STR(o_tags.items[2], "c");
     }
-    CHECK_EQ_STR(common.in, "x.rec");
+    CHECK_EQ_STR(common.in, "/dev/null");
     CHECK_EQ_STR(common.out, "-");
     CHECK_EQ_STR(common.format, "records");
     CHECK_EQ_STR(common.log_level, "info");
@@ -342,6 +342,105 @@ static void test_shadow(void)
     cli_common_free(&sh_common);
 }
 
+/* Manners towards a person: --help within 80 columns whatever the table
+ * says, a count given a duration says so, a missing --in file is plain. */
+static int64_t o_count;
+static const cli_opt long_opts[] = {
+    { "dedup-window", 0, CLI_INT, &o_count, "100", "N",
+      "event ids remembered for dropping duplicates, a help text much longer than one line of a "
+      "terminal could ever hold, with a very-long-word-that-cannot-be-broken-at-all-anywhere", 0, 1e9 },
+    { "list", 0, CLI_LIST, &o_tags, "alpha.one,beta.two:count,gamma.three@20,delta.four@20,epsilon.five,zeta",
+      "NAME,...", "names", 0, 0 },
+    { 0 },
+};
+static const cli_spec long_spec = {
+    .stage = "tstage",
+    .summary = "a summary that goes on and on, longer than a terminal line, so that it must wrap somewhere",
+    .usage = "tstage --config FILE [FLAGS]\n"
+             "       tstage silence --state DB [--rule NAME] [--label K=V]... --starts TIME --ends TIME",
+    .example = "gen | ingest | aggregate --window 60s --format json | jq 'select(.name==\"request.duration_ms\")' | head",
+    .opts = long_opts,
+};
+
+static void test_manners(void)
+{
+    run r;
+    char *a1[] = { "tstage", "--help", NULL };
+    run_child(&long_spec, a1, &r, NULL);
+    CHECK_EQ_INT(r.status, 0);
+    /* no line wider than 80 characters (the em dash is one), except a word that cannot be cut */
+    for (const char *p = r.out; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        int w = 0;
+        for (size_t i = 0; i < n; i++) w += ((unsigned char)p[i] & 0xC0) != 0x80;
+        CHECK_MSG(w <= 80 || memmem(p, n, "very-long-word", 14), "help line of %d columns: %.*s", w, (int)n, p);
+        if (!nl) break;
+        p = nl + 1;
+    }
+    /* nothing lost by wrapping: words, the quoted jq program whole, commands continued with a backslash */
+    static const char *want[] = { "could ever hold", "(0..1000000000, default: 100)", "gamma.three@20,",
+                                  "'select(.name==\"request.duration_ms\")'", " \\\n", "--ends TIME",
+                                  "must wrap somewhere" };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        CHECK_MSG(strstr(r.out, want[i]) != NULL, "help lacks '%s':\n%s", want[i], r.out);
+
+    char *a2[] = { "tstage", "--dedup-window", "10m", NULL };
+    run_child(&long_spec, a2, &r, NULL);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK_MSG(strstr(r.err, "tstage: --dedup-window: '10m' is a duration, but --dedup-window is a count") != NULL,
+              "stderr: %s", r.err);
+
+    char *a3[] = { "tstage", "--in", "/nonexistent/x.rec", NULL };
+    run_child(&spec, a3, &r, NULL);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK_EQ_STR(r.err, "tstage: /nonexistent/x.rec: No such file or directory\n");
+    char *a4[] = { "tstage", "--in", "/", NULL };
+    run_child(&spec, a4, &r, NULL);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK_EQ_STR(r.err, "tstage: /: Is a directory\n");
+
+    char buf[32];
+    cli_format_duration(5400000000LL, buf, sizeof buf);
+    CHECK_EQ_STR(buf, "90m");
+    cli_format_duration(10000000LL, buf, sizeof buf);
+    CHECK_EQ_STR(buf, "10s");
+    cli_list_free(&o_tags);
+}
+
+/* N|DURATION: a bare integer is a count (bounded), with a unit a duration. */
+static cli_count_or_duration o_cod;
+static const cli_opt cod_opts[] = {
+    { "window", 0, CLI_COUNT_OR_DURATION, &o_cod, "100", NULL, "ids or time", 0, 1000 },
+    { 0 },
+};
+static const cli_spec cod_spec = { .stage = "tstage", .usage = "tstage [FLAGS]", .opts = cod_opts };
+
+static void test_count_or_duration(void)
+{
+    char *a1[] = { "tstage", NULL };
+    cli_parse(1, a1, &cod_spec, NULL);
+    CHECK(o_cod.count == 100 && o_cod.us == 0);
+    char *a2[] = { "tstage", "--window", "10m", NULL };
+    cli_parse(3, a2, &cod_spec, NULL);
+    CHECK(o_cod.count == 0 && o_cod.us == 600000000LL);
+    char *a3[] = { "tstage", "--window=0", NULL };
+    cli_parse(2, a3, &cod_spec, NULL);
+    CHECK(o_cod.count == 0 && o_cod.us == 0);
+    run r;
+    char *a4[] = { "tstage", "--window", "2000", NULL };
+    run_child(&cod_spec, a4, &r, NULL);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK(strstr(r.err, "tstage: --window: 2000 is out of range 0..1000") != NULL);
+    char *a5[] = { "tstage", "--window", "soon", NULL };
+    run_child(&cod_spec, a5, &r, NULL);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK(strstr(r.err, "'soon' is neither a count nor a duration") != NULL);
+    char *a6[] = { "tstage", "--help", NULL };
+    run_child(&cod_spec, a6, &r, NULL);
+    CHECK(strstr(r.out, "--window N|DURATION") != NULL);
+}
+
 static void test_suggest(void)
 {
     CHECK_EQ_INT(cli_edit_distance("window", "windw"), 1);
@@ -354,4 +453,5 @@ static void test_suggest(void)
 }
 
 TEST_MAIN(test_durations_sizes, test_parse_values, test_positional, test_positional_from_usage, test_usage_errors,
-          test_help_version, test_start, test_shadow, test_suggest)
+          test_help_version, test_start, test_shadow, test_manners,
+          test_count_or_duration, test_suggest)

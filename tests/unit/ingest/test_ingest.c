@@ -313,6 +313,37 @@ static void test_dedup(void)
     dedup_add(&d, 5);
     CHECK(!dedup_seen(&d, 5));
     dedup_free(&d);
+
+    /* a window of event time (span 100), against brute force: an id is a
+     * duplicate if kept with a time >= newest - 100; times mostly rise, some
+     * events come late; at most 64 ids, past that the oldest leave early */
+    CHECK(dedup_init(&d, 64) == 0 && dedup_set_span(&d, 100) == 0);
+    struct { uint64_t h; int64_t ts; } kept[64];
+    int nk = 0;
+    int64_t t = 1000, newest = INT64_MIN;
+    uint64_t early = 0;
+    for (int i = 0; i < 50000; i++) {
+        t += rand() % 3;
+        int64_t ts = rand() % 10 == 0 ? t - rand() % 80 : t;   /* late */
+        uint64_t h = (uint64_t)(rand() % 120 + 1) * 0x9e3779b97f4a7c15ULL;
+        if (ts > newest) {
+            newest = ts;
+            while (nk && kept[0].ts < newest - 100) { memmove(kept, kept + 1, --nk * sizeof kept[0]); }
+        }
+        int want = 0;
+        for (int k = 0; k < nk; k++) want |= kept[k].h == h;
+        dedup_at(&d, ts);
+        int got = dedup_seen(&d, h);
+        CHECK_EQ_INT(got, want);
+        if (!got) {
+            dedup_add(&d, h);
+            if (nk == 64) { memmove(kept, kept + 1, --nk * sizeof kept[0]); early++; }
+            kept[nk].h = h; kept[nk].ts = ts; nk++;
+        }
+    }
+    CHECK_MSG(early > 0 && d.early == early, "early %llu, dedup says %llu", (unsigned long long)early, (unsigned long long)d.early);
+    CHECK(dedup_bytes(&d) == (64 + 128 + 64) * 8);
+    dedup_free(&d);
 }
 
 static void test_ratelimit(void)
