@@ -60,21 +60,108 @@ int dd_ph_add(dd_ph *p, double x, int64_t warmup, double delta, double lambda, d
     return 1;
 }
 
-double dd_ewma_add(dd_ewma *e, double x, double alpha, double *ref)
+double dd_norm_isf(double q)
 {
-    double z = 0;
-    *ref = e->mean;
-    if (e->n == 0) {
-        e->mean = x;
-        e->var = 0;
-    } else {
-        z = (x - e->mean) / sd_floored(sqrt(e->var), e->mean);
-        double d = x - e->mean, incr = alpha * d;
-        e->mean += incr;
-        e->var = (1 - alpha) * (e->var + d * incr);
+    /* bisection on erfc: called once per series, exact to the last bits */
+    double lo = 0, hi = 40;
+    for (int i = 0; i < 200 && hi - lo > 1e-15 * hi; i++) {
+        double mid = 0.5 * (lo + hi);
+        if (0.5 * erfc(mid / M_SQRT2) > q) lo = mid; else hi = mid;
     }
-    e->n++;
-    return z;
+    return 0.5 * (lo + hi);
+}
+
+/* index of the first element >= x in s[0..n) */
+static int lower_bound(const double *s, int n, double x)
+{
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (s[mid] < x) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
+void dd_rz_add(dd_rz *r, double x)
+{
+    const int C = DD_RZ_WINDOW + DD_RZ_LAG;
+    int cnt = r->n < C ? (int)r->n : C;
+    if (cnt == C) {                    /* the oldest leaves the ring and the window */
+        int at = lower_bound(r->sorted, DD_RZ_WINDOW, r->ring[r->head]);
+        if (at >= DD_RZ_WINDOW) at = DD_RZ_WINDOW - 1;   /* only a corrupt state: stay in bounds */
+        memmove(r->sorted + at, r->sorted + at + 1, (size_t)(DD_RZ_WINDOW - at - 1) * sizeof(double));
+        r->ring[r->head] = x;
+        r->head = (r->head + 1) % C;
+    } else {
+        r->ring[cnt++] = x;
+    }
+    /* the value DD_RZ_LAG behind the newest joins the window */
+    int k = cnt - 1 - DD_RZ_LAG;
+    if (k >= 0) {
+        double v = r->ring[(r->head + k) % C];
+        int at = lower_bound(r->sorted, k, v);     /* k values in the window before it */
+        memmove(r->sorted + at + 1, r->sorted + at, (size_t)(k - at) * sizeof(double));
+        r->sorted[at] = v;
+    }
+    r->n++;
+}
+
+/* median and robust sd of the full window */
+static double rz_centre_scale(const dd_rz *r, double *median)
+{
+    const int W = DD_RZ_WINDOW;
+    const double *s = r->sorted;
+    double med = 0.5 * (s[W / 2 - 1] + s[W / 2]);
+    *median = med;
+    /* the deviations |s_i - med| are two sorted runs, walking out from the
+     * middle: merge them up to the two middle ones (the MAD of W values) */
+    int lo = W / 2 - 1, hi = W / 2;
+    double d1 = 0, d2 = 0, sum_abs = 0;
+    for (int k = 0; k < W / 2 + 1; k++) {
+        double d;
+        if (lo >= 0 && (hi >= W || med - s[lo] <= s[hi] - med)) d = med - s[lo--];
+        else d = s[hi++] - med;
+        if (k == W / 2 - 1) d1 = d;
+        if (k == W / 2) d2 = d;
+    }
+    double scale = 1.482602218505602 * 0.5 * (d1 + d2);
+    if (!(scale > 0)) {
+        for (int i = 0; i < W; i++) sum_abs += fabs(s[i] - med);
+        scale = 1.2533141373155003 * sum_abs / W;
+    }
+    return sd_floored(scale, med);
+}
+
+double dd_rz_z(const dd_rz *r, double x, double *median, int *ready)
+{
+    *ready = r->n >= DD_RZ_WINDOW + DD_RZ_LAG;
+    if (!*ready) { *median = x; return 0; }
+    double scale = rz_centre_scale(r, median);
+    return (x - *median) / scale;
+}
+
+double dd_rz_threshold(dd_rz *r, double rate, double floor)
+{
+    if (r->thr_set) return exp(r->log_thr);
+    double t0 = fmax(floor, dd_norm_isf(rate / 2));
+    if (r->n < DD_RZ_WINDOW + DD_RZ_LAG) return t0;
+    /* the first full window already shows how far its tails reach: start
+     * there, not at the normal quantile, so a heavy-tailed series does not
+     * pay a burst of false alarms while the threshold climbs */
+    double med, scale = rz_centre_scale(r, &med);
+    double reach = fmax(med - r->sorted[0], r->sorted[DD_RZ_WINDOW - 1] - med) / scale;
+    r->log_thr = log(fmax(t0, reach));
+    r->thr_set = 1;
+    return exp(r->log_thr);
+}
+
+void dd_rz_learn(dd_rz *r, int alarm, double rate, double floor)
+{
+    dd_rz_threshold(r, rate, floor);
+    double eta = DD_RZ_ETA;
+    r->learned++;
+    r->log_thr += eta * ((alarm ? 1.0 : 0.0) - rate);
+    if (r->log_thr < log(floor)) r->log_thr = log(floor);
 }
 
 /* The best firing cut of the current window: 1 and its figures, or 0. The

@@ -24,10 +24,47 @@ int dd_cusum_add(dd_cusum *c, double x, int64_t warmup, double k, double h, doub
 typedef struct dd_ph { dd_welford base; int64_t n; double zmean, up, up_min, dn, dn_max; } dd_ph;
 int dd_ph_add(dd_ph *p, double x, int64_t warmup, double delta, double lambda, double *stat, double *ref);
 
-/* EWMA mean and variance (West 1979), z of x against the state BEFORE x. */
-typedef struct dd_ewma { int64_t n; double mean, var; } dd_ewma;
-/* Returns z (0 for the first observation), then folds x in. */
-double dd_ewma_add(dd_ewma *e, double x, double alpha, double *ref);
+/* Robust z-score with a threshold that keeps a target anomaly rate.
+ * Centre and scale: the median and MAD (x1.4826; the mean absolute deviation
+ * x1.2533 when the MAD is 0, as on data with many ties) of DD_RZ_WINDOW
+ * observations that end DD_RZ_LAG points before the newest, so a spike or a
+ * heavy tail does not inflate the scale as a mean/variance baseline does,
+ * and a level shift is compared with the level before it for DD_RZ_LAG
+ * points before it starts to enter the baseline. Threshold: t starts, once
+ * the window is full, at the largest of the floor, the normal quantile
+ * z_{1-rate/2} and the window's own largest |z|, and is tracked in log
+ * scale: ln t += eta_k·(alarm - rate) at the k-th point where an alarm
+ * could be raised (online quantile tracking, Robbins-Monro). With a fixed
+ * eta, summed over N such points, alarms = rate·N + (ln t_N - ln t_0)/eta
+ * exactly, whatever the distribution: on heavy tails t climbs until alarms
+ * are that rare, and the excess is bounded by how far it had to climb. The
+ * step starts larger, eta_k = max(DD_RZ_ETA, 0.5/sqrt(1 + k/100)), so that
+ * climb costs a few alarms, not tens; it is DD_RZ_ETA from k = 10,000 on
+ * (small, so one alarm raises t by 5% only and a shift after it is found). Memory: 2·DD_RZ_WINDOW +
+ * DD_RZ_LAG doubles (2.5 KiB) per series. */
+#define DD_RZ_WINDOW 128
+#define DD_RZ_LAG 64
+#define DD_RZ_ETA 0.05
+typedef struct dd_rz {
+    int64_t n;                      /* observations folded in */
+    int head;                       /* when the ring is full: index of the oldest */
+    int thr_set;                    /* log_thr set (by the first dd_rz_threshold) */
+    double log_thr;                 /* ln t */
+    int64_t learned;                /* dd_rz_learn calls */
+    double ring[DD_RZ_WINDOW + DD_RZ_LAG];  /* the last values, in arrival order */
+    double sorted[DD_RZ_WINDOW];    /* the window (all but the newest DD_RZ_LAG), ascending */
+} dd_rz;
+/* z of x against the window (0 and *ready 0 until ring and window are full),
+ * the median in *median. Does not fold x in. */
+double dd_rz_z(const dd_rz *r, double x, double *median, int *ready);
+void dd_rz_add(dd_rz *r, double x);
+/* The current threshold, never below floor; it starts, once the window is
+ * full, at the largest of floor, z_{1-rate/2} and the window's own largest |z|. */
+double dd_rz_threshold(dd_rz *r, double rate, double floor);
+/* After a point that could have raised an alarm: alarm 1 if it did. */
+void dd_rz_learn(dd_rz *r, int alarm, double rate, double floor);
+/* Upper normal quantile: P(Z > dd_norm_isf(q)) = q, q in (0, 0.5]. */
+double dd_norm_isf(double q);
 
 /* ADWIN (Bifet & Gavalda 2007) over the last n <= cap values, oldest first. */
 typedef struct dd_adwin { double *v; int cap, n; } dd_adwin;

@@ -24,7 +24,8 @@ typedef struct series {
     char *key; uint32_t keylen, namelen, nlabels;
     KeyValue *kv;                 /* nlabels, pointing into key */
     int64_t n, last_end, step;
-    dd_cusum cusum; dd_ph ph; dd_ewma ew; dd_adwin aw; dd_holt holt;
+    dd_cusum cusum; dd_ph ph; dd_adwin aw; dd_holt holt;
+    dd_rz *rz;                    /* zscore only: 2.5 KiB */
     uint8_t z_anom, psi_drifted, ks_drifted;
     int64_t z_ok, since;
     double *ref, *cur; int ref_n, cur_n, cur_head;
@@ -55,6 +56,7 @@ drift_engine *drift_engine_new(const drift_config *c, drift_emit_drift ed, drift
 {
     drift_engine *e = xcalloc(1, sizeof *e);
     e->c = *c;
+    if (!(e->c.anomaly_rate > 0 && e->c.anomaly_rate < 1)) e->c.anomaly_rate = DRIFT_ANOMALY_RATE;
     e->ed = ed; e->em = em; e->ctx = ctx;
     e->tcap = 64;
     e->tab = xcalloc(e->tcap, sizeof *e->tab);
@@ -68,7 +70,7 @@ drift_engine *drift_engine_new(const drift_config *c, drift_emit_drift ed, drift
 static void series_free(series *s)
 {
     if (!s) return;
-    free(s->key); free(s->kv); free(s->aw.v); free(s->ref); free(s->cur);
+    free(s->key); free(s->kv); free(s->aw.v); free(s->ref); free(s->cur); free(s->rz);
     free(s);
 }
 
@@ -99,7 +101,10 @@ uint64_t drift_config_fingerprint(const drift_config *c)
     h = fnv(&c->field, sizeof c->field, h);
     h = fnv(&c->field_q, sizeof c->field_q, h);
     h = fnv(&c->warmup, sizeof c->warmup, h);
-    h = fnv(&c->ewma_alpha, sizeof c->ewma_alpha, h);
+    /* the zscore state is a robust window now (issue 18): a blob of the
+     * EWMA baseline it replaced reads as other settings, never as garbage */
+    static const char zscore_state[] = "zscore: median/MAD window of 128, 64 behind";
+    h = fnv(zscore_state, sizeof zscore_state, h);
     h = fnv(&c->ph_delta, sizeof c->ph_delta, h);
     h = fnv(&c->cusum_k, sizeof c->cusum_k, h);
     h = fnv(&c->adwin_max, sizeof c->adwin_max, h);
@@ -152,6 +157,7 @@ static series *series_new(drift_engine *e, const char *key, uint32_t keylen, uin
         size_t vl = strlen(p);
         s->kv[i].value = FB_STRN(p, vl); p += vl + 1;
     }
+    if (uses(e, Detector_zscore)) s->rz = xcalloc(1, sizeof *s->rz);
     if (uses(e, Detector_adwin)) { s->aw.cap = (int)e->c.adwin_max; s->aw.v = xmalloc((size_t)s->aw.cap * sizeof(double)); }
     if (uses_win(e)) {
         s->ref = xmalloc((size_t)e->c.window * sizeof(double));
@@ -416,19 +422,28 @@ int drift_engine_metric(drift_engine *e, const Metric *m, const char **why)
                  severity_of(eps > 0 ? stat / eps : INFINITY)) < 0) return DRIFT_ERR;
     }
     if (uses(e, Detector_zscore)) {
-        double z = dd_ewma_add(&s->ew, x, c->ewma_alpha, &ref), az = fabs(z);
-        if (alert_ok && !s->z_anom && az > c->threshold) {
-            s->z_anom = 1; s->z_ok = 0;
-            if (emit(e, s, ts, Detector_zscore, DriftKind_anomaly, z, c->threshold, -1, ref, x,
-                     severity_of(az / c->threshold)) < 0) return DRIFT_ERR;
+        int ready;
+        double z = dd_rz_z(s->rz, x, &ref, &ready), az = fabs(z);
+        double thr = dd_rz_threshold(s->rz, c->anomaly_rate, c->threshold);
+        if (ready && alert_ok && !s->z_anom) {
+            /* every point that could alarm teaches the threshold: the
+             * alarms stay at anomaly_rate per such point (detect.h) */
+            int alarm = az > thr;
+            dd_rz_learn(s->rz, alarm, c->anomaly_rate, c->threshold);
+            if (alarm) {
+                s->z_anom = 1; s->z_ok = 0;
+                if (emit(e, s, ts, Detector_zscore, DriftKind_anomaly, z, thr, -1, ref, x,
+                         severity_of(az / thr)) < 0) return DRIFT_ERR;
+            }
         } else if (s->z_anom) {
-            s->z_ok = az <= c->threshold ? s->z_ok + 1 : 0;
+            s->z_ok = az <= thr ? s->z_ok + 1 : 0;
             if (s->z_ok >= c->recovery) {
                 s->z_anom = 0;
-                if (emit(e, s, ts, Detector_zscore, DriftKind_recovery, z, c->threshold, -1, ref, x, 0) < 0)
+                if (emit(e, s, ts, Detector_zscore, DriftKind_recovery, z, thr, -1, ref, x, 0) < 0)
                     return DRIFT_ERR;
             }
         }
+        dd_rz_add(s->rz, x);
     }
     if (uses_win(e)) {
         int W = (int)c->window;
@@ -501,7 +516,14 @@ int drift_engine_save(const drift_engine *e, uint64_t extra, uint8_t **data, siz
         wwelford(&b, &s->cusum.base); wf(&b, s->cusum.pos); wf(&b, s->cusum.neg);
         wwelford(&b, &s->ph.base); wi64(&b, s->ph.n); wf(&b, s->ph.zmean);
         wf(&b, s->ph.up); wf(&b, s->ph.up_min); wf(&b, s->ph.dn); wf(&b, s->ph.dn_max);
-        wi64(&b, s->ew.n); wf(&b, s->ew.mean); wf(&b, s->ew.var);
+        if (s->rz) {
+            const dd_rz *z = s->rz;
+            wi64(&b, z->n); w32(&b, (uint32_t)z->head); w8(&b, (uint8_t)z->thr_set); wf(&b, z->log_thr);
+            wi64(&b, z->learned);
+            int zcnt = z->n < DD_RZ_WINDOW + DD_RZ_LAG ? (int)z->n : DD_RZ_WINDOW + DD_RZ_LAG;
+            for (int k = 0; k < zcnt; k++) wf(&b, z->ring[k]);
+            for (int k = 0; k < zcnt - DD_RZ_LAG; k++) wf(&b, z->sorted[k]);
+        }
         w8(&b, s->z_anom); wi64(&b, s->z_ok);
         w32(&b, (uint32_t)s->aw.n);
         for (int k = 0; k < s->aw.n; k++) wf(&b, s->aw.v[k]);
@@ -569,7 +591,18 @@ int drift_engine_load(drift_engine *e, const uint8_t *data, size_t len, uint64_t
         rwelford(&r, &s->cusum.base); s->cusum.pos = rf(&r); s->cusum.neg = rf(&r);
         rwelford(&r, &s->ph.base); s->ph.n = ri64(&r); s->ph.zmean = rf(&r);
         s->ph.up = rf(&r); s->ph.up_min = rf(&r); s->ph.dn = rf(&r); s->ph.dn_max = rf(&r);
-        s->ew.n = ri64(&r); s->ew.mean = rf(&r); s->ew.var = rf(&r);
+        if (s->rz) {
+            dd_rz *z = s->rz;
+            z->n = ri64(&r); uint32_t zh = r32(&r); z->thr_set = r8(&r) ? 1 : 0; z->log_thr = rf(&r);
+            z->learned = ri64(&r);
+            if (r.bad || z->n < 0 || z->n > DRIFT_TLIM || z->learned < 0 || z->learned > z->n ||
+                zh >= DD_RZ_WINDOW + DD_RZ_LAG || (zh && z->n < DD_RZ_WINDOW + DD_RZ_LAG) ||
+                !isfinite(z->log_thr)) goto corrupt;
+            z->head = (int)zh;
+            int zcnt = z->n < DD_RZ_WINDOW + DD_RZ_LAG ? (int)z->n : DD_RZ_WINDOW + DD_RZ_LAG;
+            for (int q = 0; q < zcnt; q++) z->ring[q] = rf(&r);
+            for (int q = 0; q < zcnt - DD_RZ_LAG; q++) z->sorted[q] = rf(&r);
+        }
         s->z_anom = r8(&r) ? 1 : 0; s->z_ok = ri64(&r);
         uint32_t an = r32(&r);
         if (an > (uint32_t)s->aw.cap) goto corrupt;
@@ -586,7 +619,7 @@ int drift_engine_load(drift_engine *e, const uint8_t *data, size_t len, uint64_t
         s->cur_n = (int)cn;
         s->since = ri64(&r); s->psi_drifted = r8(&r) ? 1 : 0; s->ks_drifted = r8(&r) ? 1 : 0;
         for (int d = 0; d < NDET; d++) s->quiet[d] = ri64(&r);
-        const int64_t cnts[] = { s->n, s->ph.n, s->holt.n, s->holt.ne, s->ew.n, s->cusum.base.n,
+        const int64_t cnts[] = { s->n, s->ph.n, s->holt.n, s->holt.ne, s->cusum.base.n,
                                  s->ph.base.n, s->z_ok, s->since };
         for (size_t q = 0; q < sizeof cnts / sizeof cnts[0]; q++)
             if (cnts[q] < 0 || cnts[q] > DRIFT_TLIM) goto corrupt;

@@ -17,11 +17,13 @@
 enum { DRIFT_F_VALUE, DRIFT_F_MEAN, DRIFT_F_COUNT, DRIFT_F_SUM, DRIFT_F_MIN, DRIFT_F_MAX,
        DRIFT_F_STDDEV, DRIFT_F_QUANTILE };
 
+#define DRIFT_ANOMALY_RATE 0.0003
 typedef struct drift_config {
     unsigned detectors;          /* bit 1 << Detector_x */
     int field; double field_q;   /* DRIFT_F_*, and q for DRIFT_F_QUANTILE */
     int64_t warmup, cooldown, recovery;
-    double threshold, ewma_alpha;          /* zscore */
+    double threshold, ewma_alpha;          /* zscore: the smallest threshold; ewma_alpha unused since issue 18 */
+    double anomaly_rate;                   /* zscore: target anomalies per point (0: DRIFT_ANOMALY_RATE) */
     double ph_delta, ph_lambda;
     double cusum_k, cusum_h;
     double adwin_delta; int64_t adwin_max, adwin_min;

@@ -24,7 +24,7 @@
 static cli_common common;
 static cli_list opt_detectors, opt_horizons;
 static const char *opt_field;
-static double opt_threshold, opt_alpha, opt_ph_delta, opt_ph_lambda, opt_cusum_k, opt_cusum_h;
+static double opt_threshold, opt_anomaly_rate, opt_alpha, opt_ph_delta, opt_ph_lambda, opt_cusum_k, opt_cusum_h;
 static double opt_adwin_delta, opt_psi_thr, opt_ks_alpha, opt_holt_a, opt_holt_b;
 static int64_t opt_warmup, opt_cooldown, opt_recovery, opt_adwin_max, opt_adwin_min, opt_window;
 static int64_t opt_every, opt_bins, opt_max_series, opt_ckpt_every, opt_crash_after;
@@ -36,9 +36,11 @@ static const cli_opt drift_opts[] = {
     { "field", 'f', CLI_STR, &opt_field, "value", "FIELD",
       "the observation: value, mean, count, sum, min, max, stddev or pQ (quantile Q%, e.g. p99, p99.9)", 0, 0 },
     { "threshold", 't', CLI_DOUBLE, &opt_threshold, "2.5", "Z",
-      "zscore: |x - EWMA mean| / EWMA sd above this is an anomaly", 0.1, 1000 },
+      "zscore: the smallest threshold of |x - median| / robust sd (it adapts above to keep --anomaly-rate)", 0.1, 1000 },
+    { "anomaly-rate", 0, CLI_DOUBLE, &opt_anomaly_rate, "0.0005", "R",
+      "zscore: target anomalies per point on a stationary series", 1e-7, 0.5 },
     { "ewma-alpha", 0, CLI_DOUBLE, &opt_alpha, "0.05", "A",
-      "zscore: EWMA weight of the newest observation", 0.0001, 1 },
+      "unused since the zscore baseline became a median/MAD window (kept so configs still start)", 0.0001, 1 },
     { "warmup", 0, CLI_INT, &opt_warmup, "50", "N",
       "observations per series before any alert or forecast (also the ph/cusum baseline length)", 2, 1e9 },
     { "cooldown", 0, CLI_INT, &opt_cooldown, "50", "N",
@@ -146,7 +148,7 @@ static void build_config(drift_config *c, char names[][24])
         c->field = DRIFT_F_QUANTILE;
         c->field_q = q / 100;
     }
-    c->threshold = opt_threshold; c->ewma_alpha = opt_alpha;
+    c->threshold = opt_threshold; c->ewma_alpha = opt_alpha; c->anomaly_rate = opt_anomaly_rate;
     c->warmup = opt_warmup; c->cooldown = opt_cooldown; c->recovery = opt_recovery;
     c->ph_delta = opt_ph_delta; c->ph_lambda = opt_ph_lambda;
     c->cusum_k = opt_cusum_k; c->cusum_h = opt_cusum_h;

@@ -159,6 +159,7 @@ ea_engine *ea_new(const ea_config *cfg, uint64_t max_users)
                 ea->st[x].seq[v][m].ci_low = -INFINITY;
                 ea->st[x].seq[v][m].ci_high = INFINITY;
             }
+        ea->st[x].srm_p_min = 1;
         for (int m = 0; m < e->nmetrics; m++) {
             if (e->metrics[m].event_type >= 0) ea->type_used[(uint8_t)e->metrics[m].event_type] = 1;
             else ea->name_metrics = 1;
@@ -569,6 +570,13 @@ static void ea_look(ea_engine *ea, int x)
     const ea_experiment_cfg *e = &ea->cfg->experiments[x];
     ea_exp_stats *st = &ea->st[x];
     st->updates = 0;
+    /* the sample-ratio check is sequential whatever the metrics' tests are:
+     * a fixed-horizon check read at every report flags fair splits far more
+     * often than its level says */
+    double alloc[EA_MAX_VARIANTS];
+    for (int v = 0; v < e->nvariants; v++) alloc[v] = e->variants[v].allocation;
+    double srm = st_srm_seq_p(st->users, alloc, e->nvariants, ST_SRM_CONCENTRATION);
+    if (srm < st->srm_p_min) st->srm_p_min = srm;
     if (e->sequential != EA_SEQ_MSPRT) return;
     int c = e->control_idx;
     double mss = (double)e->min_sample_size;
@@ -614,8 +622,8 @@ static void ea_decide(const ea_experiment_cfg *e, const ea_metric_cfg *mc, ea_ro
     const char *kind = seq ? "always-valid" : "fixed-horizon";
     r->decision = Decision_keep_running;
     if (r->srm_flag) {
-        snprintf(r->reason, sizeof r->reason, "sample ratio mismatch (p=%.3g < 0.001): the split "
-                 "is broken, no decision until the assignment is fixed", r->srm_p);
+        snprintf(r->reason, sizeof r->reason, "sample ratio mismatch (always-valid p=%.3g < %g): the "
+                 "split is broken, no decision until the assignment is fixed", r->srm_p, EA_SRM_ALPHA);
         return;
     }
     if (nt < (uint64_t)e->min_sample_size || nc < (uint64_t)e->min_sample_size) {
@@ -625,7 +633,11 @@ static void ea_decide(const ea_experiment_cfg *e, const ea_metric_cfg *mc, ea_ro
         return;
     }
     if (p < e->alpha) {
-        int better = mc->goal == EA_MAXIMIZE ? r->lift > 0 : r->lift < 0;
+        /* under msprt the side comes from the always-valid interval, which
+         * excludes 0 from this look on (p < alpha is that exclusion) and only
+         * shrinks: the winner cannot change with the sign of today's lift */
+        int dir = seq && lo > 0 ? 1 : seq && hi < 0 ? -1 : (r->lift > 0) - (r->lift < 0);
+        int better = mc->goal == EA_MAXIMIZE ? dir > 0 : dir < 0;
         r->decision = better ? Decision_treatment_wins : Decision_control_wins;
         snprintf(r->reason, sizeof r->reason, "%s p=%.3g (%s) < alpha %g: %s %s, lift %+.4g [%.4g, %.4g]",
                  kind, p, corr, e->alpha, better ? "treatment" : "control", "wins", r->lift, lo, hi);
@@ -665,9 +677,7 @@ int ea_results(ea_engine *ea, const ea_row **out)
     for (int x = 0; x < cfg->nexperiments; x++) {
         const ea_experiment_cfg *e = &cfg->experiments[x];
         const ea_exp_stats *st = &ea->st[x];
-        double alloc[EA_MAX_VARIANTS];
-        for (int v = 0; v < e->nvariants; v++) alloc[v] = e->variants[v].allocation;
-        double srm = st_srm_p_value(st->users, alloc, e->nvariants);
+        double srm = st->srm_p_min;
         int c = e->control_idx;
         for (int m = 0; m < e->nmetrics; m++) {
             const ea_metric_cfg *mc = &e->metrics[m];
@@ -677,7 +687,7 @@ int ea_results(ea_engine *ea, const ea_row **out)
                 ea_row *r = &ea->rows[nr++];
                 memset(r, 0, sizeof *r);
                 r->exp = x; r->metric = m; r->variant = v; r->is_control = v == c;
-                r->srm_p = srm; r->srm_flag = srm < 0.001; r->mixed = st->mixed;
+                r->srm_p = srm; r->srm_flag = srm < EA_SRM_ALPHA; r->mixed = st->mixed;
                 r->users = st->users[v];
                 r->p_value = r->p_adj = r->av_p = r->av_p_adj = 1;
                 r->av_ci_low = -INFINITY; r->av_ci_high = INFINITY;
@@ -717,9 +727,9 @@ int ea_results(ea_engine *ea, const ea_row **out)
                 if (v == c) {
                     r->test = "";
                     if (r->srm_flag)
-                        snprintf(r->reason, sizeof r->reason, "control; sample ratio mismatch (p=%.3g "
-                                 "< 0.001): the split is broken, no decision until the assignment is "
-                                 "fixed", srm);
+                        snprintf(r->reason, sizeof r->reason, "control; sample ratio mismatch (always-"
+                                 "valid p=%.3g < %g): the split is broken, no decision until the "
+                                 "assignment is fixed", srm, EA_SRM_ALPHA);
                     else
                         snprintf(r->reason, sizeof r->reason, "control");
                     continue;

@@ -37,6 +37,9 @@ typedef struct ea_exp_stats {
     ea_arm arm[EA_MAX_VARIANTS][EA_MAX_METRICS];
     ea_seq seq[EA_MAX_VARIANTS][EA_MAX_METRICS];
     uint64_t updates;             /* since the last look */
+    /* always-valid sample-ratio p: running min over looks of 1/BF
+     * (st_srm_seq_p; 1 before any look) */
+    double srm_p_min;
 } ea_exp_stats;
 
 /* One output row: one metric of one variant (the control included). */
@@ -53,6 +56,11 @@ typedef struct ea_row {
     uint64_t mixed;
     char reason[256];
 } ea_row;
+
+/* An experiment is flagged for a sample-ratio mismatch once its always-valid
+ * SRM p-value falls below this: a fair split is flagged with probability at
+ * most 0.001 over its whole life, however many reports are read. */
+#define EA_SRM_ALPHA 0.001
 
 typedef struct ea_engine ea_engine;
 

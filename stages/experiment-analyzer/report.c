@@ -173,7 +173,7 @@ int ea_report_write(const char *path, int format, const ea_config *cfg,
         else { fputs("\n## ", f); ea_md_esc(f, e->name); fputs("\n\n", f); }
         const ea_row *r0 = &rows[i];
         const char *cls = html ? (r0->srm_flag ? "<p class=\"srm\">" : "<p>") : "";
-        fprintf(f, "%sSample-ratio check: p = %.3g%s; users seen in two variants: %llu; "
+        fprintf(f, "%sSample-ratio check (always-valid): p = %.3g%s; users seen in two variants: %llu; "
                    "alpha %g, %s, %s correction.%s\n", cls, r0->srm_p,
                 r0->srm_flag ? " — SAMPLE RATIO MISMATCH: do not trust these results" : " (healthy)",
                 (unsigned long long)r0->mixed, e->alpha,

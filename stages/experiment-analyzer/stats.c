@@ -320,6 +320,36 @@ double st_srm_p_value(const uint64_t *observed, const double *alloc, int k)
     return st_chi2_sf(chi2, cells - 1);
 }
 
+double st_srm_log_bf(const uint64_t *observed, const double *alloc, int k, double concentration)
+{
+    /* in logs: Γ(A+N) and Γ(a_i+x_i) overflow from a few hundred users on */
+    double lbf = 0, asum = 0, n = 0, total = 0;
+    for (int i = 0; i < k; i++)
+        if (alloc[i] > 0) total += alloc[i];
+    if (!(total > 0)) return 0;
+    for (int i = 0; i < k; i++) {
+        double x = (double)observed[i];
+        if (!(alloc[i] > 0)) {
+            if (observed[i] > 0) return INFINITY;
+            continue;
+        }
+        /* normalized: allocations summing to 1 - 1e-6 (the config allows
+         * it) would otherwise grow ln BF by 1e-6 per user, 10 at 10^7 */
+        double th = alloc[i] / total, a = concentration * th;
+        lbf += lgamma(a + x) - lgamma(a) - x * log(th);
+        asum += a;
+        n += x;
+    }
+    if (n == 0) return 0;
+    return lbf + lgamma(asum) - lgamma(asum + n);
+}
+
+double st_srm_seq_p(const uint64_t *observed, const double *alloc, int k, double concentration)
+{
+    double lbf = st_srm_log_bf(observed, alloc, k, concentration);
+    return lbf <= 0 ? 1 : exp(-lbf);
+}
+
 double st_msprt_p(double diff, double var, double tau2)
 {
     if (!(var > 0) || !(tau2 > 0)) return 1;

@@ -70,6 +70,20 @@ int st_welch_run(double nt, double mt, double sdt, double nc, double mc, double 
  * planned allocation (scipy.stats.chisquare with f_exp = N·alloc). */
 double st_srm_p_value(const uint64_t *observed, const double *alloc, int k);
 
+/* Sequential sample-ratio check (Lindon and Malek, "Anytime-Valid Inference
+ * for Multinomial Count Data", NeurIPS 2022): the Bayes factor of a
+ * Dirichlet(concentration·alloc) mixture over the arm probabilities against
+ * the planned allocation,
+ *   BF = Γ(A)/Γ(A+N) · Π Γ(a_i+x_i)/Γ(a_i) / Π alloc_i^x_i,  a_i = A·alloc_i,
+ * is a martingale under the planned split, so P(BF ever >= 1/alpha) <= alpha
+ * (Ville) however often it is read. Returns ln BF; arms planned empty
+ * (alloc 0) drop out, and users in one give +inf (the split is certainly
+ * broken). st_srm_seq_p: min(1, 1/BF) at this look; the always-valid
+ * p-value is its running minimum over looks (the caller keeps it). */
+#define ST_SRM_CONCENTRATION 100.0   /* A: the prior's weight, in users */
+double st_srm_log_bf(const uint64_t *observed, const double *alloc, int k, double concentration);
+double st_srm_seq_p(const uint64_t *observed, const double *alloc, int k, double concentration);
+
 /* Mixture SPRT (Johari, Pekelis, Walsh, "Always Valid Inference", 2017),
  * normal mixture N(0, tau2) over the effect, for an estimate diff with
  * variance var (plug-in, both arms):

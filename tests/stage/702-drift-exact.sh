@@ -5,10 +5,12 @@
 #     ending at the record), to 1e-9;
 #   - psi: equals a numpy computation (bins at numpy.quantile of the
 #     reference, proportions floored at 1e-4), to 1e-9;
-#   - zscore: z, EWMA mean against a plain Python EWMA (West 1979), to 1e-9;
+#   - zscore: every anomaly and recovery (which points, z, median, threshold)
+#     against a Python median/MAD of the lagged window with the tracked
+#     threshold (numpy median, scipy norm.isf), to 1e-9;
 #   - Holt forecasts (value, interval) against a Python Holt, for horizons of
 #     a whole and a fractional number of steps, to 1e-9 relative.
-# Loose thresholds (--ks-alpha 0.5, --psi-threshold 0.35, --threshold 1)
+# Loose thresholds (--ks-alpha 0.5, --psi-threshold 0.35, --anomaly-rate 0.05)
 # make the detectors switch between drift and recovery often, so many
 # records are compared; psi and ks must alternate drift, recovery, drift...
 source "$(dirname "$0")/../lib.sh"
@@ -38,7 +40,7 @@ EOF2
 
 check "drift ks,psi" "$BIN/drift" --in "$T/in.rec" --detectors ks,psi --window 40 --every 7 --psi-bins 8 \
   --ks-alpha 0.5 --psi-threshold 0.35 --warmup 10 --horizons none --format json --out "$T/win.json" 2>"$T/err"
-check "drift zscore" "$BIN/drift" --in "$T/in.rec" --detectors zscore --threshold 1 --ewma-alpha 0.2 \
+check "drift zscore" "$BIN/drift" --in "$T/in.rec" --detectors zscore --threshold 1 --anomaly-rate 0.05 \
   --recovery 1 --warmup 10 --horizons none --format json --out "$T/z.json" 2>>"$T/err"
 check "drift holt" "$BIN/drift" --in "$T/in.rec" --detectors zscore --threshold 1000 --warmup 10 \
   --horizons 15m,7m,2h --holt-alpha 0.4 --holt-beta 0.2 --format json --out "$T/f.json" 2>>"$T/err"
@@ -89,20 +91,47 @@ for l in open(sys.argv[2]):
         check(close(r["statistic"], psi), "psi", r["statistic"], psi)
         n["psi"] += 1
 
-# zscore: EWMA mean/var (West 1979), z against the state before the point
-zs = {}
+# zscore: median and MAD (x1.4826; mean absolute deviation x1.2533 when the
+# MAD is 0) of the 128 values ending 64 before the point; the threshold
+# starts at max(--threshold, norm.isf(rate/2), the first window's largest
+# |z|) and moves by 0.05 * (alarm - rate) in log scale at each point that
+# could alarm; --recovery 1: one point back within it ends an anomaly
+W, LAG, ETA, RATE, FLOOR = 128, 64, 0.05, 0.05, 1.0
+want_z = []
 for name, v in series.items():
-    m = var = 0.0; out = []
+    lt = None; anom = False
     for j, x in enumerate(v):
-        if j == 0: m = x; out.append((0.0, x)); continue
-        z = (x - m) / max(math.sqrt(var), 1e-9 * max(1.0, abs(m)))
-        out.append((z, m))
-        d = x - m; inc = 0.2 * d; m += inc; var = 0.8 * (var + d * inc)
-    zs[name] = out
+        if j < W + LAG: continue
+        w = np.array(v[j - LAG - W:j - LAG])
+        med = float(np.median(w))
+        dev = np.abs(w - med)
+        sc = 1.482602218505602 * float(np.median(dev))
+        if not sc > 0: sc = 1.2533141373155003 * float(np.mean(dev))
+        sc = max(sc, 1e-9 * max(1.0, abs(med)))
+        z = (x - med) / sc
+        if lt is None:
+            lt = math.log(max(FLOOR, stats.norm.isf(RATE / 2), float(dev.max()) / sc))
+        t = math.exp(lt)
+        if not anom:
+            alarm = abs(z) > t
+            lt = max(math.log(FLOOR), lt + ETA * ((1.0 if alarm else 0.0) - RATE))
+            if alarm:
+                anom = True
+                want_z.append((name, j, "anomaly", z, med, t))
+        elif abs(z) <= t:
+            anom = False
+            want_z.append((name, j, "recovery", z, med, t))
+got_z = []
 for l in open(sys.argv[3]):
     r = json.loads(l)
-    z, m = zs[r["labels"][0]["value"]][idx(r["ts"])]
-    check(close(r["statistic"], z) and close(r["reference"], m), "zscore", r, z, m)
+    got_z.append((r["labels"][0]["value"], idx(r["ts"]), r.get("kind", "drift"), r["statistic"],
+                  r["reference"], r["threshold"]))
+key = lambda t: (t[0], t[1])
+got_z.sort(key=key); want_z.sort(key=key)
+check([g[:3] for g in got_z] == [w[:3] for w in want_z], "zscore: anomalies/recoveries differ",
+      [g[:3] for g in got_z][:8], [w[:3] for w in want_z][:8])
+for g, w in zip(got_z, want_z):
+    check(g[:3] == w[:3] and close(g[3], w[3]) and close(g[4], w[4]) and close(g[5], w[5]), "zscore", g, w)
     n["z"] += 1
 
 # Holt: l1 = x1; l2 = x2, b2 = x2 - x1; then the usual recursions; sigma^2 =

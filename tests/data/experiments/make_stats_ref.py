@@ -117,6 +117,40 @@ for obs, al in srm:
     w("  {%d, {%d, %d, %d}, {%s, %s, %s}, %s}," % (len(obs), *o, *(f(x) for x in a), f(p)))
 w("};")
 
+# Sequential SRM (Lindon and Malek 2022): ln of the Bayes factor of a
+# Dirichlet(100·alloc) mixture against the planned allocation. Two arms: the
+# ratio of scipy's beta-binomial and binomial pmfs (the multinomial
+# coefficient cancels); more arms: the Dirichlet-multinomial written out with
+# gammaln. The two ways agree on two arms (checked here).
+def srm_log_bf(obs, al, conc=100.0):
+    a = [conc * x for x in al]
+    if len(obs) == 2:
+        n = sum(obs)
+        lbf = stats.betabinom.logpmf(obs[0], n, a[0], a[1]) - stats.binom.logpmf(obs[0], n, al[0])
+        other = (special.gammaln(sum(a)) - special.gammaln(sum(a) + n)
+                 + sum(special.gammaln(ai + x) - special.gammaln(ai) - x * math.log(t)
+                       for ai, x, t in zip(a, obs, al)))
+        assert abs(lbf - other) <= 1e-9 * max(1, abs(lbf)), (obs, lbf, other)
+        return lbf
+    n = sum(obs)
+    return (special.gammaln(sum(a)) - special.gammaln(sum(a) + n)
+            + sum(special.gammaln(ai + x) - special.gammaln(ai) - x * math.log(t)
+                  for ai, x, t in zip(a, obs, al)))
+seq_srm = srm + [
+    ([1, 0], [0.5, 0.5]),
+    ([2520000, 2480000], [0.5, 0.5]),
+    ([5200, 4800], [0.5, 0.5]),
+    ([900, 100], [0.9, 0.1]),
+    ([70, 30, 0], [0.7, 0.2, 0.1]),
+]
+w("static const struct ref_srm_seq { int k; uint64_t obs[3]; double alloc[3]; double log_bf, p; } ref_srm_seq[] = {")
+for obs, al in seq_srm:
+    lbf = srm_log_bf(obs, al)
+    p = min(1.0, math.exp(-lbf))
+    o = obs + [0] * (3 - len(obs)); a = al + [0] * (3 - len(al))
+    w("  {%d, {%d, %d, %d}, {%s, %s, %s}, %s, %s}," % (len(obs), *o, *(f(x) for x in a), f(lbf), f(p)))
+w("};")
+
 # Holm across treatments (three arms: two treatments; and more)
 holm = [[0.01, 0.04], [0.03, 0.02], [0.2, 0.001, 0.04], [0.5, 0.5, 0.5, 0.01], [1e-9, 0.9]]
 w("static const struct ref_holm { int m; double p[4], holm[4], bonf[4]; } ref_holm[] = {")

@@ -1,6 +1,7 @@
 /* test_detect.c — the detector arithmetic against values computed
  * independently (scipy 1.10 / numpy 1.24 for KS and PSI, closed forms for
- * the rest), and the checkpoint blob: round trip and corrupt input refused. */
+ * the rest; the zscore window in test_zscore_rate.c), and the checkpoint
+ * blob: round trip and corrupt input refused. */
 #include <stdlib.h>
 #include "../../../stages/drift/detect.h"
 #include "../../../stages/drift/engine.h"
@@ -64,19 +65,6 @@ static void test_cusum_ph(void)
     CHECK_NEAR(st, u, 1e-12);
     CHECK_NEAR(ref, 10, 1e-12);
     CHECK_EQ_INT(ph.base.n, 0);
-}
-
-static void test_ewma(void)
-{
-    dd_ewma e = {0};
-    double ref;
-    CHECK_NEAR(dd_ewma_add(&e, 10, 0.5, &ref), 0, 0);
-    CHECK_NEAR(dd_ewma_add(&e, 12, 0.5, &ref), 2.0 / (1e-9 * 10), 1e-3);   /* sd floor */
-    /* after 10, 12: mean 11, var = 0.5 * (0 + 2 * 1) = 1 */
-    CHECK_NEAR(e.mean, 11, 1e-12);
-    CHECK_NEAR(e.var, 1, 1e-12);
-    CHECK_NEAR(dd_ewma_add(&e, 14, 0.5, &ref), 3, 1e-12);
-    CHECK_NEAR(ref, 11, 0);
 }
 
 static void test_adwin(void)
@@ -198,4 +186,4 @@ static void test_blob(void)
     drift_engine_free(full); drift_engine_free(a); drift_engine_free(b);
 }
 
-TEST_MAIN(test_ks_exact, test_psi, test_cusum_ph, test_ewma, test_adwin, test_holt, test_blob)
+TEST_MAIN(test_ks_exact, test_psi, test_cusum_ph, test_adwin, test_holt, test_blob)

@@ -97,6 +97,30 @@ static void test_srm(void)
     CHECK(st_srm_p_value(none, half, 2) == 1);
 }
 
+/* the sequential SRM's Bayes factor against scipy (beta-binomial / binomial
+ * pmfs for two arms, the Dirichlet-multinomial in gammaln for three) */
+static void test_srm_sequential(void)
+{
+    for (int i = 0; i < NELEM(ref_srm_seq); i++) {
+        const struct ref_srm_seq *r = &ref_srm_seq[i];
+        double lbf = st_srm_log_bf(r->obs, r->alloc, r->k, ST_SRM_CONCENTRATION);
+        CHECK_MSG(fabs(lbf - r->log_bf) <= 1e-7 * fmax(1, fabs(r->log_bf)),
+                  "srm log BF (case %d): got %.17g want %.17g", i, lbf, r->log_bf);
+        CHECK_REL(st_srm_seq_p(r->obs, r->alloc, r->k, ST_SRM_CONCENTRATION), r->p, "srm seq p", i);
+    }
+    uint64_t none[2] = { 0, 0 }, odd[3] = { 10, 10, 1 };
+    double half[2] = { 0.5, 0.5 }, planned_empty[3] = { 0.5, 0.5, 0 };
+    CHECK(st_srm_seq_p(none, half, 2, ST_SRM_CONCENTRATION) == 1);
+    /* a user in an arm planned empty: the split is certainly broken */
+    CHECK(st_srm_seq_p(odd, planned_empty, 3, ST_SRM_CONCENTRATION) == 0);
+    /* allocations the config accepts (sum 1 - 1e-6) must not drift the
+     * factor by 1e-6 per user: 5,000,000 users on a perfect split */
+    uint64_t big[2] = { 2500000, 2500000 };
+    double short_alloc[2] = { 0.4999995, 0.4999995 };
+    CHECK_NEAR(st_srm_log_bf(big, short_alloc, 2, ST_SRM_CONCENTRATION),
+               st_srm_log_bf(big, half, 2, ST_SRM_CONCENTRATION), 1e-6);
+}
+
 static void test_holm(void)
 {
     for (int i = 0; i < NELEM(ref_holm); i++) {
@@ -124,4 +148,5 @@ static void test_msprt(void)
     CHECK_REL(st_msprt_p(hw, 1e-4, 1e-3), 0.05, "crossing", 0);
 }
 
-TEST_MAIN(test_distributions, test_proportions, test_welch, test_srm, test_holm, test_msprt)
+TEST_MAIN(test_distributions, test_proportions, test_welch, test_srm, test_srm_sequential, test_holm,
+          test_msprt)
