@@ -464,27 +464,35 @@ static void key_prefix(rbuf *k, const layout *l, const char *kind)
 
 /* ":k=v,k=v" with labels sorted by key, skipping the keys `skip1` and
  * `skip2` (NULL: none). */
+/* Key order; equal keys in input order (the pointers are into one array). */
+static int key_label_cmp(const void *a, const void *b)
+{
+    const KeyValue *x = *(const KeyValue *const *)a, *y = *(const KeyValue *const *)b;
+    uint32_t len = x->key.len < y->key.len ? x->key.len : y->key.len;
+    int c = memcmp(x->key.ptr ? x->key.ptr : "", y->key.ptr ? y->key.ptr : "", len);
+    if (c) return c;
+    if (x->key.len != y->key.len) return x->key.len < y->key.len ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+/* Every label goes into the key (up to the 4,160 a record may carry:
+ * schemas/SIZES.md): keeping only some would write two series to one key. */
 static void key_labels(rbuf *k, const KeyValue *kv, uint32_t n, const char *skip1, const char *skip2)
 {
-    int idx[64], m = 0;
-    for (uint32_t i = 0; i < n && m < 64; i++)
+    const KeyValue *few[64], **v = n <= 64 ? few : malloc(n * sizeof *v);
+    if (!v) log_fatal("out of memory");
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < n; i++)
         if ((!skip1 || !fb_str_eq(kv[i].key, skip1)) && (!skip2 || !fb_str_eq(kv[i].key, skip2)))
-            idx[m++] = (int)i;
-    for (int i = 1; i < m; i++)          /* insertion sort: label lists are short */
-        for (int j = i; j > 0; j--) {
-            const fb_str *a = &kv[idx[j - 1]].key, *b = &kv[idx[j]].key;
-            uint32_t len = a->len < b->len ? a->len : b->len;
-            int c = memcmp(a->ptr ? a->ptr : "", b->ptr ? b->ptr : "", len);
-            if (c < 0 || (c == 0 && a->len <= b->len)) break;
-            int t = idx[j]; idx[j] = idx[j - 1]; idx[j - 1] = t;
-        }
-    for (int i = 0; i < m; i++) {
-        const KeyValue *e = &kv[idx[i]];
+            v[m++] = &kv[i];
+    qsort(v, m, sizeof *v, key_label_cmp);
+    for (uint32_t i = 0; i < m; i++) {
         rbuf_put(k, i ? "," : ":", 1);
-        rbuf_put(k, e->key.ptr ? e->key.ptr : "", e->key.len);
+        rbuf_put(k, v[i]->key.ptr ? v[i]->key.ptr : "", v[i]->key.len);
         rbuf_put(k, "=", 1);
-        rbuf_put(k, e->value.ptr ? e->value.ptr : "", e->value.len);
+        rbuf_put(k, v[i]->value.ptr ? v[i]->value.ptr : "", v[i]->value.len);
     }
+    if (v != few) free(v);
 }
 
 static const fb_str *label_value(const Metric *m, const char *key)
