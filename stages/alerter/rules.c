@@ -206,8 +206,8 @@ static int al_config_check(const char *file, al_config *cfg, char *err, size_t e
             FAIL(r->channels_line, "rule \"%s\": at most %d channels", r->name, AL_MAX_CHANNELS);
         for (int c = 0; c < r->nchannels; c++) {
             if (al_channel_check(r->channels[c]) < 0)
-                FAIL(r->channels_line, "rule \"%s\": channel \"%s\" is not out, exec:COMMAND, "
-                     "webhook:http(s)://URL or webhook:@FILE", r->name, r->channels[c]);
+                FAIL(r->channels_line, "rule \"%s\": channel \"%s\" is not out, exec:COMMAND or "
+                     "webhook:http(s)://URL (or webhook:@FILE)", r->name, r->channels[c]);
             /* a URL kept in a file (it holds a token): readable now, or the
              * rules are refused rather than failing at the first alert */
             if (!strncmp(r->channels[c], "webhook:@", 9)) {
