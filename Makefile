@@ -210,7 +210,7 @@ $(BUILD)/completion/streamrec-%: $(BUILD)/bin/%
 	  echo "}"; \
 	  echo "complete -F $$fn streamrec-$*"; } >$@
 
-install: all $(MANPAGES) $(STAGES:%=$(BUILD)/completion/streamrec-%)
+install: deps $(INST_BINS) $(MANPAGES) $(STAGES:%=$(BUILD)/completion/streamrec-%)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(DATADIR)/streamrec/schemas $(DESTDIR)$(DATADIR)/streamrec/alerter \
 	  $(DESTDIR)$(DOCDIR)/systemd $(DESTDIR)$(BASHCOMPDIR)

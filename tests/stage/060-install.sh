@@ -12,7 +12,8 @@ D=$T/pkg
 STAGES="ingest aggregate drift experiment-analyzer recommender cache-writer alerter fbcat"
 # the build the tests run (build/asan when STREAMREC_BIN says so): up to date,
 # so install only copies and generates
-make -C "$ROOT" --no-print-directory install BUILD="${BIN%/bin}" DESTDIR="$D" PREFIX=/usr >"$T/install.log" 2>&1 ||
+san=; case $BIN in */asan/bin) san="SAN=1 CC=clang" ;; esac
+make -C "$ROOT" --no-print-directory install $san BUILD="${BIN%/bin}" DESTDIR="$D" PREFIX=/usr >"$T/install.log" 2>&1 ||
   die "make install failed: $(tail -5 "$T/install.log")"
 
 expect_eq "binaries" "$(ls "$D/usr/bin" | sort | tr '\n' ' ')" \
