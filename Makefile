@@ -158,20 +158,85 @@ demo: deps all
 check-clang:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/clang CC=clang all
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/streamrec/schemas \
-	  $(DESTDIR)$(PREFIX)/lib/systemd/system
-	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 schemas/*.fbs $(DESTDIR)$(PREFIX)/share/streamrec/schemas/
-	install -m 644 $(wildcard systemd/*.service systemd/*.timer systemd/*.target) $(DESTDIR)$(PREFIX)/lib/systemd/system/ 2>/dev/null || true
-	install -m 644 -D stages/alerter/rules.default.yaml $(DESTDIR)$(PREFIX)/share/streamrec/alerter/rules.default.yaml
+# ---- install ----------------------------------------------------------------
+# Every stage is installed as streamrec-STAGE (fbcat too): names that will not
+# collide with other software in $(BINDIR), matching the units
+# (streamrec-STAGE@.service) and the man pages (streamrec-STAGE(1)), and each
+# binary stays the main process of its unit (Type=notify, the watchdog) with
+# no front command in between. tests/tools (kafka-mock, …) are test tools
+# and are not installed. Units are generated for BINDIR and DOCDIR; man pages
+# come from --help (help2man); bash completion from the flags in --help.
+#   make install DESTDIR=/tmp/pkg PREFIX=/usr
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+DOCDIR     ?= $(DATADIR)/doc/streamrec
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+INST_BINS  := $(STAGES:%=$(BUILD)/bin/%)
+UNITS      := $(wildcard systemd/*.service systemd/*.timer systemd/*.target)
+MANPAGES   := $(STAGES:%=$(BUILD)/man/streamrec-%.1)
+
+# help2man runs the binary: --help gives the text, --version the version
+$(BUILD)/man/streamrec-%.1: $(BUILD)/bin/%
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  MAN   $@")
+	$(Q)printf '%s\n' '[SEE ALSO]' 'Installed as \fBstreamrec-$*\fR (the help text above calls it $*).' \
+	  'The other stages:' $(foreach t,$(filter-out $*,$(STAGES)),'.BR streamrec-$(t) (1)') \
+	  '.PP' 'Documentation: $(DOCDIR)/$*/README.md; units: $(DOCDIR)/systemd/README.md.' >$@.inc
+	$(Q)help2man --no-info --no-discard-stderr --section=1 --source=streamrec \
+	  --include=$@.inc --version-string="$(shell $< --version 2>/dev/null | awk '{print $$NF; exit}')" \
+	  --name="$$($< --help | head -n1 | sed 's/^[^—]*— *//')" $< \
+	  | sed -e 's/^\.TH [^ ]*/.TH "STREAMREC-$(shell echo $* | tr a-z A-Z)"/' \
+	        -e '/^\.SH NAME/{n;s/^[^ ]* /streamrec-$* /;}' \
+	        -e '/^\.SH DESCRIPTION/{n;/???\|—/{N;d;};}' >$@.tmp && mv $@.tmp $@ && rm -f $@.inc
+
+# One completion file per command (bash-completion loads them by name):
+# flags from --help, file names after flags whose value is a path.
+$(BUILD)/completion/streamrec-%: $(BUILD)/bin/%
+	@mkdir -p $(dir $@)
+	$(Q)fn=_streamrec_$$(echo $* | tr - _); \
+	flags=$$($< --help | sed -n 's/^ *\(-., \)\{0,1\}\(--[a-z0-9-]*\).*/\2/p' | sort -u | tr '\n' ' '); \
+	pathflags=$$($< --help | sed -n 's/^ *\(-., \)\{0,1\}\(--[a-z0-9-]*\) \([A-Z.|-]*\(PATH\|FILE\|URI\|CSV\|YAML\|DB\|db\)[A-Za-z.|-]*\).*/\2/p' | sort -u | tr '\n' '|'); \
+	subs=$$($< --help | sed -n 's/^ *\(usage:\)\{0,1\} *$* \([a-z]\{1,\}\) .*/\2/p' | sort -u | tr '\n' ' '); \
+	{ echo "# bash completion for streamrec-$* (generated from its --help by make install)"; \
+	  echo "$$fn() {"; \
+	  echo '    local cur=$${COMP_WORDS[COMP_CWORD]} prev=$${COMP_WORDS[COMP_CWORD-1]}'; \
+	  echo "    case \$$prev in $${pathflags%|}) COMPREPLY=(\$$(compgen -f -- \"\$$cur\")); compopt -o filenames 2>/dev/null; return;; esac"; \
+	  echo "    if [ \$$COMP_CWORD = 1 ] && [[ \$$cur != -* ]]; then COMPREPLY=(\$$(compgen -W '$$subs' -- \"\$$cur\")); return; fi"; \
+	  echo "    case \$${COMP_WORDS[1]} in"; \
+	  for sub in $$subs; do \
+	    echo "    $$sub) COMPREPLY=(\$$(compgen -W '$$($< $$sub --help | sed -n 's/^ *\(-., \)\{0,1\}\(--[a-z0-9-]*\).*/\2/p' | sort -u | tr '\n' ' ')' -- \"\$$cur\")); return;;"; \
+	  done; \
+	  echo "    esac"; \
+	  echo "    COMPREPLY=(\$$(compgen -W '$$flags' -- \"\$$cur\"))"; \
+	  echo "}"; \
+	  echo "complete -F $$fn streamrec-$*"; } >$@
+
+install: deps $(INST_BINS) $(MANPAGES) $(STAGES:%=$(BUILD)/completion/streamrec-%)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(DATADIR)/streamrec/schemas $(DESTDIR)$(DATADIR)/streamrec/alerter \
+	  $(DESTDIR)$(DOCDIR)/systemd $(DESTDIR)$(BASHCOMPDIR)
+	for s in $(STAGES); do install -m 755 $(BUILD)/bin/$$s $(DESTDIR)$(BINDIR)/streamrec-$$s || exit 1; done
+	install -m 644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(STAGES:%=$(BUILD)/completion/streamrec-%) $(DESTDIR)$(BASHCOMPDIR)/
+	for u in $(UNITS); do \
+	  sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/share/doc/streamrec|$(DOCDIR)|g' $$u \
+	    >$(DESTDIR)$(UNITDIR)/$$(basename $$u) && chmod 644 $(DESTDIR)$(UNITDIR)/$$(basename $$u) || exit 1; done
+	install -m 644 schemas/*.fbs $(DESTDIR)$(DATADIR)/streamrec/schemas/
+	install -m 644 stages/alerter/rules.default.yaml $(DESTDIR)$(DATADIR)/streamrec/alerter/rules.default.yaml
+	install -m 644 systemd/example.env $(DESTDIR)$(DATADIR)/streamrec/example.env
+	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 644 systemd/README.md $(DESTDIR)$(DOCDIR)/systemd/README.md
+	for s in $(STAGES); do [ ! -f stages/$$s/README.md ] || \
+	  install -m 644 -D stages/$$s/README.md $(DESTDIR)$(DOCDIR)/$$s/README.md || exit 1; done
 
 # ---- Debian packages --------------------------------------------------------
-DEB_BUILD := build-essential clang libclang-rt-14-dev llvm python3 \
+DEB_BUILD := build-essential clang libclang-rt-14-dev llvm python3 help2man \
              librdkafka-dev libzstd-dev libsqlite3-dev libhiredis-dev libyaml-dev
 DEB_TEST  := zstd jq sqlite3 flatbuffers-compiler python3-flatbuffers redis-server \
              redis-tools kcat miller python3-numpy python3-scipy python3-statsmodels python3-yaml \
-             python3-pandas valgrind hyperfine procps time
+             python3-pandas valgrind hyperfine procps time systemd
 -include $(wildcard stages/*/libs.mk)
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 deps:

@@ -408,9 +408,10 @@ io_writer *io_writer_open(const char *path, int zlevel, int append, char *err, s
         if (!w) snprintf(err, errlen, "stdout: out of memory");
         return w;
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0666);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND | O_NOFOLLOW : O_TRUNC),
+                  append ? 0640 : 0666);
     if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s: %s", path, append && errno == ELOOP ? "is a symbolic link (refused)" : strerror(errno));
         return NULL;
     }
     io_writer *w = io_writer_fdopen(fd, 1, path, zlevel);

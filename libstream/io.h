@@ -74,7 +74,12 @@ typedef struct io_writer io_writer;
 int io_compress_parse(const char *spec, int *level, char *err, size_t errlen);
 /* "-" is stdout. zlevel 0: compress only if the path ends in ".zst" (at
  * IO_ZSTD_LEVEL); > 0: zstd at that level. append: O_APPEND instead of
- * truncating. NULL on failure with the reason in err. */
+ * truncating, for files a service creates unattended in its directories
+ * (dead letters): created 0640, as they hold other people's input, and
+ * never through a symlink (O_NOFOLLOW), so a link planted in their place
+ * cannot make the service append to a file of the attacker's choice. (A
+ * truncating --out is a path the user names and may well be a symlink, such
+ * as /dev/stdout.) NULL on failure with the reason in err. */
 io_writer *io_writer_open(const char *path, int zlevel, int append, char *err, size_t errlen);
 io_writer *io_writer_fdopen(int fd, int own, const char *name, int zlevel);
 /* 0 or -1 (sticky). Data may sit in the buffer until io_flush. */

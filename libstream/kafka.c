@@ -17,6 +17,7 @@
 #include <time.h>
 #include <librdkafka/rdkafka.h>
 #include "log.h"
+#include "secret.h"
 #include "sig.h"
 
 /* Our own -X key (not librdkafka's): give up when no broker has been
@@ -97,7 +98,25 @@ static int kafka_conf_user(rd_kafka_conf_t *conf, const cli_list *l, int64_t *do
             *down_ms = v;
             continue;
         }
-        if (kafka_conf_set(conf, key, eq + 1, err, n)) return -1;
+        /* KEY=@FILE or KEY=@NAME: the value is a secret kept in a file or a
+         * systemd credential (secret.h), never in argv or the logs:
+         * -X sasl.password=@kafka-password */
+        const char *val = eq + 1;
+        char secret[1024];
+        if (val[0] == '@') {
+            char e[512];
+            if (secret_read(val + 1, secret, sizeof secret, e, sizeof e)) {
+                snprintf(err, n, "-X %s: %s", item, e);
+                return -1;
+            }
+            val = secret;
+        }
+        int bad = kafka_conf_set(conf, key, val, err, n);
+        if (val == secret) {
+            if (bad) snprintf(err, n, "-X %s: librdkafka refuses the value in that file", item);
+            memset(secret, 0, sizeof secret);
+        }
+        if (bad) return -1;
     }
     return 0;
 }

@@ -10,9 +10,9 @@
  * order. Label values escape backslash, double quote and newline; HELP text
  * escapes backslash and newline (the format's rules).
  *
- * The file is replaced atomically: written to ".NAME.tmp.PID" in the same
- * directory (rename(2) is atomic only within one file system), then renamed
- * over NAME, so the collector never reads half a file. */
+ * The file is replaced atomically (atomicfile.h: a temporary file with an
+ * unpredictable name beside it, renamed over NAME), so the collector never
+ * reads half a file. */
 #include "metrics.h"
 
 #include <errno.h>
@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "log.h"
 #include "sdnotify.h"
 #include "timefmt.h"
@@ -198,24 +199,18 @@ int metrics_flush(void)
     mt_render(&b);
     if (b.oom) { free(b.p); return -1; }
 
-    /* temp file beside the target, hidden from the collector (it reads *.prom) */
-    const char *slash = strrchr(mt_path, '/');
-    size_t dirlen = slash ? (size_t)(slash - mt_path + 1) : 0;
-    size_t tlen = strlen(mt_path) + 40;
-    char *tmp = malloc(tlen);
-    if (!tmp) { free(b.p); return -1; }
-    snprintf(tmp, tlen, "%.*s.%s.tmp.%ld", (int)dirlen, mt_path, mt_path + dirlen, (long)getpid());
-
+    /* temp file beside the target, hidden from the collector (it reads
+     * *.prom), unpredictable: the textfile directory is shared with other
+     * users. 0644 whatever the umask: node_exporter reads it as another user,
+     * and it holds nothing secret. */
     int rc = -1, err = 0;
-    FILE *f = fopen(tmp, "w");
-    if (!f) err = errno;
-    if (f) {
-        size_t w = fwrite(b.p ? b.p : "", 1, b.n, f);
-        int bad = w != b.n || ferror(f);
-        if (fclose(f) != 0) bad = 1;
-        if (bad) err = errno ? errno : EIO;
-        if (!bad && rename(tmp, mt_path) == 0) rc = 0;
-        else { if (!err) err = errno; unlink(tmp); }
+    atomic_file af;
+    if (atomic_file_open(&af, mt_path, 0644)) err = errno;
+    else {
+        size_t w = fwrite(b.p ? b.p : "", 1, b.n, af.f);
+        if (w != b.n) { err = errno ? errno : EIO; atomic_file_abort(&af); }
+        else if (atomic_file_commit(&af)) err = errno;
+        else rc = 0;
     }
     if (rc < 0 && !mt_write_failed) {
         mt_write_failed = 1;
@@ -225,7 +220,6 @@ int metrics_flush(void)
     } else if (rc == 0) {
         mt_write_failed = 0;
     }
-    free(tmp);
     free(b.p);
     return rc;
 }

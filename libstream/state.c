@@ -95,7 +95,9 @@ state *state_open(const char *path, const char *stage, int version, const char *
     if (!s) return NULL;
     s->path = strdup(path);
     if (!s->path) { free(s); return NULL; }
-    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    /* never through a symlink: one planted in the state directory would make
+     * the service rewrite a file of someone else's choosing */
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL);
     if (rc != SQLITE_OK) {
         char p[512], e[512];
         log_kv(LOG_ERROR, "cannot open state database", "\"path\":\"%s\",\"error\":\"%s\"",

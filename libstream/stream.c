@@ -42,6 +42,7 @@ struct stream_in {
     kafka_src *ks;              /* Kafka, or NULL */
     arena arena;                /* decoded vectors of the current record */
     deadletter *dl;
+    int dl_reported;            /* the dead letter's failure was logged: once is enough */
     int strict;
     int line_mode;              /* set by stream_in_next_line: dead letters as text */
     int skip_rest;              /* line mode: discard up to the next '\n' first */
@@ -301,10 +302,19 @@ static int stream_kafka_next(stream_in *in, kafka_msg *m)
     }
 }
 
+/* A failing dead letter (a full disk) is reported once, however many
+ * places notice it afterwards (the next read, the next sync, the close). */
+static void stream_dl_report(stream_in *in, const char *msg)
+{
+    if (in->dl_reported) return;
+    in->dl_reported = 1;
+    log_error("%s", msg);
+}
+
 static int stream_check_dl(stream_in *in)
 {
     if (in->dl && deadletter_error(in->dl)) {
-        log_error("%s", deadletter_error(in->dl));
+        stream_dl_report(in, deadletter_error(in->dl));
         return stream_in_fail(in);
     }
     return 0;
@@ -468,7 +478,7 @@ void stream_reject(stream_in *in, const stream_pos *pos, const char *reason,
     if (in && in->strict) {
         log_error("%s: %s: %s (--strict: stopping at the first bad input)", ps, reason, detail);
         char err[256];
-        if (in->dl && deadletter_close(in->dl, err, sizeof err)) log_error("%s", err);
+        if (in->dl && deadletter_close(in->dl, err, sizeof err)) stream_dl_report(in, err);
         in->dl = NULL;
         /* what came before the bad input is delivered (offsets are not
          * committed: a restart reads the bad input again and stops again) */
@@ -502,7 +512,7 @@ void stream_in_close(stream_in *in)
 {
     if (!in) return;
     char err[256];
-    if (in->dl && deadletter_close(in->dl, err, sizeof err)) log_error("%s", err);
+    if (in->dl && deadletter_close(in->dl, err, sizeof err)) stream_dl_report(in, err);
     io_reader_close(in->io);
     stream_lag_refresh(in, 1);
     kafka_src_close(in->ks);
@@ -716,7 +726,7 @@ int stream_sync(stream_in *in, stream_out *out)
     if (out && stream_flush(out)) rc = -1;
     if (in) {
         if (in->dl && deadletter_flush(in->dl)) {
-            log_error("%s", deadletter_error(in->dl));
+            stream_dl_report(in, deadletter_error(in->dl));
             in->failed = 1;
             rc = -1;
         }

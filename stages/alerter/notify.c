@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "json.h"
 #include "log.h"
+#include "secret.h"
 #include "timefmt.h"
 
 typedef struct al_group {
@@ -240,6 +241,22 @@ static int al_webhook_once(al_notify *n, const char *url, const char *body, size
     return code >= 500 || code == 429 ? 1 : 2;
 }
 
+int al_webhook_url(const char *target, char *url, size_t cap, char *err, size_t errlen)
+{
+    if (target[0] != '@') {
+        if (strlen(target) >= cap) { snprintf(err, errlen, "URL too long"); return -1; }
+        strcpy(url, target);
+        return 0;
+    }
+    if (secret_read(target + 1, url, cap, err, errlen)) return -1;
+    if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
+        memset(url, 0, cap);
+        snprintf(err, errlen, "%s does not hold an http:// or https:// URL", target + 1);
+        return -1;
+    }
+    return 0;
+}
+
 static uint64_t al_rand(al_notify *n)
 {
     /* splitmix64: jitter only, no need for quality */
@@ -277,8 +294,13 @@ static int al_send_group(al_notify *n, al_group *g)
             n->c.retries++;
             backoff = backoff * 2 > n->cfg.backoff_max_us ? n->cfg.backoff_max_us : backoff * 2;
         }
-        rc = exec ? al_exec_once(n, target, p.buf, p.len, why, sizeof why)
-                  : al_webhook_once(n, target, p.buf, p.len, why, sizeof why);
+        if (exec) rc = al_exec_once(n, target, p.buf, p.len, why, sizeof why);
+        else {
+            char url[AL_WEBHOOK_URL_MAX];
+            rc = al_webhook_url(target, url, sizeof url, why, sizeof why) ? 2
+               : al_webhook_once(n, url, p.buf, p.len, why, sizeof why);
+            memset(url, 0, sizeof url);
+        }
         if (rc != 1) break;
     }
     if (rc == 0) {

@@ -49,4 +49,12 @@ int al_notify_add(al_notify *n, const char *channel, const Alert *a);
 int al_notify_flush(al_notify *n);
 int al_notify_pending(const al_notify *n);   /* groups queued */
 const al_notify_counters *al_notify_counts(const al_notify *n);
+/* The URL of a webhook: channel's target (what follows "webhook:"): the
+ * target itself, or for "@FILE" / "@NAME" the URL kept in that file or
+ * systemd credential (secret.h), so a token in the URL is in neither the
+ * rules file nor the logs, dead letters and payloads, which name the channel
+ * as written. Read at every send: a rotated file is picked up. 0, or -1
+ * with err. */
+#define AL_WEBHOOK_URL_MAX 4096
+int al_webhook_url(const char *target, char *url, size_t cap, char *err, size_t errlen);
 #endif

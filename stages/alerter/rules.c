@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "notify.h"
 #include "timefmt.h"
 
 static const char *const al_type_names[] = { "Metric", "Drift", "ExperimentResult", NULL };
@@ -138,6 +139,7 @@ static int al_channel_check(const char *c)
     if (!strncmp(c, "exec:", 5) && c[5]) return 0;
     if ((!strncmp(c, "webhook:http://", 15) && c[15]) || (!strncmp(c, "webhook:https://", 16) && c[16]))
         return 0;
+    if (!strncmp(c, "webhook:@", 9) && c[9]) return 0;   /* URL in a file: notify.c */
     return -1;
 }
 
@@ -202,10 +204,19 @@ static int al_config_check(const char *file, al_config *cfg, char *err, size_t e
             FAIL(r->summary_line, "rule \"%s\": summary: %s", r->name, why);
         if (r->nchannels > AL_MAX_CHANNELS)
             FAIL(r->channels_line, "rule \"%s\": at most %d channels", r->name, AL_MAX_CHANNELS);
-        for (int c = 0; c < r->nchannels; c++)
+        for (int c = 0; c < r->nchannels; c++) {
             if (al_channel_check(r->channels[c]) < 0)
                 FAIL(r->channels_line, "rule \"%s\": channel \"%s\" is not out, exec:COMMAND or "
-                     "webhook:http(s)://URL", r->name, r->channels[c]);
+                     "webhook:http(s)://URL (or webhook:@FILE)", r->name, r->channels[c]);
+            /* a URL kept in a file (it holds a token): readable now, or the
+             * rules are refused rather than failing at the first alert */
+            if (!strncmp(r->channels[c], "webhook:@", 9)) {
+                char url[AL_WEBHOOK_URL_MAX], e[600];
+                if (al_webhook_url(r->channels[c] + 8, url, sizeof url, e, sizeof e))
+                    FAIL(r->channels_line, "rule \"%s\": channel \"%s\": %s", r->name, r->channels[c], e);
+                memset(url, 0, sizeof url);
+            }
+        }
         if (r->escalate_to_line && !r->escalate_line)
             FAIL(r->escalate_to_line, "rule \"%s\": escalate_to needs escalate_after", r->name);
         if (r->escalate_line && r->escalate_to < 0)

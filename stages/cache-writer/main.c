@@ -10,12 +10,13 @@
 #include "log.h"
 #include "metrics.h"
 #include "rpipe.h"
+#include "secret.h"
 #include "sdnotify.h"
 #include "sig.h"
 #include "stream.h"
 
 static cli_common common;
-static const char *redis_addr, *prefix, *layout_name;
+static const char *redis_addr, *redis_password_file, *prefix, *layout_name;
 static int64_t ttl_us, metric_ttl_us, pipeline_depth, leaderboard_size, zstd_level;
 static cli_list leaderboards;
 
@@ -27,7 +28,11 @@ static cli_list leaderboards;
 
 static const cli_opt opts[] = {
     { "redis", 0, CLI_STR, &redis_addr, "redis://127.0.0.1:6379", "URI",
-      "redis://[[user]:password@]host[:port][/db] or unix:///path.sock ($REDISCLI_AUTH also gives the password)", 0, 0 },
+      "redis://[user@]host[:port][/db] or unix:///path.sock (a password here is visible to every local user: "
+      "use --redis-password-file, the credential redis-password or $REDISCLI_AUTH)", 0, 0 },
+    { "redis-password-file", 0, CLI_STR, &redis_password_file, NULL, "FILE|NAME",
+      "Redis password from FILE, or from the systemd credential NAME (LoadCredential=); "
+      "default: the credential redis-password if the unit has it", 0, 0 },
     { "prefix", 0, CLI_STR, &prefix, "", "STR", "prepended to every key", 0, 0 },
     { "layout", 0, CLI_STR, &layout_name, "json", "json|zset|fb", "how rec:USER is stored", 0, 0 },
     { "ttl", 0, CLI_DURATION, &ttl_us, "0", "DURATION", "expiry of rec:USER keys (0: none)", 0, 0 },
@@ -97,6 +102,38 @@ static void on_redis_error(void *ctx, const rpipe_slot *s, const char *msg)
     stream_reject((stream_in *)ctx, &s->pos, "redis_error", detail, s->raw.p, s->raw.len);
 }
 
+/* The password, in this order: --redis-password-file, the systemd credential
+ * "redis-password", the URI, $REDISCLI_AUTH (redis_uri_parse). One given in
+ * the URI is scrubbed from argv, so /proc/PID/cmdline does not keep it. */
+static void redis_password(redis_uri *uri, char *err, size_t errlen)
+{
+    char pw[sizeof uri->password];
+    int from_file = 0;
+    if (redis_password_file) {
+        if (secret_read(redis_password_file, pw, sizeof pw, err, errlen))
+            cli_usage_error(&spec, "--redis-password-file: %s", err);
+        from_file = 1;
+    } else {
+        /* an empty credential is the unit's SetCredential= default: no
+         * password file was installed, so the URI or $REDISCLI_AUTH decide */
+        int r = secret_credential("redis-password", pw, sizeof pw, err, errlen);
+        if (r < 0) cli_usage_error(&spec, "credential redis-password: %s", err);
+        from_file = r == 1 && pw[0];
+    }
+    char *at = strchr(redis_addr, '@'), *scheme = strstr(redis_addr, "://");
+    char *colon = scheme && at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+    if (colon && at > colon + 1) {
+        if (!from_file)
+            log_warn("--redis: the password in the URI is visible to every local user while the command starts; "
+                     "use --redis-password-file or $REDISCLI_AUTH");
+        secret_scrub(colon + 1, (size_t)(at - colon - 1));
+    }
+    if (from_file) {
+        memcpy(uri->password, pw, sizeof pw);
+        memset(pw, 0, sizeof pw);
+    }
+}
+
 int main(int argc, char **argv)
 {
     int first = cli_parse(argc, argv, &spec, &common);
@@ -119,6 +156,7 @@ int main(int argc, char **argv)
     else cli_usage_error(&spec, "--layout: '%s' is not one of json, zset, fb", layout_name);
     redis_uri uri;
     if (redis_uri_parse(redis_addr, &uri, err, sizeof err)) cli_usage_error(&spec, "--redis: %s", err);
+    redis_password(&uri, err, sizeof err);
     if (strcmp(common.out, "-")) cli_usage_error(&spec, "--out: cache-writer writes to Redis only");
     cli_start(&spec, &common);
 

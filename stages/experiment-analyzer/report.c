@@ -1,8 +1,10 @@
 /* report.c — HTML (with inline SVG) and markdown reports of the result rows. */
 #include "report.h"
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include "atomicfile.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -151,10 +153,14 @@ static void ea_row_cells(FILE *f, const ea_row *r, int html)
 int ea_report_write(const char *path, int format, const ea_config *cfg,
                     const ea_row *rows, int nrows, int64_t ts)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) { log_error("report: cannot write %s", tmp); return -1; }
+    /* a temporary file beside it (unpredictable name, never a planted
+     * symlink), renamed over it: readers never see half a report */
+    atomic_file af;
+    if (atomic_file_open(&af, path, ATOMIC_FILE_UMASK)) {
+        log_error("report: cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    FILE *f = af.f;
     int html = format == EA_REPORT_HTML;
     char when[40];
     time_format_iso(ts, when);
@@ -224,10 +230,8 @@ int ea_report_write(const char *path, int format, const ea_config *cfg,
         }
     }
     if (html) fputs("</body></html>\n", f);
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-        log_error("report: cannot write %s", path);
-        remove(tmp);
+    if (atomic_file_commit(&af)) {
+        log_error("report: cannot write %s: %s", path, strerror(errno));
         return -1;
     }
     return 0;

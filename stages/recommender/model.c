@@ -656,7 +656,8 @@ int model_save(const rec_model *m, const char *path, char *err, size_t errlen)
     }
     unlink(tmp);
     sqlite3 *db = NULL;
-    if (sqlite3_open(tmp, &db) != SQLITE_OK) {
+    /* not through a symlink planted under the temporary name */
+    if (sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", tmp, db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return -1;
@@ -731,6 +732,13 @@ fail:
     sqlite3_close(db);
 fail_file:
     unlink(tmp);
+    /* and the rollback journal SQLite leaves when it cannot roll back (a
+     * full disk): it belongs to no file any more */
+    {
+        char journal[4096 + 16];
+        snprintf(journal, sizeof journal, "%s-journal", tmp);
+        unlink(journal);
+    }
     return -1;
 }
 
