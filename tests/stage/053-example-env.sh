@@ -27,6 +27,14 @@ fixture() { # an /etc/streamrec path -> a file of the same kind
   esac
 }
 
+# a value given as @NAME is a systemd credential (LoadCredential=): give each
+# one the unit would load, as systemd does, in $CREDENTIALS_DIRECTORY
+mkdir -p "$T/credentials"
+for name in $(grep -o '=@[A-Za-z0-9_.-]*' "$ENV" | cut -c3- | sort -u); do
+  (umask 077; echo "not-a-real-secret" > "$T/credentials/$name")
+done
+export CREDENTIALS_DIRECTORY=$T/credentials
+
 checked=0
 while IFS= read -r line; do
   [[ $line =~ ^#?([A-Z_]+)_ARGS=(.*)$ ]] || continue

@@ -10,7 +10,7 @@ grep -q -- '--state: ingest keeps no state' "$T/err" || fail "message: $(cat "$T
 check "nothing written" [ ! -s "$T/out" ]
 check "no database created" [ ! -e "$T/ingest.db" ]
 unit=$ROOT/systemd/streamrec-ingest@.service
-grep -q '^ExecStart=.*bin/ingest' "$unit" || fail "no ingest ExecStart in $unit"
+grep -q '^ExecStart=.*bin/streamrec-ingest ' "$unit" || fail "no ingest ExecStart in $unit"
 # the ExecStart with its continuation lines
 sed -n '/^ExecStart=/,/[^\\]$/p' "$unit" | grep -q -- '--state' && fail "$unit passes --state to ingest"
 # and without it ingest runs
