@@ -143,7 +143,7 @@ short_rate=$(rate "$BT/short.err")
 # long histories: MovieLens latest-small, every rating an interaction (610
 # users, 165 interactions on average, up to 2,698), the default model
 # trained on all of it, one list per user with the whole history
-ML=$SHARED/data/movielens-latest-small/ratings.csv.zst
+ML=$DATA/movielens-latest-small/ratings.csv.zst
 long_rate=
 if [ -s "$ML" ]; then
   mlev=$BT/rec-serve-ml.rec

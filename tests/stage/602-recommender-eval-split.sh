@@ -10,7 +10,7 @@
 # the default --max-history and with a cap of 5 (which must change them: the
 # bound reaches eval as it reaches serving).
 source "$(dirname "$0")/../lib.sh"
-ML=$SHARED/data/movielens-latest-small
+ML=$DATA/movielens-latest-small
 
 # MovieLens users 1..60 as events, plus a few odd ones: a repeated rating
 # (one interaction), an impression (not one), a user with one interaction
