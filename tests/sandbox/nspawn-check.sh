@@ -39,7 +39,6 @@ rm -rf "$R/opt/streamrec" "$R/opt/wrap"; mkdir -p "$R/opt/streamrec/build" "$R/o
 (cd "$ROOT" && tar -c --exclude=./build . | tar -x -C "$R/opt/streamrec")
 cp -a "$ROOT/build/bin" "$R/opt/streamrec/build/bin"
 make -C "$ROOT" --no-print-directory -s install DESTDIR="$R" PREFIX=/usr >/dev/null
-[ -d "$ROOT/../shared" ] && mkdir -p "$R/opt/shared" && cp -a "$ROOT/../shared/." "$R/opt/shared/"
 
 # the wrappers: one per stage, with its unit's sandbox lines
 for s in ingest aggregate drift experiment-analyzer recommender cache-writer alerter fbcat; do
@@ -104,8 +103,8 @@ printf '%s\n' 'experiments:' '  - name: e' '    control: a' '    variants:' '   
   >/etc/streamrec/t.experiments.yaml
 printf '%s\n' 'rules:' '  - { name: busy, metric: events, condition: gt, threshold: 0, channels: [out, "exec:cat >> /var/lib/streamrec/t/exec-alerts.jsonl"] }' \
   >/etc/streamrec/t.alert-rules.yaml
-if [ -x /opt/shared/tools/gen-events ]; then
-  /opt/shared/tools/gen-events --count 20000 --users 300 --items 500 --seed 7 --rate 200 >/srv/ev.jsonl
+if [ -x /opt/streamrec/build/bin/gen-events ]; then
+  /opt/streamrec/build/bin/gen-events --count 20000 --users 300 --items 500 --seed 7 --rate 200 >/srv/ev.jsonl
 else   # 20,000 interactions over 100 minutes of event time, in order
 python3 - >/srv/ev.jsonl <<'PY'
 import json, random
