@@ -6,16 +6,18 @@
  * nothing is sent: the batch size is past what one input queues), where
  * they are read back with hiredis' own RESP reader.
  *
- * Input: a configuration byte (layout zset or fb, a prefix, a leaderboard),
- * then records (a type byte, then the fields' choices). The json layout is
- * not run: it waits for Redis' answers to its SET NX attempts.
+ * Input: a configuration byte (layout zset, fb or json, a prefix, a
+ * leaderboard), then records (a type byte, then the fields' choices). In
+ * the json layout a second record for a user waits for Redis' answer to
+ * the first one's SET NX attempt, so there a user's repeat is left out.
  * Properties (abort on violation, the sanitizers catch the rest):
  *   - every command queued is exactly one RESP array of nargs bulk strings;
  *   - a Metric's hash key is PREFIXmetric:NAME followed by every label,
  *     sorted by key (equal keys in record order), built here independently;
  *   - a Recommendation's key is PREFIXrec:USER; zset: a score and an item
  *     per item; fb: the value decompresses to a Recommendation with the
- *     record's user and items. */
+ *     record's user and items; json: SET KEY VALUE NX, VALUE a JSON object
+ *     with the record's ts and one element per item. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,7 @@
 #include "../../../stages/cache-writer/layout.h"
 #include "../../../stages/cache-writer/rpipe.h"
 #include "../fzrec.h"
+#include "json.h"
 #include "log.h"
 
 #define FZ_DEPTH 256    /* ring slots: more than one input queues (32 records, 3 commands each at most) */
@@ -101,6 +104,7 @@ static void check_metric(const rpipe *p, int from, int to, const char *prefix, c
     for (int i = from; i < to; i++) {
         const rpipe_slot *s = &p->ring[i];
         redisReply *a = parse_cmd(s);
+        if (s->nx) { freeReplyObject(a); continue; }   /* json recommendations sent before it (check_json) */
         if (!arg_is(a, 3, s->key.p, s->key.len)) abort();   /* EVALSHA sha n KEY */
         if (s->key.len >= plen + 7 && !memcmp(s->key.p + plen, "metric:", 7)) {
             expect_metric_key(want, prefix, m);
@@ -154,6 +158,38 @@ static void check_rec(const rpipe *p, int from, int to, const char *prefix, cons
     freeReplyObject(a);
 }
 
+/* What check_json compares: the decoded record's strings point into the
+ * builder's buffer, which the next record overwrites. */
+typedef struct { const char *user; uint32_t ulen, nitems; int64_t ts; } fz_json_rec;
+
+/* The json layout's NX attempts, in record order, against the records. */
+static void check_json(const rpipe *p, const char *prefix, const fz_json_rec *recs, int n)
+{
+    int k = 0;
+    size_t plen = strlen(prefix);
+    for (int i = 0; i < p->count; i++) {
+        const rpipe_slot *s = &p->ring[i];
+        redisReply *a = parse_cmd(s);
+        if (!s->nx) { freeReplyObject(a); continue; }   /* (none expected: every key is new) */
+        if (k >= n) abort();
+        const fz_json_rec *r = &recs[k++];
+        if (!arg_is(a, 0, "SET", 3) || !arg_is(a, 1, s->key.p, s->key.len) || !arg_is(a, 3, "NX", 2)) abort();
+        if (s->key.len != plen + 4 + r->ulen || (r->ulen && memcmp(s->key.p + plen + 4, r->user, r->ulen))) abort();
+        json_doc d;
+        json_doc_init(&d);
+        if (json_parse(&d, a->element[2]->str, a->element[2]->len)) {
+            fprintf(stderr, "a json recommendation is not JSON: %s\n", d.err);
+            abort();
+        }
+        const json_node *root = json_root(&d), *ts = json_get(&d, root, "ts"), *items = json_get(&d, root, "items");
+        if (!ts || !ts->is_int || ts->i != r->ts || !items || items->type != JSON_ARRAY || items->len != r->nitems)
+            abort();
+        json_doc_free(&d);
+        freeReplyObject(a);
+    }
+    if (k != n) abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int init;
@@ -175,12 +211,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * zset and fb layouts do not use it) */
     static layout layouts[16];
     static int made[16];
-    layout_conf conf = { .prefix = prefix, .rec_layout = (c & 1) ? LAYOUT_FB : LAYOUT_ZSET,
+    int json = (c & 16) != 0;
+    layout_conf conf = { .prefix = prefix, .rec_layout = json ? LAYOUT_JSON : (c & 1) ? LAYOUT_FB : LAYOUT_ZSET,
                          .rec_ttl_ms = (c & 4) ? 60000 : 0, .metric_ttl_ms = (c & 4) ? 60000 : 0,
                          .leaderboard_size = 10, .boards = boards, .nboards = (c & 8) ? 2 : 0,
                          .zstd_level = 1, .pipeline_depth = FZ_DEPTH };
-    layout *lp = &layouts[c & 15];
-    if (!made[c & 15]) { layout_init(lp, &conf); made[c & 15] = 1; }
+    /* json: a fresh layout, whose NX attempts (never answered here) do
+     * not hold up the next input */
+    layout fresh;
+    layout *lp = json ? &fresh : &layouts[c & 15];
+    if (json) layout_init(lp, &conf);
+    else if (!made[c & 15]) { layout_init(lp, &conf); made[c & 15] = 1; }
+    fz_json_rec jrecs[32];
+    int njrecs = 0;
     /* a pipe that never writes: a socket nobody reads, a batch it never reaches */
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) abort();
@@ -215,13 +258,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (metric) {
             if (layout_metric(lp, &p, rec, &src)) abort();
             check_metric(&p, from, p.count, prefix, rec, &want);
+        } else if (json) {
+            const Recommendation *r = rec;
+            int again = 0;
+            for (int j = 0; j < njrecs && !again; j++)
+                again = jrecs[j].ulen == r->user_id.len &&
+                        (!r->user_id.len || !memcmp(jrecs[j].user, r->user_id.ptr, r->user_id.len));
+            if (again) continue;
+            jrecs[njrecs++] = (fz_json_rec){ arena_strndup(&a, r->user_id.ptr ? r->user_id.ptr : "", r->user_id.len),
+                                             r->user_id.len, r->items_count, r->ts };
+            if (layout_recommendation(lp, &p, rec, &src)) abort();
         } else {
             if (layout_recommendation(lp, &p, rec, &src)) abort();
             check_rec(&p, from, p.count, prefix, rec, conf.rec_layout, &a);
         }
     }
+    if (json) {
+        if (layout_flush(lp, &p)) abort();
+        check_json(&p, prefix, jrecs, njrecs);
+    }
     if (layout_pending(lp)) abort();
     rbuf_free(&want);
+    if (json) layout_free(lp);
     rpipe_close(&p);   /* frees the context, which closes sv[0] */
     close(sv[1]);
     fb_builder_free(&b);
