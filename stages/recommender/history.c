@@ -430,16 +430,17 @@ static int buf_put(uint8_t **buf, size_t *len, size_t *cap, const void *p, size_
 
 static int put_id(const hist_store *h, uint32_t gid, uint8_t **buf, size_t *len, size_t *cap)
 {
-    uint32_t glen = h->glen[gid];
-    uint16_t l = glen > UINT16_MAX ? UINT16_MAX : (uint16_t)glen;
-    return buf_put(buf, len, cap, &l, 2) || buf_put(buf, len, cap, h->strs + h->goff[gid], l) ? -1 : 0;
+    /* 32-bit length (version 3): version 2's 16 bits cut ids over 65,535
+     * bytes, which ingest allows (up to 16 MiB) */
+    uint32_t l = h->glen[gid];
+    return buf_put(buf, len, cap, &l, 4) || buf_put(buf, len, cap, h->strs + h->goff[gid], l) ? -1 : 0;
 }
 
 int hist_encode(const hist_store *h, uint32_t slot, uint8_t **buf, size_t *len, size_t *cap)
 {
     if (slot >= h->nslots) return -1;
     const hslot *u = &h->slots[slot];
-    uint8_t ver = 2;
+    uint8_t ver = 3;
     if (buf_put(buf, len, cap, &ver, 1) || buf_put(buf, len, cap, &u->n, 4)) return -1;
     for (uint32_t i = 0; i < u->n; i++) {
         const hist_item *e = &u->items[i];
@@ -462,23 +463,34 @@ int hist_encode(const hist_store *h, uint32_t slot, uint8_t **buf, size_t *len, 
     return rc;
 }
 
+/* Width of an id length in a blob of this version: 2 bytes (1, 2), 4 (3). */
+static size_t len_width(uint8_t ver) { return ver == 3 ? 4 : 2; }
+
+static size_t get_len(const uint8_t *p, size_t lw)
+{
+    if (lw == 2) { uint16_t l; memcpy(&l, p, 2); return l; }
+    uint32_t l;
+    memcpy(&l, p, 4);
+    return l;
+}
+
 /* Walk a blob: 0 well formed (counts set), -1 not. */
 static int blob_check(const uint8_t *p, size_t n, uint32_t *nent, uint32_t *nseen, size_t *seen_off)
 {
-    if (n < 1 || (p[0] != 1 && p[0] != 2)) return -1;
+    if (n < 1 || p[0] < 1 || p[0] > 3) return -1;
+    size_t lw = len_width(p[0]);
     size_t off = 1;
     uint32_t want = UINT32_MAX, count = 0;
-    if (p[0] == 2) {
+    if (p[0] >= 2) {
         if (n - off < 4) return -1;
         memcpy(&want, p + off, 4);
         off += 4;
     }
     while (off < n && count < want) {
-        uint16_t l;
-        if (n - off < 2) return -1;
-        memcpy(&l, p + off, 2);
-        if (n - off < 2 + (size_t)l + 14) return -1;
-        off += 2 + (size_t)l + 14;
+        if (n - off < lw) return -1;
+        size_t l = get_len(p + off, lw);
+        if (n - off - lw < l || n - off - lw - l < 14) return -1;
+        off += lw + l + 14;
         count++;
     }
     *nent = count;
@@ -490,11 +502,10 @@ static int blob_check(const uint8_t *p, size_t n, uint32_t *nent, uint32_t *nsee
     off += 4;
     *seen_off = off;
     for (uint32_t i = 0; i < *nseen; i++) {
-        uint16_t l;
-        if (n - off < 2) return -1;
-        memcpy(&l, p + off, 2);
-        if (n - off < 2 + (size_t)l + 1) return -1;
-        off += 2 + (size_t)l + 1;
+        if (n - off < lw) return -1;
+        size_t l = get_len(p + off, lw);
+        if (n - off - lw < l || n - off - lw - l < 1) return -1;
+        off += lw + l + 1;
     }
     return off == n ? 0 : -1;
 }
@@ -511,17 +522,18 @@ int64_t hist_decode(hist_store *h, const char *user, size_t ulen, const uint8_t 
     hslot *u = &h->slots[s];
     u->n = 0;
     user_sets_clear(h, u);
-    size_t off = p[0] == 2 ? 5 : 1;
+    size_t lw = len_width(p[0]);
+    size_t off = p[0] >= 2 ? 5 : 1;
     for (uint32_t k = 0; k < nent; k++) {
-        uint16_t l, types;
+        uint16_t types;
         float w;
         int64_t ts;
-        memcpy(&l, p + off, 2);
-        const char *id = (const char *)p + off + 2;
-        memcpy(&w, p + off + 2 + l, 4);
-        memcpy(&ts, p + off + 2 + l + 4, 8);
-        memcpy(&types, p + off + 2 + l + 12, 2);
-        off += 2 + (size_t)l + 14;
+        size_t l = get_len(p + off, lw);
+        const char *id = (const char *)p + off + lw;
+        memcpy(&w, p + off + lw + l, 4);
+        memcpy(&ts, p + off + lw + l + 4, 8);
+        memcpy(&types, p + off + lw + l + 12, 2);
+        off += lw + l + 14;
         int64_t gid = item_intern(h, id, l);
         if (gid < 0) { h->st.catalog_full++; continue; }
         int type = types ? __builtin_ctz(types) : -1;
@@ -533,11 +545,10 @@ int64_t hist_decode(hist_store *h, const char *user, size_t ulen, const uint8_t 
     }
     off = seen_off;
     for (uint32_t k = 0; k < nseen; k++) {
-        uint16_t l;
-        memcpy(&l, p + off, 2);
-        int64_t gid = item_intern(h, (const char *)p + off + 2, l);
-        uint8_t bought = p[off + 2 + l];
-        off += 2 + (size_t)l + 1;
+        size_t l = get_len(p + off, lw);
+        int64_t gid = item_intern(h, (const char *)p + off + lw, l);
+        uint8_t bought = p[off + lw + l];
+        off += lw + l + 1;
         if (gid < 0) { h->st.catalog_full++; continue; }
         set_add(h, &u->seen, (uint32_t)gid);
         if (bought & 1) set_add(h, &u->bought, (uint32_t)gid);

@@ -85,10 +85,11 @@ void hist_pending_clear(hist_store *h);
 
 /* Persistence of one user's history (serve.c keeps them in --state):
  * hist_encode appends the slot's entries to *buf (grown with realloc;
- * *len is the used length) as version byte 2, u32 entry count, then per
- * entry: u16 id length, id bytes, f32 weight, i64 ts, u16 types; then u32
- * seen count and per seen item: u16 id length, id bytes, u8 flags (1:
- * bought) (little-endian hosts). hist_decode also reads version 1 (the
+ * *len is the used length) as version byte 3, u32 entry count, then per
+ * entry: u32 id length, id bytes, f32 weight, i64 ts, u16 types; then u32
+ * seen count and per seen item: u32 id length, id bytes, u8 flags (1:
+ * bought) (little-endian hosts). hist_decode also reads version 2 (the
+ * same with u16 id lengths, which cut ids over 65,535 bytes) and 1 (the
  * entries only, up to the end; their items are the seen set). It creates
  * the user (evicting like hist_add if full) with those entries and sets,
  * replacing what the store held for them; not pending. -1 on a malformed

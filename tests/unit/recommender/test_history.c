@@ -211,6 +211,64 @@ static void test_encode(void)
     hist_free(b);
 }
 
+/* An item id longer than 65,535 bytes (ingest takes up to 16 MiB) comes
+ * back whole from a saved history: version 2 stored its length in 16 bits
+ * and cut it. A version 2 blob still loads. */
+static void test_encode_long_id(void)
+{
+    hist_limits lim = { 10, 10, 100 };
+    hist_store *a = hist_new(&lim), *b = hist_new(&lim);
+    size_t big = 70000;
+    char *id = malloc(big);
+    memset(id, 'q', big);
+    int64_t s = hist_add(a, "u", 1, id, big, 2, 100, EventType_purchase);
+    CHECK(s >= 0);
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    CHECK_EQ_INT(hist_encode(a, (uint32_t)s, &buf, &len, &cap), 0);
+    int64_t t = hist_decode(b, "u", 1, buf, len);
+    CHECK(t >= 0);
+    CHECK(hist_gid_find(b, id, big) >= 0);
+    CHECK(hist_gid_find(b, id, big - 65536) < 0);   /* what the 16-bit length made of it */
+    uint32_t n;
+    const hist_item *it = hist_items(b, (uint32_t)t, &n);
+    CHECK_EQ_INT(n, 1);
+    size_t glen = 0;
+    hist_gid_str(b, it[0].gid, &glen);
+    CHECK_EQ_INT(glen, big);
+    CHECK_EQ_INT(hist_seen(b, (uint32_t)t)->n, 1);
+    CHECK_EQ_INT(hist_bought(b, (uint32_t)t)->n, 1);
+    /* version 2, written by hand: one entry "ab", seen "ab" bought */
+    uint8_t v2[64];
+    size_t o = 0;
+    uint32_t one = 1;
+    uint16_t l2 = 2, types = 1u << EventType_purchase;
+    float w = 1.5f;
+    int64_t ts = 7;
+    v2[o++] = 2;
+    memcpy(v2 + o, &one, 4); o += 4;
+    memcpy(v2 + o, &l2, 2); o += 2;
+    memcpy(v2 + o, "ab", 2); o += 2;
+    memcpy(v2 + o, &w, 4); o += 4;
+    memcpy(v2 + o, &ts, 8); o += 8;
+    memcpy(v2 + o, &types, 2); o += 2;
+    memcpy(v2 + o, &one, 4); o += 4;
+    memcpy(v2 + o, &l2, 2); o += 2;
+    memcpy(v2 + o, "ab", 2); o += 2;
+    v2[o++] = 1;
+    int64_t v = hist_decode(b, "old", 3, v2, o);
+    CHECK(v >= 0);
+    it = hist_items(b, (uint32_t)v, &n);
+    CHECK_EQ_INT(n, 1);
+    CHECK(n == 1 && it[0].weight == 1.5f && it[0].ts == 7);
+    CHECK(hist_gid_find(b, "ab", 2) >= 0);
+    CHECK_EQ_INT(hist_bought(b, (uint32_t)v)->n, 1);
+    free(id);
+    free(buf);
+    hist_free(a);
+    hist_free(b);
+}
+
 /* A saved blob cut anywhere but between entries is refused; random bytes
  * never crash (run under ASan) nor overfill a history. */
 static void test_decode_garbage(void)
@@ -226,7 +284,7 @@ static void test_decode_garbage(void)
     uint8_t *buf = NULL;
     size_t len = 0, cap = 0;
     CHECK_EQ_INT(hist_encode(a, (uint32_t)s, &buf, &len, &cap), 0);
-    /* version 2 carries its counts: no cut of it is accepted */
+    /* version 3 carries its counts: no cut of it is accepted */
     int accepted = 0;
     for (size_t cut = 0; cut < len; cut++) accepted += hist_decode(b, "v", 1, buf, cut) >= 0;
     CHECK_EQ_INT(accepted, 0);
@@ -237,12 +295,17 @@ static void test_decode_garbage(void)
     uint8_t v1[1024];
     size_t v1len = 1;
     v1[0] = 1;
-    CHECK(len - 4 - 4 < sizeof v1);
-    size_t ents = len, off = 5;          /* the entries of the v2 blob, up to its seen count */
-    for (int e = 0; e < 12; e++) { uint16_t l; memcpy(&l, buf + off, 2); off += 2 + (size_t)l + 14; }
-    ents = off;
-    memcpy(v1 + 1, buf + 5, ents - 5);
-    v1len = 1 + ents - 5;
+    CHECK(len < sizeof v1);
+    size_t off = 5;                      /* the entries of the v3 blob, with 16-bit lengths */
+    for (int e = 0; e < 12; e++) {
+        uint32_t l;
+        memcpy(&l, buf + off, 4);
+        uint16_t l16 = (uint16_t)l;
+        memcpy(v1 + v1len, &l16, 2);
+        memcpy(v1 + v1len + 2, buf + off + 4, l + 14);
+        v1len += 2 + (size_t)l + 14;
+        off += 4 + (size_t)l + 14;
+    }
     int right = 0;
     for (size_t cut = 0; cut < v1len; cut++) {
         int64_t t = hist_decode(b, "v", 1, v1, cut);
@@ -259,7 +322,7 @@ static void test_decode_garbage(void)
     for (int round = 0; round < 2000; round++) {
         size_t n = (size_t)(round % 64);
         for (size_t i = 0; i < n; i++) { seed = seed * 1103515245u + 12345u; junk[i] = (uint8_t)(seed >> 24); }
-        if (n && round % 2) junk[0] = (uint8_t)(1 + round / 2 % 2);   /* a right version byte half the time */
+        if (n && round % 2) junk[0] = (uint8_t)(1 + round / 2 % 3);   /* a right version byte half the time */
         int64_t t = hist_decode(b, "w", 1, junk, n);
         if (t >= 0) {
             uint32_t k;
@@ -365,4 +428,4 @@ static void test_seen_complete(void)
     hist_free(b);
 }
 
-TEST_MAIN(test_idset, test_seen_complete, test_encode, test_decode_garbage, test_merge, test_max_items, test_lru, test_pending_once, test_catalog_full, test_churn)
+TEST_MAIN(test_idset, test_seen_complete, test_encode, test_encode_long_id, test_decode_garbage, test_merge, test_max_items, test_lru, test_pending_once, test_catalog_full, test_churn)
