@@ -64,6 +64,16 @@ typedef void (*kafka_revoke_fn)(void *ctx);
 void kafka_src_set_revoke(kafka_src *s, kafka_revoke_fn fn, void *ctx);
 /* Messages returned so far. */
 uint64_t kafka_src_count(const kafka_src *s);
+/* Event time, per partition: the stage notes the time of each record it
+ * used (ignored for partitions not assigned); a partition's time is the
+ * largest noted since it was (last) assigned. kafka_src_event_time is the
+ * minimum of them over the assigned partitions, leaving out a partition that
+ * has been at its end (nothing unread) for idle_ms or longer; the maximum
+ * when all are idle; INT64_MIN while an active partition has no time yet
+ * (or nothing is assigned). A backlog read faster on one partition than on
+ * another therefore never moves it past what the slow one still holds. */
+void kafka_src_note_time(kafka_src *s, const char *topic, int32_t partition, int64_t ts);
+int64_t kafka_src_event_time(kafka_src *s, int64_t idle_ms);
 /* Consumer lag: messages between the position (after the last message
  * returned) and the high watermark librdkafka last saw in a fetch, summed
  * over the assigned partitions that have both (no broker round trip). -1

@@ -55,6 +55,8 @@ struct stream_in {
     int verify_only;            /* records verified, not decoded (r->as unset) */
     void (*tick)(void *); void *tick_ctx; int tick_ms;   /* stream_in_set_tick */
     int (*before_commit)(void *); void *before_commit_ctx; /* stream_in_set_before_revoke */
+    int64_t max_ts;             /* byte streams: largest event time noted */
+    int64_t idle_ms;            /* --idle-timeout */
     metrics_series *lag;        /* Kafka: streamrec_kafka_consumer_lag */
     int64_t lag_us;             /* when it was last updated */
 };
@@ -176,6 +178,8 @@ stream_in *stream_in_open(const char *uri, const cli_common *c)
     stream_in *in = calloc(1, sizeof *in);
     if (!in) { log_error("--in %s: out of memory", uri); return NULL; }
     in->strict = c ? c->strict : 0;
+    in->max_ts = INT64_MIN;
+    in->idle_ms = c && c->idle_timeout > 0 ? c->idle_timeout / 1000 : 0;
     arena_init(&in->arena, 0);
     if (c && c->dead_letter) {
         in->dl = deadletter_open(c->dead_letter, &c->kafka_conf, err, sizeof err);
@@ -502,6 +506,17 @@ void stream_in_set_tick(stream_in *in, int interval_ms, void (*fn)(void *ctx), v
     in->tick_ctx = ctx;
     in->tick_ms = interval_ms > 0 ? interval_ms : STREAM_KAFKA_POLL_MS;
     if (in->io) io_reader_set_tick(in->io, in->tick_ms, fn, ctx);
+}
+
+void stream_in_note_time(stream_in *in, const stream_pos *pos, int64_t ts)
+{
+    if (in->ks) { if (pos->topic) kafka_src_note_time(in->ks, pos->topic, pos->partition, ts); }
+    else if (ts > in->max_ts) in->max_ts = ts;
+}
+
+int64_t stream_in_event_time(stream_in *in)
+{
+    return in->ks ? kafka_src_event_time(in->ks, in->idle_ms) : in->max_ts;
 }
 
 uint64_t stream_in_count(const stream_in *in) { return in->count; }

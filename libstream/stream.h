@@ -96,6 +96,19 @@ void stream_in_set_before_revoke(stream_in *in, int (*fn)(void *ctx), void *ctx)
  * Never called while records flow, nor for regular files (they never
  * wait). */
 void stream_in_set_tick(stream_in *in, int interval_ms, void (*fn)(void *ctx), void *ctx);
+/* Event time. A stage with a watermark notes the event time of each record
+ * it uses (stream_in_note_time) and takes stream_in_event_time as the time
+ * up to which its input is complete (its watermark is that minus its
+ * allowed lateness). For Kafka it is the minimum, over the partitions this
+ * instance owns, of each one's largest noted time (a partition at its end
+ * for --idle-timeout is left out: kafka.h), so one partition read ahead of
+ * the others never closes their windows; the same records on one partition
+ * or many, read by one instance or several, give the same windows. For
+ * byte streams it is the largest time noted. INT64_MIN: not known yet. It
+ * can go back (a partition handed over starts unknown): stages keep their
+ * own watermark monotonic. */
+void stream_in_note_time(stream_in *in, const stream_pos *pos, int64_t ts);
+int64_t stream_in_event_time(stream_in *in);
 /* Records or lines returned so far by stream_in_next*(). */
 uint64_t stream_in_count(const stream_in *in);
 int stream_in_is_kafka(const stream_in *in);

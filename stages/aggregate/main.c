@@ -31,7 +31,7 @@ static const cli_opt agg_opts[] = {
     { "hop", 0, CLI_LIST, &opt_hop, NULL, "DURATION,...",
       "hopping windows: one hop for every window, or one per window (default: tumbling)", 0, 0 },
     { "allowed-lateness", 'l', CLI_DURATION, &opt_lateness, "5s", "DURATION",
-      "watermark = largest event time - this; older events are late (dead-lettered)", 0, 0 },
+      "watermark = input event time (Kafka: minimum over partitions) - this; events of closed windows are late (dead-lettered)", 0, 0 },
     { "max-future", 0, CLI_DURATION, &opt_max_future, "1d", "DURATION",
       "records timed more than this ahead of the clock are refused (future_event), so one bad "
       "timestamp cannot close every window (0: no check)", 0, 0 },
@@ -86,6 +86,7 @@ typedef struct agg_main {
     metrics_series *m_dups, *m_untracked;
     agg_counters last;
     uint64_t ignored, last_ignored, last_fdropped, last_dups, last_untracked;
+    int failed;             /* emitting from the idle tick failed */
 } agg_main;
 
 /* Kafka key: name{k=v,...}, so one series always lands on one partition. */
@@ -207,6 +208,17 @@ static int agg_sync(agg_main *a)
     return stream_sync(a->in, a->out);
 }
 
+/* A quiet input: a partition that went idle may let the watermark on. */
+static void agg_on_tick(void *ctx)
+{
+    agg_main *a = ctx;
+    if (a->failed) return;
+    if (agg_engine_advance(a->eng, stream_in_event_time(a->in)) != AGG_OK) {
+        a->failed = 1;
+        sig_request_stop();
+    }
+}
+
 static void agg_reject(agg_main *a, const stream_rec *r, int ar)
 {
     char detail[160], t1[40], t2[40];
@@ -280,6 +292,7 @@ int main(int argc, char **argv)
     a.in = stream_in_open(common.in, &common);
     if (!a.in) goto done;
     if (a.st) stream_in_set_start(a.in, state_start_offset, a.st);
+    stream_in_set_tick(a.in, 500, agg_on_tick, &a);
     a.out = stream_out_open(common.out, &common);
     if (!a.out) goto done;
     if (!a.st && stream_in_is_kafka(a.in))
@@ -300,6 +313,10 @@ int main(int argc, char **argv)
         else a.ignored++;
         if (ar == AGG_ERR) { rc = -1; break; }
         if (ar != AGG_OK && ar != AGG_DUP) agg_reject(&a, &r, ar);
+        else if (ar == AGG_OK && (r.type == &Event_desc || r.type == &Sample_desc)) {
+            stream_in_note_time(a.in, &r.pos, r.type == &Event_desc ? r.as.event.ts : r.as.sample.ts);
+            if (agg_engine_advance(a.eng, stream_in_event_time(a.in)) != AGG_OK) { rc = -1; break; }
+        }
         if (opt_crash_after && stream_in_count(a.in) >= (uint64_t)opt_crash_after) raise(SIGKILL);
         int want = a.fs && agg_features_want_save(a.fs);
         if (stream_sync_due(a.in) || want) {
@@ -314,6 +331,7 @@ int main(int argc, char **argv)
     }
     /* End of input closes every window. A stop request with --state keeps
      * them open in the checkpoint instead, for the next run to continue. */
+    if (a.failed) rc = -1;
     if (rc == 0 && !(a.st && sig_stop_requested()) && agg_engine_flush(a.eng) != AGG_OK) rc = -1;
     if (rc == 0 && agg_sync(&a) < 0) rc = -1;
     agg_update_metrics(&a);
