@@ -129,17 +129,13 @@ void stream_in_close(stream_in *in);
 #define STREAM_EXIT_PIPE 141
 
 /* Write a record: encodes (or, with --format json, prints a JSON line).
- * key/keylen: the Kafka partitioning key (ignored for byte streams; NULL:
- * no key). Blocks when downstream is slow (backpressure), never drops.
+ * key/keylen: the Kafka partitioning key (ignored for byte streams); NULL:
+ * the record's own (record_key in reckey.h), which every stage uses so
+ * that all agree on partitions. Blocks when downstream is slow
+ * (backpressure), never drops.
  * 0 or -1 (logged; the stage exits 1). */
 int stream_write(stream_out *out, const fb_desc *d, const void *rec,
                  const void *key, size_t keylen);
-/* The default Kafka partitioning key of a record (schemas/README.md): Event and
- * Recommendation user_id; Sample and Metric name{k=v,...}; Drift
- * series{labels}; ExperimentResult experiment; Alert fingerprint. Used by
- * stream_write/stream_write_rec on Kafka when the caller gives no key.
- * Writes at most n bytes (truncating), returns the length (0: no key). */
-size_t stream_record_key(const fb_desc *d, const void *rec, char *buf, size_t n);
 /* Pass a record through unchanged. */
 int stream_write_rec(stream_out *out, const stream_rec *r);
 /* Raw text line (fbcat --format json of foreign input, or tools): appends '\n'. */

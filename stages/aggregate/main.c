@@ -81,7 +81,6 @@ typedef struct agg_main {
     state *st;
     agg_engine *eng;
     agg_features *fs;
-    char *key; size_t keycap;
     metrics_series *m_series, *m_dropped, *m_windows, *m_fdropped, *m_ignored, *m_wm, *m_ckpt;
     metrics_series *m_dups, *m_untracked;
     agg_counters last;
@@ -89,29 +88,11 @@ typedef struct agg_main {
     int failed;             /* emitting from the idle tick failed */
 } agg_main;
 
-/* Kafka key: name{k=v,...}, so one series always lands on one partition. */
+/* The Kafka key is the series' (record_key): one series, one partition. */
 static int agg_emit(void *ctx, const Metric *m)
 {
     agg_main *a = ctx;
-    size_t need = m->name.len + 3;
-    for (uint32_t i = 0; i < m->labels_count; i++) need += m->labels[i].key.len + m->labels[i].value.len + 2;
-    if (need > a->keycap) {
-        char *k = realloc(a->key, need * 2);
-        if (!k) log_fatal("out of memory");
-        a->key = k;
-        a->keycap = need * 2;
-    }
-    size_t n = 0;
-    memcpy(a->key, m->name.ptr, m->name.len); n += m->name.len;
-    a->key[n++] = '{';
-    for (uint32_t i = 0; i < m->labels_count; i++) {
-        if (i) a->key[n++] = ',';
-        memcpy(a->key + n, m->labels[i].key.ptr, m->labels[i].key.len); n += m->labels[i].key.len;
-        a->key[n++] = '=';
-        memcpy(a->key + n, m->labels[i].value.ptr, m->labels[i].value.len); n += m->labels[i].value.len;
-    }
-    a->key[n++] = '}';
-    return stream_write(a->out, &Metric_desc, m, a->key, n);
+    return stream_write(a->out, &Metric_desc, m, NULL, 0);
 }
 
 static void agg_build_config(agg_config *c)
@@ -352,7 +333,6 @@ done:
     agg_engine_free(a.eng);
     agg_features_free(a.fs);
     if (a.st) state_close(a.st);
-    free(a.key);
     metrics_shutdown();
     return status;
 }

@@ -86,11 +86,11 @@ static int al_emit(void *ctx, const al_rule *r, const Alert *a)
 {
     al_main *m = ctx;
     if (r->nchannels == 0)
-        return stream_write(m->out, &Alert_desc, a, a->fingerprint.ptr, a->fingerprint.len);
+        return stream_write(m->out, &Alert_desc, a, NULL, 0);
     for (int i = 0; i < r->nchannels; i++) {
         const char *c = r->channels[i];
         if (!strcmp(c, "out") || !strcmp(c, "stdout")) {
-            if (stream_write(m->out, &Alert_desc, a, a->fingerprint.ptr, a->fingerprint.len) < 0) return -1;
+            if (stream_write(m->out, &Alert_desc, a, NULL, 0) < 0) return -1;
         } else if (al_notify_add(m->nt, c, a) < 0) {
             log_fatal("out of memory");
         }

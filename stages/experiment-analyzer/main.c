@@ -148,7 +148,7 @@ static int ea_emit(ea_ctx *c)
         o.primary = (uint8_t)(r->metric == e->primary_idx);
         o.alpha = e->alpha;
         o.metric_type = FB_STR(ea_metric_type_name(mc->type));
-        if (stream_write(c->out, &ExperimentResult_desc, &o, e->name, strlen(e->name)) < 0) return -1;
+        if (stream_write(c->out, &ExperimentResult_desc, &o, NULL, 0) < 0) return -1;
         metrics_add(c->m_results, 1);
     }
     if (opt_report) {
