@@ -218,6 +218,36 @@ static void kafka_src_error_cb(rd_kafka_t *rk, int err, const char *reason, void
     kafka_note_error(&s->down_since_ms, &s->fatal, rk, err, reason);
 }
 
+/* A stage's stored offset (its --state, saved with the state built from
+ * the records before it) is where it resumes, unless the group's committed
+ * offset is further: a stage commits only what its state has saved, so a
+ * committed offset past the stored one means another member read on from
+ * there and counted those records (the partition moved while this one was
+ * away, or it was handed back); reading them again would count them twice.
+ * A committed offset behind the stored one is a crash between saving and
+ * committing: the stored one is right. Unknown (the broker did not answer):
+ * the stored one, logged. */
+static void kafka_src_start_after_others(kafka_src *s, rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(parts);
+    rd_kafka_resp_err_t re = rd_kafka_committed(s->rk, c, 10000);
+    for (int i = 0; i < parts->cnt && i < c->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i], *ct = &c->elems[i];
+        if (tp->offset < 0) continue;
+        if (re || ct->err) {
+            log_kv(LOG_WARN, "kafka committed offset unknown: resuming from the stored one",
+                   "\"topic\":\"%s\",\"partition\":%d,\"stored\":%lld,\"error\":\"%s\"", tp->topic,
+                   (int)tp->partition, (long long)tp->offset, rd_kafka_err2str(re ? re : ct->err));
+        } else if (ct->offset > tp->offset) {
+            log_kv(LOG_INFO, "kafka partition read on by another member: resuming from the committed offset",
+                   "\"topic\":\"%s\",\"partition\":%d,\"stored\":%lld,\"committed\":%lld", tp->topic,
+                   (int)tp->partition, (long long)tp->offset, (long long)ct->offset);
+            tp->offset = ct->offset;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(c);
+}
+
 static void kafka_src_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                    rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -231,17 +261,23 @@ static void kafka_src_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_resp_err_t re = RD_KAFKA_RESP_ERR_NO_ERROR;
     s->down_since_ms = 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        int stored = 0;
         for (int i = 0; i < parts->cnt; i++) {
             rd_kafka_topic_partition_t *tp = &parts->elems[i];
             int64_t off = s->start_fn ? s->start_fn(s->start_ctx, tp->topic, tp->partition) : -1;
             tp->offset = off >= 0 ? off : RD_KAFKA_OFFSET_INVALID;
+            stored += off >= 0;
+        }
+        if (stored) kafka_src_start_after_others(s, parts);
+        for (int i = 0; i < parts->cnt; i++) {
+            rd_kafka_topic_partition_t *tp = &parts->elems[i];
             kafka_part *kp = kafka_part_find(s, tp->topic, tp->partition, 1);
             if (!kp) { log_error("kafka: out of memory"); s->fatal = 1; continue; }
             kp->assigned = 1; kp->eof = 0;
             kp->next = kp->committed = -1;
             kp->max_ts = INT64_MIN;   /* its event time is learnt again from what it delivers */
             log_kv(LOG_INFO, "kafka partition assigned", "\"topic\":\"%s\",\"partition\":%d,\"start\":%lld",
-                   tp->topic, (int)tp->partition, (long long)off);
+                   tp->topic, (int)tp->partition, (long long)(tp->offset >= 0 ? tp->offset : -1));
         }
         if (coop) e = rd_kafka_incremental_assign(rk, parts);
         else re = rd_kafka_assign(rk, parts);

@@ -10,7 +10,10 @@
  * -X key=value overrides anything (session.timeout.ms for tests...).
  *
  * Rebalances: on assign, each partition starts at the offset the start
- * function gives (if set and >= 0), else at the group's committed offset.
+ * function gives (if set and >= 0; the stage's --state) or at the group's
+ * committed offset, whichever is further: a stage with --state commits only
+ * what it has saved, so a committed offset past its stored one is another
+ * member's progress (the stored one would count those records twice).
  * On revoke, the revoke hook (if set) is called first, while the partitions
  * are still ours, so the caller can flush its output and kafka_src_commit;
  * then the positions of the revoked partitions are forgotten (never

@@ -199,6 +199,11 @@ static int al_sync(al_main *m)
     return stream_sync(m->in, m->out);
 }
 
+/* Partitions are about to move (a rebalance): save the state with the
+ * offsets before they are committed, so the commit never runs past what
+ * the state holds. Nonzero: nothing is committed. */
+static int al_before_revoke(void *ctx) { return al_sync(ctx); }
+
 /* SIGHUP: read the rules file again; a bad file keeps the running rules.
  * Queued notifications go out first (their rules may be gone). */
 static void al_reload(al_main *m)
@@ -404,7 +409,10 @@ int main(int argc, char **argv)
                            opt_exec_timeout, opt_webhook_timeout, (int)opt_max_batch, stream_in_dead_letter(m.in) };
     m.nt = al_notify_new(&ncfg);
     if (!m.nt) log_fatal("out of memory");
-    if (m.st) stream_in_set_start(m.in, state_start_offset, m.st);
+    if (m.st) {
+        stream_in_set_start(m.in, state_start_offset, m.st);
+        stream_in_set_before_revoke(m.in, al_before_revoke, &m);
+    }
     m.out = stream_out_open(common.out, &common);
     if (!m.out) goto done;
     stream_in_set_tick(m.in, 1000, al_on_tick, &m);

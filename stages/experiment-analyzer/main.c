@@ -177,6 +177,11 @@ static int ea_checkpoint(ea_ctx *c)
     return stream_sync(c->in, c->out);
 }
 
+/* Partitions are about to move (a rebalance): save the state with the
+ * offsets before they are committed, so the commit never runs past what
+ * the state holds. Nonzero: nothing is committed. */
+static int ea_before_revoke(void *ctx) { return ea_checkpoint(ctx); }
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "assign") == 0) return ea_assign_main(argc - 1, argv + 1);
@@ -211,7 +216,10 @@ int main(int argc, char **argv)
     uint64_t dups0 = ea_duplicates(c.ea);   /* Prometheus counters count this process only */
     c.in = stream_in_open(common.in, &common);
     if (!c.in) goto done;
-    if (c.st) stream_in_set_start(c.in, state_start_offset, c.st);
+    if (c.st) {
+        stream_in_set_start(c.in, state_start_offset, c.st);
+        stream_in_set_before_revoke(c.in, ea_before_revoke, &c);
+    }
     c.out = stream_out_open(common.out, &common);
     if (!c.out) goto done;
     sd_ready();
