@@ -80,7 +80,16 @@ typedef struct al_main {
                    *m_dropped, *m_ignored, *m_stale, *m_sent, *m_nfailed, *m_retries, *m_escalations;
     al_counters last;
     al_notify_counters nlast;
+    const stream_pos *pos;  /* of the record being handled */
 } al_main;
+
+/* The engine's clock: the input's event time, per Kafka partition. */
+static int64_t al_input_time(void *ctx, int64_t ts)
+{
+    al_main *m = ctx;
+    stream_in_note_time(m->in, m->pos, ts);
+    return stream_in_event_time(m->in);
+}
 
 static int al_emit(void *ctx, const al_rule *r, const Alert *a)
 {
@@ -416,12 +425,14 @@ int main(int argc, char **argv)
     m.out = stream_out_open(common.out, &common);
     if (!m.out) goto done;
     stream_in_set_tick(m.in, 1000, al_on_tick, &m);
+    al_engine_set_time_source(m.eng, al_input_time, &m);
     sd_ready();
 
     stream_rec r;
     while ((rc = stream_in_next(m.in, &r)) == 1) {
         if (sig_reload_requested()) al_reload(&m);
         const char *bad = NULL;
+        m.pos = &r.pos;
         int er = al_engine_record(m.eng, r.type, &r.as, &bad);
         if (er == AL_ERR) { rc = -1; break; }
         if (er == AL_BAD_VALUE) {
