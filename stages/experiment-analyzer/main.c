@@ -233,10 +233,15 @@ int main(int argc, char **argv)
             /* a copy of a counted event: changes nothing, not even the report cadence */
         } else if (r.type == &Event_desc) {
             const Event *ev = &r.as.event;
-            if (every_us && ev->ts >= next_ts) {
+            /* reports by event time go by the time the input is complete
+             * up to (over Kafka partitions their minimum), so a partition
+             * read ahead does not date a report the others have not reached */
+            stream_in_note_time(c.in, &r.pos, ev->ts);
+            int64_t t = every_us ? stream_in_event_time(c.in) : INT64_MIN;
+            if (every_us && t != INT64_MIN && t >= next_ts) {
                 if (next_ts && ea_emit(&c) < 0) { rc = -1; break; }
                 if (next_ts) reports++;
-                next_ts = (ev->ts / every_us + 1) * every_us;
+                next_ts = (t / every_us + 1) * every_us;
             }
             if (ev->ts > c.last_ts) c.last_ts = ev->ts;
             fresh = 0;
