@@ -273,6 +273,9 @@ static void cli_build_common(cli_ctx *cx)
          "at start, how long Kafka or Redis may not answer before the stage "
          "gives up (exit 1; 2 at once for a name that resolves nowhere); once "
          "running, outages are retried", 1000, 3600e6);
+    COPT("idle-timeout", 0, CLI_DURATION, &c->idle_timeout, "10s", "DURATION",
+         "Kafka input: a partition with nothing unread for this long stops holding the "
+         "event-time watermark back (it is the minimum over the partitions owned)", 0, 0);
     COPT("kafka-conf", 'X', CLI_LIST, &c->kafka_conf, NULL, "KEY=VALUE",
          "librdkafka property, repeatable (e.g. -X security.protocol=ssl)", 0, 0);
 #undef COPT

@@ -52,6 +52,8 @@ typedef struct cli_common {
     int64_t max_record;            /* --max-record, bytes, default 16M */
     int64_t connect_timeout;       /* --connect-timeout, µs, default 10s: how long
                                       Kafka or Redis may stay unreachable at start */
+    int64_t idle_timeout;          /* --idle-timeout, µs: a Kafka partition at its end this
+                                      long stops holding the event time back (stream.h) */
     cli_list kafka_conf;           /* -X key=value, in order */
 } cli_common;
 

@@ -32,6 +32,8 @@ typedef struct kafka_part {
     int64_t next;        /* after the last returned message; -1 none yet */
     int64_t committed;   /* last next committed by us; -1 none */
     int assigned, eof;
+    int64_t eof_ms;      /* when eof was last set (monotonic ms) */
+    int64_t max_ts;      /* largest event time noted (kafka_src_note_time); INT64_MIN none */
 } kafka_part;
 
 struct kafka_src {
@@ -206,6 +208,7 @@ static kafka_part *kafka_part_find(kafka_src *s, const char *topic, int32_t p, i
     snprintf(e->topic, sizeof e->topic, "%s", topic);
     e->partition = p;
     e->next = e->committed = -1;
+    e->max_ts = INT64_MIN;
     return e;
 }
 
@@ -215,25 +218,66 @@ static void kafka_src_error_cb(rd_kafka_t *rk, int err, const char *reason, void
     kafka_note_error(&s->down_since_ms, &s->fatal, rk, err, reason);
 }
 
+/* A stage's stored offset (its --state, saved with the state built from
+ * the records before it) is where it resumes, unless the group's committed
+ * offset is further: a stage commits only what its state has saved, so a
+ * committed offset past the stored one means another member read on from
+ * there and counted those records (the partition moved while this one was
+ * away, or it was handed back); reading them again would count them twice.
+ * A committed offset behind the stored one is a crash between saving and
+ * committing: the stored one is right. Unknown (the broker did not answer):
+ * the stored one, logged. */
+static void kafka_src_start_after_others(kafka_src *s, rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(parts);
+    rd_kafka_resp_err_t re = rd_kafka_committed(s->rk, c, 10000);
+    for (int i = 0; i < parts->cnt && i < c->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i], *ct = &c->elems[i];
+        if (tp->offset < 0) continue;
+        if (re || ct->err) {
+            log_kv(LOG_WARN, "kafka committed offset unknown: resuming from the stored one",
+                   "\"topic\":\"%s\",\"partition\":%d,\"stored\":%lld,\"error\":\"%s\"", tp->topic,
+                   (int)tp->partition, (long long)tp->offset, rd_kafka_err2str(re ? re : ct->err));
+        } else if (ct->offset > tp->offset) {
+            log_kv(LOG_INFO, "kafka partition read on by another member: resuming from the committed offset",
+                   "\"topic\":\"%s\",\"partition\":%d,\"stored\":%lld,\"committed\":%lld", tp->topic,
+                   (int)tp->partition, (long long)tp->offset, (long long)ct->offset);
+            tp->offset = ct->offset;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(c);
+}
+
 static void kafka_src_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                    rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     kafka_src *s = opaque;
-    int coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+    /* NULL while the group is left (a rebalance served inside
+     * rd_kafka_consumer_close, e.g. when two members stop at once):
+     * strcmp(NULL) was the segfault after "done" */
+    const char *proto = rd_kafka_rebalance_protocol(rk);
+    int coop = proto && !strcmp(proto, "COOPERATIVE");
     rd_kafka_error_t *e = NULL;
     rd_kafka_resp_err_t re = RD_KAFKA_RESP_ERR_NO_ERROR;
     s->down_since_ms = 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        int stored = 0;
         for (int i = 0; i < parts->cnt; i++) {
             rd_kafka_topic_partition_t *tp = &parts->elems[i];
             int64_t off = s->start_fn ? s->start_fn(s->start_ctx, tp->topic, tp->partition) : -1;
             tp->offset = off >= 0 ? off : RD_KAFKA_OFFSET_INVALID;
+            stored += off >= 0;
+        }
+        if (stored) kafka_src_start_after_others(s, parts);
+        for (int i = 0; i < parts->cnt; i++) {
+            rd_kafka_topic_partition_t *tp = &parts->elems[i];
             kafka_part *kp = kafka_part_find(s, tp->topic, tp->partition, 1);
             if (!kp) { log_error("kafka: out of memory"); s->fatal = 1; continue; }
             kp->assigned = 1; kp->eof = 0;
             kp->next = kp->committed = -1;
+            kp->max_ts = INT64_MIN;   /* its event time is learnt again from what it delivers */
             log_kv(LOG_INFO, "kafka partition assigned", "\"topic\":\"%s\",\"partition\":%d,\"start\":%lld",
-                   tp->topic, (int)tp->partition, (long long)off);
+                   tp->topic, (int)tp->partition, (long long)(tp->offset >= 0 ? tp->offset : -1));
         }
         if (coop) e = rd_kafka_incremental_assign(rk, parts);
         else re = rd_kafka_assign(rk, parts);
@@ -275,7 +319,8 @@ kafka_src *kafka_src_open(const char *brokers, const char *topic, const char *gr
         kafka_conf_set(c, "enable.auto.commit", "false", err, n) ||
         kafka_conf_set(c, "enable.auto.offset.store", "false", err, n) ||
         kafka_conf_set(c, "auto.offset.reset", "earliest", err, n) ||
-        kafka_conf_set(c, "enable.partition.eof", stop_at_eof ? "true" : "false", err, n) ||
+        /* end-of-partition events tell an idle partition (kafka_src_event_time) */
+        kafka_conf_set(c, "enable.partition.eof", "true", err, n) ||
         kafka_conf_set(c, "log.queue", "true", err, n) ||
         kafka_conf_user(c, conf, &s->down_timeout_ms, err, n)) {
         rd_kafka_conf_destroy(c);
@@ -344,7 +389,7 @@ int kafka_src_poll(kafka_src *s, int timeout_ms, kafka_msg *m)
             const char *topic = msg->rkt ? rd_kafka_topic_name(msg->rkt) : NULL;
             if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                 kafka_part *kp = topic ? kafka_part_find(s, topic, msg->partition, 0) : NULL;
-                if (kp && kp->assigned) kp->eof = 1;
+                if (kp && kp->assigned && !kp->eof) { kp->eof = 1; kp->eof_ms = kafka_now_ms(); }
                 rd_kafka_message_destroy(msg);
                 s->down_since_ms = 0;
                 if (s->stop_at_eof && kafka_src_all_eof(s)) return 2;
@@ -409,6 +454,28 @@ int kafka_src_commit(kafka_src *s)
     }
     rd_kafka_topic_partition_list_destroy(l);
     return s->fatal ? -1 : rc;
+}
+
+void kafka_src_note_time(kafka_src *s, const char *topic, int32_t partition, int64_t ts)
+{
+    kafka_part *kp = kafka_part_find(s, topic, partition, 0);
+    if (kp && kp->assigned && ts > kp->max_ts) kp->max_ts = ts;
+}
+
+int64_t kafka_src_event_time(kafka_src *s, int64_t idle_ms)
+{
+    int64_t now = kafka_now_ms(), lo = INT64_MAX, hi = INT64_MIN;
+    int active = 0;
+    for (int i = 0; i < s->nparts; i++) {
+        const kafka_part *kp = &s->parts[i];
+        if (!kp->assigned) continue;
+        if (kp->max_ts > hi) hi = kp->max_ts;
+        /* at its end for idle_ms: nothing unread can hold the others back */
+        if (kp->eof && now - kp->eof_ms >= idle_ms) continue;
+        active = 1;
+        if (kp->max_ts < lo) lo = kp->max_ts;
+    }
+    return active ? lo : hi;
 }
 
 int64_t kafka_src_lag(kafka_src *s)

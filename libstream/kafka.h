@@ -10,7 +10,10 @@
  * -X key=value overrides anything (session.timeout.ms for tests...).
  *
  * Rebalances: on assign, each partition starts at the offset the start
- * function gives (if set and >= 0), else at the group's committed offset.
+ * function gives (if set and >= 0; the stage's --state) or at the group's
+ * committed offset, whichever is further: a stage with --state commits only
+ * what it has saved, so a committed offset past its stored one is another
+ * member's progress (the stored one would count those records twice).
  * On revoke, the revoke hook (if set) is called first, while the partitions
  * are still ours, so the caller can flush its output and kafka_src_commit;
  * then the positions of the revoked partitions are forgotten (never
@@ -64,6 +67,16 @@ typedef void (*kafka_revoke_fn)(void *ctx);
 void kafka_src_set_revoke(kafka_src *s, kafka_revoke_fn fn, void *ctx);
 /* Messages returned so far. */
 uint64_t kafka_src_count(const kafka_src *s);
+/* Event time, per partition: the stage notes the time of each record it
+ * used (ignored for partitions not assigned); a partition's time is the
+ * largest noted since it was (last) assigned. kafka_src_event_time is the
+ * minimum of them over the assigned partitions, leaving out a partition that
+ * has been at its end (nothing unread) for idle_ms or longer; the maximum
+ * when all are idle; INT64_MIN while an active partition has no time yet
+ * (or nothing is assigned). A backlog read faster on one partition than on
+ * another therefore never moves it past what the slow one still holds. */
+void kafka_src_note_time(kafka_src *s, const char *topic, int32_t partition, int64_t ts);
+int64_t kafka_src_event_time(kafka_src *s, int64_t idle_ms);
 /* Consumer lag: messages between the position (after the last message
  * returned) and the high watermark librdkafka last saw in a fetch, summed
  * over the assigned partitions that have both (no broker round trip). -1

@@ -29,6 +29,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
+#include "reckey.h"
 #include "sig.h"
 
 #define STREAM_SYNC_RECORDS 10000
@@ -55,6 +56,8 @@ struct stream_in {
     int verify_only;            /* records verified, not decoded (r->as unset) */
     void (*tick)(void *); void *tick_ctx; int tick_ms;   /* stream_in_set_tick */
     int (*before_commit)(void *); void *before_commit_ctx; /* stream_in_set_before_revoke */
+    int64_t max_ts;             /* byte streams: largest event time noted */
+    int64_t idle_ms;            /* --idle-timeout */
     metrics_series *lag;        /* Kafka: streamrec_kafka_consumer_lag */
     int64_t lag_us;             /* when it was last updated */
 };
@@ -176,6 +179,8 @@ stream_in *stream_in_open(const char *uri, const cli_common *c)
     stream_in *in = calloc(1, sizeof *in);
     if (!in) { log_error("--in %s: out of memory", uri); return NULL; }
     in->strict = c ? c->strict : 0;
+    in->max_ts = INT64_MIN;
+    in->idle_ms = c && c->idle_timeout > 0 ? c->idle_timeout / 1000 : 0;
     arena_init(&in->arena, 0);
     if (c && c->dead_letter) {
         in->dl = deadletter_open(c->dead_letter, &c->kafka_conf, err, sizeof err);
@@ -504,6 +509,17 @@ void stream_in_set_tick(stream_in *in, int interval_ms, void (*fn)(void *ctx), v
     if (in->io) io_reader_set_tick(in->io, in->tick_ms, fn, ctx);
 }
 
+void stream_in_note_time(stream_in *in, const stream_pos *pos, int64_t ts)
+{
+    if (in->ks) { if (pos->topic) kafka_src_note_time(in->ks, pos->topic, pos->partition, ts); }
+    else if (ts > in->max_ts) in->max_ts = ts;
+}
+
+int64_t stream_in_event_time(stream_in *in)
+{
+    return in->ks ? kafka_src_event_time(in->ks, in->idle_ms) : in->max_ts;
+}
+
 uint64_t stream_in_count(const stream_in *in) { return in->count; }
 int stream_in_is_kafka(const stream_in *in) { return in->ks != NULL; }
 struct deadletter *stream_in_dead_letter(stream_in *in) { return in->dl; }
@@ -598,48 +614,12 @@ static int stream_emit_json(stream_out *o, const fb_desc *d, const void *rec,
     return stream_emit(o, o->jw.buf, o->jw.len, key, keylen);
 }
 
-static size_t stream_key_put(char *buf, size_t n, size_t at, const char *s, size_t len)
-{
-    if (at >= n) return at;
-    if (len > n - at) len = n - at;
-    if (len) memcpy(buf + at, s, len);
-    return at + len;
-}
-
-static size_t stream_key_labels(char *buf, size_t n, fb_str name, const KeyValue *kv, uint32_t count)
-{
-    size_t at = stream_key_put(buf, n, 0, name.ptr, name.ptr ? name.len : 0);
-    if (count == 0) return at;
-    at = stream_key_put(buf, n, at, "{", 1);
-    for (uint32_t i = 0; i < count; i++) {
-        if (i) at = stream_key_put(buf, n, at, ",", 1);
-        at = stream_key_put(buf, n, at, kv[i].key.ptr, kv[i].key.ptr ? kv[i].key.len : 0);
-        at = stream_key_put(buf, n, at, "=", 1);
-        at = stream_key_put(buf, n, at, kv[i].value.ptr, kv[i].value.ptr ? kv[i].value.len : 0);
-    }
-    return stream_key_put(buf, n, at, "}", 1);
-}
-
-size_t stream_record_key(const fb_desc *d, const void *rec, char *buf, size_t n)
-{
-    const AnyRecord *a = rec;
-    fb_str s = { NULL, 0 };
-    if (d == &Event_desc) s = a->event.user_id;
-    else if (d == &Recommendation_desc) s = a->recommendation.user_id;
-    else if (d == &ExperimentResult_desc) s = a->experiment_result.experiment;
-    else if (d == &Alert_desc) s = a->alert.fingerprint;
-    else if (d == &Sample_desc) return stream_key_labels(buf, n, a->sample.name, a->sample.labels, a->sample.labels_count);
-    else if (d == &Metric_desc) return stream_key_labels(buf, n, a->metric.name, a->metric.labels, a->metric.labels_count);
-    else if (d == &Drift_desc) return stream_key_labels(buf, n, a->drift.series, a->drift.labels, a->drift.labels_count);
-    return s.ptr ? stream_key_put(buf, n, 0, s.ptr, s.len) : 0;
-}
-
 int stream_write(stream_out *o, const fb_desc *d, const void *rec, const void *key, size_t keylen)
 {
     if (o->failed) return -1;
     char kbuf[512];
     if (o->ks && !key) {   /* one key always lands on one partition */
-        keylen = stream_record_key(d, rec, kbuf, sizeof kbuf);
+        keylen = record_key(d, rec, kbuf, sizeof kbuf);
         if (keylen) key = kbuf;
     }
     if (o->json) return stream_emit_json(o, d, rec, key, keylen);
@@ -661,7 +641,7 @@ int stream_write_rec(stream_out *o, const stream_rec *r)
     if (o->ks) {
         if (r->key) return stream_emit(o, r->data, r->len, r->key, r->keylen);
         char kbuf[512];
-        size_t kl = stream_record_key(r->type, &r->as, kbuf, sizeof kbuf);
+        size_t kl = record_key(r->type, &r->as, kbuf, sizeof kbuf);
         return stream_emit(o, r->data, r->len, kl ? kbuf : NULL, kl);
     }
     uint8_t pre[FRAME_PREFIX];

@@ -96,6 +96,19 @@ void stream_in_set_before_revoke(stream_in *in, int (*fn)(void *ctx), void *ctx)
  * Never called while records flow, nor for regular files (they never
  * wait). */
 void stream_in_set_tick(stream_in *in, int interval_ms, void (*fn)(void *ctx), void *ctx);
+/* Event time. A stage with a watermark notes the event time of each record
+ * it uses (stream_in_note_time) and takes stream_in_event_time as the time
+ * up to which its input is complete (its watermark is that minus its
+ * allowed lateness). For Kafka it is the minimum, over the partitions this
+ * instance owns, of each one's largest noted time (a partition at its end
+ * for --idle-timeout is left out: kafka.h), so one partition read ahead of
+ * the others never closes their windows; the same records on one partition
+ * or many, read by one instance or several, give the same windows. For
+ * byte streams it is the largest time noted. INT64_MIN: not known yet. It
+ * can go back (a partition handed over starts unknown): stages keep their
+ * own watermark monotonic. */
+void stream_in_note_time(stream_in *in, const stream_pos *pos, int64_t ts);
+int64_t stream_in_event_time(stream_in *in);
 /* Records or lines returned so far by stream_in_next*(). */
 uint64_t stream_in_count(const stream_in *in);
 int stream_in_is_kafka(const stream_in *in);
@@ -116,17 +129,13 @@ void stream_in_close(stream_in *in);
 #define STREAM_EXIT_PIPE 141
 
 /* Write a record: encodes (or, with --format json, prints a JSON line).
- * key/keylen: the Kafka partitioning key (ignored for byte streams; NULL:
- * no key). Blocks when downstream is slow (backpressure), never drops.
+ * key/keylen: the Kafka partitioning key (ignored for byte streams); NULL:
+ * the record's own (record_key in reckey.h), which every stage uses so
+ * that all agree on partitions. Blocks when downstream is slow
+ * (backpressure), never drops.
  * 0 or -1 (logged; the stage exits 1). */
 int stream_write(stream_out *out, const fb_desc *d, const void *rec,
                  const void *key, size_t keylen);
-/* The default Kafka partitioning key of a record (schemas/README.md): Event and
- * Recommendation user_id; Sample and Metric name{k=v,...}; Drift
- * series{labels}; ExperimentResult experiment; Alert fingerprint. Used by
- * stream_write/stream_write_rec on Kafka when the caller gives no key.
- * Writes at most n bytes (truncating), returns the length (0: no key). */
-size_t stream_record_key(const fb_desc *d, const void *rec, char *buf, size_t n);
 /* Pass a record through unchanged. */
 int stream_write_rec(stream_out *out, const stream_rec *r);
 /* Raw text line (fbcat --format json of foreign input, or tools): appends '\n'. */

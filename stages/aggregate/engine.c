@@ -525,9 +525,9 @@ static int64_t first_end(const agg_engine *e, int64_t t)
     return m;
 }
 
-static int advance(agg_engine *e, int64_t t)
+int agg_engine_advance(agg_engine *e, int64_t t)
 {
-    if (!agg_wm_advance(&e->wm, t)) return AGG_OK;
+    if (t == INT64_MIN || !agg_wm_advance(&e->wm, t)) return AGG_OK;
     int rc = close_until(e, agg_wm_value(&e->wm), 0);
     if (e->seen) agg_seen_expire(e->seen, agg_wm_value(&e->wm));
     return rc;
@@ -556,7 +556,7 @@ int agg_engine_event(agg_engine *e, const Event *ev)
         int64_t h = e->cfg.specs[0].hop;
         bucket_add_event(e, get_win(e, AGG_BUCKET_SPEC, agg_floor_div(t, h) * h), ev);
     }
-    return advance(e, t);
+    return AGG_OK;
 }
 
 static int label_cmp(const void *a, const void *b)
@@ -601,7 +601,7 @@ int agg_engine_sample(agg_engine *e, const Sample *s)
             agg_sketch_add(&e->dd, &en->u.s.sk, s->value);
         }
     }
-    return advance(e, t);
+    return AGG_OK;
 }
 
 int agg_engine_flush(agg_engine *e)

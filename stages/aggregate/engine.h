@@ -76,6 +76,13 @@ void agg_engine_free(agg_engine *e);
  * AGG_ERR (emit or feature store failed). */
 int agg_engine_event(agg_engine *e, const Event *ev);
 int agg_engine_sample(agg_engine *e, const Sample *s);
+/* The input is complete up to event time t (stream_in_event_time: the
+ * minimum over the Kafka partitions owned, not the largest time accepted):
+ * the watermark moves to t - allowed lateness if that is later, and the
+ * windows it passes close. Records do not move it by themselves, so a
+ * partition read ahead cannot close the windows of another. INT64_MIN:
+ * nothing known, no change. AGG_OK or AGG_ERR. */
+int agg_engine_advance(agg_engine *e, int64_t t);
 /* End of input: close every open window and bucket. AGG_OK or AGG_ERR. */
 int agg_engine_flush(agg_engine *e);
 const agg_counters *agg_engine_counters(const agg_engine *e);

@@ -31,7 +31,7 @@ static const cli_opt agg_opts[] = {
     { "hop", 0, CLI_LIST, &opt_hop, NULL, "DURATION,...",
       "hopping windows: one hop for every window, or one per window (default: tumbling)", 0, 0 },
     { "allowed-lateness", 'l', CLI_DURATION, &opt_lateness, "5s", "DURATION",
-      "watermark = largest event time - this; older events are late (dead-lettered)", 0, 0 },
+      "watermark = input event time (Kafka: minimum over partitions) - this; events of closed windows are late (dead-lettered)", 0, 0 },
     { "max-future", 0, CLI_DURATION, &opt_max_future, "1d", "DURATION",
       "records timed more than this ahead of the clock are refused (future_event), so one bad "
       "timestamp cannot close every window (0: no check)", 0, 0 },
@@ -81,36 +81,20 @@ typedef struct agg_main {
     state *st;
     agg_engine *eng;
     agg_features *fs;
-    char *key; size_t keycap;
     metrics_series *m_series, *m_dropped, *m_windows, *m_fdropped, *m_ignored, *m_wm, *m_ckpt;
     metrics_series *m_dups, *m_untracked;
     agg_counters last;
     uint64_t ignored, last_ignored, last_fdropped, last_dups, last_untracked;
+    int failed;             /* emitting from the idle tick failed */
+    int64_t last_sync;      /* mono_us of the last agg_sync */
+    uint64_t synced;        /* input records covered by it */
 } agg_main;
 
-/* Kafka key: name{k=v,...}, so one series always lands on one partition. */
+/* The Kafka key is the series' (record_key): one series, one partition. */
 static int agg_emit(void *ctx, const Metric *m)
 {
     agg_main *a = ctx;
-    size_t need = m->name.len + 3;
-    for (uint32_t i = 0; i < m->labels_count; i++) need += m->labels[i].key.len + m->labels[i].value.len + 2;
-    if (need > a->keycap) {
-        char *k = realloc(a->key, need * 2);
-        if (!k) log_fatal("out of memory");
-        a->key = k;
-        a->keycap = need * 2;
-    }
-    size_t n = 0;
-    memcpy(a->key, m->name.ptr, m->name.len); n += m->name.len;
-    a->key[n++] = '{';
-    for (uint32_t i = 0; i < m->labels_count; i++) {
-        if (i) a->key[n++] = ',';
-        memcpy(a->key + n, m->labels[i].key.ptr, m->labels[i].key.len); n += m->labels[i].key.len;
-        a->key[n++] = '=';
-        memcpy(a->key + n, m->labels[i].value.ptr, m->labels[i].value.len); n += m->labels[i].value.len;
-    }
-    a->key[n++] = '}';
-    return stream_write(a->out, &Metric_desc, m, a->key, n);
+    return stream_write(a->out, &Metric_desc, m, NULL, 0);
 }
 
 static void agg_build_config(agg_config *c)
@@ -204,7 +188,34 @@ static int agg_sync(agg_main *a)
         if (agg_checkpoint_save(a->st, a->in, a->out, a->eng, a->fs) < 0) return -1;
         metrics_add(a->m_ckpt, 1);
     }
+    a->last_sync = mono_us();
+    a->synced = stream_in_count(a->in);
     return stream_sync(a->in, a->out);
+}
+
+/* Partitions are about to move: save the state with the offsets before
+ * they are committed, so the commit never runs past the checkpoint (the
+ * next owner starts at the commit; a restart of this one, at the later of
+ * its checkpoint and the commit: kafka.h). Nonzero: nothing is committed. */
+static int agg_before_revoke(void *ctx)
+{
+    agg_main *a = ctx;
+    return a->st ? agg_sync(a) : 0;
+}
+
+/* A quiet input: a partition that went idle may let the watermark on. */
+static void agg_on_tick(void *ctx)
+{
+    agg_main *a = ctx;
+    if (a->failed) return;
+    /* ... and what was read last is saved and committed once due, so a
+     * quiet input has nothing uncommitted when its partitions move */
+    if (agg_engine_advance(a->eng, stream_in_event_time(a->in)) != AGG_OK ||
+        (stream_in_count(a->in) != a->synced && mono_us() - a->last_sync >= opt_ckpt_every &&
+         agg_sync(a) < 0)) {
+        a->failed = 1;
+        sig_request_stop();
+    }
 }
 
 static void agg_reject(agg_main *a, const stream_rec *r, int ar)
@@ -280,14 +291,16 @@ int main(int argc, char **argv)
     a.in = stream_in_open(common.in, &common);
     if (!a.in) goto done;
     if (a.st) stream_in_set_start(a.in, state_start_offset, a.st);
+    stream_in_set_tick(a.in, 500, agg_on_tick, &a);
+    stream_in_set_before_revoke(a.in, agg_before_revoke, &a);
     a.out = stream_out_open(common.out, &common);
     if (!a.out) goto done;
     if (!a.st && stream_in_is_kafka(a.in))
         log_warn("Kafka input without --state: offsets are committed as records are read, so the "
                  "events of open windows are lost if the process dies (use --state for at-least-once)");
     sd_ready();
+    a.last_sync = mono_us();
 
-    int64_t last_ckpt = mono_us();
     stream_rec r;
     while ((rc = stream_in_next(a.in, &r)) == 1) {
         int ar = AGG_OK;
@@ -300,13 +313,15 @@ int main(int argc, char **argv)
         else a.ignored++;
         if (ar == AGG_ERR) { rc = -1; break; }
         if (ar != AGG_OK && ar != AGG_DUP) agg_reject(&a, &r, ar);
+        else if (ar == AGG_OK && (r.type == &Event_desc || r.type == &Sample_desc)) {
+            stream_in_note_time(a.in, &r.pos, r.type == &Event_desc ? r.as.event.ts : r.as.sample.ts);
+            if (agg_engine_advance(a.eng, stream_in_event_time(a.in)) != AGG_OK) { rc = -1; break; }
+        }
         if (opt_crash_after && stream_in_count(a.in) >= (uint64_t)opt_crash_after) raise(SIGKILL);
         int want = a.fs && agg_features_want_save(a.fs);
         if (stream_sync_due(a.in) || want) {
-            if (!a.st || want || mono_us() - last_ckpt >= opt_ckpt_every) {
+            if (!a.st || want || mono_us() - a.last_sync >= opt_ckpt_every)
                 if (agg_sync(&a) < 0) { rc = -1; break; }
-                last_ckpt = mono_us();
-            }
             agg_update_metrics(&a);
             sd_status("%llu series, %llu windows emitted", (unsigned long long)agg_engine_series(a.eng),
                       (unsigned long long)agg_engine_counters(a.eng)->windows_emitted);
@@ -314,6 +329,7 @@ int main(int argc, char **argv)
     }
     /* End of input closes every window. A stop request with --state keeps
      * them open in the checkpoint instead, for the next run to continue. */
+    if (a.failed) rc = -1;
     if (rc == 0 && !(a.st && sig_stop_requested()) && agg_engine_flush(a.eng) != AGG_OK) rc = -1;
     if (rc == 0 && agg_sync(&a) < 0) rc = -1;
     agg_update_metrics(&a);
@@ -334,7 +350,6 @@ done:
     agg_engine_free(a.eng);
     agg_features_free(a.fs);
     if (a.st) state_close(a.st);
-    free(a.key);
     metrics_shutdown();
     return status;
 }

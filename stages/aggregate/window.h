@@ -4,7 +4,9 @@
  * are aligned to the Unix epoch: [k*hop, k*hop + size). size must be a
  * multiple of hop, so an event falls in exactly size/hop windows of a spec.
  *
- * Watermark = largest event time seen - allowed lateness. A window closes
+ * Watermark = the largest time the input was complete up to (the stage's
+ * stream_in_event_time: over Kafka partitions their minimum; for one
+ * ordered stream the largest event time seen) - allowed lateness. A window closes
  * (is emitted, once) when the watermark reaches its end. An event is late
  * when any window it belongs to has already closed, i.e. when the earliest
  * of them ends at or before the watermark: it is then rejected as a whole,
@@ -37,7 +39,7 @@ int agg_window_starts(const agg_wspec *w, int64_t t, int64_t *starts);
 int64_t agg_window_first_end(const agg_wspec *w, int64_t t);
 
 typedef struct agg_watermark {
-    int64_t max_ts;     /* largest event time accepted */
+    int64_t max_ts;     /* largest input event time given (agg_wm_advance) */
     int64_t lateness;
     int seen;           /* max_ts is valid */
 } agg_watermark;
@@ -46,6 +48,6 @@ typedef struct agg_watermark {
 int64_t agg_wm_value(const agg_watermark *wm);
 /* 1 when an event whose earliest window ends at first_end is late. */
 int agg_wm_is_late(const agg_watermark *wm, int64_t first_end);
-/* Account an accepted event; returns 1 if the watermark moved. */
+/* The input is complete up to t; returns 1 if the watermark moved. */
 int agg_wm_advance(agg_watermark *wm, int64_t t);
 #endif

@@ -41,6 +41,7 @@ struct al_engine {
     al_alert *v; uint32_t n, cap;
     int32_t *idx; uint32_t icap, itomb;   /* slot: 0 empty, -1 tombstone, i+1 */
     int64_t clock, last_sweep;
+    al_time_fn time_fn; void *time_ctx;      /* al_engine_set_time_source */
     uint64_t nfiring;
     uint64_t *due; uint32_t ndue, capdue;
     int *hit; double *hitval; int caphit;   /* per record: matching rules and their values */
@@ -131,6 +132,8 @@ const al_counters *al_engine_counters(const al_engine *e) { return &e->c; }
 uint64_t al_engine_active(const al_engine *e) { return e->n; }
 uint64_t al_engine_firing(const al_engine *e) { return e->nfiring; }
 int64_t al_engine_clock(const al_engine *e) { return e->clock; }
+
+void al_engine_set_time_source(al_engine *e, al_time_fn fn, void *ctx) { e->time_fn = fn; e->time_ctx = ctx; }
 
 /* ---- index ---------------------------------------------------------------- */
 
@@ -539,8 +542,9 @@ int al_engine_record(al_engine *e, const fb_desc *d, const AnyRecord *rec, const
     e->c.matched++;
     /* Time reaches v.ts: the sweep sees the state the records before v.ts
      * left, whatever the order of the records that share v.ts. */
-    if (v.ts > e->clock) {
-        e->clock = v.ts;
+    int64_t now = e->time_fn ? e->time_fn(e->time_ctx, v.ts) : v.ts;
+    if (now > e->clock) {
+        e->clock = now;
         if (e->last_sweep == INT64_MIN || e->clock - e->last_sweep >= AL_SWEEP_US) {
             e->last_sweep = e->clock;
             if (al_sweep(e) < 0) return AL_ERR;

@@ -37,6 +37,15 @@ void al_engine_free(al_engine *e);
  * *bad_rule names the rule), AL_TOO_MANY_LABELS, AL_BAD_TIME (a matched
  * record's time is outside +-AL_TLIM: nothing changed), AL_ERR (emit failed). */
 int al_engine_record(al_engine *e, const fb_desc *d, const AnyRecord *rec, const char **bad_rule);
+/* Where the clock (sweeps: resolve_after, repeats, escalation, delivery)
+ * comes from. Without this it moves to each matched record's time: one
+ * ordered input. With it, fn(ctx, ts) is told each matched record's time
+ * and returns the time the input is complete up to (stream_in_event_time:
+ * over Kafka partitions their minimum), so a partition read ahead of the
+ * others never resolves or escalates the alerts of series on another.
+ * INT64_MIN: unknown, the clock stays. */
+typedef int64_t (*al_time_fn)(void *ctx, int64_t ts);
+void al_engine_set_time_source(al_engine *e, al_time_fn fn, void *ctx);
 /* Switch to another config (SIGHUP reload): alerts keep their state under
  * the rule of the same name; alerts of rules that are gone are dropped
  * (no notification). Returns how many were dropped. cfg must outlive e. */

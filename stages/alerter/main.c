@@ -80,17 +80,26 @@ typedef struct al_main {
                    *m_dropped, *m_ignored, *m_stale, *m_sent, *m_nfailed, *m_retries, *m_escalations;
     al_counters last;
     al_notify_counters nlast;
+    const stream_pos *pos;  /* of the record being handled */
 } al_main;
+
+/* The engine's clock: the input's event time, per Kafka partition. */
+static int64_t al_input_time(void *ctx, int64_t ts)
+{
+    al_main *m = ctx;
+    stream_in_note_time(m->in, m->pos, ts);
+    return stream_in_event_time(m->in);
+}
 
 static int al_emit(void *ctx, const al_rule *r, const Alert *a)
 {
     al_main *m = ctx;
     if (r->nchannels == 0)
-        return stream_write(m->out, &Alert_desc, a, a->fingerprint.ptr, a->fingerprint.len);
+        return stream_write(m->out, &Alert_desc, a, NULL, 0);
     for (int i = 0; i < r->nchannels; i++) {
         const char *c = r->channels[i];
         if (!strcmp(c, "out") || !strcmp(c, "stdout")) {
-            if (stream_write(m->out, &Alert_desc, a, a->fingerprint.ptr, a->fingerprint.len) < 0) return -1;
+            if (stream_write(m->out, &Alert_desc, a, NULL, 0) < 0) return -1;
         } else if (al_notify_add(m->nt, c, a) < 0) {
             log_fatal("out of memory");
         }
@@ -198,6 +207,11 @@ static int al_sync(al_main *m)
     }
     return stream_sync(m->in, m->out);
 }
+
+/* Partitions are about to move (a rebalance): save the state with the
+ * offsets before they are committed, so the commit never runs past what
+ * the state holds. Nonzero: nothing is committed. */
+static int al_before_revoke(void *ctx) { return al_sync(ctx); }
 
 /* SIGHUP: read the rules file again; a bad file keeps the running rules.
  * Queued notifications go out first (their rules may be gone). */
@@ -404,16 +418,21 @@ int main(int argc, char **argv)
                            opt_exec_timeout, opt_webhook_timeout, (int)opt_max_batch, stream_in_dead_letter(m.in) };
     m.nt = al_notify_new(&ncfg);
     if (!m.nt) log_fatal("out of memory");
-    if (m.st) stream_in_set_start(m.in, state_start_offset, m.st);
+    if (m.st) {
+        stream_in_set_start(m.in, state_start_offset, m.st);
+        stream_in_set_before_revoke(m.in, al_before_revoke, &m);
+    }
     m.out = stream_out_open(common.out, &common);
     if (!m.out) goto done;
     stream_in_set_tick(m.in, 1000, al_on_tick, &m);
+    al_engine_set_time_source(m.eng, al_input_time, &m);
     sd_ready();
 
     stream_rec r;
     while ((rc = stream_in_next(m.in, &r)) == 1) {
         if (sig_reload_requested()) al_reload(&m);
         const char *bad = NULL;
+        m.pos = &r.pos;
         int er = al_engine_record(m.eng, r.type, &r.as, &bad);
         if (er == AL_ERR) { rc = -1; break; }
         if (er == AL_BAD_VALUE) {

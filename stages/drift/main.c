@@ -218,6 +218,11 @@ static int drift_sync(drift_main *a)
     return stream_sync(a->in, a->out);
 }
 
+/* Partitions are about to move (a rebalance): save the state with the
+ * offsets before they are committed, so the commit never runs past what
+ * the state holds. Nonzero: nothing is committed. */
+static int drift_before_revoke(void *ctx) { return drift_sync(ctx); }
+
 static void note_reload(void)
 {
     if (sig_reload_requested())
@@ -282,7 +287,10 @@ int main(int argc, char **argv)
     }
     a.in = stream_in_open(common.in, &common);
     if (!a.in) goto done;
-    if (a.st) stream_in_set_start(a.in, state_start_offset, a.st);
+    if (a.st) {
+        stream_in_set_start(a.in, state_start_offset, a.st);
+        stream_in_set_before_revoke(a.in, drift_before_revoke, &a);
+    }
     a.out = stream_out_open(common.out, &common);
     if (!a.out) goto done;
     /* A regular file is read again from its start after a crash: skip what

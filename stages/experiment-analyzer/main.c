@@ -148,7 +148,7 @@ static int ea_emit(ea_ctx *c)
         o.primary = (uint8_t)(r->metric == e->primary_idx);
         o.alpha = e->alpha;
         o.metric_type = FB_STR(ea_metric_type_name(mc->type));
-        if (stream_write(c->out, &ExperimentResult_desc, &o, e->name, strlen(e->name)) < 0) return -1;
+        if (stream_write(c->out, &ExperimentResult_desc, &o, NULL, 0) < 0) return -1;
         metrics_add(c->m_results, 1);
     }
     if (opt_report) {
@@ -176,6 +176,11 @@ static int ea_checkpoint(ea_ctx *c)
     }
     return stream_sync(c->in, c->out);
 }
+
+/* Partitions are about to move (a rebalance): save the state with the
+ * offsets before they are committed, so the commit never runs past what
+ * the state holds. Nonzero: nothing is committed. */
+static int ea_before_revoke(void *ctx) { return ea_checkpoint(ctx); }
 
 int main(int argc, char **argv)
 {
@@ -211,7 +216,10 @@ int main(int argc, char **argv)
     uint64_t dups0 = ea_duplicates(c.ea);   /* Prometheus counters count this process only */
     c.in = stream_in_open(common.in, &common);
     if (!c.in) goto done;
-    if (c.st) stream_in_set_start(c.in, state_start_offset, c.st);
+    if (c.st) {
+        stream_in_set_start(c.in, state_start_offset, c.st);
+        stream_in_set_before_revoke(c.in, ea_before_revoke, &c);
+    }
     c.out = stream_out_open(common.out, &common);
     if (!c.out) goto done;
     sd_ready();
@@ -225,10 +233,15 @@ int main(int argc, char **argv)
             /* a copy of a counted event: changes nothing, not even the report cadence */
         } else if (r.type == &Event_desc) {
             const Event *ev = &r.as.event;
-            if (every_us && ev->ts >= next_ts) {
+            /* reports by event time go by the time the input is complete
+             * up to (over Kafka partitions their minimum), so a partition
+             * read ahead does not date a report the others have not reached */
+            stream_in_note_time(c.in, &r.pos, ev->ts);
+            int64_t t = every_us ? stream_in_event_time(c.in) : INT64_MIN;
+            if (every_us && t != INT64_MIN && t >= next_ts) {
                 if (next_ts && ea_emit(&c) < 0) { rc = -1; break; }
                 if (next_ts) reports++;
-                next_ts = (ev->ts / every_us + 1) * every_us;
+                next_ts = (t / every_us + 1) * every_us;
             }
             if (ev->ts > c.last_ts) c.last_ts = ev->ts;
             fresh = 0;

@@ -94,7 +94,6 @@ typedef struct ingest {
     Sample *samples;            /* model metrics: one Sample per entry */
     uint32_t samples_cap;
     json_writer jw;             /* arrays kept as JSON text; Sample keys */
-    char *key; size_t key_cap;  /* Kafka key of a Sample */
     /* CSV */
     int csv_have_header;
     int csv_ncols;

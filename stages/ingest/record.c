@@ -548,21 +548,6 @@ static void ing_sort_kv(ingest *g)
 
 /* ---- emitting --------------------------------------------------------------- */
 
-static int ing_key_put(ingest *g, size_t *len, const char *s, size_t n)
-{
-    if (*len + n + 1 > g->key_cap) {
-        size_t nc = g->key_cap ? g->key_cap : 256;
-        while (nc < *len + n + 1) nc *= 2;
-        char *nk = realloc(g->key, nc);
-        if (!nk) return -1;
-        g->key = nk;
-        g->key_cap = nc;
-    }
-    memcpy(g->key + *len, s, n);
-    *len += n;
-    return 0;
-}
-
 /* An upper bound of a record's encoded size: its strings (length, NUL and
  * padding: +8 each), 32 bytes per key/value table (vtable, table, vector
  * slot, alignment) and 512 for the root table, prefix and identifier. */
@@ -584,22 +569,12 @@ static int ing_too_big(ingest *g, size_t bound)
                    "(--max-record less 64 KiB for what later stages add)", bound, g->c.max_record);
 }
 
-/* Kafka key of a Sample: name{k=v,k=v} (labels already sorted). */
+/* The Kafka key is the series' (record_key, in stream_write). */
 static int ing_emit_sample(ingest *g, const Sample *s)
 {
-    size_t len = 0;
-    int rc = ing_key_put(g, &len, s->name.ptr, s->name.len);
-    rc |= ing_key_put(g, &len, "{", 1);
-    for (uint32_t i = 0; i < s->labels_count; i++) {
-        if (i) rc |= ing_key_put(g, &len, ",", 1);
-        rc |= ing_key_put(g, &len, s->labels[i].key.ptr, s->labels[i].key.len);
-        rc |= ing_key_put(g, &len, "=", 1);
-        rc |= ing_key_put(g, &len, s->labels[i].value.ptr, s->labels[i].value.len);
-    }
-    rc |= ing_key_put(g, &len, "}", 1);
-    if (rc) return ING_FAIL;
+    int rc;
     if ((rc = ing_too_big(g, ing_record_bound(&s->name, 1, s->labels, s->labels_count)))) return rc;
-    if (g->c.emit(g->c.emit_ctx, &Sample_desc, s, g->key, len)) return ING_FAIL;
+    if (g->c.emit(g->c.emit_ctx, &Sample_desc, s, NULL, 0)) return ING_FAIL;
     g->n_samples++;
     return ING_OUT;
 }
@@ -643,7 +618,7 @@ int ingest_build_event(ingest *g, const ing_val *f, int64_t now, const char *raw
     if (g->c.rate_per_s > 0   /* off: no need to hash user_id */
         && !ratelimit_allow(&g->rl, ingest_key_hash(ev.user_id.ptr, ev.user_id.len), g->c.rate_arrival ? ing_now(g, now) : ev.ts))
         return ingest_rate_limited(g, ev.user_id.ptr);
-    if (g->c.emit(g->c.emit_ctx, &Event_desc, &ev, ev.user_id.ptr, ev.user_id.len)) return ING_FAIL;
+    if (g->c.emit(g->c.emit_ctx, &Event_desc, &ev, NULL, 0)) return ING_FAIL;
     dedup_add(&g->dd, h);
     g->n_events++;
     return ING_OUT;
@@ -924,7 +899,6 @@ void ingest_free(ingest *g)
     free(g->kv);
     free(g->extra);
     free(g->samples);
-    free(g->key);
     ingest_csv_free(g);
     memset(g, 0, sizeof *g);
 }

@@ -92,7 +92,7 @@ typedef struct serve_main {
 static int emit_rec(void *ctx, const Recommendation *rec)
 {
     serve_main *a = ctx;
-    return stream_write(a->out, &Recommendation_desc, rec, rec->user_id.ptr, rec->user_id.len);
+    return stream_write(a->out, &Recommendation_desc, rec, NULL, 0);
 }
 
 #define DELTA(series, now, before) metrics_add(series, (double)((now) - (before)))

@@ -26,6 +26,19 @@
 #define SEC 1000000LL
 #define REC 17
 
+/* One ordered input: it is complete up to the time of each record taken. */
+static int event_now(agg_engine *e, const Event *ev)
+{
+    int rc = agg_engine_event(e, ev);
+    return rc == AGG_OK ? agg_engine_advance(e, ev->ts) : rc;
+}
+
+static int sample_now(agg_engine *e, const Sample *s)
+{
+    int rc = agg_engine_sample(e, s);
+    return rc == AGG_OK ? agg_engine_advance(e, s->ts) : rc;
+}
+
 typedef struct { char *p; size_t len, cap; } fz_buf;
 
 static void fz_add(fz_buf *b, const char *s, size_t n)
@@ -125,7 +138,7 @@ static int fz_feed(agg_engine *e, const uint8_t *r)
         s.value = (op & 4) ? v : (double)(int8_t)r[10] * 1.5;
         s.labels = kv;
         s.labels_count = (op & 8) ? 2 : (uint32_t)(r[7] & 1);
-        return agg_engine_sample(e, &s);
+        return sample_now(e, &s);
     }
     Event ev;
     Event_init(&ev);
@@ -139,7 +152,7 @@ static int fz_feed(agg_engine *e, const uint8_t *r)
     ev.session_id = FB_STR(users[(r[7] >> 1) & 7]);
     if (r[8] & 1) { ev.experiment = FB_STR("exp"); ev.variant = FB_STR((r[8] & 2) ? "control" : "b"); }
     ev.source = FB_STR((r[8] & 4) ? "email" : "");
-    return agg_engine_event(e, &ev);
+    return event_now(e, &ev);
 }
 
 static void fz_load_damaged(const agg_config *cfg, const agg_buf *blob, const uint8_t *data, size_t size)

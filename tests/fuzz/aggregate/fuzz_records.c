@@ -88,8 +88,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fb_builder_init(&b);
     for (int i = 0; i < 32 && in.n; i++) {
         int rc;
-        if (fz_u8(&in) & 1) rc = agg_engine_sample(e, fzrec_make(&in, &a, &b, &Sample_desc));
-        else rc = agg_engine_event(e, fzrec_make(&in, &a, &b, &Event_desc));
+        int64_t ts;
+        if (fz_u8(&in) & 1) {
+            const Sample *s = fzrec_make(&in, &a, &b, &Sample_desc);
+            rc = agg_engine_sample(e, s); ts = s->ts;
+        } else {
+            const Event *ev = fzrec_make(&in, &a, &b, &Event_desc);
+            rc = agg_engine_event(e, ev); ts = ev->ts;
+        }
+        /* one ordered input: complete up to each record taken */
+        if (rc == AGG_OK) rc = agg_engine_advance(e, ts);
         if (rc == AGG_ERR) abort();
         if (agg_engine_series(e) > (uint64_t)cfg.max_series) abort();
     }

@@ -134,7 +134,8 @@ static int feed(agg_engine *e, const rec *r, int64_t ts_shift)
         Sample s;
         Sample_init(&s);
         s.ts = r->ts; s.name = FB_STR("request.duration_ms"); s.value = r->v;
-        return agg_engine_sample(e, &s);
+        int rc = agg_engine_sample(e, &s);
+        return rc == AGG_OK ? agg_engine_advance(e, s.ts) : rc;   /* one ordered input */
     }
     Event ev;
     Event_init(&ev);
@@ -145,7 +146,8 @@ static int feed(agg_engine *e, const rec *r, int64_t ts_shift)
         ev.experiment = FB_STR("exp1");
         ev.variant = FB_STR(r->user[1] % 2 ? "control" : "treatment");
     }
-    return agg_engine_event(e, &ev);
+    int rc = agg_engine_event(e, &ev);
+    return rc == AGG_OK ? agg_engine_advance(e, ev.ts) : rc;
 }
 
 static agg_config make_cfg(uint64_t dedup_ids, int64_t lateness)

@@ -2,7 +2,8 @@
  * (against FNV-1a computed by hand in Python), the summary template,
  * condition boundaries, quantile fields, label order independence,
  * --max-alerts (refused and counted), ack (no repeat, no escalation), and
- * save/load through a real SQLite state database. */
+ * save/load through a real SQLite state database, and the clock from a
+ * time source (per-partition event time). */
 #include "../testhelp.h"
 #include <unistd.h>
 #include "../../../stages/alerter/engine.h"
@@ -292,5 +293,40 @@ static void test_bad_time(void)
     al_config_free(&c);
 }
 
-TEST_MAIN(test_inhibit_index, test_fingerprint, test_conditions_and_summary, test_label_order, test_max_alerts_and_ack, test_bad_value,
+/* A time source that answers the minimum over two "partitions" (series
+ * host=a on one, host=b on the other), as stream_in_event_time does. */
+typedef struct two_parts { int64_t t[2]; const char *host; } two_parts;
+static int64_t two_parts_time(void *ctx, int64_t ts)
+{
+    two_parts *p = ctx;
+    int i = p->host[0] == 'b';
+    if (ts > p->t[i]) p->t[i] = ts;
+    return p->t[0] < p->t[1] ? p->t[0] : p->t[1];
+}
+
+/* host=b's partition read ahead (to 30 min) while host=a's is still at
+ * 1 min: a's alert must not resolve as silent (resolve_after 5m) on b's
+ * time; with the clock taken from each record's time it did. */
+static void test_time_source(void)
+{
+    al_config c;
+    CHECK(load("rules:\n  - {name: r, metric: m, condition: gt, threshold: 1, resolve_after: 5m}\n", &c) == 0);
+    for (int with_source = 0; with_source < 2; with_source++) {
+        sink s = {0};
+        two_parts p = { { INT64_MIN, INT64_MIN }, "a" };
+        al_engine *e = al_engine_new(&c, 10, emit, &s);
+        if (with_source) al_engine_set_time_source(e, two_parts_time, &p);
+        CHECK(feed(e, "m", "a", MIN, 5) == AL_OK);
+        p.host = "b";
+        for (int64_t t = MIN; t <= 30 * MIN; t += MIN) CHECK(feed(e, "m", "b", t, 5) == AL_OK);
+        int resolved = 0;
+        for (int i = 0; i < s.n && i < 64; i++) resolved += s.status[i] == AlertStatus_resolved;
+        CHECK_EQ_INT(resolved, with_source ? 0 : 1);
+        CHECK_EQ_INT(al_engine_clock(e), with_source ? MIN : 30 * MIN);
+        al_engine_free(e);
+    }
+    al_config_free(&c);
+}
+
+TEST_MAIN(test_time_source, test_inhibit_index, test_fingerprint, test_conditions_and_summary, test_label_order, test_max_alerts_and_ack, test_bad_value,
           test_gone_bounded, test_bad_time)
