@@ -236,7 +236,7 @@ DEB_BUILD := build-essential clang libclang-rt-14-dev llvm python3 help2man \
              librdkafka-dev libzstd-dev libsqlite3-dev libhiredis-dev libyaml-dev
 DEB_TEST  := zstd jq sqlite3 flatbuffers-compiler python3-flatbuffers redis-server \
              redis-tools kcat miller python3-numpy python3-scipy python3-statsmodels python3-yaml \
-             python3-pandas valgrind hyperfine procps time systemd
+             python3-pandas valgrind hyperfine procps time systemd man-db
 -include $(wildcard stages/*/libs.mk)
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 deps:
