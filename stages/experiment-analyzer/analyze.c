@@ -441,12 +441,15 @@ static void ea_attribute(ea_engine *ea, ea_entry *u, const Event *ev)
         ea_slot *s = (ea_slot *)p;
         const ea_experiment_cfg *e = &ea->cfg->experiments[s->exp];
         if (ev->ts < s->exposed_ts) continue;
+        /* time since exposure, in uint64: both ends may be anywhere in
+         * int64 (a producer's choice), where the signed difference overflows */
+        uint64_t since = (uint64_t)ev->ts - (uint64_t)s->exposed_ts;
         int touched = 0;
         ea_uval *val = ea_uvals(s);
         for (int m = 0; m < e->nmetrics; m++) {
             const ea_metric_cfg *mc = &e->metrics[m];
             if (!ea_metric_matches(mc, ev)) continue;
-            if (mc->window && ev->ts - s->exposed_ts > mc->window) continue;
+            if (mc->window && since > (uint64_t)mc->window) continue;
             if (!mc->window && e->end_us && ev->ts >= e->end_us) continue;
             ea_uval *uv = &val[m];
             ea_arm *arm = &ea->st[s->exp].arm[s->variant][m];
@@ -459,7 +462,7 @@ static void ea_attribute(ea_engine *ea, ea_entry *u, const Event *ev)
             case EA_DURATION:
                 if (uv->count) continue;
                 uv->count = 1;
-                uv->sum = (double)(ev->ts - s->exposed_ts) / 1e6;
+                uv->sum = (double)since / 1e6;
                 ea_arm_add(arm, uv->sum);
                 break;
             default:
