@@ -457,6 +457,19 @@ static size_t set_indices(const serve *s, const idset *set, uint32_t **buf, size
     return k;
 }
 
+/* The worker's history scratch holds at least n entries (doubling). */
+static void worker_reserve(worker *w, size_t n)
+{
+    if (n <= w->hcap) return;
+    size_t cap = n * 2;
+    hist_entry *he = realloc(w->he, cap * sizeof *he);
+    if (he) w->he = he;
+    rules_hist *rh = realloc(w->rh, cap * sizeof *rh);
+    if (rh) w->rh = rh;
+    if (!he || !rh) log_fatal("out of memory");
+    w->hcap = cap;
+}
+
 /* Items of the seen set that fell out of the capped history still score:
  * appended to he[0..k) with the mean weight of the kept entries (1 if none)
  * and the oldest kept time, so --max-history bounds what is remembered per
@@ -464,15 +477,7 @@ static size_t set_indices(const serve *s, const idset *set, uint32_t **buf, size
 static size_t add_older_seen(worker *w, size_t k, const rules_user_sets *sets)
 {
     if (sets->nseen <= k) return k;              /* every seen item is an entry */
-    if (sets->nseen + k > w->hcap) {
-        size_t cap = (sets->nseen + k) * 2;
-        hist_entry *he = realloc(w->he, cap * sizeof *he);
-        if (he) w->he = he;
-        rules_hist *rh = realloc(w->rh, cap * sizeof *rh);
-        if (rh) w->rh = rh;
-        if (!he || !rh) log_fatal("out of memory");
-        w->hcap = cap;
-    }
+    worker_reserve(w, sets->nseen + k);
     float wsum = 0;
     int64_t oldest = INT64_MAX;
     for (size_t j = 0; j < k; j++) {
@@ -498,15 +503,7 @@ static void *worker_run(void *arg)
     for (size_t i = w->from; i < w->to; i++) {
         uint32_t slot = w->slots[i], n = 0;
         const hist_item *it = slot == UINT32_MAX ? NULL : hist_items(s->hist, slot, &n);
-        if (n > w->hcap) {
-            size_t cap = n * 2;
-            hist_entry *he = realloc(w->he, cap * sizeof *he);
-            if (he) w->he = he;
-            rules_hist *rh = realloc(w->rh, cap * sizeof *rh);
-            if (rh) w->rh = rh;
-            if (!he || !rh) log_fatal("out of memory");
-            w->hcap = cap;
-        }
+        worker_reserve(w, n);
         size_t k = 0;
         for (uint32_t j = 0; j < n; j++) {
             int32_t idx = it[j].gid < s->map_n ? s->map[it[j].gid] : -1;
