@@ -10,10 +10,11 @@
  *     the standard deviation doubled and halved, and single +8 sd spikes.
  *     The delay of a series is the points from the change to the first
  *     drift at or after it (1: the first changed point); a change not found
- *     within 1,000 points is missed. Bounds on the median delay (ph, cusum:
- *     0.5 sd <= 250, 1 sd <= 100, both variance changes found in at least
- *     90% of series, median <= 100) and nothing missed where a bound is set.
- *   - a spike is a zscore anomaly, not a ph/cusum drift.
+ *     within 1,000 points is missed. Bounds on the median delay of ph and
+ *     cusum (0.5 sd <= 100 points, 1 sd <= 30, 2 sd <= 12, 3 sd <= 8, the
+ *     second step <= 35, the ramp <= 120, sd x2 <= 40, sd x0.5 <= 70) and
+ *     at most 4 of 40 series missed in each case.
+ *   - a spike is a zscore anomaly, not a ph/cusum/adwin drift.
  * Prints the table of the README (detector x false alarms x delays).
  * About 2 s of CPU (6 to 14 s under ASan on a loaded machine). */
 #include <stdint.h>
@@ -186,9 +187,11 @@ static void test_changes(void)
         }
     }
     for (int k = D_PH; k <= D_CUSUM; k++) {
+        /* about twice what is measured (README.md's table), under the
+         * issue's goals (0.5 sd in 250 points, 1 sd in 100) */
         static const struct { int scen; double bound; } b[] = {
-            { SHIFT05, 250 }, { SHIFT1, 100 }, { SHIFT2, 30 }, { SHIFT3, 15 }, { STEP2, 100 },
-            { RAMP, 150 }, { VAR_UP, 100 }, { VAR_DOWN, 100 } };
+            { SHIFT05, 100 }, { SHIFT1, 30 }, { SHIFT2, 12 }, { SHIFT3, 8 }, { STEP2, 35 },
+            { RAMP, 120 }, { VAR_UP, 40 }, { VAR_DOWN, 70 } };
         for (size_t q = 0; q < sizeof b / sizeof b[0]; q++) {
             int s = b[q].scen;
             CHECK_MSG(median_delay[s][k] <= b[q].bound, "%s, %s: median delay %.1f, bound %g",
