@@ -225,6 +225,18 @@ static void test_changes(void)
         }
         fprintf(stderr, "\n");
     }
+    /* the mean over the series found, for comparison with ARL tables */
+    for (int k = D_PH; k <= D_CUSUM; k++) {
+        fprintf(stderr, "%s mean delay:", dname[k]);
+        for (int s = 0; s < SPIKE; s++) {
+            double sum = 0;
+            int n = 0;
+            for (int r = 0; r < REPS; r++)
+                if (delays[s][k][r] != MISSED) { sum += (double)delays[s][k][r]; n++; }
+            fprintf(stderr, " %s %.1f;", sname[s], n ? sum / n : 0.0);
+        }
+        fprintf(stderr, "\n");
+    }
 }
 
 TEST_MAIN(test_stationary, test_changes)
