@@ -248,14 +248,15 @@ int dd_adwin_add(dd_adwin *a, double x, double delta, int min_side,
     if (a->n >= 2 * min_side) {
         /* winsorised at the window's mean +- DD_CLIP sd: the cut's bound
          * assumes near-normal means, which a heavy tail (latencies) breaks;
-         * a lasting change is still seen, a lone spike no longer cuts */
+         * a lasting change is still seen, a lone spike no longer cuts. A
+         * constant window has no spread to clip with: x enters whole. */
         double sum = 0, var = 0;
         for (int i = 0; i < a->n; i++) sum += a->v[i];
         double mean = sum / a->n;
         for (int i = 0; i < a->n; i++) { double d = a->v[i] - mean; var += d * d; }
         double lim = DD_CLIP * sqrt(var / a->n);
-        if (x > mean + lim) x = mean + lim;
-        else if (x < mean - lim) x = mean - lim;
+        if (lim > 0 && x > mean + lim) x = mean + lim;
+        else if (lim > 0 && x < mean - lim) x = mean - lim;
     }
     if (a->n == a->cap) aw_drop(a, 1);
     a->v[a->n++] = x;

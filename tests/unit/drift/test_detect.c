@@ -162,6 +162,21 @@ static void test_adwin(void)
     CHECK_MSG(at >= 100 && at <= 106, "detected at %d", at);
     CHECK(st > eps);
     CHECK_MSG(a.n <= 5, "%d left at %d", a.n, at);   /* the older side of the cut is gone */
+
+    /* a constant window has no spread to winsorise with: a step after it
+     * enters whole and is found (clipped to the mean, it never would be) */
+    dd_adwin c = { buf, 64, 0 };
+    fired = 0; at = -1;
+    for (int i = 0; i < 200 && !fired; i++) {
+        fired = dd_adwin_add(&c, i >= 100 ? 1 : 0, 0.002, 5, &st, &eps, &m0, &m1);
+        at = i;
+    }
+    CHECK_MSG(fired && at >= 100 && at <= 105, "a step after a constant window: fired %d at %d", fired, at);
+    /* one 1e6 sd spike moves the window's mean by 3 sd / 64, not 1e6 sd / 64 */
+    dd_adwin w = { buf, 64, 0 };
+    for (int i = 0; i < 64; i++) dd_adwin_add(&w, i % 2 ? 1 : -1, 0.002, 5, &st, &eps, &m0, &m1);
+    dd_adwin_add(&w, 1e6, 0.002, 5, &st, &eps, &m0, &m1);
+    CHECK_NEAR(w.v[w.n - 1], 3.0, 1e-9);
 }
 
 static void test_holt(void)
