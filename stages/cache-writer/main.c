@@ -16,8 +16,8 @@
 #include "stream.h"
 
 static cli_common common;
-static const char *redis_addr, *redis_password_file, *prefix, *layout_name;
-static int64_t ttl_us, metric_ttl_us, pipeline_depth, leaderboard_size, zstd_level;
+static const char *redis_addr, *redis_password_file, *prefix, *layout_name, *ttl_arg;
+static int64_t metric_ttl_us, pipeline_depth, leaderboard_size, zstd_level;
 static cli_list leaderboards;
 
 /* What aggregate emits: its own top-K (top.clicks, top.purchases: value =
@@ -35,7 +35,9 @@ static const cli_opt opts[] = {
       "default: the credential redis-password if the unit has it", 0, 0 },
     { "prefix", 0, CLI_STR, &prefix, "", "STR", "prepended to every key", 0, 0 },
     { "layout", 0, CLI_STR, &layout_name, "json", "json|zset|fb", "how rec:USER is stored", 0, 0 },
-    { "ttl", 0, CLI_DURATION, &ttl_us, "0", "DURATION", "expiry of rec:USER keys (0: none)", 0, 0 },
+    { "ttl", 0, CLI_STR, &ttl_arg, "0", "DURATION|adaptive:MIN:MAX",
+      "expiry of rec:USER keys (0: none); adaptive: MIN*MAX / the user's average gap between records "
+      "(event time), within MIN..MAX; MIN for a user seen once", 0, 0 },
     { "metric-ttl", 0, CLI_DURATION, &metric_ttl_us, "0", "DURATION", "expiry of metric, feature and leaderboard keys (0: none)", 0, 0 },
     { "pipeline", 0, CLI_INT, &pipeline_depth, "256", "N", "commands in flight at most", 1, 100000 },
     { "leaderboard", 0, CLI_LIST, &leaderboards, DEFAULT_BOARDS, "NAME[:count][@MIN],...",
@@ -145,11 +147,13 @@ int main(int argc, char **argv)
         if (layout_board_parse(leaderboards.items[i], &boards[i], err, sizeof err))
             cli_usage_error(&spec, "--leaderboard: %s", err);
     layout_conf lc = {
-        .prefix = prefix, .rec_ttl_ms = ttl_us / 1000, .metric_ttl_ms = metric_ttl_us / 1000,
+        .prefix = prefix, .metric_ttl_ms = metric_ttl_us / 1000,
         .leaderboard_size = leaderboard_size, .boards = boards,
         .nboards = leaderboards.n, .zstd_level = (int)zstd_level,
         .pipeline_depth = (int)pipeline_depth,
     };
+    if (layout_ttl_parse(ttl_arg, &lc.rec_ttl_ms, &lc.rec_ttl_min_ms, &lc.rec_ttl_max_ms, err, sizeof err))
+        cli_usage_error(&spec, "--ttl: %s", err);
     if (!strcmp(layout_name, "json")) lc.rec_layout = LAYOUT_JSON;
     else if (!strcmp(layout_name, "zset")) lc.rec_layout = LAYOUT_ZSET;
     else if (!strcmp(layout_name, "fb")) lc.rec_layout = LAYOUT_FB;

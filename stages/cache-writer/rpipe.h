@@ -42,6 +42,7 @@ typedef struct rpipe_slot {
     rbuf part;          /* the caller's: kept with the slot (the record's script arguments) */
     uint64_t khash;     /* the caller's: a hash of key */
     int64_t ver;        /* the caller's: the record's version (ts) */
+    int64_t ttl_ms;     /* the caller's: the record's key expiry (0: none) */
 } rpipe_slot;
 
 /* A Redis error that goes away by itself (loading, busy script, failover). */
