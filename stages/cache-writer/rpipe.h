@@ -124,5 +124,8 @@ int rpipe_send(rpipe *p);
 /* Wait until every command sent has been answered. 0 or -1 (gave up). */
 int rpipe_drain(rpipe *p);
 const char *rpipe_sha(const rpipe *p, int script);
+/* Connect again now (after a failure found by a caller that used p->c
+ * directly: --redis-stats), with the usual backoff. 0, or -1 gave up. */
+int rpipe_reconnect(rpipe *p);
 void rpipe_close(rpipe *p);
 #endif
