@@ -56,8 +56,8 @@ print(st.split("keyspace_hits:")[1].split()[0], st.split("keyspace_misses:")[1].
 PY
 ) || die "lookups"
 
-samples() { "$BIN/fbcat" --in "$T/stats.rec" --format json 2>/dev/null | grep -c '"redis.used_memory"'; }
-"$BIN/cache-writer" --redis "$REDIS_URI" --redis-stats 300ms --out "$T/stats.rec" 2>"$T/stats.err" &
+samples() { grep -c '"redis.used_memory"' "$T/stats.jsonl" 2>/dev/null; }
+"$BIN/cache-writer" --redis "$REDIS_URI" --redis-stats 300ms --format json --out "$T/stats.jsonl" 2>"$T/stats.err" &
 pid=$!
 at_exit "kill $pid"
 wait_until 20 '[ "$(samples)" -ge 1 ]' || fail "no sample within 20 s"
@@ -72,7 +72,7 @@ n0=$(samples)
 wait_until 20 '[ "$(samples)" -ge $((n0 + 2)) ]' || fail "no two more samples within 20 s"
 kill -TERM $pid; wait $pid; rc=$?
 expect_eq "--redis-stats: exit status after SIGTERM" "$rc" 0
-"$BIN/fbcat" --in "$T/stats.rec" --format json > "$T/stats.jsonl" || fail "fbcat reads the stats"
+"$BIN/fbcat" --encode Metric < "$T/stats.jsonl" > "$T/stats.rec" || fail "the samples are well-formed Metric records"
 
 python3 - "$T/stats.jsonl" "$P" $hm <<'PY' || fail "the samples match INFO and a full SCAN"
 import json, sys, resp
@@ -147,6 +147,21 @@ PY
   fail "alerter on the samples: $(tail -n 3 "$T/alerter.err")"
 fired=$(jq -r 'select((.status // "firing") == "firing") | .rule' "$T/alerts.jsonl" | sort -u | tr '\n' ' ')
 expect_eq "cache-health rules that fire" "$fired" "redis_evicting "
+
+# to Kafka, as the unit streamrec-cache-writer-stats@ runs it: whole samples on the topic
+start_kafka metrics:1
+X=(-X topic.metadata.refresh.interval.ms=1000)
+"$BIN/cache-writer" --redis "$REDIS_URI" --redis-stats 200ms --out "kafka://$KAFKA/metrics" "${X[@]}" 2>"$T/kafka.err" &
+pid3=$!
+at_exit "kill $pid3"
+sleep 1
+kill -TERM $pid3; wait $pid3; rc=$?
+expect_eq "--redis-stats to Kafka: exit status after SIGTERM" "$rc" 0
+timeout 60 "$BIN/fbcat" --in "kafka://$KAFKA/metrics?group=check&eof=1" "${X[@]}" --format json > "$T/kafka.jsonl" 2>"$T/fbcat.err" ||
+  fail "reading the metrics topic: $(tail -n 2 "$T/fbcat.err")"
+n=$(grep -c '"redis.used_memory"' "$T/kafka.jsonl"); m=$(grep -c '"redis.keyspace_hits"' "$T/kafka.jsonl")
+check "samples on the metrics topic ($n)" test "$n" -ge 1
+expect_eq "every sample whole on the topic" "$m" "$n"
 
 # bounded: 20 keys a sample of ~250
 "$BIN/cache-writer" --redis "$REDIS_URI" --redis-stats 200ms --redis-stats-keys 20 --format json \
