@@ -50,6 +50,8 @@ int keyset_touch_at(keyset *k, uint64_t h, int64_t ts_us, double *gap_us);
 /* Start loading h's bucket into the cache (before a keyset_touch). */
 static inline void keyset_prefetch(const keyset *k, uint64_t h)
 {
-    __builtin_prefetch(k->e + (h & k->mask) * KEYSET_WAYS, 1);
+    size_t at = (h & k->mask) * KEYSET_WAYS;
+    __builtin_prefetch(k->e + at, 1);
+    if (k->last_us) { __builtin_prefetch(k->last_us + at, 1); __builtin_prefetch(k->gap_us + at, 1); }
 }
 #endif
