@@ -4,6 +4,8 @@
 # gap weighted 1/4), within [MIN, MAX], MIN for a user seen once; the same
 # in every layout and on both json paths (SET NX for a first write, the
 # checked transaction after). An active user's key outlives an idle one's.
+# The TTL goes with newer-wins: an older record changes neither the stored
+# list nor its expiry (json, zset).
 source "$(dirname "$0")/../lib.sh"
 start_redis
 export PYTHONPATH=$ROOT/tests/tools
@@ -77,6 +79,30 @@ for layout in zset fb; do
   check "cache-writer $layout --ttl adaptive" "$BIN/cache-writer" --redis "$REDIS_URI" --ttl adaptive:10s:1h \
     --layout $layout --prefix $layout: --in "$T/recs.rec"
   check "$layout: PTTL of the list and its :ts follow activity" check_ttls $layout: $layout
+done
+
+# newer-wins and the TTL are decided together: a new process (it knows no
+# activity: its TTL would be MIN) given an older record for "busy" leaves
+# the stored list and its 1 h expiry alone; a newer one writes both
+printf '%s\n' '{"user_id":"busy","ts":1794999999000000,"items":[{"item_id":"b9","score":1}],"algorithm":"hybrid","model_version":"old"}' |
+  "$BIN/fbcat" --encode Recommendation > "$T/older.rec"
+printf '%s\n' '{"user_id":"busy","ts":1795000010000000,"items":[{"item_id":"b9","score":1}],"algorithm":"hybrid","model_version":"new"}' |
+  "$BIN/fbcat" --encode Recommendation > "$T/newer.rec"
+for layout in json zset; do
+  p=; [ $layout = zset ] && p=zset:
+  check "$layout: an older record" "$BIN/cache-writer" --redis "$REDIS_URI" --ttl adaptive:10s:1h --layout $layout \
+    --prefix "$p" --in "$T/older.rec"
+  pttl=$(redis-cli -p "$REDIS_PORT" PTTL "${p}rec:busy")
+  check "$layout: the older record left the newer list's expiry alone (PTTL $pttl ms)" test "$pttl" -gt 3500000
+  if [ $layout = json ]; then
+    v=$(redis-cli -p "$REDIS_PORT" GET rec:busy | jq -r .model_version)
+    expect_eq "json: the older record left the newer list" "$v" v3
+  fi
+  check "$layout: a newer record" "$BIN/cache-writer" --redis "$REDIS_URI" --ttl adaptive:10s:1h --layout $layout \
+    --prefix "$p" --in "$T/newer.rec"
+  pttl=$(redis-cli -p "$REDIS_PORT" PTTL "${p}rec:busy")
+  check "$layout: the newer record, from a process that knows no activity, has MIN (PTTL $pttl ms)" \
+    test "$pttl" -gt 5000 -a "$pttl" -le 10000
 done
 
 # an active user's key outlives an idle one's, as redis-cli sees it
