@@ -51,7 +51,7 @@ M = 60_000_000
 got = collections.defaultdict(list)
 for l in open(sys.argv[1]):
     a = json.loads(l)
-    host = [x["value"] for x in a["labels"] if x["key"] == "host"][0]
+    host = a["labels"]["host"]
     got[(a["rule"], host)].append((a.get("status", "firing"), a.get("severity", "info"),
                                    a.get("starts_at", 0) // M, a.get("ends_at", 0) // M))
 want = {
