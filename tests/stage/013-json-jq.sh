@@ -31,7 +31,7 @@ experiments:
     variants: [{name: control, allocation: 0.5}, {name: treatment, allocation: 0.5}]
     metrics: [{name: purchase_rate, type: conversion, event: purchase, primary: true}]
 Y
-"$GEN_EVENTS" --count 20000 --users 2000 --seed 3 --experiment rec_algo_v1:0.30 | "$BIN/ingest" 2>/dev/null \
+"$GEN_EVENTS" --count 6000 --users 800 --seed 3 --experiment rec_algo_v1:0.30 | "$BIN/ingest" 2>/dev/null \
   | "$BIN/experiment-analyzer" --config "$X/exp.yaml" --format json 2>/dev/null >"$X/ExperimentResult.json"
 printf '%s\n' '{"user_id":"u1","items":[{"item_id":"b1","score":0.9},{"item_id":"b2","score":0.5}],"algorithm":"knn","ts":1795428000000000}' \
   | "$F" --encode Recommendation | "$F" >"$X/Recommendation.json"

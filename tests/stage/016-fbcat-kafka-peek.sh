@@ -69,6 +69,10 @@ check "--kcat: the error says where" grep -q 'byte [0-9]*: the stream ends insid
 "$F" --kcat <"$T/ev.rec" >/dev/null 2>"$T/le.err"
 expect_eq "--kcat on our own framing: refused" $? 1
 check "--kcat on our own framing: says what it expected" grep -q "not kcat -f '%R%s' output" "$T/le.err"
+tmax=$(awk '{ print $4 }' "$T/kcat.meta" | sort -n | tail -n1)
+expect_eq "-o s@MS: the messages at or after that time, as kcat -o s@MS" \
+  "$(timeout 60 "$F" --in "kafka://$KAFKA/pk" -o "s@$tmax" -e -m | jq -r '"\(._kafka.partition) \(._kafka.offset)"' | sort | tr '\n' ';')" \
+  "$(timeout 30 kcat -C -b "$KAFKA" -t pk -o "s@$tmax" -e -q -f '%p %o\n' | sort | tr '\n' ';')"
 
 # without -e it follows the topic: a message produced later arrives, SIGTERM ends it with 0
 "$F" --in "kafka://$KAFKA/pk" >"$T/follow.json" 2>"$T/follow.err" &
