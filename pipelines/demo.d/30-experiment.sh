@@ -26,7 +26,7 @@ seq 1 8 | sed 's/^/u/' > "$DEMO/experiment-users.txt"
 
 # results as JSON lines (fbcat) on stdin -> a table: one line per metric and treatment
 ea_table() {
-  jq -r 'select(.variant != .control) | [.metric, .users, (.rate // .mean),
+  jq -r 'select(.variant != .control) | [.metric, .users, (if .metric_type == "conversion" then .rate else .mean end),
       .lift, .lift_ci_low, .lift_ci_high, .p_value, .always_valid_p_value, .decision] | @tsv' \
   | awk -F'\t' '{ printf "    %-14s users %5d  treatment %8.4f  lift %+8.4f [%+.4f, %+.4f]  p %.4f  always-valid p %.4f  %s\n",
                    $1, $2, $3, $4, $5, $6, $7, $8, $9 }'
