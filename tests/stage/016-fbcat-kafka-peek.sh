@@ -83,6 +83,9 @@ echo '{"event_id":"late","user_id":"u1","type":"view"}' | "$F" --encode Event --
 wait_until 60 'grep -q "\"late\"" "$T/follow.json"' || fail "follow: a message produced later was not printed"
 kill -TERM "$fp"; wait "$fp"
 expect_eq "follow: SIGTERM ends it, exit 0" $? 0
+# with ?group= fbcat is a group member; -e is its &eof=1
+expect_eq "?group=G -e: the group reads all 61" \
+  "$(timeout 60 "$F" --in "kafka://$KAFKA/pk?group=peekers" -e -X session.timeout.ms=6000 -c 2>/dev/null | tail -n1)" "total 61"
 
 # messages kcat produced: our frames cut out of a stream (as test 030 does), and a bad one
 python3 - "$T/ev.rec" "$T/msgs" <<'EOF'
