@@ -45,7 +45,7 @@ det = sys.argv[2]
 recs = [json.loads(l) for l in open(sys.argv[1])]
 by = {}
 for r in recs:
-    host = r["labels"][0]["value"]
+    host = r["labels"]["host"]
     by.setdefault(host, []).append((r["ts"] // 60000000 - 1, r.get("kind", "drift"), r))
 bad = 0
 if det == "zscore":
