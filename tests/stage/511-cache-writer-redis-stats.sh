@@ -82,7 +82,7 @@ info = {}
 for line in r.cmd("INFO").decode().split("\r\n"):
     if ":" in line and not line.startswith("#"):
         k, v = line.split(":", 1); info[k] = v
-lab = lambda m: {l["key"]: l["value"] for l in m.get("labels", [])}
+lab = lambda m: m.get("labels") or {}   # the jq JSON form: labels as an object
 last = {}
 for m in recs:
     last[(m["name"], lab(m).get("prefix"))] = m
