@@ -257,6 +257,30 @@ static int ea_part_emit(ea_ctx *c, ea_part *p, int32_t partition, int64_t prev_w
     return 0;
 }
 
+typedef struct ea_pctx {
+    ea_ctx *c;
+    ea_part *parts;
+    int32_t np;
+} ea_pctx;
+
+/* Kafka assigned partition p to this instance. Its engine is a function of
+ * the partition's records from its start: one this instance holds resumes
+ * from where it stopped (whoever read the partition meanwhile re-emitted
+ * partials the merge already has, or will have from us); else the
+ * partition is read from its start, to rebuild its users. Nothing is ever
+ * committed in this mode, so the group's offsets never point past that. */
+static int64_t ea_part_start(void *ctx, const char *topic, int32_t partition)
+{
+    ea_pctx *pc = ctx;
+    if (!pc->c->topic) {
+        pc->c->topic = strdup(topic);
+        if (!pc->c->topic) log_fatal("out of memory");
+    }
+    if (partition < 0 || partition >= pc->np) return -1;   /* its records are refused */
+    ea_part *p = &pc->parts[partition];
+    return p->ea ? p->offset : 0;
+}
+
 static int ea_partials_main(ea_ctx *c, int64_t every_us)
 {
     int32_t np = (int32_t)opt_partitions;
@@ -264,9 +288,12 @@ static int ea_partials_main(ea_ctx *c, int64_t every_us)
     if (!parts) log_fatal("out of memory");
     for (int32_t i = 0; i < np; i++) parts[i].wm = INT64_MIN;
     int kafka = stream_in_is_kafka(c->in);
-    if (!kafka) parts[opt_partition].ea = ea_engine_new(c->cfg, 1);   /* its final partial even when empty */
+    ea_pctx pc = { c, parts, np };
+    if (kafka) stream_in_set_start(c->in, ea_part_start, &pc);
+    else parts[opt_partition].ea = ea_engine_new(c->cfg, 1);   /* its final partial even when empty */
     stream_rec r;
     int rc;
+    uint64_t old = 0;
     while ((rc = stream_in_next(c->in, &r)) == 1) {
         if (r.type != &Event_desc) continue;
         int32_t pi = kafka ? r.pos.partition : (int32_t)opt_partition;
@@ -276,11 +303,11 @@ static int ea_partials_main(ea_ctx *c, int64_t every_us)
             stream_reject(c->in, &r.pos, "bad_partition", detail, r.data, r.len);
             continue;
         }
-        if (kafka && !c->topic) c->topic = strdup(r.pos.topic);
         ea_part *p = &parts[pi];
+        if (kafka && p->ea && r.pos.offset < p->offset) { old++; continue; }   /* counted already */
         if (!p->ea) p->ea = ea_engine_new(c->cfg, 1);
         const Event *ev = &r.as.event;
-        if (ea_is_duplicate(p->ea, ev)) continue;
+        if (ea_is_duplicate(p->ea, ev)) { p->offset = r.pos.offset + 1; continue; }
         /* the single run's cadence, on this partition's watermark */
         int64_t prev = p->wm;
         if (ev->ts > p->wm) p->wm = ev->ts;
@@ -294,14 +321,18 @@ static int ea_partials_main(ea_ctx *c, int64_t every_us)
         ea_event_outcome(c, &r, ea_event(p->ea, ev));
         p->offset = r.pos.offset + 1;
         if (stream_sync_due(c->in)) {
-            if (stream_sync(c->in, c->out) < 0) { rc = -1; break; }
+            /* deliver the partials; over Kafka commit nothing (ea_part_start) */
+            if (stream_sync(kafka ? NULL : c->in, c->out) < 0) { rc = -1; break; }
             metrics_tick();
         }
     }
-    /* end of input: every partition's last snapshot */
-    for (int32_t i = 0; rc == 0 && i < np; i++)
+    /* the end of a file or pipe: every partition's last snapshot. Not for
+     * Kafka (a topic has no end) nor when stopped by a signal (the input
+     * did not end: the next run goes on) */
+    int ended = rc == 0 && !kafka && !sig_stop_requested();
+    for (int32_t i = 0; ended && i < np; i++)
         if (parts[i].ea && ea_part_emit(c, &parts[i], i, parts[i].wm, 1) < 0) rc = -1;
-    if (stream_sync(c->in, c->out) < 0) rc = -1;
+    if (stream_sync(kafka ? NULL : c->in, c->out) < 0) rc = -1;
     uint64_t users = 0, dups = 0, events = 0;
     for (int32_t i = 0; i < np; i++) {
         if (!parts[i].ea) continue;
@@ -309,9 +340,10 @@ static int ea_partials_main(ea_ctx *c, int64_t every_us)
         ea_free(parts[i].ea);
     }
     free(parts);
-    log_kv(LOG_INFO, "done", "\"records\":%llu,\"events\":%llu,\"exposed_users\":%llu,\"duplicates\":%llu",
-           (unsigned long long)stream_in_count(c->in), (unsigned long long)events,
-           (unsigned long long)users, (unsigned long long)dups);
+    log_kv(LOG_INFO, "done", "\"records\":%llu,\"events\":%llu,\"exposed_users\":%llu,\"duplicates\":%llu,"
+           "\"already_counted\":%llu,\"final\":%s", (unsigned long long)stream_in_count(c->in),
+           (unsigned long long)events, (unsigned long long)users, (unsigned long long)dups,
+           (unsigned long long)old, ended ? "true" : "false");
     return rc == 0 ? 0 : 1;
 }
 
