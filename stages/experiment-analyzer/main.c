@@ -347,11 +347,38 @@ static int ea_partials_main(ea_ctx *c, int64_t every_us)
     return rc == 0 ? 0 : 1;
 }
 
-/* --merge: partials in, the results one process would write out. */
+/* --merge over Kafka: every partition of the partials topic from its
+ * start, always. The merge's state (the snapshots of boundaries not merged
+ * yet, the sequential looks) is a function of the partials, so a restart
+ * rebuilds it by reading them again; nothing is committed. */
+static int64_t ea_merge_start(void *ctx, const char *topic, int32_t partition)
+{
+    (void)ctx; (void)topic; (void)partition;
+    return 0;
+}
+
+#define EA_MERGE_BLOB "experiment-analyzer.merge"
+
+/* --merge: partials in, the results one process would write out. With
+ * --state, the number of reports written (saved once they are delivered):
+ * a restarted merge recomputes those and writes only the ones after. */
 static int ea_merge_main(ea_ctx *c, int64_t every_us)
 {
     ea_merger *m = ea_merger_new(c->ea, every_us);
     if (!m) log_fatal("out of memory");
+    int kafka = stream_in_is_kafka(c->in);
+    if (kafka) stream_in_set_start(c->in, ea_merge_start, NULL);
+    int64_t written = 0, saved = 0;
+    if (c->st) {
+        void *blob = NULL;
+        size_t len = 0;
+        int g = state_get(c->st, EA_MERGE_BLOB, &blob, &len);
+        if (g < 0) { ea_merger_free(m); return 1; }
+        if (g > 0 && len == sizeof written) memcpy(&written, blob, sizeof written);
+        free(blob);
+        saved = written;
+        if (written) log_kv(LOG_INFO, "merge: reports already written", "\"reports\":%lld", (long long)written);
+    }
     stream_rec r;
     int rc;
     int64_t reports = 0;
@@ -370,18 +397,25 @@ static int ea_merge_main(ea_ctx *c, int64_t every_us)
             continue;
         }
         while (ea_merger_next(m, &c->last_ts) == 1) {
+            /* every report takes its look; only the new ones are written */
+            if (++reports <= written) { ea_look_all(c->ea); continue; }
             if (ea_emit(c) < 0) { rc = -1; break; }
-            reports++;
+            written = reports;
         }
         if (rc < 0) break;
         if (stream_sync_due(c->in)) {
-            if (stream_sync(c->in, c->out) < 0) { rc = -1; break; }
+            if (stream_sync(kafka ? NULL : c->in, c->out) < 0) { rc = -1; break; }
+            if (c->st && written > saved) {
+                if (state_put(c->st, EA_MERGE_BLOB, &written, sizeof written) < 0) { rc = -1; break; }
+                saved = written;
+            }
             metrics_tick();
         }
     }
-    if (stream_sync(c->in, c->out) < 0) rc = -1;
+    if (stream_sync(kafka ? NULL : c->in, c->out) < 0) rc = -1;
+    if (rc == 0 && c->st && written > saved && state_put(c->st, EA_MERGE_BLOB, &written, sizeof written) < 0) rc = -1;
     int done = ea_merger_done(m);
-    if (rc == 0 && !done)
+    if (rc == 0 && !done && !kafka)
         log_warn("end of input before every partition's last partial: the last report is not written");
     log_kv(LOG_INFO, "done", "\"records\":%llu,\"partials_kept\":%llu,\"partials_ignored\":%llu,"
            "\"refused\":%llu,\"reports\":%lld,\"complete\":%s",
@@ -440,13 +474,17 @@ int main(int argc, char **argv)
                                "events dropped: their event_id was among the last --dedup-window counted");
     c.ea = ea_engine_new(&cfg, mergeable);
     int status = 1;
-    if (common.state) {
-        if (emit_partials || opt_merge) {
-            log_error("--state: not with --emit partials or --merge yet (README \"Scaling out\": a partition's "
-                      "owner rebuilds it from the partition's start)");
-            status = 2;
-            goto done;
-        }
+    if (common.state && emit_partials) {
+        /* usage error, before anything is opened */
+        log_error("--state: not with --emit partials, which keeps none: a partition's owner rebuilds its users "
+                  "from the partition's start (README \"Scaling out\")");
+        status = 2;
+        goto done;
+    }
+    if (common.state && opt_merge) {
+        c.st = state_open(common.state, "experiment-analyzer", 1, "");
+        if (!c.st) goto done;
+    } else if (common.state) {
         c.st = state_open(common.state, "experiment-analyzer", 1, ea_state_schema);
         if (!c.st) goto done;
         int lr = ea_state_load(c.ea, c.st);

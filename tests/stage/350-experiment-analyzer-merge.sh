@@ -9,8 +9,9 @@
 # and 9 reports. Also: partials in any order and sent twice (a re-emission
 # after a crash) change nothing; a partition that never had an event; a
 # merge missing a partition writes nothing rather than a partial truth;
-# partials of another definition and records that are not partials are
-# refused, named and dead-lettered; fbcat reads and writes the record.
+# a merge restarted with --state writes each report once; partials of
+# another definition and records that are not partials are refused, named
+# and dead-lettered; fbcat reads and writes the record.
 # About 4 s (10 s under ASan).
 source "$(dirname "$0")/../lib.sh"
 EA=$BIN/experiment-analyzer
@@ -80,6 +81,16 @@ grep -q '"complete":false' "$T/missing.err" || fail "the incomplete merge did no
 # partition 3 arriving last completes it
 cat "$T"/part{0,1,2,4,3}.rec | run --merge --format json > "$T/late.json" 2>/dev/null || fail "merge late"
 check "partition 3 last = single run" cmp "$T/one.json" "$T/late.json"
+
+# a merge restarted with --state writes each report once: the first run has
+# the first 5 partials of partition 3, the second all of them again (a merge
+# reads its input from the start, so it rebuilds its looks) and writes only
+# the reports the first did not
+"$BIN/fbcat" --type ExperimentPartial < "$T/part3.rec" | head -n 5 | "$BIN/fbcat" --encode ExperimentPartial > "$T/part3a.rec"
+cat "$T"/part{0,1,2,3a,4}.rec | run --merge --format json --state "$T/m.db" > "$T/m1.json" 2>/dev/null || fail "merge 1"
+cat "$T"/part{0,1,2,3,4}.rec | run --merge --format json --state "$T/m.db" > "$T/m2.json" 2>/dev/null || fail "merge 2"
+expect_eq "first merge: the reports partition 3 had reached" "$(wc -l < "$T/m1.json")" 40
+check "merge restarted with --state: each report once, = single run" cmp "$T/one.json" <(cat "$T/m1.json" "$T/m2.json")
 
 # refusals: a partial of another definition, an Event, each named and dead-lettered
 sed 's/allocation: 0.5}/allocation: 0.4}/; s/treatment, allocation: 0.4}/treatment, allocation: 0.6}/' "$T/e.yaml" > "$T/e2.yaml"
