@@ -191,8 +191,24 @@ int ea_merger_add(ea_merger *m, const ExperimentPartial *p, char *err, size_t er
                      e->name, a->limb_exp, a->sum_count);
             return -1;
         }
+        /* canonical limbs (xs_normalize), the top one within what sums of
+         * 2^32 in-range values reach (2^46): merging 65,536 cannot
+         * overflow */
+        for (int k = 0; k < 2; k++) {
+            const int64_t *l = k ? a->sum_sq : a->sum;
+            uint32_t n = k ? a->sum_sq_count : a->sum_count;
+            for (uint32_t j = 0; j < n; j++) {
+                int top = j == XS_LIMBS - 1;
+                if (top ? (l[j] > (INT64_C(1) << 46) || l[j] < -(INT64_C(1) << 46))
+                        : (l[j] < 0 || l[j] >= (INT64_C(1) << 32))) {
+                    snprintf(err, errlen, "experiment \"%s\": exact sum limb %u out of range (%lld)", e->name,
+                             j, (long long)l[j]);
+                    return -1;
+                }
+            }
+        }
     }
-    if (p->partitions < 1 || p->partition < 0 || p->partition >= p->partitions) {
+    if (p->partitions < 1 || p->partitions > 65536 || p->partition < 0 || p->partition >= p->partitions) {
         snprintf(err, errlen, "partition %d of %d: out of range", p->partition, p->partitions);
         return -1;
     }
