@@ -89,6 +89,11 @@ void stream_in_set_verify_only(stream_in *in, int on);
  * owner reads those records again (at least once). Called from inside
  * stream_in_next*. */
 void stream_in_set_before_revoke(stream_in *in, int (*fn)(void *ctx), void *ctx);
+/* Never commit Kafka offsets (stream_sync and rebalances still flush the
+ * output): for a stage that rebuilds its state by reading each partition
+ * it is given from the start (stream_in_set_start), which a committed
+ * offset would skip past (experiment-analyzer --emit partials, --merge). */
+void stream_in_set_no_commit(stream_in *in);
 /* While the input waits for data that does not come (a quiet pipe or
  * topic), call fn(ctx) every interval_ms (<= 0: 200 ms), from inside
  * stream_in_next*: a stage can flush a due batch, stream_write and

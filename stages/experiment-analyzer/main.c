@@ -289,7 +289,10 @@ static int ea_partials_main(ea_ctx *c, int64_t every_us)
     for (int32_t i = 0; i < np; i++) parts[i].wm = INT64_MIN;
     int kafka = stream_in_is_kafka(c->in);
     ea_pctx pc = { c, parts, np };
-    if (kafka) stream_in_set_start(c->in, ea_part_start, &pc);
+    if (kafka) {
+        stream_in_set_start(c->in, ea_part_start, &pc);
+        stream_in_set_no_commit(c->in);
+    }
     else parts[opt_partition].ea = ea_engine_new(c->cfg, 1);   /* its final partial even when empty */
     stream_rec r;
     int rc;
@@ -321,8 +324,8 @@ static int ea_partials_main(ea_ctx *c, int64_t every_us)
         ea_event_outcome(c, &r, ea_event(p->ea, ev));
         p->offset = r.pos.offset + 1;
         if (stream_sync_due(c->in)) {
-            /* deliver the partials; over Kafka commit nothing (ea_part_start) */
-            if (stream_sync(kafka ? NULL : c->in, c->out) < 0) { rc = -1; break; }
+            /* deliver the partials (over Kafka nothing is committed: ea_part_start) */
+            if (stream_sync(c->in, c->out) < 0) { rc = -1; break; }
             metrics_tick();
         }
     }
@@ -332,7 +335,7 @@ static int ea_partials_main(ea_ctx *c, int64_t every_us)
     int ended = rc == 0 && !kafka && !sig_stop_requested();
     for (int32_t i = 0; ended && i < np; i++)
         if (parts[i].ea && ea_part_emit(c, &parts[i], i, parts[i].wm, 1) < 0) rc = -1;
-    if (stream_sync(kafka ? NULL : c->in, c->out) < 0) rc = -1;
+    if (stream_sync(c->in, c->out) < 0) rc = -1;
     uint64_t users = 0, dups = 0, events = 0;
     for (int32_t i = 0; i < np; i++) {
         if (!parts[i].ea) continue;
@@ -367,7 +370,10 @@ static int ea_merge_main(ea_ctx *c, int64_t every_us)
     ea_merger *m = ea_merger_new(c->ea, every_us);
     if (!m) log_fatal("out of memory");
     int kafka = stream_in_is_kafka(c->in);
-    if (kafka) stream_in_set_start(c->in, ea_merge_start, NULL);
+    if (kafka) {
+        stream_in_set_start(c->in, ea_merge_start, NULL);
+        stream_in_set_no_commit(c->in);
+    }
     int64_t written = 0, saved = 0;
     if (c->st) {
         void *blob = NULL;
@@ -404,7 +410,7 @@ static int ea_merge_main(ea_ctx *c, int64_t every_us)
         }
         if (rc < 0) break;
         if (stream_sync_due(c->in)) {
-            if (stream_sync(kafka ? NULL : c->in, c->out) < 0) { rc = -1; break; }
+            if (stream_sync(c->in, c->out) < 0) { rc = -1; break; }
             if (c->st && written > saved) {
                 if (state_put(c->st, EA_MERGE_BLOB, &written, sizeof written) < 0) { rc = -1; break; }
                 saved = written;
@@ -412,7 +418,7 @@ static int ea_merge_main(ea_ctx *c, int64_t every_us)
             metrics_tick();
         }
     }
-    if (stream_sync(kafka ? NULL : c->in, c->out) < 0) rc = -1;
+    if (stream_sync(c->in, c->out) < 0) rc = -1;
     if (rc == 0 && c->st && written > saved && state_put(c->st, EA_MERGE_BLOB, &written, sizeof written) < 0) rc = -1;
     int done = ea_merger_done(m);
     if (rc == 0 && !done && !kafka)
