@@ -91,6 +91,9 @@ for f in a b b2 c; do grep -h "\"msg\":\"done\"" "$T/$f.err" >&2; done
 # nothing committed: a partition given to an instance without its engine starts at 0, never
 # at another member's position (a commit made on revoke would skip a partition's start)
 if grep -l 'read on by another member' "$T"/{a,b,b2,c}.err 2>/dev/null; then fail "an instance resumed from a commit"; fi
+# and the group has no committed offset: a new member of it reads every event
+expect_eq "group g committed nothing" \
+  "$(timeout 60 "$BIN/fbcat" --type Event --in "kafka://$KAFKA/events?group=g&eof=1" 2>/dev/null | wc -l)" "$N"
 # a partition read again (the killed instance's, from its start, by the others; the restarted
 # one's) re-emits partials the merge already holds: they are recognized, not added
 grep -q '"partials_ignored":[1-9]' "$T/merge.err" || fail "no partial was re-emitted: the replay was not exercised"
