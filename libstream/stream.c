@@ -525,6 +525,7 @@ int64_t stream_in_event_time(stream_in *in)
 
 uint64_t stream_in_count(const stream_in *in) { return in->count; }
 int stream_in_is_kafka(const stream_in *in) { return in->ks != NULL; }
+int stream_in_partition_count(stream_in *in) { return in->ks ? kafka_src_partition_count(in->ks, 10000) : 1; }
 struct deadletter *stream_in_dead_letter(stream_in *in) { return in->dl; }
 
 void stream_in_close(stream_in *in)

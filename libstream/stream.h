@@ -117,6 +117,9 @@ int64_t stream_in_event_time(stream_in *in);
 /* Records or lines returned so far by stream_in_next*(). */
 uint64_t stream_in_count(const stream_in *in);
 int stream_in_is_kafka(const stream_in *in);
+/* Partitions of the input: the Kafka topic's (from the brokers, up to 10 s),
+ * 1 for a byte stream; -1 unknown. */
+int stream_in_partition_count(stream_in *in);
 /* The --dead-letter this input writes to (NULL without one), for what a
  * stage refuses that is not an input record (e.g. a notification that
  * failed): one handle per destination, so lines never interleave. Closed

@@ -51,8 +51,9 @@ static const cli_opt ea_opts[] = {
       "compute as --emit partials | --merge do (a look at each report, exact moments), in one process", 0, 0 },
     { "partition", 0, CLI_INT, &opt_partition, "0", "I",
       "--emit partials from a file or pipe: which partition of the source it is (0-based)", 0, 65535 },
-    { "partitions", 0, CLI_INT, &opt_partitions, "1", "P",
-      "--emit partials: how many partitions the source has (the Kafka topic's count)", 1, 65536 },
+    { "partitions", 0, CLI_INT, &opt_partitions, "0", "P",
+      "--emit partials: how many partitions the source has (default: the Kafka topic's, or 1 for a "
+      "file or pipe; given for Kafka, it must be the topic's)", 0, 65536 },
     { 0 }
 };
 
@@ -283,6 +284,23 @@ static int64_t ea_part_start(void *ctx, const char *topic, int32_t partition)
 
 static int ea_partials_main(ea_ctx *c, int64_t every_us)
 {
+    /* the merge waits for every partition of the source: a wrong count
+     * would hold every report back (too many) or refuse events (too few) */
+    int topic_np = stream_in_partition_count(c->in);
+    if (stream_in_is_kafka(c->in)) {
+        if (topic_np < 1 && !opt_partitions) {
+            log_error("--emit partials: the input topic's partition count is unknown (no metadata from the "
+                      "brokers): give --partitions");
+            return 1;
+        }
+        if (topic_np >= 1 && opt_partitions && opt_partitions != topic_np) {
+            log_error("--partitions %lld: the input topic has %d partitions", (long long)opt_partitions, topic_np);
+            return 2;
+        }
+        if (topic_np >= 1) opt_partitions = topic_np;
+    } else if (!opt_partitions) {
+        opt_partitions = 1;
+    }
     int32_t np = (int32_t)opt_partitions;
     ea_part *parts = calloc((size_t)np, sizeof *parts);
     if (!parts) log_fatal("out of memory");
@@ -463,7 +481,7 @@ int main(int argc, char **argv)
         ea_config_free(&cfg);
         cli_usage_error(&ea_spec, "--report: written by --merge, which has the results, not by --emit partials");
     }
-    if (opt_partition >= opt_partitions) {
+    if (opt_partition >= (opt_partitions ? opt_partitions : 1)) {
         ea_config_free(&cfg);
         cli_usage_error(&ea_spec, "--partition %lld: not below --partitions %lld", (long long)opt_partition,
                         (long long)opt_partitions);

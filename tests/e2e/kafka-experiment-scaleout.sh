@@ -45,7 +45,7 @@ produce() {   # produce FROM TO: lines FROM..TO, keyed by user (record_key)
     die "produce $1..$2"
 }
 inst() {   # inst NAME: an --emit partials instance in group g; pid in $PID
-  "$EA" --config "$T/e.yaml" --report-every 5s --emit partials --partitions 8 \
+  "$EA" --config "$T/e.yaml" --report-every 5s --emit partials \
     --in "kafka://$KAFKA/events?group=g" "${X[@]}" --out "kafka://$KAFKA/partials" \
     >/dev/null 2>"$T/$1.err" &
   PID=$!
@@ -57,6 +57,11 @@ merge() {   # the merge over every partial so far, results in $T/merged.json
     --format json > "$T/merged.json" 2> "$T/merge.err"
 }
 
+# the partition count comes from the topic; a wrong one is a usage error
+"$EA" --config "$T/e.yaml" --report-every 5s --emit partials --partitions 4 \
+  --in "kafka://$KAFKA/events?group=wrong" "${X[@]}" --out /dev/null 2>"$T/wrong.err"
+expect_eq "--partitions 4 on an 8-partition topic" "$?" 2
+grep -q 'the input topic has 8 partitions' "$T/wrong.err" || fail "wrong count not named: $(cat "$T/wrong.err")"
 produce 1 "$half"
 inst a; A=$PID
 inst b; B=$PID
