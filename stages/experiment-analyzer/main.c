@@ -326,7 +326,16 @@ static int ea_partials_main(ea_ctx *c, int64_t every_us)
         }
         ea_part *p = &parts[pi];
         if (kafka && p->ea && r.pos.offset < p->offset) { old++; continue; }   /* counted already */
-        if (!p->ea) p->ea = ea_engine_new(c->cfg, 1);
+        if (!p->ea) {
+            p->ea = ea_engine_new(c->cfg, 1);
+            /* rebuilt from the start: a partition whose start was deleted
+             * (retention) cannot give every exposure back */
+            if (kafka && r.pos.offset > 0)
+                log_kv(LOG_WARN, "partition read from after its start: events before were deleted (retention "
+                       "shorter than the experiments); its users' results miss them",
+                       "\"topic\":\"%s\",\"partition\":%d,\"first_offset\":%lld", r.pos.topic,
+                       (int)pi, (long long)r.pos.offset);
+        }
         const Event *ev = &r.as.event;
         if (ea_is_duplicate(p->ea, ev)) { p->offset = r.pos.offset + 1; continue; }
         /* the single run's cadence, on this partition's watermark */

@@ -96,6 +96,7 @@ for f in a b b2 c; do grep -h "\"msg\":\"done\"" "$T/$f.err" >&2; done
 # nothing committed: a partition given to an instance without its engine starts at 0, never
 # at another member's position (a commit made on revoke would skip a partition's start)
 if grep -l 'read on by another member' "$T"/{a,b,b2,c}.err 2>/dev/null; then fail "an instance resumed from a commit"; fi
+grep -l 'read from after its start' "$T"/{a,b,b2,c}.err 2>/dev/null && fail "a partition was not read from its start"
 # and the group has no committed offset: a new member of it reads every event
 expect_eq "group g committed nothing" \
   "$(timeout 60 "$BIN/fbcat" --type Event --in "kafka://$KAFKA/events?group=g&eof=1" 2>/dev/null | wc -l)" "$N"
