@@ -38,6 +38,7 @@ typedef struct kafka_part {
 
 struct kafka_src {
     rd_kafka_t *rk;
+    char topic[128];               /* the input topic (kafka_src_partition_count) */
     int stop_at_eof;
     kafka_part *parts; int nparts, capparts;
     rd_kafka_message_t *cur;       /* returned by the last poll */
@@ -312,6 +313,7 @@ kafka_src *kafka_src_open(const char *brokers, const char *topic, const char *gr
     kafka_src *s = calloc(1, sizeof *s);
     if (!s) { snprintf(err, n, "out of memory"); return NULL; }
     s->stop_at_eof = stop_at_eof;
+    snprintf(s->topic, sizeof s->topic, "%s", topic);
     s->down_timeout_ms = KAFKA_DOWN_DEFAULT_MS;
     rd_kafka_conf_t *c = rd_kafka_conf_new();
     if (kafka_conf_set(c, "bootstrap.servers", brokers, err, n) ||
@@ -352,6 +354,21 @@ kafka_src *kafka_src_open(const char *brokers, const char *topic, const char *gr
         return NULL;
     }
     return s;
+}
+
+int kafka_src_partition_count(kafka_src *s, int timeout_ms)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->rk, s->topic, NULL);
+    if (!rkt) return -1;
+    const struct rd_kafka_metadata *md = NULL;
+    int n = -1;
+    if (rd_kafka_metadata(s->rk, 0, rkt, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            n = md->topics[0].partition_cnt;
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_topic_destroy(rkt);
+    return n;
 }
 
 void kafka_src_set_start(kafka_src *s, stream_start_fn fn, void *ctx) { s->start_fn = fn; s->start_ctx = ctx; }

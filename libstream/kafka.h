@@ -62,6 +62,9 @@ int kafka_src_commit(kafka_src *s);
 /* Next offset per partition for messages returned so far (assigned
  * partitions only); returns the count written (<= max). */
 int kafka_src_offsets(kafka_src *s, stream_offset *out, int max);
+/* Partitions of the input topic (broker metadata), or -1 (unknown topic,
+ * no answer within timeout_ms). */
+int kafka_src_partition_count(kafka_src *s, int timeout_ms);
 void kafka_src_set_start(kafka_src *s, stream_start_fn fn, void *ctx);
 typedef void (*kafka_revoke_fn)(void *ctx);
 void kafka_src_set_revoke(kafka_src *s, kafka_revoke_fn fn, void *ctx);

@@ -56,6 +56,7 @@ struct stream_in {
     int verify_only;            /* records verified, not decoded (r->as unset) */
     void (*tick)(void *); void *tick_ctx; int tick_ms;   /* stream_in_set_tick */
     int (*before_commit)(void *); void *before_commit_ctx; /* stream_in_set_before_revoke */
+    int no_commit;                 /* stream_in_set_no_commit */
     int64_t max_ts;             /* byte streams: largest event time noted */
     int64_t idle_ms;            /* --idle-timeout */
     metrics_series *lag;        /* Kafka: streamrec_kafka_consumer_lag */
@@ -149,7 +150,7 @@ static void stream_revoke(void *ctx)
     for (stream_out *o = stream_outs; o; o = o->next)
         if (stream_flush(o)) rc = -1;
     if (in->dl && deadletter_flush(in->dl)) rc = -1;
-    if (rc == 0) (void)kafka_src_commit(in->ks);
+    if (rc == 0) { if (!in->no_commit) (void)kafka_src_commit(in->ks); }
     else log_warn("rebalance: output not flushed, offsets not committed (records will be read again)");
 }
 
@@ -496,6 +497,8 @@ void stream_reject(stream_in *in, const stream_pos *pos, const char *reason,
 
 void stream_in_set_verify_only(stream_in *in, int on) { in->verify_only = on != 0; }
 
+void stream_in_set_no_commit(stream_in *in) { in->no_commit = 1; }
+
 void stream_in_set_before_revoke(stream_in *in, int (*fn)(void *ctx), void *ctx)
 {
     in->before_commit = fn;
@@ -523,6 +526,7 @@ int64_t stream_in_event_time(stream_in *in)
 
 uint64_t stream_in_count(const stream_in *in) { return in->count; }
 int stream_in_is_kafka(const stream_in *in) { return in->ks != NULL; }
+int stream_in_partition_count(stream_in *in) { return in->ks ? kafka_src_partition_count(in->ks, 10000) : 1; }
 struct deadletter *stream_in_dead_letter(stream_in *in) { return in->dl; }
 
 void stream_in_close(stream_in *in)
@@ -715,7 +719,7 @@ int stream_sync(stream_in *in, stream_out *out)
             rc = -1;
         }
         /* commit only what is safely downstream */
-        if (rc == 0 && in->ks && kafka_src_commit(in->ks)) rc = -1;
+        if (rc == 0 && in->ks && !in->no_commit && kafka_src_commit(in->ks)) rc = -1;
         stream_lag_refresh(in, 0);
         in->sync_count = in->count;
         in->sync_us = stream_mono_us();
