@@ -374,6 +374,18 @@ int64_t hist_add(hist_store *h, const char *user, size_t ulen, const char *item,
     return s;
 }
 
+int64_t hist_seed(hist_store *h, const char *user, size_t ulen, const char *item, size_t ilen,
+                  float weight, int64_t ts)
+{
+    int64_t s = user_get(h, user, ulen);
+    if (s < 0) return -1;
+    lru_touch(h, (uint32_t)s);
+    int64_t gid = item_intern(h, item, ilen);
+    if (gid < 0) { h->st.catalog_full++; return s; }
+    user_add_item(h, &h->slots[s], (uint32_t)gid, weight, ts, -1);
+    return s;
+}
+
 int64_t hist_user(hist_store *h, const char *user, size_t ulen)
 {
     int64_t s = user_get(h, user, ulen);

@@ -64,6 +64,12 @@ void hist_free(hist_store *h);
  * user is still created/touched and pending: they get a list all the same). */
 int64_t hist_add(hist_store *h, const char *user, size_t ulen, const char *item, size_t ilen,
                  float weight, int64_t ts, int event_type);
+/* Record an interaction known from elsewhere (the model's training data)
+ * like hist_add, but without marking the user pending, without an event
+ * type (so not bought) and not counted in events. Returns the slot (also
+ * when the item was refused: catalog full, counted), -1 out of memory. */
+int64_t hist_seed(hist_store *h, const char *user, size_t ulen, const char *item, size_t ilen,
+                  float weight, int64_t ts);
 /* Make sure a user exists (no interaction): the slot, never -1. Used by the
  * batch mode for users without history. Does not mark pending. */
 int64_t hist_user(hist_store *h, const char *user, size_t ulen);

@@ -10,7 +10,10 @@
  *   blobs(name TEXT PRIMARY KEY, data BLOB)   arrays in host byte order
  *         (little-endian machines): knn.off u32[n+1], knn.nbr u32, knn.sim
  *         f32; cnt.* the same for content; als.Y f32[n*f]; ease.idx u32[k],
- *         ease.B f32[k*k]; w f32[ALG_COUNT] hybrid weights.
+ *         ease.B f32[k*k]; w f32[ALG_COUNT] hybrid weights; the training
+ *         users' interactions: users.ids (the ids, each NUL-terminated),
+ *         users.off u32[users+1], users.item u32, users.w f32, users.ts i64
+ *         (epoch s), each user's entries oldest first.
  * The temp file uses the rollback journal, not WAL: a WAL database is not
  * one self-contained file until checkpointed, and the rename must publish
  * one file. Readers open it read-only with immutable=1 (no -shm/-wal files
@@ -27,6 +30,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "dataset.h"
 #include "fbrec.h"
 #include "model_impl.h"
 
@@ -136,6 +140,8 @@ void model_free(rec_model *m)
     free(m->als_Y); free(m->als_YtY);
     free(m->ease_idx); free(m->ease_pos); free(m->ease_B);
     free(m->uk_off); free(m->uk_idx); free(m->uk_toff); free(m->uk_tusr);
+    if (m->tu_ids) for (uint32_t u = 0; u < m->tu_n; u++) free(m->tu_ids[u]);
+    free(m->tu_ids); free(m->tu_off); free(m->tu_item); free(m->tu_w); free(m->tu_ts); free(m->tu_htab);
     free(m->params);
     free(m);
 }
@@ -158,6 +164,93 @@ int64_t model_item_index(const rec_model *m, const char *item_id, size_t len)
         if (strlen(id) == len && !memcmp(id, item_id, len)) return v - 1;
         s = (s + 1) & (m->hcap - 1);
     }
+}
+
+/* ---- the training users' interactions ---------------------------------- */
+
+static int users_index(rec_model *m)
+{
+    free(m->tu_htab);
+    uint32_t cap = 16;
+    while (cap < m->tu_n * 2u + 16) cap <<= 1;
+    m->tu_htab = calloc(cap, sizeof *m->tu_htab);
+    if (!m->tu_htab) { m->tu_hcap = 0; return -1; }
+    m->tu_hcap = cap;
+    for (uint32_t u = 0; u < m->tu_n; u++) {
+        uint32_t s = (uint32_t)hash_str(m->tu_ids[u], strlen(m->tu_ids[u])) & (cap - 1);
+        while (m->tu_htab[s]) s = (s + 1) & (cap - 1);
+        m->tu_htab[s] = u + 1;
+    }
+    return 0;
+}
+
+int64_t model_user_index(const rec_model *m, const char *user, size_t len)
+{
+    if (!m->tu_hcap) return -1;
+    uint32_t s = (uint32_t)hash_str(user, len) & (m->tu_hcap - 1);
+    for (;;) {
+        uint32_t v = m->tu_htab[s];
+        if (!v) return -1;
+        const char *id = m->tu_ids[v - 1];
+        if (strlen(id) == len && !memcmp(id, user, len)) return v - 1;
+        s = (s + 1) & (m->tu_hcap - 1);
+    }
+}
+
+uint32_t model_user_interactions(const rec_model *m, uint32_t u, const uint32_t **items,
+                                 const float **weights, const int64_t **ts)
+{
+    if (u >= m->tu_n) return 0;
+    uint32_t a = m->tu_off[u];
+    *items = m->tu_item + a;
+    *weights = m->tu_w + a;
+    *ts = m->tu_ts + a;
+    return m->tu_off[u + 1] - a;
+}
+
+typedef struct { uint32_t item; float w; int64_t ts; } tu_entry;
+static int tu_cmp(const void *a, const void *b)
+{
+    const tu_entry *x = a, *y = b;
+    if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+    return x->item < y->item ? -1 : x->item > y->item;
+}
+
+int model_set_user_histories(rec_model *m, const rec_train *t, char *const *ids, uint32_t max_per_user)
+{
+    const rec_csr *R = &t->R;
+    size_t total = 0, longest = 0;
+    for (uint32_t u = 0; u < R->rows; u++) {
+        size_t n = R->off[u + 1] - R->off[u];
+        if (n > longest) longest = n;
+        total += n < max_per_user ? n : max_per_user;
+    }
+    m->tu_ids = calloc(R->rows ? R->rows : 1, sizeof *m->tu_ids);
+    m->tu_off = malloc(((size_t)R->rows + 1) * sizeof *m->tu_off);
+    m->tu_item = malloc((total ? total : 1) * sizeof *m->tu_item);
+    m->tu_w = malloc((total ? total : 1) * sizeof *m->tu_w);
+    m->tu_ts = malloc((total ? total : 1) * sizeof *m->tu_ts);
+    tu_entry *tmp = malloc((longest ? longest : 1) * sizeof *tmp);
+    if (!m->tu_ids || !m->tu_off || !m->tu_item || !m->tu_w || !m->tu_ts || !tmp || total > UINT32_MAX) { free(tmp); return -1; }
+    m->tu_n = R->rows;
+    size_t o = 0;
+    for (uint32_t u = 0; u < R->rows; u++) {
+        m->tu_off[u] = (uint32_t)o;
+        if (!(m->tu_ids[u] = strdup(ids[u]))) { free(tmp); return -1; }
+        size_t n = 0;
+        for (uint32_t e = R->off[u]; e < R->off[u + 1]; e++)
+            tmp[n++] = (tu_entry){ R->idx[e], R->val[e], R->ts ? R->ts[e] : 0 };
+        qsort(tmp, n, sizeof *tmp, tu_cmp);
+        size_t from = n > max_per_user ? n - max_per_user : 0;   /* the newest */
+        for (size_t k = from; k < n; k++, o++) {
+            m->tu_item[o] = tmp[k].item;
+            m->tu_w[o] = tmp[k].w;
+            m->tu_ts[o] = tmp[k].ts;
+        }
+    }
+    m->tu_off[R->rows] = (uint32_t)o;
+    free(tmp);
+    return users_index(m);
 }
 
 /* ---- scoring ------------------------------------------------------------ */
@@ -709,6 +802,20 @@ int model_save(const rec_model *m, const char *path, char *err, size_t errlen)
     if (m->uk_users && (put_blob(db, sb, "uknn.off", m->uk_off, ((size_t)m->uk_users + 1) * sizeof(uint32_t)) ||
                         put_blob(db, sb, "uknn.idx", m->uk_idx, (size_t)m->uk_off[m->uk_users] * sizeof(uint32_t))))
         goto fail;
+    if (m->tu_n) {
+        size_t len = 0, n = m->tu_off[m->tu_n];
+        for (uint32_t u = 0; u < m->tu_n; u++) len += strlen(m->tu_ids[u]) + 1;
+        char *all = malloc(len ? len : 1), *p = all;
+        if (!all) goto fail;
+        for (uint32_t u = 0; u < m->tu_n; u++) { size_t l = strlen(m->tu_ids[u]) + 1; memcpy(p, m->tu_ids[u], l); p += l; }
+        int bad = put_blob(db, sb, "users.ids", all, len);
+        free(all);
+        if (bad || put_blob(db, sb, "users.off", m->tu_off, ((size_t)m->tu_n + 1) * sizeof(uint32_t)) ||
+            put_blob(db, sb, "users.item", m->tu_item, n * sizeof(uint32_t)) ||
+            put_blob(db, sb, "users.w", m->tu_w, n * sizeof(float)) ||
+            put_blob(db, sb, "users.ts", m->tu_ts, n * sizeof(int64_t)))
+            goto fail;
+    }
     if (put_meta(sm, "uknn_k", NULL, m->uk_k, 1) || put_meta(sm, "uknn_pow", NULL, m->uk_pow, 1)) goto fail;
     if (put_blob(db, sb, "w", m->w, sizeof m->w)) goto fail;
     sqlite3_finalize(sb); sqlite3_finalize(sm); sqlite3_finalize(si);
@@ -785,6 +892,50 @@ static int load_csr(sqlite3 *db, const char *pfx, nbr_csr *c, uint32_t n, char *
     for (uint32_t i = 0; ok && i < n; i++) if (o[i] > o[i + 1]) ok = 0;
     for (size_t e = 0; ok && e < nn / sizeof(uint32_t); e++) if (c->nbr[e] >= n) ok = 0;
     if (!ok) { snprintf(err, errlen, "blobs %s.*: inconsistent", pfx); nbr_csr_free(c); return -1; }
+    return 0;
+}
+
+/* The training users' interactions, when the file has them (older files
+ * do not: serving then knows only what it sees). 0, or -1 with err. */
+static int load_users(sqlite3 *db, rec_model *m, char *err, size_t errlen)
+{
+    void *ids = NULL, *off = NULL;
+    size_t ilen = 0, olen = 0;
+    int r = get_blob(db, "users.ids", &ids, 0, &ilen);
+    if (r == 0) return 0;
+    if (r < 0 || get_blob(db, "users.off", &off, 0, &olen) != 1 || olen < sizeof(uint32_t) || olen % sizeof(uint32_t)) {
+        free(ids); free(off);
+        snprintf(err, errlen, "blobs users.*: unreadable");
+        return -1;
+    }
+    m->tu_off = off;
+    m->tu_n = (uint32_t)(olen / sizeof(uint32_t) - 1);
+    size_t n = m->tu_off[m->tu_n];
+    int ok = m->tu_off[0] == 0;
+    for (uint32_t u = 0; ok && u < m->tu_n; u++) ok = m->tu_off[u] <= m->tu_off[u + 1];
+    void *b;
+    if (ok) ok = get_blob(db, "users.item", &b, n * sizeof(uint32_t), NULL) == 1 && (m->tu_item = b);
+    if (ok) ok = get_blob(db, "users.w", &b, n * sizeof(float), NULL) == 1 && (m->tu_w = b);
+    if (ok) ok = get_blob(db, "users.ts", &b, n * sizeof(int64_t), NULL) == 1 && (m->tu_ts = b);
+    for (size_t e = 0; ok && e < n; e++) ok = m->tu_item[e] < m->n_items;
+    /* the ids: exactly tu_n NUL-terminated strings */
+    if (ok) ok = (m->tu_ids = calloc(m->tu_n ? m->tu_n : 1, sizeof *m->tu_ids)) != NULL;
+    const char *p = ids, *end = p + ilen;
+    for (uint32_t u = 0; ok && u < m->tu_n; u++) {
+        const char *z = p < end ? memchr(p, 0, (size_t)(end - p)) : NULL;
+        if (!z || !(m->tu_ids[u] = strdup(p))) ok = 0;
+        else p = z + 1;
+    }
+    if (ok && p != end) ok = 0;
+    free(ids);
+    if (!ok) {
+        if (m->tu_ids) for (uint32_t u = 0; u < m->tu_n; u++) free(m->tu_ids[u]);
+        free(m->tu_ids); free(m->tu_off); free(m->tu_item); free(m->tu_w); free(m->tu_ts);
+        m->tu_ids = NULL; m->tu_off = m->tu_item = NULL; m->tu_w = NULL; m->tu_ts = NULL; m->tu_n = 0;
+        snprintf(err, errlen, "blobs users.*: inconsistent");
+        return -1;
+    }
+    if (users_index(m)) { snprintf(err, errlen, "out of memory"); return -1; }
     return 0;
 }
 
@@ -922,6 +1073,12 @@ rec_model *model_load(const char *path, char *err, size_t errlen)
         m->uk_k = ukk >= 1 && ukk < 1e9 ? (uint32_t)ukk : 50;
         m->uk_pow = ukp > 0 && ukp < 100 ? (float)ukp : 1;
         if (uknn_index(m)) { snprintf(err, errlen, "out of memory"); goto fail; }
+    }
+    if (load_users(db, m, err, errlen)) {
+        char why[300];
+        snprintf(why, sizeof why, "%s", err);
+        snprintf(err, errlen, "%s: %s", path, why);
+        goto fail;
     }
     if (get_blob(db, "w", &blob, sizeof m->w, NULL) == 1) { memcpy(m->w, blob, sizeof m->w); free(blob); }
     sqlite3_close(db);

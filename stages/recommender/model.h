@@ -8,7 +8,9 @@
  *   blobs(name, data)       per-algorithm arrays (little-endian, host floats):
  *                           "knn.off"/"knn.nbr"/"knn.sim" (CSR neighbours),
  *                           "cnt.off"/"cnt.nbr"/"cnt.sim" (content neighbours),
- *                           "als.Y" (n_items x f), "ease.idx"/"ease.B"
+ *                           "als.Y" (n_items x f), "ease.idx"/"ease.B",
+ *                           "users.ids"/"users.off"/"users.item"/"users.w"/
+ *                           "users.ts" (the training users' interactions)
  * It is replaced atomically (temp file in the same directory, fsync, rename),
  * so a serving process can reload it at any moment.
  *
@@ -32,6 +34,15 @@ int64_t model_item_index(const rec_model *m, const char *item_id, size_t len); /
 const char *model_item_id(const rec_model *m, uint32_t idx);
 const char *model_item_categories(const rec_model *m, uint32_t idx); /* "Action|Comedy", author, or NULL */
 int64_t model_item_first_seen(const rec_model *m, uint32_t idx);      /* epoch s; 0 unknown */
+
+/* The training users' interactions the model carries (`recommender train
+ * --user-history`), so that serving knows what a user did before the
+ * process first saw them: the index of a user (-1 if the model has none
+ * for them), and their interactions, oldest first (item index, weight,
+ * epoch s); the count is returned, the arrays point into the model. */
+int64_t model_user_index(const rec_model *m, const char *user, size_t len);
+uint32_t model_user_interactions(const rec_model *m, uint32_t u, const uint32_t **items,
+                                 const float **weights, const int64_t **ts);
 
 /* One interaction of a user: item index, weight (event_weight), time (epoch s). */
 typedef struct { uint32_t item; float weight; int64_t ts; } hist_entry;

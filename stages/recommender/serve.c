@@ -398,14 +398,38 @@ fail:
 
 /* ---- events ---- */
 
+/* A user new to this process (not held, not in --state): their training
+ * interactions, as the model carries them, become their history and seen
+ * set, oldest first. The slot, or -1 when the model has none for them. */
+static int64_t model_history(serve *s, const char *user, size_t ulen)
+{
+    if (s->conf.no_model_history) return -1;
+    int64_t u = model_user_index(s->model, user, ulen);
+    if (u < 0) return -1;
+    const uint32_t *items;
+    const float *w;
+    const int64_t *ts;
+    uint32_t n = model_user_interactions(s->model, (uint32_t)u, &items, &w, &ts);
+    int64_t slot = hist_user(s->hist, user, ulen);
+    for (uint32_t k = 0; k < n && slot >= 0; k++) {
+        const char *id = model_item_id(s->model, items[k]);
+        slot = hist_seed(s->hist, user, ulen, id, strlen(id), w[k], ts[k] * 1000000);
+    }
+    if (slot < 0 || map_sync(s)) log_fatal("out of memory");
+    if (hist_get_stats(s->hist)->set_oom) log_fatal("out of memory (the user's seen items)");
+    s->st.model_history_users++;
+    return slot;
+}
+
 int serve_event(serve *s, const Event *e, const char **why)
 {
     if (!e->user_id.ptr || !e->user_id.len) { *why = "missing user_id"; return -1; }
     if (!e->item_id.ptr || !e->item_id.len) { *why = "missing item_id"; return -1; }
     float w = event_weight(e->type, e->value);
     if (!(w > 0)) { s->st.not_interaction++; return 0; }
-    if (s->sdb && hist_find(s->hist, e->user_id.ptr, e->user_id.len) < 0)
-        (void)state_restore(s, e->user_id.ptr, e->user_id.len);
+    if (hist_find(s->hist, e->user_id.ptr, e->user_id.len) < 0 &&
+        (!s->sdb || state_restore(s, e->user_id.ptr, e->user_id.len) < 0))
+        (void)model_history(s, e->user_id.ptr, e->user_id.len);
     uint32_t before = hist_n_gids(s->hist);
     int64_t slot = hist_add(s->hist, e->user_id.ptr, e->user_id.len, e->item_id.ptr, e->item_id.len,
                             w, e->ts, e->type);
@@ -681,6 +705,7 @@ int serve_users(serve *s, const char *const *users, const size_t *lens, size_t n
         int64_t slot = hist_find(s->hist, users[i], lens[i]);
         if (slot >= 0) slot = hist_user(s->hist, users[i], lens[i]);
         else if (s->sdb) slot = state_restore(s, users[i], lens[i]);
+        if (slot < 0) slot = model_history(s, users[i], lens[i]);
         s->bslots[i] = slot < 0 ? UINT32_MAX : (uint32_t)slot;
     }
     score_batch(s, s->bslots, n);
