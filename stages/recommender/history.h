@@ -108,6 +108,10 @@ int64_t hist_decode(hist_store *h, const char *user, size_t ulen, const uint8_t 
 const idset *hist_seen(const hist_store *h, uint32_t slot);
 const idset *hist_bought(const hist_store *h, uint32_t slot);
 size_t hist_set_bytes(const hist_store *h);     /* memory of every user's two sets now */
+/* A number that changes whenever the slot gets another user or its history
+ * is replaced (hist_decode), and never otherwise: the key of per-user data
+ * derived from the history (serve.c's cached EASE sums). */
+uint32_t hist_slot_gen(const hist_store *h, uint32_t slot);
 
 uint32_t hist_n_users(const hist_store *h);
 const hist_stats *hist_get_stats(const hist_store *h);

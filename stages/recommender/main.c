@@ -31,7 +31,7 @@
 
 static cli_common common;
 static const char *opt_model, *opt_rules, *opt_users;
-static int64_t opt_top, opt_flush, opt_max_batch, opt_max_users, opt_max_history, opt_max_catalog, opt_threads, opt_state_max_age;
+static int64_t opt_top, opt_flush, opt_max_batch, opt_max_users, opt_max_history, opt_max_catalog, opt_threads, opt_state_max_age, opt_score_cache_mb;
 static int opt_check;
 
 static const cli_opt serve_opts[] = {
@@ -55,6 +55,9 @@ static const cli_opt serve_opts[] = {
     { "state-max-age", 0, CLI_DURATION, &opt_state_max_age, "90d", "DURATION",
       "--state: delete the saved history of users inactive this long (0: keep every user); bounds the file", 0, 0 },
     { "threads", 't', CLI_INT, &opt_threads, "1", "N", "scoring threads per micro-batch", 1, 64 },
+    { "score-cache-mb", 0, CLI_INT, &opt_score_cache_mb, "64", "MIB",
+      "memory for per-user EASE sums, updated as events arrive, so a list costs the same on a long history (0: none)",
+      0, 1048576 },
     { "check", 0, CLI_BOOL, &opt_check, NULL, NULL, "load the model and the rules, print what they hold, exit", 0, 0 },
     { 0 }
 };
@@ -261,6 +264,7 @@ static int serve_cmd(int argc, char **argv)
         .limits = { (uint32_t)opt_max_users, (uint32_t)opt_max_history, (uint32_t)opt_max_catalog },
         .threads = (uint32_t)opt_threads,
         .state_max_age_us = opt_state_max_age,
+        .score_cache_bytes = (size_t)opt_score_cache_mb << 20,
     };
     char err[600];
     int usage;

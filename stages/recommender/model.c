@@ -255,6 +255,8 @@ int model_set_user_histories(rec_model *m, const rec_train *t, char *const *ids,
 
 /* ---- scoring ------------------------------------------------------------ */
 
+#define FOLD_CHUNK 64     /* history items whose factors the ALS fold-in gathers at a time */
+
 model_scratch *model_scratch_new(const rec_model *m)
 {
     model_scratch *s = calloc(1, sizeof *s);
@@ -265,6 +267,8 @@ model_scratch *model_scratch_new(const rec_model *m)
     s->A = calloc(f * f, sizeof *s->A);
     s->b = calloc(f, sizeof *s->b); s->x = calloc(f, sizeof *s->x);
     s->r = calloc(f, sizeof *s->r); s->p = calloc(f, sizeof *s->p); s->Ap = calloc(f, sizeof *s->Ap);
+    s->yh = calloc(FOLD_CHUNK * f, sizeof *s->yh); s->ch = calloc(FOLD_CHUNK, sizeof *s->ch);
+    if (!s->yh || !s->ch) { model_scratch_free(s); return NULL; }
     if (m->ease_n) {
         s->eacc = calloc(m->ease_n, sizeof *s->eacc);
         s->emark = calloc(m->ease_n, 1);
@@ -288,6 +292,7 @@ void model_scratch_free(model_scratch *s)
     if (!s) return;
     free(s->uacc); free(s->utouch); free(s->eacc); free(s->emark);
     free(s->kbuf); free(s->cbuf); free(s->ebuf); free(s->zero);
+    free(s->yh); free(s->ch);
     free(s->tmp); free(s->A); free(s->b); free(s->x); free(s->r); free(s->p); free(s->Ap);
     free(s);
 }
@@ -399,6 +404,44 @@ static int chol_solve(double *A, double *b, double *x, uint32_t f)
 typedef float v8sf __attribute__((vector_size(32)));
 typedef double v4d __attribute__((vector_size(32)));
 
+/* A += Σ (c−1)·y·yᵀ over a gathered chunk (yh: nh × f, ch: c − 1), lower
+ * triangle (q <= a; the diagonal tiles also write some entries above it,
+ * which the caller overwrites by symmetry), in tiles of 4 rows × 8 columns
+ * held in registers across the chunk's items: each entry gets the same
+ * fused multiply-adds in the same item order as one rank-one update per
+ * item, without loading and storing A for every item. f % 8 == 0. */
+static inline __attribute__((always_inline))
+void fold_chunk(double *A, const double *yh, const double *ch, size_t nh, uint32_t f)
+{
+    for (uint32_t a0 = 0; a0 < f; a0 += 4) {
+        for (uint32_t q0 = 0; q0 <= a0 + 3 && q0 < f; q0 += 8) {
+            /* eight named accumulators: an array of them is kept on the stack */
+            double *r0 = A + (size_t)a0 * f + q0, *r1 = r0 + f, *r2 = r1 + f, *r3 = r2 + f;
+            v4d a00, a01, a10, a11, a20, a21, a30, a31;
+            memcpy(&a00, r0, 32); memcpy(&a01, r0 + 4, 32);
+            memcpy(&a10, r1, 32); memcpy(&a11, r1 + 4, 32);
+            memcpy(&a20, r2, 32); memcpy(&a21, r2 + 4, 32);
+            memcpy(&a30, r3, 32); memcpy(&a31, r3 + 4, 32);
+            for (size_t k = 0; k < nh; k++) {
+                const double *y = yh + k * f;
+                double c = ch[k];
+                v4d y0, y1;
+                memcpy(&y0, y + q0, 32); memcpy(&y1, y + q0 + 4, 32);
+                double c0 = c * y[a0], c1 = c * y[a0 + 1], c2 = c * y[a0 + 2], c3 = c * y[a0 + 3];
+                v4d v0 = { c0, c0, c0, c0 }, v1 = { c1, c1, c1, c1 }, v2 = { c2, c2, c2, c2 }, v3 = { c3, c3, c3, c3 };
+                a00 += v0 * y0; a01 += v0 * y1;
+                a10 += v1 * y0; a11 += v1 * y1;
+                a20 += v2 * y0; a21 += v2 * y1;
+                a30 += v3 * y0; a31 += v3 * y1;
+            }
+            memcpy(r0, &a00, 32); memcpy(r0 + 4, &a01, 32);
+            memcpy(r1, &a10, 32); memcpy(r1 + 4, &a11, 32);
+            memcpy(r2, &a20, 32); memcpy(r2 + 4, &a21, 32);
+            memcpy(r3, &a30, 32); memcpy(r3 + 4, &a31, 32);
+        }
+    }
+}
+
 static inline __attribute__((always_inline))
 int fold_in_impl(const rec_model *m, const hist_entry *h, size_t n, double *x, model_scratch *s)
 {
@@ -408,10 +451,19 @@ int fold_in_impl(const rec_model *m, const hist_entry *h, size_t n, double *x, m
     memset(s->b, 0, f * sizeof *s->b);
     double *yd = s->r;                       /* y as doubles (scratch of f) */
     int any = 0;
+    size_t nh = 0;
     for (size_t k = 0; k < n; k++) {
         if (h[k].item >= m->n_items || !(h[k].weight > 0)) continue;
         const float *y = m->als_Y + (size_t)h[k].item * f;
         double c = 1.0 + m->als_alpha * (m->als_binary ? 1.0f : h[k].weight);
+        any = 1;
+        if (f % 8 == 0) {                    /* gathered, then tiled */
+            double *restrict yc = s->yh + nh * f, *restrict bq = s->b;   /* restrict: vectorised */
+            for (uint32_t q = 0; q < f; q++) { double v = y[q]; yc[q] = v; bq[q] += c * v; }
+            s->ch[nh++] = c - 1;
+            if (nh == FOLD_CHUNK) { fold_chunk(s->A, s->yh, s->ch, nh, f); nh = 0; }
+            continue;
+        }
         for (uint32_t q = 0; q < f; q++) { yd[q] = y[q]; s->b[q] += c * y[q]; }
         for (uint32_t a = 0; a < f; a++) {   /* lower triangle, rows rounded up to 4 */
             double ca = (c - 1) * yd[a];
@@ -426,8 +478,8 @@ int fold_in_impl(const rec_model *m, const hist_entry *h, size_t n, double *x, m
             }
             for (; q <= a; q++) row[q] += ca * yd[q];
         }
-        any = 1;
     }
+    if (nh) fold_chunk(s->A, s->yh, s->ch, nh, f);
     if (!any) return -1;
     for (uint32_t a = 0; a < f; a++) {
         for (uint32_t b = 0; b < a; b++) s->A[b * f + a] = s->A[a * f + b];
@@ -442,7 +494,35 @@ void dots_impl(const float *Y, uint32_t nitems, uint32_t f, const float *x, floa
     if (f % 8 == 0 && f <= 256) {
         v8sf xv[32];
         for (uint32_t k = 0; k < f / 8; k++) memcpy(&xv[k], x + 8 * k, 32);
-        for (uint32_t i = 0; i < nitems; i++) {
+        uint32_t i = 0;
+        /* eight items at a time, their eight lane sums reduced together by
+         * shuffles in the very order of the one-item reduction below, so
+         * the scores are the same bit for bit */
+        for (; i + 8 <= nitems; i += 8) {
+            const float *y = Y + (size_t)i * f;
+            v8sf a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 }, a4 = { 0 }, a5 = { 0 }, a6 = { 0 }, a7 = { 0 };
+            for (uint32_t k = 0; k < f / 8; k++) {
+                v8sf xk = xv[k], y0, y1, y2, y3, y4, y5, y6, y7;
+                const float *yk = y + 8 * k;
+                memcpy(&y0, yk, 32); memcpy(&y1, yk + f, 32); memcpy(&y2, yk + 2 * f, 32); memcpy(&y3, yk + 3 * f, 32);
+                memcpy(&y4, yk + 4 * f, 32); memcpy(&y5, yk + 5 * f, 32); memcpy(&y6, yk + 6 * f, 32); memcpy(&y7, yk + 7 * f, 32);
+                a0 += xk * y0; a1 += xk * y1; a2 += xk * y2; a3 += xk * y3;
+                a4 += xk * y4; a5 += xk * y5; a6 += xk * y6; a7 += xk * y7;
+            }
+            /* t = lanes 0-3 + lanes 4-7 of two items side by side */
+            v8sf p01 = __builtin_shufflevector(a0, a1, 0, 1, 2, 3, 8, 9, 10, 11) + __builtin_shufflevector(a0, a1, 4, 5, 6, 7, 12, 13, 14, 15);
+            v8sf p23 = __builtin_shufflevector(a2, a3, 0, 1, 2, 3, 8, 9, 10, 11) + __builtin_shufflevector(a2, a3, 4, 5, 6, 7, 12, 13, 14, 15);
+            v8sf p45 = __builtin_shufflevector(a4, a5, 0, 1, 2, 3, 8, 9, 10, 11) + __builtin_shufflevector(a4, a5, 4, 5, 6, 7, 12, 13, 14, 15);
+            v8sf p67 = __builtin_shufflevector(a6, a7, 0, 1, 2, 3, 8, 9, 10, 11) + __builtin_shufflevector(a6, a7, 4, 5, 6, 7, 12, 13, 14, 15);
+            /* (t0 + t1), (t2 + t3) of each item */
+            v8sf q03 = __builtin_shufflevector(p01, p23, 0, 2, 4, 6, 8, 10, 12, 14) + __builtin_shufflevector(p01, p23, 1, 3, 5, 7, 9, 11, 13, 15);
+            v8sf q47 = __builtin_shufflevector(p45, p67, 0, 2, 4, 6, 8, 10, 12, 14) + __builtin_shufflevector(p45, p67, 1, 3, 5, 7, 9, 11, 13, 15);
+            /* (t0 + t1) + (t2 + t3), items 0..7 in order */
+            v8sf d = __builtin_shufflevector(q03, q47, 0, 2, 4, 6, 8, 10, 12, 14) + __builtin_shufflevector(q03, q47, 1, 3, 5, 7, 9, 11, 13, 15);
+            if (!set) { v8sf o; memcpy(&o, out + i, 32); d = o + d; }
+            memcpy(out + i, &d, 32);
+        }
+        for (; i < nitems; i++) {
             const float *y = Y + (size_t)i * f;
             v8sf acc = { 0 };
             for (uint32_t k = 0; k < f / 8; k++) {
@@ -620,8 +700,32 @@ static void nbr_reset(const nbr_csr *c, const hist_entry *h, size_t n, float *ou
     }
 }
 
-/* 0 when done, -1 when the model needs the general loop (user-kNN) */
-static int hybrid_fast(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s)
+uint32_t model_ease_dim(const rec_model *m)
+{
+    return m->alg == ALG_HYBRID && m->w[ALG_EASE] > 0 && !(m->w[ALG_UKNN] > 0) ? m->ease_n : 0;
+}
+
+void model_ease_add(const rec_model *m, uint32_t item, float *acc, uint8_t *state)
+{
+    int32_t p = item < m->n_items && m->ease_pos ? m->ease_pos[item] : -1;
+    if (p < 0 || !*state) return;
+    uint32_t k = m->ease_n;
+    const float *row = m->ease_B + (size_t)p * k;
+    if (*state == 2) { memcpy(acc, row, k * sizeof *acc); *state = 1; return; }
+    uint32_t j = 0;
+    for (; j + 8 <= k; j += 8) {
+        v8sf_e x, y;
+        memcpy(&x, acc + j, 32); memcpy(&y, row + j, 32);
+        x += y;
+        memcpy(acc + j, &x, 32);
+    }
+    for (; j < k; j++) acc[j] += row[j];
+}
+
+/* 0 when done, -1 when the model needs the general loop (user-kNN). With
+ * ecache, the EASE sum comes from there (*estate != 0) or is stored there. */
+static int hybrid_fast(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s,
+                       float *ecache, uint8_t *estate)
 {
     if (m->w[ALG_UKNN] > 0) return -1;
     uint32_t N = m->n_items;
@@ -643,11 +747,16 @@ static int hybrid_fast(const rec_model *m, const hist_entry *h, size_t n, float 
         case ALG_ALS:
             if (als_scores(m, h, n, s->tmp, s, 1)) break;
             buf = s->tmp; mx = vmax(buf, N); break;
-        case ALG_EASE:
-            if (!ease_sum(m, h, n, s)) break;
-            mx = vmax(s->eacc, m->ease_n);
-            for (uint32_t j = 0; j < m->ease_n; j++) s->ebuf[m->ease_idx[j]] = s->eacc[j];
+        case ALG_EASE: {
+            const float *acc = s->eacc;
+            if (ecache && *estate == 2) break;
+            if (ecache && *estate == 1) acc = ecache;
+            else if (!ease_sum(m, h, n, s)) { if (ecache) *estate = 2; break; }
+            else if (ecache) { memcpy(ecache, s->eacc, m->ease_n * sizeof *ecache); *estate = 1; }
+            mx = vmax(acc, m->ease_n);
+            for (uint32_t j = 0; j < m->ease_n; j++) s->ebuf[m->ease_idx[j]] = acc[j];
             ease_set = 1; buf = s->ebuf; break;
+        }
         default: break;
         }
         if (!buf || !(mx > 0)) continue;
@@ -665,6 +774,13 @@ static int hybrid_fast(const rec_model *m, const hist_entry *h, size_t n, float 
 
 void model_score(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s)
 {
+    model_score_cached(m, h, n, scores, s, NULL, NULL);
+}
+
+void model_score_cached(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s,
+                        float *acc, uint8_t *state)
+{
+    if (!model_ease_dim(m)) acc = NULL;
     uint32_t N = m->n_items;
     memset(scores, 0, N * sizeof *scores);
     if (!N) return;
@@ -679,7 +795,7 @@ void model_score(const rec_model *m, const hist_entry *h, size_t n, float *score
         }
         return;
     }
-    if (!hybrid_fast(m, h, n, scores, s)) return;
+    if (!hybrid_fast(m, h, n, scores, s, acc, state)) return;
     /* hybrid: sum of w_c * score_c / max(score_c) */
     for (int c = 0; c < ALG_HYBRID; c++) {
         float w = m->w[c];

@@ -58,6 +58,21 @@ void model_scratch_free(model_scratch *s);
  * per thread. */
 void model_score(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s);
 
+/* The EASE part of a hybrid score depends only on which modelled items the
+ * user has (binary X), so a caller may keep that sum per user and add one
+ * row when a new item arrives instead of summing the whole history for
+ * every list. model_ease_dim: floats of such a sum (0: the model has no
+ * EASE part a cache could keep). *state: 0 not computed yet, 1 acc holds a
+ * sum, 2 no item of the user is modelled (acc unused).
+ * model_ease_add: acc += the row of item (a model index) when the sum is
+ * known (state 1 or 2) and the item is modelled; the caller calls it once
+ * per item new to the user. model_score_cached: model_score, with the EASE
+ * sum taken from acc when *state != 0, else computed and stored there. */
+uint32_t model_ease_dim(const rec_model *m);
+void model_ease_add(const rec_model *m, uint32_t item, float *acc, uint8_t *state);
+void model_score_cached(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s,
+                        float *acc, uint8_t *state);
+
 /* Event -> interaction weight, shared by training and serving (Event.type
  * values of schemas/event.fbs):
  *   view 1, click 2, add_to_cart 3, purchase 4, rating: the value (1..5,

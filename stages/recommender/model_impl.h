@@ -53,6 +53,7 @@ struct model_scratch {
     float *eacc;                     /* EASE: ease_n */
     uint8_t *emark;                  /* EASE: ease_n, all 0 between lists: rows already summed */
     double *A, *b, *x, *r, *p, *Ap;    /* ALS fold-in, f*f and f */
+    double *yh, *ch;                 /* ALS fold-in: a chunk of history factors (FOLD_CHUNK x f) and their c - 1 */
     /* hybrid: per-component dense buffers (n_items), all zero between
      * lists: only the entries a list touched are written and reset */
     float *kbuf, *cbuf, *ebuf, *zero;

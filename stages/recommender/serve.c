@@ -39,6 +39,22 @@ typedef struct worker {
     pthread_t tid;
 } worker;
 
+/* Per-user EASE sums (model_ease_dim floats each), so a list costs the
+ * same whatever the history's length: filled when a user's list is first
+ * scored, then one row added per new item as events arrive. A fixed pool
+ * of entries within --score-cache-mb, replaced in FIFO order (never one of
+ * the batch being scored); an entry belongs to (slot, hist_slot_gen), so
+ * an evicted or restored user never sees another's sum. Emptied when the
+ * model changes. */
+typedef struct ease_cache {
+    uint32_t dim, n, hand;
+    float *acc;                       /* n * dim */
+    uint32_t *slot, *gen;             /* owner of each entry (gen 0: free) */
+    uint8_t *state;                   /* model_score_cached's state */
+    uint64_t *batch;                  /* the batch that last used the entry */
+    uint32_t *of_slot; size_t of_cap; /* user slot -> entry + 1 */
+} ease_cache;
+
 typedef struct file_id { dev_t dev; ino_t ino; off_t size; struct timespec mtime; } file_id;
 
 struct serve {
@@ -62,6 +78,9 @@ struct serve {
     sqlite3_stmt *st_get, *st_put, *st_prune;
     int64_t pruned_at;          /* when state_prune last ran (us), 0: never */
     uint8_t *enc; size_t enclen, enccap;
+    ease_cache ec;
+    int32_t *bent;                    /* the batch's cache entries, -1: none */
+    uint64_t batch_no;
     uint64_t lat[LAT_BUCKETS];
     uint64_t lat_n, lat_max;
     serve_stats st;
@@ -158,6 +177,73 @@ static int map_sync(serve *s)
     return 0;
 }
 
+static void cache_free(ease_cache *c)
+{
+    free(c->acc); free(c->slot); free(c->gen); free(c->state); free(c->batch); free(c->of_slot);
+    memset(c, 0, sizeof *c);
+}
+
+/* An empty cache for the current model, within budget bytes. */
+static void cache_new(serve *s)
+{
+    ease_cache *c = &s->ec;
+    cache_free(c);
+    uint32_t dim = model_ease_dim(s->model);
+    if (!dim || !s->conf.score_cache_bytes) return;
+    size_t per = (size_t)dim * sizeof(float) + 2 * sizeof(uint32_t) + 1 + sizeof(uint64_t);
+    size_t n = s->conf.score_cache_bytes / per;
+    if (n > INT32_MAX) n = INT32_MAX;
+    if (!n) return;
+    c->acc = malloc(n * dim * sizeof *c->acc);
+    c->slot = calloc(n, sizeof *c->slot);
+    c->gen = calloc(n, sizeof *c->gen);
+    c->state = calloc(n, 1);
+    c->batch = calloc(n, sizeof *c->batch);
+    if (!c->acc || !c->slot || !c->gen || !c->state || !c->batch) { cache_free(c); log_fatal("out of memory (--score-cache-mb)"); }
+    c->dim = dim;
+    c->n = (uint32_t)n;
+}
+
+/* The valid entry of a user, or -1. */
+static int64_t cache_find(const serve *s, uint32_t slot)
+{
+    const ease_cache *c = &s->ec;
+    if (!c->n || slot >= c->of_cap || !c->of_slot[slot]) return -1;
+    uint32_t e = c->of_slot[slot] - 1;
+    return c->slot[e] == slot && c->gen[e] == hist_slot_gen(s->hist, slot) && c->gen[e] ? (int64_t)e : -1;
+}
+
+/* The user's entry for this batch: theirs, or a new one (state 0); -1 when
+ * every entry is taken by this batch. */
+static int64_t cache_take(serve *s, uint32_t slot)
+{
+    ease_cache *c = &s->ec;
+    if (!c->n || slot == UINT32_MAX) return -1;
+    int64_t e = cache_find(s, slot);
+    if (e < 0) {
+        uint32_t tries = 0;
+        while (c->batch[c->hand] == s->batch_no && tries++ < c->n) c->hand = (c->hand + 1) % c->n;
+        if (c->batch[c->hand] == s->batch_no) return -1;
+        e = c->hand;
+        c->hand = (c->hand + 1) % c->n;
+        if (slot >= c->of_cap) {
+            size_t cap = c->of_cap ? c->of_cap : 1024;
+            while (cap <= slot) cap *= 2;
+            uint32_t *o = realloc(c->of_slot, cap * sizeof *o);
+            if (!o) log_fatal("out of memory");
+            memset(o + c->of_cap, 0, (cap - c->of_cap) * sizeof *o);
+            c->of_slot = o;
+            c->of_cap = cap;
+        }
+        c->slot[e] = slot;
+        c->gen[e] = hist_slot_gen(s->hist, slot);
+        c->state[e] = 0;
+        c->of_slot[slot] = (uint32_t)e + 1;
+    }
+    c->batch[e] = s->batch_no;
+    return e;
+}
+
 /* Install model m with rules r (both taken); frees the old ones. */
 static int install(serve *s, rec_model *m, rules *r, rules_bound *rb, const file_id *id)
 {
@@ -172,6 +258,7 @@ static int install(serve *s, rec_model *m, rules *r, rules_bound *rb, const file
     s->loaded = *id;
     s->map_n = 0;
     if (map_sync(s) || workers_new(s)) return -1;
+    cache_new(s);
     return 0;
 }
 
@@ -254,6 +341,8 @@ void serve_free(serve *s)
     if (s->st_put) sqlite3_finalize(s->st_put);
     if (s->st_prune) sqlite3_finalize(s->st_prune);
     free(s->enc);
+    cache_free(&s->ec);
+    free(s->bent);
     free(s->map);
     free(s->picks); free(s->npicks); free(s->lat_ns); free(s->bslots); free(s->items);
     free(s);
@@ -398,6 +487,8 @@ fail:
 
 /* ---- events ---- */
 
+static uint64_t ns_now(void);
+
 /* A user new to this process (not held, not in --state): their training
  * interactions, as the model carries them, become their history and seen
  * set, oldest first. The slot, or -1 when the model has none for them. */
@@ -431,6 +522,8 @@ int serve_event(serve *s, const Event *e, const char **why)
         (!s->sdb || state_restore(s, e->user_id.ptr, e->user_id.len) < 0))
         (void)model_history(s, e->user_id.ptr, e->user_id.len);
     uint32_t before = hist_n_gids(s->hist);
+    int64_t held = hist_find(s->hist, e->user_id.ptr, e->user_id.len);
+    uint32_t nseen = held >= 0 ? hist_seen(s->hist, (uint32_t)held)->n : 0;
     int64_t slot = hist_add(s->hist, e->user_id.ptr, e->user_id.len, e->item_id.ptr, e->item_id.len,
                             w, e->ts, e->type);
     if (hist_n_gids(s->hist) != before && map_sync(s)) log_fatal("out of memory");
@@ -439,6 +532,14 @@ int serve_event(serve *s, const Event *e, const char **why)
     if (slot >= 0) {
         int64_t gid = hist_gid_find(s->hist, e->item_id.ptr, e->item_id.len);
         if (gid >= 0 && s->map[gid] < 0) s->st.unknown_items++;
+        /* a new item of a user whose EASE sum is cached: one row, counted
+         * as scoring time (it is what the next list would have cost) */
+        int64_t ce = slot == held && hist_seen(s->hist, (uint32_t)slot)->n != nseen ? cache_find(s, (uint32_t)slot) : -1;
+        if (ce >= 0 && gid >= 0 && s->map[gid] >= 0) {
+            uint64_t t0 = ns_now();
+            model_ease_add(s->model, (uint32_t)s->map[gid], s->ec.acc + (size_t)ce * s->ec.dim, &s->ec.state[ce]);
+            s->st.score_seconds += (double)(ns_now() - t0) / 1e9;
+        }
     }
     return 1;
 }
@@ -545,7 +646,11 @@ static void *worker_run(void *arg)
         }
         size_t ks = add_older_seen(w, k, &sets);
         uint64_t t0 = ns_now();
-        model_score(s->model, w->he, ks, w->scores, w->ms);
+        int32_t ce = s->bent[i];
+        if (ce >= 0)
+            model_score_cached(s->model, w->he, ks, w->scores, w->ms, s->ec.acc + (size_t)ce * s->ec.dim, &s->ec.state[ce]);
+        else
+            model_score(s->model, w->he, ks, w->scores, w->ms);
         s->npicks[i] = (uint32_t)rules_rank(s->rb, w->scores, w->rh, k, &sets, top, s->picks + i * top, w->rs);
         s->lat_ns[i] = ns_now() - t0;
     }
@@ -608,7 +713,9 @@ static int batch_room(serve *s, size_t n)
     if (l) s->lat_ns = l;
     uint32_t *bs = realloc(s->bslots, cap * sizeof *bs);
     if (bs) s->bslots = bs;
-    if (!p || !np || !l || !bs) return -1;
+    int32_t *be = realloc(s->bent, cap * sizeof *be);
+    if (be) s->bent = be;
+    if (!p || !np || !l || !bs || !be) return -1;
     s->bcap = cap;
     if (!s->items && !(s->items = calloc(s->conf.top, sizeof *s->items))) return -1;
     return 0;
@@ -629,6 +736,8 @@ static void score_batch(serve *s, const uint32_t *slots, size_t n)
             if (workers_new(s)) log_fatal("out of memory");
         }
     }
+    s->batch_no++;
+    for (size_t i = 0; i < n; i++) s->bent[i] = (int32_t)cache_take(s, slots[i]);
     uint32_t nt = s->nw;
     if (nt > 1 && n < (size_t)nt * 8) nt = 1;      /* not worth a thread */
     size_t per = (n + nt - 1) / nt;

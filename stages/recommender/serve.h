@@ -41,6 +41,7 @@ typedef struct serve_conf {
     hist_limits limits;
     uint32_t threads;           /* scoring threads per flush, >= 1 */
     int64_t state_max_age_us;   /* --state rows not updated for this long are deleted; 0 keeps all */
+    size_t score_cache_bytes;   /* per-user EASE sums kept at most (--score-cache-mb); 0: none */
     int no_model_history;       /* do not start new users from the model's training interactions (eval feeds them itself) */
 } serve_conf;
 
