@@ -40,7 +40,7 @@ typedef struct worker {
 } worker;
 
 /* Per-user EASE sums (model_ease_dim floats each), so a list costs the
- * same whatever the history's length: filled when a user's list is first
+ * same whatever the history's length: filled when a user's streamed list is first
  * scored, then one row added per new item as events arrive. A fixed pool
  * of entries within --score-cache-mb, replaced in FIFO order (never one of
  * the batch being scored); an entry belongs to (slot, hist_slot_gen), so
@@ -721,8 +721,11 @@ static int batch_room(serve *s, size_t n)
     return 0;
 }
 
-/* Score users slots[0..n) into picks/npicks, on up to nw threads. */
-static void score_batch(serve *s, const uint32_t *slots, size_t n)
+/* Score users slots[0..n) into picks/npicks, on up to nw threads. With
+ * take, users without a cached EASE sum get an entry (streaming: their next
+ * list will use it); without (the users batch: one list each), only sums
+ * already cached are used, so a batch does not churn the cache. */
+static void score_batch(serve *s, const uint32_t *slots, size_t n, int take)
 {
     if (s->map_n < hist_n_gids(s->hist) && map_sync(s)) log_fatal("out of memory");
     int64_t now_s = now_us() / 1000000;
@@ -737,7 +740,8 @@ static void score_batch(serve *s, const uint32_t *slots, size_t n)
         }
     }
     s->batch_no++;
-    for (size_t i = 0; i < n; i++) s->bent[i] = (int32_t)cache_take(s, slots[i]);
+    for (size_t i = 0; i < n; i++)
+        s->bent[i] = (int32_t)(take ? cache_take(s, slots[i]) : slots[i] == UINT32_MAX ? -1 : cache_find(s, slots[i]));
     uint32_t nt = s->nw;
     if (nt > 1 && n < (size_t)nt * 8) nt = 1;      /* not worth a thread */
     size_t per = (n + nt - 1) / nt;
@@ -797,7 +801,7 @@ int serve_flush(serve *s, serve_emit_fn emit, void *ctx)
     if (!n) return 0;
     if (batch_room(s, n)) log_fatal("out of memory");
     memcpy(s->bslots, pend, n * sizeof *pend);
-    score_batch(s, s->bslots, n);
+    score_batch(s, s->bslots, n, 1);
     hist_pending_clear(s->hist);
     s->last_n = n;
     return emit_batch(s, NULL, NULL, n, emit, ctx);
@@ -817,7 +821,7 @@ int serve_users(serve *s, const char *const *users, const size_t *lens, size_t n
         if (slot < 0) slot = model_history(s, users[i], lens[i]);
         s->bslots[i] = slot < 0 ? UINT32_MAX : (uint32_t)slot;
     }
-    score_batch(s, s->bslots, n);
+    score_batch(s, s->bslots, n, 0);
     return emit_batch(s, users, lens, n, emit, ctx);
 }
 
