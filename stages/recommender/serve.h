@@ -24,6 +24,11 @@
  * this process never saw those events. Users already held keep their
  * history across a model swap (nothing is merged from the new model).
  *
+ * Per-user EASE sums (score_cache_bytes, --score-cache-mb): a streamed
+ * user's sum is kept after their first list and one row added per new item
+ * (serve_event), so a list does not re-sum the history; bounded by the
+ * byte budget (FIFO replacement), emptied on a model swap.
+ *
  * Not thread-safe: one engine per thread of control. */
 #ifndef STREAMREC_REC_SERVE_H
 #define STREAMREC_REC_SERVE_H
