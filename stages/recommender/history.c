@@ -389,6 +389,14 @@ int64_t hist_seed(hist_store *h, const char *user, size_t ulen, const char *item
     return s;
 }
 
+int64_t hist_touch(hist_store *h, uint32_t slot)
+{
+    if (slot >= h->nslots || !h->slots[slot].uid) return -1;
+    lru_touch(h, slot);
+    (void)mark_pending(h, slot);
+    return slot;
+}
+
 int64_t hist_user(hist_store *h, const char *user, size_t ulen)
 {
     int64_t s = user_get(h, user, ulen);

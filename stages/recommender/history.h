@@ -70,6 +70,9 @@ int64_t hist_add(hist_store *h, const char *user, size_t ulen, const char *item,
  * when the item was refused: catalog full, counted), -1 out of memory. */
 int64_t hist_seed(hist_store *h, const char *user, size_t ulen, const char *item, size_t ilen,
                   float weight, int64_t ts);
+/* Mark a held user updated (LRU) and pending without recording anything:
+ * an event the store already accounts for. The slot, or -1. */
+int64_t hist_touch(hist_store *h, uint32_t slot);
 /* Make sure a user exists (no interaction): the slot, never -1. Used by the
  * batch mode for users without history. Does not mark pending. */
 int64_t hist_user(hist_store *h, const char *user, size_t ulen);

@@ -80,6 +80,9 @@ struct serve {
     uint8_t *enc; size_t enclen, enccap;
     ease_cache ec;
     int32_t *bent;                    /* the batch's cache entries, -1: none */
+    /* users started from the model: (hist_slot_gen, newest training time
+     * in µs) by slot, so a replayed training event does not count twice */
+    uint32_t *mh_gen; int64_t *mh_until; size_t mh_cap;
     uint64_t batch_no;
     uint64_t lat[LAT_BUCKETS];
     uint64_t lat_n, lat_max;
@@ -343,6 +346,7 @@ void serve_free(serve *s)
     free(s->enc);
     cache_free(&s->ec);
     free(s->bent);
+    free(s->mh_gen); free(s->mh_until);
     free(s->map);
     free(s->picks); free(s->npicks); free(s->lat_ns); free(s->bslots); free(s->items);
     free(s);
@@ -501,12 +505,26 @@ static int64_t model_history(serve *s, const char *user, size_t ulen)
     const float *w;
     const int64_t *ts;
     uint32_t n = model_user_interactions(s->model, (uint32_t)u, &items, &w, &ts);
-    int64_t slot = hist_user(s->hist, user, ulen);
+    int64_t slot = hist_user(s->hist, user, ulen), until = INT64_MIN;
     for (uint32_t k = 0; k < n && slot >= 0; k++) {
         const char *id = model_item_id(s->model, items[k]);
         slot = hist_seed(s->hist, user, ulen, id, strlen(id), w[k], ts[k] * 1000000);
+        if (ts[k] * 1000000 > until) until = ts[k] * 1000000;
     }
     if (slot < 0 || map_sync(s)) log_fatal("out of memory");
+    if ((size_t)slot >= s->mh_cap) {
+        size_t cap = s->mh_cap ? s->mh_cap : 1024;
+        while (cap <= (size_t)slot) cap *= 2;
+        uint32_t *g = realloc(s->mh_gen, cap * sizeof *g);
+        if (g) s->mh_gen = g;
+        int64_t *t = realloc(s->mh_until, cap * sizeof *t);
+        if (t) s->mh_until = t;
+        if (!g || !t) log_fatal("out of memory");
+        memset(s->mh_gen + s->mh_cap, 0, (cap - s->mh_cap) * sizeof *g);
+        s->mh_cap = cap;
+    }
+    s->mh_gen[slot] = hist_slot_gen(s->hist, (uint32_t)slot);
+    s->mh_until[slot] = until;
     if (hist_get_stats(s->hist)->set_oom) log_fatal("out of memory (the user's seen items)");
     s->st.model_history_users++;
     return slot;
@@ -523,6 +541,20 @@ int serve_event(serve *s, const Event *e, const char **why)
         (void)model_history(s, e->user_id.ptr, e->user_id.len);
     uint32_t before = hist_n_gids(s->hist);
     int64_t held = hist_find(s->hist, e->user_id.ptr, e->user_id.len);
+    if (held >= 0 && (size_t)held < s->mh_cap && s->mh_gen[held] &&
+        s->mh_gen[held] == hist_slot_gen(s->hist, (uint32_t)held) && e->ts <= s->mh_until[held] &&
+        e->type != EventType_purchase) {      /* a purchase goes on: the bought set */
+        /* an event no newer than the user's training data, about an item
+         * already in it: the model's interactions hold it (a replay after
+         * a restart), so it is not added again; the user still gets a list */
+        int64_t gid = hist_gid_find(s->hist, e->item_id.ptr, e->item_id.len);
+        if (gid >= 0 && idset_has(hist_seen(s->hist, (uint32_t)held), (uint32_t)gid)) {
+            (void)hist_touch(s->hist, (uint32_t)held);
+            s->st.model_known_events++;
+            s->st.events++;
+            return 1;
+        }
+    }
     uint32_t nseen = held >= 0 ? hist_seen(s->hist, (uint32_t)held)->n : 0;
     int64_t slot = hist_add(s->hist, e->user_id.ptr, e->user_id.len, e->item_id.ptr, e->item_id.len,
                             w, e->ts, e->type);

@@ -58,6 +58,7 @@ typedef struct serve_stats {
     uint64_t reloads, reload_failures;
     uint64_t restored_users;    /* histories read back from --state */
     uint64_t model_history_users; /* new users started from the model's training interactions */
+    uint64_t model_known_events;  /* events of such users already in those interactions: not counted twice */
     uint64_t pruned_users;      /* --state rows deleted past --state-max-age */
     double score_seconds;       /* wall time inside scoring (all threads together) */
 } serve_stats;

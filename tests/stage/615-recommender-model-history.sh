@@ -8,7 +8,8 @@
 # must leave out every training item (the model would recommend them again:
 # checked with a model trained with --user-history 0), and must equal the
 # lists of a process that was fed their training events live (so the
-# scoring history starts from them too), streamed and from --users. A model
+# scoring history starts from them too), streamed and from --users, also
+# when the training events come again first (a replay). A model
 # with --user-history 100 excludes the heavy user's newest 100 (the bound).
 source "$(dirname "$0")/../lib.sh"
 
@@ -105,6 +106,19 @@ check stream 0 stream-ref || fail "streamed lists"
 grep -q '"model_history_users":2,' "$T/stream.log" || fail "two users started from the model: $(grep done "$T/stream.log")"
 u=$(python3 -c 'import json,sys; print([json.loads(l)["user_id"] for l in open(sys.argv[1])][2])' "$T/stream.jsonl")
 expect_eq "the third list" "$u" "stranger"
+
+# a replay: the training events come again (a restart reading old input)
+# before the live ones; they are in the model's interactions already, so
+# they do not count twice: the same lists
+run replay 10000 --in "$T/mine-live.rec" --flush-interval 0
+python3 - "$T" <<'PY' || fail "the replay run: one list per event"
+import sys
+t = sys.argv[1]
+recs = open(t + "/replay.jsonl").read().splitlines()
+open(t + "/replay.jsonl", "w").write("\n".join(recs[-3:]) + "\n")
+PY
+check replay 0 stream-ref || fail "replayed training events counted twice"
+grep -q '"model_known_events":415,' "$T/replay.log" || fail "415 replayed events known: $(grep done "$T/replay.log")"
 
 # the users batch without --in: the same lists as with the training events
 run batch 10000 --users "$T/users.txt"
