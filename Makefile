@@ -224,7 +224,8 @@ install: deps $(INST_BINS) $(MANPAGES) $(STAGES:%=$(BUILD)/completion/streamrec-
 	  sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/share/doc/streamrec|$(DOCDIR)|g' $$u \
 	    >$(DESTDIR)$(UNITDIR)/$$(basename $$u) && chmod 644 $(DESTDIR)$(UNITDIR)/$$(basename $$u) || exit 1; done
 	install -m 644 schemas/*.fbs $(DESTDIR)$(DATADIR)/streamrec/schemas/
-	install -m 644 stages/alerter/rules.default.yaml $(DESTDIR)$(DATADIR)/streamrec/alerter/rules.default.yaml
+	install -m 644 stages/alerter/rules.default.yaml stages/alerter/rules.default.alerter.yaml \
+	  $(DESTDIR)$(DATADIR)/streamrec/alerter/
 	install -m 644 systemd/example.env $(DESTDIR)$(DATADIR)/streamrec/example.env
 	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	install -m 644 systemd/README.md $(DESTDIR)$(DOCDIR)/systemd/README.md
@@ -236,7 +237,7 @@ DEB_BUILD := build-essential clang libclang-rt-14-dev llvm python3 help2man \
              librdkafka-dev libzstd-dev libsqlite3-dev libhiredis-dev libyaml-dev
 DEB_TEST  := zstd jq sqlite3 flatbuffers-compiler python3-flatbuffers redis-server \
              redis-tools kcat miller python3-numpy python3-scipy python3-statsmodels python3-yaml \
-             python3-pandas valgrind hyperfine procps time systemd man-db
+             python3-pandas valgrind hyperfine procps time systemd man-db prometheus
 -include $(wildcard stages/*/libs.mk)
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 deps:
