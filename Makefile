@@ -216,7 +216,7 @@ $(BUILD)/completion/streamrec-%: $(BUILD)/bin/%
 install: deps $(INST_BINS) $(MANPAGES) $(STAGES:%=$(BUILD)/completion/streamrec-%)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(DATADIR)/streamrec/schemas $(DESTDIR)$(DATADIR)/streamrec/alerter \
-	  $(DESTDIR)$(DOCDIR)/systemd $(DESTDIR)$(BASHCOMPDIR)
+	  $(DESTDIR)$(DATADIR)/streamrec/monitoring $(DESTDIR)$(DOCDIR)/systemd $(DESTDIR)$(BASHCOMPDIR)
 	for s in $(STAGES); do install -m 755 $(BUILD)/bin/$$s $(DESTDIR)$(BINDIR)/streamrec-$$s || exit 1; done
 	install -m 644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(STAGES:%=$(BUILD)/completion/streamrec-%) $(DESTDIR)$(BASHCOMPDIR)/
@@ -227,6 +227,8 @@ install: deps $(INST_BINS) $(MANPAGES) $(STAGES:%=$(BUILD)/completion/streamrec-
 	install -m 644 stages/alerter/rules.default.yaml stages/alerter/rules.default.alerter.yaml \
 	  $(DESTDIR)$(DATADIR)/streamrec/alerter/
 	install -m 644 systemd/example.env $(DESTDIR)$(DATADIR)/streamrec/example.env
+	install -m 644 systemd/grafana-streamrec-dashboard.json systemd/grafana-streamrec-provider.yml \
+	  systemd/prometheus-streamrec-rules.yml $(DESTDIR)$(DATADIR)/streamrec/monitoring/
 	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	install -m 644 systemd/README.md $(DESTDIR)$(DOCDIR)/systemd/README.md
 	for s in $(STAGES); do [ ! -f stages/$$s/README.md ] || \
