@@ -285,6 +285,20 @@ static char *pr_read(const char *path, size_t *len, char *err, size_t errlen)
     return buf;
 }
 
+int al_config_load_prom_string(const char *name, const char *text, size_t len, al_config *cfg,
+                               char *err, size_t errlen)
+{
+    al_rule *prom = NULL;
+    int nprom = 0, cap = 0;
+    if (pr_load(name, text, len, &prom, &nprom, &cap, err, errlen) < 0) {
+        al_config done = { .rules = prom, .nrules = nprom };
+        al_config_free(&done);
+        memset(cfg, 0, sizeof *cfg);
+        return -1;
+    }
+    return al_config_load_merged(NULL, name, cfg, prom, nprom, err, errlen);
+}
+
 int al_config_load_files(const char *const *paths, int n, al_config *cfg, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -311,11 +325,14 @@ int al_config_load_files(const char *const *paths, int n, al_config *cfg, char *
     if (own >= 0) {
         al_config tmp;
         /* own format: rules: may be empty when Prometheus files bring them */
-        if (al_config_load_merged(paths[own], &tmp, prom, nprom, err, errlen) < 0) { prom = NULL; nprom = 0; goto fail; }
+        if (al_config_load_merged(paths[own], NULL, &tmp, prom, nprom, err, errlen) < 0) { prom = NULL; nprom = 0; goto fail; }
         *cfg = tmp;
         return 0;
     }
-    if (al_config_load_merged(NULL, cfg, prom, nprom, err, errlen) < 0) { prom = NULL; nprom = 0; goto fail; }
+    if (al_config_load_merged(NULL, n ? paths[0] : "rules", cfg, prom, nprom, err, errlen) < 0) {
+        prom = NULL; nprom = 0;
+        goto fail;
+    }
     return 0;
 fail:
     if (prom) {

@@ -283,7 +283,8 @@ static int al_config_finish(const char *name, int rc, al_config *cfg, char *err,
     return 0;
 }
 
-int al_config_load_merged(const char *path, al_config *cfg, al_rule *extra, int nextra, char *err, size_t errlen)
+int al_config_load_merged(const char *path, const char *name, al_config *cfg, al_rule *extra, int nextra,
+                          char *err, size_t errlen)
 {
     int rc = 0;
     if (path) rc = yc_load(path, &al_root_struct, cfg, err, errlen);
@@ -307,7 +308,7 @@ int al_config_load_merged(const char *path, al_config *cfg, al_rule *extra, int 
         cfg->nrules += nextra;
     }
     free(extra);
-    return al_config_finish(path ? path : cfg->nrules ? cfg->rules[0].file : "rules", 0, cfg, err, errlen);
+    return al_config_finish(path ? path : name, 0, cfg, err, errlen);
 }
 
 int al_config_load(const char *path, al_config *cfg, char *err, size_t errlen)

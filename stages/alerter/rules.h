@@ -72,9 +72,14 @@ int al_config_load(const char *path, al_config *cfg, char *err, size_t errlen);
  * (groups:), told apart by their top-level key; their rules are checked
  * together (one name, one rule). */
 int al_config_load_files(const char *const *paths, int n, al_config *cfg, char *err, size_t errlen);
+/* A Prometheus rule file's text, alone (tests, fuzzing). */
+int al_config_load_prom_string(const char *name, const char *text, size_t len, al_config *cfg,
+                               char *err, size_t errlen);
 /* The own-format file path (NULL: none) plus rules already built (taken
- * over, freed on failure), checked together. */
-int al_config_load_merged(const char *path, al_config *cfg, al_rule *extra, int nextra, char *err, size_t errlen);
+ * over, freed on failure), checked together; name is the file messages
+ * name when path is NULL. */
+int al_config_load_merged(const char *path, const char *name, al_config *cfg, al_rule *extra, int nextra,
+                          char *err, size_t errlen);
 int al_config_load_string(const char *name, const char *text, size_t len, al_config *cfg,
                           char *err, size_t errlen);
 void al_config_free(al_config *cfg);
