@@ -190,6 +190,7 @@ typedef struct ea_axis { double lo, hi, px0, px1, step; } ea_axis;
 
 static double ea_ax(const ea_axis *a, double v)
 {
+    if (isnan(v)) v = a->lo;   /* never NaN in the SVG */
     if (v == INFINITY) v = a->hi;
     if (v == -INFINITY) v = a->lo;
     if (v < a->lo) v = a->lo;
@@ -308,14 +309,20 @@ static void ea_name_text(FILE *f, const char *name, double x, double y, double r
 #define EA_ROW_H 28.0
 /* right margins (R) leave half of the widest last tick label inside the viewBox */
 
-/* An interval with end caps and its estimate. */
-static void ea_whisker(FILE *f, double x0, double x1, double xm, double y, const char *col)
+/* An interval with end caps and its estimate; an unbounded end (no
+ * interval yet: too few users) runs to the axis' edge without a cap. */
+static void ea_whisker(FILE *f, const ea_axis *a, double lo, double hi, double mid, double y, const char *col)
 {
-    fprintf(f, "<g class=\"ci\"><line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>"
-               "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>"
-               "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>"
-               "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\" fill=\"%s\"/></g>\n",
-            x0, x1, y, y, col, x0, x0, y - 6, y + 6, col, x1, x1, y - 6, y + 6, col, xm, y, col);
+    double x0 = ea_ax(a, lo), x1 = ea_ax(a, hi);
+    fprintf(f, "<g class=\"ci\"><line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"%s/>",
+            x0, x1, y, y, col, isfinite(lo) && isfinite(hi) ? "" : " stroke-dasharray=\"6 3\"");
+    if (isfinite(lo))
+        fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>",
+                x0, x0, y - 6, y + 6, col);
+    if (isfinite(hi))
+        fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>",
+                x1, x1, y - 6, y + 6, col);
+    fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\" fill=\"%s\"/></g>\n", ea_ax(a, mid), y, col);
 }
 
 /* Chart 1: each arm's estimate with its confidence interval. */
@@ -337,7 +344,7 @@ static void ea_svg_arms(FILE *f, const ea_experiment_cfg *e, const ea_metric_cfg
         double y = top + EA_ROW_H * i + EA_ROW_H / 2;
         const char *col = ea_color(e, r[i].variant);
         ea_name_text(f, e->variants[r[i].variant].name, 4, y + 4, L);
-        ea_whisker(f, ea_ax(&a, r[i].ci_low * u.k), ea_ax(&a, r[i].ci_high * u.k), ea_ax(&a, r[i].mean * u.k), y, col);
+        ea_whisker(f, &a, r[i].ci_low * u.k, r[i].ci_high * u.k, r[i].mean * u.k, y, col);
     }
     char title[160];
     if (mc->type == EA_CONVERSION) snprintf(title, sizeof title, "rate of %s per arm", mc->event);
@@ -385,8 +392,7 @@ static void ea_svg_lift(FILE *f, const ea_experiment_cfg *e, const ea_metric_cfg
             fprintf(f, "<line class=\"av\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
                        "stroke-opacity=\"0.28\" stroke-width=\"14\"/>\n",
                     ea_ax(&a, r[i].av_ci_low * u.k), ea_ax(&a, r[i].av_ci_high * u.k), y, y, col);
-        ea_whisker(f, ea_ax(&a, r[i].lift_ci_low * u.k), ea_ax(&a, r[i].lift_ci_high * u.k),
-                   ea_ax(&a, r[i].lift * u.k), y, col);
+        ea_whisker(f, &a, r[i].lift_ci_low * u.k, r[i].lift_ci_high * u.k, r[i].lift * u.k, y, col);
     }
     char title[160];
     snprintf(title, sizeof title, "lift vs %s: treatment − control, absolute", e->control);
@@ -671,8 +677,8 @@ int ea_report_write(const char *path, int format, const ea_config *cfg,
                 ea_svg_arms(f, e, mc, &rows[i], j - i);
                 fputs("</figure>\n<figure><figcaption>Treatment lift vs control</figcaption>\n", f);
                 ea_svg_lift(f, e, mc, &rows[i], j - i);
-                fputs("</figure></div>\n<figure><figcaption>Lift over time, with its always-valid interval "
-                      "(cumulative, by event time)</figcaption>\n", f);
+                fprintf(f, "</figure></div>\n<figure><figcaption>Lift over time%s (cumulative, by event "
+                           "time)</figcaption>\n", e->sequential == EA_SEQ_MSPRT ? ", with its always-valid interval" : "");
                 ea_svg_history(f, e, mc, &rows[i], j - i);
                 fputs("</figure>\n</div>\n", f);
             } else {
