@@ -212,6 +212,23 @@ sys.exit(1 if bad else 0)
 PY
 python3 "$T/check.py" "$T/r.html" "$T/r.json" || fail "report structure"
 
+# the markdown report: every table row as wide as its header
+check "analyzer with a markdown report" "$EA" --config "$T/exp.yaml" --in "$T/ev.rec" --report-every 0 \
+  --report markdown --report-file "$T/r.md" --format json > /dev/null 2>&1
+python3 - "$T/r.md" <<'PY' || fail "markdown report: rows of different widths"
+import re, sys
+tables, cur = [], None
+for line in open(sys.argv[1]):
+    if line.startswith("|"):
+        cells = len(re.findall(r'(?<!\\)\|', line.rstrip("\n"))) - 1
+        if cur is None: cur = []; tables.append(cur)
+        cur.append(cells)
+    else: cur = None
+bad = [t for t in tables if len(set(t)) != 1]
+print(len(tables), "markdown tables", bad)
+sys.exit(1 if bad or len(tables) != 4 else 0)
+PY
+
 # more reports than the history holds: thinned within the bound, ending at the last report
 "$GEN_EVENTS" --count 3000 --kind interactions --users 1500 --seed 9 --experiment rec_algo_v1:0.30 \
   --start 1795000000 | "$BIN/ingest" > "$T/ev2.rec" 2>/dev/null || die "events 2"
