@@ -124,8 +124,13 @@ int al_template_check(const char *t, size_t *at, char *why, size_t n)
         int good = 0;
         for (size_t i = 0; i < 4; i++)
             if (len == strlen(ok[i]) && !memcmp(a, ok[i], len)) good = 1;
-        if (len > 8 && !memcmp(a, "$labels.", 8) && strspn(a + 8, "abcdefghijklmnopqrstuvwxyz"
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == len - 8) good = 1;
+        /* a label name as records carry it (dots and dashes allowed); no
+         * pipes or function calls */
+        if (len > 8 && !memcmp(a, "$labels.", 8)) {
+            good = 1;
+            for (const char *q = a + 8; q < b; q++)
+                if (*q == ' ' || *q == '\t' || *q == '|' || *q == '(' || *q == ')' || *q == '"') good = 0;
+        }
         if (!good) {
             snprintf(why, n, "unknown placeholder '{{ %.*s }}' (use $value, $threshold, $rule, "
                      "$severity or $labels.NAME; no pipes or functions)", (int)(len > 60 ? 60 : len), a);
