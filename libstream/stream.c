@@ -65,6 +65,7 @@ struct stream_out {
     io_writer *io;              /* byte stream, or NULL */
     kafka_sink *ks;             /* Kafka, or NULL */
     int json;
+    fb_json_style json_style;   /* --json-style */
     int failed;                 /* an error was logged already */
     fb_builder b;
     json_writer jw;
@@ -568,6 +569,8 @@ stream_out *stream_out_open(const char *uri, const cli_common *c)
     stream_out *o = calloc(1, sizeof *o);
     if (!o) { log_error("--out %s: out of memory", uri); return NULL; }
     o->json = c && c->format && strcmp(c->format, "json") == 0;
+    if (c && c->json_style && fb_json_style_parse(c->json_style, &o->json_style) < 0)
+        o->json_style = FB_JSON_JQ;   /* cli_parse refused anything else */
     if (stream_is_kafka_uri(uri)) {
         char brokers[512], topic[256], group[256];
         int eof;
@@ -615,7 +618,7 @@ static int stream_emit_json(stream_out *o, const fb_desc *d, const void *rec,
                             const void *key, size_t keylen)
 {
     jw_reset(&o->jw);
-    fb_to_json(d, rec, &o->jw);
+    fb_to_json_style(d, rec, &o->jw, o->json_style);
     if (!o->ks) jw_newline(&o->jw);   /* a Kafka message is one JSON document */
     return stream_emit(o, o->jw.buf, o->jw.len, key, keylen);
 }
@@ -703,6 +706,7 @@ int stream_out_close(stream_out *o)
 }
 
 int stream_out_is_json(const stream_out *o) { return o->json; }
+fb_json_style stream_out_json_style(const stream_out *o) { return o->json_style; }
 
 /* ---- at-least-once bookkeeping ---- */
 

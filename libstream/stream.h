@@ -144,6 +144,8 @@ int stream_flush(stream_out *out);      /* written and acknowledged downstream *
 /* Close: flush; returns -1 if any write failed or was not acknowledged. */
 int stream_out_close(stream_out *out);
 int stream_out_is_json(const stream_out *out);
+/* The form of that JSON (--json-style). */
+fb_json_style stream_out_json_style(const stream_out *out);
 
 /* At-least-once bookkeeping. */
 int stream_sync(stream_in *in, stream_out *out);   /* flush out, then commit in */

@@ -136,7 +136,8 @@ for l in open(sys.argv[1]):
     s = a.get("summary")
     if st == "firing" and s.startswith(a["rule"] + ": value "):   # the default summary: compare its rule part
         s = a["rule"] + ": value %g" % a["value"]
-    got.append((a["rule"], st, a.get("severity", "info"), tuple(sorted((x["key"], x["value"]) for x in a["labels"])),
+    labels = a["labels"].items() if isinstance(a["labels"], dict) else ((x["key"], x["value"]) for x in a["labels"])
+    got.append((a["rule"], st, a.get("severity", "info"), tuple(sorted(labels)),
                 a.get("starts_at", 0), a.get("ends_at", 0), s if st == "firing" else None))
 want = [(w[0], w[1], w[2], tuple(tuple(p) for p in w[3]), w[4], w[5], w[6]) for w in json.load(open(sys.argv[2]))]
 if sorted(got) != sorted(want):
