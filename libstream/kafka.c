@@ -510,6 +510,19 @@ int64_t kafka_src_lag(kafka_src *s)
     return lag;
 }
 
+void kafka_src_lag_each(kafka_src *s, void (*fn)(void *ctx, const char *topic, int32_t partition, int64_t lag),
+                        void *ctx)
+{
+    for (int i = 0; i < s->nparts; i++) {
+        kafka_part *kp = &s->parts[i];
+        int64_t lo, hi, lag = -1;
+        if (!kp->assigned) lag = 0;
+        else if (kp->next >= 0 && !rd_kafka_get_watermark_offsets(s->rk, kp->topic, kp->partition, &lo, &hi) && hi >= 0)
+            lag = hi > kp->next ? hi - kp->next : 0;
+        fn(ctx, kp->topic, kp->partition, lag);
+    }
+}
+
 int kafka_src_offsets(kafka_src *s, stream_offset *out, int max)
 {
     int k = 0;

@@ -85,6 +85,11 @@ int64_t kafka_src_event_time(kafka_src *s, int64_t idle_ms);
  * over the assigned partitions that have both (no broker round trip). -1
  * when no partition has both yet. */
 int64_t kafka_src_lag(kafka_src *s);
+/* The same per partition: fn(ctx, topic, partition, lag) for every
+ * partition this consumer has held; lag 0 for one no longer assigned (it
+ * is another consumer's to report), -1 when not known yet. */
+void kafka_src_lag_each(kafka_src *s, void (*fn)(void *ctx, const char *topic, int32_t partition, int64_t lag),
+                        void *ctx);
 /* Leaves the group (no commit: sync first). NULL is fine. */
 void kafka_src_close(kafka_src *s);
 

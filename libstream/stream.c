@@ -59,7 +59,6 @@ struct stream_in {
     int no_commit;                 /* stream_in_set_no_commit */
     int64_t max_ts;             /* byte streams: largest event time noted */
     int64_t idle_ms;            /* --idle-timeout */
-    metrics_series *lag;        /* Kafka: streamrec_kafka_consumer_lag */
     int64_t lag_us;             /* when it was last updated */
 };
 
@@ -200,9 +199,6 @@ stream_in *stream_in_open(const char *uri, const cli_common *c)
         in->ks = kafka_src_open(brokers, topic, group, eof, c ? &c->kafka_conf : NULL, err, sizeof err);
         if (!in->ks) { log_error("--in %s: %s", uri, err); goto fail; }
         kafka_src_set_revoke(in->ks, stream_revoke, in);
-        in->lag = metrics_gauge("streamrec_kafka_consumer_lag",
-                                "Kafka input: messages between the consumer position and the high watermark.");
-        metrics_set(in->lag, 0);
     } else {
         in->io = io_reader_open(uri, err, sizeof err);
         if (!in->io) { log_error("--in: %s", err); goto fail; }
@@ -278,7 +274,18 @@ static int stream_in_fail(stream_in *in)
     return -1;
 }
 
-/* Refresh the consumer-lag gauge, at most once a second unless forced
+static void stream_lag_set(void *ctx, const char *topic, int32_t partition, int64_t lag)
+{
+    (void)ctx;
+    char p[16];
+    snprintf(p, sizeof p, "%d", (int)partition);
+    metrics_series *m = metrics_gauge_l2("streamrec_kafka_consumer_lag",
+                                         "Kafka input: messages between the consumer position and the high "
+                                         "watermark, per topic and partition.", "topic", topic, "partition", p);
+    if (lag >= 0) metrics_set(m, (double)lag);
+}
+
+/* Refresh the consumer-lag gauges, at most once a second unless forced
  * (at close, so the metrics written at exit show the final lag). */
 static void stream_lag_refresh(stream_in *in, int force)
 {
@@ -286,8 +293,7 @@ static void stream_lag_refresh(stream_in *in, int force)
     int64_t now = stream_mono_us();
     if (!force && now - in->lag_us < STREAM_SYNC_US) return;
     in->lag_us = now;
-    int64_t lag = kafka_src_lag(in->ks);
-    if (lag >= 0) metrics_set(in->lag, (double)lag);
+    kafka_src_lag_each(in->ks, stream_lag_set, NULL);
 }
 
 /* Next Kafka message: 1, 0 end/stop, -1 fatal. Waits in short polls so a

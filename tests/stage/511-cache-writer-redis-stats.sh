@@ -141,7 +141,7 @@ PY
 # without their for: durations, fire on these samples: redis_evicting (the
 # junk evicted before the first window) and nothing else (no maxmemory now,
 # no cache-writer:* keys left, hit rate above 0.5)
-{ echo "rules:"; sed -n '/---- cache health/,/---- end of cache health/p' "$ROOT/stages/alerter/rules.default.yaml" |
+{ echo "rules:"; sed -n '/---- cache health/,/---- end of cache health/p' "$ROOT/stages/alerter/rules.default.alerter.yaml" |
   sed 's/^    for: .*/    for: 0s/'; } > "$T/cache-rules.yaml"
 "$BIN/alerter" --rules "$T/cache-rules.yaml" --in "$T/stats.rec" --format json > "$T/alerts.jsonl" 2>"$T/alerter.err" ||
   fail "alerter on the samples: $(tail -n 3 "$T/alerter.err")"
