@@ -652,9 +652,24 @@ static void ea_look(ea_engine *ea, int x)
             ea_seq *q = &st->seq[v][m];
             double p = st_msprt_p(diff, var, tau2);
             if (p < q->p_min) q->p_min = p;
+            if (p < e->alpha && !q->side) q->side = diff > 0 ? 1 : -1;
             double hw = st_msprt_half_width(var, tau2, e->alpha);
-            if (diff - hw > q->ci_low) q->ci_low = diff - hw;
-            if (diff + hw < q->ci_high) q->ci_high = diff + hw;
+            if (e->metrics[m].type == EA_CONVERSION) {
+                if (diff - hw > q->ci_low) q->ci_low = diff - hw;
+                if (diff + hw < q->ci_high) q->ci_high = diff + hw;
+            } else {
+                /* numeric and duration: this look's interval, not the
+                 * running intersection. Their per-user values are still
+                 * accruing (sums grow, slow clickers arrive last), so an
+                 * early look describes a different, narrower population
+                 * and its interval, kept in an intersection, ended up 10x
+                 * narrower than the fixed-horizon one and excluded the
+                 * estimate (test 360). This look's interval is never
+                 * narrower than the fixed one once an arm has 8 values
+                 * (2 ln(1/alpha) >= t^2 for alpha <= 0.05) */
+                q->ci_low = diff - hw;
+                q->ci_high = diff + hw;
+            }
             q->looks++;
         }
     }
@@ -695,10 +710,11 @@ static void ea_decide(const ea_experiment_cfg *e, const ea_metric_cfg *mc, ea_ro
         return;
     }
     if (p < e->alpha) {
-        /* under msprt the side comes from the always-valid interval, which
-         * excludes 0 from this look on (p < alpha is that exclusion) and only
-         * shrinks: the winner cannot change with the sign of today's lift */
-        int dir = seq && lo > 0 ? 1 : seq && hi < 0 ? -1 : (r->lift > 0) - (r->lift < 0);
+        /* under msprt the side is the one the always-valid interval first
+         * excluded 0 on (p < alpha is that exclusion), kept: the winner
+         * cannot change with the sign of today's lift, though a numeric
+         * interval (this look's, see ea_look) may hold 0 again */
+        int dir = seq && r->av_side ? r->av_side : (r->lift > 0) - (r->lift < 0);
         int better = mc->goal == EA_MAXIMIZE ? dir > 0 : dir < 0;
         r->decision = better ? Decision_treatment_wins : Decision_control_wins;
         snprintf(r->reason, sizeof r->reason, "%s p=%.3g (%s) < alpha %g: %s %s, lift %+.4g [%.4g, %.4g]",
@@ -800,6 +816,7 @@ int ea_results(ea_engine *ea, const ea_row **out)
                 const ea_seq *q = &st->seq[v][m];
                 r->av_p = e->sequential == EA_SEQ_MSPRT ? q->p_min : 1;
                 r->av_ci_low = q->ci_low; r->av_ci_high = q->ci_high;
+                r->av_side = (int)q->side;
                 ps[nt] = r->p_value; avs[nt] = r->av_p; tidx[nt] = nr - 1; nt++;
             }
             double pa[EA_MAX_VARIANTS], ava[EA_MAX_VARIANTS];
@@ -901,7 +918,9 @@ int ea_state_load(ea_engine *ea, state *stt)
         ea_fingerprint(&ea->cfg->experiments[x], want);
         if (!fp || strcmp(fp, want)) {
             log_error("state: experiment \"%s\" was recorded with a different definition (variants, "
-                      "allocations or metrics changed): use a new --state or a new experiment name", name);
+                      "allocations or metrics changed) or by an older version of experiment-analyzer "
+                      "(whose statistics are laid out differently): use a new --state or a new "
+                      "experiment name", name);
             sqlite3_finalize(q);
             return -2;
         }

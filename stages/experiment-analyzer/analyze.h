@@ -27,8 +27,11 @@ typedef struct ea_arm {           /* one variant, one metric */
 
 typedef struct ea_seq {           /* sequential state, one treatment, one metric */
     double p_min;                 /* always-valid p: running min of 1/Lambda (1 before any look) */
-    double ci_low, ci_high;       /* running intersection of the always-valid intervals */
+    double ci_low, ci_high;       /* conversion: running intersection of the always-valid
+                                     intervals; numeric/duration: the last look's (ea_look) */
     uint64_t looks;
+    int64_t side;                 /* +1/-1: the lift's sign at the first look whose interval
+                                     excluded 0 (p < alpha there); 0 before. A win's side */
 } ea_seq;
 
 typedef struct ea_exp_stats {
@@ -51,6 +54,7 @@ typedef struct ea_row {
     double rate, mean, sd, ci_low, ci_high;
     double lift, lift_ci_low, lift_ci_high, rel_lift;
     double p_value, p_adj, av_p, av_p_adj, av_ci_low, av_ci_high;
+    int av_side;                  /* ea_seq.side */
     const char *test;
     int significant, decision, srm_flag;
     double srm_p;
