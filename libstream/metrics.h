@@ -37,6 +37,11 @@ void metrics_shutdown(void); /* flush and free */
  * record it decodes (stream_in_next); a stage whose input is not records
  * (ingest) notes what it writes. */
 void metrics_note_event_time(int64_t ts_us);
+/* The same for the Kafka timestamp of a message consumed (libstream notes
+ * every one): streamrec_kafka_message_age_seconds, how long the newest
+ * message took from its producer (or broker, with LogAppendTime) to this
+ * stage. */
+void metrics_note_kafka_message_time(int64_t ts_us);
 
 /* The shared series, registered by metrics_init. */
 extern metrics_series *metrics_records_in, *metrics_records_out,

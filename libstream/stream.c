@@ -326,7 +326,10 @@ static int stream_kafka_next(stream_in *in, kafka_msg *m)
         if (sig_stop_requested()) return 0;
         int slice = in->tick && in->tick_ms < STREAM_KAFKA_POLL_MS ? in->tick_ms : STREAM_KAFKA_POLL_MS;
         int rc = kafka_src_poll(in->ks, idle ? slice : 0, m);
-        if (rc == 1) return 1;
+        if (rc == 1) {
+            if (m->ts_ms >= 0) metrics_note_kafka_message_time(m->ts_ms * 1000);
+            return 1;
+        }
         if (rc == 2) return 0;
         if (rc < 0) return stream_in_fail(in);
         if (!idle) { idle = 1; stream_idle(in); }

@@ -68,11 +68,12 @@ assert sorted(exported) == sorted(stages), sorted(exported)
 lag = exported["aggregate"].get("streamrec_kafka_consumer_lag")
 assert lag and {"topic", "partition"} <= lag, "the lag series has no topic/partition labels: %s" % lag
 
-# libstream's series, any stage may have them: those in every file, and two
-# that appear with their first label value (a dead-letter reason, a
-# partition assigned), checked to exist in some file all the same
+# libstream's series, any stage may have them: those in every file, and
+# three that appear with their first label value (a dead-letter reason, a
+# partition assigned) or with a Kafka input (message age), checked to exist in some file all the same
 shared = set.intersection(*(set(v) for v in exported.values())) | {"streamrec_records_invalid_total",
-                                                                  "streamrec_kafka_consumer_lag"}
+                                                                  "streamrec_kafka_consumer_lag",
+                                                                  "streamrec_kafka_message_age_seconds"}
 def blank(m, keep=0):
     """the match as spaces (its first/last keep characters kept): positions stay those of the expression"""
     t = m[0]
@@ -164,6 +165,10 @@ for f in glob.glob(mdir + "/*.prom"):
     for line in open(f):
         if line.startswith("streamrec_event_time_lag_seconds{"):
             assert float(line.split()[-1]) > 0, (f, line)
+        if line.startswith("streamrec_kafka_message_age_seconds{"):   # produced moments ago, here
+            assert float(line.split()[-1]) >= 0, (f, line)
+# the Kafka message age comes with a Kafka input, and only then
+assert [s for s in stages if "streamrec_kafka_message_age_seconds" in exported[s]] == ["aggregate"], exported
 
 rules = yaml.safe_load(open(rules_path))
 nr = 0

@@ -159,6 +159,16 @@ static void test_event_time_lag(void)
     double lag = t ? sample(t, series) : NAN;
     CHECK_MSG(lag >= 90 && lag < 150, "lag %g, want 90 s and a little", lag);
     CHECK(t && count_lines_with(t, "# TYPE streamrec_event_time_lag_seconds gauge") == 1);
+    /* the Kafka message age is its own series, absent until a message is noted */
+    CHECK(t && count_lines_with(t, "streamrec_kafka_message_age_seconds") == 0);
+    metrics_note_kafka_message_time(now - 5000000LL);
+    metrics_note_kafka_message_time(now - 50000000LL);
+    CHECK_EQ_INT(metrics_flush(), 0);
+    t = read_all(path);
+    double age = t ? sample(t, "streamrec_kafka_message_age_seconds{stage=\"s\"}") : NAN;
+    CHECK_MSG(age >= 5 && age < 50, "Kafka message age %g, want 5 s and a little", age);
+    lag = t ? sample(t, series) : NAN;
+    CHECK_MSG(lag >= 90 && lag < 150, "lag %g moved with the Kafka time", lag);
 
     /* a record from the future (a skewed clock upstream) shows as negative */
     metrics_note_event_time(now + 3600000000LL);
