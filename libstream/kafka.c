@@ -435,6 +435,7 @@ int kafka_src_poll(kafka_src *s, int timeout_ms, kafka_msg *m)
         m->val = msg->payload; m->len = msg->len;
         m->key = msg->key; m->keylen = msg->key_len;
         m->topic = topic; m->partition = msg->partition; m->offset = msg->offset;
+        m->ts_ms = rd_kafka_message_timestamp(msg, NULL);
         return 1;
     }
 }

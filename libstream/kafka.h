@@ -46,6 +46,7 @@ typedef struct kafka_msg {
     const char *topic;
     int32_t partition;
     int64_t offset;
+    int64_t ts_ms;          /* the message's timestamp (producer's or broker's), ms since the epoch; -1 none */
 } kafka_msg;
 
 /* brokers "host:port[,host:port]"; group required (non-NULL, non-empty);

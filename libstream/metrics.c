@@ -41,6 +41,8 @@ static int mt_n, mt_cap;
 static char *mt_stage, *mt_path;
 static int64_t mt_interval_us = 5000000, mt_last_write;
 static int mt_write_failed;   /* log the first failure, not one per tick */
+static int64_t mt_newest_event_us = INT64_MIN;   /* metrics_note_event_time; INT64_MIN none */
+static int64_t mt_newest_kafka_us = INT64_MIN;   /* metrics_note_kafka_message_time; the same */
 
 metrics_series *metrics_records_in, *metrics_records_out,
                *metrics_bytes_in, *metrics_bytes_out;
@@ -114,6 +116,36 @@ void metrics_invalid(const char *reason)
                                   "reason", reason ? reason : "unknown"), 1);
 }
 
+void metrics_note_event_time(int64_t ts_us)
+{
+    if (ts_us > mt_newest_event_us) mt_newest_event_us = ts_us;
+}
+
+void metrics_note_kafka_message_time(int64_t ts_us)
+{
+    if (ts_us > mt_newest_kafka_us) mt_newest_kafka_us = ts_us;
+}
+
+/* now - newest as a gauge, from the first time noted on. double: no int64
+ * overflow on a wild ts. */
+static void mt_set_age(const char *name, const char *help, int64_t newest_us, int64_t now)
+{
+    if (newest_us == INT64_MIN) return;
+    metrics_set(metrics_gauge(name, help), ((double)now - (double)newest_us) / 1e6);
+}
+
+/* The clock is read here, once per write of the file, never per record. */
+static void mt_set_event_time_lag(void)
+{
+    int64_t now = now_us();
+    mt_set_age("streamrec_event_time_lag_seconds",
+               "Wall clock now minus the event time of the newest record processed, in seconds.",
+               mt_newest_event_us, now);
+    mt_set_age("streamrec_kafka_message_age_seconds",
+               "Wall clock now minus the Kafka timestamp of the newest message consumed, in seconds.",
+               mt_newest_kafka_us, now);
+}
+
 static void mt_register_shared(void)
 {
     metrics_records_in = metrics_counter("streamrec_records_in_total", "Records (or lines) read.");
@@ -133,6 +165,7 @@ void metrics_init(const char *stage, const char *path, int interval_ms)
     mt_interval_us = interval_ms > 0 ? (int64_t)interval_ms * 1000 : 5000000;
     mt_last_write = mono_us();
     mt_write_failed = 0;
+    mt_newest_event_us = mt_newest_kafka_us = INT64_MIN;
     mt_register_shared();
 }
 
@@ -212,6 +245,7 @@ int metrics_flush(void)
 {
     if (!mt_path) return 0;
     mt_last_write = mono_us();
+    mt_set_event_time_lag();
     mt_buf b = { 0 };
     mt_render(&b);
     if (b.oom) { free(b.p); return -1; }
@@ -263,4 +297,5 @@ void metrics_shutdown(void)
     free(mt_stage); free(mt_path);
     mt_stage = mt_path = NULL;
     metrics_records_in = metrics_records_out = metrics_bytes_in = metrics_bytes_out = NULL;
+    mt_newest_event_us = mt_newest_kafka_us = INT64_MIN;
 }

@@ -29,6 +29,20 @@ void metrics_tick(void);     /* cheap; writes when the interval has passed; also
 int metrics_flush(void);     /* write now; 0 or -1 */
 void metrics_shutdown(void); /* flush and free */
 
+/* Freshness: the event time (µs since the epoch) of a record the stage has
+ * processed. Only the newest is kept (one compare, no clock read: call it
+ * per record). Each write of the file sets
+ * streamrec_event_time_lag_seconds = wall clock now - that newest time;
+ * the gauge appears with the first record noted. libstream notes every
+ * record it decodes (stream_in_next); a stage whose input is not records
+ * (ingest) notes what it writes. */
+void metrics_note_event_time(int64_t ts_us);
+/* The same for the Kafka timestamp of a message consumed (libstream notes
+ * every one): streamrec_kafka_message_age_seconds, how long the newest
+ * message took from its producer (or broker, with LogAppendTime) to this
+ * stage. */
+void metrics_note_kafka_message_time(int64_t ts_us);
+
 /* The shared series, registered by metrics_init. */
 extern metrics_series *metrics_records_in, *metrics_records_out,
                       *metrics_bytes_in, *metrics_bytes_out;

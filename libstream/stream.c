@@ -226,6 +226,26 @@ static void stream_ident_str(const uint8_t *p, char *out)
 }
 
 /* Check and decode one buffer into *r: 1 ok, 0 rejected. */
+/* Every stage's freshness gauge (metrics_note_event_time): the record's
+ * own event time, where its type has one. */
+static void stream_note_event_time(const stream_rec *r)
+{
+    const fb_desc *d = r->type;
+    if (d == &Event_desc) metrics_note_event_time(r->as.event.ts);
+    else if (d == &Sample_desc) metrics_note_event_time(r->as.sample.ts);
+    else if (d == &Metric_desc) {
+        /* drift's forecasts are stamped at a time still to come: not a time seen */
+        const Metric *m = &r->as.metric;
+        if (!(m->name.len >= 9 && m->name.ptr && !memcmp(m->name.ptr, "forecast.", 9)))
+            metrics_note_event_time(m->window_end);
+    }
+    else if (d == &Drift_desc) metrics_note_event_time(r->as.drift.ts);
+    else if (d == &ExperimentResult_desc) metrics_note_event_time(r->as.experiment_result.ts);
+    else if (d == &ExperimentPartial_desc) metrics_note_event_time(r->as.experiment_partial.last_ts);
+    else if (d == &Recommendation_desc) metrics_note_event_time(r->as.recommendation.ts);
+    /* Alert: no event time of its own */
+}
+
 static int stream_decode(stream_in *in, const uint8_t *data, uint32_t len, int prefixed,
                          const stream_pos *pos, stream_rec *r)
 {
@@ -265,6 +285,7 @@ static int stream_decode(stream_in *in, const uint8_t *data, uint32_t len, int p
     r->data = data;
     r->len = len;
     r->pos = *pos;
+    if (as) stream_note_event_time(r);
     return 1;
 }
 
@@ -305,7 +326,10 @@ static int stream_kafka_next(stream_in *in, kafka_msg *m)
         if (sig_stop_requested()) return 0;
         int slice = in->tick && in->tick_ms < STREAM_KAFKA_POLL_MS ? in->tick_ms : STREAM_KAFKA_POLL_MS;
         int rc = kafka_src_poll(in->ks, idle ? slice : 0, m);
-        if (rc == 1) return 1;
+        if (rc == 1) {
+            if (m->ts_ms >= 0) metrics_note_kafka_message_time(m->ts_ms * 1000);
+            return 1;
+        }
         if (rc == 2) return 0;
         if (rc < 0) return stream_in_fail(in);
         if (!idle) { idle = 1; stream_idle(in); }

@@ -64,6 +64,9 @@ static const cli_spec spec = {
 
 static int emit(void *ctx, const fb_desc *d, const void *rec, const void *key, size_t keylen)
 {
+    /* its input is text: the freshness gauge follows what it writes (metrics.h) */
+    if (d == &Event_desc) metrics_note_event_time(((const Event *)rec)->ts);
+    else if (d == &Sample_desc) metrics_note_event_time(((const Sample *)rec)->ts);
     return stream_write((stream_out *)ctx, d, rec, key, keylen);
 }
 

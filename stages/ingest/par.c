@@ -46,6 +46,7 @@ typedef struct par_rec {
     const fb_desc *d;
     size_t off; uint32_t len;   /* in blk->out: FlatBuffer without size prefix, or JSON text */
     int64_t ts;                 /* Event: ts, or its arrival time with --rate-clock arrival */
+    int64_t event_ts;           /* Event, Sample: its ts (the freshness gauge, metrics.h) */
     uint64_t h, uh;             /* Event: event_id hash (dedup), user_id hash (rate limit) */
     size_t user;                /* Event, rate limit on: user_id as the message prints it, in blk->txt */
 } par_rec;
@@ -150,8 +151,10 @@ static int par_emit(void *ctx, const fb_desc *d, const void *rec, const void *ke
     r->len = (uint32_t)len;
     memcpy(b->out + b->out_len, data, len);
     b->out_len += len;
+    if (d == &Sample_desc) r->event_ts = ((const Sample *)rec)->ts;
     if (d == &Event_desc) {
         const Event *ev = rec;
+        r->event_ts = ev->ts;
         r->ts = w->p->rate_arrival ? ingest_now(&w->g) : ev->ts;
         /* the hash ingest_build_event would look up */
         r->h = w->g.id_hash_ok ? w->g.id_hash : ingest_key_hash(ev->event_id.ptr, ev->event_id.len);
@@ -231,6 +234,7 @@ static void par_halt(par *p)
 
 static int par_write(par *p, const par_blk *b, const par_rec *rec)
 {
+    if (rec->d == &Event_desc || rec->d == &Sample_desc) metrics_note_event_time(rec->event_ts);
     if (p->json) return stream_write_line(p->run->out, (const char *)b->out + rec->off, rec->len);
     /* zeroed once: no key, no topic (a byte stream); `as` is large and unused here */
     stream_rec *sr = &p->sr;

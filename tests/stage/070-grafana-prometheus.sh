@@ -3,9 +3,9 @@
 # what the stages really export. Every stage runs briefly with
 # --metrics-file (aggregate from a two-partition Kafka topic, for the lag
 # series); then the Grafana dashboard JSON must have one row per stage with
-# rates in/out, dead letters by reason, lag per topic and partition and a
-# latency (or the stage's own) panel, every metric its queries name must be
-# in the files of the stage the query selects, and every label it groups by
+# rates in/out, dead letters by reason, lag per topic and partition, the
+# event-time lag every stage exports, and the stage's own panel; every
+# metric its queries name must be in the files of the stage the query selects, and every label it groups by
 # must be on that series (plus `instance`, which Prometheus adds). promtool
 # accepts the pipeline-health rules and parses the metrics files, and `promtool
 # test rules` fires the stalled-stage, lag, dead-letter and restart alerts
@@ -68,11 +68,12 @@ assert sorted(exported) == sorted(stages), sorted(exported)
 lag = exported["aggregate"].get("streamrec_kafka_consumer_lag")
 assert lag and {"topic", "partition"} <= lag, "the lag series has no topic/partition labels: %s" % lag
 
-# libstream's series, any stage may have them: those in every file, and two
-# that appear with their first label value (a dead-letter reason, a
-# partition assigned), checked to exist in some file all the same
+# libstream's series, any stage may have them: those in every file, and
+# three that appear with their first label value (a dead-letter reason, a
+# partition assigned) or with a Kafka input (message age), checked to exist in some file all the same
 shared = set.intersection(*(set(v) for v in exported.values())) | {"streamrec_records_invalid_total",
-                                                                  "streamrec_kafka_consumer_lag"}
+                                                                  "streamrec_kafka_consumer_lag",
+                                                                  "streamrec_kafka_message_age_seconds"}
 def blank(m, keep=0):
     """the match as spaces (its first/last keep characters kept): positions stay those of the expression"""
     t = m[0]
@@ -142,16 +143,32 @@ for a in dash["annotations"]["list"]:
 assert [r["title"] for r in rows] == stages, [r["title"] for r in rows]
 for r in rows:
     titles = [p["title"] for p in r["panels"]]
-    assert titles[:3] == ["Records in / out", "Dead letters by reason", "Kafka consumer lag"], (r["title"], titles)
-    assert len(titles) == 4, titles
+    assert titles[:4] == ["Records in / out", "Dead letters by reason", "Kafka consumer lag", "Event-time lag"], (r["title"], titles)
+    assert len(titles) == 5, titles
     lagq = r["panels"][2]["targets"][0]["expr"]
     assert "by (topic, partition)" in lagq and "{{topic}}/{{partition}}" == r["panels"][2]["targets"][0]["legendFormat"], lagq
     assert "by (reason)" in r["panels"][1]["targets"][0]["expr"]
     ids = [p["gridPos"]["x"] for p in r["panels"]]
-    assert ids == [0, 6, 12, 18], ids              # four panels side by side, 24 columns
-# latency where the stage measures one
-lat = {r["title"]: r["panels"][3]["fieldConfig"]["defaults"]["unit"] for r in rows}
+    assert ids == [0, 5, 10, 15, 20], ids          # five panels side by side, 24 columns
+    # every stage's freshness, from libstream (ingest: what it writes)
+    fresh = r["panels"][3]
+    assert fresh["fieldConfig"]["defaults"]["unit"] == "s", r["title"]
+    assert "streamrec_event_time_lag_seconds" in fresh["targets"][0]["expr"], fresh["targets"][0]["expr"]
+# and the stage's own latency, where it measures one
+lat = {r["title"]: r["panels"][4]["fieldConfig"]["defaults"]["unit"] for r in rows}
 assert lat["recommender"] == lat["cache-writer"] == lat["aggregate"] == "s", lat
+# every stage that read or wrote a record exports its event-time lag; the
+# records here start at gen-events' default --start (2026-11-23), so it is positive
+for st in stages:
+    assert "streamrec_event_time_lag_seconds" in exported[st], "%s exports no event-time lag" % st
+for f in glob.glob(mdir + "/*.prom"):
+    for line in open(f):
+        if line.startswith("streamrec_event_time_lag_seconds{"):
+            assert float(line.split()[-1]) > 0, (f, line)
+        if line.startswith("streamrec_kafka_message_age_seconds{"):   # produced moments ago, here
+            assert float(line.split()[-1]) >= 0, (f, line)
+# the Kafka message age comes with a Kafka input, and only then
+assert [s for s in stages if "streamrec_kafka_message_age_seconds" in exported[s]] == ["aggregate"], exported
 
 rules = yaml.safe_load(open(rules_path))
 nr = 0

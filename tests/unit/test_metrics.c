@@ -3,6 +3,7 @@
  * values as set, shared series present at zero. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "metrics.h"
@@ -133,6 +134,53 @@ static void test_file(void)
     rmdir(dir);
 }
 
+/* streamrec_event_time_lag_seconds: absent until an event time is noted,
+ * then now minus the newest noted (an older one noted later changes
+ * nothing), the clock read at the write. */
+static void test_event_time_lag(void)
+{
+    char dir[] = "/tmp/test_metrics.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[128];
+    snprintf(path, sizeof path, "%s/lag.prom", dir);
+    metrics_init("s", path, 60000);
+    const char *series = "streamrec_event_time_lag_seconds{stage=\"s\"}";
+    CHECK_EQ_INT(metrics_flush(), 0);
+    char *t = read_all(path);
+    CHECK(t && count_lines_with(t, "streamrec_event_time_lag_seconds") == 0);
+
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    metrics_note_event_time(now - 90000000LL);    /* 90 s ago: the newest */
+    metrics_note_event_time(now - 900000000LL);   /* older, noted later */
+    CHECK_EQ_INT(metrics_flush(), 0);
+    t = read_all(path);
+    double lag = t ? sample(t, series) : NAN;
+    CHECK_MSG(lag >= 90 && lag < 150, "lag %g, want 90 s and a little", lag);
+    CHECK(t && count_lines_with(t, "# TYPE streamrec_event_time_lag_seconds gauge") == 1);
+    /* the Kafka message age is its own series, absent until a message is noted */
+    CHECK(t && count_lines_with(t, "streamrec_kafka_message_age_seconds") == 0);
+    metrics_note_kafka_message_time(now - 5000000LL);
+    metrics_note_kafka_message_time(now - 50000000LL);
+    CHECK_EQ_INT(metrics_flush(), 0);
+    t = read_all(path);
+    double age = t ? sample(t, "streamrec_kafka_message_age_seconds{stage=\"s\"}") : NAN;
+    CHECK_MSG(age >= 5 && age < 50, "Kafka message age %g, want 5 s and a little", age);
+    lag = t ? sample(t, series) : NAN;
+    CHECK_MSG(lag >= 90 && lag < 150, "lag %g moved with the Kafka time", lag);
+
+    /* a record from the future (a skewed clock upstream) shows as negative */
+    metrics_note_event_time(now + 3600000000LL);
+    CHECK_EQ_INT(metrics_flush(), 0);
+    t = read_all(path);
+    lag = t ? sample(t, series) : NAN;
+    CHECK_MSG(lag <= -3500 && lag > -3601, "lag %g, want about -3600", lag);
+    metrics_shutdown();
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_unwritable(void)
 {
     metrics_init("s", "/nonexistent-dir/x.prom", 1000);
@@ -146,4 +194,4 @@ static void test_unwritable(void)
     metrics_shutdown();
 }
 
-TEST_MAIN(test_file, test_unwritable)
+TEST_MAIN(test_file, test_event_time_lag, test_unwritable)

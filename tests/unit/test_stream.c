@@ -778,6 +778,71 @@ static void test_stop(void)
     close(fds[1]);
 }
 
+/* The lag value in a metrics file, or NAN when the series is absent. */
+static double lag_in_file(const char *path)
+{
+    size_t n = 0;
+    uint8_t *t = slurp(path, &n);
+    if (!t) return NAN;
+    t[n] = 0;   /* slurp leaves room for it */
+    const char *want = "streamrec_event_time_lag_seconds{stage=\"test_stream\"} ";
+    const char *p = strstr((const char *)t, want);
+    double v = p ? strtod(p + strlen(want), NULL) : NAN;
+    free(t);
+    return v;
+}
+
+/* The freshness gauge: every record stream_in_next decodes counts by its
+ * own event time, the newest wins (an older one read later, a forecast's
+ * future window_end, an Alert with none leave it alone), and it is absent
+ * before the first record. */
+static void test_event_time_lag(void)
+{
+    metrics_shutdown();
+    char prom[128];
+    snprintf(prom, sizeof prom, "%s/lag.prom", dir);
+    metrics_init("test_stream", prom, 60000);
+    CHECK_EQ_INT(metrics_flush(), 0);
+    CHECK_MSG(isnan(lag_in_file(prom)), "lag before any record: %g", lag_in_file(prom));
+
+    cli_common c = defaults();
+    const char *path = tpath("lag.rec");
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t t0 = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+    stream_out *o = stream_out_open(path, &c);
+    CHECK(o != NULL);
+    if (!o) return;
+    Event e; make_event(0, &e); e.ts = t0 - 600000000LL;           /* 600 s old */
+    CHECK(stream_write(o, &Event_desc, &e, NULL, 0) == 0);
+    Sample s; make_sample(1, &s); s.ts = t0 - 120000000LL;          /* 120 s old: the newest */
+    CHECK(stream_write(o, &Sample_desc, &s, NULL, 0) == 0);
+    Metric m; Metric_init(&m); m.name = FB_STR("forecast.cpu_usage");
+    m.window_start = m.window_end = t0 + 3600000000LL;             /* an hour ahead: not seen */
+    CHECK(stream_write(o, &Metric_desc, &m, NULL, 0) == 0);
+    Metric w; Metric_init(&w); w.name = FB_STR("events.count");
+    w.window_start = t0 - 360000000LL; w.window_end = t0 - 300000000LL;   /* older than the Sample */
+    CHECK(stream_write(o, &Metric_desc, &w, NULL, 0) == 0);
+    Alert a; Alert_init(&a); a.rule = FB_STR("r");
+    CHECK(stream_write(o, &Alert_desc, &a, NULL, 0) == 0);
+    CHECK(stream_out_close(o) == 0);
+
+    stream_in *in = stream_in_open(path, &c);
+    CHECK(in != NULL);
+    if (!in) return;
+    stream_rec r;
+    int n = 0;
+    while (stream_in_next(in, &r) == 1) n++;
+    stream_in_close(in);
+    CHECK_EQ_INT(n, 5);
+    CHECK_EQ_INT(metrics_flush(), 0);
+    double lag = lag_in_file(prom);
+    /* 120 s plus however long this took; far from 300, 600 and -3600 */
+    CHECK_MSG(lag >= 120 && lag < 200, "event time lag %g, want 120 s and a little", lag);
+    metrics_shutdown();
+    metrics_init("test_stream", NULL, 0);
+}
+
 static void setup(void)
 {
     snprintf(dir, sizeof dir, "/tmp/test_stream.XXXXXX");
@@ -795,4 +860,4 @@ static void cleanup(void)
 }
 
 TEST_MAIN(setup, test_round_trip_files, test_round_trip_pipe, test_tick, test_corrupt_middle, test_truncated,
-          test_strict, test_lines, test_json_out, test_write_errors, test_deadletter_failure, test_misc, test_stop, cleanup)
+          test_strict, test_lines, test_json_out, test_write_errors, test_deadletter_failure, test_misc, test_event_time_lag, test_stop, cleanup)
