@@ -633,22 +633,6 @@ static int close_until(agg_engine *e, int64_t limit, int all)
     return rc ? AGG_ERR : AGG_OK;
 }
 
-int agg_engine_emit_open(agg_engine *e)
-{
-    size_t n = 0;
-    for (agg_win *w = e->wins; w; w = w->next) n++;
-    if (!n || !e->pfn) return AGG_OK;
-    agg_win **v = malloc(n * sizeof *v);
-    if (!v) log_fatal("aggregate: out of memory");
-    n = 0;
-    for (agg_win *w = e->wins; w; w = w->next) v[n++] = w;
-    qsort(v, n, sizeof *v, win_order);
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) rc = emit_partials(e, v[i]);
-    free(v);
-    return rc ? AGG_ERR : AGG_OK;
-}
-
 void agg_engine_set_partial(agg_engine *e, agg_partial_fn fn, void *ctx) { e->pfn = fn; e->pctx = ctx; }
 void agg_engine_set_offset(agg_engine *e, int64_t off) { e->cur_off = off; }
 
@@ -719,21 +703,18 @@ int agg_engine_source(agg_engine *e, const char *topic, uint32_t tlen, int32_t p
     return e->nsrc - 1;
 }
 
-/* Minimum over the sources not idle, the maximum when all are; INT64_MIN
- * until every partition of every source topic has been heard from. */
+/* The minimum over the sources; INT64_MIN until every partition of every
+ * source topic has been heard from. An idle source is not left out here:
+ * its emitter already moved its watermark on by its other partitions' time
+ * (leaving it out here would depend on the order the merge happens to
+ * read its input in, and close windows before their last partials). */
 static int64_t merge_time(const agg_engine *e)
 {
     if (!sources_complete(e)) return INT64_MIN;
-    int64_t lo = INT64_MAX, hi = INT64_MIN;
-    int active = 0;
-    for (int i = 0; i < e->nsrc; i++) {
-        const agg_source *s = &e->srcs[i];
-        if (s->wm > hi) hi = s->wm;
-        if (s->idle) continue;
-        active = 1;
-        if (s->wm < lo) lo = s->wm;
-    }
-    return active ? lo : hi;
+    int64_t lo = INT64_MAX;
+    for (int i = 0; i < e->nsrc; i++)
+        if (e->srcs[i].wm < lo) lo = e->srcs[i].wm;
+    return lo;
 }
 
 int agg_engine_source_progress(agg_engine *e, int src, int64_t wm, int idle)

@@ -122,9 +122,6 @@ void agg_engine_set_offset(agg_engine *e, int64_t off);
  * new owner of the partition must start reading to rebuild them. INT64_MAX
  * when no window is open. */
 int64_t agg_engine_first_offset(const agg_engine *e);
-/* The partials of every open window, which stay open (a partition gone
- * idle: what it holds so far; a later, fuller partial replaces it). */
-int agg_engine_emit_open(agg_engine *e);
 /* Windows ending at or before wm were closed by an earlier owner: records
  * of theirs now are late (a re-read, not counted again). */
 void agg_engine_resume_watermark(agg_engine *e, int64_t wm);
@@ -137,9 +134,9 @@ uint64_t agg_engine_config_hash(const agg_engine *e);
  * partitions; -1 past AGG_MAX_SOURCES. */
 #define AGG_MAX_SOURCES 65536
 int agg_engine_source(agg_engine *e, const char *topic, uint32_t tlen, int32_t partition, int32_t partitions);
-/* Source src is complete up to watermark wm (idle: it holds nothing back).
- * The merge watermark is the minimum over the sources not idle (all idle:
- * the maximum), and only once every partition of every topic has been
+/* Source src is complete up to watermark wm (idle: informational; its
+ * emitter moved wm on by its other partitions). The merge watermark is the
+ * minimum over the sources, once every partition of every topic has been
  * heard from; windows it passes are combined and emitted. AGG_OK/AGG_ERR. */
 int agg_engine_source_progress(agg_engine *e, int src, int64_t wm, int idle);
 /* Fold one partial in: the window's own state (events, HLLs), or one

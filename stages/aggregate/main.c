@@ -94,7 +94,7 @@ typedef struct agg_part {
     int64_t from, to;       /* input offsets: first read in this epoch, next to read */
     int64_t max_ts;         /* its event time */
     uint64_t closed;        /* windows_emitted when its watermark was last sent */
-    int idle_sent;          /* its open windows went out as partials and it was marked idle */
+    int idle_sent;          /* its watermark went out marked idle (at its end for --idle-timeout) */
 } agg_part;
 
 typedef struct agg_main {
@@ -423,18 +423,28 @@ static int64_t part_commit_limit(void *ctx, const char *topic, int32_t partition
     return p ? agg_engine_first_offset(p->eng) : INT64_MAX;
 }
 
-/* A partition at its end for --idle-timeout holds nothing back: what its
- * open windows hold so far goes out (a fuller partial replaces it if more
- * comes), then its watermark, marked idle, lets the merge go on without it. */
+/* A partition at its end for --idle-timeout holds nothing back: its
+ * windows close by the time of the other partitions this instance owns
+ * (stream_in_event_time leaves it out; the largest when all are idle), as
+ * one process reading them all would close them, and its watermark says
+ * so to the merge. A record it brings later for a window closed that way
+ * is late, as it would be for that one process. */
 static int parts_idle(agg_main *a)
 {
+    int64_t t = stream_in_event_time(a->in);
+    if (t == INT64_MIN) return 0;
     stream_part sp;
     for (int k = 0; stream_in_owned(a->in, k, &sp); k++) {
         if (!sp.idle) continue;
         agg_part *p = part_find(a, sp.topic, sp.partition);
-        if (!p || p->idle_sent || p->epoch != sp.epoch) continue;
-        if (agg_engine_emit_open(p->eng) != AGG_OK || part_send_wm(p, agg_engine_watermark(p->eng), 1) < 0) return -1;
-        p->idle_sent = 1;
+        if (!p || p->epoch != sp.epoch) continue;
+        int64_t before = agg_engine_watermark(p->eng);
+        if (agg_engine_advance(p->eng, t) != AGG_OK) return -1;
+        int64_t wm = agg_engine_watermark(p->eng);
+        if ((wm != before || !p->idle_sent) && wm != INT64_MIN) {
+            if (part_send_wm(p, wm, 1) < 0) return -1;
+            p->idle_sent = 1;
+        }
     }
     return 0;
 }
@@ -460,10 +470,7 @@ static int part_record(agg_main *a, stream_rec *r, agg_engine **eng)
         }
     }
     *eng = p->eng;
-    if (p->idle_sent) {   /* active again: the merge must wait for it */
-        p->idle_sent = 0;
-        if (part_send_wm(p, agg_engine_watermark(p->eng), 0) < 0) return AGG_ERR;
-    }
+    p->idle_sent = 0;
     if (p->from < 0) p->from = r->pos.offset;
     p->to = r->pos.offset + 1;
     agg_engine_set_offset(p->eng, r->pos.offset);
@@ -484,6 +491,7 @@ static int part_record(agg_main *a, stream_rec *r, agg_engine **eng)
 /* End of input: every window goes out, then a watermark past all time. */
 static int parts_finish(agg_main *a)
 {
+    parts_refresh(a);   /* never a partition revoked meanwhile: another member finishes it */
     for (int i = 0; i < a->nparts; i++) {
         agg_part *p = a->parts[i];
         if (agg_engine_flush(p->eng) != AGG_OK || part_send_wm(p, INT64_MAX, 0) < 0) return -1;
@@ -591,7 +599,10 @@ int main(int argc, char **argv)
         if (opt_crash_after && stream_in_count(a.in) >= (uint64_t)opt_crash_after) raise(SIGKILL);
         int want = a.fs && agg_features_want_save(a.fs);
         if (stream_sync_due(a.in) || want) {
-            if (partials) parts_refresh(&a);
+            if (partials) {   /* and partitions idle while others are busy */
+                parts_refresh(&a);
+                if (parts_idle(&a) < 0) { rc = -1; break; }
+            }
             if (!a.st || want || mono_us() - a.last_sync >= opt_ckpt_every)
                 if (agg_sync(&a) < 0) { rc = -1; break; }
             agg_update_metrics(&a);
