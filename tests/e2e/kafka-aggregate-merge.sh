@@ -96,8 +96,4 @@ dropped=$(grep '"msg":"done"' "$T/merge.err" | sed 's/.*"repeats":\([0-9]*\),"la
 jq -r 'select(.name == "events") | "\(.window_start) \(.labels[0].value) \(.count)"' "$T/file.json" | sort >"$T/truth"
 echo "events counts summed over all partials: $(comm -13 "$T/truth" "$T/summed" | wc -l) of $(wc -l <"$T/truth") differ" >&2
 check "summing every partial (no dedup) double-counts" test "$(comm -13 "$T/truth" "$T/summed" | wc -l)" -gt 0
-if [ -n "${KEEP:-}" ]; then
-  timeout 60 "$BIN/fbcat" --in "kafka://$KAFKA/partials?group=dump&eof=1" --format json >"$T/partials.json" 2>/dev/null
-  cp -r "$T" "$KEEP"
-fi
 finish

@@ -9,7 +9,8 @@
 # partial arrives twice (a re-emission after a crash: counted as repeats).
 # The same 4 processes' plain metrics, concatenated, are not (the reason
 # for the merge); a partial written with other --window settings is
-# refused (bad_partial); MetricPartial goes through fbcat's JSON and back.
+# refused (bad_partial); MetricPartial goes through fbcat's JSON and back;
+# a merge stopped halfway with --state and started again gives the same.
 . "$(dirname "$0")/../lib.sh"
 
 "$GEN_EVENTS" --count 20000 --kind mixed --seed 7 --rate 50 | "$BIN/ingest" >"$T/ev.rec" 2>/dev/null || die "prepare events"
@@ -77,6 +78,34 @@ repeats=$(sed -n 's/.*"repeats":\([0-9]*\),.*/\1/p' "$T/shuffled.err")
 late=$(sed -n 's/.*"late_partials":\([0-9]*\)}.*/\1/p' "$T/shuffled.err")
 # a repeat is dropped as such while its window is open, as late once emitted
 expect_eq "every repeated series partial dropped (repeats + late)" "$((repeats + late))" "$((npart - nwm))"
+
+# the merge with --state, stopped by SIGTERM halfway through its input (its
+# open windows, sources and partials kept in the checkpoint) and started
+# again on the rest: the same metrics as one run
+python3 - "$T/shuffled.rec" "$T/half" <<'PY'
+import struct, sys
+d, pos, fr = open(sys.argv[1], "rb").read(), 0, []
+while pos < len(d):
+    n = struct.unpack_from("<I", d, pos)[0]; fr.append(d[pos:pos + 4 + n]); pos += 4 + n
+h = len(fr) // 2
+open(sys.argv[2] + "1", "wb").write(b"".join(fr[:h])); open(sys.argv[2] + "2", "wb").write(b"".join(fr[h:]))
+PY
+echo '{"ts":1,"name":"zz.stop.marker"}' | "$BIN/fbcat" --encode Event >"$T/marker.rec"
+mkfifo "$T/fifo"
+"$BIN/aggregate" --merge --window 60s --state "$T/merge.db" --pass-through --format json --in "$T/fifo" \
+  >"$T/r1.json" 2>"$T/r1.err" &
+pid=$!
+exec 3>"$T/fifo"
+cat "$T/half1" "$T/marker.rec" >&3
+wait_until 60 'grep -q zz.stop.marker "$T/r1.json"' || fail "the marker did not come through"
+kill -TERM $pid; wait $pid; expect_eq "merge: exit after SIGTERM" $? 0
+exec 3>&-
+"$BIN/aggregate" --merge --window 60s --state "$T/merge.db" --format json <"$T/half2" >"$T/r2.json" 2>"$T/r2.err" ||
+  fail "merge: second run"
+grep -q '"msg":"resumed from' "$T/r2.err" || fail "the second merge run did not resume from its state"
+[ "$(grep -vc zz.stop.marker "$T/r1.json")" -gt 0 ] || fail "the first merge run emitted no window before the stop"
+grep -hv zz.stop.marker "$T/r1.json" "$T/r2.json" >"$T/r12.json"
+check "merge stopped and resumed with --state == single run" cmp -s "$T/tumbling.single" "$T/r12.json"
 
 # JSON form and back
 "$BIN/fbcat" --format json <"$T/tumbling.p0" >"$T/p0.json"
