@@ -72,7 +72,8 @@ static const cli_opt agg_opts[] = {
     { "input-partition", 0, CLI_STR, &opt_in_part, "0/1", "I/P",
       "--emit partials from a file or pipe: it holds partition I of P of the stream", 0, 0 },
     { "crash-after", 0, CLI_INT, &opt_crash_after, "0", "N",
-      "testing: kill -9 itself after N input records (0: never)", 0, 1e15 },
+      "testing: kill -9 itself after N input records (0: never); with --emit partials at the first "
+      "window closed after them, its partials delivered but not committed", 0, 1e15 },
     { 0 }
 };
 
@@ -482,8 +483,13 @@ static int part_record(agg_main *a, stream_rec *r, agg_engine **eng)
         p->max_ts = ts;
         if (agg_engine_advance(p->eng, ts) != AGG_OK) return AGG_ERR;
         /* windows closed: their partials are out, now the watermark that passes them */
-        if (agg_engine_counters(p->eng)->windows_emitted != p->closed &&
-            part_send_wm(p, agg_engine_watermark(p->eng), 0) < 0) return AGG_ERR;
+        if (agg_engine_counters(p->eng)->windows_emitted != p->closed) {
+            if (part_send_wm(p, agg_engine_watermark(p->eng), 0) < 0) return AGG_ERR;
+            /* testing: die with partials delivered past the last commit, which
+             * the next owner emits again */
+            if (opt_crash_after && stream_in_count(a->in) >= (uint64_t)opt_crash_after &&
+                stream_flush(a->out) == 0) raise(SIGKILL);
+        }
     }
     return AGG_OK;
 }
@@ -596,7 +602,7 @@ int main(int argc, char **argv)
             stream_in_note_time(a.in, &r.pos, r.type == &Event_desc ? r.as.event.ts : r.as.sample.ts);
             if (agg_engine_advance(a.eng, stream_in_event_time(a.in)) != AGG_OK) { rc = -1; break; }
         }
-        if (opt_crash_after && stream_in_count(a.in) >= (uint64_t)opt_crash_after) raise(SIGKILL);
+        if (opt_crash_after && !partials && stream_in_count(a.in) >= (uint64_t)opt_crash_after) raise(SIGKILL);
         int want = a.fs && agg_features_want_save(a.fs);
         if (stream_sync_due(a.in) || want) {
             if (partials) {   /* and partitions idle while others are busy */

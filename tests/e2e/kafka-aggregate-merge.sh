@@ -42,22 +42,23 @@ mark() { sleep 0.1; touch "$T/mark"; }
 
 q1=$((N / 4)) q2=$((N / 2)) q3=$((3 * N / 4))
 produce 1 "$q1"
-# A kills itself (-9) in the middle of the second quarter: what it emitted
-# after its last commit is emitted again by the next owner
+# A kills itself (-9) in the middle of the second quarter, right after it
+# delivered the partials of a window it has not committed past: the next
+# owner emits them again
 emitter a --crash-after $((q1 + 1200)); A=$PID
-wait_until 30 '[ "$(assigned a)" -ge 8 ]' || fail "A got no partitions"
+wait_until 60 '[ "$(assigned a)" -ge 8 ]' || fail "A got no partitions"
 emitter b; B=$PID
-wait_until 30 '[ "$(assigned b)" -ge 1 ] && [ "$(assigned a)" -gt 8 ]' || fail "B did not join"
+wait_until 60 '[ "$(assigned b)" -ge 1 ] && [ "$(assigned a)" -gt 8 ]' || fail "B did not join"
 mark; produce $((q1 + 1)) "$q2"
-wait_until 30 '! kill -0 $A 2>/dev/null' || { fail "A did not crash by itself"; kill -9 $A; }
+wait_until 60 '! kill -0 $A 2>/dev/null' || { fail "A did not crash by itself"; kill -9 $A; }
 wait $A 2>/dev/null
-wait_until 30 '[ "$(assigned b)" -ge 9 ]' || fail "B did not take A's partitions"
+wait_until 60 '[ "$(assigned b)" -ge 9 ]' || fail "B did not take A's partitions"
 emitter c; C=$PID
-wait_until 30 '[ "$(assigned c)" -ge 1 ]' || fail "C did not join"
+wait_until 60 '[ "$(assigned c)" -ge 1 ]' || fail "C did not join"
 mark; produce $((q2 + 1)) "$q3"
 emitter a2; A=$PID      # A again, halfway through the third quarter
-wait_until 30 '[ "$(assigned a2)" -ge 1 ]' || fail "A did not rejoin"
-wait_until 30 'caught_up a2 b c' || fail "A, B and C did not catch up"
+wait_until 60 '[ "$(assigned a2)" -ge 1 ]' || fail "A did not rejoin"
+wait_until 60 'caught_up a2 b c' || fail "A, B and C did not catch up"
 kill -TERM $B $C
 wait $B; expect_eq "B: exit after SIGTERM together" $? 0
 wait $C; expect_eq "C: exit after SIGTERM together" $? 0
