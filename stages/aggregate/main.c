@@ -464,10 +464,10 @@ static int part_record(agg_main *a, stream_rec *r, agg_engine **eng)
     if (!p) {
         parts_refresh(a);
         p = part_find(a, r->pos.topic, r->pos.partition);
-        if (!p) {   /* its partition count is unknown: read again by whoever learns it */
-            stream_reject(a->in, &r->pos, "unknown_partition", "the input topic's partition count is unknown",
-                          r->data, r->len);
-            return AGG_OK;
+        if (!p) {   /* no partial can say how many partitions to wait for: stop uncommitted, restart */
+            log_kv(LOG_ERROR, "the input topic's partition count is unknown (no metadata)", "\"topic\":\"%s\"",
+                   r->pos.topic);
+            return AGG_ERR;
         }
     }
     *eng = p->eng;
