@@ -326,6 +326,14 @@ static int part_on_partial(void *ctx, const agg_wview *w, const agg_entry *en)
     return part_write(p, &m);
 }
 
+/* testing (--crash-after): die with partials delivered past the last
+ * commit, which the next owner emits again */
+static void crash_after_partials(agg_main *a)
+{
+    if (opt_crash_after && stream_in_count(a->in) >= (uint64_t)opt_crash_after && stream_flush(a->out) == 0)
+        raise(SIGKILL);
+}
+
 static int part_send_wm(agg_part *p, int64_t wm, int idle)
 {
     agg_psrc src;
@@ -443,8 +451,10 @@ static int parts_idle(agg_main *a)
         if (agg_engine_advance(p->eng, t) != AGG_OK) return -1;
         int64_t wm = agg_engine_watermark(p->eng);
         if ((wm != before || !p->idle_sent) && wm != INT64_MIN) {
+            uint64_t closed = p->closed;
             if (part_send_wm(p, wm, 1) < 0) return -1;
             p->idle_sent = 1;
+            if (p->closed != closed) crash_after_partials(a);
         }
     }
     return 0;
@@ -485,10 +495,7 @@ static int part_record(agg_main *a, stream_rec *r, agg_engine **eng)
         /* windows closed: their partials are out, now the watermark that passes them */
         if (agg_engine_counters(p->eng)->windows_emitted != p->closed) {
             if (part_send_wm(p, agg_engine_watermark(p->eng), 0) < 0) return AGG_ERR;
-            /* testing: die with partials delivered past the last commit, which
-             * the next owner emits again */
-            if (opt_crash_after && stream_in_count(a->in) >= (uint64_t)opt_crash_after &&
-                stream_flush(a->out) == 0) raise(SIGKILL);
+            crash_after_partials(a);
         }
     }
     return AGG_OK;
