@@ -25,7 +25,8 @@ for line in open(js):
     r = json.loads(line)
     if "event_id" in r: key = r.get("user_id", "")
     else:   # record_key of a Sample: name{k=v,...}, labels sorted
-        labs = sorted((l["key"], l["value"]) for l in r.get("labels", []))
+        labs = r.get("labels") or []    # JSON form: [{key, value}] or (jq form) {key: value}
+        labs = sorted(labs.items() if isinstance(labs, dict) else ((l["key"], l["value"]) for l in labs))
         key = r.get("name", "") + ("{" + ",".join("%s=%s" % kv for kv in labs) + "}" if labs else "")
     n = struct.unpack_from("<I", data, pos)[0]
     outs[zlib.crc32(key.encode()) % P].write(data[pos:pos + 4 + n])
@@ -73,7 +74,7 @@ PY
   fail "merge of the shuffled partials"
 check "interleaved and repeated partials: merged == single run" cmp -s "$T/tumbling.single" "$T/shuffled.json"
 npart=$(cat "$T"/tumbling.p[0-9] | "$BIN/fbcat" --count | sed -n 's/^MetricPartial //p')
-nwm=$(cat "$T"/tumbling.p[0-9] | "$BIN/fbcat" --format json | grep -vc '"kind":')   # kind watermark is the default: not printed
+nwm=$(cat "$T"/tumbling.p[0-9] | "$BIN/fbcat" --format json | jq -c 'select((.kind // "watermark") == "watermark")' | wc -l)
 repeats=$(sed -n 's/.*"repeats":\([0-9]*\),.*/\1/p' "$T/shuffled.err")
 late=$(sed -n 's/.*"late_partials":\([0-9]*\)}.*/\1/p' "$T/shuffled.err")
 # a repeat is dropped as such while its window is open, as late once emitted
