@@ -112,7 +112,9 @@ check "merge stopped and resumed with --state == single run" cmp -s "$T/tumbling
 "$BIN/fbcat" --format json <"$T/tumbling.p0" >"$T/p0.json"
 grep -q '"kind":"sample"' "$T/p0.json" && grep -q '"users":\[' "$T/p0.json" || fail "partials JSON lacks samples or HLLs"
 "$BIN/fbcat" --encode MetricPartial <"$T/p0.json" >"$T/p0.again" || fail "fbcat --encode MetricPartial"
-check "MetricPartial JSON round trip" cmp -s "$T/tumbling.p0" "$T/p0.again"
+# (the same fields; the bytes may differ: a JSON form that prints defaults stores them again)
+"$BIN/fbcat" --format json <"$T/p0.again" >"$T/p0.again.json"
+check "MetricPartial JSON round trip" cmp -s "$T/p0.json" "$T/p0.again.json"
 
 # without the merge: each process's own metrics, concatenated, are not the single run's
 for i in $(seq 0 $((P - 1))); do "$BIN/aggregate" --in "$T/part$i.rec" --window 60s --format json 2>/dev/null; done >"$T/plain.json"
