@@ -216,7 +216,7 @@ $(BUILD)/completion/streamrec-%: $(BUILD)/bin/%
 install: deps $(INST_BINS) $(MANPAGES) $(STAGES:%=$(BUILD)/completion/streamrec-%)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(DATADIR)/streamrec/schemas $(DESTDIR)$(DATADIR)/streamrec/alerter \
-	  $(DESTDIR)$(DOCDIR)/systemd $(DESTDIR)$(BASHCOMPDIR)
+	  $(DESTDIR)$(DATADIR)/streamrec/monitoring $(DESTDIR)$(DOCDIR)/systemd $(DESTDIR)$(BASHCOMPDIR)
 	for s in $(STAGES); do install -m 755 $(BUILD)/bin/$$s $(DESTDIR)$(BINDIR)/streamrec-$$s || exit 1; done
 	install -m 644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(STAGES:%=$(BUILD)/completion/streamrec-%) $(DESTDIR)$(BASHCOMPDIR)/
@@ -224,8 +224,11 @@ install: deps $(INST_BINS) $(MANPAGES) $(STAGES:%=$(BUILD)/completion/streamrec-
 	  sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/share/doc/streamrec|$(DOCDIR)|g' $$u \
 	    >$(DESTDIR)$(UNITDIR)/$$(basename $$u) && chmod 644 $(DESTDIR)$(UNITDIR)/$$(basename $$u) || exit 1; done
 	install -m 644 schemas/*.fbs $(DESTDIR)$(DATADIR)/streamrec/schemas/
-	install -m 644 stages/alerter/rules.default.yaml $(DESTDIR)$(DATADIR)/streamrec/alerter/rules.default.yaml
+	install -m 644 stages/alerter/rules.default.yaml stages/alerter/rules.default.alerter.yaml \
+	  $(DESTDIR)$(DATADIR)/streamrec/alerter/
 	install -m 644 systemd/example.env $(DESTDIR)$(DATADIR)/streamrec/example.env
+	install -m 644 systemd/grafana-streamrec-dashboard.json systemd/grafana-streamrec-provider.yml \
+	  systemd/prometheus-streamrec-rules.yml $(DESTDIR)$(DATADIR)/streamrec/monitoring/
 	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	install -m 644 systemd/README.md $(DESTDIR)$(DOCDIR)/systemd/README.md
 	for s in $(STAGES); do [ ! -f stages/$$s/README.md ] || \
@@ -236,7 +239,7 @@ DEB_BUILD := build-essential clang libclang-rt-14-dev llvm python3 help2man \
              librdkafka-dev libzstd-dev libsqlite3-dev libhiredis-dev libyaml-dev
 DEB_TEST  := zstd jq sqlite3 flatbuffers-compiler python3-flatbuffers redis-server \
              redis-tools kcat miller python3-numpy python3-scipy python3-statsmodels python3-yaml \
-             python3-pandas valgrind hyperfine procps time systemd man-db
+             python3-pandas valgrind hyperfine procps time systemd man-db prometheus
 -include $(wildcard stages/*/libs.mk)
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 deps:

@@ -255,6 +255,9 @@ static void cli_build_common(cli_ctx *cx)
     COPT("format", 0, CLI_STR, &c->format, "records", "records|json",
          "output records, or JSON lines (for people and jq); without --format, "
          "a terminal on stdout gets JSON lines", 0, 0);
+    COPT("json-style", 0, CLI_STR, &c->json_style, "jq", "jq|flatc",
+         "JSON with every field, labels as an object, quantiles as p50/p95/..., times also "
+         "as NAME_iso (jq); or exactly what flatc --json prints (flatc)", 0, 0);
     COPT("compress", 0, CLI_STR, &c->compress, NULL, "zstd[:LEVEL]",
          "compress the output (LEVEL 1..22; a .zst path compresses too)", 0, 0);
     COPT("state", 0, CLI_STR, &c->state, NULL, "PATH.db",
@@ -638,6 +641,8 @@ static void cli_validate_common(const cli_spec *spec, const cli_common *c)
     if (!c->out || !*c->out) cli_usage_error(spec, "--out: empty URI (use - for stdout)");
     if (!c->format || (strcmp(c->format, "records") && strcmp(c->format, "json")))
         cli_usage_error(spec, "--format: '%s' is not records or json", c->format ? c->format : "");
+    if (!c->json_style || (strcmp(c->json_style, "jq") && strcmp(c->json_style, "flatc")))
+        cli_usage_error(spec, "--json-style: '%s' is not jq or flatc", c->json_style ? c->json_style : "");
     if (c->compress && strcmp(c->compress, "none")) {
         const char *z = c->compress;
         if (strncmp(z, "zstd", 4) || (z[4] && z[4] != ':'))
@@ -674,7 +679,8 @@ static void cli_validate_common(const cli_spec *spec, const cli_common *c)
         char brokers[512], topic[256], group[256];
         int eof;
         if (kafka_uri_parse(c->in, brokers, sizeof brokers, topic, sizeof topic, group,
-                            sizeof group, &eof, err, sizeof err) == 0 && !group[0])
+                            sizeof group, &eof, err, sizeof err) == 0 && !group[0] &&
+            !spec->kafka_in_groupless)
             cli_usage_error(spec, "--in: %s: Kafka input needs a consumer group (?group=NAME)", c->in);
     }
     if (kafka_conf_check(&c->kafka_conf, err, sizeof err))

@@ -43,6 +43,8 @@ typedef struct cli_common {
     const char *in, *out;          /* URIs, default "-" */
     const char *format;            /* "records" (default) or "json"; without
                                       --format, json when stdout is a terminal */
+    const char *json_style;        /* "jq" (default) or "flatc": the form of --format json
+                                      (fbrec.h, fb_json_style) */
     const char *compress;          /* NULL, "zstd" or "zstd:LEVEL" */
     const char *state;             /* --state PATH.db or NULL */
     const char *dead_letter;       /* --dead-letter URI or NULL */
@@ -64,6 +66,8 @@ typedef struct cli_spec {
     const char *example;    /* shown at the end of --help */
     const cli_opt *opts;    /* the stage's own flags, terminated by {0} */
     int no_common;          /* 1: the stage does not take the shared flags */
+    int kafka_in_groupless; /* 1: --in kafka://… without ?group= is the stage's own
+                               business (fbcat peeks, libstream/kafkapeek.h) */
 } cli_spec;
 
 /* A stage flag named like a shared one ("format") replaces it: its own

@@ -40,6 +40,7 @@ typedef struct kafka_part {
 
 struct kafka_src {
     rd_kafka_t *rk;
+    char topic[128];               /* the input topic (kafka_src_partition_count) */
     int stop_at_eof;
     kafka_part *parts; int nparts, capparts;
     rd_kafka_message_t *cur;       /* returned by the last poll */
@@ -317,6 +318,7 @@ kafka_src *kafka_src_open(const char *brokers, const char *topic, const char *gr
     kafka_src *s = calloc(1, sizeof *s);
     if (!s) { snprintf(err, n, "out of memory"); return NULL; }
     s->stop_at_eof = stop_at_eof;
+    snprintf(s->topic, sizeof s->topic, "%s", topic);
     s->down_timeout_ms = KAFKA_DOWN_DEFAULT_MS;
     rd_kafka_conf_t *c = rd_kafka_conf_new();
     if (kafka_conf_set(c, "bootstrap.servers", brokers, err, n) ||
@@ -357,6 +359,21 @@ kafka_src *kafka_src_open(const char *brokers, const char *topic, const char *gr
         return NULL;
     }
     return s;
+}
+
+int kafka_src_partition_count(kafka_src *s, int timeout_ms)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->rk, s->topic, NULL);
+    if (!rkt) return -1;
+    const struct rd_kafka_metadata *md = NULL;
+    int n = -1;
+    if (rd_kafka_metadata(s->rk, 0, rkt, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            n = md->topics[0].partition_cnt;
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_topic_destroy(rkt);
+    return n;
 }
 
 void kafka_src_set_start(kafka_src *s, stream_start_fn fn, void *ctx) { s->start_fn = fn; s->start_ctx = ctx; }
@@ -544,6 +561,19 @@ int kafka_src_owned(kafka_src *s, int i, int64_t idle_ms, stream_part *out)
         return 1;
     }
     return 0;
+}
+
+void kafka_src_lag_each(kafka_src *s, void (*fn)(void *ctx, const char *topic, int32_t partition, int64_t lag),
+                        void *ctx)
+{
+    for (int i = 0; i < s->nparts; i++) {
+        kafka_part *kp = &s->parts[i];
+        int64_t lo, hi, lag = -1;
+        if (!kp->assigned) lag = 0;
+        else if (kp->next >= 0 && !rd_kafka_get_watermark_offsets(s->rk, kp->topic, kp->partition, &lo, &hi) && hi >= 0)
+            lag = hi > kp->next ? hi - kp->next : 0;
+        fn(ctx, kp->topic, kp->partition, lag);
+    }
 }
 
 int kafka_src_offsets(kafka_src *s, stream_offset *out, int max)

@@ -62,6 +62,9 @@ int kafka_src_commit(kafka_src *s);
 /* Next offset per partition for messages returned so far (assigned
  * partitions only); returns the count written (<= max). */
 int kafka_src_offsets(kafka_src *s, stream_offset *out, int max);
+/* Partitions of the input topic (broker metadata), or -1 (unknown topic,
+ * no answer within timeout_ms). */
+int kafka_src_partition_count(kafka_src *s, int timeout_ms);
 void kafka_src_set_start(kafka_src *s, stream_start_fn fn, void *ctx);
 typedef void (*kafka_revoke_fn)(void *ctx);
 void kafka_src_set_revoke(kafka_src *s, kafka_revoke_fn fn, void *ctx);
@@ -85,6 +88,11 @@ int64_t kafka_src_lag(kafka_src *s);
 /* stream.h's stream_in_owned and stream_in_set_commit_limit. */
 int kafka_src_owned(kafka_src *s, int i, int64_t idle_ms, stream_part *out);
 void kafka_src_set_commit_limit(kafka_src *s, stream_commit_limit_fn fn, void *ctx);
+/* The same per partition: fn(ctx, topic, partition, lag) for every
+ * partition this consumer has held; lag 0 for one no longer assigned (it
+ * is another consumer's to report), -1 when not known yet. */
+void kafka_src_lag_each(kafka_src *s, void (*fn)(void *ctx, const char *topic, int32_t partition, int64_t lag),
+                        void *ctx);
 /* Leaves the group (no commit: sync first). NULL is fine. */
 void kafka_src_close(kafka_src *s);
 

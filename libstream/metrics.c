@@ -31,6 +31,7 @@ typedef enum { MT_COUNTER, MT_GAUGE } metrics_type;
 
 struct metrics_series {
     char *name, *help, *label, *value;   /* label/value NULL: no extra label */
+    char *label2, *value2;               /* a second pair, or NULL */
     metrics_type type;
     double v;
 };
@@ -57,12 +58,13 @@ static int mt_streq(const char *a, const char *b)
     return a == b || (a && b && !strcmp(a, b));
 }
 
-static metrics_series *mt_get(const char *name, const char *help, metrics_type type,
-                              const char *label, const char *value)
+static metrics_series *mt_get2(const char *name, const char *help, metrics_type type,
+                               const char *label, const char *value, const char *label2, const char *value2)
 {
     for (int i = 0; i < mt_n; i++) {
         metrics_series *s = mt_series[i];
-        if (!strcmp(s->name, name) && mt_streq(s->label, label) && mt_streq(s->value, value))
+        if (!strcmp(s->name, name) && mt_streq(s->label, label) && mt_streq(s->value, value) &&
+            mt_streq(s->label2, label2) && mt_streq(s->value2, value2))
             return s;
     }
     if (mt_n == mt_cap) {
@@ -76,9 +78,17 @@ static metrics_series *mt_get(const char *name, const char *help, metrics_type t
     s->help = mt_strdup(help ? help : "");
     s->label = label ? mt_strdup(label) : NULL;
     s->value = label ? mt_strdup(value ? value : "") : NULL;
+    s->label2 = label && label2 ? mt_strdup(label2) : NULL;
+    s->value2 = label && label2 ? mt_strdup(value2 ? value2 : "") : NULL;
     s->type = type;
     mt_series[mt_n++] = s;
     return s;
+}
+
+static metrics_series *mt_get(const char *name, const char *help, metrics_type type,
+                              const char *label, const char *value)
+{
+    return mt_get2(name, help, type, label, value, NULL, NULL);
 }
 
 metrics_series *metrics_counter(const char *name, const char *help)
@@ -89,6 +99,9 @@ metrics_series *metrics_counter_l(const char *name, const char *help, const char
 { return mt_get(name, help, MT_COUNTER, label, value); }
 metrics_series *metrics_gauge_l(const char *name, const char *help, const char *label, const char *value)
 { return mt_get(name, help, MT_GAUGE, label, value); }
+metrics_series *metrics_gauge_l2(const char *name, const char *help, const char *label, const char *value,
+                                 const char *label2, const char *value2)
+{ return mt_get2(name, help, MT_GAUGE, label, value, label2, value2); }
 
 void metrics_add(metrics_series *s, double v) { if (s) s->v += v; }
 void metrics_set(metrics_series *s, double v) { if (s) s->v = v; }
@@ -184,6 +197,10 @@ static void mt_render(mt_buf *b)
                 mb_cstr(b, ","); mb_cstr(b, t->label); mb_cstr(b, "=\"");
                 mb_esc(b, t->value, 1); mb_cstr(b, "\"");
             }
+            if (t->label2) {
+                mb_cstr(b, ","); mb_cstr(b, t->label2); mb_cstr(b, "=\"");
+                mb_esc(b, t->value2, 1); mb_cstr(b, "\"");
+            }
             mb_cstr(b, "} ");
             mb_value(b, t->v);
             mb_cstr(b, "\n");
@@ -238,7 +255,7 @@ void metrics_shutdown(void)
     metrics_flush();
     for (int i = 0; i < mt_n; i++) {
         metrics_series *s = mt_series[i];
-        free(s->name); free(s->help); free(s->label); free(s->value); free(s);
+        free(s->name); free(s->help); free(s->label); free(s->value); free(s->label2); free(s->value2); free(s);
     }
     free(mt_series);
     mt_series = NULL;

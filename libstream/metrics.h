@@ -5,8 +5,7 @@
  * alerts exist before the first failure.
  *
  * Names are Prometheus names ("streamrec_records_in_total"); every series
- * carries stage="NAME". A series is a name plus an optional single label
- * pair; looking one up twice returns the same handle. Not thread-safe: call
+ * carries stage="NAME". A series is a name plus up to two label pairs; looking one up twice returns the same handle. Not thread-safe: call
  * from the main thread. */
 #ifndef STREAMREC_METRICS_H
 #define STREAMREC_METRICS_H
@@ -20,6 +19,9 @@ metrics_series *metrics_gauge(const char *name, const char *help);
 /* The same metric name split by one label, e.g. ("streamrec_invalid_total", "reason", "bad_json"). */
 metrics_series *metrics_counter_l(const char *name, const char *help, const char *label, const char *value);
 metrics_series *metrics_gauge_l(const char *name, const char *help, const char *label, const char *value);
+/* ... and by two (Kafka lag per topic and partition). */
+metrics_series *metrics_gauge_l2(const char *name, const char *help, const char *label, const char *value,
+                                 const char *label2, const char *value2);
 void metrics_add(metrics_series *s, double v);
 void metrics_set(metrics_series *s, double v);
 double metrics_get(const metrics_series *s);

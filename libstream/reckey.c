@@ -54,6 +54,7 @@ size_t record_key(const fb_desc *d, const void *rec, char *buf, size_t n)
     if (d == &Event_desc) s = a->event.user_id;
     else if (d == &Recommendation_desc) s = a->recommendation.user_id;
     else if (d == &ExperimentResult_desc) s = a->experiment_result.experiment;
+    else if (d == &ExperimentPartial_desc) s = a->experiment_partial.experiment;
     else if (d == &Alert_desc) s = a->alert.fingerprint;
     else if (d == &Sample_desc) return key_series(buf, n, a->sample.name, a->sample.labels, a->sample.labels_count);
     else if (d == &Metric_desc) return key_series(buf, n, a->metric.name, a->metric.labels, a->metric.labels_count);

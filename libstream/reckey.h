@@ -9,6 +9,7 @@
  *                           a producer put its labels in; no labels: name
  *   Drift                   series, or series{k=v,...} the same way
  *   ExperimentResult        experiment
+ *   ExperimentPartial       experiment (one merge reads all of it in order)
  *   Alert                   fingerprint
  *   anything else           no key (0)
  *

@@ -56,9 +56,9 @@ struct stream_in {
     int verify_only;            /* records verified, not decoded (r->as unset) */
     void (*tick)(void *); void *tick_ctx; int tick_ms;   /* stream_in_set_tick */
     int (*before_commit)(void *); void *before_commit_ctx; /* stream_in_set_before_revoke */
+    int no_commit;                 /* stream_in_set_no_commit */
     int64_t max_ts;             /* byte streams: largest event time noted */
     int64_t idle_ms;            /* --idle-timeout */
-    metrics_series *lag;        /* Kafka: streamrec_kafka_consumer_lag */
     int64_t lag_us;             /* when it was last updated */
 };
 
@@ -66,6 +66,7 @@ struct stream_out {
     io_writer *io;              /* byte stream, or NULL */
     kafka_sink *ks;             /* Kafka, or NULL */
     int json;
+    fb_json_style json_style;   /* --json-style */
     int failed;                 /* an error was logged already */
     fb_builder b;
     json_writer jw;
@@ -148,7 +149,7 @@ static void stream_revoke(void *ctx)
     for (stream_out *o = stream_outs; o; o = o->next)
         if (stream_flush(o)) rc = -1;
     if (in->dl && deadletter_flush(in->dl)) rc = -1;
-    if (rc == 0) (void)kafka_src_commit(in->ks);
+    if (rc == 0) { if (!in->no_commit) (void)kafka_src_commit(in->ks); }
     else log_warn("rebalance: output not flushed, offsets not committed (records will be read again)");
 }
 
@@ -198,9 +199,6 @@ stream_in *stream_in_open(const char *uri, const cli_common *c)
         in->ks = kafka_src_open(brokers, topic, group, eof, c ? &c->kafka_conf : NULL, err, sizeof err);
         if (!in->ks) { log_error("--in %s: %s", uri, err); goto fail; }
         kafka_src_set_revoke(in->ks, stream_revoke, in);
-        in->lag = metrics_gauge("streamrec_kafka_consumer_lag",
-                                "Kafka input: messages between the consumer position and the high watermark.");
-        metrics_set(in->lag, 0);
     } else {
         in->io = io_reader_open(uri, err, sizeof err);
         if (!in->io) { log_error("--in: %s", err); goto fail; }
@@ -276,7 +274,18 @@ static int stream_in_fail(stream_in *in)
     return -1;
 }
 
-/* Refresh the consumer-lag gauge, at most once a second unless forced
+static void stream_lag_set(void *ctx, const char *topic, int32_t partition, int64_t lag)
+{
+    (void)ctx;
+    char p[16];
+    snprintf(p, sizeof p, "%d", (int)partition);
+    metrics_series *m = metrics_gauge_l2("streamrec_kafka_consumer_lag",
+                                         "Kafka input: messages between the consumer position and the high "
+                                         "watermark, per topic and partition.", "topic", topic, "partition", p);
+    if (lag >= 0) metrics_set(m, (double)lag);
+}
+
+/* Refresh the consumer-lag gauges, at most once a second unless forced
  * (at close, so the metrics written at exit show the final lag). */
 static void stream_lag_refresh(stream_in *in, int force)
 {
@@ -284,8 +293,7 @@ static void stream_lag_refresh(stream_in *in, int force)
     int64_t now = stream_mono_us();
     if (!force && now - in->lag_us < STREAM_SYNC_US) return;
     in->lag_us = now;
-    int64_t lag = kafka_src_lag(in->ks);
-    if (lag >= 0) metrics_set(in->lag, (double)lag);
+    kafka_src_lag_each(in->ks, stream_lag_set, NULL);
 }
 
 /* Next Kafka message: 1, 0 end/stop, -1 fatal. Waits in short polls so a
@@ -495,6 +503,8 @@ void stream_reject(stream_in *in, const stream_pos *pos, const char *reason,
 
 void stream_in_set_verify_only(stream_in *in, int on) { in->verify_only = on != 0; }
 
+void stream_in_set_no_commit(stream_in *in) { in->no_commit = 1; }
+
 void stream_in_set_before_revoke(stream_in *in, int (*fn)(void *ctx), void *ctx)
 {
     in->before_commit = fn;
@@ -532,6 +542,7 @@ void stream_in_set_commit_limit(stream_in *in, stream_commit_limit_fn fn, void *
 
 uint64_t stream_in_count(const stream_in *in) { return in->count; }
 int stream_in_is_kafka(const stream_in *in) { return in->ks != NULL; }
+int stream_in_partition_count(stream_in *in) { return in->ks ? kafka_src_partition_count(in->ks, 10000) : 1; }
 struct deadletter *stream_in_dead_letter(stream_in *in) { return in->dl; }
 
 void stream_in_close(stream_in *in)
@@ -572,6 +583,8 @@ stream_out *stream_out_open(const char *uri, const cli_common *c)
     stream_out *o = calloc(1, sizeof *o);
     if (!o) { log_error("--out %s: out of memory", uri); return NULL; }
     o->json = c && c->format && strcmp(c->format, "json") == 0;
+    if (c && c->json_style && fb_json_style_parse(c->json_style, &o->json_style) < 0)
+        o->json_style = FB_JSON_JQ;   /* cli_parse refused anything else */
     if (stream_is_kafka_uri(uri)) {
         char brokers[512], topic[256], group[256];
         int eof;
@@ -619,7 +632,7 @@ static int stream_emit_json(stream_out *o, const fb_desc *d, const void *rec,
                             const void *key, size_t keylen)
 {
     jw_reset(&o->jw);
-    fb_to_json(d, rec, &o->jw);
+    fb_to_json_style(d, rec, &o->jw, o->json_style);
     if (!o->ks) jw_newline(&o->jw);   /* a Kafka message is one JSON document */
     return stream_emit(o, o->jw.buf, o->jw.len, key, keylen);
 }
@@ -707,6 +720,7 @@ int stream_out_close(stream_out *o)
 }
 
 int stream_out_is_json(const stream_out *o) { return o->json; }
+fb_json_style stream_out_json_style(const stream_out *o) { return o->json_style; }
 
 /* ---- at-least-once bookkeeping ---- */
 
@@ -721,7 +735,7 @@ int stream_sync(stream_in *in, stream_out *out)
             rc = -1;
         }
         /* commit only what is safely downstream */
-        if (rc == 0 && in->ks && kafka_src_commit(in->ks)) rc = -1;
+        if (rc == 0 && in->ks && !in->no_commit && kafka_src_commit(in->ks)) rc = -1;
         stream_lag_refresh(in, 0);
         in->sync_count = in->count;
         in->sync_us = stream_mono_us();

@@ -89,6 +89,11 @@ void stream_in_set_verify_only(stream_in *in, int on);
  * owner reads those records again (at least once). Called from inside
  * stream_in_next*. */
 void stream_in_set_before_revoke(stream_in *in, int (*fn)(void *ctx), void *ctx);
+/* Never commit Kafka offsets (stream_sync and rebalances still flush the
+ * output): for a stage that rebuilds its state by reading each partition
+ * it is given from the start (stream_in_set_start), which a committed
+ * offset would skip past (experiment-analyzer --emit partials, --merge). */
+void stream_in_set_no_commit(stream_in *in);
 /* While the input waits for data that does not come (a quiet pipe or
  * topic), call fn(ctx) every interval_ms (<= 0: 200 ms), from inside
  * stream_in_next*: a stage can flush a due batch, stream_write and
@@ -112,6 +117,9 @@ int64_t stream_in_event_time(stream_in *in);
 /* Records or lines returned so far by stream_in_next*(). */
 uint64_t stream_in_count(const stream_in *in);
 int stream_in_is_kafka(const stream_in *in);
+/* Partitions of the input: the Kafka topic's (from the brokers, up to 10 s),
+ * 1 for a byte stream; -1 unknown. */
+int stream_in_partition_count(stream_in *in);
 /* The --dead-letter this input writes to (NULL without one), for what a
  * stage refuses that is not an input record (e.g. a notification that
  * failed): one handle per destination, so lines never interleave. Closed
@@ -144,6 +152,8 @@ int stream_flush(stream_out *out);      /* written and acknowledged downstream *
 /* Close: flush; returns -1 if any write failed or was not acknowledged. */
 int stream_out_close(stream_out *out);
 int stream_out_is_json(const stream_out *out);
+/* The form of that JSON (--json-style). */
+fb_json_style stream_out_json_style(const stream_out *out);
 
 /* At-least-once bookkeeping. */
 int stream_sync(stream_in *in, stream_out *out);   /* flush out, then commit in */

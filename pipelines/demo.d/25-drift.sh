@@ -7,6 +7,6 @@ section "drift: p95 latency per endpoint, a regression planted at 13:06 (latency
   --format json --out "$DEMO/drift.json" 2>"$DEMO/drift.log"
 jq -r 'select(.msg=="done") | "  \(.observations) observations in \(.series) series -> \(.drifts) drifts, \(.anomalies) anomalies, \(.recoveries) recoveries, \(.forecasts) forecasts"' "$DEMO/drift.log"
 echo "  first drifts (time, endpoint, status, detector, p95 before -> now):"
-jq -r 'select(.series=="request.duration_ms" and (.kind // "drift")=="drift")
-  | [(.ts/1e6|todate), (.labels|from_entries|.endpoint), (.labels|from_entries|.status_class), (.detector // "page_hinkley"), .reference, .current] | @tsv' \
+jq -r 'select(.series=="request.duration_ms" and .kind=="drift")
+  | [.ts_iso, .labels.endpoint, .labels.status_class, .detector, .reference, .current] | @tsv' \
   "$DEMO/drift.json" | head -n 4 | awk -F'\t' '{ printf "    %s  %-26s %s  %-6s %6.1f -> %6.1f ms\n", $1, $2, $3, $4, $5, $6 }' || true

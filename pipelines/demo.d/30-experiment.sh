@@ -26,9 +26,8 @@ seq 1 8 | sed 's/^/u/' > "$DEMO/experiment-users.txt"
 
 # results as JSON lines (fbcat) on stdin -> a table: one line per metric and treatment
 ea_table() {
-  jq -r 'select(.variant != .control) | [.metric, .users, (.rate // .mean),
-      (.lift // 0), (.lift_ci_low // 0), (.lift_ci_high // 0), (.p_value // 0),
-      (.always_valid_p_value // 0), (.decision // "keep_running")] | @tsv' \
+  jq -r 'select(.variant != .control) | [.metric, .users, (if .metric_type == "conversion" then .rate else .mean end),
+      .lift, .lift_ci_low, .lift_ci_high, .p_value, .always_valid_p_value, .decision] | @tsv' \
   | awk -F'\t' '{ printf "    %-14s users %5d  treatment %8.4f  lift %+8.4f [%+.4f, %+.4f]  p %.4f  always-valid p %.4f  %s\n",
                    $1, $2, $3, $4, $5, $6, $7, $8, $9 }'
 }
@@ -39,7 +38,7 @@ jq -r 'select(.msg=="done") | "  \(.records) records in, \(.exposed_users) users
 echo "  day 1 ($DEMO_EVENTS mixed events): treatment against control, per metric:"
 "$BIN/fbcat" < "$DEMO/experiment.rec" | ea_table
 "$BIN/fbcat" < "$DEMO/experiment.rec" | jq -r 'select(.variant != .control and .primary)
-  | "  decision on the primary metric: \(.decision // "keep_running"): \(.decision_reason)\n  sample-ratio check p = \(.srm_p_value*1000|round/1000) (flagged below 0.001); users seen in both arms: \(.mixed_users // 0)"'
+  | "  decision on the primary metric: \(.decision): \(.decision_reason)\n  sample-ratio check p = \(.srm_p_value*1000|round/1000) (flagged below 0.001); users seen in both arms: \(.mixed_users)"'
 
 # A second day of traffic, read with the same --state: the analyzer resumes
 # where it stopped (nothing counted twice) and reports every 25,000 events,
@@ -52,7 +51,7 @@ echo "  day 1 ($DEMO_EVENTS mixed events): treatment against control, per metric
   --report html --report-file "$DEMO/experiment.html" 2> "$DEMO/experiment-more.log"
 echo "  day 2 (100,000 more events, same --state): the primary metric at each report:"
 "$BIN/fbcat" < "$DEMO/experiment-more-results.rec" | jq -r 'select(.variant != .control and .primary)
-  | [.users, .lift, .p_value, .always_valid_p_value, (.decision // "keep_running")] | @tsv' \
+  | [.users, .lift, .p_value, .always_valid_p_value, .decision] | @tsv' \
   | awk -F'\t' '{ printf "    report %d: users %5d  lift %+.4f  p %.2g  always-valid p %.2g  -> %s\n", NR, $1, $2, $3, $4, $5 }'
 echo "  final, per metric:"
 "$BIN/fbcat" < "$DEMO/experiment-more-results.rec" | tail -n 8 | ea_table

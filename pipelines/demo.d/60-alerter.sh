@@ -14,7 +14,7 @@ Y
 "$BIN/alerter" --rules "$DEMO/alert-rules.yaml" --in "$DEMO/metrics.rec" --state "$DEMO/alerter.db" \
   --format json > "$DEMO/alerts.json" 2>"$DEMO/alerter.log"
 jq -r 'select(.msg=="done") | "  \(.matched) metrics matched; \(.fired) alerts fired, \(.resolved) resolved, \(.inhibited) inhibited, \(.firing) still firing"' "$DEMO/alerter.log"
-jq -r '[.status // "firing", .severity // "info", .fingerprint, (.starts_at / 1e6 | todate), .summary] | @tsv' "$DEMO/alerts.json" \
+jq -r '[.status, .severity, .fingerprint, .starts_at_iso, .summary] | @tsv' "$DEMO/alerts.json" \
   | head -n 6 | awk -F'\t' '{ printf "    %-8s %-8s %s  %s  %s\n", $1, $2, $3, $4, $5 }'
 printf '  the exec: channel received %s alert(s); acknowledge one with: alerter ack %s --state %s\n' \
   "$(jq -s '[.[].alerts[]] | length' "$DEMO/notified.jsonl" 2>/dev/null || echo 0)" "$(jq -r '.fingerprint' "$DEMO/alerts.json" | head -n1)" "alerter.db"

@@ -382,6 +382,14 @@ static int al_inhibited(const al_engine *e, const al_alert *t)
     return 0;
 }
 
+/* Key order of labels: bytes, then the shorter first. */
+static int al_key_after(fb_str a, fb_str b)
+{
+    uint32_t n = a.len < b.len ? a.len : b.len;
+    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
+    return c ? c > 0 : a.len > b.len;
+}
+
 static int al_send(al_engine *e, al_alert *a, int status, int64_t ends_at)
 {
     const al_rule *r = &e->cfg->rules[a->rule];
@@ -395,12 +403,35 @@ static int al_send(al_engine *e, al_alert *a, int status, int64_t ends_at)
     out.severity = (Severity)a->severity;
     out.summary = FB_STR(al_render_summary(r, a->labels, a->nlabels, a->value, a->severity, summary, sizeof summary));
     out.labels = a->labels; out.labels_count = (uint32_t)a->nlabels;
+    KeyValue *merged = NULL;
+    if (r->nalert_labels) {
+        /* a Prometheus rule's labels join the series' (the rule's win on a
+         * clash, as in Prometheus); kept sorted by key */
+        merged = malloc((size_t)(a->nlabels + r->nalert_labels) * sizeof *merged);
+        if (!merged) log_fatal("out of memory");
+        int n = 0;
+        for (int i = 0; i < a->nlabels; i++) {
+            int clash = 0;
+            for (int k = 0; k < r->nalert_labels && !clash; k++) clash = fb_str_eq(a->labels[i].key, r->alert_labels[k].key);
+            if (!clash) merged[n++] = a->labels[i];
+        }
+        for (int k = 0; k < r->nalert_labels; k++) {
+            KeyValue x = { FB_STR(r->alert_labels[k].key), FB_STR(r->alert_labels[k].value) };
+            int j = n++;
+            for (; j > 0 && al_key_after(merged[j - 1].key, x.key); j--)
+                merged[j] = merged[j - 1];
+            merged[j] = x;
+        }
+        out.labels = merged; out.labels_count = (uint32_t)n;
+    }
     out.value = a->value;
     out.threshold = r->threshold;
     out.starts_at = a->starts_at;
     out.ends_at = ends_at;
     e->c.notified++;
-    return e->emit(e->ctx, r, &out);
+    int rc = e->emit(e->ctx, r, &out);
+    free(merged);
+    return rc;
 }
 
 /* Deliver a firing alert now (time t) unless silenced or inhibited. */

@@ -20,14 +20,15 @@
 #include "timefmt.h"
 
 static cli_common common;
-static const char *opt_rules;
+static cli_list opt_rules;
 static int64_t opt_max_alerts, opt_retries, opt_backoff, opt_backoff_max, opt_exec_timeout, opt_webhook_timeout;
 static int64_t opt_max_batch;
 static int opt_check;
 
 static const cli_opt al_opts[] = {
-    { "rules", 'r', CLI_STR, &opt_rules, NULL, "FILE",
-      "alert rules (YAML), required; stages/alerter/rules.default.yaml has the usual thresholds", 0, 0 },
+    { "rules", 'r', CLI_LIST, &opt_rules, NULL, "FILE",
+      "alert rules (YAML), required, repeatable: Prometheus rule files (groups:) and at most one file in "
+      "the alerter's own format (rules:); stages/alerter/rules.default*.yaml have the usual ones", 0, 0 },
     { "check", 0, CLI_BOOL, &opt_check, NULL, NULL,
       "validate the rules file, print a summary and exit (0 valid, 2 not)", 0, 0 },
     { "max-alerts", 0, CLI_INT, &opt_max_alerts, "100000", "N",
@@ -219,7 +220,7 @@ static void al_reload(al_main *m)
 {
     al_config next;
     char err[600];
-    if (al_config_load(opt_rules, &next, err, sizeof err) < 0) {
+    if (al_config_load_files(opt_rules.items, opt_rules.n, &next, err, sizeof err) < 0) {
         log_error("SIGHUP: %s: keeping the rules in use", err);
         return;
     }
@@ -249,8 +250,8 @@ static void al_on_tick(void *ctx)
 static void al_load_rules(const cli_spec *spec, al_config *cfg)
 {
     char err[600];
-    if (!opt_rules) cli_usage_error(spec, "--rules is required (try stages/alerter/rules.default.yaml)");
-    if (al_config_load(opt_rules, cfg, err, sizeof err) < 0) {
+    if (!opt_rules.n) cli_usage_error(spec, "--rules is required (try stages/alerter/rules.default.yaml)");
+    if (al_config_load_files(opt_rules.items, opt_rules.n, cfg, err, sizeof err) < 0) {
         fprintf(stderr, "%s: %s\n", spec->stage, err);
         exit(2);
     }
@@ -378,9 +379,11 @@ int main(int argc, char **argv)
     al_load_rules(&al_spec, &m.cfg);
     if (opt_backoff_max < opt_backoff) cli_usage_error(&al_spec, "--retry-backoff-max is below --retry-backoff");
     if (opt_check) {
-        printf("%s: %d rules, %d silences, %d inhibit rules: ok\n", opt_rules, m.cfg.nrules,
+        for (int i = 0; i < opt_rules.n; i++) printf("%s%s", i ? ", " : "", opt_rules.items[i]);
+        printf(": %d rules, %d silences, %d inhibit rules: ok\n", m.cfg.nrules,
                m.cfg.nsilences, m.cfg.ninhibit);
         al_config_free(&m.cfg);
+        cli_list_free(&opt_rules);
         return 0;
     }
     cli_start(&al_spec, &common);
@@ -477,6 +480,7 @@ done:
     if (m.st) state_close(m.st);
     al_free_silences(m.xs, m.nxs);
     al_config_free(&m.cfg);
+    cli_list_free(&opt_rules);
     metrics_shutdown();
     return status;
 }

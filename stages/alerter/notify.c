@@ -68,26 +68,11 @@ void al_notify_set_group_by(al_notify *n, char **group_by, int ngroup_by)
 const al_notify_counters *al_notify_counts(const al_notify *n) { return &n->c; }
 int al_notify_pending(const al_notify *n) { return n->ng; }
 
-/* The alert as one JSON object (what the payload's "alerts" holds). */
+/* The alert as one JSON object (what the payload's "alerts" holds): the
+ * jq form every --format json writes (fbrec.h). */
 static void al_alert_json(json_writer *w, const Alert *a)
 {
-    jw_obj_begin(w);
-    jw_key(w, "fingerprint"); jw_str(w, a->fingerprint.ptr, a->fingerprint.len);
-    jw_key(w, "rule"); jw_str(w, a->rule.ptr, a->rule.len);
-    jw_key(w, "status"); jw_cstr(w, AlertStatus_name(a->status));
-    jw_key(w, "severity"); jw_cstr(w, Severity_name(a->severity));
-    jw_key(w, "summary"); jw_str(w, a->summary.ptr, a->summary.len);
-    jw_key(w, "labels"); jw_obj_begin(w);
-    for (uint32_t i = 0; i < a->labels_count; i++) {
-        jw_key_n(w, a->labels[i].key.ptr, a->labels[i].key.len);
-        jw_str(w, a->labels[i].value.ptr, a->labels[i].value.len);
-    }
-    jw_obj_end(w);
-    jw_key(w, "value"); jw_double(w, a->value);
-    jw_key(w, "threshold"); jw_double(w, a->threshold);
-    jw_key(w, "starts_at"); jw_int(w, a->starts_at);
-    jw_key(w, "ends_at"); jw_int(w, a->ends_at);
-    jw_obj_end(w);
+    fb_to_json_style(&Alert_desc, a, w, FB_JSON_JQ);
 }
 
 static const char *al_label(const Alert *a, const char *key, size_t *len)

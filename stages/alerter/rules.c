@@ -2,6 +2,7 @@
  * parsing, FILE:LINE:COL errors), the checks that span fields, and the
  * per-record helpers (match, value, condition, summary template). */
 #include "rules.h"
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,15 +105,16 @@ static const yc_field al_root_fields[] = {
 static const yc_struct al_root_struct = { "rules file", al_root_fields,
     (int)(sizeof al_root_fields / sizeof al_root_fields[0]), sizeof(al_config) };
 
-#define FAIL(line, ...) do { int o_ = snprintf(err, errlen, "%s:%d: ", file, (line)); \
+#define FAIL(line, ...) do { int o_ = snprintf(err, errlen, "%s:%d: ", cur_file, (line)); \
     if (o_ < 0 || (size_t)o_ >= errlen) o_ = 0; \
     snprintf(err + o_, errlen - (size_t)o_, __VA_ARGS__); return -1; } while (0)
 
 /* A summary template may only use the placeholders README.md lists. */
-static int al_template_check(const char *t, char *why, size_t n)
+int al_template_check(const char *t, size_t *at, char *why, size_t n)
 {
     for (const char *p = t; (p = strstr(p, "{{")); ) {
         const char *e = strstr(p, "}}");
+        *at = (size_t)(p - t);
         if (!e) { snprintf(why, n, "'{{' without '}}'"); return -1; }
         const char *a = p + 2, *b = e;
         while (a < b && *a == ' ') a++;
@@ -122,15 +124,63 @@ static int al_template_check(const char *t, char *why, size_t n)
         int good = 0;
         for (size_t i = 0; i < 4; i++)
             if (len == strlen(ok[i]) && !memcmp(a, ok[i], len)) good = 1;
-        if (len > 8 && !memcmp(a, "$labels.", 8)) good = 1;
+        /* a label name as records carry it (dots and dashes allowed); no
+         * pipes or function calls */
+        if (len > 8 && !memcmp(a, "$labels.", 8)) {
+            good = 1;
+            for (const char *q = a + 8; q < b; q++)
+                if (*q == ' ' || *q == '\t' || *q == '|' || *q == '(' || *q == ')' || *q == '"') good = 0;
+        }
         if (!good) {
             snprintf(why, n, "unknown placeholder '{{ %.*s }}' (use $value, $threshold, $rule, "
-                     "$severity or $labels.NAME)", (int)(len > 60 ? 60 : len), a);
+                     "$severity or $labels.NAME; no pipes or functions)", (int)(len > 60 ? 60 : len), a);
             return -1;
         }
         p = e + 2;
     }
     return 0;
+}
+
+int al_field_lookup(int type, const char *f, int *id, double *q, char *why, size_t n)
+{
+    *id = -1;
+    if (f[0] == 'p' && f[1] >= '0' && f[1] <= '9') {
+        /* p50, p99, p999: the quantile 0.50, 0.99, 0.999 */
+        const char *d = f + 1;
+        size_t nd = strspn(d, "0123456789");
+        if (d[nd] || nd > 6 || type != AL_REC_METRIC) {
+            snprintf(why, n, "field \"%s\": a quantile is pNN (p50, p99, p999) on a Metric", f);
+            return -1;
+        }
+        *q = strtod(d, NULL) / pow(10, (double)nd);
+        *id = AL_F_QUANTILE;
+        return 0;
+    }
+    for (int k = 0; k < AL_NFIELDS; k++)
+        if (!strcmp(al_fields[k].name, f)) {
+            if (!(al_fields[k].types & (1u << type))) {
+                snprintf(why, n, "a %s has no field \"%s\"", al_type_names[type], f);
+                return -1;
+            }
+            *id = al_fields[k].id;
+            return 0;
+        }
+    const char *names[AL_NFIELDS];
+    char list[400] = "";
+    int nn = 0;
+    for (int k = 0; k < AL_NFIELDS; k++)
+        if (al_fields[k].types & (1u << type)) {
+            names[nn++] = al_fields[k].name;
+            if (strlen(list) + strlen(al_fields[k].name) + 3 < sizeof list) {
+                if (list[0]) strcat(list, ", ");
+                strcat(list, al_fields[k].name);
+            }
+        }
+    const char *s = cli_suggest(f, names, nn);
+    snprintf(why, n, "unknown field \"%s\"%s%s%s (a %s has: %s%s)",
+             f, s ? "; did you mean \"" : "", s ? s : "", s ? "\"?" : "",
+             al_type_names[type], list, type == AL_REC_METRIC ? ", pNN" : "");
+    return -1;
 }
 
 static int al_channel_check(const char *c)
@@ -145,12 +195,17 @@ static int al_channel_check(const char *c)
 
 static int al_config_check(const char *file, al_config *cfg, char *err, size_t errlen)
 {
+    const char *cur_file = file;
     if (cfg->nrules == 0) FAIL(1, "no rules");
     for (int i = 0; i < cfg->nrules; i++) {
         al_rule *r = &cfg->rules[i];
+        cur_file = r->file ? r->file : file;
         if (!r->name[0]) FAIL(r->line, "rule name is empty");
         for (int j = 0; j < i; j++)
-            if (!strcmp(cfg->rules[j].name, r->name)) FAIL(r->line, "rule \"%s\" defined twice", r->name);
+            if (!strcmp(cfg->rules[j].name, r->name))
+                FAIL(r->line, "rule \"%s\" defined twice (first at %s:%d): alerts are keyed by rule name, "
+                     "give each rule its own", r->name, cfg->rules[j].file ? cfg->rules[j].file : file,
+                     cfg->rules[j].line);
         if (!isfinite(r->threshold)) FAIL(r->line, "rule \"%s\": threshold is not a finite number", r->name);
         if (r->cond == AL_OUTSIDE) {
             if (!r->threshold_high_line)
@@ -163,44 +218,12 @@ static int al_config_check(const char *file, al_config *cfg, char *err, size_t e
         }
         const char *f = r->field ? r->field : (r->type == AL_REC_METRIC ? "value" :
                                                r->type == AL_REC_DRIFT ? "statistic" : "p_value");
-        r->field_id = -1;
-        if (f[0] == 'p' && f[1] >= '0' && f[1] <= '9') {
-            /* p50, p99, p999: the quantile 0.50, 0.99, 0.999 */
-            const char *d = f + 1;
-            size_t nd = strspn(d, "0123456789");
-            if (d[nd] || nd > 6 || r->type != AL_REC_METRIC)
-                FAIL(r->field_line ? r->field_line : r->line, "rule \"%s\": field \"%s\": a quantile "
-                     "is pNN (p50, p99, p999) on a Metric", r->name, f);
-            r->quantile = strtod(d, NULL) / pow(10, (double)nd);
-            r->field_id = AL_F_QUANTILE;
-        }
-        for (int k = 0; k < AL_NFIELDS && r->field_id < 0; k++)
-            if (!strcmp(al_fields[k].name, f)) {
-                if (!(al_fields[k].types & (1u << r->type)))
-                    FAIL(r->field_line ? r->field_line : r->line, "rule \"%s\": a %s has no field \"%s\"",
-                         r->name, al_type_names[r->type], f);
-                r->field_id = al_fields[k].id;
-            }
-        if (r->field_id < 0) {
-            const char *names[AL_NFIELDS];
-            char list[400] = "";
-            int n = 0;
-            for (int k = 0; k < AL_NFIELDS; k++)
-                if (al_fields[k].types & (1u << r->type)) {
-                    names[n++] = al_fields[k].name;
-                    if (strlen(list) + strlen(al_fields[k].name) + 3 < sizeof list) {
-                        if (list[0]) strcat(list, ", ");
-                        strcat(list, al_fields[k].name);
-                    }
-                }
-            const char *s = cli_suggest(f, names, n);
-            FAIL(r->field_line ? r->field_line : r->line, "rule \"%s\": unknown field \"%s\"%s%s%s (a %s has: %s%s)",
-                 r->name, f, s ? "; did you mean \"" : "", s ? s : "", s ? "\"?" : "",
-                 al_type_names[r->type], list, r->type == AL_REC_METRIC ? ", pNN" : "");
-        }
+        char why[400];
+        if (al_field_lookup(r->type, f, &r->field_id, &r->quantile, why, sizeof why) < 0)
+            FAIL(r->field_line ? r->field_line : r->line, "rule \"%s\": %s", r->name, why);
         if (!r->summary_line) r->summary = NULL;
-        char why[200];
-        if (r->summary && al_template_check(r->summary, why, sizeof why) < 0)
+        size_t at;
+        if (r->summary && al_template_check(r->summary, &at, why, sizeof why) < 0)
             FAIL(r->summary_line, "rule \"%s\": summary: %s", r->name, why);
         if (r->nchannels > AL_MAX_CHANNELS)
             FAIL(r->channels_line, "rule \"%s\": at most %d channels", r->name, AL_MAX_CHANNELS);
@@ -226,6 +249,7 @@ static int al_config_check(const char *file, al_config *cfg, char *err, size_t e
                  al_sev_names[r->severity]);
         if (r->nlabels > AL_MAX_LABELS) FAIL(r->line, "rule \"%s\": at most %d labels", r->name, AL_MAX_LABELS);
     }
+    cur_file = file;
     for (int i = 0; i < cfg->nsilences; i++) {
         al_silence *s = &cfg->silences[i];
         int line = s->line ? s->line : 1;
@@ -264,10 +288,37 @@ static int al_config_finish(const char *name, int rc, al_config *cfg, char *err,
     return 0;
 }
 
+int al_config_load_merged(const char *path, const char *name, al_config *cfg, al_rule *extra, int nextra,
+                          char *err, size_t errlen)
+{
+    int rc = 0;
+    if (path) rc = yc_load(path, &al_root_struct, cfg, err, errlen);
+    else memset(cfg, 0, sizeof *cfg);
+    if (rc < 0) {
+        al_config x = { .rules = extra, .nrules = nextra };
+        al_config_free(&x);
+        return -1;
+    }
+    if (nextra) {
+        al_rule *r = realloc(cfg->rules, (size_t)(cfg->nrules + nextra) * sizeof *r);
+        if (!r) {
+            al_config x = { .rules = extra, .nrules = nextra };
+            al_config_free(&x);
+            al_config_free(cfg);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        memcpy(r + cfg->nrules, extra, (size_t)nextra * sizeof *r);
+        cfg->rules = r;
+        cfg->nrules += nextra;
+    }
+    free(extra);
+    return al_config_finish(path ? path : name, 0, cfg, err, errlen);
+}
+
 int al_config_load(const char *path, al_config *cfg, char *err, size_t errlen)
 {
-    int rc = yc_load(path, &al_root_struct, cfg, err, errlen);
-    return al_config_finish(path, rc, cfg, err, errlen);
+    return al_config_load_files(&path, 1, cfg, err, errlen);
 }
 
 int al_config_load_string(const char *name, const char *text, size_t len, al_config *cfg,
@@ -279,6 +330,13 @@ int al_config_load_string(const char *name, const char *text, size_t len, al_con
 
 void al_config_free(al_config *cfg)
 {
+    for (int i = 0; i < cfg->nrules; i++) {
+        al_rule *r = &cfg->rules[i];
+        free(r->file);
+        pq_free(&r->expr);
+        for (int k = 0; k < r->nalert_labels; k++) { free(r->alert_labels[k].key); free(r->alert_labels[k].value); }
+        free(r->alert_labels);
+    }
     yc_free(&al_root_struct, cfg);
     memset(cfg, 0, sizeof *cfg);
 }
@@ -370,10 +428,40 @@ int al_view_make(al_view *v, const fb_desc *d, const AnyRecord *rec)
     return 0;
 }
 
+/* A PromQL matcher on the metric name sees it as a Prometheus exporter
+ * would write it: every character outside [a-zA-Z0-9_:] (the dots of
+ * request.duration_ms) as '_'. */
+static int al_name_matches(const pq_matcher *m, fb_str name)
+{
+    char small[256];
+    char *b = name.len < sizeof small ? small : malloc(name.len + 1);
+    if (!b) return 0;
+    for (uint32_t i = 0; i < name.len; i++) {
+        unsigned char ch = (unsigned char)name.ptr[i];
+        b[i] = (char)(isalnum(ch) || ch == '_' || ch == ':' ? ch : '_');
+    }
+    b[name.len] = 0;
+    int hit = pq_match(m, b, name.len);
+    if (b != small) free(b);
+    return hit;
+}
+
 int al_rule_matches(const al_rule *r, const al_view *v)
 {
     if (r->type != v->type) return 0;
     if (r->metric && !fb_str_eq(v->name, r->metric)) return 0;
+    for (int i = 0; i < r->expr.nm; i++) {
+        const pq_matcher *m = &r->expr.m[i];
+        if (!strcmp(m->label, "__name__")) {
+            if (!al_name_matches(m, v->name)) return 0;
+            continue;
+        }
+        /* an absent label is the empty string, as in PromQL */
+        fb_str val = FB_STRN("", 0);
+        for (int j = 0; j < v->nlabels; j++)
+            if (fb_str_eq(v->labels[j].key, m->label)) { val = v->labels[j].value; break; }
+        if (!pq_match(m, val.ptr, val.len)) return 0;
+    }
     for (int i = 0; i < r->nlabels; i++) {
         int found = 0;
         for (int j = 0; j < v->nlabels && !found; j++)

@@ -9,6 +9,7 @@
 #include "fbrec.h"
 #include "sizes.h"
 #include "yamlcfg.h"
+#include "promql.h"
 
 enum { AL_REC_METRIC, AL_REC_DRIFT, AL_REC_EXPERIMENT };
 enum { AL_GT, AL_GE, AL_LT, AL_LE, AL_EQ, AL_NE, AL_OUTSIDE };
@@ -33,7 +34,13 @@ typedef struct al_rule {
     /* derived */
     int field_id;                /* AL_F_* */
     double quantile;             /* for AL_F_QUANTILE */
+    /* from a Prometheus rule file (promrules.c); the own format leaves them empty */
+    char *file;                  /* the file the rule came from, for messages; NULL: the own file */
+    pq_expr expr;                /* PromQL matchers (metric name as __name__), field, condition */
+    yc_kv *alert_labels; int nalert_labels;   /* rule labels other than severity: added to each Alert */
 } al_rule;
+/* rule labels one Prometheus rule may add to its alerts */
+#define AL_MAX_RULE_LABELS 16
 
 typedef struct al_silence {
     char *rule;                  /* NULL: any rule */
@@ -60,6 +67,19 @@ typedef struct al_config {
 
 /* Load and check path. 0, or -1 with err "path:line:col: reason". */
 int al_config_load(const char *path, al_config *cfg, char *err, size_t errlen);
+/* Load several files: at most one in the alerter's own format (rules:,
+ * silences:, inhibit:, group_by:) and any number of Prometheus rule files
+ * (groups:), told apart by their top-level key; their rules are checked
+ * together (one name, one rule). */
+int al_config_load_files(const char *const *paths, int n, al_config *cfg, char *err, size_t errlen);
+/* A Prometheus rule file's text, alone (tests, fuzzing). */
+int al_config_load_prom_string(const char *name, const char *text, size_t len, al_config *cfg,
+                               char *err, size_t errlen);
+/* The own-format file path (NULL: none) plus rules already built (taken
+ * over, freed on failure), checked together; name is the file messages
+ * name when path is NULL. */
+int al_config_load_merged(const char *path, const char *name, al_config *cfg, al_rule *extra, int nextra,
+                          char *err, size_t errlen);
 int al_config_load_string(const char *name, const char *text, size_t len, al_config *cfg,
                           char *err, size_t errlen);
 void al_config_free(al_config *cfg);
@@ -89,4 +109,8 @@ int al_cond_holds(const al_rule *r, double x);
 const char *al_render_summary(const al_rule *r, const KeyValue *labels, int nlabels, double value,
                               int severity, char *buf, size_t n);
 const char *al_cond_name(int c);
+/* Check a summary template: 0, or -1 with why and *at the offset in t. */
+int al_template_check(const char *t, size_t *at, char *why, size_t n);
+/* Resolve a field name for a record type: 0 with *id (AL_F_*) and *q, or -1 with why. */
+int al_field_lookup(int type, const char *f, int *id, double *q, char *why, size_t n);
 #endif

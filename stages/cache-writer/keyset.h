@@ -9,7 +9,15 @@
  *
  * Keys are kept as 64-bit hashes in 4-way buckets, least recently written
  * evicted first: at most 4 * nbuckets keys, 8 bytes each (cache-writer uses
- * 2^18 buckets: 1,048,576 keys, 8 MiB, touched lazily). */
+ * 2^18 buckets: 1,048,576 keys, 8 MiB, touched lazily).
+ *
+ * With activity tracking (--ttl adaptive), each key also keeps the event
+ * time of its newest record and an average of the gaps between its records
+ * (12 bytes more per key: 20 MiB in all for cache-writer's 1,048,576 keys).
+ * The gap average is an exponentially weighted mean, weight 1/4 for the
+ * newest gap; a record not newer than the last one seen (a replay, an
+ * out-of-order partition) leaves it as it was. A key that drops out of its
+ * bucket forgets its activity: it starts again as never seen. */
 #ifndef CACHE_WRITER_KEYSET_H
 #define CACHE_WRITER_KEYSET_H
 #include <stddef.h>
@@ -19,11 +27,15 @@
 
 typedef struct keyset {
     uint64_t *e;         /* nbuckets * KEYSET_WAYS hashes, most recent first; 0: empty */
+    int64_t *last_us;    /* activity (NULL: not tracked): newest event time per entry */
+    float *gap_us;       /* and the average gap between records; 0: only one seen */
     size_t mask;         /* nbuckets - 1 */
 } keyset;
 
 /* nbuckets is rounded up to a power of two. 0, or -1 out of memory. */
 int keyset_init(keyset *k, size_t nbuckets);
+/* Also keep each key's activity (keyset_touch_at). 0, or -1 out of memory. */
+int keyset_track_activity(keyset *k);
 void keyset_free(keyset *k);
 /* A well-mixed 64-bit hash of the key, never 0. */
 uint64_t keyset_hash(const void *key, size_t len);
@@ -31,9 +43,15 @@ uint64_t keyset_hash(const void *key, size_t len);
  * its bucket). Returns 1 if it was already there, 0 if not. */
 int keyset_touch(keyset *k, uint64_t h);
 int keyset_has(const keyset *k, uint64_t h);
+/* keyset_touch for a record with event time ts_us, updating the key's
+ * activity when tracked: *gap_us is then the key's average gap between
+ * records (0 if none is known yet: first seen, or forgotten). */
+int keyset_touch_at(keyset *k, uint64_t h, int64_t ts_us, double *gap_us);
 /* Start loading h's bucket into the cache (before a keyset_touch). */
 static inline void keyset_prefetch(const keyset *k, uint64_t h)
 {
-    __builtin_prefetch(k->e + (h & k->mask) * KEYSET_WAYS, 1);
+    size_t at = (h & k->mask) * KEYSET_WAYS;
+    __builtin_prefetch(k->e + at, 1);
+    if (k->last_us) { __builtin_prefetch(k->last_us + at, 1); __builtin_prefetch(k->gap_us + at, 1); }
 }
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "layout.h"
+#include "cli.h"
 #include "log.h"
 #include "num.h"
 
@@ -154,7 +155,8 @@ void layout_init(layout *l, const layout_conf *c)
     l->staged = calloc((size_t)l->group_max, sizeof *l->staged);
     l->retry_cap = c->pipeline_depth > 0 ? c->pipeline_depth : 1;
     l->retry = calloc((size_t)l->retry_cap, sizeof *l->retry);
-    if (!l->busy_h || !l->busy_n || !l->staged || !l->retry || keyset_init(&l->known, KNOWN_BUCKETS))
+    if (!l->busy_h || !l->busy_n || !l->staged || !l->retry || keyset_init(&l->known, KNOWN_BUCKETS) ||
+        (c->rec_ttl_max_ms > 0 && keyset_track_activity(&l->known)))
         log_fatal("out of memory");
 }
 
@@ -215,7 +217,7 @@ static void on_nx(void *ctx, rpipe_slot *s, int existed)
         }
         rpipe_slot *e = &l->retry[(l->retry_head + l->retry_n++) % l->retry_cap];
         swap_buf(&e->part, &s->part); swap_buf(&e->raw, &s->raw); swap_buf(&e->key, &s->key);
-        e->pos = s->pos; e->khash = s->khash; e->ver = s->ver;
+        e->pos = s->pos; e->khash = s->khash; e->ver = s->ver; e->ttl_ms = s->ttl_ms;
     }
     if (l->nx_window >= NX_WINDOW) {
         l->nx_off = (uint64_t)l->nx_window_existed * 1000 > (uint64_t)l->nx_window * NX_OFF_PERMILLE;
@@ -246,13 +248,15 @@ static int group_block(layout *l, rbuf *blk, int n, const rpipe_slot *const *slo
     for (int i = 0; i < n; i++) resp_arg_i64(b, slot[i]->ver);
     resp_finish_into(blk, b);
     int ncmds = 1;
-    if (l->conf.rec_ttl_ms > 0) {
+    if (l->conf.rec_ttl_ms > 0 || l->conf.rec_ttl_max_ms > 0) {
+        /* each key's own expiry, set by the write itself: the TTL is decided
+         * with the value, inside the same transaction as the check */
         for (int i = 0; i < n; i++) {
             resp_begin(b);
             resp_arg_str(b, "SET");
             resp_arg(b, slot[i]->key.p, slot[i]->key.len);
             resp_append_args(b, slot[i]);
-            resp_arg_str(b, "PX"); resp_arg_i64(b, l->conf.rec_ttl_ms);
+            if (slot[i]->ttl_ms > 0) { resp_arg_str(b, "PX"); resp_arg_i64(b, slot[i]->ttl_ms); }
             resp_finish_into(blk, b);
             ncmds++;
         }
@@ -320,6 +324,7 @@ int layout_probe(void *ctx, redisContext *c)
     rpipe_slot rec = { 0 };
     rbuf_put(&rec.key, key, strlen(key));
     rec.ver = 1;
+    rec.ttl_ms = 60000;
     resp_begin(&rec);
     resp_arg_str(&rec, older);
     const rpipe_slot *slot[1] = { &rec };
@@ -383,6 +388,7 @@ static int retries_to_group(layout *l, rpipe *p)
         l->retry_n--;
         swap_buf(&s->cmd, &e->part); swap_buf(&s->raw, &e->raw); swap_buf(&s->key, &e->key);
         s->nargs = 1; s->pos = e->pos; s->khash = e->khash; s->ver = e->ver;   /* part: the value */
+        s->ttl_ms = e->ttl_ms;
         l->scripted++;
         if (++l->group >= l->group_max && group_flush(l, p)) return -1;
     }
@@ -398,6 +404,7 @@ static int staged_flush(layout *l, rpipe *p)
         swap_buf(&s->cmd, &st->cmd); swap_buf(&s->part, &st->part);
         swap_buf(&s->raw, &st->raw); swap_buf(&s->key, &st->key);
         s->nargs = st->nargs; s->pos = st->pos; s->khash = st->khash; s->ver = st->ver; s->nx = 1;
+        s->ttl_ms = st->ttl_ms;
         if (rpipe_push(p)) return -1;
     }
     l->nstaged = 0;
@@ -502,6 +509,67 @@ static const fb_str *label_value(const Metric *m, const char *key)
     return NULL;
 }
 
+int64_t layout_adaptive_ttl(int64_t min_ms, int64_t max_ms, double gap_us)
+{
+    /* A user who comes back at random (no memory of when they last came)
+     * is as likely to come in the next second at any age of their key: at
+     * their rate. So the hits a key earns per second it is kept are its
+     * user's rate, 1/gap, and memory is best spent keeping the keys of
+     * frequent users long and those of rare ones briefly: the TTL grows
+     * with the rate. min * max / gap puts a user coming every MIN at MAX
+     * and one coming every MAX at MIN. */
+    if (gap_us <= 0) return min_ms;
+    double t = (double)min_ms * (double)max_ms / (gap_us / 1000.0);
+    if (t < (double)min_ms) return min_ms;
+    if (t > (double)max_ms) return max_ms;
+    return (int64_t)t;
+}
+
+int layout_ttl_parse(const char *s, int64_t *fixed_ms, int64_t *min_ms, int64_t *max_ms, char *err, size_t errlen)
+{
+    *fixed_ms = *min_ms = *max_ms = 0;
+    if (strncmp(s, "adaptive", 8) != 0) {
+        int64_t us;
+        if (cli_parse_duration(s, &us)) {
+            snprintf(err, errlen, "'%s' is neither a duration (1h, 90s, 0: none) nor adaptive:MIN:MAX", s);
+            return -1;
+        }
+        *fixed_ms = us / 1000;
+        if (us > 0 && *fixed_ms == 0) *fixed_ms = 1;   /* PX takes whole milliseconds */
+        return 0;
+    }
+    char a[64], b[64];
+    const char *p = s + 8, *colon;
+    int64_t lo, hi;
+    if (*p != ':' || !(colon = strchr(p + 1, ':')) || (size_t)(colon - p - 1) >= sizeof a ||
+        strlen(colon + 1) >= sizeof b) {
+        snprintf(err, errlen, "'%s': expected adaptive:MIN:MAX, such as adaptive:10m:1d", s);
+        return -1;
+    }
+    memcpy(a, p + 1, (size_t)(colon - p - 1)); a[colon - p - 1] = 0;
+    strcpy(b, colon + 1);
+    if (cli_parse_duration(a, &lo) || cli_parse_duration(b, &hi) || lo < 1000 || hi < lo) {
+        snprintf(err, errlen, "'%s': MIN and MAX are durations of 1ms or more, MIN <= MAX", s);
+        return -1;
+    }
+    *min_ms = lo / 1000; *max_ms = hi / 1000;
+    return 0;
+}
+
+/* Remember the key as written and give its record's TTL: fixed, or from
+ * its user's activity (event times) with --ttl adaptive. */
+static int rec_touch(layout *l, uint64_t h, int64_t ts, int64_t *ttl_ms)
+{
+    if (l->conf.rec_ttl_max_ms <= 0) {
+        *ttl_ms = l->conf.rec_ttl_ms;
+        return keyset_touch(&l->known, h);
+    }
+    double gap;
+    int known = keyset_touch_at(&l->known, h, ts, &gap);
+    *ttl_ms = layout_adaptive_ttl(l->conf.rec_ttl_min_ms, l->conf.rec_ttl_max_ms, gap);
+    return known;
+}
+
 /* A json recommendation: SET NX for a key not known to exist, the grouped
  * script otherwise (see layout.h). */
 static int json_recommendation(layout *l, rpipe *p, const Recommendation *r, const stream_rec *src)
@@ -538,7 +606,8 @@ static int json_recommendation(layout *l, rpipe *p, const Recommendation *r, con
      * may send it to the script: wait, so this one cannot overtake it
      * (rare: the same user twice within one pipeline window) */
     if (busy_get(l, h) && layout_drain(l, p)) return -1;
-    int known = keyset_touch(&l->known, h);
+    int64_t ttl_ms;
+    int known = rec_touch(l, h, r->ts, &ttl_ms);
     int nx = !known && (!l->nx_off || ++l->probe % NX_PROBE == 0);
 
     /* the slot: a ring slot in the group, or a staged one for NX */
@@ -550,6 +619,7 @@ static int json_recommendation(layout *l, rpipe *p, const Recommendation *r, con
     rbuf_put(&s->key, key->p, key->len);
     s->khash = h;
     s->ver = r->ts;
+    s->ttl_ms = ttl_ms;
     /* this record's part of the group's commands: the value */
     resp_begin(s);
     resp_arg(s, w->buf, w->len);
@@ -565,7 +635,7 @@ static int json_recommendation(layout *l, rpipe *p, const Recommendation *r, con
     resp_arg(s, key->p, key->len);
     resp_arg(s, w->buf, w->len);
     resp_arg_str(s, "NX");
-    if (l->conf.rec_ttl_ms > 0) { resp_arg_str(s, "PX"); resp_arg_i64(s, l->conf.rec_ttl_ms); }
+    if (ttl_ms > 0) { resp_arg_str(s, "PX"); resp_arg_i64(s, ttl_ms); }
     busy_inc(l, h);
     l->nx_open++; l->nx_sent++;
     if (++l->nstaged >= l->group_max) return layout_flush(l, p);
@@ -589,7 +659,9 @@ int layout_recommendation(layout *l, rpipe *p, const Recommendation *r, const st
     resp_arg_str(s, "EVALSHA"); resp_arg_str(s, rpipe_sha(p, SCRIPT_VERSIONED)); resp_arg_str(s, "2");
     resp_arg(s, s->key.p, s->key.len);
     resp_arg(s, l->key2.p, l->key2.len);
-    resp_arg_i64(s, r->ts); resp_arg_i64(s, l->conf.rec_ttl_ms);
+    int64_t ttl_ms = l->conf.rec_ttl_ms;
+    if (l->conf.rec_ttl_max_ms > 0) rec_touch(l, keyset_hash(s->key.p, s->key.len), r->ts, &ttl_ms);
+    resp_arg_i64(s, r->ts); resp_arg_i64(s, ttl_ms);
     if (l->conf.rec_layout == LAYOUT_ZSET) {
         resp_arg_str(s, "z");
         for (uint32_t i = 0; i < r->items_count; i++) {

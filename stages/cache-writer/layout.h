@@ -51,6 +51,10 @@ typedef struct layout_conf {
     const char *prefix;
     rec_layout rec_layout;
     int64_t rec_ttl_ms, metric_ttl_ms;   /* 0: no expiry */
+    /* --ttl adaptive:MIN:MAX (max > 0): rec: keys expire after
+     * min * max / (the user's average gap between records), within
+     * [min, max]; min for a user seen once (see layout_adaptive_ttl) */
+    int64_t rec_ttl_min_ms, rec_ttl_max_ms;
     int64_t leaderboard_size;
     const layout_board *boards; int nboards;
     int zstd_level;
@@ -91,6 +95,12 @@ typedef struct layout {
 
 void layout_init(layout *l, const layout_conf *c);
 void layout_free(layout *l);
+/* The adaptive TTL for a user whose records come gap_us apart on average
+ * (0: unknown), in ms. */
+int64_t layout_adaptive_ttl(int64_t min_ms, int64_t max_ms, double gap_us);
+/* Parse --ttl: a duration ("1h", 0: none) or adaptive:MIN:MAX. 0, or -1
+ * with err saying why. */
+int layout_ttl_parse(const char *s, int64_t *fixed_ms, int64_t *min_ms, int64_t *max_ms, char *err, size_t errlen);
 /* Queue the commands for one record on the pipe. 0, or -1 if the pipe failed. */
 int layout_recommendation(layout *l, rpipe *p, const Recommendation *r, const stream_rec *src);
 int layout_metric(layout *l, rpipe *p, const Metric *m, const stream_rec *src);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include "cli.h"
 #include "layout.h"
+#include "redisstats.h"
 #include "log.h"
 #include "metrics.h"
 #include "rpipe.h"
@@ -16,8 +17,8 @@
 #include "stream.h"
 
 static cli_common common;
-static const char *redis_addr, *redis_password_file, *prefix, *layout_name;
-static int64_t ttl_us, metric_ttl_us, pipeline_depth, leaderboard_size, zstd_level;
+static const char *redis_addr, *redis_password_file, *prefix, *layout_name, *ttl_arg;
+static int64_t redis_stats_us, redis_stats_keys, metric_ttl_us, pipeline_depth, leaderboard_size, zstd_level;
 static cli_list leaderboards;
 
 /* What aggregate emits: its own top-K (top.clicks, top.purchases: value =
@@ -35,13 +36,20 @@ static const cli_opt opts[] = {
       "default: the credential redis-password if the unit has it", 0, 0 },
     { "prefix", 0, CLI_STR, &prefix, "", "STR", "prepended to every key", 0, 0 },
     { "layout", 0, CLI_STR, &layout_name, "json", "json|zset|fb", "how rec:USER is stored", 0, 0 },
-    { "ttl", 0, CLI_DURATION, &ttl_us, "0", "DURATION", "expiry of rec:USER keys (0: none)", 0, 0 },
+    { "ttl", 0, CLI_STR, &ttl_arg, "0", "DURATION|adaptive:MIN:MAX",
+      "expiry of rec:USER keys (0: none); adaptive: MIN*MAX / the user's average gap between records "
+      "(event time), within MIN..MAX; MIN for a user seen once", 0, 0 },
     { "metric-ttl", 0, CLI_DURATION, &metric_ttl_us, "0", "DURATION", "expiry of metric, feature and leaderboard keys (0: none)", 0, 0 },
     { "pipeline", 0, CLI_INT, &pipeline_depth, "256", "N", "commands in flight at most", 1, 100000 },
     { "leaderboard", 0, CLI_LIST, &leaderboards, DEFAULT_BOARDS, "NAME[:count][@MIN],...",
       "Metrics (with an item_id label) kept as leaderboards: scored by value, or by count with :count; "
       "@MIN leaves out Metrics whose count is below MIN", 0, 0 },
     { "leaderboard-size", 0, CLI_INT, &leaderboard_size, "100", "N", "entries kept per leaderboard", 1, 1000000 },
+    { "redis-stats", 0, CLI_DURATION, &redis_stats_us, "0", "DURATION",
+      "instead of writing records: every DURATION, write Redis's own figures (INFO: hit rate, hits, misses, "
+      "expired and evicted keys, memory; keys and memory per key prefix by SCAN) as Metric records to --out", 0, 0 },
+    { "redis-stats-keys", 0, CLI_INT, &redis_stats_keys, "1000", "N",
+      "--redis-stats: keys examined per sample at most (SCAN + MEMORY USAGE); more are estimated", 1, 10000000 },
     { "zstd-level", 0, CLI_INT, &zstd_level, "3", "N", "compression level of --layout fb", 1, 19 },
     { 0 },
 };
@@ -51,7 +59,8 @@ static const cli_spec spec = {
     .summary = "write Recommendation and Metric records to Redis: pipelined, newer wins, nothing dropped",
     .usage = "cache-writer [FLAGS]",
     .example = "recommender --model model.db < events.rec | cache-writer --redis redis://127.0.0.1:6379 --ttl 1h\n"
-               "  redis-cli GET rec:u42",
+               "  redis-cli GET rec:u42\n"
+               "cache-writer --redis-stats 5s --out kafka://127.0.0.1:9092/metrics   # Redis's hit rate, memory, keys",
     .opts = opts,
 };
 
@@ -134,6 +143,57 @@ static void redis_password(redis_uri *uri, char *err, size_t errlen)
     }
 }
 
+/* Start-up failure of the connection: the message and exit status. */
+static int connect_failed(int wc, const redis_uri *uri, const char *err)
+{
+    /* a wrong address (2) is the person's to fix; Redis not answering (1)
+     * may be Redis still starting: systemd restarts us (after 2 it does not) */
+    char t[32], where[300];   /* the address without the password the URI may hold */
+    cli_format_duration(common.connect_timeout, t, sizeof t);
+    if (uri->unix_path[0]) snprintf(where, sizeof where, "%s", uri->unix_path);
+    else snprintf(where, sizeof where, "%s:%d", uri->host, uri->port);
+    if (wc == RPIPE_UNRESOLVED) fprintf(stderr, "cache-writer: --redis %s: %s\n", where, err);
+    else if (wc == RPIPE_UNREACHABLE)
+        fprintf(stderr, "cache-writer: --redis %s: Redis did not answer within %s (--connect-timeout): %s\n",
+                where, t, err);
+    return wc == RPIPE_UNRESOLVED ? 2 : 1;
+}
+
+/* --redis-stats: no input read; Redis's own figures to --out until stopped. */
+static int redis_stats_main(redis_uri *uri)
+{
+    if (strcmp(common.in, "-")) cli_usage_error(&spec, "--in: --redis-stats reads no input");
+    cli_start(&spec, &common);
+    stream_out *out = stream_out_open(common.out, &common);
+    if (!out) return 1;
+    rpipe pipe;
+    char err[300], instance[300];
+    if (uri->unix_path[0]) snprintf(instance, sizeof instance, "%s", uri->unix_path);
+    else snprintf(instance, sizeof instance, "%s:%d", uri->host, uri->port);
+    if (rpipe_open(&pipe, uri, 1, NULL, 0, NULL, NULL, NULL, NULL)) {
+        rpipe_close(&pipe);
+        stream_out_close(out);
+        return 1;
+    }
+    int wc = rpipe_wait_connected(&pipe, common.connect_timeout, err, sizeof err);
+    if (wc) {
+        rpipe_close(&pipe);
+        stream_out_close(out);
+        return connect_failed(wc, uri, err);
+    }
+    sd_ready();
+    char t[32];
+    cli_format_duration(redis_stats_us, t, sizeof t);
+    log_info("sampling Redis at %s every %s (%lld keys a sample at most)", instance, t, (long long)redis_stats_keys);
+    redis_stats_conf rc = { .prefix = prefix, .instance = instance, .interval_us = redis_stats_us,
+                            .keys_per_sample = redis_stats_keys };
+    int failed = redis_stats_run(&pipe, out, &rc) != 0;
+    sd_stopping();
+    rpipe_close(&pipe);
+    if (stream_out_close(out)) failed = 1;
+    return failed;
+}
+
 int main(int argc, char **argv)
 {
     int first = cli_parse(argc, argv, &spec, &common);
@@ -145,11 +205,13 @@ int main(int argc, char **argv)
         if (layout_board_parse(leaderboards.items[i], &boards[i], err, sizeof err))
             cli_usage_error(&spec, "--leaderboard: %s", err);
     layout_conf lc = {
-        .prefix = prefix, .rec_ttl_ms = ttl_us / 1000, .metric_ttl_ms = metric_ttl_us / 1000,
+        .prefix = prefix, .metric_ttl_ms = metric_ttl_us / 1000,
         .leaderboard_size = leaderboard_size, .boards = boards,
         .nboards = leaderboards.n, .zstd_level = (int)zstd_level,
         .pipeline_depth = (int)pipeline_depth,
     };
+    if (layout_ttl_parse(ttl_arg, &lc.rec_ttl_ms, &lc.rec_ttl_min_ms, &lc.rec_ttl_max_ms, err, sizeof err))
+        cli_usage_error(&spec, "--ttl: %s", err);
     if (!strcmp(layout_name, "json")) lc.rec_layout = LAYOUT_JSON;
     else if (!strcmp(layout_name, "zset")) lc.rec_layout = LAYOUT_ZSET;
     else if (!strcmp(layout_name, "fb")) lc.rec_layout = LAYOUT_FB;
@@ -157,7 +219,9 @@ int main(int argc, char **argv)
     redis_uri uri;
     if (redis_uri_parse(redis_addr, &uri, err, sizeof err)) cli_usage_error(&spec, "--redis: %s", err);
     redis_password(&uri, err, sizeof err);
-    if (strcmp(common.out, "-")) cli_usage_error(&spec, "--out: cache-writer writes to Redis only");
+    if (redis_stats_us > 0) { free(boards); return redis_stats_main(&uri); }
+    if (strcmp(common.out, "-")) cli_usage_error(&spec, "--out: cache-writer writes to Redis only (or, with --redis-stats, "
+                                                 "Redis's figures to --out)");
     cli_start(&spec, &common);
 
     stream_in *in = stream_in_open(common.in, &common);
@@ -174,21 +238,11 @@ int main(int argc, char **argv)
     }
     int wc = rpipe_wait_connected(&pipe, common.connect_timeout, err, sizeof err);
     if (wc) {
-        /* a wrong address (2) is the person's to fix; Redis not answering (1)
-         * may be Redis still starting: systemd restarts us (after 2 it does not) */
-        char t[32], where[300];   /* the address without the password the URI may hold */
-        cli_format_duration(common.connect_timeout, t, sizeof t);
-        if (uri.unix_path[0]) snprintf(where, sizeof where, "%s", uri.unix_path);
-        else snprintf(where, sizeof where, "%s:%d", uri.host, uri.port);
-        if (wc == RPIPE_UNRESOLVED) fprintf(stderr, "cache-writer: --redis %s: %s\n", where, err);
-        else if (wc == RPIPE_UNREACHABLE)
-            fprintf(stderr, "cache-writer: --redis %s: Redis did not answer within %s (--connect-timeout): %s\n",
-                    where, t, err);
         layout_free(&lay);
         rpipe_close(&pipe);
         stream_in_close(in);
         free(boards);
-        return wc == RPIPE_UNRESOLVED ? 2 : 1;
+        return connect_failed(wc, &uri, err);
     }
     layout_attach(&lay, &pipe);
     metrics_series *skipped = metrics_counter("streamrec_cache_skipped_total",

@@ -241,6 +241,8 @@ static int reconnect(rpipe *p, int first)
     return 0;
 }
 
+int rpipe_reconnect(rpipe *p) { return reconnect(p, 0); }
+
 int rpipe_open(rpipe *p, const redis_uri *u, int depth, const char *const *scripts,
                int nscripts, rpipe_error_fn on_error, void *ctx,
                rpipe_probe_fn probe, void *probe_ctx)

@@ -42,6 +42,7 @@ typedef struct rpipe_slot {
     rbuf part;          /* the caller's: kept with the slot (the record's script arguments) */
     uint64_t khash;     /* the caller's: a hash of key */
     int64_t ver;        /* the caller's: the record's version (ts) */
+    int64_t ttl_ms;     /* the caller's: the record's key expiry (0: none) */
 } rpipe_slot;
 
 /* A Redis error that goes away by itself (loading, busy script, failover). */
@@ -123,5 +124,8 @@ int rpipe_send(rpipe *p);
 /* Wait until every command sent has been answered. 0 or -1 (gave up). */
 int rpipe_drain(rpipe *p);
 const char *rpipe_sha(const rpipe *p, int script);
+/* Connect again now (after a failure found by a caller that used p->c
+ * directly: --redis-stats), with the usual backoff. 0, or -1 gave up. */
+int rpipe_reconnect(rpipe *p);
 void rpipe_close(rpipe *p);
 #endif

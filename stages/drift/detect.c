@@ -25,37 +25,74 @@ double dd_welford_sd(const dd_welford *w)
     return sd_floored(w->n > 0 ? sqrt(w->m2 / (double)w->n) : 0, w->mean);
 }
 
-int dd_cusum_add(dd_cusum *c, double x, int64_t warmup, double k, double h, double *stat, double *ref)
+static double clip(double z) { return z > DD_CLIP ? DD_CLIP : z < -DD_CLIP ? -DD_CLIP : z; }
+
+/* 1 and u, v when the baseline had `warmup` points before x; then x is learned */
+static int base_step(dd_base *b, double x, int64_t warmup, double *u, double *v)
 {
-    if (c->base.n < warmup) { dd_welford_add(&c->base, x); return 0; }
-    double z = (x - c->base.mean) / dd_welford_sd(&c->base);
-    c->pos = fmax(0.0, c->pos + z - k);
-    c->neg = fmax(0.0, c->neg - z - k);
-    double s = fmax(c->pos, c->neg);
-    if (s <= h) return 0;
-    *stat = s;
-    *ref = c->base.mean;
+    int64_t n = b->x.n;
+    int ready = n >= warmup;
+    double d = 0, g = 0;
+    if (n > 0) {
+        d = (x - b->x.mean) / sqrt(1.0 + 1.0 / (double)n);
+        g = sqrt(fabs(d));
+    }
+    if (ready) {
+        *u = clip(d / dd_welford_sd(&b->x));
+        *v = clip((g - b->g.mean) / dd_welford_sd(&b->g));
+    }
+    if (n > 0) dd_welford_add(&b->g, g);
+    dd_welford_add(&b->x, x);
+    return ready;
+}
+
+/* the alarm's figures, with the baseline as it was before x */
+static void change_of(const dd_welford *before, double x, double lvl, double scl, dd_change *out)
+{
+    out->scale = scl > lvl;
+    out->stat = out->scale ? scl : lvl;
+    out->ref = before->mean;
+    out->cur = x;
+}
+
+int dd_cusum_add(dd_cusum *c, double x, int64_t warmup, double k, double h, dd_change *out)
+{
+    double u, v;
+    dd_welford before = c->base.x;
+    if (!base_step(&c->base, x, warmup, &u, &v)) return 0;
+    c->pos = fmax(0.0, c->pos + u - k);
+    c->neg = fmax(0.0, c->neg - u - k);
+    c->spos = fmax(0.0, c->spos + v - k);
+    c->sneg = fmax(0.0, c->sneg - v - k);
+    double lvl = fmax(c->pos, c->neg), scl = fmax(c->spos, c->sneg);
+    if (lvl <= h && scl <= h) return 0;
+    change_of(&before, x, lvl, scl, out);
     *c = (dd_cusum){0};      /* the new level becomes the next baseline */
     return 1;
 }
 
-int dd_ph_add(dd_ph *p, double x, int64_t warmup, double delta, double lambda, double *stat, double *ref)
+static double ph_side(dd_ph_side *s, double z, int64_t n, double delta)
 {
-    if (p->base.n < warmup) { dd_welford_add(&p->base, x); return 0; }
-    double z = (x - p->base.mean) / dd_welford_sd(&p->base);
-    /* the running mean covers the baseline too (its z average is 0 by
-     * construction): a shift right after the baseline still shows */
-    if (p->n == 0) p->n = p->base.n;
+    s->mean += (z - s->mean) / (double)n;
+    s->up += z - s->mean - delta;
+    if (s->up < s->up_min) s->up_min = s->up;
+    s->dn += z - s->mean + delta;
+    if (s->dn > s->dn_max) s->dn_max = s->dn;
+    return fmax(s->up - s->up_min, s->dn_max - s->dn);
+}
+
+int dd_ph_add(dd_ph *p, double x, int64_t warmup, double delta, double lambda, dd_change *out)
+{
+    double u, v;
+    dd_welford before = p->base.x;
+    if (!base_step(&p->base, x, warmup, &u, &v)) return 0;
+    /* the running means cover the baseline too (as zeros): a shift right
+     * after the baseline still shows */
+    if (p->n == 0) p->n = warmup;
     p->n++;
-    p->zmean += (z - p->zmean) / (double)p->n;
-    p->up += z - p->zmean - delta;
-    if (p->up < p->up_min) p->up_min = p->up;
-    p->dn += z - p->zmean + delta;
-    if (p->dn > p->dn_max) p->dn_max = p->dn;
-    double s = fmax(p->up - p->up_min, p->dn_max - p->dn);
-    if (s <= lambda) return 0;
-    *stat = s;
-    *ref = p->base.mean;
+    double lvl = ph_side(&p->lvl, u, p->n, delta), scl = ph_side(&p->scl, v, p->n, delta);
+    if (lvl <= lambda && scl <= lambda) return 0;
+    change_of(&before, x, lvl, scl, out);
     *p = (dd_ph){0};
     return 1;
 }
@@ -208,6 +245,19 @@ static void aw_drop(dd_adwin *a, int k)
 int dd_adwin_add(dd_adwin *a, double x, double delta, int min_side,
                  double *stat, double *eps, double *m0, double *m1)
 {
+    if (a->n >= 2 * min_side) {
+        /* winsorised at the window's mean +- DD_CLIP sd: the cut's bound
+         * assumes near-normal means, which a heavy tail (latencies) breaks;
+         * a lasting change is still seen, a lone spike no longer cuts. A
+         * constant window has no spread to clip with: x enters whole. */
+        double sum = 0, var = 0;
+        for (int i = 0; i < a->n; i++) sum += a->v[i];
+        double mean = sum / a->n;
+        for (int i = 0; i < a->n; i++) { double d = a->v[i] - mean; var += d * d; }
+        double lim = DD_CLIP * sqrt(var / a->n);
+        if (lim > 0 && x > mean + lim) x = mean + lim;
+        else if (lim > 0 && x < mean - lim) x = mean - lim;
+    }
     if (a->n == a->cap) aw_drop(a, 1);
     a->v[a->n++] = x;
     int at;

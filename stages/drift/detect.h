@@ -12,17 +12,43 @@ typedef struct dd_welford { int64_t n; double mean, m2; } dd_welford;
 void dd_welford_add(dd_welford *w, double x);
 double dd_welford_sd(const dd_welford *w);      /* floored, never 0 (see .c) */
 
-/* Two-sided tabular CUSUM (Page 1954) on z = (x - mu0) / sd0, where mu0 and
- * sd0 come from the first `warmup` observations after each reset. */
-typedef struct dd_cusum { dd_welford base; double pos, neg; } dd_cusum;
-/* 1 alarm (statistic in *stat, baseline mean in *ref), 0 none. Before the
- * baseline is complete it only learns. After an alarm it resets itself. */
-int dd_cusum_add(dd_cusum *c, double x, int64_t warmup, double k, double h, double *stat, double *ref);
+/* Self-starting baseline (Hawkins 1987; Hawkins & Olwell, "Cumulative Sum
+ * Charts and Charting for Quality Improvement", 1998, ch. 7): the mean and
+ * standard deviation of every observation since the last reset, learned
+ * until a change is found, so the baseline's error shrinks as 1/sqrt(n)
+ * instead of staying that of its first `warmup` points. Each observation is
+ * standardised against the points before it, then learned:
+ *   d = (x - mean) / sqrt(1 + 1/n)     (var d = var x: mean is from n points)
+ *   u = d / sd                          the level statistic
+ *   g = sqrt(|d|),  v = (g - mean g) / sd g   the scale statistic (Hawkins
+ *       1981: sqrt|d| is near-symmetric, so a CUSUM on it sees the spread
+ *       move either way; standardised by its own running moments, so no
+ *       normal-theory constant biases it on skewed data)
+ * both clipped to +-DD_CLIP (a spike or a heavy tail moves a CUSUM by at
+ * most DD_CLIP - k per point: the false-alarm rate holds on log-normal
+ * latencies, and one outlier is not a change of level). */
+#define DD_CLIP 3.0
+typedef struct dd_base { dd_welford x, g; } dd_base;
+/* What a ph or cusum alarm reports: the statistic that crossed (the larger
+ * of level and scale), the baseline mean, the observation, and whether the
+ * scale statistic was the larger (the Drift schema has no field for it yet,
+ * so the record looks the same: reference and current stay in the
+ * metric's units for rules that compare them). */
+typedef struct dd_change { double stat, ref, cur; int scale; } dd_change;
 
-/* Page-Hinkley (Page 1954; Gama et al. 2014) on z = (x - mu0) / sd0, with the
- * running mean of z since the last reset (baseline included), both directions. */
-typedef struct dd_ph { dd_welford base; int64_t n; double zmean, up, up_min, dn, dn_max; } dd_ph;
-int dd_ph_add(dd_ph *p, double x, int64_t warmup, double delta, double lambda, double *stat, double *ref);
+/* Two-sided tabular CUSUM (Page 1954; Montgomery ch. 9) on u (level) and
+ * on v (scale) from a self-starting baseline. */
+typedef struct dd_cusum { dd_base base; double pos, neg, spos, sneg; } dd_cusum;
+/* 1 alarm (*out filled), 0 none. Before the baseline has `warmup` points
+ * it only learns. After an alarm it resets itself (a new baseline). */
+int dd_cusum_add(dd_cusum *c, double x, int64_t warmup, double k, double h, dd_change *out);
+
+/* Page-Hinkley (Page 1954; Gama et al. 2014), both directions, on u (level)
+ * and on v (scale) from a self-starting baseline, each less its running
+ * mean since the last reset (the baseline's points count as 0). */
+typedef struct dd_ph_side { double mean, up, up_min, dn, dn_max; } dd_ph_side;
+typedef struct dd_ph { dd_base base; int64_t n; dd_ph_side lvl, scl; } dd_ph;
+int dd_ph_add(dd_ph *p, double x, int64_t warmup, double delta, double lambda, dd_change *out);
 
 /* Robust z-score with a threshold that keeps a target anomaly rate.
  * Centre and scale: the median and MAD (x1.4826; the mean absolute deviation
@@ -38,9 +64,8 @@ int dd_ph_add(dd_ph *p, double x, int64_t warmup, double delta, double lambda, d
  * eta, summed over N such points, alarms = rate·N + (ln t_N - ln t_0)/eta
  * exactly, whatever the distribution: on heavy tails t climbs until alarms
  * are that rare, and the excess is bounded by how far it had to climb. The
- * step starts larger, eta_k = max(DD_RZ_ETA, 0.5/sqrt(1 + k/100)), so that
- * climb costs a few alarms, not tens; it is DD_RZ_ETA from k = 10,000 on
- * (small, so one alarm raises t by 5% only and a shift after it is found). Memory: 2·DD_RZ_WINDOW +
+ * step is DD_RZ_ETA throughout (small, so one alarm raises t by 5% only
+ * and a shift after it is found). Memory: 2·DD_RZ_WINDOW +
  * DD_RZ_LAG doubles (2.5 KiB) per series. */
 #define DD_RZ_WINDOW 128
 #define DD_RZ_LAG 64

@@ -13,7 +13,11 @@
 #include "log.h"
 
 #define DRIFT_MAX_LABELS STREAMREC_MAX_LABELS   /* sizes.h: what ingest can send, and more */
-#define DRIFT_BLOB_MAGIC 0x31465244u     /* "DRF1" */
+/* "DRF2": ph and cusum on self-starting baselines with a scale statistic
+ * (issue 18). "DRF1" blobs (frozen baselines; before that an EWMA zscore)
+ * are refused with a message that says so. */
+#define DRIFT_BLOB_MAGIC 0x32465244u
+#define DRIFT_BLOB_MAGIC_V1 0x31465244u
 #define NDET (Detector_MAX + 1)
 /* Times and counts are kept within +-2^61 (times: about 73,000 years in µs),
  * so sums of two of them (a step, a forecast time) never overflow. */
@@ -403,17 +407,18 @@ int drift_engine_metric(drift_engine *e, const Metric *m, const char **why)
     int alert_ok = s->n > c->warmup;
     double stat, ref, eps, m0, m1;
 
-    if (uses(e, Detector_page_hinkley) && dd_ph_add(&s->ph, x, c->warmup, c->ph_delta, c->ph_lambda, &stat, &ref) &&
+    dd_change ch;
+    if (uses(e, Detector_page_hinkley) && dd_ph_add(&s->ph, x, c->warmup, c->ph_delta, c->ph_lambda, &ch) &&
         alert_ok && s->n >= s->quiet[Detector_page_hinkley]) {
         s->quiet[Detector_page_hinkley] = s->n + c->cooldown;
-        if (emit(e, s, ts, Detector_page_hinkley, DriftKind_drift, stat, c->ph_lambda, -1, ref, x,
-                 severity_of(stat / c->ph_lambda)) < 0) return DRIFT_ERR;
+        if (emit(e, s, ts, Detector_page_hinkley, DriftKind_drift, ch.stat, c->ph_lambda, -1, ch.ref, ch.cur,
+                 severity_of(ch.stat / c->ph_lambda)) < 0) return DRIFT_ERR;
     }
-    if (uses(e, Detector_cusum) && dd_cusum_add(&s->cusum, x, c->warmup, c->cusum_k, c->cusum_h, &stat, &ref) &&
+    if (uses(e, Detector_cusum) && dd_cusum_add(&s->cusum, x, c->warmup, c->cusum_k, c->cusum_h, &ch) &&
         alert_ok && s->n >= s->quiet[Detector_cusum]) {
         s->quiet[Detector_cusum] = s->n + c->cooldown;
-        if (emit(e, s, ts, Detector_cusum, DriftKind_drift, stat, c->cusum_h, -1, ref, x,
-                 severity_of(stat / c->cusum_h)) < 0) return DRIFT_ERR;
+        if (emit(e, s, ts, Detector_cusum, DriftKind_drift, ch.stat, c->cusum_h, -1, ch.ref, ch.cur,
+                 severity_of(ch.stat / c->cusum_h)) < 0) return DRIFT_ERR;
     }
     if (uses(e, Detector_adwin) && dd_adwin_add(&s->aw, x, c->adwin_delta, (int)c->adwin_min, &stat, &eps, &m0, &m1) &&
         alert_ok && s->n >= s->quiet[Detector_adwin]) {
@@ -482,6 +487,11 @@ static void wf(wbuf *b, double v) { wput(b, &v, 8); }
 static void w32(wbuf *b, uint32_t v) { wput(b, &v, 4); }
 static void w8(wbuf *b, uint8_t v) { wput(b, &v, 1); }
 static void wwelford(wbuf *b, const dd_welford *w) { wi64(b, w->n); wf(b, w->mean); wf(b, w->m2); }
+static void wbase(wbuf *b, const dd_base *s) { wwelford(b, &s->x); wwelford(b, &s->g); }
+static void wphside(wbuf *b, const dd_ph_side *s)
+{
+    wf(b, s->mean); wf(b, s->up); wf(b, s->up_min); wf(b, s->dn); wf(b, s->dn_max);
+}
 
 typedef struct rbuf { const uint8_t *p, *end; int bad; } rbuf;
 static void rget(rbuf *r, void *out, size_t n)
@@ -496,6 +506,11 @@ static double rf(rbuf *r) { double v; rget(r, &v, 8); return v; }
 static uint32_t r32(rbuf *r) { uint32_t v; rget(r, &v, 4); return v; }
 static uint8_t r8(rbuf *r) { uint8_t v; rget(r, &v, 1); return v; }
 static void rwelford(rbuf *r, dd_welford *w) { w->n = ri64(r); w->mean = rf(r); w->m2 = rf(r); }
+static void rbase(rbuf *r, dd_base *s) { rwelford(r, &s->x); rwelford(r, &s->g); }
+static void rphside(rbuf *r, dd_ph_side *s)
+{
+    s->mean = rf(r); s->up = rf(r); s->up_min = rf(r); s->dn = rf(r); s->dn_max = rf(r);
+}
 
 int drift_engine_save(const drift_engine *e, uint64_t extra, uint8_t **data, size_t *len)
 {
@@ -513,9 +528,9 @@ int drift_engine_save(const drift_engine *e, uint64_t extra, uint8_t **data, siz
         w32(&b, s->keylen); wput(&b, s->key, s->keylen);
         w32(&b, s->namelen); w32(&b, s->nlabels);
         wi64(&b, s->n); wi64(&b, s->last_end); wi64(&b, s->step);
-        wwelford(&b, &s->cusum.base); wf(&b, s->cusum.pos); wf(&b, s->cusum.neg);
-        wwelford(&b, &s->ph.base); wi64(&b, s->ph.n); wf(&b, s->ph.zmean);
-        wf(&b, s->ph.up); wf(&b, s->ph.up_min); wf(&b, s->ph.dn); wf(&b, s->ph.dn_max);
+        wbase(&b, &s->cusum.base);
+        wf(&b, s->cusum.pos); wf(&b, s->cusum.neg); wf(&b, s->cusum.spos); wf(&b, s->cusum.sneg);
+        wbase(&b, &s->ph.base); wi64(&b, s->ph.n); wphside(&b, &s->ph.lvl); wphside(&b, &s->ph.scl);
         if (s->rz) {
             const dd_rz *z = s->rz;
             wi64(&b, z->n); w32(&b, (uint32_t)z->head); w8(&b, (uint8_t)z->thr_set); wf(&b, z->log_thr);
@@ -558,7 +573,14 @@ int drift_engine_load(drift_engine *e, const uint8_t *data, size_t len, uint64_t
                       char *err, size_t errlen)
 {
     rbuf r = { data, data + len, 0 };
-    if (r32(&r) != DRIFT_BLOB_MAGIC || r.bad) { snprintf(err, errlen, "drift state: not a drift state blob"); return -1; }
+    uint32_t magic = r32(&r);
+    if (magic == DRIFT_BLOB_MAGIC_V1 && !r.bad) {
+        snprintf(err, errlen, "drift state: written by an older drift (state format 1: ph and cusum on "
+                 "a frozen baseline; see the upgrade note in the drift README): delete the state file or "
+                 "use a new --state file; the detectors start again from the input");
+        return DRIFT_LOAD_SETTINGS;
+    }
+    if (magic != DRIFT_BLOB_MAGIC || r.bad) { snprintf(err, errlen, "drift state: not a drift state blob"); return -1; }
     if (r64(&r) != drift_config_fingerprint(&e->c)) {
         snprintf(err, errlen, "drift state: saved with other settings (detectors, --field, --warmup, "
                  "--ewma-alpha, --ph-delta, --cusum-k, --adwin-max, --window, --holt-*): use the same "
@@ -588,9 +610,9 @@ int drift_engine_load(drift_engine *e, const uint8_t *data, size_t len, uint64_t
         series *s = series_new(e, (const char *)k, kl, nl, nlab);
         series_insert(e, s, slot);
         s->n = ri64(&r); s->last_end = ri64(&r); s->step = ri64(&r);
-        rwelford(&r, &s->cusum.base); s->cusum.pos = rf(&r); s->cusum.neg = rf(&r);
-        rwelford(&r, &s->ph.base); s->ph.n = ri64(&r); s->ph.zmean = rf(&r);
-        s->ph.up = rf(&r); s->ph.up_min = rf(&r); s->ph.dn = rf(&r); s->ph.dn_max = rf(&r);
+        rbase(&r, &s->cusum.base);
+        s->cusum.pos = rf(&r); s->cusum.neg = rf(&r); s->cusum.spos = rf(&r); s->cusum.sneg = rf(&r);
+        rbase(&r, &s->ph.base); s->ph.n = ri64(&r); rphside(&r, &s->ph.lvl); rphside(&r, &s->ph.scl);
         if (s->rz) {
             dd_rz *z = s->rz;
             z->n = ri64(&r); uint32_t zh = r32(&r); z->thr_set = r8(&r) ? 1 : 0; z->log_thr = rf(&r);
@@ -619,8 +641,8 @@ int drift_engine_load(drift_engine *e, const uint8_t *data, size_t len, uint64_t
         s->cur_n = (int)cn;
         s->since = ri64(&r); s->psi_drifted = r8(&r) ? 1 : 0; s->ks_drifted = r8(&r) ? 1 : 0;
         for (int d = 0; d < NDET; d++) s->quiet[d] = ri64(&r);
-        const int64_t cnts[] = { s->n, s->ph.n, s->holt.n, s->holt.ne, s->cusum.base.n,
-                                 s->ph.base.n, s->z_ok, s->since };
+        const int64_t cnts[] = { s->n, s->ph.n, s->holt.n, s->holt.ne, s->cusum.base.x.n, s->cusum.base.g.n,
+                                 s->ph.base.x.n, s->ph.base.g.n, s->z_ok, s->since };
         for (size_t q = 0; q < sizeof cnts / sizeof cnts[0]; q++)
             if (cnts[q] < 0 || cnts[q] > DRIFT_TLIM) goto corrupt;
         for (int d = 0; d < NDET; d++)

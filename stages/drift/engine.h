@@ -17,7 +17,14 @@
 enum { DRIFT_F_VALUE, DRIFT_F_MEAN, DRIFT_F_COUNT, DRIFT_F_SUM, DRIFT_F_MIN, DRIFT_F_MAX,
        DRIFT_F_STDDEV, DRIFT_F_QUANTILE };
 
+/* Defaults of the flags whose value sets a false-alarm rate (README.md,
+ * "Detectors"; measured by tests/unit/drift/test_drift_sim.c): main.c's
+ * flag table takes its default text from these. */
 #define DRIFT_ANOMALY_RATE 0.0003
+#define DRIFT_PH_DELTA 0.25
+#define DRIFT_PH_LAMBDA 13
+#define DRIFT_CUSUM_K 0.5
+#define DRIFT_CUSUM_H 7.5
 typedef struct drift_config {
     unsigned detectors;          /* bit 1 << Detector_x */
     int field; double field_q;   /* DRIFT_F_*, and q for DRIFT_F_QUANTILE */

@@ -22,6 +22,9 @@
 #define DRIFT_BLOB_KEY "drift.engine"
 
 static cli_common common;
+#define STR_(x) #x
+#define STR(x) STR_(x)      /* a default below from its macro in engine.h */
+
 static cli_list opt_detectors, opt_horizons;
 static const char *opt_field;
 static double opt_threshold, opt_anomaly_rate, opt_alpha, opt_ph_delta, opt_ph_lambda, opt_cusum_k, opt_cusum_h;
@@ -37,7 +40,7 @@ static const cli_opt drift_opts[] = {
       "the observation: value, mean, count, sum, min, max, stddev or pQ (quantile Q%, e.g. p99, p99.9)", 0, 0 },
     { "threshold", 't', CLI_DOUBLE, &opt_threshold, "2.5", "Z",
       "zscore: the smallest threshold of |x - median| / robust sd (it adapts above to keep --anomaly-rate)", 0.1, 1000 },
-    { "anomaly-rate", 0, CLI_DOUBLE, &opt_anomaly_rate, "0.0005", "R",
+    { "anomaly-rate", 0, CLI_DOUBLE, &opt_anomaly_rate, STR(DRIFT_ANOMALY_RATE), "R",
       "zscore: target anomalies per point on a stationary series", 1e-7, 0.5 },
     { "ewma-alpha", 0, CLI_DOUBLE, &opt_alpha, "0.05", "A",
       "unused since the zscore baseline became a median/MAD window (kept so configs still start)", 0.0001, 1 },
@@ -47,13 +50,13 @@ static const cli_opt drift_opts[] = {
       "ph, cusum, adwin: observations after a drift before the same detector reports again", 0, 1e12 },
     { "recovery", 0, CLI_INT, &opt_recovery, "3", "N",
       "zscore: consecutive observations within the threshold that end an anomaly (recovery)", 1, 1e9 },
-    { "ph-delta", 0, CLI_DOUBLE, &opt_ph_delta, "0.5", "SD",
+    { "ph-delta", 0, CLI_DOUBLE, &opt_ph_delta, STR(DRIFT_PH_DELTA), "SD",
       "Page-Hinkley: tolerated change, in baseline standard deviations", 0, 100 },
-    { "ph-lambda", 0, CLI_DOUBLE, &opt_ph_lambda, "10", "SD",
+    { "ph-lambda", 0, CLI_DOUBLE, &opt_ph_lambda, STR(DRIFT_PH_LAMBDA), "SD",
       "Page-Hinkley: alarm threshold, in baseline standard deviations", 0.01, 1e6 },
-    { "cusum-k", 0, CLI_DOUBLE, &opt_cusum_k, "0.5", "SD",
+    { "cusum-k", 0, CLI_DOUBLE, &opt_cusum_k, STR(DRIFT_CUSUM_K), "SD",
       "CUSUM: reference value (slack), in baseline standard deviations", 0, 100 },
-    { "cusum-h", 0, CLI_DOUBLE, &opt_cusum_h, "10", "SD",
+    { "cusum-h", 0, CLI_DOUBLE, &opt_cusum_h, STR(DRIFT_CUSUM_H), "SD",
       "CUSUM: decision interval, in baseline standard deviations", 0.01, 1e6 },
     { "adwin-delta", 0, CLI_DOUBLE, &opt_adwin_delta, "0.002", "P",
       "ADWIN: confidence parameter delta", 1e-12, 0.5 },
@@ -90,7 +93,7 @@ static const cli_opt drift_opts[] = {
 
 static const cli_spec drift_spec = {
     .stage = "drift",
-    .summary = "drift and anomaly detection per Metric series (Page-Hinkley, CUSUM, ADWIN, EWMA z-score, PSI, KS) and Holt forecasts",
+    .summary = "drift and anomaly detection per Metric series (Page-Hinkley, CUSUM, ADWIN, robust z-score, PSI, KS) and Holt forecasts",
     .usage = "drift [FLAGS]",
     .example = "aggregate --window 60s < samples | drift --detectors zscore,cusum --horizons none --format json",
     .opts = drift_opts,

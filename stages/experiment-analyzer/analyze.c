@@ -21,6 +21,7 @@
 #define _GNU_SOURCE 1          /* mremap */
 #include "analyze.h"
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include "log.h"
 #include "seen.h"
 #include "stats.h"
+#include "xsum.h"
 
 typedef struct ea_entry {
     uint32_t tag;
@@ -84,6 +86,8 @@ struct ea_engine {
     ea_seen seen;                 /* event_ids counted (seen.h); off unless ea_set_dedup */
     const Event *checked;         /* ea_is_duplicate found it new: ea_event need not look again */
     uint64_t checked_h;
+    int mergeable;                /* ea_set_mergeable: looks at reports only, exact moments */
+    ea_xarm *xarm;                /* mergeable: per experiment EA_MAX_VARIANTS x EA_MAX_METRICS */
 };
 
 static void *ea_xrealloc(void *p, size_t n)
@@ -174,7 +178,7 @@ void ea_free(ea_engine *ea)
     free(ea->st);
     ea_unmap(ea->tab, ea->cap * sizeof *ea->tab);
     ea_unmap(ea->pool, ea->pool_cap);
-    free(ea->dirty); free(ea->rows); free(ea->slot_size);
+    free(ea->dirty); free(ea->rows); free(ea->slot_size); free(ea->xarm);
     ea_seen_free(&ea->seen);
     free(ea);
 }
@@ -184,10 +188,10 @@ const ea_exp_stats *ea_stats(const ea_engine *ea, int exp) { return &ea->st[exp]
 uint64_t ea_users(const ea_engine *ea) { return ea->n; }
 uint64_t ea_events_unknown_experiment(const ea_engine *ea) { return ea->unknown_exp; }
 
-int ea_set_dedup(ea_engine *ea, uint64_t n)
+int ea_set_dedup(ea_engine *ea, uint64_t n, int64_t span_us)
 {
     ea_seen_free(&ea->seen);
-    return ea_seen_init(&ea->seen, n);
+    return ea_seen_init(&ea->seen, n, span_us);
 }
 
 static int ea_find_exp(ea_engine *ea, fb_str name);
@@ -206,6 +210,7 @@ int ea_is_duplicate(ea_engine *ea, const Event *ev)
     /* no probe (a cache miss) for the events no experiment looks at */
     if (!ea->seen.d.n || !ev->event_id.len || !ea_concerns(ea, ev)) return 0;
     uint64_t h = ea_seen_hash(ev->event_id.ptr, ev->event_id.len);
+    ea_seen_at(&ea->seen, ev->ts);
     dedup_prefetch(&ea->seen.d, h);   /* also the slot the next add evicts */
     if (ea_seen_check(&ea->seen, h)) return 1;
     ea->checked = ev;
@@ -377,6 +382,51 @@ static inline void ea_arm_replace(ea_arm *a, double old, double x)
     if (a->m2 < 0) a->m2 = 0;
 }
 
+/* Mergeable mode: the exact sums beside the Welford moments (which
+ * ea_refresh_moments then overwrites from them). */
+static inline ea_xarm *ea_xa(ea_engine *ea, int x, int v, int m)
+{
+    return &ea->xarm[((size_t)x * EA_MAX_VARIANTS + (size_t)v) * EA_MAX_METRICS + (size_t)m];
+}
+static void ea_x_add(ea_engine *ea, int x, int v, int m, double val, int sign)
+{
+    if (!ea->mergeable || val == 0) return;
+    ea_xarm *a = ea_xa(ea, x, v, m);
+    if (xs_add(&a->s1, val, sign) == 0 && xs_add_sq(&a->s2, val, sign) == 0) return;
+    /* out of the exact range (xs_add_sq refuses exactly what xs_add does,
+     * so nothing was added): kept apart, rounded */
+    a->in1 += sign * val;
+    a->in2 += sign * val * val;
+    if (sign > 0) a->inexact++;
+}
+
+int ea_set_mergeable(ea_engine *ea)
+{
+    size_t n = (size_t)ea->cfg->nexperiments * EA_MAX_VARIANTS * EA_MAX_METRICS;
+    ea->xarm = calloc(n ? n : 1, sizeof *ea->xarm);
+    if (!ea->xarm) return -1;
+    ea->mergeable = 1;
+    return 0;
+}
+int ea_is_mergeable(const ea_engine *ea) { return ea->mergeable; }
+ea_xarm *ea_xarm_of(ea_engine *ea, int x, int v, int m) { return ea->mergeable ? ea_xa(ea, x, v, m) : NULL; }
+ea_exp_stats *ea_stats_mut(ea_engine *ea, int x) { return &ea->st[x]; }
+
+/* Mergeable mode: the moments of numeric and duration arms from the exact
+ * sums, so that they depend on the set of per-user values only. */
+static void ea_refresh_moments(ea_engine *ea, int x)
+{
+    if (!ea->mergeable) return;
+    const ea_experiment_cfg *e = &ea->cfg->experiments[x];
+    for (int v = 0; v < e->nvariants; v++)
+        for (int m = 0; m < e->nmetrics; m++) {
+            if (e->metrics[m].type == EA_CONVERSION) continue;
+            ea_arm *a = &ea->st[x].arm[v][m];
+            const ea_xarm *xa = ea_xa(ea, x, v, m);
+            xs_moments(a->n, &xa->s1, &xa->s2, xa->in1, xa->in2, &a->mean, &a->m2);
+        }
+}
+
 static int ea_find_exp(ea_engine *ea, fb_str name)
 {
     const ea_config *c = ea->cfg;
@@ -423,7 +473,9 @@ static void ea_expose(ea_engine *ea, int x, ea_entry *u, int v, int64_t ts)
         if (e->metrics[m].type == EA_NUMERIC && e->metrics[m].aggregate == EA_SUM)
             ea_arm_add(&st->arm[v][m], 0);
     ea_mark_dirty(ea, u, s);
-    if (++st->updates >= EA_LOOK_EVERY) ea_look(ea, x);
+    /* mergeable: looks come with the reports (a count of updates across
+     * partitions is not something partitions can agree on) */
+    if (++st->updates >= EA_LOOK_EVERY && !ea->mergeable) ea_look(ea, x);
 }
 
 static int ea_metric_matches(const ea_metric_cfg *m, const Event *ev)
@@ -464,6 +516,7 @@ static void ea_attribute(ea_engine *ea, ea_entry *u, const Event *ev)
                 uv->count = 1;
                 uv->sum = (double)since / 1e6;
                 ea_arm_add(arm, uv->sum);
+                ea_x_add(ea, s->exp, s->variant, m, uv->sum, 1);
                 break;
             default:
                 if (!isfinite(ev->value)) continue;
@@ -472,19 +525,23 @@ static void ea_attribute(ea_engine *ea, ea_entry *u, const Event *ev)
                     uv->sum += ev->value;
                     uv->count++;
                     ea_arm_replace(arm, old, uv->sum);
+                    ea_x_add(ea, s->exp, s->variant, m, old, -1);
+                    ea_x_add(ea, s->exp, s->variant, m, uv->sum, 1);
                 } else {
                     double old = uv->count ? uv->sum / uv->count : 0;
                     uv->sum += ev->value;
                     uv->count++;
                     if (uv->count == 1) ea_arm_add(arm, uv->sum);
                     else ea_arm_replace(arm, old, uv->sum / uv->count);
+                    ea_x_add(ea, s->exp, s->variant, m, old, -1);
+                    ea_x_add(ea, s->exp, s->variant, m, uv->sum / uv->count, 1);
                 }
             }
             touched = 1;
         }
         if (touched) {
             ea_mark_dirty(ea, u, s);
-            if (++ea->st[s->exp].updates >= EA_LOOK_EVERY) ea_look(ea, s->exp);
+            if (++ea->st[s->exp].updates >= EA_LOOK_EVERY && !ea->mergeable) ea_look(ea, s->exp);
         }
     }
 }
@@ -519,6 +576,7 @@ int ea_event(ea_engine *ea, const Event *ev)
             ea_seen_add(&ea->seen, ea->checked_h);
         } else {
             uint64_t h = ea_seen_hash(ev->event_id.ptr, ev->event_id.len);
+            ea_seen_at(&ea->seen, ev->ts);
             if (ea_seen_check(&ea->seen, h)) return EA_DUPLICATE;
             ea_seen_add(&ea->seen, h);
         }
@@ -573,6 +631,7 @@ static void ea_look(ea_engine *ea, int x)
     const ea_experiment_cfg *e = &ea->cfg->experiments[x];
     ea_exp_stats *st = &ea->st[x];
     st->updates = 0;
+    ea_refresh_moments(ea, x);
     /* the sample-ratio check is sequential whatever the metrics' tests are:
      * a fixed-horizon check read at every report flags fair splits far more
      * often than its level says */
@@ -593,9 +652,24 @@ static void ea_look(ea_engine *ea, int x)
             ea_seq *q = &st->seq[v][m];
             double p = st_msprt_p(diff, var, tau2);
             if (p < q->p_min) q->p_min = p;
+            if (p < e->alpha && !q->side) q->side = diff > 0 ? 1 : -1;
             double hw = st_msprt_half_width(var, tau2, e->alpha);
-            if (diff - hw > q->ci_low) q->ci_low = diff - hw;
-            if (diff + hw < q->ci_high) q->ci_high = diff + hw;
+            if (e->metrics[m].type == EA_CONVERSION) {
+                if (diff - hw > q->ci_low) q->ci_low = diff - hw;
+                if (diff + hw < q->ci_high) q->ci_high = diff + hw;
+            } else {
+                /* numeric and duration: this look's interval, not the
+                 * running intersection. Their per-user values are still
+                 * accruing (sums grow, slow clickers arrive last), so an
+                 * early look describes a different, narrower population
+                 * and its interval, kept in an intersection, ended up 10x
+                 * narrower than the fixed-horizon one and excluded the
+                 * estimate (test 360). This look's interval is never
+                 * narrower than the fixed one once an arm has 8 values
+                 * (2 ln(1/alpha) >= t^2 for alpha <= 0.05) */
+                q->ci_low = diff - hw;
+                q->ci_high = diff + hw;
+            }
             q->looks++;
         }
     }
@@ -636,10 +710,11 @@ static void ea_decide(const ea_experiment_cfg *e, const ea_metric_cfg *mc, ea_ro
         return;
     }
     if (p < e->alpha) {
-        /* under msprt the side comes from the always-valid interval, which
-         * excludes 0 from this look on (p < alpha is that exclusion) and only
-         * shrinks: the winner cannot change with the sign of today's lift */
-        int dir = seq && lo > 0 ? 1 : seq && hi < 0 ? -1 : (r->lift > 0) - (r->lift < 0);
+        /* under msprt the side is the one the always-valid interval first
+         * excluded 0 on (p < alpha is that exclusion), kept: the winner
+         * cannot change with the sign of today's lift, though a numeric
+         * interval (this look's, see ea_look) may hold 0 again */
+        int dir = seq && r->av_side ? r->av_side : (r->lift > 0) - (r->lift < 0);
         int better = mc->goal == EA_MAXIMIZE ? dir > 0 : dir < 0;
         r->decision = better ? Decision_treatment_wins : Decision_control_wins;
         snprintf(r->reason, sizeof r->reason, "%s p=%.3g (%s) < alpha %g: %s %s, lift %+.4g [%.4g, %.4g]",
@@ -679,6 +754,7 @@ int ea_results(ea_engine *ea, const ea_row **out)
     int nr = 0;
     for (int x = 0; x < cfg->nexperiments; x++) {
         const ea_experiment_cfg *e = &cfg->experiments[x];
+        ea_refresh_moments(ea, x);
         const ea_exp_stats *st = &ea->st[x];
         double srm = st->srm_p_min;
         int c = e->control_idx;
@@ -740,6 +816,7 @@ int ea_results(ea_engine *ea, const ea_row **out)
                 const ea_seq *q = &st->seq[v][m];
                 r->av_p = e->sequential == EA_SEQ_MSPRT ? q->p_min : 1;
                 r->av_ci_low = q->ci_low; r->av_ci_high = q->ci_high;
+                r->av_side = (int)q->side;
                 ps[nt] = r->p_value; avs[nt] = r->av_p; tidx[nt] = nr - 1; nt++;
             }
             double pa[EA_MAX_VARIANTS], ava[EA_MAX_VARIANTS];
@@ -772,30 +849,62 @@ const char ea_state_schema[] =
     "CREATE TABLE IF NOT EXISTS ea_user(experiment TEXT NOT NULL, user_id TEXT NOT NULL,"
     " variant INTEGER NOT NULL, exposed_ts INTEGER NOT NULL, flags INTEGER NOT NULL,"
     " vals BLOB NOT NULL, PRIMARY KEY(experiment, user_id)) WITHOUT ROWID;"
+    /* mergeable mode: the exact sums, nvariants x nmetrics ea_xarm */
+    "CREATE TABLE IF NOT EXISTS ea_xsum(experiment TEXT PRIMARY KEY, sums BLOB NOT NULL);"
     EA_SEEN_SCHEMA;
 
-static void ea_fingerprint(const ea_experiment_cfg *e, char out[17])
+/* FNV-1a over the definition as text, fed piece by piece (the same hash as
+ * ea_hash("", 0, text): fingerprints of states written when the text was
+ * cut at 4 KiB stay valid for every definition shorter than that). */
+typedef struct ea_fp { uint64_t h; } ea_fp;
+static void ea_fp_add(ea_fp *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ea_fp_bytes(ea_fp *f, const char *p, size_t n)
 {
-    char buf[4096];
-    size_t n = 0;
-    n += (size_t)snprintf(buf + n, sizeof buf - n, "%zu|%s|", sizeof(ea_exp_stats),
-                          e->salt ? e->salt : "");
-    for (int v = 0; v < e->nvariants && n < sizeof buf; v++)
-        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s=%.9g;", e->variants[v].name,
-                              e->variants[v].allocation);
-    for (int m = 0; m < e->nmetrics && n < sizeof buf; m++) {
+    for (size_t i = 0; i < n; i++) { f->h ^= (unsigned char)p[i]; f->h *= 0x100000001b3ULL; }
+}
+static void ea_fp_add(ea_fp *f, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof buf) { ea_fp_bytes(f, buf, (size_t)n); return; }
+    /* longer than the buffer (a long name): format again into the heap */
+    char *big = malloc((size_t)n + 1);
+    if (!big) log_fatal("experiment-analyzer: out of memory");
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    ea_fp_bytes(f, big, (size_t)n);
+    free(big);
+}
+
+void ea_fingerprint(const ea_experiment_cfg *e, char out[17])
+{
+    ea_fp f = { 0xcbf29ce484222325ULL };
+    ea_fp_bytes(&f, ":", 1);
+    ea_fp_add(&f, "%zu|%s|", sizeof(ea_exp_stats), e->salt ? e->salt : "");
+    for (int v = 0; v < e->nvariants; v++)
+        ea_fp_add(&f, "%s=%.9g;", e->variants[v].name, e->variants[v].allocation);
+    for (int m = 0; m < e->nmetrics; m++) {
         const ea_metric_cfg *mc = &e->metrics[m];
-        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s:%d:%s:%lld:%d;", mc->name, mc->type,
-                              mc->event, (long long)mc->window, mc->aggregate);
+        ea_fp_add(&f, "%s:%d:%s:%lld:%d;", mc->name, mc->type, mc->event, (long long)mc->window,
+                  mc->aggregate);
     }
-    if (n > sizeof buf) n = sizeof buf;
-    snprintf(out, 17, "%016llx", (unsigned long long)ea_hash("", 0, buf, n));
+    uint64_t h = f.h;
+    h ^= h >> 30; h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27; h *= 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
 int ea_state_load(ea_engine *ea, state *stt)
 {
     sqlite3 *db = state_db(stt);
     sqlite3_stmt *q = NULL;
+    int nexp = 0;
     ea->track_dirty = 1;
     if (sqlite3_prepare_v2(db, "SELECT experiment, fingerprint, stats FROM ea_exp", -1, &q, NULL) != SQLITE_OK)
         goto sqlerr;
@@ -809,7 +918,9 @@ int ea_state_load(ea_engine *ea, state *stt)
         ea_fingerprint(&ea->cfg->experiments[x], want);
         if (!fp || strcmp(fp, want)) {
             log_error("state: experiment \"%s\" was recorded with a different definition (variants, "
-                      "allocations or metrics changed): use a new --state or a new experiment name", name);
+                      "allocations or metrics changed) or by an older version of experiment-analyzer "
+                      "(whose statistics are laid out differently): use a new --state or a new "
+                      "experiment name", name);
             sqlite3_finalize(q);
             return -2;
         }
@@ -819,9 +930,40 @@ int ea_state_load(ea_engine *ea, state *stt)
             return -1;
         }
         memcpy(&ea->st[x], sqlite3_column_blob(q, 2), sizeof(ea_exp_stats));
+        nexp++;
     }
     if (rc != SQLITE_DONE) goto sqlerr;
     sqlite3_finalize(q);
+    /* the exact sums of mergeable mode: there exactly when that mode wrote
+     * the state (the other mode's moments and looks mean something else) */
+    if (sqlite3_prepare_v2(db, "SELECT experiment, sums FROM ea_xsum", -1, &q, NULL) != SQLITE_OK)
+        goto sqlerr;
+    int nx = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(q, 0);
+        int x = ea_config_find(ea->cfg, name, strlen(name));
+        if (x < 0) continue;
+        nx++;
+        if (!ea->mergeable) continue;
+        const ea_experiment_cfg *e = &ea->cfg->experiments[x];
+        size_t want = (size_t)e->nvariants * (size_t)e->nmetrics * sizeof(ea_xarm);
+        if ((size_t)sqlite3_column_bytes(q, 1) != want) {
+            log_error("state: experiment \"%s\": exact sums blob has the wrong size", name);
+            sqlite3_finalize(q);
+            return -1;
+        }
+        const ea_xarm *b = sqlite3_column_blob(q, 1);
+        for (int v = 0; v < e->nvariants; v++)
+            for (int m = 0; m < e->nmetrics; m++) *ea_xa(ea, x, v, m) = b[v * e->nmetrics + m];
+    }
+    if (rc != SQLITE_DONE) goto sqlerr;
+    sqlite3_finalize(q);
+    if (nexp && (nx > 0) != (ea->mergeable != 0)) {
+        log_error("state: written %s mergeable mode (--emit partials, --merge, --mergeable) and read %s it: "
+                  "looks and moments are kept differently; use a new --state", nx ? "in" : "outside",
+                  ea->mergeable ? "in" : "outside");
+        return -2;
+    }
     if (sqlite3_prepare_v2(db, "SELECT experiment, user_id, variant, exposed_ts, flags, vals FROM ea_user"
                            " ORDER BY experiment", -1, &q, NULL) != SQLITE_OK)
         goto sqlerr;
@@ -863,6 +1005,28 @@ sqlerr:
     return -1;
 }
 
+static int ea_save_xsums(ea_engine *ea, sqlite3 *db)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO ea_xsum VALUES(?,?)", -1, &q, NULL) != SQLITE_OK) return -1;
+    for (int x = 0; x < ea->cfg->nexperiments; x++) {
+        const ea_experiment_cfg *e = &ea->cfg->experiments[x];
+        size_t n = (size_t)e->nvariants * (size_t)e->nmetrics;
+        ea_xarm *b = malloc(n * sizeof *b);
+        if (!b) { sqlite3_finalize(q); return -1; }
+        for (int v = 0; v < e->nvariants; v++)
+            for (int m = 0; m < e->nmetrics; m++) b[v * e->nmetrics + m] = *ea_xa(ea, x, v, m);
+        sqlite3_bind_text(q, 1, e->name, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(q, 2, b, (int)(n * sizeof *b), SQLITE_TRANSIENT);
+        int rc = sqlite3_step(q);
+        free(b);
+        if (rc != SQLITE_DONE) { sqlite3_finalize(q); return -1; }
+        sqlite3_reset(q);
+    }
+    sqlite3_finalize(q);
+    return 0;
+}
+
 int ea_state_save(ea_engine *ea, state *stt)
 {
     sqlite3 *db = state_db(stt);
@@ -901,6 +1065,7 @@ int ea_state_save(ea_engine *ea, state *stt)
         if (sqlite3_step(qe) != SQLITE_DONE) goto sqlerr;
         sqlite3_reset(qe);
     }
+    if (ea->mergeable && ea_save_xsums(ea, db) < 0) goto sqlerr;
     sqlite3_finalize(qu);
     sqlite3_finalize(qe);
     return ea_seen_save(&ea->seen, stt);

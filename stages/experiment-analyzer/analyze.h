@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include "config.h"
 #include "fbrec.h"
+#include "xsum.h"
 
 typedef struct ea_arm {           /* one variant, one metric */
     uint64_t conversions;         /* conversion: users who converted */
@@ -26,8 +27,11 @@ typedef struct ea_arm {           /* one variant, one metric */
 
 typedef struct ea_seq {           /* sequential state, one treatment, one metric */
     double p_min;                 /* always-valid p: running min of 1/Lambda (1 before any look) */
-    double ci_low, ci_high;       /* running intersection of the always-valid intervals */
+    double ci_low, ci_high;       /* conversion: running intersection of the always-valid
+                                     intervals; numeric/duration: the last look's (ea_look) */
     uint64_t looks;
+    int64_t side;                 /* +1/-1: the lift's sign at the first look whose interval
+                                     excluded 0 (p < alpha there); 0 before. A win's side */
 } ea_seq;
 
 typedef struct ea_exp_stats {
@@ -50,6 +54,7 @@ typedef struct ea_row {
     double rate, mean, sd, ci_low, ci_high;
     double lift, lift_ci_low, lift_ci_high, rel_lift;
     double p_value, p_adj, av_p, av_p_adj, av_ci_low, av_ci_high;
+    int av_side;                  /* ea_seq.side */
     const char *test;
     int significant, decision, srm_flag;
     double srm_p;
@@ -79,8 +84,10 @@ int ea_event(ea_engine *ea, const Event *ev);
 /* Drop copies of counted events: remember the event_ids of the last n
  * events that may change a statistic (those naming a configured experiment
  * or matching a metric's event, with a user_id): seen.h. 0 (the default):
- * off. Call before ea_state_load. 0, or -1 out of memory. */
-int ea_set_dedup(ea_engine *ea, uint64_t n);
+ * off. span_us > 0: the ids of events within span_us of event time of the
+ * newest instead, n of them at most (dedup.h). Call before ea_state_load.
+ * 0, or -1 out of memory. */
+int ea_set_dedup(ea_engine *ea, uint64_t n, int64_t span_us);
 /* 1 when ea_event would return EA_DUPLICATE for ev (then counted), without
  * feeding it: lets the caller leave copies out of its report cadence. When
  * 0, an ea_event call right after, on the same unchanged ev, skips the
@@ -91,6 +98,30 @@ uint64_t ea_duplicates(const ea_engine *ea);
  * experiment every 16 updates (exposures or metric changes); results show
  * the state as of the last look. */
 void ea_look_all(ea_engine *ea);
+
+/* Mergeable mode (--emit partials, --merge, --mergeable): no look every 16
+ * updates, only the ones the caller takes (ea_look_all, at each report),
+ * and the moments of numeric and duration arms come from exact sums of the
+ * per-user values and their squares (ea_xarm) instead of Welford's
+ * order-dependent updates. Results are then a function of which events each
+ * report covers, not of the order users' events interleave in, and partials
+ * of any number of partitions merge into exactly them. Call before any
+ * event or ea_state_load. 0, or -1 out of memory. */
+typedef struct ea_xarm {
+    xsum s1, s2;                  /* Σ x and Σ x² of the per-user values, exact */
+    double in1, in2;              /* the same for values outside xsum's range, rounded */
+    uint64_t inexact;             /* values that went there */
+} ea_xarm;
+int ea_set_mergeable(ea_engine *ea);
+int ea_is_mergeable(const ea_engine *ea);
+/* The exact sums of variant v, metric m of experiment x (NULL unless
+ * mergeable), and the statistics, writable: what a merge overwrites with
+ * the sums of partials before ea_look_all and ea_results. */
+ea_xarm *ea_xarm_of(ea_engine *ea, int x, int v, int m);
+ea_exp_stats *ea_stats_mut(ea_engine *ea, int x);
+/* The fingerprint of an experiment's definition (variants, allocations,
+ * salt, metrics): 16 hex digits and a NUL. */
+void ea_fingerprint(const ea_experiment_cfg *e, char out[17]);
 
 /* Compute the result rows of every experiment. *rows is owned by the engine,
  * valid until the next call. Returns the count. */

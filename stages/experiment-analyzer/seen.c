@@ -8,10 +8,11 @@
 
 #define EA_SEEN_BLOB "experiment-analyzer.dedup"
 
-int ea_seen_init(ea_seen *s, uint64_t n)
+int ea_seen_init(ea_seen *s, uint64_t n, int64_t span_us)
 {
     memset(s, 0, sizeof *s);
-    return dedup_init(&s->d, n);
+    if (dedup_init(&s->d, n) < 0) return -1;
+    return span_us > 0 ? dedup_set_span(&s->d, span_us) : 0;
 }
 
 void ea_seen_free(ea_seen *s) { dedup_free(&s->d); }
@@ -57,13 +58,15 @@ int ea_seen_load(ea_seen *s, state *st)
     sqlite3 *db = state_db(st);
     sqlite3_stmt *q = NULL;
     /* the newest n, oldest first: the ring ends as it was (or its newest part) */
-    if (sqlite3_prepare_v2(db, "SELECT id FROM (SELECT seq, id FROM ea_seen ORDER BY seq DESC LIMIT ?)"
-                           " ORDER BY seq", -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "SELECT id, ts FROM (SELECT seq, id FROM ea_seen ORDER BY seq DESC LIMIT ?)"
+                           " LEFT JOIN ea_seen_at USING (seq) ORDER BY seq", -1, &q, NULL) != SQLITE_OK)
         return sql_fail(db, q);
     sqlite3_bind_int64(q, 1, (sqlite3_int64)s->d.n);
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         uint64_t h = (uint64_t)sqlite3_column_int64(q, 0);
+        if (s->d.span && sqlite3_column_type(q, 1) != SQLITE_NULL)
+            dedup_at(&s->d, sqlite3_column_int64(q, 1));
         if (!dedup_seen(&s->d, h)) dedup_add(&s->d, h);
     }
     if (rc != SQLITE_DONE) return sql_fail(db, q);
@@ -78,24 +81,29 @@ int ea_seen_save(ea_seen *s, state *st)
     if (s->d.n && s->seq > s->saved_seq) {
         uint64_t k = s->seq - s->saved_seq;
         if (k > s->d.count) k = s->d.count;
-        if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO ea_seen VALUES(?,?)", -1, &q, NULL) != SQLITE_OK)
-            return sql_fail(db, q);
-        /* the newest k ids end at ring[head - 1] */
-        for (uint64_t i = 0; i < k; i++) {
-            uint64_t pos = (s->d.head + s->d.n - k + i) % s->d.n;
-            sqlite3_bind_int64(q, 1, (sqlite3_int64)(s->seq - k + 1 + i));
-            sqlite3_bind_int64(q, 2, (sqlite3_int64)s->d.ring[pos]);
-            if (sqlite3_step(q) != SQLITE_DONE) return sql_fail(db, q);
-            sqlite3_reset(q);
-        }
-        sqlite3_finalize(q);
-        q = NULL;
-        if (s->seq > s->d.n) {
-            if (sqlite3_prepare_v2(db, "DELETE FROM ea_seen WHERE seq <= ?", -1, &q, NULL) != SQLITE_OK)
+        for (int t = 0; t < (s->d.span ? 2 : 1); t++) {
+            if (sqlite3_prepare_v2(db, t ? "INSERT OR REPLACE INTO ea_seen_at VALUES(?,?)"
+                                         : "INSERT OR REPLACE INTO ea_seen VALUES(?,?)", -1, &q, NULL) != SQLITE_OK)
                 return sql_fail(db, q);
-            sqlite3_bind_int64(q, 1, (sqlite3_int64)(s->seq - s->d.n));
-            if (sqlite3_step(q) != SQLITE_DONE) return sql_fail(db, q);
+            /* the newest k ids end at ring[head - 1] */
+            for (uint64_t i = 0; i < k; i++) {
+                uint64_t pos = (s->d.head + s->d.n - k + i) % s->d.n;
+                sqlite3_bind_int64(q, 1, (sqlite3_int64)(s->seq - k + 1 + i));
+                sqlite3_bind_int64(q, 2, t ? (sqlite3_int64)s->d.ts[pos] : (sqlite3_int64)s->d.ring[pos]);
+                if (sqlite3_step(q) != SQLITE_DONE) return sql_fail(db, q);
+                sqlite3_reset(q);
+            }
             sqlite3_finalize(q);
+            q = NULL;
+            if (s->seq > s->d.n) {
+                if (sqlite3_prepare_v2(db, t ? "DELETE FROM ea_seen_at WHERE seq <= ?"
+                                             : "DELETE FROM ea_seen WHERE seq <= ?", -1, &q, NULL) != SQLITE_OK)
+                    return sql_fail(db, q);
+                sqlite3_bind_int64(q, 1, (sqlite3_int64)(s->seq - s->d.n));
+                if (sqlite3_step(q) != SQLITE_DONE) return sql_fail(db, q);
+                sqlite3_finalize(q);
+                q = NULL;
+            }
         }
     }
     uint8_t blob[16];

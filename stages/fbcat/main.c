@@ -1,42 +1,67 @@
 /* fbcat — the record stream's cat: records to JSON lines (the default),
  * JSON lines to records (--encode TYPE), counts per type (--count), and a
- * filter by type (--type). See README.md. */
+ * filter by type (--type); a Kafka topic read without a group, and kcat's
+ * output, through peek.c. See README.md. */
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
 #include "fbcount.h"
 #include "json.h"
+#include "kafka.h"
 #include "log.h"
 #include "metrics.h"
+#include "peek.h"
 #include "sdnotify.h"
 #include "stream.h"
 
 static cli_common common;
-static const char *encode_type;
-static int count_mode, records_flag;
+static const char *encode_type, *offset_arg;
+static int count_mode, records_flag, eof_flag, meta_flag, kcat_flag;
+static int64_t partition_arg;
 static cli_list types;
 
 static const cli_opt opts[] = {
-    { "encode", 'e', CLI_STR, &encode_type, NULL, "TYPE",
-      "read JSON lines (schema field names) and write TYPE records (Event, Sample, Metric, ...)", 0, 0 },
+    { "encode", 0, CLI_STR, &encode_type, NULL, "TYPE",
+      "read JSON lines (either --json-style, or a mix) and write TYPE records (Event, Sample, Metric, ...)", 0, 0 },
     { "type", 't', CLI_LIST, &types, NULL, "TYPE,...",
       "keep only records of these types (the others are skipped)", 0, 0 },
     { "count", 'c', CLI_BOOL, &count_mode, NULL, NULL,
       "print the number of records per type instead of the records", 0, 0 },
     { "records", 'r', CLI_BOOL, &records_flag, NULL, NULL,
       "write records, not JSON (same as --format records)", 0, 0 },
+    { "eof", 'e', CLI_BOOL, &eof_flag, NULL, NULL,
+      "Kafka input: stop once every partition read is at its end (as kcat -e)", 0, 0 },
+    { "offset", 'o', CLI_STR, &offset_arg, NULL, "WHERE",
+      "Kafka input without ?group=: start at beginning (default), end, offset N, -N (N before "
+      "the end) or s@MS (first message at or after MS ms since the epoch), in every partition", 0, 0 },
+    { "partition", 'p', CLI_INT, &partition_arg, "-1", "N",
+      "Kafka input without ?group=: read only partition N (-1: all)", -1, 2147483647.0 },
+    { "meta", 'm', CLI_BOOL, &meta_flag, NULL, NULL,
+      "Kafka input without ?group=: add \"_kafka\":{topic, partition, offset, key, ts_ms, ts_iso} "
+      "to each JSON line", 0, 0 },
+    { "kcat", 0, CLI_BOOL, &kcat_flag, NULL, NULL,
+      "input is kcat -C -f '%R%s' output (each message: 4-byte big-endian length, its bytes)", 0, 0 },
     { 0 },
 };
 
 static const cli_spec spec = {
     .stage = "fbcat",
-    .summary = "print a record stream as JSON lines, encode JSON lines into records, count or filter by type",
-    .usage = "fbcat [FLAGS]",
+    .summary = "print a record stream as JSON lines, encode JSON lines into records, count or filter by "
+               "type; --in kafka://HOST:PORT/TOPIC reads a topic with no consumer group (partitions "
+               "assigned directly, nothing committed: a peek), from the beginning unless -o, until "
+               "stopped or, with -e, to the end; with ?group=G it is a group member like every stage",
+    .usage = "fbcat [FLAGS]\n"
+             "fbcat --in kafka://HOST:PORT/TOPIC [-o WHERE] [-p N] [-e] [-m] [FLAGS]\n"
+             "kcat -C -b HOST:PORT -t TOPIC -e -f '%R%s' | fbcat --kcat [FLAGS]",
     .example = "fbcat < events.rec | head -3\n"
+               "  fbcat --in kafka://localhost:9092/events -e -m | jq '{p: ._kafka.partition, user_id}'\n"
+               "  fbcat --in kafka://localhost:9092/metrics -o -10 -p 0 -e   # the last 10 of partition 0\n"
+               "  kcat -C -b localhost:9092 -t events -e -f '%R%s' | fbcat --kcat\n"
                "  fbcat --type Metric --records < mixed.rec > metrics.rec\n"
                "  echo '{\"ts\":1,\"name\":\"cpu_usage\",\"value\":0.5}' | fbcat --encode Sample > s.rec\n"
                "  fbcat --count < events.rec",
     .opts = opts,
+    .kafka_in_groupless = 1,
 };
 
 /* Did the command line say --format explicitly? Its default is "records"
@@ -146,7 +171,63 @@ int main(int argc, char **argv)
     char err[256];
     if (fbcount_init(&fc, types.items, types.n, err, sizeof err) < 0)
         cli_usage_error(&spec, "--type: %s", err);
+
+    /* a Kafka topic without ?group=, or kcat's output: peek.c */
+    fbcat_peek_conf pc = { .common = &common, .count_mode = count_mode, .meta = meta_flag,
+                           .partition = (int32_t)partition_arg, .stop_at_eof = eof_flag };
+    char brokers[512], topic[256], group[256], in_uri[1024];
+    int peek = 0;
+    if (!strncmp(common.in, "kafka://", 8)) {
+        int uri_eof = 0;
+        if (kafka_uri_parse(common.in, brokers, sizeof brokers, topic, sizeof topic, group, sizeof group,
+                            &uri_eof, err, sizeof err) < 0)
+            cli_usage_error(&spec, "--in %s: %s", common.in, err);
+        peek = !group[0];
+        pc.stop_at_eof |= uri_eof;
+        if (!peek && eof_flag && !uri_eof) {   /* the group member's own spelling of -e */
+            snprintf(in_uri, sizeof in_uri, "%s&eof=1", common.in);
+            common.in = in_uri;
+        }
+    }
+    if (!peek && (offset_arg || partition_arg >= 0 || meta_flag))
+        cli_usage_error(&spec, "%s: only for --in kafka://HOST:PORT/TOPIC without ?group=",
+                        offset_arg ? "-o/--offset" : partition_arg >= 0 ? "-p/--partition" : "-m/--meta");
+    if (eof_flag && !peek && strncmp(common.in, "kafka://", 8))
+        cli_usage_error(&spec, "-e/--eof: only for Kafka input (a file or pipe ends by itself)");
+    if ((peek || kcat_flag) && enc)
+        cli_usage_error(&spec, "--encode: reads JSON lines, not %s", peek ? "a Kafka topic" : "kcat's output");
+    if (peek && kcat_flag)
+        cli_usage_error(&spec, "--kcat: reads kcat's output from a file or stdin, not --in kafka://");
+    pc.start.from = KAFKA_PEEK_BEGINNING;
+    if (offset_arg && kafka_peek_parse_start(offset_arg, &pc.start, err, sizeof err) < 0)
+        cli_usage_error(&spec, "-o/--offset: %s", err);
+    if (peek) {
+        if (kafka_conf_check(&common.kafka_conf, err, sizeof err) < 0)
+            cli_usage_error(&spec, "%s", err);
+        pc.brokers = brokers;
+        pc.topic = topic;
+    }
     cli_start(&spec, &common);
+    if (peek && common.connect_timeout > 0) {   /* as stream.c does for every Kafka URI */
+        int rr = kafka_reachable(brokers, &common.kafka_conf, common.connect_timeout / 1000, err, sizeof err);
+        if (rr == KAFKA_UNRESOLVED)
+            cli_die(2, "--in %s: %s", common.in, err);
+        if (rr)
+            cli_die(1, "--in %s: no Kafka broker answered within --connect-timeout: %s", common.in, err);
+    }
+    if (peek || kcat_flag) {
+        stream_out *out = stream_out_open(common.out, &common);
+        if (!out)
+            return 1;
+        int rc = peek ? fbcat_peek_kafka(&pc, &fc, out) : fbcat_peek_kcat(&pc, &fc, out);
+        if (count_mode && fbcount_print(&fc, out, explicit_format && !strcmp(common.format, "json")) < 0)
+            rc = -1;
+        if (rc >= 0 && stream_flush(out) < 0)
+            rc = -1;
+        sd_stopping();
+        int orc = stream_out_close(out);
+        return rc < 0 || orc < 0 ? 1 : 0;
+    }
 
     stream_in *in = stream_in_open(common.in, &common);
     if (!in)

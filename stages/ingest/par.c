@@ -129,7 +129,7 @@ static int par_emit(void *ctx, const fb_desc *d, const void *rec, const void *ke
     size_t len;
     if (w->p->json) {
         jw_reset(&w->jw);
-        fb_to_json(d, rec, &w->jw);
+        fb_to_json_style(d, rec, &w->jw, stream_out_json_style(w->p->run->out));
         data = (const uint8_t *)w->jw.buf;
         len = w->jw.len;
     } else {

@@ -211,6 +211,7 @@ static int eval_serve(rec_model *m, const rec_data *d, const rec_train *t, const
     conf.top = (uint32_t)kk;
     conf.limits = (hist_limits){ d->users.n + 1, (uint32_t)ev_max_history, d->items.n + 1 };
     conf.threads = (uint32_t)nt;
+    conf.no_model_history = 1;           /* the training part is fed below, as events */
     char err[512];
     int usage;
     serve *sv = serve_new_model(&conf, m, err, sizeof err, &usage);

@@ -21,6 +21,7 @@ typedef struct hslot {
     uint32_t n, cap;
     uint32_t prev, next;     /* LRU: prev is more recent */
     uint8_t pending;
+    uint32_t gen;            /* changes whenever the slot's user or history is replaced */
     idset seen, bought;      /* every item interacted with / purchased, whatever max_items */
 } hslot;
 
@@ -36,6 +37,7 @@ struct hist_store {
     uint32_t *pend; size_t npend, pendcap;
     hist_stats st;
     size_t set_bytes;        /* idset_bytes of every user's seen and bought sets */
+    uint32_t gen_next;
 };
 
 static uint32_t hist_hash(const char *s, size_t n)
@@ -301,6 +303,7 @@ static int64_t user_get(hist_store *h, const char *s, size_t n)
     }
     (void)user_lookup(h, s, n, hash, &pos);
     hslot *u = &h->slots[slot];
+    u->gen = ++h->gen_next;
     u->uid = uid;
     u->ulen = (uint32_t)n;
     u->hash = hash;
@@ -372,6 +375,26 @@ int64_t hist_add(hist_store *h, const char *user, size_t ulen, const char *item,
     user_add_item(h, &h->slots[s], (uint32_t)gid, weight, ts, event_type);
     h->st.events++;
     return s;
+}
+
+int64_t hist_seed(hist_store *h, const char *user, size_t ulen, const char *item, size_t ilen,
+                  float weight, int64_t ts)
+{
+    int64_t s = user_get(h, user, ulen);
+    if (s < 0) return -1;
+    lru_touch(h, (uint32_t)s);
+    int64_t gid = item_intern(h, item, ilen);
+    if (gid < 0) { h->st.catalog_full++; return s; }
+    user_add_item(h, &h->slots[s], (uint32_t)gid, weight, ts, -1);
+    return s;
+}
+
+int64_t hist_touch(hist_store *h, uint32_t slot)
+{
+    if (slot >= h->nslots || !h->slots[slot].uid) return -1;
+    lru_touch(h, slot);
+    (void)mark_pending(h, slot);
+    return slot;
 }
 
 int64_t hist_user(hist_store *h, const char *user, size_t ulen)
@@ -520,6 +543,7 @@ int64_t hist_decode(hist_store *h, const char *user, size_t ulen, const uint8_t 
     if (s < 0) return -1;
     lru_touch(h, (uint32_t)s);
     hslot *u = &h->slots[s];
+    u->gen = ++h->gen_next;
     u->n = 0;
     user_sets_clear(h, u);
     size_t lw = len_width(p[0]);
@@ -556,6 +580,7 @@ int64_t hist_decode(hist_store *h, const char *user, size_t ulen, const uint8_t 
     return s;
 }
 
+uint32_t hist_slot_gen(const hist_store *h, uint32_t slot) { return slot < h->nslots ? h->slots[slot].gen : 0; }
 const idset *hist_seen(const hist_store *h, uint32_t slot) { return slot < h->nslots ? &h->slots[slot].seen : NULL; }
 const idset *hist_bought(const hist_store *h, uint32_t slot) { return slot < h->nslots ? &h->slots[slot].bought : NULL; }
 size_t hist_set_bytes(const hist_store *h) { return h->set_bytes; }

@@ -64,6 +64,15 @@ void hist_free(hist_store *h);
  * user is still created/touched and pending: they get a list all the same). */
 int64_t hist_add(hist_store *h, const char *user, size_t ulen, const char *item, size_t ilen,
                  float weight, int64_t ts, int event_type);
+/* Record an interaction known from elsewhere (the model's training data)
+ * like hist_add, but without marking the user pending, without an event
+ * type (so not bought) and not counted in events. Returns the slot (also
+ * when the item was refused: catalog full, counted), -1 out of memory. */
+int64_t hist_seed(hist_store *h, const char *user, size_t ulen, const char *item, size_t ilen,
+                  float weight, int64_t ts);
+/* Mark a held user updated (LRU) and pending without recording anything:
+ * an event the store already accounts for. The slot, or -1. */
+int64_t hist_touch(hist_store *h, uint32_t slot);
 /* Make sure a user exists (no interaction): the slot, never -1. Used by the
  * batch mode for users without history. Does not mark pending. */
 int64_t hist_user(hist_store *h, const char *user, size_t ulen);
@@ -102,6 +111,10 @@ int64_t hist_decode(hist_store *h, const char *user, size_t ulen, const uint8_t 
 const idset *hist_seen(const hist_store *h, uint32_t slot);
 const idset *hist_bought(const hist_store *h, uint32_t slot);
 size_t hist_set_bytes(const hist_store *h);     /* memory of every user's two sets now */
+/* A number that changes whenever the slot gets another user or its history
+ * is replaced (hist_decode), and never otherwise: the key of per-user data
+ * derived from the history (serve.c's cached EASE sums). */
+uint32_t hist_slot_gen(const hist_store *h, uint32_t slot);
 
 uint32_t hist_n_users(const hist_store *h);
 const hist_stats *hist_get_stats(const hist_store *h);

@@ -31,7 +31,7 @@
 
 static cli_common common;
 static const char *opt_model, *opt_rules, *opt_users;
-static int64_t opt_top, opt_flush, opt_max_batch, opt_max_users, opt_max_history, opt_max_catalog, opt_threads, opt_state_max_age;
+static int64_t opt_top, opt_flush, opt_max_batch, opt_max_users, opt_max_history, opt_max_catalog, opt_threads, opt_state_max_age, opt_score_cache_mb;
 static int opt_check;
 
 static const cli_opt serve_opts[] = {
@@ -55,6 +55,9 @@ static const cli_opt serve_opts[] = {
     { "state-max-age", 0, CLI_DURATION, &opt_state_max_age, "90d", "DURATION",
       "--state: delete the saved history of users inactive this long (0: keep every user); bounds the file", 0, 0 },
     { "threads", 't', CLI_INT, &opt_threads, "1", "N", "scoring threads per micro-batch", 1, 64 },
+    { "score-cache-mb", 0, CLI_INT, &opt_score_cache_mb, "64", "MIB",
+      "memory for per-user EASE sums, updated as events arrive, so a list costs the same on a long history (0: none)",
+      0, 1048576 },
     { "check", 0, CLI_BOOL, &opt_check, NULL, NULL, "load the model and the rules, print what they hold, exit", 0, 0 },
     { 0 }
 };
@@ -78,7 +81,7 @@ typedef struct serve_main {
     stream_out *out;
     metrics_series *m_events, *m_notint, *m_other, *m_unknown, *m_lists, *m_short, *m_empty;
     metrics_series *m_users, *m_set_bytes, *m_evict, *m_evict_pend, *m_hdrop, *m_catfull;
-    metrics_series *m_reloads, *m_reload_fail, *m_restored, *m_pruned, *m_items, *m_filtered, *m_boosted, *m_divskip;
+    metrics_series *m_reloads, *m_reload_fail, *m_restored, *m_seeded, *m_pruned, *m_items, *m_filtered, *m_boosted, *m_divskip;
     metrics_series *m_q50, *m_q90, *m_q99, *m_q999, *m_max, *m_rate;
     serve_stats last;
     hist_stats hlast;
@@ -109,6 +112,7 @@ static void update_metrics(serve_main *a)
     DELTA(a->m_reloads, st->reloads, a->last.reloads);
     DELTA(a->m_reload_fail, st->reload_failures, a->last.reload_failures);
     DELTA(a->m_restored, st->restored_users, a->last.restored_users);
+    DELTA(a->m_seeded, st->model_history_users, a->last.model_history_users);
     DELTA(a->m_pruned, st->pruned_users, a->last.pruned_users);
     DELTA(a->m_other, a->other, a->other_last);
     a->last = *st;
@@ -159,6 +163,8 @@ static void register_metrics(serve_main *a)
                                        "model files that failed to load (old model kept)");
     a->m_restored = metrics_counter("streamrec_recommender_restored_users_total",
                                     "user histories read back from --state (evicted users, restarts)");
+    a->m_seeded = metrics_counter("streamrec_recommender_model_history_users_total",
+                                  "users new to this process whose history started from the model's training interactions");
     a->m_pruned = metrics_counter("streamrec_recommender_pruned_users_total",
                                   "saved histories deleted from --state past --state-max-age");
     a->m_items = metrics_gauge("streamrec_recommender_model_items", "items in the current model");
@@ -227,14 +233,14 @@ static void log_done(serve_main *a, uint64_t batch_users)
     log_kv(LOG_INFO, "done",
            "\"events\":%llu,\"not_interaction\":%llu,\"other_type\":%llu,\"unknown_items\":%llu,"
            "\"lists\":%llu,\"short_lists\":%llu,\"batch_users\":%llu,\"users\":%u,\"seen_set_bytes\":%zu,\"evictions\":%llu,"
-           "\"history_dropped\":%llu,\"restored_users\":%llu,\"pruned_users\":%llu,\"reloads\":%llu,\"reload_failures\":%llu,"
+           "\"history_dropped\":%llu,\"restored_users\":%llu,\"model_history_users\":%llu,\"model_known_events\":%llu,\"pruned_users\":%llu,\"reloads\":%llu,\"reload_failures\":%llu,"
            "\"score_seconds\":%.3f,\"lists_per_thread_second\":%.0f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f",
            (unsigned long long)st->events, (unsigned long long)st->not_interaction, (unsigned long long)a->other,
            (unsigned long long)st->unknown_items, (unsigned long long)st->lists,
            (unsigned long long)st->short_lists, (unsigned long long)batch_users, hist_n_users(serve_history(a->s)),
            hist_set_bytes(serve_history(a->s)),
            (unsigned long long)hs->evictions, (unsigned long long)hs->entries_dropped,
-           (unsigned long long)st->restored_users, (unsigned long long)st->pruned_users, (unsigned long long)st->reloads, (unsigned long long)st->reload_failures, st->score_seconds,
+           (unsigned long long)st->restored_users, (unsigned long long)st->model_history_users, (unsigned long long)st->model_known_events, (unsigned long long)st->pruned_users, (unsigned long long)st->reloads, (unsigned long long)st->reload_failures, st->score_seconds,
            st->score_seconds > 0 ? (double)st->lists / st->score_seconds : 0.0,
            serve_latency_quantile(a->s, 0.5) * 1e6, serve_latency_quantile(a->s, 0.99) * 1e6,
            serve_latency_max(a->s) * 1e6);
@@ -258,6 +264,7 @@ static int serve_cmd(int argc, char **argv)
         .limits = { (uint32_t)opt_max_users, (uint32_t)opt_max_history, (uint32_t)opt_max_catalog },
         .threads = (uint32_t)opt_threads,
         .state_max_age_us = opt_state_max_age,
+        .score_cache_bytes = (size_t)opt_score_cache_mb << 20,
     };
     char err[600];
     int usage;

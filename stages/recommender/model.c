@@ -10,7 +10,10 @@
  *   blobs(name TEXT PRIMARY KEY, data BLOB)   arrays in host byte order
  *         (little-endian machines): knn.off u32[n+1], knn.nbr u32, knn.sim
  *         f32; cnt.* the same for content; als.Y f32[n*f]; ease.idx u32[k],
- *         ease.B f32[k*k]; w f32[ALG_COUNT] hybrid weights.
+ *         ease.B f32[k*k]; w f32[ALG_COUNT] hybrid weights; the training
+ *         users' interactions: users.ids (the ids, each NUL-terminated),
+ *         users.off u32[users+1], users.item u32, users.w f32, users.ts i64
+ *         (epoch s), each user's entries oldest first.
  * The temp file uses the rollback journal, not WAL: a WAL database is not
  * one self-contained file until checkpointed, and the rename must publish
  * one file. Readers open it read-only with immutable=1 (no -shm/-wal files
@@ -27,6 +30,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "dataset.h"
 #include "fbrec.h"
 #include "model_impl.h"
 
@@ -136,6 +140,8 @@ void model_free(rec_model *m)
     free(m->als_Y); free(m->als_YtY);
     free(m->ease_idx); free(m->ease_pos); free(m->ease_B);
     free(m->uk_off); free(m->uk_idx); free(m->uk_toff); free(m->uk_tusr);
+    if (m->tu_ids) for (uint32_t u = 0; u < m->tu_n; u++) free(m->tu_ids[u]);
+    free(m->tu_ids); free(m->tu_off); free(m->tu_item); free(m->tu_w); free(m->tu_ts); free(m->tu_htab);
     free(m->params);
     free(m);
 }
@@ -160,7 +166,96 @@ int64_t model_item_index(const rec_model *m, const char *item_id, size_t len)
     }
 }
 
+/* ---- the training users' interactions ---------------------------------- */
+
+static int users_index(rec_model *m)
+{
+    free(m->tu_htab);
+    uint32_t cap = 16;
+    while (cap < m->tu_n * 2u + 16) cap <<= 1;
+    m->tu_htab = calloc(cap, sizeof *m->tu_htab);
+    if (!m->tu_htab) { m->tu_hcap = 0; return -1; }
+    m->tu_hcap = cap;
+    for (uint32_t u = 0; u < m->tu_n; u++) {
+        uint32_t s = (uint32_t)hash_str(m->tu_ids[u], strlen(m->tu_ids[u])) & (cap - 1);
+        while (m->tu_htab[s]) s = (s + 1) & (cap - 1);
+        m->tu_htab[s] = u + 1;
+    }
+    return 0;
+}
+
+int64_t model_user_index(const rec_model *m, const char *user, size_t len)
+{
+    if (!m->tu_hcap) return -1;
+    uint32_t s = (uint32_t)hash_str(user, len) & (m->tu_hcap - 1);
+    for (;;) {
+        uint32_t v = m->tu_htab[s];
+        if (!v) return -1;
+        const char *id = m->tu_ids[v - 1];
+        if (strlen(id) == len && !memcmp(id, user, len)) return v - 1;
+        s = (s + 1) & (m->tu_hcap - 1);
+    }
+}
+
+uint32_t model_user_interactions(const rec_model *m, uint32_t u, const uint32_t **items,
+                                 const float **weights, const int64_t **ts)
+{
+    if (u >= m->tu_n) return 0;
+    uint32_t a = m->tu_off[u];
+    *items = m->tu_item + a;
+    *weights = m->tu_w + a;
+    *ts = m->tu_ts + a;
+    return m->tu_off[u + 1] - a;
+}
+
+typedef struct { uint32_t item; float w; int64_t ts; } tu_entry;
+static int tu_cmp(const void *a, const void *b)
+{
+    const tu_entry *x = a, *y = b;
+    if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+    return x->item < y->item ? -1 : x->item > y->item;
+}
+
+int model_set_user_histories(rec_model *m, const rec_train *t, char *const *ids, uint32_t max_per_user)
+{
+    const rec_csr *R = &t->R;
+    size_t total = 0, longest = 0;
+    for (uint32_t u = 0; u < R->rows; u++) {
+        size_t n = R->off[u + 1] - R->off[u];
+        if (n > longest) longest = n;
+        total += n < max_per_user ? n : max_per_user;
+    }
+    m->tu_ids = calloc(R->rows ? R->rows : 1, sizeof *m->tu_ids);
+    m->tu_off = malloc(((size_t)R->rows + 1) * sizeof *m->tu_off);
+    m->tu_item = malloc((total ? total : 1) * sizeof *m->tu_item);
+    m->tu_w = malloc((total ? total : 1) * sizeof *m->tu_w);
+    m->tu_ts = malloc((total ? total : 1) * sizeof *m->tu_ts);
+    tu_entry *tmp = malloc((longest ? longest : 1) * sizeof *tmp);
+    if (!m->tu_ids || !m->tu_off || !m->tu_item || !m->tu_w || !m->tu_ts || !tmp || total > UINT32_MAX) { free(tmp); return -1; }
+    m->tu_n = R->rows;
+    size_t o = 0;
+    for (uint32_t u = 0; u < R->rows; u++) {
+        m->tu_off[u] = (uint32_t)o;
+        if (!(m->tu_ids[u] = strdup(ids[u]))) { free(tmp); return -1; }
+        size_t n = 0;
+        for (uint32_t e = R->off[u]; e < R->off[u + 1]; e++)
+            tmp[n++] = (tu_entry){ R->idx[e], R->val[e], R->ts ? R->ts[e] : 0 };
+        qsort(tmp, n, sizeof *tmp, tu_cmp);
+        size_t from = n > max_per_user ? n - max_per_user : 0;   /* the newest */
+        for (size_t k = from; k < n; k++, o++) {
+            m->tu_item[o] = tmp[k].item;
+            m->tu_w[o] = tmp[k].w;
+            m->tu_ts[o] = tmp[k].ts;
+        }
+    }
+    m->tu_off[R->rows] = (uint32_t)o;
+    free(tmp);
+    return users_index(m);
+}
+
 /* ---- scoring ------------------------------------------------------------ */
+
+#define FOLD_CHUNK 64     /* history items whose factors the ALS fold-in gathers at a time */
 
 model_scratch *model_scratch_new(const rec_model *m)
 {
@@ -172,6 +267,8 @@ model_scratch *model_scratch_new(const rec_model *m)
     s->A = calloc(f * f, sizeof *s->A);
     s->b = calloc(f, sizeof *s->b); s->x = calloc(f, sizeof *s->x);
     s->r = calloc(f, sizeof *s->r); s->p = calloc(f, sizeof *s->p); s->Ap = calloc(f, sizeof *s->Ap);
+    s->yh = calloc(FOLD_CHUNK * f, sizeof *s->yh); s->ch = calloc(FOLD_CHUNK, sizeof *s->ch);
+    if (!s->yh || !s->ch) { model_scratch_free(s); return NULL; }
     if (m->ease_n) {
         s->eacc = calloc(m->ease_n, sizeof *s->eacc);
         s->emark = calloc(m->ease_n, 1);
@@ -195,6 +292,7 @@ void model_scratch_free(model_scratch *s)
     if (!s) return;
     free(s->uacc); free(s->utouch); free(s->eacc); free(s->emark);
     free(s->kbuf); free(s->cbuf); free(s->ebuf); free(s->zero);
+    free(s->yh); free(s->ch);
     free(s->tmp); free(s->A); free(s->b); free(s->x); free(s->r); free(s->p); free(s->Ap);
     free(s);
 }
@@ -306,6 +404,44 @@ static int chol_solve(double *A, double *b, double *x, uint32_t f)
 typedef float v8sf __attribute__((vector_size(32)));
 typedef double v4d __attribute__((vector_size(32)));
 
+/* A += Σ (c−1)·y·yᵀ over a gathered chunk (yh: nh × f, ch: c − 1), lower
+ * triangle (q <= a; the diagonal tiles also write some entries above it,
+ * which the caller overwrites by symmetry), in tiles of 4 rows × 8 columns
+ * held in registers across the chunk's items: each entry gets the same
+ * fused multiply-adds in the same item order as one rank-one update per
+ * item, without loading and storing A for every item. f % 8 == 0. */
+static inline __attribute__((always_inline))
+void fold_chunk(double *A, const double *yh, const double *ch, size_t nh, uint32_t f)
+{
+    for (uint32_t a0 = 0; a0 < f; a0 += 4) {
+        for (uint32_t q0 = 0; q0 <= a0 + 3 && q0 < f; q0 += 8) {
+            /* eight named accumulators: an array of them is kept on the stack */
+            double *r0 = A + (size_t)a0 * f + q0, *r1 = r0 + f, *r2 = r1 + f, *r3 = r2 + f;
+            v4d a00, a01, a10, a11, a20, a21, a30, a31;
+            memcpy(&a00, r0, 32); memcpy(&a01, r0 + 4, 32);
+            memcpy(&a10, r1, 32); memcpy(&a11, r1 + 4, 32);
+            memcpy(&a20, r2, 32); memcpy(&a21, r2 + 4, 32);
+            memcpy(&a30, r3, 32); memcpy(&a31, r3 + 4, 32);
+            for (size_t k = 0; k < nh; k++) {
+                const double *y = yh + k * f;
+                double c = ch[k];
+                v4d y0, y1;
+                memcpy(&y0, y + q0, 32); memcpy(&y1, y + q0 + 4, 32);
+                double c0 = c * y[a0], c1 = c * y[a0 + 1], c2 = c * y[a0 + 2], c3 = c * y[a0 + 3];
+                v4d v0 = { c0, c0, c0, c0 }, v1 = { c1, c1, c1, c1 }, v2 = { c2, c2, c2, c2 }, v3 = { c3, c3, c3, c3 };
+                a00 += v0 * y0; a01 += v0 * y1;
+                a10 += v1 * y0; a11 += v1 * y1;
+                a20 += v2 * y0; a21 += v2 * y1;
+                a30 += v3 * y0; a31 += v3 * y1;
+            }
+            memcpy(r0, &a00, 32); memcpy(r0 + 4, &a01, 32);
+            memcpy(r1, &a10, 32); memcpy(r1 + 4, &a11, 32);
+            memcpy(r2, &a20, 32); memcpy(r2 + 4, &a21, 32);
+            memcpy(r3, &a30, 32); memcpy(r3 + 4, &a31, 32);
+        }
+    }
+}
+
 static inline __attribute__((always_inline))
 int fold_in_impl(const rec_model *m, const hist_entry *h, size_t n, double *x, model_scratch *s)
 {
@@ -315,10 +451,19 @@ int fold_in_impl(const rec_model *m, const hist_entry *h, size_t n, double *x, m
     memset(s->b, 0, f * sizeof *s->b);
     double *yd = s->r;                       /* y as doubles (scratch of f) */
     int any = 0;
+    size_t nh = 0;
     for (size_t k = 0; k < n; k++) {
         if (h[k].item >= m->n_items || !(h[k].weight > 0)) continue;
         const float *y = m->als_Y + (size_t)h[k].item * f;
         double c = 1.0 + m->als_alpha * (m->als_binary ? 1.0f : h[k].weight);
+        any = 1;
+        if (f % 8 == 0) {                    /* gathered, then tiled */
+            double *restrict yc = s->yh + nh * f, *restrict bq = s->b;   /* restrict: vectorised */
+            for (uint32_t q = 0; q < f; q++) { double v = y[q]; yc[q] = v; bq[q] += c * v; }
+            s->ch[nh++] = c - 1;
+            if (nh == FOLD_CHUNK) { fold_chunk(s->A, s->yh, s->ch, nh, f); nh = 0; }
+            continue;
+        }
         for (uint32_t q = 0; q < f; q++) { yd[q] = y[q]; s->b[q] += c * y[q]; }
         for (uint32_t a = 0; a < f; a++) {   /* lower triangle, rows rounded up to 4 */
             double ca = (c - 1) * yd[a];
@@ -333,8 +478,8 @@ int fold_in_impl(const rec_model *m, const hist_entry *h, size_t n, double *x, m
             }
             for (; q <= a; q++) row[q] += ca * yd[q];
         }
-        any = 1;
     }
+    if (nh) fold_chunk(s->A, s->yh, s->ch, nh, f);
     if (!any) return -1;
     for (uint32_t a = 0; a < f; a++) {
         for (uint32_t b = 0; b < a; b++) s->A[b * f + a] = s->A[a * f + b];
@@ -349,7 +494,35 @@ void dots_impl(const float *Y, uint32_t nitems, uint32_t f, const float *x, floa
     if (f % 8 == 0 && f <= 256) {
         v8sf xv[32];
         for (uint32_t k = 0; k < f / 8; k++) memcpy(&xv[k], x + 8 * k, 32);
-        for (uint32_t i = 0; i < nitems; i++) {
+        uint32_t i = 0;
+        /* eight items at a time, their eight lane sums reduced together by
+         * shuffles in the very order of the one-item reduction below, so
+         * the scores are the same bit for bit */
+        for (; i + 8 <= nitems; i += 8) {
+            const float *y = Y + (size_t)i * f;
+            v8sf a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 }, a4 = { 0 }, a5 = { 0 }, a6 = { 0 }, a7 = { 0 };
+            for (uint32_t k = 0; k < f / 8; k++) {
+                v8sf xk = xv[k], y0, y1, y2, y3, y4, y5, y6, y7;
+                const float *yk = y + 8 * k;
+                memcpy(&y0, yk, 32); memcpy(&y1, yk + f, 32); memcpy(&y2, yk + 2 * f, 32); memcpy(&y3, yk + 3 * f, 32);
+                memcpy(&y4, yk + 4 * f, 32); memcpy(&y5, yk + 5 * f, 32); memcpy(&y6, yk + 6 * f, 32); memcpy(&y7, yk + 7 * f, 32);
+                a0 += xk * y0; a1 += xk * y1; a2 += xk * y2; a3 += xk * y3;
+                a4 += xk * y4; a5 += xk * y5; a6 += xk * y6; a7 += xk * y7;
+            }
+            /* t = lanes 0-3 + lanes 4-7 of two items side by side */
+            v8sf p01 = __builtin_shufflevector(a0, a1, 0, 1, 2, 3, 8, 9, 10, 11) + __builtin_shufflevector(a0, a1, 4, 5, 6, 7, 12, 13, 14, 15);
+            v8sf p23 = __builtin_shufflevector(a2, a3, 0, 1, 2, 3, 8, 9, 10, 11) + __builtin_shufflevector(a2, a3, 4, 5, 6, 7, 12, 13, 14, 15);
+            v8sf p45 = __builtin_shufflevector(a4, a5, 0, 1, 2, 3, 8, 9, 10, 11) + __builtin_shufflevector(a4, a5, 4, 5, 6, 7, 12, 13, 14, 15);
+            v8sf p67 = __builtin_shufflevector(a6, a7, 0, 1, 2, 3, 8, 9, 10, 11) + __builtin_shufflevector(a6, a7, 4, 5, 6, 7, 12, 13, 14, 15);
+            /* (t0 + t1), (t2 + t3) of each item */
+            v8sf q03 = __builtin_shufflevector(p01, p23, 0, 2, 4, 6, 8, 10, 12, 14) + __builtin_shufflevector(p01, p23, 1, 3, 5, 7, 9, 11, 13, 15);
+            v8sf q47 = __builtin_shufflevector(p45, p67, 0, 2, 4, 6, 8, 10, 12, 14) + __builtin_shufflevector(p45, p67, 1, 3, 5, 7, 9, 11, 13, 15);
+            /* (t0 + t1) + (t2 + t3), items 0..7 in order */
+            v8sf d = __builtin_shufflevector(q03, q47, 0, 2, 4, 6, 8, 10, 12, 14) + __builtin_shufflevector(q03, q47, 1, 3, 5, 7, 9, 11, 13, 15);
+            if (!set) { v8sf o; memcpy(&o, out + i, 32); d = o + d; }
+            memcpy(out + i, &d, 32);
+        }
+        for (; i < nitems; i++) {
             const float *y = Y + (size_t)i * f;
             v8sf acc = { 0 };
             for (uint32_t k = 0; k < f / 8; k++) {
@@ -527,8 +700,32 @@ static void nbr_reset(const nbr_csr *c, const hist_entry *h, size_t n, float *ou
     }
 }
 
-/* 0 when done, -1 when the model needs the general loop (user-kNN) */
-static int hybrid_fast(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s)
+uint32_t model_ease_dim(const rec_model *m)
+{
+    return m->alg == ALG_HYBRID && m->w[ALG_EASE] > 0 && !(m->w[ALG_UKNN] > 0) ? m->ease_n : 0;
+}
+
+void model_ease_add(const rec_model *m, uint32_t item, float *acc, uint8_t *state)
+{
+    int32_t p = item < m->n_items && m->ease_pos ? m->ease_pos[item] : -1;
+    if (p < 0 || !*state) return;
+    uint32_t k = m->ease_n;
+    const float *row = m->ease_B + (size_t)p * k;
+    if (*state == 2) { memcpy(acc, row, k * sizeof *acc); *state = 1; return; }
+    uint32_t j = 0;
+    for (; j + 8 <= k; j += 8) {
+        v8sf_e x, y;
+        memcpy(&x, acc + j, 32); memcpy(&y, row + j, 32);
+        x += y;
+        memcpy(acc + j, &x, 32);
+    }
+    for (; j < k; j++) acc[j] += row[j];
+}
+
+/* 0 when done, -1 when the model needs the general loop (user-kNN). With
+ * ecache, the EASE sum comes from there (*estate != 0) or is stored there. */
+static int hybrid_fast(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s,
+                       float *ecache, uint8_t *estate)
 {
     if (m->w[ALG_UKNN] > 0) return -1;
     uint32_t N = m->n_items;
@@ -550,11 +747,16 @@ static int hybrid_fast(const rec_model *m, const hist_entry *h, size_t n, float 
         case ALG_ALS:
             if (als_scores(m, h, n, s->tmp, s, 1)) break;
             buf = s->tmp; mx = vmax(buf, N); break;
-        case ALG_EASE:
-            if (!ease_sum(m, h, n, s)) break;
-            mx = vmax(s->eacc, m->ease_n);
-            for (uint32_t j = 0; j < m->ease_n; j++) s->ebuf[m->ease_idx[j]] = s->eacc[j];
+        case ALG_EASE: {
+            const float *acc = s->eacc;
+            if (ecache && *estate == 2) break;
+            if (ecache && *estate == 1) acc = ecache;
+            else if (!ease_sum(m, h, n, s)) { if (ecache) *estate = 2; break; }
+            else if (ecache) { memcpy(ecache, s->eacc, m->ease_n * sizeof *ecache); *estate = 1; }
+            mx = vmax(acc, m->ease_n);
+            for (uint32_t j = 0; j < m->ease_n; j++) s->ebuf[m->ease_idx[j]] = acc[j];
             ease_set = 1; buf = s->ebuf; break;
+        }
         default: break;
         }
         if (!buf || !(mx > 0)) continue;
@@ -572,6 +774,13 @@ static int hybrid_fast(const rec_model *m, const hist_entry *h, size_t n, float 
 
 void model_score(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s)
 {
+    model_score_cached(m, h, n, scores, s, NULL, NULL);
+}
+
+void model_score_cached(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s,
+                        float *acc, uint8_t *state)
+{
+    if (!model_ease_dim(m)) acc = NULL;
     uint32_t N = m->n_items;
     memset(scores, 0, N * sizeof *scores);
     if (!N) return;
@@ -586,7 +795,7 @@ void model_score(const rec_model *m, const hist_entry *h, size_t n, float *score
         }
         return;
     }
-    if (!hybrid_fast(m, h, n, scores, s)) return;
+    if (!hybrid_fast(m, h, n, scores, s, acc, state)) return;
     /* hybrid: sum of w_c * score_c / max(score_c) */
     for (int c = 0; c < ALG_HYBRID; c++) {
         float w = m->w[c];
@@ -709,6 +918,20 @@ int model_save(const rec_model *m, const char *path, char *err, size_t errlen)
     if (m->uk_users && (put_blob(db, sb, "uknn.off", m->uk_off, ((size_t)m->uk_users + 1) * sizeof(uint32_t)) ||
                         put_blob(db, sb, "uknn.idx", m->uk_idx, (size_t)m->uk_off[m->uk_users] * sizeof(uint32_t))))
         goto fail;
+    if (m->tu_n) {
+        size_t len = 0, n = m->tu_off[m->tu_n];
+        for (uint32_t u = 0; u < m->tu_n; u++) len += strlen(m->tu_ids[u]) + 1;
+        char *all = malloc(len ? len : 1), *p = all;
+        if (!all) goto fail;
+        for (uint32_t u = 0; u < m->tu_n; u++) { size_t l = strlen(m->tu_ids[u]) + 1; memcpy(p, m->tu_ids[u], l); p += l; }
+        int bad = put_blob(db, sb, "users.ids", all, len);
+        free(all);
+        if (bad || put_blob(db, sb, "users.off", m->tu_off, ((size_t)m->tu_n + 1) * sizeof(uint32_t)) ||
+            put_blob(db, sb, "users.item", m->tu_item, n * sizeof(uint32_t)) ||
+            put_blob(db, sb, "users.w", m->tu_w, n * sizeof(float)) ||
+            put_blob(db, sb, "users.ts", m->tu_ts, n * sizeof(int64_t)))
+            goto fail;
+    }
     if (put_meta(sm, "uknn_k", NULL, m->uk_k, 1) || put_meta(sm, "uknn_pow", NULL, m->uk_pow, 1)) goto fail;
     if (put_blob(db, sb, "w", m->w, sizeof m->w)) goto fail;
     sqlite3_finalize(sb); sqlite3_finalize(sm); sqlite3_finalize(si);
@@ -785,6 +1008,50 @@ static int load_csr(sqlite3 *db, const char *pfx, nbr_csr *c, uint32_t n, char *
     for (uint32_t i = 0; ok && i < n; i++) if (o[i] > o[i + 1]) ok = 0;
     for (size_t e = 0; ok && e < nn / sizeof(uint32_t); e++) if (c->nbr[e] >= n) ok = 0;
     if (!ok) { snprintf(err, errlen, "blobs %s.*: inconsistent", pfx); nbr_csr_free(c); return -1; }
+    return 0;
+}
+
+/* The training users' interactions, when the file has them (older files
+ * do not: serving then knows only what it sees). 0, or -1 with err. */
+static int load_users(sqlite3 *db, rec_model *m, char *err, size_t errlen)
+{
+    void *ids = NULL, *off = NULL;
+    size_t ilen = 0, olen = 0;
+    int r = get_blob(db, "users.ids", &ids, 0, &ilen);
+    if (r == 0) return 0;
+    if (r < 0 || get_blob(db, "users.off", &off, 0, &olen) != 1 || olen < sizeof(uint32_t) || olen % sizeof(uint32_t)) {
+        free(ids); free(off);
+        snprintf(err, errlen, "blobs users.*: unreadable");
+        return -1;
+    }
+    m->tu_off = off;
+    m->tu_n = (uint32_t)(olen / sizeof(uint32_t) - 1);
+    size_t n = m->tu_off[m->tu_n];
+    int ok = m->tu_off[0] == 0;
+    for (uint32_t u = 0; ok && u < m->tu_n; u++) ok = m->tu_off[u] <= m->tu_off[u + 1];
+    void *b;
+    if (ok) ok = get_blob(db, "users.item", &b, n * sizeof(uint32_t), NULL) == 1 && (m->tu_item = b);
+    if (ok) ok = get_blob(db, "users.w", &b, n * sizeof(float), NULL) == 1 && (m->tu_w = b);
+    if (ok) ok = get_blob(db, "users.ts", &b, n * sizeof(int64_t), NULL) == 1 && (m->tu_ts = b);
+    for (size_t e = 0; ok && e < n; e++) ok = m->tu_item[e] < m->n_items;
+    /* the ids: exactly tu_n NUL-terminated strings */
+    if (ok) ok = (m->tu_ids = calloc(m->tu_n ? m->tu_n : 1, sizeof *m->tu_ids)) != NULL;
+    const char *p = ids, *end = p + ilen;
+    for (uint32_t u = 0; ok && u < m->tu_n; u++) {
+        const char *z = p < end ? memchr(p, 0, (size_t)(end - p)) : NULL;
+        if (!z || !(m->tu_ids[u] = strdup(p))) ok = 0;
+        else p = z + 1;
+    }
+    if (ok && p != end) ok = 0;
+    free(ids);
+    if (!ok) {
+        if (m->tu_ids) for (uint32_t u = 0; u < m->tu_n; u++) free(m->tu_ids[u]);
+        free(m->tu_ids); free(m->tu_off); free(m->tu_item); free(m->tu_w); free(m->tu_ts);
+        m->tu_ids = NULL; m->tu_off = m->tu_item = NULL; m->tu_w = NULL; m->tu_ts = NULL; m->tu_n = 0;
+        snprintf(err, errlen, "blobs users.*: inconsistent");
+        return -1;
+    }
+    if (users_index(m)) { snprintf(err, errlen, "out of memory"); return -1; }
     return 0;
 }
 
@@ -922,6 +1189,12 @@ rec_model *model_load(const char *path, char *err, size_t errlen)
         m->uk_k = ukk >= 1 && ukk < 1e9 ? (uint32_t)ukk : 50;
         m->uk_pow = ukp > 0 && ukp < 100 ? (float)ukp : 1;
         if (uknn_index(m)) { snprintf(err, errlen, "out of memory"); goto fail; }
+    }
+    if (load_users(db, m, err, errlen)) {
+        char why[300];
+        snprintf(why, sizeof why, "%s", err);
+        snprintf(err, errlen, "%s: %s", path, why);
+        goto fail;
     }
     if (get_blob(db, "w", &blob, sizeof m->w, NULL) == 1) { memcpy(m->w, blob, sizeof m->w); free(blob); }
     sqlite3_close(db);

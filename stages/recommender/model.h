@@ -8,7 +8,9 @@
  *   blobs(name, data)       per-algorithm arrays (little-endian, host floats):
  *                           "knn.off"/"knn.nbr"/"knn.sim" (CSR neighbours),
  *                           "cnt.off"/"cnt.nbr"/"cnt.sim" (content neighbours),
- *                           "als.Y" (n_items x f), "ease.idx"/"ease.B"
+ *                           "als.Y" (n_items x f), "ease.idx"/"ease.B",
+ *                           "users.ids"/"users.off"/"users.item"/"users.w"/
+ *                           "users.ts" (the training users' interactions)
  * It is replaced atomically (temp file in the same directory, fsync, rename),
  * so a serving process can reload it at any moment.
  *
@@ -33,6 +35,15 @@ const char *model_item_id(const rec_model *m, uint32_t idx);
 const char *model_item_categories(const rec_model *m, uint32_t idx); /* "Action|Comedy", author, or NULL */
 int64_t model_item_first_seen(const rec_model *m, uint32_t idx);      /* epoch s; 0 unknown */
 
+/* The training users' interactions the model carries (`recommender train
+ * --user-history`), so that serving knows what a user did before the
+ * process first saw them: the index of a user (-1 if the model has none
+ * for them), and their interactions, oldest first (item index, weight,
+ * epoch s); the count is returned, the arrays point into the model. */
+int64_t model_user_index(const rec_model *m, const char *user, size_t len);
+uint32_t model_user_interactions(const rec_model *m, uint32_t u, const uint32_t **items,
+                                 const float **weights, const int64_t **ts);
+
 /* One interaction of a user: item index, weight (event_weight), time (epoch s). */
 typedef struct { uint32_t item; float weight; int64_t ts; } hist_entry;
 
@@ -46,6 +57,21 @@ void model_scratch_free(model_scratch *s);
  * here: the caller drops them from the list. Thread-safe with one scratch
  * per thread. */
 void model_score(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s);
+
+/* The EASE part of a hybrid score depends only on which modelled items the
+ * user has (binary X), so a caller may keep that sum per user and add one
+ * row when a new item arrives instead of summing the whole history for
+ * every list. model_ease_dim: floats of such a sum (0: the model has no
+ * EASE part a cache could keep). *state: 0 not computed yet, 1 acc holds a
+ * sum, 2 no item of the user is modelled (acc unused).
+ * model_ease_add: acc += the row of item (a model index) when the sum is
+ * known (state 1 or 2) and the item is modelled; the caller calls it once
+ * per item new to the user. model_score_cached: model_score, with the EASE
+ * sum taken from acc when *state != 0, else computed and stored there. */
+uint32_t model_ease_dim(const rec_model *m);
+void model_ease_add(const rec_model *m, uint32_t item, float *acc, uint8_t *state);
+void model_score_cached(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s,
+                        float *acc, uint8_t *state);
 
 /* Event -> interaction weight, shared by training and serving (Event.type
  * values of schemas/event.fbs):

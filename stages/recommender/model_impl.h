@@ -37,6 +37,10 @@ struct rec_model {
     /* user-kNN: the training users' items (CSR) and its transpose */
     uint32_t uk_users, uk_k; float uk_pow;
     uint32_t *uk_off, *uk_idx, *uk_toff, *uk_tusr;
+    /* the training users' interactions (model_user_*): each user's newest
+     * --user-history, oldest first; tu_htab maps user id -> index + 1 */
+    uint32_t tu_n; char **tu_ids; uint32_t *tu_off, *tu_item; float *tu_w; int64_t *tu_ts;
+    uint32_t *tu_htab; uint32_t tu_hcap;
     float w[ALG_COUNT];       /* hybrid weights by component */
     model_kv *params; int n_params;
     /* summary */
@@ -49,6 +53,7 @@ struct model_scratch {
     float *eacc;                     /* EASE: ease_n */
     uint8_t *emark;                  /* EASE: ease_n, all 0 between lists: rows already summed */
     double *A, *b, *x, *r, *p, *Ap;    /* ALS fold-in, f*f and f */
+    double *yh, *ch;                 /* ALS fold-in: a chunk of history factors (FOLD_CHUNK x f) and their c - 1 */
     /* hybrid: per-component dense buffers (n_items), all zero between
      * lists: only the entries a list touched are written and reset */
     float *kbuf, *cbuf, *ebuf, *zero;
@@ -60,6 +65,10 @@ void model_set_param(rec_model *m, const char *key, double v);
 void model_index_items(rec_model *m);   /* builds htab */
 void model_finish_pop(rec_model *m);    /* pop_max, after pop is filled */
 void nbr_csr_free(nbr_csr *c);
+/* Keep every training user's newest max_per_user interactions of R
+ * (user ids from ids[]) in the model, oldest first. 0 or -1 (OOM). */
+struct rec_train;
+int model_set_user_histories(rec_model *m, const struct rec_train *t, char *const *ids, uint32_t max_per_user);
 /* Write atomically to path (temp file + fsync + rename + dir fsync). */
 int model_save(const rec_model *m, const char *path, char *err, size_t errlen);
 /* Compute als_YtY from als_Y (done by load and the trainer). */

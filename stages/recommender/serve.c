@@ -39,6 +39,22 @@ typedef struct worker {
     pthread_t tid;
 } worker;
 
+/* Per-user EASE sums (model_ease_dim floats each), so a list costs the
+ * same whatever the history's length: filled when a user's streamed list is first
+ * scored, then one row added per new item as events arrive. A fixed pool
+ * of entries within --score-cache-mb, replaced in FIFO order (never one of
+ * the batch being scored); an entry belongs to (slot, hist_slot_gen), so
+ * an evicted or restored user never sees another's sum. Emptied when the
+ * model changes. */
+typedef struct ease_cache {
+    uint32_t dim, n, hand;
+    float *acc;                       /* n * dim */
+    uint32_t *slot, *gen;             /* owner of each entry (gen 0: free) */
+    uint8_t *state;                   /* model_score_cached's state */
+    uint64_t *batch;                  /* the batch that last used the entry */
+    uint32_t *of_slot; size_t of_cap; /* user slot -> entry + 1 */
+} ease_cache;
+
 typedef struct file_id { dev_t dev; ino_t ino; off_t size; struct timespec mtime; } file_id;
 
 struct serve {
@@ -62,6 +78,12 @@ struct serve {
     sqlite3_stmt *st_get, *st_put, *st_prune;
     int64_t pruned_at;          /* when state_prune last ran (us), 0: never */
     uint8_t *enc; size_t enclen, enccap;
+    ease_cache ec;
+    int32_t *bent;                    /* the batch's cache entries, -1: none */
+    /* users started from the model: (hist_slot_gen, newest training time
+     * in µs) by slot, so a replayed training event does not count twice */
+    uint32_t *mh_gen; int64_t *mh_until; size_t mh_cap;
+    uint64_t batch_no;
     uint64_t lat[LAT_BUCKETS];
     uint64_t lat_n, lat_max;
     serve_stats st;
@@ -158,6 +180,73 @@ static int map_sync(serve *s)
     return 0;
 }
 
+static void cache_free(ease_cache *c)
+{
+    free(c->acc); free(c->slot); free(c->gen); free(c->state); free(c->batch); free(c->of_slot);
+    memset(c, 0, sizeof *c);
+}
+
+/* An empty cache for the current model, within budget bytes. */
+static void cache_new(serve *s)
+{
+    ease_cache *c = &s->ec;
+    cache_free(c);
+    uint32_t dim = model_ease_dim(s->model);
+    if (!dim || !s->conf.score_cache_bytes) return;
+    size_t per = (size_t)dim * sizeof(float) + 2 * sizeof(uint32_t) + 1 + sizeof(uint64_t);
+    size_t n = s->conf.score_cache_bytes / per;
+    if (n > INT32_MAX) n = INT32_MAX;
+    if (!n) return;
+    c->acc = malloc(n * dim * sizeof *c->acc);
+    c->slot = calloc(n, sizeof *c->slot);
+    c->gen = calloc(n, sizeof *c->gen);
+    c->state = calloc(n, 1);
+    c->batch = calloc(n, sizeof *c->batch);
+    if (!c->acc || !c->slot || !c->gen || !c->state || !c->batch) { cache_free(c); log_fatal("out of memory (--score-cache-mb)"); }
+    c->dim = dim;
+    c->n = (uint32_t)n;
+}
+
+/* The valid entry of a user, or -1. */
+static int64_t cache_find(const serve *s, uint32_t slot)
+{
+    const ease_cache *c = &s->ec;
+    if (!c->n || slot >= c->of_cap || !c->of_slot[slot]) return -1;
+    uint32_t e = c->of_slot[slot] - 1;
+    return c->slot[e] == slot && c->gen[e] == hist_slot_gen(s->hist, slot) && c->gen[e] ? (int64_t)e : -1;
+}
+
+/* The user's entry for this batch: theirs, or a new one (state 0); -1 when
+ * every entry is taken by this batch. */
+static int64_t cache_take(serve *s, uint32_t slot)
+{
+    ease_cache *c = &s->ec;
+    if (!c->n || slot == UINT32_MAX) return -1;
+    int64_t e = cache_find(s, slot);
+    if (e < 0) {
+        uint32_t tries = 0;
+        while (c->batch[c->hand] == s->batch_no && tries++ < c->n) c->hand = (c->hand + 1) % c->n;
+        if (c->batch[c->hand] == s->batch_no) return -1;
+        e = c->hand;
+        c->hand = (c->hand + 1) % c->n;
+        if (slot >= c->of_cap) {
+            size_t cap = c->of_cap ? c->of_cap : 1024;
+            while (cap <= slot) cap *= 2;
+            uint32_t *o = realloc(c->of_slot, cap * sizeof *o);
+            if (!o) log_fatal("out of memory");
+            memset(o + c->of_cap, 0, (cap - c->of_cap) * sizeof *o);
+            c->of_slot = o;
+            c->of_cap = cap;
+        }
+        c->slot[e] = slot;
+        c->gen[e] = hist_slot_gen(s->hist, slot);
+        c->state[e] = 0;
+        c->of_slot[slot] = (uint32_t)e + 1;
+    }
+    c->batch[e] = s->batch_no;
+    return e;
+}
+
 /* Install model m with rules r (both taken); frees the old ones. */
 static int install(serve *s, rec_model *m, rules *r, rules_bound *rb, const file_id *id)
 {
@@ -172,6 +261,7 @@ static int install(serve *s, rec_model *m, rules *r, rules_bound *rb, const file
     s->loaded = *id;
     s->map_n = 0;
     if (map_sync(s) || workers_new(s)) return -1;
+    cache_new(s);
     return 0;
 }
 
@@ -254,6 +344,9 @@ void serve_free(serve *s)
     if (s->st_put) sqlite3_finalize(s->st_put);
     if (s->st_prune) sqlite3_finalize(s->st_prune);
     free(s->enc);
+    cache_free(&s->ec);
+    free(s->bent);
+    free(s->mh_gen); free(s->mh_until);
     free(s->map);
     free(s->picks); free(s->npicks); free(s->lat_ns); free(s->bslots); free(s->items);
     free(s);
@@ -398,15 +491,71 @@ fail:
 
 /* ---- events ---- */
 
+static uint64_t ns_now(void);
+
+/* A user new to this process (not held, not in --state): their training
+ * interactions, as the model carries them, become their history and seen
+ * set, oldest first. The slot, or -1 when the model has none for them. */
+static int64_t model_history(serve *s, const char *user, size_t ulen)
+{
+    if (s->conf.no_model_history) return -1;
+    int64_t u = model_user_index(s->model, user, ulen);
+    if (u < 0) return -1;
+    const uint32_t *items;
+    const float *w;
+    const int64_t *ts;
+    uint32_t n = model_user_interactions(s->model, (uint32_t)u, &items, &w, &ts);
+    int64_t slot = hist_user(s->hist, user, ulen), until = INT64_MIN;
+    for (uint32_t k = 0; k < n && slot >= 0; k++) {
+        const char *id = model_item_id(s->model, items[k]);
+        slot = hist_seed(s->hist, user, ulen, id, strlen(id), w[k], ts[k] * 1000000);
+        if (ts[k] * 1000000 > until) until = ts[k] * 1000000;
+    }
+    if (slot < 0 || map_sync(s)) log_fatal("out of memory");
+    if ((size_t)slot >= s->mh_cap) {
+        size_t cap = s->mh_cap ? s->mh_cap : 1024;
+        while (cap <= (size_t)slot) cap *= 2;
+        uint32_t *g = realloc(s->mh_gen, cap * sizeof *g);
+        if (g) s->mh_gen = g;
+        int64_t *t = realloc(s->mh_until, cap * sizeof *t);
+        if (t) s->mh_until = t;
+        if (!g || !t) log_fatal("out of memory");
+        memset(s->mh_gen + s->mh_cap, 0, (cap - s->mh_cap) * sizeof *g);
+        s->mh_cap = cap;
+    }
+    s->mh_gen[slot] = hist_slot_gen(s->hist, (uint32_t)slot);
+    s->mh_until[slot] = until;
+    if (hist_get_stats(s->hist)->set_oom) log_fatal("out of memory (the user's seen items)");
+    s->st.model_history_users++;
+    return slot;
+}
+
 int serve_event(serve *s, const Event *e, const char **why)
 {
     if (!e->user_id.ptr || !e->user_id.len) { *why = "missing user_id"; return -1; }
     if (!e->item_id.ptr || !e->item_id.len) { *why = "missing item_id"; return -1; }
     float w = event_weight(e->type, e->value);
     if (!(w > 0)) { s->st.not_interaction++; return 0; }
-    if (s->sdb && hist_find(s->hist, e->user_id.ptr, e->user_id.len) < 0)
-        (void)state_restore(s, e->user_id.ptr, e->user_id.len);
+    if (hist_find(s->hist, e->user_id.ptr, e->user_id.len) < 0 &&
+        (!s->sdb || state_restore(s, e->user_id.ptr, e->user_id.len) < 0))
+        (void)model_history(s, e->user_id.ptr, e->user_id.len);
     uint32_t before = hist_n_gids(s->hist);
+    int64_t held = hist_find(s->hist, e->user_id.ptr, e->user_id.len);
+    if (held >= 0 && (size_t)held < s->mh_cap && s->mh_gen[held] &&
+        s->mh_gen[held] == hist_slot_gen(s->hist, (uint32_t)held) && e->ts <= s->mh_until[held] &&
+        e->type != EventType_purchase) {      /* a purchase goes on: the bought set */
+        /* an event no newer than the user's training data, about an item
+         * already in it: the model's interactions hold it (a replay after
+         * a restart), so it is not added again; the user still gets a list */
+        int64_t gid = hist_gid_find(s->hist, e->item_id.ptr, e->item_id.len);
+        if (gid >= 0 && idset_has(hist_seen(s->hist, (uint32_t)held), (uint32_t)gid)) {
+            (void)hist_touch(s->hist, (uint32_t)held);
+            s->st.model_known_events++;
+            s->st.events++;
+            return 1;
+        }
+    }
+    uint32_t nseen = held >= 0 ? hist_seen(s->hist, (uint32_t)held)->n : 0;
     int64_t slot = hist_add(s->hist, e->user_id.ptr, e->user_id.len, e->item_id.ptr, e->item_id.len,
                             w, e->ts, e->type);
     if (hist_n_gids(s->hist) != before && map_sync(s)) log_fatal("out of memory");
@@ -415,6 +564,14 @@ int serve_event(serve *s, const Event *e, const char **why)
     if (slot >= 0) {
         int64_t gid = hist_gid_find(s->hist, e->item_id.ptr, e->item_id.len);
         if (gid >= 0 && s->map[gid] < 0) s->st.unknown_items++;
+        /* a new item of a user whose EASE sum is cached: one row, counted
+         * as scoring time (it is what the next list would have cost) */
+        int64_t ce = slot == held && hist_seen(s->hist, (uint32_t)slot)->n != nseen ? cache_find(s, (uint32_t)slot) : -1;
+        if (ce >= 0 && gid >= 0 && s->map[gid] >= 0) {
+            uint64_t t0 = ns_now();
+            model_ease_add(s->model, (uint32_t)s->map[gid], s->ec.acc + (size_t)ce * s->ec.dim, &s->ec.state[ce]);
+            s->st.score_seconds += (double)(ns_now() - t0) / 1e9;
+        }
     }
     return 1;
 }
@@ -521,7 +678,11 @@ static void *worker_run(void *arg)
         }
         size_t ks = add_older_seen(w, k, &sets);
         uint64_t t0 = ns_now();
-        model_score(s->model, w->he, ks, w->scores, w->ms);
+        int32_t ce = s->bent[i];
+        if (ce >= 0)
+            model_score_cached(s->model, w->he, ks, w->scores, w->ms, s->ec.acc + (size_t)ce * s->ec.dim, &s->ec.state[ce]);
+        else
+            model_score(s->model, w->he, ks, w->scores, w->ms);
         s->npicks[i] = (uint32_t)rules_rank(s->rb, w->scores, w->rh, k, &sets, top, s->picks + i * top, w->rs);
         s->lat_ns[i] = ns_now() - t0;
     }
@@ -584,14 +745,19 @@ static int batch_room(serve *s, size_t n)
     if (l) s->lat_ns = l;
     uint32_t *bs = realloc(s->bslots, cap * sizeof *bs);
     if (bs) s->bslots = bs;
-    if (!p || !np || !l || !bs) return -1;
+    int32_t *be = realloc(s->bent, cap * sizeof *be);
+    if (be) s->bent = be;
+    if (!p || !np || !l || !bs || !be) return -1;
     s->bcap = cap;
     if (!s->items && !(s->items = calloc(s->conf.top, sizeof *s->items))) return -1;
     return 0;
 }
 
-/* Score users slots[0..n) into picks/npicks, on up to nw threads. */
-static void score_batch(serve *s, const uint32_t *slots, size_t n)
+/* Score users slots[0..n) into picks/npicks, on up to nw threads. With
+ * take, users without a cached EASE sum get an entry (streaming: their next
+ * list will use it); without (the users batch: one list each), only sums
+ * already cached are used, so a batch does not churn the cache. */
+static void score_batch(serve *s, const uint32_t *slots, size_t n, int take)
 {
     if (s->map_n < hist_n_gids(s->hist) && map_sync(s)) log_fatal("out of memory");
     int64_t now_s = now_us() / 1000000;
@@ -605,6 +771,9 @@ static void score_batch(serve *s, const uint32_t *slots, size_t n)
             if (workers_new(s)) log_fatal("out of memory");
         }
     }
+    s->batch_no++;
+    for (size_t i = 0; i < n; i++)
+        s->bent[i] = (int32_t)(take ? cache_take(s, slots[i]) : slots[i] == UINT32_MAX ? -1 : cache_find(s, slots[i]));
     uint32_t nt = s->nw;
     if (nt > 1 && n < (size_t)nt * 8) nt = 1;      /* not worth a thread */
     size_t per = (n + nt - 1) / nt;
@@ -664,7 +833,7 @@ int serve_flush(serve *s, serve_emit_fn emit, void *ctx)
     if (!n) return 0;
     if (batch_room(s, n)) log_fatal("out of memory");
     memcpy(s->bslots, pend, n * sizeof *pend);
-    score_batch(s, s->bslots, n);
+    score_batch(s, s->bslots, n, 1);
     hist_pending_clear(s->hist);
     s->last_n = n;
     return emit_batch(s, NULL, NULL, n, emit, ctx);
@@ -681,9 +850,10 @@ int serve_users(serve *s, const char *const *users, const size_t *lens, size_t n
         int64_t slot = hist_find(s->hist, users[i], lens[i]);
         if (slot >= 0) slot = hist_user(s->hist, users[i], lens[i]);
         else if (s->sdb) slot = state_restore(s, users[i], lens[i]);
+        if (slot < 0) slot = model_history(s, users[i], lens[i]);
         s->bslots[i] = slot < 0 ? UINT32_MAX : (uint32_t)slot;
     }
-    score_batch(s, s->bslots, n);
+    score_batch(s, s->bslots, n, 0);
     return emit_batch(s, users, lens, n, emit, ctx);
 }
 

@@ -17,6 +17,18 @@
  * event is lost or misattributed across a swap. A file that fails to load
  * leaves the old model serving (counted, logged once per file change).
  *
+ * A user the engine does not hold (and --state does not have) starts from
+ * the interactions the model carries for them (model_user_interactions:
+ * what they did in the training data, up to `train --user-history`), so
+ * the seen filter excludes and the scoring history counts them although
+ * this process never saw those events. Users already held keep their
+ * history across a model swap (nothing is merged from the new model).
+ *
+ * Per-user EASE sums (score_cache_bytes, --score-cache-mb): a streamed
+ * user's sum is kept after their first list and one row added per new item
+ * (serve_event), so a list does not re-sum the history; bounded by the
+ * byte budget (FIFO replacement), emptied on a model swap.
+ *
  * Not thread-safe: one engine per thread of control. */
 #ifndef STREAMREC_REC_SERVE_H
 #define STREAMREC_REC_SERVE_H
@@ -34,6 +46,8 @@ typedef struct serve_conf {
     hist_limits limits;
     uint32_t threads;           /* scoring threads per flush, >= 1 */
     int64_t state_max_age_us;   /* --state rows not updated for this long are deleted; 0 keeps all */
+    size_t score_cache_bytes;   /* per-user EASE sums kept at most (--score-cache-mb); 0: none */
+    int no_model_history;       /* do not start new users from the model's training interactions (eval feeds them itself) */
 } serve_conf;
 
 typedef struct serve_stats {
@@ -43,6 +57,8 @@ typedef struct serve_stats {
     uint64_t lists, short_lists, empty_lists;
     uint64_t reloads, reload_failures;
     uint64_t restored_users;    /* histories read back from --state */
+    uint64_t model_history_users; /* new users started from the model's training interactions */
+    uint64_t model_known_events;  /* events of such users already in those interactions: not counted twice */
     uint64_t pruned_users;      /* --state rows deleted past --state-max-age */
     double score_seconds;       /* wall time inside scoring (all threads together) */
 } serve_stats;

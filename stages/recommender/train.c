@@ -126,6 +126,7 @@ fail:
 static cli_common common;
 static train_params P;
 static const char *model_path, *alg_name, *items_path, *item_map, *version_arg;
+static int64_t opt_user_history;
 
 static const cli_opt opts[] = {
     { "model", 'm', CLI_STR, &model_path, NULL, "PATH.db", "model file to write (replaced atomically)", 0, 0 },
@@ -134,6 +135,9 @@ static const cli_opt opts[] = {
     { "item-map", 0, CLI_STR, &item_map, "id=movieId,categories=genres,text=title", "KEY=COL,...",
       "columns of --items: id=COL (required), categories=COL, text=COL+COL...", 0, 0 },
     { "model-version", 0, CLI_STR, &version_arg, NULL, "STR", "model_version to record (default: training time, UTC)", 0, 0 },
+    { "user-history", 0, CLI_INT, &opt_user_history, "10000", "N",
+      "interactions per training user kept in the model (the newest), so serving excludes and scores them "
+      "for a user it has not seen; 0: none", 0, 1000000 },
     TRAIN_PARAM_OPTS(P),
     { 0 },
 };
@@ -173,6 +177,11 @@ int train_main(int argc, char **argv)
     if (train_build(&t, d.users.n, d.items.n, d.n, d.u, d.i, d.w, d.ts)) { log_error("out of memory"); data_free(&d); return 1; }
     rec_model *m = train_model(&d, &t, (rec_alg)alg, &P, NULL, err, sizeof err);
     if (!m) { log_error("training failed: %s", err); train_free(&t); data_free(&d); return 1; }
+    if (opt_user_history > 0 && model_set_user_histories(m, &t, d.users.ids, (uint32_t)opt_user_history)) {
+        log_error("out of memory (the training users' interactions)");
+        model_free(m); train_free(&t); data_free(&d);
+        return 1;
+    }
     if (version_arg) snprintf(m->version, sizeof m->version, "%s", version_arg);
     else {
         time_t now = time(NULL);

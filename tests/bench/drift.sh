@@ -4,8 +4,11 @@
 # against what a user would otherwise write for the same computation:
 #   - `cat` through the same pipe (the floor);
 #   - zscore + cusum: drift --detectors zscore,cusum --horizons none against
-#     a plain Python script keeping the same per-series EWMA and CUSUM state
-#     (json.loads per line: what the Metric stream looks like as JSON);
+#     a plain Python script computing the same detectors (the median/MAD
+#     z-score with its tracked threshold, the self-starting CUSUM on level
+#     and scale; json.loads per line: what the Metric stream looks like as
+#     JSON); its alarm and recovery counts must equal drift's, checked once
+#     before timing, so the ratio compares the same computation;
 #   - ks + psi: drift --detectors ks,psi --horizons none against a numpy +
 #     scipy script doing scipy.stats.ks_2samp and a numpy PSI on the same
 #     windows at the same points;
@@ -41,30 +44,96 @@ nrec=$(wc -l < "$in")
 echo "  input: $nrec Metric records ($(du -m "$recs" | cut -f1) MB as records, $(du -m "$in" | cut -f1) MB as JSON lines)"
 
 cat > "$BT/drift-zc.py" <<'PY'
-import json, math, sys
-a, thr, warm, k, h = 0.05, 2.5, 50, 0.5, 10.0
+import bisect, json, math, sys
+# drift's zscore and cusum at their defaults, the same arithmetic in the same
+# order (stages/drift/detect.c), so the alarm counts must equal drift's:
+#   zscore: median/MAD of the 128 values ending 64 before the newest, the
+#     threshold tracked from --anomaly-rate; cusum: self-starting baseline,
+#     level and scale statistics clipped to +-3, k 0.5, h 7.5
+W, LAG, RATE, FLOOR, ETA, REC = 128, 64, 0.0003, 2.5, 0.05, 3
+WARM, COOL, K, H, CLIP = 50, 50, 0.5, 7.5, 3.0
+
+def isf(q):
+    lo, hi, i = 0.0, 40.0, 0
+    while i < 200 and hi - lo > 1e-15 * hi:
+        mid = 0.5 * (lo + hi)
+        if 0.5 * math.erfc(mid / math.sqrt(2)) > q: lo = mid
+        else: hi = mid
+        i += 1
+    return 0.5 * (lo + hi)
+T0 = max(FLOOR, isf(RATE / 2))
+
+def floored(sd, mean):
+    f = 1e-9 * max(1.0, abs(mean))
+    return sd if sd > f else f
+def wsd(w): return floored(math.sqrt(w[2] / w[0]) if w[0] > 0 else 0.0, w[1])
+def wadd(w, x):
+    w[0] += 1; d = x - w[1]; w[1] += d / w[0]; w[2] += d * (x - w[1])
+def clip(z): return CLIP if z > CLIP else -CLIP if z < -CLIP else z
+
+def centre_scale(s):
+    med = 0.5 * (s[W // 2 - 1] + s[W // 2])
+    dev = sorted(abs(v - med) for v in s)
+    scale = 1.482602218505602 * 0.5 * (dev[W // 2 - 1] + dev[W // 2])
+    if not scale > 0:
+        tot = 0.0
+        for v in s: tot += abs(v - med)
+        scale = 1.2533141373155003 * tot / W
+    return med, floored(scale, med)
+
 st = {}
-alerts = 0
+alerts = recoveries = 0
 for line in open(sys.argv[1]):
     r = json.loads(line)
-    key = (r["name"], tuple((l["key"], l["value"]) for l in r.get("labels", [])))
+    key = (r["name"], tuple(sorted((l["key"], l["value"]) for l in r.get("labels", []))))
     x = r.get("value", 0.0)
     s = st.get(key)
-    if s is None: s = st[key] = {"n": 0, "m": 0.0, "v": 0.0, "bn": 0, "bm": 0.0, "b2": 0.0, "p": 0.0, "q": 0.0, "anom": False}
+    if s is None:
+        s = st[key] = {"n": 0, "ring": [], "sorted": [], "thr": None, "anom": False, "ok": 0,
+                       "bx": [0, 0.0, 0.0], "bg": [0, 0.0, 0.0], "c": [0.0] * 4, "quiet": 0}
     s["n"] += 1
-    if s["n"] == 1: s["m"] = x
+    n = s["n"]
+    alert_ok = n > WARM
+    # cusum
+    bx, bg = s["bx"], s["bg"]
+    m = bx[0]; d = g = 0.0
+    if m > 0:
+        d = (x - bx[1]) / math.sqrt(1.0 + 1.0 / m); g = math.sqrt(abs(d))
+    fired = False
+    if m >= WARM:
+        u = clip(d / wsd(bx)); v = clip((g - bg[1]) / wsd(bg)); c = s["c"]
+        c[0] = max(0.0, c[0] + u - K); c[1] = max(0.0, c[1] - u - K)
+        c[2] = max(0.0, c[2] + v - K); c[3] = max(0.0, c[3] - v - K)
+        fired = max(c) > H
+    if fired:
+        s["bx"], s["bg"], s["c"] = [0, 0.0, 0.0], [0, 0.0, 0.0], [0.0] * 4
+        if alert_ok and n >= s["quiet"]: s["quiet"] = n + COOL; alerts += 1
     else:
-        z = (x - s["m"]) / max(math.sqrt(s["v"]), 1e-9 * max(1, abs(s["m"])))
-        if s["n"] > warm and abs(z) > thr and not s["anom"]: alerts += 1; s["anom"] = True
-        elif abs(z) <= thr: s["anom"] = False
-        d = x - s["m"]; inc = a * d; s["m"] += inc; s["v"] = (1 - a) * (s["v"] + d * inc)
-    if s["bn"] < warm:
-        s["bn"] += 1; d = x - s["bm"]; s["bm"] += d / s["bn"]; s["b2"] += d * (x - s["bm"])
-    else:
-        z = (x - s["bm"]) / max(math.sqrt(s["b2"] / s["bn"]), 1e-9)
-        s["p"] = max(0, s["p"] + z - k); s["q"] = max(0, s["q"] - z - k)
-        if max(s["p"], s["q"]) > h: alerts += 1; s["bn"] = 0; s["bm"] = s["b2"] = s["p"] = s["q"] = 0.0
-print(alerts)
+        if m > 0: wadd(bg, g)
+        wadd(bx, x)
+    # zscore
+    ring, srt = s["ring"], s["sorted"]
+    ready = len(ring) == W + LAG
+    if ready: med, scale = centre_scale(srt); z = (x - med) / scale
+    else: z = 0.0
+    if s["thr"] is None and ready:
+        reach = max(med - srt[0], srt[-1] - med) / scale
+        s["thr"] = math.log(max(T0, reach))
+    thr = math.exp(s["thr"]) if s["thr"] is not None else T0
+    if ready and alert_ok and not s["anom"]:
+        alarm = abs(z) > thr
+        s["thr"] += ETA * ((1.0 if alarm else 0.0) - RATE)
+        if s["thr"] < math.log(FLOOR): s["thr"] = math.log(FLOOR)
+        if alarm: s["anom"] = True; s["ok"] = 0; alerts += 1
+    elif s["anom"]:
+        s["ok"] = s["ok"] + 1 if abs(z) <= thr else 0
+        if s["ok"] >= REC: s["anom"] = False; recoveries += 1
+    if ready:
+        old = ring.pop(0)
+        del srt[bisect.bisect_left(srt, old)]
+    ring.append(x)
+    if len(ring) > LAG: bisect.insort(srt, ring[-1 - LAG])
+print(alerts, recoveries)
 PY
 
 cat > "$BT/drift-kp.py" <<'PY'
@@ -111,6 +180,14 @@ cpu() {   # cpu NAME SHELL-COMMAND
 }
 cratio() { awk -v a="${CPU[$1]}" -v b="${CPU[$2]}" -v n1="$1" -v n2="$2" \
   'BEGIN { if (a == 0) a = 0.01; printf "  ratio: %s takes %.2fx the CPU of %s\n", n1, a / b, n2 }'; }
+# the Python reference computes what drift computes: the same counts
+want=$("$BIN/drift" --detectors zscore,cusum --horizons none < "$recs" 2>&1 >/dev/null \
+       | sed -n 's/.*"msg":"done".*"drifts":\([0-9]*\),"anomalies":\([0-9]*\),"recoveries":\([0-9]*\).*/\1 \2 \3/p' \
+       | awk '{ print $1 + $2, $3 }')
+got=$($PY "$BT/drift-zc.py" "$in")
+if [ "$want" = "$got" ]; then echo "  python zscore+cusum computes what drift does: $got alarms, recoveries"
+else echo "  python zscore+cusum differs from drift: alarms, recoveries $got against $want"; exit 1; fi
+
 declare -A CPU
 cpu "cat (records)" "cat $recs"
 cpu "drift zscore,cusum" "$BIN/drift --detectors zscore,cusum --horizons none < $recs"

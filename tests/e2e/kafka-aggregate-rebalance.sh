@@ -60,7 +60,9 @@ touch "$T/rejoined"
 caught_up() {
   local f
   for f in a b; do
-    [ "$T/$f.prom" -nt "$T/rejoined" ] && grep -q '^streamrec_kafka_consumer_lag{[^}]*} 0$' "$T/$f.prom" || return 1
+    # one gauge per partition held: some, and all of them 0
+    [ "$T/$f.prom" -nt "$T/rejoined" ] && grep -q '^streamrec_kafka_consumer_lag{[^}]*} 0$' "$T/$f.prom" &&
+      ! grep '^streamrec_kafka_consumer_lag{' "$T/$f.prom" | grep -qv ' 0$' || return 1
   done
 }
 wait_until 60 caught_up || fail "A and B did not catch up"

@@ -315,15 +315,46 @@ conform() {
   check "$name: we print the same values from flatc's records" $PY "$T/conf.py" ours-reads-flatc "$dir" "$W"
 }
 
-# ---- streamrec's schemas, through fbcat
-conform streamrec "$ROOT/schemas" "$BIN/fbcat --strict --encode" "$BIN/fbcat --strict"
+# ---- streamrec's schemas, through fbcat (its flatc form: what flatc --json prints)
+conform streamrec "$ROOT/schemas" "$BIN/fbcat --strict --encode" "$BIN/fbcat --strict --json-style flatc"
+# the jq form of the same random records: its text reads back to itself
+# (json -> record -> json), and to the same values as the flatc form (an
+# empty vector and an absent one are the same; quantiles that have no name
+# follow the named ones)
+for t in Event Sample Metric Drift ExperimentResult Recommendation Alert; do
+  "$BIN/fbcat" --strict <"$T/streamrec/$t.flatc.rec" >"$T/streamrec/$t.jq.json"
+  "$BIN/fbcat" --strict --encode "$t" <"$T/streamrec/$t.jq.json" >"$T/streamrec/$t.jq.rec" 2>"$T/jqrt.err" \
+    || { cat "$T/jqrt.err" >&2; fail "streamrec: $t through the jq form"; }
+  check "streamrec: $t: jq form -> record -> jq form, same text" \
+    cmp -s "$T/streamrec/$t.jq.json" <("$BIN/fbcat" --strict <"$T/streamrec/$t.jq.rec")
+  "$BIN/fbcat" --strict --json-style flatc <"$T/streamrec/$t.jq.rec" >"$T/streamrec/$t.jq-rt.json"
+  check "streamrec: $t through the jq form: the same values" $PY - "$T/streamrec/$t.flatc.json" "$T/streamrec/$t.jq-rt.json" <<'PY'
+import json, math, sys
+def norm(v):
+    if isinstance(v, dict):
+        return {k: norm(w)
+                for k, w in v.items() if w != []}
+    if isinstance(v, list): return [norm(x) for x in v]
+    if isinstance(v, float) and v == int(v) and abs(v) < 2**53: return int(v)
+    return v
+def key(q): return json.dumps(q, sort_keys=True)
+a = [norm(json.loads(l)) for l in open(sys.argv[1])]
+b = [norm(json.loads(l)) for l in open(sys.argv[2])]
+for x, y in zip(a, b):
+    for r in (x, y):
+        if "quantiles" in r: r["quantiles"] = sorted(r["quantiles"], key=key)
+    if x != y: print(json.dumps(x)[:400]); print(json.dumps(y)[:400]); sys.exit(1)
+sys.exit(0 if len(a) == len(b) else 1)
+PY
+done
 
 # out-of-range enum values: decoded fine, printed as numbers, as flatc does
 echo '{"type":42,"user_id":"u"}' | "$BIN/fbcat" --encode Event >"$T/enum.bin"
 flatc --json --strict-json --size-prefixed --raw-binary -o "$T/enum" "$ROOT/schemas/event.fbs" -- "$T/enum.bin"
 expect_eq "flatc prints an unknown enum value as a number" \
   "$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["type"])' "$T/enum/enum.json")" 42
-expect_eq "fbcat prints it as a number too" "$("$BIN/fbcat" <"$T/enum.bin")" '{"user_id":"u","type":42}'
+expect_eq "fbcat prints it as a number too" "$("$BIN/fbcat" --json-style flatc <"$T/enum.bin")" '{"user_id":"u","type":42}'
+expect_eq "and in the jq form" "$("$BIN/fbcat" <"$T/enum.bin" | jq -c '.type')" 42
 
 # ---- every type fbsgen supports, through a driver built from its output
 R=$T/richschema; mkdir -p "$R" "$T/richgen"

@@ -31,8 +31,9 @@ EOF
 }
 expect_eq "frames written" "$(frames "$T/mixed.rec")" "EVNT EVNT EVNT SMPL SMPL EVNT EVNT EVNT"
 
-# decode: JSON lines, same values as the input lines (blank line skipped)
-"$F" <"$T/mixed.rec" >"$T/mixed.json" || fail "fbcat decode exit $?"
+# decode: JSON lines, same values as the input lines (blank line skipped);
+# the input is in the flatc form (test 013 checks the jq form)
+"$F" --json-style flatc <"$T/mixed.rec" >"$T/mixed.json" || fail "fbcat decode exit $?"
 check "decoded values equal the encoded JSON" python3 - "$T/ev.jsonl" "$T/s.jsonl" "$T/mixed.json" <<'EOF'
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -63,9 +64,9 @@ check "--type Sample --records keeps the Sample frames" cmp -s "$T/only.rec" "$T
 "$F" --type Event,Sample -r <"$T/mixed.rec" >"$T/both.rec"
 check "--type Event,Sample keeps all" cmp -s "$T/both.rec" "$T/mixed.rec"
 
-# --encode --format json normalises JSON (default dropped, schema order)
+# --encode --format json normalises JSON (flatc form: default dropped, schema order)
 expect_eq "--encode --format json" \
-  "$(echo '{"value":1.5,"position":-1,"user_id":"u"}' | "$F" --encode Event --format json)" \
+  "$(echo '{"value":1.5,"position":-1,"user_id":"u"}' | "$F" --encode Event --format json --json-style flatc)" \
   '{"user_id":"u","value":1.5}'
 
 # bad JSON lines: reported with line numbers, dead-lettered, the rest written

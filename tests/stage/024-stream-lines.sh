@@ -28,7 +28,7 @@ open(sys.argv[2], "w").write("".join(json.dumps(o) + "\n" for o in want))
 EOF
 
 check_run() { # name input-file
-  "$F" --encode Sample --max-record 256 --dead-letter "$T/dl.$1" --format json <"$2" >"$T/out.$1" 2>"$T/err.$1"
+  "$F" --encode Sample --max-record 256 --dead-letter "$T/dl.$1" --format json --json-style flatc <"$2" >"$T/out.$1" 2>"$T/err.$1"
   expect_eq "$1: exit" $? 0
   check "$1: every good line, values intact" python3 - "$T/want.jsonl" "$T/out.$1" <<'EOF'
 import json, sys

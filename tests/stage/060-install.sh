@@ -71,7 +71,10 @@ expect_eq "completes a flag of train" "$got" "--iterations"
 
 S=$D/usr/share/streamrec
 cmp -s "$S/example.env" "$ROOT/systemd/example.env" || fail "example.env not installed"
-[ -f "$S/alerter/rules.default.yaml" ] || fail "default alert rules not installed"
+for f in alerter/rules.default.yaml alerter/rules.default.alerter.yaml monitoring/grafana-streamrec-dashboard.json \
+         monitoring/grafana-streamrec-provider.yml monitoring/prometheus-streamrec-rules.yml; do
+  [ -f "$S/$f" ] || fail "$f not installed"
+done
 [ -n "$(ls "$S/schemas"/*.fbs 2>/dev/null)" ] || fail "schemas not installed"
 for f in README.md systemd/README.md ingest/README.md cache-writer/README.md; do
   [ -f "$D/usr/share/doc/streamrec/$f" ] || fail "doc $f not installed"

@@ -36,7 +36,7 @@ ing --in "$T/attrs.jsonl" --out "$T/attrs.rec" --dead-letter "$T/attrs.dl" --max
 expect_eq "--max-attrs 3: refused" "$(reasons "$T/attrs.dl")" "2 too_long;4 too_long;"
 grep -q -- '--max-attrs' "$T/attrs.dl" || fail "--max-attrs detail: $(cat "$T/attrs.dl")"
 expect_eq "--max-attrs 3: flattened attrs of line 3" \
-  "$("$BIN/fbcat" < "$T/attrs.rec" | sed -n 2p | jq -c '[.attrs[] | .key + "=" + .value]')" '["a.x=1","a.y=2","z=[1]"]'
+  "$("$BIN/fbcat" < "$T/attrs.rec" | sed -n 2p | jq -c '[.attrs | to_entries[] | .key + "=" + .value]')" '["a.x=1","a.y=2","z=[1]"]'
 
 # --max-attrs is the bound, also above 64 unknown top-level members
 python3 -c '

@@ -27,7 +27,7 @@ bad = []
 def err(*a):
     if len(bad) < 30: print("MISMATCH", *a)
     bad.append(a)
-def lab(r): return tuple(sorted((kv.get("key", ""), kv.get("value", "")) for kv in r.get("labels", [])))
+def lab(r): return tuple(sorted(r["labels"].items()))
 def close(a, b, rel): return abs(a - b) <= rel * max(abs(a), abs(b)) + 1e-12
 
 exp = {}            # (name, ws, labels) -> dict of expected fields
@@ -87,7 +87,7 @@ for k, x in exp.items():
             if not close(r.get(f, 0.0), want, 1e-9): err(k, f, r.get(f), want)
         if r.get("min", 0.0) != min(v) or r.get("max", 0.0) != max(v): err(k, "min/max", r.get("min"), r.get("max"))
         sv = sorted(v)
-        qs = {q["q"]: q["value"] for q in r.get("quantiles", [])}
+        qs = {float("0." + k[1:]): v for k, v in r.items() if k[0] == "p" and k[1:].isdigit()}   # p50 ... p999
         if sorted(qs) != [0.5, 0.9, 0.95, 0.99, 0.999]: err(k, "quantile set", sorted(qs))
         for q, val in qs.items():
             exact = sv[math.floor(q * (n - 1))]
@@ -125,20 +125,20 @@ W = 60_000_000
 want = defaultdict(list)
 for l in open(sys.argv[1]):
     s = json.loads(l)
-    ep = [kv["value"] for kv in s.get("labels", []) if kv["key"] == "endpoint"]
+    ep = [v for k, v in s["labels"].items() if k == "endpoint"]
     want[(s["name"], s["ts"] // W * W, tuple(ep))].append(s.get("value", 0.0))
 got = {}
 for l in open(sys.argv[2]):
     r = json.loads(l)
-    if "quantiles" in r:
-        got[(r["name"], r["window_start"], tuple(kv["value"] for kv in r.get("labels", [])))] = r
+    if "p50" in r:
+        got[(r["name"], r["window_start"], tuple(r["labels"].values()))] = r
     elif r["name"].startswith("top."): sys.exit("top-k emitted with --top-k 0")
 bad = 0
 for k, v in want.items():
     r = got.pop(k, None)
     if r is None or r["count"] != len(v): bad += 1; print("count", k); continue
     p95 = sorted(v)[math.floor(0.95 * (len(v) - 1))]
-    q = [x["value"] for x in r["quantiles"] if x["q"] == 0.95][0]
+    q = r["p95"]
     if abs(q - p95) > 0.01 * abs(p95) + 1e-12: bad += 1; print("p95", k, q, p95)
 print(len(want), "series grouped by endpoint;", bad, "bad;", len(got), "unexpected")
 sys.exit(1 if bad or got or len(want) < 10 else 0)

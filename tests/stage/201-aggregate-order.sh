@@ -47,8 +47,8 @@ def load(p):
     d = {}
     for l in open(p):
         r = json.loads(l)
-        if r["name"] in ("events", "item.events", "experiment.exposures") or "quantiles" in r:
-            k = (r["name"], tuple((x["key"], x["value"]) for x in r.get("labels", [])), r["window_start"])
+        if r["name"] in ("events", "item.events", "experiment.exposures") or "p50" in r:
+            k = (r["name"], tuple(r["labels"].items()), r["window_start"])
             d[k] = r
     return d
 t, h = load(sys.argv[1]), load(sys.argv[2])
@@ -58,7 +58,7 @@ for (name, lab, ws), r in h.items():
     parts = [t.get((name, lab, ws)), t.get((name, lab, ws + M))]
     parts = [p for p in parts if p]
     if sum(p.get("count", 0) for p in parts) != r.get("count", 0): bad += 1; print("count", name, lab, ws)
-    if "quantiles" in r:
+    if "p50" in r:
         if min(p.get("min", 0.0) for p in parts) != r.get("min", 0.0) or max(p.get("max", 0.0) for p in parts) != r.get("max", 0.0): bad += 1; print("minmax", name, lab, ws)
         s = sum(p.get("sum", 0) for p in parts)
         if abs(s - r.get("sum", 0)) > 1e-9 * abs(s) + 1e-12: bad += 1; print("sum", name, lab, ws)
@@ -115,10 +115,10 @@ from collections import Counter
 c = Counter()
 for l in open(sys.argv[1]):
     r = json.loads(l)
-    if r["name"] in ("events", "experiment.exposures", "experiment.conversions") or "quantiles" in r:
+    if r["name"] in ("events", "experiment.exposures", "experiment.conversions") or "p50" in r:
         c[r["window_start"]] += 1
     elif r["name"] == "item.ctr" or r["name"] == "item.conversion" or r["name"] == "item.events":
-        c[(r["window_start"], "i", tuple(x["value"] for x in r["labels"] if x["key"] == "item_id"))] = 1
+        c[(r["window_start"], "i", r["labels"]["item_id"])] = 1
 per = Counter()
 for k in c:
     per[k if not isinstance(k, tuple) else k[0]] += c[k] if not isinstance(k, tuple) else 1

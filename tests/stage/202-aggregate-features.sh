@@ -72,7 +72,7 @@ got = {}
 for r in out:
     nm = r["name"]
     if nm.split(".")[0] in ("user", "item") and nm not in ("item.events", "item.ctr", "item.conversion"):
-        lab = {x["key"]: x["value"] for x in r.get("labels", [])}
+        lab = r["labels"]
         k = (nm, r["window_start"], lab.get("user_id") or lab.get("item_id"))
         if k in got: err("duplicate", k)
         got[k] = r.get("value", 0.0)

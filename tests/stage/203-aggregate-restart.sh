@@ -36,7 +36,7 @@ if c1 and not c1.endswith("\n"): c1 = c1[: c1.rfind("\n") + 1]     # a line cut 
 c1 = c1.splitlines(); c2 = open(sys.argv[3]).read().splitlines()
 def key(l):
     r = json.loads(l)
-    return (r["name"], tuple((x["key"], x["value"]) for x in r.get("labels", [])), r["window_start"])
+    return (r["name"], tuple(r["labels"].items()), r["window_start"])
 fk = {key(l): l for l in full}
 if len(fk) != len(full): print("duplicate series in the uninterrupted output"); sys.exit(1)
 seen = {}

@@ -22,7 +22,7 @@ python3 - "$T/metrics.jsonl" "$REDIS_PORT" <<'PY' || fail "leaderboards and feat
 import collections, json, sys, resp
 r = resp.Redis(int(sys.argv[2]))
 ms = [json.loads(l) for l in open(sys.argv[1])]
-lab = lambda m: {kv["key"]: kv["value"] for kv in m.get("labels", [])}
+lab = lambda m: m["labels"]
 def board(key):
     z = r.cmd("ZREVRANGE", key, 0, -1, "WITHSCORES")
     return [(z[i].decode(), float(z[i + 1])) for i in range(0, len(z), 2)]

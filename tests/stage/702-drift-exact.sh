@@ -66,14 +66,14 @@ n = {"ks": 0, "psi": 0, "z": 0, "f": 0}
 state = {}
 for l in open(sys.argv[2]):
     r = json.loads(l)
-    k = (r["labels"][0]["value"], r["detector"]); kind = r.get("kind", "drift")
+    k = (r["labels"]["endpoint"], r["detector"]); kind = r.get("kind", "drift")
     check(kind == ("recovery" if state.get(k) == "drift" else "drift"), "kind out of turn", r)
     state[k] = kind
 rec = sum(1 for l in open(sys.argv[2]) if json.loads(l).get("kind") == "recovery")
 check(rec >= 10, "only %d recoveries" % rec)
 for l in open(sys.argv[2]):
     r = json.loads(l)
-    v = series[r["labels"][0]["value"]]
+    v = series[r["labels"]["endpoint"]]
     i = idx(r["ts"])
     ref = np.array(v[:W]); cur = np.array(v[i - W + 1:i + 1])
     check(i - W + 1 >= W and (i + 1 - 2 * W) % 7 == 0, "evaluated at an unexpected point", i)
@@ -124,7 +124,7 @@ for name, v in series.items():
 got_z = []
 for l in open(sys.argv[3]):
     r = json.loads(l)
-    got_z.append((r["labels"][0]["value"], idx(r["ts"]), r.get("kind", "drift"), r["statistic"],
+    got_z.append((r["labels"]["endpoint"], idx(r["ts"]), r.get("kind", "drift"), r["statistic"],
                   r["reference"], r["threshold"]))
 key = lambda t: (t[0], t[1])
 got_z.sort(key=key); want_z.sort(key=key)
@@ -156,7 +156,7 @@ seen = 0
 for l in open(sys.argv[4]):
     r = json.loads(l)
     if r.get("name") != "forecast.latency": continue
-    lab = dict((x["key"], x["value"]) for x in r["labels"])
+    lab = r["labels"]
     want = fc.get((lab["endpoint"], lab["horizon"], r["window_end"]))
     check(want is not None and r["window_start"] == r["window_end"], "unexpected forecast", r)
     if want:

@@ -32,7 +32,7 @@ if c1 and not c1.endswith("\n"): c1 = c1[: c1.rfind("\n") + 1]     # a line cut 
 c1 = c1.splitlines(); c2 = open(sys.argv[3]).read().splitlines()
 def key(l):
     r = json.loads(l)
-    lab = tuple((x["key"], x["value"]) for x in r.get("labels", []))
+    lab = tuple(r["labels"].items())
     if "series" in r: return ("D", r["series"], lab, r["ts"], r.get("detector"), r.get("kind"))
     return ("M", r["name"], lab, r["window_end"], r["count"])
 fk = {key(l): l for l in full}

@@ -81,7 +81,7 @@ got = []
 fps = {}
 for l in open(sys.argv[1]):
     a = json.loads(l)
-    labels = tuple(sorted((x["key"], x["value"]) for x in a["labels"]))
+    labels = tuple(sorted(a["labels"].items()))
     got.append((a["rule"], a.get("status", "firing"), a.get("severity", "info"), labels, a["value"],
                 a.get("starts_at", 0), a.get("ends_at", 0)))
     fps.setdefault((a["rule"], labels), set()).add(a["fingerprint"])

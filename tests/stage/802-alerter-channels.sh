@@ -74,8 +74,9 @@ fp = al[0]["fingerprint"]
 assert all(a["fingerprint"] == fp and len(fp) == 16 for a in al)
 assert al[0] == {"fingerprint": fp, "rule": "cpu", "status": "firing", "severity": "warning", "summary": "cpu 95 on x",
                  "labels": {"host": "x", "metric": "cpu"}, "value": 95, "threshold": 90,
-                 "starts_at": 60_000_000, "ends_at": 0}, al[0]
-assert al[1] == dict(al[0], status="resolved", value=96, summary="cpu 96 on x", ends_at=180_000_000), al[1]
+                 "starts_at": 60_000_000, "starts_at_iso": "1970-01-01T00:01:00.000Z", "ends_at": 0, "ends_at_iso": None}, al[0]
+assert al[1] == dict(al[0], status="resolved", value=96, summary="cpu 96 on x", ends_at=180_000_000,
+                     ends_at_iso="1970-01-01T00:03:00.000Z"), al[1]
 fl = payloads(T + "/hook_flaky.jsonl")
 assert fl[0] == fl[1], "flaky: the first payload is sent again after its 500"
 assert [a for p in fl[1:] for a in p["alerts"]] == al, "flaky: delivered alerts differ from exec's"

@@ -36,7 +36,7 @@ check "alerter" "$BIN/alerter" --rules "$T/rules.yaml" "${S[@]}" --in "$T/in.rec
 # silence ends at 5, then notified; both resolve at 7
 expect_eq "alerts in order" "$(python3 -c 'import json, sys
 for l in open(sys.argv[1]):
-    a = json.loads(l); print(a["labels"][0]["value"], a.get("status", "firing"), a["starts_at"] // 60000000, a.get("ends_at", 0) // 60000000)' "$T/out.json" | tr '\n' ';')" \
+    a = json.loads(l); print(a["labels"]["host"], a.get("status", "firing"), a["starts_at"] // 60000000, a.get("ends_at", 0) // 60000000)' "$T/out.json" | tr '\n' ';')" \
   "b firing 1 0;a firing 1 0;a resolved 1 7;b resolved 1 7;"
 grep -q '"silenced":1,' "$T/err" || fail "silenced count: $(grep done "$T/err")"
 finish

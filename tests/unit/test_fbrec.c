@@ -169,8 +169,8 @@ static int eq_scalar(const fb_field_desc *f, const void *a, const void *b, int j
         else { float fx, fy; memcpy(&fx, a, 4); memcpy(&fy, b, 4); x = fx; y = fy; }
         if (isnan(x) && isnan(y))
             return 1;
-        if (json && !isfinite(x))   /* printed as null: comes back as the default */
-            return 1;
+        if (json && !isfinite(x))   /* printed as null: comes back as NaN */
+            return isnan(y);
         return memcmp(&x, &y, 8) == 0;
     }
     if (f->base == FB_BOOL)
@@ -270,7 +270,9 @@ static void test_random_roundtrip(void)
     json_doc doc;
     json_doc_init(&doc);
     AnyRecord orig, dec, fromj;
-    int bad_decode = 0, bad_eq = 0, bad_clone = 0, bad_bytes = 0, bad_json = 0, bad_jeq = 0;
+    json_writer w2;
+    jw_init(&w2);
+    int bad_decode = 0, bad_eq = 0, bad_clone = 0, bad_bytes = 0, bad_json = 0, bad_jeq = 0, bad_jq = 0;
     for (int round = 0; round < ROUNDS; round++) {
         for (int r = 0; r < n; r++) {
             const fb_desc *d = roots[r];
@@ -323,6 +325,20 @@ static void test_random_roundtrip(void)
             } else if (!eq_table(d, (const char *)&dec, (const char *)&fromj, 1) && bad_jeq++ < 5) {
                 fprintf(stderr, "round %d: JSON round trip differs at %s: %.*s\n", round, eq_where, (int)w.len, w.buf);
             }
+            /* the jq form: json -> record -> json gives the same text */
+            jw_reset(&w);
+            fb_to_json_style(d, &dec, &w, FB_JSON_JQ);
+            jw_reset(&w2);
+            if (json_parse(&doc, w.buf, w.len) || fb_from_json(d, &doc, json_root(&doc), &fromj, &ja, err, sizeof err)) {
+                if (bad_jq++ < 5)
+                    fprintf(stderr, "round %d: jq form does not read back: %s %s: %.*s\n", round, doc.err, err,
+                            (int)w.len, w.buf);
+            } else {
+                fb_to_json_style(d, &fromj, &w2, FB_JSON_JQ);
+                if ((w2.len != w.len || memcmp(w.buf, w2.buf, w.len)) && bad_jq++ < 5)
+                    fprintf(stderr, "round %d: jq form round trip differs:\n  %.*s\n  %.*s\n", round,
+                            (int)w.len, w.buf, (int)w2.len, w2.buf);
+            }
             free(copy);
         }
     }
@@ -332,8 +348,10 @@ static void test_random_roundtrip(void)
     CHECK_EQ_INT(bad_bytes, 0);
     CHECK_EQ_INT(bad_json, 0);
     CHECK_EQ_INT(bad_jeq, 0);
+    CHECK_EQ_INT(bad_jq, 0);
     json_doc_free(&doc);
     jw_free(&w);
+    jw_free(&w2);
     arena_free(&a);
     arena_free(&da);
     arena_free(&ja);
@@ -505,7 +523,15 @@ static void test_from_json(void)
         { &Event_desc, "{\"type\":\"clik\"}", "not a EventType" },
         { &Event_desc, "{\"type\":300}", "out of range" },
         { &Event_desc, "{\"user_id\":5}", "field user_id: expected a string" },
-        { &Event_desc, "{\"attrs\":{}}", "expected an array" },
+        { &Event_desc, "{\"attrs\":7}", "expected an array" },
+        { &Event_desc, "{\"attrs\":{\"a\":1}}", "field attrs.a: expected a string or null" },
+        { &Metric_desc, "{\"p5\":1}", "\"p5\" is not a quantile name" },
+        { &Metric_desc, "{\"p95x\":1}", "unknown field \"p95x\"" },
+        { &Sample_desc, "{\"p95\":1}", "unknown field \"p95\"" },
+        { &Sample_desc, "{\"ts\":1,\"ts_iso\":\"1970-01-01T00:00:00.000002Z\"}", "field ts_iso: " },
+        { &Sample_desc, "{\"ts_iso\":\"yesterday\"}", "is not an ISO 8601 time" },
+        { &Sample_desc, "{\"ts_iso\":5}", "expected an ISO 8601 time or null" },
+        { &Sample_desc, "{\"name_iso\":\"x\"}", "unknown field \"name_iso\"" },
         { &Event_desc, "{\"attrs\":[{\"key\":\"a\"},{\"key\":1}]}", "field attrs[1].key" },
         { &Event_desc, "{\"ts\":1,\"ts\":2}", "twice" },
         { &Event_desc, "[1]", "expected an object" },
@@ -521,4 +547,79 @@ static void test_from_json(void)
     }
 }
 
-TEST_MAIN(test_random_roundtrip, test_defaults_and_enums, test_encoded_defaults, test_from_json)
+/* The jq form: names of quantiles, every field, labels as an object. */
+static void test_json_jq(void)
+{
+    struct { double q; const char *name; } names[] = {
+        { 0.5, "p50" }, { 0.9, "p90" }, { 0.95, "p95" }, { 0.99, "p99" }, { 0.999, "p999" },
+        { 0.05, "p05" }, { 0.1, "p10" }, { 0.001, "p001" }, { 0.25, "p25" }, { 0, "p0" }, { 1, "p100" },
+        { 0.3333333333333333, "p3333333333333333" },
+    };
+    char name[32], err[256];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        CHECK_MSG(fb_quantile_name(names[i].q, name) && !strcmp(name, names[i].name), "%.17g: %s", names[i].q, name);
+    }
+    CHECK(!fb_quantile_name(-0.0, name));
+    CHECK(!fb_quantile_name(1.5, name));
+    CHECK(!fb_quantile_name(-0.5, name));
+    CHECK(!fb_quantile_name(__builtin_nan(""), name));
+    CHECK(!fb_quantile_name(1e-30, name));   /* 30 digits: more than a name holds */
+
+    /* every name reads back to its q, exactly */
+    json_doc doc;
+    json_doc_init(&doc);
+    arena a;
+    arena_init(&a, 0);
+    const char *js = "{\"name\":\"m\",\"p999\":4,\"p05\":1,\"p3333333333333333\":2,\"p100\":5,\"p0\":0}";
+    Metric m;
+    CHECK(json_parse(&doc, js, strlen(js)) == 0);
+    CHECK_MSG(fb_from_json(&Metric_desc, &doc, json_root(&doc), &m, &a, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ_INT(m.quantiles_count, 5);   /* sorted by q */
+    double want_q[] = { 0, 0.05, 0.3333333333333333, 0.999, 1 }, want_v[] = { 0, 1, 2, 4, 5 };
+    for (uint32_t i = 0; i < m.quantiles_count && i < 5; i++)
+        CHECK_MSG(m.quantiles[i].q == want_q[i] && m.quantiles[i].value == want_v[i], "%u: %g %g", i,
+                  m.quantiles[i].q, m.quantiles[i].value);
+
+    /* a default Drift: every field, enums by name, null for absent strings, ts_iso null for 0 */
+    Drift dr;
+    Drift_init(&dr);
+    json_writer w;
+    jw_init(&w);
+    fb_to_json_style(&Drift_desc, &dr, &w, FB_JSON_JQ);
+    const char *want = "{\"ts\":0,\"ts_iso\":null,\"series\":null,\"labels\":{},\"detector\":\"page_hinkley\","
+                       "\"kind\":\"drift\",\"statistic\":0,\"threshold\":0,\"p_value\":-1,\"reference\":0,"
+                       "\"current\":0,\"severity\":\"info\"}";
+    CHECK_MSG(w.len == strlen(want) && !memcmp(w.buf, want, w.len), "%.*s", (int)w.len, w.buf);
+    jw_reset(&w);
+    fb_to_json_style(&Drift_desc, &dr, &w, FB_JSON_FLATC);
+    CHECK_MSG(w.len == 2 && !memcmp(w.buf, "{}", 2), "%.*s", (int)w.len, w.buf);
+
+    /* labels as an object, a repeated key kept twice; times with _iso */
+    KeyValue kv[2] = { { FB_STR("endpoint"), FB_STR("/a") }, { FB_STR("endpoint"), FB_STR("/b") } };
+    Sample s;
+    Sample_init(&s);
+    s.ts = 1795428000123000;
+    s.labels = kv;
+    s.labels_count = 2;
+    jw_reset(&w);
+    fb_to_json_style(&Sample_desc, &s, &w, FB_JSON_JQ);
+    want = "{\"ts\":1795428000123000,\"ts_iso\":\"2026-11-23T10:00:00.123Z\",\"name\":null,\"value\":0,"
+           "\"labels\":{\"endpoint\":\"/a\",\"endpoint\":\"/b\"}}";
+    CHECK_MSG(w.len == strlen(want) && !memcmp(w.buf, want, w.len), "%.*s", (int)w.len, w.buf);
+    Sample back;
+    CHECK(json_parse(&doc, w.buf, w.len) == 0);
+    CHECK_MSG(fb_from_json(&Sample_desc, &doc, json_root(&doc), &back, &a, err, sizeof err) == 0, "%s", err);
+    CHECK(back.ts == s.ts && back.labels_count == 2 && fb_str_eq(back.labels[1].value, "/b"));
+    CHECK(back.name.ptr == NULL);
+
+    /* fb_json_style_parse */
+    fb_json_style st;
+    CHECK(fb_json_style_parse("jq", &st) == 0 && st == FB_JSON_JQ);
+    CHECK(fb_json_style_parse("flatc", &st) == 0 && st == FB_JSON_FLATC);
+    CHECK(fb_json_style_parse("yaml", &st) == -1);
+    jw_free(&w);
+    json_doc_free(&doc);
+    arena_free(&a);
+}
+
+TEST_MAIN(test_random_roundtrip, test_defaults_and_enums, test_encoded_defaults, test_from_json, test_json_jq)

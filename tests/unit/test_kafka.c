@@ -153,6 +153,12 @@ static void test_produce_consume_commit_resume(void)
 
 /* Lag: a one-partition topic with 1000 messages; after reading 250 the
  * lag is 750 (the high watermark comes with the fetches), at the end 0. */
+static void tk_lag_each(void *ctx, const char *topic, int32_t partition, int64_t lag)
+{
+    CHECK(!strcmp(topic, "lagt"));
+    if (partition >= 0 && partition < 4) ((int64_t *)ctx)[partition] = lag;
+}
+
 static void test_lag(void)
 {
     char err[256];
@@ -173,6 +179,9 @@ static void test_lag(void)
         if ((rc = kafka_src_poll(s, 100, &m)) == 1) { got++; polls--; }
     CHECK_EQ_INT(got, 250);
     CHECK_EQ_INT(kafka_src_lag(s), 750);
+    int64_t each[4] = { -2, -2, -2, -2 };
+    kafka_src_lag_each(s, tk_lag_each, each);
+    CHECK_EQ_INT(each[0], 750);   /* one partition, the same lag */
     for (int polls = 0; polls < 300; polls++) {
         rc = kafka_src_poll(s, 100, &m);
         if (rc == 1) { got++; polls--; }

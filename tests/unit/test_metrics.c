@@ -73,6 +73,12 @@ static void test_file(void)
     CHECK(a != b);
     metrics_add(a, 3);
     metrics_add(b, 4);
+    metrics_series *l0 = metrics_gauge_l2("streamrec_kafka_consumer_lag", "Lag.", "topic", "ev", "partition", "0");
+    metrics_series *l1 = metrics_gauge_l2("streamrec_kafka_consumer_lag", "Lag.", "topic", "ev", "partition", "1");
+    CHECK(l0 != l1);
+    CHECK(metrics_gauge_l2("streamrec_kafka_consumer_lag", "Lag.", "topic", "ev", "partition", "1") == l1);
+    metrics_set(l0, 7);
+    metrics_set(l1, 9);
     metrics_invalid("bad_json");
     metrics_invalid("bad_json");
     metrics_invalid("too_long");
@@ -86,6 +92,9 @@ static void test_file(void)
     CHECK_NEAR(sample(t, "streamrec_bytes_in_total{stage=\"agg\\\"x\"}"), 1e6, 0);
     CHECK_NEAR(sample(t, "streamrec_lag_seconds{stage=\"agg\\\"x\"}"), 2.5, 0);
     CHECK_NEAR(sample(t, "streamrec_windows_total{stage=\"agg\\\"x\",kind=\"tumbling\"}"), 3, 0);
+    CHECK_NEAR(sample(t, "streamrec_kafka_consumer_lag{stage=\"agg\\\"x\",topic=\"ev\",partition=\"0\"}"), 7, 0);
+    CHECK_NEAR(sample(t, "streamrec_kafka_consumer_lag{stage=\"agg\\\"x\",topic=\"ev\",partition=\"1\"}"), 9, 0);
+    CHECK_EQ_INT(count_lines_with(t, "# TYPE streamrec_kafka_consumer_lag gauge"), 1);
     CHECK_NEAR(sample(t, "streamrec_windows_total{stage=\"agg\\\"x\",kind=\"a\\\"b\\\\c\\nd\"}"), 4, 0);
     CHECK_NEAR(sample(t, "streamrec_records_invalid_total{stage=\"agg\\\"x\",reason=\"bad_json\"}"), 2, 0);
     CHECK_NEAR(sample(t, "streamrec_records_invalid_total{stage=\"agg\\\"x\",reason=\"too_long\"}"), 1, 0);

@@ -45,7 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         log_init("alerter", "error");
         char err[300];
         /* tests/fuzz/run runs from the repository's top */
-        if (al_config_load("stages/alerter/rules.default.yaml", &cfg, err, sizeof err) != 0) {
+        static const char *const defaults[] = { "stages/alerter/rules.default.yaml",
+                                                "stages/alerter/rules.default.alerter.yaml" };
+        if (al_config_load_files(defaults, 2, &cfg, err, sizeof err) != 0) {
             fprintf(stderr, "fuzz_records: %s (run from the repository's top)\n", err);
             abort();
         }

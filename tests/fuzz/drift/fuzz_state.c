@@ -13,6 +13,7 @@
  * Properties are checked with abort(); the sanitizers catch the rest. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "../../../stages/drift/engine.h"
@@ -74,6 +75,64 @@ static void feed(drift_engine *e, const uint8_t *d, size_t n, int64_t *t)
         if (drift_engine_metric(e, &m, &why) == DRIFT_ERR) abort();
         if (drift_engine_series(e) > 5) abort();
     }
+}
+
+/* The blob seeds (tests/fuzz/corpus/drift_fuzz_state/blob-*) must carry
+ * the current format and this file's settings fingerprint, or every load
+ * stops at the header and the parser behind it is never reached. When the
+ * state format or cfg() changes, write them again:
+ *   make fuzz-build && DRIFT_FUZZ_SEEDS=tests/fuzz/corpus/drift_fuzz_state \
+ *     build/fuzz/drift_fuzz_state -runs=0
+ * blob-two-series: two short series; blob-zscore-full: one series past the
+ * zscore window (ring wrapped, threshold set), ph/cusum after an alarm;
+ * blob-cut: the first one cut short (refused). Each is a mode byte (even:
+ * a blob) and the blob. */
+static void write_seed(const char *dir, const char *name, uint8_t mode, const uint8_t *blob, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(&mode, 1, 1, f) != 1 || fwrite(blob, 1, len, f) != len || fclose(f) != 0) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(1);
+    }
+}
+
+static size_t seed_records(uint8_t *d, int n, int nseries, uint64_t seed)
+{
+    for (int i = 0; i < n; i++) {
+        uint8_t *r = d + (size_t)i * REC;
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        double v = 10 + (double)(seed >> 40) / (double)(1 << 24) * 3 + (i > n / 2 ? 6 : 0);
+        r[0] = (uint8_t)(i % nseries);
+        r[1] = 1;                          /* +15 s: in order */
+        memcpy(r + 2, &v, 8);
+        r[10] = 0;
+    }
+    return (size_t)n * REC;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc; (void)argv;
+    const char *dir = getenv("DRIFT_FUZZ_SEEDS");
+    if (!dir) return 0;
+    static uint8_t recs[400 * REC];
+    static const struct { const char *name; int n, nseries; } seeds[] = {
+        { "blob-two-series", 40, 2 }, { "blob-zscore-full", 300, 1 } };
+    for (size_t k = 0; k < sizeof seeds / sizeof seeds[0]; k++) {
+        drift_config c = cfg();
+        drift_engine *e = drift_engine_new(&c, on_drift, on_metric, NULL);
+        int64_t t = 0;
+        feed(e, recs, seed_records(recs, seeds[k].n, seeds[k].nseries, 42 + k), &t);
+        uint8_t *blob; size_t len;
+        drift_engine_save(e, 3, &blob, &len);
+        write_seed(dir, seeds[k].name, 0, blob, len);
+        if (k == 0) write_seed(dir, "blob-cut", 2, blob, len * 2 / 3);
+        free(blob);
+        drift_engine_free(e);
+    }
+    exit(0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

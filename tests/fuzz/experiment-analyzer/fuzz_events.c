@@ -3,7 +3,8 @@
  * UTF-8), experiment and variant names the config knows and others,
  * NaN/inf/denormal values, times at +-2^62 and the int64 limits, thousands
  * of attrs; two experiments with conversion, numeric (sum, mean), duration
- * and custom-name metrics, windows, exposure: any and exposure-only.
+ * and custom-name metrics, windows, exposure: any and exposure-only; in
+ * the default mode and the mergeable one (exact sums, analyze.h).
  *
  * Properties (abort on violation, the sanitizers catch the rest): ea_event
  * answers one of its documented codes; the result rows name experiments,
@@ -61,7 +62,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         init = 1;
     }
     fz_in in = fz_in_make(data, size);
-    ea_engine *ea = ea_new(&cfg, (fz_u8(&in) & 1) ? 3 : 100000);
+    uint8_t mode = fz_u8(&in);
+    ea_engine *ea = ea_new(&cfg, (mode & 1) ? 3 : 100000);
+    /* the mode of --emit partials / --merge: exact sums, looks on demand */
+    if ((mode & 2) && ea_set_mergeable(ea) < 0) abort();
     arena a;
     arena_init(&a, 0);
     fb_builder b;

@@ -5,7 +5,8 @@
  * values, times at +-2^62, against a small hybrid model trained in memory
  * once (its items are fzrec's words, so events hit known items too).
  *
- * Input: a configuration byte (list length, history bounds), then Events.
+ * Input: a configuration byte (list length, history bounds, per-user EASE
+ * sums), then Events.
  * Properties (abort on violation, the sanitizers catch the rest):
  *   - serve_event refuses an Event only for a missing user_id or item_id;
  *   - every Recommendation of serve_flush has at most --top items, each
@@ -42,9 +43,12 @@ static void build_model(void)
     train_params_default(&p);
     p.threads = 1;
     p.als_iters = 2;
+    p.ease_min_users = 2;            /* an EASE part, so the per-user sums (--score-cache-mb) are exercised */
     char err[256];
     model = train_model(&d, &t, ALG_HYBRID, &p, NULL, err, sizeof err);
     if (!model) { fprintf(stderr, "fuzz_records: no model: %s\n", err); abort(); }
+    /* the training users' newest 3 interactions: events of u0..u11 start from them */
+    if (model_set_user_histories(model, &t, d.users.ids, 3)) abort();
 }
 
 typedef struct { uint32_t top; fb_builder b; uint64_t lists; } fz_sink;
@@ -114,6 +118,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const uint32_t tops[] = { 1, 3, 10, 100 };
     serve_conf conf = { .top = tops[c & 3], .threads = 1 };
     conf.limits = (c & 4) ? (hist_limits){ 2, 2, 4 } : (hist_limits){ 1000, 50, 10000 };
+    /* per-user EASE sums: none, room for one user, or plenty */
+    conf.score_cache_bytes = (c & 24) == 8 ? (size_t)model_ease_dim(model) * 4 + 17 : (c & 24) == 16 ? (size_t)1 << 20 : 0;
     char err[256];
     int usage = 0;
     serve *s = serve_new_model(&conf, model, err, sizeof err, &usage);

@@ -37,34 +37,114 @@ static void test_psi(void)
     CHECK_NEAR(dd_psi(ref, 20, same, 20, 5), 0, 0);
 }
 
+/* The self-starting ph and cusum against the formulas written again here
+ * from scratch (two-pass means and sds over every point since the reset,
+ * no running updates): u = d / sd, v = (sqrt|d| - mean g) / sd g, both
+ * clipped to +-3, d = (x - mean) / sqrt(1 + 1/n); then the tabular CUSUM
+ * and Page-Hinkley on each (README.md, "Detectors"). */
+typedef struct ref_det {
+    double x[1200], g[1200]; int n, ng;
+    double pos, neg, spos, sneg;                                    /* cusum */
+    int64_t ph_n; double m[2], up[2], up_min[2], dn[2], dn_max[2];   /* ph: level, scale */
+} ref_det;
+
+static void mean_sd(const double *v, int n, double *mean, double *sd)
+{
+    double s = 0, q = 0;
+    for (int i = 0; i < n; i++) s += v[i];
+    *mean = n ? s / n : 0;
+    for (int i = 0; i < n; i++) q += (v[i] - *mean) * (v[i] - *mean);
+    *sd = n ? sqrt(q / n) : 0;
+    if (*sd < 1e-9 * fmax(1, fabs(*mean))) *sd = 1e-9 * fmax(1, fabs(*mean));
+}
+static double clip3(double z) { return z > 3 ? 3 : z < -3 ? -3 : z; }
+
+/* 1 and the statistic when the reference alarms (and resets) */
+static int ref_add(ref_det *r, double x, int warmup, int is_ph, double k, double h, double *stat,
+                   double *ref, int *scale)
+{
+    int n = r->n, fire = 0;
+    double mx, sx, mg, sg, d = 0;
+    mean_sd(r->x, n, &mx, &sx);
+    mean_sd(r->g, r->ng, &mg, &sg);
+    if (n > 0) d = (x - mx) / sqrt(1 + 1.0 / n);
+    if (n >= warmup) {
+        double z[2] = { clip3(d / sx), clip3((sqrt(fabs(d)) - mg) / sg) }, st[2];
+        if (!is_ph) {
+            r->pos = fmax(0, r->pos + z[0] - k); r->neg = fmax(0, r->neg - z[0] - k);
+            r->spos = fmax(0, r->spos + z[1] - k); r->sneg = fmax(0, r->sneg - z[1] - k);
+            st[0] = fmax(r->pos, r->neg); st[1] = fmax(r->spos, r->sneg);
+        } else {
+            r->ph_n = r->ph_n ? r->ph_n + 1 : warmup + 1;
+            for (int q = 0; q < 2; q++) {
+                r->m[q] += (z[q] - r->m[q]) / (double)r->ph_n;
+                r->up[q] += z[q] - r->m[q] - k; r->up_min[q] = fmin(r->up_min[q], r->up[q]);
+                r->dn[q] += z[q] - r->m[q] + k; r->dn_max[q] = fmax(r->dn_max[q], r->dn[q]);
+                st[q] = fmax(r->up[q] - r->up_min[q], r->dn_max[q] - r->dn[q]);
+            }
+        }
+        if (st[0] > h || st[1] > h) {
+            fire = 1;
+            *scale = st[1] > st[0];
+            *stat = *scale ? st[1] : st[0];
+            *ref = mx;
+        }
+    }
+    if (fire) { memset(r, 0, sizeof *r); return 1; }
+    if (n > 0) r->g[r->ng++] = sqrt(fabs(d));
+    r->x[r->n++] = x;
+    return 0;
+}
+
 static void test_cusum_ph(void)
 {
-    /* a baseline of alternating 9/11 (mean 10, sd 1), then a jump to 13 (z = 3):
-     * CUSUM grows by z - k = 2.5 per point and crosses h = 5 on the third */
+    /* a baseline of alternating 9/11 (mean 10, sd 1), then a jump to 13:
+     * u = 3 / sqrt(1 + 1/20) = 2.93, so CUSUM grows by 2.43 per point and
+     * crosses h = 5 on the third; the scale statistic (|d| of 3 against
+     * |d| near 1) is clipped at 3 and crosses with it */
     dd_cusum c = {0};
     dd_ph ph = {0};
-    double st, ref;
+    dd_change ch;
     for (int i = 0; i < 20; i++) {
-        CHECK_EQ_INT(dd_cusum_add(&c, i % 2 ? 11 : 9, 20, 0.5, 5, &st, &ref), 0);
-        CHECK_EQ_INT(dd_ph_add(&ph, i % 2 ? 11 : 9, 20, 0.5, 5, &st, &ref), 0);
+        CHECK_EQ_INT(dd_cusum_add(&c, i % 2 ? 11 : 9, 20, 0.5, 5, &ch), 0);
+        CHECK_EQ_INT(dd_ph_add(&ph, i % 2 ? 11 : 9, 20, 0.5, 5, &ch), 0);
     }
-    CHECK_EQ_INT(dd_cusum_add(&c, 13, 20, 0.5, 5, &st, &ref), 0);
-    CHECK_EQ_INT(dd_cusum_add(&c, 13, 20, 0.5, 5, &st, &ref), 0);
-    CHECK_EQ_INT(dd_cusum_add(&c, 13, 20, 0.5, 5, &st, &ref), 1);
-    CHECK_NEAR(st, 7.5, 1e-12);
-    CHECK_NEAR(ref, 10, 1e-12);
-    CHECK_EQ_INT(c.base.n, 0);                 /* reset: the new level is the next baseline */
-    /* PH on z = 3 right after the baseline: the running mean counts the 20
-     * baseline points (z mean 0), so after k shifted points zbar = 3k/(20+k)
-     * and U grows by 3 - zbar - 0.5: 2.357, 4.584, 6.693 > 5 on the third */
-    double u = 0;
-    for (int k = 1; k <= 3; k++) u += 3 - 3.0 * k / (20 + k) - 0.5;
-    CHECK_EQ_INT(dd_ph_add(&ph, 13, 20, 0.5, 5, &st, &ref), 0);
-    CHECK_EQ_INT(dd_ph_add(&ph, 13, 20, 0.5, 5, &st, &ref), 0);
-    CHECK_EQ_INT(dd_ph_add(&ph, 13, 20, 0.5, 5, &st, &ref), 1);
-    CHECK_NEAR(st, u, 1e-12);
-    CHECK_NEAR(ref, 10, 1e-12);
-    CHECK_EQ_INT(ph.base.n, 0);
+    CHECK_EQ_INT(dd_cusum_add(&c, 13, 20, 0.5, 5, &ch), 0);
+    CHECK_EQ_INT(dd_cusum_add(&c, 13, 20, 0.5, 5, &ch), 0);
+    CHECK_EQ_INT(dd_cusum_add(&c, 13, 20, 0.5, 5, &ch), 1);
+    CHECK_EQ_INT(c.base.x.n, 0);               /* reset: the new level is the next baseline */
+
+    /* every step against the reference: a stationary stretch, a level
+     * shift, a spike, a variance drop, for both detectors */
+    for (int is_ph = 0; is_ph < 2; is_ph++) {
+        ref_det *r = calloc(1, sizeof *r);
+        dd_cusum cu = {0};
+        dd_ph p = {0};
+        uint64_t st = 77;
+        int alarms = 0, scale_alarms = 0;
+        for (int i = 0; i < 1200; i++) {
+            st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+            double e = ((double)(st >> 11) * 0x1.0p-53 - 0.5) * 3.4;    /* uniform, sd ~1 */
+            double x = i < 300 ? 10 + e : i < 600 ? 12 + e : i < 900 ? 12 + e + (i == 700 ? 30 : 0)
+                                                            : 12 + 0.2 * e;
+            double want_stat = 0, want_ref = 0;
+            int want_scale = 0;
+            int want = ref_add(r, x, 20, is_ph, is_ph ? 0.25 : 0.5, is_ph ? 13 : 7.5, &want_stat, &want_ref,
+                               &want_scale);
+            int got = is_ph ? dd_ph_add(&p, x, 20, 0.25, 13, &ch) : dd_cusum_add(&cu, x, 20, 0.5, 7.5, &ch);
+            CHECK_EQ_INT(got, want);
+            if (got != want) break;
+            if (got) {
+                alarms++; scale_alarms += ch.scale;
+                CHECK_NEAR(ch.stat, want_stat, 1e-9);
+                CHECK_NEAR(ch.ref, want_ref, 1e-9);
+                CHECK_EQ_INT(ch.scale, want_scale);
+            }
+        }
+        free(r);
+        CHECK_MSG(alarms >= 2 && scale_alarms >= 1, "%s: %d alarms, %d of scale",
+                  is_ph ? "ph" : "cusum", alarms, scale_alarms);
+    }
 }
 
 static void test_adwin(void)
@@ -82,6 +162,21 @@ static void test_adwin(void)
     CHECK_MSG(at >= 100 && at <= 106, "detected at %d", at);
     CHECK(st > eps);
     CHECK_MSG(a.n <= 5, "%d left at %d", a.n, at);   /* the older side of the cut is gone */
+
+    /* a constant window has no spread to winsorise with: a step after it
+     * enters whole and is found (clipped to the mean, it never would be) */
+    dd_adwin c = { buf, 64, 0 };
+    fired = 0; at = -1;
+    for (int i = 0; i < 200 && !fired; i++) {
+        fired = dd_adwin_add(&c, i >= 100 ? 1 : 0, 0.002, 5, &st, &eps, &m0, &m1);
+        at = i;
+    }
+    CHECK_MSG(fired && at >= 100 && at <= 105, "a step after a constant window: fired %d at %d", fired, at);
+    /* one 1e6 sd spike moves the window's mean by 3 sd / 64, not 1e6 sd / 64 */
+    dd_adwin w = { buf, 64, 0 };
+    for (int i = 0; i < 64; i++) dd_adwin_add(&w, i % 2 ? 1 : -1, 0.002, 5, &st, &eps, &m0, &m1);
+    dd_adwin_add(&w, 1e6, 0.002, 5, &st, &eps, &m0, &m1);
+    CHECK_NEAR(w.v[w.n - 1], 3.0, 1e-9);
 }
 
 static void test_holt(void)
@@ -176,6 +271,13 @@ static void test_blob(void)
         drift_engine_free(t);
         blob[at] ^= 0x20;
     }
+    /* a blob of format 1 (frozen ph/cusum baselines): refused as other
+     * settings, with a message that says why */
+    uint8_t v1[] = { 0x44, 0x52, 0x46, 0x31, 0, 0, 0, 0, 0, 0, 0, 0 };
+    drift_engine *t1 = drift_engine_new(&c, on_drift, on_metric, NULL);
+    CHECK_EQ_INT(drift_engine_load(t1, v1, sizeof v1, &extra, err, sizeof err), DRIFT_LOAD_SETTINGS);
+    CHECK(strstr(err, "older drift") != NULL);
+    drift_engine_free(t1);
     drift_config other = c;
     other.window = 20;
     drift_engine *t = drift_engine_new(&other, on_drift, on_metric, NULL);

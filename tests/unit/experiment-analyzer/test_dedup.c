@@ -117,7 +117,7 @@ static void test_replays(void)
         for (int j = replays[k].at - replays[k].len; j < replays[k].at; j++) copies += relevant(&evs[j]);
 
     ea_engine *a = ea_new(&cfg, 0), *b = ea_new(&cfg, 0), *off = ea_new(&cfg, 0);
-    CHECK(ea_set_dedup(a, WINDOW) == 0 && ea_set_dedup(b, WINDOW) == 0);
+    CHECK(ea_set_dedup(a, WINDOW, 0) == 0 && ea_set_dedup(b, WINDOW, 0) == 0);
     CHECK_EQ_INT(feed_with_replays(a, 0), 0);
     CHECK_EQ_INT(feed_with_replays(b, 1), copies);
     CHECK_EQ_INT(ea_duplicates(b), copies);
@@ -140,7 +140,7 @@ static void test_replays(void)
 
     /* the bound: a copy of an event WINDOW relevant events old counts again */
     ea_engine *w = ea_new(&cfg, 0);
-    CHECK(ea_set_dedup(w, 100) == 0);
+    CHECK(ea_set_dedup(w, 100, 0) == 0);
     int n = 0, i = 0;
     while (n < 101) n += relevant(&evs[i]) && ea_event(w, &evs[i]) == EA_OK, i++;
     int first = 0;
@@ -171,7 +171,7 @@ static void test_restarts(void)
     char err[256];
     CHECK(ea_config_load_string("dedup.yaml", cfg_text, &cfg, err, sizeof err) == 0);
     ea_engine *a = ea_new(&cfg, 0);
-    CHECK(ea_set_dedup(a, WINDOW) == 0);
+    CHECK(ea_set_dedup(a, WINDOW, 0) == 0);
     feed_with_replays(a, 0);
 
     const char *path = "/tmp/ea_dedup_test.db";
@@ -180,7 +180,7 @@ static void test_restarts(void)
     CHECK(st != NULL);
     if (!st) return;
     ea_engine *b = ea_new(&cfg, 0);
-    CHECK(ea_set_dedup(b, WINDOW) == 0);
+    CHECK(ea_set_dedup(b, WINDOW, 0) == 0);
     CHECK(ea_state_load(b, st) == 0);
     uint64_t dups = 0, copies = 0;
     int restarts = 0;
@@ -195,7 +195,7 @@ static void test_restarts(void)
             state_close(st);
             st = state_open(path, "experiment-analyzer", 1, ea_state_schema);
             b = ea_new(&cfg, 0);
-            CHECK(ea_set_dedup(b, restarts % 2 ? WINDOW / 2 : WINDOW) == 0);
+            CHECK(ea_set_dedup(b, restarts % 2 ? WINDOW / 2 : WINDOW, 0) == 0);
             CHECK(ea_state_load(b, st) == 0);
             for (int j = i - 699; j <= i; j++) {
                 copies += relevant(&evs[j]);

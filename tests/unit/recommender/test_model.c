@@ -230,7 +230,65 @@ static void test_hybrid_blend(void)
     data_free(&d);
 }
 
+/* The training users' interactions: kept per user oldest first, only the
+ * newest max_per_user, saved and loaded; a file whose users.* blobs do not
+ * agree is refused. */
+static void test_user_histories(void)
+{
+    rec_data d; rec_train t;
+    small_data(&d, &t);
+    train_params p;
+    train_params_default(&p);
+    p.als_f = 4; p.als_iters = 1; p.ease_min_users = 1;
+    char err[256];
+    rec_model *m = train_model(&d, &t, ALG_KNN, &p, NULL, err, sizeof err);
+    CHECK(m != NULL);
+    if (!m) { train_free(&t); data_free(&d); return; }
+    CHECK_EQ_INT(model_user_index(m, "u1", 2), -1);             /* none until set */
+    CHECK_EQ_INT(model_set_user_histories(m, &t, d.users.ids, 2), 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/u.db", dir);
+    CHECK_EQ_INT(model_save(m, path, err, sizeof err), 0);
+    rec_model *l = model_load(path, err, sizeof err);
+    CHECK_MSG(l != NULL, "%s", err);
+    if (l) {
+        CHECK_EQ_INT(model_user_index(l, "zz", 2), -1);
+        int64_t u = model_user_index(l, "u1", 2);              /* u1: a (1000), b (1001), c (1002) */
+        CHECK(u >= 0);
+        const uint32_t *it; const float *w; const int64_t *ts;
+        uint32_t n = model_user_interactions(l, (uint32_t)u, &it, &w, &ts);
+        CHECK_EQ_INT(n, 2);                                     /* the newest two, oldest first */
+        if (n == 2) {
+            CHECK_EQ_STR(model_item_id(l, it[0]), "b");
+            CHECK_EQ_STR(model_item_id(l, it[1]), "c");
+            CHECK_EQ_INT(ts[0], 1001);
+            CHECK_EQ_INT(ts[1], 1002);
+            CHECK_NEAR(w[1], 3, 0);
+        }
+        u = model_user_index(l, "u2", 2);
+        CHECK(u >= 0 && model_user_interactions(l, (uint32_t)u, &it, &w, &ts) == 2);
+        model_free(l);
+    }
+    /* an item index out of range in users.item: refused */
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    uint32_t junk[10];                                          /* 5 users x 2 entries */
+    for (int k = 0; k < 10; k++) junk[k] = 99;
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "UPDATE blobs SET data = ? WHERE name = 'users.item'", -1, &st, NULL);
+    sqlite3_bind_blob(st, 1, junk, sizeof junk, SQLITE_STATIC);
+    CHECK_EQ_INT(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    CHECK(model_load(path, err, sizeof err) == NULL);
+    CHECK_MSG(strstr(err, "users") != NULL, "%s", err);
+    unlink(path);
+    model_free(m);
+    train_free(&t);
+    data_free(&d);
+}
+
 static void setup(void) { CHECK(mkdtemp(dir) != NULL); }
 static void teardown(void) { rmdir(dir); }
 
-TEST_MAIN(setup, test_round_trip, test_hybrid_blend, test_refused, test_event_weight, test_topk, teardown)
+TEST_MAIN(setup, test_round_trip, test_user_histories, test_hybrid_blend, test_refused, test_event_weight, test_topk, teardown)

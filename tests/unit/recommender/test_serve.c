@@ -7,6 +7,7 @@
  * items past the history cap still count in the scores. */
 #define _GNU_SOURCE
 #include "../testhelp.h"
+#include <math.h>
 #include <stdio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,9 +51,10 @@ static int train(const char *events, const char *model, const char *version)
 {
     pid_t pid = fork();
     if (pid == 0) {
+        /* EASE over every item with 2 users (the default 10 leaves none here) */
         char *argv[] = { "train", "--in", (char *)events, "--model", (char *)model, "--model-version",
-                         (char *)version, "--log-level", "error", NULL };
-        _exit(train_main(9, argv));
+                         (char *)version, "--log-level", "error", "--ease-min-users", "2", NULL };
+        _exit(train_main(11, argv));
     }
     int st;
     waitpid(pid, &st, 0);
@@ -234,6 +236,88 @@ static void test_bad_config(void)
     unlink(rpath);
 }
 
+/* The per-user EASE sums (--score-cache-mb), filled at a user's first list
+ * and then updated one row per new item, give the lists of the uncached
+ * engine (scores within float rounding of a different summation order),
+ * also when the cache holds only 3 of the 6 users of a batch (entries
+ * replaced) and users are evicted past --max-users 6 (their slot reused by
+ * another user). */
+typedef struct scored { int n; char user[32]; char items[10][32]; float score[10]; } scored;
+typedef struct ssink { scored l[800]; int n; } ssink;
+static int collect_scored(void *ctx, const Recommendation *r)
+{
+    ssink *k = ctx;
+    if (k->n >= 800) return 1;
+    scored *g = &k->l[k->n++];
+    snprintf(g->user, sizeof g->user, "%.*s", (int)r->user_id.len, r->user_id.ptr);
+    g->n = (int)r->items_count;
+    for (uint32_t i = 0; i < r->items_count && i < 10; i++) {
+        snprintf(g->items[i], sizeof g->items[i], "%.*s", (int)r->items[i].item_id.len, r->items[i].item_id.ptr);
+        g->score[i] = r->items[i].score;
+    }
+    return 0;
+}
+
+static void cache_run(size_t bytes, ssink *k)
+{
+    serve_conf c = { .model_path = p_old, .top = 10, .limits = { 6, 50, 10000 }, .threads = 1,
+                     .score_cache_bytes = bytes };
+    char err[512], u[32], it[32];
+    int usage;
+    serve *s = serve_new(&c, err, sizeof err, &usage);
+    CHECK_MSG(s != NULL, "%s", err);
+    if (!s) return;
+    /* five regular users stay held; a new stranger each round evicts the
+     * last one, so their slot goes to another user */
+    for (int round = 0; round < 8; round++) {
+        for (int i = 0; i < 5; i++) {
+            snprintf(u, sizeof u, "c%d", i);
+            snprintf(it, sizeof it, "i%d", (i * 11 + round * 7) % 80);
+            feed(s, u, it);
+        }
+        snprintf(u, sizeof u, "stranger%d", round);
+        for (int j = 0; j <= round % 3; j++) {
+            snprintf(it, sizeof it, "i%d", (round * 13 + j * 5) % 80);
+            feed(s, u, it);
+        }
+        CHECK_EQ_INT(serve_flush(s, collect_scored, k), 0);
+    }
+    serve_free(s);
+}
+
+static void test_score_cache(void)
+{
+    char err[256];
+    rec_model *m = model_load(p_old, err, sizeof err);
+    CHECK_MSG(m != NULL, "%s", err);
+    if (!m) return;
+    uint32_t dim = model_ease_dim(m);
+    model_free(m);
+    CHECK(dim > 0);
+    static ssink plain, cached, big;
+    cache_run(0, &plain);
+    cache_run(3 * ((size_t)dim * 4 + 17), &cached);
+    cache_run((size_t)64 << 20, &big);
+    CHECK_EQ_INT(plain.n, 48);
+    const ssink *runs[2] = { &cached, &big };
+    for (int r = 0; r < 2; r++) {
+        CHECK_EQ_INT(runs[r]->n, plain.n);
+        for (int i = 0; i < plain.n && i < runs[r]->n; i++) {
+            const scored *a = &plain.l[i], *b = &runs[r]->l[i];
+            CHECK_EQ_STR(a->user, b->user);
+            CHECK_EQ_INT(a->n, b->n);
+            for (int j = 0; j < a->n && j < b->n; j++) {
+                CHECK_MSG(fabsf(a->score[j] - b->score[j]) <= 1e-5f * fmaxf(1, fabsf(a->score[j])),
+                          "run %d list %d rank %d: %g vs %g", r, i, j, a->score[j], b->score[j]);
+                /* an item may change places only with one of (nearly) the same score */
+                if (strcmp(a->items[j], b->items[j]))
+                    CHECK_MSG(j + 1 < a->n && fabsf(a->score[j] - a->score[j + 1]) <= 1e-5f * fmaxf(1, fabsf(a->score[j])),
+                              "run %d list %d rank %d: %s vs %s", r, i, j, a->items[j], b->items[j]);
+            }
+        }
+    }
+}
+
 static void setup(void)
 {
     if (!mkdtemp(dir)) { perror("mkdtemp"); exit(1); }
@@ -260,4 +344,4 @@ static void teardown(void)
     CHECK_EQ_INT(system(cmd), 0);
 }
 
-TEST_MAIN(setup, test_swap, test_threads, test_cap_scores_all_seen, test_bad_config, teardown)
+TEST_MAIN(setup, test_swap, test_threads, test_cap_scores_all_seen, test_score_cache, test_bad_config, teardown)

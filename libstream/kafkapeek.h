@@ -1,0 +1,53 @@
+/* kafkapeek.h — read a Kafka topic the way a person looks at it (fbcat,
+ * kcat -C): no consumer group, the partitions assigned directly, from the
+ * beginning, the end, an offset or a time, nothing ever committed. The
+ * stages' consumer-group source is kafka.h; this one moves no offsets, so
+ * peeking never disturbs a group.
+ *
+ * End: with stop_at_eof, kafka_peek_poll returns 2 once every partition read
+ * has been at its end (librdkafka's partition EOF, after the last message
+ * or at once for an empty partition); without it, reading waits for new
+ * messages until the caller stops (a signal). */
+#ifndef STREAMREC_KAFKAPEEK_H
+#define STREAMREC_KAFKAPEEK_H
+#include <stddef.h>
+#include <stdint.h>
+#include "cli.h"
+
+/* Where each partition starts, as kcat's -o: "beginning", "end", an offset
+ * N, -N (N before the end), or s@MS (the first message at or after MS
+ * milliseconds since the epoch). */
+typedef enum { KAFKA_PEEK_BEGINNING, KAFKA_PEEK_END, KAFKA_PEEK_OFFSET, KAFKA_PEEK_TAIL,
+               KAFKA_PEEK_TIME } kafka_peek_from;
+typedef struct kafka_peek_start { kafka_peek_from from; int64_t value; } kafka_peek_start;
+/* 0, or -1 with the reason in err. */
+int kafka_peek_parse_start(const char *s, kafka_peek_start *st, char *err, size_t n);
+
+typedef struct kafka_peek kafka_peek;
+
+/* One message; valid until the next poll or close. */
+typedef struct kafka_peek_msg {
+    const void *val; size_t len;
+    const void *key; size_t keylen;   /* key NULL when the message has none */
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int64_t ts_ms;                    /* -1 when the message has no timestamp */
+    int ts_is_log_append;             /* 1: broker time (LogAppendTime), 0: producer's */
+} kafka_peek_msg;
+
+/* brokers "host:port[,…]"; partition -1 reads every partition of the topic.
+ * conf: -X key=value (KEY=@FILE reads a secret, secret.h). Asks the broker
+ * for the topic's partitions, for at most timeout_ms. NULL on error (an
+ * unknown topic or partition, no broker answering), reason in err. */
+kafka_peek *kafka_peek_open(const char *brokers, const char *topic, int32_t partition,
+                            kafka_peek_start start, int stop_at_eof, const cli_list *conf,
+                            int64_t timeout_ms, char *err, size_t n);
+/* 1: a message in *m; 0: nothing within timeout_ms; 2: every partition at
+ * its end (stop_at_eof only); -1: an error (reason in err). */
+int kafka_peek_poll(kafka_peek *p, int timeout_ms, kafka_peek_msg *m, char *err, size_t n);
+/* Partitions read. */
+int kafka_peek_partitions(const kafka_peek *p);
+void kafka_peek_close(kafka_peek *p);   /* NULL is fine */
+
+#endif

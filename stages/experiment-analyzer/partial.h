@@ -1,0 +1,68 @@
+/* partial.h — scale-out of experiment-analyzer: per source partition, at
+ * each report boundary, ExperimentPartial records (schemas/
+ * experiment_partial.fbs) with everything the results are a function of;
+ * and the merge that turns the partials of every partition back into the
+ * statistics one process holds at that report.
+ *
+ * Report boundaries are multiples of --report-every in event time. A
+ * partition's watermark is the largest event time it delivered; when it
+ * crosses its next boundary B (ea_next_boundary), the partition emits its
+ * snapshot, which stands for every boundary from B up to the new watermark
+ * (a partition may jump over several), before it counts the record that
+ * crossed. At end of input every partition emits a final snapshot.
+ *
+ * The merge keeps, per (partition, boundary, experiment), the partial
+ * covering the most input offsets (a partition re-emitted after a crash or
+ * a move to another instance replaces nothing it had right, and duplicates
+ * nothing). Boundary B is reported, as one process reports it, when some
+ * partition sat just below B (B is the next boundary of some partition's
+ * watermark) and some partition crossed it; it is merged once every
+ * partition has either a snapshot standing for B, or a final snapshot from
+ * before B, or only snapshots from after B (it had no event before B: it
+ * contributes nothing). Then per experiment: users, mixed users, drops and
+ * conversions summed, counts summed, exact sums added (xsum.h): the
+ * statistics are those of one process, bit for bit, and the caller takes the
+ * report's look (ea_look_all) and writes the results. When every partition
+ * has its final snapshot, the last report.
+ *
+ * Memory: the merge holds the snapshots of boundaries not merged yet: per
+ * partition and boundary about (8 + 16 + 424·metrics)·variants bytes per
+ * experiment; a partition that lags by k boundaries holds k of every
+ * other partition's. */
+#ifndef EA_PARTIAL_H
+#define EA_PARTIAL_H
+#include <stdint.h>
+#include "analyze.h"
+#include "stream.h"
+
+typedef struct ea_partial_src {
+    const char *topic;          /* Kafka topic, or "-" for a byte stream */
+    int32_t partition, partitions;
+    int64_t offset;             /* next input offset after what the snapshot covers */
+    int64_t watermark, prev_watermark;
+    int64_t boundary, boundary_last, every;
+    int64_t last_ts;
+    uint64_t events;
+    int final;
+} ea_partial_src;
+
+/* One ExperimentPartial per configured experiment of ea (mergeable). 0 or -1. */
+int ea_partial_write(stream_out *out, ea_engine *ea, const ea_partial_src *src);
+
+typedef struct ea_merger ea_merger;
+/* ea: a mergeable engine without users, whose statistics the merge
+ * overwrites at each report. */
+ea_merger *ea_merger_new(ea_engine *ea, int64_t every);
+void ea_merger_free(ea_merger *m);
+/* Take one partial. 0, or -1 with why in err (the record is refused). */
+int ea_merger_add(ea_merger *m, const ExperimentPartial *p, char *err, size_t errlen);
+/* 1: a report is ready: ea holds its statistics (take the look and write
+ * the results), *last_ts its event time; call again. 0: nothing more now. */
+int ea_merger_next(ea_merger *m, int64_t *last_ts);
+/* Partials kept (replacements of a smaller one count too) and ignored (a
+ * boundary already merged, or a copy covering no more offsets). */
+uint64_t ea_merger_kept(const ea_merger *m);
+uint64_t ea_merger_ignored(const ea_merger *m);
+/* 1 once the last report (every partition final) was returned. */
+int ea_merger_done(const ea_merger *m);
+#endif
