@@ -34,6 +34,8 @@ typedef struct kafka_part {
     int assigned, eof;
     int64_t eof_ms;      /* when eof was last set (monotonic ms) */
     int64_t max_ts;      /* largest event time noted (kafka_src_note_time); INT64_MIN none */
+    uint32_t epoch;      /* assignment it belongs to (kafka_src_owned) */
+    int32_t partitions;  /* of its topic; 0 not asked yet, -1 unknown */
 } kafka_part;
 
 struct kafka_src {
@@ -47,6 +49,8 @@ struct kafka_src {
     int closing, fatal;
     uint64_t count;
     int64_t down_since_ms, down_timeout_ms;
+    uint32_t epochs;
+    stream_commit_limit_fn limit_fn; void *limit_ctx;
 };
 
 struct kafka_sink {
@@ -277,6 +281,7 @@ static void kafka_src_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             kp->assigned = 1; kp->eof = 0;
             kp->next = kp->committed = -1;
             kp->max_ts = INT64_MIN;   /* its event time is learnt again from what it delivers */
+            kp->epoch = ++s->epochs;
             log_kv(LOG_INFO, "kafka partition assigned", "\"topic\":\"%s\",\"partition\":%d,\"start\":%lld",
                    tp->topic, (int)tp->partition, (long long)(tp->offset >= 0 ? tp->offset : -1));
         }
@@ -446,8 +451,14 @@ int kafka_src_commit(kafka_src *s)
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(s->nparts ? s->nparts : 1);
     for (int i = 0; i < s->nparts; i++) {
         kafka_part *kp = &s->parts[i];
-        if (kp->assigned && kp->next >= 0 && kp->next != kp->committed)
-            rd_kafka_topic_partition_list_add(l, kp->topic, kp->partition)->offset = kp->next;
+        if (!kp->assigned || kp->next < 0) continue;
+        int64_t off = kp->next;
+        if (s->limit_fn) {
+            int64_t lim = s->limit_fn(s->limit_ctx, kp->topic, kp->partition);
+            if (lim < off) off = lim;
+        }
+        if (off >= 0 && off != kp->committed)
+            rd_kafka_topic_partition_list_add(l, kp->topic, kp->partition)->offset = off;
     }
     int rc = 0;
     if (l->cnt) {
@@ -509,6 +520,48 @@ int64_t kafka_src_lag(kafka_src *s)
         lag = (lag < 0 ? 0 : lag) + (hi > kp->next ? hi - kp->next : 0);
     }
     return lag;
+}
+
+void kafka_src_set_commit_limit(kafka_src *s, stream_commit_limit_fn fn, void *ctx)
+{
+    s->limit_fn = fn;
+    s->limit_ctx = ctx;
+}
+
+/* The partition count of a topic, from metadata asked once (a blocking
+ * broker round trip); -1 when the broker does not say. */
+static int32_t kafka_topic_partitions(kafka_src *s, const char *topic)
+{
+    for (int i = 0; i < s->nparts; i++)
+        if (s->parts[i].partitions && !strcmp(s->parts[i].topic, topic)) return s->parts[i].partitions;
+    int32_t n = -1;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->rk, topic, NULL);
+    const struct rd_kafka_metadata *md;
+    if (rkt && rd_kafka_metadata(s->rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (md->topic_cnt == 1 && !md->topics[0].err) n = md->topics[0].partition_cnt;
+        rd_kafka_metadata_destroy(md);
+    }
+    if (rkt) rd_kafka_topic_destroy(rkt);
+    if (n > 0)
+        for (int i = 0; i < s->nparts; i++)
+            if (!strcmp(s->parts[i].topic, topic)) s->parts[i].partitions = n;
+    return n;
+}
+
+int kafka_src_owned(kafka_src *s, int i, int64_t idle_ms, stream_part *out)
+{
+    int64_t now = kafka_now_ms();
+    for (int k = 0; k < s->nparts; k++) {
+        kafka_part *kp = &s->parts[k];
+        if (!kp->assigned || i-- > 0) continue;
+        out->topic = kp->topic;
+        out->partition = kp->partition;
+        out->epoch = kp->epoch;
+        out->idle = kp->eof && now - kp->eof_ms >= idle_ms;
+        out->partitions = kp->partitions ? kp->partitions : kafka_topic_partitions(s, kp->topic);
+        return 1;
+    }
+    return 0;
 }
 
 void kafka_src_lag_each(kafka_src *s, void (*fn)(void *ctx, const char *topic, int32_t partition, int64_t lag),

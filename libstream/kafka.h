@@ -86,6 +86,9 @@ int64_t kafka_src_event_time(kafka_src *s, int64_t idle_ms);
  * over the assigned partitions that have both (no broker round trip). -1
  * when no partition has both yet. */
 int64_t kafka_src_lag(kafka_src *s);
+/* stream.h's stream_in_owned and stream_in_set_commit_limit. */
+int kafka_src_owned(kafka_src *s, int i, int64_t idle_ms, stream_part *out);
+void kafka_src_set_commit_limit(kafka_src *s, stream_commit_limit_fn fn, void *ctx);
 /* The same per partition: fn(ctx, topic, partition, lag) for every
  * partition this consumer has held; lag 0 for one no longer assigned (it
  * is another consumer's to report), -1 when not known yet. */

@@ -554,6 +554,16 @@ int64_t stream_in_event_time(stream_in *in)
     return in->ks ? kafka_src_event_time(in->ks, in->idle_ms) : in->max_ts;
 }
 
+int stream_in_owned(stream_in *in, int i, stream_part *out)
+{
+    return in->ks ? kafka_src_owned(in->ks, i, in->idle_ms, out) : 0;
+}
+
+void stream_in_set_commit_limit(stream_in *in, stream_commit_limit_fn fn, void *ctx)
+{
+    if (in->ks) kafka_src_set_commit_limit(in->ks, fn, ctx);
+}
+
 uint64_t stream_in_count(const stream_in *in) { return in->count; }
 int stream_in_is_kafka(const stream_in *in) { return in->ks != NULL; }
 int stream_in_partition_count(stream_in *in) { return in->ks ? kafka_src_partition_count(in->ks, 10000) : 1; }

@@ -159,6 +159,23 @@ fb_json_style stream_out_json_style(const stream_out *out);
 int stream_sync(stream_in *in, stream_out *out);   /* flush out, then commit in */
 int stream_sync_due(stream_in *in);               /* 1 every ~1 s or 10,000 records */
 
+/* A Kafka partition this instance owns (stream_in_owned). */
+typedef struct stream_part {
+    const char *topic;
+    int32_t partition;
+    uint32_t epoch;         /* changes each time it is assigned (again): its reading restarts */
+    int idle;               /* at its end for --idle-timeout */
+    int32_t partitions;     /* the topic's partition count (metadata); -1 unknown */
+} stream_part;
+/* The i-th partition owned (0-based): 1 and *out, or 0 past the last
+ * (byte streams: always 0). Valid until the next stream_in_next. */
+int stream_in_owned(stream_in *in, int i, stream_part *out);
+/* Commit no further than fn(ctx, topic, partition) on each partition (a
+ * stage whose open state needs older records: the next owner re-reads
+ * them); without: everything returned so far. */
+typedef int64_t (*stream_commit_limit_fn)(void *ctx, const char *topic, int32_t partition);
+void stream_in_set_commit_limit(stream_in *in, stream_commit_limit_fn fn, void *ctx);
+
 /* Kafka offsets, for stages that store them with their state. */
 typedef struct stream_offset { char topic[128]; int32_t partition; int64_t next; } stream_offset;
 int stream_in_offsets(stream_in *in, stream_offset *out, int max);   /* count */

@@ -10,10 +10,11 @@
 #include "seen.h"
 #include "topk.h"
 
-#define AGG_BUCKET_SPEC AGG_MAX_SPECS   /* spec index of feature buckets */
-
 typedef struct agg_win {
     int spec;
+    int src;                /* --merge: the source partition (agg_source) */
+    agg_cover cov;          /* --merge: what its window partial covers (to -1: none) */
+    int64_t first_off;      /* earliest input offset of its records (INT64_MAX: none known) */
     int64_t start, end;
     agg_map map;
     agg_hll *users, *sessions;
@@ -21,8 +22,21 @@ typedef struct agg_win {
     struct agg_win *next;
 } agg_win;
 
+/* --merge: a source partition and how far it is complete. */
+typedef struct agg_source {
+    char *topic;
+    uint32_t tlen;
+    int32_t partition, partitions;
+    int64_t wm;             /* INT64_MIN: not heard from yet */
+    int idle;
+} agg_source;
+
 struct agg_engine {
     agg_config cfg;
+    agg_partial_fn pfn; void *pctx;
+    int64_t cur_off;
+    agg_source *srcs; int nsrc, capsrc;
+    uint64_t merge_repeats, merge_late;
     agg_ddparams dd;
     agg_features *fs;
     agg_emit_fn emit;
@@ -51,6 +65,7 @@ agg_engine *agg_engine_new(const agg_config *cfg, agg_features *fs, agg_emit_fn 
     e->ctx = ctx;
     e->wm.lateness = cfg->lateness;
     if (cfg->dedup_ids) e->seen = agg_seen_new(cfg->dedup_ids);
+    e->cur_off = INT64_MAX;
     return e;
 }
 
@@ -68,6 +83,8 @@ void agg_engine_free(agg_engine *e)
     while (e->wins) { agg_win *n = e->wins->next; win_free(e->wins); e->wins = n; }
     agg_key_free(&e->key);
     agg_seen_free(e->seen);
+    for (int i = 0; i < e->nsrc; i++) free(e->srcs[i].topic);
+    free(e->srcs);
     free(e->kv);
     free(e);
 }
@@ -84,20 +101,77 @@ static const agg_wspec *spec_of(const agg_engine *e, int spec, agg_wspec *tmp)
     return tmp;
 }
 
-static agg_win *get_win(agg_engine *e, int spec, int64_t start)
+static agg_win *get_win_src(agg_engine *e, int spec, int64_t start, int src)
 {
     for (agg_win *w = e->wins; w; w = w->next)
-        if (w->spec == spec && w->start == start) return w;
+        if (w->spec == spec && w->start == start && w->src == src) {
+            if (e->cur_off < w->first_off) w->first_off = e->cur_off;
+            return w;
+        }
     agg_wspec tmp;
     agg_win *w = calloc(1, sizeof *w);
     if (!w) log_fatal("aggregate: out of memory (window)");
     w->spec = spec;
+    w->src = src;
+    w->cov.to = -1;
+    w->first_off = e->cur_off;
     w->start = start;
     w->end = start + spec_of(e, spec, &tmp)->size;
     agg_map_init(&w->map);
     w->next = e->wins;
     e->wins = w;
     return w;
+}
+
+static agg_win *get_win(agg_engine *e, int spec, int64_t start) { return get_win_src(e, spec, start, 0); }
+
+static void entry_init(agg_entry *en)
+{
+    if (agg_entry_kind(en) == AGG_K_SAMPLE) {
+        agg_stats_init(&en->u.s.st);
+        agg_sketch_init(&en->u.s.sk);
+    } else if (agg_entry_kind(en) == AGG_K_FUSER || agg_entry_kind(en) == AGG_K_FITEM) {
+        en->u.fd.min_ts = INT64_MAX;
+        en->u.fd.max_ts = INT64_MIN;
+    }
+}
+
+/* dst += src, same kind (dst initialised) */
+static void entry_merge(const agg_engine *e, agg_entry *d, const agg_entry *s)
+{
+    switch (agg_entry_kind(d)) {
+    case AGG_K_COUNT: d->u.count += s->u.count; break;
+    case AGG_K_ITEM: for (int t = 0; t < AGG_NTYPES; t++) d->u.ev[t] += s->u.ev[t]; break;
+    case AGG_K_SAMPLE:
+        agg_stats_merge(&d->u.s.st, &s->u.s.st);
+        agg_sketch_merge(&e->dd, &d->u.s.sk, &s->u.s.sk);
+        break;
+    case AGG_K_FUSER: case AGG_K_FITEM: {
+        agg_fdelta *a = &d->u.fd;
+        const agg_fdelta *b = &s->u.fd;
+        for (int t = 0; t < AGG_NTYPES; t++) a->ev[t] += b->ev[t];
+        agg_dd_add(&a->rating_sum, b->rating_sum.hi);
+        agg_dd_add(&a->rating_sum, b->rating_sum.lo);
+        if (b->min_ts < a->min_ts) a->min_ts = b->min_ts;
+        if (b->max_ts > a->max_ts) a->max_ts = b->max_ts;
+        break;
+    }
+    }
+}
+
+/* dst = src, exactly (a sample's sums are copied, not re-added) */
+static void entry_copy(const agg_engine *e, agg_entry *d, const agg_entry *s)
+{
+    if (agg_entry_kind(d) == AGG_K_SAMPLE) {
+        agg_sketch_free(&d->u.s.sk);
+        agg_sketch_init(&d->u.s.sk);
+        agg_sketch_merge(&e->dd, &d->u.s.sk, &s->u.s.sk);
+        d->u.s.sk.min = s->u.s.sk.min;
+        d->u.s.sk.max = s->u.s.sk.max;
+        d->u.s.st = s->u.s.st;
+    } else {
+        memcpy(&d->u, &s->u, sizeof d->u);
+    }
 }
 
 /* The entry for e->key in w, created if the series bound allows. */
@@ -114,13 +188,7 @@ static agg_entry *win_entry(agg_engine *e, agg_win *w)
         return NULL;
     }
     en = agg_map_insert(&w->map, e->key.p, e->key.len, h);
-    if (agg_entry_kind(en) == AGG_K_SAMPLE) {
-        agg_stats_init(&en->u.s.st);
-        agg_sketch_init(&en->u.s.sk);
-    } else if (agg_entry_kind(en) == AGG_K_FUSER || agg_entry_kind(en) == AGG_K_FITEM) {
-        en->u.fd.min_ts = INT64_MAX;
-        en->u.fd.max_ts = INT64_MIN;
-    }
+    entry_init(en);
     e->nseries++;
     return en;
 }
@@ -486,10 +554,57 @@ static int win_order(const void *a, const void *b)
     const agg_win *x = *(agg_win *const *)a, *y = *(agg_win *const *)b;
     if (x->end != y->end) return x->end < y->end ? -1 : 1;
     if (x->spec != y->spec) return x->spec < y->spec ? -1 : 1;
-    return x->start < y->start ? -1 : x->start > y->start;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    return x->src < y->src ? -1 : x->src > y->src;
 }
 
-/* Close (emit and free) every window ending at or before limit. */
+/* AGG_MODE_PARTIALS: the window's series, then its own state. */
+static int emit_partials(agg_engine *e, const agg_win *w)
+{
+    agg_entry **v = agg_map_sorted(&w->map);
+    agg_wview wv = { w->spec, w->start, w->end, w->events, w->users, w->sessions, w->first_off };
+    int rc = 0;
+    for (size_t i = 0; i < w->map.n && rc == 0; i++) rc = e->pfn(e->pctx, &wv, v[i]);
+    if (rc == 0 && w->spec != AGG_BUCKET_SPEC && (w->events || w->users || w->sessions))
+        rc = e->pfn(e->pctx, &wv, NULL);
+    free(v);
+    return rc;
+}
+
+static agg_hll *hll_dup(const agg_hll *h)
+{
+    agg_hll *c = malloc(sizeof *c);
+    if (!c) log_fatal("aggregate: out of memory");
+    memcpy(c, h, sizeof *c);
+    return c;
+}
+
+/* AGG_MODE_MERGE: fold another source's part of the same window into dst. */
+static void win_merge(agg_engine *e, agg_win *dst, const agg_win *src)
+{
+    dst->events += src->events;
+    if (src->users) { if (dst->users) agg_hll_merge(dst->users, src->users); else dst->users = hll_dup(src->users); }
+    if (src->sessions) {
+        if (dst->sessions) agg_hll_merge(dst->sessions, src->sessions);
+        else dst->sessions = hll_dup(src->sessions);
+    }
+    for (size_t i = 0; i < src->map.cap; i++) {
+        const agg_entry *en = src->map.slots[i];
+        if (!en) continue;
+        agg_entry *d = agg_map_find(&dst->map, en->key, en->klen, en->hash);
+        if (!d) { d = agg_map_insert(&dst->map, en->key, en->klen, en->hash); entry_init(d); }
+        entry_merge(e, d, en);
+    }
+}
+
+static int emit_closed(agg_engine *e, agg_win *w)
+{
+    if (e->cfg.mode == AGG_MODE_PARTIALS) { e->c.windows_emitted++; return emit_partials(e, w); }
+    return w->spec == AGG_BUCKET_SPEC ? emit_bucket(e, w) : emit_window(e, w);
+}
+
+/* Close (emit and free) every window ending at or before limit. Under
+ * --merge the sources' parts of one window are combined first. */
 static int close_until(agg_engine *e, int64_t limit, int all)
 {
     size_t n = 0;
@@ -505,13 +620,184 @@ static int close_until(agg_engine *e, int64_t limit, int all)
     }
     qsort(v, n, sizeof *v, win_order);
     int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (rc == 0) rc = v[i]->spec == AGG_BUCKET_SPEC ? emit_bucket(e, v[i]) : emit_window(e, v[i]);
-        e->nseries -= v[i]->map.n;
-        win_free(v[i]);
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && v[j]->spec == v[i]->spec && v[j]->start == v[i]->start) j++;
+        for (size_t g = i; g < j; g++) e->nseries -= v[g]->map.n;
+        for (size_t g = i + 1; g < j; g++) win_merge(e, v[i], v[g]);
+        if (rc == 0) rc = emit_closed(e, v[i]);
+        for (size_t g = i; g < j; g++) win_free(v[g]);
+        i = j;
     }
     free(v);
     return rc ? AGG_ERR : AGG_OK;
+}
+
+void agg_engine_set_partial(agg_engine *e, agg_partial_fn fn, void *ctx) { e->pfn = fn; e->pctx = ctx; }
+void agg_engine_set_offset(agg_engine *e, int64_t off) { e->cur_off = off; }
+
+int64_t agg_engine_first_offset(const agg_engine *e)
+{
+    int64_t m = INT64_MAX;
+    for (const agg_win *w = e->wins; w; w = w->next) if (w->first_off < m) m = w->first_off;
+    return m;
+}
+
+void agg_engine_resume_watermark(agg_engine *e, int64_t wm)
+{
+    if (wm == INT64_MIN || wm > INT64_MAX - e->wm.lateness) return;
+    if (agg_wm_advance(&e->wm, wm + e->wm.lateness) && e->seen) agg_seen_expire(e->seen, agg_wm_value(&e->wm));
+}
+
+uint64_t agg_engine_merge_repeats(const agg_engine *e) { return e->merge_repeats; }
+const agg_ddparams *agg_engine_ddparams(const agg_engine *e) { return &e->dd; }
+uint64_t agg_engine_merge_late(const agg_engine *e) { return e->merge_late; }
+
+/* ---- merge ------------------------------------------------------------------ */
+
+static int sources_complete(const agg_engine *e)
+{
+    if (!e->nsrc) return 0;
+    for (int i = 0; i < e->nsrc; i++) {
+        const agg_source *s = &e->srcs[i];
+        int32_t want = 0, have = 0;
+        for (int j = 0; j < e->nsrc; j++) {
+            const agg_source *t = &e->srcs[j];
+            if (t->tlen != s->tlen || memcmp(t->topic, s->topic, s->tlen)) continue;
+            if (t->partitions > want) want = t->partitions;
+            have++;
+        }
+        if (have < want) return 0;
+    }
+    return 1;
+}
+
+int agg_engine_source(agg_engine *e, const char *topic, uint32_t tlen, int32_t partition, int32_t partitions)
+{
+    if (partition < 0 || partitions < 1 || partition >= partitions || partitions > AGG_MAX_SOURCES) return -1;
+    for (int i = 0; i < e->nsrc; i++) {
+        agg_source *s = &e->srcs[i];
+        if (s->partition == partition && s->tlen == tlen && !memcmp(s->topic, topic, tlen)) {
+            if (partitions > s->partitions) s->partitions = partitions;
+            return i;
+        }
+    }
+    if (e->nsrc >= AGG_MAX_SOURCES) return -1;
+    if (e->nsrc == e->capsrc) {
+        int cap = e->capsrc ? e->capsrc * 2 : 16;
+        agg_source *ns = realloc(e->srcs, (size_t)cap * sizeof *ns);
+        if (!ns) log_fatal("aggregate: out of memory");
+        e->srcs = ns;
+        e->capsrc = cap;
+    }
+    agg_source *s = &e->srcs[e->nsrc++];
+    s->topic = malloc(tlen + 1);
+    if (!s->topic) log_fatal("aggregate: out of memory");
+    memcpy(s->topic, topic, tlen);
+    s->topic[tlen] = 0;
+    s->tlen = tlen;
+    s->partition = partition;
+    s->partitions = partitions;
+    s->wm = INT64_MIN;
+    s->idle = 0;
+    return e->nsrc - 1;
+}
+
+/* The minimum over the sources; INT64_MIN until every partition of every
+ * source topic has been heard from. An idle source is not left out here:
+ * its emitter already moved its watermark on by its other partitions' time
+ * (leaving it out here would depend on the order the merge happens to
+ * read its input in, and close windows before their last partials). */
+static int64_t merge_time(const agg_engine *e)
+{
+    if (!sources_complete(e)) return INT64_MIN;
+    int64_t lo = INT64_MAX;
+    for (int i = 0; i < e->nsrc; i++)
+        if (e->srcs[i].wm < lo) lo = e->srcs[i].wm;
+    return lo;
+}
+
+int agg_engine_source_progress(agg_engine *e, int src, int64_t wm, int idle)
+{
+    if (src < 0 || src >= e->nsrc) return AGG_OK;
+    agg_source *s = &e->srcs[src];
+    if (wm <= s->wm && idle == s->idle) return AGG_OK;
+    if (wm > s->wm) s->wm = wm;
+    s->idle = idle;
+    return agg_engine_advance(e, merge_time(e));
+}
+
+static int merge_win(agg_engine *e, int src, int spec, int64_t start, agg_win **out)
+{
+    if (src < 0 || src >= e->nsrc) return AGG_BADVALUE;
+    if (!((spec >= 0 && spec < e->cfg.nspecs) || (spec == AGG_BUCKET_SPEC && e->cfg.features)))
+        return AGG_BADVALUE;
+    agg_wspec tmp;
+    const agg_wspec *ws = spec_of(e, spec, &tmp);
+    if (start < -AGG_MAX_TS || start > AGG_MAX_TS || agg_floor_div(start, ws->hop) * ws->hop != start)
+        return AGG_BADVALUE;
+    if (agg_wm_is_late(&e->wm, start + ws->size)) { e->merge_late++; return AGG_LATE; }
+    *out = get_win_src(e, spec, start, src);
+    return AGG_OK;
+}
+
+/* Does partial n replace the one held, k? A partial whose emitter started
+ * reading after the first record k has of the window misses some of it
+ * (a new owner re-reading from its commit); of two that both saw the
+ * window from its start, the one read further wins; equal: a repeat. */
+static int cover_better(const agg_cover *n, const agg_cover *k)
+{
+    if (k->to < 0) return 1;
+    if (n->from > k->first) return 0;
+    if (k->from > n->first) return 1;
+    return n->to > k->to;
+}
+
+int agg_engine_merge_window(agg_engine *e, int src, int spec, int64_t start, const agg_cover *cov,
+                            uint64_t events, const agg_hll *users, const agg_hll *sessions)
+{
+    agg_win *w;
+    int rc = merge_win(e, src, spec, start, &w);
+    if (rc != AGG_OK) return rc;
+    if (!cover_better(cov, &w->cov)) { e->merge_repeats++; return AGG_DUP; }
+    w->cov = *cov;
+    w->events = events;
+    free(w->users);
+    free(w->sessions);
+    w->users = users ? hll_dup(users) : NULL;
+    w->sessions = sessions ? hll_dup(sessions) : NULL;
+    return AGG_OK;
+}
+
+int agg_engine_merge_entry(agg_engine *e, int src, int spec, int64_t start, const agg_cover *cov,
+                           const uint8_t *key, uint32_t klen, const agg_entry *val)
+{
+    agg_win *w;
+    int rc = merge_win(e, src, spec, start, &w);
+    if (rc != AGG_OK) return rc;
+    uint8_t want = spec == AGG_BUCKET_SPEC ? 0 : 1;   /* window series vs feature deltas */
+    if (klen < 1 || (want && key[0] != AGG_K_COUNT && key[0] != AGG_K_ITEM && key[0] != AGG_K_SAMPLE) ||
+        (!want && key[0] != AGG_K_FUSER && key[0] != AGG_K_FITEM))
+        return AGG_BADVALUE;
+    uint64_t h = agg_key_hash(key, klen);
+    agg_entry *en = agg_map_find(&w->map, key, klen, h);
+    if (en) {
+        if (!cover_better(cov, &en->cov)) { e->merge_repeats++; return AGG_DUP; }
+    } else {
+        if ((int64_t)e->nseries >= e->cfg.max_series) {
+            e->c.series_dropped++;
+            log_kv(LOG_WARN, "series limit reached: new series not tracked",
+                   "\"max_series\":%lld,\"dropped\":%llu",
+                   (long long)e->cfg.max_series, (unsigned long long)e->c.series_dropped);
+            return AGG_OK;
+        }
+        en = agg_map_insert(&w->map, key, klen, h);
+        entry_init(en);
+        e->nseries++;
+    }
+    en->cov = *cov;
+    entry_copy(e, en, val);
+    return AGG_OK;
 }
 
 /* Earliest end of any window t belongs to: late if closed already. */
@@ -552,7 +838,7 @@ int agg_engine_event(agg_engine *e, const Event *ev)
         int n = agg_window_starts(&e->cfg.specs[s], t, starts);
         for (int i = 0; i < n; i++) win_add_event(e, get_win(e, s, starts[i]), ev);
     }
-    if (e->fs) {
+    if (e->fs || (e->cfg.mode == AGG_MODE_PARTIALS && e->cfg.features)) {
         int64_t h = e->cfg.specs[0].hop;
         bucket_add_event(e, get_win(e, AGG_BUCKET_SPEC, agg_floor_div(t, h) * h), ev);
     }
@@ -630,7 +916,7 @@ static void save_hll(agg_buf *b, const agg_hll *h)
     if (h) agg_buf_put(b, h->reg, sizeof h->reg);
 }
 
-static void save_config(const agg_engine *e, agg_buf *b)
+static void save_config_core(const agg_engine *e, agg_buf *b)
 {
     agg_buf_u32(b, (uint32_t)e->cfg.nspecs);
     for (int i = 0; i < e->cfg.nspecs; i++) {
@@ -646,6 +932,36 @@ static void save_config(const agg_engine *e, agg_buf *b)
     }
 }
 
+/* The mode only when not the default, so a plain state stays as it was. */
+static void save_config(const agg_engine *e, agg_buf *b)
+{
+    save_config_core(e, b);
+    if (e->cfg.mode) agg_buf_u32(b, (uint32_t)e->cfg.mode);
+}
+
+uint64_t agg_engine_config_hash(const agg_engine *e)
+{
+    agg_buf b = {0};
+    save_config_core(e, &b);
+    uint64_t h = agg_hash64(b.p, b.len, 0x70617274ULL);
+    agg_buf_free(&b);
+    return h;
+}
+
+static void save_cover(agg_buf *b, const agg_cover *c)
+{
+    agg_buf_u64(b, (uint64_t)c->from);
+    agg_buf_u64(b, (uint64_t)c->first);
+    agg_buf_u64(b, (uint64_t)c->to);
+}
+
+static void load_cover(agg_rd *r, agg_cover *c)
+{
+    c->from = (int64_t)agg_rd_u64(r);
+    c->first = (int64_t)agg_rd_u64(r);
+    c->to = (int64_t)agg_rd_u64(r);
+}
+
 void agg_engine_save(const agg_engine *e, agg_buf *b)
 {
     size_t start = b->len;
@@ -658,12 +974,28 @@ void agg_engine_save(const agg_engine *e, agg_buf *b)
     agg_buf_u8(b, (uint8_t)e->wm.seen);
     agg_buf_u64(b, (uint64_t)e->wm.max_ts);
     agg_buf_put(b, &e->c, sizeof e->c);
+    int merge = e->cfg.mode == AGG_MODE_MERGE;
+    if (merge) {
+        agg_buf_u64(b, e->merge_repeats);
+        agg_buf_u64(b, e->merge_late);
+        agg_buf_u32(b, (uint32_t)e->nsrc);
+        for (int i = 0; i < e->nsrc; i++) {
+            const agg_source *s = &e->srcs[i];
+            agg_buf_u32(b, s->tlen);
+            agg_buf_put(b, s->topic, s->tlen);
+            agg_buf_u32(b, (uint32_t)s->partition);
+            agg_buf_u32(b, (uint32_t)s->partitions);
+            agg_buf_u64(b, (uint64_t)s->wm);
+            agg_buf_u8(b, (uint8_t)s->idle);
+        }
+    }
     uint32_t nw = 0;
     for (agg_win *w = e->wins; w; w = w->next) nw++;
     agg_buf_u32(b, nw);
     for (agg_win *w = e->wins; w; w = w->next) {
         agg_buf_u32(b, (uint32_t)w->spec);
         agg_buf_u64(b, (uint64_t)w->start);
+        if (merge) { agg_buf_u32(b, (uint32_t)w->src); save_cover(b, &w->cov); }
         agg_buf_u64(b, w->events);
         save_hll(b, w->users);
         save_hll(b, w->sessions);
@@ -673,6 +1005,7 @@ void agg_engine_save(const agg_engine *e, agg_buf *b)
             if (!en) continue;
             agg_buf_u32(b, en->klen);
             agg_buf_put(b, en->key, en->klen);
+            if (merge) save_cover(b, &en->cov);
             switch (agg_entry_kind(en)) {
             case AGG_K_COUNT: agg_buf_u64(b, en->u.count); break;
             case AGG_K_ITEM: for (int t = 0; t < AGG_NTYPES; t++) agg_buf_u64(b, en->u.ev[t]); break;
@@ -755,13 +1088,39 @@ int agg_engine_load(agg_engine *e, const uint8_t *p, size_t n, char *err, size_t
     e->wm.seen = agg_rd_u8(&r);
     e->wm.max_ts = (int64_t)agg_rd_u64(&r);
     agg_rd_get(&r, &e->c, sizeof e->c);
+    int merge = e->cfg.mode == AGG_MODE_MERGE;
+    if (merge) {
+        e->merge_repeats = agg_rd_u64(&r);
+        e->merge_late = agg_rd_u64(&r);
+        uint32_t ns = agg_rd_u32(&r);
+        for (uint32_t i = 0; i < ns && !r.bad; i++) {
+            uint32_t tlen = agg_rd_u32(&r);
+            const uint8_t *tp = agg_rd_ptr(&r, tlen);
+            int32_t part = (int32_t)agg_rd_u32(&r), parts = (int32_t)agg_rd_u32(&r);
+            int64_t wm = (int64_t)agg_rd_u64(&r);
+            int idle = agg_rd_u8(&r);
+            if (!tp || r.bad) { r.bad = 1; break; }
+            int si = agg_engine_source(e, (const char *)tp, tlen, part, parts);
+            if (si != (int)i) { r.bad = 1; break; }
+            e->srcs[si].wm = wm;
+            e->srcs[si].idle = idle != 0;
+        }
+    }
     uint32_t nw = agg_rd_u32(&r);
     for (uint32_t wi = 0; wi < nw && !r.bad; wi++) {
         int spec = (int)agg_rd_u32(&r);
         int64_t start = (int64_t)agg_rd_u64(&r);
         if (!(spec == AGG_BUCKET_SPEC || (spec >= 0 && spec < e->cfg.nspecs)) ||
             start < -AGG_MAX_TS || start > AGG_MAX_TS) { r.bad = 1; break; }
-        agg_win *w = get_win(e, spec, start);
+        int src = 0;
+        agg_cover cov = { -1, -1, -1 };
+        if (merge) {
+            src = (int)agg_rd_u32(&r);
+            load_cover(&r, &cov);
+            if (src < 0 || src >= e->nsrc) { r.bad = 1; break; }
+        }
+        agg_win *w = get_win_src(e, spec, start, src);
+        w->cov = cov;
         w->events = agg_rd_u64(&r);
         w->users = load_hll(&r);
         w->sessions = load_hll(&r);
@@ -770,8 +1129,10 @@ int agg_engine_load(agg_engine *e, const uint8_t *p, size_t n, char *err, size_t
             uint32_t klen = agg_rd_u32(&r);
             const uint8_t *k = agg_rd_ptr(&r, klen);
             if (!k || klen < 1) { r.bad = 1; break; }
+            if (agg_map_find(&w->map, k, klen, agg_key_hash(k, klen))) { r.bad = 1; break; }
             agg_entry *en = agg_map_insert(&w->map, k, klen, agg_key_hash(k, klen));
             e->nseries++;
+            if (merge) load_cover(&r, &en->cov);
             switch (k[0]) {
             case AGG_K_COUNT: en->u.count = agg_rd_u64(&r); break;
             case AGG_K_ITEM: for (int t = 0; t < AGG_NTYPES; t++) en->u.ev[t] = agg_rd_u64(&r); break;

@@ -26,6 +26,8 @@
 #include "buf.h"
 #include "features.h"
 #include "fbrec.h"
+#include "hll.h"
+#include "series.h"
 #include "window.h"
 
 #define AGG_MAX_QUANTILES 16
@@ -44,7 +46,17 @@ typedef struct agg_config {
     double quantiles[AGG_MAX_QUANTILES];
     int nq;
     uint64_t dedup_ids;         /* event_ids held at once for dropping duplicates; 0: no dedup */
+    int mode;                   /* AGG_MODE_*: what closing a window writes */
 } agg_config;
+
+/* METRICS: Metric records (the default). PARTIALS: a window's mergeable
+ * state goes to the partial callback instead (aggregate --emit partials,
+ * one engine per input partition). MERGE: partials come in through
+ * agg_engine_merge_*, kept per source partition, combined when every
+ * source's watermark has passed the window, then emitted as METRICS does
+ * (aggregate --merge). */
+enum { AGG_MODE_METRICS = 0, AGG_MODE_PARTIALS = 1, AGG_MODE_MERGE = 2 };
+#define AGG_BUCKET_SPEC AGG_MAX_SPECS   /* spec index of feature buckets */
 
 enum { AGG_FEAT_USER = 1, AGG_FEAT_ITEM = 2 };
 enum { AGG_OK = 0, AGG_LATE = 1, AGG_BADVALUE = 2, AGG_FUTURE = 3, AGG_BADTS = 4, AGG_TOO_MANY_LABELS = 5,
@@ -90,6 +102,58 @@ uint64_t agg_engine_series(const agg_engine *e);
 int64_t agg_engine_watermark(const agg_engine *e);
 /* The event_ids held for dedup (seen.h), NULL when cfg->dedup_ids is 0. */
 struct agg_seen *agg_engine_seen(agg_engine *e);
+
+/* ---- partials (AGG_MODE_PARTIALS) ---- */
+/* One window as the partial callback sees it. */
+typedef struct agg_wview {
+    int spec;
+    int64_t start, end;
+    uint64_t events;
+    const agg_hll *users, *sessions;    /* NULL: none */
+    int64_t first_off;                  /* agg_engine_set_offset of its earliest record */
+} agg_wview;
+/* Called per series of a closing window (en), in key order, then once with
+ * en NULL for the window's own state when it has events. 0 or -1. */
+typedef int (*agg_partial_fn)(void *ctx, const agg_wview *w, const agg_entry *en);
+void agg_engine_set_partial(agg_engine *e, agg_partial_fn fn, void *ctx);
+/* Input offset of the records given next (for agg_engine_first_offset). */
+void agg_engine_set_offset(agg_engine *e, int64_t off);
+/* The earliest input offset a record of an open window came from: where a
+ * new owner of the partition must start reading to rebuild them. INT64_MAX
+ * when no window is open. */
+int64_t agg_engine_first_offset(const agg_engine *e);
+/* Windows ending at or before wm were closed by an earlier owner: records
+ * of theirs now are late (a re-read, not counted again). */
+void agg_engine_resume_watermark(agg_engine *e, int64_t wm);
+/* 64-bit hash of the settings a partial must agree on (windows, --by,
+ * --features, accuracy). */
+uint64_t agg_engine_config_hash(const agg_engine *e);
+
+/* ---- merge (AGG_MODE_MERGE) ---- */
+/* The index of source (topic, partition), which has `partitions`
+ * partitions; -1 past AGG_MAX_SOURCES. */
+#define AGG_MAX_SOURCES 65536
+int agg_engine_source(agg_engine *e, const char *topic, uint32_t tlen, int32_t partition, int32_t partitions);
+/* Source src is complete up to watermark wm (idle: informational; its
+ * emitter moved wm on by its other partitions). The merge watermark is the
+ * minimum over the sources, once every partition of every topic has been
+ * heard from; windows it passes are combined and emitted. AGG_OK/AGG_ERR. */
+int agg_engine_source_progress(agg_engine *e, int src, int64_t wm, int idle);
+/* Fold one partial in: the window's own state (events, HLLs), or one
+ * series (key as series.h encodes it, val the entry's state). cov: the
+ * input offsets it was built from; per (series, window, source) one
+ * partial is kept: of two, one whose emitter started reading after the
+ * other's first record of the window loses (it missed records); else the
+ * one read further; an equal one is a repeat.
+ * AGG_OK; AGG_DUP (a repeat or an older one); AGG_LATE (the window was
+ * emitted already); AGG_BADVALUE (spec out of range). */
+int agg_engine_merge_window(agg_engine *e, int src, int spec, int64_t start, const agg_cover *cov,
+                            uint64_t events, const agg_hll *users, const agg_hll *sessions);
+int agg_engine_merge_entry(agg_engine *e, int src, int spec, int64_t start, const agg_cover *cov,
+                           const uint8_t *key, uint32_t klen, const agg_entry *val);
+const agg_ddparams *agg_engine_ddparams(const agg_engine *e);
+uint64_t agg_engine_merge_repeats(const agg_engine *e);
+uint64_t agg_engine_merge_late(const agg_engine *e);
 
 /* Checkpoint of the open windows, buckets, watermark and counters. load:
  * into a fresh engine with the same config; -1 with err on a blob written

@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "log.h"
 #include "metrics.h"
+#include "partial.h"
 #include "sizes.h"
 #include "sdnotify.h"
 #include "seen.h"
@@ -22,8 +23,8 @@ static cli_list opt_window, opt_hop, opt_by, opt_quantiles;
 static int64_t opt_lateness, opt_max_series, opt_topk, opt_max_features, opt_ckpt_every, opt_crash_after;
 static int64_t opt_act_hl, opt_rec_hl, opt_pop_hl, opt_max_future, opt_dedup_ids;
 static double opt_alpha;
-static const char *opt_features;
-static int opt_pass;
+static const char *opt_features, *opt_emit, *opt_in_part;
+static int opt_pass, opt_merge;
 
 static const cli_opt agg_opts[] = {
     { "window", 'w', CLI_LIST, &opt_window, NULL, "DURATION,...",
@@ -62,8 +63,17 @@ static const cli_opt agg_opts[] = {
       "half-life of recency_score", 1, 0 },
     { "popularity-half-life", 0, CLI_DURATION, &opt_pop_hl, "1d", "DURATION",
       "half-life of item popularity", 1, 0 },
+    { "emit", 0, CLI_STR, &opt_emit, "metrics", "metrics|partials",
+      "partials: per input partition, each series' mergeable state per window (MetricPartial) for "
+      "aggregate --merge, so N instances in one consumer group give one process's metrics", 0, 0 },
+    { "merge", 0, CLI_BOOL, &opt_merge, NULL, NULL,
+      "read the MetricPartials of aggregate --emit partials; emit each window's Metrics once every "
+      "source partition has passed it", 0, 0 },
+    { "input-partition", 0, CLI_STR, &opt_in_part, "0/1", "I/P",
+      "--emit partials from a file or pipe: it holds partition I of P of the stream", 0, 0 },
     { "crash-after", 0, CLI_INT, &opt_crash_after, "0", "N",
-      "testing: kill -9 itself after N input records (0: never)", 0, 1e15 },
+      "testing: kill -9 itself after N input records (0: never); with --emit partials at the first "
+      "window closed after them, its partials delivered but not committed", 0, 1e15 },
     { 0 }
 };
 
@@ -75,7 +85,26 @@ static const cli_spec agg_spec = {
     .opts = agg_opts,
 };
 
+/* --emit partials: one engine per input partition owned. */
+typedef struct agg_part {
+    struct agg_main *a;
+    char topic[128];
+    int32_t partition, partitions;
+    uint32_t epoch;
+    agg_engine *eng;
+    int64_t from, to;       /* input offsets: first read in this epoch, next to read */
+    int64_t max_ts;         /* its event time */
+    uint64_t closed;        /* windows_emitted when its watermark was last sent */
+    int idle_sent;          /* its watermark went out marked idle (at its end for --idle-timeout) */
+} agg_part;
+
 typedef struct agg_main {
+    agg_config cfg;
+    agg_part **parts; int nparts, capparts;
+    agg_counters gone;      /* counters of partitions dropped */
+    agg_pscratch psc;
+    uint64_t config_hash, partials, rebalanced;
+    int32_t in_part, in_parts;
     stream_in *in;
     stream_out *out;
     state *st;
@@ -130,6 +159,17 @@ static void agg_build_config(agg_config *c)
     c->topk = (int)opt_topk;
     c->alpha = opt_alpha;
     c->dedup_ids = (uint64_t)opt_dedup_ids;
+    if (!strcmp(opt_emit, "partials")) c->mode = AGG_MODE_PARTIALS;
+    else if (strcmp(opt_emit, "metrics")) cli_usage_error(&agg_spec, "--emit: \"%s\" is not metrics or partials", opt_emit);
+    if (opt_merge) {
+        if (c->mode) cli_usage_error(&agg_spec, "--merge reads partials and emits metrics: not with --emit partials");
+        c->mode = AGG_MODE_MERGE;
+        c->lateness = 0;        /* the emitters applied it: a partial's watermark is final */
+        c->dedup_ids = 0;       /* events were deduplicated per partition by the emitters */
+    }
+    if (c->mode == AGG_MODE_PARTIALS && common.state)
+        cli_usage_error(&agg_spec, "--emit partials keeps no --state: the input topic is its changelog "
+                        "(offsets are committed no further than its open windows need)");
     if (strcmp(opt_features, "none") != 0) {
         char *dup = strdup(opt_features);
         for (char *t = strtok(dup, ","); t; t = strtok(NULL, ",")) {
@@ -158,6 +198,7 @@ static void agg_build_config(agg_config *c)
 
 static void agg_update_metrics(agg_main *a)
 {
+    if (!a->eng) { metrics_tick(); return; }   /* --emit partials: the shared records counters only */
     const agg_counters *c = agg_engine_counters(a->eng);
     metrics_set(a->m_series, (double)agg_engine_series(a->eng));
     metrics_add(a->m_dropped, (double)(c->series_dropped - a->last.series_dropped));
@@ -200,8 +241,11 @@ static int agg_sync(agg_main *a)
 static int agg_before_revoke(void *ctx)
 {
     agg_main *a = ctx;
+    a->rebalanced = 1;      /* --emit partials: the partitions' windows are checked at the next record */
     return a->st ? agg_sync(a) : 0;
 }
+
+static int parts_tick(agg_main *a);
 
 /* A quiet input: a partition that went idle may let the watermark on. */
 static void agg_on_tick(void *ctx)
@@ -210,21 +254,22 @@ static void agg_on_tick(void *ctx)
     if (a->failed) return;
     /* ... and what was read last is saved and committed once due, so a
      * quiet input has nothing uncommitted when its partitions move */
-    if (agg_engine_advance(a->eng, stream_in_event_time(a->in)) != AGG_OK ||
-        (stream_in_count(a->in) != a->synced && mono_us() - a->last_sync >= opt_ckpt_every &&
+    int bad = a->cfg.mode == AGG_MODE_PARTIALS ? parts_tick(a) < 0 :
+              a->cfg.mode == AGG_MODE_METRICS && agg_engine_advance(a->eng, stream_in_event_time(a->in)) != AGG_OK;
+    if (bad || (stream_in_count(a->in) != a->synced && mono_us() - a->last_sync >= opt_ckpt_every &&
          agg_sync(a) < 0)) {
         a->failed = 1;
         sig_request_stop();
     }
 }
 
-static void agg_reject(agg_main *a, const stream_rec *r, int ar)
+static void agg_reject(agg_main *a, agg_engine *eng, const stream_rec *r, int ar)
 {
     char detail[160], t1[40], t2[40];
     if (ar == AGG_LATE) {
         int64_t ts = r->type == &Event_desc ? r->as.event.ts : r->as.sample.ts;
         time_format_iso(ts, t1);
-        time_format_iso(agg_engine_watermark(a->eng), t2);
+        time_format_iso(agg_engine_watermark(eng), t2);
         snprintf(detail, sizeof detail, "event time %s is behind the watermark %s: its window is closed", t1, t2);
         stream_reject(a->in, &r->pos, "late_event", detail, r->data, r->len);
     } else if (ar == AGG_FUTURE) {
@@ -246,6 +291,227 @@ static void agg_reject(agg_main *a, const stream_rec *r, int ar)
     }
 }
 
+/* ---- --emit partials ----------------------------------------------------- */
+
+static void part_src(const agg_part *p, int64_t wm, int idle, agg_psrc *src)
+{
+    src->topic = p->topic;
+    src->partition = p->partition;
+    src->partitions = p->partitions;
+    src->from = p->from;
+    src->to = p->to;
+    src->watermark = wm;
+    src->idle = idle;
+    src->config = p->a->config_hash;
+}
+
+/* Kafka key of a partial: its source partition, so that one partition's
+ * partials (series, then the watermark that passes them) stay in order on
+ * one partition of the partials topic. */
+static int part_write(agg_part *p, const MetricPartial *m)
+{
+    char key[160];
+    int kl = snprintf(key, sizeof key, "%s/%d", p->topic, (int)p->partition);
+    p->a->partials++;
+    return stream_write(p->a->out, &MetricPartial_desc, m, key, (size_t)kl);
+}
+
+static int part_on_partial(void *ctx, const agg_wview *w, const agg_entry *en)
+{
+    agg_part *p = ctx;
+    agg_psrc src;
+    part_src(p, agg_engine_watermark(p->eng), 0, &src);
+    MetricPartial m;
+    agg_partial_build(&src, w, en, &p->a->psc, &m);
+    return part_write(p, &m);
+}
+
+/* testing (--crash-after): die with partials delivered past the last
+ * commit, which the next owner emits again */
+static void crash_after_partials(agg_main *a)
+{
+    if (opt_crash_after && stream_in_count(a->in) >= (uint64_t)opt_crash_after && stream_flush(a->out) == 0)
+        raise(SIGKILL);
+}
+
+static int part_send_wm(agg_part *p, int64_t wm, int idle)
+{
+    agg_psrc src;
+    part_src(p, wm, idle, &src);
+    MetricPartial m;
+    agg_partial_watermark(&src, &m);
+    p->closed = agg_engine_counters(p->eng)->windows_emitted;
+    return part_write(p, &m);
+}
+
+static agg_part *part_new(agg_main *a, const char *topic, int32_t partition, int32_t partitions, uint32_t epoch)
+{
+    agg_part *p = calloc(1, sizeof *p);
+    if (!p) log_fatal("aggregate: out of memory");
+    p->a = a;
+    snprintf(p->topic, sizeof p->topic, "%s", topic);
+    p->partition = partition;
+    p->partitions = partitions;
+    p->epoch = epoch;
+    p->from = p->to = -1;
+    p->max_ts = INT64_MIN;
+    p->eng = agg_engine_new(&a->cfg, NULL, agg_emit, a);
+    agg_engine_set_partial(p->eng, part_on_partial, p);
+    if (a->nparts == a->capparts) {
+        int cap = a->capparts ? a->capparts * 2 : 16;
+        agg_part **np = realloc(a->parts, (size_t)cap * sizeof *np);
+        if (!np) log_fatal("aggregate: out of memory");
+        a->parts = np;
+        a->capparts = cap;
+    }
+    a->parts[a->nparts++] = p;
+    log_kv(LOG_DEBUG, "partition windows started", "\"topic\":\"%s\",\"partition\":%d", topic, (int)partition);
+    return p;
+}
+
+static void counters_add(agg_counters *t, const agg_counters *c)
+{
+    t->events += c->events; t->samples += c->samples; t->late += c->late; t->bad_value += c->bad_value;
+    t->series_dropped += c->series_dropped; t->windows_emitted += c->windows_emitted;
+    t->metrics_emitted += c->metrics_emitted;
+}
+
+/* Its windows are forgotten, not emitted: whoever owns the partition
+ * next rebuilds them from the committed offset (the earliest they need). */
+static void part_drop(agg_main *a, int i)
+{
+    agg_part *p = a->parts[i];
+    counters_add(&a->gone, agg_engine_counters(p->eng));
+    log_kv(LOG_INFO, "partition windows dropped (re-read by its next owner)", "\"topic\":\"%s\",\"partition\":%d,"
+           "\"series\":%llu", p->topic, (int)p->partition, (unsigned long long)agg_engine_series(p->eng));
+    agg_engine_free(p->eng);
+    free(p);
+    a->parts[i] = a->parts[--a->nparts];
+}
+
+static agg_part *part_find(agg_main *a, const char *topic, int32_t partition)
+{
+    for (int i = 0; i < a->nparts; i++)
+        if (a->parts[i]->partition == partition && !strcmp(a->parts[i]->topic, topic)) return a->parts[i];
+    return NULL;
+}
+
+/* After a rebalance: partitions no longer owned, or owned again (a new
+ * epoch: read again from the committed offset), lose their windows; every
+ * partition owned has an entry, also one that delivered nothing yet, so
+ * its watermark reaches the merge. */
+static void parts_refresh(agg_main *a)
+{
+    if (!stream_in_is_kafka(a->in)) return;
+    for (int i = 0; i < a->nparts;) {
+        stream_part sp;
+        int owned = 0;
+        for (int k = 0; stream_in_owned(a->in, k, &sp); k++)
+            if (sp.partition == a->parts[i]->partition && !strcmp(sp.topic, a->parts[i]->topic)) {
+                owned = sp.epoch == a->parts[i]->epoch;
+                break;
+            }
+        if (owned) i++;
+        else part_drop(a, i);
+    }
+    stream_part sp;
+    for (int k = 0; stream_in_owned(a->in, k, &sp); k++)
+        if (!part_find(a, sp.topic, sp.partition)) {
+            if (sp.partitions <= sp.partition) {
+                log_kv(LOG_WARN, "partition count of the input topic unknown: its partials wait",
+                       "\"topic\":\"%s\"", sp.topic);
+                continue;
+            }
+            part_new(a, sp.topic, sp.partition, sp.partitions, sp.epoch);
+        }
+}
+
+static int64_t part_commit_limit(void *ctx, const char *topic, int32_t partition)
+{
+    agg_part *p = part_find(ctx, topic, partition);
+    return p ? agg_engine_first_offset(p->eng) : INT64_MAX;
+}
+
+/* A partition at its end for --idle-timeout holds nothing back: its
+ * windows close by the time of the other partitions this instance owns
+ * (stream_in_event_time leaves it out; the largest when all are idle), as
+ * one process reading them all would close them, and its watermark says
+ * so to the merge. A record it brings later for a window closed that way
+ * is late, as it would be for that one process. */
+static int parts_idle(agg_main *a)
+{
+    int64_t t = stream_in_event_time(a->in);
+    if (t == INT64_MIN) return 0;
+    stream_part sp;
+    for (int k = 0; stream_in_owned(a->in, k, &sp); k++) {
+        if (!sp.idle) continue;
+        agg_part *p = part_find(a, sp.topic, sp.partition);
+        if (!p || p->epoch != sp.epoch) continue;
+        int64_t before = agg_engine_watermark(p->eng);
+        if (agg_engine_advance(p->eng, t) != AGG_OK) return -1;
+        int64_t wm = agg_engine_watermark(p->eng);
+        if ((wm != before || !p->idle_sent) && wm != INT64_MIN) {
+            uint64_t closed = p->closed;
+            if (part_send_wm(p, wm, 1) < 0) return -1;
+            p->idle_sent = 1;
+            if (p->closed != closed) crash_after_partials(a);
+        }
+    }
+    return 0;
+}
+
+static int parts_tick(agg_main *a)
+{
+    if (a->rebalanced) { a->rebalanced = 0; parts_refresh(a); }
+    return parts_idle(a);
+}
+
+/* One Event or Sample into its partition's engine. */
+static int part_record(agg_main *a, stream_rec *r, agg_engine **eng)
+{
+    if (a->rebalanced) { a->rebalanced = 0; parts_refresh(a); }
+    agg_part *p = r->pos.topic ? part_find(a, r->pos.topic, r->pos.partition) : a->parts[0];
+    if (!p) {
+        parts_refresh(a);
+        p = part_find(a, r->pos.topic, r->pos.partition);
+        if (!p) {   /* no partial can say how many partitions to wait for: stop uncommitted, restart */
+            log_kv(LOG_ERROR, "the input topic's partition count is unknown (no metadata)", "\"topic\":\"%s\"",
+                   r->pos.topic);
+            return AGG_ERR;
+        }
+    }
+    *eng = p->eng;
+    p->idle_sent = 0;
+    if (p->from < 0) p->from = r->pos.offset;
+    p->to = r->pos.offset + 1;
+    agg_engine_set_offset(p->eng, r->pos.offset);
+    int64_t ts = r->type == &Event_desc ? r->as.event.ts : r->as.sample.ts;
+    int ar = r->type == &Event_desc ? agg_engine_event(p->eng, &r->as.event) : agg_engine_sample(p->eng, &r->as.sample);
+    if (ar != AGG_OK) return ar;
+    stream_in_note_time(a->in, &r->pos, ts);
+    if (ts > p->max_ts) {
+        p->max_ts = ts;
+        if (agg_engine_advance(p->eng, ts) != AGG_OK) return AGG_ERR;
+        /* windows closed: their partials are out, now the watermark that passes them */
+        if (agg_engine_counters(p->eng)->windows_emitted != p->closed) {
+            if (part_send_wm(p, agg_engine_watermark(p->eng), 0) < 0) return AGG_ERR;
+            crash_after_partials(a);
+        }
+    }
+    return AGG_OK;
+}
+
+/* End of input: every window goes out, then a watermark past all time. */
+static int parts_finish(agg_main *a)
+{
+    parts_refresh(a);   /* never a partition revoked meanwhile: another member finishes it */
+    for (int i = 0; i < a->nparts; i++) {
+        agg_part *p = a->parts[i];
+        if (agg_engine_flush(p->eng) != AGG_OK || part_send_wm(p, INT64_MAX, 0) < 0) return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     cli_parse(argc, argv, &agg_spec, &common);
@@ -254,6 +520,18 @@ int main(int argc, char **argv)
     cli_start(&agg_spec, &common);
 
     agg_main a = {0};
+    a.cfg = cfg;
+    int partials = cfg.mode == AGG_MODE_PARTIALS, merge = cfg.mode == AGG_MODE_MERGE;
+    if (partials) {
+        char slash;
+        if (sscanf(opt_in_part, "%d/%d%c", &a.in_part, &a.in_parts, &slash) != 2 || a.in_part < 0 ||
+            a.in_parts < 1 || a.in_part >= a.in_parts || a.in_parts > AGG_MAX_SOURCES)
+            cli_usage_error(&agg_spec, "--input-partition: \"%s\" is not I/P with 0 <= I < P <= %d", opt_in_part,
+                            AGG_MAX_SOURCES);
+        agg_engine *tmp = agg_engine_new(&cfg, NULL, agg_emit, &a);
+        a.config_hash = agg_engine_config_hash(tmp);
+        agg_engine_free(tmp);
+    }
     a.m_series = metrics_gauge("streamrec_aggregate_series", "series held in open windows and buckets");
     a.m_dropped = metrics_counter("streamrec_aggregate_series_dropped_total", "new series refused past --max-series");
     a.m_windows = metrics_counter("streamrec_aggregate_windows_total", "windows closed and emitted");
@@ -270,12 +548,12 @@ int main(int argc, char **argv)
         a.st = state_open(common.state, "aggregate", AGG_STATE_VERSION, agg_state_schema);
         if (!a.st) goto done;
     }
-    if (cfg.features) {
+    if (cfg.features && !partials) {
         agg_fcfg fc = { opt_act_hl, opt_rec_hl, opt_pop_hl, opt_max_features };
         a.fs = agg_features_new(a.st ? state_db(a.st) : NULL, &fc);
         if (!a.fs) goto done;
     }
-    a.eng = agg_engine_new(&cfg, a.fs, agg_emit, &a);
+    if (!partials) a.eng = agg_engine_new(&cfg, a.fs, agg_emit, &a);
     if (a.st) {
         int lr = agg_checkpoint_load(a.st, a.eng);
         if (lr == -2) { status = 2; goto done; }
@@ -295,59 +573,98 @@ int main(int argc, char **argv)
     stream_in_set_before_revoke(a.in, agg_before_revoke, &a);
     a.out = stream_out_open(common.out, &common);
     if (!a.out) goto done;
-    if (!a.st && stream_in_is_kafka(a.in))
+    if (partials) {
+        if (stream_in_is_kafka(a.in)) stream_in_set_commit_limit(a.in, part_commit_limit, &a);
+        else part_new(&a, "-", a.in_part, a.in_parts, 1);
+    } else if (!a.st && stream_in_is_kafka(a.in))
         log_warn("Kafka input without --state: offsets are committed as records are read, so the "
                  "events of open windows are lost if the process dies (use --state for at-least-once)");
     sd_ready();
     a.last_sync = mono_us();
 
     stream_rec r;
+    uint64_t merged = 0;
     while ((rc = stream_in_next(a.in, &r)) == 1) {
         int ar = AGG_OK;
-        if (opt_max_future && (r.type == &Event_desc || r.type == &Sample_desc) &&
+        agg_engine *eng = a.eng;
+        int data = (r.type == &Event_desc || r.type == &Sample_desc) && !merge;
+        if (data && opt_max_future &&
             (r.type == &Event_desc ? r.as.event.ts : r.as.sample.ts) > now_us() + opt_max_future)
             ar = AGG_FUTURE;
-        else if (r.type == &Event_desc) ar = agg_engine_event(a.eng, &r.as.event);
-        else if (r.type == &Sample_desc) ar = agg_engine_sample(a.eng, &r.as.sample);
+        else if (data && partials) ar = part_record(&a, &r, &eng);
+        else if (data && r.type == &Event_desc) ar = agg_engine_event(a.eng, &r.as.event);
+        else if (data) ar = agg_engine_sample(a.eng, &r.as.sample);
+        else if (merge && r.type == &MetricPartial_desc) {
+            const char *why = "";
+            int mr = agg_partial_merge(a.eng, &r.as.metric_partial, &a.psc, &why);
+            if (mr == AGG_ERR) { rc = -1; break; }
+            if (mr == AGG_BADVALUE) stream_reject(a.in, &r.pos, "bad_partial", why, r.data, r.len);
+            else merged++;
+        }
         else if (opt_pass) { if (stream_write_rec(a.out, &r) < 0) { rc = -1; break; } }
         else a.ignored++;
         if (ar == AGG_ERR) { rc = -1; break; }
-        if (ar != AGG_OK && ar != AGG_DUP) agg_reject(&a, &r, ar);
-        else if (ar == AGG_OK && (r.type == &Event_desc || r.type == &Sample_desc)) {
+        if (ar != AGG_OK && ar != AGG_DUP) agg_reject(&a, eng, &r, ar);
+        else if (ar == AGG_OK && data && !partials) {
             stream_in_note_time(a.in, &r.pos, r.type == &Event_desc ? r.as.event.ts : r.as.sample.ts);
             if (agg_engine_advance(a.eng, stream_in_event_time(a.in)) != AGG_OK) { rc = -1; break; }
         }
-        if (opt_crash_after && stream_in_count(a.in) >= (uint64_t)opt_crash_after) raise(SIGKILL);
+        if (opt_crash_after && !partials && stream_in_count(a.in) >= (uint64_t)opt_crash_after) raise(SIGKILL);
         int want = a.fs && agg_features_want_save(a.fs);
         if (stream_sync_due(a.in) || want) {
+            if (partials) {   /* and partitions idle while others are busy */
+                parts_refresh(&a);
+                if (parts_idle(&a) < 0) { rc = -1; break; }
+            }
             if (!a.st || want || mono_us() - a.last_sync >= opt_ckpt_every)
                 if (agg_sync(&a) < 0) { rc = -1; break; }
             agg_update_metrics(&a);
-            sd_status("%llu series, %llu windows emitted", (unsigned long long)agg_engine_series(a.eng),
-                      (unsigned long long)agg_engine_counters(a.eng)->windows_emitted);
+            if (a.eng)
+                sd_status("%llu series, %llu windows emitted", (unsigned long long)agg_engine_series(a.eng),
+                          (unsigned long long)agg_engine_counters(a.eng)->windows_emitted);
         }
     }
     /* End of input closes every window. A stop request with --state keeps
      * them open in the checkpoint instead, for the next run to continue. */
     if (a.failed) rc = -1;
-    if (rc == 0 && !(a.st && sig_stop_requested()) && agg_engine_flush(a.eng) != AGG_OK) rc = -1;
+    if (partials) {
+        /* a stopped Kafka member leaves its open windows to the next owner,
+         * who re-reads them from the committed offset */
+        if (rc == 0 && !(stream_in_is_kafka(a.in) && sig_stop_requested()) && parts_finish(&a) < 0) rc = -1;
+    } else if (rc == 0 && !(a.st && sig_stop_requested()) && agg_engine_flush(a.eng) != AGG_OK) rc = -1;
     if (rc == 0 && agg_sync(&a) < 0) rc = -1;
     agg_update_metrics(&a);
     if (rc == 0) status = 0;
-    const agg_counters *c = agg_engine_counters(a.eng);
-    agg_seen *seen = agg_engine_seen(a.eng);
+    agg_counters sum = a.gone;
+    uint64_t dups = 0, untracked = 0;
+    for (int i = 0; i < a.nparts; i++) {
+        counters_add(&sum, agg_engine_counters(a.parts[i]->eng));
+        agg_seen *ps = agg_engine_seen(a.parts[i]->eng);
+        if (ps) { dups += agg_seen_duplicates(ps); untracked += agg_seen_untracked(ps); }
+    }
+    const agg_counters *c = a.eng ? agg_engine_counters(a.eng) : &sum;
+    agg_seen *seen = a.eng ? agg_engine_seen(a.eng) : NULL;
+    if (seen) { dups = agg_seen_duplicates(seen); untracked = agg_seen_untracked(seen); }
+    char extra[160] = "";
+    if (partials) snprintf(extra, sizeof extra, ",\"partials\":%llu", (unsigned long long)a.partials);
+    if (merge)
+        snprintf(extra, sizeof extra, ",\"partials\":%llu,\"repeats\":%llu,\"late_partials\":%llu",
+                 (unsigned long long)merged, (unsigned long long)agg_engine_merge_repeats(a.eng),
+                 (unsigned long long)agg_engine_merge_late(a.eng));
     log_kv(LOG_INFO, "done", "\"events\":%llu,\"samples\":%llu,\"late\":%llu,\"windows\":%llu,"
            "\"metrics\":%llu,\"series_dropped\":%llu,\"ignored\":%llu,\"duplicates\":%llu,"
-           "\"dedup_untracked\":%llu",
+           "\"dedup_untracked\":%llu%s",
            (unsigned long long)c->events, (unsigned long long)c->samples, (unsigned long long)c->late,
            (unsigned long long)c->windows_emitted, (unsigned long long)c->metrics_emitted,
            (unsigned long long)c->series_dropped, (unsigned long long)a.ignored,
-           (unsigned long long)(seen ? agg_seen_duplicates(seen) : 0),
-           (unsigned long long)(seen ? agg_seen_untracked(seen) : 0));
+           (unsigned long long)dups, (unsigned long long)untracked, extra);
 done:
     if (a.in) stream_in_close(a.in);
     if (a.out && stream_out_close(a.out) != 0) status = 1;
     agg_engine_free(a.eng);
+    for (int i = 0; i < a.nparts; i++) { agg_engine_free(a.parts[i]->eng); free(a.parts[i]); }
+    free(a.parts);
+    agg_pscratch_free(&a.psc);
     agg_features_free(a.fs);
     if (a.st) state_close(a.st);
     metrics_shutdown();

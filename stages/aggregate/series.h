@@ -34,9 +34,15 @@ typedef struct agg_frow {
     int dirty;
 } agg_frow;
 
+/* --merge: which input offsets the partial held was built from: its
+ * emitter read the partition from `from` up to `to` (-1: none held), and
+ * the window's records there start at `first`. */
+typedef struct agg_cover { int64_t from, first, to; } agg_cover;
+
 typedef struct agg_entry {
     uint64_t hash;
     uint32_t klen;
+    agg_cover cov;          /* --merge only */
     union {
         uint64_t count;                              /* AGG_K_COUNT */
         uint64_t ev[AGG_NTYPES];                     /* AGG_K_ITEM */

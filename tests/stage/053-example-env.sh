@@ -43,6 +43,7 @@ while IFS= read -r line; do
   case $key in
     KAFKA) cmd=(ingest) ;;                         # -X settings every stage takes
     RECOMMENDER_TRAIN) cmd=(recommender train) ;;
+    AGGREGATE_PARTIALS) cmd=(aggregate --emit partials) ;;   # streamrec-aggregate-partials@
     *) s=${key,,}; cmd=("${s//_/-}") ;;
   esac
   [ -x "$BIN/${cmd[0]}" ] || { fail "$key: no stage ${cmd[0]}"; continue; }
