@@ -361,19 +361,26 @@ kafka_src *kafka_src_open(const char *brokers, const char *topic, const char *gr
     return s;
 }
 
-int kafka_src_partition_count(kafka_src *s, int timeout_ms)
+/* A topic's partition count from the broker's metadata (a blocking round
+ * trip); -1 when the broker does not say within timeout_ms. */
+static int32_t topic_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms)
 {
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->rk, s->topic, NULL);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     if (!rkt) return -1;
     const struct rd_kafka_metadata *md = NULL;
-    int n = -1;
-    if (rd_kafka_metadata(s->rk, 0, rkt, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    int32_t n = -1;
+    if (rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
             n = md->topics[0].partition_cnt;
         rd_kafka_metadata_destroy(md);
     }
     rd_kafka_topic_destroy(rkt);
     return n;
+}
+
+int kafka_src_partition_count(kafka_src *s, int timeout_ms)
+{
+    return topic_partition_count(s->rk, s->topic, timeout_ms);
 }
 
 void kafka_src_set_start(kafka_src *s, stream_start_fn fn, void *ctx) { s->start_fn = fn; s->start_ctx = ctx; }
@@ -534,14 +541,7 @@ static int32_t kafka_topic_partitions(kafka_src *s, const char *topic)
 {
     for (int i = 0; i < s->nparts; i++)
         if (s->parts[i].partitions && !strcmp(s->parts[i].topic, topic)) return s->parts[i].partitions;
-    int32_t n = -1;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->rk, topic, NULL);
-    const struct rd_kafka_metadata *md;
-    if (rkt && rd_kafka_metadata(s->rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (md->topic_cnt == 1 && !md->topics[0].err) n = md->topics[0].partition_cnt;
-        rd_kafka_metadata_destroy(md);
-    }
-    if (rkt) rd_kafka_topic_destroy(rkt);
+    int32_t n = topic_partition_count(s->rk, topic, 5000);
     if (n > 0)
         for (int i = 0; i < s->nparts; i++)
             if (!strcmp(s->parts[i].topic, topic)) s->parts[i].partitions = n;
