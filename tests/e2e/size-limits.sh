@@ -70,8 +70,8 @@ def case(name, labels, pad_to=None):
 def many(n, size=1):
     return {"k%04d" % i: "v" * size for i in range(n)}
 
-def bound(name, labels):   # ingest's upper bound of a Sample record (record.c)
-    return 512 + len(name) + 8 + sum(32 + len(k) + 8 + len(v) + 8 for k, v in labels.items())
+def bound(name, labels):   # ingest's upper bound of a Sample record (record.c), its 17-byte sample_id included
+    return 512 + len(name) + 8 + 17 + 8 + sum(32 + len(k) + 8 + len(v) + 8 for k, v in labels.items())
 
 def user(name, uid, attrs):
     for t, minute in (("exposure", 0), ("purchase", 1)):
