@@ -6,6 +6,10 @@
 # file or journal is left. Before, the stop ended the input quietly, a model
 # of 2,000 of 100,836 MovieLens ratings replaced the good one and the run
 # exited 0.
+# A run killed -9 while saving leaves model.db.tmp.PID and its -journal
+# (reproduced by hand: nothing of the dead process can remove them); the
+# next training removes those of processes that are gone, and leaves a
+# live one's (another training saving now) alone. Before, they stayed.
 source "$(dirname "$0")/../lib.sh"
 "$BIN/ingest" --in-format csv --map user_id=userId,item_id=movieId,value=rating,ts=timestamp --event-type rating \
   --in "$DATA/movielens-latest-small/ratings.csv.zst" > "$T/ratings.rec" 2>/dev/null || die "ingest"
@@ -37,4 +41,19 @@ expect_eq "the model is the old one, byte for byte" "$(md5sum < "$T/model.db")" 
 grep -q '"level":"error".*stopped before the end of the input (2000 interactions read): no model written' "$T/stop.err" \
   || fail "the stop is not reported: $(tail -2 "$T/stop.err")"
 expect_eq "no temp file or journal left" "$(ls "$T" | grep -c 'model\.db\.')" 0
+
+# what a kill -9 while saving leaves: a dead process's temp file and journal, and a live one's
+sh -c 'exit 0' & dead=$!
+wait "$dead"
+sleep 30 & live=$!
+at_exit "kill $live"
+for f in "model.db.tmp.$dead" "model.db.tmp.$dead-journal" "model.db.tmp.$live" "model.db.tmp.$live-journal" "other.db.tmp.$dead"; do
+  echo partial > "$T/$f"
+done
+"$BIN/recommender" train --algorithm pop --in "$T/ratings.rec" --model "$T/model.db" 2>"$T/again.err" \
+  || fail "train after a kill: $(tail -1 "$T/again.err")"
+expect_eq "a dead training's temp files removed, a live one's and another model's kept" \
+  "$(cd "$T" && ls | grep '\.db\.tmp\.' | sed "s/$dead/DEAD/; s/$live/LIVE/" | sort | tr '\n' ' ')" \
+  "model.db.tmp.LIVE model.db.tmp.LIVE-journal other.db.tmp.DEAD "
+expect_eq "the removals logged" "$(grep -c 'left by a training that was killed' "$T/again.err")" 2
 finish
