@@ -858,11 +858,19 @@ int agg_engine_sample(agg_engine *e, const Sample *s)
 {
     int64_t t = s->ts;
     if (t < -AGG_MAX_TS || t > AGG_MAX_TS) { e->c.bad_value++; return AGG_BADTS; }
-    if (agg_wm_is_late(&e->wm, first_end(e, t))) { e->c.late++; return AGG_LATE; }
+    /* a copy of a sample still counted in an open window: dropped, as an
+     * Event's (seen.h); a sample without an id always counts */
+    int track = e->seen && s->sample_id.len;
+    uint64_t idh = track ? agg_seen_sample_hash(s->sample_id.ptr, s->sample_id.len,
+                                                s->name.ptr ? s->name.ptr : "", s->name.len) : 0;
+    if (track && agg_seen_check(e->seen, idh)) return AGG_DUP;
+    int64_t fe = first_end(e, t);
+    if (agg_wm_is_late(&e->wm, fe)) { e->c.late++; return AGG_LATE; }
     if (!isfinite(s->value)) { e->c.bad_value++; return AGG_BADVALUE; }
     /* more than any stage may send (sizes.h): refused, never cut short */
     if (s->labels_count > STREAMREC_MAX_LABELS) { e->c.bad_value++; return AGG_TOO_MANY_LABELS; }
     e->c.samples++;
+    if (track) agg_seen_add(e->seen, idh, fe);
     /* canonical series key: name, then the kept labels sorted by key */
     size_t nl = 0;
     for (uint32_t i = 0; i < s->labels_count; i++) {

@@ -51,8 +51,8 @@ static const cli_opt agg_opts[] = {
     { "quantiles", 'q', CLI_LIST, &opt_quantiles, NULL, "Q,...",
       "quantiles emitted per sample series (default: 0.5,0.9,0.95,0.99,0.999)", 0, 0 },
     { "dedup-ids", 0, CLI_INT, &opt_dedup_ids, "1000000", "N",
-      "event_ids held at once (24-48 bytes each) to drop an Event already counted in an open "
-      "window, as an upstream replay resends it (0: no dedup)", 0, 1e10 },
+      "event_ids and sample_ids held at once (24-48 bytes each) to drop an Event or Sample already "
+      "counted in an open window, as an upstream replay resends it (0: no dedup)", 0, 1e10 },
     { "checkpoint-interval", 0, CLI_DURATION, &opt_ckpt_every, "10s", "DURATION",
       "with --state: save windows, features and offsets this often (and at exit)", 0, 0 },
     { "pass-through", 0, CLI_BOOL, &opt_pass, NULL, NULL,
@@ -540,9 +540,9 @@ int main(int argc, char **argv)
     a.m_wm = metrics_gauge("streamrec_aggregate_watermark_seconds", "current watermark, Unix seconds");
     a.m_ckpt = metrics_counter("streamrec_aggregate_checkpoints_total", "state checkpoints written");
     a.m_dups = metrics_counter("streamrec_aggregate_duplicates_total",
-                               "events dropped: their event_id was already counted in an open window");
+                               "events and samples dropped: their event_id (sample_id) was already counted in an open window");
     a.m_untracked = metrics_counter("streamrec_aggregate_dedup_untracked_total",
-                                    "event_ids not remembered for dedup: --dedup-ids held at once");
+                                    "event_ids and sample_ids not remembered for dedup: --dedup-ids held at once");
     int status = 1, rc = 0;
     if (common.state) {
         a.st = state_open(common.state, "aggregate", AGG_STATE_VERSION, agg_state_schema);

@@ -1,4 +1,4 @@
-/* seen.c — event_ids counted in open windows (see seen.h). */
+/* seen.c — event_ids and sample_ids counted in open windows (see seen.h). */
 #include "seen.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 
 #define SEEN_MIN_SLOTS 1024
 #define SEEN_ID_SEED 0x65766964ULL      /* "evid": the id hash */
+#define SEEN_SAMPLE_SEED 0x736d6964ULL  /* "smid": a sample_id's hash */
 #define SEEN_CKPT_SEED 0x7365656eULL    /* "seen": the blob checksum */
 #define SEEN_MAGIC 0x314e4553u          /* "SEN1" */
 
@@ -56,6 +57,11 @@ void agg_seen_free(agg_seen *s)
 }
 
 uint64_t agg_seen_hash(const char *id, size_t len) { return agg_hash64(id, len, SEEN_ID_SEED); }
+
+uint64_t agg_seen_sample_hash(const char *id, size_t len, const char *name, size_t name_len)
+{
+    return agg_hash64(name, name_len, agg_hash64(id, len, SEEN_SAMPLE_SEED));
+}
 
 /* The hashes come from agg_hash64 (finalized): their low bits index. */
 static int set_has(const agg_seen *s, uint64_t h)

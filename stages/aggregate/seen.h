@@ -1,6 +1,8 @@
-/* seen.h — the event_ids aggregate has counted, for as long as a resent
+/* seen.h — the event_ids (and sample_ids) aggregate has counted, for as long as a resent
  * copy could still be counted again: an Event whose event_id is held here
- * is a duplicate (an upstream stage crashed and replayed) and is dropped.
+ * is a duplicate (an upstream stage crashed and replayed) and is dropped;
+ * so is a Sample whose sample_id and name are held. Records without an id
+ * are never dropped: two identical samples without ids both count.
  *
  * Each id is kept as a 64-bit hash until the watermark reaches the end of
  * the earliest window its event fell in (its "expiry"): from then on a copy
@@ -36,6 +38,10 @@ agg_seen *agg_seen_new(uint64_t max_ids);
 void agg_seen_free(agg_seen *s);
 /* The hash an event_id is remembered by. */
 uint64_t agg_seen_hash(const char *id, size_t len);
+/* The hash a Sample's sample_id is remembered by: with its name, since the
+ * samples of one input line share the line's id (request.duration_ms and
+ * request.error), and apart from event ids (another seed). */
+uint64_t agg_seen_sample_hash(const char *id, size_t len, const char *name, size_t name_len);
 /* 1 when h is held: the caller drops the event (counted in duplicates). */
 int agg_seen_check(agg_seen *s, uint64_t h);
 /* Remember h (not held) until the watermark reaches expiry. */

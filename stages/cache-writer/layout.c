@@ -364,6 +364,10 @@ int layout_probe(void *ctx, redisContext *c)
         log_warn("redis: %s; trying again", why);
         return -1;
     }
+    if (rpipe_readonly_error(why)) {
+        log_error("redis: %s: %s", why, RPIPE_READONLY_HINT);
+        return -2;
+    }
     log_error("redis: the newer-wins transaction does not work on this server (%s); the Redis user needs "
               "MULTI, EXEC, EVAL, MSET and, in the scripts, GETRANGE, RENAME, RPUSH, LRANGE, DEL on %s*", why,
               l->conf.prefix && l->conf.prefix[0] ? l->conf.prefix : "");

@@ -123,6 +123,13 @@ int rpipe_transient_error(const char *msg)
            !strncmp(msg, "TRYAGAIN", 8) || !strncmp(msg, "MASTERDOWN", 10);
 }
 
+int rpipe_readonly_error(const char *msg)
+{
+    /* "READONLY You can't write against a read only replica.", also inside
+     * a script's error ("ERR Error running script … READONLY …" on old servers) */
+    return msg && (!strncmp(msg, "READONLY", 8) || strstr(msg, " READONLY ") != NULL);
+}
+
 /* One command, synchronously, on a fresh connection (AUTH, SELECT, SCRIPT LOAD). */
 static int setup_cmd(rpipe *p, redisReply **out, int argc, const char **argv)
 {
@@ -333,6 +340,24 @@ static int read_one(rpipe *p)
         freeReplyObject(r);
         log_warn("redis lost our scripts (SCRIPT FLUSH or restart): reloading");
         return reconnect(p, 0) ? -1 : 1;
+    }
+    /* a read-only replica (pointed at one, or a master demoted by a
+     * failover) refuses every write: no record is at fault, so none is
+     * dead-lettered; the run stops (exit 1, offsets uncommitted) with one
+     * error saying what to fix */
+    const char *ro = r->type == REDIS_REPLY_ERROR && rpipe_readonly_error(r->str) ? r->str
+                   : rpipe_readonly_error(queue_err) ? queue_err : NULL;
+    for (size_t k = 0; !ro && r->type == REDIS_REPLY_ARRAY && k < r->elements; k++) {
+        const redisReply *e = r->element[k];
+        if (e->type == REDIS_REPLY_ERROR && rpipe_readonly_error(e->str)) ro = e->str;
+        for (size_t j = 0; !ro && e->type == REDIS_REPLY_ARRAY && j < e->elements; j++)
+            if (e->element[j]->type == REDIS_REPLY_ERROR && rpipe_readonly_error(e->element[j]->str))
+                ro = e->element[j]->str;
+    }
+    if (ro) {
+        log_error("redis: %.200s: %s", ro, RPIPE_READONLY_HINT);
+        freeReplyObject(r);
+        return -1;
     }
     /* base: what answers for the records; an error in any other command of
      * a block is every covered record's error */

@@ -45,6 +45,11 @@ typedef struct rpipe_slot {
     int64_t ttl_ms;     /* the caller's: the record's key expiry (0: none) */
 } rpipe_slot;
 
+/* A reply saying the server is a read-only replica: nothing can be written
+ * there, whatever the record (the run stops with RPIPE_READONLY_HINT). */
+int rpipe_readonly_error(const char *msg);
+#define RPIPE_READONLY_HINT "the server is a read-only replica, nothing was written; point --redis at the master"
+
 /* A Redis error that goes away by itself (loading, busy script, failover). */
 int rpipe_transient_error(const char *msg);
 

@@ -292,6 +292,8 @@ int ingest_csv_line(ingest *g, const char *line, size_t len, int64_t now)
         f[F_EVENT_TYPE].name = "--event-type";
     }
     if (f[F_USER_ID].s || f[F_EVENT_TYPE].s) return ingest_build_event(g, f, now, rec, rl);
+    g->raw = rec;
+    g->raw_len = rl;
     if (f[F_METRIC_NAME].s || f[F_METRIC].s) return ingest_build_sample(g, f, now);
     return csv_bad(g, "missing_field", "the row has no user_id/event_type (interaction) or metric_name (sample)");
 }

@@ -44,7 +44,7 @@ typedef struct ingest_map { char field[32]; char column[128]; } ingest_map;
 enum { F_EVENT_ID, F_TS, F_TIMESTAMP, F_USER_ID, F_ITEM_ID, F_SESSION_ID, F_EVENT_TYPE,
        F_VALUE, F_SOURCE, F_POSITION, F_EXPERIMENT, F_VARIANT, F_METADATA, F_LABELS,
        F_METRIC_NAME, F_METRIC, F_MODEL_ID, F_MODEL_VERSION, F_METRICS, F_ENDPOINT,
-       F_DURATION_MS, F_STATUS, ING_NFIELDS };
+       F_DURATION_MS, F_STATUS, F_SAMPLE_ID, ING_NFIELDS };
 extern const char *const ingest_field_names[ING_NFIELDS];
 /* Every refusal reason (NULL-terminated): the metrics start them at zero. */
 extern const char *const ingest_reasons[];
@@ -110,6 +110,14 @@ typedef struct ingest {
     int no_nul;                 /* the line's strings cannot hold NUL (JSON without a backslash) */
     int64_t now_line;           /* the line's arrival time (µs); 0: not read yet (ingest_now) */
     int64_t now_seen;           /* the last clock reading: a lower bound of now */
+    /* a Sample's id: the line's sample_id, else made from where the record
+     * started in the input and its bytes (ing_emit_sample) */
+    uint64_t pos_hash;          /* FNV-1a of the position (ingest_set_pos), or of rec_no */
+    int pos_set;
+    uint64_t rec_no;            /* records started (CSV: a record spanning lines is one) */
+    const char *raw; size_t raw_len;   /* the record's text: the line, or the CSV record */
+    fb_str sample_id;           /* the line's sample_id (ptr NULL: none) */
+    uint32_t sample_seq;        /* samples of this line so far */
     /* last refusal */
     const char *reason;
     char detail[320];
@@ -130,6 +138,12 @@ void ingest_free(ingest *g);
  * ING_MORE (CSV: a quoted field goes on in the next line: call again with
  * it; the record's raw text is then ingest_csv_raw); ING_FAIL emit failed. */
 int ingest_line(ingest *g, const char *line, size_t len, int64_t now);
+/* Where the next record starts in the input: a Kafka topic (NULL for a
+ * byte stream), partition and offset, or the line number. A generated
+ * sample_id depends on it, so a replay of the same input gives the same ids
+ * and two identical lines at two places two ids. Without a call, ingest
+ * numbers the records itself. */
+void ingest_set_pos(ingest *g, const char *topic, int32_t partition, int64_t offset);
 /* The current line's arrival time: as given to ingest_line, else read now. */
 int64_t ingest_now(ingest *g);
 /* The text of the CSV record last returned (spans lines after ING_MORE). */

@@ -156,7 +156,10 @@ int main(int argc, char **argv)
             ingest_run_too_long(&run, &line.pos, line.ptr, line.len);
             continue;
         }
-        if (!g.csv_open) first_pos = line.pos;
+        if (!g.csv_open) {
+            first_pos = line.pos;
+            ingest_set_pos(&g, line.pos.topic, line.pos.partition, line.pos.offset);
+        }
         uint64_t ev0 = g.n_events, sm0 = g.n_samples;
         int r = ingest_line(&g, line.ptr, line.len, 0);   /* the clock only if the line needs it */
         size_t rl = line.len;

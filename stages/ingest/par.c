@@ -184,6 +184,7 @@ static void par_parse(par_worker *w, par_blk *b)
         if (b->full) { rs->rc = PAR_SEQ; continue; }
         uint32_t rec0 = b->nrecs;
         size_t out0 = b->out_len;
+        ingest_set_pos(&w->g, NULL, 0, ln->lineno);   /* as the main thread's pos: the same sample_ids */
         int rc = ingest_line(&w->g, b->in + ln->off, ln->len, 0);   /* arrival: when parsed */
         if (rc == ING_BAD) {
             rs->reason = w->g.reason;
@@ -299,6 +300,7 @@ static void par_apply(par *p, const par_blk *b)
         int rc = rs->rc;
         const char *reason = rs->reason, *detail = rc == ING_BAD ? b->txt + rs->detail : NULL;
         if (rc == PAR_SEQ) {   /* as the sequential loop: g counts, emits, dedups itself */
+            ingest_set_pos(g, NULL, 0, ln->lineno);
             rc = ingest_line(g, raw, ln->len, 0);
             reason = g->reason;
             detail = g->detail;

@@ -23,7 +23,7 @@ const char *const ingest_field_names[ING_NFIELDS] = {
     [F_METADATA] = "metadata", [F_LABELS] = "labels", [F_METRIC_NAME] = "metric_name",
     [F_METRIC] = "metric", [F_MODEL_ID] = "model_id", [F_MODEL_VERSION] = "model_version",
     [F_METRICS] = "metrics", [F_ENDPOINT] = "endpoint", [F_DURATION_MS] = "duration_ms",
-    [F_STATUS] = "status",
+    [F_STATUS] = "status", [F_SAMPLE_ID] = "sample_id",
 };
 
 const char *const ingest_reasons[] = {
@@ -53,7 +53,7 @@ int ingest_field_index(const char *name, size_t len)
     case 6: F(F_SOURCE); F(F_LABELS); F(F_METRIC); F(F_STATUS); break;
     case 7: F(F_USER_ID); F(F_ITEM_ID); F(F_VARIANT); F(F_METRICS); break;
     case 8: F(F_EVENT_ID); F(F_POSITION); F(F_METADATA); F(F_MODEL_ID); F(F_ENDPOINT); break;
-    case 9: F(F_TIMESTAMP); break;
+    case 9: F(F_TIMESTAMP); F(F_SAMPLE_ID); break;
     case 10: F(F_SESSION_ID); F(F_EVENT_TYPE); F(F_EXPERIMENT); break;
     case 11: F(F_METRIC_NAME); F(F_DURATION_MS); break;
     case 13: F(F_MODEL_VERSION); break;
@@ -569,11 +569,65 @@ static int ing_too_big(ingest *g, size_t bound)
                    "(--max-record less 64 KiB for what later stages add)", bound, g->c.max_record);
 }
 
-/* The Kafka key is the series' (record_key, in stream_write). */
-static int ing_emit_sample(ingest *g, const Sample *s)
+static uint64_t ing_fnv1a_more(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) { h ^= s[i]; h *= 0x100000001b3ULL; }
+    return h;
+}
+
+/* n bytes of v, little-endian: the same id on every machine */
+static uint64_t ing_fnv1a_le(uint64_t h, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++) { h ^= (uint8_t)(v >> (8 * i)); h *= 0x100000001b3ULL; }
+    return h;
+}
+
+/* FNV-1a of: the topic and a NUL (nothing for a byte stream), the
+ * partition (4 bytes) and the offset or line number (8 bytes), little-endian. */
+void ingest_set_pos(ingest *g, const char *topic, int32_t partition, int64_t offset)
+{
+    uint64_t h = ing_fnv1a_more(0xcbf29ce484222325ULL, topic ? topic : "", topic ? strlen(topic) + 1 : 0);
+    h = ing_fnv1a_le(h, (uint32_t)partition, 4);
+    g->pos_hash = ing_fnv1a_le(h, (uint64_t)offset, 8);
+    g->pos_set = 1;
+}
+
+/* The line's sample_id, if it has one; the samples of the line are counted
+ * from 0 (ing_emit_sample). */
+static int ing_sample_start(ingest *g, const ing_val *f)
+{
+    g->sample_seq = 0;
+    return ing_get_str(g, &f[F_SAMPLE_ID], &g->sample_id, 0);
+}
+
+/* The Kafka key is the series' (record_key, in stream_write).
+ * sample_id: the line's own (shared by the samples of one line, which
+ * differ in name: aggregate keys a copy on id and name), else "s" + 16 hex
+ * digits of FNV-1a over the record's position, its bytes and the sample's
+ * index in the line. The same line read again at the same place (Kafka
+ * redelivering after a crash, the same file ingested again) gives the same
+ * ids; two identical lines at two places give two ids, so both count. */
+static int ing_emit_sample(ingest *g, Sample *s)
 {
     int rc;
-    if ((rc = ing_too_big(g, ing_record_bound(&s->name, 1, s->labels, s->labels_count)))) return rc;
+    if (g->sample_id.ptr) {
+        s->sample_id = g->sample_id;
+    } else {
+        uint64_t h = g->pos_hash;
+        if (!g->pos_set) {   /* no position given (a library caller): the record's number as a line's */
+            h = ing_fnv1a_le(0xcbf29ce484222325ULL, 0, 4);
+            h = ing_fnv1a_le(h, g->rec_no, 8);
+        }
+        h = ing_fnv1a_more(h, g->raw, g->raw_len);
+        h = ing_fnv1a_le(h, g->sample_seq, 4);
+        char *id = arena_alloc(&g->ar, 18, 1);
+        snprintf(id, 18, "s%016llx", (unsigned long long)h);
+        s->sample_id = FB_STRN(id, 17);
+    }
+    g->sample_seq++;
+    const fb_str strs[] = { s->name, s->sample_id };
+    if ((rc = ing_too_big(g, ing_record_bound(strs, 2, s->labels, s->labels_count)))) return rc;
     if (g->c.emit(g->c.emit_ctx, &Sample_desc, s, NULL, 0)) return ING_FAIL;
     g->n_samples++;
     return ING_OUT;
@@ -629,6 +683,7 @@ int ingest_build_sample(ingest *g, const ing_val *f, int64_t now)
     Sample s;
     Sample_init(&s);
     int rc;
+    if ((rc = ing_sample_start(g, f))) return rc;
     const ing_val *nv = ing_present(&f[F_METRIC_NAME]) ? &f[F_METRIC_NAME] : &f[F_METRIC];
     if ((rc = ing_get_str(g, nv, &s.name, 1))) return rc;
     if ((rc = ing_get_num(g, &f[F_VALUE], &s.value, 1))) return rc;
@@ -673,6 +728,7 @@ static int ing_model(ingest *g, ing_val *f, int64_t now)
     int64_t ts;
     int rc;
     if ((rc = ing_get_str(g, &f[F_MODEL_ID], &model_id, 1))) return rc;
+    if ((rc = ing_sample_start(g, f))) return rc;
     if ((rc = ing_get_str(g, &f[F_MODEL_VERSION], &version, 0))) return rc;
     if ((rc = ing_get_ts(g, &f[F_TS], &f[F_TIMESTAMP], now, &ts))) return rc;
     const json_node *m = f[F_METRICS].n;
@@ -716,8 +772,10 @@ static int ing_model(ingest *g, ing_val *f, int64_t now)
         s->labels = g->kv;
         s->labels_count = g->nkv;
     }
-    for (uint32_t i = 0; i < k; i++)   /* all or none of the line's samples */
-        if ((rc = ing_too_big(g, ing_record_bound(&g->samples[i].name, 1, g->kv, g->nkv)))) return rc;
+    for (uint32_t i = 0; i < k; i++) {   /* all or none of the line's samples (+17: a generated id) */
+        const fb_str strs[] = { g->samples[i].name, g->sample_id.ptr ? g->sample_id : FB_STRN("", 17) };
+        if ((rc = ing_too_big(g, ing_record_bound(strs, 2, g->kv, g->nkv)))) return rc;
+    }
     for (uint32_t i = 0; i < k; i++)
         if ((rc = ing_emit_sample(g, &g->samples[i])) != ING_OUT) return rc;
     return ING_OUT;
@@ -736,6 +794,7 @@ static int ing_request(ingest *g, ing_val *f, int64_t now)
     int64_t status = 0, ts;
     int rc;
     if ((rc = ing_get_str(g, &f[F_ENDPOINT], &endpoint, 1))) return rc;
+    if ((rc = ing_sample_start(g, f))) return rc;
     if ((rc = ing_get_num(g, &f[F_DURATION_MS], &dur, 1))) return rc;
     if ((rc = ing_get_int(g, &f[F_STATUS], &status, 100, 599, 1))) return rc;
     if ((rc = ing_get_ts(g, &f[F_TS], &f[F_TIMESTAMP], now, &ts))) return rc;
@@ -763,6 +822,9 @@ static int ing_request(ingest *g, ing_val *f, int64_t now)
     e.value = status >= 500 ? 1 : 0;
     e.labels = el;
     e.labels_count = ne;
+    /* all or none: the larger of the two first (same id, same labels but one) */
+    const fb_str strs[] = { d.name, g->sample_id.ptr ? g->sample_id : FB_STRN("", 17) };
+    if ((rc = ing_too_big(g, ing_record_bound(strs, 2, d.labels, d.labels_count)))) return rc;
     if ((rc = ing_emit_sample(g, &d)) != ING_OUT) return rc;
     return ing_emit_sample(g, &e);
 }
@@ -834,11 +896,11 @@ static int ing_json_line(ingest *g, const char *line, size_t len, int64_t now)
         1u << F_SESSION_ID | 1u << F_EVENT_TYPE | 1u << F_VALUE | 1u << F_SOURCE | 1u << F_POSITION |
         1u << F_EXPERIMENT | 1u << F_VARIANT | 1u << F_METADATA | 1u << F_LABELS,
         1u << F_METRIC_NAME | 1u << F_METRIC | 1u << F_VALUE | 1u << F_TS | 1u << F_TIMESTAMP |
-        1u << F_METADATA | 1u << F_LABELS,
+        1u << F_METADATA | 1u << F_LABELS | 1u << F_SAMPLE_ID,
         1u << F_MODEL_ID | 1u << F_MODEL_VERSION | 1u << F_METRICS | 1u << F_VALUE | 1u << F_TS |
-        1u << F_TIMESTAMP | 1u << F_METADATA | 1u << F_LABELS,
+        1u << F_TIMESTAMP | 1u << F_METADATA | 1u << F_LABELS | 1u << F_SAMPLE_ID,
         1u << F_ENDPOINT | 1u << F_DURATION_MS | 1u << F_STATUS | 1u << F_VALUE | 1u << F_TS |
-        1u << F_TIMESTAMP | 1u << F_METADATA | 1u << F_LABELS,
+        1u << F_TIMESTAMP | 1u << F_METADATA | 1u << F_LABELS | 1u << F_SAMPLE_ID,
     };
     for (uint32_t rest = present & ~used[kind]; rest; rest &= rest - 1) {
         int i = __builtin_ctz(rest);
@@ -849,6 +911,8 @@ static int ing_json_line(ingest *g, const char *line, size_t len, int64_t now)
     if (kind == 0 && f[F_LABELS].n && (rc = ing_flatten(g, "labels", 6, f[F_LABELS].n, what))) return rc;
     for (uint32_t i = 0; i < nextra; i++)
         if ((rc = ing_flatten(g, extra[i]->keystr, extra[i]->keylen, extra[i], what))) return rc;
+    g->raw = line;
+    g->raw_len = len;
     switch (kind) {
     case 0: return ingest_build_event(g, f, now, line, len);
     case 1: return ingest_build_sample(g, f, now);
@@ -913,6 +977,8 @@ int ingest_line(ingest *g, const char *line, size_t len, int64_t now)
     g->now_line = now;
     g->reason = NULL;
     g->detail[0] = 0;
+    g->sample_id = (fb_str){ 0 };
+    if (!(g->c.csv && g->csv_open)) g->rec_no++;
     int rc = g->c.csv ? ingest_csv_line(g, line, len, now) : ing_json_line(g, line, len, now);
     if (rc == ING_OUT) g->n_lines_ok++;
     return rc;

@@ -92,10 +92,58 @@ typedef struct serve_main {
     int failed;                   /* a flush from the idle tick failed */
 } serve_main;
 
+/* Every list fits the next reader's --max-record (schemas/SIZES.md): item
+ * ids are as long as ingest allows, so N of them may not. Items are taken
+ * best first while the record's upper bound stays within the limit; one
+ * that would cross it is left out (a shorter one after it may still fit),
+ * counted and logged. A list whose user_id and names alone are over the
+ * limit (no stage before writes such a user_id) is not written, counted
+ * and logged. The bound: 512 bytes for prefix, identifier, root table and
+ * vtables, each string its bytes + 8 (length, NUL, padding), each item
+ * 40 more (its table, vtable offset, score, vector slot, alignment). */
 static int emit_rec(void *ctx, const Recommendation *rec)
 {
     serve_main *a = ctx;
-    return stream_write(a->out, &Recommendation_desc, rec, NULL, 0);
+    static metrics_series *m_cut, *m_dropped;
+    static ScoredItem *kept;     /* reachable till exit; at most --top items */
+    static uint32_t kept_cap;
+    uint64_t limit = common.max_record > 0 ? (uint64_t)common.max_record : UINT64_MAX;
+    uint64_t need = 512 + (uint64_t)rec->user_id.len + 8 + rec->algorithm.len + 8 + rec->model_version.len + 8;
+    uint64_t with_items = need;
+    for (uint32_t i = 0; i < rec->items_count; i++) with_items += 40 + (uint64_t)rec->items[i].item_id.len + 8;
+    if (with_items <= limit) return stream_write(a->out, &Recommendation_desc, rec, NULL, 0);
+    if (!m_cut) {
+        m_cut = metrics_counter("streamrec_recommender_items_cut_total",
+                                "items left out of a list to keep the record within --max-record");
+        m_dropped = metrics_counter("streamrec_recommender_lists_too_large_total",
+                                    "lists not written: user_id and names alone over --max-record");
+    }
+    if (need > limit) {
+        metrics_add(m_dropped, 1);
+        log_kv(LOG_ERROR, "list not written: its user_id alone is over --max-record",
+               "\"user_id_bytes\":%u,\"max_record\":%llu", rec->user_id.len, (unsigned long long)limit);
+        return 0;
+    }
+    if (kept_cap < rec->items_count) {
+        ScoredItem *k = realloc(kept, rec->items_count * sizeof *k);
+        if (!k) log_fatal("out of memory");
+        kept = k;
+        kept_cap = rec->items_count;
+    }
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < rec->items_count; i++) {
+        uint64_t one = 40 + (uint64_t)rec->items[i].item_id.len + 8;
+        if (need + one > limit) continue;
+        need += one;
+        kept[n++] = rec->items[i];
+    }
+    metrics_add(m_cut, rec->items_count - n);
+    log_kv(LOG_WARN, "list cut to fit --max-record", "\"items\":%u,\"kept\":%u,\"max_record\":%llu",
+           rec->items_count, n, (unsigned long long)limit);
+    Recommendation cut = *rec;
+    cut.items = kept;
+    cut.items_count = n;
+    return stream_write(a->out, &Recommendation_desc, &cut, NULL, 0);
 }
 
 #define DELTA(series, now, before) metrics_add(series, (double)((now) - (before)))

@@ -21,7 +21,9 @@
  * close it, so a replace during a reload is harmless: the reader holds the
  * old inode until it closes. */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -32,6 +34,7 @@
 #include <unistd.h>
 #include "dataset.h"
 #include "fbrec.h"
+#include "log.h"
 #include "model_impl.h"
 
 const char *const rec_alg_names[ALG_COUNT] = { "pop", "knn", "als", "ease", "content", "uknn", "hybrid" };
@@ -856,8 +859,35 @@ static int fsync_path(const char *path, int dir)
     return r;
 }
 
+/* The temp files of an earlier run killed while saving (kill -9, the OOM
+ * killer: nothing of its own could remove them): PATH.tmp.PID and its
+ * -journal whose process is gone. Another run saving now keeps its own. */
+static void remove_stale_temps(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *sl = strrchr(dir, '/');
+    const char *base = sl ? sl + 1 : path;
+    if (sl) { if (sl == dir) sl[1] = 0; else *sl = 0; } else snprintf(dir, sizeof dir, ".");
+    size_t bl = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (strncmp(e->d_name, base, bl) || strncmp(e->d_name + bl, ".tmp.", 5)) continue;
+        char *end;
+        long pid = strtol(e->d_name + bl + 5, &end, 10);
+        if (end == e->d_name + bl + 5 || pid <= 0 || (*end && strcmp(end, "-journal"))) continue;
+        if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char f[8192];
+        snprintf(f, sizeof f, "%s/%s", dir, e->d_name);
+        if (unlink(f) == 0) log_warn("removed %s, left by a training that was killed", f);
+    }
+    closedir(d);
+}
+
 int model_save(const rec_model *m, const char *path, char *err, size_t errlen)
 {
+    remove_stale_temps(path);
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
         snprintf(err, errlen, "%s: path too long", path);

@@ -6,6 +6,7 @@
 #include <time.h>
 #include "cli.h"
 #include "log.h"
+#include "sig.h"
 #include "train.h"
 
 static double now_s(void)
@@ -167,6 +168,14 @@ int train_main(int argc, char **argv)
     rec_data d;
     data_init(&d);
     if (data_read_events(&d, common.in, &common)) { data_free(&d); return 1; }
+    /* SIGTERM/SIGINT ends the input early: a model of part of it would
+     * replace a good one (a timer job stopped mid-read), so none is written */
+    if (sig_stop_requested()) {
+        log_error("stopped before the end of the input (%zu interactions read): no model written, %s is "
+                  "left as it was", d.n, model_path);
+        data_free(&d);
+        return 1;
+    }
     if (items_path) {
         long r = data_read_items(&d, items_path, item_map, err, sizeof err);
         if (r < 0) { log_error("--items: %s", err); data_free(&d); return 1; }

@@ -3,7 +3,10 @@
 # through fbcat (which prints what flatc --json prints: schema order, fields
 # at their default omitted, enum names). Expected values were worked out by
 # hand: timestamps with python's datetime, event types from the mapping in
-# the issue, labels sorted by key.
+# the issue, labels sorted by key. A Sample's generated sample_id is
+# computed here from the rule in the ingest README (FNV-1a of position,
+# line bytes, index), independently of the C code; two identical lines get
+# two ids, a line's own sample_id is kept.
 source "$(dirname "$0")/../lib.sh"
 
 cat > "$T/in.jsonl" <<'IN'
@@ -15,6 +18,9 @@ cat > "$T/in.jsonl" <<'IN'
 {"model_id":"recommendation_model_v1","model_version":"v1.0","ts":1795392000.25,"metrics":[{"type":"accuracy","value":0.85},{"type":"latency_ms","value":120}]}
 {"endpoint":"/api/recommendations","duration_ms":42,"status":200,"ts":1795392000}
 {"endpoint":"/api/recommendations","duration_ms":1500.5,"status":502,"ts":1795392001}
+{"metric_name":"heartbeat","value":1,"ts":1795392002}
+{"metric_name":"heartbeat","value":1,"ts":1795392002}
+{"metric_name":"heartbeat","value":1,"ts":1795392002,"sample_id":"hb-7"}
 IN
 
 cat > "$T/want.jsonl" <<'WANT'
@@ -29,15 +35,35 @@ cat > "$T/want.jsonl" <<'WANT'
 {"ts":1795392000000000,"name":"request.error","labels":[{"key":"endpoint","value":"/api/recommendations"}]}
 {"ts":1795392001000000,"name":"request.duration_ms","value":1500.5,"labels":[{"key":"endpoint","value":"/api/recommendations"},{"key":"status_class","value":"5xx"}]}
 {"ts":1795392001000000,"name":"request.error","value":1,"labels":[{"key":"endpoint","value":"/api/recommendations"}]}
+{"ts":1795392002000000,"name":"heartbeat","value":1}
+{"ts":1795392002000000,"name":"heartbeat","value":1}
+{"ts":1795392002000000,"name":"heartbeat","value":1,"sample_id":"hb-7"}
 WANT
 
 check "ingest exits 0" "$BIN/ingest" --in "$T/in.jsonl" --out "$T/out.rec" 2>"$T/err"
 "$BIN/fbcat" --json-style flatc < "$T/out.rec" > "$T/got.jsonl" || fail "fbcat failed"   # the golden file's form
 # compare as JSON values (key order and number spelling are fbcat's business)
-python3 - "$T/got.jsonl" "$T/want.jsonl" <<'PY' || fail "records differ from the golden file"
+python3 - "$T/got.jsonl" "$T/want.jsonl" "$T/in.jsonl" <<'PY' || fail "records differ from the golden file"
 import json, sys
 got = [json.loads(l) for l in open(sys.argv[1])]
 want = [json.loads(l) for l in open(sys.argv[2])]
+def fnv(h, b):
+    for c in b:
+        h = ((h ^ c) * 0x100000001b3) & (2**64 - 1)
+    return h
+# samples without their own sample_id: "s" + FNV-1a(partition 0 as 4 bytes,
+# line number as 8 bytes, the line's bytes, index in the line as 4 bytes)
+lines = open(sys.argv[3], "rb").read().split(b"\n")
+recs = iter(want)
+for no, raw in enumerate(lines, 1):
+    if not raw: continue
+    d = json.loads(raw)
+    n = 1 if "user_id" in d or "metric_name" in d else len(d["metrics"]) if "metrics" in d else 2
+    for k in range(n):
+        r = next(recs)
+        if "user_id" in d or "sample_id" in d: continue
+        h = fnv(0xcbf29ce484222325, (0).to_bytes(4, "little") + no.to_bytes(8, "little") + raw + k.to_bytes(4, "little"))
+        r["sample_id"] = "s%016x" % h
 if len(got) != len(want):
     print("got %d records, want %d" % (len(got), len(want))); sys.exit(1)
 bad = 0
@@ -47,7 +73,7 @@ for i, (g, w) in enumerate(zip(got, want)):
 sys.exit(bad)
 PY
 # record types, in order
-expect_eq "record types" "$("$BIN/fbcat" --count < "$T/out.rec" | tr '\n' ' ')" "Event 4 Sample 7 total 11 "
+expect_eq "record types" "$("$BIN/fbcat" --count < "$T/out.rec" | tr '\n' ' ')" "Event 4 Sample 10 total 14 "
 # --format json prints the same records as fbcat does
 "$BIN/ingest" --in "$T/in.jsonl" --format json --json-style flatc > "$T/direct.jsonl" 2>/dev/null
 check "--format json equals fbcat of the records" cmp -s "$T/direct.jsonl" "$T/got.jsonl"
@@ -60,6 +86,6 @@ zstd -q -c "$T/in.jsonl" > "$T/in.jsonl.zst"
 check ".zst input gives the same records" cmp -s "$T/z.rec" "$T/out.rec"
 check "stdin gives the same records" cmp -s "$T/s.rec" "$T/out.rec"
 # the summary log line counts
-grep -q '"msg":"done","lines":8,"ok":8,"refused":0,"duplicates":0,"events":4,"samples":7' "$T/err" \
+grep -q '"msg":"done","lines":11,"ok":11,"refused":0,"duplicates":0,"events":4,"samples":10' "$T/err" \
   || fail "summary log line: $(tail -n1 "$T/err")"
 finish

@@ -46,8 +46,15 @@ grep -q '"lines":13,"ok":3,"refused":7' "$T/err" || fail "summary: $(tail -n1 "$
 # sample rows: a metric_name column; the others are labels (sorted)
 printf 'metric_name,value,ts,host,dc\ncpu_usage,75.5,1795392000,h1,eu\nmemory_usage,,1795392000,h1,eu\n' > "$T/s.csv"
 "$BIN/ingest" --in "$T/s.csv" --in-format csv --format json --dead-letter "$T/s.dl" > "$T/s.jsonl" 2>/dev/null
-expect_eq "sample row" "$(cat "$T/s.jsonl")" \
+expect_eq "sample row" "$(jq -c 'del(.sample_id)' "$T/s.jsonl")" \
   '{"ts":1795392000000000,"ts_iso":"2026-11-23T00:00:00.000Z","name":"cpu_usage","value":75.5,"labels":{"dc":"eu","host":"h1"}}'
+# its id: FNV-1a of (partition 0, line 2, the record's text, index 0), as the ingest README says
+want_id=$(python3 -c '
+h = 0xcbf29ce484222325
+for c in (0).to_bytes(4, "little") + (2).to_bytes(8, "little") + b"cpu_usage,75.5,1795392000,h1,eu" + (0).to_bytes(4, "little"):
+    h = ((h ^ c) * 0x100000001b3) % 2**64
+print("s%016x" % h)')
+expect_eq "sample row: sample_id from line 2 and its text" "$(jq -r .sample_id "$T/s.jsonl")" "$want_id"
 expect_eq "sample without value" "$(jq -r '"\(.line) \(.reason) \(.detail)"' "$T/s.dl")" "3 missing_field value is missing"
 
 # a --map column the header lacks: exit 2, naming --map and the columns there are

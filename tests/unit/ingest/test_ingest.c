@@ -419,33 +419,33 @@ static void test_samples(void)
     setup_conf(&c);
     start(&c);
     EXPECT_OUT("{\"metric_name\":\"cpu_usage\",\"value\":75.5,\"ts\":1795428000.25,\"metadata\":{\"source\":\"system_monitor\","
-               "\"host\":\"a\"},\"labels\":{\"dc\":\"eu\"}}",
+               "\"host\":\"a\"},\"labels\":{\"dc\":\"eu\"},\"sample_id\":\"c1\"}",
                "Sample cpu_usage{dc=eu,host=a,source=system_monitor} {\"ts\":1795428000250000,\"name\":\"cpu_usage\","
                "\"value\":75.5,\"labels\":[{\"key\":\"dc\",\"value\":\"eu\"},{\"key\":\"host\",\"value\":\"a\"},"
-               "{\"key\":\"source\",\"value\":\"system_monitor\"}]}\n");
-    EXPECT_OUT("{\"metric\":\"mem\",\"value\":-1e3}",   /* no labels: the name alone (reckey.h) */
-               "Sample mem {\"ts\":1795428000000000,\"name\":\"mem\",\"value\":-1000}\n");
+               "{\"key\":\"source\",\"value\":\"system_monitor\"}],\"sample_id\":\"c1\"}\n");
+    EXPECT_OUT("{\"metric\":\"mem\",\"value\":-1e3,\"sample_id\":\"m\"}",   /* no labels: the name alone (reckey.h) */
+               "Sample mem {\"ts\":1795428000000000,\"name\":\"mem\",\"value\":-1000,\"sample_id\":\"m\"}\n");
     EXPECT_OUT("{\"model_id\":\"m1\",\"model_version\":\"v2\",\"ts\":\"2026-11-23T10:00:00Z\",\"metrics\":["
-               "{\"type\":\"accuracy\",\"value\":0.85},{\"type\":\"latency_ms\",\"value\":120}]}",
+               "{\"type\":\"accuracy\",\"value\":0.85},{\"type\":\"latency_ms\",\"value\":120}],\"sample_id\":\"r\"}",
                "Sample model.accuracy{model_id=m1,model_version=v2} {\"ts\":1795428000000000,\"name\":\"model.accuracy\","
-               "\"value\":0.85,\"labels\":[{\"key\":\"model_id\",\"value\":\"m1\"},{\"key\":\"model_version\",\"value\":\"v2\"}]}\n"
+               "\"value\":0.85,\"labels\":[{\"key\":\"model_id\",\"value\":\"m1\"},{\"key\":\"model_version\",\"value\":\"v2\"}],\"sample_id\":\"r\"}\n"
                "Sample model.latency_ms{model_id=m1,model_version=v2} {\"ts\":1795428000000000,\"name\":\"model.latency_ms\","
-               "\"value\":120,\"labels\":[{\"key\":\"model_id\",\"value\":\"m1\"},{\"key\":\"model_version\",\"value\":\"v2\"}]}\n");
-    EXPECT_OUT("{\"endpoint\":\"/api/r\",\"duration_ms\":42,\"status\":503,\"ts\":1795428000}",
+               "\"value\":120,\"labels\":[{\"key\":\"model_id\",\"value\":\"m1\"},{\"key\":\"model_version\",\"value\":\"v2\"}],\"sample_id\":\"r\"}\n");
+    EXPECT_OUT("{\"endpoint\":\"/api/r\",\"duration_ms\":42,\"status\":503,\"ts\":1795428000,\"sample_id\":\"q\"}",
                "Sample request.duration_ms{endpoint=/api/r,status_class=5xx} {\"ts\":1795428000000000,"
                "\"name\":\"request.duration_ms\",\"value\":42,\"labels\":[{\"key\":\"endpoint\",\"value\":\"/api/r\"},"
-               "{\"key\":\"status_class\",\"value\":\"5xx\"}]}\n"
+               "{\"key\":\"status_class\",\"value\":\"5xx\"}],\"sample_id\":\"q\"}\n"
                "Sample request.error{endpoint=/api/r} {\"ts\":1795428000000000,\"name\":\"request.error\",\"value\":1,"
-               "\"labels\":[{\"key\":\"endpoint\",\"value\":\"/api/r\"}]}\n");
+               "\"labels\":[{\"key\":\"endpoint\",\"value\":\"/api/r\"}],\"sample_id\":\"q\"}\n");
     /* labels ingest derives win over user labels of the same key, and do not
      * count against --max-attrs (8 here: 8 user labels pass, 9 do not) */
     EXPECT_OUT("{\"endpoint\":\"/a\",\"duration_ms\":1,\"status\":404,\"ts\":1795428000,"
-               "\"metadata\":{\"endpoint\":\"/evil\",\"status_class\":\"9xx\",\"a\":1}}",
+               "\"metadata\":{\"endpoint\":\"/evil\",\"status_class\":\"9xx\",\"a\":1},\"sample_id\":\"q\"}",
                "Sample request.duration_ms{a=1,endpoint=/a,status_class=4xx} {\"ts\":1795428000000000,"
                "\"name\":\"request.duration_ms\",\"value\":1,\"labels\":[{\"key\":\"a\",\"value\":\"1\"},"
-               "{\"key\":\"endpoint\",\"value\":\"/a\"},{\"key\":\"status_class\",\"value\":\"4xx\"}]}\n"
+               "{\"key\":\"endpoint\",\"value\":\"/a\"},{\"key\":\"status_class\",\"value\":\"4xx\"}],\"sample_id\":\"q\"}\n"
                "Sample request.error{a=1,endpoint=/a} {\"ts\":1795428000000000,\"name\":\"request.error\","
-               "\"labels\":[{\"key\":\"a\",\"value\":\"1\"},{\"key\":\"endpoint\",\"value\":\"/a\"}]}\n");
+               "\"labels\":[{\"key\":\"a\",\"value\":\"1\"},{\"key\":\"endpoint\",\"value\":\"/a\"}],\"sample_id\":\"q\"}\n");
     CHECK_EQ_INT(line("{\"model_id\":\"m\",\"model_version\":\"v\",\"metrics\":[{\"type\":\"a\",\"value\":1}],"
                       "\"labels\":{\"model_id\":\"other\",\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7}}"), ING_OUT);
     CHECK_MSG(strstr(outbuf, "{model_id=m,model_version=v}") == NULL && strstr(outbuf, "g=7,model_id=m,model_version=v}"),
@@ -457,12 +457,76 @@ static void test_samples(void)
                "too_long", "more than 8 labels");
     EXPECT_BAD("{\"user_id\":\"u\",\"event_type\":\"v\",\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,"
                "\"h\":8,\"i\":9}", "too_long", "9 unknown members");
-    EXPECT_OUT("{\"endpoint\":\"/x\",\"duration_ms\":1.5,\"status\":200}",
+    EXPECT_OUT("{\"endpoint\":\"/x\",\"duration_ms\":1.5,\"status\":200,\"sample_id\":\"x\"}",
                "Sample request.duration_ms{endpoint=/x,status_class=2xx} {\"ts\":1795428000000000,"
                "\"name\":\"request.duration_ms\",\"value\":1.5,\"labels\":[{\"key\":\"endpoint\",\"value\":\"/x\"},"
-               "{\"key\":\"status_class\",\"value\":\"2xx\"}]}\n"
+               "{\"key\":\"status_class\",\"value\":\"2xx\"}],\"sample_id\":\"x\"}\n"
                "Sample request.error{endpoint=/x} {\"ts\":1795428000000000,\"name\":\"request.error\","
-               "\"labels\":[{\"key\":\"endpoint\",\"value\":\"/x\"}]}\n");
+               "\"labels\":[{\"key\":\"endpoint\",\"value\":\"/x\"}],\"sample_id\":\"x\"}\n");
+}
+
+/* A Sample's id: the line's own, else made from where the line was read
+ * and its bytes, so the same line read again at the same place (a replay)
+ * has the same id and two identical lines at two places have two. */
+static const char *sample_ids(const char *in, char *out, size_t n)
+{
+    CHECK_EQ_INT(line(in), ING_OUT);
+    out[0] = 0;
+    for (const char *p = outbuf; (p = strstr(p, "\"sample_id\":\"")); p++) {
+        p += 13;
+        size_t l = strcspn(p, "\"");
+        snprintf(out + strlen(out), n - strlen(out), "%.*s;", (int)l, p);
+    }
+    return out;
+}
+
+static void test_sample_ids(void)
+{
+    ingest_conf c;
+    setup_conf(&c);
+    start(&c);
+    const char *cpu = "{\"metric_name\":\"cpu\",\"value\":1,\"ts\":1795428000}";
+    const char *req = "{\"endpoint\":\"/a\",\"duration_ms\":1,\"status\":200,\"ts\":1795428000}";
+    char a[128], b[128], k[128], r[128];
+    ingest_set_pos(&g, NULL, 0, 5);
+    sample_ids(cpu, a, sizeof a);
+    CHECK_MSG(strlen(a) == 18 && a[0] == 's', "generated id '%s'", a);
+    ingest_set_pos(&g, NULL, 0, 6);
+    CHECK_MSG(strcmp(sample_ids(cpu, b, sizeof b), a) != 0, "identical lines 5 and 6: one id %s", a);
+    ingest_set_pos(&g, NULL, 0, 5);
+    CHECK_EQ_STR(sample_ids(cpu, b, sizeof b), a);   /* read again: the same id */
+    ingest_set_pos(&g, "raw", 0, 5);
+    CHECK_MSG(strcmp(sample_ids(cpu, k, sizeof k), a) != 0, "Kafka offset 5 and line 5: one id %s", a);
+    ingest_set_pos(&g, "raw", 1, 5);
+    CHECK_MSG(strcmp(sample_ids(cpu, b, sizeof b), k) != 0, "partitions 0 and 1: one id %s", k);
+    ingest_set_pos(&g, "raw", 0, 5);
+    CHECK_EQ_STR(sample_ids(cpu, b, sizeof b), k);
+    /* a line's two samples: two ids */
+    ingest_set_pos(&g, NULL, 0, 7);
+    sample_ids(req, r, sizeof r);
+    CHECK_MSG(strlen(r) == 36 && strncmp(r, r + 18, 17) != 0, "request ids '%s'", r);
+    /* no position given: the records are numbered, identical lines still differ */
+    start(&c);
+    sample_ids(cpu, a, sizeof a);
+    CHECK_MSG(strcmp(sample_ids(cpu, b, sizeof b), a) != 0, "unnumbered identical lines: one id %s", a);
+    /* the line's own wins; on an event it is an attr as before */
+    CHECK_EQ_STR(sample_ids("{\"metric_name\":\"cpu\",\"value\":1,\"sample_id\":\"own-1\"}", a, sizeof a), "own-1;");
+    CHECK_EQ_STR(sample_ids("{\"endpoint\":\"/a\",\"duration_ms\":1,\"status\":200,\"sample_id\":\"q\"}", a, sizeof a),
+                 "q;q;");
+    CHECK_EQ_INT(line("{\"user_id\":\"u\",\"event_type\":\"click\",\"sample_id\":\"z\"}"), ING_OUT);
+    CHECK_MSG(strstr(outbuf, "{\"key\":\"sample_id\",\"value\":\"z\"}") != NULL, "%s", outbuf);
+    EXPECT_BAD("{\"metric_name\":\"cpu\",\"value\":1,\"sample_id\":5}", "wrong_type", "sample_id");
+    /* CSV: a sample_id column is the id; without one, the record's line and text */
+    c.csv = 1;
+    start(&c);
+    CHECK_EQ_INT(line("metric_name,value,ts,sample_id"), ING_HEADER);
+    CHECK_EQ_STR(sample_ids("cpu,1,1795428000,c-9", a, sizeof a), "c-9;");
+    start(&c);
+    CHECK_EQ_INT(line("metric_name,value,ts"), ING_HEADER);
+    ingest_set_pos(&g, NULL, 0, 2);
+    sample_ids("cpu,1,1795428000", a, sizeof a);
+    ingest_set_pos(&g, NULL, 0, 3);
+    CHECK_MSG(strcmp(sample_ids("cpu,1,1795428000", b, sizeof b), a) != 0, "identical CSV rows: one id %s", a);
 }
 
 static void test_refusals(void)
@@ -644,8 +708,9 @@ static void test_record_limit(void)
     c.max_string = 4096;
     c.max_record = 2048;
     start(&c);
-    /* Sample cpu_usage, labels host=h and v=<n bytes>: 512 + 17 + (32+4+1+16) + (32+1+16+n) */
-    size_t fixed = 512 + 9 + 8 + 32 + 4 + 1 + 16 + 32 + 1 + 16;
+    /* Sample cpu_usage with its generated 17-byte sample_id, labels host=h and
+     * v=<n bytes>: 512 + 17 + 25 + (32+4+1+16) + (32+1+16+n) */
+    size_t fixed = 512 + 9 + 8 + 17 + 8 + 32 + 4 + 1 + 16 + 32 + 1 + 16;
     char text[4096], val[3000];
     for (int over = 0; over <= 1; over++) {
         size_t n = 2048 - fixed + (size_t)over;
@@ -674,5 +739,5 @@ static void test_record_limit(void)
 
 static void teardown(void) { ingest_free(&g); }
 
-TEST_MAIN(test_pieces, test_ts_fast_path, test_lazy_now, test_csv_split, test_dedup, test_ratelimit, test_events, test_samples,
+TEST_MAIN(test_pieces, test_ts_fast_path, test_lazy_now, test_csv_split, test_dedup, test_ratelimit, test_events, test_samples, test_sample_ids,
           test_refusals, test_csv, test_csv_linear, test_record_limit, teardown)
