@@ -152,6 +152,8 @@ static int pr_load(const char *path, const char *text, size_t tlen, al_rule **ru
                       "(aggregate computes windows)", pr->record ? pr->record : "");
             if (!pr->line)
                 PFAIL(line, pr_key_col(text, tlen, line, "expr"), "a rule needs 'alert: NAME'");
+            if (!pr->alert || !pr->alert[0])   /* `alert:` with nothing, or only a comment, after it */
+                PFAIL(pr->line, pr_key_col(text, tlen, pr->line, "alert"), "a rule needs 'alert: NAME', not an empty name");
             if (pr->kff_line)
                 PFAIL(pr->kff_line, pr_key_col(text, tlen, pr->kff_line, "keep_firing_for"),
                       "alert \"%s\": keep_firing_for is not supported: an alert resolves on the first record "

@@ -176,6 +176,13 @@ refuse '7:21: alert "A": severity "page"' $'        expr: up > 1\n        labels
 refuse '8:45: alert "A": annotation summary: unknown placeholder '"'{{ \$value | humanize }}'" \
   $'        expr: up > 1\n        annotations:\n          runbook: x\n          summary: "{{ $labels.job }} is at {{ $value | humanize }}"'
 refuse '6:25: alert "A": keep_firing_for is not supported' $'        expr: up > 1\n        keep_firing_for: 5m'
+# an empty alert name (a comment where the name was): promtool refuses it too; the
+# alerter crashed on it (found by fuzz_promrules)
+printf 'groups:\n  - name: g\n    rules:\n      - alert: # cpu_critical\n        expr: cpu_usage_mean > 95\n' > "$T/noname.yml"
+promtool check rules "$T/noname.yml" > /dev/null 2>&1 && fail "promtool accepts an empty alert name"
+"$BIN/alerter" --rules "$T/noname.yml" --check </dev/null > /dev/null 2>"$T/noname.err"
+expect_eq "empty alert name: exit" "$?" 2
+grep -qF "noname.yml:4:15: a rule needs 'alert: NAME', not an empty name" "$T/noname.err" || fail "empty alert name: $(cat "$T/noname.err")"
 
 # both formats at once: the own format for what PromQL cannot say
 cat > "$T/own.yml" <<'Y'
