@@ -4,9 +4,12 @@
 #include <string.h>
 #include "arena.h"
 #include "log.h"
+#include "sizes.h"
 #include "stream.h"
 
-#define BATCH_MAX_LINE 4096          /* longer user ids are refused */
+/* Any user id ingest can write (schemas/SIZES.md): the reader's buffer grows
+ * only as far as the longest line read needs. */
+#define BATCH_MAX_LINE STREAMREC_MAX_STRING
 
 int batch_run(serve *s, const char *users_uri, const cli_common *c, size_t chunk,
               serve_emit_fn emit, void *ctx, uint64_t *n_users)
@@ -26,7 +29,7 @@ int batch_run(serve *s, const char *users_uri, const cli_common *c, size_t chunk
     if (!users || !lens) { log_error("out of memory"); rc = -1; goto done; }
     while ((got = stream_in_next_line(in, &l, BATCH_MAX_LINE)) == 1) {
         if (l.too_long) {
-            stream_reject(in, &l.pos, "bad_user", "user id longer than 4096 bytes", l.ptr, l.len);
+            stream_reject(in, &l.pos, "bad_user", "user id longer than 16 MiB (STREAMREC_MAX_STRING)", l.ptr, l.len);
             continue;
         }
         const char *p = l.ptr, *e = l.ptr + l.len;

@@ -41,4 +41,31 @@ assert "L" * 70000 not in ids, "the long item, seen before the restart, is recom
 assert "a" not in ids, "the item just seen is recommended"
 assert "b" in ids, "the one unseen item is missing: %s" % lens
 PY
+# the users batch takes any user id ingest can write (it refused one over
+# 4,096 bytes): a 100,000-byte user, known to the model from training, gets
+# a list through --users that leaves out what they clicked in training
+python3 - "$T" <<'PY'
+import json, sys
+t = sys.argv[1]
+u = "U" * 100000
+ts = 1795000000 * 10**6
+lines = []
+for k, (usr, item) in enumerate([(u, "a")] + [("v%d" % v, i) for v in range(6) for i in ("a", "b", "c")]):
+    lines.append(json.dumps({"event_id": "f%d" % k, "ts": ts + k, "user_id": usr, "item_id": item, "type": "click"}))
+open(t + "/train2.jsonl", "w").write("\n".join(lines) + "\n")
+open(t + "/users.txt", "w").write(u + "\nv0\n")
+PY
+"$BIN/fbcat" --encode Event < "$T/train2.jsonl" > "$T/train2.rec" 2>"$T/enc2.log" || { cat "$T/enc2.log" >&2; die "encode train2"; }
+"$BIN/recommender" train --in "$T/train2.rec" --model "$T/model2.db" 2>"$T/train2.log" || { cat "$T/train2.log" >&2; die "train2"; }
+"$BIN/recommender" --model "$T/model2.db" --users "$T/users.txt" --format json > "$T/batch.jsonl" 2>"$T/batch.log" ||
+  fail "--users with a 100,000-byte user id: $(tail -n 2 "$T/batch.log")"
+python3 - "$T" <<'PY' || fail "the long user id through --users"
+import json, sys
+t = sys.argv[1]
+lists = {r["user_id"]: [i["item_id"] for i in r["items"]] for r in map(json.loads, open(t + "/batch.jsonl"))}
+u = "U" * 100000
+assert u in lists, "no list for the 100,000-byte user: %s" % [len(k) for k in lists]
+assert "a" not in lists[u], "the long user's training item is recommended: %s" % lists[u]
+assert "v0" in lists, "the short user lost"
+PY
 finish
