@@ -604,7 +604,7 @@ static void test_json_jq(void)
     jw_reset(&w);
     fb_to_json_style(&Sample_desc, &s, &w, FB_JSON_JQ);
     want = "{\"ts\":1795428000123000,\"ts_iso\":\"2026-11-23T10:00:00.123Z\",\"name\":null,\"value\":0,"
-           "\"labels\":{\"endpoint\":\"/a\",\"endpoint\":\"/b\"}}";
+           "\"labels\":{\"endpoint\":\"/a\",\"endpoint\":\"/b\"},\"sample_id\":null}";
     CHECK_MSG(w.len == strlen(want) && !memcmp(w.buf, want, w.len), "%.*s", (int)w.len, w.buf);
     Sample back;
     CHECK(json_parse(&doc, w.buf, w.len) == 0);
