@@ -39,7 +39,8 @@ conf "$T/b.yaml" 8d
 [ "$(wc -c < "$T/a.yaml")" -gt 4096 ] || die "the config is not past 4 KiB"
 cmp -s "$T/a.yaml" "$T/b.yaml" && die "configs equal"
 # the change is in the last metric, past the first 4 KiB of the definition
-[ "$(cmp "$T/a.yaml" "$T/b.yaml" | sed 's/.*byte \([0-9]*\).*/\1/')" -gt 4096 ] || die "change not past 4 KiB"
+# (cmp -l: the first differing byte's offset as a number, whatever the locale's wording)
+[ "$(cmp -l "$T/a.yaml" "$T/b.yaml" | awk 'NR == 1 { print $1 }')" -gt 4096 ] || die "change not past 4 KiB"
 printf '%s\n' '{"ts":1795000000000000,"user_id":"u1","type":"exposure","experiment":"big"}' \
   '{"ts":1795000001000000,"user_id":"u1","type":"purchase"}' | "$BIN/fbcat" --encode Event > "$T/ev.rec" || die "encode"
 "$EA" --config "$T/a.yaml" --report-every 0 --in "$T/ev.rec" --state "$T/s.db" > /dev/null 2> "$T/1.err"
