@@ -156,17 +156,25 @@ const char *model_item_id(const rec_model *m, uint32_t idx) { return idx < m->n_
 const char *model_item_categories(const rec_model *m, uint32_t idx) { return idx < m->n_items ? m->cats[idx] : NULL; }
 int64_t model_item_first_seen(const rec_model *m, uint32_t idx) { return idx < m->n_items ? m->first_seen[idx] : 0; }
 
+/* An id's index in ids[] through an open-addressing table of index+1
+ * (0 empty, cap a power of two, or 0 for no table); -1 when absent. Items
+ * and the training users are both looked up this way. */
+static int64_t id_index(const uint32_t *htab, uint32_t cap, char *const *ids, const char *key, size_t len)
+{
+    if (!cap) return -1;
+    uint32_t s = (uint32_t)hash_str(key, len) & (cap - 1);
+    for (;;) {
+        uint32_t v = htab[s];
+        if (!v) return -1;
+        const char *id = ids[v - 1];
+        if (strlen(id) == len && !memcmp(id, key, len)) return v - 1;
+        s = (s + 1) & (cap - 1);
+    }
+}
+
 int64_t model_item_index(const rec_model *m, const char *item_id, size_t len)
 {
-    if (!m->hcap) return -1;
-    uint32_t s = (uint32_t)hash_str(item_id, len) & (m->hcap - 1);
-    for (;;) {
-        uint32_t v = m->htab[s];
-        if (!v) return -1;
-        const char *id = m->item_ids[v - 1];
-        if (strlen(id) == len && !memcmp(id, item_id, len)) return v - 1;
-        s = (s + 1) & (m->hcap - 1);
-    }
+    return id_index(m->htab, m->hcap, m->item_ids, item_id, len);
 }
 
 /* ---- the training users' interactions ---------------------------------- */
@@ -189,15 +197,7 @@ static int users_index(rec_model *m)
 
 int64_t model_user_index(const rec_model *m, const char *user, size_t len)
 {
-    if (!m->tu_hcap) return -1;
-    uint32_t s = (uint32_t)hash_str(user, len) & (m->tu_hcap - 1);
-    for (;;) {
-        uint32_t v = m->tu_htab[s];
-        if (!v) return -1;
-        const char *id = m->tu_ids[v - 1];
-        if (strlen(id) == len && !memcmp(id, user, len)) return v - 1;
-        s = (s + 1) & (m->tu_hcap - 1);
-    }
+    return id_index(m->tu_htab, m->tu_hcap, m->tu_ids, user, len);
 }
 
 uint32_t model_user_interactions(const rec_model *m, uint32_t u, const uint32_t **items,
