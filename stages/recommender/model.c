@@ -1070,10 +1070,7 @@ static int load_users(sqlite3 *db, rec_model *m, char *err, size_t errlen)
     }
     if (ok && p != end) ok = 0;
     free(ids);
-    if (!ok) {
-        if (m->tu_ids) for (uint32_t u = 0; u < m->tu_n; u++) free(m->tu_ids[u]);
-        free(m->tu_ids); free(m->tu_off); free(m->tu_item); free(m->tu_w); free(m->tu_ts);
-        m->tu_ids = NULL; m->tu_off = m->tu_item = NULL; m->tu_w = NULL; m->tu_ts = NULL; m->tu_n = 0;
+    if (!ok) {   /* what was read is freed with the model (model_load's failure) */
         snprintf(err, errlen, "blobs users.*: inconsistent");
         return -1;
     }
