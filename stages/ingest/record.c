@@ -64,12 +64,20 @@ int ingest_field_index(const char *name, size_t len)
 
 /* ---- small pieces ---------------------------------------------------------- */
 
-uint64_t ingest_fnv1a(const void *p, size_t n)
+#define ING_FNV_BASIS 0xcbf29ce484222325ULL
+
+/* FNV-1a 64 over n more bytes, from h (ING_FNV_BASIS to start): event_id
+ * and sample_id are made with it. */
+static uint64_t ing_fnv1a_more(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *s = p;
-    uint64_t h = 0xcbf29ce484222325ULL;
     for (size_t i = 0; i < n; i++) { h ^= s[i]; h *= 0x100000001b3ULL; }
     return h;
+}
+
+uint64_t ingest_fnv1a(const void *p, size_t n)
+{
+    return ing_fnv1a_more(ING_FNV_BASIS, p, n);
 }
 
 static inline uint64_t ing_rotl(uint64_t x, int r) { return x << r | x >> (64 - r); }
@@ -569,13 +577,6 @@ static int ing_too_big(ingest *g, size_t bound)
                    "(--max-record less 64 KiB for what later stages add)", bound, g->c.max_record);
 }
 
-static uint64_t ing_fnv1a_more(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) { h ^= s[i]; h *= 0x100000001b3ULL; }
-    return h;
-}
-
 /* n bytes of v, little-endian: the same id on every machine */
 static uint64_t ing_fnv1a_le(uint64_t h, uint64_t v, int n)
 {
@@ -587,7 +588,7 @@ static uint64_t ing_fnv1a_le(uint64_t h, uint64_t v, int n)
  * partition (4 bytes) and the offset or line number (8 bytes), little-endian. */
 void ingest_set_pos(ingest *g, const char *topic, int32_t partition, int64_t offset)
 {
-    uint64_t h = ing_fnv1a_more(0xcbf29ce484222325ULL, topic ? topic : "", topic ? strlen(topic) + 1 : 0);
+    uint64_t h = ing_fnv1a_more(ING_FNV_BASIS, topic ? topic : "", topic ? strlen(topic) + 1 : 0);
     h = ing_fnv1a_le(h, (uint32_t)partition, 4);
     g->pos_hash = ing_fnv1a_le(h, (uint64_t)offset, 8);
     g->pos_set = 1;
@@ -616,7 +617,7 @@ static int ing_emit_sample(ingest *g, Sample *s)
     } else {
         uint64_t h = g->pos_hash;
         if (!g->pos_set) {   /* no position given (a library caller): the record's number as a line's */
-            h = ing_fnv1a_le(0xcbf29ce484222325ULL, 0, 4);
+            h = ing_fnv1a_le(ING_FNV_BASIS, 0, 4);
             h = ing_fnv1a_le(h, g->rec_no, 8);
         }
         h = ing_fnv1a_more(h, g->raw, g->raw_len);

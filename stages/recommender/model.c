@@ -84,21 +84,28 @@ rec_model *model_new(uint32_t n_items, char **item_ids)
     return m;
 }
 
+/* The open-addressing table of index+1 over ids[0..n) that id_index
+ * looks up (replacing *htab): at most half full, a power of two. 0, or -1
+ * out of memory (then no table: *cap 0). Items and the training users. */
+static int id_table_build(uint32_t **htab, uint32_t *cap, char *const *ids, uint32_t n)
+{
+    free(*htab);
+    uint32_t c = 16;
+    while (c < n * 2u + 16) c <<= 1;
+    *htab = calloc(c, sizeof **htab);
+    *cap = *htab ? c : 0;
+    if (!*htab) return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t s = (uint32_t)hash_str(ids[i], strlen(ids[i])) & (c - 1);
+        while ((*htab)[s]) s = (s + 1) & (c - 1);
+        (*htab)[s] = i + 1;
+    }
+    return 0;
+}
+
 void model_index_items(rec_model *m)
 {
-    free(m->htab);
-    uint32_t cap = 16;
-    while (cap < m->n_items * 2u + 16) cap <<= 1;
-    m->hcap = cap;
-    m->htab = calloc(cap, sizeof *m->htab);
-    if (!m->htab) { m->hcap = 0; return; }
-    for (uint32_t i = 0; i < m->n_items; i++) {
-        const char *id = m->item_ids[i];
-        uint64_t h = hash_str(id, strlen(id));
-        uint32_t s = (uint32_t)h & (cap - 1);
-        while (m->htab[s]) s = (s + 1) & (cap - 1);
-        m->htab[s] = i + 1;
-    }
+    (void)id_table_build(&m->htab, &m->hcap, m->item_ids, m->n_items);
 }
 
 void model_finish_pop(rec_model *m)
@@ -181,18 +188,7 @@ int64_t model_item_index(const rec_model *m, const char *item_id, size_t len)
 
 static int users_index(rec_model *m)
 {
-    free(m->tu_htab);
-    uint32_t cap = 16;
-    while (cap < m->tu_n * 2u + 16) cap <<= 1;
-    m->tu_htab = calloc(cap, sizeof *m->tu_htab);
-    if (!m->tu_htab) { m->tu_hcap = 0; return -1; }
-    m->tu_hcap = cap;
-    for (uint32_t u = 0; u < m->tu_n; u++) {
-        uint32_t s = (uint32_t)hash_str(m->tu_ids[u], strlen(m->tu_ids[u])) & (cap - 1);
-        while (m->tu_htab[s]) s = (s + 1) & (cap - 1);
-        m->tu_htab[s] = u + 1;
-    }
-    return 0;
+    return id_table_build(&m->tu_htab, &m->tu_hcap, m->tu_ids, m->tu_n);
 }
 
 int64_t model_user_index(const rec_model *m, const char *user, size_t len)
@@ -1074,10 +1070,7 @@ static int load_users(sqlite3 *db, rec_model *m, char *err, size_t errlen)
     }
     if (ok && p != end) ok = 0;
     free(ids);
-    if (!ok) {
-        if (m->tu_ids) for (uint32_t u = 0; u < m->tu_n; u++) free(m->tu_ids[u]);
-        free(m->tu_ids); free(m->tu_off); free(m->tu_item); free(m->tu_w); free(m->tu_ts);
-        m->tu_ids = NULL; m->tu_off = m->tu_item = NULL; m->tu_w = NULL; m->tu_ts = NULL; m->tu_n = 0;
+    if (!ok) {   /* what was read is freed with the model (model_load's failure) */
         snprintf(err, errlen, "blobs users.*: inconsistent");
         return -1;
     }

@@ -536,11 +536,13 @@ int serve_event(serve *s, const Event *e, const char **why)
     if (!e->item_id.ptr || !e->item_id.len) { *why = "missing item_id"; return -1; }
     float w = event_weight(e->type, e->value);
     if (!(w > 0)) { s->st.not_interaction++; return 0; }
-    if (hist_find(s->hist, e->user_id.ptr, e->user_id.len) < 0 &&
-        (!s->sdb || state_restore(s, e->user_id.ptr, e->user_id.len) < 0))
-        (void)model_history(s, e->user_id.ptr, e->user_id.len);
-    uint32_t before = hist_n_gids(s->hist);
     int64_t held = hist_find(s->hist, e->user_id.ptr, e->user_id.len);
+    if (held < 0) {   /* one lookup for a held user, the common case */
+        if (s->sdb) held = state_restore(s, e->user_id.ptr, e->user_id.len);
+        if (held < 0) held = model_history(s, e->user_id.ptr, e->user_id.len);
+        if (held < 0) held = hist_find(s->hist, e->user_id.ptr, e->user_id.len);   /* an unreadable saved one may be held */
+    }
+    uint32_t before = hist_n_gids(s->hist);
     if (held >= 0 && (size_t)held < s->mh_cap && s->mh_gen[held] &&
         s->mh_gen[held] == hist_slot_gen(s->hist, (uint32_t)held) && e->ts <= s->mh_until[held] &&
         e->type != EventType_purchase) {      /* a purchase goes on: the bought set */
