@@ -4,20 +4,7 @@
 # records), $DEMO/experiment.db (its state), $DEMO/experiment.html (the
 # report, inline SVG) and $DEMO/experiment-more.* (a second day of traffic).
 section "experiment-analyzer: A/B test rec_algo_v1 -> ExperimentResult records, decisions, HTML report"
-cat > "$DEMO/experiments.yaml" <<'YAML'
-experiments:
-  - name: rec_algo_v1
-    control: control
-    variants:
-      - {name: control, allocation: 0.5}
-      - {name: treatment, allocation: 0.5}
-    min_sample_size: 200
-    metrics:
-      - {name: purchase_rate, type: conversion, event: purchase, window: 1d, primary: true, min_effect: 0.01, tau: 0.02}
-      - {name: revenue, type: numeric, event: purchase, aggregate: sum, tau: 2}
-      - {name: rating, type: numeric, event: rating, aggregate: mean, min_effect: 0.25}
-      - {name: time_to_click, type: duration, event: click, goal: minimize, tau: 30}
-YAML
+cp "$DATA/experiments.yaml" "$DEMO/experiments.yaml"
 echo "  config ($DEMO/experiments.yaml): 2 arms 50/50, 4 metrics (conversion, revenue per user, mean rating, time to click)"
 printf '  assignment as the analyzer does it (experiment-analyzer assign):'
 seq 1 8 | sed 's/^/u/' > "$DEMO/experiment-users.txt"

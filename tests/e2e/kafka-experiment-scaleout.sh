@@ -14,20 +14,7 @@ source "$(dirname "$0")/../lib.sh"
 start_kafka events:8 partials:1
 X=(-X session.timeout.ms=4000 -X heartbeat.interval.ms=300 -X topic.metadata.refresh.interval.ms=1000)
 EA=$BIN/experiment-analyzer
-cat > "$T/e.yaml" <<'YAML'
-experiments:
-  - name: rec_algo_v1
-    control: control
-    variants:
-      - {name: control, allocation: 0.5}
-      - {name: treatment, allocation: 0.5}
-    min_sample_size: 200
-    metrics:
-      - {name: purchase_rate, type: conversion, event: purchase, window: 1d, primary: true, min_effect: 0.01, tau: 0.02}
-      - {name: revenue, type: numeric, event: purchase, aggregate: sum, tau: 2}
-      - {name: rating, type: numeric, event: rating, aggregate: mean, min_effect: 0.25}
-      - {name: time_to_click, type: duration, event: click, goal: minimize, tau: 30}
-YAML
+cp "$DATA/experiments.yaml" "$T/e.yaml"
 "$GEN_EVENTS" --count 24000 --kind interactions --users 3000 --seed 8 --experiment rec_algo_v1:0.30 \
   --start 1795000000 | "$BIN/ingest" 2>/dev/null | "$BIN/fbcat" --type Event > "$T/ev.json" || die "prepare events"
 N=$(wc -l < "$T/ev.json")
