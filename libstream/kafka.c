@@ -81,9 +81,8 @@ static int kafka_conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, c
     return 0;
 }
 
-/* Apply -X key=value items after our defaults so the user's win. */
-static int kafka_conf_user(rd_kafka_conf_t *conf, const cli_list *l, int64_t *down_ms,
-                           char *err, size_t n)
+/* Apply -X key=value items after our defaults so the user's win (kafka.h). */
+int kafka_conf_apply(rd_kafka_conf_t *conf, const cli_list *l, int64_t *down_ms, char *err, size_t n)
 {
     for (int i = 0; l && i < l->n; i++) {
         const char *item = l->items[i], *eq = strchr(item, '=');
@@ -102,7 +101,7 @@ static int kafka_conf_user(rd_kafka_conf_t *conf, const cli_list *l, int64_t *do
                 snprintf(err, n, "-X %s: expected milliseconds >= 0", item);
                 return -1;
             }
-            *down_ms = v;
+            if (down_ms) *down_ms = v;
             continue;
         }
         /* KEY=@FILE or KEY=@NAME: the value is a secret kept in a file or a
@@ -132,8 +131,7 @@ int kafka_conf_check(const cli_list *conf, char *err, size_t n)
 {
     if (!conf || !conf->n) return 0;
     rd_kafka_conf_t *c = rd_kafka_conf_new();
-    int64_t down = 0;
-    int rc = kafka_conf_user(c, conf, &down, err, n);
+    int rc = kafka_conf_apply(c, conf, NULL, err, n);
     rd_kafka_conf_destroy(c);
     return rc;
 }
@@ -329,7 +327,7 @@ kafka_src *kafka_src_open(const char *brokers, const char *topic, const char *gr
         /* end-of-partition events tell an idle partition (kafka_src_event_time) */
         kafka_conf_set(c, "enable.partition.eof", "true", err, n) ||
         kafka_conf_set(c, "log.queue", "true", err, n) ||
-        kafka_conf_user(c, conf, &s->down_timeout_ms, err, n)) {
+        kafka_conf_apply(c, conf, &s->down_timeout_ms, err, n)) {
         rd_kafka_conf_destroy(c);
         free(s);
         return NULL;
@@ -640,7 +638,7 @@ kafka_sink *kafka_sink_open(const char *brokers, const char *topic, const cli_li
         kafka_conf_set(c, "enable.idempotence", "true", err, n) ||
         kafka_conf_set(c, "linger.ms", "5", err, n) ||
         kafka_conf_set(c, "log.queue", "true", err, n) ||
-        kafka_conf_user(c, conf, &k->down_timeout_ms, err, n)) {
+        kafka_conf_apply(c, conf, &k->down_timeout_ms, err, n)) {
         rd_kafka_conf_destroy(c);
         free(k);
         return NULL;
@@ -773,7 +771,7 @@ int kafka_reachable(const char *brokers, const cli_list *conf, int64_t timeout_m
     char e[512];
     if (kafka_conf_set(c, "bootstrap.servers", brokers, err, n) ||
         kafka_conf_set(c, "log_level", "0", err, n) ||   /* the one-line answer is ours to give */
-        kafka_conf_user(c, conf, &down, err, n)) {
+        kafka_conf_apply(c, conf, &down, err, n)) {
         rd_kafka_conf_destroy(c);
         return KAFKA_UNREACHABLE;
     }

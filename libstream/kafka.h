@@ -115,6 +115,14 @@ int kafka_sink_close(kafka_sink *k);
  * librdkafka configuration (our own streamrec.* keys checked here), so a
  * typo is a usage error at startup. 0, or -1 with "-X ITEM: reason" in err. */
 int kafka_conf_check(const cli_list *conf, char *err, size_t n);
+/* Applies -X key=value items to a librdkafka configuration, after the
+ * caller's defaults so the user's win; KEY=@FILE (or @NAME, a systemd
+ * credential) reads the value from a secret (secret.h), never shown in err.
+ * Our streamrec.down.timeout.ms goes to *down_ms (NULL: checked, unused).
+ * Shared by the source, the sink and the peek reader (kafkapeek.c).
+ * 0, or -1 with "-X ITEM: reason" in err. */
+struct rd_kafka_conf_s;
+int kafka_conf_apply(struct rd_kafka_conf_s *conf, const cli_list *l, int64_t *down_ms, char *err, size_t n);
 
 /* Start-up check, before a source or sink is opened: is any broker of the
  * list reachable? Resolves every broker name first (a name that resolves

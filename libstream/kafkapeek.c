@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "kafka.h"
 #include "log.h"
-#include "secret.h"
 
 struct kafka_peek {
     rd_kafka_t *rk;
@@ -45,39 +45,6 @@ int kafka_peek_parse_start(const char *s, kafka_peek_start *st, char *err, size_
     if (time) { st->from = KAFKA_PEEK_TIME; st->value = v; }
     else if (v < 0 || num[0] == '-') { st->from = KAFKA_PEEK_TAIL; st->value = -v; }
     else { st->from = KAFKA_PEEK_OFFSET; st->value = v; }
-    return 0;
-}
-
-/* -X items after our settings, so the user's win; KEY=@FILE reads a secret.
- * streamrec.* keys are the consumer-group source's own: nothing to do here. */
-static int kafka_peek_conf(rd_kafka_conf_t *conf, const cli_list *l, char *err, size_t n)
-{
-    for (int i = 0; l && i < l->n; i++) {
-        const char *item = l->items[i], *eq = strchr(item, '=');
-        char key[256], e[512], secret[1024];
-        if (!eq || eq == item || (size_t)(eq - item) >= sizeof key) {
-            snprintf(err, n, "-X %s: expected key=value", item);
-            return -1;
-        }
-        memcpy(key, item, (size_t)(eq - item));
-        key[eq - item] = 0;
-        if (!strncmp(key, "streamrec.", 10))
-            continue;
-        const char *val = eq + 1;
-        if (val[0] == '@') {
-            if (secret_read(val + 1, secret, sizeof secret, e, sizeof e)) {
-                snprintf(err, n, "-X %s: %s", item, e);
-                return -1;
-            }
-            val = secret;
-        }
-        int bad = rd_kafka_conf_set(conf, key, val, e, sizeof e) != RD_KAFKA_CONF_OK;
-        if (bad)
-            snprintf(err, n, "-X %s: %s", val == secret ? key : item, e);
-        memset(secret, 0, sizeof secret);
-        if (bad)
-            return -1;
-    }
     return 0;
 }
 
@@ -165,7 +132,9 @@ kafka_peek *kafka_peek_open(const char *brokers, const char *topic, int32_t part
         return NULL;
     }
     rd_kafka_conf_set_log_cb(c, kafka_peek_log);
-    if (kafka_peek_conf(c, conf, err, n) < 0) {
+    /* -X after our settings, so the user's win; streamrec.down.timeout.ms is
+     * the stages' (a peek waits at most timeout_ms for the brokers) */
+    if (kafka_conf_apply(c, conf, NULL, err, n) < 0) {
         rd_kafka_conf_destroy(c);
         return NULL;
     }
