@@ -75,7 +75,8 @@ uint64_t kafka_src_count(const kafka_src *s);
  * used (ignored for partitions not assigned); a partition's time is the
  * largest noted since it was (last) assigned. kafka_src_event_time is the
  * minimum of them over the assigned partitions, leaving out a partition that
- * has been at its end (nothing unread) for idle_ms or longer; the maximum
+ * has been at its end (nothing unread) for idle_ms or longer (by the clock
+ * as the last kafka_src_poll read it: no read per call); the maximum
  * when all are idle; INT64_MIN while an active partition has no time yet
  * (or nothing is assigned). A backlog read faster on one partition than on
  * another therefore never moves it past what the slow one still holds. */
