@@ -518,21 +518,6 @@ int64_t kafka_src_event_time(kafka_src *s, int64_t idle_ms)
     return active ? lo : hi;
 }
 
-int64_t kafka_src_lag(kafka_src *s)
-{
-    int64_t lag = -1;
-    for (int i = 0; i < s->nparts; i++) {
-        kafka_part *kp = &s->parts[i];
-        int64_t lo, hi;
-        if (!kp->assigned || kp->next < 0) continue;
-        if (rd_kafka_get_watermark_offsets(s->rk, kp->topic, kp->partition, &lo, &hi) ||
-            hi < 0)
-            continue;
-        lag = (lag < 0 ? 0 : lag) + (hi > kp->next ? hi - kp->next : 0);
-    }
-    return lag;
-}
-
 void kafka_src_set_commit_limit(kafka_src *s, stream_commit_limit_fn fn, void *ctx)
 {
     s->limit_fn = fn;

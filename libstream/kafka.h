@@ -82,17 +82,15 @@ uint64_t kafka_src_count(const kafka_src *s);
  * another therefore never moves it past what the slow one still holds. */
 void kafka_src_note_time(kafka_src *s, const char *topic, int32_t partition, int64_t ts);
 int64_t kafka_src_event_time(kafka_src *s, int64_t idle_ms);
-/* Consumer lag: messages between the position (after the last message
- * returned) and the high watermark librdkafka last saw in a fetch, summed
- * over the assigned partitions that have both (no broker round trip). -1
- * when no partition has both yet. */
-int64_t kafka_src_lag(kafka_src *s);
 /* stream.h's stream_in_owned and stream_in_set_commit_limit. */
 int kafka_src_owned(kafka_src *s, int i, int64_t idle_ms, stream_part *out);
 void kafka_src_set_commit_limit(kafka_src *s, stream_commit_limit_fn fn, void *ctx);
-/* The same per partition: fn(ctx, topic, partition, lag) for every
- * partition this consumer has held; lag 0 for one no longer assigned (it
- * is another consumer's to report), -1 when not known yet. */
+/* Consumer lag per partition: fn(ctx, topic, partition, lag) for every
+ * partition this consumer has held, lag being the messages between the
+ * position (after the last message returned) and the high watermark
+ * librdkafka last saw in a fetch (no broker round trip); 0 for one no
+ * longer assigned (it is another consumer's to report), -1 when not known
+ * yet. */
 void kafka_src_lag_each(kafka_src *s, void (*fn)(void *ctx, const char *topic, int32_t partition, int64_t lag),
                         void *ctx);
 /* Leaves the group (no commit: sync first). NULL is fine. */
