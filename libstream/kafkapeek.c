@@ -16,6 +16,7 @@
 #include <time.h>
 #include "kafka.h"
 #include "log.h"
+#include "timefmt.h"
 
 struct kafka_peek {
     rd_kafka_t *rk;
@@ -58,13 +59,6 @@ static void kafka_peek_log(const rd_kafka_t *rk, int level, const char *fac, con
         log_warn("kafka: %s: %s", fac, buf);
 }
 
-static int64_t kafka_peek_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The topic's partitions, asking until the broker knows them or timeout_ms
  * passes (a topic just created may have no leader yet). */
 static int kafka_peek_partitions_of(kafka_peek *p, const char *topic, int32_t want, int64_t timeout_ms,
@@ -75,11 +69,11 @@ static int kafka_peek_partitions_of(kafka_peek *p, const char *topic, int32_t wa
         snprintf(err, n, "topic %s: %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
         return -1;
     }
-    int64_t deadline = kafka_peek_now_ms() + timeout_ms;
+    int64_t deadline = mono_us() / 1000 + timeout_ms;
     int rc = -1;
     for (;;) {
         const struct rd_kafka_metadata *md = NULL;
-        int64_t left = deadline - kafka_peek_now_ms();
+        int64_t left = deadline - mono_us() / 1000;
         rd_kafka_resp_err_t e = rd_kafka_metadata(p->rk, 0, rkt, &md, (int)(left > 1000 ? 1000 : left > 0 ? left : 1));
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1)
             e = md->topics[0].err;
@@ -104,7 +98,7 @@ static int kafka_peek_partitions_of(kafka_peek *p, const char *topic, int32_t wa
         }
         if (md)
             rd_kafka_metadata_destroy(md);
-        if (kafka_peek_now_ms() >= deadline) {
+        if (mono_us() / 1000 >= deadline) {
             if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
                 snprintf(err, n, "topic %s does not exist", topic);
             else
@@ -209,11 +203,11 @@ int kafka_peek_poll(kafka_peek *p, int timeout_ms, kafka_peek_msg *m, char *err,
         rd_kafka_message_destroy(p->cur);
         p->cur = NULL;
     }
-    int64_t deadline = kafka_peek_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = mono_us() / 1000 + (timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
         if (p->stop_at_eof && memchr(p->at_eof, 0, (size_t)p->nparts) == NULL)
             return 2;
-        int64_t left = deadline - kafka_peek_now_ms();
+        int64_t left = deadline - mono_us() / 1000;
         if (left < 0)
             return 0;
         rd_kafka_message_t *msg = rd_kafka_consume_queue(p->q, (int)left);
