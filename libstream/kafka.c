@@ -451,7 +451,9 @@ int kafka_src_poll(kafka_src *s, int timeout_ms, kafka_msg *m)
         m->val = msg->payload; m->len = msg->len;
         m->key = msg->key; m->keylen = msg->key_len;
         m->topic = topic; m->partition = msg->partition; m->offset = msg->offset;
-        m->ts_ms = rd_kafka_message_timestamp(msg, NULL);
+        rd_kafka_timestamp_type_t tt;
+        m->ts_ms = rd_kafka_message_timestamp(msg, &tt);   /* -1 when not available */
+        m->ts_is_log_append = tt == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME;
         return 1;
     }
 }

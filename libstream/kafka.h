@@ -39,7 +39,8 @@
 typedef struct kafka_src kafka_src;
 typedef struct kafka_sink kafka_sink;
 
-/* One consumed message; valid until the next kafka_src_poll/close. */
+/* One consumed message; valid until the next kafka_src_poll/close (or
+ * kafka_peek_poll/close, kafkapeek.h). */
 typedef struct kafka_msg {
     const void *val; size_t len;
     const void *key; size_t keylen;   /* key NULL when the message has none */
@@ -47,6 +48,7 @@ typedef struct kafka_msg {
     int32_t partition;
     int64_t offset;
     int64_t ts_ms;          /* the message's timestamp (producer's or broker's), ms since the epoch; -1 none */
+    int ts_is_log_append;   /* 1: ts_ms is the broker's (LogAppendTime), 0: the producer's */
 } kafka_msg;
 
 /* brokers "host:port[,host:port]"; group required (non-NULL, non-empty);

@@ -197,7 +197,7 @@ static int kafka_peek_index(const kafka_peek *p, int32_t partition)
     return -1;
 }
 
-int kafka_peek_poll(kafka_peek *p, int timeout_ms, kafka_peek_msg *m, char *err, size_t n)
+int kafka_peek_poll(kafka_peek *p, int timeout_ms, kafka_msg *m, char *err, size_t n)
 {
     if (p->cur) {
         rd_kafka_message_destroy(p->cur);
@@ -242,12 +242,11 @@ int kafka_peek_poll(kafka_peek *p, int timeout_ms, kafka_peek_msg *m, char *err,
             p->at_eof[i] = 0;
         p->cur = msg;
         rd_kafka_timestamp_type_t tt;
-        int64_t ts = rd_kafka_message_timestamp(msg, &tt);
-        *m = (kafka_peek_msg){
+        int64_t ts = rd_kafka_message_timestamp(msg, &tt);   /* -1 when not available */
+        *m = (kafka_msg){
             .val = msg->payload, .len = msg->len, .key = msg->key, .keylen = msg->key_len,
             .topic = rd_kafka_topic_name(msg->rkt), .partition = msg->partition, .offset = msg->offset,
-            .ts_ms = tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts,
-            .ts_is_log_append = tt == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME,
+            .ts_ms = ts, .ts_is_log_append = tt == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME,
         };
         return 1;
     }
