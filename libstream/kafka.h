@@ -39,7 +39,8 @@
 typedef struct kafka_src kafka_src;
 typedef struct kafka_sink kafka_sink;
 
-/* One consumed message; valid until the next kafka_src_poll/close. */
+/* One consumed message; valid until the next kafka_src_poll/close (or
+ * kafka_peek_poll/close, kafkapeek.h). */
 typedef struct kafka_msg {
     const void *val; size_t len;
     const void *key; size_t keylen;   /* key NULL when the message has none */
@@ -47,6 +48,7 @@ typedef struct kafka_msg {
     int32_t partition;
     int64_t offset;
     int64_t ts_ms;          /* the message's timestamp (producer's or broker's), ms since the epoch; -1 none */
+    int ts_is_log_append;   /* 1: ts_ms is the broker's (LogAppendTime), 0: the producer's */
 } kafka_msg;
 
 /* brokers "host:port[,host:port]"; group required (non-NULL, non-empty);
@@ -75,23 +77,22 @@ uint64_t kafka_src_count(const kafka_src *s);
  * used (ignored for partitions not assigned); a partition's time is the
  * largest noted since it was (last) assigned. kafka_src_event_time is the
  * minimum of them over the assigned partitions, leaving out a partition that
- * has been at its end (nothing unread) for idle_ms or longer; the maximum
+ * has been at its end (nothing unread) for idle_ms or longer (by the clock
+ * as the last kafka_src_poll read it: no read per call); the maximum
  * when all are idle; INT64_MIN while an active partition has no time yet
  * (or nothing is assigned). A backlog read faster on one partition than on
  * another therefore never moves it past what the slow one still holds. */
 void kafka_src_note_time(kafka_src *s, const char *topic, int32_t partition, int64_t ts);
 int64_t kafka_src_event_time(kafka_src *s, int64_t idle_ms);
-/* Consumer lag: messages between the position (after the last message
- * returned) and the high watermark librdkafka last saw in a fetch, summed
- * over the assigned partitions that have both (no broker round trip). -1
- * when no partition has both yet. */
-int64_t kafka_src_lag(kafka_src *s);
 /* stream.h's stream_in_owned and stream_in_set_commit_limit. */
 int kafka_src_owned(kafka_src *s, int i, int64_t idle_ms, stream_part *out);
 void kafka_src_set_commit_limit(kafka_src *s, stream_commit_limit_fn fn, void *ctx);
-/* The same per partition: fn(ctx, topic, partition, lag) for every
- * partition this consumer has held; lag 0 for one no longer assigned (it
- * is another consumer's to report), -1 when not known yet. */
+/* Consumer lag per partition: fn(ctx, topic, partition, lag) for every
+ * partition this consumer has held, lag being the messages between the
+ * position (after the last message returned) and the high watermark
+ * librdkafka last saw in a fetch (no broker round trip); 0 for one no
+ * longer assigned (it is another consumer's to report), -1 when not known
+ * yet. */
 void kafka_src_lag_each(kafka_src *s, void (*fn)(void *ctx, const char *topic, int32_t partition, int64_t lag),
                         void *ctx);
 /* Leaves the group (no commit: sync first). NULL is fine. */
@@ -115,6 +116,14 @@ int kafka_sink_close(kafka_sink *k);
  * librdkafka configuration (our own streamrec.* keys checked here), so a
  * typo is a usage error at startup. 0, or -1 with "-X ITEM: reason" in err. */
 int kafka_conf_check(const cli_list *conf, char *err, size_t n);
+/* Applies -X key=value items to a librdkafka configuration, after the
+ * caller's defaults so the user's win; KEY=@FILE (or @NAME, a systemd
+ * credential) reads the value from a secret (secret.h), never shown in err.
+ * Our streamrec.down.timeout.ms goes to *down_ms (NULL: checked, unused).
+ * Shared by the source, the sink and the peek reader (kafkapeek.c).
+ * 0, or -1 with "-X ITEM: reason" in err. */
+struct rd_kafka_conf_s;
+int kafka_conf_apply(struct rd_kafka_conf_s *conf, const cli_list *l, int64_t *down_ms, char *err, size_t n);
 
 /* Start-up check, before a source or sink is opened: is any broker of the
  * list reachable? Resolves every broker name first (a name that resolves

@@ -14,8 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "kafka.h"
 #include "log.h"
-#include "secret.h"
+#include "timefmt.h"
 
 struct kafka_peek {
     rd_kafka_t *rk;
@@ -48,39 +49,6 @@ int kafka_peek_parse_start(const char *s, kafka_peek_start *st, char *err, size_
     return 0;
 }
 
-/* -X items after our settings, so the user's win; KEY=@FILE reads a secret.
- * streamrec.* keys are the consumer-group source's own: nothing to do here. */
-static int kafka_peek_conf(rd_kafka_conf_t *conf, const cli_list *l, char *err, size_t n)
-{
-    for (int i = 0; l && i < l->n; i++) {
-        const char *item = l->items[i], *eq = strchr(item, '=');
-        char key[256], e[512], secret[1024];
-        if (!eq || eq == item || (size_t)(eq - item) >= sizeof key) {
-            snprintf(err, n, "-X %s: expected key=value", item);
-            return -1;
-        }
-        memcpy(key, item, (size_t)(eq - item));
-        key[eq - item] = 0;
-        if (!strncmp(key, "streamrec.", 10))
-            continue;
-        const char *val = eq + 1;
-        if (val[0] == '@') {
-            if (secret_read(val + 1, secret, sizeof secret, e, sizeof e)) {
-                snprintf(err, n, "-X %s: %s", item, e);
-                return -1;
-            }
-            val = secret;
-        }
-        int bad = rd_kafka_conf_set(conf, key, val, e, sizeof e) != RD_KAFKA_CONF_OK;
-        if (bad)
-            snprintf(err, n, "-X %s: %s", val == secret ? key : item, e);
-        memset(secret, 0, sizeof secret);
-        if (bad)
-            return -1;
-    }
-    return 0;
-}
-
 /* librdkafka's own messages into our JSON logs instead of its "%4|…" lines */
 static void kafka_peek_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
@@ -89,13 +57,6 @@ static void kafka_peek_log(const rd_kafka_t *rk, int level, const char *fac, con
         log_error("kafka: %s: %s", fac, buf);
     else if (level <= 5)
         log_warn("kafka: %s: %s", fac, buf);
-}
-
-static int64_t kafka_peek_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The topic's partitions, asking until the broker knows them or timeout_ms
@@ -108,11 +69,11 @@ static int kafka_peek_partitions_of(kafka_peek *p, const char *topic, int32_t wa
         snprintf(err, n, "topic %s: %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
         return -1;
     }
-    int64_t deadline = kafka_peek_now_ms() + timeout_ms;
+    int64_t deadline = mono_us() / 1000 + timeout_ms;
     int rc = -1;
     for (;;) {
         const struct rd_kafka_metadata *md = NULL;
-        int64_t left = deadline - kafka_peek_now_ms();
+        int64_t left = deadline - mono_us() / 1000;
         rd_kafka_resp_err_t e = rd_kafka_metadata(p->rk, 0, rkt, &md, (int)(left > 1000 ? 1000 : left > 0 ? left : 1));
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1)
             e = md->topics[0].err;
@@ -137,7 +98,7 @@ static int kafka_peek_partitions_of(kafka_peek *p, const char *topic, int32_t wa
         }
         if (md)
             rd_kafka_metadata_destroy(md);
-        if (kafka_peek_now_ms() >= deadline) {
+        if (mono_us() / 1000 >= deadline) {
             if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
                 snprintf(err, n, "topic %s does not exist", topic);
             else
@@ -165,7 +126,9 @@ kafka_peek *kafka_peek_open(const char *brokers, const char *topic, int32_t part
         return NULL;
     }
     rd_kafka_conf_set_log_cb(c, kafka_peek_log);
-    if (kafka_peek_conf(c, conf, err, n) < 0) {
+    /* -X after our settings, so the user's win; streamrec.down.timeout.ms is
+     * the stages' (a peek waits at most timeout_ms for the brokers) */
+    if (kafka_conf_apply(c, conf, NULL, err, n) < 0) {
         rd_kafka_conf_destroy(c);
         return NULL;
     }
@@ -234,17 +197,17 @@ static int kafka_peek_index(const kafka_peek *p, int32_t partition)
     return -1;
 }
 
-int kafka_peek_poll(kafka_peek *p, int timeout_ms, kafka_peek_msg *m, char *err, size_t n)
+int kafka_peek_poll(kafka_peek *p, int timeout_ms, kafka_msg *m, char *err, size_t n)
 {
     if (p->cur) {
         rd_kafka_message_destroy(p->cur);
         p->cur = NULL;
     }
-    int64_t deadline = kafka_peek_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = mono_us() / 1000 + (timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
         if (p->stop_at_eof && memchr(p->at_eof, 0, (size_t)p->nparts) == NULL)
             return 2;
-        int64_t left = deadline - kafka_peek_now_ms();
+        int64_t left = deadline - mono_us() / 1000;
         if (left < 0)
             return 0;
         rd_kafka_message_t *msg = rd_kafka_consume_queue(p->q, (int)left);
@@ -279,12 +242,11 @@ int kafka_peek_poll(kafka_peek *p, int timeout_ms, kafka_peek_msg *m, char *err,
             p->at_eof[i] = 0;
         p->cur = msg;
         rd_kafka_timestamp_type_t tt;
-        int64_t ts = rd_kafka_message_timestamp(msg, &tt);
-        *m = (kafka_peek_msg){
+        int64_t ts = rd_kafka_message_timestamp(msg, &tt);   /* -1 when not available */
+        *m = (kafka_msg){
             .val = msg->payload, .len = msg->len, .key = msg->key, .keylen = msg->key_len,
             .topic = rd_kafka_topic_name(msg->rkt), .partition = msg->partition, .offset = msg->offset,
-            .ts_ms = tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts,
-            .ts_is_log_append = tt == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME,
+            .ts_ms = ts, .ts_is_log_append = tt == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME,
         };
         return 1;
     }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "cli.h"
+#include "kafka.h"
 
 /* Where each partition starts, as kcat's -o: "beginning", "end", an offset
  * N, -N (N before the end), or s@MS (the first message at or after MS
@@ -25,17 +26,6 @@ int kafka_peek_parse_start(const char *s, kafka_peek_start *st, char *err, size_
 
 typedef struct kafka_peek kafka_peek;
 
-/* One message; valid until the next poll or close. */
-typedef struct kafka_peek_msg {
-    const void *val; size_t len;
-    const void *key; size_t keylen;   /* key NULL when the message has none */
-    const char *topic;
-    int32_t partition;
-    int64_t offset;
-    int64_t ts_ms;                    /* -1 when the message has no timestamp */
-    int ts_is_log_append;             /* 1: broker time (LogAppendTime), 0: producer's */
-} kafka_peek_msg;
-
 /* brokers "host:port[,…]"; partition -1 reads every partition of the topic.
  * conf: -X key=value (KEY=@FILE reads a secret, secret.h). Asks the broker
  * for the topic's partitions, for at most timeout_ms. NULL on error (an
@@ -43,9 +33,10 @@ typedef struct kafka_peek_msg {
 kafka_peek *kafka_peek_open(const char *brokers, const char *topic, int32_t partition,
                             kafka_peek_start start, int stop_at_eof, const cli_list *conf,
                             int64_t timeout_ms, char *err, size_t n);
-/* 1: a message in *m; 0: nothing within timeout_ms; 2: every partition at
- * its end (stop_at_eof only); -1: an error (reason in err). */
-int kafka_peek_poll(kafka_peek *p, int timeout_ms, kafka_peek_msg *m, char *err, size_t n);
+/* 1: a message in *m (kafka.h's, valid until the next poll or close);
+ * 0: nothing within timeout_ms; 2: every partition at its end (stop_at_eof
+ * only); -1: an error (reason in err). */
+int kafka_peek_poll(kafka_peek *p, int timeout_ms, kafka_msg *m, char *err, size_t n);
 /* Partitions read. */
 int kafka_peek_partitions(const kafka_peek *p);
 void kafka_peek_close(kafka_peek *p);   /* NULL is fine */

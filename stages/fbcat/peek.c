@@ -85,7 +85,7 @@ static int peek_reject(peek_run *r, const stream_pos *pos, const char *reason, c
 }
 
 /* "_kafka":{...} inside the record's JSON object (before its closing brace). */
-static void peek_meta_json(json_writer *w, const kafka_peek_msg *m)
+static void peek_meta_json(json_writer *w, const kafka_msg *m)
 {
     w->len--;                                   /* the record's '}' */
     w->need_comma = w->buf[w->len - 1] != '{';
@@ -124,7 +124,7 @@ static void peek_meta_json(json_writer *w, const kafka_peek_msg *m)
 /* One unprefixed FlatBuffer: 0 done (written, counted, filtered or
  * rejected), -1 stop (output failed, or --strict). */
 static int peek_one(peek_run *r, const uint8_t *val, size_t len, const stream_pos *pos,
-                    const kafka_peek_msg *km)
+                    const kafka_msg *km)
 {
     char err[320];
     metrics_add(metrics_bytes_in, (double)len);
@@ -204,7 +204,7 @@ int fbcat_peek_kafka(const fbcat_peek_conf *c, fbcount *fc, stream_out *out)
     sd_ready();
     int rc = 0, waited = 0;
     while (!sig_stop_requested()) {
-        kafka_peek_msg m;
+        kafka_msg m;
         int got = kafka_peek_poll(k, waited ? PEEK_POLL_MS : 0, &m, err, sizeof err);
         if (got == 2)
             break;
