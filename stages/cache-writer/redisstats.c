@@ -122,9 +122,13 @@ static int scan_sample(sampler *s, uint64_t *nkeys, uint64_t *bytes, uint64_t *e
     int from_zero = !strcmp(s->cursor, "0");
     *examined = 0;
     *exact = 0;
-    while (*examined < (uint64_t)s->c->keys_per_sample) {
+    /* the bound counts the keys asked about, not only those answered: a
+     * key gone since SCAN (nil) or a refused MEMORY USAGE (an ACL without
+     * it) must not let one sample walk the whole database */
+    uint64_t asked = 0;
+    while (asked < (uint64_t)s->c->keys_per_sample) {
         char count[24];
-        uint64_t left = (uint64_t)s->c->keys_per_sample - *examined;
+        uint64_t left = (uint64_t)s->c->keys_per_sample - asked;
         snprintf(count, sizeof count, "%llu", (unsigned long long)(left < 1000 ? left : 1000));
         const char *a[] = { "SCAN", s->cursor, "COUNT", count };
         redisReply *r = command(s, 4, a);
@@ -139,6 +143,7 @@ static int scan_sample(sampler *s, uint64_t *nkeys, uint64_t *bytes, uint64_t *e
         redisReply *ks = r->element[1];
         /* COUNT is a hint: a batch may hold more; the bound is ours */
         size_t nk = ks->elements < left ? ks->elements : (size_t)left;
+        asked += nk;
         for (size_t i = 0; i < nk; i++) {
             const char *m[] = { "MEMORY", "USAGE", ks->element[i]->str };
             size_t ml[] = { 6, 5, ks->element[i]->len };
