@@ -14,12 +14,19 @@
 static const char *const kinds[] = { "rec", "metric", "features", "leaderboard", "cache-writer", "other" };
 #define NKINDS (sizeof kinds / sizeof *kinds)
 
-static int64_t field(const char *text, const char *name)
+/* The value of INFO's line "NAME:VALUE", or NULL without one. */
+static const char *info_line(const char *text, const char *name)
 {
     size_t n = strlen(name);
     for (const char *p = text; (p = strstr(p, name)); p += n)
-        if ((p == text || p[-1] == '\n') && p[n] == ':') return strtoll(p + n + 1, NULL, 10);
-    return -1;
+        if ((p == text || p[-1] == '\n') && p[n] == ':') return p + n + 1;
+    return NULL;
+}
+
+static int64_t field(const char *text, const char *name)
+{
+    const char *v = info_line(text, name);
+    return v ? strtoll(v, NULL, 10) : -1;
 }
 
 void redis_info_parse(const char *text, int db, redis_info *o)
@@ -35,15 +42,13 @@ void redis_info_parse(const char *text, int db, redis_info *o)
     char name[24];
     snprintf(name, sizeof name, "db%d", db);
     o->keys = o->expires = 0;
-    size_t n = strlen(name);
-    for (const char *p = text; (p = strstr(p, name)); p += n)
-        if ((p == text || p[-1] == '\n') && p[n] == ':') {
-            const char *k = strstr(p, "keys="), *e = strstr(p, "expires=");
-            const char *eol = strchr(p, '\n');
-            if (k && (!eol || k < eol)) o->keys = strtoll(k + 5, NULL, 10);
-            if (e && (!eol || e < eol)) o->expires = strtoll(e + 8, NULL, 10);
-            break;
-        }
+    const char *p = info_line(text, name);
+    if (p) {
+        const char *k = strstr(p, "keys="), *e = strstr(p, "expires=");
+        const char *eol = strchr(p, '\n');
+        if (k && (!eol || k < eol)) o->keys = strtoll(k + 5, NULL, 10);
+        if (e && (!eol || e < eol)) o->expires = strtoll(e + 8, NULL, 10);
+    }
 }
 
 const char *redis_key_kind(const char *key, size_t len, const char *prefix)
