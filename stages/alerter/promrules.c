@@ -108,14 +108,6 @@ static int pr_key_col(const char *text, size_t tlen, int line, const char *key)
     return c > 1 ? c : 1;
 }
 
-static int pr_severity(const char *v)
-{
-    static const char *const names[] = { "info", "warning", "critical", "emergency" };
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(v, names[i])) return i;
-    return -1;
-}
-
 /* Label names as Prometheus allows them. */
 static int pr_label_name_ok(const char *k)
 {
@@ -195,7 +187,7 @@ static int pr_load(const char *path, const char *text, size_t tlen, al_rule **ru
                     PFAIL(l, c, "alert \"%s\": label name \"%s\" is not [a-zA-Z_][a-zA-Z0-9_]*", pr->alert, kv->key);
                 if (!strcmp(kv->key, "severity")) {
                     /* the Alert's own severity: inhibition and escalation use it */
-                    if ((r.severity = pr_severity(kv->value)) < 0)
+                    if ((r.severity = Severity_parse(kv->value, strlen(kv->value))) < 0)
                         PFAIL(l, c, "alert \"%s\": severity \"%s\": the alerter's severities are info, warning, "
                               "critical, emergency", pr->alert, kv->value);
                     r.severity_line = pr->labels_line;

@@ -162,6 +162,15 @@ void layout_init(layout *l, const layout_conf *c)
 
 static void swap_buf(rbuf *a, rbuf *b) { rbuf t = *a; *a = *b; *b = t; }
 
+/* A record's own fields from one slot to another (retry ring, staged NX,
+ * pipeline): the record, its key, position, hash, version and expiry, so
+ * that no path forgets one; the command buffers are the caller's. */
+static void slot_move_record(rpipe_slot *to, rpipe_slot *from)
+{
+    swap_buf(&to->raw, &from->raw); swap_buf(&to->key, &from->key);
+    to->pos = from->pos; to->khash = from->khash; to->ver = from->ver; to->ttl_ms = from->ttl_ms;
+}
+
 /* The busy table: how many NX attempts for the key hash h are staged or
  * unanswered. Hashes are never 0 (keyset_hash), so 0 marks a free entry. */
 static size_t busy_at(const layout *l, uint64_t h)
@@ -216,8 +225,8 @@ static void on_nx(void *ctx, rpipe_slot *s, int existed)
             l->retry = n; l->retry_head = 0; l->retry_cap *= 2;
         }
         rpipe_slot *e = &l->retry[(l->retry_head + l->retry_n++) % l->retry_cap];
-        swap_buf(&e->part, &s->part); swap_buf(&e->raw, &s->raw); swap_buf(&e->key, &s->key);
-        e->pos = s->pos; e->khash = s->khash; e->ver = s->ver; e->ttl_ms = s->ttl_ms;
+        swap_buf(&e->part, &s->part);
+        slot_move_record(e, s);
     }
     if (l->nx_window >= NX_WINDOW) {
         l->nx_off = (uint64_t)l->nx_window_existed * 1000 > (uint64_t)l->nx_window * NX_OFF_PERMILLE;
@@ -390,9 +399,9 @@ static int retries_to_group(layout *l, rpipe *p)
         rpipe_slot *e = &l->retry[l->retry_head];
         l->retry_head = (l->retry_head + 1) % l->retry_cap;
         l->retry_n--;
-        swap_buf(&s->cmd, &e->part); swap_buf(&s->raw, &e->raw); swap_buf(&s->key, &e->key);
-        s->nargs = 1; s->pos = e->pos; s->khash = e->khash; s->ver = e->ver;   /* part: the value */
-        s->ttl_ms = e->ttl_ms;
+        swap_buf(&s->cmd, &e->part);
+        slot_move_record(s, e);
+        s->nargs = 1;   /* part: the value */
         l->scripted++;
         if (++l->group >= l->group_max && group_flush(l, p)) return -1;
     }
@@ -406,9 +415,8 @@ static int staged_flush(layout *l, rpipe *p)
         rpipe_slot *s = rpipe_next_slot(p), *st = &l->staged[i];
         if (!s) return -1;
         swap_buf(&s->cmd, &st->cmd); swap_buf(&s->part, &st->part);
-        swap_buf(&s->raw, &st->raw); swap_buf(&s->key, &st->key);
-        s->nargs = st->nargs; s->pos = st->pos; s->khash = st->khash; s->ver = st->ver; s->nx = 1;
-        s->ttl_ms = st->ttl_ms;
+        slot_move_record(s, st);
+        s->nargs = st->nargs; s->nx = 1;
         if (rpipe_push(p)) return -1;
     }
     l->nstaged = 0;

@@ -14,12 +14,19 @@
 static const char *const kinds[] = { "rec", "metric", "features", "leaderboard", "cache-writer", "other" };
 #define NKINDS (sizeof kinds / sizeof *kinds)
 
-static int64_t field(const char *text, const char *name)
+/* The value of INFO's line "NAME:VALUE", or NULL without one. */
+static const char *info_line(const char *text, const char *name)
 {
     size_t n = strlen(name);
     for (const char *p = text; (p = strstr(p, name)); p += n)
-        if ((p == text || p[-1] == '\n') && p[n] == ':') return strtoll(p + n + 1, NULL, 10);
-    return -1;
+        if ((p == text || p[-1] == '\n') && p[n] == ':') return p + n + 1;
+    return NULL;
+}
+
+static int64_t field(const char *text, const char *name)
+{
+    const char *v = info_line(text, name);
+    return v ? strtoll(v, NULL, 10) : -1;
 }
 
 void redis_info_parse(const char *text, int db, redis_info *o)
@@ -35,15 +42,13 @@ void redis_info_parse(const char *text, int db, redis_info *o)
     char name[24];
     snprintf(name, sizeof name, "db%d", db);
     o->keys = o->expires = 0;
-    size_t n = strlen(name);
-    for (const char *p = text; (p = strstr(p, name)); p += n)
-        if ((p == text || p[-1] == '\n') && p[n] == ':') {
-            const char *k = strstr(p, "keys="), *e = strstr(p, "expires=");
-            const char *eol = strchr(p, '\n');
-            if (k && (!eol || k < eol)) o->keys = strtoll(k + 5, NULL, 10);
-            if (e && (!eol || e < eol)) o->expires = strtoll(e + 8, NULL, 10);
-            break;
-        }
+    const char *p = info_line(text, name);
+    if (p) {
+        const char *k = strstr(p, "keys="), *e = strstr(p, "expires=");
+        const char *eol = strchr(p, '\n');
+        if (k && (!eol || k < eol)) o->keys = strtoll(k + 5, NULL, 10);
+        if (e && (!eol || e < eol)) o->expires = strtoll(e + 8, NULL, 10);
+    }
 }
 
 const char *redis_key_kind(const char *key, size_t len, const char *prefix)
@@ -122,9 +127,13 @@ static int scan_sample(sampler *s, uint64_t *nkeys, uint64_t *bytes, uint64_t *e
     int from_zero = !strcmp(s->cursor, "0");
     *examined = 0;
     *exact = 0;
-    while (*examined < (uint64_t)s->c->keys_per_sample) {
+    /* the bound counts the keys asked about, not only those answered: a
+     * key gone since SCAN (nil) or a refused MEMORY USAGE (an ACL without
+     * it) must not let one sample walk the whole database */
+    uint64_t asked = 0;
+    while (asked < (uint64_t)s->c->keys_per_sample) {
         char count[24];
-        uint64_t left = (uint64_t)s->c->keys_per_sample - *examined;
+        uint64_t left = (uint64_t)s->c->keys_per_sample - asked;
         snprintf(count, sizeof count, "%llu", (unsigned long long)(left < 1000 ? left : 1000));
         const char *a[] = { "SCAN", s->cursor, "COUNT", count };
         redisReply *r = command(s, 4, a);
@@ -139,6 +148,7 @@ static int scan_sample(sampler *s, uint64_t *nkeys, uint64_t *bytes, uint64_t *e
         redisReply *ks = r->element[1];
         /* COUNT is a hint: a batch may hold more; the bound is ours */
         size_t nk = ks->elements < left ? ks->elements : (size_t)left;
+        asked += nk;
         for (size_t i = 0; i < nk; i++) {
             const char *m[] = { "MEMORY", "USAGE", ks->element[i]->str };
             size_t ml[] = { 6, 5, ks->element[i]->len };

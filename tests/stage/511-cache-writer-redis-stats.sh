@@ -7,7 +7,8 @@
 # later windows counts exactly the lookups made between samples, the
 # sampling itself counts no hit or miss; with --redis-stats-keys below the
 # key count, at most that many keys are examined per sample and the
-# estimates add up to INFO's key count.
+# estimates add up to INFO's key count; at most that many are asked about
+# when MEMORY USAGE is refused (ACL).
 source "$(dirname "$0")/../lib.sh"
 REDIS_ARGS="--maxmemory 3mb --maxmemory-policy allkeys-lru" start_redis
 export PYTHONPATH=$ROOT/tests/tools
@@ -187,4 +188,19 @@ for end in sorted({m["window_end"] for m in recs}):
 print("\n".join(bad))
 sys.exit(1 if bad else 0)
 PY
+# still bounded when MEMORY USAGE is refused (a user without it): 20 keys
+# asked about a sample, not the whole database walked for 20 answers
+redis-cli -p "$P" ACL SETUSER nomem on '>pw' '~*' '&*' +@all -memory >/dev/null || die "ACL SETUSER"
+redis-cli -p "$P" CONFIG RESETSTAT >/dev/null
+"$BIN/cache-writer" --redis "redis://nomem:pw@127.0.0.1:$P" --redis-stats 200ms --redis-stats-keys 20 \
+  --format json > "$T/nomem.jsonl" 2>"$T/nomem.err" &
+pid4=$!
+at_exit "kill $pid4"
+wait_until 20 '[ "$(grep -c "\"redis.used_memory\"" "$T/nomem.jsonl")" -ge 2 ]' || fail "MEMORY refused: no 2 samples in 20 s"
+kill -TERM $pid4; wait $pid4
+n=$(grep -c '"redis.used_memory"' "$T/nomem.jsonl")
+asked=$(redis-cli -p "$P" INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_memory|usage:.*rejected_calls=\([0-9]*\).*/\1/p')
+check "MEMORY USAGE refused: its warning logged" grep -q "MEMORY USAGE" "$T/nomem.err"
+check "MEMORY USAGE refused: ${asked:-no} keys asked about in $n samples (at most 20 a sample, one more sample may have begun)" \
+  test "${asked:-0}" -ge 1 -a "${asked:-0}" -le $((20 * (n + 1)))
 finish

@@ -8,21 +8,8 @@
  * known kind, silences that end after they start), and must run: its
  * summaries render within their buffer, and a few Metric and Drift records
  * go through the engine. */
-#include <math.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include "../../../stages/alerter/engine.h"
-#include "../../../stages/alerter/rules.h"
-
-#define FZ_CHECK(c) do { if (!(c)) abort(); } while (0)
-
-static int fz_emit(void *ctx, const al_rule *r, const Alert *a)
-{
-    (void)ctx; (void)r;
-    FZ_CHECK(a->fingerprint.len == 16 && a->severity >= Severity_MIN && a->severity <= Severity_MAX);
-    return 0;
-}
+#include "fzalert.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -32,23 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_CHECK(!strncmp(err, "fuzz.yaml:", 10));
         return 0;
     }
-    FZ_CHECK(cfg.nrules >= 1);
-    for (int i = 0; i < cfg.nrules; i++) {
-        const al_rule *r = &cfg.rules[i];
-        FZ_CHECK(r->name && r->name[0] && r->field_id >= 0);
-        FZ_CHECK(r->severity >= Severity_MIN && r->severity <= Severity_MAX);
-        FZ_CHECK(r->escalate_to == -1 || (r->escalate_to > r->severity && r->escalate_to <= Severity_MAX));
-        FZ_CHECK(r->cond != AL_OUTSIDE || r->threshold_high >= r->threshold);
-        FZ_CHECK(isfinite(r->threshold));
-        for (int c = 0; c < r->nchannels; c++)
-            FZ_CHECK(!strcmp(r->channels[c], "out") || !strcmp(r->channels[c], "stdout") ||
-                     !strncmp(r->channels[c], "exec:", 5) || !strncmp(r->channels[c], "webhook:", 8));
-        KeyValue kv[1] = { { FB_STR("host"), FB_STR("h") } };
-        char buf[64];
-        al_render_summary(r, kv, 1, 1.5, Severity_warning, buf, sizeof buf);
-        FZ_CHECK(strlen(buf) < sizeof buf);
-    }
-    for (int i = 0; i < cfg.nsilences; i++) FZ_CHECK(cfg.silences[i].ends_us > cfg.silences[i].starts_us);
+    fz_check_config(&cfg);
     al_engine *e = al_engine_new(&cfg, 16, fz_emit, NULL);
     for (int k = 0; k < 8; k++) {
         AnyRecord r;

@@ -20,23 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include "../../../stages/drift/detect.h"
-#include "../../../stages/drift/engine.h"
-#include "../testhelp.h"
-
-static uint64_t rng_state;
-static uint64_t rng_next(void)   /* splitmix64 */
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-static double rng_unif(void) { return ((double)(rng_next() >> 11) + 0.5) * 0x1.0p-53; }
-static double rng_normal(void)   /* Box-Muller */
-{
-    return sqrt(-2 * log(rng_unif())) * cos(2 * M_PI * rng_unif());
-}
+#include "driftsim.h"
 
 enum { D_PH, D_CUSUM, D_ADWIN, D_ZSCORE, D_PSI, D_KS, ND };
 static const char *const dname[ND] = { "ph", "cusum", "adwin", "zscore", "psi", "ks" };
@@ -46,7 +30,15 @@ static const int dcode[ND] = { Detector_page_hinkley, Detector_cusum, Detector_a
 /* alarms per detector, the first at or after `watch_from`, and the points
  * of the first MAXAT */
 enum { MAXAT = 64 };
-static int64_t alarms[ND], first_at[ND], point, watch_from, at[ND][MAXAT];
+static int64_t alarms[ND], first_at[ND], watch_from, at[ND][MAXAT];
+/* ph, cusum, adwin, zscore, psi and ks at the stage's defaults */
+static drift_config defaults(void)
+{
+    unsigned all = 0;
+    for (int k = 0; k < ND; k++) all |= 1u << dcode[k];
+    return driftsim_defaults(all);
+}
+
 static int on_drift(void *ctx, const Drift *d)
 {
     (void)ctx;
@@ -58,38 +50,6 @@ static int on_drift(void *ctx, const Drift *d)
             if (point >= watch_from && first_at[k] < 0) first_at[k] = point;
         }
     return 0;
-}
-static int on_metric(void *ctx, const Metric *m) { (void)ctx; (void)m; return 0; }
-
-/* the stage's defaults (main.c's flag table), ph, cusum, adwin and zscore */
-static drift_config defaults(void)
-{
-    drift_config c = {0};
-    c.detectors = 1u << Detector_page_hinkley | 1u << Detector_cusum | 1u << Detector_adwin |
-                  1u << Detector_zscore | 1u << Detector_psi | 1u << Detector_ks;
-    c.field = DRIFT_F_VALUE;
-    c.warmup = 50; c.cooldown = 50; c.recovery = 3; c.threshold = 2.5; c.ewma_alpha = 0.05;
-    c.anomaly_rate = DRIFT_ANOMALY_RATE;
-    c.ph_delta = DRIFT_PH_DELTA; c.ph_lambda = DRIFT_PH_LAMBDA;
-    c.cusum_k = DRIFT_CUSUM_K; c.cusum_h = DRIFT_CUSUM_H;
-    c.adwin_delta = 0.002; c.adwin_max = 128; c.adwin_min = 5;
-    c.window = 100; c.every = 10; c.bins = 5; c.psi_threshold = 0.25; c.ks_alpha = 0.001;
-    c.holt_alpha = 0.5; c.holt_beta = 0.1;
-    c.nhorizons = 0;
-    c.max_series = 1000;
-    return c;
-}
-
-static void observe(drift_engine *e, const char *name, int64_t i, double v)
-{
-    Metric m;
-    Metric_init(&m);
-    m.name = FB_STRN(name, strlen(name));
-    m.window_start = i * 60000000; m.window_end = m.window_start + 60000000;
-    m.value = v;
-    const char *why;
-    point = i;
-    CHECK_EQ_INT(drift_engine_metric(e, &m, &why), DRIFT_OK);
 }
 
 static double fa_rate[2][ND];
