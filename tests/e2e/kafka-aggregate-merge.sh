@@ -41,7 +41,7 @@ evidence() {
     grep -v '"level":"debug"' "$f" | tail -n 6 >&2
     [ -f "${f%.err}.prom" ] && grep -E '^streamrec_(records_in_total|kafka_consumer_lag)' "${f%.err}.prom" | head -n 12 >&2
   done
-  echo "--- events per partition: $(timeout 30 kcat -C -b "$KAFKA" -t events -e -q -f '%p\n' 2>/dev/null | sort -n | uniq -c | tr -s ' \n' ' ')" >&2
+  echo "--- events per partition: $(timeout 30 kcat -C -b "$KAFKA" -t events -e -q -f '%p\n' 2>/dev/null | sort -n | uniq -c | awk '{printf " p%s=%s", $2, $1}')" >&2
 }
 fail() { echo "FAIL: $*" >&2; _nfail=$((_nfail + 1)); [ "$_nfail" -gt 1 ] || evidence; }
 die() { fail "$@"; exit 1; }
@@ -63,8 +63,9 @@ wait_until 60 '[ "$(assigned a)" -ge 8 ]' || fail "A got no partitions"
 emitter b; B=$PID
 wait_until 60 '[ "$(assigned b)" -ge 1 ] && [ "$(assigned a)" -gt 8 ]' || fail "B did not join"
 produce $((q1 + 1)) "$q2"; mark
-# (the bound is a deadlock guard only: A reads at its own pace under load)
-wait_until 300 '! kill -0 $A 2>/dev/null' || {
+# (the bound is a guard only: a stuck A was seen caught up with lag 0 but
+# reading nothing after its reassignment, not slow)
+wait_until 120 '! kill -0 $A 2>/dev/null' || {
   fail "A did not crash by itself: no window closed after its $((q1 + 200))th record; it read" \
     "$(sed -n 's/^streamrec_records_in_total{[^}]*} //p' "$T/a.prom"), caught up: $(caught_up a && echo yes || echo no)"
   kill -9 $A; }
