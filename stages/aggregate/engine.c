@@ -174,12 +174,9 @@ static void entry_copy(const agg_engine *e, agg_entry *d, const agg_entry *s)
     }
 }
 
-/* The entry for e->key in w, created if the series bound allows. */
-static agg_entry *win_entry(agg_engine *e, agg_win *w)
+/* A new series in w, if the series bound allows (NULL: dropped, counted). */
+static agg_entry *series_new(agg_engine *e, agg_win *w, const uint8_t *key, uint32_t klen, uint64_t h)
 {
-    uint64_t h = agg_key_hash(e->key.p, e->key.len);
-    agg_entry *en = agg_map_find(&w->map, e->key.p, e->key.len, h);
-    if (en) return en;
     if ((int64_t)e->nseries >= e->cfg.max_series) {
         e->c.series_dropped++;
         log_kv(LOG_WARN, "series limit reached: new series not tracked",
@@ -187,10 +184,18 @@ static agg_entry *win_entry(agg_engine *e, agg_win *w)
                (long long)e->cfg.max_series, (unsigned long long)e->c.series_dropped);
         return NULL;
     }
-    en = agg_map_insert(&w->map, e->key.p, e->key.len, h);
+    agg_entry *en = agg_map_insert(&w->map, key, klen, h);
     entry_init(en);
     e->nseries++;
     return en;
+}
+
+/* The entry for e->key in w, created if the series bound allows. */
+static agg_entry *win_entry(agg_engine *e, agg_win *w)
+{
+    uint64_t h = agg_key_hash(e->key.p, e->key.len);
+    agg_entry *en = agg_map_find(&w->map, e->key.p, e->key.len, h);
+    return en ? en : series_new(e, w, e->key.p, e->key.len, h);
 }
 
 static int by_has(const agg_engine *e, const char *k, uint32_t len)
@@ -783,17 +788,8 @@ int agg_engine_merge_entry(agg_engine *e, int src, int spec, int64_t start, cons
     agg_entry *en = agg_map_find(&w->map, key, klen, h);
     if (en) {
         if (!cover_better(cov, &en->cov)) { e->merge_repeats++; return AGG_DUP; }
-    } else {
-        if ((int64_t)e->nseries >= e->cfg.max_series) {
-            e->c.series_dropped++;
-            log_kv(LOG_WARN, "series limit reached: new series not tracked",
-                   "\"max_series\":%lld,\"dropped\":%llu",
-                   (long long)e->cfg.max_series, (unsigned long long)e->c.series_dropped);
-            return AGG_OK;
-        }
-        en = agg_map_insert(&w->map, key, klen, h);
-        entry_init(en);
-        e->nseries++;
+    } else if (!(en = series_new(e, w, key, klen, h))) {
+        return AGG_OK;
     }
     en->cov = *cov;
     entry_copy(e, en, val);

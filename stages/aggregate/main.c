@@ -11,6 +11,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "partial.h"
+#include "parts.h"
 #include "sizes.h"
 #include "sdnotify.h"
 #include "seen.h"
@@ -85,25 +86,10 @@ static const cli_spec agg_spec = {
     .opts = agg_opts,
 };
 
-/* --emit partials: one engine per input partition owned. */
-typedef struct agg_part {
-    struct agg_main *a;
-    char topic[128];
-    int32_t partition, partitions;
-    uint32_t epoch;
-    agg_engine *eng;
-    int64_t from, to;       /* input offsets: first read in this epoch, next to read */
-    int64_t max_ts;         /* its event time */
-    uint64_t closed;        /* windows_emitted when its watermark was last sent */
-    int idle_sent;          /* its watermark went out marked idle (at its end for --idle-timeout) */
-} agg_part;
-
 typedef struct agg_main {
     agg_config cfg;
-    agg_part **parts; int nparts, capparts;
-    agg_counters gone;      /* counters of partitions dropped */
-    agg_pscratch psc;
-    uint64_t config_hash, partials, rebalanced;
+    agg_parts parts;        /* --emit partials */
+    agg_pscratch psc;       /* --merge */
     int32_t in_part, in_parts;
     stream_in *in;
     stream_out *out;
@@ -241,11 +227,9 @@ static int agg_sync(agg_main *a)
 static int agg_before_revoke(void *ctx)
 {
     agg_main *a = ctx;
-    a->rebalanced = 1;      /* --emit partials: the partitions' windows are checked at the next record */
+    a->parts.rebalanced = 1;   /* --emit partials: the partitions' windows are checked at the next record */
     return a->st ? agg_sync(a) : 0;
 }
-
-static int parts_tick(agg_main *a);
 
 /* A quiet input: a partition that went idle may let the watermark on. */
 static void agg_on_tick(void *ctx)
@@ -254,7 +238,7 @@ static void agg_on_tick(void *ctx)
     if (a->failed) return;
     /* ... and what was read last is saved and committed once due, so a
      * quiet input has nothing uncommitted when its partitions move */
-    int bad = a->cfg.mode == AGG_MODE_PARTIALS ? parts_tick(a) < 0 :
+    int bad = a->cfg.mode == AGG_MODE_PARTIALS ? agg_parts_tick(&a->parts, 0) < 0 :
               a->cfg.mode == AGG_MODE_METRICS && agg_engine_advance(a->eng, stream_in_event_time(a->in)) != AGG_OK;
     if (bad || (stream_in_count(a->in) != a->synced && mono_us() - a->last_sync >= opt_ckpt_every &&
          agg_sync(a) < 0)) {
@@ -291,227 +275,6 @@ static void agg_reject(agg_main *a, agg_engine *eng, const stream_rec *r, int ar
     }
 }
 
-/* ---- --emit partials ----------------------------------------------------- */
-
-static void part_src(const agg_part *p, int64_t wm, int idle, agg_psrc *src)
-{
-    src->topic = p->topic;
-    src->partition = p->partition;
-    src->partitions = p->partitions;
-    src->from = p->from;
-    src->to = p->to;
-    src->watermark = wm;
-    src->idle = idle;
-    src->config = p->a->config_hash;
-}
-
-/* Kafka key of a partial: its source partition, so that one partition's
- * partials (series, then the watermark that passes them) stay in order on
- * one partition of the partials topic. */
-static int part_write(agg_part *p, const MetricPartial *m)
-{
-    char key[160];
-    int kl = snprintf(key, sizeof key, "%s/%d", p->topic, (int)p->partition);
-    p->a->partials++;
-    return stream_write(p->a->out, &MetricPartial_desc, m, key, (size_t)kl);
-}
-
-static int part_on_partial(void *ctx, const agg_wview *w, const agg_entry *en)
-{
-    agg_part *p = ctx;
-    agg_psrc src;
-    part_src(p, agg_engine_watermark(p->eng), 0, &src);
-    MetricPartial m;
-    agg_partial_build(&src, w, en, &p->a->psc, &m);
-    return part_write(p, &m);
-}
-
-/* testing (--crash-after): die with partials delivered past the last
- * commit, which the next owner emits again */
-static void crash_after_partials(agg_main *a)
-{
-    if (opt_crash_after && stream_in_count(a->in) >= (uint64_t)opt_crash_after && stream_flush(a->out) == 0)
-        raise(SIGKILL);
-}
-
-static int part_send_wm(agg_part *p, int64_t wm, int idle)
-{
-    agg_psrc src;
-    part_src(p, wm, idle, &src);
-    MetricPartial m;
-    agg_partial_watermark(&src, &m);
-    p->closed = agg_engine_counters(p->eng)->windows_emitted;
-    return part_write(p, &m);
-}
-
-static agg_part *part_new(agg_main *a, const char *topic, int32_t partition, int32_t partitions, uint32_t epoch)
-{
-    agg_part *p = calloc(1, sizeof *p);
-    if (!p) log_fatal("aggregate: out of memory");
-    p->a = a;
-    snprintf(p->topic, sizeof p->topic, "%s", topic);
-    p->partition = partition;
-    p->partitions = partitions;
-    p->epoch = epoch;
-    p->from = p->to = -1;
-    p->max_ts = INT64_MIN;
-    p->eng = agg_engine_new(&a->cfg, NULL, agg_emit, a);
-    agg_engine_set_partial(p->eng, part_on_partial, p);
-    if (a->nparts == a->capparts) {
-        int cap = a->capparts ? a->capparts * 2 : 16;
-        agg_part **np = realloc(a->parts, (size_t)cap * sizeof *np);
-        if (!np) log_fatal("aggregate: out of memory");
-        a->parts = np;
-        a->capparts = cap;
-    }
-    a->parts[a->nparts++] = p;
-    log_kv(LOG_DEBUG, "partition windows started", "\"topic\":\"%s\",\"partition\":%d", topic, (int)partition);
-    return p;
-}
-
-static void counters_add(agg_counters *t, const agg_counters *c)
-{
-    t->events += c->events; t->samples += c->samples; t->late += c->late; t->bad_value += c->bad_value;
-    t->series_dropped += c->series_dropped; t->windows_emitted += c->windows_emitted;
-    t->metrics_emitted += c->metrics_emitted;
-}
-
-/* Its windows are forgotten, not emitted: whoever owns the partition
- * next rebuilds them from the committed offset (the earliest they need). */
-static void part_drop(agg_main *a, int i)
-{
-    agg_part *p = a->parts[i];
-    counters_add(&a->gone, agg_engine_counters(p->eng));
-    log_kv(LOG_INFO, "partition windows dropped (re-read by its next owner)", "\"topic\":\"%s\",\"partition\":%d,"
-           "\"series\":%llu", p->topic, (int)p->partition, (unsigned long long)agg_engine_series(p->eng));
-    agg_engine_free(p->eng);
-    free(p);
-    a->parts[i] = a->parts[--a->nparts];
-}
-
-static agg_part *part_find(agg_main *a, const char *topic, int32_t partition)
-{
-    for (int i = 0; i < a->nparts; i++)
-        if (a->parts[i]->partition == partition && !strcmp(a->parts[i]->topic, topic)) return a->parts[i];
-    return NULL;
-}
-
-/* After a rebalance: partitions no longer owned, or owned again (a new
- * epoch: read again from the committed offset), lose their windows; every
- * partition owned has an entry, also one that delivered nothing yet, so
- * its watermark reaches the merge. */
-static void parts_refresh(agg_main *a)
-{
-    if (!stream_in_is_kafka(a->in)) return;
-    for (int i = 0; i < a->nparts;) {
-        stream_part sp;
-        int owned = 0;
-        for (int k = 0; stream_in_owned(a->in, k, &sp); k++)
-            if (sp.partition == a->parts[i]->partition && !strcmp(sp.topic, a->parts[i]->topic)) {
-                owned = sp.epoch == a->parts[i]->epoch;
-                break;
-            }
-        if (owned) i++;
-        else part_drop(a, i);
-    }
-    stream_part sp;
-    for (int k = 0; stream_in_owned(a->in, k, &sp); k++)
-        if (!part_find(a, sp.topic, sp.partition)) {
-            if (sp.partitions <= sp.partition) {
-                log_kv(LOG_WARN, "partition count of the input topic unknown: its partials wait",
-                       "\"topic\":\"%s\"", sp.topic);
-                continue;
-            }
-            part_new(a, sp.topic, sp.partition, sp.partitions, sp.epoch);
-        }
-}
-
-static int64_t part_commit_limit(void *ctx, const char *topic, int32_t partition)
-{
-    agg_part *p = part_find(ctx, topic, partition);
-    return p ? agg_engine_first_offset(p->eng) : INT64_MAX;
-}
-
-/* A partition at its end for --idle-timeout holds nothing back: its
- * windows close by the time of the other partitions this instance owns
- * (stream_in_event_time leaves it out; the largest when all are idle), as
- * one process reading them all would close them, and its watermark says
- * so to the merge. A record it brings later for a window closed that way
- * is late, as it would be for that one process. */
-static int parts_idle(agg_main *a)
-{
-    int64_t t = stream_in_event_time(a->in);
-    if (t == INT64_MIN) return 0;
-    stream_part sp;
-    for (int k = 0; stream_in_owned(a->in, k, &sp); k++) {
-        if (!sp.idle) continue;
-        agg_part *p = part_find(a, sp.topic, sp.partition);
-        if (!p || p->epoch != sp.epoch) continue;
-        int64_t before = agg_engine_watermark(p->eng);
-        if (agg_engine_advance(p->eng, t) != AGG_OK) return -1;
-        int64_t wm = agg_engine_watermark(p->eng);
-        if ((wm != before || !p->idle_sent) && wm != INT64_MIN) {
-            uint64_t closed = p->closed;
-            if (part_send_wm(p, wm, 1) < 0) return -1;
-            p->idle_sent = 1;
-            if (p->closed != closed) crash_after_partials(a);
-        }
-    }
-    return 0;
-}
-
-static int parts_tick(agg_main *a)
-{
-    if (a->rebalanced) { a->rebalanced = 0; parts_refresh(a); }
-    return parts_idle(a);
-}
-
-/* One Event or Sample into its partition's engine. */
-static int part_record(agg_main *a, stream_rec *r, agg_engine **eng)
-{
-    if (a->rebalanced) { a->rebalanced = 0; parts_refresh(a); }
-    agg_part *p = r->pos.topic ? part_find(a, r->pos.topic, r->pos.partition) : a->parts[0];
-    if (!p) {
-        parts_refresh(a);
-        p = part_find(a, r->pos.topic, r->pos.partition);
-        if (!p) {   /* no partial can say how many partitions to wait for: stop uncommitted, restart */
-            log_kv(LOG_ERROR, "the input topic's partition count is unknown (no metadata)", "\"topic\":\"%s\"",
-                   r->pos.topic);
-            return AGG_ERR;
-        }
-    }
-    *eng = p->eng;
-    p->idle_sent = 0;
-    if (p->from < 0) p->from = r->pos.offset;
-    p->to = r->pos.offset + 1;
-    agg_engine_set_offset(p->eng, r->pos.offset);
-    int64_t ts = r->type == &Event_desc ? r->as.event.ts : r->as.sample.ts;
-    int ar = r->type == &Event_desc ? agg_engine_event(p->eng, &r->as.event) : agg_engine_sample(p->eng, &r->as.sample);
-    if (ar != AGG_OK) return ar;
-    stream_in_note_time(a->in, &r->pos, ts);
-    if (ts > p->max_ts) {
-        p->max_ts = ts;
-        if (agg_engine_advance(p->eng, ts) != AGG_OK) return AGG_ERR;
-        /* windows closed: their partials are out, now the watermark that passes them */
-        if (agg_engine_counters(p->eng)->windows_emitted != p->closed) {
-            if (part_send_wm(p, agg_engine_watermark(p->eng), 0) < 0) return AGG_ERR;
-            crash_after_partials(a);
-        }
-    }
-    return AGG_OK;
-}
-
-/* End of input: every window goes out, then a watermark past all time. */
-static int parts_finish(agg_main *a)
-{
-    parts_refresh(a);   /* never a partition revoked meanwhile: another member finishes it */
-    for (int i = 0; i < a->nparts; i++) {
-        agg_part *p = a->parts[i];
-        if (agg_engine_flush(p->eng) != AGG_OK || part_send_wm(p, INT64_MAX, 0) < 0) return -1;
-    }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     cli_parse(argc, argv, &agg_spec, &common);
@@ -528,9 +291,7 @@ int main(int argc, char **argv)
             a.in_parts < 1 || a.in_part >= a.in_parts || a.in_parts > AGG_MAX_SOURCES)
             cli_usage_error(&agg_spec, "--input-partition: \"%s\" is not I/P with 0 <= I < P <= %d", opt_in_part,
                             AGG_MAX_SOURCES);
-        agg_engine *tmp = agg_engine_new(&cfg, NULL, agg_emit, &a);
-        a.config_hash = agg_engine_config_hash(tmp);
-        agg_engine_free(tmp);
+        agg_parts_init(&a.parts, &cfg, (uint64_t)opt_crash_after);
     }
     a.m_series = metrics_gauge("streamrec_aggregate_series", "series held in open windows and buckets");
     a.m_dropped = metrics_counter("streamrec_aggregate_series_dropped_total", "new series refused past --max-series");
@@ -573,10 +334,8 @@ int main(int argc, char **argv)
     stream_in_set_before_revoke(a.in, agg_before_revoke, &a);
     a.out = stream_out_open(common.out, &common);
     if (!a.out) goto done;
-    if (partials) {
-        if (stream_in_is_kafka(a.in)) stream_in_set_commit_limit(a.in, part_commit_limit, &a);
-        else part_new(&a, "-", a.in_part, a.in_parts, 1);
-    } else if (!a.st && stream_in_is_kafka(a.in))
+    if (partials) agg_parts_start(&a.parts, a.in, a.out, a.in_part, a.in_parts);
+    else if (!a.st && stream_in_is_kafka(a.in))
         log_warn("Kafka input without --state: offsets are committed as records are read, so the "
                  "events of open windows are lost if the process dies (use --state for at-least-once)");
     sd_ready();
@@ -591,7 +350,7 @@ int main(int argc, char **argv)
         if (data && opt_max_future &&
             (r.type == &Event_desc ? r.as.event.ts : r.as.sample.ts) > now_us() + opt_max_future)
             ar = AGG_FUTURE;
-        else if (data && partials) ar = part_record(&a, &r, &eng);
+        else if (data && partials) ar = agg_parts_record(&a.parts, &r, &eng);
         else if (data && r.type == &Event_desc) ar = agg_engine_event(a.eng, &r.as.event);
         else if (data) ar = agg_engine_sample(a.eng, &r.as.sample);
         else if (merge && r.type == &MetricPartial_desc) {
@@ -612,10 +371,8 @@ int main(int argc, char **argv)
         if (opt_crash_after && !partials && stream_in_count(a.in) >= (uint64_t)opt_crash_after) raise(SIGKILL);
         int want = a.fs && agg_features_want_save(a.fs);
         if (stream_sync_due(a.in) || want) {
-            if (partials) {   /* and partitions idle while others are busy */
-                parts_refresh(&a);
-                if (parts_idle(&a) < 0) { rc = -1; break; }
-            }
+            /* and partitions idle while others are busy */
+            if (partials && agg_parts_tick(&a.parts, 1) < 0) { rc = -1; break; }
             if (!a.st || want || mono_us() - a.last_sync >= opt_ckpt_every)
                 if (agg_sync(&a) < 0) { rc = -1; break; }
             agg_update_metrics(&a);
@@ -630,23 +387,19 @@ int main(int argc, char **argv)
     if (partials) {
         /* a stopped Kafka member leaves its open windows to the next owner,
          * who re-reads them from the committed offset */
-        if (rc == 0 && !(stream_in_is_kafka(a.in) && sig_stop_requested()) && parts_finish(&a) < 0) rc = -1;
+        if (rc == 0 && !(stream_in_is_kafka(a.in) && sig_stop_requested()) && agg_parts_finish(&a.parts) < 0) rc = -1;
     } else if (rc == 0 && !(a.st && sig_stop_requested()) && agg_engine_flush(a.eng) != AGG_OK) rc = -1;
     if (rc == 0 && agg_sync(&a) < 0) rc = -1;
     agg_update_metrics(&a);
     if (rc == 0) status = 0;
-    agg_counters sum = a.gone;
-    uint64_t dups = 0, untracked = 0;
-    for (int i = 0; i < a.nparts; i++) {
-        counters_add(&sum, agg_engine_counters(a.parts[i]->eng));
-        agg_seen *ps = agg_engine_seen(a.parts[i]->eng);
-        if (ps) { dups += agg_seen_duplicates(ps); untracked += agg_seen_untracked(ps); }
-    }
+    agg_counters sum;
+    uint64_t dups, untracked;
+    agg_parts_sum(&a.parts, &sum, &dups, &untracked);
     const agg_counters *c = a.eng ? agg_engine_counters(a.eng) : &sum;
     agg_seen *seen = a.eng ? agg_engine_seen(a.eng) : NULL;
     if (seen) { dups = agg_seen_duplicates(seen); untracked = agg_seen_untracked(seen); }
     char extra[160] = "";
-    if (partials) snprintf(extra, sizeof extra, ",\"partials\":%llu", (unsigned long long)a.partials);
+    if (partials) snprintf(extra, sizeof extra, ",\"partials\":%llu", (unsigned long long)a.parts.partials);
     if (merge)
         snprintf(extra, sizeof extra, ",\"partials\":%llu,\"repeats\":%llu,\"late_partials\":%llu",
                  (unsigned long long)merged, (unsigned long long)agg_engine_merge_repeats(a.eng),
@@ -662,8 +415,7 @@ done:
     if (a.in) stream_in_close(a.in);
     if (a.out && stream_out_close(a.out) != 0) status = 1;
     agg_engine_free(a.eng);
-    for (int i = 0; i < a.nparts; i++) { agg_engine_free(a.parts[i]->eng); free(a.parts[i]); }
-    free(a.parts);
+    agg_parts_free(&a.parts);
     agg_pscratch_free(&a.psc);
     agg_features_free(a.fs);
     if (a.st) state_close(a.st);

@@ -10,6 +10,7 @@
 #include "../../../stages/aggregate/checkpoint.h"
 #include "../../../stages/aggregate/engine.h"
 #include "../../../stages/aggregate/seen.h"
+#include "metric_text.h"
 
 #define SEC 1000000LL
 
@@ -24,33 +25,6 @@ static int sample_now(agg_engine *e, const Sample *s)
 {
     int rc = agg_engine_sample(e, s);
     return rc == AGG_OK ? agg_engine_advance(e, s->ts) : rc;
-}
-typedef struct { char *p; size_t len, cap; } sbuf;
-static void sb_add(sbuf *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (b->len + n + 1 > b->cap) { b->cap = (b->len + n + 1) * 2; b->p = realloc(b->p, b->cap); }
-    memcpy(b->p + b->len, s, n + 1);
-    b->len += n;
-}
-
-/* the whole record as text: any difference shows */
-static int emit_text(void *ctx, const Metric *m)
-{
-    sbuf *b = ctx;
-    char line[4096];
-    int n = snprintf(line, sizeof line, "%.*s{", (int)m->name.len, m->name.ptr);
-    for (uint32_t i = 0; i < m->labels_count; i++)
-        n += snprintf(line + n, sizeof line - (size_t)n, "%.*s=%.*s,", (int)m->labels[i].key.len,
-                      m->labels[i].key.ptr, (int)m->labels[i].value.len, m->labels[i].value.ptr);
-    n += snprintf(line + n, sizeof line - (size_t)n, "} %lld %lld %llu %.17g %.17g %.17g %.17g %.17g %.17g",
-                  (long long)m->window_start, (long long)m->window_end, (unsigned long long)m->count,
-                  m->sum, m->min, m->max, m->mean, m->stddev, m->value);
-    for (uint32_t i = 0; i < m->quantiles_count; i++)
-        n += snprintf(line + n, sizeof line - (size_t)n, " q%g=%.17g", m->quantiles[i].q, m->quantiles[i].value);
-    snprintf(line + n, sizeof line - (size_t)n, "\n");
-    sb_add(b, line);
-    return 0;
 }
 
 static uint64_t rs = 12345;
