@@ -1,0 +1,397 @@
+#!/usr/bin/env bash
+# kafka-pipeline: issue 11's end-to-end benchmark, on kafka-mock with
+# 8-partition topics on this 2-core machine:
+#   kcat -P raw → ingest ×K → events → aggregate --emit partials ×K → partials
+#     → aggregate --merge ×1 → metrics → cache-writer ×K → Redis
+# with K = 1, 2, 3 instances of each scalable stage, each stage in its own
+# consumer group, beside kcat producing and consuming the same N JSON lines.
+#
+# Throughput: every stage is started on empty topics and its group left to
+# settle; then kcat produces the N lines (keyed, so the 8 partitions fill
+# evenly) and the clock runs until Redis holds the last metric. Live
+# stages never close their last windows by themselves, so once the events
+# topic holds all of ingest's records, one far-later event per events
+# partition is sent through raw (it closes every real window, as later
+# traffic would); once the metrics topic holds every metric of the file run,
+# one marker Metric per metrics partition follows them, and the run ends
+# when cache-writer has written all markers (each cache-writer writes its
+# partition in order). The end is therefore late by up to a poll (0.2 s)
+# plus the markers' own trip.
+# Every figure is checked before it is printed: each topic's message count
+# (the mock keeps only ~5 MiB per partition), no record refused as late, the
+# merged metrics equal to a file run's (`ingest | aggregate`, sorted JSON,
+# line for line), and Redis equal to cache-writer fed with the file run.
+# A run that fails a check prints FAILED and no rate.
+# Each row: wall seconds, records/s (N input lines), per stage CPU µs per
+# line (user+sys of all its instances, from /proc, after the groups
+# settled) and peak RSS (the largest instance); then ratios to kcat -C:
+# by wall time, and per core (kcat -C's CPU against the stages').
+#
+# Rebalance: 2 ingest, 2 emitters (--window 1s) and the merge, with the
+# input produced at RATE lines/s in real time (event time = wall clock),
+# one emitter killed -9 at +KILL_AT s, a third one joining at +JOIN_AT s.
+# The merge's output latency per window (Kafka timestamp of its metrics −
+# window end) gives: steady latency before the kill, and for the kill and the
+# join, the time until results flow again (the first window emitted with the
+# steady latency + 1 s, from which on every window is) and the worst latency.
+# The group notices a kill -9 after session.timeout.ms (6 s here, -X below;
+# librdkafka's default is 45 s), so that is most of the kill's figure.
+#   N=100000 tests/bench/kafka-pipeline.sh        KBENCH_TINY=1: a quick check
+#   (KS="1 2" picks the instance counts; REBALANCE=0 skips the second part)
+source "$(dirname "$0")/lib.sh"
+TINY=${KBENCH_TINY:-0}
+if [ "$TINY" = 1 ]; then
+  N=${N:-4000} KS=${KS:-2} REBALANCE=${REBALANCE:-0}
+else
+  N=${N:-100000} KS=${KS:-1 2 3} REBALANCE=${REBALANCE:-1}
+fi
+P=8                       # partitions of every topic
+GEN_RATE=200              # lines per second of event time: 100,000 lines span 9 windows of 60 s
+AGG="--window 60s --features none"
+X="-X session.timeout.ms=6000 -X heartbeat.interval.ms=500 -X topic.metadata.refresh.interval.ms=1000"
+W=$BT/kp; rm -rf "$W"; mkdir -p "$W"
+PIDS=()
+cleanup() { local p; for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; }
+trap cleanup EXIT
+fail() { echo "  FAILED: $*"; FAILED=1; }
+now() { date +%s.%N; }
+T0=$(now)
+phase() { [ -n "${KBENCH_TRACE:-}" ] && awk -v a="$T0" -v b="$(now)" -v m="$*" 'BEGIN { printf "  [%6.1fs] %s\n", b - a, m }' >&2; return 0; }
+
+# ---- input, and what a file run gives ---------------------------------------
+# the key of each line: from ingest's record of it (one record per line here)
+KEYS_PY='
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+recs = sys.stdin.read().splitlines()
+if len(recs) != len(lines): sys.exit("%d records from %d lines: not one each" % (len(recs), len(lines)))
+for line, rec in zip(lines, recs):
+    r = json.loads(rec)
+    if "user_id" in r: key = r["user_id"]
+    else: key = r["name"] + ("{" + ",".join("%s=%s" % kv for kv in sorted(r["labels"].items())) + "}" if r.get("labels") else "")
+    print(key + "\t" + line)
+'
+# the input, kept between runs (it depends on N only)
+IN=$BT/kp-input-$N; mkdir -p "$IN"
+if [ ! -s "$IN/raw.keyed" ]; then
+  # mixed traffic less request and model lines: those give two Samples of
+  # different series (keys) each, and every events partition must be fed by one
+  # raw partition for its event time to stay in order (see below)
+  "$GEN_EVENTS" --count $((N * 13 / 10)) --kind mixed --seed 7 --rate "$GEN_RATE" |
+    grep -v -e '"endpoint"' -e '"model_id"' | head -n "$N" >"$IN/raw.jsonl"
+  # Each line keyed by the key of the record ingest makes of it (libstream
+  # record_key: user_id, or series name{sorted labels}), so that raw partition
+  # p feeds events partition p only (kcat and the stages share librdkafka's
+  # default partitioner). Keyed otherwise, ingest interleaves its input
+  # partitions as it reads them, and a backlog's event time goes back and
+  # forth by minutes within each events partition: with 60 s windows and 2 min
+  # of lateness, 10,107 of 112,125 records were refused as late at x1.
+  "$BIN/ingest" <"$IN/raw.jsonl" 2>/dev/null | "$BIN/fbcat" --format json |
+    python3 -c "$KEYS_PY" "$IN/raw.jsonl" >"$IN/raw.keyed.$$" || { echo "prepare failed"; exit 1; }
+  mv "$IN/raw.keyed.$$" "$IN/raw.keyed"
+fi
+phase "generated, keyed"
+"$BIN/ingest" <"$IN/raw.jsonl" >"$W/ev.rec" 2>"$W/ingest-file.err" || { echo "prepare failed"; exit 1; }
+E=$("$BIN/fbcat" --count <"$W/ev.rec" | awk '$1 == "total" { print $2 }')
+"$BIN/aggregate" $AGG --format json <"$W/ev.rec" 2>"$W/agg-file.err" >"$W/file.json"
+sort "$W/file.json" >"$W/file.sorted"
+M=$(wc -l <"$W/file.sorted")
+grep -q '"late":0,' "$W/agg-file.err" || { echo "the file run refuses records as late"; exit 1; }
+# one far-later event per events partition: 200 users cover all 8 (checked below)
+# (gen-events starts at 2026-11-23T10:00:00Z, epoch 1795428000: an hour past twice its span)
+end_ts=$(date -u -d "@$((1795428000 + 2 * N / GEN_RATE + 3600))" +%Y-%m-%dT%H:%M:%S.000Z)
+for i in $(seq 200); do
+  printf 'zend%d\t{"event_id":"zend%d","ts":"%s","user_id":"zend%d","event_type":"view","session_id":"zend","item_id":"b1"}\n' \
+    "$i" "$i" "$end_ts" "$i"
+done >"$W/sentinel.keyed"
+# markers after the metrics: the same 200-way spread over the metrics topic
+for i in $(seq 200); do
+  printf '{"name":"bench.end","labels":{"m":"%d"},"window_start":1,"window_end":2,"count":1,"value":1}\n' "$i"
+done | "$BIN/fbcat" --encode Metric >"$W/markers.rec"
+bytes=$(wc -c <"$IN/raw.jsonl")
+echo "  $N JSON lines ($((bytes / 1048576)) MiB) -> $E records -> $M metrics (60 s windows, no features); $P partitions per topic"
+
+# ---- servers ----------------------------------------------------------------
+phase "file runs"
+REDIS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$W/redis"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$W/redis" --save '' --appendonly no \
+  --daemonize no --logfile "$W/redis/log" --enable-debug-command local &
+PIDS+=($!)
+for i in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
+RC="redis-cli -p $REDIS_PORT"
+redis_digest() { $RC debug digest; }
+# what Redis holds after cache-writer is fed the file run: the truth
+"$BIN/fbcat" --encode Metric <"$W/file.json" | "$BIN/cache-writer" --redis "redis://127.0.0.1:$REDIS_PORT" 2>/dev/null ||
+  { echo "cache-writer file run failed"; exit 1; }
+TRUTH=$(redis_digest) TRUTH_KEYS=$($RC dbsize)
+
+start_kafka() {   # a fresh mock per run: the runs do not share the ~5 MiB per partition
+  "$BIN/kafka-mock" "raw:$P" "events:$P" "partials:$P" "metrics:$P" >"$W/kafka-mock.out" 2>/dev/null &
+  KM=$!; PIDS+=($KM)
+  local i; for i in $(seq 100); do K=$(head -n1 "$W/kafka-mock.out" 2>/dev/null); [ -n "$K" ] && return 0; sleep 0.1; done
+  echo "kafka-mock did not start"; exit 1
+}
+stop_kafka() { kill "$KM" 2>/dev/null; wait "$KM" 2>/dev/null; }
+held() {   # held TOPIC: messages in the topic (the sum of its partitions' end offsets)
+  local a=() p; for p in $(seq 0 $((P - 1))); do a+=(-t "$1:$p:-1"); done
+  kcat -Q -b "$K" "${a[@]}" 2>/dev/null | awk '$3 == "offset" { s += $4 } END { print s + 0 }'
+}
+per_partition() {   # per_partition TOPIC: "p0=n p1=n ..." as kcat reads them
+  timeout 60 kcat -C -b "$K" -t "$1" -e -q -f '%p\n' 2>/dev/null | sort -n | uniq -c | awk '{ printf " p%s=%s", $2, $1 }'
+}
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+TCK=$(getconf CLK_TCK)
+wait_count() {   # wait_count TOPIC TARGET: until it holds TARGET messages; 1 when 45 s pass with none added
+  local n last=-1 since; since=$(date +%s)
+  while :; do
+    n=$(held "$1")
+    [ "$n" -ge "$2" ] && return 0
+    [ "$n" != "$last" ] && { last=$n; since=$(date +%s); }
+    [ $(( $(date +%s) - since )) -ge 45 ] && return 1
+    sleep 0.2
+  done
+}
+wait_for() {   # wait_for SECONDS CONDITION: poll every 0.2 s
+  local end=$(( $(date +%s) + $1 ))
+  while ! eval "$2"; do [ "$(date +%s)" -ge "$end" ] && return 1; sleep 0.2; done
+}
+assigned_all() {   # every log named has a partition assignment, and none came in the last 1.5 s
+  local f newest=0 t
+  for f in "$@"; do
+    grep -q '"kafka partition assigned"' "$f" || return 1
+    t=$(stat -c %Y "$f"); [ "$t" -gt "$newest" ] && newest=$t
+  done
+  [ $(( $(date +%s) - newest )) -ge 2 ]
+}
+stage() {   # stage NAME LOG CMD...: start one instance in the background
+  local name=$1 log=$2; shift 2
+  "$@" 2>"$log" &
+  local pid=$!; PIDS+=($pid); SP[$name]=$pid; SLOG[$name]=$log
+}
+
+# ---- kcat, the yardstick ----------------------------------------------------
+phase "the truth in Redis"
+echo "  -- kcat on the same lines (topic raw, $P partitions)"
+start_kafka
+measure "kcat -P (produce, keyed)" "$N" "kcat -P -b $K -t raw -K '\t' < $IN/raw.keyed"
+n=$(held raw)
+[ "$n" = "$N" ] || { echo "  the raw topic holds $n of $N lines: not measuring"; exit 1; }
+/usr/bin/time -o "$W/kcat.time" -f '%e %U %S %M' kcat -C -b "$K" -t raw -e -q -o beginning >/dev/null
+read -r KC_WALL KC_USR KC_SYS KC_RSS <"$W/kcat.time"
+KC_CPU=$(awk -v u="$KC_USR" -v s="$KC_SYS" 'BEGIN { print u + s }')
+BENCH_SECS["kcat -C"]=$KC_WALL
+awk -v s="$KC_WALL" -v n="$N" -v c="$KC_CPU" -v m="$KC_RSS" 'BEGIN {
+  printf "  %-34s %8.2fs %12.0f rec/s   cpu %5.2f us/rec %7.1f MiB peak\n", "kcat -C (to the end)", s, n / s, c * 1e6 / n, m / 1024 }'
+stop_kafka
+
+# ---- the pipeline at 1, 2, 3 instances --------------------------------------
+declare -A SP SLOG
+run_pipeline() {
+  local k=$1 i name t0 t1 tm ti FAILED=0
+  SP=() SLOG=()
+  start_kafka
+  $RC -n 0 flushdb >/dev/null
+  for i in $(seq "$k"); do
+    stage "ingest$i" "$W/x$k-ingest$i.err" "$BIN/ingest" --in "kafka://$K/raw?group=ing" $X --out "kafka://$K/events"
+    stage "emit$i" "$W/x$k-emit$i.err" "$BIN/aggregate" --emit partials --in "kafka://$K/events?group=agg" $X $AGG \
+      --out "kafka://$K/partials"
+    stage "cw$i" "$W/x$k-cw$i.err" "$BIN/cache-writer" --in "kafka://$K/metrics?group=cw" $X \
+      --redis "redis://127.0.0.1:$REDIS_PORT/0"
+  done
+  stage merge "$W/x$k-merge.err" "$BIN/aggregate" --merge --in "kafka://$K/partials?group=mrg" $X $AGG \
+    --out "kafka://$K/metrics"
+  # (stdout of the emitters and the merge is unused: --out is Kafka)
+  if ! wait_for 60 'assigned_all "${SLOG[@]}"'; then
+    fail "x$k: not every instance got partitions within 60 s"; return 1
+  fi
+  phase "x$k: groups settled"
+  declare -A c0
+  for name in "${!SP[@]}"; do c0[$name]=$(cpu_ticks "${SP[$name]}"); done
+  local km0; km0=$(cpu_ticks "$KM")
+  t0=$(now)
+  kcat -P -b "$K" -t raw -K '\t' <"$IN/raw.keyed" || fail "x$k: produce"
+  wait_count events "$E" || fail "x$k: the events topic holds $(held events) of $E records (none added in 45 s)"
+  ti=$(now)
+  kcat -P -b "$K" -t raw -K '\t' <"$W/sentinel.keyed" || fail "x$k: produce the closing events"
+  wait_count metrics "$M" || fail "x$k: the metrics topic holds $(held metrics) of $M metrics (none added in 45 s)"
+  tm=$(now)
+  "$BIN/fbcat" --records --out "kafka://$K/metrics" <"$W/markers.rec" 2>/dev/null || fail "x$k: produce the markers"
+  wait_for 120 '[ "$($RC -n 0 --scan --pattern "metric:bench.end*" | wc -l)" -ge 200 ]' ||
+    fail "x$k: cache-writer wrote $($RC -n 0 --scan --pattern 'metric:bench.end*' | wc -l) of 200 markers in 120 s"
+  t1=$(now)
+  # CPU and peak memory per stage, before stopping anything
+  declare -A cpu rss
+  for name in "${!SP[@]}"; do
+    local st=${name%%[0-9]*} c r
+    c=$(( $(cpu_ticks "${SP[$name]}") - ${c0[$name]} )); r=$(hwm_kib "${SP[$name]}")
+    cpu[$st]=$(( ${cpu[$st]:-0} + c ))
+    [ "$r" -gt "${rss[$st]:-0}" ] && rss[$st]=$r
+  done
+  local kmc=$(( $(cpu_ticks "$KM") - km0 ))
+  for name in "${!SP[@]}"; do kill -TERM "${SP[$name]}" 2>/dev/null; done
+  for name in "${!SP[@]}"; do
+    wait "${SP[$name]}"; local rc=$?
+    [ "$rc" = 0 ] || fail "x$k: $name exit $rc after SIGTERM"
+  done
+  phase "x$k: stopped"
+  # ---- checks: counts, lateness, merged == file run, Redis == file run
+  local nev; nev=$(held events)
+  [ "$nev" = "$((E + 200))" ] || fail "x$k: the events topic holds $nev records, not $E + 200 (each once)"
+  local late; late=$(cat "$W"/x$k-emit*.err | grep '"msg":"done"' | sed 's/.*"late":\([0-9]*\).*/\1/' | awk '{ s += $1 } END { print s + 0 }')
+  [ "$late" = 0 ] || fail "x$k: the emitters refused $late records as late"
+  local parts; parts=$(per_partition events)
+  local np; np=$(echo "$parts" | wc -w)
+  [ "$np" = "$P" ] || fail "x$k: records on $np of $P events partitions:$parts"
+  # (a request line makes 2 records, so this compares the spread, not counts: 1 record per line here)
+  [ "$(per_partition raw)" = "$parts" ] || fail "x$k: raw partition p did not feed events partition p: raw$(per_partition raw), events$parts"
+  timeout 60 "$BIN/fbcat" --in "kafka://$K/metrics" -e --format json 2>/dev/null | grep -v '"name":"bench.end"' |
+    sort >"$W/x$k-merged.sorted"
+  local diff; diff=$(comm -3 "$W/file.sorted" "$W/x$k-merged.sorted" | wc -l)
+  [ "$diff" = 0 ] || fail "x$k: merged metrics differ from the file run in $diff lines ($(wc -l <"$W/x$k-merged.sorted") against $M)"
+  $RC --scan --pattern 'metric:bench.end*' | xargs $RC del >/dev/null
+  [ "$(redis_digest)" = "$TRUTH" ] ||
+    fail "x$k: Redis differs from the file run's ($($RC dbsize) keys against $TRUTH_KEYS)"
+  local psz; psz=$(timeout 60 kcat -C -b "$K" -t partials -e -q -f '%p %S\n' 2>/dev/null |
+    awk '{ n++; s[$1] += $2 } END { m = 0; for (p in s) if (s[p] > m) m = s[p]; printf "%d %.1f", n, m / 1048576 }')
+  stop_kafka
+  phase "x$k: checked"
+  if [ "$FAILED" = 1 ]; then
+    echo "  pipeline x$k: FAILED, no figure (logs: $W/x$k-*.err)"
+    return 1
+  fi
+  local secs; secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+  BENCH_SECS["pipeline x$k"]=$secs
+  PCPU[$k]=$(( ${cpu[ingest]} + ${cpu[emit]} + ${cpu[merge]} + ${cpu[cw]} ))
+  awk -v n="pipeline x$k" -v s="$secs" -v r="$N" -v si="$ti" -v sm="$tm" -v a="$t0" -v m="$(( ${rss[ingest]} > ${rss[emit]} ? ${rss[ingest]} : ${rss[emit]} ))" \
+    'BEGIN { printf "  %-34s %8.2fs %12.0f rec/s   (ingest done at %.1fs, merge at %.1fs)\n", n, s, r / s, si - a, sm - a }'
+  local st
+  for st in ingest emit merge cw; do
+    local label; case $st in ingest) label="ingest x$k";; emit) label="aggregate --emit partials x$k";;
+      merge) label="aggregate --merge x1";; cw) label="cache-writer x$k";; esac
+    awk -v l="$label" -v c="${cpu[$st]}" -v t="$TCK" -v n="$N" -v m="${rss[$st]}" -v kc="$KC_CPU" \
+      'BEGIN { printf "    %-32s cpu %6.2f us/line (%.2fx kcat -C) %7.1f MiB peak\n", l, c / t * 1e6 / n, (c / t) / kc, m / 1024 }'
+  done
+  awk -v c="$kmc" -v t="$TCK" -v n="$N" 'BEGIN { printf "    %-32s cpu %6.2f us/line\n", "kafka-mock (the broker)", c / t * 1e6 / n }'
+  echo "    checked: $nev records in events ($parts ), partials $psz MiB in its largest partition, $M metrics equal to the file run's, Redis equal, 0 late"
+  awk -v k="$k" -v c="${PCPU[$k]}" -v t="$TCK" -v kc="$KC_CPU" \
+    'BEGIN { printf "  cpu ratio: kcat -C uses %.2fx the CPU time of pipeline x%d (all stages)\n", kc / (c / t), k }'
+  if [ "$k" = 1 ]; then   # each stage alone, for the guard (at x1: no group overhead)
+    for st in ingest emit merge cw; do
+      local l; case $st in ingest) l=ingest;; emit) l="aggregate --emit partials";; merge) l="aggregate --merge";;
+        cw) l=cache-writer;; esac
+      awk -v l="$l" -v c="${cpu[$st]}" -v t="$TCK" -v kc="$KC_CPU" \
+        'BEGIN { printf "  cpu ratio: kcat -C uses %.2fx the CPU time of %s x1\n", kc / (c / t), l }'
+    done
+  fi
+}
+declare -A PCPU
+phase "kcat rows"
+echo "  -- the pipeline (rate from kcat -P's start to the last metric in Redis)"
+for k in $KS; do run_pipeline "$k"; done
+for k in $KS; do
+  [ "${BENCH_SECS[pipeline x$k]:-}" ] && ratio "pipeline x$k" "kcat -C"
+done
+echo "  (goal, issue 11: the pipeline at >= 0.5x kcat -C's rate per core, i.e. cpu ratio >= 0.5)"
+
+# ---- rebalance: how long results stop after a kill -9 and after a join ------
+[ "$REBALANCE" = 1 ] || exit 0
+RATE=${RATE:-2000} DUR=${DUR:-40} KILL_AT=${KILL_AT:-12} JOIN_AT=${JOIN_AT:-28}
+AGG1="--window 1s --features none --allowed-lateness 1s"
+RB=$BT/kp-rebalance-$RATE-$DUR; mkdir -p "$RB"
+if [ ! -s "$RB/raw.keyed" ]; then
+  "$GEN_EVENTS" --count $((RATE * DUR * 13 / 10)) --kind mixed --seed 8 --rate "$RATE" |
+    grep -v -e '"endpoint"' -e '"model_id"' | head -n $((RATE * DUR)) >"$RB/raw.jsonl"
+  "$BIN/ingest" <"$RB/raw.jsonl" 2>/dev/null | "$BIN/fbcat" --format json | python3 -c "$KEYS_PY" "$RB/raw.jsonl" \
+    >"$RB/raw.keyed.$$" && mv "$RB/raw.keyed.$$" "$RB/raw.keyed" || { echo "prepare failed"; exit 1; }
+fi
+NR=$(wc -l <"$RB/raw.keyed")
+"$BIN/ingest" <"$RB/raw.jsonl" 2>/dev/null | "$BIN/aggregate" $AGG1 --format json 2>/dev/null | sort >"$W/rb-file.sorted"
+MR=$(wc -l <"$W/rb-file.sorted")
+rb_end=$(date -u -d "@$((1795428000 + 2 * DUR + 3600))" +%Y-%m-%dT%H:%M:%S.000Z)
+for i in $(seq 200); do
+  printf 'zend%d\t{"event_id":"zend%d","ts":"%s","user_id":"zend%d","event_type":"view","session_id":"zend","item_id":"b1"}\n' \
+    "$i" "$i" "$rb_end" "$i"
+done >"$W/rb-sentinel.keyed"
+echo "  -- rebalance: ${NR} lines produced in real time over ${DUR} s (1 s windows, $MR metrics), 2 ingest, 2 emitters, the merge"
+SP=() SLOG=()
+start_kafka
+for i in 1 2; do
+  stage "ingest$i" "$W/rb-ingest$i.err" "$BIN/ingest" --in "kafka://$K/raw?group=ing" $X --out "kafka://$K/events"
+  stage "emit$i" "$W/rb-emit$i.err" "$BIN/aggregate" --emit partials --in "kafka://$K/events?group=agg" $X $AGG1 \
+    --out "kafka://$K/partials"
+done
+stage merge "$W/rb-merge.err" "$BIN/aggregate" --merge --in "kafka://$K/partials?group=mrg" $X $AGG1 --out "kafka://$K/metrics"
+wait_for 60 'assigned_all "${SLOG[@]}"' || { echo "  FAILED: not every instance got partitions within 60 s"; exit 1; }
+# paced: each line leaves when the wall clock since the start reaches its
+# event time since the first line's (1795428000: gen-events' start)
+python3 -c '
+import re, sys, time, datetime
+t0 = float(sys.argv[1]); ts_re = re.compile(r"\"ts\":\"?([^,\"}]+)")
+out = sys.stdout
+for line in sys.stdin:
+    v = ts_re.search(line).group(1)
+    t = datetime.datetime.fromisoformat(v.replace("Z", "+00:00")).timestamp() if "T" in v else float(v)
+    d = t0 + (t - 1795428000) - time.time()
+    if d > 0.002:
+        out.flush(); time.sleep(d)
+    out.write(line)
+out.flush()
+' "$(awk -v t="$(now)" 'BEGIN { printf "%.3f", t + 1 }')" <"$RB/raw.keyed" | kcat -P -b "$K" -t raw -K '\t' &
+PRODUCER=$!; PIDS+=($PRODUCER)
+RB_T0=$(awk -v t="$(now)" 'BEGIN { printf "%.3f", t + 1 }')   # (within a few ms of the producer's)
+sleep $(awk -v a="$RB_T0" -v b="$(now)" -v k="$KILL_AT" 'BEGIN { print a + k - b }')
+T_KILL=$(now); kill -9 "${SP[emit2]}"
+sleep $(awk -v a="$RB_T0" -v b="$(now)" -v k="$JOIN_AT" 'BEGIN { print a + k - b }')
+T_JOIN=$(now)
+stage emit3 "$W/rb-emit3.err" "$BIN/aggregate" --emit partials --in "kafka://$K/events?group=agg" $X $AGG1 \
+  --out "kafka://$K/partials"
+wait "$PRODUCER" || echo "  FAILED: the producer"
+FAILED=0
+ER=$(( NR ))
+wait_count events "$ER" || fail "rebalance: the events topic holds $(held events) of $ER records"
+kcat -P -b "$K" -t raw -K '\t' <"$W/rb-sentinel.keyed"
+wait_count metrics "$MR" || fail "rebalance: the metrics topic holds $(held metrics) of $MR metrics (none added in 45 s)"
+for name in ingest1 ingest2 emit1 emit3 merge; do kill -TERM "${SP[$name]}" 2>/dev/null; done
+for name in ingest1 ingest2 emit1 emit3 merge; do wait "${SP[$name]}" || fail "rebalance: $name exit $? after SIGTERM"; done
+timeout 60 "$BIN/fbcat" --in "kafka://$K/metrics" -e -m --format json 2>/dev/null >"$W/rb-merged.json"
+timeout 60 "$BIN/fbcat" --in "kafka://$K/metrics" -e --format json 2>/dev/null | sort >"$W/rb-merged.sorted"
+d=$(comm -3 "$W/rb-file.sorted" "$W/rb-merged.sorted" | wc -l)
+[ "$d" = 0 ] || fail "rebalance: merged metrics differ from the file run in $d lines ($(wc -l <"$W/rb-merged.sorted") against $MR)"
+stop_kafka
+python3 - "$W/rb-merged.json" "$RB_T0" "$T_KILL" "$T_JOIN" "$W/rb-emit1.err" "$W/rb-emit3.err" <<'PY'
+import json, sys, statistics, datetime
+path, t0, t_kill, t_join = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+emit = {}
+for line in open(path):
+    r = json.loads(line)
+    w = r["window_end"] / 1e6
+    emit[w] = max(emit.get(w, 0), r["_kafka"]["ts_ms"] / 1e3)
+wall = lambda w: t0 + (w - 1795428000)        # when the window's end passed, on the wall clock
+lat = {w: emit[w] - wall(w) for w in emit}
+steady = [lat[w] for w in lat if t0 + 3 <= wall(w) < t_kill]
+L0 = statistics.median(steady); thr = L0 + 1
+def recovery(t_ev, t_next):
+    win = [w for w in lat if t_ev - 2 <= wall(w) < t_next]
+    late = [w for w in win if lat[w] > thr]
+    worst = max(lat[w] for w in win)
+    return (max(emit[w] for w in late) - t_ev if late else 0.0), worst
+def assigned_after(log, since):
+    for l in open(log):
+        try: r = json.loads(l)
+        except ValueError: continue
+        if r.get("msg") == "kafka partition assigned":
+            t = datetime.datetime.strptime(r["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+            if t > since: return t - since
+    return float("nan")
+rk, wk = recovery(t_kill, t_join)
+rj, wj = recovery(t_join, t0 + 10 ** 6)
+print("  steady: a 1 s window's metrics leave the merge %.1f s after its end (median of %d windows)" % (L0, len(steady)))
+print("  kill -9 of 1 of 2 emitters: the survivor took its partitions after %.1f s; results flowing again after %.1f s (worst window %.1f s late)"
+      % (assigned_after(sys.argv[5], t_kill), rk, wk))
+print("  a 3rd emitter joins: it had partitions after %.1f s; results flowing again after %.1f s (worst window %.1f s late)"
+      % (assigned_after(sys.argv[6], t_join), rj, wj))
+PY
+if [ "$FAILED" = 1 ]; then echo "  rebalance: FAILED (logs: $W/rb-*.err)"; exit 1; fi
+echo "    checked: $MR merged metrics equal to the file run's (no window lost or counted twice through the kill and the join)"
