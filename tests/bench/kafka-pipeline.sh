@@ -7,8 +7,8 @@
 # consumer group, beside kcat producing and consuming the same N JSON lines.
 #
 # Throughput: every stage is started on empty topics and its group left to
-# settle; then kcat produces the N lines (keyed, so the 8 partitions fill
-# evenly) and the clock runs until Redis holds the last metric. Live
+# settle; then kcat produces the N lines (keyed as below) and the clock runs
+# until Redis holds the last metric. Live
 # stages never close their last windows by themselves, so once the events
 # topic holds all of ingest's records, one far-later event per events
 # partition is sent through raw (it closes every real window, as later
@@ -20,7 +20,8 @@
 # Every figure is checked before it is printed: each topic's message count
 # (the mock keeps only ~5 MiB per partition), no record refused as late, the
 # merged metrics equal to a file run's (`ingest | aggregate`, sorted JSON,
-# line for line), and Redis equal to cache-writer fed with the file run.
+# line for line), and Redis equal to cache-writer fed with the file run
+# (DEBUG DIGEST of the whole data set).
 # A run that fails a check prints FAILED and no rate.
 # Each row: wall seconds, records/s (N input lines), per stage CPU µs per
 # line (user+sys of all its instances, from /proc, after the groups
@@ -31,13 +32,17 @@
 # input produced at RATE lines/s in real time (event time = wall clock),
 # one emitter killed -9 at +KILL_AT s, a third one joining at +JOIN_AT s.
 # The merge's output latency per window (Kafka timestamp of its metrics −
-# window end) gives: steady latency before the kill, and for the kill and the
-# join, the time until results flow again (the first window emitted with the
-# steady latency + 1 s, from which on every window is) and the worst latency.
-# The group notices a kill -9 after session.timeout.ms (6 s here, -X below;
-# librdkafka's default is 45 s), so that is most of the kill's figure.
-#   N=100000 tests/bench/kafka-pipeline.sh        KBENCH_TINY=1: a quick check
-#   (KS="1 2" picks the instance counts; REBALANCE=0 skips the second part)
+# window end on the wall clock) gives: the steady latency before the kill
+# (median), and for the kill and the join, when the instance concerned was
+# given partitions it did not have, when results flow again (the last window
+# more than 1 s later than steady came out) and the worst window's latency.
+# The merged metrics must equal the file run's here too. The group notices
+# a kill -9 after session.timeout.ms (6 s here, -X below; librdkafka's
+# default is 45 s), so that is half of the kill's figure.
+# About 3 minutes in all (KS="1 2" picks the instance counts, REBALANCE=0
+# skips the second part, KBENCH_TINY=1 is a quick run, KBENCH_TRACE=1 times
+# the phases on stderr):
+#   N=100000 tests/bench/kafka-pipeline.sh
 source "$(dirname "$0")/lib.sh"
 TINY=${KBENCH_TINY:-0}
 if [ "$TINY" = 1 ]; then   # a quick run: does the script still work and do its checks pass
