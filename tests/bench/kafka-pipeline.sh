@@ -114,6 +114,7 @@ done >"$W/sentinel.keyed"
 for i in $(seq 200); do
   printf '{"name":"bench.end","labels":{"m":"%d"},"window_start":1,"window_end":2,"count":1,"value":1}\n' "$i"
 done | "$BIN/fbcat" --encode Metric >"$W/markers.rec"
+MARKER_KEYS=$(for i in $(seq 200); do printf 'metric:bench.end:m=%d ' "$i"; done)
 bytes=$(wc -c <"$IN/raw.jsonl")
 echo "  $N JSON lines ($((bytes / 1048576)) MiB) -> $E records -> $M metrics (60 s windows, no features); $P partitions per topic"
 
@@ -229,8 +230,9 @@ run_pipeline() {
   wait_count metrics "$M" || fail "x$k: the metrics topic holds $(held metrics) of $M metrics (none added in 45 s)"
   tm=$(now)
   "$BIN/fbcat" --records --out "kafka://$K/metrics" <"$W/markers.rec" 2>/dev/null || fail "x$k: produce the markers"
-  wait_for 120 '[ "$($RC -n 0 --scan --pattern "metric:bench.end*" | wc -l)" -ge 200 ]' ||
-    fail "x$k: cache-writer wrote $($RC -n 0 --scan --pattern 'metric:bench.end*' | wc -l) of 200 markers in 120 s"
+  # (EXISTS of the 200 keys: one round trip, where a SCAN walks every key)
+  wait_for 120 '[ "$($RC -n 0 exists $MARKER_KEYS)" -ge 200 ]' ||
+    fail "x$k: cache-writer wrote $($RC -n 0 exists $MARKER_KEYS) of 200 markers in 120 s"
   t1=$(now)
   # CPU and peak memory per stage, before stopping anything
   declare -A cpu rss
@@ -261,7 +263,7 @@ run_pipeline() {
     sort >"$W/x$k-merged.sorted"
   local diff; diff=$(comm -3 "$W/file.sorted" "$W/x$k-merged.sorted" | wc -l)
   [ "$diff" = 0 ] || fail "x$k: merged metrics differ from the file run in $diff lines ($(wc -l <"$W/x$k-merged.sorted") against $M)"
-  $RC --scan --pattern 'metric:bench.end*' | xargs $RC del >/dev/null
+  $RC del $MARKER_KEYS >/dev/null
   [ "$(redis_digest)" = "$TRUTH" ] ||
     fail "x$k: Redis differs from the file run's ($($RC dbsize) keys against $TRUTH_KEYS)"
   local psz; psz=$(timeout 60 kcat -C -b "$K" -t partials -e -q -f '%p %S\n' 2>/dev/null |
