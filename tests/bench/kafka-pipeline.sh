@@ -327,7 +327,7 @@ for i in $(seq 200); do
   printf 'zend%d\t{"event_id":"zend%d","ts":"%s","user_id":"zend%d","event_type":"view","session_id":"zend","item_id":"b1"}\n' \
     "$i" "$i" "$rb_end" "$i"
 done >"$W/rb-sentinel.keyed"
-echo "  -- rebalance: ${NR} lines produced in real time over ${DUR} s (1 s windows, $MR metrics), 2 ingest, 2 emitters, the merge"
+echo "  -- rebalance: ${NR} lines produced in real time (gen-events at $RATE/s less the request and model lines), 1 s windows ($MR metrics); 2 ingest, 2 emitters, the merge"
 SP=() SLOG=()
 start_kafka
 for i in 1 2; do
@@ -407,7 +407,7 @@ def took_new(log, since):
 end = max(wall(w) for w in lat)
 rk, wk = recovery(t_kill, t_join)
 rj, wj = recovery(t_join, end)
-print("  steady: a 1 s window's metrics leave the merge %.1f s after its end (median of %d windows)" % (L0, len(steady)))
+print("  %.0f s of traffic; steady: a 1 s window's metrics leave the merge %.1f s after its end (median of %d windows)" % (end - t0, L0, len(steady)))
 print("  kill -9 of 1 of 2 emitters: the survivor was given its partitions after %.1f s; results flowing again after %.1f s (worst window %.1f s late)"
       % (took_new(sys.argv[5], t_kill), rk, wk))
 print("  a 3rd emitter joins: it had partitions after %.1f s; results flowing again after %.1f s (worst window %.1f s late)"
