@@ -179,8 +179,8 @@ else
   echo "  long histories: skipped ($ML missing)"
 fi
 awk -v s="$short_rate" -v l="${long_rate:-0}" -v st="${stream_rate:-0}" -v ns="$(cat "$BT/np-short")" -v nl="$(cat "$BT/np-long" 2>/dev/null || echo 0)" 'BEGIN {
-  if (ns > 0) printf "  short histories: %.0f lists/s per core, %.1fx numpy (%.0f)\n", s, s / ns, ns
-  if (l > 0 && nl > 0) printf "  long histories:  %.0f lists/s per core, %.1fx numpy (%.0f); a long list costs %.1fx a short one\n", l, l / nl, nl, s / l
-  if (st > 0 && nl > 0) printf "  long, streamed:  %.0f lists/s per core, %.1fx numpy on the whole histories; a list costs %.1fx a short one\n", st, st / nl, s / st
+  if (ns > 0) printf "  short histories: %.0f lists per CPU second, %.1fx numpy (%.0f)\n", s, s / ns, ns
+  if (l > 0 && nl > 0) printf "  long histories:  %.0f lists per CPU second, %.1fx numpy (%.0f); a long list costs %.1fx a short one\n", l, l / nl, nl, s / l
+  if (st > 0 && nl > 0) printf "  long, streamed:  %.0f lists per CPU second, %.1fx numpy on the whole histories; a list costs %.1fx a short one\n", st, st / nl, s / st
 }'
 echo "  (goals of issue 14: 20x numpy per core, a long list within 1.5x of a short one; the ratios are the stable figures on a shared machine)"
