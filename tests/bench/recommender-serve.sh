@@ -182,5 +182,9 @@ awk -v s="$short_rate" -v l="${long_rate:-0}" -v st="${stream_rate:-0}" -v ns="$
   if (ns > 0) printf "  short histories: %.0f lists per CPU second, %.1fx numpy (%.0f)\n", s, s / ns, ns
   if (l > 0 && nl > 0) printf "  long histories:  %.0f lists per CPU second, %.1fx numpy (%.0f); a long list costs %.1fx a short one\n", l, l / nl, nl, s / l
   if (st > 0 && nl > 0) printf "  long, streamed:  %.0f lists per CPU second, %.1fx numpy on the whole histories; a list costs %.1fx a short one\n", st, st / nl, s / st
+  # the same in lib.sh ratio form, so that make bench'"'"'s guard (tests/bench/guard.py) tracks them
+  if (ns > 0) printf "  ratio: recommender --users, short histories, per CPU second is %.2fx the speed of numpy\n", s / ns
+  if (l > 0 && nl > 0) printf "  ratio: recommender --users, long histories, per CPU second is %.2fx the speed of numpy\n", l / nl
+  if (st > 0 && nl > 0) printf "  ratio: recommender streamed long histories, per CPU second is %.2fx the speed of numpy on whole histories\n", st / nl
 }'
 echo "  (goals of issue 14: 20x numpy per core, a long list within 1.5x of a short one; the ratios are the stable figures on a shared machine)"
