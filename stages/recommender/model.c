@@ -655,13 +655,17 @@ static int als_scores(const rec_model *m, const hist_entry *h, size_t n, float *
     return 0;
 }
 
+int model_als_batchable(const rec_model *m)
+{
+    return m->alg == ALG_HYBRID && m->w[ALG_ALS] > 0 && !(m->w[ALG_UKNN] > 0) && m->als_f && m->als_f <= 1024 &&
+           m->als_Yt;
+}
+
 int model_als_batch(const rec_model *m, const hist_entry *const *h, const size_t *n, uint32_t g,
                     float *const *out, float *mx, uint8_t *ok, model_scratch *s)
 {
     uint32_t f = m->als_f;
-    if (m->alg != ALG_HYBRID || !(m->w[ALG_ALS] > 0) || m->w[ALG_UKNN] > 0 || !f || f > 1024 || !m->als_Yt ||
-        g > ALS_BATCH)
-        return 0;
+    if (!model_als_batchable(m) || g > ALS_BATCH) return 0;
     static _Thread_local float xf[ALS_BATCH][1024];   /* 32 KiB: not on a thread's stack */
     const float *xs[ALS_BATCH];
     float *os[ALS_BATCH], ms[ALS_BATCH];

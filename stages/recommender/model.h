@@ -87,6 +87,7 @@ void model_score_cached(const rec_model *m, const hist_entry *h, size_t n, float
  * 2: none; 0: computed here as model_score does); the scores are the same
  * bit for bit as model_score's. */
 #define ALS_BATCH 8
+int model_als_batchable(const rec_model *m);   /* model_als_batch would do it: 1 or 0 */
 int model_als_batch(const rec_model *m, const hist_entry *const *h, const size_t *n, uint32_t g,
                     float *const *out, float *mx, uint8_t *ok, model_scratch *s);
 void model_score_pre(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s,

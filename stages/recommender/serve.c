@@ -167,7 +167,8 @@ static int workers_new(serve *s)
         w->scores = malloc(((size_t)model_n_items(s->model) + 1) * sizeof *w->scores);
         w->mark = calloc((size_t)model_n_items(s->model) + 1, 1);
         if (!w->ms || !w->rs || !w->scores || !w->mark) return -1;
-        for (int g = 0; g < ALS_BATCH; g++)
+        /* a model without a batchable ALS part needs none of these */
+        for (int g = 0; g < ALS_BATCH && model_als_batchable(s->model); g++)
             if (!(w->ln[g].als = malloc(((size_t)model_n_items(s->model) + 1) * sizeof *w->ln[g].als))) return -1;
     }
     return 0;
@@ -726,7 +727,7 @@ static void *worker_run(void *arg)
             hs[u] = l->he; ns[u] = l->ks; outs[u] = l->als;
         }
         uint64_t t0 = ns_now();
-        int batched = g > 1 && model_als_batch(s->model, hs, ns, g, outs, mxs, oks, w->ms);
+        int batched = g > 1 && w->ln[0].als && model_als_batch(s->model, hs, ns, g, outs, mxs, oks, w->ms);
         uint64_t share = batched ? (ns_now() - t0) / g : 0;
         for (uint32_t u = 0; u < g; u++) {
             size_t i = i0 + u;
