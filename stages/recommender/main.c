@@ -282,7 +282,7 @@ static void log_done(serve_main *a, uint64_t batch_users)
            "\"events\":%llu,\"not_interaction\":%llu,\"other_type\":%llu,\"unknown_items\":%llu,"
            "\"lists\":%llu,\"short_lists\":%llu,\"batch_users\":%llu,\"users\":%u,\"seen_set_bytes\":%zu,\"evictions\":%llu,"
            "\"history_dropped\":%llu,\"restored_users\":%llu,\"model_history_users\":%llu,\"model_known_events\":%llu,\"pruned_users\":%llu,\"reloads\":%llu,\"reload_failures\":%llu,"
-           "\"score_seconds\":%.3f,\"lists_per_thread_second\":%.0f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f",
+           "\"score_seconds\":%.3f,\"lists_per_thread_second\":%.0f,\"score_cpu_seconds\":%.3f,\"lists_per_cpu_second\":%.0f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f",
            (unsigned long long)st->events, (unsigned long long)st->not_interaction, (unsigned long long)a->other,
            (unsigned long long)st->unknown_items, (unsigned long long)st->lists,
            (unsigned long long)st->short_lists, (unsigned long long)batch_users, hist_n_users(serve_history(a->s)),
@@ -290,6 +290,7 @@ static void log_done(serve_main *a, uint64_t batch_users)
            (unsigned long long)hs->evictions, (unsigned long long)hs->entries_dropped,
            (unsigned long long)st->restored_users, (unsigned long long)st->model_history_users, (unsigned long long)st->model_known_events, (unsigned long long)st->pruned_users, (unsigned long long)st->reloads, (unsigned long long)st->reload_failures, st->score_seconds,
            st->score_seconds > 0 ? (double)st->lists / st->score_seconds : 0.0,
+           st->score_cpu_seconds, st->score_cpu_seconds > 0 ? (double)st->lists / st->score_cpu_seconds : 0.0,
            serve_latency_quantile(a->s, 0.5) * 1e6, serve_latency_quantile(a->s, 0.99) * 1e6,
            serve_latency_max(a->s) * 1e6);
 }

@@ -147,7 +147,7 @@ void model_free(rec_model *m)
     }
     free(m->item_ids); free(m->cats); free(m->first_seen); free(m->pop); free(m->htab);
     nbr_csr_free(&m->knn); nbr_csr_free(&m->cnt);
-    free(m->als_Y); free(m->als_YtY);
+    free(m->als_Y); free(m->als_YtY); free(m->als_Yt);
     free(m->ease_idx); free(m->ease_pos); free(m->ease_B);
     free(m->uk_off); free(m->uk_idx); free(m->uk_toff); free(m->uk_tusr);
     if (m->tu_ids) for (uint32_t u = 0; u < m->tu_n; u++) free(m->tu_ids[u]);
@@ -355,8 +355,17 @@ void model_als_gram(rec_model *m)
 {
     uint32_t f = m->als_f;
     free(m->als_YtY);
+    free(m->als_Yt);
+    m->als_Yt = NULL;
     m->als_YtY = calloc((size_t)f * f, sizeof *m->als_YtY);
     if (!m->als_YtY) return;
+    /* the panel copy the dot products read (dots_group) */
+    m->als_stride = (m->n_items + 15) & ~15u;
+    m->als_Yt = calloc((size_t)f * m->als_stride, sizeof *m->als_Yt);
+    if (!m->als_Yt) { free(m->als_YtY); m->als_YtY = NULL; return; }
+    for (uint32_t i = 0; i < m->n_items; i++)
+        for (uint32_t a = 0; a < f; a++)
+            m->als_Yt[(size_t)(i / 16) * 16 * f + (size_t)a * 16 + i % 16] = m->als_Y[(size_t)i * f + a];
     for (uint32_t i = 0; i < m->n_items; i++) {
         const float *y = m->als_Y + (size_t)i * f;
         for (uint32_t a = 0; a < f; a++)
@@ -402,6 +411,7 @@ static int chol_solve(double *A, double *b, double *x, uint32_t f)
  * chosen at run time, and the baseline): serving spends its time here. */
 typedef float v8sf __attribute__((vector_size(32)));
 typedef double v4d __attribute__((vector_size(32)));
+typedef int v8si __attribute__((vector_size(32)));
 
 /* A += Σ (c−1)·y·yᵀ over a gathered chunk (yh: nh × f, ch: c − 1), lower
  * triangle (q <= a; the diagonal tiles also write some entries above it,
@@ -487,72 +497,132 @@ int fold_in_impl(const rec_model *m, const hist_entry *h, size_t n, double *x, m
     return chol_solve(s->A, s->b, x, f);
 }
 
+/* ALS dot products of g users' factors x[u] with every item's, written to
+ * out[u] (set) or added to it, with each user's maximum (at least 0, NaN
+ * never wins, as vmax) in mx[u] when set. From the copy of Y in panels of
+ * sixteen items, factor-major within a panel (Yt[(i/16)*16*f + k*16 + i%16],
+ * model_als_gram: one panel is one contiguous read), sixteen items in two vectors times
+ * up to four users in registers: a factor vector is loaded once for four
+ * users, no lane sums to reduce, and each item's dot product is the same
+ * chain of fused multiply-adds over k = 0..f-1 whatever the group, so a
+ * user scored alone or in a batch gets the same floats. stride is
+ * n_items rounded up to 16, the padding zero. */
+#define BCAST(v) ((v8sf){ (v), (v), (v), (v), (v), (v), (v), (v) })
+/* sixteen items (one panel) for one user */
 static inline __attribute__((always_inline))
-void dots_impl(const float *Y, uint32_t nitems, uint32_t f, const float *x, float *out, int set)
+void dots_panel1(const float *y, uint32_t f, const float *x, v8sf *r0, v8sf *r1)
 {
-    if (f % 8 == 0 && f <= 256) {
-        v8sf xv[32];
-        for (uint32_t k = 0; k < f / 8; k++) memcpy(&xv[k], x + 8 * k, 32);
-        uint32_t i = 0;
-        /* eight items at a time, their eight lane sums reduced together by
-         * shuffles in the very order of the one-item reduction below, so
-         * the scores are the same bit for bit */
-        for (; i + 8 <= nitems; i += 8) {
-            const float *y = Y + (size_t)i * f;
-            v8sf a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 }, a4 = { 0 }, a5 = { 0 }, a6 = { 0 }, a7 = { 0 };
-            for (uint32_t k = 0; k < f / 8; k++) {
-                v8sf xk = xv[k], y0, y1, y2, y3, y4, y5, y6, y7;
-                const float *yk = y + 8 * k;
-                memcpy(&y0, yk, 32); memcpy(&y1, yk + f, 32); memcpy(&y2, yk + 2 * f, 32); memcpy(&y3, yk + 3 * f, 32);
-                memcpy(&y4, yk + 4 * f, 32); memcpy(&y5, yk + 5 * f, 32); memcpy(&y6, yk + 6 * f, 32); memcpy(&y7, yk + 7 * f, 32);
-                a0 += xk * y0; a1 += xk * y1; a2 += xk * y2; a3 += xk * y3;
-                a4 += xk * y4; a5 += xk * y5; a6 += xk * y6; a7 += xk * y7;
-            }
-            /* t = lanes 0-3 + lanes 4-7 of two items side by side */
-            v8sf p01 = __builtin_shufflevector(a0, a1, 0, 1, 2, 3, 8, 9, 10, 11) + __builtin_shufflevector(a0, a1, 4, 5, 6, 7, 12, 13, 14, 15);
-            v8sf p23 = __builtin_shufflevector(a2, a3, 0, 1, 2, 3, 8, 9, 10, 11) + __builtin_shufflevector(a2, a3, 4, 5, 6, 7, 12, 13, 14, 15);
-            v8sf p45 = __builtin_shufflevector(a4, a5, 0, 1, 2, 3, 8, 9, 10, 11) + __builtin_shufflevector(a4, a5, 4, 5, 6, 7, 12, 13, 14, 15);
-            v8sf p67 = __builtin_shufflevector(a6, a7, 0, 1, 2, 3, 8, 9, 10, 11) + __builtin_shufflevector(a6, a7, 4, 5, 6, 7, 12, 13, 14, 15);
-            /* (t0 + t1), (t2 + t3) of each item */
-            v8sf q03 = __builtin_shufflevector(p01, p23, 0, 2, 4, 6, 8, 10, 12, 14) + __builtin_shufflevector(p01, p23, 1, 3, 5, 7, 9, 11, 13, 15);
-            v8sf q47 = __builtin_shufflevector(p45, p67, 0, 2, 4, 6, 8, 10, 12, 14) + __builtin_shufflevector(p45, p67, 1, 3, 5, 7, 9, 11, 13, 15);
-            /* (t0 + t1) + (t2 + t3), items 0..7 in order */
-            v8sf d = __builtin_shufflevector(q03, q47, 0, 2, 4, 6, 8, 10, 12, 14) + __builtin_shufflevector(q03, q47, 1, 3, 5, 7, 9, 11, 13, 15);
-            if (!set) { v8sf o; memcpy(&o, out + i, 32); d = o + d; }
-            memcpy(out + i, &d, 32);
-        }
-        for (; i < nitems; i++) {
-            const float *y = Y + (size_t)i * f;
-            v8sf acc = { 0 };
-            for (uint32_t k = 0; k < f / 8; k++) {
-                v8sf yv;
-                memcpy(&yv, y + 8 * k, 32);
-                acc += xv[k] * yv;
-            }
-            float d = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-            out[i] = set ? d : out[i] + d;
-        }
-        return;
+    v8sf a0 = { 0 }, a1 = { 0 };
+    for (uint32_t k = 0; k < f; k++, y += 16) {
+        v8sf y0, y1;
+        memcpy(&y0, y, 32); memcpy(&y1, y + 8, 32);
+        v8sf b = BCAST(x[k]);
+        a0 += b * y0; a1 += b * y1;
     }
-    for (uint32_t i = 0; i < nitems; i++) {
-        const float *y = Y + (size_t)i * f;
-        float d = 0;
-        for (uint32_t a = 0; a < f; a++) d += x[a] * y[a];
-        out[i] = set ? d : out[i] + d;
+    *r0 = a0; *r1 = a1;
+}
+
+/* the same for two users, the panel's factors loaded once for both */
+static inline __attribute__((always_inline))
+void dots_panel2(const float *y, uint32_t f, const float *x, const float *z, v8sf *r)
+{
+    v8sf a0 = { 0 }, a1 = { 0 }, c0 = { 0 }, c1 = { 0 };
+    for (uint32_t k = 0; k < f; k++, y += 16) {
+        v8sf y0, y1;
+        memcpy(&y0, y, 32); memcpy(&y1, y + 8, 32);
+        v8sf b = BCAST(x[k]), d = BCAST(z[k]);
+        a0 += b * y0; a1 += b * y1;
+        c0 += d * y0; c1 += d * y1;
     }
+    r[0] = a0; r[1] = a1; r[2] = c0; r[3] = c1;
+}
+
+/* the same for four users */
+static inline __attribute__((always_inline))
+void dots_panel4(const float *y, uint32_t f, const float *const *x, v8sf *r)
+{
+    const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
+    v8sf a0 = { 0 }, a1 = { 0 }, b0 = { 0 }, b1 = { 0 }, c0 = { 0 }, c1 = { 0 }, d0 = { 0 }, d1 = { 0 };
+    for (uint32_t k = 0; k < f; k++, y += 16) {
+        v8sf y0, y1;
+        memcpy(&y0, y, 32); memcpy(&y1, y + 8, 32);
+        v8sf v = BCAST(x0[k]);
+        a0 += v * y0; a1 += v * y1;
+        v = BCAST(x1[k]);
+        b0 += v * y0; b1 += v * y1;
+        v = BCAST(x2[k]);
+        c0 += v * y0; c1 += v * y1;
+        v = BCAST(x3[k]);
+        d0 += v * y0; d1 += v * y1;
+    }
+    r[0] = a0; r[1] = a1; r[2] = b0; r[3] = b1; r[4] = c0; r[5] = c1; r[6] = d0; r[7] = d1;
+}
+
+/* Every panel is read from memory once for all g users (from L1 for all
+ * but the first pair of them); each item's dot product is the same chain
+ * of fused multiply-adds over k = 0..f-1 in dots_panel1, 2 and 4,
+ * so a user scored alone or in a batch gets the same floats. */
+static inline __attribute__((always_inline))
+void dots_impl(const float *Yt, uint32_t n, uint32_t f, const float *const *x, float *const *out,
+               float *mx, int set, uint32_t g)
+{
+    v8sf mv[ALS_BATCH];
+    memset(mv, 0, sizeof mv);
+    for (uint32_t i = 0; i < n; i += 16) {
+        const float *y = Yt + (size_t)i * f;
+        v8sf r[ALS_BATCH][2];
+        uint32_t u = 0;
+        for (; u + 4 <= g; u += 4) {
+            v8sf t[8];
+            dots_panel4(y, f, x + u, t);
+            for (int q = 0; q < 4; q++) { r[u + q][0] = t[2 * q]; r[u + q][1] = t[2 * q + 1]; }
+        }
+        for (; u + 2 <= g; u += 2) {
+            v8sf t[4];
+            dots_panel2(y, f, x[u], x[u + 1], t);
+            r[u][0] = t[0]; r[u][1] = t[1]; r[u + 1][0] = t[2]; r[u + 1][1] = t[3];
+        }
+        if (u < g) dots_panel1(y, f, x[u], &r[u][0], &r[u][1]);
+        uint32_t m = n - i < 16 ? n - i : 16;
+        for (u = 0; u < g; u++) {
+            if (!set) {
+                for (uint32_t j = 0; j < m; j++) out[u][i + j] += j < 8 ? r[u][0][j] : r[u][1][j - 8];
+            } else if (m == 16) {
+                memcpy(out[u] + i, &r[u][0], 32); memcpy(out[u] + i + 8, &r[u][1], 32);
+                for (int h = 0; h < 2; h++) {
+                    v8si gt = r[u][h] > mv[u];
+                    mv[u] = (v8sf)(((v8si)r[u][h] & gt) | ((v8si)mv[u] & ~gt));
+                }
+            } else {
+                for (uint32_t j = 0; j < m; j++) {
+                    float d = j < 8 ? r[u][0][j] : r[u][1][j - 8];
+                    out[u][i + j] = d;
+                    if (d > mv[u][0]) mv[u][0] = d;
+                }
+            }
+        }
+    }
+    if (set)
+        for (uint32_t u = 0; u < g; u++) {
+            float m = 0;
+            for (int l = 0; l < 8; l++) if (mv[u][l] > m) m = mv[u][l];
+            mx[u] = m;
+        }
 }
 
 static int fold_in_generic(const rec_model *m, const hist_entry *h, size_t n, double *x, model_scratch *s)
 { return fold_in_impl(m, h, n, x, s); }
-static void dots_generic(const float *Y, uint32_t ni, uint32_t f, const float *x, float *out, int set)
-{ dots_impl(Y, ni, f, x, out, set); }
+static void dots_generic(const float *Yt, uint32_t n, uint32_t f, const float *const *x,
+                         float *const *out, float *mx, int set, uint32_t g)
+{ dots_impl(Yt, n, f, x, out, mx, set, g); }
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 __attribute__((target("avx2,fma")))
 static int fold_in_avx2(const rec_model *m, const hist_entry *h, size_t n, double *x, model_scratch *s)
 { return fold_in_impl(m, h, n, x, s); }
 __attribute__((target("avx2,fma")))
-static void dots_avx2(const float *Y, uint32_t ni, uint32_t f, const float *x, float *out, int set)
-{ dots_impl(Y, ni, f, x, out, set); }
+static void dots_avx2(const float *Yt, uint32_t n, uint32_t f, const float *const *x,
+                      float *const *out, float *mx, int set, uint32_t g)
+{ dots_impl(Yt, n, f, x, out, mx, set, g); }
 static int have_avx2(void)
 {
     static int v = -1;                       /* benign race: every thread computes the same */
@@ -572,20 +642,53 @@ int als_fold_in(const rec_model *m, const hist_entry *h, size_t n, double *x, mo
 
 /* ALS scores for the history into out: added (set 0) or written (set 1,
  * out untouched when the fold-in fails). 0, or -1 if the fold-in failed. */
-static int als_scores(const rec_model *m, const hist_entry *h, size_t n, float *out, model_scratch *s, int set)
+static int als_scores(const rec_model *m, const hist_entry *h, size_t n, float *out, float *mx, model_scratch *s, int set)
 {
     uint32_t f = m->als_f;
-    if (als_fold_in(m, h, n, s->x, s)) return -1;
+    if (!m->als_Yt || f > 1024 || als_fold_in(m, h, n, s->x, s)) return -1;
     float xf[1024];
-    for (uint32_t a = 0; a < f && a < 1024; a++) xf[a] = (float)s->x[a];
-    if (have_avx2()) dots_avx2(m->als_Y, m->n_items, f, xf, out, set);
-    else dots_generic(m->als_Y, m->n_items, f, xf, out, set);
+    for (uint32_t a = 0; a < f; a++) xf[a] = (float)s->x[a];
+    const float *xs[1] = { xf };
+    float *os[1] = { out };
+    if (have_avx2()) dots_avx2(m->als_Yt, m->n_items, f, xs, os, mx, set, 1);
+    else dots_generic(m->als_Yt, m->n_items, f, xs, os, mx, set, 1);
     return 0;
+}
+
+int model_als_batchable(const rec_model *m)
+{
+    return m->alg == ALG_HYBRID && m->w[ALG_ALS] > 0 && !(m->w[ALG_UKNN] > 0) && m->als_f && m->als_f <= 1024 &&
+           m->als_Yt;
+}
+
+int model_als_batch(const rec_model *m, const hist_entry *const *h, const size_t *n, uint32_t g,
+                    float *const *out, float *mx, uint8_t *ok, model_scratch *s)
+{
+    uint32_t f = m->als_f;
+    if (!model_als_batchable(m) || g > ALS_BATCH) return 0;
+    static _Thread_local float xf[ALS_BATCH][1024];   /* 32 KiB: not on a thread's stack */
+    const float *xs[ALS_BATCH];
+    float *os[ALS_BATCH], ms[ALS_BATCH];
+    uint32_t k = 0, pos[ALS_BATCH];
+    for (uint32_t u = 0; u < g; u++) {
+        /* an empty history gets popularity, not a fold-in (model_score) */
+        ok[u] = n[u] > 0 && !als_fold_in(m, h[u], n[u], s->x, s);
+        if (!ok[u]) continue;
+        for (uint32_t a = 0; a < f; a++) xf[u][a] = (float)s->x[a];
+        xs[k] = xf[u];
+        pos[k] = u;
+        os[k++] = out[u];
+    }
+    if (!k) return 1;
+    if (have_avx2()) dots_avx2(m->als_Yt, m->n_items, f, xs, os, ms, 1, k);
+    else dots_generic(m->als_Yt, m->n_items, f, xs, os, ms, 1, k);
+    for (uint32_t j = 0; j < k; j++) mx[pos[j]] = ms[j];
+    return 1;
 }
 
 void score_als(const rec_model *m, const hist_entry *h, size_t n, float *out, model_scratch *s)
 {
-    als_scores(m, h, n, out, s, 0);
+    als_scores(m, h, n, out, NULL, s, 0);
 }
 
 static void component(const rec_model *m, rec_alg c, const hist_entry *h, size_t n, float *out, model_scratch *s)
@@ -632,15 +735,17 @@ static inline __attribute__((always_inline)) float vmax_impl(const float *x, uin
     return mx;
 }
 
+/* nt terms (a constant where inlined): the unused ones would only add
+ * +0, which changes no sum (from +0, a float sum is never -0) */
 static inline __attribute__((always_inline))
-void blend_impl(float *out, uint32_t n, const float *const *d, const float *k)
+void blend_terms(float *out, uint32_t n, const float *const *d, const float *k, const int nt)
 {
     v8sf kv[BLEND_TERMS];
-    for (int t = 0; t < BLEND_TERMS; t++) kv[t] = (v8sf){ k[t], k[t], k[t], k[t], k[t], k[t], k[t], k[t] };
+    for (int t = 0; t < nt; t++) kv[t] = (v8sf){ k[t], k[t], k[t], k[t], k[t], k[t], k[t], k[t] };
     uint32_t i = 0;
     for (; i + 8 <= n; i += 8) {
         v8sf acc = { 0 };
-        for (int t = 0; t < BLEND_TERMS; t++) {
+        for (int t = 0; t < nt; t++) {
             v8sf v;
             memcpy(&v, d[t] + i, 32);
             acc += kv[t] * v;
@@ -649,16 +754,30 @@ void blend_impl(float *out, uint32_t n, const float *const *d, const float *k)
     }
     for (; i < n; i++) {
         float a = 0;
-        for (int t = 0; t < BLEND_TERMS; t++) a += k[t] * d[t][i];
+        for (int t = 0; t < nt; t++) a += k[t] * d[t][i];
         out[i] = a;
     }
 }
 
+static inline __attribute__((always_inline))
+void blend_impl(float *out, uint32_t n, const float *const *d, const float *k, int nt)
+{
+    switch (nt) {
+    case 0: memset(out, 0, n * sizeof *out); break;
+    case 1: blend_terms(out, n, d, k, 1); break;
+    case 2: blend_terms(out, n, d, k, 2); break;
+    case 3: blend_terms(out, n, d, k, 3); break;
+    case 4: blend_terms(out, n, d, k, 4); break;
+    case 5: blend_terms(out, n, d, k, 5); break;
+    default: blend_terms(out, n, d, k, BLEND_TERMS); break;
+    }
+}
+
 static float vmax_generic(const float *x, uint32_t n) { return vmax_impl(x, n); }
-static void blend_generic(float *out, uint32_t n, const float *const *d, const float *k) { blend_impl(out, n, d, k); }
+static void blend_generic(float *out, uint32_t n, const float *const *d, const float *k, int nt) { blend_impl(out, n, d, k, nt); }
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 __attribute__((target("avx2"))) static float vmax_avx2(const float *x, uint32_t n) { return vmax_impl(x, n); }
-__attribute__((target("avx2"))) static void blend_avx2(float *out, uint32_t n, const float *const *d, const float *k) { blend_impl(out, n, d, k); }
+__attribute__((target("avx2"))) static void blend_avx2(float *out, uint32_t n, const float *const *d, const float *k, int nt) { blend_impl(out, n, d, k, nt); }
 #else
 #define vmax_avx2 vmax_generic
 #define blend_avx2 blend_generic
@@ -724,7 +843,7 @@ void model_ease_add(const rec_model *m, uint32_t item, float *acc, uint8_t *stat
 /* 0 when done, -1 when the model needs the general loop (user-kNN). With
  * ecache, the EASE sum comes from there (*estate != 0) or is stored there. */
 static int hybrid_fast(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s,
-                       float *ecache, uint8_t *estate)
+                       float *ecache, uint8_t *estate, const float *als, float als_max, int als_state)
 {
     if (m->w[ALG_UKNN] > 0) return -1;
     uint32_t N = m->n_items;
@@ -744,8 +863,10 @@ static int hybrid_fast(const rec_model *m, const hist_entry *h, size_t n, float 
             score_nbr(&m->cnt, h, n, s->cbuf); cnt_set = 1;
             buf = s->cbuf; mx = nbr_max(&m->cnt, h, n, buf, N); break;
         case ALG_ALS:
-            if (als_scores(m, h, n, s->tmp, s, 1)) break;
-            buf = s->tmp; mx = vmax(buf, N); break;
+            if (als_state == 2) break;                         /* its fold-in failed */
+            if (als_state == 1) { buf = als; mx = als_max; break; }
+            if (als_scores(m, h, n, s->tmp, &mx, s, 1)) break;
+            buf = s->tmp; break;
         case ALG_EASE: {
             const float *acc = s->eacc;
             if (ecache && *estate == 2) break;
@@ -762,9 +883,8 @@ static int hybrid_fast(const rec_model *m, const hist_entry *h, size_t n, float 
         d[nt] = buf; k[nt] = w / mx; nt++;
     }
     if (m->pop_max > 0) { d[nt] = m->pop; k[nt] = 1e-6f / m->pop_max; nt++; }
-    for (; nt < BLEND_TERMS; nt++) { d[nt] = s->zero; k[nt] = 0; }
-    if (have_avx2()) blend_avx2(scores, N, d, k);
-    else blend_generic(scores, N, d, k);
+    if (have_avx2()) blend_avx2(scores, N, d, k, nt);
+    else blend_generic(scores, N, d, k, nt);
     if (knn_set) nbr_reset(&m->knn, h, n, s->kbuf, N);
     if (cnt_set) nbr_reset(&m->cnt, h, n, s->cbuf, N);
     if (ease_set) for (uint32_t j = 0; j < m->ease_n; j++) s->ebuf[m->ease_idx[j]] = 0;
@@ -778,6 +898,12 @@ void model_score(const rec_model *m, const hist_entry *h, size_t n, float *score
 
 void model_score_cached(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s,
                         float *acc, uint8_t *state)
+{
+    model_score_pre(m, h, n, scores, s, acc, state, NULL, 0, 0);
+}
+
+void model_score_pre(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s,
+                     float *acc, uint8_t *state, const float *als, float als_max, int als_state)
 {
     if (!model_ease_dim(m)) acc = NULL;
     uint32_t N = m->n_items;
@@ -794,7 +920,7 @@ void model_score_cached(const rec_model *m, const hist_entry *h, size_t n, float
         }
         return;
     }
-    if (!hybrid_fast(m, h, n, scores, s, acc, state)) return;
+    if (!hybrid_fast(m, h, n, scores, s, acc, state, als, als_max, als_state)) return;
     /* hybrid: sum of w_c * score_c / max(score_c) */
     for (int c = 0; c < ALG_HYBRID; c++) {
         float w = m->w[c];

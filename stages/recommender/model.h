@@ -73,6 +73,26 @@ void model_ease_add(const rec_model *m, uint32_t item, float *acc, uint8_t *stat
 void model_score_cached(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s,
                         float *acc, uint8_t *state);
 
+/* The ALS part of a hybrid for up to ALS_BATCH users at once, each item's
+ * factors read once for all of them (the ALS dot products are the largest
+ * cost of a short list, and one user at a time streams the whole factor
+ * matrix from memory). User u's history is h[u] (n[u] entries); out[u]
+ * (model_n_items floats) receives its ALS scores, mx[u] their maximum (at
+ * least 0) and ok[u] = 1, or ok[u] = 0
+ * when there are none (empty history, or no history item has a factor:
+ * out[u] untouched). Returns 1, or 0 when the model's scoring has no such
+ * part (not a hybrid with ALS, user-kNN in the blend, factors not a multiple
+ * of 8): nothing written, score as usual. model_score_pre is
+ * model_score_cached with the ALS part given (als_state 1: als holds it,
+ * 2: none; 0: computed here as model_score does); the scores are the same
+ * bit for bit as model_score's. */
+#define ALS_BATCH 8
+int model_als_batchable(const rec_model *m);   /* model_als_batch would do it: 1 or 0 */
+int model_als_batch(const rec_model *m, const hist_entry *const *h, const size_t *n, uint32_t g,
+                    float *const *out, float *mx, uint8_t *ok, model_scratch *s);
+void model_score_pre(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s,
+                     float *acc, uint8_t *state, const float *als, float als_max, int als_state);
+
 /* Event -> interaction weight, shared by training and serving (Event.type
  * values of schemas/event.fbs):
  *   view 1, click 2, add_to_cart 3, purchase 4, rating: the value (1..5,

@@ -24,18 +24,28 @@
 #define LAT_BUCKETS (16 + 60 * 16)       /* lat_bucket() of any 64-bit value */
 #define RULES_REBIND_S 3600           /* "new items" horizon moves with the clock */
 
+/* One user of a worker's group (see worker_run): their history as the
+ * model sees it, their item sets, and their ALS scores. */
+typedef struct lane {
+    hist_entry *he; rules_hist *rh; size_t hcap;
+    uint32_t *seen, *bought; size_t seencap, boughtcap;   /* the user's sets as model indices */
+    rules_user_sets sets;
+    size_t k, ks;                     /* history entries; with the older seen items */
+    float *als;                       /* n_items: the ALS part (model_als_batch) */
+    uint8_t als_ok;
+} lane;
+
 typedef struct worker {
     model_scratch *ms;
     rules_scratch *rs;
     float *scores;
-    hist_entry *he; rules_hist *rh; size_t hcap;
-    uint32_t *seen, *bought; size_t seencap, boughtcap;   /* the user's sets as model indices */
+    lane ln[ALS_BATCH];
     uint8_t *mark;                    /* n_items, all 0 between lists: the history's items */
     /* job */
     struct serve *s;
     const uint32_t *slots;            /* UINT32_MAX: a user without history */
     size_t from, to;
-    double secs;
+    double secs, cpu_secs;
     pthread_t tid;
 } worker;
 
@@ -132,7 +142,11 @@ static void workers_free(serve *s)
         }
         model_scratch_free(w->ms);
         rules_scratch_free(w->rs);
-        free(w->scores); free(w->he); free(w->rh); free(w->seen); free(w->bought); free(w->mark);
+        free(w->scores); free(w->mark);
+        for (int g = 0; g < ALS_BATCH; g++) {
+            lane *l = &w->ln[g];
+            free(l->he); free(l->rh); free(l->seen); free(l->bought); free(l->als);
+        }
     }
     free(s->w);
     s->w = NULL;
@@ -153,6 +167,9 @@ static int workers_new(serve *s)
         w->scores = malloc(((size_t)model_n_items(s->model) + 1) * sizeof *w->scores);
         w->mark = calloc((size_t)model_n_items(s->model) + 1, 1);
         if (!w->ms || !w->rs || !w->scores || !w->mark) return -1;
+        /* a model without a batchable ALS part needs none of these */
+        for (int g = 0; g < ALS_BATCH && model_als_batchable(s->model); g++)
+            if (!(w->ln[g].als = malloc(((size_t)model_n_items(s->model) + 1) * sizeof *w->ln[g].als))) return -1;
     }
     return 0;
 }
@@ -572,7 +589,9 @@ int serve_event(serve *s, const Event *e, const char **why)
         if (ce >= 0 && gid >= 0 && s->map[gid] >= 0) {
             uint64_t t0 = ns_now();
             model_ease_add(s->model, (uint32_t)s->map[gid], s->ec.acc + (size_t)ce * s->ec.dim, &s->ec.state[ce]);
-            s->st.score_seconds += (double)(ns_now() - t0) / 1e9;
+            double d = (double)(ns_now() - t0) / 1e9;   /* one row: too short to be worth a CPU-clock call */
+            s->st.score_seconds += d;
+            s->st.score_cpu_seconds += d;
         }
     }
     return 1;
@@ -596,6 +615,14 @@ static uint64_t ns_now(void)
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
+/* CPU time of the calling thread (a system call: once per batch) */
+static uint64_t ns_cpu(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
 /* The model indices of a user's item set (items the model knows) into *buf. */
 static size_t set_indices(const serve *s, const idset *set, uint32_t **buf, size_t *cap)
 {
@@ -616,8 +643,8 @@ static size_t set_indices(const serve *s, const idset *set, uint32_t **buf, size
     return k;
 }
 
-/* The worker's history scratch holds at least n entries (doubling). */
-static void worker_reserve(worker *w, size_t n)
+/* A lane's history scratch holds at least n entries (doubling). */
+static void lane_reserve(lane *w, size_t n)
 {
     if (n <= w->hcap) return;
     size_t cap = n * 2;
@@ -633,24 +660,49 @@ static void worker_reserve(worker *w, size_t n)
  * appended to he[0..k) with the mean weight of the kept entries (1 if none)
  * and the oldest kept time, so --max-history bounds what is remembered per
  * interaction, not which interactions count. Returns the new length. */
-static size_t add_older_seen(worker *w, size_t k, const rules_user_sets *sets)
+static size_t add_older_seen(lane *l, uint8_t *mark, size_t k, const rules_user_sets *sets)
 {
     if (sets->nseen <= k) return k;              /* every seen item is an entry */
-    worker_reserve(w, sets->nseen + k);
+    lane_reserve(l, sets->nseen + k);
     float wsum = 0;
     int64_t oldest = INT64_MAX;
     for (size_t j = 0; j < k; j++) {
-        wsum += w->he[j].weight;
-        if (w->he[j].ts < oldest) oldest = w->he[j].ts;
-        w->mark[w->he[j].item] = 1;
+        wsum += l->he[j].weight;
+        if (l->he[j].ts < oldest) oldest = l->he[j].ts;
+        mark[l->he[j].item] = 1;
     }
     float wmean = k ? wsum / (float)k : 1;
     if (!k) oldest = 0;
     size_t n = k;
     for (size_t j = 0; j < sets->nseen; j++)
-        if (!w->mark[sets->seen[j]]) w->he[n++] = (hist_entry){ sets->seen[j], wmean, oldest };
-    for (size_t j = 0; j < k; j++) w->mark[w->he[j].item] = 0;
+        if (!mark[sets->seen[j]]) l->he[n++] = (hist_entry){ sets->seen[j], wmean, oldest };
+    for (size_t j = 0; j < k; j++) mark[l->he[j].item] = 0;
     return n;
+}
+
+/* Lane l gets the history and sets of user slot (UINT32_MAX: none). */
+static void lane_fill(const serve *s, worker *w, lane *l, uint32_t slot)
+{
+    uint32_t n = 0;
+    const hist_item *it = slot == UINT32_MAX ? NULL : hist_items(s->hist, slot, &n);
+    lane_reserve(l, n);
+    size_t k = 0;
+    for (uint32_t j = 0; j < n; j++) {
+        int32_t idx = it[j].gid < s->map_n ? s->map[it[j].gid] : -1;
+        if (idx < 0) continue;
+        l->he[k] = (hist_entry){ (uint32_t)idx, it[j].weight, it[j].ts / 1000000 };
+        l->rh[k] = (rules_hist){ (uint32_t)idx, it[j].weight, it[j].types };
+        k++;
+    }
+    l->sets = (rules_user_sets){ 0 };
+    if (slot != UINT32_MAX) {
+        l->sets.nseen = set_indices(s, hist_seen(s->hist, slot), &l->seen, &l->seencap);
+        l->sets.seen = l->seen;
+        l->sets.nbought = set_indices(s, hist_bought(s->hist, slot), &l->bought, &l->boughtcap);
+        l->sets.bought = l->bought;
+    }
+    l->k = k;
+    l->ks = add_older_seen(l, w->mark, k, &l->sets);
 }
 
 static void *worker_run(void *arg)
@@ -658,37 +710,39 @@ static void *worker_run(void *arg)
     worker *w = arg;
     serve *s = w->s;
     uint32_t top = s->conf.top;
-    uint64_t t_start = ns_now();
-    for (size_t i = w->from; i < w->to; i++) {
-        uint32_t slot = w->slots[i], n = 0;
-        const hist_item *it = slot == UINT32_MAX ? NULL : hist_items(s->hist, slot, &n);
-        worker_reserve(w, n);
-        size_t k = 0;
-        for (uint32_t j = 0; j < n; j++) {
-            int32_t idx = it[j].gid < s->map_n ? s->map[it[j].gid] : -1;
-            if (idx < 0) continue;
-            w->he[k] = (hist_entry){ (uint32_t)idx, it[j].weight, it[j].ts / 1000000 };
-            w->rh[k] = (rules_hist){ (uint32_t)idx, it[j].weight, it[j].types };
-            k++;
+    uint64_t t_start = ns_now(), c_start = ns_cpu();
+    /* groups of up to ALS_BATCH users: their ALS parts in one pass over the
+     * item factors, then each list as before; the pass's time is shared
+     * equally among the group's lists */
+    for (size_t i0 = w->from; i0 < w->to; i0 += ALS_BATCH) {
+        uint32_t g = w->to - i0 < ALS_BATCH ? (uint32_t)(w->to - i0) : ALS_BATCH;
+        const hist_entry *hs[ALS_BATCH];
+        size_t ns[ALS_BATCH];
+        float *outs[ALS_BATCH];
+        uint8_t oks[ALS_BATCH];
+        float mxs[ALS_BATCH] = { 0 };
+        for (uint32_t u = 0; u < g; u++) {
+            lane *l = &w->ln[u];
+            lane_fill(s, w, l, w->slots[i0 + u]);
+            hs[u] = l->he; ns[u] = l->ks; outs[u] = l->als;
         }
-        rules_user_sets sets = { 0 };
-        if (slot != UINT32_MAX) {
-            sets.nseen = set_indices(s, hist_seen(s->hist, slot), &w->seen, &w->seencap);
-            sets.seen = w->seen;
-            sets.nbought = set_indices(s, hist_bought(s->hist, slot), &w->bought, &w->boughtcap);
-            sets.bought = w->bought;
-        }
-        size_t ks = add_older_seen(w, k, &sets);
         uint64_t t0 = ns_now();
-        int32_t ce = s->bent[i];
-        if (ce >= 0)
-            model_score_cached(s->model, w->he, ks, w->scores, w->ms, s->ec.acc + (size_t)ce * s->ec.dim, &s->ec.state[ce]);
-        else
-            model_score(s->model, w->he, ks, w->scores, w->ms);
-        s->npicks[i] = (uint32_t)rules_rank(s->rb, w->scores, w->rh, k, &sets, top, s->picks + i * top, w->rs);
-        s->lat_ns[i] = ns_now() - t0;
+        int batched = g > 1 && w->ln[0].als && model_als_batch(s->model, hs, ns, g, outs, mxs, oks, w->ms);
+        uint64_t share = batched ? (ns_now() - t0) / g : 0;
+        for (uint32_t u = 0; u < g; u++) {
+            size_t i = i0 + u;
+            lane *l = &w->ln[u];
+            t0 = ns_now();
+            int32_t ce = s->bent[i];
+            model_score_pre(s->model, l->he, l->ks, w->scores, w->ms,
+                            ce >= 0 ? s->ec.acc + (size_t)ce * s->ec.dim : NULL, ce >= 0 ? &s->ec.state[ce] : NULL,
+                            l->als, mxs[u], batched ? (oks[u] ? 1 : 2) : 0);
+            s->npicks[i] = (uint32_t)rules_rank(s->rb, w->scores, l->rh, l->k, &l->sets, top, s->picks + i * top, w->rs);
+            s->lat_ns[i] = ns_now() - t0 + share;
+        }
     }
     w->secs = (double)(ns_now() - t_start) / 1e9;
+    w->cpu_secs = (double)(ns_cpu() - c_start) / 1e9;
     return NULL;
 }
 
@@ -785,7 +839,7 @@ static void score_batch(serve *s, const uint32_t *slots, size_t n, int take)
         w->slots = slots;
         w->from = t * per;
         w->to = w->from + per < n ? w->from + per : n;
-        if (w->from >= w->to) { w->secs = 0; continue; }
+        if (w->from >= w->to) { w->secs = w->cpu_secs = 0; continue; }
         if (t == 0) continue;
         if (pthread_create(&w->tid, NULL, worker_run, w)) { w->tid = 0; worker_run(w); }
         else started |= 1u << (t & 31);
@@ -793,7 +847,10 @@ static void score_batch(serve *s, const uint32_t *slots, size_t n, int take)
     if (s->w[0].from < s->w[0].to) worker_run(&s->w[0]);
     for (uint32_t t = 1; t < nt; t++)
         if (started & (1u << (t & 31))) pthread_join(s->w[t].tid, NULL);
-    for (uint32_t t = 0; t < nt; t++) s->st.score_seconds += s->w[t].secs;
+    for (uint32_t t = 0; t < nt; t++) {
+        s->st.score_seconds += s->w[t].secs;
+        s->st.score_cpu_seconds += s->w[t].cpu_secs;
+    }
     for (size_t i = 0; i < n; i++) lat_add(s, s->lat_ns[i]);
 }
 

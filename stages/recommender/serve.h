@@ -61,6 +61,8 @@ typedef struct serve_stats {
     uint64_t model_known_events;  /* events of such users already in those interactions: not counted twice */
     uint64_t pruned_users;      /* --state rows deleted past --state-max-age */
     double score_seconds;       /* wall time inside scoring (all threads together) */
+    double score_cpu_seconds;   /* CPU time of the same (all threads): what a list costs a core,
+                                 * without the time other processes took the core away */
 } serve_stats;
 
 typedef struct serve serve;

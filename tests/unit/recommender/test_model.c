@@ -222,6 +222,34 @@ static void test_hybrid_blend(void)
             for (uint32_t i = 0; i < N; i++) if (memcmp(&got[i], &want[i], sizeof got[i]) && got[i] != want[i]) same = 0;
             CHECK_MSG(same, "variant %d trial %d (|h| %zu): hybrid blend differs from the definition", variant, trial, n);
         }
+        /* the ALS parts of a group of users in one pass (model_als_batch,
+         * as serving does for --users and flushes) give every user the
+         * scores model_score gives them alone, bit for bit: groups of 1 to
+         * ALS_BATCH, an empty history among them */
+        hist_entry gh[ALS_BATCH][60];
+        const hist_entry *ghp[ALS_BATCH];
+        size_t gn[ALS_BATCH];
+        float *gout[ALS_BATCH], gmx[ALS_BATCH];
+        uint8_t gok[ALS_BATCH];
+        for (int q = 0; q < ALS_BATCH; q++) gout[q] = malloc(N * sizeof *gout[q]);
+        for (uint32_t g = 1; g <= ALS_BATCH; g++) {
+            for (uint32_t q = 0; q < g; q++) {
+                gn[q] = q == 2 ? 0 : 1 + (size_t)(q * 7 + g) % 50;
+                for (size_t a = 0; a < gn[q]; a++) {
+                    r = r * 6364136223846793005ull + 1442695040888963407ull;
+                    gh[q][a] = (hist_entry){ (uint32_t)((r >> 33) % N), 1.0f + (float)(a % 4), 0 };
+                }
+                ghp[q] = gh[q];
+            }
+            CHECK_EQ_INT(model_als_batch(m, ghp, gn, g, gout, gmx, gok, s), 1);
+            for (uint32_t q = 0; q < g; q++) {
+                CHECK_EQ_INT(gok[q], gn[q] > 0);
+                model_score(m, gh[q], gn[q], want, ref_s);
+                model_score_pre(m, gh[q], gn[q], got, s, NULL, NULL, gout[q], gmx[q], gok[q] ? 1 : 2);
+                CHECK_MSG(!memcmp(got, want, N * sizeof *got), "variant %d: user %u of a group of %u scores differently", variant, q, g);
+            }
+        }
+        for (int q = 0; q < ALS_BATCH; q++) free(gout[q]);
         free(got); free(want); free(tmp);
         model_scratch_free(s); model_scratch_free(ref_s);
         model_free(m);
