@@ -3,6 +3,7 @@
  * file. The state machine lives in engine.c, the rules file in rules.c,
  * delivery in notify.c; this file wires flags, streams, state, and the
  * `alerter ack` subcommand. See README.md. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "rules.h"
-#include "sdnotify.h"
+#include "runner.h"
 #include "sig.h"
 #include "state.h"
 #include "stream.h"
@@ -71,16 +72,10 @@ static const cli_spec ack_spec = {
 typedef struct al_main {
     stream_in *in;
     stream_out *out;
-    state *st;
     al_engine *eng;
     al_notify *nt;
     al_config cfg;
-    int failed;             /* an --out write failed */
     al_silence *xs; int nxs; /* silences from the state database */
-    metrics_series *m_active, *m_firing, *m_fired, *m_resolved, *m_notified, *m_silenced, *m_inhibited,
-                   *m_dropped, *m_ignored, *m_stale, *m_sent, *m_nfailed, *m_retries, *m_escalations;
-    al_counters last;
-    al_notify_counters nlast;
     const stream_pos *pos;  /* of the record being handled */
 } al_main;
 
@@ -106,25 +101,6 @@ static int al_emit(void *ctx, const al_rule *r, const Alert *a)
         }
     }
     return 0;
-}
-
-static void al_update_metrics(al_main *m)
-{
-    const al_counters *c = al_engine_counters(m->eng);
-    const al_notify_counters *n = al_notify_counts(m->nt);
-    metrics_set(m->m_active, (double)al_engine_active(m->eng));
-    metrics_set(m->m_firing, (double)al_engine_firing(m->eng));
-#define D(s, f) metrics_add(m->s, (double)(c->f - m->last.f))
-    D(m_fired, fired); D(m_resolved, resolved); D(m_notified, notified); D(m_silenced, silenced);
-    D(m_inhibited, inhibited); D(m_dropped, dropped); D(m_ignored, ignored); D(m_escalations, escalations);
-    D(m_stale, stale);
-#undef D
-    metrics_add(m->m_sent, (double)(n->sent - m->nlast.sent));
-    metrics_add(m->m_nfailed, (double)(n->failed - m->nlast.failed));
-    metrics_add(m->m_retries, (double)(n->retries - m->nlast.retries));
-    m->last = *c;
-    m->nlast = *n;
-    metrics_tick();
 }
 
 static void al_free_silences(al_silence *xs, int n)
@@ -156,9 +132,8 @@ static int al_parse_labels(const char *p, int len, yc_kv **out)
 }
 
 /* Read the silences `alerter silence` stored (those not over yet). */
-static int al_load_silences(al_main *m)
+static int al_load_silences(al_main *m, sqlite3 *db)
 {
-    sqlite3 *db = state_db(m->st);
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(db, "SELECT rule, labels, starts, ends FROM silences WHERE ends > ? ORDER BY id",
                            -1, &q, NULL) != SQLITE_OK) {
@@ -190,30 +165,6 @@ static int al_load_silences(al_main *m)
     return 0;
 }
 
-/* Deliver notifications and output, then save alerts with the input
- * offsets (one transaction), then commit the input: a restart neither
- * re-fires what was delivered nor forgets what is firing. */
-static int al_sync(al_main *m)
-{
-    al_notify_flush(m->nt);
-    if (m->st) {
-        if (stream_flush(m->out) < 0) return -1;
-        if (state_begin(m->st) < 0) return -1;
-        if (al_engine_load_acks(m->eng, state_db(m->st)) < 0 || al_load_silences(m) < 0 ||
-            al_engine_save(m->eng, state_db(m->st)) < 0 || state_save_offsets(m->st, m->in) < 0) {
-            state_rollback(m->st);
-            return -1;
-        }
-        if (state_commit(m->st) < 0) return -1;
-    }
-    return stream_sync(m->in, m->out);
-}
-
-/* Partitions are about to move (a rebalance): save the state with the
- * offsets before they are committed, so the commit never runs past what
- * the state holds. Nonzero: nothing is committed. */
-static int al_before_revoke(void *ctx) { return al_sync(ctx); }
-
 /* SIGHUP: read the rules file again; a bad file keeps the running rules.
  * Queued notifications go out first (their rules may be gone). */
 static void al_reload(al_main *m)
@@ -235,16 +186,6 @@ static void al_reload(al_main *m)
     al_config_free(&old);
     log_kv(LOG_INFO, "rules reloaded", "\"rules\":%d,\"alerts_dropped\":%llu", m->cfg.nrules,
            (unsigned long long)gone);
-}
-
-static void al_on_tick(void *ctx)
-{
-    al_main *m = ctx;
-    if (sig_reload_requested()) al_reload(m);
-    if (al_notify_pending(m->nt) || m->st) {
-        if (al_sync(m) < 0) { m->failed = 1; sig_request_stop(); }
-    }
-    al_update_metrics(m);
 }
 
 static void al_load_rules(const cli_spec *spec, al_config *cfg)
@@ -369,6 +310,133 @@ static int al_silence_main(int argc, char **argv)
     return status;
 }
 
+/* Restore alerts and silences from --state; notifications that fail for
+ * good go to the input's own --dead-letter. */
+static int al_init(void *ctx, runner *r)
+{
+    al_main *m = ctx;
+    m->in = runner_in(r);
+    m->out = runner_out(r);
+    state *st = runner_state(r);
+    if (st) {
+        if (al_engine_load(m->eng, state_db(st)) < 0 || al_load_silences(m, state_db(st)) < 0) return RUNNER_FAIL;
+        if (al_engine_active(m->eng))
+            log_info("resumed from %s: %llu alerts, %llu firing", common.state,
+                     (unsigned long long)al_engine_active(m->eng), (unsigned long long)al_engine_firing(m->eng));
+    }
+    al_notify_cfg ncfg = { m->cfg.group_by, m->cfg.ngroup_by, (int)opt_retries, opt_backoff, opt_backoff_max,
+                           opt_exec_timeout, opt_webhook_timeout, (int)opt_max_batch, stream_in_dead_letter(m->in) };
+    m->nt = al_notify_new(&ncfg);
+    if (!m->nt) log_fatal("out of memory");
+    al_engine_set_time_source(m->eng, al_input_time, m);
+    return RUNNER_OK;
+}
+
+static int al_record(void *ctx, runner *r, stream_rec *rec)
+{
+    al_main *m = ctx;
+    if (sig_reload_requested()) al_reload(m);
+    const char *bad = NULL;
+    m->pos = &rec->pos;
+    int er = al_engine_record(m->eng, rec->type, &rec->as, &bad);
+    if (er == AL_ERR) return RUNNER_FAIL;
+    if (er == AL_BAD_VALUE) {
+        char detail[300];
+        snprintf(detail, sizeof detail, "rule \"%s\": the value it compares is NaN or infinite", bad);
+        stream_reject(m->in, &rec->pos, "bad_value", detail, rec->data, rec->len);
+    } else if (er == AL_BAD_TIME) {
+        stream_reject(m->in, &rec->pos, "bad_time", "the record's time is more than 2^61 us from 1970",
+                      rec->data, rec->len);
+    } else if (er == AL_TOO_MANY_LABELS) {
+        char detail[100];
+        snprintf(detail, sizeof detail, "more than %d labels", AL_MAX_LABELS - 1);   /* one slot: the series name */
+        stream_reject(m->in, &rec->pos, "too_many_labels", detail, rec->data, rec->len);
+    }
+    return RUNNER_OK;
+}
+
+/* SIGHUP; a quiet input still delivers queued notifications, and with
+ * --state picks up acks and silences written by `alerter ack|silence`. */
+static int al_tick(void *ctx, runner *r)
+{
+    al_main *m = ctx;
+    if (sig_reload_requested()) al_reload(m);
+    return al_notify_pending(m->nt) || runner_state(r) ? RUNNER_SYNC : RUNNER_OK;
+}
+
+/* Notifications go out before the checkpoint: a restart neither re-fires
+ * what was delivered nor forgets what is firing. */
+static int al_flush(void *ctx, runner *r)
+{
+    al_main *m = ctx;
+    al_notify_flush(m->nt);
+    return 0;
+}
+
+static int al_save(void *ctx, runner *r, state *st)
+{
+    al_main *m = ctx;
+    return al_engine_load_acks(m->eng, state_db(st)) < 0 || al_load_silences(m, state_db(st)) < 0 ||
+           al_engine_save(m->eng, state_db(st)) < 0 ? -1 : 0;
+}
+
+/* before the input closes: the notifier holds the input's dead letter */
+static void al_fini(void *ctx, runner *r)
+{
+    al_main *m = ctx;
+    al_notify_free(m->nt);
+    m->nt = NULL;
+}
+
+typedef struct al_stats {
+    al_counters c;
+    al_notify_counters n;
+    uint64_t active, firing;
+} al_stats;
+
+static void al_stats_fill(void *ctx, runner *r, void *snap)
+{
+    al_main *m = ctx;
+    al_stats *s = snap;
+    s->c = *al_engine_counters(m->eng);
+    if (m->nt) s->n = *al_notify_counts(m->nt);
+    s->active = al_engine_active(m->eng);
+    s->firing = al_engine_firing(m->eng);
+}
+
+#define C(f) offsetof(al_stats, c.f)
+#define N(f) offsetof(al_stats, n.f)
+#define PAYLOAD "exec:/webhook: payloads "
+static const counter_def al_counter_table[] = {
+    { COUNTER_GAUGE, "streamrec_alerter_alerts", "alerts held (pending + firing)", offsetof(al_stats, active), NULL,
+      "alerts" },
+    { COUNTER_DONE_ONLY, NULL, NULL, C(matched), "matched", NULL },
+    { COUNTER_TOTAL, "streamrec_alerter_ignored_total", "records no rule looks at", C(ignored), "ignored", NULL },
+    { COUNTER_TOTAL, "streamrec_alerter_fired_total", "alerts that went from pending to firing", C(fired), "fired", NULL },
+    { COUNTER_TOTAL, "streamrec_alerter_resolved_total", "firing alerts resolved", C(resolved), "resolved", NULL },
+    { COUNTER_TOTAL, "streamrec_alerter_notifications_total", "firing/resolved notifications delivered to channels",
+      C(notified), "notifications", NULL },
+    { COUNTER_TOTAL, "streamrec_alerter_escalations_total", "alerts raised to their escalate_to severity",
+      C(escalations), NULL, NULL },
+    { COUNTER_TOTAL, "streamrec_alerter_silenced_total", "firing alerts held back by a silence", C(silenced),
+      "silenced", NULL },
+    { COUNTER_TOTAL, "streamrec_alerter_inhibited_total", "firing alerts held back by an inhibit rule", C(inhibited),
+      "inhibited", NULL },
+    { COUNTER_TOTAL, "streamrec_alerter_alerts_dropped_total", "new alerts refused past --max-alerts", C(dropped),
+      "dropped", NULL },
+    { COUNTER_TOTAL, "streamrec_alerter_stale_total", "records older than their alert's last record, skipped",
+      C(stale), "stale", NULL },
+    { COUNTER_GAUGE, "streamrec_alerter_alerts_firing", "alerts firing", offsetof(al_stats, firing), "firing",
+      "firing" },
+    { COUNTER_TOTAL, "streamrec_alerter_payloads_sent_total", PAYLOAD "delivered", N(sent), "payloads_sent", NULL },
+    { COUNTER_TOTAL, "streamrec_alerter_payloads_failed_total", PAYLOAD "that failed after every retry (dead-lettered)",
+      N(failed), "payloads_failed", NULL },
+    { COUNTER_TOTAL, "streamrec_alerter_payload_retries_total", "exec:/webhook: retries", N(retries), NULL, NULL },
+    { 0 }
+};
+#undef C
+#undef N
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "ack")) return al_ack_main(argc - 1, argv + 1);
@@ -380,104 +448,24 @@ int main(int argc, char **argv)
     if (opt_backoff_max < opt_backoff) cli_usage_error(&al_spec, "--retry-backoff-max is below --retry-backoff");
     if (opt_check) {
         for (int i = 0; i < opt_rules.n; i++) printf("%s%s", i ? ", " : "", opt_rules.items[i]);
-        printf(": %d rules, %d silences, %d inhibit rules: ok\n", m.cfg.nrules,
-               m.cfg.nsilences, m.cfg.ninhibit);
+        printf(": %d rules, %d silences, %d inhibit rules: ok\n", m.cfg.nrules, m.cfg.nsilences, m.cfg.ninhibit);
         al_config_free(&m.cfg);
         cli_list_free(&opt_rules);
         return 0;
     }
     cli_start(&al_spec, &common);
 
-    m.m_active = metrics_gauge("streamrec_alerter_alerts", "alerts held (pending + firing)");
-    m.m_firing = metrics_gauge("streamrec_alerter_alerts_firing", "alerts firing");
-    m.m_fired = metrics_counter("streamrec_alerter_fired_total", "alerts that went from pending to firing");
-    m.m_resolved = metrics_counter("streamrec_alerter_resolved_total", "firing alerts resolved");
-    m.m_notified = metrics_counter("streamrec_alerter_notifications_total", "firing/resolved notifications delivered to channels");
-    m.m_escalations = metrics_counter("streamrec_alerter_escalations_total", "alerts raised to their escalate_to severity");
-    m.m_silenced = metrics_counter("streamrec_alerter_silenced_total", "firing alerts held back by a silence");
-    m.m_inhibited = metrics_counter("streamrec_alerter_inhibited_total", "firing alerts held back by an inhibit rule");
-    m.m_dropped = metrics_counter("streamrec_alerter_alerts_dropped_total", "new alerts refused past --max-alerts");
-    m.m_ignored = metrics_counter("streamrec_alerter_ignored_total", "records no rule looks at");
-    m.m_stale = metrics_counter("streamrec_alerter_stale_total", "records older than their alert's last record, skipped");
-    m.m_sent = metrics_counter("streamrec_alerter_payloads_sent_total", "exec:/webhook: payloads delivered");
-    m.m_nfailed = metrics_counter("streamrec_alerter_payloads_failed_total", "exec:/webhook: payloads that failed after every retry (dead-lettered)");
-    m.m_retries = metrics_counter("streamrec_alerter_payload_retries_total", "exec:/webhook: retries");
-
-    int status = 1, rc = 0;
     m.eng = al_engine_new(&m.cfg, opt_max_alerts, al_emit, &m);
     if (!m.eng) log_fatal("out of memory");
-    if (common.state) {
-        m.st = state_open(common.state, "alerter", AL_STATE_VERSION, al_state_schema);
-        if (!m.st) goto done;
-        if (al_engine_load(m.eng, state_db(m.st)) < 0 || al_load_silences(&m) < 0) goto done;
-        if (al_engine_active(m.eng))
-            log_info("resumed from %s: %llu alerts, %llu firing", common.state,
-                     (unsigned long long)al_engine_active(m.eng), (unsigned long long)al_engine_firing(m.eng));
-    }
-    m.in = stream_in_open(common.in, &common);
-    if (!m.in) goto done;
-    /* failed notifications go to the input's own --dead-letter */
-    al_notify_cfg ncfg = { m.cfg.group_by, m.cfg.ngroup_by, (int)opt_retries, opt_backoff, opt_backoff_max,
-                           opt_exec_timeout, opt_webhook_timeout, (int)opt_max_batch, stream_in_dead_letter(m.in) };
-    m.nt = al_notify_new(&ncfg);
-    if (!m.nt) log_fatal("out of memory");
-    if (m.st) {
-        stream_in_set_start(m.in, state_start_offset, m.st);
-        stream_in_set_before_revoke(m.in, al_before_revoke, &m);
-    }
-    m.out = stream_out_open(common.out, &common);
-    if (!m.out) goto done;
-    stream_in_set_tick(m.in, 1000, al_on_tick, &m);
-    al_engine_set_time_source(m.eng, al_input_time, &m);
-    sd_ready();
-
-    stream_rec r;
-    while ((rc = stream_in_next(m.in, &r)) == 1) {
-        if (sig_reload_requested()) al_reload(&m);
-        const char *bad = NULL;
-        m.pos = &r.pos;
-        int er = al_engine_record(m.eng, r.type, &r.as, &bad);
-        if (er == AL_ERR) { rc = -1; break; }
-        if (er == AL_BAD_VALUE) {
-            char detail[300];
-            snprintf(detail, sizeof detail, "rule \"%s\": the value it compares is NaN or infinite", bad);
-            stream_reject(m.in, &r.pos, "bad_value", detail, r.data, r.len);
-        } else if (er == AL_BAD_TIME) {
-            stream_reject(m.in, &r.pos, "bad_time", "the record's time is more than 2^61 us from 1970",
-                          r.data, r.len);
-        } else if (er == AL_TOO_MANY_LABELS) {
-            char detail[100];
-            snprintf(detail, sizeof detail, "more than %d labels", AL_MAX_LABELS - 1);   /* one slot: the series name */
-            stream_reject(m.in, &r.pos, "too_many_labels", detail, r.data, r.len);
-        }
-        if (stream_sync_due(m.in)) {
-            if (al_sync(&m) < 0) { rc = -1; break; }
-            al_update_metrics(&m);
-            sd_status("%llu alerts, %llu firing", (unsigned long long)al_engine_active(m.eng),
-                      (unsigned long long)al_engine_firing(m.eng));
-        }
-    }
-    if (m.failed) rc = -1;
     /* End of input resolves nothing: the end of a stream is not a time.
      * Firing alerts stay in --state for the next run. */
-    if (rc == 0 && al_sync(&m) < 0) rc = -1;
-    al_update_metrics(&m);
-    if (rc == 0) status = 0;
-    const al_counters *c = al_engine_counters(m.eng);
-    const al_notify_counters *nc = al_notify_counts(m.nt);
-    log_kv(LOG_INFO, "done", "\"matched\":%llu,\"ignored\":%llu,\"fired\":%llu,\"resolved\":%llu,"
-           "\"notifications\":%llu,\"silenced\":%llu,\"inhibited\":%llu,\"dropped\":%llu,\"stale\":%llu,\"firing\":%llu,"
-           "\"payloads_sent\":%llu,\"payloads_failed\":%llu",
-           (unsigned long long)c->matched, (unsigned long long)c->ignored, (unsigned long long)c->fired,
-           (unsigned long long)c->resolved, (unsigned long long)c->notified, (unsigned long long)c->silenced,
-           (unsigned long long)c->inhibited, (unsigned long long)c->dropped, (unsigned long long)c->stale,
-           (unsigned long long)al_engine_firing(m.eng), (unsigned long long)nc->sent, (unsigned long long)nc->failed);
-done:
-    al_notify_free(m.nt);   /* before the input: it holds the input's dead letter */
-    if (m.in) stream_in_close(m.in);
-    if (m.out && stream_out_close(m.out) != 0) status = 1;
+    const runner_def def = {
+        .stage = "alerter", .state_version = AL_STATE_VERSION, .state_schema = al_state_schema, .tick_ms = 1000,
+        .counters = al_counter_table, .stats_size = sizeof(al_stats), .stats = al_stats_fill,
+        .init = al_init, .record = al_record, .tick = al_tick, .flush = al_flush, .save = al_save, .fini = al_fini,
+    };
+    int status = runner_main(&def, &common, &m);
     al_engine_free(m.eng);
-    if (m.st) state_close(m.st);
     al_free_silences(m.xs, m.nxs);
     al_config_free(&m.cfg);
     cli_list_free(&opt_rules);
