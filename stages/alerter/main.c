@@ -1,14 +1,15 @@
 /* main.c — alerter: Metric, Drift and ExperimentResult records in, Alert
  * records out (and exec:/webhook: notifications), by the rules of a YAML
- * file. The state machine lives in engine.c, the rules file in rules.c,
- * delivery in notify.c; this file wires flags, streams, state, and the
- * `alerter ack` subcommand. See README.md. */
+ * file. The state machine lives in engine.c, its SQL in store.c, the rules
+ * file in rules.c, delivery in notify.c, the `ack` and `silence`
+ * subcommands in admin.c; this file gives libstream's runner (runner.h)
+ * the flags, the callbacks and the counters. See README.md. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "admin.h"
 #include "cli.h"
-#include "deadletter.h"
 #include "engine.h"
 #include "log.h"
 #include "metrics.h"
@@ -17,8 +18,8 @@
 #include "runner.h"
 #include "sig.h"
 #include "state.h"
+#include "store.h"
 #include "stream.h"
-#include "timefmt.h"
 
 static cli_common common;
 static cli_list opt_rules;
@@ -59,16 +60,6 @@ static const cli_spec al_spec = {
     .opts = al_opts,
 };
 
-static const cli_opt ack_opts[] = { { 0 } };
-static cli_common ack_common;
-static const cli_spec ack_spec = {
-    .stage = "alerter",
-    .summary = "acknowledge a firing alert: it stops repeating and escalating until it resolves",
-    .usage = "alerter ack FINGERPRINT... --state DB",
-    .example = "alerter ack 3f2a9c0d11e4b7a5 --state /var/lib/streamrec/prod/alerter.db",
-    .opts = ack_opts,
-};
-
 typedef struct al_main {
     stream_in *in;
     stream_out *out;
@@ -103,64 +94,15 @@ static int al_emit(void *ctx, const al_rule *r, const Alert *a)
     return 0;
 }
 
-static void al_free_silences(al_silence *xs, int n)
-{
-    for (int i = 0; i < n; i++) {
-        free(xs[i].rule);
-        for (int j = 0; j < xs[i].nlabels; j++) { free(xs[i].labels[j].key); free(xs[i].labels[j].value); }
-        free(xs[i].labels);
-    }
-    free(xs);
-}
-
-/* Labels column of the silences table (al_labels_next), as `alerter
- * silence` writes them. */
-static int al_parse_labels(const char *p, int len, yc_kv **out)
-{
-    int n = 0;
-    for (int i = 0; i < len; i++) n += p[i] == 0x1e;
-    yc_kv *kv = calloc((size_t)n + 1, sizeof *kv);
-    if (!kv) log_fatal("out of memory");
-    int k = 0;
-    fb_str key, value;
-    for (const char *end = p ? p + len : NULL; k < n && al_labels_next(&p, end, &key, &value); k++) {
-        kv[k].key = strndup(key.ptr, key.len);
-        kv[k].value = strndup(value.ptr, value.len);
-    }
-    *out = kv;
-    return k;
-}
-
-/* Read the silences `alerter silence` stored (those not over yet). */
+/* Hand the engine the silences `alerter silence` stored (it keeps a
+ * pointer to them until the next call). */
 static int al_load_silences(al_main *m, sqlite3 *db)
 {
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT rule, labels, starts, ends FROM silences WHERE ends > ? ORDER BY id",
-                           -1, &q, NULL) != SQLITE_OK) {
-        log_error("reading silences: %s", sqlite3_errmsg(db));
-        return -1;
-    }
-    sqlite3_bind_int64(q, 1, al_engine_clock(m->eng));   /* INT64_MIN before any record: all */
-    al_silence *xs = NULL;
-    int n = 0, cap = 0;
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            al_silence *g = realloc(xs, (size_t)cap * sizeof *g);
-            if (!g) log_fatal("out of memory");
-            xs = g;
-        }
-        al_silence *x = &xs[n++];
-        memset(x, 0, sizeof *x);
-        const char *rule = (const char *)sqlite3_column_text(q, 0);
-        x->rule = rule ? strdup(rule) : NULL;
-        x->nlabels = al_parse_labels(sqlite3_column_blob(q, 1), sqlite3_column_bytes(q, 1), &x->labels);
-        x->starts_us = sqlite3_column_int64(q, 2);
-        x->ends_us = sqlite3_column_int64(q, 3);
-    }
-    sqlite3_finalize(q);
+    al_silence *xs;
+    int n;
+    if (al_store_load_silences(db, al_engine_clock(m->eng), &xs, &n) < 0) return -1;
     al_engine_set_extra_silences(m->eng, xs, n);
-    al_free_silences(m->xs, m->nxs);
+    al_store_free_silences(m->xs, m->nxs);
     m->xs = xs; m->nxs = n;
     return 0;
 }
@@ -196,118 +138,6 @@ static void al_load_rules(const cli_spec *spec, al_config *cfg)
         fprintf(stderr, "%s: %s\n", spec->stage, err);
         exit(2);
     }
-}
-
-static int al_ack_main(int argc, char **argv)
-{
-    int first = cli_parse(argc, argv, &ack_spec, &ack_common);
-    if (!ack_common.state) cli_usage_error(&ack_spec, "--state is required (the alerter's state database)");
-    if (first >= argc) cli_usage_error(&ack_spec, "give the FINGERPRINT of a firing alert");
-    for (int i = first; i < argc; i++) {
-        uint64_t fp;
-        if (al_fp_parse(argv[i], &fp) < 0)
-            cli_usage_error(&ack_spec, "'%s' is not a fingerprint (16 lower-case hex digits)", argv[i]);
-    }
-    cli_start(&ack_spec, &ack_common);
-    state *st = state_open(ack_common.state, "alerter", AL_STATE_VERSION, al_state_schema);
-    if (!st) return 1;
-    int status = 0;
-    sqlite3 *db = state_db(st);
-    for (int i = first; i < argc; i++) {
-        sqlite3_stmt *q = NULL;
-        int firing = 0;
-        if (sqlite3_prepare_v2(db, "SELECT rule FROM alerts WHERE fp = ? AND state = 1", -1, &q, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(q, 1, argv[i], -1, SQLITE_STATIC);
-            firing = sqlite3_step(q) == SQLITE_ROW;
-        }
-        sqlite3_finalize(q);
-        if (!firing) {
-            log_error("%s: no firing alert with this fingerprint in %s", argv[i], ack_common.state);
-            status = 1;
-            continue;
-        }
-        if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO acks VALUES (?, ?)", -1, &q, NULL) != SQLITE_OK ||
-            sqlite3_bind_text(q, 1, argv[i], -1, SQLITE_STATIC) != SQLITE_OK ||
-            sqlite3_bind_int64(q, 2, now_us()) != SQLITE_OK || sqlite3_step(q) != SQLITE_DONE) {
-            log_error("%s: %s", ack_common.state, sqlite3_errmsg(db));
-            status = 1;
-        } else {
-            log_info("acknowledged %s", argv[i]);
-        }
-        sqlite3_finalize(q);
-    }
-    state_close(st);
-    metrics_shutdown();
-    return status;
-}
-
-static const char *sil_rule, *sil_starts, *sil_ends, *sil_comment;
-static cli_list sil_labels;
-static const cli_opt sil_opts[] = {
-    { "rule", 0, CLI_STR, &sil_rule, NULL, "NAME", "silence this rule's alerts (default: any rule)", 0, 0 },
-    { "label", 'l', CLI_LIST, &sil_labels, NULL, "KEY=VALUE,...", "alerts whose labels have these values", 0, 0 },
-    { "starts", 0, CLI_STR, &sil_starts, NULL, "TIME", "event time it starts (ISO 8601), required", 0, 0 },
-    { "ends", 0, CLI_STR, &sil_ends, NULL, "TIME", "event time it ends (ISO 8601, exclusive), required", 0, 0 },
-    { "comment", 0, CLI_STR, &sil_comment, NULL, "TEXT", "why (kept in the database)", 0, 0 },
-    { 0 }
-};
-static cli_common sil_common;
-static const cli_spec sil_spec = {
-    .stage = "alerter",
-    .summary = "add a silence to the state database: matching alerts are not notified between --starts and --ends "
-               "(event time); the running alerter reads it within a second",
-    .usage = "alerter silence --state DB [--rule NAME] [--label K=V]... --starts TIME --ends TIME [--comment TEXT]",
-    .example = "alerter silence --state alerter.db --label host=web-3 --starts 2026-11-23T10:00Z --ends 2026-11-23T12:00Z",
-    .opts = sil_opts,
-};
-
-static int al_silence_main(int argc, char **argv)
-{
-    int first = cli_parse(argc, argv, &sil_spec, &sil_common);
-    if (first < argc) cli_usage_error(&sil_spec, "unexpected argument '%s'", argv[first]);
-    if (!sil_common.state) cli_usage_error(&sil_spec, "--state is required (the alerter's state database)");
-    int64_t starts, ends;
-    if (!sil_starts || time_parse_iso(sil_starts, strlen(sil_starts), &starts) < 0)
-        cli_usage_error(&sil_spec, "--starts: give an ISO 8601 time");
-    if (!sil_ends || time_parse_iso(sil_ends, strlen(sil_ends), &ends) < 0)
-        cli_usage_error(&sil_spec, "--ends: give an ISO 8601 time");
-    if (ends <= starts) cli_usage_error(&sil_spec, "--ends is not after --starts");
-    if (!sil_rule && !sil_labels.n) cli_usage_error(&sil_spec, "give --rule or --label (a silence of everything is a mistake)");
-    size_t cap = 1;
-    for (int i = 0; i < sil_labels.n; i++) cap += strlen(sil_labels.items[i]) + 1;
-    char *lb = malloc(cap);
-    if (!lb) log_fatal("out of memory");
-    size_t o = 0;
-    for (int i = 0; i < sil_labels.n; i++) {
-        const char *kv = sil_labels.items[i], *eq = strchr(kv, '=');
-        if (!eq || eq == kv || strpbrk(kv, "\x1e\x1f"))
-            cli_usage_error(&sil_spec, "--label: '%s' is not KEY=VALUE", kv);
-        memcpy(lb + o, kv, (size_t)(eq - kv)); o += (size_t)(eq - kv); lb[o++] = 0x1f;
-        memcpy(lb + o, eq + 1, strlen(eq + 1)); o += strlen(eq + 1); lb[o++] = 0x1e;
-    }
-    cli_start(&sil_spec, &sil_common);
-    state *st = state_open(sil_common.state, "alerter", AL_STATE_VERSION, al_state_schema);
-    if (!st) { free(lb); return 1; }
-    sqlite3 *db = state_db(st);
-    sqlite3_stmt *q = NULL;
-    int status = 1;
-    if (sqlite3_prepare_v2(db, "INSERT INTO silences (rule, labels, starts, ends, comment, created) VALUES (?,?,?,?,?,?)",
-                           -1, &q, NULL) == SQLITE_OK) {
-        if (sil_rule) sqlite3_bind_text(q, 1, sil_rule, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(q, 2, lb, (int)o, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 3, starts);
-        sqlite3_bind_int64(q, 4, ends);
-        if (sil_comment) sqlite3_bind_text(q, 5, sil_comment, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 6, now_us());
-        if (sqlite3_step(q) == SQLITE_DONE) status = 0;
-    }
-    if (status == 0) log_kv(LOG_INFO, "silence added", "\"id\":%lld", (long long)sqlite3_last_insert_rowid(db));
-    else log_error("%s: %s", sil_common.state, sqlite3_errmsg(db));
-    sqlite3_finalize(q);
-    state_close(st);
-    free(lb);
-    metrics_shutdown();
-    return status;
 }
 
 /* Restore alerts and silences from --state; notifications that fail for
@@ -466,7 +296,7 @@ int main(int argc, char **argv)
     };
     int status = runner_main(&def, &common, &m);
     al_engine_free(m.eng);
-    al_free_silences(m.xs, m.nxs);
+    al_store_free_silences(m.xs, m.nxs);
     al_config_free(&m.cfg);
     cli_list_free(&opt_rules);
     metrics_shutdown();
