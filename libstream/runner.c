@@ -122,6 +122,9 @@ int runner_main(const runner_def *def, const cli_common *common, void *ctx)
     if (common->state) {
         r.st = state_open(common->state, def->stage, def->state_version, def->state_schema);
         if (!r.st) goto done;
+        int k = def->restore ? def->restore(ctx, &r, r.st) : RUNNER_OK;
+        if (k == RUNNER_USAGE) status = 2;
+        if (k < 0) goto done;
     }
     r.in = stream_in_open(common->in, common);
     if (!r.in) goto done;

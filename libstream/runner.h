@@ -2,7 +2,7 @@
  * the stage gives callbacks and a counter table (counters.h), the runner
  * does the rest, in this order:
  *
- *   state_open (--state) -> open --in, --out -> init -> READY=1 ->
+ *   state_open and restore (--state) -> open --in, --out -> init -> READY=1 ->
  *   for each record: record, and at each sync point (stream_sync_due, about
  *   every second or 10,000 records) tick, sync, counters, STATUS= ->
  *   end of input: finish, sync, counters, the "done" line -> fini, close.
@@ -25,8 +25,8 @@
  *
  * Exit status (runner_main's return): 0 the input ended (or a stop was
  * requested) and the last sync succeeded; 1 a failure (open, init, record,
- * a sync, closing --out); 2 init returned RUNNER_USAGE (e.g. a checkpoint
- * made with other settings). The "done" line is logged only once the loop
+ * a sync, closing --out); 2 restore or init returned RUNNER_USAGE (e.g. a
+ * checkpoint made with other settings). The "done" line is logged only once the loop
  * ran. Ingest's threaded loop and recommender's --users batch are not
  * record-at-a-time: they keep their own loops. */
 #ifndef STREAMREC_RUNNER_H
@@ -44,7 +44,7 @@ enum {
     RUNNER_SKIP = 1,      /* record: nothing of this record counts (it is not dirty, no sync point) */
     RUNNER_SYNC = 1,      /* tick: sync now, even with no new record */
     RUNNER_FAIL = -1,
-    RUNNER_USAGE = -2,    /* init: exit 2 */
+    RUNNER_USAGE = -2,    /* restore, init: exit 2 */
 };
 
 /* Every callback is optional but record; ctx is runner_main's. */
@@ -57,8 +57,11 @@ typedef struct runner_def {
     const counter_def *counters;
     size_t stats_size;          /* the snapshot struct the counter table points into */
 
-    /* in, out (and state) are open; restore from runner_state. Then the
-     * counters' baseline is taken: a restored total is not counted again. */
+    /* --state: load the checkpoint, before any stream is opened (a refused
+     * one leaves --out untouched); RUNNER_OK, RUNNER_FAIL, RUNNER_USAGE */
+    int (*restore)(void *ctx, runner *r, state *st);
+    /* in and out are open (runner_in, runner_out); then the counters'
+     * baseline is taken: a restored total is not counted again */
     int (*init)(void *ctx, runner *r);
     /* one record: RUNNER_OK, RUNNER_SKIP, RUNNER_FAIL (stops, exit 1) */
     int (*record)(void *ctx, runner *r, stream_rec *rec);

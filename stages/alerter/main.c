@@ -140,20 +140,23 @@ static void al_load_rules(const cli_spec *spec, al_config *cfg)
     }
 }
 
-/* Restore alerts and silences from --state; notifications that fail for
- * good go to the input's own --dead-letter. */
+/* Alerts, acks and silences as --state holds them. */
+static int al_restore(void *ctx, runner *r, state *st)
+{
+    al_main *m = ctx;
+    if (al_engine_load(m->eng, state_db(st)) < 0 || al_load_silences(m, state_db(st)) < 0) return RUNNER_FAIL;
+    if (al_engine_active(m->eng))
+        log_info("resumed from %s: %llu alerts, %llu firing", common.state,
+                 (unsigned long long)al_engine_active(m->eng), (unsigned long long)al_engine_firing(m->eng));
+    return RUNNER_OK;
+}
+
+/* Notifications that fail for good go to the input's own --dead-letter. */
 static int al_init(void *ctx, runner *r)
 {
     al_main *m = ctx;
     m->in = runner_in(r);
     m->out = runner_out(r);
-    state *st = runner_state(r);
-    if (st) {
-        if (al_engine_load(m->eng, state_db(st)) < 0 || al_load_silences(m, state_db(st)) < 0) return RUNNER_FAIL;
-        if (al_engine_active(m->eng))
-            log_info("resumed from %s: %llu alerts, %llu firing", common.state,
-                     (unsigned long long)al_engine_active(m->eng), (unsigned long long)al_engine_firing(m->eng));
-    }
     al_notify_cfg ncfg = { m->cfg.group_by, m->cfg.ngroup_by, (int)opt_retries, opt_backoff, opt_backoff_max,
                            opt_exec_timeout, opt_webhook_timeout, (int)opt_max_batch, stream_in_dead_letter(m->in) };
     m->nt = al_notify_new(&ncfg);
@@ -292,7 +295,8 @@ int main(int argc, char **argv)
     const runner_def def = {
         .stage = "alerter", .state_version = AL_STATE_VERSION, .state_schema = al_state_schema, .tick_ms = 1000,
         .counters = al_counter_table, .stats_size = sizeof(al_stats), .stats = al_stats_fill,
-        .init = al_init, .record = al_record, .tick = al_tick, .flush = al_flush, .save = al_save, .fini = al_fini,
+        .restore = al_restore, .init = al_init, .record = al_record, .tick = al_tick, .flush = al_flush,
+        .save = al_save, .fini = al_fini,
     };
     int status = runner_main(&def, &common, &m);
     al_engine_free(m.eng);

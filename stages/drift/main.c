@@ -1,7 +1,7 @@
 /* main.c — drift: Metric records in, Drift records (and Holt forecasts as
  * Metric records) out. The detectors live in detect.c, the per-series state
- * in engine.c; this file wires flags, streams, state and checkpoints.
- * See README.md. */
+ * in engine.c; this file gives libstream's runner (runner.h) the flags,
+ * the callbacks and the counters. See README.md. */
 #include <math.h>
 #include <signal.h>
 #include <stddef.h>
@@ -177,31 +177,36 @@ static void build_config(drift_config *c, char names[][24])
     c->nhorizons = nh;
 }
 
-/* Restore the detectors from --state. A regular file is read again from its
- * start after a crash: skip what the saved state covers. A pipe brings new
- * data, so nothing is skipped (a replayed overlap is refused as
- * out_of_order). Kafka resumes at the saved offsets. */
+/* The detectors as --state saved them, and how many input records that
+ * covers. */
+static int drift_restore(void *ctx, runner *r, state *st)
+{
+    drift_main *a = ctx;
+    void *data = NULL;
+    size_t len = 0;
+    int g = state_get(st, DRIFT_BLOB_KEY, &data, &len);
+    if (g < 0) return RUNNER_FAIL;
+    if (g == 0) return RUNNER_OK;
+    char err[300];
+    int lr = drift_engine_load(a->eng, data, len, &a->skip, err, sizeof err);
+    free(data);
+    if (lr < 0) {
+        log_error("%s: %s", common.state, err);
+        return lr == DRIFT_LOAD_SETTINGS ? RUNNER_USAGE : RUNNER_FAIL;
+    }
+    log_info("resumed from %s: %llu series", common.state, (unsigned long long)drift_engine_series(a->eng));
+    return RUNNER_OK;
+}
+
+/* A regular file is read again from its start after a crash: skip what the
+ * saved state covers. A pipe brings new data, so nothing is skipped (a
+ * replayed overlap is refused as out_of_order). Kafka resumes at the saved
+ * offsets. */
 static int drift_init(void *ctx, runner *r)
 {
     drift_main *a = ctx;
     a->out = runner_out(r);
     stream_in *in = runner_in(r);
-    if (runner_state(r)) {
-        void *data = NULL;
-        size_t len = 0;
-        int g = state_get(runner_state(r), DRIFT_BLOB_KEY, &data, &len);
-        if (g < 0) return RUNNER_FAIL;
-        if (g == 1) {
-            char err[300];
-            int lr = drift_engine_load(a->eng, data, len, &a->skip, err, sizeof err);
-            free(data);
-            if (lr < 0) {
-                log_error("%s: %s", common.state, err);
-                return lr == DRIFT_LOAD_SETTINGS ? RUNNER_USAGE : RUNNER_FAIL;
-            }
-            log_info("resumed from %s: %llu series", common.state, (unsigned long long)drift_engine_series(a->eng));
-        }
-    }
     struct stat sb;
     int regular = strcmp(common.in, "-") != 0 && stat(common.in, &sb) == 0 && S_ISREG(sb.st_mode);
     if (stream_in_is_kafka(in) || !regular) a->skip = 0;
@@ -309,7 +314,7 @@ int main(int argc, char **argv)
         .stage = "drift", .state_version = DRIFT_STATE_VERSION,
         .tick_ms = 500, .checkpoint_us = opt_ckpt_every,
         .counters = drift_counter_table, .stats_size = sizeof(drift_stats), .stats = drift_stats_fill,
-        .init = drift_init, .record = drift_record, .tick = drift_tick, .save = drift_save,
+        .restore = drift_restore, .init = drift_init, .record = drift_record, .tick = drift_tick, .save = drift_save,
     };
     int status = runner_main(&def, &common, &a);
     drift_engine_free(a.eng);

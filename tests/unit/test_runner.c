@@ -68,6 +68,7 @@ typedef struct tstage {
      * checkpoint before held */
     rd_kafka_t *peek; const char *topic; int parts;
     int64_t committed_at_save, bad_commit;
+    int refuse;                   /* restore: a checkpoint of other settings */
 } tstage;
 
 static tstage ts;
@@ -97,16 +98,17 @@ static int64_t committed_total(rd_kafka_t *rk, const char *topic, int parts)
     return sum;
 }
 
-static int t_init(void *ctx, runner *r)
+/* before any stream opens */
+static int t_restore(void *ctx, runner *r, state *st)
 {
     tstage *t = ctx;
+    CHECK(runner_in(r) == NULL && runner_out(r) == NULL);
     void *data = NULL;
     size_t len = 0;
-    if (runner_state(r) && state_get(runner_state(r), "n", &data, &len) == 1 && len == sizeof t->records)
-        memcpy(&t->records, data, len);
+    if (state_get(st, "n", &data, &len) == 1 && len == sizeof t->records) memcpy(&t->records, data, len);
     free(data);
     t->restored = t->records;
-    return RUNNER_OK;
+    return t->refuse ? RUNNER_USAGE : RUNNER_OK;
 }
 
 static int t_record(void *ctx, runner *r, stream_rec *rec)
@@ -156,7 +158,7 @@ static const counter_def t_table[] = {
 static const runner_def t_def = {
     .stage = "t", .state_version = 1, .tick_ms = 50, .checkpoint_us = 0,
     .counters = t_table, .stats_size = sizeof(tsnap), .stats = t_stats,
-    .init = t_init, .record = t_record, .flush = t_flush, .finish = t_finish, .save = t_save,
+    .restore = t_restore, .record = t_record, .flush = t_flush, .finish = t_finish, .save = t_save,
 };
 
 static cli_common tc;
@@ -219,6 +221,16 @@ static void test_file_run(void)
         CHECK(metrics_get(rec) - before == N);
         CHECK(metrics_get(metrics_counter("t_checkpoints_total", "")) >= run);
     }
+    /* a refused checkpoint: exit 2, and --out is not even opened */
+    char out3[200];
+    snprintf(out3, sizeof out3, "%s/out3.rec", dir);
+    memset(&ts, 0, sizeof ts);
+    ts.refuse = 1;
+    tc.out = out3;
+    CHECK_EQ_INT(runner_main(&t_def, &tc, &ts), 2);
+    CHECK(access(out3, F_OK) != 0);
+    CHECK_EQ_INT(ts.saves, 0);
+
     state *st = state_open(db, "t", 1, NULL);
     CHECK(st != NULL);
     void *data = NULL;
