@@ -9,56 +9,14 @@
  * (on the state left by the earlier records): it resolves silent series
  * (resolve_after), escalates, repeats, and delivers firing alerts whose
  * silence or inhibition has ended. */
-#include "engine.h"
+#include "engine_int.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "log.h"
 
-enum { AL_PENDING = 0, AL_FIRING = 1 };
-
-typedef struct al_alert {
-    uint64_t fp;
-    int rule;
-    int state;
-    int severity;
-    int notified;           /* the current firing (at this severity) was delivered */
-    int acked;
-    int suppressed;         /* silenced or inhibited: counted once per firing */
-    uint32_t src_mask;      /* inhibit rules this alert counts as a source for */
-    int dirty;              /* changed since the last al_engine_save */
-    int saved;              /* has a row in the state table (saved or loaded) */
-    int64_t starts_at, fired_at, last_seen, last_sent;
-    double value;
-    KeyValue *labels; int nlabels;   /* one malloc block: array then strings */
-} al_alert;
-
-struct al_engine {
-    const al_config *cfg;
-    int64_t max_alerts;
-    al_emit_fn emit; void *ctx;
-    al_alert *v; uint32_t n, cap;
-    int32_t *idx; uint32_t icap, itomb;   /* slot: 0 empty, -1 tombstone, i+1 */
-    int64_t clock, last_sweep;
-    al_time_fn time_fn; void *time_ctx;      /* al_engine_set_time_source */
-    uint64_t nfiring;
-    uint64_t *due; uint32_t ndue, capdue;
-    int *hit; double *hitval; int caphit;   /* per record: matching rules and their values */
-    const al_silence *xsil; int nxsil;       /* silences from the state database */
-    uint64_t *gone; uint32_t ngone, capgone; /* removed since the last save */
-    int full_save;                           /* the table holds rows memory does not: rewrite it */
-    /* Inhibition index: per inhibit rule, how many firing alerts at or
-     * above its source severity carry each key (a 64-bit hash of the
-     * `equal` label values, or of all labels), so a check is O(rules). */
-    const al_inhibit *inh; int ninh;
-    struct al_cmap { uint64_t *key; uint32_t *cnt; uint32_t cap, used; } *cmap;
-    al_counters c;
-};
-
 #define AL_SWEEP_US 1000000   /* sweep at most once per second of event time */
-
-static void al_inh_set(al_engine *e, al_alert *a, int present);
 
 /* Home slot of a 64-bit key in a power-of-two table (Fibonacci hashing). */
 static uint32_t al_home(uint64_t key, uint32_t cap) { return (uint32_t)(key * 0x9E3779B97F4A7C15ULL >> 32) & (cap - 1); }
@@ -166,13 +124,13 @@ static int64_t al_slot(const al_engine *e, uint64_t fp)
     }
 }
 
-static al_alert *al_find(al_engine *e, uint64_t fp)
+al_alert *al_find(al_engine *e, uint64_t fp)
 {
     int64_t s = al_slot(e, fp);
     return s < 0 ? NULL : &e->v[e->idx[s] - 1];
 }
 
-static al_alert *al_insert(al_engine *e, uint64_t fp)
+al_alert *al_insert(al_engine *e, uint64_t fp)
 {
     if (e->n == e->cap) {
         uint32_t cap = e->cap ? e->cap * 2 : 64;
@@ -218,7 +176,7 @@ static void al_remove(al_engine *e, al_alert *a)
     e->n--;
 }
 
-static int al_copy_labels(al_alert *a, const KeyValue *kv, int n)
+int al_copy_labels(al_alert *a, const KeyValue *kv, int n)
 {
     size_t bytes = (size_t)n * sizeof(KeyValue);
     for (int i = 0; i < n; i++) bytes += kv[i].key.len + kv[i].value.len + 2;
@@ -333,7 +291,7 @@ static uint32_t *al_cmap_slot(struct al_cmap *m, uint64_t key, int insert)
 
 /* Make a's contribution to the index match its state: a firing alert is a
  * source of every inhibit rule whose source severity it reaches. */
-static void al_inh_set(al_engine *e, al_alert *a, int present)
+void al_inh_set(al_engine *e, al_alert *a, int present)
 {
     uint32_t want = 0;
     if (present && a->state == AL_FIRING)
@@ -616,162 +574,4 @@ int al_engine_record(al_engine *e, const fb_desc *d, const AnyRecord *rec, const
     }
     if (e->ndue && al_deliver_due(e, e->clock) < 0) return AL_ERR;
     return AL_OK;
-}
-
-/* ---- state ------------------------------------------------------------------- */
-
-const char al_state_schema[] =
-    "CREATE TABLE IF NOT EXISTS alerts (fp TEXT PRIMARY KEY, rule TEXT NOT NULL, labels TEXT NOT NULL,"
-    " state INTEGER, severity INTEGER, notified INTEGER, acked INTEGER, starts_at INTEGER,"
-    " fired_at INTEGER, last_seen INTEGER, last_sent INTEGER, value REAL);"
-    "CREATE TABLE IF NOT EXISTS acks (fp TEXT PRIMARY KEY, at INTEGER);"
-    "CREATE TABLE IF NOT EXISTS silences (id INTEGER PRIMARY KEY, rule TEXT, labels TEXT NOT NULL,"
-    " starts INTEGER NOT NULL, ends INTEGER NOT NULL, comment TEXT, created INTEGER);"
-    "CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 0), clock INTEGER, last_sweep INTEGER);";
-
-/* Incremental: rows of alerts removed since the last save are deleted,
- * changed ones replaced (a full rewrite only after a load dropped rows).
- * Flags are cleared here, before the caller commits: a failed commit ends
- * the stage (exit 1), and the next run starts from the committed state.
- * labels column: key 0x1f value 0x1e, repeated. */
-int al_engine_save(al_engine *e, sqlite3 *db)
-{
-    sqlite3_stmt *st = NULL;
-    if (e->full_save) {
-        if (sqlite3_exec(db, "DELETE FROM alerts", NULL, NULL, NULL) != SQLITE_OK) goto fail;
-        for (uint32_t i = 0; i < e->n; i++) e->v[i].dirty = 1;
-    } else if (e->ngone) {
-        if (sqlite3_prepare_v2(db, "DELETE FROM alerts WHERE fp = ?", -1, &st, NULL) != SQLITE_OK) goto fail;
-        for (uint32_t i = 0; i < e->ngone; i++) {
-            char fp[17];
-            al_fp_hex(e->gone[i], fp);
-            sqlite3_bind_text(st, 1, fp, 16, SQLITE_TRANSIENT);
-            if (sqlite3_step(st) != SQLITE_DONE) goto fail;
-            sqlite3_reset(st);
-        }
-        sqlite3_finalize(st); st = NULL;
-    }
-    e->ngone = 0;
-    e->full_save = 0;
-    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
-        goto fail;
-    char *lb = NULL; size_t lcap = 0;
-    for (uint32_t i = 0; i < e->n; i++) {
-        al_alert *a = &e->v[i];
-        if (!a->dirty) continue;
-        a->dirty = 0;
-        a->saved = 1;
-        size_t need = 1;
-        for (int j = 0; j < a->nlabels; j++) need += a->labels[j].key.len + a->labels[j].value.len + 2;
-        if (need > lcap) { free(lb); lcap = need * 2; lb = malloc(lcap); if (!lb) log_fatal("out of memory"); }
-        size_t o = 0;
-        for (int j = 0; j < a->nlabels; j++) {
-            memcpy(lb + o, a->labels[j].key.ptr, a->labels[j].key.len); o += a->labels[j].key.len; lb[o++] = 0x1f;
-            memcpy(lb + o, a->labels[j].value.ptr, a->labels[j].value.len); o += a->labels[j].value.len; lb[o++] = 0x1e;
-        }
-        char fp[17];
-        al_fp_hex(a->fp, fp);
-        sqlite3_bind_text(st, 1, fp, 16, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, e->cfg->rules[a->rule].name, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 3, lb, (int)o, SQLITE_TRANSIENT);
-        sqlite3_bind_int(st, 4, a->state);
-        sqlite3_bind_int(st, 5, a->severity);
-        sqlite3_bind_int(st, 6, a->notified);
-        sqlite3_bind_int(st, 7, a->acked);
-        sqlite3_bind_int64(st, 8, a->starts_at);
-        sqlite3_bind_int64(st, 9, a->fired_at);
-        sqlite3_bind_int64(st, 10, a->last_seen);
-        sqlite3_bind_int64(st, 11, a->last_sent);
-        sqlite3_bind_double(st, 12, a->value);
-        if (sqlite3_step(st) != SQLITE_DONE) { free(lb); goto fail; }
-        sqlite3_reset(st);
-    }
-    free(lb);
-    sqlite3_finalize(st); st = NULL;
-    /* an ack lasts until its alert resolves */
-    if (sqlite3_exec(db, "DELETE FROM acks WHERE fp NOT IN (SELECT fp FROM alerts WHERE state = 1)",
-                     NULL, NULL, NULL) != SQLITE_OK) goto fail;
-    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO clock VALUES (0, ?, ?)", -1, &st, NULL) != SQLITE_OK) goto fail;
-    sqlite3_bind_int64(st, 1, e->clock);
-    sqlite3_bind_int64(st, 2, e->last_sweep);
-    if (sqlite3_step(st) != SQLITE_DONE) goto fail;
-    sqlite3_finalize(st);
-    return 0;
-fail:
-    log_error("saving alerts: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    return -1;
-}
-
-int al_engine_load(al_engine *e, sqlite3 *db)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT fp, rule, labels, state, severity, notified, acked, starts_at,"
-                           " fired_at, last_seen, last_sent, value FROM alerts ORDER BY fp", -1, &st, NULL) != SQLITE_OK)
-        goto fail;
-    int rc;
-    uint64_t gone = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *fps = (const char *)sqlite3_column_text(st, 0);
-        const char *rule = (const char *)sqlite3_column_text(st, 1);
-        int ri = rule ? al_rule_find(e->cfg, rule) : -1;
-        uint64_t fp;
-        if (ri < 0 || !fps || al_fp_parse(fps, &fp) < 0) { gone++; continue; }
-        const char *lb = sqlite3_column_blob(st, 2);   /* NULL when empty */
-        const char *lend = lb ? lb + sqlite3_column_bytes(st, 2) : NULL;
-        KeyValue kv[AL_MAX_LABELS];
-        int n = 0;
-        while (n < AL_MAX_LABELS && al_labels_next(&lb, lend, &kv[n].key, &kv[n].value)) n++;
-        if (al_find(e, fp)) continue;
-        al_alert *a = al_insert(e, fp);
-        if (!a || al_copy_labels(a, kv, n) < 0) log_fatal("out of memory");
-        a->rule = ri;
-        a->state = sqlite3_column_int(st, 3);
-        a->severity = sqlite3_column_int(st, 4);
-        a->notified = sqlite3_column_int(st, 5);
-        a->acked = sqlite3_column_int(st, 6);
-        a->starts_at = sqlite3_column_int64(st, 7);
-        a->fired_at = sqlite3_column_int64(st, 8);
-        a->last_seen = sqlite3_column_int64(st, 9);
-        a->last_sent = sqlite3_column_int64(st, 10);
-        a->value = sqlite3_column_double(st, 11);
-        a->dirty = 0;
-        a->saved = 1;
-        if (a->state == AL_FIRING) e->nfiring++;
-        al_inh_set(e, a, 1);
-    }
-    sqlite3_finalize(st); st = NULL;
-    if (rc != SQLITE_DONE) goto fail;
-    e->ngone = 0;
-    if (gone) {
-        log_warn("state: dropped %llu alerts of rules no longer in the rules file", (unsigned long long)gone);
-        e->full_save = 1;
-    }
-    if (sqlite3_prepare_v2(db, "SELECT clock, last_sweep FROM clock WHERE id = 0", -1, &st, NULL) != SQLITE_OK) goto fail;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        e->clock = sqlite3_column_int64(st, 0);
-        e->last_sweep = sqlite3_column_int64(st, 1);
-    }
-    sqlite3_finalize(st);
-    return al_engine_load_acks(e, db);
-fail:
-    log_error("loading alerts: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    return -1;
-}
-
-int al_engine_load_acks(al_engine *e, sqlite3 *db)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT fp FROM acks", -1, &st, NULL) != SQLITE_OK) {
-        log_error("reading acks: %s", sqlite3_errmsg(db));
-        return -1;
-    }
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *s = (const char *)sqlite3_column_text(st, 0);
-        uint64_t fp;
-        if (s && al_fp_parse(s, &fp) == 0) al_engine_ack(e, fp);
-    }
-    sqlite3_finalize(st);
-    return 0;
 }

@@ -9,7 +9,6 @@
  * seen so far. Replaying the same input decides the same way. */
 #ifndef ALERTER_ENGINE_H
 #define ALERTER_ENGINE_H
-#include <sqlite3.h>
 #include <stdint.h>
 #include "fbrec.h"
 #include "rules.h"
@@ -73,13 +72,4 @@ int al_fp_parse(const char *s, uint64_t *fp);      /* 0 or -1 */
  * it, 0 at the end (or where the rest is not a whole pair). */
 int al_labels_next(const char **p, const char *end, fb_str *key, fb_str *value);
 
-/* State (--state): the schema, save every active alert (inside the
- * caller's transaction), load them back (alerts of rules no longer in the
- * config are dropped, logged). Acks come from the acks table that
- * `alerter ack` writes: al_engine_load_acks applies and keeps them. */
-extern const char al_state_schema[];
-#define AL_STATE_VERSION 1
-int al_engine_save(al_engine *e, sqlite3 *db);
-int al_engine_load(al_engine *e, sqlite3 *db);
-int al_engine_load_acks(al_engine *e, sqlite3 *db);
 #endif

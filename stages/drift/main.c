@@ -1,9 +1,10 @@
 /* main.c — drift: Metric records in, Drift records (and Holt forecasts as
  * Metric records) out. The detectors live in detect.c, the per-series state
- * in engine.c; this file wires flags, streams, state and checkpoints.
- * See README.md. */
+ * in engine.c; this file gives libstream's runner (runner.h) the flags,
+ * the callbacks and the counters. See README.md. */
 #include <math.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +13,8 @@
 #include "engine.h"
 #include "log.h"
 #include "metrics.h"
-#include "sdnotify.h"
+#include "runner.h"
 #include "sig.h"
-#include "state.h"
-#include "stream.h"
-#include "timefmt.h"
 
 #define DRIFT_STATE_VERSION 1
 #define DRIFT_BLOB_KEY "drift.engine"
@@ -100,14 +98,9 @@ static const cli_spec drift_spec = {
 };
 
 typedef struct drift_main {
-    stream_in *in;
-    stream_out *out;
-    state *st;
     drift_engine *eng;
-    metrics_series *m_series, *m_drift, *m_anom, *m_recov, *m_fc, *m_untracked, *m_ckpt;
-    drift_counters last;
-    int dirty;          /* records read since the last sync */
-    int failed;         /* a sync from the idle tick failed */
+    stream_out *out;
+    uint64_t skip;      /* input records the saved state already covers */
 } drift_main;
 
 static int emit_drift(void *ctx, const Drift *d)
@@ -184,69 +177,128 @@ static void build_config(drift_config *c, char names[][24])
     c->nhorizons = nh;
 }
 
-static void update_metrics(drift_main *a)
-{
-    const drift_counters *c = drift_engine_counters(a->eng);
-    metrics_set(a->m_series, (double)drift_engine_series(a->eng));
-    metrics_add(a->m_drift, (double)(c->drifts - a->last.drifts));
-    metrics_add(a->m_anom, (double)(c->anomalies - a->last.anomalies));
-    metrics_add(a->m_recov, (double)(c->recoveries - a->last.recoveries));
-    metrics_add(a->m_fc, (double)(c->forecasts - a->last.forecasts));
-    metrics_add(a->m_untracked, (double)(c->untracked - a->last.untracked));
-    a->last = *c;
-    metrics_tick();
-}
-
-/* Flush output, then save the detectors and the input position in one
- * transaction (Kafka offsets; for byte streams the records read), then
- * commit: the saved state never runs behind what was committed. */
-static int drift_sync(drift_main *a)
-{
-    if (a->st) {
-        if (stream_flush(a->out) < 0) return -1;
-        uint8_t *blob;
-        size_t len;
-        uint64_t pos = stream_in_is_kafka(a->in) ? 0 : stream_in_count(a->in);
-        drift_engine_save(a->eng, pos, &blob, &len);
-        int rc = -1;
-        if (state_begin(a->st) == 0) {
-            if (state_put(a->st, DRIFT_BLOB_KEY, blob, len) < 0 || state_save_offsets(a->st, a->in) < 0)
-                state_rollback(a->st);
-            else if (state_commit(a->st) == 0) rc = 0;
-        }
-        free(blob);
-        if (rc < 0) return -1;
-        metrics_add(a->m_ckpt, 1);
-    }
-    return stream_sync(a->in, a->out);
-}
-
-/* Partitions are about to move (a rebalance): save the state with the
- * offsets before they are committed, so the commit never runs past what
- * the state holds. Nonzero: nothing is committed. */
-static int drift_before_revoke(void *ctx) { return drift_sync(ctx); }
-
-static void note_reload(void)
-{
-    if (sig_reload_requested())
-        log_info("SIGHUP: drift has no configuration file to reload; its settings are its flags");
-}
-
-/* While the input is quiet (a pipe or topic with nothing new): deliver
- * what the last records produced, so a Drift does not wait in a buffer for
- * the next record, and save the state with the position. */
-static void on_idle_tick(void *ctx)
+/* The detectors as --state saved them, and how many input records that
+ * covers. */
+static int drift_restore(void *ctx, runner *r, state *st)
 {
     drift_main *a = ctx;
-    note_reload();
-    if (!a->failed && a->dirty) {
-        if (drift_sync(a) < 0) { a->failed = 1; sig_request_stop(); return; }
-        a->dirty = 0;
+    void *data = NULL;
+    size_t len = 0;
+    int g = state_get(st, DRIFT_BLOB_KEY, &data, &len);
+    if (g < 0) return RUNNER_FAIL;
+    if (g == 0) return RUNNER_OK;
+    char err[300];
+    int lr = drift_engine_load(a->eng, data, len, &a->skip, err, sizeof err);
+    free(data);
+    if (lr < 0) {
+        log_error("%s: %s", common.state, err);
+        return lr == DRIFT_LOAD_SETTINGS ? RUNNER_USAGE : RUNNER_FAIL;
     }
-    update_metrics(a);
+    log_info("resumed from %s: %llu series", common.state, (unsigned long long)drift_engine_series(a->eng));
+    return RUNNER_OK;
+}
+
+/* A regular file is read again from its start after a crash: skip what the
+ * saved state covers. A pipe brings new data, so nothing is skipped (a
+ * replayed overlap is refused as out_of_order). Kafka resumes at the saved
+ * offsets. */
+static int drift_init(void *ctx, runner *r)
+{
+    drift_main *a = ctx;
+    a->out = runner_out(r);
+    stream_in *in = runner_in(r);
+    struct stat sb;
+    int regular = strcmp(common.in, "-") != 0 && stat(common.in, &sb) == 0 && S_ISREG(sb.st_mode);
+    if (stream_in_is_kafka(in) || !regular) a->skip = 0;
+    else if (a->skip) log_info("skipping the %llu input records the saved state already covers", (unsigned long long)a->skip);
+    if (!runner_state(r) && stream_in_is_kafka(in))
+        log_warn("Kafka input without --state: the detectors start from nothing after a restart");
+    return RUNNER_OK;
 }
 
 static const char *const reasons[] = { "", "bad_value", "missing_field", "out_of_order", "bad_record" };
+
+static int drift_record(void *ctx, runner *r, stream_rec *rec)
+{
+    drift_main *a = ctx;
+    stream_in *in = runner_in(r);
+    if (a->skip && stream_in_count(in) <= a->skip) return RUNNER_SKIP;
+    if (rec->type == &Metric_desc) {
+        const char *why = "";
+        int er = drift_engine_metric(a->eng, &rec->as.metric, &why);
+        if (er == DRIFT_ERR) return RUNNER_FAIL;
+        if (er != DRIFT_OK) {
+            const Metric *m = &rec->as.metric;
+            char detail[300];
+            snprintf(detail, sizeof detail, "Metric %.*s: %s", (int)(m->name.len > 100 ? 100 : m->name.len),
+                     m->name.ptr ? m->name.ptr : "", why);
+            stream_reject(in, &rec->pos, reasons[er], detail, rec->data, rec->len);
+        }
+        if (opt_pass && stream_write_rec(a->out, rec) < 0) return RUNNER_FAIL;
+    } else if (opt_pass) {
+        if (stream_write_rec(a->out, rec) < 0) return RUNNER_FAIL;
+    } else {
+        char detail[160];
+        snprintf(detail, sizeof detail, "a %s record; drift reads Metric records (--pass-through forwards others)",
+                 fb_desc_name(rec->type));
+        stream_reject(in, &rec->pos, "wrong_type", detail, rec->data, rec->len);
+    }
+    if (opt_crash_after && stream_in_count(in) >= (uint64_t)opt_crash_after) raise(SIGKILL);
+    return RUNNER_OK;
+}
+
+static int drift_tick(void *ctx, runner *r)
+{
+    if (sig_reload_requested())
+        log_info("SIGHUP: drift has no configuration file to reload; its settings are its flags");
+    return RUNNER_OK;
+}
+
+/* The detectors and the input position (records read, for byte streams;
+ * Kafka's offsets are saved beside it by the runner). */
+static int drift_save(void *ctx, runner *r, state *st)
+{
+    drift_main *a = ctx;
+    uint8_t *blob;
+    size_t len;
+    stream_in *in = runner_in(r);
+    drift_engine_save(a->eng, stream_in_is_kafka(in) ? 0 : stream_in_count(in), &blob, &len);
+    int rc = state_put(st, DRIFT_BLOB_KEY, blob, len);
+    free(blob);
+    return rc;
+}
+
+typedef struct drift_stats {
+    drift_counters c;
+    uint64_t series, checkpoints;
+} drift_stats;
+
+static void drift_stats_fill(void *ctx, runner *r, void *snap)
+{
+    drift_main *a = ctx;
+    drift_stats *s = snap;
+    s->c = *drift_engine_counters(a->eng);
+    s->series = drift_engine_series(a->eng);
+    s->checkpoints = runner_checkpoints(r);
+}
+
+#define C(f) offsetof(drift_stats, c.f)
+static const counter_def drift_counter_table[] = {
+    { COUNTER_DONE_ONLY, NULL, NULL, C(observations), "observations", NULL },
+    { COUNTER_GAUGE, "streamrec_drift_series", "series tracked", offsetof(drift_stats, series), "series", "series" },
+    { COUNTER_TOTAL, "streamrec_drift_drifts_total", "Drift records of kind drift", C(drifts), "drifts", "drifts" },
+    { COUNTER_TOTAL, "streamrec_drift_anomalies_total", "Drift records of kind anomaly", C(anomalies), "anomalies",
+      "anomalies" },
+    { COUNTER_TOTAL, "streamrec_drift_recoveries_total", "Drift records of kind recovery", C(recoveries), "recoveries",
+      NULL },
+    { COUNTER_TOTAL, "streamrec_drift_forecasts_total", "forecast Metric records", C(forecasts), "forecasts", NULL },
+    { COUNTER_TOTAL, "streamrec_drift_untracked_total", "records of new series refused past --max-series",
+      C(untracked), "untracked", NULL },
+    { COUNTER_TOTAL, "streamrec_drift_checkpoints_total", "state checkpoints written",
+      offsetof(drift_stats, checkpoints), NULL, NULL },
+    { 0 }
+};
+#undef C
 
 int main(int argc, char **argv)
 {
@@ -257,111 +309,15 @@ int main(int argc, char **argv)
     cli_start(&drift_spec, &common);
 
     drift_main a = {0};
-    a.m_series = metrics_gauge("streamrec_drift_series", "series tracked");
-    a.m_drift = metrics_counter("streamrec_drift_drifts_total", "Drift records of kind drift");
-    a.m_anom = metrics_counter("streamrec_drift_anomalies_total", "Drift records of kind anomaly");
-    a.m_recov = metrics_counter("streamrec_drift_recoveries_total", "Drift records of kind recovery");
-    a.m_fc = metrics_counter("streamrec_drift_forecasts_total", "forecast Metric records");
-    a.m_untracked = metrics_counter("streamrec_drift_untracked_total",
-                                    "records of new series refused past --max-series");
-    a.m_ckpt = metrics_counter("streamrec_drift_checkpoints_total", "state checkpoints written");
-    int status = 1, rc = 0;
-    uint64_t skip = 0;
     a.eng = drift_engine_new(&cfg, emit_drift, emit_metric, &a);
-    if (common.state) {
-        a.st = state_open(common.state, "drift", DRIFT_STATE_VERSION, NULL);
-        if (!a.st) goto done;
-        void *data = NULL;
-        size_t len = 0;
-        int g = state_get(a.st, DRIFT_BLOB_KEY, &data, &len);
-        if (g < 0) goto done;
-        if (g == 1) {
-            char err[300];
-            int lr = drift_engine_load(a.eng, data, len, &skip, err, sizeof err);
-            free(data);
-            if (lr < 0) {
-                log_error("%s: %s", common.state, err);
-                if (lr == DRIFT_LOAD_SETTINGS) status = 2;   /* a usage error */
-                goto done;
-            }
-            log_info("resumed from %s: %llu series", common.state, (unsigned long long)drift_engine_series(a.eng));
-            a.last = *drift_engine_counters(a.eng);   /* Prometheus counters count this process only */
-        }
-    }
-    a.in = stream_in_open(common.in, &common);
-    if (!a.in) goto done;
-    if (a.st) {
-        stream_in_set_start(a.in, state_start_offset, a.st);
-        stream_in_set_before_revoke(a.in, drift_before_revoke, &a);
-    }
-    a.out = stream_out_open(common.out, &common);
-    if (!a.out) goto done;
-    /* A regular file is read again from its start after a crash: skip what
-     * the saved state covers. A pipe brings new data, so nothing is skipped
-     * (a replayed overlap is refused as out_of_order). Kafka resumes at the
-     * saved offsets. */
-    struct stat sb;
-    int regular = strcmp(common.in, "-") != 0 && stat(common.in, &sb) == 0 && S_ISREG(sb.st_mode);
-    if (stream_in_is_kafka(a.in) || !regular) skip = 0;
-    else if (skip) log_info("skipping the %llu input records the saved state already covers", (unsigned long long)skip);
-    if (!a.st && stream_in_is_kafka(a.in))
-        log_warn("Kafka input without --state: the detectors start from nothing after a restart");
-    stream_in_set_tick(a.in, 500, on_idle_tick, &a);
-    sd_ready();
-
-    int64_t last_ckpt = mono_us();
-    stream_rec r;
-    while ((rc = stream_in_next(a.in, &r)) == 1) {
-        if (skip && stream_in_count(a.in) <= skip) continue;
-        a.dirty = 1;
-        if (r.type == &Metric_desc) {
-            const char *why = "";
-            int er = drift_engine_metric(a.eng, &r.as.metric, &why);
-            if (er == DRIFT_ERR) { rc = -1; break; }
-            if (er != DRIFT_OK) {
-                char detail[300];
-                snprintf(detail, sizeof detail, "Metric %.*s: %s", (int)(r.as.metric.name.len > 100 ? 100 : r.as.metric.name.len),
-                         r.as.metric.name.ptr ? r.as.metric.name.ptr : "", why);
-                stream_reject(a.in, &r.pos, reasons[er], detail, r.data, r.len);
-            }
-            if (opt_pass && stream_write_rec(a.out, &r) < 0) { rc = -1; break; }
-        } else if (opt_pass) {
-            if (stream_write_rec(a.out, &r) < 0) { rc = -1; break; }
-        } else {
-            char detail[160];
-            snprintf(detail, sizeof detail, "a %s record; drift reads Metric records (--pass-through forwards others)",
-                     fb_desc_name(r.type));
-            stream_reject(a.in, &r.pos, "wrong_type", detail, r.data, r.len);
-        }
-        if (opt_crash_after && stream_in_count(a.in) >= (uint64_t)opt_crash_after) raise(SIGKILL);
-        if (stream_sync_due(a.in)) {
-            if (!a.st || mono_us() - last_ckpt >= opt_ckpt_every) {
-                if (drift_sync(&a) < 0) { rc = -1; break; }
-                last_ckpt = mono_us();
-                a.dirty = 0;
-            }
-            update_metrics(&a);
-            note_reload();
-            sd_status("%llu series, %llu drifts, %llu anomalies", (unsigned long long)drift_engine_series(a.eng),
-                      (unsigned long long)drift_engine_counters(a.eng)->drifts,
-                      (unsigned long long)drift_engine_counters(a.eng)->anomalies);
-        }
-    }
-    if (a.failed) rc = -1;
-    if (rc == 0 && drift_sync(&a) < 0) rc = -1;
-    update_metrics(&a);
-    if (rc == 0) status = 0;
-    const drift_counters *c = drift_engine_counters(a.eng);
-    log_kv(LOG_INFO, "done", "\"observations\":%llu,\"series\":%llu,\"drifts\":%llu,\"anomalies\":%llu,"
-           "\"recoveries\":%llu,\"forecasts\":%llu,\"untracked\":%llu",
-           (unsigned long long)c->observations, (unsigned long long)drift_engine_series(a.eng),
-           (unsigned long long)c->drifts, (unsigned long long)c->anomalies, (unsigned long long)c->recoveries,
-           (unsigned long long)c->forecasts, (unsigned long long)c->untracked);
-done:
-    if (a.in) stream_in_close(a.in);
-    if (a.out && stream_out_close(a.out) != 0) status = 1;
+    const runner_def def = {
+        .stage = "drift", .state_version = DRIFT_STATE_VERSION,
+        .tick_ms = 500, .checkpoint_us = opt_ckpt_every,
+        .counters = drift_counter_table, .stats_size = sizeof(drift_stats), .stats = drift_stats_fill,
+        .restore = drift_restore, .init = drift_init, .record = drift_record, .tick = drift_tick, .save = drift_save,
+    };
+    int status = runner_main(&def, &common, &a);
     drift_engine_free(a.eng);
-    if (a.st) state_close(a.st);
     cli_list_free(&opt_detectors);
     cli_list_free(&opt_horizons);
     cli_common_free(&common);

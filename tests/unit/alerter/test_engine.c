@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "../../../stages/alerter/engine.h"
 #include "../../../stages/alerter/rules.h"
+#include "../../../stages/alerter/store.h"
 #include "state.h"
 
 #define MIN 60000000LL

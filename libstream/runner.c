@@ -1,0 +1,164 @@
+/* runner.c — the stage life cycle (runner.h). */
+#include "runner.h"
+#include <stdlib.h>
+#include <string.h>
+#include "log.h"
+#include "metrics.h"
+#include "sdnotify.h"
+#include "sig.h"
+#include "timefmt.h"
+
+struct runner {
+    const runner_def *def;
+    void *ctx;
+    stream_in *in;
+    stream_out *out;
+    state *st;
+    counters cn;
+    void *snap;             /* def->stats_size bytes */
+    int dirty;              /* records since the last sync */
+    int failed;             /* a sync from a quiet tick failed */
+    uint64_t checkpoints;
+};
+
+stream_in *runner_in(runner *r) { return r->in; }
+stream_out *runner_out(runner *r) { return r->out; }
+state *runner_state(runner *r) { return r->st; }
+uint64_t runner_checkpoints(const runner *r) { return r->checkpoints; }
+
+static const void *runner_stats(runner *r)
+{
+    if (!r->def->stats) return r->snap;
+    memset(r->snap, 0, r->def->stats_size);
+    r->def->stats(r->ctx, r, r->snap);
+    return r->snap;
+}
+
+/* counters to Prometheus, then the heartbeat */
+static void runner_publish(runner *r)
+{
+    if (r->def->counters) counters_publish(&r->cn, runner_stats(r));
+    metrics_tick();
+}
+
+/* Deliver, checkpoint, then commit (runner.h): the commit never runs past
+ * the state saved. */
+static int runner_sync(runner *r)
+{
+    const runner_def *d = r->def;
+    if (d->flush && d->flush(r->ctx, r) < 0) return -1;
+    if (r->st) {
+        if (stream_flush(r->out) < 0) return -1;
+        if (state_begin(r->st) < 0) return -1;
+        if ((d->save && d->save(r->ctx, r, r->st) < 0) || state_save_offsets(r->st, r->in) < 0) {
+            state_rollback(r->st);
+            return -1;
+        }
+        if (state_commit(r->st) < 0) return -1;
+        r->checkpoints++;
+    }
+    if (stream_sync(r->in, r->out) < 0) return -1;
+    r->dirty = 0;
+    return 0;
+}
+
+/* Partitions are about to move: the same sync first; nonzero, nothing is
+ * committed (stream.h). */
+static int runner_before_revoke(void *p) { return runner_sync(p); }
+
+/* The input is quiet: deliver what the last records produced (so nothing
+ * waits in a buffer for the next record) and keep the heartbeat. */
+static void runner_idle(void *p)
+{
+    runner *r = p;
+    int want = r->def->tick ? r->def->tick(r->ctx, r) : RUNNER_OK;
+    if (want < 0 || (!r->failed && (want == RUNNER_SYNC || r->dirty) && runner_sync(r) < 0)) {
+        r->failed = 1;
+        sig_request_stop();
+    }
+    runner_publish(r);
+}
+
+/* A sync point while records flow. */
+static int runner_sync_point(runner *r, int64_t *last_ckpt)
+{
+    int want = r->def->tick ? r->def->tick(r->ctx, r) : RUNNER_OK;
+    if (want < 0) return -1;
+    if (want == RUNNER_SYNC || !r->st || mono_us() - *last_ckpt >= r->def->checkpoint_us) {
+        if (runner_sync(r) < 0) return -1;
+        *last_ckpt = mono_us();
+    }
+    runner_publish(r);
+    if (r->def->counters) {
+        char status[256];
+        counters_status(&r->cn, r->snap, status, sizeof status);
+        if (status[0]) sd_status("%s", status);
+    }
+    return 0;
+}
+
+static int runner_loop(runner *r)
+{
+    int rc;
+    int64_t last_ckpt = mono_us();
+    stream_rec rec;
+    while ((rc = stream_in_next(r->in, &rec)) == 1) {
+        int k = r->def->record(r->ctx, r, &rec);
+        if (k < 0) return -1;
+        if (k == RUNNER_SKIP) continue;
+        r->dirty = 1;
+        if (stream_sync_due(r->in) && runner_sync_point(r, &last_ckpt) < 0) return -1;
+    }
+    return rc;
+}
+
+int runner_main(const runner_def *def, const cli_common *common, void *ctx)
+{
+    runner r = { .def = def, .ctx = ctx };
+    int status = 1;
+    r.snap = calloc(1, def->stats_size ? def->stats_size : 1);
+    if (!r.snap) log_fatal("out of memory");
+    if (def->counters) counters_init(&r.cn, def->counters);
+    if (common->state) {
+        r.st = state_open(common->state, def->stage, def->state_version, def->state_schema);
+        if (!r.st) goto done;
+        int k = def->restore ? def->restore(ctx, &r, r.st) : RUNNER_OK;
+        if (k == RUNNER_USAGE) status = 2;
+        if (k < 0) goto done;
+    }
+    r.in = stream_in_open(common->in, common);
+    if (!r.in) goto done;
+    if (r.st) {
+        stream_in_set_start(r.in, state_start_offset, r.st);
+        stream_in_set_before_revoke(r.in, runner_before_revoke, &r);
+    }
+    r.out = stream_out_open(common->out, common);
+    if (!r.out) goto done;
+    if (def->init) {
+        int k = def->init(ctx, &r);
+        if (k == RUNNER_USAGE) status = 2;
+        if (k < 0) goto done;
+    }
+    if (def->counters) counters_baseline(&r.cn, runner_stats(&r));
+    stream_in_set_tick(r.in, def->tick_ms, runner_idle, &r);
+    sd_ready();
+
+    int rc = runner_loop(&r);
+    if (r.failed) rc = -1;
+    if (rc == 0 && def->finish && def->finish(ctx, &r) < 0) rc = -1;
+    if (rc == 0 && runner_sync(&r) < 0) rc = -1;
+    runner_publish(&r);
+    if (rc == 0) status = 0;
+    if (def->counters) {
+        char fields[1024];
+        counters_done(&r.cn, r.snap, fields, sizeof fields);
+        log_kv(LOG_INFO, "done", "%s", fields);
+    }
+done:
+    if (def->fini) def->fini(ctx, &r);
+    if (r.in) stream_in_close(r.in);
+    if (r.out && stream_out_close(r.out) != 0) status = 1;
+    if (r.st) state_close(r.st);
+    free(r.snap);
+    return status;
+}
