@@ -60,6 +60,11 @@ typedef struct ea_row {
     double srm_p;
     uint64_t mixed;
     char reason[256];
+    double lift_se;               /* standard error of lift (0 where the test has none) */
+    double quantile;              /* quantile metrics: the level; mean holds the quantile */
+    double theta, var_reduction, lift_plain;   /* CUPED (treatments): θ, 1 - Var(adjusted
+                                                  lift)/Var(plain lift), the plain lift */
+    double numerator, denominator;             /* ratio: the arm's sums; mean = their ratio */
 } ea_row;
 
 /* An experiment is flagged for a sample-ratio mismatch once its always-valid
