@@ -969,7 +969,7 @@ static void ea_row_paired(ea_engine *ea, int x, int m, int v, ea_row *r)
 /* Quantile metrics: each arm's per-user values, sorted, at every report.
  * Held only for this call (8 bytes per value, in ea->qbuf); the values
  * themselves are the users' own (no memory per arm beyond them). */
-typedef struct ea_qarm { size_t n; double q; st_interval ci; } ea_qarm;
+typedef struct ea_qarm { size_t n; double q, se; st_interval ci; } ea_qarm;
 
 static int ea_dbl_cmp(const void *a, const void *b)
 {
@@ -1018,6 +1018,7 @@ static void ea_quantiles(ea_engine *ea, int x, int m, ea_qarm *qs)
         qs[v].n = n;
         qs[v].q = st_quantile_sorted(xs, n, mc->quantile);
         qs[v].ci = st_quantile_ci_sorted(xs, n, mc->quantile, e->alpha);
+        qs[v].se = st_quantile_woodruff_se(xs, n, mc->quantile, e->alpha);
     }
 }
 
@@ -1036,7 +1037,7 @@ static void ea_row_quantile(const ea_experiment_cfg *e, const ea_metric_cfg *mc,
         return;
     }
     st_quantile_test t;
-    st_quantile_test_run(qs[v].q, qs[v].ci, qs[c].q, qs[c].ci, e->alpha, &t);
+    st_quantile_test_run(qs[v].q, qs[v].se, qs[c].q, qs[c].se, e->alpha, &t);
     r->lift = t.diff; r->rel_lift = t.rel_lift; r->lift_se = t.se;
     r->lift_ci_low = t.diff_ci.low; r->lift_ci_high = t.diff_ci.high;
     r->p_value = t.p_value;

@@ -477,11 +477,20 @@ st_interval st_quantile_ci_sorted(const double *x, size_t n, double q, double al
     return r;
 }
 
-void st_quantile_test_run(double qt, st_interval cit, double qc, st_interval cic, double alpha,
+double st_quantile_woodruff_se(const double *x, size_t n, double q, double alpha)
+{
+    if (n < 2) return 0;
+    double z = st_norm_isf(alpha / 2), h = z * sqrt(q * (1 - q) / (double)n);
+    double lo = q - h, hi = q + h;
+    if (lo < 0) lo = 0;
+    if (hi > 1) hi = 1;
+    return (st_quantile_sorted(x, n, hi) - st_quantile_sorted(x, n, lo)) / (2 * z);
+}
+
+void st_quantile_test_run(double qt, double set, double qc, double sec, double alpha,
                           st_quantile_test *o)
 {
     double z = st_norm_isf(alpha / 2);
-    double set = (cit.high - cit.low) / (2 * z), sec = (cic.high - cic.low) / (2 * z);
     o->diff = qt - qc;
     o->se = sqrt(set * set + sec * sec);
     o->rel_lift = qc != 0 ? o->diff / qc : 0;

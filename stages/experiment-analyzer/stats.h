@@ -145,12 +145,16 @@ double st_quantile_sorted(const double *x, size_t n, double q);
  * clamped to [1, n], give P(x_(l) <= ξq <= x_(u)) = P(l <= B <= u-1) ≈ 1-alpha.
  * n == 0: [0, 0]. */
 st_interval st_quantile_ci_sorted(const double *x, size_t n, double q, double alpha);
-/* Difference of two arms' quantiles (Woodruff 1952): each arm's standard
- * error from its order-statistic interval, se = (x_(u) - x_(l)) / (2z), the
- * difference's se = √(se_t² + se_c²), a normal interval, a two-sided z
- * p-value (se == 0: p = 1 if diff == 0 else 0). */
+/* Woodruff's (1952) standard error of the q-quantile: the empirical
+ * quantiles (linear) at levels q ± z·√(q(1-q)/n), clamped to [0, 1],
+ *   se = (Q(q + z·√(q(1-q)/n)) - Q(q - z·√(q(1-q)/n))) / (2z).
+ * n < 2: 0. */
+double st_quantile_woodruff_se(const double *x, size_t n, double q, double alpha);
+/* Difference of two arms' quantiles with their Woodruff standard errors:
+ * se = √(se_t² + se_c²), a normal interval, a two-sided z p-value
+ * (se == 0: p = 1 if diff == 0 else 0). */
 typedef struct st_quantile_test { double diff, se, p_value, rel_lift; st_interval diff_ci; } st_quantile_test;
-void st_quantile_test_run(double qt, st_interval cit, double qc, st_interval cic, double alpha,
+void st_quantile_test_run(double qt, double set, double qc, double sec, double alpha,
                           st_quantile_test *out);
 
 #endif
