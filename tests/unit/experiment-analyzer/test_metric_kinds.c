@@ -1,4 +1,4 @@
-/* test_metrics.c — the statistics of CUPED, ratio and quantile metrics
+/* test_metric_kinds.c — the statistics of CUPED, ratio and quantile metrics
  * (stats.h) and the exact cross sums under them (xsum.h), each against an
  * independent computation here on raw values in long double:
  *  - xs_add_prod / xs_comoment: the centered cross sum of pairs with a
