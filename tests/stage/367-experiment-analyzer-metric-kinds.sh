@@ -10,7 +10,9 @@
 #    CUPED and ratio pair sums are rebuilt from the users at load, the
 #    covariates and denominators come back with them;
 #  - a quantile metric under msprt stays keep_running, saying it is
-#    fixed-horizon only; CUPED and ratio metrics get always-valid p-values.
+#    fixed-horizon only; CUPED and ratio metrics get always-valid p-values;
+#  - the HTML report names each kind, shows CUPED's θ and variance
+#    reduction (the record's), and keeps 10 cells a row.
 source "$(dirname "$0")/../lib.sh"
 EA=$BIN/experiment-analyzer
 bad_cfg() { # description, expected message part, metric line
@@ -74,7 +76,7 @@ n=$(wc -l < "$T/all.jsonl"); half=$((n / 2))
 head -n "$half" "$T/all.jsonl" > "$T/a.jsonl"; tail -n +$((half + 1)) "$T/all.jsonl" > "$T/b.jsonl"
 for f in all a b; do "$BIN/fbcat" --encode Event < "$T/$f.jsonl" > "$T/$f.rec" || die "fbcat"; done
 run() { "$EA" --config "$T/c.yaml" --report-every 0 --format json "$@" 2>> "$T/err" | sort; }
-run --in "$T/all.rec" > "$T/one.json"
+run --in "$T/all.rec" --report html --report-file "$T/r.html" > "$T/one.json"
 run --in "$T/a.rec" --state "$T/s.db" > /dev/null || fail "first half"
 run --in "$T/b.rec" --state "$T/s.db" > "$T/two.json" || fail "second half"
 check "restart with --state = one run" cmp -s "$T/one.json" "$T/two.json"
@@ -93,6 +95,21 @@ for m in ("revenue", "ctr"):
         print(m, ": no always-valid result"); ok = False
 if rows[("revenue", "treatment")]["variance_reduction"] < 0.1: print("no variance reduction"); ok = False
 if rows[("plain", "control")]["metric_type"] != "numeric": ok = False
+sys.exit(0 if ok else 1)
+PY
+python3 - "$T/one.json" "$T/r.html" <<'PY' || fail "report"
+import json, re, sys
+rows = {(d["metric"], d["variant"]): d for d in map(json.loads, open(sys.argv[1]))}
+html = open(sys.argv[2]).read()
+ok = True
+t = rows[("revenue", "treatment")]
+want = "CUPED: θ = %.4g, variance reduction %.1f%%" % (t["cuped_theta"], 100 * t["variance_reduction"])
+for w in (want, "CUPED-adjusted by the covariate pre_revenue", "(counted) per view event",
+          "its p90 over users", ">p90 (s) [95% CI]<", ">ratio [95% CI]<"):
+    if w not in html: print("report lacks:", w); ok = False
+for tr in re.findall(r"<tr>(.*?)</tr>", html, re.S):
+    n = len(re.findall(r"<t[dh]>", tr))
+    if n != 10: print("row with", n, "cells"); ok = False
 sys.exit(0 if ok else 1)
 PY
 finish
