@@ -140,7 +140,7 @@ uint64_t ea_events_unknown_experiment(const ea_engine *ea);
 size_t ea_memory(const ea_engine *ea);           /* bytes held for users */
 /* Upper bound of the bytes held per exposed user whose id has key_len bytes
  * and who was exposed to experiments whose slots total slot_bytes (16 + 16
- * per metric, each): table entries, its block, and its share of the free
+ * per metric and per CUPED covariate, each): table entries, its block, and its share of the free
  * blocks. E.g. a 10-byte id in 10 experiments of 3 metrics needs 672
  * bytes, in a 768-byte block: at most 3104 bytes held per user, about 850
  * in practice (users keep arriving and reuse the free blocks). */
