@@ -1012,9 +1012,9 @@ static void ea_quantiles(ea_engine *ea, int x, int m, ea_qarm *qs)
         }
     }
     for (int v = 0; v < e->nvariants; v++) {
-        double *xs = ea->qbuf + start[v];
         size_t n = at[v] - start[v];
-        qsort(xs, n, sizeof *xs, ea_dbl_cmp);
+        double *xs = n ? ea->qbuf + start[v] : NULL;   /* no buffer yet before any user */
+        if (n) qsort(xs, n, sizeof *xs, ea_dbl_cmp);
         qs[v].n = n;
         qs[v].q = st_quantile_sorted(xs, n, mc->quantile);
         qs[v].ci = st_quantile_ci_sorted(xs, n, mc->quantile, e->alpha);
