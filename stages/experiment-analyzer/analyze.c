@@ -451,20 +451,20 @@ static inline ea_psum *ea_ps(ea_engine *ea, int x, int v, int m)
 {
     return &ea->psum[x][v * ea->cfg->experiments[x].nmetrics + m];
 }
-/* One xsum term, or the rounded side sum when out of xsum's range. */
-static void ea_ps_term(xsum *s, double *in, int r, double v, int sign)
+/* A term xsum refused (rc < 0: out of its exact range) goes to the
+ * rounded side sum instead. */
+static void ea_ps_side(double *in, int rc, double v, int sign)
 {
-    if (r < 0) *in += sign * v;
-    (void)s;
+    if (rc < 0) *in += sign * v;
 }
 static void ea_ps_add(ea_psum *p, double y, double x, int sign)
 {
     p->n += sign;
-    ea_ps_term(&p->y, &p->in_y, xs_add(&p->y, y, sign), y, sign);
-    ea_ps_term(&p->x, &p->in_x, xs_add(&p->x, x, sign), x, sign);
-    ea_ps_term(&p->yy, &p->in_yy, xs_add_sq(&p->yy, y, sign), y * y, sign);
-    ea_ps_term(&p->xx, &p->in_xx, xs_add_sq(&p->xx, x, sign), x * x, sign);
-    ea_ps_term(&p->xy, &p->in_xy, xs_add_prod(&p->xy, y, x, sign), y * x, sign);
+    ea_ps_side(&p->in_y, xs_add(&p->y, y, sign), y, sign);
+    ea_ps_side(&p->in_x, xs_add(&p->x, x, sign), x, sign);
+    ea_ps_side(&p->in_yy, xs_add_sq(&p->yy, y, sign), y * y, sign);
+    ea_ps_side(&p->in_xx, xs_add_sq(&p->xx, x, sign), x * x, sign);
+    ea_ps_side(&p->in_xy, xs_add_prod(&p->xy, y, x, sign), y * x, sign);
 }
 static st_pair ea_ps_moments(const ea_psum *p)
 {
