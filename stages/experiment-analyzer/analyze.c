@@ -56,10 +56,20 @@ typedef struct ea_slot {  /* one (user, experiment) */
 } ea_slot;
 
 typedef struct ea_uval {  /* one metric of one user */
-    double sum;
-    uint32_t count;
-    uint32_t pad;
+    double sum;           /* the values' sum; a covariate: its value */
+    uint32_t count;       /* events counted (a conversion, a duration: 1) */
+    uint32_t den;         /* ratio: denominator events (saturating) */
 } ea_uval;
+
+/* Per arm of a CUPED or ratio metric: exact sums of the per-user pairs
+ * (y, x) (y the metric or numerator, x the covariate or denominator), so
+ * that the moments do not depend on the order users' values changed in and
+ * a reloaded state rebuilds them exactly. 1,048 bytes. */
+typedef struct ea_psum {
+    double n;
+    xsum y, x, yy, xx, xy;
+    double in_y, in_x, in_yy, in_xx, in_xy;   /* values outside xsum's range, rounded */
+} ea_psum;
 
 #define EA_F_MIXED 1
 #define EA_F_DIRTY 2
@@ -88,6 +98,9 @@ struct ea_engine {
     uint64_t checked_h;
     int mergeable;                /* ea_set_mergeable: looks at reports only, exact moments */
     ea_xarm *xarm;                /* mergeable: per experiment EA_MAX_VARIANTS x EA_MAX_METRICS */
+    ea_psum **psum;               /* per experiment with CUPED or ratio metrics: nvariants x
+                                     nmetrics (NULL otherwise) */
+    double *qbuf; size_t qbuf_cap;   /* quantile metrics: one arm's values at ea_results */
 };
 
 static void *ea_xrealloc(void *p, size_t n)
@@ -153,10 +166,17 @@ ea_engine *ea_new(const ea_config *cfg, uint64_t max_users)
     ea->tab = ea_map(ea->cap * sizeof *ea->tab);
     ea->max_users = max_users && max_users < (1ULL << 30) ? max_users : (1ULL << 30);
     ea->pool_cap = 1 << 16; ea->pool = ea_map(ea->pool_cap); ea->pool_len = 8;
-    if (!ea->st || !ea->tab || !ea->slot_size || !ea->pool) { ea_free(ea); return NULL; }
+    ea->psum = calloc((size_t)cfg->nexperiments, sizeof *ea->psum);
+    if (!ea->st || !ea->tab || !ea->slot_size || !ea->pool || !ea->psum) { ea_free(ea); return NULL; }
     for (int x = 0; x < cfg->nexperiments; x++) {
         const ea_experiment_cfg *e = &cfg->experiments[x];
-        ea->slot_size[x] = sizeof(ea_slot) + (size_t)e->nmetrics * sizeof(ea_uval);
+        if (!e->npaired) continue;
+        ea->psum[x] = calloc((size_t)e->nvariants * (size_t)e->nmetrics, sizeof(ea_psum));
+        if (!ea->psum[x]) { ea_free(ea); return NULL; }
+    }
+    for (int x = 0; x < cfg->nexperiments; x++) {
+        const ea_experiment_cfg *e = &cfg->experiments[x];
+        ea->slot_size[x] = sizeof(ea_slot) + (size_t)e->nvals * sizeof(ea_uval);
         for (int v = 0; v < EA_MAX_VARIANTS; v++)
             for (int m = 0; m < EA_MAX_METRICS; m++) {
                 ea->st[x].seq[v][m].p_min = 1;
@@ -165,8 +185,18 @@ ea_engine *ea_new(const ea_config *cfg, uint64_t max_users)
             }
         ea->st[x].srm_p_min = 1;
         for (int m = 0; m < e->nmetrics; m++) {
-            if (e->metrics[m].event_type >= 0) ea->type_used[(uint8_t)e->metrics[m].event_type] = 1;
+            const ea_metric_cfg *mc = &e->metrics[m];
+            if (mc->event_type >= 0) ea->type_used[(uint8_t)mc->event_type] = 1;
             else ea->name_metrics = 1;
+            /* the covariate's and the denominator's events feed statistics too */
+            if (mc->covariate) {
+                if (mc->cov_event_type >= 0) ea->type_used[(uint8_t)mc->cov_event_type] = 1;
+                else ea->name_metrics = 1;
+            }
+            if (mc->denominator) {
+                if (mc->den_event_type >= 0) ea->type_used[(uint8_t)mc->den_event_type] = 1;
+                else ea->name_metrics = 1;
+            }
         }
     }
     return ea;
@@ -179,6 +209,9 @@ void ea_free(ea_engine *ea)
     ea_unmap(ea->tab, ea->cap * sizeof *ea->tab);
     ea_unmap(ea->pool, ea->pool_cap);
     free(ea->dirty); free(ea->rows); free(ea->slot_size); free(ea->xarm);
+    if (ea->psum)
+        for (int x = 0; x < ea->cfg->nexperiments; x++) free(ea->psum[x]);
+    free(ea->psum); free(ea->qbuf);
     ea_seen_free(&ea->seen);
     free(ea);
 }
@@ -400,6 +433,48 @@ static void ea_x_add(ea_engine *ea, int x, int v, int m, double val, int sign)
     if (sign > 0) a->inexact++;
 }
 
+/* CUPED and ratio metrics: the user's pair (y, x) for metric m, from its
+ * values (see ea_psum). */
+static int ea_paired(const ea_metric_cfg *mc) { return mc->cov_val >= 0 || mc->type == EA_RATIO; }
+static void ea_pair_of(const ea_metric_cfg *mc, const ea_uval *val, int m, double *y, double *x)
+{
+    const ea_uval *uv = &val[m];
+    if (mc->type == EA_RATIO) {
+        *y = mc->aggregate == EA_COUNT ? (double)uv->count : uv->sum;
+        *x = (double)uv->den;
+        return;
+    }
+    *y = mc->type == EA_CONVERSION ? (uv->count ? 1 : 0) : mc->aggregate == EA_COUNT ? (double)uv->count : uv->sum;
+    *x = val[mc->cov_val].sum;
+}
+static inline ea_psum *ea_ps(ea_engine *ea, int x, int v, int m)
+{
+    return &ea->psum[x][v * ea->cfg->experiments[x].nmetrics + m];
+}
+/* A term xsum refused (rc < 0: out of its exact range) goes to the
+ * rounded side sum instead. */
+static void ea_ps_side(double *in, int rc, double v, int sign)
+{
+    if (rc < 0) *in += sign * v;
+}
+static void ea_ps_add(ea_psum *p, double y, double x, int sign)
+{
+    p->n += sign;
+    ea_ps_side(&p->in_y, xs_add(&p->y, y, sign), y, sign);
+    ea_ps_side(&p->in_x, xs_add(&p->x, x, sign), x, sign);
+    ea_ps_side(&p->in_yy, xs_add_sq(&p->yy, y, sign), y * y, sign);
+    ea_ps_side(&p->in_xx, xs_add_sq(&p->xx, x, sign), x * x, sign);
+    ea_ps_side(&p->in_xy, xs_add_prod(&p->xy, y, x, sign), y * x, sign);
+}
+static st_pair ea_ps_moments(const ea_psum *p)
+{
+    st_pair r = { p->n, 0, 0, 0, 0, 0 };
+    xs_moments(p->n, &p->y, &p->yy, p->in_y, p->in_yy, &r.my, &r.syy);
+    xs_moments(p->n, &p->x, &p->xx, p->in_x, p->in_xx, &r.mx, &r.sxx);
+    r.sxy = xs_comoment(p->n, &p->y, &p->x, &p->xy, p->in_y, p->in_x, p->in_xy);
+    return r;
+}
+
 int ea_set_mergeable(ea_engine *ea)
 {
     size_t n = (size_t)ea->cfg->nexperiments * EA_MAX_VARIANTS * EA_MAX_METRICS;
@@ -469,9 +544,11 @@ static void ea_expose(ea_engine *ea, int x, ea_entry *u, int v, int64_t ts)
     s = ea_slot_new(ea, u, x, v, ts);
     ea_exp_stats *st = &ea->st[x];
     st->users[v]++;
-    for (int m = 0; m < e->nmetrics; m++)   /* a sum counts every exposed user, from 0 */
-        if (e->metrics[m].type == EA_NUMERIC && e->metrics[m].aggregate == EA_SUM)
-            ea_arm_add(&st->arm[v][m], 0);
+    for (int m = 0; m < e->nmetrics; m++) {  /* a sum counts every exposed user, from 0 */
+        const ea_metric_cfg *mc = &e->metrics[m];
+        if (mc->type == EA_NUMERIC && mc->aggregate != EA_MEAN) ea_arm_add(&st->arm[v][m], 0);
+        if (ea_paired(mc)) ea_ps_add(ea_ps(ea, x, v, m), 0, 0, 1);
+    }
     ea_mark_dirty(ea, u, s);
     /* mergeable: looks come with the reports (a count of updates across
      * partitions is not something partitions can agree on) */
@@ -482,6 +559,61 @@ static int ea_metric_matches(const ea_metric_cfg *m, const Event *ev)
 {
     if (m->event_type >= 0) return ev->type == m->event_type;
     return fb_str_eq(ev->name, m->event);
+}
+
+/* A CUPED or ratio metric's share of ea_attribute: the event may move the
+ * metric (or numerator), the denominator, or the covariate; the arm's pair
+ * sums follow. 1 if anything changed. */
+static int ea_attribute_paired(ea_engine *ea, ea_slot *s, const ea_metric_cfg *mc, int m,
+                               const Event *ev, uint64_t since)
+{
+    const ea_experiment_cfg *e = &ea->cfg->experiments[s->exp];
+    ea_uval *val = ea_uvals(s), *uv = &val[m];
+    int in_window = !(mc->window && since > (uint64_t)mc->window) &&
+                    !(!mc->window && e->end_us && ev->ts >= e->end_us);
+    double y0, x0;
+    ea_pair_of(mc, val, m, &y0, &x0);
+    int changed = 0;
+    if (in_window && ea_metric_matches(mc, ev)) {
+        ea_arm *arm = &ea->st[s->exp].arm[s->variant][m];
+        if (mc->type == EA_CONVERSION) {
+            if (!uv->count) { uv->count = 1; arm->conversions++; changed = 1; }
+        } else if (mc->aggregate == EA_COUNT) {
+            if (uv->count < UINT32_MAX) {
+                uv->count++;
+                if (mc->type == EA_NUMERIC) ea_arm_replace(arm, uv->count - 1, uv->count);
+                changed = 1;
+            }
+        } else if (isfinite(ev->value)) {
+            double old = uv->sum;
+            uv->sum += ev->value;
+            uv->count++;
+            if (mc->type == EA_NUMERIC) ea_arm_replace(arm, old, uv->sum);
+            changed = 1;
+        }
+    }
+    if (mc->type == EA_RATIO && in_window &&
+        (mc->den_event_type >= 0 ? ev->type == mc->den_event_type : fb_str_eq(ev->name, mc->denominator)) &&
+        uv->den < UINT32_MAX) {
+        uv->den++;
+        changed = 1;
+    }
+    /* the covariate is the user's pre-experiment value: its newest report
+     * counts (a replay or a correction replaces, never adds), windows do
+     * not apply */
+    if (mc->cov_val >= 0 && isfinite(ev->value) &&
+        (mc->cov_event_type >= 0 ? ev->type == mc->cov_event_type : fb_str_eq(ev->name, mc->covariate))) {
+        val[mc->cov_val].sum = ev->value;
+        val[mc->cov_val].count = 1;
+        changed = 1;
+    }
+    if (!changed) return 0;
+    double y1, x1;
+    ea_pair_of(mc, val, m, &y1, &x1);
+    ea_psum *p = ea_ps(ea, s->exp, s->variant, m);
+    ea_ps_add(p, y0, x0, -1);
+    ea_ps_add(p, y1, x1, 1);
+    return 1;
 }
 
 /* Attribute a metric event to every experiment the user was exposed to. */
@@ -500,6 +632,10 @@ static void ea_attribute(ea_engine *ea, ea_entry *u, const Event *ev)
         ea_uval *val = ea_uvals(s);
         for (int m = 0; m < e->nmetrics; m++) {
             const ea_metric_cfg *mc = &e->metrics[m];
+            if (ea_paired(mc)) {
+                if (ea_attribute_paired(ea, s, mc, m, ev, since)) touched = 1;
+                continue;
+            }
             if (!ea_metric_matches(mc, ev)) continue;
             if (mc->window && since > (uint64_t)mc->window) continue;
             if (!mc->window && e->end_us && ev->ts >= e->end_us) continue;
@@ -519,6 +655,15 @@ static void ea_attribute(ea_engine *ea, ea_entry *u, const Event *ev)
                 ea_x_add(ea, s->exp, s->variant, m, uv->sum, 1);
                 break;
             default:
+                if (mc->aggregate == EA_COUNT) {
+                    double old = uv->count;
+                    if (uv->count == UINT32_MAX) continue;
+                    uv->count++;
+                    ea_arm_replace(arm, old, uv->count);
+                    ea_x_add(ea, s->exp, s->variant, m, old, -1);
+                    ea_x_add(ea, s->exp, s->variant, m, uv->count, 1);
+                    break;
+                }
                 if (!isfinite(ev->value)) continue;
                 if (mc->aggregate == EA_SUM) {
                     double old = uv->sum;
@@ -608,7 +753,27 @@ static int ea_estimate(const ea_engine *ea, int x, int m, int v, double *diff, d
     const ea_exp_stats *st = &ea->st[x];
     int c = e->control_idx;
     const ea_arm *at = &st->arm[v][m], *ac = &st->arm[c][m];
-    if (e->metrics[m].type == EA_CONVERSION) {
+    const ea_metric_cfg *mc = &e->metrics[m];
+    if (mc->quantile_line) return 0;   /* fixed-horizon only */
+    if (ea_paired(mc)) {
+        /* CUPED's adjusted difference, a ratio's delta-method one: the
+         * plug-in mSPRT takes any asymptotically normal estimate */
+        double need = e->min_sample_size > 2 ? (double)e->min_sample_size : 2;
+        st_pair pt = ea_ps_moments(ea_ps((ea_engine *)ea, x, v, m));
+        st_pair pc = ea_ps_moments(ea_ps((ea_engine *)ea, x, c, m));
+        if (pt.n < need || pc.n < need) return 0;
+        if (mc->type == EA_RATIO) {
+            st_ratio_test rt;
+            if (st_ratio_test_run(&pt, &pc, e->alpha, &rt) < 0) return 0;
+            *diff = rt.diff; *var = rt.var;
+        } else {
+            st_cuped cu;
+            if (st_cuped_run(&pt, &pc, e->alpha, &cu) < 0) return 0;
+            *diff = cu.diff; *var = cu.var;
+        }
+        return *var > 0;
+    }
+    if (mc->type == EA_CONVERSION) {
         double nt = (double)st->users[v], nc = (double)st->users[c];
         if (nt < 1 || nc < 1) return 0;
         double pt = (double)at->conversions / nt, pc = (double)ac->conversions / nc;
@@ -654,7 +819,7 @@ static void ea_look(ea_engine *ea, int x)
             if (p < q->p_min) q->p_min = p;
             if (p < e->alpha && !q->side) q->side = diff > 0 ? 1 : -1;
             double hw = st_msprt_half_width(var, tau2, e->alpha);
-            if (e->metrics[m].type == EA_CONVERSION) {
+            if (e->metrics[m].type == EA_CONVERSION && e->metrics[m].cov_val < 0) {
                 if (diff - hw > q->ci_low) q->ci_low = diff - hw;
                 if (diff + hw < q->ci_high) q->ci_high = diff + hw;
             } else {
@@ -682,7 +847,7 @@ void ea_look_all(ea_engine *ea)
 
 const char *ea_metric_type_name(int t)
 {
-    return t == EA_CONVERSION ? "conversion" : t == EA_NUMERIC ? "numeric" : "duration";
+    return t == EA_CONVERSION ? "conversion" : t == EA_NUMERIC ? "numeric" : t == EA_DURATION ? "duration" : "ratio";
 }
 
 /* Decision for one treatment row, from the corrected p-values. */
@@ -707,6 +872,12 @@ static void ea_decide(const ea_experiment_cfg *e, const ea_metric_cfg *mc, ea_ro
         snprintf(r->reason, sizeof r->reason, "waiting for min_sample_size %lld users per arm "
                  "(treatment %llu, control %llu)", (long long)e->min_sample_size,
                  (unsigned long long)nt, (unsigned long long)nc);
+        return;
+    }
+    if (seq && mc->quantile_line) {
+        snprintf(r->reason, sizeof r->reason, "quantile metrics are fixed-horizon only (no always-valid "
+                 "test): fixed-horizon p=%.3g, lift %+.4g [%.4g, %.4g]; read it at the planned sample "
+                 "size, or set sequential: off", r->p_adj, r->lift, r->lift_ci_low, r->lift_ci_high);
         return;
     }
     if (p < e->alpha) {
@@ -738,6 +909,140 @@ static void ea_decide(const ea_experiment_cfg *e, const ea_metric_cfg *mc, ea_ro
                  "(set min_effect to allow stopping for no difference)", p, e->alpha);
 }
 
+/* A CUPED or ratio metric's row: variant v's estimate, and against
+ * control its adjusted (CUPED) or delta-method (ratio) difference. */
+static void ea_row_paired(ea_engine *ea, int x, int m, int v, ea_row *r)
+{
+    const ea_experiment_cfg *e = &ea->cfg->experiments[x];
+    const ea_metric_cfg *mc = &e->metrics[m];
+    int c = e->control_idx;
+    const ea_exp_stats *st = &ea->st[x];
+    st_pair pv = ea_ps_moments(ea_ps(ea, x, v, m)), pc = ea_ps_moments(ea_ps(ea, x, c, m));
+    if (mc->type == EA_RATIO) {
+        r->numerator = pv.my * pv.n; r->denominator = pv.mx * pv.n;
+        r->conversions = (uint64_t)pv.n;
+        r->test = "delta_ratio_z";
+        st_ratio_arm ra;
+        if (st_ratio_arm_run(&pv, e->alpha, &ra) == 0) {
+            r->mean = ra.ratio; r->sd = ra.se; r->ci_low = ra.ci.low; r->ci_high = ra.ci.high;
+        } else {
+            r->mean = 0; r->ci_low = -INFINITY; r->ci_high = INFINITY;
+        }
+        st_ratio_test t;
+        if (v != c && st_ratio_test_run(&pv, &pc, e->alpha, &t) == 0) {
+            r->lift = t.diff; r->rel_lift = t.rel_lift; r->lift_se = t.se;
+            r->lift_ci_low = t.diff_ci.low; r->lift_ci_high = t.diff_ci.high;
+            r->p_value = t.p_value;
+        } else if (v != c) {
+            r->lift_ci_low = -INFINITY; r->lift_ci_high = INFINITY;
+        }
+        return;
+    }
+    /* CUPED: the arm's own (unadjusted) estimate, the adjusted lift */
+    r->test = "cuped_welch_t";
+    if (mc->type == EA_CONVERSION) {
+        const ea_arm *a = &st->arm[v][m];
+        r->conversions = a->conversions;
+        r->rate = r->users ? (double)a->conversions / (double)r->users : 0;
+        r->mean = r->rate;
+        st_interval w = st_wilson(a->conversions, r->users, e->alpha);
+        r->ci_low = w.low; r->ci_high = w.high;
+        r->sd = pv.n > 1 ? sqrt(pv.syy / (pv.n - 1)) : 0;
+    } else {
+        r->conversions = (uint64_t)pv.n;
+        double sd = pv.n > 1 ? sqrt(pv.syy / (pv.n - 1)) : 0;
+        st_mean_ci mi = st_mean_interval(pv.n, pv.my, sd, e->alpha);
+        r->mean = pv.my; r->sd = mi.sd; r->ci_low = mi.ci.low; r->ci_high = mi.ci.high;
+    }
+    st_cuped cu;
+    if (v != c && st_cuped_run(&pv, &pc, e->alpha, &cu) == 0) {
+        r->lift = cu.diff; r->rel_lift = cu.rel_lift; r->lift_se = cu.se;
+        r->lift_ci_low = cu.diff_ci.low; r->lift_ci_high = cu.diff_ci.high;
+        r->p_value = cu.p_value;
+        r->theta = cu.theta; r->var_reduction = cu.variance_reduction; r->lift_plain = cu.diff_plain;
+    } else if (v != c) {
+        r->lift = pv.my - pc.my;
+        r->lift_ci_low = -INFINITY; r->lift_ci_high = INFINITY;
+    }
+}
+
+/* Quantile metrics: each arm's per-user values, sorted, at every report.
+ * Held only for this call (8 bytes per value, in ea->qbuf); the values
+ * themselves are the users' own (no memory per arm beyond them). */
+typedef struct ea_qarm { size_t n; double q, se; st_interval ci; } ea_qarm;
+
+static int ea_dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void ea_quantiles(ea_engine *ea, int x, int m, ea_qarm *qs)
+{
+    const ea_experiment_cfg *e = &ea->cfg->experiments[x];
+    const ea_metric_cfg *mc = &e->metrics[m];
+    size_t total = 0, at[EA_MAX_VARIANTS];
+    for (int v = 0; v < e->nvariants; v++) { at[v] = total; total += ea->st[x].users[v]; }
+    if (total > ea->qbuf_cap) {
+        ea->qbuf = ea_xrealloc(ea->qbuf, total * sizeof *ea->qbuf);
+        ea->qbuf_cap = total;
+    }
+    size_t start[EA_MAX_VARIANTS];
+    memcpy(start, at, sizeof at);
+    for (size_t i = 0; i < ea->cap; i++) {
+        if (!ea->tab[i].blk) continue;
+        ea_block *b = ea_blk(ea, ea->tab[i].blk);
+        char *p = (char *)ea_blk_slots(b);
+        for (int k = 0; k < b->nslots; k++, p += ea->slot_size[((ea_slot *)p)->exp]) {
+            ea_slot *sl = (ea_slot *)p;
+            if (sl->exp != x) continue;
+            const ea_uval *uv = &ea_uvals(sl)[m];
+            double val;
+            /* the users the mean counts: every exposed user for a sum or a
+             * count, those with a value for a mean or a duration */
+            if (mc->type == EA_DURATION || mc->aggregate == EA_MEAN) {
+                if (!uv->count) continue;
+                val = mc->type == EA_DURATION ? uv->sum : uv->sum / uv->count;
+            } else {
+                val = mc->aggregate == EA_COUNT ? (double)uv->count : uv->sum;
+            }
+            int v = sl->variant;
+            if (at[v] < start[v] + ea->st[x].users[v]) ea->qbuf[at[v]++] = val;
+            break;
+        }
+    }
+    for (int v = 0; v < e->nvariants; v++) {
+        size_t n = at[v] - start[v];
+        double *xs = n ? ea->qbuf + start[v] : NULL;   /* no buffer yet before any user */
+        if (n) qsort(xs, n, sizeof *xs, ea_dbl_cmp);
+        qs[v].n = n;
+        qs[v].q = st_quantile_sorted(xs, n, mc->quantile);
+        qs[v].ci = st_quantile_ci_sorted(xs, n, mc->quantile, e->alpha);
+        qs[v].se = st_quantile_woodruff_se(xs, n, mc->quantile, e->alpha);
+    }
+}
+
+static void ea_row_quantile(const ea_experiment_cfg *e, const ea_metric_cfg *mc, const ea_qarm *qs,
+                            int v, ea_row *r)
+{
+    int c = e->control_idx;
+    r->quantile = mc->quantile;
+    r->conversions = qs[v].n;
+    r->mean = qs[v].q; r->ci_low = qs[v].ci.low; r->ci_high = qs[v].ci.high;
+    r->test = "quantile_woodruff_z";
+    if (v == c) return;
+    if (qs[v].n < 2 || qs[c].n < 2) {
+        r->lift = qs[v].q - qs[c].q;
+        r->lift_ci_low = -INFINITY; r->lift_ci_high = INFINITY;
+        return;
+    }
+    st_quantile_test t;
+    st_quantile_test_run(qs[v].q, qs[v].se, qs[c].q, qs[c].se, e->alpha, &t);
+    r->lift = t.diff; r->rel_lift = t.rel_lift; r->lift_se = t.se;
+    r->lift_ci_low = t.diff_ci.low; r->lift_ci_high = t.diff_ci.high;
+    r->p_value = t.p_value;
+}
+
 int ea_results(ea_engine *ea, const ea_row **out)
 {
     const ea_config *cfg = ea->cfg;
@@ -760,6 +1065,8 @@ int ea_results(ea_engine *ea, const ea_row **out)
         int c = e->control_idx;
         for (int m = 0; m < e->nmetrics; m++) {
             const ea_metric_cfg *mc = &e->metrics[m];
+            ea_qarm qs[EA_MAX_VARIANTS];
+            if (mc->quantile_line) ea_quantiles(ea, x, m, qs);
             double ps[EA_MAX_VARIANTS], avs[EA_MAX_VARIANTS];
             int nt = 0, tidx[EA_MAX_VARIANTS];
             for (int v = 0; v < e->nvariants; v++) {
@@ -771,7 +1078,11 @@ int ea_results(ea_engine *ea, const ea_row **out)
                 r->p_value = r->p_adj = r->av_p = r->av_p_adj = 1;
                 r->av_ci_low = -INFINITY; r->av_ci_high = INFINITY;
                 const ea_arm *a = &st->arm[v][m], *ac = &st->arm[c][m];
-                if (mc->type == EA_CONVERSION) {
+                if (ea_paired(mc)) {
+                    ea_row_paired(ea, x, m, v, r);
+                } else if (mc->quantile_line) {
+                    ea_row_quantile(e, mc, qs, v, r);
+                } else if (mc->type == EA_CONVERSION) {
                     r->conversions = a->conversions;
                     r->rate = r->users ? (double)a->conversions / (double)r->users : 0;
                     r->mean = r->rate;
@@ -797,7 +1108,7 @@ int ea_results(ea_engine *ea, const ea_row **out)
                     if (v != c && st_welch_run(a->n, a->mean, sd, ac->n, ac->mean, sdc, e->alpha, &w) == 0) {
                         r->lift = w.diff; r->rel_lift = w.rel_lift;
                         r->lift_ci_low = w.diff_ci.low; r->lift_ci_high = w.diff_ci.high;
-                        r->p_value = w.p_value;
+                        r->p_value = w.p_value; r->lift_se = w.se;
                     } else if (v != c) {
                         r->lift = a->mean - ac->mean;
                         r->lift_ci_low = -INFINITY; r->lift_ci_high = INFINITY;
@@ -892,6 +1203,10 @@ void ea_fingerprint(const ea_experiment_cfg *e, char out[17])
         const ea_metric_cfg *mc = &e->metrics[m];
         ea_fp_add(&f, "%s:%d:%s:%lld:%d;", mc->name, mc->type, mc->event, (long long)mc->window,
                   mc->aggregate);
+        /* only when set: the fingerprints of definitions without them stay */
+        if (mc->covariate || mc->denominator || mc->quantile_line)
+            ea_fp_add(&f, "cov=%s|den=%s|q=%.17g;", mc->covariate ? mc->covariate : "",
+                      mc->denominator ? mc->denominator : "", mc->quantile);
     }
     uint64_t h = f.h;
     h ^= h >> 30; h *= 0xbf58476d1ce4e5b9ULL;
@@ -981,7 +1296,7 @@ int ea_state_load(ea_engine *ea, state *stt)
         size_t idlen = (size_t)sqlite3_column_bytes(q, 1);
         int v = sqlite3_column_int(q, 2);
         size_t vb = (size_t)sqlite3_column_bytes(q, 5);
-        if (v < 0 || v >= e->nvariants || vb != (size_t)e->nmetrics * sizeof(ea_uval) || idlen > EA_MAX_KEY) {
+        if (v < 0 || v >= e->nvariants || vb != (size_t)e->nvals * sizeof(ea_uval) || idlen > EA_MAX_KEY) {
             log_error("state: bad row for user in experiment \"%s\"", name);
             sqlite3_finalize(q);
             return -1;
@@ -994,6 +1309,14 @@ int ea_state_load(ea_engine *ea, state *stt)
         ea_slot *s = ea_slot_new(ea, u, x, v, sqlite3_column_int64(q, 3));
         s->flags = (uint8_t)(sqlite3_column_int(q, 4) & ~EA_F_DIRTY);
         if (vb) memcpy(ea_uvals(s), sqlite3_column_blob(q, 5), vb);
+        /* CUPED and ratio sums are not in the state: rebuilt from the
+         * users, exactly (they are exact sums) */
+        for (int m = 0; m < e->nmetrics; m++) {
+            if (!ea_paired(&e->metrics[m])) continue;
+            double py, px;
+            ea_pair_of(&e->metrics[m], ea_uvals(s), m, &py, &px);
+            ea_ps_add(ea_ps(ea, x, v, m), py, px, 1);
+        }
     }
     if (rc != SQLITE_DONE) goto sqlerr;
     sqlite3_finalize(q);
@@ -1050,7 +1373,7 @@ int ea_state_save(ea_engine *ea, state *stt)
             sqlite3_bind_int(qu, 3, s->variant);
             sqlite3_bind_int64(qu, 4, s->exposed_ts);
             sqlite3_bind_int(qu, 5, s->flags);
-            sqlite3_bind_blob(qu, 6, ea_uvals(s), (int)((size_t)e->nmetrics * sizeof(ea_uval)), SQLITE_STATIC);
+            sqlite3_bind_blob(qu, 6, ea_uvals(s), (int)((size_t)e->nvals * sizeof(ea_uval)), SQLITE_STATIC);
             if (sqlite3_step(qu) != SQLITE_DONE) goto sqlerr;
             sqlite3_reset(qu);
         }

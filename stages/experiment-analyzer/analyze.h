@@ -60,6 +60,11 @@ typedef struct ea_row {
     double srm_p;
     uint64_t mixed;
     char reason[256];
+    double lift_se;               /* standard error of lift (0 where the test has none) */
+    double quantile;              /* quantile metrics: the level; mean holds the quantile */
+    double theta, var_reduction, lift_plain;   /* CUPED (treatments): θ, 1 - Var(adjusted
+                                                  lift)/Var(plain lift), the plain lift */
+    double numerator, denominator;             /* ratio: the arm's sums; mean = their ratio */
 } ea_row;
 
 /* An experiment is flagged for a sample-ratio mismatch once its always-valid
@@ -135,7 +140,7 @@ uint64_t ea_events_unknown_experiment(const ea_engine *ea);
 size_t ea_memory(const ea_engine *ea);           /* bytes held for users */
 /* Upper bound of the bytes held per exposed user whose id has key_len bytes
  * and who was exposed to experiments whose slots total slot_bytes (16 + 16
- * per metric, each): table entries, its block, and its share of the free
+ * per metric and per CUPED covariate, each): table entries, its block, and its share of the free
  * blocks. E.g. a 10-byte id in 10 experiments of 3 metrics needs 672
  * bytes, in a 768-byte block: at most 3104 bytes held per user, about 850
  * in practice (users keep arriving and reuse the free blocks). */

@@ -11,9 +11,9 @@
 #include "timefmt.h"
 #include "yamlcfg.h"
 
-static const char *const ea_type_names[] = { "conversion", "numeric", "duration", NULL };
+static const char *const ea_type_names[] = { "conversion", "numeric", "duration", "ratio", NULL };
 static const char *const ea_goal_names[] = { "maximize", "minimize", NULL };
-static const char *const ea_agg_names[] = { "sum", "mean", NULL };
+static const char *const ea_agg_names[] = { "sum", "mean", "count", NULL };
 static const char *const ea_seq_names[] = { "msprt", "off", NULL };
 static const char *const ea_corr_names[] = { "holm", "bonferroni", "none", NULL };
 static const char *const ea_expo_names[] = { "any", "exposure", NULL };
@@ -29,6 +29,9 @@ static const yc_field ea_metric_fields[] = {
     { MF("primary", YC_BOOL, primary) },
     { MF("min_effect", YC_DOUBLE, min_effect), .min = 0, .max = 1e300 },
     { MF("tau", YC_DOUBLE, tau), .min = 0, .max = 1e300, .line_offset = offsetof(ea_metric_cfg, tau_line) },
+    { MF("covariate", YC_STR, covariate), .line_offset = offsetof(ea_metric_cfg, covariate_line) },
+    { MF("denominator", YC_STR, denominator) },
+    { MF("quantile", YC_DOUBLE, quantile), .line_offset = offsetof(ea_metric_cfg, quantile_line) },
 };
 static const yc_struct ea_metric_struct = { "metric", ea_metric_fields,
     (int)(sizeof ea_metric_fields / sizeof ea_metric_fields[0]), sizeof(ea_metric_cfg) };
@@ -90,6 +93,47 @@ int ea_variant_find(const ea_experiment_cfg *e, const char *name, size_t len)
     if (o_ < 0 || (size_t)o_ >= errlen) o_ = 0; \
     snprintf(err + o_, errlen - (size_t)o_, __VA_ARGS__); return -1; } while (0)
 
+/* CUPED covariates, ratio denominators and quantiles: which metric kinds
+ * they fit. Each per-user statistic they need must exist for every user the
+ * arm counts (see README "CUPED, ratio and quantile metrics"). */
+static int ea_metric_check_kind(const char *file, ea_experiment_cfg *e, ea_metric_cfg *m,
+                                char *err, size_t errlen)
+{
+    m->cov_val = -1;
+    m->cov_event_type = m->den_event_type = -1;
+    if (m->aggregate == EA_COUNT && m->type != EA_NUMERIC && m->type != EA_RATIO)
+        FAIL(m->line, "metric \"%s\": aggregate: count is for numeric and ratio metrics", m->name);
+    if (m->type == EA_RATIO) {
+        if (!m->denominator || !m->denominator[0])
+            FAIL(m->line, "metric \"%s\": a ratio metric needs denominator: the event counted per user "
+                 "below the line (e.g. session)", m->name);
+        if (m->aggregate == EA_MEAN)
+            FAIL(m->line, "metric \"%s\": a ratio's numerator is a sum (aggregate: sum, the events' "
+                 "values) or a count (aggregate: count), not a mean", m->name);
+        m->den_event_type = EventType_parse(m->denominator, strlen(m->denominator));
+    } else if (m->denominator) {
+        FAIL(m->line, "metric \"%s\": denominator is for type: ratio", m->name);
+    }
+    if (m->covariate) {
+        if (!m->covariate[0]) FAIL(m->covariate_line, "covariate: empty event name");
+        int fits = m->type == EA_CONVERSION || (m->type == EA_NUMERIC && m->aggregate != EA_MEAN);
+        if (!fits)
+            FAIL(m->covariate_line, "metric \"%s\": covariate (CUPED) needs a value for every exposed "
+                 "user: type conversion, or numeric with aggregate sum or count", m->name);
+        m->cov_event_type = EventType_parse(m->covariate, strlen(m->covariate));
+        m->cov_val = e->nvals++;
+    }
+    if (m->quantile_line) {
+        if (!(m->quantile > 0 && m->quantile < 1)) FAIL(m->quantile_line, "quantile must be in (0, 1)");
+        if (m->type != EA_NUMERIC && m->type != EA_DURATION)
+            FAIL(m->quantile_line, "metric \"%s\": quantile is for numeric and duration metrics", m->name);
+        if (m->covariate) FAIL(m->quantile_line, "metric \"%s\": quantile and covariate together are not "
+                               "supported", m->name);
+    }
+    if (m->covariate || m->type == EA_RATIO) e->npaired++;
+    return 0;
+}
+
 static int ea_config_check(const char *file, ea_config *cfg, char *err, size_t errlen)
 {
     if (cfg->nexperiments == 0) FAIL(1, "no experiments");
@@ -128,6 +172,8 @@ static int ea_config_check(const char *file, ea_config *cfg, char *err, size_t e
         if (e->nmetrics < 1) FAIL(e->line, "experiment \"%s\": no metrics", e->name);
         if (e->nmetrics > EA_MAX_METRICS) FAIL(e->line, "experiment \"%s\": at most %d metrics", e->name, EA_MAX_METRICS);
         e->primary_idx = -1;
+        e->nvals = e->nmetrics;
+        e->npaired = 0;
         for (int i = 0; i < e->nmetrics; i++) {
             ea_metric_cfg *m = &e->metrics[i];
             for (int j = 0; j < i; j++)
@@ -139,7 +185,9 @@ static int ea_config_check(const char *file, ea_config *cfg, char *err, size_t e
             }
             m->event_type = EventType_parse(m->event, strlen(m->event));
             if (m->window < 0) FAIL(m->line, "metric \"%s\": negative window", m->name);
-            if (e->sequential == EA_SEQ_MSPRT && !(m->tau > 0)) {
+            if (ea_metric_check_kind(file, e, m, err, errlen) < 0) return -1;
+            /* quantile metrics are fixed-horizon only: no mSPRT, no tau */
+            if (e->sequential == EA_SEQ_MSPRT && !m->quantile_line && !(m->tau > 0)) {
                 if (m->tau_line) FAIL(m->tau_line, "tau must be > 0");
                 if (m->min_effect > 0) m->tau = m->min_effect;
                 else if (m->type == EA_CONVERSION) m->tau = 0.05;
@@ -171,6 +219,19 @@ int ea_config_load_string(const char *name, const char *text, ea_config *cfg,
     memset(cfg, 0, sizeof *cfg);
     if (yc_load_string(name, text, strlen(text), &ea_root_struct, cfg, err, errlen) < 0) return -1;
     return ea_config_finish(name, cfg, err, errlen);
+}
+
+const ea_metric_cfg *ea_config_unmergeable(const ea_config *cfg, const char **experiment)
+{
+    for (int x = 0; x < cfg->nexperiments; x++)
+        for (int m = 0; m < cfg->experiments[x].nmetrics; m++) {
+            const ea_metric_cfg *mc = &cfg->experiments[x].metrics[m];
+            if (mc->covariate || mc->type == EA_RATIO || mc->quantile_line) {
+                *experiment = cfg->experiments[x].name;
+                return mc;
+            }
+        }
+    return NULL;
 }
 
 void ea_config_free(ea_config *cfg)

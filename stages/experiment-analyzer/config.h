@@ -16,7 +16,7 @@
  *       salt: ""                        # optional: hash key instead of the name
  *       metrics:
  *         - name: purchase
- *           type: conversion            # conversion | numeric | duration
+ *           type: conversion            # conversion | numeric | duration | ratio
  *           event: purchase             # an EventType name, or else the event's name
  *           window: 7d                  # attribution window after exposure (optional)
  *           goal: maximize              # maximize (default) | minimize
@@ -24,6 +24,9 @@
  *           min_effect: 0.01            # smallest difference worth knowing (absolute)
  *           tau: 0.05                   # mSPRT mixture standard deviation
  *         - { name: revenue, type: numeric, event: purchase, aggregate: sum, tau: 2 }
+ *         - { name: revenue_cuped, type: numeric, event: purchase, covariate: pre_revenue, tau: 2 }
+ *         - { name: rev_per_session, type: ratio, event: purchase, denominator: session, tau: 1 }
+ *         - { name: ttc_p90, type: duration, event: click, quantile: 0.9 }
  *
  * Every error is a usage error naming FILE:LINE. */
 #ifndef EA_CONFIG_H
@@ -31,9 +34,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { EA_CONVERSION, EA_NUMERIC, EA_DURATION };
+enum { EA_CONVERSION, EA_NUMERIC, EA_DURATION, EA_RATIO };
 enum { EA_MAXIMIZE, EA_MINIMIZE };
-enum { EA_SUM, EA_MEAN };
+enum { EA_SUM, EA_MEAN, EA_COUNT };
 enum { EA_SEQ_MSPRT, EA_SEQ_OFF };
 enum { EA_HOLM, EA_BONFERRONI, EA_NO_CORRECTION };
 enum { EA_EXPOSE_ANY, EA_EXPOSE_EXPOSURE };
@@ -47,9 +50,15 @@ typedef struct ea_metric_cfg {
     int type, goal, aggregate, primary;
     int64_t window;               /* µs; 0: no window */
     double min_effect, tau;
-    int line, tau_line;
+    char *covariate;              /* CUPED: the event whose value is the user's covariate */
+    char *denominator;            /* ratio: the event counted per user as the denominator */
+    double quantile;              /* numeric/duration: this quantile of per-user values; 0: the mean */
+    int line, tau_line, quantile_line, covariate_line;
     /* derived */
     int event_type;               /* EventType value, or -1: match Event.name */
+    int cov_event_type, den_event_type;   /* the same for covariate, denominator */
+    int cov_val;                  /* CUPED: index of the user's covariate value (after the
+                                     metrics' own); -1 without a covariate */
 } ea_metric_cfg;
 
 typedef struct ea_variant_cfg {
@@ -68,6 +77,8 @@ typedef struct ea_experiment_cfg {
     int line, variants_line, alpha_line, mss_line, start_line, end_line, control_line;
     /* derived */
     int64_t start_us, end_us;     /* 0: open */
+    int nvals;                    /* per-user values: one per metric, one more per covariate */
+    int npaired;                  /* metrics with a covariate or a denominator (ea_psum) */
     int control_idx, primary_idx;
     uint32_t bound[EA_MAX_VARIANTS];   /* cumulative bucket bounds */
 } ea_experiment_cfg;
@@ -81,6 +92,9 @@ int ea_config_load(const char *path, ea_config *cfg, char *err, size_t errlen);
 int ea_config_load_string(const char *name, const char *text, ea_config *cfg,
                           char *err, size_t errlen);
 void ea_config_free(ea_config *cfg);
+/* The first metric whose statistics partials cannot carry yet (CUPED, ratio,
+ * quantile), or NULL: --emit partials / --merge / --mergeable refuse it. */
+const ea_metric_cfg *ea_config_unmergeable(const ea_config *cfg, const char **experiment);
 int ea_config_find(const ea_config *cfg, const char *name, size_t len);   /* index or -1 */
 int ea_variant_find(const ea_experiment_cfg *e, const char *name, size_t len);
 

@@ -168,6 +168,19 @@ int main(int argc, char **argv)
                         "events: partitions agree on times, not on counts",
                         opt_merge ? "--merge" : emit_partials ? "--emit partials" : "--mergeable");
     }
+    const char *unmerge_exp = NULL;
+    const ea_metric_cfg *unmerge = mergeable ? ea_config_unmergeable(&cfg, &unmerge_exp) : NULL;
+    if (unmerge) {
+        /* their sums are not in ExperimentPartial yet: refuse rather than
+         * merge them wrong */
+        fprintf(stderr, "experiment-analyzer: %s: experiment \"%s\", metric \"%s\": %s metrics are not "
+                "mergeable yet (--emit partials, --merge, --mergeable); run one process without them\n",
+                opt_merge ? "--merge" : emit_partials ? "--emit partials" : "--mergeable", unmerge_exp,
+                unmerge->name, unmerge->covariate ? "CUPED (covariate)" : unmerge->quantile_line ? "quantile"
+                : "ratio");
+        ea_config_free(&cfg);
+        return 2;
+    }
     if (opt_merge && emit_partials) {
         ea_config_free(&cfg);
         cli_usage_error(&ea_spec, "--merge reads partials and writes results: drop --emit partials");

@@ -108,9 +108,26 @@ typedef struct ea_units {
 
 static ea_units ea_units_of(const ea_metric_cfg *mc)
 {
+    /* quantile names: "p50", "p90", "p99.9" (static: one metric at a time) */
+    static char qname[16];
+    if (mc->quantile_line) snprintf(qname, sizeof qname, "p%g", mc->quantile * 100);
+    const char *est = mc->quantile_line ? qname : mc->type == EA_RATIO ? "ratio" : "mean";
     if (mc->type == EA_CONVERSION) return (ea_units){ 100, "%", "pp", "rate" };
-    if (mc->type == EA_DURATION) return (ea_units){ 1, "s", "s", "mean" };
-    return (ea_units){ 1, "", "", "mean" };
+    if (mc->type == EA_DURATION) return (ea_units){ 1, "s", "s", est };
+    return (ea_units){ 1, "", "", est };
+}
+
+/* What the metric is, beyond its type and event: "; CUPED on pre_revenue",
+ * "; per view (count of click over count of view per user)", "; its p90". */
+static void ea_kind_text(const ea_metric_cfg *mc, char *buf, size_t n)
+{
+    if (mc->covariate) snprintf(buf, n, ", CUPED-adjusted by the covariate %s", mc->covariate);
+    else if (mc->type == EA_RATIO)
+        snprintf(buf, n, " (%s) per %s event, sums over the arm's users (delta method)",
+                 mc->aggregate == EA_COUNT ? "counted" : "values summed", mc->denominator);
+    else if (mc->quantile_line)
+        snprintf(buf, n, ", its p%g over users (Woodruff interval; fixed-horizon only)", mc->quantile * 100);
+    else buf[0] = 0;
 }
 
 static void ea_html_esc(FILE *f, const char *s)
@@ -348,8 +365,9 @@ static void ea_svg_arms(FILE *f, const ea_experiment_cfg *e, const ea_metric_cfg
     }
     char title[160];
     if (mc->type == EA_CONVERSION) snprintf(title, sizeof title, "rate of %s per arm", mc->event);
-    else if (mc->type == EA_DURATION) snprintf(title, sizeof title, "mean time from exposure to %s", mc->event);
-    else snprintf(title, sizeof title, "mean %s per user", mc->event);
+    else if (mc->type == EA_RATIO) snprintf(title, sizeof title, "%s per %s", mc->event, mc->denominator);
+    else if (mc->type == EA_DURATION) snprintf(title, sizeof title, "%s time from exposure to %s", u.est_name, mc->event);
+    else snprintf(title, sizeof title, "%s %s per user", u.est_name, mc->event);
     ea_xaxis(f, &a, top + EA_ROW_H * n + 4, title, u.est);
     fputs("</svg>\n", f);
 }
@@ -663,12 +681,15 @@ int ea_report_write(const char *path, int format, const ea_config *cfg,
             while (j < nrows && rows[j].exp == r0->exp && rows[j].metric == m) j++;
             const ea_metric_cfg *mc = &e->metrics[m];
             ea_units u = ea_units_of(mc);
+            char kind[200];
+            ea_kind_text(mc, kind, sizeof kind);
             if (html) {
                 fputs("<section class=\"metric\"><h3>", f); ea_html_esc(f, mc->name);
                 fprintf(f, "</h3>\n<p class=\"sub\">%s of <code>", ea_metric_type_name(mc->type));
                 ea_html_esc(f, mc->event);
-                fprintf(f, "</code>%s, goal %s%s</p>\n",
-                        mc->type == EA_DURATION ? " (seconds from exposure)" : "",
+                fprintf(f, "</code>%s", mc->type == EA_DURATION ? " (seconds from exposure)" : "");
+                ea_html_esc(f, kind);
+                fprintf(f, ", goal %s%s</p>\n",
                         mc->goal == EA_MAXIMIZE ? "maximize" : "minimize",
                         m == e->primary_idx ? ", primary metric" : "");
                 ea_legend(f, e, mc);
@@ -682,9 +703,9 @@ int ea_report_write(const char *path, int format, const ea_config *cfg,
                 ea_svg_history(f, e, mc, &rows[i], j - i);
                 fputs("</figure>\n</div>\n", f);
             } else {
-                fprintf(f, "\n### %s%s\n\n%s of `%s`%s, goal %s\n\n", mc->name,
+                fprintf(f, "\n### %s%s\n\n%s of `%s`%s%s, goal %s\n\n", mc->name,
                         m == e->primary_idx ? " (primary)" : "", ea_metric_type_name(mc->type), mc->event,
-                        mc->type == EA_DURATION ? " (seconds from exposure)" : "",
+                        mc->type == EA_DURATION ? " (seconds from exposure)" : "", kind,
                         mc->goal == EA_MAXIMIZE ? "maximize" : "minimize");
             }
             (void)u;
@@ -695,6 +716,13 @@ int ea_report_write(const char *path, int format, const ea_config *cfg,
                 if (rows[k].is_control) continue;
                 /* the reason is the record's text, in the record's units */
                 const char *note = mc->type == EA_CONVERSION ? " (rates as fractions here: 0.01 = 1 pp)" : "";
+                char how[200] = "";
+                const ea_row *rk = &rows[k];
+                if (mc->covariate)
+                    snprintf(how, sizeof how, " — CUPED: θ = %.4g, variance reduction %.1f%% (interval %.2f× the "
+                             "unadjusted width), unadjusted lift %+.4g.", rk->theta, 100 * rk->var_reduction,
+                             sqrt(rk->var_reduction < 1 ? 1 - rk->var_reduction : 0), rk->lift_plain);
+                note = *how ? how : note;
                 if (html) {
                     fputs("<p class=\"why\">", f); ea_html_esc(f, e->variants[rows[k].variant].name);
                     fputs(": ", f); ea_html_esc(f, rows[k].reason); fputs(note, f); fputs("</p>\n", f);

@@ -39,6 +39,10 @@ int ea_emit(ea_ctx *c)
         o.primary = (uint8_t)(r->metric == e->primary_idx);
         o.alpha = e->alpha;
         o.metric_type = FB_STR(ea_metric_type_name(mc->type));
+        o.lift_std_error = r->lift_se; o.quantile = r->quantile;
+        o.covariate = FB_STR(mc->covariate ? mc->covariate : "");
+        o.cuped_theta = r->theta; o.variance_reduction = r->var_reduction; o.lift_unadjusted = r->lift_plain;
+        o.numerator = r->numerator; o.denominator = r->denominator;
         if (stream_write(c->out, &ExperimentResult_desc, &o, NULL, 0) < 0) return -1;
         metrics_add(c->m_results, 1);
     }

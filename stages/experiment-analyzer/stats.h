@@ -99,4 +99,62 @@ double st_msprt_half_width(double var, double tau2, double alpha);
 void st_holm(const double *p, double *adj, int m);
 void st_bonferroni(const double *p, double *adj, int m);
 
+/* ---- CUPED, ratio and quantile metrics ---- */
+
+/* Per-arm moments of per-user pairs (y, x): n users, the means and the
+ * centered sums Syy = Σ(y-ȳ)², Sxx, Sxy = Σ(y-ȳ)(x-x̄). For CUPED y is the
+ * metric and x the covariate; for a ratio y is the numerator and x the
+ * denominator. */
+typedef struct st_pair { double n, my, mx, syy, sxx, sxy; } st_pair;
+
+/* CUPED (Deng, Xu, Kohavi, Walker, WSDM 2013), treatment t against control
+ * c. θ = (Sxy_t + Sxy_c)/(Sxx_t + Sxx_c), pooled within arms: the
+ * covariate's coefficient of OLS y ~ 1 + treated + x, whose `treated`
+ * coefficient is the adjusted difference
+ *   diff = (ȳt - ȳc) - θ(x̄t - x̄c).
+ * Its variance: per arm s² = (Syy - 2θSxy + θ²Sxx)/(n-1), the sample
+ * variance of y - θx, and var = s²t/nt + s²c/nc (θ taken as known, as
+ * CUPED does; the simulation in test 363 shows the coverage holds); the
+ * interval and p-value are Welch's on those variances. var_plain is the
+ * unadjusted Welch variance, and variance_reduction = 1 - var/var_plain
+ * (about ρ² for a covariate of correlation ρ). -1 if an arm has < 2 users. */
+typedef struct st_cuped {
+    double theta, diff, se, df, p_value, var, var_plain, variance_reduction;
+    double diff_plain, rel_lift;  /* rel_lift: diff / ȳc (0 when ȳc == 0) */
+    st_interval diff_ci;
+} st_cuped;
+int st_cuped_run(const st_pair *t, const st_pair *c, double alpha, st_cuped *out);
+
+/* Ratio of sums R = Σy/Σx per arm, users the unit (Deng, Knoblich, Lu,
+ * "Applying the Delta Method in Metric Analytics", KDD 2018):
+ *   Var(R) = (s²y - 2R·sxy + R²·s²x) / (n·x̄²)
+ * with sample (n-1) variances and covariance; the difference of two arms'
+ * ratios has the sum of their variances, a normal interval and a two-sided
+ * z p-value. st_ratio_arm: -1 when n < 2 or x̄ == 0. */
+typedef struct st_ratio_arm { double ratio, se; st_interval ci; } st_ratio_arm;
+int st_ratio_arm_run(const st_pair *a, double alpha, st_ratio_arm *out);
+typedef struct st_ratio_test { double diff, se, var, z, p_value, rel_lift; st_interval diff_ci; } st_ratio_test;
+int st_ratio_test_run(const st_pair *t, const st_pair *c, double alpha, st_ratio_test *out);
+
+/* Quantile q of n sorted values, numpy's default ("linear", Hyndman-Fan 7):
+ * h = (n-1)q, x[floor h] + (h - floor h)(x[floor h + 1] - x[floor h]). */
+double st_quantile_sorted(const double *x, size_t n, double q);
+/* Distribution-free interval of the q-quantile from order statistics: with
+ * B ~ Bin(n, q) the count of values below the true quantile, ranks (1-based)
+ *   l = floor(nq - z·√(nq(1-q))),  u = ceil(nq + z·√(nq(1-q))) + 1,
+ * clamped to [1, n], give P(x_(l) <= ξq <= x_(u)) = P(l <= B <= u-1) ≈ 1-alpha.
+ * n == 0: [0, 0]. */
+st_interval st_quantile_ci_sorted(const double *x, size_t n, double q, double alpha);
+/* Woodruff's (1952) standard error of the q-quantile: the empirical
+ * quantiles (linear) at levels q ± z·√(q(1-q)/n), clamped to [0, 1],
+ *   se = (Q(q + z·√(q(1-q)/n)) - Q(q - z·√(q(1-q)/n))) / (2z).
+ * n < 2: 0. */
+double st_quantile_woodruff_se(const double *x, size_t n, double q, double alpha);
+/* Difference of two arms' quantiles with their Woodruff standard errors:
+ * se = √(se_t² + se_c²), a normal interval, a two-sided z p-value
+ * (se == 0: p = 1 if diff == 0 else 0). */
+typedef struct st_quantile_test { double diff, se, p_value, rel_lift; st_interval diff_ci; } st_quantile_test;
+void st_quantile_test_run(double qt, double set, double qc, double sec, double alpha,
+                          st_quantile_test *out);
+
 #endif

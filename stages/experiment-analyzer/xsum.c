@@ -147,3 +147,37 @@ void xs_moments(double n, const xsum *s1, const xsum *s2, double in1, double in2
     double v = th + tl;
     *m2 = v > 0 ? v : 0;
 }
+
+int xs_add_prod(xsum *s, double a, double b, int sign)
+{
+    uint64_t m; int e, ea, eb;
+    if (xs_split(a, &m, &e, &ea) < 0 || (a != 0 && !xs_in_range(ea))) return -1;
+    if (xs_split(b, &m, &e, &eb) < 0 || (b != 0 && !xs_in_range(eb))) return -1;
+    if (a == 0 || b == 0) return 0;
+    /* a·b = hi + lo exactly; both inside the limbs for the reason x² is */
+    double hi = a * b, lo = fma(a, b, -hi);
+    uint64_t mh = 0, ml = 0; int eh = XS_LOW, el = XS_LOW, ex = 0;
+    xs_split(hi, &mh, &eh, &ex);
+    xs_split(lo, &ml, &el, &ex);
+    xs_put(s, mh, eh, hi < 0 ? -sign : sign);
+    xs_put(s, ml, el, lo < 0 ? -sign : sign);
+    return 0;
+}
+
+double xs_comoment(double n, const xsum *sa, const xsum *sb, const xsum *sab,
+                   double ina, double inb, double inab)
+{
+    if (n <= 0) return 0;
+    double ah, al, bh, bl, ch, cl;
+    xs_value(sa, &ah, &al);
+    xs_value(sb, &bh, &bl);
+    xs_value(sab, &ch, &cl);
+    if (ina != 0) dd_add(ah, al, ina, 0, &ah, &al);
+    if (inb != 0) dd_add(bh, bl, inb, 0, &bh, &bl);
+    if (inab != 0) dd_add(ch, cl, inab, 0, &ch, &cl);
+    double mh, ml, th, tl;
+    dd_div_d(bh, bl, n, &mh, &ml);            /* b̄ */
+    dd_mul(ah, al, mh, ml, &th, &tl);         /* Sa·b̄ */
+    dd_add(ch, cl, -th, -tl, &th, &tl);
+    return th + tl;
+}

@@ -27,6 +27,9 @@ typedef struct xsum {
 int xs_add(xsum *s, double x, int sign);
 /* Add or subtract x² exactly (0), or -1 as xs_add. */
 int xs_add_sq(xsum *s, double x, int sign);
+/* Add or subtract the product a·b exactly (0), or -1 when a or b is
+ * outside the exact range (nothing changed). */
+int xs_add_prod(xsum *s, double a, double b, int sign);
 void xs_merge(xsum *s, const xsum *t);
 /* Propagate carries: each limb in [0, 2^32) but the last (signed); the
  * canonical form of the value, what partials carry. */
@@ -39,4 +42,9 @@ void xs_value(const xsum *s, double *hi, double *lo);
  * M2 clamped at 0. */
 void xs_moments(double n, const xsum *s1, const xsum *s2, double in1, double in2,
                 double *mean, double *m2);
+/* The centered cross sum Σ(a-ā)(b-b̄) = Sab - Sa·Sb/n of n pairs from the
+ * exact sums Sa, Sb, Sab (plus values kept apart: ina, inb, inab), in
+ * double-double arithmetic. n <= 0: 0. */
+double xs_comoment(double n, const xsum *sa, const xsum *sb, const xsum *sab,
+                   double ina, double inb, double inab);
 #endif

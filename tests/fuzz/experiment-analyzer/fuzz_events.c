@@ -3,7 +3,8 @@
  * UTF-8), experiment and variant names the config knows and others,
  * NaN/inf/denormal values, times at +-2^62 and the int64 limits, thousands
  * of attrs; two experiments with conversion, numeric (sum, mean), duration
- * and custom-name metrics, windows, exposure: any and exposure-only; in
+ * and custom-name metrics, windows, exposure: any and exposure-only, a
+ * third with CUPED covariates, ratios and quantiles; in
  * the default mode and the mergeable one (exact sums, analyze.h).
  *
  * Properties (abort on violation, the sanitizers catch the rest): ea_event
@@ -40,10 +41,26 @@ static const char yaml[] =
     "      - {name: b, allocation: 0.3}\n"
     "      - {name: treatment, allocation: 0.4}\n"
     "    metrics:\n"
-    "      - {name: clicked, type: conversion, event: click, primary: true}\n";
+    "      - {name: clicked, type: conversion, event: click, primary: true}\n"
+    /* CUPED (a named and a typed covariate), ratios, quantiles */
+    "  - name: kinds\n"
+    "    control: control\n"
+    "    min_sample_size: 2\n"
+    "    variants:\n"
+    "      - {name: control, allocation: 0.5}\n"
+    "      - {name: b, allocation: 0.5}\n"
+    "    metrics:\n"
+    "      - {name: rev, type: numeric, event: purchase, covariate: pre, tau: 2}\n"
+    "      - {name: buy, type: conversion, event: purchase, covariate: rating, window: 1h, tau: 0.1}\n"
+    "      - {name: ctr, type: ratio, event: click, aggregate: count, denominator: view, tau: 0.1}\n"
+    "      - {name: rps, type: ratio, event: purchase, denominator: session, window: 1d, tau: 1}\n"
+    "      - {name: ttc90, type: duration, event: click, quantile: 0.9}\n"
+    "      - {name: rating50, type: numeric, event: rating, aggregate: mean, quantile: 0.5}\n"
+    "      - {name: clicks, type: numeric, event: click, aggregate: count, quantile: 0.99}\n";
 
 static const char *const words[] = {
     "exp", "treatment", "control", "b", "c", "u1", "u2", "u3", "wishlist", "purchase", "click", "i1", "",
+    "kinds", "pre", "session",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
