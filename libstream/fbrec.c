@@ -38,11 +38,23 @@ const fb_desc *const *fb_root_descs(int *n)
     return fb_gen_roots;
 }
 
+/* Called for every record read: the identifiers compared as 4-byte words,
+ * the thread's last match first (a stream is mostly runs of one type). */
 const fb_desc *fb_desc_by_ident(const char *ident4)
 {
-    for (int i = 0; i < fb_gen_nroots; i++)
-        if (memcmp(fb_gen_roots[i]->ident, ident4, 4) == 0)
-            return fb_gen_roots[i];
+    static _Thread_local const fb_desc *last;
+    uint32_t want, have;
+    memcpy(&want, ident4, 4);
+    if (last) {
+        memcpy(&have, last->ident, 4);
+        if (have == want)
+            return last;
+    }
+    for (int i = 0; i < fb_gen_nroots; i++) {
+        memcpy(&have, fb_gen_roots[i]->ident, 4);
+        if (have == want)
+            return last = fb_gen_roots[i];
+    }
     return NULL;
 }
 
