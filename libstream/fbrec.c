@@ -11,6 +11,7 @@
  * hostile buffer whose offsets all point at one big vector cannot make us
  * copy it a million times. */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,11 +38,23 @@ const fb_desc *const *fb_root_descs(int *n)
     return fb_gen_roots;
 }
 
+/* Called for every record read: the identifiers compared as 4-byte words,
+ * the thread's last match first (a stream is mostly runs of one type). */
 const fb_desc *fb_desc_by_ident(const char *ident4)
 {
-    for (int i = 0; i < fb_gen_nroots; i++)
-        if (memcmp(fb_gen_roots[i]->ident, ident4, 4) == 0)
-            return fb_gen_roots[i];
+    static _Thread_local const fb_desc *last;
+    uint32_t want, have;
+    memcpy(&want, ident4, 4);
+    if (last) {
+        memcpy(&have, last->ident, 4);
+        if (have == want)
+            return last;
+    }
+    for (int i = 0; i < fb_gen_nroots; i++) {
+        memcpy(&have, fb_gen_roots[i]->ident, 4);
+        if (have == want)
+            return last = fb_gen_roots[i];
+    }
     return NULL;
 }
 
@@ -748,10 +761,90 @@ static fb_ref fb_enc_table_generic(fb_builder *b, const fb_desc *t, const void *
     return fb_table_end(b);
 }
 
+/* The Event fast path needs streamrec's schemas (EventType comes with
+ * event.fbs); fbrec.c is built against other schemas too (test 010). */
+#ifdef EventType_MIN
+#define FB_EVENT_DIRECT 1
+/* Event, which ingest writes once per JSON line, without the plan: the
+ * bytes fb_enc_table writes, each field named (strings in schema order;
+ * then ts and value, the references and position in schema order, type:
+ * largest first), so no per-field loop or dispatch. Used only when
+ * Event_desc is laid out as this code assumes (fb_event_direct_check). */
+#define FB_EV_STR(f) (e->f.ptr ? fb_create_string_fast(b, e->f.ptr, e->f.len) : 0)
+static fb_ref fb_enc_event(fb_builder *b, const Event *e)
+{
+    fb_ref event_id = FB_EV_STR(event_id), user_id = FB_EV_STR(user_id), item_id = FB_EV_STR(item_id),
+           session_id = FB_EV_STR(session_id), name = FB_EV_STR(name), source = FB_EV_STR(source),
+           experiment = FB_EV_STR(experiment), variant = FB_EV_STR(variant);
+    fb_ref attrs = e->attrs ? fb_enc_vector(b, &Event_desc.fields[12], (const char *)e) : 0;
+    fb_table_start(b, 13);
+    fb_reserve(b, 16 * 13);
+    uint64_t value;
+    memcpy(&value, &e->value, 8);   /* bit for bit: -0.0 is not the default */
+    if (e->ts) fb_add_scalar_fast(b, 1, &e->ts, 8);
+    if (value) fb_add_scalar_fast(b, 7, &value, 8);
+    if (event_id) fb_add_ref_fast(b, 0, event_id);
+    if (user_id) fb_add_ref_fast(b, 2, user_id);
+    if (item_id) fb_add_ref_fast(b, 3, item_id);
+    if (session_id) fb_add_ref_fast(b, 4, session_id);
+    if (name) fb_add_ref_fast(b, 6, name);
+    if (source) fb_add_ref_fast(b, 8, source);
+    if (e->position != -1) fb_add_scalar_fast(b, 9, &e->position, 4);
+    if (experiment) fb_add_ref_fast(b, 10, experiment);
+    if (variant) fb_add_ref_fast(b, 11, variant);
+    if (attrs) fb_add_ref_fast(b, 12, attrs);
+    if (e->type) fb_add_scalar_fast(b, 5, &e->type, 1);
+    return fb_table_end(b);
+}
+#undef FB_EV_STR
+
+/* Event_desc as fb_enc_event writes it: names, slots, types and defaults. */
+static int fb_event_direct_ok;
+static pthread_once_t fb_event_direct_once = PTHREAD_ONCE_INIT;
+static void fb_event_direct_check(void)
+{
+    static const struct { const char *name; int base, slot; int64_t def; } want[] = {
+        { "event_id", FB_STRING, 0, 0 }, { "ts", FB_I64, 1, 0 }, { "user_id", FB_STRING, 2, 0 },
+        { "item_id", FB_STRING, 3, 0 }, { "session_id", FB_STRING, 4, 0 }, { "type", FB_I8, 5, 0 },
+        { "name", FB_STRING, 6, 0 }, { "value", FB_F64, 7, 0 }, { "source", FB_STRING, 8, 0 },
+        { "position", FB_I32, 9, -1 }, { "experiment", FB_STRING, 10, 0 }, { "variant", FB_STRING, 11, 0 },
+        { "attrs", FB_TABLE, 12, 0 },
+    };
+    const fb_desc *t = &Event_desc;
+    int ok = t->nfields == 13;
+    for (int i = 0; ok && i < 13; i++) {
+        const fb_field_desc *f = &t->fields[i];
+        ok = !strcmp(f->name, want[i].name) && f->base == want[i].base && f->slot == want[i].slot
+             && f->is_vector == (i == 12) && (f->base == FB_F64 ? f->def_f == 0.0 && !signbit(f->def_f)
+                                              : f->base == FB_STRING || f->base == FB_TABLE || f->def_i == want[i].def);
+    }
+    /* STREAMREC_FB_GENERIC=1: the plan path for Event too, so a test can
+     * compare a stage's bytes both ways */
+    const char *off = getenv("STREAMREC_FB_GENERIC");
+    fb_event_direct_ok = ok && !(off && *off && strcmp(off, "0"));
+}
+#endif
+
 void fb_encode(fb_builder *b, const fb_desc *d, const void *rec, int size_prefixed)
 {
     fb_builder_reset(b);
-    fb_ref root = fb_enc_table(b, d, rec);
+    fb_ref root;
+#ifdef FB_EVENT_DIRECT
+    if (d == &Event_desc) {
+        pthread_once(&fb_event_direct_once, fb_event_direct_check);
+        root = fb_event_direct_ok ? fb_enc_event(b, rec) : fb_enc_table(b, d, rec);
+    } else
+#endif
+    {
+        root = fb_enc_table(b, d, rec);
+    }
+    fb_finish(b, root, d->ident, size_prefixed);
+}
+
+void fb_encode_generic(fb_builder *b, const fb_desc *d, const void *rec, int size_prefixed)
+{
+    fb_builder_reset(b);
+    fb_ref root = fb_enc_table_generic(b, d, rec);
     fb_finish(b, root, d->ident, size_prefixed);
 }
 

@@ -61,8 +61,13 @@ int fb_verify(const fb_desc *d, const uint8_t *buf, size_t len, int prefixed,
               char *err, size_t errlen);
 
 /* Encode *rec into b (reset first) and finish with d's identifier. The
- * bytes are fb_data(b, &len); with size_prefixed they start with the prefix. */
+ * bytes are fb_data(b, &len); with size_prefixed they start with the prefix.
+ * Event (one per ingested line) takes a direct path with the same bytes;
+ * the environment variable STREAMREC_FB_GENERIC=1 turns it off (tests). */
 void fb_encode(fb_builder *b, const fb_desc *d, const void *rec, int size_prefixed);
+/* The same bytes by the plain schema walk, without the per-type plans and
+ * the Event fast path fb_encode takes: the reference those must equal (tests). */
+void fb_encode_generic(fb_builder *b, const fb_desc *d, const void *rec, int size_prefixed);
 
 /* The two JSON forms of a record (schemas/README.md, "JSON"); both have
  * the schema's field names in schema order and enums by name.

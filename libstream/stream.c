@@ -265,8 +265,8 @@ static int stream_decode(stream_in *in, const uint8_t *data, uint32_t len, int p
         stream_reject(in, pos, "unknown_type", err, data, len);
         return 0;
     }
-    arena_reset(&in->arena);
     void *as = in->verify_only ? NULL : &r->as;   /* NULL: fb_decode only verifies */
+    if (as) arena_reset(&in->arena);              /* a verify allocates nothing */
     int bad = fb_decode(d, data, len, prefixed, as, &in->arena, err, sizeof err);
     if (bad && !prefixed) {
         /* A Kafka message cut out of a size-prefixed stream (kcat -P of our

@@ -19,6 +19,7 @@ int fbcount_init(fbcount *fc, const char *const *names, int n, char *err, size_t
     fc->roots = fb_root_descs(&fc->nroots);
     if (fc->nroots > 64)
         fc->nroots = 64;
+    fc->keep_all = n == 0;
     for (int i = 0; i < fc->nroots; i++)
         fc->keep[i] = n == 0;
     for (int k = 0; k < n; k++) {
@@ -35,6 +36,8 @@ int fbcount_init(fbcount *fc, const char *const *names, int n, char *err, size_t
 
 int fbcount_wanted(const fbcount *fc, const fb_desc *d)
 {
+    if (fc->keep_all)
+        return 1;
     int i = fbcount_index(fc, d);
     return i >= 0 && fc->keep[i];
 }

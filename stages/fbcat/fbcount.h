@@ -9,6 +9,7 @@
 typedef struct fbcount {
     int nroots;
     const fb_desc *const *roots;
+    int keep_all;            /* no --type filter: every record passes (no lookup) */
     uint8_t keep[64];        /* per root index: passes the --type filter */
     uint64_t count[64];      /* per root index */
 } fbcount;

@@ -112,8 +112,10 @@ typedef struct ingest {
     int64_t now_seen;           /* the last clock reading: a lower bound of now */
     /* a Sample's id: the line's sample_id, else made from where the record
      * started in the input and its bytes (ing_emit_sample) */
-    uint64_t pos_hash;          /* FNV-1a of the position (ingest_set_pos), or of rec_no */
-    int pos_set;
+    const char *pos_topic;      /* where the line is (ingest_set_pos): hashed when a sample needs it */
+    int32_t pos_partition;
+    int64_t pos_offset;
+    int pos_set;                /* else the position is rec_no */
     uint64_t rec_no;            /* records started (CSV: a record spanning lines is one) */
     const char *raw; size_t raw_len;   /* the record's text: the line, or the CSV record */
     fb_str sample_id;           /* the line's sample_id (ptr NULL: none) */

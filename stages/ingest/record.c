@@ -577,6 +577,16 @@ static int ing_too_big(ingest *g, size_t bound)
                    "(--max-record less 64 KiB for what later stages add)", bound, g->c.max_record);
 }
 
+/* A generated id: the letter, then h as 16 lower-case hex digits and a NUL
+ * (what "%c%016llx" prints, without printf on every line). out: 18 bytes. */
+static void ing_hex_id(char *out, char letter, uint64_t h)
+{
+    static const char hex[] = "0123456789abcdef";
+    out[0] = letter;
+    for (int i = 16; i >= 1; i--, h >>= 4) out[i] = hex[h & 15];
+    out[17] = 0;
+}
+
 /* n bytes of v, little-endian: the same id on every machine */
 static uint64_t ing_fnv1a_le(uint64_t h, uint64_t v, int n)
 {
@@ -588,10 +598,20 @@ static uint64_t ing_fnv1a_le(uint64_t h, uint64_t v, int n)
  * partition (4 bytes) and the offset or line number (8 bytes), little-endian. */
 void ingest_set_pos(ingest *g, const char *topic, int32_t partition, int64_t offset)
 {
-    uint64_t h = ing_fnv1a_more(ING_FNV_BASIS, topic ? topic : "", topic ? strlen(topic) + 1 : 0);
-    h = ing_fnv1a_le(h, (uint32_t)partition, 4);
-    g->pos_hash = ing_fnv1a_le(h, (uint64_t)offset, 8);
+    /* kept, hashed only when a sample needs its id (ing_pos_hash): most
+     * lines are events */
+    g->pos_topic = topic;
+    g->pos_partition = partition;
+    g->pos_offset = offset;
     g->pos_set = 1;
+}
+
+static uint64_t ing_pos_hash(const ingest *g)
+{
+    const char *topic = g->pos_topic;
+    uint64_t h = ing_fnv1a_more(ING_FNV_BASIS, topic ? topic : "", topic ? strlen(topic) + 1 : 0);
+    h = ing_fnv1a_le(h, (uint32_t)g->pos_partition, 4);
+    return ing_fnv1a_le(h, (uint64_t)g->pos_offset, 8);
 }
 
 /* The line's sample_id, if it has one; the samples of the line are counted
@@ -615,15 +635,17 @@ static int ing_emit_sample(ingest *g, Sample *s)
     if (g->sample_id.ptr) {
         s->sample_id = g->sample_id;
     } else {
-        uint64_t h = g->pos_hash;
-        if (!g->pos_set) {   /* no position given (a library caller): the record's number as a line's */
+        uint64_t h;
+        if (g->pos_set) {
+            h = ing_pos_hash(g);
+        } else {   /* no position given (a library caller): the record's number as a line's */
             h = ing_fnv1a_le(ING_FNV_BASIS, 0, 4);
             h = ing_fnv1a_le(h, g->rec_no, 8);
         }
         h = ing_fnv1a_more(h, g->raw, g->raw_len);
         h = ing_fnv1a_le(h, g->sample_seq, 4);
         char *id = arena_alloc(&g->ar, 18, 1);
-        snprintf(id, 18, "s%016llx", (unsigned long long)h);
+        ing_hex_id(id, 's', h);
         s->sample_id = FB_STRN(id, 17);
     }
     g->sample_seq++;
@@ -661,7 +683,7 @@ int ingest_build_event(ingest *g, const ing_val *f, int64_t now, const char *raw
     char idbuf[24];
     if (!ev.event_id.ptr) {
         /* no event_id: the content decides, so a resent line dedups */
-        snprintf(idbuf, sizeof idbuf, "h%016llx", (unsigned long long)ingest_fnv1a(raw, rawlen));
+        ing_hex_id(idbuf, 'h', ingest_fnv1a(raw, rawlen));
         ev.event_id = FB_STRN(idbuf, 17);
     }
     const fb_str strs[] = { ev.event_id, ev.user_id, ev.item_id, ev.session_id, ev.name, ev.source,

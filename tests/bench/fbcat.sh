@@ -4,6 +4,7 @@
 # pipe — goal: at least half cat's speed; (b) records -> JSON lines against
 # `jq -c .` on the same records already as JSON lines — goal: faster than jq.
 # The input is a mix of Sample and Metric records from a small generator.
+# INSTR=1 adds instructions per record (callgrind; the same on a loaded machine).
 #   N=1000000 tests/bench/fbcat.sh
 source "$(dirname "$0")/lib.sh"
 N=${N:-1000000}
@@ -52,7 +53,20 @@ best "cat | cat" "$N" "cat $recs | cat"
 best "fbcat --records | cat" "$N" "$BIN/fbcat --records <$recs | cat"
 ratio "fbcat --records | cat" "cat | cat"
 echo "  (goal: at least 0.5x cat)"
-echo "  reproduce: $BIN/fbcat --records <$recs | cat  vs  cat $recs | cat"
+if [ "${INSTR:-0}" = 1 ]; then   # load-independent: instructions per record, start-up left out
+  python3 - "$recs" "$BT" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+off = n = 0
+for want in (20000, 100000):
+    while n < want and off < len(data):
+        off += 4 + struct.unpack_from("<I", data, off)[0]; n += 1
+    open("%s/fbcat-%dk.rec" % (sys.argv[2], want // 1000), "wb").write(data[:off])
+PY
+  instr_per "fbcat --records, per record" 20000 100000 "$BIN/fbcat --records <$BT/fbcat-20k.rec" \
+    "$BIN/fbcat --records <$BT/fbcat-100k.rec"
+fi
+echo "  reproduce: $BIN/fbcat --records <$recs | cat  vs  cat $recs | cat (INSTR=1: instructions per record too)"
 echo "  (b) records -> JSON lines"
 best "jq -c . (JSON lines in)" "$N" "jq -c . <$json | cat"
 best "fbcat (records in)" "$N" "$BIN/fbcat <$recs | cat"

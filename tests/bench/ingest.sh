@@ -15,6 +15,7 @@
 # is kept per event beyond the dedup window: 100,000 ids, 24-40 bytes each,
 # whose pages are touched as it fills: so N/10 should be >= the window),
 # and the cost of a 1,000,000-id window is shown.
+# INSTR=1 adds instructions per line (callgrind; the same on a loaded machine).
 #   N=1000000 STREAMREC_BIN=build/bin tests/bench/ingest.sh
 source "$(dirname "$0")/lib.sh"
 # The machine is shared: each row also gives CPU seconds (user+sys of the
@@ -109,4 +110,11 @@ awk -v a="${BENCH_RSS["ingest, first $small_n lines"]:-0}" -v b="${BENCH_RSS["in
   printf "  peak RSS: %.1f MiB at %d lines, %.1f MiB at %d lines: %s\n", a/1024, n1, b/1024, n2,
          (b <= a * 1.10 + 1024) ? "flat" : "GROWS" }'
 echo "  (goals: ingest >= 10x jq -c . ; ingest >= 0.25x cat, i.e. within 4x; peak RSS flat)"
-echo "  reproduce: N=$N STREAMREC_BIN=$BIN tests/bench/ingest.sh"
+if [ "${INSTR:-0}" = 1 ]; then   # load-independent: instructions per line, start-up left out
+  head -n 20000 "$f" > "$BT/ingest-20k.jsonl"; head -n 100000 "$f" > "$BT/ingest-100k.jsonl"
+  for th in 2 1; do
+    instr_per "ingest --threads $th, per line" 20000 100000 "$BIN/ingest --threads $th --in $BT/ingest-20k.jsonl" \
+      "$BIN/ingest --threads $th --in $BT/ingest-100k.jsonl"
+  done
+fi
+echo "  reproduce: N=$N STREAMREC_BIN=$BIN tests/bench/ingest.sh (INSTR=1: instructions per line too)"

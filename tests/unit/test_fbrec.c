@@ -622,4 +622,54 @@ static void test_json_jq(void)
     arena_free(&a);
 }
 
-TEST_MAIN(test_random_roundtrip, test_defaults_and_enums, test_encoded_defaults, test_from_json, test_json_jq)
+/* fb_encode's Event fast path against the plain schema walk: the same
+ * bytes for every mix of present and absent fields, defaults and values
+ * next to them (-0.0, NaN, position 0 and -1, every type), strings of every
+ * length class fb_copy_short handles, attrs or none, prefixed or not. */
+static void test_event_fast_path(void)
+{
+    fb_builder fast, slow;
+    fb_builder_init(&fast);
+    fb_builder_init(&slow);
+    static const char text[] = "0123456789abcdefghijklmnopqrstuvwxyz\"\\\x01\xc3\xa9\xf0\x9f\x98\x80 end of a longer string";
+    static const size_t lens[] = { 0, 1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, sizeof text - 1 };
+    static const double values[] = { 0.0, -0.0, 1.5, -3e300, 5e-324, NAN, INFINITY };
+    static const int32_t positions[] = { -1, 0, 1, INT32_MAX, INT32_MIN };
+    static const int64_t tss[] = { 0, 1, -5, INT64_MAX, INT64_MIN, 1795000000000000 };
+    KeyValue kv[3] = { { FB_STR("a"), FB_STR("1") }, { FB_STR("page.kind"), FB_STR("home") },
+                       { FB_STR(""), FB_STR("") } };
+    uint64_t x = 88172645463325252ull;
+    int same = 0, n = 4000;
+    for (int i = 0; i < n; i++) {
+        Event e;
+        Event_init(&e);
+        fb_str *strs[] = { &e.event_id, &e.user_id, &e.item_id, &e.session_id, &e.name, &e.source,
+                           &e.experiment, &e.variant };
+        for (size_t k = 0; k < sizeof strs / sizeof strs[0]; k++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            size_t len = lens[(x >> 8) % (sizeof lens / sizeof lens[0])], off = (x >> 20) % 4;
+            if (off + len > sizeof text - 1) off = 0;
+            if (x % 3)   /* a third absent */
+                *strs[k] = FB_STRN(text + off, len);
+        }
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        e.ts = tss[x % 6];
+        e.value = values[(x >> 4) % 7];
+        e.position = positions[(x >> 8) % 5];
+        e.type = (EventType)((x >> 12) % 8);
+        if ((x >> 16) % 3 == 1) { e.attrs = kv; e.attrs_count = (uint32_t)((x >> 20) % 4); }
+        else if ((x >> 16) % 3 == 2) { e.attrs = kv; e.attrs_count = 0; }   /* an empty vector, written */
+        int prefixed = (x >> 24) & 1;
+        fb_encode(&fast, &Event_desc, &e, prefixed);
+        fb_encode_generic(&slow, &Event_desc, &e, prefixed);
+        size_t fl, sl;
+        const uint8_t *fp = fb_data(&fast, &fl), *sp = fb_data(&slow, &sl);
+        if (fl == sl && memcmp(fp, sp, fl) == 0) same++;
+        else if (n - same < 4) fprintf(stderr, "event %d: %zu bytes fast, %zu generic\n", i, fl, sl);
+    }
+    CHECK_EQ_INT(same, n);
+    fb_builder_free(&fast);
+    fb_builder_free(&slow);
+}
+
+TEST_MAIN(test_event_fast_path, test_random_roundtrip, test_defaults_and_enums, test_encoded_defaults, test_from_json, test_json_jq)
