@@ -745,6 +745,10 @@ static int watch_step(layout *l, rpipe *p, int until)
         }
         if (!(until >= 1 && l->retry.n) && !(until >= 2 && l->npend)) return 0;
         /* blocked behind the open group: its read's answer is next */
+        if (!p->count) {   /* nothing in flight would answer: a bug, not a reason to spin */
+            log_error("redis: a checked group waits for an answer to nothing in flight");
+            return -1;
+        }
         if (rpipe_read_next(p)) return -1;
     }
 }
