@@ -9,7 +9,33 @@
 #include "num.h"
 
 /* Json recommendations whose key exists go to Redis in groups (up to 32),
- * each as one transaction:
+ * checked without Lua: an optimistic transaction, in two steps.
+ *   WATCH key …; MGET key …           the read: the stored values
+ * then, once the answer is in, the record's ts against the stored one (the
+ * value starts with {"ts":N), and
+ *   MULTI
+ *   MSET key value …                  the records not older than what is stored
+ *                                     (with --ttl: SET key value PX ttl, one per key)
+ *   SET key value NX GET [PX ttl]     per key that held no string (gone since,
+ *                                     or another type: then WRONGTYPE, nothing written)
+ *   EXEC
+ * EXEC runs nothing if any watched key was written or expired since the
+ * WATCH, by anyone: so a newer value that arrived in between is never
+ * overwritten, and what is compared is what is replaced. Newer-wins is
+ * still decided inside Redis, atomically: by EXEC. Redis pays about what a
+ * SET costs (the MGET and WATCH of a key cost less than a command of their
+ * own each), instead of a script call per record.
+ * A WATCH lives on one connection until the next EXEC, so one group at a
+ * time is between its read and its writes; the next group's read goes out
+ * right behind the writes, in the same send. An aborted group (contention:
+ * another writer on the same keys) goes through the script group below,
+ * which cannot be aborted, so every record is written in one more step at
+ * most; so do a group's records when the connection broke after their
+ * writes were sent (rpipe sends a PING in place of writes whose WATCH was
+ * lost); a group read on a connection that broke before its writes were
+ * sent is read again.
+ *
+ * The script group, one transaction:
  *   MULTI
  *   EVAL check   KEYS: the group's keys, then HELD; ARGV: their records' ts
  *   MSET key value …            (with --ttl: SET key value PX ttl, one per key)
@@ -134,8 +160,8 @@ void layout_init(layout *l, const layout_conf *c)
     memset(l, 0, sizeof *l);
     l->conf = *c;
     /* half the window: with 32 a group, Redis spent a fifth less per record
-     * than with 16 (the transaction's fixed costs: MULTI, EXEC, two script
-     * calls, the SHA1 of their text), while a second group can be in flight */
+     * than with 16 (a transaction's fixed costs), while a second group can
+     * be in flight (a checked group's writes and the next one's read) */
     l->group_max = c->pipeline_depth / 2;
     if (l->group_max > GROUP_MAX) l->group_max = GROUP_MAX;
     if (l->group_max < 1) l->group_max = 1;
@@ -153,22 +179,52 @@ void layout_init(layout *l, const layout_conf *c)
     l->busy_n = calloc(busy, sizeof *l->busy_n);
     l->busy_mask = busy - 1;
     l->staged = calloc((size_t)l->group_max, sizeof *l->staged);
-    l->retry_cap = c->pipeline_depth > 0 ? c->pipeline_depth : 1;
-    l->retry = calloc((size_t)l->retry_cap, sizeof *l->retry);
-    if (!l->busy_h || !l->busy_n || !l->staged || !l->retry || keyset_init(&l->known, KNOWN_BUCKETS) ||
+    l->pend = calloc((size_t)l->group_max, sizeof *l->pend);
+    l->ready = calloc((size_t)l->group_max, sizeof *l->ready);
+    if (!l->busy_h || !l->busy_n || !l->staged || !l->pend || !l->ready || keyset_init(&l->known, KNOWN_BUCKETS) ||
         (c->rec_ttl_max_ms > 0 && keyset_track_activity(&l->known)))
         log_fatal("out of memory");
 }
 
 static void swap_buf(rbuf *a, rbuf *b) { rbuf t = *a; *a = *b; *b = t; }
 
-/* A record's own fields from one slot to another (retry ring, staged NX,
- * pipeline): the record, its key, position, hash, version and expiry, so
- * that no path forgets one; the command buffers are the caller's. */
+/* A record's own fields from one slot to another (queues, staged NX,
+ * pipeline): the record, its value, key, position, hash, version and
+ * expiry, so that no path forgets one; the command buffers stay. */
 static void slot_move_record(rpipe_slot *to, rpipe_slot *from)
 {
-    swap_buf(&to->raw, &from->raw); swap_buf(&to->key, &from->key);
+    swap_buf(&to->raw, &from->raw); swap_buf(&to->key, &from->key); swap_buf(&to->part, &from->part);
     to->pos = from->pos; to->khash = from->khash; to->ver = from->ver; to->ttl_ms = from->ttl_ms;
+    to->act = from->act;
+}
+
+static void slot_free(rpipe_slot *s)
+{
+    rbuf_free(&s->cmd); rbuf_free(&s->part); rbuf_free(&s->raw); rbuf_free(&s->key);
+}
+
+/* The slot at the queue's tail, for a record to move into. */
+static rpipe_slot *slotq_push(slotq *q)
+{
+    if (q->n == q->cap) {
+        int cap = q->cap ? q->cap * 2 : 64;
+        rpipe_slot *n = calloc((size_t)cap, sizeof *n);
+        if (!n) log_fatal("out of memory");
+        for (int i = 0; i < q->cap; i++)   /* in order; the buffers move along */
+            n[i] = q->q[(q->head + i) % q->cap];
+        free(q->q);
+        q->q = n; q->head = 0; q->cap = cap;
+    }
+    return &q->q[(q->head + q->n++) % q->cap];
+}
+
+static rpipe_slot *slotq_front(slotq *q) { return &q->q[q->head]; }
+static void slotq_pop(slotq *q) { q->head = (q->head + 1) % q->cap; q->n--; }
+
+static void slotq_free(slotq *q)
+{
+    for (int i = 0; i < q->cap; i++) slot_free(&q->q[i]);
+    free(q->q);
 }
 
 /* The busy table: how many NX attempts for the key hash h are staged or
@@ -215,18 +271,8 @@ static void on_nx(void *ctx, rpipe_slot *s, int existed)
     if (existed) {
         l->nx_existed++; l->nx_window_existed++;
         /* the key was there and nothing was written: the record goes to
-         * the script, ahead of any later record for the key */
-        if (l->retry_n == l->retry_cap) {
-            rpipe_slot *n = calloc((size_t)l->retry_cap * 2, sizeof *n);
-            if (!n) log_fatal("out of memory");
-            for (int i = 0; i < l->retry_cap; i++)   /* in order; the buffers move along */
-                n[i] = l->retry[(l->retry_head + i) % l->retry_cap];
-            free(l->retry);
-            l->retry = n; l->retry_head = 0; l->retry_cap *= 2;
-        }
-        rpipe_slot *e = &l->retry[(l->retry_head + l->retry_n++) % l->retry_cap];
-        swap_buf(&e->part, &s->part);
-        slot_move_record(e, s);
+         * the checked path, ahead of any later record for the key */
+        slot_move_record(slotq_push(&l->retry), s);
     }
     if (l->nx_window >= NX_WINDOW) {
         l->nx_off = (uint64_t)l->nx_window_existed * 1000 > (uint64_t)l->nx_window * NX_OFF_PERMILLE;
@@ -234,7 +280,122 @@ static void on_nx(void *ctx, rpipe_slot *s, int existed)
     }
 }
 
-void layout_attach(layout *l, rpipe *p) { p->on_nx = on_nx; p->nx_ctx = l; }
+/* What the read back decides for a record (rpipe_slot.act). */
+enum { ACT_WRITE, ACT_SKIP, ACT_CREATE, ACT_SUPERSEDED };
+
+/* The ts at the start of a stored value ({"ts":N…), or 0 if it has none
+ * (a value not ours: it is replaced, as the script does). */
+static int stored_ts(const char *v, size_t len, int64_t *ts)
+{
+    if (len < 7 || memcmp(v, "{\"ts\":", 6) != 0) return 0;
+    size_t i = 6;
+    int neg = v[i] == '-';
+    if (neg) i++;
+    if (i >= len || v[i] < '0' || v[i] > '9') return 0;
+    uint64_t t = 0;
+    for (; i < len && v[i] >= '0' && v[i] <= '9'; i++) {
+        if (t > (UINT64_MAX - 9) / 10) return 0;
+        t = t * 10 + (uint64_t)(v[i] - '0');
+    }
+    if (t > (uint64_t)INT64_MAX) return 0;
+    *ts = neg ? -(int64_t)t : (int64_t)t;
+    return 1;
+}
+
+/* The decision for a record whose key's MGET element is e. */
+static int read_act(const rpipe_slot *s, const redisReply *e)
+{
+    int64_t t;
+    if (e->type != REDIS_REPLY_STRING) return ACT_CREATE;   /* nil: no string there */
+    return stored_ts(e->str, e->len, &t) && t > s->ver ? ACT_SKIP : ACT_WRITE;
+}
+
+/* rpipe's on_watch (see rpipe.h). */
+static int on_watch(void *ctx, rpipe_slot *s, const redisReply *e)
+{
+    layout *l = ctx;
+    if (s->watch == RPIPE_WATCH_READ) {
+        if (l->wreading) l->wreading--;
+        if (!e) return 0;                     /* the read failed: rpipe dead-letters it */
+        rpipe_slot *r = &l->ready[l->nready++];
+        slot_move_record(r, s);
+        if (r->act != ACT_SUPERSEDED) r->act = read_act(r, e);
+        l->ready_gen = l->pipe->gen;
+        return 1;
+    }
+    /* aborted: a watched key changed, or the WATCH went with a broken
+     * connection; the script group writes it instead */
+    l->aborted++;
+    slot_move_record(slotq_push(&l->contended), s);
+    return 1;
+}
+
+void layout_attach(layout *l, rpipe *p)
+{
+    p->on_nx = on_nx; p->nx_ctx = l;
+    p->on_watch = on_watch; p->watch_ctx = l;
+    l->pipe = p;
+}
+
+/* A checked group's read: WATCH key …; MGET key …. Returns its number of replies. */
+static int read_block(layout *l, rbuf *blk, int n, const rpipe_slot *const *slot)
+{
+    rpipe_slot *b = &l->batch;
+    size_t need = 64;
+    for (int i = 0; i < n; i++) need += 2 * slot[i]->key.len + 32;
+    rbuf_reserve(blk, need);
+    for (int c = 0; c < 2; c++) {
+        resp_begin(b);
+        resp_arg_str(b, c ? "MGET" : "WATCH");
+        for (int i = 0; i < n; i++) resp_arg(b, slot[i]->key.p, slot[i]->key.len);
+        resp_finish_into(blk, b);
+    }
+    return 2;
+}
+
+/* A checked group's writes, after its read (see the top of this file):
+ * sets each slot's reply_at (its element of EXEC's array, -1 for one not
+ * written). Returns the number of replies. */
+static int write_block(layout *l, rbuf *blk, int n, rpipe_slot *const *slot)
+{
+    rpipe_slot *b = &l->batch;
+    size_t need = 64;
+    int ncmds = 0, mset = 0;
+    int ttl = l->conf.rec_ttl_ms > 0 || l->conf.rec_ttl_max_ms > 0;
+    for (int i = 0; i < n; i++) {
+        need += 2 * slot[i]->key.len + slot[i]->part.len + 64;
+        mset |= slot[i]->act == ACT_WRITE && !ttl;
+    }
+    rbuf_reserve(blk, need);
+    rbuf_put(blk, "*1\r\n$5\r\nMULTI\r\n", 15);
+    if (mset) {   /* without a TTL, one MSET for every record to replace: the first command */
+        resp_begin(b);
+        resp_arg_str(b, "MSET");
+        for (int i = 0; i < n; i++)
+            if (slot[i]->act == ACT_WRITE) {
+                resp_arg(b, slot[i]->key.p, slot[i]->key.len);
+                resp_append_encoded(b, &slot[i]->part, 1);
+            }
+        resp_finish_into(blk, b);
+        ncmds++;
+    }
+    for (int i = 0; i < n; i++) {
+        rpipe_slot *s = slot[i];
+        s->reply_at = s->act == ACT_SKIP || s->act == ACT_SUPERSEDED ? -1 : 0;
+        if (s->reply_at < 0 || (s->act == ACT_WRITE && mset)) continue;
+        resp_begin(b);
+        resp_arg_str(b, "SET");
+        resp_arg(b, s->key.p, s->key.len);
+        resp_append_encoded(b, &s->part, 1);
+        /* GET: a key of another type answers WRONGTYPE and is left alone */
+        if (s->act == ACT_CREATE) { resp_arg_str(b, "NX"); resp_arg_str(b, "GET"); }
+        if (s->ttl_ms > 0) { resp_arg_str(b, "PX"); resp_arg_i64(b, s->ttl_ms); }
+        resp_finish_into(blk, b);
+        s->reply_at = ncmds++;
+    }
+    rbuf_put(blk, "*1\r\n$4\r\nEXEC\r\n", 14);
+    return ncmds + 2;
+}
 
 /* The transaction for n json recommendations (see the top of this file)
  * into blk: each slot holds its record's value as one RESP argument (after
@@ -245,7 +406,7 @@ static int group_block(layout *l, rbuf *blk, int n, const rpipe_slot *const *slo
 {
     rpipe_slot *b = &l->batch;
     size_t need = 1024 + sizeof lua_string_check + sizeof lua_string_restore;
-    for (int i = 0; i < n; i++) need += 2 * slot[i]->key.len + slot[i]->cmd.len + 64;
+    for (int i = 0; i < n; i++) need += 2 * slot[i]->key.len + slot[i]->part.len + 64;
     rbuf_reserve(blk, need);       /* one allocation, not a doubling series */
     rbuf_put(blk, "*1\r\n$5\r\nMULTI\r\n", 15);
     resp_begin(b);
@@ -264,7 +425,7 @@ static int group_block(layout *l, rbuf *blk, int n, const rpipe_slot *const *slo
             resp_begin(b);
             resp_arg_str(b, "SET");
             resp_arg(b, slot[i]->key.p, slot[i]->key.len);
-            resp_append_args(b, slot[i]);
+            resp_append_encoded(b, &slot[i]->part, 1);
             if (slot[i]->ttl_ms > 0) { resp_arg_str(b, "PX"); resp_arg_i64(b, slot[i]->ttl_ms); }
             resp_finish_into(blk, b);
             ncmds++;
@@ -274,7 +435,7 @@ static int group_block(layout *l, rbuf *blk, int n, const rpipe_slot *const *slo
         resp_arg_str(b, "MSET");
         for (int i = 0; i < n; i++) {
             resp_arg(b, slot[i]->key.p, slot[i]->key.len);
-            resp_append_args(b, slot[i]);
+            resp_append_encoded(b, &slot[i]->part, 1);
         }
         resp_finish_into(blk, b);
         ncmds++;
@@ -290,7 +451,7 @@ static int group_block(layout *l, rbuf *blk, int n, const rpipe_slot *const *slo
     return ncmds + 2;
 }
 
-/* Send the pending group of json recommendations as one transaction. */
+/* Send the pending script group as one transaction. */
 static int group_flush(layout *l, rpipe *p)
 {
     int n = l->group;
@@ -306,9 +467,9 @@ static int group_flush(layout *l, rpipe *p)
     return rpipe_push_group(p, 1);
 }
 
-/* Is a record for the key hash h already in the pending group? A group
- * holds each key once: MSET would otherwise write both values after one
- * check against what was stored before. */
+/* Is a record for the key hash h already in the pending script group? A
+ * group holds each key once: MSET would otherwise write both values after
+ * one check against what was stored before. */
 static int group_has(layout *l, rpipe *p, uint64_t h)
 {
     for (int i = 0; i < l->group; i++)
@@ -316,58 +477,164 @@ static int group_has(layout *l, rpipe *p, uint64_t h)
     return 0;
 }
 
-/* rpipe's probe, for the json layout: at every connect, one group through
- * the whole set-aside path, on a key of this process's own. A Redis that
- * refuses part of it (an ACL without MULTI, EVAL, RENAME or the held keys,
- * a read-only replica) stops us here, instead of answering a group with an
- * error after its MSET ran unchecked (EXEC does not roll back). */
-int layout_probe(void *ctx, redisContext *c)
+/* The record last added to the pending group: its key may be there
+ * already (a user twice within one group, common when a stream replays):
+ * then of the two only the newer (the later, at equal ts) is written, the
+ * other rides along, answered with the group, as Redis's check would have
+ * decided between them. A group thus writes each key once. */
+static void pend_added(layout *l)
 {
-    layout *l = ctx;
-    char key[512];
-    snprintf(key, sizeof key, "%scache-writer:probe:%ld:%lx", l->conf.prefix ? l->conf.prefix : "",
-             (long)getpid(), (unsigned long)lrand48());
-    const char *newer = "{\"ts\":2}", *older = "{\"ts\":1}";
-    /* the stored newer value, then a group of one older record for it, built
-     * as every group is, then what the key holds */
-    rpipe_slot rec = { 0 };
-    rbuf_put(&rec.key, key, strlen(key));
-    rec.ver = 1;
-    rec.ttl_ms = 60000;
-    resp_begin(&rec);
-    resp_arg_str(&rec, older);
-    const rpipe_slot *slot[1] = { &rec };
-    rbuf blk = { 0 };
-    int nblock = group_block(l, &blk, 1, slot);
-    const char *set[] = { "SET", key, newer, "PX", "60000" }, *get[] = { "GET", key }, *del[] = { "DEL", key };
-    int ok = redisAppendCommandArgv(c, 5, set, NULL) == REDIS_OK &&
-             redisAppendFormattedCommand(c, blk.p, blk.len) == REDIS_OK &&
-             redisAppendCommandArgv(c, 2, get, NULL) == REDIS_OK &&
-             redisAppendCommandArgv(c, 2, del, NULL) == REDIS_OK;
-    rbuf_free(&blk); rbuf_free(&rec.key); rbuf_free(&rec.cmd);
-    if (!ok) return -1;
-    const int exec_at = nblock, get_at = nblock + 1, nreplies = nblock + 3;
-    char why[300] = "";
-    for (int i = 0; i < nreplies; i++) {
+    rpipe_slot *s = &l->pend[l->npend - 1];
+    s->act = ACT_WRITE;
+    for (int i = 0; i < l->npend - 1; i++) {
+        rpipe_slot *o = &l->pend[i];
+        if (o->khash != s->khash || o->act == ACT_SUPERSEDED || o->key.len != s->key.len ||
+            memcmp(o->key.p, s->key.p, s->key.len) != 0)
+            continue;
+        if (s->ver >= o->ver) o->act = ACT_SUPERSEDED;
+        else s->act = ACT_SUPERSEDED;
+        return;
+    }
+}
+
+/* Send a block on a connection being set up, read its n replies: the
+ * last one into *last (the caller frees it), the first error into why. */
+static int probe_block(redisContext *c, const rbuf *blk, int n, redisReply **last, char *why, size_t whylen)
+{
+    if (redisAppendFormattedCommand(c, blk->p, blk->len) != REDIS_OK) return -1;
+    for (int i = 0; i < n; i++) {
         redisReply *r = NULL;
         if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
             log_warn("redis: connection lost while checking the newer-wins transaction: %s", c->errstr);
             return -1;
         }
-        if (!why[0]) {
-            if (r->type == REDIS_REPLY_ERROR)
-                snprintf(why, sizeof why, "%s", r->str);
-            else if (i == exec_at && r->type != REDIS_REPLY_ARRAY)
-                snprintf(why, sizeof why, "EXEC: the transaction did not run");
-            else if (i == exec_at)
-                for (size_t k = 0; k < r->elements && !why[0]; k++)
-                    if (r->element[k]->type == REDIS_REPLY_ERROR)
-                        snprintf(why, sizeof why, "in the transaction: %s", r->element[k]->str);
-            if (!why[0] && i == get_at && !(r->type == REDIS_REPLY_STRING && strcmp(r->str, newer) == 0))
-                snprintf(why, sizeof why, "an older value replaced a newer one");
-        }
-        freeReplyObject(r);
+        if (!why[0] && r->type == REDIS_REPLY_ERROR) snprintf(why, whylen, "%s", r->str);
+        if (i == n - 1) *last = r;
+        else freeReplyObject(r);
     }
+    return 0;
+}
+
+static int probe_cmd(redisContext *c, int argc, const char **argv, redisReply **out, char *why, size_t whylen)
+{
+    redisReply *r = redisCommandArgv(c, argc, argv, NULL);
+    if (!r) {
+        log_warn("redis: connection lost while checking the newer-wins transaction: %s", c->errstr);
+        return -1;
+    }
+    if (!why[0] && r->type == REDIS_REPLY_ERROR) snprintf(why, whylen, "%s", r->str);
+    if (out) *out = r; else freeReplyObject(r);
+    return 0;
+}
+
+/* The probe's check of the script group: a stored newer value, then a
+ * group of one older record for it, built as every group is. */
+static int probe_script(layout *l, redisContext *c, const char *key, char *why, size_t whylen)
+{
+    const char *newer = "{\"ts\":2}", *older = "{\"ts\":1}";
+    rpipe_slot rec = { 0 };
+    rbuf_put(&rec.key, key, strlen(key));
+    rec.ver = 1;
+    rec.ttl_ms = 60000;
+    resp_encode_arg(&rec.part, older, strlen(older));
+    const rpipe_slot *slot[1] = { &rec };
+    rbuf blk = { 0 };
+    int nblock = group_block(l, &blk, 1, slot);
+    const char *set[] = { "SET", key, newer, "PX", "60000" }, *get[] = { "GET", key };
+    redisReply *ex = NULL, *g = NULL;
+    int rc = probe_cmd(c, 5, set, NULL, why, whylen) || probe_block(c, &blk, nblock, &ex, why, whylen) ||
+             probe_cmd(c, 2, get, &g, why, whylen) ? -1 : 0;
+    slot_free(&rec); rbuf_free(&blk);
+    if (!rc && !why[0]) {
+        if (ex->type != REDIS_REPLY_ARRAY)
+            snprintf(why, whylen, "EXEC: the transaction did not run");
+        for (size_t k = 0; ex->type == REDIS_REPLY_ARRAY && k < ex->elements && !why[0]; k++)
+            if (ex->element[k]->type == REDIS_REPLY_ERROR)
+                snprintf(why, whylen, "in the transaction: %s", ex->element[k]->str);
+        if (!why[0] && !(g->type == REDIS_REPLY_STRING && strcmp(g->str, newer) == 0))
+            snprintf(why, whylen, "an older value replaced a newer one");
+    }
+    if (ex) freeReplyObject(ex);
+    if (g) freeReplyObject(g);
+    return rc;
+}
+
+/* The probe's check of the watched path: three keys, read back and written
+ * by the same blocks as every checked group: one newer than our record
+ * (kept), one older (replaced), one absent (created). */
+static int probe_watched(layout *l, redisContext *c, const char *key, char *why, size_t whylen)
+{
+    char k[3][600];
+    const char *stored[3] = { "{\"ts\":2}", "{\"ts\":0}", NULL }, *ours = "{\"ts\":1}";
+    const char *want[3] = { "{\"ts\":2}", "{\"ts\":1}", "{\"ts\":1}" };
+    rpipe_slot rec[3];
+    rpipe_slot *slot[3];
+    int rc = 0;
+    memset(rec, 0, sizeof rec);
+    for (int i = 0; i < 3 && !rc; i++) {
+        snprintf(k[i], sizeof k[i], "%s:%d", key, i);
+        rbuf_put(&rec[i].key, k[i], strlen(k[i]));
+        rec[i].ver = 1;
+        rec[i].ttl_ms = 60000;
+        resp_encode_arg(&rec[i].part, ours, strlen(ours));
+        slot[i] = &rec[i];
+        const char *set[] = { "SET", k[i], stored[i], "PX", "60000" }, *del[] = { "DEL", k[i] };
+        rc = stored[i] ? probe_cmd(c, 5, set, NULL, why, whylen) : probe_cmd(c, 2, del, NULL, why, whylen);
+    }
+    rbuf blk = { 0 };
+    redisReply *rd = NULL, *ex = NULL;
+    if (!rc && !why[0]) {
+        int n = read_block(l, &blk, 3, (const rpipe_slot *const *)slot);
+        rc = probe_block(c, &blk, n, &rd, why, whylen);
+    }
+    if (!rc && !why[0]) {
+        if (rd->type != REDIS_REPLY_ARRAY || rd->elements != 3) snprintf(why, whylen, "MGET: not an array of 3");
+        for (int i = 0; i < 3 && !why[0]; i++) rec[i].act = read_act(&rec[i], rd->element[i]);
+    }
+    if (!rc && !why[0]) {
+        int n = write_block(l, &blk, 3, slot);
+        rc = probe_block(c, &blk, n, &ex, why, whylen);
+    }
+    if (!rc && !why[0]) {
+        if (ex->type != REDIS_REPLY_ARRAY) snprintf(why, whylen, "EXEC: the transaction did not run");
+        for (size_t j = 0; ex->type == REDIS_REPLY_ARRAY && j < ex->elements && !why[0]; j++)
+            if (ex->element[j]->type == REDIS_REPLY_ERROR)
+                snprintf(why, whylen, "in the transaction: %s", ex->element[j]->str);
+    }
+    for (int i = 0; i < 3 && !rc && !why[0]; i++) {
+        redisReply *g = NULL;
+        const char *get[] = { "GET", k[i] };
+        rc = probe_cmd(c, 2, get, &g, why, whylen);
+        if (!rc && !why[0] && !(g->type == REDIS_REPLY_STRING && strcmp(g->str, want[i]) == 0))
+            snprintf(why, whylen, i ? "a checked write did not happen" : "an older value replaced a newer one");
+        if (g) freeReplyObject(g);
+    }
+    for (int i = 0; i < 3; i++) {
+        const char *del[] = { "DEL", k[i] };
+        if (!rc) rc = probe_cmd(c, 2, del, NULL, why, whylen);
+        slot_free(&rec[i]);
+    }
+    if (rd) freeReplyObject(rd);
+    if (ex) freeReplyObject(ex);
+    rbuf_free(&blk);
+    return rc;
+}
+
+/* rpipe's probe, for the json layout: at every connect, both checked paths
+ * (the watched group, the script group) on keys of this process's own. A
+ * Redis that refuses part of them (an ACL without WATCH, MULTI, EVAL,
+ * RENAME or the held keys, a read-only replica) stops us here, instead of
+ * answering a group with an error after its writes ran unchecked (EXEC
+ * does not roll back). */
+int layout_probe(void *ctx, redisContext *c)
+{
+    layout *l = ctx;
+    char key[512], why[300] = "";
+    snprintf(key, sizeof key, "%scache-writer:probe:%ld:%lx", l->conf.prefix ? l->conf.prefix : "",
+             (long)getpid(), (unsigned long)lrand48());
+    const char *del[] = { "DEL", key };
+    if (probe_script(l, c, key, why, sizeof why) || probe_cmd(c, 2, del, NULL, why, sizeof why)) return -1;
+    if (!why[0] && probe_watched(l, c, key, why, sizeof why)) return -1;
     if (!why[0]) return 0;
     if (rpipe_transient_error(why)) {
         log_warn("redis: %s; trying again", why);
@@ -378,43 +645,121 @@ int layout_probe(void *ctx, redisContext *c)
         return -2;
     }
     log_error("redis: the newer-wins transaction does not work on this server (%s); the Redis user needs "
-              "MULTI, EXEC, EVAL, MSET and, in the scripts, GETRANGE, RENAME, RPUSH, LRANGE, DEL on %s*", why,
-              l->conf.prefix && l->conf.prefix[0] ? l->conf.prefix : "");
+              "WATCH, MGET, MULTI, EXEC, SET, MSET, EVAL and, in the scripts, GETRANGE, RENAME, RPUSH, LRANGE, DEL "
+              "on %s*", why, l->conf.prefix && l->conf.prefix[0] ? l->conf.prefix : "");
     return -2;
 }
 
-/* Records whose NX attempt found the key join the script group, oldest
- * first, until none is left (taking a slot may read answers that add more). */
-static int retries_to_group(layout *l, rpipe *p)
+/* Records whose checked transaction was aborted join the script group,
+ * oldest first, until none is left (taking a slot may read answers that
+ * add more); the group is sent. */
+static int contended_to_group(layout *l, rpipe *p)
 {
-    while (l->retry_n) {
-        /* a full group (layout_flush comes here before flushing it) or one
-         * holding this key goes first: a group never exceeds group_max */
-        if ((l->group >= l->group_max || group_has(l, p, l->retry[l->retry_head].khash)) && group_flush(l, p))
+    while (l->contended.n) {
+        if ((l->group >= l->group_max || group_has(l, p, slotq_front(&l->contended)->khash)) && group_flush(l, p))
             return -1;
         rpipe_slot *s = rpipe_next_slot(p);
         if (!s) return -1;
-        /* only now: taking a slot may read NX answers, which can grow (move)
-         * the retry ring */
-        rpipe_slot *e = &l->retry[l->retry_head];
-        l->retry_head = (l->retry_head + 1) % l->retry_cap;
-        l->retry_n--;
-        swap_buf(&s->cmd, &e->part);
-        slot_move_record(s, e);
-        s->nargs = 1;   /* part: the value */
+        /* only now: taking a slot may read answers, which can grow (move) the queue */
+        slot_move_record(s, slotq_front(&l->contended));
+        slotq_pop(&l->contended);
         l->scripted++;
         if (++l->group >= l->group_max && group_flush(l, p)) return -1;
+    }
+    return group_flush(l, p);
+}
+
+/* The ring slots for n records from the array from[]: reserved, records
+ * moved in. NULL if the pipe failed. */
+static int reserve_for(layout *l, rpipe *p, rpipe_slot *from, int n, rpipe_slot **slot)
+{
+    (void)l;
+    for (int i = 0; i < n; i++) {
+        if (!(slot[i] = rpipe_next_slot(p))) return -1;
+        slot_move_record(slot[i], &from[i]);
     }
     return 0;
 }
 
-/* The staged NX attempts, after the group (they are for other keys). */
+/* The pending group's read; it becomes the open group. */
+static int push_read(layout *l, rpipe *p)
+{
+    int n = l->npend;
+    rpipe_slot *slot[GROUP_MAX];
+    l->npend = 0;
+    if (reserve_for(l, p, l->pend, n, slot)) return -1;
+    int nreplies = read_block(l, &l->block, n, (const rpipe_slot *const *)slot);
+    swap_buf(&slot[0]->cmd, &l->block);
+    slot[0]->nreplies = nreplies;
+    slot[0]->watch = RPIPE_WATCH_READ;
+    l->wopen = 1; l->wreading = n;
+    l->checked += (uint64_t)n;
+    return rpipe_push_group(p, 0);
+}
+
+/* The open group's writes, its read answered. On another connection than
+ * the one that answered the read (a reconnect in between: the WATCH is
+ * gone) the group is read again instead. */
+static int push_writes(layout *l, rpipe *p)
+{
+    int n = l->nready;
+    rpipe_slot *slot[GROUP_MAX];
+    l->nready = 0;
+    l->wopen = 0;
+    if (!n) return 0;
+    if (reserve_for(l, p, l->ready, n, slot)) return -1;
+    if (p->gen != l->ready_gen) {
+        int nreplies = read_block(l, &l->block, n, (const rpipe_slot *const *)slot);
+        swap_buf(&slot[0]->cmd, &l->block);
+        slot[0]->nreplies = nreplies;
+        slot[0]->watch = RPIPE_WATCH_READ;
+        l->wopen = 1; l->wreading = n;
+        return rpipe_push_group(p, 0);
+    }
+    int nreplies = write_block(l, &l->block, n, slot);
+    swap_buf(&slot[0]->cmd, &l->block);
+    slot[0]->nreplies = nreplies;
+    slot[0]->watch = RPIPE_WATCH_WRITE;
+    return rpipe_push_group(p, 0);
+}
+
+/* Move the checked path along as far as it goes: aborted records to the
+ * script group; the open group's writes once its read is answered; NX
+ * fallbacks into the pending group; the pending group's read once no group
+ * is open. until: 0 no waiting; 1 wait until every NX fallback is in a
+ * group (they precede later records for their keys); 2 also until the
+ * pending group is sent (it is full). */
+static int watch_step(layout *l, rpipe *p, int until)
+{
+    for (;;) {
+        if (l->contended.n && contended_to_group(l, p)) return -1;
+        if (l->wopen && !l->wreading && push_writes(l, p)) return -1;
+        while (l->retry.n && l->npend < l->group_max) {
+            slot_move_record(&l->pend[l->npend++], slotq_front(&l->retry));
+            slotq_pop(&l->retry);
+            pend_added(l);
+        }
+        if (!l->wopen && l->npend) {
+            if (push_read(l, p)) return -1;
+            continue;
+        }
+        if (!(until >= 1 && l->retry.n) && !(until >= 2 && l->npend)) return 0;
+        /* blocked behind the open group: its read's answer is next */
+        if (!p->count) {   /* nothing in flight would answer: a bug, not a reason to spin */
+            log_error("redis: a checked group waits for an answer to nothing in flight");
+            return -1;
+        }
+        if (rpipe_read_next(p)) return -1;
+    }
+}
+
+/* The staged NX attempts (they are for keys not in any group). */
 static int staged_flush(layout *l, rpipe *p)
 {
     for (int i = 0; i < l->nstaged; i++) {
         rpipe_slot *s = rpipe_next_slot(p), *st = &l->staged[i];
         if (!s) return -1;
-        swap_buf(&s->cmd, &st->cmd); swap_buf(&s->part, &st->part);
+        swap_buf(&s->cmd, &st->cmd);
         slot_move_record(s, st);
         s->nargs = st->nargs; s->nx = 1;
         if (rpipe_push(p)) return -1;
@@ -425,11 +770,16 @@ static int staged_flush(layout *l, rpipe *p)
 
 int layout_flush(layout *l, rpipe *p)
 {
-    if (retries_to_group(l, p) || group_flush(l, p) || staged_flush(l, p)) return -1;
+    if (watch_step(l, p, 0) || staged_flush(l, p)) return -1;
     return 0;
 }
 
-int layout_pending(const layout *l) { return l->group || l->nstaged || l->retry_n; }
+int layout_queued(const layout *l)
+{
+    return l->group + l->nstaged + l->retry.n + l->contended.n + l->npend + l->nready;
+}
+
+int layout_pending(const layout *l) { return layout_queued(l) || l->wopen; }
 
 int layout_drain(layout *l, rpipe *p)
 {
@@ -441,10 +791,10 @@ int layout_drain(layout *l, rpipe *p)
 
 int layout_send(layout *l, rpipe *p)
 {
-    /* an NX attempt that finds the key is written only by its fallback,
-     * which goes out when the answer is read: wait for those answers */
-    if (l->nx_open) return layout_drain(l, p) || rpipe_send(p) ? -1 : 0;
-    return layout_flush(l, p) || rpipe_send(p) ? -1 : 0;
+    /* an NX attempt that finds the key, and a checked group, are written
+     * only once an answer is read: wait for those answers */
+    if (l->nx_open || layout_pending(l)) return layout_drain(l, p) || rpipe_send(p) ? -1 : 0;
+    return rpipe_send(p);
 }
 
 void layout_free(layout *l)
@@ -456,16 +806,9 @@ void layout_free(layout *l)
     rbuf_free(&l->tmp); rbuf_free(&l->key2);
     keyset_free(&l->known);
     free(l->busy_h); free(l->busy_n);
-    for (int i = 0; i < l->group_max; i++) {
-        rpipe_slot *st = &l->staged[i];
-        rbuf_free(&st->cmd); rbuf_free(&st->part); rbuf_free(&st->raw); rbuf_free(&st->key);
-    }
-    free(l->staged);
-    for (int i = 0; i < l->retry_cap; i++) {
-        rpipe_slot *e = &l->retry[i];
-        rbuf_free(&e->cmd); rbuf_free(&e->part); rbuf_free(&e->raw); rbuf_free(&e->key);
-    }
-    free(l->retry);
+    for (int i = 0; i < l->group_max; i++) { slot_free(&l->staged[i]); slot_free(&l->pend[i]); slot_free(&l->ready[i]); }
+    free(l->staged); free(l->pend); free(l->ready);
+    slotq_free(&l->retry); slotq_free(&l->contended);
 }
 
 static void slot_source(rpipe_slot *s, const stream_rec *src)
@@ -587,7 +930,7 @@ static int rec_touch(layout *l, uint64_t h, int64_t ts, int64_t *ttl_ms)
 static int json_recommendation(layout *l, rpipe *p, const Recommendation *r, const stream_rec *src)
 {
     /* fallbacks first: they precede any later record for their key */
-    if (l->retry_n && retries_to_group(l, p)) return -1;
+    if ((l->retry.n || l->contended.n || (l->wopen && !l->wreading)) && watch_step(l, p, 1)) return -1;
     rbuf *key = &l->key2;
     key_prefix(key, l, "rec:");
     rbuf_put(key, r->user_id.ptr ? r->user_id.ptr : "", r->user_id.len);
@@ -599,7 +942,7 @@ static int json_recommendation(layout *l, rpipe *p, const Recommendation *r, con
     json_writer *w = &l->jw;
     jw_reset(w);
     jw_obj_begin(w);
-    jw_key(w, "ts"); jw_int(w, r->ts);      /* first: the check script reads it with GETRANGE 0 31 */
+    jw_key(w, "ts"); jw_int(w, r->ts);      /* first: the checks read it from the value's start */
     jw_key(w, "user_id"); jw_str(w, r->user_id.ptr, r->user_id.len);
     jw_key(w, "items"); jw_arr_begin(w);
     for (uint32_t i = 0; i < r->items_count; i++) {
@@ -615,33 +958,37 @@ static int json_recommendation(layout *l, rpipe *p, const Recommendation *r, con
     jw_obj_end(w);
 
     /* an earlier record for this key is still an NX attempt whose answer
-     * may send it to the script: wait, so this one cannot overtake it
-     * (rare: the same user twice within one pipeline window) */
-    if (busy_get(l, h) && layout_drain(l, p)) return -1;
+     * may send it to the checked path: wait for that answer (not for the
+     * rest), so this one cannot overtake its fallback (the same user twice
+     * within one pipeline window: a replay of recent records) */
+    if (busy_get(l, h)) {
+        if (staged_flush(l, p)) return -1;
+        while (busy_get(l, h))
+            if (rpipe_read_next(p)) return -1;
+        if (watch_step(l, p, 1)) return -1;
+    }
     int64_t ttl_ms;
     int known = rec_touch(l, h, r->ts, &ttl_ms);
     int nx = !known && (!l->nx_off || ++l->probe % NX_PROBE == 0);
 
-    /* the slot: a ring slot in the group, or a staged one for NX */
-    if (!nx && group_has(l, p, h) && group_flush(l, p)) return -1;
-    rpipe_slot *s = nx ? &l->staged[l->nstaged] : rpipe_next_slot(p);
-    if (!s) return -1;
-    s->raw.len = s->key.len = 0;
+    /* the slot: in the pending checked group, or a staged one for NX */
+    if (!nx && l->npend >= l->group_max && watch_step(l, p, 2)) return -1;
+    rpipe_slot *s = nx ? &l->staged[l->nstaged] : &l->pend[l->npend++];
+    s->raw.len = s->key.len = s->part.len = 0;
     slot_source(s, src);
     rbuf_put(&s->key, key->p, key->len);
     s->khash = h;
     s->ver = r->ts;
     s->ttl_ms = ttl_ms;
-    /* this record's part of the group's commands: the value */
-    resp_begin(s);
-    resp_arg(s, w->buf, w->len);
+    resp_encode_arg(&s->part, w->buf, w->len);    /* the value, for any group's commands */
     if (!nx) {
-        l->scripted++;
-        if (++l->group >= l->group_max) return layout_flush(l, p);
+        pend_added(l);
+        /* the read goes out at once if no group is open; else when the
+         * open group's read is answered (the next record that finds this
+         * one full, or a flush) */
+        if (!l->wopen) return push_read(l, p);
         return 0;
     }
-    /* kept for the fallback; the slot's command becomes the attempt */
-    rbuf t = s->part; s->part = s->cmd; s->cmd = t;
     resp_begin(s);
     resp_arg_str(s, "SET");
     resp_arg(s, key->p, key->len);

@@ -61,12 +61,16 @@ typedef struct layout_conf {
     int pipeline_depth;   /* rpipe's; json recommendations go in groups of up to depth/2 (32 at most) */
 } layout_conf;
 
+/* Records waiting in order, in a ring that grows (their buffers move along). */
+typedef struct slotq { rpipe_slot *q; int head, n, cap; } slotq;
+
 /* Json recommendations take one of two paths (see layout.c):
  *   a key not in `known`: SET key value NX [PX ttl], as cheap for Redis as a
  *     plain SET, and atomic; if the key existed (a nil reply: nothing was
- *     written) the record goes to the script after all;
- *   a key in `known`: a MULTI … EXEC group of up to 32 records, checked by a
- *     script, written by MSET (see layout.c).
+ *     written) the record goes to the checked path after all;
+ *   a key in `known`: a group of up to 32 records, read back under WATCH
+ *     and written by one MULTI … EXEC that fails if any of their keys
+ *     changed meanwhile (records of a failed one go to the script group).
  * Per key the records reach Redis in input order: a record whose key has an
  * NX attempt unanswered or queued waits until that attempt and its fallback
  * are queued before it. */
@@ -78,19 +82,26 @@ typedef struct layout {
     rbuf tmp, key2;
     uint64_t skipped;
     rpipe_slot batch;     /* where a group's commands are built, one at a time */
-    rbuf block;           /* the group's MULTI … EXEC block */
+    rbuf block;           /* a group's block of commands */
     rbuf held;            /* PREFIXcache-writer:held (see layout.c) */
-    int group, group_max; /* json recommendations waiting in reserved slots */
-    keyset known;         /* keys written lately: they go to the script directly */
+    int group, group_max; /* script-group records waiting in reserved slots */
+    keyset known;         /* keys written lately: they go to the checked path directly */
     /* NX attempts staged or in flight, by key hash (exact: linear probing,
      * at least 4x as many entries as there can be attempts) */
     uint64_t *busy_h; uint32_t *busy_n; size_t busy_mask;
     rpipe_slot *staged; int nstaged;          /* NX attempts sent after the group (group_max at most) */
-    rpipe_slot *retry; int retry_head, retry_n, retry_cap;   /* NX found the key: for the script */
+    slotq retry;          /* NX found the key: for the checked path */
+    slotq contended;      /* their checked transaction was aborted: for the script group */
+    rpipe_slot *pend; int npend;     /* the next checked group, not yet sent (group_max at most) */
+    rpipe_slot *ready; int nready;   /* the open group, read back: its writes go next */
+    int wopen;            /* a group's WATCH is on the connection and its EXEC not: no other may start */
+    int wreading;         /* records of the open group's read not yet answered */
+    uint64_t ready_gen;   /* the connection (rpipe gen) that answered it */
+    rpipe *pipe;
     int nx_open;          /* NX attempts staged or unanswered */
     int nx_off;           /* most recent NX attempts found the key: only probe */
     unsigned nx_window, nx_window_existed, probe;
-    uint64_t nx_sent, nx_existed, scripted;   /* for the log */
+    uint64_t nx_sent, nx_existed, checked, aborted, scripted;   /* for the log */
 } layout;
 
 void layout_init(layout *l, const layout_conf *c);
@@ -118,6 +129,9 @@ int layout_send(layout *l, rpipe *p);
 int layout_pending(const layout *l);
 /* rpipe's probe for the json layout (see layout.c): 0, -1 retry, -2 fatal. */
 int layout_probe(void *ctx, redisContext *c);
-/* Hook the NX answers (rpipe's on_nx) to this layout; after rpipe_open. */
+/* Records given and not yet acknowledged that wait in the layout. */
+int layout_queued(const layout *l);
+/* Hook the NX and watched answers (rpipe's on_nx, on_watch) to this
+ * layout; after rpipe_open. */
 void layout_attach(layout *l, rpipe *p);
 #endif

@@ -97,7 +97,7 @@ typedef struct revoke_ctx { layout *lay; rpipe *pipe; } revoke_ctx;
 static int on_revoke(void *ctx)
 {
     revoke_ctx *r = ctx;
-    int queued = r->pipe->count + r->lay->group + r->lay->nstaged + r->lay->retry_n;
+    int queued = r->pipe->count + layout_queued(r->lay);
     if (layout_drain(r->lay, r->pipe)) return -1;
     log_kv(LOG_INFO, "rebalance: Redis acknowledged every write before the offsets are committed",
            "\"drained\":%d", queued);
@@ -281,11 +281,12 @@ int main(int argc, char **argv)
     if (!failed && layout_drain(&lay, &pipe) == 0) stream_sync(in, NULL);
     else failed = 1;
     log_kv(LOG_INFO, "done", "\"records\":%llu,\"writes\":%llu,\"errors\":%llu,\"reconnects\":%llu,\"retries\":%llu,"
-           "\"set_nx\":%llu,\"set_nx_found_key\":%llu,\"scripted\":%llu",
+           "\"set_nx\":%llu,\"set_nx_found_key\":%llu,\"checked\":%llu,\"aborted\":%llu,\"scripted\":%llu",
            (unsigned long long)stream_in_count(in), (unsigned long long)pipe.writes,
            (unsigned long long)pipe.errors, (unsigned long long)pipe.reconnects,
            (unsigned long long)pipe.retries, (unsigned long long)lay.nx_sent,
-           (unsigned long long)lay.nx_existed, (unsigned long long)lay.scripted);
+           (unsigned long long)lay.nx_existed, (unsigned long long)lay.checked,
+           (unsigned long long)lay.aborted, (unsigned long long)lay.scripted);
     sd_stopping();
     layout_free(&lay);
     free(boards);

@@ -63,8 +63,15 @@ static void resp_end(rpipe_slot *s)
 void resp_arg(rpipe_slot *s, const void *data, size_t len)
 {
     s->nargs++;
-    rbuf_grow(&s->cmd, len + 32);          /* one check for "$len\r\n", data, "\r\n" */
-    char *o = s->cmd.p + s->cmd.len;
+    resp_encode_arg(&s->cmd, data, len);
+}
+
+void resp_arg_str(rpipe_slot *s, const char *str) { resp_arg(s, str, strlen(str)); }
+
+void resp_encode_arg(rbuf *b, const void *data, size_t len)
+{
+    rbuf_grow(b, len + 32);          /* one check for "$len\r\n", data, "\r\n" */
+    char *o = b->p + b->len;
     *o++ = '$';
     o += num_u64(o, len);
     *o++ = '\r'; *o++ = '\n';
@@ -72,10 +79,14 @@ void resp_arg(rpipe_slot *s, const void *data, size_t len)
     o += len;
     *o++ = '\r'; *o++ = '\n';
     *o = 0;
-    s->cmd.len = (size_t)(o - s->cmd.p);
+    b->len = (size_t)(o - b->p);
 }
 
-void resp_arg_str(rpipe_slot *s, const char *str) { resp_arg(s, str, strlen(str)); }
+void resp_append_encoded(rpipe_slot *dst, const rbuf *args, int nargs)
+{
+    rbuf_put(&dst->cmd, args->p, args->len);
+    dst->nargs += nargs;
+}
 
 void resp_append_args(rpipe_slot *dst, const rpipe_slot *src)
 {
@@ -237,11 +248,20 @@ static int reconnect(rpipe *p, int first)
         log_kv(LOG_INFO, "redis reconnected", "\"resending\":%d", p->count);
         sd_status("Redis reconnected");
     }
-    /* every unanswered command again, in order */
+    p->gen++;
+    /* every unanswered command again, in order; but a watched block's
+     * writes, whose WATCH was on the old connection, would now run
+     * unchecked: a PING goes in their place, answered as an abort */
     p->unsent = p->count;
     for (int i = 0; i < p->count;) {
         rpipe_slot *s = &p->ring[(p->head + i) % p->cap];
-        redisAppendFormattedCommand(p->c, s->cmd.p + s->cmd_off, s->cmd.len - s->cmd_off);
+        if (s->watch == RPIPE_WATCH_WRITE || s->watch == RPIPE_WATCH_STALE) {
+            s->watch = RPIPE_WATCH_STALE;
+            s->nreplies = 1;
+            redisAppendFormattedCommand(p->c, "*1\r\n$4\r\nPING\r\n", 14);
+        } else {
+            redisAppendFormattedCommand(p->c, s->cmd.p + s->cmd_off, s->cmd.len - s->cmd_off);
+        }
         i += s->ncover > 0 ? s->ncover : 1;
     }
     if (!first && p->count) { p->retries += (uint64_t)p->count; metrics_add(m_retries, p->count); }
@@ -310,6 +330,43 @@ int rpipe_wait_connected(rpipe *p, int64_t timeout_us, char *err, size_t n)
 
 const char *rpipe_sha(const rpipe *p, int script) { return p->sha[script]; }
 
+/* The answer to a watched block (see rpipe.h), r its last reply. */
+static void watch_answer(rpipe *p, rpipe_slot *s, int n, const redisReply *r, const char *queue_err)
+{
+    const char *whole_err = queue_err[0] ? queue_err : r->type == REDIS_REPLY_ERROR ? r->str : NULL;
+    int aborted = s->watch == RPIPE_WATCH_STALE || (s->watch == RPIPE_WATCH_WRITE && r->type == REDIS_REPLY_NIL);
+    if (!whole_err && !aborted && r->type != REDIS_REPLY_ARRAY)
+        whole_err = s->watch == RPIPE_WATCH_READ ? "MGET: not an array" : "EXEC: the transaction did not run";
+    if (aborted) whole_err = NULL;
+    uint64_t ok = 0, bad = 0;
+    int kind = s->watch;
+    for (int i = 0; i < n; i++) {
+        rpipe_slot *si = &p->ring[(p->head + i) % p->cap];
+        const redisReply *e = NULL;
+        const char *err = whole_err;
+        si->watch = kind;     /* what on_watch reads: the block's kind is on its first slot */
+        if (!err && !aborted) {
+            size_t at = kind == RPIPE_WATCH_READ ? (size_t)i : (size_t)si->reply_at;
+            if (kind == RPIPE_WATCH_WRITE && si->reply_at < 0) { ok++; continue; }   /* older: nothing to write */
+            e = at < r->elements ? r->element[at] : NULL;
+            if (!e) err = "no reply for this record";
+            else if (e->type == REDIS_REPLY_ERROR) err = e->str;
+        }
+        if (err) {
+            if (kind == RPIPE_WATCH_READ && p->on_watch) p->on_watch(p->watch_ctx, si, NULL);
+            bad++;
+            if (p->on_error) p->on_error(p->ctx, si, err);
+        } else if (kind == RPIPE_WATCH_READ || aborted) {
+            if (!(p->on_watch && p->on_watch(p->watch_ctx, si, kind == RPIPE_WATCH_READ ? e : NULL))) ok++;
+        } else {
+            ok++;
+        }
+    }
+    p->errors += bad; metrics_add(m_errors, (double)bad);
+    p->writes += ok; metrics_add(m_writes, (double)ok);
+    p->bytes += s->cmd.len - s->cmd_off; metrics_add(m_bytes, (double)(s->cmd.len - s->cmd_off));
+}
+
 /* Read the reply to the oldest command. 0 ok, 1 resent after reconnect, -1 fatal. */
 static int read_one(rpipe *p)
 {
@@ -358,6 +415,13 @@ static int read_one(rpipe *p)
         log_error("redis: %.200s: %s", ro, RPIPE_READONLY_HINT);
         freeReplyObject(r);
         return -1;
+    }
+    if (s->watch) {
+        watch_answer(p, s, n, r, queue_err);
+        freeReplyObject(r);
+        p->head = (p->head + n) % p->cap;
+        p->count -= n;
+        return 0;
     }
     /* base: what answers for the records; an error in any other command of
      * a block is every covered record's error */
@@ -461,7 +525,7 @@ rpipe_slot *rpipe_next_slot(rpipe *p)
     if (s->raw.cap > RPIPE_KEEP_BYTES) rbuf_free(&s->raw);
     if (s->part.cap > RPIPE_KEEP_BYTES) rbuf_free(&s->part);
     s->cmd.len = s->raw.len = s->key.len = 0;
-    s->ncover = 0; s->multi = 0; s->nx = 0; s->nreplies = 1;
+    s->ncover = 0; s->multi = 0; s->nx = 0; s->nreplies = 1; s->watch = RPIPE_WATCH_NONE; s->reply_at = -1;
     return s;
 }
 
@@ -496,6 +560,8 @@ int rpipe_push_group(rpipe *p, int multi)
 }
 
 int rpipe_drain(rpipe *p) { return wait_until(p, 0); }
+
+int rpipe_read_next(rpipe *p) { return p->count ? wait_until(p, p->count - 1) : 0; }
 
 int rpipe_send(rpipe *p)
 {

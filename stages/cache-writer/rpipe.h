@@ -43,7 +43,16 @@ typedef struct rpipe_slot {
     uint64_t khash;     /* the caller's: a hash of key */
     int64_t ver;        /* the caller's: the record's version (ts) */
     int64_t ttl_ms;     /* the caller's: the record's key expiry (0: none) */
+    int watch;          /* a watched block (RPIPE_WATCH_*): its answers go to on_watch */
+    int reply_at;       /* RPIPE_WATCH_WRITE: the record's element of EXEC's array; -1 nothing written */
+    int act;            /* the caller's: what the read back decided for the record */
 } rpipe_slot;
+
+/* Watched blocks (optimistic transactions, see layout.c): READ is WATCH +
+ * MGET of the block's keys, WRITE the MULTI … EXEC that follows it. A WRITE
+ * block is never sent again after a reconnect (the WATCH went with the old
+ * connection): it is sent as a PING instead, and answered as aborted. */
+enum { RPIPE_WATCH_NONE, RPIPE_WATCH_READ, RPIPE_WATCH_WRITE, RPIPE_WATCH_STALE };
 
 /* A reply saying the server is a read-only replica: nothing can be written
  * there, whatever the record (the run stops with RPIPE_READONLY_HINT). */
@@ -62,6 +71,10 @@ void resp_arg_i64(rpipe_slot *s, int64_t v);
 void resp_arg_f64(rpipe_slot *s, double v);
 /* Append the arguments built in src (after resp_begin) to dst's command. */
 void resp_append_args(rpipe_slot *dst, const rpipe_slot *src);
+/* One argument, RESP-encoded, onto b (kept for later: resp_append_encoded). */
+void resp_encode_arg(rbuf *b, const void *data, size_t len);
+/* Append nargs arguments encoded by resp_encode_arg. */
+void resp_append_encoded(rpipe_slot *dst, const rbuf *args, int nargs);
 /* Append the command built in src (resp_begin, resp_arg*) to dst as a
  * complete RESP command, header included: for a block of commands. */
 void resp_finish_into(rbuf *dst, rpipe_slot *src);
@@ -72,6 +85,13 @@ typedef void (*rpipe_error_fn)(void *ctx, const rpipe_slot *s, const char *msg);
  * slot leaves the ring after the call: take its buffers by swapping them, and
  * call no rpipe function from here. */
 typedef void (*rpipe_nx_fn)(void *ctx, rpipe_slot *s, int existed);
+/* The answer for one record of a watched block: READ, e is its MGET element
+ * (a string, or nil: no string there), or NULL if the read failed (then
+ * rpipe dead-letters it); WRITE, e is NULL: the transaction was aborted
+ * (a watched key changed, or the connection broke before the answer).
+ * Return 1 if the caller took the record (buffers swapped out), 0 to leave
+ * it to rpipe. Call no rpipe function from here. */
+typedef int (*rpipe_watch_fn)(void *ctx, rpipe_slot *s, const redisReply *e);
 
 /* Run on every new connection, after the scripts are loaded: 0 fine, -1 try
  * again later (with backoff), -2 it cannot work (fatal). */
@@ -88,6 +108,8 @@ typedef struct rpipe {
     char (*sha)[41];
     rpipe_error_fn on_error; void *ctx;
     rpipe_nx_fn on_nx; void *nx_ctx;
+    rpipe_watch_fn on_watch; void *watch_ctx;
+    uint64_t gen;                  /* connections made: a WATCH holds on the one it was sent on only */
     rpipe_probe_fn probe; void *probe_ctx;
     int flaps;                     /* reconnects since the last reply: a resend the server keeps dropping */
     int64_t stop_grace_us;         /* how long to keep trying after a stop request */
@@ -126,6 +148,9 @@ rpipe_slot *rpipe_reserved(rpipe *p, int i);    /* the i-th reserved slot, or NU
 /* Write every queued command to Redis now, without waiting for replies
  * (before the input may block, so that what was read reaches Redis). 0 or -1. */
 int rpipe_send(rpipe *p);
+/* Read the answer to the oldest command in flight (sending what is
+ * queued first). 0, or -1 (gave up). */
+int rpipe_read_next(rpipe *p);
 /* Wait until every command sent has been answered. 0 or -1 (gave up). */
 int rpipe_drain(rpipe *p);
 const char *rpipe_sha(const rpipe *p, int script);
