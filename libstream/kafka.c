@@ -549,6 +549,7 @@ int kafka_src_owned(kafka_src *s, int i, int64_t idle_ms, stream_part *out)
         out->partition = kp->partition;
         out->epoch = kp->epoch;
         out->idle = kp->eof && now - kp->eof_ms >= idle_ms;
+        out->eof = kp->eof;
         out->partitions = kp->partitions ? kp->partitions : kafka_topic_partitions(s, kp->topic);
         return 1;
     }

@@ -165,6 +165,7 @@ typedef struct stream_part {
     int32_t partition;
     uint32_t epoch;         /* changes each time it is assigned (again): its reading restarts */
     int idle;               /* at its end for --idle-timeout */
+    int eof;                /* at its end now (nothing unread as of the last fetch) */
     int32_t partitions;     /* the topic's partition count (metadata); -1 unknown */
 } stream_part;
 /* The i-th partition owned (0-based): 1 and *out, or 0 past the last

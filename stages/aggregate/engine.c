@@ -8,6 +8,7 @@
 #include "hll.h"
 #include "log.h"
 #include "seen.h"
+#include "timefmt.h"
 #include "topk.h"
 
 typedef struct agg_win {
@@ -29,6 +30,7 @@ typedef struct agg_source {
     int32_t partition, partitions;
     int64_t wm;             /* INT64_MIN: not heard from yet */
     int idle;
+    int64_t idle_until;     /* mono_us its last idle mark holds to (idle_lease after it was read) */
 } agg_source;
 
 struct agg_engine {
@@ -36,6 +38,7 @@ struct agg_engine {
     agg_partial_fn pfn; void *pctx;
     int64_t cur_off;
     agg_source *srcs; int nsrc, capsrc;
+    int64_t idle_lease;         /* µs an idle mark counts for (agg_engine_set_idle_lease) */
     uint64_t merge_repeats, merge_late;
     agg_ddparams dd;
     agg_features *fs;
@@ -576,6 +579,23 @@ static int emit_partials(agg_engine *e, const agg_win *w)
     return rc;
 }
 
+int agg_engine_emit_open(agg_engine *e)
+{
+    if (e->cfg.mode != AGG_MODE_PARTIALS) return 0;
+    size_t n = 0;
+    for (agg_win *w = e->wins; w; w = w->next) n++;
+    if (!n) return 0;
+    agg_win **v = malloc(n * sizeof *v);
+    if (!v) log_fatal("aggregate: out of memory");
+    size_t k = 0;
+    for (agg_win *w = e->wins; w; w = w->next) v[k++] = w;
+    qsort(v, n, sizeof *v, win_order);   /* the order windows close in */
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) rc = emit_partials(e, v[i]);
+    free(v);
+    return rc;
+}
+
 static agg_hll *hll_dup(const agg_hll *h)
 {
     agg_hll *c = malloc(sizeof *c);
@@ -705,32 +725,51 @@ int agg_engine_source(agg_engine *e, const char *topic, uint32_t tlen, int32_t p
     s->partitions = partitions;
     s->wm = INT64_MIN;
     s->idle = 0;
+    s->idle_until = 0;
     return e->nsrc - 1;
 }
 
 /* The minimum over the sources; INT64_MIN until every partition of every
- * source topic has been heard from. An idle source is not left out here:
- * its emitter already moved its watermark on by its other partitions' time
- * (leaving it out here would depend on the order the merge happens to
- * read its input in, and close windows before their last partials). */
-static int64_t merge_time(const agg_engine *e)
+ * source topic has been heard from. live (the merge has read every partial
+ * there is: agg_engine_merge_live): over the sources not idle, the maximum
+ * when all are (as one process's Kafka input: kafka_src_event_time). An
+ * idle source sent the partials of its open windows before it said so (on
+ * the same partials partition: they are read first), so closing windows
+ * past its watermark loses nothing of it; when it reads again its emitter
+ * says so before anything else. Not while a backlog is read: the partials
+ * topic's partitions are read in no common order, and a source idle back
+ * then may have sent partials since that another partition holds still. */
+static int64_t merge_time(const agg_engine *e, int live)
 {
     if (!sources_complete(e)) return INT64_MIN;
-    int64_t lo = INT64_MAX;
-    for (int i = 0; i < e->nsrc; i++)
+    int64_t lo = INT64_MAX, hi = INT64_MIN, now = mono_us();
+    int active = 0;
+    for (int i = 0; i < e->nsrc; i++) {
+        if (e->srcs[i].wm > hi) hi = e->srcs[i].wm;
+        /* an idle mark not repeated within the lease: its emitter may be
+         * gone (kill -9), and records may come to the partition before its
+         * next owner reads them: it holds the merge again */
+        if (live && e->srcs[i].idle && now < e->srcs[i].idle_until) continue;
+        active = 1;
         if (e->srcs[i].wm < lo) lo = e->srcs[i].wm;
-    return lo;
+    }
+    return active ? lo : hi;
 }
 
 int agg_engine_source_progress(agg_engine *e, int src, int64_t wm, int idle)
 {
     if (src < 0 || src >= e->nsrc) return AGG_OK;
     agg_source *s = &e->srcs[src];
-    if (wm <= s->wm && idle == s->idle) return AGG_OK;
+    if (idle) s->idle_until = mono_us() + e->idle_lease;   /* a repeat renews it */
+    else if (wm <= s->wm && !s->idle) return AGG_OK;
     if (wm > s->wm) s->wm = wm;
     s->idle = idle;
-    return agg_engine_advance(e, merge_time(e));
+    return agg_engine_advance(e, merge_time(e, 0));
 }
+
+int agg_engine_merge_live(agg_engine *e) { return agg_engine_advance(e, merge_time(e, 1)); }
+
+void agg_engine_set_idle_lease(agg_engine *e, int64_t us) { e->idle_lease = us; }
 
 static int merge_win(agg_engine *e, int src, int spec, int64_t start, agg_win **out)
 {

@@ -116,6 +116,10 @@ typedef struct agg_wview {
  * en NULL for the window's own state when it has events. 0 or -1. */
 typedef int (*agg_partial_fn)(void *ctx, const agg_wview *w, const agg_entry *en);
 void agg_engine_set_partial(agg_engine *e, agg_partial_fn fn, void *ctx);
+/* Every open window's partials as they stand, the windows kept open (a
+ * partition gone idle: the merge may close them without waiting for it;
+ * a later, larger partial of the same window replaces these). 0 or -1. */
+int agg_engine_emit_open(agg_engine *e);
 /* Input offset of the records given next (for agg_engine_first_offset). */
 void agg_engine_set_offset(agg_engine *e, int64_t off);
 /* The earliest input offset a record of an open window came from: where a
@@ -134,11 +138,21 @@ uint64_t agg_engine_config_hash(const agg_engine *e);
  * partitions; -1 past AGG_MAX_SOURCES. */
 #define AGG_MAX_SOURCES 65536
 int agg_engine_source(agg_engine *e, const char *topic, uint32_t tlen, int32_t partition, int32_t partitions);
-/* Source src is complete up to watermark wm (idle: informational; its
- * emitter moved wm on by its other partitions). The merge watermark is the
- * minimum over the sources, once every partition of every topic has been
- * heard from; windows it passes are combined and emitted. AGG_OK/AGG_ERR. */
+/* Source src is complete up to watermark wm; idle: it is at its end, its
+ * open windows' partials sent (agg_engine_emit_open). The merge watermark
+ * is the minimum over the sources, once every partition of every topic has
+ * been heard from; windows it passes are combined and emitted.
+ * AGG_OK/AGG_ERR. */
 int agg_engine_source_progress(agg_engine *e, int src, int64_t wm, int idle);
+/* The merge has read every partial there is (its input at its end): the
+ * sources idle, with a fresh mark (agg_engine_set_idle_lease), hold nothing
+ * back; the watermark is the minimum over the others, the maximum when all
+ * are idle. AGG_OK/AGG_ERR. */
+int agg_engine_merge_live(agg_engine *e);
+/* How long an idle mark counts after it was read (its emitter repeats it
+ * every --idle-timeout while idle); past it the source holds the merge
+ * again, as one whose emitter may be gone. 0 (the default): not at all. */
+void agg_engine_set_idle_lease(agg_engine *e, int64_t us);
 /* Fold one partial in: the window's own state (events, HLLs), or one
  * series (key as series.h encodes it, val the entry's state). cov: the
  * input offsets it was built from; per (series, window, source) one

@@ -231,14 +231,30 @@ static int agg_before_revoke(void *ctx)
     return a->st ? agg_sync(a) : 0;
 }
 
+/* --merge over Kafka: every partition of the partials topic owned is at
+ * its end: every partial sent so far was read, so the sources marked idle
+ * may be passed (agg_engine_merge_live). */
+static int merge_caught_up(stream_in *in)
+{
+    stream_part sp;
+    int k = 0;
+    for (; stream_in_owned(in, k, &sp); k++) if (!sp.eof) return 0;
+    return k > 0;
+}
+
 /* A quiet input: a partition that went idle may let the watermark on. */
 static void agg_on_tick(void *ctx)
 {
     agg_main *a = ctx;
     if (a->failed) return;
+    if (a->cfg.mode == AGG_MODE_MERGE && merge_caught_up(a->in) && agg_engine_merge_live(a->eng) != AGG_OK) {
+        a->failed = 1;
+        sig_request_stop();
+        return;
+    }
     /* ... and what was read last is saved and committed once due, so a
      * quiet input has nothing uncommitted when its partitions move */
-    int bad = a->cfg.mode == AGG_MODE_PARTIALS ? agg_parts_tick(&a->parts, 0) < 0 :
+    int bad = a->cfg.mode == AGG_MODE_PARTIALS ? agg_parts_tick(&a->parts) < 0 :
               a->cfg.mode == AGG_MODE_METRICS && agg_engine_advance(a->eng, stream_in_event_time(a->in)) != AGG_OK;
     if (bad || (stream_in_count(a->in) != a->synced && mono_us() - a->last_sync >= opt_ckpt_every &&
          agg_sync(a) < 0)) {
@@ -292,6 +308,7 @@ int main(int argc, char **argv)
             cli_usage_error(&agg_spec, "--input-partition: \"%s\" is not I/P with 0 <= I < P <= %d", opt_in_part,
                             AGG_MAX_SOURCES);
         agg_parts_init(&a.parts, &cfg, (uint64_t)opt_crash_after);
+        a.parts.heartbeat_us = common.idle_timeout;
     }
     a.m_series = metrics_gauge("streamrec_aggregate_series", "series held in open windows and buckets");
     a.m_dropped = metrics_counter("streamrec_aggregate_series_dropped_total", "new series refused past --max-series");
@@ -315,6 +332,9 @@ int main(int argc, char **argv)
         if (!a.fs) goto done;
     }
     if (!partials) a.eng = agg_engine_new(&cfg, a.fs, agg_emit, &a);
+    /* an emitter repeats an idle partition's mark every --idle-timeout:
+     * three missed, it may be gone (parts.c) */
+    if (merge) agg_engine_set_idle_lease(a.eng, 3 * common.idle_timeout);
     if (a.st) {
         int lr = agg_checkpoint_load(a.st, a.eng);
         if (lr == -2) { status = 2; goto done; }
@@ -372,7 +392,7 @@ int main(int argc, char **argv)
         int want = a.fs && agg_features_want_save(a.fs);
         if (stream_sync_due(a.in) || want) {
             /* and partitions idle while others are busy */
-            if (partials && agg_parts_tick(&a.parts, 1) < 0) { rc = -1; break; }
+            if (partials && agg_parts_tick(&a.parts) < 0) { rc = -1; break; }
             if (!a.st || want || mono_us() - a.last_sync >= opt_ckpt_every)
                 if (agg_sync(&a) < 0) { rc = -1; break; }
             agg_update_metrics(&a);

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "parts.h"
 #include "seen.h"
+#include "timefmt.h"
 
 /* One input partition owned. */
 struct agg_part {
@@ -18,7 +19,9 @@ struct agg_part {
     int64_t from, to;       /* input offsets: first read in this epoch, next to read */
     int64_t max_ts;         /* its event time */
     uint64_t closed;        /* windows_emitted when its watermark was last sent */
-    int idle_sent;          /* its watermark went out marked idle (at its end for --idle-timeout) */
+    int idle_sent;          /* its open windows and its watermark marked idle went out (at its end
+                             * for --idle-timeout): the merge passes it until it reads again */
+    int64_t idle_at;        /* mono_us of its last idle mark (repeated: the merge's lease) */
 };
 
 /* Never called: a partials engine emits partials, not Metrics (its
@@ -135,10 +138,12 @@ static agg_part *part_find(agg_parts *ps, const char *topic, int32_t partition)
 /* After a rebalance: partitions no longer owned, or owned again (a new
  * epoch: read again from the committed offset), lose their windows; every
  * partition owned has an entry, also one that delivered nothing yet, so
- * its watermark reaches the merge. */
-static void parts_refresh(agg_parts *ps)
+ * its watermark reaches the merge. A new entry tells the merge at once
+ * that the partition is read again (not idle, whatever its last owner
+ * said): it waits for it until this one has caught up. -1: writing failed. */
+static int parts_refresh(agg_parts *ps)
 {
-    if (!stream_in_is_kafka(ps->in)) return;
+    if (!stream_in_is_kafka(ps->in)) return 0;
     for (int i = 0; i < ps->n;) {
         stream_part sp;
         int owned = 0;
@@ -158,8 +163,10 @@ static void parts_refresh(agg_parts *ps)
                        "\"topic\":\"%s\"", sp.topic);
                 continue;
             }
-            part_new(ps, sp.topic, sp.partition, sp.partitions, sp.epoch);
+            if (part_send_wm(part_new(ps, sp.topic, sp.partition, sp.partitions, sp.epoch), INT64_MIN, 0) < 0)
+                return -1;
         }
+    return 0;
 }
 
 static int64_t part_commit_limit(void *ctx, const char *topic, int32_t partition)
@@ -171,13 +178,18 @@ static int64_t part_commit_limit(void *ctx, const char *topic, int32_t partition
 /* A partition at its end for --idle-timeout holds nothing back: its
  * windows close by the time of the other partitions this instance owns
  * (stream_in_event_time leaves it out; the largest when all are idle), as
- * one process reading them all would close them, and its watermark says
- * so to the merge. A record it brings later for a window closed that way
- * is late, as it would be for that one process. */
+ * one process reading them all would close them. The merge, which hears
+ * from other instances too, must not wait for it either (an instance
+ * whose partitions are all quiet, or all empty, would hold every window
+ * back): when it goes idle its open windows' partials go out as they stand
+ * (kept open here: a later, larger partial of a window replaces them in
+ * the merge), then its watermark marked idle, also one that never had a
+ * record (INT64_MIN), so the merge leaves it out of its minimum. A record
+ * it brings later for a window closed meanwhile is late, as it would be
+ * for one process that read on elsewhere. */
 static int parts_idle(agg_parts *ps)
 {
     int64_t t = stream_in_event_time(ps->in);
-    if (t == INT64_MIN) return 0;
     stream_part sp;
     for (int k = 0; stream_in_owned(ps->in, k, &sp); k++) {
         if (!sp.idle) continue;
@@ -186,28 +198,34 @@ static int parts_idle(agg_parts *ps)
         int64_t before = agg_engine_watermark(p->eng);
         if (agg_engine_advance(p->eng, t) != AGG_OK) return -1;
         int64_t wm = agg_engine_watermark(p->eng);
-        if ((wm != before || !p->idle_sent) && wm != INT64_MIN) {
+        int64_t now = mono_us();
+        if (wm != before || !p->idle_sent || now - p->idle_at >= ps->heartbeat_us) {
             uint64_t closed = p->closed;
+            if (!p->idle_sent && agg_engine_emit_open(p->eng) < 0) return -1;
             if (part_send_wm(p, wm, 1) < 0) return -1;
             p->idle_sent = 1;
+            p->idle_at = now;
             if (p->closed != closed) crash_after_partials(ps);
         }
     }
     return 0;
 }
 
-int agg_parts_tick(agg_parts *ps, int refresh)
+int agg_parts_tick(agg_parts *ps)
 {
-    if (refresh || ps->rebalanced) { ps->rebalanced = 0; parts_refresh(ps); }
+    /* every time, announced rebalance or not: a partition assigned that
+     * delivered nothing yet (empty) needs its entry to be heard of as idle */
+    ps->rebalanced = 0;
+    if (parts_refresh(ps) < 0) return -1;
     return parts_idle(ps);
 }
 
 int agg_parts_record(agg_parts *ps, stream_rec *r, agg_engine **eng)
 {
-    if (ps->rebalanced) { ps->rebalanced = 0; parts_refresh(ps); }
+    if (ps->rebalanced) { ps->rebalanced = 0; if (parts_refresh(ps) < 0) return AGG_ERR; }
     agg_part *p = r->pos.topic ? part_find(ps, r->pos.topic, r->pos.partition) : ps->v[0];
     if (!p) {
-        parts_refresh(ps);
+        if (parts_refresh(ps) < 0) return AGG_ERR;
         p = part_find(ps, r->pos.topic, r->pos.partition);
         if (!p) {   /* no partial can say how many partitions to wait for: stop uncommitted, restart */
             log_kv(LOG_ERROR, "the input topic's partition count is unknown (no metadata)", "\"topic\":\"%s\"",
@@ -216,7 +234,12 @@ int agg_parts_record(agg_parts *ps, stream_rec *r, agg_engine **eng)
         }
     }
     *eng = p->eng;
-    p->idle_sent = 0;
+    if (p->idle_sent) {
+        /* it reads again: the merge waits for it again, told before any
+         * partial of what it reads now */
+        p->idle_sent = 0;
+        if (part_send_wm(p, agg_engine_watermark(p->eng), 0) < 0) return AGG_ERR;
+    }
     if (p->from < 0) p->from = r->pos.offset;
     p->to = r->pos.offset + 1;
     agg_engine_set_offset(p->eng, r->pos.offset);
@@ -238,7 +261,7 @@ int agg_parts_record(agg_parts *ps, stream_rec *r, agg_engine **eng)
 
 int agg_parts_finish(agg_parts *ps)
 {
-    parts_refresh(ps);   /* never a partition revoked meanwhile: another member finishes it */
+    if (parts_refresh(ps) < 0) return -1;   /* never a partition revoked meanwhile: another member finishes it */
     for (int i = 0; i < ps->n; i++) {
         agg_part *p = ps->v[i];
         if (agg_engine_flush(p->eng) != AGG_OK || part_send_wm(p, INT64_MAX, 0) < 0) return -1;

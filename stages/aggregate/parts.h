@@ -22,6 +22,7 @@ typedef struct agg_parts {
     agg_pscratch psc;
     uint64_t partials;      /* written */
     int rebalanced;         /* partitions moved: checked at the next record or tick */
+    int64_t heartbeat_us;   /* an idle partition's mark is repeated this often (--idle-timeout) */
 } agg_parts;
 
 void agg_parts_init(agg_parts *ps, const agg_config *cfg, uint64_t crash_after);
@@ -32,9 +33,10 @@ void agg_parts_start(agg_parts *ps, stream_in *in, stream_out *out, int32_t part
  * refusal). An AGG_ code. */
 int agg_parts_record(agg_parts *ps, stream_rec *r, agg_engine **eng);
 /* Now and then (a quiet input's tick, a due sync): partitions moved are
- * dropped or added (refresh: whether or not a rebalance was announced),
- * idle ones let their watermark on. -1: writing failed. */
-int agg_parts_tick(agg_parts *ps, int refresh);
+ * dropped or added, idle ones let their watermark on and, the first time,
+ * send their open windows and an idle watermark for the merge. -1: writing
+ * failed. */
+int agg_parts_tick(agg_parts *ps);
 /* End of input: every window out, then a watermark past all time. */
 int agg_parts_finish(agg_parts *ps);
 /* Counters over every partition, dropped ones included. */

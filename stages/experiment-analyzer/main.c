@@ -200,6 +200,7 @@ int main(int argc, char **argv)
         .cfg = &cfg, .report = opt_report, .report_file = opt_report_file,
         .max_users = (uint64_t)opt_max_users, .dedup_span_us = opt_dedup_window.us,
         .dedup_n = (uint64_t)(opt_dedup_window.us ? opt_dedup_max : opt_dedup_window.count),
+        .idle_us = common.idle_timeout,
     };
     c.m_results = metrics_counter("streamrec_experiment_results_total", "ExperimentResult records written");
     c.m_users = metrics_gauge("streamrec_experiment_users", "exposed users held in memory");

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "log.h"
+#include "timefmt.h"
 
 int ea_partial_write(stream_out *out, ea_engine *ea, const ea_partial_src *src)
 {
@@ -64,6 +65,7 @@ typedef struct ea_pexp {        /* one experiment of one snapshot */
 
 typedef struct ea_snap {        /* one partition at one boundary (or final) */
     int64_t boundary, boundary_last, watermark;
+    int64_t idle_at;             /* mono_us an idle one was last read (the lease) */
     int nhave;                   /* experiments received */
     ea_pexp *exp;
 } ea_snap;
@@ -84,7 +86,10 @@ struct ea_merger {
     int64_t done;                /* last boundary merged (or passed) */
     int started, final_done;
     uint64_t kept, ignored;
+    int64_t idle_lease;          /* ea_merger_set_idle_lease */
 };
+
+void ea_merger_set_idle_lease(ea_merger *m, int64_t us) { m->idle_lease = us; }
 
 ea_merger *ea_merger_new(ea_engine *ea, int64_t every)
 {
@@ -136,6 +141,22 @@ static void ea_snap_init(const ea_config *cfg, ea_snap *s, int64_t boundary)
     memset(s, 0, sizeof *s);
     s->boundary = boundary;
     s->exp = ea_mcalloc((size_t)cfg->nexperiments, sizeof *s->exp);
+}
+
+/* Kinds of snapshot (partial.h): one a crossing or a final wrote
+ * (boundary <= boundary_last < INT64_MAX), an idle one (boundary_last
+ * INT64_MAX: the partition's state while it reads nothing), or one standing
+ * for no boundary (an idle one's replacement once it reads again). */
+static int ea_snap_normal(const ea_snap *s)
+{
+    return s->boundary != INT64_MIN && s->boundary <= s->boundary_last && s->boundary_last != INT64_MAX;
+}
+static int ea_snap_idle(const ea_snap *s) { return s->boundary_last == INT64_MAX; }
+
+static ea_snap *ea_snap_find(ea_mpart *pt, int64_t b)
+{
+    for (int i = 0; i < pt->n; i++) if (pt->snaps[i].boundary == b) return &pt->snaps[i];
+    return NULL;
 }
 
 /* The snapshot of partition p at boundary b, created in order if new. */
@@ -232,13 +253,26 @@ int ea_merger_add(ea_merger *m, const ExperimentPartial *p, char *err, size_t er
             ea_snap_init(cfg, pt->final, p->boundary);
         }
         s = pt->final;
+    } else if (m->started && p->boundary_last < m->done) {
+        /* a boundary merged already: a re-emission of what was used, or
+         * what ends an idle snapshot held (the partition reads again) */
+        if (!(s = ea_snap_find(pt, p->boundary))) { m->ignored++; return 0; }
     } else {
-        /* a boundary merged already: a re-emission of what was used */
-        if (m->started && p->boundary_last < m->done) { m->ignored++; return 0; }
         s = ea_snap_at(m, pt, p->boundary);
     }
+    if (!p->final && p->boundary_last == INT64_MAX) s->idle_at = mono_us();   /* a repeat renews it */
     ea_pexp *pe = &s->exp[x];
-    if (pe->have && p->offset <= pe->offset) { m->ignored++; return 0; }   /* covers no more */
+    if (pe->have && p->offset < pe->offset) { m->ignored++; return 0; }   /* covers less */
+    if (pe->have && p->offset == pe->offset) {
+        /* the same records: a copy, or the same state for other
+         * boundaries (an idle snapshot ended, or idle again where it
+         * stopped): the later one says which */
+        if (p->final || p->boundary_last == s->boundary_last) { m->ignored++; return 0; }
+        s->boundary_last = p->boundary_last;
+        s->watermark = p->watermark;
+        m->kept++;
+        return 0;
+    }
     if (!pe->have) {
         s->nhave++;
         pe->conv = ea_mcalloc((size_t)(nv * nm), sizeof *pe->conv);
@@ -337,7 +371,8 @@ int ea_merger_next(ea_merger *m, int64_t *last_ts)
         for (int p = 0; p < m->partitions; p++) {
             ea_mpart *pt = &m->parts[p];
             for (int i = 0; i < pt->n; i++)
-                if ((!m->started || pt->snaps[i].boundary > m->done) && pt->snaps[i].boundary < b) {
+                if (ea_snap_normal(&pt->snaps[i]) && (!m->started || pt->snaps[i].boundary > m->done) &&
+                    pt->snaps[i].boundary < b) {
                     b = pt->snaps[i].boundary; found = 1;
                     break;
                 }
@@ -353,8 +388,11 @@ int ea_merger_next(ea_merger *m, int64_t *last_ts)
             ea_mpart *pt = &m->parts[p];
             pick[p] = NULL;
             int ready = 0;
+            ea_snap *idle = NULL;
             for (int i = 0; i < pt->n && !ready; i++) {
                 ea_snap *s = &pt->snaps[i];
+                if (ea_snap_idle(s) && s->boundary <= b) idle = s;
+                if (!ea_snap_normal(s)) continue;
                 if (s->boundary <= b && b <= s->boundary_last) {
                     if (!ea_snap_complete(m, s)) return 0;      /* the rest of it is on its way */
                     pick[p] = s; crossed = ready = 1;
@@ -365,8 +403,17 @@ int ea_merger_next(ea_merger *m, int64_t *last_ts)
                 pick[p] = pt->final;                             /* ended before b */
                 continue;
             }
+            /* reads nothing: as it stands, while its instance repeats so
+             * (gone, records may come before its next owner reads them) */
+            if (idle && mono_us() - idle->idle_at <= m->idle_lease) {
+                if (!ea_snap_complete(m, idle)) return 0;
+                pick[p] = idle;
+                continue;
+            }
             /* nothing yet before b: it had no event before b, or it is late */
-            int64_t first = pt->n ? pt->snaps[0].boundary : INT64_MAX;
+            int64_t first = INT64_MAX;
+            for (int i = 0; i < pt->n && first == INT64_MAX; i++)
+                if (ea_snap_normal(&pt->snaps[i])) first = pt->snaps[i].boundary;
             if (pt->final && pt->final->watermark != INT64_MIN && pt->final->boundary < first)
                 first = pt->final->boundary;
             if (first == INT64_MAX || first <= b) return 0;      /* not there yet */

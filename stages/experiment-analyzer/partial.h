@@ -25,6 +25,16 @@
  * report's look (ea_look_all) and writes the results. When every partition
  * has its final snapshot, the last report.
  *
+ * Idle partitions (Kafka): a partition at its end for --idle-timeout sends
+ * its snapshot with boundary_last INT64_MAX (boundary: its next one, or
+ * INT64_MIN before its first event), repeated while it stays idle; when it
+ * reads again, the same snapshot standing for no boundary (boundary_last <
+ * boundary), or the crossing one. Of two snapshots of one (partition,
+ * boundary) covering the same offsets, the later one's range holds. The
+ * merge picks an idle snapshot for B when no other stands for B, while it
+ * was read within the lease (ea_merger_set_idle_lease); an idle snapshot
+ * never makes B a report by itself.
+ *
  * Memory: the merge holds the snapshots of boundaries not merged yet: per
  * partition and boundary about (8 + 16 + 424·metrics)·variants bytes per
  * experiment; a partition that lags by k boundaries holds k of every
@@ -54,6 +64,9 @@ typedef struct ea_merger ea_merger;
  * overwrites at each report. */
 ea_merger *ea_merger_new(ea_engine *ea, int64_t every);
 void ea_merger_free(ea_merger *m);
+/* How long an idle snapshot stands after it was read (it is repeated while
+ * its partition stays idle); 0 (the default): not at all. */
+void ea_merger_set_idle_lease(ea_merger *m, int64_t us);
 /* Take one partial. 0, or -1 with why in err (the record is refused). */
 int ea_merger_add(ea_merger *m, const ExperimentPartial *p, char *err, size_t errlen);
 /* 1: a report is ready: ea holds its statistics (take the look and write

@@ -22,6 +22,7 @@ typedef struct ea_ctx {
     const char *report, *report_file;   /* --report, --report-file */
     uint64_t max_users, dedup_n;         /* --max-users; --dedup-window's ids (or --dedup-max) */
     int64_t dedup_span_us;               /* --dedup-window DURATION, else 0 */
+    int64_t idle_us;                     /* --idle-timeout: idle snapshots repeated this often (scale-out) */
 } ea_ctx;
 
 /* The report boundary after event time t: the one formula of the single

@@ -14,6 +14,7 @@
 #include "sig.h"
 #include "state.h"
 #include "stream.h"
+#include "timefmt.h"
 
 /* --emit partials: one engine per source partition (its users are its
  * own: events are keyed by user), a report boundary per partition by its
@@ -22,6 +23,9 @@ typedef struct ea_part {
     ea_engine *ea;
     int64_t wm, next, last_ts, offset;
     uint64_t events;
+    int read_any;                 /* a record of it was read (the engine may be an idle one's) */
+    int idle_sent;                /* its idle snapshot went out: it stands until the partition reads again */
+    int64_t idle_at;              /* mono_us it last went out (repeated: the merge's lease) */
 } ea_part;
 
 typedef struct ea_pctx {
@@ -29,20 +33,63 @@ typedef struct ea_pctx {
     ea_part *parts;
     int32_t np;                   /* partitions of the source */
     int64_t every_us;
+    int failed;                   /* writing from the tick failed */
 } ea_pctx;
 
-static int ea_part_emit(ea_pctx *pc, ea_part *p, int32_t partition, int64_t prev_wm, int final)
+/* A snapshot standing for boundaries [boundary, last] (partial.h). */
+static int ea_part_emit_range(ea_pctx *pc, ea_part *p, int32_t partition, int64_t prev_wm, int64_t boundary,
+                              int64_t last, int final)
 {
     ea_ctx *c = pc->c;
     ea_partial_src src = {
         .topic = c->topic, .partition = partition, .partitions = pc->np,
         .offset = p->offset, .watermark = p->wm, .prev_watermark = prev_wm,
-        .boundary = p->next, .boundary_last = p->wm, .every = pc->every_us,
+        .boundary = boundary, .boundary_last = last, .every = pc->every_us,
         .last_ts = p->last_ts, .events = p->events, .final = final,
     };
     if (ea_partial_write(c->out, p->ea, &src) < 0) return -1;
     metrics_add(c->m_results, (double)c->cfg->nexperiments);
     return 0;
+}
+
+static int ea_part_emit(ea_pctx *pc, ea_part *p, int32_t partition, int64_t prev_wm, int final)
+{
+    return ea_part_emit_range(pc, p, partition, prev_wm, p->next, p->wm, final);
+}
+
+/* The boundary an idle snapshot of p stands from: its next one, or, before
+ * its first event, every one (INT64_MIN). */
+static int64_t ea_idle_key(const ea_part *p) { return p->next ? p->next : INT64_MIN; }
+
+/* A quiet input's tick (Kafka): a partition this instance owns that has had
+ * nothing unread for --idle-timeout, also one that never had an event,
+ * sends its snapshot as it stands for every boundary from its next one on
+ * (boundary_last INT64_MAX: idle), so the merge does not wait for it while
+ * the other partitions cross boundaries (partial.h); again every
+ * --idle-timeout while it stays idle (the merge's lease). */
+static void ea_parts_tick(void *ctx)
+{
+    ea_pctx *pc = ctx;
+    if (pc->failed || !pc->every_us) return;
+    stream_part sp;
+    int sent = 0;
+    for (int k = 0; stream_in_owned(pc->c->in, k, &sp); k++) {
+        if (!sp.idle || sp.partition < 0 || sp.partition >= pc->np) continue;
+        ea_part *p = &pc->parts[sp.partition];
+        int64_t now = mono_us();
+        if (p->idle_sent && now - p->idle_at < pc->c->idle_us) continue;
+        if (!pc->c->topic && !(pc->c->topic = strdup(sp.topic))) log_fatal("out of memory");
+        if (!p->ea) p->ea = ea_engine_new(pc->c, 1);
+        if (ea_part_emit_range(pc, p, sp.partition, p->wm, ea_idle_key(p), INT64_MAX, 0) < 0) {
+            pc->failed = 1;
+            sig_request_stop();
+            return;
+        }
+        p->idle_sent = 1;
+        p->idle_at = now;
+        sent = 1;
+    }
+    if (sent && stream_flush(pc->c->out) < 0) { pc->failed = 1; sig_request_stop(); }
 }
 
 /* Kafka assigned partition p to this instance. Its engine is a function of
@@ -87,10 +134,11 @@ int ea_partials_main(ea_ctx *c, int64_t every_us, int32_t partition, int32_t par
     if (!parts) log_fatal("out of memory");
     for (int32_t i = 0; i < np; i++) parts[i].wm = INT64_MIN;
     int kafka = stream_in_is_kafka(c->in);
-    ea_pctx pc = { c, parts, np, every_us };
+    ea_pctx pc = { c, parts, np, every_us, 0 };
     if (kafka) {
         stream_in_set_start(c->in, ea_part_start, &pc);
         stream_in_set_no_commit(c->in);
+        stream_in_set_tick(c->in, 500, ea_parts_tick, &pc);
     }
     else parts[partition].ea = ea_engine_new(c, 1);   /* its final partial even when empty */
     stream_rec r;
@@ -106,9 +154,10 @@ int ea_partials_main(ea_ctx *c, int64_t every_us, int32_t partition, int32_t par
             continue;
         }
         ea_part *p = &parts[pi];
-        if (kafka && p->ea && r.pos.offset < p->offset) { old++; continue; }   /* counted already */
-        if (!p->ea) {
-            p->ea = ea_engine_new(c, 1);
+        if (kafka && p->read_any && r.pos.offset < p->offset) { old++; continue; }   /* counted already */
+        if (!p->ea) p->ea = ea_engine_new(c, 1);
+        if (!p->read_any) {
+            p->read_any = 1;
             /* rebuilt from the start: a partition whose start was deleted
              * (retention) cannot give every exposure back */
             if (kafka && r.pos.offset > 0)
@@ -118,7 +167,18 @@ int ea_partials_main(ea_ctx *c, int64_t every_us, int32_t partition, int32_t par
                        (int)pi, (long long)r.pos.offset);
         }
         const Event *ev = &r.as.event;
-        if (ea_is_duplicate(p->ea, ev)) { p->offset = r.pos.offset + 1; continue; }
+        int dup = ea_is_duplicate(p->ea, ev);
+        if (p->idle_sent) {
+            /* it reads again: its idle snapshot stands no longer. A record
+             * crossing its next boundary says so itself (the snapshot
+             * below, same boundary and offset); else one standing for no
+             * boundary takes its place, before anything else it sends */
+            p->idle_sent = 0;
+            if ((dup || !(every_us && p->next && ev->ts >= p->next)) &&
+                ea_part_emit_range(&pc, p, pi, p->wm, ea_idle_key(p),
+                                   p->next ? p->next - 1 : INT64_MIN, 0) < 0) { rc = -1; break; }
+        }
+        if (dup) { p->offset = r.pos.offset + 1; continue; }
         /* the single run's cadence, on this partition's watermark */
         int64_t prev = p->wm;
         if (ev->ts > p->wm) p->wm = ev->ts;
@@ -140,6 +200,7 @@ int ea_partials_main(ea_ctx *c, int64_t every_us, int32_t partition, int32_t par
     /* the end of a file or pipe: every partition's last snapshot. Not for
      * Kafka (a topic has no end) nor when stopped by a signal (the input
      * did not end: the next run goes on) */
+    if (pc.failed) rc = -1;
     int ended = rc == 0 && !kafka && !sig_stop_requested();
     for (int32_t i = 0; ended && i < np; i++)
         if (parts[i].ea && ea_part_emit(&pc, &parts[i], i, parts[i].wm, 1) < 0) rc = -1;
@@ -177,6 +238,9 @@ int ea_merge_main(ea_ctx *c, int64_t every_us)
 {
     ea_merger *m = ea_merger_new(c->ea, every_us);
     if (!m) log_fatal("out of memory");
+    /* emitters repeat an idle snapshot every --idle-timeout: three missed,
+     * its instance may be gone */
+    ea_merger_set_idle_lease(m, 3 * c->idle_us);
     int kafka = stream_in_is_kafka(c->in);
     if (kafka) {
         stream_in_set_start(c->in, ea_merge_start, NULL);

@@ -52,17 +52,17 @@ grep -q 'the input topic has 8 partitions' "$T/wrong.err" || fail "wrong count n
 produce 1 "$half"
 inst a; A=$PID
 inst b; B=$PID
-wait_until 60 '[ "$(assigned a)" -ge 1 ] && [ "$(assigned b)" -ge 1 ]' || fail "A and B did not start"
+wait_until 120 '[ "$(assigned a)" -ge 1 ] && [ "$(assigned b)" -ge 1 ]' || fail "A and B did not start"
 inst c; C=$PID        # joins halfway
-wait_until 60 '[ "$(assigned c)" -ge 1 ]' || fail "C did not join"
+wait_until 120 '[ "$(assigned c)" -ge 1 ]' || fail "C did not join"
 third=$((half + half / 2))
 produce $((half + 1)) "$third"
 kill -9 $B; wait $B 2>/dev/null   # while the second half streams in
 produce $((third + 1)) "$N"
 inst b2; B=$PID
-wait_until 60 '[ "$(assigned b2)" -ge 1 ]' || fail "B did not rejoin"
+wait_until 120 '[ "$(assigned b2)" -ge 1 ]' || fail "B did not rejoin"
 k=0
-wait_until 60 'k=$((k + 1)); merge $k; [ "$(wc -l < "$T/merged.json")" -ge "$rows" ]' ||
+wait_until 180 'k=$((k + 1)); merge $k; [ "$(wc -l < "$T/merged.json")" -ge "$rows" ]' ||
   fail "the merge did not reach every boundary report: $(wc -l < "$T/merged.json") of $rows rows"
 kill -TERM $A $B $C
 wait $A; expect_eq "A: exit after SIGTERM together" $? 0
