@@ -679,7 +679,8 @@ int stream_write(stream_out *o, const fb_desc *d, const void *rec, const void *k
 int stream_write_rec(stream_out *o, const stream_rec *r)
 {
     if (o->failed) return -1;
-    if (o->json) return stream_emit_json(o, r->type, &r->as, r->key, r->keylen);
+    /* through stream_write: JSON to Kafka is keyed by the record's own key too */
+    if (o->json) return stream_write(o, r->type, &r->as, r->key, r->keylen);
     /* A buffer's alignment counts from its size prefix when it has one, so
      * moving a record between a byte stream and Kafka (adding or dropping
      * the prefix) means building it again; same-kind moves copy the bytes. */

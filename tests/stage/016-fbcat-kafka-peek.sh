@@ -11,7 +11,7 @@
 source "$(dirname "$0")/../lib.sh"
 F=$BIN/fbcat
 command -v kcat >/dev/null || { echo "SKIP: no kcat"; exit 0; }
-start_kafka pk:3 kc:1
+start_kafka pk:3 kc:1 kj:3 kr:3
 
 python3 -c '
 import json
@@ -22,6 +22,19 @@ for i in range(60):
 "$F" --records --out "kafka://$KAFKA/pk" <"$T/ev.rec" 2>"$T/prod.err" || die "produce: $(cat "$T/prod.err")"
 # what the topic holds, counted by kcat before anything is trusted
 expect_eq "kcat counts 60 messages" "$(timeout 30 kcat -C -b "$KAFKA" -t pk -e -q -f 'x\n' | wc -l)" 60
+
+# every message keyed by its record's key (the user), whatever the output
+# form: JSON to Kafka was sent keyless, so per-user stages in a group would
+# see a user's events on any partition
+start_kafka_keys_check() {
+  local topic=$1; shift
+  "$F" "$@" --out "kafka://$KAFKA/$topic" <"$T/ev.rec" 2>"$T/$topic.err" || die "produce $topic: $(cat "$T/$topic.err")"
+  expect_eq "$topic: every message keyed by its user_id" \
+    "$(timeout 30 kcat -C -b "$KAFKA" -t "$topic" -e -q -f '%k\n' | sort | uniq -c | awk '{print $1, $2}' | tr '\n' ' ')" \
+    "$(jq -r .user_id "$T/ev.jsonl" | sort | uniq -c | awk '{print $1, $2}' | tr '\n' ' ')"
+}
+start_kafka_keys_check kr "--records"
+start_kafka_keys_check kj "--format" "json"
 
 # the whole topic, no group, -e: every event once, exit 0
 timeout 60 "$F" --in "kafka://$KAFKA/pk" -e >"$T/all.json" 2>"$T/all.err"
