@@ -469,15 +469,23 @@ static void cli_set(const cli_ctx *cx, const cli_opt *o, const char *fl, const c
     case CLI_ENUM:
         *(int *)target = cli_enum_value(cx, o, fl, val, strlen(val));
         return;
-    case CLI_ENUM_SET:
+    case CLI_ENUM_SET: {
+        int any = 0;
         for (const char *p = val;;) {
             const char *c = strchr(p, ',');
             size_t n = c ? (size_t)(c - p) : strlen(p);
             if (n) *(unsigned *)target |= 1u << cli_enum_value(cx, o, fl, p, n);
+            any |= n > 0;
             if (!c) break;
             p = c + 1;
         }
+        if (!any) {   /* an empty set is more likely a lost shell variable than a wish */
+            char all[512];
+            cli_names_text(o->names, ", ", " or ", all, sizeof all);
+            cli_fail(cx, "%s: give one or more of %s", fl, all);
+        }
         return;
+    }
     }
 }
 
@@ -571,8 +579,16 @@ static void cli_print_opt(FILE *f, const cli_opt *o)
     static const char *const metas[] = { [CLI_BOOL] = NULL, [CLI_STR] = "STR", [CLI_INT] = "N",
         [CLI_DOUBLE] = "X", [CLI_DURATION] = "DURATION", [CLI_SIZE] = "SIZE", [CLI_LIST] = "A,B,...",
         [CLI_COUNT_OR_DURATION] = "N|DURATION", [CLI_ENUM] = "NAME", [CLI_ENUM_SET] = "NAME,..." };
-    char left[96];
+    char left[96], names[600] = "", short_names[24];
     const char *mv = o->metavar ? o->metavar : metas[o->type];
+    if (o->names) cli_names_text(o->names, "|", "|", names, sizeof names);
+    /* a short enum shows its names as the metavar ("json|csv"); a long one,
+     * or a set, in the parenthesis after the help */
+    if (o->type == CLI_ENUM && !o->metavar && strlen(names) < sizeof short_names) {
+        mv = memcpy(short_names, names, strlen(names) + 1);
+        names[0] = 0;
+    }
+    else if (o->metavar) names[0] = 0;
     int n;
     if (o->short_name)
         n = snprintf(left, sizeof left, "  -%c, --%s", o->short_name, o->name);
@@ -588,8 +604,8 @@ static void cli_print_opt(FILE *f, const cli_opt *o)
     size_t tl = (size_t)snprintf(text, sizeof text, "%s", o->help ? o->help : "");
     int bounded = o->min < o->max;
     char range[600] = "";
-    if (o->names) {
-        cli_names_text(o->names, "|", "|", range, sizeof range);
+    if (names[0]) {
+        snprintf(range, sizeof range, "%s", names);
     } else if (bounded) {
         char lo[32], hi[32];
         cli_fmt_bound(o, o->min, lo, sizeof lo);
@@ -897,14 +913,6 @@ int cli_parse(int argc, char **argv, const cli_spec *spec, cli_common *common)
         cli_last.name[cli_last.n] = o->name;
         cli_last.seen[cli_last.n++] = cx.seen[i];
     }
-    for (int i = 0; i < nall; i++) {
-        const cli_opt *o = i < cx.nstage ? &spec->opts[i] : &cx.copts[i - cx.nstage];
-        if (o->required && !cx.seen[i]) {
-            if (cx.seen != seen_small) free(cx.seen);
-            free(pos);
-            cli_fail(&cx, "--%s is required", o->name);
-        }
-    }
     if (dashdash) argv[nflag++] = "--";
     int first = nflag;
     for (int k = 0; k < npos; k++) argv[nflag++] = pos[k];
@@ -914,6 +922,11 @@ int cli_parse(int argc, char **argv, const cli_spec *spec, cli_common *common)
     if (npos && !cli_takes_positional(spec))
         cli_usage_error(spec, "unexpected argument '%s' (this stage takes only flags)", argv[first]);
     cli_validate_common(spec, cx.common);
+    /* after the shared flags' checks, as the stages' own checks always came */
+    for (int i = 0; i < cli_last.n; i++) {
+        const cli_opt *o = i < cx.nstage ? &spec->opts[i] : &cx.copts[i - cx.nstage];
+        if (o->required && !cli_last.seen[i]) cli_fail(&cx, "--%s is required", o->name);
+    }
     if (cx.common && cx.common->compress && !strcmp(cx.common->compress, "none"))
         cx.common->compress = NULL;
     return first;
