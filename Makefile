@@ -36,7 +36,9 @@ GEN     := $(BUILD)/gen
 PYTHON  ?= python3
 PREFIX  ?= /usr/local
 
-WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+# Omitted trailing members are zero by the C standard: flag-table rows
+# (libstream/cli.h) name only what they use, so that warning is off.
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=gnu11 $(WARN) -MMD -MP -Ilibstream -I$(GEN) -pthread
 LDLIBS  := -lrdkafka -lzstd -lsqlite3 -lhiredis -lyaml -lm -pthread

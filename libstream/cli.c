@@ -334,6 +334,44 @@ static void cli_fail(const cli_ctx *cx, const char *fmt, ...)
     exit(2);
 }
 
+/* Where the flag's value goes: its target, or its member of spec->conf. */
+static void *cli_target(const cli_ctx *cx, const cli_opt *o)
+{
+    if (o->target) return o->target;
+    if (!cx->spec->conf) {
+        fprintf(stderr, "%s: --%s: no target and no spec conf (a bug in the flag table)\n",
+                cli_stage(cx->spec), o->name);
+        abort();
+    }
+    return (char *)cx->spec->conf + o->off;
+}
+
+/* "a, b or c" from an enum's names, for messages. */
+static void cli_names_text(const cli_name *nm, const char *sep, const char *last, char *buf, size_t n)
+{
+    size_t l = 0;
+    buf[0] = 0;
+    for (int i = 0; nm && nm[i].name && l < n; i++)
+        l += (size_t)snprintf(buf + l, n - l, "%s%s", i == 0 ? "" : nm[i + 1].name ? sep : last, nm[i].name);
+}
+
+/* The value of an enum name; fails with the names and a suggestion. */
+static int cli_enum_value(const cli_ctx *cx, const cli_opt *o, const char *fl, const char *val, size_t len)
+{
+    const char *cands[64];
+    int nc = 0;
+    for (int i = 0; o->names && o->names[i].name; i++) {
+        if (strlen(o->names[i].name) == len && !strncmp(o->names[i].name, val, len)) return o->names[i].value;
+        if (nc < 64) cands[nc++] = o->names[i].name;
+    }
+    char word[80], all[512];
+    snprintf(word, sizeof word, "%.*s", (int)(len < 70 ? len : 70), val);
+    cli_names_text(o->names, ", ", " or ", all, sizeof all);
+    const char *s = cli_suggest(word, cands, nc);
+    if (s) cli_fail(cx, "%s: '%s' is not %s (did you mean %s?)", fl, word, all, s);
+    cli_fail(cx, "%s: '%s' is not %s", fl, word, all);
+}
+
 /* Store val into o's target. fl names the flag for messages; NULL when
  * applying a default (a bad default is the stage's bug: still exit 2). */
 static void cli_set(const cli_ctx *cx, const cli_opt *o, const char *fl, const char *val)
@@ -343,12 +381,13 @@ static void cli_set(const cli_ctx *cx, const cli_opt *o, const char *fl, const c
     int bounded = o->min < o->max;
     char lo[32], hi[32];
     if (bounded) { cli_fmt_bound(o, o->min, lo, sizeof lo); cli_fmt_bound(o, o->max, hi, sizeof hi); }
+    void *target = cli_target(cx, o);
     switch (o->type) {
     case CLI_BOOL:
-        *(int *)o->target = !val || !strcmp(val, "1") || !strcmp(val, "true");
+        *(int *)target = !val || !strcmp(val, "1") || !strcmp(val, "true");
         return;
     case CLI_STR:
-        *(const char **)o->target = val;
+        *(const char **)target = val;
         return;
     case CLI_INT: {
         char *end;
@@ -361,7 +400,7 @@ static void cli_set(const cli_ctx *cx, const cli_opt *o, const char *fl, const c
         if (!*val || *end || errno) cli_fail(cx, "%s: '%s' is not an integer", fl, val);
         if (bounded && (v < o->min || v > o->max))
             cli_fail(cx, "%s: %lld is out of range %s..%s", fl, v, lo, hi);
-        *(int64_t *)o->target = v;
+        *(int64_t *)target = v;
         return;
     }
     case CLI_DOUBLE: {
@@ -371,7 +410,7 @@ static void cli_set(const cli_ctx *cx, const cli_opt *o, const char *fl, const c
         if (!*val || *end || errno == ERANGE || !isfinite(v)) cli_fail(cx, "%s: '%s' is not a number", fl, val);
         if (bounded && (v < o->min || v > o->max))
             cli_fail(cx, "%s: %s is out of range %s..%s", fl, val, lo, hi);
-        *(double *)o->target = v;
+        *(double *)target = v;
         return;
     }
     case CLI_DURATION: {
@@ -380,11 +419,11 @@ static void cli_set(const cli_ctx *cx, const cli_opt *o, const char *fl, const c
             cli_fail(cx, "%s: '%s' is not a duration (e.g. 250ms, 60s, 5m, 1h, 1d)", fl, val);
         if (bounded && (v < o->min || v > o->max))
             cli_fail(cx, "%s: %s is out of range %s..%s", fl, val, lo, hi);
-        *(int64_t *)o->target = v;
+        *(int64_t *)target = v;
         return;
     }
     case CLI_COUNT_OR_DURATION: {
-        cli_count_or_duration *t = o->target;
+        cli_count_or_duration *t = target;
         char *end;
         errno = 0;
         long long n = strtoll(val, &end, 10);
@@ -406,12 +445,12 @@ static void cli_set(const cli_ctx *cx, const cli_opt *o, const char *fl, const c
             cli_fail(cx, "%s: '%s' is not a size (e.g. 512, 64k, 16M, 1G)", fl, val);
         if (bounded && (v < o->min || v > o->max))
             cli_fail(cx, "%s: %s is out of range %s..%s", fl, val, lo, hi);
-        *(int64_t *)o->target = v;
+        *(int64_t *)target = v;
         return;
     }
     case CLI_LIST: {
-        cli_list *l = o->target;
-        if (o->short_name == 'X' && cx->common && o->target == &cx->common->kafka_conf) {
+        cli_list *l = target;
+        if (o->short_name == 'X' && cx->common && target == &cx->common->kafka_conf) {
             /* librdkafka values contain commas (bootstrap.servers): never split */
             const char *eq = strchr(val, '=');
             if (!eq || eq == val) cli_fail(cx, "%s: '%s' is not KEY=VALUE", fl, val);
@@ -424,6 +463,26 @@ static void cli_set(const cli_ctx *cx, const cli_opt *o, const char *fl, const c
             if (n) cli_list_add(l, p, n);
             if (!c) break;
             p = c + 1;
+        }
+        return;
+    }
+    case CLI_ENUM:
+        *(int *)target = cli_enum_value(cx, o, fl, val, strlen(val));
+        return;
+    case CLI_ENUM_SET: {
+        int any = 0;
+        for (const char *p = val;;) {
+            const char *c = strchr(p, ',');
+            size_t n = c ? (size_t)(c - p) : strlen(p);
+            if (n) *(unsigned *)target |= 1u << cli_enum_value(cx, o, fl, p, n);
+            any |= n > 0;
+            if (!c) break;
+            p = c + 1;
+        }
+        if (!any) {   /* an empty set is more likely a lost shell variable than a wish */
+            char all[512];
+            cli_names_text(o->names, ", ", " or ", all, sizeof all);
+            cli_fail(cx, "%s: give one or more of %s", fl, all);
         }
         return;
     }
@@ -519,9 +578,17 @@ static void cli_print_opt(FILE *f, const cli_opt *o)
 {
     static const char *const metas[] = { [CLI_BOOL] = NULL, [CLI_STR] = "STR", [CLI_INT] = "N",
         [CLI_DOUBLE] = "X", [CLI_DURATION] = "DURATION", [CLI_SIZE] = "SIZE", [CLI_LIST] = "A,B,...",
-        [CLI_COUNT_OR_DURATION] = "N|DURATION" };
-    char left[96];
+        [CLI_COUNT_OR_DURATION] = "N|DURATION", [CLI_ENUM] = "NAME", [CLI_ENUM_SET] = "NAME,..." };
+    char left[96], names[600] = "", short_names[24];
     const char *mv = o->metavar ? o->metavar : metas[o->type];
+    if (o->names) cli_names_text(o->names, "|", "|", names, sizeof names);
+    /* a short enum shows its names as the metavar ("json|csv"); a long one,
+     * or a set, in the parenthesis after the help */
+    if (o->type == CLI_ENUM && !o->metavar && strlen(names) < sizeof short_names) {
+        mv = memcpy(short_names, names, strlen(names) + 1);
+        names[0] = 0;
+    }
+    else if (o->metavar) names[0] = 0;
     int n;
     if (o->short_name)
         n = snprintf(left, sizeof left, "  -%c, --%s", o->short_name, o->name);
@@ -532,20 +599,25 @@ static void cli_print_opt(FILE *f, const cli_opt *o)
     int w = cli_u8_width(left, strlen(left));
     if (w < CLI_HELP_COL) fprintf(f, "%*s", CLI_HELP_COL - w, "");
     else fprintf(f, "\n%*s", CLI_HELP_COL, "");
-    /* the help, then "(bounds, default: X)", wrapped as one text */
-    char text[1024];
+    /* the help, then "(required, bounds or names, default: X)", wrapped as one text */
+    char text[1536];
     size_t tl = (size_t)snprintf(text, sizeof text, "%s", o->help ? o->help : "");
     int bounded = o->min < o->max;
-    if (tl < sizeof text && (bounded || (o->defval && o->type != CLI_BOOL))) {
-        char lo[32] = "", hi[32] = "";
-        if (bounded) {
-            cli_fmt_bound(o, o->min, lo, sizeof lo);
-            cli_fmt_bound(o, o->max, hi, sizeof hi);
-        }
-        snprintf(text + tl, sizeof text - tl, " (%s%s%s%s%s%s)", lo, bounded ? ".." : "", hi,
-                 bounded && o->defval ? ", " : "", o->defval ? "default: " : "",
-                 o->defval ? (*o->defval ? o->defval : "''") : "");
+    char range[600] = "";
+    if (names[0]) {
+        snprintf(range, sizeof range, "%s", names);
+    } else if (bounded) {
+        char lo[32], hi[32];
+        cli_fmt_bound(o, o->min, lo, sizeof lo);
+        cli_fmt_bound(o, o->max, hi, sizeof hi);
+        snprintf(range, sizeof range, "%s..%s", lo, hi);
     }
+    int has_def = o->defval && o->type != CLI_BOOL;
+    if (tl < sizeof text && (o->required || range[0] || has_def))
+        snprintf(text + tl, sizeof text - tl, " (%s%s%s%s%s%s)", o->required ? "required" : "",
+                 o->required && range[0] ? ", " : "", range,
+                 (o->required || range[0]) && has_def ? ", " : "", has_def ? "default: " : "",
+                 has_def ? (*o->defval ? o->defval : "''") : "");
     cli_wrap(f, text, CLI_HELP_COL, CLI_HELP_COL);
     fputc('\n', f);
 }
@@ -691,6 +763,38 @@ static void cli_validate_common(const cli_spec *spec, const cli_common *c)
                         c->log_level ? c->log_level : "");
 }
 
+/* The flag is on the command line: once only, unless it collects; a set
+ * given replaces its default rather than adding to it. */
+static void cli_see(cli_ctx *cx, const cli_opt *o, int idx, const char *fb)
+{
+    int collects = o->type == CLI_LIST || o->type == CLI_ENUM_SET;
+    if (cx->seen[idx] && !collects) cli_fail(cx, "%s: given twice", fb);
+    if (!cx->seen[idx] && o->type == CLI_ENUM_SET) *(unsigned *)cli_target(cx, o) = 0;
+    cx->seen[idx] = 1;
+}
+
+/* What the last cli_parse saw, for cli_given (flag names are the tables'
+ * string literals, so pointers to them stay valid). */
+#define CLI_MAX_GIVEN 256
+static struct {
+    const cli_spec *spec;
+    int n;
+    const char *name[CLI_MAX_GIVEN];
+    unsigned char seen[CLI_MAX_GIVEN];
+} cli_last;
+
+int cli_given(const cli_spec *spec, const char *name)
+{
+    if (spec != cli_last.spec) {
+        fprintf(stderr, "%s: cli_given(\"%s\") before cli_parse of this spec\n", cli_stage(spec), name);
+        abort();
+    }
+    for (int i = 0; i < cli_last.n; i++)
+        if (!strcmp(cli_last.name[i], name)) return cli_last.seen[i];
+    fprintf(stderr, "%s: cli_given: no flag --%s\n", cli_stage(spec), name);
+    abort();
+}
+
 int cli_parse(int argc, char **argv, const cli_spec *spec, cli_common *common)
 {
     cli_ctx cx = { .spec = spec, .common = spec->no_common ? NULL : common };
@@ -764,8 +868,7 @@ int cli_parse(int argc, char **argv, const cli_spec *spec, cli_common *common)
                 cli_fail(&cx, "--%s: unknown flag", word);
             }
             snprintf(fb, sizeof fb, "--%s", o->name);
-            if (cx.seen[idx] && o->type != CLI_LIST) cli_fail(&cx, "%s: given twice", fb);
-            cx.seen[idx] = 1;
+            cli_see(&cx, o, idx, fb);
             if (o->type == CLI_BOOL) {
                 if (eq) cli_fail(&cx, "%s: takes no value", fb);
                 cli_set(&cx, o, fb, NULL);
@@ -782,8 +885,7 @@ int cli_parse(int argc, char **argv, const cli_spec *spec, cli_common *common)
                 const cli_opt *o = cli_find_short(&cx, a[j], &idx);
                 if (!o) cli_fail(&cx, "-%c: unknown flag", a[j]);
                 cli_flagname(o, 1, fb, sizeof fb);
-                if (cx.seen[idx] && o->type != CLI_LIST) cli_fail(&cx, "%s: given twice", fb);
-                cx.seen[idx] = 1;
+                cli_see(&cx, o, idx, fb);
                 if (o->type == CLI_BOOL) { cli_set(&cx, o, fb, NULL); continue; }
                 if (a[j + 1]) cli_set(&cx, o, fb, a + j + 1);
                 else if (i + 1 < argc) cli_set(&cx, o, fb, argv[++i]);
@@ -804,6 +906,13 @@ int cli_parse(int argc, char **argv, const cli_spec *spec, cli_common *common)
             isatty(STDOUT_FILENO))
             cx.common->format = "json";
     }
+    cli_last.spec = spec;
+    cli_last.n = 0;
+    for (int i = 0; i < nall && i < CLI_MAX_GIVEN; i++) {
+        const cli_opt *o = i < cx.nstage ? &spec->opts[i] : &cx.copts[i - cx.nstage];
+        cli_last.name[cli_last.n] = o->name;
+        cli_last.seen[cli_last.n++] = cx.seen[i];
+    }
     if (dashdash) argv[nflag++] = "--";
     int first = nflag;
     for (int k = 0; k < npos; k++) argv[nflag++] = pos[k];
@@ -813,6 +922,11 @@ int cli_parse(int argc, char **argv, const cli_spec *spec, cli_common *common)
     if (npos && !cli_takes_positional(spec))
         cli_usage_error(spec, "unexpected argument '%s' (this stage takes only flags)", argv[first]);
     cli_validate_common(spec, cx.common);
+    /* after the shared flags' checks, as the stages' own checks always came */
+    for (int i = 0; i < cli_last.n; i++) {
+        const cli_opt *o = i < cx.nstage ? &spec->opts[i] : &cx.copts[i - cx.nstage];
+        if (o->required && !cli_last.seen[i]) cli_fail(&cx, "--%s is required", o->name);
+    }
     if (cx.common && cx.common->compress && !strcmp(cx.common->compress, "none"))
         cx.common->compress = NULL;
     return first;

@@ -19,7 +19,14 @@ typedef enum {
     CLI_LIST,      /* cli_list*: every occurrence appended (and comma lists split) */
     CLI_COUNT_OR_DURATION,  /* cli_count_or_duration*: a bare integer is a count
                                (bounds min..max), a number with a unit a duration > 0 */
+    CLI_ENUM,      /* int*: the value of one of names[] ("did you mean" for others) */
+    CLI_ENUM_SET,  /* unsigned*: bit 1 << value of each name given (comma lists,
+                      repeatable); given at all, it replaces the default */
 } cli_type;
+
+/* A name an enum flag accepts, and the value it stands for (two names may
+ * share one: an alias). Tables end with {0}. */
+typedef struct cli_name { const char *name; int value; } cli_name;
 
 /* "100000" -> count 100000; "10m" -> us 600000000: one of the two is set. */
 typedef struct cli_count_or_duration { int64_t count, us; } cli_count_or_duration;
@@ -36,7 +43,17 @@ typedef struct cli_opt {
     const char *help;
     double min, max;       /* numeric bounds when min < max, in the target's
                               unit: µs for CLI_DURATION, bytes for CLI_SIZE */
+    /* Named members from here on (the rows above are positional). */
+    const cli_name *names; /* CLI_ENUM, CLI_ENUM_SET: what is accepted, listed in --help */
+    int required;          /* not given is a usage error ("--rules is required") */
+    size_t off;            /* target NULL: the flag lives at offsetof(conf struct, member)
+                              in spec->conf, so the table names each setting once */
 } cli_opt;
+
+/* In a positional row, the target and default slots for a member of the
+ * stage's config struct (the row goes on positionally with the metavar):
+ *   { "warmup", 0, CLI_INT, CLI_FIELD(drift_flags, cfg.warmup, "50"), "N", "help", 2, 1e9 } */
+#define CLI_FIELD(type, member, dv) .target = NULL, .off = offsetof(type, member), .defval = (dv)
 
 /* The flags every stage shares. */
 typedef struct cli_common {
@@ -65,6 +82,7 @@ typedef struct cli_spec {
     const char *usage;      /* "aggregate [FLAGS]" */
     const char *example;    /* shown at the end of --help */
     const cli_opt *opts;    /* the stage's own flags, terminated by {0} */
+    void *conf;             /* the struct that rows without a target write into (cli_opt.off) */
     int no_common;          /* 1: the stage does not take the shared flags */
     int kafka_in_groupless; /* 1: --in kafka://… without ?group= is the stage's own
                                business (fbcat peeks, libstream/kafkapeek.h) */
@@ -78,6 +96,12 @@ typedef struct cli_spec {
  * Positional arguments are left in argv order: returns the index of the
  * first one (argc if none); "--" ends flags. */
 int cli_parse(int argc, char **argv, const cli_spec *spec, cli_common *common);
+
+/* Was the flag (long name, stage or shared) on the command line of the last
+ * cli_parse of this spec? Not the same as "is it at its default": --in -
+ * given is given. Aborts for a name the spec does not have (a typo is the
+ * stage's bug, not a silent 0). */
+int cli_given(const cli_spec *spec, const char *name);
 
 /* Usage error from the stage's own checks: prints and exits 2. */
 void cli_usage_error(const cli_spec *spec, const char *fmt, ...)

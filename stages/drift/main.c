@@ -23,71 +23,83 @@ static cli_common common;
 #define STR_(x) #x
 #define STR(x) STR_(x)      /* a default below from its macro in engine.h */
 
-static cli_list opt_detectors, opt_horizons;
-static const char *opt_field;
-static double opt_threshold, opt_anomaly_rate, opt_alpha, opt_ph_delta, opt_ph_lambda, opt_cusum_k, opt_cusum_h;
-static double opt_adwin_delta, opt_psi_thr, opt_ks_alpha, opt_holt_a, opt_holt_b;
-static int64_t opt_warmup, opt_cooldown, opt_recovery, opt_adwin_max, opt_adwin_min, opt_window;
-static int64_t opt_every, opt_bins, opt_max_series, opt_ckpt_every, opt_crash_after;
-static int opt_pass;
+/* Everything the flags set: the engine's settings directly (the table
+ * below points at their members), and what only this file reads. */
+typedef struct drift_flags {
+    drift_config cfg;
+    const char *field;                  /* parsed into cfg.field, cfg.field_q */
+    cli_list horizons;                  /* parsed into cfg.horizons */
+    char horizon_names[DRIFT_MAX_HORIZONS][24];
+    int64_t checkpoint_every, crash_after;
+    int pass_through;
+} drift_flags;
+static drift_flags fl;
 
+static const cli_name detector_names[] = {
+    { "ph", Detector_page_hinkley }, { "cusum", Detector_cusum }, { "adwin", Detector_adwin },
+    { "zscore", Detector_zscore }, { "psi", Detector_psi }, { "ks", Detector_ks },
+    { "page_hinkley", Detector_page_hinkley }, { 0 }
+};
+
+#define AT(member, dv) CLI_FIELD(drift_flags, member, dv)
 static const cli_opt drift_opts[] = {
-    { "detectors", 'd', CLI_LIST, &opt_detectors, NULL, "NAME,...",
-      "detectors to run: ph, cusum, adwin, zscore, psi, ks (default: all)", 0, 0 },
-    { "field", 'f', CLI_STR, &opt_field, "value", "FIELD",
+    { "detectors", 'd', CLI_ENUM_SET, AT(cfg.detectors, "ph,cusum,adwin,zscore,psi,ks"), NULL,
+      "detectors to run", .names = detector_names },
+    { "field", 'f', CLI_STR, AT(field, "value"), "FIELD",
       "the observation: value, mean, count, sum, min, max, stddev or pQ (quantile Q%, e.g. p99, p99.9)", 0, 0 },
-    { "threshold", 't', CLI_DOUBLE, &opt_threshold, "2.5", "Z",
+    { "threshold", 't', CLI_DOUBLE, AT(cfg.threshold, "2.5"), "Z",
       "zscore: the smallest threshold of |x - median| / robust sd (it adapts above to keep --anomaly-rate)", 0.1, 1000 },
-    { "anomaly-rate", 0, CLI_DOUBLE, &opt_anomaly_rate, STR(DRIFT_ANOMALY_RATE), "R",
+    { "anomaly-rate", 0, CLI_DOUBLE, AT(cfg.anomaly_rate, STR(DRIFT_ANOMALY_RATE)), "R",
       "zscore: target anomalies per point on a stationary series", 1e-7, 0.5 },
-    { "ewma-alpha", 0, CLI_DOUBLE, &opt_alpha, "0.05", "A",
+    { "ewma-alpha", 0, CLI_DOUBLE, AT(cfg.ewma_alpha, "0.05"), "A",
       "unused since the zscore baseline became a median/MAD window (kept so configs still start)", 0.0001, 1 },
-    { "warmup", 0, CLI_INT, &opt_warmup, "50", "N",
+    { "warmup", 0, CLI_INT, AT(cfg.warmup, "50"), "N",
       "observations per series before any alert or forecast (also the ph/cusum baseline length)", 2, 1e9 },
-    { "cooldown", 0, CLI_INT, &opt_cooldown, "50", "N",
+    { "cooldown", 0, CLI_INT, AT(cfg.cooldown, "50"), "N",
       "ph, cusum, adwin: observations after a drift before the same detector reports again", 0, 1e12 },
-    { "recovery", 0, CLI_INT, &opt_recovery, "3", "N",
+    { "recovery", 0, CLI_INT, AT(cfg.recovery, "3"), "N",
       "zscore: consecutive observations within the threshold that end an anomaly (recovery)", 1, 1e9 },
-    { "ph-delta", 0, CLI_DOUBLE, &opt_ph_delta, STR(DRIFT_PH_DELTA), "SD",
+    { "ph-delta", 0, CLI_DOUBLE, AT(cfg.ph_delta, STR(DRIFT_PH_DELTA)), "SD",
       "Page-Hinkley: tolerated change, in baseline standard deviations", 0, 100 },
-    { "ph-lambda", 0, CLI_DOUBLE, &opt_ph_lambda, STR(DRIFT_PH_LAMBDA), "SD",
+    { "ph-lambda", 0, CLI_DOUBLE, AT(cfg.ph_lambda, STR(DRIFT_PH_LAMBDA)), "SD",
       "Page-Hinkley: alarm threshold, in baseline standard deviations", 0.01, 1e6 },
-    { "cusum-k", 0, CLI_DOUBLE, &opt_cusum_k, STR(DRIFT_CUSUM_K), "SD",
+    { "cusum-k", 0, CLI_DOUBLE, AT(cfg.cusum_k, STR(DRIFT_CUSUM_K)), "SD",
       "CUSUM: reference value (slack), in baseline standard deviations", 0, 100 },
-    { "cusum-h", 0, CLI_DOUBLE, &opt_cusum_h, STR(DRIFT_CUSUM_H), "SD",
+    { "cusum-h", 0, CLI_DOUBLE, AT(cfg.cusum_h, STR(DRIFT_CUSUM_H)), "SD",
       "CUSUM: decision interval, in baseline standard deviations", 0.01, 1e6 },
-    { "adwin-delta", 0, CLI_DOUBLE, &opt_adwin_delta, "0.002", "P",
+    { "adwin-delta", 0, CLI_DOUBLE, AT(cfg.adwin_delta, "0.002"), "P",
       "ADWIN: confidence parameter delta", 1e-12, 0.5 },
-    { "adwin-max", 0, CLI_INT, &opt_adwin_max, "128", "N",
+    { "adwin-max", 0, CLI_INT, AT(cfg.adwin_max, "128"), "N",
       "ADWIN: most observations kept per series", 10, 100000 },
-    { "adwin-min", 0, CLI_INT, &opt_adwin_min, "5", "N",
+    { "adwin-min", 0, CLI_INT, AT(cfg.adwin_min, "5"), "N",
       "ADWIN: fewest observations on each side of a cut", 1, 10000 },
-    { "window", 'w', CLI_INT, &opt_window, "100", "N",
+    { "window", 'w', CLI_INT, AT(cfg.window, "100"), "N",
       "psi, ks: size of the reference window (the first N observations) and of the current one (the last N)", 5, 10000 },
-    { "every", 0, CLI_INT, &opt_every, "10", "N",
+    { "every", 0, CLI_INT, AT(cfg.every, "10"), "N",
       "psi, ks: compare the windows every N observations", 1, 1e9 },
-    { "psi-bins", 0, CLI_INT, &opt_bins, "5", "N",
+    { "psi-bins", 0, CLI_INT, AT(cfg.bins, "5"), "N",
       "psi: bins, at the reference window's quantiles", 2, 100 },
-    { "psi-threshold", 0, CLI_DOUBLE, &opt_psi_thr, "0.25", "X",
+    { "psi-threshold", 0, CLI_DOUBLE, AT(cfg.psi_threshold, "0.25"), "X",
       "psi: a PSI above this is drift", 1e-6, 1e6 },
-    { "ks-alpha", 0, CLI_DOUBLE, &opt_ks_alpha, "0.001", "P",
+    { "ks-alpha", 0, CLI_DOUBLE, AT(cfg.ks_alpha, "0.001"), "P",
       "ks: a p-value below this is drift", 1e-300, 0.5 },
-    { "horizons", 0, CLI_LIST, &opt_horizons, NULL, "DURATION,...|none",
+    { "horizons", 0, CLI_LIST, AT(horizons, NULL), "DURATION,...|none",
       "Holt forecasts this far past each observation's window_end (default: 15m,30m,60m,120m)", 0, 0 },
-    { "holt-alpha", 0, CLI_DOUBLE, &opt_holt_a, "0.5", "A",
+    { "holt-alpha", 0, CLI_DOUBLE, AT(cfg.holt_alpha, "0.5"), "A",
       "Holt: level smoothing", 0.0001, 1 },
-    { "holt-beta", 0, CLI_DOUBLE, &opt_holt_b, "0.1", "B",
+    { "holt-beta", 0, CLI_DOUBLE, AT(cfg.holt_beta, "0.1"), "B",
       "Holt: trend smoothing", 0, 1 },
-    { "max-series", 0, CLI_INT, &opt_max_series, "100000", "N",
+    { "max-series", 0, CLI_INT, AT(cfg.max_series, "100000"), "N",
       "series tracked at once; records of series past it are counted (untracked) and produce nothing", 1, 1e9 },
-    { "checkpoint-interval", 0, CLI_DURATION, &opt_ckpt_every, "10s", "DURATION",
+    { "checkpoint-interval", 0, CLI_DURATION, AT(checkpoint_every, "10s"), "DURATION",
       "with --state: save the detectors' state and input offsets this often (and at exit)", 0, 0 },
-    { "pass-through", 0, CLI_BOOL, &opt_pass, NULL, NULL,
+    { "pass-through", 0, CLI_BOOL, AT(pass_through, NULL), NULL,
       "write the input records through too (default: only Drift and forecasts; other record types are rejected)", 0, 0 },
-    { "crash-after", 0, CLI_INT, &opt_crash_after, "0", "N",
+    { "crash-after", 0, CLI_INT, AT(crash_after, "0"), "N",
       "testing: kill -9 itself after N input records (0: never)", 0, 1e15 },
     { 0 }
 };
+#undef AT
 
 static const cli_spec drift_spec = {
     .stage = "drift",
@@ -95,6 +107,7 @@ static const cli_spec drift_spec = {
     .usage = "drift [FLAGS]",
     .example = "aggregate --window 60s < samples | drift --detectors zscore,cusum --horizons none --format json",
     .opts = drift_opts,
+    .conf = &fl,
 };
 
 typedef struct drift_main {
@@ -115,54 +128,33 @@ static int emit_metric(void *ctx, const Metric *m)
     return stream_write(a->out, &Metric_desc, m, NULL, 0);
 }
 
-static void build_config(drift_config *c, char names[][24])
+/* What the table cannot say: --field's pQ, the horizons, and limits
+ * between flags. */
+static void check_config(drift_flags *f)
 {
-    memset(c, 0, sizeof *c);
-    static const char *const dnames[] = { "ph", "cusum", "adwin", "zscore", "psi", "ks" };
-    if (!opt_detectors.n) c->detectors = (1u << (Detector_MAX + 1)) - 1;
-    for (int i = 0; i < opt_detectors.n; i++) {
-        const char *d = opt_detectors.items[i];
-        int k = -1;
-        for (int j = 0; j <= Detector_MAX; j++) if (!strcmp(d, dnames[j])) k = j;
-        if (!strcmp(d, "page_hinkley")) k = Detector_page_hinkley;
-        if (k < 0) {
-            const char *s = cli_suggest(d, dnames, Detector_MAX + 1);
-            cli_usage_error(&drift_spec, "--detectors: '%s' is not ph, cusum, adwin, zscore, psi or ks%s%s%s",
-                            d, s ? " (did you mean " : "", s ? s : "", s ? "?)" : "");
-        }
-        c->detectors |= 1u << k;
-    }
+    drift_config *c = &f->cfg;
     static const char *const fields[] = { "value", "mean", "count", "sum", "min", "max", "stddev" };
     c->field = -1;
-    for (int i = 0; i < 7; i++) if (!strcmp(opt_field, fields[i])) c->field = i;
+    for (int i = 0; i < 7; i++) if (!strcmp(f->field, fields[i])) c->field = i;
     if (c->field < 0) {
         char *end;
-        double q = opt_field[0] == 'p' ? strtod(opt_field + 1, &end) : NAN;
-        if (!(q >= 0 && q <= 100) || *end || end == opt_field + 1)
+        double q = f->field[0] == 'p' ? strtod(f->field + 1, &end) : NAN;
+        if (!(q >= 0 && q <= 100) || *end || end == f->field + 1)
             cli_usage_error(&drift_spec, "--field: '%s' is not value, mean, count, sum, min, max, stddev or pQ "
-                            "(p50, p99, p99.9)", opt_field);
+                            "(p50, p99, p99.9)", f->field);
         c->field = DRIFT_F_QUANTILE;
         c->field_q = q / 100;
     }
-    c->threshold = opt_threshold; c->ewma_alpha = opt_alpha; c->anomaly_rate = opt_anomaly_rate;
-    c->warmup = opt_warmup; c->cooldown = opt_cooldown; c->recovery = opt_recovery;
-    c->ph_delta = opt_ph_delta; c->ph_lambda = opt_ph_lambda;
-    c->cusum_k = opt_cusum_k; c->cusum_h = opt_cusum_h;
-    c->adwin_delta = opt_adwin_delta; c->adwin_max = opt_adwin_max; c->adwin_min = opt_adwin_min;
-    if (2 * opt_adwin_min > opt_adwin_max)
+    if (2 * c->adwin_min > c->adwin_max)
         cli_usage_error(&drift_spec, "--adwin-min: %lld is more than half of --adwin-max %lld",
-                        (long long)opt_adwin_min, (long long)opt_adwin_max);
-    c->window = opt_window; c->every = opt_every; c->bins = opt_bins;
-    if (opt_bins > opt_window)
-        cli_usage_error(&drift_spec, "--psi-bins: %lld bins for a window of %lld", (long long)opt_bins, (long long)opt_window);
-    c->psi_threshold = opt_psi_thr; c->ks_alpha = opt_ks_alpha;
-    c->holt_alpha = opt_holt_a; c->holt_beta = opt_holt_b;
-    c->max_series = opt_max_series;
+                        (long long)c->adwin_min, (long long)c->adwin_max);
+    if (c->bins > c->window)
+        cli_usage_error(&drift_spec, "--psi-bins: %lld bins for a window of %lld", (long long)c->bins, (long long)c->window);
     static const char *const defh[] = { "15m", "30m", "60m", "120m" };
-    int nh = opt_horizons.n ? opt_horizons.n : 4;
+    int nh = f->horizons.n ? f->horizons.n : 4;
     if (nh > DRIFT_MAX_HORIZONS) cli_usage_error(&drift_spec, "--horizons: at most %d", DRIFT_MAX_HORIZONS);
     for (int i = 0; i < nh; i++) {
-        const char *h = opt_horizons.n ? opt_horizons.items[i] : defh[i];
+        const char *h = f->horizons.n ? f->horizons.items[i] : defh[i];
         if (!strcmp(h, "none")) {
             if (nh != 1) cli_usage_error(&drift_spec, "--horizons: 'none' cannot be combined with durations");
             nh = 0;
@@ -171,8 +163,8 @@ static void build_config(drift_config *c, char names[][24])
         if (cli_parse_duration(h, &c->horizons[i]) < 0 || c->horizons[i] <= 0 ||
             c->horizons[i] > (int64_t)3650 * 86400 * 1000000)
             cli_usage_error(&drift_spec, "--horizons: '%s' is not a duration from 1us to 3650d", h);
-        snprintf(names[i], 24, "%s", h);
-        c->horizon_names[i] = names[i];
+        snprintf(f->horizon_names[i], sizeof f->horizon_names[i], "%s", h);
+        c->horizon_names[i] = f->horizon_names[i];
     }
     c->nhorizons = nh;
 }
@@ -234,8 +226,8 @@ static int drift_record(void *ctx, runner *r, stream_rec *rec)
                      m->name.ptr ? m->name.ptr : "", why);
             stream_reject(in, &rec->pos, reasons[er], detail, rec->data, rec->len);
         }
-        if (opt_pass && stream_write_rec(a->out, rec) < 0) return RUNNER_FAIL;
-    } else if (opt_pass) {
+        if (fl.pass_through && stream_write_rec(a->out, rec) < 0) return RUNNER_FAIL;
+    } else if (fl.pass_through) {
         if (stream_write_rec(a->out, rec) < 0) return RUNNER_FAIL;
     } else {
         char detail[160];
@@ -243,7 +235,7 @@ static int drift_record(void *ctx, runner *r, stream_rec *rec)
                  fb_desc_name(rec->type));
         stream_reject(in, &rec->pos, "wrong_type", detail, rec->data, rec->len);
     }
-    if (opt_crash_after && stream_in_count(in) >= (uint64_t)opt_crash_after) raise(SIGKILL);
+    if (fl.crash_after && stream_in_count(in) >= (uint64_t)fl.crash_after) raise(SIGKILL);
     return RUNNER_OK;
 }
 
@@ -303,23 +295,20 @@ static const counter_def drift_counter_table[] = {
 int main(int argc, char **argv)
 {
     cli_parse(argc, argv, &drift_spec, &common);
-    drift_config cfg;
-    char hnames[DRIFT_MAX_HORIZONS][24];
-    build_config(&cfg, hnames);
+    check_config(&fl);
     cli_start(&drift_spec, &common);
 
     drift_main a = {0};
-    a.eng = drift_engine_new(&cfg, emit_drift, emit_metric, &a);
+    a.eng = drift_engine_new(&fl.cfg, emit_drift, emit_metric, &a);
     const runner_def def = {
         .stage = "drift", .state_version = DRIFT_STATE_VERSION,
-        .tick_ms = 500, .checkpoint_us = opt_ckpt_every,
+        .tick_ms = 500, .checkpoint_us = fl.checkpoint_every,
         .counters = drift_counter_table, .stats_size = sizeof(drift_stats), .stats = drift_stats_fill,
         .restore = drift_restore, .init = drift_init, .record = drift_record, .tick = drift_tick, .save = drift_save,
     };
     int status = runner_main(&def, &common, &a);
     drift_engine_free(a.eng);
-    cli_list_free(&opt_detectors);
-    cli_list_free(&opt_horizons);
+    cli_list_free(&fl.horizons);
     cli_common_free(&common);
     metrics_shutdown();
     return status;

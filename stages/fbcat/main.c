@@ -64,20 +64,6 @@ static const cli_spec spec = {
     .kafka_in_groupless = 1,
 };
 
-/* Did the command line say --format explicitly? Its default is "records"
- * for every stage, but fbcat's natural output is JSON, so only an explicit
- * --format records (or --records) asks for records. */
-static int fbcat_format_given(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--"))
-            break;
-        if (!strcmp(argv[i], "--format") || !strncmp(argv[i], "--format=", 9))
-            return 1;
-    }
-    return 0;
-}
-
 static int fbcat_encode(const fb_desc *d, stream_in *in, stream_out *out)
 {
     json_doc doc;
@@ -145,8 +131,10 @@ static int fbcat_decode(stream_in *in, stream_out *out, fbcount *fc)
 
 int main(int argc, char **argv)
 {
-    int explicit_format = fbcat_format_given(argc, argv);
     int first = cli_parse(argc, argv, &spec, &common);
+    /* --format's default is "records" for every stage, but fbcat's natural
+     * output is JSON: only an explicit --format records (or --records) asks for records */
+    int explicit_format = cli_given(&spec, "format");
     if (first < argc)
         cli_usage_error(&spec, "unexpected argument '%s'", argv[first]);
     if (records_flag && explicit_format && strcmp(common.format, "records"))

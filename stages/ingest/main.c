@@ -19,14 +19,18 @@
 #include "timefmt.h"
 
 static cli_common common;
-static const char *in_format, *rate_limit, *event_type, *rate_clock;
+static const char *rate_limit, *event_type;
+static int in_csv, rate_arrival;
+static const cli_name in_format_names[] = { { "json", 0 }, { "csv", 1 }, { 0 } };
+static const cli_name rate_clock_names[] = { { "event", 0 }, { "arrival", 1 }, { 0 } };
 static int64_t max_line, max_string, max_attrs, max_skew, dedup_max, rate_users, threads, crash_after;
 static cli_count_or_duration dedup_window;
 static double rate_burst;
 static cli_list maps;
 
 static const cli_opt opts[] = {
-    { "in-format", 0, CLI_STR, &in_format, "json", "json|csv", "input format: JSON lines, or CSV with a header", 0, 0 },
+    { "in-format", 0, CLI_ENUM, &in_csv, "json", NULL, "input format: JSON lines, or CSV with a header", 0, 0,
+      .names = in_format_names },
     { "map", 0, CLI_LIST, &maps, NULL, "FIELD=COLUMN,...", "CSV: take a record field from a column (e.g. user_id=userId)", 0, 0 },
     { "event-type", 0, CLI_STR, &event_type, NULL, "NAME", "CSV: event_type of every row (when no column gives it)", 0, 0 },
     { "max-line", 0, CLI_SIZE, &max_line, "1M", "SIZE", "longer lines are refused (line_too_long)", 16, 1 << 30 },
@@ -40,8 +44,9 @@ static const cli_opt opts[] = {
       "ids a --dedup-window DURATION remembers at most (past it the oldest leave early, counted)", 1, 1e9 },
     { "rate-limit", 0, CLI_STR, &rate_limit, NULL, "N/s", "per-user events per second (or N/m, N/h) of event time; excess: rate_limited", 0, 0 },
     { "rate-burst", 0, CLI_DOUBLE, &rate_burst, "0", "N", "token bucket size (0: one second's worth)", 0, 1e9 },
-    { "rate-clock", 0, CLI_STR, &rate_clock, "event", "event|arrival",
-      "rate-limit buckets refill with the events' ts (replays decide alike) or arrival time (forged ts earn nothing)", 0, 0 },
+    { "rate-clock", 0, CLI_ENUM, &rate_arrival, "event", NULL,
+      "rate-limit buckets refill with the events' ts (replays decide alike) or arrival time (forged ts earn nothing)", 0, 0,
+      .names = rate_clock_names },
     { "rate-limit-users", 0, CLI_INT, &rate_users, "100000", "N", "users tracked by the rate limiter (24 bytes each)", 16, 1e8 },
     { "threads", 0, CLI_INT, &threads, "0", "N",
       "parser threads for JSON lines from stdin or files (0: auto, 2 with 2+ CPUs; 1: no threads); "
@@ -102,8 +107,7 @@ int main(int argc, char **argv)
                           ? (size_t)common.max_record - STREAMREC_DERIVED_ROOM : (size_t)common.max_record / 2,
     };
     char err[320];
-    if (!strcmp(in_format, "csv")) c.csv = 1;
-    else if (strcmp(in_format, "json")) cli_usage_error(&spec, "--in-format: '%s' is not json or csv", in_format);
+    c.csv = in_csv;
     for (int i = 0; i < maps.n; i++)
         if (ingest_map_add(&c, maps.items[i], err, sizeof err)) cli_usage_error(&spec, "--map: %s", err);
     if ((maps.n || event_type) && !c.csv) cli_usage_error(&spec, "--map and --event-type need --in-format csv");
@@ -114,8 +118,7 @@ int main(int argc, char **argv)
     } else if (rate_burst > 0) {
         cli_usage_error(&spec, "--rate-burst needs --rate-limit");
     }
-    if (!strcmp(rate_clock, "arrival")) c.rate_arrival = 1;
-    else if (strcmp(rate_clock, "event")) cli_usage_error(&spec, "--rate-clock: '%s' is not event or arrival", rate_clock);
+    c.rate_arrival = rate_arrival;
     cli_start(&spec, &common);
 
     stream_in *in = stream_in_open(common.in, &common);

@@ -36,7 +36,7 @@ static int opt_check;
 
 static const cli_opt serve_opts[] = {
     { "model", 'm', CLI_STR, &opt_model, NULL, "MODEL.db",
-      "model file made by `recommender train` (required); reloaded on SIGHUP and when the file changes", 0, 0 },
+      "model file made by `recommender train`; reloaded on SIGHUP and when the file changes", 0, 0, .required = 1 },
     { "top", 'n', CLI_INT, &opt_top, "10", "N", "items per list", 1, 1000 },
     { "flush-interval", 'f', CLI_DURATION, &opt_flush, "1s", "DURATION",
       "micro-batch: lists for the users seen are written this long after the batch's first event "
@@ -229,15 +229,6 @@ static void register_metrics(serve_main *a)
                               "lists scored per second of scoring thread time");
 }
 
-/* --in given on the command line (the users batch reads history only then). */
-static int in_given(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--")) break;
-        if (!strcmp(argv[i], "--in") || !strncmp(argv[i], "--in=", 5)) return 1;
-    }
-    return 0;
-}
 
 /* With --state: the output is flushed first, then the histories of the
  * batch and the input offsets are saved together, then offsets committed. */
@@ -299,8 +290,8 @@ static int serve_cmd(int argc, char **argv)
 {
     int first = cli_parse(argc, argv, &serve_spec, &common);
     if (first < argc) cli_usage_error(&serve_spec, "unexpected argument '%s'", argv[first]);
-    if (!opt_model) cli_usage_error(&serve_spec, "--model: required (make one with `recommender train`)");
-    int events_in = !opt_users || in_given(argc, argv);
+    /* the users batch reads history only from an --in on the command line */
+    int events_in = !opt_users || cli_given(&serve_spec, "in");
     if (opt_users && events_in && !strcmp(opt_users, "-") && !strcmp(common.in, "-"))
         cli_usage_error(&serve_spec, "--users -: stdin cannot carry both the users and the --in events");
     if (opt_max_batch >= opt_max_users)

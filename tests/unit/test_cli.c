@@ -2,6 +2,8 @@
  * errors (run in a forked child: exit status and captured stdout/stderr). */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
+#include <string.h>
 #include <stdint.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -452,6 +454,126 @@ static void test_suggest(void)
     CHECK(cli_suggest("zzzzzz", c, 3) == NULL);
 }
 
+/* ---- the table's newer parts: enums, required flags, the given bit, conf offsets ---- */
+
+typedef struct tconf {
+    int mode;
+    unsigned kinds;
+    int64_t limit;
+    const char *rules;
+    double ratio;
+} tconf;
+static tconf tc;
+enum { K_ALPHA, K_BETA, K_GAMMA };
+static const cli_name mode_names[] = { { "fast", 1 }, { "careful", 2 }, { "off", 0 }, { 0 } };
+static const cli_name kind_names[] = { { "alpha", K_ALPHA }, { "a", K_ALPHA }, { "beta", K_BETA },
+                                       { "gamma", K_GAMMA }, { 0 } };
+static const cli_opt conf_opts[] = {
+    { "mode", 'm', CLI_ENUM, CLI_FIELD(tconf, mode, "careful"), NULL, "how to go", .names = mode_names },
+    { "kinds", 'k', CLI_ENUM_SET, CLI_FIELD(tconf, kinds, "alpha,gamma"), NULL, "kinds to keep", .names = kind_names },
+    { "limit", 0, CLI_INT, CLI_FIELD(tconf, limit, "10"), "N", "most to keep", 1, 100 },
+    { "rules", 'r', CLI_STR, CLI_FIELD(tconf, rules, NULL), "FILE", "the rules", .required = 1 },
+    { "ratio", 0, CLI_DOUBLE, CLI_FIELD(tconf, ratio, "0.5"), "R", "a ratio", 0, 1 },
+    { 0 },
+};
+static const cli_spec conf_spec = { .stage = "tstage", .usage = "tstage [FLAGS]", .opts = conf_opts, .conf = &tc };
+
+static void test_conf_enum_required_given(void)
+{
+    /* defaults land in the conf struct, at each member's offset */
+    memset(&tc, 0, sizeof tc);
+    char *a1[] = { "tstage", "--rules", "r.yaml", NULL };
+    cli_parse(argc_of(a1), a1, &conf_spec, &common);
+    CHECK_EQ_INT(tc.mode, 2);
+    CHECK_EQ_INT(tc.kinds, (1u << K_ALPHA) | (1u << K_GAMMA));
+    CHECK_EQ_INT(tc.limit, 10);
+    CHECK_EQ_STR(tc.rules, "r.yaml");
+    CHECK_NEAR(tc.ratio, 0.5, 0);
+    CHECK_EQ_INT(cli_given(&conf_spec, "rules"), 1);
+    CHECK_EQ_INT(cli_given(&conf_spec, "mode"), 0);
+    CHECK_EQ_INT(cli_given(&conf_spec, "in"), 0);
+    cli_common_free(&common);
+
+    /* given values: an enum by name, a set replacing its default, aliases,
+     * repeats collecting; the given bit for stage and shared flags alike,
+     * also when the value equals the default */
+    memset(&tc, 0, sizeof tc);
+    char *a2[] = { "tstage", "-m", "off", "--kinds", "beta", "-k", "a,beta", "--limit=10", "--rules=x",
+                   "--in", "-", "--ratio", "0.25", NULL };
+    cli_parse(argc_of(a2), a2, &conf_spec, &common);
+    CHECK_EQ_INT(tc.mode, 0);
+    CHECK_EQ_INT(tc.kinds, (1u << K_ALPHA) | (1u << K_BETA));
+    CHECK_EQ_INT(tc.limit, 10);
+    CHECK_NEAR(tc.ratio, 0.25, 0);
+    CHECK_EQ_INT(cli_given(&conf_spec, "mode"), 1);
+    CHECK_EQ_INT(cli_given(&conf_spec, "kinds"), 1);
+    CHECK_EQ_INT(cli_given(&conf_spec, "limit"), 1);
+    CHECK_EQ_INT(cli_given(&conf_spec, "in"), 1);
+    CHECK_EQ_INT(cli_given(&conf_spec, "out"), 0);
+    cli_common_free(&common);
+
+    run r;
+    /* a wrong enum name: the names and the closest one */
+    char *a3[] = { "tstage", "--rules", "x", "--mode", "carefull", NULL };
+    run_child(&conf_spec, a3, &r, NULL);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK_MSG(strstr(r.err, "--mode: 'carefull' is not fast, careful or off (did you mean careful?)") != NULL,
+              "stderr: %s", r.err);
+    char *a4[] = { "tstage", "--rules", "x", "-k", "alpha,gama", NULL };
+    run_child(&conf_spec, a4, &r, NULL);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK_MSG(strstr(r.err, "-k: 'gama' is not alpha, a, beta or gamma (did you mean gamma?)") != NULL,
+              "stderr: %s", r.err);
+    char *a5[] = { "tstage", "--rules", "x", "--mode", "zzzzzzzz", NULL };
+    run_child(&conf_spec, a5, &r, NULL);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK_MSG(strstr(r.err, "'zzzzzzzz' is not fast, careful or off\n") != NULL, "stderr: %s", r.err);
+    char *a5b[] = { "tstage", "--rules", "x", "--kinds", ",", NULL };
+    run_child(&conf_spec, a5b, &r, NULL);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK_MSG(strstr(r.err, "--kinds: give one or more of alpha, a, beta or gamma") != NULL, "stderr: %s", r.err);
+    /* an enum given twice is an error like any single-valued flag */
+    char *a6[] = { "tstage", "--rules", "x", "--mode", "off", "-m", "fast", NULL };
+    run_child(&conf_spec, a6, &r, NULL);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK(strstr(r.err, "-m: given twice") != NULL);
+
+    /* a required flag missing */
+    char *a7[] = { "tstage", "--mode", "fast", NULL };
+    run_child(&conf_spec, a7, &r, NULL);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK_MSG(strstr(r.err, "tstage: --rules is required\ntry 'tstage --help'") != NULL, "stderr: %s", r.err);
+    CHECK_EQ_STR(r.out, "");
+    /* ... but --help still works without it, and shows the names and "required" */
+    char *a8[] = { "tstage", "--help", NULL };
+    run_child(&conf_spec, a8, &r, NULL);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_MSG(strstr(r.out, "-m, --mode fast|careful|off   how to go (default: careful)") != NULL, "%s", r.out);
+    CHECK_MSG(strstr(r.out, "-k, --kinds NAME,...") != NULL, "%s", r.out);
+    CHECK_MSG(strstr(r.out, "(alpha|a|beta|gamma, default:\n") != NULL, "%s", r.out);
+    CHECK_MSG(strstr(r.out, "the rules (required)") != NULL, "%s", r.out);
+    CHECK_MSG(strstr(r.out, "most to keep (1..100, default: 10)") != NULL, "%s", r.out);
+}
+
+/* cli_given of a flag the spec lacks is the stage's bug: it aborts rather
+ * than answering 0 for a typo forever. */
+static void test_given_unknown_aborts(void)
+{
+    fflush(stdout); fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 2);
+        char *a[] = { "tstage", "--rules", "x", NULL };
+        cli_parse(argc_of(a), a, &conf_spec, &common);
+        cli_given(&conf_spec, "rulez");
+        exit(0);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+}
+
 TEST_MAIN(test_durations_sizes, test_parse_values, test_positional, test_positional_from_usage, test_usage_errors,
           test_help_version, test_start, test_shadow, test_manners,
-          test_count_or_duration, test_suggest)
+          test_count_or_duration, test_suggest, test_conf_enum_required_given, test_given_unknown_aborts)
