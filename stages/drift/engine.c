@@ -583,7 +583,7 @@ int drift_engine_load(drift_engine *e, const uint8_t *data, size_t len, uint64_t
     if (magic != DRIFT_BLOB_MAGIC || r.bad) { snprintf(err, errlen, "drift state: not a drift state blob"); return -1; }
     if (r64(&r) != drift_config_fingerprint(&e->c)) {
         snprintf(err, errlen, "drift state: saved with other settings (detectors, --field, --warmup, "
-                 "--ewma-alpha, --ph-delta, --cusum-k, --adwin-max, --window, --holt-*): use the same "
+                 "--ph-delta, --cusum-k, --adwin-max, --window, --holt-*): use the same "
                  "settings or a new --state file");
         return DRIFT_LOAD_SETTINGS;
     }
@@ -593,7 +593,13 @@ int drift_engine_load(drift_engine *e, const uint8_t *data, size_t len, uint64_t
     c.forecasts = r64(&r); c.untracked = r64(&r);
     (void)r64(&r);          /* reserved (see drift_engine_save) */
     uint64_t ns = r64(&r);
-    if (r.bad || ns > (uint64_t)e->c.max_series || ns > (uint64_t)(r.end - r.p) / 64) {
+    if (!r.bad && ns > (uint64_t)e->c.max_series && ns <= (uint64_t)(r.end - r.p) / 64) {
+        snprintf(err, errlen, "drift state: holds %llu series, more than --max-series %llu: raise "
+                 "--max-series to at least %llu or use a new --state file", (unsigned long long)ns,
+                 (unsigned long long)e->c.max_series, (unsigned long long)ns);
+        return DRIFT_LOAD_SETTINGS;
+    }
+    if (r.bad || ns > (uint64_t)(r.end - r.p) / 64) {
         snprintf(err, errlen, "drift state: corrupt header (%llu series)", (unsigned long long)ns);
         return -1;
     }
