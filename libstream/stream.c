@@ -69,6 +69,9 @@ struct stream_out {
     fb_json_style json_style;   /* --json-style */
     int failed;                 /* an error was logged already */
     fb_builder b;
+    const fb_desc *enc_d;       /* stream_out_set_encoder */
+    stream_encode_fn enc;
+    void *enc_ctx;
     json_writer jw;
     stream_out *next;           /* the open-outputs list */
 };
@@ -670,10 +673,21 @@ int stream_write(stream_out *o, const fb_desc *d, const void *rec, const void *k
         if (keylen) key = kbuf;
     }
     if (o->json) return stream_emit_json(o, d, rec, key, keylen);
-    fb_encode(&o->b, d, rec, o->ks == NULL);
     size_t len;
+    if (o->enc && d == o->enc_d) {
+        const uint8_t *p = o->enc(o->enc_ctx, rec, o->ks == NULL, &len);
+        if (p) return stream_emit(o, p, len, key, keylen);
+    }
+    fb_encode(&o->b, d, rec, o->ks == NULL);
     const uint8_t *p = fb_data(&o->b, &len);
     return stream_emit(o, p, len, key, keylen);
+}
+
+void stream_out_set_encoder(stream_out *o, const fb_desc *d, stream_encode_fn fn, void *ctx)
+{
+    o->enc_d = d;
+    o->enc = fn;
+    o->enc_ctx = ctx;
 }
 
 int stream_write_rec(stream_out *o, const stream_rec *r)

@@ -144,6 +144,11 @@ void stream_in_close(stream_in *in);
  * 0 or -1 (logged; the stage exits 1). */
 int stream_write(stream_out *out, const fb_desc *d, const void *rec,
                  const void *key, size_t keylen);
+/* A stage's own encoder for records of type d, tried by stream_write before
+ * fb_encode: it returns the bytes fb_encode would write (with a size prefix
+ * when prefixed), valid until its next call, or NULL to fall back. */
+typedef const uint8_t *(*stream_encode_fn)(void *ctx, const void *rec, int prefixed, size_t *len);
+void stream_out_set_encoder(stream_out *out, const fb_desc *d, stream_encode_fn fn, void *ctx);
 /* Pass a record through unchanged. */
 int stream_write_rec(stream_out *out, const stream_rec *r);
 /* Raw text line (fbcat --format json of foreign input, or tools): appends '\n'. */

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "engine.h"
 #include "log.h"
+#include "menc.h"
 #include "metrics.h"
 #include "partial.h"
 #include "parts.h"
@@ -96,6 +97,7 @@ typedef struct agg_main {
     state *st;
     agg_engine *eng;
     agg_features *fs;
+    agg_menc *menc;         /* Metrics encoded by template (menc.h) */
     metrics_series *m_series, *m_dropped, *m_windows, *m_fdropped, *m_ignored, *m_wm, *m_ckpt;
     metrics_series *m_dups, *m_untracked;
     agg_counters last;
@@ -354,6 +356,8 @@ int main(int argc, char **argv)
     stream_in_set_before_revoke(a.in, agg_before_revoke, &a);
     a.out = stream_out_open(common.out, &common);
     if (!a.out) goto done;
+    a.menc = agg_menc_new();
+    stream_out_set_encoder(a.out, &Metric_desc, agg_menc_stream, a.menc);
     if (partials) agg_parts_start(&a.parts, a.in, a.out, a.in_part, a.in_parts);
     else if (!a.st && stream_in_is_kafka(a.in))
         log_warn("Kafka input without --state: offsets are committed as records are read, so the "
@@ -438,6 +442,7 @@ done:
     agg_parts_free(&a.parts);
     agg_pscratch_free(&a.psc);
     agg_features_free(a.fs);
+    agg_menc_free(a.menc);
     if (a.st) state_close(a.st);
     metrics_shutdown();
     return status;

@@ -43,17 +43,23 @@ void agg_map_free(agg_map *m)
         if (e && agg_entry_kind(e) == AGG_K_SAMPLE) agg_sketch_free(&e->u.s.sk);
     }
     free(m->slots);
+    free(m->tags);
     while (m->blocks) { agg_pool_blk *n = m->blocks->next; free(m->blocks); m->blocks = n; }
     memset(m, 0, sizeof *m);
 }
+
+static inline uint32_t hash_tag(uint64_t hash) { return (uint32_t)(hash >> 32) | 1; }
 
 agg_entry *agg_map_find(const agg_map *m, const uint8_t *key, uint32_t klen, uint64_t hash)
 {
     if (!m->cap) return NULL;
     size_t mask = m->cap - 1;
+    uint32_t tag = hash_tag(hash);
     for (size_t i = (size_t)hash & mask;; i = (i + 1) & mask) {
+        uint32_t t = m->tags[i];
+        if (!t) return NULL;
+        if (t != tag) continue;
         agg_entry *e = m->slots[i];
-        if (!e) return NULL;
         if (e->hash == hash && e->klen == klen && memcmp(e->key, key, klen) == 0) return e;
     }
 }
@@ -62,16 +68,20 @@ static void map_grow(agg_map *m)
 {
     size_t cap = m->cap ? m->cap * 2 : 16;
     agg_entry **s = calloc(cap, sizeof *s);
-    if (!s) log_fatal("aggregate: out of memory (series table)");
+    uint32_t *tags = calloc(cap, sizeof *tags);
+    if (!s || !tags) log_fatal("aggregate: out of memory (series table)");
     for (size_t i = 0; i < m->cap; i++) {
         agg_entry *e = m->slots[i];
         if (!e) continue;
         size_t j = (size_t)e->hash & (cap - 1);
         while (s[j]) j = (j + 1) & (cap - 1);
         s[j] = e;
+        tags[j] = hash_tag(e->hash);
     }
     free(m->slots);
+    free(m->tags);
     m->slots = s;
+    m->tags = tags;
     m->cap = cap;
 }
 
@@ -83,8 +93,9 @@ agg_entry *agg_map_insert(agg_map *m, const uint8_t *key, uint32_t klen, uint64_
     e->klen = klen;
     memcpy(e->key, key, klen);
     size_t mask = m->cap - 1, i = (size_t)hash & mask;
-    while (m->slots[i]) i = (i + 1) & mask;
+    while (m->tags[i]) i = (i + 1) & mask;
     m->slots[i] = e;
+    m->tags[i] = hash_tag(hash);
     m->n++;
     return e;
 }

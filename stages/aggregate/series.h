@@ -56,6 +56,10 @@ typedef struct agg_entry {
 typedef struct agg_pool_blk agg_pool_blk;
 typedef struct agg_map {
     agg_entry **slots;
+    /* per slot, the top 32 bits of its entry's hash (low bit set), 0 when
+     * empty: a probe reads these, contiguous, and touches an entry only when
+     * they match (an entry elsewhere in memory is a cache miss per probe) */
+    uint32_t *tags;
     size_t cap, n;
     agg_pool_blk *blocks;
     size_t used;            /* bytes used in the head block */

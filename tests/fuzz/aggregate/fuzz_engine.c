@@ -7,6 +7,8 @@
  * same records; the second is checkpointed, thrown away and restored at a
  * cut the input chooses. Properties checked (abort on violation):
  *   - the restored run emits exactly what the uninterrupted one emits;
+ *   - every emitted Metric, encoded by template (menc.h), is byte for byte
+ *     what fb_encode writes, with and without size prefix;
  *   - series never exceed max_series; every emitted Metric is sane (window
  *     end after start, quantiles within [min, max], ctr = sum/count);
  *   - a checkpoint blob damaged at an input-chosen byte, or cut short, is
@@ -21,6 +23,8 @@
 #include <string.h>
 #include "../../../stages/aggregate/engine.h"
 #include "../../../stages/aggregate/hll.h"
+#include "../../../stages/aggregate/menc.h"
+#include "fb.h"
 #include "log.h"
 
 #define SEC 1000000LL
@@ -53,9 +57,26 @@ static void fz_add(fz_buf *b, const char *s, size_t n)
     b->p[b->len] = 0;
 }
 
+/* kept across inputs, as in a long run: templates built by earlier inputs serve later ones */
+static void fz_menc_check(const Metric *m)
+{
+    static agg_menc *mc;
+    static fb_builder fb;
+    static int prefixed;
+    if (!mc) { mc = agg_menc_new(); fb_builder_init(&fb); }
+    prefixed ^= 1;
+    size_t len, want_len;
+    const uint8_t *p = agg_menc_encode(mc, m, prefixed, &len);
+    if (!p) return;
+    fb_encode(&fb, &Metric_desc, m, prefixed);
+    const uint8_t *want = fb_data(&fb, &want_len);
+    if (len != want_len || memcmp(p, want, len) != 0) abort();
+}
+
 static int fz_emit(void *ctx, const Metric *m)
 {
     fz_buf *b = ctx;
+    fz_menc_check(m);
     if (!b) return 0;                     /* a checkpoint built from raw input: anything goes */
     if (m->window_end <= m->window_start) abort();
     if (m->labels_count && !m->labels) abort();
