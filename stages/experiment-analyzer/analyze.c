@@ -61,16 +61,6 @@ typedef struct ea_uval {  /* one metric of one user */
     uint32_t den;         /* ratio: denominator events (saturating) */
 } ea_uval;
 
-/* Per arm of a CUPED or ratio metric: exact sums of the per-user pairs
- * (y, x) (y the metric or numerator, x the covariate or denominator), so
- * that the moments do not depend on the order users' values changed in and
- * a reloaded state rebuilds them exactly. 1,048 bytes. */
-typedef struct ea_psum {
-    double n;
-    xsum y, x, yy, xx, xy;
-    double in_y, in_x, in_yy, in_xx, in_xy;   /* values outside xsum's range, rounded */
-} ea_psum;
-
 #define EA_F_MIXED 1
 #define EA_F_DIRTY 2
 #define EA_B_DIRTY 1
@@ -486,6 +476,10 @@ int ea_set_mergeable(ea_engine *ea)
 int ea_is_mergeable(const ea_engine *ea) { return ea->mergeable; }
 ea_xarm *ea_xarm_of(ea_engine *ea, int x, int v, int m) { return ea->mergeable ? ea_xa(ea, x, v, m) : NULL; }
 ea_exp_stats *ea_stats_mut(ea_engine *ea, int x) { return &ea->st[x]; }
+ea_psum *ea_psum_of(ea_engine *ea, int x, int v, int m)
+{
+    return ea->psum[x] && ea_paired(&ea->cfg->experiments[x].metrics[m]) ? ea_ps(ea, x, v, m) : NULL;
+}
 
 /* Mergeable mode: the moments of numeric and duration arms from the exact
  * sums, so that they depend on the set of per-user values only. */

@@ -124,6 +124,19 @@ int ea_is_mergeable(const ea_engine *ea);
  * the sums of partials before ea_look_all and ea_results. */
 ea_xarm *ea_xarm_of(ea_engine *ea, int x, int v, int m);
 ea_exp_stats *ea_stats_mut(ea_engine *ea, int x);
+/* Per arm of a CUPED or ratio metric: exact sums of the per-user pairs
+ * (y, x) (y the metric or numerator, x the covariate or denominator), so
+ * that the moments do not depend on the order users' values changed in, a
+ * reloaded state rebuilds them exactly and partials merge into them
+ * exactly (in any mode, not only mergeable). 1,048 bytes. */
+typedef struct ea_psum {
+    double n;
+    xsum y, x, yy, xx, xy;
+    double in_y, in_x, in_yy, in_xx, in_xy;   /* values outside xsum's range, rounded */
+} ea_psum;
+/* The pair sums of variant v, metric m of experiment x, writable (what a
+ * merge overwrites); NULL unless metric m is a CUPED or ratio metric. */
+ea_psum *ea_psum_of(ea_engine *ea, int x, int v, int m);
 /* The fingerprint of an experiment's definition (variants, allocations,
  * salt, metrics): 16 hex digits and a NUL. */
 void ea_fingerprint(const ea_experiment_cfg *e, char out[17]);

@@ -226,7 +226,7 @@ const ea_metric_cfg *ea_config_unmergeable(const ea_config *cfg, const char **ex
     for (int x = 0; x < cfg->nexperiments; x++)
         for (int m = 0; m < cfg->experiments[x].nmetrics; m++) {
             const ea_metric_cfg *mc = &cfg->experiments[x].metrics[m];
-            if (mc->covariate || mc->type == EA_RATIO || mc->quantile_line) {
+            if (mc->quantile_line) {
                 *experiment = cfg->experiments[x].name;
                 return mc;
             }

@@ -92,8 +92,9 @@ int ea_config_load(const char *path, ea_config *cfg, char *err, size_t errlen);
 int ea_config_load_string(const char *name, const char *text, ea_config *cfg,
                           char *err, size_t errlen);
 void ea_config_free(ea_config *cfg);
-/* The first metric whose statistics partials cannot carry yet (CUPED, ratio,
- * quantile), or NULL: --emit partials / --merge / --mergeable refuse it. */
+/* The first metric whose statistics partials cannot carry (a quantile: it
+ * needs every user's value, not sums), or NULL: --emit partials / --merge /
+ * --mergeable refuse it. */
 const ea_metric_cfg *ea_config_unmergeable(const ea_config *cfg, const char **experiment);
 int ea_config_find(const ea_config *cfg, const char *name, size_t len);   /* index or -1 */
 int ea_variant_find(const ea_experiment_cfg *e, const char *name, size_t len);

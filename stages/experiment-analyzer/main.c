@@ -171,13 +171,13 @@ int main(int argc, char **argv)
     const char *unmerge_exp = NULL;
     const ea_metric_cfg *unmerge = mergeable ? ea_config_unmergeable(&cfg, &unmerge_exp) : NULL;
     if (unmerge) {
-        /* their sums are not in ExperimentPartial yet: refuse rather than
-         * merge them wrong */
-        fprintf(stderr, "experiment-analyzer: %s: experiment \"%s\", metric \"%s\": %s metrics are not "
-                "mergeable yet (--emit partials, --merge, --mergeable); run one process without them\n",
-                opt_merge ? "--merge" : emit_partials ? "--emit partials" : "--mergeable", unmerge_exp,
-                unmerge->name, unmerge->covariate ? "CUPED (covariate)" : unmerge->quantile_line ? "quantile"
-                : "ratio");
+        /* a quantile is no function of sums: refuse rather than merge it
+         * wrong (CUPED and ratio metrics merge: their pair sums) */
+        fprintf(stderr, "experiment-analyzer: %s: experiment \"%s\", metric \"%s\": quantile metrics are "
+                "not mergeable (--emit partials, --merge, --mergeable): a quantile needs every user's value, "
+                "which partials do not carry (they carry counts and exact sums); run one process without "
+                "them\n", opt_merge ? "--merge" : emit_partials ? "--emit partials" : "--mergeable",
+                unmerge_exp, unmerge->name);
         ea_config_free(&cfg);
         return 2;
     }

@@ -15,6 +15,9 @@ int ea_partial_write(stream_out *out, ea_engine *ea, const ea_partial_src *src)
         int na = e->nvariants * e->nmetrics;
         ArmPartial arms[EA_MAX_VARIANTS * EA_MAX_METRICS];
         xsum s1[EA_MAX_VARIANTS * EA_MAX_METRICS], s2[EA_MAX_VARIANTS * EA_MAX_METRICS];
+        /* normalized copies of the pair sums (1,048 bytes an arm: not on the stack) */
+        ea_psum *ps = e->npaired ? calloc((size_t)na, sizeof *ps) : NULL;
+        if (e->npaired && !ps) log_fatal("experiment-analyzer: out of memory");
         for (int v = 0; v < e->nvariants; v++)
             for (int m = 0; m < e->nmetrics; m++) {
                 int i = v * e->nmetrics + m;
@@ -29,6 +32,20 @@ int ea_partial_write(stream_out *out, ea_engine *ea, const ea_partial_src *src)
                 a->sum_sq = s2[i].limb; a->sum_sq_count = XS_LIMBS;
                 a->limb_exp = XS_LOW;
                 a->inexact = xa->inexact; a->inexact_sum = xa->in1; a->inexact_sum_sq = xa->in2;
+                const ea_psum *p = ea_psum_of(ea, x, v, m);
+                if (!p) continue;
+                ps[i] = *p;
+                xsum *pw[5] = { &ps[i].y, &ps[i].x, &ps[i].yy, &ps[i].xx, &ps[i].xy };
+                for (int k = 0; k < 5; k++) xs_normalize(pw[k]);
+                a->pair_n = (uint64_t)ps[i].n;
+                a->sum_y = ps[i].y.limb; a->sum_y_count = XS_LIMBS;
+                a->sum_x = ps[i].x.limb; a->sum_x_count = XS_LIMBS;
+                a->sum_yy = ps[i].yy.limb; a->sum_yy_count = XS_LIMBS;
+                a->sum_xx = ps[i].xx.limb; a->sum_xx_count = XS_LIMBS;
+                a->sum_xy = ps[i].xy.limb; a->sum_xy_count = XS_LIMBS;
+                a->pair_inexact_y = ps[i].in_y; a->pair_inexact_x = ps[i].in_x;
+                a->pair_inexact_yy = ps[i].in_yy; a->pair_inexact_xx = ps[i].in_xx;
+                a->pair_inexact_xy = ps[i].in_xy;
             }
         char fp[17];
         ea_fingerprint(e, fp);
@@ -48,7 +65,9 @@ int ea_partial_write(stream_out *out, ea_engine *ea, const ea_partial_src *src)
         o.arms = arms; o.arms_count = (uint32_t)na;
         o.metrics = e->nmetrics;
         o.events = src->events;
-        if (stream_write(out, &ExperimentPartial_desc, &o, NULL, 0) < 0) return -1;
+        int rc = stream_write(out, &ExperimentPartial_desc, &o, NULL, 0);
+        free(ps);
+        if (rc < 0) return -1;
     }
     return 0;
 }
@@ -61,6 +80,7 @@ typedef struct ea_pexp {        /* one experiment of one snapshot */
     uint64_t users[EA_MAX_VARIANTS], mixed, dropped;
     uint64_t *conv, *n;          /* variants x metrics */
     ea_xarm *xa;
+    ea_psum *ps;                 /* variants x metrics, CUPED and ratio metrics' (NULL: none) */
 } ea_pexp;
 
 typedef struct ea_snap {        /* one partition at one boundary (or final) */
@@ -105,7 +125,7 @@ static void ea_snap_free(const ea_config *cfg, ea_snap *s)
 {
     if (!s || !s->exp) return;
     for (int x = 0; x < cfg->nexperiments; x++) {
-        free(s->exp[x].conv); free(s->exp[x].n); free(s->exp[x].xa);
+        free(s->exp[x].conv); free(s->exp[x].n); free(s->exp[x].xa); free(s->exp[x].ps);
     }
     free(s->exp);
     s->exp = NULL;
@@ -176,6 +196,26 @@ static ea_snap *ea_snap_at(ea_merger *m, ea_mpart *pt, int64_t b)
     return &pt->snaps[i];
 }
 
+/* Exact sum limbs as xs_normalize leaves them, the top one within what sums
+ * of 2^32 in-range values reach (2^46): merging 65,536 cannot overflow.
+ * The index of the first bad limb, or -1. */
+static int ea_limbs_bad(const int64_t *l, uint32_t n)
+{
+    for (uint32_t j = 0; j < n; j++) {
+        int top = j == XS_LIMBS - 1;
+        if (top ? (l[j] > (INT64_C(1) << 46) || l[j] < -(INT64_C(1) << 46))
+                : (l[j] < 0 || l[j] >= (INT64_C(1) << 32)))
+            return (int)j;
+    }
+    return -1;
+}
+
+static void ea_limbs_load(xsum *s, const int64_t *l, uint32_t n)
+{
+    memset(s, 0, sizeof *s);
+    if (n) memcpy(s->limb, l, n * sizeof(int64_t));
+}
+
 int ea_merger_add(ea_merger *m, const ExperimentPartial *p, char *err, size_t errlen)
 {
     const ea_config *cfg = m->cfg;
@@ -212,21 +252,38 @@ int ea_merger_add(ea_merger *m, const ExperimentPartial *p, char *err, size_t er
                      e->name, a->limb_exp, a->sum_count);
             return -1;
         }
-        /* canonical limbs (xs_normalize), the top one within what sums of
-         * 2^32 in-range values reach (2^46): merging 65,536 cannot
-         * overflow */
         for (int k = 0; k < 2; k++) {
             const int64_t *l = k ? a->sum_sq : a->sum;
-            uint32_t n = k ? a->sum_sq_count : a->sum_count;
-            for (uint32_t j = 0; j < n; j++) {
-                int top = j == XS_LIMBS - 1;
-                if (top ? (l[j] > (INT64_C(1) << 46) || l[j] < -(INT64_C(1) << 46))
-                        : (l[j] < 0 || l[j] >= (INT64_C(1) << 32))) {
-                    snprintf(err, errlen, "experiment \"%s\": exact sum limb %u out of range (%lld)", e->name,
-                             j, (long long)l[j]);
-                    return -1;
-                }
+            int j = ea_limbs_bad(l, k ? a->sum_sq_count : a->sum_count);
+            if (j >= 0) {
+                snprintf(err, errlen, "experiment \"%s\": exact sum limb %d out of range (%lld)", e->name, j,
+                         (long long)l[j]);
+                return -1;
             }
+        }
+        const ea_metric_cfg *mc = &e->metrics[i % nm];
+        if (!(mc->covariate || mc->type == EA_RATIO)) continue;
+        /* CUPED and ratio: the pair sums, every one of them */
+        const int64_t *pl[5] = { a->sum_y, a->sum_x, a->sum_yy, a->sum_xx, a->sum_xy };
+        uint32_t pn[5] = { a->sum_y_count, a->sum_x_count, a->sum_yy_count, a->sum_xx_count, a->sum_xy_count };
+        for (int k = 0; k < 5; k++) {
+            if (!pn[k] || pn[k] > XS_LIMBS) {
+                snprintf(err, errlen, "experiment \"%s\", metric \"%s\": %s metric without its pair sums "
+                         "(%u limbs; written by a version that cannot merge it?)", e->name, mc->name,
+                         mc->type == EA_RATIO ? "ratio" : "CUPED", pn[k]);
+                return -1;
+            }
+            int j = ea_limbs_bad(pl[k], pn[k]);
+            if (j >= 0) {
+                snprintf(err, errlen, "experiment \"%s\", metric \"%s\": pair sum limb %d out of range (%lld)",
+                         e->name, mc->name, j, (long long)pl[k][j]);
+                return -1;
+            }
+        }
+        if (a->pair_n > (UINT64_C(1) << 53)) {
+            snprintf(err, errlen, "experiment \"%s\", metric \"%s\": %llu users in the pair sums",
+                     e->name, mc->name, (unsigned long long)a->pair_n);
+            return -1;
         }
     }
     if (p->partitions < 1 || p->partitions > 65536 || p->partition < 0 || p->partition >= p->partitions) {
@@ -278,6 +335,7 @@ int ea_merger_add(ea_merger *m, const ExperimentPartial *p, char *err, size_t er
         pe->conv = ea_mcalloc((size_t)(nv * nm), sizeof *pe->conv);
         pe->n = ea_mcalloc((size_t)(nv * nm), sizeof *pe->n);
         pe->xa = ea_mcalloc((size_t)(nv * nm), sizeof *pe->xa);
+        if (e->npaired) pe->ps = ea_mcalloc((size_t)(nv * nm), sizeof *pe->ps);
     }
     pe->have = 1;
     pe->offset = p->offset;
@@ -293,6 +351,19 @@ int ea_merger_add(ea_merger *m, const ExperimentPartial *p, char *err, size_t er
         if (a->sum_count) memcpy(xa->s1.limb, a->sum, a->sum_count * sizeof(int64_t));
         if (a->sum_sq_count) memcpy(xa->s2.limb, a->sum_sq, a->sum_sq_count * sizeof(int64_t));
         xa->in1 = a->inexact_sum; xa->in2 = a->inexact_sum_sq; xa->inexact = a->inexact;
+        if (!pe->ps) continue;
+        ea_psum *ps = &pe->ps[i];
+        memset(ps, 0, sizeof *ps);
+        const ea_metric_cfg *mc = &e->metrics[i % nm];
+        if (!(mc->covariate || mc->type == EA_RATIO)) continue;
+        ps->n = (double)a->pair_n;
+        ea_limbs_load(&ps->y, a->sum_y, a->sum_y_count);
+        ea_limbs_load(&ps->x, a->sum_x, a->sum_x_count);
+        ea_limbs_load(&ps->yy, a->sum_yy, a->sum_yy_count);
+        ea_limbs_load(&ps->xx, a->sum_xx, a->sum_xx_count);
+        ea_limbs_load(&ps->xy, a->sum_xy, a->sum_xy_count);
+        ps->in_y = a->pair_inexact_y; ps->in_x = a->pair_inexact_x;
+        ps->in_yy = a->pair_inexact_yy; ps->in_xx = a->pair_inexact_xx; ps->in_xy = a->pair_inexact_xy;
     }
     s->boundary_last = p->boundary_last;
     s->watermark = p->watermark;
@@ -316,6 +387,8 @@ static void ea_merger_load(ea_merger *m, ea_snap **pick, int64_t *last_ts)
                 st->arm[v][k].conversions = 0;
                 st->arm[v][k].n = 0;
                 memset(ea_xarm_of(m->ea, x, v, k), 0, sizeof(ea_xarm));
+                ea_psum *ps = ea_psum_of(m->ea, x, v, k);
+                if (ps) memset(ps, 0, sizeof *ps);
             }
         /* in partition order: the rounded sums of values outside the exact
          * range are then the same at every merge of the same partials */
@@ -335,6 +408,14 @@ static void ea_merger_load(ea_merger *m, ea_snap **pick, int64_t *last_ts)
                     xs_merge(&xa->s2, &pe->xa[i].s2);
                     xa->in1 += pe->xa[i].in1; xa->in2 += pe->xa[i].in2;
                     xa->inexact += pe->xa[i].inexact;
+                    ea_psum *ps = ea_psum_of(m->ea, x, v, k);
+                    if (!ps || !pe->ps) continue;
+                    const ea_psum *q = &pe->ps[i];
+                    ps->n += q->n;
+                    xs_merge(&ps->y, &q->y); xs_merge(&ps->x, &q->x);
+                    xs_merge(&ps->yy, &q->yy); xs_merge(&ps->xx, &q->xx); xs_merge(&ps->xy, &q->xy);
+                    ps->in_y += q->in_y; ps->in_x += q->in_x;
+                    ps->in_yy += q->in_yy; ps->in_xx += q->in_xx; ps->in_xy += q->in_xy;
                 }
         }
     }

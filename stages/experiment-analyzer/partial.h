@@ -20,7 +20,8 @@
  * partition has either a snapshot standing for B, or a final snapshot from
  * before B, or only snapshots from after B (it had no event before B: it
  * contributes nothing). Then per experiment: users, mixed users, drops and
- * conversions summed, counts summed, exact sums added (xsum.h): the
+ * conversions summed, counts summed, exact sums (CUPED and ratio pair sums
+ * too) added (xsum.h): the
  * statistics are those of one process, bit for bit, and the caller takes the
  * report's look (ea_look_all) and writes the results. When every partition
  * has its final snapshot, the last report.
@@ -37,7 +38,8 @@
  *
  * Memory: the merge holds the snapshots of boundaries not merged yet: per
  * partition and boundary about (8 + 16 + 424·metrics)·variants bytes per
- * experiment; a partition that lags by k boundaries holds k of every
+ * experiment, 1,048·metrics·variants more with CUPED or ratio metrics (their
+ * pair sums); a partition that lags by k boundaries holds k of every
  * other partition's. */
 #ifndef EA_PARTIAL_H
 #define EA_PARTIAL_H

@@ -4,8 +4,9 @@
 #  - configuration errors name FILE:LINE and exit 2 (a ratio without a
 #    denominator, a covariate where some users have no value, a quantile
 #    outside (0, 1) or on a conversion, ...);
-#  - the scale-out modes refuse them (exit 2, naming the metric), since
-#    ExperimentPartial does not carry their sums yet;
+#  - the scale-out modes refuse quantile metrics (exit 2, naming the
+#    metric and why: a quantile needs every user's value; CUPED and ratio
+#    metrics merge, test 355);
 #  - a run split by a restart (--state) gives exactly one run's rows: the
 #    CUPED and ratio pair sums are rebuilt from the users at load, the
 #    covariates and denominators come back with them;
@@ -48,8 +49,9 @@ for mode in "--mergeable" "--emit partials" "--merge"; do
   # shellcheck disable=SC2086
   "$EA" --config "$T/c.yaml" $mode --report-every 0 < /dev/null > /dev/null 2> "$T/m.err"
   rc=$?
-  expect_eq "$mode with CUPED: exit" "$rc" 2
-  grep -q 'metric "revenue": CUPED (covariate) metrics are not mergeable' "$T/m.err" || fail "$mode: $(cat "$T/m.err")"
+  expect_eq "$mode with a quantile: exit" "$rc" 2
+  grep -q "metric \"ttc_p90\": quantile metrics are not mergeable.*needs every user's value" "$T/m.err" ||
+    fail "$mode: $(cat "$T/m.err")"
 done
 
 python3 - > "$T/all.jsonl" <<'PY'

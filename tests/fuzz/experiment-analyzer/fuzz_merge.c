@@ -3,7 +3,8 @@
  * not, steered towards what a real instance writes (the configured
  * experiment and its fingerprint, the merge's --report-every, arrays of the
  * right length, canonical exact sums, few partitions and boundaries that
- * collide), so that the merge's bookkeeping (keeping the partial covering
+ * collide, the pair sums of CUPED and ratio metrics from pairs of values),
+ * so that the merge's bookkeeping (keeping the partial covering
  * the most offsets, readiness of every partition, the last report) runs,
  * and not only its refusals.
  *
@@ -30,6 +31,8 @@ static const char yaml[] =
     "    metrics:\n"
     "      - {name: purchase_rate, type: conversion, event: purchase, tau: 0.02}\n"
     "      - {name: revenue, type: numeric, event: purchase, aggregate: sum, tau: 2}\n"
+    "      - {name: rev_cuped, type: numeric, event: purchase, covariate: pre, tau: 2}\n"
+    "      - {name: ctr, type: ratio, event: click, aggregate: count, denominator: view, tau: 0.1}\n"
     "  - name: three\n"
     "    control: control\n"
     "    variants:\n"
@@ -106,6 +109,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 memcpy(l1, s1.limb, sizeof s1.limb); memcpy(l2, s2.limb, sizeof s2.limb);
                 arms[k].sum = l1; arms[k].sum_count = XS_LIMBS;
                 arms[k].sum_sq = l2; arms[k].sum_sq_count = XS_LIMBS;
+                const ea_metric_cfg *mc = &e->metrics[k % e->nmetrics];
+                if (!(mc->covariate || mc->type == EA_RATIO) || !(steer & 16)) continue;
+                /* CUPED and ratio: pair sums of up to 3 pairs, canonical */
+                xsum ps[5];
+                memset(ps, 0, sizeof ps);
+                double ins[5] = { 0 };
+                uint64_t pairs = 0;
+                for (int j = 0; j < 3 && in.n; j++, pairs++) {
+                    double py = fz_double(&in), px = in.n ? fz_double(&in) : 0;
+                    if (xs_add(&ps[0], py, 1) < 0) ins[0] += py;
+                    if (xs_add(&ps[1], px, 1) < 0) ins[1] += px;
+                    if (xs_add_sq(&ps[2], py, 1) < 0) ins[2] += py * py;
+                    if (xs_add_sq(&ps[3], px, 1) < 0) ins[3] += px * px;
+                    if (xs_add_prod(&ps[4], py, px, 1) < 0) ins[4] += py * px;
+                }
+                int64_t *pl[5];
+                for (int q = 0; q < 5; q++) {
+                    xs_normalize(&ps[q]);
+                    pl[q] = arena_alloc(&a, sizeof ps[q].limb, 8);
+                    memcpy(pl[q], ps[q].limb, sizeof ps[q].limb);
+                }
+                arms[k].pair_n = (steer & 32) ? fz_u8(&in) : pairs;
+                arms[k].sum_y = pl[0]; arms[k].sum_y_count = XS_LIMBS;
+                arms[k].sum_x = pl[1]; arms[k].sum_x_count = XS_LIMBS;
+                arms[k].sum_yy = pl[2]; arms[k].sum_yy_count = XS_LIMBS;
+                arms[k].sum_xx = pl[3]; arms[k].sum_xx_count = XS_LIMBS;
+                arms[k].sum_xy = pl[4]; arms[k].sum_xy_count = XS_LIMBS;
+                arms[k].pair_inexact_y = ins[0]; arms[k].pair_inexact_x = ins[1];
+                arms[k].pair_inexact_yy = ins[2]; arms[k].pair_inexact_xx = ins[3];
+                arms[k].pair_inexact_xy = ins[4];
             }
             p->arms = arms; p->arms_count = (uint32_t)na;
         }
