@@ -79,6 +79,14 @@ for form in cw@ cw:@; do
 done
 expect_eq "nothing written without a password" "$(R dbsize)" 0
 
+# a user the probe finds short of a command is told every command it needs
+R acl setuser nowatch on ">$UPW" '~*' '+@all' '-watch' >/dev/null
+timeout 20 "$BIN/cache-writer" --redis "redis://nowatch:@127.0.0.1:$REDIS_PORT" --redis-password-file "$T/upw" \
+  --in "$T/in.rec" 2>"$T/nowatch.err"
+rc=$?; expect_eq "user without WATCH: exit ($(tail -c 300 "$T/nowatch.err"))" $rc 1
+for cmd in PING WATCH MGET MULTI EXEC SET MSET EVAL EVALSHA 'SCRIPT LOAD' PEXPIRE SELECT GETRANGE RENAME RPUSH LRANGE; do
+  grep -q "user needs.*[ ,]$cmd[ ,]" "$T/nowatch.err" || fail "user without WATCH: $cmd not among the needed commands: $(grep needs "$T/nowatch.err" | head -c 500)"
+done
 if grep -qF -- "$PW" "$T"/*.err; then fail "the password appears in a log"; fi
 if grep -qF -- "$UPW" "$T"/*.err; then fail "the ACL user's password appears in a log"; fi
 finish
