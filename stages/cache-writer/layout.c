@@ -644,9 +644,11 @@ int layout_probe(void *ctx, redisContext *c)
         log_error("redis: %s: %s", why, RPIPE_READONLY_HINT);
         return -2;
     }
+    /* every command of the README's ACL line, so one ACL SETUSER fixes it */
     log_error("redis: the newer-wins transaction does not work on this server (%s); the Redis user needs "
-              "WATCH, MGET, MULTI, EXEC, SET, MSET, EVAL and, in the scripts, GETRANGE, RENAME, RPUSH, LRANGE, DEL "
-              "on %s*", why, l->conf.prefix && l->conf.prefix[0] ? l->conf.prefix : "");
+              "PING, GET, SET, MSET, DEL, WATCH, MGET, MULTI, EXEC, EVAL, EVALSHA, SCRIPT LOAD, PEXPIRE, "
+              "ZADD, ZCARD, ZREMRANGEBYRANK, HGET, HSET, SELECT (with a /db in --redis) and, in the scripts, "
+              "GETRANGE, RENAME, RPUSH, LRANGE on %s*", why, l->conf.prefix && l->conf.prefix[0] ? l->conf.prefix : "");
     return -2;
 }
 

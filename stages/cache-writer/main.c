@@ -141,6 +141,11 @@ static void redis_password(redis_uri *uri, char *err, size_t errlen)
         memcpy(uri->password, pw, sizeof pw);
         memset(pw, 0, sizeof pw);
     }
+    /* without AUTH the connection would be the default user's: writes
+     * under other rights than the ones the person set up */
+    if (uri->user[0] && !uri->password[0])
+        cli_usage_error(&spec, "--redis: user '%s' has no password: give it with --redis-password-file, "
+                        "the credential redis-password or $REDISCLI_AUTH", uri->user);
 }
 
 /* Start-up failure of the connection: the message and exit status. */

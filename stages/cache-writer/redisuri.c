@@ -71,23 +71,25 @@ int redis_uri_parse(const char *s, redis_uri *u, char *err, size_t errlen)
         return 0;
     }
     if (strncmp(s, "redis://", 8) != 0) {
-        snprintf(err, errlen, "'%s': expected redis://[:password@]host[:port][/db] or unix:///path", s);
+        snprintf(err, errlen, "'%s': expected redis://[user@]host[:port][/db] or unix:///path", s);
         return -1;
     }
     const char *p = s + 8;
     const char *end = p + strcspn(p, "/");
     const char *at = memchr(p, '@', (size_t)(end - p));
     if (at) {
+        /* user@, user:@ and :password@; an empty password here leaves the
+         * one from $REDISCLI_AUTH (or the file, main.c) in place, so that
+         * a named user is never quietly logged in as the default one */
         const char *colon = memchr(p, ':', (size_t)(at - p));
-        if (!colon) {
-            snprintf(err, errlen, "'%s': credentials must be [user]:password@", s);
-            return -1;
-        }
-        if (pct_decode(u->user, sizeof u->user, p, (size_t)(colon - p)) ||
-            pct_decode(u->password, sizeof u->password, colon + 1, (size_t)(at - colon - 1))) {
+        const char *userend = colon ? colon : at;
+        char pw[sizeof u->password] = "";
+        if (pct_decode(u->user, sizeof u->user, p, (size_t)(userend - p)) ||
+            (colon && pct_decode(pw, sizeof pw, colon + 1, (size_t)(at - colon - 1)))) {
             snprintf(err, errlen, "'%s': bad user or password (too long or bad %%-escape)", s);
             return -1;
         }
+        if (pw[0]) memcpy(u->password, pw, sizeof pw);
         p = at + 1;
     }
     const char *hostend = end;

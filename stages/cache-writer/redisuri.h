@@ -1,8 +1,9 @@
 /* redisuri.h — parse a Redis address:
- *   redis://[[user]:password@]host[:port][/db]    (port 6379, db 0 by default)
+ *   redis://[user@|[user]:password@]host[:port][/db] (port 6379, db 0 by default)
  *   unix:///path/to/redis.sock[?db=N]  or a bare path starting with '/'
  * The password may also come from $REDISCLI_AUTH (as redis-cli takes it), so
- * it need not appear in a unit file or `ps`. */
+ * it need not appear in a unit file or `ps`; an empty password in the URI
+ * (user:@) does not replace it. */
 #ifndef CACHE_WRITER_REDISURI_H
 #define CACHE_WRITER_REDISURI_H
 

@@ -55,8 +55,10 @@ static void test_credentials(void)
     CHECK_EQ_INT(parse("redis://:a:b@h"), 0);
     CHECK_EQ_STR(u.password, "a:b");
 
-    CHECK_EQ_INT(parse("redis://nopassword@h"), -1);
-    CHECK(strstr(err, "[user]:password@") != NULL);
+    /* user@: the user alone, the password from elsewhere */
+    CHECK_EQ_INT(parse("redis://cw@h:7000"), 0);
+    CHECK_EQ_STR(u.user, "cw"); CHECK_EQ_STR(u.password, ""); CHECK_EQ_STR(u.host, "h");
+    CHECK_EQ_INT(u.port, 7000);
     CHECK_EQ_INT(parse("redis://:bad%zzescape@h"), -1);
     CHECK(strstr(err, "%-escape") != NULL);
     CHECK_EQ_INT(parse("redis://:trunc%4@h"), -1);
@@ -67,6 +69,11 @@ static void test_credentials(void)
     CHECK_EQ_STR(u.password, "fromenv");
     CHECK_EQ_INT(parse("redis://:inuri@h"), 0);
     CHECK_EQ_STR(u.password, "inuri");
+    /* an empty URI password (user:@ or user@) keeps the env's */
+    CHECK_EQ_INT(parse("redis://cw:@h"), 0);
+    CHECK_EQ_STR(u.user, "cw"); CHECK_EQ_STR(u.password, "fromenv");
+    CHECK_EQ_INT(parse("redis://cw@h"), 0);
+    CHECK_EQ_STR(u.user, "cw"); CHECK_EQ_STR(u.password, "fromenv");
     CHECK_EQ_INT(parse("unix:///run/redis.sock"), 0);
     CHECK_EQ_STR(u.password, "fromenv");
     unsetenv("REDISCLI_AUTH");
