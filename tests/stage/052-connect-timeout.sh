@@ -36,7 +36,7 @@ expect_eq "--out kafka://nohost.invalid: exit" "$?" 2
 start_kafka t:1
 echo '{"user_id":"u1","event_type":"view","item_id":"b1","ts":1795000000000000}' |
   timeout 60 "$BIN/ingest" --connect-timeout 30s --out "kafka://$KAFKA/t" 2>"$T/k5.err"
-expect_eq "reachable broker: ingest exit ($(tail -c 300 "$T/k5.err"))" "$?" 0
+rc=$?; expect_eq "reachable broker: ingest exit ($(tail -c 300 "$T/k5.err"))" "$rc" 0
 timeout 60 "$BIN/fbcat" --count --in "kafka://$KAFKA/t?group=c&eof=1" >"$T/count" 2>"$T/k6.err"
 check "reachable broker: the record is there ($(cat "$T/count"))" grep -q "Event" "$T/count"
 
@@ -66,6 +66,6 @@ redis-server --port "$PORT" --bind 127.0.0.1 --dir "$T/redis" --save '' --append
 rpid=$!
 at_exit "kill $rpid; wait $rpid"
 wait "$cw"
-expect_eq "Redis started late: cache-writer exit ($(tail -c 300 "$T/r3.err"))" "$?" 0
+rc=$?; expect_eq "Redis started late: cache-writer exit ($(tail -c 300 "$T/r3.err"))" "$rc" 0
 check "Redis started late: rec:u1 written" sh -c "redis-cli -p $PORT get rec:u1 | grep -q b1"
 finish

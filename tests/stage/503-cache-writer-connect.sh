@@ -27,7 +27,7 @@ PY
 # unix socket, password from the environment, database 2
 timeout 30 env REDISCLI_AUTH='s3cr@t:pw' "$BIN/cache-writer" --redis "unix://$SOCK?db=2" --in "$T/in.rec" \
   --metrics-file "$T/m.prom" 2>"$T/unix.err"
-expect_eq "unix socket + REDISCLI_AUTH: exit ($(tail -c 300 "$T/unix.err"))" "$?" 0
+rc=$?; expect_eq "unix socket + REDISCLI_AUTH: exit ($(tail -c 300 "$T/unix.err"))" "$rc" 0
 expect_eq "keys in db 2" "$(R -n 2 dbsize)" 500
 expect_eq "nothing in db 0" "$(R -n 0 dbsize)" 0
 check "rec:u7 in db 2" sh -c "REDISCLI_AUTH='s3cr@t:pw' redis-cli -s '$SOCK' --no-auth-warning -n 2 get rec:u7 | grep -q '\"item_id\":\"b7\"'"
@@ -46,7 +46,7 @@ check "batch latency gauge present" test -n "$(m streamrec_redis_batch_latency_s
 
 # TCP with the password in the URI (percent-escaped), database 3
 timeout 30 "$BIN/cache-writer" --redis "redis://:s3cr%40t%3Apw@127.0.0.1:$PORT/3" --in "$T/in.rec" 2>"$T/tcp.err"
-expect_eq "redis://:password@host:port/3: exit ($(tail -c 300 "$T/tcp.err"))" "$?" 0
+rc=$?; expect_eq "redis://:password@host:port/3: exit ($(tail -c 300 "$T/tcp.err"))" "$rc" 0
 expect_eq "keys in db 3" "$(R -n 3 dbsize)" 500
 
 # errors: one key of the wrong type -> errors_total 1, the rest written

@@ -16,7 +16,7 @@ start_redis
   || die "ingest | aggregate: $(tail -c 300 "$T/agg.err")"
 "$BIN/fbcat" <"$T/metrics.rec" >"$T/metrics.jsonl" || die "fbcat"
 timeout 60 "$BIN/cache-writer" --redis "$REDIS_URI" --leaderboard-size 25 --in "$T/metrics.rec" 2>"$T/cw.err"
-expect_eq "cache-writer exit ($(tail -c 300 "$T/cw.err"))" "$?" 0
+rc=$?; expect_eq "cache-writer exit ($(tail -c 300 "$T/cw.err"))" "$rc" 0
 
 python3 - "$T/metrics.jsonl" "$REDIS_PORT" <<'PY' || fail "leaderboards and features from aggregate's output"
 import collections, json, sys, resp

@@ -24,6 +24,6 @@ done
 expect_eq "keys in Redis while the pipe is quiet" "$n" 3
 check "cache-writer still running (input not closed)" kill -0 "$cw"
 kill -TERM "$cw"; wait "$cw"
-expect_eq "exit after SIGTERM ($(tail -c 300 "$T/cw.err"))" "$?" 0
+rc=$?; expect_eq "exit after SIGTERM ($(tail -c 300 "$T/cw.err"))" "$rc" 0
 exec 7>&-
 finish

@@ -36,7 +36,7 @@ printf '{"name":"%s","labels":[],"window_start":0,"window_end":60000000,"value":
   "$BIN/fbcat" --encode Metric > "$T/in.rec" || die "encode"
 CREDENTIALS_DIRECTORY=$T/creds "$BIN/alerter" --rules "$T/rules.yaml" --in "$T/in.rec" --format json \
   --notify-retries 0 --dead-letter "$T/dead.jsonl" > "$T/out.json" 2>"$T/err"
-expect_eq "alerter exit ($(tail -c 300 "$T/err"))" $? 0
+rc=$?; expect_eq "alerter exit ($(tail -c 300 "$T/err"))" "$rc" 0
 grep -q "^/hook/$TOKEN .*\"rule\":\"cpu\"" "$T/posts.log" || fail "cpu was not POSTed to the URL in the file: $(cat "$T/posts.log")"
 grep -q "^/dead/$TOKEN " "$T/posts.log" || fail "mem was not POSTed to the URL in the credential"
 grep -q '"channel":"webhook:@dead-hook"' "$T/err" || fail "the failure does not name the channel as written"
