@@ -359,9 +359,9 @@ void model_als_gram(rec_model *m)
     m->als_Yt = NULL;
     m->als_YtY = calloc((size_t)f * f, sizeof *m->als_YtY);
     if (!m->als_YtY) return;
-    /* the panel copy the dot products read (dots_group) */
-    m->als_stride = (m->n_items + 15) & ~15u;
-    m->als_Yt = calloc((size_t)f * m->als_stride, sizeof *m->als_Yt);
+    /* the panel copy the dot products read (dots_impl) */
+    uint32_t padded = (m->n_items + 15) & ~15u;   /* whole panels, the padding zero */
+    m->als_Yt = calloc((size_t)f * padded, sizeof *m->als_Yt);
     if (!m->als_Yt) { free(m->als_YtY); m->als_YtY = NULL; return; }
     for (uint32_t i = 0; i < m->n_items; i++)
         for (uint32_t a = 0; a < f; a++)
@@ -505,8 +505,8 @@ int fold_in_impl(const rec_model *m, const hist_entry *h, size_t n, double *x, m
  * up to four users in registers: a factor vector is loaded once for four
  * users, no lane sums to reduce, and each item's dot product is the same
  * chain of fused multiply-adds over k = 0..f-1 whatever the group, so a
- * user scored alone or in a batch gets the same floats. stride is
- * n_items rounded up to 16, the padding zero. */
+ * user scored alone or in a batch gets the same floats. The last panel
+ * is padded with zero items. */
 #define BCAST(v) ((v8sf){ (v), (v), (v), (v), (v), (v), (v), (v) })
 /* sixteen items (one panel) for one user */
 static inline __attribute__((always_inline))

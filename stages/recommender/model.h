@@ -81,8 +81,8 @@ void model_score_cached(const rec_model *m, const hist_entry *h, size_t n, float
  * least 0) and ok[u] = 1, or ok[u] = 0
  * when there are none (empty history, or no history item has a factor:
  * out[u] untouched). Returns 1, or 0 when the model's scoring has no such
- * part (not a hybrid with ALS, user-kNN in the blend, factors not a multiple
- * of 8): nothing written, score as usual. model_score_pre is
+ * part (not a hybrid with ALS, user-kNN in the blend, or the factors'
+ * panel copy could not be allocated): nothing written, score as usual. model_score_pre is
  * model_score_cached with the ALS part given (als_state 1: als holds it,
  * 2: none; 0: computed here as model_score does); the scores are the same
  * bit for bit as model_score's. */

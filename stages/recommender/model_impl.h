@@ -32,7 +32,7 @@ struct rec_model {
     /* components: present when non-empty */
     nbr_csr knn, cnt;
     uint32_t als_f; float *als_Y; double *als_YtY; float als_reg, als_alpha; int als_binary;
-    float *als_Yt; uint32_t als_stride;   /* Y in panels of 16 items (stride: n_items rounded up to 16, zero padded), for the dot products */
+    float *als_Yt;                        /* Y in panels of 16 items (the last zero padded), for the dot products */
     uint32_t cg_steps;
     uint32_t ease_n; uint32_t *ease_idx; int32_t *ease_pos; float *ease_B;
     /* user-kNN: the training users' items (CSR) and its transpose */

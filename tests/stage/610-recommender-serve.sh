@@ -139,6 +139,11 @@ if seen & set(r["u0"]): sys.exit("u0's seen items in the batch list")
 if r["nobody"] != r["nobody2"] or len(r["nobody"]) != 10: sys.exit("cold-start lists differ")
 if r["u0"] == r["nobody"]: sys.exit("u0's history was not used")
 PY
+# the done line's scoring figures, by the wall clock and the threads' CPU
+# clock (what the serving bench divides by): present, and the CPU clock read
+expect_eq "users batch: done line's lists and CPU figures" \
+  "$(grep '"msg":"done"' "$T/users.log" | jq -c '[.lists, (.score_cpu_seconds >= 0), (.lists_per_cpu_second > 0), (.lists_per_thread_second > 0)]')" \
+  "[3,true,true,true]"
 # users from stdin, no events
 printf 'u0\n' | "$BIN/recommender" --model "$T/model.db" --users - --format json > "$T/users2.jsonl" 2>/dev/null
 expect_eq "users from stdin without history: the cold list" \

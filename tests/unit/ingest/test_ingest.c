@@ -501,6 +501,22 @@ static void test_sample_ids(void)
     CHECK_MSG(strcmp(sample_ids(cpu, b, sizeof b), k) != 0, "partitions 0 and 1: one id %s", k);
     ingest_set_pos(&g, "raw", 0, 5);
     CHECK_EQ_STR(sample_ids(cpu, b, sizeof b), k);
+    /* the README's definition, byte for byte: FNV-1a of the topic and a
+     * NUL, the partition (4 bytes) and the offset (8), little-endian, the
+     * line, the sample's index (4): ids stay the same across versions */
+    {
+        unsigned char def[160];
+        size_t n = 0, cl = strlen(cpu);
+        memcpy(def, "raw", 4); n = 4;
+        const unsigned char part_off_le[12] = { 1, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0 };
+        memcpy(def + n, part_off_le, 12); n += 12;
+        memcpy(def + n, cpu, cl); n += cl;
+        memset(def + n, 0, 4); n += 4;
+        char want[40];
+        snprintf(want, sizeof want, "s%016llx;", (unsigned long long)ingest_fnv1a(def, n));
+        ingest_set_pos(&g, "raw", 1, 5);
+        CHECK_EQ_STR(sample_ids(cpu, b, sizeof b), want);
+    }
     /* a line's two samples: two ids */
     ingest_set_pos(&g, NULL, 0, 7);
     sample_ids(req, r, sizeof r);
