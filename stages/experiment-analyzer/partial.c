@@ -262,7 +262,7 @@ int ea_merger_add(ea_merger *m, const ExperimentPartial *p, char *err, size_t er
             }
         }
         const ea_metric_cfg *mc = &e->metrics[i % nm];
-        if (!(mc->covariate || mc->type == EA_RATIO)) continue;
+        if (!ea_metric_paired(mc)) continue;
         /* CUPED and ratio: the pair sums, every one of them */
         const int64_t *pl[5] = { a->sum_y, a->sum_x, a->sum_yy, a->sum_xx, a->sum_xy };
         uint32_t pn[5] = { a->sum_y_count, a->sum_x_count, a->sum_yy_count, a->sum_xx_count, a->sum_xy_count };
@@ -355,7 +355,7 @@ int ea_merger_add(ea_merger *m, const ExperimentPartial *p, char *err, size_t er
         ea_psum *ps = &pe->ps[i];
         memset(ps, 0, sizeof *ps);
         const ea_metric_cfg *mc = &e->metrics[i % nm];
-        if (!(mc->covariate || mc->type == EA_RATIO)) continue;
+        if (!ea_metric_paired(mc)) continue;
         ps->n = (double)a->pair_n;
         ea_limbs_load(&ps->y, a->sum_y, a->sum_y_count);
         ea_limbs_load(&ps->x, a->sum_x, a->sum_x_count);
