@@ -348,8 +348,8 @@ int ea_merger_add(ea_merger *m, const ExperimentPartial *p, char *err, size_t er
         pe->n[i] = a->n;
         ea_xarm *xa = &pe->xa[i];
         memset(xa, 0, sizeof *xa);
-        if (a->sum_count) memcpy(xa->s1.limb, a->sum, a->sum_count * sizeof(int64_t));
-        if (a->sum_sq_count) memcpy(xa->s2.limb, a->sum_sq, a->sum_sq_count * sizeof(int64_t));
+        ea_limbs_load(&xa->s1, a->sum, a->sum_count);
+        ea_limbs_load(&xa->s2, a->sum_sq, a->sum_sq_count);
         xa->in1 = a->inexact_sum; xa->in2 = a->inexact_sum_sq; xa->inexact = a->inexact;
         if (!pe->ps) continue;
         ea_psum *ps = &pe->ps[i];
