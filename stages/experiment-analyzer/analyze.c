@@ -425,7 +425,6 @@ static void ea_x_add(ea_engine *ea, int x, int v, int m, double val, int sign)
 
 /* CUPED and ratio metrics: the user's pair (y, x) for metric m, from its
  * values (see ea_psum). */
-static int ea_paired(const ea_metric_cfg *mc) { return mc->cov_val >= 0 || mc->type == EA_RATIO; }
 static void ea_pair_of(const ea_metric_cfg *mc, const ea_uval *val, int m, double *y, double *x)
 {
     const ea_uval *uv = &val[m];
@@ -478,7 +477,7 @@ ea_xarm *ea_xarm_of(ea_engine *ea, int x, int v, int m) { return ea->mergeable ?
 ea_exp_stats *ea_stats_mut(ea_engine *ea, int x) { return &ea->st[x]; }
 ea_psum *ea_psum_of(ea_engine *ea, int x, int v, int m)
 {
-    return ea->psum[x] && ea_paired(&ea->cfg->experiments[x].metrics[m]) ? ea_ps(ea, x, v, m) : NULL;
+    return ea->psum[x] && ea_metric_paired(&ea->cfg->experiments[x].metrics[m]) ? ea_ps(ea, x, v, m) : NULL;
 }
 
 /* Mergeable mode: the moments of numeric and duration arms from the exact
@@ -541,7 +540,7 @@ static void ea_expose(ea_engine *ea, int x, ea_entry *u, int v, int64_t ts)
     for (int m = 0; m < e->nmetrics; m++) {  /* a sum counts every exposed user, from 0 */
         const ea_metric_cfg *mc = &e->metrics[m];
         if (mc->type == EA_NUMERIC && mc->aggregate != EA_MEAN) ea_arm_add(&st->arm[v][m], 0);
-        if (ea_paired(mc)) ea_ps_add(ea_ps(ea, x, v, m), 0, 0, 1);
+        if (ea_metric_paired(mc)) ea_ps_add(ea_ps(ea, x, v, m), 0, 0, 1);
     }
     ea_mark_dirty(ea, u, s);
     /* mergeable: looks come with the reports (a count of updates across
@@ -626,7 +625,7 @@ static void ea_attribute(ea_engine *ea, ea_entry *u, const Event *ev)
         ea_uval *val = ea_uvals(s);
         for (int m = 0; m < e->nmetrics; m++) {
             const ea_metric_cfg *mc = &e->metrics[m];
-            if (ea_paired(mc)) {
+            if (ea_metric_paired(mc)) {
                 if (ea_attribute_paired(ea, s, mc, m, ev, since)) touched = 1;
                 continue;
             }
@@ -749,7 +748,7 @@ static int ea_estimate(const ea_engine *ea, int x, int m, int v, double *diff, d
     const ea_arm *at = &st->arm[v][m], *ac = &st->arm[c][m];
     const ea_metric_cfg *mc = &e->metrics[m];
     if (mc->quantile_line) return 0;   /* fixed-horizon only */
-    if (ea_paired(mc)) {
+    if (ea_metric_paired(mc)) {
         /* CUPED's adjusted difference, a ratio's delta-method one: the
          * plug-in mSPRT takes any asymptotically normal estimate */
         double need = e->min_sample_size > 2 ? (double)e->min_sample_size : 2;
@@ -1072,7 +1071,7 @@ int ea_results(ea_engine *ea, const ea_row **out)
                 r->p_value = r->p_adj = r->av_p = r->av_p_adj = 1;
                 r->av_ci_low = -INFINITY; r->av_ci_high = INFINITY;
                 const ea_arm *a = &st->arm[v][m], *ac = &st->arm[c][m];
-                if (ea_paired(mc)) {
+                if (ea_metric_paired(mc)) {
                     ea_row_paired(ea, x, m, v, r);
                 } else if (mc->quantile_line) {
                     ea_row_quantile(e, mc, qs, v, r);
@@ -1306,7 +1305,7 @@ int ea_state_load(ea_engine *ea, state *stt)
         /* CUPED and ratio sums are not in the state: rebuilt from the
          * users, exactly (they are exact sums) */
         for (int m = 0; m < e->nmetrics; m++) {
-            if (!ea_paired(&e->metrics[m])) continue;
+            if (!ea_metric_paired(&e->metrics[m])) continue;
             double py, px;
             ea_pair_of(&e->metrics[m], ea_uvals(s), m, &py, &px);
             ea_ps_add(ea_ps(ea, x, v, m), py, px, 1);

@@ -130,7 +130,7 @@ static int ea_metric_check_kind(const char *file, ea_experiment_cfg *e, ea_metri
         if (m->covariate) FAIL(m->quantile_line, "metric \"%s\": quantile and covariate together are not "
                                "supported", m->name);
     }
-    if (m->covariate || m->type == EA_RATIO) e->npaired++;
+    if (ea_metric_paired(m)) e->npaired++;
     return 0;
 }
 

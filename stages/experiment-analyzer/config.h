@@ -61,6 +61,10 @@ typedef struct ea_metric_cfg {
                                      metrics' own); -1 without a covariate */
 } ea_metric_cfg;
 
+/* A CUPED or ratio metric: its statistics come from per-arm sums of the
+ * users' pairs (ea_psum), not from the metric's own moments. */
+static inline int ea_metric_paired(const ea_metric_cfg *mc) { return mc->covariate || mc->type == EA_RATIO; }
+
 typedef struct ea_variant_cfg {
     char *name;
     double allocation;

@@ -262,7 +262,7 @@ int ea_merger_add(ea_merger *m, const ExperimentPartial *p, char *err, size_t er
             }
         }
         const ea_metric_cfg *mc = &e->metrics[i % nm];
-        if (!(mc->covariate || mc->type == EA_RATIO)) continue;
+        if (!ea_metric_paired(mc)) continue;
         /* CUPED and ratio: the pair sums, every one of them */
         const int64_t *pl[5] = { a->sum_y, a->sum_x, a->sum_yy, a->sum_xx, a->sum_xy };
         uint32_t pn[5] = { a->sum_y_count, a->sum_x_count, a->sum_yy_count, a->sum_xx_count, a->sum_xy_count };
@@ -348,14 +348,14 @@ int ea_merger_add(ea_merger *m, const ExperimentPartial *p, char *err, size_t er
         pe->n[i] = a->n;
         ea_xarm *xa = &pe->xa[i];
         memset(xa, 0, sizeof *xa);
-        if (a->sum_count) memcpy(xa->s1.limb, a->sum, a->sum_count * sizeof(int64_t));
-        if (a->sum_sq_count) memcpy(xa->s2.limb, a->sum_sq, a->sum_sq_count * sizeof(int64_t));
+        ea_limbs_load(&xa->s1, a->sum, a->sum_count);
+        ea_limbs_load(&xa->s2, a->sum_sq, a->sum_sq_count);
         xa->in1 = a->inexact_sum; xa->in2 = a->inexact_sum_sq; xa->inexact = a->inexact;
         if (!pe->ps) continue;
         ea_psum *ps = &pe->ps[i];
         memset(ps, 0, sizeof *ps);
         const ea_metric_cfg *mc = &e->metrics[i % nm];
-        if (!(mc->covariate || mc->type == EA_RATIO)) continue;
+        if (!ea_metric_paired(mc)) continue;
         ps->n = (double)a->pair_n;
         ea_limbs_load(&ps->y, a->sum_y, a->sum_y_count);
         ea_limbs_load(&ps->x, a->sum_x, a->sum_x_count);

@@ -117,8 +117,9 @@ static ea_units ea_units_of(const ea_metric_cfg *mc)
     return (ea_units){ 1, "", "", est };
 }
 
-/* What the metric is, beyond its type and event: "; CUPED on pre_revenue",
- * "; per view (count of click over count of view per user)", "; its p90". */
+/* What the metric is, beyond its type and event: ", CUPED-adjusted by the
+ * covariate pre_revenue", " (counted) per view event, ...", ", its p90 over
+ * users ..." (test 367 reads them in the HTML report). */
 static void ea_kind_text(const ea_metric_cfg *mc, char *buf, size_t n)
 {
     if (mc->covariate) snprintf(buf, n, ", CUPED-adjusted by the covariate %s", mc->covariate);

@@ -42,16 +42,25 @@ int xs_add(xsum *s, double x, int sign)
     return 0;
 }
 
-int xs_add_sq(xsum *s, double x, int sign)
+int xs_add_prod(xsum *s, double a, double b, int sign)
 {
+    uint64_t m; int e, ea, eb;
+    if (xs_split(a, &m, &e, &ea) < 0 || (a != 0 && !xs_in_range(ea))) return -1;
+    if (xs_split(b, &m, &e, &eb) < 0 || (b != 0 && !xs_in_range(eb))) return -1;
+    if (a == 0 || b == 0) return 0;
+    /* a·b = hi + lo exactly, both inside the limbs (see xs_in_range) */
+    double hi = a * b, lo = fma(a, b, -hi);
     uint64_t mh = 0, ml = 0; int eh = XS_LOW, el = XS_LOW, ex = 0;
-    if (xs_split(x, &mh, &eh, &ex) < 0 || (x != 0 && !xs_in_range(ex))) return -1;
-    double hi = x * x, lo = fma(x, x, -hi);   /* x² = hi + lo exactly */
     xs_split(hi, &mh, &eh, &ex);
     xs_split(lo, &ml, &el, &ex);
-    xs_put(s, mh, eh, sign);
+    xs_put(s, mh, eh, hi < 0 ? -sign : sign);
     xs_put(s, ml, el, lo < 0 ? -sign : sign);
     return 0;
+}
+
+int xs_add_sq(xsum *s, double x, int sign)
+{
+    return xs_add_prod(s, x, x, sign);
 }
 
 void xs_merge(xsum *s, const xsum *t)
@@ -146,22 +155,6 @@ void xs_moments(double n, const xsum *s1, const xsum *s2, double in1, double in2
     dd_add(bh, bl, -th, -tl, &th, &tl);
     double v = th + tl;
     *m2 = v > 0 ? v : 0;
-}
-
-int xs_add_prod(xsum *s, double a, double b, int sign)
-{
-    uint64_t m; int e, ea, eb;
-    if (xs_split(a, &m, &e, &ea) < 0 || (a != 0 && !xs_in_range(ea))) return -1;
-    if (xs_split(b, &m, &e, &eb) < 0 || (b != 0 && !xs_in_range(eb))) return -1;
-    if (a == 0 || b == 0) return 0;
-    /* a·b = hi + lo exactly; both inside the limbs for the reason x² is */
-    double hi = a * b, lo = fma(a, b, -hi);
-    uint64_t mh = 0, ml = 0; int eh = XS_LOW, el = XS_LOW, ex = 0;
-    xs_split(hi, &mh, &eh, &ex);
-    xs_split(lo, &ml, &el, &ex);
-    xs_put(s, mh, eh, hi < 0 ? -sign : sign);
-    xs_put(s, ml, el, lo < 0 ? -sign : sign);
-    return 0;
 }
 
 double xs_comoment(double n, const xsum *sa, const xsum *sb, const xsum *sab,

@@ -3,10 +3,9 @@
 # scipy/statsmodels (tests/data/experiments/check_scipy.py) agree to 1e-6:
 # three arms with unequal allocation and 4 metric kinds on 4,000 users; then
 # small samples (25 users per experiment, where zero conversions happen).
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/experiment-stats.bash"
 D=$ROOT/tests/data/experiments
-PY=python3; /usr/bin/python3 -c 'import scipy, statsmodels' 2>/dev/null && PY=/usr/bin/python3
-$PY -c 'import scipy, statsmodels' || die "python3-scipy and python3-statsmodels are needed"
+need_python scipy statsmodels
 
 cat > "$T/exp.yaml" <<'YAML'
 experiments:

@@ -9,9 +9,8 @@
 # sum and a conversion metric, a covariate given twice for some users (the
 # newest counts), none for others (x = 0) and, for a few, only before their
 # exposure (not attributed: x = 0, as the README says).
-source "$(dirname "$0")/../lib.sh"
-PY=python3; /usr/bin/python3 -c 'import scipy, statsmodels' 2>/dev/null && PY=/usr/bin/python3
-$PY -c 'import scipy, statsmodels' || die "python3-scipy and python3-statsmodels are needed"
+source "$(dirname "$0")/experiment-stats.bash"
+need_python scipy statsmodels
 cat > "$T/exp.yaml" <<'YAML'
 experiments:
   - name: cx
@@ -65,9 +64,7 @@ for u in range(3000):
     truth[user] = {"v": v, "x": x, "y": y, "xb": pre_b}
 json.dump(truth, open(sys.argv[1], "w"))
 PY
-"$BIN/fbcat" --encode Event < "$T/ev.jsonl" > "$T/ev.rec" || die "fbcat failed"
-"$BIN/experiment-analyzer" --config "$T/exp.yaml" --in "$T/ev.rec" --format json --report-every 0 \
-  > "$T/out.json" 2> "$T/err" || { cat "$T/err" >&2; die "analyzer failed"; }
+analyze "$T/exp.yaml" "$T/ev.jsonl" "$T/out.json"
 $PY - "$T/truth.json" "$T/ev.jsonl" "$T/out.json" <<'PY' || fail "CUPED against statsmodels/numpy"
 import json, sys
 import numpy as np, statsmodels.api as sm

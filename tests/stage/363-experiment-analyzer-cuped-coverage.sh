@@ -10,8 +10,8 @@
 #    [0.8, 1.25] over all 400, sd about 0.07; within [0.6, 1.6] per rho),
 #    where the unadjusted lift would give 1/(1 - rho²) (10 at rho 0.95);
 #  - the reported standard errors match that spread (within [0.8, 1.25]).
-source "$(dirname "$0")/../lib.sh"
-PY=python3; /usr/bin/python3 -c 'import numpy' 2>/dev/null && PY=/usr/bin/python3
+source "$(dirname "$0")/experiment-stats.bash"
+need_python numpy
 $PY - "$T/exp.yaml" > "$T/ev.jsonl" <<'PY' || die "simulation failed"
 import math, random, sys
 r = random.Random(363)
@@ -41,9 +41,7 @@ for i, rho in enumerate(RHOS):
             lines.append('{"ts":%d,"user_id":"%s","type":"purchase","value":%.9f}' % (t + 2, user, y))
 print("\n".join(lines))
 PY
-"$BIN/fbcat" --encode Event < "$T/ev.jsonl" > "$T/ev.rec" || die "fbcat failed"
-"$BIN/experiment-analyzer" --config "$T/exp.yaml" --in "$T/ev.rec" --format json --report-every 0 \
-  > "$T/out.json" 2> "$T/err" || { cat "$T/err" >&2; die "analyzer failed"; }
+analyze "$T/exp.yaml" "$T/ev.jsonl" "$T/out.json"
 $PY - "$T/out.json" <<'PY' || fail "CUPED coverage and variance reduction"
 import json, sys
 import numpy as np

@@ -15,9 +15,8 @@
 # (x1.15 in treatment), so the true difference of clicks per pageview is
 # 0.2·0.15 = 0.03: the 95% interval covers it in 182 to 198 of 200
 # (P(Bin(200, 0.05) > 18) = 0.008).
-source "$(dirname "$0")/../lib.sh"
-PY=python3; /usr/bin/python3 -c 'import scipy' 2>/dev/null && PY=/usr/bin/python3
-$PY -c 'import scipy' || die "python3-scipy and python3-numpy are needed"
+source "$(dirname "$0")/experiment-stats.bash"
+need_python scipy numpy
 cat > "$T/exp.yaml" <<'YAML'
 experiments:
   - name: rx
@@ -61,9 +60,7 @@ for u in range(4000):
     truth[user] = {"v": v, "clicks": clicks, "views": views, "rev": rev, "sessions": sessions}
 json.dump(truth, open(sys.argv[1], "w"))
 PY
-"$BIN/fbcat" --encode Event < "$T/ev.jsonl" > "$T/ev.rec" || die "fbcat failed"
-"$BIN/experiment-analyzer" --config "$T/exp.yaml" --in "$T/ev.rec" --format json --report-every 0 \
-  > "$T/out.json" 2> "$T/err" || { cat "$T/err" >&2; die "analyzer failed"; }
+analyze "$T/exp.yaml" "$T/ev.jsonl" "$T/out.json"
 $PY - "$T/truth.json" "$T/out.json" <<'PY' || fail "ratio metrics against numpy"
 import json, sys
 import numpy as np
@@ -147,9 +144,7 @@ for k in range(E):
             if r.random() < p: out.append('{"ts":%d,"user_id":"%s","type":"click","item_id":"i"}' % (t + 2, user))
 print("\n".join(out))
 PY
-"$BIN/fbcat" --encode Event < "$T/cov.jsonl" > "$T/cov.rec" || die "fbcat failed"
-"$BIN/experiment-analyzer" --config "$T/cov.yaml" --in "$T/cov.rec" --format json --report-every 0 \
-  > "$T/cov.out" 2> "$T/cov.err" || { cat "$T/cov.err" >&2; die "analyzer failed"; }
+analyze "$T/cov.yaml" "$T/cov.jsonl" "$T/cov.out"
 $PY - "$T/cov.out" <<'PY' || fail "ratio interval coverage"
 import json, sys
 t = [d for d in map(json.loads, open(sys.argv[1])) if d["variant"] == "treatment"]

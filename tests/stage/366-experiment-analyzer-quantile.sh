@@ -14,9 +14,8 @@
 #    an interval far wider than it should be); each arm's interval
 #    covers its true p90 in at least the binomial coverage of its ranks
 #    minus 4 sd, over 600 arm intervals.
-source "$(dirname "$0")/../lib.sh"
-PY=python3; /usr/bin/python3 -c 'import scipy' 2>/dev/null && PY=/usr/bin/python3
-$PY -c 'import scipy' || die "python3-scipy and python3-numpy are needed"
+source "$(dirname "$0")/experiment-stats.bash"
+need_python scipy numpy
 
 # 1. exact
 cat > "$T/exp.yaml" <<'YAML'
@@ -58,9 +57,7 @@ for u in range(3000):
     truth[user] = d
 json.dump(truth, open(sys.argv[1], "w"))
 PY
-"$BIN/fbcat" --encode Event < "$T/ev.jsonl" > "$T/ev.rec" || die "fbcat failed"
-"$BIN/experiment-analyzer" --config "$T/exp.yaml" --in "$T/ev.rec" --format json --report-every 0 \
-  > "$T/out.json" 2> "$T/err" || { cat "$T/err" >&2; die "analyzer failed"; }
+analyze "$T/exp.yaml" "$T/ev.jsonl" "$T/out.json"
 $PY - "$T/truth.json" "$T/out.json" <<'PY' || fail "quantiles against numpy"
 import json, math, sys
 import numpy as np
@@ -132,9 +129,7 @@ for k in range(E):
         out.append('{"ts":%d,"user_id":"%s","type":"click","item_id":"i"}' % (t + d, user))
 print("\n".join(out))
 PY
-"$BIN/fbcat" --encode Event < "$T/cov.jsonl" > "$T/cov.rec" || die "fbcat failed"
-"$BIN/experiment-analyzer" --config "$T/cov.yaml" --in "$T/cov.rec" --format json --report-every 0 \
-  > "$T/cov.out" 2> "$T/cov.err" || { cat "$T/cov.err" >&2; die "analyzer failed"; }
+analyze "$T/cov.yaml" "$T/cov.jsonl" "$T/cov.out"
 $PY - "$T/cov.out" <<'PY' || fail "quantile interval coverage"
 import json, math, sys
 from scipy import stats

@@ -77,7 +77,8 @@ PY
 n=$(wc -l < "$T/all.jsonl"); half=$((n / 2))
 head -n "$half" "$T/all.jsonl" > "$T/a.jsonl"; tail -n +$((half + 1)) "$T/all.jsonl" > "$T/b.jsonl"
 for f in all a b; do "$BIN/fbcat" --encode Event < "$T/$f.jsonl" > "$T/$f.rec" || die "fbcat"; done
-run() { "$EA" --config "$T/c.yaml" --report-every 0 --format json "$@" 2>> "$T/err" | sort; }
+# rows sorted; the analyzer's exit status (not sort's)
+run() { "$EA" --config "$T/c.yaml" --report-every 0 --format json "$@" 2>> "$T/err" | sort; return "${PIPESTATUS[0]}"; }
 run --in "$T/all.rec" --report html --report-file "$T/r.html" > "$T/one.json"
 run --in "$T/a.rec" --state "$T/s.db" > /dev/null || fail "first half"
 run --in "$T/b.rec" --state "$T/s.db" > "$T/two.json" || fail "second half"

@@ -19,19 +19,11 @@
 #include <stdint.h>
 #include <string.h>
 #include "../testhelp.h"
+#include "../testrng.h"
 #include "../../../stages/experiment-analyzer/stats.h"
 #include "../../../stages/experiment-analyzer/xsum.h"
 
 static uint64_t rng = 7;
-static uint64_t rnext(void)
-{
-    uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-static double runif(void) { return ((double)(rnext() >> 11) + 0.5) * 0x1.0p-53; }
-static double rnorm(void) { return sqrt(-2 * log(runif())) * cos(2 * M_PI * runif()); }
 
 #define N 4000
 static double ys[N], xs_[N];
@@ -55,7 +47,11 @@ static st_pair pair_of(const double *y, const double *x, int n)
 
 static void test_comoment(void)
 {
-    for (int i = 0; i < N; i++) { double z = rnorm(); xs_[i] = 1e6 + z; ys[i] = 1e6 + 0.5 * z + rnorm(); }
+    for (int i = 0; i < N; i++) {
+        double z = trng_normal(&rng);
+        xs_[i] = 1e6 + z;
+        ys[i] = 1e6 + 0.5 * z + trng_normal(&rng);
+    }
     st_pair p = pair_of(ys, xs_, N);
     long double mx = 0, my = 0, c = 0;
     for (int i = 0; i < N; i++) { mx += xs_[i]; my += ys[i]; }
@@ -114,8 +110,8 @@ static void test_cuped(void)
     int nt = 0, nc = 0;
     for (int i = 0; i < N; i++) {
         d[i] = i % 3 == 0;
-        x[i] = 10 + 3 * rnorm();
-        y[i] = 2 + 0.7 * x[i] + 0.4 * d[i] + rnorm();
+        x[i] = 10 + 3 * trng_normal(&rng);
+        y[i] = 2 + 0.7 * x[i] + 0.4 * d[i] + trng_normal(&rng);
     }
     long double beta[3];
     ols3(y, d, x, N, beta);
@@ -142,8 +138,8 @@ static void test_cuped(void)
     CHECK_NEAR(cu.theta, 1, 1e-12);
     CHECK_NEAR(cu.variance_reduction, 1, 1e-9);
     /* an independent covariate: about none */
-    for (int i = 0; i < nt; i++) xt[i] = rnorm();
-    for (int i = 0; i < nc; i++) xc[i] = rnorm();
+    for (int i = 0; i < nt; i++) xt[i] = trng_normal(&rng);
+    for (int i = 0; i < nc; i++) xc[i] = trng_normal(&rng);
     pt = pair_of(yt, xt, nt); pc = pair_of(yc, xc, nc);
     CHECK(st_cuped_run(&pt, &pc, 0.05, &cu) == 0);
     CHECK(fabs(cu.variance_reduction) < 0.01);
@@ -155,8 +151,8 @@ static void test_ratio(void)
 {
     static double num[N], den[N], lin[N];
     for (int i = 0; i < N; i++) {
-        den[i] = (double)(rnext() % 6);
-        num[i] = den[i] * (0.2 + 0.1 * runif()) + (rnext() % 4 == 0);
+        den[i] = (double)(trng_next(&rng) % 6);
+        num[i] = den[i] * (0.2 + 0.1 * trng_unif_open(&rng)) + (trng_next(&rng) % 4 == 0);
     }
     st_pair a = pair_of(num, den, N);
     st_ratio_arm ra;

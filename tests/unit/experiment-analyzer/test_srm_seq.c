@@ -13,19 +13,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "../testhelp.h"
+#include "../testrng.h"
 #include "../../../stages/experiment-analyzer/analyze.h"
 #include "../../../stages/experiment-analyzer/config.h"
 #include "../../../stages/experiment-analyzer/stats.h"
 
 static uint64_t rng_state;
-static uint64_t rng_next(void)   /* splitmix64 */
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-static double rng_unif(void) { return (double)(rng_next() >> 11) * 0x1.0p-53; }
 
 #define LOOK_EVERY 16
 #define FAIR_EXPERIMENTS 2000
@@ -49,7 +42,7 @@ static void test_fair_splits(void)
         int f05 = 0, f001 = 0, fchi = 0;
         for (int l = 0; l < FAIR_LOOKS; l++) {
             /* 16 users, each arm with probability 1/2: 16 random bits */
-            if (l % 4 == 0) bits = rng_next();
+            if (l % 4 == 0) bits = trng_next(&rng_state);
             uint64_t a = (uint64_t)__builtin_popcountll(bits & 0xffff);
             bits >>= 16;
             n[0] += a; n[1] += LOOK_EVERY - a;
@@ -96,7 +89,7 @@ static void test_imbalance_found(void)
         uint64_t n[2] = { 0, 0 };
         when[x] = UINT64_MAX;
         for (int u = 1; u <= MAX_USERS; u++) {
-            n[rng_unif() < 0.52 ? 0 : 1]++;
+            n[trng_unif(&rng_state) < 0.52 ? 0 : 1]++;
             if (u % LOOK_EVERY) continue;
             if (st_srm_seq_p(n, half, 2, ST_SRM_CONCENTRATION) < EA_SRM_ALPHA) {
                 when[x] = (uint64_t)u; found++;
@@ -159,7 +152,7 @@ static void test_engine(void)
      * found, and the balanced tail dilutes it until a fixed-horizon check
      * would call the split healthy again (the flag must stay) */
     for (; i < 230000; i++) {
-        int v = i < 30000 ? !(rng_unif() < 0.52) : (int)(i & 1);
+        int v = i < 30000 ? !(trng_unif(&rng_state) < 0.52) : (int)(i & 1);
         expose(ea, i, v);
         n[v]++;
         if ((i + 1) % LOOK_EVERY == 0) {   /* exposures only: a look every 16 */

@@ -13,17 +13,10 @@
 #include <stdint.h>
 #include <string.h>
 #include "../testhelp.h"
+#include "../testrng.h"
 #include "../../../stages/experiment-analyzer/xsum.h"
 
 static uint64_t rng = 42;
-static uint64_t rnext(void)
-{
-    uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-static double runif(void) { return (double)(rnext() >> 11) * 0x1.0p-53; }
 
 static double value(double hi, double lo) { return hi + lo; }
 
@@ -75,11 +68,11 @@ static void test_order_free(void)
 {
     static int ord[3][N];
     for (int i = 0; i < N; i++) {
-        double mag = ldexp(1, (int)(rnext() % 60) - 30);   /* 2^-30 .. 2^29 */
-        vals[i] = (runif() - 0.3) * mag;
+        double mag = ldexp(1, (int)(trng_next(&rng) % 60) - 30);   /* 2^-30 .. 2^29 */
+        vals[i] = (trng_unif(&rng) - 0.3) * mag;
         ord[0][i] = i; ord[1][i] = N - 1 - i; ord[2][i] = i;
     }
-    for (int i = N - 1; i > 0; i--) { int j = (int)(rnext() % (uint64_t)(i + 1)); int t = ord[2][i]; ord[2][i] = ord[2][j]; ord[2][j] = t; }
+    for (int i = N - 1; i > 0; i--) { int j = (int)(trng_next(&rng) % (uint64_t)(i + 1)); int t = ord[2][i]; ord[2][i] = ord[2][j]; ord[2][j] = t; }
     xsum a1, a2, b1, b2, c1, c2, d1, d2;
     sums(ord[0], N, 1, &a1, &a2);
     sums(ord[1], N, 1, &b1, &b2);
