@@ -65,8 +65,9 @@ int fb_verify(const fb_desc *d, const uint8_t *buf, size_t len, int prefixed,
  * Event (one per ingested line) takes a direct path with the same bytes;
  * the environment variable STREAMREC_FB_GENERIC=1 turns it off (tests). */
 void fb_encode(fb_builder *b, const fb_desc *d, const void *rec, int size_prefixed);
-/* The same bytes by the plain schema walk, without the per-type plans and
- * the Event fast path fb_encode takes: the reference those must equal (tests). */
+/* The same bytes with the root table written by the plain schema walk,
+ * not by its plan or the Event fast path (nested tables still take their
+ * plans): the reference fb_encode's paths must equal (tests). */
 void fb_encode_generic(fb_builder *b, const fb_desc *d, const void *rec, int size_prefixed);
 
 /* The two JSON forms of a record (schemas/README.md, "JSON"); both have
