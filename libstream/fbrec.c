@@ -818,10 +818,7 @@ static void fb_event_direct_check(void)
              && f->is_vector == (i == 12) && (f->base == FB_F64 ? f->def_f == 0.0 && !signbit(f->def_f)
                                               : f->base == FB_STRING || f->base == FB_TABLE || f->def_i == want[i].def);
     }
-    /* STREAMREC_FB_GENERIC=1: the plan path for Event too, so a test can
-     * compare a stage's bytes both ways */
-    const char *off = getenv("STREAMREC_FB_GENERIC");
-    fb_event_direct_ok = ok && !(off && *off && strcmp(off, "0"));
+    fb_event_direct_ok = ok;
 }
 #endif
 

@@ -62,11 +62,12 @@ int fb_verify(const fb_desc *d, const uint8_t *buf, size_t len, int prefixed,
 
 /* Encode *rec into b (reset first) and finish with d's identifier. The
  * bytes are fb_data(b, &len); with size_prefixed they start with the prefix.
- * Event (one per ingested line) takes a direct path with the same bytes;
- * the environment variable STREAMREC_FB_GENERIC=1 turns it off (tests). */
+ * Event (one per ingested line) takes a direct path with the same bytes
+ * (tests/unit/test_fbrec.c compares every path with fb_encode_generic). */
 void fb_encode(fb_builder *b, const fb_desc *d, const void *rec, int size_prefixed);
-/* The same bytes by the plain schema walk, without the per-type plans and
- * the Event fast path fb_encode takes: the reference those must equal (tests). */
+/* The same bytes with the root table written by the plain schema walk,
+ * not by its plan or the Event fast path (nested tables still take their
+ * plans): the reference fb_encode's paths must equal (tests). */
 void fb_encode_generic(fb_builder *b, const fb_desc *d, const void *rec, int size_prefixed);
 
 /* The two JSON forms of a record (schemas/README.md, "JSON"); both have

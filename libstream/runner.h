@@ -18,7 +18,8 @@
  *
  * Who keeps a stage alive: metrics_tick() is the one heartbeat (it writes
  * --metrics-file when due and sends systemd's WATCHDOG=1, metrics.h). The
- * runner calls it: per record through stream_sync_due, and on each tick
+ * runner calls it: per record through stream_sync_due (which calls it once
+ * per step of the coarse clock), and on each tick
  * while the input is quiet. (io.c's and stream.c's idle polls still call it
  * as well, for the stages not on the runner yet; a stage on the runner never
  * calls it, nor sd_watchdog_tick.)

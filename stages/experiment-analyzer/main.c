@@ -26,7 +26,7 @@ static int64_t opt_max_users, opt_partition, opt_partitions, opt_dedup_max;
 static int opt_merge, opt_mergeable;
 
 static const cli_opt ea_opts[] = {
-    { "config", 'c', CLI_STR, &opt_config, NULL, "FILE", "experiments (YAML), required", 0, 0 },
+    { "config", 'c', CLI_STR, &opt_config, NULL, "FILE", "experiments (YAML)", 0, 0, .required = 1 },
     { "report-every", 0, CLI_COUNT_OR_DURATION, &opt_report_every, "10m", "N|DURATION",
       "emit results every N events, or every DURATION of event time (\"0\": only at the end)", 0, 1e12 },
     { "report", 0, CLI_STR, &opt_report, NULL, "html|markdown",
@@ -67,7 +67,7 @@ static const cli_spec ea_spec = {
 };
 
 static const cli_opt ea_assign_opts[] = {
-    { "config", 'c', CLI_STR, &opt_config, NULL, "FILE", "experiments (YAML), required", 0, 0 },
+    { "config", 'c', CLI_STR, &opt_config, NULL, "FILE", "experiments (YAML)", 0, 0, .required = 1 },
     { "experiment", 'e', CLI_STR, &opt_experiment, NULL, "NAME",
       "which experiment (needed when the file has several)", 0, 0 },
     { 0 }
@@ -86,7 +86,6 @@ static const cli_spec ea_assign_spec = {
 static void ea_load_config(const cli_spec *spec, ea_config *cfg)
 {
     char err[512];
-    if (!opt_config) cli_usage_error(spec, "--config is required");
     if (ea_config_load(opt_config, cfg, err, sizeof err) < 0) {
         fprintf(stderr, "%s: %s\n", spec->stage, err);
         exit(2);

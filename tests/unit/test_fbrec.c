@@ -313,6 +313,11 @@ static void test_random_roundtrip(void)
             const uint8_t *p2 = fb_data(&b2, &len2);
             if ((len2 != len || memcmp(p, p2, len)) && bad_bytes++ < 5)
                 fprintf(stderr, "round %d: %s re-encoding differs\n", round, fb_desc_name(d));
+            /* fb_encode's paths (the plan, Event's direct one) against the plain walk */
+            fb_encode_generic(&b2, d, &orig, prefixed);
+            p2 = fb_data(&b2, &len2);
+            if ((len2 != len || memcmp(p, p2, len)) && bad_bytes++ < 5)
+                fprintf(stderr, "round %d: %s differs from fb_encode_generic's\n", round, fb_desc_name(d));
             /* JSON round trip */
             jw_reset(&w);
             fb_to_json(d, &dec, &w);
