@@ -656,6 +656,12 @@ static void lane_reserve(lane *w, size_t n)
     w->hcap = cap;
 }
 
+static int cmp_hist_item(const void *a, const void *b)
+{
+    uint32_t x = ((const hist_entry *)a)->item, y = ((const hist_entry *)b)->item;
+    return (x > y) - (x < y);
+}
+
 /* Items of the seen set that fell out of the capped history still score:
  * appended to he[0..k) with the mean weight of the kept entries (1 if none)
  * and the oldest kept time, so --max-history bounds what is remembered per
@@ -677,6 +683,9 @@ static size_t add_older_seen(lane *l, uint8_t *mark, size_t k, const rules_user_
     for (size_t j = 0; j < sets->nseen; j++)
         if (!mark[sets->seen[j]]) l->he[n++] = (hist_entry){ sets->seen[j], wmean, oldest };
     for (size_t j = 0; j < k; j++) mark[l->he[j].item] = 0;
+    /* in model order: the seen set lists serving's ids, which the users served
+     * before assign, and float sums must not depend on them */
+    qsort(l->he + k, n - k, sizeof *l->he, cmp_hist_item);
     return n;
 }
 
