@@ -77,14 +77,17 @@ for line, rec in zip(lines, recs):
     else: key = r["name"] + ("{" + ",".join("%s=%s" % kv for kv in sorted(r["labels"].items())) + "}" if r.get("labels") else "")
     print(key + "\t" + line)
 '
-# the input, kept between runs (it depends on N only)
-IN=$BT/kp-input-$N; mkdir -p "$IN"
-if [ ! -s "$IN/raw.keyed" ]; then
+# prepare DIR LINES SEED RATE: DIR/raw.jsonl and DIR/raw.keyed, kept between
+# runs (they depend on the arguments only)
+prepare() {
+  local dir=$1 n=$2 seed=$3 rate=$4
+  mkdir -p "$dir"
+  [ -s "$dir/raw.keyed" ] && return 0
   # mixed traffic less request and model lines: those give two Samples of
   # different series (keys) each, and every events partition must be fed by one
   # raw partition for its event time to stay in order (see below)
-  "$GEN_EVENTS" --count $((N * 13 / 10)) --kind mixed --seed 7 --rate "$GEN_RATE" |
-    grep -v -e '"endpoint"' -e '"model_id"' | head -n "$N" >"$IN/raw.jsonl"
+  "$GEN_EVENTS" --count $((n * 13 / 10)) --kind mixed --seed "$seed" --rate "$rate" |
+    grep -v -e '"endpoint"' -e '"model_id"' | head -n "$n" >"$dir/raw.jsonl"
   # Each line keyed by the key of the record ingest makes of it (libstream
   # record_key: user_id, or series name{sorted labels}), so that raw partition
   # p feeds events partition p only (kcat and the stages share librdkafka's
@@ -92,10 +95,21 @@ if [ ! -s "$IN/raw.keyed" ]; then
   # partitions as it reads them, and a backlog's event time goes back and
   # forth by minutes within each events partition: with 60 s windows and 2 min
   # of lateness, 10,107 of 112,125 records were refused as late at x1.
-  "$BIN/ingest" <"$IN/raw.jsonl" 2>/dev/null | "$BIN/fbcat" --format json |
-    python3 -c "$KEYS_PY" "$IN/raw.jsonl" >"$IN/raw.keyed.$$" || { echo "prepare failed"; exit 1; }
-  mv "$IN/raw.keyed.$$" "$IN/raw.keyed"
-fi
+  "$BIN/ingest" <"$dir/raw.jsonl" 2>/dev/null | "$BIN/fbcat" --format json |
+    python3 -c "$KEYS_PY" "$dir/raw.jsonl" >"$dir/raw.keyed.$$" || { echo "prepare failed"; exit 1; }
+  mv "$dir/raw.keyed.$$" "$dir/raw.keyed"
+}
+# sentinels ISO-TIME: one far-later event per events partition, keyed as
+# above (200 users cover all 8 partitions: checked in every run)
+sentinels() {
+  local i
+  for i in $(seq 200); do
+    printf 'zend%d\t{"event_id":"zend%d","ts":"%s","user_id":"zend%d","event_type":"view","session_id":"zend","item_id":"b1"}\n' \
+      "$i" "$i" "$1" "$i"
+  done
+}
+IN=$BT/kp-input-$N
+prepare "$IN" "$N" 7 "$GEN_RATE"
 phase "generated, keyed"
 "$BIN/ingest" <"$IN/raw.jsonl" >"$W/ev.rec" 2>"$W/ingest-file.err" || { echo "prepare failed"; exit 1; }
 E=$("$BIN/fbcat" --count <"$W/ev.rec" | awk '$1 == "total" { print $2 }')
@@ -103,13 +117,8 @@ E=$("$BIN/fbcat" --count <"$W/ev.rec" | awk '$1 == "total" { print $2 }')
 sort "$W/file.json" >"$W/file.sorted"
 M=$(wc -l <"$W/file.sorted")
 grep -q '"late":0,' "$W/agg-file.err" || { echo "the file run refuses records as late"; exit 1; }
-# one far-later event per events partition: 200 users cover all 8 (checked below)
 # (gen-events starts at 2026-11-23T10:00:00Z, epoch 1795428000: an hour past twice its span)
-end_ts=$(date -u -d "@$((1795428000 + 2 * N / GEN_RATE + 3600))" +%Y-%m-%dT%H:%M:%S.000Z)
-for i in $(seq 200); do
-  printf 'zend%d\t{"event_id":"zend%d","ts":"%s","user_id":"zend%d","event_type":"view","session_id":"zend","item_id":"b1"}\n' \
-    "$i" "$i" "$end_ts" "$i"
-done >"$W/sentinel.keyed"
+sentinels "$(date -u -d "@$((1795428000 + 2 * N / GEN_RATE + 3600))" +%Y-%m-%dT%H:%M:%S.000Z)" >"$W/sentinel.keyed"
 # markers after the metrics: the same 200-way spread over the metrics topic
 for i in $(seq 200); do
   printf '{"name":"bench.end","labels":{"m":"%d"},"window_start":1,"window_end":2,"count":1,"value":1}\n' "$i"
@@ -312,21 +321,12 @@ echo "  (goal, issue 11: the pipeline at >= 0.5x kcat -C's rate per core, i.e. c
 [ "$REBALANCE" = 1 ] || exit "$ANY_FAILED"
 RATE=${RATE:-2000} DUR=${DUR:-40} KILL_AT=${KILL_AT:-8} JOIN_AT=${JOIN_AT:-28}
 AGG1="--window 1s --features none --allowed-lateness 1s"
-RB=$BT/kp-rebalance-$RATE-$DUR; mkdir -p "$RB"
-if [ ! -s "$RB/raw.keyed" ]; then
-  "$GEN_EVENTS" --count $((RATE * DUR * 13 / 10)) --kind mixed --seed 8 --rate "$RATE" |
-    grep -v -e '"endpoint"' -e '"model_id"' | head -n $((RATE * DUR)) >"$RB/raw.jsonl"
-  "$BIN/ingest" <"$RB/raw.jsonl" 2>/dev/null | "$BIN/fbcat" --format json | python3 -c "$KEYS_PY" "$RB/raw.jsonl" \
-    >"$RB/raw.keyed.$$" && mv "$RB/raw.keyed.$$" "$RB/raw.keyed" || { echo "prepare failed"; exit 1; }
-fi
+RB=$BT/kp-rebalance-$RATE-$DUR
+prepare "$RB" $((RATE * DUR)) 8 "$RATE"
 NR=$(wc -l <"$RB/raw.keyed")
 "$BIN/ingest" <"$RB/raw.jsonl" 2>/dev/null | "$BIN/aggregate" $AGG1 --format json 2>/dev/null | sort >"$W/rb-file.sorted"
 MR=$(wc -l <"$W/rb-file.sorted")
-rb_end=$(date -u -d "@$((1795428000 + 2 * DUR + 3600))" +%Y-%m-%dT%H:%M:%S.000Z)
-for i in $(seq 200); do
-  printf 'zend%d\t{"event_id":"zend%d","ts":"%s","user_id":"zend%d","event_type":"view","session_id":"zend","item_id":"b1"}\n' \
-    "$i" "$i" "$rb_end" "$i"
-done >"$W/rb-sentinel.keyed"
+sentinels "$(date -u -d "@$((1795428000 + 2 * DUR + 3600))" +%Y-%m-%dT%H:%M:%S.000Z)" >"$W/rb-sentinel.keyed"
 echo "  -- rebalance: ${NR} lines produced in real time (gen-events at $RATE/s less the request and model lines), 1 s windows ($MR metrics); 2 ingest, 2 emitters, the merge"
 SP=() SLOG=()
 start_kafka

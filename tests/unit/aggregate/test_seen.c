@@ -11,6 +11,7 @@
 #include "../../../stages/aggregate/checkpoint.h"
 #include "../../../stages/aggregate/engine.h"
 #include "../../../stages/aggregate/seen.h"
+#include "metric_text.h"
 
 #define SEC 1000000LL
 
@@ -85,27 +86,6 @@ static void test_set_model(void)
 }
 
 /* ---- the engine with replays ---------------------------------------------- */
-
-typedef struct { char *p; size_t len, cap; } sbuf;
-static int emit_text(void *ctx, const Metric *m)
-{
-    sbuf *b = ctx;
-    char line[2048];
-    int n = snprintf(line, sizeof line, "%.*s{", (int)m->name.len, m->name.ptr);
-    for (uint32_t i = 0; i < m->labels_count; i++)
-        n += snprintf(line + n, sizeof line - (size_t)n, "%.*s=%.*s,", (int)m->labels[i].key.len,
-                      m->labels[i].key.ptr, (int)m->labels[i].value.len, m->labels[i].value.ptr);
-    n += snprintf(line + n, sizeof line - (size_t)n, "} %lld %lld %llu %.17g %.17g %.17g %.17g %.17g %.17g",
-                  (long long)m->window_start, (long long)m->window_end, (unsigned long long)m->count,
-                  m->sum, m->min, m->max, m->mean, m->stddev, m->value);
-    for (uint32_t i = 0; i < m->quantiles_count; i++)
-        n += snprintf(line + n, sizeof line - (size_t)n, " q%g=%.17g", m->quantiles[i].q, m->quantiles[i].value);
-    n += snprintf(line + n, sizeof line - (size_t)n, "\n");
-    if (b->len + (size_t)n + 1 > b->cap) { b->cap = (b->len + (size_t)n + 1) * 2; b->p = realloc(b->p, b->cap); }
-    memcpy(b->p + b->len, line, (size_t)n + 1);
-    b->len += (size_t)n;
-    return 0;
-}
 
 enum { NREC = 8000 };
 typedef struct { int is_sample; int64_t ts; int type; char id[20], user[16], item[16]; double v; } rec;
