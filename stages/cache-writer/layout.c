@@ -725,17 +725,20 @@ static int push_writes(layout *l, rpipe *p)
     return rpipe_push_group(p, 0);
 }
 
-/* Move the checked path along as far as it goes: aborted records to the
- * script group; the open group's writes once its read is answered; NX
- * fallbacks into the pending group; the pending group's read once no group
- * is open. until: 0 no waiting; 1 wait until every NX fallback is in a
- * group (they precede later records for their keys); 2 also until the
- * pending group is sent (it is full). */
+/* Move the checked path along as far as it goes: the open group's writes
+ * once its read is answered; aborted records to the script group while no
+ * group is open; NX fallbacks into the pending group; the pending group's
+ * read once no group is open. until: 0 no waiting; 1 wait until every NX
+ * fallback is in a group (they precede later records for their keys); 2
+ * also until the pending group is sent (it is full). */
 static int watch_step(layout *l, rpipe *p, int until)
 {
     for (;;) {
-        if (l->contended.n && contended_to_group(l, p)) return -1;
         if (l->wopen && !l->wreading && push_writes(l, p)) return -1;
+        /* the script group is a MULTI … EXEC of its own: sent between an
+         * open group's WATCH and its writes, its EXEC would end that WATCH
+         * (the writes then run unchecked) or be aborted by it */
+        if (!l->wopen && l->contended.n && contended_to_group(l, p)) return -1;
         while (l->retry.n && l->npend < l->group_max) {
             slot_move_record(&l->pend[l->npend++], slotq_front(&l->retry));
             slotq_pop(&l->retry);
