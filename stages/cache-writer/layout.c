@@ -527,6 +527,16 @@ static int probe_cmd(redisContext *c, int argc, const char **argv, redisReply **
     return 0;
 }
 
+/* What is wrong with a probe transaction's EXEC answer, into why (if empty). */
+static void exec_why(const redisReply *ex, char *why, size_t whylen)
+{
+    if (why[0]) return;
+    if (ex->type != REDIS_REPLY_ARRAY) snprintf(why, whylen, "EXEC: the transaction did not run");
+    for (size_t j = 0; ex->type == REDIS_REPLY_ARRAY && j < ex->elements && !why[0]; j++)
+        if (ex->element[j]->type == REDIS_REPLY_ERROR)
+            snprintf(why, whylen, "in the transaction: %s", ex->element[j]->str);
+}
+
 /* The probe's check of the script group: a stored newer value, then a
  * group of one older record for it, built as every group is. */
 static int probe_script(layout *l, redisContext *c, const char *key, char *why, size_t whylen)
@@ -546,11 +556,7 @@ static int probe_script(layout *l, redisContext *c, const char *key, char *why, 
              probe_cmd(c, 2, get, &g, why, whylen) ? -1 : 0;
     slot_free(&rec); rbuf_free(&blk);
     if (!rc && !why[0]) {
-        if (ex->type != REDIS_REPLY_ARRAY)
-            snprintf(why, whylen, "EXEC: the transaction did not run");
-        for (size_t k = 0; ex->type == REDIS_REPLY_ARRAY && k < ex->elements && !why[0]; k++)
-            if (ex->element[k]->type == REDIS_REPLY_ERROR)
-                snprintf(why, whylen, "in the transaction: %s", ex->element[k]->str);
+        exec_why(ex, why, whylen);
         if (!why[0] && !(g->type == REDIS_REPLY_STRING && strcmp(g->str, newer) == 0))
             snprintf(why, whylen, "an older value replaced a newer one");
     }
@@ -596,10 +602,7 @@ static int probe_watched(layout *l, redisContext *c, const char *key, char *why,
         rc = probe_block(c, &blk, n, &ex, why, whylen);
     }
     if (!rc && !why[0]) {
-        if (ex->type != REDIS_REPLY_ARRAY) snprintf(why, whylen, "EXEC: the transaction did not run");
-        for (size_t j = 0; ex->type == REDIS_REPLY_ARRAY && j < ex->elements && !why[0]; j++)
-            if (ex->element[j]->type == REDIS_REPLY_ERROR)
-                snprintf(why, whylen, "in the transaction: %s", ex->element[j]->str);
+        exec_why(ex, why, whylen);
     }
     for (int i = 0; i < 3 && !rc && !why[0]; i++) {
         redisReply *g = NULL;
@@ -672,15 +675,27 @@ static int contended_to_group(layout *l, rpipe *p)
 }
 
 /* The ring slots for n records from the array from[]: reserved, records
- * moved in. NULL if the pipe failed. */
-static int reserve_for(layout *l, rpipe *p, rpipe_slot *from, int n, rpipe_slot **slot)
+ * moved in. -1 if the pipe failed. */
+static int reserve_for(rpipe *p, rpipe_slot *from, int n, rpipe_slot **slot)
 {
-    (void)l;
     for (int i = 0; i < n; i++) {
         if (!(slot[i] = rpipe_next_slot(p))) return -1;
         slot_move_record(slot[i], &from[i]);
     }
     return 0;
+}
+
+/* A checked group's block (RPIPE_WATCH_READ or _WRITE) for the records in
+ * slot[], pushed; a read makes it the open group. */
+static int push_watched(layout *l, rpipe *p, int kind, int n, rpipe_slot **slot)
+{
+    int nreplies = kind == RPIPE_WATCH_READ ? read_block(l, &l->block, n, (const rpipe_slot *const *)slot)
+                                            : write_block(l, &l->block, n, slot);
+    swap_buf(&slot[0]->cmd, &l->block);
+    slot[0]->nreplies = nreplies;
+    slot[0]->watch = kind;
+    if (kind == RPIPE_WATCH_READ) { l->wopen = 1; l->wreading = n; }
+    return rpipe_push_group(p, 0);
 }
 
 /* The pending group's read; it becomes the open group. */
@@ -689,14 +704,9 @@ static int push_read(layout *l, rpipe *p)
     int n = l->npend;
     rpipe_slot *slot[GROUP_MAX];
     l->npend = 0;
-    if (reserve_for(l, p, l->pend, n, slot)) return -1;
-    int nreplies = read_block(l, &l->block, n, (const rpipe_slot *const *)slot);
-    swap_buf(&slot[0]->cmd, &l->block);
-    slot[0]->nreplies = nreplies;
-    slot[0]->watch = RPIPE_WATCH_READ;
-    l->wopen = 1; l->wreading = n;
+    if (reserve_for(p, l->pend, n, slot)) return -1;
     l->checked += (uint64_t)n;
-    return rpipe_push_group(p, 0);
+    return push_watched(l, p, RPIPE_WATCH_READ, n, slot);
 }
 
 /* The open group's writes, its read answered. On another connection than
@@ -709,33 +719,24 @@ static int push_writes(layout *l, rpipe *p)
     l->nready = 0;
     l->wopen = 0;
     if (!n) return 0;
-    if (reserve_for(l, p, l->ready, n, slot)) return -1;
-    if (p->gen != l->ready_gen) {
-        int nreplies = read_block(l, &l->block, n, (const rpipe_slot *const *)slot);
-        swap_buf(&slot[0]->cmd, &l->block);
-        slot[0]->nreplies = nreplies;
-        slot[0]->watch = RPIPE_WATCH_READ;
-        l->wopen = 1; l->wreading = n;
-        return rpipe_push_group(p, 0);
-    }
-    int nreplies = write_block(l, &l->block, n, slot);
-    swap_buf(&slot[0]->cmd, &l->block);
-    slot[0]->nreplies = nreplies;
-    slot[0]->watch = RPIPE_WATCH_WRITE;
-    return rpipe_push_group(p, 0);
+    if (reserve_for(p, l->ready, n, slot)) return -1;
+    return push_watched(l, p, p->gen != l->ready_gen ? RPIPE_WATCH_READ : RPIPE_WATCH_WRITE, n, slot);
 }
 
-/* Move the checked path along as far as it goes: aborted records to the
- * script group; the open group's writes once its read is answered; NX
- * fallbacks into the pending group; the pending group's read once no group
- * is open. until: 0 no waiting; 1 wait until every NX fallback is in a
- * group (they precede later records for their keys); 2 also until the
- * pending group is sent (it is full). */
+/* Move the checked path along as far as it goes: the open group's writes
+ * once its read is answered; aborted records to the script group while no
+ * group is open; NX fallbacks into the pending group; the pending group's
+ * read once no group is open. until: 0 no waiting; 1 wait until every NX
+ * fallback is in a group (they precede later records for their keys); 2
+ * also until the pending group is sent (it is full). */
 static int watch_step(layout *l, rpipe *p, int until)
 {
     for (;;) {
-        if (l->contended.n && contended_to_group(l, p)) return -1;
         if (l->wopen && !l->wreading && push_writes(l, p)) return -1;
+        /* the script group is a MULTI … EXEC of its own: sent between an
+         * open group's WATCH and its writes, its EXEC would end that WATCH
+         * (the writes then run unchecked) or be aborted by it */
+        if (!l->wopen && l->contended.n && contended_to_group(l, p)) return -1;
         while (l->retry.n && l->npend < l->group_max) {
             slot_move_record(&l->pend[l->npend++], slotq_front(&l->retry));
             slotq_pop(&l->retry);
@@ -927,8 +928,8 @@ static int rec_touch(layout *l, uint64_t h, int64_t ts, int64_t *ttl_ms)
     return known;
 }
 
-/* A json recommendation: SET NX for a key not known to exist, the grouped
- * script otherwise (see layout.h). */
+/* A json recommendation: SET NX for a key not known to exist, the checked
+ * path otherwise (see layout.h). */
 static int json_recommendation(layout *l, rpipe *p, const Recommendation *r, const stream_rec *src)
 {
     /* fallbacks first: they precede any later record for their key */

@@ -88,12 +88,6 @@ void resp_append_encoded(rpipe_slot *dst, const rbuf *args, int nargs)
     dst->nargs += nargs;
 }
 
-void resp_append_args(rpipe_slot *dst, const rpipe_slot *src)
-{
-    rbuf_put(&dst->cmd, src->cmd.p + RESP_HEADER_ROOM, src->cmd.len - RESP_HEADER_ROOM);
-    dst->nargs += src->nargs;
-}
-
 void resp_finish_into(rbuf *dst, rpipe_slot *src)
 {
     resp_end(src);

@@ -69,8 +69,6 @@ void resp_arg(rpipe_slot *s, const void *data, size_t len);
 void resp_arg_str(rpipe_slot *s, const char *str);
 void resp_arg_i64(rpipe_slot *s, int64_t v);
 void resp_arg_f64(rpipe_slot *s, double v);
-/* Append the arguments built in src (after resp_begin) to dst's command. */
-void resp_append_args(rpipe_slot *dst, const rpipe_slot *src);
 /* One argument, RESP-encoded, onto b (kept for later: resp_append_encoded). */
 void resp_encode_arg(rbuf *b, const void *data, size_t len);
 /* Append nargs arguments encoded by resp_encode_arg. */
