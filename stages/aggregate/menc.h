@@ -11,8 +11,9 @@
  * later Metrics of that shape are the template with their content copied in.
  *
  * Memory: AGG_MENC_SLOTS (1024) templates of at most AGG_MENC_MAX (384)
- * bytes, ~440 KiB, found by hash with a short probe (when the probed slots
- * all hold other shapes, one of them is replaced). Shapes
+ * bytes, 500 KiB with their content positions (sizeof (struct agg_menc)),
+ * found by hash with a short probe (when the probed slots all hold other
+ * shapes, one of them is replaced). Shapes
  * the cache does not take (more labels or quantiles than it has room for,
  * an absent string inside a label, a longer buffer) go through fb_encode. */
 #ifndef AGG_MENC_H

@@ -95,7 +95,7 @@ int ea_variant_find(const ea_experiment_cfg *e, const char *name, size_t len)
 
 /* CUPED covariates, ratio denominators and quantiles: which metric kinds
  * they fit. Each per-user statistic they need must exist for every user the
- * arm counts (see README "CUPED, ratio and quantile metrics"). */
+ * arm counts (see README "What counts" and "Statistics"). */
 static int ea_metric_check_kind(const char *file, ea_experiment_cfg *e, ea_metric_cfg *m,
                                 char *err, size_t errlen)
 {

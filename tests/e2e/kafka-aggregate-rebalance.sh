@@ -10,8 +10,8 @@
 # everything they read (a quiet input saves once due): librdkafka's mock
 # broker refuses every commit while a group rebalances, so what a member
 # read after its last commit is read again by the next owner and counted
-# twice (a real broker accepts the commit made when partitions are revoked;
-# README "Scaling out" has the bound).
+# twice (a real broker accepts the commit made when partitions are revoked,
+# so there nothing is read twice).
 source "$(dirname "$0")/../lib.sh"
 start_kafka events:8
 X=(-X session.timeout.ms=4000 -X heartbeat.interval.ms=300 -X topic.metadata.refresh.interval.ms=1000)

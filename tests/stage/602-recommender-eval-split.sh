@@ -30,7 +30,7 @@ sys.stdout.write("".join(json.dumps(e) + "\n" for e in out))
 for seed in 42 7; do
   "$BIN/recommender" eval --in "$T/ev.rec" --models pop --split random:0.2 --seed $seed \
     --write-split "$T/split$seed.tsv" > /dev/null 2>"$T/eval.err" || { cat "$T/eval.err" >&2; fail "eval --write-split"; }
-  # the generator of stages/recommender/README.md "The split", verbatim
+  # the generator stages/recommender/README.md "The split" describes in prose
   python3 - "$T/ev.jsonl" $seed 0.2 > "$T/py$seed.tsv" <<'PY'
 import json, sys
 M = (1 << 64) - 1
