@@ -7,8 +7,9 @@
 # reads phase 3. Each phase's lists (--flush-interval 0: one per event)
 # equal, list for list, those of one process reading all three phases from
 # a file: B starts from A's histories, A from B's, not from its stale file.
-# Control: B without --changelog (as before) gets other lists for users
-# seen in phase 1, so the comparison can tell.
+# Between B and A, a checkpoint cut short (a user's record with no marker
+# after it) is left out. Control: phase 2 without phase 1's histories (what
+# B got before --changelog) gives other lists, so the comparison can tell.
 source "$(dirname "$0")/../lib.sh"
 start_kafka events:2 hist:2
 
@@ -62,8 +63,22 @@ produce 2
 run b b "${CL[@]}"
 grep -q '"partition restored from the changelog"' "$T/b.err" || fail "B restored nothing"
 expect_eq "B (phase 2, A's histories): lists as the file run's" "$(lists <"$T/b.json")" "$(want 2)"
+# a checkpoint cut short (a kill -9 between a user's record and the
+# marker): a record for u0 after the last marker, with an item of the other
+# cluster at weight 50. The next owner leaves it out (u0's lists would
+# move to that cluster otherwise)
+part=$(sqlite3 "$T/b.db" "SELECT part FROM rec_history WHERE user_id = 'u0'")
+python3 -c '
+import struct, sys
+v = struct.pack("<BBqq", 1, 1, -1, -2**63) + struct.pack("<BII", 3, 1, 2) + b"b3" + \
+    struct.pack("<fqH", 50.0, 1795000000123456, 4) + struct.pack("<II", 1, 2) + b"b3\0"
+assert b"\n" not in v and b"\t" not in v
+sys.stdout.buffer.write(b"u0\t" + v + b"\n")' | kcat -P -b "$KAFKA" -t hist -p "$part" -K '\t' 2>>"$T/prod.err" ||
+  die "produce the cut-short record"
 produce 3
 run a2 a "${CL[@]}"
+expect_eq "A again: the record after the last marker left out" \
+  "$(grep -c "\"partition restored from the changelog\",\"partition\":$part,.*\"left_out\":1," "$T/a2.err")" 1
 expect_eq "A again (phase 3, B's histories, not its stale --state): lists as the file run's" \
   "$(lists <"$T/a2.json")" "$(want 3)"
 expect_eq "A again: both partitions restored from the changelog" \
