@@ -171,9 +171,7 @@ int changelog_flush(changelog *c)
 
 int changelog_mark(changelog *c, int32_t part, int64_t covered)
 {
-    if (cl_produce(c, part, CL_MARK, CHANGELOG_MARK_KEY, CHANGELOG_MARK_KEYLEN, covered, INT64_MIN, NULL, 0))
-        return -1;
-    return changelog_flush(c);
+    return cl_produce(c, part, CL_MARK, CHANGELOG_MARK_KEY, CHANGELOG_MARK_KEYLEN, covered, INT64_MIN, NULL, 0);
 }
 
 int changelog_unchanged(changelog *c, int32_t part)
@@ -279,8 +277,11 @@ int changelog_restore(changelog *c, int32_t part, changelog_user_fn fn, void *ct
             out->records++;
             const uint8_t *v = m->payload;
             if (m->len < CL_HEADER || v[0] != CL_VERSION || (v[1] != CL_USER && v[1] != CL_MARK)) {
-                log_kv(LOG_WARN, "changelog: record not understood, left out", "\"partition\":%d,\"offset\":%lld",
-                       (int)part, (long long)m->offset);
+                out->bad++;
+                log_kv(LOG_WARN, "changelog: record not understood, left out",
+                       "\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld,\"bytes\":%zu,\"why\":\"%s\"", c->topic,
+                       (int)part, (long long)m->offset, m->len,
+                       m->len < CL_HEADER ? "shorter than the header" : v[0] != CL_VERSION ? "unknown version" : "unknown kind");
             } else if (v[1] == CL_USER) {
                 if (stage_add(&st, m)) { log_error("changelog: out of memory"); rc = -1; }
             } else {

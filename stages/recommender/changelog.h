@@ -48,8 +48,9 @@ int changelog_put(changelog *c, int32_t part, const char *user, size_t ulen, int
 /* Wait until every queued record is acknowledged. 0, or -1 if any failed
  * (logged): the checkpoint is not complete and no marker may follow. */
 int changelog_flush(changelog *c);
-/* Queue and flush the marker of part: its histories cover the input up to
- * covered. 0 or -1. */
+/* Queue the marker of part: its histories cover the input up to covered.
+ * Only after a successful changelog_flush of the histories; flush again
+ * before the input offsets are committed. 0 or -1. */
 int changelog_mark(changelog *c, int32_t part, int64_t covered);
 /* 1 when partition part ends with the last marker this process wrote to it
  * (no other instance wrote since): what this process holds is current. */
@@ -57,6 +58,7 @@ int changelog_unchanged(changelog *c, int32_t part);
 
 typedef struct changelog_restored {
     uint64_t records, users_applied, left_out;   /* read; applied; after the last marker */
+    uint64_t bad;                                /* not understood (logged with their offset), left out */
     int64_t covered;                            /* the last marker's offset, -1 none */
 } changelog_restored;
 /* Read partition part to its end; fn(ctx, …) for each user record of every

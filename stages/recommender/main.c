@@ -85,6 +85,7 @@ typedef struct serve_main {
     stream_out *out;
     metrics_series *m_events, *m_notint, *m_other, *m_unknown, *m_lists, *m_short, *m_empty;
     metrics_series *m_users, *m_set_bytes, *m_evict, *m_evict_pend, *m_hdrop, *m_catfull;
+    metrics_series *m_parts_restored, *m_cl_users, *m_cl_bad, *m_dropped;
     metrics_series *m_reloads, *m_reload_fail, *m_restored, *m_seeded, *m_pruned, *m_items, *m_filtered, *m_boosted, *m_divskip;
     metrics_series *m_q50, *m_q90, *m_q99, *m_q999, *m_max, *m_rate;
     serve_stats last;
@@ -168,6 +169,10 @@ static void update_metrics(serve_main *a)
     DELTA(a->m_restored, st->restored_users, a->last.restored_users);
     DELTA(a->m_seeded, st->model_history_users, a->last.model_history_users);
     DELTA(a->m_pruned, st->pruned_users, a->last.pruned_users);
+    DELTA(a->m_parts_restored, st->restored_partitions, a->last.restored_partitions);
+    DELTA(a->m_cl_users, st->changelog_users, a->last.changelog_users);
+    DELTA(a->m_cl_bad, st->changelog_bad, a->last.changelog_bad);
+    DELTA(a->m_dropped, st->dropped_users, a->last.dropped_users);
     DELTA(a->m_other, a->other, a->other_last);
     a->last = *st;
     a->other_last = a->other;
@@ -221,6 +226,14 @@ static void register_metrics(serve_main *a)
                                   "users new to this process whose history started from the model's training interactions");
     a->m_pruned = metrics_counter("streamrec_recommender_pruned_users_total",
                                   "saved histories deleted from --state past --state-max-age");
+    a->m_parts_restored = metrics_counter("streamrec_recommender_partitions_restored_total",
+                                          "input partitions whose users' histories were read from --changelog");
+    a->m_cl_users = metrics_counter("streamrec_recommender_changelog_users_total",
+                                    "user histories applied from --changelog");
+    a->m_cl_bad = metrics_counter("streamrec_recommender_changelog_bad_total",
+                                  "--changelog records not understood (logged), left out");
+    a->m_dropped = metrics_counter("streamrec_recommender_partition_users_dropped_total",
+                                   "users forgotten because their input partition moved to another instance");
     a->m_items = metrics_gauge("streamrec_recommender_model_items", "items in the current model");
     a->m_filtered = metrics_counter("streamrec_recommender_rule_filtered_total", "items removed by filter rules");
     a->m_boosted = metrics_counter("streamrec_recommender_rule_boosted_total", "candidates boosted");

@@ -605,13 +605,15 @@ static int changelog_checkpoint(serve *s, stream_in *in)
     }
     if (changelog_flush(s->cl)) return -1;
     stream_offset offs[256];
-    int n = stream_in_offsets(in, offs, 256);
+    int n = stream_in_offsets(in, offs, 256), marked = 0;
     for (int i = 0; i < n; i++) {
         int32_t p = offs[i].partition;
         if (part_slot(s, p) || s->p_marked[p] == offs[i].next) continue;
         if (changelog_mark(s->cl, p, offs[i].next)) return -1;
-        s->p_marked[p] = offs[i].next;
+        marked++;
     }
+    if (marked && changelog_flush(s->cl)) return -1;
+    for (int i = 0; i < n; i++) if (offs[i].partition >= 0) s->p_marked[offs[i].partition] = offs[i].next;
     return 0;
 }
 
@@ -729,10 +731,12 @@ int64_t serve_take_partition(serve *s, const char *topic, int32_t p)
     s->p_marked[p] = got.covered;
     s->st.restored_partitions++;
     s->st.changelog_users += got.users_applied;
+    s->st.changelog_bad += got.bad;
     log_kv(LOG_INFO, "partition restored from the changelog",
-           "\"partition\":%d,\"records\":%llu,\"users_applied\":%llu,\"left_out\":%llu,\"start\":%lld,"
+           "\"partition\":%d,\"records\":%llu,\"users_applied\":%llu,\"left_out\":%llu,\"bad\":%llu,\"start\":%lld,"
            "\"evicted\":%llu,\"seconds\":%.3f", (int)p, (unsigned long long)got.records,
-           (unsigned long long)got.users_applied, (unsigned long long)got.left_out, (long long)got.covered,
+           (unsigned long long)got.users_applied, (unsigned long long)got.left_out, (unsigned long long)got.bad,
+           (long long)got.covered,
            (unsigned long long)rc.evicted, (double)ns_now() / 1e9 - t0);
     if (rc.evicted)
         log_kv(LOG_WARN, "restored histories evicted past --max-users: those users start again from the model",

@@ -63,6 +63,7 @@ typedef struct serve_stats {
     uint64_t dropped_users;     /* users forgotten because their partition moved to another instance */
     uint64_t restored_partitions; /* partitions whose histories were read from --changelog */
     uint64_t changelog_users;   /* user histories applied from --changelog (a user may count more than once) */
+    uint64_t changelog_bad;     /* --changelog records not understood (logged), left out */
     double score_seconds;       /* wall time inside scoring (all threads together) */
     double score_cpu_seconds;   /* CPU time of the same (all threads): what a list costs a core,
                                  * without the time other processes took the core away */
