@@ -307,6 +307,16 @@ static void on_idle_tick(void *ctx)
 {
     serve_main *a = ctx;
     if (a->failed) return;
+    /* a rebalance while quiet: partitions gone are dropped now, not at the
+     * next record (another rebalance could hand one back before it); not
+     * while nothing is owned: between an eager revoke and its assignment
+     * everything would go, also what comes straight back */
+    stream_part any;
+    if (a->rebalanced && stream_in_owned(a->in, 0, &any) && after_rebalance(a)) {
+        a->failed = 1;
+        sig_request_stop();
+        return;
+    }
     int hup = sig_reload_requested();
     if (serve_pending(a->s) && (hup || mono_us() - a->batch_start >= opt_flush)) {
         if (do_flush(a, a->in, hup) < 0) { a->failed = 1; sig_request_stop(); return; }

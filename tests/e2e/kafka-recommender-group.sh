@@ -57,10 +57,14 @@ rec() {   # rec NAME STATE: an instance in group g; pid in $PID
   PID=$!
   at_exit "kill -9 $PID"
 }
-# offsets saved in the states: per partition the furthest of a.db and b.db, summed
+# how far the group has read and saved: per partition the furthest of the
+# offsets in a.db and b.db and of the starts partitions were assigned at
+# (a partition that moved has its offset deleted from its old owner's
+# state, and its new owner saves one only once it reads something), summed
 saved() {
   { sqlite3 "$T/a.db" 'SELECT partition, next FROM streamrec_offsets' 2>/dev/null
-    sqlite3 "$T/b.db" 'SELECT partition, next FROM streamrec_offsets' 2>/dev/null; } |
+    sqlite3 "$T/b.db" 'SELECT partition, next FROM streamrec_offsets' 2>/dev/null
+    cat "$T"/*.err 2>/dev/null | sed -n 's/.*"kafka partition assigned","topic":"events","partition":\([0-9]*\),"start":\([0-9]*\)}.*/\1|\2/p'; } |
     awk -F'|' '$2 > m[$1] {m[$1] = $2} END {for (p in m) s += m[p]; print s + 0}'
 }
 assigned() { grep -c '"kafka partition assigned"' "$T/$1.err"; }
