@@ -358,6 +358,10 @@ static int serve_cmd(int argc, char **argv)
     if (opt_max_batch >= opt_max_users)
         cli_usage_error(&serve_spec, "--max-batch (%lld) must be below --max-users (%lld), so no pending user is evicted",
                         (long long)opt_max_batch, (long long)opt_max_users);
+    if (opt_changelog && (opt_users || !common.in || strncmp(common.in, "kafka://", 8)))
+        cli_usage_error(&serve_spec, "--changelog needs a Kafka --in (and no --users)");
+    if (opt_changelog && strncmp(opt_changelog, "kafka://", 8))
+        cli_usage_error(&serve_spec, "--changelog %s: not a kafka:// URI", opt_changelog);
     cli_start(&serve_spec, &common);
 
     serve_conf conf = {
@@ -402,8 +406,6 @@ static int serve_cmd(int argc, char **argv)
     }
     if (events_in && !(in = stream_in_open(common.in, &common))) goto done;
     if (opt_changelog) {
-        if (!in || !stream_in_is_kafka(in) || opt_users)
-            cli_usage_error(&serve_spec, "--changelog needs a Kafka --in (and no --users)");
         char cerr[600];
         a.cl = changelog_open(opt_changelog, &common.kafka_conf, cerr, sizeof cerr);
         if (!a.cl) { log_error("--changelog %s: %s", opt_changelog, cerr); goto done; }
