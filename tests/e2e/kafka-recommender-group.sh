@@ -94,6 +94,14 @@ kill -TERM $A; wait $A; expect_eq "A: exit after SIGTERM" $? 0
 
 expect_eq "the topic holds every event" \
   "$(timeout 60 kcat -C -b "$KAFKA" -t events -e -q -f '%p\n' 2>/dev/null | wc -l)" "$N"
+# the mock keeps ~5 MiB a partition and drops older records silently: the
+# changelog must still start at offset 0 (nothing lost), and its size is shown
+for p in 0 1 2 3; do
+  expect_eq "changelog partition $p: first offset" \
+    "$(kcat -Q -b "$KAFKA" -t "rec-history:$p:-2" 2>/dev/null | awk '{print $NF}')" 0
+done
+clbytes=$(timeout 60 kcat -C -b "$KAFKA" -t rec-history -e -q -f '%p %S\n' 2>/dev/null |
+          awk '{b[$1] += $2} END {for (p in b) if (b[p] > m) m = b[p]; print m + 0}')
 check "file run" "$BIN/recommender" "${ARGS[@]}" --in "$T/all.rec" --out "$T/file.json" 2>"$T/file.err"
 expect_eq "file run: one list per event" "$(lines file)" "$N"
 # each list as user, items, scores; the same (user, items) with scores
@@ -119,7 +127,7 @@ EOF2
 }
 read -r extra missing exact total < <(cmp_lists "$T/file.json" "$T/a.json" "$T/b.json" "$T/b2.json")
 restored=$(cat "$T"/b2.err "$T"/a.err "$T"/b.err | grep -c '"partition restored from the changelog".*"users_applied":[1-9]')
-echo "recommender group: $N events; A $(lines a), B $(lines b), B again $(lines b2) lists, $exact of $total bit for bit; $restored partitions restored with histories" >&2
+echo "recommender group: $N events; A $(lines a), B $(lines b), B again $(lines b2) lists, $exact of $total bit for bit; $restored partitions restored with histories; changelog at most $clbytes bytes a partition" >&2
 check "B wrote lists after its restart" [ -s "$T/b2.json" ]
 check "partitions moved with histories" [ "$restored" -ge 2 ]
 expect_eq "lists the group wrote that the file run did not" "$extra" 0
