@@ -22,12 +22,14 @@ typedef struct hslot {
     uint32_t prev, next;     /* LRU: prev is more recent */
     uint8_t pending;
     uint32_t gen;            /* changes whenever the slot's user or history is replaced */
+    int32_t part;            /* input partition the user's events come from (-1 unknown) */
     idset seen, bought;      /* every item interacted with / purchased, whatever max_items */
 } hslot;
 
 struct hist_store {
     hist_limits lim;
     hslot *slots; uint32_t nslots, slotcap;
+    uint32_t free_head, nfree;          /* slots of removed users (hist_drop_part), linked by next */
     uint32_t *utab; uint32_t umask;     /* slot + 1 */
     uint32_t head, tail;
     /* items */
@@ -64,7 +66,7 @@ hist_store *hist_new(const hist_limits *lim)
     h->umask = 63; h->imask = 63;
     h->utab = hist_table(64);
     h->itab = hist_table(64);
-    h->head = h->tail = NIL;
+    h->head = h->tail = h->free_head = NIL;
     if (!h->utab || !h->itab) { hist_free(h); return NULL; }
     return h;
 }
@@ -272,7 +274,12 @@ static int64_t user_get(hist_store *h, const char *s, size_t n)
     memcpy(uid, s, n);
     uid[n] = 0;
     uint32_t slot;
-    if (h->nslots >= h->lim.max_users) {
+    if (h->free_head != NIL) {
+        slot = h->free_head;
+        h->free_head = h->slots[slot].next;
+        h->nfree--;
+        h->slots[slot].prev = h->slots[slot].next = NIL;
+    } else if (h->nslots >= h->lim.max_users) {
         slot = h->tail;
         hslot *old = &h->slots[slot];
         uint32_t opos;
@@ -304,6 +311,7 @@ static int64_t user_get(hist_store *h, const char *s, size_t n)
     (void)user_lookup(h, s, n, hash, &pos);
     hslot *u = &h->slots[slot];
     u->gen = ++h->gen_next;
+    u->part = -1;
     u->uid = uid;
     u->ulen = (uint32_t)n;
     u->hash = hash;
@@ -585,6 +593,49 @@ const idset *hist_seen(const hist_store *h, uint32_t slot) { return slot < h->ns
 const idset *hist_bought(const hist_store *h, uint32_t slot) { return slot < h->nslots ? &h->slots[slot].bought : NULL; }
 size_t hist_set_bytes(const hist_store *h) { return h->set_bytes; }
 
-uint32_t hist_n_users(const hist_store *h) { return h->nslots; }
+uint32_t hist_n_users(const hist_store *h) { return h->nslots - h->nfree; }
+
+void hist_set_part(hist_store *h, uint32_t slot, int32_t part)
+{
+    if (slot < h->nslots && h->slots[slot].uid) h->slots[slot].part = part;
+}
+
+int32_t hist_part(const hist_store *h, uint32_t slot)
+{
+    return slot < h->nslots && h->slots[slot].uid ? h->slots[slot].part : -1;
+}
+
+/* Remove one user: out of the table, the LRU list and the pending list;
+ * the slot (with its arrays, for reuse) goes on the free list. */
+static void user_remove(hist_store *h, uint32_t s)
+{
+    hslot *u = &h->slots[s];
+    uint32_t pos;
+    (void)user_lookup(h, u->uid, u->ulen, u->hash, &pos);
+    user_table_delete(h, pos);
+    lru_unlink(h, s);
+    if (u->pending) {
+        size_t k = 0;
+        for (size_t i = 0; i < h->npend; i++) if (h->pend[i] != s) h->pend[k++] = h->pend[i];
+        h->npend = k;
+        u->pending = 0;
+    }
+    free(u->uid);
+    u->uid = NULL;
+    u->n = 0;
+    u->part = -1;
+    user_sets_clear(h, u);
+    u->next = h->free_head;
+    h->free_head = s;
+    h->nfree++;
+}
+
+uint32_t hist_drop_part(hist_store *h, int32_t part)
+{
+    uint32_t n = 0;
+    for (uint32_t s = 0; s < h->nslots; s++)
+        if (h->slots[s].uid && h->slots[s].part == part) { user_remove(h, s); n++; }
+    return n;
+}
 const hist_stats *hist_get_stats(const hist_store *h) { return &h->st; }
 int64_t hist_lru_tail(const hist_store *h) { return h->tail == NIL ? -1 : (int64_t)h->tail; }

@@ -116,7 +116,15 @@ size_t hist_set_bytes(const hist_store *h);     /* memory of every user's two se
  * derived from the history (serve.c's cached EASE sums). */
 uint32_t hist_slot_gen(const hist_store *h, uint32_t slot);
 
-uint32_t hist_n_users(const hist_store *h);
+/* The input partition a user's events come from (serve.c tags each user
+ * with their event's partition; -1 unknown). hist_drop_part removes every
+ * user of a partition (it moved to another instance): their slots are
+ * reused, a pending one is no longer pending. Returns how many. */
+void hist_set_part(hist_store *h, uint32_t slot, int32_t part);
+int32_t hist_part(const hist_store *h, uint32_t slot);
+uint32_t hist_drop_part(hist_store *h, int32_t part);
+
+uint32_t hist_n_users(const hist_store *h);     /* users held (removed ones not counted) */
 const hist_stats *hist_get_stats(const hist_store *h);
 /* Least recently updated user slot (the next to be evicted), -1 if empty: for tests. */
 int64_t hist_lru_tail(const hist_store *h);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "batch.h"
+#include "changelog.h"
 #include "cli.h"
 #include "eval.h"
 #include "log.h"
@@ -30,7 +31,7 @@
 #include "train.h"
 
 static cli_common common;
-static const char *opt_model, *opt_rules, *opt_users;
+static const char *opt_model, *opt_rules, *opt_users, *opt_changelog;
 static int64_t opt_top, opt_flush, opt_max_batch, opt_max_users, opt_max_history, opt_max_catalog, opt_threads, opt_state_max_age, opt_score_cache_mb;
 static int opt_check;
 
@@ -54,6 +55,9 @@ static const cli_opt serve_opts[] = {
       "batch: one list per user_id in FILE (one per line), history from --in if given", 0, 0 },
     { "state-max-age", 0, CLI_DURATION, &opt_state_max_age, "90d", "DURATION",
       "--state: delete the saved history of users inactive this long (0: keep every user); bounds the file", 0, 0 },
+    { "changelog", 0, CLI_STR, &opt_changelog, NULL, "kafka://HOST:PORT/TOPIC",
+      "Kafka input in a group: write each user's history to this topic (partitioned like the input) and read a "
+      "partition's histories back when it is assigned, so they follow the partition (README \"Scale-out\")", 0, 0 },
     { "threads", 't', CLI_INT, &opt_threads, "1", "N", "scoring threads per micro-batch", 1, 64 },
     { "score-cache-mb", 0, CLI_INT, &opt_score_cache_mb, "64", "MIB",
       "memory for per-user EASE sums, updated as events arrive, so a list costs the same on a long history (0: none)",
@@ -81,6 +85,7 @@ typedef struct serve_main {
     stream_out *out;
     metrics_series *m_events, *m_notint, *m_other, *m_unknown, *m_lists, *m_short, *m_empty;
     metrics_series *m_users, *m_set_bytes, *m_evict, *m_evict_pend, *m_hdrop, *m_catfull;
+    metrics_series *m_parts_restored, *m_cl_users, *m_cl_bad, *m_dropped;
     metrics_series *m_reloads, *m_reload_fail, *m_restored, *m_seeded, *m_pruned, *m_items, *m_filtered, *m_boosted, *m_divskip;
     metrics_series *m_q50, *m_q90, *m_q99, *m_q999, *m_max, *m_rate;
     serve_stats last;
@@ -88,6 +93,8 @@ typedef struct serve_main {
     rules_counts rlast;
     uint64_t other, other_last;
     stream_in *in;
+    changelog *cl;
+    int rebalanced;               /* partitions were assigned or revoked since the last record */
     int64_t batch_start;          /* mono µs of the pending batch's first event, 0: none */
     int failed;                   /* a flush from the idle tick failed */
 } serve_main;
@@ -162,6 +169,10 @@ static void update_metrics(serve_main *a)
     DELTA(a->m_restored, st->restored_users, a->last.restored_users);
     DELTA(a->m_seeded, st->model_history_users, a->last.model_history_users);
     DELTA(a->m_pruned, st->pruned_users, a->last.pruned_users);
+    DELTA(a->m_parts_restored, st->restored_partitions, a->last.restored_partitions);
+    DELTA(a->m_cl_users, st->changelog_users, a->last.changelog_users);
+    DELTA(a->m_cl_bad, st->changelog_bad, a->last.changelog_bad);
+    DELTA(a->m_dropped, st->dropped_users, a->last.dropped_users);
     DELTA(a->m_other, a->other, a->other_last);
     a->last = *st;
     a->other_last = a->other;
@@ -215,6 +226,14 @@ static void register_metrics(serve_main *a)
                                   "users new to this process whose history started from the model's training interactions");
     a->m_pruned = metrics_counter("streamrec_recommender_pruned_users_total",
                                   "saved histories deleted from --state past --state-max-age");
+    a->m_parts_restored = metrics_counter("streamrec_recommender_partitions_restored_total",
+                                          "input partitions whose users' histories were read from --changelog");
+    a->m_cl_users = metrics_counter("streamrec_recommender_changelog_users_total",
+                                    "user histories applied from --changelog");
+    a->m_cl_bad = metrics_counter("streamrec_recommender_changelog_bad_total",
+                                  "--changelog records not understood (logged), left out");
+    a->m_dropped = metrics_counter("streamrec_recommender_partition_users_dropped_total",
+                                   "users forgotten because their input partition moved to another instance");
     a->m_items = metrics_gauge("streamrec_recommender_model_items", "items in the current model");
     a->m_filtered = metrics_counter("streamrec_recommender_rule_filtered_total", "items removed by filter rules");
     a->m_boosted = metrics_counter("streamrec_recommender_rule_boosted_total", "candidates boosted");
@@ -234,7 +253,7 @@ static void register_metrics(serve_main *a)
  * batch and the input offsets are saved together, then offsets committed. */
 static int checkpoint(serve_main *a, stream_in *in)
 {
-    if (!a->st) return 0;
+    if (!a->st && !a->cl) return 0;
     if (stream_flush(a->out)) return -1;
     return serve_checkpoint(a->s, in);
 }
@@ -249,6 +268,38 @@ static int do_flush(serve_main *a, stream_in *in, int force_reload)
     return 0;
 }
 
+/* Kafka assigned a partition: its users' histories come first (changelog.h). */
+static int64_t on_assign(void *ctx, const char *topic, int32_t partition)
+{
+    serve_main *a = ctx;
+    a->rebalanced = 1;
+    return serve_take_partition(a->s, topic, partition);
+}
+
+/* Kafka takes partitions away: the pending users' lists are written and
+ * their histories saved (changelog, --state) before the offsets are
+ * committed, so the next owner starts where these histories end. */
+static int before_revoke(void *ctx)
+{
+    serve_main *a = ctx;
+    a->rebalanced = 1;
+    if (a->failed) return -1;
+    if (serve_flush(a->s, emit_rec, a) || checkpoint(a, a->in)) { a->failed = 1; sig_request_stop(); return -1; }
+    a->batch_start = 0;
+    return 0;
+}
+
+/* After a rebalance: the users of partitions no longer owned are dropped. */
+static int after_rebalance(serve_main *a)
+{
+    a->rebalanced = 0;
+    int32_t owned[1024];
+    int n = 0;
+    stream_part sp;
+    while (n < 1024 && stream_in_owned(a->in, n, &sp)) owned[n++] = sp.partition;
+    return serve_keep_partitions(a->s, owned, n);
+}
+
 /* While the input is quiet (stream_in_set_tick, when libstream has it):
  * flush a due micro-batch, handle SIGHUP. Without it pending users wait for
  * the next record or the end of input. */
@@ -256,6 +307,16 @@ static void on_idle_tick(void *ctx)
 {
     serve_main *a = ctx;
     if (a->failed) return;
+    /* a rebalance while quiet: partitions gone are dropped now, not at the
+     * next record (another rebalance could hand one back before it); not
+     * while nothing is owned: between an eager revoke and its assignment
+     * everything would go, also what comes straight back */
+    stream_part any;
+    if (a->rebalanced && stream_in_owned(a->in, 0, &any) && after_rebalance(a)) {
+        a->failed = 1;
+        sig_request_stop();
+        return;
+    }
     int hup = sig_reload_requested();
     if (serve_pending(a->s) && (hup || mono_us() - a->batch_start >= opt_flush)) {
         if (do_flush(a, a->in, hup) < 0) { a->failed = 1; sig_request_stop(); return; }
@@ -272,14 +333,14 @@ static void log_done(serve_main *a, uint64_t batch_users)
     log_kv(LOG_INFO, "done",
            "\"events\":%llu,\"not_interaction\":%llu,\"other_type\":%llu,\"unknown_items\":%llu,"
            "\"lists\":%llu,\"short_lists\":%llu,\"batch_users\":%llu,\"users\":%u,\"seen_set_bytes\":%zu,\"evictions\":%llu,"
-           "\"history_dropped\":%llu,\"restored_users\":%llu,\"model_history_users\":%llu,\"model_known_events\":%llu,\"pruned_users\":%llu,\"reloads\":%llu,\"reload_failures\":%llu,"
+           "\"history_dropped\":%llu,\"restored_users\":%llu,\"model_history_users\":%llu,\"model_known_events\":%llu,\"pruned_users\":%llu,\"dropped_users\":%llu,\"restored_partitions\":%llu,\"changelog_users\":%llu,\"reloads\":%llu,\"reload_failures\":%llu,"
            "\"score_seconds\":%.3f,\"lists_per_thread_second\":%.0f,\"score_cpu_seconds\":%.3f,\"lists_per_cpu_second\":%.0f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f",
            (unsigned long long)st->events, (unsigned long long)st->not_interaction, (unsigned long long)a->other,
            (unsigned long long)st->unknown_items, (unsigned long long)st->lists,
            (unsigned long long)st->short_lists, (unsigned long long)batch_users, hist_n_users(serve_history(a->s)),
            hist_set_bytes(serve_history(a->s)),
            (unsigned long long)hs->evictions, (unsigned long long)hs->entries_dropped,
-           (unsigned long long)st->restored_users, (unsigned long long)st->model_history_users, (unsigned long long)st->model_known_events, (unsigned long long)st->pruned_users, (unsigned long long)st->reloads, (unsigned long long)st->reload_failures, st->score_seconds,
+           (unsigned long long)st->restored_users, (unsigned long long)st->model_history_users, (unsigned long long)st->model_known_events, (unsigned long long)st->pruned_users, (unsigned long long)st->dropped_users, (unsigned long long)st->restored_partitions, (unsigned long long)st->changelog_users, (unsigned long long)st->reloads, (unsigned long long)st->reload_failures, st->score_seconds,
            st->score_seconds > 0 ? (double)st->lists / st->score_seconds : 0.0,
            st->score_cpu_seconds, st->score_cpu_seconds > 0 ? (double)st->lists / st->score_cpu_seconds : 0.0,
            serve_latency_quantile(a->s, 0.5) * 1e6, serve_latency_quantile(a->s, 0.99) * 1e6,
@@ -297,6 +358,10 @@ static int serve_cmd(int argc, char **argv)
     if (opt_max_batch >= opt_max_users)
         cli_usage_error(&serve_spec, "--max-batch (%lld) must be below --max-users (%lld), so no pending user is evicted",
                         (long long)opt_max_batch, (long long)opt_max_users);
+    if (opt_changelog && (opt_users || !common.in || strncmp(common.in, "kafka://", 8)))
+        cli_usage_error(&serve_spec, "--changelog needs a Kafka --in (and no --users)");
+    if (opt_changelog && strncmp(opt_changelog, "kafka://", 8))
+        cli_usage_error(&serve_spec, "--changelog %s: not a kafka:// URI", opt_changelog);
     cli_start(&serve_spec, &common);
 
     serve_conf conf = {
@@ -337,10 +402,27 @@ static int serve_cmd(int argc, char **argv)
     if (common.state) {
         a.st = state_open(common.state, "recommender", SERVE_STATE_VERSION, SERVE_STATE_SCHEMA);
         if (!a.st) goto done;
-        serve_set_state(a.s, a.st);
+        if (serve_set_state(a.s, a.st)) goto done;
     }
     if (events_in && !(in = stream_in_open(common.in, &common))) goto done;
-    if (in && a.st) stream_in_set_start(in, state_start_offset, a.st);
+    if (opt_changelog) {
+        char cerr[600];
+        a.cl = changelog_open(opt_changelog, &common.kafka_conf, cerr, sizeof cerr);
+        if (!a.cl) { log_error("--changelog %s: %s", opt_changelog, cerr); goto done; }
+        int np = stream_in_partition_count(in);
+        if (np > changelog_partitions(a.cl)) {
+            log_error("--changelog %s: %d partitions, fewer than the input's %d: create it with as many",
+                      opt_changelog, (int)changelog_partitions(a.cl), np);
+            goto done;
+        }
+        serve_set_changelog(a.s, a.cl);
+    }
+    if (in && stream_in_is_kafka(in) && !opt_users) {
+        stream_in_set_start(in, on_assign, &a);
+        stream_in_set_before_revoke(in, before_revoke, &a);
+    } else if (in && a.st) {
+        stream_in_set_start(in, state_start_offset, a.st);
+    }
     a.in = in;
     if (in && !opt_users) stream_in_set_tick(in, (int)(opt_flush / 1000 > 10 ? opt_flush / 1000 : 10), on_idle_tick, &a);
     a.out = stream_out_open(common.out, &common);
@@ -350,8 +432,10 @@ static int serve_cmd(int argc, char **argv)
     if (in) {
         stream_rec r;
         while ((rc = stream_in_next(in, &r)) == 1) {
+            if (a.rebalanced && after_rebalance(&a)) { rc = -1; break; }
             if (r.type == &Event_desc) {
                 const char *why;
+                serve_set_partition(a.s, r.pos.topic ? r.pos.partition : -1);
                 if (serve_event(a.s, &r.as.event, &why) < 0)
                     stream_reject(in, &r.pos, "bad_event", why, r.data, r.len);
             } else {
@@ -395,6 +479,7 @@ done:
     sd_stopping();
     serve_free(a.s);
     if (a.st) state_close(a.st);
+    changelog_close(a.cl);
     metrics_shutdown();
     return status;
 }

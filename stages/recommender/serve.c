@@ -17,9 +17,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include "changelog.h"
 #include "log.h"
 #include "model.h"
 #include "timefmt.h"
+
+static uint64_t ns_now(void);
 
 #define LAT_BUCKETS (16 + 60 * 16)       /* lat_bucket() of any 64-bit value */
 #define RULES_REBIND_S 3600           /* "new items" horizon moves with the clock */
@@ -86,6 +89,12 @@ struct serve {
     size_t last_n;                    /* users of the last batch not yet checkpointed */
     state *sdb;
     sqlite3_stmt *st_get, *st_put, *st_prune;
+    changelog *cl;
+    int32_t cur_part;                 /* input partition of the event being recorded, -1 none */
+    /* per input partition (index = partition): held (its users may be in
+     * memory or --state), and the input offset of the last changelog
+     * marker this process wrote, -1 none */
+    uint8_t *p_held; int64_t *p_marked; size_t p_cap;
     int64_t pruned_at;          /* when state_prune last ran (us), 0: never */
     uint8_t *enc; size_t enclen, enccap;
     ease_cache ec;
@@ -298,6 +307,7 @@ serve *serve_new(const serve_conf *c, char *err, size_t errlen, int *usage)
     serve *s = calloc(1, sizeof *s);
     if (!s) { snprintf(err, errlen, "out of memory"); return NULL; }
     s->conf = *c;
+    s->cur_part = -1;
     if (!s->conf.top) s->conf.top = 10;
     rules *r = load_rules(c->rules_path, err, errlen);
     if (!r) { *usage = 1; free(s); return NULL; }
@@ -333,6 +343,7 @@ serve *serve_new_model(const serve_conf *c, rec_model *m, char *err, size_t errl
     serve *s = calloc(1, sizeof *s);
     if (!s) { snprintf(err, errlen, "out of memory"); return NULL; }
     s->conf = *c;
+    s->cur_part = -1;
     if (!s->conf.top) s->conf.top = 10;
     s->borrowed = 1;
     rules *r = load_rules(c->rules_path, err, errlen);
@@ -360,6 +371,7 @@ void serve_free(serve *s)
     if (s->st_get) sqlite3_finalize(s->st_get);
     if (s->st_put) sqlite3_finalize(s->st_put);
     if (s->st_prune) sqlite3_finalize(s->st_prune);
+    free(s->p_held); free(s->p_marked);
     free(s->enc);
     cache_free(&s->ec);
     free(s->bent);
@@ -409,17 +421,64 @@ fail:
 
 /* ---- --state ---- */
 
+/* part: the input partition of the user's events (-1 a byte stream, or a
+ * row of version 1); model_until: the end of the user's training data
+ * when their history started from the model (NULL otherwise). */
 const char *const SERVE_STATE_SCHEMA =
-    "CREATE TABLE IF NOT EXISTS rec_history(user_id TEXT PRIMARY KEY, items BLOB NOT NULL, updated INTEGER);"
+    "CREATE TABLE IF NOT EXISTS rec_history(user_id TEXT PRIMARY KEY, items BLOB NOT NULL, updated INTEGER,"
+    " part INTEGER NOT NULL DEFAULT -1, model_until INTEGER);"
     "CREATE INDEX IF NOT EXISTS rec_history_updated ON rec_history(updated);";
 
-void serve_set_state(serve *s, state *st) { s->sdb = st; }
+int serve_set_state(serve *s, state *st)
+{
+    s->sdb = st;
+    /* a version 1 file has neither column: added (its rows: partition unknown) */
+    sqlite3_stmt *q = NULL;
+    int has_part = 0;
+    if (sqlite3_prepare_v2(state_db(st), "SELECT 1 FROM pragma_table_info('rec_history') WHERE name = 'part'", -1,
+                           &q, NULL) == SQLITE_OK)
+        has_part = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    if (!has_part &&
+        state_exec(st, "ALTER TABLE rec_history ADD COLUMN part INTEGER NOT NULL DEFAULT -1;"
+                       "ALTER TABLE rec_history ADD COLUMN model_until INTEGER;"))
+        return -1;
+    return state_exec(st, "CREATE INDEX IF NOT EXISTS rec_history_part ON rec_history(part)");
+}
+
+void serve_set_changelog(serve *s, changelog *cl) { s->cl = cl; }
+void serve_set_partition(serve *s, int32_t part) { s->cur_part = part; }
+
+/* The end of the user's training data if their history started from the
+ * model and was not replaced since, else INT64_MIN. */
+static int64_t mh_get(const serve *s, uint32_t slot)
+{
+    if (slot < s->mh_cap && s->mh_gen[slot] && s->mh_gen[slot] == hist_slot_gen(s->hist, slot)) return s->mh_until[slot];
+    return INT64_MIN;
+}
+
+static void mh_set(serve *s, uint32_t slot, int64_t until)
+{
+    if (slot >= s->mh_cap) {
+        size_t cap = s->mh_cap ? s->mh_cap : 1024;
+        while (cap <= slot) cap *= 2;
+        uint32_t *g = realloc(s->mh_gen, cap * sizeof *g);
+        if (g) s->mh_gen = g;
+        int64_t *t = realloc(s->mh_until, cap * sizeof *t);
+        if (t) s->mh_until = t;
+        if (!g || !t) log_fatal("out of memory");
+        memset(s->mh_gen + s->mh_cap, 0, (cap - s->mh_cap) * sizeof *g);
+        s->mh_cap = cap;
+    }
+    s->mh_gen[slot] = until == INT64_MIN ? 0 : hist_slot_gen(s->hist, slot);
+    s->mh_until[slot] = until;
+}
 
 /* The user's saved history into memory: slot, or -1 (none saved, or unreadable). */
 static int64_t state_restore(serve *s, const char *user, size_t ulen)
 {
     sqlite3 *db = state_db(s->sdb);
-    if (!s->st_get && sqlite3_prepare_v2(db, "SELECT items FROM rec_history WHERE user_id = ?", -1, &s->st_get, NULL)) {
+    if (!s->st_get && sqlite3_prepare_v2(db, "SELECT items, part, model_until FROM rec_history WHERE user_id = ?", -1, &s->st_get, NULL)) {
         log_error("--state: %s", sqlite3_errmsg(db));
         return -1;
     }
@@ -431,6 +490,11 @@ static int64_t state_restore(serve *s, const char *user, size_t ulen)
         int n = sqlite3_column_bytes(s->st_get, 0);
         slot = hist_decode(s->hist, user, ulen, p, (size_t)n);
         if (hist_get_stats(s->hist)->set_oom) log_fatal("out of memory (the user's seen items)");
+        if (slot >= 0) {
+            hist_set_part(s->hist, (uint32_t)slot, sqlite3_column_int(s->st_get, 1));
+            mh_set(s, (uint32_t)slot, sqlite3_column_type(s->st_get, 2) == SQLITE_NULL ? INT64_MIN
+                                                                                      : sqlite3_column_int64(s->st_get, 2));
+        }
         if (slot < 0) log_warn("--state: the saved history of %.*s is unreadable: ignored", (int)(ulen > 64 ? 64 : ulen), user);
         else s->st.restored_users++;
         if (slot >= 0 && map_sync(s)) log_fatal("out of memory");
@@ -442,19 +506,28 @@ static int64_t state_restore(serve *s, const char *user, size_t ulen)
     return slot;
 }
 
+static int state_put_row(serve *s, const char *uid, size_t ulen, const uint8_t *blob, size_t n, int32_t part,
+                         int64_t until)
+{
+    sqlite3_bind_text(s->st_put, 1, uid, (int)ulen, SQLITE_STATIC);
+    sqlite3_bind_blob64(s->st_put, 2, blob, n, SQLITE_STATIC);
+    sqlite3_bind_int64(s->st_put, 3, now_us());
+    sqlite3_bind_int(s->st_put, 4, part);
+    if (until == INT64_MIN) sqlite3_bind_null(s->st_put, 5);
+    else sqlite3_bind_int64(s->st_put, 5, until);
+    int rc = sqlite3_step(s->st_put) == SQLITE_DONE ? 0 : -1;
+    if (rc) log_error("--state: save history: %s", sqlite3_errmsg(state_db(s->sdb)));
+    sqlite3_reset(s->st_put);
+    return rc;
+}
+
 static int state_save_user(serve *s, uint32_t slot)
 {
     s->enclen = 0;
     if (hist_encode(s->hist, slot, &s->enc, &s->enclen, &s->enccap)) return -1;
     size_t ulen;
     const char *uid = hist_user_id(s->hist, slot, &ulen);
-    sqlite3_bind_text(s->st_put, 1, uid, (int)ulen, SQLITE_STATIC);
-    sqlite3_bind_blob64(s->st_put, 2, s->enc, s->enclen, SQLITE_STATIC);
-    sqlite3_bind_int64(s->st_put, 3, now_us());
-    int rc = sqlite3_step(s->st_put) == SQLITE_DONE ? 0 : -1;
-    if (rc) log_error("--state: save history: %s", sqlite3_errmsg(state_db(s->sdb)));
-    sqlite3_reset(s->st_put);
-    return rc;
+    return state_put_row(s, uid, ulen, s->enc, s->enclen, hist_part(s->hist, slot), mh_get(s, slot));
 }
 
 /* Delete the rows of users inactive for longer than --state-max-age, so the
@@ -482,20 +555,78 @@ static int state_prune(serve *s)
     return rc;
 }
 
-int serve_checkpoint(serve *s, stream_in *in)
+static int state_prepare_put(serve *s)
 {
-    if (!s->sdb) return 0;
     sqlite3 *db = state_db(s->sdb);
-    if (!s->st_put && sqlite3_prepare_v2(db, "INSERT INTO rec_history(user_id, items, updated) VALUES(?, ?, ?) "
-                                         "ON CONFLICT(user_id) DO UPDATE SET items = excluded.items, "
-                                         "updated = excluded.updated", -1, &s->st_put, NULL)) {
+    if (!s->st_put && sqlite3_prepare_v2(db, "INSERT INTO rec_history(user_id, items, updated, part, model_until) "
+                                         "VALUES(?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET "
+                                         "items = excluded.items, updated = excluded.updated, part = excluded.part, "
+                                         "model_until = excluded.model_until", -1, &s->st_put, NULL)) {
         log_error("--state: %s", sqlite3_errmsg(db));
         return -1;
     }
+    return 0;
+}
+
+/* Per-partition bookkeeping, grown to hold partition p. -1 out of memory. */
+static int part_slot(serve *s, int32_t p)
+{
+    if (p < 0) return -1;
+    if ((size_t)p >= s->p_cap) {
+        size_t cap = s->p_cap ? s->p_cap : 16;
+        while (cap <= (size_t)p) cap *= 2;
+        uint8_t *h = realloc(s->p_held, cap);
+        if (h) s->p_held = h;
+        int64_t *m = realloc(s->p_marked, cap * sizeof *m);
+        if (m) s->p_marked = m;
+        if (!h || !m) log_fatal("out of memory");
+        for (size_t i = s->p_cap; i < cap; i++) { s->p_held[i] = 0; s->p_marked[i] = -1; }
+        s->p_cap = cap;
+    }
+    return 0;
+}
+
+/* --changelog: the users of the last batch and those pending, then, once
+ * all are acknowledged, a marker for each owned partition whose position
+ * moved since its last one (so the next owner starts right there). */
+static int changelog_checkpoint(serve *s, stream_in *in)
+{
+    size_t np;
+    const uint32_t *pend = hist_pending(s->hist, &np);
+    for (size_t k = 0; k < s->last_n + np; k++) {
+        uint32_t slot = k < s->last_n ? s->bslots[k] : pend[k - s->last_n];
+        size_t ulen;
+        const char *uid = hist_user_id(s->hist, slot, &ulen);
+        if (!uid) continue;
+        s->enclen = 0;
+        if (hist_encode(s->hist, slot, &s->enc, &s->enclen, &s->enccap) ||
+            changelog_put(s->cl, hist_part(s->hist, slot), uid, ulen, mh_get(s, slot), s->enc, s->enclen))
+            return -1;
+    }
+    if (changelog_flush(s->cl)) return -1;
+    stream_offset offs[256];
+    int n = stream_in_offsets(in, offs, 256), marked = 0;
+    for (int i = 0; i < n; i++) {
+        int32_t p = offs[i].partition;
+        if (part_slot(s, p) || s->p_marked[p] == offs[i].next) continue;
+        if (changelog_mark(s->cl, p, offs[i].next)) return -1;
+        marked++;
+    }
+    if (marked && changelog_flush(s->cl)) return -1;
+    for (int i = 0; i < n; i++) if (offs[i].partition >= 0) s->p_marked[offs[i].partition] = offs[i].next;
+    return 0;
+}
+
+int serve_checkpoint(serve *s, stream_in *in)
+{
+    if (s->cl && in && changelog_checkpoint(s, in)) return -1;
+    if (!s->sdb) { s->last_n = 0; return 0; }
+    if (state_prepare_put(s)) return -1;
     if (state_begin(s->sdb)) return -1;
     size_t np;
     const uint32_t *pend = hist_pending(s->hist, &np);
-    for (size_t i = 0; i < s->last_n; i++) if (state_save_user(s, s->bslots[i])) goto fail;
+    for (size_t i = 0; i < s->last_n; i++)
+        if (hist_user_id(s->hist, s->bslots[i], NULL) && state_save_user(s, s->bslots[i])) goto fail;
     for (size_t i = 0; i < np; i++) if (state_save_user(s, pend[i])) goto fail;
     if (state_prune(s)) goto fail;
     if (state_save_offsets(s->sdb, in) || state_commit(s->sdb)) goto fail;
@@ -506,9 +637,115 @@ fail:
     return -1;
 }
 
-/* ---- events ---- */
+/* Forget partition p's users here: memory, --state rows and its saved
+ * offset (another instance owns p now, or is about to hand it over). */
+static int part_forget(serve *s, int32_t p)
+{
+    uint32_t n = hist_drop_part(s->hist, p);
+    if (s->sdb) {
+        sqlite3 *db = state_db(s->sdb);
+        sqlite3_stmt *q = NULL;
+        int rc = sqlite3_prepare_v2(db, "DELETE FROM rec_history WHERE part = ?", -1, &q, NULL);
+        if (rc == SQLITE_OK) { sqlite3_bind_int(q, 1, p); rc = sqlite3_step(q) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR; }
+        sqlite3_finalize(q);
+        q = NULL;
+        if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, "DELETE FROM streamrec_offsets WHERE partition = ?", -1, &q, NULL);
+        if (rc == SQLITE_OK) { sqlite3_bind_int(q, 1, p); rc = sqlite3_step(q) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR; }
+        sqlite3_finalize(q);
+        if (rc != SQLITE_OK) { log_error("--state: forget partition %d: %s", (int)p, sqlite3_errmsg(db)); return -1; }
+    }
+    if (n) log_kv(LOG_INFO, "partition's users dropped", "\"partition\":%d,\"users\":%u", (int)p, n);
+    s->st.dropped_users += n;
+    return 0;
+}
 
-static uint64_t ns_now(void);
+int serve_drop_partition(serve *s, int32_t p)
+{
+    if (part_slot(s, p)) return 0;
+    if (!s->p_held[p]) return 0;
+    s->p_held[p] = 0;
+    s->p_marked[p] = -1;
+    return part_forget(s, p);
+}
+
+int serve_keep_partitions(serve *s, const int32_t *owned, int n)
+{
+    for (size_t p = 0; p < s->p_cap; p++) {
+        if (!s->p_held[p]) continue;
+        int keep = 0;
+        for (int i = 0; i < n && !keep; i++) keep = owned[i] == (int32_t)p;
+        if (!keep && serve_drop_partition(s, (int32_t)p)) return -1;
+    }
+    return 0;
+}
+
+typedef struct restore_ctx { serve *s; int32_t part; uint64_t evicted; } restore_ctx;
+
+static int restore_user(void *ctx, const char *user, size_t ulen, int64_t until, const uint8_t *blob, size_t n)
+{
+    restore_ctx *rc = ctx;
+    serve *s = rc->s;
+    if (s->sdb) return state_put_row(s, user, ulen, blob, n, rc->part, until);
+    uint64_t ev = hist_get_stats(s->hist)->evictions;
+    int64_t slot = hist_decode(s->hist, user, ulen, blob, n);
+    if (hist_get_stats(s->hist)->set_oom) log_fatal("out of memory (the user's seen items)");
+    rc->evicted += hist_get_stats(s->hist)->evictions - ev;
+    if (slot < 0) {
+        log_warn("--changelog: the history of %.*s is unreadable: left out", (int)(ulen > 64 ? 64 : ulen), user);
+        return 0;
+    }
+    hist_set_part(s->hist, (uint32_t)slot, rc->part);
+    mh_set(s, (uint32_t)slot, until);
+    if (map_sync(s)) log_fatal("out of memory");
+    return 0;
+}
+
+int64_t serve_take_partition(serve *s, const char *topic, int32_t p)
+{
+    if (part_slot(s, p)) return -1;
+    if (!s->cl) {
+        /* no changelog: what --state saved for p is ours only if p never
+         * left this process; kafka.c prefers the group's committed offset
+         * when another member read on */
+        s->p_held[p] = 1;
+        return s->sdb ? state_start_offset(s->sdb, topic, p) : -1;
+    }
+    if (s->p_held[p] && changelog_unchanged(s->cl, p)) {
+        /* ours all along (an eager rebalance hands it back): nothing to read */
+        log_kv(LOG_INFO, "partition kept: its histories are current here", "\"partition\":%d,\"start\":%lld", (int)p,
+               (long long)s->p_marked[p]);
+        return s->p_marked[p];
+    }
+    if (part_forget(s, p)) log_fatal("--state: cannot drop partition %d's stale histories", (int)p);
+    restore_ctx rc = { s, p, 0 };
+    changelog_restored got;
+    double t0 = (double)ns_now() / 1e9;
+    if (s->sdb && (state_prepare_put(s) || state_begin(s->sdb))) log_fatal("--state: cannot restore partition %d", (int)p);
+    if (changelog_restore(s->cl, p, restore_user, &rc, &got)) {
+        if (s->sdb) state_rollback(s->sdb);
+        log_fatal("--changelog %s: partition %d could not be restored; not serving it from a partial history",
+                  changelog_topic(s->cl), (int)p);
+    }
+    if (s->sdb && state_commit(s->sdb)) log_fatal("--state: cannot restore partition %d", (int)p);
+    s->p_held[p] = 1;
+    s->p_marked[p] = got.covered;
+    s->st.restored_partitions++;
+    s->st.changelog_users += got.users_applied;
+    s->st.changelog_bad += got.bad;
+    log_kv(LOG_INFO, "partition restored from the changelog",
+           "\"partition\":%d,\"records\":%llu,\"users_applied\":%llu,\"left_out\":%llu,\"bad\":%llu,\"start\":%lld,"
+           "\"evicted\":%llu,\"seconds\":%.3f", (int)p, (unsigned long long)got.records,
+           (unsigned long long)got.users_applied, (unsigned long long)got.left_out, (unsigned long long)got.bad,
+           (long long)got.covered,
+           (unsigned long long)rc.evicted, (double)ns_now() / 1e9 - t0);
+    if (rc.evicted)
+        log_kv(LOG_WARN, "restored histories evicted past --max-users: those users start again from the model",
+               "\"partition\":%d,\"evicted\":%llu,\"hint\":\"raise --max-users or use --state\"", (int)p,
+               (unsigned long long)rc.evicted);
+    return got.covered;
+}
+
+/* ---- events ---- */
 
 /* A user new to this process (not held, not in --state): their training
  * interactions, as the model carries them, become their history and seen
@@ -529,19 +766,7 @@ static int64_t model_history(serve *s, const char *user, size_t ulen)
         if (ts[k] * 1000000 > until) until = ts[k] * 1000000;
     }
     if (slot < 0 || map_sync(s)) log_fatal("out of memory");
-    if ((size_t)slot >= s->mh_cap) {
-        size_t cap = s->mh_cap ? s->mh_cap : 1024;
-        while (cap <= (size_t)slot) cap *= 2;
-        uint32_t *g = realloc(s->mh_gen, cap * sizeof *g);
-        if (g) s->mh_gen = g;
-        int64_t *t = realloc(s->mh_until, cap * sizeof *t);
-        if (t) s->mh_until = t;
-        if (!g || !t) log_fatal("out of memory");
-        memset(s->mh_gen + s->mh_cap, 0, (cap - s->mh_cap) * sizeof *g);
-        s->mh_cap = cap;
-    }
-    s->mh_gen[slot] = hist_slot_gen(s->hist, (uint32_t)slot);
-    s->mh_until[slot] = until;
+    mh_set(s, (uint32_t)slot, until);
     if (hist_get_stats(s->hist)->set_oom) log_fatal("out of memory (the user's seen items)");
     s->st.model_history_users++;
     return slot;
@@ -569,6 +794,7 @@ int serve_event(serve *s, const Event *e, const char **why)
         int64_t gid = hist_gid_find(s->hist, e->item_id.ptr, e->item_id.len);
         if (gid >= 0 && idset_has(hist_seen(s->hist, (uint32_t)held), (uint32_t)gid)) {
             (void)hist_touch(s->hist, (uint32_t)held);
+            hist_set_part(s->hist, (uint32_t)held, s->cur_part);
             s->st.model_known_events++;
             s->st.events++;
             return 1;
@@ -580,6 +806,9 @@ int serve_event(serve *s, const Event *e, const char **why)
     if (hist_n_gids(s->hist) != before && map_sync(s)) log_fatal("out of memory");
     if (hist_get_stats(s->hist)->set_oom) log_fatal("out of memory (the user's seen items)");
     s->st.events++;
+    /* the user is held even when the item was refused (catalogue full) */
+    int64_t tagged = slot >= 0 ? slot : hist_find(s->hist, e->user_id.ptr, e->user_id.len);
+    if (tagged >= 0) hist_set_part(s->hist, (uint32_t)tagged, s->cur_part);
     if (slot >= 0) {
         int64_t gid = hist_gid_find(s->hist, e->item_id.ptr, e->item_id.len);
         if (gid >= 0 && s->map[gid] < 0) s->st.unknown_items++;

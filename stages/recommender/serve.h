@@ -60,6 +60,10 @@ typedef struct serve_stats {
     uint64_t model_history_users; /* new users started from the model's training interactions */
     uint64_t model_known_events;  /* events of such users already in those interactions: not counted twice */
     uint64_t pruned_users;      /* --state rows deleted past --state-max-age */
+    uint64_t dropped_users;     /* users forgotten because their partition moved to another instance */
+    uint64_t restored_partitions; /* partitions whose histories were read from --changelog */
+    uint64_t changelog_users;   /* user histories applied from --changelog (a user may count more than once) */
+    uint64_t changelog_bad;     /* --changelog records not understood (logged), left out */
     double score_seconds;       /* wall time inside scoring (all threads together) */
     double score_cpu_seconds;   /* CPU time of the same (all threads): what a list costs a core,
                                  * without the time other processes took the core away */
@@ -105,10 +109,33 @@ int serve_users(serve *s, const char *const *users, const size_t *lens, size_t n
  * the last flush and those pending, with the input offsets, in one
  * transaction (call it after the flush's output is flushed). The schema
  * for state_open is SERVE_STATE_SCHEMA. */
-#define SERVE_STATE_VERSION 1
+#define SERVE_STATE_VERSION 2
 extern const char *const SERVE_STATE_SCHEMA;
-void serve_set_state(serve *s, state *st);
+int serve_set_state(serve *s, state *st);          /* 0, or -1: the file could not be upgraded */
 int serve_checkpoint(serve *s, stream_in *in);
+
+/* Partitions (Kafka input). Each held user is tagged with the input
+ * partition of their events (serve_set_partition before serve_event).
+ * With a changelog (changelog.h) serve_checkpoint also writes the saved
+ * users there and a marker per partition whose position moved.
+ *
+ * serve_take_partition: partition p is assigned to this process (called
+ * from the assignment, before any of its records): the offset to read it
+ * from, or -1 for the group's committed one. With a changelog, p's users
+ * are replaced by what the changelog holds (in memory, or in --state when
+ * given) and the start is its last marker; if this process held p and
+ * wrote the changelog's last record, nothing is read. Without, p's
+ * --state offset. A changelog that cannot be read ends the process
+ * (log_fatal): serving p from a partial history is what this prevents.
+ * serve_keep_partitions: after a rebalance, every held partition not in
+ * owned is dropped (serve_drop_partition): its users leave memory and
+ * --state, its saved offset is deleted, so neither is used again. */
+struct changelog;
+void serve_set_changelog(serve *s, struct changelog *cl);
+void serve_set_partition(serve *s, int32_t part);
+int64_t serve_take_partition(serve *s, const char *topic, int32_t p);
+int serve_drop_partition(serve *s, int32_t p);
+int serve_keep_partitions(serve *s, const int32_t *owned, int n);
 
 /* Reload the model (and the rules file) if the model file changed, or
  * unconditionally with force. 1 swapped, 0 nothing to do, -1 failed (old

@@ -428,4 +428,42 @@ static void test_seen_complete(void)
     hist_free(b);
 }
 
-TEST_MAIN(test_idset, test_seen_complete, test_encode, test_encode_long_id, test_decode_garbage, test_merge, test_max_items, test_lru, test_pending_once, test_catalog_full, test_churn)
+/* Users of a partition that moved away are removed: not found, not
+ * pending, not counted, their slots reused before anyone is evicted. */
+static void test_drop_part(void)
+{
+    hist_limits lim = { 4, 10, 100 };
+    hist_store *h = hist_new(&lim);
+    const char *u[4] = { "p0a", "p1a", "p0b", "p1b" };
+    for (int i = 0; i < 4; i++) {
+        int64_t s = ADD(h, u[i], "x", 1, 1, EventType_click);
+        CHECK(s >= 0);
+        hist_set_part(h, (uint32_t)s, i % 2);
+    }
+    CHECK_EQ_INT(hist_part(h, (uint32_t)hist_find(h, "p1a", 3)), 1);
+    CHECK_EQ_INT(hist_drop_part(h, 1), 2);
+    CHECK_EQ_INT(hist_n_users(h), 2);
+    CHECK(hist_find(h, "p1a", 3) < 0 && hist_find(h, "p1b", 3) < 0);
+    CHECK(hist_find(h, "p0a", 3) >= 0 && hist_find(h, "p0b", 3) >= 0);
+    size_t np;
+    hist_pending(h, &np);
+    CHECK_EQ_INT(np, 2);                               /* the two of partition 0 */
+    /* two newcomers take the freed slots: nobody is evicted */
+    CHECK(ADD(h, "n1", "y", 1, 2, EventType_click) >= 0);
+    CHECK(ADD(h, "n2", "y", 1, 2, EventType_click) >= 0);
+    CHECK_EQ_INT(hist_get_stats(h)->evictions, 0);
+    CHECK_EQ_INT(hist_part(h, (uint32_t)hist_find(h, "n1", 2)), -1);
+    uint32_t n;
+    hist_items(h, (uint32_t)hist_find(h, "n2", 2), &n);
+    CHECK_EQ_INT(n, 1);                                /* not the dropped user's entries */
+    CHECK_EQ_INT(hist_seen(h, (uint32_t)hist_find(h, "n2", 2))->n, 1);
+    /* the next one evicts the least recently updated */
+    CHECK(ADD(h, "n3", "y", 1, 3, EventType_click) >= 0);
+    CHECK_EQ_INT(hist_get_stats(h)->evictions, 1);
+    CHECK(hist_find(h, "p0a", 3) < 0);
+    CHECK_EQ_INT(hist_drop_part(h, 0), 1);
+    CHECK_EQ_INT(hist_n_users(h), 3);
+    hist_free(h);
+}
+
+TEST_MAIN(test_drop_part, test_idset, test_seen_complete, test_encode, test_encode_long_id, test_decode_garbage, test_merge, test_max_items, test_lru, test_pending_once, test_catalog_full, test_churn)
