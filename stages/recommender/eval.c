@@ -334,7 +334,7 @@ int eval_main(int argc, char **argv)
             char name[32];
             snprintf(name, sizeof name, "%.*s", (int)(n < 31 ? n : 31), s);
             int a = rec_alg_parse(name);
-            if (a < 0) cli_usage_error(&spec, "--models: '%s' is not one of pop, knn, als, ease, content, hybrid", name);
+            if (a < 0) cli_usage_error(&spec, "--models: '%s' is not one of pop, knn, als, ease, content, uknn, hybrid", name);
             if (nalg < (int)(sizeof algs / sizeof *algs)) algs[nalg++] = a;
             if (!e) break;
             s = e + 1;

@@ -21,7 +21,7 @@
  * and never truncated by max_items (idset.h: a sorted array or a bitmap,
  * whichever is smaller: at most min(6 * items + 16, catalogue / 8 + 4)
  * bytes each), so the seen and already-purchased filters are complete.
- * Memory is about max_users * (max_items * 24 + 64 + len(user_id) + the
+ * Memory is about max_users * (max_items * 24 + 112 + len(user_id) + the
  * two sets) bytes plus max_catalog * (24 + len(item_id)) bytes at most;
  * hist_set_bytes() is what the sets hold now.
  *

@@ -131,7 +131,7 @@ static int64_t opt_user_history;
 
 static const cli_opt opts[] = {
     { "model", 'm', CLI_STR, &model_path, NULL, "PATH.db", "model file to write (replaced atomically)", 0, 0 },
-    { "algorithm", 'a', CLI_STR, &alg_name, "hybrid", "NAME", "pop, knn, als, ease, content or hybrid", 0, 0 },
+    { "algorithm", 'a', CLI_STR, &alg_name, "hybrid", "NAME", "pop, knn, als, ease, content, uknn or hybrid", 0, 0 },
     { "items", 0, CLI_STR, &items_path, NULL, "CSV", "item metadata (categories, titles) for content similarity and rules", 0, 0 },
     { "item-map", 0, CLI_STR, &item_map, "id=movieId,categories=genres,text=title", "KEY=COL,...",
       "columns of --items: id=COL (required), categories=COL, text=COL+COL...", 0, 0 },
@@ -158,7 +158,7 @@ int train_main(int argc, char **argv)
     if (first < argc) cli_usage_error(&spec, "unexpected argument '%s'", argv[first]);
     if (!model_path) cli_usage_error(&spec, "--model: required");
     int alg = rec_alg_parse(alg_name);
-    if (alg < 0) cli_usage_error(&spec, "--algorithm: '%s' is not one of pop, knn, als, ease, content, hybrid", alg_name);
+    if (alg < 0) cli_usage_error(&spec, "--algorithm: '%s' is not one of pop, knn, als, ease, content, uknn, hybrid", alg_name);
     char err[512];
     if (train_parse_weights(P.weights, P.w, err, sizeof err)) cli_usage_error(&spec, "--weights: %s", err);
     cli_start(&spec, &common);
