@@ -398,7 +398,13 @@ static int al_add_labels(al_view *v, const KeyValue *kv, uint32_t n, const char 
 
 int al_view_make(al_view *v, const fb_desc *d, const AnyRecord *rec)
 {
-    memset(v, 0, sizeof *v);
+    /* the fields one by one: labels[] holds AL_MAX_LABELS pairs (130 KiB),
+     * and clearing it per record cost more than everything else together */
+    v->type = 0;
+    v->name = (fb_str){ NULL, 0 };
+    v->nlabels = 0;
+    v->ts = 0;
+    v->recovery = 0;
     v->rec = rec;
     if (d == &Metric_desc) {
         v->type = AL_REC_METRIC;
