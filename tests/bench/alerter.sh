@@ -8,6 +8,7 @@
 # same pipe. The alert counts of both are compared, so the two do the same
 # work. Then peak RSS with a quarter of the series and with all of them:
 # memory follows live alerts (bounded by --max-alerts), not the input.
+# INSTR=1 adds instructions per record (callgrind; the same on a loaded machine).
 #   SERIES=20000 WINDOWS=50 tests/bench/alerter.sh
 source "$(dirname "$0")/lib.sh"
 SERIES=${SERIES:-20000}
@@ -85,6 +86,19 @@ measure "alerter --format json" "$n" "$A --format json < $recs"
 measure "python json + dicts (JSON in)" "$n" "$PY $BT/alerter-plain.py $js"
 ratio "alerter" "python json + dicts (JSON in)"
 ratio "alerter" "cat (records)"
+if [ "${INSTR:-0}" = 1 ]; then   # load-independent: instructions per record, start-up left out
+  python3 - "$recs" "$BT" <<'PY2'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+off = n = 0
+for want in (20000, 100000):
+    while n < want and off < len(data):
+        off += 4 + struct.unpack_from("<I", data, off)[0]; n += 1
+    open("%s/alerter-%dk.rec" % (sys.argv[2], want // 1000), "wb").write(data[:off])
+PY2
+  instr_per "alerter, per record" 20000 100000 "$A <$BT/alerter-20k.rec" "$A <$BT/alerter-100k.rec"
+fi
+echo "  reproduce: $A < $recs  vs  $PY $BT/alerter-plain.py $js (INSTR=1: instructions per record too)"
 echo "  -- memory: a quarter of the series vs all of them"
 for f in "$q:$((SERIES / 4))" "$recs:$SERIES"; do
   IFS=: read -r file s <<< "$f"
