@@ -15,6 +15,11 @@
 #include "sdnotify.h"
 #include "sig.h"
 #include "stream.h"
+#include "timefmt.h"
+
+/* as stream_sync_due: what was read goes downstream at least once a second
+ * even while input never waits (the idle hook covers the waits) */
+#define PASS_FLUSH_US 1000000
 
 int fbcat_pass_applies(const cli_common *c, int encode, int count, int ntypes)
 {
@@ -141,11 +146,16 @@ int fbcat_pass(const cli_common *c)
     log_debug("pass-through: records verified in the read buffer, written in runs");
     sd_ready();
     int rc = 0;
+    int64_t flushed = mono_us();
     for (;;) {
         if (sig_stop_requested()) break;
         ssize_t used = pass_block(&p, fr.max);
         if (used < 0) { rc = -1; break; }
         metrics_tick();
+        if (mono_us() - flushed >= PASS_FLUSH_US) {
+            if (pass_flush(&p) < 0) { rc = -1; break; }
+            flushed = mono_us();
+        }
         if (used > 0) continue;
         /* no whole frame buffered: frame_next reads (and names a bad
          * length or a truncated stream as it does for every stage) */
