@@ -52,16 +52,22 @@ uint64_t al_fingerprint(const char *rule, const KeyValue *labels, int n)
     return al_fp_labels(al_fp_seed(rule), labels, n);
 }
 
-/* The rules' name hashes for cfg (new engine, reload). */
+/* What each rule of cfg gives every record and alert alike: its name's
+ * hash, its threshold's text (new engine, reload). */
 static void al_fp_seeds(al_engine *e, const al_config *cfg)
 {
     if (e->nrule_fp < cfg->nrules) {
         uint64_t *s = realloc(e->rule_fp, (size_t)cfg->nrules * sizeof *s);
-        if (!s) log_fatal("out of memory");
-        e->rule_fp = s;
+        if (s) e->rule_fp = s;
+        char (*t)[AL_THRESHOLD_TEXT] = realloc(e->rule_thr, (size_t)cfg->nrules * sizeof *t);
+        if (t) e->rule_thr = t;
+        if (!s || !t) log_fatal("out of memory");
         e->nrule_fp = cfg->nrules;
     }
-    for (int i = 0; i < cfg->nrules; i++) e->rule_fp[i] = al_fp_seed(cfg->rules[i].name);
+    for (int i = 0; i < cfg->nrules; i++) {
+        e->rule_fp[i] = al_fp_seed(cfg->rules[i].name);
+        al_threshold_text(&cfg->rules[i], e->rule_thr[i]);
+    }
 }
 
 void al_fp_hex(uint64_t fp, char out[17]) { snprintf(out, 17, "%016llx", (unsigned long long)fp); }
@@ -103,7 +109,7 @@ void al_engine_free(al_engine *e)
 {
     if (!e) return;
     for (uint32_t i = 0; i < e->n; i++) al_alert_free(&e->v[i]);
-    free(e->v); free(e->idx); free(e->due); free(e->hit); free(e->hitval); free(e->gone); free(e->rule_fp);
+    free(e->v); free(e->idx); free(e->due); free(e->hit); free(e->hitval); free(e->gone); free(e->rule_fp); free(e->rule_thr);
     for (int k = 0; k < e->ninh; k++) { free(e->cmap[k].key); free(e->cmap[k].cnt); }
     free(e->cmap);
     free(e);
@@ -382,7 +388,8 @@ static int al_send(al_engine *e, al_alert *a, int status, int64_t ends_at)
     out.rule = FB_STR(r->name);
     out.status = (AlertStatus)status;
     out.severity = (Severity)a->severity;
-    out.summary = FB_STR(al_render_summary(r, a->labels, a->nlabels, a->value, a->severity, summary, sizeof summary));
+    out.summary = FB_STR(al_render_summary_thr(r, e->rule_thr[a->rule], a->labels, a->nlabels, a->value, a->severity,
+                                               summary, sizeof summary));
     out.labels = a->labels; out.labels_count = (uint32_t)a->nlabels;
     KeyValue *merged = NULL;
     if (r->nalert_labels) {

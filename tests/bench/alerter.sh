@@ -9,12 +9,25 @@
 # work. Then peak RSS with a quarter of the series and with all of them:
 # memory follows live alerts (bounded by --max-alerts), not the input.
 # INSTR=1 adds instructions per record (callgrind; the same on a loaded machine).
-#   SERIES=20000 WINDOWS=50 tests/bench/alerter.sh
+#   SERIES=20000 WINDOWS=50 REPEAT=3 tests/bench/alerter.sh
 source "$(dirname "$0")/lib.sh"
 SERIES=${SERIES:-20000}
 WINDOWS=${WINDOWS:-50}
 PY=${PYTHON:-/usr/bin/python3}
 n=$((SERIES * WINDOWS))
+# The machine is shared and noisy: the rule runs and their references run
+# REPEAT times (default 3) and the best time is kept, for both sides alike.
+REPEAT=${REPEAT:-3}
+best() {   # best NAME RECORDS COMMAND: lib.sh's measure, best of REPEAT runs
+  local name=$1 b="" row keep="" i
+  for i in $(seq "$REPEAT"); do
+    row=$(measure "$@"; echo "secs=${BENCH_SECS[$name]}")
+    local secs=${row##*secs=}
+    if [ -z "$b" ] || awk -v a="$secs" -v b="$b" 'BEGIN { exit !(a < b) }'; then b=$secs; keep=${row%secs=*}; fi
+  done
+  BENCH_SECS[$name]=$b
+  printf '%s' "$keep"
+}
 
 gen() { # series -> JSON lines
   "$PY" - "$1" "$WINDOWS" <<'PY'
@@ -80,10 +93,11 @@ ours=$($A < "$recs" 2>&1 >/dev/null | grep '"msg":"done"' | sed 's/.*"fired":\([
 theirs=$("$PY" "$BT/alerter-plain.py" "$js")
 echo "  alerter fired/resolved: $ours; python: $theirs"
 [ "$ours" = "$theirs" ] || { echo "  MISMATCH: the two do not compute the same alerts"; exit 1; }
-measure "cat (records)" "$n" "cat $recs"
-measure "alerter" "$n" "$A < $recs"
-measure "alerter --format json" "$n" "$A --format json < $recs"
-measure "python json + dicts (JSON in)" "$n" "$PY $BT/alerter-plain.py $js"
+echo "  (best of $REPEAT runs each)"
+best "cat (records)" "$n" "cat $recs"
+best "alerter" "$n" "$A < $recs"
+best "alerter --format json" "$n" "$A --format json < $recs"
+best "python json + dicts (JSON in)" "$n" "$PY $BT/alerter-plain.py $js"
 ratio "alerter" "python json + dicts (JSON in)"
 ratio "alerter" "cat (records)"
 if [ "${INSTR:-0}" = 1 ]; then   # load-independent: instructions per record, start-up left out

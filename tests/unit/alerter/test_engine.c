@@ -164,16 +164,21 @@ static void test_view_reused(void)
     CHECK(dirty.nlabels == 0 && dirty.recovery == 0 && dirty.name.ptr == NULL);
 }
 
-/* The engine hashes each rule's name once (per config): after a reload
- * that reorders the rules and adds one, every alert still carries
- * al_fingerprint(its rule, its labels). */
-typedef struct fp_sink { int n; char rule[8][8]; uint64_t fp[8]; } fp_sink;
+/* The engine hashes each rule's name and prints its threshold once (per
+ * config): after a reload that reorders the rules, adds one and changes a
+ * threshold, every alert still carries al_fingerprint(its rule, its labels)
+ * and its rule's threshold. */
+typedef struct fp_sink { int n; char rule[8][8]; uint64_t fp[8]; char summary[8][64]; } fp_sink;
 static int fp_emit(void *ctx, const al_rule *r, const Alert *a)
 {
     fp_sink *s = ctx;
     char hex[17];
     snprintf(hex, sizeof hex, "%.*s", (int)a->fingerprint.len, a->fingerprint.ptr);
-    if (s->n < 8) { snprintf(s->rule[s->n], sizeof s->rule[0], "%s", r->name); CHECK(al_fp_parse(hex, &s->fp[s->n]) == 0); }
+    if (s->n < 8) {
+        snprintf(s->rule[s->n], sizeof s->rule[0], "%s", r->name);
+        CHECK(al_fp_parse(hex, &s->fp[s->n]) == 0);
+        snprintf(s->summary[s->n], sizeof s->summary[0], "%.*s", (int)a->summary.len, a->summary.ptr);
+    }
     s->n++;
     return 0;
 }
@@ -185,7 +190,7 @@ static void test_fp_after_reload(void)
                "  - {name: y, metric: m, condition: gt, threshold: 0}\n", &a) == 0);
     CHECK(load("rules:\n  - {name: zz, metric: m, condition: gt, threshold: 0}\n"
                "  - {name: y, metric: m, condition: gt, threshold: 0}\n"
-               "  - {name: x, metric: m, condition: gt, threshold: 0}\n", &b) == 0);
+               "  - {name: x, metric: m, condition: gt, threshold: 0.125}\n", &b) == 0);
     fp_sink s = { 0 };
     al_engine *e = al_engine_new(&a, 100, fp_emit, &s);
     CHECK(feed(e, "m", "h1", MIN, 1) == AL_OK);
@@ -195,8 +200,12 @@ static void test_fp_after_reload(void)
     CHECK_EQ_INT(s.n, 5);
     KeyValue h1[2] = { { FB_STR("host"), FB_STR("h1") }, { FB_STR("metric"), FB_STR("m") } };
     KeyValue h2[2] = { { FB_STR("host"), FB_STR("h2") }, { FB_STR("metric"), FB_STR("m") } };
-    for (int i = 0; i < s.n && i < 8; i++)
+    for (int i = 0; i < s.n && i < 8; i++) {
         CHECK(s.fp[i] == al_fingerprint(s.rule[i], i < 2 ? h1 : h2, 2));
+        char want[64];
+        snprintf(want, sizeof want, "%s: value 1 gt %s", s.rule[i], i >= 2 && !strcmp(s.rule[i], "x") ? "0.125" : "0");
+        CHECK_EQ_STR(s.summary[i], want);
+    }
     al_engine_free(e);
     al_config_free(&a);
     al_config_free(&b);
