@@ -31,15 +31,43 @@ static uint64_t al_mix(uint64_t h, const char *p, size_t n)
     return h;
 }
 
-uint64_t al_fingerprint(const char *rule, const KeyValue *labels, int n)
+/* The fingerprint's first part, the rule's name: the same for every record,
+ * so the engine keeps it per rule (set_config) and hashes only the labels. */
+static uint64_t al_fp_seed(const char *rule)
 {
-    uint64_t h = al_mix(AL_FNV_BASIS, rule, strlen(rule));
-    h = al_mix(h, "\xff", 1);
+    return al_mix(al_mix(AL_FNV_BASIS, rule, strlen(rule)), "\xff", 1);
+}
+
+static uint64_t al_fp_labels(uint64_t h, const KeyValue *labels, int n)
+{
     for (int i = 0; i < n; i++) {
         h = al_mix(h, labels[i].key.ptr, labels[i].key.len); h = al_mix(h, "", 1);
         h = al_mix(h, labels[i].value.ptr, labels[i].value.len); h = al_mix(h, "", 1);
     }
     return h;
+}
+
+uint64_t al_fingerprint(const char *rule, const KeyValue *labels, int n)
+{
+    return al_fp_labels(al_fp_seed(rule), labels, n);
+}
+
+/* What each rule of cfg gives every record and alert alike: its name's
+ * hash, its threshold's text (new engine, reload). */
+static void al_fp_seeds(al_engine *e, const al_config *cfg)
+{
+    if (e->nrule_fp < cfg->nrules) {
+        uint64_t *s = realloc(e->rule_fp, (size_t)cfg->nrules * sizeof *s);
+        if (s) e->rule_fp = s;
+        char (*t)[AL_THRESHOLD_TEXT] = realloc(e->rule_thr, (size_t)cfg->nrules * sizeof *t);
+        if (t) e->rule_thr = t;
+        if (!s || !t) log_fatal("out of memory");
+        e->nrule_fp = cfg->nrules;
+    }
+    for (int i = 0; i < cfg->nrules; i++) {
+        e->rule_fp[i] = al_fp_seed(cfg->rules[i].name);
+        al_threshold_text(&cfg->rules[i], e->rule_thr[i]);
+    }
 }
 
 void al_fp_hex(uint64_t fp, char out[17]) { snprintf(out, 17, "%016llx", (unsigned long long)fp); }
@@ -70,6 +98,7 @@ al_engine *al_engine_new(const al_config *cfg, int64_t max_alerts, al_emit_fn em
     if (!e) return NULL;
     e->cfg = cfg; e->max_alerts = max_alerts; e->emit = emit; e->ctx = ctx;
     e->clock = e->last_sweep = INT64_MIN;
+    al_fp_seeds(e, cfg);
     al_inh_rebuild(e);
     return e;
 }
@@ -80,7 +109,7 @@ void al_engine_free(al_engine *e)
 {
     if (!e) return;
     for (uint32_t i = 0; i < e->n; i++) al_alert_free(&e->v[i]);
-    free(e->v); free(e->idx); free(e->due); free(e->hit); free(e->hitval); free(e->gone);
+    free(e->v); free(e->idx); free(e->due); free(e->hit); free(e->hitval); free(e->gone); free(e->rule_fp); free(e->rule_thr);
     for (int k = 0; k < e->ninh; k++) { free(e->cmap[k].key); free(e->cmap[k].cnt); }
     free(e->cmap);
     free(e);
@@ -359,7 +388,8 @@ static int al_send(al_engine *e, al_alert *a, int status, int64_t ends_at)
     out.rule = FB_STR(r->name);
     out.status = (AlertStatus)status;
     out.severity = (Severity)a->severity;
-    out.summary = FB_STR(al_render_summary(r, a->labels, a->nlabels, a->value, a->severity, summary, sizeof summary));
+    out.summary = FB_STR(al_render_summary_thr(r, e->rule_thr[a->rule], a->labels, a->nlabels, a->value, a->severity,
+                                               summary, sizeof summary));
     out.labels = a->labels; out.labels_count = (uint32_t)a->nlabels;
     KeyValue *merged = NULL;
     if (r->nalert_labels) {
@@ -487,6 +517,7 @@ uint64_t al_engine_set_config(al_engine *e, const al_config *cfg)
         a->rule = ri;
     }
     e->cfg = cfg;
+    al_fp_seeds(e, cfg);
     al_inh_rebuild(e);
     return gone;
 }
@@ -544,7 +575,7 @@ int al_engine_record(al_engine *e, const fb_desc *d, const AnyRecord *rec, const
         const al_rule *r = &cfg->rules[i];
         double x = e->hitval[h];
         int holds = !v.recovery && al_cond_holds(r, x);
-        uint64_t fp = al_fingerprint(r->name, v.labels, v.nlabels);
+        uint64_t fp = al_fp_labels(e->rule_fp[i], v.labels, v.nlabels);
         al_alert *a = al_find(e, fp);
         if (a && v.ts < a->last_seen) { e->c.stale++; continue; }
         if (!holds) {

@@ -34,6 +34,8 @@ struct al_engine {
     uint64_t nfiring;
     uint64_t *due; uint32_t ndue, capdue;
     int *hit; double *hitval; int caphit;   /* per record: matching rules and their values */
+    uint64_t *rule_fp; int nrule_fp;         /* per rule: the fingerprint's hash of its name (al_fp_seed) */
+    char (*rule_thr)[AL_THRESHOLD_TEXT];     /* per rule: its threshold as summaries print it */
     const al_silence *xsil; int nxsil;       /* silences from the state database */
     uint64_t *gone; uint32_t ngone, capgone; /* removed since the last save */
     int full_save;                           /* the table holds rows memory does not: rewrite it */

@@ -398,7 +398,13 @@ static int al_add_labels(al_view *v, const KeyValue *kv, uint32_t n, const char 
 
 int al_view_make(al_view *v, const fb_desc *d, const AnyRecord *rec)
 {
-    memset(v, 0, sizeof *v);
+    /* the fields one by one: labels[] holds AL_MAX_LABELS pairs (130 KiB),
+     * and clearing it per record cost more than everything else together */
+    v->type = 0;
+    v->name = (fb_str){ NULL, 0 };
+    v->nlabels = 0;
+    v->ts = 0;
+    v->recovery = 0;
     v->rec = rec;
     if (d == &Metric_desc) {
         v->type = AL_REC_METRIC;
@@ -528,15 +534,28 @@ static void al_put(char *buf, size_t n, size_t *o, const char *s, size_t len)
     buf[*o] = 0;
 }
 
+void al_threshold_text(const al_rule *r, char out[AL_THRESHOLD_TEXT])
+{
+    snprintf(out, AL_THRESHOLD_TEXT, "%.6g", r->threshold);
+}
+
 const char *al_render_summary(const al_rule *r, const KeyValue *labels, int nlabels, double value,
                               int severity, char *buf, size_t n)
+{
+    char thr[AL_THRESHOLD_TEXT];
+    al_threshold_text(r, thr);
+    return al_render_summary_thr(r, thr, labels, nlabels, value, severity, buf, n);
+}
+
+const char *al_render_summary_thr(const al_rule *r, const char *thr, const KeyValue *labels, int nlabels,
+                                  double value, int severity, char *buf, size_t n)
 {
     size_t o = 0;
     buf[0] = 0;
     char num[64];
     if (!r->summary) {
         /* default: "rule: value 97.2 gt 90" */
-        snprintf(buf, n, "%s: value %.6g %s %.6g", r->name, value, al_cond_name(r->cond), r->threshold);
+        snprintf(buf, n, "%s: value %.6g %s %s", r->name, value, al_cond_name(r->cond), thr);
         return buf;
     }
     const char *p = r->summary;
@@ -552,7 +571,7 @@ const char *al_render_summary(const al_rule *r, const KeyValue *labels, int nlab
         if (len == 6 && !memcmp(a, "$value", 6)) {
             snprintf(num, sizeof num, "%.6g", value); al_put(buf, n, &o, num, strlen(num));
         } else if (len == 10 && !memcmp(a, "$threshold", 10)) {
-            snprintf(num, sizeof num, "%.6g", r->threshold); al_put(buf, n, &o, num, strlen(num));
+            al_put(buf, n, &o, thr, strlen(thr));
         } else if (len == 5 && !memcmp(a, "$rule", 5)) {
             al_put(buf, n, &o, r->name, strlen(r->name));
         } else if (len == 9 && !memcmp(a, "$severity", 9)) {

@@ -108,6 +108,12 @@ int al_cond_holds(const al_rule *r, double x);
  * ...) into buf; truncates. Returns buf. */
 const char *al_render_summary(const al_rule *r, const KeyValue *labels, int nlabels, double value,
                               int severity, char *buf, size_t n);
+/* The same with the threshold already printed by al_threshold_text (the
+ * engine keeps it per rule: %.6g costs thousands of instructions). */
+#define AL_THRESHOLD_TEXT 32
+void al_threshold_text(const al_rule *r, char out[AL_THRESHOLD_TEXT]);
+const char *al_render_summary_thr(const al_rule *r, const char *thr, const KeyValue *labels, int nlabels,
+                                  double value, int severity, char *buf, size_t n);
 const char *al_cond_name(int c);
 /* Check a summary template: 0, or -1 with why and *at the offset in t. */
 int al_template_check(const char *t, size_t *at, char *why, size_t n);

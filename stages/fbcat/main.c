@@ -10,6 +10,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
+#include "pass.h"
 #include "peek.h"
 #include "sdnotify.h"
 #include "stream.h"
@@ -217,6 +218,8 @@ int main(int argc, char **argv)
         return rc < 0 || orc < 0 ? 1 : 0;
     }
 
+    if (fbcat_pass_applies(&common, enc != NULL, count_mode, types.n))
+        return fbcat_pass(&common);
     stream_in *in = stream_in_open(common.in, &common);
     if (!in)
         return 1;

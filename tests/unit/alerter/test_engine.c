@@ -130,6 +130,87 @@ static void test_label_order(void)
     CHECK(al_fingerprint("r", v1.labels, v1.nlabels) == al_fingerprint("r", v2.labels, v2.nlabels));
 }
 
+/* The view is filled field by field (not cleared: its label array is 130
+ * KiB): one made over garbage must equal one made over zeros. */
+static void test_view_reused(void)
+{
+    static al_view dirty, clean;
+    KeyValue kv[1] = { { FB_STR("host"), FB_STR("a") } };
+    AnyRecord d, m;
+    Drift_init(&d.drift);
+    d.drift.series = FB_STR("lat"); d.drift.ts = 7; d.drift.kind = DriftKind_recovery;
+    d.drift.labels = kv; d.drift.labels_count = 1;
+    Metric_init(&m.metric);
+    m.metric.name = FB_STR("cpu"); m.metric.window_end = 9;
+    const AnyRecord *recs[2] = { &d, &m };
+    const fb_desc *descs[2] = { &Drift_desc, &Metric_desc };
+    for (int k = 0; k < 2; k++) {
+        memset(&dirty, 0xA5, sizeof dirty);
+        memset(&clean, 0, sizeof clean);
+        CHECK(al_view_make(&dirty, descs[k], recs[k]) == 1 && al_view_make(&clean, descs[k], recs[k]) == 1);
+        CHECK_EQ_INT(dirty.type, clean.type);
+        CHECK_EQ_INT(dirty.recovery, clean.recovery);
+        CHECK_EQ_INT(dirty.nlabels, clean.nlabels);
+        CHECK(dirty.ts == clean.ts && dirty.rec == clean.rec);
+        CHECK(dirty.name.len == clean.name.len && dirty.name.ptr == clean.name.ptr);
+        CHECK(dirty.nlabels == clean.nlabels &&
+              al_fingerprint("r", dirty.labels, dirty.nlabels) == al_fingerprint("r", clean.labels, clean.nlabels));
+    }
+    /* a type rules do not look at leaves nothing behind either */
+    memset(&dirty, 0xA5, sizeof dirty);
+    AnyRecord e;
+    Event_init(&e.event);
+    CHECK(al_view_make(&dirty, &Event_desc, &e) == 0);
+    CHECK(dirty.nlabels == 0 && dirty.recovery == 0 && dirty.name.ptr == NULL);
+}
+
+/* The engine hashes each rule's name and prints its threshold once (per
+ * config): after a reload that reorders the rules, adds one and changes a
+ * threshold, every alert still carries al_fingerprint(its rule, its labels)
+ * and its rule's threshold. */
+typedef struct fp_sink { int n; char rule[8][8]; uint64_t fp[8]; char summary[8][64]; } fp_sink;
+static int fp_emit(void *ctx, const al_rule *r, const Alert *a)
+{
+    fp_sink *s = ctx;
+    char hex[17];
+    snprintf(hex, sizeof hex, "%.*s", (int)a->fingerprint.len, a->fingerprint.ptr);
+    if (s->n < 8) {
+        snprintf(s->rule[s->n], sizeof s->rule[0], "%s", r->name);
+        CHECK(al_fp_parse(hex, &s->fp[s->n]) == 0);
+        snprintf(s->summary[s->n], sizeof s->summary[0], "%.*s", (int)a->summary.len, a->summary.ptr);
+    }
+    s->n++;
+    return 0;
+}
+
+static void test_fp_after_reload(void)
+{
+    al_config a, b;
+    CHECK(load("rules:\n  - {name: x, metric: m, condition: gt, threshold: 0}\n"
+               "  - {name: y, metric: m, condition: gt, threshold: 0}\n", &a) == 0);
+    CHECK(load("rules:\n  - {name: zz, metric: m, condition: gt, threshold: 0}\n"
+               "  - {name: y, metric: m, condition: gt, threshold: 0}\n"
+               "  - {name: x, metric: m, condition: gt, threshold: 0.125}\n", &b) == 0);
+    fp_sink s = { 0 };
+    al_engine *e = al_engine_new(&a, 100, fp_emit, &s);
+    CHECK(feed(e, "m", "h1", MIN, 1) == AL_OK);
+    CHECK_EQ_INT(s.n, 2);
+    al_engine_set_config(e, &b);
+    CHECK(feed(e, "m", "h2", 2 * MIN, 1) == AL_OK);
+    CHECK_EQ_INT(s.n, 5);
+    KeyValue h1[2] = { { FB_STR("host"), FB_STR("h1") }, { FB_STR("metric"), FB_STR("m") } };
+    KeyValue h2[2] = { { FB_STR("host"), FB_STR("h2") }, { FB_STR("metric"), FB_STR("m") } };
+    for (int i = 0; i < s.n && i < 8; i++) {
+        CHECK(s.fp[i] == al_fingerprint(s.rule[i], i < 2 ? h1 : h2, 2));
+        char want[64];
+        snprintf(want, sizeof want, "%s: value 1 gt %s", s.rule[i], i >= 2 && !strcmp(s.rule[i], "x") ? "0.125" : "0");
+        CHECK_EQ_STR(s.summary[i], want);
+    }
+    al_engine_free(e);
+    al_config_free(&a);
+    al_config_free(&b);
+}
+
 static void test_max_alerts_and_ack(void)
 {
     al_config c;
@@ -329,5 +410,5 @@ static void test_time_source(void)
     al_config_free(&c);
 }
 
-TEST_MAIN(test_time_source, test_inhibit_index, test_fingerprint, test_conditions_and_summary, test_label_order, test_max_alerts_and_ack, test_bad_value,
+TEST_MAIN(test_time_source, test_inhibit_index, test_fingerprint, test_conditions_and_summary, test_label_order, test_view_reused, test_fp_after_reload, test_max_alerts_and_ack, test_bad_value,
           test_gone_bounded, test_bad_time)
