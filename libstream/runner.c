@@ -120,12 +120,16 @@ static int runner_loop(runner *r)
 {
     int rc;
     stream_rec rec;
-    while ((rc = stream_in_next(r->in, &rec)) == 1) {
-        int k = r->def->record(r->ctx, r, &rec);
+    /* in locals, not reloaded through r after each call (per record) */
+    stream_in *in = r->in;
+    int (*record)(void *, runner *, stream_rec *) = r->def->record;
+    void *ctx = r->ctx;
+    while ((rc = stream_in_next(in, &rec)) == 1) {
+        int k = record(ctx, r, &rec);
         if (k < 0) return -1;
         if (k == RUNNER_SKIP) continue;
         r->dirty = 1;
-        if ((stream_sync_due(r->in) || k == RUNNER_SYNC) && runner_sync_point(r, k) < 0) return -1;
+        if ((stream_sync_due(in) || k == RUNNER_SYNC) && runner_sync_point(r, k) < 0) return -1;
     }
     return rc;
 }
