@@ -7,8 +7,11 @@
  * Counters in the snapshot are totals (they may include what a checkpoint
  * restored); the Prometheus counter counts this process only: it gets the
  * difference to the snapshot taken by counters_baseline, then to the
- * previous counters_publish. Gauges are set to the value. Every field is a
- * uint64_t. Not thread-safe: the main thread, as metrics.h. */
+ * previous counters_publish. Gauges are set to the value. A field is a
+ * uint64_t (COUNTER_U64), a double (COUNTER_F64: a gauge NaN leaves as it
+ * was, e.g. no watermark yet; the done line rounds it, "%.0f"), or a
+ * uint64_t the done line prints as true or false (COUNTER_BOOL, done only).
+ * Not thread-safe: the main thread, as metrics.h. */
 #ifndef STREAMREC_COUNTERS_H
 #define STREAMREC_COUNTERS_H
 #include <stddef.h>
@@ -16,6 +19,7 @@
 #include "metrics.h"
 
 typedef enum { COUNTER_TOTAL, COUNTER_GAUGE, COUNTER_DONE_ONLY } counter_kind;
+typedef enum { COUNTER_U64, COUNTER_F64, COUNTER_BOOL } counter_value;
 
 typedef struct counter_def {
     counter_kind kind;
@@ -24,6 +28,7 @@ typedef struct counter_def {
     size_t offset;          /* offsetof(the stage's snapshot struct, a uint64_t field) */
     const char *done;       /* key in the "done" line, in table order; NULL: not there */
     const char *status;     /* word after the number in sd_status ("series"); NULL: not there */
+    counter_value value;    /* the field's type (default COUNTER_U64) */
 } counter_def;
 
 #define COUNTERS_MAX 48

@@ -8,6 +8,8 @@
 #include "sig.h"
 #include "timefmt.h"
 
+#define RUNNER_PUBLISH_US 100000
+
 struct runner {
     const runner_def *def;
     void *ctx;
@@ -18,6 +20,8 @@ struct runner {
     void *snap;             /* def->stats_size bytes */
     int dirty;              /* records since the last sync */
     int failed;             /* a sync from a quiet tick failed */
+    int64_t last_sync;      /* mono_us of the last sync */
+    int64_t published_us;   /* ... and of the last counters refresh at a sync point */
     uint64_t checkpoints;
 };
 
@@ -50,44 +54,59 @@ static int runner_sync(runner *r)
     if (r->st) {
         if (stream_flush(r->out) < 0) return -1;
         if (state_begin(r->st) < 0) return -1;
-        if ((d->save && d->save(r->ctx, r, r->st) < 0) || state_save_offsets(r->st, r->in) < 0) {
+        if ((d->save && d->save(r->ctx, r, r->st) < 0) || (!d->no_commit && state_save_offsets(r->st, r->in) < 0)) {
             state_rollback(r->st);
             return -1;
         }
         if (state_commit(r->st) < 0) return -1;
         r->checkpoints++;
     }
+    r->last_sync = mono_us();
     if (stream_sync(r->in, r->out) < 0) return -1;
     r->dirty = 0;
     return 0;
 }
 
-/* Partitions are about to move: the same sync first; nonzero, nothing is
- * committed (stream.h). */
-static int runner_before_revoke(void *p) { return runner_sync(p); }
+/* Partitions are about to move: the stage's revoke, then with --state the
+ * same sync; nonzero, nothing is committed (stream.h). */
+static int runner_before_revoke(void *p)
+{
+    runner *r = p;
+    if (r->def->revoke && r->def->revoke(r->ctx, r) != 0) return -1;
+    return r->st ? runner_sync(r) : 0;
+}
+
+/* A stage's answer: the worst of two (fail, then sync). */
+static int runner_want(int a, int b) { return a < 0 || b < 0 ? RUNNER_FAIL : a == RUNNER_SYNC ? a : b; }
 
 /* The input is quiet: deliver what the last records produced (so nothing
  * waits in a buffer for the next record) and keep the heartbeat. */
 static void runner_idle(void *p)
 {
     runner *r = p;
-    int want = r->def->tick ? r->def->tick(r->ctx, r) : RUNNER_OK;
-    if (want < 0 || (!r->failed && (want == RUNNER_SYNC || r->dirty) && runner_sync(r) < 0)) {
+    int want = r->def->idle ? r->def->idle(r->ctx, r) : RUNNER_OK;
+    if (want >= 0 && r->def->tick) want = runner_want(want, r->def->tick(r->ctx, r));
+    int due = r->dirty && mono_us() - r->last_sync >= r->def->quiet_sync_us;
+    if (want < 0 || (!r->failed && (want == RUNNER_SYNC || due) && runner_sync(r) < 0)) {
         r->failed = 1;
         sig_request_stop();
     }
     runner_publish(r);
 }
 
-/* A sync point while records flow. */
-static int runner_sync_point(runner *r, int64_t *last_ckpt)
+/* A sync point while records flow; want: the record's answer. */
+static int runner_sync_point(runner *r, int want)
 {
-    int want = r->def->tick ? r->def->tick(r->ctx, r) : RUNNER_OK;
+    if (r->def->tick) want = runner_want(want, r->def->tick(r->ctx, r));
     if (want < 0) return -1;
-    if (want == RUNNER_SYNC || !r->st || mono_us() - *last_ckpt >= r->def->checkpoint_us) {
-        if (runner_sync(r) < 0) return -1;
-        *last_ckpt = mono_us();
-    }
+    int64_t now = mono_us();
+    int sync = want == RUNNER_SYNC || !r->st || now - r->last_sync >= r->def->checkpoint_us;
+    if (sync && runner_sync(r) < 0) return -1;
+    /* Only a sync restarts stream_sync_due's count: while a checkpoint is
+     * not due, every record is a sync point. Refreshing the counters and
+     * STATUS= for each would cost more than the record. */
+    if (!sync && now - r->published_us < RUNNER_PUBLISH_US) return 0;
+    r->published_us = now;
     runner_publish(r);
     if (r->def->counters) {
         char status[256];
@@ -100,14 +119,17 @@ static int runner_sync_point(runner *r, int64_t *last_ckpt)
 static int runner_loop(runner *r)
 {
     int rc;
-    int64_t last_ckpt = mono_us();
     stream_rec rec;
-    while ((rc = stream_in_next(r->in, &rec)) == 1) {
-        int k = r->def->record(r->ctx, r, &rec);
+    /* in locals, not reloaded through r after each call (per record) */
+    stream_in *in = r->in;
+    int (*record)(void *, runner *, stream_rec *) = r->def->record;
+    void *ctx = r->ctx;
+    while ((rc = stream_in_next(in, &rec)) == 1) {
+        int k = record(ctx, r, &rec);
         if (k < 0) return -1;
         if (k == RUNNER_SKIP) continue;
         r->dirty = 1;
-        if (stream_sync_due(r->in) && runner_sync_point(r, &last_ckpt) < 0) return -1;
+        if ((stream_sync_due(in) || k == RUNNER_SYNC) && runner_sync_point(r, k) < 0) return -1;
     }
     return rc;
 }
@@ -128,10 +150,9 @@ int runner_main(const runner_def *def, const cli_common *common, void *ctx)
     }
     r.in = stream_in_open(common->in, common);
     if (!r.in) goto done;
-    if (r.st) {
-        stream_in_set_start(r.in, state_start_offset, r.st);
-        stream_in_set_before_revoke(r.in, runner_before_revoke, &r);
-    }
+    if (def->no_commit) stream_in_set_no_commit(r.in);
+    else if (r.st) stream_in_set_start(r.in, state_start_offset, r.st);
+    if (r.st || def->revoke) stream_in_set_before_revoke(r.in, runner_before_revoke, &r);
     r.out = stream_out_open(common->out, common);
     if (!r.out) goto done;
     if (def->init) {
@@ -142,6 +163,7 @@ int runner_main(const runner_def *def, const cli_common *common, void *ctx)
     if (def->counters) counters_baseline(&r.cn, runner_stats(&r));
     stream_in_set_tick(r.in, def->tick_ms, runner_idle, &r);
     sd_ready();
+    r.last_sync = mono_us();
 
     int rc = runner_loop(&r);
     if (r.failed) rc = -1;

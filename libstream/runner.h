@@ -4,7 +4,9 @@
  *
  *   state_open and restore (--state) -> open --in, --out -> init -> READY=1 ->
  *   for each record: record, and at each sync point (stream_sync_due, about
- *   every second or 10,000 records) tick, sync, counters, STATUS= ->
+ *   every second or 10,000 records, or record's RUNNER_SYNC) tick, sync,
+ *   counters, STATUS= -> while the input is quiet, every tick_ms: idle,
+ *   tick, a sync when due ->
  *   end of input: finish, sync, counters, the "done" line -> fini, close.
  *
  * A sync is the stage's at-least-once step: flush (deliver what records
@@ -12,9 +14,11 @@
  * (the stage's state) with the input offsets in one transaction, then
  * stream_sync commits the input. The commit always comes after the
  * checkpoint, so the saved state never runs behind what Kafka was told; a
- * rebalance (stream_in_set_before_revoke) runs the same sync first. With
- * --state, records flowing sync at most every checkpoint_us; a quiet input
- * syncs on its tick when records came since the last sync (or tick asks).
+ * rebalance (stream_in_set_before_revoke) runs the stage's revoke, then,
+ * with --state, the same sync. With --state, records flowing sync at most
+ * every checkpoint_us (or when record or tick asks: RUNNER_SYNC); a quiet
+ * input syncs on its tick when records came since the last sync and
+ * quiet_sync_us passed since it (or tick asks).
  *
  * Who keeps a stage alive: metrics_tick() is the one heartbeat (it writes
  * --metrics-file when due and sends systemd's WATCHDOG=1, metrics.h). The
@@ -43,7 +47,8 @@ typedef struct runner runner;
 enum {
     RUNNER_OK = 0,
     RUNNER_SKIP = 1,      /* record: nothing of this record counts (it is not dirty, no sync point) */
-    RUNNER_SYNC = 1,      /* tick: sync now, even with no new record */
+    RUNNER_SYNC = 2,      /* record, tick, idle: sync now (record: a sync point even if none is due;
+                           * tick: even with no new record) */
     RUNNER_FAIL = -1,
     RUNNER_USAGE = -2,    /* restore, init: exit 2 */
 };
@@ -55,6 +60,11 @@ typedef struct runner_def {
     const char *state_schema;   /* the stage's tables, or NULL */
     int tick_ms;                /* quiet input: tick this often */
     int64_t checkpoint_us;      /* --state: at most one sync this often while records flow (0: every sync point) */
+    int64_t quiet_sync_us;      /* a quiet input syncs new records once this long after the last sync (0: at once) */
+    /* never commit the input nor save its offsets (stream_in_set_no_commit):
+     * the stage reads each partition from where it chooses (its own
+     * stream_in_set_start in init), e.g. from the start to rebuild state */
+    int no_commit;
     const counter_def *counters;
     size_t stats_size;          /* the snapshot struct the counter table points into */
 
@@ -69,6 +79,12 @@ typedef struct runner_def {
     /* at each sync point and each quiet tick (SIGHUP, timers): RUNNER_OK,
      * RUNNER_SYNC, RUNNER_FAIL */
     int (*tick)(void *ctx, runner *r);
+    /* a quiet input, each tick_ms, before tick (e.g. let a watermark on
+     * past idle partitions): RUNNER_OK, RUNNER_SYNC, RUNNER_FAIL */
+    int (*idle)(void *ctx, runner *r);
+    /* Kafka is about to take partitions away (also without --state),
+     * before the rebalance's sync; nonzero: nothing is committed */
+    int (*revoke)(void *ctx, runner *r);
     /* first step of every sync: deliver what records produced; 0 or -1 */
     int (*flush)(void *ctx, runner *r);
     /* --state, inside the checkpoint's transaction: 0 or -1 (rolled back) */

@@ -10,28 +10,28 @@ const char *const agg_state_schema = agg_features_schema;
 #define AGG_BLOB_KEY "aggregate.engine"
 #define AGG_SEEN_KEY "aggregate.seen"     /* seen.h: the event_ids of open windows */
 
-int agg_checkpoint_save(state *st, stream_in *in, stream_out *out, agg_engine *e, agg_features *fs)
+int agg_checkpoint_put(state *st, agg_engine *e, agg_features *fs)
 {
-    if (out && stream_flush(out) < 0) return -1;
     agg_buf b = {0}, sb = {0};
     agg_engine_save(e, &b);
     agg_seen *seen = agg_engine_seen(e);
     if (seen) agg_seen_save(seen, &sb);
-    int rc = -1;
-    if (state_begin(st) < 0) goto done;
-    if ((fs && agg_features_save(fs) < 0) ||
-        state_put(st, AGG_BLOB_KEY, b.p, b.len) < 0 ||
-        (seen && state_put(st, AGG_SEEN_KEY, sb.p, sb.len) < 0) ||
-        state_save_offsets(st, in) < 0) {
-        state_rollback(st);
-        goto done;
-    }
-    if (state_commit(st) < 0) goto done;
-    rc = 0;
-done:
+    int rc = (fs && agg_features_save(fs) < 0) || state_put(st, AGG_BLOB_KEY, b.p, b.len) < 0 ||
+             (seen && state_put(st, AGG_SEEN_KEY, sb.p, sb.len) < 0) ? -1 : 0;
     agg_buf_free(&b);
     agg_buf_free(&sb);
     return rc;
+}
+
+int agg_checkpoint_save(state *st, stream_in *in, stream_out *out, agg_engine *e, agg_features *fs)
+{
+    if (out && stream_flush(out) < 0) return -1;
+    if (state_begin(st) < 0) return -1;
+    if (agg_checkpoint_put(st, e, fs) < 0 || state_save_offsets(st, in) < 0) {
+        state_rollback(st);
+        return -1;
+    }
+    return state_commit(st) < 0 ? -1 : 0;
 }
 
 int agg_checkpoint_load(state *st, agg_engine *e)

@@ -17,7 +17,11 @@
 #define AGG_STATE_VERSION 1
 extern const char *const agg_state_schema;
 
-/* 0 or -1 (logged). */
+/* The state's rows, inside a transaction the caller opened (the runner's
+ * checkpoint, runner.h): 0 or -1 (logged). */
+int agg_checkpoint_put(state *st, agg_engine *e, agg_features *fs);
+/* The whole checkpoint: --out flushed, then the rows and the offsets in one
+ * transaction. 0 or -1 (logged). */
 int agg_checkpoint_save(state *st, stream_in *in, stream_out *out, agg_engine *e, agg_features *fs);
 /* 1 loaded, 0 nothing saved yet, -1 unreadable, -2 saved with another
  * configuration (a usage error). Logged. */

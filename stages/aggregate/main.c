@@ -1,7 +1,11 @@
 /* main.c — aggregate: Event and Sample records in, windowed Metric records
- * (and feature-store metrics) out. The logic lives in engine.c; this file
- * wires flags, streams, state and checkpoints. See README.md. */
+ * (and feature-store metrics) out. The logic lives in engine.c (one
+ * engine), parts.c (--emit partials), partial.c (--merge) and
+ * checkpoint.c; this file is the flags, the runner's callbacks (runner.h)
+ * and the counter table. See README.md. */
+#include <math.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +14,10 @@
 #include "engine.h"
 #include "log.h"
 #include "menc.h"
-#include "metrics.h"
 #include "partial.h"
 #include "parts.h"
+#include "runner.h"
 #include "sizes.h"
-#include "sdnotify.h"
 #include "seen.h"
 #include "sig.h"
 #include "stream.h"
@@ -89,22 +92,16 @@ static const cli_spec agg_spec = {
 
 typedef struct agg_main {
     agg_config cfg;
+    int partials, merge;    /* cfg.mode */
     agg_parts parts;        /* --emit partials */
     agg_pscratch psc;       /* --merge */
     int32_t in_part, in_parts;
     stream_in *in;
     stream_out *out;
-    state *st;
-    agg_engine *eng;
+    agg_engine *eng;        /* not with --emit partials (one per partition: parts) */
     agg_features *fs;
     agg_menc *menc;         /* Metrics encoded by template (menc.h) */
-    metrics_series *m_series, *m_dropped, *m_windows, *m_fdropped, *m_ignored, *m_wm, *m_ckpt;
-    metrics_series *m_dups, *m_untracked;
-    agg_counters last;
-    uint64_t ignored, last_ignored, last_fdropped, last_dups, last_untracked;
-    int failed;             /* emitting from the idle tick failed */
-    int64_t last_sync;      /* mono_us of the last agg_sync */
-    uint64_t synced;        /* input records covered by it */
+    uint64_t ignored, merged;
 } agg_main;
 
 /* The Kafka key is the series' (record_key): one series, one partition. */
@@ -184,87 +181,6 @@ static void agg_build_config(agg_config *c)
     }
 }
 
-static void agg_update_metrics(agg_main *a)
-{
-    if (!a->eng) { metrics_tick(); return; }   /* --emit partials: the shared records counters only */
-    const agg_counters *c = agg_engine_counters(a->eng);
-    metrics_set(a->m_series, (double)agg_engine_series(a->eng));
-    metrics_add(a->m_dropped, (double)(c->series_dropped - a->last.series_dropped));
-    metrics_add(a->m_windows, (double)(c->windows_emitted - a->last.windows_emitted));
-    metrics_add(a->m_ignored, (double)(a->ignored - a->last_ignored));
-    uint64_t fd = a->fs ? agg_features_dropped(a->fs) : 0;
-    metrics_add(a->m_fdropped, (double)(fd - a->last_fdropped));
-    int64_t wm = agg_engine_watermark(a->eng);
-    if (wm != INT64_MIN) metrics_set(a->m_wm, (double)wm / 1e6);
-    agg_seen *seen = agg_engine_seen(a->eng);
-    if (seen) {
-        metrics_add(a->m_dups, (double)(agg_seen_duplicates(seen) - a->last_dups));
-        metrics_add(a->m_untracked, (double)(agg_seen_untracked(seen) - a->last_untracked));
-        a->last_dups = agg_seen_duplicates(seen);
-        a->last_untracked = agg_seen_untracked(seen);
-    }
-    a->last = *c;
-    a->last_ignored = a->ignored;
-    a->last_fdropped = fd;
-    metrics_tick();
-}
-
-/* Deliver output; with --state save everything with the input offsets
- * first, so the committed offsets never run ahead of the saved state. */
-static int agg_sync(agg_main *a)
-{
-    if (a->st) {
-        if (agg_checkpoint_save(a->st, a->in, a->out, a->eng, a->fs) < 0) return -1;
-        metrics_add(a->m_ckpt, 1);
-    }
-    a->last_sync = mono_us();
-    a->synced = stream_in_count(a->in);
-    return stream_sync(a->in, a->out);
-}
-
-/* Partitions are about to move: save the state with the offsets before
- * they are committed, so the commit never runs past the checkpoint (the
- * next owner starts at the commit; a restart of this one, at the later of
- * its checkpoint and the commit: kafka.h). Nonzero: nothing is committed. */
-static int agg_before_revoke(void *ctx)
-{
-    agg_main *a = ctx;
-    a->parts.rebalanced = 1;   /* --emit partials: the partitions' windows are checked at the next record */
-    return a->st ? agg_sync(a) : 0;
-}
-
-/* --merge over Kafka: every partition of the partials topic owned is at
- * its end: every partial sent so far was read, so the sources marked idle
- * may be passed (agg_engine_merge_live). */
-static int merge_caught_up(stream_in *in)
-{
-    stream_part sp;
-    int k = 0;
-    for (; stream_in_owned(in, k, &sp); k++) if (!sp.eof) return 0;
-    return k > 0;
-}
-
-/* A quiet input: a partition that went idle may let the watermark on. */
-static void agg_on_tick(void *ctx)
-{
-    agg_main *a = ctx;
-    if (a->failed) return;
-    if (a->cfg.mode == AGG_MODE_MERGE && merge_caught_up(a->in) && agg_engine_merge_live(a->eng) != AGG_OK) {
-        a->failed = 1;
-        sig_request_stop();
-        return;
-    }
-    /* ... and what was read last is saved and committed once due, so a
-     * quiet input has nothing uncommitted when its partitions move */
-    int bad = a->cfg.mode == AGG_MODE_PARTIALS ? agg_parts_tick(&a->parts) < 0 :
-              a->cfg.mode == AGG_MODE_METRICS && agg_engine_advance(a->eng, stream_in_event_time(a->in)) != AGG_OK;
-    if (bad || (stream_in_count(a->in) != a->synced && mono_us() - a->last_sync >= opt_ckpt_every &&
-         agg_sync(a) < 0)) {
-        a->failed = 1;
-        sig_request_stop();
-    }
-}
-
 static void agg_reject(agg_main *a, agg_engine *eng, const stream_rec *r, int ar)
 {
     char detail[160], t1[40], t2[40];
@@ -293,157 +209,250 @@ static void agg_reject(agg_main *a, agg_engine *eng, const stream_rec *r, int ar
     }
 }
 
+/* The feature store lives in the --state database (or in memory without
+ * it) and the engine writes into it: both exist before a checkpoint loads. */
+static int agg_open(agg_main *a, state *st)
+{
+    if (a->cfg.features && !a->partials) {
+        agg_fcfg fc = { opt_act_hl, opt_rec_hl, opt_pop_hl, opt_max_features };
+        a->fs = agg_features_new(st ? state_db(st) : NULL, &fc);
+        if (!a->fs) return RUNNER_FAIL;
+    }
+    if (!a->partials) a->eng = agg_engine_new(&a->cfg, a->fs, agg_emit, a);
+    /* an emitter repeats an idle partition's mark every --idle-timeout:
+     * three missed, it may be gone (parts.c) */
+    if (a->merge) agg_engine_set_idle_lease(a->eng, 3 * common.idle_timeout);
+    return RUNNER_OK;
+}
+
+static int agg_restore(void *ctx, runner *r, state *st)
+{
+    agg_main *a = ctx;
+    if (agg_open(a, st) < 0) return RUNNER_FAIL;
+    int lr = agg_checkpoint_load(st, a->eng);
+    if (lr == -2) return RUNNER_USAGE;
+    if (lr < 0) return RUNNER_FAIL;
+    if (lr == 1) log_info("resumed from %s: %llu series in open windows", common.state,
+                          (unsigned long long)agg_engine_series(a->eng));
+    return RUNNER_OK;
+}
+
+static int agg_init(void *ctx, runner *r)
+{
+    agg_main *a = ctx;
+    a->in = runner_in(r);
+    a->out = runner_out(r);
+    if (!runner_state(r) && agg_open(a, NULL) < 0) return RUNNER_FAIL;
+    a->menc = agg_menc_new();
+    stream_out_set_encoder(a->out, &Metric_desc, agg_menc_stream, a->menc);
+    if (a->partials) agg_parts_start(&a->parts, a->in, a->out, a->in_part, a->in_parts);
+    else if (!runner_state(r) && stream_in_is_kafka(a->in))
+        log_warn("Kafka input without --state: offsets are committed as records are read, so the "
+                 "events of open windows are lost if the process dies (use --state for at-least-once)");
+    return RUNNER_OK;
+}
+
+static int64_t agg_ts(const stream_rec *r) { return r->type == &Event_desc ? r->as.event.ts : r->as.sample.ts; }
+
+static int agg_record(void *ctx, runner *rn, stream_rec *r)
+{
+    agg_main *a = ctx;
+    int ar = AGG_OK;
+    agg_engine *eng = a->eng;
+    int data = (r->type == &Event_desc || r->type == &Sample_desc) && !a->merge;
+    if (data && opt_max_future && agg_ts(r) > now_us() + opt_max_future) ar = AGG_FUTURE;
+    else if (data && a->partials) ar = agg_parts_record(&a->parts, r, &eng);
+    else if (data && r->type == &Event_desc) ar = agg_engine_event(a->eng, &r->as.event);
+    else if (data) ar = agg_engine_sample(a->eng, &r->as.sample);
+    else if (a->merge && r->type == &MetricPartial_desc) {
+        const char *why = "";
+        int mr = agg_partial_merge(a->eng, &r->as.metric_partial, &a->psc, &why);
+        if (mr == AGG_ERR) return RUNNER_FAIL;
+        if (mr == AGG_BADVALUE) stream_reject(a->in, &r->pos, "bad_partial", why, r->data, r->len);
+        else a->merged++;
+    }
+    else if (opt_pass) { if (stream_write_rec(a->out, r) < 0) return RUNNER_FAIL; }
+    else a->ignored++;
+    if (ar == AGG_ERR) return RUNNER_FAIL;
+    if (ar != AGG_OK && ar != AGG_DUP) agg_reject(a, eng, r, ar);
+    else if (ar == AGG_OK && data && !a->partials) {
+        stream_in_note_time(a->in, &r->pos, agg_ts(r));
+        if (agg_engine_advance(a->eng, stream_in_event_time(a->in)) != AGG_OK) return RUNNER_FAIL;
+    }
+    if (opt_crash_after && !a->partials && stream_in_count(a->in) >= (uint64_t)opt_crash_after) raise(SIGKILL);
+    /* the feature cache is full: its rows go to --state now */
+    return a->fs && agg_features_want_save(a->fs) ? RUNNER_SYNC : RUNNER_OK;
+}
+
+/* --merge over Kafka: every partition of the partials topic owned is at
+ * its end: every partial sent so far was read, so the sources marked idle
+ * may be passed (agg_engine_merge_live). */
+static int merge_caught_up(stream_in *in)
+{
+    stream_part sp;
+    int k = 0;
+    for (; stream_in_owned(in, k, &sp); k++) if (!sp.eof) return 0;
+    return k > 0;
+}
+
+/* A quiet input: a partition that went idle may let the watermark on. */
+static int agg_idle(void *ctx, runner *r)
+{
+    agg_main *a = ctx;
+    if (a->merge) return merge_caught_up(a->in) && agg_engine_merge_live(a->eng) != AGG_OK ? RUNNER_FAIL : RUNNER_OK;
+    if (a->partials) return RUNNER_OK;
+    return agg_engine_advance(a->eng, stream_in_event_time(a->in)) != AGG_OK ? RUNNER_FAIL : RUNNER_OK;
+}
+
+/* --emit partials, at each sync point and quiet tick: partitions moved,
+ * and partitions idle while others are busy (agg_parts_tick). */
+static int agg_tick(void *ctx, runner *r)
+{
+    agg_main *a = ctx;
+    return a->partials && agg_parts_tick(&a->parts) < 0 ? RUNNER_FAIL : RUNNER_OK;
+}
+
+/* Partitions are about to move: --emit partials checks its partitions'
+ * windows at the next record (with --state the runner then saves and
+ * commits: the commit never runs past the checkpoint). */
+static int agg_revoke(void *ctx, runner *r)
+{
+    ((agg_main *)ctx)->parts.rebalanced = 1;
+    return 0;
+}
+
+/* End of input closes every window. A stop request with --state keeps them
+ * open in the checkpoint instead, for the next run to continue; a stopped
+ * Kafka member of --emit partials leaves them to the next owner, who re-reads
+ * them from the committed offset. */
+static int agg_finish(void *ctx, runner *r)
+{
+    agg_main *a = ctx;
+    if (a->partials)
+        return !(stream_in_is_kafka(a->in) && sig_stop_requested()) && agg_parts_finish(&a->parts) < 0 ? -1 : 0;
+    return !(runner_state(r) && sig_stop_requested()) && agg_engine_flush(a->eng) != AGG_OK ? -1 : 0;
+}
+
+static int agg_save(void *ctx, runner *r, state *st)
+{
+    agg_main *a = ctx;
+    return agg_checkpoint_put(st, a->eng, a->fs);
+}
+
+/* The figures of one process: the done line's (d), and Prometheus' (m),
+ * which --emit partials leaves at zero (its engines are per partition). */
+typedef struct agg_figures {
+    uint64_t events, samples, late, windows, metrics, series_dropped, ignored, duplicates, dedup_untracked;
+    uint64_t partials, repeats, late_partials;
+    uint64_t series, features_dropped, checkpoints;
+    double watermark_s;     /* NaN: none yet */
+} agg_figures;
+typedef struct agg_snap { agg_figures m, d; } agg_snap;
+
+static void agg_stats_fill(void *ctx, runner *r, void *snap)
+{
+    agg_main *a = ctx;
+    agg_snap *s = snap;
+    agg_figures *d = &s->d;
+    agg_counters c;
+    uint64_t dups = 0, untracked = 0;
+    if (a->eng) {
+        c = *agg_engine_counters(a->eng);
+        agg_seen *seen = agg_engine_seen(a->eng);
+        if (seen) { dups = agg_seen_duplicates(seen); untracked = agg_seen_untracked(seen); }
+    } else agg_parts_sum(&a->parts, &c, &dups, &untracked);
+    d->events = c.events; d->samples = c.samples; d->late = c.late;
+    d->windows = c.windows_emitted; d->metrics = c.metrics_emitted; d->series_dropped = c.series_dropped;
+    d->ignored = a->ignored; d->duplicates = dups; d->dedup_untracked = untracked;
+    d->partials = a->merge ? a->merged : a->parts.partials;
+    if (!a->eng) return;
+    if (a->merge) { d->repeats = agg_engine_merge_repeats(a->eng); d->late_partials = agg_engine_merge_late(a->eng); }
+    d->series = agg_engine_series(a->eng);
+    d->features_dropped = a->fs ? agg_features_dropped(a->fs) : 0;
+    d->checkpoints = runner_checkpoints(r);
+    int64_t wm = agg_engine_watermark(a->eng);
+    d->watermark_s = wm == INT64_MIN ? NAN : (double)wm / 1e6;
+    s->m = *d;
+}
+
+#define M(f) offsetof(agg_snap, m.f)
+#define D(f) offsetof(agg_snap, d.f)
+/* STATUS= words: none with --emit partials */
+#define AGG_METRIC_ROWS(series_word, windows_word) \
+    { COUNTER_GAUGE, "streamrec_aggregate_series", "series held in open windows and buckets", M(series), NULL, \
+      series_word }, \
+    { COUNTER_TOTAL, "streamrec_aggregate_series_dropped_total", "new series refused past --max-series", \
+      M(series_dropped) }, \
+    { COUNTER_TOTAL, "streamrec_aggregate_windows_total", "windows closed and emitted", M(windows), NULL, \
+      windows_word }, \
+    { COUNTER_TOTAL, "streamrec_aggregate_features_dropped_total", \
+      "feature updates refused past --max-features (no --state)", M(features_dropped) }, \
+    { COUNTER_TOTAL, "streamrec_aggregate_ignored_total", "records of other types ignored", M(ignored) }, \
+    { COUNTER_GAUGE, "streamrec_aggregate_watermark_seconds", "current watermark, Unix seconds", M(watermark_s), \
+      NULL, NULL, COUNTER_F64 }, \
+    { COUNTER_TOTAL, "streamrec_aggregate_checkpoints_total", "state checkpoints written", M(checkpoints) }, \
+    { COUNTER_TOTAL, "streamrec_aggregate_duplicates_total", \
+      "events and samples dropped: their event_id (sample_id) was already counted in an open window", \
+      M(duplicates) }, \
+    { COUNTER_TOTAL, "streamrec_aggregate_dedup_untracked_total", \
+      "event_ids and sample_ids not remembered for dedup: --dedup-ids held at once", M(dedup_untracked) }
+#define AGG_DONE_ROWS \
+    { COUNTER_DONE_ONLY, NULL, NULL, D(events), "events" }, \
+    { COUNTER_DONE_ONLY, NULL, NULL, D(samples), "samples" }, \
+    { COUNTER_DONE_ONLY, NULL, NULL, D(late), "late" }, \
+    { COUNTER_DONE_ONLY, NULL, NULL, D(windows), "windows" }, \
+    { COUNTER_DONE_ONLY, NULL, NULL, D(metrics), "metrics" }, \
+    { COUNTER_DONE_ONLY, NULL, NULL, D(series_dropped), "series_dropped" }, \
+    { COUNTER_DONE_ONLY, NULL, NULL, D(ignored), "ignored" }, \
+    { COUNTER_DONE_ONLY, NULL, NULL, D(duplicates), "duplicates" }, \
+    { COUNTER_DONE_ONLY, NULL, NULL, D(dedup_untracked), "dedup_untracked" }
+static const counter_def agg_table[] = { AGG_METRIC_ROWS("series", "windows emitted"), AGG_DONE_ROWS, { 0 } };
+static const counter_def agg_table_partials[] = {
+    AGG_METRIC_ROWS(NULL, NULL), AGG_DONE_ROWS,
+    { COUNTER_DONE_ONLY, NULL, NULL, D(partials), "partials" },
+    { 0 }
+};
+static const counter_def agg_table_merge[] = {
+    AGG_METRIC_ROWS("series", "windows emitted"), AGG_DONE_ROWS,
+    { COUNTER_DONE_ONLY, NULL, NULL, D(partials), "partials" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(repeats), "repeats" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(late_partials), "late_partials" },
+    { 0 }
+};
+#undef M
+#undef D
+
 int main(int argc, char **argv)
 {
     cli_parse(argc, argv, &agg_spec, &common);
-    agg_config cfg;
-    agg_build_config(&cfg);
+    agg_main a = {0};
+    agg_build_config(&a.cfg);
     cli_start(&agg_spec, &common);
 
-    agg_main a = {0};
-    a.cfg = cfg;
-    int partials = cfg.mode == AGG_MODE_PARTIALS, merge = cfg.mode == AGG_MODE_MERGE;
-    if (partials) {
+    a.partials = a.cfg.mode == AGG_MODE_PARTIALS;
+    a.merge = a.cfg.mode == AGG_MODE_MERGE;
+    if (a.partials) {
         char slash;
         if (sscanf(opt_in_part, "%d/%d%c", &a.in_part, &a.in_parts, &slash) != 2 || a.in_part < 0 ||
             a.in_parts < 1 || a.in_part >= a.in_parts || a.in_parts > AGG_MAX_SOURCES)
             cli_usage_error(&agg_spec, "--input-partition: \"%s\" is not I/P with 0 <= I < P <= %d", opt_in_part,
                             AGG_MAX_SOURCES);
-        agg_parts_init(&a.parts, &cfg, (uint64_t)opt_crash_after);
+        agg_parts_init(&a.parts, &a.cfg, (uint64_t)opt_crash_after);
         a.parts.heartbeat_us = common.idle_timeout;
     }
-    a.m_series = metrics_gauge("streamrec_aggregate_series", "series held in open windows and buckets");
-    a.m_dropped = metrics_counter("streamrec_aggregate_series_dropped_total", "new series refused past --max-series");
-    a.m_windows = metrics_counter("streamrec_aggregate_windows_total", "windows closed and emitted");
-    a.m_fdropped = metrics_counter("streamrec_aggregate_features_dropped_total", "feature updates refused past --max-features (no --state)");
-    a.m_ignored = metrics_counter("streamrec_aggregate_ignored_total", "records of other types ignored");
-    a.m_wm = metrics_gauge("streamrec_aggregate_watermark_seconds", "current watermark, Unix seconds");
-    a.m_ckpt = metrics_counter("streamrec_aggregate_checkpoints_total", "state checkpoints written");
-    a.m_dups = metrics_counter("streamrec_aggregate_duplicates_total",
-                               "events and samples dropped: their event_id (sample_id) was already counted in an open window");
-    a.m_untracked = metrics_counter("streamrec_aggregate_dedup_untracked_total",
-                                    "event_ids and sample_ids not remembered for dedup: --dedup-ids held at once");
-    int status = 1, rc = 0;
-    if (common.state) {
-        a.st = state_open(common.state, "aggregate", AGG_STATE_VERSION, agg_state_schema);
-        if (!a.st) goto done;
-    }
-    if (cfg.features && !partials) {
-        agg_fcfg fc = { opt_act_hl, opt_rec_hl, opt_pop_hl, opt_max_features };
-        a.fs = agg_features_new(a.st ? state_db(a.st) : NULL, &fc);
-        if (!a.fs) goto done;
-    }
-    if (!partials) a.eng = agg_engine_new(&cfg, a.fs, agg_emit, &a);
-    /* an emitter repeats an idle partition's mark every --idle-timeout:
-     * three missed, it may be gone (parts.c) */
-    if (merge) agg_engine_set_idle_lease(a.eng, 3 * common.idle_timeout);
-    if (a.st) {
-        int lr = agg_checkpoint_load(a.st, a.eng);
-        if (lr == -2) { status = 2; goto done; }
-        if (lr < 0) goto done;
-        if (lr == 1) log_info("resumed from %s: %llu series in open windows", common.state,
-                              (unsigned long long)agg_engine_series(a.eng));
-        a.last = *agg_engine_counters(a.eng);   /* Prometheus counters count this process only */
-        if (agg_engine_seen(a.eng)) {
-            a.last_dups = agg_seen_duplicates(agg_engine_seen(a.eng));
-            a.last_untracked = agg_seen_untracked(agg_engine_seen(a.eng));
-        }
-    }
-    a.in = stream_in_open(common.in, &common);
-    if (!a.in) goto done;
-    if (a.st) stream_in_set_start(a.in, state_start_offset, a.st);
-    stream_in_set_tick(a.in, 500, agg_on_tick, &a);
-    stream_in_set_before_revoke(a.in, agg_before_revoke, &a);
-    a.out = stream_out_open(common.out, &common);
-    if (!a.out) goto done;
-    a.menc = agg_menc_new();
-    stream_out_set_encoder(a.out, &Metric_desc, agg_menc_stream, a.menc);
-    if (partials) agg_parts_start(&a.parts, a.in, a.out, a.in_part, a.in_parts);
-    else if (!a.st && stream_in_is_kafka(a.in))
-        log_warn("Kafka input without --state: offsets are committed as records are read, so the "
-                 "events of open windows are lost if the process dies (use --state for at-least-once)");
-    sd_ready();
-    a.last_sync = mono_us();
-
-    stream_rec r;
-    uint64_t merged = 0;
-    while ((rc = stream_in_next(a.in, &r)) == 1) {
-        int ar = AGG_OK;
-        agg_engine *eng = a.eng;
-        int data = (r.type == &Event_desc || r.type == &Sample_desc) && !merge;
-        if (data && opt_max_future &&
-            (r.type == &Event_desc ? r.as.event.ts : r.as.sample.ts) > now_us() + opt_max_future)
-            ar = AGG_FUTURE;
-        else if (data && partials) ar = agg_parts_record(&a.parts, &r, &eng);
-        else if (data && r.type == &Event_desc) ar = agg_engine_event(a.eng, &r.as.event);
-        else if (data) ar = agg_engine_sample(a.eng, &r.as.sample);
-        else if (merge && r.type == &MetricPartial_desc) {
-            const char *why = "";
-            int mr = agg_partial_merge(a.eng, &r.as.metric_partial, &a.psc, &why);
-            if (mr == AGG_ERR) { rc = -1; break; }
-            if (mr == AGG_BADVALUE) stream_reject(a.in, &r.pos, "bad_partial", why, r.data, r.len);
-            else merged++;
-        }
-        else if (opt_pass) { if (stream_write_rec(a.out, &r) < 0) { rc = -1; break; } }
-        else a.ignored++;
-        if (ar == AGG_ERR) { rc = -1; break; }
-        if (ar != AGG_OK && ar != AGG_DUP) agg_reject(&a, eng, &r, ar);
-        else if (ar == AGG_OK && data && !partials) {
-            stream_in_note_time(a.in, &r.pos, r.type == &Event_desc ? r.as.event.ts : r.as.sample.ts);
-            if (agg_engine_advance(a.eng, stream_in_event_time(a.in)) != AGG_OK) { rc = -1; break; }
-        }
-        if (opt_crash_after && !partials && stream_in_count(a.in) >= (uint64_t)opt_crash_after) raise(SIGKILL);
-        int want = a.fs && agg_features_want_save(a.fs);
-        if (stream_sync_due(a.in) || want) {
-            /* and partitions idle while others are busy */
-            if (partials && agg_parts_tick(&a.parts) < 0) { rc = -1; break; }
-            if (!a.st || want || mono_us() - a.last_sync >= opt_ckpt_every)
-                if (agg_sync(&a) < 0) { rc = -1; break; }
-            agg_update_metrics(&a);
-            if (a.eng)
-                sd_status("%llu series, %llu windows emitted", (unsigned long long)agg_engine_series(a.eng),
-                          (unsigned long long)agg_engine_counters(a.eng)->windows_emitted);
-        }
-    }
-    /* End of input closes every window. A stop request with --state keeps
-     * them open in the checkpoint instead, for the next run to continue. */
-    if (a.failed) rc = -1;
-    if (partials) {
-        /* a stopped Kafka member leaves its open windows to the next owner,
-         * who re-reads them from the committed offset */
-        if (rc == 0 && !(stream_in_is_kafka(a.in) && sig_stop_requested()) && agg_parts_finish(&a.parts) < 0) rc = -1;
-    } else if (rc == 0 && !(a.st && sig_stop_requested()) && agg_engine_flush(a.eng) != AGG_OK) rc = -1;
-    if (rc == 0 && agg_sync(&a) < 0) rc = -1;
-    agg_update_metrics(&a);
-    if (rc == 0) status = 0;
-    agg_counters sum;
-    uint64_t dups, untracked;
-    agg_parts_sum(&a.parts, &sum, &dups, &untracked);
-    const agg_counters *c = a.eng ? agg_engine_counters(a.eng) : &sum;
-    agg_seen *seen = a.eng ? agg_engine_seen(a.eng) : NULL;
-    if (seen) { dups = agg_seen_duplicates(seen); untracked = agg_seen_untracked(seen); }
-    char extra[160] = "";
-    if (partials) snprintf(extra, sizeof extra, ",\"partials\":%llu", (unsigned long long)a.parts.partials);
-    if (merge)
-        snprintf(extra, sizeof extra, ",\"partials\":%llu,\"repeats\":%llu,\"late_partials\":%llu",
-                 (unsigned long long)merged, (unsigned long long)agg_engine_merge_repeats(a.eng),
-                 (unsigned long long)agg_engine_merge_late(a.eng));
-    log_kv(LOG_INFO, "done", "\"events\":%llu,\"samples\":%llu,\"late\":%llu,\"windows\":%llu,"
-           "\"metrics\":%llu,\"series_dropped\":%llu,\"ignored\":%llu,\"duplicates\":%llu,"
-           "\"dedup_untracked\":%llu%s",
-           (unsigned long long)c->events, (unsigned long long)c->samples, (unsigned long long)c->late,
-           (unsigned long long)c->windows_emitted, (unsigned long long)c->metrics_emitted,
-           (unsigned long long)c->series_dropped, (unsigned long long)a.ignored,
-           (unsigned long long)dups, (unsigned long long)untracked, extra);
-done:
-    if (a.in) stream_in_close(a.in);
-    if (a.out && stream_out_close(a.out) != 0) status = 1;
+    const runner_def def = {
+        .stage = "aggregate", .state_version = AGG_STATE_VERSION, .state_schema = agg_state_schema,
+        .tick_ms = 500, .checkpoint_us = opt_ckpt_every, .quiet_sync_us = opt_ckpt_every,
+        .counters = a.partials ? agg_table_partials : a.merge ? agg_table_merge : agg_table,
+        .stats_size = sizeof(agg_snap), .stats = agg_stats_fill,
+        .restore = agg_restore, .init = agg_init, .record = agg_record, .idle = agg_idle, .tick = agg_tick,
+        .revoke = agg_revoke, .finish = agg_finish, .save = agg_save,
+    };
+    int status = runner_main(&def, &common, &a);
     agg_engine_free(a.eng);
     agg_parts_free(&a.parts);
     agg_pscratch_free(&a.psc);
     agg_features_free(a.fs);
     agg_menc_free(a.menc);
-    if (a.st) state_close(a.st);
-    metrics_shutdown();
     return status;
 }

@@ -12,7 +12,6 @@
 #include "cli.h"
 #include "engine.h"
 #include "log.h"
-#include "metrics.h"
 #include "notify.h"
 #include "rules.h"
 #include "runner.h"
@@ -303,6 +302,5 @@ int main(int argc, char **argv)
     al_store_free_silences(m.xs, m.nxs);
     al_config_free(&m.cfg);
     cli_list_free(&opt_rules);
-    metrics_shutdown();
     return status;
 }

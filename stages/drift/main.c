@@ -12,7 +12,6 @@
 #include "cli.h"
 #include "engine.h"
 #include "log.h"
-#include "metrics.h"
 #include "runner.h"
 #include "sig.h"
 
@@ -310,6 +309,5 @@ int main(int argc, char **argv)
     drift_engine_free(a.eng);
     cli_list_free(&fl.horizons);
     cli_common_free(&common);
-    metrics_shutdown();
     return status;
 }

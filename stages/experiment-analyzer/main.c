@@ -2,8 +2,11 @@
  * metrics, tests, always-valid decisions; ExperimentResult records out.
  * `experiment-analyzer assign` prints the variant of user ids on stdin.
  * The logic lives in analyze.c (engine), stats.c, assign.c, config.c,
- * report.c and, for the scale-out modes, partial.c and scaleout.c; this
- * file is the stage's shape. */
+ * report.c and, for the scale-out modes, partial.c and scaleout.c. This
+ * file is the flags, the single run's callbacks on the runner (runner.h)
+ * and its counter table; scaleout.c holds the scale-out modes' runner
+ * definitions. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +17,6 @@
 #include "log.h"
 #include "metrics.h"
 #include "run.h"
-#include "sdnotify.h"
-#include "state.h"
 #include "stream.h"
 
 static cli_common common;
@@ -122,27 +123,91 @@ static int ea_assign_main(int argc, char **argv)
     return 0;
 }
 
-/* Save state (with the input offsets) then deliver output and commit input. */
-static int ea_checkpoint(ea_ctx *c)
+/* The single run (README "Usage"): one engine, results at each report. */
+static int ea_restore(void *ctx, runner *r, state *st)
 {
-    metrics_set(c->m_users, (double)ea_users(c->ea));
-    metrics_set(c->m_mem, (double)ea_memory(c->ea));
-    metrics_set(c->m_unknown, (double)ea_events_unknown_experiment(c->ea));
-    if (c->st) {
-        if (state_begin(c->st) < 0) return -1;
-        if (ea_state_save(c->ea, c->st) < 0 || state_save_offsets(c->st, c->in) < 0) {
-            state_rollback(c->st);
-            return -1;
-        }
-        if (state_commit(c->st) < 0) return -1;
-    }
-    return stream_sync(c->in, c->out);
+    int lr = ea_state_load(((ea_ctx *)ctx)->ea, st);
+    return lr == -2 ? RUNNER_USAGE : lr < 0 ? RUNNER_FAIL : RUNNER_OK;
 }
 
-/* Partitions are about to move (a rebalance): save the state with the
- * offsets before they are committed, so the commit never runs past what
- * the state holds. Nonzero: nothing is committed. */
-static int ea_before_revoke(void *ctx) { return ea_checkpoint(ctx); }
+static int ea_init(void *ctx, runner *r)
+{
+    ea_ctx *c = ctx;
+    c->in = runner_in(r);
+    c->out = runner_out(r);
+    return RUNNER_OK;
+}
+
+static int ea_record(void *ctx, runner *rn, stream_rec *r)
+{
+    ea_ctx *c = ctx;
+    if (r->type != &Event_desc || ea_is_duplicate(c->ea, &r->as.event))
+        return RUNNER_OK;   /* a copy of a counted event changes nothing, not even the report cadence */
+    const Event *ev = &r->as.event;
+    /* reports by event time go by the time the input is complete up to
+     * (over Kafka partitions their minimum), so a partition read ahead does
+     * not date a report the others have not reached */
+    stream_in_note_time(c->in, &r->pos, ev->ts);
+    int64_t t = c->every_us ? stream_in_event_time(c->in) : INT64_MIN;
+    if (c->every_us && t != INT64_MIN && t >= c->next_ts) {
+        if (c->next_ts && ea_emit(c) < 0) return RUNNER_FAIL;
+        if (c->next_ts) c->reports++;
+        c->next_ts = ea_next_boundary(t, c->every_us);
+    }
+    if (ev->ts > c->last_ts) c->last_ts = ev->ts;
+    c->fresh = 0;
+    ea_event_outcome(c, r, ea_event(c->ea, ev));
+    if (c->every_events && ++c->nev % c->every_events == 0) {
+        if (ea_emit(c) < 0) return RUNNER_FAIL;
+        c->reports++;
+        c->fresh = 1;
+    }
+    return RUNNER_OK;
+}
+
+/* the report at end of input, unless the last one already says it all */
+static int ea_finish(void *ctx, runner *r)
+{
+    ea_ctx *c = ctx;
+    return !c->fresh && ea_emit(c) < 0 ? -1 : 0;
+}
+
+static int ea_save(void *ctx, runner *r, state *st) { return ea_state_save(((ea_ctx *)ctx)->ea, st); }
+
+static void ea_stats_fill(void *ctx, runner *r, void *snap)
+{
+    ea_ctx *c = ctx;
+    ea_snap *s = snap;
+    ea_figures *d = &s->d;
+    d->records = stream_in_count(runner_in(r));
+    d->exposed_users = ea_users(c->ea);
+    d->memory_bytes = ea_memory(c->ea);
+    d->bytes_per_user = d->exposed_users ? (double)d->memory_bytes / (double)d->exposed_users : 0.0;
+    d->reports = (uint64_t)c->reports;
+    d->duplicates = ea_duplicates(c->ea);
+    d->unknown = ea_events_unknown_experiment(c->ea);
+    s->m = *d;
+}
+
+#define D(f) offsetof(ea_snap, d.f)
+static const counter_def ea_table[] = {
+    EA_METRIC_ROWS("exposed users"),
+    { COUNTER_DONE_ONLY, NULL, NULL, D(records), "records" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(exposed_users), "exposed_users" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(memory_bytes), "memory_bytes" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(bytes_per_user), "bytes_per_user", NULL, COUNTER_F64 },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(reports), "reports", "reports" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(duplicates), "duplicates" },
+    { 0 }
+};
+#undef D
+
+/* Every sync point checkpoints (the users and the input offsets). */
+static const runner_def ea_def = {
+    .stage = "experiment-analyzer", .state_version = 1, .state_schema = ea_state_schema, .tick_ms = 500,
+    .counters = ea_table, .stats_size = sizeof(ea_snap), .stats = ea_stats_fill,
+    .restore = ea_restore, .init = ea_init, .record = ea_record, .finish = ea_finish, .save = ea_save,
+};
 
 int main(int argc, char **argv)
 {
@@ -199,111 +264,20 @@ int main(int argc, char **argv)
         .cfg = &cfg, .report = opt_report, .report_file = opt_report_file,
         .max_users = (uint64_t)opt_max_users, .dedup_span_us = opt_dedup_window.us,
         .dedup_n = (uint64_t)(opt_dedup_window.us ? opt_dedup_max : opt_dedup_window.count),
-        .idle_us = common.idle_timeout,
+        .idle_us = common.idle_timeout, .every_us = every_us, .every_events = every_events,
+        .partition = (int32_t)opt_partition, .partitions = (int32_t)opt_partitions,
     };
     c.m_results = metrics_counter("streamrec_experiment_results_total", "ExperimentResult records written");
-    c.m_users = metrics_gauge("streamrec_experiment_users", "exposed users held in memory");
-    c.m_mem = metrics_gauge("streamrec_experiment_memory_bytes", "bytes held for exposed users");
-    c.m_unknown = metrics_gauge("streamrec_experiment_unknown_events",
-                                "events naming an experiment not in the config");
-    c.m_dups = metrics_counter("streamrec_experiment_duplicates_total",
-                               "events dropped: their event_id was among the last --dedup-window counted");
     c.ea = ea_engine_new(&c, mergeable);
-    int status = 1;
-    if (common.state && emit_partials) {
+    int status = 2;
+    if (common.state && emit_partials)
         /* usage error, before anything is opened */
         log_error("--state: not with --emit partials, which keeps none: a partition's owner rebuilds its users "
                   "from the partition's start (README \"Scaling out\")");
-        status = 2;
-        goto done;
-    }
-    if (common.state && opt_merge) {
-        c.st = state_open(common.state, "experiment-analyzer", 1, "");
-        if (!c.st) goto done;
-    } else if (common.state) {
-        c.st = state_open(common.state, "experiment-analyzer", 1, ea_state_schema);
-        if (!c.st) goto done;
-        int lr = ea_state_load(c.ea, c.st);
-        if (lr == -2) { status = 2; goto done; }
-        if (lr < 0) goto done;
-    }
-    if (emit_partials || opt_merge) {
-        c.in = stream_in_open(common.in, &common);
-        if (!c.in) goto done;
-        c.out = stream_out_open(common.out, &common);
-        if (!c.out) goto done;
-        sd_ready();
-        status = emit_partials ? ea_partials_main(&c, every_us, (int32_t)opt_partition, (int32_t)opt_partitions)
-                               : ea_merge_main(&c, every_us);
-        goto done;
-    }
-    uint64_t dups0 = ea_duplicates(c.ea);   /* Prometheus counters count this process only */
-    c.in = stream_in_open(common.in, &common);
-    if (!c.in) goto done;
-    if (c.st) {
-        stream_in_set_start(c.in, state_start_offset, c.st);
-        stream_in_set_before_revoke(c.in, ea_before_revoke, &c);
-    }
-    c.out = stream_out_open(common.out, &common);
-    if (!c.out) goto done;
-    sd_ready();
-
-    stream_rec r;
-    int rc;
-    int64_t nev = 0, next_ts = 0, reports = 0;
-    int fresh = 0;     /* the last report is up to date: no Event since */
-    while ((rc = stream_in_next(c.in, &r)) == 1) {
-        if (r.type == &Event_desc && ea_is_duplicate(c.ea, &r.as.event)) {
-            /* a copy of a counted event: changes nothing, not even the report cadence */
-        } else if (r.type == &Event_desc) {
-            const Event *ev = &r.as.event;
-            /* reports by event time go by the time the input is complete
-             * up to (over Kafka partitions their minimum), so a partition
-             * read ahead does not date a report the others have not reached */
-            stream_in_note_time(c.in, &r.pos, ev->ts);
-            int64_t t = every_us ? stream_in_event_time(c.in) : INT64_MIN;
-            if (every_us && t != INT64_MIN && t >= next_ts) {
-                if (next_ts && ea_emit(&c) < 0) { rc = -1; break; }
-                if (next_ts) reports++;
-                next_ts = ea_next_boundary(t, every_us);
-            }
-            if (ev->ts > c.last_ts) c.last_ts = ev->ts;
-            fresh = 0;
-            ea_event_outcome(&c, &r, ea_event(c.ea, ev));
-            if (every_events && ++nev % every_events == 0) {
-                if (ea_emit(&c) < 0) { rc = -1; break; }
-                reports++;
-                fresh = 1;
-            }
-        }
-        if (stream_sync_due(c.in)) {
-            metrics_set(c.m_dups, (double)(ea_duplicates(c.ea) - dups0));
-            if (ea_checkpoint(&c) < 0) { rc = -1; break; }
-            sd_status("%llu exposed users, %lld reports", (unsigned long long)ea_users(c.ea), (long long)reports);
-            metrics_tick();
-        }
-    }
-    /* the report at end of input, unless the last one already says it all */
-    if (rc == 0 && !fresh && ea_emit(&c) < 0) rc = -1;
-    metrics_set(c.m_dups, (double)(ea_duplicates(c.ea) - dups0));
-    if (ea_checkpoint(&c) < 0) rc = -1;
-    if (rc == 0) status = 0;
-    {
-        uint64_t nu = ea_users(c.ea);
-        size_t mem = ea_memory(c.ea);
-        log_kv(LOG_INFO, "done", "\"records\":%llu,\"exposed_users\":%llu,\"memory_bytes\":%llu,"
-               "\"bytes_per_user\":%.0f,\"reports\":%lld,\"duplicates\":%llu",
-               (unsigned long long)stream_in_count(c.in),
-               (unsigned long long)nu, (unsigned long long)mem, nu ? (double)mem / (double)nu : 0.0,
-               (long long)reports, (unsigned long long)ea_duplicates(c.ea));
-    }
-done:
-    if (c.in) stream_in_close(c.in);
-    if (c.out && stream_out_close(c.out) != 0) status = 1;
-    if (c.st) state_close(c.st);
+    else
+        status = runner_main(emit_partials ? &ea_partials_def : opt_merge ? &ea_merge_def : &ea_def, &common, &c);
     free(c.topic);
     ea_free(c.ea);
     ea_config_free(&cfg);
-    metrics_shutdown();
     return status;
 }

@@ -1,4 +1,4 @@
-/* scaleout.c — the run loops of experiment-analyzer's scale-out (README
+/* scaleout.c — the runner callbacks of experiment-analyzer's scale-out (README
  * "Scaling out"): --emit partials (per source partition, ExperimentPartial
  * records at each report boundary) and --merge (partials in, the results
  * one process would write). The records and the merge are partial.c's;
@@ -33,7 +33,9 @@ typedef struct ea_pctx {
     ea_part *parts;
     int32_t np;                   /* partitions of the source */
     int64_t every_us;
-    int failed;                   /* writing from the tick failed */
+    int kafka;
+    uint64_t old;                 /* records of a partition read again, counted already */
+    int ended;                    /* the input ended: every partition's last snapshot went out */
 } ea_pctx;
 
 /* A snapshot standing for boundaries [boundary, last] (partial.h). */
@@ -67,10 +69,10 @@ static int64_t ea_idle_key(const ea_part *p) { return p->next ? p->next : INT64_
  * (boundary_last INT64_MAX: idle), so the merge does not wait for it while
  * the other partitions cross boundaries (partial.h); again every
  * --idle-timeout while it stays idle (the merge's lease). */
-static void ea_parts_tick(void *ctx)
+static int ea_parts_idle(void *ctx, runner *r)
 {
-    ea_pctx *pc = ctx;
-    if (pc->failed || !pc->every_us) return;
+    ea_pctx *pc = ((ea_ctx *)ctx)->scale;
+    if (!pc->kafka || !pc->every_us) return RUNNER_OK;
     stream_part sp;
     int sent = 0;
     for (int k = 0; stream_in_owned(pc->c->in, k, &sp); k++) {
@@ -80,16 +82,12 @@ static void ea_parts_tick(void *ctx)
         if (p->idle_sent && now - p->idle_at < pc->c->idle_us) continue;
         if (!pc->c->topic && !(pc->c->topic = strdup(sp.topic))) log_fatal("out of memory");
         if (!p->ea) p->ea = ea_engine_new(pc->c, 1);
-        if (ea_part_emit_range(pc, p, sp.partition, p->wm, ea_idle_key(p), INT64_MAX, 0) < 0) {
-            pc->failed = 1;
-            sig_request_stop();
-            return;
-        }
+        if (ea_part_emit_range(pc, p, sp.partition, p->wm, ea_idle_key(p), INT64_MAX, 0) < 0) return RUNNER_FAIL;
         p->idle_sent = 1;
         p->idle_at = now;
         sent = 1;
     }
-    if (sent && stream_flush(pc->c->out) < 0) { pc->failed = 1; sig_request_stop(); }
+    return sent && stream_flush(pc->c->out) < 0 ? RUNNER_FAIL : RUNNER_OK;
 }
 
 /* Kafka assigned partition p to this instance. Its engine is a function of
@@ -100,7 +98,7 @@ static void ea_parts_tick(void *ctx)
  * committed in this mode, so the group's offsets never point past that. */
 static int64_t ea_part_start(void *ctx, const char *topic, int32_t partition)
 {
-    ea_pctx *pc = ctx;
+    ea_pctx *pc = ctx;   /* the start callback's own context */
     if (!pc->c->topic) {
         pc->c->topic = strdup(topic);
         if (!pc->c->topic) log_fatal("out of memory");
@@ -110,114 +108,153 @@ static int64_t ea_part_start(void *ctx, const char *topic, int32_t partition)
     return p->ea ? p->offset : 0;
 }
 
-int ea_partials_main(ea_ctx *c, int64_t every_us, int32_t partition, int32_t partitions)
+/* the merge waits for every partition of the source: a wrong count would
+ * hold every report back (too many) or refuse events (too few) */
+static int ea_partials_init(void *ctx, runner *r)
 {
-    /* the merge waits for every partition of the source: a wrong count
-     * would hold every report back (too many) or refuse events (too few) */
+    ea_ctx *c = ctx;
+    c->in = runner_in(r);
+    c->out = runner_out(r);
+    int32_t partitions = c->partitions;
     int topic_np = stream_in_partition_count(c->in);
-    if (stream_in_is_kafka(c->in)) {
+    int kafka = stream_in_is_kafka(c->in);
+    if (kafka) {
         if (topic_np < 1 && !partitions) {
             log_error("--emit partials: the input topic's partition count is unknown (no metadata from the "
                       "brokers): give --partitions");
-            return 1;
+            return RUNNER_FAIL;
         }
         if (topic_np >= 1 && partitions && partitions != topic_np) {
             log_error("--partitions %lld: the input topic has %d partitions", (long long)partitions, topic_np);
-            return 2;
+            return RUNNER_USAGE;
         }
         if (topic_np >= 1) partitions = topic_np;
     } else if (!partitions) {
         partitions = 1;
     }
-    int32_t np = partitions;
-    ea_part *parts = calloc((size_t)np, sizeof *parts);
-    if (!parts) log_fatal("out of memory");
-    for (int32_t i = 0; i < np; i++) parts[i].wm = INT64_MIN;
-    int kafka = stream_in_is_kafka(c->in);
-    ea_pctx pc = { c, parts, np, every_us, 0 };
-    if (kafka) {
-        stream_in_set_start(c->in, ea_part_start, &pc);
-        stream_in_set_no_commit(c->in);
-        stream_in_set_tick(c->in, 500, ea_parts_tick, &pc);
-    }
-    else parts[partition].ea = ea_engine_new(c, 1);   /* its final partial even when empty */
-    stream_rec r;
-    int rc;
-    uint64_t old = 0;
-    while ((rc = stream_in_next(c->in, &r)) == 1) {
-        if (r.type != &Event_desc) continue;
-        int32_t pi = kafka ? r.pos.partition : partition;
-        if (pi < 0 || pi >= np) {
-            char detail[160];
-            snprintf(detail, sizeof detail, "source partition %d: --partitions says %d", (int)pi, (int)np);
-            stream_reject(c->in, &r.pos, "bad_partition", detail, r.data, r.len);
-            continue;
-        }
-        ea_part *p = &parts[pi];
-        if (kafka && p->read_any && r.pos.offset < p->offset) { old++; continue; }   /* counted already */
-        if (!p->ea) p->ea = ea_engine_new(c, 1);
-        if (!p->read_any) {
-            p->read_any = 1;
-            /* rebuilt from the start: a partition whose start was deleted
-             * (retention) cannot give every exposure back */
-            if (kafka && r.pos.offset > 0)
-                log_kv(LOG_WARN, "partition read from after its start: events before were deleted (retention "
-                       "shorter than the experiments); its users' results miss them",
-                       "\"topic\":\"%s\",\"partition\":%d,\"first_offset\":%lld", r.pos.topic,
-                       (int)pi, (long long)r.pos.offset);
-        }
-        const Event *ev = &r.as.event;
-        int dup = ea_is_duplicate(p->ea, ev);
-        if (p->idle_sent) {
-            /* it reads again: its idle snapshot stands no longer. A record
-             * crossing its next boundary says so itself (the snapshot
-             * below, same boundary and offset); else one standing for no
-             * boundary takes its place, before anything else it sends */
-            p->idle_sent = 0;
-            if ((dup || !(every_us && p->next && ev->ts >= p->next)) &&
-                ea_part_emit_range(&pc, p, pi, p->wm, ea_idle_key(p),
-                                   p->next ? p->next - 1 : INT64_MIN, 0) < 0) { rc = -1; break; }
-        }
-        if (dup) { p->offset = r.pos.offset + 1; continue; }
-        /* the single run's cadence, on this partition's watermark */
-        int64_t prev = p->wm;
-        if (ev->ts > p->wm) p->wm = ev->ts;
-        int64_t t = p->wm;
-        if (every_us && t >= p->next) {
-            if (p->next && ea_part_emit(&pc, p, pi, prev, 0) < 0) { rc = -1; break; }
-            p->next = ea_next_boundary(t, every_us);
-        }
-        if (ev->ts > p->last_ts) p->last_ts = ev->ts;
-        p->events++;
-        ea_event_outcome(c, &r, ea_event(p->ea, ev));
-        p->offset = r.pos.offset + 1;
-        if (stream_sync_due(c->in)) {
-            /* deliver the partials (over Kafka nothing is committed: ea_part_start) */
-            if (stream_sync(c->in, c->out) < 0) { rc = -1; break; }
-            metrics_tick();
-        }
-    }
-    /* the end of a file or pipe: every partition's last snapshot. Not for
-     * Kafka (a topic has no end) nor when stopped by a signal (the input
-     * did not end: the next run goes on) */
-    if (pc.failed) rc = -1;
-    int ended = rc == 0 && !kafka && !sig_stop_requested();
-    for (int32_t i = 0; ended && i < np; i++)
-        if (parts[i].ea && ea_part_emit(&pc, &parts[i], i, parts[i].wm, 1) < 0) rc = -1;
-    if (stream_sync(c->in, c->out) < 0) rc = -1;
-    uint64_t users = 0, dups = 0, events = 0;
-    for (int32_t i = 0; i < np; i++) {
-        if (!parts[i].ea) continue;
-        users += ea_users(parts[i].ea); dups += ea_duplicates(parts[i].ea); events += parts[i].events;
-        ea_free(parts[i].ea);
-    }
-    free(parts);
-    log_kv(LOG_INFO, "done", "\"records\":%llu,\"events\":%llu,\"exposed_users\":%llu,\"duplicates\":%llu,"
-           "\"already_counted\":%llu,\"final\":%s", (unsigned long long)stream_in_count(c->in),
-           (unsigned long long)events, (unsigned long long)users, (unsigned long long)dups,
-           (unsigned long long)old, ended ? "true" : "false");
-    return rc == 0 ? 0 : 1;
+    ea_pctx *pc = calloc(1, sizeof *pc);
+    ea_part *parts = calloc((size_t)partitions, sizeof *parts);
+    if (!pc || !parts) log_fatal("out of memory");
+    for (int32_t i = 0; i < partitions; i++) parts[i].wm = INT64_MIN;
+    *pc = (ea_pctx){ .c = c, .parts = parts, .np = partitions, .every_us = c->every_us, .kafka = kafka };
+    c->scale = pc;
+    if (kafka) stream_in_set_start(c->in, ea_part_start, pc);   /* never committed: the runner's no_commit */
+    else parts[c->partition].ea = ea_engine_new(c, 1);          /* its final partial even when empty */
+    return RUNNER_OK;
 }
+
+static int ea_partials_record(void *ctx, runner *rn, stream_rec *r)
+{
+    ea_ctx *c = ctx;
+    ea_pctx *pc = c->scale;
+    if (r->type != &Event_desc) return RUNNER_SKIP;
+    int32_t pi = pc->kafka ? r->pos.partition : c->partition;
+    if (pi < 0 || pi >= pc->np) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "source partition %d: --partitions says %d", (int)pi, (int)pc->np);
+        stream_reject(c->in, &r->pos, "bad_partition", detail, r->data, r->len);
+        return RUNNER_SKIP;
+    }
+    ea_part *p = &pc->parts[pi];
+    if (pc->kafka && p->read_any && r->pos.offset < p->offset) { pc->old++; return RUNNER_SKIP; }   /* counted already */
+    if (!p->ea) p->ea = ea_engine_new(c, 1);
+    if (!p->read_any) {
+        p->read_any = 1;
+        /* rebuilt from the start: a partition whose start was deleted
+         * (retention) cannot give every exposure back */
+        if (pc->kafka && r->pos.offset > 0)
+            log_kv(LOG_WARN, "partition read from after its start: events before were deleted (retention "
+                   "shorter than the experiments); its users' results miss them",
+                   "\"topic\":\"%s\",\"partition\":%d,\"first_offset\":%lld", r->pos.topic,
+                   (int)pi, (long long)r->pos.offset);
+    }
+    const Event *ev = &r->as.event;
+    int dup = ea_is_duplicate(p->ea, ev);
+    if (p->idle_sent) {
+        /* it reads again: its idle snapshot stands no longer. A record
+         * crossing its next boundary says so itself (the snapshot below,
+         * same boundary and offset); else one standing for no boundary
+         * takes its place, before anything else it sends */
+        p->idle_sent = 0;
+        if ((dup || !(pc->every_us && p->next && ev->ts >= p->next)) &&
+            ea_part_emit_range(pc, p, pi, p->wm, ea_idle_key(p), p->next ? p->next - 1 : INT64_MIN, 0) < 0)
+            return RUNNER_FAIL;
+    }
+    if (dup) { p->offset = r->pos.offset + 1; return RUNNER_SKIP; }
+    /* the single run's cadence, on this partition's watermark */
+    int64_t prev = p->wm;
+    if (ev->ts > p->wm) p->wm = ev->ts;
+    int64_t t = p->wm;
+    if (pc->every_us && t >= p->next) {
+        if (p->next && ea_part_emit(pc, p, pi, prev, 0) < 0) return RUNNER_FAIL;
+        p->next = ea_next_boundary(t, pc->every_us);
+    }
+    if (ev->ts > p->last_ts) p->last_ts = ev->ts;
+    p->events++;
+    ea_event_outcome(c, r, ea_event(p->ea, ev));
+    p->offset = r->pos.offset + 1;
+    return RUNNER_OK;
+}
+
+/* The end of a file or pipe: every partition's last snapshot. Not for Kafka
+ * (a topic has no end) nor when stopped by a signal (the input did not end:
+ * the next run goes on). */
+static int ea_partials_finish(void *ctx, runner *r)
+{
+    ea_pctx *pc = ((ea_ctx *)ctx)->scale;
+    pc->ended = !pc->kafka && !sig_stop_requested();
+    for (int32_t i = 0; pc->ended && i < pc->np; i++)
+        if (pc->parts[i].ea && ea_part_emit(pc, &pc->parts[i], i, pc->parts[i].wm, 1) < 0) return -1;
+    return 0;
+}
+
+static void ea_partials_stats(void *ctx, runner *r, void *snap)
+{
+    ea_pctx *pc = ((ea_ctx *)ctx)->scale;
+    ea_figures *d = &((ea_snap *)snap)->d;
+    d->records = stream_in_count(runner_in(r));
+    for (int32_t i = 0; i < pc->np; i++) {
+        if (!pc->parts[i].ea) continue;
+        d->exposed_users += ea_users(pc->parts[i].ea);
+        d->duplicates += ea_duplicates(pc->parts[i].ea);
+        d->events += pc->parts[i].events;
+    }
+    d->already_counted = pc->old;
+    d->final = (uint64_t)pc->ended;
+}
+
+static void ea_partials_fini(void *ctx, runner *r)
+{
+    ea_ctx *c = ctx;
+    ea_pctx *pc = c->scale;
+    if (!pc) return;
+    for (int32_t i = 0; i < pc->np; i++) ea_free(pc->parts[i].ea);
+    free(pc->parts);
+    free(pc);
+    c->scale = NULL;
+}
+
+#define D(f) offsetof(ea_snap, d.f)
+static const counter_def ea_partials_table[] = {
+    EA_METRIC_ROWS(NULL),
+    { COUNTER_DONE_ONLY, NULL, NULL, D(records), "records" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(events), "events" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(exposed_users), "exposed_users" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(duplicates), "duplicates" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(already_counted), "already_counted" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(final), "final", NULL, COUNTER_BOOL },
+    { 0 }
+};
+
+/* --emit partials: one engine per source partition (its users are its own:
+ * events are keyed by user), a report boundary per partition by its own
+ * watermark (partial.h). Nothing is ever committed (ea_part_start). */
+const runner_def ea_partials_def = {
+    .stage = "experiment-analyzer", .state_version = 1, .tick_ms = 500, .no_commit = 1,
+    .counters = ea_partials_table, .stats_size = sizeof(ea_snap), .stats = ea_partials_stats,
+    .init = ea_partials_init, .record = ea_partials_record, .idle = ea_parts_idle, .finish = ea_partials_finish,
+    .fini = ea_partials_fini,
+};
 
 /* --merge over Kafka: every partition of the partials topic from its
  * start, always. The merge's state (the snapshots of boundaries not merged
@@ -234,72 +271,136 @@ static int64_t ea_merge_start(void *ctx, const char *topic, int32_t partition)
 /* --merge: partials in, the results one process would write out. With
  * --state, the number of reports written (saved once they are delivered):
  * a restarted merge recomputes those and writes only the ones after. */
-int ea_merge_main(ea_ctx *c, int64_t every_us)
+typedef struct ea_mctx {
+    ea_merger *m;
+    int kafka;
+    int64_t written, saved;       /* reports written (this run or before), and saved in --state */
+    uint64_t refused;
+} ea_mctx;
+
+static ea_mctx *ea_merge_ctx(ea_ctx *c)
 {
-    ea_merger *m = ea_merger_new(c->ea, every_us);
-    if (!m) log_fatal("out of memory");
+    if (!c->scale && !(c->scale = calloc(1, sizeof(ea_mctx)))) log_fatal("out of memory");
+    return c->scale;
+}
+
+static int ea_merge_restore(void *ctx, runner *r, state *st)
+{
+    ea_mctx *mc = ea_merge_ctx(ctx);
+    void *blob = NULL;
+    size_t len = 0;
+    int g = state_get(st, EA_MERGE_BLOB, &blob, &len);
+    if (g < 0) return RUNNER_FAIL;
+    if (g > 0 && len == sizeof mc->written) memcpy(&mc->written, blob, sizeof mc->written);
+    free(blob);
+    mc->saved = mc->written;
+    if (mc->written) log_kv(LOG_INFO, "merge: reports already written", "\"reports\":%lld", (long long)mc->written);
+    return RUNNER_OK;
+}
+
+static int ea_merge_init(void *ctx, runner *r)
+{
+    ea_ctx *c = ctx;
+    ea_mctx *mc = ea_merge_ctx(c);
+    c->in = runner_in(r);
+    c->out = runner_out(r);
+    mc->m = ea_merger_new(c->ea, c->every_us);
+    if (!mc->m) log_fatal("out of memory");
     /* emitters repeat an idle snapshot every --idle-timeout: three missed,
      * its instance may be gone */
-    ea_merger_set_idle_lease(m, 3 * c->idle_us);
-    int kafka = stream_in_is_kafka(c->in);
-    if (kafka) {
-        stream_in_set_start(c->in, ea_merge_start, NULL);
-        stream_in_set_no_commit(c->in);
-    }
-    int64_t written = 0, saved = 0;
-    if (c->st) {
-        void *blob = NULL;
-        size_t len = 0;
-        int g = state_get(c->st, EA_MERGE_BLOB, &blob, &len);
-        if (g < 0) { ea_merger_free(m); return 1; }
-        if (g > 0 && len == sizeof written) memcpy(&written, blob, sizeof written);
-        free(blob);
-        saved = written;
-        if (written) log_kv(LOG_INFO, "merge: reports already written", "\"reports\":%lld", (long long)written);
-    }
-    stream_rec r;
-    int rc;
-    int64_t reports = 0;
-    uint64_t refused = 0;
-    while ((rc = stream_in_next(c->in, &r)) == 1) {
-        if (r.type != &ExperimentPartial_desc) {
-            stream_reject(c->in, &r.pos, "not_a_partial", "--merge reads ExperimentPartial records "
-                          "(experiment-analyzer --emit partials)", r.data, r.len);
-            refused++;
-            continue;
-        }
-        char err[256];
-        if (ea_merger_add(m, &r.as.experiment_partial, err, sizeof err) < 0) {
-            stream_reject(c->in, &r.pos, "bad_partial", err, r.data, r.len);
-            refused++;
-            continue;
-        }
-        while (ea_merger_next(m, &c->last_ts) == 1) {
-            /* every report takes its look; only the new ones are written */
-            if (++reports <= written) { ea_look_all(c->ea); continue; }
-            if (ea_emit(c) < 0) { rc = -1; break; }
-            written = reports;
-        }
-        if (rc < 0) break;
-        if (stream_sync_due(c->in)) {
-            if (stream_sync(c->in, c->out) < 0) { rc = -1; break; }
-            if (c->st && written > saved) {
-                if (state_put(c->st, EA_MERGE_BLOB, &written, sizeof written) < 0) { rc = -1; break; }
-                saved = written;
-            }
-            metrics_tick();
-        }
-    }
-    if (stream_sync(c->in, c->out) < 0) rc = -1;
-    if (rc == 0 && c->st && written > saved && state_put(c->st, EA_MERGE_BLOB, &written, sizeof written) < 0) rc = -1;
-    int done = ea_merger_done(m);
-    if (rc == 0 && !done && !kafka)
-        log_warn("end of input before every partition's last partial: the last report is not written");
-    log_kv(LOG_INFO, "done", "\"records\":%llu,\"partials_kept\":%llu,\"partials_ignored\":%llu,"
-           "\"refused\":%llu,\"reports\":%lld,\"complete\":%s",
-           (unsigned long long)stream_in_count(c->in), (unsigned long long)ea_merger_kept(m),
-           (unsigned long long)ea_merger_ignored(m), (unsigned long long)refused, (long long)reports,
-           done ? "true" : "false");
-    ea_merger_free(m);
-    return rc == 0 ? 0 : 1;
+    ea_merger_set_idle_lease(mc->m, 3 * c->idle_us);
+    mc->kafka = stream_in_is_kafka(c->in);
+    if (mc->kafka) stream_in_set_start(c->in, ea_merge_start, NULL);   /* never committed: the runner's no_commit */
+    return RUNNER_OK;
 }
+
+static int ea_merge_record(void *ctx, runner *rn, stream_rec *r)
+{
+    ea_ctx *c = ctx;
+    ea_mctx *mc = c->scale;
+    if (r->type != &ExperimentPartial_desc) {
+        stream_reject(c->in, &r->pos, "not_a_partial", "--merge reads ExperimentPartial records "
+                      "(experiment-analyzer --emit partials)", r->data, r->len);
+        mc->refused++;
+        return RUNNER_SKIP;
+    }
+    char err[256];
+    if (ea_merger_add(mc->m, &r->as.experiment_partial, err, sizeof err) < 0) {
+        stream_reject(c->in, &r->pos, "bad_partial", err, r->data, r->len);
+        mc->refused++;
+        return RUNNER_SKIP;
+    }
+    while (ea_merger_next(mc->m, &c->last_ts) == 1) {
+        /* every report takes its look; only the new ones are written */
+        if (++c->reports <= mc->written) { ea_look_all(c->ea); continue; }
+        if (ea_emit(c) < 0) return RUNNER_FAIL;
+        mc->written = c->reports;
+    }
+    return RUNNER_OK;
+}
+
+/* the reports written, once the runner delivered them (--out is flushed
+ * before the checkpoint) */
+static int ea_merge_save(void *ctx, runner *r, state *st)
+{
+    ea_mctx *mc = ((ea_ctx *)ctx)->scale;
+    if (mc->written <= mc->saved) return 0;
+    if (state_put(st, EA_MERGE_BLOB, &mc->written, sizeof mc->written) < 0) return -1;
+    mc->saved = mc->written;
+    return 0;
+}
+
+static int ea_merge_finish(void *ctx, runner *r)
+{
+    ea_mctx *mc = ((ea_ctx *)ctx)->scale;
+    if (!ea_merger_done(mc->m) && !mc->kafka)
+        log_warn("end of input before every partition's last partial: the last report is not written");
+    return 0;
+}
+
+static void ea_merge_stats(void *ctx, runner *r, void *snap)
+{
+    ea_ctx *c = ctx;
+    ea_mctx *mc = c->scale;
+    ea_figures *d = &((ea_snap *)snap)->d;
+    d->records = stream_in_count(runner_in(r));
+    d->partials_kept = ea_merger_kept(mc->m);
+    d->partials_ignored = ea_merger_ignored(mc->m);
+    d->refused = mc->refused;
+    d->reports = (uint64_t)c->reports;
+    d->complete = (uint64_t)ea_merger_done(mc->m);
+}
+
+static void ea_merge_fini(void *ctx, runner *r)
+{
+    ea_ctx *c = ctx;
+    ea_mctx *mc = c->scale;
+    if (!mc) return;
+    ea_merger_free(mc->m);
+    free(mc);
+    c->scale = NULL;
+}
+
+static const counter_def ea_merge_table[] = {
+    EA_METRIC_ROWS(NULL),
+    { COUNTER_DONE_ONLY, NULL, NULL, D(records), "records" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(partials_kept), "partials_kept" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(partials_ignored), "partials_ignored" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(refused), "refused" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(reports), "reports" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(complete), "complete", NULL, COUNTER_BOOL },
+    { 0 }
+};
+#undef D
+
+/* --merge over Kafka reads every partition of the partials topic from its
+ * start, always (ea_merge_start): its state (the snapshots of boundaries
+ * not merged yet, the sequential looks) is a function of the partials, so
+ * a restart rebuilds it by reading them again; nothing is committed. Its
+ * --state has no tables of its own (an empty schema). */
+const runner_def ea_merge_def = {
+    .stage = "experiment-analyzer", .state_version = 1, .state_schema = "", .tick_ms = 500, .no_commit = 1,
+    .counters = ea_merge_table, .stats_size = sizeof(ea_snap), .stats = ea_merge_stats,
+    .restore = ea_merge_restore, .init = ea_merge_init, .record = ea_merge_record, .save = ea_merge_save,
+    .finish = ea_merge_finish, .fini = ea_merge_fini,
+};

@@ -3,15 +3,20 @@
  * end of input runs finish and a last sync (flush, save, commit), and the
  * Prometheus counters get every delta, from the restored baseline on. */
 #define _GNU_SOURCE
+#include <math.h>
 #include <stddef.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <sqlite3.h>
 
 #include "counters.h"
 #include "metrics.h"
 #include "runner.h"
+#include "sig.h"
 #include "testhelp.h"
 
 static char dir[] = "/tmp/test_runner.XXXXXX";
@@ -50,6 +55,28 @@ static void test_counters(void)
     CHECK_EQ_STR(buf, "\"seen\":135,\"only_done\":2");
     counters_done(&c, &(snap){ 135, 3, 2 }, buf, 8);   /* truncated, still a string */
     CHECK_EQ_INT(strlen(buf), 7);
+
+    /* a double: a gauge NaN leaves as it was, the done line rounds it; a
+     * bool: true or false */
+    typedef struct rsnap { double wm, per_user; uint64_t final; } rsnap;
+    static const counter_def rtable[] = {
+        { COUNTER_GAUGE, "t_wm_seconds", "watermark", offsetof(rsnap, wm), NULL, NULL, COUNTER_F64 },
+        { COUNTER_DONE_ONLY, NULL, NULL, offsetof(rsnap, per_user), "per_user", NULL, COUNTER_F64 },
+        { COUNTER_DONE_ONLY, NULL, NULL, offsetof(rsnap, final), "final", NULL, COUNTER_BOOL },
+        { 0 }
+    };
+    counters r;
+    counters_init(&r, rtable);
+    metrics_series *wm = metrics_gauge("t_wm_seconds", "");
+    counters_baseline(&r, &(rsnap){ NAN, 0 });
+    counters_publish(&r, &(rsnap){ 1795428394.576, 0 });
+    CHECK(metrics_get(wm) == 1795428394.576);
+    counters_publish(&r, &(rsnap){ NAN, 0 });
+    CHECK(metrics_get(wm) == 1795428394.576);
+    counters_done(&r, &(rsnap){ 0, 41.6, 1 }, buf, sizeof buf);
+    CHECK_EQ_STR(buf, "\"per_user\":42,\"final\":true");
+    counters_done(&r, &(rsnap){ 0, 0, 0 }, buf, sizeof buf);
+    CHECK_EQ_STR(buf, "\"per_user\":0,\"final\":false");
 }
 
 /* ---- a stage on the runner ---- */
@@ -69,6 +96,12 @@ typedef struct tstage {
     rd_kafka_t *peek; const char *topic; int parts;
     int64_t committed_at_save, bad_commit;
     int refuse;                   /* restore: a checkpoint of other settings */
+    uint64_t sync_at;             /* record: ask for a sync at this record (0: never) */
+    int synced_at;                /* a save covered exactly sync_at records */
+    int idles, ticks, idle_sync;  /* idle: calls; tick: calls; idle asks for a sync (once) */
+    int stats_calls, revokes;
+    rd_kafka_t *joiner;           /* test_kafka_revoke: a second member of the group */
+    int joined;
 } tstage;
 
 static tstage ts;
@@ -115,7 +148,8 @@ static int t_record(void *ctx, runner *r, stream_rec *rec)
 {
     tstage *t = ctx;
     t->records++;
-    return stream_write_rec(runner_out(r), rec) < 0 ? RUNNER_FAIL : RUNNER_OK;
+    if (stream_write_rec(runner_out(r), rec) < 0) return RUNNER_FAIL;
+    return t->sync_at && t->records == t->sync_at ? RUNNER_SYNC : RUNNER_OK;
 }
 
 static int t_flush(void *ctx, runner *r) { ((tstage *)ctx)->flushes++; ((tstage *)ctx)->flushed_since_save = 1; return 0; }
@@ -137,6 +171,7 @@ static int t_save(void *ctx, runner *r, state *st)
         t->committed_at_save = c;
     }
     t->saved_records = t->records;
+    if (t->sync_at && t->records == t->sync_at) t->synced_at = 1;
     return state_put(st, "n", &t->records, sizeof t->records);
 }
 
@@ -145,6 +180,7 @@ typedef struct tsnap { uint64_t records, checkpoints; } tsnap;
 static void t_stats(void *ctx, runner *r, void *p)
 {
     tsnap *s = p;
+    ((tstage *)ctx)->stats_calls++;
     s->records = ((tstage *)ctx)->records;
     s->checkpoints = runner_checkpoints(r);
 }
@@ -313,9 +349,199 @@ static void test_kafka_commit_after_checkpoint(void)
     CHECK_EQ_INT(ts.bad_commit, 0);
     CHECK_EQ_INT(ts.saved_records, N);
     CHECK_EQ_INT(committed_total(peek, "ev", KPARTS), N);
+
+    /* no_commit: the same run in another group commits nothing, and its
+     * checkpoint holds no offsets (the stage starts where it chooses) */
+    rd_kafka_conf_t *pc2 = rd_kafka_conf_new();
+    rd_kafka_conf_set(pc2, "bootstrap.servers", boot, err, sizeof err);
+    rd_kafka_conf_set(pc2, "group.id", "gn", err, sizeof err);
+    rd_kafka_conf_set(pc2, "log_level", "3", err, sizeof err);
+    rd_kafka_t *peek2 = rd_kafka_new(RD_KAFKA_CONSUMER, pc2, err, sizeof err);
+    CHECK(peek2 != NULL);
+    runner_def d = t_def;
+    d.no_commit = 1;
+    snprintf(db, sizeof db, "%s/kn.db", dir);
+    snprintf(uri, sizeof uri, "kafka://%s/ev?group=gn&eof=1", boot);
+    memset(&ts, 0, sizeof ts);
+    tc.in = uri;
+    CHECK_EQ_INT(runner_main(&d, &tc, &ts), 0);
+    CHECK_EQ_INT(ts.records, N);
+    CHECK(ts.saves >= 1);
+    if (peek2) {
+        CHECK_EQ_INT(committed_total(peek2, "ev", KPARTS), 0);
+        rd_kafka_destroy(peek2);
+    }
+    state *st = state_open(db, "t", 1, NULL);
+    CHECK(st != NULL);
+    if (st) {
+        sqlite3_stmt *q = NULL;
+        CHECK(sqlite3_prepare_v2(state_db(st), "SELECT count(*) FROM streamrec_offsets", -1, &q, NULL) == SQLITE_OK);
+        CHECK(q && sqlite3_step(q) == SQLITE_ROW);
+        if (q) CHECK_EQ_INT(sqlite3_column_int(q, 0), 0);
+        sqlite3_finalize(q);
+        state_close(st);
+    }
     tc.state = NULL;
     tc.kafka_conf = (cli_list){ 0 };
     if (peek) rd_kafka_destroy(peek);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(rk);
+}
+
+/* A record's RUNNER_SYNC: a checkpoint right after that record, though the
+ * checkpoint interval (an hour) is not due; and while no checkpoint is due,
+ * every record past stream_sync_due's count is a sync point: the counters
+ * are refreshed now and then, not for each of them. */
+static void test_record_sync(void)
+{
+    char in[200], out[200], db[200];
+    snprintf(in, sizeof in, "%s/in30k.rec", dir);
+    snprintf(out, sizeof out, "%s/out30k.rec", dir);
+    snprintf(db, sizeof db, "%s/sync.db", dir);
+    write_events(in, 30000);
+    runner_def d = t_def;
+    d.checkpoint_us = 3600LL * 1000000;
+    memset(&ts, 0, sizeof ts);
+    ts.sync_at = 123;
+    tc.in = in; tc.out = out; tc.state = db;
+    CHECK_EQ_INT(runner_main(&d, &tc, &ts), 0);
+    CHECK_EQ_INT(ts.records, 30000);
+    CHECK_EQ_INT(ts.synced_at, 1);
+    CHECK_EQ_INT(ts.saves, 2);               /* record 123's, the last one */
+    CHECK_MSG(ts.stats_calls < 1000, "the counters were read %d times for 30,000 records", ts.stats_calls);
+    tc.state = NULL;
+}
+
+/* A quiet pipe: idle runs (before tick) on each quiet tick; the records
+ * that came sync only quiet_sync_us after the last sync, unless idle asks. */
+static int t_idle(void *ctx, runner *r)
+{
+    tstage *t = ctx;
+    t->idles++;
+    CHECK_MSG(t->ticks == t->idles - 1, "idle %d after %d ticks", t->idles, t->ticks);
+    if (t->idle_sync == 1) { t->idle_sync = 2; return RUNNER_SYNC; }
+    return RUNNER_OK;
+}
+
+static int t_tick(void *ctx, runner *r) { ((tstage *)ctx)->ticks++; return RUNNER_OK; }
+
+static void run_quiet_pipe(const runner_def *d, const char *db)
+{
+    char in[200], fifo[200], out[200];
+    snprintf(in, sizeof in, "%s/in.rec", dir);      /* N records */
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    snprintf(out, sizeof out, "%s/outq.rec", dir);
+    unlink(fifo);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* N records, a quiet second, N again */
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "exec >'%s'; cat '%s'; sleep 1; cat '%s'", fifo, in, in);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    tc.in = fifo; tc.out = out; tc.state = db;
+    CHECK_EQ_INT(runner_main(d, &tc, &ts), 0);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECK_EQ_INT(ts.records, 2 * N);
+    CHECK(ts.idles >= 1);
+    tc.state = NULL;
+}
+
+static void test_quiet_input(void)
+{
+    char db[200];
+    runner_def d = t_def;
+    d.tick_ms = 50;
+    d.idle = t_idle;
+    d.tick = t_tick;
+    d.checkpoint_us = 3600LL * 1000000;
+    /* quiet_sync_us not reached: no sync in the quiet second, one at the end */
+    d.quiet_sync_us = 3600LL * 1000000;
+    snprintf(db, sizeof db, "%s/q1.db", dir);
+    memset(&ts, 0, sizeof ts);
+    run_quiet_pipe(&d, db);
+    CHECK_EQ_INT(ts.saves, 1);
+    /* ... but idle asks for one */
+    snprintf(db, sizeof db, "%s/q2.db", dir);
+    memset(&ts, 0, sizeof ts);
+    ts.idle_sync = 1;
+    run_quiet_pipe(&d, db);
+    CHECK_EQ_INT(ts.saves, 2);
+    /* quiet_sync_us 0: the first quiet tick syncs what came */
+    d.quiet_sync_us = 0;
+    snprintf(db, sizeof db, "%s/q3.db", dir);
+    memset(&ts, 0, sizeof ts);
+    run_quiet_pipe(&d, db);
+    CHECK_EQ_INT(ts.saves, 2);
+}
+
+/* Without --state a rebalance still runs the stage's revoke (e.g.
+ * aggregate --emit partials drops the windows of partitions it loses). A
+ * second member joins the group while the runner's input is quiet. */
+static int t_revoke(void *ctx, runner *r) { ((tstage *)ctx)->revokes++; return 0; }
+
+static int t_join_tick(void *ctx, runner *r)
+{
+    tstage *t = ctx;
+    t->ticks++;
+    if (t->records && !t->joined) {
+        /* the runner owns every partition and read them: now the join */
+        rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(sub, "rv", RD_KAFKA_PARTITION_UA);
+        CHECK_EQ_INT(rd_kafka_subscribe(t->joiner, sub), 0);
+        rd_kafka_topic_partition_list_destroy(sub);
+        t->joined = 1;
+    }
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(t->joiner, 20);
+    if (m) rd_kafka_message_destroy(m);
+    if (t->revokes || t->ticks > 400) sig_request_stop();   /* the last test: a stop stays requested */
+    return RUNNER_OK;
+}
+
+static void test_kafka_revoke(void)
+{
+    char err[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    CHECK(rk != NULL);
+    if (!rk) return;
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, 1);
+    rd_kafka_mock_topic_create(mc, "rv", KPARTS, 1);
+    const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
+    tc.kafka_conf = (cli_list){ kconf, 3, 3 };
+    char uri[256], out[200];
+    snprintf(uri, sizeof uri, "kafka://%s/rv", boot);
+    write_events(uri, 60);
+
+    rd_kafka_conf_t *jc = rd_kafka_conf_new();
+    rd_kafka_conf_set(jc, "bootstrap.servers", boot, err, sizeof err);
+    rd_kafka_conf_set(jc, "group.id", "gr", err, sizeof err);
+    rd_kafka_conf_set(jc, "session.timeout.ms", "3000", err, sizeof err);
+    rd_kafka_conf_set(jc, "log_level", "3", err, sizeof err);
+    memset(&ts, 0, sizeof ts);
+    ts.joiner = rd_kafka_new(RD_KAFKA_CONSUMER, jc, err, sizeof err);
+    CHECK(ts.joiner != NULL);
+    if (!ts.joiner) return;
+    rd_kafka_poll_set_consumer(ts.joiner);
+
+    runner_def d = t_def;
+    d.tick_ms = 50;
+    d.tick = t_join_tick;
+    d.revoke = t_revoke;
+    snprintf(out, sizeof out, "%s/rvout.rec", dir);
+    snprintf(uri, sizeof uri, "kafka://%s/rv?group=gr", boot);
+    tc.in = uri; tc.out = out; tc.state = NULL;
+    CHECK_EQ_INT(runner_main(&d, &tc, &ts), 0);
+    CHECK_MSG(ts.revokes >= 1, "no revoke in %d ticks", ts.ticks);
+    CHECK(ts.records >= 1);
+    CHECK_EQ_INT(ts.saves, 0);
+    rd_kafka_consumer_close(ts.joiner);
+    rd_kafka_destroy(ts.joiner);
+    tc.kafka_conf = (cli_list){ 0 };
     rd_kafka_mock_cluster_destroy(mc);
     rd_kafka_destroy(rk);
 }
@@ -328,4 +554,5 @@ static void test_cleanup(void)
     metrics_shutdown();
 }
 
-TEST_MAIN(test_counters, test_file_run, test_no_state_and_failure, test_kafka_commit_after_checkpoint, test_cleanup)
+TEST_MAIN(test_counters, test_file_run, test_no_state_and_failure, test_kafka_commit_after_checkpoint,
+          test_record_sync, test_quiet_input, test_kafka_revoke, test_cleanup)
