@@ -242,6 +242,12 @@ int ea_is_duplicate(ea_engine *ea, const Event *ev)
 }
 
 uint64_t ea_duplicates(const ea_engine *ea) { return ea->seen.duplicates; }
+uint64_t ea_users_dropped(const ea_engine *ea)
+{
+    uint64_t n = 0;
+    for (int x = 0; x < ea->cfg->nexperiments; x++) n += ea->st[x].dropped;
+    return n;
+}
 size_t ea_memory(const ea_engine *ea)
 {
     return ea->cap * sizeof(ea_entry) + ea->pool_len + ea->dirty_cap * sizeof *ea->dirty;

@@ -99,6 +99,8 @@ int ea_set_dedup(ea_engine *ea, uint64_t n, int64_t span_us);
  * lookup. */
 int ea_is_duplicate(ea_engine *ea, const Event *ev);
 uint64_t ea_duplicates(const ea_engine *ea);
+/* exposures of new users refused at max_users, over every experiment */
+uint64_t ea_users_dropped(const ea_engine *ea);
 /* Take a sequential look at every experiment now. ea_event does one per
  * experiment every 16 updates (exposures or metric changes); results show
  * the state as of the last look. */

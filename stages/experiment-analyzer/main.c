@@ -141,7 +141,8 @@ static int ea_init(void *ctx, runner *r)
 static int ea_record(void *ctx, runner *rn, stream_rec *r)
 {
     ea_ctx *c = ctx;
-    if (r->type != &Event_desc || ea_is_duplicate(c->ea, &r->as.event))
+    if (r->type != &Event_desc) { c->ignored++; return RUNNER_OK; }   /* counted: ignored_total */
+    if (ea_is_duplicate(c->ea, &r->as.event))
         return RUNNER_OK;   /* a copy of a counted event changes nothing, not even the report cadence */
     const Event *ev = &r->as.event;
     /* reports by event time go by the time the input is complete up to
@@ -186,6 +187,8 @@ static void ea_stats_fill(void *ctx, runner *r, void *snap)
     d->reports = (uint64_t)c->reports;
     d->duplicates = ea_duplicates(c->ea);
     d->unknown = ea_events_unknown_experiment(c->ea);
+    d->ignored = c->ignored;
+    d->users_dropped = ea_users_dropped(c->ea);
     s->m = *d;
 }
 
@@ -198,6 +201,8 @@ static const counter_def ea_table[] = {
     { COUNTER_DONE_ONLY, NULL, NULL, D(bytes_per_user), "bytes_per_user", NULL, COUNTER_F64 },
     { COUNTER_DONE_ONLY, NULL, NULL, D(reports), "reports", "reports" },
     { COUNTER_DONE_ONLY, NULL, NULL, D(duplicates), "duplicates" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(ignored), "ignored" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(users_dropped), "users_dropped" },
     { 0 }
 };
 #undef D

@@ -28,6 +28,7 @@ typedef struct ea_ctx {
     int64_t every_us, every_events;      /* --report-every: a DURATION of event time, or N events */
     int32_t partition, partitions;       /* --emit partials: --partition, --partitions */
     int64_t reports;                     /* reports computed */
+    uint64_t ignored;                    /* records of other types than Event */
     int64_t nev, next_ts;                /* the single run: events counted, next report boundary */
     int fresh;                           /* the single run: the last report is up to date (no Event since) */
     void *scale;                         /* the scale-out mode's own (scaleout.c) */
@@ -49,6 +50,7 @@ void ea_event_outcome(ea_ctx *c, stream_rec *r, int er);
  * runner), d for the done line. */
 typedef struct ea_figures {
     uint64_t records, events, exposed_users, memory_bytes, reports, duplicates, unknown;
+    uint64_t ignored, users_dropped;                        /* other record types; --max-users */
     uint64_t already_counted, final;                        /* --emit partials */
     uint64_t partials_kept, partials_ignored, refused, complete;   /* --merge */
     double bytes_per_user;
@@ -63,7 +65,11 @@ typedef struct ea_snap { ea_figures m, d; } ea_snap;
     { COUNTER_GAUGE, "streamrec_experiment_unknown_events", "events naming an experiment not in the config", \
       offsetof(ea_snap, m.unknown) }, \
     { COUNTER_TOTAL, "streamrec_experiment_duplicates_total", \
-      "events dropped: their event_id was among the last --dedup-window counted", offsetof(ea_snap, m.duplicates) }
+      "events dropped: their event_id was among the last --dedup-window counted", offsetof(ea_snap, m.duplicates) }, \
+    { COUNTER_TOTAL, "streamrec_experiment_ignored_total", \
+      "records of other types than Event, not analysed", offsetof(ea_snap, m.ignored) }, \
+    { COUNTER_TOTAL, "streamrec_experiment_users_dropped_total", \
+      "exposures of new users refused: --max-users users were held", offsetof(ea_snap, m.users_dropped) }
 
 /* scaleout.c: each mode's runner definition (runner.h; ctx: an ea_ctx).
  * --emit partials keeps no state; --merge's state is the number of reports

@@ -147,7 +147,7 @@ static int ea_partials_record(void *ctx, runner *rn, stream_rec *r)
 {
     ea_ctx *c = ctx;
     ea_pctx *pc = c->scale;
-    if (r->type != &Event_desc) return RUNNER_SKIP;
+    if (r->type != &Event_desc) { c->ignored++; return RUNNER_SKIP; }   /* counted: ignored_total */
     int32_t pi = pc->kafka ? r->pos.partition : c->partition;
     if (pi < 0 || pi >= pc->np) {
         char detail[160];
@@ -218,9 +218,12 @@ static void ea_partials_stats(void *ctx, runner *r, void *snap)
         d->exposed_users += ea_users(pc->parts[i].ea);
         d->duplicates += ea_duplicates(pc->parts[i].ea);
         d->events += pc->parts[i].events;
+        d->users_dropped += ea_users_dropped(pc->parts[i].ea);
     }
+    d->ignored = ((ea_ctx *)ctx)->ignored;
     d->already_counted = pc->old;
     d->final = (uint64_t)pc->ended;
+    ((ea_snap *)snap)->m = *d;   /* the Prometheus rows read m: without it every gauge stayed unset */
 }
 
 static void ea_partials_fini(void *ctx, runner *r)
@@ -242,6 +245,8 @@ static const counter_def ea_partials_table[] = {
     { COUNTER_DONE_ONLY, NULL, NULL, D(exposed_users), "exposed_users" },
     { COUNTER_DONE_ONLY, NULL, NULL, D(duplicates), "duplicates" },
     { COUNTER_DONE_ONLY, NULL, NULL, D(already_counted), "already_counted" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(ignored), "ignored" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(users_dropped), "users_dropped" },
     { COUNTER_DONE_ONLY, NULL, NULL, D(final), "final", NULL, COUNTER_BOOL },
     { 0 }
 };

@@ -132,4 +132,21 @@ expect_eq "reports every 4 of 8 events: 2, no repeat at the end" "$(wc -l < "$T/
 "$EA" --config "$T/three.yaml" --in "$T/ev.rec" --report-every 2s --format json 2>/dev/null > "$T/p2.json"
 expect_eq "reports every 2 s of event time (boundaries 2,4,6,8 s + final) x 5 rows" "$(wc -l < "$T/p2.json")" 25
 "$EA" --config "$T/three.yaml" --report-every 3x < /dev/null > /dev/null 2>&1; expect_eq "bad --report-every" "$?" 2
+
+# records of other types are counted, not silently skipped; exposures past
+# --max-users are counted too (done line and --metrics-file, both modes)
+printf '{"ts": 1000000, "name": "cpu", "value": 0.5}\n' \
+  | "$BIN/fbcat" --encode Sample > "$T/sample.rec" && [ -s "$T/sample.rec" ] || die "fbcat --encode Sample"
+cat "$T/ev.rec" "$T/sample.rec" "$T/sample.rec" "$T/srm.rec" > "$T/mixed.rec"
+"$EA" --config "$T/three.yaml" --in "$T/mixed.rec" --max-users 10 --metrics-file "$T/m.prom" \
+  > /dev/null 2> "$T/err" || { cat "$T/err"; fail "mixed run"; }
+expect_eq "done line: ignored, users_dropped" \
+  "$(grep '"done"' "$T/err" | jq -r '[.ignored, .users_dropped] | @tsv')" "$(printf '2\t53')"
+expect_eq "metrics: ignored" "$(awk '/^streamrec_experiment_ignored_total/ { print $2 }' "$T/m.prom")" 2
+expect_eq "metrics: users dropped" "$(awk '/^streamrec_experiment_users_dropped_total/ { print $2 }' "$T/m.prom")" 53
+"$EA" --config "$T/three.yaml" --in "$T/mixed.rec" --max-users 10 --emit partials --metrics-file "$T/mp.prom" \
+  > /dev/null 2> "$T/err" || { cat "$T/err"; fail "mixed partials run"; }
+expect_eq "partials done line: ignored, users_dropped" \
+  "$(grep '"done"' "$T/err" | jq -r '[.ignored, .users_dropped] | @tsv')" "$(printf '2\t53')"
+expect_eq "partials metrics: users held" "$(awk '/^streamrec_experiment_users[{]/ { print $2 }' "$T/mp.prom")" 10
 finish
