@@ -73,6 +73,8 @@ struct kafka_src {
      * time (INT64_MAX: none holds the others back) */
     int64_t align_skew, align_idle_ms, align_lo, align_at_ms;
     int hold_max;                  /* ring size per partition */
+    int64_t last_polled_ms;        /* when a message was last polled (any partition) */
+    int64_t wake_ms;               /* when messages came again after a quiet spell */
     int align_dirty;
     uint64_t held_now;             /* messages held over all partitions */
     stream_align_stats st;
@@ -269,14 +271,23 @@ static int kafka_part_at_end(const kafka_part *kp) { return kp->eof && !kp->held
  * leader is away): never a wait for ever. */
 static int64_t kafka_align_stall_ms(const kafka_src *s) { return s->align_idle_ms > 1000 ? s->align_idle_ms : 1000; }
 
+/* A partition at its end holds the others back this long, counted from
+ * when it got there or from when messages came again after the whole input
+ * was quiet for as long (a burst produced to every partition reaches them
+ * a fetch or two apart: the first must not run ahead of the rest). Shorter
+ * than the skew (of event time, in step with the clock when live), it
+ * delays nothing in a live stream: a quiet partition is past it before the
+ * others are the skew ahead. */
+static int64_t kafka_align_grace_ms(const kafka_src *s) { return s->align_idle_ms < 1000 ? s->align_idle_ms : 1000; }
+
 /* Does this partition's time bound the others'? Held messages are unread
- * data; at its end (nothing unread) it does not: whatever comes later is
- * new, and waiting for it would stop a live stream. */
+ * data; at its end (nothing unread) past the grace it does not: whatever
+ * comes later is new, and waiting for it would stop a live stream. */
 static int kafka_part_holds_back(const kafka_src *s, const kafka_part *kp)
 {
     if (!kp->assigned) return 0;
     if (kp->held_n) return 1;
-    if (kp->eof) return 0;
+    if (kp->eof) return s->now_ms - (kp->eof_ms > s->wake_ms ? kp->eof_ms : s->wake_ms) < kafka_align_grace_ms(s);
     return s->now_ms - kp->last_msg_ms < kafka_align_stall_ms(s);
 }
 
@@ -656,6 +667,8 @@ int kafka_src_poll(kafka_src *s, int timeout_ms, kafka_msg *m)
         }
         kp->polled_next = msg->offset + 1;
         kp->last_msg_ms = s->now_ms;
+        if (s->now_ms - s->last_polled_ms >= kafka_align_grace_ms(s)) { s->wake_ms = s->now_ms; s->align_dirty = 1; }
+        s->last_polled_ms = s->now_ms;
         if (kp->eof) { kp->eof = 0; s->align_dirty = 1; }
         if (s->align_skew > 0) {
             if (s->align_dirty || s->now_ms - s->align_at_ms >= KAFKA_ALIGN_RECHECK_MS) kafka_align_update(s);

@@ -91,8 +91,10 @@ int64_t kafka_src_event_time(kafka_src *s, int64_t idle_ms);
  * order, up to hold (0: 4096, the most) messages or 4 MiB of payload per partition, then the
  * partition is paused in librdkafka until half of them are read (why this
  * way: kafka.c). A partition holds the others back while it has held
- * messages, or is not at its end and gave a message within idle_ms (at
- * least 1 s) — so one at its end, empty, or stalled does not. Held
+ * messages; at its end, for min(idle_ms, 1 s) from when it got there or
+ * from when messages came again after the whole input was quiet that long;
+ * not at its end, while it gave a message within idle_ms (at least 1 s) —
+ * so one at its end, empty, or stalled does not for long. Held
  * messages are not returned, so not committed: a revoke drops them (the
  * next owner reads them) and lifts the pause. A partition without a time
  * yet holds the others back until its first record is noted. */

@@ -120,8 +120,9 @@ int64_t stream_in_event_time(stream_in *in);
  * off, the default) ahead of the slowest partition owned is not read from
  * until that one catches up, so what the stage writes goes back in event
  * time by at most max_skew plus the input partitions' own disorder. A
- * partition at its end, or from which nothing came for --idle-timeout (at
- * least 1 s), does not hold the others back. Byte streams: nothing to do.
+ * partition at its end for 1 s (or --idle-timeout if shorter), or from
+ * which nothing came for --idle-timeout (at least 1 s), does not hold the
+ * others back. Byte streams: nothing to do.
  * Details, costs and bounds: kafka.h (kafka_src_set_align). */
 void stream_in_set_max_partition_skew(stream_in *in, int64_t max_skew);
 typedef struct stream_align_stats {
