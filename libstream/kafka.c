@@ -36,7 +36,24 @@ typedef struct kafka_part {
     int64_t max_ts;      /* largest event time noted (kafka_src_note_time); INT64_MIN none */
     uint32_t epoch;      /* assignment it belongs to (kafka_src_owned) */
     int32_t partitions;  /* of its topic; 0 not asked yet, -1 unknown */
+    /* alignment (kafka_src_set_align): messages polled while the partition
+     * was ahead, kept in order (a ring) until it may be read again */
+    rd_kafka_message_t **held;
+    int held_n, held_head;
+    size_t held_bytes;
+    int paused;          /* paused in librdkafka by us (its APP_PAUSE flag) */
+    int64_t polled_next; /* after the last message polled (held or returned); -1 none */
+    int64_t last_msg_ms; /* when a message of it was last polled, or it was assigned */
 } kafka_part;
+
+/* Alignment holds at most this many messages (or bytes of payload) per
+ * partition, then pauses the partition in librdkafka (kafka_src_set_align
+ * may give fewer messages). */
+#define KAFKA_HOLD_MAX 4096
+#define KAFKA_HOLD_BYTES (4u << 20)
+/* The slowest partition is looked for again at least this often while
+ * messages are held (a partition going idle frees the others). */
+#define KAFKA_ALIGN_RECHECK_MS 100
 
 struct kafka_src {
     rd_kafka_t *rk;
@@ -52,6 +69,15 @@ struct kafka_src {
     uint32_t epochs;
     stream_commit_limit_fn limit_fn; void *limit_ctx;
     int64_t now_ms;                /* the clock as kafka_src_poll last read it */
+    /* alignment (kafka_src_set_align); align_lo: the slowest partition's
+     * time (INT64_MAX: none holds the others back) */
+    int64_t align_skew, align_idle_ms, align_lo, align_at_ms;
+    int hold_max;                  /* ring size per partition */
+    int64_t last_polled_ms;        /* when a message was last polled (any partition) */
+    int64_t wake_ms;               /* when messages came again after a quiet spell */
+    int align_dirty;
+    uint64_t held_now;             /* messages held over all partitions */
+    stream_align_stats st;
 };
 
 struct kafka_sink {
@@ -211,9 +237,170 @@ static kafka_part *kafka_part_find(kafka_src *s, const char *topic, int32_t p, i
     memset(e, 0, sizeof *e);
     snprintf(e->topic, sizeof e->topic, "%s", topic);
     e->partition = p;
-    e->next = e->committed = -1;
+    e->next = e->committed = e->polled_next = -1;
     e->max_ts = INT64_MIN;
     return e;
+}
+
+/* ---- alignment (kafka_src_set_align) ------------------------------------------
+ * A partition more than the skew ahead of the slowest one is not read from
+ * until the others catch up (Flink's split-level watermark alignment).
+ * How: a message polled from such a partition is held, in order, in the
+ * partition's ring; only a full ring pauses the partition in librdkafka,
+ * and it is resumed once the ring is half read. Why not pause at once:
+ * in librdkafka 2.0.2 a pause (rd_kafka_toppar_pause_resume) raises the
+ * partition's version barrier, so every message it has fetched for the
+ * partition and not yet handed out is dropped, and fetched again after the
+ * resume from the position after the last message handed out
+ * (rktp_app_offset, which rd_kafka_consumer_poll sets; held messages were
+ * handed out, so nothing is skipped and nothing comes twice). Pausing at
+ * every bound crossed would fetch a batch (up to max.partition.fetch.bytes)
+ * to use a bound's worth of it. Why not per-partition queues
+ * (rd_kafka_queue_get_partition, un-forwarded): each queue then fills up to
+ * queued.max.messages.kbytes on its own (memory times partitions), and the
+ * wait on several queues needs io events; the consumer queue keeps one
+ * wait and one prefetch budget. The pause flag (APP_PAUSE) outlives an
+ * unassignment in 2.0.2 (only librdkafka's own LIB_PAUSE is reset on
+ * assign), so a revoked partition is resumed before it goes: a partition
+ * handed back later is never left paused. */
+
+static int kafka_part_at_end(const kafka_part *kp) { return kp->eof && !kp->held_n; }
+
+/* A partition from which nothing came for this long, though not at its
+ * end, stops holding the others back (a stalled fetch, a partition whose
+ * leader is away): never a wait for ever. */
+static int64_t kafka_align_stall_ms(const kafka_src *s) { return s->align_idle_ms > 1000 ? s->align_idle_ms : 1000; }
+
+/* A partition at its end holds the others back this long, counted from
+ * when it got there or from when messages came again after the whole input
+ * was quiet for as long (a burst produced to every partition reaches them
+ * a fetch or two apart: the first must not run ahead of the rest). Shorter
+ * than the skew (of event time, in step with the clock when live), it
+ * delays nothing in a live stream: a quiet partition is past it before the
+ * others are the skew ahead. */
+static int64_t kafka_align_grace_ms(const kafka_src *s) { return s->align_idle_ms < 1000 ? s->align_idle_ms : 1000; }
+
+/* Does this partition's time bound the others'? Held messages are unread
+ * data; at its end (nothing unread) past the grace it does not: whatever
+ * comes later is new, and waiting for it would stop a live stream. */
+static int kafka_part_holds_back(const kafka_src *s, const kafka_part *kp)
+{
+    if (!kp->assigned) return 0;
+    if (kp->held_n) return 1;
+    if (kp->eof) return s->now_ms - (kp->eof_ms > s->wake_ms ? kp->eof_ms : s->wake_ms) < kafka_align_grace_ms(s);
+    return s->now_ms - kp->last_msg_ms < kafka_align_stall_ms(s);
+}
+
+static void kafka_align_update(kafka_src *s)
+{
+    int64_t lo = INT64_MAX;
+    for (int i = 0; i < s->nparts; i++) {
+        const kafka_part *kp = &s->parts[i];
+        if (kafka_part_holds_back(s, kp) && kp->max_ts < lo) lo = kp->max_ts;
+    }
+    s->align_lo = lo;
+    s->align_at_ms = s->now_ms;
+    s->align_dirty = 0;
+}
+
+/* More than the skew ahead of the slowest partition: not to be read now.
+ * A partition without a time yet is never ahead, and one with a time is
+ * ahead of one without (its first record may be old). */
+static int kafka_part_ahead(const kafka_src *s, const kafka_part *kp)
+{
+    if (kp->max_ts == INT64_MIN || s->align_lo == INT64_MAX) return 0;
+    if (s->align_lo == INT64_MIN) return 1;
+    int64_t limit;
+    if (__builtin_add_overflow(s->align_lo, s->align_skew, &limit)) return 0;
+    return kp->max_ts > limit;
+}
+
+static void kafka_part_pause(kafka_src *s, kafka_part *kp, int pause)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, kp->topic, kp->partition);
+    rd_kafka_resp_err_t re = pause ? rd_kafka_pause_partitions(s->rk, l) : rd_kafka_resume_partitions(s->rk, l);
+    if (!re) re = l->elems[0].err;
+    rd_kafka_topic_partition_list_destroy(l);
+    if (re) {
+        /* unknown to librdkafka (gone with its assignment): nothing to undo */
+        log_kv(LOG_WARN, pause ? "kafka pause failed" : "kafka resume failed",
+               "\"topic\":\"%s\",\"partition\":%d,\"error\":\"%s\"", kp->topic, (int)kp->partition,
+               rd_kafka_err2str(re));
+        if (!pause) kp->paused = 0;
+        return;
+    }
+    kp->paused = pause;
+    if (pause) s->st.pauses++;
+    else s->st.resumes++;
+}
+
+/* 0 held; -1 no memory for the ring (alignment is then off: the caller
+ * hands the message out rather than lose it). */
+static int kafka_part_hold(kafka_src *s, kafka_part *kp, rd_kafka_message_t *msg)
+{
+    if (!kp->held && !(kp->held = malloc((size_t)s->hold_max * sizeof *kp->held))) {
+        log_error("kafka: out of memory holding a message back; reading on without alignment");
+        s->align_skew = 0;
+        return -1;
+    }
+    kp->held[(kp->held_head + kp->held_n) % s->hold_max] = msg;
+    if (!kp->held_n++) s->align_dirty = 1;
+    kp->held_bytes += msg->len;
+    s->held_now++;
+    s->st.held++;
+    if (!kp->paused && (kp->held_n == s->hold_max || kp->held_bytes >= KAFKA_HOLD_BYTES))
+        kafka_part_pause(s, kp, 1);
+    return 0;
+}
+
+static rd_kafka_message_t *kafka_part_unhold(kafka_src *s, kafka_part *kp)
+{
+    rd_kafka_message_t *msg = kp->held[kp->held_head];
+    kp->held_head = (kp->held_head + 1) % s->hold_max;
+    if (!--kp->held_n) {
+        kp->held_head = 0;
+        s->align_dirty = 1;
+        if (kp->eof) kp->eof_ms = s->now_ms;   /* at its end from now: nothing unread */
+    }
+    kp->held_bytes -= msg->len;
+    s->held_now--;
+    if (kp->paused && kp->held_n <= s->hold_max / 2 && kp->held_bytes < KAFKA_HOLD_BYTES / 2)
+        kafka_part_pause(s, kp, 0);
+    return msg;
+}
+
+/* The partition is no longer ours (or the source closes): its held
+ * messages go (never returned, so never committed: its next owner reads
+ * them), and a pause of ours is lifted. */
+static void kafka_part_release(kafka_src *s, kafka_part *kp, int resume)
+{
+    while (kp->held_n) {
+        rd_kafka_message_destroy(kp->held[kp->held_head]);
+        kp->held_head = (kp->held_head + 1) % s->hold_max;
+        kp->held_n--;
+        s->held_now--;
+    }
+    kp->held_head = 0;
+    kp->held_bytes = 0;
+    if (kp->paused && resume) kafka_part_pause(s, kp, 0);
+    kp->paused = 0;
+    kp->polled_next = -1;
+    s->align_dirty = 1;
+}
+
+/* A held message of a partition that may be read now, the slowest first;
+ * NULL when none. */
+static kafka_part *kafka_align_pick(kafka_src *s)
+{
+    if (s->align_dirty || s->now_ms - s->align_at_ms >= KAFKA_ALIGN_RECHECK_MS) kafka_align_update(s);
+    kafka_part *best = NULL;
+    for (int i = 0; i < s->nparts; i++) {
+        kafka_part *kp = &s->parts[i];
+        if (!kp->held_n || !kp->assigned || kafka_part_ahead(s, kp)) continue;
+        if (!best || kp->max_ts < best->max_ts) best = kp;
+    }
+    return best;
 }
 
 static void kafka_src_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -277,10 +464,15 @@ static void kafka_src_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_topic_partition_t *tp = &parts->elems[i];
             kafka_part *kp = kafka_part_find(s, tp->topic, tp->partition, 1);
             if (!kp) { log_error("kafka: out of memory"); s->fatal = 1; continue; }
+            /* nothing held or paused survives a revoke; this is for an
+             * assignment that came without one */
+            if (kp->held_n || kp->paused) kafka_part_release(s, kp, 1);
             kp->assigned = 1; kp->eof = 0;
-            kp->next = kp->committed = -1;
+            kp->next = kp->committed = kp->polled_next = -1;
             kp->max_ts = INT64_MIN;   /* its event time is learnt again from what it delivers */
             kp->epoch = ++s->epochs;
+            kp->last_msg_ms = kafka_now_ms();
+            s->align_dirty = 1;
             log_kv(LOG_INFO, "kafka partition assigned", "\"topic\":\"%s\",\"partition\":%d,\"start\":%lld",
                    tp->topic, (int)tp->partition, (long long)(tp->offset >= 0 ? tp->offset : -1));
         }
@@ -291,13 +483,13 @@ static void kafka_src_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (s->revoke_fn && !s->closing) s->revoke_fn(s->revoke_ctx);
         for (int i = 0; i < parts->cnt; i++) {
             kafka_part *kp = kafka_part_find(s, parts->elems[i].topic, parts->elems[i].partition, 0);
-            if (kp) { kp->assigned = 0; kp->next = kp->committed = -1; }
+            if (kp) { kafka_part_release(s, kp, 1); kp->assigned = 0; kp->next = kp->committed = -1; }
         }
         if (coop) e = rd_kafka_incremental_unassign(rk, parts);
         else re = rd_kafka_assign(rk, NULL);
     } else {
         log_kv(LOG_ERROR, "kafka rebalance failed", "\"error\":\"%s\"", rd_kafka_err2str(err));
-        for (int i = 0; i < s->nparts; i++) s->parts[i].assigned = 0;
+        for (int i = 0; i < s->nparts; i++) { kafka_part_release(s, &s->parts[i], 1); s->parts[i].assigned = 0; }
         re = rd_kafka_assign(rk, NULL);
     }
     if (e) {
@@ -318,6 +510,7 @@ kafka_src *kafka_src_open(const char *brokers, const char *topic, const char *gr
     if (!s) { snprintf(err, n, "out of memory"); return NULL; }
     s->stop_at_eof = stop_at_eof;
     snprintf(s->topic, sizeof s->topic, "%s", topic);
+    s->align_lo = INT64_MAX;
     s->down_timeout_ms = KAFKA_DOWN_DEFAULT_MS;
     rd_kafka_conf_t *c = rd_kafka_conf_new();
     if (kafka_conf_set(c, "bootstrap.servers", brokers, err, n) ||
@@ -391,10 +584,25 @@ static int kafka_src_all_eof(const kafka_src *s)
     int any = 0;
     for (int i = 0; i < s->nparts; i++) {
         if (!s->parts[i].assigned) continue;
-        if (!s->parts[i].eof) return 0;
+        if (!kafka_part_at_end(&s->parts[i])) return 0;
         any = 1;
     }
     return any;
+}
+
+/* Hand msg (of kp) out as the poll's message. */
+static int kafka_src_deliver(kafka_src *s, kafka_part *kp, rd_kafka_message_t *msg, kafka_msg *m)
+{
+    kp->next = msg->offset + 1;
+    s->cur = msg;
+    s->count++;
+    m->val = msg->payload; m->len = msg->len;
+    m->key = msg->key; m->keylen = msg->key_len;
+    m->topic = kp->topic; m->partition = msg->partition; m->offset = msg->offset;
+    rd_kafka_timestamp_type_t tt;
+    m->ts_ms = rd_kafka_message_timestamp(msg, &tt);   /* -1 when not available */
+    m->ts_is_log_append = tt == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME;
+    return 1;
 }
 
 int kafka_src_poll(kafka_src *s, int timeout_ms, kafka_msg *m)
@@ -407,6 +615,10 @@ int kafka_src_poll(kafka_src *s, int timeout_ms, kafka_msg *m)
     for (;;) {
         if (s->fatal) return -1;
         if (kafka_down_check(s->rk, &s->down_since_ms, s->down_timeout_ms)) return -1;
+        if (s->held_now) {   /* held messages of a partition the others caught up with come first */
+            kafka_part *kp = kafka_align_pick(s);
+            if (kp) return kafka_src_deliver(s, kp, kafka_part_unhold(s, kp), m);
+        }
         int64_t left = deadline - s->now_ms;
         /* slices of at most 100 ms so fatal errors and the down limit are seen */
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(s->rk, left <= 0 ? 0 : left > 100 ? 100 : (int)left);
@@ -421,7 +633,7 @@ int kafka_src_poll(kafka_src *s, int timeout_ms, kafka_msg *m)
             const char *topic = msg->rkt ? rd_kafka_topic_name(msg->rkt) : NULL;
             if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                 kafka_part *kp = topic ? kafka_part_find(s, topic, msg->partition, 0) : NULL;
-                if (kp && kp->assigned && !kp->eof) { kp->eof = 1; kp->eof_ms = s->now_ms; }
+                if (kp && kp->assigned && !kp->eof) { kp->eof = 1; kp->eof_ms = s->now_ms; s->align_dirty = 1; }
                 rd_kafka_message_destroy(msg);
                 s->down_since_ms = 0;
                 if (s->stop_at_eof && kafka_src_all_eof(s)) return 2;
@@ -443,18 +655,30 @@ int kafka_src_poll(kafka_src *s, int timeout_ms, kafka_msg *m)
             s->now_ms = kafka_now_ms();
             continue;
         }
-        kp->next = msg->offset + 1;
-        kp->eof = 0;
         s->down_since_ms = 0;
-        s->cur = msg;
-        s->count++;
-        m->val = msg->payload; m->len = msg->len;
-        m->key = msg->key; m->keylen = msg->key_len;
-        m->topic = topic; m->partition = msg->partition; m->offset = msg->offset;
-        rd_kafka_timestamp_type_t tt;
-        m->ts_ms = rd_kafka_message_timestamp(msg, &tt);   /* -1 when not available */
-        m->ts_is_log_append = tt == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME;
-        return 1;
+        if (kp->polled_next >= 0 && msg->offset < kp->polled_next) {
+            /* polled before (held or returned): librdkafka drops what it
+             * had fetched when a partition is paused, so this is only a
+             * guard against handing a record out twice */
+            log_kv(LOG_DEBUG, "kafka message polled again, dropped", "\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld",
+                   topic, (int)msg->partition, (long long)msg->offset);
+            rd_kafka_message_destroy(msg);
+            continue;
+        }
+        kp->polled_next = msg->offset + 1;
+        kp->last_msg_ms = s->now_ms;
+        if (s->now_ms - s->last_polled_ms >= kafka_align_grace_ms(s)) { s->wake_ms = s->now_ms; s->align_dirty = 1; }
+        s->last_polled_ms = s->now_ms;
+        if (kp->eof) { kp->eof = 0; s->align_dirty = 1; }
+        if (s->align_skew > 0) {
+            if (s->align_dirty || s->now_ms - s->align_at_ms >= KAFKA_ALIGN_RECHECK_MS) kafka_align_update(s);
+            /* ahead, or behind its own held messages: held, in order */
+            if ((kp->held_n || kafka_part_ahead(s, kp)) && kafka_part_hold(s, kp, msg) == 0) {
+                s->now_ms = kafka_now_ms();
+                continue;
+            }
+        }
+        return kafka_src_deliver(s, kp, msg, m);
     }
 }
 
@@ -501,7 +725,28 @@ int kafka_src_commit(kafka_src *s)
 void kafka_src_note_time(kafka_src *s, const char *topic, int32_t partition, int64_t ts)
 {
     kafka_part *kp = kafka_part_find(s, topic, partition, 0);
-    if (kp && kp->assigned && ts > kp->max_ts) kp->max_ts = ts;
+    if (kp && kp->assigned && ts > kp->max_ts) {
+        /* the slowest moved on: the others' limit may have too */
+        if (kp->max_ts <= s->align_lo) s->align_dirty = 1;
+        kp->max_ts = ts;
+    }
+}
+
+void kafka_src_set_align(kafka_src *s, int64_t max_skew, int64_t idle_ms, int hold)
+{
+    /* the ring size is fixed once a ring exists */
+    if (!s->hold_max) s->hold_max = hold > 1 && hold < KAFKA_HOLD_MAX ? hold : KAFKA_HOLD_MAX;
+    s->align_skew = max_skew > 0 ? max_skew : 0;
+    s->align_idle_ms = idle_ms;
+    s->align_dirty = 1;
+}
+
+void kafka_src_align_stats(const kafka_src *s, stream_align_stats *st)
+{
+    *st = s->st;
+    st->held_now = s->held_now;
+    st->paused_now = 0;
+    for (int i = 0; i < s->nparts; i++) st->paused_now += s->parts[i].paused;
 }
 
 int64_t kafka_src_event_time(kafka_src *s, int64_t idle_ms)
@@ -513,7 +758,7 @@ int64_t kafka_src_event_time(kafka_src *s, int64_t idle_ms)
         if (!kp->assigned) continue;
         if (kp->max_ts > hi) hi = kp->max_ts;
         /* at its end for idle_ms: nothing unread can hold the others back */
-        if (kp->eof && now - kp->eof_ms >= idle_ms) continue;
+        if (kafka_part_at_end(kp) && now - kp->eof_ms >= idle_ms) continue;
         active = 1;
         if (kp->max_ts < lo) lo = kp->max_ts;
     }
@@ -548,8 +793,8 @@ int kafka_src_owned(kafka_src *s, int i, int64_t idle_ms, stream_part *out)
         out->topic = kp->topic;
         out->partition = kp->partition;
         out->epoch = kp->epoch;
-        out->idle = kp->eof && now - kp->eof_ms >= idle_ms;
-        out->eof = kp->eof;
+        out->idle = kafka_part_at_end(kp) && now - kp->eof_ms >= idle_ms;
+        out->eof = kafka_part_at_end(kp);
         out->partitions = kp->partitions ? kp->partitions : kafka_topic_partitions(s, kp->topic);
         return 1;
     }
@@ -590,6 +835,10 @@ void kafka_src_close(kafka_src *s)
     s->closing = 1;
     rd_kafka_resp_err_t re = rd_kafka_consumer_close(s->rk);
     if (re) log_kv(LOG_WARN, "kafka consumer close", "\"error\":\"%s\"", rd_kafka_err2str(re));
+    for (int i = 0; i < s->nparts; i++) {   /* (the revoke on close released them, unless none came) */
+        kafka_part_release(s, &s->parts[i], 0);
+        free(s->parts[i].held);
+    }
     rd_kafka_destroy(s->rk);
     free(s->parts);
     free(s);

@@ -84,6 +84,22 @@ uint64_t kafka_src_count(const kafka_src *s);
  * another therefore never moves it past what the slow one still holds. */
 void kafka_src_note_time(kafka_src *s, const char *topic, int32_t partition, int64_t ts);
 int64_t kafka_src_event_time(kafka_src *s, int64_t idle_ms);
+/* Alignment (stream_in_set_max_partition_skew): a partition whose time
+ * (as noted) is more than max_skew (the unit of the noted times; 0: off)
+ * ahead of the slowest partition that holds the others back is not read
+ * from until that one catches up: a message polled from it is held, in
+ * order, up to hold (0: 4096, the most) messages or 4 MiB of payload per partition, then the
+ * partition is paused in librdkafka until half of them are read (why this
+ * way: kafka.c). A partition holds the others back while it has held
+ * messages; at its end, for min(idle_ms, 1 s) from when it got there or
+ * from when messages came again after the whole input was quiet that long;
+ * not at its end, while it gave a message within idle_ms (at least 1 s) —
+ * so one at its end, empty, or stalled does not for long. Held
+ * messages are not returned, so not committed: a revoke drops them (the
+ * next owner reads them) and lifts the pause. A partition without a time
+ * yet holds the others back until its first record is noted. */
+void kafka_src_set_align(kafka_src *s, int64_t max_skew, int64_t idle_ms, int hold);
+void kafka_src_align_stats(const kafka_src *s, stream_align_stats *st);
 /* stream.h's stream_in_owned and stream_in_set_commit_limit. */
 int kafka_src_owned(kafka_src *s, int i, int64_t idle_ms, stream_part *out);
 void kafka_src_set_commit_limit(kafka_src *s, stream_commit_limit_fn fn, void *ctx);

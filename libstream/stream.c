@@ -558,6 +558,17 @@ int64_t stream_in_event_time(stream_in *in)
     return in->ks ? kafka_src_event_time(in->ks, in->idle_ms) : in->max_ts;
 }
 
+void stream_in_set_max_partition_skew(stream_in *in, int64_t max_skew)
+{
+    if (in->ks) kafka_src_set_align(in->ks, max_skew, in->idle_ms, 0);
+}
+
+void stream_in_align_stats(stream_in *in, stream_align_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    if (in->ks) kafka_src_align_stats(in->ks, st);
+}
+
 int stream_in_owned(stream_in *in, int i, stream_part *out)
 {
     return in->ks ? kafka_src_owned(in->ks, i, in->idle_ms, out) : 0;

@@ -114,6 +114,25 @@ void stream_in_set_tick(stream_in *in, int interval_ms, void (*fn)(void *ctx), v
  * own watermark monotonic. */
 void stream_in_note_time(stream_in *in, const stream_pos *pos, int64_t ts);
 int64_t stream_in_event_time(stream_in *in);
+/* Reading a backlog from several Kafka partitions in step (watermark
+ * alignment, Flink's FLIP-182/217): a partition whose event time (as noted
+ * by stream_in_note_time, per partition) is more than max_skew (µs; 0:
+ * off, the default) ahead of the slowest partition owned is not read from
+ * until that one catches up, so what the stage writes goes back in event
+ * time by at most max_skew plus the input partitions' own disorder. A
+ * partition at its end for 1 s (or --idle-timeout if shorter), or from
+ * which nothing came for --idle-timeout (at least 1 s), does not hold the
+ * others back. Byte streams: nothing to do.
+ * Details, costs and bounds: kafka.h (kafka_src_set_align). */
+void stream_in_set_max_partition_skew(stream_in *in, int64_t max_skew);
+typedef struct stream_align_stats {
+    uint64_t held;          /* messages held back so far (read later, in order) */
+    uint64_t pauses, resumes;   /* partitions paused in librdkafka (a full hold) and resumed */
+    uint64_t held_now;      /* held at this moment */
+    int paused_now;         /* partitions paused at this moment */
+} stream_align_stats;
+/* Zeros for byte streams. */
+void stream_in_align_stats(stream_in *in, stream_align_stats *st);
 /* Records or lines returned so far by stream_in_next*(). */
 uint64_t stream_in_count(const stream_in *in);
 int stream_in_is_kafka(const stream_in *in);

@@ -15,6 +15,7 @@
 #include "sizes.h"
 #include "par.h"
 #include "sdnotify.h"
+#include "sig.h"
 #include "stream.h"
 #include "timefmt.h"
 
@@ -24,6 +25,7 @@ static int in_csv, rate_arrival;
 static const cli_name in_format_names[] = { { "json", 0 }, { "csv", 1 }, { 0 } };
 static const cli_name rate_clock_names[] = { { "event", 0 }, { "arrival", 1 }, { 0 } };
 static int64_t max_line, max_string, max_attrs, max_skew, dedup_max, rate_users, threads, crash_after;
+static int64_t max_partition_skew;
 static cli_count_or_duration dedup_window;
 static double rate_burst;
 static cli_list maps;
@@ -37,6 +39,10 @@ static const cli_opt opts[] = {
     { "max-string", 0, CLI_SIZE, &max_string, "1k", "SIZE", "longest string value or key (too_long)", 8, STREAMREC_MAX_STRING },
     { "max-attrs", 0, CLI_INT, &max_attrs, "64", "N", "attrs/labels per record at most (too_long)", 1, STREAMREC_MAX_ATTRS },
     { "max-skew", 0, CLI_DURATION, &max_skew, "1d", "DURATION", "how far ts may lie in the future (implausible_timestamp)", 0, 0 },
+    { "max-partition-skew", 0, CLI_DURATION, &max_partition_skew, "2s", "DURATION",
+      "Kafka input: a partition more than this ahead in event time of the slowest one is not read "
+      "until it catches up, so a backlog's output goes back at most this much plus the input's own "
+      "disorder (0: off)", 0, 0 },
     { "dedup-window", 0, CLI_COUNT_OR_DURATION, &dedup_window, "100000", "N|DURATION",
       "duplicates dropped among the last N event_ids (24-40 bytes each; 0: off), or among those "
       "of the last DURATION of event time (at most --dedup-max ids, 32-48 bytes each)", 0, 1e9 },
@@ -67,12 +73,36 @@ static const cli_spec spec = {
     .opts = opts,
 };
 
+/* Where the sequential loop's records go, and the line they come from. */
+typedef struct emit_ctx {
+    stream_out *out;
+    stream_in *in;
+    const stream_pos *pos;      /* the line's, when its time is noted (Kafka with --max-partition-skew) */
+} emit_ctx;
+
 static int emit(void *ctx, const fb_desc *d, const void *rec, const void *key, size_t keylen)
 {
+    emit_ctx *e = ctx;
+    int64_t ts = d == &Event_desc ? ((const Event *)rec)->ts : d == &Sample_desc ? ((const Sample *)rec)->ts : 0;
     /* its input is text: the freshness gauge follows what it writes (metrics.h) */
-    if (d == &Event_desc) metrics_note_event_time(((const Event *)rec)->ts);
-    else if (d == &Sample_desc) metrics_note_event_time(((const Sample *)rec)->ts);
-    return stream_write((stream_out *)ctx, d, rec, key, keylen);
+    if (ts) metrics_note_event_time(ts);
+    /* an input partition's event time is known only once its line is
+     * parsed: noted per partition, it decides which partition is read next */
+    if (ts && e->pos) stream_in_note_time(e->in, e->pos, ts);
+    return stream_write(e->out, d, rec, key, keylen);
+}
+
+/* A quiet Kafka input: what was read is delivered and committed now, not
+ * when the next line comes. Else a rebalance meanwhile (its own commit can
+ * be refused: "rebalance in progress") hands the partitions on at the last
+ * commit, and their new owner writes again, late, what this one wrote. */
+static uint64_t quiet_synced;
+static void quiet_tick(void *ctx)
+{
+    ingest_run *r = ctx;
+    if (r->failed || stream_in_count(r->in) == quiet_synced) return;
+    if (stream_sync(r->in, r->out)) { r->failed = 1; sig_request_stop(); return; }
+    quiet_synced = stream_in_count(r->in);
 }
 
 /* "100/s", "6000/m", "5/h", "20": events per second. */
@@ -125,8 +155,16 @@ int main(int argc, char **argv)
     if (!in) return 1;
     stream_out *out = stream_out_open(common.out, &common);
     if (!out) { stream_in_close(in); return 1; }
+    stream_line line;
+    static emit_ctx ectx;
+    ectx.out = out;
+    ectx.in = in;
+    if (stream_in_is_kafka(in) && max_partition_skew > 0) {
+        stream_in_set_max_partition_skew(in, max_partition_skew);
+        ectx.pos = &line.pos;   /* the sequential loop's: Kafka input is never threaded (par.c) */
+    }
     c.emit = emit;
-    c.emit_ctx = out;
+    c.emit_ctx = &ectx;
     static ingest g;
     if (ingest_init(&g, &c, err, sizeof err)) cli_usage_error(&spec, "%s", err);
     /* every reason at zero from the start, so alerts on them exist before the first */
@@ -138,12 +176,12 @@ int main(int argc, char **argv)
     metrics_series *m_samples = metrics_counter("streamrec_ingest_samples_total", "Sample records written");
     sd_ready();
 
-    stream_line line;
     stream_pos first_pos = { 0 };
     int rc = 0, par = 0;
     ingest_run run = { .in = in, .out = out, .g = &g, .max_line = (size_t)max_line, .strict = common.strict,
                        .m_dups = m_dups, .m_events = m_events, .m_samples = m_samples,
                        .every_line = stream_in_is_kafka(in) };
+    if (stream_in_is_kafka(in)) stream_in_set_tick(in, 500, quiet_tick, &run);
     if (crash_after) threads = 1;   /* the sequential loop counts the lines */
     if (threads == 0) {   /* the CPUs this process may run on (taskset, cpusets), not the machine's */
         cpu_set_t cs;
@@ -182,13 +220,16 @@ int main(int argc, char **argv)
         ingest_run_reject(&run, &first_pos, g.reason, g.detail, raw, rl);
     }
     if (!failed && stream_sync(in, out)) failed = 1;
+    stream_align_stats al;
+    stream_in_align_stats(in, &al);
     log_kv(LOG_INFO, "done", "\"lines\":%llu,\"ok\":%llu,\"refused\":%llu,\"duplicates\":%llu,"
            "\"events\":%llu,\"samples\":%llu,\"rate_limit_untracked\":%llu,\"dedup_left_early\":%llu,"
-           "\"threads\":%d",
+           "\"held_back\":%llu,\"pauses\":%llu,\"threads\":%d",
            (unsigned long long)stream_in_count(in), (unsigned long long)g.n_lines_ok,
            (unsigned long long)(g.n_bad + too_long), (unsigned long long)g.n_dups,
            (unsigned long long)g.n_events, (unsigned long long)g.n_samples,
-           (unsigned long long)g.rl.untracked, (unsigned long long)g.dd.early, par ? (int)threads : 1);
+           (unsigned long long)g.rl.untracked, (unsigned long long)g.dd.early,
+           (unsigned long long)al.held, (unsigned long long)al.pauses, par ? (int)threads : 1);
     sd_stopping();
     ingest_free(&g);
     stream_in_close(in);

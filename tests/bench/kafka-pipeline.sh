@@ -77,12 +77,29 @@ for line, rec in zip(lines, recs):
     else: key = r["name"] + ("{" + ",".join("%s=%s" % kv for kv in sorted(r["labels"].items())) + "}" if r.get("labels") else "")
     print(key + "\t" + line)
 '
+# RAW_KEY=line: raw lines keyed by line number, as a producer that knows
+# nothing of ingest's keys would, all of gen-events' mixed traffic; one
+# ingest keeps event time in step across its raw partitions
+# (--max-partition-skew, stages/ingest/README.md): at x1 with 100,000 lines
+# 0 late, merged metrics and Redis equal to the file run. Several ingest
+# instances are not aligned with each other: at x2, 26,193 records late.
+# RAW_KEY=record: keyed by the key of ingest's record (below), request and
+# model lines left out: raw partition p feeds events partition p only, which
+# holds at any instance count. Default: line when KS is 1 (KBENCH_TINY),
+# else record.
+[ "$KS" = 1 ] && RAW_KEY=${RAW_KEY:-line}
+RAW_KEY=${RAW_KEY:-record}
 # prepare DIR LINES SEED RATE: DIR/raw.jsonl and DIR/raw.keyed, kept between
 # runs (they depend on the arguments only)
 prepare() {
-  local dir=$1 n=$2 seed=$3 rate=$4
+  local dir=$1-$RAW_KEY n=$2 seed=$3 rate=$4
   mkdir -p "$dir"
   [ -s "$dir/raw.keyed" ] && return 0
+  if [ "$RAW_KEY" = line ]; then
+    "$GEN_EVENTS" --count "$n" --kind mixed --seed "$seed" --rate "$rate" >"$dir/raw.jsonl"
+    awk '{ print NR "\t" $0 }' "$dir/raw.jsonl" >"$dir/raw.keyed"
+    return 0
+  fi
   # mixed traffic less request and model lines: those give two Samples of
   # different series (keys) each, and every events partition must be fed by one
   # raw partition for its event time to stay in order (see below)
@@ -91,10 +108,11 @@ prepare() {
   # Each line keyed by the key of the record ingest makes of it (libstream
   # record_key: user_id, or series name{sorted labels}), so that raw partition
   # p feeds events partition p only (kcat and the stages share librdkafka's
-  # default partitioner). Keyed otherwise, ingest interleaves its input
-  # partitions as it reads them, and a backlog's event time goes back and
-  # forth by minutes within each events partition: with 60 s windows and 2 min
-  # of lateness, 10,107 of 112,125 records were refused as late at x1.
+  # default partitioner). (Keyed otherwise, ingest without
+  # --max-partition-skew interleaved its input partitions as it read them,
+  # and a backlog's event time went back and forth by minutes within each
+  # events partition: with 60 s windows and 2 min of lateness, 10,107 of
+  # 112,125 records were refused as late at x1.)
   "$BIN/ingest" <"$dir/raw.jsonl" 2>/dev/null | "$BIN/fbcat" --format json |
     python3 -c "$KEYS_PY" "$dir/raw.jsonl" >"$dir/raw.keyed.$$" || { echo "prepare failed"; exit 1; }
   mv "$dir/raw.keyed.$$" "$dir/raw.keyed"
@@ -110,6 +128,7 @@ sentinels() {
 }
 IN=$BT/kp-input-$N
 prepare "$IN" "$N" 7 "$GEN_RATE"
+IN=$IN-$RAW_KEY
 phase "generated, keyed"
 "$BIN/ingest" <"$IN/raw.jsonl" >"$W/ev.rec" 2>"$W/ingest-file.err" || { echo "prepare failed"; exit 1; }
 E=$("$BIN/fbcat" --count <"$W/ev.rec" | awk '$1 == "total" { print $2 }')
@@ -267,7 +286,8 @@ run_pipeline() {
   local np; np=$(echo "$parts" | wc -w)
   [ "$np" = "$P" ] || fail "x$k: records on $np of $P events partitions:$parts"
   # (a request line makes 2 records, so this compares the spread, not counts: 1 record per line here)
-  [ "$RAW_SPREAD" = "$parts" ] || fail "x$k: raw partition p did not feed events partition p: raw$RAW_SPREAD, events$parts"
+  [ "$RAW_KEY" = line ] || [ "$RAW_SPREAD" = "$parts" ] ||
+    fail "x$k: raw partition p did not feed events partition p: raw$RAW_SPREAD, events$parts"
   timeout 60 "$BIN/fbcat" --in "kafka://$K/metrics" -e --format json 2>/dev/null | grep -v '"name":"bench.end"' |
     sort >"$W/x$k-merged.sorted"
   local diff; diff=$(comm -3 "$W/file.sorted" "$W/x$k-merged.sorted" | wc -l)
@@ -323,11 +343,12 @@ RATE=${RATE:-2000} DUR=${DUR:-40} KILL_AT=${KILL_AT:-8} JOIN_AT=${JOIN_AT:-28}
 AGG1="--window 1s --features none --allowed-lateness 1s"
 RB=$BT/kp-rebalance-$RATE-$DUR
 prepare "$RB" $((RATE * DUR)) 8 "$RATE"
+RB=$RB-$RAW_KEY
 NR=$(wc -l <"$RB/raw.keyed")
 "$BIN/ingest" <"$RB/raw.jsonl" 2>/dev/null | "$BIN/aggregate" $AGG1 --format json 2>/dev/null | sort >"$W/rb-file.sorted"
 MR=$(wc -l <"$W/rb-file.sorted")
 sentinels "$(date -u -d "@$((1795428000 + 2 * DUR + 3600))" +%Y-%m-%dT%H:%M:%S.000Z)" >"$W/rb-sentinel.keyed"
-echo "  -- rebalance: ${NR} lines produced in real time (gen-events at $RATE/s less the request and model lines), 1 s windows ($MR metrics); 2 ingest, 2 emitters, the merge"
+echo "  -- rebalance: ${NR} lines produced in real time (gen-events at $RATE/s$([ "$RAW_KEY" = line ] || echo " less the request and model lines"), keyed by $RAW_KEY), 1 s windows ($MR metrics); 2 ingest, 2 emitters, the merge"
 SP=() SLOG=()
 start_kafka
 for i in 1 2; do
