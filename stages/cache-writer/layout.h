@@ -87,11 +87,14 @@ typedef struct layout {
     ZSTD_CCtx *zc;
     rbuf tmp, key2;
     uint64_t skipped;
+    /* keys written lately (layout.c's rec_touch): newer.c sends them to the
+     * checked path directly; with --ttl adaptive, also their users' gaps */
+    keyset known;
+    /* the json layout's write paths: newer.c's alone */
     rpipe_slot batch;     /* where a group's commands are built, one at a time */
     rbuf block;           /* a group's block of commands */
     rbuf held;            /* PREFIXcache-writer:held (see newer.c) */
     int group, group_max; /* script-group records waiting in reserved slots */
-    keyset known;         /* keys written lately: they go to the checked path directly */
     /* NX attempts staged or in flight, by key hash (exact: linear probing,
      * at least 4x as many entries as there can be attempts) */
     uint64_t *busy_h; uint32_t *busy_n; size_t busy_mask;
