@@ -1,5 +1,11 @@
-/* layout.h — which Redis keys a record becomes, and the Lua scripts that
- * write them so that an older record never replaces a newer one.
+/* layout.h — the stage's writer: which Redis keys (and values) a record
+ * becomes under each --layout, and how they are written so that an older
+ * record never replaces a newer one. layout.c maps records to keys and
+ * values and holds the per-record scripts (layout_scripts); newer.c the
+ * json layout's write paths (SET NX, checked groups, the script group,
+ * their probe) and layout_flush/drain/send/pending/queued/probe/attach.
+ * Both work on the one `layout` below: the paths decide per record, and a
+ * metric or a zset/fb record flushes what the json paths hold first.
  *
  * Key layout (PREFIX is --prefix, empty by default):
  *   PREFIXrec:USER                       Recommendation, by --layout:
@@ -21,7 +27,7 @@
  *                                        Metric's value, or its count for NAME:count boards;
  *                                        NAME@N leaves out Metrics whose count is below N (a
  *                                        CTR from 2 impressions is noise).
- *   PREFIXcache-writer:held[:N]         exists only inside a json group's transaction (see layout.c)
+ *   PREFIXcache-writer:held[:N]         exists only inside a json group's transaction (see newer.c)
  * Versions: Recommendation ts; Metric window_end (leaderboards: window_start).
  * Equal versions overwrite (a replay after a restart rewrites the same value). */
 #ifndef CACHE_WRITER_LAYOUT_H
@@ -64,7 +70,7 @@ typedef struct layout_conf {
 /* Records waiting in order, in a ring that grows (their buffers move along). */
 typedef struct slotq { rpipe_slot *q; int head, n, cap; } slotq;
 
-/* Json recommendations take one of two paths (see layout.c):
+/* Json recommendations take one of two paths (see newer.c):
  *   a key not in `known`: SET key value NX [PX ttl], as cheap for Redis as a
  *     plain SET, and atomic; if the key existed (a nil reply: nothing was
  *     written) the record goes to the checked path after all;
@@ -81,11 +87,14 @@ typedef struct layout {
     ZSTD_CCtx *zc;
     rbuf tmp, key2;
     uint64_t skipped;
+    /* keys written lately (layout.c's rec_touch): newer.c sends them to the
+     * checked path directly; with --ttl adaptive, also their users' gaps */
+    keyset known;
+    /* the json layout's write paths: newer.c's alone */
     rpipe_slot batch;     /* where a group's commands are built, one at a time */
     rbuf block;           /* a group's block of commands */
-    rbuf held;            /* PREFIXcache-writer:held (see layout.c) */
+    rbuf held;            /* PREFIXcache-writer:held (see newer.c) */
     int group, group_max; /* script-group records waiting in reserved slots */
-    keyset known;         /* keys written lately: they go to the checked path directly */
     /* NX attempts staged or in flight, by key hash (exact: linear probing,
      * at least 4x as many entries as there can be attempts) */
     uint64_t *busy_h; uint32_t *busy_n; size_t busy_mask;
@@ -127,7 +136,7 @@ int layout_drain(layout *l, rpipe *p);
 int layout_send(layout *l, rpipe *p);
 /* Anything given and not yet written to the pipe? */
 int layout_pending(const layout *l);
-/* rpipe's probe for the json layout (see layout.c): 0, -1 retry, -2 fatal. */
+/* rpipe's probe for the json layout (see newer.c): 0, -1 retry, -2 fatal. */
 int layout_probe(void *ctx, redisContext *c);
 /* Records given and not yet acknowledged that wait in the layout. */
 int layout_queued(const layout *l);

@@ -19,12 +19,8 @@
 #include <stdint.h>
 #include <hiredis/hiredis.h>
 #include "redisuri.h"
+#include "resp.h"
 #include "stream.h"
-
-typedef struct rbuf { char *p; size_t len, cap; } rbuf;
-void rbuf_put(rbuf *b, const void *data, size_t len);
-void rbuf_reserve(rbuf *b, size_t len);   /* len = 0, room for len bytes */
-void rbuf_free(rbuf *b);
 
 typedef struct rpipe_slot {
     rbuf cmd;           /* RESP-encoded command, from cmd.p + cmd_off */
@@ -48,7 +44,7 @@ typedef struct rpipe_slot {
     int act;            /* the caller's: what the read back decided for the record */
 } rpipe_slot;
 
-/* Watched blocks (optimistic transactions, see layout.c): READ is WATCH +
+/* Watched blocks (optimistic transactions, see newer.c): READ is WATCH +
  * MGET of the block's keys, WRITE the MULTI … EXEC that follows it. A WRITE
  * block is never sent again after a reconnect (the WATCH went with the old
  * connection): it is sent as a PING instead, and answered as aborted. */
@@ -61,21 +57,6 @@ int rpipe_readonly_error(const char *msg);
 
 /* A Redis error that goes away by itself (loading, busy script, failover). */
 int rpipe_transient_error(const char *msg);
-
-/* Build a command in a slot: resp_begin, the resp_arg* calls, then
- * rpipe_push, which writes the argument count in front: no count to get wrong. */
-void resp_begin(rpipe_slot *s);
-void resp_arg(rpipe_slot *s, const void *data, size_t len);
-void resp_arg_str(rpipe_slot *s, const char *str);
-void resp_arg_i64(rpipe_slot *s, int64_t v);
-void resp_arg_f64(rpipe_slot *s, double v);
-/* One argument, RESP-encoded, onto b (kept for later: resp_append_encoded). */
-void resp_encode_arg(rbuf *b, const void *data, size_t len);
-/* Append nargs arguments encoded by resp_encode_arg. */
-void resp_append_encoded(rpipe_slot *dst, const rbuf *args, int nargs);
-/* Append the command built in src (resp_begin, resp_arg*) to dst as a
- * complete RESP command, header included: for a block of commands. */
-void resp_finish_into(rbuf *dst, rpipe_slot *src);
 
 typedef void (*rpipe_error_fn)(void *ctx, const rpipe_slot *s, const char *msg);
 /* The answer to a slot marked nx (SET ... NX): 1 the key existed (nothing
@@ -133,6 +114,9 @@ int rpipe_wait_connected(rpipe *p, int64_t timeout_us, char *err, size_t n);
 /* The slot for the next record (waits for replies if the ring is full).
  * It stays reserved until rpipe_push or rpipe_push_group. */
 rpipe_slot *rpipe_next_slot(rpipe *p);
+/* Keep in the slot the record its command comes from (raw and pos: for
+ * the dead letter). */
+void rpipe_slot_source(rpipe_slot *s, const stream_rec *src);
 /* Send the command built in the slot returned by rpipe_next_slot. 0 or -1. */
 int rpipe_push(rpipe *p);
 /* Group: several records in one command. Reserve a slot per record
