@@ -7,7 +7,6 @@
 #include "cli.h"
 #include "engine.h"
 #include "log.h"
-#include "metrics.h"
 #include "state.h"
 #include "store.h"
 #include "timefmt.h"
@@ -50,7 +49,6 @@ int al_ack_main(int argc, char **argv)
         }
     }
     state_close(st);
-    metrics_shutdown();
     return status;
 }
 
@@ -108,6 +106,5 @@ int al_silence_main(int argc, char **argv)
     else log_error("%s: %s", sil_common.state, sqlite3_errmsg(db));
     state_close(st);
     free(lb);
-    metrics_shutdown();
     return status;
 }

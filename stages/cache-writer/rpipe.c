@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "json.h"
 #include "log.h"
 #include "metrics.h"
 #include "rpipe.h"
