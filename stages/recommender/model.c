@@ -271,7 +271,8 @@ model_scratch *model_scratch_new(const rec_model *m)
     if (m->ease_n) {
         s->eacc = calloc(m->ease_n, sizeof *s->eacc);
         s->emark = calloc(m->ease_n, 1);
-        if (!s->eacc || !s->emark) { model_scratch_free(s); return NULL; }
+        s->efl = calloc(m->ease_n, sizeof *s->efl);
+        if (!s->eacc || !s->emark || !s->efl) { model_scratch_free(s); return NULL; }
     }
     size_t nb = m->n_items ? m->n_items : 1;
     s->kbuf = calloc(nb, sizeof *s->kbuf); s->cbuf = calloc(nb, sizeof *s->cbuf);
@@ -289,7 +290,7 @@ model_scratch *model_scratch_new(const rec_model *m)
 void model_scratch_free(model_scratch *s)
 {
     if (!s) return;
-    free(s->uacc); free(s->utouch); free(s->eacc); free(s->emark);
+    free(s->uacc); free(s->utouch); free(s->eacc); free(s->emark); free(s->efl);
     free(s->kbuf); free(s->cbuf); free(s->ebuf); free(s->zero);
     free(s->yh); free(s->ch);
     free(s->tmp); free(s->A); free(s->b); free(s->x); free(s->r); free(s->p); free(s->Ap);
@@ -923,13 +924,11 @@ static int hybrid_fast(const rec_model *m, const hist_entry *h, size_t n, float 
             if (ecache && *estate == 1) acc = ecache;
             else if (!ease_sum(m, h, n, s)) { if (ecache) *estate = 2; break; }
             else if (ecache) { memcpy(ecache, s->eacc, m->ease_n * sizeof *ecache); *estate = 1; }
-            /* int -> float is monotonic: the largest score is the largest sum's */
-            int32_t qmx = 0;
-            for (uint32_t j = 0; j < m->ease_n; j++) {
-                if (acc[j] > qmx) qmx = acc[j];
-                s->ebuf[m->ease_idx[j]] = (float)acc[j] * m->ease_unit;
-            }
-            mx = (float)qmx * m->ease_unit;
+            /* converted densely (vectorised), then scattered */
+            float *f = s->efl, unit = m->ease_unit;
+            for (uint32_t j = 0; j < m->ease_n; j++) f[j] = (float)acc[j] * unit;
+            mx = vmax(f, m->ease_n);
+            for (uint32_t j = 0; j < m->ease_n; j++) s->ebuf[m->ease_idx[j]] = f[j];
             ease_set = 1; buf = s->ebuf; break;
         }
         default: break;

@@ -58,6 +58,7 @@ struct model_scratch {
     uint32_t n; float *tmp;   /* n_items */
     float *uacc; uint32_t *utouch;   /* user-kNN: n users */
     int32_t *eacc;                   /* EASE: ease_n, a sum of ease_Q rows */
+    float *efl;                      /* EASE: ease_n, that sum as scores */
     uint8_t *emark;                  /* EASE: ease_n, all 0 between lists: rows already summed */
     double *A, *b, *x, *r, *p, *Ap;    /* ALS fold-in, f*f and f */
     double *yh, *ch;                 /* ALS fold-in: a chunk of history factors (FOLD_CHUNK x f) and their c - 1 */
