@@ -344,8 +344,8 @@ int ease_train(rec_model *m, const rec_train *t, const train_params *p, char *er
     }
     qsort(ic, k, sizeof *ic, by_cnt_desc);
     if (k > (uint32_t)p->ease_max_items) k = (uint32_t)p->ease_max_items;
-    free(m->ease_idx); free(m->ease_pos); free(m->ease_B);
-    m->ease_idx = NULL; m->ease_pos = NULL; m->ease_B = NULL; m->ease_n = 0;
+    free(m->ease_idx); free(m->ease_pos); free(m->ease_B); free(m->ease_Q);
+    m->ease_idx = NULL; m->ease_pos = NULL; m->ease_B = NULL; m->ease_Q = NULL; m->ease_n = 0;
     if (!k) { free(ic); return 0; }
     /* model order: by item index (cache-friendlier for scoring) */
     m->ease_idx = malloc(k * sizeof *m->ease_idx);
@@ -374,6 +374,7 @@ int ease_train(rec_model *m, const rec_train *t, const train_params *p, char *er
             m->ease_B[(size_t)i * k + j] = i == j ? 0.0f : (float)(-G[(size_t)i * kp + j] / G[(size_t)j * kp + j]);
     free(G);
     m->ease_n = k;
+    if (model_ease_quantize(m, err, errlen)) return -1;   /* scoring (eval) as serving scores */
     model_set_param(m, "ease.lambda", p->ease_lambda);
     model_set_param(m, "ease.min_users", p->ease_min_users);
     model_set_param(m, "ease.items", k);

@@ -148,7 +148,7 @@ void model_free(rec_model *m)
     free(m->item_ids); free(m->cats); free(m->first_seen); free(m->pop); free(m->htab);
     nbr_csr_free(&m->knn); nbr_csr_free(&m->cnt);
     free(m->als_Y); free(m->als_YtY); free(m->als_Yt);
-    free(m->ease_idx); free(m->ease_pos); free(m->ease_B);
+    free(m->ease_idx); free(m->ease_pos); free(m->ease_B); free(m->ease_Q);
     free(m->uk_off); free(m->uk_idx); free(m->uk_toff); free(m->uk_tusr);
     if (m->tu_ids) for (uint32_t u = 0; u < m->tu_n; u++) free(m->tu_ids[u]);
     free(m->tu_ids); free(m->tu_off); free(m->tu_item); free(m->tu_w); free(m->tu_ts); free(m->tu_htab);
@@ -271,7 +271,8 @@ model_scratch *model_scratch_new(const rec_model *m)
     if (m->ease_n) {
         s->eacc = calloc(m->ease_n, sizeof *s->eacc);
         s->emark = calloc(m->ease_n, 1);
-        if (!s->eacc || !s->emark) { model_scratch_free(s); return NULL; }
+        s->efl = calloc(m->ease_n, sizeof *s->efl);
+        if (!s->eacc || !s->emark || !s->efl) { model_scratch_free(s); return NULL; }
     }
     size_t nb = m->n_items ? m->n_items : 1;
     s->kbuf = calloc(nb, sizeof *s->kbuf); s->cbuf = calloc(nb, sizeof *s->cbuf);
@@ -289,7 +290,7 @@ model_scratch *model_scratch_new(const rec_model *m)
 void model_scratch_free(model_scratch *s)
 {
     if (!s) return;
-    free(s->uacc); free(s->utouch); free(s->eacc); free(s->emark);
+    free(s->uacc); free(s->utouch); free(s->eacc); free(s->emark); free(s->efl);
     free(s->kbuf); free(s->cbuf); free(s->ebuf); free(s->zero);
     free(s->yh); free(s->ch);
     free(s->tmp); free(s->A); free(s->b); free(s->x); free(s->r); free(s->p); free(s->Ap);
@@ -313,30 +314,87 @@ void score_nbr(const nbr_csr *c, const hist_entry *h, size_t n, float *out)
 
 /* EASE: scores = x_u B restricted to the modelled items; x_u binary (an
  * item counts once, whatever its weight: EASE was fitted on binary X). The
- * rows are summed densely (vectorised), then scattered once. */
-typedef float v8sf_e __attribute__((vector_size(32)));
+ * rows of ease_Q are summed densely in int32 (vectorised; exact, so in any
+ * order the same), then converted and scattered once. */
+typedef int32_t v8si_e __attribute__((vector_size(32)));
+
+/* The largest power of two s with s * (max over columns j of sum_i |B_ij|)
+ * < 2^31, lowered until the rounded entries keep that bound too: then
+ * every sum of distinct rows (a user's) fits an int32. */
+int model_ease_quantize(rec_model *m, char *err, size_t errlen)
+{
+    uint32_t k = m->ease_n;
+    free(m->ease_Q); m->ease_Q = NULL; m->ease_unit = 0;
+    if (!k) return 0;
+    double *col = calloc(k, sizeof *col);
+    int64_t *qcol = calloc(k, sizeof *qcol);
+    m->ease_Q = malloc((size_t)k * k * sizeof *m->ease_Q);
+    if (!col || !qcol || !m->ease_Q) {
+        free(col); free(qcol); free(m->ease_Q); m->ease_Q = NULL;
+        snprintf(err, errlen, "out of memory (EASE over %u items)", k); return -1;
+    }
+    for (size_t i = 0; i < k; i++)
+        for (uint32_t j = 0; j < k; j++) {
+            float b = m->ease_B[i * k + j];
+            if (!isfinite(b)) {
+                free(col); free(qcol); free(m->ease_Q); m->ease_Q = NULL;
+                snprintf(err, errlen, "ease.B[%zu][%u] is not a finite number", i, j); return -1;
+            }
+            col[j] += fabs(b);
+        }
+    double mx = 0;
+    for (uint32_t j = 0; j < k; j++) if (col[j] > mx) mx = col[j];
+    int e = 0;
+    if (mx > 0) {
+        (void)frexp(mx, &e);              /* 2^(e-1) <= mx < 2^e */
+        e = 31 - e;                       /* 2^e * mx < 2^31 */
+    }
+    if (e > 100) e = 100;                 /* the unit stays a normal float */
+    for (;; e--) {
+        double s = ldexp(1.0, e);
+        memset(qcol, 0, k * sizeof *qcol);
+        for (size_t i = 0; i < k; i++)
+            for (uint32_t j = 0; j < k; j++) {
+                int32_t q = (int32_t)lrint(m->ease_B[i * k + j] * s);
+                m->ease_Q[i * k + j] = q;
+                qcol[j] += q < 0 ? -(int64_t)q : q;
+            }
+        int64_t qmx = 0;
+        for (uint32_t j = 0; j < k; j++) if (qcol[j] > qmx) qmx = qcol[j];
+        if (qmx <= INT32_MAX) break;
+    }
+    m->ease_unit = ldexpf(1.0f, -e);
+    free(col); free(qcol);
+    return 0;
+}
+
+static inline void ease_row_add(int32_t *acc, const int32_t *row, uint32_t k)
+{
+    uint32_t j = 0;
+    for (; j + 8 <= k; j += 8) {
+        v8si_e x, y;
+        memcpy(&x, acc + j, 32); memcpy(&y, row + j, 32);
+        x += y;
+        memcpy(acc + j, &x, 32);
+    }
+    for (; j < k; j++) acc[j] += row[j];
+}
+
 /* Sums the rows of the history's distinct modelled items into s->eacc
  * (ease_n). 1, or 0 when no history item is modelled (eacc not written). */
 static int ease_sum(const rec_model *m, const hist_entry *h, size_t n, model_scratch *s)
 {
     uint32_t k = m->ease_n;
     if (!k || !s->eacc) return 0;
-    float *acc = s->eacc;
+    int32_t *acc = s->eacc;
     int any = 0;
     for (size_t a = 0; a < n; a++) {
         int32_t p = h[a].item < m->n_items ? m->ease_pos[h[a].item] : -1;
         if (p < 0 || s->emark[p]) continue;      /* a repeated item counts once (binary X) */
         s->emark[p] = 1;
-        const float *row = m->ease_B + (size_t)p * k;
+        const int32_t *row = m->ease_Q + (size_t)p * k;
         if (!any) { memcpy(acc, row, k * sizeof *acc); any = 1; continue; }
-        uint32_t j = 0;
-        for (; j + 8 <= k; j += 8) {
-            v8sf_e x, y;
-            memcpy(&x, acc + j, 32); memcpy(&y, row + j, 32);
-            x += y;
-            memcpy(acc + j, &x, 32);
-        }
-        for (; j < k; j++) acc[j] += row[j];
+        ease_row_add(acc, row, k);
     }
     for (size_t a = 0; a < n; a++) {
         int32_t p = h[a].item < m->n_items ? m->ease_pos[h[a].item] : -1;
@@ -348,7 +406,7 @@ static int ease_sum(const rec_model *m, const hist_entry *h, size_t n, model_scr
 void score_ease(const rec_model *m, const hist_entry *h, size_t n, float *out, model_scratch *s)
 {
     if (!ease_sum(m, h, n, s)) return;
-    for (uint32_t j = 0; j < m->ease_n; j++) out[m->ease_idx[j]] += s->eacc[j];
+    for (uint32_t j = 0; j < m->ease_n; j++) out[m->ease_idx[j]] += (float)s->eacc[j] * m->ease_unit;
 }
 
 void model_als_gram(rec_model *m)
@@ -823,27 +881,20 @@ uint32_t model_ease_dim(const rec_model *m)
     return m->alg == ALG_HYBRID && m->w[ALG_EASE] > 0 && !(m->w[ALG_UKNN] > 0) ? m->ease_n : 0;
 }
 
-void model_ease_add(const rec_model *m, uint32_t item, float *acc, uint8_t *state)
+void model_ease_add(const rec_model *m, uint32_t item, int32_t *acc, uint8_t *state)
 {
     int32_t p = item < m->n_items && m->ease_pos ? m->ease_pos[item] : -1;
     if (p < 0 || !*state) return;
     uint32_t k = m->ease_n;
-    const float *row = m->ease_B + (size_t)p * k;
+    const int32_t *row = m->ease_Q + (size_t)p * k;
     if (*state == 2) { memcpy(acc, row, k * sizeof *acc); *state = 1; return; }
-    uint32_t j = 0;
-    for (; j + 8 <= k; j += 8) {
-        v8sf_e x, y;
-        memcpy(&x, acc + j, 32); memcpy(&y, row + j, 32);
-        x += y;
-        memcpy(acc + j, &x, 32);
-    }
-    for (; j < k; j++) acc[j] += row[j];
+    ease_row_add(acc, row, k);
 }
 
 /* 0 when done, -1 when the model needs the general loop (user-kNN). With
  * ecache, the EASE sum comes from there (*estate != 0) or is stored there. */
 static int hybrid_fast(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s,
-                       float *ecache, uint8_t *estate, const float *als, float als_max, int als_state)
+                       int32_t *ecache, uint8_t *estate, const float *als, float als_max, int als_state)
 {
     if (m->w[ALG_UKNN] > 0) return -1;
     uint32_t N = m->n_items;
@@ -868,13 +919,16 @@ static int hybrid_fast(const rec_model *m, const hist_entry *h, size_t n, float 
             if (als_scores(m, h, n, s->tmp, &mx, s, 1)) break;
             buf = s->tmp; break;
         case ALG_EASE: {
-            const float *acc = s->eacc;
+            const int32_t *acc = s->eacc;
             if (ecache && *estate == 2) break;
             if (ecache && *estate == 1) acc = ecache;
             else if (!ease_sum(m, h, n, s)) { if (ecache) *estate = 2; break; }
             else if (ecache) { memcpy(ecache, s->eacc, m->ease_n * sizeof *ecache); *estate = 1; }
-            mx = vmax(acc, m->ease_n);
-            for (uint32_t j = 0; j < m->ease_n; j++) s->ebuf[m->ease_idx[j]] = acc[j];
+            /* converted densely (vectorised), then scattered */
+            float *f = s->efl, unit = m->ease_unit;
+            for (uint32_t j = 0; j < m->ease_n; j++) f[j] = (float)acc[j] * unit;
+            mx = vmax(f, m->ease_n);
+            for (uint32_t j = 0; j < m->ease_n; j++) s->ebuf[m->ease_idx[j]] = f[j];
             ease_set = 1; buf = s->ebuf; break;
         }
         default: break;
@@ -897,13 +951,13 @@ void model_score(const rec_model *m, const hist_entry *h, size_t n, float *score
 }
 
 void model_score_cached(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s,
-                        float *acc, uint8_t *state)
+                        int32_t *acc, uint8_t *state)
 {
     model_score_pre(m, h, n, scores, s, acc, state, NULL, 0, 0);
 }
 
 void model_score_pre(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s,
-                     float *acc, uint8_t *state, const float *als, float als_max, int als_state)
+                     int32_t *acc, uint8_t *state, const float *als, float als_max, int als_state)
 {
     if (!model_ease_dim(m)) acc = NULL;
     uint32_t N = m->n_items;
@@ -1009,6 +1063,10 @@ static void remove_stale_temps(const char *path)
 
 int model_save(const rec_model *m, const char *path, char *err, size_t errlen)
 {
+    if (m->ease_n && !m->ease_B) {      /* load keeps only ease_Q */
+        snprintf(err, errlen, "%s: a loaded model has EASE in fixed point only and cannot be saved", path);
+        return -1;
+    }
     remove_stale_temps(path);
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
@@ -1323,6 +1381,10 @@ rec_model *model_load(const char *path, char *err, size_t errlen)
             if (m->ease_idx[j] >= m->n_items) { snprintf(err, errlen, "%s: ease.idx out of range", path); goto fail; }
             m->ease_pos[m->ease_idx[j]] = (int32_t)j;
         }
+        char qerr[160];
+        if (model_ease_quantize(m, qerr, sizeof qerr)) { snprintf(err, errlen, "%s: %s", path, qerr); goto fail; }
+        free(m->ease_B);                  /* serving scores from ease_Q only */
+        m->ease_B = NULL;
     }
     size_t uolen = 0, uilen = 0;
     r = get_blob(db, "uknn.off", &blob, 0, &uolen);

@@ -61,7 +61,10 @@ void model_score(const rec_model *m, const hist_entry *h, size_t n, float *score
 /* The EASE part of a hybrid score depends only on which modelled items the
  * user has (binary X), so a caller may keep that sum per user and add one
  * row when a new item arrives instead of summing the whole history for
- * every list. model_ease_dim: floats of such a sum (0: the model has no
+ * every list. The sum is of B's rows in int32 fixed point, exact, so it
+ * does not depend on the order the rows were added in: a cached sum, one
+ * recomputed from the history and one rebuilt after a restore are equal
+ * bit for bit. model_ease_dim: int32s of such a sum (0: the model has no
  * EASE part a cache could keep). *state: 0 not computed yet, 1 acc holds a
  * sum, 2 no item of the user is modelled (acc unused).
  * model_ease_add: acc += the row of item (a model index) when the sum is
@@ -69,9 +72,9 @@ void model_score(const rec_model *m, const hist_entry *h, size_t n, float *score
  * per item new to the user. model_score_cached: model_score, with the EASE
  * sum taken from acc when *state != 0, else computed and stored there. */
 uint32_t model_ease_dim(const rec_model *m);
-void model_ease_add(const rec_model *m, uint32_t item, float *acc, uint8_t *state);
+void model_ease_add(const rec_model *m, uint32_t item, int32_t *acc, uint8_t *state);
 void model_score_cached(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s,
-                        float *acc, uint8_t *state);
+                        int32_t *acc, uint8_t *state);
 
 /* The ALS part of a hybrid for up to ALS_BATCH users at once, each item's
  * factors read once for all of them (the ALS dot products are the largest
@@ -91,7 +94,7 @@ int model_als_batchable(const rec_model *m);   /* model_als_batch would do it: 1
 int model_als_batch(const rec_model *m, const hist_entry *const *h, const size_t *n, uint32_t g,
                     float *const *out, float *mx, uint8_t *ok, model_scratch *s);
 void model_score_pre(const rec_model *m, const hist_entry *h, size_t n, float *scores, model_scratch *s,
-                     float *acc, uint8_t *state, const float *als, float als_max, int als_state);
+                     int32_t *acc, uint8_t *state, const float *als, float als_max, int als_state);
 
 /* Event -> interaction weight, shared by training and serving (Event.type
  * values of schemas/event.fbs):

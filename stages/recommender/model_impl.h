@@ -34,7 +34,13 @@ struct rec_model {
     uint32_t als_f; float *als_Y; double *als_YtY; float als_reg, als_alpha; int als_binary;
     float *als_Yt;                        /* Y in panels of 16 items (the last zero padded), for the dot products */
     uint32_t cg_steps;
-    uint32_t ease_n; uint32_t *ease_idx; int32_t *ease_pos; float *ease_B;
+    uint32_t ease_n; uint32_t *ease_idx; int32_t *ease_pos;
+    float *ease_B;            /* as trained (what model_save writes); NULL in a loaded model */
+    /* B in fixed point, B ~ ease_Q * ease_unit (a power of two), scaled so
+     * that no sum of distinct rows can overflow: integer sums do not depend
+     * on the order of addition, so a cached, a recomputed and a restored
+     * EASE sum are equal bit for bit */
+    int32_t *ease_Q; float ease_unit;
     /* user-kNN: the training users' items (CSR) and its transpose */
     uint32_t uk_users, uk_k; float uk_pow;
     uint32_t *uk_off, *uk_idx, *uk_toff, *uk_tusr;
@@ -51,7 +57,8 @@ struct rec_model {
 struct model_scratch {
     uint32_t n; float *tmp;   /* n_items */
     float *uacc; uint32_t *utouch;   /* user-kNN: n users */
-    float *eacc;                     /* EASE: ease_n */
+    int32_t *eacc;                   /* EASE: ease_n, a sum of ease_Q rows */
+    float *efl;                      /* EASE: ease_n, that sum as scores */
     uint8_t *emark;                  /* EASE: ease_n, all 0 between lists: rows already summed */
     double *A, *b, *x, *r, *p, *Ap;    /* ALS fold-in, f*f and f */
     double *yh, *ch;                 /* ALS fold-in: a chunk of history factors (FOLD_CHUNK x f) and their c - 1 */
@@ -72,6 +79,9 @@ struct rec_train;
 int model_set_user_histories(rec_model *m, const struct rec_train *t, char *const *ids, uint32_t max_per_user);
 /* Write atomically to path (temp file + fsync + rename + dir fsync). */
 int model_save(const rec_model *m, const char *path, char *err, size_t errlen);
+/* ease_Q and ease_unit from ease_B (done by load and the trainer). 0, or -1
+ * with err set (a non-finite B, out of memory). */
+int model_ease_quantize(rec_model *m, char *err, size_t errlen);
 /* Compute als_YtY from als_Y (done by load and the trainer). */
 void model_als_gram(rec_model *m);
 

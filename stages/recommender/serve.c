@@ -52,7 +52,7 @@ typedef struct worker {
     pthread_t tid;
 } worker;
 
-/* Per-user EASE sums (model_ease_dim floats each), so a list costs the
+/* Per-user EASE sums (model_ease_dim int32s each, exact: see model.h), so a list costs the
  * same whatever the history's length: filled when a user's streamed list is first
  * scored, then one row added per new item as events arrive. A fixed pool
  * of entries within --score-cache-mb, replaced in FIFO order (never one of
@@ -61,7 +61,7 @@ typedef struct worker {
  * model changes. */
 typedef struct ease_cache {
     uint32_t dim, n, hand;
-    float *acc;                       /* n * dim */
+    int32_t *acc;                     /* n * dim */
     uint32_t *slot, *gen;             /* owner of each entry (gen 0: free) */
     uint8_t *state;                   /* model_score_cached's state */
     uint64_t *batch;                  /* the batch that last used the entry */
@@ -219,7 +219,7 @@ static void cache_new(serve *s)
     cache_free(c);
     uint32_t dim = model_ease_dim(s->model);
     if (!dim || !s->conf.score_cache_bytes) return;
-    size_t per = (size_t)dim * sizeof(float) + 2 * sizeof(uint32_t) + 1 + sizeof(uint64_t);
+    size_t per = (size_t)dim * sizeof(int32_t) + 2 * sizeof(uint32_t) + 1 + sizeof(uint64_t);
     size_t n = s->conf.score_cache_bytes / per;
     if (n > INT32_MAX) n = INT32_MAX;
     if (!n) return;

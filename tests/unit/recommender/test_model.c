@@ -48,6 +48,30 @@ static void test_round_trip(void)
     if (!l) { model_free(m); return; }
     CHECK_EQ_STR(model_version(l), "v1");
     CHECK_EQ_STR(model_algorithm(l), "hybrid");
+    /* EASE in fixed point: the loaded model's is the trained one's; the
+     * scale is the largest power of two under which no column's sum of
+     * |B| reaches 2^31 (so no sum of distinct rows overflows int32); the
+     * float B is not kept, so a loaded model is not saved again */
+    CHECK(m->ease_n > 0 && l->ease_n == m->ease_n && l->ease_B == NULL);
+    CHECK(l->ease_unit == m->ease_unit && l->ease_unit > 0);
+    CHECK(!memcmp(l->ease_Q, m->ease_Q, (size_t)m->ease_n * m->ease_n * sizeof *m->ease_Q));
+    double bmax = 0;
+    for (uint32_t j = 0; j < m->ease_n; j++) {
+        double bs = 0; int64_t qs = 0;
+        for (uint32_t i = 0; i < m->ease_n; i++) {
+            size_t e = (size_t)i * m->ease_n + j;
+            bs += fabs(m->ease_B[e]);
+            qs += llabs((long long)m->ease_Q[e]);
+            CHECK(fabs(m->ease_Q[e] * (double)m->ease_unit - m->ease_B[e]) <= 0.5 * m->ease_unit);
+        }
+        CHECK(qs <= INT32_MAX);
+        if (bs > bmax) bmax = bs;
+    }
+    CHECK(bmax / m->ease_unit >= 1073741824.0 && bmax / m->ease_unit < 2147483648.0);
+    char lpath[300];
+    snprintf(lpath, sizeof lpath, "%s/l.db", dir);
+    CHECK_EQ_INT(model_save(l, lpath, err, sizeof err), -1);
+    CHECK(strstr(err, "fixed point") != NULL);
     CHECK_EQ_INT(model_n_items(l), 6);
     CHECK_EQ_INT(model_item_index(l, "f", 1), model_item_index(m, "f", 1));
     CHECK_EQ_INT(model_item_index(l, "zz", 2), -1);
