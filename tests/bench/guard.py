@@ -96,10 +96,13 @@ def compare(baseline_path, run_path, noise):
 def save(baseline_path, run_path):
     base = read_tsv(baseline_path)
     base.update(read_tsv(run_path))
+    with open(run_path) as f:
+        conditions = [line for line in f if line.startswith("# run:")]
     with open(baseline_path, "w") as f:
         f.write("# bench\tratio (X is the figure)\tvalue\tbetter\n")
-        f.write("# written by `tests/bench/run --save` on a quiet machine; "
+        f.write("# written by `tests/bench/run --save` (meant for a quiet machine); "
                 "`make bench` compares every run with it\n")
+        f.writelines(conditions)
         for (bench, key), (value, better) in sorted(base.items()):
             f.write("%s\t%s\t%.2f\t%s\n" % (bench, key, value, better))
 
