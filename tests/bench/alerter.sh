@@ -21,28 +21,6 @@ n=$((SERIES * WINDOWS))
 # core" means and moves far less with the load, so the ratio to Python is
 # given both ways.
 REPEAT=${REPEAT:-3}
-declare -A BENCH_CPU
-best() {   # best NAME RECORDS COMMAND
-  local name=$1 recs=$2 cmd=$3 i rc secs usr sys rss bs="" bc="" brss=""
-  for i in $(seq "$REPEAT"); do
-    /usr/bin/time -o "$BT/time.$$" -f '%x %e %U %S %M' bash -c "set -o pipefail; $cmd" >/dev/null 2>"$BT/err.$$"
-    read -r rc secs usr sys rss < <(tail -n1 "$BT/time.$$")
-    if [ "$rc" != 0 ]; then
-      printf '  %-34s FAILED (exit %s): %s\n' "$name" "$rc" "$(tail -n 2 "$BT/err.$$" | tr '\n' ' ')"
-      BENCH_SECS[$name]=nan; BENCH_CPU[$name]=nan; return 1
-    fi
-    local cpu; cpu=$(awk -v u="$usr" -v s="$sys" 'BEGIN { c = u + s; if (c <= 0) c = 0.01; printf "%.2f", c }')
-    [ "$secs" = "0.00" ] && secs=0.01
-    if [ -z "$bs" ] || awk -v a="$secs" -v b="$bs" 'BEGIN { exit !(a < b) }'; then bs=$secs; brss=$rss; fi
-    if [ -z "$bc" ] || awk -v a="$cpu" -v b="$bc" 'BEGIN { exit !(a < b) }'; then bc=$cpu; fi
-  done
-  BENCH_SECS[$name]=$bs; BENCH_CPU[$name]=$bc
-  awk -v n="$name" -v s="$bs" -v c="$bc" -v r="$recs" -v m="$brss" \
-    'BEGIN { printf "  %-34s %8.2fs %10.0f rec/s %6.2fs cpu %10.0f rec/cpu-s %7.1f MiB peak\n", n, s, r/s, c, r/c, m/1024 }'
-}
-# cratio A B: B's CPU time / A's CPU time (tests/bench/guard.py knows the line)
-cratio() { awk -v a="${BENCH_CPU[$1]}" -v b="${BENCH_CPU[$2]}" -v n1="$1" -v n2="$2" \
-  'BEGIN { printf "  cpu ratio: %s uses %.2fx the CPU time of %s\n", n2, b/a, n1 }'; }
 gen() { # series -> JSON lines
   "$PY" - "$1" "$WINDOWS" <<'PY'
 import json, random, sys

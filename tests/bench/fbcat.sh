@@ -11,16 +11,6 @@ N=${N:-1000000}
 # The machine is shared and noisy: each command runs REPEAT times (default
 # 3) and its best time is kept, for fbcat and for the tools alike.
 REPEAT=${REPEAT:-3}
-best() {   # best NAME RECORDS COMMAND: lib.sh's measure, best of REPEAT runs
-  local name=$1 b="" row keep="" i
-  for i in $(seq "$REPEAT"); do
-    row=$(measure "$@"; echo "secs=${BENCH_SECS[$name]}")
-    local secs=${row##*secs=}
-    if [ -z "$b" ] || awk -v a="$secs" -v b="$b" 'BEGIN { exit !(a < b) }'; then b=$secs; keep=${row%secs=*}; fi
-  done
-  BENCH_SECS[$name]=$b
-  printf '%s' "$keep"
-}
 json=$BT/fbcat-$N.jsonl
 recs=$BT/fbcat-$N.rec
 if [ ! -s "$recs" ] || [ ! -s "$json" ]; then

@@ -21,32 +21,7 @@ source "$(dirname "$0")/lib.sh"
 # The machine is shared: each row also gives CPU seconds (user+sys of the
 # whole pipe), steadier than wall time under load, and the fast rows (cat,
 # ingest) take the best of $REPEAT runs, where a scheduling hiccup weighs most.
-declare -A BENCH_RSS BENCH_CPU
 REPEAT=${REPEAT:-3}
-# mrow NAME RECORDS SHELL-COMMAND [RUNS]: one row (the best of RUNS by wall time)
-mrow() {
-  local name=$1 recs=$2 cmd=$3 runs=${4:-1} i rc secs usr sys rss best=
-  for ((i = 0; i < runs; i++)); do
-    /usr/bin/time -o "$BT/time.$$" -f '%x %e %U %S %M' bash -c "set -o pipefail; $cmd" >/dev/null 2>"$BT/err.$$"
-    read -r rc secs usr sys rss < <(tail -n1 "$BT/time.$$")
-    if [ "$rc" != 0 ]; then
-      printf '  %-34s FAILED (exit %s): %s\n' "$name" "$rc" "$(tail -n 2 "$BT/err.$$" | tr '\n' ' ')"
-      BENCH_SECS[$name]=nan; BENCH_CPU[$name]=nan; return 1
-    fi
-    [ "$secs" = "0.00" ] && secs=0.01
-    if [ -z "$best" ] || awk -v a="$secs" -v b="$best" 'BEGIN { exit !(a < b) }'; then
-      best=$secs; BENCH_SECS[$name]=$secs; BENCH_RSS[$name]=$rss
-      BENCH_CPU[$name]=$(awk -v u="$usr" -v s="$sys" 'BEGIN { c = u + s; if (c <= 0) c = 0.01; printf "%.2f", c }')
-    fi
-  done
-  awk -v n="$name" -v s="${BENCH_SECS[$name]}" -v c="${BENCH_CPU[$name]}" -v r="$recs" -v m="${BENCH_RSS[$name]}" \
-      -v runs="$runs" 'BEGIN {
-    best = (runs > 1) ? sprintf("  (best of %d)", runs) : ""
-    printf "  %-34s %7.2fs %10.0f rec/s %8.2fs cpu %8.1f MiB peak%s\n", n, s, r / s, c, m / 1024, best }'
-}
-# cratio A B: B's CPU time / A's CPU time
-cratio() { awk -v a="${BENCH_CPU[$1]}" -v b="${BENCH_CPU[$2]}" -v n1="$1" -v n2="$2" \
-  'BEGIN { printf "  cpu ratio: %s uses %.2fx the CPU time of %s\n", n2, b/a, n1 }'; }
 N=${N:-1000000}
 f=$BT/ingest-events-$N.jsonl
 [ -s "$f" ] || "$GEN_EVENTS" --count "$N" --kind interactions --seed 1 > "$f"
@@ -76,23 +51,23 @@ for n, line in enumerate(sys.stdin, 1):
         err("line %d: %s\n" % (n, e))
 PY
 echo "  $N lines, $mb MB ($f)"
-mrow "cat | cat" "$N" "cat $f | cat" "$REPEAT"
-mrow "cat | ingest" "$N" "cat $f | $BIN/ingest" "$REPEAT"
-mrow "cat | ingest --threads 1" "$N" "cat $f | $BIN/ingest --threads 1" "$REPEAT"
-mrow "cat | ingest --format json" "$N" "cat $f | $BIN/ingest --format json" "$REPEAT"
-mrow "cat | jq -c ." "$N" "cat $f | jq -c ."
-mrow "cat | mlr --ijsonl --ojsonl cat" "$N" "cat $f | mlr --ijsonl --ojsonl cat"
-mrow "cat | python3 ingest.py" "$N" "cat $f | python3 $py"
+best "cat | cat" "$N" "cat $f | cat" "$REPEAT"
+best "cat | ingest" "$N" "cat $f | $BIN/ingest" "$REPEAT"
+best "cat | ingest --threads 1" "$N" "cat $f | $BIN/ingest --threads 1" "$REPEAT"
+best "cat | ingest --format json" "$N" "cat $f | $BIN/ingest --format json" "$REPEAT"
+best "cat | jq -c ." "$N" "cat $f | jq -c ." 1
+best "cat | mlr --ijsonl --ojsonl cat" "$N" "cat $f | mlr --ijsonl --ojsonl cat" 1
+best "cat | python3 ingest.py" "$N" "cat $f | python3 $py" 1
 echo "  throughput of the input file:"
 for n in "cat | cat" "cat | ingest" "cat | ingest --threads 1" "cat | ingest --format json" "cat | jq -c ." \
          "cat | mlr --ijsonl --ojsonl cat" "cat | python3 ingest.py"; do
   awk -v n="$n" -v s="${BENCH_SECS[$n]:-nan}" -v m="$mb" 'BEGIN { printf "  %-34s %8.1f MB/s\n", n, m / s }'
 done
 echo "  memory:"
-mrow "ingest, first $small_n lines" "$small_n" "$BIN/ingest --in $small"
-mrow "ingest, all $N lines" "$N" "$BIN/ingest --in $f"
-mrow "ingest --dedup-window 0" "$N" "$BIN/ingest --dedup-window 0 --in $f"
-mrow "ingest --dedup-window 1000000" "$N" "$BIN/ingest --dedup-window 1000000 --in $f"
+best "ingest, first $small_n lines" "$small_n" "$BIN/ingest --in $small" 1
+best "ingest, all $N lines" "$N" "$BIN/ingest --in $f" 1
+best "ingest --dedup-window 0" "$N" "$BIN/ingest --dedup-window 0 --in $f" 1
+best "ingest --dedup-window 1000000" "$N" "$BIN/ingest --dedup-window 1000000 --in $f" 1
 echo "  ratios (speed: the other's time / ingest's time):"
 ratio "cat | ingest" "cat | jq -c ."
 ratio "cat | ingest" "cat | mlr --ijsonl --ojsonl cat"
