@@ -168,7 +168,7 @@ static void test_view_reused(void)
  * config): after a reload that reorders the rules, adds one and changes a
  * threshold, every alert still carries al_fingerprint(its rule, its labels)
  * and its rule's threshold. */
-typedef struct fp_sink { int n; char rule[8][8]; uint64_t fp[8]; char summary[8][64]; } fp_sink;
+typedef struct fp_sink { int n; char rule[8][32]; uint64_t fp[8]; char summary[8][64]; } fp_sink;
 static int fp_emit(void *ctx, const al_rule *r, const Alert *a)
 {
     fp_sink *s = ctx;
@@ -209,6 +209,31 @@ static void test_fp_after_reload(void)
     al_engine_free(e);
     al_config_free(&a);
     al_config_free(&b);
+}
+
+/* A record that matches N rules gets their N fingerprints in one pass over
+ * its labels (four at a time, then three, two or one): with 1 to 8 rules,
+ * every alert still carries al_fingerprint(its rule, its labels). */
+static void test_fp_many_rules(void)
+{
+    const char *names[8] = { "a", "rule_b", "c3", "dddd", "e", "ffffff_long_rule_name", "g", "hh" };
+    for (int n = 1; n <= 8; n++) {
+        char yaml[1024] = "rules:\n";
+        for (int i = 0; i < n; i++)
+            snprintf(yaml + strlen(yaml), sizeof yaml - strlen(yaml),
+                     "  - {name: %s, metric: m, condition: gt, threshold: 0}\n", names[i]);
+        al_config c;
+        CHECK(load(yaml, &c) == 0);
+        fp_sink s = { 0 };
+        al_engine *e = al_engine_new(&c, 100, fp_emit, &s);
+        CHECK(feed(e, "m", "host-with-a-longer-name-7", MIN, 1) == AL_OK);
+        CHECK_EQ_INT(s.n, n);
+        KeyValue kv[2] = { { FB_STR("host"), FB_STR("host-with-a-longer-name-7") }, { FB_STR("metric"), FB_STR("m") } };
+        for (int i = 0; i < s.n && i < 8; i++) CHECK(s.fp[i] == al_fingerprint(s.rule[i], kv, 2));
+        for (int i = 1; i < s.n && i < 8; i++) CHECK(s.fp[i] != s.fp[0]);
+        al_engine_free(e);
+        al_config_free(&c);
+    }
 }
 
 static void test_max_alerts_and_ack(void)
@@ -410,5 +435,5 @@ static void test_time_source(void)
     al_config_free(&c);
 }
 
-TEST_MAIN(test_time_source, test_inhibit_index, test_fingerprint, test_conditions_and_summary, test_label_order, test_view_reused, test_fp_after_reload, test_max_alerts_and_ack, test_bad_value,
+TEST_MAIN(test_time_source, test_inhibit_index, test_fingerprint, test_conditions_and_summary, test_label_order, test_view_reused, test_fp_after_reload, test_fp_many_rules, test_max_alerts_and_ack, test_bad_value,
           test_gone_bounded, test_bad_time)
