@@ -105,7 +105,14 @@ static void al_fp_seeds(al_engine *e, const al_config *cfg)
     }
 }
 
-void al_fp_hex(uint64_t fp, char out[17]) { snprintf(out, 17, "%016llx", (unsigned long long)fp); }
+/* "%016llx" by hand: once per alert sent, where snprintf cost ~900
+ * instructions. */
+void al_fp_hex(uint64_t fp, char out[17])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; i--, fp >>= 4) out[i] = digits[fp & 15];
+    out[16] = 0;
+}
 
 int al_fp_parse(const char *s, uint64_t *fp)
 {

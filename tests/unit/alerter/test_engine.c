@@ -74,6 +74,11 @@ static void test_fingerprint(void)
     CHECK_EQ_STR(hex, "7492a3e57243a0f7");   /* FNV-1a 64, by hand in Python */
     uint64_t fp;
     CHECK(al_fp_parse(hex, &fp) == 0 && fp == al_fingerprint("cpu", kv, 2));
+    /* 16 digits always: leading zeros kept */
+    al_fp_hex(0x00000000000abcdeULL, hex);
+    CHECK_EQ_STR(hex, "00000000000abcde");
+    al_fp_hex(UINT64_MAX, hex);
+    CHECK_EQ_STR(hex, "ffffffffffffffff");
     CHECK(al_fp_parse("7492A3E57243A0F7", &fp) < 0);
     CHECK(al_fp_parse("7492a3e5", &fp) < 0);
     /* the rule is part of it; so is every label byte */
