@@ -33,7 +33,7 @@ struct al_engine {
     al_time_fn time_fn; void *time_ctx;      /* al_engine_set_time_source */
     uint64_t nfiring;
     uint64_t *due; uint32_t ndue, capdue;
-    int *hit; double *hitval; int caphit;   /* per record: matching rules and their values */
+    int *hit; double *hitval; uint64_t *hitfp; int caphit;   /* per record: matching rules, their values, their alerts' fingerprints */
     uint64_t *rule_fp; int nrule_fp;         /* per rule: the fingerprint's hash of its name (al_fp_seed) */
     char (*rule_thr)[AL_THRESHOLD_TEXT];     /* per rule: its threshold as summaries print it */
     const al_silence *xsil; int nxsil;       /* silences from the state database */

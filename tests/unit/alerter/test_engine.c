@@ -74,6 +74,11 @@ static void test_fingerprint(void)
     CHECK_EQ_STR(hex, "7492a3e57243a0f7");   /* FNV-1a 64, by hand in Python */
     uint64_t fp;
     CHECK(al_fp_parse(hex, &fp) == 0 && fp == al_fingerprint("cpu", kv, 2));
+    /* 16 digits always: leading zeros kept */
+    al_fp_hex(0x00000000000abcdeULL, hex);
+    CHECK_EQ_STR(hex, "00000000000abcde");
+    al_fp_hex(UINT64_MAX, hex);
+    CHECK_EQ_STR(hex, "ffffffffffffffff");
     CHECK(al_fp_parse("7492A3E57243A0F7", &fp) < 0);
     CHECK(al_fp_parse("7492a3e5", &fp) < 0);
     /* the rule is part of it; so is every label byte */
@@ -168,7 +173,7 @@ static void test_view_reused(void)
  * config): after a reload that reorders the rules, adds one and changes a
  * threshold, every alert still carries al_fingerprint(its rule, its labels)
  * and its rule's threshold. */
-typedef struct fp_sink { int n; char rule[8][8]; uint64_t fp[8]; char summary[8][64]; } fp_sink;
+typedef struct fp_sink { int n; char rule[8][32]; uint64_t fp[8]; char summary[8][64]; } fp_sink;
 static int fp_emit(void *ctx, const al_rule *r, const Alert *a)
 {
     fp_sink *s = ctx;
@@ -209,6 +214,85 @@ static void test_fp_after_reload(void)
     al_engine_free(e);
     al_config_free(&a);
     al_config_free(&b);
+}
+
+/* A record that matches N rules gets their N fingerprints in one pass over
+ * its labels (four at a time, then three, two or one): with 1 to 8 rules,
+ * every alert still carries al_fingerprint(its rule, its labels). */
+static void test_fp_many_rules(void)
+{
+    const char *names[8] = { "a", "rule_b", "c3", "dddd", "e", "ffffff_long_rule_name", "g", "hh" };
+    for (int n = 1; n <= 8; n++) {
+        char yaml[1024] = "rules:\n";
+        for (int i = 0; i < n; i++)
+            snprintf(yaml + strlen(yaml), sizeof yaml - strlen(yaml),
+                     "  - {name: %s, metric: m, condition: gt, threshold: 0}\n", names[i]);
+        al_config c;
+        CHECK(load(yaml, &c) == 0);
+        fp_sink s = { 0 };
+        al_engine *e = al_engine_new(&c, 100, fp_emit, &s);
+        CHECK(feed(e, "m", "host-with-a-longer-name-7", MIN, 1) == AL_OK);
+        CHECK_EQ_INT(s.n, n);
+        KeyValue kv[2] = { { FB_STR("host"), FB_STR("host-with-a-longer-name-7") }, { FB_STR("metric"), FB_STR("m") } };
+        for (int i = 0; i < s.n && i < 8; i++) CHECK(s.fp[i] == al_fingerprint(s.rule[i], kv, 2));
+        for (int i = 1; i < s.n && i < 8; i++) CHECK(s.fp[i] != s.fp[0]);
+        al_engine_free(e);
+        al_config_free(&c);
+    }
+}
+
+/* {{ $value }} and the default summary print the value as snprintf
+ * "%.6g" does (the engine writes most values by hand): the same text for
+ * values of every size, with six-digit halves, carries into a seventh digit
+ * (999999.5, 9.999995), the range's edges, negatives, NaN and infinities. */
+static void test_value_text(void)
+{
+    al_rule r;
+    memset(&r, 0, sizeof r);
+    r.name = "r";
+    r.cond = AL_GT;
+    char templ[] = "{{ $value }}";
+    uint64_t seed = 12345;
+    int bad = 0;
+    for (int i = 0; i < 300000; i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint64_t u = seed >> 11;
+        double v;
+        switch (i % 6) {
+        case 0: v = ldexp((double)u / 9007199254740992.0, (int)(seed % 60) - 20); break;       /* any size */
+        case 1: v = (double)(u % 100000000) / 1000.0; break;                                     /* three decimals, like the bench */
+        case 2: v = ((double)(u % 9000000) + 1000000 + 0.5) / pow(10, (double)(seed % 14)); break; /* halves at the seventh digit */
+        case 3: v = (double)(u % 2000001) - 1000000; break;                                      /* integers around 1e6 */
+        case 4: v = (double)(u % 1000) * pow(10, (double)(seed % 12) - 8); break;                /* few digits, trailing zeros */
+        default: v = -ldexp((double)u / 9007199254740992.0, (int)(seed % 40) - 16); break;      /* negatives */
+        }
+        char want[64], got[128];
+        snprintf(want, sizeof want, "%.6g", v);
+        r.summary = templ;
+        al_render_summary(&r, NULL, 0, v, 0, got, sizeof got);
+        if (strcmp(got, want) && bad++ < 5) fprintf(stderr, "value %.17g: got %s, want %s\n", v, got, want);
+    }
+    const double edge[] = { 999999.5, 999999.49999, 999999.4, 9.999995, 9.9999949, 0.0001, 0.000099999995, 0.00009999994,
+                            1e-4, 1e6, 123456.5, 0.5, 1, -1, 0, -0.0, 100000, 1e-5, 1e300, -1e-300,
+                            NAN, INFINITY, -INFINITY, 0.1 + 0.2, 85.0001, 4.99999949 };
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        char want[64], got[128];
+        snprintf(want, sizeof want, "%.6g", edge[i]);
+        r.summary = templ;
+        al_render_summary(&r, NULL, 0, edge[i], 0, got, sizeof got);
+        if (strcmp(got, want) && bad++ < 10) fprintf(stderr, "value %.17g: got %s, want %s\n", edge[i], got, want);
+        r.summary = NULL;   /* the default: "r: value V gt 0" */
+        al_render_summary(&r, NULL, 0, edge[i], 0, got, sizeof got);
+        char want2[128];
+        snprintf(want2, sizeof want2, "r: value %s gt 0", want);
+        if (strcmp(got, want2) && bad++ < 10) fprintf(stderr, "default summary: got %s, want %s\n", got, want2);
+    }
+    CHECK_EQ_INT(bad, 0);
+    /* a short buffer cuts the default summary as snprintf would */
+    char small[12];
+    r.summary = NULL;
+    al_render_summary(&r, NULL, 0, 97.25, 0, small, sizeof small);
+    CHECK_EQ_STR(small, "r: value 97");
 }
 
 static void test_max_alerts_and_ack(void)
@@ -410,5 +494,5 @@ static void test_time_source(void)
     al_config_free(&c);
 }
 
-TEST_MAIN(test_time_source, test_inhibit_index, test_fingerprint, test_conditions_and_summary, test_label_order, test_view_reused, test_fp_after_reload, test_max_alerts_and_ack, test_bad_value,
+TEST_MAIN(test_time_source, test_inhibit_index, test_fingerprint, test_conditions_and_summary, test_label_order, test_view_reused, test_fp_after_reload, test_fp_many_rules, test_value_text, test_max_alerts_and_ack, test_bad_value,
           test_gone_bounded, test_bad_time)
