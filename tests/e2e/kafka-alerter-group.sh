@@ -37,62 +37,14 @@ for p in range(1, 5):
                 f.write(json.dumps({"name": "cpu_usage", "labels": [{"key": "host", "value": "p%dh%d" % (p, s)}],
                                     "window_end": ((p - 1) * 60 + i + 1) * 60000000, "value": v}) + "\n")
 EOF2
-cat "$T"/p[1-4].json | "$BIN/fbcat" --encode Metric >"$T/all.rec" || die "encode"
-N=$(cat "$T"/p[1-4].json | wc -l)
-produce() {   # produce P: phase P's records into the topic (keyed by series)
-  "$BIN/fbcat" --encode Metric --out "kafka://$KAFKA/metrics" <"$T/p$1.json" 2>>"$T/prod.err" || die "produce phase $1"
-  sent=$((sent + $(wc -l <"$T/p$1.json")))
-}
-sent=0
-al() {   # al NAME STATE: an instance in group g, stderr in $T/NAME.err; pid in $PID
+start() {   # start NAME STATE (group-phases.bash)
   "$BIN/alerter" --in "kafka://$KAFKA/metrics?group=g" "${X[@]}" "${ARGS[@]}" \
     --state "$T/$2.db" --out "$T/$1.json" 2>"$T/$1.err" &
   PID=$!
   at_exit "kill -9 $PID"
 }
-# offsets saved in the states: per partition the furthest of a.db and b.db, summed
-saved() {
-  { sqlite3 "$T/a.db" 'SELECT partition, next FROM streamrec_offsets' 2>/dev/null
-    sqlite3 "$T/b.db" 'SELECT partition, next FROM streamrec_offsets' 2>/dev/null; } |
-    awk -F'|' '$2 > m[$1] {m[$1] = $2} END {for (p in m) s += m[p]; print s + 0}'
-}
-assigned() { grep -c '"kafka partition assigned"' "$T/$1.err"; }
-
-produce 1
-al a a; A=$PID
-wait_until 60 '[ "$(saved)" -eq "$sent" ]' || fail "A did not save phase 1 ($(saved) of $sent)"
-al b b; B=$PID
-wait_until 60 '[ "$(assigned b)" -ge 1 ] && [ "$(assigned a)" -gt 4 ]' || fail "B did not join"
-produce 2
-wait_until 60 '[ "$(saved)" -eq "$sent" ]' || fail "A and B did not save phase 2 ($(saved) of $sent)"
-check "B read some of phase 2" [ -s "$T/b.json" ]
-before=$(assigned a)
-kill -9 $B; wait $B 2>/dev/null
-wait_until 60 '[ "$(assigned a)" -ge $((before + 4)) ]' || fail "A did not take all four partitions"
-produce 3
-# A reads on through the partitions B had: B's saved offsets for them go stale
-wait_until 60 '[ "$(saved)" -eq "$sent" ]' || fail "A did not save phase 3 ($(saved) of $sent)"
-# (its alerts all resolved: what the restart finds in B's state is offsets)
-check "B's state holds offsets" [ "$(sqlite3 "$T/b.db" 'SELECT count(*) FROM streamrec_offsets')" -gt 0 ]
-before=$(assigned a)
-al b2 b; B=$PID
-wait_until 60 '[ "$(assigned b2)" -ge 1 ] && [ "$(assigned a)" -gt "$before" ]' || fail "B did not rejoin"
-produce 4
-wait_until 60 '[ "$(saved)" -eq "$sent" ]' || fail "A and B did not save phase 4 ($(saved) of $sent)"
-# one at a time: the mock refuses the commits of a group that rebalances
-kill -TERM $B; wait $B; expect_eq "B: exit after SIGTERM" $? 0
-kill -TERM $A; wait $A; expect_eq "A: exit after SIGTERM" $? 0
-
-expect_eq "the topic holds every record" \
-  "$(timeout 60 kcat -C -b "$KAFKA" -t metrics -e -q -f '%p\n' 2>/dev/null | wc -l)" "$N"
-grep -q 'read on by another member: resuming from the committed offset' "$T/b2.err" ||
-  fail "the restarted B was given no partition A had read on: the stale-offset case was not exercised"
+source "$(dirname "$0")/group-phases.bash"
+group_phases
 check "file run" "$BIN/alerter" --in "$T/all.rec" "${ARGS[@]}" --out "$T/file.json" 2>"$T/file.err"
-export LC_ALL=C
-sort "$T/file.json" >"$T/want"
-cat "$T/a.json" "$T/b.json" "$T/b2.json" | sort >"$T/got"
-echo "alerter group: $N records, file run $(wc -l <"$T/want") lines; A $(wc -l <"$T/a.json"), B $(wc -l <"$T/b.json"), B again $(wc -l <"$T/b2.json")" >&2
-check "B wrote some after its restart" [ -s "$T/b2.json" ]
-expect_eq "lines the group wrote that the file run did not" "$(comm -13 "$T/want" "$T/got" | wc -l)" 0
-expect_eq "lines the file run wrote that the group did not" "$(comm -23 "$T/want" "$T/got" | wc -l)" 0
+group_compare alerter
 finish
