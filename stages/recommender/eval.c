@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "eval.h"
 #include "log.h"
+#include "modelfile.h"
 #include "serve.h"
 #include "train.h"
 

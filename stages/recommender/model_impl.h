@@ -1,12 +1,15 @@
-/* model_impl.h — the in-memory layout of a rec_model, shared by model.c
- * (load, score), the trainers (pop.c knn.c als.c ease.c content.c) and
- * eval.c, which builds models in memory without a file round trip.
- * Not for serving code: use model.h. */
+/* model_impl.h — the in-memory layout of a rec_model and of the scoring
+ * scratch, shared by model.c, score.c, modelfile.c, the trainers (pop.c
+ * knn.c als.c ease.c content.c uknn.c) and eval.c, which builds models in
+ * memory without a file round trip. Not for serving code: use model.h,
+ * score.h and modelfile.h. */
 #ifndef STREAMREC_REC_MODEL_IMPL_H
 #define STREAMREC_REC_MODEL_IMPL_H
 #include <stdint.h>
 #include <stddef.h>
 #include "model.h"
+#include "modelfile.h"
+#include "score.h"
 
 /* Sparse neighbour lists, CSR by source item: for i, entries
  * off[i]..off[i+1] of nbr/sim say "i contributes sim to nbr". */
@@ -71,14 +74,13 @@ struct model_scratch {
 rec_model *model_new(uint32_t n_items, char **item_ids /* taken */);
 void model_set_param(rec_model *m, const char *key, double v);
 void model_index_items(rec_model *m);   /* builds htab */
+int model_index_users(rec_model *m);    /* builds tu_htab: 0, or -1 out of memory */
 void model_finish_pop(rec_model *m);    /* pop_max, after pop is filled */
 void nbr_csr_free(nbr_csr *c);
 /* Keep every training user's newest max_per_user interactions of R
  * (user ids from ids[]) in the model, oldest first. 0 or -1 (OOM). */
 struct rec_train;
 int model_set_user_histories(rec_model *m, const struct rec_train *t, char *const *ids, uint32_t max_per_user);
-/* Write atomically to path (temp file + fsync + rename + dir fsync). */
-int model_save(const rec_model *m, const char *path, char *err, size_t errlen);
 /* ease_Q and ease_unit from ease_B (done by load and the trainer). 0, or -1
  * with err set (a non-finite B, out of memory). */
 int model_ease_quantize(rec_model *m, char *err, size_t errlen);

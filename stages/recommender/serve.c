@@ -20,6 +20,8 @@
 #include "changelog.h"
 #include "log.h"
 #include "model.h"
+#include "modelfile.h"
+#include "score.h"
 #include "timefmt.h"
 
 static uint64_t ns_now(void);
@@ -52,7 +54,7 @@ typedef struct worker {
     pthread_t tid;
 } worker;
 
-/* Per-user EASE sums (model_ease_dim int32s each, exact: see model.h), so a list costs the
+/* Per-user EASE sums (model_ease_dim int32s each, exact: see score.h), so a list costs the
  * same whatever the history's length: filled when a user's streamed list is first
  * scored, then one row added per new item as events arrive. A fixed pool
  * of entries within --score-cache-mb, replaced in FIFO order (never one of
