@@ -105,8 +105,10 @@ void stream_in_set_tick(stream_in *in, int interval_ms, void (*fn)(void *ctx), v
  * it uses (stream_in_note_time) and takes stream_in_event_time as the time
  * up to which its input is complete (its watermark is that minus its
  * allowed lateness). For Kafka it is the minimum, over the partitions this
- * instance owns, of each one's largest noted time (a partition at its end
- * for --idle-timeout is left out: kafka.h), so one partition read ahead of
+ * instance owns, of each one's largest noted time, or of what the
+ * watermark marks read from it say when it carries any (wmark.h; a
+ * partition at its end for --idle-timeout, or whose marks say idle, is
+ * left out: kafka.h), so one partition read ahead of
  * the others never closes their windows; the same records on one partition
  * or many, read by one instance or several, give the same windows. For
  * byte streams it is the largest time noted. INT64_MIN: not known yet. It
