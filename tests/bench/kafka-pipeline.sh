@@ -398,7 +398,7 @@ stage emit3 "$W/rb-emit3.err" "$BIN/aggregate" --emit partials --in "kafka://$K/
   --out "kafka://$K/partials"
 wait "$PRODUCER" || echo "  FAILED: the producer"
 FAILED=0
-ER=$(( NR ))
+ER=$("$BIN/ingest" <"$RB/raw.jsonl" 2>/dev/null | "$BIN/fbcat" --count | awk '$1 == "total" { print $2 }')   # (a request line gives 2)
 wait_count events "$ER" && wait_records events "$ER" || fail "rebalance: the events topic holds $(records events) of $ER records"
 kcat -P -b "$K" -t raw -K '\t' <"$W/rb-sentinel.keyed"
 wait_count metrics "$MR" || fail "rebalance: the metrics topic holds $(held metrics) of $MR metrics (none added in 45 s)"
