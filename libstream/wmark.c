@@ -72,16 +72,16 @@ static wmark_topic *wmark_topic_get(wmark_table *t, fb_str name, char *err, size
 int wmark_table_note(wmark_table *t, const Watermark *m, char *err, size_t n)
 {
     if (!m->topic.ptr || !m->topic.len || m->topic.len > 255 || memchr(m->topic.ptr, 0, m->topic.len)) {
-        snprintf(err, n, "Watermark: topic missing or not a topic name");
+        snprintf(err, n, "topic missing or not a topic name");
         return -1;
     }
     if (m->partitions < 1 || m->partitions > WMARK_MAX_PARTITIONS) {
-        snprintf(err, n, "Watermark: partitions %d outside 1..%d", (int)m->partitions, WMARK_MAX_PARTITIONS);
+        snprintf(err, n, "partitions %d outside 1..%d", (int)m->partitions, WMARK_MAX_PARTITIONS);
         return -1;
     }
     for (uint32_t i = 0; i < m->inputs_count; i++)
         if (m->inputs[i].partition < 0 || m->inputs[i].partition >= m->partitions) {
-            snprintf(err, n, "Watermark: input partition %d outside 0..%d", (int)m->inputs[i].partition,
+            snprintf(err, n, "input partition %d outside 0..%d", (int)m->inputs[i].partition,
                      (int)m->partitions - 1);
             return -1;
         }

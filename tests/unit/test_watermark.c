@@ -4,6 +4,10 @@
  * partition was heard of, refusals that leave the table as it was, and the
  * record itself through the codec. */
 #include <stdint.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include "kafka.h"
+#include "stream.h"
 #include "testhelp.h"
 #include "wmark.h"
 
@@ -225,5 +229,111 @@ static void test_record(void)
     fb_builder_free(&b);
 }
 
-TEST_MAIN(test_empty_and_incomplete, test_idle, test_handover_keeps_the_largest, test_topics_and_growth,
+/* ---- through libstream's Kafka input, on librdkafka's mock cluster ---- */
+
+static void produce_event(kafka_sink *k, int32_t part, int64_t ts, fb_builder *b)
+{
+    Event e;
+    Event_init(&e);
+    e.user_id = FB_STR("u");
+    e.ts = ts;
+    fb_encode(b, &Event_desc, &e, 0);
+    size_t len;
+    const uint8_t *p = fb_data(b, &len);
+    CHECK_EQ_INT(kafka_sink_produce_to(k, part, p, len), 0);
+}
+
+static void produce_mark(kafka_sink *k, int32_t part, const InputProgress *in, uint32_t n, int32_t partitions,
+                         fb_builder *b)
+{
+    Watermark m;
+    Watermark_init(&m);
+    m.producer = FB_STR("test");
+    m.topic = FB_STR("raw");
+    m.partitions = partitions;
+    m.inputs = in;
+    m.inputs_count = n;
+    fb_encode(b, &Watermark_desc, &m, 0);
+    size_t len;
+    const uint8_t *p = fb_data(b, &len);
+    CHECK_EQ_INT(kafka_sink_produce_to(k, part, p, len), 0);
+}
+
+/* Marks are taken out of the stream (stages see the records only), a bad
+ * one is refused and changes nothing, and a partition's time is its marks'
+ * (the minimum over raw partitions, a new owner's lower time ignored)
+ * while a partition without marks keeps its records' time. */
+static void test_kafka_reader(void)
+{
+    char err[256];
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    rd_kafka_conf_set(c, "log_level", "3", err, sizeof err);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, 1);
+    rd_kafka_mock_topic_create(mc, "ev", 2, 1);
+    const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
+    kafka_sink *k = kafka_sink_open(boot, "ev", NULL, err, sizeof err);
+    CHECK_MSG(k != NULL, "%s", err);
+    if (!k) return;
+    CHECK_EQ_INT(kafka_sink_partitions(k), 2);
+    fb_builder b;
+    fb_builder_init(&b);
+    produce_event(k, 0, 1000, &b);
+    InputProgress m1[] = { IN(0, 500, 0) };
+    produce_mark(k, 0, m1, 1, 2, &b);
+    produce_event(k, 0, 2000, &b);
+    InputProgress m2[] = { IN(1, 800, 0), IN(0, 300, 0) };   /* a new owner of raw 0, lower: ignored */
+    produce_mark(k, 0, m2, 2, 2, &b);
+    InputProgress bad[] = { IN(5, 9000, 1) };                 /* raw 5 of 2: refused */
+    produce_mark(k, 0, bad, 1, 2, &b);
+    produce_event(k, 0, 900, &b);
+    produce_event(k, 1, 5000, &b);
+    CHECK_EQ_INT(kafka_sink_flush(k, 10000), 0);
+    CHECK_EQ_INT(kafka_sink_close(k), 0);
+
+    static const char *items[] = { "session.timeout.ms=3000", "heartbeat.interval.ms=300" };
+    cli_common cc;
+    memset(&cc, 0, sizeof cc);
+    cc.in = "-"; cc.out = "-"; cc.format = "records";
+    cc.max_record = 16 << 20;
+    cc.idle_timeout = 600000000;   /* 10 min: no partition idle by the clock here */
+    cc.kafka_conf = (cli_list){ items, 2, 2 };
+    char uri[512];
+    snprintf(uri, sizeof uri, "kafka://%s/ev?group=wm&eof=1", boot);
+    stream_in *in = stream_in_open(uri, &cc);
+    CHECK(in != NULL);
+    if (!in) return;
+    stream_rec r;
+    int n = 0, rc;
+    int64_t ts[8];
+    while ((rc = stream_in_next(in, &r)) == 1) {
+        CHECK(r.type == &Event_desc);
+        if (n < 8) ts[n] = r.as.event.ts;
+        n++;
+        stream_in_note_time(in, &r.pos, r.as.event.ts);
+        /* after the first record of partition 0 and before a mark: its records' time */
+        if (r.pos.partition == 0 && r.pos.offset == 0) CHECK_EQ_INT(stream_in_part_time(in, &r.pos), 1000);
+        /* after the first mark (raw 1 not heard of yet): unknown */
+        if (r.pos.partition == 0 && r.pos.offset == 2) CHECK(stream_in_part_time(in, &r.pos) == INT64_MIN);
+    }
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(n, 4);   /* the marks are not records */
+    CHECK_EQ_INT(stream_in_count(in), 4);
+    /* in order within partition 0, whatever the two partitions' interleaving */
+    int64_t want[] = { 1000, 2000, 900 };
+    int w = 0;
+    for (int i = 0; i < n && i < 8; i++) if (ts[i] != 5000 && w < 3) CHECK_EQ_INT(ts[i], want[w++]);
+    stream_pos p0 = { "ev", 0, 0, 0 }, p1 = { "ev", 1, 0, 0 };
+    CHECK_EQ_INT(stream_in_part_time(in, &p0), 500);   /* min(raw 0: 500, raw 1: 800), not the bad mark's */
+    CHECK_EQ_INT(stream_in_part_time(in, &p1), 5000);  /* no marks: its records' */
+    CHECK_EQ_INT(stream_in_event_time(in), 500);
+    stream_part sp;
+    for (int i = 0; stream_in_owned(in, i, &sp); i++) CHECK(!sp.idle);
+    stream_in_close(in);
+    fb_builder_free(&b);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(rk);
+}
+
+TEST_MAIN(test_kafka_reader, test_empty_and_incomplete, test_idle, test_handover_keeps_the_largest, test_topics_and_growth,
           test_refused, test_random_against_model, test_record)
