@@ -772,15 +772,18 @@ void kafka_src_align_stats(const kafka_src *s, stream_align_stats *st)
 }
 
 /* A partition's event time and whether it holds the others back: from the
- * marks read from it when there are any (wmark.h: idle when every input
- * partition of its producers is), else from its records (the largest time
- * noted; idle at its end for idle_ms: nothing unread). */
+ * marks read from it when there are any, else from its records (the
+ * largest time noted; idle at its end for idle_ms: nothing unread). With
+ * marks it is idle when every input partition of its producers is and
+ * nothing of it is unread: marks read while it is read behind its end say
+ * how things stood back then, and the records after them may be older than
+ * what the other partitions, read further, have reached. */
 static int64_t kafka_part_time(const kafka_src *s, kafka_part *kp, int64_t idle_ms, int *idle)
 {
     if (kp->marks && wmark_table_marks(kp->marks)) {
         int64_t t = wmark_table_time(kp->marks);
-        *idle = t == WMARK_IDLE;
-        if (*idle) {
+        *idle = t == WMARK_IDLE && kafka_part_at_end(kp);
+        if (t == WMARK_IDLE) {
             int64_t m = wmark_table_max(kp->marks);
             return m > kp->max_ts ? m : kp->max_ts;
         }

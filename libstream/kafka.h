@@ -88,7 +88,8 @@ int64_t kafka_src_event_time(kafka_src *s, int64_t idle_ms);
 /* Watermark marks (wmark.h). Reader: a mark read from a partition is
  * noted in its table (0, or -1 with why in err: a bad mark, refused); from
  * then on the partition's time (kafka_src_event_time, kafka_src_part_time)
- * and idleness (kafka_src_owned) are the marks', not its records'. A
+ * and idleness (kafka_src_owned: every input partition idle, and nothing
+ * of the partition unread) are the marks', not its records'. A
  * partition assigned again forgets its marks (it is read from another
  * offset). kafka_src_part_time: INT64_MIN for a partition not assigned. */
 struct Watermark;
