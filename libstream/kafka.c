@@ -19,6 +19,7 @@
 #include "log.h"
 #include "secret.h"
 #include "sig.h"
+#include "wmark.h"
 
 /* Our own -X key (not librdkafka's): give up when no broker has been
  * reachable for this long, so a wrong address ends with an error instead of
@@ -44,6 +45,12 @@ typedef struct kafka_part {
     int paused;          /* paused in librdkafka by us (its APP_PAUSE flag) */
     int64_t polled_next; /* after the last message polled (held or returned); -1 none */
     int64_t last_msg_ms; /* when a message of it was last polled, or it was assigned */
+    /* watermark marks read from it (wmark.h); NULL: none yet */
+    wmark_table *marks;
+    /* what this member, as a producer, says of it in its marks
+     * (kafka_src_progress): max_ts when next was last committed */
+    int64_t committed_ts;
+    int reported;        /* in the last marks: 0 not named, 1 not idle, 2 idle */
 } kafka_part;
 
 /* Alignment holds at most this many messages (or bytes of payload) per
@@ -78,6 +85,7 @@ struct kafka_src {
     int align_dirty;
     uint64_t held_now;             /* messages held over all partitions */
     stream_align_stats st;
+    int mark_wanted;               /* a message came from a partition our last marks did not name as busy */
 };
 
 struct kafka_sink {
@@ -87,7 +95,11 @@ struct kafka_sink {
     uint64_t produced, acked, failed;
     int fatal;
     int64_t down_since_ms, down_timeout_ms;
+    int32_t partitions;            /* kafka_sink_partitions; 0 not asked */
+    int64_t partitions_at_ms;
 };
+
+static int32_t topic_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms);
 
 static int64_t kafka_now_ms(void)
 {
@@ -238,9 +250,11 @@ static kafka_part *kafka_part_find(kafka_src *s, const char *topic, int32_t p, i
     snprintf(e->topic, sizeof e->topic, "%s", topic);
     e->partition = p;
     e->next = e->committed = e->polled_next = -1;
-    e->max_ts = INT64_MIN;
+    e->max_ts = e->committed_ts = INT64_MIN;
     return e;
 }
+
+static int32_t kafka_topic_partitions(kafka_src *s, const char *topic);
 
 /* ---- alignment (kafka_src_set_align) ------------------------------------------
  * A partition more than the skew ahead of the slowest one is not read from
@@ -470,6 +484,10 @@ static void kafka_src_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             kp->assigned = 1; kp->eof = 0;
             kp->next = kp->committed = kp->polled_next = -1;
             kp->max_ts = INT64_MIN;   /* its event time is learnt again from what it delivers */
+            kp->committed_ts = INT64_MIN;
+            kp->reported = 0;
+            /* read from another offset now: the marks past it are not true of what comes */
+            if (kp->marks) wmark_table_reset(kp->marks);
             kp->epoch = ++s->epochs;
             kp->last_msg_ms = kafka_now_ms();
             s->align_dirty = 1;
@@ -578,6 +596,7 @@ int kafka_src_partition_count(kafka_src *s, int timeout_ms)
 void kafka_src_set_start(kafka_src *s, stream_start_fn fn, void *ctx) { s->start_fn = fn; s->start_ctx = ctx; }
 void kafka_src_set_revoke(kafka_src *s, kafka_revoke_fn fn, void *ctx) { s->revoke_fn = fn; s->revoke_ctx = ctx; }
 uint64_t kafka_src_count(const kafka_src *s) { return s->count; }
+const char *kafka_src_topic(const kafka_src *s) { return s->topic; }
 
 static int kafka_src_all_eof(const kafka_src *s)
 {
@@ -594,6 +613,7 @@ static int kafka_src_all_eof(const kafka_src *s)
 static int kafka_src_deliver(kafka_src *s, kafka_part *kp, rd_kafka_message_t *msg, kafka_msg *m)
 {
     kp->next = msg->offset + 1;
+    if (kp->reported != 1) s->mark_wanted = 1;   /* our marks must say it is busy before its records */
     s->cur = msg;
     s->count++;
     m->val = msg->payload; m->len = msg->len;
@@ -714,6 +734,8 @@ int kafka_src_commit(kafka_src *s)
                            tp->topic, (int)tp->partition, rd_kafka_err2str(tp->err));
                 } else if (kp && kp->assigned) {
                     kp->committed = tp->offset;
+                    /* every record before it noted (the stage notes as it uses them) */
+                    if (tp->offset == kp->next) kp->committed_ts = kp->max_ts;
                 }
             }
         }
@@ -749,21 +771,95 @@ void kafka_src_align_stats(const kafka_src *s, stream_align_stats *st)
     for (int i = 0; i < s->nparts; i++) st->paused_now += s->parts[i].paused;
 }
 
+/* A partition's event time and whether it holds the others back: from the
+ * marks read from it when there are any, else from its records (the
+ * largest time noted; idle at its end for idle_ms: nothing unread). With
+ * marks it is idle when every input partition of its producers is and
+ * nothing of it is unread: marks read while it is read behind its end say
+ * how things stood back then, and the records after them may be older than
+ * what the other partitions, read further, have reached. */
+static int64_t kafka_part_time(const kafka_src *s, kafka_part *kp, int64_t idle_ms, int *idle)
+{
+    if (kp->marks && wmark_table_marks(kp->marks)) {
+        int64_t t = wmark_table_time(kp->marks);
+        *idle = t == WMARK_IDLE && kafka_part_at_end(kp);
+        if (t == WMARK_IDLE) {
+            int64_t m = wmark_table_max(kp->marks);
+            return m > kp->max_ts ? m : kp->max_ts;
+        }
+        return t;
+    }
+    *idle = kafka_part_at_end(kp) && s->now_ms - kp->eof_ms >= idle_ms;
+    return kp->max_ts;
+}
+
 int64_t kafka_src_event_time(kafka_src *s, int64_t idle_ms)
 {
-    int64_t now = s->now_ms, lo = INT64_MAX, hi = INT64_MIN;   /* the last poll's clock: per record, no read */
+    int64_t lo = INT64_MAX, hi = INT64_MIN;   /* the last poll's clock: per record, no read */
     int active = 0;
     for (int i = 0; i < s->nparts; i++) {
-        const kafka_part *kp = &s->parts[i];
+        kafka_part *kp = &s->parts[i];
         if (!kp->assigned) continue;
-        if (kp->max_ts > hi) hi = kp->max_ts;
-        /* at its end for idle_ms: nothing unread can hold the others back */
-        if (kafka_part_at_end(kp) && now - kp->eof_ms >= idle_ms) continue;
+        int idle;
+        int64_t t = kafka_part_time(s, kp, idle_ms, &idle);
+        if (t > hi) hi = t;
+        /* idle: nothing unread can hold the others back */
+        if (idle) continue;
         active = 1;
-        if (kp->max_ts < lo) lo = kp->max_ts;
+        if (t < lo) lo = t;
     }
     return active ? lo : hi;
 }
+
+int64_t kafka_src_part_time(kafka_src *s, const char *topic, int32_t partition, int64_t idle_ms, int *idle)
+{
+    kafka_part *kp = kafka_part_find(s, topic, partition, 0);
+    int dummy;
+    if (!idle) idle = &dummy;
+    if (!kp || !kp->assigned) { *idle = 0; return INT64_MIN; }
+    return kafka_part_time(s, kp, idle_ms, idle);
+}
+
+int kafka_src_note_mark(kafka_src *s, const char *topic, int32_t partition, const Watermark *m, char *err, size_t n)
+{
+    kafka_part *kp = kafka_part_find(s, topic, partition, 0);
+    if (!kp || !kp->assigned) return 0;
+    if (!kp->marks && !(kp->marks = wmark_table_new())) { snprintf(err, n, "out of memory"); return -1; }
+    return wmark_table_note(kp->marks, m, err, n);
+}
+
+int kafka_src_progress(kafka_src *s, int64_t idle_ms, kafka_progress *out, int max, int32_t *partitions)
+{
+    int k = 0;
+    *partitions = kafka_topic_partitions(s, s->topic);
+    for (int i = 0; i < s->nparts; i++) {
+        kafka_part *kp = &s->parts[i];
+        if (!kp->assigned || strcmp(kp->topic, s->topic)) continue;
+        /* idle: read to its end for idle_ms and all of it committed, so a
+         * next owner has nothing old to write */
+        int idle = kafka_part_at_end(kp) && s->now_ms - kp->eof_ms >= idle_ms &&
+                   (kp->next < 0 || kp->committed == kp->next);
+        if (k < max) {
+            out[k].partition = kp->partition;
+            out[k].time = kp->committed_ts;
+            out[k].idle = idle;
+            k++;
+        }
+    }
+    return k;
+}
+
+void kafka_src_progress_sent(kafka_src *s, const kafka_progress *p, int n)
+{
+    for (int i = 0; i < n; i++) {
+        kafka_part *kp = kafka_part_find(s, s->topic, p[i].partition, 0);
+        if (kp) kp->reported = p[i].idle ? 2 : 1;
+    }
+    /* (a partition that just gave a message is not at its end: named busy) */
+    s->mark_wanted = 0;
+}
+
+int kafka_src_mark_wanted(const kafka_src *s) { return s->mark_wanted; }
 
 void kafka_src_set_commit_limit(kafka_src *s, stream_commit_limit_fn fn, void *ctx)
 {
@@ -793,7 +889,12 @@ int kafka_src_owned(kafka_src *s, int i, int64_t idle_ms, stream_part *out)
         out->topic = kp->topic;
         out->partition = kp->partition;
         out->epoch = kp->epoch;
-        out->idle = kafka_part_at_end(kp) && now - kp->eof_ms >= idle_ms;
+        int idle;
+        int64_t saved = s->now_ms;
+        s->now_ms = now;
+        (void)kafka_part_time(s, kp, idle_ms, &idle);
+        s->now_ms = saved;
+        out->idle = idle;
         out->eof = kafka_part_at_end(kp);
         out->partitions = kp->partitions ? kp->partitions : kafka_topic_partitions(s, kp->topic);
         return 1;
@@ -838,6 +939,7 @@ void kafka_src_close(kafka_src *s)
     for (int i = 0; i < s->nparts; i++) {   /* (the revoke on close released them, unless none came) */
         kafka_part_release(s, &s->parts[i], 0);
         free(s->parts[i].held);
+        wmark_table_free(s->parts[i].marks);
     }
     rd_kafka_destroy(s->rk);
     free(s->parts);
@@ -909,11 +1011,12 @@ kafka_sink *kafka_sink_open(const char *brokers, const char *topic, const cli_li
     return k;
 }
 
-int kafka_sink_produce(kafka_sink *k, const void *val, size_t len, const void *key, size_t keylen)
+static int kafka_sink_produce_p(kafka_sink *k, int32_t partition, const void *val, size_t len, const void *key,
+                                size_t keylen)
 {
     for (;;) {
         if (k->fatal) return -1;
-        if (rd_kafka_produce(k->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)val, len,
+        if (rd_kafka_produce(k->rkt, partition, RD_KAFKA_MSG_F_COPY, (void *)val, len,
                              key, key ? keylen : 0, NULL) == 0)
             break;
         rd_kafka_resp_err_t re = rd_kafka_last_error();
@@ -929,6 +1032,27 @@ int kafka_sink_produce(kafka_sink *k, const void *val, size_t len, const void *k
     k->produced++;
     rd_kafka_poll(k->rk, 0);   /* serve delivery reports */
     return k->fatal ? -1 : 0;
+}
+
+int kafka_sink_produce(kafka_sink *k, const void *val, size_t len, const void *key, size_t keylen)
+{
+    return kafka_sink_produce_p(k, RD_KAFKA_PARTITION_UA, val, len, key, keylen);
+}
+
+int kafka_sink_produce_to(kafka_sink *k, int32_t partition, const void *val, size_t len)
+{
+    return kafka_sink_produce_p(k, partition, val, len, NULL, 0);
+}
+
+int kafka_sink_partitions(kafka_sink *k)
+{
+    int64_t now = kafka_now_ms();
+    /* (unknown: asked again 5 s later, not per call) */
+    if (k->partitions_at_ms && now - k->partitions_at_ms < (k->partitions > 0 ? 60000 : 5000)) return k->partitions;
+    int32_t n = topic_partition_count(k->rk, k->topic, 5000);
+    k->partitions_at_ms = now;
+    if (n > 0 || k->partitions <= 0) k->partitions = n;
+    return k->partitions;
 }
 
 int kafka_sink_flush(kafka_sink *k, int timeout_ms)

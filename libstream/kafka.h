@@ -73,6 +73,7 @@ typedef void (*kafka_revoke_fn)(void *ctx);
 void kafka_src_set_revoke(kafka_src *s, kafka_revoke_fn fn, void *ctx);
 /* Messages returned so far. */
 uint64_t kafka_src_count(const kafka_src *s);
+const char *kafka_src_topic(const kafka_src *s);
 /* Event time, per partition: the stage notes the time of each record it
  * used (ignored for partitions not assigned); a partition's time is the
  * largest noted since it was (last) assigned. kafka_src_event_time is the
@@ -84,6 +85,29 @@ uint64_t kafka_src_count(const kafka_src *s);
  * another therefore never moves it past what the slow one still holds. */
 void kafka_src_note_time(kafka_src *s, const char *topic, int32_t partition, int64_t ts);
 int64_t kafka_src_event_time(kafka_src *s, int64_t idle_ms);
+/* Watermark marks (wmark.h). Reader: a mark read from a partition is
+ * noted in its table (0, or -1 with why in err: a bad mark, refused); from
+ * then on the partition's time (kafka_src_event_time, kafka_src_part_time)
+ * and idleness (kafka_src_owned: every input partition idle, and nothing
+ * of the partition unread) are the marks', not its records'. A
+ * partition assigned again forgets its marks (it is read from another
+ * offset). kafka_src_part_time: INT64_MIN for a partition not assigned. */
+struct Watermark;
+int kafka_src_note_mark(kafka_src *s, const char *topic, int32_t partition, const struct Watermark *m,
+                        char *err, size_t n);
+int64_t kafka_src_part_time(kafka_src *s, const char *topic, int32_t partition, int64_t idle_ms, int *idle);
+/* Writer: what this member says of its input partitions in its marks.
+ * Each assigned partition of the input topic: the largest event time noted
+ * before its committed offset (INT64_MIN none), and idle when it is at its
+ * end for idle_ms with everything returned committed. Fills up to max,
+ * returns the count; *partitions: the input topic's (-1 unknown).
+ * kafka_src_progress_sent: those were written; kafka_src_mark_wanted: a
+ * message was returned from a partition they did not name as busy (newly
+ * assigned, or idle before), so marks must go out before its records. */
+typedef struct kafka_progress { int32_t partition; int idle; int64_t time; } kafka_progress;
+int kafka_src_progress(kafka_src *s, int64_t idle_ms, kafka_progress *out, int max, int32_t *partitions);
+void kafka_src_progress_sent(kafka_src *s, const kafka_progress *p, int n);
+int kafka_src_mark_wanted(const kafka_src *s);
 /* Alignment (stream_in_set_max_partition_skew): a partition whose time
  * (as noted) is more than max_skew (the unit of the noted times; 0: off)
  * ahead of the slowest partition that holds the others back is not read
@@ -118,6 +142,11 @@ kafka_sink *kafka_sink_open(const char *brokers, const char *topic, const cli_li
                             char *err, size_t n);
 /* Copies val and key (key NULL: no key). 0, or -1 on a fatal error. */
 int kafka_sink_produce(kafka_sink *k, const void *val, size_t len, const void *key, size_t keylen);
+/* Into one partition, without a key (watermark marks). 0, or -1 fatal. */
+int kafka_sink_produce_to(kafka_sink *k, int32_t partition, const void *val, size_t len);
+/* The output topic's partition count (broker metadata, asked again at
+ * most once a minute); -1 unknown. */
+int kafka_sink_partitions(kafka_sink *k);
 /* Wait until every message produced so far is acknowledged (timeout_ms < 0:
  * no limit). 0, or -1 if the timeout passed or any delivery ever failed. */
 int kafka_sink_flush(kafka_sink *k, int timeout_ms);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "deadletter.h"
 #include "frame.h"
@@ -31,6 +32,7 @@
 #include "metrics.h"
 #include "reckey.h"
 #include "sig.h"
+#include "wmark.h"
 
 #define STREAM_SYNC_RECORDS 10000
 #define STREAM_SYNC_US      1000000
@@ -61,6 +63,7 @@ struct stream_in {
     int64_t max_ts;             /* byte streams: largest event time noted */
     int64_t idle_ms;            /* --idle-timeout */
     int64_t lag_us;             /* when it was last updated */
+    struct stream_marks *marks; /* stream_in_set_marks: this input's progress goes there */
 };
 
 struct stream_out {
@@ -78,6 +81,26 @@ struct stream_out {
 };
 
 static stream_out *stream_outs;
+
+/* Watermark marks written (stream_in_set_marks): what was said last, to
+ * say it again only when it changed or a second passed. */
+#define STREAM_MARK_MAX WMARK_MAX_PARTITIONS
+#define STREAM_MARK_REPEAT_US 1000000
+typedef struct stream_marks {
+    stream_out *out;
+    char producer[96];
+    fb_builder b;
+    kafka_progress now[STREAM_MARK_MAX], last[STREAM_MARK_MAX];
+    int nlast;
+    int32_t last_partitions;
+    int64_t at_us;              /* when marks last went out; 0 never */
+    uint64_t written;           /* messages */
+    metrics_series *m_written;
+} stream_marks;
+static metrics_series *stream_m_marks_read, *stream_m_marks_bad;
+static int stream_marks_write(stream_in *in, int force);
+static int stream_out_fail(stream_out *o, const char *what);
+static void stream_note_mark(stream_in *in, const kafka_msg *m, const stream_pos *pos);
 
 static int64_t stream_mono_us(void)
 {
@@ -332,12 +355,16 @@ static int stream_kafka_next(stream_in *in, kafka_msg *m)
         int rc = kafka_src_poll(in->ks, idle ? slice : 0, m);
         if (rc == 1) {
             if (m->ts_ms >= 0) metrics_note_kafka_message_time(m->ts_ms * 1000);
+            /* our marks say its partition is busy before anything read from it is written */
+            if (in->marks && kafka_src_mark_wanted(in->ks) && stream_marks_write(in, 1)) return stream_in_fail(in);
             return 1;
         }
         if (rc == 2) return 0;
         if (rc < 0) return stream_in_fail(in);
         if (!idle) { idle = 1; stream_idle(in); }
         else if (in->tick) in->tick(in->tick_ctx);   /* each quiet slice */
+        /* a partition gone idle is said at once; the rest at least every second */
+        if (in->marks && stream_marks_write(in, 0)) return stream_in_fail(in);
         stream_lag_refresh(in, 0);
         metrics_tick();
     }
@@ -379,6 +406,10 @@ int stream_in_next(stream_in *in, stream_rec *r)
                 stream_reject(in, &pos, "bad_record", "message larger than 4 GiB", NULL, 0);
                 continue;
             }
+            if (wmark_is_mark(m.val, m.len)) {   /* the partition's progress, not a record (wmark.h) */
+                stream_note_mark(in, &m, &pos);
+                continue;
+            }
             if (!stream_decode(in, m.val, (uint32_t)m.len, 0, &pos, r)) continue;
             r->key = m.key; r->keylen = m.keylen;
         } else {
@@ -397,6 +428,30 @@ int stream_in_next(stream_in *in, stream_rec *r)
         metrics_add(metrics_records_in, 1);
         return 1;
     }
+}
+
+/* A watermark mark read from Kafka: noted by the source, never returned;
+ * counted; a bad one refused as any bad record is. */
+static void stream_note_mark(stream_in *in, const kafka_msg *m, const stream_pos *pos)
+{
+    char err[256], msg[300];
+    AnyRecord rec;
+    if (!stream_m_marks_read)
+        stream_m_marks_read = metrics_counter("streamrec_watermark_marks_read_total",
+                                              "Watermark marks read from Kafka input partitions (not records)");
+    arena_reset(&in->arena);
+    int bad = fb_decode(&Watermark_desc, m->val, m->len, 0, &rec, &in->arena, err, sizeof err);
+    if (!bad) bad = kafka_src_note_mark(in->ks, m->topic, m->partition, &rec.watermark, err, sizeof err);
+    if (bad) {
+        if (!stream_m_marks_bad)
+            stream_m_marks_bad = metrics_counter("streamrec_watermark_marks_refused_total",
+                                                 "Watermark marks refused (also in records_invalid_total)");
+        metrics_add(stream_m_marks_bad, 1);
+        snprintf(msg, sizeof msg, "Watermark: %s", err);
+        stream_reject(in, pos, "bad_record", msg, m->val, m->len);
+        return;
+    }
+    metrics_add(stream_m_marks_read, 1);
 }
 
 /* Byte-stream line: 1, 0 end, -1 fatal. */
@@ -594,7 +649,88 @@ void stream_in_close(stream_in *in)
     kafka_src_close(in->ks);
     arena_free(&in->arena);
     free(in->kline);
+    if (in->marks) fb_builder_free(&in->marks->b);
+    free(in->marks);
     free(in);
+}
+
+/* ---- watermark marks (wmark.h) ---- */
+
+int stream_in_set_marks(stream_in *in, stream_out *out)
+{
+    if (!in->ks || !out->ks || out->json || in->marks) return in->marks ? 0 : -1;
+    stream_marks *mk = calloc(1, sizeof *mk);
+    if (!mk) { log_error("out of memory"); return -1; }
+    char host[64] = "";
+    if (gethostname(host, sizeof host - 1)) snprintf(host, sizeof host, "?");
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    /* (pid and clock: a restarted instance is another producer) */
+    snprintf(mk->producer, sizeof mk->producer, "%s/%ld/%08lx", host, (long)getpid(),
+             (unsigned long)((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20)) & 0xffffffffUL);
+    mk->out = out;
+    fb_builder_init(&mk->b);
+    mk->m_written = metrics_counter("streamrec_watermark_marks_written_total",
+                                    "Watermark marks written into the output topic's partitions");
+    in->marks = mk;
+    return 0;
+}
+
+const char *stream_in_marks_producer(const stream_in *in) { return in->marks ? in->marks->producer : NULL; }
+uint64_t stream_in_marks_written(const stream_in *in) { return in->marks ? in->marks->written : 0; }
+
+/* Say where this input's partitions are, into every partition of the
+ * output: when forced (before records of a partition not named busy),
+ * when it changed, or a second after the last time. 0, or -1 (the
+ * output failed: logged). */
+static int stream_marks_write(stream_in *in, int force)
+{
+    stream_marks *mk = in->marks;
+    int64_t now = stream_mono_us();
+    int32_t partitions;
+    int n = kafka_src_progress(in->ks, in->idle_ms, mk->now, STREAM_MARK_MAX, &partitions);
+    if (!force && mk->at_us && now - mk->at_us < STREAM_MARK_REPEAT_US && n == mk->nlast &&
+        partitions == mk->last_partitions && !memcmp(mk->now, mk->last, (size_t)n * sizeof *mk->now))
+        return 0;
+    int outp = kafka_sink_partitions(mk->out->ks);
+    if (partitions < 1 || outp < 1) return 0;   /* metadata unknown: later */
+    InputProgress ip[STREAM_MARK_MAX];
+    for (int i = 0; i < n; i++) {
+        memset(&ip[i], 0, sizeof ip[i]);
+        ip[i].partition = mk->now[i].partition;
+        ip[i].idle = (int8_t)mk->now[i].idle;
+        ip[i].time = mk->now[i].time;
+    }
+    Watermark w;
+    Watermark_init(&w);
+    w.producer = FB_STR(mk->producer);
+    w.topic = FB_STR(kafka_src_topic(in->ks));
+    w.partitions = partitions;
+    w.inputs = ip;
+    w.inputs_count = (uint32_t)n;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    w.ts = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    fb_encode(&mk->b, &Watermark_desc, &w, 0);
+    size_t len;
+    const uint8_t *p = fb_data(&mk->b, &len);
+    for (int32_t q = 0; q < outp; q++)
+        if (kafka_sink_produce_to(mk->out->ks, q, p, len)) return stream_out_fail(mk->out, "kafka: produce failed");
+    mk->written += (uint64_t)outp;
+    metrics_add(mk->m_written, outp);
+    kafka_src_progress_sent(in->ks, mk->now, n);
+    memcpy(mk->last, mk->now, (size_t)n * sizeof *mk->now);
+    mk->nlast = n;
+    mk->last_partitions = partitions;
+    mk->at_us = now;
+    return 0;
+}
+
+int64_t stream_in_part_time(stream_in *in, const stream_pos *pos)
+{
+    if (!in->ks) return in->max_ts;
+    if (!pos->topic) return INT64_MIN;
+    return kafka_src_part_time(in->ks, pos->topic, pos->partition, in->idle_ms, NULL);
 }
 
 int stream_in_offsets(stream_in *in, stream_offset *out, int max)
@@ -787,6 +923,8 @@ int stream_sync(stream_in *in, stream_out *out)
         }
         /* commit only what is safely downstream */
         if (rc == 0 && in->ks && !in->no_commit && kafka_src_commit(in->ks)) rc = -1;
+        /* then say how far that commit goes */
+        if (rc == 0 && in->marks && stream_marks_write(in, 0)) rc = -1;
         stream_lag_refresh(in, 0);
         in->sync_count = in->count;
         in->sync_us = stream_mono_us();

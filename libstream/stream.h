@@ -105,8 +105,10 @@ void stream_in_set_tick(stream_in *in, int interval_ms, void (*fn)(void *ctx), v
  * it uses (stream_in_note_time) and takes stream_in_event_time as the time
  * up to which its input is complete (its watermark is that minus its
  * allowed lateness). For Kafka it is the minimum, over the partitions this
- * instance owns, of each one's largest noted time (a partition at its end
- * for --idle-timeout is left out: kafka.h), so one partition read ahead of
+ * instance owns, of each one's largest noted time, or of what the
+ * watermark marks read from it say when it carries any (wmark.h; a
+ * partition at its end for --idle-timeout, or whose marks say idle, is
+ * left out: kafka.h), so one partition read ahead of
  * the others never closes their windows; the same records on one partition
  * or many, read by one instance or several, give the same windows. For
  * byte streams it is the largest time noted. INT64_MIN: not known yet. It
@@ -114,6 +116,23 @@ void stream_in_set_tick(stream_in *in, int interval_ms, void (*fn)(void *ctx), v
  * own watermark monotonic. */
 void stream_in_note_time(stream_in *in, const stream_pos *pos, int64_t ts);
 int64_t stream_in_event_time(stream_in *in);
+/* The event time of the partition a record came from (a stage that keeps
+ * windows per input partition): the largest noted for it, or what the
+ * watermark marks read from it say (stream_in_set_marks); INT64_MIN
+ * unknown. Byte streams: stream_in_event_time. */
+int64_t stream_in_part_time(stream_in *in, const stream_pos *pos);
+/* Watermark marks (wmark.h, schemas/watermark.fbs), the writer's side: a
+ * stage reading Kafka and writing Kafka (ingest) says into every partition
+ * of out how far its input partitions are committed, in event time: after
+ * each stream_sync that committed, when a partition goes idle, at least
+ * every second while quiet, and before anything read from a partition it
+ * has not named busy (newly assigned, or idle before) is returned. Every
+ * Kafka input reads them (never returned as records; counted in
+ * streamrec_watermark_marks_read_total). 0, or -1: not Kafka to Kafka
+ * records (nothing done). */
+int stream_in_set_marks(stream_in *in, stream_out *out);
+const char *stream_in_marks_producer(const stream_in *in);   /* NULL: no marks */
+uint64_t stream_in_marks_written(const stream_in *in);         /* messages */
 /* Reading a backlog from several Kafka partitions in step (watermark
  * alignment, Flink's FLIP-182/217): a partition whose event time (as noted
  * by stream_in_note_time, per partition) is more than max_skew (µs; 0:

@@ -17,7 +17,7 @@ struct agg_part {
     uint32_t epoch;
     agg_engine *eng;
     int64_t from, to;       /* input offsets: first read in this epoch, next to read */
-    int64_t max_ts;         /* its event time */
+    int64_t max_ts;         /* its event time (stream_in_part_time: its records', or its watermark marks') */
     uint64_t closed;        /* windows_emitted when its watermark was last sent */
     int idle_sent;          /* its open windows and its watermark marked idle went out (at its end
                              * for --idle-timeout): the merge passes it until it reads again */
@@ -175,6 +175,21 @@ static int64_t part_commit_limit(void *ctx, const char *topic, int32_t partition
     return p ? agg_engine_first_offset(p->eng) : INT64_MAX;
 }
 
+/* The partition's event time moved to t (its records, or the watermark
+ * marks read from it): windows it passes close, and their partials go out
+ * before the watermark that passes them. -1: writing failed. */
+static int part_advance(agg_parts *ps, agg_part *p, int64_t t)
+{
+    if (t <= p->max_ts) return 0;
+    p->max_ts = t;
+    if (agg_engine_advance(p->eng, t) != AGG_OK) return -1;
+    if (agg_engine_counters(p->eng)->windows_emitted != p->closed) {
+        if (part_send_wm(p, agg_engine_watermark(p->eng), 0) < 0) return -1;
+        crash_after_partials(ps);
+    }
+    return 0;
+}
+
 /* A partition at its end for --idle-timeout holds nothing back: its
  * windows close by the time of the other partitions this instance owns
  * (stream_in_event_time leaves it out; the largest when all are idle), as
@@ -192,7 +207,13 @@ static int parts_idle(agg_parts *ps)
     int64_t t = stream_in_event_time(ps->in);
     stream_part sp;
     for (int k = 0; stream_in_owned(ps->in, k, &sp); k++) {
-        if (!sp.idle) continue;
+        if (!sp.idle) {
+            /* watermark marks may have moved it on with no record since */
+            agg_part *p = part_find(ps, sp.topic, sp.partition);
+            stream_pos pos = { sp.topic, sp.partition, 0, 0 };
+            if (p && p->epoch == sp.epoch && part_advance(ps, p, stream_in_part_time(ps->in, &pos)) < 0) return -1;
+            continue;
+        }
         agg_part *p = part_find(ps, sp.topic, sp.partition);
         if (!p || p->epoch != sp.epoch) continue;
         int64_t before = agg_engine_watermark(p->eng);
@@ -247,16 +268,7 @@ int agg_parts_record(agg_parts *ps, stream_rec *r, agg_engine **eng)
     int ar = r->type == &Event_desc ? agg_engine_event(p->eng, &r->as.event) : agg_engine_sample(p->eng, &r->as.sample);
     if (ar != AGG_OK) return ar;
     stream_in_note_time(ps->in, &r->pos, ts);
-    if (ts > p->max_ts) {
-        p->max_ts = ts;
-        if (agg_engine_advance(p->eng, ts) != AGG_OK) return AGG_ERR;
-        /* windows closed: their partials are out, now the watermark that passes them */
-        if (agg_engine_counters(p->eng)->windows_emitted != p->closed) {
-            if (part_send_wm(p, agg_engine_watermark(p->eng), 0) < 0) return AGG_ERR;
-            crash_after_partials(ps);
-        }
-    }
-    return AGG_OK;
+    return part_advance(ps, p, stream_in_part_time(ps->in, &r->pos)) < 0 ? AGG_ERR : AGG_OK;
 }
 
 int agg_parts_finish(agg_parts *ps)

@@ -182,6 +182,11 @@ int main(int argc, char **argv)
                        .m_dups = m_dups, .m_events = m_events, .m_samples = m_samples,
                        .every_line = stream_in_is_kafka(in) };
     if (stream_in_is_kafka(in)) stream_in_set_tick(in, 500, quiet_tick, &run);
+    /* Kafka to Kafka: several instances in one group write into each
+     * output partition; watermark marks tell its readers how far each
+     * input partition is (schemas/README.md "Watermark marks") */
+    if (stream_in_is_kafka(in) && !stream_out_is_json(out) && stream_in_set_marks(in, out) == 0)
+        log_kv(LOG_INFO, "watermark marks on", "\"producer\":\"%s\"", stream_in_marks_producer(in));
     if (crash_after) threads = 1;   /* the sequential loop counts the lines */
     if (threads == 0) {   /* the CPUs this process may run on (taskset, cpusets), not the machine's */
         cpu_set_t cs;
@@ -224,12 +229,13 @@ int main(int argc, char **argv)
     stream_in_align_stats(in, &al);
     log_kv(LOG_INFO, "done", "\"lines\":%llu,\"ok\":%llu,\"refused\":%llu,\"duplicates\":%llu,"
            "\"events\":%llu,\"samples\":%llu,\"rate_limit_untracked\":%llu,\"dedup_left_early\":%llu,"
-           "\"held_back\":%llu,\"pauses\":%llu,\"threads\":%d",
+           "\"held_back\":%llu,\"pauses\":%llu,\"marks\":%llu,\"threads\":%d",
            (unsigned long long)stream_in_count(in), (unsigned long long)g.n_lines_ok,
            (unsigned long long)(g.n_bad + too_long), (unsigned long long)g.n_dups,
            (unsigned long long)g.n_events, (unsigned long long)g.n_samples,
            (unsigned long long)g.rl.untracked, (unsigned long long)g.dd.early,
-           (unsigned long long)al.held, (unsigned long long)al.pauses, par ? (int)threads : 1);
+           (unsigned long long)al.held, (unsigned long long)al.pauses,
+           (unsigned long long)stream_in_marks_written(in), par ? (int)threads : 1);
     sd_stopping();
     ingest_free(&g);
     stream_in_close(in);

@@ -77,18 +77,17 @@ for line, rec in zip(lines, recs):
     else: key = r["name"] + ("{" + ",".join("%s=%s" % kv for kv in sorted(r["labels"].items())) + "}" if r.get("labels") else "")
     print(key + "\t" + line)
 '
-# RAW_KEY=line: raw lines keyed by line number, as a producer that knows
-# nothing of ingest's keys would, all of gen-events' mixed traffic; one
-# ingest keeps event time in step across its raw partitions
-# (--max-partition-skew, stages/ingest/README.md): at x1 with 100,000 lines
-# 0 late, merged metrics and Redis equal to the file run. Several ingest
-# instances are not aligned with each other: at x2, 26,193 records late.
+# RAW_KEY=line (the default): raw lines keyed by line number, as a
+# producer that knows nothing of ingest's keys would, all of gen-events'
+# mixed traffic. One ingest keeps event time in step across its raw
+# partitions (--max-partition-skew), and several ingest instances say how
+# far they are with watermark marks in every events partition, so the
+# emitters close windows by the slowest (schemas/README.md "Watermark
+# marks"): at x2 with 100,000 lines 0 late, merged metrics and Redis equal
+# to the file run (26,193 late before the marks).
 # RAW_KEY=record: keyed by the key of ingest's record (below), request and
-# model lines left out: raw partition p feeds events partition p only, which
-# holds at any instance count. Default: line when KS is 1 (KBENCH_TINY),
-# else record.
-[ "$KS" = 1 ] && RAW_KEY=${RAW_KEY:-line}
-RAW_KEY=${RAW_KEY:-record}
+# model lines left out: raw partition p feeds events partition p only.
+RAW_KEY=${RAW_KEY:-line}
 # prepare DIR LINES SEED RATE: DIR/raw.jsonl and DIR/raw.keyed, kept between
 # runs (they depend on the arguments only)
 prepare() {
@@ -172,12 +171,26 @@ held() {   # held TOPIC: messages in the topic (the sum of its partitions' end o
   local a=() p; for p in $(seq 0 $((P - 1))); do a+=(-t "$1:$p:-1"); done
   kcat -Q -b "$K" "${a[@]}" 2>/dev/null | awk '$3 == "offset" { s += $4 } END { print s + 0 }'
 }
-per_partition() {   # per_partition TOPIC: "p0=n p1=n ..." as kcat reads them
-  timeout 60 kcat -C -b "$K" -t "$1" -e -q -f '%p\n' 2>/dev/null | sort -n | uniq -c | awk '{ printf " p%s=%s", $2, $1 }'
+per_partition() {   # per_partition TOPIC: "p0=n p1=n ..." as kcat reads them (records: watermark marks have no key)
+  timeout 60 kcat -C -b "$K" -t "$1" -e -q -f '%K %p\n' 2>/dev/null | awk '$1 >= 0 { print $2 }' | sort -n | uniq -c |
+    awk '{ printf " p%s=%s", $2, $1 }'
+}
+records() {   # records TOPIC: messages less ingest's watermark marks (the only messages without a key)
+  timeout 60 kcat -C -b "$K" -t "$1" -e -q -f '%K\n' 2>/dev/null | awk '$1 >= 0 { n++ } END { print n + 0 }'
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 TCK=$(getconf CLK_TCK)
+wait_records() {   # wait_records TOPIC TARGET: as wait_count, counting records (a read of the whole topic: once a second)
+  local n last=-1 since; since=$(date +%s)
+  while :; do
+    n=$(records "$1")
+    [ "$n" -ge "$2" ] && return 0
+    [ "$n" != "$last" ] && { last=$n; since=$(date +%s); }
+    [ $(( $(date +%s) - since )) -ge 45 ] && return 1
+    sleep 1
+  done
+}
 wait_count() {   # wait_count TOPIC TARGET: until it holds TARGET messages; 1 when 45 s pass with none added
   local n last=-1 since; since=$(date +%s)
   while :; do
@@ -252,7 +265,9 @@ run_pipeline() {
   local km0; km0=$(cpu_ticks "$KM")
   t0=$(now)
   kcat -P -b "$K" -t raw -K '\t' <"$IN/raw.keyed" || fail "x$k: produce"
-  wait_count events "$E" || fail "x$k: the events topic holds $(held events) of $E records (none added in 45 s)"
+  # (the end offsets count ingest's watermark marks too: then the records, exactly)
+  wait_count events "$E" && wait_records events "$E" ||
+    fail "x$k: the events topic holds $(records events) of $E records (none added in 45 s)"
   ti=$(now)
   kcat -P -b "$K" -t raw -K '\t' <"$W/sentinel.keyed" || fail "x$k: produce the closing events"
   wait_count metrics "$M" || fail "x$k: the metrics topic holds $(held metrics) of $M metrics (none added in 45 s)"
@@ -278,7 +293,7 @@ run_pipeline() {
   done
   phase "x$k: stopped"
   # ---- checks: counts, lateness, merged == file run, Redis == file run
-  local nev; nev=$(held events)
+  local nev; nev=$(records events)
   [ "$nev" = "$((E + 200))" ] || fail "x$k: the events topic holds $nev records, not $E + 200 (each once)"
   local late; late=$(cat "$W"/x$k-emit*.err | grep '"msg":"done"' | sed 's/.*"late":\([0-9]*\).*/\1/' | awk '{ s += $1 } END { print s + 0 }')
   [ "$late" = 0 ] || fail "x$k: the emitters refused $late records as late"
@@ -383,8 +398,8 @@ stage emit3 "$W/rb-emit3.err" "$BIN/aggregate" --emit partials --in "kafka://$K/
   --out "kafka://$K/partials"
 wait "$PRODUCER" || echo "  FAILED: the producer"
 FAILED=0
-ER=$(( NR ))
-wait_count events "$ER" || fail "rebalance: the events topic holds $(held events) of $ER records"
+ER=$("$BIN/ingest" <"$RB/raw.jsonl" 2>/dev/null | "$BIN/fbcat" --count | awk '$1 == "total" { print $2 }')   # (a request line gives 2)
+wait_count events "$ER" && wait_records events "$ER" || fail "rebalance: the events topic holds $(records events) of $ER records"
 kcat -P -b "$K" -t raw -K '\t' <"$W/rb-sentinel.keyed"
 wait_count metrics "$MR" || fail "rebalance: the metrics topic holds $(held metrics) of $MR metrics (none added in 45 s)"
 for name in ingest1 ingest2 emit1 emit3 merge; do kill -TERM "${SP[$name]}" 2>/dev/null; done

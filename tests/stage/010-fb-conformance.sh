@@ -321,7 +321,7 @@ conform streamrec "$ROOT/schemas" "$BIN/fbcat --strict --encode" "$BIN/fbcat --s
 # (json -> record -> json), and to the same values as the flatc form (an
 # empty vector and an absent one are the same; quantiles that have no name
 # follow the named ones)
-for t in Event Sample Metric Drift ExperimentResult Recommendation Alert; do
+for t in Event Sample Metric Drift ExperimentResult Recommendation Alert Watermark; do
   "$BIN/fbcat" --strict <"$T/streamrec/$t.flatc.rec" >"$T/streamrec/$t.jq.json"
   "$BIN/fbcat" --strict --encode "$t" <"$T/streamrec/$t.jq.json" >"$T/streamrec/$t.jq.rec" 2>"$T/jqrt.err" \
     || { cat "$T/jqrt.err" >&2; fail "streamrec: $t through the jq form"; }

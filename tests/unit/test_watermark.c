@@ -1,0 +1,339 @@
+/* test_watermark.c — the reader's bookkeeping of watermark marks (wmark.h):
+ * per input partition the largest time and the newest idle flag, the
+ * partition's time as the minimum over those not idle once every input
+ * partition was heard of, refusals that leave the table as it was, and the
+ * record itself through the codec. */
+#include <stdint.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include "kafka.h"
+#include "stream.h"
+#include "testhelp.h"
+#include "wmark.h"
+
+#define IN(P_, T_, IDLE_) ((InputProgress){ .partition = (P_), .idle = (IDLE_), .time = (T_) })
+
+static int note(wmark_table *t, const char *topic, int32_t partitions, const InputProgress *in, uint32_t n)
+{
+    Watermark m;
+    Watermark_init(&m);
+    m.producer = FB_STR("test");
+    m.topic = topic ? FB_STR(topic) : (fb_str){ 0 };
+    m.partitions = partitions;
+    m.inputs = in;
+    m.inputs_count = n;
+    char err[200];
+    return wmark_table_note(t, &m, err, sizeof err);
+}
+
+static void test_empty_and_incomplete(void)
+{
+    wmark_table *t = wmark_table_new();
+    CHECK_EQ_INT(wmark_table_marks(t), 0);
+    CHECK(wmark_table_time(t) == INT64_MIN);
+    /* A owns 0 and 1 of 4: 2 and 3 not heard of, so nothing is known */
+    InputProgress a[] = { IN(0, 100, 0), IN(1, 200, 0) };
+    CHECK_EQ_INT(note(t, "raw", 4, a, 2), 0);
+    CHECK_EQ_INT(wmark_table_marks(t), 1);
+    CHECK(wmark_table_time(t) == INT64_MIN);
+    /* B owns 2 and 3: the minimum over all four */
+    InputProgress b[] = { IN(2, 150, 0), IN(3, 300, 0) };
+    CHECK_EQ_INT(note(t, "raw", 4, b, 2), 0);
+    CHECK_EQ_INT(wmark_table_time(t), 100);
+    CHECK_EQ_INT(wmark_table_max(t), 300);
+    /* A moves on: B's 2 is now the slowest */
+    InputProgress a2[] = { IN(0, 400, 0), IN(1, 410, 0) };
+    CHECK_EQ_INT(note(t, "raw", 4, a2, 2), 0);
+    CHECK_EQ_INT(wmark_table_time(t), 150);
+    wmark_table_reset(t);
+    CHECK_EQ_INT(wmark_table_marks(t), 0);
+    CHECK(wmark_table_time(t) == INT64_MIN);
+    CHECK(wmark_table_max(t) == INT64_MIN);
+    wmark_table_free(t);
+}
+
+static void test_idle(void)
+{
+    wmark_table *t = wmark_table_new();
+    InputProgress a[] = { IN(0, 100, 0), IN(1, 50, 1) };
+    CHECK_EQ_INT(note(t, "raw", 2, a, 2), 0);
+    CHECK_EQ_INT(wmark_table_time(t), 100);   /* the idle one holds nothing back */
+    InputProgress all[] = { IN(0, 120, 1), IN(1, 50, 1) };
+    CHECK_EQ_INT(note(t, "raw", 2, all, 2), 0);
+    CHECK(wmark_table_time(t) == WMARK_IDLE);
+    CHECK_EQ_INT(wmark_table_max(t), 120);
+    /* records come again to 1: its owner says so first, at its old time */
+    InputProgress wake[] = { IN(1, 50, 0) };
+    CHECK_EQ_INT(note(t, "raw", 2, wake, 1), 0);
+    CHECK_EQ_INT(wmark_table_time(t), 50);
+    /* one busy with no time yet (a new partition, nothing committed) holds everything */
+    InputProgress none[] = { IN(0, INT64_MIN, 0), IN(1, INT64_MIN, 0) };
+    wmark_table *u = wmark_table_new();
+    CHECK_EQ_INT(note(u, "raw", 2, none, 2), 0);
+    CHECK(wmark_table_time(u) == INT64_MIN);
+    wmark_table_free(u);
+    wmark_table_free(t);
+}
+
+/* A new owner (after a rebalance or a kill -9) names a partition before
+ * it knows its time: the promise its last owner made stands; the idle
+ * flag is the newest. */
+static void test_handover_keeps_the_largest(void)
+{
+    wmark_table *t = wmark_table_new();
+    InputProgress a[] = { IN(0, 1000, 0), IN(1, 2000, 0) };
+    CHECK_EQ_INT(note(t, "raw", 2, a, 2), 0);
+    CHECK_EQ_INT(wmark_table_time(t), 1000);
+    InputProgress c[] = { IN(0, INT64_MIN, 0) };   /* C took 0 over, nothing committed yet */
+    CHECK_EQ_INT(note(t, "raw", 2, c, 1), 0);
+    CHECK_EQ_INT(wmark_table_time(t), 1000);
+    InputProgress c2[] = { IN(0, 900, 0) };        /* below an outlier its predecessor committed */
+    CHECK_EQ_INT(note(t, "raw", 2, c2, 1), 0);
+    CHECK_EQ_INT(wmark_table_time(t), 1000);
+    InputProgress c3[] = { IN(0, 3000, 0) };
+    CHECK_EQ_INT(note(t, "raw", 2, c3, 1), 0);
+    CHECK_EQ_INT(wmark_table_time(t), 2000);
+    wmark_table_free(t);
+}
+
+static void test_topics_and_growth(void)
+{
+    wmark_table *t = wmark_table_new();
+    InputProgress r[] = { IN(0, 500, 0), IN(1, 600, 0) };
+    CHECK_EQ_INT(note(t, "raw", 2, r, 2), 0);
+    CHECK_EQ_INT(wmark_table_time(t), 500);
+    /* a second input topic, its one partition behind */
+    InputProgress o[] = { IN(0, 300, 0) };
+    CHECK_EQ_INT(note(t, "other", 1, o, 1), 0);
+    CHECK_EQ_INT(wmark_table_time(t), 300);
+    /* partitions added to raw: 2 and 3 unheard of, nothing known again */
+    InputProgress g[] = { IN(0, 700, 0) };
+    CHECK_EQ_INT(note(t, "raw", 4, g, 1), 0);
+    CHECK(wmark_table_time(t) == INT64_MIN);
+    InputProgress g2[] = { IN(2, 800, 0), IN(3, 900, 1) };
+    CHECK_EQ_INT(note(t, "raw", 4, g2, 2), 0);
+    CHECK_EQ_INT(wmark_table_time(t), 300);
+    InputProgress o2[] = { IN(0, 650, 1) };
+    CHECK_EQ_INT(note(t, "other", 1, o2, 1), 0);
+    CHECK_EQ_INT(wmark_table_time(t), 600);   /* raw 1 */
+    wmark_table_free(t);
+}
+
+static void test_refused(void)
+{
+    wmark_table *t = wmark_table_new();
+    InputProgress ok[] = { IN(0, 10, 0) };
+    CHECK_EQ_INT(note(t, "raw", 1, ok, 1), 0);
+    InputProgress out[] = { IN(0, 5, 1), IN(3, 5, 0) };
+    CHECK_EQ_INT(note(t, "raw", 2, out, 2), -1);          /* partition past the count */
+    InputProgress neg[] = { IN(-1, 5, 0) };
+    CHECK_EQ_INT(note(t, "raw", 1, neg, 1), -1);
+    CHECK_EQ_INT(note(t, "raw", 0, NULL, 0), -1);         /* no partitions */
+    CHECK_EQ_INT(note(t, "raw", WMARK_MAX_PARTITIONS + 1, NULL, 0), -1);
+    CHECK_EQ_INT(note(t, NULL, 1, ok, 1), -1);            /* no topic */
+    CHECK_EQ_INT(note(t, "", 1, ok, 1), -1);
+    /* nothing of those was taken: neither the idle flag nor the count */
+    CHECK_EQ_INT(wmark_table_marks(t), 1);
+    CHECK_EQ_INT(wmark_table_time(t), 10);
+    char name[16];
+    for (int i = 1; i < WMARK_MAX_TOPICS; i++) {
+        snprintf(name, sizeof name, "t%d", i);
+        CHECK_EQ_INT(note(t, name, 1, ok, 1), 0);
+    }
+    CHECK_EQ_INT(note(t, "one-too-many", 1, ok, 1), -1);
+    CHECK_EQ_INT(wmark_table_time(t), 10);
+    wmark_table_free(t);
+}
+
+/* The cached answer against a recomputation after every mark, over random
+ * marks from owners that come and go. */
+static void test_random_against_model(void)
+{
+    enum { P = 6, ROUNDS = 20000 };
+    int64_t time[P];
+    int heard[P], idle[P];
+    for (int q = 0; q < P; q++) { time[q] = INT64_MIN; heard[q] = idle[q] = 0; }
+    wmark_table *t = wmark_table_new();
+    uint64_t x = 88172645463325252ull;
+    int bad = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        InputProgress in[P];
+        uint32_t n = 0;
+        for (int q = 0; q < P; q++) {
+            if (!((x >> q) & 1)) continue;
+            int64_t tm = (x >> (8 + q)) % 7 == 0 ? INT64_MIN : (int64_t)((x >> 20) % 1000) + r;
+            int id = (x >> (30 + q)) % 3 == 0;
+            in[n++] = IN(q, tm, id);
+            heard[q] = 1;
+            if (tm > time[q]) time[q] = tm;
+            idle[q] = id;
+        }
+        if (note(t, "raw", P, in, n)) { bad++; continue; }
+        int64_t want = WMARK_IDLE;
+        for (int q = 0; q < P; q++) {
+            if (!heard[q]) { want = INT64_MIN; break; }
+            if (!idle[q] && time[q] < want) want = time[q];
+        }
+        if (wmark_table_time(t) != want) bad++;
+    }
+    CHECK_EQ_INT(bad, 0);
+    wmark_table_free(t);
+}
+
+static void test_record(void)
+{
+    InputProgress in[] = { IN(3, -5, 1), IN(7, INT64_MIN, 0) };
+    Watermark m;
+    Watermark_init(&m);
+    m.producer = FB_STR("host/1/abc");
+    m.topic = FB_STR("raw");
+    m.partitions = 8;
+    m.inputs = in;
+    m.inputs_count = 2;
+    m.ts = 1795428000000000;
+    fb_builder b;
+    fb_builder_init(&b);
+    fb_encode(&b, &Watermark_desc, &m, 0);
+    size_t len;
+    const uint8_t *p = fb_data(&b, &len);
+    CHECK(wmark_is_mark(p, len));
+    CHECK(!wmark_is_mark(p, 7));
+    CHECK(fb_desc_by_ident(WMARK_IDENT) == &Watermark_desc);
+    AnyRecord back;
+    arena a;
+    arena_init(&a, 0);
+    char err[200];
+    CHECK_EQ_INT(fb_decode(&Watermark_desc, p, len, 0, &back, &a, err, sizeof err), 0);
+    CHECK(fb_str_eq(back.watermark.topic, "raw"));
+    CHECK(fb_str_eq(back.watermark.producer, "host/1/abc"));
+    CHECK_EQ_INT(back.watermark.partitions, 8);
+    CHECK_EQ_INT(back.watermark.inputs_count, 2);
+    if (back.watermark.inputs_count == 2) {
+        CHECK_EQ_INT(back.watermark.inputs[0].partition, 3);
+        CHECK_EQ_INT(back.watermark.inputs[0].idle, 1);
+        CHECK_EQ_INT(back.watermark.inputs[0].time, -5);
+        CHECK(back.watermark.inputs[1].time == INT64_MIN);
+    }
+    wmark_table *t = wmark_table_new();
+    CHECK_EQ_INT(wmark_table_note(t, &back.watermark, err, sizeof err), 0);
+    CHECK(wmark_table_time(t) == INT64_MIN);   /* 6 of 8 unheard of */
+    wmark_table_free(t);
+    /* an Event is not a mark */
+    Event e;
+    Event_init(&e);
+    fb_encode(&b, &Event_desc, &e, 0);
+    p = fb_data(&b, &len);
+    CHECK(!wmark_is_mark(p, len));
+    arena_free(&a);
+    fb_builder_free(&b);
+}
+
+/* ---- through libstream's Kafka input, on librdkafka's mock cluster ---- */
+
+static void produce_event(kafka_sink *k, int32_t part, int64_t ts, fb_builder *b)
+{
+    Event e;
+    Event_init(&e);
+    e.user_id = FB_STR("u");
+    e.ts = ts;
+    fb_encode(b, &Event_desc, &e, 0);
+    size_t len;
+    const uint8_t *p = fb_data(b, &len);
+    CHECK_EQ_INT(kafka_sink_produce_to(k, part, p, len), 0);
+}
+
+static void produce_mark(kafka_sink *k, int32_t part, const InputProgress *in, uint32_t n, int32_t partitions,
+                         fb_builder *b)
+{
+    Watermark m;
+    Watermark_init(&m);
+    m.producer = FB_STR("test");
+    m.topic = FB_STR("raw");
+    m.partitions = partitions;
+    m.inputs = in;
+    m.inputs_count = n;
+    fb_encode(b, &Watermark_desc, &m, 0);
+    size_t len;
+    const uint8_t *p = fb_data(b, &len);
+    CHECK_EQ_INT(kafka_sink_produce_to(k, part, p, len), 0);
+}
+
+/* Marks are taken out of the stream (stages see the records only), a bad
+ * one is refused and changes nothing, and a partition's time is its marks'
+ * (the minimum over raw partitions, a new owner's lower time ignored)
+ * while a partition without marks keeps its records' time. */
+static void test_kafka_reader(void)
+{
+    char err[256];
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    rd_kafka_conf_set(c, "log_level", "3", err, sizeof err);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, 1);
+    rd_kafka_mock_topic_create(mc, "ev", 2, 1);
+    const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
+    kafka_sink *k = kafka_sink_open(boot, "ev", NULL, err, sizeof err);
+    CHECK_MSG(k != NULL, "%s", err);
+    if (!k) return;
+    CHECK_EQ_INT(kafka_sink_partitions(k), 2);
+    fb_builder b;
+    fb_builder_init(&b);
+    produce_event(k, 0, 1000, &b);
+    InputProgress m1[] = { IN(0, 500, 0) };
+    produce_mark(k, 0, m1, 1, 2, &b);
+    produce_event(k, 0, 2000, &b);
+    InputProgress m2[] = { IN(1, 800, 0), IN(0, 300, 0) };   /* a new owner of raw 0, lower: ignored */
+    produce_mark(k, 0, m2, 2, 2, &b);
+    InputProgress bad[] = { IN(5, 9000, 1) };                 /* raw 5 of 2: refused */
+    produce_mark(k, 0, bad, 1, 2, &b);
+    produce_event(k, 0, 900, &b);
+    produce_event(k, 1, 5000, &b);
+    CHECK_EQ_INT(kafka_sink_flush(k, 10000), 0);
+    CHECK_EQ_INT(kafka_sink_close(k), 0);
+
+    static const char *items[] = { "session.timeout.ms=3000", "heartbeat.interval.ms=300" };
+    cli_common cc;
+    memset(&cc, 0, sizeof cc);
+    cc.in = "-"; cc.out = "-"; cc.format = "records";
+    cc.max_record = 16 << 20;
+    cc.idle_timeout = 600000000;   /* 10 min: no partition idle by the clock here */
+    cc.kafka_conf = (cli_list){ items, 2, 2 };
+    char uri[512];
+    snprintf(uri, sizeof uri, "kafka://%s/ev?group=wm&eof=1", boot);
+    stream_in *in = stream_in_open(uri, &cc);
+    CHECK(in != NULL);
+    if (!in) return;
+    stream_rec r;
+    int n = 0, rc;
+    int64_t ts[8];
+    while ((rc = stream_in_next(in, &r)) == 1) {
+        CHECK(r.type == &Event_desc);
+        if (n < 8) ts[n] = r.as.event.ts;
+        n++;
+        stream_in_note_time(in, &r.pos, r.as.event.ts);
+        /* after the first record of partition 0 and before a mark: its records' time */
+        if (r.pos.partition == 0 && r.pos.offset == 0) CHECK_EQ_INT(stream_in_part_time(in, &r.pos), 1000);
+        /* after the first mark (raw 1 not heard of yet): unknown */
+        if (r.pos.partition == 0 && r.pos.offset == 2) CHECK(stream_in_part_time(in, &r.pos) == INT64_MIN);
+    }
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(n, 4);   /* the marks are not records */
+    CHECK_EQ_INT(stream_in_count(in), 4);
+    /* in order within partition 0, whatever the two partitions' interleaving */
+    int64_t want[] = { 1000, 2000, 900 };
+    int w = 0;
+    for (int i = 0; i < n && i < 8; i++) if (ts[i] != 5000 && w < 3) CHECK_EQ_INT(ts[i], want[w++]);
+    stream_pos p0 = { "ev", 0, 0, 0 }, p1 = { "ev", 1, 0, 0 };
+    CHECK_EQ_INT(stream_in_part_time(in, &p0), 500);   /* min(raw 0: 500, raw 1: 800), not the bad mark's */
+    CHECK_EQ_INT(stream_in_part_time(in, &p1), 5000);  /* no marks: its records' */
+    CHECK_EQ_INT(stream_in_event_time(in), 500);
+    stream_part sp;
+    for (int i = 0; stream_in_owned(in, i, &sp); i++) CHECK(!sp.idle);
+    stream_in_close(in);
+    fb_builder_free(&b);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(rk);
+}
+
+TEST_MAIN(test_kafka_reader, test_empty_and_incomplete, test_idle, test_handover_keeps_the_largest, test_topics_and_growth,
+          test_refused, test_random_against_model, test_record)
