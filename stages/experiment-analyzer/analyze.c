@@ -91,6 +91,7 @@ struct ea_engine {
     ea_psum **psum;               /* per experiment with CUPED or ratio metrics: nvariants x
                                      nmetrics (NULL otherwise) */
     double *qbuf; size_t qbuf_cap;   /* quantile metrics: one arm's values at ea_results */
+    int settings_saved;           /* --state: ea_setting written by this process */
 };
 
 static void *ea_xrealloc(void *p, size_t n)
@@ -1161,6 +1162,10 @@ const char ea_state_schema[] =
     " vals BLOB NOT NULL, PRIMARY KEY(experiment, user_id)) WITHOUT ROWID;"
     /* mergeable mode: the exact sums, nvariants x nmetrics ea_xarm */
     "CREATE TABLE IF NOT EXISTS ea_xsum(experiment TEXT PRIMARY KEY, sums BLOB NOT NULL);"
+    /* the settings outside the fingerprint (ea_config_settings); a state
+     * written before this table has none and takes the run's */
+    "CREATE TABLE IF NOT EXISTS ea_setting(experiment TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,"
+    " PRIMARY KEY(experiment, name)) WITHOUT ROWID;"
     EA_SEEN_SCHEMA;
 
 /* FNV-1a over the definition as text, fed piece by piece (the same hash as
@@ -1214,6 +1219,78 @@ void ea_fingerprint(const ea_experiment_cfg *e, char out[17])
     snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
+/* A setting of the run (ea_config_settings) against its value in the
+ * state: the statistics so far were tested and decided with the stored one,
+ * so another is a usage error naming both (-2); the state is left as is. */
+typedef struct ea_setting_cmp {
+    const char *name, *stored;    /* the row read */
+    int found;                    /* a setting of this run too */
+    char *now;                    /* its value in this run when it differs (malloc) */
+} ea_setting_cmp;
+
+static void ea_setting_find(void *ctx, const char *name, const char *value)
+{
+    ea_setting_cmp *c = ctx;
+    if (c->found || strcmp(name, c->name)) return;
+    c->found = 1;
+    if (strcmp(value, c->stored) && !(c->now = strdup(value))) log_fatal("experiment-analyzer: out of memory");
+}
+
+static int ea_settings_check(ea_engine *ea, sqlite3 *db)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT experiment, name, value FROM ea_setting", -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *exp = (const char *)sqlite3_column_text(q, 0);
+        int x = ea_config_find(ea->cfg, exp, strlen(exp));
+        if (x < 0) continue;
+        ea_setting_cmp c = { (const char *)sqlite3_column_text(q, 1), (const char *)sqlite3_column_text(q, 2) };
+        ea_config_settings(&ea->cfg->experiments[x], ea_setting_find, &c);
+        if (!c.now) continue;   /* the same, or a setting this version does not have: no say */
+        log_error("state: experiment \"%s\": %s is %s in the config but was %s when the state was written: "
+                  "its statistics so far were tested and decided with %s; restore the setting, or use a new "
+                  "--state or a new experiment name", exp, c.name, c.now, c.stored, c.stored);
+        free(c.now);
+        sqlite3_finalize(q);
+        return -2;
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+typedef struct ea_setting_put { sqlite3_stmt *q; const char *exp; int rc; } ea_setting_put;
+
+static void ea_setting_insert(void *ctx, const char *name, const char *value)
+{
+    ea_setting_put *p = ctx;
+    if (p->rc != SQLITE_DONE) return;
+    sqlite3_bind_text(p->q, 1, p->exp, -1, SQLITE_STATIC);
+    sqlite3_bind_text(p->q, 2, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(p->q, 3, value, -1, SQLITE_TRANSIENT);
+    p->rc = sqlite3_step(p->q);
+    sqlite3_reset(p->q);
+}
+
+/* The run's settings into the state: once per process (they were checked
+ * at load, or the state had none). */
+static int ea_settings_save(ea_engine *ea, sqlite3 *db)
+{
+    if (ea->settings_saved) return 0;
+    ea_setting_put p = { NULL, NULL, SQLITE_DONE };
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO ea_setting VALUES(?,?,?)", -1, &p.q, NULL) != SQLITE_OK)
+        return -1;
+    for (int x = 0; x < ea->cfg->nexperiments && p.rc == SQLITE_DONE; x++) {
+        p.exp = ea->cfg->experiments[x].name;
+        ea_config_settings(&ea->cfg->experiments[x], ea_setting_insert, &p);
+    }
+    sqlite3_finalize(p.q);
+    if (p.rc != SQLITE_DONE) return -1;
+    ea->settings_saved = 1;
+    return 0;
+}
+
 int ea_state_load(ea_engine *ea, state *stt)
 {
     sqlite3 *db = state_db(stt);
@@ -1248,6 +1325,10 @@ int ea_state_load(ea_engine *ea, state *stt)
     }
     if (rc != SQLITE_DONE) goto sqlerr;
     sqlite3_finalize(q);
+    q = NULL;
+    int sr = ea_settings_check(ea, db);
+    if (sr == -1) goto sqlerr;
+    if (sr < 0) return sr;
     /* the exact sums of mergeable mode: there exactly when that mode wrote
      * the state (the other mode's moments and looks mean something else) */
     if (sqlite3_prepare_v2(db, "SELECT experiment, sums FROM ea_xsum", -1, &q, NULL) != SQLITE_OK)
@@ -1388,6 +1469,7 @@ int ea_state_save(ea_engine *ea, state *stt)
         sqlite3_reset(qe);
     }
     if (ea->mergeable && ea_save_xsums(ea, db) < 0) goto sqlerr;
+    if (ea_settings_save(ea, db) < 0) goto sqlerr;
     sqlite3_finalize(qu);
     sqlite3_finalize(qe);
     return ea_seen_save(&ea->seen, stt);
