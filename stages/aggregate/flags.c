@@ -26,7 +26,7 @@ static const cli_opt agg_opts[] = {
     { "by", 'b', CLI_LIST, AT(by, NULL), "KEY,...",
       "grouping keys: sample series keep only these labels; events{} gets these fields/attrs", 0, 0 },
     { "max-series", 0, CLI_INT, AT(cfg.max_series, "1000000"), "N",
-      "series held at once over all open windows; past it new series are dropped (counted)", 1, 1e12 },
+      "series held at once over all open windows and feature buckets; past it new series are dropped (counted)", 1, 1e12 },
     { "top-k", 'k', CLI_INT, AT(topk, "10"), "N",
       "items in the per-window top.clicks / top.purchases leaderboards (0: none)", 0, 100000 },
     { "features", 0, CLI_ENUM_SET, AT(cfg.features, "user,item"), "user,item|none",
