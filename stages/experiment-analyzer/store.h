@@ -17,7 +17,7 @@
  *          next class and its old space goes to that class's free list, for
  *          the next user who grows through it. Offsets, not pointers (in
  *          8-byte units: the pool may reach 32 GiB), so the pool grows by
- *          realloc. */
+ *          mremap (store.c). */
 #ifndef EA_STORE_H
 #define EA_STORE_H
 #include <stddef.h>
