@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* "none" is a name of its own, alone: its bit is not a feature */
+/* --features is a set: name value v sets bit 1 << v of cfg.features.
+ * "none" is a name of its own, alone: its bit is not a feature */
+_Static_assert(AGG_FEAT_USER == 1 << 0 && AGG_FEAT_ITEM == 1 << 1, "--features bits are the engine's");
 #define FEAT_NONE_BIT 2
 static const cli_name feature_names[] = { { "user", 0 }, { "item", 1 }, { "none", FEAT_NONE_BIT }, { 0 } };
 static const cli_name emit_names[] = { { "metrics", AGG_MODE_METRICS }, { "partials", AGG_MODE_PARTIALS }, { 0 } };
