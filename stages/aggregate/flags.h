@@ -11,11 +11,16 @@
  * store's, and the few the callbacks read themselves. */
 typedef struct agg_flags {
     cli_common common;
-    agg_config cfg;
+    agg_config cfg;                     /* the flag table writes most of it directly */
     agg_fcfg features;                  /* --*-half-life, --max-features */
     int64_t max_future, checkpoint_every, crash_after;     /* µs, µs, records */
     int pass_through;
     int32_t in_part, in_parts;          /* --emit partials: --input-partition I/P */
+    /* read by flags.c only: parsed into cfg and in_part above */
+    cli_list window, hop, by, quantiles;
+    int64_t topk;
+    int merge;
+    const char *in_part_text;
 } agg_flags;
 
 /* Parse argv into f, then cli_start (logging, metrics, signals). A usage

@@ -1,73 +1,24 @@
 /* main.c — aggregate: Event and Sample records in, windowed Metric records
  * (and feature-store metrics) out. The logic lives in engine.c (one
- * engine), parts.c (--emit partials), partial.c (--merge), checkpoint.c
- * and flags.c (the flags and the config they make); this file is the
- * runner's callbacks (runner.h) and the counter table. See README.md. */
-#include <math.h>
+ * engine), parts.c (--emit partials), partial.c (--merge), checkpoint.c,
+ * flags.c (the flags and the config they make) and run.c (dead-letter
+ * reasons, counter tables); this file is the runner's callbacks (runner.h).
+ * See README.md. */
 #include <signal.h>
-#include <stddef.h>
-#include <stdio.h>
 #include "checkpoint.h"
-#include "engine.h"
 #include "flags.h"
 #include "log.h"
-#include "menc.h"
-#include "partial.h"
-#include "parts.h"
-#include "runner.h"
-#include "sizes.h"
-#include "seen.h"
+#include "run.h"
 #include "sig.h"
-#include "stream.h"
 #include "timefmt.h"
 
 static agg_flags fl;
-
-typedef struct agg_main {
-    int partials, merge;    /* fl.cfg.mode */
-    agg_parts parts;        /* --emit partials */
-    agg_pscratch psc;       /* --merge */
-    stream_in *in;
-    stream_out *out;
-    agg_engine *eng;        /* not with --emit partials (one per partition: parts) */
-    agg_features *fs;
-    agg_menc *menc;         /* Metrics encoded by template (menc.h) */
-    uint64_t ignored, merged;
-} agg_main;
 
 /* The Kafka key is the series' (record_key): one series, one partition. */
 static int agg_emit(void *ctx, const Metric *m)
 {
     agg_main *a = ctx;
     return stream_write(a->out, &Metric_desc, m, NULL, 0);
-}
-
-static void agg_reject(agg_main *a, agg_engine *eng, const stream_rec *r, int ar)
-{
-    char detail[160], t1[40], t2[40];
-    if (ar == AGG_LATE) {
-        int64_t ts = r->type == &Event_desc ? r->as.event.ts : r->as.sample.ts;
-        time_format_iso(ts, t1);
-        time_format_iso(agg_engine_watermark(eng), t2);
-        snprintf(detail, sizeof detail, "event time %s is behind the watermark %s: its window is closed", t1, t2);
-        stream_reject(a->in, &r->pos, "late_event", detail, r->data, r->len);
-    } else if (ar == AGG_FUTURE) {
-        int64_t ts = r->type == &Event_desc ? r->as.event.ts : r->as.sample.ts;
-        time_format_iso(ts, t1);
-        snprintf(detail, sizeof detail, "event time %s is more than --max-future ahead of the clock", t1);
-        stream_reject(a->in, &r->pos, "future_event", detail, r->data, r->len);
-    } else if (ar == AGG_BADTS) {
-        int64_t ts = r->type == &Event_desc ? r->as.event.ts : r->as.sample.ts;
-        snprintf(detail, sizeof detail, "event time %lld µs is outside +-%lld µs (years -1200 to 5100)",
-                 (long long)ts, (long long)AGG_MAX_TS);
-        stream_reject(a->in, &r->pos, "bad_timestamp", detail, r->data, r->len);
-    } else if (ar == AGG_TOO_MANY_LABELS) {
-        snprintf(detail, sizeof detail, "%u labels, more than %d (schemas/SIZES.md)", r->as.sample.labels_count,
-                 STREAMREC_MAX_LABELS);
-        stream_reject(a->in, &r->pos, "too_many_labels", detail, r->data, r->len);
-    } else {
-        stream_reject(a->in, &r->pos, "bad_value", "value is NaN or infinite", r->data, r->len);
-    }
 }
 
 /* The feature store lives in the --state database (or in memory without
@@ -199,89 +150,6 @@ static int agg_save(void *ctx, runner *r, state *st)
     return agg_checkpoint_put(st, a->eng, a->fs);
 }
 
-/* The figures of one process: the done line's (d), and Prometheus' (m),
- * which --emit partials leaves at zero (its engines are per partition). */
-typedef struct agg_figures {
-    uint64_t events, samples, late, windows, metrics, series_dropped, ignored, duplicates, dedup_untracked;
-    uint64_t partials, repeats, late_partials;
-    uint64_t series, features_dropped, checkpoints;
-    double watermark_s;     /* NaN: none yet */
-} agg_figures;
-typedef struct agg_snap { agg_figures m, d; } agg_snap;
-
-static void agg_stats_fill(void *ctx, runner *r, void *snap)
-{
-    agg_main *a = ctx;
-    agg_snap *s = snap;
-    agg_figures *d = &s->d;
-    agg_counters c;
-    uint64_t dups = 0, untracked = 0;
-    if (a->eng) {
-        c = *agg_engine_counters(a->eng);
-        agg_seen *seen = agg_engine_seen(a->eng);
-        if (seen) { dups = agg_seen_duplicates(seen); untracked = agg_seen_untracked(seen); }
-    } else agg_parts_sum(&a->parts, &c, &dups, &untracked);
-    d->events = c.events; d->samples = c.samples; d->late = c.late;
-    d->windows = c.windows_emitted; d->metrics = c.metrics_emitted; d->series_dropped = c.series_dropped;
-    d->ignored = a->ignored; d->duplicates = dups; d->dedup_untracked = untracked;
-    d->partials = a->merge ? a->merged : a->parts.partials;
-    if (!a->eng) return;
-    if (a->merge) { d->repeats = agg_engine_merge_repeats(a->eng); d->late_partials = agg_engine_merge_late(a->eng); }
-    d->series = agg_engine_series(a->eng);
-    d->features_dropped = a->fs ? agg_features_dropped(a->fs) : 0;
-    d->checkpoints = runner_checkpoints(r);
-    int64_t wm = agg_engine_watermark(a->eng);
-    d->watermark_s = wm == INT64_MIN ? NAN : (double)wm / 1e6;
-    s->m = *d;
-}
-
-#define M(f) offsetof(agg_snap, m.f)
-#define D(f) offsetof(agg_snap, d.f)
-/* STATUS= words: none with --emit partials */
-#define AGG_METRIC_ROWS(series_word, windows_word) \
-    { COUNTER_GAUGE, "streamrec_aggregate_series", "series held in open windows and buckets", M(series), NULL, \
-      series_word }, \
-    { COUNTER_TOTAL, "streamrec_aggregate_series_dropped_total", "new series refused past --max-series", \
-      M(series_dropped) }, \
-    { COUNTER_TOTAL, "streamrec_aggregate_windows_total", "windows closed and emitted", M(windows), NULL, \
-      windows_word }, \
-    { COUNTER_TOTAL, "streamrec_aggregate_features_dropped_total", \
-      "feature updates refused past --max-features (no --state)", M(features_dropped) }, \
-    { COUNTER_TOTAL, "streamrec_aggregate_ignored_total", "records of other types ignored", M(ignored) }, \
-    { COUNTER_GAUGE, "streamrec_aggregate_watermark_seconds", "current watermark, Unix seconds", M(watermark_s), \
-      NULL, NULL, COUNTER_F64 }, \
-    { COUNTER_TOTAL, "streamrec_aggregate_checkpoints_total", "state checkpoints written", M(checkpoints) }, \
-    { COUNTER_TOTAL, "streamrec_aggregate_duplicates_total", \
-      "events and samples dropped: their event_id (sample_id) was already counted in an open window", \
-      M(duplicates) }, \
-    { COUNTER_TOTAL, "streamrec_aggregate_dedup_untracked_total", \
-      "event_ids and sample_ids not remembered for dedup: --dedup-ids held at once", M(dedup_untracked) }
-#define AGG_DONE_ROWS \
-    { COUNTER_DONE_ONLY, NULL, NULL, D(events), "events" }, \
-    { COUNTER_DONE_ONLY, NULL, NULL, D(samples), "samples" }, \
-    { COUNTER_DONE_ONLY, NULL, NULL, D(late), "late" }, \
-    { COUNTER_DONE_ONLY, NULL, NULL, D(windows), "windows" }, \
-    { COUNTER_DONE_ONLY, NULL, NULL, D(metrics), "metrics" }, \
-    { COUNTER_DONE_ONLY, NULL, NULL, D(series_dropped), "series_dropped" }, \
-    { COUNTER_DONE_ONLY, NULL, NULL, D(ignored), "ignored" }, \
-    { COUNTER_DONE_ONLY, NULL, NULL, D(duplicates), "duplicates" }, \
-    { COUNTER_DONE_ONLY, NULL, NULL, D(dedup_untracked), "dedup_untracked" }
-static const counter_def agg_table[] = { AGG_METRIC_ROWS("series", "windows emitted"), AGG_DONE_ROWS, { 0 } };
-static const counter_def agg_table_partials[] = {
-    AGG_METRIC_ROWS(NULL, NULL), AGG_DONE_ROWS,
-    { COUNTER_DONE_ONLY, NULL, NULL, D(partials), "partials" },
-    { 0 }
-};
-static const counter_def agg_table_merge[] = {
-    AGG_METRIC_ROWS("series", "windows emitted"), AGG_DONE_ROWS,
-    { COUNTER_DONE_ONLY, NULL, NULL, D(partials), "partials" },
-    { COUNTER_DONE_ONLY, NULL, NULL, D(repeats), "repeats" },
-    { COUNTER_DONE_ONLY, NULL, NULL, D(late_partials), "late_partials" },
-    { 0 }
-};
-#undef M
-#undef D
-
 int main(int argc, char **argv)
 {
     agg_flags_start(argc, argv, &fl);
@@ -297,7 +165,7 @@ int main(int argc, char **argv)
         .stage = "aggregate", .state_version = AGG_STATE_VERSION, .state_schema = agg_state_schema,
         .tick_ms = 500, .checkpoint_us = fl.checkpoint_every, .quiet_sync_us = fl.checkpoint_every,
         .counters = a.partials ? agg_table_partials : a.merge ? agg_table_merge : agg_table,
-        .stats_size = sizeof(agg_snap), .stats = agg_stats_fill,
+        .stats_size = agg_stats_size(), .stats = agg_stats_fill,
         .restore = agg_restore, .init = agg_init, .record = agg_record, .idle = agg_idle, .tick = agg_tick,
         .revoke = agg_revoke, .finish = agg_finish, .save = agg_save,
     };

@@ -1,88 +1,32 @@
 /* analyze.c — exposures, metric attribution, sufficient statistics,
  * sequential looks and decisions (see analyze.h).
  *
- * Memory layout, chosen for the hot path (two cache misses per event: the
- * table entry, then the user's block):
- *   table: open addressing, linear probing, load factor <= 1/2, entries of
- *          8 bytes {tag, block}: tag is the high 32 bits of the user id's
- *          64-bit hash (ea_hash with an empty key), and also gives the home
- *          index (tag & mask), so that growing never rereads the keys;
- *   pool:  one byte array of blocks, one block per exposed user, holding
- *          everything about that user contiguously: a 16-byte header, the
- *          user id (padded to 8), then one slot per experiment the user was
- *          exposed to (16 bytes: experiment, variant, flags, exposure time)
- *          each followed by its per-metric values (16 bytes per metric).
- *          Block sizes come in classes growing by 1.5x and 1.33x in turn
- *          (32, 48, 64, 96, 128, ...); a block that fills up moves to the
- *          next class and its old space goes to that class's free list, for
- *          the next user who grows through it. Offsets, not pointers (in
- *          8-byte units: the pool may reach 32 GiB), so the pool grows by
- *          realloc. */
-#define _GNU_SOURCE 1          /* mremap */
+ * The users (who was exposed to what, and their values) live in store.c. */
 #include "analyze.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include "assign.h"
 #include "sizes.h"
 #include "log.h"
 #include "seen.h"
 #include "stats.h"
+#include "store.h"
 #include "xsum.h"
 
-typedef struct ea_entry {
-    uint32_t tag;
-    uint32_t blk;         /* block offset / 8 in the pool; 0: empty entry */
-} ea_entry;
-
-typedef struct ea_block {
-    uint32_t used;        /* bytes of slots in use */
-    uint32_t key_len;
-    uint16_t nslots;      /* 0: a free block */
-    uint8_t cls, flags;   /* size class; EA_B_* */
-    uint32_t next_free;   /* free blocks: next in the class's list */
-} ea_block;
-_Static_assert(sizeof(ea_block) == 16, "a block header is 16 bytes (2 pool units)");
-
-typedef struct ea_slot {  /* one (user, experiment) */
-    uint16_t exp;
-    uint8_t variant;
-    uint8_t flags;        /* EA_F_* */
-    uint32_t pad;
-    int64_t exposed_ts;
-} ea_slot;
-
-typedef struct ea_uval {  /* one metric of one user */
-    double sum;           /* the values' sum; a covariate: its value */
-    uint32_t count;       /* events counted (a conversion, a duration: 1) */
-    uint32_t den;         /* ratio: denominator events (saturating) */
-} ea_uval;
-
-#define EA_F_MIXED 1
-#define EA_F_DIRTY 2
-#define EA_B_DIRTY 1
 #define EA_LOOK_EVERY 16
-#define EA_NCLASS 48
-#define EA_MAX_KEY STREAMREC_MAX_STRING   /* any user_id ingest writes (sizes.h) */
 
 struct ea_engine {
     const ea_config *cfg;
     ea_exp_stats *st;             /* per experiment */
-    ea_entry *tab; size_t cap, n;
-    uint64_t max_users;
-    uint8_t *pool; size_t pool_len, pool_cap;   /* bytes */
-    uint32_t free_head[EA_NCLASS];
-    uint32_t *dirty; size_t ndirty, dirty_cap;  /* blocks with EA_B_DIRTY */
-    size_t *slot_size;            /* per experiment: slot + values, bytes */
+    ea_store us;                  /* the exposed users (store.h) */
     uint8_t type_used[256];       /* EventType -> some metric uses it */
     int name_metrics;             /* some metric matches Event.name */
     int last_exp;                 /* cache for the experiment lookup */
     uint64_t unknown_exp;
     ea_row *rows; int rows_cap;
-    int track_dirty;
     ea_seen seen;                 /* event_ids counted (seen.h); off unless ea_set_dedup */
     const Event *checked;         /* ea_is_duplicate found it new: ea_event need not look again */
     uint64_t checked_h;
@@ -91,59 +35,9 @@ struct ea_engine {
     ea_psum **psum;               /* per experiment with CUPED or ratio metrics: nvariants x
                                      nmetrics (NULL otherwise) */
     double *qbuf; size_t qbuf_cap;   /* quantile metrics: one arm's values at ea_results */
+    int settings_saved;           /* --state: ea_setting written by this process */
 };
 
-static void *ea_xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q) log_fatal("experiment-analyzer: out of memory (%zu bytes)", n);
-    return q;
-}
-
-/* The big arrays (table, pool) are anonymous mappings: zeroed by the
- * kernel, grown by mremap without copying, given back whole on free, and
- * marked for transparent huge pages (fewer TLB misses and page faults on
- * random access; a hint, harmless where unsupported). */
-static void *ea_map(size_t n)
-{
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) log_fatal("experiment-analyzer: out of memory (%zu bytes)", n);
-#ifdef MADV_HUGEPAGE
-    if (n >= (4u << 20)) (void)madvise(p, n, MADV_HUGEPAGE);
-#endif
-    return p;
-}
-
-static void *ea_remap(void *p, size_t old, size_t n)
-{
-    void *q = mremap(p, old, n, MREMAP_MAYMOVE);
-    if (q == MAP_FAILED) log_fatal("experiment-analyzer: out of memory (%zu bytes)", n);
-#ifdef MADV_HUGEPAGE
-    if (n >= (4u << 20)) (void)madvise(q, n, MADV_HUGEPAGE);
-#endif
-    return q;
-}
-
-static void ea_unmap(void *p, size_t n) { if (p) munmap(p, n); }
-
-static uint32_t ea_user_tag(const char *p, size_t n)
-{
-    return (uint32_t)(ea_hash("", 0, p, n) >> 32);
-}
-
-static inline size_t ea_class_size(int c) { return (size_t)((c & 1) ? 48 : 32) << (c >> 1); }
-static inline size_t ea_key_pad(size_t len) { return (len + 7) & ~(size_t)7; }
-static inline ea_block *ea_blk(const ea_engine *ea, uint32_t b) { return (ea_block *)(ea->pool + (size_t)b * 8); }
-static inline char *ea_blk_key(ea_block *b) { return (char *)(b + 1); }
-static inline ea_slot *ea_blk_slots(ea_block *b) { return (ea_slot *)((char *)(b + 1) + ea_key_pad(b->key_len)); }
-static inline ea_uval *ea_uvals(ea_slot *s) { return (ea_uval *)(s + 1); }
-
-static int ea_class_for(size_t need)
-{
-    int c = 0;
-    while (ea_class_size(c) < need) c++;
-    return c;
-}
 
 ea_engine *ea_new(const ea_config *cfg, uint64_t max_users)
 {
@@ -151,13 +45,9 @@ ea_engine *ea_new(const ea_config *cfg, uint64_t max_users)
     if (!ea) return NULL;
     ea->cfg = cfg;
     ea->st = calloc((size_t)cfg->nexperiments, sizeof *ea->st);
-    ea->slot_size = calloc((size_t)cfg->nexperiments, sizeof *ea->slot_size);
-    ea->cap = 1024;
-    ea->tab = ea_map(ea->cap * sizeof *ea->tab);
-    ea->max_users = max_users && max_users < (1ULL << 30) ? max_users : (1ULL << 30);
-    ea->pool_cap = 1 << 16; ea->pool = ea_map(ea->pool_cap); ea->pool_len = 8;
+    int sr = ea_store_init(&ea->us, cfg->nexperiments, max_users);
     ea->psum = calloc((size_t)cfg->nexperiments, sizeof *ea->psum);
-    if (!ea->st || !ea->tab || !ea->slot_size || !ea->pool || !ea->psum) { ea_free(ea); return NULL; }
+    if (!ea->st || sr < 0 || !ea->psum) { ea_free(ea); return NULL; }
     for (int x = 0; x < cfg->nexperiments; x++) {
         const ea_experiment_cfg *e = &cfg->experiments[x];
         if (!e->npaired) continue;
@@ -166,7 +56,7 @@ ea_engine *ea_new(const ea_config *cfg, uint64_t max_users)
     }
     for (int x = 0; x < cfg->nexperiments; x++) {
         const ea_experiment_cfg *e = &cfg->experiments[x];
-        ea->slot_size[x] = sizeof(ea_slot) + (size_t)e->nvals * sizeof(ea_uval);
+        ea->us.slot_size[x] = sizeof(ea_slot) + (size_t)e->nvals * sizeof(ea_uval);
         for (int v = 0; v < EA_MAX_VARIANTS; v++)
             for (int m = 0; m < EA_MAX_METRICS; m++) {
                 ea->st[x].seq[v][m].p_min = 1;
@@ -196,9 +86,8 @@ void ea_free(ea_engine *ea)
 {
     if (!ea) return;
     free(ea->st);
-    ea_unmap(ea->tab, ea->cap * sizeof *ea->tab);
-    ea_unmap(ea->pool, ea->pool_cap);
-    free(ea->dirty); free(ea->rows); free(ea->slot_size); free(ea->xarm);
+    ea_store_free(&ea->us);
+    free(ea->rows); free(ea->xarm);
     if (ea->psum)
         for (int x = 0; x < ea->cfg->nexperiments; x++) free(ea->psum[x]);
     free(ea->psum); free(ea->qbuf);
@@ -208,7 +97,7 @@ void ea_free(ea_engine *ea)
 
 const ea_config *ea_cfg(const ea_engine *ea) { return ea->cfg; }
 const ea_exp_stats *ea_stats(const ea_engine *ea, int exp) { return &ea->st[exp]; }
-uint64_t ea_users(const ea_engine *ea) { return ea->n; }
+uint64_t ea_users(const ea_engine *ea) { return ea->us.n; }
 uint64_t ea_events_unknown_experiment(const ea_engine *ea) { return ea->unknown_exp; }
 
 int ea_set_dedup(ea_engine *ea, uint64_t n, int64_t span_us)
@@ -248,153 +137,7 @@ uint64_t ea_users_dropped(const ea_engine *ea)
     for (int x = 0; x < ea->cfg->nexperiments; x++) n += ea->st[x].dropped;
     return n;
 }
-size_t ea_memory(const ea_engine *ea)
-{
-    return ea->cap * sizeof(ea_entry) + ea->pool_len + ea->dirty_cap * sizeof *ea->dirty;
-}
-size_t ea_bytes_per_user(size_t key_len, size_t slot_bytes)
-{
-    /* table: at most 4 entries per user (load 1/4 just after doubling);
-     * block: the smallest class holding header + key + slots (at most 1.5x
-     * the need); free blocks: the smaller classes the user grew through,
-     * which the next users growing through them reuse; in the worst case
-     * (every user grows in lockstep, no new user comes) they sum to less
-     * than 3x the final block, the classes growing geometrically (x2 every
-     * two classes) */
-    size_t need = sizeof(ea_block) + ea_key_pad(key_len) + slot_bytes;
-    return 4 * sizeof(ea_entry) + 4 * ea_class_size(ea_class_for(need));
-}
-
-/* The entry of user id, or the empty entry where it would go (->blk == 0). */
-static inline ea_entry *ea_probe(ea_engine *ea, const char *id, size_t len, uint32_t tag)
-{
-    size_t mask = ea->cap - 1;
-    for (size_t i = tag & mask;; i = (i + 1) & mask) {
-        ea_entry *u = &ea->tab[i];
-        if (!u->blk) return u;
-        if (u->tag == tag) {
-            ea_block *b = ea_blk(ea, u->blk);
-            if (b->key_len == len && memcmp(ea_blk_key(b), id, len) == 0) return u;
-        }
-    }
-}
-
-static void ea_grow(ea_engine *ea)
-{
-    size_t ncap = ea->cap * 2;
-    ea_entry *nt = ea_map(ncap * sizeof *nt);
-    for (size_t i = 0; i < ea->cap; i++) {
-        ea_entry *u = &ea->tab[i];
-        if (!u->blk) continue;
-        size_t j = u->tag & (ncap - 1);
-        while (nt[j].blk) j = (j + 1) & (ncap - 1);
-        nt[j] = *u;
-    }
-    ea_unmap(ea->tab, ea->cap * sizeof *ea->tab);
-    ea->tab = nt;
-    ea->cap = ncap;
-}
-
-/* A block of class c (from its free list, or new at the pool's end), its
- * header zeroed. Returns the offset / 8. */
-static uint32_t ea_blk_alloc(ea_engine *ea, int c)
-{
-    uint32_t off = ea->free_head[c];
-    size_t size = ea_class_size(c);
-    if (off) {
-        ea->free_head[c] = ea_blk(ea, off)->next_free;
-    } else {
-        if (ea->pool_len + size > ea->pool_cap) {
-            size_t ncap = ea->pool_cap;
-            while (ea->pool_len + size > ncap) ncap *= 2;
-            if (ncap > (size_t)UINT32_MAX * 8) log_fatal("experiment-analyzer: user pool over 32 GiB");
-            ea->pool = ea_remap(ea->pool, ea->pool_cap, ncap);
-            ea->pool_cap = ncap;
-        }
-        off = (uint32_t)(ea->pool_len / 8);
-        ea->pool_len += size;
-    }
-    ea_block *b = ea_blk(ea, off);
-    memset(b, 0, sizeof *b);
-    b->cls = (uint8_t)c;
-    return off;
-}
-
-/* Insert user id (not present; u is the empty entry ea_probe returned) with
- * room for one slot of slot_bytes. NULL at max_users or for an id too long. */
-static ea_entry *ea_insert(ea_engine *ea, ea_entry *u, const char *id, size_t len, uint32_t tag,
-                           size_t slot_bytes)
-{
-    if (ea->n >= ea->max_users || len > EA_MAX_KEY) return NULL;
-    if ((ea->n + 1) * 2 > ea->cap) {
-        ea_grow(ea);
-        u = ea_probe(ea, id, len, tag);
-    }
-    uint32_t off = ea_blk_alloc(ea, ea_class_for(sizeof(ea_block) + ea_key_pad(len) + slot_bytes));
-    ea_block *b = ea_blk(ea, off);
-    b->key_len = (uint32_t)len;
-    memcpy(ea_blk_key(b), id, len);
-    u->tag = tag;
-    u->blk = off;
-    ea->n++;
-    return u;
-}
-
-static void ea_block_dirty(ea_engine *ea, uint32_t blk)
-{
-    ea_block *b = ea_blk(ea, blk);
-    if (b->flags & EA_B_DIRTY) return;
-    b->flags |= EA_B_DIRTY;
-    if (ea->ndirty == ea->dirty_cap) {
-        ea->dirty_cap = ea->dirty_cap ? ea->dirty_cap * 2 : 1024;
-        ea->dirty = ea_xrealloc(ea->dirty, ea->dirty_cap * sizeof *ea->dirty);
-    }
-    ea->dirty[ea->ndirty++] = blk;
-}
-
-/* Slot s of user u changed: save it at the next ea_state_save. */
-static inline void ea_mark_dirty(ea_engine *ea, ea_entry *u, ea_slot *s)
-{
-    if (!ea->track_dirty) return;
-    s->flags |= EA_F_DIRTY;
-    ea_block_dirty(ea, u->blk);
-}
-
-/* Append a slot for experiment exp to user u's block (moving the block to
- * a bigger class when full). Returns the new slot, zeroed but for the
- * header fields. */
-static ea_slot *ea_slot_new(ea_engine *ea, ea_entry *u, int exp, int variant, int64_t ts)
-{
-    size_t size = ea->slot_size[exp];
-    ea_block *b = ea_blk(ea, u->blk);
-    size_t head = sizeof(ea_block) + ea_key_pad(b->key_len);
-    if (head + b->used + size > ea_class_size(b->cls)) {
-        uint32_t old = u->blk;
-        uint32_t off = ea_blk_alloc(ea, ea_class_for(head + b->used + size));
-        ea_block *nb = ea_blk(ea, off), *ob = ea_blk(ea, old);   /* the pool may have moved */
-        uint8_t ncls = nb->cls, ocls = ob->cls;
-        memcpy(nb, ob, head + ob->used);
-        nb->cls = ncls;
-        memset(ob, 0, sizeof *ob);              /* nslots 0: a free block */
-        ob->cls = ocls;
-        ob->next_free = ea->free_head[ocls];
-        ea->free_head[ocls] = old;
-        u->blk = off;
-        b = nb;
-        if (b->flags & EA_B_DIRTY) {            /* the dirty list holds the old offset */
-            b->flags &= (uint8_t)~EA_B_DIRTY;
-            ea_block_dirty(ea, off);
-        }
-    }
-    ea_slot *s = (ea_slot *)((char *)ea_blk_slots(b) + b->used);
-    memset(s, 0, size);
-    s->exp = (uint16_t)exp;
-    s->variant = (uint8_t)variant;
-    s->exposed_ts = ts;
-    b->used += (uint32_t)size;
-    b->nslots++;
-    return s;
-}
+size_t ea_memory(const ea_engine *ea) { return ea_store_memory(&ea->us); }
 /* Welford add and replace, for the per-variant moments of per-user values. */
 static inline void ea_arm_add(ea_arm *a, double x)
 {
@@ -514,33 +257,20 @@ static int ea_find_exp(ea_engine *ea, fb_str name)
 static void ea_look(ea_engine *ea, int x);
 
 
-/* The slot of experiment x in user u's block, or NULL. */
-static inline ea_slot *ea_slot_find(ea_engine *ea, ea_entry *u, int x)
-{
-    ea_block *b = ea_blk(ea, u->blk);
-    char *p = (char *)ea_blk_slots(b);
-    for (int i = 0; i < b->nslots; i++) {
-        ea_slot *s = (ea_slot *)p;
-        if (s->exp == x) return s;
-        p += ea->slot_size[s->exp];
-    }
-    return NULL;
-}
-
 /* Expose (or re-see) user u in experiment x, variant v. */
 static void ea_expose(ea_engine *ea, int x, ea_entry *u, int v, int64_t ts)
 {
-    ea_slot *s = ea_slot_find(ea, u, x);
+    ea_slot *s = ea_slot_find(&ea->us, u, x);
     if (s) {
         if (s->variant != v && !(s->flags & EA_F_MIXED)) {
             s->flags |= EA_F_MIXED;
             ea->st[x].mixed++;
-            ea_mark_dirty(ea, u, s);
+            ea_mark_dirty(&ea->us, u, s);
         }
         return;
     }
     const ea_experiment_cfg *e = &ea->cfg->experiments[x];
-    s = ea_slot_new(ea, u, x, v, ts);
+    s = ea_slot_new(&ea->us, u, x, v, ts);
     ea_exp_stats *st = &ea->st[x];
     st->users[v]++;
     for (int m = 0; m < e->nmetrics; m++) {  /* a sum counts every exposed user, from 0 */
@@ -548,7 +278,7 @@ static void ea_expose(ea_engine *ea, int x, ea_entry *u, int v, int64_t ts)
         if (mc->type == EA_NUMERIC && mc->aggregate != EA_MEAN) ea_arm_add(&st->arm[v][m], 0);
         if (ea_metric_paired(mc)) ea_ps_add(ea_ps(ea, x, v, m), 0, 0, 1);
     }
-    ea_mark_dirty(ea, u, s);
+    ea_mark_dirty(&ea->us, u, s);
     /* mergeable: looks come with the reports (a count of updates across
      * partitions is not something partitions can agree on) */
     if (++st->updates >= EA_LOOK_EVERY && !ea->mergeable) ea_look(ea, x);
@@ -618,9 +348,9 @@ static int ea_attribute_paired(ea_engine *ea, ea_slot *s, const ea_metric_cfg *m
 /* Attribute a metric event to every experiment the user was exposed to. */
 static void ea_attribute(ea_engine *ea, ea_entry *u, const Event *ev)
 {
-    ea_block *b = ea_blk(ea, u->blk);
+    ea_block *b = ea_blk(&ea->us, u->blk);
     char *p = (char *)ea_blk_slots(b);
-    for (int i = 0; i < b->nslots; i++, p += ea->slot_size[((ea_slot *)p)->exp]) {
+    for (int i = 0; i < b->nslots; i++, p += ea->us.slot_size[((ea_slot *)p)->exp]) {
         ea_slot *s = (ea_slot *)p;
         const ea_experiment_cfg *e = &ea->cfg->experiments[s->exp];
         if (ev->ts < s->exposed_ts) continue;
@@ -684,7 +414,7 @@ static void ea_attribute(ea_engine *ea, ea_entry *u, const Event *ev)
             touched = 1;
         }
         if (touched) {
-            ea_mark_dirty(ea, u, s);
+            ea_mark_dirty(&ea->us, u, s);
             if (++ea->st[s->exp].updates >= EA_LOOK_EVERY && !ea->mergeable) ea_look(ea, s->exp);
         }
     }
@@ -726,15 +456,15 @@ int ea_event(ea_engine *ea, const Event *ev)
         }
     }
     uint32_t tag = ea_user_tag(ev->user_id.ptr, ev->user_id.len);
-    ea_entry *u = ea_probe(ea, ev->user_id.ptr, ev->user_id.len, tag);
+    ea_entry *u = ea_probe(&ea->us, ev->user_id.ptr, ev->user_id.len, tag);
     if (e) {
         if (v < 0) v = ea_assign(e, ev->user_id.ptr, ev->user_id.len);
         if (!u->blk) {
-            u = ea_insert(ea, u, ev->user_id.ptr, ev->user_id.len, tag, ea->slot_size[x]);
+            u = ea_insert(&ea->us, u, ev->user_id.ptr, ev->user_id.len, tag, ea->us.slot_size[x]);
             if (!u) {
                 if (!ea->st[x].dropped++)
                     log_warn("max users (%llu) reached: new exposures are ignored from now on",
-                             (unsigned long long)ea->max_users);
+                             (unsigned long long)ea->us.max_users);
                 return EA_OK;
             }
         }
@@ -988,11 +718,11 @@ static void ea_quantiles(ea_engine *ea, int x, int m, ea_qarm *qs)
     }
     size_t start[EA_MAX_VARIANTS];
     memcpy(start, at, sizeof at);
-    for (size_t i = 0; i < ea->cap; i++) {
-        if (!ea->tab[i].blk) continue;
-        ea_block *b = ea_blk(ea, ea->tab[i].blk);
+    for (size_t i = 0; i < ea->us.cap; i++) {
+        if (!ea->us.tab[i].blk) continue;
+        ea_block *b = ea_blk(&ea->us, ea->us.tab[i].blk);
         char *p = (char *)ea_blk_slots(b);
-        for (int k = 0; k < b->nslots; k++, p += ea->slot_size[((ea_slot *)p)->exp]) {
+        for (int k = 0; k < b->nslots; k++, p += ea->us.slot_size[((ea_slot *)p)->exp]) {
             ea_slot *sl = (ea_slot *)p;
             if (sl->exp != x) continue;
             const ea_uval *uv = &ea_uvals(sl)[m];
@@ -1161,6 +891,10 @@ const char ea_state_schema[] =
     " vals BLOB NOT NULL, PRIMARY KEY(experiment, user_id)) WITHOUT ROWID;"
     /* mergeable mode: the exact sums, nvariants x nmetrics ea_xarm */
     "CREATE TABLE IF NOT EXISTS ea_xsum(experiment TEXT PRIMARY KEY, sums BLOB NOT NULL);"
+    /* the settings outside the fingerprint (ea_config_settings); a state
+     * written before this table has none and takes the run's */
+    "CREATE TABLE IF NOT EXISTS ea_setting(experiment TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,"
+    " PRIMARY KEY(experiment, name)) WITHOUT ROWID;"
     EA_SEEN_SCHEMA;
 
 /* FNV-1a over the definition as text, fed piece by piece (the same hash as
@@ -1214,12 +948,84 @@ void ea_fingerprint(const ea_experiment_cfg *e, char out[17])
     snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
+/* A setting of the run (ea_config_settings) against its value in the
+ * state: the statistics so far were tested and decided with the stored one,
+ * so another is a usage error naming both (-2); the state is left as is. */
+typedef struct ea_setting_cmp {
+    const char *name, *stored;    /* the row read */
+    int found;                    /* a setting of this run too */
+    char *now;                    /* its value in this run when it differs (malloc) */
+} ea_setting_cmp;
+
+static void ea_setting_find(void *ctx, const char *name, const char *value)
+{
+    ea_setting_cmp *c = ctx;
+    if (c->found || strcmp(name, c->name)) return;
+    c->found = 1;
+    if (strcmp(value, c->stored) && !(c->now = strdup(value))) log_fatal("experiment-analyzer: out of memory");
+}
+
+static int ea_settings_check(ea_engine *ea, sqlite3 *db)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT experiment, name, value FROM ea_setting", -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *exp = (const char *)sqlite3_column_text(q, 0);
+        int x = ea_config_find(ea->cfg, exp, strlen(exp));
+        if (x < 0) continue;
+        ea_setting_cmp c = { (const char *)sqlite3_column_text(q, 1), (const char *)sqlite3_column_text(q, 2) };
+        ea_config_settings(&ea->cfg->experiments[x], ea_setting_find, &c);
+        if (!c.now) continue;   /* the same, or a setting this version does not have: no say */
+        log_error("state: experiment \"%s\": %s is %s in the config but was %s when the state was written: "
+                  "its statistics so far were tested and decided with %s; restore the setting, or use a new "
+                  "--state or a new experiment name", exp, c.name, c.now, c.stored, c.stored);
+        free(c.now);
+        sqlite3_finalize(q);
+        return -2;
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+typedef struct ea_setting_put { sqlite3_stmt *q; const char *exp; int rc; } ea_setting_put;
+
+static void ea_setting_insert(void *ctx, const char *name, const char *value)
+{
+    ea_setting_put *p = ctx;
+    if (p->rc != SQLITE_DONE) return;
+    sqlite3_bind_text(p->q, 1, p->exp, -1, SQLITE_STATIC);
+    sqlite3_bind_text(p->q, 2, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(p->q, 3, value, -1, SQLITE_TRANSIENT);
+    p->rc = sqlite3_step(p->q);
+    sqlite3_reset(p->q);
+}
+
+/* The run's settings into the state: once per process (they were checked
+ * at load, or the state had none). */
+static int ea_settings_save(ea_engine *ea, sqlite3 *db)
+{
+    if (ea->settings_saved) return 0;
+    ea_setting_put p = { NULL, NULL, SQLITE_DONE };
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO ea_setting VALUES(?,?,?)", -1, &p.q, NULL) != SQLITE_OK)
+        return -1;
+    for (int x = 0; x < ea->cfg->nexperiments && p.rc == SQLITE_DONE; x++) {
+        p.exp = ea->cfg->experiments[x].name;
+        ea_config_settings(&ea->cfg->experiments[x], ea_setting_insert, &p);
+    }
+    sqlite3_finalize(p.q);
+    if (p.rc != SQLITE_DONE) return -1;
+    ea->settings_saved = 1;
+    return 0;
+}
+
 int ea_state_load(ea_engine *ea, state *stt)
 {
     sqlite3 *db = state_db(stt);
     sqlite3_stmt *q = NULL;
     int nexp = 0;
-    ea->track_dirty = 1;
+    ea->us.track_dirty = 1;
     if (sqlite3_prepare_v2(db, "SELECT experiment, fingerprint, stats FROM ea_exp", -1, &q, NULL) != SQLITE_OK)
         goto sqlerr;
     int rc;
@@ -1248,6 +1054,10 @@ int ea_state_load(ea_engine *ea, state *stt)
     }
     if (rc != SQLITE_DONE) goto sqlerr;
     sqlite3_finalize(q);
+    q = NULL;
+    int sr = ea_settings_check(ea, db);
+    if (sr == -1) goto sqlerr;
+    if (sr < 0) return sr;
     /* the exact sums of mergeable mode: there exactly when that mode wrote
      * the state (the other mode's moments and looks mean something else) */
     if (sqlite3_prepare_v2(db, "SELECT experiment, sums FROM ea_xsum", -1, &q, NULL) != SQLITE_OK)
@@ -1301,11 +1111,11 @@ int ea_state_load(ea_engine *ea, state *stt)
             return -1;
         }
         uint32_t tag = ea_user_tag(id, idlen);
-        ea_entry *u = ea_probe(ea, id, idlen, tag);
-        if (!u->blk) u = ea_insert(ea, u, id, idlen, tag, ea->slot_size[x]);
+        ea_entry *u = ea_probe(&ea->us, id, idlen, tag);
+        if (!u->blk) u = ea_insert(&ea->us, u, id, idlen, tag, ea->us.slot_size[x]);
         if (!u) { log_error("state: more users than --max-users"); sqlite3_finalize(q); return -1; }
-        if (ea_slot_find(ea, u, x)) continue;   /* primary key: cannot happen */
-        ea_slot *s = ea_slot_new(ea, u, x, v, sqlite3_column_int64(q, 3));
+        if (ea_slot_find(&ea->us, u, x)) continue;   /* primary key: cannot happen */
+        ea_slot *s = ea_slot_new(&ea->us, u, x, v, sqlite3_column_int64(q, 3));
         s->flags = (uint8_t)(sqlite3_column_int(q, 4) & ~EA_F_DIRTY);
         if (vb) memcpy(ea_uvals(s), sqlite3_column_blob(q, 5), vb);
         /* CUPED and ratio sums are not in the state: rebuilt from the
@@ -1319,7 +1129,7 @@ int ea_state_load(ea_engine *ea, state *stt)
     }
     if (rc != SQLITE_DONE) goto sqlerr;
     sqlite3_finalize(q);
-    log_info("state: %llu exposed users loaded", (unsigned long long)ea->n);
+    log_info("state: %llu exposed users loaded", (unsigned long long)ea->us.n);
     return ea_seen_load(&ea->seen, stt);
 sqlerr:
     log_error("state: %s", sqlite3_errmsg(db));
@@ -1356,13 +1166,13 @@ int ea_state_save(ea_engine *ea, state *stt)
     if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO ea_user VALUES(?,?,?,?,?,?)", -1, &qu, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO ea_exp VALUES(?,?,?)", -1, &qe, NULL) != SQLITE_OK)
         goto sqlerr;
-    for (size_t i = 0; i < ea->ndirty; i++) {
-        ea_block *b = ea_blk(ea, ea->dirty[i]);
+    for (size_t i = 0; i < ea->us.ndirty; i++) {
+        ea_block *b = ea_blk(&ea->us, ea->us.dirty[i]);
         /* a block that moved since it was listed is free (nslots 0) or
          * another user's (listed again if dirty): only dirty slots are saved */
         b->flags &= (uint8_t)~EA_B_DIRTY;
         char *p = (char *)ea_blk_slots(b);
-        for (int k = 0; k < b->nslots; k++, p += ea->slot_size[((ea_slot *)p)->exp]) {
+        for (int k = 0; k < b->nslots; k++, p += ea->us.slot_size[((ea_slot *)p)->exp]) {
             ea_slot *s = (ea_slot *)p;
             if (!(s->flags & EA_F_DIRTY)) continue;
             const ea_experiment_cfg *e = &ea->cfg->experiments[s->exp];
@@ -1377,7 +1187,7 @@ int ea_state_save(ea_engine *ea, state *stt)
             sqlite3_reset(qu);
         }
     }
-    ea->ndirty = 0;
+    ea->us.ndirty = 0;
     for (int x = 0; x < ea->cfg->nexperiments; x++) {
         char fp[17];
         ea_fingerprint(&ea->cfg->experiments[x], fp);
@@ -1388,6 +1198,7 @@ int ea_state_save(ea_engine *ea, state *stt)
         sqlite3_reset(qe);
     }
     if (ea->mergeable && ea_save_xsums(ea, db) < 0) goto sqlerr;
+    if (ea_settings_save(ea, db) < 0) goto sqlerr;
     sqlite3_finalize(qu);
     sqlite3_finalize(qe);
     return ea_seen_save(&ea->seen, stt);

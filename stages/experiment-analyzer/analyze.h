@@ -4,7 +4,7 @@
  * Users: one open-addressing table keyed by user_id holds every exposed
  * user; each user has one contiguous block with its id and one slot per
  * experiment it was exposed to, holding the variant, the exposure time and
- * its per-metric values (layout in analyze.c). Only exposed users are
+ * its per-metric values (layout in store.h). Only exposed users are
  * stored: events of users never exposed cost a lookup and nothing else.
  * Memory per exposed user: see ea_bytes_per_user; the number of users is
  * bounded by max_users.

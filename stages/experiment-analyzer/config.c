@@ -3,8 +3,10 @@
  * a known control, one primary metric, times, the sequential setting. */
 #include "config.h"
 #include <math.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "assign.h"
 #include "fbrec.h"
@@ -238,4 +240,51 @@ void ea_config_free(ea_config *cfg)
 {
     yc_free(&ea_root_struct, cfg);
     memset(cfg, 0, sizeof *cfg);
+}
+
+/* One setting: the name formatted (a metric's carries its name, of any
+ * length), the value as given. */
+static void ea_setting(ea_setting_fn fn, void *ctx, const char *value, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void ea_setting(ea_setting_fn fn, void *ctx, const char *value, const char *fmt, ...)
+{
+    char small[128], *name = small;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n >= (int)sizeof small && (name = malloc((size_t)n + 1))) {
+        va_start(ap, fmt);
+        vsnprintf(name, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    fn(ctx, name ? name : small, value);
+    if (name != small) free(name);
+}
+
+void ea_config_settings(const ea_experiment_cfg *e, ea_setting_fn fn, void *ctx)
+{
+    char v[64];
+    fn(ctx, "control", e->variants[e->control_idx].name);
+    /* times as instants: another spelling of the same time is no change */
+    if (e->start) time_format_iso(e->start_us, v);
+    fn(ctx, "start", e->start ? v : "none");
+    if (e->end) time_format_iso(e->end_us, v);
+    fn(ctx, "end", e->end ? v : "none");
+    snprintf(v, sizeof v, "%.9g", e->alpha);
+    fn(ctx, "alpha", v);
+    snprintf(v, sizeof v, "%lld", (long long)e->min_sample_size);
+    fn(ctx, "min_sample_size", v);
+    fn(ctx, "sequential", ea_seq_names[e->sequential]);
+    fn(ctx, "correction", ea_corr_names[e->correction]);
+    fn(ctx, "exposure", ea_expo_names[e->exposure]);
+    fn(ctx, "primary", e->metrics[e->primary_idx].name);
+    for (int m = 0; m < e->nmetrics; m++) {
+        const ea_metric_cfg *mc = &e->metrics[m];
+        ea_setting(fn, ctx, ea_goal_names[mc->goal], "metric %s: goal", mc->name);
+        snprintf(v, sizeof v, "%.9g", mc->min_effect);
+        ea_setting(fn, ctx, v, "metric %s: min_effect", mc->name);
+        snprintf(v, sizeof v, "%.9g", mc->tau);
+        ea_setting(fn, ctx, v, "metric %s: tau", mc->name);
+    }
 }

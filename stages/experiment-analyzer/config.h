@@ -100,6 +100,14 @@ void ea_config_free(ea_config *cfg);
  * needs every user's value, not sums), or NULL: --emit partials / --merge /
  * --mergeable refuse it. */
 const ea_metric_cfg *ea_config_unmergeable(const ea_config *cfg, const char **experiment);
+/* The settings of an experiment that its fingerprint (analyze.h) leaves
+ * out: they change no statistic kept, but how it is tested and decided
+ * (control, start, end, alpha, min_sample_size, sequential, correction,
+ * exposure, primary; per metric goal, min_effect, tau). Each as a name
+ * ("alpha", "metric revenue: tau") and its value in text, in a fixed
+ * order: --state keeps them and refuses a run with another value. */
+typedef void (*ea_setting_fn)(void *ctx, const char *name, const char *value);
+void ea_config_settings(const ea_experiment_cfg *e, ea_setting_fn fn, void *ctx);
 int ea_config_find(const ea_config *cfg, const char *name, size_t len);   /* index or -1 */
 int ea_variant_find(const ea_experiment_cfg *e, const char *name, size_t len);
 

@@ -46,11 +46,10 @@ int ea_emit(ea_ctx *c)
         if (stream_write(c->out, &ExperimentResult_desc, &o, NULL, 0) < 0) return -1;
         metrics_add(c->m_results, 1);
     }
-    if (c->report) {
+    if (c->report >= 0) {
         const char *path = c->report_file ? c->report_file :
-            strcmp(c->report, "html") == 0 ? "experiment-report.html" : "experiment-report.md";
-        if (ea_report_write(path, strcmp(c->report, "html") == 0 ? EA_REPORT_HTML : EA_REPORT_MARKDOWN,
-                            c->cfg, rows, n, c->last_ts) < 0) return -1;
+            c->report == EA_REPORT_HTML ? "experiment-report.html" : "experiment-report.md";
+        if (ea_report_write(path, c->report, c->cfg, rows, n, c->last_ts) < 0) return -1;
     }
     return 0;
 }

@@ -21,7 +21,8 @@ typedef struct ea_ctx {
     int64_t last_ts;
     char *topic;                  /* --emit partials from Kafka: the source topic */
     metrics_series *m_results;
-    const char *report, *report_file;   /* --report, --report-file */
+    int report;                          /* --report: EA_REPORT_* (report.h), or -1 */
+    const char *report_file;             /* --report-file */
     uint64_t max_users, dedup_n;         /* --max-users; --dedup-window's ids (or --dedup-max) */
     int64_t dedup_span_us;               /* --dedup-window DURATION, else 0 */
     int64_t idle_us;                     /* --idle-timeout: idle snapshots repeated this often (scale-out) */

@@ -12,53 +12,13 @@
  *   - a checkpoint taken after the partials loads into a fresh merge, whose
  *     flush emits what the original's flush emits, byte for byte;
  *   - after the final flush no series is left. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include "../../../stages/aggregate/engine.h"
 #include "../../../stages/aggregate/partial.h"
-#include "../fzrec.h"
+#include "fzagg.h"
 #include "log.h"
-
-#define SEC 1000000LL
-
-typedef struct { uint64_t hash, n; fb_builder b; } fz_out;
-
-static int fz_emit(void *ctx, const Metric *m)
-{
-    fz_out *o = ctx;
-    if (m->window_end <= m->window_start) abort();
-    fb_encode(&o->b, &Metric_desc, m, 0);
-    size_t len;
-    const uint8_t *p = fb_data(&o->b, &len);
-    char err[200];
-    if (fb_verify(&Metric_desc, p, len, 0, err, sizeof err) != 0) {
-        fprintf(stderr, "the merge emitted a Metric the verifier refuses: %s\n", err);
-        abort();
-    }
-    for (size_t i = 0; i < len; i++) { o->hash ^= p[i]; o->hash *= 1099511628211ull; }
-    o->n++;
-    return 0;
-}
 
 static agg_config fz_config(uint8_t c)
 {
-    static const double q[] = { 0, 0.5, 0.99, 1 };
-    agg_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    switch (c & 3) {
-    case 0: cfg.specs[0] = (agg_wspec){ 60 * SEC, 60 * SEC }; cfg.nspecs = 1; break;
-    case 1: cfg.specs[0] = (agg_wspec){ 20 * SEC, 5 * SEC }; cfg.nspecs = 1; break;
-    case 2: cfg.specs[0] = (agg_wspec){ 5 * SEC, 5 * SEC };
-            cfg.specs[1] = (agg_wspec){ 3600 * SEC, 60 * SEC }; cfg.nspecs = 2; break;
-    default: cfg.specs[0] = (agg_wspec){ 1, 1 }; cfg.nspecs = 1; break;
-    }
-    cfg.max_series = (c & 8) ? 7 : 100000;
-    cfg.features = (c & 16) ? AGG_FEAT_USER | AGG_FEAT_ITEM : 0;
-    cfg.topk = (c & 64) ? 0 : 3;
-    cfg.alpha = 0.01;
-    memcpy(cfg.quantiles, q, sizeof q);
-    cfg.nq = 4;
+    agg_config cfg = fz_config_base(c);
     cfg.mode = AGG_MODE_MERGE;
     return cfg;
 }
@@ -72,9 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     agg_config cfg = fz_config(data[0]);
     agg_fcfg fc = { 7 * 86400 * SEC, 86400 * SEC, 86400 * SEC, 16 };
     agg_features *fs = cfg.features ? agg_features_new(NULL, &fc) : NULL;
-    fz_out o1 = {0}, o2 = {0};
+    fz_out o1 = { .who = "the merge" };
     fb_builder_init(&o1.b);
-    fb_builder_init(&o2.b);
     agg_engine *e = agg_engine_new(&cfg, fs, fz_emit, &o1);
     uint64_t hash = agg_engine_config_hash(e);
     agg_pscratch sc = {0};
@@ -97,29 +56,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc == AGG_BADVALUE && (!why || !*why)) abort();
         if (agg_engine_series(e) > (uint64_t)cfg.max_series) abort();
     }
-    if (!fs) {
-        agg_buf blob = {0};
-        agg_engine_save(e, &blob);
-        agg_engine *r = agg_engine_new(&cfg, NULL, fz_emit, &o2);
-        char err[256];
-        if (agg_engine_load(r, blob.p, blob.len, err, sizeof err) != 0) {
-            fprintf(stderr, "a checkpoint of the merge does not load: %s\n", err);
-            abort();
-        }
-        if (agg_engine_flush(r) != AGG_OK || agg_engine_series(r) != 0) abort();
-        agg_engine_free(r);
-        agg_buf_free(&blob);
-        o1.n = 0;
-        o1.hash = 0;
-    }
-    if (agg_engine_flush(e) != AGG_OK || agg_engine_series(e) != 0) abort();
-    if (!fs && (o1.n != o2.n || o1.hash != o2.hash)) abort();
-    agg_engine_free(e);
+    fz_finish(e, &cfg, fs != NULL, &o1, "the merge");
     agg_pscratch_free(&sc);
     agg_features_free(fs);
     fb_builder_free(&b);
     fb_builder_free(&o1.b);
-    fb_builder_free(&o2.b);
     arena_free(&a);
     return 0;
 }
