@@ -222,31 +222,39 @@ static size_t ing_utf8_bad_at(const char *s, size_t len)
 int ing_json_line(ingest *g, const char *line, size_t len, int64_t now)
 {
     if (len == 0) return ing_bad(g, "bad_json", "empty line (expected one JSON object)");
-    if (json_parse(&g->doc, line, len)) {
-        size_t bad = ing_utf8_bad_at(line, len);
-        if (bad < len)
-            return ing_bad(g, "bad_utf8", "invalid UTF-8 byte 0x%02x at byte %zu",
-                           (unsigned char)line[bad], bad);
-        return ing_bad(g, "bad_json", "%s", g->doc.err);
-    }
-    /* a decoded string holds NUL only from the escape \u0000 (raw control
-     * bytes are not JSON), which the parser notes: without one the NUL
-     * checks can be skipped */
-    g->no_nul = !g->doc.has_nul;
-    const json_node *root = json_root(&g->doc);
-    if (root->type != JSON_OBJECT)
-        return ing_bad(g, "not_an_object", "the line is %s, expected a JSON object", ing_jkind(root->type));
-
     ing_val f[ING_NFIELDS];
     ingest_fields_init(f);
-    const json_node **extra = g->extra;
-    uint32_t nextra = 0, nextra_all = 0, present = 0;
-    for (const json_node *c = json_child(&g->doc, root); c; c = json_next(&g->doc, c)) {
-        int fi = ingest_field_index(c->keystr, c->keylen);
-        if (fi >= 0) { if (!f[fi].n) { f[fi].n = c; present |= 1u << fi; } continue; }
-        if (nextra < g->c.max_attrs) extra[nextra++] = c;
-        nextra_all++;
+    ing_members mb = { g->extra, 0, 0, 0 };
+    if (!g->c.json_general && ing_flat_read(g, line, len, f, &mb)) {
+        g->no_nul = 1;
+    } else {
+        if (!g->c.json_general) {   /* what the flat reader left half done */
+            ingest_fields_init(f);
+            mb = (ing_members){ g->extra, 0, 0, 0 };
+        }
+        if (json_parse(&g->doc, line, len)) {
+            size_t bad = ing_utf8_bad_at(line, len);
+            if (bad < len)
+                return ing_bad(g, "bad_utf8", "invalid UTF-8 byte 0x%02x at byte %zu",
+                               (unsigned char)line[bad], bad);
+            return ing_bad(g, "bad_json", "%s", g->doc.err);
+        }
+        /* a decoded string holds NUL only from the escape \u0000 (raw control
+         * bytes are not JSON), which the parser notes: without one the NUL
+         * checks can be skipped */
+        g->no_nul = !g->doc.has_nul;
+        const json_node *root = json_root(&g->doc);
+        if (root->type != JSON_OBJECT)
+            return ing_bad(g, "not_an_object", "the line is %s, expected a JSON object", ing_jkind(root->type));
+        for (const json_node *c = json_child(&g->doc, root); c; c = json_next(&g->doc, c)) {
+            int fi = ingest_field_index(c->keystr, c->keylen);
+            if (fi >= 0) { if (!f[fi].n) { f[fi].n = c; mb.present |= 1u << fi; } continue; }
+            if (mb.nextra < g->c.max_attrs) mb.extra[mb.nextra++] = c;
+            mb.nextra_all++;
+        }
     }
+    const json_node **extra = mb.extra;
+    uint32_t nextra = mb.nextra, nextra_all = mb.nextra_all, present = mb.present;
     if (nextra_all > g->c.max_attrs)
         return ing_bad(g, "too_long", "%u unknown members, more than --max-attrs %u", nextra_all, g->c.max_attrs);
     int rc;

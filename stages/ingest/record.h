@@ -27,6 +27,20 @@ int ing_emit_sample(ingest *g, Sample *s);
 /* jsonl.c */
 int ing_json_line(ingest *g, const char *line, size_t len, int64_t now);
 
+/* A JSON line's top-level members beyond f[]: the first fields present
+ * (bit F_...), and the unknown ones (at most --max-attrs kept, all counted). */
+typedef struct ing_members {
+    const json_node **extra;
+    uint32_t nextra, nextra_all, present;
+} ing_members;
+
+/* flat.c: the usual line (one object of scalars and objects of scalars, no
+ * escapes) into g->doc as json_parse builds it, its fields into f (from
+ * ingest_fields_init) and mb (zeroed, extra = g->extra): 1. 0: not such a
+ * line, or not read to the end: f and mb hold a part, g->doc nothing
+ * usable; json_parse reads it. */
+int ing_flat_read(ingest *g, const char *line, size_t len, ing_val *f, ing_members *mb);
+
 /* ---- typed getters: 0 ok (or absent when !required), ING_BAD otherwise ------ */
 
 static inline int ing_present(const ing_val *v)
