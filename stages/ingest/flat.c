@@ -197,7 +197,7 @@ static inline __attribute__((always_inline)) int flat_chunk(const unsigned char 
 #endif
     *q = (uint16_t)qb;
     *hi |= hb;
-    return sb & ~hb ? -1 : 0;
+    return (int)(sb & ~hb);   /* nonzero: a backslash or a control byte */
 }
 
 /* One vector pass: the line copied to scratch (NUL-terminated), its quotes
@@ -206,8 +206,9 @@ static int flat_scan(const unsigned char *s, size_t len, char *o, uint16_t *qm, 
 {
     size_t at = 0;
     unsigned h = 0;
-    for (; at + 16 <= len; at += 16)
-        if (flat_chunk(s + at, o + at, &qm[at / 16], &h)) return -1;
+    int special = 0;
+    for (; at + 16 <= len; at += 16) special |= flat_chunk(s + at, o + at, &qm[at / 16], &h);
+    if (special) return -1;
     unsigned char tail[16];   /* the last bytes, padded with spaces (nothing special) */
     char tail_out[16];
     memset(tail, ' ', sizeof tail);
@@ -290,7 +291,7 @@ int ing_flat_read(ingest *g, const char *line, size_t len, ing_val *f, ing_membe
             return 0;
         }
         /* the member to its field, as jsonl.c does after json_parse */
-        int fi = ingest_field_index(key, keylen);
+        int fi = ing_field_index(key, keylen);
         if (fi >= 0) {
             if (!f[fi].n) { f[fi].n = nd; mb->present |= 1u << fi; }
         } else {

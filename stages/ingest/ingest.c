@@ -30,8 +30,6 @@ const char *const ingest_reasons[] = {
     "bad_timestamp", "implausible_timestamp", "line_too_long", "rate_limited", NULL,
 };
 
-/* Called for every member of every line: dispatch on the length, then one
- * memcmp against the one or few names of that length. */
 _Static_assert(ING_NFIELDS <= 32, "fields present on a line are a uint32_t bitmask");
 
 void ingest_fields_init(ing_val *f)
@@ -44,21 +42,7 @@ void ingest_fields_init(ing_val *f)
 
 int ingest_field_index(const char *name, size_t len)
 {
-#define F(id) do { const char *f_ = ingest_field_names[id]; \
-                   if (name[0] == f_[0] && memcmp(name, f_, len) == 0) return id; } while (0)
-    switch (len) {
-    case 2: F(F_TS); break;
-    case 5: F(F_VALUE); break;
-    case 6: F(F_SOURCE); F(F_LABELS); F(F_METRIC); F(F_STATUS); break;
-    case 7: F(F_USER_ID); F(F_ITEM_ID); F(F_VARIANT); F(F_METRICS); break;
-    case 8: F(F_EVENT_ID); F(F_POSITION); F(F_METADATA); F(F_MODEL_ID); F(F_ENDPOINT); break;
-    case 9: F(F_TIMESTAMP); F(F_SAMPLE_ID); break;
-    case 10: F(F_SESSION_ID); F(F_EVENT_TYPE); F(F_EXPERIMENT); break;
-    case 11: F(F_METRIC_NAME); F(F_DURATION_MS); break;
-    case 13: F(F_MODEL_VERSION); break;
-    }
-#undef F
-    return -1;
+    return ing_field_index(name, len);
 }
 
 /* ---- refusal ---------------------------------------------------------------- */

@@ -81,7 +81,7 @@ static int ing_meta(ingest *g, ing_val *f, const json_node *meta, int kind)
         return ing_bad(g, "wrong_type", "%s is %s, expected an object",
                        meta->keystr, ing_jkind(meta->type));
     for (const json_node *c = json_child(&g->doc, meta); c; c = json_next(&g->doc, c)) {
-        int fi = ingest_field_index(c->keystr, c->keylen);
+        int fi = ing_field_index(c->keystr, c->keylen);
         if (as_event && (fi == F_SOURCE || fi == F_POSITION || fi == F_EXPERIMENT || fi == F_VARIANT)) {
             if (!ing_present(&f[fi])) { f[fi].n = c; f[fi].name = fi == F_SOURCE ? "metadata.source"
                 : fi == F_POSITION ? "metadata.position" : fi == F_EXPERIMENT ? "metadata.experiment"
@@ -247,7 +247,7 @@ int ing_json_line(ingest *g, const char *line, size_t len, int64_t now)
         if (root->type != JSON_OBJECT)
             return ing_bad(g, "not_an_object", "the line is %s, expected a JSON object", ing_jkind(root->type));
         for (const json_node *c = json_child(&g->doc, root); c; c = json_next(&g->doc, c)) {
-            int fi = ingest_field_index(c->keystr, c->keylen);
+            int fi = ing_field_index(c->keystr, c->keylen);
             if (fi >= 0) { if (!f[fi].n) { f[fi].n = c; mb.present |= 1u << fi; } continue; }
             if (mb.nextra < g->c.max_attrs) mb.extra[mb.nextra++] = c;
             mb.nextra_all++;

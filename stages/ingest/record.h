@@ -24,6 +24,28 @@ int ing_too_big(ingest *g, size_t bound);
 int ing_sample_start(ingest *g, const ing_val *f);
 int ing_emit_sample(ingest *g, Sample *s);
 
+/* ingest_field_index, inline for the readers: called for every member of
+ * every line (dispatch on the length, then one memcmp against the one or few
+ * names of that length). */
+static inline int ing_field_index(const char *name, size_t len)
+{
+#define F(id) do { const char *f_ = ingest_field_names[id]; \
+                   if (name[0] == f_[0] && memcmp(name, f_, len) == 0) return id; } while (0)
+    switch (len) {
+    case 2: F(F_TS); break;
+    case 5: F(F_VALUE); break;
+    case 6: F(F_SOURCE); F(F_LABELS); F(F_METRIC); F(F_STATUS); break;
+    case 7: F(F_USER_ID); F(F_ITEM_ID); F(F_VARIANT); F(F_METRICS); break;
+    case 8: F(F_EVENT_ID); F(F_POSITION); F(F_METADATA); F(F_MODEL_ID); F(F_ENDPOINT); break;
+    case 9: F(F_TIMESTAMP); F(F_SAMPLE_ID); break;
+    case 10: F(F_SESSION_ID); F(F_EVENT_TYPE); F(F_EXPERIMENT); break;
+    case 11: F(F_METRIC_NAME); F(F_DURATION_MS); break;
+    case 13: F(F_MODEL_VERSION); break;
+    }
+#undef F
+    return -1;
+}
+
 /* jsonl.c */
 int ing_json_line(ingest *g, const char *line, size_t len, int64_t now);
 
