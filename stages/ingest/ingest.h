@@ -67,6 +67,7 @@ typedef struct ingest_conf {
     const char *event_type;     /* CSV: --event-type for every row */
     ingest_map map[INGEST_MAX_MAP];
     int nmap;
+    int json_general;           /* testing: every JSON line through json_parse (flat.c's reader off) */
     ingest_emit_fn emit;
     void *emit_ctx;
 } ingest_conf;
