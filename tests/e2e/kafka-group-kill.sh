@@ -12,7 +12,9 @@ F=$BIN/fbcat
 N=100000
 start_kafka ev:4
 # short session so the killed member's partitions move on within seconds
-X=(-X session.timeout.ms=3000 -X heartbeat.interval.ms=300 -X topic.metadata.refresh.interval.ms=1000)
+# (not under 4 s: the mock's first join takes 3 s, a session as short expires
+# the joining member, whose JoinGroup then hangs for max.poll.interval.ms)
+X=(-X session.timeout.ms=4000 -X heartbeat.interval.ms=300 -X topic.metadata.refresh.interval.ms=1000)
 
 python3 - "$N" >"$T/ev.jsonl" <<'EOF'
 import json, sys

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 #include "kafka.h"
 #include "log.h"
 #include "testhelp.h"
@@ -14,25 +13,21 @@
 #define N1 2000
 #define N2 500
 
-static rd_kafka_t *tk_rk;
+static mock_cluster tk_mock;
 static rd_kafka_mock_cluster_t *tk_mc;
 static const char *tk_boot;
 
 /* -X for every consumer: fast group joins and session expiry */
-static const char *tk_cons_items[] = { "session.timeout.ms=3000", "heartbeat.interval.ms=300",
-                                       "topic.metadata.refresh.interval.ms=1000" };
-static cli_list tk_cons = { tk_cons_items, 3, 3 };
+static const char *tk_cons_items[] = { MOCK_CONSUMER_X };
+static cli_list tk_cons = { tk_cons_items, sizeof tk_cons_items / sizeof tk_cons_items[0],
+                            sizeof tk_cons_items / sizeof tk_cons_items[0] };
 
 static void tk_start(void)
 {
-    char err[256];
-    rd_kafka_conf_t *c = rd_kafka_conf_new();
-    rd_kafka_conf_set(c, "log_level", "3", err, sizeof err);
-    tk_rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
-    tk_mc = rd_kafka_mock_cluster_new(tk_rk, 1);
-    rd_kafka_mock_topic_create(tk_mc, "t", 4, 1);
-    rd_kafka_mock_topic_create(tk_mc, "down", 1, 1);
-    tk_boot = rd_kafka_mock_cluster_bootstraps(tk_mc);
+    if (mock_cluster_start(&tk_mock, "t", 4)) exit(1);
+    tk_mc = tk_mock.mc;
+    tk_boot = tk_mock.boot;
+    CHECK_EQ_INT(rd_kafka_mock_topic_create(tk_mc, "down", 1, 1), 0);
 }
 
 static int tk_produce(int from, int to)
@@ -534,11 +529,7 @@ static void test_uri(void)
 }
 
 static void tk_setup(void) { log_init("test_kafka", getenv("TEST_LOG") ? "debug" : "error"); tk_start(); }
-static void tk_teardown(void)
-{
-    rd_kafka_mock_cluster_destroy(tk_mc);
-    rd_kafka_destroy(tk_rk);
-}
+static void tk_teardown(void) { mock_cluster_stop(&tk_mock); }
 
 TEST_MAIN(tk_setup, test_uri, test_bad_conf, test_produce_consume_commit_resume, test_lag,
           test_start_offsets, test_rebalance, test_align, test_align_rebalance, test_delivery_failure,

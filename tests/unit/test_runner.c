@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 #include <sqlite3.h>
 
 #include "counters.h"
@@ -310,21 +309,16 @@ static void test_no_state_and_failure(void)
  * has committed no more than the previous checkpoint held, and at the end
  * everything is committed. A runner committing before it saves fails here. */
 #define KPARTS 3
-static const char *kconf[] = { "session.timeout.ms=3000", "heartbeat.interval.ms=300",
-                               "topic.metadata.refresh.interval.ms=1000" };
+static const char *kconf[] = { MOCK_CONSUMER_X };
+#define KCONF_N ((int)(sizeof kconf / sizeof kconf[0]))
 
 static void test_kafka_commit_after_checkpoint(void)
 {
     char err[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    CHECK(rk != NULL);
-    if (!rk) return;
-    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, 1);
-    rd_kafka_mock_topic_create(mc, "ev", KPARTS, 1);
-    const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
-    tc.kafka_conf = (cli_list){ kconf, 3, 3 };
+    mock_cluster mk;
+    if (mock_cluster_start(&mk, "ev", KPARTS)) return;
+    const char *boot = mk.boot;
+    tc.kafka_conf = (cli_list){ kconf, KCONF_N, KCONF_N };
     char uri[256], out[200], db[200];
     snprintf(uri, sizeof uri, "kafka://%s/ev", boot);
     write_events(uri, N);
@@ -384,8 +378,7 @@ static void test_kafka_commit_after_checkpoint(void)
     tc.state = NULL;
     tc.kafka_conf = (cli_list){ 0 };
     if (peek) rd_kafka_destroy(peek);
-    rd_kafka_mock_cluster_destroy(mc);
-    rd_kafka_destroy(rk);
+    mock_cluster_stop(&mk);
 }
 
 /* A record's RUNNER_SYNC: a checkpoint right after that record, though the
@@ -504,15 +497,10 @@ static int t_join_tick(void *ctx, runner *r)
 static void test_kafka_revoke(void)
 {
     char err[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    CHECK(rk != NULL);
-    if (!rk) return;
-    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, 1);
-    rd_kafka_mock_topic_create(mc, "rv", KPARTS, 1);
-    const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
-    tc.kafka_conf = (cli_list){ kconf, 3, 3 };
+    mock_cluster mk;
+    if (mock_cluster_start(&mk, "rv", KPARTS)) return;
+    const char *boot = mk.boot;
+    tc.kafka_conf = (cli_list){ kconf, KCONF_N, KCONF_N };
     char uri[256], out[200];
     snprintf(uri, sizeof uri, "kafka://%s/rv", boot);
     write_events(uri, 60);
@@ -520,12 +508,12 @@ static void test_kafka_revoke(void)
     rd_kafka_conf_t *jc = rd_kafka_conf_new();
     rd_kafka_conf_set(jc, "bootstrap.servers", boot, err, sizeof err);
     rd_kafka_conf_set(jc, "group.id", "gr", err, sizeof err);
-    rd_kafka_conf_set(jc, "session.timeout.ms", "3000", err, sizeof err);
+    mock_consumer_conf(jc);   /* its session sets the mock's rebalance delay after its join */
     rd_kafka_conf_set(jc, "log_level", "3", err, sizeof err);
     memset(&ts, 0, sizeof ts);
     ts.joiner = rd_kafka_new(RD_KAFKA_CONSUMER, jc, err, sizeof err);
     CHECK(ts.joiner != NULL);
-    if (!ts.joiner) return;
+    if (!ts.joiner) { mock_cluster_stop(&mk); return; }
     rd_kafka_poll_set_consumer(ts.joiner);
 
     runner_def d = t_def;
@@ -542,8 +530,7 @@ static void test_kafka_revoke(void)
     rd_kafka_consumer_close(ts.joiner);
     rd_kafka_destroy(ts.joiner);
     tc.kafka_conf = (cli_list){ 0 };
-    rd_kafka_mock_cluster_destroy(mc);
-    rd_kafka_destroy(rk);
+    mock_cluster_stop(&mk);
 }
 
 static void test_cleanup(void)

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 
 #include "state.h"
 #include "testhelp.h"
@@ -121,26 +120,20 @@ static void test_guards(void)
 #define KPARTS 3
 
 static cli_common kc;
-static const char *kconf[] = { "session.timeout.ms=3000", "heartbeat.interval.ms=300",
-                               "topic.metadata.refresh.interval.ms=1000" };
+static const char *kconf[] = { MOCK_CONSUMER_X };
+#define KCONF_N ((int)(sizeof kconf / sizeof kconf[0]))
 
 static void test_kafka_offsets(void)
 {
-    char err[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    CHECK(rk != NULL);
-    if (!rk) return;
-    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, 1);
-    rd_kafka_mock_topic_create(mc, "ev", KPARTS, 1);
-    const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
+    mock_cluster mk;
+    if (mock_cluster_start(&mk, "ev", KPARTS)) return;
+    const char *boot = mk.boot;
 
     kc.in = kc.out = "-";
     kc.format = "records";
     kc.log_level = "info";
     kc.max_record = 16 << 20;
-    kc.kafka_conf = (cli_list){ kconf, 3, 3 };
+    kc.kafka_conf = (cli_list){ kconf, KCONF_N, KCONF_N };
     char uri[256];
     snprintf(uri, sizeof uri, "kafka://%s/ev", boot);
     stream_out *out = stream_out_open(uri, &kc);
@@ -211,8 +204,7 @@ static void test_kafka_offsets(void)
     CHECK_EQ_INT(missing, 0);
     CHECK_EQ_INT(twice, 0);
 done:
-    rd_kafka_mock_cluster_destroy(mc);
-    rd_kafka_destroy(rk);
+    mock_cluster_stop(&mk);
 }
 
 static void test_cleanup(void)
