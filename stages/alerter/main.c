@@ -87,7 +87,7 @@ static int al_record(void *ctx, runner *r, stream_rec *rec)
     m->pos = &rec->pos;
     int er = al_engine_record(m->lv.eng, rec->type, &rec->as, &bad);
     if (er == AL_ERR) return RUNNER_FAIL;
-    al_input_reject(m->in, rec, er, bad);
+    if (er != AL_OK) al_input_reject(m->in, rec, er, bad);
     return RUNNER_OK;
 }
 
