@@ -252,10 +252,9 @@ static void stream_ident_str(const uint8_t *p, char *out)
     *o = 0;
 }
 
-/* Check and decode one buffer into *r: 1 ok, 0 rejected. */
 /* Every stage's freshness gauge (metrics_note_event_time): the record's
  * own event time, where its type has one. */
-static void stream_note_event_time(const stream_rec *r)
+void stream_rec_note_event_time(const stream_rec *r)
 {
     const fb_desc *d = r->type;
     if (d == &Event_desc) metrics_note_event_time(r->as.event.ts);
@@ -273,6 +272,7 @@ static void stream_note_event_time(const stream_rec *r)
     /* Alert: no event time of its own */
 }
 
+/* Check and decode one buffer into *r: 1 ok, 0 rejected. */
 static int stream_decode(stream_in *in, const uint8_t *data, uint32_t len, int prefixed,
                          const stream_pos *pos, stream_rec *r)
 {
@@ -312,7 +312,7 @@ static int stream_decode(stream_in *in, const uint8_t *data, uint32_t len, int p
     r->data = data;
     r->len = len;
     r->pos = *pos;
-    if (as) stream_note_event_time(r);
+    if (as) stream_rec_note_event_time(r);
     return 1;
 }
 

@@ -82,6 +82,10 @@ void stream_reject(stream_in *in, const stream_pos *pos, const char *reason,
  * on, stream_in_next verifies each record exactly as before (same checks,
  * same rejects) but does not decode it, so r->as is left unset. */
 void stream_in_set_verify_only(stream_in *in, int on);
+/* What stream_in_next does for a decoded record, for a verify-only reader
+ * that fills r->as itself: note its event time in the freshness gauge
+ * (metrics_note_event_time). */
+void stream_rec_note_event_time(const stream_rec *r);
 /* Kafka is about to take partitions away (a rebalance): before the offsets
  * read so far are committed, fn(ctx) must deliver everything derived from
  * the records already returned (send a pending batch, wait for Redis to

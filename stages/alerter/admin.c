@@ -11,8 +11,11 @@
 #include "store.h"
 #include "timefmt.h"
 
-static const cli_opt ack_opts[] = { { 0 } };
 static cli_common ack_common;
+static const cli_opt ack_opts[] = {
+    { "state", 0, CLI_STR, &ack_common.state, NULL, "PATH.db", "the alerter's state database", 0, 0, .required = 1 },
+    { 0 }
+};
 static const cli_spec ack_spec = {
     .stage = "alerter",
     .summary = "acknowledge a firing alert: it stops repeating and escalating until it resolves",
@@ -24,7 +27,6 @@ static const cli_spec ack_spec = {
 int al_ack_main(int argc, char **argv)
 {
     int first = cli_parse(argc, argv, &ack_spec, &ack_common);
-    if (!ack_common.state) cli_usage_error(&ack_spec, "--state is required (the alerter's state database)");
     if (first >= argc) cli_usage_error(&ack_spec, "give the FINGERPRINT of a firing alert");
     for (int i = first; i < argc; i++) {
         uint64_t fp;
@@ -54,15 +56,16 @@ int al_ack_main(int argc, char **argv)
 
 static const char *sil_rule, *sil_starts, *sil_ends, *sil_comment;
 static cli_list sil_labels;
+static cli_common sil_common;
 static const cli_opt sil_opts[] = {
+    { "state", 0, CLI_STR, &sil_common.state, NULL, "PATH.db", "the alerter's state database", 0, 0, .required = 1 },
     { "rule", 0, CLI_STR, &sil_rule, NULL, "NAME", "silence this rule's alerts (default: any rule)", 0, 0 },
     { "label", 'l', CLI_LIST, &sil_labels, NULL, "KEY=VALUE,...", "alerts whose labels have these values", 0, 0 },
-    { "starts", 0, CLI_STR, &sil_starts, NULL, "TIME", "event time it starts (ISO 8601), required", 0, 0 },
-    { "ends", 0, CLI_STR, &sil_ends, NULL, "TIME", "event time it ends (ISO 8601, exclusive), required", 0, 0 },
+    { "starts", 0, CLI_STR, &sil_starts, NULL, "TIME", "event time it starts (ISO 8601)", 0, 0, .required = 1 },
+    { "ends", 0, CLI_STR, &sil_ends, NULL, "TIME", "event time it ends (ISO 8601, exclusive)", 0, 0, .required = 1 },
     { "comment", 0, CLI_STR, &sil_comment, NULL, "TEXT", "why (kept in the database)", 0, 0 },
     { 0 }
 };
-static cli_common sil_common;
 static const cli_spec sil_spec = {
     .stage = "alerter",
     .summary = "add a silence to the state database: matching alerts are not notified between --starts and --ends "
@@ -76,11 +79,10 @@ int al_silence_main(int argc, char **argv)
 {
     int first = cli_parse(argc, argv, &sil_spec, &sil_common);
     if (first < argc) cli_usage_error(&sil_spec, "unexpected argument '%s'", argv[first]);
-    if (!sil_common.state) cli_usage_error(&sil_spec, "--state is required (the alerter's state database)");
     int64_t starts, ends;
-    if (!sil_starts || time_parse_iso(sil_starts, strlen(sil_starts), &starts) < 0)
+    if (time_parse_iso(sil_starts, strlen(sil_starts), &starts) < 0)
         cli_usage_error(&sil_spec, "--starts: give an ISO 8601 time");
-    if (!sil_ends || time_parse_iso(sil_ends, strlen(sil_ends), &ends) < 0)
+    if (time_parse_iso(sil_ends, strlen(sil_ends), &ends) < 0)
         cli_usage_error(&sil_spec, "--ends: give an ISO 8601 time");
     if (ends <= starts) cli_usage_error(&sil_spec, "--ends is not after --starts");
     if (!sil_rule && !sil_labels.n) cli_usage_error(&sil_spec, "give --rule or --label (a silence of everything is a mistake)");

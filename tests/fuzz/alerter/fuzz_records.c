@@ -6,11 +6,13 @@
  *
  * Properties (abort on violation, the sanitizers catch the rest): no record
  * makes the engine fail; every Alert it delivers encodes to a record the
- * verifier accepts and has a rule and a fingerprint. */
+ * verifier accepts and has a rule and a fingerprint; a Metric read in
+ * place (al_metric_read) equals the decoded one. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "../../../stages/alerter/engine.h"
+#include "../../../stages/alerter/mread.h"
 #include "../fzrec.h"
 #include "log.h"
 
@@ -67,6 +69,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const fb_desc *d = t == 0 ? &Metric_desc : t == 1 ? &Drift_desc : &ExperimentResult_desc;
         AnyRecord rec;
         memcpy(&rec, fzrec_make(&in, &a, &b, d), d->size);
+        if (d == &Metric_desc) {   /* the alerter reads its Metrics in place (mread.h): as fb_decode does */
+            static al_mread mr;
+            size_t len;
+            const uint8_t *buf = fb_data(&b, &len);
+            Metric got;
+            if (al_metric_read(&mr, buf, len, &got) < 0) abort();
+            Metric dec = rec.metric;
+            if (dec.labels_count > AL_MAX_LABELS) {
+                if (got.labels || got.labels_count != dec.labels_count) abort();
+                dec.labels_count = got.labels_count = 0;
+            }
+            if (!al_metric_same(&dec, &got)) {
+                fprintf(stderr, "al_metric_read differs from fb_decode\n");
+                abort();
+            }
+        }
         const char *bad;
         if (al_engine_record(e, d, &rec, &bad) == AL_ERR) abort();
     }

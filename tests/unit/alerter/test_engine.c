@@ -7,6 +7,7 @@
 #include "../testhelp.h"
 #include <unistd.h>
 #include "../../../stages/alerter/engine.h"
+#include "../../../stages/alerter/mread.h"
 #include "../../../stages/alerter/rules.h"
 #include "../../../stages/alerter/store.h"
 #include "state.h"
@@ -494,5 +495,66 @@ static void test_time_source(void)
     al_config_free(&c);
 }
 
-TEST_MAIN(test_time_source, test_inhibit_index, test_fingerprint, test_conditions_and_summary, test_label_order, test_view_reused, test_fp_after_reload, test_fp_many_rules, test_value_text, test_max_alerts_and_ack, test_bad_value,
+/* A Metric read in place (mread.c) equals fb_decode's, for every field
+ * set to a value of its own (a wrong slot reads another field), for every
+ * field absent (defaults), for empty strings and for labels around the
+ * engine's cap (over it: no labels, the true count). */
+static void metric_read_check(const Metric *src, const char *what)
+{
+    static al_mread mr;
+    fb_builder b;
+    fb_builder_init(&b);
+    fb_encode(&b, &Metric_desc, src, 0);
+    size_t len;
+    const uint8_t *buf = fb_data(&b, &len);
+    arena a;
+    arena_init(&a, 0);
+    Metric dec, got;
+    char err[200];
+    CHECK_MSG(fb_decode(&Metric_desc, buf, len, 0, &dec, &a, err, sizeof err) == 0, "%s: %s", what, err);
+    memset(&got, 0xA5, sizeof got);
+    CHECK(al_metric_read(&mr, buf, len, &got) == 0);
+    if (dec.labels_count > AL_MAX_LABELS) {
+        CHECK_MSG(got.labels == NULL && got.labels_count == dec.labels_count, "%s: labels over the cap", what);
+        dec.labels_count = got.labels_count = 0;
+    }
+    CHECK_MSG(al_metric_same(&dec, &got), "%s: al_metric_read differs from fb_decode", what);
+    arena_free(&a);
+    fb_builder_free(&b);
+    al_mread_free(&mr);
+}
+
+static void test_metric_read(void)
+{
+    static KeyValue kv[AL_MAX_LABELS + 1];
+    char names[64][8];
+    for (int i = 0; i < AL_MAX_LABELS + 1; i++) {
+        snprintf(names[i % 64], sizeof names[0], "k%d", i % 64);
+        kv[i] = (KeyValue){ FB_STRN(names[i % 64], strlen(names[i % 64])), FB_STR("v") };
+    }
+    kv[1].key = (fb_str){ NULL, 0 };       /* absent key */
+    kv[2].value = FB_STRN("", 0);          /* empty value */
+    Quantile q[3] = { { 0.5, 1.5 }, { 0.99, -2.25 }, { 0.999, NAN } };
+    Metric m;
+    Metric_init(&m);
+    metric_read_check(&m, "every field absent");
+    m.name = FB_STRN("", 0);
+    metric_read_check(&m, "empty name");
+    m.name = FB_STR("request.duration_ms");
+    m.labels = kv; m.labels_count = 3;
+    m.window_start = -7; m.window_end = INT64_MAX; m.count = UINT64_MAX - 3;
+    m.sum = 1.25; m.min = -0.0; m.max = INFINITY; m.mean = 3.5; m.stddev = 4.75; m.value = 5e-310;
+    m.quantiles = q; m.quantiles_count = 3;
+    metric_read_check(&m, "every field set");
+    m.quantiles_count = 0;
+    m.labels_count = 0;
+    metric_read_check(&m, "empty vectors");
+    const uint32_t counts[] = { AL_MAX_LABELS - 1, AL_MAX_LABELS, AL_MAX_LABELS + 1 };
+    for (int i = 0; i < 3; i++) {
+        m.labels_count = counts[i];
+        metric_read_check(&m, "labels at the cap");
+    }
+}
+
+TEST_MAIN(test_metric_read, test_time_source, test_inhibit_index, test_fingerprint, test_conditions_and_summary, test_label_order, test_view_reused, test_fp_after_reload, test_fp_many_rules, test_value_text, test_max_alerts_and_ack, test_bad_value,
           test_gone_bounded, test_bad_time)
