@@ -65,6 +65,12 @@ typedef struct runner_def {
      * the stage reads each partition from where it chooses (its own
      * stream_in_set_start in init), e.g. from the start to rebuild state */
     int no_commit;
+    /* --state is the stage's to save: the runner opens it and calls
+     * restore, but takes no checkpoint (no transaction at a sync, no sync
+     * at a rebalance, no start offsets): flush and revoke save the state
+     * and the input offsets themselves, in an order they own (recommender:
+     * histories, changelog, offsets) */
+    int own_state;
     const counter_def *counters;
     size_t stats_size;          /* the snapshot struct the counter table points into */
 
@@ -85,7 +91,8 @@ typedef struct runner_def {
     /* Kafka is about to take partitions away (also without --state),
      * before the rebalance's sync; nonzero: nothing is committed */
     int (*revoke)(void *ctx, runner *r);
-    /* first step of every sync: deliver what records produced; 0 or -1 */
+    /* first step of every sync: deliver what records produced; 0, -1, or
+     * RUNNER_SKIP: not now (nothing saved nor committed this time) */
     int (*flush)(void *ctx, runner *r);
     /* --state, inside the checkpoint's transaction: 0 or -1 (rolled back) */
     int (*save)(void *ctx, runner *r, state *st);
@@ -93,6 +100,9 @@ typedef struct runner_def {
     int (*finish)(void *ctx, runner *r);
     /* fill the snapshot (stats_size bytes, zeroed) the counter table reads */
     void (*stats)(void *ctx, runner *r, void *snap);
+    /* append to the STATUS= text (buf holds the counter table's words,
+     * n its size), e.g. ", model V"; NULL: the words alone */
+    void (*status)(void *ctx, runner *r, char *buf, size_t n);
     /* free what the stage holds; streams are still open, the state too */
     void (*fini)(void *ctx, runner *r);
 } runner_def;
