@@ -9,7 +9,8 @@
  * difference to the snapshot taken by counters_baseline, then to the
  * previous counters_publish. Gauges are set to the value. A field is a
  * uint64_t (COUNTER_U64), a double (COUNTER_F64: a gauge NaN leaves as it
- * was, e.g. no watermark yet; the done line rounds it to .decimals), or a
+ * was, e.g. no watermark yet; the done line prints .decimals digits after
+ * the point, 0 by default), or a
  * uint64_t the done line prints as true or false (COUNTER_BOOL, done only).
  * Not thread-safe: the main thread, as metrics.h. */
 #ifndef STREAMREC_COUNTERS_H

@@ -15,8 +15,11 @@
  * stream_sync commits the input. The commit always comes after the
  * checkpoint, so the saved state never runs behind what Kafka was told; a
  * rebalance (stream_in_set_before_revoke) runs the stage's revoke, then,
- * with --state, the same sync. With --state, records flowing sync at most
- * every checkpoint_us (or when record or tick asks: RUNNER_SYNC); a quiet
+ * with --state, the same sync. flush may decline (RUNNER_SKIP: not at a
+ * point where the input may be committed, e.g. a micro-batch still open):
+ * then nothing is saved or committed, and the next sync point tries again.
+ * With --state, records flowing sync at most every checkpoint_us (or when
+ * record or tick asks: RUNNER_SYNC); a quiet
  * input syncs on its tick when records came since the last sync and
  * quiet_sync_us passed since it (or tick asks).
  *
