@@ -28,8 +28,12 @@ void counters_init(counters *c, const counter_def *defs)
         const counter_def *d = &defs[c->n];
         if ((d->value == COUNTER_F64 && d->kind == COUNTER_TOTAL) || (d->value == COUNTER_BOOL && d->kind != COUNTER_DONE_ONLY))
             log_fatal("counters: row %d: a total is a whole number, a bool only in the done line", c->n);
-        if (d->kind == COUNTER_TOTAL) c->series[c->n] = metrics_counter(d->metric, d->help);
-        else if (d->kind == COUNTER_GAUGE) c->series[c->n] = metrics_gauge(d->metric, d->help);
+        if (d->kind == COUNTER_TOTAL)
+            c->series[c->n] = d->label ? metrics_counter_l(d->metric, d->help, d->label, d->label_value)
+                                       : metrics_counter(d->metric, d->help);
+        else if (d->kind == COUNTER_GAUGE)
+            c->series[c->n] = d->label ? metrics_gauge_l(d->metric, d->help, d->label, d->label_value)
+                                       : metrics_gauge(d->metric, d->help);
         c->n++;
     }
 }
@@ -61,7 +65,7 @@ static size_t counters_put(char *buf, size_t n, size_t o, int json, const counte
     if (o >= n) return o;
     const char *key = json ? d->done : d->status;
     char num[40];
-    if (d->value == COUNTER_F64) snprintf(num, sizeof num, "%.0f", counters_real(d, snap));
+    if (d->value == COUNTER_F64) snprintf(num, sizeof num, "%.*f", d->decimals, counters_real(d, snap));
     else if (d->value == COUNTER_BOOL) snprintf(num, sizeof num, "%s", counters_at(d, snap) ? "true" : "false");
     else snprintf(num, sizeof num, "%llu", (unsigned long long)counters_at(d, snap));
     int k = json ? snprintf(buf + o, n - o, "%s\"%s\":%s", o ? "," : "", key, num)

@@ -9,7 +9,8 @@
  * difference to the snapshot taken by counters_baseline, then to the
  * previous counters_publish. Gauges are set to the value. A field is a
  * uint64_t (COUNTER_U64), a double (COUNTER_F64: a gauge NaN leaves as it
- * was, e.g. no watermark yet; the done line rounds it, "%.0f"), or a
+ * was, e.g. no watermark yet; the done line prints .decimals digits after
+ * the point, 0 by default), or a
  * uint64_t the done line prints as true or false (COUNTER_BOOL, done only).
  * Not thread-safe: the main thread, as metrics.h. */
 #ifndef STREAMREC_COUNTERS_H
@@ -29,6 +30,9 @@ typedef struct counter_def {
     const char *done;       /* key in the "done" line, in table order; NULL: not there */
     const char *status;     /* word after the number in sd_status ("series"); NULL: not there */
     counter_value value;    /* the field's type (default COUNTER_U64) */
+    /* Named members from here on (the rows above are positional). */
+    const char *label, *label_value;  /* one label pair: rows of one metric split by it */
+    int decimals;           /* COUNTER_F64: digits after the point in the done line and STATUS= */
 } counter_def;
 
 #define COUNTERS_MAX 48

@@ -46,12 +46,14 @@ static void runner_publish(runner *r)
 }
 
 /* Deliver, checkpoint, then commit (runner.h): the commit never runs past
- * the state saved. */
+ * the state saved. 0, -1, or 1: flush declined (nothing committed). */
 static int runner_sync(runner *r)
 {
     const runner_def *d = r->def;
-    if (d->flush && d->flush(r->ctx, r) < 0) return -1;
-    if (r->st) {
+    int k = d->flush ? d->flush(r->ctx, r) : 0;
+    if (k < 0) return -1;
+    if (k == RUNNER_SKIP) return 1;
+    if (r->st && !d->own_state) {
         if (stream_flush(r->out) < 0) return -1;
         if (state_begin(r->st) < 0) return -1;
         if ((d->save && d->save(r->ctx, r, r->st) < 0) || (!d->no_commit && state_save_offsets(r->st, r->in) < 0)) {
@@ -73,7 +75,7 @@ static int runner_before_revoke(void *p)
 {
     runner *r = p;
     if (r->def->revoke && r->def->revoke(r->ctx, r) != 0) return -1;
-    return r->st ? runner_sync(r) : 0;
+    return r->st && !r->def->own_state ? runner_sync(r) : 0;
 }
 
 /* A stage's answer: the worst of two (fail, then sync). */
@@ -101,7 +103,11 @@ static int runner_sync_point(runner *r, int want)
     if (want < 0) return -1;
     int64_t now = mono_us();
     int sync = want == RUNNER_SYNC || !r->st || now - r->last_sync >= r->def->checkpoint_us;
-    if (sync && runner_sync(r) < 0) return -1;
+    if (sync) {
+        int k = runner_sync(r);
+        if (k < 0) return -1;
+        sync = k == 0;      /* declined: as if none was due */
+    }
     /* Only a sync restarts stream_sync_due's count: while a checkpoint is
      * not due, every record is a sync point. Refreshing the counters and
      * STATUS= for each would cost more than the record. */
@@ -111,6 +117,7 @@ static int runner_sync_point(runner *r, int want)
     if (r->def->counters) {
         char status[256];
         counters_status(&r->cn, r->snap, status, sizeof status);
+        if (r->def->status) r->def->status(r->ctx, r, status, sizeof status);
         if (status[0]) sd_status("%s", status);
     }
     return 0;
@@ -151,8 +158,8 @@ int runner_main(const runner_def *def, const cli_common *common, void *ctx)
     r.in = stream_in_open(common->in, common);
     if (!r.in) goto done;
     if (def->no_commit) stream_in_set_no_commit(r.in);
-    else if (r.st) stream_in_set_start(r.in, state_start_offset, r.st);
-    if (r.st || def->revoke) stream_in_set_before_revoke(r.in, runner_before_revoke, &r);
+    else if (r.st && !def->own_state) stream_in_set_start(r.in, state_start_offset, r.st);
+    if ((r.st && !def->own_state) || def->revoke) stream_in_set_before_revoke(r.in, runner_before_revoke, &r);
     r.out = stream_out_open(common->out, common);
     if (!r.out) goto done;
     if (def->init) {
@@ -172,7 +179,7 @@ int runner_main(const runner_def *def, const cli_common *common, void *ctx)
     runner_publish(&r);
     if (rc == 0) status = 0;
     if (def->counters) {
-        char fields[1024];
+        char fields[2048];
         counters_done(&r.cn, r.snap, fields, sizeof fields);
         log_kv(LOG_INFO, "done", "%s", fields);
     }

@@ -15,8 +15,11 @@
  * stream_sync commits the input. The commit always comes after the
  * checkpoint, so the saved state never runs behind what Kafka was told; a
  * rebalance (stream_in_set_before_revoke) runs the stage's revoke, then,
- * with --state, the same sync. With --state, records flowing sync at most
- * every checkpoint_us (or when record or tick asks: RUNNER_SYNC); a quiet
+ * with --state, the same sync. flush may decline (RUNNER_SKIP: not at a
+ * point where the input may be committed, e.g. a micro-batch still open):
+ * then nothing is saved or committed, and the next sync point tries again.
+ * With --state, records flowing sync at most every checkpoint_us (or when
+ * record or tick asks: RUNNER_SYNC); a quiet
  * input syncs on its tick when records came since the last sync and
  * quiet_sync_us passed since it (or tick asks).
  *
@@ -65,6 +68,12 @@ typedef struct runner_def {
      * the stage reads each partition from where it chooses (its own
      * stream_in_set_start in init), e.g. from the start to rebuild state */
     int no_commit;
+    /* --state is the stage's to save: the runner opens it and calls
+     * restore, but takes no checkpoint (no transaction at a sync, no sync
+     * at a rebalance, no start offsets): flush and revoke save the state
+     * and the input offsets themselves, in an order they own (recommender:
+     * histories, changelog, offsets) */
+    int own_state;
     const counter_def *counters;
     size_t stats_size;          /* the snapshot struct the counter table points into */
 
@@ -85,7 +94,8 @@ typedef struct runner_def {
     /* Kafka is about to take partitions away (also without --state),
      * before the rebalance's sync; nonzero: nothing is committed */
     int (*revoke)(void *ctx, runner *r);
-    /* first step of every sync: deliver what records produced; 0 or -1 */
+    /* first step of every sync: deliver what records produced; 0, -1, or
+     * RUNNER_SKIP: not now (nothing saved nor committed this time) */
     int (*flush)(void *ctx, runner *r);
     /* --state, inside the checkpoint's transaction: 0 or -1 (rolled back) */
     int (*save)(void *ctx, runner *r, state *st);
@@ -93,6 +103,9 @@ typedef struct runner_def {
     int (*finish)(void *ctx, runner *r);
     /* fill the snapshot (stats_size bytes, zeroed) the counter table reads */
     void (*stats)(void *ctx, runner *r, void *snap);
+    /* append to the STATUS= text (buf holds the counter table's words,
+     * n its size), e.g. ", model V"; NULL: the words alone */
+    void (*status)(void *ctx, runner *r, char *buf, size_t n);
     /* free what the stage holds; streams are still open, the state too */
     void (*fini)(void *ctx, runner *r);
 } runner_def;

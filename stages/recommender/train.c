@@ -126,12 +126,20 @@ fail:
 
 static cli_common common;
 static train_params P;
-static const char *model_path, *alg_name, *items_path, *item_map, *version_arg;
+static const char *model_path, *items_path, *item_map, *version_arg;
 static int64_t opt_user_history;
+static int alg;
+
+static const cli_name alg_names[] = {
+    { "pop", ALG_POP }, { "knn", ALG_KNN }, { "als", ALG_ALS }, { "ease", ALG_EASE }, { "content", ALG_CONTENT },
+    { "uknn", ALG_UKNN }, { "hybrid", ALG_HYBRID }, { 0 }
+};
 
 static const cli_opt opts[] = {
-    { "model", 'm', CLI_STR, &model_path, NULL, "PATH.db", "model file to write (replaced atomically)", 0, 0 },
-    { "algorithm", 'a', CLI_STR, &alg_name, "hybrid", "NAME", "pop, knn, als, ease, content, uknn or hybrid", 0, 0 },
+    { "model", 'm', CLI_STR, &model_path, NULL, "PATH.db", "model file to write (replaced atomically)", 0, 0,
+      .required = 1 },
+    { "algorithm", 'a', CLI_ENUM, &alg, "hybrid", "NAME", "pop, knn, als, ease, content, uknn or hybrid", 0, 0,
+      .names = alg_names },
     { "items", 0, CLI_STR, &items_path, NULL, "CSV", "item metadata (categories, titles) for content similarity and rules", 0, 0 },
     { "item-map", 0, CLI_STR, &item_map, "id=movieId,categories=genres,text=title", "KEY=COL,...",
       "columns of --items: id=COL (required), categories=COL, text=COL+COL...", 0, 0 },
@@ -156,9 +164,6 @@ int train_main(int argc, char **argv)
 {
     int first = cli_parse(argc, argv, &spec, &common);
     if (first < argc) cli_usage_error(&spec, "unexpected argument '%s'", argv[first]);
-    if (!model_path) cli_usage_error(&spec, "--model: required");
-    int alg = rec_alg_parse(alg_name);
-    if (alg < 0) cli_usage_error(&spec, "--algorithm: '%s' is not one of pop, knn, als, ease, content, uknn, hybrid", alg_name);
     char err[512];
     if (train_parse_weights(P.weights, P.w, err, sizeof err)) cli_usage_error(&spec, "--weights: %s", err);
     cli_start(&spec, &common);
