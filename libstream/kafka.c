@@ -486,7 +486,8 @@ static void kafka_src_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             kp->max_ts = INT64_MIN;   /* its event time is learnt again from what it delivers */
             kp->committed_ts = INT64_MIN;
             kp->reported = 0;
-            /* read from another offset now: the marks past it are not true of what comes */
+            /* read from another offset now: the marks past it are not true of what comes
+             * (the table stays: it carries marks, its time waits for them) */
             if (kp->marks) wmark_table_reset(kp->marks);
             kp->epoch = ++s->epochs;
             kp->last_msg_ms = kafka_now_ms();
@@ -780,7 +781,10 @@ void kafka_src_align_stats(const kafka_src *s, stream_align_stats *st)
  * what the other partitions, read further, have reached. */
 static int64_t kafka_part_time(const kafka_src *s, kafka_part *kp, int64_t idle_ms, int *idle)
 {
-    if (kp->marks && wmark_table_marks(kp->marks)) {
+    /* a table, even one reset by a new assignment: the partition carried
+     * marks, so records read again before the next ones say nothing of the
+     * other producers (unknown until every input partition is named again) */
+    if (kp->marks) {
         int64_t t = wmark_table_time(kp->marks);
         *idle = t == WMARK_IDLE && kafka_part_at_end(kp);
         if (t == WMARK_IDLE) {
