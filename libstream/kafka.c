@@ -486,7 +486,8 @@ static void kafka_src_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             kp->max_ts = INT64_MIN;   /* its event time is learnt again from what it delivers */
             kp->committed_ts = INT64_MIN;
             kp->reported = 0;
-            /* read from another offset now: the marks past it are not true of what comes */
+            /* read from another offset now: the marks past it are not true of what comes
+             * (the table stays: it carries marks, its time waits for them) */
             if (kp->marks) wmark_table_reset(kp->marks);
             kp->epoch = ++s->epochs;
             kp->last_msg_ms = kafka_now_ms();
@@ -778,9 +779,12 @@ void kafka_src_align_stats(const kafka_src *s, stream_align_stats *st)
  * nothing of it is unread: marks read while it is read behind its end say
  * how things stood back then, and the records after them may be older than
  * what the other partitions, read further, have reached. */
-static int64_t kafka_part_time(const kafka_src *s, kafka_part *kp, int64_t idle_ms, int *idle)
+static int64_t kafka_part_time(kafka_part *kp, int64_t now_ms, int64_t idle_ms, int *idle)
 {
-    if (kp->marks && wmark_table_marks(kp->marks)) {
+    /* a table, even one reset by a new assignment: the partition carried
+     * marks, so records read again before the next ones say nothing of the
+     * other producers (unknown until every input partition is named again) */
+    if (kp->marks) {
         int64_t t = wmark_table_time(kp->marks);
         *idle = t == WMARK_IDLE && kafka_part_at_end(kp);
         if (t == WMARK_IDLE) {
@@ -789,7 +793,7 @@ static int64_t kafka_part_time(const kafka_src *s, kafka_part *kp, int64_t idle_
         }
         return t;
     }
-    *idle = kafka_part_at_end(kp) && s->now_ms - kp->eof_ms >= idle_ms;
+    *idle = kafka_part_at_end(kp) && now_ms - kp->eof_ms >= idle_ms;
     return kp->max_ts;
 }
 
@@ -801,7 +805,7 @@ int64_t kafka_src_event_time(kafka_src *s, int64_t idle_ms)
         kafka_part *kp = &s->parts[i];
         if (!kp->assigned) continue;
         int idle;
-        int64_t t = kafka_part_time(s, kp, idle_ms, &idle);
+        int64_t t = kafka_part_time(kp, s->now_ms, idle_ms, &idle);
         if (t > hi) hi = t;
         /* idle: nothing unread can hold the others back */
         if (idle) continue;
@@ -817,7 +821,7 @@ int64_t kafka_src_part_time(kafka_src *s, const char *topic, int32_t partition, 
     int dummy;
     if (!idle) idle = &dummy;
     if (!kp || !kp->assigned) { *idle = 0; return INT64_MIN; }
-    return kafka_part_time(s, kp, idle_ms, idle);
+    return kafka_part_time(kp, s->now_ms, idle_ms, idle);
 }
 
 int kafka_src_note_mark(kafka_src *s, const char *topic, int32_t partition, const Watermark *m, char *err, size_t n)
@@ -890,10 +894,7 @@ int kafka_src_owned(kafka_src *s, int i, int64_t idle_ms, stream_part *out)
         out->partition = kp->partition;
         out->epoch = kp->epoch;
         int idle;
-        int64_t saved = s->now_ms;
-        s->now_ms = now;
-        (void)kafka_part_time(s, kp, idle_ms, &idle);
-        s->now_ms = saved;
+        (void)kafka_part_time(kp, now, idle_ms, &idle);
         out->idle = idle;
         out->eof = kafka_part_at_end(kp);
         out->partitions = kp->partitions ? kp->partitions : kafka_topic_partitions(s, kp->topic);

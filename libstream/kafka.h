@@ -90,8 +90,10 @@ int64_t kafka_src_event_time(kafka_src *s, int64_t idle_ms);
  * then on the partition's time (kafka_src_event_time, kafka_src_part_time)
  * and idleness (kafka_src_owned: every input partition idle, and nothing
  * of the partition unread) are the marks', not its records'. A
- * partition assigned again forgets its marks (it is read from another
- * offset). kafka_src_part_time: INT64_MIN for a partition not assigned. */
+ * partition assigned again forgets what its marks said (it is read from
+ * another offset), not that it carries them: its time is unknown until
+ * the marks that follow name every input partition again.
+ * kafka_src_part_time: INT64_MIN for a partition not assigned. */
 struct Watermark;
 int kafka_src_note_mark(kafka_src *s, const char *topic, int32_t partition, const struct Watermark *m,
                         char *err, size_t n);

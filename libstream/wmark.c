@@ -11,7 +11,7 @@ typedef struct wmark_input {
 
 typedef struct wmark_topic {
     char *name;
-    int32_t partitions;  /* as the newest mark says */
+    int32_t partitions;  /* the largest count a mark said */
     int32_t cap;         /* inputs allocated */
     int32_t heard;       /* inputs heard of, below partitions */
     wmark_input *in;
@@ -95,7 +95,9 @@ int wmark_table_note(wmark_table *t, const Watermark *m, char *err, size_t n)
         tp->in = in;
         tp->cap = m->partitions;
     }
-    tp->partitions = m->partitions;
+    /* Kafka never takes partitions away: a smaller count is a producer's
+     * metadata from before some were added, and those are still to hear of */
+    if (m->partitions > tp->partitions) tp->partitions = m->partitions;
     for (uint32_t i = 0; i < m->inputs_count; i++) {
         const InputProgress *ip = &m->inputs[i];
         wmark_input *w = &tp->in[ip->partition];
