@@ -480,13 +480,15 @@ int rpipe_send(rpipe *p)
     return 0;
 }
 
+void rpipe_slot_free(rpipe_slot *s)
+{
+    rbuf_free(&s->cmd); rbuf_free(&s->part); rbuf_free(&s->raw); rbuf_free(&s->key);
+}
+
 void rpipe_close(rpipe *p)
 {
     if (p->c) redisFree(p->c);
-    for (int i = 0; p->ring && i < p->cap; i++) {
-        rbuf_free(&p->ring[i].cmd); rbuf_free(&p->ring[i].raw); rbuf_free(&p->ring[i].key);
-        rbuf_free(&p->ring[i].part);
-    }
+    for (int i = 0; p->ring && i < p->cap; i++) rpipe_slot_free(&p->ring[i]);
     free(p->ring); free(p->sha);
     memset(p, 0, sizeof *p);
 }

@@ -44,7 +44,7 @@ typedef struct rpipe_slot {
     int act;            /* the caller's: what the read back decided for the record */
 } rpipe_slot;
 
-/* Watched blocks (optimistic transactions, see newer.c): READ is WATCH +
+/* Watched blocks (optimistic transactions, see txn.c): READ is WATCH +
  * MGET of the block's keys, WRITE the MULTI … EXEC that follows it. A WRITE
  * block is never sent again after a reconnect (the WATCH went with the old
  * connection): it is sent as a PING instead, and answered as aborted. */
@@ -139,5 +139,7 @@ const char *rpipe_sha(const rpipe *p, int script);
 /* Connect again now (after a failure found by a caller that used p->c
  * directly: --redis-stats), with the usual backoff. 0, or -1 gave up. */
 int rpipe_reconnect(rpipe *p);
+/* Free a slot's buffers (one outside the ring too: the layout's queues). */
+void rpipe_slot_free(rpipe_slot *s);
 void rpipe_close(rpipe *p);
 #endif
