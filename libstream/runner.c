@@ -54,7 +54,7 @@ static int runner_sync(runner *r)
     if (k < 0) return -1;
     if (k == RUNNER_SKIP) return 1;
     if (r->st && !d->own_state) {
-        if (stream_flush(r->out) < 0) return -1;
+        if (r->out && stream_flush(r->out) < 0) return -1;
         if (state_begin(r->st) < 0) return -1;
         if ((d->save && d->save(r->ctx, r, r->st) < 0) || (!d->no_commit && state_save_offsets(r->st, r->in) < 0)) {
             state_rollback(r->st);
@@ -123,8 +123,24 @@ static int runner_sync_point(runner *r, int want)
     return 0;
 }
 
+/* runner_loop for a stage that reads lines */
+static int runner_line_loop(runner *r)
+{
+    int rc;
+    stream_line l;
+    while ((rc = stream_in_next_line(r->in, &l, r->def->max_line)) == 1) {
+        int k = r->def->line(r->ctx, r, &l);
+        if (k < 0) return -1;
+        if (k == RUNNER_SKIP) continue;
+        r->dirty = 1;
+        if ((stream_sync_due(r->in) || k == RUNNER_SYNC) && runner_sync_point(r, k) < 0) return -1;
+    }
+    return rc;
+}
+
 static int runner_loop(runner *r)
 {
+    if (r->def->line) return runner_line_loop(r);
     int rc;
     stream_rec rec;
     /* in locals, not reloaded through r after each call (per record) */
@@ -160,8 +176,7 @@ int runner_main(const runner_def *def, const cli_common *common, void *ctx)
     if (def->no_commit) stream_in_set_no_commit(r.in);
     else if (r.st && !def->own_state) stream_in_set_start(r.in, state_start_offset, r.st);
     if ((r.st && !def->own_state) || def->revoke) stream_in_set_before_revoke(r.in, runner_before_revoke, &r);
-    r.out = stream_out_open(common->out, common);
-    if (!r.out) goto done;
+    if (!def->no_out && !(r.out = stream_out_open(common->out, common))) goto done;
     if (def->init) {
         int k = def->init(ctx, &r);
         if (k == RUNNER_USAGE) status = 2;

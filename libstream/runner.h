@@ -56,7 +56,7 @@ enum {
     RUNNER_USAGE = -2,    /* restore, init: exit 2 */
 };
 
-/* Every callback is optional but record; ctx is runner_main's. */
+/* Every callback is optional but record (or line); ctx is runner_main's. */
 typedef struct runner_def {
     const char *stage;          /* owner name of the --state file (state_open) */
     int state_version;
@@ -74,6 +74,9 @@ typedef struct runner_def {
      * and the input offsets themselves, in an order they own (recommender:
      * histories, changelog, offsets) */
     int own_state;
+    /* the stage writes no record stream (cache-writer writes to Redis):
+     * --out is not opened and runner_out is NULL */
+    int no_out;
     const counter_def *counters;
     size_t stats_size;          /* the snapshot struct the counter table points into */
 
@@ -85,6 +88,10 @@ typedef struct runner_def {
     int (*init)(void *ctx, runner *r);
     /* one record: RUNNER_OK, RUNNER_SKIP, RUNNER_FAIL (stops, exit 1) */
     int (*record)(void *ctx, runner *r, stream_rec *rec);
+    /* instead of record, for a stage that reads lines (stream_in_next_line,
+     * at most max_line bytes each): the same answers */
+    int (*line)(void *ctx, runner *r, stream_line *l);
+    size_t max_line;
     /* at each sync point and each quiet tick (SIGHUP, timers): RUNNER_OK,
      * RUNNER_SYNC, RUNNER_FAIL */
     int (*tick)(void *ctx, runner *r);

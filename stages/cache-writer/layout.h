@@ -2,8 +2,9 @@
  * becomes under each --layout, and how they are written so that an older
  * record never replaces a newer one. layout.c maps records to keys and
  * values and holds the per-record scripts (layout_scripts); newer.c the
- * json layout's write paths (SET NX, checked groups, the script group,
- * their probe) and layout_flush/drain/send/pending/queued/probe/attach.
+ * json layout's write paths (SET NX, checked groups, the script group)
+ * and layout_flush/drain/send/pending/queued/attach; txn.c the commands
+ * of the checked groups and the script group, and their probe.
  * Both work on the one `layout` below: the paths decide per record, and a
  * metric or a zset/fb record flushes what the json paths hold first.
  *
@@ -27,7 +28,7 @@
  *                                        Metric's value, or its count for NAME:count boards;
  *                                        NAME@N leaves out Metrics whose count is below N (a
  *                                        CTR from 2 impressions is noise).
- *   PREFIXcache-writer:held[:N]         exists only inside a json group's transaction (see newer.c)
+ *   PREFIXcache-writer:held[:N]         exists only inside a json group's transaction (see txn.c)
  * Versions: Recommendation ts; Metric window_end (leaderboards: window_start).
  * Equal versions overwrite (a replay after a restart rewrites the same value). */
 #ifndef CACHE_WRITER_LAYOUT_H
@@ -93,7 +94,7 @@ typedef struct layout {
     /* the json layout's write paths: newer.c's alone */
     rpipe_slot batch;     /* where a group's commands are built, one at a time */
     rbuf block;           /* a group's block of commands */
-    rbuf held;            /* PREFIXcache-writer:held (see newer.c) */
+    rbuf held;            /* PREFIXcache-writer:held (see txn.c) */
     int group, group_max; /* script-group records waiting in reserved slots */
     /* NX attempts staged or in flight, by key hash (exact: linear probing,
      * at least 4x as many entries as there can be attempts) */
@@ -136,7 +137,7 @@ int layout_drain(layout *l, rpipe *p);
 int layout_send(layout *l, rpipe *p);
 /* Anything given and not yet written to the pipe? */
 int layout_pending(const layout *l);
-/* rpipe's probe for the json layout (see newer.c): 0, -1 retry, -2 fatal. */
+/* rpipe's probe for the json layout (see txn.c): 0, -1 retry, -2 fatal. */
 int layout_probe(void *ctx, redisContext *c);
 /* Records given and not yet acknowledged that wait in the layout. */
 int layout_queued(const layout *l);

@@ -2,8 +2,8 @@
  * calls them: layout.c decides what key and value a record becomes,
  * newer.c how it reaches Redis without an older value replacing a newer
  * one (a SET NX attempt, a checked WATCH group, or the script group).
- * Their state is part of the layout (layout.h); flush, drain, send and the
- * probe, also newer.c's, are layout.h's API. */
+ * Their state is part of the layout (layout.h); flush, drain and send,
+ * also newer.c's, are layout.h's API, as is the probe (txn.c). */
 #ifndef CACHE_WRITER_NEWER_H
 #define CACHE_WRITER_NEWER_H
 #include "layout.h"

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "cli.h"
 #include "fbrec.h"
 #include "log.h"
 #include "metrics.h"
@@ -267,4 +268,35 @@ int redis_stats_run(rpipe *p, stream_out *out, const redis_stats_conf *c)
         metrics_tick();
     }
     return 0;
+}
+
+int redis_stats_main(const redis_uri *uri, const cli_common *common, redis_stats_conf *c)
+{
+    stream_out *out = stream_out_open(common->out, common);
+    if (!out) return 1;
+    rpipe pipe;
+    char err[300], instance[300];
+    if (uri->unix_path[0]) snprintf(instance, sizeof instance, "%s", uri->unix_path);
+    else snprintf(instance, sizeof instance, "%s:%d", uri->host, uri->port);
+    if (rpipe_open(&pipe, uri, 1, NULL, 0, NULL, NULL, NULL, NULL)) {
+        rpipe_close(&pipe);
+        stream_out_close(out);
+        return 1;
+    }
+    int wc = rpipe_wait_connected(&pipe, common->connect_timeout, err, sizeof err);
+    if (wc) {
+        rpipe_close(&pipe);
+        stream_out_close(out);
+        return rpipe_start_failed(wc, uri, common->connect_timeout, err);
+    }
+    sd_ready();
+    char t[32];
+    cli_format_duration(c->interval_us, t, sizeof t);
+    log_info("sampling Redis at %s every %s (%lld keys a sample at most)", instance, t, (long long)c->keys_per_sample);
+    c->instance = instance;
+    int failed = redis_stats_run(&pipe, out, c) != 0;
+    sd_stopping();
+    rpipe_close(&pipe);
+    if (stream_out_close(out)) failed = 1;
+    return failed;
 }

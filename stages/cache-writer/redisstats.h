@@ -53,4 +53,7 @@ const char *redis_key_kind(const char *key, size_t len, const char *prefix);
 /* Sample every interval until a stop is requested; the connection is
  * rpipe's (reconnected on failure). 0, or -1 if writing failed. */
 int redis_stats_run(rpipe *p, stream_out *out, const redis_stats_conf *c);
+/* cache-writer --redis-stats: no input read; Redis's own figures to
+ * common->out until stopped (c->instance is filled here). The exit status. */
+int redis_stats_main(const redis_uri *uri, const cli_common *common, redis_stats_conf *c);
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "cli.h"
 #include "log.h"
 #include "metrics.h"
 #include "rpipe.h"
@@ -480,13 +481,37 @@ int rpipe_send(rpipe *p)
     return 0;
 }
 
+void rpipe_reject(void *ctx, const rpipe_slot *s, const char *msg)
+{
+    char detail[512];
+    snprintf(detail, sizeof detail, "%.*s: %s", (int)s->key.len, s->key.p ? s->key.p : "", msg);
+    stream_reject((stream_in *)ctx, &s->pos, "redis_error", detail, s->raw.p, s->raw.len);
+}
+
+int rpipe_start_failed(int wc, const redis_uri *uri, int64_t timeout_us, const char *err)
+{
+    /* a wrong address (2) is the person's to fix; Redis not answering (1)
+     * may be Redis still starting: systemd restarts us (after 2 it does not) */
+    char t[32], where[300];   /* the address without the password the URI may hold */
+    cli_format_duration(timeout_us, t, sizeof t);
+    if (uri->unix_path[0]) snprintf(where, sizeof where, "%s", uri->unix_path);
+    else snprintf(where, sizeof where, "%s:%d", uri->host, uri->port);
+    if (wc == RPIPE_UNRESOLVED) fprintf(stderr, "cache-writer: --redis %s: %s\n", where, err);
+    else if (wc == RPIPE_UNREACHABLE)
+        fprintf(stderr, "cache-writer: --redis %s: Redis did not answer within %s (--connect-timeout): %s\n",
+                where, t, err);
+    return wc == RPIPE_UNRESOLVED ? 2 : 1;
+}
+
+void rpipe_slot_free(rpipe_slot *s)
+{
+    rbuf_free(&s->cmd); rbuf_free(&s->part); rbuf_free(&s->raw); rbuf_free(&s->key);
+}
+
 void rpipe_close(rpipe *p)
 {
     if (p->c) redisFree(p->c);
-    for (int i = 0; p->ring && i < p->cap; i++) {
-        rbuf_free(&p->ring[i].cmd); rbuf_free(&p->ring[i].raw); rbuf_free(&p->ring[i].key);
-        rbuf_free(&p->ring[i].part);
-    }
+    for (int i = 0; p->ring && i < p->cap; i++) rpipe_slot_free(&p->ring[i]);
     free(p->ring); free(p->sha);
     memset(p, 0, sizeof *p);
 }

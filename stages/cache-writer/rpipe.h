@@ -44,7 +44,7 @@ typedef struct rpipe_slot {
     int act;            /* the caller's: what the read back decided for the record */
 } rpipe_slot;
 
-/* Watched blocks (optimistic transactions, see newer.c): READ is WATCH +
+/* Watched blocks (optimistic transactions, see txn.c): READ is WATCH +
  * MGET of the block's keys, WRITE the MULTI … EXEC that follows it. A WRITE
  * block is never sent again after a reconnect (the WATCH went with the old
  * connection): it is sent as a PING instead, and answered as aborted. */
@@ -98,6 +98,9 @@ typedef struct rpipe {
     double last_batch_latency_s;
 } rpipe;
 
+/* An rpipe_error_fn: the record refused as "redis_error" through
+ * stream_reject (counted, logged, dead-lettered); ctx is the stream_in. */
+void rpipe_reject(void *ctx, const rpipe_slot *s, const char *msg);
 /* Set up and try to connect once; a refused login fails here (-1, logged). */
 int rpipe_open(rpipe *p, const redis_uri *u, int depth, const char *const *scripts,
                int nscripts, rpipe_error_fn on_error, void *ctx,
@@ -111,6 +114,11 @@ int rpipe_open(rpipe *p, const redis_uri *u, int depth, const char *const *scrip
 #define RPIPE_UNRESOLVED 2
 #define RPIPE_UNREACHABLE 1
 int rpipe_wait_connected(rpipe *p, int64_t timeout_us, char *err, size_t n);
+/* A start that rpipe_wait_connected refused (wc): "cache-writer: --redis
+ * ADDRESS: why" on stderr (without the password the URI may hold); the
+ * exit status: 2 an address that resolves nowhere (the person's to fix),
+ * 1 Redis did not answer (maybe still starting: systemd restarts us). */
+int rpipe_start_failed(int wc, const redis_uri *uri, int64_t timeout_us, const char *err);
 /* The slot for the next record (waits for replies if the ring is full).
  * It stays reserved until rpipe_push or rpipe_push_group. */
 rpipe_slot *rpipe_next_slot(rpipe *p);
@@ -139,5 +147,7 @@ const char *rpipe_sha(const rpipe *p, int script);
 /* Connect again now (after a failure found by a caller that used p->c
  * directly: --redis-stats), with the usual backoff. 0, or -1 gave up. */
 int rpipe_reconnect(rpipe *p);
+/* Free a slot's buffers (one outside the ring too: the layout's queues). */
+void rpipe_slot_free(rpipe_slot *s);
 void rpipe_close(rpipe *p);
 #endif

@@ -9,6 +9,7 @@
 #include "deadletter.h"
 #include "io.h"
 #include "json.h"
+#include "kafka.h"
 #include "log.h"
 #include "metrics.h"
 #include "sdnotify.h"
@@ -304,4 +305,28 @@ int fbcat_peek_kcat(const fbcat_peek_conf *c, fbcount *fc, stream_out *out)
         rc = -1;
     io_reader_close(in);
     return rc;
+}
+
+int fbcat_peek_main(const fbcat_peek_conf *c, fbcount *fc, int kafka, int json_counts)
+{
+    const cli_common *cm = c->common;
+    char err[256];
+    if (kafka && cm->connect_timeout > 0) {   /* as stream.c does for every Kafka URI */
+        int rr = kafka_reachable(c->brokers, &cm->kafka_conf, cm->connect_timeout / 1000, err, sizeof err);
+        if (rr == KAFKA_UNRESOLVED)
+            cli_die(2, "--in %s: %s", cm->in, err);
+        if (rr)
+            cli_die(1, "--in %s: no Kafka broker answered within --connect-timeout: %s", cm->in, err);
+    }
+    stream_out *out = stream_out_open(cm->out, cm);
+    if (!out)
+        return 1;
+    int rc = kafka ? fbcat_peek_kafka(c, fc, out) : fbcat_peek_kcat(c, fc, out);
+    if (c->count_mode && fbcount_print(fc, out, json_counts) < 0)
+        rc = -1;
+    if (rc >= 0 && stream_flush(out) < 0)
+        rc = -1;
+    sd_stopping();
+    int orc = stream_out_close(out);
+    return rc < 0 || orc < 0 ? 1 : 0;
 }

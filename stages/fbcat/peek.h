@@ -29,5 +29,9 @@ typedef struct fbcat_peek_conf {
  * 0 done, -1 failed (logged). */
 int fbcat_peek_kafka(const fbcat_peek_conf *c, fbcount *fc, stream_out *out);
 int fbcat_peek_kcat(const fbcat_peek_conf *c, fbcount *fc, stream_out *out);
+/* The mode: the Kafka topic (kafka) or kcat's output to --out, then with
+ * --count the counts (json_counts: as JSON). A broker that does not
+ * resolve exits 2, one that does not answer 1 (cli_die). The exit status. */
+int fbcat_peek_main(const fbcat_peek_conf *c, fbcount *fc, int kafka, int json_counts);
 
 #endif
