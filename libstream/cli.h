@@ -61,7 +61,7 @@ typedef struct cli_common {
     const char *format;            /* "records" (default) or "json"; without
                                       --format, json when stdout is a terminal */
     const char *json_style;        /* "jq" (default) or "flatc": the form of --format json
-                                      (fbrec.h, fb_json_style) */
+                                      (fbjson.h, fb_json_style) */
     const char *compress;          /* NULL, "zstd" or "zstd:LEVEL" */
     const char *state;             /* --state PATH.db or NULL */
     const char *dead_letter;       /* --dead-letter URI or NULL */

@@ -1,16 +1,19 @@
-/* fb.h — the FlatBuffers binary format, our own runtime: a builder and a
- * verifier. See https://flatbuffers.dev/internals/ for the wire format.
+/* fb.h — the FlatBuffers binary format, our own runtime (fb.c): a builder
+ * and raw readers. See https://flatbuffers.dev/internals/ for the wire format.
  *
  * Builder: builds back to front into a growable buffer, aligning every
  * scalar to its size relative to the END of the buffer (as the reference
  * builder does), deduplicating identical vtables, and finishing with a root
  * offset, a 4-byte file identifier and, if asked, a 4-byte size prefix.
  *
- * Verifier: fb_verify_* check, before any read, that every offset, vtable,
- * string (length and NUL terminator), vector (length, element size) and
- * scalar lies inside the buffer and is aligned relative to the buffer's
- * logical start (the size prefix, if the buffer had one), and that nesting
- * depth and table count stay under FB_MAX_DEPTH / FB_MAX_TABLES. */
+ * Readers: fb_read_u32, fb_root and fb_field check nothing; call them only
+ * on a buffer the verifier accepted. The verifier is the record codec's
+ * (fbrec.h: fb_verify, and fb_decode, which verifies as it decodes): before
+ * any read it checks that every offset, vtable, string (length and NUL
+ * terminator), vector (length, element size) and scalar lies inside the
+ * buffer and is aligned relative to the buffer's logical start (the size
+ * prefix, if the buffer had one), and that nesting depth and table count
+ * stay under FB_MAX_DEPTH / FB_MAX_TABLES. */
 #ifndef STREAMREC_FB_H
 #define STREAMREC_FB_H
 #include <stddef.h>

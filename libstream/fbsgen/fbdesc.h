@@ -1,6 +1,6 @@
 /* fbdesc.h — the layout of record descriptors, shared by the generated
- * build/gen/records.c (which defines them) and libstream/fbrec.c (which
- * walks them). Private to those two: stages use fbrec.h only.
+ * build/gen/records.c (which defines them) and libstream/fbrec.c and
+ * fbjson.c (which walk them). Private to those: stages use fbrec.h only.
  *
  * A descriptor lists a table's (or struct's) fields in schema order, each
  * with its wire type, vtable slot, place in the C struct and default, so one
