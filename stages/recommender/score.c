@@ -135,6 +135,43 @@ static inline void ease_row_add(int32_t *acc, const int32_t *row, uint32_t k)
     for (; j < k; j++) acc[j] += row[j];
 }
 
+/* acc = (first ? 0 : acc) + the nr rows: four rows per pass over acc, so
+ * acc is loaded and stored once per four rows. int32 sums are exact and
+ * do not overflow (model_ease_quantize's bound holds for any set of
+ * distinct rows), so the grouping cannot change a bit of the result. */
+static inline __attribute__((always_inline))
+void ease_rows_impl(int32_t *acc, const int32_t *const *rows, size_t nr, uint32_t k, int first)
+{
+    size_t r = 0;
+    if (first) {
+        memcpy(acc, rows[0], k * sizeof *acc);
+        r = 1;
+    }
+    for (; r + 4 <= nr; r += 4) {
+        const int32_t *a = rows[r], *b = rows[r + 1], *c = rows[r + 2], *d = rows[r + 3];
+        uint32_t j = 0;
+        for (; j + 8 <= k; j += 8) {
+            v8si_e x, ya, yb, yc, yd;
+            memcpy(&x, acc + j, 32);
+            memcpy(&ya, a + j, 32); memcpy(&yb, b + j, 32); memcpy(&yc, c + j, 32); memcpy(&yd, d + j, 32);
+            x += (ya + yb) + (yc + yd);
+            memcpy(acc + j, &x, 32);
+        }
+        for (; j < k; j++) acc[j] += (a[j] + b[j]) + (c[j] + d[j]);
+    }
+    for (; r < nr; r++) ease_row_add(acc, rows[r], k);
+}
+static void ease_rows_generic(int32_t *acc, const int32_t *const *rows, size_t nr, uint32_t k, int first)
+{ ease_rows_impl(acc, rows, nr, k, first); }
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("avx2")))
+static void ease_rows_avx2(int32_t *acc, const int32_t *const *rows, size_t nr, uint32_t k, int first)
+{ ease_rows_impl(acc, rows, nr, k, first); }
+#else
+#define ease_rows_avx2 ease_rows_generic
+#endif
+static int have_avx2(void);
+
 /* Sums the rows of the history's distinct modelled items into s->eacc
  * (ease_n). 1, or 0 when no history item is modelled (eacc not written). */
 static int ease_sum(const rec_model *m, const hist_entry *h, size_t n, model_scratch *s)
@@ -142,14 +179,25 @@ static int ease_sum(const rec_model *m, const hist_entry *h, size_t n, model_scr
     uint32_t k = m->ease_n;
     if (!k || !s->eacc) return 0;
     int32_t *acc = s->eacc;
+    const int32_t *rows[64];                     /* gathered, summed 64 at a time */
+    size_t nr = 0;
     int any = 0;
     for (size_t a = 0; a < n; a++) {
         int32_t p = h[a].item < m->n_items ? m->ease_pos[h[a].item] : -1;
         if (p < 0 || s->emark[p]) continue;      /* a repeated item counts once (binary X) */
         s->emark[p] = 1;
-        const int32_t *row = m->ease_Q + (size_t)p * k;
-        if (!any) { memcpy(acc, row, k * sizeof *acc); any = 1; continue; }
-        ease_row_add(acc, row, k);
+        rows[nr++] = m->ease_Q + (size_t)p * k;
+        if (nr == sizeof rows / sizeof *rows) {
+            if (have_avx2()) ease_rows_avx2(acc, rows, nr, k, !any);
+            else ease_rows_generic(acc, rows, nr, k, !any);
+            any = 1;
+            nr = 0;
+        }
+    }
+    if (nr) {
+        if (have_avx2()) ease_rows_avx2(acc, rows, nr, k, !any);
+        else ease_rows_generic(acc, rows, nr, k, !any);
+        any = 1;
     }
     for (size_t a = 0; a < n; a++) {
         int32_t p = h[a].item < m->n_items ? m->ease_pos[h[a].item] : -1;
@@ -250,7 +298,6 @@ __attribute__((target("avx2"))) static int chol_avx2(double *A, const double *b,
 #else
 #define chol_avx2 chol_generic
 #endif
-static int have_avx2(void);
 static int chol_solve(double *A, const double *b, double *x, uint32_t f)
 {
     return have_avx2() ? chol_avx2(A, b, x, f) : chol_generic(A, b, x, f);
