@@ -135,6 +135,43 @@ static inline void ease_row_add(int32_t *acc, const int32_t *row, uint32_t k)
     for (; j < k; j++) acc[j] += row[j];
 }
 
+/* acc = (first ? 0 : acc) + the nr rows: four rows per pass over acc, so
+ * acc is loaded and stored once per four rows. int32 sums are exact and
+ * do not overflow (model_ease_quantize's bound holds for any set of
+ * distinct rows), so the grouping cannot change a bit of the result. */
+static inline __attribute__((always_inline))
+void ease_rows_impl(int32_t *acc, const int32_t *const *rows, size_t nr, uint32_t k, int first)
+{
+    size_t r = 0;
+    if (first) {
+        memcpy(acc, rows[0], k * sizeof *acc);
+        r = 1;
+    }
+    for (; r + 4 <= nr; r += 4) {
+        const int32_t *a = rows[r], *b = rows[r + 1], *c = rows[r + 2], *d = rows[r + 3];
+        uint32_t j = 0;
+        for (; j + 8 <= k; j += 8) {
+            v8si_e x, ya, yb, yc, yd;
+            memcpy(&x, acc + j, 32);
+            memcpy(&ya, a + j, 32); memcpy(&yb, b + j, 32); memcpy(&yc, c + j, 32); memcpy(&yd, d + j, 32);
+            x += (ya + yb) + (yc + yd);
+            memcpy(acc + j, &x, 32);
+        }
+        for (; j < k; j++) acc[j] += (a[j] + b[j]) + (c[j] + d[j]);
+    }
+    for (; r < nr; r++) ease_row_add(acc, rows[r], k);
+}
+static void ease_rows_generic(int32_t *acc, const int32_t *const *rows, size_t nr, uint32_t k, int first)
+{ ease_rows_impl(acc, rows, nr, k, first); }
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("avx2")))
+static void ease_rows_avx2(int32_t *acc, const int32_t *const *rows, size_t nr, uint32_t k, int first)
+{ ease_rows_impl(acc, rows, nr, k, first); }
+#else
+#define ease_rows_avx2 ease_rows_generic
+#endif
+static int have_avx2(void);
+
 /* Sums the rows of the history's distinct modelled items into s->eacc
  * (ease_n). 1, or 0 when no history item is modelled (eacc not written). */
 static int ease_sum(const rec_model *m, const hist_entry *h, size_t n, model_scratch *s)
@@ -142,14 +179,25 @@ static int ease_sum(const rec_model *m, const hist_entry *h, size_t n, model_scr
     uint32_t k = m->ease_n;
     if (!k || !s->eacc) return 0;
     int32_t *acc = s->eacc;
+    const int32_t *rows[64];                     /* gathered, summed 64 at a time */
+    size_t nr = 0;
     int any = 0;
     for (size_t a = 0; a < n; a++) {
         int32_t p = h[a].item < m->n_items ? m->ease_pos[h[a].item] : -1;
         if (p < 0 || s->emark[p]) continue;      /* a repeated item counts once (binary X) */
         s->emark[p] = 1;
-        const int32_t *row = m->ease_Q + (size_t)p * k;
-        if (!any) { memcpy(acc, row, k * sizeof *acc); any = 1; continue; }
-        ease_row_add(acc, row, k);
+        rows[nr++] = m->ease_Q + (size_t)p * k;
+        if (nr == sizeof rows / sizeof *rows) {
+            if (have_avx2()) ease_rows_avx2(acc, rows, nr, k, !any);
+            else ease_rows_generic(acc, rows, nr, k, !any);
+            any = 1;
+            nr = 0;
+        }
+    }
+    if (nr) {
+        if (have_avx2()) ease_rows_avx2(acc, rows, nr, k, !any);
+        else ease_rows_generic(acc, rows, nr, k, !any);
+        any = 1;
     }
     for (size_t a = 0; a < n; a++) {
         int32_t p = h[a].item < m->n_items ? m->ease_pos[h[a].item] : -1;
@@ -188,33 +236,71 @@ void model_als_gram(rec_model *m)
         for (uint32_t b = 0; b < a; b++) m->als_YtY[a * f + b] = m->als_YtY[b * f + a];
 }
 
-/* Solve A x = b (A SPD, f x f, row-major, overwritten by its Cholesky
- * factor). 0 or -1 if A is not positive definite. */
-static int chol_solve(double *A, double *b, double *x, uint32_t f)
+/* Solve A x = b (A SPD, f x f, row-major, both triangles filled; the upper
+ * triangle is overwritten by the Cholesky factor transposed, U = Lᵀ, the
+ * lower one left as it was). 0 or -1 if A is not positive definite.
+ * Column j of L is worked out for four rows at once: row j of A (upper
+ * triangle, still A's own values right of the diagonal) is column j, and
+ * the finished columns k < j sit in rows k of U, contiguous across rows i.
+ * Each entry still gets s = A[i][j] − Σ_k L[i][k]·L[j][k] in k order, a
+ * multiply then a subtract (never fused: compiled for AVX2 without FMA),
+ * so the factor, and every list, is the same bit for bit as the row-at-a-
+ * time loop's. The vector type is double[4]; f % 4 need not be 0. */
+typedef double v4d_c __attribute__((vector_size(32)));
+static inline __attribute__((always_inline)) int chol_impl(double *A, const double *b, double *x, uint32_t f)
 {
     for (uint32_t j = 0; j < f; j++) {
-        double d = A[j * f + j];
-        for (uint32_t k = 0; k < j; k++) d -= A[j * f + k] * A[j * f + k];
+        double *uj = A + (size_t)j * f;          /* row j of U: L[i][j] for i > j */
+        double d = uj[j];
+        for (uint32_t k = 0; k < j; k++) d -= A[(size_t)k * f + j] * A[(size_t)k * f + j];
         if (!(d > 0)) return -1;
         d = sqrt(d);
-        A[j * f + j] = d;
-        for (uint32_t i = j + 1; i < f; i++) {
-            double s = A[i * f + j];
-            for (uint32_t k = 0; k < j; k++) s -= A[i * f + k] * A[j * f + k];
-            A[i * f + j] = s / d;
+        uj[j] = d;
+        uint32_t i = j + 1;
+        for (; i + 4 <= f; i += 4) {
+            v4d_c s;
+            memcpy(&s, uj + i, 32);
+            for (uint32_t k = 0; k < j; k++) {
+                const double *uk = A + (size_t)k * f;
+                double l = uk[j];
+                v4d_c lv = { l, l, l, l }, v;
+                memcpy(&v, uk + i, 32);
+                s -= v * lv;
+            }
+            v4d_c dv = { d, d, d, d };
+            s /= dv;
+            memcpy(uj + i, &s, 32);
+        }
+        for (; i < f; i++) {
+            double s = uj[i];
+            for (uint32_t k = 0; k < j; k++) s -= A[(size_t)k * f + i] * A[(size_t)k * f + j];
+            uj[i] = s / d;
         }
     }
     for (uint32_t i = 0; i < f; i++) {       /* L y = b */
         double s = b[i];
-        for (uint32_t k = 0; k < i; k++) s -= A[i * f + k] * x[k];
-        x[i] = s / A[i * f + i];
+        for (uint32_t k = 0; k < i; k++) s -= A[(size_t)k * f + i] * x[k];
+        x[i] = s / A[(size_t)i * f + i];
     }
     for (uint32_t i = f; i-- > 0;) {         /* L^T x = y */
         double s = x[i];
-        for (uint32_t k = i + 1; k < f; k++) s -= A[k * f + i] * x[k];
-        x[i] = s / A[i * f + i];
+        const double *ui = A + (size_t)i * f;
+        for (uint32_t k = i + 1; k < f; k++) s -= ui[k] * x[k];
+        x[i] = s / ui[i];
     }
     return 0;
+}
+static int chol_generic(double *A, const double *b, double *x, uint32_t f) { return chol_impl(A, b, x, f); }
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* no "fma" here: a fused multiply-subtract would round differently */
+__attribute__((target("avx2"))) static int chol_avx2(double *A, const double *b, double *x, uint32_t f)
+{ return chol_impl(A, b, x, f); }
+#else
+#define chol_avx2 chol_generic
+#endif
+static int chol_solve(double *A, const double *b, double *x, uint32_t f)
+{
+    return have_avx2() ? chol_avx2(A, b, x, f) : chol_generic(A, b, x, f);
 }
 
 /* Fold-in of Hu-Koren-Volinsky: x = (YtY + Yt(Cu - I)Y + reg I)^-1 Yt Cu p,
@@ -716,9 +802,11 @@ void model_score_pre(const rec_model *m, const hist_entry *h, size_t n, float *s
 {
     if (!model_ease_dim(m)) acc = NULL;
     uint32_t N = m->n_items;
-    memset(scores, 0, N * sizeof *scores);
     if (!N) return;
+    /* the one-pass hybrid writes every score; the other paths add to zeros */
+    if (m->alg == ALG_HYBRID && n > 0 && !hybrid_fast(m, h, n, scores, s, acc, state, als, als_max, als_state)) return;
     if (n == 0 || m->alg == ALG_POP) { score_pop(m, scores); return; }
+    memset(scores, 0, N * sizeof *scores);
     if (m->alg != ALG_HYBRID) {
         component(m, m->alg, h, n, scores, s);
         /* a tiny popularity term breaks ties (and ranks items the model
@@ -729,7 +817,6 @@ void model_score_pre(const rec_model *m, const hist_entry *h, size_t n, float *s
         }
         return;
     }
-    if (!hybrid_fast(m, h, n, scores, s, acc, state, als, als_max, als_state)) return;
     /* hybrid: sum of w_c * score_c / max(score_c) */
     for (int c = 0; c < ALG_HYBRID; c++) {
         float w = m->w[c];

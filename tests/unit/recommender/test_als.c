@@ -1,7 +1,9 @@
 /* test_als.c — implicit ALS: the loss never increases over the iterations;
  * the factors reproduce a known rank-2 (block) preference matrix; the
  * fold-in of a new user solves the normal equations (checked by hand with
- * one factor). */
+ * one factor, and against a plain Gaussian elimination with 5, 13 and 16
+ * factors: the blocked Cholesky's four-row columns and their tails). */
+#include <math.h>
 #include "../testhelp.h"
 #include "../../../stages/recommender/train.h"
 
@@ -81,4 +83,63 @@ static void test_fold_in_by_hand(void)
     model_free(m);
 }
 
-TEST_MAIN(test_loss_and_recovery, test_fold_in_by_hand)
+/* x of als_fold_in against the normal equations solved here by Gaussian
+ * elimination with partial pivoting, for factor counts that hit the
+ * Cholesky's four-row vectors, their scalar tail and the tiled
+ * accumulation (f % 8 == 0). */
+static void test_fold_in_against_elimination(void)
+{
+    const uint32_t fs[] = { 5, 13, 16 }, N = 40;
+    for (size_t t = 0; t < sizeof fs / sizeof *fs; t++) {
+        uint32_t f = fs[t];
+        char **ids = calloc(N, sizeof *ids);
+        for (uint32_t i = 0; i < N; i++) { char b[16]; snprintf(b, sizeof b, "i%u", i); ids[i] = strdup(b); }
+        rec_model *m = model_new(N, ids);
+        m->alg = ALG_ALS;
+        m->als_f = f; m->als_reg = 0.5; m->als_alpha = 2;
+        m->als_Y = malloc((size_t)N * f * sizeof(float));
+        uint32_t r = 12345 + f;
+        for (uint32_t i = 0; i < N * f; i++) { r = r * 1103515245u + 12345u; m->als_Y[i] = (float)((r >> 8) % 2001) / 1000.0f - 1.0f; }
+        model_als_gram(m);
+        model_scratch *sc = model_scratch_new(m);
+        hist_entry h[9];
+        for (int k = 0; k < 9; k++) h[k] = (hist_entry){ (uint32_t)(k * 4 + 1), 1.0f + (float)k / 3, 0 };
+        double x[16] = { 0 }, A[16][17];
+        CHECK(als_fold_in(m, h, 9, x, sc) == 0);
+        /* A = YtY + sum (c-1) y y^T + reg I, b = sum c y, in A[.][f] */
+        for (uint32_t a = 0; a < f; a++)
+            for (uint32_t q = 0; q <= f; q++) {
+                double v = 0;
+                if (q < f) {
+                    for (uint32_t i = 0; i < N; i++) v += (double)m->als_Y[i * f + a] * m->als_Y[i * f + q];
+                    if (q == a) v += m->als_reg;
+                }
+                for (int k = 0; k < 9; k++) {
+                    double c = 1.0 + m->als_alpha * h[k].weight;
+                    const float *y = m->als_Y + (size_t)h[k].item * f;
+                    v += q < f ? (c - 1) * y[a] * y[q] : c * y[a];
+                }
+                A[a][q] = v;
+            }
+        for (uint32_t c = 0; c < f; c++) {
+            uint32_t piv = c;
+            for (uint32_t i = c + 1; i < f; i++) if (fabs(A[i][c]) > fabs(A[piv][c])) piv = i;
+            for (uint32_t q = 0; q <= f; q++) { double tmp = A[c][q]; A[c][q] = A[piv][q]; A[piv][q] = tmp; }
+            for (uint32_t i = c + 1; i < f; i++) {
+                double l = A[i][c] / A[c][c];
+                for (uint32_t q = c; q <= f; q++) A[i][q] -= l * A[c][q];
+            }
+        }
+        double ref[16];
+        for (uint32_t i = f; i-- > 0;) {
+            double v = A[i][f];
+            for (uint32_t q = i + 1; q < f; q++) v -= A[i][q] * ref[q];
+            ref[i] = v / A[i][i];
+        }
+        for (uint32_t a = 0; a < f; a++) CHECK_NEAR(x[a], ref[a], 1e-9 * (1 + fabs(ref[a])));
+        model_scratch_free(sc);
+        model_free(m);
+    }
+}
+
+TEST_MAIN(test_loss_and_recovery, test_fold_in_by_hand, test_fold_in_against_elimination)
