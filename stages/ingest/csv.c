@@ -7,9 +7,8 @@
  * with '\n', up to --max-line bytes). A quote inside an unquoted field, or
  * text after a closing quote, is refused (bad_csv). An empty field is an
  * absent value. A UTF-8 byte-order mark before the header is skipped. */
-#include "ingest.h"
+#include "record.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,19 +104,6 @@ static int csv_reserve(char **buf, size_t *cap, size_t need)
     *buf = nb;
     *cap = nc;
     return 0;
-}
-
-static int csv_bad(ingest *g, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int csv_bad(ingest *g, const char *reason, const char *fmt, ...)
-{
-    g->reason = reason;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(g->detail, sizeof g->detail, fmt, ap);
-    va_end(ap);
-    g->n_bad++;
-    return ING_BAD;
 }
 
 static int csv_header(ingest *g, const char **fv, const uint32_t *fl, int n)
@@ -218,7 +204,7 @@ int ingest_csv_line(ingest *g, const char *line, size_t len, int64_t now)
         if (csv_scan(line, len, CSV_QUOTED) == CSV_QUOTED) {   /* the '\n' left it quoted */
             if (g->c.max_line && g->csv_len > g->c.max_line) {
                 g->csv_open = 0;
-                return csv_bad(g, "line_too_long", "a quoted field is still open after %zu bytes (--max-line)",
+                return ing_bad(g, "line_too_long", "a quoted field is still open after %zu bytes (--max-line)",
                                g->csv_len);
             }
             return ING_MORE;
@@ -249,7 +235,7 @@ int ingest_csv_line(ingest *g, const char *line, size_t len, int64_t now)
         }
         if (g->c.max_line && g->csv_len > g->c.max_line) {
             g->csv_open = 0;
-            return csv_bad(g, "line_too_long", "a quoted field is still open after %zu bytes (--max-line)",
+            return ing_bad(g, "line_too_long", "a quoted field is still open after %zu bytes (--max-line)",
                            g->csv_len);
         }
         return ING_MORE;
@@ -261,14 +247,14 @@ int ingest_csv_line(ingest *g, const char *line, size_t len, int64_t now)
         g->csv_len = len;
     }
     g->csv_open = 0;
-    if (n == -2) return csv_bad(g, "bad_csv", "stray quote at byte %zu (quote the whole field and double inner quotes)", err_at);
+    if (n == -2) return ing_bad(g, "bad_csv", "stray quote at byte %zu (quote the whole field and double inner quotes)", err_at);
     const char **fv = g->csv_fv;
     const uint32_t *fl = g->csv_fl;
     if (!g->csv_have_header) return csv_header(g, fv, fl, n);
-    if (rl == 0) return csv_bad(g, "bad_csv", "empty line (expected %d fields)", g->csv_ncols);
+    if (rl == 0) return ing_bad(g, "bad_csv", "empty line (expected %d fields)", g->csv_ncols);
     if (n != g->csv_ncols)
-        return csv_bad(g, "bad_csv", "the row has %d fields, the header has %d", n, g->csv_ncols);
-    if (!json_utf8_valid(rec, rl)) return csv_bad(g, "bad_utf8", "the row is not valid UTF-8");
+        return ing_bad(g, "bad_csv", "the row has %d fields, the header has %d", n, g->csv_ncols);
+    if (!json_utf8_valid(rec, rl)) return ing_bad(g, "bad_utf8", "the row is not valid UTF-8");
 
     ing_val f[ING_NFIELDS];
     ingest_fields_init(f);
@@ -295,14 +281,14 @@ int ingest_csv_line(ingest *g, const char *line, size_t len, int64_t now)
     g->raw = rec;
     g->raw_len = rl;
     if (f[F_METRIC_NAME].s || f[F_METRIC].s) return ingest_build_sample(g, f, now);
-    return csv_bad(g, "missing_field", "the row has no user_id/event_type (interaction) or metric_name (sample)");
+    return ing_bad(g, "missing_field", "the row has no user_id/event_type (interaction) or metric_name (sample)");
 }
 
 int ingest_finish(ingest *g)
 {
     if (g->c.csv && g->csv_open) {
         g->csv_open = 0;
-        return csv_bad(g, "bad_csv", "the input ends inside a quoted field");
+        return ing_bad(g, "bad_csv", "the input ends inside a quoted field");
     }
     return ING_OUT;
 }
