@@ -279,6 +279,11 @@ static int32_t kafka_topic_partitions(kafka_src *s, const char *topic);
  * handed back later is never left paused. */
 
 static int kafka_part_at_end(const kafka_part *kp) { return kp->eof && !kp->held_n; }
+/* At its end, with nothing new, for idle_ms: it holds no event time back. */
+static int kafka_part_quiet(const kafka_part *kp, int64_t now_ms, int64_t idle_ms)
+{
+    return kafka_part_at_end(kp) && now_ms - kp->eof_ms >= idle_ms;
+}
 
 /* A partition from which nothing came for this long, though not at its
  * end, stops holding the others back (a stalled fetch, a partition whose
@@ -793,7 +798,7 @@ static int64_t kafka_part_time(kafka_part *kp, int64_t now_ms, int64_t idle_ms, 
         }
         return t;
     }
-    *idle = kafka_part_at_end(kp) && now_ms - kp->eof_ms >= idle_ms;
+    *idle = kafka_part_quiet(kp, now_ms, idle_ms);
     return kp->max_ts;
 }
 
@@ -841,7 +846,7 @@ int kafka_src_progress(kafka_src *s, int64_t idle_ms, kafka_progress *out, int m
         if (!kp->assigned || strcmp(kp->topic, s->topic)) continue;
         /* idle: read to its end for idle_ms and all of it committed, so a
          * next owner has nothing old to write */
-        int idle = kafka_part_at_end(kp) && s->now_ms - kp->eof_ms >= idle_ms &&
+        int idle = kafka_part_quiet(kp, s->now_ms, idle_ms) &&
                    (kp->next < 0 || kp->committed == kp->next);
         if (k < max) {
             out[k].partition = kp->partition;
