@@ -126,3 +126,13 @@ size_t ing_event_encode(const Event *e, uint8_t *out, size_t cap, int prefixed)
 #undef P
     return total;
 }
+
+/* stream_out_set_encoder's hook for the sequential loop (main thread only:
+ * one buffer). An Event too large for it, or with attrs, goes to fb_encode. */
+const uint8_t *ingest_event_encoder(void *ctx, const void *rec, int prefixed, size_t *len)
+{
+    (void)ctx;
+    static uint8_t buf[1 << 16];
+    *len = ing_event_encode(rec, buf, sizeof buf, prefixed);
+    return *len ? buf : NULL;
+}

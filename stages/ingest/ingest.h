@@ -158,6 +158,11 @@ const char *ingest_csv_raw(const ingest *g, size_t *len);
 /* End of input: a CSV record still open is refused (ING_BAD) or nothing (ING_OUT). */
 int ingest_finish(ingest *g);
 
+/* An Event as fb_encode writes it, by evenc.c's direct path: the hook for
+ * stream_out_set_encoder(out, &Event_desc, ...) of the sequential loop
+ * (one static buffer: the main thread only). NULL: fb_encode does it. */
+const uint8_t *ingest_event_encoder(void *ctx, const void *rec, int prefixed, size_t *len);
+
 /* --- pieces, exposed for tests ------------------------------------------ */
 /* Event type name -> enum (exact names; anything else EventType_custom). */
 EventType ingest_event_type(const char *s, size_t len);
