@@ -142,20 +142,24 @@ static int par_emit(void *ctx, const fb_desc *d, const void *rec, const void *ke
         data = (const uint8_t *)w->jw.buf;
         len = w->jw.len;
     } else if (d == &Event_desc && !((const Event *)rec)->attrs) {
-        /* the usual event: straight into the block, size prefix and all */
+        /* the usual event: straight into the block, size prefix and all;
+         * when the room left is too small, grown to the record's bound (the
+         * table, vtable and header take under 160 bytes, each string at
+         * most len + 8; a bound past PAR_OUT_MAX by more than its slack,
+         * 224, cannot fit the block) */
         const Event *ev = rec;
-        /* room: the table, vtable and header of an Event take under 160
-         * bytes, each string at most len + 8; a need beyond PAR_OUT_MAX by
-         * more than this bound's slack (224) cannot fit the block */
-        size_t need = 160;
-        const fb_str *strs[] = { &ev->event_id, &ev->user_id, &ev->item_id, &ev->session_id,
-                                 &ev->name, &ev->source, &ev->experiment, &ev->variant };
-        for (int i = 0; i < 8; i++) need += strs[i]->ptr ? (size_t)strs[i]->len + 8 : 0;
-        uint8_t *o = b->out_len + need <= PAR_OUT_MAX + 224 ? par_grow(b->out, &b->out_cap, b->out_len + need, 1) : NULL;
-        if (!o) { b->full = 1; return 0; }
-        b->out = o;
-        len = ing_event_encode(ev, b->out + b->out_len, b->out_cap - b->out_len, 1);
-        if (!len) { b->full = 1; return 0; }
+        len = b->out ? ing_event_encode(ev, b->out + b->out_len, b->out_cap - b->out_len, 1) : 0;
+        if (!len) {
+            size_t need = 160;
+            const fb_str *strs[] = { &ev->event_id, &ev->user_id, &ev->item_id, &ev->session_id,
+                                     &ev->name, &ev->source, &ev->experiment, &ev->variant };
+            for (int i = 0; i < 8; i++) need += strs[i]->ptr ? (size_t)strs[i]->len + 8 : 0;
+            uint8_t *o = b->out_len + need <= PAR_OUT_MAX + 224 ? par_grow(b->out, &b->out_cap, b->out_len + need, 1) : NULL;
+            if (!o) { b->full = 1; return 0; }
+            b->out = o;
+            len = ing_event_encode(ev, b->out + b->out_len, b->out_cap - b->out_len, 1);
+            if (!len) { b->full = 1; return 0; }
+        }
     } else {
         fb_encode(&w->b, d, rec, 1);   /* with its size prefix: runs of records are written as they are */
         data = fb_data(&w->b, &len);
