@@ -860,6 +860,15 @@ int stream_write_rec(stream_out *o, const stream_rec *r)
     return stream_emit(o, r->data, r->len, NULL, 0);
 }
 
+int stream_write_framed(stream_out *o, const void *p, size_t len, uint64_t nrec)
+{
+    if (o->failed) return -1;
+    if (o->json || o->ks) return stream_out_fail(o, "stream_write_framed: the output is not a byte stream of records");
+    if (io_write(o->io, p, len)) return stream_out_fail(o, io_werror(o->io));
+    metrics_add(metrics_records_out, (double)nrec);
+    return 0;
+}
+
 int stream_write_line(stream_out *o, const char *s, size_t len)
 {
     if (o->failed) return -1;

@@ -193,6 +193,10 @@ typedef const uint8_t *(*stream_encode_fn)(void *ctx, const void *rec, int prefi
 void stream_out_set_encoder(stream_out *out, const fb_desc *d, stream_encode_fn fn, void *ctx);
 /* Pass a record through unchanged. */
 int stream_write_rec(stream_out *out, const stream_rec *r);
+/* nrec records already encoded as a byte stream carries them (each with
+ * its size prefix), back to back in p[0..len): written in one go. Only for
+ * a byte stream of records (not JSON, not Kafka: -1 and the output fails). */
+int stream_write_framed(stream_out *out, const void *p, size_t len, uint64_t nrec);
 /* Raw text line (fbcat --format json of foreign input, or tools): appends '\n'. */
 int stream_write_line(stream_out *out, const char *s, size_t len);
 int stream_flush(stream_out *out);      /* written and acknowledged downstream */

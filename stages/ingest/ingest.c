@@ -70,8 +70,7 @@ int ingest_init(ingest *g, const ingest_conf *c, char *err, size_t errlen)
 {
     memset(g, 0, sizeof *g);
     g->c = *c;
-    ing_val f[ING_NFIELDS];
-    ingest_fields_init(f);   /* its template is built now, before any parser thread reads it */
+    ingest_fields_init(g->jf);   /* its template is built now, before any parser thread reads it */
     if (!g->c.max_string) g->c.max_string = 1024;
     if (!g->c.max_attrs) g->c.max_attrs = 64;
     json_doc_init(&g->doc);

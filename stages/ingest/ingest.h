@@ -106,6 +106,10 @@ typedef struct ingest {
     char *csv_buf; size_t csv_len, csv_cap;    /* a record spanning lines */
     char *csv_fields; size_t csv_fields_cap;   /* unquoted field text */
     const char **csv_fv; uint32_t *csv_fl; int csv_fcap;
+    /* a JSON line's fields: kept across lines, named once (ingest_fields_init);
+     * a line resets their values and the names metadata changed (bit F_...) */
+    ing_val jf[ING_NFIELDS];
+    uint32_t jf_renamed;
     uint64_t id_hash;           /* ingest_key_hash of the line's event_id, when id_hash_ok */
     int id_hash_ok;
     int no_nul;                 /* the line's strings cannot hold NUL (JSON without a backslash) */
@@ -153,6 +157,11 @@ int64_t ingest_now(ingest *g);
 const char *ingest_csv_raw(const ingest *g, size_t *len);
 /* End of input: a CSV record still open is refused (ING_BAD) or nothing (ING_OUT). */
 int ingest_finish(ingest *g);
+
+/* An Event as fb_encode writes it, by evenc.c's direct path: the hook for
+ * stream_out_set_encoder(out, &Event_desc, ...) of the sequential loop
+ * (one static buffer: the main thread only). NULL: fb_encode does it. */
+const uint8_t *ingest_event_encoder(void *ctx, const void *rec, int prefixed, size_t *len);
 
 /* --- pieces, exposed for tests ------------------------------------------ */
 /* Event type name -> enum (exact names; anything else EventType_custom). */

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frame.h"
 #include "log.h"
+#include "record.h"
 #include "sdnotify.h"
 #include "timefmt.h"
 
@@ -44,7 +44,7 @@ typedef struct par_res {
 
 typedef struct par_rec {
     const fb_desc *d;
-    size_t off; uint32_t len;   /* in blk->out: FlatBuffer without size prefix, or JSON text */
+    size_t off; uint32_t len;   /* in blk->out: FlatBuffer with its size prefix, or JSON text */
     int64_t ts;                 /* Event: ts, or its arrival time with --rate-clock arrival */
     int64_t event_ts;           /* Event, Sample: its ts (the freshness gauge, metrics.h) */
     uint64_t h, uh;             /* Event: event_id hash (dedup), user_id hash (rate limit) */
@@ -87,7 +87,12 @@ struct par {
     int rate_arrival;           /* --rate-clock arrival */
     ingest_run *run;
     par_blk *cur;               /* being filled by the main thread */
-    stream_rec sr;              /* what par_write hands to stream_write_rec */
+    /* records due out, not yet written: blk->out[pend_off .. pend_end) of
+     * block pend_blk, pend_n records (a run of consecutive lines' records
+     * is written in one go) */
+    const par_blk *pend_blk;
+    size_t pend_off, pend_end;
+    uint64_t pend_n;
     int tick_fast;              /* the input ticks every PAR_TICK_MS */
 };
 
@@ -126,30 +131,51 @@ static int par_emit(void *ctx, const fb_desc *d, const void *rec, const void *ke
     par_worker *w = ctx;
     par_blk *b = w->blk;
     if (b->full) return 0;   /* the line goes to the main thread */
-    const uint8_t *data;
-    size_t len;
+    const uint8_t *data = NULL;   /* NULL: encoded in place, at b->out + b->out_len */
+    size_t len = 0;
+    par_rec *rs = par_grow(b->recs, &b->recs_cap, (size_t)b->nrecs + 1, sizeof *b->recs);
+    if (!rs) { b->full = 1; return 0; }
+    b->recs = rs;
     if (w->p->json) {
         jw_reset(&w->jw);
         fb_to_json_style(d, rec, &w->jw, stream_out_json_style(w->p->run->out));
         data = (const uint8_t *)w->jw.buf;
         len = w->jw.len;
+    } else if (d == &Event_desc && !((const Event *)rec)->attrs) {
+        /* the usual event: straight into the block, size prefix and all;
+         * when the room left is too small, grown to the record's bound (the
+         * table, vtable and header take under 160 bytes, each string at
+         * most len + 8; a bound past PAR_OUT_MAX by more than its slack,
+         * 224, cannot fit the block) */
+        const Event *ev = rec;
+        len = b->out ? ing_event_encode(ev, b->out + b->out_len, b->out_cap - b->out_len, 1) : 0;
+        if (!len) {
+            size_t need = 160;
+            const fb_str *strs[] = { &ev->event_id, &ev->user_id, &ev->item_id, &ev->session_id,
+                                     &ev->name, &ev->source, &ev->experiment, &ev->variant };
+            for (int i = 0; i < 8; i++) need += strs[i]->ptr ? (size_t)strs[i]->len + 8 : 0;
+            uint8_t *o = b->out_len + need <= PAR_OUT_MAX + 224 ? par_grow(b->out, &b->out_cap, b->out_len + need, 1) : NULL;
+            if (!o) { b->full = 1; return 0; }
+            b->out = o;
+            len = ing_event_encode(ev, b->out + b->out_len, b->out_cap - b->out_len, 1);
+            if (!len) { b->full = 1; return 0; }
+        }
     } else {
-        fb_encode(&w->b, d, rec, 1);
+        fb_encode(&w->b, d, rec, 1);   /* with its size prefix: runs of records are written as they are */
         data = fb_data(&w->b, &len);
-        data += FRAME_PREFIX;   /* stream_write_rec writes the prefix */
-        len -= FRAME_PREFIX;
     }
-    par_rec *rs = par_grow(b->recs, &b->recs_cap, (size_t)b->nrecs + 1, sizeof *b->recs);
-    if (rs) b->recs = rs;
-    uint8_t *o = rs && b->out_len + len <= PAR_OUT_MAX ? par_grow(b->out, &b->out_cap, b->out_len + len, 1) : NULL;
-    if (!o) { b->full = 1; return 0; }
-    b->out = o;
+    if (b->out_len + len > PAR_OUT_MAX) { b->full = 1; return 0; }
+    if (data) {
+        uint8_t *o = par_grow(b->out, &b->out_cap, b->out_len + len, 1);
+        if (!o) { b->full = 1; return 0; }
+        b->out = o;
+        memcpy(b->out + b->out_len, data, len);
+    }
     par_rec *r = &b->recs[b->nrecs];
     memset(r, 0, sizeof *r);
     r->d = d;
     r->off = b->out_len;
     r->len = (uint32_t)len;
-    memcpy(b->out + b->out_len, data, len);
     b->out_len += len;
     if (d == &Sample_desc) r->event_ts = ((const Sample *)rec)->ts;
     if (d == &Event_desc) {
@@ -233,16 +259,27 @@ static void par_halt(par *p)
 
 /* ---- the main thread: applying blocks in input order ------------------------------ */
 
+/* Write the records queued by par_write. 0, or -1 (the output failed). */
+static int par_flush(par *p)
+{
+    if (!p->pend_n) return 0;
+    int rc = stream_write_framed(p->run->out, p->pend_blk->out + p->pend_off, p->pend_end - p->pend_off, p->pend_n);
+    p->pend_n = 0;
+    return rc;
+}
+
+/* A record out: JSON text at once; a record joins the run of records
+ * queued for one write when it follows the last one in the block (it does
+ * unless a line between was refused or a duplicate). */
 static int par_write(par *p, const par_blk *b, const par_rec *rec)
 {
     if (rec->d == &Event_desc || rec->d == &Sample_desc) metrics_note_event_time(rec->event_ts);
     if (p->json) return stream_write_line(p->run->out, (const char *)b->out + rec->off, rec->len);
-    /* zeroed once: no key, no topic (a byte stream); `as` is large and unused here */
-    stream_rec *sr = &p->sr;
-    sr->type = rec->d;
-    sr->data = b->out + rec->off;
-    sr->len = rec->len;
-    return stream_write_rec(p->run->out, sr);
+    if (p->pend_n && (p->pend_blk != b || p->pend_end != rec->off) && par_flush(p)) return -1;
+    if (!p->pend_n) { p->pend_blk = b; p->pend_off = rec->off; }
+    p->pend_end = rec->off + rec->len;
+    p->pend_n++;
+    return 0;
 }
 
 /* An ING_OUT line: what ingest_build_event would still decide (dedup, rate
@@ -293,12 +330,17 @@ static void par_apply(par *p, const par_blk *b)
         stream_pos pos = { NULL, 0, ln->lineno, 1 };
         const char *raw = b->in + ln->off;
         if (rs->rc == PAR_TOO_LONG) {
+            if (par_flush(p)) { run->failed = 1; break; }
             ingest_run_too_long(run, &pos, raw, ln->len);
             continue;
         }
         uint64_t ev0 = g->n_events, sm0 = g->n_samples;
         int rc = rs->rc;
         const char *reason = rs->reason, *detail = rc == ING_BAD ? b->txt + rs->detail : NULL;
+        /* anything but a line's records going out may write to the output
+         * (the sequential path), sync it or stop (--strict): what is queued
+         * goes first */
+        if (rc != ING_OUT && par_flush(p)) { run->failed = 1; break; }
         if (rc == PAR_SEQ) {   /* as the sequential loop: g counts, emits, dedups itself */
             ingest_set_pos(g, NULL, 0, ln->lineno);
             rc = ingest_line(g, raw, ln->len, 0);
@@ -307,11 +349,13 @@ static void par_apply(par *p, const par_blk *b)
         } else if (rc == ING_OUT) {
             rc = par_deliver(p, b, rs);
             if (rc == ING_BAD) { reason = g->reason; detail = g->detail; }
+            if (rc != ING_OUT && par_flush(p)) rc = ING_FAIL;
         } else if (rc == ING_BAD) {
             g->n_bad++;
         }
         if (ingest_run_outcome(run, rc, &pos, reason, detail, raw, ln->len, ev0, sm0)) break;
     }
+    if (par_flush(p)) run->failed = 1;   /* before the block is reused */
 }
 
 /* Apply finished blocks in order; with wait, every block handed over. */

@@ -1,46 +1,48 @@
-/* fuzz_flat.c — libFuzzer target for flat.c, ingest's one-pass reader of
- * the usual JSON line, against json_parse. The first byte picks limits and
- * an arrival time; the rest is split at newlines. Each line goes through
+/* fuzz_flat.c — libFuzzer target for ingest's fast paths against the
+ * general ones: flat.c's one-pass reader of the usual JSON line against
+ * json_parse, and evenc.c's Event encoder against fb_encode. The first
+ * byte picks limits; the rest is split at newlines. Each line goes through
  * the reader alone, and through ingest twice: with the reader and without
  * it (json_general). Aborts when the reader takes a line json_parse refuses
- * or builds other nodes than json_parse does, or when the two ingests
- * differ in result, refusal (reason and sentence) or record bytes. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include "../../../stages/ingest/ingest.h"
-#include "../../../stages/ingest/record.h"
+ * or builds other nodes than json_parse does, when the two ingests differ
+ * in result, refusal (reason and sentence) or record bytes, or when an
+ * Event's bytes from evenc.c differ from fb_encode's (fzingest.h). */
+#include "fzingest.h"
 
-typedef struct fz_sink { uint8_t buf[1 << 16]; size_t len; int over; fb_builder b; } fz_sink;
+typedef struct fz_sink { uint8_t buf[1 << 16]; size_t len; int over; fb_builder b; uint8_t enc[1 << 12]; } fz_sink;
 static fz_sink fz_a, fz_b;
 
 static int fz_emit(void *ctx, const fb_desc *d, const void *rec, const void *key, size_t keylen)
 {
     (void)key; (void)keylen;
     fz_sink *s = ctx;
-    fb_encode(&s->b, d, rec, 1);
+    const uint8_t *p;
     size_t n;
-    const uint8_t *p = fb_data(&s->b, &n);
+    if (fz_encode(&s->b, d, rec, s->enc, sizeof s->enc, &p, &n)) abort();
     if (s->len + n > sizeof s->buf) { s->over = 1; return 0; }
     memcpy(s->buf + s->len, p, n);
     s->len += n;
     return 0;
 }
 
-static int fz_same_nodes(const json_doc *a, const json_doc *b)
+typedef struct fz_run { ingest *a, *b; json_doc *ref; } fz_run;
+
+static void fz_line(void *ctx, const char *line, size_t len)
 {
-    if (a->nnodes != b->nnodes || a->has_nul != b->has_nul) return 0;
-    for (uint32_t i = 0; i < a->nnodes; i++) {
-        const json_node *x = &a->nodes[i], *y = &b->nodes[i];
-        if (x->type != y->type || x->len != y->len || x->next != y->next || x->keylen != y->keylen
-            || x->is_int != y->is_int || x->i != y->i || memcmp(&x->num, &y->num, sizeof x->num))
-            return 0;
-        if (!x->keystr != !y->keystr || (x->keystr && memcmp(x->keystr, y->keystr, x->keylen + 1))) return 0;
-        if (x->type == JSON_STRING && memcmp(x->str, y->str, (size_t)x->len + 1)) return 0;
-        if (x->type == JSON_NUMBER && (strlen(x->str) != x->len || memcmp(x->str, y->str, (size_t)x->len + 1)))
-            return 0;
-    }
-    return 1;
+    fz_run *r = ctx;
+    ingest *a = r->a, *b = r->b;
+    ing_val f[ING_NFIELDS];
+    ingest_fields_init(f);
+    ing_members mb = { a->extra, 0, 0, 0 };
+    if (ing_flat_read(a, line, len, f, &mb) && (json_parse(r->ref, line, len) || !fz_same_nodes(&a->doc, r->ref)))
+        abort();
+    fz_a.len = fz_b.len = 0;
+    fz_a.over = fz_b.over = 0;
+    int64_t now = 1795428000000000LL;   /* fixed: the two ingests must not read the clock apart */
+    int ra = ingest_line(a, line, len, now), rb = ingest_line(b, line, len, now);
+    if (ra != rb || fz_a.over != fz_b.over || fz_a.len != fz_b.len || memcmp(fz_a.buf, fz_b.buf, fz_a.len))
+        abort();
+    if (ra == ING_BAD && (strcmp(a->reason, b->reason) || strcmp(a->detail, b->detail))) abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -69,29 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c.json_general = 1;
     c.emit_ctx = &fz_b;
     if (ingest_init(&b, &c, err, sizeof err)) abort();
-    int64_t now = 1795428000000000LL;   /* fixed: the two ingests must not read the clock apart */
-    const uint8_t *p = data + 1, *end = data + size;
-    while (p <= end) {
-        const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        char *line = malloc(len + 1);   /* own copy: overreads are caught */
-        memcpy(line, p, len);
-        line[len] = 0;
-        ing_val f[ING_NFIELDS];
-        ingest_fields_init(f);
-        ing_members mb = { a.extra, 0, 0, 0 };
-        if (ing_flat_read(&a, line, len, f, &mb) && (json_parse(&ref, line, len) || !fz_same_nodes(&a.doc, &ref)))
-            abort();
-        fz_a.len = fz_b.len = 0;
-        fz_a.over = fz_b.over = 0;
-        int ra = ingest_line(&a, line, len, now), rb = ingest_line(&b, line, len, now);
-        if (ra != rb || fz_a.over != fz_b.over || fz_a.len != fz_b.len || memcmp(fz_a.buf, fz_b.buf, fz_a.len))
-            abort();
-        if (ra == ING_BAD && (strcmp(a.reason, b.reason) || strcmp(a.detail, b.detail))) abort();
-        free(line);
-        if (!nl) break;
-        p = nl + 1;
-    }
+    fz_run r = { &a, &b, &ref };
+    fz_lines(data + 1, size - 1, fz_line, &r);
     ingest_free(&a);
     ingest_free(&b);
     return 0;

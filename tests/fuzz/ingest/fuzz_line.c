@@ -4,10 +4,7 @@
  * must come back as records, a refusal with a known reason (ingest_reasons)
  * and a detail, a duplicate, or (CSV) a header / continuation; emitted
  * records must encode. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include "../../../stages/ingest/ingest.h"
+#include "fzingest.h"
 
 static fb_builder fz_b;
 
@@ -27,6 +24,16 @@ static int fz_known(const char *reason)
     for (int i = 0; ingest_reasons[i]; i++)
         if (!strcmp(reason, ingest_reasons[i])) return 1;
     return 0;
+}
+
+typedef struct fz_run { ingest *g; int64_t now; } fz_run;
+
+static void fz_line(void *ctx, const char *line, size_t len)
+{
+    fz_run *r = ctx;
+    int rc = ingest_line(r->g, line, len, r->now);
+    if (rc == ING_BAD && (!r->g->reason || !r->g->detail[0] || !fz_known(r->g->reason))) abort();
+    if (rc == ING_FAIL) abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -57,21 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ingest_init(&g, &c, err, sizeof err)) abort();
     if (c.csv) ingest_line(&g, "u,v,ts,x", 8, 1795428000000000LL);
     /* a fixed arrival time, or 0: the clock read when a line needs it */
-    int64_t now = (data[0] & 8) ? 0 : 1795428000000000LL;
-    const uint8_t *p = data + 1, *end = data + size;
-    while (p <= end) {
-        const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        char *line = malloc(len + 1);   /* own copy: overreads are caught */
-        memcpy(line, p, len);
-        line[len] = 0;
-        int r = ingest_line(&g, line, len, now);
-        if (r == ING_BAD && (!g.reason || !g.detail[0] || !fz_known(g.reason))) abort();
-        if (r == ING_FAIL) abort();
-        free(line);
-        if (!nl) break;
-        p = nl + 1;
-    }
+    fz_run r = { &g, (data[0] & 8) ? 0 : 1795428000000000LL };
+    fz_lines(data + 1, size - 1, fz_line, &r);
     if (ingest_finish(&g) == ING_BAD && (!g.reason || !fz_known(g.reason))) abort();
     ingest_free(&g);
     return 0;
