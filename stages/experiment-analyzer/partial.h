@@ -5,7 +5,9 @@
  * statistics one process holds at that report.
  *
  * Report boundaries are multiples of --report-every in event time. A
- * partition's watermark is the largest event time it delivered; when it
+ * partition's watermark is the largest event time it delivered (a
+ * partition carrying watermark marks delivers its records in event-time
+ * order, each once the marks passed it: hold.h); when it
  * crosses its next boundary B (ea_next_boundary), the partition emits its
  * snapshot, which stands for every boundary from B up to the new watermark
  * (a partition may jump over several), before it counts the record that

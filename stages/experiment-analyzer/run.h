@@ -53,6 +53,7 @@ typedef struct ea_figures {
     uint64_t records, events, exposed_users, memory_bytes, reports, duplicates, unknown;
     uint64_t ignored, users_dropped;                        /* other record types; --max-users */
     uint64_t already_counted, final;                        /* --emit partials */
+    uint64_t held, held_total, released_early, marks_passed;   /* --emit partials: records waiting for marks */
     uint64_t partials_kept, partials_ignored, refused, complete;   /* --merge */
     double bytes_per_user;
 } ea_figures;

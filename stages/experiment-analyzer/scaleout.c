@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analyze.h"
+#include "arena.h"
+#include "hold.h"
 #include "log.h"
 #include "metrics.h"
 #include "partial.h"
@@ -18,14 +20,18 @@
 
 /* --emit partials: one engine per source partition (its users are its
  * own: events are keyed by user), a report boundary per partition by its
- * own watermark (partial.h). */
+ * own watermark (partial.h). A partition carrying watermark marks gives
+ * its engine the records in event-time order, each once the marks have
+ * passed it (hold.h); one without marks, as they come. */
 typedef struct ea_part {
     ea_engine *ea;
+    ea_hold held;                 /* records past the marks' time, waiting */
     int64_t wm, next, last_ts, offset;
     uint64_t events;
     int read_any;                 /* a record of it was read (the engine may be an idle one's) */
     int idle_sent;                /* its idle snapshot went out: it stands until the partition reads again */
     int64_t idle_at;              /* mono_us it last went out (repeated: the merge's lease) */
+    int64_t marks_last;           /* the last boundary its marks' time stood for (ea_parts_release_owned) */
 } ea_part;
 
 typedef struct ea_pctx {
@@ -36,7 +42,19 @@ typedef struct ea_pctx {
     int kafka;
     uint64_t old;                 /* records of a partition read again, counted already */
     int ended;                    /* the input ended: every partition's last snapshot went out */
+    uint64_t seq;                 /* records read (the order of held records of one time) */
+    size_t held_bytes;            /* copies held, over every partition (EA_HOLD_MAX_BYTES) */
+    uint64_t held_total, released_early, marks_passed;
+    arena ar;                     /* a released record's decoded fields */
 } ea_pctx;
+
+/* The most bytes of records held for the marks (hold.h), over every
+ * partition: past it the earliest held records of the partition that
+ * grew are counted at once (released_early: they may land one report
+ * late), so a producer that never marks progress cannot grow it without
+ * end. 64 MiB: ~300,000 events of ~200 bytes, minutes of a busy topic's
+ * lag between two ingest instances. */
+#define EA_HOLD_MAX_BYTES ((size_t)64 << 20)
 
 /* A snapshot standing for boundaries [boundary, last] (partial.h). */
 static int ea_part_emit_range(ea_pctx *pc, ea_part *p, int32_t partition, int64_t prev_wm, int64_t boundary,
@@ -63,6 +81,95 @@ static int ea_part_emit(ea_pctx *pc, ea_part *p, int32_t partition, int64_t prev
  * its first event, every one (INT64_MIN). */
 static int64_t ea_idle_key(const ea_part *p) { return p->next ? p->next : INT64_MIN; }
 
+/* Count one Event of partition pi now: its boundary (the single run's
+ * cadence, on this partition's watermark), then the engine. dup: it is a
+ * copy of one counted (ea_is_duplicate, asked once per record). */
+static int ea_part_count(ea_pctx *pc, ea_part *p, int32_t pi, stream_rec *r, int dup)
+{
+    ea_ctx *c = pc->c;
+    const Event *ev = &r->as.event;
+    if (dup) return RUNNER_SKIP;
+    int64_t prev = p->wm;
+    if (ev->ts > p->wm) p->wm = ev->ts;
+    int64_t t = p->wm;
+    if (pc->every_us && t >= p->next) {
+        if (p->next && ea_part_emit(pc, p, pi, prev, 0) < 0) return RUNNER_FAIL;
+        p->next = ea_next_boundary(t, pc->every_us);
+    }
+    if (ev->ts > p->last_ts) p->last_ts = ev->ts;
+    p->events++;
+    ea_event_outcome(c, r, ea_event(p->ea, ev));
+    return RUNNER_OK;
+}
+
+/* Count the held records of partition pi up to event time t, earliest
+ * first (hold.h). */
+static int ea_part_release(ea_pctx *pc, ea_part *p, int32_t pi, int64_t t)
+{
+    const ea_held *h;
+    while ((h = ea_hold_min(&p->held)) && h->ts <= t) {
+        ea_held e;
+        ea_hold_pop(&p->held, &e);
+        pc->held_bytes -= e.len;
+        stream_rec r = { .type = &Event_desc, .data = e.data, .len = e.len,
+                         .pos = { .topic = pc->c->topic, .partition = pi, .offset = e.offset } };
+        char err[160];
+        arena_reset(&pc->ar);
+        int rc;
+        if (fb_decode(&Event_desc, e.data, e.len, 0, &r.as.event, &pc->ar, err, sizeof err) < 0) {
+            /* it was verified when read: a copy that no longer decodes is a bug, said so */
+            stream_reject(pc->c->in, &r.pos, "bad_record", err, e.data, e.len);
+            rc = RUNNER_SKIP;
+        } else {
+            rc = ea_part_count(pc, p, pi, &r, ea_is_duplicate(p->ea, &r.as.event));
+        }
+        free(e.data);
+        if (rc == RUNNER_FAIL) return RUNNER_FAIL;
+    }
+    return RUNNER_OK;
+}
+
+/* A partition's time by its watermark marks moved on with no record of
+ * its own since (a quiet input's tick, and each sync point): what they
+ * passed is counted; and when they passed its next boundary with nothing
+ * of it crossing (a partition with few events while others are busy), its
+ * snapshot goes out as it stands for the boundaries up to that time, as
+ * aggregate closes a partition's windows by its marks: the merge need not
+ * wait for its next event. Not a boundary of its own making: its watermark
+ * sat below the next one, which some event crossed (every input partition
+ * holds one past it), so one process reports it too. A record crossing it
+ * later sends the same boundary again, covering more. */
+static int ea_parts_release_owned(ea_pctx *pc)
+{
+    stream_part sp;
+    int sent = 0;
+    for (int k = 0; stream_in_owned(pc->c->in, k, &sp); k++) {
+        if (sp.partition < 0 || sp.partition >= pc->np) continue;
+        ea_part *p = &pc->parts[sp.partition];
+        if (!p->ea) continue;
+        /* idle: every input partition idle and this one read to its end,
+         * nothing older can come: all of it */
+        stream_pos pos = { sp.topic, sp.partition, 0, 0 };
+        int64_t t = sp.idle ? INT64_MAX : stream_in_part_time(pc->c->in, &pos);
+        if (p->held.n && ea_part_release(pc, p, sp.partition, t) == RUNNER_FAIL) return RUNNER_FAIL;
+        /* without marks t is its records' largest time: below its next boundary */
+        if (sp.idle || !pc->every_us || !p->next || p->idle_sent || t == INT64_MIN || t < p->next) continue;
+        int64_t last = ea_next_boundary(t, pc->every_us) - pc->every_us;
+        if (last <= p->marks_last) continue;
+        if (ea_part_emit_range(pc, p, sp.partition, p->wm, p->next, last, 0) < 0) return RUNNER_FAIL;
+        p->marks_last = last;
+        pc->marks_passed++;
+        sent = 1;
+    }
+    return sent && stream_flush(pc->c->out) < 0 ? RUNNER_FAIL : RUNNER_OK;
+}
+
+static int ea_parts_tick(void *ctx, runner *r)
+{
+    (void)r;
+    return ea_parts_release_owned(((ea_ctx *)ctx)->scale);
+}
+
 /* A quiet input's tick (Kafka): a partition this instance owns that has had
  * nothing unread for --idle-timeout, also one that never had an event,
  * sends its snapshot as it stands for every boundary from its next one on
@@ -72,6 +179,7 @@ static int64_t ea_idle_key(const ea_part *p) { return p->next ? p->next : INT64_
 static int ea_parts_idle(void *ctx, runner *r)
 {
     ea_pctx *pc = ((ea_ctx *)ctx)->scale;
+    if (ea_parts_release_owned(pc) == RUNNER_FAIL) return RUNNER_FAIL;   /* an idle one's held records first */
     if (!pc->kafka || !pc->every_us) return RUNNER_OK;
     stream_part sp;
     int sent = 0;
@@ -137,6 +245,7 @@ static int ea_partials_init(void *ctx, runner *r)
     if (!pc || !parts) log_fatal("out of memory");
     for (int32_t i = 0; i < partitions; i++) parts[i].wm = INT64_MIN;
     *pc = (ea_pctx){ .c = c, .parts = parts, .np = partitions, .every_us = c->every_us, .kafka = kafka };
+    arena_init(&pc->ar, 0);
     c->scale = pc;
     if (kafka) stream_in_set_start(c->in, ea_part_start, pc);   /* never committed: the runner's no_commit */
     else parts[c->partition].ea = ea_engine_new(c, 1);          /* its final partial even when empty */
@@ -169,31 +278,48 @@ static int ea_partials_record(void *ctx, runner *rn, stream_rec *r)
                    (int)pi, (long long)r->pos.offset);
     }
     const Event *ev = &r->as.event;
-    int dup = ea_is_duplicate(p->ea, ev);
+    /* the partition's time: its records' (this one's included), or what
+     * its watermark marks say (INT64_MIN: not known yet). A record past it,
+     * or not before one held, waits its turn (hold.h) */
+    int64_t t = INT64_MAX;
+    if (pc->kafka) {
+        stream_in_note_time(c->in, &r->pos, ev->ts);
+        t = stream_in_part_time(c->in, &r->pos);
+    }
+    const ea_held *first = ea_hold_min(&p->held);
+    int now = ev->ts <= t && (!first || ev->ts < first->ts);
+    int dup = now && ea_is_duplicate(p->ea, ev);
     if (p->idle_sent) {
         /* it reads again: its idle snapshot stands no longer. A record
-         * crossing its next boundary says so itself (the snapshot below,
-         * same boundary and offset); else one standing for no boundary
-         * takes its place, before anything else it sends */
+         * crossing its next boundary now says so itself (the snapshot
+         * below, same boundary and offset); else one standing for no
+         * boundary takes its place, before anything else it sends */
         p->idle_sent = 0;
-        if ((dup || !(pc->every_us && p->next && ev->ts >= p->next)) &&
+        if ((!now || dup || !(pc->every_us && p->next && ev->ts >= p->next)) &&
             ea_part_emit_range(pc, p, pi, p->wm, ea_idle_key(p), p->next ? p->next - 1 : INT64_MIN, 0) < 0)
             return RUNNER_FAIL;
     }
-    if (dup) { p->offset = r->pos.offset + 1; return RUNNER_SKIP; }
-    /* the single run's cadence, on this partition's watermark */
-    int64_t prev = p->wm;
-    if (ev->ts > p->wm) p->wm = ev->ts;
-    int64_t t = p->wm;
-    if (pc->every_us && t >= p->next) {
-        if (p->next && ea_part_emit(pc, p, pi, prev, 0) < 0) return RUNNER_FAIL;
-        p->next = ea_next_boundary(t, pc->every_us);
+    int rc = RUNNER_OK;
+    if (now) {
+        rc = ea_part_count(pc, p, pi, r, dup);
+        if (rc == RUNNER_FAIL) return rc;
+    } else {
+        if (ea_hold_push(&p->held, ev->ts, pc->seq, r->pos.offset, r->data, r->len) < 0)
+            log_fatal("out of memory");
+        pc->held_bytes += r->len;
+        pc->held_total++;
     }
-    if (ev->ts > p->last_ts) p->last_ts = ev->ts;
-    p->events++;
-    ea_event_outcome(c, r, ea_event(p->ea, ev));
+    pc->seq++;
     p->offset = r->pos.offset + 1;
-    return RUNNER_OK;
+    if (ea_part_release(pc, p, pi, t) == RUNNER_FAIL) return RUNNER_FAIL;
+    while (pc->held_bytes > EA_HOLD_MAX_BYTES && (first = ea_hold_min(&p->held))) {
+        if (!pc->released_early++)
+            log_kv(LOG_WARN, "more held for the watermark marks than the bound: the earliest are counted "
+                   "now (they may land in a later report)", "\"bytes\":%zu,\"partition\":%d",
+                   pc->held_bytes, (int)pi);
+        if (ea_part_release(pc, p, pi, first->ts) == RUNNER_FAIL) return RUNNER_FAIL;
+    }
+    return rc;
 }
 
 /* The end of a file or pipe: every partition's last snapshot. Not for Kafka
@@ -204,7 +330,8 @@ static int ea_partials_finish(void *ctx, runner *r)
     ea_pctx *pc = ((ea_ctx *)ctx)->scale;
     pc->ended = !pc->kafka && !sig_stop_requested();
     for (int32_t i = 0; pc->ended && i < pc->np; i++)
-        if (pc->parts[i].ea && ea_part_emit(pc, &pc->parts[i], i, pc->parts[i].wm, 1) < 0) return -1;
+        if (pc->parts[i].ea && (ea_part_release(pc, &pc->parts[i], i, INT64_MAX) == RUNNER_FAIL ||
+                                ea_part_emit(pc, &pc->parts[i], i, pc->parts[i].wm, 1) < 0)) return -1;
     return 0;
 }
 
@@ -219,7 +346,11 @@ static void ea_partials_stats(void *ctx, runner *r, void *snap)
         d->duplicates += ea_duplicates(pc->parts[i].ea);
         d->events += pc->parts[i].events;
         d->users_dropped += ea_users_dropped(pc->parts[i].ea);
+        d->held += pc->parts[i].held.n;
     }
+    d->held_total = pc->held_total;
+    d->released_early = pc->released_early;
+    d->marks_passed = pc->marks_passed;
     d->ignored = ((ea_ctx *)ctx)->ignored;
     d->already_counted = pc->old;
     d->final = (uint64_t)pc->ended;
@@ -231,7 +362,8 @@ static void ea_partials_fini(void *ctx, runner *r)
     ea_ctx *c = ctx;
     ea_pctx *pc = c->scale;
     if (!pc) return;
-    for (int32_t i = 0; i < pc->np; i++) ea_free(pc->parts[i].ea);
+    for (int32_t i = 0; i < pc->np; i++) { ea_free(pc->parts[i].ea); ea_hold_free(&pc->parts[i].held); }
+    arena_free(&pc->ar);
     free(pc->parts);
     free(pc);
     c->scale = NULL;
@@ -240,11 +372,17 @@ static void ea_partials_fini(void *ctx, runner *r)
 #define D(f) offsetof(ea_snap, d.f)
 static const counter_def ea_partials_table[] = {
     EA_METRIC_ROWS(NULL),
+    { COUNTER_GAUGE, "streamrec_experiment_held_records",
+      "records waiting until the watermark marks pass them (README Scaling out)", offsetof(ea_snap, m.held) },
     { COUNTER_DONE_ONLY, NULL, NULL, D(records), "records" },
     { COUNTER_DONE_ONLY, NULL, NULL, D(events), "events" },
     { COUNTER_DONE_ONLY, NULL, NULL, D(exposed_users), "exposed_users" },
     { COUNTER_DONE_ONLY, NULL, NULL, D(duplicates), "duplicates" },
     { COUNTER_DONE_ONLY, NULL, NULL, D(already_counted), "already_counted" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(held_total), "held_for_marks" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(held), "held_now" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(released_early), "released_early" },
+    { COUNTER_DONE_ONLY, NULL, NULL, D(marks_passed), "passed_by_marks" },
     { COUNTER_DONE_ONLY, NULL, NULL, D(ignored), "ignored" },
     { COUNTER_DONE_ONLY, NULL, NULL, D(users_dropped), "users_dropped" },
     { COUNTER_DONE_ONLY, NULL, NULL, D(final), "final", NULL, COUNTER_BOOL },
@@ -257,7 +395,8 @@ static const counter_def ea_partials_table[] = {
 const runner_def ea_partials_def = {
     .stage = "experiment-analyzer", .state_version = 1, .tick_ms = 500, .no_commit = 1,
     .counters = ea_partials_table, .stats_size = sizeof(ea_snap), .stats = ea_partials_stats,
-    .init = ea_partials_init, .record = ea_partials_record, .idle = ea_parts_idle, .finish = ea_partials_finish,
+    .init = ea_partials_init, .record = ea_partials_record, .idle = ea_parts_idle, .tick = ea_parts_tick,
+    .finish = ea_partials_finish,
     .fini = ea_partials_fini,
 };
 
