@@ -92,6 +92,7 @@ struct kafka_src {
     uint64_t held_now;             /* messages held over all partitions */
     stream_align_stats st;
     int mark_wanted;               /* a message came from a partition our last marks did not name as busy */
+    int last_find;                 /* kafka_part_find's last answer (an index: parts may move) */
 };
 
 struct kafka_sink {
@@ -242,8 +243,15 @@ static int kafka_down_check(rd_kafka_t *rk, int64_t *down_since, int64_t limit)
 
 static kafka_part *kafka_part_find(kafka_src *s, const char *topic, int32_t p, int create)
 {
+    /* per message and then per record, mostly of the partition asked last;
+     * a record's position names the topic by our own copy (kafka_msg.topic) */
+    kafka_part *hit = s->last_find < s->nparts ? &s->parts[s->last_find] : NULL;
+    if (hit && hit->partition == p && (hit->topic == topic || !strcmp(hit->topic, topic))) return hit;
     for (int i = 0; i < s->nparts; i++)
-        if (s->parts[i].partition == p && !strcmp(s->parts[i].topic, topic)) return &s->parts[i];
+        if (s->parts[i].partition == p && !strcmp(s->parts[i].topic, topic)) {
+            s->last_find = i;
+            return &s->parts[i];
+        }
     if (!create) return NULL;
     if (s->nparts == s->capparts) {
         int cap = s->capparts ? s->capparts * 2 : 16;
