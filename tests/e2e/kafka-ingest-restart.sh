@@ -2,6 +2,9 @@
 # kafka-ingest-restart — issue 11: an `aggregate --emit partials` instance
 # that restarts mid-topic, from its group's committed offsets, behind two
 # ingest instances that are minutes of event time apart.
+# (--idle-timeout 10m for ingest: B must not say its partitions idle while
+# it waits for its lines, under any load; idle, it would let windows close
+# that its records come to later, late as for one process.)
 # A and B share an 8-partition raw topic (4 partitions each); A's half of
 # the lines is written first (the whole 100 min of event time: --rate 0.5)
 # and read by emitter 1: B has named its partitions busy with no time yet,
@@ -55,7 +58,7 @@ split_ok() {   # A and B own 4 raw partitions each, and the group settled 2 s ag
 }
 declare -A PID
 ingest() {
-  "$BIN/ingest" --in "kafka://$KAFKA/raw?group=ing" "${X[@]}" --idle-timeout 30s \
+  "$BIN/ingest" --in "kafka://$KAFKA/raw?group=ing" "${X[@]}" --idle-timeout 10m \
     --out "kafka://$KAFKA/events" 2>"$T/ing-$1.err" &
   PID[$1]=$!
   at_exit "kill -9 ${PID[$1]}"
