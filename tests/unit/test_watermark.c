@@ -549,10 +549,22 @@ static void test_kafka_restart_waits_for_marks(void)
  * skipped the mark then: the record is first in its partition, and no mark
  * follows within the 5 s the unknown count was kept. */
 static rd_kafka_mock_cluster_t *bm_cluster;
+static int bm_assigned;
 
+/* called on the reader's thread when "bi" is assigned (no stored offset) */
+static int64_t bm_start(void *ctx, const char *topic, int32_t partition)
+{
+    (void)ctx; (void)topic; (void)partition;
+    __atomic_store_n(&bm_assigned, 1, __ATOMIC_RELEASE);
+    return -1;
+}
+
+/* 1.5 s after the assignment (the record comes within a fetch), not
+ * counted from before the group's join, which takes seconds */
 static void *bm_clear_error(void *arg)
 {
     (void)arg;
+    for (int i = 0; i < 600 && !__atomic_load_n(&bm_assigned, __ATOMIC_ACQUIRE); i++) usleep(50000);
     usleep(1500000);
     rd_kafka_mock_topic_set_error(bm_cluster, "bo", RD_KAFKA_RESP_ERR_NO_ERROR);
     return NULL;
@@ -591,6 +603,7 @@ static void test_busy_mark_waits_for_metadata(void)
     CHECK(in && out);
     if (!in || !out) return;
     CHECK_EQ_INT(stream_in_set_marks(in, out), 0);
+    stream_in_set_start(in, bm_start, NULL);
     /* the output's metadata fails from here until the thread clears it */
     rd_kafka_mock_topic_set_error(mc, "bo", RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
     bm_cluster = mc;
