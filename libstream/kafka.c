@@ -26,6 +26,12 @@
  * retrying forever. 0 disables. */
 #define KAFKA_DOWN_KEY "streamrec.down.timeout.ms"
 #define KAFKA_DOWN_DEFAULT_MS 60000
+/* Offset-commit metadata of a partition that carried watermark marks
+ * (wmark.h): whoever is assigned it next, a restart from the committed
+ * offset or another member, holds its time unknown until marks come, as
+ * this member would, instead of taking the records before the first mark
+ * at their own time (schemas/README.md, "Watermark marks"). */
+#define KAFKA_MARKS_TAG "streamrec:wmark"
 
 typedef struct kafka_part {
     char topic[128];
@@ -86,6 +92,7 @@ struct kafka_src {
     uint64_t held_now;             /* messages held over all partitions */
     stream_align_stats st;
     int mark_wanted;               /* a message came from a partition our last marks did not name as busy */
+    int last_find;                 /* kafka_part_find's last answer (an index: parts may move) */
 };
 
 struct kafka_sink {
@@ -236,8 +243,15 @@ static int kafka_down_check(rd_kafka_t *rk, int64_t *down_since, int64_t limit)
 
 static kafka_part *kafka_part_find(kafka_src *s, const char *topic, int32_t p, int create)
 {
+    /* per message and then per record, mostly of the partition asked last;
+     * a record's position names the topic by our own copy (kafka_msg.topic) */
+    kafka_part *hit = s->last_find < s->nparts ? &s->parts[s->last_find] : NULL;
+    if (hit && hit->partition == p && (hit->topic == topic || !strcmp(hit->topic, topic))) return hit;
     for (int i = 0; i < s->nparts; i++)
-        if (s->parts[i].partition == p && !strcmp(s->parts[i].topic, topic)) return &s->parts[i];
+        if (s->parts[i].partition == p && !strcmp(s->parts[i].topic, topic)) {
+            s->last_find = i;
+            return &s->parts[i];
+        }
     if (!create) return NULL;
     if (s->nparts == s->capparts) {
         int cap = s->capparts ? s->capparts * 2 : 16;
@@ -437,10 +451,9 @@ static void kafka_src_error_cb(rd_kafka_t *rk, int err, const char *reason, void
  * A committed offset behind the stored one is a crash between saving and
  * committing: the stored one is right. Unknown (the broker did not answer):
  * the stored one, logged. */
-static void kafka_src_start_after_others(kafka_src *s, rd_kafka_topic_partition_list_t *parts)
+static void kafka_src_start_after_others(kafka_src *s, rd_kafka_topic_partition_list_t *parts,
+                                         const rd_kafka_topic_partition_list_t *c, rd_kafka_resp_err_t re)
 {
-    rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(parts);
-    rd_kafka_resp_err_t re = rd_kafka_committed(s->rk, c, 10000);
     for (int i = 0; i < parts->cnt && i < c->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i], *ct = &c->elems[i];
         if (tp->offset < 0) continue;
@@ -455,7 +468,14 @@ static void kafka_src_start_after_others(kafka_src *s, rd_kafka_topic_partition_
             tp->offset = ct->offset;
         }
     }
-    rd_kafka_topic_partition_list_destroy(c);
+}
+
+/* Did the offset committed for this partition come with our tag (it
+ * carried watermark marks, KAFKA_MARKS_TAG)? */
+static int kafka_committed_tagged(const rd_kafka_topic_partition_t *ct)
+{
+    return !ct->err && ct->metadata && ct->metadata_size == sizeof KAFKA_MARKS_TAG - 1 &&
+           !memcmp(ct->metadata, KAFKA_MARKS_TAG, sizeof KAFKA_MARKS_TAG - 1);
 }
 
 static void kafka_src_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -478,7 +498,11 @@ static void kafka_src_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             tp->offset = off >= 0 ? off : RD_KAFKA_OFFSET_INVALID;
             stored += off >= 0;
         }
-        if (stored) kafka_src_start_after_others(s, parts);
+        /* the committed offsets and their metadata, to know which partitions
+         * carried marks (even with no stored offset to compare) */
+        rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(parts);
+        rd_kafka_resp_err_t cre = rd_kafka_committed(s->rk, c, 10000);
+        if (stored) kafka_src_start_after_others(s, parts, c, cre);
         for (int i = 0; i < parts->cnt; i++) {
             rd_kafka_topic_partition_t *tp = &parts->elems[i];
             kafka_part *kp = kafka_part_find(s, tp->topic, tp->partition, 1);
@@ -494,12 +518,22 @@ static void kafka_src_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             /* read from another offset now: the marks past it are not true of what comes
              * (the table stays: it carries marks, its time waits for them) */
             if (kp->marks) wmark_table_reset(kp->marks);
+            else if (i < c->cnt && !cre && kafka_committed_tagged(&c->elems[i]) && !(kp->marks = wmark_table_new())) {
+                log_error("kafka: out of memory");
+                s->fatal = 1;
+            }
+            if (cre || (i < c->cnt && c->elems[i].err))
+                log_kv(LOG_WARN, "kafka committed offset unknown: whether the partition carries watermark marks "
+                       "is learnt from its first mark", "\"topic\":\"%s\",\"partition\":%d,\"error\":\"%s\"",
+                       tp->topic, (int)tp->partition,
+                       rd_kafka_err2str(cre ? cre : c->elems[i].err));
             kp->epoch = ++s->epochs;
             kp->last_msg_ms = kafka_now_ms();
             s->align_dirty = 1;
             log_kv(LOG_INFO, "kafka partition assigned", "\"topic\":\"%s\",\"partition\":%d,\"start\":%lld",
                    tp->topic, (int)tp->partition, (long long)(tp->offset >= 0 ? tp->offset : -1));
         }
+        rd_kafka_topic_partition_list_destroy(c);
         if (coop) e = rd_kafka_incremental_assign(rk, parts);
         else re = rd_kafka_assign(rk, parts);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -720,11 +754,18 @@ int kafka_src_commit(kafka_src *s)
             int64_t lim = s->limit_fn(s->limit_ctx, kp->topic, kp->partition);
             if (lim < off) off = lim;
         }
-        if (off >= 0 && off != kp->committed)
-            rd_kafka_topic_partition_list_add(l, kp->topic, kp->partition)->offset = off;
+        if (off < 0 || off == kp->committed) continue;
+        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(l, kp->topic, kp->partition);
+        tp->offset = off;
+        if (kp->marks) {   /* (librdkafka frees it with the list) */
+            tp->metadata = malloc(sizeof KAFKA_MARKS_TAG - 1);
+            if (!tp->metadata) { log_error("kafka: out of memory"); s->fatal = 1; break; }
+            memcpy(tp->metadata, KAFKA_MARKS_TAG, sizeof KAFKA_MARKS_TAG - 1);
+            tp->metadata_size = sizeof KAFKA_MARKS_TAG - 1;
+        }
     }
     int rc = 0;
-    if (l->cnt) {
+    if (l->cnt && !s->fatal) {
         rd_kafka_resp_err_t re = rd_kafka_commit(s->rk, l, 0);
         /* A commit refused during a rebalance is not fatal: the records are
          * delivered again to whoever owns the partition next (at least once). */
@@ -750,14 +791,19 @@ int kafka_src_commit(kafka_src *s)
     return s->fatal ? -1 : rc;
 }
 
-void kafka_src_note_time(kafka_src *s, const char *topic, int32_t partition, int64_t ts)
+static void kafka_part_note(kafka_src *s, kafka_part *kp, int64_t ts)
 {
-    kafka_part *kp = kafka_part_find(s, topic, partition, 0);
-    if (kp && kp->assigned && ts > kp->max_ts) {
+    if (ts > kp->max_ts) {
         /* the slowest moved on: the others' limit may have too */
         if (kp->max_ts <= s->align_lo) s->align_dirty = 1;
         kp->max_ts = ts;
     }
+}
+
+void kafka_src_note_time(kafka_src *s, const char *topic, int32_t partition, int64_t ts)
+{
+    kafka_part *kp = kafka_part_find(s, topic, partition, 0);
+    if (kp && kp->assigned) kafka_part_note(s, kp, ts);
 }
 
 void kafka_src_set_align(kafka_src *s, int64_t max_skew, int64_t idle_ms, int hold)
@@ -829,6 +875,15 @@ int64_t kafka_src_part_time(kafka_src *s, const char *topic, int32_t partition, 
     return kafka_part_time(kp, s->now_ms, idle_ms, idle);
 }
 
+int64_t kafka_src_note_part_time(kafka_src *s, const char *topic, int32_t partition, int64_t ts, int64_t idle_ms)
+{
+    kafka_part *kp = kafka_part_find(s, topic, partition, 0);
+    if (!kp || !kp->assigned) return INT64_MIN;
+    kafka_part_note(s, kp, ts);
+    int idle;
+    return kafka_part_time(kp, s->now_ms, idle_ms, &idle);
+}
+
 int kafka_src_note_mark(kafka_src *s, const char *topic, int32_t partition, const Watermark *m, char *err, size_t n)
 {
     kafka_part *kp = kafka_part_find(s, topic, partition, 0);
@@ -852,8 +907,8 @@ int kafka_src_progress(kafka_src *s, int64_t idle_ms, kafka_progress *out, int m
             out[k].partition = kp->partition;
             out[k].time = kp->committed_ts;
             out[k].idle = idle;
-            k++;
         }
+        k++;
     }
     return k;
 }
@@ -1050,15 +1105,21 @@ int kafka_sink_produce_to(kafka_sink *k, int32_t partition, const void *val, siz
     return kafka_sink_produce_p(k, partition, val, len, NULL, 0);
 }
 
+int kafka_sink_partitions_ask(kafka_sink *k, int timeout_ms)
+{
+    int32_t n = topic_partition_count(k->rk, k->topic, timeout_ms);
+    k->partitions_at_ms = kafka_now_ms();
+    if (n > 0 || k->partitions <= 0) k->partitions = n;
+    rd_kafka_poll(k->rk, 0);   /* delivery reports, while a caller waits in this */
+    return k->partitions;
+}
+
 int kafka_sink_partitions(kafka_sink *k)
 {
-    int64_t now = kafka_now_ms();
     /* (unknown: asked again 5 s later, not per call) */
-    if (k->partitions_at_ms && now - k->partitions_at_ms < (k->partitions > 0 ? 60000 : 5000)) return k->partitions;
-    int32_t n = topic_partition_count(k->rk, k->topic, 5000);
-    k->partitions_at_ms = now;
-    if (n > 0 || k->partitions <= 0) k->partitions = n;
-    return k->partitions;
+    if (k->partitions_at_ms && kafka_now_ms() - k->partitions_at_ms < (k->partitions > 0 ? 60000 : 5000))
+        return k->partitions;
+    return kafka_sink_partitions_ask(k, 5000);
 }
 
 int kafka_sink_flush(kafka_sink *k, int timeout_ms)

@@ -92,17 +92,25 @@ int64_t kafka_src_event_time(kafka_src *s, int64_t idle_ms);
  * of the partition unread) are the marks', not its records'. A
  * partition assigned again forgets what its marks said (it is read from
  * another offset), not that it carries them: its time is unknown until
- * the marks that follow name every input partition again.
+ * the marks that follow name every input partition again. A member that
+ * starts mid-topic learns the same from the group: commits of a partition
+ * that carried marks are tagged in their metadata ("streamrec:wmark"), and
+ * a partition assigned with a tagged committed offset waits for marks
+ * from the start.
  * kafka_src_part_time: INT64_MIN for a partition not assigned. */
 struct Watermark;
 int kafka_src_note_mark(kafka_src *s, const char *topic, int32_t partition, const struct Watermark *m,
                         char *err, size_t n);
 int64_t kafka_src_part_time(kafka_src *s, const char *topic, int32_t partition, int64_t idle_ms, int *idle);
+/* kafka_src_note_time and then kafka_src_part_time of the same partition,
+ * with one look-up (per record of a stage keeping windows per partition). */
+int64_t kafka_src_note_part_time(kafka_src *s, const char *topic, int32_t partition, int64_t ts, int64_t idle_ms);
 /* Writer: what this member says of its input partitions in its marks.
  * Each assigned partition of the input topic: the largest event time noted
  * before its committed offset (INT64_MIN none), and idle when it is at its
  * end for idle_ms with everything returned committed. Fills up to max,
- * returns the count; *partitions: the input topic's (-1 unknown).
+ * returns how many there are (more than max: the rest not filled);
+ * *partitions: the input topic's (-1 unknown).
  * kafka_src_progress_sent: those were written; kafka_src_mark_wanted: a
  * message was returned from a partition they did not name as busy (newly
  * assigned, or idle before), so marks must go out before its records. */
@@ -149,6 +157,9 @@ int kafka_sink_produce_to(kafka_sink *k, int32_t partition, const void *val, siz
 /* The output topic's partition count (broker metadata, asked again at
  * most once a minute); -1 unknown. */
 int kafka_sink_partitions(kafka_sink *k);
+/* The same, asked of the broker now (at most timeout_ms), whatever was
+ * known; the answer is kept for kafka_sink_partitions. */
+int kafka_sink_partitions_ask(kafka_sink *k, int timeout_ms);
 /* Wait until every message produced so far is acknowledged (timeout_ms < 0:
  * no limit). 0, or -1 if the timeout passed or any delivery ever failed. */
 int kafka_sink_flush(kafka_sink *k, int timeout_ms);

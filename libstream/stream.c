@@ -83,14 +83,18 @@ struct stream_out {
 static stream_out *stream_outs;
 
 /* Watermark marks written (stream_in_set_marks): what was said last, to
- * say it again only when it changed or a second passed. */
+ * say it again only when it changed or a second passed. Memory: 48 bytes
+ * per input partition owned (now, last, ip grow with the assignment), at
+ * most STREAM_MARK_MAX of them (a reader refuses a mark naming more). */
 #define STREAM_MARK_MAX WMARK_MAX_PARTITIONS
 #define STREAM_MARK_REPEAT_US 1000000
 typedef struct stream_marks {
     stream_out *out;
     char producer[96];
     fb_builder b;
-    kafka_progress now[STREAM_MARK_MAX], last[STREAM_MARK_MAX];
+    kafka_progress *now, *last;
+    InputProgress *ip;          /* the mark's inputs, built from now */
+    int cap;                    /* entries of now, last and ip */
     int nlast;
     int32_t last_partitions;
     int64_t at_us;              /* when marks last went out; 0 never */
@@ -99,6 +103,8 @@ typedef struct stream_marks {
 } stream_marks;
 static metrics_series *stream_m_marks_read, *stream_m_marks_bad;
 static int stream_marks_write(stream_in *in, int force);
+static int stream_marks_grow(struct stream_marks *mk, int cap);
+static int stream_marks_busy(stream_in *in);
 static int stream_out_fail(stream_out *o, const char *what);
 static void stream_note_mark(stream_in *in, const kafka_msg *m, const stream_pos *pos);
 
@@ -356,7 +362,7 @@ static int stream_kafka_next(stream_in *in, kafka_msg *m)
         if (rc == 1) {
             if (m->ts_ms >= 0) metrics_note_kafka_message_time(m->ts_ms * 1000);
             /* our marks say its partition is busy before anything read from it is written */
-            if (in->marks && kafka_src_mark_wanted(in->ks) && stream_marks_write(in, 1)) return stream_in_fail(in);
+            if (in->marks && kafka_src_mark_wanted(in->ks) && stream_marks_busy(in)) return stream_in_fail(in);
             return 1;
         }
         if (rc == 2) return 0;
@@ -364,7 +370,7 @@ static int stream_kafka_next(stream_in *in, kafka_msg *m)
         if (!idle) { idle = 1; stream_idle(in); }
         else if (in->tick) in->tick(in->tick_ctx);   /* each quiet slice */
         /* a partition gone idle is said at once; the rest at least every second */
-        if (in->marks && stream_marks_write(in, 0)) return stream_in_fail(in);
+        if (in->marks && stream_marks_write(in, 0) < 0) return stream_in_fail(in);
         stream_lag_refresh(in, 0);
         metrics_tick();
     }
@@ -649,7 +655,12 @@ void stream_in_close(stream_in *in)
     kafka_src_close(in->ks);
     arena_free(&in->arena);
     free(in->kline);
-    if (in->marks) fb_builder_free(&in->marks->b);
+    if (in->marks) {
+        fb_builder_free(&in->marks->b);
+        free(in->marks->now);
+        free(in->marks->last);
+        free(in->marks->ip);
+    }
     free(in->marks);
     free(in);
 }
@@ -669,6 +680,11 @@ int stream_in_set_marks(stream_in *in, stream_out *out)
     snprintf(mk->producer, sizeof mk->producer, "%s/%ld/%08lx", host, (long)getpid(),
              (unsigned long)((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20)) & 0xffffffffUL);
     mk->out = out;
+    if (stream_marks_grow(mk, 16)) {   /* grown later to the partitions owned */
+        free(mk->now); free(mk->last); free(mk->ip); free(mk);
+        log_error("out of memory");
+        return -1;
+    }
     fb_builder_init(&mk->b);
     mk->m_written = metrics_counter("streamrec_watermark_marks_written_total",
                                     "Watermark marks written into the output topic's partitions");
@@ -679,22 +695,43 @@ int stream_in_set_marks(stream_in *in, stream_out *out)
 const char *stream_in_marks_producer(const stream_in *in) { return in->marks ? in->marks->producer : NULL; }
 uint64_t stream_in_marks_written(const stream_in *in) { return in->marks ? in->marks->written : 0; }
 
+static int stream_marks_grow(stream_marks *mk, int cap)
+{
+    if (cap <= mk->cap) return 0;
+    kafka_progress *now = realloc(mk->now, (size_t)cap * sizeof *now);
+    if (now) mk->now = now;
+    kafka_progress *last = realloc(mk->last, (size_t)cap * sizeof *last);
+    if (last) mk->last = last;
+    InputProgress *ip = realloc(mk->ip, (size_t)cap * sizeof *ip);
+    if (ip) mk->ip = ip;
+    if (!now || !last || !ip) return -1;
+    mk->cap = cap;
+    return 0;
+}
+
 /* Say where this input's partitions are, into every partition of the
  * output: when forced (before records of a partition not named busy),
- * when it changed, or a second after the last time. 0, or -1 (the
- * output failed: logged). */
+ * when it changed, or a second after the last time. 0 (written, or not
+ * due), 1 not written: the input or output topic's partition count is not
+ * known (the next call tries again), or -1 (the output failed: logged). */
 static int stream_marks_write(stream_in *in, int force)
 {
     stream_marks *mk = in->marks;
     int64_t now = stream_mono_us();
     int32_t partitions;
-    int n = kafka_src_progress(in->ks, in->idle_ms, mk->now, STREAM_MARK_MAX, &partitions);
+    int n = kafka_src_progress(in->ks, in->idle_ms, mk->now, mk->cap, &partitions);
+    if (n > mk->cap) {   /* more partitions owned than named before: room for them, then again */
+        int cap = n < STREAM_MARK_MAX ? n : STREAM_MARK_MAX;
+        if (stream_marks_grow(mk, cap)) return stream_out_fail(mk->out, "out of memory for watermark marks");
+        n = kafka_src_progress(in->ks, in->idle_ms, mk->now, mk->cap, &partitions);
+        if (n > mk->cap) n = mk->cap;
+    }
     if (!force && mk->at_us && now - mk->at_us < STREAM_MARK_REPEAT_US && n == mk->nlast &&
         partitions == mk->last_partitions && !memcmp(mk->now, mk->last, (size_t)n * sizeof *mk->now))
         return 0;
     int outp = kafka_sink_partitions(mk->out->ks);
-    if (partitions < 1 || outp < 1) return 0;   /* metadata unknown: later */
-    InputProgress ip[STREAM_MARK_MAX];
+    if (partitions < 1 || outp < 1) return 1;   /* metadata unknown: later */
+    InputProgress *ip = mk->ip;
     for (int i = 0; i < n; i++) {
         memset(&ip[i], 0, sizeof ip[i]);
         ip[i].partition = mk->now[i].partition;
@@ -724,6 +761,50 @@ static int stream_marks_write(stream_in *in, int force)
     mk->last_partitions = partitions;
     mk->at_us = now;
     return 0;
+}
+
+/* The record just read comes from a partition our last marks did not
+ * name busy (newly assigned, or idle before): the mark saying it is busy
+ * goes out before the record can, or a reader that heard it idle would let
+ * windows pass its records. While a topic's partition count is unknown
+ * (metadata not answered, the output topic not there yet) it is asked
+ * again, a second at a time, for as long as a flush waits for acks
+ * (STREAM_FLUSH_MS); past that, or on a stop request, the input fails: the
+ * record was neither handed on nor committed, so it is read again. */
+static int stream_marks_busy(stream_in *in)
+{
+    int64_t since = stream_mono_us();
+    for (int waited = 0;; waited++) {
+        int rc = stream_marks_write(in, 1);
+        if (rc <= 0) {
+            if (waited)
+                log_kv(LOG_INFO, "watermark mark written after waiting for topic metadata", "\"seconds\":%.1f",
+                       (double)(stream_mono_us() - since) / 1e6);
+            return rc;
+        }
+        if (!waited)
+            log_kv(LOG_WARN, "watermark mark waits for topic metadata (partition counts unknown)",
+                   "\"in\":\"%s\"", kafka_src_topic(in->ks));
+        if (sig_stop_requested() || stream_mono_us() - since >= (int64_t)STREAM_FLUSH_MS * 1000) {
+            log_error("a watermark mark could not be written before the records of a newly busy partition "
+                      "(topic metadata unknown): stopping without committing them");
+            return -1;
+        }
+        int64_t t0 = stream_mono_us();
+        kafka_sink_partitions_ask(in->marks->out->ks, 1000);
+        int64_t spent = stream_mono_us() - t0;
+        if (spent < 200000) usleep((useconds_t)(200000 - spent));   /* an answer that came at once: no spin */
+    }
+}
+
+int64_t stream_in_note_part_time(stream_in *in, const stream_pos *pos, int64_t ts)
+{
+    if (!in->ks) {
+        if (ts > in->max_ts) in->max_ts = ts;
+        return in->max_ts;
+    }
+    if (!pos->topic) return INT64_MIN;
+    return kafka_src_note_part_time(in->ks, pos->topic, pos->partition, ts, in->idle_ms);
 }
 
 int64_t stream_in_part_time(stream_in *in, const stream_pos *pos)
@@ -933,7 +1014,7 @@ int stream_sync(stream_in *in, stream_out *out)
         /* commit only what is safely downstream */
         if (rc == 0 && in->ks && !in->no_commit && kafka_src_commit(in->ks)) rc = -1;
         /* then say how far that commit goes */
-        if (rc == 0 && in->marks && stream_marks_write(in, 0)) rc = -1;
+        if (rc == 0 && in->marks && stream_marks_write(in, 0) < 0) rc = -1;
         stream_lag_refresh(in, 0);
         in->sync_count = in->count;
         in->sync_us = stream_mono_us();

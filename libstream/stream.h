@@ -125,6 +125,9 @@ int64_t stream_in_event_time(stream_in *in);
  * watermark marks read from it say (stream_in_set_marks); INT64_MIN
  * unknown. Byte streams: stream_in_event_time. */
 int64_t stream_in_part_time(stream_in *in, const stream_pos *pos);
+/* stream_in_note_time, then stream_in_part_time of that partition, in one
+ * look-up: per record, for a stage keeping windows per partition. */
+int64_t stream_in_note_part_time(stream_in *in, const stream_pos *pos, int64_t ts);
 /* Watermark marks (wmark.h, schemas/watermark.fbs), the writer's side: a
  * stage reading Kafka and writing Kafka (ingest) says into every partition
  * of out how far its input partitions are committed, in event time: after

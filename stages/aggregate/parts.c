@@ -267,8 +267,7 @@ int agg_parts_record(agg_parts *ps, stream_rec *r, agg_engine **eng)
     int64_t ts = r->type == &Event_desc ? r->as.event.ts : r->as.sample.ts;
     int ar = r->type == &Event_desc ? agg_engine_event(p->eng, &r->as.event) : agg_engine_sample(p->eng, &r->as.sample);
     if (ar != AGG_OK) return ar;
-    stream_in_note_time(ps->in, &r->pos, ts);
-    return part_advance(ps, p, stream_in_part_time(ps->in, &r->pos)) < 0 ? AGG_ERR : AGG_OK;
+    return part_advance(ps, p, stream_in_note_part_time(ps->in, &r->pos, ts)) < 0 ? AGG_ERR : AGG_OK;
 }
 
 int agg_parts_finish(agg_parts *ps)
