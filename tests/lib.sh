@@ -43,6 +43,16 @@ start_kafka() {
   cat "$T/kafka-mock.err" >&2; die "kafka-mock did not start"
 }
 
+# kafka_owned LOG: the partitions of a stage's last assignment, from its log
+# (assignment lines less than 0.5 s apart belong to one rebalance: the
+# group's rebalances are seconds apart, and a fixed time prefix would split
+# a block logged across its boundary)
+kafka_owned() {
+  grep '"kafka partition assigned"' "$1" | awk '{ split(substr($0, 19, 15), c, ":"); t = c[1] * 3600 + c[2] * 60 + c[3]
+    p = $0; sub(/.*"partition":/, "", p); sub(/[^0-9].*/, "", p)
+    if (NR == 1 || t - last > 0.5) { s = "" } s = s " " p; last = t } END { print substr(s, 2) }'
+}
+
 # start_redis -> sets REDIS_PORT, REDIS_URI; stopped at exit
 start_redis() {
   REDIS_PORT=$(free_port)

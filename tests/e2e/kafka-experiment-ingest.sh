@@ -62,12 +62,7 @@ lines() {   # lines FROM TO PARTITIONS...: the keyed lines FROM..TO on those par
     FNR >= a && FNR <= b && index(ps, " " p[FNR] " ") { print FNR "\t" $0 }' "$T/keys.map" "$T/all.jsonl"
 }
 produce() { lines "$@" | kcat -P -b "$KAFKA" -t raw -K '\t' || die "produce lines $1..$2"; }
-owned() {   # owned NAME: the partitions of its last assignment (lines within 0.5 s of each other;
-            # the group's rebalances are seconds apart)
-  grep '"kafka partition assigned"' "$T/$1.err" | awk '{ split(substr($0, 19, 15), c, ":"); t = c[1] * 3600 + c[2] * 60 + c[3]
-    p = $0; sub(/.*"partition":/, "", p); sub(/[^0-9].*/, "", p)
-    if (NR == 1 || t - last > 0.5) { s = "" } s = s " " p; last = t } END { print substr(s, 2) }'
-}
+owned() { kafka_owned "$T/$1.err"; }
 split_ok() {   # split_ok X Y: ingest X and Y own 4 raw partitions each, and nothing moved for 2 s
   local a b; a=$(owned "ing-$1"); b=$(owned "ing-$2")
   [ "$(echo $a | wc -w)" = 4 ] && [ "$(echo $b | wc -w)" = 4 ] &&

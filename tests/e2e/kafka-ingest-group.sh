@@ -56,11 +56,7 @@ lines() {
   awk -v a="$1" -v b="$2" -v ps=" ${*:3} " 'NR == FNR { p[$1] = $2; next }
     FNR >= a && FNR <= b && index(ps, " " p[FNR] " ") { print FNR "\t" $0 }' "$T/keys.map" "$T/all.jsonl"
 }
-owned() {   # owned LOG: the partitions of its last assignment (logged within 0.1 s)
-  grep '"kafka partition assigned"' "$1" | awk '{ t = substr($0, 1, 30); p = $0
-    sub(/.*"partition":/, "", p); sub(/[^0-9].*/, "", p); if (t != last) { s = "" } s = s " " p; last = t }
-    END { print substr(s, 2) }'
-}
+owned() { kafka_owned "$1"; }
 # split_ok: A and B own 4 partitions each, all 8 between them, and neither
 # was assigned anything in the last 2 s (the group has settled)
 split_ok() {

@@ -44,12 +44,7 @@ lines() {   # lines PARTITIONS...: the keyed lines on those raw partitions
   awk -v ps=" $* " 'NR == FNR { p[$1] = $2; next }
     index(ps, " " p[FNR] " ") { print FNR "\t" $0 }' "$T/keys.map" "$T/all.jsonl"
 }
-owned() {   # owned LOG: the partitions of its last assignment (lines less than 0.5 s apart)
-  grep '"kafka partition assigned"' "$1" | awk '{ split(substr($0, 19, 12), hms, ":")
-    t = hms[1] * 3600 + hms[2] * 60 + hms[3]; p = $0
-    sub(/.*"partition":/, "", p); sub(/[^0-9].*/, "", p); if (t - last > 0.5) { s = "" } s = s " " p; last = t }
-    END { print substr(s, 2) }'
-}
+owned() { kafka_owned "$1"; }
 split_ok() {   # A and B own 4 raw partitions each, and the group settled 2 s ago
   local a b; a=$(owned "$T/ing-A.err"); b=$(owned "$T/ing-B.err")
   [ "$(echo $a | wc -w)" = 4 ] && [ "$(echo $b | wc -w)" = 4 ] &&
