@@ -51,7 +51,8 @@ done
 wait $writer; rc=$?
 expect_eq "cache-writer exit status" "$rc" 0
 check "it reconnected at least twice" test "$(grep -c 'redis reconnected' "$T/cw.log")" -ge 2
-for i in $(seq 100); do [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && break; sleep 0.1; done   # PONG: done loading the AOF
+# PONG: done loading the AOF, however long that takes (a load error ends the server)
+wait_until 120 "[ \"\$(redis-cli -p $REDIS_PORT ping 2>/dev/null)\" = PONG ] || ! kill -0 $REDIS_PID 2>/dev/null"
 python3 - "$REDIS_PORT" <<'PY' || fail "every key holds its newest value"
 import json, sys, resp
 r = resp.Redis(int(sys.argv[1]))

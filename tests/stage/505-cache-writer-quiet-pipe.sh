@@ -13,14 +13,14 @@ for u in range(3):
 PY
 "$BIN/fbcat" --encode Recommendation <"$T/in.jsonl" >"$T/in.rec" || die "encode"
 mkfifo "$T/fifo"
-timeout 60 "$BIN/cache-writer" --redis "$REDIS_URI" <"$T/fifo" 2>"$T/cw.err" &
+"$BIN/cache-writer" --redis "$REDIS_URI" <"$T/fifo" 2>"$T/cw.err" &
 cw=$!
+at_exit "kill -9 $cw"
 exec 7>"$T/fifo"                 # the producer: three records, then silence
 cat "$T/in.rec" >&7
-n=0
-for i in $(seq 100); do
-  n=$(redis-cli -p "$REDIS_PORT" dbsize); [ "$n" = 3 ] && break; sleep 0.05
-done
+# however slowly it starts: until the keys are there or it has ended
+wait_until 120 '[ "$(redis-cli -p "$REDIS_PORT" dbsize)" = 3 ] || ! kill -0 $cw 2>/dev/null'
+n=$(redis-cli -p "$REDIS_PORT" dbsize)
 expect_eq "keys in Redis while the pipe is quiet" "$n" 3
 check "cache-writer still running (input not closed)" kill -0 "$cw"
 kill -TERM "$cw"; wait "$cw"

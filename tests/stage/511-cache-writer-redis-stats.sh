@@ -155,7 +155,12 @@ X=(-X topic.metadata.refresh.interval.ms=1000)
 "$BIN/cache-writer" --redis "$REDIS_URI" --redis-stats 200ms --out "kafka://$KAFKA/metrics" "${X[@]}" 2>"$T/kafka.err" &
 pid3=$!
 at_exit "kill $pid3"
-sleep 1
+# a sample begins with INFO: two INFOs of its own mean the first sample was
+# handed to the producer (each probe here is one INFO too: the i-th sees i)
+info_calls() { redis-cli -p "$P" INFO commandstats | awk -F'[:=,]' '$1 == "cmdstat_info" { n = $3 } END { print n + 0 }'; }
+base=$(info_calls) probes=0
+wait_until 120 'probes=$((probes + 1)); [ $(($(info_calls) - base - probes)) -ge 2 ] || ! kill -0 $pid3 2>/dev/null' ||
+  fail "--redis-stats to Kafka: no two samples begun in 120 s"
 kill -TERM $pid3; wait $pid3; rc=$?
 expect_eq "--redis-stats to Kafka: exit status after SIGTERM" "$rc" 0
 timeout 60 "$BIN/fbcat" --in "kafka://$KAFKA/metrics?group=check&eof=1" "${X[@]}" --format json > "$T/kafka.jsonl" 2>"$T/fbcat.err" ||
