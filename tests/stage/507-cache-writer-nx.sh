@@ -173,7 +173,7 @@ for s in s1 s2; do "$BIN/fbcat" --encode Recommendation < "$T/$s.jsonl" > "$T/$s
 $R flushall >/dev/null
 fed_start between
 fed "$T/s1.rec"
-check "our first record for x is in Redis" wait_until 20 "$R get rec:x | grep -q ours-10"
+check "our first record for x is in Redis" wait_until 120 "$R get rec:x | grep -q ours-10"
 # the other writer: x replaced by a newer list (after we wrote it: we know x),
 # y created newer than ours, z created older than ours (neither known to us)
 $R set rec:x '{"ts":1795000000000030,"model_version":"theirs-30"}' >/dev/null
@@ -223,7 +223,7 @@ for s in o1 o2; do "$BIN/fbcat" --encode Recommendation < "$T/$s.jsonl" > "$T/$s
 $R flushall >/dev/null
 fed_start oom --dead-letter "$T/oom.dl"
 fed "$T/o1.rec"
-check "first record written" wait_until 20 "$R get rec:oom | grep -q first"
+check "first record written" wait_until 120 "$R get rec:oom | grep -q first"
 $R config set maxmemory-policy noeviction >/dev/null; $R config set maxmemory 1 >/dev/null
 fed "$T/o2.rec"              # a key it wrote: the group transaction
 fed_end; rc=$?
@@ -264,7 +264,7 @@ done
 $R flushall >/dev/null
 fed_start stale --dead-letter "$T/stale.dl"
 fed "$T/tiny0.rec"
-check "stale list: first records written" wait_until 20 "$R get rec:t149 | grep -q g0-299"
+check "stale list: first records written" wait_until 120 "$R get rec:t149 | grep -q g0-299"
 $R rpush cache-writer:held rec:gone >/dev/null      # names a set-aside key that is not there
 fed "$T/tiny1.rec"                                  # keys it knows: groups
 fed_end; expect_eq "stale list: exit" "$?" 0

@@ -29,7 +29,7 @@ run_held() {
   exec 7>"$T/fifo"
   cat "$T/in.rec" >&7
   # it has authenticated once the records are in Redis
-  wait_until 20 "[ \"\$(R exists rec:u1 rec:u2 rec:u3)\" = 3 ]" || fail "$name: records not written: $(tail -c 300 "$T/$name.err")"
+  wait_until 120 "[ \"\$(R exists rec:u1 rec:u2 rec:u3)\" = 3 ]" || fail "$name: records not written: $(tail -c 300 "$T/$name.err")"
   if tr '\0' ' ' </proc/$pid/cmdline | grep -qF -- "$PW"; then
     fail "$name: the password is in /proc/$pid/cmdline: $(tr '\0' ' ' </proc/$pid/cmdline)"
   fi

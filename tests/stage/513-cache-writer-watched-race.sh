@@ -40,19 +40,19 @@ race() {
   cw=$!
   exec 7>"$T/in.fifo"
   rec "$key" 10 ours-10 >&7
-  check "$name: our first record is in Redis" wait_until 20 "$R get rec:$key | grep -q ours-10"
+  check "$name: our first record is in Redis" wait_until 120 "$R get rec:$key | grep -q ours-10"
   if [ "$how" = two ]; then
     rec "${key}2" 10 ours-10 >&7
-    check "$name: our first record for ${key}2 is in Redis" wait_until 20 "$R get rec:${key}2 | grep -q ours-10"
+    check "$name: our first record for ${key}2 is in Redis" wait_until 120 "$R get rec:${key}2 | grep -q ours-10"
     redis-cli -p "$REDIS_PORT" monitor >"$T/$name.monitor" 7>&- &   # not holding our input open
     mon=$!
-    check "$name: MONITOR is on" wait_until 20 "[ -s '$T/$name.monitor' ]"
+    check "$name: MONITOR is on" wait_until 120 "[ -s '$T/$name.monitor' ]"
   fi
   [ "$how" = gone ] && $R del "rec:$key" >/dev/null
   $R client pause 60000 write >/dev/null
   n=$(blocked)
   $R set "rec:$key" "{\"ts\":$((B + theirs)),\"model_version\":\"theirs-$theirs\"}" >/dev/null 7>&- &
-  check "$name: their SET is held by the pause" wait_until 20 "[ \"\$(blocked)\" -gt $n ]"
+  check "$name: their SET is held by the pause" wait_until 120 "[ \"\$(blocked)\" -gt $n ]"
   if [ "$how" = two ]; then
     # both records and the end of input before it reads on (stopped meanwhile)
     { rec "$key" "$ours" "ours-$ours"; rec "${key}2" "$ours" "ours-$ours"; } >"$T/two.rec"
@@ -61,7 +61,7 @@ race() {
     rec "$key" "$ours" "ours-$ours" >&7
   fi
   # our read is answered during the pause; our writes wait behind their SET
-  check "$name: our writes wait behind theirs" wait_until 20 "[ \"\$(blocked)\" -gt $((n + 1)) ]"
+  check "$name: our writes wait behind theirs" wait_until 120 "[ \"\$(blocked)\" -gt $((n + 1)) ]"
   if [ "$how" = kill ]; then   # our connection is the one inside MULTI (flags x)
     id=$($R client list | grep -E 'flags=[a-zA-Z]*x' | sed -n 's/^id=\([0-9]*\) .*/\1/p' | head -n 1)
     check "$name: our connection found in CLIENT LIST" test -n "$id"

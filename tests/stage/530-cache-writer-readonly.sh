@@ -16,7 +16,7 @@ redis-server --port "$REPLICA_PORT" --bind 127.0.0.1 --dir "$T/replica" --save '
   --daemonize no --logfile "$T/replica/log" --replicaof 127.0.0.1 "$REDIS_PORT" &
 REPLICA_PID=$!
 at_exit "kill $REPLICA_PID; wait $REPLICA_PID"
-wait_until 20 '[ "$(redis-cli -p $REPLICA_PORT info replication 2>/dev/null | tr -d "\r" | sed -n "s/^master_link_status://p")" = up ]' \
+wait_until 120 '[ "$(redis-cli -p $REPLICA_PORT info replication 2>/dev/null | tr -d "\r" | sed -n "s/^master_link_status://p")" = up ]' \
   || die "the replica did not sync with its master"
 
 python3 - "$T" <<'PY'
