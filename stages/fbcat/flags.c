@@ -124,7 +124,7 @@ void fbcat_flags_start(int argc, char **argv, fbcat_flags *f)
     f->pc = (fbcat_peek_conf){ .common = c, .count_mode = f->count, .meta = f->meta,
                                .partition = (int32_t)f->partition, .stop_at_eof = f->eof };
     fbcat_kafka_in(f);
-    /* fbcat keeps no state: --state, shared by every stage, is not used */
-    c->state = NULL;
+    if (cli_given(&spec, "state"))
+        cli_usage_error(&spec, "--state: fbcat keeps no state (it reads and writes one record at a time)");
     cli_start(&spec, c);
 }
