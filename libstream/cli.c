@@ -255,9 +255,13 @@ static void cli_build_common(cli_ctx *cx)
     COPT("format", 0, CLI_STR, &c->format, "records", "records|json",
          "output records, or JSON lines (for people and jq); without --format, "
          "a terminal on stdout gets JSON lines", 0, 0);
+    static const cli_name formats[] = { { "records", 0 }, { "json", 1 }, { 0 } };
+    o[n - 1].names = formats;
     COPT("json-style", 0, CLI_STR, &c->json_style, "jq", "jq|flatc",
          "JSON with every field, labels as an object, quantiles as p50/p95/..., times also "
          "as NAME_iso (jq); or exactly what flatc --json prints (flatc)", 0, 0);
+    static const cli_name json_styles[] = { { "jq", 0 }, { "flatc", 1 }, { 0 } };
+    o[n - 1].names = json_styles;
     COPT("compress", 0, CLI_STR, &c->compress, NULL, "zstd[:LEVEL]",
          "compress the output (LEVEL 1..22; a .zst path compresses too)", 0, 0);
     COPT("state", 0, CLI_STR, &c->state, NULL, "PATH.db",
@@ -372,6 +376,13 @@ static int cli_enum_value(const cli_ctx *cx, const cli_opt *o, const char *fl, c
     cli_fail(cx, "%s: '%s' is not %s", fl, word, all);
 }
 
+/* The row's own validator (cli_opt.check), if any. */
+static void cli_check(const cli_ctx *cx, const cli_opt *o, const char *fl, const char *val)
+{
+    char why[400];
+    if (o->check && o->check(val, why, sizeof why)) cli_fail(cx, "%s: %s", fl, why);
+}
+
 /* Store val into o's target. fl names the flag for messages; NULL when
  * applying a default (a bad default is the stage's bug: still exit 2). */
 static void cli_set(const cli_ctx *cx, const cli_opt *o, const char *fl, const char *val)
@@ -387,6 +398,8 @@ static void cli_set(const cli_ctx *cx, const cli_opt *o, const char *fl, const c
         *(int *)target = !val || !strcmp(val, "1") || !strcmp(val, "true");
         return;
     case CLI_STR:
+        if (o->names) (void)cli_enum_value(cx, o, fl, val, strlen(val));
+        cli_check(cx, o, fl, val);
         *(const char **)target = val;
         return;
     case CLI_INT: {
@@ -461,6 +474,7 @@ static void cli_set(const cli_ctx *cx, const cli_opt *o, const char *fl, const c
             const char *c = strchr(p, ',');
             size_t n = c ? (size_t)(c - p) : strlen(p);
             if (n) cli_list_add(l, p, n);
+            if (n) cli_check(cx, o, fl, l->items[l->n - 1]);
             if (!c) break;
             p = c + 1;
         }
@@ -711,10 +725,6 @@ static void cli_validate_common(const cli_spec *spec, const cli_common *c)
     if (!c) return;
     if (!c->in || !*c->in) cli_usage_error(spec, "--in: empty URI (use - for stdin)");
     if (!c->out || !*c->out) cli_usage_error(spec, "--out: empty URI (use - for stdout)");
-    if (!c->format || (strcmp(c->format, "records") && strcmp(c->format, "json")))
-        cli_usage_error(spec, "--format: '%s' is not records or json", c->format ? c->format : "");
-    if (!c->json_style || (strcmp(c->json_style, "jq") && strcmp(c->json_style, "flatc")))
-        cli_usage_error(spec, "--json-style: '%s' is not jq or flatc", c->json_style ? c->json_style : "");
     if (c->compress && strcmp(c->compress, "none")) {
         const char *z = c->compress;
         if (strncmp(z, "zstd", 4) || (z[4] && z[4] != ':'))

@@ -44,10 +44,17 @@ typedef struct cli_opt {
     double min, max;       /* numeric bounds when min < max, in the target's
                               unit: µs for CLI_DURATION, bytes for CLI_SIZE */
     /* Named members from here on (the rows above are positional). */
-    const cli_name *names; /* CLI_ENUM, CLI_ENUM_SET: what is accepted, listed in --help */
+    const cli_name *names; /* CLI_ENUM, CLI_ENUM_SET: what is accepted, listed in --help;
+                              CLI_STR: the string must be one of them (the target stays the
+                              string: "did you mean" for free, values never renumbered) */
     int required;          /* not given is a usage error ("--rules is required") */
     size_t off;            /* target NULL: the flag lives at offsetof(conf struct, member)
                               in spec->conf, so the table names each setting once */
+    /* CLI_STR, CLI_LIST: a value the names cannot list (a pattern, a type
+     * list generated elsewhere): called at parse time with the string (each
+     * item of a list); nonzero refuses it, why (at most n bytes) saying why:
+     * "STAGE: --flag: why", exit 2 */
+    int (*check)(const char *val, char *why, size_t n);
 } cli_opt;
 
 /* In a positional row, the target and default slots for a member of the

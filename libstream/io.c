@@ -138,6 +138,13 @@ void io_reader_set_idle(io_reader *r, void (*fn)(void *), void *ctx)
 void io_reader_set_tick(io_reader *r, int interval_ms, void (*fn)(void *), void *ctx)
 { r->tick = fn; r->tick_ctx = ctx; r->tick_ms = interval_ms > 0 ? interval_ms : IO_POLL_MS; }
 
+int io_reader_quiet(const io_reader *r)
+{
+    if (r->is_reg || r->mem || r->fd < 0) return 0;
+    struct pollfd p = { .fd = r->fd, .events = POLLIN };
+    return poll(&p, 1, 0) == 0;   /* readable, hung up, or error: a read will not wait */
+}
+
 /* Wait until the fd is readable: 0, IO_STOP or IO_ERR. Regular files and
  * memory never wait. The idle hook runs once, just before the first real
  * wait, so outputs get flushed while input is quiet. */

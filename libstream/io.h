@@ -64,6 +64,12 @@ void io_reader_set_idle(io_reader *r, void (*fn)(void *), void *ctx);
  * input that does not come (after the idle hook; never while data flows;
  * regular files never wait). fn may write outputs or request a stop. */
 void io_reader_set_tick(io_reader *r, int interval_ms, void (*fn)(void *), void *ctx);
+/* Nothing ready on a descriptor that can keep a reader waiting (a pipe,
+ * socket or terminal) at this moment: 1; 0 when bytes (or an end or an
+ * error) are there, and always for regular files and memory. Bytes already
+ * buffered are not counted: a caller that queues work elsewhere sends it
+ * whenever the source itself is quiet. */
+int io_reader_quiet(const io_reader *r);
 void io_reader_close(io_reader *r);
 
 /* ---- writer ---- */

@@ -642,6 +642,7 @@ void stream_in_set_commit_limit(stream_in *in, stream_commit_limit_fn fn, void *
 
 uint64_t stream_in_count(const stream_in *in) { return in->count; }
 int stream_in_is_kafka(const stream_in *in) { return in->ks != NULL; }
+int stream_in_quiet(const stream_in *in) { return in->io && io_reader_quiet(in->io); }
 int stream_in_partition_count(stream_in *in) { return in->ks ? kafka_src_partition_count(in->ks, 10000) : 1; }
 struct deadletter *stream_in_dead_letter(stream_in *in) { return in->dl; }
 

@@ -162,6 +162,11 @@ void stream_in_align_stats(stream_in *in, stream_align_stats *st);
 /* Records or lines returned so far by stream_in_next*(). */
 uint64_t stream_in_count(const stream_in *in);
 int stream_in_is_kafka(const stream_in *in);
+/* A byte-stream input whose pipe, socket or terminal has nothing ready right
+ * now (io_reader_quiet): a stage that queues work downstream sends it before
+ * the read that may wait (cache-writer's Redis commands). 0 for files and
+ * Kafka (whose quiet ticks run the runner's idle). */
+int stream_in_quiet(const stream_in *in);
 /* Partitions of the input: the Kafka topic's (from the brokers, up to 10 s),
  * 1 for a byte stream; -1 unknown. */
 int stream_in_partition_count(stream_in *in);

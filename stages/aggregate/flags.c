@@ -114,6 +114,9 @@ static void agg_build_config(agg_flags *f)
         c->lateness = 0;        /* the emitters applied it: a partial's watermark is final */
         c->dedup_ids = 0;       /* events were deduplicated per partition by the emitters */
     }
+    if (c->mode != AGG_MODE_PARTIALS && cli_given(&agg_spec, "input-partition"))
+        cli_usage_error(&agg_spec, "--input-partition: only with --emit partials (which partition of the "
+                        "stream a file or pipe holds)");
     if (c->mode == AGG_MODE_PARTIALS && f->common.state)
         cli_usage_error(&agg_spec, "--emit partials keeps no --state: the input topic is its changelog "
                         "(offsets are committed no further than its open windows need)");

@@ -1,8 +1,9 @@
 /* main.c — aggregate: Event and Sample records in, windowed Metric records
  * (and feature-store metrics) out. The logic lives in engine.c (one
  * engine), parts.c (--emit partials), partial.c (--merge), checkpoint.c,
- * flags.c (the flags and the config they make) and run.c (dead-letter
- * reasons, counter tables); this file is the runner's callbacks (runner.h).
+ * flags.c (the flags and the config they make) and run.c (opening the
+ * engine, dead-letter reasons, counter tables); this file is the runner's
+ * callbacks (runner.h).
  * See README.md. */
 #include <signal.h>
 #include "checkpoint.h"
@@ -14,32 +15,10 @@
 
 static agg_flags fl;
 
-/* The Kafka key is the series' (record_key): one series, one partition. */
-static int agg_emit(void *ctx, const Metric *m)
-{
-    agg_main *a = ctx;
-    return stream_write(a->out, &Metric_desc, m, NULL, 0);
-}
-
-/* The feature store lives in the --state database (or in memory without
- * it) and the engine writes into it: both exist before a checkpoint loads. */
-static int agg_open(agg_main *a, state *st)
-{
-    if (fl.cfg.features && !a->partials) {
-        a->fs = agg_features_new(st ? state_db(st) : NULL, &fl.features);
-        if (!a->fs) return RUNNER_FAIL;
-    }
-    if (!a->partials) a->eng = agg_engine_new(&fl.cfg, a->fs, agg_emit, a);
-    /* an emitter repeats an idle partition's mark every --idle-timeout:
-     * three missed, it may be gone (parts.c) */
-    if (a->merge) agg_engine_set_idle_lease(a->eng, 3 * fl.common.idle_timeout);
-    return RUNNER_OK;
-}
-
 static int agg_restore(void *ctx, runner *r, state *st)
 {
     agg_main *a = ctx;
-    if (agg_open(a, st) < 0) return RUNNER_FAIL;
+    if (agg_open(a, &fl, st) < 0) return RUNNER_FAIL;
     int lr = agg_checkpoint_load(st, a->eng);
     if (lr == -2) return RUNNER_USAGE;
     if (lr < 0) return RUNNER_FAIL;
@@ -53,7 +32,7 @@ static int agg_init(void *ctx, runner *r)
     agg_main *a = ctx;
     a->in = runner_in(r);
     a->out = runner_out(r);
-    if (!runner_state(r) && agg_open(a, NULL) < 0) return RUNNER_FAIL;
+    if (!runner_state(r) && agg_open(a, &fl, NULL) < 0) return RUNNER_FAIL;
     a->menc = agg_menc_new();
     stream_out_set_encoder(a->out, &Metric_desc, agg_menc_stream, a->menc);
     if (a->partials) agg_parts_start(&a->parts, a->in, a->out, fl.in_part, fl.in_parts);
@@ -95,22 +74,11 @@ static int agg_record(void *ctx, runner *rn, stream_rec *r)
     return a->fs && agg_features_want_save(a->fs) ? RUNNER_SYNC : RUNNER_OK;
 }
 
-/* --merge over Kafka: every partition of the partials topic owned is at
- * its end: every partial sent so far was read, so the sources marked idle
- * may be passed (agg_engine_merge_live). */
-static int merge_caught_up(stream_in *in)
-{
-    stream_part sp;
-    int k = 0;
-    for (; stream_in_owned(in, k, &sp); k++) if (!sp.eof) return 0;
-    return k > 0;
-}
-
 /* A quiet input: a partition that went idle may let the watermark on. */
 static int agg_idle(void *ctx, runner *r)
 {
     agg_main *a = ctx;
-    if (a->merge) return merge_caught_up(a->in) && agg_engine_merge_live(a->eng) != AGG_OK ? RUNNER_FAIL : RUNNER_OK;
+    if (a->merge) return agg_merge_caught_up(a->in) && agg_engine_merge_live(a->eng) != AGG_OK ? RUNNER_FAIL : RUNNER_OK;
     if (a->partials) return RUNNER_OK;
     return agg_engine_advance(a->eng, stream_in_event_time(a->in)) != AGG_OK ? RUNNER_FAIL : RUNNER_OK;
 }
@@ -170,10 +138,6 @@ int main(int argc, char **argv)
         .revoke = agg_revoke, .finish = agg_finish, .save = agg_save,
     };
     int status = runner_main(&def, &fl.common, &a);
-    agg_engine_free(a.eng);
-    agg_parts_free(&a.parts);
-    agg_pscratch_free(&a.psc);
-    agg_features_free(a.fs);
-    agg_menc_free(a.menc);
+    agg_main_free(&a);
     return status;
 }

@@ -1,6 +1,7 @@
-/* run.c — what aggregate reports besides its output (run.h): the reasons
- * of the records it dead-letters, and its figures for the done line and
- * Prometheus. */
+/* run.c — aggregate's parts as the runner's callbacks (main.c) use them
+ * (run.h): opening the engine and feature store, --merge's caught-up test,
+ * the reasons of the records it dead-letters, and its figures for the done
+ * line and Prometheus. */
 #include "run.h"
 #include <math.h>
 #include <stddef.h>
@@ -8,6 +9,48 @@
 #include "seen.h"
 #include "sizes.h"
 #include "timefmt.h"
+
+/* The Kafka key is the series' (record_key): one series, one partition. */
+static int agg_emit(void *ctx, const Metric *m)
+{
+    agg_main *a = ctx;
+    return stream_write(a->out, &Metric_desc, m, NULL, 0);
+}
+
+/* The feature store lives in the --state database (or in memory without
+ * it) and the engine writes into it: both exist before a checkpoint loads. */
+int agg_open(agg_main *a, const agg_flags *fl, state *st)
+{
+    if (fl->cfg.features && !a->partials) {
+        a->fs = agg_features_new(st ? state_db(st) : NULL, &fl->features);
+        if (!a->fs) return RUNNER_FAIL;
+    }
+    if (!a->partials) a->eng = agg_engine_new(&fl->cfg, a->fs, agg_emit, a);
+    /* an emitter repeats an idle partition's mark every --idle-timeout:
+     * three missed, it may be gone (parts.c) */
+    if (a->merge) agg_engine_set_idle_lease(a->eng, 3 * fl->common.idle_timeout);
+    return RUNNER_OK;
+}
+
+/* --merge over Kafka: every partition of the partials topic owned is at
+ * its end: every partial sent so far was read, so the sources marked idle
+ * may be passed (agg_engine_merge_live). */
+int agg_merge_caught_up(stream_in *in)
+{
+    stream_part sp;
+    int k = 0;
+    for (; stream_in_owned(in, k, &sp); k++) if (!sp.eof) return 0;
+    return k > 0;
+}
+
+void agg_main_free(agg_main *a)
+{
+    agg_engine_free(a->eng);
+    agg_parts_free(&a->parts);
+    agg_pscratch_free(&a->psc);
+    agg_features_free(a->fs);
+    agg_menc_free(a->menc);
+}
 
 void agg_reject(agg_main *a, agg_engine *eng, const stream_rec *r, int ar)
 {

@@ -1,11 +1,12 @@
-/* run.h — what aggregate's runner callbacks (main.c) share with the
- * figures they report (run.c): the process's parts, the dead-letter
- * reasons and the counter tables. */
+/* run.h — what aggregate's runner callbacks (main.c) share with run.c:
+ * the process's parts, opening them, the dead-letter reasons and the
+ * counter tables. */
 #ifndef AGG_RUN_H
 #define AGG_RUN_H
 #include <stdint.h>
 #include "engine.h"
 #include "features.h"
+#include "flags.h"
 #include "menc.h"
 #include "partial.h"
 #include "parts.h"
@@ -23,6 +24,16 @@ typedef struct agg_main {
     agg_menc *menc;         /* Metrics encoded by template (menc.h) */
     uint64_t ignored, merged;
 } agg_main;
+
+/* The engine (its Metrics to a->out) and the feature store, which lives
+ * in the --state database st (or in memory without it): both exist before
+ * a checkpoint loads. RUNNER_OK or RUNNER_FAIL. */
+int agg_open(agg_main *a, const agg_flags *fl, state *st);
+/* --merge over Kafka: every partition of the partials topic owned is at
+ * its end. */
+int agg_merge_caught_up(stream_in *in);
+/* Free what the callbacks opened (any of it may be NULL). */
+void agg_main_free(agg_main *a);
 
 /* A record the engine refused (ar: AGG_LATE, AGG_FUTURE, ...) goes to the
  * dead letter with its reason. */

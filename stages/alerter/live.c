@@ -1,6 +1,23 @@
-/* live.c — rules reloaded and silences read while running (live.h). */
+/* live.c — rules reloaded, silences read and alerts routed while running
+ * (live.h). */
 #include "live.h"
+#include <string.h>
 #include "log.h"
+
+int al_live_route(al_live *l, stream_out *out, const al_rule *r, const Alert *a)
+{
+    if (r->nchannels == 0)
+        return stream_write(out, &Alert_desc, a, NULL, 0);
+    for (int i = 0; i < r->nchannels; i++) {
+        const char *c = r->channels[i];
+        if (!strcmp(c, "out") || !strcmp(c, "stdout")) {
+            if (stream_write(out, &Alert_desc, a, NULL, 0) < 0) return -1;
+        } else if (al_notify_add(l->nt, c, a) < 0) {
+            log_fatal("out of memory");
+        }
+    }
+    return 0;
+}
 
 int al_live_load_silences(al_live *l, sqlite3 *db)
 {

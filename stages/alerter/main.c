@@ -2,7 +2,8 @@
  * records out (and exec:/webhook: notifications), by the rules of a YAML
  * file. The state machine lives in engine.c, its SQL in store.c, the rules
  * file in rules.c, delivery in notify.c; the flags in flags.c, reading and
- * refusing records in input.c, reloads and stored silences in live.c, the
+ * refusing records in input.c, reloads, stored silences and where an
+ * alert goes in live.c, the
  * counters in stats.c, the `ack` and `silence` subcommands in admin.c.
  * This file gives libstream's runner (runner.h) the callbacks. See
  * README.md. */
@@ -36,17 +37,7 @@ static int64_t al_input_time(void *ctx, int64_t ts)
 static int al_emit(void *ctx, const al_rule *r, const Alert *a)
 {
     al_main *m = ctx;
-    if (r->nchannels == 0)
-        return stream_write(m->out, &Alert_desc, a, NULL, 0);
-    for (int i = 0; i < r->nchannels; i++) {
-        const char *c = r->channels[i];
-        if (!strcmp(c, "out") || !strcmp(c, "stdout")) {
-            if (stream_write(m->out, &Alert_desc, a, NULL, 0) < 0) return -1;
-        } else if (al_notify_add(m->lv.nt, c, a) < 0) {
-            log_fatal("out of memory");
-        }
-    }
-    return 0;
+    return al_live_route(&m->lv, m->out, r, a);
 }
 
 /* Alerts, acks and silences as --state holds them. */

@@ -127,8 +127,11 @@ void cw_flags_start(int argc, char **argv, cw_flags *f)
         cli_usage_error(&spec, "--out: cache-writer writes to Redis only (or, with --redis-stats, "
                         "Redis's figures to --out)");
     }
-    /* Redis is the stage's state: --state, shared by every stage, is not used */
-    f->common.state = NULL;
+    /* Redis is the stage's state: a --state file would be taken for a
+     * checkpoint it never writes */
+    if (cli_given(&spec, "state"))
+        cli_usage_error(&spec, "--state: cache-writer keeps no state file: Redis holds what it wrote, "
+                        "and Kafka offsets are committed once Redis acknowledged them");
     cli_start(&spec, &f->common);
 }
 

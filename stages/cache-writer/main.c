@@ -1,47 +1,15 @@
 /* cache-writer — Recommendation and Metric records into Redis, pipelined,
  * newer-wins, without loss (see layout.h for the keys, rpipe.h for
  * delivery). This file is the stage on the runner (runner.h): its
- * callbacks and counter table; flags.c holds the flags, redisstats.c the
- * --redis-stats mode, which reads no input. */
-#include <stddef.h>
-#include <stdio.h>
-#include <string.h>
-#include <poll.h>
-#include <sys/stat.h>
+ * callbacks; run.c holds the counter table, flags.c the flags, redisstats.c
+ * the --redis-stats mode, which reads no input. */
 #include "flags.h"
-#include "layout.h"
 #include "log.h"
 #include "redisstats.h"
-#include "rpipe.h"
-#include "runner.h"
+#include "run.h"
 #include "sdnotify.h"
 
 static cw_flags fl;
-
-typedef struct cw_main {
-    layout lay;
-    rpipe pipe;
-    int opened, connected, failed;  /* lay set up (fini frees it); Redis answered; a send from idle failed */
-    int wait_fd;                    /* waiting_input_fd */
-    uint64_t skipped;
-} cw_main;
-
-/* Input that can keep us waiting (a pipe, a socket, a terminal on stdin):
- * its fd, polled so that queued commands are sent before we block on it.
- * -1 for files, which never block, and for Kafka.
- * (libstream has no "input is about to wait" hook for the stage; see README.) */
-static int waiting_input_fd(const char *uri)
-{
-    struct stat st;
-    if (strcmp(uri, "-") || fstat(0, &st)) return -1;
-    return S_ISREG(st.st_mode) ? -1 : 0;
-}
-
-static int input_ready(int fd)
-{
-    struct pollfd pfd = { .fd = fd, .events = POLLIN };
-    return poll(&pfd, 1, 0) != 0;   /* readable, hung up, or error: read will not wait */
-}
 
 /* Commands queued or held back (NX answers, checked groups) not yet sent? */
 static int unsent(const cw_main *c) { return c->pipe.unsent || layout_pending(&c->lay) || c->lay.nx_open; }
@@ -59,7 +27,6 @@ static int cw_init(void *ctx, runner *r)
     if (wc) return rpipe_start_failed(wc, &fl.uri, fl.common.connect_timeout, err) == 2 ? RUNNER_USAGE : RUNNER_FAIL;
     layout_attach(&c->lay, &c->pipe);
     c->connected = 1;
-    c->wait_fd = waiting_input_fd(fl.common.in);
     log_info("writing to Redis at %s (layout %s, pipeline %lld)",
              fl.uri.unix_path[0] ? fl.uri.unix_path : fl.uri.host, fl.layout_name, (long long)fl.pipeline);
     return RUNNER_OK;
@@ -75,7 +42,7 @@ static int cw_record(void *ctx, runner *r, stream_rec *rec)
     if (w) return RUNNER_FAIL;
     /* about to wait for input: send what is queued, so Redis is never
      * behind a quiet pipe (replies are read later) */
-    if (c->wait_fd >= 0 && unsent(c) && !input_ready(c->wait_fd) && layout_send(&c->lay, &c->pipe))
+    if (unsent(c) && stream_in_quiet(runner_in(r)) && layout_send(&c->lay, &c->pipe))
         return RUNNER_FAIL;
     return RUNNER_OK;
 }
@@ -116,39 +83,6 @@ static void cw_fini(void *ctx, runner *r)
     rpipe_close(&c->pipe);
 }
 
-typedef struct cw_snap {
-    uint64_t records, writes, errors, reconnects, retries, nx_sent, nx_existed, checked, aborted, scripted;
-    uint64_t skipped;
-} cw_snap;
-
-static void cw_stats(void *ctx, runner *r, void *snap)
-{
-    cw_main *c = ctx;
-    cw_snap *s = snap;
-    *s = (cw_snap){ stream_in_count(runner_in(r)), c->pipe.writes, c->pipe.errors, c->pipe.reconnects,
-                    c->pipe.retries, c->lay.nx_sent, c->lay.nx_existed, c->lay.checked, c->lay.aborted,
-                    c->lay.scripted, c->skipped };
-}
-
-/* rpipe's figures (writes, errors, ...) reach Prometheus from rpipe.c:
- * --redis-stats counts them too */
-#define S(f) offsetof(cw_snap, f)
-static const counter_def cw_counters[] = {
-    { COUNTER_TOTAL, "streamrec_cache_skipped_total", "Records of types cache-writer does not store", S(skipped) },
-    { COUNTER_DONE_ONLY, NULL, NULL, S(records), "records", "records" },
-    { COUNTER_DONE_ONLY, NULL, NULL, S(writes), "writes", "Redis writes" },
-    { COUNTER_DONE_ONLY, NULL, NULL, S(errors), "errors", "errors" },
-    { COUNTER_DONE_ONLY, NULL, NULL, S(reconnects), "reconnects" },
-    { COUNTER_DONE_ONLY, NULL, NULL, S(retries), "retries" },
-    { COUNTER_DONE_ONLY, NULL, NULL, S(nx_sent), "set_nx" },
-    { COUNTER_DONE_ONLY, NULL, NULL, S(nx_existed), "set_nx_found_key" },
-    { COUNTER_DONE_ONLY, NULL, NULL, S(checked), "checked" },
-    { COUNTER_DONE_ONLY, NULL, NULL, S(aborted), "aborted" },
-    { COUNTER_DONE_ONLY, NULL, NULL, S(scripted), "scripted" },
-    { 0 }
-};
-#undef S
-
 int main(int argc, char **argv)
 {
     cw_flags_start(argc, argv, &fl);
@@ -158,13 +92,13 @@ int main(int argc, char **argv)
                                 .keys_per_sample = fl.redis_stats_keys };
         status = redis_stats_main(&fl.uri, &fl.common, &rc);
     } else {
-        cw_main c = { .wait_fd = -1 };
+        cw_main c = {0};
         const runner_def def = {
             .stage = "cache-writer", .no_out = 1, .tick_ms = 50,
             /* a quiet input sends what is queued (idle) but commits at the
              * next sync point, as records flow */
             .quiet_sync_us = INT64_MAX,
-            .counters = cw_counters, .stats_size = sizeof(cw_snap), .stats = cw_stats,
+            .counters = cw_counters, .stats_size = cw_snap_size, .stats = cw_stats,
             .init = cw_init, .record = cw_record, .idle = cw_idle, .flush = cw_flush, .revoke = cw_revoke,
             .fini = cw_fini,
         };

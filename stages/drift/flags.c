@@ -17,11 +17,45 @@ static const cli_name detector_names[] = {
 };
 
 #define AT(member, dv) CLI_FIELD(drift_flags, member, dv)
+/* --field: the observation (DRIFT_F_*), and for pQ the quantile q in
+ * [0,1]; -1 for neither a summary's name nor pQ. */
+static int field_parse(const char *v, double *q)
+{
+    static const char *const fields[] = { "value", "mean", "count", "sum", "min", "max", "stddev" };
+    for (int i = 0; i < 7; i++) if (!strcmp(v, fields[i])) return i;
+    char *end;
+    double p = v[0] == 'p' ? strtod(v + 1, &end) : NAN;
+    if (!(p >= 0 && p <= 100) || *end || end == v + 1) return -1;
+    *q = p / 100;
+    return DRIFT_F_QUANTILE;
+}
+
+static int field_check(const char *v, char *why, size_t n)
+{
+    double q;
+    if (field_parse(v, &q) >= 0) return 0;
+    snprintf(why, n, "'%s' is not value, mean, count, sum, min, max, stddev or pQ (p50, p99, p99.9)", v);
+    return -1;
+}
+
+/* One --horizons item: none, or a duration from 1us to 3650d ('none' with
+ * others and the count are relations between items: check_config). */
+static int horizon_check(const char *v, char *why, size_t n)
+{
+    int64_t us;
+    if (!strcmp(v, "none") ||
+        (cli_parse_duration(v, &us) == 0 && us > 0 && us <= (int64_t)3650 * 86400 * 1000000))
+        return 0;
+    snprintf(why, n, "'%s' is not a duration from 1us to 3650d", v);
+    return -1;
+}
+
 static const cli_opt drift_opts[] = {
     { "detectors", 'd', CLI_ENUM_SET, AT(cfg.detectors, "ph,cusum,adwin,zscore,psi,ks"), NULL,
       "detectors to run", .names = detector_names },
     { "field", 'f', CLI_STR, AT(field, "value"), "FIELD",
-      "the observation: value, mean, count, sum, min, max, stddev or pQ (quantile Q%, e.g. p99, p99.9)", 0, 0 },
+      "the observation: value, mean, count, sum, min, max, stddev or pQ (quantile Q%, e.g. p99, p99.9)", 0, 0,
+      .check = field_check },
     { "threshold", 't', CLI_DOUBLE, AT(cfg.threshold, "2.5"), "Z",
       "zscore: the smallest threshold of |x - median| / robust sd (it adapts above to keep --anomaly-rate)", 0.1, 1000 },
     { "anomaly-rate", 0, CLI_DOUBLE, AT(cfg.anomaly_rate, STR(DRIFT_ANOMALY_RATE)), "R",
@@ -59,7 +93,8 @@ static const cli_opt drift_opts[] = {
     { "ks-alpha", 0, CLI_DOUBLE, AT(cfg.ks_alpha, "0.001"), "P",
       "ks: a p-value below this is drift", 1e-300, 0.5 },
     { "horizons", 0, CLI_LIST, AT(horizons, NULL), "DURATION,...|none",
-      "Holt forecasts this far past each observation's window_end (default: 15m,30m,60m,120m)", 0, 0 },
+      "Holt forecasts this far past each observation's window_end (default: 15m,30m,60m,120m)", 0, 0,
+      .check = horizon_check },
     { "holt-alpha", 0, CLI_DOUBLE, AT(cfg.holt_alpha, "0.5"), "A",
       "Holt: level smoothing", 0.0001, 1 },
     { "holt-beta", 0, CLI_DOUBLE, AT(cfg.holt_beta, "0.1"), "B",
@@ -85,23 +120,12 @@ static const cli_spec drift_spec = {
     .conf = &fl,
 };
 
-/* What the table cannot say: --field's pQ, the horizons, and limits
- * between flags. */
+/* What the table cannot say: limits between flags, and the horizons as
+ * numbers (each was checked as it was parsed: horizon_check). */
 static void check_config(drift_flags *f)
 {
     drift_config *c = &f->cfg;
-    static const char *const fields[] = { "value", "mean", "count", "sum", "min", "max", "stddev" };
-    c->field = -1;
-    for (int i = 0; i < 7; i++) if (!strcmp(f->field, fields[i])) c->field = i;
-    if (c->field < 0) {
-        char *end;
-        double q = f->field[0] == 'p' ? strtod(f->field + 1, &end) : NAN;
-        if (!(q >= 0 && q <= 100) || *end || end == f->field + 1)
-            cli_usage_error(&drift_spec, "--field: '%s' is not value, mean, count, sum, min, max, stddev or pQ "
-                            "(p50, p99, p99.9)", f->field);
-        c->field = DRIFT_F_QUANTILE;
-        c->field_q = q / 100;
-    }
+    c->field = field_parse(f->field, &c->field_q);
     if (2 * c->adwin_min > c->adwin_max)
         cli_usage_error(&drift_spec, "--adwin-min: %lld is more than half of --adwin-max %lld",
                         (long long)c->adwin_min, (long long)c->adwin_max);
@@ -117,9 +141,7 @@ static void check_config(drift_flags *f)
             nh = 0;
             break;
         }
-        if (cli_parse_duration(h, &c->horizons[i]) < 0 || c->horizons[i] <= 0 ||
-            c->horizons[i] > (int64_t)3650 * 86400 * 1000000)
-            cli_usage_error(&drift_spec, "--horizons: '%s' is not a duration from 1us to 3650d", h);
+        (void)cli_parse_duration(h, &c->horizons[i]);
         snprintf(f->horizon_names[i], sizeof f->horizon_names[i], "%s", h);
         c->horizon_names[i] = f->horizon_names[i];
     }

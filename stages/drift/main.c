@@ -1,27 +1,16 @@
 /* main.c — drift: Metric records in, Drift records (and Holt forecasts as
  * Metric records) out. The detectors live in detect.c, the per-series
  * state in engine.c, its --state blob in checkpoint.c, the flags in
- * flags.c; this file gives libstream's runner (runner.h) the callbacks and
- * the counters. See README.md. */
+ * flags.c, the counter table in run.c; this file gives libstream's
+ * runner (runner.h) the callbacks. See README.md. */
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "checkpoint.h"
-#include "engine.h"
-#include "flags.h"
+#include "run.h"
 #include "log.h"
-#include "runner.h"
 #include "sig.h"
-
-typedef struct drift_main {
-    const drift_flags *fl;
-    drift_engine *eng;
-    stream_out *out;
-    uint64_t skip;      /* input records the saved state already covers */
-} drift_main;
 
 static int emit_drift(void *ctx, const Drift *d)
 {
@@ -108,38 +97,6 @@ static int drift_save(void *ctx, runner *r, state *st)
     return drift_checkpoint_save(a->eng, st, stream_in_is_kafka(in) ? 0 : stream_in_count(in));
 }
 
-typedef struct drift_stats {
-    drift_counters c;
-    uint64_t series, checkpoints;
-} drift_stats;
-
-static void drift_stats_fill(void *ctx, runner *r, void *snap)
-{
-    drift_main *a = ctx;
-    drift_stats *s = snap;
-    s->c = *drift_engine_counters(a->eng);
-    s->series = drift_engine_series(a->eng);
-    s->checkpoints = runner_checkpoints(r);
-}
-
-#define C(f) offsetof(drift_stats, c.f)
-static const counter_def drift_counter_table[] = {
-    { COUNTER_DONE_ONLY, NULL, NULL, C(observations), "observations", NULL },
-    { COUNTER_GAUGE, "streamrec_drift_series", "series tracked", offsetof(drift_stats, series), "series", "series" },
-    { COUNTER_TOTAL, "streamrec_drift_drifts_total", "Drift records of kind drift", C(drifts), "drifts", "drifts" },
-    { COUNTER_TOTAL, "streamrec_drift_anomalies_total", "Drift records of kind anomaly", C(anomalies), "anomalies",
-      "anomalies" },
-    { COUNTER_TOTAL, "streamrec_drift_recoveries_total", "Drift records of kind recovery", C(recoveries), "recoveries",
-      NULL },
-    { COUNTER_TOTAL, "streamrec_drift_forecasts_total", "forecast Metric records", C(forecasts), "forecasts", NULL },
-    { COUNTER_TOTAL, "streamrec_drift_untracked_total", "records of new series refused past --max-series",
-      C(untracked), "untracked", NULL },
-    { COUNTER_TOTAL, "streamrec_drift_checkpoints_total", "state checkpoints written",
-      offsetof(drift_stats, checkpoints), NULL, NULL },
-    { 0 }
-};
-#undef C
-
 int main(int argc, char **argv)
 {
     drift_main a = { .fl = drift_flags_start(argc, argv) };
@@ -147,7 +104,7 @@ int main(int argc, char **argv)
     const runner_def def = {
         .stage = "drift", .state_version = DRIFT_STATE_VERSION,
         .tick_ms = 500, .checkpoint_us = a.fl->checkpoint_every,
-        .counters = drift_counter_table, .stats_size = sizeof(drift_stats), .stats = drift_stats_fill,
+        .counters = drift_counter_table, .stats_size = drift_stats_size, .stats = drift_stats_fill,
         .restore = drift_restore, .init = drift_init, .record = drift_record, .tick = drift_tick, .save = drift_save,
     };
     int status = runner_main(&def, &a.fl->common, &a);

@@ -132,6 +132,11 @@ void ea_flags_start(int argc, char **argv, ea_flags *f, ea_config *cfg)
         EA_USAGE("--merge reads partials and writes results: drop --emit partials");
     if (f->emit_partials && f->report >= 0)
         EA_USAGE("--report: written by --merge, which has the results, not by --emit partials");
+    if (!f->emit_partials && (cli_given(&ea_spec, "partition") || cli_given(&ea_spec, "partitions")))
+        EA_USAGE("--%s: only with --emit partials (which partition of the source a file or pipe holds, and "
+                 "how many it has)", cli_given(&ea_spec, "partition") ? "partition" : "partitions");
+    if (f->partition > 0 && !f->partitions)
+        EA_USAGE("--partition %lld: without --partitions the source is one partition (0)", (long long)f->partition);
     if (f->partition >= (f->partitions ? f->partitions : 1))
         EA_USAGE("--partition %lld: not below --partitions %lld", (long long)f->partition,
                  (long long)f->partitions);

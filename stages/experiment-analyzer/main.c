@@ -4,14 +4,14 @@
  * The logic lives in analyze.c (engine), store.c (its users), stats.c,
  * assign.c, config.c, report.c and, for the scale-out modes, partial.c and
  * scaleout.c; flags.c holds the flags. This file is the single run's
- * callbacks on the runner (runner.h) and its counter table; scaleout.c
- * holds the scale-out modes' runner definitions. */
-#include <stddef.h>
+ * callbacks on the runner (runner.h); figures.c its counter table,
+ * scaleout.c the scale-out modes' runner definitions. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "analyze.h"
 #include "assign.h"
+#include "figures.h"
 #include "flags.h"
 #include "log.h"
 #include "metrics.h"
@@ -92,38 +92,6 @@ static int ea_finish(void *ctx, runner *r)
 }
 
 static int ea_save(void *ctx, runner *r, state *st) { return ea_state_save(((ea_ctx *)ctx)->ea, st); }
-
-static void ea_stats_fill(void *ctx, runner *r, void *snap)
-{
-    ea_ctx *c = ctx;
-    ea_snap *s = snap;
-    ea_figures *d = &s->d;
-    d->records = stream_in_count(runner_in(r));
-    d->exposed_users = ea_users(c->ea);
-    d->memory_bytes = ea_memory(c->ea);
-    d->bytes_per_user = d->exposed_users ? (double)d->memory_bytes / (double)d->exposed_users : 0.0;
-    d->reports = (uint64_t)c->reports;
-    d->duplicates = ea_duplicates(c->ea);
-    d->unknown = ea_events_unknown_experiment(c->ea);
-    d->ignored = c->ignored;
-    d->users_dropped = ea_users_dropped(c->ea);
-    s->m = *d;
-}
-
-#define D(f) offsetof(ea_snap, d.f)
-static const counter_def ea_table[] = {
-    EA_METRIC_ROWS("exposed users"),
-    { COUNTER_DONE_ONLY, NULL, NULL, D(records), "records" },
-    { COUNTER_DONE_ONLY, NULL, NULL, D(exposed_users), "exposed_users" },
-    { COUNTER_DONE_ONLY, NULL, NULL, D(memory_bytes), "memory_bytes" },
-    { COUNTER_DONE_ONLY, NULL, NULL, D(bytes_per_user), "bytes_per_user", NULL, COUNTER_F64 },
-    { COUNTER_DONE_ONLY, NULL, NULL, D(reports), "reports", "reports" },
-    { COUNTER_DONE_ONLY, NULL, NULL, D(duplicates), "duplicates" },
-    { COUNTER_DONE_ONLY, NULL, NULL, D(ignored), "ignored" },
-    { COUNTER_DONE_ONLY, NULL, NULL, D(users_dropped), "users_dropped" },
-    { 0 }
-};
-#undef D
 
 /* Every sync point checkpoints (the users and the input offsets). */
 static const runner_def ea_def = {

@@ -5,12 +5,30 @@
 #include <string.h>
 #include "kafka.h"
 
+/* --encode, each --type: a record type of the schemas' generated list (a
+ * root type: one with a file identifier), by its name or full name */
+static int type_check(const char *v, char *why, size_t n)
+{
+    const fb_desc *d = fb_desc_by_name(v);
+    if (d && fb_desc_ident(d)) return 0;
+    int nroots;
+    const fb_desc *const *roots = fb_root_descs(&nroots);
+    const char *cands[64];
+    int nc = 0;
+    for (int i = 0; i < nroots && nc < 64; i++) cands[nc++] = fb_desc_name(roots[i]);
+    const char *like = cli_suggest(v, cands, nc);
+    snprintf(why, n, "'%s' is not a record type (%s)%s%s%s", v, fbcount_type_list(), like ? " (did you mean " : "",
+             like ? like : "", like ? "?)" : "");
+    return -1;
+}
+
 #define AT(member, dv) CLI_FIELD(fbcat_flags, member, dv)
 static const cli_opt opts[] = {
     { "encode", 0, CLI_STR, AT(encode_type, NULL), "TYPE",
-      "read JSON lines (either --json-style, or a mix) and write TYPE records (Event, Sample, Metric, ...)", 0, 0 },
+      "read JSON lines (either --json-style, or a mix) and write TYPE records (Event, Sample, Metric, ...)", 0, 0,
+      .check = type_check },
     { "type", 't', CLI_LIST, AT(types, NULL), "TYPE,...",
-      "keep only records of these types (the others are skipped)", 0, 0 },
+      "keep only records of these types (the others are skipped)", 0, 0, .check = type_check },
     { "count", 'c', CLI_BOOL, AT(count, NULL), NULL,
       "print the number of records per type instead of the records", 0, 0 },
     { "records", 'r', CLI_BOOL, AT(records, NULL), NULL,
@@ -110,10 +128,7 @@ void fbcat_flags_start(int argc, char **argv, fbcat_flags *f)
     f->json_counts = explicit_format && !strcmp(c->format, "json");
 
     if (f->encode_type) {
-        f->encode = fb_desc_by_name(f->encode_type);
-        if (!f->encode || !fb_desc_ident(f->encode))
-            cli_usage_error(&spec, "--encode: '%s' is not a record type (%s)", f->encode_type,
-                            fbcount_type_list());
+        f->encode = fb_desc_by_name(f->encode_type);   /* a record type: type_check */
         if (f->count || f->types.n)
             cli_usage_error(&spec, "--encode: cannot be combined with --count or --type");
     }
@@ -124,7 +139,7 @@ void fbcat_flags_start(int argc, char **argv, fbcat_flags *f)
     f->pc = (fbcat_peek_conf){ .common = c, .count_mode = f->count, .meta = f->meta,
                                .partition = (int32_t)f->partition, .stop_at_eof = f->eof };
     fbcat_kafka_in(f);
-    /* fbcat keeps no state: --state, shared by every stage, is not used */
-    c->state = NULL;
+    if (cli_given(&spec, "state"))
+        cli_usage_error(&spec, "--state: fbcat keeps no state (it reads and writes one record at a time)");
     cli_start(&spec, c);
 }

@@ -273,8 +273,26 @@ static cli_common common;
 static train_params P;
 static const char *models_arg, *split_arg, *items_path, *item_map, *sweep_arg, *split_out, *model_path;
 
+/* --models: each comma-separated name an algorithm (in order, repeats allowed) */
+static int models_check(const char *v, char *why, size_t n)
+{
+    for (const char *s = v;;) {
+        const char *e = strchr(s, ',');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        char name[32];
+        snprintf(name, sizeof name, "%.*s", (int)(len < 31 ? len : 31), s);
+        if (rec_alg_parse(name) < 0) {
+            snprintf(why, n, "'%s' is not one of pop, knn, als, ease, content, uknn, hybrid", name);
+            return -1;
+        }
+        if (!e) return 0;
+        s = e + 1;
+    }
+}
+
 static const cli_opt opts[] = {
-    { "models", 0, CLI_STR, &models_arg, "pop,knn,als,ease,content,hybrid", "NAME,...", "models to evaluate, in table order", 0, 0 },
+    { "models", 0, CLI_STR, &models_arg, "pop,knn,als,ease,content,hybrid", "NAME,...", "models to evaluate, in table order", 0, 0,
+      .check = models_check },
     { "split", 0, CLI_STR, &split_arg, "random:0.2", "random:F|last:N", "per user: hold out a random fraction F, or the N latest", 0, 0 },
     { "k", 'k', CLI_INT, &kk, "10", "N", "list length of the metrics", 1, 10000 },
     { "items", 0, CLI_STR, &items_path, NULL, "CSV", "item metadata (for the content model)", 0, 0 },
@@ -334,8 +352,7 @@ int eval_main(int argc, char **argv)
             size_t n = e ? (size_t)(e - s) : strlen(s);
             char name[32];
             snprintf(name, sizeof name, "%.*s", (int)(n < 31 ? n : 31), s);
-            int a = rec_alg_parse(name);
-            if (a < 0) cli_usage_error(&spec, "--models: '%s' is not one of pop, knn, als, ease, content, uknn, hybrid", name);
+            int a = rec_alg_parse(name);     /* a known name: models_check */
             if (nalg < (int)(sizeof algs / sizeof *algs)) algs[nalg++] = a;
             if (!e) break;
             s = e + 1;

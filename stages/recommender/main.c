@@ -6,7 +6,8 @@
  *                           here the stream on the runner (runner.h); the
  *                           batch with --users (users.c)
  *
- * Flags: flags.c; engine: serve.c; counter table: figures.c. Delivery: the
+ * Flags: flags.c; engine: serve.c; counter table: figures.c; when the
+ * micro-batch is due: microbatch.c. Delivery: the
  * input is committed only right after a flush, when no user is pending
  * (rec_flush declines otherwise), so every event whose list was not yet
  * written is read again after a crash. --state is the engine's (own_state):
@@ -14,12 +15,11 @@
  * transaction after the output is flushed, so a restart resumes both. */
 #include <stdio.h>
 #include <string.h>
+#include "microbatch.h"
 #include "eval.h"
 #include "log.h"
 #include "sdnotify.h"
-#include "serving.h"
 #include "sig.h"
-#include "timefmt.h"
 #include "train.h"
 
 static rec_flags fl;
@@ -50,30 +50,12 @@ static int rec_init(void *ctx, runner *r)
     return RUNNER_OK;
 }
 
-/* The micro-batch is due (--flush-interval after its first event,
- * --max-batch users, SIGHUP): RUNNER_SYNC, and rec_flush writes it. A
- * SIGHUP with no user pending reloads at once. */
-static int batch_check(rec_run *a)
-{
-    size_t pend = serve_pending(a->s);
-    int64_t now = mono_us();
-    if (pend && !a->batch_start) a->batch_start = now;
-    int hup = sig_reload_requested();
-    if (pend && (now - a->batch_start >= fl.flush_us || pend >= (size_t)fl.max_batch || hup)) {
-        a->flush_due = 1;
-        a->hup = hup;
-        return RUNNER_SYNC;
-    }
-    if (hup) serve_reload_check(a->s, 1);
-    return RUNNER_OK;
-}
-
 static int rec_record(void *ctx, runner *r, stream_rec *rec)
 {
     rec_run *a = ctx;
     if (a->rebalanced && rec_keep_owned(a)) return RUNNER_FAIL;
     rec_take(a, rec);
-    return batch_check(a);
+    return rec_batch_check(a);
 }
 
 /* The input is quiet: a due batch is written. Partitions gone in a
@@ -86,7 +68,7 @@ static int rec_idle(void *ctx, runner *r)
     stream_part any;
     if (a->failed) return RUNNER_OK;
     if (a->rebalanced && stream_in_owned(a->in, 0, &any) && rec_keep_owned(a)) { a->failed = 1; return RUNNER_FAIL; }
-    return batch_check(a);
+    return rec_batch_check(a);
 }
 
 /* A sync: a due batch is written (the model reloaded first if its file

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# 057-readme-flags — each stage README's flag table agrees with the stage's
-# --help, which the flag table in main.c prints (libstream/cli.h): every
-# flag a README table names exists (with the same short letter), every
-# stage flag --help lists has a row, and a row's default column says what
-# --help says. Reads READMEs and runs --help only: a second or two.
+# 057-readme-flags — each stage README's flag tables agree with the --help
+# of the eight binaries and of their subcommands (recommender train and
+# eval, alerter ack and silence, experiment-analyzer assign), which their
+# flag tables print (libstream/cli.h): every flag a README table names
+# exists (with the same short letter), every flag of a command's --help has
+# a row, and a row's default column says what that command's --help says.
+# A table documents the subcommands its paragraph starts by naming
+# ("`alerter silence` stores ..."), else the stage. Reads READMEs and runs
+# --help only: a second or two.
 source "$(dirname "$0")/../lib.sh"
 stages=(ingest aggregate drift experiment-analyzer recommender cache-writer alerter fbcat)
 
@@ -34,6 +38,10 @@ def parse_help(path):
         if line.endswith(":") and not line.startswith(" "):
             section, cur = line[:-1], None
             continue
+        if line == "":
+            # a blank line ends a section (assign's --help lists -h, --version after one)
+            section, cur = None, None
+            continue
         m = re.match(r"^  (?:-(\w), )?--([a-z0-9-]+)\b", line) or re.match(r"^      --([a-z0-9-]+)\b", line)
         if m and section in ("flags", "shared flags (every stage)"):
             short, name = (m.group(1) or "", m.group(2)) if m.lastindex == 2 else ("", m.group(1))
@@ -58,49 +66,79 @@ def norm(v):
         v = v.replace(",", "")
     return v
 
-for s in stages:
-    helps = {}
-    for p in [os.path.join(tmp, s + ".help")] + sorted(glob.glob(os.path.join(tmp, s + ".sub.*.help"))):
-        if os.path.exists(p):
-            for k, v in parse_help(p).items():
-                helps.setdefault(k, v)
-    own = {k for k, v in parse_help(os.path.join(tmp, s + ".help")).items() if v[2] == "flags"}
-    readme = os.path.join(root, "stages", s, "README.md")
-    lines = open(readme, encoding="utf-8").read().split("\n")
-    rows, header = [], None
+def tables(lines):
+    """[(owners, [(line number, cells, header)])]: each flag table with the
+    commands it documents. A table belongs to the subcommands named as
+    `STAGE SUB` in the paragraph or heading just above it when that text
+    starts with one ("`alerter silence` stores ..."), else to the stage."""
+    out, header, para = [], None, []
     for i, line in enumerate(lines):
         if not line.startswith("|"):
-            header = None
+            if header is not None:
+                header = None
+                para = []
+            if line.strip() == "":
+                continue
+            if line.startswith("#") or not para or lines[i - 1].strip() == "":
+                para = []
+            para.append(line)
             continue
         cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
         if header is None:
             header = [c.lower() for c in cells]
+            text = " ".join(para).lstrip("# ")
+            owners = []
+            if re.match(r"[^`]*`%s [a-z]+" % re.escape(s), text) and not re.match(r"[^`]*`%s \[" % re.escape(s), text):
+                owners = [m for m in re.findall(r"`%s ([a-z]+)" % re.escape(s), text) if m in subs]
+            out.append((owners or [""], []))
             continue
         if header[0] != "flag" or set(line) <= set("|- :"):
             continue
-        rows.append((i + 1, cells, header))
-    named = set()
-    for ln, cells, header in rows:
-        where = "stages/%s/README.md:%d" % (s, ln)
-        first = " ".join(re.findall(r"`([^`]*)`", cells[0]))
-        longs = re.findall(r"(?:^|[ ,])--([a-z0-9-]+)", first)
-        for m in re.finditer(r"(?:^|[ ,])-(\w), --([a-z0-9-]+)", first):
-            if m.group(2) in helps and helps[m.group(2)][0] != m.group(1):
-                complain("%s: -%s, --%s: --help says %s" % (where, m.group(1), m.group(2),
-                         "-" + helps[m.group(2)][0] if helps[m.group(2)][0] else "no short flag"))
-        for n in longs:
-            named.add(n)
-            if n not in helps:
-                complain("%s: --%s is not in '%s --help'" % (where, n, s))
-        if "default" in header and len(longs) == 1 and longs[0] in helps:
-            rd = norm(cells[header.index("default")])
-            hd = helps[longs[0]][1]
-            if hd is not None and rd != hd:
-                complain("%s: --%s: default '%s', --help says '%s'" % (where, longs[0], rd, hd))
-    if not rows:
+        out[-1][1].append((i + 1, cells, header))
+    return [t for t in out if t[1]]
+
+for s in stages:
+    subs = {os.path.basename(p)[len(s) + 5:-5]: p for p in glob.glob(os.path.join(tmp, s + ".sub.*.help"))}
+    helps = {"": parse_help(os.path.join(tmp, s + ".help"))}
+    for c, p in subs.items():
+        helps[c] = parse_help(p)
+    own = {o: {k for k, v in h.items() if v[2] == "flags"} for o, h in helps.items()}
+    readme = os.path.join(root, "stages", s, "README.md")
+    lines = open(readme, encoding="utf-8").read().split("\n")
+    named = {o: set() for o in helps}
+    tabs = tables(lines)
+    for owners, rows in tabs:
+        for ln, cells, header in rows:
+            where = "stages/%s/README.md:%d" % (s, ln)
+            first = " ".join(re.findall(r"`([^`]*)`", cells[0]))
+            longs = re.findall(r"(?:^|[ ,])--([a-z0-9-]+)", first)
+            for n in longs:
+                # the help that documents it: the table's commands; a stage's
+                # table may also describe a subcommand's flag ("`assign`: ...")
+                cands = [o for o in owners if n in helps[o]]
+                if not cands and owners == [""]:
+                    cands = sorted(o for o in subs if n in helps[o])
+                if not cands:
+                    complain("%s: --%s is not in '%s --help'" % (where, n, " ".join([s] + [o for o in owners if o]) ))
+                    continue
+                for o in owners + cands:
+                    if n in helps[o]: named[o].add(n)
+                h = helps[cands[0]][n]
+                for m in re.finditer(r"(?:^|[ ,])-(\w), --([a-z0-9-]+)", first):
+                    if m.group(2) == n and h[0] != m.group(1):
+                        complain("%s: -%s, --%s: --help says %s" % (where, m.group(1), n,
+                                 "-" + h[0] if h[0] else "no short flag"))
+                if "default" in header and len(longs) == 1:
+                    rd = norm(cells[header.index("default")])
+                    if h[1] is not None and rd != h[1]:
+                        complain("%s: --%s: default '%s', --help says '%s'" % (where, n, rd, h[1]))
+    if not tabs:
         complain("stages/%s/README.md: no flag table (a table whose first column is 'flag')" % s)
-    for n in sorted(own - named):
-        complain("stages/%s/README.md: --%s (in '%s --help') has no row in a flag table" % (s, n, s))
+    for o in sorted(helps):
+        cmd = " ".join(x for x in (s, o) if x)
+        for n in sorted(own[o] - named[o]):
+            complain("stages/%s/README.md: --%s (in '%s --help') has no row in a flag table%s" %
+                     (s, n, cmd, " of `%s`" % cmd if o else ""))
 sys.exit(1 if bad else 0)
 PY
 finish

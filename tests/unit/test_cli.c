@@ -180,6 +180,58 @@ static void expect_usage_error(char **argv, const char *msg)
     CHECK_EQ_STR(r.out, "");
 }
 
+/* A row's own validator (cli_opt.check): even digits only. */
+static int even_check(const char *v, char *why, size_t n)
+{
+    if (v[0] >= '0' && v[0] <= '9' && !v[1] && (v[0] - '0') % 2 == 0) return 0;
+    snprintf(why, n, "'%s' is not an even digit", v);
+    return -1;
+}
+static const char *o_mode, *o_digit;
+static cli_list o_digits;
+static const cli_name speed_names[] = { { "fast", 0 }, { "slow", 1 }, { 0 } };
+static const cli_opt checked_opts[] = {
+    { "mode", 0, CLI_STR, &o_mode, "slow", "fast|slow", "a string from a list", 0, 0, .names = speed_names },
+    { "digit", 0, CLI_STR, &o_digit, NULL, "D", "an even digit", 0, 0, .check = even_check },
+    { "digits", 0, CLI_LIST, &o_digits, NULL, "D,...", "even digits", 0, 0, .check = even_check },
+    { 0 },
+};
+static const cli_spec spec_checked = { .stage = "tstage", .summary = "checked strings", .usage = "tstage [FLAGS]",
+                                       .opts = checked_opts };
+
+/* CLI_STR with names (the target stays the string) and rows with a check:
+ * refused at parse time as usage errors naming the flag; the shared
+ * --format and --json-style are such rows. */
+static void test_checked_strings(void)
+{
+    struct { char *argv[8]; const char *msg; } bad[] = {
+        { { "tstage", "--mode", "fsat", NULL }, "tstage: --mode: 'fsat' is not fast or slow (did you mean fast?)" },
+        { { "tstage", "--mode", "", NULL }, "tstage: --mode: '' is not fast or slow" },
+        { { "tstage", "--digit", "3", NULL }, "tstage: --digit: '3' is not an even digit" },
+        { { "tstage", "--digits", "2,4,7", NULL }, "tstage: --digits: '7' is not an even digit" },
+        { { "tstage", "--digits", "2", "--digits", "x", NULL }, "tstage: --digits: 'x' is not an even digit" },
+        { { "tstage", "--format", "jsn", NULL }, "tstage: --format: 'jsn' is not records or json (did you mean json?)" },
+        { { "tstage", "--json-style", "flatcc", NULL }, "tstage: --json-style: 'flatcc' is not jq or flatc (did you mean flatc?)" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        run r;
+        run_child(&spec_checked, bad[i].argv, &r, NULL);
+        CHECK_EQ_INT(r.status, 2);
+        CHECK_MSG(strstr(r.err, bad[i].msg) != NULL, "stderr '%s' lacks '%s'", r.err, bad[i].msg);
+        CHECK_EQ_STR(r.out, "");
+    }
+    char *ok[] = { "tstage", "--mode", "fast", "--digit", "8", "--digits", "0,2", "--digits", "4", "--format", "json", NULL };
+    cli_common c;
+    CHECK_EQ_INT(cli_parse(argc_of(ok), ok, &spec_checked, &c), argc_of(ok));
+    CHECK_EQ_STR(o_mode, "fast");
+    CHECK_EQ_STR(o_digit, "8");
+    CHECK_EQ_INT(o_digits.n, 3);
+    if (o_digits.n == 3) CHECK_EQ_STR(o_digits.items[2], "4");
+    CHECK_EQ_STR(c.format, "json");
+    cli_list_free(&o_digits);
+    cli_common_free(&c);
+}
+
 static void test_usage_errors(void)
 {
     char *a1[] = { "tstage", "--windw", "5m", NULL };
@@ -574,6 +626,6 @@ static void test_given_unknown_aborts(void)
     CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
 }
 
-TEST_MAIN(test_durations_sizes, test_parse_values, test_positional, test_positional_from_usage, test_usage_errors,
+TEST_MAIN(test_durations_sizes, test_parse_values, test_positional, test_positional_from_usage, test_usage_errors, test_checked_strings,
           test_help_version, test_start, test_shadow, test_manners,
           test_count_or_duration, test_suggest, test_conf_enum_required_given, test_given_unknown_aborts)

@@ -1,0 +1,22 @@
+/* run.h — what drift's runner callbacks (main.c) share with the
+ * counter table (run.c): the process's parts and the table. */
+#ifndef DRIFT_RUN_H
+#define DRIFT_RUN_H
+#include <stddef.h>
+#include <stdint.h>
+#include "engine.h"
+#include "flags.h"
+#include "runner.h"
+
+typedef struct drift_main {
+    const drift_flags *fl;
+    drift_engine *eng;
+    stream_out *out;
+    uint64_t skip;      /* input records the saved state already covers */
+} drift_main;
+
+/* The counter table (runner.h) and the snapshot it reads (stats_size, stats). */
+extern const counter_def drift_counter_table[];
+extern const size_t drift_stats_size;
+void drift_stats_fill(void *ctx, runner *r, void *snap);
+#endif
