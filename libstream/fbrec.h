@@ -54,8 +54,9 @@ const fb_desc *const *fb_root_descs(int *n);         /* every root type */
 int fb_decode(const fb_desc *d, const uint8_t *buf, size_t len, int prefixed,
               void *out, arena *a, char *err, size_t errlen);   /* out NULL: fb_verify */
 
-/* The same checks as fb_decode (they share one walker: a buffer is
- * accepted by both or by neither), without decoding: nothing is stored or
+/* The same checks as fb_decode (a buffer is accepted by both or by
+ * neither, with the same reason: what fb_verify's own walk does not accept
+ * goes through fb_decode's), without decoding: nothing is stored or
  * allocated. For pass-through, where the record is copied unchanged.
  * 0, or -1 with err = "offset N: reason". */
 int fb_verify(const fb_desc *d, const uint8_t *buf, size_t len, int prefixed,

@@ -5,11 +5,14 @@
  * When it succeeds: the record re-encodes, the re-encoding decodes to the
  * same JSON, and that JSON reads back (fb_from_json) to the same JSON again.
  * fb_verify (the verify-only walk) must accept and refuse exactly the same
- * inputs, with the same message. */
+ * inputs, with the same message; and both must agree with the verifier as
+ * it was before the per-type plans (tests/unit/fbverify_ref.h): the same
+ * verdict, message and decoded record (as JSON). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fbrec.h"
+#include "../unit/fbverify_ref.h"
 
 static void fuzz_json(const fb_desc *d, const void *rec, json_writer *w)
 {
@@ -22,12 +25,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static int init;
     static arena a1, a2, a3;
     static fb_builder b;
-    static json_writer w1, w2;
+    static arena a4;
+    static json_writer w1, w2, w3;
     static json_doc doc;
     if (!init) {
         arena_init(&a1, 0); arena_init(&a2, 0); arena_init(&a3, 0);
         fb_builder_init(&b);
-        jw_init(&w1); jw_init(&w2);
+        arena_init(&a4, 0);
+        jw_init(&w1); jw_init(&w2); jw_init(&w3);
         json_doc_init(&doc);
         init = 1;
     }
@@ -38,11 +43,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int r = 0; r < n; r++) {
         for (int prefixed = 0; prefixed <= 1; prefixed++) {
             const fb_desc *d = roots[r];
-            AnyRecord rec, again, fromj;
+            AnyRecord rec, again, fromj, old;
             char err[256];
-            char verr[256] = "";
+            char verr[256] = "", oerr[256] = "", overr[256] = "";
             arena_reset(&a1);
+            arena_reset(&a4);
             int vrc = fb_verify(d, buf, size, prefixed, verr, sizeof verr);
+            int orc = ref_decode(d, buf, size, prefixed, &old, &a4, oerr, sizeof oerr);
+            int ovrc = ref_verify(d, buf, size, prefixed, overr, sizeof overr);
+            if (vrc != ovrc || orc != ovrc || strcmp(verr, overr) != 0 || strcmp(oerr, overr) != 0)
+                abort();   /* the verdict and reason of the old verifier */
             if (fb_decode(d, buf, size, prefixed, &rec, &a1, err, sizeof err) != 0) {
                 if (strncmp(err, "offset ", 7) != 0)
                     abort();   /* every refusal says where */
@@ -53,6 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (vrc != 0)
                 abort();
             fuzz_json(d, &rec, &w1);
+            fuzz_json(d, &old, &w3);
+            if (w1.len != w3.len || memcmp(w1.buf, w3.buf, w1.len) != 0)
+                abort();   /* the record the old decoder gave */
             fb_encode(&b, d, &rec, prefixed);
             size_t len;
             const uint8_t *p = fb_data(&b, &len);

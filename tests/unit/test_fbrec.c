@@ -4,11 +4,14 @@
  *   encode(decoded) gives the same bytes;
  *   to_json -> parse -> from_json -> equal (finite floats);
  * plus the hand-picked cases: defaults omitted, out-of-range enums printed
- * as numbers, absent vs empty strings and vectors, from_json errors. */
+ * as numbers, absent vs empty strings and vectors, from_json errors;
+ * and the verifier against the one it replaced (fbverify_ref.h) on
+ * mutated buffers of every root type: the same verdict, reason and record. */
 #include <math.h>
 #include <stdint.h>
 #include "fbrec.h"
 #include "fbsgen/fbdesc.h"
+#include "fbverify_ref.h"
 #include "testhelp.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -161,6 +164,7 @@ static void rnd_table(const fb_desc *t, void *out, arena *a, int depth)
 
 /* Field-by-field equality; on mismatch, reports the path. Floats compare
  * bit for bit except NaN (any NaN equals any NaN: JSON has no payloads). */
+static int eq_bool_bytes;   /* bools compare byte for byte (a decode writes 0 or 1) */
 static int eq_scalar(const fb_field_desc *f, const void *a, const void *b, int json)
 {
     if (f->base == FB_F64 || f->base == FB_F32) {
@@ -173,7 +177,7 @@ static int eq_scalar(const fb_field_desc *f, const void *a, const void *b, int j
             return isnan(y);
         return memcmp(&x, &y, 8) == 0;
     }
-    if (f->base == FB_BOOL)
+    if (f->base == FB_BOOL && !eq_bool_bytes)
         return (*(const uint8_t *)a != 0) == (*(const uint8_t *)b != 0);
     size_t n = (f->base == FB_I8 || f->base == FB_U8) ? 1 : (f->base == FB_I16 || f->base == FB_U16) ? 2
              : (f->base == FB_I32 || f->base == FB_U32) ? 4 : 8;
@@ -677,4 +681,353 @@ static void test_event_fast_path(void)
     fb_builder_free(&slow);
 }
 
-TEST_MAIN(test_event_fast_path, test_random_roundtrip, test_defaults_and_enums, test_encoded_defaults, test_from_json, test_json_jq)
+/* ---- the verifier against the one it replaced ---------------------------- */
+
+static uint32_t rd_u32(const uint8_t *p) { return fb_read_u32(p); }
+static void wr_u32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24); }
+
+/* 1 to 3 edits of the kinds that reach the verifier's checks: offsets
+ * and lengths set to edge values (0, the end, past it, over 2 GiB),
+ * vtable entries to small values (misaligned, past the table), a bit or a
+ * byte flipped, the buffer cut short. */
+static void mutate(uint8_t *buf, size_t *len)
+{
+    int edits = 1 + (int)rnd_below(3);
+    for (int e = 0; e < edits && *len >= 8; e++) {
+        size_t n = *len;
+        switch (rnd_below(7)) {
+        case 0: buf[rnd_below((uint32_t)n)] ^= (uint8_t)(1u << rnd_below(8)); break;
+        case 1: buf[rnd_below((uint32_t)n)] = (uint8_t)rnd(); break;
+        case 2: case 3: {   /* a 4-byte word: an offset, a length, a soffset */
+            static const int64_t edge[] = { 0, 1, 2, 3, 4, 8, -4, -1, 0x7fffffff, 0x80000000ll, 0xffffffffll };
+            size_t at = rnd_below((uint32_t)(n / 4)) * 4;
+            int k = (int)rnd_below(14);
+            uint32_t v = k < 11 ? (uint32_t)edge[k] : k == 11 ? (uint32_t)n - (uint32_t)at + rnd_below(9) - 4
+                       : k == 12 ? rnd_below((uint32_t)n + 8) : rd_u32(buf + at) + rnd_below(9) - 4;
+            wr_u32(buf + at, v);
+            break;
+        }
+        case 4: {   /* a 2-byte word: a vtable entry or size */
+            size_t at = rnd_below((uint32_t)(n / 2)) * 2;
+            static const uint16_t small[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 0xffff };
+            uint16_t v = rnd_below(3) ? small[rnd_below(12)] : (uint16_t)rnd_below(64);
+            buf[at] = (uint8_t)v;
+            buf[at + 1] = (uint8_t)(v >> 8);
+            break;
+        }
+        case 5: *len = 8 + rnd_below((uint32_t)(n - 7)); break;
+        default: {   /* an unaligned word */
+            size_t at = rnd_below((uint32_t)(n - 3));
+            wr_u32(buf + at, rnd_below((uint32_t)n));
+            break;
+        }
+        }
+    }
+}
+
+static int diff_reported;
+
+/* One buffer both ways: fb_verify and fb_decode against the reference.
+ * Returns 1 if accepted. Refusal messages with the numbers taken out are
+ * collected in reasons (for the coverage check). */
+static int verify_both(const fb_desc *d, const uint8_t *data, size_t len, int prefixed, arena *a1, arena *a2,
+                       char (*reasons)[96], int *nreasons, int *bad)
+{
+    /* an exact-size copy: ASan sees any overread */
+    uint8_t *buf = malloc(len ? len : 1);
+    memcpy(buf, data, len);
+    char e_ref[256] = "", e_new[256] = "", d_ref[256] = "", d_new[256] = "";
+    AnyRecord r_ref, r_new;
+    arena_reset(a1);
+    arena_reset(a2);
+    int v_ref = ref_verify(d, buf, len, prefixed, e_ref, sizeof e_ref);
+    int v_new = fb_verify(d, buf, len, prefixed, e_new, sizeof e_new);
+    int c_ref = ref_decode(d, buf, len, prefixed, &r_ref, a1, d_ref, sizeof d_ref);
+    int c_new = fb_decode(d, buf, len, prefixed, &r_new, a2, d_new, sizeof d_new);
+    eq_bool_bytes = 1;
+    int same = v_ref == v_new && c_ref == c_new && !strcmp(e_ref, e_new) && !strcmp(d_ref, d_new)
+               && (c_ref != 0 || eq_table(d, (const char *)&r_ref, (const char *)&r_new, 0));
+    eq_bool_bytes = 0;
+    if (!same) {
+        (*bad)++;
+        if (diff_reported++ < 5)
+            fprintf(stderr, "%s (%zu bytes%s): verify %d \"%s\" vs reference %d \"%s\"; decode %d \"%s\" vs %d \"%s\" %s\n",
+                    fb_desc_name(d), len, prefixed ? ", prefixed" : "", v_new, e_new, v_ref, e_ref, c_new, d_new,
+                    c_ref, d_ref, c_ref == 0 ? eq_where : "");
+    }
+    if (v_ref != 0 && *nreasons < 512 && !strstr(e_ref, "identifier")) {
+        char shape[96];
+        size_t k = 0;
+        for (const char *p = e_ref; *p && k + 1 < sizeof shape; p++)
+            if ((*p < '0' || *p > '9') && *p != '"')
+                shape[k++] = *p;
+        shape[k] = 0;
+        int seen = 0;
+        for (int i = 0; i < *nreasons && !seen; i++)
+            seen = !strcmp(reasons[i], shape);
+        if (!seen)
+            strcpy(reasons[(*nreasons)++], shape);
+    }
+    free(buf);
+    return v_ref == 0;
+}
+
+#define MUTANTS 6000
+static void test_verify_vs_reference(void)
+{
+    int n;
+    const fb_desc *const *roots = fb_root_descs(&n);
+    fb_builder b;
+    fb_builder_init(&b);
+    arena a, a1, a2;
+    arena_init(&a, 0);
+    arena_init(&a1, 0);
+    arena_init(&a2, 0);
+    static char reasons[512][96];
+    int nreasons = 0, bad = 0, accepted = 0, refused = 0;
+    uint8_t *work = malloc(1 << 16);
+    for (int r = 0; r < n; r++) {
+        const fb_desc *d = roots[r];
+        for (int i = 0; i < MUTANTS; i++) {
+            AnyRecord orig;
+            arena_reset(&a);
+            rnd_table(d, &orig, &a, 0);
+            int prefixed = i % 2;
+            fb_encode(&b, d, &orig, prefixed);
+            size_t len;
+            const uint8_t *p = fb_data(&b, &len);
+            if (prefixed) {
+                p += 4;
+                len -= 4;
+            }
+            if (len > (1 << 16))
+                continue;
+            memcpy(work, p, len);
+            if (i % 10 == 9) {   /* random bytes behind a valid header */
+                for (size_t k = 8; k < len; k++)
+                    work[k] = (uint8_t)rnd();
+                wr_u32(work, 8 + rnd_below((uint32_t)(len - 8 + 1)));
+            } else if (i % 10) {
+                mutate(work, &len);
+            }
+            if (verify_both(d, work, len, prefixed, &a1, &a2, reasons, &nreasons, &bad))
+                accepted++;
+            else
+                refused++;
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+    /* the mutants reach the verifier's checks, not only the first one */
+    CHECK_MSG(accepted > n * MUTANTS / 5 && refused > n * MUTANTS / 5, "%d accepted, %d refused", accepted, refused);
+    CHECK_MSG(nreasons >= 100, "only %d kinds of refusal", nreasons);
+    if (getenv("FBREC_SHOW_REASONS"))
+        for (int i = 0; i < nreasons; i++)
+            fprintf(stderr, "reason: %s\n", reasons[i]);
+    free(work);
+    arena_free(&a);
+    arena_free(&a1);
+    arena_free(&a2);
+    fb_builder_free(&b);
+}
+
+/* Hand-made buffers for the checks mutants seldom reach alone: a table
+ * whose vtable, position or field is wrong in exactly one way and
+ * otherwise good. craft() writes the root offset, the identifier, a vtable
+ * at vt (entries given) and the table's soffset at pos. */
+static void craft(uint8_t *b, size_t len, const char *ident, uint32_t vt, const uint16_t *entries, int n,
+                  uint32_t pos)
+{
+    memset(b, 0, len);
+    wr_u32(b, pos);
+    memcpy(b + 4, ident, 4);
+    for (int i = 0; i < n; i++) {
+        b[vt + 2 * i] = (uint8_t)entries[i];
+        b[vt + 2 * i + 1] = (uint8_t)(entries[i] >> 8);
+    }
+    wr_u32(b + pos, (uint32_t)((int32_t)pos - (int32_t)vt));
+}
+
+static int slot_of(const fb_desc *d, const char *name)
+{
+    for (int i = 0; i < d->nfields; i++)
+        if (!strcmp(d->fields[i].name, name))
+            return d->fields[i].slot;
+    return -1;
+}
+
+static void test_verify_crafted(void)
+{
+    arena a1, a2;
+    arena_init(&a1, 0);
+    arena_init(&a2, 0);
+    static char reasons[512][96];
+    int nreasons = 0, bad = 0;
+    char err[256];
+    uint8_t b[128];
+    uint16_t e[32];
+    const fb_desc *M = &Metric_desc;
+    int s_name = slot_of(M, "name"), s_ws = slot_of(M, "window_start"), s_q = slot_of(M, "quantiles");
+#define EXPECT(d, len, prefixed, accept, reason) do { \
+        CHECK(verify_both(d, b, len, prefixed, &a1, &a2, reasons, &nreasons, &bad) == (accept)); \
+        err[0] = 0; fb_verify(d, b, len, prefixed, err, sizeof err); \
+        CHECK_MSG((accept) || strstr(err, reason), "%s", err); } while (0)
+
+    /* an empty table: good; then its vtable at an odd position */
+    e[0] = 4; e[1] = 4;
+    craft(b, 20, "METR", 8, e, 2, 16);
+    EXPECT(M, 20, 0, 1, "");
+    craft(b, 24, "METR", 9, e, 2, 16);
+    EXPECT(M, 24, 0, 0, "vtable is misaligned");
+    /* the table at 2 mod 4 */
+    craft(b, 20, "METR", 8, e, 2, 14);
+    EXPECT(M, 20, 0, 0, "Metric is misaligned");
+    /* alignment counts from the size prefix, 4 bytes before buf */
+    craft(b, 24, "METR", 8, e, 2, 18);
+    EXPECT(M, 24, 1, 0, "Metric is misaligned");
+    craft(b, 24, "METR", 8, e, 2, 20);
+    EXPECT(M, 24, 1, 1, "");
+
+    /* name: a good string, then its offset at 2 mod 4, then straddling the end */
+    memset(e, 0, sizeof e);
+    e[0] = 8; e[1] = 8; e[2 + s_name] = 4;
+    craft(b, 32, "METR", 8, e, 3 + s_name, 16 + 2 * s_name);
+    uint32_t pos = 16 + 2 * s_name;
+    pos = (pos + 3) & ~3u;
+    craft(b, pos + 16, "METR", 8, e, 3 + s_name, pos);
+    wr_u32(b + pos + 4, 4);
+    wr_u32(b + pos + 8, 1);
+    b[pos + 12] = 'a';
+    EXPECT(M, pos + 16, 0, 1, "");
+    b[pos + 13] = 'b';   /* no NUL */
+    EXPECT(M, pos + 16, 0, 0, "not NUL-terminated");
+    e[1] = 12; e[2 + s_name] = 6;   /* the offset at pos + 6, inside the table */
+    craft(b, pos + 20, "METR", 8, e, 3 + s_name, pos);
+    wr_u32(b + pos + 6, 6);
+    wr_u32(b + pos + 12, 1);
+    b[pos + 16] = 'a';
+    EXPECT(M, pos + 20, 0, 0, "name is misaligned");
+    e[1] = 4; e[2 + s_name] = 4;   /* a 4-byte table, its field past the buffer's end */
+    craft(b, pos + 6, "METR", 8, e, 3 + s_name, pos);
+    EXPECT(M, pos + 6, 0, 0, "name (4 bytes) extends past the end");
+
+    /* window_start: 8 bytes at 4 past a table at 4 mod 8 that ends with the buffer */
+    memset(e, 0, sizeof e);
+    e[0] = (uint16_t)(6 + 2 * s_ws); e[1] = 8; e[2 + s_ws] = 4;
+    pos = (8 + e[0] + 3) & ~3u;
+    if (pos % 8 == 0)
+        pos += 4;
+    craft(b, pos + 8, "METR", 8, e, 3 + s_ws, pos);
+    EXPECT(M, pos + 8, 0, 0, "window_start (8 bytes) extends past the end");
+    e[1] = 12;   /* within a longer table: good */
+    craft(b, pos + 12, "METR", 8, e, 3 + s_ws, pos);
+    EXPECT(M, pos + 12, 0, 1, "");
+
+    /* quantiles: one Quantile (16 bytes, 8-aligned) */
+    memset(e, 0, sizeof e);
+    e[0] = (uint16_t)(6 + 2 * s_q); e[1] = 8; e[2 + s_q] = 4;
+    pos = (8 + e[0] + 7) & ~7u;
+    uint32_t vec = pos + 12;   /* data at pos + 16: 8-aligned */
+    craft(b, vec + 20, "METR", 8, e, 3 + s_q, pos);
+    wr_u32(b + pos + 4, vec - (pos + 4));
+    wr_u32(b + vec, 1);
+    EXPECT(M, vec + 20, 0, 1, "");
+    EXPECT(M, vec + 19, 0, 0, "vector of 1 elements extends past the end");
+    craft(b, vec + 24, "METR", 8, e, 3 + s_q, pos);   /* the vector 4 later: data at 4 mod 8 */
+    wr_u32(b + pos + 4, vec + 4 - (pos + 4));
+    wr_u32(b + vec + 4, 1);
+    EXPECT(M, vec + 24, 0, 0, "vector data is misaligned");
+
+    /* a bool: past the end of a table that ends with the buffer; then 2, decoded as 1 */
+    const fb_desc *X = &ExperimentPartial_desc;
+    int s_final = slot_of(X, "final");
+    memset(e, 0, sizeof e);
+    e[0] = (uint16_t)(6 + 2 * s_final); e[1] = 4; e[2 + s_final] = 4;
+    pos = (8 + e[0] + 3) & ~3u;
+    craft(b, pos + 4, "EXPP", 8, e, 3 + s_final, pos);
+    EXPECT(X, pos + 4, 0, 0, "final (1 bytes) extends past the end");
+    e[1] = 8;
+    craft(b, pos + 8, "EXPP", 8, e, 3 + s_final, pos);
+    b[pos + 4] = 2;
+    EXPECT(X, pos + 8, 0, 1, "");
+    ExperimentPartial x;
+    CHECK(fb_decode(X, b, pos + 8, 0, &x, &a1, err, sizeof err) == 0 && *(const uint8_t *)&x.final == 1);
+#undef EXPECT
+    CHECK_EQ_INT(bad, 0);
+    arena_free(&a1);
+    arena_free(&a2);
+}
+
+/* The two running limits, which random buffers do not reach: more than
+ * FB_MAX_TABLES tables (a Metric with 1,000,001 labels), and the decode
+ * budget (ExperimentPartial arms all pointing at one arm with long vectors:
+ * each reference costs the vectors again). */
+static void test_verify_limits(void)
+{
+    fb_builder b;
+    fb_builder_init(&b);
+    arena a1, a2;
+    arena_init(&a1, 0);
+    arena_init(&a2, 0);
+    static char reasons[512][96];
+    int nreasons = 0, bad = 0;
+    char err[256];
+
+    Metric m;
+    Metric_init(&m);
+    m.name = FB_STR("m");
+    uint32_t nl = FB_MAX_TABLES + 1;
+    KeyValue *kv = calloc(nl, sizeof *kv);
+    for (uint32_t i = 0; i < nl; i++)
+        kv[i].key = FB_STR("k");
+    m.labels = kv;
+    m.labels_count = nl;
+    fb_encode(&b, &Metric_desc, &m, 0);
+    size_t len;
+    const uint8_t *p = fb_data(&b, &len);
+    CHECK(verify_both(&Metric_desc, p, len, 0, &a1, &a2, reasons, &nreasons, &bad) == 0);
+    CHECK(fb_verify(&Metric_desc, p, len, 0, err, sizeof err) != 0 && strstr(err, "more than"));
+    m.labels_count = FB_MAX_TABLES - 1;   /* the root makes FB_MAX_TABLES: accepted */
+    fb_encode(&b, &Metric_desc, &m, 0);
+    p = fb_data(&b, &len);
+    CHECK(verify_both(&Metric_desc, p, len, 0, &a1, &a2, reasons, &nreasons, &bad) == 1);
+    free(kv);
+
+    enum { ARMS = 256, LIMBS = 2000 };
+    ExperimentPartial e;
+    ExperimentPartial_init(&e);
+    static ArmPartial arms[ARMS];
+    static int64_t limbs[LIMBS];
+    for (int i = 0; i < ARMS; i++)
+        ArmPartial_init(&arms[i]);
+    arms[0].sum = limbs;
+    arms[0].sum_count = LIMBS;
+    e.arms = arms;
+    e.arms_count = ARMS;
+    for (int shared = 1; shared <= ARMS; shared *= 4) {
+        fb_encode(&b, &ExperimentPartial_desc, &e, 0);
+        p = fb_data(&b, &len);
+        uint8_t *buf = malloc(len);
+        memcpy(buf, p, len);
+        /* the arms vector; its first `shared` elements made to point at arm 0 */
+        int slot = -1;
+        for (int i = 0; i < ExperimentPartial_desc.nfields; i++)
+            if (!strcmp(ExperimentPartial_desc.fields[i].name, "arms"))
+                slot = ExperimentPartial_desc.fields[i].slot;
+        uint32_t at = fb_field(buf, fb_root(buf), slot);
+        uint32_t vec = at + rd_u32(buf + at), arm0 = vec + 4 + rd_u32(buf + vec + 4);
+        for (int i = 1; i < shared; i++)
+            wr_u32(buf + vec + 4 + 4 * i, arm0 - (vec + 4 + 4 * (uint32_t)i));
+        int ok = verify_both(&ExperimentPartial_desc, buf, len, 0, &a1, &a2, reasons, &nreasons, &bad);
+        /* 256 copies of 16,000 bytes of limbs exceed 64 x the buffer's size, 64 do not */
+        CHECK_MSG(ok == (shared == ARMS ? 0 : 1), "%d arms sharing, %zu bytes: %s", shared, len, ok ? "accepted" : "refused");
+        if (shared == ARMS)
+            CHECK(fb_verify(&ExperimentPartial_desc, buf, len, 0, err, sizeof err) != 0 && strstr(err, "decoded size exceeds"));
+        free(buf);
+    }
+    CHECK_EQ_INT(bad, 0);
+    arena_free(&a1);
+    arena_free(&a2);
+    fb_builder_free(&b);
+}
+
+TEST_MAIN(test_verify_vs_reference, test_verify_crafted, test_verify_limits, test_event_fast_path, test_random_roundtrip, test_defaults_and_enums, test_encoded_defaults, test_from_json, test_json_jq)
