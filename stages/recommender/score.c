@@ -534,7 +534,7 @@ typedef int v16si __attribute__((vector_size(64)));
 /* one panel for 8, 4, 2 or 1 users: named accumulators, so that they stay
  * in registers (an array of them would be kept on the stack) */
 #define D512_STEP(a, u) a += BCAST16(x[u][k]) * yv
-static inline __attribute__((always_inline, target("avx512f"))) void dots512_p8(const float *y, uint32_t f, const float *const *x, v16sf *r)
+static inline __attribute__((always_inline)) void dots512_p8(const float *y, uint32_t f, const float *const *x, v16sf *r)
 {
     v16sf a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 }, a4 = { 0 }, a5 = { 0 }, a6 = { 0 }, a7 = { 0 };
     for (uint32_t k = 0; k < f; k++, y += 16) {
@@ -545,7 +545,7 @@ static inline __attribute__((always_inline, target("avx512f"))) void dots512_p8(
     }
     r[0] = a0; r[1] = a1; r[2] = a2; r[3] = a3; r[4] = a4; r[5] = a5; r[6] = a6; r[7] = a7;
 }
-static inline __attribute__((always_inline, target("avx512f"))) void dots512_p4(const float *y, uint32_t f, const float *const *x, v16sf *r)
+static inline __attribute__((always_inline)) void dots512_p4(const float *y, uint32_t f, const float *const *x, v16sf *r)
 {
     v16sf a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
     for (uint32_t k = 0; k < f; k++, y += 16) {
@@ -555,7 +555,7 @@ static inline __attribute__((always_inline, target("avx512f"))) void dots512_p4(
     }
     r[0] = a0; r[1] = a1; r[2] = a2; r[3] = a3;
 }
-static inline __attribute__((always_inline, target("avx512f"))) void dots512_p2(const float *y, uint32_t f, const float *const *x, v16sf *r)
+static inline __attribute__((always_inline)) void dots512_p2(const float *y, uint32_t f, const float *const *x, v16sf *r)
 {
     v16sf a0 = { 0 }, a1 = { 0 };
     for (uint32_t k = 0; k < f; k++, y += 16) {
@@ -565,7 +565,7 @@ static inline __attribute__((always_inline, target("avx512f"))) void dots512_p2(
     }
     r[0] = a0; r[1] = a1;
 }
-static inline __attribute__((always_inline, target("avx512f"))) void dots512_p1(const float *y, uint32_t f, const float *const *x, v16sf *r)
+static inline __attribute__((always_inline)) void dots512_p1(const float *y, uint32_t f, const float *const *x, v16sf *r)
 {
     v16sf a0 = { 0 };
     for (uint32_t k = 0; k < f; k++, y += 16) {
@@ -576,55 +576,13 @@ static inline __attribute__((always_inline, target("avx512f"))) void dots512_p1(
     r[0] = a0;
 }
 
-/* one user, four panels at once: four independent FMA chains in flight
- * instead of one waiting on the last (a list per event scores one user) */
-static inline __attribute__((always_inline, target("avx512f"))) void dots512_p1x4(const float *y, uint32_t f, const float *x, v16sf *r)
-{
-    const float *y1 = y + 16 * (size_t)f, *y2 = y1 + 16 * (size_t)f, *y3 = y2 + 16 * (size_t)f;
-    v16sf a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
-    for (uint32_t k = 0; k < f; k++) {
-        v16sf b = BCAST16(x[k]), v;
-        memcpy(&v, y + 16 * k, 64); a0 += b * v;
-        memcpy(&v, y1 + 16 * k, 64); a1 += b * v;
-        memcpy(&v, y2 + 16 * k, 64); a2 += b * v;
-        memcpy(&v, y3 + 16 * k, 64); a3 += b * v;
-    }
-    r[0] = a0; r[1] = a1; r[2] = a2; r[3] = a3;
-}
-
-/* a panel's sixteen dot products r of user u into out[u] (items i..i+m) */
-static inline __attribute__((always_inline, target("avx512f")))
-void dots512_out(float *o, v16sf r, v16sf *mv, uint32_t m, int set)
-{
-    if (!set) {
-        for (uint32_t j = 0; j < m; j++) o[j] += r[j];
-    } else if (m == 16) {
-        memcpy(o, &r, 64);
-        v16si gt = r > *mv;
-        *mv = (v16sf)(((v16si)r & gt) | ((v16si)*mv & ~gt));
-    } else {
-        for (uint32_t j = 0; j < m; j++) {
-            float d = r[j];
-            o[j] = d;
-            if (d > (*mv)[0]) (*mv)[0] = d;
-        }
-    }
-}
-
 __attribute__((target("avx512f")))
 static void dots_avx512(const float *Yt, uint32_t n, uint32_t f, const float *const *x, float *const *out,
-                        float *mx, int set, uint32_t g)
+                          float *mx, int set, uint32_t g)
 {
     v16sf mv[ALS_BATCH];
     memset(mv, 0, sizeof mv);
-    uint32_t i = 0;
-    if (g == 1)
-        for (; i + 64 <= n; i += 64) {
-            v16sf r[4];
-            dots512_p1x4(Yt + (size_t)i * f, f, x[0], r);
-            for (int q = 0; q < 4; q++) dots512_out(out[0] + i + 16 * q, r[q], &mv[0], 16, set);
-        }
-    for (; i < n; i += 16) {
+    for (uint32_t i = 0; i < n; i += 16) {
         const float *y = Yt + (size_t)i * f;
         v16sf r[ALS_BATCH];
         uint32_t u = 0;
@@ -633,7 +591,21 @@ static void dots_avx512(const float *Yt, uint32_t n, uint32_t f, const float *co
         if (g - u >= 2) { dots512_p2(y, f, x + u, r + u); u += 2; }
         if (g - u >= 1) dots512_p1(y, f, x + u, r + u);
         uint32_t m = n - i < 16 ? n - i : 16;
-        for (u = 0; u < g; u++) dots512_out(out[u] + i, r[u], &mv[u], m, set);
+        for (u = 0; u < g; u++) {
+            if (!set) {
+                for (uint32_t j = 0; j < m; j++) out[u][i + j] += r[u][j];
+            } else if (m == 16) {
+                memcpy(out[u] + i, &r[u], 64);
+                v16si gt = r[u] > mv[u];
+                mv[u] = (v16sf)(((v16si)r[u] & gt) | ((v16si)mv[u] & ~gt));
+            } else {
+                for (uint32_t j = 0; j < m; j++) {
+                    float d = r[u][j];
+                    out[u][i + j] = d;
+                    if (d > mv[u][0]) mv[u][0] = d;
+                }
+            }
+        }
     }
     if (set)
         for (uint32_t u = 0; u < g; u++) {
@@ -821,63 +793,9 @@ static void blend_generic(float *out, uint32_t n, const float *const *d, const f
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 __attribute__((target("avx2"))) static float vmax_avx2(const float *x, uint32_t n) { return vmax_impl(x, n); }
 __attribute__((target("avx2"))) static void blend_avx2(float *out, uint32_t n, const float *const *d, const float *k, int nt) { blend_impl(out, n, d, k, nt); }
-
-/* The blend with 512-bit vectors. AVX-512F has fused multiply-adds, which
- * round once where the blend rounds the product and then the sum: the
- * empty asm makes each product a value of its own, so that the compiler
- * cannot fuse it into the add (-ffp-contract). The same operations in the
- * same order as blend_terms: the same floats. */
-#define NO_FUSE(p) __asm__("" : "+v"(p))
-static inline __attribute__((always_inline, target("avx512f")))
-void blend16_terms(float *out, uint32_t n, const float *const *d, const float *k, const int nt)
-{
-    v16sf kv[BLEND_TERMS];
-    for (int t = 0; t < nt; t++) kv[t] = BCAST16(k[t]);
-    uint32_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        v16sf acc = { 0 };
-        for (int t = 0; t < nt; t++) {
-            v16sf v;
-            memcpy(&v, d[t] + i, 64);
-            v16sf p = kv[t] * v;
-            NO_FUSE(p);
-            acc += p;
-        }
-        memcpy(out + i, &acc, 64);
-    }
-    for (; i < n; i++) {
-        float a = 0;
-        for (int t = 0; t < nt; t++) {
-            float p = k[t] * d[t][i];
-            NO_FUSE(p);
-            a += p;
-        }
-        out[i] = a;
-    }
-}
-__attribute__((target("avx512f")))
-static void blend_avx512(float *out, uint32_t n, const float *const *d, const float *k, int nt)
-{
-    switch (nt) {
-    case 0: memset(out, 0, n * sizeof *out); break;
-    case 1: blend16_terms(out, n, d, k, 1); break;
-    case 2: blend16_terms(out, n, d, k, 2); break;
-    case 3: blend16_terms(out, n, d, k, 3); break;
-    case 4: blend16_terms(out, n, d, k, 4); break;
-    case 5: blend16_terms(out, n, d, k, 5); break;
-    default: blend16_terms(out, n, d, k, BLEND_TERMS); break;
-    }
-}
-static void blend(float *out, uint32_t n, const float *const *d, const float *k, int nt)
-{
-    int l = isa_level();
-    if (l >= 2) blend_avx512(out, n, d, k, nt);
-    else if (l == 1) blend_avx2(out, n, d, k, nt);
-    else blend_generic(out, n, d, k, nt);
-}
 #else
 #define vmax_avx2 vmax_generic
-#define blend blend_generic
+#define blend_avx2 blend_generic
 #endif
 static float vmax(const float *x, uint32_t n) { return have_avx2() ? vmax_avx2(x, n) : vmax_generic(x, n); }
 
@@ -976,7 +894,8 @@ static int hybrid_fast(const rec_model *m, const hist_entry *h, size_t n, float 
         d[nt] = buf; k[nt] = w / mx; nt++;
     }
     if (m->pop_max > 0) { d[nt] = m->pop; k[nt] = 1e-6f / m->pop_max; nt++; }
-    blend(scores, N, d, k, nt);
+    if (have_avx2()) blend_avx2(scores, N, d, k, nt);
+    else blend_generic(scores, N, d, k, nt);
     if (knn_set) nbr_reset(&m->knn, h, n, s->kbuf, N);
     if (cnt_set) nbr_reset(&m->cnt, h, n, s->cbuf, N);
     if (ease_set) for (uint32_t j = 0; j < m->ease_n; j++) s->ebuf[m->ease_idx[j]] = 0;

@@ -1,8 +1,7 @@
 /* test_model.c — the model file: save/load round trip (items, metadata,
  * components, scores identical), atomic replace (a reader of the old file
  * is unaffected, no temp file left), corrupt files refused; event weights;
- * top-k selection; the hybrid's scores the same bit for bit with 512-bit
- * vectors as with AVX2. */
+ * top-k selection. */
 #include "../testhelp.h"
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -344,56 +343,4 @@ static void test_user_histories(void)
 static void setup(void) { CHECK(mkdtemp(dir) != NULL); }
 static void teardown(void) { rmdir(dir); }
 
-/* A hybrid of popularity, kNN, ALS and EASE (five blend terms with the
- * tie-break) over 53 items (three 16-float vectors and a tail) scored for
- * random histories with the AVX-512 code (dot products, blend) and with
- * the AVX2 code: the same floats. Without AVX-512 here both are AVX2. */
-static void test_wide_same_scores(void)
-{
-    rec_data d; rec_train t;
-    data_init(&d);
-    uint32_t r = 99;
-    char u[16], it[16];
-    for (int x = 0; x < 40; x++)
-        for (int k = 0; k < 12; k++) {
-            r = r * 1103515245u + 12345u;
-            snprintf(u, sizeof u, "u%d", x);
-            snprintf(it, sizeof it, "i%u", (r >> 8) % 53);
-            CHECK_EQ_INT(data_add(&d, u, strlen(u), it, strlen(it), 1.0f + (float)(k % 4), 1000 + k), 0);
-        }
-    data_finish(&d);
-    CHECK_EQ_INT(train_build(&t, d.users.n, d.items.n, d.n, d.u, d.i, d.w, d.ts), 0);
-    train_params p;
-    train_params_default(&p);
-    p.als_f = 8; p.als_iters = 3; p.ease_min_users = 1; p.knn_k = 5;
-    p.w[ALG_POP] = 0.1f;
-    char err[256];
-    rec_model *m = train_model(&d, &t, ALG_HYBRID, &p, NULL, err, sizeof err);
-    CHECK_MSG(m != NULL, "%s", err);
-    if (!m) { train_free(&t); data_free(&d); return; }
-    uint32_t N = model_n_items(m);
-    CHECK(N >= 48);
-    model_scratch *sc = model_scratch_new(m);
-    float *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b);
-    hist_entry h[20];
-    for (int trial = 0; trial < 50; trial++) {
-        size_t n = 1 + (size_t)trial % 20;
-        for (size_t k = 0; k < n; k++) {
-            r = r * 1103515245u + 12345u;
-            h[k] = (hist_entry){ (r >> 8) % N, 0.5f + (float)((r >> 20) % 8) / 2, 0 };
-        }
-        int old = model_score_isa_cap(2);
-        model_score(m, h, n, a, sc);
-        model_score_isa_cap(1);
-        model_score(m, h, n, b, sc);
-        model_score_isa_cap(old);
-        CHECK_MSG(!memcmp(a, b, N * sizeof *a), "history %d (%zu items): AVX-512 and AVX2 scores differ", trial, n);
-    }
-    free(a); free(b);
-    model_scratch_free(sc);
-    model_free(m);
-    train_free(&t);
-    data_free(&d);
-}
-
-TEST_MAIN(setup, test_round_trip, test_wide_same_scores, test_user_histories, test_hybrid_blend, test_refused, test_event_weight, test_topk, teardown)
+TEST_MAIN(setup, test_round_trip, test_user_histories, test_hybrid_blend, test_refused, test_event_weight, test_topk, teardown)
