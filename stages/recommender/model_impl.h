@@ -99,4 +99,7 @@ void score_uknn(const rec_model *m, const hist_entry *h, size_t n, float *out, m
 /* Builds uk_toff/uk_tusr from uk_off/uk_idx. 0 or -1. */
 int uknn_index(rec_model *m);
 void score_als(const rec_model *m, const hist_entry *h, size_t n, float *out, model_scratch *s);
+/* For tests: the widest vector code scoring may use (0 baseline, 1 AVX2 +
+ * FMA, 2 AVX-512F; the CPU's own limit still applies). Returns the old cap. */
+int model_score_isa_cap(int level);
 #endif

@@ -2,7 +2,9 @@
  * the factors reproduce a known rank-2 (block) preference matrix; the
  * fold-in of a new user solves the normal equations (checked by hand with
  * one factor, and against a plain Gaussian elimination with 5, 13 and 16
- * factors: the blocked Cholesky's four-row columns and their tails). */
+ * factors: the blocked Cholesky's four-row columns and their tails); the
+ * ALS dot products of one to eight users at once are the same floats with
+ * 512-bit vectors as with AVX2 (and as one user alone). */
 #include <math.h>
 #include "../testhelp.h"
 #include "../../../stages/recommender/train.h"
@@ -142,4 +144,70 @@ static void test_fold_in_against_elimination(void)
     }
 }
 
-TEST_MAIN(test_loss_and_recovery, test_fold_in_by_hand, test_fold_in_against_elimination)
+/* The ALS part of a hybrid for groups of 1..8 users (model_als_batch) and
+ * for each user alone (model_score of an ALS-only hybrid) with the
+ * AVX-512 dot products, against the AVX2 ones: the same floats bit for
+ * bit, and each near a dot product in double. 45 items: two whole panels
+ * of sixteen and a tail of thirteen; f = 13 and 32. Without AVX-512 on
+ * this CPU both runs take the AVX2 path (said on stderr). */
+static void test_dots_wide_same(void)
+{
+    const uint32_t fs[] = { 13, 32 }, N = 45;
+    if (!__builtin_cpu_supports("avx512f")) fprintf(stderr, "  (no AVX-512F here: both runs use AVX2)\n");
+    for (size_t t = 0; t < sizeof fs / sizeof *fs; t++) {
+        uint32_t f = fs[t];
+        char **ids = calloc(N, sizeof *ids);
+        for (uint32_t i = 0; i < N; i++) { char b[16]; snprintf(b, sizeof b, "i%u", i); ids[i] = strdup(b); }
+        rec_model *m = model_new(N, ids);
+        m->alg = ALG_HYBRID;
+        m->w[ALG_ALS] = 1;
+        m->als_f = f; m->als_reg = 0.5; m->als_alpha = 2;
+        m->als_Y = malloc((size_t)N * f * sizeof(float));
+        uint32_t r = 777 + f;
+        for (uint32_t i = 0; i < N * f; i++) { r = r * 1103515245u + 12345u; m->als_Y[i] = (float)((r >> 8) % 2001) / 1000.0f - 1.0f; }
+        model_als_gram(m);
+        model_scratch *sc = model_scratch_new(m);
+        hist_entry h[8][5];
+        const hist_entry *hp[8];
+        size_t n[8];
+        for (int u = 0; u < 8; u++) {
+            n[u] = 1 + (size_t)u % 5;
+            for (size_t k = 0; k < n[u]; k++) h[u][k] = (hist_entry){ (uint32_t)((u * 7 + k * 11) % N), 1.0f + (float)k, 0 };
+            hp[u] = h[u];
+        }
+        float out[2][8][45], mx[2][8], alone[2][8][45];
+        uint8_t ok[2][8];
+        for (uint32_t g = 1; g <= 8; g++) {
+            for (int wide = 0; wide < 2; wide++) {
+                int old = model_score_isa_cap(wide ? 2 : 1);
+                float *o[8];
+                for (int u = 0; u < 8; u++) o[u] = out[wide][u];
+                memset(out[wide], 0, sizeof out[wide]);
+                CHECK(model_als_batch(m, hp, n, g, o, mx[wide], ok[wide], sc) == 1);
+                for (uint32_t u = 0; u < g; u++) model_score(m, h[u], n[u], alone[wide][u], sc);
+                model_score_isa_cap(old);
+            }
+            for (uint32_t u = 0; u < g; u++) {
+                CHECK(ok[0][u] && ok[1][u]);
+                CHECK_MSG(!memcmp(out[0][u], out[1][u], sizeof out[0][u]), "f %u, group of %u, user %u: AVX-512 and AVX2 differ", f, g, u);
+                CHECK_MSG(!memcmp(&mx[0][u], &mx[1][u], sizeof mx[0][u]), "f %u, group of %u, user %u: maxima differ", f, g, u);
+                CHECK_MSG(!memcmp(alone[0][u], alone[1][u], sizeof alone[0][u]), "f %u, user %u alone: AVX-512 and AVX2 differ", f, u);
+                /* against x·y in double, x from the fold-in */
+                double x[32];
+                CHECK(als_fold_in(m, h[u], n[u], x, sc) == 0);
+                float best = 0;
+                for (uint32_t i = 0; i < N; i++) {
+                    double d = 0;
+                    for (uint32_t a = 0; a < f; a++) d += (double)(float)x[a] * m->als_Y[(size_t)i * f + a];
+                    CHECK_NEAR(out[1][u][i], d, 1e-4 * (1 + fabs(d)));
+                    if (out[1][u][i] > best) best = out[1][u][i];
+                }
+                CHECK(mx[1][u] == best);
+            }
+        }
+        model_scratch_free(sc);
+        model_free(m);
+    }
+}
+
+TEST_MAIN(test_loss_and_recovery, test_fold_in_by_hand, test_fold_in_against_elimination, test_dots_wide_same)
