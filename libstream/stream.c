@@ -25,6 +25,7 @@
 
 #include "deadletter.h"
 #include "frame.h"
+#include "fbjson.h"
 #include "io.h"
 #include "json.h"
 #include "kafka.h"

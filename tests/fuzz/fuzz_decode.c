@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fbjson.h"
 #include "fbrec.h"
 
 static void fuzz_json(const fb_desc *d, const void *rec, json_writer *w)

@@ -7,6 +7,7 @@
  * as numbers, absent vs empty strings and vectors, from_json errors. */
 #include <math.h>
 #include <stdint.h>
+#include "fbjson.h"
 #include "fbrec.h"
 #include "fbsgen/fbdesc.h"
 #include "testhelp.h"

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include "../../../stages/ingest/ingest.h"
 #include "../testhelp.h"
+#include "fbjson.h"
 #include "hash.h"
 #include "reckey.h"
 #include "timefmt.h"
