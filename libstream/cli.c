@@ -34,43 +34,11 @@
 #include "metrics.h"
 #include "sdnotify.h"
 #include "sig.h"
+#include "timefmt.h"
 
 #define CLI_MAX_COMMON 16
 
 /* ---- values ---------------------------------------------------------------- */
-
-int cli_parse_duration(const char *s, int64_t *us)
-{
-    if (!s || !*s) return -1;
-    double total = 0;
-    const char *p = s;
-    int parts = 0;
-    while (*p) {
-        if (!isdigit((unsigned char)*p) && *p != '.') return -1;
-        char *end;
-        errno = 0;
-        double v = strtod(p, &end);
-        if (end == p || errno || !isfinite(v) || v < 0) return -1;
-        p = end;
-        double unit;
-        if (!*p) {
-            if (parts) return -1;          /* "1h30" is ambiguous: refuse */
-            unit = 1e6;                    /* bare number: seconds */
-        } else if (!strncmp(p, "us", 2)) { unit = 1; p += 2; }
-        else if (!strncmp(p, "ms", 2)) { unit = 1e3; p += 2; }
-        else if (*p == 's') { unit = 1e6; p++; }
-        else if (*p == 'm') { unit = 60e6; p++; }
-        else if (*p == 'h') { unit = 3600e6; p++; }
-        else if (*p == 'd') { unit = 86400e6; p++; }
-        else if (*p == 'w') { unit = 7 * 86400e6; p++; }
-        else return -1;
-        total += v * unit;
-        parts++;
-    }
-    if (total > 9.2e18) return -1;
-    *us = (int64_t)llround(total);
-    return 0;
-}
 
 int cli_parse_size(const char *s, int64_t *bytes)
 {
@@ -98,19 +66,6 @@ int cli_parse_size(const char *s, int64_t *bytes)
     return 0;
 }
 
-/* "90s" -> "90s", 5400000000 -> "90m": the largest exact unit. */
-static void cli_fmt_duration(int64_t us, char *buf, size_t n)
-{
-    static const struct { int64_t mul; const char *u; } units[] = {
-        { 86400000000LL, "d" }, { 3600000000LL, "h" }, { 60000000LL, "m" },
-        { 1000000LL, "s" }, { 1000LL, "ms" }, { 1, "us" } };
-    if (us == 0) { snprintf(buf, n, "0s"); return; }
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (us % units[i].mul == 0) { snprintf(buf, n, "%lld%s", (long long)(us / units[i].mul), units[i].u); return; }
-}
-
-void cli_format_duration(int64_t us, char *buf, size_t n) { cli_fmt_duration(us, buf, n); }
-
 static void cli_fmt_size(int64_t b, char *buf, size_t n)
 {
     static const char *u = "KMGT";
@@ -122,7 +77,7 @@ static void cli_fmt_size(int64_t b, char *buf, size_t n)
 
 static void cli_fmt_bound(const cli_opt *o, double v, char *buf, size_t n)
 {
-    if (o->type == CLI_DURATION) cli_fmt_duration((int64_t)v, buf, n);
+    if (o->type == CLI_DURATION) time_format_duration((int64_t)v, buf, n);
     else if (o->type == CLI_SIZE) cli_fmt_size((int64_t)v, buf, n);
     else snprintf(buf, n, "%.15g", v);
 }
@@ -407,7 +362,7 @@ static void cli_set(const cli_ctx *cx, const cli_opt *o, const char *fl, const c
         errno = 0;
         long long v = strtoll(val, &end, 10);
         int64_t us;
-        if ((!*val || *end || errno) && isdigit((unsigned char)*val) && cli_parse_duration(val, &us) == 0)
+        if ((!*val || *end || errno) && isdigit((unsigned char)*val) && time_parse_duration(val, &us) == 0)
             cli_fail(cx, "%s: '%s' is a duration, but %s is a count (%s)", fl, val, fl,
                      o->help ? o->help : "an integer");
         if (!*val || *end || errno) cli_fail(cx, "%s: '%s' is not an integer", fl, val);
@@ -428,7 +383,7 @@ static void cli_set(const cli_ctx *cx, const cli_opt *o, const char *fl, const c
     }
     case CLI_DURATION: {
         int64_t v;
-        if (cli_parse_duration(val, &v) < 0)
+        if (time_parse_duration(val, &v) < 0)
             cli_fail(cx, "%s: '%s' is not a duration (e.g. 250ms, 60s, 5m, 1h, 1d)", fl, val);
         if (bounded && (v < o->min || v > o->max))
             cli_fail(cx, "%s: %s is out of range %s..%s", fl, val, lo, hi);
@@ -447,7 +402,7 @@ static void cli_set(const cli_ctx *cx, const cli_opt *o, const char *fl, const c
             return;
         }
         int64_t us;
-        if (cli_parse_duration(val, &us) < 0 || us <= 0)
+        if (time_parse_duration(val, &us) < 0 || us <= 0)
             cli_fail(cx, "%s: '%s' is neither a count nor a duration (e.g. 100000, 10m, 1h)", fl, val);
         t->count = 0; t->us = us;
         return;

@@ -8,6 +8,7 @@
 #define STREAMREC_CLI_H
 #include <stddef.h>
 #include <stdint.h>
+#include "timefmt.h"
 
 typedef enum {
     CLI_BOOL,      /* int*: set to 1 when present, takes no value */
@@ -121,11 +122,11 @@ void cli_usage_error(const cli_spec *spec, const char *fmt, ...)
  * line (no JSON, no hint), then exit(status). The stage is the one
  * cli_parse last saw. */
 void cli_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
-/* "90s", "10m", "250ms": the largest exact unit. */
-void cli_format_duration(int64_t us, char *buf, size_t n);
+/* Durations are timefmt.h's (time_parse_duration); this name stays for the
+ * stages' flag files until they call that. */
+static inline int cli_parse_duration(const char *s, int64_t *us) { return time_parse_duration(s, us); }
 
-/* Parsers, exposed for config files and tests. 0 or -1. */
-int cli_parse_duration(const char *s, int64_t *us);
+/* Parser, exposed for config files and tests. 0 or -1. */
 int cli_parse_size(const char *s, int64_t *bytes);
 
 /* Edit distance (insert, delete, substitute), and the candidate closest to

@@ -42,28 +42,6 @@ deadletter *deadletter_open(const char *uri, const cli_list *conf, char *err, si
     return d;
 }
 
-int deadletter_is_utf8(const void *p, size_t n)
-{
-    const uint8_t *s = p, *e = s + n;
-    while (s < e) {
-        uint8_t c = *s;
-        if (c < 0x80) { s++; continue; }
-        size_t k; uint32_t cp, min;
-        if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; min = 0x80; }
-        else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; min = 0x800; }
-        else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; min = 0x10000; }
-        else return 0;
-        if ((size_t)(e - s) <= k) return 0;
-        for (size_t i = 1; i <= k; i++) {
-            if ((s[i] & 0xC0) != 0x80) return 0;
-            cp = cp << 6 | (s[i] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-        s += k + 1;
-    }
-    return 1;
-}
-
 size_t deadletter_base64(const void *p, size_t n, char *out)
 {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -126,7 +104,7 @@ int deadletter_write(deadletter *d, const stream_pos *pos, const char *reason,
     time_format_iso(now_us(), ts);
     jw_key(w, "ts"); jw_cstr(w, ts);
     if (!raw) rawlen = 0;
-    if (!binary && deadletter_is_utf8(raw, rawlen)) {
+    if (!binary && json_utf8_valid(raw ? raw : "", rawlen)) {
         jw_key(w, "raw"); jw_str(w, raw ? raw : "", rawlen);
     } else {
         size_t need = 4 * ((rawlen + 2) / 3) + 1;

@@ -39,8 +39,7 @@ uint64_t deadletter_count(const deadletter *d);
 /* Flush and free; 0, or -1 if any write failed (err may be NULL). NULL: 0. */
 int deadletter_close(deadletter *d, char *err, size_t errlen);
 
-/* Helpers, exposed for tests. */
-int deadletter_is_utf8(const void *p, size_t n);      /* 1 if valid UTF-8 */
+/* Helper, exposed for tests. */
 /* Standard base64 with padding; out needs 4*((n+2)/3)+1 bytes; NUL-terminated. */
 size_t deadletter_base64(const void *p, size_t n, char *out);
 

@@ -1,7 +1,7 @@
 /* fbrec.h — typed records: the C structs generated from schemas/NAME.fbs
  * (build/gen/records.h, included here) and the schema-driven binary codec
- * that verifies+decodes and encodes them (fbrec.c). Their JSON forms are in
- * fbjson.h, included here too.
+ * that verifies+decodes and encodes them (fbrec.c). Their JSON forms are
+ * fbjson.h's.
  *
  * Every table T in the schemas becomes:
  *   typedef struct T { ...fields in schema order... } T;
@@ -29,7 +29,6 @@
 #include <string.h>
 #include "arena.h"
 #include "fb.h"
-#include "fbjson.h"                 /* the JSON forms of every record */
 
 typedef struct fb_str { const char *ptr; uint32_t len; } fb_str;
 #define FB_STR(s) ((fb_str){ (s), (uint32_t)strlen(s) })

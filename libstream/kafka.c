@@ -14,11 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <librdkafka/rdkafka.h>
 #include "log.h"
 #include "secret.h"
 #include "sig.h"
+#include "timefmt.h"
 #include "wmark.h"
 
 /* Our own -X key (not librdkafka's): give up when no broker has been
@@ -107,13 +107,6 @@ struct kafka_sink {
 };
 
 static int32_t topic_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms);
-
-static int64_t kafka_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- configuration --------------------------------------------------------- */
 
@@ -211,7 +204,7 @@ static void kafka_note_error(int64_t *down_since, int *fatal, rd_kafka_t *rk, in
 {
     char safe[512], fbuf[512];
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-        if (!*down_since) *down_since = kafka_now_ms();
+        if (!*down_since) *down_since = mono_ms();
     }
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
         rd_kafka_fatal_error(rk, fbuf, sizeof fbuf);
@@ -227,7 +220,7 @@ static void kafka_note_error(int64_t *down_since, int *fatal, rd_kafka_t *rk, in
  * works they are back (librdkafka has no "broker up" event); else give up. */
 static int kafka_down_check(rd_kafka_t *rk, int64_t *down_since, int64_t limit)
 {
-    if (!*down_since || !limit || kafka_now_ms() - *down_since < limit) return 0;
+    if (!*down_since || !limit || mono_ms() - *down_since < limit) return 0;
     const struct rd_kafka_metadata *md;
     if (rd_kafka_metadata(rk, 0, NULL, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_metadata_destroy(md);
@@ -528,7 +521,7 @@ static void kafka_src_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                        tp->topic, (int)tp->partition,
                        rd_kafka_err2str(cre ? cre : c->elems[i].err));
             kp->epoch = ++s->epochs;
-            kp->last_msg_ms = kafka_now_ms();
+            kp->last_msg_ms = mono_ms();
             s->align_dirty = 1;
             log_kv(LOG_INFO, "kafka partition assigned", "\"topic\":\"%s\",\"partition\":%d,\"start\":%lld",
                    tp->topic, (int)tp->partition, (long long)(tp->offset >= 0 ? tp->offset : -1));
@@ -671,7 +664,7 @@ int kafka_src_poll(kafka_src *s, int timeout_ms, kafka_msg *m)
     /* One clock read per message, here: kept in now_ms for
      * kafka_src_event_time, which the stages call per record (a read costs
      * ~0.2 us on a VM's kvm-clock); a message ends the wait without another. */
-    int64_t deadline = (s->now_ms = kafka_now_ms()) + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = (s->now_ms = mono_ms()) + (timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
         if (s->fatal) return -1;
         if (kafka_down_check(s->rk, &s->down_since_ms, s->down_timeout_ms)) return -1;
@@ -682,7 +675,7 @@ int kafka_src_poll(kafka_src *s, int timeout_ms, kafka_msg *m)
         int64_t left = deadline - s->now_ms;
         /* slices of at most 100 ms so fatal errors and the down limit are seen */
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(s->rk, left <= 0 ? 0 : left > 100 ? 100 : (int)left);
-        if (!msg || msg->err) s->now_ms = kafka_now_ms();
+        if (!msg || msg->err) s->now_ms = mono_ms();
         if (!msg) {
             if (s->fatal) return -1;
             if (s->stop_at_eof && kafka_src_all_eof(s)) return 2;
@@ -712,7 +705,7 @@ int kafka_src_poll(kafka_src *s, int timeout_ms, kafka_msg *m)
         if (!kp || !kp->assigned) {
             /* a message fetched before its partition was revoked: not ours to return */
             rd_kafka_message_destroy(msg);
-            s->now_ms = kafka_now_ms();
+            s->now_ms = mono_ms();
             continue;
         }
         s->down_since_ms = 0;
@@ -734,7 +727,7 @@ int kafka_src_poll(kafka_src *s, int timeout_ms, kafka_msg *m)
             if (s->align_dirty || s->now_ms - s->align_at_ms >= KAFKA_ALIGN_RECHECK_MS) kafka_align_update(s);
             /* ahead, or behind its own held messages: held, in order */
             if ((kp->held_n || kafka_part_ahead(s, kp)) && kafka_part_hold(s, kp, msg) == 0) {
-                s->now_ms = kafka_now_ms();
+                s->now_ms = mono_ms();
                 continue;
             }
         }
@@ -946,7 +939,7 @@ static int32_t kafka_topic_partitions(kafka_src *s, const char *topic)
 
 int kafka_src_owned(kafka_src *s, int i, int64_t idle_ms, stream_part *out)
 {
-    int64_t now = kafka_now_ms();
+    int64_t now = mono_ms();
     for (int k = 0; k < s->nparts; k++) {
         kafka_part *kp = &s->parts[k];
         if (!kp->assigned || i-- > 0) continue;
@@ -1108,7 +1101,7 @@ int kafka_sink_produce_to(kafka_sink *k, int32_t partition, const void *val, siz
 int kafka_sink_partitions_ask(kafka_sink *k, int timeout_ms)
 {
     int32_t n = topic_partition_count(k->rk, k->topic, timeout_ms);
-    k->partitions_at_ms = kafka_now_ms();
+    k->partitions_at_ms = mono_ms();
     if (n > 0 || k->partitions <= 0) k->partitions = n;
     rd_kafka_poll(k->rk, 0);   /* delivery reports, while a caller waits in this */
     return k->partitions;
@@ -1117,18 +1110,18 @@ int kafka_sink_partitions_ask(kafka_sink *k, int timeout_ms)
 int kafka_sink_partitions(kafka_sink *k)
 {
     /* (unknown: asked again 5 s later, not per call) */
-    if (k->partitions_at_ms && kafka_now_ms() - k->partitions_at_ms < (k->partitions > 0 ? 60000 : 5000))
+    if (k->partitions_at_ms && mono_ms() - k->partitions_at_ms < (k->partitions > 0 ? 60000 : 5000))
         return k->partitions;
     return kafka_sink_partitions_ask(k, 5000);
 }
 
 int kafka_sink_flush(kafka_sink *k, int timeout_ms)
 {
-    int64_t deadline = timeout_ms < 0 ? INT64_MAX : kafka_now_ms() + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX : mono_ms() + timeout_ms;
     while (rd_kafka_outq_len(k->rk) > 0) {
         if (k->fatal) break;
         if (kafka_down_check(k->rk, &k->down_since_ms, k->down_timeout_ms)) return -1;
-        int64_t left = deadline - kafka_now_ms();
+        int64_t left = deadline - mono_ms();
         if (left <= 0) {
             log_kv(LOG_ERROR, "kafka flush timed out", "\"topic\":\"%s\",\"pending\":%d",
                    k->topic, rd_kafka_outq_len(k->rk));
@@ -1213,12 +1206,12 @@ int kafka_reachable(const char *brokers, const cli_list *conf, int64_t timeout_m
     rd_kafka_conf_set_error_cb(c, kafka_probe_error_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, e, sizeof e);
     if (!rk) { snprintf(err, n, "%s", e); rd_kafka_conf_destroy(c); return KAFKA_UNREACHABLE; }
-    int64_t deadline = kafka_now_ms() + timeout_ms;
+    int64_t deadline = mono_ms() + timeout_ms;
     int rc = KAFKA_UNREACHABLE;
     rd_kafka_resp_err_t re = RD_KAFKA_RESP_ERR__TIMED_OUT;
     /* slices, so SIGTERM during a long wait is not kept waiting */
     while (!sig_stop_requested()) {
-        int64_t left = deadline - kafka_now_ms();
+        int64_t left = deadline - mono_ms();
         if (left <= 0) break;
         const struct rd_kafka_metadata *md;
         re = rd_kafka_metadata(rk, 0, NULL, &md, left > 500 ? 500 : (int)left);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "timefmt.h"
 
 static const char *log_stage = "streamrec";
@@ -144,17 +145,10 @@ const char *log_jesc(char *buf, size_t n, const char *s)
     return buf;
 }
 
-static uint64_t log_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;            /* FNV-1a */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 /* 1: print (with *suppressed set to what was held back), 0: suppress. */
 static int log_admit(const char *key, unsigned *suppressed)
 {
-    uint64_t h = log_hash(key);
+    uint64_t h = hash_fnv1a64_more(HASH_FNV1A64_SHORT_BASIS, key, strlen(key));
     int64_t sec = mono_us() / 1000000;
     log_slot *s = &log_slots[h % LOG_SLOTS];
     *suppressed = 0;

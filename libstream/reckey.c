@@ -1,5 +1,6 @@
 /* reckey.c — the Kafka partitioning key of a record (see reckey.h). */
 #include "reckey.h"
+#include <stdio.h>
 #include <string.h>
 
 static size_t key_put(char *buf, size_t n, size_t at, const char *s, size_t len)
@@ -59,5 +60,11 @@ size_t record_key(const fb_desc *d, const void *rec, char *buf, size_t n)
     else if (d == &Sample_desc) return key_series(buf, n, a->sample.name, a->sample.labels, a->sample.labels_count);
     else if (d == &Metric_desc) return key_series(buf, n, a->metric.name, a->metric.labels, a->metric.labels_count);
     else if (d == &Drift_desc) return key_series(buf, n, a->drift.series, a->drift.labels, a->drift.labels_count);
+    else if (d == &MetricPartial_desc) {
+        char part[16];
+        int pl = snprintf(part, sizeof part, "/%d", (int)a->metric_partial.partition);
+        size_t at = key_put(buf, n, 0, a->metric_partial.topic.ptr, a->metric_partial.topic.len);
+        return key_put(buf, n, at, part, (size_t)pl);
+    }
     return key_put(buf, n, 0, s.ptr, s.len);
 }

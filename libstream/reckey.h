@@ -10,6 +10,9 @@
  *   Drift                   series, or series{k=v,...} the same way
  *   ExperimentResult        experiment
  *   ExperimentPartial       experiment (one merge reads all of it in order)
+ *   MetricPartial           topic/partition of its source: one input
+ *                           partition's partials (its series, then the
+ *                           watermark that passes them) stay in order
  *   Alert                   fingerprint
  *   anything else           no key (0)
  *

@@ -70,7 +70,7 @@ void sd_init(void)
     sd_wd_last = mono_us();
 }
 
-int sd_notifyf(const char *fmt, ...)
+int sd_send_state(const char *fmt, ...)
 {
     sd_init();
     if (sd_fd < 0) return 0;
@@ -94,7 +94,7 @@ int sd_notifyf(const char *fmt, ...)
 
 void sd_ready(void)
 {
-    sd_notifyf("READY=1\nMAINPID=%ld", (long)getpid());
+    sd_send_state("READY=1\nMAINPID=%ld", (long)getpid());
 }
 
 void sd_status(const char *fmt, ...)
@@ -106,7 +106,7 @@ void sd_status(const char *fmt, ...)
     va_end(ap);
     /* STATUS is one line: a newline would start a new assignment */
     for (char *p = msg; *p; p++) if (*p == '\n') *p = ' ';
-    sd_notifyf("STATUS=%s", msg);
+    sd_send_state("STATUS=%s", msg);
 }
 
 void sd_watchdog_tick(void)
@@ -116,12 +116,12 @@ void sd_watchdog_tick(void)
     int64_t now = mono_us();
     if (now - sd_wd_last < sd_wd_interval_us) return;
     sd_wd_last = now;
-    sd_notifyf("WATCHDOG=1");
+    sd_send_state("WATCHDOG=1");
 }
 
 void sd_stopping(void)
 {
-    sd_notifyf("STOPPING=1");
+    sd_send_state("STOPPING=1");
 }
 
 int64_t sd_watchdog_usec(void)

@@ -5,7 +5,10 @@
 #ifndef STREAMREC_SDNOTIFY_H
 #define STREAMREC_SDNOTIFY_H
 #include <stdint.h>
-int sd_notifyf(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* 1 sent, 0 no socket, -1 error */
+/* One state line ("READY=1", "STATUS=..."): 1 sent, 0 no socket, -1 error.
+ * Not named sd_notifyf: libsystemd's function of that name takes an
+ * unset_environment flag first. */
+int sd_send_state(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sd_ready(void);
 void sd_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sd_watchdog_tick(void);

@@ -25,6 +25,7 @@
 
 #include "deadletter.h"
 #include "frame.h"
+#include "fbjson.h"
 #include "io.h"
 #include "json.h"
 #include "kafka.h"
@@ -32,6 +33,7 @@
 #include "metrics.h"
 #include "reckey.h"
 #include "sig.h"
+#include "timefmt.h"
 #include "wmark.h"
 
 #define STREAM_SYNC_RECORDS 10000
@@ -107,13 +109,6 @@ static int stream_marks_grow(struct stream_marks *mk, int cap);
 static int stream_marks_busy(stream_in *in);
 static int stream_out_fail(stream_out *o, const char *what);
 static void stream_note_mark(stream_in *in, const kafka_msg *m, const stream_pos *pos);
-
-static int64_t stream_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 const char *stream_pos_str(const stream_pos *p, char *buf, size_t n)
 {
@@ -199,7 +194,7 @@ static void stream_kafka_reachable(const char *flag, const char *uri, const char
     int rc = kafka_reachable(brokers, &c->kafka_conf, c->connect_timeout / 1000, err, sizeof err);
     if (!rc) return;
     if (rc == KAFKA_UNRESOLVED) cli_die(2, "%s %s: %s", flag, uri, err);
-    cli_format_duration(c->connect_timeout, t, sizeof t);
+    time_format_duration(c->connect_timeout, t, sizeof t);
     cli_die(1, "%s %s: no Kafka broker answered within %s (--connect-timeout): %s", flag, uri, t, err);
 }
 
@@ -238,7 +233,7 @@ stream_in *stream_in_open(const char *uri, const cli_common *c)
         frame_reader_init(&in->fr, in->io, c && c->max_record > 0 ? (uint64_t)c->max_record : 0);
         io_reader_set_idle(in->io, stream_idle, in);
     }
-    in->sync_us = stream_mono_us();
+    in->sync_us = mono_coarse_us();
     return in;
 fail:
     deadletter_close(in->dl, NULL, 0);
@@ -344,7 +339,7 @@ static void stream_lag_set(void *ctx, const char *topic, int32_t partition, int6
 static void stream_lag_refresh(stream_in *in, int force)
 {
     if (!in->ks) return;
-    int64_t now = stream_mono_us();
+    int64_t now = mono_coarse_us();
     if (!force && now - in->lag_us < STREAM_SYNC_US) return;
     in->lag_us = now;
     kafka_src_lag_each(in->ks, stream_lag_set, NULL);
@@ -718,7 +713,7 @@ static int stream_marks_grow(stream_marks *mk, int cap)
 static int stream_marks_write(stream_in *in, int force)
 {
     stream_marks *mk = in->marks;
-    int64_t now = stream_mono_us();
+    int64_t now = mono_coarse_us();
     int32_t partitions;
     int n = kafka_src_progress(in->ks, in->idle_ms, mk->now, mk->cap, &partitions);
     if (n > mk->cap) {   /* more partitions owned than named before: room for them, then again */
@@ -746,9 +741,7 @@ static int stream_marks_write(stream_in *in, int force)
     w.partitions = partitions;
     w.inputs = ip;
     w.inputs_count = (uint32_t)n;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    w.ts = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    w.ts = now_us();
     fb_encode(&mk->b, &Watermark_desc, &w, 0);
     size_t len;
     const uint8_t *p = fb_data(&mk->b, &len);
@@ -774,26 +767,26 @@ static int stream_marks_write(stream_in *in, int force)
  * record was neither handed on nor committed, so it is read again. */
 static int stream_marks_busy(stream_in *in)
 {
-    int64_t since = stream_mono_us();
+    int64_t since = mono_coarse_us();
     for (int waited = 0;; waited++) {
         int rc = stream_marks_write(in, 1);
         if (rc <= 0) {
             if (waited)
                 log_kv(LOG_INFO, "watermark mark written after waiting for topic metadata", "\"seconds\":%.1f",
-                       (double)(stream_mono_us() - since) / 1e6);
+                       (double)(mono_coarse_us() - since) / 1e6);
             return rc;
         }
         if (!waited)
             log_kv(LOG_WARN, "watermark mark waits for topic metadata (partition counts unknown)",
                    "\"in\":\"%s\"", kafka_src_topic(in->ks));
-        if (sig_stop_requested() || stream_mono_us() - since >= (int64_t)STREAM_FLUSH_MS * 1000) {
+        if (sig_stop_requested() || mono_coarse_us() - since >= (int64_t)STREAM_FLUSH_MS * 1000) {
             log_error("a watermark mark could not be written before the records of a newly busy partition "
                       "(topic metadata unknown): stopping without committing them");
             return -1;
         }
-        int64_t t0 = stream_mono_us();
+        int64_t t0 = mono_coarse_us();
         kafka_sink_partitions_ask(in->marks->out->ks, 1000);
-        int64_t spent = stream_mono_us() - t0;
+        int64_t spent = mono_coarse_us() - t0;
         if (spent < 200000) usleep((useconds_t)(200000 - spent));   /* an answer that came at once: no spin */
     }
 }
@@ -1018,7 +1011,7 @@ int stream_sync(stream_in *in, stream_out *out)
         if (rc == 0 && in->marks && stream_marks_write(in, 0) < 0) rc = -1;
         stream_lag_refresh(in, 0);
         in->sync_count = in->count;
-        in->sync_us = stream_mono_us();
+        in->sync_us = mono_coarse_us();
     }
     return rc;
 }
@@ -1028,7 +1021,7 @@ int stream_sync_due(stream_in *in)
     /* Called per record. The heartbeat (metrics file, watchdog: both in
      * seconds) reads the precise clock up to twice (~70 ns each on kvm-clock);
      * once per step of the coarse clock (a few ms) is as good. */
-    int64_t now = stream_mono_us();
+    int64_t now = mono_coarse_us();
     if (now != in->beat_us) {
         in->beat_us = now;
         metrics_tick();

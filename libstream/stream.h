@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "cli.h"
+#include "fbjson.h"
 #include "fbrec.h"
 
 /* Where a record or line came from: for byte streams a byte offset (records)

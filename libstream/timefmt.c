@@ -14,6 +14,12 @@
  * text. Fractions beyond µs are truncated toward the earlier instant. */
 #include "timefmt.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 int64_t now_us(void)
@@ -28,6 +34,22 @@ int64_t mono_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The coarse clock (a few ms resolution, no system call): per-record checks
+ * of the sync cadence. */
+int64_t mono_coarse_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (m 1..12, d 1..31). */
@@ -174,4 +196,49 @@ int time_parse_iso(const char *s, size_t len, int64_t *us)
     if (p != e) return -1;
     *us = t * 1000000 + sub;
     return 0;
+}
+
+/* ---- durations --------------------------------------------------------------- */
+
+int time_parse_duration(const char *s, int64_t *us)
+{
+    if (!s || !*s) return -1;
+    double total = 0;
+    const char *p = s;
+    int parts = 0;
+    while (*p) {
+        if (!isdigit((unsigned char)*p) && *p != '.') return -1;
+        char *end;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (end == p || errno || !isfinite(v) || v < 0) return -1;
+        p = end;
+        double unit;
+        if (!*p) {
+            if (parts) return -1;          /* "1h30" is ambiguous: refuse */
+            unit = 1e6;                    /* bare number: seconds */
+        } else if (!strncmp(p, "us", 2)) { unit = 1; p += 2; }
+        else if (!strncmp(p, "ms", 2)) { unit = 1e3; p += 2; }
+        else if (*p == 's') { unit = 1e6; p++; }
+        else if (*p == 'm') { unit = 60e6; p++; }
+        else if (*p == 'h') { unit = 3600e6; p++; }
+        else if (*p == 'd') { unit = 86400e6; p++; }
+        else if (*p == 'w') { unit = 7 * 86400e6; p++; }
+        else return -1;
+        total += v * unit;
+        parts++;
+    }
+    if (total > 9.2e18) return -1;
+    *us = (int64_t)llround(total);
+    return 0;
+}
+
+void time_format_duration(int64_t us, char *buf, size_t n)
+{
+    static const struct { int64_t mul; const char *u; } units[] = {
+        { 86400000000LL, "d" }, { 3600000000LL, "h" }, { 60000000LL, "m" },
+        { 1000000LL, "s" }, { 1000LL, "ms" }, { 1, "us" } };
+    if (us == 0) { snprintf(buf, n, "0s"); return; }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (us % units[i].mul == 0) { snprintf(buf, n, "%lld%s", (long long)(us / units[i].mul), units[i].u); return; }
 }

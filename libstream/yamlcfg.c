@@ -24,6 +24,7 @@
 #include <yaml.h>
 
 #include "cli.h"
+#include "timefmt.h"
 
 #define YC_MAX_DEPTH 64
 #define YC_MAX_FILE (16 << 20)
@@ -208,15 +209,7 @@ fail:
 
 static void yc_fmt_num(const yc_field *f, double v, char *buf, size_t n)
 {
-    if (f->type == YC_DURATION) {
-        int64_t us = (int64_t)v;
-        static const struct { int64_t mul; const char *u; } units[] = {
-            { 86400000000LL, "d" }, { 3600000000LL, "h" }, { 60000000LL, "m" },
-            { 1000000LL, "s" }, { 1000LL, "ms" }, { 1, "us" } };
-        if (us == 0) { snprintf(buf, n, "0s"); return; }
-        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-            if (us % units[i].mul == 0) { snprintf(buf, n, "%lld%s", (long long)(us / units[i].mul), units[i].u); return; }
-    }
+    if (f->type == YC_DURATION) { time_format_duration((int64_t)v, buf, n); return; }
     snprintf(buf, n, "%.15g", v);
 }
 
@@ -285,7 +278,7 @@ static int yc_field_set(yc_ctx *cx, const yc_field *f, const ycn *v, char *obj)
     case YC_DURATION: {
         if (yc_scalar(cx, f, v, "a duration") < 0) return -1;
         int64_t x;
-        if (cli_parse_duration(v->str, &x) < 0)
+        if (time_parse_duration(v->str, &x) < 0)
             return yc_fail(cx, v->line, v->col, "%s: '%s' is not a duration (e.g. 250ms, 30s, 5m, 1h, 1d)",
                            f->key, v->str);
         if (yc_bounds(cx, f, v, (double)x) < 0) return -1;

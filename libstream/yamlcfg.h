@@ -15,7 +15,7 @@ typedef enum {
     YC_INT,        /* int64_t */
     YC_DOUBLE,     /* double */
     YC_BOOL,       /* int */
-    YC_DURATION,   /* int64_t µs, "30s", "5m", ... (cli_parse_duration) */
+    YC_DURATION,   /* int64_t µs, "30s", "5m", ... (time_parse_duration) */
     YC_ENUM,       /* int: index into enum_names */
     YC_STRUCT,     /* nested mapping: sub describes it, stored inline */
     YC_LIST,       /* sequence of sub structs: elem pointer at offset, int count at count_offset */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hash.h"
 #include "hll.h"
 #include "log.h"
 #include "seen.h"
@@ -943,7 +944,7 @@ int agg_engine_flush(agg_engine *e)
 #define AGG_CKPT_MAGIC 0x32474741u   /* "AGG2": AGG1 + a trailing checksum */
 
 /* Blob layout: magic, config (length-prefixed), watermark, counters, the
- * windows with their series, then agg_hash64 of everything before it (with
+ * windows with their series, then hash_seeded64 of everything before it (with
  * AGG_CKPT_SEED), so a damaged blob is refused rather than half-trusted. */
 
 static void save_store(agg_buf *b, const agg_store *st)
@@ -986,7 +987,7 @@ uint64_t agg_engine_config_hash(const agg_engine *e)
 {
     agg_buf b = {0};
     save_config_core(e, &b);
-    uint64_t h = agg_hash64(b.p, b.len, 0x70617274ULL);
+    uint64_t h = hash_seeded64(b.p, b.len, 0x70617274ULL);
     agg_buf_free(&b);
     return h;
 }
@@ -1075,7 +1076,7 @@ void agg_engine_save(const agg_engine *e, agg_buf *b)
             }
         }
     }
-    agg_buf_u64(b, agg_hash64(b->p + start, b->len - start, AGG_CKPT_SEED));
+    agg_buf_u64(b, hash_seeded64(b->p + start, b->len - start, AGG_CKPT_SEED));
 }
 
 static int load_store(agg_rd *r, agg_store *st, uint32_t max_bins)
@@ -1112,7 +1113,7 @@ int agg_engine_load(agg_engine *e, const uint8_t *p, size_t n, char *err, size_t
     if (agg_rd_u32(&r) != AGG_CKPT_MAGIC) { snprintf(err, errlen, "not an aggregate checkpoint"); return -1; }
     uint64_t sum = 0;
     for (int i = 0; n >= 12 && i < 8; i++) sum |= (uint64_t)p[n - 8 + i] << (8 * i);
-    if (n < 12 || sum != agg_hash64(p, n - 8, AGG_CKPT_SEED)) {
+    if (n < 12 || sum != hash_seeded64(p, n - 8, AGG_CKPT_SEED)) {
         snprintf(err, errlen, "corrupt aggregate checkpoint (checksum)");
         return -1;
     }

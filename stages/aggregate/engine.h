@@ -172,7 +172,7 @@ uint64_t agg_engine_merge_late(const agg_engine *e);
 /* Checkpoint of the open windows, buckets, watermark and counters. load:
  * into a fresh engine with the same config; -1 with err on a blob written
  * with another configuration or a corrupt one. */
-#define AGG_CKPT_SEED 0x636b7074ULL    /* checksum: agg_hash64(blob minus 8, seed) */
+#define AGG_CKPT_SEED 0x636b7074ULL    /* checksum: hash_seeded64(blob minus 8, seed) */
 void agg_engine_save(const agg_engine *e, agg_buf *b);
 int agg_engine_load(agg_engine *e, const uint8_t *p, size_t n, char *err, size_t errlen);
 #endif

@@ -1,39 +1,8 @@
 /* hll.c — HyperLogLog with Ertl's improved estimator (see hll.h). */
+#include "hash.h"
 #include "hll.h"
 #include <math.h>
 #include <string.h>
-
-static inline uint64_t hll_rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
-
-/* Final avalanche (the MurmurHash3 64-bit finalizer constants). */
-static inline uint64_t hll_fmix(uint64_t k)
-{
-    k ^= k >> 33; k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33; k *= 0xc4ceb9fe1a85ec53ULL;
-    k ^= k >> 33;
-    return k;
-}
-
-uint64_t agg_hash64(const void *data, size_t len, uint64_t seed)
-{
-    const uint8_t *p = data;
-    uint64_t h = seed ^ ((uint64_t)len * 0x9E3779B97F4A7C15ULL);
-    while (len >= 8) {
-        uint64_t k;
-        memcpy(&k, p, 8);
-        k *= 0x87c37b91114253d5ULL; k = hll_rotl(k, 31); k *= 0x4cf5ad432745937fULL;
-        h ^= k;
-        h = hll_rotl(h, 27) * 5 + 0x52dce729;
-        p += 8; len -= 8;
-    }
-    if (len) {
-        uint64_t k = 0;
-        memcpy(&k, p, len);
-        k *= 0x87c37b91114253d5ULL; k = hll_rotl(k, 31); k *= 0x4cf5ad432745937fULL;
-        h ^= k;
-    }
-    return hll_fmix(h);
-}
 
 void agg_hll_init(agg_hll *h) { memset(h->reg, 0, sizeof h->reg); }
 
@@ -47,7 +16,7 @@ void agg_hll_add_hash(agg_hll *h, uint64_t hash)
 
 void agg_hll_add(agg_hll *h, const void *data, size_t len)
 {
-    agg_hll_add_hash(h, agg_hash64(data, len, 0x5eed));
+    agg_hll_add_hash(h, hash_seeded64(data, len, 0x5eed));
 }
 
 void agg_hll_merge(agg_hll *dst, const agg_hll *src)

@@ -25,6 +25,4 @@ void agg_hll_add(agg_hll *h, const void *data, size_t len);
 void agg_hll_merge(agg_hll *dst, const agg_hll *src);
 double agg_hll_estimate(const agg_hll *h);
 
-/* 64-bit hash of bytes, well mixed in every bit (HLL needs that). */
-uint64_t agg_hash64(const void *data, size_t len, uint64_t seed);
 #endif

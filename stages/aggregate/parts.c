@@ -44,15 +44,11 @@ static void part_src(const agg_part *p, int64_t wm, int idle, agg_psrc *src)
     src->config = p->ps->config_hash;
 }
 
-/* Kafka key of a partial: its source partition, so that one partition's
- * partials (series, then the watermark that passes them) stay in order on
- * one partition of the partials topic. */
+/* Kafka key: its source partition (record_key). */
 static int part_write(agg_part *p, const MetricPartial *m)
 {
-    char key[160];
-    int kl = snprintf(key, sizeof key, "%s/%d", p->topic, (int)p->partition);
     p->ps->partials++;
-    return stream_write(p->ps->out, &MetricPartial_desc, m, key, (size_t)kl);
+    return stream_write(p->ps->out, &MetricPartial_desc, m, NULL, 0);
 }
 
 static int part_on_partial(void *ctx, const agg_wview *w, const agg_entry *en)

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "hll.h"
+#include "hash.h"
 #include "log.h"
 
 #define SEEN_MIN_SLOTS 1024
@@ -56,14 +56,14 @@ void agg_seen_free(agg_seen *s)
     free(s);
 }
 
-uint64_t agg_seen_hash(const char *id, size_t len) { return agg_hash64(id, len, SEEN_ID_SEED); }
+uint64_t agg_seen_hash(const char *id, size_t len) { return hash_seeded64(id, len, SEEN_ID_SEED); }
 
 uint64_t agg_seen_sample_hash(const char *id, size_t len, const char *name, size_t name_len)
 {
-    return agg_hash64(name, name_len, agg_hash64(id, len, SEEN_SAMPLE_SEED));
+    return hash_seeded64(name, name_len, hash_seeded64(id, len, SEEN_SAMPLE_SEED));
 }
 
-/* The hashes come from agg_hash64 (finalized): their low bits index. */
+/* The hashes come from hash_seeded64 (finalized): their low bits index. */
 static int set_has(const agg_seen *s, uint64_t h)
 {
     uint64_t mask = s->nslots - 1;
@@ -190,7 +190,7 @@ size_t agg_seen_bytes(const agg_seen *s)
 }
 
 /* Blob: magic, duplicates, untracked, group count, per group its expiry,
- * id count and ids; then agg_hash64 of everything before (SEEN_CKPT_SEED). */
+ * id count and ids; then hash_seeded64 of everything before (SEEN_CKPT_SEED). */
 void agg_seen_save(const agg_seen *s, agg_buf *b)
 {
     size_t start = b->len;
@@ -204,14 +204,14 @@ void agg_seen_save(const agg_seen *s, agg_buf *b)
         agg_buf_u32(b, g->n);
         for (uint32_t k = 0; k < g->n; k++) agg_buf_u64(b, g->ids[k]);
     }
-    agg_buf_u64(b, agg_hash64(b->p + start, b->len - start, SEEN_CKPT_SEED));
+    agg_buf_u64(b, hash_seeded64(b->p + start, b->len - start, SEEN_CKPT_SEED));
 }
 
 int agg_seen_load(agg_seen *s, const uint8_t *p, size_t n, char *err, size_t errlen)
 {
     uint64_t sum = 0;
     for (int i = 0; n >= 12 && i < 8; i++) sum |= (uint64_t)p[n - 8 + i] << (8 * i);
-    if (n < 12 || sum != agg_hash64(p, n - 8, SEEN_CKPT_SEED)) {
+    if (n < 12 || sum != hash_seeded64(p, n - 8, SEEN_CKPT_SEED)) {
         snprintf(err, errlen, "corrupt aggregate dedup checkpoint (checksum)");
         return -1;
     }

@@ -2,7 +2,7 @@
 #include "series.h"
 #include <stdlib.h>
 #include <string.h>
-#include "hll.h"
+#include "hash.h"
 #include "log.h"
 
 #define POOL_BLOCK (256 * 1024)
@@ -148,7 +148,7 @@ void agg_key_str(agg_key *k, const char *s, uint32_t len)
 
 void agg_key_free(agg_key *k) { free(k->p); memset(k, 0, sizeof *k); }
 
-uint64_t agg_key_hash(const uint8_t *p, uint32_t len) { return agg_hash64(p, len, 0x7365726965); }
+uint64_t agg_key_hash(const uint8_t *p, uint32_t len) { return hash_seeded64(p, len, 0x7365726965); }
 
 int agg_key_next(agg_key_rd *r, const char **s, uint32_t *len)
 {

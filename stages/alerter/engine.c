@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hash.h"
 #include "log.h"
 
 #define AL_SWEEP_US 1000000   /* sweep at most once per second of event time */
@@ -22,27 +23,18 @@
 static uint32_t al_home(uint64_t key, uint32_t cap) { return (uint32_t)(key * 0x9E3779B97F4A7C15ULL >> 32) & (cap - 1); }
 static void al_inh_rebuild(al_engine *e);
 
-/* FNV-1a 64 over n bytes, continuing from h (the fingerprint and the
- * inhibition keys). */
-#define AL_FNV_BASIS 1469598103934665603ULL
-static uint64_t al_mix(uint64_t h, const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) { h ^= (uint8_t)p[i]; h *= 1099511628211ULL; }
-    return h;
-}
-
 /* The fingerprint's first part, the rule's name: the same for every record,
  * so the engine keeps it per rule (set_config) and hashes only the labels. */
 static uint64_t al_fp_seed(const char *rule)
 {
-    return al_mix(al_mix(AL_FNV_BASIS, rule, strlen(rule)), "\xff", 1);
+    return hash_fnv1a64_more(hash_fnv1a64_more(HASH_FNV1A64_SHORT_BASIS, rule, strlen(rule)), "\xff", 1);
 }
 
 static uint64_t al_fp_labels(uint64_t h, const KeyValue *labels, int n)
 {
     for (int i = 0; i < n; i++) {
-        h = al_mix(h, labels[i].key.ptr, labels[i].key.len); h = al_mix(h, "", 1);
-        h = al_mix(h, labels[i].value.ptr, labels[i].value.len); h = al_mix(h, "", 1);
+        h = hash_fnv1a64_more(h, labels[i].key.ptr, labels[i].key.len); h = hash_fnv1a64_more(h, "", 1);
+        h = hash_fnv1a64_more(h, labels[i].value.ptr, labels[i].value.len); h = hash_fnv1a64_more(h, "", 1);
     }
     return h;
 }
@@ -61,9 +53,9 @@ void al_fp_lanes(uint64_t *h, int lanes, const KeyValue *labels, int n)
         for (int k = 0; k < 2; k++) {
             const uint8_t *p = (const uint8_t *)part[k].ptr;
             for (size_t j = 0; j < part[k].len; j++)
-                for (int l = 0; l < lanes; l++) a[l] = (a[l] ^ p[j]) * 1099511628211ULL;
+                for (int l = 0; l < lanes; l++) a[l] = (a[l] ^ p[j]) * HASH_FNV1A64_PRIME;
             /* the 0 byte after key and value: XOR with 0 changes nothing */
-            for (int l = 0; l < lanes; l++) a[l] *= 1099511628211ULL;
+            for (int l = 0; l < lanes; l++) a[l] *= HASH_FNV1A64_PRIME;
         }
     }
     for (int l = 0; l < lanes; l++) h[l] = a[l];
@@ -302,22 +294,22 @@ static int al_silenced(const al_engine *e, const al_alert *a, int64_t t)
  * every label when there is no `equal` list. */
 static uint64_t al_inh_key(const al_inhibit *in, const al_alert *a)
 {
-    uint64_t h = AL_FNV_BASIS;
+    uint64_t h = HASH_FNV1A64_SHORT_BASIS;
     if (in->nequal == 0) {
         for (int i = 0; i < a->nlabels; i++) {
-            h = al_mix(h, a->labels[i].key.ptr, a->labels[i].key.len); h = al_mix(h, "", 1);
-            h = al_mix(h, a->labels[i].value.ptr, a->labels[i].value.len); h = al_mix(h, "", 1);
+            h = hash_fnv1a64_more(h, a->labels[i].key.ptr, a->labels[i].key.len); h = hash_fnv1a64_more(h, "", 1);
+            h = hash_fnv1a64_more(h, a->labels[i].value.ptr, a->labels[i].value.len); h = hash_fnv1a64_more(h, "", 1);
         }
         return h;
     }
     for (int i = 0; i < in->nequal; i++) {
         fb_str v;
         if (al_kv_get(a->labels, a->nlabels, in->equal[i], &v)) {
-            h = al_mix(h, "\x01", 1); h = al_mix(h, v.ptr, v.len);
+            h = hash_fnv1a64_more(h, "\x01", 1); h = hash_fnv1a64_more(h, v.ptr, v.len);
         } else {
-            h = al_mix(h, "\x02", 1);
+            h = hash_fnv1a64_more(h, "\x02", 1);
         }
-        h = al_mix(h, "", 1);
+        h = hash_fnv1a64_more(h, "", 1);
     }
     return h;
 }

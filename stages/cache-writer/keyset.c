@@ -1,6 +1,7 @@
 /* keyset.c — see keyset.h. */
 #include <stdlib.h>
 #include <string.h>
+#include "hash.h"
 #include "keyset.h"
 
 int keyset_init(keyset *k, size_t nbuckets)
@@ -29,14 +30,9 @@ void keyset_free(keyset *k)
 
 uint64_t keyset_hash(const void *key, size_t len)
 {
-    /* FNV-1a, then a murmur3-style finalizer so that the low bits (the
-     * bucket) depend on every byte */
-    const unsigned char *p = key;
-    uint64_t h = 14695981039346656037ULL;
-    for (size_t i = 0; i < len; i++) { h ^= p[i]; h *= 1099511628211ULL; }
-    h ^= h >> 33; h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33; h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
+    /* FNV-1a, then a finalizer so that the low bits (the bucket) depend on
+     * every byte */
+    uint64_t h = hash_fmix64(hash_fnv1a64(key, len));
     return h ? h : 1;
 }
 

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "newer.h"
 #include "num.h"
+#include "timefmt.h"
 
 /* KEYS[1] value (zset or blob), KEYS[2] its version. ARGV: ts, ttl_ms,
  * kind ('z' then score,member pairs | 'b' then the blob). */
@@ -153,7 +154,7 @@ int layout_ttl_parse(const char *s, int64_t *fixed_ms, int64_t *min_ms, int64_t 
     *fixed_ms = *min_ms = *max_ms = 0;
     if (strncmp(s, "adaptive", 8) != 0) {
         int64_t us;
-        if (cli_parse_duration(s, &us)) {
+        if (time_parse_duration(s, &us)) {
             snprintf(err, errlen, "'%s' is neither a duration (1h, 90s, 0: none) nor adaptive:MIN:MAX", s);
             return -1;
         }
@@ -171,7 +172,7 @@ int layout_ttl_parse(const char *s, int64_t *fixed_ms, int64_t *min_ms, int64_t 
     }
     memcpy(a, p + 1, (size_t)(colon - p - 1)); a[colon - p - 1] = 0;
     strcpy(b, colon + 1);
-    if (cli_parse_duration(a, &lo) || cli_parse_duration(b, &hi) || lo < 1000 || hi < lo) {
+    if (time_parse_duration(a, &lo) || time_parse_duration(b, &hi) || lo < 1000 || hi < lo) {
         snprintf(err, errlen, "'%s': MIN and MAX are durations of 1ms or more, MIN <= MAX", s);
         return -1;
     }

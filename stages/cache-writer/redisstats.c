@@ -291,7 +291,7 @@ int redis_stats_main(const redis_uri *uri, const cli_common *common, redis_stats
     }
     sd_ready();
     char t[32];
-    cli_format_duration(c->interval_us, t, sizeof t);
+    time_format_duration(c->interval_us, t, sizeof t);
     log_info("sampling Redis at %s every %s (%lld keys a sample at most)", instance, t, (long long)c->keys_per_sample);
     c->instance = instance;
     int failed = redis_stats_run(&pipe, out, c) != 0;

@@ -493,7 +493,7 @@ int rpipe_start_failed(int wc, const redis_uri *uri, int64_t timeout_us, const c
     /* a wrong address (2) is the person's to fix; Redis not answering (1)
      * may be Redis still starting: systemd restarts us (after 2 it does not) */
     char t[32], where[300];   /* the address without the password the URI may hold */
-    cli_format_duration(timeout_us, t, sizeof t);
+    time_format_duration(timeout_us, t, sizeof t);
     if (uri->unix_path[0]) snprintf(where, sizeof where, "%s", uri->unix_path);
     else snprintf(where, sizeof where, "%s:%d", uri->host, uri->port);
     if (wc == RPIPE_UNRESOLVED) fprintf(stderr, "cache-writer: --redis %s: %s\n", where, err);

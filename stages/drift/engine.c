@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hash.h"
 #include "log.h"
 
 #define DRIFT_MAX_LABELS STREAMREC_MAX_LABELS   /* sizes.h: what ingest can send, and more */
@@ -89,32 +90,24 @@ void drift_engine_free(drift_engine *e)
 uint64_t drift_engine_series(const drift_engine *e) { return e->ns; }
 const drift_counters *drift_engine_counters(const drift_engine *e) { return &e->cnt; }
 
-static uint64_t fnv(const void *p, size_t n, uint64_t h)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) { h ^= b[i]; h *= 1099511628211ull; }
-    return h;
-}
-#define FNV0 14695981039346656037ull
-
 uint64_t drift_config_fingerprint(const drift_config *c)
 {
     /* only what shapes the saved state: thresholds may change across restarts */
-    uint64_t h = FNV0;
-    h = fnv(&c->detectors, sizeof c->detectors, h);
-    h = fnv(&c->field, sizeof c->field, h);
-    h = fnv(&c->field_q, sizeof c->field_q, h);
-    h = fnv(&c->warmup, sizeof c->warmup, h);
+    uint64_t h = HASH_FNV1A64_BASIS;
+    h = hash_fnv1a64_more(h, &c->detectors, sizeof c->detectors);
+    h = hash_fnv1a64_more(h, &c->field, sizeof c->field);
+    h = hash_fnv1a64_more(h, &c->field_q, sizeof c->field_q);
+    h = hash_fnv1a64_more(h, &c->warmup, sizeof c->warmup);
     /* the zscore state is a robust window now (issue 18): a blob of the
      * EWMA baseline it replaced reads as other settings, never as garbage */
     static const char zscore_state[] = "zscore: median/MAD window of 128, 64 behind";
-    h = fnv(zscore_state, sizeof zscore_state, h);
-    h = fnv(&c->ph_delta, sizeof c->ph_delta, h);
-    h = fnv(&c->cusum_k, sizeof c->cusum_k, h);
-    h = fnv(&c->adwin_max, sizeof c->adwin_max, h);
-    h = fnv(&c->window, sizeof c->window, h);
-    h = fnv(&c->holt_alpha, sizeof c->holt_alpha, h);
-    h = fnv(&c->holt_beta, sizeof c->holt_beta, h);
+    h = hash_fnv1a64_more(h, zscore_state, sizeof zscore_state);
+    h = hash_fnv1a64_more(h, &c->ph_delta, sizeof c->ph_delta);
+    h = hash_fnv1a64_more(h, &c->cusum_k, sizeof c->cusum_k);
+    h = hash_fnv1a64_more(h, &c->adwin_max, sizeof c->adwin_max);
+    h = hash_fnv1a64_more(h, &c->window, sizeof c->window);
+    h = hash_fnv1a64_more(h, &c->holt_alpha, sizeof c->holt_alpha);
+    h = hash_fnv1a64_more(h, &c->holt_beta, sizeof c->holt_beta);
     return h;
 }
 
@@ -125,7 +118,7 @@ static void tab_grow(drift_engine *e)
     uint64_t cap = e->tcap * 2;
     uint32_t *t = xcalloc(cap, sizeof *t);
     for (uint64_t i = 0; i < e->ns; i++) {
-        uint64_t h = fnv(e->s[i]->key, e->s[i]->keylen, FNV0) & (cap - 1);
+        uint64_t h = hash_table(e->s[i]->key, e->s[i]->keylen) & (cap - 1);
         while (t[h]) h = (h + 1) & (cap - 1);
         t[h] = (uint32_t)(i + 1);
     }
@@ -136,7 +129,7 @@ static void tab_grow(drift_engine *e)
 /* the slot of key, or of the empty place where it would go */
 static uint64_t tab_find(const drift_engine *e, const char *key, uint32_t len)
 {
-    uint64_t h = fnv(key, len, FNV0) & (e->tcap - 1);
+    uint64_t h = hash_table(key, len) & (e->tcap - 1);
     for (;;) {
         uint32_t v = e->tab[h];
         if (!v) return h;

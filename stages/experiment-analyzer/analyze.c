@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "assign.h"
+#include "hash.h"
 #include "sizes.h"
 #include "log.h"
 #include "seen.h"
@@ -904,7 +905,7 @@ typedef struct ea_fp { uint64_t h; } ea_fp;
 static void ea_fp_add(ea_fp *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void ea_fp_bytes(ea_fp *f, const char *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) { f->h ^= (unsigned char)p[i]; f->h *= 0x100000001b3ULL; }
+    f->h = hash_fnv1a64_more(f->h, p, n);
 }
 static void ea_fp_add(ea_fp *f, const char *fmt, ...)
 {
@@ -927,7 +928,7 @@ static void ea_fp_add(ea_fp *f, const char *fmt, ...)
 
 void ea_fingerprint(const ea_experiment_cfg *e, char out[17])
 {
-    ea_fp f = { 0xcbf29ce484222325ULL };
+    ea_fp f = { HASH_FNV1A64_BASIS };
     ea_fp_bytes(&f, ":", 1);
     ea_fp_add(&f, "%zu|%s|", sizeof(ea_exp_stats), e->salt ? e->salt : "");
     for (int v = 0; v < e->nvariants; v++)
@@ -941,10 +942,7 @@ void ea_fingerprint(const ea_experiment_cfg *e, char out[17])
             ea_fp_add(&f, "cov=%s|den=%s|q=%.17g;", mc->covariate ? mc->covariate : "",
                       mc->denominator ? mc->denominator : "", mc->quantile);
     }
-    uint64_t h = f.h;
-    h ^= h >> 30; h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27; h *= 0x94d049bb133111ebULL;
-    h ^= h >> 31;
+    uint64_t h = hash_mix64(f.h);
     snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 

@@ -1,28 +1,15 @@
 /* assign.c — hash bucketing of (experiment, user) onto variants; the hash
  * is specified in assign.h so that applications can reproduce it. */
 #include "assign.h"
+#include "hash.h"
 #include <math.h>
 #include <string.h>
 
-static uint64_t ea_fnv(uint64_t h, const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 uint64_t ea_hash(const char *key, size_t keylen, const char *user, size_t userlen)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    h = ea_fnv(h, key, keylen);
-    h = ea_fnv(h, ":", 1);
-    h = ea_fnv(h, user, userlen);
-    h ^= h >> 30; h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27; h *= 0x94d049bb133111ebULL;
-    h ^= h >> 31;
-    return h;
+    uint64_t h = hash_fnv1a64(key, keylen);
+    h = hash_fnv1a64_more(h, ":", 1);
+    return hash_mix64(hash_fnv1a64_more(h, user, userlen));
 }
 
 uint32_t ea_bucket(const char *key, size_t keylen, const char *user, size_t userlen)

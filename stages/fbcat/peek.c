@@ -7,6 +7,7 @@
 #include <string.h>
 #include "arena.h"
 #include "deadletter.h"
+#include "fbjson.h"
 #include "io.h"
 #include "json.h"
 #include "kafka.h"

@@ -110,7 +110,7 @@ typedef struct ingest {
      * a line resets their values and the names metadata changed (bit F_...) */
     ing_val jf[ING_NFIELDS];
     uint32_t jf_renamed;
-    uint64_t id_hash;           /* ingest_key_hash of the line's event_id, when id_hash_ok */
+    uint64_t id_hash;           /* hash_table of the line's event_id, when id_hash_ok */
     int id_hash_ok;
     int no_nul;                 /* the line's strings cannot hold NUL (JSON without a backslash) */
     int64_t now_line;           /* the line's arrival time (µs); 0: not read yet (ingest_now) */
@@ -173,12 +173,6 @@ int ingest_epoch_us(double v, int64_t *us);
  * number in text. 0; -1 neither; -2 a number out of range; -3 ISO 8601
  * date-time without a zone. */
 int ingest_ts_text(const char *s, size_t len, int64_t *us);
-/* FNV-1a 64 of the bytes, the generated event_id is "h" + 16 hex digits. */
-uint64_t ingest_fnv1a(const void *p, size_t n);
-/* The 64-bit key of an event_id (dedup window) or a user_id (rate
- * limiter): internal only, never printed, so not FNV-1a but a hash that
- * takes 8 bytes a step. */
-uint64_t ingest_key_hash(const void *p, size_t n);
 /* Refuse the line as rate_limited (g->reason, g->detail, counted): ING_BAD.
  * The one message for the sequential and the threaded loop. */
 int ingest_rate_limited(ingest *g, const char *user_id);

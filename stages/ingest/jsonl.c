@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "record.h"
 
 /* ---- attrs from JSON values ------------------------------------------------------ */
@@ -265,7 +266,7 @@ int ing_json_line(ingest *g, const char *line, size_t len, int64_t now)
         return ing_bad(g, "too_long", "%u unknown members, more than --max-attrs %u", nextra_all, g->c.max_attrs);
     int rc;
     if (f[F_EVENT_ID].n && f[F_EVENT_ID].n->type == JSON_STRING) {   /* the probe overlaps the work below */
-        g->id_hash = ingest_key_hash(f[F_EVENT_ID].n->str, f[F_EVENT_ID].n->len);
+        g->id_hash = hash_table(f[F_EVENT_ID].n->str, f[F_EVENT_ID].n->len);
         g->id_hash_ok = 1;
         dedup_prefetch(&g->dd, g->id_hash);
     }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "log.h"
 #include "record.h"
 #include "sdnotify.h"
@@ -183,9 +184,9 @@ static int par_emit(void *ctx, const fb_desc *d, const void *rec, const void *ke
         r->event_ts = ev->ts;
         r->ts = w->p->rate_arrival ? ingest_now(&w->g) : ev->ts;
         /* the hash ingest_build_event would look up */
-        r->h = w->g.id_hash_ok ? w->g.id_hash : ingest_key_hash(ev->event_id.ptr, ev->event_id.len);
+        r->h = w->g.id_hash_ok ? w->g.id_hash : hash_table(ev->event_id.ptr, ev->event_id.len);
         if (w->p->rate) {
-            r->uh = ingest_key_hash(ev->user_id.ptr, ev->user_id.len);
+            r->uh = hash_table(ev->user_id.ptr, ev->user_id.len);
             /* the message prints user_id with %.60s: the same bytes */
             r->user = par_txt(b, ev->user_id.ptr, strnlen(ev->user_id.ptr, 60));
             if (b->full) return 0;

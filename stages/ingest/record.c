@@ -9,53 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "record.h"
 #include "timefmt.h"
 
 /* ---- small pieces ---------------------------------------------------------- */
-
-#define ING_FNV_BASIS 0xcbf29ce484222325ULL
-
-/* FNV-1a 64 over n more bytes, from h (ING_FNV_BASIS to start): event_id
- * and sample_id are made with it. */
-static uint64_t ing_fnv1a_more(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) { h ^= s[i]; h *= 0x100000001b3ULL; }
-    return h;
-}
-
-uint64_t ingest_fnv1a(const void *p, size_t n)
-{
-    return ing_fnv1a_more(ING_FNV_BASIS, p, n);
-}
-
-static inline uint64_t ing_rotl(uint64_t x, int r) { return x << r | x >> (64 - r); }
-
-/* Blocks of 8 bytes (the tail zero-padded) mixed as MurmurHash3's 64-bit
- * half does, the length in the seed, its finalizer at the end: every input
- * bit reaches every output bit, which the dedup table's slot bits need. */
-uint64_t ingest_key_hash(const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)n, k;
-#define ING_MIX(k) do { k *= 0x87c37b91114253d5ULL; k = ing_rotl(k, 31); k *= 0x4cf5ad432745937fULL; \
-                        h ^= k; h = ing_rotl(h, 27) * 5 + 0x52dce729; } while (0)
-    for (; n >= 8; s += 8, n -= 8) {
-        memcpy(&k, s, 8);
-        ING_MIX(k);
-    }
-    k = 0;
-    for (size_t i = 0; i < n; i++) k |= (uint64_t)s[i] << (8 * i);
-    ING_MIX(k);
-#undef ING_MIX
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
 
 EventType ingest_event_type(const char *s, size_t n)
 {
@@ -279,13 +237,6 @@ static void ing_hex_id(char *out, char letter, uint64_t h)
     out[17] = 0;
 }
 
-/* n bytes of v, little-endian: the same id on every machine */
-static uint64_t ing_fnv1a_le(uint64_t h, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++) { h ^= (uint8_t)(v >> (8 * i)); h *= 0x100000001b3ULL; }
-    return h;
-}
-
 /* FNV-1a of: the topic and a NUL (nothing for a byte stream), the
  * partition (4 bytes) and the offset or line number (8 bytes), little-endian. */
 void ingest_set_pos(ingest *g, const char *topic, int32_t partition, int64_t offset)
@@ -301,9 +252,9 @@ void ingest_set_pos(ingest *g, const char *topic, int32_t partition, int64_t off
 static uint64_t ing_pos_hash(const ingest *g)
 {
     const char *topic = g->pos_topic;
-    uint64_t h = ing_fnv1a_more(ING_FNV_BASIS, topic ? topic : "", topic ? strlen(topic) + 1 : 0);
-    h = ing_fnv1a_le(h, (uint32_t)g->pos_partition, 4);
-    return ing_fnv1a_le(h, (uint64_t)g->pos_offset, 8);
+    uint64_t h = hash_fnv1a64(topic ? topic : "", topic ? strlen(topic) + 1 : 0);
+    h = hash_fnv1a64_le(h, (uint32_t)g->pos_partition, 4);
+    return hash_fnv1a64_le(h, (uint64_t)g->pos_offset, 8);
 }
 
 /* The line's sample_id, if it has one; the samples of the line are counted
@@ -331,11 +282,11 @@ int ing_emit_sample(ingest *g, Sample *s)
         if (g->pos_set) {
             h = ing_pos_hash(g);
         } else {   /* no position given (a library caller): the record's number as a line's */
-            h = ing_fnv1a_le(ING_FNV_BASIS, 0, 4);
-            h = ing_fnv1a_le(h, g->rec_no, 8);
+            h = hash_fnv1a64_le(HASH_FNV1A64_BASIS, 0, 4);
+            h = hash_fnv1a64_le(h, g->rec_no, 8);
         }
-        h = ing_fnv1a_more(h, g->raw, g->raw_len);
-        h = ing_fnv1a_le(h, g->sample_seq, 4);
+        h = hash_fnv1a64_more(h, g->raw, g->raw_len);
+        h = hash_fnv1a64_le(h, g->sample_seq, 4);
         char *id = arena_alloc(&g->ar, 18, 1);
         ing_hex_id(id, 's', h);
         s->sample_id = FB_STRN(id, 17);
@@ -375,17 +326,17 @@ int ingest_build_event(ingest *g, const ing_val *f, int64_t now, const char *raw
     char idbuf[24];
     if (!ev.event_id.ptr) {
         /* no event_id: the content decides, so a resent line dedups */
-        ing_hex_id(idbuf, 'h', ingest_fnv1a(raw, rawlen));
+        ing_hex_id(idbuf, 'h', hash_fnv1a64(raw, rawlen));
         ev.event_id = FB_STRN(idbuf, 17);
     }
     const fb_str strs[] = { ev.event_id, ev.user_id, ev.item_id, ev.session_id, ev.name, ev.source,
                             ev.experiment, ev.variant };
     if ((rc = ing_too_big(g, ing_record_bound(strs, 8, ev.attrs, ev.attrs_count)))) return rc;
-    uint64_t h = g->id_hash_ok ? g->id_hash : ingest_key_hash(ev.event_id.ptr, ev.event_id.len);
+    uint64_t h = g->id_hash_ok ? g->id_hash : hash_table(ev.event_id.ptr, ev.event_id.len);
     dedup_at(&g->dd, ev.ts);
     if (dedup_seen(&g->dd, h)) { g->n_dups++; return ING_DUP; }
     if (g->c.rate_per_s > 0   /* off: no need to hash user_id */
-        && !ratelimit_allow(&g->rl, ingest_key_hash(ev.user_id.ptr, ev.user_id.len), g->c.rate_arrival ? ing_now(g, now) : ev.ts))
+        && !ratelimit_allow(&g->rl, hash_table(ev.user_id.ptr, ev.user_id.len), g->c.rate_arrival ? ing_now(g, now) : ev.ts))
         return ingest_rate_limited(g, ev.user_id.ptr);
     if (g->c.emit(g->c.emit_ctx, &Event_desc, &ev, NULL, 0)) return ING_FAIL;
     dedup_add(&g->dd, h);

@@ -6,16 +6,10 @@
 #include <string.h>
 #include <zstd.h>
 #include "dataset.h"
+#include "hash.h"
 #include "log.h"
 #include "model.h"
 #include "stream.h"
-
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) { h ^= (unsigned char)s[i]; h *= 1099511628211ULL; }
-    return h ^ (h >> 29);
-}
 
 static int idmap_grow(idmap *m)
 {
@@ -23,7 +17,7 @@ static int idmap_grow(idmap *m)
     uint32_t *t = calloc(cap, sizeof *t);
     if (!t) return -1;
     for (uint32_t k = 0; k < m->n; k++) {
-        uint32_t s = (uint32_t)hash_bytes(m->ids[k], strlen(m->ids[k])) & (cap - 1);
+        uint32_t s = (uint32_t)hash_table(m->ids[k], strlen(m->ids[k])) & (cap - 1);
         while (t[s]) s = (s + 1) & (cap - 1);
         t[s] = k + 1;
     }
@@ -36,7 +30,7 @@ static int idmap_grow(idmap *m)
 int64_t idmap_get(const idmap *m, const char *s, size_t len)
 {
     if (!m->tcap) return -1;
-    uint32_t h = (uint32_t)hash_bytes(s, len) & (m->tcap - 1);
+    uint32_t h = (uint32_t)hash_table(s, len) & (m->tcap - 1);
     for (;;) {
         uint32_t v = m->tab[h];
         if (!v) return -1;
@@ -65,7 +59,7 @@ uint32_t idmap_put(idmap *m, const char *s, size_t len, int *added)
     memcpy(c, s, len);
     c[len] = 0;
     m->ids[m->n] = c;
-    uint32_t h = (uint32_t)hash_bytes(c, len) & (m->tcap - 1);
+    uint32_t h = (uint32_t)hash_table(c, len) & (m->tcap - 1);
     while (m->tab[h]) h = (h + 1) & (m->tcap - 1);
     m->tab[h] = m->n + 1;
     if (added) *added = 1;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fbrec.h"
+#include "hash.h"
 #include "idset.h"
 
 #define NIL UINT32_MAX
@@ -41,14 +42,6 @@ struct hist_store {
     size_t set_bytes;        /* idset_bytes of every user's seen and bought sets */
     uint32_t gen_next;
 };
-
-static uint32_t hist_hash(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;          /* FNV-1a, folded */
-    for (size_t i = 0; i < n; i++) { h ^= (uint8_t)s[i]; h *= 1099511628211ULL; }
-    h ^= h >> 29;
-    return (uint32_t)(h ^ (h >> 32));
-}
 
 static uint32_t *hist_table(uint32_t size)
 {
@@ -120,13 +113,13 @@ static int item_grow_table(hist_store *h)
 int64_t hist_gid_find(const hist_store *h, const char *item, size_t ilen)
 {
     uint32_t pos;
-    return item_lookup(h, item, ilen, hist_hash(item, ilen), &pos);
+    return item_lookup(h, item, ilen, (uint32_t)hash_table(item, ilen), &pos);
 }
 
 /* gid of item, interning it; -1 catalog full or out of memory */
 static int64_t item_intern(hist_store *h, const char *s, size_t n)
 {
-    uint32_t hash = hist_hash(s, n), pos;
+    uint32_t hash = (uint32_t)hash_table(s, n), pos;
     int64_t g = item_lookup(h, s, n, hash, &pos);
     if (g >= 0) return g;
     if (h->ngids >= h->lim.max_catalog || n > UINT32_MAX - 1) return -1;
@@ -266,7 +259,7 @@ static void set_add(hist_store *h, idset *s, uint32_t gid)
 /* Slot of user, creating it (evicting the LRU tail when full). -1 out of memory. */
 static int64_t user_get(hist_store *h, const char *s, size_t n)
 {
-    uint32_t hash = hist_hash(s, n), pos;
+    uint32_t hash = (uint32_t)hash_table(s, n), pos;
     int64_t got = user_lookup(h, s, n, hash, &pos);
     if (got >= 0) return got;
     char *uid = malloc(n + 1);
@@ -415,7 +408,7 @@ int64_t hist_user(hist_store *h, const char *user, size_t ulen)
 int64_t hist_find(const hist_store *h, const char *user, size_t ulen)
 {
     uint32_t pos;
-    return user_lookup(h, user, ulen, hist_hash(user, ulen), &pos);
+    return user_lookup(h, user, ulen, (uint32_t)hash_table(user, ulen), &pos);
 }
 
 const char *hist_user_id(const hist_store *h, uint32_t slot, size_t *len)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dataset.h"
+#include "hash.h"
 #include "fbrec.h"
 #include "model_impl.h"
 
@@ -31,13 +32,6 @@ float event_weight(int8_t event_type, double value)
     case EventType_custom: return 1;
     default: return 0;                  /* impression, exposure, unknown */
     }
-}
-
-static uint64_t hash_str(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) { h ^= (unsigned char)s[i]; h *= 1099511628211ULL; }
-    return h ^ (h >> 29);
 }
 
 rec_model *model_new(uint32_t n_items, char **item_ids)
@@ -68,7 +62,7 @@ static int id_table_build(uint32_t **htab, uint32_t *cap, char *const *ids, uint
     *cap = *htab ? c : 0;
     if (!*htab) return -1;
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t s = (uint32_t)hash_str(ids[i], strlen(ids[i])) & (c - 1);
+        uint32_t s = (uint32_t)hash_table(ids[i], strlen(ids[i])) & (c - 1);
         while ((*htab)[s]) s = (s + 1) & (c - 1);
         (*htab)[s] = i + 1;
     }
@@ -141,7 +135,7 @@ int64_t model_item_first_seen(const rec_model *m, uint32_t idx) { return idx < m
 static int64_t id_index(const uint32_t *htab, uint32_t cap, char *const *ids, const char *key, size_t len)
 {
     if (!cap) return -1;
-    uint32_t s = (uint32_t)hash_str(key, len) & (cap - 1);
+    uint32_t s = (uint32_t)hash_table(key, len) & (cap - 1);
     for (;;) {
         uint32_t v = htab[s];
         if (!v) return -1;

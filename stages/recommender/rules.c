@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fbrec.h"
+#include "hash.h"
 #include "yamlcfg.h"
 
 enum { B_PROMO = 1, B_NEW = 2, B_CAT = 4 };
@@ -267,13 +268,6 @@ struct rules_bound {
 
 typedef struct cat_tab { char **names; uint32_t n, cap; uint32_t *tab; uint32_t mask; } cat_tab;
 
-static uint32_t str_hash(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) { h ^= (uint8_t)s[i]; h *= 16777619u; }
-    return h;
-}
-
 static int64_t cat_intern(cat_tab *t, const char *s, size_t n)
 {
     if ((t->n + 1) * 2 > t->mask + 1) {
@@ -281,7 +275,7 @@ static int64_t cat_intern(cat_tab *t, const char *s, size_t n)
         uint32_t *nt = calloc(size, sizeof *nt);
         if (!nt) return -1;
         for (uint32_t i = 0; i < t->n; i++) {
-            uint32_t j = str_hash(t->names[i], strlen(t->names[i])) & (size - 1);
+            uint32_t j = (uint32_t)hash_table(t->names[i], strlen(t->names[i])) & (size - 1);
             while (nt[j]) j = (j + 1) & (size - 1);
             nt[j] = i + 1;
         }
@@ -289,7 +283,7 @@ static int64_t cat_intern(cat_tab *t, const char *s, size_t n)
         t->tab = nt;
         t->mask = size - 1;
     }
-    uint32_t j = str_hash(s, n) & t->mask;
+    uint32_t j = (uint32_t)hash_table(s, n) & t->mask;
     while (t->tab[j]) {
         const char *c = t->names[t->tab[j] - 1];
         if (strlen(c) == n && !memcmp(c, s, n)) return t->tab[j] - 1;

@@ -1,9 +1,9 @@
 /* serve.h — the serving engine: user histories (history.h) + the current
  * model (model.h) + business rules (rules.h) -> one ranked list per user.
  *
- * The streaming loop (main.c) feeds Event records to serve_event and calls
- * serve_flush when the micro-batch is due; the users batch (batch.c) calls
- * serve_users. Each list is: model_score over the whole catalogue with the
+ * The stream (serving.c, called by main.c's runner callbacks) feeds Event
+ * records to serve_event, and main.c calls serve_flush when the micro-batch
+ * is due; the users batch (users.c through batch.c) calls serve_users. Each list is: model_score over the whole catalogue with the
  * user's current history (so the latest interaction counts at once), then
  * rules_rank (filters, boosts, diversity, top N by a bounded heap).
  *

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fbjson.h"
 #include "fbrec.h"
 #include "../unit/fbverify_ref.h"
 

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "testhelp.h"
+#include "timefmt.h"
 
 static int64_t o_window, o_batch, o_buf;
 static double o_threshold;
@@ -82,18 +83,18 @@ static void run_child(const cli_spec *sp, char **argv, run *r, const char *metri
 static void test_durations_sizes(void)
 {
     int64_t v;
-    CHECK(cli_parse_duration("250ms", &v) == 0 && v == 250000);
-    CHECK(cli_parse_duration("60s", &v) == 0 && v == 60000000);
-    CHECK(cli_parse_duration("5m", &v) == 0 && v == 300000000);
-    CHECK(cli_parse_duration("1h", &v) == 0 && v == 3600000000LL);
-    CHECK(cli_parse_duration("1d", &v) == 0 && v == 86400000000LL);
-    CHECK(cli_parse_duration("90", &v) == 0 && v == 90000000);
-    CHECK(cli_parse_duration("1.5s", &v) == 0 && v == 1500000);
-    CHECK(cli_parse_duration("1h30m", &v) == 0 && v == 5400000000LL);
-    CHECK(cli_parse_duration("100us", &v) == 0 && v == 100);
+    CHECK(time_parse_duration("250ms", &v) == 0 && v == 250000);
+    CHECK(time_parse_duration("60s", &v) == 0 && v == 60000000);
+    CHECK(time_parse_duration("5m", &v) == 0 && v == 300000000);
+    CHECK(time_parse_duration("1h", &v) == 0 && v == 3600000000LL);
+    CHECK(time_parse_duration("1d", &v) == 0 && v == 86400000000LL);
+    CHECK(time_parse_duration("90", &v) == 0 && v == 90000000);
+    CHECK(time_parse_duration("1.5s", &v) == 0 && v == 1500000);
+    CHECK(time_parse_duration("1h30m", &v) == 0 && v == 5400000000LL);
+    CHECK(time_parse_duration("100us", &v) == 0 && v == 100);
     static const char *bad_d[] = { "", "abc", "5x", "-1s", "1h30", "s", "1e400s", "5 m" };
     for (size_t i = 0; i < sizeof bad_d / sizeof *bad_d; i++)
-        CHECK_MSG(cli_parse_duration(bad_d[i], &v) == -1, "duration '%s' accepted", bad_d[i]);
+        CHECK_MSG(time_parse_duration(bad_d[i], &v) == -1, "duration '%s' accepted", bad_d[i]);
 
     CHECK(cli_parse_size("512", &v) == 0 && v == 512);
     CHECK(cli_parse_size("64k", &v) == 0 && v == 65536);
@@ -455,9 +456,9 @@ static void test_manners(void)
     CHECK_EQ_STR(r.err, "tstage: /: Is a directory\n");
 
     char buf[32];
-    cli_format_duration(5400000000LL, buf, sizeof buf);
+    time_format_duration(5400000000LL, buf, sizeof buf);
     CHECK_EQ_STR(buf, "90m");
-    cli_format_duration(10000000LL, buf, sizeof buf);
+    time_format_duration(10000000LL, buf, sizeof buf);
     CHECK_EQ_STR(buf, "10s");
     cli_list_free(&o_tags);
 }

@@ -24,19 +24,6 @@ static void test_base64(void)
     CHECK_EQ_STR(buf, "AP/+gA==");
 }
 
-static void test_utf8(void)
-{
-    CHECK(deadletter_is_utf8("plain ascii", 11));
-    CHECK(deadletter_is_utf8("", 0));
-    CHECK(deadletter_is_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14));
-    CHECK(!deadletter_is_utf8("\xc3", 1));              /* truncated */
-    CHECK(!deadletter_is_utf8("\xc0\xaf", 2));          /* overlong */
-    CHECK(!deadletter_is_utf8("\xed\xa0\x80", 3));      /* surrogate */
-    CHECK(!deadletter_is_utf8("\xf4\x90\x80\x80", 4));  /* > U+10FFFF */
-    CHECK(!deadletter_is_utf8("\xff", 1));
-    CHECK(!deadletter_is_utf8("a\x80z", 3));
-}
-
 static const char *jstr(const json_doc *d, const json_node *o, const char *k)
 {
     const json_node *n = json_get(d, o, k);
@@ -152,4 +139,4 @@ static void test_errors(void)
     CHECK(strstr(err, "dead letter") != NULL);
 }
 
-TEST_MAIN(test_base64, test_utf8, test_file, test_errors)
+TEST_MAIN(test_base64, test_file, test_errors)

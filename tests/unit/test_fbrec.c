@@ -9,6 +9,7 @@
  * mutated buffers of every root type: the same verdict, reason and record. */
 #include <math.h>
 #include <stdint.h>
+#include "fbjson.h"
 #include "fbrec.h"
 #include "fbsgen/fbdesc.h"
 #include "fbverify_ref.h"

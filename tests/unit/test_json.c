@@ -3,6 +3,7 @@
  * caps; the writer's escaping and shortest round-trip doubles. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include "json.h"
 #include "testhelp.h"
 
@@ -351,15 +352,97 @@ static void test_doubles_as_printf(void)
     CHECK_EQ_STR(b, "0.000123456789012345");
 }
 
+/* The one UTF-8 validator (ingest's reader, the dead letter's raw field,
+ * fbcat's key): hand-picked cases, then every sequence of up to three bytes
+ * and structured and random longer ones against an oracle built the other
+ * way round, from the code points: a sequence is valid exactly when it
+ * splits into the shortest encodings of scalar values (not surrogates, at
+ * most U+10FFFF). */
+static size_t utf8_encode(uint32_t cp, unsigned char *o)
+{
+    if (cp < 0x80) { o[0] = (unsigned char)cp; return 1; }
+    if (cp < 0x800) { o[0] = (unsigned char)(0xC0 | cp >> 6); o[1] = (unsigned char)(0x80 | (cp & 63)); return 2; }
+    if (cp < 0x10000) {
+        o[0] = (unsigned char)(0xE0 | cp >> 12); o[1] = (unsigned char)(0x80 | (cp >> 6 & 63));
+        o[2] = (unsigned char)(0x80 | (cp & 63)); return 3;
+    }
+    o[0] = (unsigned char)(0xF0 | cp >> 18); o[1] = (unsigned char)(0x80 | (cp >> 12 & 63));
+    o[2] = (unsigned char)(0x80 | (cp >> 6 & 63)); o[3] = (unsigned char)(0x80 | (cp & 63));
+    return 4;
+}
+
+/* Is p[0..k) the encoding of one scalar value? Read the payload bits the
+ * lead byte announces, then encode that value back: only the one shortest
+ * form comes back the same. */
+static int utf8_one(const unsigned char *p, size_t k)
+{
+    static const unsigned char lead_mask[5] = { 0, 0x7F, 0x1F, 0x0F, 0x07 };
+    uint32_t cp = p[0] & lead_mask[k];
+    for (size_t i = 1; i < k; i++) cp = cp << 6 | (p[i] & 63);
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    unsigned char e[4];
+    return utf8_encode(cp, e) == k && memcmp(e, p, k) == 0;
+}
+
+static int utf8_oracle(const unsigned char *p, size_t n)
+{
+    if (n == 0) return 1;
+    for (size_t k = 1; k <= 4 && k <= n; k++)
+        if (utf8_one(p, k) && utf8_oracle(p + k, n - k)) return 1;
+    return 0;
+}
+
 static void test_utf8_valid(void)
 {
     CHECK(json_utf8_valid("", 0));
+    CHECK(json_utf8_valid("plain ascii", 11));
     CHECK(json_utf8_valid("abc\xc3\xa9", 5));
-    CHECK(!json_utf8_valid("\xc3", 1));
-    CHECK(!json_utf8_valid("\xed\xa0\x80", 3));
+    CHECK(json_utf8_valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14));
+    CHECK(!json_utf8_valid("\xc3", 1));                 /* truncated */
+    CHECK(!json_utf8_valid("\xc0\xaf", 2));             /* overlong */
     CHECK(!json_utf8_valid("\xc1\xbf", 2));
+    CHECK(!json_utf8_valid("\xed\xa0\x80", 3));         /* surrogate */
+    CHECK(!json_utf8_valid("\xf4\x90\x80\x80", 4));     /* > U+10FFFF */
     CHECK(json_utf8_valid("\xf0\x9f\x98\x80", 4));
     CHECK(!json_utf8_valid("\xf8\x88\x80\x80\x80", 5));
+    CHECK(!json_utf8_valid("\xff", 1));
+    CHECK(!json_utf8_valid("a\x80z", 3));
+
+    unsigned char b[8];
+    long wrong = 0, valid = 0;
+    for (size_t n = 1; n <= 3; n++)                    /* every 1-, 2- and 3-byte sequence */
+        for (uint32_t v = 0; v < (1u << (8 * n)); v++) {
+            for (size_t i = 0; i < n; i++) b[i] = (unsigned char)(v >> (8 * (n - 1 - i)));
+            int ok = utf8_oracle(b, n);
+            valid += ok;
+            if (json_utf8_valid((const char *)b, n) != ok && wrong++ < 5)
+                CHECK_MSG(0, "%zu bytes %06x: validator %d, oracle %d", n, (unsigned)v, !ok, ok);
+        }
+    /* four bytes: every lead and second byte, the edges of the rest */
+    static const unsigned char edge[] = { 0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xF4, 0xFF };
+    for (unsigned l = 0; l < 256; l++)
+        for (unsigned s2 = 0; s2 < 256; s2++)
+            for (size_t i = 0; i < sizeof edge; i++)
+                for (size_t j = 0; j < sizeof edge; j++) {
+                    b[0] = (unsigned char)l; b[1] = (unsigned char)s2; b[2] = edge[i]; b[3] = edge[j];
+                    int ok = utf8_oracle(b, 4);
+                    if (json_utf8_valid((const char *)b, 4) != ok && wrong++ < 10)
+                        CHECK_MSG(0, "4 bytes %02x%02x%02x%02x: oracle %d", b[0], b[1], b[2], b[3], ok);
+                }
+    uint64_t r = 88172645463325252ULL;
+    for (int t = 0; t < 300000; t++) {                 /* random 1-8 bytes, mostly high */
+        r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+        size_t n = 1 + r % 8;
+        for (size_t i = 0; i < n; i++) { r ^= r << 13; r ^= r >> 7; r ^= r << 17; b[i] = (unsigned char)(r >> 24 | (r & 1 ? 0x80 : 0)); }
+        int ok = utf8_oracle(b, n);
+        if (json_utf8_valid((const char *)b, n) != ok && wrong++ < 15)
+            CHECK_MSG(0, "%zu random bytes from %02x: oracle %d", n, b[0], ok);
+    }
+    CHECK_EQ_INT(wrong, 0);
+    /* the oracle accepts what it should: ASCII (128), two-byte characters
+     * (U+0080..U+07FF: 1,920), three-byte ones without the 2,048
+     * surrogates (61,440), and their concatenations */
+    CHECK_EQ_INT(valid, 128 + (128 * 128 + 1920) + (128 * 128 * 128 + 2 * 128 * 1920 + 61440));
 }
 
 /* Strings are scanned 16 and 8 bytes at a time: a special byte (escape,

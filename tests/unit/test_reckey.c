@@ -68,6 +68,11 @@ static void test_types(void)
     Alert_init(&a);
     a.fingerprint = FB_STR("5f3a");
     CHECK_EQ_STR(key_of(&Alert_desc, &a, sizeof kb), "5f3a");
+    MetricPartial mp;   /* its source partition: one partition's partials in order */
+    MetricPartial_init(&mp);
+    mp.topic = FB_STR("events"); mp.partition = 11; mp.name = FB_STR("request.duration_ms");
+    CHECK_EQ_STR(key_of(&MetricPartial_desc, &mp, sizeof kb), "events/11");
+    CHECK_EQ_STR(key_of(&MetricPartial_desc, &mp, 8), "events/1");   /* cut at n */
     Event none;   /* no user: no key */
     Event_init(&none);
     CHECK_EQ_INT(record_key(&Event_desc, &none, kb, sizeof kb), 0);

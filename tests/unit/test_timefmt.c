@@ -116,6 +116,34 @@ static void test_clocks(void)
     CHECK(llabs(a - (int64_t)time(NULL) * 1000000) < 2000000);
     int64_t m1 = mono_us(), m2 = mono_us();
     CHECK(m2 >= m1);
+    /* the same clock in ms, and the coarse one never ahead of it (it is the
+     * last tick's time): read in order, each lies between its neighbours */
+    int64_t u1 = mono_us(), ms = mono_ms(), u2 = mono_us();
+    CHECK(u1 / 1000 <= ms && ms <= u2 / 1000);
+    int64_t c = mono_coarse_us(), u3 = mono_us();
+    CHECK(c <= u3 && c > 0);
+}
+
+/* Durations: the largest unit that divides exactly, and what the parser
+ * reads back (more parser cases in test_cli, which parses flags with it). */
+static void test_durations(void)
+{
+    static const struct { int64_t us; const char *text; } d[] = {
+        { 0, "0s" }, { 1, "1us" }, { 1500, "1500us" }, { 250000, "250ms" }, { 90000000, "90s" },
+        { 5400000000LL, "90m" }, { 3600000000LL, "1h" }, { 86400000000LL, "1d" },
+        { 7 * 86400000000LL, "7d" }, { 1000001, "1000001us" } };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        char buf[32];
+        time_format_duration(d[i].us, buf, sizeof buf);
+        CHECK_EQ_STR(buf, d[i].text);
+        int64_t back = -1;
+        CHECK(time_parse_duration(buf, &back) == 0 && back == d[i].us);
+    }
+    int64_t v;
+    CHECK(time_parse_duration("1w", &v) == 0 && v == 7 * 86400000000LL);
+    CHECK(time_parse_duration("1h30", &v) == -1);   /* a bare number only alone */
+    CHECK(time_parse_duration("", &v) == -1);
+    CHECK(time_parse_duration("-1s", &v) == -1);
 }
 
 /* Not a pass/fail benchmark: prints the rate so a regression is visible. */
@@ -131,4 +159,4 @@ static void test_speed(void)
     fprintf(stderr, "time_parse_iso: %.1f M/s\n", 2000000.0 / (double)(dt ? dt : 1));
 }
 
-TEST_MAIN(test_parse_known, test_parse_invalid, test_roundtrip_random, test_format, test_clocks, test_speed)
+TEST_MAIN(test_parse_known, test_parse_invalid, test_roundtrip_random, test_format, test_clocks, test_durations, test_speed)

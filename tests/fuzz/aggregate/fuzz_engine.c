@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../../../stages/aggregate/engine.h"
-#include "../../../stages/aggregate/hll.h"
+#include "hash.h"
 #include "../../../stages/aggregate/menc.h"
 #include "fb.h"
 #include "log.h"
@@ -244,7 +244,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (hdr.len >= 4) {
         hdr.len -= 4;                    /* drop the window count: the input supplies it */
         agg_buf_put(&hdr, data + 1, size - 1);
-        agg_buf_u64(&hdr, agg_hash64(hdr.p, hdr.len, AGG_CKPT_SEED));
+        agg_buf_u64(&hdr, hash_seeded64(hdr.p, hdr.len, AGG_CKPT_SEED));
         e = agg_engine_new(&cfg, NULL, fz_emit, NULL);
         char err[256];
         if (agg_engine_load(e, hdr.p, hdr.len, err, sizeof err) == 0) agg_engine_flush(e);

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../../../stages/aggregate/hll.h"
+#include "hash.h"
 #include "../../../stages/aggregate/seen.h"
 #include "log.h"
 
@@ -22,7 +22,7 @@ static void blob_body(const uint8_t *data, size_t size)
     agg_buf b = {0};
     agg_buf_u32(&b, 0x314e4553u);
     agg_buf_put(&b, data, size);
-    agg_buf_u64(&b, agg_hash64(b.p, b.len, 0x7365656eULL));
+    agg_buf_u64(&b, hash_seeded64(b.p, b.len, 0x7365656eULL));
     agg_seen *s = agg_seen_new(MAXIDS);
     char err[200];
     if (agg_seen_load(s, b.p, b.len, err, sizeof err) == 0) {

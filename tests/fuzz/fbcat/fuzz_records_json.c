@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../fzrec.h"
+#include "fbjson.h"
 #include "json.h"
 
 /* JSON text -> record -> JSON text (into out). 0, or -1 if refused. */

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include "../../../stages/ingest/ingest.h"
 #include "../testhelp.h"
+#include "fbjson.h"
+#include "hash.h"
 #include "reckey.h"
 #include "timefmt.h"
 
@@ -94,24 +96,24 @@ static void test_pieces(void)
     CHECK_EQ_INT(ingest_field_index("metricsX", 8), -1);
 
     /* FNV-1a 64 published test vectors */
-    CHECK(ingest_fnv1a("", 0) == 0xcbf29ce484222325ULL);
-    CHECK(ingest_fnv1a("a", 1) == 0xaf63dc4c8601ec8cULL);
-    CHECK(ingest_fnv1a("foobar", 6) == 0x85944171f73967e8ULL);
+    CHECK(hash_fnv1a64("", 0) == 0xcbf29ce484222325ULL);
+    CHECK(hash_fnv1a64("a", 1) == 0xaf63dc4c8601ec8cULL);
+    CHECK(hash_fnv1a64("foobar", 6) == 0x85944171f73967e8ULL);
 
     /* the dedup / rate-limit key: the same bytes give the same key wherever
      * they lie; different ids, and an id and its zero-padded self, do not */
     {
         char buf[64] = "xxxxxxxe35bf992dc9e9c616yyyy";
         char al[32] = "e35bf992dc9e9c616";
-        CHECK(ingest_key_hash(buf + 7, 17) == ingest_key_hash(al, 17));
-        CHECK(ingest_key_hash("a", 1) != ingest_key_hash("a\0", 2));
-        CHECK(ingest_key_hash("", 0) != ingest_key_hash("\0", 1));
+        CHECK(hash_table(buf + 7, 17) == hash_table(al, 17));
+        CHECK(hash_table("a", 1) != hash_table("a\0", 2));
+        CHECK(hash_table("", 0) != hash_table("\0", 1));
         enum { NK = 100000 };
         uint64_t *k = malloc(NK * sizeof *k);
         char id[32];
         for (int i = 0; i < NK; i++) {
             int n = snprintf(id, sizeof id, "e%x", (unsigned)i * 2654435761u);
-            k[i] = ingest_key_hash(id, (size_t)(n - i % 3));   /* lengths vary too */
+            k[i] = hash_table(id, (size_t)(n - i % 3));   /* lengths vary too */
         }
         qsort(k, NK, sizeof *k, cmp_u64);
         int dups = 0, lowdups = 0;
@@ -395,7 +397,7 @@ static void test_events(void)
     const char *l2 = "{\"user_id\":\"u1\",\"event_type\":\"share\",\"timestamp\":1795428000500}";
     char want[512];
     snprintf(want, sizeof want, "Event u1 {\"event_id\":\"h%016llx\",\"ts\":1795428000500000,\"user_id\":\"u1\","
-             "\"type\":\"custom\",\"name\":\"share\"}\n", (unsigned long long)ingest_fnv1a(l2, strlen(l2)));
+             "\"type\":\"custom\",\"name\":\"share\"}\n", (unsigned long long)hash_fnv1a64(l2, strlen(l2)));
     EXPECT_OUT(l2, want);
     /* no ts: arrival time */
     EXPECT_OUT("{\"user_id\":\"u2\",\"event_type\":\"click\",\"event_id\":\"e2\"}",
@@ -513,7 +515,7 @@ static void test_sample_ids(void)
         memcpy(def + n, cpu, cl); n += cl;
         memset(def + n, 0, 4); n += 4;
         char want[40];
-        snprintf(want, sizeof want, "s%016llx;", (unsigned long long)ingest_fnv1a(def, n));
+        snprintf(want, sizeof want, "s%016llx;", (unsigned long long)hash_fnv1a64(def, n));
         ingest_set_pos(&g, "raw", 1, 5);
         CHECK_EQ_STR(sample_ids(cpu, b, sizeof b), want);
     }
@@ -623,7 +625,7 @@ static void test_csv(void)
     char want[512];
     snprintf(want, sizeof want, "Event 1 {\"event_id\":\"h%016llx\",\"ts\":1260759144000000,\"user_id\":\"1\","
              "\"item_id\":\"31\",\"type\":\"rating\",\"name\":\"rating\",\"value\":2.5}\n",
-             (unsigned long long)ingest_fnv1a(r1, strlen(r1)));
+             (unsigned long long)hash_fnv1a64(r1, strlen(r1)));
     EXPECT_OUT(r1, want);
     /* a quoted field with a comma, a doubled quote and a newline */
     CHECK_EQ_INT(line("2,\"7\",4,964982703,\"a, \"\"b\"\""), ING_MORE);
