@@ -32,6 +32,14 @@
  * this member would, instead of taking the records before the first mark
  * at their own time (schemas/README.md, "Watermark marks"). */
 #define KAFKA_MARKS_TAG "streamrec:wmark"
+/* Offset-commit metadata of a partition without marks (read also beside
+ * the tag, space separated): the largest event time (µs) of the records
+ * before the committed offset, as this member names it in its marks
+ * (kafka_src_progress). A partition handed to
+ * a member that reads nothing new on it (a rebalance, a restart) is named
+ * at that time at once instead of "none yet", which readers ignore: their
+ * windows would wait for new records on it (schemas/README.md). */
+#define KAFKA_TIME_KEY "streamrec:time="
 
 typedef struct kafka_part {
     char topic[128];
@@ -463,12 +471,33 @@ static void kafka_src_start_after_others(kafka_src *s, rd_kafka_topic_partition_
     }
 }
 
-/* Did the offset committed for this partition come with our tag (it
- * carried watermark marks, KAFKA_MARKS_TAG)? */
-static int kafka_committed_tagged(const rd_kafka_topic_partition_t *ct)
+/* The offset committed for this partition, read from its metadata: did it
+ * come with our tag (it carried watermark marks, KAFKA_MARKS_TAG), and the
+ * time of the records before it (KAFKA_TIME_KEY; INT64_MIN: not said).
+ * Other tokens (another writer's) are skipped. */
+static int kafka_committed_meta(const rd_kafka_topic_partition_t *ct, int64_t *time)
 {
-    return !ct->err && ct->metadata && ct->metadata_size == sizeof KAFKA_MARKS_TAG - 1 &&
-           !memcmp(ct->metadata, KAFKA_MARKS_TAG, sizeof KAFKA_MARKS_TAG - 1);
+    *time = INT64_MIN;
+    if (ct->err || !ct->metadata) return 0;
+    const char *p = ct->metadata, *end = p + ct->metadata_size;
+    int tagged = 0;
+    while (p < end) {
+        const char *sp = memchr(p, ' ', (size_t)(end - p));
+        size_t n = (size_t)((sp ? sp : end) - p);
+        size_t kn = sizeof KAFKA_TIME_KEY - 1;
+        if (n == sizeof KAFKA_MARKS_TAG - 1 && !memcmp(p, KAFKA_MARKS_TAG, n)) {
+            tagged = 1;
+        } else if (n > kn && n - kn < 24 && !memcmp(p, KAFKA_TIME_KEY, kn)) {
+            char num[24], *e;
+            memcpy(num, p + kn, n - kn);
+            num[n - kn] = 0;
+            errno = 0;
+            long long v = strtoll(num, &e, 10);
+            if (!*e && !errno && e != num) *time = v;
+        }
+        p += n + 1;
+    }
+    return tagged;
 }
 
 static void kafka_src_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -508,10 +537,18 @@ static void kafka_src_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             kp->max_ts = INT64_MIN;   /* its event time is learnt again from what it delivers */
             kp->committed_ts = INT64_MIN;
             kp->reported = 0;
+            int64_t ctime = INT64_MIN;
+            int tagged = i < c->cnt && !cre && kafka_committed_meta(&c->elems[i], &ctime);
+            /* the committed offset's time, when reading starts there (or
+             * past it: a lower bound then); started before it, records
+             * older than that time may be written again */
+            if (ctime != INT64_MIN && c->elems[i].offset >= 0 &&
+                (tp->offset < 0 || tp->offset >= c->elems[i].offset))
+                kp->committed_ts = ctime;
             /* read from another offset now: the marks past it are not true of what comes
              * (the table stays: it carries marks, its time waits for them) */
             if (kp->marks) wmark_table_reset(kp->marks);
-            else if (i < c->cnt && !cre && kafka_committed_tagged(&c->elems[i]) && !(kp->marks = wmark_table_new())) {
+            else if (tagged && !(kp->marks = wmark_table_new())) {
                 log_error("kafka: out of memory");
                 s->fatal = 1;
             }
@@ -750,11 +787,21 @@ int kafka_src_commit(kafka_src *s)
         if (off < 0 || off == kp->committed) continue;
         rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(l, kp->topic, kp->partition);
         tp->offset = off;
-        if (kp->marks) {   /* (librdkafka frees it with the list) */
-            tp->metadata = malloc(sizeof KAFKA_MARKS_TAG - 1);
+        /* the time as it will stand once this commit is made (below) */
+        int64_t t = kp->committed_ts;
+        if (off == kp->next && kp->max_ts > t) t = kp->max_ts;
+        /* a partition that carries marks keeps the tag alone, as readers
+         * built before the time compare the whole string (its time is
+         * its marks', not this member's) */
+        char meta[64];
+        int mn = 0;
+        if (kp->marks) mn = snprintf(meta, sizeof meta, "%s", KAFKA_MARKS_TAG);
+        else if (t != INT64_MIN) mn = snprintf(meta, sizeof meta, KAFKA_TIME_KEY "%lld", (long long)t);
+        if (mn > 0) {   /* (librdkafka frees it with the list) */
+            tp->metadata = malloc((size_t)mn);
             if (!tp->metadata) { log_error("kafka: out of memory"); s->fatal = 1; break; }
-            memcpy(tp->metadata, KAFKA_MARKS_TAG, sizeof KAFKA_MARKS_TAG - 1);
-            tp->metadata_size = sizeof KAFKA_MARKS_TAG - 1;
+            memcpy(tp->metadata, meta, (size_t)mn);
+            tp->metadata_size = (size_t)mn;
         }
     }
     int rc = 0;
@@ -775,7 +822,7 @@ int kafka_src_commit(kafka_src *s)
                 } else if (kp && kp->assigned) {
                     kp->committed = tp->offset;
                     /* every record before it noted (the stage notes as it uses them) */
-                    if (tp->offset == kp->next) kp->committed_ts = kp->max_ts;
+                    if (tp->offset == kp->next && kp->max_ts > kp->committed_ts) kp->committed_ts = kp->max_ts;
                 }
             }
         }

@@ -542,6 +542,92 @@ static void test_kafka_restart_waits_for_marks(void)
     rd_kafka_destroy(rk);
 }
 
+/* What a member says of a raw partition in its marks (kafka_src_progress)
+ * is the time of the records before the committed offset; a member handed
+ * the partition with nothing new to read on it (a rebalance, a restart)
+ * names that time at once, from the committed offset's metadata, not "none
+ * yet" (which readers ignore: their windows would wait for new records on
+ * it). A reads raw partitions 0 (records at 100, 700) and 1 (nothing),
+ * commits and closes; B, a new owner, reads nothing new. Fails on the code
+ * that reset the time on assignment: INT64_MIN where 700 was due. */
+static int64_t ct_progress(kafka_src *s, int32_t partition)
+{
+    kafka_progress p[4];
+    int32_t partitions;
+    int n = kafka_src_progress(s, 600000, p, 4, &partitions);
+    CHECK_EQ_INT(partitions, 2);
+    for (int i = 0; i < n && i < 4; i++) if (p[i].partition == partition) return p[i].time;
+    CHECK_MSG(0, "raw partition %d not named", (int)partition);
+    return 0;
+}
+
+static int ct_read(const char *boot, const cli_list *conf, int64_t *named, int *records)
+{
+    char err[256];
+    kafka_src *s = kafka_src_open(boot, "ct", "ct", 1, conf, err, sizeof err);
+    CHECK_MSG(s != NULL, "%s", err);
+    if (!s) return -1;
+    arena a;
+    arena_init(&a, 0);
+    int rc = 0;
+    *records = 0;
+    for (int i = 0; i < 300 && rc != 2; i++) {
+        kafka_msg m;
+        rc = kafka_src_poll(s, 100, &m);
+        if (rc != 1) continue;
+        AnyRecord rec;
+        arena_reset(&a);
+        CHECK_EQ_INT(fb_decode(&Event_desc, m.val, m.len, 0, &rec, &a, err, sizeof err), 0);
+        kafka_src_note_time(s, m.topic, m.partition, rec.event.ts);
+        (*records)++;
+    }
+    CHECK_EQ_INT(rc, 2);
+    named[0] = ct_progress(s, 0);   /* before it commits anything */
+    CHECK_EQ_INT(kafka_src_commit(s), 0);
+    named[1] = ct_progress(s, 0);
+    CHECK(ct_progress(s, 1) == INT64_MIN);   /* nothing ever read there */
+    kafka_src_close(s);
+    arena_free(&a);
+    return 0;
+}
+
+static void test_kafka_committed_time_follows_partition(void)
+{
+    char err[256];
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    rd_kafka_conf_set(c, "log_level", "3", err, sizeof err);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, 1);
+    rd_kafka_mock_topic_create(mc, "ct", 2, 1);
+    const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
+    kafka_sink *k = kafka_sink_open(boot, "ct", NULL, err, sizeof err);
+    CHECK_MSG(k != NULL, "%s", err);
+    if (!k) return;
+    fb_builder b;
+    fb_builder_init(&b);
+    produce_event(k, 0, 100, &b);
+    produce_event(k, 0, 700, &b);
+    CHECK_EQ_INT(kafka_sink_close(k), 0);
+    static const char *items[] = { "session.timeout.ms=4000", "heartbeat.interval.ms=300" };
+    cli_list conf = { items, 2, 2 };
+    int64_t t[2];
+    int records;
+    if (ct_read(boot, &conf, t, &records) == 0) {   /* A: reads both, commits */
+        CHECK_EQ_INT(records, 2);
+        CHECK(t[0] == INT64_MIN);   /* none committed yet */
+        CHECK_EQ_INT(t[1], 700);
+    }
+    if (ct_read(boot, &conf, t, &records) == 0) {   /* B: nothing new */
+        CHECK_EQ_INT(records, 0);
+        CHECK_MSG(t[0] == 700, "a new owner with nothing to read names %lld, not the committed time 700",
+                  (long long)t[0]);
+        CHECK_EQ_INT(t[1], 700);
+    }
+    fb_builder_free(&b);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(rk);
+}
+
 /* The writer: a record of a partition its marks have not named busy (here
  * newly assigned) goes out only after a mark naming it busy, even when the
  * output topic's partition count cannot be had at that moment (its
@@ -653,5 +739,5 @@ static void test_busy_mark_waits_for_metadata(void)
     rd_kafka_destroy(rk);
 }
 
-TEST_MAIN(test_busy_mark_waits_for_metadata, test_kafka_reader, test_kafka_reassigned_waits_for_marks, test_kafka_restart_waits_for_marks, test_empty_and_incomplete, test_idle, test_handover_keeps_the_largest, test_topics_and_growth,
+TEST_MAIN(test_kafka_committed_time_follows_partition, test_busy_mark_waits_for_metadata, test_kafka_reader, test_kafka_reassigned_waits_for_marks, test_kafka_restart_waits_for_marks, test_empty_and_incomplete, test_idle, test_handover_keeps_the_largest, test_topics_and_growth,
           test_refused, test_random_against_model, test_record)
