@@ -415,6 +415,7 @@ cat >"$T/richgen/rt.c" <<'EOF'
 #include <stdlib.h>
 #include <string.h>
 #include "fbrec.h"
+#include "fbjson.h"
 static int rt_deep(int n)
 {
     Node *nodes = calloc((size_t)n, sizeof *nodes);

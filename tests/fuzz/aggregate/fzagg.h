@@ -11,6 +11,7 @@
 #include <string.h>
 #include "../../../stages/aggregate/engine.h"
 #include "../fzrec.h"
+#include "fbjson.h"
 
 #define SEC 1000000LL
 
