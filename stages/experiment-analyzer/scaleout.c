@@ -282,10 +282,7 @@ static int ea_partials_record(void *ctx, runner *rn, stream_rec *r)
      * its watermark marks say (INT64_MIN: not known yet). A record past it,
      * or not before one held, waits its turn (hold.h) */
     int64_t t = INT64_MAX;
-    if (pc->kafka) {
-        stream_in_note_time(c->in, &r->pos, ev->ts);
-        t = stream_in_part_time(c->in, &r->pos);
-    }
+    if (pc->kafka) t = stream_in_note_part_time(c->in, &r->pos, ev->ts);
     const ea_held *first = ea_hold_min(&p->held);
     int now = ev->ts <= t && (!first || ev->ts < first->ts);
     int dup = now && ea_is_duplicate(p->ea, ev);
