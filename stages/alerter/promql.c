@@ -104,6 +104,91 @@ static int pq_string(pq_ctx *c, char **out)
     return 0;
 }
 
+/* glibc's regcomp copies a subexpression for each repetition it unrolls
+ * (x+ is xx*, x{3} is xxx), so nested repetitions grow its automaton
+ * exponentially: 20 stacked '+' took 700 MB. RE2, which Prometheus uses,
+ * refuses such patterns by program size; here an estimate of the unrolled
+ * size does the same. PQ_RE_MAX_ATOMS keeps regcomp within a few MB. */
+#define PQ_RE_MAX_ATOMS 10000
+#define PQ_RE_MAX_DEPTH 64
+static size_t pq_re_atoms(const char *re)
+{
+    const size_t cap = PQ_RE_MAX_ATOMS + 1;   /* saturate: above the cap is all we need to know */
+    size_t alts[PQ_RE_MAX_DEPTH], seqs[PQ_RE_MAX_DEPTH], last = 0;
+    int depth = 0;
+    alts[0] = seqs[0] = 0;
+#define PQ_SAT(x) ((x) > cap ? cap : (x))
+    for (const char *p = re; *p; p++) {
+        size_t factor = 0;
+        switch (*p) {
+        case '(':
+            if (depth + 1 == PQ_RE_MAX_DEPTH) return cap;
+            seqs[depth] = PQ_SAT(seqs[depth] + last);
+            last = 0;
+            depth++;
+            alts[depth] = seqs[depth] = 0;
+            continue;
+        case ')':
+            if (!depth) { seqs[0] = PQ_SAT(seqs[0] + last); last = 1; continue; }   /* regcomp judges */
+            alts[depth] = PQ_SAT(alts[depth] + seqs[depth] + last);
+            last = alts[depth] ? alts[depth] : 1;
+            depth--;
+            continue;
+        case '|':
+            alts[depth] = PQ_SAT(alts[depth] + seqs[depth] + last);
+            seqs[depth] = last = 0;
+            continue;
+        case '*': case '?': factor = 1; break;
+        case '+': factor = 2; break;
+        case '{': {
+            char *end;
+            unsigned long lo = strtoul(p + 1, &end, 10), hi = lo;
+            if (end == p + 1) break;               /* not a bound: a literal '{' */
+            if (*end == ',') {
+                const char *h = end + 1;
+                hi = strtoul(h, &end, 10);
+                if (end == h) hi = lo + 1;         /* {n,}: n copies and a star */
+            }
+            if (*end != '}') break;
+            factor = hi > lo ? hi : lo;
+            if (!factor) factor = 1;
+            p = end;
+            break;
+        }
+        case '[': {                                /* a bracket expression is one atom */
+            const char *q = p + 1;
+            if (*q == '^') q++;
+            if (*q == ']') q++;
+            while (*q && *q != ']') {
+                if (*q == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=')) {
+                    const char *close = strchr(q + 2, q[1]);
+                    while (close && close[1] != ']') close = strchr(close + 1, q[1]);
+                    q = close ? close + 2 : q + 1;
+                } else q++;
+            }
+            seqs[depth] = PQ_SAT(seqs[depth] + last);
+            last = 1;
+            p = *q ? q : q - 1;
+            continue;
+        }
+        case '\\':
+            if (p[1]) p++;
+            break;
+        default: break;
+        }
+        if (factor) { last = PQ_SAT((last ? last : 1) * (factor > cap ? cap : factor)); continue; }
+        seqs[depth] = PQ_SAT(seqs[depth] + last);
+        last = 1;
+    }
+    while (depth > 0) {                            /* unclosed: regcomp will say so */
+        alts[depth] = PQ_SAT(alts[depth] + seqs[depth] + last);
+        last = alts[depth];
+        depth--;
+    }
+    return PQ_SAT(alts[0] + seqs[0] + last);
+#undef PQ_SAT
+}
+
 static int pq_add(pq_ctx *c, pq_expr *e, size_t at, char *label, char *value, int op)
 {
     if (e->nm == PQ_MAX_MATCHERS) { free(label); free(value); return pq_fail(c, at, "more than %d label matchers", PQ_MAX_MATCHERS); }
@@ -111,6 +196,12 @@ static int pq_add(pq_ctx *c, pq_expr *e, size_t at, char *label, char *value, in
     pq_matcher *m = &e->m[e->nm];
     m->label = label; m->value = value; m->op = op;
     if (op == PQ_RE || op == PQ_NRE) {
+        if (pq_re_atoms(value) > PQ_RE_MAX_ATOMS) {
+            pq_fail(c, at, "regular expression \"%.60s%s\" is too costly: its repetitions unroll to more than %d atoms "
+                    "(nested '+' or '{n,m}' multiply)", value, strlen(value) > 60 ? "..." : "", PQ_RE_MAX_ATOMS);
+            free(label); free(value);
+            return -1;
+        }
         /* PromQL regexes match the whole value */
         size_t n = strlen(value) + 5;
         char *pat = malloc(n);

@@ -128,15 +128,34 @@ static inline uint32_t fz_count(fz_in *in)
 
 static void fz_table(fz_in *in, arena *a, const fb_desc *d, char *out, int depth);
 
-/* String bytes of one vector element (its own strings, one level). */
-static size_t fz_str_bytes(const fb_field_desc *f, const char *e)
+/* Bytes a generated value encodes to, its whole subtree: a copied vector
+ * element shares its vectors with the original, so 10,000 copies of a
+ * table holding 10,000 doubles encode 800 MB though they cost nothing here. */
+static size_t fz_enc_bytes(const fb_desc *d, const char *rec)
 {
-    if (f->base == FB_STRING) return ((const fb_str *)e)->len;
-    if (f->base != FB_TABLE) return 0;
-    size_t n = 0;
-    for (int j = 0; j < f->sub->nfields; j++)
-        if (f->sub->fields[j].base == FB_STRING && !f->sub->fields[j].is_vector)
-            n += ((const fb_str *)(e + f->sub->fields[j].offset))->len;
+    size_t n = 16;
+    for (int j = 0; j < d->nfields; j++) {
+        const fb_field_desc *f = &d->fields[j];
+        const char *p = rec + f->offset;
+        if (f->is_vector) {
+            const char *v;
+            uint32_t cnt;
+            memcpy(&v, p, sizeof v);
+            memcpy(&cnt, rec + f->count_offset, sizeof cnt);
+            size_t esize = f->base == FB_STRING ? sizeof(fb_str) : f->base == FB_TABLE || f->base == FB_STRUCT
+                         ? f->sub->size : 8;
+            for (uint32_t i = 0; v && i < cnt; i++) {
+                const char *e = v + (size_t)i * esize;
+                n += f->base == FB_STRING ? 8 + ((const fb_str *)e)->len
+                   : f->base == FB_TABLE || f->base == FB_STRUCT ? fz_enc_bytes(f->sub, e) : 8;
+            }
+        } else if (f->base == FB_STRING) n += ((const fb_str *)p)->len;
+        else if (f->base == FB_TABLE) {
+            const char *sub;
+            memcpy(&sub, p, sizeof sub);
+            if (sub) n += fz_enc_bytes(f->sub, sub);
+        } else if (f->base == FB_STRUCT) n += fz_enc_bytes(f->sub, p);
+    }
     return n;
 }
 
@@ -151,13 +170,14 @@ static void fz_vector(fz_in *in, arena *a, const fb_field_desc *f, char *out, in
                   ? f->sub->align : 8;
     char *v = n ? arena_alloc(a, esize * n, ealign) : NULL;
     uint8_t mode = n > 4 ? fz_u8(in) : 0;
-    size_t each = 0;   /* string bytes of the largest of the first elements */
+    size_t each = 0;   /* encoded bytes of the largest of the first elements */
     for (uint32_t i = 0; i < n; i++) {
         char *e = v + (size_t)i * esize;
         if (i < 4) {
             if (f->base == FB_STRING) *(fb_str *)e = fz_string(in, a);
             else if (f->base == FB_TABLE || f->base == FB_STRUCT) fz_table(in, a, f->sub, e, depth + 1);
-            size_t bytes = 16 + fz_str_bytes(f, e);
+            size_t bytes = f->base == FB_STRING ? 16 + ((const fb_str *)e)->len
+                         : f->base == FB_TABLE || f->base == FB_STRUCT ? fz_enc_bytes(f->sub, e) : 16;
             if (bytes > each) each = bytes;
             continue;
         }

@@ -176,6 +176,31 @@ refuse '7:21: alert "A": severity "page"' $'        expr: up > 1\n        labels
 refuse '8:45: alert "A": annotation summary: unknown placeholder '"'{{ \$value | humanize }}'" \
   $'        expr: up > 1\n        annotations:\n          runbook: x\n          summary: "{{ $labels.job }} is at {{ $value | humanize }}"'
 refuse '6:25: alert "A": keep_firing_for is not supported' $'        expr: up > 1\n        keep_firing_for: 5m'
+# regexes whose repetitions nest: glibc's regcomp unrolls each '+' and
+# '{n,m}', so 20 stacked '+' took ~700 MB and the fuzzer's 60 ran out of
+# memory (fuzz_promrules). Refused by an estimate of the unrolled size;
+# patterns a user writes, even long or with big counts, still pass.
+refuse_re() { # the pattern (YAML double-quoted), expected: ok|costly
+  printf 'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up{host=~"%s"} > 1\n' "$1" > "$T/re.yml"
+  ( ulimit -v 400000; "$BIN/alerter" --rules "$T/re.yml" --check </dev/null > /dev/null 2>"$T/re.err" ); local rc=$?
+  if [ "$2" = ok ]; then expect_eq "regex $1: exit ($(cat "$T/re.err"))" "$rc" 0
+  else
+    expect_eq "regex $1: exit" "$rc" 2
+    grep -qF 're.yml:5:18: alert "A": expr: regular expression' "$T/re.err" && grep -qF 'is too costly' "$T/re.err" ||
+      fail "regex $1: $(cat "$T/re.err")"
+  fi
+}
+refuse_re 'x+++++++++++++++++++++++++++++++++++++++++++++++++++++++++' costly
+refuse_re '((((((((((((((x+)+)+)+)+)+)+)+)+)+)+)+)+)+)+' costly
+refuse_re '(((x{30}){30}){30})' costly
+refuse_re 'a{20000}' costly
+refuse_re '(a|b{200}|c){60}' costly
+refuse_re 'x+++++++++++' ok
+refuse_re '(x{99}){99}' ok
+refuse_re '[a-z{}()+*]{1000}-(db|web)-[[:digit:]]+\\.example\\.(com|org){1,3}' ok
+refuse_re 'db-.*|web-[0-9]+|api-(eu|us)-[0-9]{1,4}' ok
+refuse_re '\\({500}' ok
+
 # an empty alert name (a comment where the name was): promtool refuses it too; the
 # alerter crashed on it (found by fuzz_promrules)
 printf 'groups:\n  - name: g\n    rules:\n      - alert: # cpu_critical\n        expr: cpu_usage_mean > 95\n' > "$T/noname.yml"
