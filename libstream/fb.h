@@ -8,7 +8,7 @@
  *
  * Readers: fb_read_u32, fb_root and fb_field check nothing; call them only
  * on a buffer the verifier accepted. The verifier is the record codec's
- * (fbrec.h: fb_verify, and fb_decode, which verifies as it decodes): before
+ * (fbrec.h: fbrec_verify, and fbrec_decode, which verifies as it decodes): before
  * any read it checks that every offset, vtable, string (length and NUL
  * terminator), vector (length, element size) and scalar lies inside the
  * buffer and is aligned relative to the buffer's logical start (the size
@@ -22,6 +22,14 @@
 
 #define FB_MAX_DEPTH 64
 #define FB_MAX_TABLES 1000000
+
+/* A string inside a buffer (or anywhere): not NUL-terminated by contract;
+ * ptr NULL means absent, as a FlatBuffers string field can be. */
+typedef struct fb_str { const char *ptr; uint32_t len; } fb_str;
+#define FB_STR(s) ((fb_str){ (s), (uint32_t)strlen(s) })
+#define FB_STRN(s, n) ((fb_str){ (s), (uint32_t)(n) })
+static inline int fb_str_eq(fb_str a, const char *b)
+{ size_t n = strlen(b); return a.ptr && a.len == n && memcmp(a.ptr, b, n) == 0; }
 
 typedef uint32_t fb_ref;   /* an object's position counted from the buffer end */
 

@@ -12,7 +12,7 @@
 #include "fbsgen/fbdesc.h"
 
 /* Bytes a value of this type takes inline (in a table field or a vector). */
-static inline size_t fb_inline_size(const fb_field_desc *f)
+static inline size_t fb_inline_size(const fbrec_field_desc *f)
 {
     switch (f->base) {
     case FB_BOOL: case FB_I8: case FB_U8: return 1;
@@ -24,7 +24,7 @@ static inline size_t fb_inline_size(const fb_field_desc *f)
     }
 }
 
-static inline size_t fb_inline_align(const fb_field_desc *f)
+static inline size_t fb_inline_align(const fbrec_field_desc *f)
 {
     return f->base == FB_STRUCT ? f->sub->align : fb_inline_size(f);
 }
@@ -72,7 +72,7 @@ static inline void fb_store_f(int base, void *p, double v)
 }
 
 /* Is the scalar at p bit-for-bit the field's default? */
-static inline int fb_is_default(const fb_field_desc *f, const void *p)
+static inline int fb_is_default(const fbrec_field_desc *f, const void *p)
 {
     switch (f->base) {
     case FB_F32: { float d = (float)f->def_f; return memcmp(p, &d, 4) == 0; }

@@ -29,26 +29,26 @@
  *     schemas' "not set". */
 
 /* labels, attrs */
-static int fb_is_keyvalue_vec(const fb_field_desc *f)
+static int fb_is_keyvalue_vec(const fbrec_field_desc *f)
 {
     if (!f->is_vector || f->base != FB_TABLE || f->sub->nfields != 2)
         return 0;
-    const fb_field_desc *k = &f->sub->fields[0], *v = &f->sub->fields[1];
+    const fbrec_field_desc *k = &f->sub->fields[0], *v = &f->sub->fields[1];
     return !strcmp(k->name, "key") && k->base == FB_STRING && !k->is_vector &&
            !strcmp(v->name, "value") && v->base == FB_STRING && !v->is_vector;
 }
 
 /* quantiles */
-static int fb_is_quantile_vec(const fb_field_desc *f)
+static int fb_is_quantile_vec(const fbrec_field_desc *f)
 {
     if (!f->is_vector || f->base != FB_STRUCT || f->sub->nfields != 2)
         return 0;
-    const fb_field_desc *q = &f->sub->fields[0], *v = &f->sub->fields[1];
+    const fbrec_field_desc *q = &f->sub->fields[0], *v = &f->sub->fields[1];
     return !strcmp(q->name, "q") && q->base == FB_F64 && !strcmp(v->name, "value") && v->base == FB_F64;
 }
 
 /* Timestamps are longs in µs (schemas/common.fbs) named ts, *_at or window_start/window_end. */
-static int fb_is_time(const fb_field_desc *f)
+static int fb_is_time(const fbrec_field_desc *f)
 {
     if (f->is_vector || f->base != FB_I64 || f->enm)
         return 0;
@@ -114,7 +114,7 @@ static int fb_quantile_parse(const char *s, size_t len, double *q)
     return 0;
 }
 
-static const char *fb_enum_name(const fb_enum_desc *e, int64_t v)
+static const char *fb_enum_name(const fbrec_enum_desc *e, int64_t v)
 {
     int lo = 0, hi = e->nvals - 1;
     while (lo <= hi) {
@@ -129,14 +129,14 @@ static const char *fb_enum_name(const fb_enum_desc *e, int64_t v)
     return NULL;
 }
 
-static void fb_json_scalar(const fb_field_desc *f, const void *p, json_writer *w);
-static void fb_json_table(const fb_desc *t, const void *rec, json_writer *w, fb_json_style style);
+static void fb_json_scalar(const fbrec_field_desc *f, const void *p, json_writer *w);
+static void fb_json_table(const fbrec_desc *t, const void *rec, json_writer *w, fb_json_style style);
 
-static void fb_json_struct(const fb_desc *s, const void *p, json_writer *w)
+static void fb_json_struct(const fbrec_desc *s, const void *p, json_writer *w)
 {
     jw_obj_begin(w);
     for (int i = 0; i < s->nfields; i++) {
-        const fb_field_desc *f = &s->fields[i];
+        const fbrec_field_desc *f = &s->fields[i];
         jw_key(w, f->name);
         if (f->base == FB_STRUCT)
             fb_json_struct(f->sub, (const char *)p + f->offset, w);
@@ -146,7 +146,7 @@ static void fb_json_struct(const fb_desc *s, const void *p, json_writer *w)
     jw_obj_end(w);
 }
 
-static void fb_json_scalar(const fb_field_desc *f, const void *p, json_writer *w)
+static void fb_json_scalar(const fbrec_field_desc *f, const void *p, json_writer *w)
 {
     switch (f->base) {
     case FB_BOOL: jw_bool(w, *(const uint8_t *)p != 0); return;
@@ -165,14 +165,14 @@ static void fb_json_scalar(const fb_field_desc *f, const void *p, json_writer *w
     jw_int(w, v);
 }
 
-static size_t fb_vec_elem_size(const fb_field_desc *f)
+static size_t fb_vec_elem_size(const fbrec_field_desc *f)
 {
     return f->base == FB_STRING ? sizeof(fb_str) : f->base == FB_TABLE ? f->sub->size : fb_inline_size(f);
 }
 
 /* Elements start..n of a vector as a JSON array; skip (if not NULL) marks
  * the ones left out (quantiles written as named fields). */
-static void fb_json_vector(const fb_field_desc *f, const char *arr, uint32_t n, const uint8_t *skip,
+static void fb_json_vector(const fbrec_field_desc *f, const char *arr, uint32_t n, const uint8_t *skip,
                            json_writer *w, fb_json_style style)
 {
     jw_arr_begin(w);
@@ -197,9 +197,9 @@ static void fb_json_vector(const fb_field_desc *f, const char *arr, uint32_t n, 
 
 /* labels as {"endpoint":"/api/recs"}; a pair without a key cannot be a
  * member, so such a vector stays a list of {key, value}. */
-static void fb_jq_keyvalues(const fb_field_desc *f, const char *arr, uint32_t n, json_writer *w)
+static void fb_jq_keyvalues(const fbrec_field_desc *f, const char *arr, uint32_t n, json_writer *w)
 {
-    const fb_desc *kv = f->sub;
+    const fbrec_desc *kv = f->sub;
     size_t ko = kv->fields[0].offset, vo = kv->fields[1].offset;
     jw_key(w, f->name);
     for (uint32_t i = 0; i < n; i++)
@@ -217,7 +217,7 @@ static void fb_jq_keyvalues(const fb_field_desc *f, const char *arr, uint32_t n,
     jw_obj_end(w);
 }
 
-static int fb_table_has_field(const fb_desc *t, const char *name)
+static int fb_table_has_field(const fbrec_desc *t, const char *name)
 {
     for (int i = 0; i < t->nfields; i++)
         if (!strcmp(t->fields[i].name, name))
@@ -228,10 +228,10 @@ static int fb_table_has_field(const fb_desc *t, const char *name)
 /* quantiles as p50, p95, ...: each one with a name that is above the last
  * named one (so no name repeats and the order reads back); the rest, if
  * any, as a list under the vector's name. */
-static void fb_jq_quantiles(const fb_desc *t, const fb_field_desc *f, const char *arr, uint32_t n,
+static void fb_jq_quantiles(const fbrec_desc *t, const fbrec_field_desc *f, const char *arr, uint32_t n,
                             json_writer *w)
 {
-    const fb_desc *s = f->sub;
+    const fbrec_desc *s = f->sub;
     size_t qo = s->fields[0].offset, vo = s->fields[1].offset;
     uint8_t small[64], *named = n <= sizeof small ? small : malloc(n);
     if (!named)
@@ -259,13 +259,13 @@ static void fb_jq_quantiles(const fb_desc *t, const fb_field_desc *f, const char
         free(named);
 }
 
-static void fb_json_table(const fb_desc *t, const void *recv, json_writer *w, fb_json_style style)
+static void fb_json_table(const fbrec_desc *t, const void *recv, json_writer *w, fb_json_style style)
 {
     const char *rec = recv;
     int jq = style == FB_JSON_JQ;
     jw_obj_begin(w);
     for (int i = 0; i < t->nfields; i++) {
-        const fb_field_desc *f = &t->fields[i];
+        const fbrec_field_desc *f = &t->fields[i];
         const void *p = rec + f->offset;
         if (f->is_vector) {
             const char *arr;
@@ -322,7 +322,7 @@ static void fb_json_table(const fb_desc *t, const void *recv, json_writer *w, fb
     jw_obj_end(w);
 }
 
-void fb_to_json_style(const fb_desc *d, const void *rec, json_writer *w, fb_json_style style)
+void fb_to_json_style(const fbrec_desc *d, const void *rec, json_writer *w, fb_json_style style)
 {
     if (d->is_struct)
         fb_json_struct(d, rec, w);
@@ -330,7 +330,7 @@ void fb_to_json_style(const fb_desc *d, const void *rec, json_writer *w, fb_json
         fb_json_table(d, rec, w, style);
 }
 
-void fb_to_json(const fb_desc *d, const void *rec, json_writer *w)
+void fb_to_json(const fbrec_desc *d, const void *rec, json_writer *w)
 {
     fb_to_json_style(d, rec, w, FB_JSON_FLATC);
 }
@@ -408,7 +408,7 @@ static int fb_fj_int_range(int base, int64_t v)
     }
 }
 
-static int fb_fj_scalar(fb_fj *c, const fb_field_desc *f, const json_node *n, void *dst)
+static int fb_fj_scalar(fb_fj *c, const fbrec_field_desc *f, const json_node *n, void *dst)
 {
     int base = f->base;
     if (base == FB_BOOL) {
@@ -486,14 +486,14 @@ static int fb_fj_scalar(fb_fj *c, const fb_field_desc *f, const json_node *n, vo
     return fb_fj_fail(c, "expected an integer, got %.17g", n->num);
 }
 
-static int fb_fj_table(fb_fj *c, const fb_desc *t, const json_node *obj, void *out);
+static int fb_fj_table(fb_fj *c, const fbrec_desc *t, const json_node *obj, void *out);
 
-static int fb_fj_struct(fb_fj *c, const fb_desc *s, const json_node *obj, void *out)
+static int fb_fj_struct(fb_fj *c, const fbrec_desc *s, const json_node *obj, void *out)
 {
     if (obj->type != JSON_OBJECT)
         return fb_fj_fail(c, "expected an object, got %s", json_type_name(obj->type));
     for (const json_node *m = json_child(c->doc, obj); m; m = json_next(c->doc, m)) {
-        const fb_field_desc *f = NULL;
+        const fbrec_field_desc *f = NULL;
         for (int i = 0; i < s->nfields; i++)
             if (strcmp(s->fields[i].name, m->keystr) == 0)
                 f = &s->fields[i];
@@ -516,15 +516,15 @@ static int fb_fj_struct(fb_fj *c, const fb_desc *s, const json_node *obj, void *
 }
 
 /* labels in the jq form: {"endpoint":"/api/recs"}, a value null when absent */
-static int fb_fj_keyvalues(fb_fj *c, const fb_field_desc *f, const json_node *obj, char *rec)
+static int fb_fj_keyvalues(fb_fj *c, const fbrec_field_desc *f, const json_node *obj, char *rec)
 {
-    const fb_desc *kv = f->sub;
+    const fbrec_desc *kv = f->sub;
     size_t ko = kv->fields[0].offset, vo = kv->fields[1].offset;
     uint32_t n = obj->len, i = 0;
     char *arr = arena_alloc(c->a, n ? (size_t)n * kv->size : 1, kv->align);
     for (const json_node *m = json_child(c->doc, obj); m && i < n; m = json_next(c->doc, m), i++) {
         char *dst = arr + (size_t)i * kv->size;
-        fb_init_record(kv, dst);
+        fbrec_init(kv, dst);
         *(fb_str *)(dst + ko) = (fb_str){ arena_strndup(c->a, m->keystr, m->keylen), m->keylen };
         if (m->type == JSON_STRING) {
             *(fb_str *)(dst + vo) = (fb_str){ arena_strndup(c->a, m->str, m->len), m->len };
@@ -539,7 +539,7 @@ static int fb_fj_keyvalues(fb_fj *c, const fb_field_desc *f, const json_node *ob
     return 0;
 }
 
-static int fb_fj_vector(fb_fj *c, const fb_field_desc *f, const json_node *arrn, char *rec)
+static int fb_fj_vector(fb_fj *c, const fbrec_field_desc *f, const json_node *arrn, char *rec)
 {
     if (arrn->type == JSON_OBJECT && fb_is_keyvalue_vec(f))
         return fb_fj_keyvalues(c, f, arrn, rec);
@@ -563,7 +563,7 @@ static int fb_fj_vector(fb_fj *c, const fb_field_desc *f, const json_node *arrn,
             else
                 *(fb_str *)dst = (fb_str){ arena_strndup(c->a, e->str, e->len), e->len };
         } else if (f->base == FB_TABLE) {
-            fb_init_record(f->sub, dst);
+            fbrec_init(f->sub, dst);
             rc = fb_fj_table(c, f->sub, e, dst);
         } else if (f->base == FB_STRUCT) {
             rc = fb_fj_struct(c, f->sub, e, dst);
@@ -585,7 +585,7 @@ static int fb_fj_vector(fb_fj *c, const fb_field_desc *f, const json_node *arrn,
 
 /* NAME_iso beside the µs time NAME: with NAME given, it must be the same
  * instant (as written, or parsed); alone, it sets NAME. */
-static int fb_fj_time_iso(fb_fj *c, const fb_field_desc *f, const json_node *iso, int given, void *dst)
+static int fb_fj_time_iso(fb_fj *c, const fbrec_field_desc *f, const json_node *iso, int given, void *dst)
 {
     int64_t us, given_us;
     memcpy(&given_us, dst, 8);
@@ -618,10 +618,10 @@ static int fb_fj_named_cmp(const void *a, const void *b)
 
 /* Quantiles given as named fields (p50, p95): in order of q, then those of
  * the list under the vector's name, if one was given. */
-static int fb_fj_quantiles(fb_fj *c, const fb_desc *t, const fb_field_desc *f, const json_node *obj,
+static int fb_fj_quantiles(fb_fj *c, const fbrec_desc *t, const fbrec_field_desc *f, const json_node *obj,
                            uint32_t nnamed, char *rec)
 {
-    const fb_desc *s = f->sub;
+    const fbrec_desc *s = f->sub;
     fb_fj_named *named = arena_alloc(c->a, (size_t)nnamed * sizeof *named, _Alignof(fb_fj_named));
     uint32_t k = 0;
     for (const json_node *m = json_child(c->doc, obj); m && k < nnamed; m = json_next(c->doc, m)) {
@@ -663,12 +663,12 @@ static int fb_fj_quantiles(fb_fj *c, const fb_desc *t, const fb_field_desc *f, c
 
 #define FB_FJ_MAX_FIELDS 256   /* fields per table tracked for repeats and NAME_iso */
 
-static int fb_fj_table(fb_fj *c, const fb_desc *t, const json_node *obj, void *out)
+static int fb_fj_table(fb_fj *c, const fbrec_desc *t, const json_node *obj, void *out)
 {
     if (obj->type != JSON_OBJECT)
         return fb_fj_fail(c, "expected an object, got %s", json_type_name(obj->type));
     const json_node *given[FB_FJ_MAX_FIELDS] = { 0 }, *iso[FB_FJ_MAX_FIELDS] = { 0 };
-    const fb_field_desc *quantiles = NULL;
+    const fbrec_field_desc *quantiles = NULL;
     for (int i = 0; i < t->nfields && !quantiles; i++)
         if (fb_is_quantile_vec(&t->fields[i]))
             quantiles = &t->fields[i];
@@ -708,7 +708,7 @@ static int fb_fj_table(fb_fj *c, const fb_desc *t, const json_node *obj, void *o
             }
             return fb_fj_fail(c, "unknown field \"%.40s\" in %s", key, t->name);
         }
-        const fb_field_desc *f = &t->fields[fi];
+        const fbrec_field_desc *f = &t->fields[fi];
         if (fi < FB_FJ_MAX_FIELDS) {
             if (given[fi])
                 return fb_fj_fail(c, "field \"%s\" given twice", f->name);
@@ -734,7 +734,7 @@ static int fb_fj_table(fb_fj *c, const fb_desc *t, const json_node *obj, void *o
             }
         } else if (f->base == FB_TABLE) {
             void *sub = arena_alloc(c->a, f->sub->size, f->sub->align);
-            fb_init_record(f->sub, sub);
+            fbrec_init(f->sub, sub);
             rc = fb_fj_table(c, f->sub, m, sub);
             memcpy(rec + f->offset, &sub, sizeof sub);
         } else if (f->base == FB_STRUCT) {
@@ -764,7 +764,7 @@ static int fb_fj_table(fb_fj *c, const fb_desc *t, const json_node *obj, void *o
     return 0;
 }
 
-int fb_from_json(const fb_desc *d, const json_doc *doc, const json_node *obj,
+int fb_from_json(const fbrec_desc *d, const json_doc *doc, const json_node *obj,
                  void *out, arena *a, char *err, size_t errlen)
 {
     fb_fj c;
@@ -773,11 +773,11 @@ int fb_from_json(const fb_desc *d, const json_doc *doc, const json_node *obj,
     c.err = err;
     c.errlen = errlen;
     c.depth = 0;
-    fb_init_record(d, out);
+    fbrec_init(d, out);
     if (!obj)
         return fb_fj_fail(&c, "no JSON value");
     int rc = d->is_struct ? fb_fj_struct(&c, d, obj, out) : fb_fj_table(&c, d, obj, out);
     if (rc < 0)
-        fb_init_record(d, out);
+        fbrec_init(d, out);
     return rc;
 }

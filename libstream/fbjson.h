@@ -7,7 +7,7 @@
 #include "arena.h"
 #include "json.h"
 
-typedef struct fb_desc fb_desc;     /* fbrec.h */
+typedef struct fbrec_desc fbrec_desc;     /* fbrec.h */
 
 /* The two JSON forms of a record (schemas/README.md, "JSON"); both have
  * the schema's field names in schema order and enums by name.
@@ -18,9 +18,9 @@ typedef struct fb_desc fb_desc;     /* fbrec.h */
  *   FB_JSON_FLATC (--json-style flatc): what flatc --json prints, fields
  *     at their default value left out. */
 typedef enum fb_json_style { FB_JSON_JQ = 0, FB_JSON_FLATC } fb_json_style;
-void fb_to_json_style(const fb_desc *d, const void *rec, json_writer *w, fb_json_style style);
+void fb_to_json_style(const fbrec_desc *d, const void *rec, json_writer *w, fb_json_style style);
 /* The flatc form (what this function has always written). */
-void fb_to_json(const fb_desc *d, const void *rec, json_writer *w);
+void fb_to_json(const fbrec_desc *d, const void *rec, json_writer *w);
 /* "jq" or "flatc": 0, or -1 if s is neither. */
 int fb_json_style_parse(const char *s, fb_json_style *style);
 /* The field name of quantile q in the jq form: "p" and the digits of q
@@ -36,7 +36,7 @@ int fb_quantile_name(double q, char *buf);
  * except for a float or double: NaN (both forms print NaN and infinities
  * as null, so json -> record -> json keeps the text).
  * Strings are copied into the arena. 0 or -1 with err. */
-int fb_from_json(const fb_desc *d, const json_doc *doc, const json_node *obj,
+int fb_from_json(const fbrec_desc *d, const json_doc *doc, const json_node *obj,
                  void *out, arena *a, char *err, size_t errlen);
 
 #endif

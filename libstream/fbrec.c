@@ -8,7 +8,7 @@
  * 64 bits, so offsets cannot wrap), and alignment is checked relative to the
  * logical buffer start (4 bytes before buf when the frame was size-prefixed).
  * Both walk a plan per table type laid out once from the descriptors
- * (fb_vplan). fb_verify first takes a cheaper walk that only says "good"
+ * (fb_vplan). fbrec_verify first takes a cheaper walk that only says "good"
  * (fb_verify_table) and falls back to the decode walk for the verdict and
  * the reason; tests/unit/fbverify_ref.h keeps the walker as it was before
  * the plans, and test_fbrec and fuzz_decode compare the two.
@@ -27,28 +27,28 @@
 #include "fbfield.h"
 #include "log.h"
 
-extern const fb_desc *const fb_gen_roots[];
+extern const fbrec_desc *const fbrec_gen_roots[];
 extern const int fb_gen_nroots;
-extern const fb_desc *const fb_gen_all[];
+extern const fbrec_desc *const fbrec_gen_all[];
 extern const int fb_gen_nall;
 
 /* ---- descriptors ---------------------------------------------------------- */
 
-const char *fb_desc_name(const fb_desc *d) { return d->name; }
-const char *fb_desc_ident(const fb_desc *d) { return d->ident; }
-size_t fb_record_size(const fb_desc *d) { return d->size; }
+const char *fbrec_desc_name(const fbrec_desc *d) { return d->name; }
+const char *fbrec_desc_ident(const fbrec_desc *d) { return d->ident; }
+size_t fbrec_size(const fbrec_desc *d) { return d->size; }
 
-const fb_desc *const *fb_root_descs(int *n)
+const fbrec_desc *const *fbrec_root_descs(int *n)
 {
     *n = fb_gen_nroots;
-    return fb_gen_roots;
+    return fbrec_gen_roots;
 }
 
 /* Called for every record read: the identifiers compared as 4-byte words,
  * the thread's last match first (a stream is mostly runs of one type). */
-const fb_desc *fb_desc_by_ident(const char *ident4)
+const fbrec_desc *fbrec_desc_by_ident(const char *ident4)
 {
-    static _Thread_local const fb_desc *last;
+    static _Thread_local const fbrec_desc *last;
     uint32_t want, have;
     memcpy(&want, ident4, 4);
     if (last) {
@@ -57,22 +57,22 @@ const fb_desc *fb_desc_by_ident(const char *ident4)
             return last;
     }
     for (int i = 0; i < fb_gen_nroots; i++) {
-        memcpy(&have, fb_gen_roots[i]->ident, 4);
+        memcpy(&have, fbrec_gen_roots[i]->ident, 4);
         if (have == want)
-            return last = fb_gen_roots[i];
+            return last = fbrec_gen_roots[i];
     }
     return NULL;
 }
 
-const fb_desc *fb_desc_by_name(const char *name)
+const fbrec_desc *fbrec_desc_by_name(const char *name)
 {
     for (int i = 0; i < fb_gen_nall; i++)
-        if (strcmp(fb_gen_all[i]->name, name) == 0 || strcmp(fb_gen_all[i]->fullname, name) == 0)
-            return fb_gen_all[i];
+        if (strcmp(fbrec_gen_all[i]->name, name) == 0 || strcmp(fbrec_gen_all[i]->fullname, name) == 0)
+            return fbrec_gen_all[i];
     return NULL;
 }
 
-static void fb_set_default(const fb_field_desc *f, void *p)
+static void fb_set_default(const fbrec_field_desc *f, void *p)
 {
     if (fb_is_float(f->base))
         fb_store_f(f->base, p, f->def_f);
@@ -82,25 +82,25 @@ static void fb_set_default(const fb_field_desc *f, void *p)
         fb_store_i(f->base, p, f->def_i);
 }
 
-void fb_init_record(const fb_desc *d, void *out)
+void fbrec_init(const fbrec_desc *d, void *out)
 {
     memset(out, 0, d->size);
     if (d->is_struct)
         return;
     for (int i = 0; i < d->nfields; i++) {
-        const fb_field_desc *f = &d->fields[i];
+        const fbrec_field_desc *f = &d->fields[i];
         if (!f->is_vector && fb_is_scalar(f->base))
             fb_set_default(f, (char *)out + f->offset);
     }
 }
 
-static void fb_clone_table(const fb_desc *t, const char *src, char *dst, arena *a)
+static void fb_clone_table(const fbrec_desc *t, const char *src, char *dst, arena *a)
 {
     memcpy(dst, src, t->size);
     if (t->is_struct)
         return;
     for (int i = 0; i < t->nfields; i++) {
-        const fb_field_desc *f = &t->fields[i];
+        const fbrec_field_desc *f = &t->fields[i];
         if (f->is_vector) {
             const char *arr;
             uint32_t n;
@@ -142,7 +142,7 @@ static void fb_clone_table(const fb_desc *t, const char *src, char *dst, arena *
     }
 }
 
-void fb_record_clone(const fb_desc *d, const void *src, void *dst, arena *a)
+void fbrec_clone(const fbrec_desc *d, const void *src, void *dst, arena *a)
 {
     fb_clone_table(d, src, dst, a);
 }
@@ -173,7 +173,7 @@ typedef struct fb_vfield {
     const char *name;
 } fb_vfield;
 struct fb_vplan {
-    const fb_desc *d;
+    const fbrec_desc *d;
     int n;
     const fb_vfield *f;
     /* the same fields split for fb_verify_table: inline ones, then the
@@ -181,14 +181,14 @@ struct fb_vplan {
     int nscalar, nref;
     const fb_vscalar *scalar;
     const fb_vfield *ref;
-    const void *init;          /* the record at its defaults (fb_init_record), d->size bytes */
+    const void *init;          /* the record at its defaults (fbrec_init), d->size bytes */
 };
 
-static fb_vplan *fb_vplans;    /* one per table type of fb_gen_all, built once, kept for the process */
+static fb_vplan *fb_vplans;    /* one per table type of fbrec_gen_all, built once, kept for the process */
 static int fb_nvplans;
 static pthread_once_t fb_vplans_once = PTHREAD_ONCE_INIT;
 
-static const fb_vplan *fb_vplan_find(const fb_desc *t)
+static const fb_vplan *fb_vplan_find(const fbrec_desc *t)
 {
     for (int k = 0; k < fb_nvplans; k++)
         if (fb_vplans[k].d == t)
@@ -201,10 +201,10 @@ static void fb_vplans_build(void)
     size_t nfields = 0, init_bytes = 0;
     int ntables = 0;
     for (int k = 0; k < fb_gen_nall; k++)
-        if (!fb_gen_all[k]->is_struct) {
+        if (!fbrec_gen_all[k]->is_struct) {
             ntables++;
-            nfields += fb_gen_all[k]->nfields;
-            init_bytes += (fb_gen_all[k]->size + 15) & ~(size_t)15;
+            nfields += fbrec_gen_all[k]->nfields;
+            init_bytes += (fbrec_gen_all[k]->size + 15) & ~(size_t)15;
         }
     /* one block: plans, fields, default images (16-byte aligned each) */
     size_t plans_bytes = ((size_t)ntables * sizeof(fb_vplan) + 15) & ~(size_t)15;
@@ -217,7 +217,7 @@ static void fb_vplans_build(void)
     fb_vscalar *scalars = (fb_vscalar *)(refs + nfields);
     char *init = blk + plans_bytes + fields_bytes;
     for (int k = 0; k < fb_gen_nall; k++) {
-        const fb_desc *t = fb_gen_all[k];
+        const fbrec_desc *t = fbrec_gen_all[k];
         if (t->is_struct)
             continue;
         fb_vplan *pl = &fb_vplans[fb_nvplans++];
@@ -225,13 +225,13 @@ static void fb_vplans_build(void)
         pl->n = t->nfields;
         pl->f = fields;
         pl->init = init;
-        fb_init_record(t, init);
+        fbrec_init(t, init);
         init += (t->size + 15) & ~(size_t)15;
         fields += t->nfields;
         pl->ref = refs;
         pl->scalar = scalars;
         for (int i = 0; i < t->nfields; i++) {
-            const fb_field_desc *f = &t->fields[i];
+            const fbrec_field_desc *f = &t->fields[i];
             if (f->is_vector || f->base == FB_STRING || f->base == FB_TABLE)
                 refs[pl->nref++].at = 1;   /* filled below, from the field's plan */
             else
@@ -244,7 +244,7 @@ static void fb_vplans_build(void)
         fb_vplan *pl = &fb_vplans[k];
         fb_vfield *v = (fb_vfield *)pl->f;
         for (int i = 0; i < pl->n; i++, v++) {
-            const fb_field_desc *f = &pl->d->fields[i];
+            const fbrec_field_desc *f = &pl->d->fields[i];
             v->at = (uint16_t)(4 + 2 * f->slot);
             v->name = f->name;
             v->offset = f->offset;
@@ -285,7 +285,7 @@ static void fb_vplans_build(void)
 
 /* The plan of a root type: the thread's last one first (streams are mostly
  * runs of one type). */
-static const fb_vplan *fb_vplan_of(const fb_desc *t)
+static const fb_vplan *fb_vplan_of(const fbrec_desc *t)
 {
     static _Thread_local const fb_vplan *last;
     if (last && last->d == t)
@@ -304,7 +304,7 @@ typedef struct fb_dec {
     arena *a;
     uint64_t tables;
     uint64_t budget;      /* arena bytes this decode may still take */
-    int verify_only;      /* fb_verify: walk and check, store nothing */
+    int verify_only;      /* fbrec_verify: walk and check, store nothing */
     char *err; size_t errlen;
 } fb_dec;
 
@@ -348,8 +348,8 @@ static inline int fb_dec_check(fb_dec *d, uint64_t pos, uint64_t n, uint64_t ali
     return fb_dec_check_slow(d, pos, n, align, what);
 }
 
-/* Take size bytes of the decode's budget (fb_verify counts the same as
- * fb_decode would allocate, so both refuse the same buffers). */
+/* Take size bytes of the decode's budget (fbrec_verify counts the same as
+ * fbrec_decode would allocate, so both refuse the same buffers). */
 static inline int fb_dec_budget(fb_dec *d, uint64_t size, uint64_t pos)
 {
     if (__builtin_expect(size > d->budget, 0))
@@ -575,7 +575,7 @@ static int fb_dec_table(fb_dec *d, const fb_vplan *pl, uint64_t pos, char *rec, 
     return 0;
 }
 
-/* fb_verify's walk. A table's checks in two groups: every inline field at
+/* fbrec_verify's walk. A table's checks in two groups: every inline field at
  * once, without a branch per field, then the references in schema order.
  * It says only whether the buffer is good; when it is not, or when it
  * cannot tell cheaply (a field beyond its table's declared bytes, which
@@ -677,9 +677,9 @@ static int fb_verify_table(fb_dec *d, const fb_vplan *pl, uint64_t pos, int dept
 }
 
 /* Decode into out, or with out NULL only verify: fb_verify_table first,
- * then, if it did not accept, the schema-order walk that fb_decode takes,
+ * then, if it did not accept, the schema-order walk that fbrec_decode takes,
  * so the two accept exactly the same buffers and give the same reason. */
-static int fb_walk(const fb_desc *t, const uint8_t *buf, size_t len, int prefixed,
+static int fb_walk(const fbrec_desc *t, const uint8_t *buf, size_t len, int prefixed,
                    void *out, arena *a, char *err, size_t errlen)
 {
     fb_dec d = { .buf = buf, .len = len, .base = prefixed ? 4 : 0, .a = a,
@@ -719,13 +719,13 @@ static int fb_walk(const fb_desc *t, const uint8_t *buf, size_t len, int prefixe
     return 0;
 }
 
-int fb_decode(const fb_desc *t, const uint8_t *buf, size_t len, int prefixed,
+int fbrec_decode(const fbrec_desc *t, const uint8_t *buf, size_t len, int prefixed,
               void *out, arena *a, char *err, size_t errlen)
 {
     return fb_walk(t, buf, len, prefixed, out, a, err, errlen);
 }
 
-int fb_verify(const fb_desc *t, const uint8_t *buf, size_t len, int prefixed,
+int fbrec_verify(const fbrec_desc *t, const uint8_t *buf, size_t len, int prefixed,
               char *err, size_t errlen)
 {
     return fb_walk(t, buf, len, prefixed, NULL, NULL, err, errlen);
@@ -733,9 +733,9 @@ int fb_verify(const fb_desc *t, const uint8_t *buf, size_t len, int prefixed,
 
 /* ---- encode --------------------------------------------------------------- */
 
-static fb_ref fb_enc_table(fb_builder *b, const fb_desc *t, const void *rec);
+static fb_ref fb_enc_table(fb_builder *b, const fbrec_desc *t, const void *rec);
 
-static fb_ref fb_enc_vector(fb_builder *b, const fb_field_desc *f, const char *rec)
+static fb_ref fb_enc_vector(fb_builder *b, const fbrec_field_desc *f, const char *rec)
 {
     const char *arr;
     uint32_t n;
@@ -792,7 +792,7 @@ typedef struct fb_wfield {
     uint64_t def;
 } fb_wfield;
 typedef struct fb_plan {
-    const fb_desc *d;
+    const fbrec_desc *d;
     int nslots, nref, nw;
     uint8_t ref[256];          /* reference fields, schema order */
     fb_wfield w[256];          /* every field that may be written, in write order */
@@ -803,14 +803,14 @@ static fb_plan fb_plans[FB_NPLANS];
 static int fb_nplans;
 static pthread_once_t fb_plans_once = PTHREAD_ONCE_INIT;
 
-static int fb_is_ref(const fb_field_desc *f)
+static int fb_is_ref(const fbrec_field_desc *f)
 {
     return f->is_vector || f->base == FB_STRING || f->base == FB_TABLE;
 }
 
 /* The default as the bytes fb_add_scalar would write; 0 when no value of
  * the field's size has those bytes (then nothing is ever the default). */
-static int fb_plan_default(const fb_field_desc *f, size_t size, uint64_t *out)
+static int fb_plan_default(const fbrec_field_desc *f, size_t size, uint64_t *out)
 {
     uint64_t v = 0;
     switch (f->base) {
@@ -833,14 +833,14 @@ static int fb_plan_default(const fb_field_desc *f, size_t size, uint64_t *out)
 static void fb_plans_build(void)
 {
     for (int k = 0; k < fb_gen_nall && fb_nplans < FB_NPLANS; k++) {
-        const fb_desc *t = fb_gen_all[k];
+        const fbrec_desc *t = fbrec_gen_all[k];
         if (t->is_struct || t->nfields > 256)
             continue;
         fb_plan *pl = &fb_plans[fb_nplans++];
         memset(pl, 0, sizeof *pl);
         pl->d = t;
         for (int i = 0; i < t->nfields; i++) {
-            const fb_field_desc *f = &t->fields[i];
+            const fbrec_field_desc *f = &t->fields[i];
             if (f->slot + 1 > pl->nslots)
                 pl->nslots = f->slot + 1;
             if (fb_is_ref(f))
@@ -850,7 +850,7 @@ static void fb_plans_build(void)
         static const size_t sizes[] = { 8, 4, 2, 1 };
         for (int c = 0; c < 4; c++)
             for (int i = 0; i < t->nfields; i++) {
-                const fb_field_desc *f = &t->fields[i];
+                const fbrec_field_desc *f = &t->fields[i];
                 int ref = fb_is_ref(f);
                 size_t size = ref ? 4 : fb_inline_size(f);
                 if (size != sizes[c])
@@ -869,7 +869,7 @@ static void fb_plans_build(void)
     }
 }
 
-static const fb_plan *fb_plan_of(const fb_desc *t)
+static const fb_plan *fb_plan_of(const fbrec_desc *t)
 {
     pthread_once(&fb_plans_once, fb_plans_build);
     for (int k = 0; k < fb_nplans; k++)
@@ -878,12 +878,12 @@ static const fb_plan *fb_plan_of(const fb_desc *t)
     return NULL;
 }
 
-static fb_ref fb_enc_table_generic(fb_builder *b, const fb_desc *t, const void *recv);
+static fb_ref fb_enc_table_generic(fb_builder *b, const fbrec_desc *t, const void *recv);
 
 /* A field's child, written before its table (vector, string or table):
  * its ref, or 0 when absent or not a reference field. Shared by both
  * table encoders; inline, as it runs for every string of every record. */
-static inline __attribute__((always_inline)) fb_ref fb_enc_child(fb_builder *b, const fb_field_desc *f,
+static inline __attribute__((always_inline)) fb_ref fb_enc_child(fb_builder *b, const fbrec_field_desc *f,
                                                                  const char *rec)
 {
     if (f->is_vector)
@@ -901,7 +901,7 @@ static inline __attribute__((always_inline)) fb_ref fb_enc_child(fb_builder *b, 
 }
 
 /* The same bytes as fb_enc_table_generic, with the plan. */
-static fb_ref fb_enc_table(fb_builder *b, const fb_desc *t, const void *recv)
+static fb_ref fb_enc_table(fb_builder *b, const fbrec_desc *t, const void *recv)
 {
     const fb_plan *pl = fb_plan_of(t);
     if (!pl)
@@ -941,7 +941,7 @@ static fb_ref fb_enc_table(fb_builder *b, const fb_desc *t, const void *recv)
     return fb_table_end(b);
 }
 
-static fb_ref fb_enc_table_generic(fb_builder *b, const fb_desc *t, const void *recv)
+static fb_ref fb_enc_table_generic(fb_builder *b, const fbrec_desc *t, const void *recv)
 {
     const char *rec = recv;
     fb_ref refs[256];
@@ -956,7 +956,7 @@ static fb_ref fb_enc_table_generic(fb_builder *b, const fb_desc *t, const void *
     uint8_t order[4][256];
     int norder[4] = { 0, 0, 0, 0 };
     for (int i = 0; i < nf; i++) {
-        const fb_field_desc *f = &t->fields[i];
+        const fbrec_field_desc *f = &t->fields[i];
         if (f->slot + 1 > nslots)
             nslots = f->slot + 1;
         int cls;
@@ -980,7 +980,7 @@ static fb_ref fb_enc_table_generic(fb_builder *b, const fb_desc *t, const void *
     for (int s = 0; s < 4; s++) {
         for (int k = 0; k < norder[s]; k++) {
             int i = order[s][k];
-            const fb_field_desc *f = &t->fields[i];
+            const fbrec_field_desc *f = &t->fields[i];
             if (f->is_vector || f->base == FB_STRING || f->base == FB_TABLE) {
                 fb_add_ref(b, f->slot, refs[i]);
                 continue;
@@ -1048,10 +1048,10 @@ static void fb_event_direct_check(void)
         { "position", FB_I32, 9, -1 }, { "experiment", FB_STRING, 10, 0 }, { "variant", FB_STRING, 11, 0 },
         { "attrs", FB_TABLE, 12, 0 },
     };
-    const fb_desc *t = &Event_desc;
+    const fbrec_desc *t = &Event_desc;
     int ok = t->nfields == 13;
     for (int i = 0; ok && i < 13; i++) {
-        const fb_field_desc *f = &t->fields[i];
+        const fbrec_field_desc *f = &t->fields[i];
         ok = !strcmp(f->name, want[i].name) && f->base == want[i].base && f->slot == want[i].slot
              && f->is_vector == (i == 12) && (f->base == FB_F64 ? f->def_f == 0.0 && !signbit(f->def_f)
                                               : f->base == FB_STRING || f->base == FB_TABLE || f->def_i == want[i].def);
@@ -1060,7 +1060,7 @@ static void fb_event_direct_check(void)
 }
 #endif
 
-void fb_encode(fb_builder *b, const fb_desc *d, const void *rec, int size_prefixed)
+void fbrec_encode(fb_builder *b, const fbrec_desc *d, const void *rec, int size_prefixed)
 {
     fb_builder_reset(b);
     fb_ref root;
@@ -1076,7 +1076,7 @@ void fb_encode(fb_builder *b, const fb_desc *d, const void *rec, int size_prefix
     fb_finish(b, root, d->ident, size_prefixed);
 }
 
-void fb_encode_generic(fb_builder *b, const fb_desc *d, const void *rec, int size_prefixed)
+void fbrec_encode_generic(fb_builder *b, const fbrec_desc *d, const void *rec, int size_prefixed)
 {
     fb_builder_reset(b);
     fb_ref root = fb_enc_table_generic(b, d, rec);

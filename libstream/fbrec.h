@@ -5,10 +5,10 @@
  *
  * Every table T in the schemas becomes:
  *   typedef struct T { ...fields in schema order... } T;
- *   extern const fb_desc T_desc;        // its descriptor
+ *   extern const fbrec_desc T_desc;     // its descriptor
  *   void T_init(T *t);                  // all fields at schema defaults
  * with field types:
- *   string          -> fb_str     {const char *ptr; uint32_t len;} (ptr NULL: absent)
+ *   string          -> fb_str (fb.h)  {const char *ptr; uint32_t len;} (ptr NULL: absent)
  *   bool/byte/enum  -> int8_t/uint8_t (enums: typedef'd, values T_name)
  *   int / long      -> int32_t / int64_t;  ulong -> uint64_t;  double -> double
  *   [Table] / [Struct] -> const Elem *NAME; uint32_t NAME_count;
@@ -21,7 +21,10 @@
  * Ownership: decoded strings point INTO the input buffer (they are NUL
  * terminated there, the verifier checked it); decoded vectors are copied
  * into the caller's arena. Encoding reads the struct and copies everything
- * into the builder. */
+ * into the builder.
+ *
+ * Prefixes: fbrec_ is this schema-driven codec; fb_ is fb.h's wire format
+ * (builder, raw readers, the fb_str string view). */
 #ifndef STREAMREC_FBREC_H
 #define STREAMREC_FBREC_H
 #include <stddef.h>
@@ -30,51 +33,45 @@
 #include "arena.h"
 #include "fb.h"
 
-typedef struct fb_str { const char *ptr; uint32_t len; } fb_str;
-#define FB_STR(s) ((fb_str){ (s), (uint32_t)strlen(s) })
-#define FB_STRN(s, n) ((fb_str){ (s), (uint32_t)(n) })
-static inline int fb_str_eq(fb_str a, const char *b)
-{ size_t n = strlen(b); return a.ptr && a.len == n && memcmp(a.ptr, b, n) == 0; }
-
-typedef struct fb_desc fb_desc;     /* one per table type; layout (fbsgen/fbdesc.h) private to fbrec.c, fbjson.c */
+typedef struct fbrec_desc fbrec_desc;     /* one per table type; layout (fbsgen/fbdesc.h) private to fbrec.c, fbjson.c */
 
 #include "records.h"                /* generated: structs, enums, T_desc, AnyRecord */
 
-const char *fb_desc_name(const fb_desc *d);          /* "Event" */
-const char *fb_desc_ident(const fb_desc *d);         /* "EVNT" or NULL for non-root tables */
-const fb_desc *fb_desc_by_ident(const char *ident4); /* root types only; NULL if unknown */
-const fb_desc *fb_desc_by_name(const char *name);    /* case-sensitive; NULL if unknown */
-const fb_desc *const *fb_root_descs(int *n);         /* every root type */
+const char *fbrec_desc_name(const fbrec_desc *d);          /* "Event" */
+const char *fbrec_desc_ident(const fbrec_desc *d);         /* "EVNT" or NULL for non-root tables */
+const fbrec_desc *fbrec_desc_by_ident(const char *ident4); /* root types only; NULL if unknown */
+const fbrec_desc *fbrec_desc_by_name(const char *name);    /* case-sensitive; NULL if unknown */
+const fbrec_desc *const *fbrec_root_descs(int *n);         /* every root type */
 
 /* Verify and decode buf[0..len) (no size prefix) into *out (a T of d's type).
  * prefixed: the buffer came from a size-prefixed frame, so alignment is
  * checked relative to buf-4 (as flatc --size-prefixed lays it out).
  * The identifier must match d's. 0, or -1 with err = "offset N: reason". */
-int fb_decode(const fb_desc *d, const uint8_t *buf, size_t len, int prefixed,
-              void *out, arena *a, char *err, size_t errlen);   /* out NULL: fb_verify */
+int fbrec_decode(const fbrec_desc *d, const uint8_t *buf, size_t len, int prefixed,
+              void *out, arena *a, char *err, size_t errlen);   /* out NULL: fbrec_verify */
 
-/* The same checks as fb_decode (a buffer is accepted by both or by
- * neither, with the same reason: what fb_verify's own walk does not accept
- * goes through fb_decode's), without decoding: nothing is stored or
+/* The same checks as fbrec_decode (a buffer is accepted by both or by
+ * neither, with the same reason: what fbrec_verify's own walk does not accept
+ * goes through fbrec_decode's), without decoding: nothing is stored or
  * allocated. For pass-through, where the record is copied unchanged.
  * 0, or -1 with err = "offset N: reason". */
-int fb_verify(const fb_desc *d, const uint8_t *buf, size_t len, int prefixed,
+int fbrec_verify(const fbrec_desc *d, const uint8_t *buf, size_t len, int prefixed,
               char *err, size_t errlen);
 
 /* Encode *rec into b (reset first) and finish with d's identifier. The
  * bytes are fb_data(b, &len); with size_prefixed they start with the prefix.
  * Event (one per ingested line) takes a direct path with the same bytes
- * (tests/unit/test_fbrec.c compares every path with fb_encode_generic). */
-void fb_encode(fb_builder *b, const fb_desc *d, const void *rec, int size_prefixed);
+ * (tests/unit/test_fbrec.c compares every path with fbrec_encode_generic). */
+void fbrec_encode(fb_builder *b, const fbrec_desc *d, const void *rec, int size_prefixed);
 /* The same bytes with the root table written by the plain schema walk,
  * not by its plan or the Event fast path (nested tables still take their
- * plans): the reference fb_encode's paths must equal (tests). */
-void fb_encode_generic(fb_builder *b, const fb_desc *d, const void *rec, int size_prefixed);
+ * plans): the reference fbrec_encode's paths must equal (tests). */
+void fbrec_encode_generic(fb_builder *b, const fbrec_desc *d, const void *rec, int size_prefixed);
 
-void fb_init_record(const fb_desc *d, void *out);    /* schema defaults */
+void fbrec_init(const fbrec_desc *d, void *out);    /* schema defaults */
 /* Deep copy of a record (strings, vectors, nested tables) into arena a, so
  * it outlives the buffer it was decoded from. Strings stay NUL-terminated. */
-void fb_record_clone(const fb_desc *d, const void *src, void *dst, arena *a);
-size_t fb_record_size(const fb_desc *d);             /* sizeof(T) */
+void fbrec_clone(const fbrec_desc *d, const void *src, void *dst, arena *a);
+size_t fbrec_size(const fbrec_desc *d);             /* sizeof(T) */
 
 #endif

@@ -48,7 +48,7 @@ static size_t key_series(char *buf, size_t n, fb_str name, const KeyValue *kv, u
     return key_put(buf, n, at, "}", 1);
 }
 
-size_t record_key(const fb_desc *d, const void *rec, char *buf, size_t n)
+size_t record_key(const fbrec_desc *d, const void *rec, char *buf, size_t n)
 {
     const AnyRecord *a = rec;
     fb_str s = { NULL, 0 };

@@ -28,5 +28,5 @@
 
 /* rec points at the decoded record of type d (AnyRecord member). Writes at
  * most n bytes (not NUL-terminated) and returns the length (0: no key). */
-size_t record_key(const fb_desc *d, const void *rec, char *buf, size_t n);
+size_t record_key(const fbrec_desc *d, const void *rec, char *buf, size_t n);
 #endif

@@ -3,7 +3,7 @@
  *
  * Input: a byte stream is read through a frame_reader; Kafka messages come
  * from a kafka_src. Either way each buffer is checked (length, identifier)
- * and decoded by fb_decode into an arena that is reset per record; what
+ * and decoded by fbrec_decode into an arena that is reset per record; what
  * fails is handed to stream_reject and reading goes on.
  *
  * Output: records are encoded into a builder owned by the stream_out and
@@ -75,7 +75,7 @@ struct stream_out {
     fb_json_style json_style;   /* --json-style */
     int failed;                 /* an error was logged already */
     fb_builder b;
-    const fb_desc *enc_d;       /* stream_out_set_encoder */
+    const fbrec_desc *enc_d;       /* stream_out_set_encoder */
     stream_encode_fn enc;
     void *enc_ctx;
     json_writer jw;
@@ -257,7 +257,7 @@ static void stream_ident_str(const uint8_t *p, char *out)
  * own event time, where its type has one. */
 void stream_rec_note_event_time(const stream_rec *r)
 {
-    const fb_desc *d = r->type;
+    const fbrec_desc *d = r->type;
     if (d == &Event_desc) metrics_note_event_time(r->as.event.ts);
     else if (d == &Sample_desc) metrics_note_event_time(r->as.sample.ts);
     else if (d == &Metric_desc) {
@@ -285,7 +285,7 @@ static int stream_decode(stream_in *in, const uint8_t *data, uint32_t len, int p
     }
     char ident[5];
     memcpy(ident, data + 4, 4); ident[4] = 0;
-    const fb_desc *d = fb_desc_by_ident(ident);
+    const fbrec_desc *d = fbrec_desc_by_ident(ident);
     if (!d) {
         char shown[20];
         stream_ident_str(data + 4, shown);
@@ -293,19 +293,19 @@ static int stream_decode(stream_in *in, const uint8_t *data, uint32_t len, int p
         stream_reject(in, pos, "unknown_type", err, data, len);
         return 0;
     }
-    void *as = in->verify_only ? NULL : &r->as;   /* NULL: fb_decode only verifies */
+    void *as = in->verify_only ? NULL : &r->as;   /* NULL: fbrec_decode only verifies */
     if (as) arena_reset(&in->arena);              /* a verify allocates nothing */
-    int bad = fb_decode(d, data, len, prefixed, as, &in->arena, err, sizeof err);
+    int bad = fbrec_decode(d, data, len, prefixed, as, &in->arena, err, sizeof err);
     if (bad && !prefixed) {
         /* A Kafka message cut out of a size-prefixed stream (kcat -P of our
          * frames) is aligned as if the prefix were still there: accept it. */
         char err2[256];
         arena_reset(&in->arena);
-        bad = fb_decode(d, data, len, 1, as, &in->arena, err2, sizeof err2);
+        bad = fbrec_decode(d, data, len, 1, as, &in->arena, err2, sizeof err2);
     }
     if (bad) {
         char msg[320];
-        snprintf(msg, sizeof msg, "%s: %s", fb_desc_name(d), err);
+        snprintf(msg, sizeof msg, "%s: %s", fbrec_desc_name(d), err);
         stream_reject(in, pos, "bad_record", msg, data, len);
         return 0;
     }
@@ -441,7 +441,7 @@ static void stream_note_mark(stream_in *in, const kafka_msg *m, const stream_pos
         stream_m_marks_read = metrics_counter("streamrec_watermark_marks_read_total",
                                               "Watermark marks read from Kafka input partitions (not records)");
     arena_reset(&in->arena);
-    int bad = fb_decode(&Watermark_desc, m->val, m->len, 0, &rec, &in->arena, err, sizeof err);
+    int bad = fbrec_decode(&Watermark_desc, m->val, m->len, 0, &rec, &in->arena, err, sizeof err);
     if (!bad) bad = kafka_src_note_mark(in->ks, m->topic, m->partition, &rec.watermark, err, sizeof err);
     if (bad) {
         if (!stream_m_marks_bad)
@@ -742,7 +742,7 @@ static int stream_marks_write(stream_in *in, int force)
     w.inputs = ip;
     w.inputs_count = (uint32_t)n;
     w.ts = now_us();
-    fb_encode(&mk->b, &Watermark_desc, &w, 0);
+    fbrec_encode(&mk->b, &Watermark_desc, &w, 0);
     size_t len;
     const uint8_t *p = fb_data(&mk->b, &len);
     for (int32_t q = 0; q < outp; q++)
@@ -878,7 +878,7 @@ static int stream_emit(stream_out *o, const void *p, size_t n, const void *key, 
     return 0;
 }
 
-static int stream_emit_json(stream_out *o, const fb_desc *d, const void *rec,
+static int stream_emit_json(stream_out *o, const fbrec_desc *d, const void *rec,
                             const void *key, size_t keylen)
 {
     jw_reset(&o->jw);
@@ -887,7 +887,7 @@ static int stream_emit_json(stream_out *o, const fb_desc *d, const void *rec,
     return stream_emit(o, o->jw.buf, o->jw.len, key, keylen);
 }
 
-int stream_write(stream_out *o, const fb_desc *d, const void *rec, const void *key, size_t keylen)
+int stream_write(stream_out *o, const fbrec_desc *d, const void *rec, const void *key, size_t keylen)
 {
     if (o->failed) return -1;
     char kbuf[512];
@@ -901,12 +901,12 @@ int stream_write(stream_out *o, const fb_desc *d, const void *rec, const void *k
         const uint8_t *p = o->enc(o->enc_ctx, rec, o->ks == NULL, &len);
         if (p) return stream_emit(o, p, len, key, keylen);
     }
-    fb_encode(&o->b, d, rec, o->ks == NULL);
+    fbrec_encode(&o->b, d, rec, o->ks == NULL);
     const uint8_t *p = fb_data(&o->b, &len);
     return stream_emit(o, p, len, key, keylen);
 }
 
-void stream_out_set_encoder(stream_out *o, const fb_desc *d, stream_encode_fn fn, void *ctx)
+void stream_out_set_encoder(stream_out *o, const fbrec_desc *d, stream_encode_fn fn, void *ctx)
 {
     o->enc_d = d;
     o->enc = fn;

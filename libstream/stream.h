@@ -44,7 +44,7 @@ typedef struct stream_pos {
 const char *stream_pos_str(const stream_pos *p, char *buf, size_t n);
 
 typedef struct stream_rec {
-    const fb_desc *type;        /* decoded type, never NULL for returned records */
+    const fbrec_desc *type;        /* decoded type, never NULL for returned records */
     const uint8_t *data;        /* the FlatBuffer, without size prefix */
     uint32_t len;
     const void *key; size_t keylen;   /* Kafka message key (NULL otherwise) */
@@ -193,13 +193,13 @@ void stream_in_close(stream_in *in);
  * that all agree on partitions. Blocks when downstream is slow
  * (backpressure), never drops.
  * 0 or -1 (logged; the stage exits 1). */
-int stream_write(stream_out *out, const fb_desc *d, const void *rec,
+int stream_write(stream_out *out, const fbrec_desc *d, const void *rec,
                  const void *key, size_t keylen);
 /* A stage's own encoder for records of type d, tried by stream_write before
- * fb_encode: it returns the bytes fb_encode would write (with a size prefix
+ * fbrec_encode: it returns the bytes fbrec_encode would write (with a size prefix
  * when prefixed), valid until its next call, or NULL to fall back. */
 typedef const uint8_t *(*stream_encode_fn)(void *ctx, const void *rec, int prefixed, size_t *len);
-void stream_out_set_encoder(stream_out *out, const fb_desc *d, stream_encode_fn fn, void *ctx);
+void stream_out_set_encoder(stream_out *out, const fbrec_desc *d, stream_encode_fn fn, void *ctx);
 /* Pass a record through unchanged. */
 int stream_write_rec(stream_out *out, const stream_rec *r);
 /* nrec records already encoded as a byte stream carries them (each with

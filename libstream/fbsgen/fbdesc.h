@@ -16,16 +16,16 @@ enum {
     FB_F32, FB_F64, FB_STRING, FB_TABLE, FB_STRUCT
 };
 
-typedef struct fb_enum_val { int64_t value; const char *name; } fb_enum_val;
+typedef struct fbrec_enum_val { int64_t value; const char *name; } fbrec_enum_val;
 
-typedef struct fb_enum_desc {
+typedef struct fbrec_enum_desc {
     const char *name;
     uint8_t base;              /* underlying integer type */
     uint16_t nvals;
-    const fb_enum_val *vals;   /* sorted by value */
-} fb_enum_desc;
+    const fbrec_enum_val *vals;   /* sorted by value */
+} fbrec_enum_desc;
 
-typedef struct fb_field_desc {
+typedef struct fbrec_field_desc {
     const char *name;
     uint8_t base;              /* FB_* (element type when is_vector) */
     uint8_t is_vector;
@@ -35,18 +35,18 @@ typedef struct fb_field_desc {
     int64_t def_i;             /* default, for signed/bool types */
     uint64_t def_u;            /* default, for unsigned types */
     double def_f;              /* default, for float types */
-    const fb_enum_desc *enm;   /* enum type, or NULL */
-    const struct fb_desc *sub; /* FB_TABLE / FB_STRUCT: its descriptor */
-} fb_field_desc;
+    const fbrec_enum_desc *enm;   /* enum type, or NULL */
+    const struct fbrec_desc *sub; /* FB_TABLE / FB_STRUCT: its descriptor */
+} fbrec_field_desc;
 
-struct fb_desc {
+struct fbrec_desc {
     const char *name;          /* "Event" */
     const char *fullname;      /* "streamrec.Event" */
     const char *ident;         /* "EVNT", NULL if not a root type */
     uint32_t size, align;      /* sizeof/alignof the C struct (= wire size/align for structs) */
     uint8_t is_struct;
     uint16_t nfields;
-    const fb_field_desc *fields;
+    const fbrec_field_desc *fields;
 };
 
 #endif

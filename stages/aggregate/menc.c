@@ -14,7 +14,7 @@
 #define AGG_MENC_SCALARS 9
 #define AGG_MENC_PATCHES (1 + 2 * AGG_MENC_LABELS + 1 + AGG_MENC_SCALARS)
 
-/* Everything fb_encode's layout depends on. Zeroed before filling, so
+/* Everything fbrec_encode's layout depends on. Zeroed before filling, so
  * memcmp compares it (no padding garbage). */
 typedef struct menc_shape {
     uint32_t name_len;
@@ -123,11 +123,11 @@ static int menc_same(const menc_shape *a, const menc_shape *b)
 /* position of the object a uoffset at pos points to */
 static uint32_t menc_deref(const uint8_t *buf, uint32_t pos) { return pos + fb_read_u32(buf + pos); }
 
-/* Build the slot's template from fb_encode's bytes of m, and record where
+/* Build the slot's template from fbrec_encode's bytes of m, and record where
  * m's content lies in them. 0, or -1 when the bytes do not fit a slot. */
 static int menc_build(agg_menc *c, menc_slot *sl, const menc_shape *s, const Metric *m)
 {
-    fb_encode(&c->b, &Metric_desc, m, s->prefixed);
+    fbrec_encode(&c->b, &Metric_desc, m, s->prefixed);
     size_t len;
     const uint8_t *data = fb_data(&c->b, &len);
     if (len > AGG_MENC_MAX) return -1;

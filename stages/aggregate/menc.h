@@ -1,13 +1,13 @@
-/* menc.h — Metric encoding by template: the same bytes as fb_encode, cheaper.
+/* menc.h — Metric encoding by template: the same bytes as fbrec_encode, cheaper.
  *
  * A feature bucket emits 12-13 Metrics per user or item that differ only in
- * their name and value, and fb_encode's generic walk cost about 430
+ * their name and value, and fbrec_encode's generic walk cost about 430
  * instructions per Metric, most of aggregate's cost with features. The
- * bytes fb_encode writes depend on a Metric's content only through its
+ * bytes fbrec_encode writes depend on a Metric's content only through its
  * string bytes, quantile values and scalar values; where they go depends
  * on its shape alone (string lengths, number of labels and quantiles,
  * which fields are present). So the first Metric of each shape is encoded
- * with fb_encode and kept as a template with the positions of its content;
+ * with fbrec_encode and kept as a template with the positions of its content;
  * later Metrics of that shape are the template with their content copied in.
  *
  * Memory: AGG_MENC_SLOTS (1024) templates of at most AGG_MENC_MAX (384)
@@ -15,7 +15,7 @@
  * found by hash with a short probe (when the probed slots all hold other
  * shapes, one of them is replaced). Shapes
  * the cache does not take (more labels or quantiles than it has room for,
- * an absent string inside a label, a longer buffer) go through fb_encode. */
+ * an absent string inside a label, a longer buffer) go through fbrec_encode. */
 #ifndef AGG_MENC_H
 #define AGG_MENC_H
 #include <stddef.h>

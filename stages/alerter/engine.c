@@ -565,7 +565,7 @@ int al_engine_ack(al_engine *e, uint64_t fp)
     return 1;
 }
 
-int al_engine_record(al_engine *e, const fb_desc *d, const AnyRecord *rec, const char **bad_rule)
+int al_engine_record(al_engine *e, const fbrec_desc *d, const AnyRecord *rec, const char **bad_rule)
 {
     al_view v;
     int vr = al_view_make(&v, d, rec);

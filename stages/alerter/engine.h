@@ -35,7 +35,7 @@ void al_engine_free(al_engine *e);
  * ignored), AL_BAD_VALUE (a matched field is NaN/infinite: nothing changed,
  * *bad_rule names the rule), AL_TOO_MANY_LABELS, AL_BAD_TIME (a matched
  * record's time is outside +-AL_TLIM: nothing changed), AL_ERR (emit failed). */
-int al_engine_record(al_engine *e, const fb_desc *d, const AnyRecord *rec, const char **bad_rule);
+int al_engine_record(al_engine *e, const fbrec_desc *d, const AnyRecord *rec, const char **bad_rule);
 /* Where the clock (sweeps: resolve_after, repeats, escalation, delivery)
  * comes from. Without this it moves to each matched record's time: one
  * ordered input. With it, fn(ctx, ts) is told each matched record's time

@@ -28,9 +28,9 @@ void al_input_read(al_input *in, stream_rec *rec)
     } else {
         arena_reset(&in->ar);
         /* as stream_in_next: a Kafka message may be aligned as if size-prefixed */
-        if (fb_decode(rec->type, rec->data, rec->len, 0, &rec->as, &in->ar, NULL, 0) < 0 &&
-            fb_decode(rec->type, rec->data, rec->len, 1, &rec->as, &in->ar, NULL, 0) < 0)
-            log_fatal("a verified %s record does not decode", fb_desc_name(rec->type));
+        if (fbrec_decode(rec->type, rec->data, rec->len, 0, &rec->as, &in->ar, NULL, 0) < 0 &&
+            fbrec_decode(rec->type, rec->data, rec->len, 1, &rec->as, &in->ar, NULL, 0) < 0)
+            log_fatal("a verified %s record does not decode", fbrec_desc_name(rec->type));
     }
     stream_rec_note_event_time(rec);
 }

@@ -1,10 +1,10 @@
 /* mread.c — a verified Metric read in place (mread.h).
  *
- * The buffer passed fb_verify, so every offset, vtable and string is in
+ * The buffer passed fbrec_verify, so every offset, vtable and string is in
  * range and no check is repeated here. Slots are the fields' places in
  * schemas/metric.fbs (no explicit ids there); test_engine's
  * test_metric_read and the records fuzz target compare the result with
- * fb_decode field by field. */
+ * fbrec_decode field by field. */
 #include "mread.h"
 #include <stdlib.h>
 #include <string.h>

@@ -396,7 +396,7 @@ static int al_add_labels(al_view *v, const KeyValue *kv, uint32_t n, const char 
     return 1;
 }
 
-int al_view_make(al_view *v, const fb_desc *d, const AnyRecord *rec)
+int al_view_make(al_view *v, const fbrec_desc *d, const AnyRecord *rec)
 {
     /* the fields one by one: labels[] holds AL_MAX_LABELS pairs (130 KiB),
      * and clearing it per record cost more than everything else together */

@@ -97,7 +97,7 @@ typedef struct al_view {
 
 /* Fill v from a decoded record of type d. 1 ok, 0 not a type rules look at,
  * -1 more than AL_MAX_LABELS labels. */
-int al_view_make(al_view *v, const fb_desc *d, const AnyRecord *rec);
+int al_view_make(al_view *v, const fbrec_desc *d, const AnyRecord *rec);
 /* Does the rule look at this record (type, name, labels)? */
 int al_rule_matches(const al_rule *r, const al_view *v);
 /* The rule's field from the record: 1 found (*out may be NaN), 0 absent

@@ -261,7 +261,7 @@ int layout_recommendation(layout *l, rpipe *p, const Recommendation *r, const st
         /* re-encoded without a size prefix, so the stored buffer is aligned
          * from its own start, as any FlatBuffers reader expects */
         size_t n;
-        fb_encode(&l->fbb, &Recommendation_desc, r, 0);
+        fbrec_encode(&l->fbb, &Recommendation_desc, r, 0);
         const uint8_t *data = fb_data(&l->fbb, &n);
         size_t bound = ZSTD_compressBound(n);
         rbuf_reserve(&l->tmp, bound);

@@ -74,7 +74,7 @@ static int drift_record(void *ctx, runner *r, stream_rec *rec)
     } else {
         char detail[160];
         snprintf(detail, sizeof detail, "a %s record; drift reads Metric records (--pass-through forwards others)",
-                 fb_desc_name(rec->type));
+                 fbrec_desc_name(rec->type));
         stream_reject(in, &rec->pos, "wrong_type", detail, rec->data, rec->len);
     }
     if (a->fl->crash_after && stream_in_count(in) >= (uint64_t)a->fl->crash_after) raise(SIGKILL);

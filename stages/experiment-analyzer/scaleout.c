@@ -116,7 +116,7 @@ static int ea_part_release(ea_pctx *pc, ea_part *p, int32_t pi, int64_t t)
         char err[160];
         arena_reset(&pc->ar);
         int rc;
-        if (fb_decode(&Event_desc, e.data, e.len, 0, &r.as.event, &pc->ar, err, sizeof err) < 0) {
+        if (fbrec_decode(&Event_desc, e.data, e.len, 0, &r.as.event, &pc->ar, err, sizeof err) < 0) {
             /* it was verified when read: a copy that no longer decodes is a bug, said so */
             stream_reject(pc->c->in, &r.pos, "bad_record", err, e.data, e.len);
             rc = RUNNER_SKIP;

@@ -1,11 +1,11 @@
 /* fbcount.c — see fbcount.h. Root types are few (under 64): plain arrays
- * indexed by the position in fb_root_descs. */
+ * indexed by the position in fbrec_root_descs. */
 #include <stdio.h>
 #include <string.h>
 #include "fbcount.h"
 #include "json.h"
 
-static int fbcount_index(const fbcount *fc, const fb_desc *d)
+static int fbcount_index(const fbcount *fc, const fbrec_desc *d)
 {
     for (int i = 0; i < fc->nroots; i++)
         if (fc->roots[i] == d)
@@ -16,14 +16,14 @@ static int fbcount_index(const fbcount *fc, const fb_desc *d)
 int fbcount_init(fbcount *fc, const char *const *names, int n, char *err, size_t errlen)
 {
     memset(fc, 0, sizeof *fc);
-    fc->roots = fb_root_descs(&fc->nroots);
+    fc->roots = fbrec_root_descs(&fc->nroots);
     if (fc->nroots > 64)
         fc->nroots = 64;
     fc->keep_all = n == 0;
     for (int i = 0; i < fc->nroots; i++)
         fc->keep[i] = n == 0;
     for (int k = 0; k < n; k++) {
-        const fb_desc *d = fb_desc_by_name(names[k]);
+        const fbrec_desc *d = fbrec_desc_by_name(names[k]);
         int i = d ? fbcount_index(fc, d) : -1;
         if (i < 0) {
             snprintf(err, errlen, "'%s' is not a record type (%s)", names[k], fbcount_type_list());
@@ -34,7 +34,7 @@ int fbcount_init(fbcount *fc, const char *const *names, int n, char *err, size_t
     return 0;
 }
 
-int fbcount_wanted(const fbcount *fc, const fb_desc *d)
+int fbcount_wanted(const fbcount *fc, const fbrec_desc *d)
 {
     if (fc->keep_all)
         return 1;
@@ -42,7 +42,7 @@ int fbcount_wanted(const fbcount *fc, const fb_desc *d)
     return i >= 0 && fc->keep[i];
 }
 
-void fbcount_add(fbcount *fc, const fb_desc *d)
+void fbcount_add(fbcount *fc, const fbrec_desc *d)
 {
     int i = fbcount_index(fc, d);
     if (i >= 0)
@@ -63,7 +63,7 @@ int fbcount_print(const fbcount *fc, stream_out *out, int json)
         jw_obj_begin(&w);
         for (int i = 0; i < fc->nroots; i++)
             if (fc->count[i] || (fc->keep[i] && !all)) {
-                jw_key(&w, fb_desc_name(fc->roots[i]));
+                jw_key(&w, fbrec_desc_name(fc->roots[i]));
                 jw_uint(&w, fc->count[i]);
             }
         jw_key(&w, "total");
@@ -76,7 +76,7 @@ int fbcount_print(const fbcount *fc, stream_out *out, int json)
     char line[128];
     for (int i = 0; i < fc->nroots; i++)
         if (fc->count[i] || (fc->keep[i] && !all)) {
-            int n = snprintf(line, sizeof line, "%s %llu", fb_desc_name(fc->roots[i]),
+            int n = snprintf(line, sizeof line, "%s %llu", fbrec_desc_name(fc->roots[i]),
                              (unsigned long long)fc->count[i]);
             if (stream_write_line(out, line, (size_t)n) < 0)
                 return -1;
@@ -90,10 +90,10 @@ const char *fbcount_type_list(void)
     static char buf[512];
     if (!buf[0]) {
         int n;
-        const fb_desc *const *r = fb_root_descs(&n);
+        const fbrec_desc *const *r = fbrec_root_descs(&n);
         size_t len = 0;
         for (int i = 0; i < n && len < sizeof buf; i++)
-            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? ", " : "", fb_desc_name(r[i]));
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? ", " : "", fbrec_desc_name(r[i]));
     }
     return buf;
 }

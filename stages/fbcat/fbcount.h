@@ -8,7 +8,7 @@
 
 typedef struct fbcount {
     int nroots;
-    const fb_desc *const *roots;
+    const fbrec_desc *const *roots;
     int keep_all;            /* no --type filter: every record passes (no lookup) */
     uint8_t keep[64];        /* per root index: passes the --type filter */
     uint64_t count[64];      /* per root index */
@@ -17,8 +17,8 @@ typedef struct fbcount {
 /* names: --type values (type names, case-sensitive), n == 0 keeps all.
  * 0, or -1 with err naming the unknown type. */
 int fbcount_init(fbcount *fc, const char *const *names, int n, char *err, size_t errlen);
-int fbcount_wanted(const fbcount *fc, const fb_desc *d);
-void fbcount_add(fbcount *fc, const fb_desc *d);
+int fbcount_wanted(const fbcount *fc, const fbrec_desc *d);
+void fbcount_add(fbcount *fc, const fbrec_desc *d);
 /* Counts of the types seen (and of the --type ones even when 0): text
  * "TYPE N" lines and "total N", or one JSON object. 0 or -1. */
 int fbcount_print(const fbcount *fc, stream_out *out, int json);

@@ -9,13 +9,13 @@
  * root type: one with a file identifier), by its name or full name */
 static int type_check(const char *v, char *why, size_t n)
 {
-    const fb_desc *d = fb_desc_by_name(v);
-    if (d && fb_desc_ident(d)) return 0;
+    const fbrec_desc *d = fbrec_desc_by_name(v);
+    if (d && fbrec_desc_ident(d)) return 0;
     int nroots;
-    const fb_desc *const *roots = fb_root_descs(&nroots);
+    const fbrec_desc *const *roots = fbrec_root_descs(&nroots);
     const char *cands[64];
     int nc = 0;
-    for (int i = 0; i < nroots && nc < 64; i++) cands[nc++] = fb_desc_name(roots[i]);
+    for (int i = 0; i < nroots && nc < 64; i++) cands[nc++] = fbrec_desc_name(roots[i]);
     const char *like = cli_suggest(v, cands, nc);
     snprintf(why, n, "'%s' is not a record type (%s)%s%s%s", v, fbcount_type_list(), like ? " (did you mean " : "",
              like ? like : "", like ? "?)" : "");
@@ -128,7 +128,7 @@ void fbcat_flags_start(int argc, char **argv, fbcat_flags *f)
     f->json_counts = explicit_format && !strcmp(c->format, "json");
 
     if (f->encode_type) {
-        f->encode = fb_desc_by_name(f->encode_type);   /* a record type: type_check */
+        f->encode = fbrec_desc_by_name(f->encode_type);   /* a record type: type_check */
         if (f->count || f->types.n)
             cli_usage_error(&spec, "--encode: cannot be combined with --count or --type");
     }

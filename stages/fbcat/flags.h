@@ -15,7 +15,7 @@ typedef struct fbcat_flags {
     int64_t partition;
     cli_list types;
     /* built from the flags */
-    const fb_desc *encode;          /* --encode: the type, else NULL */
+    const fbrec_desc *encode;          /* --encode: the type, else NULL */
     fbcount fc;                     /* --type, and the counts of --count */
     int json_counts;                /* --count prints JSON (an explicit --format json) */
     int peek;                       /* --in kafka:// without ?group= */

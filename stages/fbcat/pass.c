@@ -75,7 +75,7 @@ static int pass_check(const uint8_t *data, uint32_t len, uint64_t off)
     }
     char ident[5];
     memcpy(ident, data + 4, 4); ident[4] = 0;
-    const fb_desc *d = fb_desc_by_ident(ident);
+    const fbrec_desc *d = fbrec_desc_by_ident(ident);
     if (!d) {
         char shown[20];
         pass_ident_str(data + 4, shown);
@@ -83,9 +83,9 @@ static int pass_check(const uint8_t *data, uint32_t len, uint64_t off)
         stream_reject(NULL, &pos, "unknown_type", err, data, len);
         return 0;
     }
-    if (fb_verify(d, data, len, 1, err, sizeof err)) {
+    if (fbrec_verify(d, data, len, 1, err, sizeof err)) {
         char msg[320];
-        snprintf(msg, sizeof msg, "%s: %s", fb_desc_name(d), err);
+        snprintf(msg, sizeof msg, "%s: %s", fbrec_desc_name(d), err);
         stream_reject(NULL, &pos, "bad_record", msg, data, len);
         return 0;
     }

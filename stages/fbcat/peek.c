@@ -148,7 +148,7 @@ static int peek_one(peek_run *r, const uint8_t *val, size_t len, const stream_po
     char ident[5];
     memcpy(ident, buf + 4, 4);
     ident[4] = 0;
-    const fb_desc *d = fb_desc_by_ident(ident);
+    const fbrec_desc *d = fbrec_desc_by_ident(ident);
     if (!d) {
         char shown[20], *o = shown;
         for (int i = 0; i < 4; i++)
@@ -161,16 +161,16 @@ static int peek_one(peek_run *r, const uint8_t *val, size_t len, const stream_po
         return 0;
     char derr[256];
     arena_reset(&r->a);
-    int bad = fb_decode(d, buf, len, 0, &r->rec, &r->a, derr, sizeof derr);
+    int bad = fbrec_decode(d, buf, len, 0, &r->rec, &r->a, derr, sizeof derr);
     if (bad) {
         /* a message cut out of a size-prefixed stream (kcat -P of our
          * frames) is aligned as if the prefix were still there */
         char err2[256];
         arena_reset(&r->a);
-        bad = fb_decode(d, buf, len, 1, &r->rec, &r->a, err2, sizeof err2);
+        bad = fbrec_decode(d, buf, len, 1, &r->rec, &r->a, err2, sizeof err2);
     }
     if (bad) {
-        snprintf(err, sizeof err, "%s: %s", fb_desc_name(d), derr);
+        snprintf(err, sizeof err, "%s: %s", fbrec_desc_name(d), derr);
         return peek_reject(r, pos, "bad_record", err, val, len);
     }
     metrics_add(metrics_records_in, 1);

@@ -1,8 +1,8 @@
-/* evenc.c — an Event without attrs, encoded as fb_encode writes it, in two
+/* evenc.c — an Event without attrs, encoded as fbrec_encode writes it, in two
  * straight passes: the layout (where every string, field, the vtable and
  * the header land) is plain arithmetic on which fields are present and the
  * strings' lengths, so it is worked out first, then the bytes are written
- * once, in place, in the caller's buffer. fb_encode builds the same bytes
+ * once, in place, in the caller's buffer. fbrec_encode builds the same bytes
  * back to front through the general builder (a string at a time, the
  * vtable assembled and compared with earlier ones, the header padded):
  * ~940 instructions per event of the bench, ~510 here.
@@ -18,7 +18,7 @@
  *   - padding so the whole is a multiple of the largest alignment, the
  *     identifier "EVNT", the root offset, the size prefix.
  * Anything else (attrs: KeyValue tables and their shared vtables) is left
- * to fb_encode. tests/unit/ingest/test_evenc.c compares the two on random
+ * to fbrec_encode. tests/unit/ingest/test_evenc.c compares the two on random
  * events, tests/fuzz/ingest/fuzz_flat.c on every fuzzed line. */
 #include "record.h"
 
@@ -128,7 +128,7 @@ size_t ing_event_encode(const Event *e, uint8_t *out, size_t cap, int prefixed)
 }
 
 /* stream_out_set_encoder's hook for the sequential loop (main thread only:
- * one buffer). An Event too large for it, or with attrs, goes to fb_encode. */
+ * one buffer). An Event too large for it, or with attrs, goes to fbrec_encode. */
 const uint8_t *ingest_event_encoder(void *ctx, const void *rec, int prefixed, size_t *len)
 {
     (void)ctx;

@@ -29,7 +29,7 @@
 enum { ING_OUT = 0, ING_BAD = 1, ING_DUP = 2, ING_MORE = 3, ING_HEADER = 4, ING_FAIL = -1 };
 
 /* Where a record goes; returns 0, or -1 when the output failed (fatal). */
-typedef int (*ingest_emit_fn)(void *ctx, const fb_desc *d, const void *rec,
+typedef int (*ingest_emit_fn)(void *ctx, const fbrec_desc *d, const void *rec,
                               const void *key, size_t keylen);
 
 /* Labels ingest adds itself at most per line (endpoint + status_class,
@@ -158,9 +158,9 @@ const char *ingest_csv_raw(const ingest *g, size_t *len);
 /* End of input: a CSV record still open is refused (ING_BAD) or nothing (ING_OUT). */
 int ingest_finish(ingest *g);
 
-/* An Event as fb_encode writes it, by evenc.c's direct path: the hook for
+/* An Event as fbrec_encode writes it, by evenc.c's direct path: the hook for
  * stream_out_set_encoder(out, &Event_desc, ...) of the sequential loop
- * (one static buffer: the main thread only). NULL: fb_encode does it. */
+ * (one static buffer: the main thread only). NULL: fbrec_encode does it. */
 const uint8_t *ingest_event_encoder(void *ctx, const void *rec, int prefixed, size_t *len);
 
 /* --- pieces, exposed for tests ------------------------------------------ */

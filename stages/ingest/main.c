@@ -19,7 +19,7 @@ typedef struct emit_ctx {
     const stream_pos *pos;      /* the line's, when its time is noted (Kafka with --max-partition-skew) */
 } emit_ctx;
 
-static int emit(void *ctx, const fb_desc *d, const void *rec, const void *key, size_t keylen)
+static int emit(void *ctx, const fbrec_desc *d, const void *rec, const void *key, size_t keylen)
 {
     emit_ctx *e = ctx;
     int64_t ts = d == &Event_desc ? ((const Event *)rec)->ts : d == &Sample_desc ? ((const Sample *)rec)->ts : 0;

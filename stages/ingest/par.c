@@ -44,7 +44,7 @@ typedef struct par_res {
 } par_res;
 
 typedef struct par_rec {
-    const fb_desc *d;
+    const fbrec_desc *d;
     size_t off; uint32_t len;   /* in blk->out: FlatBuffer with its size prefix, or JSON text */
     int64_t ts;                 /* Event: ts, or its arrival time with --rate-clock arrival */
     int64_t event_ts;           /* Event, Sample: its ts (the freshness gauge, metrics.h) */
@@ -126,7 +126,7 @@ static size_t par_txt(par_blk *b, const char *s, size_t n)
 /* ---- workers ------------------------------------------------------------------ */
 
 /* ingest's emit: the record, encoded as the output will carry it, into the block. */
-static int par_emit(void *ctx, const fb_desc *d, const void *rec, const void *key, size_t keylen)
+static int par_emit(void *ctx, const fbrec_desc *d, const void *rec, const void *key, size_t keylen)
 {
     (void)key; (void)keylen;   /* keys are for Kafka, which stays sequential */
     par_worker *w = ctx;
@@ -162,7 +162,7 @@ static int par_emit(void *ctx, const fb_desc *d, const void *rec, const void *ke
             if (!len) { b->full = 1; return 0; }
         }
     } else {
-        fb_encode(&w->b, d, rec, 1);   /* with its size prefix: runs of records are written as they are */
+        fbrec_encode(&w->b, d, rec, 1);   /* with its size prefix: runs of records are written as they are */
         data = fb_data(&w->b, &len);
     }
     if (b->out_len + len > PAR_OUT_MAX) { b->full = 1; return 0; }

@@ -46,8 +46,8 @@ static inline int ing_field_index(const char *name, size_t len)
     return -1;
 }
 
-/* evenc.c: the bytes fb_encode(b, &Event_desc, e, prefixed) gives, written
- * to out: their length, or 0 when e has attrs (left to fb_encode) or they
+/* evenc.c: the bytes fbrec_encode(b, &Event_desc, e, prefixed) gives, written
+ * to out: their length, or 0 when e has attrs (left to fbrec_encode) or they
  * would not fit in cap. */
 size_t ing_event_encode(const Event *e, uint8_t *out, size_t cap, int prefixed);
 

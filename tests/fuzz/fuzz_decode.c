@@ -4,7 +4,7 @@
  * input is copied to an exact-size heap block so ASan sees any overread).
  * When it succeeds: the record re-encodes, the re-encoding decodes to the
  * same JSON, and that JSON reads back (fb_from_json) to the same JSON again.
- * fb_verify (the verify-only walk) must accept and refuse exactly the same
+ * fbrec_verify (the verify-only walk) must accept and refuse exactly the same
  * inputs, with the same message; and both must agree with the verifier as
  * it was before the per-type plans (tests/unit/fbverify_ref.h): the same
  * verdict, message and decoded record (as JSON). */
@@ -15,7 +15,7 @@
 #include "fbrec.h"
 #include "../unit/fbverify_ref.h"
 
-static void fuzz_json(const fb_desc *d, const void *rec, json_writer *w)
+static void fuzz_json(const fbrec_desc *d, const void *rec, json_writer *w)
 {
     jw_reset(w);
     fb_to_json(d, rec, w);
@@ -40,21 +40,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *buf = malloc(size ? size : 1);
     memcpy(buf, data, size);
     int n;
-    const fb_desc *const *roots = fb_root_descs(&n);
+    const fbrec_desc *const *roots = fbrec_root_descs(&n);
     for (int r = 0; r < n; r++) {
         for (int prefixed = 0; prefixed <= 1; prefixed++) {
-            const fb_desc *d = roots[r];
+            const fbrec_desc *d = roots[r];
             AnyRecord rec, again, fromj, old;
             char err[256];
             char verr[256] = "", oerr[256] = "", overr[256] = "";
             arena_reset(&a1);
             arena_reset(&a4);
-            int vrc = fb_verify(d, buf, size, prefixed, verr, sizeof verr);
+            int vrc = fbrec_verify(d, buf, size, prefixed, verr, sizeof verr);
             int orc = ref_decode(d, buf, size, prefixed, &old, &a4, oerr, sizeof oerr);
             int ovrc = ref_verify(d, buf, size, prefixed, overr, sizeof overr);
             if (vrc != ovrc || orc != ovrc || strcmp(verr, overr) != 0 || strcmp(oerr, overr) != 0)
                 abort();   /* the verdict and reason of the old verifier */
-            if (fb_decode(d, buf, size, prefixed, &rec, &a1, err, sizeof err) != 0) {
+            if (fbrec_decode(d, buf, size, prefixed, &rec, &a1, err, sizeof err) != 0) {
                 if (strncmp(err, "offset ", 7) != 0)
                     abort();   /* every refusal says where */
                 if (vrc == 0 || strcmp(err, verr) != 0)
@@ -67,11 +67,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fuzz_json(d, &old, &w3);
             if (w1.len != w3.len || memcmp(w1.buf, w3.buf, w1.len) != 0)
                 abort();   /* the record the old decoder gave */
-            fb_encode(&b, d, &rec, prefixed);
+            fbrec_encode(&b, d, &rec, prefixed);
             size_t len;
             const uint8_t *p = fb_data(&b, &len);
             arena_reset(&a2);
-            if (fb_decode(d, p + (prefixed ? 4 : 0), len - (prefixed ? 4 : 0), prefixed,
+            if (fbrec_decode(d, p + (prefixed ? 4 : 0), len - (prefixed ? 4 : 0), prefixed,
                           &again, &a2, err, sizeof err) != 0)
                 abort();   /* what we write we must read */
             fuzz_json(d, &again, &w2);

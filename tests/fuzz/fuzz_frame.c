@@ -54,22 +54,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         frames++;
         uint8_t *copy = malloc(len ? len : 1);
         memcpy(copy, p, len);
-        const fb_desc *d = NULL;
+        const fbrec_desc *d = NULL;
         if (len >= 8) {
             char ident[5];
             memcpy(ident, copy + 4, 4); ident[4] = 0;
-            d = fb_desc_by_ident(ident);
+            d = fbrec_desc_by_ident(ident);
         }
         AnyRecord rec, again;
         char err[256];
         arena_reset(&a1);
-        if (d && fb_decode(d, copy, len, 1, &rec, &a1, err, sizeof err) == 0) {
+        if (d && fbrec_decode(d, copy, len, 1, &rec, &a1, err, sizeof err) == 0) {
             good++;
-            fb_encode(&b, d, &rec, 1);
+            fbrec_encode(&b, d, &rec, 1);
             size_t bl;
             const uint8_t *bd = fb_data(&b, &bl);
             arena_reset(&a2);
-            if (bl < 4 || fb_decode(d, bd + 4, bl - 4, 1, &again, &a2, err, sizeof err) != 0) {
+            if (bl < 4 || fbrec_decode(d, bd + 4, bl - 4, 1, &again, &a2, err, sizeof err) != 0) {
                 fprintf(stderr, "re-encoded record does not decode: %s\n", err);
                 abort();
             }

@@ -1,5 +1,5 @@
 /* fuzz_wmark.c — libFuzzer target for watermark marks as a Kafka reader
- * takes them (stream.c: wmark_is_mark, fb_decode, wmark_table_note): the
+ * takes them (stream.c: wmark_is_mark, fbrec_decode, wmark_table_note): the
  * input is a run of size-prefixed buffers, each fed to one table. Nothing
  * may crash or read out of bounds; a refused mark changes nothing (the
  * answer is the same as before it); the table's answer is the minimum of
@@ -31,8 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int64_t before = wmark_table_time(t);
         uint64_t marks = wmark_table_marks(t);
         /* (as stream.c: a buffer cut from a size-prefixed stream is aligned for its prefix) */
-        if (wmark_is_mark(buf, len) && (fb_decode(&Watermark_desc, buf, len, 0, &rec, &a, err, sizeof err) == 0 ||
-                                        fb_decode(&Watermark_desc, buf, len, 1, &rec, &a, err, sizeof err) == 0)) {
+        if (wmark_is_mark(buf, len) && (fbrec_decode(&Watermark_desc, buf, len, 0, &rec, &a, err, sizeof err) == 0 ||
+                                        fbrec_decode(&Watermark_desc, buf, len, 1, &rec, &a, err, sizeof err) == 0)) {
             if (wmark_table_note(t, &rec.watermark, err, sizeof err) != 0) {
                 if (wmark_table_time(t) != before || wmark_table_marks(t) != marks) abort();
                 if (!err[0]) abort();

@@ -126,16 +126,16 @@ static inline uint32_t fz_count(fz_in *in)
     return big[m % (sizeof big / sizeof *big)];
 }
 
-static void fz_table(fz_in *in, arena *a, const fb_desc *d, char *out, int depth);
+static void fz_table(fz_in *in, arena *a, const fbrec_desc *d, char *out, int depth);
 
 /* Bytes a generated value encodes to, its whole subtree: a copied vector
  * element shares its vectors with the original, so 10,000 copies of a
  * table holding 10,000 doubles encode 800 MB though they cost nothing here. */
-static size_t fz_enc_bytes(const fb_desc *d, const char *rec)
+static size_t fz_enc_bytes(const fbrec_desc *d, const char *rec)
 {
     size_t n = 16;
     for (int j = 0; j < d->nfields; j++) {
-        const fb_field_desc *f = &d->fields[j];
+        const fbrec_field_desc *f = &d->fields[j];
         const char *p = rec + f->offset;
         if (f->is_vector) {
             const char *v;
@@ -161,7 +161,7 @@ static size_t fz_enc_bytes(const fb_desc *d, const char *rec)
 
 /* Vector elements past the first few are cheap variations of those, so
  * 10,000 labels cost 10,000 small strings, not 10,000 input bytes each. */
-static void fz_vector(fz_in *in, arena *a, const fb_field_desc *f, char *out, int depth)
+static void fz_vector(fz_in *in, arena *a, const fbrec_field_desc *f, char *out, int depth)
 {
     uint32_t n = depth > 2 ? 0 : fz_count(in);
     size_t esize = f->base == FB_STRING ? sizeof(fb_str) : f->base == FB_TABLE ? f->sub->size
@@ -187,7 +187,7 @@ static void fz_vector(fz_in *in, arena *a, const fb_field_desc *f, char *out, in
         if (f->base == FB_TABLE && !(mode & 1)) {
             /* distinct first string (a label key): k<i>, or all equal when mode says so */
             for (int j = 0; j < f->sub->nfields; j++) {
-                const fb_field_desc *sf = &f->sub->fields[j];
+                const fbrec_field_desc *sf = &f->sub->fields[j];
                 if (sf->base != FB_STRING || sf->is_vector) continue;
                 char buf[24];
                 int len = snprintf(buf, sizeof buf, "k%05u", (mode & 2) ? n - i : i);
@@ -200,7 +200,7 @@ static void fz_vector(fz_in *in, arena *a, const fb_field_desc *f, char *out, in
     memcpy(out + f->count_offset, &n, sizeof n);
 }
 
-static void fz_scalar(fz_in *in, const fb_field_desc *f, char *dst)
+static void fz_scalar(fz_in *in, const fbrec_field_desc *f, char *dst)
 {
     if (f->enm) {
         uint8_t m = fz_u8(in);
@@ -234,17 +234,17 @@ static void fz_scalar(fz_in *in, const fb_field_desc *f, char *dst)
     }
 }
 
-static void fz_table(fz_in *in, arena *a, const fb_desc *d, char *out, int depth)
+static void fz_table(fz_in *in, arena *a, const fbrec_desc *d, char *out, int depth)
 {
     for (int i = 0; i < d->nfields; i++) {
-        const fb_field_desc *f = &d->fields[i];
+        const fbrec_field_desc *f = &d->fields[i];
         if (f->is_vector) fz_vector(in, a, f, out, depth);
         else if (f->base == FB_STRING) *(fb_str *)(out + f->offset) = fz_string(in, a);
         else if (f->base == FB_TABLE) {
             char *sub = NULL;
             if (depth < 3 && (fz_u8(in) & 1)) {
                 sub = arena_alloc(a, f->sub->size, f->sub->align);
-                fb_init_record(f->sub, sub);
+                fbrec_init(f->sub, sub);
                 fz_table(in, a, f->sub, sub, depth + 1);
             }
             memcpy(out + f->offset, &sub, sizeof sub);
@@ -257,17 +257,17 @@ static void fz_table(fz_in *in, arena *a, const fb_desc *d, char *out, int depth
  * producer, verified and decoded by libstream (arena a owns it; b holds the
  * bytes). NULL if the codec refuses it, which would be a bug of the
  * codec or of this generator: the caller aborts. */
-static inline void *fzrec_make(fz_in *in, arena *a, fb_builder *b, const fb_desc *d)
+static inline void *fzrec_make(fz_in *in, arena *a, fb_builder *b, const fbrec_desc *d)
 {
     char *raw = arena_alloc(a, d->size, d->align);
-    fb_init_record(d, raw);
+    fbrec_init(d, raw);
     fz_table(in, a, d, raw, 0);
-    fb_encode(b, d, raw, 0);
+    fbrec_encode(b, d, raw, 0);
     size_t len;
     const uint8_t *buf = fb_data(b, &len);
     void *rec = arena_alloc(a, d->size, d->align);
     char err[200];
-    if (fb_decode(d, buf, len, 0, rec, a, err, sizeof err) != 0) {
+    if (fbrec_decode(d, buf, len, 0, rec, a, err, sizeof err) != 0) {
         fprintf(stderr, "fzrec: %s does not decode what it encoded: %s\n", d->name, err);
         abort();
     }

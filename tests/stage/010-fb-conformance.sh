@@ -426,11 +426,11 @@ static int rt_deep(int n)
     }
     All all; All_init(&all); all.node = &nodes[0];
     fb_builder b; fb_builder_init(&b);
-    fb_encode(&b, &All_desc, &all, 0);
+    fbrec_encode(&b, &All_desc, &all, 0);
     size_t len; const uint8_t *p = fb_data(&b, &len);
     arena a; arena_init(&a, 0);
     All out; char err[200] = "";
-    int rc = fb_decode(&All_desc, p, len, 0, &out, &a, err, sizeof err);
+    int rc = fbrec_decode(&All_desc, p, len, 0, &out, &a, err, sizeof err);
     int depth = 0;
     for (const Node *x = rc ? NULL : out.node; x; x = x->child) depth++;
     printf("%d %d %s\n", rc, depth, err);
@@ -447,14 +447,14 @@ int main(int argc, char **argv)
     All rec; char err[256]; int rc = 0;
     if (argc == 3 && !strcmp(argv[1], "deep")) return rt_deep(atoi(argv[2]));
     if (argc == 3 && !strcmp(argv[1], "enc")) {
-        const fb_desc *d = fb_desc_by_name(argv[2]);
+        const fbrec_desc *d = fbrec_desc_by_name(argv[2]);
         if (!d) return 2;
         while ((n = getline(&line, &cap, stdin)) > 0) {
             arena_reset(&a);
             if (json_parse(&doc, line, (size_t)n) || fb_from_json(d, &doc, json_root(&doc), &rec, &a, err, sizeof err)) {
                 fprintf(stderr, "rt: %s %s\n", doc.err, err); rc = 1; continue;
             }
-            fb_encode(&b, d, &rec, 1);
+            fbrec_encode(&b, d, &rec, 1);
             size_t len; const uint8_t *p = fb_data(&b, &len);
             fwrite(p, 1, len, stdout);
         }
@@ -466,9 +466,9 @@ int main(int argc, char **argv)
             if (fread(buf, 1, len, stdin) != len) { rc = 1; free(buf); break; }
             char id[5] = { 0 };
             if (len >= 8) memcpy(id, buf + 4, 4);
-            const fb_desc *d = fb_desc_by_ident(id);
+            const fbrec_desc *d = fbrec_desc_by_ident(id);
             arena_reset(&a);
-            if (!d || fb_decode(d, buf, len, 1, &rec, &a, err, sizeof err)) {
+            if (!d || fbrec_decode(d, buf, len, 1, &rec, &a, err, sizeof err)) {
                 fprintf(stderr, "rt: %s\n", d ? err : "unknown identifier"); rc = 1;
             } else {
                 jw_reset(&w); fb_to_json(d, &rec, &w); jw_newline(&w);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 147-ingest-event-fast-path — fb_encode writes an Event by a direct path
+# 147-ingest-event-fast-path — fbrec_encode writes an Event by a direct path
 # (fbrec.c fb_enc_event), not by the per-type plan every other record takes;
 # tests/unit/test_fbrec.c compares its bytes with the plain schema walk's.
 # Here ingest's output on tricky lines is decoded and checked, and one

@@ -1,6 +1,6 @@
 /* fbverify_ref.h — the record verifier+decoder as it was before the
  * per-type plans (libstream/fbrec.c up to dd82148), kept verbatim but for
- * the names (fb_dec_* -> ref_dec_*, fb_decode/fb_verify -> ref_decode /
+ * the names (fb_dec_* -> ref_dec_*, fbrec_decode/fbrec_verify -> ref_decode /
  * ref_verify): the reference the planned walker must agree with, buffer by
  * buffer, on accept/refuse, the message and the decoded record
  * (tests/unit/test_fbverify.c, tests/fuzz/fuzz_decode.c). */
@@ -20,7 +20,7 @@ typedef struct ref_dec {
     arena *a;
     uint64_t tables;
     uint64_t budget;      /* arena bytes this decode may still take */
-    int verify_only;      /* fb_verify: walk and check, store nothing */
+    int verify_only;      /* fbrec_verify: walk and check, store nothing */
     char *err; size_t errlen;
 } ref_dec;
 
@@ -120,7 +120,7 @@ static int ref_dec_string(ref_dec *d, uint64_t pos, fb_str *out)
     return 0;
 }
 
-static int ref_dec_table(ref_dec *d, const fb_desc *t, uint64_t pos, void *out, int depth);
+static int ref_dec_table(ref_dec *d, const fbrec_desc *t, uint64_t pos, void *out, int depth);
 
 /* A scalar (or struct) at the verified position p into C memory at dst. */
 static void ref_dec_scalar(int base, const uint8_t *p, void *dst, size_t size)
@@ -130,7 +130,7 @@ static void ref_dec_scalar(int base, const uint8_t *p, void *dst, size_t size)
         *(uint8_t *)dst = *p != 0;
 }
 
-static int ref_dec_vector(ref_dec *d, const fb_field_desc *f, uint64_t pos, char *rec, int depth)
+static int ref_dec_vector(ref_dec *d, const fbrec_field_desc *f, uint64_t pos, char *rec, int depth)
 {
     if (ref_dec_check(d, pos, 4, 4, "vector length") < 0)
         return -1;
@@ -161,7 +161,7 @@ static int ref_dec_vector(ref_dec *d, const fb_field_desc *f, uint64_t pos, char
                 return -1;
             void *elem = d->verify_only ? NULL : arr + i * csize;
             if (elem)
-                fb_init_record(f->sub, elem);
+                fbrec_init(f->sub, elem);
             if (ref_dec_table(d, f->sub, (uint64_t)t, elem, depth + 1) < 0)
                 return -1;
         }
@@ -182,7 +182,7 @@ static int ref_dec_vector(ref_dec *d, const fb_field_desc *f, uint64_t pos, char
     return 0;
 }
 
-static int ref_dec_table(ref_dec *d, const fb_desc *t, uint64_t pos, void *out, int depth)
+static int ref_dec_table(ref_dec *d, const fbrec_desc *t, uint64_t pos, void *out, int depth)
 {
     if (depth > FB_MAX_DEPTH)
         return ref_dec_fail(d, pos, "tables nested deeper than %d", FB_MAX_DEPTH);
@@ -205,7 +205,7 @@ static int ref_dec_table(ref_dec *d, const fb_desc *t, uint64_t pos, void *out, 
                                           (unsigned long long)objbytes) : -1;
     char *rec = out;
     for (int i = 0; i < t->nfields; i++) {
-        const fb_field_desc *f = &t->fields[i];
+        const fbrec_field_desc *f = &t->fields[i];
         uint64_t at = 4 + 2 * (uint64_t)f->slot;
         uint64_t vo = at + 2 <= vtbytes ? ref_rd16(d->buf + vt + at) : 0;
         if (!vo)
@@ -228,7 +228,7 @@ static int ref_dec_table(ref_dec *d, const fb_desc *t, uint64_t pos, void *out, 
             if (!sub)
                 return -1;
             if (rec)
-                fb_init_record(f->sub, sub);
+                fbrec_init(f->sub, sub);
             if (ref_dec_table(d, f->sub, (uint64_t)s, rec ? sub : NULL, depth + 1) < 0)
                 return -1;
             if (rec)
@@ -246,14 +246,14 @@ static int ref_dec_table(ref_dec *d, const fb_desc *t, uint64_t pos, void *out, 
 
 /* Decode into out, or with out NULL only verify: one walker, so the two
  * accept exactly the same buffers. */
-static int ref_walk(const fb_desc *t, const uint8_t *buf, size_t len, int prefixed,
+static int ref_walk(const fbrec_desc *t, const uint8_t *buf, size_t len, int prefixed,
                    void *out, arena *a, char *err, size_t errlen)
 {
     ref_dec d = { .buf = buf, .len = len, .base = prefixed ? 4 : 0, .a = a,
                  .budget = (uint64_t)len * 64 + 65536, .verify_only = out == NULL,
                  .err = err, .errlen = errlen };
     if (out)
-        fb_init_record(t, out);
+        fbrec_init(t, out);
     uint64_t need = t->ident ? 8 : 4;
     if (!buf || len < need)
         return ref_dec_fail(&d, 0, "buffer of %zu bytes is too short for a %s", len, t->name);
@@ -272,19 +272,19 @@ static int ref_walk(const fb_desc *t, const uint8_t *buf, size_t len, int prefix
                            (unsigned long long)root, len);
     if (ref_dec_table(&d, t, root, out, 1) < 0) {
         if (out)
-            fb_init_record(t, out);   /* no half-decoded pointers for the caller */
+            fbrec_init(t, out);   /* no half-decoded pointers for the caller */
         return -1;
     }
     return 0;
 }
 
-static int ref_decode(const fb_desc *t, const uint8_t *buf, size_t len, int prefixed,
+static int ref_decode(const fbrec_desc *t, const uint8_t *buf, size_t len, int prefixed,
               void *out, arena *a, char *err, size_t errlen)
 {
     return ref_walk(t, buf, len, prefixed, out, a, err, errlen);
 }
 
-static int ref_verify(const fb_desc *t, const uint8_t *buf, size_t len, int prefixed,
+static int ref_verify(const fbrec_desc *t, const uint8_t *buf, size_t len, int prefixed,
               char *err, size_t errlen)
 {
     return ref_walk(t, buf, len, prefixed, NULL, NULL, err, errlen);

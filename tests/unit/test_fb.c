@@ -139,7 +139,7 @@ static size_t make_metric(fb_builder *b, int prefixed, const uint8_t **out)
     m.quantiles_count = 2;
     m.count = 1000;
     m.mean = 15.25;
-    fb_encode(b, &Metric_desc, &m, prefixed);
+    fbrec_encode(b, &Metric_desc, &m, prefixed);
     size_t len;
     *out = fb_data(b, &len);
     return len;
@@ -150,7 +150,7 @@ static int decode_metric(const uint8_t *buf, size_t len, int prefixed, char *err
     Metric m;
     arena a;
     arena_init(&a, 0);
-    int rc = fb_decode(&Metric_desc, buf, len, prefixed, &m, &a, err, n);
+    int rc = fbrec_decode(&Metric_desc, buf, len, prefixed, &m, &a, err, n);
     if (rc == 0 && (m.labels_count != 2 || m.quantiles_count != 2))
         rc = 2;
     arena_free(&a);
@@ -165,9 +165,9 @@ static void test_verifier_accepts(void)
     size_t len = make_metric(&b, 1, &p);
     char err[200] = "";
     CHECK_MSG(decode_metric(p + 4, len - 4, 1, err, sizeof err) == 0, "%s", err);
-    CHECK_MSG(fb_verify(&Metric_desc, p + 4, len - 4, 1, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(fbrec_verify(&Metric_desc, p + 4, len - 4, 1, err, sizeof err) == 0, "%s", err);
     len = make_metric(&b, 0, &p);
-    CHECK_MSG(fb_verify(&Metric_desc, p, len, 0, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(fbrec_verify(&Metric_desc, p, len, 0, err, sizeof err) == 0, "%s", err);
     CHECK_MSG(decode_metric(p, len, 0, err, sizeof err) == 0, "%s", err);
     fb_builder_free(&b);
 }
@@ -187,7 +187,7 @@ static void test_truncated(void)
         char err[200] = "";
         int rc = decode_metric(copy, n, 0, err, sizeof err);
         refused += rc == -1;
-        CHECK(fb_verify(&Metric_desc, copy, n, 0, err, sizeof err) == rc);
+        CHECK(fbrec_verify(&Metric_desc, copy, n, 0, err, sizeof err) == rc);
         if (rc == -1)
             CHECK_MSG(strncmp(err, "offset ", 7) == 0, "%s", err);
         free(copy);
@@ -213,7 +213,7 @@ static void test_corrupt_bytes(void)
             copy[i] = vals[k];
             char err[200] = "", verr[200] = "";
             int rc = decode_metric(copy, len, 0, err, sizeof err);
-            int vrc = fb_verify(&Metric_desc, copy, len, 0, verr, sizeof verr);
+            int vrc = fbrec_verify(&Metric_desc, copy, len, 0, verr, sizeof verr);
             /* verify-only accepts exactly what decode accepts, same reason */
             if (rc == 2) rc = 0;   /* decoded, fewer labels: still accepted */
             CHECK_MSG(vrc == rc && strcmp(err, verr) == 0, "byte %zu = %#x: decode %d \"%s\", verify %d \"%s\"",
@@ -231,7 +231,7 @@ static void expect_refusal(const uint8_t *buf, size_t len, int prefixed, const c
     int rc = decode_metric(buf, len, prefixed, err, sizeof err);
     CHECK_MSG(rc == -1 && strstr(err, needle) && strncmp(err, "offset ", 7) == 0,
               "rc %d, err \"%s\", wanted \"%s\"", rc, err, needle);
-    CHECK_MSG(fb_verify(&Metric_desc, buf, len, prefixed, verr, sizeof verr) == -1 && !strcmp(err, verr),
+    CHECK_MSG(fbrec_verify(&Metric_desc, buf, len, prefixed, verr, sizeof verr) == -1 && !strcmp(err, verr),
               "verify: \"%s\", decode: \"%s\"", verr, err);
 }
 
@@ -341,9 +341,9 @@ static void test_shared_and_cyclic(void)
     arena a;
     arena_init(&a, 0);
     char err[200] = "";
-    int rc = fb_decode(&Metric_desc, p, len, 0, &m, &a, err, sizeof err);
+    int rc = fbrec_decode(&Metric_desc, p, len, 0, &m, &a, err, sizeof err);
     CHECK_MSG(rc == 0, "%s", err);   /* legal: 20,000 references to one table */
-    CHECK_MSG(fb_verify(&Metric_desc, p, len, 0, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(fbrec_verify(&Metric_desc, p, len, 0, err, sizeof err) == 0, "%s", err);
     CHECK_EQ_INT(m.labels_count, 20000);
     CHECK(fb_str_eq(m.labels[19999].key, "k"));
     arena_free(&a);

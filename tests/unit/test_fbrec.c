@@ -67,7 +67,7 @@ static fb_str rnd_string(arena *a)
     return (fb_str){ s, k };
 }
 
-static void rnd_scalar(const fb_field_desc *f, void *p)
+static void rnd_scalar(const fbrec_field_desc *f, void *p)
 {
     uint64_t u = rnd();
     switch (f->base) {
@@ -99,11 +99,11 @@ static void rnd_scalar(const fb_field_desc *f, void *p)
     }
 }
 
-static void rnd_struct(const fb_desc *s, void *p)
+static void rnd_struct(const fbrec_desc *s, void *p)
 {
     memset(p, 0, s->size);
     for (int i = 0; i < s->nfields; i++) {
-        const fb_field_desc *f = &s->fields[i];
+        const fbrec_field_desc *f = &s->fields[i];
         if (f->base == FB_STRUCT)
             rnd_struct(f->sub, (char *)p + f->offset);
         else
@@ -111,12 +111,12 @@ static void rnd_struct(const fb_desc *s, void *p)
     }
 }
 
-static void rnd_table(const fb_desc *t, void *out, arena *a, int depth)
+static void rnd_table(const fbrec_desc *t, void *out, arena *a, int depth)
 {
-    fb_init_record(t, out);
+    fbrec_init(t, out);
     char *rec = out;
     for (int i = 0; i < t->nfields; i++) {
-        const fb_field_desc *f = &t->fields[i];
+        const fbrec_field_desc *f = &t->fields[i];
         void *p = rec + f->offset;
         if (f->is_vector) {
             if (rnd_below(4) == 0)
@@ -125,7 +125,7 @@ static void rnd_table(const fb_desc *t, void *out, arena *a, int depth)
             size_t esize = f->base == FB_STRING ? sizeof(fb_str) : f->base == FB_TABLE ? f->sub->size
                          : f->base == FB_STRUCT ? f->sub->size : 0;
             if (!esize) {
-                fb_field_desc tmp = *f;
+                fbrec_field_desc tmp = *f;
                 esize = (f->base == FB_BOOL || f->base == FB_I8 || f->base == FB_U8) ? 1
                       : (f->base == FB_I16 || f->base == FB_U16) ? 2
                       : (f->base == FB_I32 || f->base == FB_U32 || f->base == FB_F32) ? 4 : 8;
@@ -166,7 +166,7 @@ static void rnd_table(const fb_desc *t, void *out, arena *a, int depth)
 /* Field-by-field equality; on mismatch, reports the path. Floats compare
  * bit for bit except NaN (any NaN equals any NaN: JSON has no payloads). */
 static int eq_bool_bytes;   /* bools compare byte for byte (a decode writes 0 or 1) */
-static int eq_scalar(const fb_field_desc *f, const void *a, const void *b, int json)
+static int eq_scalar(const fbrec_field_desc *f, const void *a, const void *b, int json)
 {
     if (f->base == FB_F64 || f->base == FB_F32) {
         double x, y;
@@ -185,10 +185,10 @@ static int eq_scalar(const fb_field_desc *f, const void *a, const void *b, int j
     return memcmp(a, b, n) == 0;
 }
 
-static int eq_struct(const fb_desc *s, const char *a, const char *b, int json)
+static int eq_struct(const fbrec_desc *s, const char *a, const char *b, int json)
 {
     for (int i = 0; i < s->nfields; i++) {
-        const fb_field_desc *f = &s->fields[i];
+        const fbrec_field_desc *f = &s->fields[i];
         int ok = f->base == FB_STRUCT ? eq_struct(f->sub, a + f->offset, b + f->offset, json)
                                       : eq_scalar(f, a + f->offset, b + f->offset, json);
         if (!ok)
@@ -206,10 +206,10 @@ static int eq_str(fb_str a, fb_str b)
 
 static char eq_where[200];
 
-static int eq_table(const fb_desc *t, const char *a, const char *b, int json)
+static int eq_table(const fbrec_desc *t, const char *a, const char *b, int json)
 {
     for (int i = 0; i < t->nfields; i++) {
-        const fb_field_desc *f = &t->fields[i];
+        const fbrec_field_desc *f = &t->fields[i];
         const char *pa = a + f->offset, *pb = b + f->offset;
         int ok = 1;
         if (f->is_vector) {
@@ -261,7 +261,7 @@ static int eq_table(const fb_desc *t, const char *a, const char *b, int json)
 static void test_random_roundtrip(void)
 {
     int n;
-    const fb_desc *const *roots = fb_root_descs(&n);
+    const fbrec_desc *const *roots = fbrec_root_descs(&n);
     CHECK_EQ_INT(n, FB_NUM_ROOTS);
     fb_builder b, b2;
     fb_builder_init(&b);
@@ -280,15 +280,15 @@ static void test_random_roundtrip(void)
     int bad_decode = 0, bad_eq = 0, bad_clone = 0, bad_bytes = 0, bad_json = 0, bad_jeq = 0, bad_jq = 0;
     for (int round = 0; round < ROUNDS; round++) {
         for (int r = 0; r < n; r++) {
-            const fb_desc *d = roots[r];
-            CHECK(fb_record_size(d) <= sizeof(AnyRecord));
+            const fbrec_desc *d = roots[r];
+            CHECK(fbrec_size(d) <= sizeof(AnyRecord));
             arena_reset(&a);
             arena_reset(&da);
             arena_reset(&ja);
             allow_nonfinite = round % 2;
             rnd_table(d, &orig, &a, 0);
             int prefixed = round % 3 == 0;
-            fb_encode(&b, d, &orig, prefixed);
+            fbrec_encode(&b, d, &orig, prefixed);
             size_t len;
             const uint8_t *p = fb_data(&b, &len);
             /* decode from a copy of exactly the buffer's size: ASan sees any overread */
@@ -298,9 +298,9 @@ static void test_random_roundtrip(void)
             char err[256] = "";
             if (prefixed && fb_read_u32(p) != len - 4)
                 bad_decode++;
-            if (fb_decode(d, copy, len - off, prefixed, &dec, &da, err, sizeof err)) {
+            if (fbrec_decode(d, copy, len - off, prefixed, &dec, &da, err, sizeof err)) {
                 if (bad_decode++ < 5)
-                    fprintf(stderr, "decode %s: %s\n", fb_desc_name(d), err);
+                    fprintf(stderr, "decode %s: %s\n", fbrec_desc_name(d), err);
                 free(copy);
                 continue;
             }
@@ -308,21 +308,21 @@ static void test_random_roundtrip(void)
                 fprintf(stderr, "round %d: decoded differs at %s\n", round, eq_where);
             /* a clone outlives the buffer: compare after scribbling over it */
             AnyRecord cl;
-            fb_record_clone(d, &dec, &cl, &ja);
+            fbrec_clone(d, &dec, &cl, &ja);
             memset(copy, 0xa5, len - off);
             if (!eq_table(d, (const char *)&orig, (const char *)&cl, 0) && bad_clone++ < 5)
                 fprintf(stderr, "round %d: clone differs at %s\n", round, eq_where);
             memcpy(copy, p + off, len - off);
-            fb_encode(&b2, d, &dec, prefixed);
+            fbrec_encode(&b2, d, &dec, prefixed);
             size_t len2;
             const uint8_t *p2 = fb_data(&b2, &len2);
             if ((len2 != len || memcmp(p, p2, len)) && bad_bytes++ < 5)
-                fprintf(stderr, "round %d: %s re-encoding differs\n", round, fb_desc_name(d));
-            /* fb_encode's paths (the plan, Event's direct one) against the plain walk */
-            fb_encode_generic(&b2, d, &orig, prefixed);
+                fprintf(stderr, "round %d: %s re-encoding differs\n", round, fbrec_desc_name(d));
+            /* fbrec_encode's paths (the plan, Event's direct one) against the plain walk */
+            fbrec_encode_generic(&b2, d, &orig, prefixed);
             p2 = fb_data(&b2, &len2);
             if ((len2 != len || memcmp(p, p2, len)) && bad_bytes++ < 5)
-                fprintf(stderr, "round %d: %s differs from fb_encode_generic's\n", round, fb_desc_name(d));
+                fprintf(stderr, "round %d: %s differs from fbrec_encode_generic's\n", round, fbrec_desc_name(d));
             /* JSON round trip */
             jw_reset(&w);
             fb_to_json(d, &dec, &w);
@@ -369,7 +369,7 @@ static void test_random_roundtrip(void)
     fb_builder_free(&b2);
 }
 
-static void json_of(const fb_desc *d, const void *rec, char *out, size_t n)
+static void json_of(const fbrec_desc *d, const void *rec, char *out, size_t n)
 {
     json_writer w;
     jw_init(&w);
@@ -418,15 +418,15 @@ static void test_defaults_and_enums(void)
     json_of(&Sample_desc, &s, js, sizeof js);
     CHECK_EQ_STR(js, "{\"labels\":[]}");
 
-    CHECK(fb_desc_by_ident("EVNT") == &Event_desc);
-    CHECK(fb_desc_by_ident("XXXX") == NULL);
-    CHECK(fb_desc_by_name("Metric") == &Metric_desc);
-    CHECK(fb_desc_by_name("streamrec.Metric") == &Metric_desc);
-    CHECK(fb_desc_by_name("metric") == NULL);
-    CHECK_EQ_STR(fb_desc_ident(&Recommendation_desc), "RECS");
-    CHECK(fb_desc_ident(&KeyValue_desc) == NULL);
-    CHECK_EQ_STR(fb_desc_name(&ExperimentResult_desc), "ExperimentResult");
-    CHECK_EQ_INT(fb_record_size(&Event_desc), sizeof(Event));
+    CHECK(fbrec_desc_by_ident("EVNT") == &Event_desc);
+    CHECK(fbrec_desc_by_ident("XXXX") == NULL);
+    CHECK(fbrec_desc_by_name("Metric") == &Metric_desc);
+    CHECK(fbrec_desc_by_name("streamrec.Metric") == &Metric_desc);
+    CHECK(fbrec_desc_by_name("metric") == NULL);
+    CHECK_EQ_STR(fbrec_desc_ident(&Recommendation_desc), "RECS");
+    CHECK(fbrec_desc_ident(&KeyValue_desc) == NULL);
+    CHECK_EQ_STR(fbrec_desc_name(&ExperimentResult_desc), "ExperimentResult");
+    CHECK_EQ_INT(fbrec_size(&Event_desc), sizeof(Event));
 }
 
 /* Which scalars the encoder writes: a field at its schema default is left
@@ -444,7 +444,7 @@ static void test_encoded_defaults(void)
     Event e, de;
     Event_init(&e);
     e.user_id = FB_STR("u1");
-    fb_encode(&b, &Event_desc, &e, 0);
+    fbrec_encode(&b, &Event_desc, &e, 0);
     p = fb_data(&b, &len);
     CHECK_EQ_INT(fb_field(p, fb_root(p), 9), 0);    /* position -1: the default */
     CHECK_EQ_INT(fb_field(p, fb_root(p), 7), 0);    /* value 0.0 */
@@ -454,12 +454,12 @@ static void test_encoded_defaults(void)
     e.value = -0.0;
     e.type = EventType_custom;
     e.ts = -5;
-    fb_encode(&b, &Event_desc, &e, 0);
+    fbrec_encode(&b, &Event_desc, &e, 0);
     p = fb_data(&b, &len);
     CHECK(fb_field(p, fb_root(p), 9) != 0);
     CHECK(fb_field(p, fb_root(p), 7) != 0);
     CHECK(fb_field(p, fb_root(p), 5) != 0);
-    CHECK(fb_decode(&Event_desc, p, len, 0, &de, &a, err, sizeof err) == 0);
+    CHECK(fbrec_decode(&Event_desc, p, len, 0, &de, &a, err, sizeof err) == 0);
     CHECK_EQ_INT(de.position, 0);
     CHECK(de.value == 0 && signbit(de.value));
     CHECK_EQ_INT(de.type, EventType_custom);
@@ -469,19 +469,19 @@ static void test_encoded_defaults(void)
     ExperimentResult_init(&r);
     r.significant = 2;          /* any non-zero byte is true: written as 1 */
     r.primary = 0;
-    fb_encode(&b, &ExperimentResult_desc, &r, 0);
+    fbrec_encode(&b, &ExperimentResult_desc, &r, 0);
     p = fb_data(&b, &len);
     uint32_t at = fb_field(p, fb_root(p), 17);
     CHECK(at != 0 && p[at] == 1);
     CHECK_EQ_INT(fb_field(p, fb_root(p), 28), 0);   /* primary false: the default */
-    CHECK(fb_decode(&ExperimentResult_desc, p, len, 0, &dr, &a, err, sizeof err) == 0);
+    CHECK(fbrec_decode(&ExperimentResult_desc, p, len, 0, &dr, &a, err, sizeof err) == 0);
     CHECK_EQ_INT(dr.significant, 1);
     CHECK_EQ_INT(dr.primary, 0);
     arena_free(&a);
     fb_builder_free(&b);
 }
 
-static int from_json_err(const fb_desc *d, const char *text, char *err, size_t n)
+static int from_json_err(const fbrec_desc *d, const char *text, char *err, size_t n)
 {
     json_doc doc;
     json_doc_init(&doc);
@@ -525,7 +525,7 @@ static void test_from_json(void)
     json_doc_free(&doc);
     arena_free(&a);
 
-    struct { const fb_desc *d; const char *json, *needle; } bad[] = {
+    struct { const fbrec_desc *d; const char *json, *needle; } bad[] = {
         { &Event_desc, "{\"nope\":1}", "unknown field \"nope\"" },
         { &Event_desc, "{\"ts\":\"now\"}", "field ts: expected an integer" },
         { &Event_desc, "{\"ts\":1.5}", "field ts" },
@@ -632,7 +632,7 @@ static void test_json_jq(void)
     arena_free(&a);
 }
 
-/* fb_encode's Event fast path against the plain schema walk: the same
+/* fbrec_encode's Event fast path against the plain schema walk: the same
  * bytes for every mix of present and absent fields, defaults and values
  * next to them (-0.0, NaN, position 0 and -1, every type), strings of every
  * length class fb_copy_short handles, attrs or none, prefixed or not. */
@@ -670,8 +670,8 @@ static void test_event_fast_path(void)
         if ((x >> 16) % 3 == 1) { e.attrs = kv; e.attrs_count = (uint32_t)((x >> 20) % 4); }
         else if ((x >> 16) % 3 == 2) { e.attrs = kv; e.attrs_count = 0; }   /* an empty vector, written */
         int prefixed = (x >> 24) & 1;
-        fb_encode(&fast, &Event_desc, &e, prefixed);
-        fb_encode_generic(&slow, &Event_desc, &e, prefixed);
+        fbrec_encode(&fast, &Event_desc, &e, prefixed);
+        fbrec_encode_generic(&slow, &Event_desc, &e, prefixed);
         size_t fl, sl;
         const uint8_t *fp = fb_data(&fast, &fl), *sp = fb_data(&slow, &sl);
         if (fl == sl && memcmp(fp, sp, fl) == 0) same++;
@@ -728,10 +728,10 @@ static void mutate(uint8_t *buf, size_t *len)
 
 static int diff_reported;
 
-/* One buffer both ways: fb_verify and fb_decode against the reference.
+/* One buffer both ways: fbrec_verify and fbrec_decode against the reference.
  * Returns 1 if accepted. Refusal messages with the numbers taken out are
  * collected in reasons (for the coverage check). */
-static int verify_both(const fb_desc *d, const uint8_t *data, size_t len, int prefixed, arena *a1, arena *a2,
+static int verify_both(const fbrec_desc *d, const uint8_t *data, size_t len, int prefixed, arena *a1, arena *a2,
                        char (*reasons)[96], int *nreasons, int *bad)
 {
     /* an exact-size copy: ASan sees any overread */
@@ -742,9 +742,9 @@ static int verify_both(const fb_desc *d, const uint8_t *data, size_t len, int pr
     arena_reset(a1);
     arena_reset(a2);
     int v_ref = ref_verify(d, buf, len, prefixed, e_ref, sizeof e_ref);
-    int v_new = fb_verify(d, buf, len, prefixed, e_new, sizeof e_new);
+    int v_new = fbrec_verify(d, buf, len, prefixed, e_new, sizeof e_new);
     int c_ref = ref_decode(d, buf, len, prefixed, &r_ref, a1, d_ref, sizeof d_ref);
-    int c_new = fb_decode(d, buf, len, prefixed, &r_new, a2, d_new, sizeof d_new);
+    int c_new = fbrec_decode(d, buf, len, prefixed, &r_new, a2, d_new, sizeof d_new);
     eq_bool_bytes = 1;
     int same = v_ref == v_new && c_ref == c_new && !strcmp(e_ref, e_new) && !strcmp(d_ref, d_new)
                && (c_ref != 0 || eq_table(d, (const char *)&r_ref, (const char *)&r_new, 0));
@@ -753,7 +753,7 @@ static int verify_both(const fb_desc *d, const uint8_t *data, size_t len, int pr
         (*bad)++;
         if (diff_reported++ < 5)
             fprintf(stderr, "%s (%zu bytes%s): verify %d \"%s\" vs reference %d \"%s\"; decode %d \"%s\" vs %d \"%s\" %s\n",
-                    fb_desc_name(d), len, prefixed ? ", prefixed" : "", v_new, e_new, v_ref, e_ref, c_new, d_new,
+                    fbrec_desc_name(d), len, prefixed ? ", prefixed" : "", v_new, e_new, v_ref, e_ref, c_new, d_new,
                     c_ref, d_ref, c_ref == 0 ? eq_where : "");
     }
     if (v_ref != 0 && *nreasons < 512 && !strstr(e_ref, "identifier")) {
@@ -777,7 +777,7 @@ static int verify_both(const fb_desc *d, const uint8_t *data, size_t len, int pr
 static void test_verify_vs_reference(void)
 {
     int n;
-    const fb_desc *const *roots = fb_root_descs(&n);
+    const fbrec_desc *const *roots = fbrec_root_descs(&n);
     fb_builder b;
     fb_builder_init(&b);
     arena a, a1, a2;
@@ -788,13 +788,13 @@ static void test_verify_vs_reference(void)
     int nreasons = 0, bad = 0, accepted = 0, refused = 0;
     uint8_t *work = malloc(1 << 16);
     for (int r = 0; r < n; r++) {
-        const fb_desc *d = roots[r];
+        const fbrec_desc *d = roots[r];
         for (int i = 0; i < MUTANTS; i++) {
             AnyRecord orig;
             arena_reset(&a);
             rnd_table(d, &orig, &a, 0);
             int prefixed = i % 2;
-            fb_encode(&b, d, &orig, prefixed);
+            fbrec_encode(&b, d, &orig, prefixed);
             size_t len;
             const uint8_t *p = fb_data(&b, &len);
             if (prefixed) {
@@ -848,7 +848,7 @@ static void craft(uint8_t *b, size_t len, const char *ident, uint32_t vt, const 
     wr_u32(b + pos, (uint32_t)((int32_t)pos - (int32_t)vt));
 }
 
-static int slot_of(const fb_desc *d, const char *name)
+static int slot_of(const fbrec_desc *d, const char *name)
 {
     for (int i = 0; i < d->nfields; i++)
         if (!strcmp(d->fields[i].name, name))
@@ -866,11 +866,11 @@ static void test_verify_crafted(void)
     char err[256];
     uint8_t b[128];
     uint16_t e[32];
-    const fb_desc *M = &Metric_desc;
+    const fbrec_desc *M = &Metric_desc;
     int s_name = slot_of(M, "name"), s_ws = slot_of(M, "window_start"), s_q = slot_of(M, "quantiles");
 #define EXPECT(d, len, prefixed, accept, reason) do { \
         CHECK(verify_both(d, b, len, prefixed, &a1, &a2, reasons, &nreasons, &bad) == (accept)); \
-        err[0] = 0; fb_verify(d, b, len, prefixed, err, sizeof err); \
+        err[0] = 0; fbrec_verify(d, b, len, prefixed, err, sizeof err); \
         CHECK_MSG((accept) || strstr(err, reason), "%s", err); } while (0)
 
     /* an empty table: good; then its vtable at an odd position */
@@ -939,7 +939,7 @@ static void test_verify_crafted(void)
     EXPECT(M, vec + 24, 0, 0, "vector data is misaligned");
 
     /* a bool: past the end of a table that ends with the buffer; then 2, decoded as 1 */
-    const fb_desc *X = &ExperimentPartial_desc;
+    const fbrec_desc *X = &ExperimentPartial_desc;
     int s_final = slot_of(X, "final");
     memset(e, 0, sizeof e);
     e[0] = (uint16_t)(6 + 2 * s_final); e[1] = 4; e[2 + s_final] = 4;
@@ -951,7 +951,7 @@ static void test_verify_crafted(void)
     b[pos + 4] = 2;
     EXPECT(X, pos + 8, 0, 1, "");
     ExperimentPartial x;
-    CHECK(fb_decode(X, b, pos + 8, 0, &x, &a1, err, sizeof err) == 0 && *(const uint8_t *)&x.final == 1);
+    CHECK(fbrec_decode(X, b, pos + 8, 0, &x, &a1, err, sizeof err) == 0 && *(const uint8_t *)&x.final == 1);
 #undef EXPECT
     CHECK_EQ_INT(bad, 0);
     arena_free(&a1);
@@ -982,13 +982,13 @@ static void test_verify_limits(void)
         kv[i].key = FB_STR("k");
     m.labels = kv;
     m.labels_count = nl;
-    fb_encode(&b, &Metric_desc, &m, 0);
+    fbrec_encode(&b, &Metric_desc, &m, 0);
     size_t len;
     const uint8_t *p = fb_data(&b, &len);
     CHECK(verify_both(&Metric_desc, p, len, 0, &a1, &a2, reasons, &nreasons, &bad) == 0);
-    CHECK(fb_verify(&Metric_desc, p, len, 0, err, sizeof err) != 0 && strstr(err, "more than"));
+    CHECK(fbrec_verify(&Metric_desc, p, len, 0, err, sizeof err) != 0 && strstr(err, "more than"));
     m.labels_count = FB_MAX_TABLES - 1;   /* the root makes FB_MAX_TABLES: accepted */
-    fb_encode(&b, &Metric_desc, &m, 0);
+    fbrec_encode(&b, &Metric_desc, &m, 0);
     p = fb_data(&b, &len);
     CHECK(verify_both(&Metric_desc, p, len, 0, &a1, &a2, reasons, &nreasons, &bad) == 1);
     free(kv);
@@ -1005,7 +1005,7 @@ static void test_verify_limits(void)
     e.arms = arms;
     e.arms_count = ARMS;
     for (int shared = 1; shared <= ARMS; shared *= 4) {
-        fb_encode(&b, &ExperimentPartial_desc, &e, 0);
+        fbrec_encode(&b, &ExperimentPartial_desc, &e, 0);
         p = fb_data(&b, &len);
         uint8_t *buf = malloc(len);
         memcpy(buf, p, len);
@@ -1022,7 +1022,7 @@ static void test_verify_limits(void)
         /* 256 copies of 16,000 bytes of limbs exceed 64 x the buffer's size, 64 do not */
         CHECK_MSG(ok == (shared == ARMS ? 0 : 1), "%d arms sharing, %zu bytes: %s", shared, len, ok ? "accepted" : "refused");
         if (shared == ARMS)
-            CHECK(fb_verify(&ExperimentPartial_desc, buf, len, 0, err, sizeof err) != 0 && strstr(err, "decoded size exceeds"));
+            CHECK(fbrec_verify(&ExperimentPartial_desc, buf, len, 0, err, sizeof err) != 0 && strstr(err, "decoded size exceeds"));
         free(buf);
     }
     CHECK_EQ_INT(bad, 0);

@@ -5,7 +5,7 @@
 #include "reckey.h"
 
 static char kb[512];
-static const char *key_of(const fb_desc *d, const void *rec, size_t n)
+static const char *key_of(const fbrec_desc *d, const void *rec, size_t n)
 {
     size_t len = record_key(d, rec, kb, n);
     kb[len] = 0;

@@ -201,17 +201,17 @@ static void test_record(void)
     m.ts = 1795428000000000;
     fb_builder b;
     fb_builder_init(&b);
-    fb_encode(&b, &Watermark_desc, &m, 0);
+    fbrec_encode(&b, &Watermark_desc, &m, 0);
     size_t len;
     const uint8_t *p = fb_data(&b, &len);
     CHECK(wmark_is_mark(p, len));
     CHECK(!wmark_is_mark(p, 7));
-    CHECK(fb_desc_by_ident(WMARK_IDENT) == &Watermark_desc);
+    CHECK(fbrec_desc_by_ident(WMARK_IDENT) == &Watermark_desc);
     AnyRecord back;
     arena a;
     arena_init(&a, 0);
     char err[200];
-    CHECK_EQ_INT(fb_decode(&Watermark_desc, p, len, 0, &back, &a, err, sizeof err), 0);
+    CHECK_EQ_INT(fbrec_decode(&Watermark_desc, p, len, 0, &back, &a, err, sizeof err), 0);
     CHECK(fb_str_eq(back.watermark.topic, "raw"));
     CHECK(fb_str_eq(back.watermark.producer, "host/1/abc"));
     CHECK_EQ_INT(back.watermark.partitions, 8);
@@ -229,7 +229,7 @@ static void test_record(void)
     /* an Event is not a mark */
     Event e;
     Event_init(&e);
-    fb_encode(&b, &Event_desc, &e, 0);
+    fbrec_encode(&b, &Event_desc, &e, 0);
     p = fb_data(&b, &len);
     CHECK(!wmark_is_mark(p, len));
     arena_free(&a);
@@ -244,7 +244,7 @@ static void produce_event(kafka_sink *k, int32_t part, int64_t ts, fb_builder *b
     Event_init(&e);
     e.user_id = FB_STR("u");
     e.ts = ts;
-    fb_encode(b, &Event_desc, &e, 0);
+    fbrec_encode(b, &Event_desc, &e, 0);
     size_t len;
     const uint8_t *p = fb_data(b, &len);
     CHECK_EQ_INT(kafka_sink_produce_to(k, part, p, len), 0);
@@ -260,7 +260,7 @@ static void produce_mark(kafka_sink *k, int32_t part, const InputProgress *in, u
     m.partitions = partitions;
     m.inputs = in;
     m.inputs_count = n;
-    fb_encode(b, &Watermark_desc, &m, 0);
+    fbrec_encode(b, &Watermark_desc, &m, 0);
     size_t len;
     const uint8_t *p = fb_data(b, &len);
     CHECK_EQ_INT(kafka_sink_produce_to(k, part, p, len), 0);
@@ -368,11 +368,11 @@ static int rb_poll(rb_reader *r, int timeout_ms, int rebalanced)
     AnyRecord rec;
     arena_reset(&r->a);
     if (wmark_is_mark(m.val, m.len)) {
-        CHECK_EQ_INT(fb_decode(&Watermark_desc, m.val, m.len, 0, &rec, &r->a, err, sizeof err), 0);
+        CHECK_EQ_INT(fbrec_decode(&Watermark_desc, m.val, m.len, 0, &rec, &r->a, err, sizeof err), 0);
         CHECK_EQ_INT(kafka_src_note_mark(r->s, m.topic, m.partition, &rec.watermark, err, sizeof err), 0);
         return 1;
     }
-    CHECK_EQ_INT(fb_decode(&Event_desc, m.val, m.len, 0, &rec, &r->a, err, sizeof err), 0);
+    CHECK_EQ_INT(fbrec_decode(&Event_desc, m.val, m.len, 0, &rec, &r->a, err, sizeof err), 0);
     kafka_src_note_time(r->s, m.topic, m.partition, rec.event.ts);
     if (rebalanced && r->seen++ == 0) r->premark = kafka_src_part_time(r->s, m.topic, m.partition, 600000, NULL);
     return 1;
@@ -469,11 +469,11 @@ static void rs_read(const char *boot, const cli_list *conf, rs_seen *seen, int64
         AnyRecord rec;
         arena_reset(&r.a);
         if (wmark_is_mark(m.val, m.len)) {
-            CHECK_EQ_INT(fb_decode(&Watermark_desc, m.val, m.len, 0, &rec, &r.a, err, sizeof err), 0);
+            CHECK_EQ_INT(fbrec_decode(&Watermark_desc, m.val, m.len, 0, &rec, &r.a, err, sizeof err), 0);
             CHECK_EQ_INT(kafka_src_note_mark(r.s, m.topic, m.partition, &rec.watermark, err, sizeof err), 0);
             continue;
         }
-        CHECK_EQ_INT(fb_decode(&Event_desc, m.val, m.len, 0, &rec, &r.a, err, sizeof err), 0);
+        CHECK_EQ_INT(fbrec_decode(&Event_desc, m.val, m.len, 0, &rec, &r.a, err, sizeof err), 0);
         kafka_src_note_time(r.s, m.topic, m.partition, rec.event.ts);
         if (m.partition < 0 || m.partition > 1) continue;
         if (!seen->n[m.partition]++)
@@ -577,7 +577,7 @@ static int ct_read(const char *boot, const cli_list *conf, int64_t *named, int *
         if (rc != 1) continue;
         AnyRecord rec;
         arena_reset(&a);
-        CHECK_EQ_INT(fb_decode(&Event_desc, m.val, m.len, 0, &rec, &a, err, sizeof err), 0);
+        CHECK_EQ_INT(fbrec_decode(&Event_desc, m.val, m.len, 0, &rec, &a, err, sizeof err), 0);
         kafka_src_note_time(s, m.topic, m.partition, rec.event.ts);
         (*records)++;
     }
@@ -724,7 +724,7 @@ static void test_busy_mark_waits_for_metadata(void)
         }
         AnyRecord rec;
         arena_reset(&a);
-        CHECK_EQ_INT(fb_decode(&Watermark_desc, m.val, m.len, 0, &rec, &a, err, sizeof err), 0);
+        CHECK_EQ_INT(fbrec_decode(&Watermark_desc, m.val, m.len, 0, &rec, &a, err, sizeof err), 0);
         if (!first) continue;
         /* the first mark names raw partition 0, busy */
         CHECK_EQ_INT(rec.watermark.inputs_count, 1);

@@ -8,7 +8,7 @@
  * cut the input chooses. Properties checked (abort on violation):
  *   - the restored run emits exactly what the uninterrupted one emits;
  *   - every emitted Metric, encoded by template (menc.h), is byte for byte
- *     what fb_encode writes, with and without size prefix;
+ *     what fbrec_encode writes, with and without size prefix;
  *   - series never exceed max_series; every emitted Metric is sane (window
  *     end after start, quantiles within [min, max], ctr = sum/count);
  *   - a checkpoint blob damaged at an input-chosen byte, or cut short, is
@@ -68,7 +68,7 @@ static void fz_menc_check(const Metric *m)
     size_t len, want_len;
     const uint8_t *p = agg_menc_encode(mc, m, prefixed, &len);
     if (!p) return;
-    fb_encode(&fb, &Metric_desc, m, prefixed);
+    fbrec_encode(&fb, &Metric_desc, m, prefixed);
     const uint8_t *want = fb_data(&fb, &want_len);
     if (len != want_len || memcmp(p, want, len) != 0) abort();
 }

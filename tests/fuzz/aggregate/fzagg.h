@@ -22,11 +22,11 @@ static int fz_emit(void *ctx, const Metric *m)
 {
     fz_out *o = ctx;
     if (m->window_end <= m->window_start) abort();
-    fb_encode(&o->b, &Metric_desc, m, 0);
+    fbrec_encode(&o->b, &Metric_desc, m, 0);
     size_t len;
     const uint8_t *p = fb_data(&o->b, &len);
     char err[200];
-    if (fb_verify(&Metric_desc, p, len, 0, err, sizeof err) != 0) {
+    if (fbrec_verify(&Metric_desc, p, len, 0, err, sizeof err) != 0) {
         fprintf(stderr, "%s emitted a Metric the verifier refuses: %s\n", o->who, err);
         abort();
     }

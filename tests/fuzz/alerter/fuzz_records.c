@@ -22,11 +22,11 @@ static int on_alert(void *ctx, const al_rule *rule, const Alert *al)
 {
     (void)ctx; (void)rule;
     if (!al->rule.ptr || !al->rule.len || !al->fingerprint.len) abort();
-    fb_encode(&out, &Alert_desc, al, 0);
+    fbrec_encode(&out, &Alert_desc, al, 0);
     size_t len;
     const uint8_t *p = fb_data(&out, &len);
     char err[200];
-    if (fb_verify(&Alert_desc, p, len, 0, err, sizeof err) != 0) {
+    if (fbrec_verify(&Alert_desc, p, len, 0, err, sizeof err) != 0) {
         fprintf(stderr, "alerter delivered an Alert the verifier refuses: %s\n", err);
         abort();
     }
@@ -66,10 +66,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fb_builder_init(&b);
     for (int i = 0; i < 48 && in.n; i++) {
         uint8_t t = fz_u8(&in) % 3;
-        const fb_desc *d = t == 0 ? &Metric_desc : t == 1 ? &Drift_desc : &ExperimentResult_desc;
+        const fbrec_desc *d = t == 0 ? &Metric_desc : t == 1 ? &Drift_desc : &ExperimentResult_desc;
         AnyRecord rec;
         memcpy(&rec, fzrec_make(&in, &a, &b, d), d->size);
-        if (d == &Metric_desc) {   /* the alerter reads its Metrics in place (mread.h): as fb_decode does */
+        if (d == &Metric_desc) {   /* the alerter reads its Metrics in place (mread.h): as fbrec_decode does */
             static al_mread mr;
             size_t len;
             const uint8_t *buf = fb_data(&b, &len);
@@ -81,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 dec.labels_count = got.labels_count = 0;
             }
             if (!al_metric_same(&dec, &got)) {
-                fprintf(stderr, "al_metric_read differs from fb_decode\n");
+                fprintf(stderr, "al_metric_read differs from fbrec_decode\n");
                 abort();
             }
         }

@@ -144,7 +144,7 @@ static void check_rec(const rpipe *p, int from, int to, const char *prefix, cons
         if (!buf || ZSTD_decompress(buf, n, z->str, z->len) != n) abort();
         Recommendation *back = arena_alloc(ar, sizeof *back, _Alignof(Recommendation));
         char err[200];
-        if (fb_decode(&Recommendation_desc, buf, n, 0, back, ar, err, sizeof err)) {
+        if (fbrec_decode(&Recommendation_desc, buf, n, 0, back, ar, err, sizeof err)) {
             fprintf(stderr, "the fb value does not decode: %s\n", err);
             abort();
         }
@@ -245,7 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rbuf want = {0};
     for (int i = 0; i < 32 && in.n && p.count < FZ_DEPTH - 8; i++) {
         int metric = fz_u8(&in) & 1;
-        const fb_desc *d = metric ? &Metric_desc : &Recommendation_desc;
+        const fbrec_desc *d = metric ? &Metric_desc : &Recommendation_desc;
         void *rec = fzrec_make(&in, &a, &b, d);
         size_t len;
         const uint8_t *bytes = fb_data(&b, &len);

@@ -16,13 +16,13 @@
 
 static fb_builder out;
 
-static void fz_check(const fb_desc *d, const void *rec)
+static void fz_check(const fbrec_desc *d, const void *rec)
 {
-    fb_encode(&out, d, rec, 0);
+    fbrec_encode(&out, d, rec, 0);
     size_t len;
     const uint8_t *p = fb_data(&out, &len);
     char err[200];
-    if (fb_verify(d, p, len, 0, err, sizeof err) != 0) {
+    if (fbrec_verify(d, p, len, 0, err, sizeof err) != 0) {
         fprintf(stderr, "drift emitted a %s the verifier refuses: %s\n", d->name, err);
         abort();
     }

@@ -17,7 +17,7 @@
 #include "json.h"
 
 /* JSON text -> record -> JSON text (into out). 0, or -1 if refused. */
-static int fz_round(const fb_desc *d, const json_writer *in, json_writer *out, arena *a, fb_json_style style)
+static int fz_round(const fbrec_desc *d, const json_writer *in, json_writer *out, arena *a, fb_json_style style)
 {
     json_doc doc;
     json_doc_init(&doc);
@@ -26,7 +26,7 @@ static int fz_round(const fb_desc *d, const json_writer *in, json_writer *out, a
         abort();
     }
     void *rec = arena_alloc(a, d->size, d->align);
-    fb_init_record(d, rec);
+    fbrec_init(d, rec);
     char err[300];
     int rc = fb_from_json(d, &doc, json_root(&doc), rec, a, err, sizeof err);
     if (rc == 0) fb_to_json_style(d, rec, out, style);
@@ -40,8 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
     int nroots;
-    const fb_desc *const *roots = fb_root_descs(&nroots);
-    const fb_desc *d = roots[data[0] % nroots];
+    const fbrec_desc *const *roots = fbrec_root_descs(&nroots);
+    const fbrec_desc *d = roots[data[0] % nroots];
     fb_json_style style = (data[0] / nroots) & 1 ? FB_JSON_FLATC : FB_JSON_JQ;
     fz_in in = fz_in_make(data + 1, size - 1);
     arena a;

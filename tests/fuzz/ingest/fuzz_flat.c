@@ -1,18 +1,18 @@
 /* fuzz_flat.c — libFuzzer target for ingest's fast paths against the
  * general ones: flat.c's one-pass reader of the usual JSON line against
- * json_parse, and evenc.c's Event encoder against fb_encode. The first
+ * json_parse, and evenc.c's Event encoder against fbrec_encode. The first
  * byte picks limits; the rest is split at newlines. Each line goes through
  * the reader alone, and through ingest twice: with the reader and without
  * it (json_general). Aborts when the reader takes a line json_parse refuses
  * or builds other nodes than json_parse does, when the two ingests differ
  * in result, refusal (reason and sentence) or record bytes, or when an
- * Event's bytes from evenc.c differ from fb_encode's (fzingest.h). */
+ * Event's bytes from evenc.c differ from fbrec_encode's (fzingest.h). */
 #include "fzingest.h"
 
 typedef struct fz_sink { uint8_t buf[1 << 16]; size_t len; int over; fb_builder b; uint8_t enc[1 << 12]; } fz_sink;
 static fz_sink fz_a, fz_b;
 
-static int fz_emit(void *ctx, const fb_desc *d, const void *rec, const void *key, size_t keylen)
+static int fz_emit(void *ctx, const fbrec_desc *d, const void *rec, const void *key, size_t keylen)
 {
     (void)key; (void)keylen;
     fz_sink *s = ctx;

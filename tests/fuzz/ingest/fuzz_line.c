@@ -8,10 +8,10 @@
 
 static fb_builder fz_b;
 
-static int fz_emit(void *ctx, const fb_desc *d, const void *rec, const void *key, size_t keylen)
+static int fz_emit(void *ctx, const fbrec_desc *d, const void *rec, const void *key, size_t keylen)
 {
     (void)ctx;
-    fb_encode(&fz_b, d, rec, 1);
+    fbrec_encode(&fz_b, d, rec, 1);
     size_t len;
     if (!fb_data(&fz_b, &len) || len < 8) abort();
     if (!key && keylen) abort();

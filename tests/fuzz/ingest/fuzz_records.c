@@ -19,14 +19,14 @@
 
 static fb_builder out;
 
-static int fz_emit(void *ctx, const fb_desc *d, const void *rec, const void *key, size_t keylen)
+static int fz_emit(void *ctx, const fbrec_desc *d, const void *rec, const void *key, size_t keylen)
 {
     (void)ctx; (void)key; (void)keylen;
-    fb_encode(&out, d, rec, 0);
+    fbrec_encode(&out, d, rec, 0);
     size_t len;
     const uint8_t *p = fb_data(&out, &len);
     char err[200];
-    if (fb_verify(d, p, len, 0, err, sizeof err) != 0) {
+    if (fbrec_verify(d, p, len, 0, err, sizeof err) != 0) {
         fprintf(stderr, "ingest wrote a %s the verifier refuses: %s\n", d->name, err);
         abort();
     }

@@ -1,7 +1,7 @@
 /* fzingest.h — what ingest's fuzz targets and tests/unit/ingest/test_flat.c
  * share: the input cut into lines, the node comparison of flat.c's reader
  * with json_parse, and the check of evenc.c's Event encoder against
- * fb_encode. Header-only: the Makefile builds a fuzzer from one .c file
+ * fbrec_encode. Header-only: the Makefile builds a fuzzer from one .c file
  * (plus the stage's objects). */
 #ifndef FZINGEST_H
 #define FZINGEST_H
@@ -54,16 +54,16 @@ static inline int fz_same_nodes(const json_doc *a, const json_doc *b)
 }
 
 /* A record as ingest's parser threads encode it: an Event by evenc.c (when
- * it takes it), anything else by fb_encode, size-prefixed. Returns the
- * bytes (b's or out's), after checking an Event's against fb_encode's
+ * it takes it), anything else by fbrec_encode, size-prefixed. Returns the
+ * bytes (b's or out's), after checking an Event's against fbrec_encode's
  * (both prefixings): 0, or 1 when they differ. */
-static inline int fz_encode(fb_builder *b, const fb_desc *d, const void *rec, uint8_t *out, size_t cap,
+static inline int fz_encode(fb_builder *b, const fbrec_desc *d, const void *rec, uint8_t *out, size_t cap,
                             const uint8_t **data, size_t *len)
 {
     int differ = 0;
     if (d == &Event_desc) {
         for (int prefixed = 0; prefixed < 2; prefixed++) {
-            fb_encode(b, d, rec, prefixed);
+            fbrec_encode(b, d, rec, prefixed);
             size_t n, m = ing_event_encode(rec, out, cap, prefixed);
             const uint8_t *p = fb_data(b, &n);
             /* taken unless it has attrs or does not fit */
@@ -72,7 +72,7 @@ static inline int fz_encode(fb_builder *b, const fb_desc *d, const void *rec, ui
         size_t m = ing_event_encode(rec, out, cap, 1);
         if (m) { *data = out; *len = m; return differ; }
     }
-    fb_encode(b, d, rec, 1);
+    fbrec_encode(b, d, rec, 1);
     *data = fb_data(b, len);
     return differ;
 }

@@ -59,11 +59,11 @@ static int fz_emit(void *ctx, const Recommendation *r)
     if (r->items_count > k->top) abort();
     for (uint32_t i = 0; i < r->items_count; i++)
         if (!r->items[i].item_id.ptr) abort();
-    fb_encode(&k->b, &Recommendation_desc, r, 0);
+    fbrec_encode(&k->b, &Recommendation_desc, r, 0);
     size_t len;
     const uint8_t *p = fb_data(&k->b, &len);
     char err[200];
-    if (fb_verify(&Recommendation_desc, p, len, 0, err, sizeof err) != 0) {
+    if (fbrec_verify(&Recommendation_desc, p, len, 0, err, sizeof err) != 0) {
         fprintf(stderr, "recommender emitted a Recommendation the verifier refuses: %s\n", err);
         abort();
     }

@@ -1,5 +1,5 @@
 /* test_menc.c — Metrics encoded by template (menc.h) are byte for byte what
- * fb_encode writes: random Metrics of many shapes (string lengths 0-40, 0-5
+ * fbrec_encode writes: random Metrics of many shapes (string lengths 0-40, 0-5
  * labels, 0-9 quantiles, each scalar zero or not, with and without size
  * prefix, labels/quantiles absent or empty), each shape met again with other
  * content, so most come from a template; more shapes than the cache holds,
@@ -81,13 +81,13 @@ static void test_same_bytes(void)
         if (present & 256) m.value = rand_present_f();
         size_t len = 0;
         const uint8_t *p = agg_menc_encode(c, &m, prefixed, &len);
-        fb_encode(&b, &Metric_desc, &m, prefixed);
+        fbrec_encode(&b, &Metric_desc, &m, prefixed);
         size_t want_len;
         const uint8_t *want = fb_data(&b, &want_len);
         if (!p) { refused++; continue; }
         served++;
         CHECK_MSG(len == want_len && memcmp(p, want, len) == 0,
-                  "iteration %d: %zu bytes vs fb_encode's %zu (labels %u, quantiles %u, name %u)",
+                  "iteration %d: %zu bytes vs fbrec_encode's %zu (labels %u, quantiles %u, name %u)",
                   it, len, want_len, nl, nq, name_len);
         if (th_failed > 10) break;
     }

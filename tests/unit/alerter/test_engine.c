@@ -149,7 +149,7 @@ static void test_view_reused(void)
     Metric_init(&m.metric);
     m.metric.name = FB_STR("cpu"); m.metric.window_end = 9;
     const AnyRecord *recs[2] = { &d, &m };
-    const fb_desc *descs[2] = { &Drift_desc, &Metric_desc };
+    const fbrec_desc *descs[2] = { &Drift_desc, &Metric_desc };
     for (int k = 0; k < 2; k++) {
         memset(&dirty, 0xA5, sizeof dirty);
         memset(&clean, 0, sizeof clean);
@@ -495,7 +495,7 @@ static void test_time_source(void)
     al_config_free(&c);
 }
 
-/* A Metric read in place (mread.c) equals fb_decode's, for every field
+/* A Metric read in place (mread.c) equals fbrec_decode's, for every field
  * set to a value of its own (a wrong slot reads another field), for every
  * field absent (defaults), for empty strings and for labels around the
  * engine's cap (over it: no labels, the true count). */
@@ -504,21 +504,21 @@ static void metric_read_check(const Metric *src, const char *what)
     static al_mread mr;
     fb_builder b;
     fb_builder_init(&b);
-    fb_encode(&b, &Metric_desc, src, 0);
+    fbrec_encode(&b, &Metric_desc, src, 0);
     size_t len;
     const uint8_t *buf = fb_data(&b, &len);
     arena a;
     arena_init(&a, 0);
     Metric dec, got;
     char err[200];
-    CHECK_MSG(fb_decode(&Metric_desc, buf, len, 0, &dec, &a, err, sizeof err) == 0, "%s: %s", what, err);
+    CHECK_MSG(fbrec_decode(&Metric_desc, buf, len, 0, &dec, &a, err, sizeof err) == 0, "%s: %s", what, err);
     memset(&got, 0xA5, sizeof got);
     CHECK(al_metric_read(&mr, buf, len, &got) == 0);
     if (dec.labels_count > AL_MAX_LABELS) {
         CHECK_MSG(got.labels == NULL && got.labels_count == dec.labels_count, "%s: labels over the cap", what);
         dec.labels_count = got.labels_count = 0;
     }
-    CHECK_MSG(al_metric_same(&dec, &got), "%s: al_metric_read differs from fb_decode", what);
+    CHECK_MSG(al_metric_same(&dec, &got), "%s: al_metric_read differs from fbrec_decode", what);
     arena_free(&a);
     fb_builder_free(&b);
     al_mread_free(&mr);

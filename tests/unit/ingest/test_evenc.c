@@ -1,5 +1,5 @@
-/* test_evenc.c — evenc.c's Event encoder against fb_encode and
- * fb_encode_generic: over random events (each string absent, empty or of
+/* test_evenc.c — evenc.c's Event encoder against fbrec_encode and
+ * fbrec_encode_generic: over random events (each string absent, empty or of
  * 1-40 bytes, so every padding occurs; ts, value, position and type at
  * their defaults or not, value -0.0 and NaN too), with and without the size
  * prefix, the bytes are the same; an event with attrs and a buffer too
@@ -68,8 +68,8 @@ static void test_same_bytes(void)
         Event e;
         rand_event(&rng, &e);
         int prefixed = k & 1;
-        fb_encode(&a, &Event_desc, &e, prefixed);
-        fb_encode_generic(&b, &Event_desc, &e, prefixed);
+        fbrec_encode(&a, &Event_desc, &e, prefixed);
+        fbrec_encode_generic(&b, &Event_desc, &e, prefixed);
         size_t la, lb;
         const uint8_t *pa = fb_data(&a, &la), *pb = fb_data(&b, &lb);
         memset(out, 0xA5, sizeof out);   /* whatever is in the buffer is written over */
@@ -80,10 +80,10 @@ static void test_same_bytes(void)
         ok &= ing_event_encode(&e, out, la, prefixed) == la && !memcmp(out, pa, la);
         ok &= ing_event_encode(&e, out, la - 1, prefixed) == 0;
         if (!ok && bad++ < 5)
-            CHECK_MSG(0, "event %d (prefixed %d): %zu bytes, fb_encode %zu, generic %zu", k, prefixed, l, la, lb);
+            CHECK_MSG(0, "event %d (prefixed %d): %zu bytes, fbrec_encode %zu, generic %zu", k, prefixed, l, la, lb);
     }
     CHECK_EQ_INT(bad, 0);
-    /* attrs: left to fb_encode */
+    /* attrs: left to fbrec_encode */
     Event e;
     Event_init(&e);
     e.user_id = FB_STR("u");

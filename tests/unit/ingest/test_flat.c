@@ -10,7 +10,7 @@
  *     reason and sentence;
  *   - the usual lines are taken by the reader (else the above is vacuous);
  *   - every Event either ingest emits, evenc.c's encoder (the parser
- *     threads') writes as fb_encode does (fzingest.h fz_encode). */
+ *     threads') writes as fbrec_encode does (fzingest.h fz_encode). */
 #include <stdint.h>
 #include <stdlib.h>
 #include "../../fuzz/ingest/fzingest.h"
@@ -22,8 +22,8 @@
 typedef struct sink { uint8_t *buf; size_t len, cap; fb_builder b; int n, enc_differ; uint8_t enc[4096]; } sink;
 
 /* records as the parser threads encode them (evenc.c for an Event), each
- * Event's bytes checked against fb_encode's (enc_differ) */
-static int sink_emit(void *ctx, const fb_desc *d, const void *rec, const void *key, size_t keylen)
+ * Event's bytes checked against fbrec_encode's (enc_differ) */
+static int sink_emit(void *ctx, const fbrec_desc *d, const void *rec, const void *key, size_t keylen)
 {
     (void)key; (void)keylen;
     sink *s = ctx;
@@ -278,7 +278,7 @@ static void test_same_outcome(void)
     CHECK_EQ_INT(a.n_samples, b.n_samples);
     CHECK_EQ_INT(a.n_bad, b.n_bad);
     CHECK_EQ_INT(a.n_dups, b.n_dups);
-    CHECK_EQ_INT(sa.enc_differ + sb.enc_differ, 0);   /* evenc.c's Events equal fb_encode's */
+    CHECK_EQ_INT(sa.enc_differ + sb.enc_differ, 0);   /* evenc.c's Events equal fbrec_encode's */
     CHECK_MSG(out > lines / 50, "only %d lines gave records", out);
     ingest_free(&a);
     ingest_free(&b);

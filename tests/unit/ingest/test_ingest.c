@@ -18,14 +18,14 @@ static int nrec;
 
 /* Records as "Type KEY JSON" lines; KEY is the Kafka key the record goes
  * out with: ingest gives none, so stream_write takes record_key's. */
-static int capture(void *ctx, const fb_desc *d, const void *rec, const void *key, size_t keylen)
+static int capture(void *ctx, const fbrec_desc *d, const void *rec, const void *key, size_t keylen)
 {
     char kbuf[512];
     if (!key) { keylen = record_key(d, rec, kbuf, sizeof kbuf); key = kbuf; }
     json_writer w;
     jw_init(&w);
     fb_to_json(d, rec, &w);
-    int n = snprintf(outbuf + outlen, sizeof outbuf - outlen, "%s %.*s %.*s\n", fb_desc_name(d),
+    int n = snprintf(outbuf + outlen, sizeof outbuf - outlen, "%s %.*s %.*s\n", fbrec_desc_name(d),
                      (int)keylen, (const char *)key, (int)w.len, w.buf);
     if (n > 0) outlen += (size_t)n;
     jw_free(&w);

@@ -37,7 +37,7 @@ static void write_events(const char *path, int users, int with_new)
             e.item_id = FB_STR(it);
             e.type = EventType_click;
             e.ts = ts += 1000;
-            fb_encode(&b, &Event_desc, &e, 1);
+            fbrec_encode(&b, &Event_desc, &e, 1);
             size_t len;
             const uint8_t *d = fb_data(&b, &len);
             fwrite(d, 1, len, f);
