@@ -118,6 +118,14 @@ static int agg_save(void *ctx, runner *r, state *st)
     return agg_checkpoint_put(st, a->eng, a->fs);
 }
 
+/* Before the runner closes --state: the feature store's statements live on
+ * its database, and SQLite cannot close a database with statements open. */
+static void agg_fini(void *ctx, runner *r)
+{
+    (void)r;
+    agg_main_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
     agg_flags_start(argc, argv, &fl);
@@ -135,9 +143,7 @@ int main(int argc, char **argv)
         .counters = a.partials ? agg_table_partials : a.merge ? agg_table_merge : agg_table,
         .stats_size = agg_stats_size(), .stats = agg_stats_fill,
         .restore = agg_restore, .init = agg_init, .record = agg_record, .idle = agg_idle, .tick = agg_tick,
-        .revoke = agg_revoke, .finish = agg_finish, .save = agg_save,
+        .revoke = agg_revoke, .finish = agg_finish, .save = agg_save, .fini = agg_fini,
     };
-    int status = runner_main(&def, &fl.common, &a);
-    agg_main_free(&a);
-    return status;
+    return runner_main(&def, &fl.common, &a);
 }

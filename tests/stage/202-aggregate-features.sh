@@ -12,6 +12,7 @@
 "$BIN/fbcat" --type Event < "$T/in.rec" > "$T/events.json" || die "fbcat"
 check "aggregate --state exits 0" "$BIN/aggregate" --window 60s --state "$T/full.db" --format json \
   < "$T/in.rec" > "$T/out.json" 2>"$T/err"
+grep -F "not closed cleanly" "$T/err" && fail "aggregate --state leaves statements open at exit: $(grep -F "not closed" "$T/err")"
 
 python3 - "$T/events.json" "$T/out.json" "$T/full.db" <<'PY' || fail "features differ from the independent computation"
 import json, math, sqlite3, sys
