@@ -16,8 +16,9 @@
 /* NX costs Redis about what a SET costs and the script nearly twice that;
  * an attempt that finds the key pays both. So after every NX_WINDOW answers:
  * if more than NX_OFF_PERMILLE of them found the key (say a restart over a
- * full Redis), keys not known go to the script too, but for one in NX_PROBE
- * which still tries NX, to notice when fresh keys come back. */
+ * full Redis), keys not known take the checked (WATCH) path as known keys
+ * do, but for one in NX_PROBE which still tries NX, to notice when fresh
+ * keys come back. */
 #define NX_WINDOW 256
 #define NX_OFF_PERMILLE 400
 #define NX_PROBE 64
