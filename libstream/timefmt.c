@@ -22,35 +22,19 @@
 #include <string.h>
 #include <time.h>
 
-int64_t now_us(void)
+static int64_t clock_us(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(id, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
+int64_t now_us(void) { return clock_us(CLOCK_REALTIME); }
+int64_t mono_us(void) { return clock_us(CLOCK_MONOTONIC); }
+int64_t mono_ms(void) { return clock_us(CLOCK_MONOTONIC) / 1000; }
 /* The coarse clock (a few ms resolution, no system call): per-record checks
  * of the sync cadence. */
-int64_t mono_coarse_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t mono_coarse_us(void) { return clock_us(CLOCK_MONOTONIC_COARSE); }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (m 1..12, d 1..31). */
 static int64_t tf_days_from_civil(int64_t y, unsigned m, unsigned d)
