@@ -185,6 +185,13 @@ done >"$T/sizes"
 awk '$2 >= 3000000 { print "FAIL: " $1 ": a partition holds " $2 " bytes (the mock keeps ~5 MiB)"; exit 1 }' "$T/sizes" >&2 ||
   _nfail=$((_nfail + 1))
 echo "largest partition per topic (bytes): $(xargs <"$T/sizes")" >&2
+# and the mock dropped nothing: every partition still starts at offset 0
+q=(); for t in raw events partials metrics ea-partials experiments recs rec-history; do
+  for p in 0 1 2 3 4 5 6 7; do q+=(-t "$t:$p:-2"); done
+done
+expect_eq "partitions whose first offset is not 0" \
+  "$(timeout 60 kcat -Q -b "$KAFKA" "${q[@]}" 2>/dev/null | awk '$3 == "offset" && $4 != 0' | wc -l)" 0
+expect_eq "partitions answered" "$(timeout 60 kcat -Q -b "$KAFKA" "${q[@]}" 2>/dev/null | awk '$3 == "offset"' | wc -l)" 64
 late=$(cat "$T"/agg-*.err | sed -n 's/.*"msg":"done".*"late":\([0-9]*\),.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
 expect_eq "emitters: records late" "$late" 0
 
