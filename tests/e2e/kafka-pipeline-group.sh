@@ -34,7 +34,7 @@
 # zend1..200, on every partition) close them, as later traffic would; their
 # lists are the only extra keys. The recommender's model is trained on
 # another stretch of gen-events traffic of the same users and items.
-# ~70-110 s (release build, nice 19, load ~7), 110-135 s under ASan (load ~6).
+# ~70-110 s (release build, nice 19, load ~7), 110-165 s under ASan (load 6-28).
 source "$(dirname "$0")/../lib.sh"
 N=${N:-4000}
 start_kafka raw:8 events:8 partials:8 metrics:8 ea-partials:8 experiments:8 recs:8 rec-history:8
@@ -47,8 +47,8 @@ EA=(--config "$T/e.yaml" --report-every 20s --idle-timeout 2m)
 cp "$DATA/experiments.yaml" "$T/e.yaml"
 
 # -- the input: mixed traffic (interactions with a planted A/B test,
-# samples, request and model metrics), 20 lines/s: 200 s of event time, 7
-# windows, 10 reports; the model is trained on earlier traffic of the same
+# samples, request and model metrics), 20 lines/s: 200 s of event time, 8
+# windows of 30 s, 11 reports of 20 s; the model is trained on earlier traffic of the same
 # users and items
 "$GEN_EVENTS" --count "$N" --kind mixed --users 300 --items 200 --seed 21 --experiment rec_algo_v1:0.30 \
   --start 1795000000 --rate 20 >"$T/all.jsonl" || die "gen-events"
@@ -79,6 +79,7 @@ R() { redis-cli -p "$REDIS_PORT" "$@"; }
 # the messages of TOPIC (kcat, not our code), per partition: "partition key bytes"
 msgs() { timeout 60 kcat -C -b "$KAFKA" -t "$1" -e -q -f '%p %k %S\n' 2>/dev/null; }
 held() { msgs "$1" | wc -l; }
+# records TOPIC: its messages with a key (ingest's watermark marks have none)
 records() { timeout 60 kcat -C -b "$KAFKA" -t "$1" -e -q -f '%K\n' 2>/dev/null | awk '$1 > 0 { n++ } END { print n + 0 }'; }
 # settled TOPIC: it holds records, and no more came in the last second
 # (ingest writes marks while idle: they are not counted)
@@ -120,7 +121,8 @@ produce() {   # produce FROM TO: lines FROM..TO into raw, keyed by line number
 }
 state() { echo "[$SECONDS s] $*; events holds $(records events) of $E records" >&2; }
 
-# the merges: one each, never stopped (partials are keyed by source partition)
+# the merges: one each (partials are keyed by source partition: a second merge
+# would write every result again)
 start merge mrg "$BIN/aggregate" --merge --in "kafka://$KAFKA/partials?group=mrg" "${X[@]}" "${AGG[@]}" \
   --out "kafka://$KAFKA/metrics"
 start ea-merge eam "$BIN/experiment-analyzer" --merge --in "kafka://$KAFKA/ea-partials?group=eam" "${X[@]}" "${EA[@]}" \
