@@ -53,6 +53,23 @@ kafka_owned() {
     if (NR == 1 || t - last > 0.5) { s = "" } s = s " " p; last = t } END { print substr(s, 2) }'
 }
 
+# kafka_settled P LOG...: the members of one group, logging to LOG...,
+# own partitions 0..P-1 between them, each once by their last assignments
+# (kafka_owned), and none was assigned any in the last 2 s (the group has
+# settled; an instance killed or stopped must not be named)
+kafka_settled() {
+  local p=$1 f owned="" t newest=0; shift
+  for f in "$@"; do
+    t=$(grep '"kafka partition assigned"' "$f" 2>/dev/null | tail -n1 | sed 's/^{"ts":"\([^"]*\)".*/\1/')
+    [ -n "$t" ] || return 1
+    t=$(date -u -d "$t" +%s) || return 1
+    [ "$t" -gt "$newest" ] && newest=$t
+    owned="$owned $(kafka_owned "$f")"
+  done
+  [ "$(echo $owned | tr ' ' '\n' | sort -n | xargs)" = "$(seq -s ' ' 0 $((p - 1)))" ] &&
+    [ $(( $(date +%s) - newest )) -ge 2 ]
+}
+
 # start_redis -> sets REDIS_PORT, REDIS_URI; stopped at exit
 start_redis() {
   REDIS_PORT=$(free_port)
