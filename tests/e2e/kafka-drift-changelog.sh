@@ -67,7 +67,7 @@ while i < len(d):
     i += k + s + 1
 print(sum(last.values()))'
 }
-assigned() { grep -c '"kafka partition assigned"' "$T/$1.err"; }
+assigned() { cat "$T/$1.err" 2>/dev/null | grep -c '"kafka partition assigned"'; }   # 0 before the file exists
 
 produce 1
 start a a; A=$PID
@@ -97,6 +97,8 @@ if [ -z "${DRIFT_WITHOUT_CHANGELOG:-}" ]; then
       "$(kcat -Q -b "$KAFKA" -t "drift-state:$p:-2" 2>/dev/null | awk '{print $NF}')" 0
   done
   moved=$(cat "$T"/a.err "$T"/b.err "$T"/b2.err | grep -c '"partition restored from the changelog".*"series_applied":[1-9]')
+  kept=$(cat "$T"/a.err "$T"/b.err "$T"/b2.err | grep -c '"partition kept')
+  echo "drift changelog group: $moved partitions restored with series, $kept handed back and kept" >&2
   check "partitions moved with their series ($moved)" [ "$moved" -ge 4 ]
 fi
 check "file run" "$BIN/drift" --in "$T/all.rec" "${ARGS[@]}" --out "$T/file.json" 2>"$T/file.err"
