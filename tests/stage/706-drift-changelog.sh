@@ -13,7 +13,7 @@
 # errors.
 source "$(dirname "$0")/../lib.sh"
 PY=python3; /usr/bin/python3 -c 'import json' 2>/dev/null && PY=/usr/bin/python3
-start_kafka metrics:2 dstate:2 small:1
+start_kafka metrics:2 dstate:2 dstate2:2 small:1
 ARGS=(--window 40 --every 5 --warmup 20 --horizons 15m --format json)
 
 $PY - >"$T/in.json" <<'EOF2'
@@ -72,6 +72,30 @@ EOF2
 # everything is covered: another run restores and reads nothing
 check "last run" "$BIN/drift" --in "$(kin r3)" --changelog "$CL" "${ARGS[@]}" --out "$T/c9.json" 2>"$T/c9.err"
 expect_eq "last run: lines written" "$(wc -l <"$T/c9.json")" 0
+
+# a revoke checkpoints: A reads everything with no checkpoint due (1h);
+# B joins the group: A's revoke writes the series and markers, and B,
+# given a partition, restores its series and starts at its end: it reads
+# nothing and writes nothing (without the revoke's checkpoint it would read
+# the partition from the start: nothing was committed)
+"$BIN/drift" --in "kafka://$KAFKA/metrics?group=rv" -X session.timeout.ms=4000 -X heartbeat.interval.ms=300 \
+  --changelog "kafka://$KAFKA/dstate2" "${ARGS[@]}" --checkpoint-interval 1h --metrics-file "$T/ra.prom" \
+  --out "$T/ra.json" 2>"$T/ra.err" &
+RA=$!
+at_exit "kill -9 $RA"
+wait_until 60 "grep -q '^streamrec_records_in_total{[^}]*} $N\$' '$T/ra.prom' 2>/dev/null" || fail "A did not read the input"
+check "B joins, reads to the end" timeout 60 "$BIN/drift" --in "kafka://$KAFKA/metrics?group=rv&eof=1" \
+  -X session.timeout.ms=4000 -X heartbeat.interval.ms=300 --changelog "kafka://$KAFKA/dstate2" "${ARGS[@]}" \
+  --out "$T/rb.json" 2>"$T/rb.err"
+kill -TERM $RA; wait $RA; expect_eq "A: exit after SIGTERM" $? 0
+expect_eq "B: partitions restored with series" \
+  "$(grep -c '"partition restored from the changelog".*"series_applied":[1-9]' "$T/rb.err")" 1
+p=$(sed -n 's/.*"partition restored from the changelog","partition":\([0-9]\).*/\1/p' "$T/rb.err")
+expect_eq "B: started at the end of partition ${p:-?}" \
+  "$(sed -n 's/.*"partition restored from the changelog".*"start":\([0-9-]*\).*/\1/p' "$T/rb.err")" \
+  "$(kcat -Q -b "$KAFKA" -t "metrics:${p:-0}:-1" 2>/dev/null | awk '{print $NF}')"
+expect_eq "B: lines written" "$(wc -l <"$T/rb.json")" 0
+expect_eq "A wrote the file run's lines" "$(sort "$T/ra.json" | cmp - <(sort "$T/file.json") && echo same)" same
 
 # a record in the changelog that is not a drift series, in a checkpoint
 # (a marker after it): counted, logged, its series starts again
