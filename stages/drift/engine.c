@@ -35,6 +35,8 @@ typedef struct series {
     int64_t z_ok, since;
     double *ref, *cur; int ref_n, cur_n, cur_head;
     int64_t quiet[NDET];          /* a drift from detector d again only once n >= quiet[d] */
+    int32_t part;                 /* the input partition of its latest record (-1: none, or a byte stream) */
+    uint8_t dirty;                /* tracking: changed since the last drift_engine_changed */
 } series;
 
 struct drift_engine {
@@ -49,6 +51,8 @@ struct drift_engine {
     char *fname; size_t fnamecap;
     char why[200];
     drift_counters cnt;
+    int track;                     /* drift_engine_track: keep the list below */
+    series **dirty; size_t ndirty, dcap;   /* changed since the last drift_engine_changed */
 };
 
 static void *xmalloc(size_t n) { void *p = malloc(n ? n : 1); if (!p) log_fatal("out of memory"); return p; }
@@ -84,6 +88,7 @@ void drift_engine_free(drift_engine *e)
     if (!e) return;
     for (uint64_t i = 0; i < e->ns; i++) series_free(e->s[i]);
     free(e->s); free(e->tab); free(e->kb); free(e->sa); free(e->sb); free(e->lab); free(e->ord); free(e->fname);
+    free(e->dirty);
     free(e);
 }
 
@@ -357,7 +362,25 @@ static int window_tests(drift_engine *e, series *s, int64_t ts, int alert_ok)
     return 0;
 }
 
+static void mark_dirty(drift_engine *e, series *s)
+{
+    if (!e->track || s->dirty) return;
+    if (e->ndirty == e->dcap) {
+        e->dcap = e->dcap ? e->dcap * 2 : 256;
+        series **d = realloc(e->dirty, e->dcap * sizeof *d);
+        if (!d) log_fatal("out of memory");
+        e->dirty = d;
+    }
+    e->dirty[e->ndirty++] = s;
+    s->dirty = 1;
+}
+
 int drift_engine_metric(drift_engine *e, const Metric *m, const char **why)
+{
+    return drift_engine_metric_at(e, m, -1, why);
+}
+
+int drift_engine_metric_at(drift_engine *e, const Metric *m, int32_t part, const char **why)
 {
     double x;
     uint32_t klen;
@@ -382,6 +405,7 @@ int drift_engine_metric(drift_engine *e, const Metric *m, const char **why)
     else {
         if ((int64_t)e->ns >= e->c.max_series) { e->cnt.untracked++; return DRIFT_OK; }
         s = series_new(e, e->kb, klen, m->name.len, m->labels_count);
+        s->part = part;
         series_insert(e, s, slot);
     }
     int64_t ts = m->window_end;
@@ -395,6 +419,10 @@ int drift_engine_metric(drift_engine *e, const Metric *m, const char **why)
     s->step = s->n > 0 ? ts - s->last_end : (ws < ts && ws >= -DRIFT_TLIM ? ts - ws : 0);
     s->last_end = ts;
     s->n++;
+    /* the partition its latest record came on owns it (a producer that
+     * keys by series sends it on one only) */
+    s->part = part;
+    mark_dirty(e, s);
     e->cnt.observations++;
     const drift_config *c = &e->c;
     int alert_ok = s->n > c->warmup;
@@ -505,6 +533,35 @@ static void rphside(rbuf *r, dd_ph_side *s)
     s->mean = rf(r); s->up = rf(r); s->up_min = rf(r); s->dn = rf(r); s->dn_max = rf(r);
 }
 
+/* One series' part of the blob. */
+static void series_put(wbuf *b, const drift_engine *e, const series *s)
+{
+    w32(b, s->keylen); wput(b, s->key, s->keylen);
+    w32(b, s->namelen); w32(b, s->nlabels);
+    wi64(b, s->n); wi64(b, s->last_end); wi64(b, s->step);
+    wbase(b, &s->cusum.base);
+    wf(b, s->cusum.pos); wf(b, s->cusum.neg); wf(b, s->cusum.spos); wf(b, s->cusum.sneg);
+    wbase(b, &s->ph.base); wi64(b, s->ph.n); wphside(b, &s->ph.lvl); wphside(b, &s->ph.scl);
+    if (s->rz) {
+        const dd_rz *z = s->rz;
+        wi64(b, z->n); w32(b, (uint32_t)z->head); w8(b, (uint8_t)z->thr_set); wf(b, z->log_thr);
+        wi64(b, z->learned);
+        int zcnt = z->n < DD_RZ_WINDOW + DD_RZ_LAG ? (int)z->n : DD_RZ_WINDOW + DD_RZ_LAG;
+        for (int k = 0; k < zcnt; k++) wf(b, z->ring[k]);
+        for (int k = 0; k < zcnt - DD_RZ_LAG; k++) wf(b, z->sorted[k]);
+    }
+    w8(b, s->z_anom); wi64(b, s->z_ok);
+    w32(b, (uint32_t)s->aw.n);
+    for (int k = 0; k < s->aw.n; k++) wf(b, s->aw.v[k]);
+    wi64(b, s->holt.n); wi64(b, s->holt.ne); wf(b, s->holt.level); wf(b, s->holt.trend); wf(b, s->holt.sse);
+    w32(b, (uint32_t)s->ref_n);
+    for (int k = 0; k < s->ref_n; k++) wf(b, s->ref[k]);
+    w32(b, (uint32_t)s->cur_n);
+    for (int k = 0; k < s->cur_n; k++) wf(b, s->cur[(s->cur_head + k) % e->c.window]);
+    wi64(b, s->since); w8(b, s->psi_drifted); w8(b, s->ks_drifted);
+    for (int d = 0; d < NDET; d++) wi64(b, s->quiet[d]);
+}
+
 int drift_engine_save(const drift_engine *e, uint64_t extra, uint8_t **data, size_t *len)
 {
     wbuf b = {0};
@@ -516,33 +573,7 @@ int drift_engine_save(const drift_engine *e, uint64_t extra, uint8_t **data, siz
     w64(&b, c->forecasts); w64(&b, c->untracked);
     w64(&b, 0);             /* reserved: was a counter never incremented (always 0) */
     w64(&b, e->ns);
-    for (uint64_t i = 0; i < e->ns; i++) {
-        const series *s = e->s[i];
-        w32(&b, s->keylen); wput(&b, s->key, s->keylen);
-        w32(&b, s->namelen); w32(&b, s->nlabels);
-        wi64(&b, s->n); wi64(&b, s->last_end); wi64(&b, s->step);
-        wbase(&b, &s->cusum.base);
-        wf(&b, s->cusum.pos); wf(&b, s->cusum.neg); wf(&b, s->cusum.spos); wf(&b, s->cusum.sneg);
-        wbase(&b, &s->ph.base); wi64(&b, s->ph.n); wphside(&b, &s->ph.lvl); wphside(&b, &s->ph.scl);
-        if (s->rz) {
-            const dd_rz *z = s->rz;
-            wi64(&b, z->n); w32(&b, (uint32_t)z->head); w8(&b, (uint8_t)z->thr_set); wf(&b, z->log_thr);
-            wi64(&b, z->learned);
-            int zcnt = z->n < DD_RZ_WINDOW + DD_RZ_LAG ? (int)z->n : DD_RZ_WINDOW + DD_RZ_LAG;
-            for (int k = 0; k < zcnt; k++) wf(&b, z->ring[k]);
-            for (int k = 0; k < zcnt - DD_RZ_LAG; k++) wf(&b, z->sorted[k]);
-        }
-        w8(&b, s->z_anom); wi64(&b, s->z_ok);
-        w32(&b, (uint32_t)s->aw.n);
-        for (int k = 0; k < s->aw.n; k++) wf(&b, s->aw.v[k]);
-        wi64(&b, s->holt.n); wi64(&b, s->holt.ne); wf(&b, s->holt.level); wf(&b, s->holt.trend); wf(&b, s->holt.sse);
-        w32(&b, (uint32_t)s->ref_n);
-        for (int k = 0; k < s->ref_n; k++) wf(&b, s->ref[k]);
-        w32(&b, (uint32_t)s->cur_n);
-        for (int k = 0; k < s->cur_n; k++) wf(&b, s->cur[(s->cur_head + k) % e->c.window]);
-        wi64(&b, s->since); w8(&b, s->psi_drifted); w8(&b, s->ks_drifted);
-        for (int d = 0; d < NDET; d++) wi64(&b, s->quiet[d]);
-    }
+    for (uint64_t i = 0; i < e->ns; i++) series_put(&b, e, e->s[i]);
     *data = b.p;
     *len = b.len;
     return 0;
@@ -560,6 +591,65 @@ static int key_ok(const uint8_t *k, uint32_t len, uint32_t namelen, uint32_t nla
         p = (uint32_t)(z - k) + 1;
     }
     return p == len;
+}
+
+/* One series from the blob at r, not yet in the table: NULL when it is
+ * corrupt (r->p where it was found so). */
+static series *series_get(rbuf *r, drift_engine *e)
+{
+    int W = (int)e->c.window;
+    uint32_t kl = r32(r);
+    const uint8_t *k = r->p;
+    if (r->bad || kl > (size_t)(r->end - r->p)) return NULL;
+    r->p += kl;
+    uint32_t nl = r32(r), nlab = r32(r);
+    if (r->bad || !key_ok(k, kl, nl, nlab)) return NULL;
+    series *s = series_new(e, (const char *)k, kl, nl, nlab);
+    s->part = -1;
+    s->n = ri64(r); s->last_end = ri64(r); s->step = ri64(r);
+    rbase(r, &s->cusum.base);
+    s->cusum.pos = rf(r); s->cusum.neg = rf(r); s->cusum.spos = rf(r); s->cusum.sneg = rf(r);
+    rbase(r, &s->ph.base); s->ph.n = ri64(r); rphside(r, &s->ph.lvl); rphside(r, &s->ph.scl);
+    if (s->rz) {
+        dd_rz *z = s->rz;
+        z->n = ri64(r); uint32_t zh = r32(r); z->thr_set = r8(r) ? 1 : 0; z->log_thr = rf(r);
+        z->learned = ri64(r);
+        if (r->bad || z->n < 0 || z->n > DRIFT_TLIM || z->learned < 0 || z->learned > z->n ||
+            zh >= DD_RZ_WINDOW + DD_RZ_LAG || (zh && z->n < DD_RZ_WINDOW + DD_RZ_LAG) ||
+            !isfinite(z->log_thr)) goto corrupt;
+        z->head = (int)zh;
+        int zcnt = z->n < DD_RZ_WINDOW + DD_RZ_LAG ? (int)z->n : DD_RZ_WINDOW + DD_RZ_LAG;
+        for (int q = 0; q < zcnt; q++) z->ring[q] = rf(r);
+        for (int q = 0; q < zcnt - DD_RZ_LAG; q++) z->sorted[q] = rf(r);
+    }
+    s->z_anom = r8(r) ? 1 : 0; s->z_ok = ri64(r);
+    uint32_t an = r32(r);
+    if (an > (uint32_t)s->aw.cap) goto corrupt;
+    for (uint32_t q = 0; q < an; q++) s->aw.v[q] = rf(r);
+    s->aw.n = (int)an;
+    s->holt.n = ri64(r); s->holt.ne = ri64(r); s->holt.level = rf(r); s->holt.trend = rf(r); s->holt.sse = rf(r);
+    uint32_t rn = r32(r);
+    if (rn > (uint32_t)(uses_win(e) ? W : 0)) goto corrupt;
+    for (uint32_t q = 0; q < rn; q++) s->ref[q] = rf(r);
+    s->ref_n = (int)rn;
+    uint32_t cn = r32(r);
+    if (cn > (uint32_t)(uses_win(e) ? W : 0) || (cn && rn < (uint32_t)W)) goto corrupt;
+    for (uint32_t q = 0; q < cn; q++) s->cur[q] = rf(r);
+    s->cur_n = (int)cn;
+    s->since = ri64(r); s->psi_drifted = r8(r) ? 1 : 0; s->ks_drifted = r8(r) ? 1 : 0;
+    for (int d = 0; d < NDET; d++) s->quiet[d] = ri64(r);
+    const int64_t cnts[] = { s->n, s->ph.n, s->holt.n, s->holt.ne, s->cusum.base.x.n, s->cusum.base.g.n,
+                             s->ph.base.x.n, s->ph.base.g.n, s->z_ok, s->since };
+    for (size_t q = 0; q < sizeof cnts / sizeof cnts[0]; q++)
+        if (cnts[q] < 0 || cnts[q] > DRIFT_TLIM) goto corrupt;
+    for (int d = 0; d < NDET; d++)
+        if (s->quiet[d] < 0 || s->quiet[d] > 2 * DRIFT_TLIM) goto corrupt;
+    if (r->bad || s->last_end < -DRIFT_TLIM || s->last_end > DRIFT_TLIM || s->step < 0 ||
+        s->step > 2 * DRIFT_TLIM) goto corrupt;
+    return s;
+corrupt:
+    series_free(s);
+    return NULL;
 }
 
 int drift_engine_load(drift_engine *e, const uint8_t *data, size_t len, uint64_t *extra,
@@ -596,58 +686,12 @@ int drift_engine_load(drift_engine *e, const uint8_t *data, size_t len, uint64_t
         snprintf(err, errlen, "drift state: corrupt header (%llu series)", (unsigned long long)ns);
         return -1;
     }
-    int W = (int)e->c.window;
     for (uint64_t i = 0; i < ns; i++) {
-        uint32_t kl = r32(&r);
-        const uint8_t *k = r.p;
-        if (r.bad || kl > (size_t)(r.end - r.p)) goto corrupt;
-        r.p += kl;
-        uint32_t nl = r32(&r), nlab = r32(&r);
-        if (r.bad || !key_ok(k, kl, nl, nlab)) goto corrupt;
-        uint64_t slot = tab_find(e, (const char *)k, kl);
-        if (e->tab[slot]) goto corrupt;             /* a series twice */
-        series *s = series_new(e, (const char *)k, kl, nl, nlab);
+        series *s = series_get(&r, e);
+        if (!s) goto corrupt;
+        uint64_t slot = tab_find(e, s->key, s->keylen);
+        if (e->tab[slot]) { series_free(s); goto corrupt; }    /* a series twice */
         series_insert(e, s, slot);
-        s->n = ri64(&r); s->last_end = ri64(&r); s->step = ri64(&r);
-        rbase(&r, &s->cusum.base);
-        s->cusum.pos = rf(&r); s->cusum.neg = rf(&r); s->cusum.spos = rf(&r); s->cusum.sneg = rf(&r);
-        rbase(&r, &s->ph.base); s->ph.n = ri64(&r); rphside(&r, &s->ph.lvl); rphside(&r, &s->ph.scl);
-        if (s->rz) {
-            dd_rz *z = s->rz;
-            z->n = ri64(&r); uint32_t zh = r32(&r); z->thr_set = r8(&r) ? 1 : 0; z->log_thr = rf(&r);
-            z->learned = ri64(&r);
-            if (r.bad || z->n < 0 || z->n > DRIFT_TLIM || z->learned < 0 || z->learned > z->n ||
-                zh >= DD_RZ_WINDOW + DD_RZ_LAG || (zh && z->n < DD_RZ_WINDOW + DD_RZ_LAG) ||
-                !isfinite(z->log_thr)) goto corrupt;
-            z->head = (int)zh;
-            int zcnt = z->n < DD_RZ_WINDOW + DD_RZ_LAG ? (int)z->n : DD_RZ_WINDOW + DD_RZ_LAG;
-            for (int q = 0; q < zcnt; q++) z->ring[q] = rf(&r);
-            for (int q = 0; q < zcnt - DD_RZ_LAG; q++) z->sorted[q] = rf(&r);
-        }
-        s->z_anom = r8(&r) ? 1 : 0; s->z_ok = ri64(&r);
-        uint32_t an = r32(&r);
-        if (an > (uint32_t)s->aw.cap) goto corrupt;
-        for (uint32_t q = 0; q < an; q++) s->aw.v[q] = rf(&r);
-        s->aw.n = (int)an;
-        s->holt.n = ri64(&r); s->holt.ne = ri64(&r); s->holt.level = rf(&r); s->holt.trend = rf(&r); s->holt.sse = rf(&r);
-        uint32_t rn = r32(&r);
-        if (rn > (uint32_t)(uses_win(e) ? W : 0)) goto corrupt;
-        for (uint32_t q = 0; q < rn; q++) s->ref[q] = rf(&r);
-        s->ref_n = (int)rn;
-        uint32_t cn = r32(&r);
-        if (cn > (uint32_t)(uses_win(e) ? W : 0) || (cn && rn < (uint32_t)W)) goto corrupt;
-        for (uint32_t q = 0; q < cn; q++) s->cur[q] = rf(&r);
-        s->cur_n = (int)cn;
-        s->since = ri64(&r); s->psi_drifted = r8(&r) ? 1 : 0; s->ks_drifted = r8(&r) ? 1 : 0;
-        for (int d = 0; d < NDET; d++) s->quiet[d] = ri64(&r);
-        const int64_t cnts[] = { s->n, s->ph.n, s->holt.n, s->holt.ne, s->cusum.base.x.n, s->cusum.base.g.n,
-                                 s->ph.base.x.n, s->ph.base.g.n, s->z_ok, s->since };
-        for (size_t q = 0; q < sizeof cnts / sizeof cnts[0]; q++)
-            if (cnts[q] < 0 || cnts[q] > DRIFT_TLIM) goto corrupt;
-        for (int d = 0; d < NDET; d++)
-            if (s->quiet[d] < 0 || s->quiet[d] > 2 * DRIFT_TLIM) goto corrupt;
-        if (r.bad || s->last_end < -DRIFT_TLIM || s->last_end > DRIFT_TLIM || s->step < 0 ||
-            s->step > 2 * DRIFT_TLIM) goto corrupt;
     }
     if (r.bad || r.p != r.end) goto corrupt;
     e->cnt = c;
@@ -655,4 +699,98 @@ int drift_engine_load(drift_engine *e, const uint8_t *data, size_t len, uint64_t
 corrupt:
     snprintf(err, errlen, "drift state: corrupt blob at byte %zu of %zu", (size_t)(r.p - data), len);
     return -1;
+}
+
+/* ---- one series at a time (--changelog) ---------------------------------- */
+
+void drift_engine_track(drift_engine *e) { e->track = 1; }
+
+int drift_engine_changed(drift_engine *e, drift_series_fn fn, void *ctx)
+{
+    wbuf b = {0};
+    int rc = 0;
+    uint64_t fp = drift_config_fingerprint(&e->c);
+    size_t i = 0;
+    for (; i < e->ndirty; i++) {
+        const series *s = e->dirty[i];
+        b.len = 0;
+        w32(&b, DRIFT_SERIES_MAGIC);
+        w64(&b, fp);
+        series_put(&b, e, s);
+        if (fn(ctx, s->part, s->key, s->keylen, b.p, b.len)) { rc = -1; break; }
+    }
+    /* what was handed over is clean; the rest stays listed for the next try */
+    for (size_t k = 0; k < i; k++) e->dirty[k]->dirty = 0;
+    if (i < e->ndirty) memmove(e->dirty, e->dirty + i, (e->ndirty - i) * sizeof *e->dirty);
+    e->ndirty -= i;
+    free(b.p);
+    return rc;
+}
+
+/* The table again from e->s (after series left it). */
+static void tab_rebuild(drift_engine *e)
+{
+    memset(e->tab, 0, e->tcap * sizeof *e->tab);
+    for (uint64_t i = 0; i < e->ns; i++) {
+        uint64_t h = hash_table(e->s[i]->key, e->s[i]->keylen) & (e->tcap - 1);
+        while (e->tab[h]) h = (h + 1) & (e->tcap - 1);
+        e->tab[h] = (uint32_t)(i + 1);
+    }
+}
+
+uint64_t drift_engine_drop_part(drift_engine *e, int32_t part)
+{
+    uint64_t kept = 0, dropped = 0;
+    size_t nd = 0;
+    for (size_t k = 0; k < e->ndirty; k++)
+        if (e->dirty[k]->part != part) e->dirty[nd++] = e->dirty[k];
+    e->ndirty = nd;
+    for (uint64_t i = 0; i < e->ns; i++) {
+        if (e->s[i]->part == part) { series_free(e->s[i]); dropped++; }
+        else e->s[kept++] = e->s[i];
+    }
+    if (!dropped) return 0;
+    e->ns = kept;
+    tab_rebuild(e);
+    return dropped;
+}
+
+int drift_engine_restore_series(drift_engine *e, int32_t part, const uint8_t *blob, size_t len,
+                                char *err, size_t errlen)
+{
+    rbuf r = { blob, blob + len, 0 };
+    uint32_t magic = r32(&r);
+    if (magic != DRIFT_SERIES_MAGIC || r.bad) {
+        snprintf(err, errlen, "not a drift series (%zu bytes)", len);
+        return -1;
+    }
+    if (r64(&r) != drift_config_fingerprint(&e->c)) {
+        snprintf(err, errlen, "written by a drift with other settings (detectors, --field, --warmup, --ph-delta, "
+                 "--cusum-k, --adwin-max, --window, --holt-*): give every instance of the group the same, or "
+                 "use a new changelog topic");
+        return DRIFT_LOAD_SETTINGS;
+    }
+    series *s = series_get(&r, e);
+    if (s && (r.bad || r.p != r.end)) { series_free(s); s = NULL; }
+    if (!s) {
+        snprintf(err, errlen, "corrupt drift series at byte %zu of %zu", (size_t)(r.p - blob), len);
+        return -1;
+    }
+    s->part = part;
+    uint64_t slot = tab_find(e, s->key, s->keylen);
+    if (e->tab[slot]) {          /* a later checkpoint of the same series: it replaces */
+        series *old = e->s[e->tab[slot] - 1];
+        if (old->dirty)
+            for (size_t k = 0; k < e->ndirty; k++)
+                if (e->dirty[k] == old) { e->dirty[k] = e->dirty[--e->ndirty]; break; }
+        series_free(old);
+        e->s[e->tab[slot] - 1] = s;
+        return 0;
+    }
+    if ((int64_t)e->ns >= e->c.max_series) {
+        series_free(s);
+        return DRIFT_RESTORE_FULL;
+    }
+    series_insert(e, s, slot);
+    return 0;
 }

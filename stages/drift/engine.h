@@ -71,4 +71,32 @@ int drift_engine_save(const drift_engine *e, uint64_t extra, uint8_t **data, siz
 int drift_engine_load(drift_engine *e, const uint8_t *data, size_t len, uint64_t *extra,
                       char *err, size_t errlen);
 uint64_t drift_config_fingerprint(const drift_config *c);
+
+/* ---- one series at a time: the changelog (--changelog, README "Scale-out") */
+
+/* drift_engine_metric, for a record read from input partition part (-1: a
+ * byte stream): the series belongs to the partition of its latest record. */
+int drift_engine_metric_at(drift_engine *e, const Metric *m, int32_t part, const char **why);
+/* From now on, keep the list of series changed since the last
+ * drift_engine_changed (a pointer per series: 8 bytes each at most). */
+void drift_engine_track(drift_engine *e);
+/* fn(ctx, …) for each series changed since the last call (tracking on),
+ * with its partition, its key (name\0k\0v\0…) and its state: a blob of its
+ * own (the series' part of drift_engine_save's, after a magic and the
+ * settings' fingerprint). 0, or -1 when fn failed: the series not handed
+ * over stay listed. */
+typedef int (*drift_series_fn)(void *ctx, int32_t part, const char *key, size_t klen,
+                               const uint8_t *blob, size_t n);
+int drift_engine_changed(drift_engine *e, drift_series_fn fn, void *ctx);
+/* Forget every series of partition part (another instance owns it now).
+ * Returns how many. */
+uint64_t drift_engine_drop_part(drift_engine *e, int32_t part);
+/* One series from a drift_engine_changed blob, now of partition part: it
+ * replaces the series of the same key. 0; DRIFT_LOAD_SETTINGS (written with
+ * other settings); DRIFT_RESTORE_FULL (--max-series reached: left out); -1
+ * corrupt (err says where). Never reads out of bounds. */
+#define DRIFT_RESTORE_FULL 1
+#define DRIFT_SERIES_MAGIC 0x31535244u     /* "DRS1" */
+int drift_engine_restore_series(drift_engine *e, int32_t part, const uint8_t *blob, size_t len,
+                                char *err, size_t errlen);
 #endif

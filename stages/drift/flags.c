@@ -102,7 +102,11 @@ static const cli_opt drift_opts[] = {
     { "max-series", 0, CLI_INT, AT(cfg.max_series, "100000"), "N",
       "series tracked at once; records of series past it are counted (untracked) and produce nothing", 1, 1e9 },
     { "checkpoint-interval", 0, CLI_DURATION, AT(checkpoint_every, "10s"), "DURATION",
-      "with --state: save the detectors' state and input offsets this often (and at exit)", 0, 0 },
+      "with --state or --changelog: save the detectors' state and input offsets this often (and at exit)", 0, 0 },
+    { "changelog", 0, CLI_STR, AT(changelog, NULL), "kafka://HOST:PORT/TOPIC",
+      "Kafka input in a group: write each series' state to this compacted topic (as many partitions as the "
+      "input) and read it back when its partition is assigned, so the series follows its partition "
+      "(instead of --state)", 0, 0 },
     { "pass-through", 0, CLI_BOOL, AT(pass_through, NULL), NULL,
       "write the input records through too (default: only Drift and forecasts; other record types are rejected)", 0, 0 },
     { "crash-after", 0, CLI_INT, AT(crash_after, "0"), "N",
@@ -125,6 +129,14 @@ static const cli_spec drift_spec = {
 static void check_config(drift_flags *f)
 {
     drift_config *c = &f->cfg;
+    const char *in = f->common.in ? f->common.in : "-";
+    if (f->changelog && strncmp(f->changelog, "kafka://", 8))
+        cli_usage_error(&drift_spec, "--changelog %s: not a kafka:// URI", f->changelog);
+    if (f->changelog && strncmp(in, "kafka://", 8))
+        cli_usage_error(&drift_spec, "--changelog needs a Kafka --in (a consumer group whose partitions it follows)");
+    /* one place holds the detectors: both would disagree after a partition moves */
+    if (f->changelog && f->common.state)
+        cli_usage_error(&drift_spec, "--changelog keeps the detectors in Kafka: leave --state out");
     c->field = field_parse(f->field, &c->field_q);
     if (2 * c->adwin_min > c->adwin_max)
         cli_usage_error(&drift_spec, "--adwin-min: %lld is more than half of --adwin-max %lld",

@@ -14,6 +14,7 @@ typedef struct drift_flags {
     const char *field;                  /* parsed into cfg.field, cfg.field_q */
     cli_list horizons;                  /* parsed into cfg.horizons */
     char horizon_names[DRIFT_MAX_HORIZONS][24];
+    const char *changelog;              /* --changelog URI, or NULL */
     int64_t checkpoint_every, crash_after;
     int pass_through;
 } drift_flags;

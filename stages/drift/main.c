@@ -1,13 +1,15 @@
 /* main.c — drift: Metric records in, Drift records (and Holt forecasts as
  * Metric records) out. The detectors live in detect.c, the per-series
- * state in engine.c, its --state blob in checkpoint.c, the flags in
- * flags.c, the counter table in run.c; this file gives libstream's
+ * state in engine.c, its --state blob in checkpoint.c, --changelog in
+ * follow.c, the flags in flags.c, the counter table in run.c; this file
+ * gives libstream's
  * runner (runner.h) the callbacks. See README.md. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "checkpoint.h"
+#include "follow.h"
 #include "run.h"
 #include "log.h"
 #include "sig.h"
@@ -45,8 +47,9 @@ static int drift_init(void *ctx, runner *r)
     int regular = strcmp(a->fl->common.in, "-") != 0 && stat(a->fl->common.in, &sb) == 0 && S_ISREG(sb.st_mode);
     if (stream_in_is_kafka(in) || !regular) a->skip = 0;
     else if (a->skip) log_info("skipping the %llu input records the saved state already covers", (unsigned long long)a->skip);
+    if (a->fl->changelog) return drift_follow_open(a, in);
     if (!runner_state(r) && stream_in_is_kafka(in))
-        log_warn("Kafka input without --state: the detectors start from nothing after a restart");
+        log_warn("Kafka input without --state or --changelog: the detectors start from nothing after a restart");
     return RUNNER_OK;
 }
 
@@ -57,9 +60,10 @@ static int drift_record(void *ctx, runner *r, stream_rec *rec)
     drift_main *a = ctx;
     stream_in *in = runner_in(r);
     if (a->skip && stream_in_count(in) <= a->skip) return RUNNER_SKIP;
+    if (a->rebalanced) drift_follow_keep_owned(a);
     if (rec->type == &Metric_desc) {
         const char *why = "";
-        int er = drift_engine_metric(a->eng, &rec->as.metric, &why);
+        int er = drift_engine_metric_at(a->eng, &rec->as.metric, rec->pos.topic ? rec->pos.partition : -1, &why);
         if (er == DRIFT_ERR) return RUNNER_FAIL;
         if (er != DRIFT_OK) {
             const Metric *m = &rec->as.metric;
@@ -79,6 +83,38 @@ static int drift_record(void *ctx, runner *r, stream_rec *rec)
     }
     if (a->fl->crash_after && stream_in_count(in) >= (uint64_t)a->fl->crash_after) raise(SIGKILL);
     return RUNNER_OK;
+}
+
+/* --changelog: a checkpoint when due (follow.h); before it, nothing is
+ * committed. */
+static int drift_flush(void *ctx, runner *r)
+{
+    drift_main *a = ctx;
+    return a->cl ? drift_follow_checkpoint(a, a->finishing) : 0;
+}
+
+/* --changelog: partitions move; everything read so far is checkpointed
+ * before the offsets are committed, so the next owner starts there. */
+static int drift_revoke(void *ctx, runner *r)
+{
+    drift_main *a = ctx;
+    a->rebalanced = 1;
+    if (drift_follow_checkpoint(a, 1)) { sig_request_stop(); return -1; }
+    return 0;
+}
+
+/* The input is quiet: series of partitions that went are dropped now. */
+static int drift_idle(void *ctx, runner *r)
+{
+    drift_main *a = ctx;
+    if (a->rebalanced) drift_follow_keep_owned(a);
+    return RUNNER_OK;
+}
+
+static int drift_finish(void *ctx, runner *r)
+{
+    ((drift_main *)ctx)->finishing = 1;
+    return 0;
 }
 
 static int drift_tick(void *ctx, runner *r)
@@ -106,8 +142,11 @@ int main(int argc, char **argv)
         .tick_ms = 500, .checkpoint_us = a.fl->checkpoint_every,
         .counters = drift_counter_table, .stats_size = drift_stats_size, .stats = drift_stats_fill,
         .restore = drift_restore, .init = drift_init, .record = drift_record, .tick = drift_tick, .save = drift_save,
+        .flush = drift_flush, .finish = drift_finish,
+        .revoke = a.fl->changelog ? drift_revoke : NULL, .idle = a.fl->changelog ? drift_idle : NULL,
     };
     int status = runner_main(&def, &a.fl->common, &a);
+    drift_follow_close(&a);
     drift_engine_free(a.eng);
     drift_flags_free();
     return status;

@@ -5,6 +5,7 @@
 typedef struct drift_stats {
     drift_counters c;
     uint64_t series, checkpoints;
+    uint64_t restored_partitions, changelog_series, changelog_bad, dropped_series;
 } drift_stats;
 
 const size_t drift_stats_size = sizeof(drift_stats);
@@ -16,6 +17,10 @@ void drift_stats_fill(void *ctx, runner *r, void *snap)
     s->c = *drift_engine_counters(a->eng);
     s->series = drift_engine_series(a->eng);
     s->checkpoints = runner_checkpoints(r);
+    s->restored_partitions = a->restored_partitions;
+    s->changelog_series = a->changelog_series;
+    s->changelog_bad = a->changelog_bad;
+    s->dropped_series = a->dropped_series;
 }
 
 #define C(f) offsetof(drift_stats, c.f)
@@ -32,6 +37,18 @@ const counter_def drift_counter_table[] = {
       C(untracked), "untracked", NULL },
     { COUNTER_TOTAL, "streamrec_drift_checkpoints_total", "state checkpoints written",
       offsetof(drift_stats, checkpoints), NULL, NULL },
+    { COUNTER_TOTAL, "streamrec_drift_partitions_restored_total",
+      "input partitions whose series were read from --changelog", offsetof(drift_stats, restored_partitions),
+      NULL, NULL },
+    { COUNTER_TOTAL, "streamrec_drift_changelog_series_total",
+      "series states applied from --changelog (a series may count more than once)",
+      offsetof(drift_stats, changelog_series), "changelog_series", NULL },
+    { COUNTER_TOTAL, "streamrec_drift_changelog_bad_total",
+      "--changelog records not understood (logged), left out: their series start again",
+      offsetof(drift_stats, changelog_bad), NULL, NULL },
+    { COUNTER_TOTAL, "streamrec_drift_dropped_series_total",
+      "series forgotten because their partition went to another instance", offsetof(drift_stats, dropped_series),
+      NULL, NULL },
     { 0 }
 };
 #undef C

@@ -13,6 +13,14 @@ typedef struct drift_main {
     drift_engine *eng;
     stream_out *out;
     uint64_t skip;      /* input records the saved state already covers */
+    /* --changelog (follow.h) */
+    struct changelog *cl;           /* NULL without */
+    stream_in *in;
+    uint8_t *held; size_t held_cap; /* per input partition: its series are here */
+    int rebalanced;                 /* partitions moved: drop the series of those gone */
+    int finishing;                  /* end of input: the last checkpoint is due whatever the interval */
+    int64_t cl_last_us;             /* mono_us of the last checkpoint */
+    uint64_t restored_partitions, changelog_series, changelog_bad, dropped_series;
 } drift_main;
 
 /* The counter table (runner.h) and the snapshot it reads (stats_size, stats). */

@@ -96,7 +96,7 @@ struct serve {
     /* per input partition (index = partition): held (its users may be in
      * memory or --state), and the input offset of the last changelog
      * marker this process wrote, -1 none */
-    uint8_t *p_held; int64_t *p_marked; size_t p_cap;
+    uint8_t *p_held; size_t p_cap;
     int64_t pruned_at;          /* when state_prune last ran (us), 0: never */
     uint8_t *enc; size_t enclen, enccap;
     ease_cache ec;
@@ -373,7 +373,7 @@ void serve_free(serve *s)
     if (s->st_get) sqlite3_finalize(s->st_get);
     if (s->st_put) sqlite3_finalize(s->st_put);
     if (s->st_prune) sqlite3_finalize(s->st_prune);
-    free(s->p_held); free(s->p_marked);
+    free(s->p_held);
     free(s->enc);
     cache_free(&s->ec);
     free(s->bent);
@@ -578,11 +578,9 @@ static int part_slot(serve *s, int32_t p)
         size_t cap = s->p_cap ? s->p_cap : 16;
         while (cap <= (size_t)p) cap *= 2;
         uint8_t *h = realloc(s->p_held, cap);
-        if (h) s->p_held = h;
-        int64_t *m = realloc(s->p_marked, cap * sizeof *m);
-        if (m) s->p_marked = m;
-        if (!h || !m) log_fatal("out of memory");
-        for (size_t i = s->p_cap; i < cap; i++) { s->p_held[i] = 0; s->p_marked[i] = -1; }
+        if (!h) log_fatal("out of memory");
+        s->p_held = h;
+        for (size_t i = s->p_cap; i < cap; i++) s->p_held[i] = 0;
         s->p_cap = cap;
     }
     return 0;
@@ -591,7 +589,7 @@ static int part_slot(serve *s, int32_t p)
 /* --changelog: the users of the last batch and those pending, then, once
  * all are acknowledged, a marker for each owned partition whose position
  * moved since its last one (so the next owner starts right there). */
-static int changelog_checkpoint(serve *s, stream_in *in)
+static int changelog_write_users(serve *s, stream_in *in)
 {
     size_t np;
     const uint32_t *pend = hist_pending(s->hist, &np);
@@ -605,23 +603,12 @@ static int changelog_checkpoint(serve *s, stream_in *in)
             changelog_put(s->cl, hist_part(s->hist, slot), uid, ulen, mh_get(s, slot), s->enc, s->enclen))
             return -1;
     }
-    if (changelog_flush(s->cl)) return -1;
-    stream_offset offs[256];
-    int n = stream_in_offsets(in, offs, 256), marked = 0;
-    for (int i = 0; i < n; i++) {
-        int32_t p = offs[i].partition;
-        if (part_slot(s, p) || s->p_marked[p] == offs[i].next) continue;
-        if (changelog_mark(s->cl, p, offs[i].next)) return -1;
-        marked++;
-    }
-    if (marked && changelog_flush(s->cl)) return -1;
-    for (int i = 0; i < n; i++) if (offs[i].partition >= 0) s->p_marked[offs[i].partition] = offs[i].next;
-    return 0;
+    return changelog_checkpoint(s->cl, in);
 }
 
 int serve_checkpoint(serve *s, stream_in *in)
 {
-    if (s->cl && in && changelog_checkpoint(s, in)) return -1;
+    if (s->cl && in && changelog_write_users(s, in)) return -1;
     if (!s->sdb) { s->last_n = 0; return 0; }
     if (state_prepare_put(s)) return -1;
     if (state_begin(s->sdb)) return -1;
@@ -666,7 +653,7 @@ int serve_drop_partition(serve *s, int32_t p)
     if (part_slot(s, p)) return 0;
     if (!s->p_held[p]) return 0;
     s->p_held[p] = 0;
-    s->p_marked[p] = -1;
+    if (s->cl) changelog_forget(s->cl, p);
     return part_forget(s, p);
 }
 
@@ -712,11 +699,12 @@ int64_t serve_take_partition(serve *s, const char *topic, int32_t p)
         s->p_held[p] = 1;
         return s->sdb ? state_start_offset(s->sdb, topic, p) : -1;
     }
-    if (s->p_held[p] && changelog_unchanged(s->cl, p)) {
+    int64_t current = s->p_held[p] ? changelog_current(s->cl, p) : -1;
+    if (current >= 0) {
         /* ours all along (an eager rebalance hands it back): nothing to read */
         log_kv(LOG_INFO, "partition kept: its histories are current here", "\"partition\":%d,\"start\":%lld", (int)p,
-               (long long)s->p_marked[p]);
-        return s->p_marked[p];
+               (long long)current);
+        return current;
     }
     if (part_forget(s, p)) log_fatal("--state: cannot drop partition %d's stale histories", (int)p);
     restore_ctx rc = { s, p, 0 };
@@ -730,14 +718,13 @@ int64_t serve_take_partition(serve *s, const char *topic, int32_t p)
     }
     if (s->sdb && state_commit(s->sdb)) log_fatal("--state: cannot restore partition %d", (int)p);
     s->p_held[p] = 1;
-    s->p_marked[p] = got.covered;
     s->st.restored_partitions++;
-    s->st.changelog_users += got.users_applied;
+    s->st.changelog_users += got.applied;
     s->st.changelog_bad += got.bad;
     log_kv(LOG_INFO, "partition restored from the changelog",
            "\"partition\":%d,\"records\":%llu,\"users_applied\":%llu,\"left_out\":%llu,\"bad\":%llu,\"start\":%lld,"
            "\"evicted\":%llu,\"seconds\":%.3f", (int)p, (unsigned long long)got.records,
-           (unsigned long long)got.users_applied, (unsigned long long)got.left_out, (unsigned long long)got.bad,
+           (unsigned long long)got.applied, (unsigned long long)got.left_out, (unsigned long long)got.bad,
            (long long)got.covered,
            (unsigned long long)rc.evicted, (double)ns_now() / 1e9 - t0);
     if (rc.evicted)

@@ -17,14 +17,9 @@ int rec_changelog_open(rec_run *a)
 {
     const char *uri = a->fl->changelog;
     char err[600];
-    if (!(a->cl = changelog_open(uri, &a->fl->common.kafka_conf, err, sizeof err))) {
+    if (!(a->cl = changelog_open(uri, &a->fl->common.kafka_conf, "recommender", err, sizeof err)) ||
+        changelog_check_input(a->cl, a->in, err, sizeof err)) {
         log_error("--changelog %s: %s", uri, err);
-        return -1;
-    }
-    int np = stream_in_partition_count(a->in);
-    if (np > changelog_partitions(a->cl)) {
-        log_error("--changelog %s: %d partitions, fewer than the input's %d: create it with as many", uri,
-                  (int)changelog_partitions(a->cl), np);
         return -1;
     }
     serve_set_changelog(a->s, a->cl);

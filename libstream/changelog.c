@@ -1,6 +1,6 @@
-/* changelog.c — the histories' changelog topic (changelog.h): a producer
- * that writes to an explicit partition (the input's), and a consumer with
- * no group that reads one partition to its end on each restore. */
+/* changelog.c — a changelog topic (changelog.h): a producer that writes to
+ * an explicit partition (the input's), and a consumer with no group that
+ * reads one partition to its end on each restore. */
 #include "changelog.h"
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -10,9 +10,9 @@
 #include "log.h"
 
 #define CL_VERSION 1
-#define CL_USER 1
+#define CL_STATE 1
 #define CL_MARK 2
-#define CL_HEADER 18             /* version, kind, covered, model_until */
+#define CL_HEADER 18             /* version, kind, covered, aux */
 #define CL_TIMEOUT_MS 60000      /* a restore or a flush that takes longer fails */
 
 struct changelog {
@@ -21,6 +21,8 @@ struct changelog {
     int32_t partitions;
     uint64_t failed;             /* deliveries that failed (dr callback) */
     int64_t *mark_end;           /* per partition: offset after our last marker, -1 none */
+    int64_t *marked;             /* per partition: the input offset our state covers (last marker or restore), -1 */
+    char group[96];              /* the restore consumer's */
     uint8_t *val; size_t valcap;
 };
 
@@ -45,7 +47,7 @@ static rd_kafka_t *cl_client(rd_kafka_type_t type, const char *brokers, const cl
     if (rd_kafka_conf_set(k, "bootstrap.servers", brokers, e, sizeof e) != RD_KAFKA_CONF_OK ||
         (type == RD_KAFKA_CONSUMER &&
          /* librdkafka wants a group for assign(); it is never joined nor committed to */
-         (rd_kafka_conf_set(k, "group.id", "streamrec.recommender.changelog-restore", e, sizeof e) != RD_KAFKA_CONF_OK ||
+         (rd_kafka_conf_set(k, "group.id", c->group, e, sizeof e) != RD_KAFKA_CONF_OK ||
           rd_kafka_conf_set(k, "enable.auto.commit", "false", e, sizeof e) != RD_KAFKA_CONF_OK ||
           rd_kafka_conf_set(k, "enable.partition.eof", "true", e, sizeof e) != RD_KAFKA_CONF_OK)) ||
         (type == RD_KAFKA_PRODUCER &&
@@ -67,12 +69,13 @@ static rd_kafka_t *cl_client(rd_kafka_type_t type, const char *brokers, const cl
     return rk;
 }
 
-changelog *changelog_open(const char *uri, const cli_list *conf, char *err, size_t errlen)
+changelog *changelog_open(const char *uri, const cli_list *conf, const char *stage, char *err, size_t errlen)
 {
     char brokers[512], group[256];
     int eof = 0;
     changelog *c = calloc(1, sizeof *c);
     if (!c) { snprintf(err, errlen, "out of memory"); return NULL; }
+    snprintf(c->group, sizeof c->group, "streamrec.%s.changelog-restore", stage);
     if (kafka_uri_parse(uri, brokers, sizeof brokers, c->topic, sizeof c->topic, group, sizeof group, &eof,
                         err, errlen))
         goto fail;
@@ -89,8 +92,9 @@ changelog *changelog_open(const char *uri, const cli_list *conf, char *err, size
     if (t) rd_kafka_topic_destroy(t);
     if (c->partitions <= 0) goto fail;
     c->mark_end = malloc((size_t)c->partitions * sizeof *c->mark_end);
-    if (!c->mark_end) { snprintf(err, errlen, "out of memory"); goto fail; }
-    for (int32_t i = 0; i < c->partitions; i++) c->mark_end[i] = -1;
+    c->marked = malloc((size_t)c->partitions * sizeof *c->marked);
+    if (!c->mark_end || !c->marked) { snprintf(err, errlen, "out of memory"); goto fail; }
+    for (int32_t i = 0; i < c->partitions; i++) c->mark_end[i] = c->marked[i] = -1;
     return c;
 fail:
     changelog_close(c);
@@ -109,12 +113,21 @@ void changelog_close(changelog *c)
         rd_kafka_destroy(c->cons);
     }
     free(c->mark_end);
+    free(c->marked);
     free(c->val);
     free(c);
 }
 
 int32_t changelog_partitions(const changelog *c) { return c->partitions; }
 const char *changelog_topic(const changelog *c) { return c->topic; }
+
+int changelog_check_input(const changelog *c, stream_in *in, char *err, size_t errlen)
+{
+    int np = stream_in_partition_count(in);
+    if (np <= c->partitions) return 0;
+    snprintf(err, errlen, "%d partitions, fewer than the input's %d: create it with as many", (int)c->partitions, np);
+    return -1;
+}
 
 static int cl_produce(changelog *c, int32_t part, int kind, const void *key, size_t klen, int64_t covered,
                       int64_t until, const uint8_t *blob, size_t n)
@@ -153,13 +166,13 @@ static int cl_produce(changelog *c, int32_t part, int kind, const void *key, siz
     }
 }
 
-int changelog_put(changelog *c, int32_t part, const char *user, size_t ulen, int64_t model_until,
+int changelog_put(changelog *c, int32_t part, const void *key, size_t klen, int64_t aux,
                   const uint8_t *blob, size_t n)
 {
-    return cl_produce(c, part, CL_USER, user, ulen, -1, model_until, blob, n);
+    return cl_produce(c, part, CL_STATE, key, klen, -1, aux, blob, n);
 }
 
-int changelog_flush(changelog *c)
+static int cl_flush(changelog *c)
 {
     uint64_t before = c->failed;
     if (rd_kafka_flush(c->prod, CL_TIMEOUT_MS)) {
@@ -169,17 +182,46 @@ int changelog_flush(changelog *c)
     return c->failed != before ? -1 : 0;
 }
 
-int changelog_mark(changelog *c, int32_t part, int64_t covered)
+/* A marker only after every state record before it is acknowledged: a
+ * marker whose records were lost would make the next owner skip input
+ * that no state covers. A partition whose position did not move since its
+ * last marker gets none (its state did not change either). */
+int changelog_checkpoint(changelog *c, stream_in *in)
 {
-    return cl_produce(c, part, CL_MARK, CHANGELOG_MARK_KEY, CHANGELOG_MARK_KEYLEN, covered, INT64_MIN, NULL, 0);
+    if (cl_flush(c)) return -1;
+    int cap = c->partitions + 16, n, marked = 0;
+    stream_offset *offs = malloc((size_t)cap * sizeof *offs);
+    if (!offs) { log_error("changelog: out of memory"); return -1; }
+    n = stream_in_offsets(in, offs, cap);
+    for (int i = 0; i < n; i++) {
+        int32_t p = offs[i].partition;
+        if (p < 0 || p >= c->partitions || c->marked[p] == offs[i].next) continue;
+        if (cl_produce(c, p, CL_MARK, CHANGELOG_MARK_KEY, CHANGELOG_MARK_KEYLEN, offs[i].next, INT64_MIN, NULL, 0)) {
+            free(offs);
+            return -1;
+        }
+        marked++;
+    }
+    int rc = marked ? cl_flush(c) : 0;
+    if (!rc)
+        for (int i = 0; i < n; i++)
+            if (offs[i].partition >= 0 && offs[i].partition < c->partitions) c->marked[offs[i].partition] = offs[i].next;
+    free(offs);
+    return rc;
 }
 
-int changelog_unchanged(changelog *c, int32_t part)
+int64_t changelog_current(changelog *c, int32_t part)
 {
-    if (part < 0 || part >= c->partitions || c->mark_end[part] < 0) return 0;
+    if (part < 0 || part >= c->partitions || c->mark_end[part] < 0) return -1;
     int64_t lo, hi;
-    if (rd_kafka_query_watermark_offsets(c->cons, c->topic, part, &lo, &hi, 10000)) return 0;
-    return hi == c->mark_end[part];
+    if (rd_kafka_query_watermark_offsets(c->cons, c->topic, part, &lo, &hi, 10000)) return -1;
+    return hi == c->mark_end[part] ? c->marked[part] : -1;
+}
+
+void changelog_forget(changelog *c, int32_t part)
+{
+    if (part < 0 || part >= c->partitions) return;
+    c->mark_end[part] = c->marked[part] = -1;
 }
 
 /* The records of the checkpoint being read, until its marker. */
@@ -206,7 +248,7 @@ static int stage_add(staged *st, const rd_kafka_message_t *m)
     return 0;
 }
 
-static int stage_apply(staged *st, changelog_user_fn fn, void *ctx, changelog_restored *out)
+static int stage_apply(staged *st, changelog_state_fn fn, void *ctx, changelog_restored *out)
 {
     size_t off = 0;
     while (off < st->len) {
@@ -215,17 +257,17 @@ static int stage_apply(staged *st, changelog_user_fn fn, void *ctx, changelog_re
         const char *key = (const char *)st->buf + off + 8;
         memcpy(&vl, st->buf + off + 8 + kl, 8);
         const uint8_t *v = st->buf + off + 16 + kl;
-        int64_t until;
-        memcpy(&until, v + 10, 8);
-        if (fn(ctx, key, kl, until, v + CL_HEADER, vl - CL_HEADER)) return -1;
-        out->users_applied++;
+        int64_t aux;
+        memcpy(&aux, v + 10, 8);
+        if (fn(ctx, key, kl, aux, v + CL_HEADER, vl - CL_HEADER)) return -1;
+        out->applied++;
         off += 16 + kl + vl;
     }
     st->len = st->n = 0;
     return 0;
 }
 
-int changelog_restore(changelog *c, int32_t part, changelog_user_fn fn, void *ctx, changelog_restored *out)
+int changelog_restore(changelog *c, int32_t part, changelog_state_fn fn, void *ctx, changelog_restored *out)
 {
     memset(out, 0, sizeof *out);
     out->covered = -1;
@@ -241,7 +283,7 @@ int changelog_restore(changelog *c, int32_t part, changelog_user_fn fn, void *ct
                rd_kafka_err2str(re));
         return -1;
     }
-    if (hi <= lo) return 0;
+    if (hi <= lo) { c->marked[part] = -1; return 0; }
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, c->topic, part)->offset = lo;
     re = rd_kafka_assign(c->cons, l);
@@ -276,13 +318,13 @@ int changelog_restore(changelog *c, int32_t part, changelog_user_fn fn, void *ct
             at = m->offset + 1;
             out->records++;
             const uint8_t *v = m->payload;
-            if (m->len < CL_HEADER || v[0] != CL_VERSION || (v[1] != CL_USER && v[1] != CL_MARK)) {
+            if (m->len < CL_HEADER || v[0] != CL_VERSION || (v[1] != CL_STATE && v[1] != CL_MARK)) {
                 out->bad++;
                 log_kv(LOG_WARN, "changelog: record not understood, left out",
                        "\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld,\"bytes\":%zu,\"why\":\"%s\"", c->topic,
                        (int)part, (long long)m->offset, m->len,
                        m->len < CL_HEADER ? "shorter than the header" : v[0] != CL_VERSION ? "unknown version" : "unknown kind");
-            } else if (v[1] == CL_USER) {
+            } else if (v[1] == CL_STATE) {
                 if (stage_add(&st, m)) { log_error("changelog: out of memory"); rc = -1; }
             } else {
                 memcpy(&out->covered, v + 2, 8);
@@ -295,5 +337,6 @@ int changelog_restore(changelog *c, int32_t part, changelog_user_fn fn, void *ct
     out->left_out = st.n;
     free(st.buf);
     rd_kafka_assign(c->cons, NULL);
+    if (!rc) c->marked[part] = out->covered;
     return rc;
 }
