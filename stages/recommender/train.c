@@ -25,6 +25,7 @@ void train_params_default(train_params *p)
     p->als_reg = TP_ALS_REG; p->als_alpha = TP_ALS_ALPHA;
     p->seed = TP_SEED;
     p->ease_lambda = TP_EASE_LAMBDA; p->ease_min_users = TP_EASE_MIN_USERS; p->ease_max_items = TP_EASE_MAX_ITEMS;
+    p->ease_seq = TP_EASE_SEQ; p->ease_seq_lag = TP_EASE_SEQ_LAG;
     p->cnt_k = TP_CNT_K;
     p->uknn_k = TP_UKNN_K; p->uknn_pow = TP_UKNN_POW;
     p->weights = TP_WEIGHTS;

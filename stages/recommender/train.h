@@ -24,9 +24,11 @@ int train_main(int argc, char **argv);
 #define TP_ALS_CG 3
 #define TP_ALS_REG 20
 #define TP_ALS_ALPHA 3
-#define TP_EASE_LAMBDA 250
+#define TP_EASE_LAMBDA 100
 #define TP_EASE_MIN_USERS 10
 #define TP_EASE_MAX_ITEMS 4000
+#define TP_EASE_SEQ 0.4
+#define TP_EASE_SEQ_LAG 3
 #define TP_CNT_K 10
 #define TP_UKNN_K 50
 #define TP_UKNN_POW 1
@@ -47,6 +49,8 @@ typedef struct train_params {
     int64_t seed;
     double ease_lambda;
     int64_t ease_min_users, ease_max_items;
+    double ease_seq;             /* > 0: B += ease_seq * the sequence-adjacency cosine (ease.c) */
+    int64_t ease_seq_lag;        /* ... of items up to this many steps apart in a user's time order */
     int64_t cnt_k;
     int64_t uknn_k;              /* user-kNN neighbours */
     double uknn_pow;
@@ -79,6 +83,8 @@ int train_parse_weights(const char *s, float *w, char *err, size_t errlen);
     { "ease-lambda", 0, CLI_DOUBLE, &(P).ease_lambda, XSTR(TP_EASE_LAMBDA), "X", "EASE: L2 regularisation", 1e-6, 1e12 }, \
     { "ease-min-users", 0, CLI_INT, &(P).ease_min_users, XSTR(TP_EASE_MIN_USERS), "N", "EASE: items need this many training users", 1, 1000000000 }, \
     { "ease-max-items", 0, CLI_INT, &(P).ease_max_items, XSTR(TP_EASE_MAX_ITEMS), "N", "EASE: at most this many items (the most popular)", 1, 40000 }, \
+    { "ease-seq", 0, CLI_DOUBLE, &(P).ease_seq, XSTR(TP_EASE_SEQ), "X", "EASE: add X times the cosine of items taken one after the other (0: off)", 0, 1e6 }, \
+    { "ease-seq-lag", 0, CLI_INT, &(P).ease_seq_lag, XSTR(TP_EASE_SEQ_LAG), "N", "EASE: ... up to N steps apart in a user's time order, weight exp(1 - steps)", 1, 100 }, \
     { "content-k", 0, CLI_INT, &(P).cnt_k, XSTR(TP_CNT_K), "N", "content: neighbours kept per item", 1, 100000 }, \
     { "uknn-k", 0, CLI_INT, &(P).uknn_k, XSTR(TP_UKNN_K), "N", "user-kNN: neighbours per user", 1, 1000000 }, \
     { "uknn-pow", 0, CLI_DOUBLE, &(P).uknn_pow, XSTR(TP_UKNN_POW), "X", "user-kNN: similarity exponent", 0.01, 100 }, \

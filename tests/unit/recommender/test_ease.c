@@ -1,7 +1,8 @@
 /* test_ease.c — the blocked SPD inverse against Gauss-Jordan (sizes that
- * cross the block and cache-tile boundaries, 1 and 2 threads), and EASE's
+ * cross the block and cache-tile boundaries, 1 and 2 threads), EASE's
  * B = I - P diag(1/diag P) on a small data set against the formula
- * evaluated independently here. */
+ * evaluated independently here, and the sequence term --ease-seq adds to B
+ * against pairs spelled out by hand. */
 #include "../testhelp.h"
 #include "../../../stages/recommender/train.h"
 
@@ -118,4 +119,56 @@ static void test_ease_formula(void)
     data_free(&d);
 }
 
-TEST_MAIN(test_inverse, test_ease_formula)
+/* B with --ease-seq X minus B without = X * A / sqrt(users(i) users(j)),
+ * A the adjacency of items in each user's time order (1 for neighbours,
+ * e^-1 two steps apart, e^-2 three), written out here by hand */
+static void test_ease_seq(void)
+{
+    rec_data d;
+    data_init(&d);
+    /* items a b c d get indices 0 1 2 3 (first seen) */
+    struct { const char *u, *i; int64_t ts; } r[] = {
+        { "1", "a", 10 }, { "1", "b", 20 }, { "1", "c", 30 }, { "1", "d", 40 },   /* a b c d */
+        /* a c d (the same second: item order, and a c are no pair: their order is unknown), b has no time */
+        { "2", "c", 5 }, { "2", "a", 5 }, { "2", "d", 6 }, { "2", "b", 0 },
+        { "3", "d", 100 }, { "3", "b", 50 },                  /* b d */
+    };
+    for (size_t k = 0; k < sizeof r / sizeof r[0]; k++) data_add(&d, r[k].u, 1, r[k].i, 1, 1.0f, r[k].ts);
+    data_finish(&d);
+    rec_train t;
+    train_build(&t, d.users.n, d.items.n, d.n, d.u, d.i, d.w, d.ts);
+    train_params p;
+    train_params_default(&p);
+    p.ease_lambda = 0.5;
+    p.ease_min_users = 1;
+    char err[128];
+    p.ease_seq = 0;
+    rec_model *plain = train_model(&d, &t, ALG_EASE, &p, NULL, err, sizeof err);
+    double e1 = exp(-1), e2 = exp(-2);
+    double A[4][4] = { { 0, 1, e1, e2 + e1 }, { 1, 0, 1, e1 + 1 }, { e1, 1, 0, 2 }, { e2 + e1, e1 + 1, 2, 0 } };
+    double A1[4][4] = { { 0, 1, 0, 0 }, { 1, 0, 1, 1 }, { 0, 1, 0, 2 }, { 0, 1, 2, 0 } };   /* lag 1 only */
+    double users[4] = { 2, 3, 2, 3 };
+    for (int lag = 3; lag >= 1; lag -= 2) {
+        p.ease_seq = 0.7;
+        p.ease_seq_lag = lag;
+        rec_model *m = train_model(&d, &t, ALG_EASE, &p, NULL, err, sizeof err);
+        CHECK(plain && m);
+        if (!plain || !m) break;
+        CHECK_EQ_INT(m->ease_n, 4);
+        CHECK_NEAR(model_param(m, "ease.seq", 0), 0.7, 1e-12);
+        for (uint32_t i = 0; i < 4; i++)
+            for (uint32_t j = 0; j < 4; j++) {
+                size_t q = (size_t)m->ease_pos[i] * 4 + (size_t)m->ease_pos[j];
+                double a = lag == 3 ? A[i][j] : A1[i][j];
+                CHECK_MSG(fabs(m->ease_B[q] - plain->ease_B[q] - 0.7 * a / sqrt(users[i] * users[j])) < 1e-5,
+                          "lag %d B[%u][%u]: %g more than without, want %g", lag, i, j,
+                          m->ease_B[q] - plain->ease_B[q], 0.7 * a / sqrt(users[i] * users[j]));
+            }
+        model_free(m);
+    }
+    model_free(plain);
+    train_free(&t);
+    data_free(&d);
+}
+
+TEST_MAIN(test_inverse, test_ease_formula, test_ease_seq)
