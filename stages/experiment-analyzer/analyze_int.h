@@ -1,6 +1,7 @@
 /* analyze_int.h — the experiment engine's insides (analyze.c), shared with
- * the file that saves and loads them (checkpoint.c), and with nothing else:
- * callers use analyze.h. */
+ * the file that reads its statistics into results (results.c) and the one
+ * that saves and loads them (checkpoint.c), and with nothing else: callers
+ * use analyze.h. */
 #ifndef EA_ANALYZE_INT_H
 #define EA_ANALYZE_INT_H
 #include "analyze.h"
@@ -66,4 +67,9 @@ static inline void ea_ps_add(ea_psum *p, double y, double x, int sign)
     ea_ps_side(&p->in_xx, xs_add_sq(&p->xx, x, sign), x * x, sign);
     ea_ps_side(&p->in_xy, xs_add_prod(&p->xy, y, x, sign), y * x, sign);
 }
+
+/* results.c: a look at experiment x's statistics (the sample-ratio check,
+ * and the mSPRT when the experiment is sequential); ea_event calls it every
+ * EA_LOOK_EVERY updates, ea_look_all at reports. */
+void ea_look(ea_engine *ea, int x);
 #endif
