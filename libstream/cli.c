@@ -1,5 +1,7 @@
-/* cli.c — one flag table per stage drives parsing, bounds checks, --help,
- * and the shared flags (cli.h, schemas/README.md "What every stage shares").
+/* cli.c — one flag table per stage drives parsing and bounds checks
+ * (cli.h); --help is printed from the same tables by clihelp.c, and the
+ * flags every stage shares (schemas/README.md "What every stage shares")
+ * are clicommon.c's.
  *
  * Accepted forms: --name VALUE, --name=VALUE, --flag (booleans), -s VALUE,
  * -sVALUE, clustered short booleans (-ab), "--" to end flags. A value is
@@ -18,6 +20,7 @@
  * Bounds (min < max) are in the target's unit: µs for durations, bytes for
  * sizes. */
 #include "cli.h"
+#include "cli_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,17 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "kafka.h"
-#include "log.h"
-#include "metrics.h"
-#include "sdnotify.h"
-#include "sig.h"
 #include "timefmt.h"
-
-#define CLI_MAX_COMMON 16
 
 /* ---- values ---------------------------------------------------------------- */
 
@@ -75,7 +70,7 @@ static void cli_fmt_size(int64_t b, char *buf, size_t n)
     else snprintf(buf, n, "%lld%c", (long long)b, u[k]);
 }
 
-static void cli_fmt_bound(const cli_opt *o, double v, char *buf, size_t n)
+void cli_fmt_bound(const cli_opt *o, double v, char *buf, size_t n)
 {
     if (o->type == CLI_DURATION) time_format_duration((int64_t)v, buf, n);
     else if (o->type == CLI_SIZE) cli_fmt_size((int64_t)v, buf, n);
@@ -123,16 +118,6 @@ const char *cli_suggest(const char *word, const char *const *cands, int n)
 }
 
 /* ---- parsing ---------------------------------------------------------------- */
-
-typedef struct cli_ctx {
-    const cli_spec *spec;
-    cli_common *common;
-    cli_opt copts[CLI_MAX_COMMON];
-    int ncopts, nstage;
-    unsigned char *seen;      /* nstage + ncopts */
-} cli_ctx;
-
-static const char *cli_stage(const cli_spec *spec) { return spec && spec->stage ? spec->stage : "streamrec"; }
 
 static const char *cli_last_stage = "streamrec";   /* for cli_die */
 
@@ -190,69 +175,6 @@ void cli_list_free(cli_list *l)
     l->n = l->cap = 0;
 }
 
-void cli_common_free(cli_common *c)
-{
-    if (c) cli_list_free(&c->kafka_conf);
-}
-
-static void cli_build_common(cli_ctx *cx)
-{
-    cli_common *c = cx->common;
-    cli_opt *o = cx->copts;
-    int n = 0;
-#define COPT(nm, sh, ty, tgt, dv, mv, hp, mn, mx) \
-    o[n++] = (cli_opt){ .name = nm, .short_name = sh, .type = ty, .target = tgt, \
-                        .defval = dv, .metavar = mv, .help = hp, .min = mn, .max = mx }
-    COPT("in", 0, CLI_STR, &c->in, "-", "URI",
-         "read from: - (stdin), a file (zstd detected), kafka://HOST:PORT/TOPIC?group=G", 0, 0);
-    COPT("out", 0, CLI_STR, &c->out, "-", "URI",
-         "write to: - (stdout), a file (.zst compresses), kafka://HOST:PORT/TOPIC", 0, 0);
-    COPT("format", 0, CLI_STR, &c->format, "records", "records|json",
-         "output records, or JSON lines (for people and jq); without --format, "
-         "a terminal on stdout gets JSON lines", 0, 0);
-    static const cli_name formats[] = { { "records", 0 }, { "json", 1 }, { 0 } };
-    o[n - 1].names = formats;
-    COPT("json-style", 0, CLI_STR, &c->json_style, "jq", "jq|flatc",
-         "JSON with every field, labels as an object, quantiles as p50/p95/..., times also "
-         "as NAME_iso (jq); or exactly what flatc --json prints (flatc)", 0, 0);
-    static const cli_name json_styles[] = { { "jq", 0 }, { "flatc", 1 }, { 0 } };
-    o[n - 1].names = json_styles;
-    COPT("compress", 0, CLI_STR, &c->compress, NULL, "zstd[:LEVEL]",
-         "compress the output (LEVEL 1..22; a .zst path compresses too)", 0, 0);
-    COPT("state", 0, CLI_STR, &c->state, NULL, "PATH.db",
-         "state database (SQLite, WAL); with Kafka input it keeps the offsets too", 0, 0);
-    COPT("dead-letter", 0, CLI_STR, &c->dead_letter, NULL, "URI",
-         "write refused input here as JSON lines {pos, error, raw}", 0, 0);
-    COPT("strict", 0, CLI_BOOL, &c->strict, NULL, NULL,
-         "the first bad record is fatal (exit 1)", 0, 0);
-    COPT("log-level", 0, CLI_STR, &c->log_level, "info", "LEVEL",
-         "debug, info, warn or error (JSON lines on stderr)", 0, 0);
-    COPT("metrics-file", 0, CLI_STR, &c->metrics_file, NULL, "PATH",
-         "Prometheus text file, rewritten atomically every 5 s and at exit", 0, 0);
-    COPT("max-record", 0, CLI_SIZE, &c->max_record, "16M", "SIZE",
-         "largest record (or line) accepted", 64, 1024.0 * 1024 * 1024);
-    COPT("connect-timeout", 0, CLI_DURATION, &c->connect_timeout, "10s", "DURATION",
-         "at start, how long Kafka or Redis may not answer before the stage "
-         "gives up (exit 1; 2 at once for a name that resolves nowhere); once "
-         "running, outages are retried", 1000, 3600e6);
-    COPT("idle-timeout", 0, CLI_DURATION, &c->idle_timeout, "10s", "DURATION",
-         "Kafka input: a partition with nothing unread for this long stops holding the "
-         "event-time watermark back (it is the minimum over the partitions owned)", 0, 0);
-    COPT("kafka-conf", 'X', CLI_LIST, &c->kafka_conf, NULL, "KEY=VALUE",
-         "librdkafka property, repeatable (e.g. -X security.protocol=ssl)", 0, 0);
-#undef COPT
-    /* a stage flag of the same name replaces the shared one (its own
-     * default, help and target): fbcat prints JSON unless told otherwise */
-    int k = 0;
-    for (int i = 0; i < n; i++) {
-        int shadowed = 0;
-        for (int j = 0; j < cx->nstage && !shadowed; j++)
-            shadowed = !strcmp(cx->spec->opts[j].name, o[i].name);
-        if (!shadowed) o[k++] = o[i];
-    }
-    cx->ncopts = k;
-}
-
 static const cli_opt *cli_find_long(cli_ctx *cx, const char *name, size_t len, int *idx)
 {
     for (int i = 0; i < cx->nstage; i++) {
@@ -306,7 +228,7 @@ static void *cli_target(const cli_ctx *cx, const cli_opt *o)
 }
 
 /* "a, b or c" from an enum's names, for messages. */
-static void cli_names_text(const cli_name *nm, const char *sep, const char *last, char *buf, size_t n)
+void cli_names_text(const cli_name *nm, const char *sep, const char *last, char *buf, size_t n)
 {
     size_t l = 0;
     buf[0] = 0;
@@ -492,242 +414,6 @@ static int cli_takes_positional(const cli_spec *spec)
     return 0;
 }
 
-/* --help fits in 80 columns (a terminal, a man page from help2man): text
- * is wrapped at word boundaries to CLI_HELP_WIDTH characters, continuation
- * lines indented to `indent`. Widths count characters, not UTF-8 bytes. */
-#define CLI_HELP_WIDTH 79
-#define CLI_HELP_COL 32
-
-static int cli_u8_width(const char *s, size_t n)
-{
-    int w = 0;
-    for (size_t i = 0; i < n; i++) w += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return w;
-}
-
-/* Print text starting at column col (already reached), wrapping words; a
- * newline in text starts a new line at indent. A word longer than the room
- * left is printed whole on its own line: nothing is cut. */
-static void cli_wrap(FILE *f, const char *text, int col, int indent)
-{
-    const char *p = text;
-    int fresh = 1;   /* nothing printed on this line after the indent yet */
-    while (*p) {
-        if (*p == '\n') {
-            fprintf(f, "\n%*s", indent, "");
-            col = indent; fresh = 1; p++;
-            continue;
-        }
-        if (*p == ' ') { p++; continue; }
-        size_t n = strcspn(p, " \n");
-        int w = cli_u8_width(p, n);
-        if (!fresh && col + 1 + w > CLI_HELP_WIDTH) {
-            fprintf(f, "\n%*s", indent, "");
-            col = indent; fresh = 1;
-        }
-        if (fresh && col + w > CLI_HELP_WIDTH) {
-            /* a list too long for any line (a default of many names) breaks after a comma */
-            size_t cut = 0;
-            for (size_t i = 0; i < n && col + cli_u8_width(p, i + 1) <= CLI_HELP_WIDTH; i++)
-                if (p[i] == ',') cut = i + 1;
-            if (cut) {
-                fwrite(p, 1, cut, f);
-                fprintf(f, "\n%*s", indent, "");
-                col = indent; p += cut;
-                continue;
-            }
-        }
-        if (!fresh) { fputc(' ', f); col++; }
-        fwrite(p, 1, n, f);
-        col += w; fresh = 0; p += n;
-    }
-}
-
-static void cli_print_opt(FILE *f, const cli_opt *o)
-{
-    static const char *const metas[] = { [CLI_BOOL] = NULL, [CLI_STR] = "STR", [CLI_INT] = "N",
-        [CLI_DOUBLE] = "X", [CLI_DURATION] = "DURATION", [CLI_SIZE] = "SIZE", [CLI_LIST] = "A,B,...",
-        [CLI_COUNT_OR_DURATION] = "N|DURATION", [CLI_ENUM] = "NAME", [CLI_ENUM_SET] = "NAME,..." };
-    char left[96], names[600] = "", short_names[24];
-    const char *mv = o->metavar ? o->metavar : metas[o->type];
-    if (o->names) cli_names_text(o->names, "|", "|", names, sizeof names);
-    /* a short enum shows its names as the metavar ("json|csv"); a long one,
-     * or a set, in the parenthesis after the help */
-    if (o->type == CLI_ENUM && !o->metavar && strlen(names) < sizeof short_names) {
-        mv = memcpy(short_names, names, strlen(names) + 1);
-        names[0] = 0;
-    }
-    else if (o->metavar) names[0] = 0;
-    int n;
-    if (o->short_name)
-        n = snprintf(left, sizeof left, "  -%c, --%s", o->short_name, o->name);
-    else
-        n = snprintf(left, sizeof left, "      --%s", o->name);
-    if (mv && n > 0 && (size_t)n < sizeof left) snprintf(left + n, sizeof left - (size_t)n, " %s", mv);
-    fputs(left, f);
-    int w = cli_u8_width(left, strlen(left));
-    if (w < CLI_HELP_COL) fprintf(f, "%*s", CLI_HELP_COL - w, "");
-    else fprintf(f, "\n%*s", CLI_HELP_COL, "");
-    /* the help, then "(required, bounds or names, default: X)", wrapped as one text */
-    char text[1536];
-    size_t tl = (size_t)snprintf(text, sizeof text, "%s", o->help ? o->help : "");
-    int bounded = o->min < o->max;
-    char range[600] = "";
-    if (names[0]) {
-        snprintf(range, sizeof range, "%s", names);
-    } else if (bounded) {
-        char lo[32], hi[32];
-        cli_fmt_bound(o, o->min, lo, sizeof lo);
-        cli_fmt_bound(o, o->max, hi, sizeof hi);
-        snprintf(range, sizeof range, "%s..%s", lo, hi);
-    }
-    int has_def = o->defval && o->type != CLI_BOOL;
-    if (tl < sizeof text && (o->required || range[0] || has_def))
-        snprintf(text + tl, sizeof text - tl, " (%s%s%s%s%s%s)", o->required ? "required" : "",
-                 o->required && range[0] ? ", " : "", range,
-                 (o->required || range[0]) && has_def ? ", " : "", has_def ? "default: " : "",
-                 has_def ? (*o->defval ? o->defval : "''") : "");
-    cli_wrap(f, text, CLI_HELP_COL, CLI_HELP_COL);
-    fputc('\n', f);
-}
-
-/* Usage and example lines: a line too wide breaks at a word, continued
- * with " \" (still pasteable into a shell) and indented below. */
-static void cli_print_cmdline(FILE *f, const char *prefix, const char *line, size_t n)
-{
-    int indent = cli_u8_width(prefix, strlen(prefix));
-    int col = indent;
-    fputs(prefix, f);
-    const char *p = line, *end = line + n;
-    int fresh = 1;
-    while (p < end) {
-        if (*p == ' ') { p++; continue; }
-        const char *q = p;
-        /* a quoted word ('...' or "...") stays whole: breaking it would change the command */
-        while (q < end && *q != ' ') {
-            if (*q == '\'' || *q == '"') {
-                const char *c = memchr(q + 1, *q, (size_t)(end - q - 1));
-                q = c ? c + 1 : end;
-            } else {
-                q++;
-            }
-        }
-        int w = cli_u8_width(p, (size_t)(q - p));
-        if (!fresh && col + 1 + w + 2 > CLI_HELP_WIDTH) {
-            fprintf(f, " \\\n%*s", indent + 4, "");
-            col = indent + 4; fresh = 1;
-        }
-        if (!fresh) { fputc(' ', f); col++; }
-        fwrite(p, 1, (size_t)(q - p), f);
-        col += w; fresh = 0; p = q;
-    }
-    fputc('\n', f);
-}
-
-static void cli_help(const cli_ctx *cx)
-{
-    const cli_spec *sp = cx->spec;
-    FILE *f = stdout;
-    const char *stage = cli_stage(sp);
-    if (sp->summary) {
-        fprintf(f, "%s — ", stage);
-        cli_wrap(f, sp->summary, cli_u8_width(stage, strlen(stage)) + 3, 2);
-        fputs("\n\n", f);
-    }
-    const char *usage = sp->usage;
-    char dflt[128];
-    if (!usage) { snprintf(dflt, sizeof dflt, "%s [FLAGS]", stage); usage = dflt; }
-    for (const char *p = usage, *pfx = "usage: ";; pfx = "       ") {
-        const char *nl = strchr(p, '\n');
-        size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        while (n && *p == ' ') { p++; n--; }   /* the table's own alignment: ours replaces it */
-        cli_print_cmdline(f, pfx, p, n);
-        if (!nl) break;
-        p = nl + 1;
-    }
-    if (cx->nstage) {
-        fputs("\nflags:\n", f);
-        for (int i = 0; i < cx->nstage; i++) cli_print_opt(f, &sp->opts[i]);
-    }
-    fputs(cx->ncopts ? "\nshared flags (every stage):\n" : "\n", f);
-    for (int i = 0; i < cx->ncopts; i++) cli_print_opt(f, &cx->copts[i]);
-    fprintf(f, "  -h, --help                    show this help and exit\n");
-    fprintf(f, "      --version                 show the version and exit\n");
-    if (cx->ncopts)
-        fputs("\nexit status: 0 done, 1 runtime failure, 2 usage or configuration error,\n"
-              "  141 the reader of stdout went away (as for a process killed by SIGPIPE)\n", f);
-    if (sp->example) {
-        fputs("\nexample:\n", f);
-        const char *p = sp->example;
-        while (*p) {
-            const char *nl = strchr(p, '\n');
-            size_t n = nl ? (size_t)(nl - p) : strlen(p);
-            /* lines the stage indented itself (continuations) keep their indent */
-            size_t lead = 0;
-            while (lead < n && p[lead] == ' ') lead++;
-            char pfx[40];
-            snprintf(pfx, sizeof pfx, "  %*s", (int)(lead < 30 ? lead : 30), "");
-            cli_print_cmdline(f, pfx, p + lead, n - lead);
-            if (!nl) break;
-            p = nl + 1;
-        }
-    }
-    fflush(f);
-}
-
-static void cli_validate_common(const cli_spec *spec, const cli_common *c)
-{
-    if (!c) return;
-    if (!c->in || !*c->in) cli_usage_error(spec, "--in: empty URI (use - for stdin)");
-    if (!c->out || !*c->out) cli_usage_error(spec, "--out: empty URI (use - for stdout)");
-    if (c->compress && strcmp(c->compress, "none")) {
-        const char *z = c->compress;
-        if (strncmp(z, "zstd", 4) || (z[4] && z[4] != ':'))
-            cli_usage_error(spec, "--compress: '%s' is not zstd or zstd:LEVEL", z);
-        if (z[4] == ':') {
-            char *end;
-            long lv = strtol(z + 5, &end, 10);
-            if (!z[5] || *end || lv < 1 || lv > 22)
-                cli_usage_error(spec, "--compress: level '%s' is not in 1..22", z + 5);
-        }
-    }
-    /* an input file that is not there (or not readable) is a usage mistake:
-     * said plainly, as cat would, without opening it (a FIFO would block) */
-    if (strcmp(c->in, "-") && strncmp(c->in, "kafka://", 8)) {
-        struct stat st;
-        int e = stat(c->in, &st) ? errno : S_ISDIR(st.st_mode) ? EISDIR : access(c->in, R_OK) ? errno : 0;
-        if (e) {
-            fprintf(stderr, "%s: %s: %s\n", cli_stage(spec), c->in, strerror(e));
-            fflush(stderr);
-            exit(2);
-        }
-    }
-    /* URIs and -X are configuration: a mistake there is a usage error
-     * (exit 2) before anything is opened, not a runtime failure */
-    char err[512];
-    const char *uris[] = { c->in, c->out, c->dead_letter };
-    const char *names[] = { "--in", "--out", "--dead-letter" };
-    for (int i = 0; i < 3; i++) {
-        if (!uris[i]) continue;
-        if (stream_uri_check(uris[i], err, sizeof err))
-            cli_usage_error(spec, "%s: %s", names[i], err);
-    }
-    if (!strncmp(c->in, "kafka://", 8)) {
-        char brokers[512], topic[256], group[256];
-        int eof;
-        if (kafka_uri_parse(c->in, brokers, sizeof brokers, topic, sizeof topic, group,
-                            sizeof group, &eof, err, sizeof err) == 0 && !group[0] &&
-            !spec->kafka_in_groupless)
-            cli_usage_error(spec, "--in: %s: Kafka input needs a consumer group (?group=NAME)", c->in);
-    }
-    if (kafka_conf_check(&c->kafka_conf, err, sizeof err))
-        cli_usage_error(spec, "%s", err);
-    log_level lv;
-    if (log_parse_level(c->log_level, &lv) < 0)
-        cli_usage_error(spec, "--log-level: '%s' is not debug, info, warn or error",
-                        c->log_level ? c->log_level : "");
-}
-
 /* The flag is on the command line: once only, unless it collects; a set
  * given replaces its default rather than adding to it. */
 static void cli_see(cli_ctx *cx, const cli_opt *o, int idx, const char *fb)
@@ -895,22 +581,4 @@ int cli_parse(int argc, char **argv, const cli_spec *spec, cli_common *common)
     if (cx.common && cx.common->compress && !strcmp(cx.common->compress, "none"))
         cx.common->compress = NULL;
     return first;
-}
-
-static void cli_atexit_metrics(void) { metrics_shutdown(); }
-
-void cli_start(const cli_spec *spec, const cli_common *common)
-{
-    static int started;
-    const char *stage = cli_stage(spec);
-    cli_validate_common(spec, spec->no_common ? NULL : common);
-    const cli_common *c = spec->no_common ? NULL : common;
-    log_init(stage, c ? c->log_level : NULL);
-    sd_init();          /* read NOTIFY_SOCKET before threads exist */
-    metrics_init(stage, c ? c->metrics_file : NULL, 5000);
-    sig_install();
-    if (!started) {
-        started = 1;
-        atexit(cli_atexit_metrics);
-    }
 }

@@ -63,7 +63,7 @@ void fb_add_scalar(fb_builder *b, int slot, const void *le_bytes, size_t size); 
 void fb_add_ref(fb_builder *b, int slot, fb_ref ref);    /* 0: absent */
 fb_ref fb_table_end(fb_builder *b);
 
-/* Fast paths for the record codec (fbrec.c), inline: room for at least n
+/* Fast paths for the record codec (fbencode.c), inline: room for at least n
  * bytes in front of the data (fb_reserve), then fb_add_ref_fast and
  * fb_add_scalar_fast write the bytes fb_add_ref and fb_add_scalar would,
  * without their checks: the caller knows the slot is in the table, the

@@ -1,9 +1,9 @@
 /* fbfield.h — a record field's value in C memory, read through its
  * descriptor (libstream/fbsgen/fbdesc.h): the bytes it takes inline, scalar
  * loads and stores widened to 64 bits, and whether it holds the schema's
- * default. Internal to libstream: shared by the binary codec (fbrec.c) and
- * the JSON forms (fbjson.c); static inline so the codec's hot loops keep
- * them inlined. */
+ * default. Internal to libstream: shared by the binary codec (fbrec.c,
+ * fbdecode.c, fbencode.c) and the JSON forms (fbjson.c); static inline so
+ * the codec's hot loops keep them inlined. */
 #ifndef STREAMREC_FBFIELD_H
 #define STREAMREC_FBFIELD_H
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* fbjson.c — records to and from JSON (fbjson.h), for every table type, by
  * walking the descriptors that fbsgen generates (libstream/fbsgen/fbdesc.h),
- * as the binary codec in fbrec.c does. */
+ * as the binary codec in fbdecode.c and fbencode.c does. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* fbrec.h — typed records: the C structs generated from schemas/NAME.fbs
  * (build/gen/records.h, included here) and the schema-driven binary codec
- * that verifies+decodes and encodes them (fbrec.c). Their JSON forms are
- * fbjson.h's.
+ * that verifies+decodes (fbdecode.c) and encodes them (fbencode.c), over
+ * the descriptors (fbrec.c). Their JSON forms are fbjson.h's.
  *
  * Every table T in the schemas becomes:
  *   typedef struct T { ...fields in schema order... } T;
@@ -33,7 +33,7 @@
 #include "arena.h"
 #include "fb.h"
 
-typedef struct fbrec_desc fbrec_desc;     /* one per table type; layout (fbsgen/fbdesc.h) private to fbrec.c, fbjson.c */
+typedef struct fbrec_desc fbrec_desc;     /* one per table type; layout (fbsgen/fbdesc.h) private to the codec's files and fbjson.c */
 
 #include "records.h"                /* generated: structs, enums, T_desc, AnyRecord */
 

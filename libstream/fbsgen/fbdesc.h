@@ -1,6 +1,7 @@
 /* fbdesc.h — the layout of record descriptors, shared by the generated
- * build/gen/records.c (which defines them) and libstream/fbrec.c and
- * fbjson.c (which walk them). Private to those: stages use fbrec.h only.
+ * build/gen/records.c (which defines them) and libstream/fbrec.c,
+ * fbdecode.c, fbencode.c and fbjson.c (which walk them). Private to those:
+ * stages use fbrec.h only.
  *
  * A descriptor lists a table's (or struct's) fields in schema order, each
  * with its wire type, vtable slot, place in the C struct and default, so one
@@ -48,5 +49,12 @@ struct fbrec_desc {
     uint16_t nfields;
     const fbrec_field_desc *fields;
 };
+
+/* Defined by the generated records.c: the root types, and every table and
+ * struct type. */
+extern const fbrec_desc *const fbrec_gen_roots[];
+extern const int fb_gen_nroots;
+extern const fbrec_desc *const fbrec_gen_all[];
+extern const int fb_gen_nall;
 
 #endif

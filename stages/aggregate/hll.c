@@ -2,7 +2,9 @@
 #include "hash.h"
 #include "hll.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include "log.h"
 
 void agg_hll_init(agg_hll *h) { memset(h->reg, 0, sizeof h->reg); }
 
@@ -53,4 +55,12 @@ double agg_hll_estimate(const agg_hll *h)
     z += m * hll_sigma(c[0] / m);
     if (isinf(z)) return 0;
     return 0.5 / log(2.0) * m * m / z;
+}
+
+agg_hll *agg_hll_dup(const agg_hll *h)
+{
+    agg_hll *c = malloc(sizeof *c);
+    if (!c) log_fatal("aggregate: out of memory");
+    memcpy(c, h, sizeof *c);
+    return c;
 }

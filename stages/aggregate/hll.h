@@ -24,5 +24,7 @@ void agg_hll_add_hash(agg_hll *h, uint64_t hash);
 void agg_hll_add(agg_hll *h, const void *data, size_t len);
 void agg_hll_merge(agg_hll *dst, const agg_hll *src);
 double agg_hll_estimate(const agg_hll *h);
+/* A malloc'd copy (exits on out of memory). */
+agg_hll *agg_hll_dup(const agg_hll *h);
 
 #endif

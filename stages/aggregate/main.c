@@ -1,6 +1,7 @@
 /* main.c — aggregate: Event and Sample records in, windowed Metric records
  * (and feature-store metrics) out. The logic lives in engine.c (one
- * engine), parts.c (--emit partials), partial.c (--merge), checkpoint.c,
+ * engine; emit.c what its closing windows write, merge.c --merge's
+ * sources), parts.c (--emit partials), partial.c (--merge), checkpoint.c,
  * flags.c (the flags and the config they make) and run.c (opening the
  * engine, dead-letter reasons, counter tables); this file is the runner's
  * callbacks (runner.h).

@@ -1,8 +1,9 @@
 /* experiment-analyzer — A/B experiments from Event records: exposures,
  * metrics, tests, always-valid decisions; ExperimentResult records out.
  * `experiment-analyzer assign` prints the variant of user ids on stdin.
- * The logic lives in analyze.c (engine), store.c (its users), stats.c,
- * assign.c, config.c, report.c and, for the scale-out modes, partial.c and
+ * The logic lives in analyze.c (engine), store.c (its users), results.c
+ * (looks and decisions), checkpoint.c (--state), stats.c, assign.c,
+ * config.c, report.c and, for the scale-out modes, partial.c and
  * scaleout.c; flags.c holds the flags. This file is the single run's
  * callbacks on the runner (runner.h); figures.c its counter table,
  * scaleout.c the scale-out modes' runner definitions. */

@@ -3,7 +3,7 @@
  * Every number has its unit on one stated scale: a conversion's rate in
  * percent and its lift in percentage points, a duration in seconds, a
  * numeric metric in the event's own value. Lifts and both their intervals
- * are absolute differences (treatment − control), as analyze.c computes
+ * are absolute differences (treatment − control), as results.c computes
  * them; the relative lift has its own column. Charts are drawn in SVG user
  * units (viewBox) and scale to the page's width; tick labels are thinned
  * until their estimated boxes do not touch (tests/stage/380 checks it). */

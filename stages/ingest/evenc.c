@@ -7,7 +7,7 @@
  * vtable assembled and compared with earlier ones, the header padded):
  * ~940 instructions per event of the bench, ~510 here.
  *
- * The layout, as fb_enc_event (libstream/fbrec.c) and fb.c produce it,
+ * The layout, as fb_enc_event (libstream/fbencode.c) and fb.c produce it,
  * positions counted from the buffer's end ("refs"):
  *   - strings in schema order (event_id, user_id, item_id, session_id,
  *     name, source, experiment, variant), each [u32 len][bytes][NUL][pad to 4];

@@ -490,7 +490,7 @@ echo 'int main(void){return 0;}' >"$T/san.c"
 $CCX $san -o "$T/san" "$T/san.c" 2>/dev/null || san=""
 if $CCX -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter $san \
      -I"$ROOT/libstream" -I"$T/richgen" -o "$T/richgen/rt" "$T/richgen/rt.c" "$T/richgen/records.c" \
-     "$ROOT"/libstream/{fbrec,fbjson,fb,arena,json,log,timefmt}.c -lm 2>"$T/richgen/cc.err"; then
+     "$ROOT"/libstream/{fbrec,fbdecode,fbencode,fbjson,fb,arena,json,jsonwriter,log,timefmt}.c -lm 2>"$T/richgen/cc.err"; then
   CONF_N=300 conform rich "$R" "$T/richgen/rt enc" "$T/richgen/rt dec"
   expect_eq "a Node chain 60 deep decodes whole" "$("$T/richgen/rt" deep 60)" "0 60 "
   deep=$("$T/richgen/rt" deep 100)

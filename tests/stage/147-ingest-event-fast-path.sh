@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # 147-ingest-event-fast-path — fbrec_encode writes an Event by a direct path
-# (fbrec.c fb_enc_event), not by the per-type plan every other record takes;
+# (fbencode.c fb_enc_event), not by the per-type plan every other record takes;
 # tests/unit/test_fbrec.c compares its bytes with the plain schema walk's.
 # Here ingest's output on tricky lines is decoded and checked, and one
 # thread and two must give the same bytes. The lines: escapes and \u0000-free
