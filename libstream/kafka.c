@@ -242,6 +242,12 @@ static int kafka_down_check(rd_kafka_t *rk, int64_t *down_since, int64_t limit)
 
 /* ---- source ---------------------------------------------------------------- */
 
+/* The source's clock (now_ms, eof_ms, last_msg_ms): read per message, and
+ * what it times is 100 ms and more (alignment, idleness, poll slices), so
+ * the coarse clock (a few ms steps) does: on this VM a precise read
+ * (kvm-clock) cost ~3% of ingest's CPU over Kafka (perf). */
+static int64_t kafka_src_clock_ms(void) { return mono_coarse_us() / 1000; }
+
 static kafka_part *kafka_part_find(kafka_src *s, const char *topic, int32_t p, int create)
 {
     /* per message and then per record, mostly of the partition asked last;
@@ -558,7 +564,7 @@ static void kafka_src_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                        tp->topic, (int)tp->partition,
                        rd_kafka_err2str(cre ? cre : c->elems[i].err));
             kp->epoch = ++s->epochs;
-            kp->last_msg_ms = mono_ms();
+            kp->last_msg_ms = kafka_src_clock_ms();
             s->align_dirty = 1;
             log_kv(LOG_INFO, "kafka partition assigned", "\"topic\":\"%s\",\"partition\":%d,\"start\":%lld",
                    tp->topic, (int)tp->partition, (long long)(tp->offset >= 0 ? tp->offset : -1));
@@ -699,9 +705,10 @@ int kafka_src_poll(kafka_src *s, int timeout_ms, kafka_msg *m)
 {
     if (s->cur) { rd_kafka_message_destroy(s->cur); s->cur = NULL; }
     /* One clock read per message, here: kept in now_ms for
-     * kafka_src_event_time, which the stages call per record (a read costs
-     * ~0.2 us on a VM's kvm-clock); a message ends the wait without another. */
-    int64_t deadline = (s->now_ms = mono_ms()) + (timeout_ms > 0 ? timeout_ms : 0);
+     * kafka_src_event_time, which the stages call per record (a precise
+     * read costs ~0.2 us on a VM's kvm-clock; this is the coarse clock,
+     * kafka_src_clock_ms); a message ends the wait without another. */
+    int64_t deadline = (s->now_ms = kafka_src_clock_ms()) + (timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
         if (s->fatal) return -1;
         if (kafka_down_check(s->rk, &s->down_since_ms, s->down_timeout_ms)) return -1;
@@ -712,7 +719,7 @@ int kafka_src_poll(kafka_src *s, int timeout_ms, kafka_msg *m)
         int64_t left = deadline - s->now_ms;
         /* slices of at most 100 ms so fatal errors and the down limit are seen */
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(s->rk, left <= 0 ? 0 : left > 100 ? 100 : (int)left);
-        if (!msg || msg->err) s->now_ms = mono_ms();
+        if (!msg || msg->err) s->now_ms = kafka_src_clock_ms();
         if (!msg) {
             if (s->fatal) return -1;
             if (s->stop_at_eof && kafka_src_all_eof(s)) return 2;
@@ -742,7 +749,7 @@ int kafka_src_poll(kafka_src *s, int timeout_ms, kafka_msg *m)
         if (!kp || !kp->assigned) {
             /* a message fetched before its partition was revoked: not ours to return */
             rd_kafka_message_destroy(msg);
-            s->now_ms = mono_ms();
+            s->now_ms = kafka_src_clock_ms();
             continue;
         }
         s->down_since_ms = 0;
@@ -764,7 +771,7 @@ int kafka_src_poll(kafka_src *s, int timeout_ms, kafka_msg *m)
             if (s->align_dirty || s->now_ms - s->align_at_ms >= KAFKA_ALIGN_RECHECK_MS) kafka_align_update(s);
             /* ahead, or behind its own held messages: held, in order */
             if ((kp->held_n || kafka_part_ahead(s, kp)) && kafka_part_hold(s, kp, msg) == 0) {
-                s->now_ms = mono_ms();
+                s->now_ms = kafka_src_clock_ms();
                 continue;
             }
         }
@@ -986,7 +993,7 @@ static int32_t kafka_topic_partitions(kafka_src *s, const char *topic)
 
 int kafka_src_owned(kafka_src *s, int i, int64_t idle_ms, stream_part *out)
 {
-    int64_t now = mono_ms();
+    int64_t now = kafka_src_clock_ms();
     for (int k = 0; k < s->nparts; k++) {
         kafka_part *kp = &s->parts[k];
         if (!kp->assigned || i-- > 0) continue;
@@ -1049,6 +1056,24 @@ void kafka_src_close(kafka_src *s)
 
 /* ---- sink ------------------------------------------------------------------ */
 
+/* zstd level 1, not librdkafka's default 3: librdkafka (2.0.2, zstd linked
+ * dynamically) builds a fresh compression context per batch without telling
+ * zstd the input size, so level 3 clears its full-size tables (768 KiB) for
+ * every batch of every partition; level 1 clears 32 KiB and compresses our
+ * records to within ~1.5% of level 3's size (tests/bench/kafka-pipeline.sh
+ * prints both). -X compression.level=N overrides. */
+#define KAFKA_ZSTD_LEVEL "1"
+/* How long a batch waits for more messages. Per batch (and per partition)
+ * librdkafka pays a compression context, a request and, on the reader's
+ * side, a decompression context or two (the frame does not say its
+ * decompressed size, so the reader guesses and retries); a longer wait
+ * makes fewer, larger batches at that much latency per Kafka hop. */
+#define KAFKA_LINGER_MS "5"
+/* Delivery reports are served every this many messages (and by every flush):
+ * a poll per message cost a queue lock per message for nothing, as the
+ * reports come back a batch at a time. */
+#define KAFKA_SINK_POLL_EVERY 64
+
 static void kafka_sink_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     kafka_sink *k = opaque;
@@ -1081,8 +1106,9 @@ kafka_sink *kafka_sink_open(const char *brokers, const char *topic, const cli_li
     rd_kafka_conf_t *c = rd_kafka_conf_new();
     if (kafka_conf_set(c, "bootstrap.servers", brokers, err, n) ||
         kafka_conf_set(c, "compression.type", "zstd", err, n) ||
+        kafka_conf_set(c, "compression.level", KAFKA_ZSTD_LEVEL, err, n) ||
         kafka_conf_set(c, "enable.idempotence", "true", err, n) ||
-        kafka_conf_set(c, "linger.ms", "5", err, n) ||
+        kafka_conf_set(c, "linger.ms", KAFKA_LINGER_MS, err, n) ||
         kafka_conf_set(c, "log.queue", "true", err, n) ||
         kafka_conf_apply(c, conf, &k->down_timeout_ms, err, n)) {
         rd_kafka_conf_destroy(c);
@@ -1130,8 +1156,7 @@ static int kafka_sink_produce_p(kafka_sink *k, int32_t partition, const void *va
         rd_kafka_poll(k->rk, 100);
         if (kafka_down_check(k->rk, &k->down_since_ms, k->down_timeout_ms)) return -1;
     }
-    k->produced++;
-    rd_kafka_poll(k->rk, 0);   /* serve delivery reports */
+    if (++k->produced % KAFKA_SINK_POLL_EVERY == 0) rd_kafka_poll(k->rk, 0);   /* serve delivery reports */
     return k->fatal ? -1 : 0;
 }
 

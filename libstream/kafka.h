@@ -21,10 +21,11 @@
  * delivered again to the new owner). Hooks run inside kafka_src_poll only,
  * never inside kafka_src_close (the caller syncs before closing).
  *
- * Sink: compression.type=zstd and enable.idempotence=true unless -X says
- * otherwise; every message is copied; a full local queue blocks (polls and
- * retries: backpressure, never a drop); delivery reports are checked and a
- * failure makes kafka_sink_flush (and every later flush) return -1.
+ * Sink: compression.type=zstd (compression.level=1) and
+ * enable.idempotence=true unless -X says otherwise; every message is
+ * copied; a full local queue blocks (polls and retries: backpressure, never
+ * a drop); delivery reports are served every 64 messages and by every flush,
+ * and a failure makes kafka_sink_flush (and every later flush) return -1.
  *
  * Errors from librdkafka (broker down, unknown topic...) are logged through
  * log.h, rate-limited; fatal ones make poll/produce/flush return -1.

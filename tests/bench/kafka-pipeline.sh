@@ -54,6 +54,9 @@ P=8                       # partitions of every topic
 # GEN_RATE: lines per second of event time; 100,000 lines span 9 windows of 60 s
 AGG="--window 60s --features none"
 X="-X session.timeout.ms=6000 -X heartbeat.interval.ms=500 -X topic.metadata.refresh.interval.ms=1000"
+# KBENCH_X: more -X for every stage, to weigh a librdkafka setting
+# (KBENCH_X="-X compression.level=3": librdkafka's own zstd level)
+X="$X ${KBENCH_X:-}"
 W=$BT/kp; rm -rf "$W"; mkdir -p "$W"
 PIDS=()
 cleanup() { local p; for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; }
@@ -144,6 +147,20 @@ done | "$BIN/fbcat" --encode Metric >"$W/markers.rec"
 MARKER_KEYS=$(for i in $(seq 200); do printf 'metric:bench.end:m=%d ' "$i"; done)
 bytes=$(wc -c <"$IN/raw.jsonl")
 echo "  $N JSON lines ($((bytes / 1048576)) MiB) -> $E records -> $M metrics (60 s windows, no features); $P partitions per topic"
+# What the producers' zstd level costs in bytes: the records compressed in
+# pieces of a batch's size (librdkafka compresses each batch alone) at the
+# stages' level (1, libstream/kafka.c) and at librdkafka's default (3)
+if command -v zstd >/dev/null; then
+  for kib in 16 64; do
+    split -b $((kib * 1024)) "$W/ev.rec" "$W/zchunk."
+    for lv in 1 3; do
+      printf '%s %s %s\n' "$kib" "$lv" "$(zstd -q -"$lv" -c "$W"/zchunk.* | wc -c)"   # (one frame per piece)
+    done
+    rm -f "$W"/zchunk.*
+  done | awk -v raw="$(wc -c <"$W/ev.rec")" '{ r[$1, $2] = $3; k[$1] = 1 } END {
+    for (kib in k) printf "  events in %d KiB batches, zstd -1: %.2fx smaller, -3: %.2fx (-1 writes %.1f%% more bytes)\n",
+      kib, raw / r[kib, 1], raw / r[kib, 3], (r[kib, 1] / r[kib, 3] - 1) * 100 }' | sort -n -k3
+fi
 
 # ---- servers ----------------------------------------------------------------
 phase "file runs"
