@@ -580,8 +580,11 @@ int stream_in_next_line(stream_in *in, stream_line *l, size_t max_line)
 /* The length of p[0..n) up to and including its max-th '\n' (all of it
  * when it has fewer), and in *count how many '\n' that takes: counted three
  * vector instructions per 16 bytes, in pieces of 4,032 bytes (byte counters
- * summed before they can wrap); the piece holding the max-th is walked. */
-static size_t stream_nl_cut(const uint8_t *p, size_t n, uint64_t max, uint64_t *count)
+ * summed before they can wrap); the piece holding the max-th is walked.
+ * With dst, the bytes are copied there on the way (n bytes of room; past
+ * the cut, what it copies is garbage). */
+static inline __attribute__((always_inline)) size_t stream_nl_cut(const uint8_t *p, size_t n, uint64_t max,
+                                                                  uint64_t *count, uint8_t *dst)
 {
     uint64_t c = 0;
     size_t i = 0;
@@ -593,10 +596,21 @@ static size_t stream_nl_cut(const uint8_t *p, size_t n, uint64_t max, uint64_t *
         __m128i acc = zero;
         for (k = 0; k < rounds; k++) {
             const uint8_t *q = p + i + 64 * k;
-            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)q), nl));
-            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(q + 16)), nl));
-            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(q + 32)), nl));
-            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(q + 48)), nl));
+            __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)q);
+            __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(q + 16));
+            __m128i v2 = _mm_loadu_si128((const __m128i *)(const void *)(q + 32));
+            __m128i v3 = _mm_loadu_si128((const __m128i *)(const void *)(q + 48));
+            if (dst) {
+                uint8_t *d = dst + (q - p);
+                _mm_storeu_si128((__m128i *)(void *)d, v0);
+                _mm_storeu_si128((__m128i *)(void *)(d + 16), v1);
+                _mm_storeu_si128((__m128i *)(void *)(d + 32), v2);
+                _mm_storeu_si128((__m128i *)(void *)(d + 48), v3);
+            }
+            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(v0, nl));
+            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(v1, nl));
+            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(v2, nl));
+            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(v3, nl));
         }
         __m128i sum = _mm_sad_epu8(acc, zero);
         uint64_t piece = (uint64_t)_mm_cvtsi128_si64(sum) + (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(sum, sum));
@@ -605,12 +619,30 @@ static size_t stream_nl_cut(const uint8_t *p, size_t n, uint64_t max, uint64_t *
         i += 64 * rounds;
     }
 #endif
-    for (; i < n && c < max; i++) c += p[i] == '\n';
+    if (dst)
+        for (; i < n && c < max; i++) c += (dst[i] = p[i]) == '\n';
+    else
+        for (; i < n && c < max; i++) c += p[i] == '\n';
     *count = c;
     return i;
 }
 
+/* stream_in_next_lines_to's copy of a single line. */
+static const char *stream_lines_copy(const uint8_t *p, size_t len, char *(*room)(void *ctx, size_t len, int alone),
+                                     void *ctx, int alone)
+{
+    char *dst = room(ctx, len, alone);
+    if (dst) memcpy(dst, p, len);
+    return dst;
+}
+
 int stream_in_next_lines(stream_in *in, stream_lines *ls, size_t max_line, size_t max_bytes, uint32_t max_lines)
+{
+    return stream_in_next_lines_to(in, ls, max_line, max_bytes, max_lines, NULL, NULL);
+}
+
+int stream_in_next_lines_to(stream_in *in, stream_lines *ls, size_t max_line, size_t max_bytes, uint32_t max_lines,
+                            char *(*room)(void *ctx, size_t len, int alone), void *ctx)
 {
     memset(ls, 0, sizeof *ls);
     if (in->failed) return -1;
@@ -640,6 +672,7 @@ int stream_in_next_lines(stream_in *in, stream_lines *ls, size_t max_line, size_
         if (avail >= window) {   /* a line over max_line: its prefix, the rest skipped later */
             if (max_line > max_bytes) { ls->len = max_line; return 2; }
             ls->ptr = (const char *)p; ls->len = max_line; ls->too_long = 1; ls->n = 1;
+            if (room && !(ls->ptr = stream_lines_copy(p, max_line, room, ctx, 1))) return -1;
             io_consume(io, max_line + 1);   /* p[max_line] is not '\n': part of the tail */
             in->skip_rest = 1;
             goto counted;
@@ -649,6 +682,7 @@ int stream_in_next_lines(stream_in *in, stream_lines *ls, size_t max_line, size_
         if (m >= 0 && (size_t)m == avail) {   /* end of input: the last line has no '\n' */
             if (avail > max_bytes) { ls->len = avail; return 2; }
             ls->ptr = (const char *)io_rptr(io); ls->len = avail; ls->n = 1;
+            if (room && !(ls->ptr = stream_lines_copy(io_rptr(io), avail, room, ctx, 0))) return -1;
             io_consume(io, avail);
             goto counted;
         }
@@ -663,9 +697,17 @@ int stream_in_next_lines(stream_in *in, stream_lines *ls, size_t max_line, size_
     while (*last != '\n') last--;   /* back at most one line: stops at nl */
     size_t len = (size_t)(last - p) + 1;
     uint64_t cnt;
-    len = first + stream_nl_cut(p + first, len - first, max_lines - 1, &cnt);
-    cnt++;
-    ls->ptr = (const char *)p; ls->len = len; ls->n = (uint32_t)cnt;
+    if (room) {   /* copied as counted: one pass */
+        char *dst = room(ctx, len, 0);
+        if (!dst) return -1;
+        len = stream_nl_cut(p, len, max_lines, &cnt, (uint8_t *)dst);
+        ls->ptr = dst;
+    } else {
+        len = first + stream_nl_cut(p + first, len - first, max_lines - 1, &cnt, NULL);
+        cnt++;
+        ls->ptr = (const char *)p;
+    }
+    ls->len = len; ls->n = (uint32_t)cnt;
     io_consume(io, len);
 counted:
     ls->first = (int64_t)in->line_no + 1;

@@ -93,6 +93,13 @@ typedef struct stream_lines {
     int too_long;
 } stream_lines;
 int stream_in_next_lines(stream_in *in, stream_lines *ls, size_t max_line, size_t max_bytes, uint32_t max_lines);
+/* The same, the lines copied on the way (one pass over them, not a count
+ * then a copy): once the input holds them (after any wait, so after any
+ * tick), room(ctx, len, alone) gives where to put len bytes (at most
+ * max_bytes; alone: a too-long prefix) and ls->ptr is that copy. room
+ * returning NULL: -1, nothing taken (the caller says why). */
+int stream_in_next_lines_to(stream_in *in, stream_lines *ls, size_t max_line, size_t max_bytes, uint32_t max_lines,
+                            char *(*room)(void *ctx, size_t len, int alone), void *ctx);
 /* Refuse something the stage could not use: counts metrics_invalid(reason),
  * logs "pos: reason: detail" (rate-limited), dead-letters raw; with --strict
  * logs and exits 1. raw may be binary (dead letter then uses base64). */

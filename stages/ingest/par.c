@@ -90,6 +90,7 @@ struct par {
     size_t pend_off, pend_end;
     uint64_t pend_n;
     int tick_fast;              /* the input ticks every PAR_TICK_MS */
+    int room_failed;            /* par_room could not give a block */
 };
 
 /* ---- buffers ---------------------------------------------------------------- */
@@ -212,7 +213,7 @@ void par_split_lines(char *buf, size_t len, uint32_t n, size_t max_line, int64_t
 
 size_t par_copy_lines(char *dst, const stream_lines *ls)
 {
-    memcpy(dst, ls->ptr, ls->len);
+    if (dst != ls->ptr) memcpy(dst, ls->ptr, ls->len);   /* else read there (stream_in_next_lines_to) */
     if (!ls->len || ls->ptr[ls->len - 1] != '\n') {   /* the input's last line, or a too-long prefix */
         dst[ls->len] = '\n';
         return ls->len + 1;
@@ -452,22 +453,30 @@ static void par_tick(void *ctx)
     if (!p->run->failed && stream_sync(p->run->in, p->run->out)) p->run->failed = 1;
 }
 
-/* Lines read into the block being filled (par_copy_lines); a prefix of a
- * line over --max-line goes alone in its block. 0, or -1 (out of memory;
- * run->failed: the loop is over). */
-static int par_add_lines(par *p, const stream_lines *ls)
+/* stream_in_next_lines_to's room: the end of the block being filled (a new
+ * one when a tick handed it over while the read waited; a too-long prefix
+ * goes alone), with len + 1 bytes free. NULL: out of memory, or the loop
+ * failed (p->room_failed). */
+static char *par_room(void *ctx, size_t len, int alone)
 {
-    par_blk *b = p->cur;   /* NULL when a tick handed it over while the read waited */
-    if (b && ls->too_long && b->nlines) { par_submit(p); b = NULL; }
-    if (!b && !(b = par_get(p))) return p->run->failed ? 0 : -1;
-    char *in = par_grow(b->in, &b->in_cap, b->in_len + ls->len + 1, 1);
-    if (!in) return -1;
+    par *p = ctx;
+    par_blk *b = p->cur;
+    if (b && alone && b->nlines) { par_submit(p); b = NULL; }
+    char *in = b || (b = par_get(p)) ? par_grow(b->in, &b->in_cap, b->in_len + len + 1, 1) : NULL;
+    if (!in) { p->room_failed = 1; return NULL; }
     b->in = in;
+    return b->in + b->in_len;
+}
+
+/* The lines just read into the block (par_room): a '\n' after a last line
+ * without one, counted, the block handed over when full. */
+static void par_add_lines(par *p, const stream_lines *ls)
+{
+    par_blk *b = p->cur;
     if (!b->nlines) { b->first_line = ls->first; b->prefix = ls->too_long; }
     b->in_len += par_copy_lines(b->in + b->in_len, ls);
     b->nlines += ls->n;
     if (ls->too_long || b->nlines == PAR_BLOCK_LINES || b->in_len >= PAR_BLOCK_BYTES) par_submit(p);
-    return 0;
 }
 
 /* ---- setup ------------------------------------------------------------------------- */
@@ -545,8 +554,8 @@ int ingest_run_par(ingest_run *run, const ingest_conf *c, int threads)
     stream_in_set_tick(run->in, PAR_TICK_MS, par_tick, p);
     p->tick_fast = 1;
 
-    /* the main thread reads whole runs of lines into blocks; the workers
-     * split them */
+    /* the main thread reads whole runs of lines into blocks (copied as
+     * their newlines are counted); the workers split them */
     stream_lines ls;
     int rc = 0;
     while (!run->failed) {
@@ -556,7 +565,13 @@ int ingest_run_par(ingest_run *run, const ingest_conf *c, int threads)
             stream_in_set_tick(run->in, PAR_TICK_MS, par_tick, p);
             p->tick_fast = 1;
         }
-        rc = stream_in_next_lines(run->in, &ls, run->max_line, b->in_cap - b->in_len - 1, PAR_BLOCK_LINES - b->nlines);
+        rc = stream_in_next_lines_to(run->in, &ls, run->max_line, b->in_cap - b->in_len - 1,
+                                     PAR_BLOCK_LINES - b->nlines, par_room, p);
+        if (rc < 0 && p->room_failed) {
+            if (!run->failed) log_error("out of memory for %zu bytes of lines", ls.len);
+            run->failed = 1;
+            break;
+        }
         if (rc <= 0) break;
         if (rc == 2) {   /* a line longer than the room left: in a block of its own, grown to it */
             if (p->cur && p->cur->nlines) par_submit(p);
@@ -567,10 +582,7 @@ int ingest_run_par(ingest_run *run, const ingest_conf *c, int threads)
             b->in = in;
             continue;
         }
-        if (par_add_lines(p, &ls)) {
-            log_error("out of memory for %zu bytes of lines", ls.len);
-            run->failed = 1;
-        }
+        par_add_lines(p, &ls);
     }
     if (!run->failed) run->rc = rc;
     if (p->cur && p->cur->nlines) par_submit(p);

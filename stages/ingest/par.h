@@ -78,9 +78,10 @@ typedef struct par_line {
     int64_t lineno;
 } par_line;
 /* The main thread hands the workers whole runs of lines as read
- * (stream_in_next_lines), copied into a block with par_copy_lines: dst gets
- * ls's bytes and a '\n' after a last line without one (the input's end,
- * or a too-long prefix); returns the bytes written, at most ls->len + 1.
+ * (stream_in_next_lines_to: read into the block), completed with
+ * par_copy_lines: dst gets ls's bytes (unless ls->ptr is dst already) and a
+ * '\n' after a last line without one (the input's end, or a too-long
+ * prefix); returns the bytes written, at most ls->len + 1.
  * A worker splits the block in place with par_split_lines: buf[0..len)
  * holds n lines each ending in '\n'; out[i] is line first + i, without its
  * '\n' or "\r\n", cut to max_line bytes and too_long when longer (as

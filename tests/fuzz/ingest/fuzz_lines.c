@@ -1,5 +1,5 @@
 /* fuzz_lines.c — the parser threads' lines are the sequential loop's: any
- * bytes, read by stream_in_next_line and by stream_in_next_lines into
+ * bytes, read by stream_in_next_line and by stream_in_next_lines(_to) into
  * blocks (par_copy_lines, par_split_lines) with block room and line limits
  * drawn from the input, give the same lines (number, text, length,
  * too_long), the same count and the same end (a zstd frame that does not
@@ -18,6 +18,17 @@
 #include "log.h"
 
 typedef struct ref { int64_t no; size_t off, len; int too_long; } ref;
+
+/* stream_in_next_lines_to's room: the fuzzer's block, grown to len + 1. */
+typedef struct fblock { char *buf; size_t cap; } fblock;
+
+static char *fz_room(void *ctx, size_t len, int alone)
+{
+    (void)alone;
+    fblock *b = ctx;
+    if (len + 1 > b->cap) b->buf = realloc(b->buf, b->cap = 2 * (len + 1));
+    return b->buf;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -57,8 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the threaded loop's reading */
     in = stream_in_open(uri, &c);
     if (!in) abort();
-    char *buf = NULL;
-    size_t bcap = 0;
+    fblock fb = { NULL, 0 };
     par_line *lines = malloc(sizeof *lines * 16);
     size_t seen = 0;
     stream_lines ls;
@@ -67,17 +77,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rng = rng * 6364136223846793005ull + 1442695040888963407ull;
         size_t room = 1 + (rng >> 33) % 300;
         uint32_t max_lines = 1 + (uint32_t)((rng >> 20) % 16);
-        rc = stream_in_next_lines(in, &ls, max_line, room, max_lines);
+        int into = (rng >> 12) & 1;   /* as par.c reads: into the block, as counted */
+        rc = into ? stream_in_next_lines_to(in, &ls, max_line, room, max_lines, fz_room, &fb)
+                  : stream_in_next_lines(in, &ls, max_line, room, max_lines);
         if (rc == 2) {
             if (ls.len <= room) abort();
-            rc = stream_in_next_lines(in, &ls, max_line, ls.len, max_lines);
+            rc = into ? stream_in_next_lines_to(in, &ls, max_line, ls.len, max_lines, fz_room, &fb)
+                      : stream_in_next_lines(in, &ls, max_line, ls.len, max_lines);
             if (rc != 1) abort();
         } else if (rc == 1 && ls.len > room) {
             abort();
         }
         if (rc != 1) break;
         if (ls.n < 1 || ls.n > max_lines) abort();
-        if (ls.len + 1 > bcap) buf = realloc(buf, bcap = 2 * (ls.len + 1));
+        if (into && ls.ptr != fb.buf) abort();
+        if (ls.len + 1 > fb.cap) fb.buf = realloc(fb.buf, fb.cap = 2 * (ls.len + 1));
+        char *buf = fb.buf;
         size_t len = par_copy_lines(buf, &ls);
         par_split_lines(buf, len, ls.n, max_line, ls.first, ls.too_long, lines);
         for (uint32_t i = 0; i < ls.n; i++, seen++) {
@@ -91,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != ref_rc || seen != nref || stream_in_count(in) != nref) abort();
     stream_in_close(in);
     free(lines);
-    free(buf);
+    free(fb.buf);
     free(text);
     free(refs);
     return 0;

@@ -1,6 +1,7 @@
 /* test_lines.c — the parser threads' lines (par.c) are the sequential
- * loop's lines. The main thread reads whole runs of lines
- * (stream_in_next_lines) into blocks (par_copy_lines) that a worker splits
+ * loop's lines. The main thread reads whole runs of lines into blocks
+ * (stream_in_next_lines_to: copied as counted; stream_in_next_lines then
+ * par_copy_lines, the same lines a copy later) that a worker splits
  * (par_split_lines); over random inputs — lines empty, short, around
  * --max-line and past it, longer than a block's room, "\r\n" and lone '\r'
  * (also where a line is cut), NUL bytes, with and without a final '\n' — read
@@ -96,6 +97,18 @@ static void *write_pieces(void *arg)
     return NULL;
 }
 
+/* stream_in_next_lines_to's room: the test's block, grown to len + 1. */
+typedef struct tblock { char *buf; size_t cap, asked; int alone; } tblock;
+
+static char *room_in(void *ctx, size_t len, int alone)
+{
+    tblock *t = ctx;
+    if (len + 1 > t->cap) t->buf = realloc(t->buf, t->cap = 2 * (len + 1));
+    t->asked = len;
+    t->alone = alone;
+    return t->buf;
+}
+
 /* The threaded loop's reading over uri: each line checked against ref.
  * Returns the lines seen. */
 static int read_blocks(const char *uri, size_t max_line, uint64_t *rng, const ref_line *ref, int nref, int *bad)
@@ -104,18 +117,22 @@ static int read_blocks(const char *uri, size_t max_line, uint64_t *rng, const re
     stream_in *in = stream_in_open(uri, &c);
     CHECK(in != NULL);
     if (!in) return 0;
-    size_t cap = 1 << 16;
-    char *buf = malloc(cap);
+    tblock tb = { malloc(1 << 16), 1 << 16, 0, 0 };
     par_line *lines = malloc(sizeof *lines * 64);
     int seen = 0, rc;
     stream_lines ls;
     for (;;) {
         size_t room = 1 + trng_next(rng) % 1200;   /* bytes of lines a block takes now */
         uint32_t max_lines = 1 + (uint32_t)(trng_next(rng) % 64);
-        rc = stream_in_next_lines(in, &ls, max_line, room, max_lines);
+        /* as par.c reads (into the block, as counted), or a count then a copy */
+        int into = trng_next(rng) % 2;
+        tb.asked = 0;
+        rc = into ? stream_in_next_lines_to(in, &ls, max_line, room, max_lines, room_in, &tb)
+                  : stream_in_next_lines(in, &ls, max_line, room, max_lines);
         if (rc == 2) {   /* the next line needs more room: nothing was taken */
-            CHECK(ls.len > room);
-            rc = stream_in_next_lines(in, &ls, max_line, ls.len, max_lines);
+            CHECK(ls.len > room && tb.asked == 0);
+            rc = into ? stream_in_next_lines_to(in, &ls, max_line, ls.len, max_lines, room_in, &tb)
+                      : stream_in_next_lines(in, &ls, max_line, ls.len, max_lines);
             CHECK(rc == 1);
         } else if (rc == 1) {
             CHECK(ls.len <= room);
@@ -123,7 +140,9 @@ static int read_blocks(const char *uri, size_t max_line, uint64_t *rng, const re
         if (rc != 1) break;
         CHECK(ls.n >= 1 && ls.n <= max_lines);
         CHECK(!ls.too_long || ls.n == 1);
-        if (ls.len + 1 > cap) buf = realloc(buf, cap = 2 * (ls.len + 1));
+        if (into) CHECK(ls.ptr == tb.buf && ls.len <= tb.asked && tb.alone == ls.too_long);
+        if (ls.len + 1 > tb.cap) tb.buf = realloc(tb.buf, tb.cap = 2 * (ls.len + 1));
+        char *buf = tb.buf;
         size_t len = par_copy_lines(buf, &ls);
         CHECK(len == ls.len || len == ls.len + 1);
         par_split_lines(buf, len, ls.n, max_line, ls.first, ls.too_long, lines);
@@ -141,7 +160,7 @@ static int read_blocks(const char *uri, size_t max_line, uint64_t *rng, const re
     CHECK_EQ_INT(rc, 0);
     CHECK_EQ_INT(stream_in_count(in), seen);
     stream_in_close(in);
-    free(buf);
+    free(tb.buf);
     free(lines);
     return seen;
 }
