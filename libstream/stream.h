@@ -74,6 +74,32 @@ int stream_in_next(stream_in *in, stream_rec *r);
 /* Line mode: 1 a line, 0 end, -1 fatal. max_line bounds memory; longer
  * lines come back with too_long set (and are consumed to their end). */
 int stream_in_next_line(stream_in *in, stream_line *l, size_t max_line);
+/* Line mode, many lines a call (a byte stream, not Kafka): the whole
+ * lines already read — at least one, at most max_bytes bytes and max_lines
+ * lines — without waiting for more once one is there. ls->ptr holds them
+ * as read, each with its '\n' but the input's last line when it has none
+ * (a '\r' before the '\n' is the caller's to drop, as is cutting a line
+ * over max_line to max_line bytes: stream_in_next_line's rules); with
+ * ls->too_long, one line over max_line whose newline was not within
+ * max_line + 2 bytes: its first max_line bytes, no '\n', the rest skipped.
+ * Valid until the next read. Lines count as stream_in_next_line's (line
+ * numbers from ls->first, stream_in_count, records_in). 1 lines, 0 end,
+ * -1 fatal, 2 the next line is over max_bytes (ls->len bytes; nothing
+ * taken: call again with that room). */
+typedef struct stream_lines {
+    const char *ptr; size_t len;
+    int64_t first;                 /* the first line's number */
+    uint32_t n;
+    int too_long;
+} stream_lines;
+int stream_in_next_lines(stream_in *in, stream_lines *ls, size_t max_line, size_t max_bytes, uint32_t max_lines);
+/* The same, the lines copied on the way (one pass over them, not a count
+ * then a copy): once the input holds them (after any wait, so after any
+ * tick), room(ctx, len, alone) gives where to put len bytes (at most
+ * max_bytes; alone: a too-long prefix) and ls->ptr is that copy. room
+ * returning NULL: -1, nothing taken (the caller says why). */
+int stream_in_next_lines_to(stream_in *in, stream_lines *ls, size_t max_line, size_t max_bytes, uint32_t max_lines,
+                            char *(*room)(void *ctx, size_t len, int alone), void *ctx);
 /* Refuse something the stage could not use: counts metrics_invalid(reason),
  * logs "pos: reason: detail" (rate-limited), dead-letters raw; with --strict
  * logs and exits 1. raw may be binary (dead letter then uses base64). */

@@ -29,13 +29,6 @@ enum { PAR_TOO_LONG = 100, PAR_SEQ = 101 };
 /* Lines ahead whose dedup slots are prefetched while applying a block. */
 #define PAR_PREFETCH 12
 
-typedef struct par_line {
-    size_t off;                 /* text in blk->in (NUL-terminated) */
-    uint32_t len;
-    int too_long;
-    int64_t lineno;
-} par_line;
-
 typedef struct par_res {
     int rc;                     /* ING_OUT, ING_BAD, PAR_TOO_LONG, or PAR_SEQ: the main thread does it */
     uint32_t rec0, nrec;        /* the line's records: recs[rec0 .. rec0 + nrec) */
@@ -54,7 +47,9 @@ typedef struct par_rec {
 
 typedef struct par_blk {
     int state;                  /* under par.mu once handed over */
-    char *in; size_t in_len, in_cap;
+    char *in; size_t in_len, in_cap;   /* the lines as read, each ending in '\n' (split by the worker) */
+    int64_t first_line;         /* the number of the first */
+    int prefix;                 /* one line, the prefix of a line over --max-line (par_split_lines) */
     par_line lines[PAR_BLOCK_LINES];
     par_res res[PAR_BLOCK_LINES];
     uint32_t nlines;
@@ -95,6 +90,7 @@ struct par {
     size_t pend_off, pend_end;
     uint64_t pend_n;
     int tick_fast;              /* the input ticks every PAR_TICK_MS */
+    int room_failed;            /* par_room could not give a block */
 };
 
 /* ---- buffers ---------------------------------------------------------------- */
@@ -196,9 +192,39 @@ static int par_emit(void *ctx, const fbrec_desc *d, const void *rec, const void 
     return 0;
 }
 
+void par_split_lines(char *buf, size_t len, uint32_t n, size_t max_line, int64_t first, int prefix,
+                     par_line *out)
+{
+    char *s = buf, *end = buf + len;
+    for (uint32_t i = 0; i < n; i++) {
+        char *nl = memchr(s, '\n', (size_t)(end - s));
+        size_t l = (size_t)(nl - s);
+        int too_long = prefix;
+        if (!prefix) {   /* stream_in_next_line's rules */
+            if (l > 0 && s[l - 1] == '\r') l--;
+            too_long = l > max_line;
+            if (too_long) l = max_line;
+        }
+        s[l] = 0;
+        out[i] = (par_line){ (size_t)(s - buf), (uint32_t)l, too_long, first + i };
+        s = nl + 1;
+    }
+}
+
+size_t par_copy_lines(char *dst, const stream_lines *ls)
+{
+    if (dst != ls->ptr) memcpy(dst, ls->ptr, ls->len);   /* else read there (stream_in_next_lines_to) */
+    if (!ls->len || ls->ptr[ls->len - 1] != '\n') {   /* the input's last line, or a too-long prefix */
+        dst[ls->len] = '\n';
+        return ls->len + 1;
+    }
+    return ls->len;
+}
+
 static void par_parse(par_worker *w, par_blk *b)
 {
     w->blk = b;
+    par_split_lines(b->in, b->in_len, b->nlines, w->p->run->max_line, b->first_line, b->prefix, b->lines);
     b->nrecs = 0;
     b->out_len = 0;
     b->txt_len = 0;
@@ -427,32 +453,30 @@ static void par_tick(void *ctx)
     if (!p->run->failed && stream_sync(p->run->in, p->run->out)) p->run->failed = 1;
 }
 
-/* Copy a line into the block being filled. 0, or -1 out of memory. */
-static int par_add_line(par *p, const stream_line *l)
+/* stream_in_next_lines_to's room: the end of the block being filled (a new
+ * one when a tick handed it over while the read waited; a too-long prefix
+ * goes alone), with len + 1 bytes free. NULL: out of memory, or the loop
+ * failed (p->room_failed). */
+static char *par_room(void *ctx, size_t len, int alone)
+{
+    par *p = ctx;
+    par_blk *b = p->cur;
+    if (b && alone && b->nlines) { par_submit(p); b = NULL; }
+    char *in = b || (b = par_get(p)) ? par_grow(b->in, &b->in_cap, b->in_len + len + 1, 1) : NULL;
+    if (!in) { p->room_failed = 1; return NULL; }
+    b->in = in;
+    return b->in + b->in_len;
+}
+
+/* The lines just read into the block (par_room): a '\n' after a last line
+ * without one, counted, the block handed over when full. */
+static void par_add_lines(par *p, const stream_lines *ls)
 {
     par_blk *b = p->cur;
-    if (b && b->nlines && (b->nlines == PAR_BLOCK_LINES || b->in_len + l->len + 1 > b->in_cap)) {
-        par_submit(p);
-        b = NULL;
-    }
-    if (!b && !(b = par_get(p))) return p->run->failed ? 0 : -1;
-    if (!p->tick_fast) {
-        stream_in_set_tick(p->run->in, PAR_TICK_MS, par_tick, p);
-        p->tick_fast = 1;
-    }
-    char *in = par_grow(b->in, &b->in_cap, b->in_len + l->len + 1, 1);
-    if (!in) return -1;
-    b->in = in;
-    par_line *ln = &b->lines[b->nlines++];
-    ln->off = b->in_len;
-    ln->len = (uint32_t)l->len;
-    ln->too_long = l->too_long;
-    ln->lineno = l->pos.offset;
-    memcpy(b->in + b->in_len, l->ptr, l->len);
-    b->in[b->in_len + l->len] = 0;
-    b->in_len += l->len + 1;
-    if (b->in_len >= PAR_BLOCK_BYTES) par_submit(p);
-    return 0;
+    if (!b->nlines) { b->first_line = ls->first; b->prefix = ls->too_long; }
+    b->in_len += par_copy_lines(b->in + b->in_len, ls);
+    b->nlines += ls->n;
+    if (ls->too_long || b->nlines == PAR_BLOCK_LINES || b->in_len >= PAR_BLOCK_BYTES) par_submit(p);
 }
 
 /* ---- setup ------------------------------------------------------------------------- */
@@ -530,13 +554,35 @@ int ingest_run_par(ingest_run *run, const ingest_conf *c, int threads)
     stream_in_set_tick(run->in, PAR_TICK_MS, par_tick, p);
     p->tick_fast = 1;
 
-    stream_line line;
+    /* the main thread reads whole runs of lines into blocks (copied as
+     * their newlines are counted); the workers split them */
+    stream_lines ls;
     int rc = 0;
-    while (!run->failed && (rc = stream_in_next_line(run->in, &line, run->max_line)) > 0) {
-        if (par_add_line(p, &line)) {
-            log_error("out of memory for a %zu-byte line", line.len);
-            run->failed = 1;
+    while (!run->failed) {
+        if (!p->cur && !par_get(p)) { if (!run->failed) log_error("out of memory for a block of lines"); run->failed = 1; break; }
+        par_blk *b = p->cur;
+        if (!p->tick_fast) {
+            stream_in_set_tick(run->in, PAR_TICK_MS, par_tick, p);
+            p->tick_fast = 1;
         }
+        rc = stream_in_next_lines_to(run->in, &ls, run->max_line, b->in_cap - b->in_len - 1,
+                                     PAR_BLOCK_LINES - b->nlines, par_room, p);
+        if (rc < 0 && p->room_failed) {
+            if (!run->failed) log_error("out of memory for %zu bytes of lines", ls.len);
+            run->failed = 1;
+            break;
+        }
+        if (rc <= 0) break;
+        if (rc == 2) {   /* a line longer than the room left: in a block of its own, grown to it */
+            if (p->cur && p->cur->nlines) par_submit(p);
+            if (!p->cur && !par_get(p)) { if (!run->failed) log_error("out of memory for a block of lines"); run->failed = 1; break; }
+            b = p->cur;
+            char *in = par_grow(b->in, &b->in_cap, ls.len + 1, 1);
+            if (!in) { log_error("out of memory for a %zu-byte line", ls.len); run->failed = 1; break; }
+            b->in = in;
+            continue;
+        }
+        par_add_lines(p, &ls);
     }
     if (!run->failed) run->rc = rc;
     if (p->cur && p->cur->nlines) par_submit(p);

@@ -1,13 +1,15 @@
 /* par.h — the line loop of ingest on parser threads (--threads N >= 2).
  *
- * The main thread reads lines (stream_in_next_line: line numbers,
- * --max-line, signals and .zst all as in the sequential loop) into blocks
- * of up to PAR_BLOCK_LINES lines / PAR_BLOCK_BYTES bytes; N worker threads
- * each parse and encode whole blocks with their own ingest (no dedup, no
- * rate limit) into the block's output buffer and a per-line result table.
- * The main thread takes the blocks back in input order and applies what
- * depends on order: the dedup window, the rate limiter (with the arrival
- * time it stamped when it read the line), counters, metrics, dead letters,
+ * The main thread reads whole runs of lines as they are there
+ * (stream_in_next_lines: line numbers, signals and .zst as in the
+ * sequential loop; a vector count of the newlines, nothing per line) into
+ * blocks of up to PAR_BLOCK_LINES lines / PAR_BLOCK_BYTES bytes; N worker
+ * threads each split whole blocks into their lines (par_split_lines: the
+ * lines stream_in_next_line returns, --max-line applied), parse and encode
+ * them with their own ingest (no dedup, no rate limit) into the block's
+ * output buffer and a per-line result table. The main thread takes the
+ * blocks back in input order and applies what depends on order: the dedup
+ * window, the rate limiter, counters, metrics, dead letters,
  * --strict, sync cadence; then writes the records. Output, dead letters,
  * metrics and exit codes are those of the sequential loop.
  *
@@ -67,6 +69,27 @@ void ingest_run_too_long(ingest_run *r, const stream_pos *pos, const char *raw, 
  * 0, or -1 when the loop must stop (r->failed set). */
 int ingest_run_outcome(ingest_run *r, int rc, const stream_pos *pos, const char *reason, const char *detail,
                        const char *raw, size_t rawlen, uint64_t ev0, uint64_t sm0);
+
+/* A line of a block: its text at off, NUL-terminated. */
+typedef struct par_line {
+    size_t off;
+    uint32_t len;
+    int too_long;               /* over max_line: the text is its first max_line bytes */
+    int64_t lineno;
+} par_line;
+/* The main thread hands the workers whole runs of lines as read
+ * (stream_in_next_lines_to: read into the block), completed with
+ * par_copy_lines: dst gets ls's bytes (unless ls->ptr is dst already) and a
+ * '\n' after a last line without one (the input's end, or a too-long
+ * prefix); returns the bytes written, at most ls->len + 1.
+ * A worker splits the block in place with par_split_lines: buf[0..len)
+ * holds n lines each ending in '\n'; out[i] is line first + i, without its
+ * '\n' or "\r\n", cut to max_line bytes and too_long when longer (as
+ * stream_in_next_line returns it); with prefix, the one line is such a cut
+ * already (kept as is, too_long). */
+size_t par_copy_lines(char *dst, const stream_lines *ls);
+void par_split_lines(char *buf, size_t len, uint32_t n, size_t max_line, int64_t first, int prefix,
+                     par_line *out);
 
 /* 1 when this input and output can take the threaded loop, 0 when they
  * stay sequential (CSV, Kafka in or out). */

@@ -67,6 +67,9 @@ typedef struct ing_members {
  * line, or not read to the end: f and mb hold a part, g->doc nothing
  * usable; json_parse reads it. */
 int ing_flat_read(ingest *g, const char *line, size_t len, ing_val *f, ing_members *mb);
+/* Tests: the scan 32 bytes a step (AVX2, when the CPU has it; the default)
+ * or 16 (SSE2). Returns whether the 32-byte scan is on. */
+int ing_flat_set_wide(int on);
 
 /* ---- typed getters: 0 ok (or absent when !required), ING_BAD otherwise ------ */
 

@@ -9,6 +9,7 @@
  *     the same for every line: records byte for byte, or the same refusal
  *     reason and sentence;
  *   - the usual lines are taken by the reader (else the above is vacuous);
+ *   - the same with the scan 16 bytes a step (SSE2) as with 32 (AVX2);
  *   - every Event either ingest emits, evenc.c's encoder (the parser
  *     threads') writes as fbrec_encode does (fzingest.h fz_encode). */
 #include <stdint.h>
@@ -288,4 +289,13 @@ static void test_same_outcome(void)
     free(sb.buf);
 }
 
-TEST_MAIN(test_usual_lines_taken, test_same_nodes, test_same_outcome)
+/* The same with the scan 16 bytes a step (SSE2), where the default is 32 (AVX2). */
+static void test_same_nodes_narrow(void)
+{
+    int wide = ing_flat_set_wide(0);
+    test_usual_lines_taken();
+    test_same_nodes();
+    ing_flat_set_wide(wide);
+}
+
+TEST_MAIN(test_usual_lines_taken, test_same_nodes, test_same_outcome, test_same_nodes_narrow)
