@@ -11,7 +11,7 @@
 typedef struct rec_figures {
     uint64_t events, not_interaction, other_type, unknown_items, lists, short_lists, empty_lists, batch_users;
     uint64_t users, seen_set_bytes, evictions, evicted_pending, history_dropped, catalog_full;
-    uint64_t reloads, reload_failures, restored_users, model_history_users, model_known_events, pruned_users;
+    uint64_t reloads, reload_failures, restored_users, model_history_users, model_known_events, duplicate_events, pruned_users;
     uint64_t dropped_users, restored_partitions, changelog_users, changelog_bad, model_items;
     uint64_t filtered, boosted, diversity_skipped;
     double q50, q90, q99, q999, max_s, rate;   /* seconds per list; rate NaN: no scoring time yet */
@@ -38,6 +38,7 @@ void rec_figures_fill(void *ctx, runner *r, void *snap)
         .evicted_pending = hs->evicted_pending, .history_dropped = hs->entries_dropped, .catalog_full = hs->catalog_full,
         .reloads = st->reloads, .reload_failures = st->reload_failures, .restored_users = st->restored_users,
         .model_history_users = st->model_history_users, .model_known_events = st->model_known_events,
+        .duplicate_events = st->duplicate_events,
         .pruned_users = st->pruned_users, .dropped_users = st->dropped_users,
         .restored_partitions = st->restored_partitions, .changelog_users = st->changelog_users,
         .changelog_bad = st->changelog_bad, .model_items = serve_model_items(a->s),
@@ -102,6 +103,7 @@ const counter_def rec_counters[] = {
       "users new to this process whose history started from the model's training interactions",
       O(model_history_users), "model_history_users" },
     DONE(model_known_events),
+    DONE(duplicate_events),
     { COUNTER_TOTAL, P "pruned_users_total", "saved histories deleted from --state past --state-max-age",
       O(pruned_users), "pruned_users" },
     DONE(dropped_users),

@@ -25,6 +25,8 @@ typedef struct hslot {
     uint32_t gen;            /* changes whenever the slot's user or history is replaced */
     int32_t part;            /* input partition the user's events come from (-1 unknown) */
     idset seen, bought;      /* every item interacted with / purchased, whatever max_items */
+    uint64_t *recent;        /* ring of the last HIST_RECENT_IDS event-id hashes (NULL: none yet) */
+    uint32_t nrecent, rhead; /* held, and the next position to write */
 } hslot;
 
 struct hist_store {
@@ -68,7 +70,7 @@ void hist_free(hist_store *h)
 {
     if (!h) return;
     for (uint32_t i = 0; i < h->nslots; i++) {
-        free(h->slots[i].uid); free(h->slots[i].items);
+        free(h->slots[i].uid); free(h->slots[i].items); free(h->slots[i].recent);
         idset_clear(&h->slots[i].seen); idset_clear(&h->slots[i].bought);
     }
     free(h->slots); free(h->utab); free(h->itab);
@@ -282,6 +284,7 @@ static int64_t user_get(hist_store *h, const char *s, size_t n)
         free(old->uid);
         old->uid = NULL;
         old->n = 0;
+        old->nrecent = old->rhead = 0;
         user_sets_clear(h, old);
         h->st.evictions++;
         if (old->pending) h->st.evicted_pending++;   /* the slot stays pending for the newcomer */
@@ -398,6 +401,30 @@ int64_t hist_touch(hist_store *h, uint32_t slot)
     return slot;
 }
 
+int hist_event_seen(const hist_store *h, uint32_t slot, uint64_t id_hash)
+{
+    if (slot >= h->nslots || !h->slots[slot].uid) return 0;
+    const hslot *u = &h->slots[slot];
+    for (uint32_t i = 0; i < u->nrecent; i++) if (u->recent[i] == id_hash) return 1;
+    return 0;
+}
+
+static int recent_add(hslot *u, uint64_t id_hash)
+{
+    if (!u->recent && !(u->recent = malloc(HIST_RECENT_IDS * sizeof *u->recent))) return -1;
+    u->recent[u->rhead] = id_hash;
+    u->rhead = (u->rhead + 1) % HIST_RECENT_IDS;
+    if (u->nrecent < HIST_RECENT_IDS) u->nrecent++;
+    return 0;
+}
+
+int hist_event_note(hist_store *h, uint32_t slot, uint64_t id_hash)
+{
+    if (slot >= h->nslots || !h->slots[slot].uid) return -1;
+    if (recent_add(&h->slots[slot], id_hash)) { h->st.set_oom++; return -1; }
+    return 0;
+}
+
 int64_t hist_user(hist_store *h, const char *user, size_t ulen)
 {
     int64_t s = user_get(h, user, ulen);
@@ -464,7 +491,7 @@ int hist_encode(const hist_store *h, uint32_t slot, uint8_t **buf, size_t *len, 
 {
     if (slot >= h->nslots) return -1;
     const hslot *u = &h->slots[slot];
-    uint8_t ver = 3;
+    uint8_t ver = 4;
     if (buf_put(buf, len, cap, &ver, 1) || buf_put(buf, len, cap, &u->n, 4)) return -1;
     for (uint32_t i = 0; i < u->n; i++) {
         const hist_item *e = &u->items[i];
@@ -484,11 +511,18 @@ int hist_encode(const hist_store *h, uint32_t slot, uint8_t **buf, size_t *len, 
         rc = put_id(h, ids[i], buf, len, cap) || buf_put(buf, len, cap, &bought, 1) ? -1 : 0;
     }
     free(ids);
+    /* the recent event ids, oldest first */
+    uint32_t nr = u->nrecent;
+    if (!rc && buf_put(buf, len, cap, &nr, 4)) rc = -1;
+    for (uint32_t i = 0; i < nr && !rc; i++) {
+        uint32_t at = (u->rhead + HIST_RECENT_IDS - nr + i) % HIST_RECENT_IDS;
+        rc = buf_put(buf, len, cap, &u->recent[at], 8);
+    }
     return rc;
 }
 
-/* Width of an id length in a blob of this version: 2 bytes (1, 2), 4 (3). */
-static size_t len_width(uint8_t ver) { return ver == 3 ? 4 : 2; }
+/* Width of an id length in a blob of this version: 2 bytes (1, 2), 4 (3, 4). */
+static size_t len_width(uint8_t ver) { return ver >= 3 ? 4 : 2; }
 
 static size_t get_len(const uint8_t *p, size_t lw)
 {
@@ -499,9 +533,10 @@ static size_t get_len(const uint8_t *p, size_t lw)
 }
 
 /* Walk a blob: 0 well formed (counts set), -1 not. */
-static int blob_check(const uint8_t *p, size_t n, uint32_t *nent, uint32_t *nseen, size_t *seen_off)
+static int blob_check(const uint8_t *p, size_t n, uint32_t *nent, uint32_t *nseen, size_t *seen_off,
+                      size_t *recent_off)
 {
-    if (n < 1 || p[0] < 1 || p[0] > 3) return -1;
+    if (n < 1 || p[0] < 1 || p[0] > 4) return -1;
     size_t lw = len_width(p[0]);
     size_t off = 1;
     uint32_t want = UINT32_MAX, count = 0;
@@ -520,6 +555,7 @@ static int blob_check(const uint8_t *p, size_t n, uint32_t *nent, uint32_t *nsee
     *nent = count;
     *nseen = 0;
     *seen_off = off;
+    *recent_off = off;
     if (p[0] == 1) return 0;
     if (count != want || n - off < 4) return -1;
     memcpy(nseen, p + off, 4);
@@ -531,6 +567,14 @@ static int blob_check(const uint8_t *p, size_t n, uint32_t *nent, uint32_t *nsee
         if (n - off - lw < l || n - off - lw - l < 1) return -1;
         off += lw + l + 1;
     }
+    *recent_off = off;
+    if (p[0] >= 4) {
+        uint32_t nr;
+        if (n - off < 4) return -1;
+        memcpy(&nr, p + off, 4);
+        if (nr > HIST_RECENT_IDS || (n - off - 4) / 8 < nr) return -1;
+        off += 4 + (size_t)nr * 8;
+    }
     return off == n ? 0 : -1;
 }
 
@@ -538,14 +582,15 @@ int64_t hist_decode(hist_store *h, const char *user, size_t ulen, const uint8_t 
 {
     /* check the whole blob first: a bad one changes nothing */
     uint32_t nent, nseen;
-    size_t seen_off;
-    if (blob_check(p, n, &nent, &nseen, &seen_off)) return -1;
+    size_t seen_off, recent_off;
+    if (blob_check(p, n, &nent, &nseen, &seen_off, &recent_off)) return -1;
     int64_t s = user_get(h, user, ulen);
     if (s < 0) return -1;
     lru_touch(h, (uint32_t)s);
     hslot *u = &h->slots[s];
     u->gen = ++h->gen_next;
     u->n = 0;
+    u->nrecent = u->rhead = 0;
     user_sets_clear(h, u);
     size_t lw = len_width(p[0]);
     size_t off = p[0] >= 2 ? 5 : 1;
@@ -577,6 +622,15 @@ int64_t hist_decode(hist_store *h, const char *user, size_t ulen, const uint8_t 
         if (gid < 0) { h->st.catalog_full++; continue; }
         set_add(h, &u->seen, (uint32_t)gid);
         if (bought & 1) set_add(h, &u->bought, (uint32_t)gid);
+    }
+    if (p[0] >= 4) {
+        uint32_t nr;
+        memcpy(&nr, p + recent_off, 4);
+        for (uint32_t k = 0; k < nr; k++) {
+            uint64_t id_hash;
+            memcpy(&id_hash, p + recent_off + 4 + (size_t)k * 8, 8);
+            if (recent_add(u, id_hash)) { h->st.set_oom++; break; }
+        }
     }
     return s;
 }
@@ -616,6 +670,7 @@ static void user_remove(hist_store *h, uint32_t s)
     free(u->uid);
     u->uid = NULL;
     u->n = 0;
+    u->nrecent = u->rhead = 0;
     u->part = -1;
     user_sets_clear(h, u);
     u->next = h->free_head;

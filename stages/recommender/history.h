@@ -21,8 +21,16 @@
  * and never truncated by max_items (idset.h: a sorted array or a bitmap,
  * whichever is smaller: at most min(6 * items + 16, catalogue / 8 + 4)
  * bytes each), so the seen and already-purchased filters are complete.
- * Memory is about max_users * (max_items * 24 + 112 + len(user_id) + the
- * two sets) bytes plus max_catalog * (24 + len(item_id)) bytes at most;
+ * Each user also keeps the 64-bit hashes of their last HIST_RECENT_IDS
+ * event ids (hist_event_note), so a copy of one of them (ingest writes the
+ * lines since its last commit again after a crash) is recognised and not
+ * counted twice: a copy is recognised when fewer than HIST_RECENT_IDS of
+ * the user's events came between it and the original. The ring is part of
+ * the saved history (hist_encode), so it follows the user's partition
+ * through --state and --changelog, which a per-process ring would not.
+ * Memory is about max_users * (max_items * 24 + HIST_RECENT_IDS * 8 + 120 +
+ * len(user_id) + the two sets) bytes plus max_catalog * (24 + len(item_id))
+ * bytes at most;
  * hist_set_bytes() is what the sets hold now.
  *
  * Ownership: the store owns every string and array; pointers it returns stay
@@ -32,6 +40,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "idset.h"
+
+#define HIST_RECENT_IDS 32    /* event ids remembered per user (256 bytes) */
 
 typedef struct hist_item {
     uint32_t gid;       /* interned item id */
@@ -73,6 +83,11 @@ int64_t hist_seed(hist_store *h, const char *user, size_t ulen, const char *item
 /* Mark a held user updated (LRU) and pending without recording anything:
  * an event the store already accounts for. The slot, or -1. */
 int64_t hist_touch(hist_store *h, uint32_t slot);
+/* Was the event-id hash among the user's last HIST_RECENT_IDS noted ones?
+ * hist_event_note adds it (the oldest leaves past HIST_RECENT_IDS); -1 for
+ * a slot not held or out of memory (counted in set_oom). */
+int hist_event_seen(const hist_store *h, uint32_t slot, uint64_t id_hash);
+int hist_event_note(hist_store *h, uint32_t slot, uint64_t id_hash);
 /* Make sure a user exists (no interaction): the slot, never -1. Used by the
  * batch mode for users without history. Does not mark pending. */
 int64_t hist_user(hist_store *h, const char *user, size_t ulen);
@@ -94,12 +109,14 @@ void hist_pending_clear(hist_store *h);
 
 /* Persistence of one user's history (serve.c keeps them in --state):
  * hist_encode appends the slot's entries to *buf (grown with realloc;
- * *len is the used length) as version byte 3, u32 entry count, then per
+ * *len is the used length) as version byte 4, u32 entry count, then per
  * entry: u32 id length, id bytes, f32 weight, i64 ts, u16 types; then u32
  * seen count and per seen item: u32 id length, id bytes, u8 flags (1:
- * bought) (little-endian hosts). hist_decode also reads version 2 (the
- * same with u16 id lengths, which cut ids over 65,535 bytes) and 1 (the
- * entries only, up to the end; their items are the seen set). It creates
+ * bought); then u32 count (<= HIST_RECENT_IDS) and the recent event-id
+ * hashes, u64 each, oldest first (little-endian hosts). hist_decode also
+ * reads version 3 (the same without the event ids: none remembered), 2
+ * (version 3 with u16 id lengths, which cut ids over 65,535 bytes) and 1
+ * (the entries only, up to the end; their items are the seen set). It creates
  * the user (evicting like hist_add if full) with those entries and sets,
  * replacing what the store held for them; not pending. -1 on a malformed
  * blob (nothing changed) or out of memory. */

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "changelog.h"
+#include "hash.h"
 #include "log.h"
 #include "model.h"
 #include "modelfile.h"
@@ -773,6 +774,15 @@ int serve_event(serve *s, const Event *e, const char **why)
         if (held < 0) held = model_history(s, e->user_id.ptr, e->user_id.len);
         if (held < 0) held = hist_find(s->hist, e->user_id.ptr, e->user_id.len);   /* an unreadable saved one may be held */
     }
+    /* a copy of one of the user's recent events (ingest writes the lines
+     * since its last commit again after a crash): counted once. The ids
+     * are part of the user's saved history, so this holds across a
+     * partition's move too. An event without an id is never a copy. */
+    uint64_t id_hash = e->event_id.len ? hash_table(e->event_id.ptr, e->event_id.len) : 0;
+    if (e->event_id.len && held >= 0 && hist_event_seen(s->hist, (uint32_t)held, id_hash)) {
+        s->st.duplicate_events++;
+        return 0;
+    }
     uint32_t before = hist_n_gids(s->hist);
     if (held >= 0 && (size_t)held < s->mh_cap && s->mh_gen[held] &&
         s->mh_gen[held] == hist_slot_gen(s->hist, (uint32_t)held) && e->ts <= s->mh_until[held] &&
@@ -784,6 +794,7 @@ int serve_event(serve *s, const Event *e, const char **why)
         if (gid >= 0 && idset_has(hist_seen(s->hist, (uint32_t)held), (uint32_t)gid)) {
             (void)hist_touch(s->hist, (uint32_t)held);
             hist_set_part(s->hist, (uint32_t)held, s->cur_part);
+            if (e->event_id.len) (void)hist_event_note(s->hist, (uint32_t)held, id_hash);
             s->st.model_known_events++;
             s->st.events++;
             return 1;
@@ -798,6 +809,8 @@ int serve_event(serve *s, const Event *e, const char **why)
     /* the user is held even when the item was refused (catalogue full) */
     int64_t tagged = slot >= 0 ? slot : hist_find(s->hist, e->user_id.ptr, e->user_id.len);
     if (tagged >= 0) hist_set_part(s->hist, (uint32_t)tagged, s->cur_part);
+    if (tagged >= 0 && e->event_id.len) (void)hist_event_note(s->hist, (uint32_t)tagged, id_hash);
+    if (hist_get_stats(s->hist)->set_oom) log_fatal("out of memory (the user's recent event ids)");
     if (slot >= 0) {
         int64_t gid = hist_gid_find(s->hist, e->item_id.ptr, e->item_id.len);
         if (gid >= 0 && s->map[gid] < 0) s->st.unknown_items++;

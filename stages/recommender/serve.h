@@ -59,6 +59,7 @@ typedef struct serve_stats {
     uint64_t restored_users;    /* histories read back from --state */
     uint64_t model_history_users; /* new users started from the model's training interactions */
     uint64_t model_known_events;  /* events of such users already in those interactions: not counted twice */
+    uint64_t duplicate_events;  /* copies of one of the user's last HIST_RECENT_IDS events (same event_id): not counted */
     uint64_t pruned_users;      /* --state rows deleted past --state-max-age */
     uint64_t dropped_users;     /* users forgotten because their partition moved to another instance */
     uint64_t restored_partitions; /* partitions whose histories were read from --changelog */
@@ -83,7 +84,8 @@ struct rec_model;
 serve *serve_new_model(const serve_conf *c, struct rec_model *m, char *err, size_t errlen, int *usage);
 void serve_free(serve *s);
 
-/* Record an Event. 1 recorded, 0 ignored (not an interaction), -1 refused
+/* Record an Event. 1 recorded, 0 ignored (not an interaction, or a copy
+ * of one of the user's last HIST_RECENT_IDS events by event_id), -1 refused
  * with *why set ("missing user_id", ...). */
 int serve_event(serve *s, const Event *e, const char **why);
 

@@ -466,4 +466,52 @@ static void test_drop_part(void)
     hist_free(h);
 }
 
-TEST_MAIN(test_drop_part, test_idset, test_seen_complete, test_encode, test_encode_long_id, test_decode_garbage, test_merge, test_max_items, test_lru, test_pending_once, test_catalog_full, test_churn)
+/* The last HIST_RECENT_IDS event ids of a user are remembered, the older
+ * ones leave; they travel in the saved history (version 4), so a copy is
+ * still recognised by whoever restores the user; a version 3 blob loads
+ * with none; a count past the bound is refused. */
+static void test_recent_ids(void)
+{
+    hist_limits lim = { 10, 10, 100 };
+    hist_store *a = hist_new(&lim), *b = hist_new(&lim);
+    int64_t s = ADD(a, "u", "x", 1, 100, EventType_view);
+    CHECK(s >= 0);
+    int n = HIST_RECENT_IDS + 8;
+    for (int i = 1; i <= n; i++) CHECK_EQ_INT(hist_event_note(a, (uint32_t)s, (uint64_t)i * 7919), 0);
+    for (int i = 1; i <= n; i++)
+        CHECK_MSG(hist_event_seen(a, (uint32_t)s, (uint64_t)i * 7919) == (i > 8), "id %d", i);
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    CHECK_EQ_INT(hist_encode(a, (uint32_t)s, &buf, &len, &cap), 0);
+    CHECK_EQ_INT(buf[0], 4);
+    int64_t t = hist_decode(b, "u", 1, buf, len);
+    CHECK(t >= 0);
+    for (int i = 1; i <= n; i++)
+        CHECK_MSG(hist_event_seen(b, (uint32_t)t, (uint64_t)i * 7919) == (i > 8), "restored id %d", i);
+    /* the ring goes on in order after a restore: the oldest restored leaves first */
+    CHECK_EQ_INT(hist_event_note(b, (uint32_t)t, 1), 0);
+    CHECK(hist_event_seen(b, (uint32_t)t, 1) && !hist_event_seen(b, (uint32_t)t, 9 * 7919));
+    CHECK(hist_event_seen(b, (uint32_t)t, 10 * 7919));
+    /* one past the bound: refused, nothing changed */
+    uint32_t nr;
+    size_t at = len - 4 - (size_t)HIST_RECENT_IDS * 8;
+    memcpy(&nr, buf + at, 4);
+    CHECK_EQ_INT(nr, HIST_RECENT_IDS);
+    nr++;
+    memcpy(buf + at, &nr, 4);
+    CHECK_EQ_INT(hist_decode(b, "u", 1, buf, len), -1);
+    CHECK(hist_event_seen(b, (uint32_t)t, 1));
+    /* version 3: the same without the ids */
+    buf[0] = 3;
+    CHECK_EQ_INT(hist_decode(b, "u", 1, buf, at), (int64_t)t);
+    CHECK(!hist_event_seen(b, (uint32_t)t, 40 * 7919));
+    uint32_t ni;
+    hist_items(b, (uint32_t)t, &ni);
+    CHECK_EQ_INT(ni, 1);
+    /* a user evicted and replaced starts with no ids */
+    free(buf);
+    hist_free(a);
+    hist_free(b);
+}
+
+TEST_MAIN(test_drop_part, test_recent_ids, test_idset, test_seen_complete, test_encode, test_encode_long_id, test_decode_garbage, test_merge, test_max_items, test_lru, test_pending_once, test_catalog_full, test_churn)

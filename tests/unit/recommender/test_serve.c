@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "../../../stages/recommender/model.h"
 #include "../../../stages/recommender/serve.h"
 #include "../../../stages/recommender/train.h"
 #include "fb.h"
@@ -356,4 +357,59 @@ static void teardown(void)
     CHECK_EQ_INT(system(cmd), 0);
 }
 
-TEST_MAIN(setup, test_swap, test_threads, test_cap_scores_all_seen, test_score_cache, test_bad_config, teardown)
+/* A copy of an event (the same event_id: ingest writes the lines since its
+ * last commit again after a crash) is not counted again, also after the
+ * user's history went through a save and restore (another instance took
+ * the partition); an event without an id always counts. */
+static void test_copies(void)
+{
+    swap_in(p_old);
+    serve_conf c = { .model_path = p_live, .top = 10, .limits = { 1000, 50, 10000 }, .threads = 1,
+                     .no_model_history = 1 };
+    char err[512];
+    int usage;
+    serve *s = serve_new(&c, err, sizeof err, &usage);
+    CHECK_MSG(s != NULL, "%s", err);
+    if (!s) return;
+    Event e;
+    Event_init(&e);
+    e.user_id = FB_STR("dup");
+    e.item_id = FB_STR("i3");
+    e.type = EventType_click;
+    e.ts = 1795000000LL * 1000000;
+    e.event_id = FB_STR("ev-1");
+    const char *why;
+    CHECK_EQ_INT(serve_event(s, &e, &why), 1);
+    CHECK_EQ_INT(serve_event(s, &e, &why), 0);
+    e.event_id = FB_STR("ev-2");
+    CHECK_EQ_INT(serve_event(s, &e, &why), 1);
+    e.event_id = FB_STR("");
+    CHECK_EQ_INT(serve_event(s, &e, &why), 1);
+    CHECK_EQ_INT(serve_event(s, &e, &why), 1);
+    CHECK_EQ_INT(serve_get_stats(s)->duplicate_events, 1);
+    const hist_store *h = serve_history(s);
+    int64_t slot = hist_find(h, "dup", 3);
+    uint32_t n = 0;
+    const hist_item *it = hist_items(h, (uint32_t)slot, &n);
+    CHECK(n == 1 && it[0].weight == 4 * event_weight(EventType_click, 0));
+    /* saved and restored elsewhere: ev-1 is still known there */
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    CHECK_EQ_INT(hist_encode(h, (uint32_t)slot, &buf, &len, &cap), 0);
+    serve *s2 = serve_new(&c, err, sizeof err, &usage);
+    CHECK_MSG(s2 != NULL, "%s", err);
+    if (s2) {
+        feed(s2, "other", "i3");         /* i3 interned and mapped the way serve does it */
+        CHECK(hist_decode((hist_store *)serve_history(s2), "dup", 3, buf, len) >= 0);
+        e.event_id = FB_STR("ev-1");
+        CHECK_EQ_INT(serve_event(s2, &e, &why), 0);
+        e.event_id = FB_STR("ev-3");
+        CHECK_EQ_INT(serve_event(s2, &e, &why), 1);
+        CHECK_EQ_INT(serve_get_stats(s2)->duplicate_events, 1);
+        serve_free(s2);
+    }
+    free(buf);
+    serve_free(s);
+}
+
+TEST_MAIN(setup, test_copies, test_swap, test_threads, test_cap_scores_all_seen, test_score_cache, test_bad_config, teardown)
