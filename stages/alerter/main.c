@@ -155,7 +155,7 @@ static void al_fini(void *ctx, runner *r)
 static void al_stats_fill(void *ctx, runner *r, void *snap)
 {
     al_main *m = ctx;
-    al_stats_take(snap, m->lv.eng, m->lv.nt);
+    al_stats_take(snap, m->lv.eng, m->lv.nt, m->fw);
 }
 
 int main(int argc, char **argv)
