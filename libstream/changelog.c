@@ -12,6 +12,7 @@
 #define CL_VERSION 1
 #define CL_STATE 1
 #define CL_MARK 2
+#define CL_DELETE 3            /* a key's tombstone: it has no state any more */
 #define CL_HEADER 18             /* version, kind, covered, aux */
 #define CL_TIMEOUT_MS 60000      /* a restore or a flush that takes longer fails */
 
@@ -172,6 +173,11 @@ int changelog_put(changelog *c, int32_t part, const void *key, size_t klen, int6
     return cl_produce(c, part, CL_STATE, key, klen, -1, aux, blob, n);
 }
 
+int changelog_delete(changelog *c, int32_t part, const void *key, size_t klen)
+{
+    return cl_produce(c, part, CL_DELETE, key, klen, -1, INT64_MIN, NULL, 0);
+}
+
 static int cl_flush(changelog *c)
 {
     uint64_t before = c->failed;
@@ -259,8 +265,13 @@ static int stage_apply(staged *st, changelog_state_fn fn, void *ctx, changelog_r
         const uint8_t *v = st->buf + off + 16 + kl;
         int64_t aux;
         memcpy(&aux, v + 10, 8);
-        if (fn(ctx, key, kl, aux, v + CL_HEADER, vl - CL_HEADER)) return -1;
-        out->applied++;
+        if (v[1] == CL_DELETE) {
+            if (fn(ctx, key, kl, aux, NULL, 0)) return -1;
+            out->deleted++;
+        } else {
+            if (fn(ctx, key, kl, aux, v + CL_HEADER, vl - CL_HEADER)) return -1;
+            out->applied++;
+        }
         off += 16 + kl + vl;
     }
     st->len = st->n = 0;
@@ -318,13 +329,13 @@ int changelog_restore(changelog *c, int32_t part, changelog_state_fn fn, void *c
             at = m->offset + 1;
             out->records++;
             const uint8_t *v = m->payload;
-            if (m->len < CL_HEADER || v[0] != CL_VERSION || (v[1] != CL_STATE && v[1] != CL_MARK)) {
+            if (m->len < CL_HEADER || v[0] != CL_VERSION || (v[1] != CL_STATE && v[1] != CL_MARK && v[1] != CL_DELETE)) {
                 out->bad++;
                 log_kv(LOG_WARN, "changelog: record not understood, left out",
                        "\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld,\"bytes\":%zu,\"why\":\"%s\"", c->topic,
                        (int)part, (long long)m->offset, m->len,
                        m->len < CL_HEADER ? "shorter than the header" : v[0] != CL_VERSION ? "unknown version" : "unknown kind");
-            } else if (v[1] == CL_STATE) {
+            } else if (v[1] != CL_MARK) {
                 if (stage_add(&st, m)) { log_error("changelog: out of memory"); rc = -1; }
             } else {
                 memcpy(&out->covered, v + 2, 8);

@@ -16,7 +16,12 @@
  * last marker (a checkpoint cut short by a kill -9) are left out: the
  * next owner reads those input records again and writes them anew.
  *
- * Value (little-endian): u8 version 1, u8 kind (1 state, 2 marker),
+ * A key whose state is gone for good (alerter: a resolved alert) gets a
+ * tombstone (changelog_delete), or a restore would bring the last state
+ * back; compaction keeps the tombstone as the key's newest record.
+ *
+ * Value (little-endian): u8 version 1, u8 kind (1 state, 2 marker, 3
+ * tombstone: no blob),
  * i64 covered (a marker's input offset; -1 in a state record), i64 aux
  * (the stage's own number per key: recommender's model_until, µs, or
  * INT64_MIN), then for a state record the stage's blob. A marker's key is
@@ -57,6 +62,9 @@ int changelog_check_input(const changelog *c, stream_in *in, char *err, size_t e
 /* Queue one key's state for partition part. 0, or -1 (logged). */
 int changelog_put(changelog *c, int32_t part, const void *key, size_t klen, int64_t aux,
                   const uint8_t *blob, size_t n);
+/* Queue key's tombstone for partition part (its state is gone: a restore
+ * hands fn a NULL blob). 0, or -1 (logged). */
+int changelog_delete(changelog *c, int32_t part, const void *key, size_t klen);
 /* Wait until every queued record is acknowledged, then queue a marker for
  * each partition of in (stream_in_offsets) whose position moved since its
  * last marker, and wait for those. 0, or -1 (logged): the checkpoint is
@@ -72,12 +80,14 @@ void changelog_forget(changelog *c, int32_t part);
 
 typedef struct changelog_restored {
     uint64_t records, applied, left_out;   /* read; state records applied; after the last marker */
+    uint64_t deleted;                      /* tombstones applied */
     uint64_t bad;                          /* not understood (logged with their offset), left out */
     int64_t covered;                       /* the last marker's offset, -1 none */
 } changelog_restored;
-/* Read partition part to its end; fn(ctx, …) for each state record of
- * every complete checkpoint, in order (a key may come several times: the
- * later replaces). 0, or -1 (logged; fn's non-zero return also stops it). */
+/* Read partition part to its end; fn(ctx, …) for each state record and
+ * tombstone (blob NULL, n 0: only stages that call changelog_delete see
+ * one) of every complete checkpoint, in order (a key may come several
+ * times: the later replaces). 0, or -1 (logged; fn's non-zero return also stops it). */
 typedef int (*changelog_state_fn)(void *ctx, const char *key, size_t klen, int64_t aux,
                                   const uint8_t *blob, size_t n);
 int changelog_restore(changelog *c, int32_t part, changelog_state_fn fn, void *ctx, changelog_restored *out);

@@ -132,6 +132,7 @@ al_engine *al_engine_new(const al_config *cfg, int64_t max_alerts, al_emit_fn em
     if (!e) return NULL;
     e->cfg = cfg; e->max_alerts = max_alerts; e->emit = emit; e->ctx = ctx;
     e->clock = e->last_sweep = INT64_MIN;
+    e->cur_part = -1;
     al_fp_seeds(e, cfg);
     al_inh_rebuild(e);
     return e;
@@ -143,7 +144,7 @@ void al_engine_free(al_engine *e)
 {
     if (!e) return;
     for (uint32_t i = 0; i < e->n; i++) al_alert_free(&e->v[i]);
-    free(e->v); free(e->idx); free(e->due); free(e->hit); free(e->hitval); free(e->hitfp); free(e->gone); free(e->rule_fp); free(e->rule_thr);
+    free(e->v); free(e->idx); free(e->due); free(e->hit); free(e->hitval); free(e->hitfp); free(e->gone); free(e->clgone); free(e->pclock); free(e->rule_fp); free(e->rule_thr);
     for (int k = 0; k < e->ninh; k++) { free(e->cmap[k].key); free(e->cmap[k].cnt); }
     free(e->cmap);
     free(e);
@@ -155,6 +156,39 @@ uint64_t al_engine_firing(const al_engine *e) { return e->nfiring; }
 int64_t al_engine_clock(const al_engine *e) { return e->clock; }
 
 void al_engine_set_time_source(al_engine *e, al_time_fn fn, void *ctx) { e->time_fn = fn; e->time_ctx = ctx; }
+void al_engine_set_part(al_engine *e, int32_t part) { e->cur_part = part; }
+void al_engine_track(al_engine *e) { e->track_cl = 1; }
+
+/* Partition part's clock, grown to hold it; NULL for no partition. */
+static struct al_pclock *al_pclock(al_engine *e, int32_t part)
+{
+    if (part < 0) return NULL;
+    if ((uint32_t)part >= e->npclock) {
+        uint32_t n = e->npclock ? e->npclock : 16;
+        while (n <= (uint32_t)part) n *= 2;
+        struct al_pclock *c = realloc(e->pclock, n * sizeof *c);
+        if (!c) log_fatal("out of memory");
+        for (uint32_t i = e->npclock; i < n; i++) c[i].clock = c[i].last_sweep = INT64_MIN;
+        e->pclock = c;
+        e->npclock = n;
+    }
+    return &e->pclock[part];
+}
+
+uint64_t al_engine_drop_part(al_engine *e, int32_t part)
+{
+    uint64_t n = 0;
+    for (uint32_t k = e->n; k-- > 0; ) {
+        al_alert *a = &e->v[k];
+        if (a->part != part) continue;
+        a->cl_saved = 0;    /* it moves on with its partition: no tombstone */
+        al_remove(e, a);
+        n++;
+    }
+    struct al_pclock *pc = al_pclock(e, part);
+    if (pc) pc->clock = pc->last_sweep = INT64_MIN;
+    return n;
+}
 
 /* ---- index ---------------------------------------------------------------- */
 
@@ -208,15 +242,31 @@ al_alert *al_insert(al_engine *e, uint64_t fp)
     al_alert *a = &e->v[e->n];
     memset(a, 0, sizeof *a);
     a->fp = fp;
-    a->dirty = 1;
+    a->dirty = AL_DIRTY_ALL;
+    a->part = e->cur_part;
     e->idx[s] = (int32_t)e->n + 1;
     e->n++;
     return a;
 }
 
-static void al_remove(al_engine *e, al_alert *a)
+/* a's partition of the changelog no longer holds it: a tombstone is due */
+static void al_gone_cl(al_engine *e, const al_alert *a)
+{
+    if (!e->track_cl || !a->cl_saved || a->part < 0) return;
+    if (e->nclgone == e->capclgone) {
+        uint32_t cap = e->capclgone ? e->capclgone * 2 : 64;
+        struct al_gone_cl *g = realloc(e->clgone, cap * sizeof *g);
+        if (!g) log_fatal("out of memory");
+        e->clgone = g; e->capclgone = cap;
+    }
+    e->clgone[e->nclgone].fp = a->fp;
+    e->clgone[e->nclgone++].part = a->part;
+}
+
+void al_remove(al_engine *e, al_alert *a)
 {
     uint32_t i = (uint32_t)(a - e->v);
+    al_gone_cl(e, a);
     if (a->src_mask) al_inh_set(e, a, 0);
     if (a->state == AL_FIRING) e->nfiring--;
     /* only a row that exists needs deleting; without --state nothing is
@@ -464,7 +514,7 @@ static int al_deliver_firing(al_engine *e, al_alert *a, int64_t t)
     a->suppressed = 0;
     if (a->notified) e->c.repeats++;
     a->notified = 1;
-    a->dirty = 1;
+    a->dirty = AL_DIRTY_ALL;
     a->last_sent = t;
     return al_send(e, a, AlertStatus_firing, 0);
 }
@@ -516,11 +566,12 @@ static int al_deliver_due(al_engine *e, int64_t t)
     return 0;
 }
 
-static int al_sweep(al_engine *e)
+/* A sweep at time t of every alert, or (part >= 0) of partition part's. */
+static int al_sweep(al_engine *e, int64_t t, int32_t part)
 {
-    int64_t t = e->clock;
     for (uint32_t k = e->n; k-- > 0; ) {
         al_alert *a = &e->v[k];
+        if (part >= 0 && a->part != part) continue;
         const al_rule *r = &e->cfg->rules[a->rule];
         if (r->resolve_after_us && t - a->last_seen >= r->resolve_after_us) {
             if (al_resolve(e, a, a->last_seen + r->resolve_after_us) < 0) return -1;
@@ -529,7 +580,7 @@ static int al_sweep(al_engine *e)
         if (a->state != AL_FIRING) continue;
         if (r->escalate_to > a->severity && !a->acked && t - a->fired_at >= r->escalate_after_us) {
             a->severity = r->escalate_to;
-            a->dirty = 1;
+            a->dirty = AL_DIRTY_ALL;
             al_inh_set(e, a, 1);
             a->notified = 0;
             e->c.escalations++;
@@ -561,7 +612,7 @@ int al_engine_ack(al_engine *e, uint64_t fp)
     al_alert *a = al_find(e, fp);
     if (!a || a->state != AL_FIRING) return 0;
     a->acked = 1;
-    a->dirty = 1;
+    a->dirty = AL_DIRTY_ALL;
     return 1;
 }
 
@@ -601,11 +652,22 @@ int al_engine_record(al_engine *e, const fbrec_desc *d, const AnyRecord *rec, co
     /* Time reaches v.ts: the sweep sees the state the records before v.ts
      * left, whatever the order of the records that share v.ts. */
     int64_t now = e->time_fn ? e->time_fn(e->time_ctx, v.ts) : v.ts;
-    if (now > e->clock) {
+    struct al_pclock *pc = e->track_cl ? al_pclock(e, e->cur_part) : NULL;
+    if (pc) {
+        /* --changelog: the partition's own clock (engine_int.h) */
+        if (now > e->clock) e->clock = now;
+        if (v.ts > pc->clock) {
+            pc->clock = v.ts;
+            if (pc->last_sweep == INT64_MIN || pc->clock - pc->last_sweep >= AL_SWEEP_US) {
+                pc->last_sweep = pc->clock;
+                if (al_sweep(e, pc->clock, e->cur_part) < 0) return AL_ERR;
+            }
+        }
+    } else if (now > e->clock) {
         e->clock = now;
         if (e->last_sweep == INT64_MIN || e->clock - e->last_sweep >= AL_SWEEP_US) {
             e->last_sweep = e->clock;
-            if (al_sweep(e) < 0) return AL_ERR;
+            if (al_sweep(e, e->clock, -1) < 0) return AL_ERR;
         }
     }
     for (int h = 0; h < nmatch; h++) {
@@ -629,8 +691,15 @@ int al_engine_record(al_engine *e, const fbrec_desc *d, const AnyRecord *rec, co
             a->severity = r->severity;
             a->starts_at = v.ts;
         }
+        if (a->part != e->cur_part) {
+            /* its series came on another partition before (the input's
+             * keys changed): the old one's changelog forgets it */
+            al_gone_cl(e, a);
+            a->cl_saved = 0;
+            a->part = e->cur_part;
+        }
         a->last_seen = v.ts;
-        a->dirty = 1;
+        a->dirty = AL_DIRTY_ALL;
         a->value = x;
         if (a->state == AL_PENDING && v.ts - a->starts_at >= r->for_us) {
             a->state = AL_FIRING;
@@ -641,6 +710,6 @@ int al_engine_record(al_engine *e, const fbrec_desc *d, const AnyRecord *rec, co
             if (al_due_push(e, fp) < 0) log_fatal("out of memory");
         }
     }
-    if (e->ndue && al_deliver_due(e, e->clock) < 0) return AL_ERR;
+    if (e->ndue && al_deliver_due(e, pc ? pc->clock : e->clock) < 0) return AL_ERR;
     return AL_OK;
 }

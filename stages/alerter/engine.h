@@ -45,6 +45,14 @@ int al_engine_record(al_engine *e, const fbrec_desc *d, const AnyRecord *rec, co
  * INT64_MIN: unknown, the clock stays. */
 typedef int64_t (*al_time_fn)(void *ctx, int64_t ts);
 void al_engine_set_time_source(al_engine *e, al_time_fn fn, void *ctx);
+/* --changelog (follow.h): the input partition of the records that come
+ * next (-1: not Kafka); a new alert belongs to its record's partition. */
+void al_engine_set_part(al_engine *e, int32_t part);
+/* Keep the tombstones of removed alerts until al_follow writes them. */
+void al_engine_track(al_engine *e);
+/* Forget partition part's alerts (no notification, no tombstone: they
+ * moved on with it). How many. */
+uint64_t al_engine_drop_part(al_engine *e, int32_t part);
 /* Switch to another config (SIGHUP reload): alerts keep their state under
  * the rule of the same name; alerts of rules that are gone are dropped
  * (no notification). Returns how many were dropped. cfg must outlive e. */

@@ -3,6 +3,7 @@
 #include "flags.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static al_flags fl;
 
@@ -29,6 +30,12 @@ static const cli_opt al_opts[] = {
       "a webhook: POST taking longer fails (a failed attempt)", 1000, 36e8 },
     { "max-batch", 0, CLI_INT, AT(max_batch, "100"), "N",
       "alerts in one exec:/webhook: payload; a fuller group is sent at once", 1, 100000 },
+    { "changelog", 0, CLI_STR, AT(changelog, NULL), "kafka://HOST:PORT/TOPIC",
+      "Kafka input in a group: write each alert (pending, firing; a tombstone when it resolves) to this "
+      "compacted topic (as many partitions as the input) and read it back when its partition is assigned, "
+      "so an alert follows its series' partition; --state still keeps acks and silences", 0, 0 },
+    { "crash-after", 0, CLI_INT, AT(crash_after, "0"), "N",
+      "testing: kill -9 itself after N input records (0: never)", 0, 1e15 },
     { 0 }
 };
 #undef AT
@@ -53,6 +60,11 @@ const al_flags *al_flags_start(int argc, char **argv, al_config *cfg)
         fprintf(stderr, "%s: %s\n", al_spec.stage, err);
         exit(2);
     }
+    const char *in = fl.common.in ? fl.common.in : "-";
+    if (fl.changelog && strncmp(fl.changelog, "kafka://", 8))
+        cli_usage_error(&al_spec, "--changelog %s: not a kafka:// URI", fl.changelog);
+    if (fl.changelog && strncmp(in, "kafka://", 8))
+        cli_usage_error(&al_spec, "--changelog needs a Kafka --in (a consumer group whose partitions it follows)");
     if (fl.backoff_max < fl.backoff) cli_usage_error(&al_spec, "--retry-backoff-max is below --retry-backoff");
     if (fl.check) {
         for (int i = 0; i < fl.rules.n; i++) printf("%s%s", i ? ", " : "", fl.rules.items[i]);

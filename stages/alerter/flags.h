@@ -13,6 +13,8 @@ typedef struct al_flags {
     int64_t max_alerts, retries, max_batch;
     int64_t backoff, backoff_max, exec_timeout, webhook_timeout;   /* µs */
     int check;
+    const char *changelog;                /* --changelog URI, or NULL */
+    int64_t crash_after;
 } al_flags;
 
 /* Parse argv and load the rules files into *cfg (a usage error or a bad

@@ -29,7 +29,7 @@ int al_engine_save(al_engine *e, sqlite3 *db)
     sqlite3_stmt *st = NULL;
     if (e->full_save) {
         if (sqlite3_exec(db, "DELETE FROM alerts", NULL, NULL, NULL) != SQLITE_OK) goto fail;
-        for (uint32_t i = 0; i < e->n; i++) e->v[i].dirty = 1;
+        for (uint32_t i = 0; i < e->n; i++) e->v[i].dirty |= AL_DIRTY_DB;
     } else if (e->ngone) {
         if (sqlite3_prepare_v2(db, "DELETE FROM alerts WHERE fp = ?", -1, &st, NULL) != SQLITE_OK) goto fail;
         for (uint32_t i = 0; i < e->ngone; i++) {
@@ -48,8 +48,8 @@ int al_engine_save(al_engine *e, sqlite3 *db)
     char *lb = NULL; size_t lcap = 0;
     for (uint32_t i = 0; i < e->n; i++) {
         al_alert *a = &e->v[i];
-        if (!a->dirty) continue;
-        a->dirty = 0;
+        if (!(a->dirty & AL_DIRTY_DB)) continue;
+        a->dirty &= ~AL_DIRTY_DB;
         a->saved = 1;
         size_t need = 1;
         for (int j = 0; j < a->nlabels; j++) need += a->labels[j].key.len + a->labels[j].value.len + 2;
@@ -149,6 +149,8 @@ fail:
     sqlite3_finalize(st);
     return -1;
 }
+
+void al_engine_load_none(al_engine *e) { e->full_save = 1; }
 
 int al_engine_load_acks(al_engine *e, sqlite3 *db)
 {

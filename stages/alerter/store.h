@@ -18,6 +18,9 @@ extern const char al_state_schema[];
 int al_engine_save(al_engine *e, sqlite3 *db);
 int al_engine_load(al_engine *e, sqlite3 *db);
 int al_engine_load_acks(al_engine *e, sqlite3 *db);
+/* --changelog: the alerts come from the changelog, not from the table;
+ * the first save rewrites it with the alerts this process holds then. */
+void al_engine_load_none(al_engine *e);
 
 /* The silences `alerter silence` stored that have not ended by clock
  * (INT64_MIN: all): a new array in *xs (free with al_store_free_silences). */
