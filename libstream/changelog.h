@@ -70,13 +70,21 @@ int changelog_delete(changelog *c, int32_t part, const void *key, size_t klen);
  * last marker, and wait for those. 0, or -1 (logged): the checkpoint is
  * not complete, the input must not be committed. */
 int changelog_checkpoint(changelog *c, stream_in *in);
-/* Partition part ends with the last marker this process wrote to it (no
- * other instance wrote since): what this process holds for it is current,
- * and the input resumes at the returned offset. -1: read it back
- * (changelog_restore). */
+/* This process holds partition part's state (changelog_restore read it,
+ * changelog_forget not called since). */
+int changelog_held(const changelog *c, int32_t part);
+/* Partition part is held and ends with the last marker this process wrote
+ * to it (no other instance wrote since): what this process holds for it
+ * is current, and the input resumes at the returned offset. -1: read it
+ * back (changelog_restore). */
 int64_t changelog_current(changelog *c, int32_t part);
 /* This process no longer holds part's state: markers are written anew. */
 void changelog_forget(changelog *c, int32_t part);
+/* After a rebalance: each held partition in no longer owns is forgotten
+ * and drop(ctx, part) lets the stage free its state. 0 when in owns
+ * nothing (between an eager revoke and its assignment everything would
+ * go: call again later), 1 done. */
+int changelog_keep_owned(changelog *c, stream_in *in, void (*drop)(void *ctx, int32_t part), void *ctx);
 
 typedef struct changelog_restored {
     uint64_t records, applied, left_out;   /* read; state records applied; after the last marker */
