@@ -13,6 +13,7 @@
 #define CL_STATE 1
 #define CL_MARK 2
 #define CL_DELETE 3            /* a key's tombstone: it has no state any more */
+#define CL_VOID 4                /* the records since the last marker are no checkpoint's */
 #define CL_HEADER 18             /* version, kind, covered, aux */
 #define CL_TIMEOUT_MS 60000      /* a restore or a flush that takes longer fails */
 
@@ -353,12 +354,15 @@ int changelog_restore(changelog *c, int32_t part, changelog_state_fn fn, void *c
             at = m->offset + 1;
             out->records++;
             const uint8_t *v = m->payload;
-            if (m->len < CL_HEADER || v[0] != CL_VERSION || (v[1] != CL_STATE && v[1] != CL_MARK && v[1] != CL_DELETE)) {
+            if (m->len < CL_HEADER || v[0] != CL_VERSION || (v[1] != CL_STATE && v[1] != CL_MARK && v[1] != CL_DELETE && v[1] != CL_VOID)) {
                 out->bad++;
                 log_kv(LOG_WARN, "changelog: record not understood, left out",
                        "\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld,\"bytes\":%zu,\"why\":\"%s\"", c->topic,
                        (int)part, (long long)m->offset, m->len,
                        m->len < CL_HEADER ? "shorter than the header" : v[0] != CL_VERSION ? "unknown version" : "unknown kind");
+            } else if (v[1] == CL_VOID) {
+                out->voided += st.n;
+                st.len = st.n = 0;
             } else if (v[1] != CL_MARK) {
                 if (stage_add(&st, m)) { log_error("changelog: out of memory"); rc = -1; }
             } else {
@@ -372,6 +376,16 @@ int changelog_restore(changelog *c, int32_t part, changelog_state_fn fn, void *c
     out->left_out = st.n;
     free(st.buf);
     rd_kafka_assign(c->cons, NULL);
+    if (!rc && out->left_out) {
+        /* void them before anything this process writes to part: its
+         * first marker must not close their checkpoint (a delivery that
+         * fails fails the next checkpoint, as any record's) */
+        uint8_t key[CHANGELOG_VOID_KEYLEN + 8];
+        uint64_t end = (uint64_t)hi;
+        memcpy(key, CHANGELOG_VOID_KEY, CHANGELOG_VOID_KEYLEN);
+        memcpy(key + CHANGELOG_VOID_KEYLEN, &end, 8);
+        rc = cl_produce(c, part, CL_VOID, key, sizeof key, out->covered, INT64_MIN, NULL, 0);
+    }
     if (!rc) { c->marked[part] = out->covered; c->held[part] = 1; }
     return rc;
 }
