@@ -13,6 +13,7 @@
 #define CL_STATE 1
 #define CL_MARK 2
 #define CL_DELETE 3            /* a key's tombstone: it has no state any more */
+#define CL_VOID 4                /* the records since the last marker are no checkpoint's */
 #define CL_HEADER 18             /* version, kind, covered, aux */
 #define CL_TIMEOUT_MS 60000      /* a restore or a flush that takes longer fails */
 
@@ -23,6 +24,7 @@ struct changelog {
     uint64_t failed;             /* deliveries that failed (dr callback) */
     int64_t *mark_end;           /* per partition: offset after our last marker, -1 none */
     int64_t *marked;             /* per partition: the input offset our state covers (last marker or restore), -1 */
+    uint8_t *held;               /* per partition: restored here, not forgotten since */
     char group[96];              /* the restore consumer's */
     uint8_t *val; size_t valcap;
 };
@@ -94,7 +96,8 @@ changelog *changelog_open(const char *uri, const cli_list *conf, const char *sta
     if (c->partitions <= 0) goto fail;
     c->mark_end = malloc((size_t)c->partitions * sizeof *c->mark_end);
     c->marked = malloc((size_t)c->partitions * sizeof *c->marked);
-    if (!c->mark_end || !c->marked) { snprintf(err, errlen, "out of memory"); goto fail; }
+    c->held = calloc((size_t)c->partitions, 1);
+    if (!c->mark_end || !c->marked || !c->held) { snprintf(err, errlen, "out of memory"); goto fail; }
     for (int32_t i = 0; i < c->partitions; i++) c->mark_end[i] = c->marked[i] = -1;
     return c;
 fail:
@@ -115,6 +118,7 @@ void changelog_close(changelog *c)
     }
     free(c->mark_end);
     free(c->marked);
+    free(c->held);
     free(c->val);
     free(c);
 }
@@ -216,9 +220,14 @@ int changelog_checkpoint(changelog *c, stream_in *in)
     return rc;
 }
 
+int changelog_held(const changelog *c, int32_t part)
+{
+    return part >= 0 && part < c->partitions && c->held[part];
+}
+
 int64_t changelog_current(changelog *c, int32_t part)
 {
-    if (part < 0 || part >= c->partitions || c->mark_end[part] < 0) return -1;
+    if (!changelog_held(c, part) || c->mark_end[part] < 0) return -1;
     int64_t lo, hi;
     if (rd_kafka_query_watermark_offsets(c->cons, c->topic, part, &lo, &hi, 10000)) return -1;
     return hi == c->mark_end[part] ? c->marked[part] : -1;
@@ -228,6 +237,22 @@ void changelog_forget(changelog *c, int32_t part)
 {
     if (part < 0 || part >= c->partitions) return;
     c->mark_end[part] = c->marked[part] = -1;
+    c->held[part] = 0;
+}
+
+int changelog_keep_owned(changelog *c, stream_in *in, void (*drop)(void *ctx, int32_t part), void *ctx)
+{
+    stream_part sp;
+    if (!stream_in_owned(in, 0, &sp)) return 0;
+    for (int32_t p = 0; p < c->partitions; p++) {
+        if (!c->held[p]) continue;
+        int keep = 0;
+        for (int i = 0; !keep && stream_in_owned(in, i, &sp); i++) keep = sp.partition == p;
+        if (keep) continue;
+        changelog_forget(c, p);
+        drop(ctx, p);
+    }
+    return 1;
 }
 
 /* The records of the checkpoint being read, until its marker. */
@@ -294,7 +319,7 @@ int changelog_restore(changelog *c, int32_t part, changelog_state_fn fn, void *c
                rd_kafka_err2str(re));
         return -1;
     }
-    if (hi <= lo) { c->marked[part] = -1; return 0; }
+    if (hi <= lo) { c->marked[part] = -1; c->held[part] = 1; return 0; }
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, c->topic, part)->offset = lo;
     re = rd_kafka_assign(c->cons, l);
@@ -329,12 +354,15 @@ int changelog_restore(changelog *c, int32_t part, changelog_state_fn fn, void *c
             at = m->offset + 1;
             out->records++;
             const uint8_t *v = m->payload;
-            if (m->len < CL_HEADER || v[0] != CL_VERSION || (v[1] != CL_STATE && v[1] != CL_MARK && v[1] != CL_DELETE)) {
+            if (m->len < CL_HEADER || v[0] != CL_VERSION || (v[1] != CL_STATE && v[1] != CL_MARK && v[1] != CL_DELETE && v[1] != CL_VOID)) {
                 out->bad++;
                 log_kv(LOG_WARN, "changelog: record not understood, left out",
                        "\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld,\"bytes\":%zu,\"why\":\"%s\"", c->topic,
                        (int)part, (long long)m->offset, m->len,
                        m->len < CL_HEADER ? "shorter than the header" : v[0] != CL_VERSION ? "unknown version" : "unknown kind");
+            } else if (v[1] == CL_VOID) {
+                out->voided += st.n;
+                st.len = st.n = 0;
             } else if (v[1] != CL_MARK) {
                 if (stage_add(&st, m)) { log_error("changelog: out of memory"); rc = -1; }
             } else {
@@ -348,6 +376,16 @@ int changelog_restore(changelog *c, int32_t part, changelog_state_fn fn, void *c
     out->left_out = st.n;
     free(st.buf);
     rd_kafka_assign(c->cons, NULL);
-    if (!rc) c->marked[part] = out->covered;
+    if (!rc && out->left_out) {
+        /* void them before anything this process writes to part: its
+         * first marker must not close their checkpoint (a delivery that
+         * fails fails the next checkpoint, as any record's) */
+        uint8_t key[CHANGELOG_VOID_KEYLEN + 8];
+        uint64_t end = (uint64_t)hi;
+        memcpy(key, CHANGELOG_VOID_KEY, CHANGELOG_VOID_KEYLEN);
+        memcpy(key + CHANGELOG_VOID_KEYLEN, &end, 8);
+        rc = cl_produce(c, part, CL_VOID, key, sizeof key, out->covered, INT64_MIN, NULL, 0);
+    }
+    if (!rc) { c->marked[part] = out->covered; c->held[part] = 1; }
     return rc;
 }

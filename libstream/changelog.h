@@ -14,19 +14,25 @@
  * key's newest record up to the last marker is its state, and the
  * marker's offset is where reading the input resumes. Records after the
  * last marker (a checkpoint cut short by a kill -9) are left out: the
- * next owner reads those input records again and writes them anew.
+ * next owner reads those input records again and writes them anew. That
+ * restore also writes a void record after them, so a later restore leaves
+ * them out too (else the next owner's first marker would close their
+ * checkpoint: state covering input past that marker, read again).
  *
  * A key whose state is gone for good (alerter: a resolved alert) gets a
  * tombstone (changelog_delete), or a restore would bring the last state
  * back; compaction keeps the tombstone as the key's newest record.
  *
  * Value (little-endian): u8 version 1, u8 kind (1 state, 2 marker, 3
- * tombstone: no blob),
+ * tombstone, 4 void: no blob; a void record drops the records since the
+ * last marker),
  * i64 covered (a marker's input offset; -1 in a state record), i64 aux
  * (the stage's own number per key: recommender's model_until, µs, or
  * INT64_MIN), then for a state record the stage's blob. A marker's key is
- * CHANGELOG_MARK_KEY (starts with a NUL byte: no user id, series or alert
- * key a stage writes starts with one). This is recommender's format since
+ * CHANGELOG_MARK_KEY, a void record's CHANGELOG_VOID_KEY and the end
+ * offset its restore saw (u64: unique, so compaction keeps every one);
+ * both start with a NUL byte: no user id, series or alert key a stage
+ * writes starts with one. This is recommender's format since
  * its --changelog came (state records were "user" records): topics written
  * before read the same.
  *
@@ -45,6 +51,8 @@
 
 #define CHANGELOG_MARK_KEY "\0streamrec.checkpoint"
 #define CHANGELOG_MARK_KEYLEN 21
+#define CHANGELOG_VOID_KEY "\0streamrec.void"
+#define CHANGELOG_VOID_KEYLEN 15
 
 typedef struct changelog changelog;
 
@@ -70,16 +78,25 @@ int changelog_delete(changelog *c, int32_t part, const void *key, size_t klen);
  * last marker, and wait for those. 0, or -1 (logged): the checkpoint is
  * not complete, the input must not be committed. */
 int changelog_checkpoint(changelog *c, stream_in *in);
-/* Partition part ends with the last marker this process wrote to it (no
- * other instance wrote since): what this process holds for it is current,
- * and the input resumes at the returned offset. -1: read it back
- * (changelog_restore). */
+/* This process holds partition part's state (changelog_restore read it,
+ * changelog_forget not called since). */
+int changelog_held(const changelog *c, int32_t part);
+/* Partition part is held and ends with the last marker this process wrote
+ * to it (no other instance wrote since): what this process holds for it
+ * is current, and the input resumes at the returned offset. -1: read it
+ * back (changelog_restore). */
 int64_t changelog_current(changelog *c, int32_t part);
 /* This process no longer holds part's state: markers are written anew. */
 void changelog_forget(changelog *c, int32_t part);
+/* After a rebalance: each held partition in no longer owns is forgotten
+ * and drop(ctx, part) lets the stage free its state. 0 when in owns
+ * nothing (between an eager revoke and its assignment everything would
+ * go: call again later), 1 done. */
+int changelog_keep_owned(changelog *c, stream_in *in, void (*drop)(void *ctx, int32_t part), void *ctx);
 
 typedef struct changelog_restored {
-    uint64_t records, applied, left_out;   /* read; state records applied; after the last marker */
+    uint64_t records, applied, left_out;   /* read; state records applied; after the last marker (voided) */
+    uint64_t voided;                       /* records of checkpoints cut short, voided before */
     uint64_t deleted;                      /* tombstones applied */
     uint64_t bad;                          /* not understood (logged with their offset), left out */
     int64_t covered;                       /* the last marker's offset, -1 none */

@@ -185,6 +185,13 @@ uint64_t al_engine_drop_part(al_engine *e, int32_t part)
         al_remove(e, a);
         n++;
     }
+    /* nor for those removed since the last checkpoint (a reload between a
+     * revoke and this): the partition's changelog is another owner's now,
+     * or (a stale hand-back) is about to be read back as it is */
+    uint32_t kept = 0;
+    for (uint32_t k = 0; k < e->nclgone; k++)
+        if (e->clgone[k].part != part) e->clgone[kept++] = e->clgone[k];
+    e->nclgone = kept;
     struct al_pclock *pc = al_pclock(e, part);
     if (pc) pc->clock = pc->last_sweep = INT64_MIN;
     return n;

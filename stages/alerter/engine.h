@@ -51,7 +51,7 @@ void al_engine_set_part(al_engine *e, int32_t part);
 /* Keep the tombstones of removed alerts until al_follow writes them. */
 void al_engine_track(al_engine *e);
 /* Forget partition part's alerts (no notification, no tombstone: they
- * moved on with it). How many. */
+ * moved on with it), and the tombstones still due there. How many alerts. */
 uint64_t al_engine_drop_part(al_engine *e, int32_t part);
 /* Switch to another config (SIGHUP reload): alerts keep their state under
  * the rule of the same name; alerts of rules that are gone are dropped

@@ -24,26 +24,10 @@ struct al_follow {
     changelog *cl;
     stream_in *in;
     stream_out *out;
-    uint8_t *held; size_t held_cap;     /* per partition: its alerts are here */
     int rebalanced;
     uint8_t *buf; size_t cap;           /* one blob */
     al_follow_stats st;
 };
-
-static int held_slot(al_follow *f, int32_t p)
-{
-    if (p < 0) return -1;
-    if ((size_t)p >= f->held_cap) {
-        size_t cap = f->held_cap ? f->held_cap : 16;
-        while (cap <= (size_t)p) cap *= 2;
-        uint8_t *h = realloc(f->held, cap);
-        if (!h) log_fatal("out of memory");
-        memset(h + f->held_cap, 0, cap - f->held_cap);
-        f->held = h;
-        f->held_cap = cap;
-    }
-    return 0;
-}
 
 /* ---- the blob ------------------------------------------------------------ */
 
@@ -180,8 +164,7 @@ static int64_t on_assign(void *ctx, const char *topic, int32_t p)
     (void)topic;
     al_follow *f = ctx;
     f->rebalanced = 1;
-    if (held_slot(f, p)) return -1;
-    int64_t current = f->held[p] ? changelog_current(f->cl, p) : -1;
+    int64_t current = changelog_current(f->cl, p);
     if (current >= 0) {
         log_kv(LOG_INFO, "partition kept: its alerts are current here", "\"partition\":%d,\"start\":%lld", (int)p,
                (long long)current);
@@ -195,7 +178,6 @@ static int64_t on_assign(void *ctx, const char *topic, int32_t p)
     if (changelog_restore(f->cl, p, restore_one, &rc, &got))
         log_fatal("--changelog %s: partition %d could not be restored; not alerting on a partial state",
                   changelog_topic(f->cl), (int)p);
-    f->held[p] = 1;
     f->st.restored_partitions++;
     f->st.restored_alerts += got.applied;
     f->st.bad += got.bad;
@@ -269,23 +251,18 @@ fail:
 
 void al_follow_rebalanced(al_follow *f) { f->rebalanced = 1; }
 
+static void drop_part(void *ctx, int32_t p)
+{
+    al_follow *f = ctx;
+    uint64_t n = al_engine_drop_part(f->eng, p);
+    f->st.dropped_alerts += n;
+    if (n) log_kv(LOG_INFO, "partition's alerts dropped", "\"partition\":%d,\"alerts\":%llu", (int)p,
+                  (unsigned long long)n);
+}
+
 void al_follow_keep_owned(al_follow *f)
 {
-    stream_part sp;
-    if (!f->rebalanced || !stream_in_owned(f->in, 0, &sp)) return;
-    f->rebalanced = 0;
-    for (size_t p = 0; p < f->held_cap; p++) {
-        if (!f->held[p]) continue;
-        int keep = 0;
-        for (int i = 0; !keep && stream_in_owned(f->in, i, &sp); i++) keep = sp.partition == (int32_t)p;
-        if (keep) continue;
-        f->held[p] = 0;
-        changelog_forget(f->cl, (int32_t)p);
-        uint64_t n = al_engine_drop_part(f->eng, (int32_t)p);
-        f->st.dropped_alerts += n;
-        if (n) log_kv(LOG_INFO, "partition's alerts dropped", "\"partition\":%d,\"alerts\":%llu", (int)p,
-                      (unsigned long long)n);
-    }
+    if (f->rebalanced && changelog_keep_owned(f->cl, f->in, drop_part, f)) f->rebalanced = 0;
 }
 
 const al_follow_stats *al_follow_stats_get(const al_follow *f) { return &f->st; }
@@ -294,7 +271,6 @@ void al_follow_close(al_follow *f)
 {
     if (!f) return;
     changelog_close(f->cl);
-    free(f->held);
     free(f->buf);
     free(f);
 }

@@ -7,22 +7,6 @@
 #include "log.h"
 #include "timefmt.h"
 
-/* Per-partition "its series are here", grown to hold p. */
-static int held_slot(drift_main *a, int32_t p)
-{
-    if (p < 0) return -1;
-    if ((size_t)p >= a->held_cap) {
-        size_t cap = a->held_cap ? a->held_cap : 16;
-        while (cap <= (size_t)p) cap *= 2;
-        uint8_t *h = realloc(a->held, cap);
-        if (!h) log_fatal("out of memory");
-        memset(h + a->held_cap, 0, cap - a->held_cap);
-        a->held = h;
-        a->held_cap = cap;
-    }
-    return 0;
-}
-
 typedef struct restore_ctx { drift_main *a; int32_t part; uint64_t full; } restore_ctx;
 
 static int restore_series(void *ctx, const char *key, size_t klen, int64_t aux, const uint8_t *blob, size_t n)
@@ -54,8 +38,7 @@ static int64_t on_assign(void *ctx, const char *topic, int32_t p)
     (void)topic;
     drift_main *a = ctx;
     a->rebalanced = 1;
-    if (held_slot(a, p)) return -1;
-    int64_t current = a->held[p] ? changelog_current(a->cl, p) : -1;
+    int64_t current = changelog_current(a->cl, p);
     if (current >= 0) {
         log_kv(LOG_INFO, "partition kept: its series are current here", "\"partition\":%d,\"start\":%lld", (int)p,
                (long long)current);
@@ -69,7 +52,6 @@ static int64_t on_assign(void *ctx, const char *topic, int32_t p)
     if (changelog_restore(a->cl, p, restore_series, &rc, &got))
         log_fatal("--changelog %s: partition %d could not be restored; not detecting on a partial state",
                   changelog_topic(a->cl), (int)p);
-    a->held[p] = 1;
     a->restored_partitions++;
     a->changelog_series += got.applied;
     a->changelog_bad += got.bad;
@@ -121,29 +103,22 @@ int drift_follow_checkpoint(drift_main *a, int force)
     return 0;
 }
 
+static void drop_part(void *ctx, int32_t p)
+{
+    drift_main *a = ctx;
+    uint64_t n = drift_engine_drop_part(a->eng, p);
+    a->dropped_series += n;
+    if (n) log_kv(LOG_INFO, "partition's series dropped", "\"partition\":%d,\"series\":%llu", (int)p,
+                  (unsigned long long)n);
+}
+
 void drift_follow_keep_owned(drift_main *a)
 {
-    stream_part sp;
-    if (!stream_in_owned(a->in, 0, &sp)) return;
-    a->rebalanced = 0;
-    for (size_t p = 0; p < a->held_cap; p++) {
-        if (!a->held[p]) continue;
-        int keep = 0;
-        for (int i = 0; !keep && stream_in_owned(a->in, i, &sp); i++) keep = sp.partition == (int32_t)p;
-        if (keep) continue;
-        a->held[p] = 0;
-        changelog_forget(a->cl, (int32_t)p);
-        uint64_t n = drift_engine_drop_part(a->eng, (int32_t)p);
-        a->dropped_series += n;
-        if (n) log_kv(LOG_INFO, "partition's series dropped", "\"partition\":%d,\"series\":%llu", (int)p,
-                      (unsigned long long)n);
-    }
+    if (changelog_keep_owned(a->cl, a->in, drop_part, a)) a->rebalanced = 0;
 }
 
 void drift_follow_close(drift_main *a)
 {
     changelog_close(a->cl);
     a->cl = NULL;
-    free(a->held);
-    a->held = NULL;
 }

@@ -16,7 +16,6 @@ typedef struct drift_main {
     /* --changelog (follow.h) */
     struct changelog *cl;           /* NULL without */
     stream_in *in;
-    uint8_t *held; size_t held_cap; /* per input partition: its series are here */
     int rebalanced;                 /* partitions moved: drop the series of those gone */
     int finishing;                  /* end of input: the last checkpoint is due whatever the interval */
     int64_t cl_last_us;             /* mono_us of the last checkpoint */

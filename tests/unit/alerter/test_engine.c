@@ -3,10 +3,12 @@
  * condition boundaries, quantile fields, label order independence,
  * --max-alerts (refused and counted), ack (no repeat, no escalation), and
  * save/load through a real SQLite state database, and the clock from a
- * time source (per-partition event time). */
+ * time source (per-partition event time), and --changelog's tombstones
+ * leaving with their partition. */
 #include "../testhelp.h"
 #include <unistd.h>
 #include "../../../stages/alerter/engine.h"
+#include "../../../stages/alerter/engine_int.h"
 #include "../../../stages/alerter/mread.h"
 #include "../../../stages/alerter/rules.h"
 #include "../../../stages/alerter/store.h"
@@ -440,6 +442,35 @@ static void test_gone_bounded(void)
     al_config_free(&c);
 }
 
+/* --changelog: a partition that leaves (or is read back as stale) takes
+ * the tombstones still due there with it: written later they would land
+ * in a partition another instance writes, after its state. Another
+ * partition's stay due. */
+static void test_drop_part_tombstones(void)
+{
+    al_config c;
+    CHECK(load("rules:\n  - {name: r, metric: m, condition: gt, threshold: 1}\n", &c) == 0);
+    sink s = {0};
+    al_engine *e = al_engine_new(&c, 10, emit, &s);
+    al_engine_track(e);
+    al_engine_set_part(e, 3);
+    CHECK(feed(e, "m", "a", MIN, 5) == AL_OK);
+    al_engine_set_part(e, 4);
+    CHECK(feed(e, "m", "b", MIN, 5) == AL_OK);
+    CHECK_EQ_INT(al_engine_active(e), 2);
+    for (uint32_t i = 0; i < e->n; i++) e->v[i].cl_saved = 1;    /* as a checkpoint leaves them */
+    al_engine_set_part(e, 3);
+    CHECK(feed(e, "m", "a", MIN + 1, 0) == AL_OK);
+    al_engine_set_part(e, 4);
+    CHECK(feed(e, "m", "b", MIN + 1, 0) == AL_OK);
+    CHECK_EQ_INT(e->nclgone, 2);
+    CHECK_EQ_INT(al_engine_drop_part(e, 3), 0);
+    CHECK_EQ_INT(e->nclgone, 1);
+    CHECK_EQ_INT(e->clgone[0].part, 4);
+    al_engine_free(e);
+    al_config_free(&c);
+}
+
 /* Times far apart must not overflow the engine's time differences: a
  * matched record outside +-2^61 us is refused and changes nothing. */
 static void test_bad_time(void)
@@ -557,4 +588,4 @@ static void test_metric_read(void)
 }
 
 TEST_MAIN(test_metric_read, test_time_source, test_inhibit_index, test_fingerprint, test_conditions_and_summary, test_label_order, test_view_reused, test_fp_after_reload, test_fp_many_rules, test_value_text, test_max_alerts_and_ack, test_bad_value,
-          test_gone_bounded, test_bad_time)
+          test_gone_bounded, test_drop_part_tombstones, test_bad_time)
