@@ -30,7 +30,8 @@
  *        seed ^ len·0x9e3779b97f4a7c15 to start, the tail block zero-padded
  *        and mixed without the rotation, hash_fmix64 at the end: aggregate's
  *        distinct counts (HLL), its seen-id state, config hash and
- *        checkpoint checksum.
+ *        checkpoint checksum; the recommender's recent event ids (seed 0,
+ *        in its saved histories).
  *
  * TABLE — hash_table is for in-memory hash tables where only equality and
  * spread matter: no output, order or file depends on its values, so it may

@@ -105,53 +105,80 @@ static int pq_string(pq_ctx *c, char **out)
 }
 
 /* glibc's regcomp copies a subexpression for each repetition it unrolls
- * (x+ is xx*, x{3} is xxx), so nested repetitions grow its automaton
- * exponentially: 20 stacked '+' took 700 MB. RE2, which Prometheus uses,
- * refuses such patterns by program size; here an estimate of the unrolled
- * size does the same. PQ_RE_MAX_ATOMS keeps regcomp within a few MB. */
+ * (x+ is xx*, x{3} is xxx, x{,3} is x?x?x?), so nested repetitions grow its
+ * automaton exponentially: 20 stacked '+' took 700 MB. RE2, which
+ * Prometheus uses, refuses such patterns by program size; here an estimate
+ * of the unrolled size does the same. PQ_RE_MAX_ATOMS keeps regcomp within
+ * a few MB. Atoms that may be skipped (under '?', '*', the copies past n of
+ * {n,m}, a group with an empty branch) cost more: regcomp's closure of a
+ * run of them is quadratic ((a?){5000}: 5,000 atoms, 400 MB; (a?){1000}:
+ * 18 MB; (a{,10}){,100}: 13 atoms by the earlier estimate, 38 MB), so at
+ * most PQ_RE_MAX_OPTIONAL of them. */
 #define PQ_RE_MAX_ATOMS 10000
+#define PQ_RE_MAX_OPTIONAL 1000
 #define PQ_RE_MAX_DEPTH 64
-static size_t pq_re_atoms(const char *re)
+/* The unrolled size of re: its atoms, and in *optional those that may be
+ * skipped (both saturate just above PQ_RE_MAX_ATOMS). */
+static size_t pq_re_atoms(const char *re, size_t *optional)
 {
     const size_t cap = PQ_RE_MAX_ATOMS + 1;   /* saturate: above the cap is all we need to know */
+    /* per open group: atoms of its branches so far and of the current
+     * branch, the same for the optional ones, and whether a branch was empty */
     size_t alts[PQ_RE_MAX_DEPTH], seqs[PQ_RE_MAX_DEPTH], last = 0;
+    size_t alts_o[PQ_RE_MAX_DEPTH], seqs_o[PQ_RE_MAX_DEPTH], last_o = 0;
+    int empty[PQ_RE_MAX_DEPTH];
     int depth = 0;
-    alts[0] = seqs[0] = 0;
+    alts[0] = seqs[0] = alts_o[0] = seqs_o[0] = 0;
+    empty[0] = 0;
 #define PQ_SAT(x) ((x) > cap ? cap : (x))
+    *optional = cap;
     for (const char *p = re; *p; p++) {
-        size_t factor = 0;
+        size_t lo = 0, hi = 0;   /* a repetition: lo copies, then hi - lo optional ones */
         switch (*p) {
         case '(':
             if (depth + 1 == PQ_RE_MAX_DEPTH) return cap;
             seqs[depth] = PQ_SAT(seqs[depth] + last);
-            last = 0;
+            seqs_o[depth] = PQ_SAT(seqs_o[depth] + last_o);
+            last = last_o = 0;
             depth++;
-            alts[depth] = seqs[depth] = 0;
+            alts[depth] = seqs[depth] = alts_o[depth] = seqs_o[depth] = 0;
+            empty[depth] = 0;
             continue;
         case ')':
-            if (!depth) { seqs[0] = PQ_SAT(seqs[0] + last); last = 1; continue; }   /* regcomp judges */
+            if (!depth) {   /* regcomp judges */
+                seqs[0] = PQ_SAT(seqs[0] + last); seqs_o[0] = PQ_SAT(seqs_o[0] + last_o);
+                last = 1; last_o = 0;
+                continue;
+            }
+            if (!seqs[depth] && !last) empty[depth] = 1;
             alts[depth] = PQ_SAT(alts[depth] + seqs[depth] + last);
+            alts_o[depth] = PQ_SAT(alts_o[depth] + seqs_o[depth] + last_o);
             last = alts[depth] ? alts[depth] : 1;
+            last_o = empty[depth] ? last : alts_o[depth];
             depth--;
             continue;
         case '|':
+            if (!seqs[depth] && !last) empty[depth] = 1;
             alts[depth] = PQ_SAT(alts[depth] + seqs[depth] + last);
-            seqs[depth] = last = 0;
+            alts_o[depth] = PQ_SAT(alts_o[depth] + seqs_o[depth] + last_o);
+            seqs[depth] = last = seqs_o[depth] = last_o = 0;
             continue;
-        case '*': case '?': factor = 1; break;
-        case '+': factor = 2; break;
+        case '*': case '?': hi = 1; break;
+        case '+': lo = 1; hi = 2; break;
         case '{': {
-            char *end;
-            unsigned long lo = strtoul(p + 1, &end, 10), hi = lo;
-            if (end == p + 1) break;               /* not a bound: a literal '{' */
+            char *end = (char *)p + 1;
+            unsigned long n = *end == ',' ? 0 : strtoul(p + 1, &end, 10), m = n;   /* {,m} is {0,m} */
+            if (end == p + 1 && *end != ',') break;   /* not a bound: a literal '{' */
             if (*end == ',') {
                 const char *h = end + 1;
-                hi = strtoul(h, &end, 10);
-                if (end == h) hi = lo + 1;         /* {n,}: n copies and a star */
+                m = strtoul(h, &end, 10);
+                if (end == h) m = n + 1;           /* {n,}: n copies and a star */
             }
             if (*end != '}') break;
-            factor = hi > lo ? hi : lo;
-            if (!factor) factor = 1;
+            lo = n > cap ? cap : n;
+            hi = m > cap ? cap : m;
+            if (hi < lo) hi = lo;                  /* regcomp refuses it */
+            if (!hi) hi = 1;                       /* {0}, {0,0}: counted as one */
             p = end;
             break;
         }
@@ -167,7 +194,8 @@ static size_t pq_re_atoms(const char *re)
                 } else q++;
             }
             seqs[depth] = PQ_SAT(seqs[depth] + last);
-            last = 1;
+            seqs_o[depth] = PQ_SAT(seqs_o[depth] + last_o);
+            last = 1; last_o = 0;
             p = *q ? q : q - 1;
             continue;
         }
@@ -176,15 +204,26 @@ static size_t pq_re_atoms(const char *re)
             break;
         default: break;
         }
-        if (factor) { last = PQ_SAT((last ? last : 1) * (factor > cap ? cap : factor)); continue; }
+        if (hi) {   /* the element repeated: lo copies as they are, hi - lo that may be skipped */
+            size_t one = last ? last : 1;
+            /* one skippable copy after the mandatory ones (x+ is xx*, x{2,3}
+             * xxx?) starts no run: only what the copies skip inside counts,
+             * so stacked '+' (~2 MB at 2,048 atoms) stay cheap */
+            last_o = lo && hi - lo == 1 ? PQ_SAT(hi * last_o) : PQ_SAT(lo * last_o + (hi - lo) * one);
+            last = PQ_SAT(one * hi);
+            continue;
+        }
         seqs[depth] = PQ_SAT(seqs[depth] + last);
-        last = 1;
+        seqs_o[depth] = PQ_SAT(seqs_o[depth] + last_o);
+        last = 1; last_o = 0;
     }
     while (depth > 0) {                            /* unclosed: regcomp will say so */
         alts[depth] = PQ_SAT(alts[depth] + seqs[depth] + last);
-        last = alts[depth];
+        alts_o[depth] = PQ_SAT(alts_o[depth] + seqs_o[depth] + last_o);
+        last = alts[depth]; last_o = alts_o[depth];
         depth--;
     }
+    *optional = PQ_SAT(alts_o[0] + seqs_o[0] + last_o);
     return PQ_SAT(alts[0] + seqs[0] + last);
 #undef PQ_SAT
 }
@@ -196,9 +235,15 @@ static int pq_add(pq_ctx *c, pq_expr *e, size_t at, char *label, char *value, in
     pq_matcher *m = &e->m[e->nm];
     m->label = label; m->value = value; m->op = op;
     if (op == PQ_RE || op == PQ_NRE) {
-        if (pq_re_atoms(value) > PQ_RE_MAX_ATOMS) {
-            pq_fail(c, at, "regular expression \"%.60s%s\" is too costly: its repetitions unroll to more than %d atoms "
-                    "(nested '+' or '{n,m}' multiply)", value, strlen(value) > 60 ? "..." : "", PQ_RE_MAX_ATOMS);
+        size_t optional, atoms = pq_re_atoms(value, &optional);
+        if (atoms > PQ_RE_MAX_ATOMS || optional > PQ_RE_MAX_OPTIONAL) {
+            if (atoms > PQ_RE_MAX_ATOMS)
+                pq_fail(c, at, "regular expression \"%.60s%s\" is too costly: its repetitions unroll to more than %d "
+                        "atoms (nested '+' or '{n,m}' multiply)", value, strlen(value) > 60 ? "..." : "", PQ_RE_MAX_ATOMS);
+            else
+                pq_fail(c, at, "regular expression \"%.60s%s\" is too costly: its repetitions unroll to more than %d "
+                        "atoms that may be skipped ('?', '*', '{n,m}' past n)", value, strlen(value) > 60 ? "..." : "",
+                        PQ_RE_MAX_OPTIONAL);
             free(label); free(value);
             return -1;
         }

@@ -113,8 +113,8 @@ void hist_pending_clear(hist_store *h);
  * entry: u32 id length, id bytes, f32 weight, i64 ts, u16 types; then u32
  * seen count and per seen item: u32 id length, id bytes, u8 flags (1:
  * bought); then u32 count (<= HIST_RECENT_IDS) and the recent event-id
- * hashes, u64 each, oldest first (little-endian hosts). hist_decode also
- * reads version 3 (the same without the event ids: none remembered), 2
+ * hashes (hash_seeded64, seed 0: stable), u64 each, oldest first
+ * (little-endian hosts). hist_decode also reads version 3 (the same without the event ids: none remembered), 2
  * (version 3 with u16 id lengths, which cut ids over 65,535 bytes) and 1
  * (the entries only, up to the end; their items are the seen set). It creates
  * the user (evicting like hist_add if full) with those entries and sets,

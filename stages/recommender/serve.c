@@ -777,8 +777,9 @@ int serve_event(serve *s, const Event *e, const char **why)
     /* a copy of one of the user's recent events (ingest writes the lines
      * since its last commit again after a crash): counted once. The ids
      * are part of the user's saved history, so this holds across a
-     * partition's move too. An event without an id is never a copy. */
-    uint64_t id_hash = e->event_id.len ? hash_table(e->event_id.ptr, e->event_id.len) : 0;
+     * partition's move too. An event without an id is never a copy. The
+     * hashes are saved, so a stable hash (hash.h), not hash_table. */
+    uint64_t id_hash = e->event_id.len ? hash_seeded64(e->event_id.ptr, e->event_id.len, 0) : 0;
     if (e->event_id.len && held >= 0 && hist_event_seen(s->hist, (uint32_t)held, id_hash)) {
         s->st.duplicate_events++;
         return 0;

@@ -198,6 +198,11 @@ refuse_re '((((((((((((((x+)+)+)+)+)+)+)+)+)+)+)+)+)+)+' costly
 refuse_re '(((x{30}){30}){30})' costly
 refuse_re 'a{20000}' costly
 refuse_re '(a|b{200}|c){60}' costly
+# skippable atoms cost quadratically ((a?){5000}: 400 MB); {,m} is {0,m}
+refuse_re '(a?){5000}' costly
+refuse_re '(a{,100}){,100}' costly
+refuse_re '(a|){2000}' costly
+refuse_re '(a?){1000}' ok
 refuse_re 'x+++++++++++' ok
 refuse_re '(x{99}){99}' ok
 refuse_re '[a-z{}()+*]{1000}-(db|web)-[[:digit:]]+\\.example\\.(com|org){1,3}' ok
