@@ -51,20 +51,27 @@ produce() { sed -n "$1p" "$T/in.json" | "$BIN/fbcat" --encode Metric --out "kafk
 produce 1,$((N / 2))
 check "first run" "$BIN/alerter" --in "$(kin r0)" --changelog "$CL" --state "$T/s0.db" "${ARGS[@]}" \
   --out "$T/c1.json" 2>"$T/c1.err"
-# the second half: killed after 500 of its records, none of them checkpointed
+# the second half: killed after 500 of its records (a quiet moment may
+# checkpoint some of them first: an idle tick syncs, and under load a
+# partition read to its end waits long enough)
 produce $((N / 2 + 1)),$N
 "$BIN/alerter" --in "$(kin r1)" --changelog "$CL" --state "$T/s1.db" "${ARGS[@]}" --crash-after 500 \
   --out "$T/c2.json" 2>"$T/c2.err"
 expect_eq "second run killed by SIGKILL" "$?" 137
 check "restart" "$BIN/alerter" --in "$(kin r2)" --changelog "$CL" --state "$T/s2.db" "${ARGS[@]}" \
   --out "$T/c3.json" --metrics-file "$T/c3.prom" 2>"$T/c3.err"
+starts() { grep '"kafka partition assigned"' "$T/$1.err" | sed 's/.*"start":\([0-9-]*\).*/\1/' | awk '{s += $1} END {print s}'; }
 for f in c2 c3; do
   expect_eq "$f: partitions restored with alerts" \
     "$(grep -c '"partition restored from the changelog".*"alerts_applied":[1-9]' "$T/$f.err")" 2
-  expect_eq "$f: partitions resumed at the first run's end" \
-    "$(grep '"kafka partition assigned"' "$T/$f.err" | sed 's/.*"start":\([0-9-]*\).*/\1/' | awk '{s += $1} END {print s}')" \
-    $((N / 2))
 done
+expect_eq "c2: partitions resumed at the first run's end" "$(starts c2)" $((N / 2))
+# the restart: at the killed run's markers, so at the first run's end or up
+# to the 500 records the killed run read past it (none read again twice:
+# the line counts below)
+s3=$(starts c3)
+[ "$s3" -ge $((N / 2)) ] && [ "$s3" -le $((N / 2 + 500)) ] ||
+  fail "c3: partitions resumed at $s3, not between the first run's end $((N / 2)) and 500 past it"
 grep -q '^streamrec_alerter_partitions_restored_total{[^}]*} 2$' "$T/c3.prom" || fail "restored partitions not counted"
 # the restart's --state holds the alerts it holds (for `alerter ack`)
 check "the restart's --state lists the alerts held" \
