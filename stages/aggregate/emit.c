@@ -112,6 +112,18 @@ static int emit_item(agg_engine *e, const agg_win *w, const agg_entry *en)
     return 0;
 }
 
+/* A window's distinct users or sessions, from its HyperLogLog. */
+static int emit_distinct(agg_engine *e, const agg_win *w, const char *name, const agg_hll *h)
+{
+    Metric m;
+    Metric_init(&m);
+    m.name = FB_STR(name);
+    m.window_start = w->start; m.window_end = w->end;
+    m.count = w->events;
+    m.value = round(agg_hll_estimate(h));
+    return emit_metric(e, &m);
+}
+
 static int emit_sample(agg_engine *e, const agg_win *w, const agg_entry *en)
 {
     Metric m;
@@ -197,24 +209,8 @@ int agg_emit_window(agg_engine *e, agg_win *w)
             break;
         }
     }
-    if (rc == 0 && w->users) {
-        Metric m;
-        Metric_init(&m);
-        m.name = FB_STR("users.distinct");
-        m.window_start = w->start; m.window_end = w->end;
-        m.count = w->events;
-        m.value = round(agg_hll_estimate(w->users));
-        rc = emit_metric(e, &m);
-    }
-    if (rc == 0 && w->sessions) {
-        Metric m;
-        Metric_init(&m);
-        m.name = FB_STR("sessions.distinct");
-        m.window_start = w->start; m.window_end = w->end;
-        m.count = w->events;
-        m.value = round(agg_hll_estimate(w->sessions));
-        rc = emit_metric(e, &m);
-    }
+    if (rc == 0 && w->users) rc = emit_distinct(e, w, "users.distinct", w->users);
+    if (rc == 0 && w->sessions) rc = emit_distinct(e, w, "sessions.distinct", w->sessions);
     if (rc == 0 && e->cfg.topk > 0 && nitems) {
         rc = emit_top(e, w, v + item0, nitems, EventType_click, "top.clicks");
         if (rc == 0) rc = emit_top(e, w, v + item0, nitems, EventType_purchase, "top.purchases");
