@@ -16,6 +16,7 @@
 #include "../../../stages/recommender/train.h"
 #include "fb.h"
 #include "fbrec.h"
+#include "hash.h"
 
 static char dir[] = "/tmp/test_serve_XXXXXX";
 
@@ -396,6 +397,13 @@ static void test_copies(void)
     uint8_t *buf = NULL;
     size_t len = 0, cap = 0;
     CHECK_EQ_INT(hist_encode(h, (uint32_t)slot, &buf, &len, &cap), 0);
+    /* the ids' hashes travel in --state and the changelog: they must be the
+     * stable hash (hash.h), the last ones of the blob, oldest first */
+    uint64_t want[2] = { hash_seeded64("ev-1", 4, 0), hash_seeded64("ev-2", 4, 0) }, tail[2] = { 0, 0 };
+    if (len >= 20) memcpy(tail, buf + len - 16, 16);
+    uint32_t nids = 0;
+    if (len >= 20) memcpy(&nids, buf + len - 20, 4);
+    CHECK(nids == 2 && tail[0] == want[0] && tail[1] == want[1]);
     serve *s2 = serve_new(&c, err, sizeof err, &usage);
     CHECK_MSG(s2 != NULL, "%s", err);
     if (s2) {
